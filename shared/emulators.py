@@ -1,0 +1,190 @@
+"""Start and stop the Google emulators, each in its own process group.
+
+Used by ``fooddelivery dev`` and by the integration tests. ``gcloud ... start``
+is a wrapper that forks a ``java`` child, so an emulator is stopped by
+signalling its whole process group, never the wrapper alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shared.exceptions import KitError
+
+HOST = "127.0.0.1"
+
+
+class EmulatorError(KitError):
+    """An emulator could not be started (missing tool, busy port, timeout)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EmulatorSpec:
+    """How to start one emulator and which environment variable points clients at it."""
+
+    name: str
+    env_var: str
+    ready_path: str
+    requires: tuple[str, ...]
+
+    def command(self, port: int, data_dir: Path) -> list[str]:
+        """The command line that starts the emulator on ``port``."""
+        if self.name == "pubsub":
+            return ["gcloud", "beta", "emulators", "pubsub", "start", f"--host-port={HOST}:{port}",
+                    f"--data-dir={data_dir}", "--quiet"]
+        if self.name == "firestore":
+            return ["gcloud", "emulators", "firestore", "start", f"--host-port={HOST}:{port}",
+                    "--quiet"]
+        return [sys.executable, "-m", "gcp_storage_emulator", "start", "--host", HOST,
+                "--port", str(port), "--in-memory", "--quiet"]
+
+
+PUBSUB = EmulatorSpec("pubsub", "PUBSUB_EMULATOR_HOST", "/", ("gcloud", "java"))
+FIRESTORE = EmulatorSpec("firestore", "FIRESTORE_EMULATOR_HOST", "/", ("gcloud", "java"))
+STORAGE = EmulatorSpec("storage", "STORAGE_EMULATOR_HOST", "/storage/v1/b?project=local", ())
+ALL = (PUBSUB, FIRESTORE, STORAGE)
+
+
+@dataclass
+class RunningEmulator:
+    """An emulator this process started (``process`` set) or found already running."""
+
+    spec: EmulatorSpec
+    host_port: str
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+    _data_dir: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        """The emulator's base URL."""
+        return f"http://{self.host_port}"
+
+    def stop(self, timeout_s: float = 15.0) -> None:
+        """Stop the emulator's whole process group (no-op for one we did not start)."""
+        if self.process is not None and self.process.poll() is None:
+            _signal_group(self.process, signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.process, signal.SIGKILL)
+                self.process.wait(timeout_s)
+        if self.process is not None:
+            # the java child may outlive the wrapper: sweep the group once more
+            _signal_group(self.process, signal.SIGKILL)
+        if self._data_dir is not None:
+            self._data_dir.cleanup()
+            self._data_dir = None
+
+
+def missing_tools(specs: tuple[EmulatorSpec, ...] = ALL) -> list[str]:
+    """Executables the given emulators need that are not on PATH."""
+    return sorted({tool for s in specs for tool in s.requires if shutil.which(tool) is None})
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that is free right now."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    """True when nothing listens on ``port`` on the loopback interface."""
+    with socket.socket() as s:
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+        return True
+
+
+def start(
+    spec: EmulatorSpec, port: int | None = None, *, log_dir: Path | None = None,
+    timeout_s: float = 60.0,
+) -> RunningEmulator:
+    """Start ``spec`` on ``port`` (a free one if ``None``) and wait until it answers.
+
+    An emulator already named by its ``*_EMULATOR_HOST`` variable is used as is.
+    """
+    existing = os.environ.get(spec.env_var)
+    if existing:
+        _wait_ready(spec, existing, None, timeout_s)
+        return RunningEmulator(spec, existing)
+    missing = missing_tools((spec,))
+    if missing:
+        raise EmulatorError(f"the {spec.name} emulator needs {', '.join(missing)} on PATH")
+    port = port if port is not None else free_port()
+    if not port_is_free(port):
+        raise EmulatorError(f"port {port} for the {spec.name} emulator is already in use")
+    data_dir = tempfile.TemporaryDirectory(prefix=f"{spec.name}-emulator-")
+    log_path = Path(log_dir or data_dir.name) / f"{spec.name}-emulator.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            spec.command(port, Path(data_dir.name)), stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    running = RunningEmulator(spec, f"{HOST}:{port}", process, log_path, data_dir)
+    try:
+        _wait_ready(spec, running.host_port, process, timeout_s)
+    except BaseException:
+        running.stop()
+        raise
+    return running
+
+
+@contextlib.contextmanager
+def running(*specs: EmulatorSpec, log_dir: Path | None = None) -> Iterator[dict[str, RunningEmulator]]:
+    """Start ``specs`` one after another, export their ``*_EMULATOR_HOST``, stop them on exit."""
+    started: dict[str, RunningEmulator] = {}
+    saved = {s.env_var: os.environ.get(s.env_var) for s in specs}
+    try:
+        for spec in specs:
+            started[spec.name] = start(spec, log_dir=log_dir)
+            os.environ[spec.env_var] = started[spec.name].host_port
+        yield started
+    finally:
+        for emulator in started.values():
+            emulator.stop()
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+
+
+def _wait_ready(
+    spec: EmulatorSpec, host_port: str, process: subprocess.Popen[bytes] | None, timeout_s: float
+) -> None:
+    deadline = time.monotonic() + timeout_s
+    url = f"http://{host_port}{spec.ready_path}"
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise EmulatorError(f"the {spec.name} emulator exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status < 500:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    raise EmulatorError(f"the {spec.name} emulator at {host_port} did not answer in {timeout_s:.0f} s")
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, sig)

@@ -1,0 +1,206 @@
+"""The event envelope: the one shape every event has on every bus.
+
+On the wire an envelope is a JSON object with the field names fixed by the
+architecture brief::
+
+    {"id": "...", "type": "order-placed", "timestamp": 1764150000000,
+     "partitionKey": "o-42", "tags": {"source": "checkout-bff", ...},
+     "order": {...}, "raw": {...}, "metadata": {...}}
+
+The payload sits under a field named after the entity (``order`` above); it is
+the only field outside the reserved set, so a reader finds it without a schema.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from shared.exceptions import EnvelopeError
+
+RESERVED_FIELDS = frozenset({"id", "type", "timestamp", "partitionKey", "tags", "raw", "metadata"})
+MAX_ENVELOPE_BYTES = 256 * 1024
+"""Upper bound for one serialized event: small enough for a Firestore document."""
+
+_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9]*([.-][a-z0-9]+)*$")
+_ENTITY_PATTERN = re.compile(r"^[a-z][A-Za-z0-9]*$")
+_ID_NAMESPACE = uuid.UUID("6f1c1f9e-8d0a-4e49-9d43-5a1f0c7b2e11")
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """An event: what happened (``type``), when, to which entity, with its state.
+
+    ``entity`` is the name of the payload field on the wire and ``body`` its
+    value. ``raw`` keeps a source system's native data; ``metadata`` is free
+    context such as a correlation id.
+    """
+
+    id: str
+    type: str
+    timestamp: int
+    partition_key: str
+    entity: str
+    body: Json
+    tags: Mapping[str, str] = field(default_factory=dict)
+    raw: Any = None
+    metadata: Json | None = None
+
+    def __post_init__(self) -> None:
+        _check_envelope(self)
+
+    # -- wire format -----------------------------------------------------------------
+
+    def to_json(self) -> Json:
+        """The wire form as a JSON-compatible dict, with the brief's field names."""
+        doc: Json = {
+            "id": self.id,
+            "type": self.type,
+            "timestamp": self.timestamp,
+            "partitionKey": self.partition_key,
+            "tags": dict(self.tags),
+            self.entity: self.body,
+        }
+        if self.raw is not None:
+            doc["raw"] = self.raw
+        if self.metadata is not None:
+            doc["metadata"] = self.metadata
+        return doc
+
+    def to_bytes(self) -> bytes:
+        """Compact UTF-8 JSON, the data of a Pub/Sub message."""
+        return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes | str, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> Envelope:
+        """Parse and validate wire bytes; raise :class:`EnvelopeError` naming the field."""
+        if len(data) > max_bytes:
+            raise EnvelopeError("$", f"{len(data)} bytes exceeds the limit of {max_bytes}")
+        try:
+            doc = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as e:
+            raise EnvelopeError("$", f"not JSON ({e})") from e
+        return cls.from_json(doc)
+
+    @classmethod
+    def from_json(cls, doc: Any) -> Envelope:
+        """Validate a decoded JSON document; raise :class:`EnvelopeError` naming the field."""
+        if not isinstance(doc, dict):
+            raise EnvelopeError("$", f"expected a JSON object, got {type(doc).__name__}")
+        entities = [k for k in doc if k not in RESERVED_FIELDS]
+        if len(entities) != 1:
+            problem = "missing" if not entities else f"ambiguous, found {sorted(entities)}"
+            raise EnvelopeError("<entity>", f"exactly one payload field is required: {problem}")
+        entity = entities[0]
+        return cls(
+            id=_require(doc, "id", str),
+            type=_require(doc, "type", str),
+            timestamp=_require(doc, "timestamp", int),
+            partition_key=_require(doc, "partitionKey", str),
+            tags=_require(doc, "tags", dict),
+            entity=entity,
+            body=_require(doc, entity, dict),
+            raw=doc.get("raw"),
+            metadata=_optional(doc, "metadata", dict),
+        )
+
+    # -- convenience -----------------------------------------------------------------
+
+    def with_tags(self, **tags: str) -> Envelope:
+        """A copy with extra or replaced tags."""
+        return replace(self, tags={**self.tags, **tags})
+
+    @property
+    def correlation_id(self) -> str:
+        """The id that ties a chain of events together (defaults to the partition key)."""
+        meta = self.metadata or {}
+        value = meta.get("correlationId")
+        return value if isinstance(value, str) else self.partition_key
+
+
+def new_event(
+    type: str,
+    entity: str,
+    body: Json,
+    *,
+    partition_key: str,
+    tags: Mapping[str, str] | None = None,
+    cause: Envelope | None = None,
+    discriminator: str = "",
+    timestamp: int | None = None,
+    raw: Any = None,
+    metadata: Json | None = None,
+) -> Envelope:
+    """Build an envelope.
+
+    When the event is derived from a ``cause`` its id is deterministic: the same
+    cause, type and ``discriminator`` always give the same id, so a retried
+    handler re-emits an event that consumers recognise as a duplicate. The
+    cause's correlation id is carried forward in ``metadata``.
+    """
+    if cause is not None:
+        event_id = derive_id(cause.id, type, partition_key, discriminator)
+        metadata = {"correlationId": cause.correlation_id, "causationId": cause.id, **(metadata or {})}
+    else:
+        event_id = str(uuid.uuid4())
+    return Envelope(
+        id=event_id,
+        type=type,
+        timestamp=timestamp if timestamp is not None else now_ms(),
+        partition_key=partition_key,
+        entity=entity,
+        body=body,
+        tags=dict(tags or {}),
+        raw=raw,
+        metadata=metadata,
+    )
+
+
+def derive_id(*parts: str) -> str:
+    """A stable UUID from its parts (UUIDv5 in the kit's namespace)."""
+    return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join(parts)))
+
+
+def now_ms() -> int:
+    """Wall-clock time in epoch milliseconds, the envelope's ``timestamp`` unit."""
+    return time.time_ns() // 1_000_000
+
+
+def _require(doc: Json, name: str, kind: type) -> Any:
+    if name not in doc:
+        raise EnvelopeError(name, "is required")
+    return _typed(doc, name, kind)
+
+
+def _optional(doc: Json, name: str, kind: type) -> Any:
+    return None if doc.get(name) is None else _typed(doc, name, kind)
+
+
+def _typed(doc: Json, name: str, kind: type) -> Any:
+    value = doc[name]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise EnvelopeError(name, f"expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _check_envelope(e: Envelope) -> None:
+    if not e.id:
+        raise EnvelopeError("id", "must not be empty")
+    if not _TYPE_PATTERN.match(e.type):
+        raise EnvelopeError("type", f"{e.type!r} must be lower-case words joined by '-' or '.'")
+    if e.timestamp <= 0:
+        raise EnvelopeError("timestamp", "must be positive epoch milliseconds")
+    if not e.partition_key:
+        raise EnvelopeError("partitionKey", "must not be empty")
+    if e.entity in RESERVED_FIELDS or not _ENTITY_PATTERN.match(e.entity):
+        raise EnvelopeError("<entity>", f"{e.entity!r} is not a valid payload field name")
+    for key, value in e.tags.items():
+        if not isinstance(value, str):
+            raise EnvelopeError(f"tags.{key}", f"expected str, got {type(value).__name__}")

@@ -1,0 +1,60 @@
+"""The kit's exceptions, rooted in one base class.
+
+Handlers signal how a failure must be treated by the exception they raise:
+
+* :class:`PoisonError` (and its subclasses) means the message can never succeed:
+  the consumer records a fault event and acknowledges the message.
+* Any other exception is *retryable*: the consumer answers non-2xx and the
+  broker redelivers with backoff until the subscription's maximum attempts,
+  after which the message is dead-lettered to the subsystem's ``faults`` topic.
+"""
+
+from __future__ import annotations
+
+
+class KitError(Exception):
+    """Base class of every error raised by the kit."""
+
+
+class PoisonError(KitError):
+    """A message that can never be processed, however often it is retried."""
+
+
+class EnvelopeError(PoisonError):
+    """The bytes on the wire are not a valid event envelope.
+
+    ``field`` names the offending field (``"$"`` for the document as a whole).
+    """
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"invalid event envelope: {field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class InvalidEventError(PoisonError):
+    """A well-formed envelope whose payload breaks the event's schema."""
+
+
+class BusinessRuleViolation(PoisonError):
+    """The event is valid but the domain refuses it (e.g. an illegal transition)."""
+
+
+class TopologyError(KitError):
+    """A subsystem's topology declaration is inconsistent."""
+
+
+class PublishError(KitError):
+    """The bus did not accept a message."""
+
+
+class StoreError(KitError):
+    """A document store operation failed."""
+
+
+class ConflictError(StoreError):
+    """A conditional write lost a race or the document already exists."""
+
+
+class LakeError(KitError):
+    """The event lake could not be written or read."""

@@ -1,0 +1,115 @@
+"""Pub/Sub messages: the envelope's transport form, and the push request format.
+
+An envelope travels as a Pub/Sub message whose data is the envelope's JSON and
+whose attributes repeat what routing needs (``type``, ``id``, ``partitionKey``
+and every tag, e.g. ``source``), so subscription filters can select on them
+without decoding the data. The ordering key is the partition key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.envelope import Envelope
+from shared.exceptions import EnvelopeError
+
+ATTRIBUTE_TYPE = "type"
+ATTRIBUTE_ID = "id"
+ATTRIBUTE_PARTITION_KEY = "partitionKey"
+RESERVED_ATTRIBUTES = frozenset({ATTRIBUTE_TYPE, ATTRIBUTE_ID, ATTRIBUTE_PARTITION_KEY})
+DEAD_LETTER_PREFIX = "CloudPubSubDeadLetterSource"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A Pub/Sub message as a consumer receives it (or a publisher sends it)."""
+
+    data: bytes
+    attributes: Mapping[str, str] = field(default_factory=dict)
+    ordering_key: str = ""
+    message_id: str = ""
+    publish_time: str = ""
+    delivery_attempt: int = 1
+
+    @property
+    def is_dead_letter(self) -> bool:
+        """True when Pub/Sub forwarded this message to a dead-letter topic."""
+        return f"{DEAD_LETTER_PREFIX}Subscription" in self.attributes
+
+
+def to_message(event: Envelope) -> Message:
+    """Map an envelope onto the message that carries it on the bus."""
+    attributes = {k: v for k, v in event.tags.items() if k not in RESERVED_ATTRIBUTES}
+    attributes[ATTRIBUTE_TYPE] = event.type
+    attributes[ATTRIBUTE_ID] = event.id
+    attributes[ATTRIBUTE_PARTITION_KEY] = event.partition_key
+    return Message(data=event.to_bytes(), attributes=attributes, ordering_key=event.partition_key)
+
+
+def from_message(message: Message) -> Envelope:
+    """Decode the envelope a message carries; raise :class:`EnvelopeError` if it is not one."""
+    return Envelope.from_bytes(message.data)
+
+
+def parse_push(body: Any) -> tuple[str, Message]:
+    """Parse a push request body into (subscription, message).
+
+    The body is the wrapped JSON that both GCP and the emulator POST::
+
+        {"subscription": "projects/p/subscriptions/s", "deliveryAttempt": 2,
+         "message": {"data": "<base64>", "attributes": {...}, "messageId": "5",
+                     "publishTime": "...", "orderingKey": "..."}}
+
+    Raise :class:`EnvelopeError` when the body is not such a request.
+    """
+    if not isinstance(body, Mapping):
+        raise EnvelopeError("$", "push request body must be a JSON object")
+    raw = body.get("message")
+    if not isinstance(raw, Mapping):
+        raise EnvelopeError("message", "push request has no message object")
+    try:
+        data = base64.b64decode(raw.get("data", ""), validate=True)
+    except (binascii.Error, TypeError, ValueError) as e:
+        raise EnvelopeError("message.data", f"not base64 ({e})") from e
+    attributes = raw.get("attributes") or {}
+    if not isinstance(attributes, Mapping) or not all(
+        isinstance(v, str) for v in attributes.values()
+    ):
+        raise EnvelopeError("message.attributes", "must be an object of strings")
+    attempt = body.get("deliveryAttempt", 1)
+    message = Message(
+        data=data,
+        attributes=dict(attributes),
+        ordering_key=str(raw.get("orderingKey", "")),
+        message_id=str(raw.get("messageId", raw.get("message_id", ""))),
+        publish_time=str(raw.get("publishTime", raw.get("publish_time", ""))),
+        delivery_attempt=attempt if isinstance(attempt, int) and attempt > 0 else 1,
+    )
+    return str(body.get("subscription", "")), message
+
+
+def push_body(subscription: str, message: Message) -> dict[str, Any]:
+    """The wrapped push request for a message: what the broker would POST."""
+    publish_time = message.publish_time or datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return {
+        "subscription": subscription,
+        "deliveryAttempt": message.delivery_attempt,
+        "message": {
+            "data": base64.b64encode(message.data).decode(),
+            "attributes": dict(message.attributes),
+            "messageId": message.message_id,
+            "publishTime": publish_time,
+            "orderingKey": message.ordering_key,
+        },
+    }
+
+
+def push_json(subscription: str, message: Message) -> bytes:
+    """:func:`push_body` serialized, ready to POST."""
+    return json.dumps(push_body(subscription, message)).encode()

@@ -1,0 +1,119 @@
+"""The document store port: entities, views and micro event stores.
+
+Documents are JSON-compatible dicts addressed by (collection, key). Writes that
+event handlers make go through :mod:`shared.stores.idempotent`, which builds on
+:meth:`AbstractDocumentStore.update` to make them idempotent and order-tolerant.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Doc = dict[str, Any]
+Operator = Literal["==", "!=", "<", "<=", ">", ">=", "in", "array_contains"]
+Updater = Callable[[Doc | None], Doc | None]
+"""Receives the current document (``None`` if absent) and returns the new one,
+or ``None`` to leave the document as it is."""
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A stored document with its key."""
+
+    key: str
+    data: Doc
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """A query condition on one field (dotted paths reach into maps)."""
+
+    field: str
+    op: Operator
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentChange:
+    """One write to a document, as a database-first trigger sees it.
+
+    ``before``/``after`` are ``None`` for a create/delete. ``version`` identifies
+    the write (Firestore's update time), so a trigger can derive stable ids
+    from it and a redelivered change emits the same events.
+    """
+
+    collection: str
+    key: str
+    before: Doc | None
+    after: Doc | None
+    version: str
+
+    @property
+    def kind(self) -> Literal["created", "updated", "deleted"]:
+        """What the write did."""
+        if self.before is None:
+            return "created"
+        return "deleted" if self.after is None else "updated"
+
+
+class Watch(ABC):
+    """A running change-feed subscription."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop receiving changes."""
+
+
+ChangeCallback = Callable[[DocumentChange], None]
+
+
+class AbstractDocumentStore(ABC):
+    """A document database (Firestore on GCP and on the emulator; in memory embedded)."""
+
+    @abstractmethod
+    def get(self, collection: str, key: str) -> Doc | None:
+        """The document, or ``None``."""
+
+    @abstractmethod
+    def create(self, collection: str, key: str, data: Doc) -> bool:
+        """Create the document; return ``False`` (and change nothing) if it exists."""
+
+    @abstractmethod
+    def put(self, collection: str, key: str, data: Doc) -> None:
+        """Create or replace the document."""
+
+    @abstractmethod
+    def update(self, collection: str, key: str, updater: Updater) -> Doc | None:
+        """Atomically read, transform and write one document.
+
+        Returns the document written, or ``None`` when ``updater`` declined to
+        write. Concurrent updates of the same document are serialized
+        (retried transactions on Firestore).
+        """
+
+    @abstractmethod
+    def delete(self, collection: str, key: str) -> None:
+        """Delete the document if it exists."""
+
+    @abstractmethod
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Document]:
+        """Documents matching every condition, optionally ordered and limited."""
+
+
+class AbstractChangeFeed(ABC):
+    """Delivers every write to a collection to a callback (database-first triggers)."""
+
+    @abstractmethod
+    def watch(self, collection: str, callback: ChangeCallback) -> Watch:
+        """Call ``callback`` for each change to ``collection`` from now on."""

@@ -1,0 +1,29 @@
+"""Declare a subsystem's services, functions and channels in one place."""
+
+from shared.topology.model import (
+    Channel,
+    Consumer,
+    Endpoint,
+    Function,
+    Role,
+    Service,
+    ServiceKind,
+    Subsystem,
+    Topic,
+    Trigger,
+    check_system,
+)
+
+__all__ = [
+    "Channel",
+    "Consumer",
+    "Endpoint",
+    "Function",
+    "Role",
+    "Service",
+    "ServiceKind",
+    "Subsystem",
+    "Topic",
+    "Trigger",
+    "check_system",
+]

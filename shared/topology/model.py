@@ -1,0 +1,298 @@
+"""The topology declaration: one subsystem's services, functions and channels.
+
+A subsystem declares, in plain Python, what it is made of. The declaration is
+the single source of truth for the embedded runtime's wiring, emulator
+provisioning, the Terraform inputs, the docs and the consistency checks::
+
+    Subsystem(
+        name="order",
+        services=(
+            Service("lifecycle", ServiceKind.CONTROL, (
+                Consumer("listener", Role.LISTENER, Channel(on_types("order-placed")),
+                         handlers=(collect,)),
+                Trigger("trigger", collection="lifecycle-events", handlers=(evaluate,)),
+            )),
+        ),
+    )
+
+Every object validates itself on construction, so a bad declaration fails at
+import time with a message naming the subsystem, service and function.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from shared.exceptions import TopologyError
+from shared.hub.routing import Rule
+
+if TYPE_CHECKING:
+    from shared.runtime.context import Handler, TriggerHandler
+
+_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+class ServiceKind(StrEnum):
+    """The three kinds of autonomous service."""
+
+    BFF = "bff"
+    ESG = "esg"
+    CONTROL = "control"
+
+
+class Role(StrEnum):
+    """What a function does for its service."""
+
+    API = "api"
+    LISTENER = "listener"
+    TRIGGER = "trigger"
+    INGRESS = "ingress"
+    EGRESS = "egress"
+
+
+class Topic(StrEnum):
+    """The three topics every subsystem owns."""
+
+    BUS = "bus"
+    FAULTS = "faults"
+    EXTERNAL = "external"
+
+
+ROLES_BY_KIND: dict[ServiceKind, frozenset[Role]] = {
+    ServiceKind.BFF: frozenset({Role.API, Role.LISTENER, Role.TRIGGER}),
+    ServiceKind.ESG: frozenset({Role.INGRESS, Role.EGRESS, Role.API}),
+    ServiceKind.CONTROL: frozenset({Role.LISTENER, Role.TRIGGER}),
+}
+"""ESGs may expose an API role for third parties that call back over HTTP (webhooks)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A subscription: the events of one topic that a routing rule selects.
+
+    ``subsystem`` is ``None`` for the consumer's own subsystem; an ingress names
+    the sister subsystem whose ``external`` topic it reads.
+    """
+
+    rule: Rule
+    topic: Topic = Topic.BUS
+    subsystem: str | None = None
+    ordered: bool = True
+    max_delivery_attempts: int = 5
+    min_backoff_s: float = 1.0
+    max_backoff_s: float = 60.0
+    ack_deadline_s: int = 60
+
+    def problems(self) -> Iterator[str]:
+        """What is wrong with this channel, if anything."""
+        if not 5 <= self.max_delivery_attempts <= 100:
+            yield f"max_delivery_attempts must be 5-100, got {self.max_delivery_attempts}"
+        if not 0 <= self.min_backoff_s <= self.max_backoff_s <= 600:
+            yield "backoff must satisfy 0 <= min_backoff_s <= max_backoff_s <= 600"
+        if not 10 <= self.ack_deadline_s <= 600:
+            yield f"ack_deadline_s must be 10-600, got {self.ack_deadline_s}"
+        if self.subsystem is not None and self.topic is not Topic.EXTERNAL:
+            yield "a channel on another subsystem can only read its 'external' topic"
+
+
+@dataclass(frozen=True, slots=True)
+class Function:
+    """Base of the three function shapes; ``name`` is unique within its service."""
+
+    name: str
+    role: Role
+
+    def target(self, service: Service) -> str:
+        """The functions-framework target name, a Python identifier."""
+        return f"{service.name}-{self.name}".replace("-", "_")
+
+    def problems(self) -> Iterator[str]:
+        """What is wrong with this function, if anything."""
+        if not _NAME.match(self.name):
+            yield f"name {self.name!r} must be lower-case words joined by '-'"
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint(Function):
+    """An HTTP function: a BFF's API, or an ESG's webhook for a third party.
+
+    ``app`` builds the WSGI application from the subsystem's ports.
+    """
+
+    app: Callable[[Any], Any] = field(repr=False)
+    public: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Consumer(Function):
+    """A function fed by a channel: a listener, an ingress or an egress.
+
+    ``handlers`` run in order on every event the channel's rule selects.
+    An egress lists the external event types it ``publishes``.
+    """
+
+    channel: Channel
+    handlers: tuple[Handler, ...]
+    publishes: tuple[str, ...] = ()
+
+    def subscription(self, service: Service) -> str:
+        """The subscription id, unique within the subsystem's project."""
+        return f"{service.name}-{self.name}"
+
+    def problems(self) -> Iterator[str]:
+        yield from Function.problems(self)
+        yield from self.channel.problems()
+        if not self.handlers:
+            yield "a consumer needs at least one handler"
+        if self.role not in (Role.LISTENER, Role.INGRESS, Role.EGRESS):
+            yield f"a consumer cannot have role {self.role}"
+        if self.channel.topic is Topic.EXTERNAL and self.role is not Role.INGRESS:
+            yield "only an ingress reads an 'external' topic"
+        if self.publishes and self.role is not Role.EGRESS:
+            yield "only an egress publishes external events"
+        if self.role is Role.EGRESS and not self.publishes:
+            yield "an egress must list the external event types it publishes"
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger(Function):
+    """A database-first function fed by the change feed of one collection."""
+
+    collection: str
+    handlers: tuple[TriggerHandler, ...]
+
+    def problems(self) -> Iterator[str]:
+        yield from Function.problems(self)
+        if not self.collection:
+            yield "a trigger must name the collection it watches"
+        if not self.handlers:
+            yield "a trigger needs at least one handler"
+        if self.role is not Role.TRIGGER:
+            yield f"a trigger cannot have role {self.role}"
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """An autonomous service: a BFF, an ESG or a control service."""
+
+    name: str
+    kind: ServiceKind
+    functions: tuple[Function, ...]
+    description: str = ""
+
+    def problems(self) -> Iterator[str]:
+        """What is wrong with this service, each prefixed with the function's name."""
+        if not _NAME.match(self.name):
+            yield f"name {self.name!r} must be lower-case words joined by '-'"
+        if not self.functions:
+            yield "a service needs at least one function"
+        seen: set[str] = set()
+        for fn in self.functions:
+            if fn.name in seen:
+                yield f"function {fn.name!r} is declared twice"
+            seen.add(fn.name)
+            if fn.role not in ROLES_BY_KIND[self.kind]:
+                yield f"function {fn.name!r}: a {self.kind} cannot have a {fn.role} function"
+            for problem in fn.problems():
+                yield f"function {fn.name!r}: {problem}"
+
+
+@dataclass(frozen=True, slots=True)
+class Subsystem:
+    """One autonomous subsystem: its own project, event hub and services."""
+
+    name: str
+    services: tuple[Service, ...]
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        problems = list(self.problems())
+        if problems:
+            raise TopologyError(
+                f"subsystem {self.name!r} is declared wrongly:\n  " + "\n  ".join(problems)
+            )
+
+    def problems(self) -> Iterator[str]:
+        """Every inconsistency in the declaration, prefixed with the service's name."""
+        if not _NAME.match(self.name):
+            yield f"name {self.name!r} must be lower-case words joined by '-'"
+        seen: set[str] = set()
+        for service in self.services:
+            if service.name in seen:
+                yield f"service {service.name!r} is declared twice"
+            seen.add(service.name)
+            for problem in service.problems():
+                yield f"service {service.name!r}: {problem}"
+            for fn in service.functions:
+                if isinstance(fn, Consumer) and fn.channel.subsystem == self.name:
+                    yield (
+                        f"service {service.name!r}: function {fn.name!r}: "
+                        "reads its own subsystem, leave channel.subsystem unset"
+                    )
+        targets = [fn.target(s) for s in self.services for fn in s.functions]
+        for duplicate in sorted({t for t in targets if targets.count(t) > 1}):
+            yield f"target {duplicate!r} is produced by two functions"
+
+    # -- views of the declaration ------------------------------------------------------
+
+    def functions(self) -> Iterator[tuple[Service, Function]]:
+        """Every (service, function) pair, in declaration order."""
+        for service in self.services:
+            for fn in service.functions:
+                yield service, fn
+
+    def consumers(self) -> Iterator[tuple[Service, Consumer]]:
+        """Every function fed by a channel."""
+        for service, fn in self.functions():
+            if isinstance(fn, Consumer):
+                yield service, fn
+
+    def triggers(self) -> Iterator[tuple[Service, Trigger]]:
+        """Every database-first trigger."""
+        for service, fn in self.functions():
+            if isinstance(fn, Trigger):
+                yield service, fn
+
+    def endpoints(self) -> Iterator[tuple[Service, Endpoint]]:
+        """Every HTTP function."""
+        for service, fn in self.functions():
+            if isinstance(fn, Endpoint):
+                yield service, fn
+
+    @property
+    def publishes(self) -> frozenset[str]:
+        """The external event types this subsystem's egress functions publish."""
+        return frozenset(t for _, fn in self.consumers() for t in fn.publishes)
+
+    def consumes(self) -> dict[str, frozenset[str]]:
+        """External event types read by ingress functions, by producing subsystem."""
+        found: dict[str, set[str]] = {}
+        for _, fn in self.consumers():
+            if fn.role is Role.INGRESS and fn.channel.subsystem is not None:
+                found.setdefault(fn.channel.subsystem, set()).update(fn.channel.rule.types)
+        return {k: frozenset(v) for k, v in found.items()}
+
+    def find(self, target: str) -> tuple[Service, Function]:
+        """The function behind a functions-framework target name."""
+        for service, fn in self.functions():
+            if fn.target(service) == target:
+                return service, fn
+        raise TopologyError(f"subsystem {self.name!r} has no function with target {target!r}")
+
+
+def check_system(subsystems: tuple[Subsystem, ...]) -> list[str]:
+    """Cross-subsystem checks: every consumed external type has a producer."""
+    by_name = {s.name: s for s in subsystems}
+    problems: list[str] = []
+    for sub in subsystems:
+        for producer, types in sub.consumes().items():
+            if producer not in by_name:
+                problems.append(f"{sub.name} reads unknown subsystem {producer!r}")
+                continue
+            for missing in sorted(types - by_name[producer].publishes):
+                problems.append(f"{sub.name} consumes {missing!r} but {producer} does not publish it")
+    return problems
