@@ -5,17 +5,33 @@ subscription writes (``filename_prefix`` = ``{subsystem}/{topic}/``)::
 
     {subsystem}/{topic}/{YYYY}/{MM}/{DD}/{hh}/{batch}.jsonl
 
-Each line of an object is one message's data (the envelope JSON) as published.
+Each line of an object is one message's data (the envelope JSON) as published,
+followed by ``\n``. Batch names sort in time order: ``{first_ms:013d}-{id}.jsonl``
+where ``first_ms`` is the earliest publish time in the object, so listing an
+hour folder by name lists its objects oldest first.
+
+The newline rule: a line must never hold more than one message. Envelope JSON
+(:meth:`Envelope.to_bytes`) never contains a raw ``\n`` or ``\r``, so it is
+stored verbatim. Any other data that contains ``\n`` or ``\r``, or that starts
+with the escape prefix ``{"base64":"``, is stored as the JSON line
+``{"base64":"<standard base64 of the data>"}``; :meth:`AbstractLake.read_object`
+turns such a line back into the original bytes, so every record round-trips
+exactly. (Objects written by the Cloud Storage subscription itself are not
+escaped; their lines are returned as they are.)
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
     from shared.envelope import Envelope
 
 
@@ -23,6 +39,67 @@ def hour_prefix(subsystem: str, topic: str, timestamp_ms: int) -> str:
     """The folder of the hour that holds a message published at ``timestamp_ms``."""
     t = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
     return f"{subsystem}/{topic}/{t:%Y/%m/%d/%H}/"
+
+
+_ESCAPE_PREFIX = b'{"base64":"'
+_ESCAPE_SUFFIX = b'"}'
+
+
+def topic_prefix(subsystem: str, topic: str) -> str:
+    """The folder ``{subsystem}/{topic}/``; raise ``ValueError`` for an unusable name."""
+    for value in (subsystem, topic):
+        if not value or "/" in value or value in {".", ".."}:
+            raise ValueError(f"{value!r} is not a valid lake folder name")
+    return f"{subsystem}/{topic}/"
+
+
+def encode_line(data: bytes) -> bytes:
+    """One record as one line (without its ``\\n``), escaped by the newline rule."""
+    if b"\n" in data or b"\r" in data or data.startswith(_ESCAPE_PREFIX):
+        return _ESCAPE_PREFIX + base64.b64encode(data) + _ESCAPE_SUFFIX
+    return data
+
+
+def decode_line(line: bytes) -> bytes:
+    """The record a line holds: the inverse of :func:`encode_line`."""
+    if line.startswith(_ESCAPE_PREFIX) and line.endswith(_ESCAPE_SUFFIX):
+        try:
+            return base64.b64decode(line[len(_ESCAPE_PREFIX) : -len(_ESCAPE_SUFFIX)], validate=True)
+        except binascii.Error:
+            return line
+    return line
+
+
+def decode_object(content: bytes) -> Iterator[bytes]:
+    """The records of an object's content, one per line (a last line may lack ``\\n``)."""
+    if not content:
+        return
+    lines = content.split(b"\n")
+    if content.endswith(b"\n"):
+        lines.pop()
+    for line in lines:
+        yield decode_line(line)
+
+
+def encode_batches(
+    subsystem: str, topic: str, records: Sequence[tuple[int, bytes]]
+) -> list[tuple[str, bytes]]:
+    """Group ``records`` into one object per hour: ``(object name, content)`` pairs.
+
+    Within an object records are sorted by publish time; ties keep their given order.
+    """
+    topic_prefix(subsystem, topic)
+    hours: dict[str, list[tuple[int, bytes]]] = {}
+    for publish_ms, data in records:
+        if publish_ms < 0:
+            raise ValueError(f"publish time {publish_ms} is before the epoch")
+        hours.setdefault(hour_prefix(subsystem, topic, publish_ms), []).append((publish_ms, data))
+    batches = []
+    for folder, items in sorted(hours.items()):
+        items.sort(key=lambda item: item[0])
+        name = f"{folder}{items[0][0]:013d}-{uuid.uuid4().hex[:12]}.jsonl"
+        batches.append((name, b"".join(encode_line(data) + b"\n" for _, data in items)))
+    return batches
 
 
 class AbstractLake(ABC):
@@ -38,7 +115,7 @@ class AbstractLake(ABC):
 
     @abstractmethod
     def read_object(self, name: str) -> Iterator[bytes]:
-        """The lines of one object."""
+        """The records of one object, one per line, unescaped by the newline rule."""
 
     def flush(self) -> None:  # noqa: B027 - optional hook
         """Write out anything buffered."""

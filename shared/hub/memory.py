@@ -1,0 +1,300 @@
+"""The embedded event hub: topics, subscriptions and Pub/Sub delivery semantics in memory.
+
+It behaves like Pub/Sub push delivery so that code tested here behaves the same
+on the emulator and on GCP:
+
+* **at-least-once**: a delivery answered with :attr:`Outcome.RETRY` (or an
+  exception) is redelivered after exponential backoff, its attempt counted;
+* **ordering per key**: on an ordered subscription the next message of an
+  ordering key is delivered only after the previous one is acknowledged;
+* **dead letters**: after ``max_attempts`` the message goes to the subsystem's
+  ``faults`` topic with the ``CloudPubSubDeadLetterSource*`` attributes;
+* **filters**: a subscription's rule is applied at publish time, as Pub/Sub
+  does server-side (consumers check it again, as they must on the emulator);
+* **lake**: every message published on a ``bus`` topic is kept in the lake.
+
+Two ways to run it: :meth:`InMemoryHub.run_until_quiet` delivers on the calling
+thread until nothing is left (deterministic; with a :class:`ManualClock`, backoff
+waits advance virtual time), and :meth:`InMemoryHub.start` delivers on a
+background thread in real time.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from shared.clock import Clock, ManualClock
+from shared.exceptions import PublishError
+from shared.hub.base import AbstractPublisher
+from shared.hub.message import DEAD_LETTER_PREFIX, Message
+from shared.runtime.outcome import Outcome
+from shared.topology.model import Topic
+
+if TYPE_CHECKING:
+    from shared.hub.routing import Rule
+    from shared.lake.base import AbstractLake
+
+_log = logging.getLogger("fooddelivery.hub")
+Deliver = Callable[[Any, int], Outcome]
+"""Called with the item and its attempt number (1 for the first delivery)."""
+LAKE_BATCH = 2000
+
+
+@dataclass
+class _Pending:
+    item: Any
+    attempts: int = 0
+
+
+@dataclass(eq=False)
+class Subscription:
+    """A channel in the embedded hub, with its delivery settings."""
+
+    name: str
+    deliver: Deliver
+    rule: Rule | None = None
+    ordered: bool = True
+    max_attempts: int = 5
+    min_backoff_ms: int = 1_000
+    max_backoff_ms: int = 60_000
+    dead_letter: Callable[[Any, int], None] | None = None
+    queues: dict[str, deque[_Pending]] = field(default_factory=dict, repr=False)
+
+    def backoff_ms(self, attempt: int) -> int:
+        """Exponential backoff after ``attempt`` failed deliveries, capped."""
+        return int(min(self.max_backoff_ms, self.min_backoff_ms * 2 ** (attempt - 1)))
+
+
+class InMemoryHub:
+    """Every subsystem's topics in one process, with push-delivery semantics."""
+
+    def __init__(self, clock: Clock, lake: AbstractLake | None = None) -> None:
+        self.clock = clock
+        self._lake = lake
+        self._lake_buffer: dict[tuple[str, str], list[tuple[int, bytes]]] = {}
+        self._topics: dict[tuple[str, str], list[Subscription]] = {}
+        self._ready: deque[tuple[Subscription, str]] = deque()
+        self._delayed: list[tuple[int, int, Subscription, str]] = []
+        self._seq = itertools.count()
+        self._ids = itertools.count(1)
+        self._in_flight = 0
+        self._cond = threading.Condition(threading.RLock())
+        self._worker: threading.Thread | None = None
+        self._stopping = False
+        self.delivered = 0
+
+    # -- topology ------------------------------------------------------------------------
+
+    def create_topic(self, project: str, topic: str) -> None:
+        """Create ``topic`` in ``project`` (idempotent)."""
+        with self._cond:
+            self._topics.setdefault((project, topic), [])
+
+    def subscribe(self, project: str, topic: str, subscription: Subscription) -> None:
+        """Attach ``subscription`` to a topic; it receives messages published from now on."""
+        with self._cond:
+            if (project, topic) not in self._topics:
+                raise PublishError(f"topic {project}/{topic} does not exist")
+            self._topics[(project, topic)].append(subscription)
+
+    def publisher(self, project: str) -> InMemoryPublisher:
+        """A publisher port bound to ``project``'s topics."""
+        return InMemoryPublisher(self, project)
+
+    # -- publishing and enqueueing ------------------------------------------------------------
+
+    def publish(self, project: str, topic: str, messages: Sequence[Message]) -> list[str]:
+        """Accept ``messages`` on a topic and fan them out to its subscriptions."""
+        with self._cond:
+            subscriptions = self._topics.get((project, topic))
+            if subscriptions is None:
+                raise PublishError(f"topic {project}/{topic} does not exist")
+            now = self.clock.now_ms()
+            stamp = datetime.fromtimestamp(now / 1000, UTC).isoformat().replace("+00:00", "Z")
+            ids = []
+            for message in messages:
+                message_id = str(next(self._ids))
+                ids.append(message_id)
+                stored = replace(message, message_id=message_id, publish_time=stamp)
+                for sub in subscriptions:
+                    if sub.rule is None or sub.rule.matches(stored.attributes):
+                        self.enqueue(sub, stored, stored.ordering_key)
+                if topic == Topic.BUS and self._lake is not None:
+                    self._lake_buffer.setdefault((project, topic), []).append((now, stored.data))
+            if sum(len(b) for b in self._lake_buffer.values()) >= LAKE_BATCH:
+                self.flush_lake()
+            self._cond.notify_all()
+            return ids
+
+    def enqueue(self, sub: Subscription, item: Any, key: str = "") -> None:
+        """Queue ``item`` for delivery to ``sub``; ``key`` orders items on ordered subscriptions."""
+        with self._cond:
+            if not (sub.ordered and key):
+                key = f"\x00{next(self._seq)}"
+            queue = sub.queues.get(key)
+            if queue is None:
+                queue = sub.queues[key] = deque()
+            queue.append(_Pending(item))
+            if len(queue) == 1:
+                self._ready.append((sub, key))
+            self._cond.notify_all()
+
+    def flush_lake(self) -> None:
+        """Write buffered bus messages to the lake."""
+        with self._cond:
+            buffered, self._lake_buffer = self._lake_buffer, {}
+        if self._lake is not None:
+            for (project, topic), records in buffered.items():
+                self._lake.append(project, topic, records)
+            self._lake.flush()
+
+    # -- delivery ------------------------------------------------------------------------------
+
+    def _step(self) -> bool:
+        """Deliver one item if one is ready; False when none is."""
+        with self._cond:
+            if not self._ready:
+                return False
+            sub, key = self._ready.popleft()
+            pending = sub.queues[key][0]
+            pending.attempts += 1
+            self._in_flight += 1
+        try:
+            outcome = sub.deliver(pending.item, pending.attempts)
+        except Exception:
+            _log.exception("delivery to %s raised; will redeliver", sub.name)
+            outcome = Outcome.RETRY
+        with self._cond:
+            self._in_flight -= 1
+            self.delivered += 1
+            if outcome is Outcome.RETRY and pending.attempts < sub.max_attempts:
+                due = self.clock.now_ms() + sub.backoff_ms(pending.attempts)
+                heapq.heappush(self._delayed, (due, next(self._seq), sub, key))
+            else:
+                if outcome is Outcome.RETRY:
+                    self._dead_letter(sub, pending)
+                queue = sub.queues[key]
+                queue.popleft()
+                if queue:
+                    self._ready.append((sub, key))
+                else:
+                    del sub.queues[key]
+            self._cond.notify_all()
+        return True
+
+    def _dead_letter(self, sub: Subscription, pending: _Pending) -> None:
+        if sub.dead_letter is not None:
+            sub.dead_letter(pending.item, pending.attempts)
+        else:
+            _log.error("%s gave up on an item after %d attempts and has no dead-letter topic",
+                       sub.name, pending.attempts)
+
+    def _release_due(self) -> None:
+        now = self.clock.now_ms()
+        while self._delayed and self._delayed[0][0] <= now:
+            _, _, sub, key = heapq.heappop(self._delayed)
+            self._ready.append((sub, key))
+
+    def run_until_quiet(self, max_deliveries: int = 1_000_000) -> int:
+        """Deliver on this thread until nothing is ready or waiting for redelivery.
+
+        With a :class:`ManualClock`, waiting for a backoff advances virtual time.
+        Returns the number of deliveries made.
+        """
+        done = 0
+        while done < max_deliveries:
+            if self._step():
+                done += 1
+                continue
+            with self._cond:
+                if not self._delayed:
+                    break
+                if isinstance(self.clock, ManualClock):
+                    self.clock.advance_to(self._delayed[0][0])
+                else:
+                    self._cond.wait(max(0.0, (self._delayed[0][0] - self.clock.now_ms()) / 1000))
+                self._release_due()
+        else:
+            raise RuntimeError(f"still busy after {max_deliveries} deliveries: a loop of events?")
+        self.flush_lake()
+        return done
+
+    @property
+    def idle(self) -> bool:
+        """True when nothing is queued, waiting for redelivery or being delivered."""
+        with self._cond:
+            return not self._ready and not self._delayed and self._in_flight == 0
+
+    # -- threaded mode ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Deliver on a background thread until :meth:`stop`."""
+        if self._worker is not None:
+            return
+        self._stopping = False
+        self._worker = threading.Thread(target=self._work, name="in-memory-hub", daemon=True)
+        self._worker.start()
+
+    def stop(self) -> None:
+        """Stop the background thread and flush the lake."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._worker is not None:
+            self._worker.join()
+            self._worker = None
+        self.flush_lake()
+
+    def wait_until_idle(self, timeout_s: float) -> bool:
+        """Block until the hub is idle (threaded mode); False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.idle, timeout_s)
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                self._release_due()
+                while not self._ready and not self._stopping:
+                    timeout = None
+                    if self._delayed:
+                        timeout = max(0.0, (self._delayed[0][0] - self.clock.now_ms()) / 1000)
+                    self._cond.wait(timeout)
+                    self._release_due()
+                if self._stopping:
+                    return
+            self._step()
+
+
+class InMemoryPublisher(AbstractPublisher):
+    """The publisher port for one subsystem's topics in an :class:`InMemoryHub`."""
+
+    def __init__(self, hub: InMemoryHub, project: str) -> None:
+        self._hub, self._project = hub, project
+
+    def publish(self, topic: Topic, messages: Sequence[Message]) -> list[str]:
+        return self._hub.publish(self._project, str(topic), messages)
+
+
+def dead_letter_to(hub: InMemoryHub, project: str, subscription: str) -> Callable[[Any, int], None]:
+    """A dead-letter action that forwards a message to ``project``'s faults topic, as Pub/Sub does."""
+
+    def forward(item: Any, attempts: int) -> None:
+        message: Message = item
+        attributes = {
+            **message.attributes,
+            f"{DEAD_LETTER_PREFIX}Subscription": f"projects/{project}/subscriptions/{subscription}",
+            f"{DEAD_LETTER_PREFIX}SubscriptionProject": project,
+            f"{DEAD_LETTER_PREFIX}DeliveryCount": str(attempts),
+            f"{DEAD_LETTER_PREFIX}PublishTime": message.publish_time,
+        }
+        hub.publish(project, Topic.FAULTS, [replace(message, attributes=attributes)])
+
+    return forward

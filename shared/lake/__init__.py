@@ -1,0 +1,11 @@
+"""The event lake: the port, its object layout and the local-directory backend.
+
+The Cloud Storage backend lives in :mod:`shared.lake.gcs` and is imported only
+by code that runs against Cloud Storage or its emulator, so importing this
+package never imports ``google.cloud``.
+"""
+
+from shared.lake.base import AbstractLake, hour_prefix
+from shared.lake.local import LocalDirectoryLake
+
+__all__ = ["AbstractLake", "LocalDirectoryLake", "hour_prefix"]

@@ -1,0 +1,127 @@
+"""The event lake on Google Cloud Storage (or its emulator).
+
+Objects are written with the layout of :mod:`shared.lake.base`, content type
+``application/x-ndjson``. Nothing is buffered: :meth:`GcsLake.append` returns
+once every hour object of the call is stored, and :meth:`~GcsLake.flush` has
+nothing to do. Uploads use ``if_generation_match=0`` so lake data is never
+overwritten; when a retried upload finds its own object already there (the
+first attempt landed but its answer was lost) the content is compared and the
+write counts as done.
+
+The storage client is built on first use when none is given. With
+``STORAGE_EMULATOR_HOST`` set the SDK talks to the emulator with anonymous
+credentials; the SDK needs that variable to carry a scheme, so a bare
+``host:port`` (as the Pub/Sub and Firestore emulators use) is given ``http://``.
+
+This is the only module that imports ``google.cloud.storage``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING
+
+from google.api_core.exceptions import Conflict, GoogleAPIError, PreconditionFailed
+from google.auth.exceptions import GoogleAuthError
+
+from shared.exceptions import LakeError
+from shared.lake.base import AbstractLake, decode_object, encode_batches, topic_prefix
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+    from google.cloud.storage import Bucket, Client  # type: ignore[import-untyped]
+
+CONTENT_TYPE = "application/x-ndjson"
+_SUFFIX = ".jsonl"
+_SDK_ERRORS = (GoogleAPIError, GoogleAuthError, OSError)
+"""What the SDK raises: API errors, credential errors and transport (requests) errors."""
+
+
+class GcsLake(AbstractLake):
+    """An :class:`AbstractLake` whose objects live in the Cloud Storage ``bucket``."""
+
+    def __init__(self, bucket: str, client: Client | None = None) -> None:
+        self._bucket_name = bucket
+        self._client = client
+        self._bucket: Bucket | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def bucket_name(self) -> str:
+        """The name of the bucket that holds the lake."""
+        return self._bucket_name
+
+    @property
+    def client(self) -> Client:
+        """The storage client, built from the environment on first use if none was given."""
+        with self._lock:
+            if self._client is None:
+                try:
+                    self._client = _default_client()
+                except _SDK_ERRORS as e:
+                    raise LakeError(f"cannot create a Cloud Storage client: {e}") from e
+            return self._client
+
+    def ensure_bucket(self) -> None:
+        """Create the bucket if it does not exist (for local and dev provisioning)."""
+        client = self.client
+        try:
+            if client.lookup_bucket(self._bucket_name) is None:
+                client.create_bucket(self._bucket_name)
+        except Conflict:
+            pass  # created meanwhile by someone else
+        except _SDK_ERRORS as e:
+            raise LakeError(f"cannot provision bucket {self._bucket_name}: {e}") from e
+
+    def append(self, subsystem: str, topic: str, records: Sequence[tuple[int, bytes]]) -> None:
+        """Upload one object per hour folder that ``records`` fall into."""
+        for name, content in encode_batches(subsystem, topic, records):
+            self._upload(name, content)
+
+    def objects(self, subsystem: str, topic: str = "bus") -> list[str]:
+        """Object names under ``{subsystem}/{topic}/``, in time order."""
+        prefix = topic_prefix(subsystem, topic)
+        try:
+            names = [
+                str(blob.name)
+                for blob in self.client.list_blobs(self._bucket_name, prefix=prefix)
+                if str(blob.name).endswith(_SUFFIX)
+            ]
+        except _SDK_ERRORS as e:
+            raise LakeError(f"cannot list gs://{self._bucket_name}/{prefix}: {e}") from e
+        return sorted(names)
+
+    def read_object(self, name: str) -> Iterator[bytes]:
+        """The records of object ``name`` (downloaded eagerly, so errors surface here)."""
+        try:
+            content = bytes(self._get_bucket().blob(name).download_as_bytes())
+        except _SDK_ERRORS as e:
+            raise LakeError(f"cannot read gs://{self._bucket_name}/{name}: {e}") from e
+        return decode_object(content)
+
+    def _upload(self, name: str, content: bytes) -> None:
+        blob = self._get_bucket().blob(name)
+        try:
+            try:
+                blob.upload_from_string(content, content_type=CONTENT_TYPE, if_generation_match=0)
+            except PreconditionFailed:
+                if bytes(blob.download_as_bytes()) != content:
+                    raise LakeError(f"gs://{self._bucket_name}/{name} already exists") from None
+        except _SDK_ERRORS as e:
+            raise LakeError(f"cannot write gs://{self._bucket_name}/{name}: {e}") from e
+
+    def _get_bucket(self) -> Bucket:
+        if self._bucket is None:
+            self._bucket = self.client.bucket(self._bucket_name)
+        return self._bucket
+
+
+def _default_client() -> Client:
+    from google.cloud import storage  # type: ignore[import-untyped]
+
+    host = os.environ.get("STORAGE_EMULATOR_HOST", "")
+    if host and "://" not in host:
+        return storage.Client(client_options={"api_endpoint": f"http://{host}"})
+    return storage.Client()

@@ -1,0 +1,108 @@
+"""The event lake on a local directory, for development and tests.
+
+Objects are files under ``root`` with the layout of :mod:`shared.lake.base`.
+
+Durability: nothing is buffered. :meth:`LocalDirectoryLake.append` writes each
+hour's object to a hidden temporary file, ``fsync``\\ s it, renames it into place
+and ``fsync``\\ s the directory before it returns, so a crash loses nothing that
+``append`` returned for, and readers never see a partial object. A crash *during*
+``append`` may have stored some of the call's hour objects but not others (a
+retry then duplicates those records; replay consumers dedupe by event id) and
+may leave a ``.tmp`` file behind, which :meth:`~LocalDirectoryLake.objects`
+ignores. :meth:`~LocalDirectoryLake.flush` has nothing to do.
+
+Thread safety: every object gets a fresh unique name and is published by an
+atomic rename, so any number of threads (or processes) may append at once.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shared.exceptions import LakeError
+from shared.lake.base import AbstractLake, decode_object, encode_batches, topic_prefix
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+
+_SUFFIX = ".jsonl"
+
+
+class LocalDirectoryLake(AbstractLake):
+    """An :class:`AbstractLake` whose objects are files under ``root``."""
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self._root = Path(root)
+
+    @property
+    def root(self) -> Path:
+        """The directory that holds the lake."""
+        return self._root
+
+    def append(self, subsystem: str, topic: str, records: Sequence[tuple[int, bytes]]) -> None:
+        """Write one object per hour folder that ``records`` fall into, durably."""
+        for name, content in encode_batches(subsystem, topic, records):
+            try:
+                self._write(self._root / name, content)
+            except OSError as e:
+                raise LakeError(f"cannot write lake object {name}: {e}") from e
+
+    def objects(self, subsystem: str, topic: str = "bus") -> list[str]:
+        """Object names under ``{subsystem}/{topic}/``, in time order."""
+        prefix = topic_prefix(subsystem, topic)
+        folder = self._root / prefix
+        try:
+            files = [p for p in folder.glob(f"*/*/*/*/*{_SUFFIX}") if not p.name.startswith(".")]
+        except OSError as e:
+            raise LakeError(f"cannot list lake folder {prefix}: {e}") from e
+        return sorted(p.relative_to(self._root).as_posix() for p in files)
+
+    def read_object(self, name: str) -> Iterator[bytes]:
+        """The records of object ``name`` (read eagerly, so a missing object fails here)."""
+        parts = name.split("/")
+        if name.startswith("/") or any(part in {"", ".", ".."} for part in parts):
+            raise LakeError(f"{name!r} is not a lake object name")
+        try:
+            content = self._root.joinpath(*parts).read_bytes()
+        except OSError as e:
+            raise LakeError(f"cannot read lake object {name}: {e}") from e
+        return decode_object(content)
+
+    def _write(self, path: Path, content: bytes) -> None:
+        _make_dirs(path.parent)
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            with tmp.open("xb") as f:
+                f.write(content)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(path.parent)
+
+
+def _make_dirs(folder: Path) -> None:
+    """Create ``folder`` and its missing parents, syncing each new entry's parent."""
+    if folder.is_dir():
+        return
+    _make_dirs(folder.parent)
+    try:
+        folder.mkdir()
+    except FileExistsError:
+        return  # another thread made it
+    _fsync_dir(folder.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if os.name != "posix":  # directories cannot be opened for fsync elsewhere
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

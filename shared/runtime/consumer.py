@@ -1,0 +1,162 @@
+"""Run a function's handlers on one delivery and decide: acknowledge or redeliver.
+
+The same code runs behind a push endpoint (emulator, GCP) and inside the
+embedded hub. For each delivery:
+
+1. the routing rule is evaluated on the message attributes (the emulator does
+   not apply subscription filters); a non-matching message is acknowledged;
+2. the envelope is decoded; an undecodable message is a poison message;
+3. the handlers run in order, then the events they emitted are published;
+4. a :class:`~shared.exceptions.PoisonError` (or a pydantic validation error)
+   becomes a fault event on ``faults`` and the message is acknowledged; any
+   other exception asks for redelivery, and the broker dead-letters the message
+   after the channel's maximum attempts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import ValidationError
+
+from shared.envelope import Envelope, derive_id
+from shared.exceptions import EnvelopeError, PoisonError
+from shared.hub.message import Message, from_message, to_message
+from shared.logs import event_logger
+from shared.runtime.context import Context
+from shared.runtime.outcome import Outcome
+from shared.runtime.faults import fault_event
+from shared.topology.model import Consumer, Role, Service, Subsystem, Topic, Trigger
+
+if TYPE_CHECKING:
+    from shared.clock import Clock
+    from shared.hub.base import AbstractPublisher
+    from shared.stores.base import DocumentChange
+
+P = TypeVar("P")
+_log = logging.getLogger("fooddelivery.runtime")
+
+
+class _FunctionRuntime(Generic[P]):
+    def __init__(
+        self, subsystem: Subsystem, service: Service, role: Role, name: str, ports: P,
+        publisher: AbstractPublisher, clock: Clock, env: str,
+    ) -> None:
+        self.subsystem, self.service, self.ports = subsystem, service, ports
+        self.role, self.name = role, name
+        self.publisher, self.clock, self.env = publisher, clock, env
+        self.qualified = f"{subsystem.name}/{service.name}/{name}"
+
+    def _context(self, cause_id: str, correlation_id: str, labels: dict[str, str],
+                  publishes: frozenset[str] = frozenset()) -> Context[P]:
+        return Context(
+            subsystem=self.subsystem.name, service=self.service.name, function=self.name,
+            role=self.role, ports=self.ports, clock=self.clock,
+            log=event_logger(f"{self.subsystem.name}.{self.service.name}.{self.name}", labels),
+            cause_id=cause_id, correlation_id=correlation_id, publishes=publishes, env=self.env,
+        )
+
+    def _run(self, steps: Callable[[Context[P]], None], ctx: Context[P], message: Message) -> Outcome:
+        started = time.perf_counter()
+        try:
+            steps(ctx)
+            self._publish(ctx.emitted)
+        except (PoisonError, ValidationError) as error:
+            return self._fault(message, error, ctx)
+        except Exception:
+            ctx.log.warning("failed, asking for redelivery (attempt %d)",
+                            message.delivery_attempt, exc_info=True)
+            return Outcome.RETRY
+        ctx.log.debug("handled in %.1f ms, emitted %d", (time.perf_counter() - started) * 1000,
+                      len(ctx.emitted))
+        return Outcome.ACK
+
+    def _publish(self, emitted: Sequence[tuple[Topic, Envelope]]) -> None:
+        for topic in (Topic.BUS, Topic.EXTERNAL):
+            messages = [to_message(e) for t, e in emitted if t is topic]
+            if messages:
+                self.publisher.publish(topic, messages)
+
+    def _fault(self, message: Message, error: BaseException, ctx: Context[Any] | None) -> Outcome:
+        fault = fault_event(subsystem=self.subsystem.name, function=self.qualified,
+                            message=message, error=error, clock=self.clock, env=self.env)
+        try:
+            self.publisher.publish(Topic.FAULTS, [to_message(fault)])
+        except Exception:
+            _log.exception("could not publish fault %s; asking for redelivery", fault.id)
+            return Outcome.RETRY
+        logger = ctx.log if ctx is not None else _log
+        logger.error("poison message recorded as fault %s: %s", fault.id, error)
+        return Outcome.ACK
+
+
+class ConsumerRuntime(_FunctionRuntime[P]):
+    """Runs one :class:`Consumer`'s pipeline on messages from its channel."""
+
+    def __init__(
+        self, subsystem: Subsystem, service: Service, consumer: Consumer, ports: P,
+        publisher: AbstractPublisher, clock: Clock, env: str = "local",
+    ) -> None:
+        super().__init__(subsystem, service, consumer.role, consumer.name, ports, publisher,
+                         clock, env)
+        self.consumer = consumer
+
+    def handle(self, message: Message) -> Outcome:
+        """Process one delivery of ``message``; the result is the ack decision."""
+        if not self.consumer.channel.rule.matches(message.attributes):
+            return Outcome.ACK
+        try:
+            event = from_message(message)
+        except EnvelopeError as error:
+            return self._fault(message, error, None)
+        labels = {"eventId": event.id, "eventType": event.type,
+                  "correlationId": event.correlation_id, "function": self.qualified}
+        ctx = self._context(event.id, event.correlation_id, labels,
+                            frozenset(self.consumer.publishes))
+
+        def steps(c: Context[P]) -> None:
+            for handler in self.consumer.handlers:
+                handler(event, c)
+
+        return self._run(steps, ctx, message)
+
+
+class TriggerRuntime(_FunctionRuntime[P]):
+    """Runs one :class:`Trigger`'s handlers on changes to its collection."""
+
+    def __init__(
+        self, subsystem: Subsystem, service: Service, trigger: Trigger, ports: P,
+        publisher: AbstractPublisher, clock: Clock, env: str = "local",
+    ) -> None:
+        super().__init__(subsystem, service, trigger.role, trigger.name, ports, publisher,
+                         clock, env)
+        self.trigger = trigger
+
+    def handle(self, change: DocumentChange, attempt: int = 1) -> Outcome:
+        """Process one delivery of a document change."""
+        cause = derive_id(change.collection, change.key, change.version)
+        doc = change.after or change.before or {}
+        correlation = str(doc.get("correlationId") or change.key)
+        labels = {"document": f"{change.collection}/{change.key}", "change": change.kind,
+                  "correlationId": correlation, "function": self.qualified}
+        ctx = self._context(cause, correlation, labels)
+
+        def steps(c: Context[P]) -> None:
+            for handler in self.trigger.handlers:
+                handler(change, c)
+
+        return self._run(steps, ctx, change_message(change, attempt))
+
+
+def change_message(change: DocumentChange, attempt: int = 1) -> Message:
+    """A document change in message form, for faults and dead letters."""
+    data = json.dumps({"collection": change.collection, "key": change.key,
+                       "before": change.before, "after": change.after,
+                       "version": change.version}, default=str).encode()
+    return Message(data=data, attributes={"change": change.kind, "document": change.key},
+                   message_id=derive_id(change.collection, change.key, change.version),
+                   delivery_attempt=attempt)

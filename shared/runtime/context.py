@@ -1,0 +1,103 @@
+"""What a handler receives besides the event: its ports and a way to emit events.
+
+Handlers are plain functions::
+
+    def materialize(event: Envelope, ctx: Context[CustomerPorts]) -> None: ...
+    def on_change(change: DocumentChange, ctx: Context[OrderPorts]) -> None: ...
+
+Events a handler emits are collected and published only after every handler of
+the function has succeeded. Their ids derive from the cause, so a retried
+delivery re-emits the same ids and consumers drop the duplicates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from shared.envelope import Envelope, Json, derive_id
+from shared.exceptions import TopologyError
+from shared.topology.model import Role, Topic
+
+if TYPE_CHECKING:
+    import logging
+
+    from shared.clock import Clock
+    from shared.stores.base import DocumentChange
+
+P = TypeVar("P")
+
+
+@dataclass
+class Context(Generic[P]):
+    """The per-delivery context of one function invocation."""
+
+    subsystem: str
+    service: str
+    function: str
+    role: Role
+    ports: P
+    clock: Clock
+    log: logging.LoggerAdapter[logging.Logger]
+    cause_id: str
+    correlation_id: str
+    publishes: frozenset[str] = frozenset()
+    env: str = "local"
+    emitted: list[tuple[Topic, Envelope]] = field(default_factory=list)
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The tags stamped on every event this function emits."""
+        return {
+            "source": self.service,
+            "function": self.function,
+            "subsystem": self.subsystem,
+            "env": self.env,
+        }
+
+    def emit(
+        self,
+        type: str,
+        entity: str,
+        body: Json,
+        *,
+        partition_key: str,
+        discriminator: str = "",
+        raw: Any = None,
+        metadata: Json | None = None,
+        tags: Mapping[str, str] | None = None,
+        external: bool = False,
+    ) -> Envelope:
+        """Queue an event for publication to the bus (or, for an egress, ``external``).
+
+        ``discriminator`` distinguishes several events of one type emitted for
+        the same cause and partition key.
+        """
+        topic = Topic.EXTERNAL if external else Topic.BUS
+        if external and (self.role is not Role.EGRESS or type not in self.publishes):
+            raise TopologyError(
+                f"{self.service}/{self.function} may not publish external event {type!r}; "
+                "only an egress publishes the types it declares"
+            )
+        event = Envelope(
+            id=derive_id(self.cause_id, self.function, type, partition_key, discriminator),
+            type=type,
+            timestamp=self.clock.now_ms(),
+            partition_key=partition_key,
+            entity=entity,
+            body=body,
+            tags={**self.tags, **(tags or {})},
+            raw=raw,
+            metadata={"correlationId": self.correlation_id, "causationId": self.cause_id,
+                      **(metadata or {})},
+        )
+        self.emitted.append((topic, event))
+        return event
+
+
+Handler = Callable[[Envelope, Context[Any]], None]
+"""A consumer's step: receives the event and the context."""
+
+TriggerHandler = Callable[["DocumentChange", Context[Any]], None]
+"""A trigger's step: receives the document change and the context."""

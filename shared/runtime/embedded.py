@@ -1,0 +1,138 @@
+"""The whole system in one process: every subsystem wired onto one in-memory hub.
+
+Each subsystem keeps what it would have in its own GCP project: its own
+``bus``/``faults``/``external`` topics, its own document store and its own
+fault collection. Wiring follows the topology declarations only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from shared.clock import Clock, SystemClock
+from shared.exceptions import TopologyError
+from shared.hub.memory import InMemoryHub, Subscription, dead_letter_to
+from shared.runtime.app import Infrastructure, SubsystemApp
+from shared.runtime.consumer import ConsumerRuntime, TriggerRuntime, change_message
+from shared.runtime.faults import FaultRecorder
+from shared.runtime.outcome import Outcome
+from shared.stores.memory import InMemoryDocumentStore
+from shared.topology.model import Topic, check_system
+
+if TYPE_CHECKING:
+    from shared.hub.message import Message
+    from shared.lake.base import AbstractLake
+    from shared.stores.base import DocumentChange
+
+FAULT_RECORDER = "fault-recorder"
+
+
+class EmbeddedSystem:
+    """Runs the given subsystems in process with Pub/Sub push semantics.
+
+    Use :meth:`run_until_quiet` for deterministic runs (tests, the demo with a
+    manual clock) or :meth:`start`/:meth:`stop` for a background delivery thread.
+    """
+
+    def __init__(
+        self,
+        apps: Sequence[SubsystemApp[Any]],
+        *,
+        clock: Clock | None = None,
+        lake: AbstractLake | None = None,
+        env: str = "embedded",
+        settings: Mapping[str, str] | None = None,
+    ) -> None:
+        problems = check_system(tuple(app.topology for app in apps))
+        if problems:
+            raise TopologyError("the system is inconsistent:\n  " + "\n  ".join(problems))
+        self.clock = clock or SystemClock()
+        self.hub = InMemoryHub(self.clock, lake)
+        self.env = env
+        self.apps = {app.name: app for app in apps}
+        self.stores: dict[str, InMemoryDocumentStore] = {}
+        self.ports: dict[str, Any] = {}
+        for app in apps:
+            for topic in Topic:
+                self.hub.create_topic(app.name, topic)
+        for app in apps:
+            store = self.stores[app.name] = InMemoryDocumentStore()
+            infra = Infrastructure(app.name, store, self.clock, env, dict(settings or {}))
+            self.ports[app.name] = app.bootstrap(infra)
+            self._wire(app)
+
+    def _wire(self, app: SubsystemApp[Any]) -> None:
+        name, store, ports = app.name, self.stores[app.name], self.ports[app.name]
+        publisher = self.hub.publisher(name)
+        for service, consumer in app.topology.consumers():
+            runtime = ConsumerRuntime(app.topology, service, consumer, ports, publisher,
+                                      self.clock, self.env)
+            sub_id = consumer.subscription(service)
+            channel = consumer.channel
+            self.hub.subscribe(channel.subsystem or name, channel.topic, Subscription(
+                name=f"{name}/{sub_id}",
+                deliver=_deliver_message(runtime),
+                rule=channel.rule,
+                ordered=channel.ordered,
+                max_attempts=channel.max_delivery_attempts,
+                min_backoff_ms=int(channel.min_backoff_s * 1000),
+                max_backoff_ms=int(channel.max_backoff_s * 1000),
+                dead_letter=dead_letter_to(self.hub, name, sub_id),
+            ))
+        for service, trigger in app.topology.triggers():
+            trigger_runtime = TriggerRuntime(app.topology, service, trigger, ports, publisher,
+                                             self.clock, self.env)
+            sub_id = f"{service.name}-{trigger.name}"
+            forward = dead_letter_to(self.hub, name, sub_id)
+            subscription = Subscription(
+                name=f"{name}/{sub_id}",
+                deliver=_deliver_change(trigger_runtime),
+                dead_letter=lambda change, n, fwd=forward: fwd(change_message(change, n), n),
+            )
+            store.watch(trigger.collection, _enqueue_change(self.hub, subscription))
+        recorder = FaultRecorder(store)
+        self.hub.subscribe(name, Topic.FAULTS, Subscription(
+            name=f"{name}/{FAULT_RECORDER}",
+            deliver=lambda message, _attempt: Outcome.ACK if recorder.handle(message) else Outcome.RETRY,
+            ordered=False,
+            max_attempts=100,
+        ))
+
+    def run_until_quiet(self, max_deliveries: int = 1_000_000) -> int:
+        """Deliver everything pending on this thread; see :meth:`InMemoryHub.run_until_quiet`."""
+        return self.hub.run_until_quiet(max_deliveries)
+
+    def start(self) -> None:
+        """Deliver on a background thread."""
+        self.hub.start()
+
+    def stop(self) -> None:
+        """Stop the background thread and flush the lake."""
+        self.hub.stop()
+
+    def faults(self, subsystem: str) -> list[dict[str, Any]]:
+        """The faults recorded by ``subsystem``."""
+        return [d.data for d in self.stores[subsystem].query("faults")]
+
+
+def _deliver_message(runtime: ConsumerRuntime[Any]) -> Any:
+    def deliver(message: Message, attempt: int) -> Outcome:
+        return runtime.handle(replace(message, delivery_attempt=attempt))
+
+    return deliver
+
+
+def _deliver_change(runtime: TriggerRuntime[Any]) -> Any:
+    def deliver(change: DocumentChange, attempt: int) -> Outcome:
+        return runtime.handle(change, attempt)
+
+    return deliver
+
+
+def _enqueue_change(hub: InMemoryHub, subscription: Subscription) -> Any:
+    def on_change(change: DocumentChange) -> None:
+        hub.enqueue(subscription, change, f"{change.collection}/{change.key}")
+
+    return on_change

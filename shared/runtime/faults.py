@@ -1,0 +1,159 @@
+"""Faults: messages a function could not process, kept, inspectable, resubmittable.
+
+Two things arrive on a subsystem's ``faults`` topic:
+
+* **fault events** that the kit publishes when a handler meets a poison message
+  (undecodable bytes, an invalid event, a business-rule violation);
+* **dead letters** that Pub/Sub forwards after a subscription's maximum delivery
+  attempts: the original message plus ``CloudPubSubDeadLetterSource*`` attributes.
+
+The fault recorder stores both in the ``faults`` collection in one shape,
+keeping the original message, so it can be resubmitted to the bus once fixed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import traceback
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from shared.envelope import Envelope, derive_id
+from shared.exceptions import EnvelopeError
+from shared.hub.message import DEAD_LETTER_PREFIX, Message, from_message
+from shared.topology.model import Topic
+
+if TYPE_CHECKING:
+    from shared.clock import Clock
+    from shared.hub.base import AbstractPublisher
+    from shared.stores.base import AbstractDocumentStore, Doc
+
+FAULT_TYPE = "fault"
+FAULTS_COLLECTION = "faults"
+MAX_ERROR_CHARS = 4000
+
+
+def message_json(message: Message) -> dict[str, Any]:
+    """A message in JSON form (data as base64), for storing and resubmitting."""
+    return {
+        "data": base64.b64encode(message.data).decode(),
+        "attributes": dict(message.attributes),
+        "orderingKey": message.ordering_key,
+        "messageId": message.message_id,
+        "publishTime": message.publish_time,
+    }
+
+
+def message_from_json(doc: dict[str, Any]) -> Message:
+    """Inverse of :func:`message_json`."""
+    return Message(
+        data=base64.b64decode(doc["data"]),
+        attributes=dict(doc.get("attributes", {})),
+        ordering_key=doc.get("orderingKey", ""),
+        message_id=doc.get("messageId", ""),
+        publish_time=doc.get("publishTime", ""),
+    )
+
+
+def fault_event(
+    *, subsystem: str, function: str, message: Message, error: BaseException, clock: Clock,
+    env: str = "local",
+) -> Envelope:
+    """The fault event for ``message`` that ``function`` rejected with ``error``.
+
+    Its id derives from the function and the message, so a redelivered poison
+    message yields the same fault, not a second one.
+    """
+    original = message.message_id or hashlib.sha256(message.data).hexdigest()
+    partition_key = message.attributes.get("partitionKey") or original
+    details = "".join(traceback.format_exception(error))[-MAX_ERROR_CHARS:]
+    return Envelope(
+        id=derive_id(FAULT_TYPE, function, original),
+        type=FAULT_TYPE,
+        timestamp=clock.now_ms(),
+        partition_key=partition_key,
+        entity="fault",
+        body={
+            "function": function,
+            "reason": "poison",
+            "error": {"type": type(error).__name__, "message": str(error), "details": details},
+            "deliveryAttempt": message.delivery_attempt,
+            "message": message_json(message),
+        },
+        tags={"source": "kit", "function": function, "subsystem": subsystem, "env": env},
+    )
+
+
+def fault_record(message: Message) -> tuple[str, Doc]:
+    """Normalize what arrived on ``faults`` into the stored fault document (key, doc)."""
+    if message.is_dead_letter:
+        attrs = message.attributes
+        original = {k: v for k, v in attrs.items() if not k.startswith(DEAD_LETTER_PREFIX)}
+        key = derive_id("dead-letter", attrs[f"{DEAD_LETTER_PREFIX}Subscription"],
+                        message.message_id or hashlib.sha256(message.data).hexdigest())
+        return key, {
+            "id": key,
+            "reason": "dead-letter",
+            "function": attrs[f"{DEAD_LETTER_PREFIX}Subscription"].rsplit("/", 1)[-1],
+            "error": {
+                "type": "MaxDeliveryAttemptsExceeded",
+                "message": f"not acknowledged after {attrs.get(DEAD_LETTER_PREFIX + 'DeliveryCount', '?')} attempts",
+            },
+            "deliveryAttempt": int(attrs.get(f"{DEAD_LETTER_PREFIX}DeliveryCount", "0") or 0),
+            "message": message_json(replace(message, attributes=original)),
+            "status": "open",
+        }
+    try:
+        event = from_message(message)
+    except EnvelopeError:
+        event = None
+    if event is None or event.type != FAULT_TYPE:
+        # Something published straight onto `faults`: keep it as it came.
+        key = derive_id("unexpected", message.message_id or hashlib.sha256(message.data).hexdigest())
+        return key, {
+            "id": key, "reason": "unexpected", "function": "",
+            "error": {"type": "UnexpectedMessage", "message": "not a fault event or dead letter"},
+            "deliveryAttempt": 0, "message": message_json(message), "status": "open",
+        }
+    return event.id, {"id": event.id, **event.body, "status": "open", "timestamp": event.timestamp}
+
+
+class FaultRecorder:
+    """Consumes a subsystem's ``faults`` topic into its ``faults`` collection."""
+
+    def __init__(self, store: AbstractDocumentStore) -> None:
+        self._store = store
+
+    def handle(self, message: Message) -> bool:
+        """Store the fault (idempotently); always acknowledges once stored."""
+        key, doc = fault_record(message)
+        self._store.create(FAULTS_COLLECTION, key, doc)
+        return True
+
+
+def resubmit(store: AbstractDocumentStore, publisher: AbstractPublisher, fault_id: str) -> str:
+    """Publish a fault's original message to the bus again; return the new message id.
+
+    Consumers are idempotent, so the ones that processed it already skip it.
+    """
+    doc = store.get(FAULTS_COLLECTION, fault_id)
+    if doc is None:
+        raise KeyError(f"no fault {fault_id!r}")
+    message = message_from_json(doc["message"])
+    [message_id] = publisher.publish(Topic.BUS, [replace(message, message_id="", publish_time="")])
+
+    def mark(current: Doc | None) -> Doc | None:
+        if current is None:
+            return None
+        history = [*current.get("resubmissions", []), message_id]
+        return {**current, "status": "resubmitted", "resubmissions": history}
+
+    store.update(FAULTS_COLLECTION, fault_id, mark)
+    return message_id
+
+
+def describe(doc: Doc) -> str:
+    """One line for a fault listing."""
+    return json.dumps({k: doc.get(k) for k in ("id", "reason", "function", "status")})

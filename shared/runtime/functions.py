@@ -1,0 +1,150 @@
+"""Functions-framework targets for a subsystem's functions.
+
+A subsystem's ``main.py`` exposes one target per declared function::
+
+    host = FunctionHost(APP)
+    lifecycle_listener = host.target("lifecycle_listener")
+
+Consumers become HTTP targets that accept Pub/Sub push requests (204 acks,
+503 asks for redelivery, 400 rejects a body that is not a push request).
+Endpoints become HTTP targets that dispatch into the service's Flask app.
+Triggers become CloudEvent targets for Eventarc's Firestore events.
+Infrastructure is built on the first call, from :class:`Settings`, never at import.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from shared import logs
+from shared.clock import SystemClock
+from shared.exceptions import EnvelopeError, TopologyError
+from shared.hub.message import parse_push
+from shared.runtime.app import Infrastructure, SubsystemApp
+from shared.runtime.consumer import ConsumerRuntime, TriggerRuntime
+from shared.runtime.outcome import Outcome
+from shared.settings import Settings
+from shared.topology.model import Consumer, Endpoint, Topic, Trigger
+
+if TYPE_CHECKING:
+    import flask
+
+    from shared.hub.base import AbstractPublisher
+    from shared.stores.base import AbstractDocumentStore
+
+_log = logging.getLogger("fooddelivery.functions")
+Target = Callable[..., Any]
+
+
+class FunctionHost:
+    """Builds, once per process, the infrastructure and runtimes behind the targets."""
+
+    def __init__(self, app: SubsystemApp[Any], settings: Settings | None = None) -> None:
+        self.app = app
+        self._settings = settings
+        self._lock = threading.Lock()
+        self._built: tuple[Infrastructure, AbstractPublisher, Any] | None = None
+        self._runtimes: dict[str, Any] = {}
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force (read from the environment on first use)."""
+        if self._settings is None:
+            self._settings = Settings.from_env()
+        return self._settings
+
+    def infrastructure(self) -> tuple[Infrastructure, AbstractPublisher, Any]:
+        """(infrastructure, publisher, ports), built on first use."""
+        with self._lock:
+            if self._built is None:
+                settings = self.settings
+                logs.configure(settings.log_format, project=settings.project)
+                store, publisher = _adapters(self.app.name, settings)
+                infra = Infrastructure(self.app.name, store, SystemClock(), settings.env,
+                                       settings.extra)
+                self._built = (infra, publisher, self.app.bootstrap(infra))
+            return self._built
+
+    def target(self, name: str) -> Target:
+        """The functions-framework target for the function behind ``name``."""
+        service, fn = self.app.topology.find(name)
+        if isinstance(fn, Consumer):
+            return self._push_target(name)
+        if isinstance(fn, Endpoint):
+            return self._http_target(name)
+        if isinstance(fn, Trigger):
+            return self._cloudevent_target(name)
+        raise TopologyError(f"{service.name}/{fn.name} has no target kind")  # pragma: no cover
+
+    def runtime(self, name: str) -> Any:
+        """The consumer/trigger runtime, or the Flask app, behind a target."""
+        with self._lock:
+            cached = self._runtimes.get(name)
+        if cached is not None:
+            return cached
+        infra, publisher, ports = self.infrastructure()
+        service, fn = self.app.topology.find(name)
+        built: Any
+        if isinstance(fn, Consumer):
+            built = ConsumerRuntime(self.app.topology, service, fn, ports, publisher, infra.clock,
+                                    infra.env)
+        elif isinstance(fn, Trigger):
+            built = TriggerRuntime(self.app.topology, service, fn, ports, publisher, infra.clock,
+                                   infra.env)
+        else:
+            assert isinstance(fn, Endpoint)
+            built = fn.app(ports)
+        with self._lock:
+            return self._runtimes.setdefault(name, built)
+
+    def _push_target(self, name: str) -> Target:
+        def push(request: flask.Request) -> tuple[str, int]:
+            try:
+                _, message = parse_push(request.get_json(silent=True))
+            except EnvelopeError as error:
+                return f"not a Pub/Sub push request: {error}", 400
+            outcome = self.runtime(name).handle(message)
+            return ("", 204) if outcome is Outcome.ACK else ("redeliver", 503)
+
+        push.__name__ = name
+        return push
+
+    def _http_target(self, name: str) -> Target:
+        def http(request: flask.Request) -> Any:
+            app = self.runtime(name)
+            with app.request_context(request.environ):
+                return app.full_dispatch_request()
+
+        http.__name__ = name
+        return http
+
+    def _cloudevent_target(self, name: str) -> Target:
+        def cloudevent(event: Any) -> None:
+            from shared.stores.eventarc import parse_document_written
+
+            change = parse_document_written(event.data, event.get("document") or "")
+            if self.runtime(name).handle(change) is Outcome.RETRY:
+                raise RuntimeError(f"{name} failed on {change.collection}/{change.key}; retry")
+
+        cloudevent.__name__ = name
+        return cloudevent
+
+
+def _adapters(subsystem: str, settings: Settings) -> tuple[AbstractDocumentStore, AbstractPublisher]:
+    """The store and publisher for ``settings.mode``; Google adapters load only when needed."""
+    project = settings.project_of(subsystem) if settings.project == "local" else settings.project
+    if settings.mode == "memory":
+        from shared.hub.memory import InMemoryHub
+        from shared.stores.memory import InMemoryDocumentStore
+
+        hub = InMemoryHub(SystemClock())
+        for topic in Topic:
+            hub.create_topic(project, topic)
+        return InMemoryDocumentStore(), hub.publisher(project)
+    from shared.hub.pubsub import PubSubPublisher
+    from shared.stores.firestore import FirestoreDocumentStore
+
+    return FirestoreDocumentStore(project), PubSubPublisher(project)

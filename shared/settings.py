@@ -1,0 +1,64 @@
+"""Process settings, read from the environment in one place."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Mode = Literal["memory", "emulator", "gcp"]
+PREFIX = "FOODDELIVERY_"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """How a function process reaches its infrastructure.
+
+    * ``memory``: process-local in-memory store and hub (unit tests of ``main.py``);
+    * ``emulator``: the Google emulators named by ``*_EMULATOR_HOST``;
+    * ``gcp``: the real services of ``project``.
+
+    ``projects`` maps every subsystem to its project id (``FOODDELIVERY_PROJECT_<NAME>``);
+    ``extra`` holds the remaining ``FOODDELIVERY_*`` values, such as third-party URLs.
+    """
+
+    mode: Mode = "memory"
+    env: str = "local"
+    project: str = "local"
+    projects: Mapping[str, str] = field(default_factory=dict)
+    log_format: Literal["json", "text"] = "json"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def project_of(self, subsystem: str) -> str:
+        """The project that hosts ``subsystem``."""
+        return self.projects.get(subsystem, f"{subsystem}-{self.env}")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read ``FOODDELIVERY_*`` variables (and ``GOOGLE_CLOUD_PROJECT``)."""
+        env = os.environ if environ is None else environ
+        mode = env.get(f"{PREFIX}MODE", "gcp" if env.get("K_SERVICE") else "memory")
+        if mode not in ("memory", "emulator", "gcp"):
+            raise ValueError(f"{PREFIX}MODE must be memory, emulator or gcp, not {mode!r}")
+        log_format = env.get(f"{PREFIX}LOG_FORMAT", "json")
+        if log_format not in ("json", "text"):
+            raise ValueError(f"{PREFIX}LOG_FORMAT must be json or text, not {log_format!r}")
+        projects = {
+            k.removeprefix(f"{PREFIX}PROJECT_").lower(): v
+            for k, v in env.items() if k.startswith(f"{PREFIX}PROJECT_")
+        }
+        known = {"MODE", "ENV", "PROJECT", "LOG_FORMAT"}
+        extra = {
+            k.removeprefix(PREFIX): v for k, v in env.items()
+            if k.startswith(PREFIX) and not k.startswith(f"{PREFIX}PROJECT_")
+            and k.removeprefix(PREFIX) not in known
+        }
+        return cls(
+            mode=mode,  # type: ignore[arg-type]
+            env=env.get(f"{PREFIX}ENV", "local"),
+            project=env.get(f"{PREFIX}PROJECT", env.get("GOOGLE_CLOUD_PROJECT", "local")),
+            projects=projects,
+            log_format=log_format,  # type: ignore[arg-type]
+            extra=extra,
+        )

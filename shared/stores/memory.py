@@ -1,0 +1,128 @@
+"""The embedded document store: in memory, with Firestore's semantics.
+
+Documents are deep-copied in and out, so callers cannot mutate stored state by
+accident, and every write is announced on the change feed, as Firestore's
+document-written events are.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from shared.stores.base import (
+    AbstractChangeFeed,
+    AbstractDocumentStore,
+    ChangeCallback,
+    Doc,
+    Document,
+    DocumentChange,
+    Watch,
+    Where,
+)
+from shared.stores.query import matches, sort_key
+
+
+class _MemoryWatch(Watch):
+    def __init__(self, store: InMemoryDocumentStore, collection: str, callback: ChangeCallback):
+        self._store, self._collection, self._callback = store, collection, callback
+
+    def stop(self) -> None:
+        self._store._unwatch(self._collection, self._callback)
+
+
+class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
+    """A thread-safe in-process document store that is also its own change feed."""
+
+    def __init__(self) -> None:
+        self._collections: dict[str, dict[str, Doc]] = {}
+        self._watchers: dict[str, list[ChangeCallback]] = {}
+        self._lock = threading.RLock()
+        self._versions = itertools.count(1)
+
+    # -- reads -----------------------------------------------------------------------
+
+    def get(self, collection: str, key: str) -> Doc | None:
+        with self._lock:
+            doc = self._collections.get(collection, {}).get(key)
+            return copy.deepcopy(doc) if doc is not None else None
+
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Document]:
+        with self._lock:
+            found = [
+                Document(key, copy.deepcopy(doc))
+                for key, doc in self._collections.get(collection, {}).items()
+                if all(matches(doc, w) for w in where)
+            ]
+        if order_by is not None:
+            found = [d for d in found if sort_key(d.data, order_by) is not None]
+            found.sort(key=lambda d: sort_key(d.data, order_by), reverse=descending)
+        else:
+            found.sort(key=lambda d: d.key)
+        return found[:limit] if limit is not None else found
+
+    # -- writes ----------------------------------------------------------------------
+
+    def create(self, collection: str, key: str, data: Doc) -> bool:
+        with self._lock:
+            if key in self._collections.get(collection, {}):
+                return False
+            self._write(collection, key, data)
+            return True
+
+    def put(self, collection: str, key: str, data: Doc) -> None:
+        with self._lock:
+            self._write(collection, key, data)
+
+    def update(self, collection: str, key: str, updater: Any) -> Doc | None:
+        with self._lock:
+            new = updater(self.get(collection, key))
+            if new is None:
+                return None
+            self._write(collection, key, new)
+            return copy.deepcopy(new)
+
+    def delete(self, collection: str, key: str) -> None:
+        with self._lock:
+            before = self._collections.get(collection, {}).pop(key, None)
+            if before is not None:
+                self._announce(DocumentChange(collection, key, before, None, self._version()))
+
+    # -- change feed -----------------------------------------------------------------
+
+    def watch(self, collection: str, callback: ChangeCallback) -> Watch:
+        with self._lock:
+            self._watchers.setdefault(collection, []).append(callback)
+        return _MemoryWatch(self, collection, callback)
+
+    def _unwatch(self, collection: str, callback: ChangeCallback) -> None:
+        with self._lock:
+            callbacks = self._watchers.get(collection, [])
+            if callback in callbacks:
+                callbacks.remove(callback)
+
+    # -- internals -------------------------------------------------------------------
+
+    def _write(self, collection: str, key: str, data: Doc) -> None:
+        docs = self._collections.setdefault(collection, {})
+        before = docs.get(key)
+        docs[key] = copy.deepcopy(data)
+        self._announce(DocumentChange(collection, key, before, copy.deepcopy(data), self._version()))
+
+    def _announce(self, change: DocumentChange) -> None:
+        for callback in self._watchers.get(change.collection, ()):
+            callback(change)
+
+    def _version(self) -> str:
+        return f"{next(self._versions):012d}"

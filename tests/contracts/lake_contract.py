@@ -1,0 +1,189 @@
+"""The contract every :class:`AbstractLake` backend must honour.
+
+A backend's test module subclasses :class:`LakeContract` as ``Test...`` and
+implements :meth:`LakeContract.make_lake`; each call must return a lake over the
+*same* storage (the flush test reads back through a second instance).
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.envelope import Envelope, new_event
+from shared.exceptions import LakeError
+from shared.lake import AbstractLake, hour_prefix
+
+HOUR_MS = 3_600_000
+
+
+def ms(year: int, month: int, day: int, hour: int, minute: int = 0, second: int = 0) -> int:
+    """Epoch milliseconds of a UTC wall-clock time."""
+    return int(datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp() * 1000)
+
+
+# 2025-12-31T23:00Z: the next hour is on another day, month and year.
+T0 = ms(2025, 12, 31, 23)
+
+
+def event(timestamp: int, n: int = 0) -> Envelope:
+    """An order event published at ``timestamp``."""
+    return new_event("order-placed", "order", {"n": n}, partition_key=f"o-{n}", timestamp=timestamp)
+
+
+def records(*events: Envelope) -> list[tuple[int, bytes]]:
+    """Lake records for ``events``, published at their own timestamps."""
+    return [(e.timestamp, e.to_bytes()) for e in events]
+
+
+class LakeContract(ABC):
+    """Behaviour shared by every lake backend."""
+
+    @abstractmethod
+    def make_lake(self) -> AbstractLake:
+        """A lake over this test's storage (the same storage on every call)."""
+
+    @pytest.fixture
+    def lake(self) -> AbstractLake:
+        return self.make_lake()
+
+    def test_records_land_in_their_hour_folders(self, lake: AbstractLake) -> None:
+        late = [event(T0 + 30 * 60_000, 1), event(T0 + HOUR_MS - 1, 2)]  # 23:30, 23:59:59.999
+        early = [event(T0 + HOUR_MS, 3), event(T0 + HOUR_MS + 45 * 60_000, 4)]  # 00:00, 00:45
+        lake.append("order", "bus", records(early[1], late[0], early[0], late[1]))
+        lake.flush()
+
+        names = lake.objects("order")
+        assert len(names) == 2
+        assert names[0].startswith("order/bus/2025/12/31/23/")
+        assert names[1].startswith("order/bus/2026/01/01/00/")
+        for name, expected in zip(names, (late, early), strict=True):
+            folder = hour_prefix("order", "bus", expected[0].timestamp)
+            assert name.startswith(folder)
+            assert "/" not in name[len(folder) :]
+            assert name.endswith(".jsonl")
+            assert list(lake.read_object(name)) == [e.to_bytes() for e in expected]
+
+    def test_objects_are_listed_in_time_order_across_appends(self, lake: AbstractLake) -> None:
+        third = event(T0 + 2 * HOUR_MS + 50 * 60_000, 3)
+        first = event(T0 + 10 * 60_000, 1)
+        second = event(T0 + 2 * HOUR_MS + 5 * 60_000, 2)  # same hour as ``third``, earlier
+        for e in (third, first, second):
+            lake.append("order", "bus", records(e))
+        lake.flush()
+
+        names = lake.objects("order", "bus")
+        assert [list(lake.read_object(n)) for n in names] == [
+            [first.to_bytes()],
+            [second.to_bytes()],
+            [third.to_bytes()],
+        ]
+
+    def test_replay_yields_oldest_first_within_since_and_until(self, lake: AbstractLake) -> None:
+        events = [event(T0 + i * 20 * 60_000, i) for i in range(6)]  # spans three hours
+        lake.append("order", "bus", records(*events[3:]))
+        lake.append("order", "bus", records(*events[:3]))
+        lake.flush()
+
+        assert [e.id for e in lake.replay("order")] == [e.id for e in events]
+        assert list(lake.replay("order")) == events
+        window = lake.replay("order", since_ms=events[1].timestamp, until_ms=events[4].timestamp)
+        assert [e.id for e in window] == [e.id for e in events[1:4]]
+        assert list(lake.replay("order", since_ms=events[5].timestamp + 1)) == []
+
+    def test_replay_of_another_subsystem_or_topic_yields_nothing(self, lake: AbstractLake) -> None:
+        lake.append("order", "bus", records(event(T0)))
+        lake.flush()
+
+        assert list(lake.replay("delivery")) == []
+        assert list(lake.replay("order", "faults")) == []
+        assert list(lake.replay("orde")) == []  # a name prefix is not a folder
+        assert lake.objects("order", "bu") == []
+        assert len(list(lake.replay("order", "bus"))) == 1
+
+    def test_non_envelope_lines_are_kept_but_skipped_by_replay(self, lake: AbstractLake) -> None:
+        good = [event(T0 + 1, 1), event(T0 + 4, 4)]
+        junk = [(T0 + 2, b"not json"), (T0 + 3, b'{"id":"x","type":"no-payload"}')]
+        lake.append("order", "bus", [*records(good[0]), *junk, *records(good[1])])
+        lake.flush()
+
+        [name] = lake.objects("order")
+        assert list(lake.read_object(name)) == [
+            good[0].to_bytes(),
+            b"not json",
+            b'{"id":"x","type":"no-payload"}',
+            good[1].to_bytes(),
+        ]
+        assert list(lake.replay("order")) == good
+
+    def test_arbitrary_bytes_round_trip(self, lake: AbstractLake) -> None:
+        data = [
+            b"",
+            b"two\nlines",
+            b"\r\n",
+            b"trailing newline\n",
+            b"\x00\xff\xfe\x80 not utf-8",
+            b'{"base64":"aGk="}',  # looks like an escaped line
+            b'{"base64":"',
+            "ünïcødé \u2028".encode(),
+            b"  spaces  ",
+        ]
+        lake.append("raw", "bus", [(T0 + i, d) for i, d in enumerate(data)])
+        lake.flush()
+
+        [name] = lake.objects("raw")
+        assert list(lake.read_object(name)) == data
+        assert list(lake.replay("raw")) == []
+
+    def test_flush_makes_everything_visible_to_another_instance(self, lake: AbstractLake) -> None:
+        events = [event(T0 + i * 7 * 60_000, i) for i in range(20)]
+        for i in range(0, 20, 5):
+            lake.append("order", "bus", records(*events[i : i + 5]))
+        lake.flush()
+
+        assert list(self.make_lake().replay("order")) == events
+
+    def test_concurrent_appends_lose_nothing(self, lake: AbstractLake) -> None:
+        threads, appends = 4, 8
+        start = threading.Barrier(threads)
+
+        def work(t: int) -> list[str]:
+            start.wait()
+            ids = []
+            for a in range(appends):
+                n = t * 1000 + a
+                batch = [event(T0 + (n % 7) * 13 * 60_000, n), event(T0 + HOUR_MS + n, n)]
+                lake.append("order", "bus", records(*batch))
+                ids += [e.id for e in batch]
+            return ids
+
+        with ThreadPoolExecutor(threads) as pool:
+            written = [i for ids in pool.map(work, range(threads)) for i in ids]
+        lake.flush()
+
+        replayed = [e.id for e in self.make_lake().replay("order")]
+        assert sorted(replayed) == sorted(written)
+        assert len(written) == threads * appends * 2
+
+    def test_append_of_nothing_writes_nothing(self, lake: AbstractLake) -> None:
+        lake.append("order", "bus", [])
+        lake.flush()
+        assert lake.objects("order") == []
+
+    @pytest.mark.parametrize(("subsystem", "topic"), [("", "bus"), ("a/b", "bus"), ("..", "bus"),
+                                                      ("order", ""), ("order", "x/y")])
+    def test_unusable_folder_names_are_refused(
+        self, lake: AbstractLake, subsystem: str, topic: str
+    ) -> None:
+        with pytest.raises(ValueError):
+            lake.append(subsystem, topic, records(event(T0)))
+        with pytest.raises(ValueError):
+            lake.objects(subsystem, topic)
+
+    def test_reading_a_missing_object_raises_lake_error(self, lake: AbstractLake) -> None:
+        with pytest.raises(LakeError):
+            lake.read_object("order/bus/2025/12/31/23/0000000000000-missing.jsonl")

@@ -1,0 +1,8 @@
+"""A two-subsystem sample that exercises every kind of function the kit runs.
+
+``alpha`` takes checkouts over HTTP (BFF API -> store -> trigger -> bus), sends
+them out as an external contract (egress), and materializes shipments that come
+back from ``beta`` (ingress -> listener -> view). ``beta`` receives the order
+(ingress), collects it in a micro event store (control listener) and ships it
+(control trigger), which its egress publishes back.
+"""
