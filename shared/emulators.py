@@ -43,13 +43,37 @@ class EmulatorSpec:
     def command(self, port: int, data_dir: Path) -> list[str]:
         """The command line that starts the emulator on ``port``."""
         if self.name == "pubsub":
-            return ["gcloud", "beta", "emulators", "pubsub", "start", f"--host-port={HOST}:{port}",
-                    f"--data-dir={data_dir}", "--quiet"]
+            return [
+                "gcloud",
+                "beta",
+                "emulators",
+                "pubsub",
+                "start",
+                f"--host-port={HOST}:{port}",
+                f"--data-dir={data_dir}",
+                "--quiet",
+            ]
         if self.name == "firestore":
-            return ["gcloud", "emulators", "firestore", "start", f"--host-port={HOST}:{port}",
-                    "--quiet"]
-        return [sys.executable, "-m", "gcp_storage_emulator", "start", "--host", HOST,
-                "--port", str(port), "--in-memory", "--quiet"]
+            return [
+                "gcloud",
+                "emulators",
+                "firestore",
+                "start",
+                f"--host-port={HOST}:{port}",
+                "--quiet",
+            ]
+        return [
+            sys.executable,
+            "-m",
+            "gcp_storage_emulator",
+            "start",
+            "--host",
+            HOST,
+            "--port",
+            str(port),
+            "--in-memory",
+            "--quiet",
+        ]
 
 
 PUBSUB = EmulatorSpec("pubsub", "PUBSUB_EMULATOR_HOST", "/", ("gcloud", "java"))
@@ -72,6 +96,14 @@ class RunningEmulator:
     def url(self) -> str:
         """The emulator's base URL."""
         return f"http://{self.host_port}"
+
+    @property
+    def env_value(self) -> str:
+        """The value of the emulator's ``*_EMULATOR_HOST`` variable.
+
+        google-cloud-storage expects a URL there; Pub/Sub and Firestore a bare host:port.
+        """
+        return self.url if self.spec is STORAGE else self.host_port
 
     def stop(self, timeout_s: float = 15.0) -> None:
         """Stop the emulator's whole process group (no-op for one we did not start)."""
@@ -113,7 +145,10 @@ def port_is_free(port: int) -> bool:
 
 
 def start(
-    spec: EmulatorSpec, port: int | None = None, *, log_dir: Path | None = None,
+    spec: EmulatorSpec,
+    port: int | None = None,
+    *,
+    log_dir: Path | None = None,
     timeout_s: float = 60.0,
 ) -> RunningEmulator:
     """Start ``spec`` on ``port`` (a free one if ``None``) and wait until it answers.
@@ -122,8 +157,9 @@ def start(
     """
     existing = os.environ.get(spec.env_var)
     if existing:
-        _wait_ready(spec, existing, None, timeout_s)
-        return RunningEmulator(spec, existing)
+        host_port = existing.split("://", 1)[-1].rstrip("/")
+        _wait_ready(spec, host_port, None, timeout_s)
+        return RunningEmulator(spec, host_port)
     missing = missing_tools((spec,))
     if missing:
         raise EmulatorError(f"the {spec.name} emulator needs {', '.join(missing)} on PATH")
@@ -135,8 +171,11 @@ def start(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            spec.command(port, Path(data_dir.name)), stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            spec.command(port, Path(data_dir.name)),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     running = RunningEmulator(spec, f"{HOST}:{port}", process, log_path, data_dir)
     try:
@@ -148,14 +187,16 @@ def start(
 
 
 @contextlib.contextmanager
-def running(*specs: EmulatorSpec, log_dir: Path | None = None) -> Iterator[dict[str, RunningEmulator]]:
+def running(
+    *specs: EmulatorSpec, log_dir: Path | None = None
+) -> Iterator[dict[str, RunningEmulator]]:
     """Start ``specs`` one after another, export their ``*_EMULATOR_HOST``, stop them on exit."""
     started: dict[str, RunningEmulator] = {}
     saved = {s.env_var: os.environ.get(s.env_var) for s in specs}
     try:
         for spec in specs:
             started[spec.name] = start(spec, log_dir=log_dir)
-            os.environ[spec.env_var] = started[spec.name].host_port
+            os.environ[spec.env_var] = started[spec.name].env_value
         yield started
     finally:
         for emulator in started.values():
@@ -182,7 +223,9 @@ def _wait_ready(
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             pass
         time.sleep(0.2)
-    raise EmulatorError(f"the {spec.name} emulator at {host_port} did not answer in {timeout_s:.0f} s")
+    raise EmulatorError(
+        f"the {spec.name} emulator at {host_port} did not answer in {timeout_s:.0f} s"
+    )
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:

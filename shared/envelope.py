@@ -147,7 +147,11 @@ def new_event(
     """
     if cause is not None:
         event_id = derive_id(cause.id, type, partition_key, discriminator)
-        metadata = {"correlationId": cause.correlation_id, "causationId": cause.id, **(metadata or {})}
+        metadata = {
+            "correlationId": cause.correlation_id,
+            "causationId": cause.id,
+            **(metadata or {}),
+        }
     else:
         event_id = str(uuid.uuid4())
     return Envelope(

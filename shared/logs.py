@@ -16,14 +16,21 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 ROOT = "fooddelivery"
-_SEVERITY = {"WARNING": "WARNING", "ERROR": "ERROR", "CRITICAL": "CRITICAL", "INFO": "INFO",
-             "DEBUG": "DEBUG"}
+_SEVERITY = {
+    "WARNING": "WARNING",
+    "ERROR": "ERROR",
+    "CRITICAL": "CRITICAL",
+    "INFO": "INFO",
+    "DEBUG": "DEBUG",
+}
 
 
 class EventLogger(logging.LoggerAdapter[logging.Logger]):
     """A logger that stamps every record with the labels of the event being handled."""
 
-    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+    def process(
+        self, msg: Any, kwargs: MutableMapping[str, Any]
+    ) -> tuple[Any, MutableMapping[str, Any]]:
         extra = dict(kwargs.get("extra") or {})
         extra["labels"] = {**(self.extra or {}), **extra.get("labels", {})}
         kwargs["extra"] = extra
@@ -73,7 +80,8 @@ class TerminalFormatter(logging.Formatter):
         labels: dict[str, str] = dict(getattr(record, "labels", {}))
         when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
         tail = " ".join(f"{k}={v}" for k, v in labels.items())
-        line = f"{when} {record.levelname:<7} {record.name.removeprefix(ROOT + '.')}  {record.getMessage()}"
+        name = record.name.removeprefix(ROOT + ".")
+        line = f"{when} {record.levelname:<7} {name}  {record.getMessage()}"
         line = f"{line}  {tail}" if tail else line
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)

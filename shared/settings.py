@@ -46,12 +46,15 @@ class Settings:
             raise ValueError(f"{PREFIX}LOG_FORMAT must be json or text, not {log_format!r}")
         projects = {
             k.removeprefix(f"{PREFIX}PROJECT_").lower(): v
-            for k, v in env.items() if k.startswith(f"{PREFIX}PROJECT_")
+            for k, v in env.items()
+            if k.startswith(f"{PREFIX}PROJECT_")
         }
         known = {"MODE", "ENV", "PROJECT", "LOG_FORMAT"}
         extra = {
-            k.removeprefix(PREFIX): v for k, v in env.items()
-            if k.startswith(PREFIX) and not k.startswith(f"{PREFIX}PROJECT_")
+            k.removeprefix(PREFIX): v
+            for k, v in env.items()
+            if k.startswith(PREFIX)
+            and not k.startswith(f"{PREFIX}PROJECT_")
             and k.removeprefix(PREFIX) not in known
         }
         return cls(

@@ -194,8 +194,11 @@ class InMemoryHub:
         if sub.dead_letter is not None:
             sub.dead_letter(pending.item, pending.attempts)
         else:
-            _log.error("%s gave up on an item after %d attempts and has no dead-letter topic",
-                       sub.name, pending.attempts)
+            _log.error(
+                "%s gave up on an item after %d attempts and has no dead-letter topic",
+                sub.name,
+                pending.attempts,
+            )
 
     def _release_due(self) -> None:
         now = self.clock.now_ms()
@@ -210,9 +213,11 @@ class InMemoryHub:
         Returns the number of deliveries made.
         """
         done = 0
-        while done < max_deliveries:
+        while True:
             if self._step():
                 done += 1
+                if done > max_deliveries:
+                    raise RuntimeError(f"still busy after {max_deliveries} deliveries: a loop?")
                 continue
             with self._cond:
                 if not self._delayed:
@@ -222,8 +227,6 @@ class InMemoryHub:
                 else:
                     self._cond.wait(max(0.0, (self._delayed[0][0] - self.clock.now_ms()) / 1000))
                 self._release_due()
-        else:
-            raise RuntimeError(f"still busy after {max_deliveries} deliveries: a loop of events?")
         self.flush_lake()
         return done
 
@@ -277,14 +280,14 @@ class InMemoryPublisher(AbstractPublisher):
     """The publisher port for one subsystem's topics in an :class:`InMemoryHub`."""
 
     def __init__(self, hub: InMemoryHub, project: str) -> None:
-        self._hub, self._project = hub, project
+        self.hub, self.project = hub, project
 
     def publish(self, topic: Topic, messages: Sequence[Message]) -> list[str]:
-        return self._hub.publish(self._project, str(topic), messages)
+        return self.hub.publish(self.project, str(topic), messages)
 
 
 def dead_letter_to(hub: InMemoryHub, project: str, subscription: str) -> Callable[[Any, int], None]:
-    """A dead-letter action that forwards a message to ``project``'s faults topic, as Pub/Sub does."""
+    """Forward a message to ``project``'s faults topic, as Pub/Sub dead-lettering does."""
 
     def forward(item: Any, attempts: int) -> None:
         message: Message = item

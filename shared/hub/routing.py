@@ -38,12 +38,16 @@ class Rule:
     def __post_init__(self) -> None:
         for value in (*self.types, *self.type_prefixes, *self.tags.values()):
             if not _SAFE_VALUE.match(value):
-                raise TopologyError(f"routing rule value {value!r} has characters a filter cannot hold")
+                raise TopologyError(
+                    f"routing rule value {value!r} has characters a filter cannot hold"
+                )
         for key in self.tags:
             if not _SAFE_KEY.match(key) or key == ATTRIBUTE_TYPE:
                 raise TopologyError(f"routing rule tag {key!r} is not a valid attribute name")
         if len(self.to_filter().encode()) > MAX_FILTER_BYTES:
-            raise TopologyError(f"routing rule filter exceeds {MAX_FILTER_BYTES} bytes: {self.to_filter()}")
+            raise TopologyError(
+                f"routing rule filter exceeds {MAX_FILTER_BYTES} bytes: {self.to_filter()}"
+            )
 
     def matches(self, attributes: Mapping[str, str]) -> bool:
         """Evaluate the rule on a message's attributes, as the broker's filter would."""
@@ -58,10 +62,14 @@ class Rule:
     def to_filter(self) -> str:
         """The Pub/Sub filter expression; ``""`` (no filter) for a match-all rule."""
         alternatives = [f'attributes.{ATTRIBUTE_TYPE} = "{t}"' for t in sorted(self.types)]
-        alternatives += [f'hasPrefix(attributes.{ATTRIBUTE_TYPE}, "{p}")' for p in self.type_prefixes]
+        alternatives += [
+            f'hasPrefix(attributes.{ATTRIBUTE_TYPE}, "{p}")' for p in self.type_prefixes
+        ]
         clauses = []
         if alternatives:
-            clauses.append(alternatives[0] if len(alternatives) == 1 else f"({' OR '.join(alternatives)})")
+            clauses.append(
+                alternatives[0] if len(alternatives) == 1 else f"({' OR '.join(alternatives)})"
+            )
         clauses += [f'attributes.{k} = "{v}"' for k, v in sorted(self.tags.items())]
         return " AND ".join(clauses)
 

@@ -28,8 +28,8 @@ from shared.exceptions import EnvelopeError, PoisonError
 from shared.hub.message import Message, from_message, to_message
 from shared.logs import event_logger
 from shared.runtime.context import Context
-from shared.runtime.outcome import Outcome
 from shared.runtime.faults import fault_event
+from shared.runtime.outcome import Outcome
 from shared.topology.model import Consumer, Role, Service, Subsystem, Topic, Trigger
 
 if TYPE_CHECKING:
@@ -43,24 +43,45 @@ _log = logging.getLogger("fooddelivery.runtime")
 
 class _FunctionRuntime(Generic[P]):
     def __init__(
-        self, subsystem: Subsystem, service: Service, role: Role, name: str, ports: P,
-        publisher: AbstractPublisher, clock: Clock, env: str,
+        self,
+        subsystem: Subsystem,
+        service: Service,
+        role: Role,
+        name: str,
+        ports: P,
+        publisher: AbstractPublisher,
+        clock: Clock,
+        env: str,
     ) -> None:
         self.subsystem, self.service, self.ports = subsystem, service, ports
         self.role, self.name = role, name
         self.publisher, self.clock, self.env = publisher, clock, env
         self.qualified = f"{subsystem.name}/{service.name}/{name}"
 
-    def _context(self, cause_id: str, correlation_id: str, labels: dict[str, str],
-                  publishes: frozenset[str] = frozenset()) -> Context[P]:
+    def _context(
+        self,
+        cause_id: str,
+        correlation_id: str,
+        labels: dict[str, str],
+        publishes: frozenset[str] = frozenset(),
+    ) -> Context[P]:
         return Context(
-            subsystem=self.subsystem.name, service=self.service.name, function=self.name,
-            role=self.role, ports=self.ports, clock=self.clock,
+            subsystem=self.subsystem.name,
+            service=self.service.name,
+            function=self.name,
+            role=self.role,
+            ports=self.ports,
+            clock=self.clock,
             log=event_logger(f"{self.subsystem.name}.{self.service.name}.{self.name}", labels),
-            cause_id=cause_id, correlation_id=correlation_id, publishes=publishes, env=self.env,
+            cause_id=cause_id,
+            correlation_id=correlation_id,
+            publishes=publishes,
+            env=self.env,
         )
 
-    def _run(self, steps: Callable[[Context[P]], None], ctx: Context[P], message: Message) -> Outcome:
+    def _run(
+        self, steps: Callable[[Context[P]], None], ctx: Context[P], message: Message
+    ) -> Outcome:
         started = time.perf_counter()
         try:
             steps(ctx)
@@ -68,11 +89,17 @@ class _FunctionRuntime(Generic[P]):
         except (PoisonError, ValidationError) as error:
             return self._fault(message, error, ctx)
         except Exception:
-            ctx.log.warning("failed, asking for redelivery (attempt %d)",
-                            message.delivery_attempt, exc_info=True)
+            ctx.log.warning(
+                "failed, asking for redelivery (attempt %d)",
+                message.delivery_attempt,
+                exc_info=True,
+            )
             return Outcome.RETRY
-        ctx.log.debug("handled in %.1f ms, emitted %d", (time.perf_counter() - started) * 1000,
-                      len(ctx.emitted))
+        ctx.log.debug(
+            "handled in %.1f ms, emitted %d",
+            (time.perf_counter() - started) * 1000,
+            len(ctx.emitted),
+        )
         return Outcome.ACK
 
     def _publish(self, emitted: Sequence[tuple[Topic, Envelope]]) -> None:
@@ -82,8 +109,14 @@ class _FunctionRuntime(Generic[P]):
                 self.publisher.publish(topic, messages)
 
     def _fault(self, message: Message, error: BaseException, ctx: Context[Any] | None) -> Outcome:
-        fault = fault_event(subsystem=self.subsystem.name, function=self.qualified,
-                            message=message, error=error, clock=self.clock, env=self.env)
+        fault = fault_event(
+            subsystem=self.subsystem.name,
+            function=self.qualified,
+            message=message,
+            error=error,
+            clock=self.clock,
+            env=self.env,
+        )
         try:
             self.publisher.publish(Topic.FAULTS, [to_message(fault)])
         except Exception:
@@ -98,11 +131,18 @@ class ConsumerRuntime(_FunctionRuntime[P]):
     """Runs one :class:`Consumer`'s pipeline on messages from its channel."""
 
     def __init__(
-        self, subsystem: Subsystem, service: Service, consumer: Consumer, ports: P,
-        publisher: AbstractPublisher, clock: Clock, env: str = "local",
+        self,
+        subsystem: Subsystem,
+        service: Service,
+        consumer: Consumer,
+        ports: P,
+        publisher: AbstractPublisher,
+        clock: Clock,
+        env: str = "local",
     ) -> None:
-        super().__init__(subsystem, service, consumer.role, consumer.name, ports, publisher,
-                         clock, env)
+        super().__init__(
+            subsystem, service, consumer.role, consumer.name, ports, publisher, clock, env
+        )
         self.consumer = consumer
 
     def handle(self, message: Message) -> Outcome:
@@ -113,10 +153,15 @@ class ConsumerRuntime(_FunctionRuntime[P]):
             event = from_message(message)
         except EnvelopeError as error:
             return self._fault(message, error, None)
-        labels = {"eventId": event.id, "eventType": event.type,
-                  "correlationId": event.correlation_id, "function": self.qualified}
-        ctx = self._context(event.id, event.correlation_id, labels,
-                            frozenset(self.consumer.publishes))
+        labels = {
+            "eventId": event.id,
+            "eventType": event.type,
+            "correlationId": event.correlation_id,
+            "function": self.qualified,
+        }
+        ctx = self._context(
+            event.id, event.correlation_id, labels, frozenset(self.consumer.publishes)
+        )
 
         def steps(c: Context[P]) -> None:
             for handler in self.consumer.handlers:
@@ -129,11 +174,18 @@ class TriggerRuntime(_FunctionRuntime[P]):
     """Runs one :class:`Trigger`'s handlers on changes to its collection."""
 
     def __init__(
-        self, subsystem: Subsystem, service: Service, trigger: Trigger, ports: P,
-        publisher: AbstractPublisher, clock: Clock, env: str = "local",
+        self,
+        subsystem: Subsystem,
+        service: Service,
+        trigger: Trigger,
+        ports: P,
+        publisher: AbstractPublisher,
+        clock: Clock,
+        env: str = "local",
     ) -> None:
-        super().__init__(subsystem, service, trigger.role, trigger.name, ports, publisher,
-                         clock, env)
+        super().__init__(
+            subsystem, service, trigger.role, trigger.name, ports, publisher, clock, env
+        )
         self.trigger = trigger
 
     def handle(self, change: DocumentChange, attempt: int = 1) -> Outcome:
@@ -141,8 +193,12 @@ class TriggerRuntime(_FunctionRuntime[P]):
         cause = derive_id(change.collection, change.key, change.version)
         doc = change.after or change.before or {}
         correlation = str(doc.get("correlationId") or change.key)
-        labels = {"document": f"{change.collection}/{change.key}", "change": change.kind,
-                  "correlationId": correlation, "function": self.qualified}
+        labels = {
+            "document": f"{change.collection}/{change.key}",
+            "change": change.kind,
+            "correlationId": correlation,
+            "function": self.qualified,
+        }
         ctx = self._context(cause, correlation, labels)
 
         def steps(c: Context[P]) -> None:
@@ -154,9 +210,19 @@ class TriggerRuntime(_FunctionRuntime[P]):
 
 def change_message(change: DocumentChange, attempt: int = 1) -> Message:
     """A document change in message form, for faults and dead letters."""
-    data = json.dumps({"collection": change.collection, "key": change.key,
-                       "before": change.before, "after": change.after,
-                       "version": change.version}, default=str).encode()
-    return Message(data=data, attributes={"change": change.kind, "document": change.key},
-                   message_id=derive_id(change.collection, change.key, change.version),
-                   delivery_attempt=attempt)
+    data = json.dumps(
+        {
+            "collection": change.collection,
+            "key": change.key,
+            "before": change.before,
+            "after": change.after,
+            "version": change.version,
+        },
+        default=str,
+    ).encode()
+    return Message(
+        data=data,
+        attributes={"change": change.kind, "document": change.key},
+        message_id=derive_id(change.collection, change.key, change.version),
+        delivery_attempt=attempt,
+    )

@@ -89,8 +89,11 @@ class Context(Generic[P]):
             body=body,
             tags={**self.tags, **(tags or {})},
             raw=raw,
-            metadata={"correlationId": self.correlation_id, "causationId": self.cause_id,
-                      **(metadata or {})},
+            metadata={
+                "correlationId": self.correlation_id,
+                "causationId": self.cause_id,
+                **(metadata or {}),
+            },
         )
         self.emitted.append((topic, event))
         return event

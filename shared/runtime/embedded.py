@@ -7,7 +7,7 @@ fault collection. Wiring follows the topology declarations only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -67,38 +67,50 @@ class EmbeddedSystem:
         name, store, ports = app.name, self.stores[app.name], self.ports[app.name]
         publisher = self.hub.publisher(name)
         for service, consumer in app.topology.consumers():
-            runtime = ConsumerRuntime(app.topology, service, consumer, ports, publisher,
-                                      self.clock, self.env)
+            runtime = ConsumerRuntime(
+                app.topology, service, consumer, ports, publisher, self.clock, self.env
+            )
             sub_id = consumer.subscription(service)
             channel = consumer.channel
-            self.hub.subscribe(channel.subsystem or name, channel.topic, Subscription(
-                name=f"{name}/{sub_id}",
-                deliver=_deliver_message(runtime),
-                rule=channel.rule,
-                ordered=channel.ordered,
-                max_attempts=channel.max_delivery_attempts,
-                min_backoff_ms=int(channel.min_backoff_s * 1000),
-                max_backoff_ms=int(channel.max_backoff_s * 1000),
-                dead_letter=dead_letter_to(self.hub, name, sub_id),
-            ))
+            self.hub.subscribe(
+                channel.subsystem or name,
+                channel.topic,
+                Subscription(
+                    name=f"{name}/{sub_id}",
+                    deliver=_deliver_message(runtime),
+                    rule=channel.rule,
+                    ordered=channel.ordered,
+                    max_attempts=channel.max_delivery_attempts,
+                    min_backoff_ms=int(channel.min_backoff_s * 1000),
+                    max_backoff_ms=int(channel.max_backoff_s * 1000),
+                    dead_letter=dead_letter_to(self.hub, name, sub_id),
+                ),
+            )
         for service, trigger in app.topology.triggers():
-            trigger_runtime = TriggerRuntime(app.topology, service, trigger, ports, publisher,
-                                             self.clock, self.env)
+            trigger_runtime = TriggerRuntime(
+                app.topology, service, trigger, ports, publisher, self.clock, self.env
+            )
             sub_id = f"{service.name}-{trigger.name}"
             forward = dead_letter_to(self.hub, name, sub_id)
             subscription = Subscription(
                 name=f"{name}/{sub_id}",
                 deliver=_deliver_change(trigger_runtime),
-                dead_letter=lambda change, n, fwd=forward: fwd(change_message(change, n), n),
+                dead_letter=_dead_letter_change(forward),
             )
             store.watch(trigger.collection, _enqueue_change(self.hub, subscription))
         recorder = FaultRecorder(store)
-        self.hub.subscribe(name, Topic.FAULTS, Subscription(
-            name=f"{name}/{FAULT_RECORDER}",
-            deliver=lambda message, _attempt: Outcome.ACK if recorder.handle(message) else Outcome.RETRY,
-            ordered=False,
-            max_attempts=100,
-        ))
+        self.hub.subscribe(
+            name,
+            Topic.FAULTS,
+            Subscription(
+                name=f"{name}/{FAULT_RECORDER}",
+                deliver=lambda message, _attempt: (
+                    Outcome.ACK if recorder.handle(message) else Outcome.RETRY
+                ),
+                ordered=False,
+                max_attempts=100,
+            ),
+        )
 
     def run_until_quiet(self, max_deliveries: int = 1_000_000) -> int:
         """Deliver everything pending on this thread; see :meth:`InMemoryHub.run_until_quiet`."""
@@ -129,6 +141,13 @@ def _deliver_change(runtime: TriggerRuntime[Any]) -> Any:
         return runtime.handle(change, attempt)
 
     return deliver
+
+
+def _dead_letter_change(forward: Callable[[Any, int], None]) -> Callable[[Any, int], None]:
+    def dead_letter(change: DocumentChange, attempts: int) -> None:
+        forward(change_message(change, attempts), attempts)
+
+    return dead_letter
 
 
 def _enqueue_change(hub: InMemoryHub, subscription: Subscription) -> Any:

@@ -58,7 +58,12 @@ def message_from_json(doc: dict[str, Any]) -> Message:
 
 
 def fault_event(
-    *, subsystem: str, function: str, message: Message, error: BaseException, clock: Clock,
+    *,
+    subsystem: str,
+    function: str,
+    message: Message,
+    error: BaseException,
+    clock: Clock,
     env: str = "local",
 ) -> Envelope:
     """The fault event for ``message`` that ``function`` rejected with ``error``.
@@ -91,17 +96,21 @@ def fault_record(message: Message) -> tuple[str, Doc]:
     if message.is_dead_letter:
         attrs = message.attributes
         original = {k: v for k, v in attrs.items() if not k.startswith(DEAD_LETTER_PREFIX)}
-        key = derive_id("dead-letter", attrs[f"{DEAD_LETTER_PREFIX}Subscription"],
-                        message.message_id or hashlib.sha256(message.data).hexdigest())
+        count = attrs.get(f"{DEAD_LETTER_PREFIX}DeliveryCount", "0")
+        key = derive_id(
+            "dead-letter",
+            attrs[f"{DEAD_LETTER_PREFIX}Subscription"],
+            message.message_id or hashlib.sha256(message.data).hexdigest(),
+        )
         return key, {
             "id": key,
             "reason": "dead-letter",
             "function": attrs[f"{DEAD_LETTER_PREFIX}Subscription"].rsplit("/", 1)[-1],
             "error": {
                 "type": "MaxDeliveryAttemptsExceeded",
-                "message": f"not acknowledged after {attrs.get(DEAD_LETTER_PREFIX + 'DeliveryCount', '?')} attempts",
+                "message": f"not acknowledged after {count} attempts",
             },
-            "deliveryAttempt": int(attrs.get(f"{DEAD_LETTER_PREFIX}DeliveryCount", "0") or 0),
+            "deliveryAttempt": int(count) if count.isdigit() else 0,
             "message": message_json(replace(message, attributes=original)),
             "status": "open",
         }
@@ -111,11 +120,17 @@ def fault_record(message: Message) -> tuple[str, Doc]:
         event = None
     if event is None or event.type != FAULT_TYPE:
         # Something published straight onto `faults`: keep it as it came.
-        key = derive_id("unexpected", message.message_id or hashlib.sha256(message.data).hexdigest())
+        key = derive_id(
+            "unexpected", message.message_id or hashlib.sha256(message.data).hexdigest()
+        )
         return key, {
-            "id": key, "reason": "unexpected", "function": "",
+            "id": key,
+            "reason": "unexpected",
+            "function": "",
             "error": {"type": "UnexpectedMessage", "message": "not a fault event or dead letter"},
-            "deliveryAttempt": 0, "message": message_json(message), "status": "open",
+            "deliveryAttempt": 0,
+            "message": message_json(message),
+            "status": "open",
         }
     return event.id, {"id": event.id, **event.body, "status": "open", "timestamp": event.timestamp}
 

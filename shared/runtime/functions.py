@@ -14,6 +14,7 @@ Infrastructure is built on the first call, from :class:`Settings`, never at impo
 
 from __future__ import annotations
 
+import io
 import logging
 import threading
 from collections.abc import Callable
@@ -63,8 +64,9 @@ class FunctionHost:
                 settings = self.settings
                 logs.configure(settings.log_format, project=settings.project)
                 store, publisher = _adapters(self.app.name, settings)
-                infra = Infrastructure(self.app.name, store, SystemClock(), settings.env,
-                                       settings.extra)
+                infra = Infrastructure(
+                    self.app.name, store, SystemClock(), settings.env, settings.extra
+                )
                 self._built = (infra, publisher, self.app.bootstrap(infra))
             return self._built
 
@@ -89,11 +91,13 @@ class FunctionHost:
         service, fn = self.app.topology.find(name)
         built: Any
         if isinstance(fn, Consumer):
-            built = ConsumerRuntime(self.app.topology, service, fn, ports, publisher, infra.clock,
-                                    infra.env)
+            built = ConsumerRuntime(
+                self.app.topology, service, fn, ports, publisher, infra.clock, infra.env
+            )
         elif isinstance(fn, Trigger):
-            built = TriggerRuntime(self.app.topology, service, fn, ports, publisher, infra.clock,
-                                   infra.env)
+            built = TriggerRuntime(
+                self.app.topology, service, fn, ports, publisher, infra.clock, infra.env
+            )
         else:
             assert isinstance(fn, Endpoint)
             built = fn.app(ports)
@@ -115,7 +119,13 @@ class FunctionHost:
     def _http_target(self, name: str) -> Target:
         def http(request: flask.Request) -> Any:
             app = self.runtime(name)
-            with app.request_context(request.environ):
+            body = request.get_data()
+            environ = {
+                **request.environ,
+                "wsgi.input": io.BytesIO(body),
+                "CONTENT_LENGTH": str(len(body)),
+            }
+            with app.request_context(environ):
                 return app.full_dispatch_request()
 
         http.__name__ = name
@@ -133,7 +143,9 @@ class FunctionHost:
         return cloudevent
 
 
-def _adapters(subsystem: str, settings: Settings) -> tuple[AbstractDocumentStore, AbstractPublisher]:
+def _adapters(
+    subsystem: str, settings: Settings
+) -> tuple[AbstractDocumentStore, AbstractPublisher]:
     """The store and publisher for ``settings.mode``; Google adapters load only when needed."""
     project = settings.project_of(subsystem) if settings.project == "local" else settings.project
     if settings.mode == "memory":

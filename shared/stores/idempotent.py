@@ -51,7 +51,9 @@ def apply_event(
     return store.update(collection, key, updater) is not None
 
 
-def record_event(store: AbstractDocumentStore, collection: str, event: Envelope, **index: str) -> bool:
+def record_event(
+    store: AbstractDocumentStore, collection: str, event: Envelope, **index: str
+) -> bool:
     """Append ``event`` to a micro event store; ``index`` adds fields to query by.
 
     Returns ``False`` when the event was already recorded.

@@ -11,7 +11,6 @@ import copy
 import itertools
 import threading
 from collections.abc import Sequence
-from typing import Any
 
 from shared.stores.base import (
     AbstractChangeFeed,
@@ -20,6 +19,7 @@ from shared.stores.base import (
     Doc,
     Document,
     DocumentChange,
+    Updater,
     Watch,
     Where,
 )
@@ -27,7 +27,9 @@ from shared.stores.query import matches, sort_key
 
 
 class _MemoryWatch(Watch):
-    def __init__(self, store: InMemoryDocumentStore, collection: str, callback: ChangeCallback):
+    def __init__(
+        self, store: InMemoryDocumentStore, collection: str, callback: ChangeCallback
+    ) -> None:
         self._store, self._collection, self._callback = store, collection, callback
 
     def stop(self) -> None:
@@ -85,7 +87,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         with self._lock:
             self._write(collection, key, data)
 
-    def update(self, collection: str, key: str, updater: Any) -> Doc | None:
+    def update(self, collection: str, key: str, updater: Updater) -> Doc | None:
         with self._lock:
             new = updater(self.get(collection, key))
             if new is None:
@@ -118,7 +120,9 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         docs = self._collections.setdefault(collection, {})
         before = docs.get(key)
         docs[key] = copy.deepcopy(data)
-        self._announce(DocumentChange(collection, key, before, copy.deepcopy(data), self._version()))
+        self._announce(
+            DocumentChange(collection, key, before, copy.deepcopy(data), self._version())
+        )
 
     def _announce(self, change: DocumentChange) -> None:
         for callback in self._watchers.get(change.collection, ()):

@@ -294,5 +294,7 @@ def check_system(subsystems: tuple[Subsystem, ...]) -> list[str]:
                 problems.append(f"{sub.name} reads unknown subsystem {producer!r}")
                 continue
             for missing in sorted(types - by_name[producer].publishes):
-                problems.append(f"{sub.name} consumes {missing!r} but {producer} does not publish it")
+                problems.append(
+                    f"{sub.name} consumes {missing!r} but {producer} does not publish it"
+                )
     return problems

@@ -174,8 +174,10 @@ class LakeContract(ABC):
         lake.flush()
         assert lake.objects("order") == []
 
-    @pytest.mark.parametrize(("subsystem", "topic"), [("", "bus"), ("a/b", "bus"), ("..", "bus"),
-                                                      ("order", ""), ("order", "x/y")])
+    @pytest.mark.parametrize(
+        ("subsystem", "topic"),
+        [("", "bus"), ("a/b", "bus"), ("..", "bus"), ("order", ""), ("order", "x/y")],
+    )
     def test_unusable_folder_names_are_refused(
         self, lake: AbstractLake, subsystem: str, topic: str
     ) -> None:

@@ -13,7 +13,17 @@ from shared.hub.routing import on_types
 from shared.runtime.app import Infrastructure, SubsystemApp
 from shared.runtime.context import Context
 from shared.stores import AbstractDocumentStore, DocumentChange, apply_event
-from shared.topology import Channel, Consumer, Endpoint, Role, Service, ServiceKind, Subsystem, Topic, Trigger
+from shared.topology import (
+    Channel,
+    Consumer,
+    Endpoint,
+    Role,
+    Service,
+    ServiceKind,
+    Subsystem,
+    Topic,
+    Trigger,
+)
 
 
 @dataclass
@@ -32,7 +42,9 @@ def api(ports: AlphaPorts) -> flask.Flask:
         items = body.get("items")
         if not isinstance(items, list) or not items:
             return {"error": "items: must be a non-empty list"}, 400
-        if not ports.store.create("carts", cart_id, {"id": cart_id, "items": items, "status": "checked-out"}):
+        if not ports.store.create(
+            "carts", cart_id, {"id": cart_id, "items": items, "status": "checked-out"}
+        ):
             return {"error": f"cart {cart_id} is already checked out"}, 409
         return {"id": cart_id, "status": "checked-out"}, 202
 
@@ -57,9 +69,13 @@ def submit_order(event: Envelope, ctx: Context[AlphaPorts]) -> None:
         raise ConnectionError("the partner is down")
     if event.body.get("items") == ["forbidden"]:
         raise BusinessRuleViolation("forbidden items cannot be ordered")
-    ctx.emit("alpha.order-submitted", "order",
-             {"id": event.partition_key, "items": event.body["items"]},
-             partition_key=event.partition_key, external=True)
+    ctx.emit(
+        "alpha.order-submitted",
+        "order",
+        {"id": event.partition_key, "items": event.body["items"]},
+        partition_key=event.partition_key,
+        external=True,
+    )
 
 
 def receive_shipment(event: Envelope, ctx: Context[AlphaPorts]) -> None:
@@ -68,26 +84,51 @@ def receive_shipment(event: Envelope, ctx: Context[AlphaPorts]) -> None:
 
 def materialize_shipment(event: Envelope, ctx: Context[AlphaPorts]) -> None:
     ctx.ports.calls.append(f"view:{event.partition_key}")
-    apply_event(ctx.ports.store, "carts", event.partition_key, event,
-                lambda cart: {**(cart or {}), "status": "shipped"})
+    apply_event(
+        ctx.ports.store,
+        "carts",
+        event.partition_key,
+        event,
+        lambda cart: {**(cart or {}), "status": "shipped"},
+    )
 
 
 TOPOLOGY = Subsystem(
     name="alpha",
     services=(
-        Service("cart-bff", ServiceKind.BFF, (
-            Endpoint("api", Role.API, app=api),
-            Trigger("trigger", Role.TRIGGER, collection="carts", handlers=(publish_checkout,)),
-            Consumer("listener", Role.LISTENER, Channel(on_types("order-shipped")),
-                     handlers=(materialize_shipment,)),
-        )),
-        Service("orders-esg", ServiceKind.ESG, (
-            Consumer("egress", Role.EGRESS, Channel(on_types("cart-checked-out"), min_backoff_s=0.01, max_backoff_s=0.1),
-                     handlers=(submit_order,), publishes=("alpha.order-submitted",)),
-            Consumer("ingress", Role.INGRESS,
-                     Channel(on_types("beta.order-shipped"), topic=Topic.EXTERNAL, subsystem="beta"),
-                     handlers=(receive_shipment,)),
-        )),
+        Service(
+            "cart-bff",
+            ServiceKind.BFF,
+            (
+                Endpoint("api", Role.API, app=api),
+                Trigger("trigger", Role.TRIGGER, collection="carts", handlers=(publish_checkout,)),
+                Consumer(
+                    "listener",
+                    Role.LISTENER,
+                    Channel(on_types("order-shipped")),
+                    handlers=(materialize_shipment,),
+                ),
+            ),
+        ),
+        Service(
+            "orders-esg",
+            ServiceKind.ESG,
+            (
+                Consumer(
+                    "egress",
+                    Role.EGRESS,
+                    Channel(on_types("cart-checked-out"), min_backoff_s=0.01, max_backoff_s=0.1),
+                    handlers=(submit_order,),
+                    publishes=("alpha.order-submitted",),
+                ),
+                Consumer(
+                    "ingress",
+                    Role.INGRESS,
+                    Channel(on_types("beta.order-shipped"), topic=Topic.EXTERNAL, subsystem="beta"),
+                    handlers=(receive_shipment,),
+                ),
+            ),
+        ),
     ),
 )
 

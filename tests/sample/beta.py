@@ -32,24 +32,52 @@ def ship(change: DocumentChange, ctx: Context[BetaPorts]) -> None:
 
 
 def publish_shipment(event: Envelope, ctx: Context[BetaPorts]) -> None:
-    ctx.emit("beta.order-shipped", "order", {"id": event.body["id"]},
-             partition_key=event.partition_key, external=True)
+    ctx.emit(
+        "beta.order-shipped",
+        "order",
+        {"id": event.body["id"]},
+        partition_key=event.partition_key,
+        external=True,
+    )
 
 
 TOPOLOGY = Subsystem(
     name="beta",
     services=(
-        Service("alpha-esg", ServiceKind.ESG, (
-            Consumer("ingress", Role.INGRESS,
-                     Channel(on_types("alpha.order-submitted"), topic=Topic.EXTERNAL, subsystem="alpha"),
-                     handlers=(receive_order,)),
-            Consumer("egress", Role.EGRESS, Channel(on_types("order-shipped")),
-                     handlers=(publish_shipment,), publishes=("beta.order-shipped",)),
-        )),
-        Service("shipping", ServiceKind.CONTROL, (
-            Consumer("listener", Role.LISTENER, Channel(on_types("order-received")), handlers=(collect,)),
-            Trigger("trigger", Role.TRIGGER, collection="shipping-events", handlers=(ship,)),
-        )),
+        Service(
+            "alpha-esg",
+            ServiceKind.ESG,
+            (
+                Consumer(
+                    "ingress",
+                    Role.INGRESS,
+                    Channel(
+                        on_types("alpha.order-submitted"), topic=Topic.EXTERNAL, subsystem="alpha"
+                    ),
+                    handlers=(receive_order,),
+                ),
+                Consumer(
+                    "egress",
+                    Role.EGRESS,
+                    Channel(on_types("order-shipped")),
+                    handlers=(publish_shipment,),
+                    publishes=("beta.order-shipped",),
+                ),
+            ),
+        ),
+        Service(
+            "shipping",
+            ServiceKind.CONTROL,
+            (
+                Consumer(
+                    "listener",
+                    Role.LISTENER,
+                    Channel(on_types("order-received")),
+                    handlers=(collect,),
+                ),
+                Trigger("trigger", Role.TRIGGER, collection="shipping-events", handlers=(ship,)),
+            ),
+        ),
     ),
 )
 

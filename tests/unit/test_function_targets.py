@@ -1,0 +1,116 @@
+"""Targets load through functions-framework and speak the Pub/Sub push protocol."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from functions_framework import create_app
+
+from shared.envelope import new_event
+from shared.hub.memory import Subscription
+from shared.hub.message import Message, push_body, to_message
+from shared.runtime.outcome import Outcome
+from shared.topology import Topic
+from tests.sample.alpha import TOPOLOGY
+
+SOURCE = str(Path(__file__).parents[1] / "sample" / "alpha_main.py")
+
+
+@pytest.fixture
+def target(monkeypatch):
+    """Load one target of the sample's main.py in memory mode; collect what it publishes."""
+    monkeypatch.setenv("FOODDELIVERY_MODE", "memory")
+    published: dict[str, list[Message]] = {t: [] for t in Topic}
+
+    def load(name: str):
+        app = create_app(target=name, source=SOURCE, signature_type="http")
+        host = sys.modules["alpha_main"].host
+        _, publisher, ports = host.infrastructure()
+        for topic in Topic:
+            publisher.hub.subscribe(
+                publisher.project,
+                topic,
+                Subscription(
+                    f"tap-{topic}", lambda m, a, t=topic: published[t].append(m) or Outcome.ACK
+                ),
+            )
+        return app.test_client(), publisher.hub, ports
+
+    return load, published
+
+
+def push(client, message: Message):
+    return client.post("/", json=push_body("projects/alpha/subscriptions/s", message))
+
+
+def test_main_exposes_a_target_for_every_declared_function():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("alpha_main_check", SOURCE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    expected = {fn.target(s) for s, fn in TOPOLOGY.functions()}
+    assert expected <= set(vars(module))
+
+
+def test_push_request_runs_the_consumer_and_publishes_its_events(target):
+    load, published = target
+    client, hub, _ = load("orders_esg_egress")
+    event = new_event("cart-checked-out", "cart", {"id": "c1", "items": ["x"]}, partition_key="c1")
+    response = push(client, to_message(event))
+    hub.run_until_quiet()
+    assert response.status_code == 204
+    [out] = published[Topic.EXTERNAL]
+    assert out.attributes["type"] == "alpha.order-submitted"
+    assert out.ordering_key == "c1"
+
+
+def test_transient_failure_answers_non_2xx_so_the_broker_redelivers(target):
+    load, published = target
+    client, hub, ports = load("orders_esg_egress")
+    ports.fail_times["c1"] = 1
+    event = new_event("cart-checked-out", "cart", {"id": "c1", "items": ["x"]}, partition_key="c1")
+    assert push(client, to_message(event)).status_code == 503
+    assert push(client, to_message(event)).status_code == 204
+
+
+def test_poison_message_is_acked_and_becomes_a_fault(target):
+    load, published = target
+    client, hub, _ = load("orders_esg_egress")
+    response = push(
+        client, Message(data=b"garbage", attributes={"type": "cart-checked-out"}, message_id="m-9")
+    )
+    hub.run_until_quiet()
+    assert response.status_code == 204
+    [fault] = published[Topic.FAULTS]
+    assert fault.attributes["type"] == "fault"
+    assert b"EnvelopeError" in fault.data
+
+
+def test_message_outside_the_routing_rule_is_acked_untouched(target):
+    load, published = target
+    client, hub, _ = load("orders_esg_egress")
+    event = new_event("something-else", "thing", {}, partition_key="k")
+    assert push(client, to_message(event)).status_code == 204
+    hub.run_until_quiet()
+    assert all(not messages for messages in published.values())
+
+
+def test_a_body_that_is_not_a_push_request_gets_400(target):
+    load, _ = target
+    client, _, _ = load("orders_esg_egress")
+    response = client.post("/", data="hello", content_type="text/plain")
+    assert response.status_code == 400
+    assert "not a Pub/Sub push request" in response.get_data(as_text=True)
+
+
+def test_http_target_dispatches_into_the_service_app(target):
+    load, _ = target
+    client, _, ports = load("cart_bff_api")
+    assert client.post("/carts/c1/checkout", json={"items": ["x"]}).status_code == 202
+    assert client.post("/carts/c1/checkout", json={"items": ["x"]}).status_code == 409
+    assert client.post("/carts/c2/checkout", json={}).status_code == 400
+    assert client.get("/carts/c1").get_json()["status"] == "checked-out"
+    assert ports.store.get("carts", "c1")["items"] == ["x"]

@@ -1,0 +1,187 @@
+"""The in-memory hub keeps Pub/Sub's delivery semantics."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from shared.clock import ManualClock, SystemClock
+from shared.exceptions import PublishError
+from shared.hub.memory import InMemoryHub, Subscription, dead_letter_to
+from shared.hub.message import Message
+from shared.hub.routing import on_types
+from shared.runtime.outcome import Outcome
+from shared.topology import Topic
+
+
+def msg(n: int, key: str = "", type: str = "t") -> Message:
+    return Message(data=str(n).encode(), attributes={"type": type}, ordering_key=key)
+
+
+@pytest.fixture
+def clock():
+    return ManualClock()
+
+
+@pytest.fixture
+def hub(clock):
+    hub = InMemoryHub(clock)
+    for topic in Topic:
+        hub.create_topic("p", topic)
+    return hub
+
+
+class Recorder:
+    """A delivery target that fails chosen items a number of times."""
+
+    def __init__(self, failures: dict[bytes, int] | None = None):
+        self.failures = dict(failures or {})
+        self.seen: list[tuple[bytes, int]] = []
+
+    def __call__(self, message: Message, attempt: int) -> Outcome:
+        self.seen.append((message.data, attempt))
+        if self.failures.get(message.data, 0) > 0:
+            self.failures[message.data] -= 1
+            return Outcome.RETRY
+        return Outcome.ACK
+
+
+def test_every_subscription_gets_every_matching_message_once(hub):
+    a, b = Recorder(), Recorder()
+    hub.subscribe("p", "bus", Subscription("a", a))
+    hub.subscribe("p", "bus", Subscription("b", b, rule=on_types("wanted")))
+    hub.publish("p", "bus", [msg(1, type="wanted"), msg(2, type="other")])
+    assert hub.run_until_quiet() == 3
+    assert a.seen == [(b"1", 1), (b"2", 1)]
+    assert b.seen == [(b"1", 1)]
+
+
+def test_retry_redelivers_after_backoff_counting_attempts(hub, clock):
+    target = Recorder({b"1": 2})
+    hub.subscribe(
+        "p", "bus", Subscription("s", target, min_backoff_ms=1_000, max_backoff_ms=10_000)
+    )
+    start = clock.now_ms()
+    hub.publish("p", "bus", [msg(1)])
+    hub.run_until_quiet()
+    assert target.seen == [(b"1", 1), (b"1", 2), (b"1", 3)]
+    assert clock.now_ms() - start == 1_000 + 2_000  # exponential backoff in virtual time
+
+
+def test_exceptions_in_delivery_count_as_retry(hub):
+    calls = []
+
+    def explode(message, attempt):
+        calls.append(attempt)
+        if attempt == 1:
+            raise RuntimeError("boom")
+        return Outcome.ACK
+
+    hub.subscribe("p", "bus", Subscription("s", explode, min_backoff_ms=1))
+    hub.publish("p", "bus", [msg(1)])
+    hub.run_until_quiet()
+    assert calls == [1, 2]
+
+
+def test_order_per_key_holds_back_the_key_but_not_other_keys(hub):
+    target = Recorder({b"1": 1})
+    hub.subscribe("p", "bus", Subscription("s", target, min_backoff_ms=5))
+    hub.publish("p", "bus", [msg(1, "k1"), msg(2, "k1"), msg(3, "k2")])
+    hub.run_until_quiet()
+    order = [data for data, _ in target.seen]
+    assert order.index(b"3") < order.index(b"2")  # k2 was not blocked by k1's retry
+    assert [d for d in order if d in (b"1", b"2")] == [b"1", b"1", b"2"]  # k1 stayed in order
+
+
+def test_unordered_subscription_does_not_block_on_a_retry(hub):
+    target = Recorder({b"1": 1})
+    hub.subscribe("p", "bus", Subscription("s", target, ordered=False, min_backoff_ms=5))
+    hub.publish("p", "bus", [msg(1, "k"), msg(2, "k")])
+    hub.run_until_quiet()
+    assert [d for d, _ in target.seen] == [b"1", b"2", b"1"]
+
+
+def test_dead_letters_go_to_faults_with_pubsub_attributes(hub):
+    faults = Recorder()
+    hub.subscribe("p", "faults", Subscription("faults", faults))
+    hub.subscribe(
+        "p",
+        "bus",
+        Subscription(
+            "s",
+            Recorder({b"1": 99}),
+            max_attempts=5,
+            min_backoff_ms=1,
+            dead_letter=dead_letter_to(hub, "p", "s"),
+        ),
+    )
+    received = []
+    hub.subscribe(
+        "p", "faults", Subscription("peek", lambda m, a: received.append(m) or Outcome.ACK)
+    )
+    hub.publish("p", "bus", [msg(1, "k")])
+    hub.run_until_quiet()
+    assert faults.seen == [(b"1", 1)]
+    [dead] = received
+    assert (
+        dead.attributes["CloudPubSubDeadLetterSourceSubscription"] == "projects/p/subscriptions/s"
+    )
+    assert dead.attributes["CloudPubSubDeadLetterSourceDeliveryCount"] == "5"
+    assert dead.attributes["type"] == "t"
+    assert dead.is_dead_letter
+
+
+def test_dead_lettered_head_unblocks_its_key(hub):
+    target = Recorder({b"1": 99})
+    hub.subscribe("p", "bus", Subscription("s", target, max_attempts=5, min_backoff_ms=1))
+    hub.publish("p", "bus", [msg(1, "k"), msg(2, "k")])
+    hub.run_until_quiet()
+    assert [d for d, _ in target.seen] == [b"1"] * 5 + [b"2"]
+
+
+def test_unknown_topic_is_a_publish_error(hub):
+    with pytest.raises(PublishError, match="does not exist"):
+        hub.publish("p", "nope", [msg(1)])
+    with pytest.raises(PublishError):
+        hub.subscribe("other", "bus", Subscription("s", Recorder()))
+
+
+def test_message_ids_and_publish_times_are_assigned(hub):
+    ids = hub.publisher("p").publish(Topic.BUS, [msg(1), msg(2)])
+    assert len(set(ids)) == 2
+
+
+def test_threaded_mode_delivers_in_the_background():
+    hub = InMemoryHub(SystemClock())
+    hub.create_topic("p", "bus")
+    done = threading.Event()
+    seen: list[bytes] = []
+
+    def deliver(message, attempt):
+        seen.append(message.data)
+        if len(seen) == 100:
+            done.set()
+        return Outcome.ACK
+
+    hub.subscribe("p", "bus", Subscription("s", deliver))
+    hub.start()
+    try:
+        for i in range(100):
+            hub.publish("p", "bus", [msg(i, key=f"k{i % 7}")])
+        assert done.wait(5)
+        assert hub.wait_until_idle(5)
+    finally:
+        hub.stop()
+    assert sorted(seen) == sorted(str(i).encode() for i in range(100))
+
+
+def test_run_until_quiet_detects_endless_loops(hub):
+    def echo(message, attempt):
+        hub.publish("p", "bus", [message])
+        return Outcome.ACK
+
+    hub.subscribe("p", "bus", Subscription("s", echo))
+    hub.publish("p", "bus", [msg(1)])
+    with pytest.raises(RuntimeError, match="still busy"):
+        hub.run_until_quiet(max_deliveries=50)

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import pytest
+
+from shared.exceptions import TopologyError
+from shared.hub.routing import MATCH_ALL, Rule, on_prefixes, on_types
+
+
+def test_types_render_to_a_pubsub_filter_and_match_the_same_messages():
+    rule = on_types("order-placed", "order-cancelled")
+    assert rule.to_filter() == (
+        '(attributes.type = "order-cancelled" OR attributes.type = "order-placed")'
+    )
+    assert rule.matches({"type": "order-placed"})
+    assert not rule.matches({"type": "order-paid"})
+    assert not rule.matches({})
+
+
+def test_prefixes_and_tags_combine_with_and():
+    rule = Rule(types=frozenset({"x"}), type_prefixes=("customer.",), tags={"env": "dev"})
+    assert rule.to_filter() == (
+        '(attributes.type = "x" OR hasPrefix(attributes.type, "customer.")) '
+        'AND attributes.env = "dev"'
+    )
+    assert rule.matches({"type": "customer.order-placed", "env": "dev"})
+    assert not rule.matches({"type": "customer.order-placed", "env": "prod"})
+    assert on_prefixes("customer.").matches({"type": "customer.x"})
+
+
+def test_match_all_has_no_filter():
+    assert MATCH_ALL.to_filter() == ""
+    assert MATCH_ALL.matches({})
+
+
+def test_tag_only_rule():
+    rule = Rule(tags={"source": "kitchen-bff"})
+    assert rule.to_filter() == 'attributes.source = "kitchen-bff"'
+    assert rule.matches({"type": "anything", "source": "kitchen-bff"})
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: on_types('bad"quote'),
+        lambda: Rule(tags={"not valid": "x"}),
+        lambda: Rule(tags={"type": "x"}),
+        lambda: on_types(*[f"event-type-number-{i}" for i in range(10)]),
+    ],
+)
+def test_rules_a_filter_cannot_express_fail_fast(build):
+    with pytest.raises(TopologyError):
+        build()
