@@ -1,0 +1,65 @@
+"""The ``fooddelivery`` command.
+
+The kit contributes the generic commands (``topology``); a project adds its own
+(``demo``...) through the ``fooddelivery.commands`` entry-point group, each a
+function that registers a sub-parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import entry_points
+
+from shared.exceptions import KitError
+from shared.system import COMMANDS_GROUP, load_subsystems
+from shared.topology.model import Consumer, Endpoint, Trigger
+
+Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+
+
+def _topology(args: argparse.Namespace) -> int:
+    for app in load_subsystems():
+        topo = app.topology
+        print(f"{topo.name}: publishes {sorted(topo.publishes) or '-'}")
+        for service, fn in topo.functions():
+            where = ""
+            if isinstance(fn, Consumer):
+                source = f"{fn.channel.subsystem or topo.name}/{fn.channel.topic}"
+                where = f"<- {source} [{fn.channel.rule.to_filter() or 'all'}]"
+            elif isinstance(fn, Trigger):
+                where = f"<- changes of '{fn.collection}'"
+            elif isinstance(fn, Endpoint):
+                where = "<- HTTP"
+            print(f"  {service.kind:<7} {fn.target(service):<36} {where}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with the kit's and the project's commands."""
+    parser = argparse.ArgumentParser(prog="fooddelivery", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    topology = commands.add_parser("topology", help="print every subsystem's functions and channels")
+    topology.set_defaults(run=_topology)
+    for ep in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+        register: Register = ep.load()
+        register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except KitError as error:
+        print(f"fooddelivery: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""The system: which subsystems form it, found through package entry points.
+
+The kit knows no domain. A project lists its subsystems in ``pyproject.toml``::
+
+    [project.entry-points."fooddelivery.subsystems"]
+    order = "order.app:APP"
+
+so a team that copies the template changes one table, not the kit.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from typing import Any
+
+from shared.exceptions import TopologyError
+from shared.runtime.app import SubsystemApp
+from shared.topology.model import check_system
+
+SUBSYSTEMS_GROUP = "fooddelivery.subsystems"
+COMMANDS_GROUP = "fooddelivery.commands"
+
+
+def load_subsystems() -> list[SubsystemApp[Any]]:
+    """Every registered subsystem, by name, checked for cross-subsystem consistency."""
+    apps: list[SubsystemApp[Any]] = []
+    for ep in sorted(entry_points(group=SUBSYSTEMS_GROUP), key=lambda e: e.name):
+        app = ep.load()
+        if not isinstance(app, SubsystemApp):
+            raise TopologyError(f"entry point {ep.name} = {ep.value} is not a SubsystemApp")
+        apps.append(app)
+    problems = check_system(tuple(app.topology for app in apps))
+    if problems:
+        raise TopologyError("the system is inconsistent:\n  " + "\n  ".join(problems))
+    return apps
