@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser with the kit's and the project's commands."""
     parser = argparse.ArgumentParser(prog="fooddelivery", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    topology = commands.add_parser("topology", help="print every subsystem's functions and channels")
+    topology = commands.add_parser(
+        "topology", help="print every subsystem's functions and channels"
+    )
     topology.set_defaults(run=_topology)
     for ep in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
         register: Register = ep.load()

@@ -30,7 +30,7 @@ from shared.logs import event_logger
 from shared.runtime.context import Context
 from shared.runtime.faults import fault_event
 from shared.runtime.outcome import Outcome
-from shared.topology.model import Consumer, Role, Service, Subsystem, Topic, Trigger
+from shared.topology.model import Consumer, Role, Schedule, Service, Subsystem, Topic, Trigger
 
 if TYPE_CHECKING:
     from shared.clock import Clock
@@ -206,6 +206,39 @@ class TriggerRuntime(_FunctionRuntime[P]):
                 handler(change, c)
 
         return self._run(steps, ctx, change_message(change, attempt))
+
+
+class ScheduleRuntime(_FunctionRuntime[P]):
+    """Runs one :class:`Schedule`'s handlers on a tick."""
+
+    def __init__(
+        self,
+        subsystem: Subsystem,
+        service: Service,
+        schedule: Schedule,
+        ports: P,
+        publisher: AbstractPublisher,
+        clock: Clock,
+        env: str = "local",
+    ) -> None:
+        super().__init__(
+            subsystem, service, schedule.role, schedule.name, ports, publisher, clock, env
+        )
+        self.schedule = schedule
+
+    def handle(self, now_ms: int | None = None) -> Outcome:
+        """Run the handlers for the tick at ``now_ms`` (the clock's time by default)."""
+        now = self.clock.now_ms() if now_ms is None else now_ms
+        cause = derive_id(self.qualified, "tick", str(now))
+        labels = {"tick": str(now), "function": self.qualified}
+        ctx = self._context(cause, cause, labels)
+
+        def steps(c: Context[P]) -> None:
+            for handler in self.schedule.handlers:
+                handler(now, c)
+
+        tick = Message(data=json.dumps({"tick": now}).encode(), message_id=cause)
+        return self._run(steps, ctx, tick)
 
 
 def change_message(change: DocumentChange, attempt: int = 1) -> Message:

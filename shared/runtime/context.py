@@ -104,3 +104,6 @@ Handler = Callable[[Envelope, Context[Any]], None]
 
 TriggerHandler = Callable[["DocumentChange", Context[Any]], None]
 """A trigger's step: receives the document change and the context."""
+
+TickHandler = Callable[[int, Context[Any]], None]
+"""A schedule's step: receives the tick time (epoch ms) and the context."""

@@ -11,11 +11,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from shared.clock import Clock, SystemClock
+from shared.clock import Clock, ManualClock, SystemClock
 from shared.exceptions import TopologyError
 from shared.hub.memory import InMemoryHub, Subscription, dead_letter_to
 from shared.runtime.app import Infrastructure, SubsystemApp
-from shared.runtime.consumer import ConsumerRuntime, TriggerRuntime, change_message
+from shared.runtime.consumer import (
+    ConsumerRuntime,
+    ScheduleRuntime,
+    TriggerRuntime,
+    change_message,
+)
 from shared.runtime.faults import FaultRecorder
 from shared.runtime.outcome import Outcome
 from shared.stores.memory import InMemoryDocumentStore
@@ -54,6 +59,7 @@ class EmbeddedSystem:
         self.apps = {app.name: app for app in apps}
         self.stores: dict[str, InMemoryDocumentStore] = {}
         self.ports: dict[str, Any] = {}
+        self.schedules: list[ScheduleRuntime[Any]] = []
         for app in apps:
             for topic in Topic:
                 self.hub.create_topic(app.name, topic)
@@ -98,6 +104,12 @@ class EmbeddedSystem:
                 dead_letter=_dead_letter_change(forward),
             )
             store.watch(trigger.collection, _enqueue_change(self.hub, subscription))
+        for service, schedule in app.topology.schedules():
+            self.schedules.append(
+                ScheduleRuntime(
+                    app.topology, service, schedule, ports, publisher, self.clock, self.env
+                )
+            )
         recorder = FaultRecorder(store)
         self.hub.subscribe(
             name,
@@ -115,6 +127,22 @@ class EmbeddedSystem:
     def run_until_quiet(self, max_deliveries: int = 1_000_000) -> int:
         """Deliver everything pending on this thread; see :meth:`InMemoryHub.run_until_quiet`."""
         return self.hub.run_until_quiet(max_deliveries)
+
+    def tick(self) -> None:
+        """Run every schedule once at the clock's current time (as Cloud Scheduler would)."""
+        for runtime in self.schedules:
+            if runtime.handle() is Outcome.RETRY:
+                runtime.handle()  # Cloud Scheduler retries a failed job once per tick here
+
+    def advance(self, ms: int, *, tick_every_ms: int = 60_000) -> None:
+        """Move a :class:`ManualClock` forward by ``ms``, ticking and delivering as time passes."""
+        if not isinstance(self.clock, ManualClock):
+            raise TypeError("advance() needs the system to run on a ManualClock")
+        target = self.clock.now_ms() + ms
+        while self.clock.now_ms() < target:
+            self.clock.advance(min(tick_every_ms, target - self.clock.now_ms()))
+            self.tick()
+            self.run_until_quiet()
 
     def start(self) -> None:
         """Deliver on a background thread."""

@@ -25,10 +25,10 @@ from shared.clock import SystemClock
 from shared.exceptions import EnvelopeError, TopologyError
 from shared.hub.message import parse_push
 from shared.runtime.app import Infrastructure, SubsystemApp
-from shared.runtime.consumer import ConsumerRuntime, TriggerRuntime
+from shared.runtime.consumer import ConsumerRuntime, ScheduleRuntime, TriggerRuntime
 from shared.runtime.outcome import Outcome
 from shared.settings import Settings
-from shared.topology.model import Consumer, Endpoint, Topic, Trigger
+from shared.topology.model import Consumer, Endpoint, Schedule, Topic, Trigger
 
 if TYPE_CHECKING:
     import flask
@@ -79,6 +79,8 @@ class FunctionHost:
             return self._http_target(name)
         if isinstance(fn, Trigger):
             return self._cloudevent_target(name)
+        if isinstance(fn, Schedule):
+            return self._schedule_target(name)
         raise TopologyError(f"{service.name}/{fn.name} has no target kind")  # pragma: no cover
 
     def runtime(self, name: str) -> Any:
@@ -92,6 +94,10 @@ class FunctionHost:
         built: Any
         if isinstance(fn, Consumer):
             built = ConsumerRuntime(
+                self.app.topology, service, fn, ports, publisher, infra.clock, infra.env
+            )
+        elif isinstance(fn, Schedule):
+            built = ScheduleRuntime(
                 self.app.topology, service, fn, ports, publisher, infra.clock, infra.env
             )
         elif isinstance(fn, Trigger):
@@ -130,6 +136,14 @@ class FunctionHost:
 
         http.__name__ = name
         return http
+
+    def _schedule_target(self, name: str) -> Target:
+        def tick(request: flask.Request) -> tuple[str, int]:
+            outcome = self.runtime(name).handle()
+            return ("", 204) if outcome is Outcome.ACK else ("retry", 503)
+
+        tick.__name__ = name
+        return tick
 
     def _cloudevent_target(self, name: str) -> Target:
         def cloudevent(event: Any) -> None:

@@ -31,7 +31,7 @@ from shared.exceptions import TopologyError
 from shared.hub.routing import Rule
 
 if TYPE_CHECKING:
-    from shared.runtime.context import Handler, TriggerHandler
+    from shared.runtime.context import Handler, TickHandler, TriggerHandler
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -176,6 +176,27 @@ class Trigger(Function):
 
 
 @dataclass(frozen=True, slots=True)
+class Schedule(Function):
+    """A function run every ``every_s`` seconds: deadlines and timeouts.
+
+    On GCP a Cloud Scheduler job calls it over HTTP; embedded, the system's
+    clock drives it. Handlers receive the tick's time in epoch milliseconds.
+    """
+
+    every_s: int
+    handlers: tuple[TickHandler, ...]
+
+    def problems(self) -> Iterator[str]:
+        yield from Function.problems(self)
+        if not 60 <= self.every_s <= 86_400:
+            yield f"every_s must be 60-86400 (Cloud Scheduler's range), got {self.every_s}"
+        if not self.handlers:
+            yield "a schedule needs at least one handler"
+        if self.role is not Role.TRIGGER:
+            yield f"a schedule cannot have role {self.role}"
+
+
+@dataclass(frozen=True, slots=True)
 class Service:
     """An autonomous service: a BFF, an ESG or a control service."""
 
@@ -255,6 +276,12 @@ class Subsystem:
         """Every database-first trigger."""
         for service, fn in self.functions():
             if isinstance(fn, Trigger):
+                yield service, fn
+
+    def schedules(self) -> Iterator[tuple[Service, Schedule]]:
+        """Every function run on a timer."""
+        for service, fn in self.functions():
+            if isinstance(fn, Schedule):
                 yield service, fn
 
     def endpoints(self) -> Iterator[tuple[Service, Endpoint]]:

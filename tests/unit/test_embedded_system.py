@@ -137,3 +137,41 @@ def test_threaded_mode_runs_the_same_flow():
         system.stop()
     shipped = [d for d in system.stores["alpha"].query("carts") if d.data["status"] == "shipped"]
     assert len(shipped) == 20
+
+
+def test_schedules_tick_as_virtual_time_passes():
+    from shared.hub.routing import on_types
+    from shared.runtime.app import SubsystemApp
+    from shared.topology import Channel, Consumer, Role, Schedule, Service, ServiceKind, Subsystem
+
+    seen: list[int] = []
+
+    def expire(now_ms, ctx):
+        ctx.emit("deadline-passed", "deadline", {"at": now_ms}, partition_key="d1")
+
+    def record(event, ctx):
+        seen.append(event.body["at"])
+
+    topology = Subsystem(
+        "timer",
+        (
+            Service(
+                "deadlines",
+                ServiceKind.CONTROL,
+                (
+                    Schedule("tick", Role.TRIGGER, every_s=60, handlers=(expire,)),
+                    Consumer(
+                        "listener",
+                        Role.LISTENER,
+                        Channel(on_types("deadline-passed")),
+                        handlers=(record,),
+                    ),
+                ),
+            ),
+        ),
+    )
+    clock = ManualClock()
+    start = clock.now_ms()
+    system = EmbeddedSystem([SubsystemApp(topology, lambda infra: None)], clock=clock)
+    system.advance(180_000)
+    assert seen == [start + 60_000, start + 120_000, start + 180_000]

@@ -19,17 +19,23 @@ def captured(capsys):
 
 def test_json_lines_carry_cloud_logging_fields_and_event_labels(captured):
     logs.configure("json", project="order-dev")
-    log = logs.event_logger("order.lifecycle.listener",
-                            {"eventId": "e1", "eventType": "order-placed", "correlationId": "o-7"})
+    log = logs.event_logger(
+        "order.lifecycle.listener",
+        {"eventId": "e1", "eventType": "order-placed", "correlationId": "o-7"},
+    )
     log.warning("slow partner %s", "pos")
     [line] = captured()
     entry = json.loads(line)
     assert entry["severity"] == "WARNING"
     assert entry["message"] == "slow partner pos"
     assert entry["logging.googleapis.com/labels"] == {
-        "eventId": "e1", "eventType": "order-placed", "correlationId": "o-7"}
+        "eventId": "e1",
+        "eventType": "order-placed",
+        "correlationId": "o-7",
+    }
     assert entry["logging.googleapis.com/trace"] == (
-        f"projects/order-dev/traces/{logs.trace_id('o-7')}")
+        f"projects/order-dev/traces/{logs.trace_id('o-7')}"
+    )
     assert len(logs.trace_id("o-7")) == 32
 
 
