@@ -1,0 +1,232 @@
+"""A small kit for BFF HTTP APIs: typed routes, validation, auth, idempotency, OpenAPI.
+
+Every route declares who may call it and the pydantic models of its body and
+response; the kit turns that into a Flask app and an OpenAPI 3.1 document::
+
+    api = HttpApi("Checkout", verifier)
+
+    @api.route("POST", "/carts/{cart_id}/checkout", actors={"customer"},
+               body=CheckoutRequest, response=OrderView, status=201, idempotent=True)
+    def checkout(caller: Principal, body: CheckoutRequest, cart_id: str) -> OrderView: ...
+
+Bad input never reaches a handler: a body that is not JSON or breaks the model
+is answered with 400 and a message per field; a missing or invalid token with
+401; a caller of the wrong kind with 403. Handlers raise :class:`HttpError`
+for refusals of their own (404, 409, ...). ``idempotent`` routes honour an
+``Idempotency-Key`` header: a retry with the same key gets the first response.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import flask
+from pydantic import BaseModel, ValidationError
+
+from shared.auth import Actor, AuthError, Principal, TokenVerifier, bearer_token
+
+if TYPE_CHECKING:
+    from shared.stores.base import AbstractDocumentStore
+
+_log = logging.getLogger("fooddelivery.api")
+IDEMPOTENCY_COLLECTION = "idempotency-keys"
+_PARAM = re.compile(r"{(\w+)}")
+Handler = Callable[..., Any]
+
+
+class HttpError(Exception):
+    """A refusal with an HTTP status and a message for the caller."""
+
+    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.fields = fields
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body: ``error`` and, for validation errors, ``fields``."""
+        return {"error": self.message, **({"fields": self.fields} if self.fields else {})}
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One declared operation."""
+
+    method: str
+    path: str
+    handler: Handler
+    actors: frozenset[Actor]
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    idempotent: bool
+    summary: str
+
+
+class HttpApi:
+    """Collects routes and builds the Flask app and the OpenAPI document."""
+
+    def __init__(
+        self,
+        title: str,
+        verifier: TokenVerifier,
+        *,
+        store: AbstractDocumentStore | None = None,
+        version: str = "1.0.0",
+    ) -> None:
+        self.title, self.version = title, version
+        self._verifier, self._store = verifier, store
+        self.routes: list[Route] = []
+
+    def route(
+        self,
+        method: str,
+        path: str,
+        *,
+        actors: set[Actor],
+        body: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        idempotent: bool = False,
+    ) -> Callable[[Handler], Handler]:
+        """Declare an operation; path parameters are written ``{name}``."""
+        if idempotent and self._store is None:
+            raise ValueError(f"{method} {path}: idempotent routes need a store")
+
+        def register(handler: Handler) -> Handler:
+            summary = (handler.__doc__ or handler.__name__).strip().splitlines()[0]
+            self.routes.append(
+                Route(
+                    method.upper(),
+                    path,
+                    handler,
+                    frozenset(actors),
+                    body,
+                    response,
+                    status,
+                    idempotent,
+                    summary,
+                )
+            )
+            return handler
+
+        return register
+
+    # -- the Flask app -----------------------------------------------------------------
+
+    def flask_app(self) -> flask.Flask:
+        """A Flask app serving every route plus ``/healthz`` and ``/openapi.json``."""
+        app = flask.Flask(self.title)
+        app.json.sort_keys = False  # type: ignore[attr-defined]
+        for route in self.routes:
+            app.add_url_rule(
+                _PARAM.sub(r"<\1>", route.path),
+                endpoint=f"{route.method} {route.path}",
+                view_func=self._view(route),
+                methods=[route.method],
+            )
+        app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+        app.add_url_rule("/openapi.json", "openapi", lambda: self.openapi())
+
+        @app.errorhandler(404)
+        def not_found(_: Exception) -> Any:
+            return {"error": f"no route for {flask.request.method} {flask.request.path}"}, 404
+
+        @app.errorhandler(405)
+        def not_allowed(_: Exception) -> Any:
+            return {"error": f"{flask.request.method} is not allowed here"}, 405
+
+        return app
+
+    def _view(self, route: Route) -> Callable[..., Any]:
+        def view(**params: str) -> Any:
+            try:
+                caller = self._authenticate(route)
+                body = _parse_body(route)
+                if route.idempotent:
+                    return self._idempotent(route, caller, body, params)
+                return self._call(route, caller, body, params)
+            except HttpError as e:
+                return e.body(), e.status
+
+        return view
+
+    def _authenticate(self, route: Route) -> Principal:
+        try:
+            caller = self._verifier.verify(bearer_token(flask.request.headers.get("Authorization")))
+        except AuthError as e:
+            raise HttpError(401, str(e)) from e
+        if caller.actor not in route.actors:
+            raise HttpError(403, f"a {caller.actor} may not call {route.method} {route.path}")
+        return caller
+
+    def _call(
+        self, route: Route, caller: Principal, body: BaseModel | None, params: dict[str, str]
+    ) -> tuple[Any, int]:
+        args: dict[str, Any] = dict(params)
+        if route.body is not None:
+            args["body"] = body
+        result = route.handler(caller, **args)
+        payload = (
+            result.model_dump(mode="json", by_alias=True)
+            if isinstance(result, BaseModel)
+            else result
+        )
+        return payload, route.status
+
+    def _idempotent(
+        self, route: Route, caller: Principal, body: BaseModel | None, params: dict[str, str]
+    ) -> tuple[Any, int]:
+        assert self._store is not None
+        key = flask.request.headers.get("Idempotency-Key")
+        if not key:
+            return self._call(route, caller, body, params)
+        if len(key) > 200:
+            raise HttpError(400, "Idempotency-Key: at most 200 characters")
+        fingerprint = hashlib.sha256(
+            json.dumps(
+                [route.method, route.path, params, flask.request.get_json(silent=True)],
+                sort_keys=True,
+            ).encode()
+        ).hexdigest()
+        doc_key = hashlib.sha256(f"{caller.actor}:{caller.subject}:{key}".encode()).hexdigest()
+        stored = self._store.get(IDEMPOTENCY_COLLECTION, doc_key)
+        if stored is not None:
+            if stored["fingerprint"] != fingerprint:
+                raise HttpError(422, "Idempotency-Key was already used with a different request")
+            return stored["body"], int(stored["status"])
+        payload, status = self._call(route, caller, body, params)
+        self._store.create(
+            IDEMPOTENCY_COLLECTION,
+            doc_key,
+            {"fingerprint": fingerprint, "status": status, "body": payload},
+        )
+        return payload, status
+
+    # -- OpenAPI -----------------------------------------------------------------------
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of every route."""
+        from shared.openapi import build_openapi
+
+        return build_openapi(self)
+
+
+def _parse_body(route: Route) -> BaseModel | None:
+    if route.body is None:
+        return None
+    data = flask.request.get_json(silent=True)
+    if data is None:
+        raise HttpError(400, "the request body must be a JSON object")
+    try:
+        return route.body.model_validate(data)
+    except ValidationError as e:
+        fields = {".".join(str(p) for p in err["loc"]) or "$": err["msg"] for err in e.errors()}
+        message = "invalid request: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
+        raise HttpError(400, message, fields) from e

@@ -1,0 +1,180 @@
+"""Bearer-token authentication for BFF APIs.
+
+Two verifiers share one port:
+
+* :class:`LocalIssuer` signs and verifies RS256 tokens with a key generated on
+  the developer's machine (embedded and emulator modes; ``fooddelivery token``);
+* :class:`IdentityPlatformVerifier` verifies Google Identity Platform / Firebase
+  ID tokens against Google's published keys (production), reading the actor
+  from a custom claim.
+
+A token's claims become a :class:`Principal`: who (``subject``), acting as what
+(``actor``: customer, driver or staff) and, for staff, which ``restaurant``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from shared.exceptions import KitError
+
+Actor = Literal["customer", "driver", "staff"]
+ACTORS: tuple[Actor, ...] = ("customer", "driver", "staff")
+LOCAL_ISSUER = "https://fooddelivery.local/issuer"
+AUDIENCE = "fooddelivery"
+
+
+class AuthError(KitError):
+    """The request's credentials are missing or invalid (HTTP 401)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The authenticated caller."""
+
+    actor: Actor
+    subject: str
+    restaurant: str | None = None
+
+    @classmethod
+    def from_claims(cls, claims: dict[str, Any]) -> Principal:
+        """Read the kit's claims (``sub``, ``actor``, optional ``restaurant``)."""
+        actor, subject = claims.get("actor"), claims.get("sub")
+        if actor not in ACTORS:
+            raise AuthError(f"token has no valid 'actor' claim (one of {', '.join(ACTORS)})")
+        if not isinstance(subject, str) or not subject:
+            raise AuthError("token has no subject")
+        restaurant = claims.get("restaurant")
+        if actor == "staff" and not isinstance(restaurant, str):
+            raise AuthError("a staff token must name its 'restaurant'")
+        return cls(actor, subject, restaurant if isinstance(restaurant, str) else None)
+
+
+class TokenVerifier(ABC):
+    """Turns a bearer token into a :class:`Principal` or raises :class:`AuthError`."""
+
+    @abstractmethod
+    def verify(self, token: str) -> Principal:
+        """Verify signature, issuer, audience and expiry; return the caller."""
+
+
+class LocalIssuer(TokenVerifier):
+    """A development issuer: mints and verifies RS256 tokens with a local key."""
+
+    def __init__(self, private_key: rsa.RSAPrivateKey | None = None) -> None:
+        self._key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+    @classmethod
+    def from_file(cls, path: Path) -> LocalIssuer:
+        """Load the key at ``path``, creating it (mode 0600) on first use."""
+        if path.exists():
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+            if not isinstance(key, rsa.RSAPrivateKey):
+                raise AuthError(f"{path} is not an RSA private key")
+            return cls(key)
+        issuer = cls()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pem = issuer._key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+        return issuer
+
+    def mint(self, principal: Principal, ttl_s: int = 3600) -> str:
+        """A signed token for ``principal`` valid for ``ttl_s`` seconds."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": LOCAL_ISSUER,
+            "aud": AUDIENCE,
+            "sub": principal.subject,
+            "actor": principal.actor,
+            "iat": now,
+            "exp": now + ttl_s,
+        }
+        if principal.restaurant is not None:
+            claims["restaurant"] = principal.restaurant
+        return jwt.encode(claims, self._key, algorithm="RS256")
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key.public_key(),
+                algorithms=["RS256"],
+                audience=AUDIENCE,
+                issuer=LOCAL_ISSUER,
+                options={"require": ["exp", "iat", "sub"]},
+            )
+        except jwt.PyJWTError as e:
+            raise AuthError(f"invalid token: {e}") from e
+        return Principal.from_claims(claims)
+
+
+GOOGLE_JWKS_URL = (
+    "https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com"
+)
+
+
+class IdentityPlatformVerifier(TokenVerifier):
+    """Verifies Identity Platform / Firebase ID tokens for ``project``.
+
+    The actor (and a staff member's restaurant) come from custom claims set by
+    the sign-up flow (``actor``, ``restaurant``). ``jwks_url`` is overridable so
+    tests can serve keys locally.
+    """
+
+    def __init__(self, project: str, jwks_url: str = GOOGLE_JWKS_URL) -> None:
+        self._project = project
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600)
+        self._lock = threading.Lock()
+
+    def verify(self, token: str) -> Principal:
+        try:
+            with self._lock:
+                key = self._jwks.get_signing_key_from_jwt(token)
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=["RS256"],
+                audience=self._project,
+                issuer=f"https://securetoken.google.com/{self._project}",
+                options={"require": ["exp", "iat", "sub"]},
+            )
+        except jwt.PyJWTError as e:
+            raise AuthError(f"invalid token: {e}") from e
+        return Principal.from_claims(claims)
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer …`` header, or :class:`AuthError`."""
+    if not authorization:
+        raise AuthError("missing Authorization header")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise AuthError("the Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+def parse_identity(spec: str) -> Principal:
+    """Parse ``customer:alice``, ``driver:dan`` or ``staff:sam@r-1`` (staff of restaurant r-1)."""
+    actor, _, rest = spec.partition(":")
+    subject, _, restaurant = rest.partition("@")
+    if actor not in ACTORS or not subject:
+        raise AuthError(f"identity {spec!r} must look like customer:alice or staff:sam@r-1")
+    if actor == "staff" and not restaurant:
+        raise AuthError("a staff identity needs its restaurant: staff:sam@r-1")
+    return Principal(actor, subject, restaurant or None)

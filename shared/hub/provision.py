@@ -1,0 +1,209 @@
+"""Create a subsystem's topics and subscriptions on a Pub/Sub endpoint, from its topology.
+
+Used on the emulator by ``fooddelivery dev`` and the integration tests; the
+same calls work on GCP, where Terraform owns the resources instead. Creation
+is idempotent: what already exists is left as it is (and not compared).
+
+Each subsystem owns the topics ``bus``, ``faults`` and ``external`` in its own
+project. Each consumer gets one subscription, in its subsystem's project, on
+its channel's topic: the own ``bus``, or another subsystem's ``external``
+topic for an ingress (cross-project), dead-lettering to the own ``faults``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from google.api_core import exceptions as api_exceptions
+from google.cloud import pubsub_v1  # type: ignore[import-untyped, unused-ignore]
+
+from shared.exceptions import KitError
+from shared.topology.model import Consumer, Service, Subsystem, Topic
+
+ProjectOf = Callable[[str], str]
+"""Maps a subsystem's name to its project id."""
+PushEndpointOf = Callable[[Service, Consumer], str]
+"""Maps a consumer to the URL its push subscription delivers to."""
+
+
+class ProvisionError(KitError):
+    """A resource could not be created, e.g. another subsystem's topic is missing."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionReport:
+    """Full resource names: what provisioning created and what already existed."""
+
+    created_topics: tuple[str, ...] = ()
+    existing_topics: tuple[str, ...] = ()
+    created_subscriptions: tuple[str, ...] = ()
+    existing_subscriptions: tuple[str, ...] = ()
+
+    def __add__(self, other: ProvisionReport) -> ProvisionReport:
+        return ProvisionReport(
+            self.created_topics + other.created_topics,
+            self.existing_topics + other.existing_topics,
+            self.created_subscriptions + other.created_subscriptions,
+            self.existing_subscriptions + other.existing_subscriptions,
+        )
+
+
+def topic_path(project: str, topic: Topic) -> str:
+    """``projects/{project}/topics/{topic}``."""
+    return f"projects/{project}/topics/{topic.value}"
+
+
+def subscription_path(project: str, subscription: str) -> str:
+    """``projects/{project}/subscriptions/{subscription}``."""
+    return f"projects/{project}/subscriptions/{subscription}"
+
+
+def subscription_request(
+    subsystem: Subsystem,
+    service: Service,
+    consumer: Consumer,
+    project_of: ProjectOf,
+    push_endpoint_of: PushEndpointOf | None = None,
+    *,
+    ordering: bool = True,
+) -> dict[str, Any]:
+    """The ``Subscription`` (as a request dict) that feeds ``consumer``.
+
+    ``ordering=False`` creates it unordered whatever the channel says (see :func:`provision`).
+    """
+    channel = consumer.channel
+    project = project_of(subsystem.name)
+    source = project_of(channel.subsystem) if channel.subsystem is not None else project
+    request: dict[str, Any] = {
+        "name": subscription_path(project, consumer.subscription(service)),
+        "topic": topic_path(source, channel.topic),
+        "filter": channel.rule.to_filter(),
+        "enable_message_ordering": channel.ordered and ordering,
+        "ack_deadline_seconds": channel.ack_deadline_s,
+        "retry_policy": {
+            "minimum_backoff": timedelta(seconds=channel.min_backoff_s),
+            "maximum_backoff": timedelta(seconds=channel.max_backoff_s),
+        },
+        "dead_letter_policy": {
+            "dead_letter_topic": topic_path(project, Topic.FAULTS),
+            "max_delivery_attempts": channel.max_delivery_attempts,
+        },
+    }
+    if push_endpoint_of is not None:
+        request["push_config"] = {"push_endpoint": push_endpoint_of(service, consumer)}
+    return request
+
+
+def provision(
+    subsystem: Subsystem,
+    project_of: ProjectOf,
+    push_endpoint_of: PushEndpointOf | None = None,
+    *,
+    ordering: bool = True,
+    publisher: pubsub_v1.PublisherClient | None = None,
+    subscriber: pubsub_v1.SubscriberClient | None = None,
+) -> ProvisionReport:
+    """Create the subsystem's topics, then one subscription per consumer.
+
+    ``push_endpoint_of`` ``None`` makes pull subscriptions. An ingress needs the
+    producing subsystem's ``external`` topic to exist already (else
+    :class:`ProvisionError`); :func:`provision_system` orders this for you.
+    ``ordering=False`` makes every subscription unordered: the emulator (0.8.20)
+    never dead-letters from an ordered subscription, its delivery loop crashes.
+    """
+    return provision_system(
+        (subsystem,),
+        project_of,
+        push_endpoint_of,
+        ordering=ordering,
+        publisher=publisher,
+        subscriber=subscriber,
+    )
+
+
+def provision_system(
+    subsystems: Iterable[Subsystem],
+    project_of: ProjectOf,
+    push_endpoint_of: PushEndpointOf | None = None,
+    *,
+    ordering: bool = True,
+    publisher: pubsub_v1.PublisherClient | None = None,
+    subscriber: pubsub_v1.SubscriberClient | None = None,
+) -> ProvisionReport:
+    """Provision several subsystems: every topic first, then every subscription."""
+    subsystems = tuple(subsystems)
+    report = ProvisionReport()
+    with _clients(publisher, subscriber) as (pub, sub):
+        for subsystem in subsystems:
+            project = project_of(subsystem.name)
+            for topic in Topic:
+                path = topic_path(project, topic)
+                if _create(pub.create_topic, {"name": path}):
+                    report += ProvisionReport(created_topics=(path,))
+                else:
+                    report += ProvisionReport(existing_topics=(path,))
+        for subsystem in subsystems:
+            for service, consumer in subsystem.consumers():
+                request = subscription_request(
+                    subsystem, service, consumer, project_of, push_endpoint_of, ordering=ordering
+                )
+                try:
+                    created = _create(sub.create_subscription, request)
+                except api_exceptions.NotFound as e:
+                    raise ProvisionError(
+                        f"cannot create {request['name']}: topic {request['topic']} or "
+                        f"{request['dead_letter_policy']['dead_letter_topic']} does not exist; "
+                        "provision its subsystem first"
+                    ) from e
+                name = str(request["name"])
+                if created:
+                    report += ProvisionReport(created_subscriptions=(name,))
+                else:
+                    report += ProvisionReport(existing_subscriptions=(name,))
+    return report
+
+
+def deprovision(
+    subsystem: Subsystem,
+    project_of: ProjectOf,
+    *,
+    publisher: pubsub_v1.PublisherClient | None = None,
+    subscriber: pubsub_v1.SubscriberClient | None = None,
+) -> None:
+    """Delete the subsystem's declared subscriptions and its topics (what is missing is skipped)."""
+    project = project_of(subsystem.name)
+    with _clients(publisher, subscriber) as (pub, sub):
+        for service, consumer in subsystem.consumers():
+            path = subscription_path(project, consumer.subscription(service))
+            with contextlib.suppress(api_exceptions.NotFound):
+                sub.delete_subscription(request={"subscription": path})
+        for topic in Topic:
+            with contextlib.suppress(api_exceptions.NotFound):
+                pub.delete_topic(request={"topic": topic_path(project, topic)})
+
+
+def _create(method: Callable[..., Any], request: dict[str, Any]) -> bool:
+    """Call a create method; ``False`` when the resource already exists."""
+    try:
+        method(request=request)
+    except api_exceptions.AlreadyExists:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _clients(publisher: Any, subscriber: Any) -> Iterator[tuple[Any, Any]]:
+    """The given admin clients, or new ones closed on exit."""
+    pub = publisher if publisher is not None else pubsub_v1.PublisherClient()
+    sub = subscriber if subscriber is not None else pubsub_v1.SubscriberClient()
+    try:
+        yield pub, sub
+    finally:
+        if publisher is None:
+            pub.transport.close()
+        if subscriber is None:
+            sub.close()

@@ -1,0 +1,92 @@
+"""Build the OpenAPI 3.1 document of an :class:`~shared.api.HttpApi` from its routes."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from shared.api import HttpApi
+
+_PARAM = re.compile(r"{(\w+)}")
+_REF = "#/components/schemas/{model}"
+_ERROR = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+
+
+def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=_REF, by_alias=True)
+    components.update(schema.pop("$defs", {}))
+    components[model.__name__] = schema
+    return {"$ref": _REF.format(model=model.__name__)}
+
+
+def build_openapi(api: HttpApi) -> dict[str, Any]:
+    """Paths, request/response schemas, bearer security and the error responses."""
+    components: dict[str, Any] = {"Error": _ERROR}
+    paths: dict[str, Any] = {}
+    error = {"content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}}}
+    for route in api.routes:
+        operation: dict[str, Any] = {
+            "operationId": route.handler.__name__,
+            "summary": route.summary,
+            "description": f"Callers: {', '.join(sorted(route.actors))}.",
+            "parameters": [
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                for name in _PARAM.findall(route.path)
+            ],
+            "responses": {
+                str(route.status): {"description": "success"}
+                | (
+                    {
+                        "content": {
+                            "application/json": {"schema": _schema(route.response, components)}
+                        }
+                    }
+                    if route.response is not None
+                    else {}
+                ),
+                "400": {"description": "invalid request", **error},
+                "401": {"description": "missing or invalid bearer token", **error},
+                "403": {"description": "the caller may not do this", **error},
+            },
+        }
+        if route.idempotent:
+            operation["parameters"].append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": 200},
+                }
+            )
+            operation["responses"]["422"] = {
+                "description": "key reused for another request",
+                **error,
+            }
+        if route.body is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _schema(route.body, components)}},
+            }
+        paths.setdefault(route.path, {})[route.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": api.title, "version": api.version},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+        },
+        "security": [{"bearer": []}],
+    }

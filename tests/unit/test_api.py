@@ -1,0 +1,148 @@
+"""BFF API kit: validation, authentication, authorization, idempotency, OpenAPI."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import BaseModel, Field
+
+from shared.api import HttpApi, HttpError
+from shared.auth import LocalIssuer, Principal
+from shared.stores import InMemoryDocumentStore
+
+
+class Item(BaseModel):
+    sku: str = Field(min_length=1)
+    quantity: int = Field(gt=0)
+
+
+class PlaceOrder(BaseModel):
+    items: list[Item] = Field(min_length=1)
+
+
+class OrderView(BaseModel):
+    id: str
+    owner: str
+    items: int
+
+
+ISSUER = LocalIssuer()
+ALICE = {"Authorization": "Bearer " + ISSUER.mint(Principal("customer", "alice"))}
+DAN = {"Authorization": "Bearer " + ISSUER.mint(Principal("driver", "dan"))}
+
+
+@pytest.fixture
+def setup():
+    store = InMemoryDocumentStore()
+    api = HttpApi("Orders", ISSUER, store=store)
+    created: list[str] = []
+
+    @api.route(
+        "POST",
+        "/orders/{order_id}",
+        actors={"customer"},
+        body=PlaceOrder,
+        response=OrderView,
+        status=201,
+        idempotent=True,
+    )
+    def place(caller: Principal, body: PlaceOrder, order_id: str) -> OrderView:
+        """Place an order."""
+        created.append(order_id)
+        return OrderView(id=order_id, owner=caller.subject, items=len(body.items))
+
+    @api.route("GET", "/orders/{order_id}", actors={"customer"}, response=OrderView)
+    def get(caller: Principal, order_id: str) -> OrderView:
+        """Read an order."""
+        raise HttpError(404, f"no order {order_id}")
+
+    return api.flask_app().test_client(), created, api
+
+
+def test_a_valid_command_runs_with_the_caller(setup):
+    client, created, _ = setup
+    response = client.post(
+        "/orders/o1", json={"items": [{"sku": "pizza", "quantity": 2}]}, headers=ALICE
+    )
+    assert response.status_code == 201
+    assert response.get_json() == {"id": "o1", "owner": "alice", "items": 1}
+    assert created == ["o1"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"items": []}, "items"),
+        ({"items": [{"sku": "", "quantity": 1}]}, "items.0.sku"),
+        ({"items": [{"sku": "x", "quantity": 0}]}, "items.0.quantity"),
+        ({}, "items"),
+    ],
+)
+def test_invalid_bodies_get_400_with_a_message_per_field(setup, body, field):
+    client, created, _ = setup
+    response = client.post("/orders/o1", json=body, headers=ALICE)
+    assert response.status_code == 400
+    assert field in response.get_json()["fields"]
+    assert created == []
+
+
+def test_a_body_that_is_not_json_gets_400(setup):
+    client, created, _ = setup
+    response = client.post("/orders/o1", data="items=1", headers=ALICE)
+    assert response.status_code == 400
+    assert "JSON" in response.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"Authorization": "Basic abc"}, 401),
+        ({"Authorization": "Bearer not-a-jwt"}, 401),
+        ({"Authorization": "Bearer " + LocalIssuer().mint(Principal("customer", "eve"))}, 401),
+        ({"Authorization": "Bearer " + ISSUER.mint(Principal("customer", "al"), ttl_s=-10)}, 401),
+        (DAN, 403),
+    ],
+)
+def test_unauthenticated_or_unauthorized_callers_change_nothing(setup, headers, status):
+    client, created, _ = setup
+    response = client.post(
+        "/orders/o1", json={"items": [{"sku": "x", "quantity": 1}]}, headers=headers
+    )
+    assert response.status_code == status
+    assert response.get_json()["error"]
+    assert created == []
+
+
+def test_idempotency_key_replays_the_first_response(setup):
+    client, created, _ = setup
+    headers = {**ALICE, "Idempotency-Key": "k-1"}
+    body = {"items": [{"sku": "x", "quantity": 1}]}
+    first = client.post("/orders/o1", json=body, headers=headers)
+    second = client.post("/orders/o1", json=body, headers=headers)
+    assert (first.status_code, first.get_json()) == (second.status_code, second.get_json())
+    assert created == ["o1"]
+    reused = client.post("/orders/o2", json=body, headers=headers)
+    assert reused.status_code == 422
+    assert created == ["o1"]
+
+
+def test_handler_refusals_and_unknown_routes_are_json(setup):
+    client, _, _ = setup
+    assert client.get("/orders/x", headers=ALICE).get_json() == {"error": "no order x"}
+    assert client.get("/nope").status_code == 404
+    assert client.delete("/orders/x", headers=ALICE).status_code == 405
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+
+
+def test_openapi_document_describes_every_route(setup):
+    client, _, api = setup
+    doc = client.get("/openapi.json").get_json()
+    assert doc == api.openapi()
+    assert doc["openapi"] == "3.1.0"
+    post = doc["paths"]["/orders/{order_id}"]["post"]
+    assert post["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/PlaceOrder"
+    }
+    assert {"Item", "PlaceOrder", "OrderView", "Error"} <= set(doc["components"]["schemas"])
+    assert [p["name"] for p in post["parameters"]] == ["order_id", "Idempotency-Key"]
+    assert set(post["responses"]) == {"201", "400", "401", "403", "422"}

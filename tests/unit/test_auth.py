@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from shared.auth import (
+    AuthError,
+    IdentityPlatformVerifier,
+    LocalIssuer,
+    Principal,
+    bearer_token,
+    parse_identity,
+)
+
+
+def test_local_tokens_round_trip_and_survive_a_restart(tmp_path):
+    path = tmp_path / "key.pem"
+    token = LocalIssuer.from_file(path).mint(Principal("staff", "sam", "r-1"))
+    assert LocalIssuer.from_file(path).verify(token) == Principal("staff", "sam", "r-1")
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+@pytest.mark.parametrize(
+    ("spec", "principal"),
+    [
+        ("customer:alice", Principal("customer", "alice")),
+        ("driver:dan", Principal("driver", "dan")),
+        ("staff:sam@r-1", Principal("staff", "sam", "r-1")),
+    ],
+)
+def test_identities_parse(spec, principal):
+    assert parse_identity(spec) == principal
+
+
+@pytest.mark.parametrize("spec", ["alice", "chef:x", "staff:sam", "customer:"])
+def test_bad_identities_are_refused(spec):
+    with pytest.raises(AuthError):
+        parse_identity(spec)
+
+
+def test_bearer_header_parsing():
+    assert bearer_token("Bearer abc") == "abc"
+    for bad in (None, "", "Bearer ", "Token abc"):
+        with pytest.raises(AuthError):
+            bearer_token(bad)
+
+
+@pytest.fixture
+def jwks_server():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
+    body = json.dumps({"keys": [{**jwk, "kid": "k1", "alg": "RS256", "use": "sig"}]}).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield key, f"http://127.0.0.1:{server.server_port}/keys"
+    server.shutdown()
+    server.server_close()
+
+
+def google_token(key, project, **claims):
+    base = {
+        "iss": f"https://securetoken.google.com/{project}",
+        "aud": project,
+        "sub": "uid-1",
+        "iat": int(time.time()) - 10,
+        "exp": int(time.time()) + 3600,
+        "actor": "customer",
+    }
+    return jwt.encode({**base, **claims}, key, algorithm="RS256", headers={"kid": "k1"})
+
+
+def test_identity_platform_tokens_are_verified_against_published_keys(jwks_server):
+    key, url = jwks_server
+    verifier = IdentityPlatformVerifier("food-prod", jwks_url=url)
+    assert verifier.verify(google_token(key, "food-prod")) == Principal("customer", "uid-1")
+    with pytest.raises(AuthError):
+        verifier.verify(google_token(key, "other-project"))
+    with pytest.raises(AuthError):
+        verifier.verify(google_token(key, "food-prod", actor="admin"))
+    with pytest.raises(AuthError):
+        verifier.verify(
+            google_token(
+                rsa.generate_private_key(public_exponent=65537, key_size=2048), "food-prod"
+            )
+        )
