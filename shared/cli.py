@@ -44,9 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
         "topology", help="print every subsystem's functions and channels"
     )
     topology.set_defaults(run=_topology)
-    for ep in sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name):
+    registered = sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name)
+    for ep in registered:
         register: Register = ep.load()
         register(commands)
+    if "demo" not in {ep.name for ep in registered}:
+        from shared.sample.demo import register as register_sample
+
+        register_sample(commands)
     return parser
 
 

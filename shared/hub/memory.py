@@ -90,6 +90,8 @@ class InMemoryHub:
         self._worker: threading.Thread | None = None
         self._stopping = False
         self.delivered = 0
+        self.observers: list[Callable[[str, str, Message], None]] = []
+        """Called with (project, topic, message) for every message published."""
 
     # -- topology ------------------------------------------------------------------------
 
@@ -124,6 +126,8 @@ class InMemoryHub:
                 message_id = str(next(self._ids))
                 ids.append(message_id)
                 stored = replace(message, message_id=message_id, publish_time=stamp)
+                for observe in self.observers:
+                    observe(project, topic, stored)
                 for sub in subscriptions:
                     if sub.rule is None or sub.rule.matches(stored.attributes):
                         self.enqueue(sub, stored, stored.ordering_key)
@@ -293,7 +297,7 @@ def dead_letter_to(hub: InMemoryHub, project: str, subscription: str) -> Callabl
         message: Message = item
         attributes = {
             **message.attributes,
-            f"{DEAD_LETTER_PREFIX}Subscription": f"projects/{project}/subscriptions/{subscription}",
+            f"{DEAD_LETTER_PREFIX}Subscription": subscription,
             f"{DEAD_LETTER_PREFIX}SubscriptionProject": project,
             f"{DEAD_LETTER_PREFIX}DeliveryCount": str(attempts),
             f"{DEAD_LETTER_PREFIX}PublishTime": message.publish_time,

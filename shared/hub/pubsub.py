@@ -31,7 +31,7 @@ PUBLISH_KEYWORDS = frozenset({"topic", "data", "ordering_key", "retry", "timeout
 takes for itself: attributes with these names cannot be sent through it."""
 
 
-def publisher_client() -> Any:
+def publisher_client() -> pubsub_v1.PublisherClient:
     """A publisher client tuned for throughput, with message ordering enabled.
 
     Batches close at 1,000 messages, 4 MB or 5 ms, whichever comes first: a
@@ -99,13 +99,20 @@ class PubSubPublisher(AbstractPublisher):
         for key in sorted({m.ordering_key for m, _ in failures if m.ordering_key}):
             self._resume(path, key)
         error = failures[0][1]
+        detail = (
+            f"no answer within {self._timeout_s} s" if isinstance(error, TimeoutError) else error
+        )
         raise PublishError(
             f"publishing to {path} failed for {len(failures)} of {len(messages)} messages: "
-            f"{type(error).__name__}: {error}"
+            f"{type(error).__name__}: {detail}"
         ) from error
 
     def close(self) -> None:
-        """Stop the client's batching (flushing what is queued); idempotent."""
+        """Stop the client's batching (flushing what is queued); idempotent.
+
+        A client this publisher built also has its channel closed, which ends
+        the SDK's retries of a batch that timed out (its thread logs the error).
+        """
         if self._closed:
             return
         self._closed = True
@@ -126,8 +133,8 @@ class PubSubPublisher(AbstractPublisher):
     def _resume(self, path: str, ordering_key: str) -> None:
         try:
             self._client.resume_publish(path, ordering_key)
-        except (RuntimeError, ValueError) as e:  # stopped client, or ordering disabled
-            _LOG.warning("cannot resume ordering key %r on %s: %s", ordering_key, path, e)
+        except (RuntimeError, ValueError) as e:  # not paused (a timeout), stopped, unordered
+            _LOG.debug("cannot resume ordering key %r on %s: %s", ordering_key, path, e)
 
 
 def to_kit_message(received: Any) -> Message:

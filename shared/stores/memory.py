@@ -67,11 +67,10 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
                 for key, doc in self._collections.get(collection, {}).items()
                 if all(matches(doc, w) for w in where)
             ]
-        if order_by is not None:
+        found.sort(key=lambda d: d.key, reverse=order_by is not None and descending)
+        if order_by is not None:  # stable: ties stay in key order, as Firestore orders them
             found = [d for d in found if sort_key(d.data, order_by) is not None]
             found.sort(key=lambda d: sort_key(d.data, order_by), reverse=descending)
-        else:
-            found.sort(key=lambda d: d.key)
         return found[:limit] if limit is not None else found
 
     # -- writes ----------------------------------------------------------------------

@@ -27,7 +27,10 @@ READ_BACK_TIMEOUT_S = 30.0
 def order_event(key: str, n: int, **tags: str) -> Envelope:
     """An ``order-placed`` event for order ``key``, numbered ``n``."""
     return new_event(
-        "order-placed", "order", {"orderId": key, "n": n}, partition_key=key,
+        "order-placed",
+        "order",
+        {"orderId": key, "n": n},
+        partition_key=key,
         tags={"source": "checkout-bff", **tags},
     )
 
@@ -61,7 +64,9 @@ class PublisherContract(ABC):
         """Poll :meth:`received` until ``count`` distinct messages arrived, in arrival order."""
         deadline = time.monotonic() + READ_BACK_TIMEOUT_S
         while True:
-            unique = list({m.attributes.get("id", m.message_id): m for m in self.received(topic)}.values())
+            unique = list(
+                {m.attributes.get("id", m.message_id): m for m in self.received(topic)}.values()
+            )
             if len(unique) >= count or time.monotonic() > deadline:
                 return unique
             time.sleep(0.05)

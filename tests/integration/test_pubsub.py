@@ -19,6 +19,7 @@ import pytest
 from google.api_core import exceptions as api_exceptions
 from google.cloud import pubsub_v1
 
+from shared.emulators import free_port
 from shared.exceptions import PublishError
 from shared.hub.base import AbstractPublisher
 from shared.hub.message import DEAD_LETTER_PREFIX, Message, to_message
@@ -30,7 +31,7 @@ from shared.hub.provision import (
     subscription_path,
     topic_path,
 )
-from shared.hub.pubsub import PubSubPublisher, PubSubPullWorker, to_kit_message
+from shared.hub.pubsub import PubSubPublisher, PubSubPullWorker, publisher_client
 from shared.hub.routing import on_prefixes, on_types
 from shared.topology.model import Channel, Consumer, Role, Service, ServiceKind, Subsystem, Topic
 from tests.contracts.publisher_contract import PublisherContract, order_event
@@ -58,6 +59,24 @@ def noop(event: Any, context: Any) -> None:
     """A handler that does nothing: these topologies are never run."""
 
 
+class Inbox:
+    """Collects what a worker hands over (from the SDK's threads) and answers ``answer``."""
+
+    def __init__(self, answer: Callable[[Message, int], bool] = lambda m, n: True) -> None:
+        self.messages: list[Message] = []
+        self._answer, self._lock = answer, threading.Lock()
+
+    def __call__(self, message: Message) -> bool:
+        with self._lock:
+            self.messages.append(message)
+            count = len(self.messages)
+        return self._answer(message, count)
+
+    def snapshot(self) -> list[Message]:
+        with self._lock:
+            return list(self.messages)
+
+
 class Admin:
     """Admin clients on the emulator."""
 
@@ -75,30 +94,13 @@ class Admin:
         """A pull subscription on ``topic``, for reading back; returns its path."""
         path = subscription_path(project, name)
         self.sub.create_subscription(
-            request={"name": path, "topic": topic_path(project, topic), "enable_message_ordering": ordered}
+            request={
+                "name": path,
+                "topic": topic_path(project, topic),
+                "enable_message_ordering": ordered,
+            }
         )
         return path
-
-    def pull(self, path: str) -> list[Message]:
-        """Whatever is available on ``path`` now, acknowledged."""
-        response = self.sub.pull(
-            request={"subscription": path, "max_messages": 1000, "return_immediately": True}, timeout=10
-        )
-        if response.received_messages:
-            self.sub.acknowledge(
-                request={"subscription": path, "ack_ids": [r.ack_id for r in response.received_messages]}
-            )
-        return [to_kit_message(_Received(r)) for r in response.received_messages]
-
-
-class _Received:
-    """A synchronously pulled message, shaped like the streaming-pull message."""
-
-    def __init__(self, received: Any) -> None:
-        message = received.message
-        self.data, self.attributes = message.data, message.attributes
-        self.ordering_key, self.message_id = message.ordering_key, message.message_id
-        self.publish_time, self.delivery_attempt = message.publish_time, received.delivery_attempt
 
 
 @pytest.fixture(scope="module")
@@ -113,52 +115,68 @@ def admin() -> Iterator[Admin]:
 
 
 class TestPubSubPublisher(PublisherContract):
-    """:class:`PubSubPublisher` on the emulator, read back through ordered pull subscriptions."""
+    """:class:`PubSubPublisher` on the emulator, read back through ordered subscriptions."""
 
     @pytest.fixture(autouse=True)
-    def _setup(self, admin: Admin) -> None:
+    def _setup(self, admin: Admin) -> Iterator[None]:
         self.admin = admin
-        self.readers: dict[Topic, str] = {}
-        self.seen: dict[Topic, list[Message]] = {}
+        self.inboxes: dict[Topic, Inbox] = {}
+        self.workers: list[PubSubPullWorker] = []
+        yield
+        for worker in self.workers:
+            worker.stop()
 
     def make_publisher(self) -> AbstractPublisher:
         project = projects("contract")("hub")
         for topic in Topic:
             self.admin.pub.create_topic(request={"name": topic_path(project, topic)})
-            self.readers[topic] = self.admin.reader(project, topic, f"read-{topic}", ordered=True)
-            self.seen[topic] = []
+            reader = self.admin.reader(project, topic, f"read-{topic}", ordered=True)
+            self.inboxes[topic] = Inbox()
+            self.workers.append(PubSubPullWorker(reader, self.inboxes[topic]))
+            self.workers[-1].start()
         return PubSubPublisher(project)
 
     def make_publisher_without_topics(self) -> AbstractPublisher:
         return PubSubPublisher(projects("contract")("nowhere"))
 
     def received(self, topic: Topic) -> list[Message]:
-        self.seen[topic] += self.admin.pull(self.readers[topic])
-        return list(self.seen[topic])
+        return self.inboxes[topic].snapshot()
 
 
 # -- (b) provisioning ----------------------------------------------------------------------
 
-KITCHEN = Subsystem("kitchen", services=(
-    Service("menu-gateway", ServiceKind.ESG, (
-        Consumer("egress", Role.EGRESS, Channel(on_types("menu-updated")), handlers=(noop,),
-                 publishes=("kitchen.menu-updated",)),
-    )),
-))
-SHOP = Subsystem("shop", services=(
-    Service("cart", ServiceKind.BFF, (
-        Consumer("listener", Role.LISTENER,
-                 Channel(on_types("order-placed", source="checkout"), max_delivery_attempts=7,
-                         min_backoff_s=2.5, max_backoff_s=120, ack_deadline_s=30),
-                 handlers=(noop,)),
-    )),
-    Service("menus", ServiceKind.ESG, (
-        Consumer("ingress", Role.INGRESS,
-                 Channel(on_prefixes("kitchen."), topic=Topic.EXTERNAL, subsystem="kitchen",
-                         ordered=False),
-                 handlers=(noop,)),
-    )),
-))
+
+def consumer(name: str, role: Role, channel: Channel, **kwargs: Any) -> Consumer:
+    return Consumer(name, role, channel, handlers=(noop,), **kwargs)
+
+
+MENU_EGRESS = consumer(
+    "egress", Role.EGRESS, Channel(on_types("menu-updated")), publishes=("kitchen.menu-updated",)
+)
+CART_LISTENER = consumer(
+    "listener",
+    Role.LISTENER,
+    Channel(
+        on_types("order-placed", source="checkout"),
+        max_delivery_attempts=7,
+        min_backoff_s=2.5,
+        max_backoff_s=120,
+        ack_deadline_s=30,
+    ),
+)
+MENU_INGRESS = consumer(
+    "ingress",
+    Role.INGRESS,
+    Channel(on_prefixes("kitchen."), topic=Topic.EXTERNAL, subsystem="kitchen", ordered=False),
+)
+KITCHEN = Subsystem("kitchen", (Service("menu-gateway", ServiceKind.ESG, (MENU_EGRESS,)),))
+SHOP = Subsystem(
+    "shop",
+    (
+        Service("cart", ServiceKind.BFF, (CART_LISTENER,)),
+        Service("menus", ServiceKind.ESG, (MENU_INGRESS,)),
+    ),
+)
 
 
 def push_to(service: Service, consumer: Consumer) -> str:
@@ -250,29 +268,20 @@ def test_deprovision_removes_subscriptions_and_topics(admin: Admin) -> None:
 
 # -- (c) the pull worker -------------------------------------------------------------------
 
-DISPATCH = Subsystem("dispatch", services=(
-    Service("board", ServiceKind.CONTROL, (
-        # unordered: the emulator cannot dead-letter from an ordered subscription
-        Consumer("listener", Role.LISTENER,
-                 Channel(on_types("order-placed"), ordered=False, max_delivery_attempts=5,
-                         min_backoff_s=0, max_backoff_s=0.5, ack_deadline_s=10),
-                 handlers=(noop,)),
-    )),
-))
-
-
-class Inbox:
-    """Collects what a worker hands over (from the SDK's threads) and answers ``answer``."""
-
-    def __init__(self, answer: Callable[[Message, int], bool] = lambda m, n: True) -> None:
-        self.messages: list[Message] = []
-        self._answer, self._lock = answer, threading.Lock()
-
-    def __call__(self, message: Message) -> bool:
-        with self._lock:
-            self.messages.append(message)
-            count = len(self.messages)
-        return self._answer(message, count)
+# unordered: the emulator cannot dead-letter from an ordered subscription (see provision)
+BOARD_LISTENER = consumer(
+    "listener",
+    Role.LISTENER,
+    Channel(
+        on_types("order-placed"),
+        ordered=False,
+        max_delivery_attempts=5,
+        min_backoff_s=0,
+        max_backoff_s=0.5,
+        ack_deadline_s=10,
+    ),
+)
+DISPATCH = Subsystem("dispatch", (Service("board", ServiceKind.CONTROL, (BOARD_LISTENER,)),))
 
 
 @pytest.fixture
@@ -355,7 +364,9 @@ def test_a_failing_handler_nacks_and_the_worker_goes_on(
         wait_until(lambda: len(inbox.messages) >= 3)
 
     assert [(m.ordering_key, m.delivery_attempt) for m in inbox.messages] == [
-        ("o-1", 1), ("o-1", 2), ("o-2", 1),
+        ("o-1", 1),
+        ("o-1", 2),
+        ("o-2", 1),
     ]
     assert "handler failed" in caplog.text
 
@@ -394,3 +405,15 @@ def test_publish_after_close_raises() -> None:
 
     with pytest.raises(PublishError, match="stopped"):
         publisher.publish(Topic.BUS, [to_message(order_event("o-1", 1))])
+
+
+def test_a_broker_that_does_not_answer_fails_the_publish(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{free_port()}")  # nothing listens
+    # the test owns the client and leaves its channel open: closing it under the SDK's
+    # endlessly retrying commit thread would kill that thread with "closed channel"
+    publisher = PubSubPublisher(projects("silent")("hub"), publisher_client(), timeout_s=1)
+    try:
+        with pytest.raises(PublishError, match="no answer within 1 s"):
+            publisher.publish(Topic.BUS, [to_message(order_event("o-1", 1))])
+    finally:
+        publisher.close()

@@ -13,7 +13,7 @@ from shared.lake.local import LocalDirectoryLake
 from shared.runtime.embedded import EmbeddedSystem
 from shared.runtime.faults import resubmit
 from shared.topology import Topic
-from tests.sample import alpha, beta
+from shared.sample import alpha, beta
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from shared.hub.memory import Subscription
 from shared.hub.message import Message, push_body, to_message
 from shared.runtime.outcome import Outcome
 from shared.topology import Topic
-from tests.sample.alpha import TOPOLOGY
+from shared.sample.alpha import TOPOLOGY
 
-SOURCE = str(Path(__file__).parents[1] / "sample" / "alpha_main.py")
+SOURCE = str(Path(__file__).parents[2] / "shared" / "sample" / "alpha_main.py")
 
 
 @pytest.fixture

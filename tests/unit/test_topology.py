@@ -16,7 +16,7 @@ from shared.topology import (
     Trigger,
     check_system,
 )
-from tests.sample import alpha, beta
+from shared.sample import alpha, beta
 
 
 def noop(event, ctx):

@@ -1,7 +1,7 @@
 """Functions-framework targets of the sample subsystem ``alpha``."""
 
 from shared.runtime.functions import FunctionHost
-from tests.sample.alpha import APP
+from shared.sample.alpha import APP
 
 host = FunctionHost(APP)
 

@@ -1,4 +1,7 @@
-"""A two-subsystem sample that exercises every kind of function the kit runs.
+"""The kit's own sample: two subsystems that exercise every kind of function.
+
+It is the smallest complete example of the template, and what ``fooddelivery
+demo`` runs when no project demo is registered.
 
 ``alpha`` takes checkouts over HTTP (BFF API -> store -> trigger -> bus), sends
 them out as an external contract (egress), and materializes shipments that come

@@ -1,0 +1,169 @@
+"""Parse Firestore's Eventarc CloudEvents into :class:`DocumentChange`.
+
+On GCP, database-first triggers receive ``google.cloud.firestore.document.v1.written``
+(or ``.created``/``.updated``/``.deleted``) CloudEvents whose data is a
+``google.events.cloud.firestore.v1.DocumentEventData`` message, serialized as
+``application/protobuf`` (the default) or ``application/json``. This module turns
+one into the same :class:`DocumentChange` the embedded and emulator change feeds
+deliver, with plain JSON-compatible values.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from google.events.cloud.firestore import DocumentEventData
+from google.protobuf import json_format  # type: ignore[import-untyped]
+from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+
+from shared.exceptions import EnvelopeError
+from shared.stores.base import DocumentChange
+
+if TYPE_CHECKING:
+    from shared.stores.base import Doc
+
+EVENT_TYPE_PREFIX = "google.cloud.firestore.document.v1."
+PROTOBUF = "application/protobuf"
+JSON = "application/json"
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAME = re.compile(r"^projects/[^/]+/databases/[^/]+/documents/(?P<path>.+)$")
+
+
+def iso_utc(moment: datetime) -> str:
+    """``moment`` as RFC 3339 UTC with microseconds, the form of every change ``version``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_document_written(
+    data: bytes, attributes: Mapping[str, Any] | None = None
+) -> DocumentChange:
+    """Parse the data of a Firestore document CloudEvent into a :class:`DocumentChange`.
+
+    ``attributes`` are the CloudEvent's attributes (``type``, ``time``,
+    ``datacontenttype``, ...) or its binary-mode HTTP headers (``ce-type``,
+    ``Content-Type``, ...); all are optional. The change's ``version`` is the new
+    document's update time; for a delete it is the event ``time`` (the commit
+    time), or else the deleted document's update time.
+
+    Raises :class:`EnvelopeError` naming the problem when the payload is malformed.
+    """
+    attrs = _normalize(attributes or {})
+    event_type = attrs.get("type")
+    if event_type is not None and not str(event_type).startswith(EVENT_TYPE_PREFIX):
+        raise EnvelopeError("type", f"{event_type!r} is not a Firestore document event")
+    message = _decode(data, str(attrs.get("datacontenttype") or PROTOBUF))
+    new: Any = message.value if message.HasField("value") else None
+    old: Any = message.old_value if message.HasField("old_value") else None
+    if new is None and old is None:
+        raise EnvelopeError("$", "neither value nor old_value is set")
+    if new is not None:
+        collection, key = _document_path(new.name, "value.name")
+    else:
+        collection, key = _document_path(old.name, "old_value.name")
+    if new is not None and old is not None and old.name != new.name:
+        raise EnvelopeError("old_value.name", f"{old.name!r} differs from value.name {new.name!r}")
+    if new is not None and new.HasField("update_time"):
+        version = _timestamp(new.update_time, "value.update_time")
+    elif attrs.get("time"):
+        version = _event_time(str(attrs["time"]))
+    elif old is not None and old.HasField("update_time"):
+        version = _timestamp(old.update_time, "old_value.update_time")
+    else:
+        raise EnvelopeError("value.update_time", "is required when the event has no time")
+    return DocumentChange(
+        collection=collection,
+        key=key,
+        before=_fields(old.fields, "old_value.fields") if old is not None else None,
+        after=_fields(new.fields, "value.fields") if new is not None else None,
+        version=version,
+    )
+
+
+def value_to_python(value: Any, path: str = "$") -> Any:
+    """Convert a Firestore ``Value`` protobuf into a JSON-compatible Python value.
+
+    Timestamps become ISO strings, bytes become base64 text, geo points become
+    ``{"latitude": .., "longitude": ..}`` and references stay resource names.
+    """
+    kind = value.WhichOneof("value_type")
+    match kind:
+        case "null_value":
+            return None
+        case "boolean_value" | "integer_value" | "double_value" | "string_value":
+            return getattr(value, kind)
+        case "reference_value":
+            return value.reference_value
+        case "timestamp_value":
+            return _timestamp(value.timestamp_value, path)
+        case "bytes_value":
+            return base64.b64encode(value.bytes_value).decode("ascii")
+        case "geo_point_value":
+            point = value.geo_point_value
+            return {"latitude": point.latitude, "longitude": point.longitude}
+        case "array_value":
+            values = value.array_value.values
+            return [value_to_python(v, f"{path}[{i}]") for i, v in enumerate(values)]
+        case "map_value":
+            return _fields(value.map_value.fields, path)
+    raise EnvelopeError(path, "value has no type set")
+
+
+# -- internals -----------------------------------------------------------------------
+
+
+def _normalize(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    for name, value in attributes.items():
+        lowered = name.lower().removeprefix("ce-")
+        attrs["datacontenttype" if lowered == "content-type" else lowered] = value
+    return attrs
+
+
+def _decode(data: bytes, content_type: str) -> Any:
+    message_class = DocumentEventData.pb()
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if not isinstance(data, bytes | bytearray):
+        raise EnvelopeError("$", f"expected bytes, got {type(data).__name__}")
+    try:
+        if media_type == PROTOBUF:
+            return message_class.FromString(bytes(data))
+        if media_type == JSON:
+            return json_format.Parse(bytes(data), message_class(), ignore_unknown_fields=True)
+    except (DecodeError, json_format.ParseError, UnicodeDecodeError) as e:
+        raise EnvelopeError("$", f"not a DocumentEventData message ({e})") from e
+    raise EnvelopeError("datacontenttype", f"unsupported content type {content_type!r}")
+
+
+def _document_path(name: str, field: str) -> tuple[str, str]:
+    match = _NAME.match(name)
+    if match is None:
+        raise EnvelopeError(field, f"{name!r} is not a Firestore document name")
+    segments = match["path"].split("/")
+    if len(segments) % 2 or "" in segments:
+        raise EnvelopeError(field, f"{match['path']!r} is not a document path")
+    return "/".join(segments[:-1]), segments[-1]
+
+
+def _fields(fields: Any, path: str) -> Doc:
+    return {name: value_to_python(value, f"{path}.{name}") for name, value in fields.items()}
+
+
+def _timestamp(timestamp: Any, path: str) -> str:
+    try:
+        moment = _EPOCH + timedelta(seconds=timestamp.seconds, microseconds=timestamp.nanos // 1000)
+    except OverflowError as e:
+        raise EnvelopeError(path, f"timestamp out of range ({e})") from e
+    return iso_utc(moment)
+
+
+def _event_time(time: str) -> str:
+    try:
+        moment = datetime.fromisoformat(time)
+    except ValueError as e:
+        raise EnvelopeError("time", f"{time!r} is not an RFC 3339 timestamp") from e
+    return iso_utc(moment if moment.tzinfo else moment.replace(tzinfo=UTC))

@@ -1,0 +1,274 @@
+"""The Firestore backend of the document store port (GCP and the emulator).
+
+The client honours ``FIRESTORE_EMULATOR_HOST``, so the same code runs against
+the emulator and against Firestore. Nothing talks to Firestore at import time.
+
+Queries that combine conditions with ``order_by`` need composite indexes on
+Firestore (the emulator needs none); declare them with the service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import logging
+import threading
+import zlib
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from google.api_core.exceptions import Aborted, Conflict, GoogleAPIError
+from google.auth.exceptions import GoogleAuthError
+from google.cloud import firestore
+from google.cloud.firestore_v1 import FieldFilter
+from google.cloud.firestore_v1.field_path import FieldPath
+
+from shared.exceptions import ConflictError, StoreError
+from shared.stores.base import (
+    AbstractChangeFeed,
+    AbstractDocumentStore,
+    ChangeCallback,
+    Doc,
+    Document,
+    DocumentChange,
+    Updater,
+    Watch,
+    Where,
+)
+from shared.stores.eventarc import iso_utc
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from google.cloud.firestore_v1.document import DocumentReference
+    from google.cloud.firestore_v1.transaction import Transaction
+
+TRANSACTION_ATTEMPTS = 10
+"""Attempts of one ``update`` transaction before it fails with :class:`ConflictError`."""
+_INEQUALITIES = frozenset({"!=", "<", "<=", ">", ">="})
+_LOCKS = tuple(threading.Lock() for _ in range(64))
+_log = logging.getLogger(__name__)
+
+
+class _UpdaterFailed(Exception):
+    """Carries an exception raised by an updater through the transaction decorator."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _client(project: str, client: firestore.Client | None) -> firestore.Client:
+    if client is not None:
+        return client
+    with _sdk_errors("connect"):
+        return firestore.Client(project=project)
+
+
+@contextlib.contextmanager
+def _sdk_errors(action: str) -> Iterator[None]:
+    """Translate the SDK's exceptions into :class:`StoreError`."""
+    try:
+        yield
+    except (GoogleAPIError, GoogleAuthError, ValueError, TypeError) as e:
+        raise StoreError(f"firestore {action} failed: {e}") from e
+
+
+@firestore.transactional
+def _transact(transaction: Transaction, ref: DocumentReference, updater: Updater) -> Doc | None:
+    snapshot = ref.get(transaction=transaction)
+    current = snapshot.to_dict() if snapshot.exists else None
+    try:
+        new = updater(current)
+    except Exception as e:
+        raise _UpdaterFailed(e) from e
+    if new is not None:
+        transaction.set(ref, new)
+    return new
+
+
+class FirestoreDocumentStore(AbstractDocumentStore):
+    """Documents in Firestore: ``collection`` is a collection path, ``key`` a document id.
+
+    ``update`` runs a Firestore transaction (retried on contention by the
+    client's transactional decorator, so ``updater`` may run more than once and
+    must be pure). Updates of one document from one process are also serialized
+    locally, which spares Firestore (and the emulator, whose lock-timeout aborts
+    make contended transactions very slow) most of the contention.
+    """
+
+    def __init__(self, project: str, client: firestore.Client | None = None) -> None:
+        self._project = project
+        self._owns_client = client is None
+        self._client = _client(project, client)
+
+    @property
+    def client(self) -> firestore.Client:
+        """The Firestore client (share it with a :class:`FirestoreChangeFeed`)."""
+        return self._client
+
+    @property
+    def project(self) -> str:
+        """The Google Cloud project the documents live in."""
+        return self._project
+
+    def close(self) -> None:
+        """Close the client if this store created it."""
+        if self._owns_client:
+            self._client.close()  # type: ignore[no-untyped-call]
+
+    def _ref(self, collection: str, key: str) -> DocumentReference:
+        return self._client.collection(collection).document(key)
+
+    def get(self, collection: str, key: str) -> Doc | None:
+        with _sdk_errors(f"get {collection}/{key}"):
+            snapshot = self._ref(collection, key).get()
+            return snapshot.to_dict() if snapshot.exists else None
+
+    def create(self, collection: str, key: str, data: Doc) -> bool:
+        with _sdk_errors(f"create {collection}/{key}"):
+            try:
+                self._ref(collection, key).create(data)
+            except Conflict:  # AlreadyExists
+                return False
+            return True
+
+    def put(self, collection: str, key: str, data: Doc) -> None:
+        with _sdk_errors(f"put {collection}/{key}"):
+            self._ref(collection, key).set(data)
+
+    def update(self, collection: str, key: str, updater: Updater) -> Doc | None:
+        ref = self._ref(collection, key)
+        lock = _LOCKS[zlib.crc32(f"{self._project}\0{ref.path}".encode()) % len(_LOCKS)]
+        try:
+            with lock, _sdk_errors(f"update {collection}/{key}"):
+                transaction = self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS)
+                try:
+                    new: Doc | None = _transact(transaction, ref, updater)
+                except ValueError as e:
+                    if not isinstance(e.__cause__, Aborted):  # "failed to commit in N attempts"
+                        raise
+                    raise ConflictError(f"update {collection}/{key} kept aborting: {e}") from e
+        except _UpdaterFailed as e:
+            raise e.error from None
+        return copy.deepcopy(new)
+
+    def delete(self, collection: str, key: str) -> None:
+        with _sdk_errors(f"delete {collection}/{key}"):
+            self._ref(collection, key).delete()
+
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Document]:
+        """Documents matching every condition; without ``order_by``, in key order.
+
+        Firestore orders an inequality query by its inequality fields first, so
+        without ``order_by`` such a query is sorted by key here, after the limit
+        would have applied: it reads every match.
+        """
+        if limit is not None and limit <= 0:
+            return []
+        query: Any = self._client.collection(collection)
+        for condition in where:
+            value = list(condition.value) if condition.op == "in" else condition.value
+            query = query.where(filter=FieldFilter(condition.field, condition.op, value))
+        sort_here = order_by is None and any(w.op in _INEQUALITIES for w in where)
+        if order_by is not None:
+            direction = firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING
+            query = query.order_by(order_by, direction=direction)
+        elif not sort_here:
+            query = query.order_by(FieldPath.document_id())
+        if limit is not None and not sort_here:
+            query = query.limit(limit)
+        with _sdk_errors(f"query {collection}"):
+            found = [Document(s.id, s.to_dict() or {}) for s in query.stream()]
+        if sort_here:
+            found.sort(key=lambda d: d.key)
+        return found[:limit] if limit is not None else found
+
+
+class _FirestoreWatch(Watch):
+    """One ``on_snapshot`` listener that turns snapshot diffs into :class:`DocumentChange`."""
+
+    def __init__(self, collection: str, callback: ChangeCallback) -> None:
+        self._collection, self._callback = collection, callback
+        self._last: dict[str, Doc] = {}
+        self._handle: Any = None
+        self._stopped = threading.Event()
+        self.ready = threading.Event()
+
+    def start(self, client: firestore.Client, timeout_s: float) -> None:
+        with _sdk_errors(f"watch {self._collection}"):
+            self._handle = client.collection(self._collection).on_snapshot(self._on_snapshot)
+        if not self.ready.wait(timeout_s):
+            self.stop()
+            raise StoreError(f"no initial snapshot of {self._collection} in {timeout_s:.0f} s")
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        if self._handle is not None:
+            self._handle.unsubscribe()
+
+    def _on_snapshot(self, _docs: Any, changes: Any, read_time: datetime) -> None:
+        if self._stopped.is_set():
+            return
+        if not self.ready.is_set():  # the initial state: remember it, announce nothing
+            self._last = {c.document.id: c.document.to_dict() or {} for c in changes}
+            self.ready.set()
+            return
+        for change in changes:
+            key, snapshot = change.document.id, change.document
+            before = self._last.get(key)
+            if change.type.name == "REMOVED":
+                self._last.pop(key, None)
+                after, version = None, iso_utc(read_time)
+                before = before if before is not None else snapshot.to_dict()
+            else:
+                after = snapshot.to_dict() or {}
+                self._last[key] = after
+                before = None if change.type.name == "ADDED" else before
+                version = iso_utc(snapshot.update_time)
+            self._deliver(
+                DocumentChange(self._collection, key, before, copy.deepcopy(after), version)
+            )
+
+    def _deliver(self, change: DocumentChange) -> None:
+        if self._stopped.is_set():
+            return
+        try:
+            self._callback(change)
+        except Exception:
+            _log.exception("change callback failed for %s/%s", change.collection, change.key)
+
+
+class FirestoreChangeFeed(AbstractChangeFeed):
+    """A change feed on Firestore's listen stream (``collection.on_snapshot``), for local runs.
+
+    On GCP, database-first triggers receive Eventarc's Firestore CloudEvents
+    instead (see :mod:`shared.stores.eventarc`). Delivery is at-least-once, as
+    with Eventarc, so callbacks must be idempotent; callbacks run one at a time
+    on the listener's thread. The listener reports snapshots, not single writes:
+    several quick writes to one document may arrive as one change. ``before`` is
+    the last state this watch saw; a delete's ``version`` is the snapshot's read
+    time. A callback that raises is logged and the change is not redelivered.
+    """
+
+    def __init__(
+        self, project: str, client: firestore.Client | None = None, *, ready_timeout_s: float = 30.0
+    ) -> None:
+        self._client = _client(project, client)
+        self._ready_timeout_s = ready_timeout_s
+
+    def watch(self, collection: str, callback: ChangeCallback) -> Watch:
+        """Listen to ``collection``; returns once the initial snapshot (not announced) arrived."""
+        watch = _FirestoreWatch(collection, callback)
+        watch.start(self._client, self._ready_timeout_s)
+        return watch

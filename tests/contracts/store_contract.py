@@ -1,0 +1,367 @@
+"""The contract of the document store port, run against every backend.
+
+A backend's test module subclasses :class:`DocumentStoreContract` (its name
+starting with ``Test``) and implements :meth:`~DocumentStoreContract.make_store`
+and :meth:`~DocumentStoreContract.make_feed`. Every test gets a fresh, empty store.
+Change feeds may be asynchronous, so feed tests poll with a deadline.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from shared.envelope import new_event
+from shared.stores.base import (
+    AbstractChangeFeed,
+    AbstractDocumentStore,
+    Doc,
+    DocumentChange,
+    Watch,
+    Where,
+)
+from shared.stores.idempotent import META, apply_event, record_event
+
+FEED_TIMEOUT_S = 15.0
+COLL = "things"
+
+QUERY_DOCS: dict[str, Doc] = {
+    "k3": {"n": 3, "s": "c", "tags": [], "nested": {"v": 30}},
+    "k1": {"n": 1, "s": "a", "tags": ["x", "y"], "nested": {"v": 10}},
+    "k4": {"s": "d"},
+    "k2": {"n": 2, "s": "b", "tags": ["y"], "nested": {"v": 20}},
+}
+
+
+def wait_until(predicate: Callable[[], bool], timeout_s: float = FEED_TIMEOUT_S) -> None:
+    """Poll ``predicate`` until it holds; fail the test at the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout_s} s")
+        time.sleep(0.01)
+
+
+class Recorder:
+    """A change callback that keeps what it receives (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._changes: list[DocumentChange] = []
+        self.handle: Watch | None = None
+
+    def __call__(self, change: DocumentChange) -> None:
+        with self._lock:
+            self._changes.append(change)
+
+    @property
+    def changes(self) -> list[DocumentChange]:
+        with self._lock:
+            return list(self._changes)
+
+    def wait_for(self, count: int) -> list[DocumentChange]:
+        """The changes, once there are at least ``count`` of them."""
+        wait_until(lambda: len(self.changes) >= count)
+        return self.changes
+
+
+class DocumentStoreContract(ABC):
+    """Behaviour every :class:`AbstractDocumentStore` and its change feed must have."""
+
+    @abstractmethod
+    def make_store(self) -> AbstractDocumentStore:
+        """A new store that sees no data of any other test."""
+
+    @abstractmethod
+    def make_feed(self, store: AbstractDocumentStore) -> AbstractChangeFeed:
+        """The change feed of ``store``'s database."""
+
+    def close_store(self, store: AbstractDocumentStore) -> None:  # noqa: B027 - optional hook
+        """Release what :meth:`make_store` acquired."""
+
+    @pytest.fixture
+    def store(self) -> Iterator[AbstractDocumentStore]:
+        store = self.make_store()
+        yield store
+        self.close_store(store)
+
+    @pytest.fixture
+    def watch(self, store: AbstractDocumentStore) -> Iterator[Callable[[str], Recorder]]:
+        """Start a recorded watch on a collection; every watch is stopped after the test."""
+        feed, watches = self.make_feed(store), list[Watch]()
+
+        def start(collection: str) -> Recorder:
+            recorder = Recorder()
+            recorder.handle = feed.watch(collection, recorder)
+            watches.append(recorder.handle)
+            return recorder
+
+        yield start
+        for w in watches:
+            w.stop()
+
+    # -- get / create / put / delete -------------------------------------------------
+
+    def test_get_missing_returns_none(self, store: AbstractDocumentStore) -> None:
+        assert store.get(COLL, "nope") is None
+
+    def test_put_then_get_round_trips_json_values(self, store: AbstractDocumentStore) -> None:
+        doc = {
+            "s": "x",
+            "i": 7,
+            "f": 1.5,
+            "b": True,
+            "z": None,
+            "l": [1, "a", {"m": 2}],
+            "m": {"deep": {"er": [True]}},
+            "empty": {},
+        }
+        store.put(COLL, "k", doc)
+        assert store.get(COLL, "k") == doc
+
+    def test_put_replaces_the_whole_document(self, store: AbstractDocumentStore) -> None:
+        store.put(COLL, "k", {"a": 1, "b": 2})
+        store.put(COLL, "k", {"c": 3})
+        assert store.get(COLL, "k") == {"c": 3}
+
+    def test_create_only_if_absent(self, store: AbstractDocumentStore) -> None:
+        assert store.create(COLL, "k", {"v": 1}) is True
+        assert store.create(COLL, "k", {"v": 2}) is False
+        assert store.get(COLL, "k") == {"v": 1}
+
+    def test_delete(self, store: AbstractDocumentStore) -> None:
+        store.put(COLL, "k", {"v": 1})
+        store.delete(COLL, "k")
+        store.delete(COLL, "never-existed")
+        assert store.get(COLL, "k") is None
+        assert store.create(COLL, "k", {"v": 2}) is True
+
+    def test_collections_are_separate(self, store: AbstractDocumentStore) -> None:
+        store.put("a", "k", {"v": "a"})
+        store.put("b", "k", {"v": "b"})
+        assert (store.get("a", "k"), store.get("b", "k")) == ({"v": "a"}, {"v": "b"})
+        assert [d.key for d in store.query("b")] == ["k"]
+
+    def test_documents_are_copies(self, store: AbstractDocumentStore) -> None:
+        doc: Doc = {"l": [1], "m": {"x": 1}}
+        store.put(COLL, "k", doc)
+        doc["l"].append(2)
+        got = store.get(COLL, "k")
+        assert got is not None
+        got["l"].append(3)
+        got["m"]["x"] = 99
+        store.query(COLL)[0].data["m"]["x"] = 98
+        written = store.update(COLL, "k", lambda d: {**(d or {}), "n": 1})
+        assert written is not None
+        written["m"]["x"] = 97
+        assert store.get(COLL, "k") == {"l": [1], "m": {"x": 1}, "n": 1}
+
+    # -- update ----------------------------------------------------------------------
+
+    def test_update_creates_transforms_and_returns(self, store: AbstractDocumentStore) -> None:
+        seen: list[Doc | None] = []
+
+        def bump(current: Doc | None) -> Doc:
+            seen.append(current)
+            return {"n": (current or {"n": 0})["n"] + 1}
+
+        assert store.update(COLL, "k", bump) == {"n": 1}
+        assert store.update(COLL, "k", bump) == {"n": 2}
+        assert seen[0] is None and seen[-1] == {"n": 1}
+        assert store.get(COLL, "k") == {"n": 2}
+
+    def test_update_declining_writes_nothing(self, store: AbstractDocumentStore) -> None:
+        assert store.update(COLL, "absent", lambda _: None) is None
+        assert store.get(COLL, "absent") is None
+        store.put(COLL, "k", {"v": 1})
+        assert store.update(COLL, "k", lambda _: None) is None
+        assert store.get(COLL, "k") == {"v": 1}
+
+    def test_update_propagates_updater_errors(self, store: AbstractDocumentStore) -> None:
+        store.put(COLL, "k", {"v": 1})
+
+        def boom(_: Doc | None) -> Doc:
+            raise ValueError("refused")
+
+        with pytest.raises(ValueError, match="refused"):
+            store.update(COLL, "k", boom)
+        assert store.get(COLL, "k") == {"v": 1}
+
+    def test_concurrent_updates_lose_no_increment(self, store: AbstractDocumentStore) -> None:
+        threads, rounds = 8, 5
+        store.put(COLL, "counter", {"n": 0})
+        errors: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                for _ in range(rounds):
+                    store.update(COLL, "counter", lambda d: {"n": (d or {"n": 0})["n"] + 1})
+            except BaseException as e:  # surfaced by the assertion below
+                errors.append(e)
+
+        workers = [threading.Thread(target=work) for _ in range(threads)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
+        assert errors == []
+        assert store.get(COLL, "counter") == {"n": threads * rounds}
+
+    # -- query -----------------------------------------------------------------------
+
+    @pytest.fixture
+    def loaded(self, store: AbstractDocumentStore) -> AbstractDocumentStore:
+        for key, doc in QUERY_DOCS.items():
+            store.put(COLL, key, doc)
+        return store
+
+    @pytest.mark.parametrize(
+        ("field", "op", "value", "keys"),
+        [
+            ("n", "==", 2, ["k2"]),
+            ("n", "!=", 2, ["k1", "k3"]),
+            ("n", "<", 2, ["k1"]),
+            ("n", "<=", 2, ["k1", "k2"]),
+            ("n", ">", 2, ["k3"]),
+            ("n", ">=", 2, ["k2", "k3"]),
+            ("n", "in", [1, 3, 99], ["k1", "k3"]),
+            ("tags", "array_contains", "y", ["k1", "k2"]),
+            ("s", ">=", "b", ["k2", "k3", "k4"]),
+            ("nested.v", "==", 10, ["k1"]),
+            ("nested.v", ">", 10, ["k2", "k3"]),
+            ("n", "!=", 99, ["k1", "k2", "k3"]),  # k4 has no n: missing fields never match
+            ("nested.missing", "!=", 1, []),
+        ],
+    )
+    def test_query_operators(
+        self, loaded: AbstractDocumentStore, field: str, op: Any, value: Any, keys: list[str]
+    ) -> None:
+        assert [d.key for d in loaded.query(COLL, [Where(field, op, value)])] == keys
+
+    def test_query_returns_keys_and_data(self, loaded: AbstractDocumentStore) -> None:
+        [found] = loaded.query(COLL, [Where("n", "==", 1)])
+        assert (found.key, found.data) == ("k1", QUERY_DOCS["k1"])
+
+    def test_query_conditions_combine(self, loaded: AbstractDocumentStore) -> None:
+        where = [Where("n", ">=", 2), Where("tags", "array_contains", "y")]
+        assert [d.key for d in loaded.query(COLL, where)] == ["k2"]
+
+    def test_query_without_order_is_by_key(self, loaded: AbstractDocumentStore) -> None:
+        assert [d.key for d in loaded.query(COLL)] == ["k1", "k2", "k3", "k4"]
+        assert [d.key for d in loaded.query(COLL, limit=2)] == ["k1", "k2"]
+        assert [d.key for d in loaded.query(COLL, [Where("n", ">", 1)], limit=1)] == ["k2"]
+
+    def test_query_order_and_limit(self, loaded: AbstractDocumentStore) -> None:
+        assert [d.key for d in loaded.query(COLL, order_by="nested.v")] == ["k1", "k2", "k3"]
+        desc = loaded.query(COLL, order_by="n", descending=True, limit=2)
+        assert [d.key for d in desc] == ["k3", "k2"]
+        assert [d.key for d in loaded.query(COLL, order_by="s", descending=True)] == [
+            "k4",
+            "k3",
+            "k2",
+            "k1",
+        ]
+        ranked = loaded.query(COLL, [Where("n", "<=", 2)], order_by="n", descending=True)
+        assert [d.key for d in ranked] == ["k2", "k1"]
+
+    def test_query_ties_are_ordered_by_key(self, store: AbstractDocumentStore) -> None:
+        for key in ("b", "c", "a"):
+            store.put(COLL, key, {"rank": 1})
+        store.put(COLL, "z", {"rank": 0})
+        assert [d.key for d in store.query(COLL, order_by="rank")] == ["z", "a", "b", "c"]
+        desc = store.query(COLL, order_by="rank", descending=True)
+        assert [d.key for d in desc] == ["c", "b", "a", "z"]
+
+    def test_query_of_empty_collection(self, store: AbstractDocumentStore) -> None:
+        assert store.query("nothing-here", [Where("x", "==", 1)], order_by="x") == []
+
+    # -- idempotent event writes -----------------------------------------------------
+
+    def test_apply_event_applies_each_event_once(self, store: AbstractDocumentStore) -> None:
+        event = new_event("item-added", "item", {"qty": 1}, partition_key="o-1", timestamp=1000)
+
+        def add(current: Doc | None) -> Doc:
+            return {"count": (current or {}).get("count", 0) + 1}
+
+        assert apply_event(store, COLL, "o-1", event, add) is True
+        assert apply_event(store, COLL, "o-1", event, add) is False
+        doc = store.get(COLL, "o-1")
+        assert doc is not None and doc["count"] == 1 and doc[META]["ids"] == [event.id]
+
+    def test_apply_event_ignores_older_events(self, store: AbstractDocumentStore) -> None:
+        newer = new_event("order-updated", "order", {"v": 2}, partition_key="o-1", timestamp=2000)
+        older = new_event("order-updated", "order", {"v": 1}, partition_key="o-1", timestamp=1000)
+        assert apply_event(store, COLL, "o-1", newer, lambda _: dict(newer.body)) is True
+        assert apply_event(store, COLL, "o-1", older, lambda _: dict(older.body)) is False
+        doc = store.get(COLL, "o-1")
+        assert doc is not None and doc["v"] == 2 and doc[META]["timestamp"] == 2000
+
+    def test_record_event_keeps_one_copy(self, store: AbstractDocumentStore) -> None:
+        event = new_event("order-placed", "order", {"total": 5}, partition_key="o-7")
+        assert record_event(store, "events", event, orderId="o-7") is True
+        assert record_event(store, "events", event, orderId="o-7") is False
+        found = store.query("events", [Where("orderId", "==", "o-7")])
+        assert [(d.key, d.data) for d in found] == [
+            (event.id, {**event.to_json(), "orderId": "o-7"})
+        ]
+
+    # -- change feed -----------------------------------------------------------------
+
+    def test_feed_reports_create_update_delete(
+        self, store: AbstractDocumentStore, watch: Callable[[str], Recorder]
+    ) -> None:
+        recorder = watch(COLL)
+        store.put(COLL, "k", {"v": 1})
+        recorder.wait_for(1)
+        store.update(COLL, "k", lambda d: {**(d or {}), "v": 2})
+        recorder.wait_for(2)
+        store.delete(COLL, "k")
+        created, updated, deleted = recorder.wait_for(3)
+        assert [c.kind for c in (created, updated, deleted)] == ["created", "updated", "deleted"]
+        assert {(c.collection, c.key) for c in (created, updated, deleted)} == {(COLL, "k")}
+        assert (created.before, created.after) == (None, {"v": 1})
+        assert (updated.before, updated.after) == ({"v": 1}, {"v": 2})
+        assert (deleted.before, deleted.after) == ({"v": 2}, None)
+        versions = [c.version for c in (created, updated, deleted)]
+        assert all(isinstance(v, str) and v for v in versions)
+        assert versions == sorted(set(versions))
+
+    def test_feed_does_not_replay_initial_state(
+        self, store: AbstractDocumentStore, watch: Callable[[str], Recorder]
+    ) -> None:
+        store.put(COLL, "before-watch", {"v": 0})
+        recorder = watch(COLL)
+        store.put(COLL, "after-watch", {"v": 1})
+        store.update(COLL, "before-watch", lambda d: {"v": 2})
+        changes = sorted(recorder.wait_for(2), key=lambda c: c.key)
+        assert [(c.key, c.kind) for c in changes] == [
+            ("after-watch", "created"),
+            ("before-watch", "updated"),
+        ]
+        assert changes[1].before == {"v": 0}
+
+    def test_feed_reports_only_its_collection(
+        self, store: AbstractDocumentStore, watch: Callable[[str], Recorder]
+    ) -> None:
+        recorder = watch(COLL)
+        store.put("elsewhere", "k", {"v": 1})
+        store.put(COLL, "k", {"v": 2})
+        assert [(c.collection, c.after) for c in recorder.wait_for(1)] == [(COLL, {"v": 2})]
+
+    def test_feed_stop_stops(
+        self, store: AbstractDocumentStore, watch: Callable[[str], Recorder]
+    ) -> None:
+        stopped = watch(COLL)
+        store.put(COLL, "a", {"v": 1})
+        stopped.wait_for(1)
+        assert stopped.handle is not None
+        stopped.handle.stop()
+        sentinel = watch(COLL)
+        store.put(COLL, "b", {"v": 2})
+        assert [c.key for c in sentinel.wait_for(1)] == ["b"]
+        assert [c.key for c in stopped.changes] == ["a"]
