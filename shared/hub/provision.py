@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from google.api_core import exceptions as api_exceptions
-from google.cloud import pubsub_v1  # type: ignore[import-untyped, unused-ignore]
+from google.cloud import pubsub_v1  # type: ignore[attr-defined, import-untyped, unused-ignore]
 
 from shared.exceptions import KitError
 from shared.topology.model import Consumer, Service, Subsystem, Topic

@@ -15,7 +15,7 @@ from datetime import UTC
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from google.cloud import pubsub_v1  # type: ignore[import-untyped, unused-ignore]
+from google.cloud import pubsub_v1  # type: ignore[attr-defined, import-untyped, unused-ignore]
 
 from shared.exceptions import PublishError
 from shared.hub.base import AbstractPublisher

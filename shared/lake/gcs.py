@@ -31,7 +31,7 @@ from shared.lake.base import AbstractLake, decode_object, encode_batches, topic_
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from google.cloud.storage import Bucket, Client  # type: ignore[import-untyped]
+    from google.cloud.storage import Bucket, Client  # type: ignore[import-untyped, unused-ignore]
 
 CONTENT_TYPE = "application/x-ndjson"
 _SUFFIX = ".jsonl"
@@ -119,7 +119,7 @@ class GcsLake(AbstractLake):
 
 
 def _default_client() -> Client:
-    from google.cloud import storage  # type: ignore[import-untyped]
+    from google.cloud import storage  # type: ignore[import-untyped, unused-ignore]
 
     host = os.environ.get("STORAGE_EMULATOR_HOST", "")
     if host and "://" not in host:

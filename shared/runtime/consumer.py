@@ -87,7 +87,7 @@ class _FunctionRuntime(Generic[P]):
             steps(ctx)
             self._publish(ctx.emitted)
         except (PoisonError, ValidationError) as error:
-            return self._fault(message, error, ctx)
+            return self.record_fault(message, error, ctx)
         except Exception:
             ctx.log.warning(
                 "failed, asking for redelivery (attempt %d)",
@@ -108,7 +108,10 @@ class _FunctionRuntime(Generic[P]):
             if messages:
                 self.publisher.publish(topic, messages)
 
-    def _fault(self, message: Message, error: BaseException, ctx: Context[Any] | None) -> Outcome:
+    def record_fault(
+        self, message: Message, error: BaseException, ctx: Context[Any] | None = None
+    ) -> Outcome:
+        """Publish a fault event for a poison ``message``; RETRY if even that fails."""
         fault = fault_event(
             subsystem=self.subsystem.name,
             function=self.qualified,
@@ -152,7 +155,7 @@ class ConsumerRuntime(_FunctionRuntime[P]):
         try:
             event = from_message(message)
         except EnvelopeError as error:
-            return self._fault(message, error, None)
+            return self.record_fault(message, error, None)
         labels = {
             "eventId": event.id,
             "eventType": event.type,

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from shared import logs
 from shared.clock import SystemClock
 from shared.exceptions import EnvelopeError, TopologyError
-from shared.hub.message import parse_push
+from shared.hub.message import Message, parse_push
 from shared.runtime.app import Infrastructure, SubsystemApp
 from shared.runtime.consumer import ConsumerRuntime, ScheduleRuntime, TriggerRuntime
 from shared.runtime.outcome import Outcome
@@ -149,8 +149,15 @@ class FunctionHost:
         def cloudevent(event: Any) -> None:
             from shared.stores.eventarc import parse_document_written
 
-            change = parse_document_written(event.data, event.get("document") or "")
-            if self.runtime(name).handle(change) is Outcome.RETRY:
+            runtime = self.runtime(name)
+            try:
+                change = parse_document_written(event.data, dict(event.get_attributes()))
+            except EnvelopeError as error:
+                poison = Message(data=bytes(event.data or b""), message_id=str(event["id"]))
+                if runtime.record_fault(poison, error) is Outcome.RETRY:
+                    raise RuntimeError(f"{name} could not record a fault; retry") from error
+                return
+            if runtime.handle(change) is Outcome.RETRY:
                 raise RuntimeError(f"{name} failed on {change.collection}/{change.key}; retry")
 
         cloudevent.__name__ = name

@@ -51,18 +51,11 @@ _log = logging.getLogger(__name__)
 
 
 class _UpdaterFailed(Exception):
-    """Carries an exception raised by an updater through the transaction decorator."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(error)
-        self.error = error
+    """Carries an exception raised by an updater (``args[0]``) through the decorator."""
 
 
-def _client(project: str, client: firestore.Client | None) -> firestore.Client:
-    if client is not None:
-        return client
-    with _sdk_errors("connect"):
-        return firestore.Client(project=project)
+def _lock(project: str, path: str) -> threading.Lock:
+    return _LOCKS[zlib.crc32(f"{project}\0{path}".encode()) % len(_LOCKS)]
 
 
 @contextlib.contextmanager
@@ -74,7 +67,6 @@ def _sdk_errors(action: str) -> Iterator[None]:
         raise StoreError(f"firestore {action} failed: {e}") from e
 
 
-@firestore.transactional
 def _transact(transaction: Transaction, ref: DocumentReference, updater: Updater) -> Doc | None:
     snapshot = ref.get(transaction=transaction)
     current = snapshot.to_dict() if snapshot.exists else None
@@ -87,24 +79,17 @@ def _transact(transaction: Transaction, ref: DocumentReference, updater: Updater
     return new
 
 
-class FirestoreDocumentStore(AbstractDocumentStore):
-    """Documents in Firestore: ``collection`` is a collection path, ``key`` a document id.
-
-    ``update`` runs a Firestore transaction (retried on contention by the
-    client's transactional decorator, so ``updater`` may run more than once and
-    must be pure). Updates of one document from one process are also serialized
-    locally, which spares Firestore (and the emulator, whose lock-timeout aborts
-    make contended transactions very slow) most of the contention.
-    """
+class _ClientUser:
+    """Holds a Firestore client: the one given, or one it builds and closes."""
 
     def __init__(self, project: str, client: firestore.Client | None = None) -> None:
-        self._project = project
-        self._owns_client = client is None
-        self._client = _client(project, client)
+        self._project, self._owns_client = project, client is None
+        with _sdk_errors("connect"):
+            self._client = client if client is not None else firestore.Client(project=project)
 
     @property
     def client(self) -> firestore.Client:
-        """The Firestore client (share it with a :class:`FirestoreChangeFeed`)."""
+        """The Firestore client (a store and a feed may share one)."""
         return self._client
 
     @property
@@ -113,9 +98,21 @@ class FirestoreDocumentStore(AbstractDocumentStore):
         return self._project
 
     def close(self) -> None:
-        """Close the client if this store created it."""
+        """Close the client if this object built it (stop any watches first)."""
         if self._owns_client:
             self._client.close()  # type: ignore[no-untyped-call]
+
+
+class FirestoreDocumentStore(_ClientUser, AbstractDocumentStore):
+    """Documents in Firestore: ``collection`` is a collection path, ``key`` a document id.
+
+    Built from ``project`` (and ``client``, else a client for that project).
+    ``update`` runs a Firestore transaction (retried on contention by the
+    client's transactional decorator, so ``updater`` may run more than once and
+    must be pure). Updates of one document from one process are also serialized
+    locally, which spares Firestore (and the emulator, whose lock-timeout aborts
+    make contended transactions very slow) most of the contention.
+    """
 
     def _ref(self, collection: str, key: str) -> DocumentReference:
         return self._client.collection(collection).document(key)
@@ -138,19 +135,19 @@ class FirestoreDocumentStore(AbstractDocumentStore):
             self._ref(collection, key).set(data)
 
     def update(self, collection: str, key: str, updater: Updater) -> Doc | None:
-        ref = self._ref(collection, key)
-        lock = _LOCKS[zlib.crc32(f"{self._project}\0{ref.path}".encode()) % len(_LOCKS)]
         try:
-            with lock, _sdk_errors(f"update {collection}/{key}"):
-                transaction = self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS)
-                try:
-                    new: Doc | None = _transact(transaction, ref, updater)
+            with _sdk_errors(f"update {collection}/{key}"):
+                ref = self._ref(collection, key)
+                with _lock(self._project, ref.path):
+                    transaction = self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS)
+                try:  # a decorator per call: it keeps the transaction's retry state
+                    new: Doc | None = firestore.transactional(_transact)(transaction, ref, updater)
                 except ValueError as e:
                     if not isinstance(e.__cause__, Aborted):  # "failed to commit in N attempts"
                         raise
                     raise ConflictError(f"update {collection}/{key} kept aborting: {e}") from e
         except _UpdaterFailed as e:
-            raise e.error from None
+            raise e.args[0] from None
         return copy.deepcopy(new)
 
     def delete(self, collection: str, key: str) -> None:
@@ -233,23 +230,18 @@ class _FirestoreWatch(Watch):
                 before = before if before is not None else snapshot.to_dict()
             else:
                 after = snapshot.to_dict() or {}
-                self._last[key] = after
+                self._last[key] = copy.deepcopy(after)
                 before = None if change.type.name == "ADDED" else before
                 version = iso_utc(snapshot.update_time)
-            self._deliver(
-                DocumentChange(self._collection, key, before, copy.deepcopy(after), version)
-            )
-
-    def _deliver(self, change: DocumentChange) -> None:
-        if self._stopped.is_set():
-            return
-        try:
-            self._callback(change)
-        except Exception:
-            _log.exception("change callback failed for %s/%s", change.collection, change.key)
+            if self._stopped.is_set():
+                return
+            try:
+                self._callback(DocumentChange(self._collection, key, before, after, version))
+            except Exception:
+                _log.exception("change callback failed for %s/%s", self._collection, key)
 
 
-class FirestoreChangeFeed(AbstractChangeFeed):
+class FirestoreChangeFeed(_ClientUser, AbstractChangeFeed):
     """A change feed on Firestore's listen stream (``collection.on_snapshot``), for local runs.
 
     On GCP, database-first triggers receive Eventarc's Firestore CloudEvents
@@ -264,7 +256,7 @@ class FirestoreChangeFeed(AbstractChangeFeed):
     def __init__(
         self, project: str, client: firestore.Client | None = None, *, ready_timeout_s: float = 30.0
     ) -> None:
-        self._client = _client(project, client)
+        super().__init__(project, client)
         self._ready_timeout_s = ready_timeout_s
 
     def watch(self, collection: str, callback: ChangeCallback) -> Watch:

@@ -12,8 +12,8 @@ from shared.hub.message import Message, to_message
 from shared.lake.local import LocalDirectoryLake
 from shared.runtime.embedded import EmbeddedSystem
 from shared.runtime.faults import resubmit
-from shared.topology import Topic
 from shared.sample import alpha, beta
+from shared.topology import Topic
 
 
 @pytest.fixture

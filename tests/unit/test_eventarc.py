@@ -136,7 +136,7 @@ def test_json_content_type_and_http_headers() -> None:
         (event(value=doc({}), old_value=doc({}, name=f"{ROOT}/orders/o-2")), {}, "old_value.name"),
         (event(value=doc({"x": Value()})), {}, "value.fields.x"),
         (
-            event(value=doc({"m": Value(map_value=MapValue(fields={"y": Value()}))})),
+            event(value=doc({"m": mapping(y=Value())})),
             {},
             "value.fields.m.y",
         ),

@@ -12,8 +12,8 @@ from shared.envelope import new_event
 from shared.hub.memory import Subscription
 from shared.hub.message import Message, push_body, to_message
 from shared.runtime.outcome import Outcome
-from shared.topology import Topic
 from shared.sample.alpha import TOPOLOGY
+from shared.topology import Topic
 
 SOURCE = str(Path(__file__).parents[2] / "shared" / "sample" / "alpha_main.py")
 

@@ -4,6 +4,7 @@ import pytest
 
 from shared.exceptions import TopologyError
 from shared.hub.routing import on_types
+from shared.sample import alpha, beta
 from shared.topology import (
     Channel,
     Consumer,
@@ -16,7 +17,6 @@ from shared.topology import (
     Trigger,
     check_system,
 )
-from shared.sample import alpha, beta
 
 
 def noop(event, ctx):
