@@ -138,14 +138,15 @@ class FirestoreDocumentStore(_ClientUser, AbstractDocumentStore):
         try:
             with _sdk_errors(f"update {collection}/{key}"):
                 ref = self._ref(collection, key)
+                transaction = self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS)
+                run = firestore.transactional(_transact)  # per call: it holds the retry state
                 with _lock(self._project, ref.path):
-                    transaction = self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS)
-                try:  # a decorator per call: it keeps the transaction's retry state
-                    new: Doc | None = firestore.transactional(_transact)(transaction, ref, updater)
-                except ValueError as e:
-                    if not isinstance(e.__cause__, Aborted):  # "failed to commit in N attempts"
-                        raise
-                    raise ConflictError(f"update {collection}/{key} kept aborting: {e}") from e
+                    try:
+                        new: Doc | None = run(transaction, ref, updater)
+                    except ValueError as e:  # "failed to commit in N attempts"
+                        if not isinstance(e.__cause__, Aborted):
+                            raise
+                        raise ConflictError(f"update {collection}/{key} kept aborting") from e
         except _UpdaterFailed as e:
             raise e.args[0] from None
         return copy.deepcopy(new)

@@ -114,3 +114,56 @@ def test_http_target_dispatches_into_the_service_app(target):
     assert client.post("/carts/c2/checkout", json={}).status_code == 400
     assert client.get("/carts/c1").get_json()["status"] == "checked-out"
     assert ports.store.get("carts", "c1")["items"] == ["x"]
+
+
+def eventarc_request(data: bytes) -> dict:
+    """A binary-mode CloudEvent as Eventarc delivers a Firestore document write."""
+    return {
+        "data": data,
+        "headers": {
+            "ce-id": "evt-1",
+            "ce-source": "//firestore.googleapis.com/projects/demo/databases/(default)",
+            "ce-type": "google.cloud.firestore.document.v1.written",
+            "ce-specversion": "1.0",
+            "ce-document": "carts/c1",
+            "Content-Type": "application/protobuf",
+        },
+    }
+
+
+def test_trigger_target_turns_an_eventarc_document_event_into_domain_events(monkeypatch):
+    from google.events.cloud.firestore import ArrayValue, Document, DocumentEventData, Value
+    from google.protobuf import timestamp_pb2
+
+    monkeypatch.setenv("FOODDELIVERY_MODE", "memory")
+    app = create_app(target="cart_bff_trigger", source=SOURCE, signature_type="cloudevent")
+    _, publisher, _ = sys.modules["alpha_main"].host.infrastructure()
+    published: list[Message] = []
+    for topic in Topic:
+        publisher.hub.subscribe(
+            publisher.project,
+            topic,
+            Subscription(f"tap-{topic}", lambda m, a: published.append(m) or Outcome.ACK),
+        )
+    written = Document(
+        name="projects/demo/databases/(default)/documents/carts/c1",
+        fields={
+            "id": Value(string_value="c1"),
+            "items": Value(array_value=ArrayValue(values=[Value(string_value="mug")])),
+        },
+        update_time=timestamp_pb2.Timestamp(seconds=1_764_150_000),
+    )
+    body = DocumentEventData.serialize(DocumentEventData(value=written))
+    response = app.test_client().post("/", **eventarc_request(body))
+    publisher.hub.run_until_quiet()
+    assert response.status_code == 200
+    [message] = published
+    assert message.attributes["type"] == "cart-checked-out"
+    assert b'"items":["mug"]' in message.data
+
+    published.clear()
+    response = app.test_client().post("/", **eventarc_request(b"\x00not protobuf"))
+    publisher.hub.run_until_quiet()
+    assert response.status_code == 200  # acknowledged: retrying a poison payload cannot help
+    [fault] = published
+    assert fault.attributes["type"] == "fault"
