@@ -27,7 +27,7 @@ def doc(fields: dict[str, Value], *, name: str = NAME, updated: Any = T1) -> Doc
 
 def event(value: Document | None = None, old_value: Document | None = None) -> bytes:
     data = DocumentEventData(value=value, old_value=old_value)
-    return DocumentEventData.serialize(data)
+    return bytes(DocumentEventData.serialize(data))
 
 
 def string(s: str) -> Value:
