@@ -30,7 +30,7 @@ from shared.logs import event_logger
 from shared.runtime.context import Context
 from shared.runtime.faults import fault_event
 from shared.runtime.outcome import Outcome
-from shared.topology.model import Consumer, Role, Schedule, Service, Subsystem, Topic, Trigger
+from shared.topology.model import Consumer, Function, Schedule, Service, Subsystem, Topic, Trigger
 
 if TYPE_CHECKING:
     from shared.clock import Clock
@@ -38,25 +38,27 @@ if TYPE_CHECKING:
     from shared.stores.base import DocumentChange
 
 P = TypeVar("P")
+F = TypeVar("F", bound=Function)
 _log = logging.getLogger("fooddelivery.runtime")
 
 
-class _FunctionRuntime(Generic[P]):
+class _FunctionRuntime(Generic[P, F]):
+    """What the three runtimes share: identity, ports, context building, publishing, faults."""
+
     def __init__(
         self,
         subsystem: Subsystem,
         service: Service,
-        role: Role,
-        name: str,
+        fn: F,
         ports: P,
         publisher: AbstractPublisher,
         clock: Clock,
-        env: str,
+        env: str = "local",
     ) -> None:
-        self.subsystem, self.service, self.ports = subsystem, service, ports
-        self.role, self.name = role, name
+        self.subsystem, self.service, self.fn, self.ports = subsystem, service, fn, ports
+        self.role, self.name = fn.role, fn.name
         self.publisher, self.clock, self.env = publisher, clock, env
-        self.qualified = f"{subsystem.name}/{service.name}/{name}"
+        self.qualified = f"{subsystem.name}/{service.name}/{fn.name}"
 
     def _context(
         self,
@@ -130,27 +132,12 @@ class _FunctionRuntime(Generic[P]):
         return Outcome.ACK
 
 
-class ConsumerRuntime(_FunctionRuntime[P]):
+class ConsumerRuntime(_FunctionRuntime[P, Consumer]):
     """Runs one :class:`Consumer`'s pipeline on messages from its channel."""
-
-    def __init__(
-        self,
-        subsystem: Subsystem,
-        service: Service,
-        consumer: Consumer,
-        ports: P,
-        publisher: AbstractPublisher,
-        clock: Clock,
-        env: str = "local",
-    ) -> None:
-        super().__init__(
-            subsystem, service, consumer.role, consumer.name, ports, publisher, clock, env
-        )
-        self.consumer = consumer
 
     def handle(self, message: Message) -> Outcome:
         """Process one delivery of ``message``; the result is the ack decision."""
-        if not self.consumer.channel.rule.matches(message.attributes):
+        if not self.fn.channel.rule.matches(message.attributes):
             return Outcome.ACK
         try:
             event = from_message(message)
@@ -162,34 +149,17 @@ class ConsumerRuntime(_FunctionRuntime[P]):
             "correlationId": event.correlation_id,
             "function": self.qualified,
         }
-        ctx = self._context(
-            event.id, event.correlation_id, labels, frozenset(self.consumer.publishes)
-        )
+        ctx = self._context(event.id, event.correlation_id, labels, frozenset(self.fn.publishes))
 
         def steps(c: Context[P]) -> None:
-            for handler in self.consumer.handlers:
+            for handler in self.fn.handlers:
                 handler(event, c)
 
         return self._run(steps, ctx, message)
 
 
-class TriggerRuntime(_FunctionRuntime[P]):
+class TriggerRuntime(_FunctionRuntime[P, Trigger]):
     """Runs one :class:`Trigger`'s handlers on changes to its collection."""
-
-    def __init__(
-        self,
-        subsystem: Subsystem,
-        service: Service,
-        trigger: Trigger,
-        ports: P,
-        publisher: AbstractPublisher,
-        clock: Clock,
-        env: str = "local",
-    ) -> None:
-        super().__init__(
-            subsystem, service, trigger.role, trigger.name, ports, publisher, clock, env
-        )
-        self.trigger = trigger
 
     def handle(self, change: DocumentChange, attempt: int = 1) -> Outcome:
         """Process one delivery of a document change."""
@@ -205,29 +175,14 @@ class TriggerRuntime(_FunctionRuntime[P]):
         ctx = self._context(cause, correlation, labels)
 
         def steps(c: Context[P]) -> None:
-            for handler in self.trigger.handlers:
+            for handler in self.fn.handlers:
                 handler(change, c)
 
         return self._run(steps, ctx, change_message(change, attempt))
 
 
-class ScheduleRuntime(_FunctionRuntime[P]):
+class ScheduleRuntime(_FunctionRuntime[P, Schedule]):
     """Runs one :class:`Schedule`'s handlers on a tick."""
-
-    def __init__(
-        self,
-        subsystem: Subsystem,
-        service: Service,
-        schedule: Schedule,
-        ports: P,
-        publisher: AbstractPublisher,
-        clock: Clock,
-        env: str = "local",
-    ) -> None:
-        super().__init__(
-            subsystem, service, schedule.role, schedule.name, ports, publisher, clock, env
-        )
-        self.schedule = schedule
 
     def handle(self, now_ms: int | None = None) -> Outcome:
         """Run the handlers for the tick at ``now_ms`` (the clock's time by default)."""
@@ -237,7 +192,7 @@ class ScheduleRuntime(_FunctionRuntime[P]):
         ctx = self._context(cause, cause, labels)
 
         def steps(c: Context[P]) -> None:
-            for handler in self.schedule.handlers:
+            for handler in self.fn.handlers:
                 handler(now, c)
 
         tick = Message(data=json.dumps({"tick": now}).encode(), message_id=cause)
