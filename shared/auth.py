@@ -31,6 +31,8 @@ from shared.exceptions import KitError
 Actor = Literal["customer", "driver", "staff"]
 ACTORS: tuple[Actor, ...] = ("customer", "driver", "staff")
 LOCAL_ISSUER = "https://fooddelivery.local/issuer"
+DEV_KEY_PATH = Path(".fooddelivery/dev-signing-key.pem")
+"""Where the local issuer keeps its key (override with FOODDELIVERY_DEV_KEY)."""
 AUDIENCE = "fooddelivery"
 
 

@@ -8,10 +8,13 @@ function that registers a sub-parser.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
+from pathlib import Path
 
+from shared.auth import DEV_KEY_PATH, LocalIssuer, parse_identity
 from shared.exceptions import KitError
 from shared.system import COMMANDS_GROUP, load_subsystems
 from shared.topology.model import Consumer, Endpoint, Trigger
@@ -36,6 +39,12 @@ def _topology(args: argparse.Namespace) -> int:
     return 0
 
 
+def _token(args: argparse.Namespace) -> int:
+    path = Path(os.environ.get("FOODDELIVERY_DEV_KEY", DEV_KEY_PATH))
+    print(LocalIssuer.from_file(path).mint(parse_identity(args.identity), ttl_s=args.ttl))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with the kit's and the project's commands."""
     parser = argparse.ArgumentParser(prog="fooddelivery", description=__doc__)
@@ -44,6 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
         "topology", help="print every subsystem's functions and channels"
     )
     topology.set_defaults(run=_topology)
+    token = commands.add_parser(
+        "token", help="mint a development bearer token (local issuer; dev and embedded modes)"
+    )
+    token.add_argument(
+        "--as",
+        dest="identity",
+        required=True,
+        metavar="ACTOR:NAME",
+        help="customer:alice, driver:dan or staff:sam@RESTAURANT",
+    )
+    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    token.set_defaults(run=_token)
     registered = sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name)
     for ep in registered:
         register: Register = ep.load()

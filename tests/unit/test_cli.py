@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from shared.auth import LocalIssuer, Principal
+from shared.cli import main
+
+
+def test_token_mints_a_verifiable_token_with_a_persistent_key(tmp_path, monkeypatch, capsys):
+    key = tmp_path / "key.pem"
+    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(key))
+    assert main(["token", "--as", "staff:sam@r-1"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert LocalIssuer.from_file(key).verify(token) == Principal("staff", "sam", "r-1")
+
+
+def test_a_bad_identity_is_a_clear_error_and_a_nonzero_exit(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(tmp_path / "key.pem"))
+    assert main(["token", "--as", "chef:bob"]) == 2
+    assert "must look like customer:alice" in capsys.readouterr().err
+
+
+def test_demo_runs_the_sample_flow(capsys):
+    assert main(["demo", "--orders", "3", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "alpha.order-submitted" in out
+    assert "carts shipped" in out
