@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import traceback
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -167,8 +166,3 @@ def resubmit(store: AbstractDocumentStore, publisher: AbstractPublisher, fault_i
 
     store.update(FAULTS_COLLECTION, fault_id, mark)
     return message_id
-
-
-def describe(doc: Doc) -> str:
-    """One line for a fault listing."""
-    return json.dumps({k: doc.get(k) for k in ("id", "reason", "function", "status")})
