@@ -18,6 +18,7 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -180,3 +181,21 @@ def parse_identity(spec: str) -> Principal:
     if actor == "staff" and not restaurant:
         raise AuthError("a staff identity needs its restaurant: staff:sam@r-1")
     return Principal(actor, subject, restaurant or None)
+
+
+def verifier_from(settings: Mapping[str, str]) -> TokenVerifier:
+    """The verifier a deployment's settings ask for.
+
+    ``AUTH=identity-platform`` verifies Identity Platform tokens of
+    ``IDENTITY_PROJECT``; otherwise (development) the local issuer's key at
+    ``DEV_KEY`` (default ``.fooddelivery/dev-signing-key.pem``) is used.
+    """
+    mode = settings.get("AUTH", "local")
+    if mode == "identity-platform":
+        project = settings.get("IDENTITY_PROJECT")
+        if not project:
+            raise AuthError("AUTH=identity-platform needs FOODDELIVERY_IDENTITY_PROJECT")
+        return IdentityPlatformVerifier(project, settings.get("JWKS_URL", GOOGLE_JWKS_URL))
+    if mode != "local":
+        raise AuthError(f"FOODDELIVERY_AUTH must be local or identity-platform, not {mode!r}")
+    return LocalIssuer.from_file(Path(settings.get("DEV_KEY", str(DEV_KEY_PATH))))

@@ -6,7 +6,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from shared.http import http_session
+
 if TYPE_CHECKING:
+    import requests
+    from requests.adapters import BaseAdapter
+
     from shared.clock import Clock
     from shared.stores.base import AbstractDocumentStore
     from shared.topology.model import Subsystem
@@ -18,7 +23,8 @@ P = TypeVar("P")
 class Infrastructure:
     """The kit-level adapters a subsystem's bootstrap builds its ports from.
 
-    ``settings`` carries deployment values such as third-party base URLs.
+    ``settings`` carries deployment values such as third-party base URLs;
+    ``transports`` serves some of those URLs in process (embedded runtime).
     """
 
     subsystem: str
@@ -26,6 +32,18 @@ class Infrastructure:
     clock: Clock
     env: str = "local"
     settings: Mapping[str, str] = field(default_factory=dict)
+    transports: Mapping[str, BaseAdapter] = field(default_factory=dict)
+
+    def setting(self, name: str) -> str:
+        """A required setting, or a :class:`KeyError` naming its environment variable."""
+        try:
+            return self.settings[name]
+        except KeyError:
+            raise KeyError(f"{self.subsystem} needs the setting FOODDELIVERY_{name}") from None
+
+    def http_session(self) -> requests.Session:
+        """A ``requests`` session for third-party calls (see :mod:`shared.http`)."""
+        return http_session(self.transports)
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,10 +64,12 @@ class Topic(StrEnum):
 
 ROLES_BY_KIND: dict[ServiceKind, frozenset[Role]] = {
     ServiceKind.BFF: frozenset({Role.API, Role.LISTENER, Role.TRIGGER}),
-    ServiceKind.ESG: frozenset({Role.INGRESS, Role.EGRESS, Role.API}),
+    ServiceKind.ESG: frozenset({Role.INGRESS, Role.EGRESS, Role.API, Role.TRIGGER}),
     ServiceKind.CONTROL: frozenset({Role.LISTENER, Role.TRIGGER}),
 }
-"""ESGs may expose an API role for third parties that call back over HTTP (webhooks)."""
+"""An ESG may take a third party's calls over HTTP (a webhook, role ``api``): the
+webhook stores what it receives in an inbox collection and the ESG's trigger
+relays it to the bus, so an accepted callback is never lost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +134,8 @@ class Consumer(Function):
     """A function fed by a channel: a listener, an ingress or an egress.
 
     ``handlers`` run in order on every event the channel's rule selects.
-    An egress lists the external event types it ``publishes``.
+    An egress lists the external event types it ``publishes`` (none when it
+    forwards to a third party over HTTP instead).
     """
 
     channel: Channel
@@ -154,8 +157,6 @@ class Consumer(Function):
             yield "only an ingress reads an 'external' topic"
         if self.publishes and self.role is not Role.EGRESS:
             yield "only an egress publishes external events"
-        if self.role is Role.EGRESS and not self.publishes:
-            yield "an egress must list the external event types it publishes"
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,16 +75,6 @@ def test_sample_topology_views():
             (
                 Service(
                     "svc",
-                    ServiceKind.ESG,
-                    (Consumer("egress", Role.EGRESS, Channel(on_types("x")), handlers=(noop,)),),
-                ),
-            ),
-            "must list the external event types",
-        ),
-        (
-            (
-                Service(
-                    "svc",
                     ServiceKind.BFF,
                     (Consumer("listener", Role.LISTENER, Channel(on_types("x")), handlers=()),),
                 ),

@@ -1,0 +1,51 @@
+"""The Delivery subsystem's published events (v1): where the order's delivery stands.
+
+Times are epoch milliseconds.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from shared.contracts import Contract, ContractModel
+
+DeliveryStatus = Literal["assigned", "picked-up", "delivered"]
+
+
+class Driver(ContractModel):
+    """The driver as the customer may see them."""
+
+    id: str
+    name: str
+
+
+class Location(ContractModel):
+    """A position reported by the driver's app."""
+
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+
+
+class DeliveryStatusChanged(Contract):
+    """A driver was assigned to the order, picked it up, moved, or delivered it.
+
+    Published on every status change and on every new location while the
+    order is on its way.
+    """
+
+    TYPE: ClassVar[str] = "delivery.delivery-status-changed"
+    ENTITY: ClassVar[str] = "delivery"
+    VERSION: ClassVar[int] = 1
+
+    id: str
+    order_id: str
+    status: DeliveryStatus
+    driver: Driver
+    location: Location | None = None
+    changed_at: int
+
+
+PUBLISHED: tuple[type[Contract], ...] = (DeliveryStatusChanged,)
+"""Every event this subsystem publishes, for the catalog and the contract tests."""

@@ -1,0 +1,92 @@
+"""Published contracts and tolerant readers: the only things subsystems share.
+
+A producer declares each external event as a :class:`Contract` in its own
+``contracts.py``: the payload's model plus its type, entity and major version.
+Its egress publishes through :func:`publish`, so nothing beyond the contract's
+fields leaves the subsystem (unknown fields are refused, not forwarded)::
+
+    class OrderPlaced(Contract):
+        TYPE: ClassVar[str] = "customer.order-placed"
+        ENTITY: ClassVar[str] = "order"
+        VERSION: ClassVar[int] = 1
+        id: str
+        total: int
+
+    publish(ctx, OrderPlaced(id=..., total=...), partition_key=order_id)
+
+A consumer never imports the producer's code. Its ingress declares a
+:class:`Reader` holding only what it needs, ignoring the rest, and reads with
+:func:`read`; an event that does not fit becomes a fault, never a crash or a
+half-applied change.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.alias_generators import to_camel
+
+from shared.exceptions import InvalidEventError
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from shared.envelope import Envelope
+    from shared.runtime.context import Context
+
+SCHEMA_VERSION_TAG = "schemaVersion"
+"""The envelope tag (and Pub/Sub attribute) that carries a contract's major version."""
+
+R = TypeVar("R", bound="Reader")
+
+
+class ContractModel(BaseModel):
+    """A part of a published payload: camelCase on the wire, nothing extra, immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+    )
+
+
+class Contract(ContractModel):
+    """A published event's payload (the entity's state), with its identity."""
+
+    TYPE: ClassVar[str]
+    ENTITY: ClassVar[str]
+    VERSION: ClassVar[int] = 1
+
+
+class Reader(BaseModel):
+    """A consumer's view of someone else's contract: only the fields it needs."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
+    )
+
+
+def publish(ctx: Context[Any], contract: Contract, *, partition_key: str) -> Envelope:
+    """Emit ``contract`` on the subsystem's ``external`` topic (from an egress)."""
+    return ctx.emit(
+        contract.TYPE,
+        contract.ENTITY,
+        contract.model_dump(mode="json", by_alias=True),
+        partition_key=partition_key,
+        external=True,
+        tags={SCHEMA_VERSION_TAG: str(contract.VERSION)},
+    )
+
+
+def read(event: Envelope, reader: type[R]) -> R:
+    """Read ``event``'s payload with ``reader`` or raise :class:`InvalidEventError`.
+
+    The error names every offending field, and the runtime turns it into a
+    fault event, so a contract violation is stored and resubmittable.
+    """
+    try:
+        return reader.model_validate(event.body)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '$'}: {err['msg']}" for err in e.errors()
+        )
+        raise InvalidEventError(f"{event.type} does not fit {reader.__name__}: {problems}") from e
