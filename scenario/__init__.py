@@ -1,1 +1,5 @@
-"""The demo scenario: the three actors driving the BFF HTTP APIs, embedded or against a running stack."""
+"""The demo scenario: the three actors driving the BFF HTTP APIs.
+
+The same story runs embedded (``fooddelivery demo``, the benchmark, the
+end-to-end tests) and against a running stack.
+"""

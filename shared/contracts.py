@@ -72,6 +72,7 @@ def publish(ctx: Context[Any], contract: Contract, *, partition_key: str) -> Env
         contract.ENTITY,
         contract.model_dump(mode="json", by_alias=True),
         partition_key=partition_key,
+        discriminator=f"v{contract.VERSION}",
         external=True,
         tags={SCHEMA_VERSION_TAG: str(contract.VERSION)},
     )

@@ -1,0 +1,92 @@
+"""Orders per second through the whole system, embedded, and checkout-to-delivered latency.
+
+Run with ``make bench`` (or ``.venv/bin/python benchmarks/orders_embedded.py --orders 1000``).
+It plays the demo's story (:mod:`scenario.story`) on the embedded stack: every
+actor call goes through a BFF's HTTP API and every third-party call through the
+gateway's HTTP client, served in process; orders arrive in waves while earlier
+ones are cooked and delivered. It prints:
+
+* orders/s: orders that reached a final state per second of wall time, seeding
+  excluded (one process, so one core);
+* p50/p95 latency from the checkout response to the ``delivered`` status event,
+  in wall time;
+* the events published per order, for scale.
+
+Target: at least 200 orders/s on one core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from scenario.stack import EmbeddedStack
+from scenario.story import Story
+from shared import logs
+from shared.envelope import Envelope
+from shared.hub.message import Message
+
+TARGET_ORDERS_PER_S = 200
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--per-round", type=int, default=50, help="orders arriving per round")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    logs.configure("text", level="CRITICAL")
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = EmbeddedStack(dev_key=Path(tmp) / "key.pem")
+        checkout: dict[str, float] = {}
+        delivered: dict[str, float] = {}
+        published = 0
+
+        def observe(project: str, topic: str, message: Message) -> None:
+            nonlocal published
+            published += 1
+            if (project, topic, message.attributes.get("type")) == (
+                "order",
+                "external",
+                "order.order-status-changed",
+            ):
+                event = Envelope.from_bytes(message.data)
+                if event.body["status"] == "delivered":
+                    delivered.setdefault(event.partition_key, time.perf_counter())
+
+        stack.system.hub.observers.append(observe)
+        story = Story(
+            stack,
+            args.orders,
+            args.seed,
+            arrivals_per_round=args.per_round,
+            on_checkout=lambda order_id: checkout.setdefault(order_id, time.perf_counter()),
+        )
+        story.seed_world()
+        published = 0
+        started = time.perf_counter()
+        outcome = story.play(max_rounds=10 * args.orders)
+        elapsed = time.perf_counter() - started
+    latencies = sorted(delivered[o] - checkout[o] for o in delivered)
+    rate = len(outcome.orders) / elapsed
+    print(f"orders:            {len(outcome.orders)} in {elapsed:.2f} s ({outcome.rounds} rounds)")
+    print(
+        f"  delivered:       {outcome.count('delivered')}, cancelled {outcome.count('cancelled')}"
+    )
+    print(f"orders/s:          {rate:,.0f} (target >= {TARGET_ORDERS_PER_S})")
+    if latencies:
+        p95 = latencies[int(0.95 * (len(latencies) - 1))]
+        print(
+            f"latency checkout->delivered: p50 {statistics.median(latencies) * 1000:,.0f} ms, "
+            f"p95 {p95 * 1000:,.0f} ms (wall time)"
+        )
+    print(f"events published:  {published / max(len(outcome.orders), 1):.1f} per order")
+    print("result:", "PASS" if rate >= TARGET_ORDERS_PER_S else "BELOW TARGET")
+
+
+if __name__ == "__main__":
+    main()

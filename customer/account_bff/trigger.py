@@ -1,0 +1,29 @@
+"""Announce what other services need of an account, when that changes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from customer.ports import CustomerPorts
+    from shared.runtime.context import Context
+    from shared.stores import Doc, DocumentChange
+
+
+def announce_account(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
+    """Emit ``account-updated`` when the delivery address or the saved card's token changed."""
+    if change.after is None:
+        return
+    after = checkout_details(change.after)
+    if change.before is None or checkout_details(change.before) != after:
+        ctx.emit("account-updated", "account", after, partition_key=change.key)
+
+
+def checkout_details(account: Doc) -> Doc:
+    """The part of an account that checkout uses: ``{id, deliveryAddress, paymentMethodToken}``."""
+    card = account.get("paymentMethod")
+    return {
+        "id": account["id"],
+        "deliveryAddress": account.get("deliveryAddress"),
+        "paymentMethodToken": card["token"] if card else None,
+    }

@@ -1,0 +1,59 @@
+"""The browse BFF's HTTP API: customers find restaurants and read their menus."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import flask
+
+from customer.browse_bff.models import MENUS, RESTAURANTS, Menu, Restaurant, RestaurantList
+from shared.api import HttpApi, HttpError
+from shared.stores import Where
+
+if TYPE_CHECKING:
+    from customer.ports import CustomerPorts
+    from shared.auth import Principal
+
+_BOOLEANS = {"true": True, "false": False}
+
+
+def http_app(ports: CustomerPorts) -> flask.Flask:
+    """The Flask app serving the catalog routes."""
+    api = HttpApi("Customer browse", ports.verifier, store=ports.store)
+    store = ports.store
+
+    @api.route("GET", "/restaurants", actors={"customer"}, response=RestaurantList)
+    def list_restaurants(caller: Principal) -> RestaurantList:
+        """Restaurants by name, filtered by ``?cuisine=`` and ``?open=true|false``."""
+        found = store.query(RESTAURANTS, _filters(flask.request.args), order_by="name")
+        return RestaurantList(restaurants=[Restaurant.model_validate(d.data) for d in found])
+
+    @api.route("GET", "/restaurants/{restaurant_id}", actors={"customer"}, response=Restaurant)
+    def get_restaurant(caller: Principal, restaurant_id: str) -> Restaurant:
+        """One restaurant's profile."""
+        doc = store.get(RESTAURANTS, restaurant_id)
+        if doc is None:
+            raise HttpError(404, f"no restaurant {restaurant_id}")
+        return Restaurant.model_validate(doc)
+
+    @api.route("GET", "/restaurants/{restaurant_id}/menu", actors={"customer"}, response=Menu)
+    def get_menu(caller: Principal, restaurant_id: str) -> Menu:
+        """One restaurant's menu."""
+        doc = store.get(MENUS, restaurant_id)
+        if doc is None:
+            raise HttpError(404, f"restaurant {restaurant_id} has no menu")
+        return Menu.model_validate(doc)
+
+    return api.flask_app()
+
+
+def _filters(args: Mapping[str, str]) -> list[Where]:
+    filters = []
+    if args.get("cuisine"):
+        filters.append(Where("cuisine", "==", args["cuisine"]))
+    if "open" in args:
+        if args["open"] not in _BOOLEANS:
+            raise HttpError(400, "open: must be true or false", {"open": "must be true or false"})
+        filters.append(Where("open", "==", _BOOLEANS[args["open"]]))
+    return filters

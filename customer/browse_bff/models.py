@@ -1,0 +1,53 @@
+"""The browse views: the catalog as customers see it, stored and served in one shape."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from customer.contracts import Address
+
+RESTAURANTS = "catalog-restaurants"
+"""Restaurants, keyed by restaurant id."""
+MENUS = "catalog-menus"
+"""Menus, keyed by restaurant id."""
+
+
+class View(BaseModel):
+    """A response body: camelCase on the wire; bookkeeping fields of stored views are left out."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class Restaurant(View):
+    """A restaurant's public profile."""
+
+    id: str
+    name: str
+    cuisine: str
+    address: Address
+    open: bool
+
+
+class RestaurantList(View):
+    """Restaurants sorted by name."""
+
+    restaurants: list[Restaurant]
+
+
+class MenuItem(View):
+    """One dish; ``price`` in the currency's minor unit."""
+
+    id: str
+    name: str
+    description: str
+    price: int
+    currency: str
+    available: bool
+
+
+class Menu(View):
+    """A restaurant's whole menu."""
+
+    restaurant_id: str
+    items: list[MenuItem]

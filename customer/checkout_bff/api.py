@@ -1,0 +1,113 @@
+"""The checkout BFF's HTTP API: the caller's cart, and checkout into a new order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from customer.checkout_bff.models import (
+    ACCOUNTS,
+    CARTS,
+    EMPTY_CART,
+    ORDERS,
+    Cart,
+    CartRequest,
+    Checkout,
+    CheckoutRequest,
+)
+from customer.checkout_bff.orders import new_order
+from customer.checkout_bff.pricing import PricedCart, Unpriceable, price
+from shared.api import HttpApi, HttpError
+
+if TYPE_CHECKING:
+    import flask
+
+    from customer.ports import CustomerPorts
+    from shared.auth import Principal
+    from shared.stores import AbstractDocumentStore, Doc
+
+
+def http_app(ports: CustomerPorts) -> flask.Flask:
+    """The Flask app serving ``/cart`` and ``/checkout``; the cart is always the caller's."""
+    api = HttpApi("Customer checkout", ports.verifier, store=ports.store)
+    store = ports.store
+
+    @api.route("GET", "/cart", actors={"customer"}, response=Cart)
+    def get_cart(caller: Principal) -> Cart:
+        """The caller's cart, as priced when it was last put."""
+        doc = store.get(CARTS, caller.subject)
+        return EMPTY_CART if doc is None else Cart.model_validate(doc)
+
+    @api.route("PUT", "/cart", actors={"customer"}, body=CartRequest, response=Cart)
+    def put_cart(caller: Principal, body: CartRequest) -> Cart:
+        """Replace the caller's cart; it is priced from the restaurant's current menu."""
+        wanted = [(line.menu_item_id, line.quantity) for line in body.items]
+        priced = _price(store, body.restaurant_id, wanted)
+        cart = Cart.model_validate(
+            {
+                "restaurantId": body.restaurant_id,
+                "items": priced.lines,
+                "total": priced.total,
+                "currency": priced.currency,
+            }
+        )
+        store.put(CARTS, caller.subject, cart.model_dump(mode="json", by_alias=True))
+        return cart
+
+    @api.route("DELETE", "/cart", actors={"customer"}, status=204)
+    def delete_cart(caller: Principal) -> str:
+        """Empty the caller's cart."""
+        store.delete(CARTS, caller.subject)
+        return ""
+
+    @api.route(
+        "POST",
+        "/checkout",
+        actors={"customer"},
+        body=CheckoutRequest,
+        response=Checkout,
+        status=201,
+        idempotent=True,
+    )
+    def checkout(caller: Principal, body: CheckoutRequest) -> Checkout:
+        """Order the caller's cart; the order is placed once the payment is authorized."""
+        cart = store.get(CARTS, caller.subject)
+        if cart is None:
+            raise HttpError(409, "the cart is empty")
+        address, card = _delivery_and_payment(body, store.get(ACCOUNTS, caller.subject) or {})
+        wanted = [(line["menuItemId"], line["quantity"]) for line in cart["items"]]
+        priced = _price(store, cart["restaurantId"], wanted)
+        order = new_order(caller.subject, priced, address, card, ports.clock.now_ms())
+        store.create(ORDERS, order["id"], order)
+        store.delete(CARTS, caller.subject)
+        return Checkout(
+            order_id=order["id"],
+            status=order["status"],
+            total=priced.total,
+            currency=priced.currency,
+        )
+
+    return api.flask_app()
+
+
+def _price(
+    store: AbstractDocumentStore, restaurant_id: str, wanted: Sequence[tuple[str, int]]
+) -> PricedCart:
+    try:
+        return price(store, restaurant_id, wanted)
+    except Unpriceable as e:
+        raise HttpError(422, f"the cart cannot be ordered: {e}", e.fields) from e
+
+
+def _delivery_and_payment(body: CheckoutRequest, account: Doc) -> tuple[Doc, str]:
+    """The address and card token to use: the request's, else the account's saved ones."""
+    given = body.delivery_address
+    address: Doc | None = given.model_dump(mode="json") if given else account.get("deliveryAddress")
+    card: str | None = body.payment_method or account.get("paymentMethodToken")
+    if address is None or card is None:
+        missing = [
+            name for name, v in (("deliveryAddress", address), ("paymentMethod", card)) if v is None
+        ]
+        fields = {name: "none given and none saved in the account" for name in missing}
+        raise HttpError(422, "checkout needs " + " and ".join(missing), fields)
+    return address, card

@@ -1,0 +1,86 @@
+"""The checkout API's bodies and views, and the collections checkout keeps."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+from customer.contracts import Address
+
+CARTS = "carts"
+"""Each customer's priced cart, keyed by their subject."""
+ORDERS = "orders"
+"""Orders from checkout until the payment is settled, keyed by order id."""
+RESTAURANTS = "checkout-restaurants"
+"""Checkout's own copy of the restaurants, keyed by restaurant id."""
+MENUS = "checkout-menus"
+"""Checkout's own copy of the menus, keyed by restaurant id."""
+ACCOUNTS = "checkout-accounts"
+"""Each customer's saved delivery address and card token, keyed by their subject."""
+
+TOKEN = r"^pm_[A-Za-z0-9_]{3,64}$"
+
+
+class Body(BaseModel):
+    """A request body: camelCase on the wire, no unknown fields, surrounding blanks trimmed."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=True
+    )
+
+
+class View(BaseModel):
+    """A response body: camelCase on the wire, built from a stored document."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class CartLine(Body):
+    """A dish and how many of it."""
+
+    menu_item_id: str = Field(min_length=1, max_length=100)
+    quantity: int = Field(ge=1, le=50)
+
+
+class CartRequest(Body):
+    """The whole cart: dishes of one restaurant."""
+
+    restaurant_id: str = Field(min_length=1, max_length=100)
+    items: list[CartLine] = Field(min_length=1, max_length=30)
+
+
+class PricedLine(View):
+    """A cart line priced from the menu (``price`` per unit, in minor units)."""
+
+    menu_item_id: str
+    name: str
+    quantity: int
+    price: int
+
+
+class Cart(View):
+    """The priced cart; an empty cart has no restaurant and no currency."""
+
+    restaurant_id: str | None
+    items: list[PricedLine]
+    total: int
+    currency: str | None
+
+
+EMPTY_CART = Cart(restaurant_id=None, items=[], total=0, currency=None)
+
+
+class CheckoutRequest(Body):
+    """Where to deliver and how to pay; the account's saved ones when left out."""
+
+    delivery_address: Address | None = None
+    payment_method: str | None = Field(default=None, pattern=TOKEN)
+
+
+class Checkout(View):
+    """The order checkout created; it is placed once the payment is authorized."""
+
+    order_id: str
+    status: str
+    total: int
+    currency: str

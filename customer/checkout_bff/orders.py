@@ -1,0 +1,45 @@
+"""The order document checkout creates, and its moves once the payment is decided."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from customer.checkout_bff.models import ORDERS
+
+if TYPE_CHECKING:
+    from customer.checkout_bff.pricing import PricedCart
+    from shared.stores import AbstractDocumentStore, Doc
+
+PENDING = "pending-payment"
+PLACED = "placed"
+DECLINED = "payment-declined"
+
+
+def new_order(
+    customer_id: str, cart: PricedCart, delivery_address: Doc, payment_method: str, now_ms: int
+) -> Doc:
+    """An order awaiting payment, known outside only by a fresh random ``customerRef``."""
+    restaurant = cart.restaurant
+    return {
+        "id": str(uuid.uuid4()),
+        "customerId": customer_id,
+        "customerRef": uuid.uuid4().hex,
+        "restaurant": {k: restaurant[k] for k in ("id", "name", "address")},
+        "items": cart.lines,
+        "total": cart.total,
+        "currency": cart.currency,
+        "deliveryAddress": delivery_address,
+        "paymentMethod": payment_method,
+        "status": PENDING,
+        "createdAt": now_ms,
+    }
+
+
+def leave_pending(store: AbstractDocumentStore, order_id: str, changes: Doc) -> None:
+    """Apply ``changes`` if the order still awaits its payment (a repeated outcome is a no-op)."""
+    store.update(
+        ORDERS,
+        order_id,
+        lambda order: {**order, **changes} if order and order["status"] == PENDING else None,
+    )

@@ -1,0 +1,32 @@
+"""Checkout's own copies of restaurants, menus and accounts, and the payment outcomes."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from customer.checkout_bff.models import ACCOUNTS, MENUS, RESTAURANTS
+from customer.checkout_bff.orders import DECLINED, PLACED, leave_pending
+from shared.stores import apply_event
+
+if TYPE_CHECKING:
+    from customer.ports import CustomerPorts
+    from shared.envelope import Envelope
+    from shared.runtime.context import Context
+
+COPY_OF = {"restaurant-updated": RESTAURANTS, "menu-updated": MENUS, "account-updated": ACCOUNTS}
+"""The copy each event type refreshes; each event carries the whole entity."""
+PAYMENT_OUTCOMES = ("payment-authorized", "payment-declined")
+
+
+def follow(event: Envelope, ctx: Context[CustomerPorts]) -> None:
+    """Refresh a copy, or move the paid (or declined) order out of ``pending-payment``."""
+    store = ctx.ports.store
+    collection = COPY_OF.get(event.type)
+    if collection is not None:
+        apply_event(store, collection, event.partition_key, event, lambda _: dict(event.body))
+    elif event.type == "payment-authorized":
+        leave_pending(store, event.body["orderId"], {"status": PLACED, "placedAt": event.timestamp})
+    elif event.type == "payment-declined":
+        leave_pending(
+            store, event.body["orderId"], {"status": DECLINED, "reason": event.body["reason"]}
+        )

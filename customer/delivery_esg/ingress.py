@@ -1,0 +1,45 @@
+"""Delivery's status changes, read with the customer's own reader and put on the bus."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from shared.contracts import Reader, read
+
+if TYPE_CHECKING:
+    from customer.ports import CustomerPorts
+    from shared.envelope import Envelope
+    from shared.runtime.context import Context
+
+DELIVERY_STATUS_CHANGED = "delivery.delivery-status-changed"
+
+
+class DriverReader(Reader):
+    """The driver as the customer may see them: by first name."""
+
+    name: str
+
+
+class LocationReader(Reader):
+    """Where the driver is."""
+
+    lat: float
+    lng: float
+
+
+class DeliveryStatusReader(Reader):
+    """Where the order's delivery stands."""
+
+    id: str
+    order_id: str
+    status: Literal["assigned", "picked-up", "delivered"]
+    driver: DriverReader
+    location: LocationReader | None = None
+    changed_at: int
+
+
+def receive_delivery(event: Envelope, ctx: Context[CustomerPorts]) -> None:
+    """Emit ``delivery-status-changed`` keyed by the order, in line with the order's events."""
+    delivery = read(event, DeliveryStatusReader)
+    body = delivery.model_dump(mode="json", by_alias=True)
+    ctx.emit("delivery-status-changed", "delivery", body, partition_key=delivery.order_id)

@@ -1,0 +1,32 @@
+"""Publish ``customer.order-placed``: the placed order, with the contract's fields only."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from customer.contracts import Address, OrderLine, OrderPlaced, RestaurantRef
+from shared.contracts import publish
+
+if TYPE_CHECKING:
+    from customer.ports import CustomerPorts
+    from shared.envelope import Envelope
+    from shared.runtime.context import Context
+
+
+def publish_order_placed(event: Envelope, ctx: Context[CustomerPorts]) -> None:
+    """Build the contract from the internal ``order-placed`` body, leaving everything else behind.
+
+    The customer is known outside only by the order's ``customerRef``.
+    """
+    order = event.body
+    placed = OrderPlaced(
+        id=order["id"],
+        customer_ref=order["customerRef"],
+        restaurant=RestaurantRef.model_validate(order["restaurant"]),
+        items=[OrderLine.model_validate(line) for line in order["items"]],
+        total=order["total"],
+        currency=order["currency"],
+        delivery_address=Address.model_validate(order["deliveryAddress"]),
+        placed_at=order["placedAt"],
+    )
+    publish(ctx, placed, partition_key=placed.id)

@@ -1,0 +1,26 @@
+"""payment-esg: the gateway to the payment processor.
+
+Authorizes a submitted order, captures the payment when the order is
+delivered, and voids or refunds it when the order is cancelled, over HTTP with
+idempotency keys derived from the order (``{orderId}:capture``).
+"""
+
+from __future__ import annotations
+
+from customer.payment_esg.egress import ORDER_STATUS_CHANGED, ORDER_SUBMITTED, process
+from shared.hub.routing import on_types
+from shared.topology import Channel, Consumer, Role, Service, ServiceKind
+
+SERVICE = Service(
+    "payment-esg",
+    ServiceKind.ESG,
+    (
+        Consumer(
+            "processor",
+            Role.EGRESS,
+            Channel(on_types(ORDER_SUBMITTED, ORDER_STATUS_CHANGED)),
+            handlers=(process,),
+        ),
+    ),
+    description="Authorize at checkout, capture on delivery, void or refund on cancellation.",
+)

@@ -1,0 +1,105 @@
+"""Payment-esg's egress: order facts become processor calls, their outcomes become events.
+
+``payments/{orderId}`` remembers where each payment stands, so a redelivered
+event calls the processor only if the payment has not moved yet; it then
+announces the stored outcome again (same event id for the same delivery), in
+case the first attempt stored it but failed to publish.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from customer.payment_esg.processor import Declined, Settlement
+from shared.exceptions import BusinessRuleViolation, ConflictError
+
+if TYPE_CHECKING:
+    from customer.payment_esg.processor import PaymentProcessor
+    from customer.ports import CustomerPorts
+    from shared.envelope import Envelope
+    from shared.runtime.context import Context
+    from shared.stores import AbstractDocumentStore, Doc
+
+PAYMENTS = "payments"
+"""``{orderId, authorizationId, amount, currency, status, reason}`` keyed by order id."""
+AUTHORIZED_FIELDS = ("orderId", "authorizationId", "amount", "currency")
+"""What the payment events tell of an authorized payment."""
+ORDER_SUBMITTED = "order-submitted"
+ORDER_STATUS_CHANGED = "order-status-changed"
+
+SETTLEMENTS: dict[str, dict[str, tuple[Settlement, str]]] = {
+    "delivered": {"authorized": ("capture", "captured")},
+    "cancelled": {"authorized": ("void", "voided"), "captured": ("refund", "refunded")},
+}
+"""Per order status: for a payment in a given status, the call to make and the status reached."""
+
+
+def process(event: Envelope, ctx: Context[CustomerPorts]) -> None:
+    """Authorize a submitted order; capture, void or refund when it is delivered or cancelled."""
+    if event.type == ORDER_SUBMITTED:
+        authorize(event.body, ctx)
+    else:
+        settle(event.body["id"], event.body["status"], ctx)
+
+
+def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
+    """Emit ``payment-authorized`` or ``payment-declined`` for the order's total."""
+    store, order_id = ctx.ports.store, order["id"]
+    payment = store.get(PAYMENTS, order_id)
+    if payment is None:
+        payment = _authorization(order, ctx.ports.payments)
+        # A concurrent delivery may store it first; the processor answered it the same.
+        store.create(PAYMENTS, order_id, payment)
+    if payment["status"] == "declined":
+        body = {"orderId": order_id, "reason": payment["reason"]}
+        ctx.emit("payment-declined", "payment", body, partition_key=order_id)
+    else:
+        body = {k: payment[k] for k in AUTHORIZED_FIELDS}
+        ctx.emit("payment-authorized", "payment", body, partition_key=order_id)
+
+
+def settle(order_id: str, order_status: str, ctx: Context[CustomerPorts]) -> None:
+    """Capture a delivered order's payment; void or refund a cancelled one's."""
+    moves = SETTLEMENTS.get(order_status)
+    if moves is None:
+        return
+    store = ctx.ports.store
+    payment = store.get(PAYMENTS, order_id)
+    if payment is None:
+        raise BusinessRuleViolation(f"order {order_id} is {order_status} but was never paid")
+    if payment["status"] in moves:
+        action, reached = moves[payment["status"]]
+        key = f"{order_id}:{action}"
+        ctx.ports.payments.settle(payment["authorizationId"], action, idempotency_key=key)
+        payment = _move(store, order_id, payment["status"], reached)
+    if payment["status"] in {reached for _, reached in moves.values()}:
+        body = {k: payment[k] for k in (*AUTHORIZED_FIELDS, "status")}
+        ctx.emit(f"payment-{payment['status']}", "payment", body, partition_key=order_id)
+
+
+def _authorization(order: Doc, processor: PaymentProcessor) -> Doc:
+    outcome = processor.authorize(
+        reference=order["id"],
+        amount=order["total"],
+        currency=order["currency"],
+        payment_method=order["paymentMethod"],
+        idempotency_key=f"{order['id']}:authorize",
+    )
+    payment = {"orderId": order["id"], "amount": order["total"], "currency": order["currency"]}
+    if isinstance(outcome, Declined):
+        return {**payment, "authorizationId": None, "status": "declined", "reason": outcome.reason}
+    return {**payment, "authorizationId": outcome.authorization_id, "status": "authorized"}
+
+
+def _move(store: AbstractDocumentStore, order_id: str, was: str, now: str) -> Doc:
+    """The payment moved from ``was`` to ``now``; a lost race is retried by redelivery."""
+    moved = store.update(
+        PAYMENTS,
+        order_id,
+        lambda payment: (
+            {**payment, "status": now} if payment and payment["status"] == was else None
+        ),
+    )
+    if moved is None:
+        raise ConflictError(f"the payment of order {order_id} left {was} meanwhile")
+    return moved

@@ -1,0 +1,122 @@
+"""The payment processor: the port payment-esg calls, and its HTTP adapter.
+
+Every call carries an ``Idempotency-Key`` chosen by the caller from the
+business fact (``{orderId}:capture``), so a redelivered event repeats a call
+harmlessly. A 5xx or a broken connection raises a retryable error (the event is
+redelivered with backoff); any other refusal is a :class:`BusinessRuleViolation`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from shared.exceptions import BusinessRuleViolation
+from shared.http import DEFAULT_TIMEOUT_S
+
+if TYPE_CHECKING:
+    import requests
+
+Settlement = Literal["capture", "void", "refund"]
+"""What can be done with an authorization after the fact."""
+
+
+@dataclass(frozen=True, slots=True)
+class Authorized:
+    """The processor reserved the amount on the payment method."""
+
+    authorization_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Declined:
+    """The processor refused the payment method; ``reason`` is its code (``card_declined``)."""
+
+    reason: str
+
+
+class ProcessorUnavailable(Exception):
+    """The processor failed on its side; the same call may succeed later."""
+
+
+class PaymentProcessor(ABC):
+    """Authorizes card payments and settles the authorizations."""
+
+    @abstractmethod
+    def authorize(
+        self,
+        *,
+        reference: str,
+        amount: int,
+        currency: str,
+        payment_method: str,
+        idempotency_key: str,
+    ) -> Authorized | Declined:
+        """Reserve ``amount`` (minor units) on ``payment_method``."""
+
+    @abstractmethod
+    def settle(self, authorization_id: str, action: Settlement, *, idempotency_key: str) -> None:
+        """Capture, void or refund an authorization."""
+
+
+class HttpPaymentProcessor(PaymentProcessor):
+    """The processor's HTTP API at ``base_url``, authenticated with ``api_key``."""
+
+    def __init__(self, session: requests.Session, base_url: str, api_key: str) -> None:
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+        self._authorization = f"Bearer {api_key}"
+
+    def authorize(
+        self,
+        *,
+        reference: str,
+        amount: int,
+        currency: str,
+        payment_method: str,
+        idempotency_key: str,
+    ) -> Authorized | Declined:
+        body = {
+            "amount": amount,
+            "currency": currency,
+            "paymentMethod": payment_method,
+            "reference": reference,
+        }
+        response = self._post("/v1/authorizations", body, idempotency_key)
+        if response.status_code == 402:
+            return Declined(str(_error(response).get("code") or "declined"))
+        _raise_for_status(response, f"authorize {reference}")
+        return Authorized(str(response.json()["id"]))
+
+    def settle(self, authorization_id: str, action: Settlement, *, idempotency_key: str) -> None:
+        response = self._post(
+            f"/v1/authorizations/{authorization_id}/{action}", {}, idempotency_key
+        )
+        _raise_for_status(response, f"{action} authorization {authorization_id}")
+
+    def _post(self, path: str, body: dict[str, Any], idempotency_key: str) -> requests.Response:
+        return self._session.post(
+            self._base_url + path,
+            json=body,
+            headers={"Authorization": self._authorization, "Idempotency-Key": idempotency_key},
+            timeout=DEFAULT_TIMEOUT_S,
+        )
+
+
+def _raise_for_status(response: requests.Response, what: str) -> None:
+    if response.status_code >= 500:
+        raise ProcessorUnavailable(f"payment processor could not {what}: {response.status_code}")
+    if response.status_code >= 400:
+        problem = _error(response).get("error", response.reason)
+        raise BusinessRuleViolation(
+            f"payment processor refused to {what}: {response.status_code} {problem}"
+        )
+
+
+def _error(response: requests.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}

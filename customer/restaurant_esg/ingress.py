@@ -1,0 +1,65 @@
+"""Restaurant's catalog events, read with the customer's own readers and put on the bus."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shared.contracts import Reader, read
+
+if TYPE_CHECKING:
+    from customer.ports import CustomerPorts
+    from shared.envelope import Envelope
+    from shared.runtime.context import Context
+
+RESTAURANT_UPDATED = "restaurant.restaurant-updated"
+MENU_UPDATED = "restaurant.menu-updated"
+
+
+class AddressReader(Reader):
+    """Where the restaurant is."""
+
+    street: str
+    city: str
+    postcode: str
+    lat: float
+    lng: float
+
+
+class RestaurantReader(Reader):
+    """What customers see of a restaurant (its ordering channel is none of their business)."""
+
+    id: str
+    name: str
+    cuisine: str
+    address: AddressReader
+    open: bool
+
+
+class MenuItemReader(Reader):
+    """One dish on the menu."""
+
+    id: str
+    name: str
+    description: str
+    price: int
+    currency: str
+    available: bool
+
+
+class MenuReader(Reader):
+    """A restaurant's whole menu."""
+
+    restaurant_id: str
+    items: list[MenuItemReader]
+
+
+def receive(event: Envelope, ctx: Context[CustomerPorts]) -> None:
+    """Emit ``restaurant-updated`` or ``menu-updated``, keyed by the restaurant's id."""
+    if event.type == RESTAURANT_UPDATED:
+        restaurant = read(event, RestaurantReader)
+        body = restaurant.model_dump(mode="json", by_alias=True)
+        ctx.emit("restaurant-updated", "restaurant", body, partition_key=restaurant.id)
+    elif event.type == MENU_UPDATED:
+        menu = read(event, MenuReader)
+        body = menu.model_dump(mode="json", by_alias=True)
+        ctx.emit("menu-updated", "menu", body, partition_key=menu.restaurant_id)

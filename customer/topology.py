@@ -1,0 +1,37 @@
+"""The customer subsystem: its services, and the app the kit runs."""
+
+from __future__ import annotations
+
+from customer import (
+    account_bff,
+    browse_bff,
+    checkout_bff,
+    delivery_esg,
+    order_esg,
+    payment_esg,
+    restaurant_esg,
+    tracking_bff,
+)
+from customer.ports import bootstrap
+from shared.runtime.app import SubsystemApp
+from shared.topology import Subsystem
+
+TOPOLOGY = Subsystem(
+    name="customer",
+    services=(
+        restaurant_esg.SERVICE,
+        browse_bff.SERVICE,
+        account_bff.SERVICE,
+        checkout_bff.SERVICE,
+        payment_esg.SERVICE,
+        order_esg.SERVICE,
+        delivery_esg.SERVICE,
+        tracking_bff.SERVICE,
+    ),
+    description=(
+        "The customer's side: browse restaurants, keep an account, check out and pay, "
+        "and track orders. The customer is known outside only by a per-order customerRef."
+    ),
+)
+
+APP = SubsystemApp(TOPOLOGY, bootstrap)

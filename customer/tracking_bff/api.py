@@ -1,0 +1,44 @@
+"""The tracking BFF's HTTP API: the caller's orders and where each one stands."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from customer.tracking_bff.models import TRACKING, OrderList, OrderSummary, Tracking
+from shared.api import HttpApi, HttpError
+from shared.stores import Where
+
+if TYPE_CHECKING:
+    import flask
+
+    from customer.ports import CustomerPorts
+    from shared.auth import Principal
+
+
+def http_app(ports: CustomerPorts) -> flask.Flask:
+    """The Flask app serving ``/orders``; a customer sees only their own orders."""
+    api = HttpApi("Customer tracking", ports.verifier, store=ports.store)
+    store = ports.store
+
+    @api.route("GET", "/orders", actors={"customer"}, response=OrderList)
+    def list_orders(caller: Principal) -> OrderList:
+        """The caller's orders, newest first."""
+        found = store.query(
+            TRACKING,
+            [Where("customerId", "==", caller.subject)],
+            order_by="createdAt",
+            descending=True,
+        )
+        return OrderList(orders=[OrderSummary.model_validate(d.data) for d in found])
+
+    @api.route("GET", "/orders/{order_id}", actors={"customer"}, response=Tracking)
+    def get_order(caller: Principal, order_id: str) -> Tracking:
+        """Where one of the caller's orders stands."""
+        view = store.get(TRACKING, order_id)
+        if view is None or view["customerId"] is None:
+            raise HttpError(404, f"no order {order_id}")
+        if view["customerId"] != caller.subject:
+            raise HttpError(403, f"order {order_id} is not yours")
+        return Tracking.model_validate(view)
+
+    return api.flask_app()

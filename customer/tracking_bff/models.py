@@ -1,0 +1,88 @@
+"""The tracking views as the customer reads them."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+TRACKING = "tracking"
+"""One view per order, keyed by order id; bookkeeping fields are never served."""
+
+
+class View(BaseModel):
+    """A response body: camelCase on the wire, built from a stored view."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class Restaurant(View):
+    """Where the order comes from."""
+
+    id: str
+    name: str
+
+
+class Line(View):
+    """One line of the order, as priced at checkout."""
+
+    menu_item_id: str
+    name: str
+    quantity: int
+    price: int
+
+
+class Driver(View):
+    """Who brings the order."""
+
+    name: str
+
+
+class Location(View):
+    """Where the driver last was."""
+
+    lat: float
+    lng: float
+
+
+class Step(View):
+    """A status the order reached, and when (epoch ms)."""
+
+    status: str
+    at: int
+
+
+class Tracking(View):
+    """Where an order stands, its driver, its payment and its history."""
+
+    id: str
+    customer_id: str
+    restaurant: Restaurant
+    items: list[Line]
+    total: int
+    currency: str
+    status: str
+    reason: str | None
+    detail: str | None
+    driver: Driver | None
+    location: Location | None
+    payment: str
+    history: list[Step]
+    placed_at: int | None
+    updated_at: int
+
+
+class OrderSummary(View):
+    """One order in the customer's history."""
+
+    id: str
+    restaurant: Restaurant
+    status: str
+    total: int
+    currency: str
+    placed_at: int | None
+
+
+class OrderList(View):
+    """The customer's orders, newest first."""
+
+    orders: list[OrderSummary]

@@ -1,0 +1,138 @@
+"""How an order's tracking view moves forward, whatever order its events arrive in.
+
+Order statuses and payment states are ranked and a view only moves up: a late
+``accepted`` is written into the history but never overwrites ``delivered``.
+Every step is idempotent, so applying an event twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.envelope import Envelope
+    from shared.stores import Doc
+
+STATUS_RANK = {
+    "pending-payment": 0,
+    "placed": 1,
+    "accepted": 2,
+    "ready": 3,
+    "picked-up": 4,
+    "delivered": 5,
+    "cancelled": 5,
+    "payment-declined": 5,
+}
+PAYMENT_RANK = {
+    "pending": 0,
+    "authorized": 1,
+    "declined": 1,
+    "captured": 2,
+    "voided": 3,
+    "refunded": 3,
+}
+
+
+def blank(order_id: str) -> Doc:
+    """The view of an order none of whose events has been applied yet."""
+    return {
+        "id": order_id,
+        "customerId": None,
+        "restaurant": None,
+        "items": [],
+        "total": None,
+        "currency": None,
+        "status": None,
+        "reason": None,
+        "detail": None,
+        "driver": None,
+        "location": None,
+        "payment": "pending",
+        "history": [],
+        "placedAt": None,
+        "createdAt": None,
+        "updatedAt": None,
+        "deliveryChangedAt": 0,
+    }
+
+
+def advance(view: Doc, status: str, at: int) -> Doc:
+    """Record ``status`` (reached at ``at``) in the history; make it current if further along."""
+    history = view["history"]
+    if all(step["status"] != status for step in history):
+        history = sorted(
+            [*history, {"status": status, "at": at}],
+            key=lambda step: (step["at"], STATUS_RANK[step["status"]]),
+        )
+    current = view["status"]
+    if current is None or STATUS_RANK[status] > STATUS_RANK[current]:
+        current = status
+    return {**view, "status": current, "history": history}
+
+
+def pay(view: Doc, payment: str) -> Doc:
+    """Move the payment state to ``payment`` if that is further along."""
+    if PAYMENT_RANK[payment] > PAYMENT_RANK[view["payment"]]:
+        return {**view, "payment": payment}
+    return view
+
+
+def _submitted(view: Doc, event: Envelope) -> Doc:
+    order = event.body
+    details = {
+        "customerId": order["customerId"],
+        "restaurant": {"id": order["restaurant"]["id"], "name": order["restaurant"]["name"]},
+        "items": order["items"],
+        "total": order["total"],
+        "currency": order["currency"],
+        "createdAt": order["createdAt"],
+    }
+    return advance({**view, **details}, "pending-payment", order["createdAt"])
+
+
+def _placed(view: Doc, event: Envelope) -> Doc:
+    placed_at = event.body["placedAt"]
+    return pay(advance({**view, "placedAt": placed_at}, "placed", placed_at), "authorized")
+
+
+def _declined(view: Doc, event: Envelope) -> Doc:
+    view = {**view, "reason": event.body["reason"]}
+    return pay(advance(view, "payment-declined", event.timestamp), "declined")
+
+
+def _status_changed(view: Doc, event: Envelope) -> Doc:
+    order = event.body
+    view = advance(view, order["status"], order["changedAt"])
+    return {
+        **view,
+        "reason": order["reason"] or view["reason"],
+        "detail": order["detail"] or view["detail"],
+    }
+
+
+def _delivery(view: Doc, event: Envelope) -> Doc:
+    delivery = event.body
+    at = delivery["changedAt"]
+    if at >= view["deliveryChangedAt"]:
+        location = delivery["location"] or view["location"]
+        view = {**view, "driver": delivery["driver"], "location": location, "deliveryChangedAt": at}
+    # "assigned" is the delivery's own step; "picked-up" and "delivered" are the order's too.
+    return view if delivery["status"] == "assigned" else advance(view, delivery["status"], at)
+
+
+def _settled(view: Doc, event: Envelope) -> Doc:
+    return pay(view, event.body["status"])
+
+
+APPLY: dict[str, Callable[[Doc, Envelope], Doc]] = {
+    "order-submitted": _submitted,
+    "order-placed": _placed,
+    "order-payment-declined": _declined,
+    "order-status-changed": _status_changed,
+    "delivery-status-changed": _delivery,
+    "payment-captured": _settled,
+    "payment-voided": _settled,
+    "payment-refunded": _settled,
+}
+"""How each event type moves a view; ``paymentMethod`` is never copied."""

@@ -1,0 +1,55 @@
+"""``dispatch-control``: finds a driver for every order that needs one.
+
+The collector keeps dispatch's drivers and deliveries from what orders,
+drivers and offers do; the rules offer a searching delivery to the nearest
+available driver, keep drivers' reservations true and announce every
+transition; a schedule takes back offers left unanswered for two minutes.
+"""
+
+from __future__ import annotations
+
+from delivery.dispatch_control.announce import announce
+from delivery.dispatch_control.collector import collect
+from delivery.dispatch_control.records import DELIVERIES
+from delivery.dispatch_control.rules import offer_to_nearest, settle_drivers
+from delivery.dispatch_control.timeouts import withdraw_expired_offers
+from delivery.events import (
+    DELIVERY_DELIVERED,
+    DELIVERY_PICKED_UP,
+    DRIVER_UPDATED,
+    OFFER_ACCEPTED,
+    OFFER_DECLINED,
+    ORDER_UPDATED,
+)
+from shared.hub.routing import on_types
+from shared.topology import Channel, Consumer, Role, Schedule, Service, ServiceKind, Trigger
+
+SERVICE = Service(
+    "dispatch-control",
+    ServiceKind.CONTROL,
+    (
+        Consumer(
+            "collector",
+            Role.LISTENER,
+            Channel(
+                on_types(
+                    ORDER_UPDATED,
+                    DRIVER_UPDATED,
+                    OFFER_ACCEPTED,
+                    OFFER_DECLINED,
+                    DELIVERY_PICKED_UP,
+                    DELIVERY_DELIVERED,
+                )
+            ),
+            handlers=(collect,),
+        ),
+        Trigger(
+            "rules",
+            Role.TRIGGER,
+            collection=DELIVERIES,
+            handlers=(settle_drivers, offer_to_nearest, announce),
+        ),
+        Schedule("offer-timeouts", Role.TRIGGER, every_s=60, handlers=(withdraw_expired_offers,)),
+    ),
+    description="Assigns drivers to orders: nearest available first, re-offered on timeout.",
+)

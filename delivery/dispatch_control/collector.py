@@ -1,0 +1,132 @@
+"""Collects what happens to orders, offers and deliveries into dispatch's deliveries."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from delivery.dispatch_control.drivers import keep_driver
+from delivery.dispatch_control.records import (
+    DELIVERIES,
+    DRIVERS,
+    delivery_id,
+    offered_to,
+    withdrawal,
+)
+from delivery.events import (
+    DELIVERY_DELIVERED,
+    DELIVERY_PICKED_UP,
+    DRIVER_UPDATED,
+    OFFER_ACCEPTED,
+    OFFER_DECLINED,
+    ORDER_UPDATED,
+)
+from shared.exceptions import BusinessRuleViolation
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from delivery.ports import DeliveryPorts
+    from shared.envelope import Envelope
+    from shared.runtime.context import Context
+    from shared.stores import Doc
+
+NEEDS_A_DRIVER = ("accepted", "ready")
+CANCELLABLE = ("searching", "offered", "assigned")
+PROGRESS = {
+    DELIVERY_PICKED_UP: ("assigned", "picked-up"),
+    DELIVERY_DELIVERED: ("picked-up", "delivered"),
+}
+
+
+def collect(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    """Route the event to what it changes; every change is guarded, so repeats change nothing."""
+    handlers: dict[str, Callable[[Envelope, Context[DeliveryPorts]], None]] = {
+        ORDER_UPDATED: _order_updated,
+        DRIVER_UPDATED: keep_driver,
+        OFFER_ACCEPTED: _offer_accepted,
+        OFFER_DECLINED: _offer_declined,
+        DELIVERY_PICKED_UP: _progressed,
+        DELIVERY_DELIVERED: _progressed,
+    }
+    handlers[event.type](event, ctx)
+
+
+def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    order, store = event.body, ctx.ports.store
+    key = delivery_id(order["id"])
+    if order["status"] in NEEDS_A_DRIVER:
+        store.create(DELIVERIES, key, _new_delivery(order, event.timestamp))
+    elif order["status"] == "cancelled":
+        store.update(DELIVERIES, key, lambda d: _cancelled(d, event.timestamp))
+
+
+def _new_delivery(order: Doc, now_ms: int) -> Doc:
+    if order["deliveryAddress"] is None:
+        raise BusinessRuleViolation(f"order {order['id']} needs a driver but has no address")
+    restaurant = order["restaurant"]
+    return {
+        "id": delivery_id(order["id"]),
+        "orderId": order["id"],
+        "customerRef": order["customerRef"],
+        "pickup": {
+            "restaurantId": restaurant["id"],
+            "name": restaurant["name"],
+            "address": restaurant["address"],
+        },
+        "dropoff": order["deliveryAddress"],
+        "status": "searching",
+        "offer": None,
+        "declinedBy": [],
+        "driver": None,
+        "location": None,
+        "changedAt": now_ms,
+    }
+
+
+def _cancelled(delivery: Doc | None, now_ms: int) -> Doc | None:
+    if delivery is None or delivery["status"] not in CANCELLABLE:
+        return None
+    return {**delivery, "status": "cancelled", "changedAt": now_ms}
+
+
+def _offer_accepted(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    answer, store = event.body, ctx.ports.store
+    driver = store.get(DRIVERS, answer["driverId"])
+
+    def assign(delivery: Doc | None) -> Doc | None:
+        if driver is None or delivery is None or not offered_to(delivery, driver["id"]):
+            return None
+        if answer["answeredAt"] >= delivery["offer"]["expiresAt"]:
+            return None
+        return {
+            **delivery,
+            "status": "assigned",
+            "offer": None,
+            "driver": {"id": driver["id"], "name": driver["name"]},
+            "location": driver["location"],
+            "changedAt": event.timestamp,
+        }
+
+    store.update(DELIVERIES, answer["deliveryId"], assign)
+
+
+def _offer_declined(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    answer = event.body
+    withdraw = withdrawal(answer["driverId"], event.timestamp)
+    ctx.ports.store.update(DELIVERIES, answer["deliveryId"], withdraw)
+
+
+def _progressed(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    report, store = event.body, ctx.ports.store
+    previous, status = PROGRESS[event.type]
+    driver = store.get(DRIVERS, report["driverId"]) or {}
+
+    def advance(delivery: Doc | None) -> Doc | None:
+        if delivery is None or delivery["status"] != previous:
+            return None
+        if delivery["driver"]["id"] != report["driverId"]:
+            return None
+        location = driver.get("location") or delivery["location"]
+        return {**delivery, "status": status, "location": location, "changedAt": event.timestamp}
+
+    store.update(DELIVERIES, report["deliveryId"], advance)

@@ -1,0 +1,54 @@
+"""Dispatch's view of the drivers, fed by ``driver-updated``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from delivery.dispatch_control.records import (
+    DELIVERIES,
+    DRIVERS,
+    available,
+    dispatchable,
+    nudge_searching,
+)
+from shared.stores import apply_event
+
+if TYPE_CHECKING:
+    from delivery.ports import DeliveryPorts
+    from shared.envelope import Envelope
+    from shared.runtime.context import Context
+    from shared.stores import Doc
+
+
+def keep_driver(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    """Keep the driver's name, availability and position, and act on what changed.
+
+    A driver who becomes available gets the searching deliveries offered; a
+    driver carrying an order moves the delivery's location along.
+    """
+    store, update = ctx.ports.store, event.body
+    previous: dict[str, Doc | None] = {}
+
+    def mutate(driver: Doc | None) -> Doc:
+        previous["driver"] = driver
+        reservations = {"deliveryId": None, "offeredDeliveryId": None}
+        fields = {k: update[k] for k in ("id", "name", "online", "location")}
+        return {**reservations, **(driver or {}), **fields}
+
+    applied = apply_event(store, DRIVERS, update["id"], event, mutate)
+    driver = store.get(DRIVERS, update["id"])
+    came_online = applied and not dispatchable(previous.get("driver"))
+    # A redelivery (not applied) may follow a nudge that failed after the driver was saved.
+    if available(driver) and (came_online or not applied):
+        nudge_searching(store, ctx.cause_id)
+    if driver is not None and driver["deliveryId"] is not None:
+        store.update(DELIVERIES, driver["deliveryId"], lambda d: _followed(d, driver, event))
+
+
+def _followed(delivery: Doc | None, driver: Doc, event: Envelope) -> Doc | None:
+    if delivery is None or delivery["status"] != "picked-up":
+        return None
+    moved = driver["location"] is not None and driver["location"] != delivery["location"]
+    if delivery["driver"]["id"] != driver["id"] or not moved:
+        return None
+    return {**delivery, "location": driver["location"], "changedAt": event.timestamp}

@@ -1,0 +1,85 @@
+"""Dispatch's collections and what its functions share: who is free, what is offered, nudges."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from shared.stores import Doc, Where
+
+if TYPE_CHECKING:
+    from shared.stores import AbstractDocumentStore
+    from shared.stores.base import Updater
+
+DRIVERS = "dispatch-drivers"
+"""``dispatch-drivers/{driverId}``: ``{id, name, online, location, deliveryId, offeredDeliveryId}``;
+``deliveryId`` is the delivery they are busy with, ``offeredDeliveryId`` the one reserved for them
+while they consider its offer."""
+
+DELIVERIES = "deliveries"
+"""``deliveries/{deliveryId}`` (``"d-" + orderId``): ``{id, orderId, customerRef,
+pickup{restaurantId,name,address}, dropoff, status, offer{driverId,expiresAt}|null, declinedBy,
+driver{id,name}|null, location, changedAt}``."""
+
+Status = Literal["searching", "offered", "assigned", "picked-up", "delivered", "cancelled"]
+BUSY: tuple[Status, ...] = ("assigned", "picked-up")
+"""Statuses in which the delivery's driver has no time for another one."""
+OFFER_TIMEOUT_MS = 2 * 60 * 1000
+
+
+def delivery_id(order_id: str) -> str:
+    """The delivery of an order."""
+    return f"d-{order_id}"
+
+
+def dispatchable(driver: Doc | None) -> bool:
+    """Whether the driver works now and is somewhere known, busy or not."""
+    return driver is not None and bool(driver["online"]) and driver["location"] is not None
+
+
+def nudge_searching(store: AbstractDocumentStore, cause: str, *, skip: str = "") -> None:
+    """Touch every searching delivery (but ``skip``) so the rules try to offer it again."""
+    for found in store.query(DELIVERIES, [Where("status", "==", "searching")]):
+        if found.key != skip:
+            store.update(DELIVERIES, found.key, lambda d: _nudged(d, cause))
+
+
+def _nudged(delivery: Doc | None, cause: str) -> Doc | None:
+    if delivery is None or delivery["status"] != "searching":
+        return None
+    return {**delivery, "nudgedBy": cause}
+
+
+def available(driver: Doc | None) -> bool:
+    """Whether the driver can be offered a delivery now."""
+    return (
+        driver is not None
+        and dispatchable(driver)
+        and driver["deliveryId"] is None
+        and driver["offeredDeliveryId"] is None
+    )
+
+
+def offered_to(delivery: Doc | None, driver_id: str) -> bool:
+    """Whether the delivery is waiting for this driver's answer."""
+    return (
+        delivery is not None
+        and delivery["status"] == "offered"
+        and delivery["offer"]["driverId"] == driver_id
+    )
+
+
+def withdrawal(driver_id: str, now_ms: int) -> Updater:
+    """An updater taking back the driver's declined or expired offer: search again without them."""
+
+    def withdraw(delivery: Doc | None) -> Doc | None:
+        if delivery is None or not offered_to(delivery, driver_id):
+            return None
+        return {
+            **delivery,
+            "status": "searching",
+            "offer": None,
+            "declinedBy": [*delivery["declinedBy"], driver_id],
+            "changedAt": now_ms,
+        }
+
+    return withdraw

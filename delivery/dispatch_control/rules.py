@@ -1,0 +1,130 @@
+"""The dispatch rules: keep drivers' reservations true, and offer searching deliveries."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from delivery.dispatch_control.geo import distance_m
+from delivery.dispatch_control.records import (
+    BUSY,
+    DELIVERIES,
+    DRIVERS,
+    OFFER_TIMEOUT_MS,
+    available,
+    dispatchable,
+    nudge_searching,
+    offered_to,
+)
+from shared.stores import Doc, Where
+
+if TYPE_CHECKING:
+    from delivery.ports import DeliveryPorts
+    from shared.runtime.context import Context
+    from shared.stores import AbstractDocumentStore, DocumentChange
+    from shared.stores.base import Updater
+
+
+def settle_drivers(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
+    """Make the reservations of the delivery's drivers agree with it.
+
+    A driver is reserved while a delivery is offered to them and busy while
+    it is assigned to them or picked up. Settling against the delivery's
+    current state, not the change, keeps late or repeated changes harmless. A
+    driver the delivery let go is offered the other searching deliveries.
+    """
+    store = ctx.ports.store
+    delivery = store.get(DELIVERIES, change.key)
+    if delivery is None:
+        return
+    involved = sorted(_drivers_of(change.before) | _drivers_of(change.after))
+    let_go = [d for d in involved if available(settle(store, d, delivery))]
+    if let_go:
+        nudge_searching(store, ctx.cause_id, skip=delivery["id"])
+
+
+def settle(store: AbstractDocumentStore, driver_id: str, delivery: Doc) -> Doc | None:
+    """Reserve, occupy or free the driver as ``delivery`` says; the driver's state after."""
+    key = delivery["id"]
+    busy = delivery["status"] in BUSY and delivery["driver"]["id"] == driver_id
+    claims = {"offeredDeliveryId": offered_to(delivery, driver_id), "deliveryId": busy}
+
+    def updater(driver: Doc | None) -> Doc | None:
+        if driver is None:
+            return None
+        settled = dict(driver)
+        for field, holds in claims.items():
+            if holds and settled[field] is None:
+                settled[field] = key
+            elif not holds and settled[field] == key:
+                settled[field] = None
+        return settled if settled != driver else None
+
+    return store.update(DRIVERS, driver_id, updater) or store.get(DRIVERS, driver_id)
+
+
+def offer_to_nearest(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
+    """Offer a searching delivery to the nearest available driver who has not declined it."""
+    if change.after is None or change.after["status"] != "searching":
+        return
+    store = ctx.ports.store
+    delivery = store.get(DELIVERIES, change.key)
+    if delivery is None or delivery["status"] != "searching":
+        return
+    now = ctx.clock.now_ms()
+    for driver in _candidates(store, delivery):
+        if store.update(DRIVERS, driver["id"], _reservation(delivery["id"])) is None:
+            continue  # someone else reserved them meanwhile
+        if store.update(DELIVERIES, delivery["id"], _offer(driver["id"], now)) is None:
+            # the delivery moved on meanwhile: let the driver go again
+            settle(store, driver["id"], store.get(DELIVERIES, delivery["id"]) or delivery)
+        return
+
+
+def _drivers_of(delivery: Doc | None) -> set[str]:
+    if delivery is None:
+        return set()
+    offer, driver = delivery.get("offer"), delivery.get("driver")
+    return {d for d in ((offer or {}).get("driverId"), (driver or {}).get("id")) if d}
+
+
+def _candidates(store: AbstractDocumentStore, delivery: Doc) -> list[Doc]:
+    key = delivery["id"]
+    online = store.query(DRIVERS, [Where("online", "==", True), Where("deliveryId", "==", None)])
+    free = [
+        d.data
+        for d in online
+        if dispatchable(d.data)
+        and d.data["offeredDeliveryId"] in (None, key)
+        and d.data["id"] not in delivery["declinedBy"]
+    ]
+    pickup = delivery["pickup"]["address"]
+    # A driver already reserved by an attempt that failed half-way comes first.
+    return sorted(
+        free,
+        key=lambda d: (d["offeredDeliveryId"] != key, distance_m(d["location"], pickup), d["id"]),
+    )
+
+
+def _reservation(key: str) -> Updater:
+    def reserve(driver: Doc | None) -> Doc | None:
+        if driver is None or not dispatchable(driver) or driver["deliveryId"] is not None:
+            return None
+        if driver["offeredDeliveryId"] not in (None, key):
+            return None
+        return {**driver, "offeredDeliveryId": key}
+
+    return reserve
+
+
+def _offer(driver_id: str, now_ms: int) -> Updater:
+    def offer(delivery: Doc | None) -> Doc | None:
+        if delivery is None or delivery["status"] != "searching":
+            return None
+        return {
+            **delivery,
+            "status": "offered",
+            "offer": {"driverId": driver_id, "expiresAt": now_ms + OFFER_TIMEOUT_MS},
+            "changedAt": now_ms,
+        }
+
+    return offer

@@ -1,0 +1,24 @@
+"""Offers nobody answered in time go back to searching, without that driver."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from delivery.dispatch_control.records import DELIVERIES, withdrawal
+from shared.stores import Where
+
+if TYPE_CHECKING:
+    from delivery.ports import DeliveryPorts
+    from shared.runtime.context import Context
+
+
+def withdraw_expired_offers(now_ms: int, ctx: Context[DeliveryPorts]) -> None:
+    """Withdraw every offer that expired by ``now_ms``; the rules then offer the next driver."""
+    store = ctx.ports.store
+    expired = store.query(
+        DELIVERIES, [Where("status", "==", "offered"), Where("offer.expiresAt", "<=", now_ms)]
+    )
+    for found in expired:
+        driver_id = found.data["offer"]["driverId"]
+        if store.update(DELIVERIES, found.key, withdrawal(driver_id, now_ms)) is not None:
+            ctx.log.info("offer of %s to %s expired", found.key, driver_id)

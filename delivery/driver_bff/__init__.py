@@ -1,0 +1,44 @@
+"""``driver-bff``: the drivers' app backend.
+
+Drivers keep their profile, go online and report where they are, see and
+answer the offers dispatch makes them, and report picking up and delivering
+their orders. A listener keeps their offers and deliveries as dispatch decides
+them; triggers turn what drivers do into events for dispatch.
+"""
+
+from __future__ import annotations
+
+from delivery.driver_bff.api import driver_api
+from delivery.driver_bff.listener import keep_driver_work
+from delivery.driver_bff.records import DELIVERIES, DRIVERS, OFFERS
+from delivery.driver_bff.triggers import publish_answer, publish_driver, publish_progress
+from delivery.events import (
+    DELIVERY_ASSIGNED,
+    DELIVERY_CANCELLED,
+    DELIVERY_OFFERED,
+    OFFER_WITHDRAWN,
+)
+from shared.hub.routing import on_types
+from shared.topology import Channel, Consumer, Endpoint, Role, Service, ServiceKind, Trigger
+
+SERVICE = Service(
+    "driver-bff",
+    ServiceKind.BFF,
+    (
+        Endpoint("api", Role.API, app=driver_api),
+        Consumer(
+            "listener",
+            Role.LISTENER,
+            Channel(
+                on_types(DELIVERY_OFFERED, OFFER_WITHDRAWN, DELIVERY_ASSIGNED, DELIVERY_CANCELLED)
+            ),
+            handlers=(keep_driver_work,),
+        ),
+        Trigger("drivers-trigger", Role.TRIGGER, collection=DRIVERS, handlers=(publish_driver,)),
+        Trigger("offers-trigger", Role.TRIGGER, collection=OFFERS, handlers=(publish_answer,)),
+        Trigger(
+            "deliveries-trigger", Role.TRIGGER, collection=DELIVERIES, handlers=(publish_progress,)
+        ),
+    ),
+    description="The drivers' app: profile, availability, offers and deliveries.",
+)

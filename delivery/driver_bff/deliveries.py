@@ -1,0 +1,69 @@
+"""The driver's deliveries: see them, and report picking up and delivering the order."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from delivery.driver_bff.models import Deliveries, Delivery
+from delivery.driver_bff.records import DELIVERIES
+from shared.api import HttpApi, HttpError
+from shared.stores import Doc, Where
+
+if TYPE_CHECKING:
+    from delivery.ports import DeliveryPorts
+    from shared.auth import Principal
+
+Step = Literal["picked-up", "delivered"]
+PREVIOUS: dict[Step, str] = {"picked-up": "assigned", "delivered": "picked-up"}
+STAMP: dict[Step, str] = {"picked-up": "pickedUpAt", "delivered": "deliveredAt"}
+
+
+def own(delivery: Doc | None, driver_id: str) -> Doc:
+    """The delivery if it is the driver's, or the refusal (404, 403)."""
+    if delivery is None:
+        raise HttpError(404, "no such delivery")
+    if delivery["driverId"] != driver_id:
+        raise HttpError(403, "this delivery is assigned to another driver")
+    return delivery
+
+
+def advance(delivery: Doc | None, driver_id: str, step: Step, now_ms: int) -> Doc | None:
+    """The delivery moved to ``step``, ``None`` when it is there already, or the refusal."""
+    current = own(delivery, driver_id)
+    if current["status"] == step:
+        return None
+    if current["status"] != PREVIOUS[step]:
+        raise HttpError(409, f"a delivery that is {current['status']} cannot become {step}")
+    return {**current, "status": step, STAMP[step]: now_ms}
+
+
+def register(api: HttpApi, ports: DeliveryPorts) -> None:
+    """Declare the delivery routes on ``api``."""
+    store, clock = ports.store, ports.clock
+
+    def report(caller: Principal, delivery_id: str, step: Step) -> Delivery:
+        now = clock.now_ms()
+        store.update(DELIVERIES, delivery_id, lambda d: advance(d, caller.subject, step, now))
+        return Delivery.model_validate(store.get(DELIVERIES, delivery_id))
+
+    @api.route("GET", "/me/deliveries", actors={"driver"}, response=Deliveries)
+    def get_deliveries(caller: Principal) -> Deliveries:
+        """The caller's deliveries, newest first."""
+        found = store.query(DELIVERIES, [Where("driverId", "==", caller.subject)])
+        docs = sorted((d.data for d in found), key=lambda d: d["assignedAt"], reverse=True)
+        return Deliveries(deliveries=[Delivery.model_validate(d) for d in docs])
+
+    @api.route("GET", "/deliveries/{delivery_id}", actors={"driver"}, response=Delivery)
+    def get_delivery(caller: Principal, delivery_id: str) -> Delivery:
+        """One of the caller's deliveries."""
+        return Delivery.model_validate(own(store.get(DELIVERIES, delivery_id), caller.subject))
+
+    @api.route("POST", "/deliveries/{delivery_id}/picked-up", actors={"driver"}, response=Delivery)
+    def picked_up(caller: Principal, delivery_id: str) -> Delivery:
+        """Report that the caller has the order (only after it was assigned to them)."""
+        return report(caller, delivery_id, "picked-up")
+
+    @api.route("POST", "/deliveries/{delivery_id}/delivered", actors={"driver"}, response=Delivery)
+    def delivered(caller: Principal, delivery_id: str) -> Delivery:
+        """Report that the order reached the customer (only after it was picked up)."""
+        return report(caller, delivery_id, "delivered")

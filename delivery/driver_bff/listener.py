@@ -1,0 +1,93 @@
+"""Keeps the drivers' offers and deliveries as dispatch decides them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from delivery.driver_bff.records import ACTIVE, DELIVERIES, OFFERS
+from delivery.events import (
+    DELIVERY_ASSIGNED,
+    DELIVERY_CANCELLED,
+    DELIVERY_OFFERED,
+    OFFER_WITHDRAWN,
+)
+from shared.stores import Doc, apply_event
+
+if TYPE_CHECKING:
+    from delivery.ports import DeliveryPorts
+    from shared.envelope import Envelope
+    from shared.runtime.context import Context
+
+
+def keep_driver_work(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    """Apply one dispatch decision to the driver's offers or deliveries."""
+    handler = {
+        DELIVERY_OFFERED: _offered,
+        OFFER_WITHDRAWN: _withdrawn,
+        DELIVERY_ASSIGNED: _assigned,
+        DELIVERY_CANCELLED: _cancelled,
+    }[event.type]
+    handler(event, ctx)
+
+
+def _offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    body = event.body
+
+    def mutate(offer: Doc | None) -> Doc:
+        past = list((offer or {}).get("pastDrivers", []))
+        if offer is not None and offer["driverId"] != body["driverId"]:
+            past.append(offer["driverId"])
+        return {
+            "deliveryId": body["id"],
+            "orderId": body["orderId"],
+            "driverId": body["driverId"],
+            "pickup": {"name": body["pickup"]["name"], "address": body["pickup"]["address"]},
+            "dropoff": body["dropoff"],
+            "expiresAt": body["expiresAt"],
+            "status": "open",
+            "answeredAt": None,
+            "pastDrivers": past,
+        }
+
+    apply_event(ctx.ports.store, OFFERS, body["id"], event, mutate)
+
+
+def _withdrawn(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    delivery_id, driver_id = event.body["id"], event.body["driverId"]
+
+    def mutate(offer: Doc | None) -> Doc:
+        if offer is None:  # withdrawn before we saw the offer: keep it from reopening
+            return {"deliveryId": delivery_id, "driverId": driver_id, "status": "withdrawn"}
+        if offer["driverId"] == driver_id and offer["status"] in ("open", "accepted"):
+            return {**offer, "status": "withdrawn"}
+        return offer
+
+    apply_event(ctx.ports.store, OFFERS, delivery_id, event, mutate)
+
+
+def _assigned(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    body = event.body
+    ctx.ports.store.create(
+        DELIVERIES,
+        body["id"],
+        {
+            "deliveryId": body["id"],
+            "orderId": body["orderId"],
+            "driverId": body["driverId"],
+            "pickup": {"name": body["pickup"]["name"], "address": body["pickup"]["address"]},
+            "dropoff": body["dropoff"],
+            "status": "assigned",
+            "assignedAt": body["assignedAt"],
+            "pickedUpAt": None,
+            "deliveredAt": None,
+        },
+    )
+
+
+def _cancelled(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    def cancel(delivery: Doc | None) -> Doc | None:
+        if delivery is None or delivery["status"] not in ACTIVE:
+            return None
+        return {**delivery, "status": "cancelled"}
+
+    ctx.ports.store.update(DELIVERIES, event.body["id"], cancel)

@@ -1,0 +1,111 @@
+"""The driver API's request and response bodies (camelCase on the wire)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic.alias_generators import to_camel
+
+Vehicle = Literal["bike", "scooter", "car"]
+
+
+class Body(BaseModel):
+    """A request body: camelCase, nothing unknown."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class View(BaseModel):
+    """A response body: camelCase; stored fields it does not name are left out."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class ProfileRequest(Body):
+    """``PUT /me``."""
+
+    name: str = Field(min_length=1, max_length=80)
+    vehicle: Vehicle
+
+
+class StatusRequest(Body):
+    """``PUT /me/status``."""
+
+    online: StrictBool
+
+
+class Location(Body):
+    """``PUT /me/location``, and where a driver is."""
+
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+
+
+class Profile(View):
+    """The caller's driver profile."""
+
+    id: str
+    name: str
+    vehicle: Vehicle
+    online: bool
+    location: Location | None
+
+
+class Address(View):
+    """A street address with its coordinates."""
+
+    street: str
+    city: str
+    postcode: str
+    lat: float
+    lng: float
+
+
+class Pickup(View):
+    """The restaurant to pick the order up at."""
+
+    name: str
+    address: Address
+
+
+class Offer(View):
+    """An open offer of a delivery to the caller."""
+
+    delivery_id: str
+    order_id: str
+    pickup: Pickup
+    dropoff: Address
+    expires_at: int
+
+
+class Offers(View):
+    """``GET /me/offers``."""
+
+    offers: list[Offer]
+
+
+class Answer(View):
+    """The driver's answer to an offer."""
+
+    delivery_id: str
+    status: Literal["accepted", "declined"]
+
+
+class Delivery(View):
+    """A delivery assigned to the caller."""
+
+    delivery_id: str
+    order_id: str
+    status: Literal["assigned", "picked-up", "delivered", "cancelled"]
+    pickup: Pickup
+    dropoff: Address
+    assigned_at: int
+    picked_up_at: int | None
+    delivered_at: int | None
+
+
+class Deliveries(View):
+    """``GET /me/deliveries``, newest first."""
+
+    deliveries: list[Delivery]

@@ -1,0 +1,64 @@
+"""Offers made to the driver: see the open ones, accept or decline them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from delivery.driver_bff.models import Answer, Offer, Offers
+from delivery.driver_bff.records import OFFERS
+from shared.api import HttpApi, HttpError
+from shared.stores import Doc, Where
+
+if TYPE_CHECKING:
+    from delivery.ports import DeliveryPorts
+    from shared.auth import Principal
+
+Verdict = Literal["accepted", "declined"]
+
+
+def answer(offer: Doc | None, driver_id: str, verdict: Verdict, now_ms: int) -> Doc | None:
+    """The offer with the driver's verdict, ``None`` when it already has it, or the refusal."""
+    if offer is None:
+        raise HttpError(404, "no such offer")
+    if offer["driverId"] != driver_id:
+        if driver_id in offer.get("pastDrivers", []):
+            raise HttpError(409, "the offer was withdrawn")
+        raise HttpError(403, "this offer was not made to you")
+    if offer["status"] == verdict:
+        return None
+    if offer["status"] != "open":
+        raise HttpError(409, f"the offer is already {offer['status']}")
+    if now_ms >= offer["expiresAt"]:
+        raise HttpError(409, "the offer has expired")
+    return {**offer, "status": verdict, "answeredAt": now_ms}
+
+
+def register(api: HttpApi, ports: DeliveryPorts) -> None:
+    """Declare the offer routes on ``api``."""
+    store, clock = ports.store, ports.clock
+
+    def reply(caller: Principal, delivery_id: str, verdict: Verdict) -> Answer:
+        now = clock.now_ms()
+        store.update(OFFERS, delivery_id, lambda offer: answer(offer, caller.subject, verdict, now))
+        return Answer(delivery_id=delivery_id, status=verdict)
+
+    @api.route("GET", "/me/offers", actors={"driver"}, response=Offers)
+    def get_offers(caller: Principal) -> Offers:
+        """The offers open to the caller right now."""
+        now = clock.now_ms()
+        found = store.query(
+            OFFERS, [Where("driverId", "==", caller.subject), Where("status", "==", "open")]
+        )
+        return Offers(
+            offers=[Offer.model_validate(d.data) for d in found if d.data["expiresAt"] > now]
+        )
+
+    @api.route("POST", "/offers/{delivery_id}/accept", actors={"driver"}, response=Answer)
+    def accept_offer(caller: Principal, delivery_id: str) -> Answer:
+        """Take the delivery on; refused once the offer expired or was withdrawn."""
+        return reply(caller, delivery_id, "accepted")
+
+    @api.route("POST", "/offers/{delivery_id}/decline", actors={"driver"}, response=Answer)
+    def decline_offer(caller: Principal, delivery_id: str) -> Answer:
+        """Turn the delivery down, so it is offered to another driver."""
+        return reply(caller, delivery_id, "declined")

@@ -1,0 +1,60 @@
+"""The driver's own profile: who they are, whether they work now, and where they are."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from delivery.driver_bff.models import Location, Profile, ProfileRequest, StatusRequest
+from delivery.driver_bff.records import ACTIVE, DELIVERIES, DRIVERS
+from shared.api import HttpApi, HttpError
+from shared.stores import Doc, Where
+
+if TYPE_CHECKING:
+    from delivery.ports import DeliveryPorts
+    from shared.auth import Principal
+
+
+def register(api: HttpApi, ports: DeliveryPorts) -> None:
+    """Declare the profile routes on ``api``."""
+    store, clock = ports.store, ports.clock
+
+    def edit(caller: Principal, fields: dict[str, Any]) -> Profile:
+        def updater(driver: Doc | None) -> Doc:
+            if driver is None:
+                raise HttpError(409, "create your profile first (PUT /me)")
+            return {**driver, **fields, "updatedAt": clock.now_ms()}
+
+        return Profile.model_validate(store.update(DRIVERS, caller.subject, updater))
+
+    @api.route("PUT", "/me", actors={"driver"}, body=ProfileRequest, response=Profile)
+    def put_profile(caller: Principal, body: ProfileRequest) -> Profile:
+        """Create or change the caller's profile (name and vehicle)."""
+
+        def updater(driver: Doc | None) -> Doc:
+            current = driver or {"id": caller.subject, "online": False, "location": None}
+            return {**current, **body.model_dump(), "updatedAt": clock.now_ms()}
+
+        return Profile.model_validate(store.update(DRIVERS, caller.subject, updater))
+
+    @api.route("GET", "/me", actors={"driver"}, response=Profile)
+    def get_profile(caller: Principal) -> Profile:
+        """The caller's profile."""
+        driver = store.get(DRIVERS, caller.subject)
+        if driver is None:
+            raise HttpError(404, "you have no profile yet (PUT /me)")
+        return Profile.model_validate(driver)
+
+    @api.route("PUT", "/me/status", actors={"driver"}, body=StatusRequest, response=Profile)
+    def put_status(caller: Principal, body: StatusRequest) -> Profile:
+        """Go online to receive offers, or offline once every delivery is finished."""
+        if not body.online and store.query(
+            DELIVERIES,
+            [Where("driverId", "==", caller.subject), Where("status", "in", list(ACTIVE))],
+        ):
+            raise HttpError(409, "finish your active delivery before going offline")
+        return edit(caller, {"online": body.online})
+
+    @api.route("PUT", "/me/location", actors={"driver"}, body=Location, response=Profile)
+    def put_location(caller: Principal, body: Location) -> Profile:
+        """Report where the caller is now."""
+        return edit(caller, {"location": body.model_dump()})

@@ -1,0 +1,60 @@
+"""Database-first: what drivers do in the API becomes events for dispatch."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from delivery.events import (
+    DELIVERY_DELIVERED,
+    DELIVERY_PICKED_UP,
+    DRIVER_UPDATED,
+    OFFER_ACCEPTED,
+    OFFER_DECLINED,
+)
+
+if TYPE_CHECKING:
+    from delivery.ports import DeliveryPorts
+    from shared.runtime.context import Context
+    from shared.stores import DocumentChange
+
+DISPATCHED_FIELDS = ("name", "online", "location")
+"""What dispatch needs to know of a driver."""
+ANSWERS = {"accepted": OFFER_ACCEPTED, "declined": OFFER_DECLINED}
+STEPS = {"picked-up": DELIVERY_PICKED_UP, "delivered": DELIVERY_DELIVERED}
+
+
+def publish_driver(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
+    """``driver-updated`` when the driver's name, availability or position changed."""
+    if change.after is None:
+        return
+    before = change.before or {}
+    if all(before.get(f) == change.after[f] for f in DISPATCHED_FIELDS):
+        return
+    body = {"id": change.key, **{f: change.after[f] for f in DISPATCHED_FIELDS}}
+    ctx.emit(DRIVER_UPDATED, "driver", body, partition_key=change.key)
+
+
+def publish_answer(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
+    """``offer-accepted`` / ``offer-declined`` when the driver answered an open offer."""
+    before, after = change.before, change.after
+    if before is None or after is None or before["status"] != "open":
+        return
+    if after["driverId"] != before["driverId"] or after["status"] not in ANSWERS:
+        return
+    body = {
+        "deliveryId": after["deliveryId"],
+        "driverId": after["driverId"],
+        "answeredAt": after["answeredAt"],
+    }
+    ctx.emit(ANSWERS[after["status"]], "offer", body, partition_key=after["orderId"])
+
+
+def publish_progress(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
+    """``delivery-picked-up`` / ``delivery-delivered`` when the driver reported the step."""
+    before, after = change.before, change.after
+    if before is None or after is None or before["status"] == after["status"]:
+        return
+    if after["status"] not in STEPS:
+        return
+    body = {k: after[k] for k in ("deliveryId", "orderId", "driverId")}
+    ctx.emit(STEPS[after["status"]], "delivery", body, partition_key=after["orderId"])

@@ -1,0 +1,36 @@
+"""The internal event types on the Delivery subsystem's bus, and their bodies.
+
+Everything about one order's delivery is keyed by the order id; a driver's
+profile by the driver id. Times are epoch milliseconds.
+
+``order-updated`` (order-esg ingress)
+    id, status, reason, customerRef, restaurant{id,name,address}, deliveryAddress, changedAt
+``driver-updated`` (driver-bff drivers-trigger)
+    id, name, online, location
+``offer-accepted``, ``offer-declined`` (driver-bff offers-trigger)
+    deliveryId, driverId, answeredAt
+``delivery-picked-up``, ``delivery-delivered`` (driver-bff deliveries-trigger)
+    deliveryId, orderId, driverId
+``delivery-offered`` (dispatch-control rules)
+    id, orderId, driverId, pickup{restaurantId,name,address}, dropoff, expiresAt
+``offer-withdrawn`` (dispatch-control rules)
+    id, driverId
+``delivery-assigned`` (dispatch-control rules)
+    id, orderId, driverId, pickup, dropoff, assignedAt
+``delivery-cancelled`` (dispatch-control rules)
+    id, orderId, driverId (null when no driver was assigned)
+``delivery-status-changed`` (dispatch-control rules)
+    id, orderId, status, driver{id,name}, location, changedAt
+"""
+
+ORDER_UPDATED = "order-updated"
+DRIVER_UPDATED = "driver-updated"
+OFFER_ACCEPTED = "offer-accepted"
+OFFER_DECLINED = "offer-declined"
+DELIVERY_PICKED_UP = "delivery-picked-up"
+DELIVERY_DELIVERED = "delivery-delivered"
+DELIVERY_OFFERED = "delivery-offered"
+OFFER_WITHDRAWN = "offer-withdrawn"
+DELIVERY_ASSIGNED = "delivery-assigned"
+DELIVERY_CANCELLED = "delivery-cancelled"
+DELIVERY_STATUS_CHANGED = "delivery-status-changed"

@@ -1,0 +1,36 @@
+"""``notification-esg``: push notifications over HTTP to the push provider.
+
+Drivers hear of new offers and of cancelled deliveries; customers hear that
+their order was accepted or cancelled, that a driver was assigned, picked it
+up and delivered it. Location-only updates send nothing.
+"""
+
+from __future__ import annotations
+
+from delivery.events import (
+    DELIVERY_CANCELLED,
+    DELIVERY_OFFERED,
+    DELIVERY_STATUS_CHANGED,
+    ORDER_UPDATED,
+)
+from delivery.notification_esg.push import notify
+from shared.hub.routing import on_types
+from shared.topology import Channel, Consumer, Role, Service, ServiceKind
+
+SERVICE = Service(
+    "notification-esg",
+    ServiceKind.ESG,
+    (
+        Consumer(
+            "push",
+            Role.EGRESS,
+            Channel(
+                on_types(
+                    DELIVERY_OFFERED, DELIVERY_CANCELLED, DELIVERY_STATUS_CHANGED, ORDER_UPDATED
+                )
+            ),
+            handlers=(notify,),
+        ),
+    ),
+    description="Push notifications to customers and drivers through the push provider.",
+)

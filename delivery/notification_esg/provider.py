@@ -1,0 +1,71 @@
+"""The push provider: the port the notifications go through, and its HTTP adapter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from shared.exceptions import BusinessRuleViolation
+from shared.http import DEFAULT_TIMEOUT_S
+
+if TYPE_CHECKING:
+    import requests
+
+Recipient = Literal["customer", "driver"]
+
+
+@dataclass(frozen=True, slots=True)
+class PushMessage:
+    """One notification for one person's phone."""
+
+    kind: Recipient
+    recipient: str
+    title: str
+    body: str
+    data: dict[str, str] = field(default_factory=dict)
+
+
+class PushUnavailable(ConnectionError):
+    """The provider could not take the message now; the event is redelivered later."""
+
+
+class PushProvider(Protocol):
+    """Sends push notifications; the same ``idempotency_key`` is delivered only once."""
+
+    def send(self, message: PushMessage, *, idempotency_key: str) -> str:
+        """Hand ``message`` to the provider and return its message id."""
+        ...
+
+
+class HttpPushProvider:
+    """The push provider's HTTP API (``POST /v1/messages``) with a bearer API key."""
+
+    def __init__(self, session: requests.Session, base_url: str, api_key: str) -> None:
+        self._session = session
+        self._url = base_url.rstrip("/") + "/v1/messages"
+        self._api_key = api_key
+
+    def send(self, message: PushMessage, *, idempotency_key: str) -> str:
+        """POST the message; 5xx and 429 are retryable, any other refusal is a fault."""
+        response = self._session.post(
+            self._url,
+            json={
+                "to": {"kind": message.kind, "id": message.recipient},
+                "title": message.title,
+                "body": message.body,
+                "data": message.data,
+            },
+            headers={
+                "Authorization": f"Bearer {self._api_key}",
+                "Idempotency-Key": idempotency_key,
+            },
+            timeout=DEFAULT_TIMEOUT_S,
+        )
+        if response.status_code >= 500 or response.status_code == 429:
+            raise PushUnavailable(f"the push provider answered {response.status_code}")
+        if not response.ok:
+            raise BusinessRuleViolation(
+                f"the push provider refused {idempotency_key}: "
+                f"{response.status_code} {response.text[:300]}"
+            )
+        return str(response.json()["id"])

@@ -1,0 +1,103 @@
+"""Egress: push notifications to customers and drivers, one per business fact.
+
+Each call carries an idempotency key named after the fact, so a redelivered
+event never notifies twice. The customer's notices also need their
+``customerRef``, which only ``order-updated`` carries: it is kept in
+``notification-orders/{orderId}`` with the statuses already notified, so a
+location-only update or a repeat costs no call at all.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+from delivery.events import (
+    DELIVERY_CANCELLED,
+    DELIVERY_OFFERED,
+    DELIVERY_STATUS_CHANGED,
+    ORDER_UPDATED,
+)
+from delivery.notification_esg.messages import (
+    ORDER_STATUSES,
+    cancelled_delivery,
+    delivery_update,
+    new_offer,
+    order_update,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from delivery.notification_esg.provider import PushMessage
+    from delivery.ports import DeliveryPorts
+    from shared.envelope import Envelope
+    from shared.runtime.context import Context
+    from shared.stores import Doc
+
+ORDERS = "notification-orders"
+"""``notification-orders/{orderId}``: ``{customerRef, notified: [status, ...]}``."""
+
+
+class UnknownOrder(LookupError):
+    """A delivery update came before its order; the event is redelivered later."""
+
+
+def notify(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    """Send the notification ``event`` calls for, if any."""
+    handlers: dict[str, Callable[[Envelope, Context[DeliveryPorts]], None]] = {
+        ORDER_UPDATED: _order_updated,
+        DELIVERY_STATUS_CHANGED: _delivery_status_changed,
+        DELIVERY_OFFERED: _delivery_offered,
+        DELIVERY_CANCELLED: _delivery_cancelled,
+    }
+    handlers[event.type](event, ctx)
+
+
+def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    order = event.body
+
+    def remember(record: Doc | None) -> Doc:
+        return {"notified": [], **(record or {}), "customerRef": order["customerRef"]}
+
+    ctx.ports.store.update(ORDERS, order["id"], remember)
+    if order["status"] in ORDER_STATUSES:
+        _tell_customer(ctx, order["id"], order["status"], partial(order_update, order))
+
+
+def _delivery_status_changed(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    delivery = event.body
+    _tell_customer(ctx, delivery["orderId"], delivery["status"], partial(delivery_update, delivery))
+
+
+def _delivery_offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    offer = event.body
+    key = f"{offer['id']}:offer:{offer['driverId']}:{offer['expiresAt']}"
+    ctx.ports.push.send(new_offer(offer), idempotency_key=key)
+
+
+def _delivery_cancelled(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    delivery = event.body
+    if delivery["driverId"] is not None:
+        key = f"{delivery['id']}:cancelled:{delivery['driverId']}"
+        ctx.ports.push.send(cancelled_delivery(delivery), idempotency_key=key)
+
+
+def _tell_customer(
+    ctx: Context[DeliveryPorts], order_id: str, status: str, compose: Callable[[str], PushMessage]
+) -> None:
+    store = ctx.ports.store
+    record = store.get(ORDERS, order_id)
+    if record is None:
+        raise UnknownOrder(f"no customer known for order {order_id} yet")
+    if status in record["notified"]:
+        return
+    message = compose(record["customerRef"])
+    ctx.ports.push.send(message, idempotency_key=f"{order_id}:{status}:customer")
+
+    def notified(current: Doc | None) -> Doc | None:
+        if current is None or status in current["notified"]:
+            return None
+        return {**current, "notified": [*current["notified"], status]}
+
+    store.update(ORDERS, order_id, notified)

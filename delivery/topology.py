@@ -1,0 +1,21 @@
+"""The Delivery subsystem's declaration: its four services and how they are wired."""
+
+from __future__ import annotations
+
+from delivery import dispatch_control, driver_bff, notification_esg, order_esg
+from delivery.ports import bootstrap
+from shared.runtime.app import SubsystemApp
+from shared.topology import Subsystem
+
+TOPOLOGY = Subsystem(
+    name="delivery",
+    services=(
+        order_esg.SERVICE,
+        driver_bff.SERVICE,
+        dispatch_control.SERVICE,
+        notification_esg.SERVICE,
+    ),
+    description="Drivers, dispatch and notifications: gets every accepted order to its customer.",
+)
+
+APP = SubsystemApp(TOPOLOGY, bootstrap)

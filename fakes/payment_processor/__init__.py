@@ -1,0 +1,66 @@
+"""A fake card payment processor: authorize, then capture, void or refund.
+
+Every route needs ``Authorization: Bearer <api_key>``; mutating routes need an
+``Idempotency-Key`` and replay their first outcome for it (see
+:mod:`fakes.idempotency`). The payment method ``pm_card_declined`` is always
+declined with 402 ``{"error": ..., "code": "card_declined"}``.
+
+* ``POST /v1/authorizations`` ``{amount, currency, paymentMethod, reference}``
+  -> 201 ``{id, status: "authorized", amount, currency, reference}``
+* ``POST /v1/authorizations/{id}/capture`` (from authorized), ``/void`` (from authorized),
+  ``/refund`` (from captured) -> 200 the authorization; 409 from another state; 404
+* ``GET /v1/authorizations/{id}`` -> the authorization with its ``operations``
+* ``GET /v1/authorizations?reference=<ref>`` -> ``{authorizations: [...]}``
+* ``POST /_fake/fail-next`` ``{count, status}`` (see :mod:`fakes.faults`)
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+import flask
+from flask.typing import ResponseReturnValue
+
+from fakes import faults
+from fakes.idempotency import IdempotencyStore
+from fakes.payment_processor.ledger import Action, AuthorizationRequest, Ledger
+from fakes.web import create_base_app, idempotency_key, parse_body, require_bearer
+
+DEFAULT_API_KEY = "sk_test_fooddelivery"
+DEFAULT_PORT = 8701
+
+__all__ = ["DEFAULT_API_KEY", "DEFAULT_PORT", "create_app"]
+
+
+def create_app(api_key: str = DEFAULT_API_KEY) -> flask.Flask:
+    """The payment processor as a Flask app with its own empty state."""
+    app = create_base_app("fake-payment-processor")
+    faults.install(app)
+    require_bearer(app, api_key)
+    ledger = Ledger()
+    replays = IdempotencyStore()
+
+    @app.post("/v1/authorizations")
+    def authorize() -> ResponseReturnValue:
+        key = idempotency_key()
+        request = parse_body(AuthorizationRequest)
+        return replays.respond(key, lambda: (ledger.authorize(request, key).summary(), 201))
+
+    @app.post("/v1/authorizations/<authorization_id>/<any(capture, void, refund):action>")
+    def change(authorization_id: str, action: str) -> ResponseReturnValue:
+        key = idempotency_key()
+        verb = cast(Action, action)
+        return replays.respond(
+            key, lambda: (ledger.apply(authorization_id, verb, key).summary(), 200)
+        )
+
+    @app.get("/v1/authorizations/<authorization_id>")
+    def read(authorization_id: str) -> ResponseReturnValue:
+        return ledger.get(authorization_id).detail()
+
+    @app.get("/v1/authorizations")
+    def search() -> ResponseReturnValue:
+        found = ledger.find(flask.request.args.get("reference"))
+        return {"authorizations": [a.detail() for a in found]}
+
+    return app

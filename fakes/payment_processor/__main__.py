@@ -1,0 +1,17 @@
+"""``python -m fakes.payment_processor [--port 8701] [--api-key KEY]``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from fakes.payment_processor import DEFAULT_API_KEY, DEFAULT_PORT, create_app
+from fakes.server import main
+
+parser = argparse.ArgumentParser(
+    prog="python -m fakes.payment_processor", description="The fake payment processor."
+)
+parser.add_argument("--api-key", default=DEFAULT_API_KEY, help="the accepted bearer key")
+
+if __name__ == "__main__":
+    sys.exit(main(create_app, name="payment processor", default_port=DEFAULT_PORT, parser=parser))

@@ -1,0 +1,49 @@
+"""A fake push-notification provider: it keeps the messages it is asked to send.
+
+Every route needs ``Authorization: Bearer <api_key>``.
+
+* ``POST /v1/messages`` ``{to: {kind: "customer"|"driver", id}, title, body, data?}`` with an
+  ``Idempotency-Key`` -> 202 ``{id: "msg_..."}``; the same key again -> the same id, and
+  the message is not kept twice (see :mod:`fakes.idempotency`)
+* ``GET /v1/messages?kind=customer&id=<ref>`` -> ``{messages: [...]}`` in arrival order;
+  both filters optional
+* ``POST /_fake/fail-next`` (see :mod:`fakes.faults`)
+"""
+
+from __future__ import annotations
+
+import flask
+from flask.typing import ResponseReturnValue
+
+from fakes import faults
+from fakes.idempotency import IdempotencyStore
+from fakes.push_provider.outbox import MessageQuery, MessageRequest, Outbox
+from fakes.web import create_base_app, idempotency_key, parse_body, require_bearer, validate
+
+DEFAULT_API_KEY = "push_test_fooddelivery"
+DEFAULT_PORT = 8703
+
+__all__ = ["DEFAULT_API_KEY", "DEFAULT_PORT", "create_app"]
+
+
+def create_app(api_key: str = DEFAULT_API_KEY) -> flask.Flask:
+    """The push provider as a Flask app with its own empty outbox."""
+    app = create_base_app("fake-push-provider")
+    faults.install(app)
+    require_bearer(app, api_key)
+    outbox = Outbox()
+    replays = IdempotencyStore()
+
+    @app.post("/v1/messages")
+    def send() -> ResponseReturnValue:
+        key = idempotency_key()
+        request = parse_body(MessageRequest)
+        return replays.respond(key, lambda: ({"id": outbox.add(request, key).id}, 202))
+
+    @app.get("/v1/messages")
+    def search() -> ResponseReturnValue:
+        query = validate(MessageQuery, flask.request.args.to_dict())
+        found = outbox.find(kind=query.kind, recipient_id=query.id)
+        return {"messages": [message.to_json() for message in found]}
+
+    return app

@@ -1,0 +1,135 @@
+"""Serving a fake over real HTTP on loopback, in tests and from the command line.
+
+``serve(app)`` runs a threaded werkzeug server on ``127.0.0.1`` in a daemon
+thread (port 0 picks a free port) and returns a handle to stop it::
+
+    server = serve(create_app())
+    requests.get(f"{server.url}/healthz")
+    server.stop()
+
+:func:`main` is what ``python -m fakes.<name>`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    import flask
+    from _typeshed.wsgi import WSGIApplication
+
+HOST = "127.0.0.1"
+BACKGROUND = "fakes.background"
+"""The ``app.extensions`` key of a fake's background workers (a list of :class:`Stoppable`)."""
+
+
+class Stoppable(Protocol):
+    """Something running in the background that can be told to stop."""
+
+    def stop(self) -> None:
+        """Stop and wait until stopped."""
+
+
+class RunningServer:
+    """A server running in a daemon thread; :meth:`stop` shuts it down and frees the port."""
+
+    def __init__(self, server: BaseWSGIServer) -> None:
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"fake-server-{server.server_port}",
+            daemon=True,
+        )
+        self._stopped = False
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        return self._server.server_port
+
+    @property
+    def url(self) -> str:
+        """Its base URL, e.g. ``http://127.0.0.1:8701``."""
+        return f"http://{HOST}:{self.port}"
+
+    def wait(self) -> None:
+        """Block until the server stops (Ctrl-C interrupts)."""
+        while self._thread.is_alive():
+            self._thread.join(0.5)
+
+    def stop(self) -> None:
+        """Stop serving, close the listening socket and join the thread; idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def serve(app: WSGIApplication, port: int = 0) -> RunningServer:
+    """Serve ``app`` on ``127.0.0.1:port`` (0: a free port), one thread per request."""
+    return RunningServer(make_server(HOST, port, app, threaded=True))
+
+
+def stop_background(app: flask.Flask) -> None:
+    """Stop the background workers ``app`` registered under :data:`BACKGROUND`."""
+    workers: list[Stoppable] = app.extensions.get(BACKGROUND, [])
+    for worker in workers:
+        worker.stop()
+
+
+def main(
+    create_app: Callable[..., flask.Flask],
+    argv: Sequence[str] | None = None,
+    *,
+    name: str,
+    default_port: int,
+    parser: argparse.ArgumentParser | None = None,
+) -> int:
+    """Run a fake until Ctrl-C or SIGTERM: ``--port`` (default ``default_port``), on 127.0.0.1.
+
+    Options of ``parser`` other than ``--port`` are passed to ``create_app`` as
+    keyword arguments, by their ``dest``. Prints the URL once listening.
+    """
+    parser = parser or argparse.ArgumentParser(description=f"The fake {name}.")
+    parser.add_argument(
+        "--port", type=int, default=default_port, help=f"port (default {default_port}; 0: any)"
+    )
+    options = vars(parser.parse_args(argv))
+    port = options.pop("port")
+    app = create_app(**options)
+    logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+    server = serve(app, port)
+    print(f"fake {name} listening on {server.url} (Ctrl-C stops)", flush=True)
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+        stop_background(app)
+    return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,131 @@
+"""What every fake shares: JSON error bodies, body validation, API keys, ids and timestamps.
+
+Errors have the same shape as the platform's own APIs (see :mod:`shared.api`):
+``{"error": "...", "fields": {...}}``, where ``fields`` appears only for
+validation errors. A handler refuses a request by raising :class:`FakeError`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import flask
+from flask.json.provider import DefaultJSONProvider
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+Reply = tuple[dict[str, Any], int]
+"""A JSON body and its HTTP status."""
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+class FakeError(Exception):
+    """A refusal: an HTTP status, a message, and optional per-field messages or extra fields."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        fields: dict[str, str] | None = None,
+        **extra: str,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.fields = fields
+        self.extra = extra
+
+    def reply(self) -> Reply:
+        """The JSON error body and the status."""
+        body: dict[str, Any] = {"error": self.message, **self.extra}
+        if self.fields:
+            body["fields"] = self.fields
+        return body, self.status
+
+
+def create_base_app(name: str) -> flask.Flask:
+    """A Flask app answering errors in JSON, with ``GET /healthz``."""
+    app = flask.Flask(name)
+    if isinstance(app.json, DefaultJSONProvider):
+        app.json.sort_keys = False
+
+    @app.errorhandler(FakeError)
+    def refused(error: FakeError) -> ResponseReturnValue:
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+        return (*error.reply(), headers)
+
+    @app.errorhandler(404)
+    def not_found(_: Exception) -> ResponseReturnValue:
+        return {"error": f"no route for {flask.request.method} {flask.request.path}"}, 404
+
+    @app.errorhandler(405)
+    def not_allowed(_: Exception) -> ResponseReturnValue:
+        return {"error": f"{flask.request.method} is not allowed here"}, 405
+
+    @app.errorhandler(500)
+    def crashed(_: Exception) -> ResponseReturnValue:
+        return {"error": "the fake failed unexpectedly; see its log"}, 500
+
+    app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
+    return app
+
+
+def require_bearer(app: flask.Flask, api_key: str) -> None:
+    """Refuse with 401 every request without ``Authorization: Bearer <api_key>``.
+
+    ``/healthz`` and the test-only ``/_fake/`` routes stay open.
+    """
+    expected = f"Bearer {api_key}".encode()
+
+    @app.before_request
+    def authenticate() -> None:
+        path = flask.request.path
+        if path == "/healthz" or path.startswith("/_fake/"):
+            return
+        given = flask.request.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, expected):
+            raise FakeError(401, "missing or invalid API key (Authorization: Bearer <key>)")
+
+
+def idempotency_key() -> str:
+    """The request's ``Idempotency-Key``; 400 when it is missing or too long."""
+    key = flask.request.headers.get("Idempotency-Key", "").strip()
+    if not key:
+        raise FakeError(400, "the Idempotency-Key header is required")
+    if len(key) > MAX_IDEMPOTENCY_KEY:
+        raise FakeError(400, f"Idempotency-Key: at most {MAX_IDEMPOTENCY_KEY} characters")
+    return key
+
+
+def parse_body(model: type[M]) -> M:
+    """The JSON body validated as ``model``; 400 with a message per field otherwise."""
+    data = flask.request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise FakeError(400, "the body must be a JSON object (Content-Type: application/json)")
+    return validate(model, data)
+
+
+def validate(model: type[M], data: Any) -> M:
+    """``data`` validated as ``model``; 400 with a message per field otherwise."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        fields = {".".join(str(p) for p in err["loc"]) or "$": err["msg"] for err in e.errors()}
+        message = "invalid request: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
+        raise FakeError(400, message, fields=fields) from e
+
+
+def new_id(prefix: str) -> str:
+    """A fresh random id such as ``auth_3f9c...``."""
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601 with milliseconds, e.g. ``2026-01-01T12:00:00.000Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,63 @@
+"""Ingress of the Customer subsystem's orders: ``customer.order-placed`` -> ``order-placed``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from pydantic import Field
+
+from shared.contracts import Reader, read
+
+if TYPE_CHECKING:
+    from order.ports import OrderPorts
+    from shared.envelope import Envelope
+    from shared.runtime.context import Context
+
+ORDER_PLACED = "customer.order-placed"
+
+
+class Address(Reader):
+    """A delivery or pickup address."""
+
+    street: str
+    city: str
+    postcode: str
+    lat: float
+    lng: float
+
+
+class Restaurant(Reader):
+    """Where the order is prepared."""
+
+    id: str
+    name: str
+    address: Address
+
+
+class Line(Reader):
+    """One line of the order, priced when it was placed."""
+
+    menu_item_id: str
+    name: str
+    quantity: int = Field(ge=1)
+    price: int = Field(ge=0)
+
+
+class PlacedOrder(Reader):
+    """What Order takes over from the customer's checkout."""
+
+    id: str = Field(min_length=1)
+    customer_ref: str
+    restaurant: Restaurant
+    items: list[Line] = Field(min_length=1)
+    total: int = Field(ge=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    delivery_address: Address
+    placed_at: int
+
+
+def receive_order(event: Envelope, ctx: Context[OrderPorts]) -> None:
+    """Turn a placed order into the internal ``order-placed``, keyed by the order id."""
+    order = read(event, PlacedOrder)
+    body = order.model_dump(mode="json", by_alias=True)
+    ctx.emit("order-placed", "order", body, partition_key=order.id)

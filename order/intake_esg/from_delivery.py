@@ -1,0 +1,49 @@
+"""Ingress of the Delivery subsystem's progress: ``delivery.delivery-status-changed``.
+
+By status: ``assigned`` -> ``driver-assigned``, ``picked-up`` -> ``order-picked-up``,
+``delivered`` -> ``order-delivered``, each ``{id: orderId, deliveryId, driverId}`` keyed by
+the order id. Delivery repeats a status with every new location; those repeats become
+repeated internal events, which the lifecycle leaves aside.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from shared.contracts import Reader, read
+
+if TYPE_CHECKING:
+    from order.ports import OrderPorts
+    from shared.envelope import Envelope
+    from shared.runtime.context import Context
+
+DELIVERY_STATUS_CHANGED = "delivery.delivery-status-changed"
+INTERNAL_TYPES = {
+    "assigned": "driver-assigned",
+    "picked-up": "order-picked-up",
+    "delivered": "order-delivered",
+}
+
+
+class Driver(Reader):
+    """Who delivers the order."""
+
+    id: str
+
+
+class Delivery(Reader):
+    """Where an order's delivery stands."""
+
+    id: str
+    order_id: str = Field(min_length=1)
+    status: Literal["assigned", "picked-up", "delivered"]
+    driver: Driver
+
+
+def receive_delivery_status(event: Envelope, ctx: Context[OrderPorts]) -> None:
+    """Emit the internal event for the delivery's status, keyed by the order id."""
+    delivery = read(event, Delivery)
+    body = {"id": delivery.order_id, "deliveryId": delivery.id, "driverId": delivery.driver.id}
+    ctx.emit(INTERNAL_TYPES[delivery.status], "order", body, partition_key=delivery.order_id)

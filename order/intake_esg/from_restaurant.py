@@ -1,0 +1,76 @@
+"""Ingress of the Restaurant subsystem's answers and profiles.
+
+``restaurant.order-accepted|-rejected|-ready`` become ``restaurant-accepted|-rejected|-ready``
+(keyed by the order id); ``restaurant.restaurant-updated`` becomes ``restaurant-updated``
+(keyed by the restaurant id).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field
+
+from shared.contracts import Reader, read
+
+if TYPE_CHECKING:
+    from order.ports import OrderPorts
+    from shared.envelope import Envelope
+    from shared.runtime.context import Context
+
+ORDER_ACCEPTED = "restaurant.order-accepted"
+ORDER_REJECTED = "restaurant.order-rejected"
+ORDER_READY = "restaurant.order-ready"
+RESTAURANT_UPDATED = "restaurant.restaurant-updated"
+
+
+class Accepted(Reader):
+    """The kitchen took the order."""
+
+    id: str = Field(min_length=1)
+    restaurant_id: str
+    prep_minutes: int = Field(ge=0)
+
+
+class Rejected(Reader):
+    """The kitchen refused the order, in its own words."""
+
+    id: str = Field(min_length=1)
+    restaurant_id: str
+    reason: str
+
+
+class Ready(Reader):
+    """The order waits for its driver."""
+
+    id: str = Field(min_length=1)
+    restaurant_id: str
+    ready_at: int
+
+
+class Restaurant(Reader):
+    """How a restaurant takes its orders."""
+
+    id: str = Field(min_length=1)
+    name: str
+    ordering: Literal["kitchen", "pos"]
+
+
+_ANSWERS: dict[str, tuple[type[Accepted | Rejected | Ready], str]] = {
+    ORDER_ACCEPTED: (Accepted, "restaurant-accepted"),
+    ORDER_REJECTED: (Rejected, "restaurant-rejected"),
+    ORDER_READY: (Ready, "restaurant-ready"),
+}
+
+
+def receive_restaurant_event(event: Envelope, ctx: Context[OrderPorts]) -> None:
+    """Emit the internal counterpart of a restaurant's answer or profile."""
+    if event.type == RESTAURANT_UPDATED:
+        restaurant = read(event, Restaurant)
+        body = restaurant.model_dump(mode="json", by_alias=True)
+        ctx.emit("restaurant-updated", "restaurant", body, partition_key=restaurant.id)
+        return
+    reader, internal_type = _ANSWERS[event.type]
+    answer = read(event, reader)
+    body = answer.model_dump(mode="json", by_alias=True)
+    ctx.emit(internal_type, "order", body, partition_key=answer.id)

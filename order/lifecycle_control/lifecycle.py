@@ -1,0 +1,102 @@
+"""The order lifecycle as a pure fold over the order's recorded events.
+
+``placed -> accepted -> ready -> picked-up -> delivered``, and ``cancelled`` from
+``placed`` (rejected, restaurant timeout) or from ``accepted``/``ready`` (no driver).
+
+Events are folded in timestamp order, ties broken by :data:`PRECEDENCE`. An event
+that does not fit the state yet (anything before ``order-placed``, ``order-delivered``
+before ``order-picked-up``) waits and is applied as soon as it fits; events that never
+fit (duplicates, repeats, anything after ``delivered``/``cancelled``) are left aside.
+So duplicates and late arrivals do not change the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from order.lifecycle_control.transitions import TRANSITIONS, Order, Recorded
+
+FINAL = frozenset({"delivered", "cancelled"})
+PRECEDENCE = (
+    "order-placed",
+    "restaurant-accepted",
+    "restaurant-rejected",
+    "restaurant-timed-out",
+    "restaurant-ready",
+    "driver-assigned",
+    "driver-timed-out",
+    "order-picked-up",
+    "order-delivered",
+)
+"""Event types in lifecycle order: a deadline loses a tie against the answer it waits for."""
+
+
+@dataclass(frozen=True, slots=True)
+class Folded:
+    """The order after the fold (``None`` until it was placed) and the events left aside."""
+
+    order: Order | None
+    left_aside: tuple[Recorded, ...]
+
+
+def fold(events: Iterable[Recorded]) -> Folded:
+    """Fold an order's events, in any arrival order, into its state."""
+    order: Order | None = None
+    waiting: list[Recorded] = []
+    for event in sorted(events, key=_fold_order):
+        waiting.append(event)
+        order = _settle(order, waiting)
+    return Folded(order, tuple(waiting))
+
+
+def _fold_order(event: Recorded) -> tuple[int, int, str]:
+    rank = PRECEDENCE.index(event.type) if event.type in PRECEDENCE else len(PRECEDENCE)
+    return event.timestamp, rank, event.id
+
+
+def _settle(order: Order | None, waiting: list[Recorded]) -> Order | None:
+    """Apply the earliest waiting event that fits, again and again, until none does."""
+    applied = True
+    while applied:
+        applied = False
+        for event in waiting:
+            after = step(order, event)
+            if after is not None:
+                order, applied = after, True
+                waiting.remove(event)
+                break
+    return order
+
+
+def step(order: Order | None, event: Recorded) -> Order | None:
+    """The order after ``event``, or ``None`` when the event does not fit it."""
+    if event.type == "order-placed":
+        return _placed(event) if order is None else None
+    transition = TRANSITIONS.get(event.type)
+    if order is None or transition is None or order["status"] not in transition.sources:
+        return None
+    if not transition.fits(order, event):
+        return None
+    at = max(event.timestamp, order["updatedAt"])
+    after = {**order, **transition.changes(event, at), "updatedAt": at}
+    if transition.target is not None:
+        after.update(status=transition.target, changedAt=at)
+        after["history"] = [*order["history"], {"status": transition.target, "at": at}]
+    return after
+
+
+def _placed(event: Recorded) -> Order:
+    at = event.timestamp
+    return {
+        **event.body,
+        "status": "placed",
+        "reason": None,
+        "detail": None,
+        "acceptedAt": None,
+        "driverAssigned": False,
+        "assignedAt": None,
+        "changedAt": at,
+        "updatedAt": at,
+        "history": [{"status": "placed", "at": at}],
+    }

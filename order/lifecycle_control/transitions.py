@@ -1,0 +1,85 @@
+"""What each event does to an order: the transitions of the lifecycle, as data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Order = dict[str, Any]
+"""An order's state: the placed order's data plus its lifecycle fields (camelCase)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """One event of the order's micro event store, as the fold needs it."""
+
+    id: str
+    type: str
+    timestamp: int
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+Changes = Callable[[Recorded, int], dict[str, Any]]
+Guard = Callable[[Order, Recorded], bool]
+
+
+def _always(order: Order, event: Recorded) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """What an event does: from which statuses, to which (``None``: same), with which changes."""
+
+    sources: frozenset[str]
+    target: str | None
+    changes: Changes
+    fits: Guard = _always
+
+
+def _nothing(event: Recorded, at: int) -> dict[str, Any]:
+    return {}
+
+
+def _accepted(event: Recorded, at: int) -> dict[str, Any]:
+    return {"acceptedAt": at}
+
+
+def _rejected(event: Recorded, at: int) -> dict[str, Any]:
+    return {"reason": "rejected", "detail": event.body.get("reason")}
+
+
+def _cancelled(reason: str) -> Changes:
+    return lambda event, at: {"reason": reason}
+
+
+def _assigned(event: Recorded, at: int) -> dict[str, Any]:
+    return {"driverAssigned": True, "assignedAt": at}
+
+
+def _from_its_restaurant(order: Order, event: Recorded) -> bool:
+    return bool(event.body.get("restaurantId") == order["restaurant"]["id"])
+
+
+def _without_driver(order: Order, event: Recorded) -> bool:
+    return not order["driverAssigned"]
+
+
+_PLACED = frozenset({"placed"})
+_PREPARING = frozenset({"accepted", "ready"})
+TRANSITIONS: dict[str, Transition] = {
+    "restaurant-accepted": Transition(_PLACED, "accepted", _accepted, _from_its_restaurant),
+    "restaurant-rejected": Transition(_PLACED, "cancelled", _rejected, _from_its_restaurant),
+    "restaurant-timed-out": Transition(_PLACED, "cancelled", _cancelled("restaurant-timeout")),
+    "restaurant-ready": Transition(
+        frozenset({"accepted"}), "ready", _nothing, _from_its_restaurant
+    ),
+    "driver-assigned": Transition(_PREPARING, None, _assigned, _without_driver),
+    "driver-timed-out": Transition(
+        _PREPARING, "cancelled", _cancelled("no-driver"), _without_driver
+    ),
+    "order-picked-up": Transition(_PREPARING, "picked-up", _nothing),
+    "order-delivered": Transition(frozenset({"picked-up"}), "delivered", _nothing),
+}
+"""Every transition but the first (``order-placed`` creates the order)."""

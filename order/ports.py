@@ -1,0 +1,39 @@
+"""What the Order subsystem's handlers work with, built once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from order.pos_esg.client import HttpPointOfSale, PointOfSale
+
+if TYPE_CHECKING:
+    from shared.clock import Clock
+    from shared.runtime.app import Infrastructure
+    from shared.stores import AbstractDocumentStore
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPorts:
+    """The store, the clock and the restaurants' point-of-sale service.
+
+    ``pos_callback_url`` is the public base URL of the pos-esg webhook;
+    ``pos_webhook_secret`` signs the point of sale's callbacks.
+    """
+
+    store: AbstractDocumentStore
+    clock: Clock
+    pos: PointOfSale
+    pos_callback_url: str
+    pos_webhook_secret: str
+
+
+def bootstrap(infra: Infrastructure) -> OrderPorts:
+    """Build the ports; reads ``POS_URL``, ``POS_CALLBACK_URL`` and ``POS_WEBHOOK_SECRET``."""
+    return OrderPorts(
+        store=infra.store,
+        clock=infra.clock,
+        pos=HttpPointOfSale(infra.http_session(), infra.setting("POS_URL")),
+        pos_callback_url=infra.setting("POS_CALLBACK_URL").rstrip("/"),
+        pos_webhook_secret=infra.setting("POS_WEBHOOK_SECRET"),
+    )

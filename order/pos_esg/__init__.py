@@ -1,0 +1,30 @@
+"""pos-esg: orders for restaurants that take them in their own point of sale.
+
+The egress sends placed orders to the point of sale over HTTP (and withdraws
+cancelled ones); the webhook takes the point of sale's signed callbacks into an
+inbox; the relay turns each stored callback into the restaurant's answer.
+"""
+
+from __future__ import annotations
+
+from order.pos_esg.relay import relay
+from order.pos_esg.to_pos import forward_to_pos
+from order.pos_esg.webhook import INBOX, webhook
+from shared.hub.routing import on_types
+from shared.topology import Channel, Consumer, Endpoint, Role, Service, ServiceKind, Trigger
+
+SERVICE = Service(
+    "pos-esg",
+    ServiceKind.ESG,
+    (
+        Consumer(
+            "to-pos",
+            Role.EGRESS,
+            Channel(on_types("restaurant-updated", "order-status-changed")),
+            handlers=(forward_to_pos,),
+        ),
+        Endpoint("webhook", Role.API, app=webhook),
+        Trigger("relay", Role.TRIGGER, collection=INBOX, handlers=(relay,)),
+    ),
+    description="Sends orders to restaurants' point-of-sale systems and relays their answers.",
+)

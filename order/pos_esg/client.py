@@ -1,0 +1,93 @@
+"""The restaurants' point-of-sale service: the port and its HTTP adapter."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from shared.exceptions import BusinessRuleViolation
+from shared.http import DEFAULT_TIMEOUT_S
+
+if TYPE_CHECKING:
+    import requests
+
+
+@dataclass(frozen=True, slots=True)
+class PosLine:
+    """One line of an order as the kitchen needs it."""
+
+    name: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class PosOrder:
+    """An order handed to a restaurant's point of sale."""
+
+    order_id: str
+    restaurant_id: str
+    lines: tuple[PosLine, ...]
+    callback_url: str
+
+
+class PosUnavailable(Exception):
+    """The point of sale failed for now (5xx, 408, 429): the call is retried."""
+
+
+class PointOfSale(ABC):
+    """Where orders for restaurants with their own ordering system go."""
+
+    @abstractmethod
+    def submit(self, order: PosOrder) -> None:
+        """Hand ``order`` over; repeating it for the same order changes nothing."""
+
+    @abstractmethod
+    def cancel(self, order_id: str) -> None:
+        """Withdraw an order; one the point of sale does not know is fine."""
+
+
+class HttpPointOfSale(PointOfSale):
+    """The point of sale over HTTP, with an ``Idempotency-Key`` on every call."""
+
+    def __init__(self, session: requests.Session, base_url: str) -> None:
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+
+    def submit(self, order: PosOrder) -> None:
+        body = {
+            "orderId": order.order_id,
+            "restaurantId": order.restaurant_id,
+            "items": [{"name": line.name, "quantity": line.quantity} for line in order.lines],
+            "callbackUrl": order.callback_url,
+        }
+        response = self._post("/orders", body, key=f"{order.order_id}:submit")
+        _check(response, "submit order", order.order_id)
+
+    def cancel(self, order_id: str) -> None:
+        response = self._post(
+            f"/orders/{quote(order_id, safe='')}/cancel", {}, key=f"{order_id}:cancel"
+        )
+        if response.status_code != 404:
+            _check(response, "cancel order", order_id)
+
+    def _post(self, path: str, body: Mapping[str, object], *, key: str) -> requests.Response:
+        return self._session.post(
+            self._base_url + path,
+            json=body,
+            headers={"Idempotency-Key": key},
+            timeout=DEFAULT_TIMEOUT_S,
+        )
+
+
+def _check(response: requests.Response, action: str, order_id: str) -> None:
+    """Accept a 2xx; raise a retryable or a poison error for anything else."""
+    status = response.status_code
+    if 200 <= status < 300:
+        return
+    problem = f"the point of sale refused to {action} {order_id}: {status} {response.text[:200]}"
+    if status >= 500 or status in (408, 429):
+        raise PosUnavailable(problem)
+    raise BusinessRuleViolation(problem)

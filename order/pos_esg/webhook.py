@@ -1,0 +1,95 @@
+"""Endpoint: the point of sale's callbacks, verified and kept in the ``pos-inbox``.
+
+``POST /pos/callbacks`` with a JSON body ``{orderId, restaurantId, event, prepMinutes?,
+reason?}`` signed in ``X-Pos-Signature`` (hex HMAC-SHA256 of the raw body with the
+shared secret). A verified, valid callback is stored as ``pos-inbox/{orderId}:{event}``
+(a repeat changes nothing) and answered 202; the relay takes it from there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import TYPE_CHECKING, Any, Literal
+
+import flask
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+if TYPE_CHECKING:
+    from order.ports import OrderPorts
+
+INBOX = "pos-inbox"
+SIGNATURE_HEADER = "X-Pos-Signature"
+
+
+class PosCallback(BaseModel):
+    """A kitchen's answer from its point of sale; fields added by the vendor are ignored."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
+    )
+
+    order_id: str = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")
+    restaurant_id: str = Field(min_length=1, max_length=200)
+    event: Literal["accepted", "rejected", "ready"]
+    prep_minutes: int | None = Field(default=None, ge=0, le=240)
+    reason: str | None = Field(default=None, min_length=1, max_length=500)
+
+    def missing(self) -> dict[str, str]:
+        """The fields this kind of answer needs but lacks, with a message each."""
+        if self.event == "accepted" and self.prep_minutes is None:
+            return {"prepMinutes": "required when event is 'accepted'"}
+        if self.event == "rejected" and self.reason is None:
+            return {"reason": "required when event is 'rejected'"}
+        return {}
+
+
+def webhook(ports: OrderPorts) -> flask.Flask:
+    """The Flask app behind the webhook: ``POST /pos/callbacks`` and ``GET /healthz``."""
+    app = flask.Flask("order-pos-webhook")
+
+    @app.post("/pos/callbacks")
+    def receive() -> Any:
+        raw = flask.request.get_data()
+        if not _signed(raw, flask.request.headers.get(SIGNATURE_HEADER), ports.pos_webhook_secret):
+            return {"error": f"missing or wrong {SIGNATURE_HEADER}"}, 401
+        data = flask.request.get_json(silent=True)
+        if not isinstance(data, dict):
+            return {"error": "the request body must be a JSON object"}, 400
+        try:
+            callback = PosCallback.model_validate(data)
+        except ValidationError as e:
+            return _invalid(
+                {".".join(map(str, err["loc"])) or "$": err["msg"] for err in e.errors()}
+            )
+        if callback.missing():
+            return _invalid(callback.missing())
+        doc = callback.model_dump(by_alias=True, exclude_none=True)
+        doc["receivedAt"] = ports.clock.now_ms()
+        ports.store.create(INBOX, f"{callback.order_id}:{callback.event}", doc)
+        return {"status": "accepted"}, 202
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return {"status": "ok"}
+
+    @app.errorhandler(404)
+    def not_found(_: Exception) -> Any:
+        return {"error": f"no route for {flask.request.method} {flask.request.path}"}, 404
+
+    @app.errorhandler(405)
+    def not_allowed(_: Exception) -> Any:
+        return {"error": f"{flask.request.method} is not allowed here"}, 405
+
+    return app
+
+
+def _signed(raw: bytes, signature: str | None, secret: str) -> bool:
+    expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    return signature is not None and hmac.compare_digest(signature, expected)
+
+
+def _invalid(fields: dict[str, str]) -> tuple[dict[str, Any], int]:
+    message = "invalid callback: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
+    return {"error": message, "fields": fields}, 400

@@ -1,0 +1,26 @@
+"""status-esg: tells the other subsystems where each order stands.
+
+Its egress publishes ``order.order-status-changed`` from the internal ``order-status-changed``.
+"""
+
+from __future__ import annotations
+
+from order.contracts import OrderStatusChanged
+from order.status_esg.egress import publish_status
+from shared.hub.routing import on_types
+from shared.topology import Channel, Consumer, Role, Service, ServiceKind
+
+SERVICE = Service(
+    "status-esg",
+    ServiceKind.ESG,
+    (
+        Consumer(
+            "egress",
+            Role.EGRESS,
+            Channel(on_types("order-status-changed")),
+            handlers=(publish_status,),
+            publishes=(OrderStatusChanged.TYPE,),
+        ),
+    ),
+    description="Publishes the order's lifecycle to customer, restaurant and delivery.",
+)

@@ -1,0 +1,19 @@
+"""The Order subsystem's services and how they are run."""
+
+from __future__ import annotations
+
+from order import intake_esg, lifecycle_control, pos_esg, status_esg
+from order.ports import bootstrap
+from shared.runtime.app import SubsystemApp
+from shared.topology import Subsystem
+
+TOPOLOGY = Subsystem(
+    name="order",
+    services=(intake_esg.SERVICE, lifecycle_control.SERVICE, pos_esg.SERVICE, status_esg.SERVICE),
+    description=(
+        "Takes placed orders through their lifecycle: restaurant answers (kitchen or "
+        "point of sale), driver assignment, pickup and delivery, with timeouts."
+    ),
+)
+
+APP = SubsystemApp(TOPOLOGY, bootstrap)

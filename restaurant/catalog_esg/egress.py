@@ -1,0 +1,60 @@
+"""Publish the catalog: profiles and menus leave as the published contracts, nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from restaurant.contracts import Address, MenuItem, MenuUpdated, RestaurantUpdated
+from shared.contracts import Contract, publish
+
+if TYPE_CHECKING:
+    from restaurant.ports import RestaurantPorts
+    from shared.envelope import Envelope, Json
+    from shared.runtime.context import Context
+
+
+def publish_catalog(event: Envelope, ctx: Context[RestaurantPorts]) -> None:
+    """Publish ``restaurant-updated`` / ``menu-updated`` as their external contracts."""
+    publish(ctx, _CONTRACTS[event.type](event.body), partition_key=event.partition_key)
+
+
+def _restaurant(body: Json) -> RestaurantUpdated:
+    address = body["address"]
+    return RestaurantUpdated(
+        id=body["id"],
+        name=body["name"],
+        cuisine=body["cuisine"],
+        address=Address(
+            street=address["street"],
+            city=address["city"],
+            postcode=address["postcode"],
+            lat=address["lat"],
+            lng=address["lng"],
+        ),
+        open=body["open"],
+        ordering=body["ordering"],
+    )
+
+
+def _menu(body: Json) -> MenuUpdated:
+    return MenuUpdated(
+        restaurant_id=body["restaurantId"],
+        items=[
+            MenuItem(
+                id=item["id"],
+                name=item["name"],
+                description=item["description"],
+                price=item["price"],
+                currency=item["currency"],
+                available=item["available"],
+            )
+            for item in body["items"]
+        ],
+    )
+
+
+_CONTRACTS: dict[str, Callable[[Json], Contract]] = {
+    "restaurant-updated": _restaurant,
+    "menu-updated": _menu,
+}

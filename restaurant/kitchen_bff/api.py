@@ -1,0 +1,130 @@
+"""The kitchen BFF's HTTP API: staff work through their restaurant's order queue."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import flask
+
+from restaurant.kitchen_bff.models import (
+    STATUSES,
+    TICKETS,
+    AcceptOrder,
+    RejectOrder,
+    Ticket,
+    TicketList,
+)
+from shared.api import HttpApi, HttpError
+from shared.stores import Where
+
+if TYPE_CHECKING:
+    from restaurant.ports import RestaurantPorts
+    from shared.auth import Principal
+    from shared.stores import AbstractDocumentStore, Doc
+
+ORDERS = "/restaurants/{restaurant_id}/orders"
+ORDER = ORDERS + "/{order_id}"
+
+
+def http_app(ports: RestaurantPorts) -> flask.Flask:
+    """The Flask app serving the queue and the accept/reject/ready commands."""
+    api = HttpApi("Kitchen", ports.verifier, store=ports.store)
+    store = ports.store
+
+    @api.route("GET", ORDERS, actors={"staff"}, response=TicketList)
+    def list_orders(caller: Principal, restaurant_id: str) -> TicketList:
+        """The restaurant's orders, oldest first; ``?status=new`` keeps only that status."""
+        _require_staff_of(caller, restaurant_id)
+        where = [Where("restaurantId", "==", restaurant_id), *_status_filter()]
+        docs = store.query(TICKETS, where, order_by="receivedAt")
+        return TicketList(orders=[Ticket.model_validate(doc.data) for doc in docs])
+
+    @api.route("GET", ORDER, actors={"staff"}, response=Ticket)
+    def get_order(caller: Principal, restaurant_id: str, order_id: str) -> Ticket:
+        """One of the restaurant's orders."""
+        _require_staff_of(caller, restaurant_id)
+        ticket = _ticket_of(store.get(TICKETS, order_id), restaurant_id, order_id)
+        return Ticket.model_validate(ticket)
+
+    @api.route(
+        "POST",
+        ORDER + "/accept",
+        actors={"staff"},
+        body=AcceptOrder,
+        response=Ticket,
+        idempotent=True,
+    )
+    def accept(caller: Principal, body: AcceptOrder, restaurant_id: str, order_id: str) -> Ticket:
+        """Accept a new order and say how many minutes it takes to prepare."""
+        _require_staff_of(caller, restaurant_id)
+        change = {"status": "accepted", "prepMinutes": body.prep_minutes}
+        return _move(store, restaurant_id, order_id, "new", "accepted", change)
+
+    @api.route(
+        "POST",
+        ORDER + "/reject",
+        actors={"staff"},
+        body=RejectOrder,
+        response=Ticket,
+        idempotent=True,
+    )
+    def reject(caller: Principal, body: RejectOrder, restaurant_id: str, order_id: str) -> Ticket:
+        """Refuse a new order, saying why."""
+        _require_staff_of(caller, restaurant_id)
+        change = {"status": "rejected", "reason": body.reason}
+        return _move(store, restaurant_id, order_id, "new", "rejected", change)
+
+    @api.route("POST", ORDER + "/ready", actors={"staff"}, response=Ticket, idempotent=True)
+    def ready(caller: Principal, restaurant_id: str, order_id: str) -> Ticket:
+        """Mark an accepted order as packed and waiting for its driver."""
+        _require_staff_of(caller, restaurant_id)
+        change = {"status": "ready", "readyAt": ports.clock.now_ms()}
+        return _move(store, restaurant_id, order_id, "accepted", "marked ready", change)
+
+    return api.flask_app()
+
+
+def _require_staff_of(caller: Principal, restaurant_id: str) -> None:
+    if caller.restaurant != restaurant_id:
+        raise HttpError(
+            403, f"staff of restaurant {caller.restaurant} may not see orders of {restaurant_id}"
+        )
+
+
+def _status_filter() -> list[Where]:
+    status = flask.request.args.get("status")
+    if status is None:
+        return []
+    if status not in STATUSES:
+        problem = f"must be one of {', '.join(STATUSES)}"
+        raise HttpError(400, f"invalid request: status: {problem}", {"status": problem})
+    return [Where("status", "==", status)]
+
+
+def _ticket_of(ticket: Doc | None, restaurant_id: str, order_id: str) -> Doc:
+    """The ticket if it belongs to the restaurant; 404 otherwise, never saying whose it is."""
+    if ticket is None or ticket["restaurantId"] != restaurant_id:
+        raise HttpError(404, f"restaurant {restaurant_id} has no order {order_id}")
+    return ticket
+
+
+def _move(
+    store: AbstractDocumentStore,
+    restaurant_id: str,
+    order_id: str,
+    source: str,
+    outcome: str,
+    change: Doc,
+) -> Ticket:
+    """Apply ``change`` to a ticket in status ``source``, atomically; 409 from any other."""
+
+    def updater(current: Doc | None) -> Doc:
+        ticket = _ticket_of(current, restaurant_id, order_id)
+        if ticket["status"] != source:
+            raise HttpError(
+                409,
+                f"order {order_id} is {ticket['status']}; it can be {outcome} only when {source}",
+            )
+        return {**ticket, **change}
+
+    return Ticket.model_validate(store.update(TICKETS, order_id, updater))

@@ -1,0 +1,32 @@
+"""order-esg: takes the Order subsystem's status changes in, sends the kitchen's answers out."""
+
+from __future__ import annotations
+
+from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
+from restaurant.order_esg.egress import publish_answer
+from restaurant.order_esg.ingress import receive_order_status
+from shared.hub.routing import on_types
+from shared.topology import Channel, Consumer, Role, Service, ServiceKind, Topic
+
+SERVICE = Service(
+    "order-esg",
+    ServiceKind.ESG,
+    (
+        Consumer(
+            "ingress",
+            Role.INGRESS,
+            Channel(
+                on_types("order.order-status-changed"), topic=Topic.EXTERNAL, subsystem="order"
+            ),
+            handlers=(receive_order_status,),
+        ),
+        Consumer(
+            "egress",
+            Role.EGRESS,
+            Channel(on_types("order-accepted", "order-rejected", "order-ready")),
+            handlers=(publish_answer,),
+            publishes=(OrderAccepted.TYPE, OrderRejected.TYPE, OrderReady.TYPE),
+        ),
+    ),
+    description="Ingress of order.order-status-changed; egress of the kitchen's answers.",
+)

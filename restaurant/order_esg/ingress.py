@@ -1,0 +1,58 @@
+"""Read the Order subsystem's status changes: what the kitchen needs to know of them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shared.contracts import Reader, read
+
+if TYPE_CHECKING:
+    from restaurant.ports import RestaurantPorts
+    from shared.envelope import Envelope
+    from shared.runtime.context import Context
+
+FOLLOW_UPS = {"cancelled": "order-withdrawn", "picked-up": "order-collected"}
+"""Statuses after ``placed`` that close the kitchen's ticket, and the event each becomes."""
+
+
+class RestaurantRef(Reader):
+    """Which restaurant prepares the order."""
+
+    id: str
+
+
+class OrderLine(Reader):
+    """One line of the order, without its price."""
+
+    menu_item_id: str
+    name: str
+    quantity: int
+
+
+class OrderStatusChanged(Reader):
+    """The parts of ``order.order-status-changed`` the restaurant uses."""
+
+    id: str
+    restaurant: RestaurantRef
+    items: list[OrderLine]
+    total: int
+    currency: str
+    status: str
+
+
+def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None:
+    """``placed`` becomes ``order-received``; ``cancelled`` and ``picked-up`` close the ticket."""
+    order = read(event, OrderStatusChanged)
+    restaurant_id = order.restaurant.id
+    if order.status == "placed":
+        body = {
+            "id": order.id,
+            "restaurantId": restaurant_id,
+            "items": [line.model_dump(by_alias=True) for line in order.items],
+            "total": order.total,
+            "currency": order.currency,
+        }
+        ctx.emit("order-received", "order", body, partition_key=order.id)
+    elif order.status in FOLLOW_UPS:
+        body = {"id": order.id, "restaurantId": restaurant_id}
+        ctx.emit(FOLLOW_UPS[order.status], "order", body, partition_key=order.id)

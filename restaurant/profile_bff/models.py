@@ -1,0 +1,75 @@
+"""The profile API's bodies and views, which are also the stored documents."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+RESTAURANTS = "restaurants"
+"""Profiles, keyed by restaurant id."""
+MENUS = "menus"
+"""Menus, keyed by restaurant id."""
+
+
+class ApiModel(BaseModel):
+    """camelCase on the wire, strict types, no unknown fields, surrounding blanks trimmed."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        strict=True,
+        str_strip_whitespace=True,
+    )
+
+
+class Address(ApiModel):
+    """Where the restaurant is; drivers pick orders up here."""
+
+    street: str = Field(min_length=1, max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    postcode: str = Field(min_length=1, max_length=20)
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+
+
+class Profile(ApiModel):
+    """A restaurant's public profile, as staff write it."""
+
+    name: str = Field(min_length=1, max_length=100)
+    cuisine: str = Field(min_length=1, max_length=50)
+    address: Address
+    open: bool
+    ordering: Literal["kitchen", "pos"]
+    """``kitchen``: orders queue in the kitchen app; ``pos``: they go to the restaurant's POS."""
+
+
+class ProfileView(Profile):
+    """A stored profile with its restaurant id."""
+
+    id: str
+
+
+class MenuItem(ApiModel):
+    """One dish; the price is in the currency's minor unit."""
+
+    id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(default="", max_length=500)
+    price: int = Field(ge=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    available: bool
+
+
+class Menu(ApiModel):
+    """A restaurant's whole menu, as staff write it."""
+
+    items: list[MenuItem] = Field(min_length=1, max_length=200)
+
+
+class MenuView(Menu):
+    """A stored menu with its restaurant id."""
+
+    restaurant_id: str

@@ -1,0 +1,22 @@
+"""Database-first: a changed profile or menu becomes an internal event."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from restaurant.ports import RestaurantPorts
+    from shared.runtime.context import Context
+    from shared.stores import DocumentChange
+
+
+def announce_profile(change: DocumentChange, ctx: Context[RestaurantPorts]) -> None:
+    """Emit ``restaurant-updated`` (the whole profile) when its content changed."""
+    if change.after is not None and change.after != change.before:
+        ctx.emit("restaurant-updated", "restaurant", change.after, partition_key=change.key)
+
+
+def announce_menu(change: DocumentChange, ctx: Context[RestaurantPorts]) -> None:
+    """Emit ``menu-updated`` (``restaurantId`` and ``items``) when the menu changed."""
+    if change.after is not None and change.after != change.before:
+        ctx.emit("menu-updated", "menu", change.after, partition_key=change.key)

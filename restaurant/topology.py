@@ -1,0 +1,18 @@
+"""The restaurant subsystem's declaration: its services, and the app the kit runs."""
+
+from __future__ import annotations
+
+from restaurant import catalog_esg, kitchen_bff, order_esg, profile_bff
+from restaurant.ports import bootstrap
+from shared.runtime.app import SubsystemApp
+from shared.topology import Subsystem
+
+TOPOLOGY = Subsystem(
+    name="restaurant",
+    services=(profile_bff.SERVICE, catalog_esg.SERVICE, kitchen_bff.SERVICE, order_esg.SERVICE),
+    description=(
+        "Restaurant staff keep their profile and menu and work through the kitchen's order queue."
+    ),
+)
+
+APP = SubsystemApp(TOPOLOGY, bootstrap)

@@ -1,0 +1,233 @@
+"""The three actors' apps, as thin HTTP clients of the BFF APIs.
+
+They are what a mobile or web front end would do, and nothing more: every
+call is an HTTP request with a bearer token, so the demo, the end-to-end
+tests and ``fooddelivery dev --scenario`` exercise the same public surface.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from shared.auth import LocalIssuer, Principal
+
+TIMEOUT_S = 10.0
+
+
+class ApiError(Exception):
+    """A BFF refused a request; carries the status and the JSON error body."""
+
+    def __init__(self, method: str, url: str, status: int, body: Any) -> None:
+        super().__init__(f"{method} {url} -> {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+@dataclass(frozen=True, slots=True)
+class Urls:
+    """Where each BFF (and the restaurants' point-of-sale terminal) is served."""
+
+    browse: str
+    account: str
+    checkout: str
+    tracking: str
+    profile: str
+    kitchen: str
+    driver: str
+    pos: str
+
+
+class Api:
+    """JSON over HTTP to one BFF, as one authenticated caller."""
+
+    def __init__(self, session: requests.Session, base_url: str, token: str | None) -> None:
+        self._session, self._base = session, base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    def call(
+        self, method: str, path: str, body: Any = None, *, idempotency_key: str | None = None
+    ) -> Any:
+        """Send one request; return the decoded JSON (``None`` for 204) or raise ApiError."""
+        headers = dict(self._headers)
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        url = f"{self._base}{path}"
+        response = self._session.request(method, url, json=body, headers=headers, timeout=TIMEOUT_S)
+        payload = response.json() if response.content else None
+        if response.status_code >= 400:
+            raise ApiError(method, url, response.status_code, payload)
+        return payload
+
+
+class CustomerApp:
+    """The customer's app: browse, account, cart, checkout and tracking."""
+
+    def __init__(self, session: requests.Session, urls: Urls, token: str) -> None:
+        self.browse = Api(session, urls.browse, token)
+        self.account = Api(session, urls.account, token)
+        self.checkout_api = Api(session, urls.checkout, token)
+        self.tracking = Api(session, urls.tracking, token)
+
+    def restaurants(self, cuisine: str | None = None) -> list[dict[str, Any]]:
+        """Open restaurants, optionally of one cuisine."""
+        query = "?open=true" + (f"&cuisine={cuisine}" if cuisine else "")
+        result: list[dict[str, Any]] = self.browse.call("GET", f"/restaurants{query}")[
+            "restaurants"
+        ]
+        return result
+
+    def menu(self, restaurant_id: str) -> list[dict[str, Any]]:
+        """The menu's items."""
+        items: list[dict[str, Any]] = self.browse.call("GET", f"/restaurants/{restaurant_id}/menu")[
+            "items"
+        ]
+        return items
+
+    def sign_up(self, name: str, address: dict[str, Any], payment_token: str) -> None:
+        """Create the account with a delivery address and a saved payment method."""
+        email = f"{name.lower().replace(' ', '.')}@example.com"
+        self.account.call("PUT", "/me", {"name": name, "email": email, "deliveryAddress": address})
+        self.account.call(
+            "PUT",
+            "/me/payment-method",
+            {"token": payment_token, "brand": "visa", "last4": "4242"},
+        )
+
+    def order(self, restaurant_id: str, lines: list[tuple[str, int]]) -> str:
+        """Fill the cart and check out; returns the order id."""
+        items = [{"menuItemId": item, "quantity": qty} for item, qty in lines]
+        self.checkout_api.call("PUT", "/cart", {"restaurantId": restaurant_id, "items": items})
+        placed = self.checkout_api.call(
+            "POST", "/checkout", {}, idempotency_key=f"checkout-{uuid.uuid4()}"
+        )
+        order_id: str = placed["orderId"]
+        return order_id
+
+    def track(self, order_id: str) -> dict[str, Any]:
+        """The order's tracking view."""
+        view: dict[str, Any] = self.tracking.call("GET", f"/orders/{order_id}")
+        return view
+
+    def history(self) -> list[dict[str, Any]]:
+        """The customer's orders, newest first."""
+        orders: list[dict[str, Any]] = self.tracking.call("GET", "/orders")["orders"]
+        return orders
+
+
+class StaffApp:
+    """A restaurant's back office: profile, menu and the kitchen queue."""
+
+    def __init__(self, session: requests.Session, urls: Urls, token: str, restaurant: str) -> None:
+        self.profile = Api(session, urls.profile, token)
+        self.kitchen = Api(session, urls.kitchen, token)
+        self.restaurant = restaurant
+
+    def publish(self, profile: dict[str, Any], items: list[dict[str, Any]]) -> None:
+        """Set the restaurant's profile and its menu."""
+        self.profile.call("PUT", f"/restaurants/{self.restaurant}", profile)
+        self.profile.call("PUT", f"/restaurants/{self.restaurant}/menu", {"items": items})
+
+    def queue(self, status: str = "new") -> list[dict[str, Any]]:
+        """The kitchen's tickets in ``status``."""
+        tickets: list[dict[str, Any]] = self.kitchen.call(
+            "GET", f"/restaurants/{self.restaurant}/orders?status={status}"
+        )["orders"]
+        return tickets
+
+    def accept(self, order_id: str, prep_minutes: int = 15) -> None:
+        """Take the order."""
+        self._act(order_id, "accept", {"prepMinutes": prep_minutes})
+
+    def reject(self, order_id: str, reason: str) -> None:
+        """Refuse the order."""
+        self._act(order_id, "reject", {"reason": reason})
+
+    def ready(self, order_id: str) -> None:
+        """The order is packed for the driver."""
+        self._act(order_id, "ready", None)
+
+    def _act(self, order_id: str, action: str, body: dict[str, Any] | None) -> None:
+        self.kitchen.call(
+            "POST", f"/restaurants/{self.restaurant}/orders/{order_id}/{action}", body
+        )
+
+
+class PosTerminal:
+    """The point-of-sale terminal in a restaurant that uses its own ordering system."""
+
+    def __init__(self, session: requests.Session, urls: Urls) -> None:
+        self.api = Api(session, urls.pos, None)
+
+    def received(self) -> list[dict[str, Any]]:
+        """Orders the POS received and nobody answered yet."""
+        orders: list[dict[str, Any]] = self.api.call("GET", "/orders")["orders"]
+        return [o for o in orders if o["status"] == "received"]
+
+    def accepted(self) -> list[dict[str, Any]]:
+        """Orders being prepared."""
+        orders: list[dict[str, Any]] = self.api.call("GET", "/orders")["orders"]
+        return [o for o in orders if o["status"] == "accepted"]
+
+    def accept(self, order_id: str, prep_minutes: int = 20) -> None:
+        """Accept on the terminal; the POS calls the Order subsystem back."""
+        self.api.call("POST", f"/orders/{order_id}/accept", {"prepMinutes": prep_minutes})
+
+    def ready(self, order_id: str) -> None:
+        """Mark ready on the terminal."""
+        self.api.call("POST", f"/orders/{order_id}/ready")
+
+
+class DriverApp:
+    """The driver's app: availability, offers and the delivery steps."""
+
+    def __init__(self, session: requests.Session, urls: Urls, token: str) -> None:
+        self.api = Api(session, urls.driver, token)
+
+    def sign_up(self, name: str, vehicle: str = "bike") -> None:
+        """Create the driver's profile."""
+        self.api.call("PUT", "/me", {"name": name, "vehicle": vehicle})
+
+    def go_online(self, lat: float, lng: float) -> None:
+        """Report a position and become available for offers."""
+        self.api.call("PUT", "/me/location", {"lat": lat, "lng": lng})
+        self.api.call("PUT", "/me/status", {"online": True})
+
+    def offers(self) -> list[dict[str, Any]]:
+        """Open offers to this driver."""
+        offers: list[dict[str, Any]] = self.api.call("GET", "/me/offers")["offers"]
+        return offers
+
+    def accept(self, delivery_id: str) -> None:
+        """Take the delivery."""
+        self.api.call("POST", f"/offers/{delivery_id}/accept")
+
+    def decline(self, delivery_id: str) -> None:
+        """Refuse the offer."""
+        self.api.call("POST", f"/offers/{delivery_id}/decline")
+
+    def deliveries(self) -> list[dict[str, Any]]:
+        """This driver's deliveries."""
+        found = self.api.call("GET", "/me/deliveries")
+        deliveries: list[dict[str, Any]] = found["deliveries"]
+        return deliveries
+
+    def picked_up(self, delivery_id: str) -> None:
+        """Collected at the restaurant."""
+        self.api.call("POST", f"/deliveries/{delivery_id}/picked-up")
+
+    def delivered(self, delivery_id: str) -> None:
+        """Handed to the customer."""
+        self.api.call("POST", f"/deliveries/{delivery_id}/delivered")
+
+
+def tokens(issuer: LocalIssuer) -> Any:
+    """A function minting a token for ``customer:alice`` style identities."""
+
+    def mint(actor: str, subject: str, restaurant: str | None = None) -> str:
+        return issuer.mint(Principal(actor, subject, restaurant), ttl_s=6 * 3600)  # type: ignore[arg-type]
+
+    return mint

@@ -1,0 +1,120 @@
+"""``fooddelivery demo``: orders cross all four subsystems in one process.
+
+Seeds restaurants, menus, drivers and customers through the BFF APIs, plays
+the story (one restaurant refuses an order, so the payment is voided), then
+prints the timeline of a few orders and a summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from scenario.stack import EmbeddedStack
+from scenario.story import Outcome, Story
+from shared import logs
+from shared.auth import DEV_KEY_PATH
+from shared.timeline import Entry, Timeline
+
+PROGRESS_FROM = 20
+"""Above this many orders the demo shows progress instead of every order's timeline."""
+
+
+def run(args: argparse.Namespace) -> int:
+    """Play the story with ``args.orders`` orders and print what happened."""
+    if args.orders < 1:
+        print("fooddelivery demo: --orders must be at least 1", file=sys.stderr)
+        return 2
+    logs.configure("text", level="DEBUG" if args.verbose else "CRITICAL")
+    stack = EmbeddedStack(dev_key=Path(os.environ.get("FOODDELIVERY_DEV_KEY", DEV_KEY_PATH)))
+    timeline = Timeline()
+    stack.system.hub.observers.append(timeline.observe)
+    show_progress = args.orders > PROGRESS_FROM
+    story = Story(stack, args.orders, args.seed, _progress if show_progress else None)
+    print(f"Food delivery, embedded: {args.orders} order(s) across four subsystems\n")
+    outcome = story.run()
+    if show_progress:
+        print(file=sys.stderr)
+    traced = list(outcome.orders)[:1] + ([outcome.rejected] if outcome.rejected else [])
+    for order_id in [] if args.timeline == "none" else traced:
+        _print_timeline(timeline, order_id, outcome.orders[order_id]["status"])
+    if args.timeline == "all":
+        _print_entries("Every event", timeline.entries)
+    _print_summary(stack, timeline, outcome)
+    return 0 if not _faults(stack) else 1
+
+
+def _progress(outcome: Outcome) -> None:
+    done = sum(1 for o in outcome.orders.values() if o["status"] in ("delivered", "cancelled"))
+    print(
+        f"\r  round {outcome.rounds:3d}: {done}/{len(outcome.orders)} orders done",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _print_timeline(timeline: Timeline, order_id: str, status: str) -> None:
+    entries = [e for e in timeline.entries if order_id in e.key]
+    _print_entries(f"Order {order_id} ({status})", entries)
+
+
+def _print_entries(title: str, entries: list[Entry]) -> None:
+    print(f"{title}:")
+    print(f"  {'time':>9}  {'subsystem':<10} {'topic':<8} {'service':<18} event")
+    start = min((e.timestamp for e in entries), default=0)
+    for e in sorted(entries, key=lambda e: e.timestamp):
+        minutes, ms = divmod(e.timestamp - start, 60_000)
+        print(
+            f"  +{minutes:02d}:{ms / 1000:06.3f}  {e.subsystem:<10} {e.topic:<8} "
+            f"{e.source:<18} {e.type}"
+        )
+    print()
+
+
+def _print_summary(stack: EmbeddedStack, timeline: Timeline, outcome: Outcome) -> None:
+    statuses = Counter(o["status"] for o in outcome.orders.values())
+    payments = Counter(
+        a["status"] for order_id in outcome.orders for a in stack.authorizations(order_id)
+    )
+    notifications = stack.notifications()
+    per_subsystem = ", ".join(f"{k} {v}" for k, v in sorted(timeline.counts().items()))
+    print("Summary:")
+    print(f"  orders:        {len(outcome.orders)} placed, " + _counts(statuses))
+    print(f"  payments:      {_counts(payments)}")
+    print(f"  notifications: {len(notifications)} sent")
+    print(f"  events:        {per_subsystem}")
+    print(f"  rounds:        {outcome.rounds} (a few simulated minutes each)")
+    faults = _faults(stack)
+    print(f"  faults:        {len(faults)}")
+    for fault in faults:
+        print(f"    {fault['function']}: {fault['error']['message']}")
+
+
+def _counts(counter: Counter[str]) -> str:
+    return ", ".join(f"{n} {status}" for status, n in sorted(counter.items())) or "none"
+
+
+def _faults(stack: EmbeddedStack) -> list[dict[str, Any]]:
+    return [f for name in stack.system.apps for f in stack.system.faults(name)]
+
+
+def register(commands: Any) -> None:
+    """Add the ``demo`` command."""
+    parser = commands.add_parser(
+        "demo", help="drive orders through all four subsystems in one process"
+    )
+    parser.add_argument("--orders", type=int, default=5, help="orders to place (default 5)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    parser.add_argument(
+        "--timeline",
+        choices=("traced", "all", "none"),
+        default="traced",
+        help="print the first and the refused order's events (default), every event, or none",
+    )
+    parser.add_argument("--verbose", action="store_true", help="show every function's log lines")
+    parser.set_defaults(run=run)

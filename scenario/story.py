@@ -1,0 +1,189 @@
+"""The demo scenario: restaurants open, customers order, kitchens cook, drivers deliver.
+
+Everything happens through the actors' apps (:mod:`scenario.actors`), so the
+same story runs on the embedded stack and on a running emulator stack. The
+story works in rounds, as a day in a busy city would look from above: every
+round each actor looks at their app and does what it shows, then time passes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+
+from scenario.actors import CustomerApp, DriverApp, PosTerminal, StaffApp, Urls, tokens
+from scenario.seed import CUSTOMER_NAMES, DRIVER_NAMES, RESTAURANTS, address_near
+from shared.auth import LocalIssuer
+
+FINAL = frozenset({"delivered", "cancelled", "payment-declined"})
+REJECTION = "Out of fresh basil tonight"
+
+
+class Stack(Protocol):
+    """What the story needs from the system it drives."""
+
+    urls: Urls
+    issuer: LocalIssuer
+
+    @property
+    def session(self) -> requests.Session:
+        """The HTTP session the apps use."""
+
+    def settle(self) -> None:
+        """Wait until the system has processed what the actors did."""
+
+    def advance(self, ms: int) -> None:
+        """Let time pass (a no-op where the clock is real)."""
+
+
+@dataclass
+class Outcome:
+    """What happened to the orders, by id."""
+
+    orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rejected: str | None = None
+    rounds: int = 0
+
+    def count(self, status: str) -> int:
+        """Orders that ended in ``status``."""
+        return sum(1 for o in self.orders.values() if o["status"] == status)
+
+
+@dataclass
+class Story:
+    """The scenario's cast, built from a stack; :meth:`run` plays it."""
+
+    stack: Stack
+    orders: int
+    seed: int = 7
+    progress: Callable[[Outcome], None] | None = None
+    arrivals_per_round: int | None = None
+    """``None``: every order is placed before the first round; else this many per round."""
+    on_checkout: Callable[[str], None] | None = None
+    """Called with each order id as soon as its checkout succeeded (for latency figures)."""
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        mint, session, urls = tokens(self.stack.issuer), self.stack.session, self.stack.urls
+        self.staff = {
+            r.id: StaffApp(session, urls, mint("staff", f"staff-{r.id}", r.id), r.id)
+            for r in RESTAURANTS
+        }
+        self.pos = PosTerminal(session, urls)
+        drivers = max(3, self.orders // 4)
+        self.drivers = [
+            DriverApp(session, urls, mint("driver", f"driver-{n}")) for n in range(drivers)
+        ]
+        customers = min(max(self.orders, 1), 200)
+        self.customers = [
+            CustomerApp(session, urls, mint("customer", f"customer-{n}")) for n in range(customers)
+        ]
+
+    def run(self, max_rounds: int = 200) -> Outcome:
+        """Seed the world, then :meth:`play`."""
+        self.seed_world()
+        return self.play(max_rounds)
+
+    def play(self, max_rounds: int = 200) -> Outcome:
+        """Place the orders and play rounds until every order has ended."""
+        outcome = Outcome()
+        per_round = self.arrivals_per_round or self.orders
+        while outcome.rounds < max_rounds and not self._done(outcome):
+            self.place_orders(outcome, min(per_round, self.orders - len(outcome.orders)))
+            self.play_round(outcome)
+            if self.progress:
+                self.progress(outcome)
+        return outcome
+
+    def seed_world(self) -> None:
+        """Restaurants publish profiles and menus; drivers and customers sign up."""
+        for restaurant in RESTAURANTS:
+            self.staff[restaurant.id].publish(restaurant.profile(), restaurant.menu())
+        for n, driver in enumerate(self.drivers):
+            driver.sign_up(DRIVER_NAMES[n % len(DRIVER_NAMES)], self.rng.choice(["bike", "car"]))
+            driver.go_online(*address_near(self.rng, 52.52, 13.405, spread=0.02)[1])
+        for n, customer in enumerate(self.customers):
+            address, _ = address_near(self.rng, 52.51, 13.39, spread=0.03)
+            customer.sign_up(CUSTOMER_NAMES[n % len(CUSTOMER_NAMES)], address, "pm_card_visa")
+        self.stack.settle()
+
+    def place_orders(self, outcome: Outcome, count: int) -> None:
+        """``count`` customers browse a restaurant's menu and order from it."""
+        for _ in range(count):
+            n = len(outcome.orders)
+            customer = self.customers[n % len(self.customers)]
+            restaurant = self.rng.choice(customer.restaurants())
+            menu = [item for item in customer.menu(restaurant["id"]) if item["available"]]
+            picks = self.rng.sample(menu, k=min(len(menu), self.rng.randint(1, 3)))
+            order_id = customer.order(
+                restaurant["id"], [(item["id"], self.rng.randint(1, 2)) for item in picks]
+            )
+            outcome.orders[order_id] = {"customer": customer, "status": "pending-payment"}
+            if self.on_checkout:
+                self.on_checkout(order_id)
+            if n % 50 == 49:
+                self.stack.settle()
+        self.stack.settle()
+
+    def play_round(self, outcome: Outcome) -> None:
+        """Every actor acts on what their app shows, while a few minutes pass."""
+        outcome.rounds += 1
+        self.stack.advance(self.rng.randint(1, 2) * 60_000)
+        self._kitchens(outcome)
+        self._point_of_sale()
+        self.stack.settle()
+        self._answer_offers()
+        self.stack.advance(self.rng.randint(2, 4) * 60_000)
+        for driver in self.drivers:
+            self._drive(driver)
+        self.stack.settle()
+        self._answer_offers()
+        for order_id, order in outcome.orders.items():
+            if order["status"] not in FINAL:
+                order["status"] = order["customer"].track(order_id)["status"]
+
+    def _kitchens(self, outcome: Outcome) -> None:
+        for staff in self.staff.values():
+            for ticket in staff.queue("accepted"):
+                staff.ready(ticket["id"])
+            for ticket in staff.queue("new"):
+                if outcome.rejected is None:
+                    outcome.rejected = ticket["id"]
+                    staff.reject(ticket["id"], REJECTION)
+                else:
+                    staff.accept(ticket["id"], self.rng.randint(10, 25))
+
+    def _point_of_sale(self) -> None:
+        for order in self.pos.accepted():
+            self.pos.ready(order["orderId"])
+        for order in self.pos.received():
+            self.pos.accept(order["orderId"], self.rng.randint(15, 30))
+
+    def _answer_offers(self) -> None:
+        """Drivers take the offers their apps show, at once (an offer expires in minutes)."""
+        answered = True
+        while answered:
+            answered = False
+            for driver in self.drivers:
+                offers = driver.offers()
+                if offers:
+                    driver.accept(offers[0]["deliveryId"])
+                    answered = True
+            self.stack.settle()
+
+    @staticmethod
+    def _drive(driver: DriverApp) -> None:
+        for delivery in driver.deliveries():
+            if delivery["status"] == "picked-up":
+                driver.delivered(delivery["deliveryId"])
+            elif delivery["status"] == "assigned":
+                driver.picked_up(delivery["deliveryId"])
+
+    def _done(self, outcome: Outcome) -> bool:
+        return len(outcome.orders) == self.orders and all(
+            o["status"] in FINAL for o in outcome.orders.values()
+        )

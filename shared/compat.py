@@ -1,0 +1,150 @@
+"""Compatibility rules for published event schemas.
+
+Published events live for good: consumers still on an old version read new
+events, and the lake replays old events into new readers. So a change within
+one major version must keep both directions working. :func:`breaking_changes`
+compares two JSON Schemas of a payload and names every change that does not:
+
+* ``field-removed``: a field disappeared (or was renamed);
+* ``type-changed``: a field's JSON type changed;
+* ``made-required``: an optional field became required;
+* ``required-added``: a new field is required (old events do not have it);
+* ``enum-value-removed``: an allowed value is gone (old events may carry it);
+* ``constraint-tightened``: a bound, length or pattern now refuses values it accepted;
+* ``nullability-removed``: a field that could be null no longer can.
+
+Adding an optional field or an enum value is compatible: readers are tolerant
+(they ignore unknown fields), and the consumer-driven contract tests catch a
+reader that is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Schema = dict[str, Any]
+_LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "minItems")
+_UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems")
+
+
+@dataclass(frozen=True, slots=True)
+class Breaking:
+    """One incompatible change: where, which rule, and what happened."""
+
+    path: str
+    rule: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.rule}: {self.detail}"
+
+
+def breaking_changes(old: Schema, new: Schema) -> list[Breaking]:
+    """Every change from ``old`` to ``new`` that breaks a reader or a replay."""
+    found: list[Breaking] = []
+    _compare(_Resolver(old), old, _Resolver(new), new, "$", found)
+    return found
+
+
+class _Resolver:
+    """Follows local ``$ref``s (``#/$defs/Name``) of one schema document."""
+
+    def __init__(self, root: Schema) -> None:
+        self._defs: Schema = root.get("$defs", {})
+
+    def __call__(self, schema: Schema) -> Schema:
+        seen = 0
+        while "$ref" in schema and seen < 32:
+            schema = self._defs[schema["$ref"].rsplit("/", 1)[-1]]
+            seen += 1
+        return schema
+
+
+def _branches(schema: Schema) -> tuple[Schema, bool]:
+    """The schema without a ``null`` alternative, and whether null was allowed."""
+    options = schema.get("anyOf")
+    if options is None:
+        return schema, schema.get("type") == "null"
+    others = [o for o in options if o.get("type") != "null"]
+    nullable = len(others) < len(options)
+    if len(others) == 1:
+        return others[0], nullable
+    return {"anyOf": others}, nullable
+
+
+def _compare(
+    old_r: _Resolver, old: Schema, new_r: _Resolver, new: Schema, path: str, out: list[Breaking]
+) -> None:
+    old_s, old_null = _branches(old_r(old))
+    new_s, new_null = _branches(new_r(new))
+    old_s, new_s = old_r(old_s), new_r(new_s)
+    if old_null and not new_null:
+        out.append(Breaking(path, "nullability-removed", "null is no longer allowed"))
+    old_type, new_type = old_s.get("type"), new_s.get("type")
+    if old_type != new_type:
+        out.append(Breaking(path, "type-changed", f"{old_type} -> {new_type}"))
+        return
+    _compare_enum(old_s, new_s, path, out)
+    _compare_bounds(old_s, new_s, path, out)
+    if old_type == "object":
+        _compare_object(old_r, old_s, new_r, new_s, path, out)
+    elif old_type == "array" and "items" in old_s and "items" in new_s:
+        _compare(old_r, old_s["items"], new_r, new_s["items"], f"{path}[]", out)
+
+
+def _compare_object(
+    old_r: _Resolver, old: Schema, new_r: _Resolver, new: Schema, path: str, out: list[Breaking]
+) -> None:
+    old_props, new_props = old.get("properties", {}), new.get("properties", {})
+    old_req, new_req = set(old.get("required", ())), set(new.get("required", ()))
+    for name in sorted(old_props):
+        where = f"{path}.{name}"
+        if name not in new_props:
+            out.append(Breaking(where, "field-removed", "the field is gone (removed or renamed)"))
+            continue
+        if name in new_req and name not in old_req:
+            out.append(Breaking(where, "made-required", "an optional field became required"))
+        _compare(old_r, old_props[name], new_r, new_props[name], where, out)
+    for name in sorted(set(new_props) - set(old_props)):
+        if name in new_req:
+            out.append(Breaking(f"{path}.{name}", "required-added", "a new field is required"))
+
+
+def _compare_enum(old: Schema, new: Schema, path: str, out: list[Breaking]) -> None:
+    old_values = _allowed(old)
+    new_values = _allowed(new)
+    if new_values is None:
+        return
+    if old_values is None:
+        out.append(Breaking(path, "constraint-tightened", f"now limited to {sorted(new_values)}"))
+        return
+    for value in sorted(old_values - new_values, key=str):
+        out.append(Breaking(path, "enum-value-removed", f"{value!r} is no longer allowed"))
+
+
+def _allowed(schema: Schema) -> set[Any] | None:
+    if "const" in schema:
+        return {schema["const"]}
+    if "enum" in schema:
+        return set(schema["enum"])
+    return None
+
+
+def _compare_bounds(old: Schema, new: Schema, path: str, out: list[Breaking]) -> None:
+    for key in _LOWER_BOUNDS:
+        if key in new and (key not in old or new[key] > old[key]):
+            out.append(
+                Breaking(path, "constraint-tightened", f"{key} {old.get(key)} -> {new[key]}")
+            )
+    for key in _UPPER_BOUNDS:
+        if key in new and (key not in old or new[key] < old[key]):
+            out.append(
+                Breaking(path, "constraint-tightened", f"{key} {old.get(key)} -> {new[key]}")
+            )
+    if "pattern" in new and new.get("pattern") != old.get("pattern"):
+        out.append(
+            Breaking(
+                path, "constraint-tightened", f"pattern {old.get('pattern')} -> {new['pattern']}"
+            )
+        )

@@ -1,0 +1,153 @@
+"""account-bff: the customer's own profile and saved card; checkout learns what it needs."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.customer.conftest import CARD, HOME, Customer
+
+if TYPE_CHECKING:
+    from werkzeug.test import TestResponse
+
+PROFILE = {"name": "Alice", "email": "alice@example.com"}
+
+
+def account(customer: Customer, subject: str = "alice") -> TestResponse:
+    return customer.call("account-bff", "GET", "/me", subject=subject)
+
+
+def test_there_is_no_account_before_the_first_put(customer: Customer) -> None:
+    response = account(customer)
+
+    assert response.status_code == 404
+    assert customer.store.get("accounts", "alice") is None
+
+
+def test_an_account_is_created_with_default_preferences_and_no_card(customer: Customer) -> None:
+    response = customer.call("account-bff", "PUT", "/me", PROFILE)
+
+    expected = {
+        "name": "Alice",
+        "email": "alice@example.com",
+        "phone": None,
+        "deliveryAddress": None,
+        "preferences": {"cuisines": [], "notifications": True},
+        "paymentMethod": None,
+    }
+    assert response.status_code == 200
+    assert response.get_json() == expected
+    assert account(customer).get_json() == expected
+
+
+def test_a_put_replaces_the_profile_and_keeps_the_card(customer: Customer) -> None:
+    customer.call("account-bff", "PUT", "/me", PROFILE)
+    customer.call("account-bff", "PUT", "/me/payment-method", CARD)
+    profile = {
+        "name": "Alice Liddell",
+        "email": "alice@wonderland.example",
+        "phone": "+44 20 7946 0000",
+        "deliveryAddress": HOME,
+        "preferences": {"cuisines": ["italian", "indian"], "notifications": False},
+    }
+    response = customer.call("account-bff", "PUT", "/me", profile)
+
+    assert response.status_code == 200
+    assert response.get_json() == {**profile, "paymentMethod": {"brand": "visa", "last4": "4242"}}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "Alice", "email": "alice.example.com"}, "email"),
+        ({"name": "", "email": "alice@example.com"}, "name"),
+        ({**PROFILE, "phone": "call me"}, "phone"),
+        ({**PROFILE, "deliveryAddress": {**HOME, "lat": 91}}, "deliveryAddress.lat"),
+        ({**PROFILE, "preferences": {"cuisines": [""]}}, "preferences.cuisines.0"),
+        ({**PROFILE, "role": "admin"}, "role"),
+        ({"email": "alice@example.com"}, "name"),
+    ],
+)
+def test_a_bad_profile_gets_400_naming_the_field_and_changes_nothing(
+    customer: Customer, body: dict[str, Any], field: str
+) -> None:
+    response = customer.call("account-bff", "PUT", "/me", body)
+
+    assert response.status_code == 400
+    assert field in response.get_json()["fields"]
+    assert customer.store.get("accounts", "alice") is None
+
+
+def test_a_card_needs_an_account_first(customer: Customer) -> None:
+    response = customer.call("account-bff", "PUT", "/me/payment-method", CARD)
+
+    assert response.status_code == 409
+    assert customer.store.get("accounts", "alice") is None
+
+
+def test_a_saved_card_is_shown_by_brand_and_last_digits_only(customer: Customer) -> None:
+    customer.call("account-bff", "PUT", "/me", PROFILE)
+    response = customer.call("account-bff", "PUT", "/me/payment-method", CARD)
+
+    assert response.status_code == 200
+    assert response.get_json() == {"brand": "visa", "last4": "4242"}
+    assert account(customer).get_json()["paymentMethod"] == {"brand": "visa", "last4": "4242"}
+    assert CARD["token"] not in account(customer).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("card", "field"),
+    [
+        ({**CARD, "token": "tok_visa"}, "token"),
+        ({**CARD, "token": "pm_x"}, "token"),
+        ({**CARD, "last4": "42"}, "last4"),
+        ({**CARD, "last4": "42a4"}, "last4"),
+        ({"token": "pm_card_visa", "last4": "4242"}, "brand"),
+    ],
+)
+def test_a_bad_card_gets_400_naming_the_field(
+    customer: Customer, card: dict[str, str], field: str
+) -> None:
+    customer.call("account-bff", "PUT", "/me", PROFILE)
+    response = customer.call("account-bff", "PUT", "/me/payment-method", card)
+
+    assert response.status_code == 400
+    assert list(response.get_json()["fields"]) == [field]
+    assert account(customer).get_json()["paymentMethod"] is None
+
+
+def test_a_card_can_be_forgotten(customer: Customer) -> None:
+    customer.call("account-bff", "PUT", "/me", PROFILE)
+    customer.call("account-bff", "PUT", "/me/payment-method", CARD)
+
+    response = customer.call("account-bff", "DELETE", "/me/payment-method")
+
+    assert response.status_code == 204
+    assert account(customer).get_json()["paymentMethod"] is None
+    assert customer.doc("accounts", "alice")["paymentMethod"] is None
+
+
+def test_each_customer_has_their_own_account(customer: Customer) -> None:
+    customer.call("account-bff", "PUT", "/me", PROFILE)
+
+    assert account(customer, "bob").status_code == 404
+    assert customer.call("account-bff", "GET", "/me", subject=None).status_code == 401
+    staff = customer.call("account-bff", "GET", "/me", subject="sam", actor="driver")
+    assert staff.status_code == 403
+
+
+def test_checkout_learns_of_address_and_card_changes_only(customer: Customer) -> None:
+    customer.call("account-bff", "PUT", "/me", {**PROFILE, "deliveryAddress": HOME})
+    customer.call("account-bff", "PUT", "/me", {**PROFILE, "name": "Al", "deliveryAddress": HOME})
+    customer.call("account-bff", "PUT", "/me/payment-method", CARD)
+    customer.call("account-bff", "DELETE", "/me/payment-method")
+
+    bodies = [e.body for e in customer.events("account-updated")]
+    assert bodies == [
+        {"id": "alice", "deliveryAddress": HOME, "paymentMethodToken": None},
+        {"id": "alice", "deliveryAddress": HOME, "paymentMethodToken": "pm_card_visa"},
+        {"id": "alice", "deliveryAddress": HOME, "paymentMethodToken": None},
+    ]
+    assert {e.partition_key for e in customer.events("account-updated")} == {"alice"}
+    assert customer.doc("checkout-accounts", "alice")["paymentMethodToken"] is None

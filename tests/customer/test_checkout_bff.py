@@ -1,0 +1,270 @@
+"""checkout-bff: the cart, checkout into a pending order, and the payment's outcome."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.customer.conftest import ADDRESS, DECLINED_CARD, DISHES, HOME, Customer
+
+if TYPE_CHECKING:
+    from werkzeug.test import TestResponse
+
+CART: dict[str, Any] = {
+    "restaurantId": "r-1",
+    "items": [
+        {"menuItemId": "margherita", "quantity": 2},
+        {"menuItemId": "tiramisu", "quantity": 1},
+    ],
+}
+PRICED = {
+    "restaurantId": "r-1",
+    "items": [
+        {"menuItemId": "margherita", "name": "Pizza Margherita", "quantity": 2, "price": 950},
+        {"menuItemId": "tiramisu", "name": "Tiramisù", "quantity": 1, "price": 650},
+    ],
+    "total": 2550,
+    "currency": "EUR",
+}
+
+
+def cart(customer: Customer, subject: str = "alice") -> Any:
+    return customer.call("checkout-bff", "GET", "/cart", subject=subject).get_json()
+
+
+def checkout(
+    customer: Customer,
+    body: dict[str, Any] | None = None,
+    key: str | None = None,
+    subject: str | None = "alice",
+) -> TestResponse:
+    headers = {"Idempotency-Key": key} if key else {}
+    return customer.call(
+        "checkout-bff", "POST", "/checkout", body or {}, subject=subject, headers=headers
+    )
+
+
+def orders(customer: Customer) -> list[dict[str, Any]]:
+    return [d.data for d in customer.store.query("orders")]
+
+
+# -- the cart ---------------------------------------------------------------------------
+
+
+def test_a_new_customer_has_an_empty_cart(shop: Customer) -> None:
+    assert cart(shop) == {"restaurantId": None, "items": [], "total": 0, "currency": None}
+
+
+def test_a_cart_is_priced_from_the_menu(shop: Customer) -> None:
+    response = shop.call("checkout-bff", "PUT", "/cart", CART)
+
+    assert response.status_code == 200
+    assert response.get_json() == PRICED
+    assert cart(shop) == PRICED
+    assert cart(shop, "bob")["items"] == []
+
+
+def test_a_cart_can_be_emptied(shop: Customer) -> None:
+    shop.call("checkout-bff", "PUT", "/cart", CART)
+
+    assert shop.call("checkout-bff", "DELETE", "/cart").status_code == 204
+    assert cart(shop)["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"restaurantId": "r-1", "items": []}, "items"),
+        (
+            {"restaurantId": "r-1", "items": [{"menuItemId": "margherita", "quantity": 0}]},
+            "items.0.quantity",
+        ),
+        (
+            {"restaurantId": "r-1", "items": [{"menuItemId": "margherita", "quantity": 51}]},
+            "items.0.quantity",
+        ),
+        (
+            {"restaurantId": "r-1", "items": [{"menuItemId": "margherita", "quantity": 1}] * 31},
+            "items",
+        ),
+        ({"restaurantId": "", "items": CART["items"]}, "restaurantId"),
+        ({"items": CART["items"]}, "restaurantId"),
+        ({**CART, "coupon": "FREE"}, "coupon"),
+    ],
+)
+def test_a_malformed_cart_gets_400_naming_the_field(
+    shop: Customer, body: dict[str, Any], field: str
+) -> None:
+    response = shop.call("checkout-bff", "PUT", "/cart", body)
+
+    assert response.status_code == 400
+    assert field in response.get_json()["fields"]
+    assert shop.store.get("carts", "alice") is None
+
+
+def test_a_cart_at_an_unknown_or_closed_restaurant_is_refused(shop: Customer) -> None:
+    shop.restaurant("r-2", open=False)
+
+    unknown = shop.call("checkout-bff", "PUT", "/cart", {**CART, "restaurantId": "r-9"})
+    closed = shop.call("checkout-bff", "PUT", "/cart", {**CART, "restaurantId": "r-2"})
+
+    assert unknown.status_code == closed.status_code == 422
+    assert unknown.get_json()["fields"] == {"restaurantId": "restaurant r-9 is unknown"}
+    assert closed.get_json()["fields"] == {"restaurantId": "restaurant r-2 is closed"}
+    assert shop.store.get("carts", "alice") is None
+
+
+def test_unknown_and_unavailable_dishes_are_named(shop: Customer) -> None:
+    items = [
+        {"menuItemId": "margherita", "quantity": 1},
+        {"menuItemId": "calzone", "quantity": 1},
+        {"menuItemId": "sushi", "quantity": 1},
+    ]
+    response = shop.call("checkout-bff", "PUT", "/cart", {"restaurantId": "r-1", "items": items})
+
+    assert response.status_code == 422
+    assert response.get_json()["fields"] == {
+        "items.1.menuItemId": "Calzone is not available",
+        "items.2.menuItemId": "sushi is not on the menu",
+    }
+
+
+# -- checkout ---------------------------------------------------------------------------
+
+
+def test_checkout_creates_a_pending_order_and_clears_the_cart(shop: Customer) -> None:
+    shop.sign_up()
+    shop.fill_cart()
+
+    response = checkout(shop)
+
+    assert response.status_code == 201
+    placed = response.get_json()
+    assert placed == {
+        "orderId": placed["orderId"],
+        "status": "pending-payment",
+        "total": 2550,
+        "currency": "EUR",
+    }
+    assert cart(shop)["items"] == []
+    [submitted] = shop.events("order-submitted")
+    order = submitted.body
+    assert order == {
+        "id": placed["orderId"],
+        "customerId": "alice",
+        "customerRef": order["customerRef"],
+        "restaurant": {"id": "r-1", "name": "Trattoria Roma", "address": ADDRESS},
+        "items": PRICED["items"],
+        "total": 2550,
+        "currency": "EUR",
+        "deliveryAddress": HOME,
+        "paymentMethod": "pm_card_visa",
+        "status": "pending-payment",
+        "createdAt": shop.clock.now_ms(),
+    }
+    assert order["customerRef"] not in (order["id"], "alice")
+    assert submitted.partition_key == placed["orderId"]
+
+
+def test_an_authorized_payment_places_the_order(shop: Customer) -> None:
+    shop.clock.advance(5_000)
+    order_id = shop.place_order()
+
+    order = shop.doc("orders", order_id)
+    assert order["status"] == "placed"
+    assert order["placedAt"] == shop.clock.now_ms()
+    [placed] = shop.events("order-placed")
+    assert placed.body["id"] == order_id
+    assert placed.body["placedAt"] == order["placedAt"]
+    assert "paymentMethod" not in placed.body
+
+
+def test_a_declined_payment_declines_the_order(shop: Customer) -> None:
+    order_id = shop.place_order(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
+
+    order = shop.doc("orders", order_id)
+    assert order["status"] == "payment-declined"
+    assert order["reason"] == "card_declined"
+    [declined] = shop.events("order-payment-declined")
+    assert declined.body["reason"] == "card_declined"
+    assert "paymentMethod" not in declined.body
+    assert shop.events("order-placed") == []
+
+
+def test_the_request_may_name_another_address_and_card(shop: Customer) -> None:
+    shop.sign_up()
+    shop.fill_cart()
+
+    response = checkout(shop, {"deliveryAddress": ADDRESS, "paymentMethod": "pm_card_amex"})
+
+    [order] = orders(shop)
+    assert response.status_code == 201
+    assert order["deliveryAddress"] == ADDRESS
+    assert order["paymentMethod"] == "pm_card_amex"
+
+
+def test_checkout_with_an_empty_cart_is_a_conflict(shop: Customer) -> None:
+    shop.sign_up()
+
+    response = checkout(shop)
+
+    assert response.status_code == 409
+    assert orders(shop) == []
+
+
+def test_checkout_without_address_or_card_names_what_is_missing(shop: Customer) -> None:
+    shop.call("account-bff", "PUT", "/me", {"name": "Alice", "email": "alice@example.com"})
+    shop.fill_cart()
+
+    response = checkout(shop)
+
+    assert response.status_code == 422
+    assert set(response.get_json()["fields"]) == {"deliveryAddress", "paymentMethod"}
+    assert orders(shop) == []
+    assert cart(shop) == PRICED
+
+
+def test_a_malformed_checkout_gets_400(shop: Customer) -> None:
+    shop.sign_up()
+    shop.fill_cart()
+
+    response = checkout(shop, {"paymentMethod": "4242424242424242"})
+
+    assert response.status_code == 400
+    assert list(response.get_json()["fields"]) == ["paymentMethod"]
+    assert orders(shop) == []
+
+
+def test_checkout_prices_the_cart_again(shop: Customer) -> None:
+    shop.sign_up()
+    shop.fill_cart()
+    shop.menu("r-1", [{**DISHES[0], "available": False}, DISHES[1]])
+
+    response = checkout(shop)
+
+    assert response.status_code == 422
+    assert response.get_json()["fields"] == {
+        "items.0.menuItemId": "Pizza Margherita is not available"
+    }
+    assert orders(shop) == []
+
+
+def test_a_retried_checkout_returns_the_same_order(shop: Customer) -> None:
+    shop.sign_up()
+    shop.fill_cart()
+
+    first = checkout(shop, key="checkout-1")
+    again = checkout(shop, key="checkout-1")
+
+    assert first.status_code == again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert [o["id"] for o in orders(shop)] == [first.get_json()["orderId"]]
+    assert len(shop.processor.paths("/v1/authorizations")) == 1
+
+
+def test_checkout_is_for_customers_only(shop: Customer) -> None:
+    assert checkout(shop, subject=None).status_code == 401
+    assert (
+        shop.call("checkout-bff", "GET", "/cart", subject="dan", actor="driver").status_code == 403
+    )

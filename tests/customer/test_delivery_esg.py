@@ -1,0 +1,48 @@
+"""delivery-esg: Delivery's status changes come in, keyed by the order."""
+
+from __future__ import annotations
+
+from delivery.contracts import DeliveryStatusChanged
+from shared.envelope import new_event
+from tests.customer.conftest import Customer
+
+
+def test_a_delivery_status_comes_in_keyed_by_its_order_with_the_drivers_name_only(
+    customer: Customer,
+) -> None:
+    customer.delivery("o-1", "picked-up", location={"lat": 52.5, "lng": 13.4})
+
+    [event] = customer.events("delivery-status-changed")
+    assert event.partition_key == "o-1"
+    assert event.entity == "delivery"
+    assert event.body == {
+        "id": "d-o-1",
+        "orderId": "o-1",
+        "status": "picked-up",
+        "driver": {"name": "Dan"},
+        "location": {"lat": 52.5, "lng": 13.4},
+        "changedAt": customer.clock.now_ms(),
+    }
+
+
+def test_a_delivery_without_a_location_comes_in_with_none(customer: Customer) -> None:
+    customer.delivery("o-1", "assigned", location=None)
+
+    [event] = customer.events("delivery-status-changed")
+    assert event.body["location"] is None
+
+
+def test_a_delivery_status_that_breaks_the_contract_becomes_a_fault(customer: Customer) -> None:
+    broken = new_event(
+        DeliveryStatusChanged.TYPE,
+        "delivery",
+        {"id": "d-1", "orderId": "o-1", "status": "assigned", "changedAt": 1},
+        partition_key="o-1",
+        tags={"subsystem": "delivery"},
+    )
+    customer.inject("delivery", broken)
+
+    assert customer.events("delivery-status-changed") == []
+    [fault] = customer.faults()
+    assert fault["function"] == "customer/delivery-esg/ingress"
+    assert "driver" in fault["error"]["message"]

@@ -1,0 +1,79 @@
+"""order-esg: customer.order-placed goes out with the contract's fields only; statuses come in."""
+
+from __future__ import annotations
+
+from customer.contracts import OrderPlaced
+from order.contracts import OrderStatusChanged
+from shared.envelope import new_event
+from shared.topology import Topic
+from tests.customer.conftest import ADDRESS, HOME, Customer
+
+
+def test_a_placed_order_is_published_with_exactly_the_contracts_fields(shop: Customer) -> None:
+    order_id = shop.place_order()
+
+    [published] = shop.events(OrderPlaced.TYPE, Topic.EXTERNAL)
+    order = shop.doc("orders", order_id)
+    assert published.partition_key == order_id
+    assert published.tags["schemaVersion"] == "1"
+    assert published.body == {
+        "id": order_id,
+        "customerRef": order["customerRef"],
+        "restaurant": {"id": "r-1", "name": "Trattoria Roma", "address": ADDRESS},
+        "items": [
+            {"menuItemId": "margherita", "name": "Pizza Margherita", "quantity": 2, "price": 950},
+            {"menuItemId": "tiramisu", "name": "Tiramisù", "quantity": 1, "price": 650},
+        ],
+        "total": 2550,
+        "currency": "EUR",
+        "deliveryAddress": HOME,
+        "placedAt": order["placedAt"],
+    }
+    assert OrderPlaced.model_validate(published.body).customer_ref == order["customerRef"]
+
+
+def test_nothing_private_ever_reaches_the_external_topic(shop: Customer) -> None:
+    shop.place_order("alice")
+    shop.place_order("bob")
+
+    external = b"".join(m.data for m in shop.messages[Topic.EXTERNAL])
+    assert len(shop.messages[Topic.EXTERNAL]) == 2
+    for secret in ("paymentMethod", "pm_card", "customerId", "@example.com", "+49", "alice", "bob"):
+        assert secret.encode() not in external, secret
+
+
+def test_a_declined_order_is_not_published(shop: Customer) -> None:
+    shop.place_order(card={"token": "pm_card_declined", "brand": "visa", "last4": "0002"})
+
+    assert shop.messages[Topic.EXTERNAL] == []
+
+
+def test_an_order_status_comes_in_with_what_the_customer_needs(customer: Customer) -> None:
+    customer.clock.advance(1_000)
+    customer.order_status("o-1", "cancelled", reason="rejected", detail="out of dough")
+
+    [event] = customer.events("order-status-changed")
+    assert event.partition_key == "o-1"
+    assert event.body == {
+        "id": "o-1",
+        "status": "cancelled",
+        "reason": "rejected",
+        "detail": "out of dough",
+        "changedAt": customer.clock.now_ms(),
+    }
+
+
+def test_an_order_status_that_breaks_the_contract_becomes_a_fault(customer: Customer) -> None:
+    broken = new_event(
+        OrderStatusChanged.TYPE,
+        "order",
+        {"id": "o-1", "status": "lost", "changedAt": 1},
+        partition_key="o-1",
+        tags={"subsystem": "order"},
+    )
+    customer.inject("order", broken)
+
+    assert customer.events("order-status-changed") == []
+    [fault] = customer.faults()
+    assert fault["function"] == "customer/order-esg/ingress"
+    assert fault["error"]["type"] == "InvalidEventError"

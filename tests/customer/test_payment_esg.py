@@ -1,0 +1,191 @@
+"""payment-esg: authorize at checkout, capture on delivery, void or refund on cancellation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from customer.payment_esg.processor import (
+    Authorized,
+    Declined,
+    HttpPaymentProcessor,
+    ProcessorUnavailable,
+)
+from shared.exceptions import BusinessRuleViolation
+from shared.http import WsgiTransport, http_session
+from tests.customer.conftest import DECLINED_CARD, PAYMENTS_KEY, PAYMENTS_URL, Customer
+
+
+def payment(customer: Customer, order_id: str) -> dict[str, Any]:
+    return customer.doc("payments", order_id)
+
+
+def test_checkout_authorizes_the_total_with_a_key_derived_from_the_order(shop: Customer) -> None:
+    order_id = shop.place_order()
+
+    [call] = shop.processor.calls
+    assert call == {
+        "path": "/v1/authorizations",
+        "key": f"{order_id}:authorize",
+        "body": {
+            "amount": 2550,
+            "currency": "EUR",
+            "paymentMethod": "pm_card_visa",
+            "reference": order_id,
+        },
+    }
+    assert payment(shop, order_id) == {
+        "orderId": order_id,
+        "authorizationId": "auth-1",
+        "amount": 2550,
+        "currency": "EUR",
+        "status": "authorized",
+    }
+    [authorized] = shop.events("payment-authorized")
+    assert authorized.body == {
+        "orderId": order_id,
+        "authorizationId": "auth-1",
+        "amount": 2550,
+        "currency": "EUR",
+    }
+
+
+def test_a_declined_card_is_announced_with_the_processors_reason(shop: Customer) -> None:
+    order_id = shop.place_order(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
+
+    assert payment(shop, order_id)["status"] == "declined"
+    [declined] = shop.events("payment-declined")
+    assert declined.body == {"orderId": order_id, "reason": "card_declined"}
+    assert shop.events("payment-authorized") == []
+
+
+def test_delivery_captures_the_payment_exactly_once(shop: Customer) -> None:
+    order_id = shop.place_order()
+
+    delivered = shop.order_status(order_id, "delivered")
+    shop.inject("order", delivered)
+    shop.order_status(order_id, "delivered")
+
+    assert shop.processor.paths("/capture") == ["/v1/authorizations/auth-1/capture"]
+    assert shop.processor.calls[-1]["key"] == f"{order_id}:capture"
+    assert payment(shop, order_id)["status"] == "captured"
+    captured = shop.events("payment-captured")
+    assert captured[0].body == {
+        "orderId": order_id,
+        "authorizationId": "auth-1",
+        "amount": 2550,
+        "currency": "EUR",
+        "status": "captured",
+    }
+    assert len({e.id for e in captured}) == 2  # one per distinct delivery, none new on a repeat
+
+
+def test_a_cancelled_order_is_voided(shop: Customer) -> None:
+    order_id = shop.place_order()
+
+    shop.order_status(order_id, "cancelled", reason="rejected", detail="out of dough")
+
+    assert shop.processor.paths("/void") == ["/v1/authorizations/auth-1/void"]
+    assert shop.processor.calls[-1]["key"] == f"{order_id}:void"
+    assert payment(shop, order_id)["status"] == "voided"
+    [voided] = shop.events("payment-voided")
+    assert voided.body["status"] == "voided"
+
+
+def test_a_captured_payment_is_refunded_on_cancellation(shop: Customer) -> None:
+    order_id = shop.place_order()
+    shop.order_status(order_id, "delivered")
+
+    shop.order_status(order_id, "cancelled", reason="no-driver")
+
+    assert shop.processor.paths("/refund") == ["/v1/authorizations/auth-1/refund"]
+    assert shop.processor.paths("/void") == []
+    assert payment(shop, order_id)["status"] == "refunded"
+    assert [e.body["status"] for e in shop.events("payment-refunded")] == ["refunded"]
+
+
+def test_statuses_on_the_way_touch_no_money(shop: Customer) -> None:
+    order_id = shop.place_order()
+
+    for status in ("placed", "accepted", "ready", "picked-up"):
+        shop.order_status(order_id, status)
+
+    assert len(shop.processor.calls) == 1
+    assert payment(shop, order_id)["status"] == "authorized"
+
+
+def test_a_declined_payment_has_nothing_to_void(shop: Customer) -> None:
+    order_id = shop.place_order(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
+
+    shop.order_status(order_id, "cancelled", reason="rejected")
+
+    assert shop.processor.paths("/void") == []
+    assert shop.events("payment-voided") == []
+
+
+def test_an_outage_of_the_processor_is_retried(shop: Customer) -> None:
+    order_id = shop.place_order()
+    shop.processor.failures = 2
+
+    shop.order_status(order_id, "delivered")
+
+    assert shop.processor.failures == 0
+    assert shop.processor.paths("/capture") == ["/v1/authorizations/auth-1/capture"]
+    assert payment(shop, order_id)["status"] == "captured"
+    assert shop.faults() == []
+
+
+def test_a_refusal_by_the_processor_becomes_a_fault(shop: Customer) -> None:
+    order_id = shop.place_order()
+    shop.processor.authorizations["auth-1"]["status"] = "voided"
+
+    shop.order_status(order_id, "delivered")
+
+    [fault] = shop.faults()
+    assert fault["function"] == "customer/payment-esg/processor"
+    assert fault["error"]["type"] == "BusinessRuleViolation"
+    assert "409" in fault["error"]["message"]
+    assert payment(shop, order_id)["status"] == "authorized"
+    assert shop.events("payment-captured") == []
+
+
+def test_an_order_that_was_never_paid_becomes_a_fault(shop: Customer) -> None:
+    shop.order_status("o-unknown", "delivered")
+
+    [fault] = shop.faults()
+    assert "o-unknown" in fault["error"]["message"]
+    assert shop.processor.calls == []
+
+
+def adapter(customer: Customer, key: str = PAYMENTS_KEY) -> HttpPaymentProcessor:
+    session = http_session({PAYMENTS_URL: WsgiTransport(customer.processor.app)})
+    return HttpPaymentProcessor(session, PAYMENTS_URL + "/", key)
+
+
+def authorize(
+    processor: HttpPaymentProcessor, order_id: str = "o-1", card: str = "pm_card_visa"
+) -> Authorized | Declined:
+    return processor.authorize(
+        reference=order_id,
+        amount=100,
+        currency="EUR",
+        payment_method=card,
+        idempotency_key=f"{order_id}:authorize",
+    )
+
+
+def test_the_adapter_reads_the_processors_answers(customer: Customer) -> None:
+    assert authorize(adapter(customer)) == Authorized("auth-1")
+    assert authorize(adapter(customer), "o-1") == Authorized("auth-1")
+    assert authorize(adapter(customer), "o-2", DECLINED_CARD) == Declined("card_declined")
+
+
+def test_the_adapter_tells_a_refusal_from_an_outage(customer: Customer) -> None:
+    with pytest.raises(BusinessRuleViolation, match="401"):
+        authorize(adapter(customer, key="sk_wrong"))
+    customer.processor.failures = 1
+    with pytest.raises(ProcessorUnavailable, match="503"):
+        authorize(adapter(customer))
+    with pytest.raises(BusinessRuleViolation, match="409"):
+        adapter(customer).settle("auth-9", "capture", idempotency_key="o-9:capture")

@@ -1,0 +1,217 @@
+"""The Delivery subsystem on its own: a manual clock, drivers' tokens and a fake push provider."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import flask
+import pytest
+
+from delivery.topology import APP, TOPOLOGY
+from shared.auth import Actor, LocalIssuer, Principal
+from shared.clock import ManualClock
+from shared.envelope import Envelope, new_event
+from shared.http import WsgiTransport
+from shared.hub.message import Message, from_message
+from shared.runtime.embedded import EmbeddedSystem
+from shared.stores import InMemoryDocumentStore
+from shared.topology import Topic
+
+if TYPE_CHECKING:
+    from flask.testing import FlaskClient
+    from werkzeug.test import TestResponse
+
+START = 1_767_225_600_000
+MINUTE = 60_000
+PUSH_URL = "http://push.test"
+PUSH_KEY = "push-test-key"
+
+RESTAURANT: dict[str, Any] = {
+    "street": "Torstraße 1",
+    "city": "Berlin",
+    "postcode": "10115",
+    "lat": 52.5291,
+    "lng": 13.4010,
+}
+HOME: dict[str, Any] = {
+    "street": "Kastanienallee 7",
+    "city": "Berlin",
+    "postcode": "10435",
+    "lat": 52.5380,
+    "lng": 13.4100,
+}
+NEAR = {"lat": 52.5300, "lng": 13.4020}
+"""About 130 m from the restaurant."""
+FAR = {"lat": 52.5500, "lng": 13.4500}
+"""About 4 km from the restaurant."""
+
+
+def order_payload(order_id: str, status: str, **changes: Any) -> dict[str, Any]:
+    """An ``order.order-status-changed`` payload as the Order subsystem publishes it."""
+    return {
+        "id": order_id,
+        "customerRef": f"ref-{order_id}",
+        "restaurant": {"id": "r-1", "name": "Trattoria Roma", "address": RESTAURANT},
+        "items": [{"menuItemId": "m-1", "name": "Margherita", "quantity": 1, "price": 950}],
+        "total": 950,
+        "currency": "EUR",
+        "status": status,
+        "reason": None,
+        "detail": None,
+        "deliveryAddress": HOME,
+        "changedAt": START,
+        **changes,
+    }
+
+
+class PushFake:
+    """The push provider: one message per Idempotency-Key; can fail the next calls."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, dict[str, Any]] = {}
+        self.calls = 0
+        self.failures = 0
+        self.app = flask.Flask("push-fake")
+        self.app.add_url_rule("/v1/messages", "send", self._send, methods=["POST"])
+
+    def _send(self) -> tuple[dict[str, Any], int]:
+        self.calls += 1
+        if flask.request.headers.get("Authorization") != f"Bearer {PUSH_KEY}":
+            return {"error": "invalid API key"}, 401
+        if self.failures:
+            self.failures -= 1
+            return {"error": "temporarily unavailable"}, 503
+        key = flask.request.headers["Idempotency-Key"]
+        if key not in self.messages:
+            self.messages[key] = {"id": f"msg_{len(self.messages) + 1}", **flask.request.json}
+        return {"id": self.messages[key]["id"]}, 202
+
+    def to(self, kind: str, recipient: str) -> list[dict[str, Any]]:
+        """The messages sent to one person, in order."""
+        return [m for m in self.messages.values() if m["to"] == {"kind": kind, "id": recipient}]
+
+
+class Delivery:
+    """The subsystem running standalone, with what tests need to drive and observe it."""
+
+    def __init__(self, tmp_path: Path, push: PushFake, push_key: str = PUSH_KEY) -> None:
+        key = tmp_path / "key.pem"
+        self.issuer = LocalIssuer.from_file(key)
+        self.clock = ManualClock(START)
+        self.push = push
+        self.system = EmbeddedSystem(
+            [APP],
+            standalone=True,
+            clock=self.clock,
+            settings={
+                "DEV_KEY": str(key),
+                "PUSH_PROVIDER_URL": PUSH_URL,
+                "PUSH_PROVIDER_KEY": push_key,
+            },
+            transports={PUSH_URL: WsgiTransport(push.app)},
+        )
+        self.events: dict[str, list[Envelope]] = {Topic.BUS: [], Topic.EXTERNAL: []}
+        self.system.hub.observers.append(self._observe)
+        [(_, endpoint)] = TOPOLOGY.endpoints()
+        self.client: FlaskClient = endpoint.app(self.system.ports["delivery"]).test_client()
+
+    def _observe(self, project: str, topic: str, message: Message) -> None:
+        if project == "delivery" and topic in self.events:
+            self.events[topic].append(from_message(message))
+
+    @property
+    def store(self) -> InMemoryDocumentStore:
+        """The subsystem's document store."""
+        return self.system.stores["delivery"]
+
+    # -- driving it ----------------------------------------------------------------------
+
+    def headers(self, driver: str, actor: Actor = "driver") -> dict[str, str]:
+        """The Authorization header of ``driver`` (or of someone acting as ``actor``)."""
+        token = self.issuer.mint(Principal(actor, driver))
+        return {"Authorization": f"Bearer {token}"}
+
+    def call(self, method: str, path: str, driver: str, body: Any = None) -> TestResponse:
+        """Call the driver API as ``driver``, then deliver whatever it set off."""
+        response = self.client.open(path, method=method, json=body, headers=self.headers(driver))
+        self.system.run_until_quiet()
+        return response
+
+    def driver(self, name: str, at: dict[str, float] | None = NEAR, online: bool = True) -> None:
+        """A driver with a profile, at a place, online or not."""
+        assert (
+            self.call("PUT", "/me", name, {"name": name.title(), "vehicle": "bike"}).status_code
+            == 200
+        )
+        if at is not None:
+            assert self.call("PUT", "/me/location", name, at).status_code == 200
+        assert self.call("PUT", "/me/status", name, {"online": online}).status_code == 200
+
+    def order(self, order_id: str, status: str, **changes: Any) -> Envelope:
+        """The Order subsystem publishes the order's new status; it is delivered."""
+        event = new_event(
+            "order.order-status-changed",
+            "order",
+            order_payload(order_id, status, **changes),
+            partition_key=order_id,
+            timestamp=self.clock.now_ms(),
+        )
+        self.inject(event, producer="order")
+        return event
+
+    def inject(self, event: Envelope, producer: str = "delivery") -> None:
+        """Publish ``event`` (on the producer's external topic, or on our bus) and deliver."""
+        topic = Topic.BUS if producer == "delivery" else Topic.EXTERNAL
+        self.system.inject(producer, topic, event)
+        self.system.run_until_quiet()
+
+    # -- observing it --------------------------------------------------------------------
+
+    def delivery(self, order_id: str) -> dict[str, Any]:
+        """Dispatch's delivery of the order."""
+        found = self.store.get("deliveries", f"d-{order_id}")
+        assert found is not None, f"no delivery for {order_id}"
+        return found
+
+    def offers(self, driver: str) -> list[dict[str, Any]]:
+        """The offers the driver's app shows."""
+        response = self.call("GET", "/me/offers", driver)
+        assert response.status_code == 200
+        offers: list[dict[str, Any]] = response.get_json()["offers"]
+        return offers
+
+    def bus(self, event_type: str) -> list[dict[str, Any]]:
+        """Bodies of the internal events of one type, in publication order."""
+        return [e.body for e in self.events[Topic.BUS] if e.type == event_type]
+
+    def statuses(self) -> list[tuple[str, str]]:
+        """(status, driver) of each published ``delivery.delivery-status-changed``."""
+        return [
+            (e.body["status"], e.body["driver"]["id"])
+            for e in self.events[Topic.EXTERNAL]
+            if e.type == "delivery.delivery-status-changed"
+        ]
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The faults the subsystem recorded."""
+        return self.system.faults("delivery")
+
+
+@pytest.fixture
+def push() -> PushFake:
+    """A fresh fake push provider."""
+    return PushFake()
+
+
+@pytest.fixture
+def delivery(tmp_path: Path, push: PushFake) -> Delivery:
+    """The Delivery subsystem, started at ``START`` on a manual clock."""
+    return Delivery(tmp_path, push)
+
+
+def offer_then_accept(delivery: Delivery, order_id: str, driver: str) -> None:
+    """The order is accepted and ``driver``, the only one near, takes it."""
+    delivery.order(order_id, "accepted")
+    assert delivery.delivery(order_id)["offer"]["driverId"] == driver
+    assert delivery.call("POST", f"/offers/d-{order_id}/accept", driver).status_code == 200

@@ -1,0 +1,241 @@
+"""dispatch-control: the nearest available driver is offered each order, re-offered on timeout."""
+
+from __future__ import annotations
+
+from shared.envelope import new_event
+from shared.topology import Topic
+from tests.delivery.conftest import FAR, MINUTE, NEAR, START, Delivery, offer_then_accept
+
+ELSEWHERE = {"lat": 52.6, "lng": 13.5}
+"""About 10 km from the restaurant."""
+
+
+def test_a_driver_takes_an_order_from_offer_to_door(delivery: Delivery) -> None:
+    delivery.driver("dan")
+
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+
+    assert delivery.statuses() == [("assigned", "dan"), ("picked-up", "dan"), ("delivered", "dan")]
+    assert delivery.delivery("o-1")["status"] == "delivered"
+    driver = delivery.store.get("dispatch-drivers", "dan")
+    assert driver is not None
+    assert (driver["deliveryId"], driver["offeredDeliveryId"]) == (None, None)
+
+
+def test_the_nearest_available_driver_gets_the_offer(delivery: Delivery) -> None:
+    delivery.driver("far", at=FAR)
+    delivery.driver("near", at=NEAR)
+    delivery.driver("offline", at=NEAR, online=False)
+
+    delivery.order("o-1", "accepted")
+
+    assert delivery.delivery("o-1")["offer"] == {
+        "driverId": "near",
+        "expiresAt": START + 2 * MINUTE,
+    }
+    assert [o["deliveryId"] for o in delivery.offers("near")] == ["d-o-1"]
+    assert delivery.offers("far") == []
+    assert delivery.bus("delivery-offered")[0]["driverId"] == "near"
+
+
+def test_an_unanswered_offer_goes_to_the_next_driver(delivery: Delivery) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    delivery.order("o-1", "accepted")
+
+    delivery.system.advance(3 * MINUTE)
+
+    found = delivery.delivery("o-1")
+    assert found["offer"] == {"driverId": "eve", "expiresAt": START + 4 * MINUTE}
+    assert found["declinedBy"] == ["dan"]
+    assert delivery.bus("offer-withdrawn") == [{"id": "d-o-1", "driverId": "dan"}]
+    assert delivery.offers("dan") == []
+    assert [o["deliveryId"] for o in delivery.offers("eve")] == ["d-o-1"]
+    assert delivery.store.get("dispatch-drivers", "dan")["offeredDeliveryId"] is None  # type: ignore[index]
+
+
+def test_a_declined_offer_goes_to_the_next_driver(delivery: Delivery) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    delivery.order("o-1", "accepted")
+
+    delivery.call("POST", "/offers/d-o-1/decline", "dan")
+
+    assert delivery.delivery("o-1")["offer"]["driverId"] == "eve"
+    assert delivery.call("POST", "/offers/d-o-1/accept", "eve").status_code == 200
+    assert delivery.statuses() == [("assigned", "eve")]
+
+
+def test_when_everyone_declined_the_delivery_keeps_searching(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+
+    delivery.call("POST", "/offers/d-o-1/decline", "dan")
+    delivery.system.advance(5 * MINUTE)
+
+    found = delivery.delivery("o-1")
+    assert (found["status"], found["offer"], found["declinedBy"]) == ("searching", None, ["dan"])
+    assert len(delivery.bus("delivery-offered")) == 1
+
+
+def test_with_nobody_online_the_delivery_waits_for_the_first_driver(delivery: Delivery) -> None:
+    delivery.driver("dan", online=False)
+    delivery.order("o-1", "accepted")
+    assert delivery.delivery("o-1")["status"] == "searching"
+
+    delivery.call("PUT", "/me/status", "dan", {"online": True})
+
+    assert delivery.delivery("o-1")["offer"]["driverId"] == "dan"
+
+
+def test_a_driver_online_without_a_position_is_offered_once_they_report_one(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan", at=None)
+    delivery.order("o-1", "accepted")
+    assert delivery.delivery("o-1")["status"] == "searching"
+
+    delivery.call("PUT", "/me/location", "dan", NEAR)
+
+    assert delivery.delivery("o-1")["offer"]["driverId"] == "dan"
+
+
+def test_a_driver_is_offered_one_delivery_at_a_time(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    delivery.order("o-2", "accepted")
+    assert [o["deliveryId"] for o in delivery.offers("dan")] == ["d-o-1"]
+    assert delivery.delivery("o-2")["status"] == "searching"
+
+    delivery.call("POST", "/offers/d-o-1/accept", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    assert delivery.delivery("o-2")["status"] == "searching"
+    delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+
+    assert delivery.delivery("o-2")["offer"]["driverId"] == "dan"
+
+
+def test_a_driver_who_declined_one_delivery_is_offered_the_waiting_one(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    delivery.order("o-2", "accepted")
+
+    delivery.call("POST", "/offers/d-o-1/decline", "dan")
+
+    assert delivery.delivery("o-1")["status"] == "searching"
+    assert delivery.delivery("o-2")["offer"]["driverId"] == "dan"
+
+
+def test_a_cancelled_order_withdraws_the_offer(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+
+    delivery.order("o-1", "cancelled", reason="no-driver", deliveryAddress=None)
+
+    assert delivery.delivery("o-1")["status"] == "cancelled"
+    assert delivery.bus("offer-withdrawn") == [{"id": "d-o-1", "driverId": "dan"}]
+    assert delivery.bus("delivery-cancelled") == [
+        {"id": "d-o-1", "orderId": "o-1", "driverId": None}
+    ]
+    assert delivery.offers("dan") == []
+    assert delivery.call("POST", "/offers/d-o-1/accept", "dan").status_code == 409
+    assert delivery.store.get("dispatch-drivers", "dan")["offeredDeliveryId"] is None  # type: ignore[index]
+
+
+def test_a_cancelled_order_frees_its_driver_for_the_next(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.order("o-2", "accepted")
+
+    delivery.order("o-1", "cancelled", reason="no-driver", deliveryAddress=None)
+
+    assert delivery.bus("delivery-cancelled") == [
+        {"id": "d-o-1", "orderId": "o-1", "driverId": "dan"}
+    ]
+    assert delivery.delivery("o-2")["offer"]["driverId"] == "dan"
+
+
+def test_an_order_not_yet_accepted_needs_no_driver(delivery: Delivery) -> None:
+    delivery.driver("dan")
+
+    delivery.order("o-1", "placed")
+
+    assert delivery.store.get("deliveries", "d-o-1") is None
+    assert delivery.offers("dan") == []
+
+
+def test_the_location_follows_the_driver_once_the_order_is_picked_up(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("PUT", "/me/location", "dan", {"lat": 52.531, "lng": 13.403})  # still assigned
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+
+    delivery.call("PUT", "/me/location", "dan", {"lat": 52.535, "lng": 13.406})
+
+    locations = [
+        (e.body["status"], e.body["location"])
+        for e in delivery.events[Topic.EXTERNAL]
+        if e.type == "delivery.delivery-status-changed"
+    ]
+    assert locations == [
+        ("assigned", NEAR),
+        ("picked-up", {"lat": 52.531, "lng": 13.403}),
+        ("picked-up", {"lat": 52.535, "lng": 13.406}),
+    ]
+
+
+def test_an_accepted_order_without_an_address_becomes_a_fault(delivery: Delivery) -> None:
+    delivery.order("o-1", "accepted", deliveryAddress=None)
+
+    [fault] = delivery.faults()
+    assert fault["function"] == "delivery/dispatch-control/collector"
+    assert fault["error"]["type"] == "BusinessRuleViolation"
+    assert delivery.store.get("deliveries", "d-o-1") is None
+
+
+def test_redelivering_every_event_changes_nothing(delivery: Delivery) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=ELSEWHERE)
+    delivery.order("o-1", "accepted")
+    delivery.call("POST", "/offers/d-o-1/decline", "dan")
+    delivery.call("POST", "/offers/d-o-1/accept", "eve")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "eve")
+    delivery.call("POST", "/deliveries/d-o-1/delivered", "eve")
+    state = {c: delivery.store.query(c) for c in ("deliveries", "driver-deliveries")}
+    published = {e.id for e in delivery.events[Topic.EXTERNAL]}
+    pushes, drivers = dict(delivery.push.messages), delivery.store.query("dispatch-drivers")
+
+    for event in list(delivery.events[Topic.BUS]):
+        delivery.inject(event)
+
+    assert {c: delivery.store.query(c) for c in state} == state
+    assert {e.id for e in delivery.events[Topic.EXTERNAL]} == published
+    assert delivery.push.messages == pushes
+    assert [
+        (d.key, d.data["deliveryId"], d.data["offeredDeliveryId"])
+        for d in delivery.store.query("dispatch-drivers")
+    ] == [(d.key, None, None) for d in drivers]
+    assert delivery.statuses().count(("delivered", "eve")) == 2  # republished, with the same id
+
+
+def test_an_offer_accepted_too_late_does_not_assign(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    [offered] = [e for e in delivery.events[Topic.BUS] if e.type == "delivery-offered"]
+    late = offered.body["expiresAt"]
+
+    delivery.inject(
+        new_event(
+            "offer-accepted",
+            "offer",
+            {"deliveryId": "d-o-1", "driverId": "dan", "answeredAt": late},
+            partition_key="o-1",
+        )
+    )
+
+    assert delivery.delivery("o-1")["status"] == "offered"
+    assert delivery.statuses() == []

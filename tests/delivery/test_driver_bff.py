@@ -1,0 +1,348 @@
+"""driver-bff: profile, availability, offers and deliveries, as the driver's app sees them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.envelope import new_event
+from tests.delivery.conftest import (
+    HOME,
+    MINUTE,
+    NEAR,
+    RESTAURANT,
+    START,
+    Delivery,
+    offer_then_accept,
+)
+
+# -- profile -------------------------------------------------------------------------------
+
+
+def test_a_driver_creates_and_reads_their_profile(delivery: Delivery) -> None:
+    assert delivery.call("GET", "/me", "dan").status_code == 404
+
+    created = delivery.call("PUT", "/me", "dan", {"name": "Dan Driver", "vehicle": "scooter"})
+
+    expected = {
+        "id": "dan",
+        "name": "Dan Driver",
+        "vehicle": "scooter",
+        "online": False,
+        "location": None,
+    }
+    assert created.status_code == 200
+    assert created.get_json() == expected
+    assert delivery.call("GET", "/me", "dan").get_json() == expected
+
+
+def test_changing_the_profile_keeps_availability_and_position(delivery: Delivery) -> None:
+    delivery.driver("dan", at=NEAR)
+
+    changed = delivery.call("PUT", "/me", "dan", {"name": "Daniel", "vehicle": "car"})
+
+    assert changed.get_json() == {
+        "id": "dan",
+        "name": "Daniel",
+        "vehicle": "car",
+        "online": True,
+        "location": NEAR,
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/me", {"name": "", "vehicle": "bike"}, "name"),
+        ("/me", {"name": "x" * 81, "vehicle": "bike"}, "name"),
+        ("/me", {"name": "Dan", "vehicle": "truck"}, "vehicle"),
+        ("/me", {"name": "Dan", "vehicle": "bike", "rating": 5}, "rating"),
+        ("/me/status", {"online": "yes"}, "online"),
+        ("/me/location", {"lat": 91, "lng": 0}, "lat"),
+        ("/me/location", {"lat": 0}, "lng"),
+    ],
+)
+def test_bad_input_gets_400_naming_the_field(
+    delivery: Delivery, path: str, body: dict[str, Any], field: str
+) -> None:
+    delivery.driver("dan")
+
+    response = delivery.call("PUT", path, "dan", body)
+
+    assert response.status_code == 400
+    assert field in response.get_json()["fields"]
+    assert delivery.call("GET", "/me", "dan").get_json()["name"] == "Dan"
+
+
+def test_without_a_token_the_api_answers_401(delivery: Delivery) -> None:
+    response = delivery.client.get("/me")
+
+    assert response.status_code == 401
+
+
+def test_a_customer_may_not_use_the_driver_api(delivery: Delivery) -> None:
+    response = delivery.client.put(
+        "/me", json={"name": "Al", "vehicle": "car"}, headers=delivery.headers("al", "customer")
+    )
+
+    assert response.status_code == 403
+    assert delivery.store.get("drivers", "al") is None
+
+
+# -- availability ----------------------------------------------------------------------------
+
+
+def test_status_and_location_need_a_profile(delivery: Delivery) -> None:
+    assert delivery.call("PUT", "/me/status", "dan", {"online": True}).status_code == 409
+    assert delivery.call("PUT", "/me/location", "dan", NEAR).status_code == 409
+    assert delivery.store.get("drivers", "dan") is None
+
+
+def test_a_driver_goes_online_and_reports_where_they_are(delivery: Delivery) -> None:
+    delivery.driver("dan", at=None, online=False)
+
+    online = delivery.call("PUT", "/me/status", "dan", {"online": True})
+    located = delivery.call("PUT", "/me/location", "dan", {"lat": 52.5, "lng": 13.4})
+
+    assert online.get_json()["online"] is True
+    assert located.get_json()["location"] == {"lat": 52.5, "lng": 13.4}
+    assert delivery.bus("driver-updated")[-2:] == [
+        {"id": "dan", "name": "Dan", "online": True, "location": None},
+        {"id": "dan", "name": "Dan", "online": True, "location": {"lat": 52.5, "lng": 13.4}},
+    ]
+
+
+def test_only_what_dispatch_needs_emits_driver_updated(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    before = len(delivery.bus("driver-updated"))
+
+    delivery.call("PUT", "/me", "dan", {"name": "Dan", "vehicle": "car"})
+    delivery.call("PUT", "/me/status", "dan", {"online": True})
+
+    assert len(delivery.bus("driver-updated")) == before
+
+
+def test_a_driver_cannot_go_offline_during_a_delivery(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+
+    refused = delivery.call("PUT", "/me/status", "dan", {"online": False})
+
+    assert refused.status_code == 409
+    assert delivery.call("GET", "/me", "dan").get_json()["online"] is True
+
+
+def test_a_driver_goes_offline_once_the_delivery_is_done(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+
+    response = delivery.call("PUT", "/me/status", "dan", {"online": False})
+
+    assert response.status_code == 200
+    assert response.get_json()["online"] is False
+
+
+# -- offers --------------------------------------------------------------------------------
+
+
+def test_an_offer_shows_in_the_drivers_app(delivery: Delivery) -> None:
+    delivery.driver("dan")
+
+    delivery.order("o-1", "accepted")
+
+    assert delivery.offers("dan") == [
+        {
+            "deliveryId": "d-o-1",
+            "orderId": "o-1",
+            "pickup": {"name": "Trattoria Roma", "address": RESTAURANT},
+            "dropoff": HOME,
+            "expiresAt": START + 2 * MINUTE,
+        }
+    ]
+
+
+def test_accepting_an_offer_is_answered_and_can_be_retried(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+
+    first = delivery.call("POST", "/offers/d-o-1/accept", "dan")
+    again = delivery.call("POST", "/offers/d-o-1/accept", "dan")
+
+    assert first.status_code == again.status_code == 200
+    assert first.get_json() == again.get_json() == {"deliveryId": "d-o-1", "status": "accepted"}
+    assert delivery.bus("offer-accepted") == [
+        {"deliveryId": "d-o-1", "driverId": "dan", "answeredAt": START}
+    ]
+    assert delivery.offers("dan") == []
+
+
+def test_a_driver_cannot_accept_another_drivers_offer(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    delivery.driver("eve")
+
+    response = delivery.call("POST", "/offers/d-o-1/accept", "eve")
+
+    assert response.status_code == 403
+    assert delivery.store.get("driver-offers", "d-o-1")["status"] == "open"  # type: ignore[index]
+    assert delivery.delivery("o-1")["status"] == "offered"
+    assert delivery.bus("offer-accepted") == []
+
+
+def test_an_unknown_offer_is_404(delivery: Delivery) -> None:
+    delivery.driver("dan")
+
+    assert delivery.call("POST", "/offers/d-nope/accept", "dan").status_code == 404
+
+
+def test_an_expired_offer_cannot_be_accepted(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    delivery.clock.advance(2 * MINUTE)  # expired, and no tick has withdrawn it yet
+
+    response = delivery.call("POST", "/offers/d-o-1/accept", "dan")
+
+    assert response.status_code == 409
+    assert "expired" in response.get_json()["error"]
+    assert delivery.offers("dan") == []
+
+
+def test_a_declined_offer_cannot_be_accepted_afterwards(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+
+    declined = delivery.call("POST", "/offers/d-o-1/decline", "dan")
+    accepted = delivery.call("POST", "/offers/d-o-1/accept", "dan")
+
+    assert declined.get_json() == {"deliveryId": "d-o-1", "status": "declined"}
+    assert accepted.status_code == 409
+    assert delivery.bus("offer-declined") == [
+        {"deliveryId": "d-o-1", "driverId": "dan", "answeredAt": START}
+    ]
+
+
+def test_a_withdrawn_offer_is_409_for_the_driver_who_had_it(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    delivery.driver("eve")
+    delivery.system.advance(2 * MINUTE)  # dan's offer expires; eve is offered the delivery
+
+    response = delivery.call("POST", "/offers/d-o-1/accept", "dan")
+
+    assert response.status_code == 409
+    assert "withdrawn" in response.get_json()["error"]
+
+
+def test_a_repeated_offer_event_changes_nothing(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    delivery.call("POST", "/offers/d-o-1/decline", "dan")
+    [offered] = [e for e in delivery.events["bus"] if e.type == "delivery-offered"]
+
+    delivery.inject(offered)
+
+    assert delivery.store.get("driver-offers", "d-o-1")["status"] == "declined"  # type: ignore[index]
+    assert delivery.offers("dan") == []
+
+
+def test_an_offer_withdrawn_before_it_arrived_stays_withdrawn(delivery: Delivery) -> None:
+    offer = {
+        "id": "d-o-9",
+        "orderId": "o-9",
+        "driverId": "dan",
+        "pickup": {"restaurantId": "r-1", "name": "Trattoria Roma", "address": RESTAURANT},
+        "dropoff": HOME,
+        "expiresAt": START + 2 * MINUTE,
+    }
+    offered = new_event("delivery-offered", "delivery", offer, partition_key="o-9", timestamp=START)
+    withdrawn = new_event(
+        "offer-withdrawn",
+        "delivery",
+        {"id": "d-o-9", "driverId": "dan"},
+        partition_key="o-9",
+        timestamp=START + 1,
+    )
+    delivery.driver("dan")
+
+    delivery.inject(withdrawn)
+    delivery.inject(offered)
+
+    assert delivery.offers("dan") == []
+    assert delivery.call("POST", "/offers/d-o-9/accept", "dan").status_code == 409
+
+
+# -- deliveries ------------------------------------------------------------------------------
+
+
+def test_the_assigned_delivery_shows_in_the_drivers_app(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+
+    expected = {
+        "deliveryId": "d-o-1",
+        "orderId": "o-1",
+        "status": "assigned",
+        "pickup": {"name": "Trattoria Roma", "address": RESTAURANT},
+        "dropoff": HOME,
+        "assignedAt": START,
+        "pickedUpAt": None,
+        "deliveredAt": None,
+    }
+    assert delivery.call("GET", "/me/deliveries", "dan").get_json() == {"deliveries": [expected]}
+    assert delivery.call("GET", "/deliveries/d-o-1", "dan").get_json() == expected
+
+
+def test_another_driver_cannot_see_or_advance_the_delivery(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.driver("eve")
+
+    assert delivery.call("GET", "/deliveries/d-o-1", "eve").status_code == 403
+    assert delivery.call("POST", "/deliveries/d-o-1/picked-up", "eve").status_code == 403
+    assert delivery.call("GET", "/me/deliveries", "eve").get_json() == {"deliveries": []}
+    assert delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()["status"] == "assigned"
+    assert delivery.bus("delivery-picked-up") == []
+
+
+def test_an_unknown_delivery_is_404(delivery: Delivery) -> None:
+    delivery.driver("dan")
+
+    assert delivery.call("GET", "/deliveries/d-nope", "dan").status_code == 404
+    assert delivery.call("POST", "/deliveries/d-nope/delivered", "dan").status_code == 404
+
+
+def test_the_steps_go_in_order_and_repeat_harmlessly(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+
+    too_early = delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+    delivery.clock.advance(5 * MINUTE)
+    picked = delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    picked_again = delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    delivery.clock.advance(10 * MINUTE)
+    delivered = delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+    picked_late = delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+
+    assert too_early.status_code == 409
+    assert picked.status_code == picked_again.status_code == delivered.status_code == 200
+    assert picked_again.get_json()["pickedUpAt"] == START + 5 * MINUTE
+    assert delivered.get_json()["status"] == "delivered"
+    assert delivered.get_json()["deliveredAt"] == START + 15 * MINUTE
+    assert picked_late.status_code == 409
+    assert delivery.bus("delivery-picked-up") == [
+        {"deliveryId": "d-o-1", "orderId": "o-1", "driverId": "dan"}
+    ]
+    assert len(delivery.bus("delivery-delivered")) == 1
+
+
+def test_a_cancelled_order_cancels_the_drivers_delivery(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+
+    delivery.order("o-1", "cancelled", reason="no-driver", deliveryAddress=None)
+
+    assert delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()["status"] == "cancelled"
+    assert delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan").status_code == 409

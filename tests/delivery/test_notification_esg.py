@@ -1,0 +1,186 @@
+"""notification-esg: one push per business fact, to the customer or the driver."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+
+from delivery.notification_esg.provider import HttpPushProvider, PushMessage, PushUnavailable
+from shared.envelope import new_event
+from shared.exceptions import BusinessRuleViolation
+from shared.http import WsgiTransport
+from tests.delivery.conftest import (
+    PUSH_KEY,
+    PUSH_URL,
+    START,
+    Delivery,
+    PushFake,
+    offer_then_accept,
+)
+
+
+def test_the_customer_hears_of_each_step_once(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    delivery.call("PUT", "/me/location", "dan", {"lat": 52.535, "lng": 13.406})
+    delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+
+    assert [(m["title"], m["body"]) for m in delivery.push.to("customer", "ref-o-1")] == [
+        ("Order accepted", "Trattoria Roma is preparing your order."),
+        ("Driver assigned", "Dan will bring your order."),
+        ("On its way", "Dan has picked up your order."),
+        ("Delivered", "Your order has arrived. Enjoy your meal!"),
+    ]
+    assert [k for k in delivery.push.messages if k.endswith(":customer")] == [
+        "o-1:accepted:customer",
+        "o-1:assigned:customer",
+        "o-1:picked-up:customer",
+        "o-1:delivered:customer",
+    ]
+    assert delivery.push.messages["o-1:delivered:customer"]["data"] == {
+        "orderId": "o-1",
+        "status": "delivered",
+    }
+
+
+def test_a_location_update_sends_nothing(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    calls = delivery.push.calls
+
+    delivery.call("PUT", "/me/location", "dan", {"lat": 52.535, "lng": 13.406})
+
+    assert delivery.statuses()[-1] == ("picked-up", "dan")
+    assert delivery.push.calls == calls
+
+
+def test_the_driver_hears_of_a_new_offer(delivery: Delivery) -> None:
+    delivery.driver("dan")
+
+    delivery.order("o-1", "accepted")
+
+    expires = START + 120_000
+    assert delivery.push.messages[f"d-o-1:offer:dan:{expires}"] == {
+        "id": "msg_2",
+        "to": {"kind": "driver", "id": "dan"},
+        "title": "New delivery offer",
+        "body": "Pick up at Trattoria Roma, Torstraße 1.",
+        "data": {"deliveryId": "d-o-1", "orderId": "o-1", "expiresAt": str(expires)},
+    }
+
+
+def test_a_cancelled_order_is_explained_to_the_customer_and_its_driver(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+
+    delivery.order("o-1", "cancelled", reason="no-driver", deliveryAddress=None)
+
+    customer = delivery.push.messages["o-1:cancelled:customer"]
+    assert customer["body"] == "Your order was cancelled. No driver was free to bring it to you."
+    driver = delivery.push.messages["d-o-1:cancelled:dan"]
+    assert (driver["to"], driver["title"]) == (
+        {"kind": "driver", "id": "dan"},
+        "Delivery cancelled",
+    )
+
+
+def test_a_rejected_order_is_cancelled_without_a_driver_to_tell(delivery: Delivery) -> None:
+    delivery.order("o-1", "cancelled", reason="rejected", deliveryAddress=None)
+
+    assert [m["body"] for m in delivery.push.messages.values()] == [
+        "Your order was cancelled. The restaurant could not take your order."
+    ]
+
+
+def test_a_provider_outage_is_retried_and_notifies_once(delivery: Delivery) -> None:
+    delivery.push.failures = 2
+
+    delivery.order("o-1", "accepted")
+
+    assert list(delivery.push.messages) == ["o-1:accepted:customer"]
+    assert delivery.push.calls == 3
+    assert delivery.faults() == []
+
+
+def test_a_repeated_status_event_notifies_once(delivery: Delivery) -> None:
+    accepted = delivery.order("o-1", "accepted")
+    calls = delivery.push.calls
+
+    delivery.inject(accepted, producer="order")
+
+    assert list(delivery.push.messages) == ["o-1:accepted:customer"]
+    assert delivery.push.calls == calls
+
+
+def test_a_status_of_an_order_never_seen_ends_as_a_fault(delivery: Delivery) -> None:
+    body = {
+        "id": "d-o-7",
+        "orderId": "o-7",
+        "status": "assigned",
+        "driver": {"id": "dan", "name": "Dan"},
+        "location": None,
+        "changedAt": START,
+    }
+
+    delivery.inject(new_event("delivery-status-changed", "delivery", body, partition_key="o-7"))
+
+    [fault] = [f for f in delivery.faults() if f["function"] == "notification-esg-push"]
+    assert (fault["reason"], fault["deliveryAttempt"]) == ("dead-letter", 5)
+    assert delivery.push.messages == {}
+
+
+def test_a_refusal_by_the_provider_becomes_a_fault(tmp_path: Path, push: PushFake) -> None:
+    delivery = Delivery(tmp_path, push, push_key="wrong-key")
+
+    delivery.order("o-1", "accepted")
+
+    [fault] = delivery.faults()
+    assert fault["function"] == "delivery/notification-esg/push"
+    assert fault["error"]["type"] == "BusinessRuleViolation"
+    assert push.calls == 1
+
+
+# -- the HTTP adapter ------------------------------------------------------------------------
+
+
+def provider(push: PushFake, api_key: str = PUSH_KEY) -> HttpPushProvider:
+    session = requests.Session()
+    session.mount(PUSH_URL, WsgiTransport(push.app))
+    return HttpPushProvider(session, PUSH_URL + "/", api_key)
+
+
+MESSAGE = PushMessage("driver", "dan", "Hello", "A message", {"k": "v"})
+
+
+def test_the_adapter_sends_the_message_with_its_key(push: PushFake) -> None:
+    first = provider(push).send(MESSAGE, idempotency_key="fact-1")
+    again = provider(push).send(MESSAGE, idempotency_key="fact-1")
+
+    assert first == again == "msg_1"
+    assert push.messages == {
+        "fact-1": {
+            "id": "msg_1",
+            "to": {"kind": "driver", "id": "dan"},
+            "title": "Hello",
+            "body": "A message",
+            "data": {"k": "v"},
+        }
+    }
+
+
+def test_the_adapter_raises_a_retryable_error_on_5xx(push: PushFake) -> None:
+    push.failures = 1
+
+    with pytest.raises(PushUnavailable):
+        provider(push).send(MESSAGE, idempotency_key="fact-1")
+
+
+def test_the_adapter_turns_a_refusal_into_a_business_rule_violation(push: PushFake) -> None:
+    with pytest.raises(BusinessRuleViolation, match="401"):
+        provider(push, api_key="wrong-key").send(MESSAGE, idempotency_key="fact-1")

@@ -1,0 +1,228 @@
+"""End to end, through the BFF HTTP APIs only, as the three actors would use them.
+
+The test thread plays the actors and, between their steps, lets the embedded
+hub deliver what they caused (``stack.settle()``); third parties are real HTTP
+servers on loopback.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from scenario.actors import ApiError
+
+MINUTE = 60_000
+TRATTORIA, SAKURA = "trattoria-roma", "sakura-sushi"
+
+
+def order_pizza(world, customer=None) -> str:
+    order_id = (customer or world.alice).order(TRATTORIA, [("margherita", 2), ("tiramisu", 1)])
+    world.stack.settle()
+    return order_id
+
+
+def only_offer(driver) -> str:
+    offers = driver.offers()
+    assert len(offers) == 1, offers
+    return offers[0]["deliveryId"]
+
+
+def customer_messages(world, order_id: str) -> list[dict]:
+    return [
+        m
+        for m in world.stack.notifications()
+        if m["to"]["kind"] == "customer" and m["data"].get("orderId") == order_id
+    ]
+
+
+def test_an_order_is_delivered_and_paid_once(world):
+    stack, staff = world.stack, world.staff[TRATTORIA]
+    dan = world.driver("dan")
+    order_id = order_pizza(world)
+    assert world.alice.track(order_id)["status"] == "placed"
+    assert [t["id"] for t in staff.queue("new")] == [order_id]
+
+    staff.accept(order_id, prep_minutes=15)
+    stack.settle()
+    assert world.alice.track(order_id)["status"] == "accepted"
+    delivery_id = only_offer(dan)
+    dan.accept(delivery_id)
+    stack.settle()
+    stack.advance(15 * MINUTE)
+    staff.ready(order_id)
+    stack.settle()
+    dan.picked_up(delivery_id)
+    stack.settle()
+    assert world.alice.track(order_id)["status"] == "picked-up"
+    dan.delivered(delivery_id)
+    stack.settle()
+    # Redelivered events must not repeat side effects: replay what Pub/Sub may send twice.
+    stack.settle()
+
+    view = world.alice.track(order_id)
+    assert view["status"] == "delivered"
+    assert view["driver"]["name"] == "Dan"
+    assert view["payment"] == "captured"
+    assert [h["status"] for h in view["history"]][-5:] == [
+        "placed",
+        "accepted",
+        "ready",
+        "picked-up",
+        "delivered",
+    ]
+    [authorization] = stack.authorizations(order_id)
+    assert authorization["status"] == "captured"
+    assert authorization["amount"] == 2 * 950 + 650
+    assert [op["kind"] for op in authorization["operations"]].count("capture") == 1
+    sent = {m["data"]["status"] for m in customer_messages(world, order_id)}
+    assert {"accepted", "assigned", "picked-up", "delivered"} <= sent
+    statuses = [m["data"]["status"] for m in customer_messages(world, order_id)]
+    assert len(statuses) == len(set(statuses)), "one notification per status change"
+    assert world.alice.history()[0]["id"] == order_id
+    assert all(not stack.system.faults(name) for name in stack.system.apps)
+
+
+def test_a_rejected_order_is_cancelled_and_the_payment_voided(world):
+    staff = world.staff[TRATTORIA]
+    order_id = order_pizza(world)
+    staff.reject(order_id, "Out of fresh basil tonight")
+    world.stack.settle()
+
+    view = world.alice.track(order_id)
+    assert (view["status"], view["reason"]) == ("cancelled", "rejected")
+    assert view["payment"] == "voided"
+    [authorization] = world.stack.authorizations(order_id)
+    assert authorization["status"] == "voided"
+    assert "capture" not in [op["kind"] for op in authorization["operations"]]
+    assert "cancelled" in {m["data"]["status"] for m in customer_messages(world, order_id)}
+
+
+def test_an_unanswered_offer_is_offered_to_the_next_driver(world):
+    dan, eva = world.driver("dan"), world.driver("eva")
+    order_id = order_pizza(world)
+    world.staff[TRATTORIA].accept(order_id)
+    world.stack.settle()
+    first = dan if dan.offers() else eva
+    second = eva if first is dan else dan
+    delivery_id = only_offer(first)
+    assert second.offers() == []
+
+    world.stack.advance(3 * MINUTE)
+
+    assert first.offers() == []
+    assert only_offer(second) == delivery_id
+    with pytest.raises(ApiError) as refused:
+        first.accept(delivery_id)
+    assert refused.value.status in (403, 409)
+    second.accept(delivery_id)
+    world.stack.settle()
+    assert world.alice.track(order_id)["driver"]["name"] == second_name(second, dan)
+
+
+def second_name(second, dan) -> str:
+    return "Dan" if second is dan else "Eva"
+
+
+def test_a_restaurant_that_never_answers_cancels_the_order_and_releases_the_money(world):
+    order_id = order_pizza(world)
+    world.stack.advance(9 * MINUTE)
+    assert world.alice.track(order_id)["status"] == "placed"
+
+    world.stack.advance(2 * MINUTE)
+
+    view = world.alice.track(order_id)
+    assert (view["status"], view["reason"]) == ("cancelled", "restaurant-timeout")
+    # Nothing was captured yet, so the money is released by voiding the authorization.
+    [authorization] = world.stack.authorizations(order_id)
+    assert authorization["status"] == "voided"
+    assert view["payment"] == "voided"
+    assert world.staff[TRATTORIA].queue("new") == []
+
+
+def test_no_driver_within_thirty_minutes_cancels_the_order(world):
+    order_id = order_pizza(world)
+    world.staff[TRATTORIA].accept(order_id)
+    world.stack.settle()
+    world.stack.advance(31 * MINUTE)
+
+    view = world.alice.track(order_id)
+    assert (view["status"], view["reason"]) == ("cancelled", "no-driver")
+    [authorization] = world.stack.authorizations(order_id)
+    assert authorization["status"] == "voided"
+
+
+def test_a_restaurant_on_its_own_point_of_sale(world):
+    dan = world.driver("dan")
+    order_id = world.alice.order(SAKURA, [("maki-set", 1)])
+    world.stack.settle()
+    assert world.staff[SAKURA].queue("new") == []
+    assert [o["orderId"] for o in world.pos.received()] == [order_id]
+
+    world.pos.accept(order_id, prep_minutes=20)
+    world.stack.settle()
+    assert world.alice.track(order_id)["status"] == "accepted"
+    delivery_id = only_offer(dan)
+    dan.accept(delivery_id)
+    world.pos.ready(order_id)
+    world.stack.settle()
+    dan.picked_up(delivery_id)
+    dan.delivered(delivery_id)
+    world.stack.settle()
+    assert world.alice.track(order_id)["status"] == "delivered"
+    [authorization] = world.stack.authorizations(order_id)
+    assert authorization["status"] == "captured"
+
+
+def test_a_declined_card_places_no_order(world):
+    bob = world.customer("bob", payment_token="pm_card_declined")
+    order_id = order_pizza(world, bob)
+    assert bob.track(order_id)["status"] == "payment-declined"
+    assert world.staff[TRATTORIA].queue("new") == []
+
+
+def test_actors_see_only_their_own(world):
+    dan, eva = world.driver("dan"), world.driver("eva")
+    order_id = order_pizza(world)
+    bob = world.customer("bob")
+    with pytest.raises(ApiError) as other_customer:
+        bob.track(order_id)
+    assert other_customer.value.status == 403
+    assert bob.history() == []
+
+    with pytest.raises(ApiError) as other_restaurant:
+        world.staff["taqueria-luz"].kitchen.call(
+            "POST", f"/restaurants/{TRATTORIA}/orders/{order_id}/accept", {"prepMinutes": 5}
+        )
+    assert other_restaurant.value.status == 403
+    assert [t["id"] for t in world.staff[TRATTORIA].queue("new")] == [order_id]
+
+    world.staff[TRATTORIA].accept(order_id)
+    world.stack.settle()
+    offered, other = (dan, eva) if dan.offers() else (eva, dan)
+    with pytest.raises(ApiError) as not_your_offer:
+        other.accept(only_offer(offered))
+    assert not_your_offer.value.status == 403
+    assert only_offer(offered)
+
+    with pytest.raises(ApiError) as anonymous:
+        world.alice.tracking.__class__(world.stack.session, world.stack.urls.tracking, None).call(
+            "GET", f"/orders/{order_id}"
+        )
+    assert anonymous.value.status == 401
+
+
+def test_bad_input_gets_field_messages_not_500(world):
+    with pytest.raises(ApiError) as bad_cart:
+        world.alice.checkout_api.call(
+            "PUT", "/cart", {"restaurantId": TRATTORIA, "items": [{"menuItemId": "x"}]}
+        )
+    assert bad_cart.value.status == 400
+    assert "items.0.quantity" in bad_cart.value.body["fields"]
+    with pytest.raises(ApiError) as unknown_dish:
+        world.alice.checkout_api.call(
+            "PUT",
+            "/cart",
+            {"restaurantId": TRATTORIA, "items": [{"menuItemId": "sushi", "quantity": 1}]},
+        )
+    assert unknown_dish.value.status == 422
+    assert unknown_dish.value.body["fields"]

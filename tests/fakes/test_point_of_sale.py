@@ -1,0 +1,423 @@
+"""The fake point of sale: orders from the platform, staff answers called back signed."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import flask
+import pytest
+import requests
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from fakes.point_of_sale import create_app
+from fakes.server import BACKGROUND, RunningServer, serve, stop_background
+
+SECRET = "test-secret"
+
+
+@dataclass
+class Receiver:
+    """The platform's webhook, played by a real HTTP server that records what it gets."""
+
+    server: RunningServer
+    calls: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    status: int = 202
+
+    @property
+    def url(self) -> str:
+        return f"{self.server.url}/pos/callbacks"
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(body) for _, body in self.calls]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    app = flask.Flask("receiver")
+    server = serve(app)
+    receiver = Receiver(server)
+
+    @app.post("/pos/callbacks")
+    def callback() -> tuple[dict[str, str], int]:
+        receiver.calls.append((dict(flask.request.headers), flask.request.get_data()))
+        return {"status": "accepted"}, receiver.status
+
+    yield receiver
+    server.stop()
+
+
+@pytest.fixture
+def session() -> Iterator[requests.Session]:
+    with requests.Session() as session:
+        yield session
+
+
+@pytest.fixture
+def client(session: requests.Session) -> FlaskClient:
+    return create_app(webhook_secret=SECRET, session=session).test_client()
+
+
+def order(callback_url: str, order_id: str = "o-1", **changes: Any) -> dict[str, Any]:
+    return {
+        "orderId": order_id,
+        "restaurantId": "r-1",
+        "items": [{"name": "Margherita", "quantity": 2}],
+        "callbackUrl": callback_url,
+        **changes,
+    }
+
+
+def submit(client: FlaskClient, body: dict[str, Any], key: str | None = None) -> TestResponse:
+    key = key or f"{body['orderId']}:submit"
+    return client.post("/orders", json=body, headers={"Idempotency-Key": key})
+
+
+def cancel(client: FlaskClient, order_id: str, key: str | None = None) -> TestResponse:
+    key = key or f"{order_id}:cancel"
+    return client.post(f"/orders/{order_id}/cancel", headers={"Idempotency-Key": key})
+
+
+def status_of(client: FlaskClient, order_id: str = "o-1") -> str:
+    status: str = client.get(f"/orders/{order_id}").get_json()["status"]
+    return status
+
+
+def test_an_order_is_received(client: FlaskClient, receiver: Receiver) -> None:
+    response = submit(client, order(receiver.url))
+
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["posOrderId"].startswith("pos_")
+    assert body == {"posOrderId": body["posOrderId"], "orderId": "o-1", "status": "received"}
+    stored = client.get("/orders/o-1").get_json()
+    assert stored["items"] == [{"name": "Margherita", "quantity": 2}]
+    assert stored["restaurantId"] == "r-1"
+    assert stored["callbackUrl"] == receiver.url
+    assert (stored["prepMinutes"], stored["reason"]) == (None, None)
+    assert receiver.calls == []
+
+
+def test_a_resent_order_is_one_order(client: FlaskClient, receiver: Receiver) -> None:
+    first = submit(client, order(receiver.url))
+    again = submit(client, order(receiver.url))
+
+    assert again.status_code == 201
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert [o["orderId"] for o in client.get("/orders").get_json()["orders"]] == ["o-1"]
+
+
+def test_a_reused_key_with_another_body_is_422(client: FlaskClient, receiver: Receiver) -> None:
+    submit(client, order(receiver.url))
+
+    response = submit(client, order(receiver.url, restaurantId="r-2"), key="o-1:submit")
+
+    assert response.status_code == 422
+    assert client.get("/orders/o-1").get_json()["restaurantId"] == "r-1"
+
+
+def test_the_same_order_under_another_key_is_409(client: FlaskClient, receiver: Receiver) -> None:
+    submit(client, order(receiver.url))
+
+    response = submit(client, order(receiver.url), key="other")
+
+    assert response.status_code == 409
+    assert response.get_json() == {"error": "order o-1 already exists"}
+
+
+def test_platform_calls_need_an_idempotency_key(client: FlaskClient, receiver: Receiver) -> None:
+    posted = client.post("/orders", json=order(receiver.url))
+    submit(client, order(receiver.url))
+    cancelled = client.post("/orders/o-1/cancel")
+
+    assert posted.status_code == cancelled.status_code == 400
+    assert posted.get_json() == {"error": "the Idempotency-Key header is required"}
+    assert status_of(client) == "received"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field_name"),
+    [
+        ({"items": []}, "items"),
+        ({"items": [{"name": "Pizza", "quantity": 0}]}, "items.0.quantity"),
+        ({"items": [{"name": "", "quantity": 1}]}, "items.0.name"),
+        ({"callbackUrl": "ftp://example.com/x"}, "callbackUrl"),
+        ({"callbackUrl": "/pos/callbacks"}, "callbackUrl"),
+        ({"restaurantId": 7}, "restaurantId"),
+        ({"tip": 3}, "tip"),
+    ],
+)
+def test_bad_orders_are_400_per_field(
+    client: FlaskClient, receiver: Receiver, changes: dict[str, Any], field_name: str
+) -> None:
+    response = submit(client, order(receiver.url, **changes))
+
+    assert response.status_code == 400
+    assert list(response.get_json()["fields"]) == [field_name]
+    assert client.get("/orders").get_json() == {"orders": []}
+
+
+def test_accepting_calls_back_signed(client: FlaskClient, receiver: Receiver) -> None:
+    submit(client, order(receiver.url))
+
+    response = client.post("/orders/o-1/accept", json={"prepMinutes": 20})
+
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "accepted"
+    assert response.get_json()["prepMinutes"] == 20
+    [(headers, raw)] = receiver.calls
+    expected = hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    assert headers["X-Pos-Signature"] == expected
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(raw) == {
+        "orderId": "o-1",
+        "restaurantId": "r-1",
+        "event": "accepted",
+        "prepMinutes": 20,
+    }
+
+
+def test_rejecting_calls_back_with_the_reason(client: FlaskClient, receiver: Receiver) -> None:
+    submit(client, order(receiver.url))
+
+    response = client.post("/orders/o-1/reject", json={"reason": "out of dough"})
+
+    assert response.status_code == 200
+    assert response.get_json()["reason"] == "out of dough"
+    assert receiver.bodies() == [
+        {"orderId": "o-1", "restaurantId": "r-1", "event": "rejected", "reason": "out of dough"}
+    ]
+
+
+def test_ready_after_accepted_calls_back(client: FlaskClient, receiver: Receiver) -> None:
+    submit(client, order(receiver.url))
+    client.post("/orders/o-1/accept", json={"prepMinutes": 10})
+
+    response = client.post("/orders/o-1/ready")
+
+    assert response.status_code == 200
+    assert status_of(client) == "ready"
+    assert [b["event"] for b in receiver.bodies()] == ["accepted", "ready"]
+    assert receiver.bodies()[1] == {"orderId": "o-1", "restaurantId": "r-1", "event": "ready"}
+
+
+@pytest.mark.parametrize(
+    ("before", "refused", "message"),
+    [
+        ([], ("ready", None), "cannot mark order o-1 ready: it is received"),
+        (
+            [("accept", {"prepMinutes": 5})],
+            ("accept", {"prepMinutes": 5}),
+            "cannot mark order o-1 accepted: it is accepted",
+        ),
+        (
+            [("accept", {"prepMinutes": 5})],
+            ("reject", {"reason": "no"}),
+            "cannot mark order o-1 rejected: it is accepted",
+        ),
+        (
+            [("reject", {"reason": "no"})],
+            ("accept", {"prepMinutes": 5}),
+            "cannot mark order o-1 accepted: it is rejected",
+        ),
+        (
+            [("cancel", None)],
+            ("accept", {"prepMinutes": 5}),
+            "cannot mark order o-1 accepted: it is cancelled",
+        ),
+        (
+            [("cancel", None)],
+            ("reject", {"reason": "no"}),
+            "cannot mark order o-1 rejected: it is cancelled",
+        ),
+    ],
+)
+def test_staff_answers_follow_the_state_rules(
+    client: FlaskClient,
+    receiver: Receiver,
+    before: list[tuple[str, dict[str, Any] | None]],
+    refused: tuple[str, dict[str, Any] | None],
+    message: str,
+) -> None:
+    submit(client, order(receiver.url))
+    for action, body in before:
+        if action == "cancel":
+            cancel(client, "o-1")
+        else:
+            client.post(f"/orders/o-1/{action}", json=body)
+    calls_before = len(receiver.calls)
+    state_before = client.get("/orders/o-1").get_json()
+
+    action, body = refused
+    response = client.post(f"/orders/o-1/{action}", json=body)
+
+    assert response.status_code == 409
+    assert response.get_json() == {"error": message}
+    assert client.get("/orders/o-1").get_json() == state_before
+    assert len(receiver.calls) == calls_before
+
+
+@pytest.mark.parametrize("minutes", [0, 241, "15"])
+def test_prep_minutes_must_be_1_to_240(
+    client: FlaskClient, receiver: Receiver, minutes: object
+) -> None:
+    submit(client, order(receiver.url))
+
+    response = client.post("/orders/o-1/accept", json={"prepMinutes": minutes})
+
+    assert response.status_code == 400
+    assert list(response.get_json()["fields"]) == ["prepMinutes"]
+    assert status_of(client) == "received"
+
+
+def test_a_failing_callback_is_502_and_changes_nothing(
+    client: FlaskClient, receiver: Receiver
+) -> None:
+    submit(client, order(receiver.url))
+    receiver.status = 500
+
+    failed = client.post("/orders/o-1/accept", json={"prepMinutes": 20})
+
+    assert failed.status_code == 502
+    assert failed.get_json() == {"error": f"the callback failed: {receiver.url} answered 500"}
+    assert status_of(client) == "received"
+    assert client.get("/orders/o-1").get_json()["prepMinutes"] is None
+
+    receiver.status = 200
+    retried = client.post("/orders/o-1/accept", json={"prepMinutes": 20})
+
+    assert retried.status_code == 200
+    assert status_of(client) == "accepted"
+    assert len(receiver.calls) == 2
+
+
+def test_an_unreachable_callback_is_502(client: FlaskClient) -> None:
+    with serve(flask.Flask("gone")) as gone:
+        url = f"{gone.url}/pos/callbacks"
+    submit(client, order(url))
+
+    response = client.post("/orders/o-1/reject", json={"reason": "closed"})
+
+    assert response.status_code == 502
+    assert response.get_json()["error"].startswith("the callback failed: ConnectionError")
+    assert status_of(client) == "received"
+
+
+def test_cancelling(client: FlaskClient, receiver: Receiver) -> None:
+    submit(client, order(receiver.url))
+
+    first = cancel(client, "o-1")
+    replay = cancel(client, "o-1")
+
+    assert first.status_code == 200
+    assert first.get_json()["status"] == "cancelled"
+    assert replay.headers["Idempotent-Replayed"] == "true"
+    assert status_of(client) == "cancelled"
+    assert receiver.calls == []
+
+
+def test_cancelling_an_answered_order_still_works(client: FlaskClient, receiver: Receiver) -> None:
+    submit(client, order(receiver.url))
+    client.post("/orders/o-1/reject", json={"reason": "closed"})
+
+    response = cancel(client, "o-1")
+
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "cancelled"
+    assert response.get_json()["reason"] == "closed"
+
+
+def test_unknown_orders_are_404(client: FlaskClient) -> None:
+    assert cancel(client, "o-9").status_code == 404
+    assert client.post("/orders/o-9/ready").status_code == 404
+    response = client.get("/orders/o-9")
+    assert response.status_code == 404
+    assert response.get_json() == {"error": "no order o-9"}
+
+
+def test_orders_are_listed_oldest_first(client: FlaskClient, receiver: Receiver) -> None:
+    for order_id in ("o-2", "o-1", "o-3"):
+        submit(client, order(receiver.url, order_id))
+
+    listed = client.get("/orders").get_json()["orders"]
+
+    assert [o["orderId"] for o in listed] == ["o-2", "o-1", "o-3"]
+
+
+def test_fail_next(client: FlaskClient, receiver: Receiver) -> None:
+    client.post("/_fake/fail-next", json={"count": 1, "status": 503})
+
+    failed = submit(client, order(receiver.url))
+    retried = submit(client, order(receiver.url))
+
+    assert failed.status_code == 503
+    assert retried.status_code == 201
+    assert "Idempotent-Replayed" not in retried.headers
+
+
+def wait_for(condition: Any, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_auto_answer_accepts_then_readies(session: requests.Session, receiver: Receiver) -> None:
+    app = create_app(webhook_secret=SECRET, session=session, auto_answer_s=0.05)
+    client = app.test_client()
+    try:
+        submit(client, order(receiver.url))
+        wait_for(lambda: status_of(client) == "ready")
+    finally:
+        stop_background(app)
+
+    assert receiver.bodies() == [
+        {"orderId": "o-1", "restaurantId": "r-1", "event": "accepted", "prepMinutes": 15},
+        {"orderId": "o-1", "restaurantId": "r-1", "event": "ready"},
+    ]
+
+
+def test_auto_answer_retries_a_failed_callback_and_leaves_cancelled_orders(
+    session: requests.Session, receiver: Receiver
+) -> None:
+    app = create_app(webhook_secret=SECRET, session=session, auto_answer_s=0.05)
+    client = app.test_client()
+    receiver.status = 500
+    try:
+        submit(client, order(receiver.url, "o-1"))
+        wait_for(lambda: len(receiver.calls) == 1)
+        receiver.status = 200
+        wait_for(lambda: status_of(client, "o-1") == "ready")
+        submit(client, order(receiver.url, "o-2"))
+        cancel(client, "o-2")
+        time.sleep(0.2)
+    finally:
+        stop_background(app)
+
+    assert [(b["orderId"], b["event"]) for b in receiver.bodies()] == [
+        ("o-1", "accepted"),
+        ("o-1", "accepted"),
+        ("o-1", "ready"),
+    ]
+    assert status_of(client, "o-2") == "cancelled"
+
+
+def test_auto_answer_stops(session: requests.Session, receiver: Receiver) -> None:
+    app = create_app(webhook_secret=SECRET, session=session, auto_answer_s=0.2)
+    [worker] = app.extensions[BACKGROUND]
+    client = app.test_client()
+    submit(client, order(receiver.url))
+
+    worker.stop()
+    time.sleep(0.3)
+
+    assert status_of(client) == "received"
+    assert receiver.calls == []
+    worker.stop()

@@ -1,0 +1,219 @@
+"""The order subsystem on its own: a manual clock, a tiny fake point of sale, event builders."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import flask
+import pytest
+
+from order.topology import APP
+from shared.clock import ManualClock
+from shared.envelope import Envelope, new_event
+from shared.http import WsgiTransport
+from shared.hub.message import Message, from_message
+from shared.runtime.embedded import EmbeddedSystem
+from shared.topology import Endpoint, Topic
+
+if TYPE_CHECKING:
+    from flask.testing import FlaskClient
+
+    from shared.stores import InMemoryDocumentStore
+
+START = 1_767_225_600_000
+MINUTE = 60_000
+SECRET = "pos-test-secret"
+SETTINGS = {
+    "POS_URL": "http://pos.test",
+    "POS_CALLBACK_URL": "http://order.test/",
+    "POS_WEBHOOK_SECRET": SECRET,
+}
+ADDRESS = {
+    "street": "Main St 1",
+    "city": "Springfield",
+    "postcode": "12345",
+    "lat": 52.5,
+    "lng": 13.4,
+}
+KITCHEN = {
+    "street": "Oak Rd 9",
+    "city": "Springfield",
+    "postcode": "12345",
+    "lat": 52.6,
+    "lng": 13.3,
+}
+
+
+class FakePos:
+    """A point of sale that records every request and answers as the test tells it."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.next_statuses: list[int] = []
+        self.orders: set[str] = set()
+        self.app = flask.Flask("fake-pos")
+        self.app.add_url_rule("/orders", view_func=self._submit, methods=["POST"])
+        self.app.add_url_rule("/orders/<order_id>/cancel", view_func=self._cancel, methods=["POST"])
+
+    def _record(self) -> int | None:
+        request = flask.request
+        self.requests.append(
+            {
+                "path": request.path,
+                "key": request.headers.get("Idempotency-Key"),
+                "body": request.get_json(silent=True),
+            }
+        )
+        return self.next_statuses.pop(0) if self.next_statuses else None
+
+    def _submit(self) -> Any:
+        status = self._record()
+        if status is not None:
+            return {"error": "told to fail"}, status
+        order_id = flask.request.get_json()["orderId"]
+        self.orders.add(order_id)
+        return {"posOrderId": f"pos-{order_id}", "orderId": order_id, "status": "received"}, 201
+
+    def _cancel(self, order_id: str) -> Any:
+        status = self._record()
+        if status is not None:
+            return {"error": "told to fail"}, status
+        if order_id not in self.orders:
+            return {"error": f"no order {order_id}"}, 404
+        return {"orderId": order_id, "status": "cancelled"}, 200
+
+
+class OrderSystem:
+    """The subsystem running standalone, with what tests need to drive and observe it."""
+
+    def __init__(self, pos: FakePos) -> None:
+        self.clock = ManualClock(START)
+        self.system = EmbeddedSystem(
+            [APP],
+            standalone=True,
+            clock=self.clock,
+            settings=SETTINGS,
+            transports={"http://pos.test": WsgiTransport(pos.app)},
+        )
+        self.events: dict[str, list[Envelope]] = {Topic.BUS: [], Topic.EXTERNAL: []}
+        self.system.hub.observers.append(self._observe)
+
+    def _observe(self, project: str, topic: str, message: Message) -> None:
+        if project == "order" and topic in self.events:
+            self.events[topic].append(from_message(message))
+
+    @property
+    def store(self) -> InMemoryDocumentStore:
+        """The subsystem's document store."""
+        return self.system.stores["order"]
+
+    def send(self, producer: str, *events: Envelope) -> None:
+        """Publish ``events`` on ``producer``'s external topic and deliver everything."""
+        for event in events:
+            self.system.inject(producer, Topic.EXTERNAL, event)
+        self.system.run_until_quiet()
+
+    def advance(self, minutes: float) -> None:
+        """Let time pass, ticking the schedules every minute."""
+        self.system.advance(int(minutes * MINUTE))
+
+    def order(self, order_id: str = "o-1") -> dict[str, Any]:
+        """The folded state of an order, which must exist."""
+        order = self.store.get("orders", order_id)
+        assert order is not None, f"no order {order_id}"
+        return order
+
+    def internal(self, type: str) -> list[Envelope]:
+        """The internal events of ``type`` published on the bus."""
+        return [e for e in self.events[Topic.BUS] if e.type == type]
+
+    def published(self, order_id: str = "o-1") -> list[Envelope]:
+        """The ``order.order-status-changed`` events published for an order."""
+        return [e for e in self.events[Topic.EXTERNAL] if e.partition_key == order_id]
+
+    def statuses(self, order_id: str = "o-1") -> list[str]:
+        """The statuses published for an order, in order."""
+        return [e.body["status"] for e in self.published(order_id)]
+
+    def webhook(self) -> FlaskClient:
+        """A test client of the pos-esg webhook."""
+        [endpoint] = [fn for _, fn in APP.topology.endpoints() if fn.name == "webhook"]
+        assert isinstance(endpoint, Endpoint)
+        app: flask.Flask = endpoint.app(self.system.ports["order"])
+        return app.test_client()
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The faults the subsystem recorded."""
+        return self.system.faults("order")
+
+    # -- the sister subsystems' events ---------------------------------------------------
+
+    def order_placed(self, order_id: str = "o-1", restaurant_id: str = "r-1") -> Envelope:
+        """``customer.order-placed`` as the Customer subsystem publishes it."""
+        body = {
+            "id": order_id,
+            "customerRef": f"cref-{order_id}",
+            "restaurant": {"id": restaurant_id, "name": "Trattoria", "address": KITCHEN},
+            "items": [
+                {"menuItemId": "m-1", "name": "Margherita", "quantity": 2, "price": 950},
+                {"menuItemId": "m-2", "name": "Tiramisu", "quantity": 1, "price": 650},
+            ],
+            "total": 2550,
+            "currency": "EUR",
+            "deliveryAddress": ADDRESS,
+            "placedAt": self.clock.now_ms(),
+        }
+        return self._event("customer.order-placed", "order", body, order_id)
+
+    def answer(
+        self, kind: str, order_id: str = "o-1", restaurant_id: str = "r-1", **fields: Any
+    ) -> Envelope:
+        """``restaurant.order-accepted|-rejected|-ready``; ``fields`` add the kind's own."""
+        body = {"id": order_id, "restaurantId": restaurant_id, **fields}
+        return self._event(f"restaurant.order-{kind}", "order", body, order_id)
+
+    def restaurant_updated(self, restaurant_id: str = "r-1", ordering: str = "kitchen") -> Envelope:
+        """``restaurant.restaurant-updated`` with the restaurant's whole profile."""
+        body = {
+            "id": restaurant_id,
+            "name": "Trattoria",
+            "cuisine": "italian",
+            "address": KITCHEN,
+            "open": True,
+            "ordering": ordering,
+        }
+        return self._event("restaurant.restaurant-updated", "restaurant", body, restaurant_id)
+
+    def delivery(self, status: str, order_id: str = "o-1", lat: float = 52.55) -> Envelope:
+        """``delivery.delivery-status-changed`` for the order's delivery by driver dan."""
+        body = {
+            "id": f"d-{order_id}",
+            "orderId": order_id,
+            "status": status,
+            "driver": {"id": "dan", "name": "Dan"},
+            "location": {"lat": lat, "lng": 13.35},
+            "changedAt": self.clock.now_ms(),
+        }
+        return self._event("delivery.delivery-status-changed", "delivery", body, order_id)
+
+    def _event(self, type: str, entity: str, body: dict[str, Any], key: str) -> Envelope:
+        return new_event(
+            type,
+            entity,
+            body,
+            partition_key=key,
+            timestamp=self.clock.now_ms(),
+            tags={"schemaVersion": "1"},
+        )
+
+
+@pytest.fixture
+def pos() -> FakePos:
+    """The fake point of sale, mounted at http://pos.test."""
+    return FakePos()
+
+
+@pytest.fixture
+def order_system(pos: FakePos) -> OrderSystem:
+    """The order subsystem, standalone, at ``START`` on a manual clock."""
+    return OrderSystem(pos)

@@ -1,0 +1,116 @@
+"""intake-esg: the sister subsystems' events become Order's internal events."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from tests.order.conftest import OrderSystem
+
+
+def test_a_placed_order_becomes_order_placed_keyed_by_the_order(order_system: OrderSystem) -> None:
+    placed = order_system.order_placed()
+    order_system.send("customer", placed)
+
+    [event] = order_system.internal("order-placed")
+    assert (event.entity, event.partition_key) == ("order", "o-1")
+    assert event.body == {
+        "id": "o-1",
+        "customerRef": "cref-o-1",
+        "restaurant": placed.body["restaurant"],
+        "items": placed.body["items"],
+        "total": 2550,
+        "currency": "EUR",
+        "deliveryAddress": placed.body["deliveryAddress"],
+        "placedAt": placed.body["placedAt"],
+    }
+    assert order_system.statuses() == ["placed"]
+
+
+def test_fields_the_order_does_not_need_are_left_behind(order_system: OrderSystem) -> None:
+    placed = order_system.order_placed()
+    placed = replace(placed, body={**placed.body, "loyaltyTier": "gold"})
+    order_system.send("customer", placed)
+    [event] = order_system.internal("order-placed")
+    assert "loyaltyTier" not in event.body
+    assert order_system.faults() == []
+
+
+def test_an_order_that_breaks_the_contract_becomes_a_fault_and_nothing_else(
+    order_system: OrderSystem,
+) -> None:
+    placed = order_system.order_placed()
+    broken = replace(placed, body={**placed.body, "currency": "euro", "items": []})
+    order_system.send("customer", broken)
+
+    [fault] = order_system.faults()
+    assert fault["function"] == "order/intake-esg/from-customer"
+    assert fault["error"]["type"] == "InvalidEventError"
+    assert "currency" in fault["error"]["message"] and "items" in fault["error"]["message"]
+    assert order_system.internal("order-placed") == []
+    assert order_system.store.get("orders", "o-1") is None
+
+
+def test_restaurant_answers_become_the_restaurants_internal_answers(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send(
+        "restaurant",
+        order_system.answer("accepted", prepMinutes=15),
+        order_system.answer("rejected", order_id="o-2", reason="out of basil"),
+        order_system.answer("ready", readyAt=1234),
+    )
+    [accepted] = order_system.internal("restaurant-accepted")
+    [rejected] = order_system.internal("restaurant-rejected")
+    [ready] = order_system.internal("restaurant-ready")
+    assert accepted.body == {"id": "o-1", "restaurantId": "r-1", "prepMinutes": 15}
+    assert rejected.body == {"id": "o-2", "restaurantId": "r-1", "reason": "out of basil"}
+    assert ready.body == {"id": "o-1", "restaurantId": "r-1", "readyAt": 1234}
+    assert {(e.entity, e.partition_key) for e in (accepted, ready)} == {("order", "o-1")}
+
+
+def test_a_restaurant_profile_becomes_restaurant_updated_keyed_by_the_restaurant(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("restaurant", order_system.restaurant_updated("r-7", ordering="pos"))
+    [event] = order_system.internal("restaurant-updated")
+    assert (event.entity, event.partition_key) == ("restaurant", "r-7")
+    assert event.body == {"id": "r-7", "name": "Trattoria", "ordering": "pos"}
+
+
+def test_delivery_statuses_map_to_one_internal_type_each(order_system: OrderSystem) -> None:
+    order_system.send(
+        "delivery",
+        order_system.delivery("assigned"),
+        order_system.delivery("picked-up"),
+        order_system.delivery("delivered"),
+    )
+    expected = {"id": "o-1", "deliveryId": "d-o-1", "driverId": "dan"}
+    for type in ("driver-assigned", "order-picked-up", "order-delivered"):
+        [event] = order_system.internal(type)
+        assert (event.body, event.entity, event.partition_key) == (expected, "order", "o-1")
+
+
+def test_location_updates_repeat_the_status_and_the_order_moves_once(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("customer", order_system.order_placed())
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=10))
+    order_system.send(
+        "delivery",
+        order_system.delivery("assigned"),
+        order_system.delivery("picked-up", lat=52.51),
+        order_system.delivery("picked-up", lat=52.52),
+        order_system.delivery("picked-up", lat=52.53),
+    )
+    assert len(order_system.internal("order-picked-up")) == 3
+    assert order_system.statuses() == ["placed", "accepted", "picked-up"]
+    assert order_system.faults() == []
+
+
+def test_a_delivery_status_outside_the_contract_becomes_a_fault(order_system: OrderSystem) -> None:
+    event = order_system.delivery("assigned")
+    order_system.send("delivery", replace(event, body={**event.body, "status": "lost"}))
+    [fault] = order_system.faults()
+    assert fault["function"] == "order/intake-esg/from-delivery"
+    assert "status" in fault["error"]["message"]
+    assert order_system.events["bus"] == []

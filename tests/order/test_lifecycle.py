@@ -1,0 +1,176 @@
+"""The lifecycle fold alone: pure, deterministic, tolerant of duplicates and late arrivals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from order.lifecycle_control.lifecycle import fold
+from order.lifecycle_control.transitions import Recorded
+
+PLACED_BODY: dict[str, Any] = {
+    "id": "o-1",
+    "customerRef": "cref-1",
+    "restaurant": {"id": "r-1", "name": "Trattoria", "address": {}},
+    "items": [{"menuItemId": "m-1", "name": "Margherita", "quantity": 1, "price": 950}],
+    "total": 950,
+    "currency": "EUR",
+    "deliveryAddress": {"street": "Main St 1"},
+    "placedAt": 1_000,
+}
+
+
+def ev(type: str, at: int, id: str | None = None, **body: Any) -> Recorded:
+    """A recorded event; restaurant answers come from r-1 unless told otherwise."""
+    if type == "order-placed":
+        body = {**PLACED_BODY, **body}
+    elif type.startswith("restaurant-"):
+        body = {"id": "o-1", "restaurantId": "r-1", **body}
+    return Recorded(id=id or f"{type}@{at}", type=type, timestamp=at, body=body)
+
+
+HAPPY = [
+    ev("order-placed", 1_000),
+    ev("restaurant-accepted", 2_000, prepMinutes=15),
+    ev("driver-assigned", 3_000),
+    ev("restaurant-ready", 4_000),
+    ev("order-picked-up", 5_000),
+    ev("order-delivered", 6_000),
+]
+
+
+def history(order: dict[str, Any] | None) -> list[tuple[str, int]]:
+    assert order is not None
+    return [(h["status"], h["at"]) for h in order["history"]]
+
+
+def test_the_happy_path_ends_delivered_with_every_step_in_the_history() -> None:
+    folded = fold(HAPPY)
+    order = folded.order
+    assert order is not None
+    assert history(order) == [
+        ("placed", 1_000),
+        ("accepted", 2_000),
+        ("ready", 4_000),
+        ("picked-up", 5_000),
+        ("delivered", 6_000),
+    ]
+    assert order["status"] == "delivered"
+    assert (order["acceptedAt"], order["driverAssigned"], order["assignedAt"]) == (
+        2_000,
+        True,
+        3_000,
+    )
+    assert (order["changedAt"], order["updatedAt"]) == (6_000, 6_000)
+    assert (order["reason"], order["detail"]) == (None, None)
+    assert order["customerRef"] == "cref-1" and order["total"] == 950
+    assert folded.left_aside == ()
+
+
+def test_nothing_exists_until_the_order_is_placed() -> None:
+    folded = fold([ev("restaurant-accepted", 2_000)])
+    assert folded.order is None
+    assert [e.type for e in folded.left_aside] == ["restaurant-accepted"]
+
+
+def test_a_rejection_cancels_with_the_restaurants_words() -> None:
+    order = fold(
+        [ev("order-placed", 1_000), ev("restaurant-rejected", 2_000, reason="closed")]
+    ).order
+    assert order is not None
+    assert (order["status"], order["reason"], order["detail"]) == (
+        "cancelled",
+        "rejected",
+        "closed",
+    )
+
+
+def test_no_answer_in_time_cancels_for_restaurant_timeout() -> None:
+    order = fold([ev("order-placed", 1_000), ev("restaurant-timed-out", 601_000)]).order
+    assert order is not None
+    assert (order["status"], order["reason"], order["detail"]) == (
+        "cancelled",
+        "restaurant-timeout",
+        None,
+    )
+
+
+def test_an_answer_before_the_deadline_beats_a_timeout_folded_with_it() -> None:
+    events = [ev("order-placed", 1_000), ev("restaurant-timed-out", 601_000)]
+    folded = fold([*events, ev("restaurant-accepted", 600_999)])
+    assert folded.order is not None and folded.order["status"] == "accepted"
+    assert [e.type for e in folded.left_aside] == ["restaurant-timed-out"]
+
+
+def test_an_answer_on_the_deadline_itself_wins_the_tie() -> None:
+    events = [ev("order-placed", 1_000), ev("restaurant-timed-out", 601_000)]
+    order = fold([*events, ev("restaurant-accepted", 601_000)]).order
+    assert order is not None and order["status"] == "accepted"
+
+
+def test_no_driver_in_time_cancels_an_accepted_or_ready_order() -> None:
+    for before in ([], [ev("restaurant-ready", 3_000)]):
+        events = [ev("order-placed", 1_000), ev("restaurant-accepted", 2_000), *before]
+        order = fold([*events, ev("driver-timed-out", 1_802_000)]).order
+        assert order is not None
+        assert (order["status"], order["reason"]) == ("cancelled", "no-driver")
+
+
+def test_a_driver_assigned_before_the_deadline_keeps_the_order_alive() -> None:
+    events = [ev("order-placed", 1_000), ev("restaurant-accepted", 2_000)]
+    folded = fold([*events, ev("driver-timed-out", 1_802_000), ev("driver-assigned", 1_801_000)])
+    assert folded.order is not None and folded.order["status"] == "accepted"
+    assert folded.order["driverAssigned"] is True
+
+
+def test_duplicates_and_repeated_statuses_change_nothing() -> None:
+    repeats = [
+        ev("restaurant-accepted", 2_000, id="restaurant-accepted@2000"),
+        ev("driver-assigned", 3_500),
+        ev("order-picked-up", 5_500),
+        ev("order-picked-up", 5_700),
+    ]
+    folded = fold([*HAPPY, *repeats])
+    assert folded.order == fold(HAPPY).order
+    assert sorted(e.id for e in folded.left_aside) == [
+        "driver-assigned@3500",
+        "order-picked-up@5500",
+        "order-picked-up@5700",
+        "restaurant-accepted@2000",
+    ]
+
+
+def test_an_answer_recorded_before_the_order_is_applied_once_it_is_placed() -> None:
+    order = fold([ev("restaurant-accepted", 500), ev("order-placed", 1_000)]).order
+    assert history(order) == [("placed", 1_000), ("accepted", 1_000)]
+
+
+def test_delivered_before_picked_up_waits_for_the_pickup() -> None:
+    events = [ev("order-placed", 1_000), ev("restaurant-accepted", 2_000)]
+    folded = fold([*events, ev("order-delivered", 5_000), ev("order-picked-up", 6_000)])
+    assert history(folded.order) == [
+        ("placed", 1_000),
+        ("accepted", 2_000),
+        ("picked-up", 6_000),
+        ("delivered", 6_000),
+    ]
+    assert folded.left_aside == ()
+
+
+def test_events_after_a_final_state_change_nothing() -> None:
+    cancelled = [ev("order-placed", 1_000), ev("restaurant-rejected", 2_000, reason="closed")]
+    late = [ev("restaurant-accepted", 3_000), ev("order-picked-up", 4_000)]
+    folded = fold([*cancelled, *late])
+    assert folded.order == fold(cancelled).order
+    assert [e.type for e in folded.left_aside] == ["restaurant-accepted", "order-picked-up"]
+    delivered = fold([*HAPPY, ev("driver-timed-out", 9_000), ev("restaurant-ready", 9_500)])
+    assert delivered.order == fold(HAPPY).order
+
+
+def test_an_answer_from_another_restaurant_is_left_aside() -> None:
+    folded = fold([ev("order-placed", 1_000), ev("restaurant-accepted", 2_000, restaurantId="r-2")])
+    assert folded.order is not None and folded.order["status"] == "placed"
+    assert [e.type for e in folded.left_aside] == ["restaurant-accepted"]
+
+
+def test_the_arrival_order_of_the_events_does_not_matter() -> None:
+    assert fold(reversed(HAPPY)).order == fold(HAPPY).order

@@ -1,0 +1,189 @@
+"""lifecycle-control: the micro event store, the fold, the deadlines and the announcements."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from shared.envelope import new_event
+from shared.stores import Where
+from shared.topology import Topic
+from tests.order.conftest import MINUTE, OrderSystem
+
+
+def recorded(order_system: OrderSystem, type: str) -> int:
+    """How many events of ``type`` the order's micro event store holds."""
+    return len(order_system.store.query("order-events", [Where("type", "==", type)]))
+
+
+def place_and_accept(order_system: OrderSystem) -> None:
+    order_system.send("customer", order_system.order_placed())
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=15))
+
+
+def test_an_order_goes_from_placed_to_delivered(order_system: OrderSystem) -> None:
+    place_and_accept(order_system)
+    order_system.send("delivery", order_system.delivery("assigned"))
+    order_system.send("restaurant", order_system.answer("ready", readyAt=1))
+    order_system.send(
+        "delivery", order_system.delivery("picked-up"), order_system.delivery("delivered")
+    )
+
+    assert order_system.statuses() == ["placed", "accepted", "ready", "picked-up", "delivered"]
+    order = order_system.order()
+    assert order["status"] == "delivered"
+    assert order["driverAssigned"] is True
+    assert [h["status"] for h in order["history"]] == order_system.statuses()
+    assert recorded(order_system, "order-delivered") == 1
+
+
+def test_every_announcement_carries_the_whole_order(order_system: OrderSystem) -> None:
+    place_and_accept(order_system)
+    [placed, accepted] = order_system.internal("order-status-changed")
+    assert accepted.partition_key == "o-1"
+    assert accepted.body["status"] == "accepted"
+    assert accepted.body["changedAt"] == order_system.order()["acceptedAt"]
+    assert accepted.body["items"] == placed.body["items"]
+    assert accepted.body["customerRef"] == "cref-o-1"
+    assert placed.id != accepted.id
+
+
+def test_a_rejected_order_is_cancelled_with_the_restaurants_reason(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("customer", order_system.order_placed())
+    order_system.send("restaurant", order_system.answer("rejected", reason="out of basil"))
+    order = order_system.order()
+    assert (order["status"], order["reason"], order["detail"]) == (
+        "cancelled",
+        "rejected",
+        "out of basil",
+    )
+    assert order_system.statuses() == ["placed", "cancelled"]
+
+
+def test_a_restaurant_that_does_not_answer_in_10_minutes_loses_the_order(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("customer", order_system.order_placed())
+    order_system.advance(9)
+    assert order_system.order()["status"] == "placed"
+    order_system.advance(2)
+    assert order_system.order()["reason"] == "restaurant-timeout"
+    assert order_system.statuses() == ["placed", "cancelled"]
+    order_system.advance(5)
+    assert recorded(order_system, "restaurant-timed-out") == 1
+
+
+def test_an_answer_after_the_timeout_changes_nothing(order_system: OrderSystem) -> None:
+    order_system.send("customer", order_system.order_placed())
+    order_system.advance(11)
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=15))
+    assert order_system.order()["status"] == "cancelled"
+    assert order_system.statuses() == ["placed", "cancelled"]
+    assert recorded(order_system, "restaurant-accepted") == 1
+
+
+def test_no_driver_within_30_minutes_of_acceptance_cancels_the_order(
+    order_system: OrderSystem,
+) -> None:
+    place_and_accept(order_system)
+    order_system.send("restaurant", order_system.answer("ready", readyAt=1))
+    order_system.advance(29)
+    assert order_system.order()["status"] == "ready"
+    order_system.advance(2)
+    order = order_system.order()
+    assert (order["status"], order["reason"]) == ("cancelled", "no-driver")
+    assert order_system.statuses() == ["placed", "accepted", "ready", "cancelled"]
+
+
+def test_an_assigned_driver_stops_the_driver_deadline(order_system: OrderSystem) -> None:
+    place_and_accept(order_system)
+    order_system.send("delivery", order_system.delivery("assigned"))
+    order_system.advance(31)
+    assert order_system.order()["status"] == "accepted"
+    assert recorded(order_system, "driver-timed-out") == 0
+
+
+def test_a_redelivered_event_is_recorded_and_applied_once(order_system: OrderSystem) -> None:
+    order_system.send("customer", order_system.order_placed())
+    accepted = order_system.answer("accepted", prepMinutes=15)
+    order_system.send("restaurant", accepted, accepted)
+    assert order_system.statuses() == ["placed", "accepted"]
+    assert recorded(order_system, "restaurant-accepted") == 1
+    assert len(order_system.internal("restaurant-accepted")) == 2
+
+
+def test_an_answer_that_overtook_the_order_is_applied_when_the_order_arrives(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=15))
+    assert order_system.store.get("orders", "o-1") is None
+    order_system.send("customer", order_system.order_placed())
+    assert order_system.order()["status"] == "accepted"
+    assert order_system.statuses() == ["placed", "accepted"]
+    [placed, accepted] = order_system.published()
+    assert "reason" in placed.body and placed.body["reason"] is None
+
+
+def test_delivered_before_picked_up_still_ends_delivered(order_system: OrderSystem) -> None:
+    place_and_accept(order_system)
+    order_system.send("delivery", order_system.delivery("assigned"))
+    order_system.send("delivery", order_system.delivery("delivered"))
+    assert order_system.order()["status"] == "accepted"
+    order_system.send("delivery", order_system.delivery("picked-up"))
+    assert order_system.statuses() == ["placed", "accepted", "picked-up", "delivered"]
+
+
+def test_nothing_moves_a_cancelled_order(order_system: OrderSystem) -> None:
+    order_system.send("customer", order_system.order_placed())
+    order_system.send("restaurant", order_system.answer("rejected", reason="closed"))
+    cancelled = order_system.order()
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=5))
+    order_system.send("delivery", order_system.delivery("assigned"))
+    order_system.advance(40)
+    assert order_system.order() == cancelled
+    assert order_system.statuses() == ["placed", "cancelled"]
+
+
+def test_orders_do_not_disturb_each_other(order_system: OrderSystem) -> None:
+    order_system.send(
+        "customer", order_system.order_placed("o-1"), order_system.order_placed("o-2")
+    )
+    order_system.send("restaurant", order_system.answer("accepted", "o-2", prepMinutes=5))
+    order_system.advance(11)
+    assert order_system.order("o-1")["status"] == "cancelled"
+    assert order_system.order("o-2")["status"] == "accepted"
+    assert order_system.statuses("o-2") == ["placed", "accepted"]
+
+
+def test_an_event_that_does_not_fit_is_kept_and_logged(
+    order_system: OrderSystem, caplog: pytest.LogCaptureFixture
+) -> None:
+    order_system.send("customer", order_system.order_placed())
+    with caplog.at_level(logging.INFO):
+        order_system.send("restaurant", order_system.answer("ready", readyAt=1))
+    assert order_system.order()["status"] == "placed"
+    assert recorded(order_system, "restaurant-ready") == 1
+    [line] = [r.getMessage() for r in caplog.records if "does not fit" in r.getMessage()]
+    assert line.startswith("restaurant-ready ") and "order o-1" in line
+
+
+def test_an_announced_cancellation_is_never_taken_back(order_system: OrderSystem) -> None:
+    order_system.send("customer", order_system.order_placed())
+    answered_in_time = order_system.clock.now_ms() + 9 * MINUTE
+    order_system.advance(11)
+    # The restaurant's answer was taken in before the deadline but reaches the store late.
+    late = new_event(
+        "restaurant-accepted",
+        "order",
+        {"id": "o-1", "restaurantId": "r-1", "prepMinutes": 15},
+        partition_key="o-1",
+        timestamp=answered_in_time,
+    )
+    order_system.system.inject("order", Topic.BUS, late)
+    order_system.system.run_until_quiet()
+    assert recorded(order_system, "restaurant-accepted") == 1
+    assert order_system.order()["reason"] == "restaurant-timeout"
+    assert order_system.statuses() == ["placed", "cancelled"]

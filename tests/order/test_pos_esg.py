@@ -1,0 +1,218 @@
+"""pos-esg: orders of point-of-sale restaurants go over HTTP; signed callbacks come back."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from typing import Any
+
+import pytest
+from werkzeug.test import TestResponse
+
+from tests.order.conftest import FakePos, OrderSystem
+
+
+def sign(order_system: OrderSystem, body: bytes) -> dict[str, str]:
+    """Headers of a callback signed with the subsystem's shared secret."""
+    secret = order_system.system.ports["order"].pos_webhook_secret
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Pos-Signature": signature}
+
+
+def call_back(
+    order_system: OrderSystem, headers: dict[str, str] | None = None, **fields: Any
+) -> TestResponse:
+    """POST a callback for o-1 of r-1 (signed unless ``headers`` are given)."""
+    body = json.dumps({"orderId": "o-1", "restaurantId": "r-1", **fields}).encode()
+    headers = sign(order_system, body) if headers is None else headers
+    return order_system.webhook().post(
+        "/pos/callbacks", data=body, headers=headers, content_type="application/json"
+    )
+
+
+@pytest.fixture
+def pos_order(order_system: OrderSystem, pos: FakePos) -> OrderSystem:
+    """An order placed at r-1, a point-of-sale restaurant."""
+    order_system.send("restaurant", order_system.restaurant_updated("r-1", ordering="pos"))
+    order_system.send("customer", order_system.order_placed())
+    return order_system
+
+
+def test_a_placed_order_of_a_pos_restaurant_goes_to_its_point_of_sale(
+    pos_order: OrderSystem, pos: FakePos
+) -> None:
+    assert pos.requests == [
+        {
+            "path": "/orders",
+            "key": "o-1:submit",
+            "body": {
+                "orderId": "o-1",
+                "restaurantId": "r-1",
+                "items": [
+                    {"name": "Margherita", "quantity": 2},
+                    {"name": "Tiramisu", "quantity": 1},
+                ],
+                "callbackUrl": "http://order.test/pos/callbacks",
+            },
+        }
+    ]
+    restaurant = pos_order.store.get("pos-restaurants", "r-1")
+    assert restaurant is not None and restaurant["ordering"] == "pos"
+
+
+def test_orders_of_kitchen_and_unknown_restaurants_stay_away_from_the_pos(
+    order_system: OrderSystem, pos: FakePos
+) -> None:
+    order_system.send("restaurant", order_system.restaurant_updated("r-1", ordering="kitchen"))
+    order_system.send(
+        "customer", order_system.order_placed("o-1"), order_system.order_placed("o-2", "r-9")
+    )
+    order_system.advance(11)
+    assert pos.requests == []
+    assert order_system.statuses("o-1") == order_system.statuses("o-2") == ["placed", "cancelled"]
+
+
+def test_a_pos_that_is_down_gets_the_same_order_again_with_the_same_key(
+    order_system: OrderSystem, pos: FakePos
+) -> None:
+    pos.next_statuses = [503, 503]
+    order_system.send("restaurant", order_system.restaurant_updated("r-1", ordering="pos"))
+    order_system.send("customer", order_system.order_placed())
+    assert [r["key"] for r in pos.requests] == ["o-1:submit"] * 3
+    assert pos.orders == {"o-1"}
+    assert order_system.faults() == []
+
+
+def test_a_pos_that_refuses_the_order_makes_a_fault(
+    order_system: OrderSystem, pos: FakePos
+) -> None:
+    pos.next_statuses = [400]
+    order_system.send("restaurant", order_system.restaurant_updated("r-1", ordering="pos"))
+    order_system.send("customer", order_system.order_placed())
+    [fault] = order_system.faults()
+    assert fault["function"] == "order/pos-esg/to-pos"
+    assert fault["error"]["type"] == "BusinessRuleViolation"
+    assert len(pos.requests) == 1
+
+
+def test_a_signed_acceptance_moves_the_order_to_accepted(pos_order: OrderSystem) -> None:
+    response = call_back(pos_order, event="accepted", prepMinutes=20)
+    assert (response.status_code, response.get_json()) == (202, {"status": "accepted"})
+    stored = pos_order.store.get("pos-inbox", "o-1:accepted")
+    assert stored is not None
+    assert (stored["event"], stored["prepMinutes"]) == ("accepted", 20)
+    assert stored["receivedAt"] == pos_order.clock.now_ms()
+
+    pos_order.system.run_until_quiet()
+    [relayed] = pos_order.internal("restaurant-accepted")
+    assert relayed.body == {"id": "o-1", "restaurantId": "r-1", "prepMinutes": 20}
+    assert relayed.partition_key == "o-1"
+    assert pos_order.statuses() == ["placed", "accepted"]
+
+
+def test_a_repeated_callback_is_relayed_once(pos_order: OrderSystem) -> None:
+    for _ in range(2):
+        assert call_back(pos_order, event="accepted", prepMinutes=20).status_code == 202
+    pos_order.system.run_until_quiet()
+    assert len(pos_order.internal("restaurant-accepted")) == 1
+
+
+def test_ready_is_stamped_with_the_time_the_callback_arrived(pos_order: OrderSystem) -> None:
+    call_back(pos_order, event="accepted", prepMinutes=20)
+    pos_order.advance(20)
+    call_back(pos_order, event="ready")
+    pos_order.system.run_until_quiet()
+    [ready] = pos_order.internal("restaurant-ready")
+    assert ready.body == {"id": "o-1", "restaurantId": "r-1", "readyAt": pos_order.clock.now_ms()}
+    assert pos_order.statuses() == ["placed", "accepted", "ready"]
+
+
+def test_a_rejection_by_the_pos_cancels_without_withdrawing_it_again(
+    pos_order: OrderSystem, pos: FakePos
+) -> None:
+    call_back(pos_order, event="rejected", reason="kitchen closed")
+    pos_order.system.run_until_quiet()
+    order = pos_order.order()
+    assert (order["status"], order["reason"], order["detail"]) == (
+        "cancelled",
+        "rejected",
+        "kitchen closed",
+    )
+    assert [r["path"] for r in pos.requests] == ["/orders"]
+
+
+def test_an_order_cancelled_for_a_timeout_is_withdrawn_from_the_pos(
+    pos_order: OrderSystem, pos: FakePos
+) -> None:
+    pos_order.advance(11)
+    assert pos_order.order()["reason"] == "restaurant-timeout"
+    assert pos.requests[-1] == {"path": "/orders/o-1/cancel", "key": "o-1:cancel", "body": {}}
+
+
+def test_withdrawing_an_order_the_pos_does_not_know_is_fine(
+    pos_order: OrderSystem, pos: FakePos
+) -> None:
+    pos.orders.clear()
+    pos_order.advance(11)
+    assert pos.requests[-1]["path"] == "/orders/o-1/cancel"
+    assert pos_order.faults() == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-Pos-Signature": "00" * 32}, {"X-Pos-Signature": "not hex"}],
+    ids=["missing", "wrong", "garbage"],
+)
+def test_an_unsigned_or_badly_signed_callback_is_refused_and_not_stored(
+    pos_order: OrderSystem, headers: dict[str, str]
+) -> None:
+    response = call_back(pos_order, headers=headers, event="accepted", prepMinutes=20)
+    assert response.status_code == 401
+    assert "X-Pos-Signature" in response.get_json()["error"]
+    assert pos_order.store.query("pos-inbox") == []
+
+
+def test_a_callback_signed_with_another_secret_is_refused(pos_order: OrderSystem) -> None:
+    body = json.dumps({"orderId": "o-1", "restaurantId": "r-1", "event": "ready"}).encode()
+    forged = {"X-Pos-Signature": hmac.new(b"guess", body, hashlib.sha256).hexdigest()}
+    response = pos_order.webhook().post("/pos/callbacks", data=body, headers=forged)
+    assert response.status_code == 401
+    assert pos_order.store.query("pos-inbox") == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"event": "cooked"}, "event"),
+        ({"event": "accepted"}, "prepMinutes"),
+        ({"event": "accepted", "prepMinutes": 999}, "prepMinutes"),
+        ({"event": "rejected"}, "reason"),
+        ({"event": "ready", "orderId": ""}, "orderId"),
+    ],
+)
+def test_a_callback_that_breaks_the_rules_gets_400_naming_the_field(
+    pos_order: OrderSystem, fields: dict[str, Any], field: str
+) -> None:
+    response = call_back(pos_order, **fields)
+    assert response.status_code == 400
+    body = response.get_json()
+    assert list(body["fields"]) == [field]
+    assert field in body["error"]
+    assert pos_order.store.query("pos-inbox") == []
+
+
+def test_a_body_that_is_not_a_json_object_gets_400(pos_order: OrderSystem) -> None:
+    body = b"[1, 2]"
+    response = pos_order.webhook().post(
+        "/pos/callbacks", data=body, headers=sign(pos_order, body), content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.get_json() == {"error": "the request body must be a JSON object"}
+
+
+def test_the_webhook_answers_health_checks_and_unknown_routes(order_system: OrderSystem) -> None:
+    client = order_system.webhook()
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    assert client.get("/pos/callbacks").status_code == 405
+    assert client.post("/elsewhere").status_code == 404

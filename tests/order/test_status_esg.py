@@ -1,0 +1,82 @@
+"""status-esg: statuses leave as ``order.order-status-changed``, with the contract's fields only."""
+
+from __future__ import annotations
+
+from shared.envelope import new_event
+from shared.topology import Topic
+from tests.order.conftest import OrderSystem
+
+
+def test_the_published_event_carries_the_contract_and_its_version(
+    order_system: OrderSystem,
+) -> None:
+    placed = order_system.order_placed()
+    order_system.send("customer", placed)
+
+    [event] = order_system.published()
+    assert (event.type, event.entity, event.partition_key) == (
+        "order.order-status-changed",
+        "order",
+        "o-1",
+    )
+    assert event.tags["schemaVersion"] == "1"
+    assert event.body == {
+        "id": "o-1",
+        "customerRef": "cref-o-1",
+        "restaurant": placed.body["restaurant"],
+        "items": placed.body["items"],
+        "total": 2550,
+        "currency": "EUR",
+        "status": "placed",
+        "reason": None,
+        "detail": None,
+        "deliveryAddress": placed.body["deliveryAddress"],
+        "changedAt": order_system.order()["changedAt"],
+    }
+
+
+def test_the_delivery_address_leaves_only_while_the_order_is_on_its_way(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("customer", order_system.order_placed())
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=5))
+    order_system.send(
+        "delivery", order_system.delivery("picked-up"), order_system.delivery("delivered")
+    )
+    addresses = {e.body["status"]: e.body["deliveryAddress"] for e in order_system.published()}
+    assert addresses["picked-up"] is not None
+    assert addresses["delivered"] is None
+
+
+def test_a_cancellation_says_why_and_drops_the_address(order_system: OrderSystem) -> None:
+    order_system.send("customer", order_system.order_placed())
+    order_system.send("restaurant", order_system.answer("rejected", reason="no drivers nearby"))
+    cancelled = order_system.published()[-1].body
+    assert (cancelled["status"], cancelled["reason"], cancelled["detail"]) == (
+        "cancelled",
+        "rejected",
+        "no drivers nearby",
+    )
+    assert cancelled["deliveryAddress"] is None
+
+
+def test_internal_fields_never_leave(order_system: OrderSystem) -> None:
+    order_system.send("customer", order_system.order_placed())
+    [event] = order_system.published()
+    assert not {"history", "acceptedAt", "driverAssigned", "placedAt"} & set(event.body)
+
+
+def test_a_status_change_that_breaks_the_contract_becomes_a_fault(
+    order_system: OrderSystem,
+) -> None:
+    broken = new_event(
+        "order-status-changed",
+        "order",
+        {"id": "o-9", "status": "lost", "changedAt": 1},
+        partition_key="o-9",
+    )
+    order_system.system.inject("order", Topic.BUS, broken)
+    order_system.system.run_until_quiet()
+    assert order_system.published("o-9") == []
+    [fault] = [f for f in order_system.faults() if f["function"] == "order/status-esg/egress"]
+    assert fault["error"]["type"] == "ValidationError"

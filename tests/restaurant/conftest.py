@@ -1,0 +1,176 @@
+"""The restaurant subsystem on its own, with a manual clock and staff tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from restaurant.topology import APP, TOPOLOGY
+from shared.auth import LocalIssuer, Principal
+from shared.clock import ManualClock
+from shared.envelope import Envelope, new_event
+from shared.hub.message import Message, from_message
+from shared.runtime.embedded import EmbeddedSystem
+from shared.stores import InMemoryDocumentStore
+from shared.topology import Endpoint, Topic
+
+if TYPE_CHECKING:
+    import flask
+    from flask.testing import FlaskClient
+
+START = 1_767_225_600_000
+
+PROFILE: dict[str, Any] = {
+    "name": "Trattoria Roma",
+    "cuisine": "italian",
+    "address": {
+        "street": "Torstraße 1",
+        "city": "Berlin",
+        "postcode": "10115",
+        "lat": 52.5291,
+        "lng": 13.401,
+    },
+    "open": True,
+    "ordering": "kitchen",
+}
+
+MENU_ITEMS: list[dict[str, Any]] = [
+    {
+        "id": "margherita",
+        "name": "Pizza Margherita",
+        "description": "Tomato, mozzarella, basil",
+        "price": 950,
+        "currency": "EUR",
+        "available": True,
+    },
+    {
+        "id": "tiramisu",
+        "name": "Tiramisù",
+        "description": "",
+        "price": 650,
+        "currency": "EUR",
+        "available": False,
+    },
+]
+
+
+class Restaurant:
+    """The subsystem running standalone, with what tests need to drive and observe it."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        key = tmp_path / "key.pem"
+        self.issuer = LocalIssuer.from_file(key)
+        self.clock = ManualClock(START)
+        self.system = EmbeddedSystem(
+            [APP], standalone=True, clock=self.clock, settings={"DEV_KEY": str(key)}
+        )
+        self.events: dict[str, list[Envelope]] = {Topic.BUS: [], Topic.EXTERNAL: []}
+        self.system.hub.observers.append(self._observe)
+
+    def _observe(self, project: str, topic: str, message: Message) -> None:
+        if project == "restaurant" and topic in self.events:
+            self.events[topic].append(from_message(message))
+
+    @property
+    def store(self) -> InMemoryDocumentStore:
+        """The subsystem's document store."""
+        return self.system.stores["restaurant"]
+
+    def client(self, service: str) -> FlaskClient:
+        """A test client of ``service``'s API endpoint."""
+        [endpoint] = [
+            fn for svc, fn in TOPOLOGY.endpoints() if svc.name == service and fn.name == "api"
+        ]
+        assert isinstance(endpoint, Endpoint)
+        app: flask.Flask = endpoint.app(self.system.ports["restaurant"])
+        return app.test_client()
+
+    def staff(self, restaurant: str = "r-1") -> dict[str, str]:
+        """Headers of a staff member of ``restaurant``."""
+        return self.bearer(Principal("staff", f"sam-{restaurant}", restaurant))
+
+    def bearer(self, principal: Principal) -> dict[str, str]:
+        """Headers carrying a token for ``principal``."""
+        return {"Authorization": "Bearer " + self.issuer.mint(principal)}
+
+    def bus(self, *types: str) -> list[Envelope]:
+        """Internal events published so far, of the given types."""
+        return [e for e in self.events[Topic.BUS] if e.type in types]
+
+    def external(self, *types: str) -> list[Envelope]:
+        """External events published so far, of the given types."""
+        return [e for e in self.events[Topic.EXTERNAL] if e.type in types]
+
+    def open_restaurant(self, restaurant: str = "r-1", **changes: Any) -> None:
+        """Save a profile through the API and deliver what follows."""
+        response = self.client("profile-bff").put(
+            f"/restaurants/{restaurant}",
+            json={**PROFILE, **changes},
+            headers=self.staff(restaurant),
+        )
+        assert response.status_code == 200, response.get_json()
+        self.system.run_until_quiet()
+
+    def order_status(
+        self, order_id: str = "o-1", status: str = "placed", restaurant: str = "r-1", **changes: Any
+    ) -> Envelope:
+        """An ``order.order-status-changed`` event as the Order subsystem publishes it."""
+        body = {
+            "id": order_id,
+            "customerRef": "cref-1",
+            "restaurant": {
+                "id": restaurant,
+                "name": "Trattoria Roma",
+                "address": PROFILE["address"],
+            },
+            "items": [
+                {
+                    "menuItemId": "margherita",
+                    "name": "Pizza Margherita",
+                    "quantity": 2,
+                    "price": 950,
+                }
+            ],
+            "total": 1900,
+            "currency": "EUR",
+            "status": status,
+            "changedAt": self.clock.now_ms(),
+            **changes,
+        }
+        return new_event(
+            "order.order-status-changed",
+            "order",
+            body,
+            partition_key=order_id,
+            tags={"source": "status-esg", "subsystem": "order", "schemaVersion": "1"},
+            timestamp=self.clock.now_ms(),
+        )
+
+    def receive(self, *events: Envelope) -> None:
+        """Deliver events on the Order subsystem's external topic, and what follows."""
+        for event in events:
+            self.system.inject("order", Topic.EXTERNAL, event)
+        self.system.run_until_quiet()
+
+    def emit_internal(
+        self,
+        type: str,
+        entity: str,
+        body: dict[str, Any],
+        key: str,
+        timestamp: int | None = None,
+    ) -> Envelope:
+        """Publish an internal event on the subsystem's own bus, and deliver what follows."""
+        when = self.clock.now_ms() if timestamp is None else timestamp
+        event = new_event(type, entity, body, partition_key=key, timestamp=when)
+        self.system.inject("restaurant", Topic.BUS, event)
+        self.system.run_until_quiet()
+        return event
+
+
+@pytest.fixture
+def restaurant(tmp_path: Path) -> Restaurant:
+    """The restaurant subsystem, running standalone."""
+    return Restaurant(tmp_path)

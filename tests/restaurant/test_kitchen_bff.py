@@ -1,0 +1,366 @@
+"""kitchen-bff: the kitchen's order queue, from a placed order to the published answers."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
+from shared.auth import Actor, Principal
+from shared.topology import Topic
+from tests.restaurant.conftest import PROFILE, START, Restaurant
+
+if TYPE_CHECKING:
+    from werkzeug.test import TestResponse
+
+    from shared.stores import Doc
+
+ANSWERS = (OrderAccepted.TYPE, OrderRejected.TYPE, OrderReady.TYPE)
+Step = tuple[str, dict[str, Any] | None]
+"""A kitchen command: the action and its body."""
+LINE = {"menuItemId": "margherita", "name": "Pizza Margherita", "quantity": 2}
+
+
+@pytest.fixture
+def kitchen(restaurant: Restaurant) -> Restaurant:
+    """Restaurant r-1 (kitchen ordering) with order o-1 placed."""
+    restaurant.open_restaurant("r-1")
+    restaurant.receive(restaurant.order_status("o-1"))
+    return restaurant
+
+
+def act(
+    restaurant: Restaurant,
+    action: str,
+    body: dict[str, Any] | None = None,
+    order_id: str = "o-1",
+    restaurant_id: str = "r-1",
+    headers: dict[str, str] | None = None,
+) -> TestResponse:
+    return restaurant.client("kitchen-bff").post(
+        f"/restaurants/{restaurant_id}/orders/{order_id}/{action}",
+        json=body,
+        headers=restaurant.staff(restaurant_id) if headers is None else headers,
+    )
+
+
+def queue(
+    restaurant: Restaurant,
+    query: str = "",
+    restaurant_id: str = "r-1",
+    headers: dict[str, str] | None = None,
+) -> TestResponse:
+    return restaurant.client("kitchen-bff").get(
+        f"/restaurants/{restaurant_id}/orders{query}",
+        headers=restaurant.staff(restaurant_id) if headers is None else headers,
+    )
+
+
+def ticket(restaurant: Restaurant, order_id: str = "o-1") -> Doc | None:
+    return restaurant.store.get("tickets", order_id)
+
+
+def status_of(restaurant: Restaurant, order_id: str = "o-1") -> str:
+    stored = ticket(restaurant, order_id)
+    assert stored is not None
+    return str(stored["status"])
+
+
+# -- the queue -------------------------------------------------------------------------
+
+
+def test_a_placed_order_shows_up_as_a_new_ticket(kitchen: Restaurant) -> None:
+    response = queue(kitchen, "?status=new")
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "orders": [
+            {
+                "id": "o-1",
+                "restaurantId": "r-1",
+                "items": [LINE],
+                "total": 1900,
+                "currency": "EUR",
+                "status": "new",
+                "receivedAt": START,
+                "prepMinutes": None,
+                "reason": None,
+                "readyAt": None,
+            }
+        ]
+    }
+    one = kitchen.client("kitchen-bff").get("/restaurants/r-1/orders/o-1", headers=kitchen.staff())
+    assert one.get_json() == response.get_json()["orders"][0]
+
+
+def test_the_queue_is_oldest_first_and_filters_by_status(kitchen: Restaurant) -> None:
+    kitchen.clock.advance(60_000)
+    kitchen.receive(kitchen.order_status("o-0"))
+    act(kitchen, "accept", {"prepMinutes": 10}, order_id="o-0")
+    kitchen.clock.advance(60_000)
+    kitchen.receive(kitchen.order_status("o-2"))
+    every = queue(kitchen).get_json()["orders"]
+    assert [(t["id"], t["receivedAt"]) for t in every] == [
+        ("o-1", START),
+        ("o-0", START + 60_000),
+        ("o-2", START + 120_000),
+    ]
+    assert [t["id"] for t in queue(kitchen, "?status=new").get_json()["orders"]] == ["o-1", "o-2"]
+    assert [t["id"] for t in queue(kitchen, "?status=accepted").get_json()["orders"]] == ["o-0"]
+
+
+def test_an_unknown_status_filter_is_400(kitchen: Restaurant) -> None:
+    response = queue(kitchen, "?status=cooking")
+    assert response.status_code == 400
+    assert "new" in response.get_json()["fields"]["status"]
+
+
+def test_a_restaurant_sees_only_its_own_orders(kitchen: Restaurant) -> None:
+    kitchen.open_restaurant("r-2")
+    kitchen.receive(kitchen.order_status("o-9", restaurant="r-2"))
+    assert [t["id"] for t in queue(kitchen).get_json()["orders"]] == ["o-1"]
+    assert [t["id"] for t in queue(kitchen, restaurant_id="r-2").get_json()["orders"]] == ["o-9"]
+    response = kitchen.client("kitchen-bff").get(
+        "/restaurants/r-2/orders/o-1", headers=kitchen.staff("r-2")
+    )
+    assert response.status_code == 404
+
+
+def test_orders_of_a_restaurant_on_its_own_point_of_sale_are_not_queued(
+    restaurant: Restaurant,
+) -> None:
+    restaurant.open_restaurant("r-1", ordering="pos")
+    restaurant.receive(restaurant.order_status("o-1"), restaurant.order_status("o-1", "cancelled"))
+    assert queue(restaurant).get_json() == {"orders": []}
+    assert ticket(restaurant) is None
+    assert restaurant.system.faults("restaurant") == []
+
+
+def test_a_restaurant_switching_to_its_point_of_sale_stops_queueing_new_orders(
+    kitchen: Restaurant,
+) -> None:
+    kitchen.open_restaurant("r-1", ordering="pos")
+    kitchen.receive(kitchen.order_status("o-2"))
+    assert [t["id"] for t in queue(kitchen).get_json()["orders"]] == ["o-1"]
+
+
+def test_an_order_that_arrives_before_its_restaurant_waits_for_it(
+    restaurant: Restaurant, caplog: pytest.LogCaptureFixture
+) -> None:
+    restaurant.system.inject("order", Topic.EXTERNAL, restaurant.order_status("o-1"))
+    restaurant.open_restaurant("r-1")
+    assert "restaurant r-1 has no profile here yet" in caplog.text
+    assert status_of(restaurant) == "new"
+    assert restaurant.system.faults("restaurant") == []
+
+
+def test_an_order_for_a_restaurant_never_seen_ends_as_a_fault(restaurant: Restaurant) -> None:
+    restaurant.receive(restaurant.order_status("o-1", restaurant="r-404"))
+    [fault] = restaurant.system.faults("restaurant")
+    assert fault["reason"] == "dead-letter"
+    assert fault["function"] == "kitchen-bff-listener"
+    assert ticket(restaurant) is None
+
+
+def test_a_repeated_placed_event_does_not_reset_the_ticket(kitchen: Restaurant) -> None:
+    act(kitchen, "accept", {"prepMinutes": 15})
+    kitchen.receive(kitchen.order_status("o-1"))
+    assert status_of(kitchen) == "accepted"
+    assert len(queue(kitchen).get_json()["orders"]) == 1
+
+
+def test_a_stale_profile_event_does_not_change_how_orders_are_taken(
+    restaurant: Restaurant,
+) -> None:
+    restaurant.clock.advance(60_000)
+    restaurant.open_restaurant("r-1", ordering="kitchen")
+    stale = {"id": "r-1", **PROFILE, "ordering": "pos"}
+    restaurant.emit_internal("restaurant-updated", "restaurant", stale, "r-1", timestamp=START)
+    restaurant.receive(restaurant.order_status("o-1"))
+    assert status_of(restaurant) == "new"
+
+
+# -- accept, reject, ready -------------------------------------------------------------
+
+
+def test_accept_then_ready_publishes_both_answers(kitchen: Restaurant) -> None:
+    accepted = act(kitchen, "accept", {"prepMinutes": 15})
+    assert accepted.status_code == 200
+    assert accepted.get_json()["status"] == "accepted"
+    assert accepted.get_json()["prepMinutes"] == 15
+    kitchen.system.run_until_quiet()
+    kitchen.clock.advance(900_000)
+    ready = act(kitchen, "ready")
+    assert ready.status_code == 200
+    assert ready.get_json()["status"] == "ready"
+    assert ready.get_json()["readyAt"] == START + 900_000
+    kitchen.system.run_until_quiet()
+    assert [(e.type, e.partition_key, e.body) for e in kitchen.external(*ANSWERS)] == [
+        (OrderAccepted.TYPE, "o-1", {"id": "o-1", "restaurantId": "r-1", "prepMinutes": 15}),
+        (OrderReady.TYPE, "o-1", {"id": "o-1", "restaurantId": "r-1", "readyAt": START + 900_000}),
+    ]
+
+
+def test_reject_publishes_the_reason(kitchen: Restaurant) -> None:
+    response = act(kitchen, "reject", {"reason": "  out of mozzarella "})
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "rejected"
+    assert response.get_json()["reason"] == "out of mozzarella"
+    kitchen.system.run_until_quiet()
+    [rejected] = kitchen.external(*ANSWERS)
+    assert rejected.type == OrderRejected.TYPE
+    assert rejected.body == {"id": "o-1", "restaurantId": "r-1", "reason": "out of mozzarella"}
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "message"),
+    [
+        (("accept", {"prepMinutes": 5}), ("accept", {"prepMinutes": 5}), "is accepted"),
+        (("accept", {"prepMinutes": 5}), ("reject", {"reason": "busy"}), "is accepted"),
+        (("reject", {"reason": "busy"}), ("accept", {"prepMinutes": 5}), "is rejected"),
+        (None, ("ready", None), "is new; it can be marked ready only when accepted"),
+    ],
+)
+def test_a_command_in_the_wrong_state_is_409_and_changes_nothing(
+    kitchen: Restaurant,
+    first: Step | None,
+    then: Step,
+    message: str,
+) -> None:
+    if first is not None:
+        act(kitchen, *first)
+    kitchen.system.run_until_quiet()
+    before, published = ticket(kitchen), len(kitchen.external(*ANSWERS))
+    response = act(kitchen, *then)
+    assert response.status_code == 409
+    assert message in response.get_json()["error"]
+    kitchen.system.run_until_quiet()
+    assert ticket(kitchen) == before
+    assert len(kitchen.external(*ANSWERS)) == published
+
+
+def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(kitchen: Restaurant) -> None:
+    headers = {**kitchen.staff(), "Idempotency-Key": "tablet-7:accept:o-1"}
+    first = act(kitchen, "accept", {"prepMinutes": 15}, headers=headers)
+    again = act(kitchen, "accept", {"prepMinutes": 15}, headers=headers)
+    assert again.status_code == first.status_code == 200
+    assert again.get_json() == first.get_json()
+    kitchen.system.run_until_quiet()
+    assert len(kitchen.external(OrderAccepted.TYPE)) == 1
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "field"),
+    [
+        ("accept", {"prepMinutes": 0}, "prepMinutes"),
+        ("accept", {"prepMinutes": 241}, "prepMinutes"),
+        ("accept", {"prepMinutes": "15"}, "prepMinutes"),
+        ("accept", {}, "prepMinutes"),
+        ("reject", {"reason": "   "}, "reason"),
+        ("reject", {"reason": "x" * 501}, "reason"),
+        ("reject", {"reason": "busy", "refund": True}, "refund"),
+    ],
+)
+def test_an_invalid_command_is_400_and_changes_nothing(
+    kitchen: Restaurant, action: str, body: dict[str, Any], field: str
+) -> None:
+    response = act(kitchen, action, body)
+    assert response.status_code == 400
+    assert field in response.get_json()["fields"]
+    assert status_of(kitchen) == "new"
+
+
+def test_an_unknown_order_is_404(kitchen: Restaurant) -> None:
+    assert act(kitchen, "accept", {"prepMinutes": 5}, order_id="o-404").status_code == 404
+    response = kitchen.client("kitchen-bff").get(
+        "/restaurants/r-1/orders/o-404", headers=kitchen.staff()
+    )
+    assert response.status_code == 404
+
+
+# -- who may ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [("accept", {"prepMinutes": 5}), ("reject", {"reason": "busy"}), ("ready", None)],
+)
+def test_staff_of_another_restaurant_cannot_act_on_the_order(
+    kitchen: Restaurant, action: str, body: dict[str, Any] | None
+) -> None:
+    before = ticket(kitchen)
+    response = act(kitchen, action, body, headers=kitchen.staff("r-2"))
+    assert response.status_code == 403
+    assert ticket(kitchen) == before
+    kitchen.system.run_until_quiet()
+    assert kitchen.external(*ANSWERS) == []
+
+
+def test_staff_of_another_restaurant_cannot_read_the_queue(kitchen: Restaurant) -> None:
+    assert queue(kitchen, headers=kitchen.staff("r-2")).status_code == 403
+    response = kitchen.client("kitchen-bff").get(
+        "/restaurants/r-1/orders/o-1", headers=kitchen.staff("r-2")
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("actor", "status"), [(None, 401), ("customer", 403), ("driver", 403)])
+def test_callers_who_are_not_staff_are_refused(
+    kitchen: Restaurant, actor: Actor | None, status: int
+) -> None:
+    headers = {} if actor is None else kitchen.bearer(Principal(actor, "alice"))
+    assert act(kitchen, "accept", {"prepMinutes": 5}, headers=headers).status_code == status
+    assert queue(kitchen, headers=headers).status_code == status
+    assert status_of(kitchen) == "new"
+
+
+# -- the order moves on ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("actions", "status", "final"),
+    [
+        ([], "cancelled", "cancelled"),
+        ([("accept", {"prepMinutes": 5})], "cancelled", "cancelled"),
+        ([("accept", {"prepMinutes": 5}), ("ready", None)], "cancelled", "cancelled"),
+        ([("reject", {"reason": "busy"})], "cancelled", "rejected"),
+        ([("accept", {"prepMinutes": 5}), ("ready", None)], "picked-up", "picked-up"),
+    ],
+)
+def test_a_cancelled_or_collected_order_closes_its_ticket(
+    kitchen: Restaurant, actions: list[Step], status: str, final: str
+) -> None:
+    for action in actions:
+        act(kitchen, *action)
+    kitchen.receive(kitchen.order_status("o-1", status))
+    kitchen.receive(kitchen.order_status("o-1", status))
+    assert status_of(kitchen) == final
+
+
+def test_a_cancelled_order_can_no_longer_be_accepted(kitchen: Restaurant) -> None:
+    kitchen.receive(kitchen.order_status("o-1", "cancelled", reason="restaurant-timeout"))
+    response = act(kitchen, "accept", {"prepMinutes": 5})
+    assert response.status_code == 409
+    assert "is cancelled" in response.get_json()["error"]
+
+
+def test_a_late_cancellation_does_not_reopen_a_collected_order(kitchen: Restaurant) -> None:
+    act(kitchen, "accept", {"prepMinutes": 5})
+    act(kitchen, "ready")
+    kitchen.receive(kitchen.order_status("o-1", "picked-up"))
+    kitchen.receive(kitchen.order_status("o-1", "cancelled"))
+    assert status_of(kitchen) == "picked-up"
+    kitchen.system.run_until_quiet()
+    assert [e.type for e in kitchen.external(*ANSWERS)] == [OrderAccepted.TYPE, OrderReady.TYPE]
+
+
+def test_the_api_documents_its_routes(restaurant: Restaurant) -> None:
+    paths = restaurant.client("kitchen-bff").get("/openapi.json").get_json()["paths"]
+    orders = "/restaurants/{restaurant_id}/orders"
+    assert {path: sorted(ops) for path, ops in paths.items()} == {
+        orders: ["get"],
+        orders + "/{order_id}": ["get"],
+        orders + "/{order_id}/accept": ["post"],
+        orders + "/{order_id}/reject": ["post"],
+        orders + "/{order_id}/ready": ["post"],
+    }

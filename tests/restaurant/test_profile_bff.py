@@ -1,0 +1,245 @@
+"""profile-bff: staff keep their restaurant's profile and menu; changes become events."""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from shared.auth import Actor, Principal
+from tests.restaurant.conftest import MENU_ITEMS, PROFILE, Restaurant
+
+if TYPE_CHECKING:
+    from werkzeug.test import TestResponse
+
+
+def put_profile(
+    restaurant: Restaurant,
+    body: dict[str, Any] | None = None,
+    restaurant_id: str = "r-1",
+    headers: dict[str, str] | None = None,
+) -> TestResponse:
+    return restaurant.client("profile-bff").put(
+        f"/restaurants/{restaurant_id}",
+        json=PROFILE if body is None else body,
+        headers=restaurant.staff(restaurant_id) if headers is None else headers,
+    )
+
+
+def put_menu(
+    restaurant: Restaurant,
+    items: list[dict[str, Any]] | None = None,
+    restaurant_id: str = "r-1",
+    headers: dict[str, str] | None = None,
+) -> TestResponse:
+    return restaurant.client("profile-bff").put(
+        f"/restaurants/{restaurant_id}/menu",
+        json={"items": MENU_ITEMS if items is None else items},
+        headers=restaurant.staff(restaurant_id) if headers is None else headers,
+    )
+
+
+def get(restaurant: Restaurant, path: str, headers: dict[str, str] | None = None) -> TestResponse:
+    return restaurant.client("profile-bff").get(path, headers=headers or restaurant.staff())
+
+
+# -- profile ---------------------------------------------------------------------------
+
+
+def test_staff_save_and_read_their_profile(restaurant: Restaurant) -> None:
+    response = put_profile(restaurant)
+    assert response.status_code == 200
+    assert response.get_json() == {**PROFILE, "id": "r-1"}
+    read = get(restaurant, "/restaurants/r-1")
+    assert read.status_code == 200
+    assert read.get_json() == {**PROFILE, "id": "r-1"}
+
+
+def test_a_saved_profile_becomes_one_restaurant_updated_event(restaurant: Restaurant) -> None:
+    put_profile(restaurant)
+    restaurant.system.run_until_quiet()
+    [event] = restaurant.bus("restaurant-updated")
+    assert event.entity == "restaurant"
+    assert event.partition_key == "r-1"
+    assert event.body == {**PROFILE, "id": "r-1"}
+
+
+def test_saving_the_same_profile_again_emits_nothing_and_a_change_emits_again(
+    restaurant: Restaurant,
+) -> None:
+    put_profile(restaurant)
+    put_profile(restaurant)
+    restaurant.system.run_until_quiet()
+    assert len(restaurant.bus("restaurant-updated")) == 1
+    put_profile(restaurant, {**PROFILE, "open": False})
+    restaurant.system.run_until_quiet()
+    assert [e.body["open"] for e in restaurant.bus("restaurant-updated")] == [True, False]
+
+
+def test_an_unknown_profile_is_404(restaurant: Restaurant) -> None:
+    response = get(restaurant, "/restaurants/r-1")
+    assert response.status_code == 404
+    assert "r-1" in response.get_json()["error"]
+
+
+def test_blanks_around_text_are_trimmed(restaurant: Restaurant) -> None:
+    response = put_profile(restaurant, {**PROFILE, "name": "  Trattoria Roma  "})
+    assert response.get_json()["name"] == "Trattoria Roma"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"name": "   "}, "name"),
+        ({"cuisine": "x" * 51}, "cuisine"),
+        ({"address": {**PROFILE["address"], "lat": 91}}, "address.lat"),
+        ({"address": {**PROFILE["address"], "postcode": ""}}, "address.postcode"),
+        ({"open": "yes"}, "open"),
+        ({"ordering": "fax"}, "ordering"),
+        ({"owner": "mallory"}, "owner"),
+    ],
+)
+def test_an_invalid_profile_gets_400_naming_the_field_and_is_not_saved(
+    restaurant: Restaurant, change: dict[str, Any], field: str
+) -> None:
+    response = put_profile(restaurant, {**PROFILE, **change})
+    assert response.status_code == 400
+    assert field in response.get_json()["fields"]
+    assert restaurant.store.get("restaurants", "r-1") is None
+
+
+def test_a_missing_field_gets_400(restaurant: Restaurant) -> None:
+    body = {k: v for k, v in PROFILE.items() if k != "address"}
+    response = put_profile(restaurant, body)
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {"address": "Field required"}
+
+
+def test_staff_of_another_restaurant_cannot_change_or_read_the_profile(
+    restaurant: Restaurant,
+) -> None:
+    put_profile(restaurant)
+    restaurant.system.run_until_quiet()
+    other = restaurant.staff("r-2")
+    change = put_profile(restaurant, {**PROFILE, "name": "Hijacked"}, headers=other)
+    assert change.status_code == 403
+    assert "r-2" in change.get_json()["error"]
+    assert get(restaurant, "/restaurants/r-1", headers=other).status_code == 403
+    assert restaurant.store.get("restaurants", "r-1") == {**PROFILE, "id": "r-1"}
+    restaurant.system.run_until_quiet()
+    assert len(restaurant.bus("restaurant-updated")) == 1
+
+
+@pytest.mark.parametrize(("actor", "status"), [(None, 401), ("customer", 403), ("driver", 403)])
+def test_callers_who_are_not_staff_are_refused(
+    restaurant: Restaurant, actor: Actor | None, status: int
+) -> None:
+    headers = {} if actor is None else restaurant.bearer(Principal(actor, "alice"))
+    response = put_profile(restaurant, headers=headers)
+    assert response.status_code == status
+    assert restaurant.store.get("restaurants", "r-1") is None
+
+
+# -- menu ------------------------------------------------------------------------------
+
+
+def test_staff_save_and_read_their_menu(restaurant: Restaurant) -> None:
+    put_profile(restaurant)
+    response = put_menu(restaurant)
+    assert response.status_code == 200
+    assert response.get_json() == {"restaurantId": "r-1", "items": MENU_ITEMS}
+    read = get(restaurant, "/restaurants/r-1/menu")
+    assert read.get_json() == {"restaurantId": "r-1", "items": MENU_ITEMS}
+
+
+def test_a_description_may_be_left_out(restaurant: Restaurant) -> None:
+    put_profile(restaurant)
+    item = {k: v for k, v in MENU_ITEMS[0].items() if k != "description"}
+    response = put_menu(restaurant, [item])
+    assert response.status_code == 200
+    assert response.get_json()["items"][0]["description"] == ""
+
+
+def test_a_saved_menu_becomes_one_menu_updated_event(restaurant: Restaurant) -> None:
+    put_profile(restaurant)
+    put_menu(restaurant)
+    put_menu(restaurant)
+    restaurant.system.run_until_quiet()
+    [event] = restaurant.bus("menu-updated")
+    assert event.entity == "menu"
+    assert event.partition_key == "r-1"
+    assert event.body == {"restaurantId": "r-1", "items": MENU_ITEMS}
+
+
+def test_a_menu_before_the_profile_is_409_and_not_saved(restaurant: Restaurant) -> None:
+    response = put_menu(restaurant)
+    assert response.status_code == 409
+    assert "profile" in response.get_json()["error"]
+    assert restaurant.store.get("menus", "r-1") is None
+
+
+def test_an_unknown_menu_is_404(restaurant: Restaurant) -> None:
+    put_profile(restaurant)
+    assert get(restaurant, "/restaurants/r-1/menu").status_code == 404
+
+
+def with_item(index: int, **changes: Any) -> list[dict[str, Any]]:
+    items = copy.deepcopy(MENU_ITEMS)
+    items[index].update(changes)
+    return items
+
+
+@pytest.mark.parametrize(
+    ("items", "field", "message"),
+    [
+        ([], "items", "at least 1 item"),
+        ([MENU_ITEMS[0]] * 201, "items", "at most 200 items"),
+        (with_item(1, id="margherita"), "items.1.id", "'margherita' is already the id of items.0"),
+        (with_item(1, id=" margherita "), "items.1.id", "already the id of items.0"),
+        (with_item(1, currency="USD"), "items.1.currency", "must be EUR like items.0"),
+        (with_item(0, currency="eur"), "items.0.currency", "should match pattern"),
+        (with_item(0, price=-1), "items.0.price", "greater than or equal to 0"),
+        (with_item(0, price="950"), "items.0.price", "valid integer"),
+        (with_item(1, available=None), "items.1.available", "valid boolean"),
+        (with_item(0, spicy=True), "items.0.spicy", "Extra inputs"),
+    ],
+)
+def test_an_invalid_menu_gets_400_naming_the_field_and_is_not_saved(
+    restaurant: Restaurant, items: list[dict[str, Any]], field: str, message: str
+) -> None:
+    put_profile(restaurant)
+    response = put_menu(restaurant, items)
+    assert response.status_code == 400
+    assert message in response.get_json()["fields"][field]
+    assert field in response.get_json()["error"]
+    assert restaurant.store.get("menus", "r-1") is None
+
+
+def test_every_repeated_id_and_foreign_currency_is_named(restaurant: Restaurant) -> None:
+    put_profile(restaurant)
+    items = [
+        {**MENU_ITEMS[0], "id": f"dish-{i % 2}", "currency": "EUR" if i < 3 else "GBP"}
+        for i in range(4)
+    ]
+    response = put_menu(restaurant, items)
+    assert set(response.get_json()["fields"]) == {"items.2.id", "items.3.id", "items.3.currency"}
+
+
+def test_staff_of_another_restaurant_cannot_change_or_read_the_menu(
+    restaurant: Restaurant,
+) -> None:
+    put_profile(restaurant)
+    put_menu(restaurant)
+    other = restaurant.staff("r-2")
+    assert put_menu(restaurant, with_item(0, price=1), headers=other).status_code == 403
+    assert restaurant.store.get("menus", "r-1") == {"restaurantId": "r-1", "items": MENU_ITEMS}
+    assert get(restaurant, "/restaurants/r-1/menu", headers=other).status_code == 403
+
+
+def test_the_api_documents_its_routes(restaurant: Restaurant) -> None:
+    paths = restaurant.client("profile-bff").get("/openapi.json").get_json()["paths"]
+    assert {path: sorted(ops) for path, ops in paths.items()} == {
+        "/restaurants/{restaurant_id}": ["get", "put"],
+        "/restaurants/{restaurant_id}/menu": ["get", "put"],
+    }

@@ -1,0 +1,61 @@
+"""``fooddelivery demo``: the README's first command."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from shared.cli import main
+
+
+@pytest.fixture(autouse=True)
+def dev_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(tmp_path / "dev-key.pem"))
+
+
+def summary(out: str, line: str) -> str:
+    match = re.search(rf"^  {line}:\s+(.*)$", out, re.MULTILINE)
+    assert match, out
+    return match.group(1)
+
+
+def test_orders_cross_all_four_subsystems_and_one_is_refused(capsys):
+    assert main(["demo", "--orders", "6", "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+
+    assert summary(out, "orders") == "6 placed, 1 cancelled, 5 delivered"
+    assert summary(out, "payments") == "5 captured, 1 voided"
+    assert summary(out, "faults") == "0"
+    events = summary(out, "events")
+    for subsystem in ("customer", "delivery", "order", "restaurant"):
+        assert re.search(rf"{subsystem} \d+", events)
+    for published in (
+        "customer.order-placed",
+        "restaurant-accepted",
+        "restaurant.order-rejected",
+        "order.order-status-changed",
+        "delivery.delivery-status-changed",
+        "payment-captured",
+        "payment-voided",
+    ):
+        assert published in out
+
+
+def test_the_same_seed_tells_the_same_story(capsys):
+    main(["demo", "--orders", "4", "--seed", "9", "--timeline", "none"])
+    first = capsys.readouterr().out
+    main(["demo", "--orders", "4", "--seed", "9", "--timeline", "none"])
+    assert capsys.readouterr().out == first
+
+
+def test_large_runs_show_progress_instead_of_flooding(capsys):
+    assert main(["demo", "--orders", "25", "--timeline", "none"]) == 0
+    captured = capsys.readouterr()
+    assert "25/25 orders done" in captured.err
+    assert summary(captured.out, "orders").startswith("25 placed")
+
+
+def test_a_bad_order_count_is_refused(capsys):
+    assert main(["demo", "--orders", "0"]) == 2
+    assert "--orders must be at least 1" in capsys.readouterr().err
