@@ -100,6 +100,7 @@ class EmbeddedStack:
         self.urls = Urls(**urls)
         for prefix, transport in transports.items():
             self.actor_session.mount(prefix, transport)
+        self.actor_session.trust_env = not transports
 
     def _expose(self, name: str, app: Any, transports: dict[str, Any]) -> str:
         if self.served:

@@ -68,4 +68,6 @@ def http_session(transports: Mapping[str, BaseAdapter] | None = None) -> request
     session.mount("http://", HTTPAdapter(pool_maxsize=32, max_retries=0))
     for prefix, transport in (transports or {}).items():
         session.mount(prefix, transport)
+    if transports:
+        session.trust_env = False  # in process: no proxy or .netrc lookups on every request
     return session

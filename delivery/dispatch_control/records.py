@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
 from shared.stores import Doc, Where
@@ -36,11 +37,25 @@ def dispatchable(driver: Doc | None) -> bool:
     return driver is not None and bool(driver["online"]) and driver["location"] is not None
 
 
-def nudge_searching(store: AbstractDocumentStore, cause: str, *, skip: str = "") -> None:
-    """Touch every searching delivery (but ``skip``) so the rules try to offer it again."""
-    for found in store.query(DELIVERIES, [Where("status", "==", "searching")]):
-        if found.key != skip:
-            store.update(DELIVERIES, found.key, lambda d: _nudged(d, cause))
+def nudge_searching(
+    store: AbstractDocumentStore, cause: str, drivers: Sequence[str], *, skip: str = ""
+) -> None:
+    """For each newly available driver, touch the longest-waiting searching delivery they
+    have not declined (never ``skip``), so the rules try to offer it again.
+
+    One delivery per driver keeps a busy hour linear; the offer-timeouts sweep
+    catches any delivery a nudge went past.
+    """
+    waiting = sorted(
+        (d.data for d in store.query(DELIVERIES, [Where("status", "==", "searching")])),
+        key=lambda d: (d["changedAt"], d["id"]),
+    )
+    for driver_id in drivers:
+        for delivery in waiting:
+            if delivery["id"] != skip and driver_id not in delivery["declinedBy"]:
+                store.update(DELIVERIES, delivery["id"], lambda d: _nudged(d, cause))
+                waiting.remove(delivery)
+                break
 
 
 def _nudged(delivery: Doc | None, cause: str) -> Doc | None:

@@ -39,7 +39,7 @@ def settle_drivers(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     involved = sorted(_drivers_of(change.before) | _drivers_of(change.after))
     let_go = [d for d in involved if available(settle(store, d, delivery))]
     if let_go:
-        nudge_searching(store, ctx.cause_id, skip=delivery["id"])
+        nudge_searching(store, ctx.cause_id, let_go, skip=delivery["id"])
 
 
 def settle(store: AbstractDocumentStore, driver_id: str, delivery: Doc) -> Doc | None:

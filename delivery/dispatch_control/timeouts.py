@@ -1,10 +1,17 @@
-"""Offers nobody answered in time go back to searching, without that driver."""
+"""Offers nobody answered in time go back to searching, without that driver; and a sweep
+that offers deliveries still waiting while drivers are free."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from delivery.dispatch_control.records import DELIVERIES, withdrawal
+from delivery.dispatch_control.records import (
+    DELIVERIES,
+    DRIVERS,
+    available,
+    nudge_searching,
+    withdrawal,
+)
 from shared.stores import Where
 
 if TYPE_CHECKING:
@@ -22,3 +29,6 @@ def withdraw_expired_offers(now_ms: int, ctx: Context[DeliveryPorts]) -> None:
         driver_id = found.data["offer"]["driverId"]
         if store.update(DELIVERIES, found.key, withdrawal(driver_id, now_ms)) is not None:
             ctx.log.info("offer of %s to %s expired", found.key, driver_id)
+    free = [d.key for d in store.query(DRIVERS, [Where("online", "==", True)]) if available(d.data)]
+    if free:
+        nudge_searching(store, f"sweep-{now_ms}", free)

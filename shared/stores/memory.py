@@ -1,16 +1,17 @@
 """The embedded document store: in memory, with Firestore's semantics.
 
-Documents are deep-copied in and out, so callers cannot mutate stored state by
+Documents are copied in and out, so callers cannot mutate stored state by
 accident, and every write is announced on the change feed, as Firestore's
-document-written events are.
+document-written events are. Equality conditions are served from indexes built
+on first use, so the embedded system stays fast as collections grow.
 """
 
 from __future__ import annotations
 
-import copy
 import itertools
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from shared.stores.base import (
     AbstractChangeFeed,
@@ -23,7 +24,19 @@ from shared.stores.base import (
     Watch,
     Where,
 )
-from shared.stores.query import matches, sort_key
+from shared.stores.query import field_value, matches, sort_key
+
+Index = dict[Any, set[str]]
+"""Field value -> keys of the documents holding it."""
+
+
+def clone(value: Any) -> Any:
+    """A deep copy of a JSON-like value (dicts, lists and immutable scalars), quickly."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    return value
 
 
 class _MemoryWatch(Watch):
@@ -44,13 +57,14 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         self._watchers: dict[str, list[ChangeCallback]] = {}
         self._lock = threading.RLock()
         self._versions = itertools.count(1)
+        self._indexes: dict[str, dict[str, Index]] = {}
 
     # -- reads -----------------------------------------------------------------------
 
     def get(self, collection: str, key: str) -> Doc | None:
         with self._lock:
             doc = self._collections.get(collection, {}).get(key)
-            return copy.deepcopy(doc) if doc is not None else None
+            return clone(doc) if doc is not None else None
 
     def query(
         self,
@@ -63,8 +77,8 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     ) -> list[Document]:
         with self._lock:
             found = [
-                Document(key, copy.deepcopy(doc))
-                for key, doc in self._collections.get(collection, {}).items()
+                Document(key, clone(doc))
+                for key, doc in self._candidates(collection, where)
                 if all(matches(doc, w) for w in where)
             ]
         found.sort(key=lambda d: d.key, reverse=order_by is not None and descending)
@@ -92,12 +106,14 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             if new is None:
                 return None
             self._write(collection, key, new)
-            return copy.deepcopy(new)
+            copied: Doc = clone(new)
+            return copied
 
     def delete(self, collection: str, key: str) -> None:
         with self._lock:
             before = self._collections.get(collection, {}).pop(key, None)
             if before is not None:
+                self._reindex(collection, key, before, None)
                 self._announce(DocumentChange(collection, key, before, None, self._version()))
 
     # -- change feed -----------------------------------------------------------------
@@ -118,10 +134,36 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     def _write(self, collection: str, key: str, data: Doc) -> None:
         docs = self._collections.setdefault(collection, {})
         before = docs.get(key)
-        docs[key] = copy.deepcopy(data)
-        self._announce(
-            DocumentChange(collection, key, before, copy.deepcopy(data), self._version())
-        )
+        docs[key] = stored = clone(data)
+        self._reindex(collection, key, before, stored)
+        self._announce(DocumentChange(collection, key, before, clone(data), self._version()))
+
+    def _candidates(self, collection: str, where: Sequence[Where]) -> Iterable[tuple[str, Doc]]:
+        """The documents that can match: an index's bucket for an ``==`` condition, else all."""
+        docs = self._collections.get(collection, {})
+        for condition in where:
+            if condition.op == "==" and _hashable(condition.value):
+                keys = self._index(collection, condition.field).get(condition.value, ())
+                return [(k, docs[k]) for k in keys]
+        return docs.items()
+
+    def _index(self, collection: str, field: str) -> Index:
+        indexes = self._indexes.setdefault(collection, {})
+        if field not in indexes:
+            index: Index = {}
+            for key, doc in self._collections.get(collection, {}).items():
+                _add(index, field_value(doc, field), key)
+            indexes[field] = index
+        return indexes[field]
+
+    def _reindex(self, collection: str, key: str, before: Doc | None, after: Doc | None) -> None:
+        for field, index in self._indexes.get(collection, {}).items():
+            old = field_value(before, field) if before is not None else None
+            new = field_value(after, field) if after is not None else None
+            if before is not None and old is not new:
+                _discard(index, old, key)
+            if after is not None:
+                _add(index, new, key)
 
     def _announce(self, change: DocumentChange) -> None:
         for callback in self._watchers.get(change.collection, ()):
@@ -129,3 +171,19 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
 
     def _version(self) -> str:
         return f"{next(self._versions):012d}"
+
+
+def _hashable(value: Any) -> bool:
+    return not isinstance(value, (dict, list))
+
+
+def _add(index: Index, value: Any, key: str) -> None:
+    if _hashable(value):
+        index.setdefault(value, set()).add(key)
+
+
+def _discard(index: Index, value: Any, key: str) -> None:
+    if _hashable(value) and value in index:
+        index[value].discard(key)
+        if not index[value]:
+            del index[value]
