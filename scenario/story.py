@@ -78,6 +78,8 @@ class Story:
         self.drivers = [
             DriverApp(session, urls, mint("driver", f"driver-{n}")) for n in range(drivers)
         ]
+        self.carrying: dict[int, str | None] = {}
+        """The delivery each driver's app shows as theirs (by ``id(driver)``)."""
         customers = min(max(self.orders, 1), 200)
         self.customers = [
             CustomerApp(session, urls, mint("customer", f"customer-{n}")) for n in range(customers)
@@ -164,24 +166,35 @@ class Story:
             self.pos.accept(order["orderId"], self.rng.randint(15, 30))
 
     def _answer_offers(self) -> None:
-        """Drivers take the offers their apps show, at once (an offer expires in minutes)."""
+        """Free drivers take the offers their apps show, at once (an offer expires in minutes)."""
         answered = True
         while answered:
             answered = False
             for driver in self.drivers:
+                if self.carrying.get(id(driver)):
+                    continue  # dispatch offers work to free drivers only
                 offers = driver.offers()
                 if offers:
                     driver.accept(offers[0]["deliveryId"])
+                    self.carrying[id(driver)] = offers[0]["deliveryId"]
                     answered = True
             self.stack.settle()
 
-    @staticmethod
-    def _drive(driver: DriverApp) -> None:
-        for delivery in driver.deliveries():
-            if delivery["status"] == "picked-up":
-                driver.delivered(delivery["deliveryId"])
-            elif delivery["status"] == "assigned":
-                driver.picked_up(delivery["deliveryId"])
+    def _drive(self, driver: DriverApp) -> None:
+        """Move the driver's delivery one step: collect it, or hand it over."""
+        delivery_id = self.carrying.get(id(driver))
+        if not delivery_id:
+            return
+        status = next(
+            (d["status"] for d in driver.deliveries() if d["deliveryId"] == delivery_id), None
+        )
+        if status == "assigned":
+            driver.picked_up(delivery_id)
+        elif status == "picked-up":
+            driver.delivered(delivery_id)
+            self.carrying[id(driver)] = None
+        elif status is not None:  # cancelled; None: dispatch has not assigned it yet
+            self.carrying[id(driver)] = None
 
     def _done(self, outcome: Outcome) -> bool:
         return len(outcome.orders) == self.orders and all(

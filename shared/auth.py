@@ -18,6 +18,7 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,17 +65,44 @@ class Principal:
 
 
 class TokenVerifier(ABC):
-    """Turns a bearer token into a :class:`Principal` or raises :class:`AuthError`."""
+    """Turns a bearer token into a :class:`Principal` or raises :class:`AuthError`.
 
-    @abstractmethod
+    A token that verified once is remembered until it expires, so an app
+    calling many times with one token pays for the signature check once.
+    """
+
+    CACHE_SIZE = 4096
+
+    def __init__(self) -> None:
+        self._verified: OrderedDict[str, tuple[Principal, int]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
     def verify(self, token: str) -> Principal:
         """Verify signature, issuer, audience and expiry; return the caller."""
+        now = int(time.time())
+        with self._cache_lock:
+            hit = self._verified.get(token)
+            if hit is not None and hit[1] > now:
+                self._verified.move_to_end(token)
+                return hit[0]
+        claims = self._decode(token)
+        principal = Principal.from_claims(claims)
+        with self._cache_lock:
+            self._verified[token] = (principal, int(claims["exp"]))
+            if len(self._verified) > self.CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return principal
+
+    @abstractmethod
+    def _decode(self, token: str) -> dict[str, Any]:
+        """The verified claims (signature, issuer, audience, expiry), or :class:`AuthError`."""
 
 
 class LocalIssuer(TokenVerifier):
     """A development issuer: mints and verifies RS256 tokens with a local key."""
 
     def __init__(self, private_key: rsa.RSAPrivateKey | None = None) -> None:
+        super().__init__()
         self._key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
     @classmethod
@@ -112,9 +140,9 @@ class LocalIssuer(TokenVerifier):
             claims["restaurant"] = principal.restaurant
         return jwt.encode(claims, self._key, algorithm="RS256")
 
-    def verify(self, token: str) -> Principal:
+    def _decode(self, token: str) -> dict[str, Any]:
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 self._key.public_key(),
                 algorithms=["RS256"],
@@ -124,7 +152,7 @@ class LocalIssuer(TokenVerifier):
             )
         except jwt.PyJWTError as e:
             raise AuthError(f"invalid token: {e}") from e
-        return Principal.from_claims(claims)
+        return claims
 
 
 GOOGLE_JWKS_URL = (
@@ -141,15 +169,16 @@ class IdentityPlatformVerifier(TokenVerifier):
     """
 
     def __init__(self, project: str, jwks_url: str = GOOGLE_JWKS_URL) -> None:
+        super().__init__()
         self._project = project
         self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600)
         self._lock = threading.Lock()
 
-    def verify(self, token: str) -> Principal:
+    def _decode(self, token: str) -> dict[str, Any]:
         try:
             with self._lock:
                 key = self._jwks.get_signing_key_from_jwt(token)
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key.key,
                 algorithms=["RS256"],
@@ -159,7 +188,7 @@ class IdentityPlatformVerifier(TokenVerifier):
             )
         except jwt.PyJWTError as e:
             raise AuthError(f"invalid token: {e}") from e
-        return Principal.from_claims(claims)
+        return claims
 
 
 def bearer_token(authorization: str | None) -> str:

@@ -101,3 +101,28 @@ def test_identity_platform_tokens_are_verified_against_published_keys(jwks_serve
                 rsa.generate_private_key(public_exponent=65537, key_size=2048), "food-prod"
             )
         )
+
+
+def test_a_verified_token_is_remembered_only_until_it_expires(monkeypatch):
+    from shared import auth
+
+    issuer = LocalIssuer()
+    token = issuer.mint(Principal("customer", "alice"), ttl_s=60)
+    decoded = []
+    decode = issuer._decode
+    monkeypatch.setattr(issuer, "_decode", lambda t: decoded.append(t) or decode(t))
+    assert issuer.verify(token) == issuer.verify(token) == Principal("customer", "alice")
+    assert len(decoded) == 1
+
+    later = time.time() + 61
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    issuer.verify(token)
+    assert len(decoded) == 2, "an expired entry is checked again, never served from memory"
+
+
+def test_a_token_that_failed_is_never_remembered():
+    issuer = LocalIssuer()
+    forged = LocalIssuer().mint(Principal("customer", "alice"))
+    for _ in range(2):
+        with pytest.raises(AuthError):
+            issuer.verify(forged)
