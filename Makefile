@@ -37,6 +37,7 @@ integration: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/kit_throughput.py
+	$(BIN)/python benchmarks/orders_embedded.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
