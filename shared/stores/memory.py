@@ -139,13 +139,16 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         self._announce(DocumentChange(collection, key, before, clone(data), self._version()))
 
     def _candidates(self, collection: str, where: Sequence[Where]) -> Iterable[tuple[str, Doc]]:
-        """The documents that can match: an index's bucket for an ``==`` condition, else all."""
+        """The documents that can match: the smallest index bucket of an ``==``, else all."""
         docs = self._collections.get(collection, {})
-        for condition in where:
-            if condition.op == "==" and _hashable(condition.value):
-                keys = self._index(collection, condition.field).get(condition.value, ())
-                return [(k, docs[k]) for k in keys]
-        return docs.items()
+        buckets = [
+            self._index(collection, w.field).get(w.value, set())
+            for w in where
+            if w.op == "==" and _hashable(w.value)
+        ]
+        if not buckets:
+            return docs.items()
+        return [(k, docs[k]) for k in min(buckets, key=len)]
 
     def _index(self, collection: str, field: str) -> Index:
         indexes = self._indexes.setdefault(collection, {})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.stores.base import AbstractChangeFeed, AbstractDocumentStore
+from shared.stores.base import AbstractChangeFeed, AbstractDocumentStore, Where
 from shared.stores.memory import InMemoryDocumentStore
 from tests.contracts.store_contract import DocumentStoreContract
 
@@ -14,3 +14,24 @@ class TestInMemoryDocumentStore(DocumentStoreContract):
     def make_feed(self, store: AbstractDocumentStore) -> AbstractChangeFeed:
         assert isinstance(store, InMemoryDocumentStore)
         return store
+
+
+def test_equality_indexes_follow_every_write():
+    store = InMemoryDocumentStore()
+    store.put("tickets", "t1", {"restaurant": "r1", "status": "new"})
+    store.put("tickets", "t2", {"restaurant": "r1", "status": "new"})
+    assert [d.key for d in store.query("tickets", [Where("status", "==", "new")])] == ["t1", "t2"]
+
+    store.update("tickets", "t1", lambda t: {**(t or {}), "status": "accepted"})
+    store.put("tickets", "t3", {"restaurant": "r2", "status": "new"})
+    store.delete("tickets", "t2")
+    store.put("tickets", "t4", {"restaurant": "r1", "status": ["odd"]})
+
+    def keys(*where: Where) -> list[str]:
+        return [d.key for d in store.query("tickets", list(where))]
+
+    assert keys(Where("status", "==", "new")) == ["t3"]
+    assert keys(Where("status", "==", "accepted")) == ["t1"]
+    assert keys(Where("restaurant", "==", "r1"), Where("status", "==", "accepted")) == ["t1"]
+    assert keys(Where("restaurant", "==", "r1")) == ["t1", "t4"]
+    assert keys(Where("status", "==", ["odd"])) == ["t4"]
