@@ -7,8 +7,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+ASYNCAPI_SPECS_VERSION := 6.11.1
+ASYNCAPI_SPECS := $(VENV)/asyncapi-specs/$(ASYNCAPI_SPECS_VERSION)
+CHECKOV_VENV := .tools/checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: demo test lint typecheck unit integration bench clean
+.PHONY: demo test lint typecheck terraform-check unit integration bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +23,28 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/fooddelivery demo $(ARGS)
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck $(ASYNCAPI_SPECS) terraform-check
+	$(BIN)/fooddelivery contracts check
 	$(BIN)/pytest
+
+# The official AsyncAPI JSON Schemas (npm @asyncapi/specs), which the tests validate
+# contracts/asyncapi.yaml against; no PyPI package ships them.
+$(ASYNCAPI_SPECS):
+	mkdir -p $@.tmp
+	cd $@.tmp && npm pack --silent @asyncapi/specs@$(ASYNCAPI_SPECS_VERSION) >/dev/null
+	tar -xzf $@.tmp/asyncapi-specs-$(ASYNCAPI_SPECS_VERSION).tgz -C $@.tmp
+	mv $@.tmp/package $@ && rm -rf $@.tmp
+
+# Terraform cannot init here (no provider registry): check formatting and scan for
+# security problems offline. checkov's pins clash with ours, so it has its own venv.
+terraform-check: $(CHECKOV)
+	terraform fmt -check -recursive terraform
+	$(CHECKOV) -d terraform --framework terraform --compact --quiet --skip-download
+
+$(CHECKOV): terraform/checkov-requirements.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r terraform/checkov-requirements.txt
+	touch $@
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -40,4 +64,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/orders_embedded.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache build

@@ -1,4 +1,4 @@
-"""Every BFF, found from the topology: an OpenAPI document, health, and no way in without a token."""
+"""Every BFF found in the topology: an OpenAPI document, health, no way in without a token."""
 
 from __future__ import annotations
 

@@ -1,0 +1,156 @@
+"""``fooddelivery tfvars``, ``deploy`` and ``teardown``.
+
+* ``tfvars [--check]`` writes (or checks) every environment's generated
+  ``topology.auto.tfvars.json``;
+* ``deploy --env dev`` checks the tools and credentials, refuses stale tfvars,
+  builds the source archives, then runs ``terraform init`` and ``apply``
+  (``--secrets-only``: only the projects and the empty secrets, on a first run);
+* ``teardown --env dev`` runs ``terraform destroy`` and then lists, with
+  ``gcloud``, anything left in the subsystems' projects: exit 1 if anything is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from shared.deploy import archive, tfvars, tools
+from shared.deploy.tfvars import DeployError
+from shared.system import load_subsystems
+
+ROOT = Path(__file__).resolve().parents[2]
+"""The repository: pyproject.toml, the packages and terraform/."""
+TERRAFORM = ROOT / "terraform"
+INDEXES = TERRAFORM / "firestore-indexes.json"
+ARCHIVES = ROOT / "build" / "archives"
+STATE_BUCKET_ENV = "FOODDELIVERY_TF_STATE_BUCKET"
+
+
+def environments(root: Path = TERRAFORM) -> list[Path]:
+    """The environment roots (``terraform/environments/<env>``)."""
+    return sorted(p for p in (root / "environments").iterdir() if (p / "main.tf").is_file())
+
+
+def current_tfvars() -> dict[str, Any]:
+    """The tfvars document for the registered subsystems, as generated now."""
+    topologies = [app.topology for app in load_subsystems()]
+    return tfvars.render(topologies, tfvars.load_indexes(INDEXES))
+
+
+def build_archives(out_dir: Path | None = None) -> list[Path]:
+    """Build every subsystem's source archive into ``out_dir`` (default build/archives)."""
+    packages = archive.subsystem_packages()
+    return [
+        archive.build(archive.spec_for(app.topology, packages[app.name]), ROOT, out_dir or ARCHIVES)
+        for app in load_subsystems()
+    ]
+
+
+def shown(path: Path) -> str:
+    """``path`` relative to the repository when inside it."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def terraform_root(args: argparse.Namespace) -> tools.TerraformRoot:
+    """The environment the command works on, with its state bucket."""
+    directory = TERRAFORM / "environments" / args.env
+    if not (directory / "main.tf").is_file():
+        known = ", ".join(p.name for p in environments())
+        raise DeployError(f"no environment {args.env!r} (known: {known})")
+    bucket = args.state_bucket or os.environ.get(STATE_BUCKET_ENV)
+    if not bucket:
+        raise DeployError(f"name the Terraform state bucket: --state-bucket or {STATE_BUCKET_ENV}")
+    return tools.TerraformRoot(directory, args.env, bucket)
+
+
+def run_tfvars(args: argparse.Namespace) -> int:
+    """Write or check the generated tfvars."""
+    document, envs = current_tfvars(), environments()
+    if args.check:
+        stale = tfvars.stale(document, envs)
+        for path in stale:
+            print(f"stale: {shown(path)} (run `fooddelivery tfvars`)", file=sys.stderr)
+        return 1 if stale else 0
+    for path in tfvars.write(document, envs):
+        print(f"wrote {shown(path)}")
+    return 0
+
+
+def run_deploy(args: argparse.Namespace, shell: tools.Shell | None = None) -> int:
+    """Build the archives and apply the environment."""
+    shell = shell or tools.Shell()
+    stale = tfvars.stale(current_tfvars(), environments())
+    if stale:
+        raise DeployError(f"{shown(stale[0])} is stale: run `fooddelivery tfvars`")
+    for path in build_archives():
+        print(f"built {shown(path)}")
+    if args.archives_only:
+        return 0
+    root = terraform_root(args)
+    tools.preflight(shell)
+    tools.check(shell, root.init(), tools.INIT_HINT)
+    subsystems = sorted(current_tfvars()["subsystems"])
+    targets = tools.secret_targets(subsystems) if args.secrets_only else ()
+    tools.check(shell, root.apply(ARCHIVES, auto_approve=args.auto_approve, targets=targets))
+    if args.secrets_only:
+        print("secrets created: add their values (README, Deploy to GCP), then deploy again")
+    return 0
+
+
+def run_teardown(args: argparse.Namespace, shell: tools.Shell | None = None) -> int:
+    """Destroy the environment, then list what is left; exit 1 if anything is."""
+    shell = shell or tools.Shell()
+    root = terraform_root(args)
+    tools.preflight(shell)
+    build_archives()  # the configuration hashes the archives, even to destroy
+    tools.check(shell, root.init(), tools.INIT_HINT)
+    projects = tools.outputs(shell, root).get("projects", {})
+    tools.check(shell, root.destroy(ARCHIVES, auto_approve=args.auto_approve))
+    left = [
+        item for p in sorted(projects.values()) for item in tools.leftovers(shell, p, args.region)
+    ]
+    for item in left:
+        print(f"left behind: {item}", file=sys.stderr)
+    print(f"teardown of {args.env}: {'INCOMPLETE' if left else 'nothing left'}")
+    return 1 if left else 0
+
+
+def register(commands: Any) -> None:
+    """Add ``tfvars``, ``deploy`` and ``teardown`` to the ``fooddelivery`` command."""
+    generate = commands.add_parser(
+        "tfvars", help="write each Terraform environment's topology.auto.tfvars.json"
+    )
+    generate.add_argument("--check", action="store_true", help="exit 1 if any file is stale")
+    generate.set_defaults(run=run_tfvars)
+
+    deploy = commands.add_parser("deploy", help="build the archives and terraform apply")
+    _environment_options(deploy)
+    deploy.add_argument(
+        "--archives-only", action="store_true", help="only build build/archives/*.zip"
+    )
+    deploy.add_argument(
+        "--secrets-only",
+        action="store_true",
+        help="first deployment: create the projects and empty secrets only, to fill them",
+    )
+    deploy.set_defaults(run=run_deploy)
+
+    teardown = commands.add_parser(
+        "teardown", help="terraform destroy, then list anything left behind"
+    )
+    _environment_options(teardown)
+    teardown.add_argument(
+        "--region", default="europe-west1", help="region of the scheduler jobs to look for"
+    )
+    teardown.set_defaults(run=run_teardown)
+
+
+def _environment_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--env", required=True, help="environment under terraform/environments")
+    parser.add_argument(
+        "--state-bucket", help=f"GCS bucket of the Terraform state (or {STATE_BUCKET_ENV})"
+    )
+    parser.add_argument("--auto-approve", action="store_true", help="apply/destroy without asking")

@@ -1,0 +1,41 @@
+"""The fault recorder as a functions-framework target, for the deployed archive.
+
+On GCP each subsystem's ``faults`` topic feeds this target through a push
+subscription; it stores fault events and dead letters in the subsystem's
+``faults`` collection with :class:`~shared.runtime.faults.FaultRecorder`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shared.exceptions import EnvelopeError, StoreError
+from shared.hub.message import parse_push
+from shared.runtime.faults import FaultRecorder
+
+if TYPE_CHECKING:
+    import flask
+
+    from shared.runtime.functions import FunctionHost, Target
+
+
+def fault_recorder_target(host: FunctionHost) -> Target:
+    """A push target storing what arrives on the subsystem's ``faults`` topic.
+
+    204 acknowledges; 503 (the store failed) asks Pub/Sub to redeliver; 400
+    rejects a body that is not a push request.
+    """
+
+    def faults_recorder(request: flask.Request) -> tuple[str, int]:
+        try:
+            _, message = parse_push(request.get_json(silent=True))
+        except EnvelopeError as error:
+            return f"not a Pub/Sub push request: {error}", 400
+        infra, _, _ = host.infrastructure()
+        try:
+            FaultRecorder(infra.store).handle(message)
+        except StoreError:
+            return "redeliver", 503
+        return "", 204
+
+    return faults_recorder

@@ -1,0 +1,186 @@
+"""The ``terraform`` and ``gcloud`` command lines the deploy commands run, and how.
+
+Commands are built as argument lists by small functions (unit-tested), and run
+through a :class:`Shell`, which tests replace with a recording fake.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shared.deploy.tfvars import DeployError
+
+ADC_HINT = "run `gcloud auth login` and `gcloud auth application-default login` first"
+
+
+class Shell:
+    """Runs commands: :meth:`run` streams output to the terminal, :meth:`capture` keeps it."""
+
+    def which(self, program: str) -> str | None:
+        """The program's path, or ``None`` when it is not installed."""
+        return shutil.which(program)
+
+    def run(self, argv: Sequence[str]) -> int:
+        """Run with the terminal attached; return the exit code."""
+        return subprocess.run(list(argv), check=False).returncode
+
+    def capture(self, argv: Sequence[str]) -> tuple[int, str]:
+        """Run with output captured; return (exit code, stdout)."""
+        done = subprocess.run(list(argv), check=False, capture_output=True, text=True)
+        return done.returncode, done.stdout
+
+
+def preflight(shell: Shell) -> None:
+    """Fail clearly unless terraform and gcloud exist and application credentials work."""
+    for program, hint in (
+        ("terraform", "install Terraform >= 1.6 (https://developer.hashicorp.com/terraform)"),
+        ("gcloud", "install the Google Cloud SDK (https://cloud.google.com/sdk)"),
+    ):
+        if shell.which(program) is None:
+            raise DeployError(f"{program} is not installed: {hint}")
+    code, _ = shell.capture(["gcloud", "auth", "application-default", "print-access-token"])
+    if code != 0:
+        raise DeployError(f"no Google application-default credentials: {ADC_HINT}")
+
+
+def check(shell: Shell, argv: Sequence[str], hint: str = "") -> None:
+    """Run ``argv``; a non-zero exit becomes a :class:`DeployError` naming the command."""
+    code = shell.run(argv)
+    if code != 0:
+        suffix = f": {hint}" if hint else ""
+        raise DeployError(f"`{' '.join(argv)}` failed with exit code {code}{suffix}")
+
+
+# -- terraform ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TerraformRoot:
+    """One environment's root module and where its state lives."""
+
+    directory: Path
+    env: str
+    state_bucket: str
+
+    def _base(self) -> list[str]:
+        return ["terraform", f"-chdir={self.directory}"]
+
+    def init(self) -> list[str]:
+        """``terraform init`` with the GCS backend for this environment."""
+        return [
+            *self._base(),
+            "init",
+            "-input=false",
+            f"-backend-config=bucket={self.state_bucket}",
+            f"-backend-config=prefix=fooddelivery/{self.env}",
+        ]
+
+    def apply(
+        self, archive_dir: Path, *, auto_approve: bool, targets: Sequence[str] = ()
+    ) -> list[str]:
+        """``terraform apply`` of the environment (or of ``targets`` and their dependencies)."""
+        narrowed = [f"-target={target}" for target in targets]
+        flags = self._vars(archive_dir, auto_approve)
+        return [*self._base(), "apply", "-input=false", *narrowed, *flags]
+
+    def destroy(self, archive_dir: Path, *, auto_approve: bool) -> list[str]:
+        """``terraform destroy`` of the environment."""
+        return [*self._base(), "destroy", "-input=false", *self._vars(archive_dir, auto_approve)]
+
+    def output(self) -> list[str]:
+        """``terraform output -json``: every output of the environment."""
+        return [*self._base(), "output", "-json"]
+
+    @staticmethod
+    def _vars(archive_dir: Path, auto_approve: bool) -> list[str]:
+        flags = [f"-var=archive_dir={archive_dir.resolve()}"]
+        return [*flags, "-auto-approve"] if auto_approve else flags
+
+
+def secret_targets(subsystems: Sequence[str]) -> list[str]:
+    """The Secret Manager secrets of every subsystem, as ``-target`` addresses.
+
+    A first deployment creates them alone (with their projects), so an operator
+    can add the values before the functions that read them are deployed.
+    """
+    return [
+        f'module.system.module.subsystem["{name}"].google_secret_manager_secret.setting'
+        for name in subsystems
+    ]
+
+
+INIT_HINT = (
+    "the google provider could not be installed or the state bucket is unreachable; "
+    "check network access to registry.terraform.io and the bucket name"
+)
+
+
+def outputs(shell: Shell, root: TerraformRoot) -> dict[str, Any]:
+    """The environment's outputs as plain values (``{}`` before the first apply)."""
+    code, text = shell.capture(root.output())
+    if code != 0:
+        raise DeployError(f"`{' '.join(root.output())}` failed with exit code {code}")
+    raw: dict[str, Any] = json.loads(text or "{}")
+    return {name: value["value"] for name, value in raw.items()}
+
+
+# -- gcloud: what a teardown may leave behind ---------------------------------------------
+
+LEFTOVER_QUERIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("function", ("functions", "list", "--v2")),
+    ("Cloud Run service", ("run", "services", "list")),
+    ("topic", ("pubsub", "topics", "list")),
+    ("subscription", ("pubsub", "subscriptions", "list")),
+    ("bucket", ("storage", "buckets", "list")),
+    ("scheduler job", ("scheduler", "jobs", "list", "--location={region}")),
+    ("Eventarc trigger", ("eventarc", "triggers", "list", "--location=-")),
+    ("secret", ("secrets", "list")),
+    ("Firestore database", ("firestore", "databases", "list")),
+    ("Artifact Registry repository", ("artifacts", "repositories", "list")),
+)
+"""What the deployment creates inside a project, as ``gcloud`` list commands."""
+
+
+def project_state_command(project: str) -> list[str]:
+    """The project's lifecycle state (ACTIVE, DELETE_REQUESTED) as one word."""
+    return ["gcloud", "projects", "describe", project, "--format=value(lifecycleState)"]
+
+
+def leftover_commands(project: str, region: str) -> list[tuple[str, list[str]]]:
+    """(kind, argv) listing each kind of resource left in ``project``, one name a line."""
+    return [
+        (
+            kind,
+            [
+                "gcloud",
+                *(part.format(region=region) for part in query),
+                f"--project={project}",
+                "--format=value(name)",
+            ],
+        )
+        for kind, query in LEFTOVER_QUERIES
+    ]
+
+
+def leftovers(shell: Shell, project: str, region: str) -> list[str]:
+    """Everything of the deployment still in ``project``; ``[]`` when it is gone.
+
+    A project that is deleted (or scheduled for deletion) holds nothing any more.
+    """
+    code, state = shell.capture(project_state_command(project))
+    if code != 0 or state.strip() != "ACTIVE":
+        return []
+    found = []
+    for kind, argv in leftover_commands(project, region):
+        code, text = shell.capture(argv)
+        if code != 0:
+            found.append(f"{project}: could not list {kind}s (`{' '.join(argv)}`)")
+            continue
+        found += [f"{project}: {kind} {name}" for name in text.split() if name]
+    return found

@@ -1,0 +1,135 @@
+variable "subsystems" {
+  description = "Every subsystem's topics, functions and indexes, generated from the topology (topology.auto.tfvars.json)."
+  type = map(object({
+    topics = list(string)
+    functions = map(object({
+      target       = string
+      service      = string
+      role         = string
+      kind         = string
+      public       = bool
+      publishes_to = list(string)
+      subscription = optional(object({
+        id                    = string
+        topic                 = string
+        producer              = optional(string)
+        filter                = string
+        ordered               = bool
+        ack_deadline_s        = number
+        min_backoff_s         = number
+        max_backoff_s         = number
+        max_delivery_attempts = optional(number)
+      }))
+      collection = optional(string)
+      schedule = optional(object({
+        cron = string
+      }))
+    }))
+    firestore_indexes = list(object({
+      collection = string
+      fields = list(object({
+        field_path = string
+        order      = string
+      }))
+    }))
+  }))
+}
+
+variable "project_ids" {
+  description = "Each subsystem's project id in this environment, e.g. { customer = \"acme-fd-customer-dev\", ... }."
+  type        = map(string)
+}
+
+variable "create_projects" {
+  description = "Create the four projects (true) or deploy into existing, empty ones (false)."
+  type        = bool
+  default     = true
+}
+
+variable "folder_id" {
+  description = "Folder for the new projects (\"folders/123\" or \"123\"); null to use org_id."
+  type        = string
+  default     = null
+}
+
+variable "org_id" {
+  description = "Organization for the new projects when folder_id is null."
+  type        = string
+  default     = null
+}
+
+variable "billing_account" {
+  description = "Billing account id (XXXXXX-XXXXXX-XXXXXX) for the new projects."
+  type        = string
+  default     = null
+}
+
+variable "region" {
+  description = "Region of every regional resource."
+  type        = string
+  default     = "europe-west1"
+}
+
+variable "firestore_location" {
+  description = "Location of the Firestore databases (the region, or a multi-region such as eur3)."
+  type        = string
+  default     = "europe-west1"
+}
+
+variable "settings" {
+  description = "Third-party endpoints by subsystem: { customer = { PAYMENT_PROCESSOR_URL = ... }, order = { POS_URL = ... }, delivery = { PUSH_PROVIDER_URL = ... } }."
+  type        = map(map(string))
+}
+
+variable "secret_settings" {
+  description = "Settings held in Secret Manager, by subsystem (names only; add values with gcloud)."
+  type        = map(list(string))
+  default = {
+    customer = ["PAYMENT_PROCESSOR_KEY"]
+    order    = ["POS_WEBHOOK_SECRET"]
+    delivery = ["PUSH_PROVIDER_KEY"]
+  }
+}
+
+variable "url_settings" {
+  description = "Settings whose value is one of the subsystem's own function URLs, by subsystem."
+  type        = map(map(string))
+  default = {
+    order = { POS_CALLBACK_URL = "pos-esg-webhook" }
+  }
+}
+
+variable "archive_dir" {
+  description = "Directory of the function source archives (fooddelivery deploy passes it)."
+  type        = string
+  default     = "../../../build/archives"
+}
+
+variable "max_instances" {
+  description = "Upper bound on each function's instances."
+  type        = number
+  default     = 3
+}
+
+variable "attach_members" {
+  description = "By consuming subsystem: its deployer principals, when each team deploys its own subsystem."
+  type        = map(list(string))
+  default     = {}
+}
+
+variable "auth_mode" {
+  description = "local-test: BFFs verify tokens signed with a development key kept in Secret Manager (fooddelivery smoke mints them); identity-platform: Identity Platform ID tokens."
+  type        = string
+  default     = "local-test"
+
+  validation {
+    condition     = contains(["local-test", "identity-platform"], var.auth_mode)
+    error_message = "auth_mode is local-test or identity-platform."
+  }
+}
+
+variable "identity_project" {
+  description = "The project whose Identity Platform issues the users' tokens (identity-platform mode)."
+  type        = string
+  default     = null
+}

@@ -1,0 +1,24 @@
+# The prod environment: the four subsystems, each in its own project, protected from
+# deletion, with BFFs that accept only Identity Platform ID tokens.
+
+module "system" {
+  source = "../../modules/system"
+
+  env                 = "prod"
+  subsystems          = var.subsystems
+  project_ids         = var.project_ids
+  create_projects     = var.create_projects
+  folder_id           = var.folder_id
+  org_id              = var.org_id
+  billing_account     = var.billing_account
+  region              = var.region
+  firestore_location  = var.firestore_location
+  deletion_protection = true
+  settings            = var.settings
+  secret_settings     = var.secret_settings
+  url_settings        = var.url_settings
+  auth                = { mode = "identity-platform", identity_project = var.identity_project }
+  archive_dir         = var.archive_dir
+  max_instances       = var.max_instances
+  attach_members      = var.attach_members
+}

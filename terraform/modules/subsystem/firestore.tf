@@ -1,0 +1,30 @@
+# The subsystem's documents: views, entities and micro event stores.
+
+resource "google_firestore_database" "this" {
+  project     = local.project_id
+  name        = "(default)"
+  location_id = var.firestore_location
+  type        = "FIRESTORE_NATIVE"
+
+  point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
+  delete_protection_state           = var.deletion_protection ? "DELETE_PROTECTION_ENABLED" : "DELETE_PROTECTION_DISABLED"
+  deletion_policy                   = var.deletion_protection ? "ABANDON" : "DELETE"
+
+  depends_on = [google_project_service.api]
+}
+
+resource "google_firestore_index" "this" {
+  for_each = { for index in var.firestore_indexes : "${index.collection}(${join(",", index.fields[*].field_path)})" => index }
+
+  project    = local.project_id
+  database   = google_firestore_database.this.name
+  collection = each.value.collection
+
+  dynamic "fields" {
+    for_each = each.value.fields
+    content {
+      field_path = fields.value.field_path
+      order      = fields.value.order
+    }
+  }
+}

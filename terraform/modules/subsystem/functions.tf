@@ -1,0 +1,86 @@
+# The subsystem's functions, one module instance per entry of the generated `functions` map.
+
+locals {
+  settings_env = merge(
+    {
+      FOODDELIVERY_MODE       = "gcp"
+      FOODDELIVERY_ENV        = var.env
+      FOODDELIVERY_PROJECT    = local.project_id
+      FOODDELIVERY_LOG_FORMAT = "json"
+      GOOGLE_CLOUD_PROJECT    = local.project_id
+    },
+    { for name, id in var.projects : "FOODDELIVERY_PROJECT_${upper(name)}" => id },
+    { for name, value in var.settings : "FOODDELIVERY_${name}" => value },
+    # The cloudfunctions.net URL is known before the function exists: no dependency cycle.
+    { for name, fn in var.url_settings : "FOODDELIVERY_${name}" => "https://${var.region}-${local.project_id}.cloudfunctions.net/${fn}" },
+    var.auth.mode == "identity-platform" ? tomap({
+      FOODDELIVERY_AUTH             = "identity-platform"
+      FOODDELIVERY_IDENTITY_PROJECT = var.auth.identity_project
+      }) : tomap({
+      FOODDELIVERY_AUTH    = "local"
+      FOODDELIVERY_DEV_KEY = "${local.dev_key_dir}/key.pem"
+    }),
+  )
+  # Every function builds the subsystem's ports at start-up, so each reads every setting.
+  secret_env   = { for name, id in local.secret_ids : "FOODDELIVERY_${name}" => google_secret_manager_secret.setting[id].secret_id }
+  secret_files = var.auth.mode == "local-test" ? { (google_secret_manager_secret.setting[local.dev_key_secret].secret_id) = { mount_path = local.dev_key_dir, file = "key.pem" } } : {}
+  invoker_by_kind = tomap({
+    http     = tolist([])
+    push     = [google_service_account.invoker["push"].member]
+    trigger  = [google_service_account.invoker["eventarc"].member]
+    schedule = [google_service_account.invoker["scheduler"].member]
+  })
+}
+
+module "function" {
+  source   = "../function"
+  for_each = var.functions
+
+  project_id            = local.project_id
+  region                = var.region
+  name                  = each.key
+  target                = each.value.target
+  description           = "${each.value.service} ${each.value.role} (${var.name})"
+  runtime               = var.runtime
+  source_archive        = { bucket = google_storage_bucket.artifacts.name, object = google_storage_bucket_object.source.name }
+  build_service_account = google_service_account.builder.id
+  max_instances         = var.max_instances
+  labels                = merge(local.labels, { service = each.value.service })
+
+  environment        = local.settings_env
+  secret_environment = local.secret_env
+  secret_files       = local.secret_files
+  public             = each.value.public
+  invokers           = local.invoker_by_kind[each.value.kind]
+  publish_topics     = { for topic in each.value.publishes_to : topic => google_pubsub_topic.this[topic].id }
+
+  # Subscriptions on the own topics; an ingress's subscription on another subsystem's
+  # `external` topic is made by a bridge (modules/bridge).
+  push_subscription = try(each.value.subscription.producer, null) == null && each.value.subscription != null ? {
+    id                    = each.value.subscription.id
+    topic_id              = google_pubsub_topic.this[each.value.subscription.topic].id
+    filter                = each.value.subscription.filter
+    ordered               = each.value.subscription.ordered
+    ack_deadline_s        = each.value.subscription.ack_deadline_s
+    min_backoff_s         = each.value.subscription.min_backoff_s
+    max_backoff_s         = each.value.subscription.max_backoff_s
+    max_delivery_attempts = each.value.subscription.max_delivery_attempts
+    dead_letter_topic_id  = each.value.subscription.max_delivery_attempts == null ? null : google_pubsub_topic.this["faults"].id
+    push_service_account  = google_service_account.invoker["push"].email
+    pubsub_service_agent  = local.pubsub_service_agent
+  } : null
+
+  firestore_trigger = each.value.kind == "trigger" ? {
+    collection      = each.value.collection
+    database        = google_firestore_database.this.name
+    location        = var.firestore_location
+    service_account = google_service_account.invoker["eventarc"].email
+  } : null
+
+  schedule = each.value.kind == "schedule" ? {
+    cron            = each.value.schedule.cron
+    service_account = google_service_account.invoker["scheduler"].email
+  } : null
+
+  depends_on = [google_project_iam_member.builder, google_project_iam_member.eventarc_receiver]
+}

@@ -1,0 +1,31 @@
+# Third-party keys live in Secret Manager, never in tfvars or state: Terraform creates the
+# empty secrets, an operator adds the values (`gcloud secrets versions add`, see the README).
+
+locals {
+  secret_ids = { for name in var.secret_settings : name => replace(lower(name), "_", "-") }
+  # local-test auth: the BFFs verify tokens signed with a development key shared through
+  # Secret Manager, so `fooddelivery smoke` can mint tokens without an identity provider.
+  dev_key_secret = "dev-signing-key"
+  dev_key_dir    = "/secrets/dev-signing-key"
+}
+
+resource "google_secret_manager_secret" "setting" {
+  for_each = merge(
+    { for name, id in local.secret_ids : id => "FOODDELIVERY_${name}" },
+    var.auth.mode == "local-test" ? { (local.dev_key_secret) = "the local-test signing key" } : {},
+  )
+
+  project   = local.project_id
+  secret_id = each.key
+  labels    = local.labels
+
+  annotations = {
+    holds = each.value
+  }
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [google_project_service.api]
+}

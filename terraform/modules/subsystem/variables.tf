@@ -1,0 +1,161 @@
+variable "name" {
+  description = "The subsystem's name (customer, restaurant, order, delivery)."
+  type        = string
+}
+
+variable "env" {
+  description = "The environment, e.g. \"dev\" or \"prod\" (labels, FOODDELIVERY_ENV)."
+  type        = string
+}
+
+variable "project_id" {
+  description = "The subsystem's own project id in this environment."
+  type        = string
+}
+
+variable "create_project" {
+  description = "Create the project (true) or deploy into an existing, empty one (false)."
+  type        = bool
+  default     = true
+}
+
+variable "folder_id" {
+  description = "Folder to create the project in (\"folders/123\" or \"123\"); null to use org_id."
+  type        = string
+  default     = null
+}
+
+variable "org_id" {
+  description = "Organization to create the project in when folder_id is null."
+  type        = string
+  default     = null
+}
+
+variable "billing_account" {
+  description = "Billing account id (XXXXXX-XXXXXX-XXXXXX) the new project is linked to."
+  type        = string
+  default     = null
+}
+
+variable "region" {
+  description = "Region of the functions, subscriptions, buckets and scheduler jobs."
+  type        = string
+}
+
+variable "firestore_location" {
+  description = "Location of the Firestore database (a region, or a multi-region such as nam5)."
+  type        = string
+}
+
+variable "deletion_protection" {
+  description = "Protect the project, the Firestore database and the lake from deletion (prod)."
+  type        = bool
+}
+
+variable "topics" {
+  description = "The subsystem's topics (generated: bus, external, faults)."
+  type        = list(string)
+}
+
+variable "functions" {
+  description = "The subsystem's functions, generated from its topology (topology.auto.tfvars.json)."
+  type = map(object({
+    target       = string
+    service      = string
+    role         = string
+    kind         = string
+    public       = bool
+    publishes_to = list(string)
+    subscription = optional(object({
+      id                    = string
+      topic                 = string
+      producer              = optional(string)
+      filter                = string
+      ordered               = bool
+      ack_deadline_s        = number
+      min_backoff_s         = number
+      max_backoff_s         = number
+      max_delivery_attempts = optional(number)
+    }))
+    collection = optional(string)
+    schedule = optional(object({
+      cron = string
+    }))
+  }))
+
+  validation {
+    condition     = alltrue([for f in values(var.functions) : contains(["http", "push", "trigger", "schedule"], f.kind)])
+    error_message = "A function's kind is http, push, trigger or schedule."
+  }
+}
+
+variable "firestore_indexes" {
+  description = "Composite indexes the subsystem's queries need (generated)."
+  type = list(object({
+    collection = string
+    fields = list(object({
+      field_path = string
+      order      = string
+    }))
+  }))
+  default = []
+}
+
+variable "projects" {
+  description = "Every subsystem's project id in this environment (FOODDELIVERY_PROJECT_<NAME>)."
+  type        = map(string)
+}
+
+variable "settings" {
+  description = "Plain settings of the subsystem, e.g. third-party URLs: NAME => value (FOODDELIVERY_<NAME>)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "secret_settings" {
+  description = "Settings held in Secret Manager (third-party keys): names only, values are added with gcloud."
+  type        = list(string)
+  default     = []
+}
+
+variable "url_settings" {
+  description = "Settings whose value is the URL of one of the subsystem's functions: NAME => function name."
+  type        = map(string)
+  default     = {}
+}
+
+variable "auth" {
+  description = "How BFFs verify bearer tokens: identity-platform (of identity_project) or local-test (a shared development key from Secret Manager; dev only)."
+  type = object({
+    mode             = string
+    identity_project = optional(string)
+  })
+
+  validation {
+    condition     = contains(["identity-platform", "local-test"], var.auth.mode)
+    error_message = "auth.mode is identity-platform or local-test."
+  }
+}
+
+variable "source_archive_path" {
+  description = "Local path of the subsystem's function source archive (built by fooddelivery deploy)."
+  type        = string
+}
+
+variable "runtime" {
+  description = "Cloud Functions Python runtime."
+  type        = string
+  default     = "python312"
+}
+
+variable "max_instances" {
+  description = "Upper bound on each function's instances."
+  type        = number
+  default     = 10
+}
+
+variable "labels" {
+  description = "Extra labels for every labelled resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,221 @@
+"""The deploy, teardown and tfvars commands: the command lines they run, and their failures."""
+
+from __future__ import annotations
+
+import json
+from argparse import Namespace
+from pathlib import Path
+
+import pytest
+
+from shared.cli import build_parser, main
+from shared.deploy import command, tools
+from shared.deploy.tfvars import DeployError
+
+
+class FakeShell(tools.Shell):
+    """Records commands; answers from canned results keyed by the command's first words."""
+
+    def __init__(self, missing=(), codes=None, outputs=None):
+        self.missing, self.codes, self.outputs = set(missing), codes or {}, outputs or {}
+        self.ran: list[list[str]] = []
+
+    def which(self, program):
+        return None if program in self.missing else f"/usr/bin/{program}"
+
+    def _answer(self, argv):
+        self.ran.append(list(argv))
+        for prefix, code in self.codes.items():
+            if " ".join(argv).startswith(prefix):
+                return code
+        return 0
+
+    def run(self, argv):
+        return self._answer(argv)
+
+    def capture(self, argv):
+        code = self._answer(argv)
+        text = next((out for key, out in self.outputs.items() if key in " ".join(argv)), "")
+        return code, text
+
+
+def args(**overrides) -> Namespace:
+    values = {
+        "env": "dev",
+        "state_bucket": "tf-state",
+        "auto_approve": True,
+        "archives_only": False,
+        "secrets_only": False,
+        "region": "europe-west1",
+    }
+    return Namespace(**{**values, **overrides})
+
+
+@pytest.fixture
+def archives(tmp_path, monkeypatch):
+    monkeypatch.setattr(command, "ARCHIVES", tmp_path / "archives")
+    return tmp_path / "archives"
+
+
+def test_terraform_command_lines(tmp_path):
+    root = tools.TerraformRoot(tmp_path / "dev", "dev", "tf-state")
+    assert root.init() == [
+        "terraform",
+        f"-chdir={tmp_path / 'dev'}",
+        "init",
+        "-input=false",
+        "-backend-config=bucket=tf-state",
+        "-backend-config=prefix=fooddelivery/dev",
+    ]
+    assert root.apply(tmp_path / "a", auto_approve=False) == [
+        "terraform",
+        f"-chdir={tmp_path / 'dev'}",
+        "apply",
+        "-input=false",
+        f"-var=archive_dir={tmp_path / 'a'}",
+    ]
+    assert root.destroy(tmp_path / "a", auto_approve=True)[3:] == [
+        "-input=false",
+        f"-var=archive_dir={tmp_path / 'a'}",
+        "-auto-approve",
+    ]
+
+
+def test_deploy_builds_the_archives_then_inits_and_applies(archives):
+    shell = FakeShell()
+    assert command.run_deploy(args(), shell) == 0
+    assert sorted(p.name for p in archives.iterdir()) == [
+        "customer.zip",
+        "delivery.zip",
+        "order.zip",
+        "restaurant.zip",
+    ]
+    steps = [argv[:2] if argv[0] == "gcloud" else [argv[0], argv[2]] for argv in shell.ran]
+    assert steps == [["gcloud", "auth"], ["terraform", "init"], ["terraform", "apply"]]
+    assert f"-var=archive_dir={archives}" in shell.ran[-1]
+
+
+def test_a_first_deploy_can_create_only_the_secrets(archives, capsys):
+    shell = FakeShell()
+    assert command.run_deploy(args(secrets_only=True), shell) == 0
+    targets = [a for a in shell.ran[-1] if a.startswith("-target=")]
+    assert targets == [
+        f'-target=module.system.module.subsystem["{name}"].google_secret_manager_secret.setting'
+        for name in ("customer", "delivery", "order", "restaurant")
+    ]
+    assert "add their values" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("shell", "message"),
+    [
+        (FakeShell(missing={"terraform"}), "terraform is not installed"),
+        (FakeShell(missing={"gcloud"}), "gcloud is not installed"),
+        (FakeShell(codes={"gcloud auth": 1}), "application-default login"),
+        (FakeShell(codes={"terraform -chdir": 1}), "google provider could not be installed"),
+    ],
+)
+def test_deploy_fails_clearly_without_tools_credentials_or_provider(archives, shell, message):
+    with pytest.raises(DeployError, match=message):
+        command.run_deploy(args(), shell)
+    assert not [argv for argv in shell.ran if "apply" in argv]
+
+
+def test_deploy_needs_a_state_bucket_and_a_known_environment(archives, monkeypatch):
+    monkeypatch.delenv(command.STATE_BUCKET_ENV, raising=False)
+    with pytest.raises(DeployError, match="--state-bucket"):
+        command.run_deploy(args(state_bucket=None), FakeShell())
+    with pytest.raises(DeployError, match=r"no environment 'staging' \(known: dev, prod\)"):
+        command.run_deploy(args(env="staging"), FakeShell())
+
+
+def test_deploy_refuses_stale_tfvars(archives, monkeypatch, tmp_path):
+    env = tmp_path / "environments" / "dev"
+    env.mkdir(parents=True)
+    (env / "main.tf").write_text("")
+    monkeypatch.setattr(command, "environments", lambda: [env])
+    monkeypatch.setattr(command, "ROOT", tmp_path)
+    shell = FakeShell()
+    with pytest.raises(DeployError, match="stale: run `fooddelivery tfvars`"):
+        command.run_deploy(args(), shell)
+    assert shell.ran == []
+
+
+def test_cli_without_terraform_exits_2_with_the_reason(archives, monkeypatch, capsys):
+    monkeypatch.setattr(tools.shutil, "which", lambda program: None)
+    assert main(["deploy", "--env", "dev", "--state-bucket", "b"]) == 2
+    assert "terraform is not installed" in capsys.readouterr().err
+
+
+def test_the_commands_are_registered():
+    parser = build_parser()
+    for name in ("deploy", "teardown", "tfvars"):
+        assert parser.parse_args([name, "--env", "dev"] if name != "tfvars" else [name]).run
+
+
+PROJECTS = {"customer": "fd-customer-dev", "order": "fd-order-dev"}
+
+
+def teardown_shell(**kw) -> FakeShell:
+    outputs = {
+        "output -json": json.dumps({"projects": {"value": PROJECTS}}),
+        **kw.pop("outputs", {}),
+    }
+    return FakeShell(outputs=outputs, **kw)
+
+
+def test_teardown_destroys_then_finds_nothing_in_deleted_projects(archives, capsys):
+    shell = teardown_shell(outputs={"lifecycleState": "DELETE_REQUESTED\n"})
+    assert command.run_teardown(args(), shell) == 0
+    verbs = [argv[2] for argv in shell.ran if argv[0] == "terraform"]
+    assert verbs == ["init", "output", "destroy"]
+    described = [argv[3] for argv in shell.ran if argv[:3] == ["gcloud", "projects", "describe"]]
+    assert described == ["fd-customer-dev", "fd-order-dev"]
+    assert "nothing left" in capsys.readouterr().out
+
+
+def test_teardown_lists_what_is_left_and_exits_1(archives, capsys):
+    shell = teardown_shell(
+        outputs={"lifecycleState": "ACTIVE\n", "topics list": "projects/p/topics/bus\n"}
+    )
+    assert command.run_teardown(args(), shell) == 1
+    err = capsys.readouterr().err
+    assert "fd-customer-dev: topic projects/p/topics/bus" in err
+    assert "fd-order-dev: topic projects/p/topics/bus" in err
+    assert "subscription" not in err  # other lists came back empty
+
+
+def test_leftover_queries_cover_every_kind_the_deployment_creates():
+    kinds = [kind for kind, _ in tools.leftover_commands("p", "europe-west1")]
+    assert {
+        "function",
+        "topic",
+        "subscription",
+        "bucket",
+        "scheduler job",
+        "Eventarc trigger",
+        "secret",
+        "Firestore database",
+    } <= set(kinds)
+    scheduler = dict(tools.leftover_commands("p", "europe-west1"))["scheduler job"]
+    assert scheduler == [
+        "gcloud",
+        "scheduler",
+        "jobs",
+        "list",
+        "--location=europe-west1",
+        "--project=p",
+        "--format=value(name)",
+    ]
+
+
+def test_tfvars_check_reports_stale_files(monkeypatch, tmp_path, capsys):
+    env = tmp_path / "environments" / "dev"
+    env.mkdir(parents=True)
+    monkeypatch.setattr(command, "environments", lambda: [env])
+    monkeypatch.setattr(command, "ROOT", tmp_path)
+    assert command.run_tfvars(Namespace(check=True)) == 1
+    assert "stale: environments/dev/topology.auto.tfvars.json" in capsys.readouterr().err
+    assert command.run_tfvars(Namespace(check=False)) == 0
+    assert command.run_tfvars(Namespace(check=True)) == 0
+    assert Path(env / "topology.auto.tfvars.json").is_file()

@@ -1,0 +1,59 @@
+"""The fault recorder target the archives add: push requests in, fault documents out."""
+
+from __future__ import annotations
+
+import base64
+
+import flask
+import pytest
+
+from order.topology import APP
+from shared.deploy.faults import fault_recorder_target
+from shared.runtime.faults import FAULTS_COLLECTION
+from shared.runtime.functions import FunctionHost
+from shared.settings import Settings
+
+SETTINGS = {
+    "POS_URL": "http://pos.invalid",
+    "POS_CALLBACK_URL": "http://cb.invalid",
+    "POS_WEBHOOK_SECRET": "s3cret",
+}
+
+
+@pytest.fixture
+def host():
+    return FunctionHost(APP, Settings(mode="memory", extra=SETTINGS))
+
+
+def push(host, body):
+    target = fault_recorder_target(host)
+    app = flask.Flask("t")
+    with app.test_request_context(json=body):
+        return target(flask.request)
+
+
+def test_a_dead_letter_is_stored_once(host):
+    body = {
+        "subscription": "projects/p/subscriptions/faults-recorder",
+        "message": {
+            "data": base64.b64encode(b'{"not": "an event"}').decode(),
+            "messageId": "42",
+            "attributes": {
+                "type": "order-placed",
+                "CloudPubSubDeadLetterSourceSubscription": "projects/p/subscriptions/x-listener",
+                "CloudPubSubDeadLetterSourceDeliveryCount": "5",
+            },
+        },
+    }
+    assert push(host, body) == ("", 204)
+    assert push(host, body) == ("", 204)  # redelivered: still one fault
+    store = host.infrastructure()[0].store
+    [document] = store.query(FAULTS_COLLECTION, [])
+    fault = document.data
+    assert fault["reason"] == "dead-letter" and fault["function"] == "x-listener"
+    assert fault["deliveryAttempt"] == 5
+
+
+def test_a_body_that_is_not_a_push_request_is_rejected(host):
+    message, status = push(host, {"hello": "world"})
+    assert status == 400 and "not a Pub/Sub push request" in message
