@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from shared.contracts import Contract, ContractModel
+from shared.contracts import Contract, ContractModel, Currency, EpochMs, Id
 
 
 class Address(ContractModel):
@@ -28,7 +28,7 @@ class Address(ContractModel):
 class RestaurantRef(ContractModel):
     """The restaurant as the customer ordered from it."""
 
-    id: str
+    id: Id
     name: str
     address: Address
 
@@ -36,7 +36,7 @@ class RestaurantRef(ContractModel):
 class OrderLine(ContractModel):
     """One line of an order, priced when it was placed."""
 
-    menu_item_id: str
+    menu_item_id: Id
     name: str
     quantity: int = Field(ge=1, le=50)
     price: int = Field(ge=0)
@@ -49,14 +49,14 @@ class OrderPlaced(Contract):
     ENTITY: ClassVar[str] = "order"
     VERSION: ClassVar[int] = 1
 
-    id: str
-    customer_ref: str
+    id: Id
+    customer_ref: Id
     restaurant: RestaurantRef
     items: list[OrderLine] = Field(min_length=1)
     total: int = Field(ge=0)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: Currency
     delivery_address: Address
-    placed_at: int
+    placed_at: EpochMs
 
 
 PUBLISHED: tuple[type[Contract], ...] = (OrderPlaced,)

@@ -12,6 +12,7 @@ from customer import (
     restaurant_esg,
     tracking_bff,
 )
+from customer.contracts import PUBLISHED
 from customer.ports import bootstrap
 from shared.runtime.app import SubsystemApp
 from shared.topology import Subsystem
@@ -34,4 +35,4 @@ TOPOLOGY = Subsystem(
     ),
 )
 
-APP = SubsystemApp(TOPOLOGY, bootstrap)
+APP = SubsystemApp(TOPOLOGY, bootstrap, contracts=PUBLISHED)

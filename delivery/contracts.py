@@ -9,7 +9,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from shared.contracts import Contract, ContractModel
+from shared.contracts import Contract, ContractModel, EpochMs, Id
 
 DeliveryStatus = Literal["assigned", "picked-up", "delivered"]
 
@@ -17,7 +17,7 @@ DeliveryStatus = Literal["assigned", "picked-up", "delivered"]
 class Driver(ContractModel):
     """The driver as the customer may see them."""
 
-    id: str
+    id: Id
     name: str
 
 
@@ -39,12 +39,12 @@ class DeliveryStatusChanged(Contract):
     ENTITY: ClassVar[str] = "delivery"
     VERSION: ClassVar[int] = 1
 
-    id: str
-    order_id: str
+    id: Id
+    order_id: Id
     status: DeliveryStatus
     driver: Driver
     location: Location | None = None
-    changed_at: int
+    changed_at: EpochMs
 
 
 PUBLISHED: tuple[type[Contract], ...] = (DeliveryStatusChanged,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from delivery import dispatch_control, driver_bff, notification_esg, order_esg
+from delivery.contracts import PUBLISHED
 from delivery.ports import bootstrap
 from shared.runtime.app import SubsystemApp
 from shared.topology import Subsystem
@@ -18,4 +19,4 @@ TOPOLOGY = Subsystem(
     description="Drivers, dispatch and notifications: gets every accepted order to its customer.",
 )
 
-APP = SubsystemApp(TOPOLOGY, bootstrap)
+APP = SubsystemApp(TOPOLOGY, bootstrap, contracts=PUBLISHED)

@@ -1,4 +1,4 @@
-"""The Order subsystem's published events (v1): the order's lifecycle.
+"""The Order subsystem's published events: the order's lifecycle, in v1 and v2.
 
 Amounts are integers in the currency's minor unit (cents); times are epoch
 milliseconds.
@@ -10,7 +10,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from shared.contracts import Contract, ContractModel
+from shared.contracts import Contract, ContractModel, Currency, EpochMs, Id
 
 OrderStatus = Literal["placed", "accepted", "ready", "picked-up", "delivered", "cancelled"]
 CancelReason = Literal["rejected", "restaurant-timeout", "no-driver"]
@@ -29,7 +29,7 @@ class Address(ContractModel):
 class RestaurantRef(ContractModel):
     """Where the order is prepared and picked up."""
 
-    id: str
+    id: Id
     name: str
     address: Address
 
@@ -37,7 +37,7 @@ class RestaurantRef(ContractModel):
 class OrderLine(ContractModel):
     """One line of the order."""
 
-    menu_item_id: str
+    menu_item_id: Id
     name: str
     quantity: int = Field(ge=1)
     price: int = Field(ge=0)
@@ -49,24 +49,80 @@ class OrderStatusChanged(Contract):
     ``deliveryAddress`` is present only while the order is on its way
     (until ``delivered`` or ``cancelled``). ``reason`` says why an order was
     cancelled; ``detail`` is the restaurant's own words when it rejected it.
+
+    **Deprecated** since v2 (:class:`OrderStatusChangedV2`). The deprecation
+    window: status-esg publishes v1 beside v2 for at least 90 days after v2
+    shipped and until no consumer selects v1 (the contracts catalog lists the
+    readers of each version; Restaurant is the last). Then v1's class and
+    schema file are removed together.
     """
 
     TYPE: ClassVar[str] = "order.order-status-changed"
     ENTITY: ClassVar[str] = "order"
     VERSION: ClassVar[int] = 1
 
-    id: str
-    customer_ref: str
+    id: Id
+    customer_ref: Id
     restaurant: RestaurantRef
     items: list[OrderLine]
     total: int = Field(ge=0)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: Currency
     status: OrderStatus
     reason: CancelReason | None = None
     detail: str | None = None
     delivery_address: Address | None = None
-    changed_at: int
+    changed_at: EpochMs
 
 
-PUBLISHED: tuple[type[Contract], ...] = (OrderStatusChanged,)
+class Money(ContractModel):
+    """An amount of money: an integer in the currency's minor unit (cents)."""
+
+    amount: int = Field(ge=0)
+    currency: Currency
+
+
+class OrderLineV2(ContractModel):
+    """One line of the order, its unit price as :class:`Money`."""
+
+    menu_item_id: Id
+    name: str
+    quantity: int = Field(ge=1)
+    price: Money
+
+
+class Cancellation(ContractModel):
+    """Why the order was cancelled; ``detail`` is the restaurant's own words, if any."""
+
+    reason: CancelReason
+    detail: str | None = None
+
+
+class OrderStatusChangedV2(Contract):
+    """The order moved to ``status``; carries the whole order (event-carried state).
+
+    v2 of ``order.order-status-changed``, a breaking change from v1: money is
+    ``{amount, currency}`` (``total`` and each line's ``price``) instead of an
+    integer beside a separate ``currency``, and a cancellation is one object
+    ``cancellation: {reason, detail}`` (``null`` unless ``status`` is
+    ``cancelled``) instead of the loose ``reason`` and ``detail`` fields.
+    ``deliveryAddress`` is present only while the order is on its way.
+    Published beside v1 during v1's deprecation window.
+    """
+
+    TYPE: ClassVar[str] = "order.order-status-changed"
+    ENTITY: ClassVar[str] = "order"
+    VERSION: ClassVar[int] = 2
+
+    id: Id
+    customer_ref: Id
+    restaurant: RestaurantRef
+    items: list[OrderLineV2]
+    total: Money
+    status: OrderStatus
+    cancellation: Cancellation | None = None
+    delivery_address: Address | None = None
+    changed_at: EpochMs
+
+
+PUBLISHED: tuple[type[Contract], ...] = (OrderStatusChanged, OrderStatusChangedV2)
 """Every event this subsystem publishes, for the catalog and the contract tests."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from order import intake_esg, lifecycle_control, pos_esg, status_esg
+from order.contracts import PUBLISHED
 from order.ports import bootstrap
 from shared.runtime.app import SubsystemApp
 from shared.topology import Subsystem
@@ -16,4 +17,4 @@ TOPOLOGY = Subsystem(
     ),
 )
 
-APP = SubsystemApp(TOPOLOGY, bootstrap)
+APP = SubsystemApp(TOPOLOGY, bootstrap, contracts=PUBLISHED)

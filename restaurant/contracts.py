@@ -9,7 +9,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from shared.contracts import Contract, ContractModel
+from shared.contracts import Contract, ContractModel, Currency, EpochMs, Id
 
 
 class Address(ContractModel):
@@ -29,7 +29,7 @@ class RestaurantUpdated(Contract):
     ENTITY: ClassVar[str] = "restaurant"
     VERSION: ClassVar[int] = 1
 
-    id: str
+    id: Id
     name: str
     cuisine: str
     address: Address
@@ -41,11 +41,11 @@ class RestaurantUpdated(Contract):
 class MenuItem(ContractModel):
     """One dish on a menu."""
 
-    id: str
+    id: Id
     name: str
     description: str
     price: int = Field(ge=0)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: Currency
     available: bool
 
 
@@ -56,7 +56,7 @@ class MenuUpdated(Contract):
     ENTITY: ClassVar[str] = "menu"
     VERSION: ClassVar[int] = 1
 
-    restaurant_id: str
+    restaurant_id: Id
     items: list[MenuItem]
 
 
@@ -67,8 +67,8 @@ class OrderAccepted(Contract):
     ENTITY: ClassVar[str] = "order"
     VERSION: ClassVar[int] = 1
 
-    id: str
-    restaurant_id: str
+    id: Id
+    restaurant_id: Id
     prep_minutes: int = Field(ge=0, le=240)
 
 
@@ -79,8 +79,8 @@ class OrderRejected(Contract):
     ENTITY: ClassVar[str] = "order"
     VERSION: ClassVar[int] = 1
 
-    id: str
-    restaurant_id: str
+    id: Id
+    restaurant_id: Id
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -91,9 +91,9 @@ class OrderReady(Contract):
     ENTITY: ClassVar[str] = "order"
     VERSION: ClassVar[int] = 1
 
-    id: str
-    restaurant_id: str
-    ready_at: int
+    id: Id
+    restaurant_id: Id
+    ready_at: EpochMs
 
 
 PUBLISHED: tuple[type[Contract], ...] = (

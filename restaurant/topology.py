@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from restaurant import catalog_esg, kitchen_bff, order_esg, profile_bff
+from restaurant.contracts import PUBLISHED
 from restaurant.ports import bootstrap
 from shared.runtime.app import SubsystemApp
 from shared.topology import Subsystem
@@ -15,4 +16,4 @@ TOPOLOGY = Subsystem(
     ),
 )
 
-APP = SubsystemApp(TOPOLOGY, bootstrap)
+APP = SubsystemApp(TOPOLOGY, bootstrap, contracts=PUBLISHED)

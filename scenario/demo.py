@@ -12,7 +12,7 @@ import os
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from scenario.stack import EmbeddedStack
 from scenario.story import Outcome, Story
@@ -39,13 +39,36 @@ def run(args: argparse.Namespace) -> int:
     outcome = story.run()
     if show_progress:
         print(file=sys.stderr)
+    faults = _faults(stack)
+    report(stack, timeline, outcome, faults, args.timeline)
+    return 0 if not faults else 1
+
+
+class ThirdParties(Protocol):
+    """What the summary reads from the third parties' dashboards."""
+
+    def authorizations(self, order_id: str) -> list[dict[str, Any]]:
+        """The payment processor's authorizations for an order."""
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """Every message the push provider accepted."""
+
+
+def report(
+    stack: ThirdParties,
+    timeline: Timeline,
+    outcome: Outcome,
+    faults: list[dict[str, Any]],
+    mode: str = "traced",
+    rounds: str = "a few simulated minutes each",
+) -> None:
+    """Print the traced orders' timelines (``mode``: traced, all, none) and the summary."""
     traced = list(outcome.orders)[:1] + ([outcome.rejected] if outcome.rejected else [])
-    for order_id in [] if args.timeline == "none" else traced:
+    for order_id in [] if mode == "none" else traced:
         _print_timeline(timeline, order_id, outcome.orders[order_id]["status"])
-    if args.timeline == "all":
+    if mode == "all":
         _print_entries("Every event", timeline.entries)
-    _print_summary(stack, timeline, outcome)
-    return 0 if not _faults(stack) else 1
+    _print_summary(stack, timeline, outcome, faults, rounds)
 
 
 def _progress(outcome: Outcome) -> None:
@@ -76,7 +99,13 @@ def _print_entries(title: str, entries: list[Entry]) -> None:
     print()
 
 
-def _print_summary(stack: EmbeddedStack, timeline: Timeline, outcome: Outcome) -> None:
+def _print_summary(
+    stack: ThirdParties,
+    timeline: Timeline,
+    outcome: Outcome,
+    faults: list[dict[str, Any]],
+    rounds: str,
+) -> None:
     statuses = Counter(o["status"] for o in outcome.orders.values())
     payments = Counter(
         a["status"] for order_id in outcome.orders for a in stack.authorizations(order_id)
@@ -88,8 +117,7 @@ def _print_summary(stack: EmbeddedStack, timeline: Timeline, outcome: Outcome) -
     print(f"  payments:      {_counts(payments)}")
     print(f"  notifications: {len(notifications)} sent")
     print(f"  events:        {per_subsystem}")
-    print(f"  rounds:        {outcome.rounds} (a few simulated minutes each)")
-    faults = _faults(stack)
+    print(f"  rounds:        {outcome.rounds} ({rounds})")
     print(f"  faults:        {len(faults)}")
     for fault in faults:
         print(f"    {fault['function']}: {fault['error']['message']}")

@@ -1,8 +1,9 @@
 """The ``fooddelivery`` command.
 
-The kit contributes the generic commands (``topology``); a project adds its own
-(``demo``...) through the ``fooddelivery.commands`` entry-point group, each a
-function that registers a sub-parser.
+The kit contributes the generic commands (``topology``, ``token``,
+``contracts``); a project adds its own (``demo``...) through the
+``fooddelivery.commands`` entry-point group, each a function that registers a
+sub-parser.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 from shared.auth import DEV_KEY_PATH, LocalIssuer, parse_identity
+from shared.catalog.command import register as register_contracts
 from shared.exceptions import KitError
 from shared.system import COMMANDS_GROUP, load_subsystems
 from shared.topology.model import Consumer, Endpoint, Trigger
@@ -65,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.set_defaults(run=_token)
+    register_contracts(commands)
     registered = sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name)
     for ep in registered:
         register: Register = ep.load()

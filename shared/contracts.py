@@ -22,9 +22,9 @@ half-applied change.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Annotated, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from shared.exceptions import InvalidEventError
@@ -39,6 +39,13 @@ SCHEMA_VERSION_TAG = "schemaVersion"
 """The envelope tag (and Pub/Sub attribute) that carries a contract's major version."""
 
 R = TypeVar("R", bound="Reader")
+
+Id = Annotated[str, Field(min_length=1)]
+"""An entity's id: never empty (it is the partition key of the events about it)."""
+EpochMs = Annotated[int, Field(ge=0, examples=[1767225600000])]
+"""A point in time in epoch milliseconds."""
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
+"""An ISO 4217 currency code; amounts are integers in its minor unit (cents)."""
 
 
 class ContractModel(BaseModel):

@@ -22,14 +22,19 @@ COMMANDS_GROUP = "fooddelivery.commands"
 
 
 def load_subsystems() -> list[SubsystemApp[Any]]:
-    """Every registered subsystem, by name, checked for cross-subsystem consistency."""
+    """Every registered subsystem, by name, checked for cross-subsystem consistency.
+
+    The check includes the contracts: each egress type has one, each ingress
+    reads a published version.
+    """
     apps: list[SubsystemApp[Any]] = []
     for ep in sorted(entry_points(group=SUBSYSTEMS_GROUP), key=lambda e: e.name):
         app = ep.load()
         if not isinstance(app, SubsystemApp):
             raise TopologyError(f"entry point {ep.name} = {ep.value} is not a SubsystemApp")
         apps.append(app)
-    problems = check_system(tuple(app.topology for app in apps))
+    contracts = {app.name: app.published for app in apps}
+    problems = check_system(tuple(app.topology for app in apps), contracts)
     if problems:
         raise TopologyError("the system is inconsistent:\n  " + "\n  ".join(problems))
     return apps

@@ -1,14 +1,15 @@
 """order-esg: the customer's gateway to Order.
 
 Publishes ``customer.order-placed`` once an order's payment is authorized, and
-takes ``order.order-status-changed`` in as the internal ``order-status-changed``.
+takes ``order.order-status-changed`` (v2) in as the internal ``order-status-changed``.
 """
 
 from __future__ import annotations
 
 from customer.contracts import OrderPlaced
 from customer.order_esg.egress import publish_order_placed
-from customer.order_esg.ingress import ORDER_STATUS_CHANGED, receive_status
+from customer.order_esg.ingress import ORDER_STATUS_CHANGED, VERSION, receive_status
+from shared.contracts import SCHEMA_VERSION_TAG
 from shared.hub.routing import on_types
 from shared.topology import Channel, Consumer, Role, Service, ServiceKind, Topic
 
@@ -26,9 +27,13 @@ SERVICE = Service(
         Consumer(
             "ingress",
             Role.INGRESS,
-            Channel(on_types(ORDER_STATUS_CHANGED), topic=Topic.EXTERNAL, subsystem="order"),
+            Channel(
+                on_types(ORDER_STATUS_CHANGED, **{SCHEMA_VERSION_TAG: VERSION}),
+                topic=Topic.EXTERNAL,
+                subsystem="order",
+            ),
             handlers=(receive_status,),
         ),
     ),
-    description="Egress customer.order-placed; ingress order.order-status-changed.",
+    description="Egress customer.order-placed; ingress order.order-status-changed v2.",
 )

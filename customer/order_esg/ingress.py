@@ -1,4 +1,4 @@
-"""Order's status changes, read with the customer's own reader and put on the bus."""
+"""Order's status changes (v2), read with the customer's own reader and put on the bus."""
 
 from __future__ import annotations
 
@@ -12,6 +12,15 @@ if TYPE_CHECKING:
     from shared.runtime.context import Context
 
 ORDER_STATUS_CHANGED = "order.order-status-changed"
+VERSION = "2"
+"""The major version of ``order.order-status-changed`` this ingress reads."""
+
+
+class CancellationReader(Reader):
+    """Why the order was cancelled."""
+
+    reason: str
+    detail: str | None = None
 
 
 class OrderStatusReader(Reader):
@@ -19,13 +28,19 @@ class OrderStatusReader(Reader):
 
     id: str
     status: Literal["placed", "accepted", "ready", "picked-up", "delivered", "cancelled"]
-    reason: str | None = None
-    detail: str | None = None
+    cancellation: CancellationReader | None = None
     changed_at: int
 
 
 def receive_status(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     """Emit ``order-status-changed`` ``{id, status, reason, detail, changedAt}``, keyed by order."""
     order = read(event, OrderStatusReader)
-    body = order.model_dump(mode="json", by_alias=True)
+    cancellation = order.cancellation
+    body = {
+        "id": order.id,
+        "status": order.status,
+        "reason": cancellation.reason if cancellation else None,
+        "detail": cancellation.detail if cancellation else None,
+        "changedAt": order.changed_at,
+    }
     ctx.emit("order-status-changed", "order", body, partition_key=order.id)

@@ -1,6 +1,6 @@
 """``order-esg``: the gateway to the Order subsystem.
 
-Its ingress turns ``order.order-status-changed`` into the internal
+Its ingress turns ``order.order-status-changed`` (v2) into the internal
 ``order-updated``; its egress publishes ``delivery.delivery-status-changed``
 from the internal ``delivery-status-changed``.
 """
@@ -10,7 +10,8 @@ from __future__ import annotations
 from delivery.contracts import DeliveryStatusChanged
 from delivery.events import DELIVERY_STATUS_CHANGED
 from delivery.order_esg.egress import publish_delivery_status
-from delivery.order_esg.ingress import ORDER_STATUS_CHANGED, receive_order_status
+from delivery.order_esg.ingress import ORDER_STATUS_CHANGED, VERSION, receive_order_status
+from shared.contracts import SCHEMA_VERSION_TAG
 from shared.hub.routing import on_types
 from shared.topology import Channel, Consumer, Role, Service, ServiceKind, Topic
 
@@ -21,7 +22,11 @@ SERVICE = Service(
         Consumer(
             "ingress",
             Role.INGRESS,
-            Channel(on_types(ORDER_STATUS_CHANGED), topic=Topic.EXTERNAL, subsystem="order"),
+            Channel(
+                on_types(ORDER_STATUS_CHANGED, **{SCHEMA_VERSION_TAG: VERSION}),
+                topic=Topic.EXTERNAL,
+                subsystem="order",
+            ),
             handlers=(receive_order_status,),
         ),
         Consumer(

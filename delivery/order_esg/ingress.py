@@ -1,4 +1,4 @@
-"""Ingress: the Order subsystem's status changes become the internal ``order-updated``."""
+"""Ingress: the Order subsystem's status changes (v2) become the internal ``order-updated``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from shared.runtime.context import Context
 
 ORDER_STATUS_CHANGED = "order.order-status-changed"
+VERSION = "2"
+"""The major version of ``order.order-status-changed`` this ingress reads."""
 
 
 class AddressReader(Reader):
@@ -33,12 +35,18 @@ class RestaurantReader(Reader):
     address: AddressReader
 
 
+class CancellationReader(Reader):
+    """Why the order was cancelled."""
+
+    reason: str
+
+
 class OrderReader(Reader):
-    """What Delivery needs of ``order.order-status-changed``."""
+    """What Delivery needs of ``order.order-status-changed`` v2."""
 
     id: str
     status: str
-    reason: str | None = None
+    cancellation: CancellationReader | None = None
     customer_ref: str
     restaurant: RestaurantReader
     delivery_address: AddressReader | None = None
@@ -46,11 +54,13 @@ class OrderReader(Reader):
 
 
 def receive_order_status(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
-    """Read the order's new state and pass it on to the bus, keyed by the order id."""
+    """Read the order's new state and pass it on to the bus, keyed by the order id.
+
+    The internal ``order-updated`` keeps its own shape ``{id, status, reason,
+    customerRef, restaurant, deliveryAddress, changedAt}`` whatever version
+    Order publishes.
+    """
     order = read(event, OrderReader)
-    ctx.emit(
-        ORDER_UPDATED,
-        "order",
-        order.model_dump(mode="json", by_alias=True),
-        partition_key=order.id,
-    )
+    body = order.model_dump(mode="json", by_alias=True, exclude={"cancellation"})
+    body["reason"] = order.cancellation.reason if order.cancellation else None
+    ctx.emit(ORDER_UPDATED, "order", body, partition_key=order.id)

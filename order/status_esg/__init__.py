@@ -1,6 +1,7 @@
 """status-esg: tells the other subsystems where each order stands.
 
-Its egress publishes ``order.order-status-changed`` from the internal ``order-status-changed``.
+Its egress publishes ``order.order-status-changed`` from the internal ``order-status-changed``,
+as v2 and, during v1's deprecation window, as v1 too.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
 from restaurant.order_esg.egress import publish_answer
-from restaurant.order_esg.ingress import receive_order_status
+from restaurant.order_esg.ingress import ORDER_STATUS_CHANGED, VERSION, receive_order_status
+from shared.contracts import SCHEMA_VERSION_TAG
 from shared.hub.routing import on_types
 from shared.topology import Channel, Consumer, Role, Service, ServiceKind, Topic
 
@@ -16,7 +17,9 @@ SERVICE = Service(
             "ingress",
             Role.INGRESS,
             Channel(
-                on_types("order.order-status-changed"), topic=Topic.EXTERNAL, subsystem="order"
+                on_types(ORDER_STATUS_CHANGED, **{SCHEMA_VERSION_TAG: VERSION}),
+                topic=Topic.EXTERNAL,
+                subsystem="order",
             ),
             handlers=(receive_order_status,),
         ),
@@ -28,5 +31,5 @@ SERVICE = Service(
             publishes=(OrderAccepted.TYPE, OrderRejected.TYPE, OrderReady.TYPE),
         ),
     ),
-    description="Ingress of order.order-status-changed; egress of the kitchen's answers.",
+    description="Ingress of order.order-status-changed v1; egress of the kitchen's answers.",
 )

@@ -1,4 +1,4 @@
-"""Read the Order subsystem's status changes: what the kitchen needs to know of them."""
+"""Read the Order subsystem's status changes (v1): what the kitchen needs to know of them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ if TYPE_CHECKING:
     from shared.envelope import Envelope
     from shared.runtime.context import Context
 
+ORDER_STATUS_CHANGED = "order.order-status-changed"
+VERSION = "1"
+"""The major version this ingress still reads (v1, in its deprecation window)."""
 FOLLOW_UPS = {"cancelled": "order-withdrawn", "picked-up": "order-collected"}
 """Statuses after ``placed`` that close the kitchen's ticket, and the event each becomes."""
 

@@ -167,6 +167,46 @@ def provision_system(
     return report
 
 
+def provision_subscription(
+    project: str,
+    subscription: str,
+    topic: Topic,
+    *,
+    push_endpoint: str | None = None,
+    ack_deadline_s: int = 60,
+    min_backoff_s: float = 1.0,
+    max_backoff_s: float = 10.0,
+    subscriber: pubsub_v1.SubscriberClient | None = None,
+) -> bool:
+    """Create one kit-owned subscription on ``project``'s own ``topic``; False if it exists.
+
+    For what the kit runs beside the declared functions, e.g. the fault recorder
+    on ``faults`` (push) or a lake writer on ``bus`` (pull, ``push_endpoint``
+    ``None``). It has no dead-letter policy: there is nowhere further to send it.
+    """
+    request: dict[str, Any] = {
+        "name": subscription_path(project, subscription),
+        "topic": topic_path(project, topic),
+        "ack_deadline_seconds": ack_deadline_s,
+        "retry_policy": {
+            "minimum_backoff": timedelta(seconds=min_backoff_s),
+            "maximum_backoff": timedelta(seconds=max_backoff_s),
+        },
+    }
+    if push_endpoint is not None:
+        request["push_config"] = {"push_endpoint": push_endpoint}
+    sub = subscriber if subscriber is not None else pubsub_v1.SubscriberClient()
+    try:
+        return _create(sub.create_subscription, request)
+    except api_exceptions.NotFound as e:
+        raise ProvisionError(
+            f"cannot create {request['name']}: topic {request['topic']} does not exist"
+        ) from e
+    finally:
+        if subscriber is None:
+            sub.close()
+
+
 def deprovision(
     subsystem: Subsystem,
     project_of: ProjectOf,

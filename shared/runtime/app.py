@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from requests.adapters import BaseAdapter
 
     from shared.clock import Clock
+    from shared.contracts import Contract
     from shared.stores.base import AbstractDocumentStore
     from shared.topology.model import Subsystem
 
@@ -51,13 +52,21 @@ class SubsystemApp(Generic[P]):
     """A runnable subsystem: the declaration plus the function that wires its ports.
 
     ``bootstrap`` is the one place where a subsystem builds its clients; it runs
-    once per process, never at import time.
+    once per process, never at import time. ``contracts`` are the external
+    events its egress functions publish (every major version of each), for the
+    consistency checks, the contracts catalog and the contract tests.
     """
 
     topology: Subsystem
     bootstrap: Callable[[Infrastructure], P]
+    contracts: tuple[type[Contract], ...] = ()
 
     @property
     def name(self) -> str:
         """The subsystem's name."""
         return self.topology.name
+
+    @property
+    def published(self) -> frozenset[tuple[str, int]]:
+        """Every (external type, major version) this subsystem publishes."""
+        return frozenset((c.TYPE, c.VERSION) for c in self.contracts)

@@ -43,9 +43,21 @@ Target = Callable[..., Any]
 class FunctionHost:
     """Builds, once per process, the infrastructure and runtimes behind the targets."""
 
-    def __init__(self, app: SubsystemApp[Any], settings: Settings | None = None) -> None:
+    def __init__(
+        self,
+        app: SubsystemApp[Any],
+        settings: Settings | None = None,
+        *,
+        wrap_publisher: Callable[[AbstractPublisher], AbstractPublisher] | None = None,
+        wrap_store: Callable[[AbstractDocumentStore], AbstractDocumentStore] | None = None,
+    ) -> None:
+        """``wrap_publisher`` and ``wrap_store`` decorate the adapters the functions use
+        (e.g. a local host records what it publishes and counts its writes); by default
+        the adapters are used as they are."""
         self.app = app
         self._settings = settings
+        self._wrap_publisher = wrap_publisher
+        self._wrap_store = wrap_store
         self._lock = threading.Lock()
         self._built: tuple[Infrastructure, AbstractPublisher, Any] | None = None
         self._runtimes: dict[str, Any] = {}
@@ -64,6 +76,10 @@ class FunctionHost:
                 settings = self.settings
                 logs.configure(settings.log_format, project=settings.project)
                 store, publisher = _adapters(self.app.name, settings)
+                if self._wrap_publisher is not None:
+                    publisher = self._wrap_publisher(publisher)
+                if self._wrap_store is not None:
+                    store = self._wrap_store(store)
                 infra = Infrastructure(
                     self.app.name, store, SystemClock(), settings.env, settings.extra
                 )

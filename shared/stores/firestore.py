@@ -14,7 +14,7 @@ import copy
 import logging
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from google.api_core.exceptions import Aborted, Conflict, GoogleAPIError
@@ -194,8 +194,14 @@ class FirestoreDocumentStore(_ClientUser, AbstractDocumentStore):
 class _FirestoreWatch(Watch):
     """One ``on_snapshot`` listener that turns snapshot diffs into :class:`DocumentChange`."""
 
-    def __init__(self, collection: str, callback: ChangeCallback) -> None:
+    def __init__(
+        self,
+        collection: str,
+        callback: ChangeCallback,
+        resume: Mapping[str, tuple[str, Doc]] | None = None,
+    ) -> None:
         self._collection, self._callback = collection, callback
+        self._resume = resume
         self._last: dict[str, Doc] = {}
         self._handle: Any = None
         self._stopped = threading.Event()
@@ -220,7 +226,10 @@ class _FirestoreWatch(Watch):
             return
         if not self.ready.is_set():  # the initial state: remember it, announce nothing
             self._last = {c.document.id: c.document.to_dict() or {} for c in changes}
+            missed = self._missed(changes, read_time) if self._resume is not None else []
             self.ready.set()
+            for change in missed:
+                self._announce(change)
             return
         for change in changes:
             key, snapshot = change.document.id, change.document
@@ -236,10 +245,29 @@ class _FirestoreWatch(Watch):
                 version = iso_utc(snapshot.update_time)
             if self._stopped.is_set():
                 return
-            try:
-                self._callback(DocumentChange(self._collection, key, before, after, version))
-            except Exception:
-                _log.exception("change callback failed for %s/%s", self._collection, key)
+            self._announce(DocumentChange(self._collection, key, before, after, version))
+
+    def _missed(self, changes: Any, read_time: datetime) -> list[DocumentChange]:
+        """What changed since the ``resume`` state: the writes a stopped watcher missed."""
+        known = dict(self._resume or {})
+        missed: list[DocumentChange] = []
+        for change in changes:
+            key, snapshot = change.document.id, change.document
+            version = iso_utc(snapshot.update_time)
+            seen = known.pop(key, None)
+            if seen is None or seen[0] != version:
+                before = copy.deepcopy(seen[1]) if seen is not None else None
+                after = snapshot.to_dict() or {}
+                missed.append(DocumentChange(self._collection, key, before, after, version))
+        for key, (_, doc) in sorted(known.items()):  # deleted while nobody watched
+            missed.append(DocumentChange(self._collection, key, doc, None, iso_utc(read_time)))
+        return missed
+
+    def _announce(self, change: DocumentChange) -> None:
+        try:
+            self._callback(change)
+        except Exception:
+            _log.exception("change callback failed for %s/%s", self._collection, change.key)
 
 
 class FirestoreChangeFeed(_ClientUser, AbstractChangeFeed):
@@ -252,6 +280,11 @@ class FirestoreChangeFeed(_ClientUser, AbstractChangeFeed):
     several quick writes to one document may arrive as one change. ``before`` is
     the last state this watch saw; a delete's ``version`` is the snapshot's read
     time. A callback that raises is logged and the change is not redelivered.
+
+    ``watch(..., resume=state)`` picks up where an earlier watcher stopped:
+    ``state`` maps each document key to the (version, data) that watcher last
+    handled, and every difference with the initial snapshot (created, changed or
+    deleted since) is announced once the watch is ready.
     """
 
     def __init__(
@@ -260,8 +293,17 @@ class FirestoreChangeFeed(_ClientUser, AbstractChangeFeed):
         super().__init__(project, client)
         self._ready_timeout_s = ready_timeout_s
 
-    def watch(self, collection: str, callback: ChangeCallback) -> Watch:
-        """Listen to ``collection``; returns once the initial snapshot (not announced) arrived."""
-        watch = _FirestoreWatch(collection, callback)
+    def watch(
+        self,
+        collection: str,
+        callback: ChangeCallback,
+        *,
+        resume: Mapping[str, tuple[str, Doc]] | None = None,
+    ) -> Watch:
+        """Listen to ``collection``; returns once the initial snapshot (not announced) arrived.
+
+        With ``resume``, what changed since that state is announced (see the class).
+        """
+        watch = _FirestoreWatch(collection, callback, resume)
         watch.start(self._client, self._ready_timeout_s)
         return watch

@@ -10,7 +10,7 @@ import pytest
 
 from customer.topology import APP, TOPOLOGY
 from delivery.contracts import DeliveryStatusChanged
-from order.contracts import OrderStatusChanged
+from order.contracts import OrderStatusChangedV2
 from restaurant.contracts import MenuUpdated, RestaurantUpdated
 from shared.auth import Actor, LocalIssuer, Principal
 from shared.clock import ManualClock
@@ -227,7 +227,7 @@ class Customer:
             contract.ENTITY,
             contract.model_dump(mode="json", by_alias=True),
             partition_key=key,
-            tags={"source": "test", "subsystem": producer, "schemaVersion": "1"},
+            tags={"source": "test", "subsystem": producer, "schemaVersion": str(contract.VERSION)},
             timestamp=self.clock.now_ms() if timestamp is None else timestamp,
         )
         self.inject(producer, event)
@@ -256,20 +256,29 @@ class Customer:
         menu = MenuUpdated.model_validate({"restaurantId": restaurant_id, "items": items})
         return self.receive("restaurant", menu, restaurant_id)
 
-    def order_status(self, order_id: str, status: str, **changes: Any) -> Envelope:
-        """Order publishes that the order moved to ``status``."""
+    def order_status(
+        self,
+        order_id: str,
+        status: str,
+        *,
+        reason: str | None = None,
+        detail: str | None = None,
+        **changes: Any,
+    ) -> Envelope:
+        """Order publishes (v2, which the customer reads) that the order moved to ``status``."""
+        money = {"amount": 950, "currency": "EUR"}
         order = {
             "id": order_id,
             "customerRef": "ref-1",
             "restaurant": {"id": "r-1", "name": "Trattoria Roma", "address": ADDRESS},
-            "items": [{"menuItemId": "margherita", "name": "Pizza", "quantity": 2, "price": 950}],
-            "total": 1900,
-            "currency": "EUR",
+            "items": [{"menuItemId": "margherita", "name": "Pizza", "quantity": 2, "price": money}],
+            "total": {"amount": 1900, "currency": "EUR"},
             "status": status,
+            "cancellation": {"reason": reason, "detail": detail} if reason else None,
             "changedAt": self.clock.now_ms(),
             **changes,
         }
-        return self.receive("order", OrderStatusChanged.model_validate(order), order_id)
+        return self.receive("order", OrderStatusChangedV2.model_validate(order), order_id)
 
     def delivery(self, order_id: str, status: str, **changes: Any) -> Envelope:
         """Delivery publishes where the order's delivery stands."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from customer.contracts import OrderPlaced
-from order.contracts import OrderStatusChanged
+from order.contracts import OrderStatusChangedV2
 from shared.envelope import new_event
 from shared.topology import Topic
 from tests.customer.conftest import ADDRESS, HOME, Customer
@@ -65,11 +65,11 @@ def test_an_order_status_comes_in_with_what_the_customer_needs(customer: Custome
 
 def test_an_order_status_that_breaks_the_contract_becomes_a_fault(customer: Customer) -> None:
     broken = new_event(
-        OrderStatusChanged.TYPE,
+        OrderStatusChangedV2.TYPE,
         "order",
         {"id": "o-1", "status": "lost", "changedAt": 1},
         partition_key="o-1",
-        tags={"subsystem": "order"},
+        tags={"subsystem": "order", "schemaVersion": "2"},
     )
     customer.inject("order", broken)
 
@@ -77,3 +77,19 @@ def test_an_order_status_that_breaks_the_contract_becomes_a_fault(customer: Cust
     [fault] = customer.faults()
     assert fault["function"] == "customer/order-esg/ingress"
     assert fault["error"]["type"] == "InvalidEventError"
+
+
+def test_the_customer_reads_v2_and_leaves_v1_to_those_still_on_it(customer: Customer) -> None:
+    v1 = new_event(
+        OrderStatusChangedV2.TYPE,
+        "order",
+        {"id": "o-1", "status": "cancelled", "reason": "rejected", "changedAt": 1},
+        partition_key="o-1",
+        tags={"subsystem": "order", "schemaVersion": "1"},
+    )
+    customer.inject("order", v1)
+    assert (customer.events("order-status-changed"), customer.faults()) == ([], [])
+
+    customer.order_status("o-1", "cancelled", reason="rejected")
+    [event] = customer.events("order-status-changed")
+    assert (event.body["reason"], event.body["detail"]) == ("rejected", None)

@@ -47,18 +47,24 @@ FAR = {"lat": 52.5500, "lng": 13.4500}
 """About 4 km from the restaurant."""
 
 
-def order_payload(order_id: str, status: str, **changes: Any) -> dict[str, Any]:
-    """An ``order.order-status-changed`` payload as the Order subsystem publishes it."""
+def order_payload(
+    order_id: str,
+    status: str,
+    *,
+    reason: str | None = None,
+    detail: str | None = None,
+    **changes: Any,
+) -> dict[str, Any]:
+    """An ``order.order-status-changed`` v2 payload (the version Delivery reads)."""
+    price = {"amount": 950, "currency": "EUR"}
     return {
         "id": order_id,
         "customerRef": f"ref-{order_id}",
         "restaurant": {"id": "r-1", "name": "Trattoria Roma", "address": RESTAURANT},
-        "items": [{"menuItemId": "m-1", "name": "Margherita", "quantity": 1, "price": 950}],
-        "total": 950,
-        "currency": "EUR",
+        "items": [{"menuItemId": "m-1", "name": "Margherita", "quantity": 1, "price": price}],
+        "total": price,
         "status": status,
-        "reason": None,
-        "detail": None,
+        "cancellation": {"reason": reason, "detail": detail} if reason else None,
         "deliveryAddress": HOME,
         "changedAt": START,
         **changes,
@@ -156,6 +162,7 @@ class Delivery:
             order_payload(order_id, status, **changes),
             partition_key=order_id,
             timestamp=self.clock.now_ms(),
+            tags={"subsystem": "order", "schemaVersion": "2"},
         )
         self.inject(event, producer="order")
         return event

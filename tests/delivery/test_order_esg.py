@@ -72,3 +72,24 @@ def test_an_internal_status_the_contract_does_not_know_becomes_a_fault(
     [fault] = [f for f in delivery.faults() if f["function"] == "delivery/order-esg/egress"]
     assert fault["reason"] == "poison"
     assert "status" in fault["error"]["message"]
+
+
+def test_a_cancellation_in_v2_reaches_the_bus_with_its_reason(delivery: Delivery) -> None:
+    delivery.order("o-1", "cancelled", reason="no-driver", deliveryAddress=None)
+
+    [event] = [e for e in delivery.events[Topic.BUS] if e.type == "order-updated"]
+    assert (event.body["status"], event.body["reason"]) == ("cancelled", "no-driver")
+    assert "cancellation" not in event.body
+
+
+def test_v1_is_left_to_the_consumers_still_on_it(delivery: Delivery) -> None:
+    v1 = new_event(
+        "order.order-status-changed",
+        "order",
+        {"id": "o-1", "status": "accepted", "total": 950, "currency": "EUR"},
+        partition_key="o-1",
+        tags={"subsystem": "order", "schemaVersion": "1"},
+    )
+    delivery.inject(v1, producer="order")
+
+    assert (delivery.bus("order-updated"), delivery.faults()) == ([], [])

@@ -127,13 +127,17 @@ class OrderSystem:
         """The internal events of ``type`` published on the bus."""
         return [e for e in self.events[Topic.BUS] if e.type == type]
 
-    def published(self, order_id: str = "o-1") -> list[Envelope]:
-        """The ``order.order-status-changed`` events published for an order."""
-        return [e for e in self.events[Topic.EXTERNAL] if e.partition_key == order_id]
+    def published(self, order_id: str = "o-1", version: int = 1) -> list[Envelope]:
+        """The ``order.order-status-changed`` events (of one major version) for an order."""
+        return [
+            e
+            for e in self.events[Topic.EXTERNAL]
+            if e.partition_key == order_id and e.tags.get("schemaVersion") == str(version)
+        ]
 
-    def statuses(self, order_id: str = "o-1") -> list[str]:
-        """The statuses published for an order, in order."""
-        return [e.body["status"] for e in self.published(order_id)]
+    def statuses(self, order_id: str = "o-1", version: int = 1) -> list[str]:
+        """The statuses published for an order (in one major version), in order."""
+        return [e.body["status"] for e in self.published(order_id, version)]
 
     def webhook(self) -> FlaskClient:
         """A test client of the pos-esg webhook."""

@@ -80,3 +80,32 @@ def test_a_status_change_that_breaks_the_contract_becomes_a_fault(
     assert order_system.published("o-9") == []
     [fault] = [f for f in order_system.faults() if f["function"] == "order/status-esg/egress"]
     assert fault["error"]["type"] == "ValidationError"
+
+
+def test_v2_is_published_beside_v1_with_money_and_a_cancellation_object(
+    order_system: OrderSystem,
+) -> None:
+    placed = order_system.order_placed()
+    order_system.send("customer", placed)
+    order_system.send("restaurant", order_system.answer("rejected", reason="out of dough"))
+
+    assert order_system.statuses(version=1) == order_system.statuses(version=2)
+    first, cancelled = order_system.published(version=2)
+    [v1] = order_system.published(version=1)[:1]
+    assert first.id != v1.id
+    assert first.body == {
+        "id": "o-1",
+        "customerRef": "cref-o-1",
+        "restaurant": placed.body["restaurant"],
+        "items": [
+            {**line, "price": {"amount": line["price"], "currency": "EUR"}}
+            for line in placed.body["items"]
+        ],
+        "total": {"amount": 2550, "currency": "EUR"},
+        "status": "placed",
+        "cancellation": None,
+        "deliveryAddress": placed.body["deliveryAddress"],
+        "changedAt": order_system.order()["changedAt"],
+    }
+    assert cancelled.body["cancellation"] == {"reason": "rejected", "detail": "out of dough"}
+    assert cancelled.body["deliveryAddress"] is None

@@ -1,0 +1,270 @@
+"""Concurrent orders through every function running on the Google emulators (``make bench-dev``).
+
+Starts a ``fooddelivery dev`` stack in process (free ports, own emulators) or, with
+``--attach``, uses the one running from ``--state-dir``. Seeds restaurants, one
+customer and one driver per order, then places ``--orders`` orders at once
+(``--workers`` threads) while kitchens, point-of-sale terminals and drivers act
+as fast as their apps show them work. Everything goes through the BFF HTTP APIs.
+
+It prints:
+
+* orders/s: orders delivered per second of wall time, from the first checkout
+  to the last delivery;
+* p50/p95 latency from each checkout's response to the Order subsystem's
+  ``order-delivered`` event (target: p95 under 10 s);
+* the Firestore write rate the functions achieved (writes counted by the
+  hosts) as a ratio of the emulator's batched-write rate, measured in the same
+  run by committing batches of 100 documents;
+
+and checks that every order was delivered, every payment captured exactly
+once, and no customer got two notifications for one status change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import random
+import statistics
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from devstack.layout import MANIFEST, Manifest, Ports
+from devstack.live import LiveStack
+from devstack.stack import DevOptions, DevStack
+from scenario.actors import CustomerApp, DriverApp, PosTerminal, StaffApp, tokens
+from scenario.seed import RESTAURANTS
+from shared import logs
+
+TARGET_P95_S = 10.0
+BATCH = 100
+
+
+def main() -> int:
+    """Run the benchmark; exit 1 when a check fails."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, default=100)
+    parser.add_argument("--workers", type=int, default=16, help="actor threads")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds for all orders")
+    parser.add_argument("--attach", action="store_true", help="use the running stack")
+    parser.add_argument("--state-dir", type=Path, default=Path(".fooddelivery/dev"))
+    args = parser.parse_args()
+    logs.configure("text", level="WARNING")
+    if args.attach:
+        return run(Manifest.read(args.state_dir / MANIFEST), args)
+    with tempfile.TemporaryDirectory() as tmp:
+        started = time.perf_counter()
+        stack = DevStack(
+            DevOptions(
+                ports=Ports(0, 0, 0, {}, {}),
+                state_dir=Path(tmp),
+                dev_key=Path(tmp) / "dev-key.pem",
+                free_ports=True,
+                host_logs_to_files=True,
+            )
+        )
+        try:
+            manifest = stack.start()
+            print(f"stack ready in {time.perf_counter() - started:.1f} s", flush=True)
+            return run(manifest, args)
+        finally:
+            stack.stop()
+
+
+class Bench:
+    """The actors, the orders and their timings."""
+
+    def __init__(self, stack: LiveStack, orders: int, workers: int) -> None:
+        self.stack, self.n = stack, orders
+        self.pool = concurrent.futures.ThreadPoolExecutor(workers)
+        mint, session, urls = tokens(stack.issuer), stack.session, stack.urls
+        tag = uuid.uuid4().hex[:6]
+        self.staff = {
+            r.id: StaffApp(session, urls, mint("staff", f"staff-{r.id}", r.id), r.id)
+            for r in RESTAURANTS
+        }
+        self.pos = PosTerminal(session, urls)
+        self.customers = [
+            CustomerApp(session, urls, mint("customer", f"bench-{tag}-{n}")) for n in range(orders)
+        ]
+        self.drivers = [
+            DriverApp(session, urls, mint("driver", f"bench-{tag}-{n}")) for n in range(orders)
+        ]
+        self.checkout_ms: dict[str, int] = {}
+        self.customer_of: dict[str, CustomerApp] = {}
+        self.done = threading.Event()
+
+    def seed(self) -> None:
+        for r in RESTAURANTS:
+            self.staff[r.id].publish(r.profile(), r.menu())
+        rng = random.Random(3)
+
+        def customer(n: int) -> None:
+            address = {
+                "street": f"Bench {n}",
+                "city": "Berlin",
+                "postcode": "10115",
+                "lat": 52.51 + rng.uniform(-0.02, 0.02),
+                "lng": 13.39 + rng.uniform(-0.02, 0.02),
+            }
+            self.customers[n].sign_up(f"Bench {n}", address, "pm_card_visa")
+
+        def driver(n: int) -> None:
+            self.drivers[n].sign_up(f"Driver {n}")
+            self.drivers[n].go_online(52.52 + rng.uniform(-0.01, 0.01), 13.40)
+
+        list(self.pool.map(customer, range(self.n)))
+        list(self.pool.map(driver, range(self.n)))
+        self.stack.settle()
+
+    def checkout(self, n: int) -> None:
+        restaurant = RESTAURANTS[n % len(RESTAURANTS)]
+        dish = restaurant.dishes[n % len(restaurant.dishes)][0]
+        order_id = self.customers[n].order(restaurant.id, [(dish, 1)])
+        self.checkout_ms[order_id] = int(time.time() * 1000)
+        self.customer_of[order_id] = self.customers[n]
+
+    def kitchens(self) -> None:
+        while not self.done.is_set():
+            for staff in self.staff.values():
+                for ticket in staff.queue("new"):
+                    staff.accept(ticket["id"], 10)
+                for ticket in staff.queue("accepted"):
+                    staff.ready(ticket["id"])
+            for order in self.pos.received():
+                self.pos.accept(order["orderId"], 10)
+            for order in self.pos.accepted():
+                self.pos.ready(order["orderId"])
+            time.sleep(0.1)
+
+    def drive(self, drivers: list[DriverApp]) -> None:
+        while not self.done.is_set():
+            for driver in drivers:
+                for offer in driver.offers():
+                    driver.accept(offer["deliveryId"])
+                for delivery in driver.deliveries():
+                    if delivery["status"] == "assigned":
+                        driver.picked_up(delivery["deliveryId"])
+                    elif delivery["status"] == "picked-up":
+                        driver.delivered(delivery["deliveryId"])
+            time.sleep(0.1)
+
+    def statuses(self) -> dict[str, str]:
+        def track(order_id: str) -> tuple[str, str]:
+            return order_id, self.customer_of[order_id].track(order_id)["status"]
+
+        return dict(self.pool.map(track, list(self.customer_of)))
+
+
+def run(manifest: Manifest, args: argparse.Namespace) -> int:
+    stack = LiveStack(manifest)
+    bench = Bench(stack, args.orders, args.workers)
+    seeded = time.perf_counter()
+    bench.seed()
+    print(f"seeded {args.orders} customers and drivers in {time.perf_counter() - seeded:.1f} s")
+    cursor, writes_before = stack.cursor(), _writes(stack)
+    started = time.perf_counter()
+    actors = [threading.Thread(target=bench.kitchens, daemon=True)]
+    slices = max(1, args.workers // 2)
+    for k in range(slices):
+        actors.append(threading.Thread(target=bench.drive, args=(bench.drivers[k::slices],)))
+    for thread in actors:
+        thread.start()
+    list(bench.pool.map(bench.checkout, range(args.orders)))
+    statuses: dict[str, str] = {}
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        statuses = bench.statuses()
+        if all(s in ("delivered", "cancelled") for s in statuses.values()):
+            break
+        time.sleep(0.5)
+    elapsed = time.perf_counter() - started
+    bench.done.set()
+    for thread in actors:
+        thread.join(30)
+    stack.settle()
+    writes = _writes(stack) - writes_before
+    delivered_ms = {
+        e.key: e.timestamp
+        for e in stack.events(cursor)
+        if e.subsystem == "order" and e.type == "order-delivered"
+    }
+    latencies = sorted(
+        (delivered_ms[o] - t) / 1000 for o, t in bench.checkout_ms.items() if o in delivered_ms
+    )
+    batched = batched_write_rate(manifest)
+    bench.pool.shutdown()
+
+    failures = check(stack, bench, statuses)
+    print(f"orders:            {args.orders} in {elapsed:.1f} s")
+    print(f"  delivered:       {Counter(statuses.values()).get('delivered', 0)}")
+    print(f"orders/s:          {args.orders / elapsed:.2f}")
+    if latencies:
+        p95 = latencies[int(0.95 * (len(latencies) - 1))]
+        print(
+            f"checkout->delivered: p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s "
+            f"(target < {TARGET_P95_S:.0f} s)"
+        )
+        if p95 >= TARGET_P95_S:
+            failures.append(f"p95 {p95:.2f} s is over the target")
+    rate = writes / elapsed
+    print(
+        f"firestore writes:  {writes} by the functions, {rate:,.0f}/s = "
+        f"{rate / batched:.1%} of the emulator's batched rate ({batched:,.0f}/s)"
+    )
+    for failure in failures:
+        print(f"FAIL: {failure}")
+    print("result:", "PASS" if not failures else "FAIL")
+    return 0 if not failures else 1
+
+
+def check(stack: LiveStack, bench: Bench, statuses: dict[str, str]) -> list[str]:
+    """Every order delivered, captured once, one notification per status change."""
+    failures = [f"order {o} ended {s}" for o, s in statuses.items() if s != "delivered"]
+    for order_id in statuses:
+        payments = stack.authorizations(order_id)
+        captures = [op for p in payments for op in p["operations"] if op["kind"] == "capture"]
+        if len(payments) != 1 or len(captures) != 1:
+            failures.append(f"order {order_id}: {len(payments)} payments, {len(captures)} captures")
+    per_status = Counter(
+        (m["data"].get("orderId"), m["data"].get("status"))
+        for m in stack.notifications()
+        if m["to"]["kind"] == "customer" and m["data"].get("orderId") in statuses
+    )
+    failures += [f"{n} notifications for {key}" for key, n in per_status.items() if n > 1]
+    return failures
+
+
+def _writes(stack: LiveStack) -> int:
+    return sum(s["writes"] for s in stack.stats().values() if s)
+
+
+def batched_write_rate(manifest: Manifest, docs: int = 2000) -> float:
+    """Documents per second the Firestore emulator takes in batches of 100, one committer."""
+    import os
+
+    from google.cloud import firestore
+
+    os.environ["FIRESTORE_EMULATOR_HOST"] = manifest.env["FIRESTORE_EMULATOR_HOST"]
+    client = firestore.Client(project=f"bench-{uuid.uuid4().hex[:6]}")
+    collection = client.collection("batched")
+    payload: dict[str, Any] = {"status": "placed", "items": [{"id": "x", "quantity": 1}]}
+    started = time.perf_counter()
+    for first in range(0, docs, BATCH):
+        batch = client.batch()
+        for n in range(first, min(first + BATCH, docs)):
+            batch.set(collection.document(f"d{n}"), {**payload, "n": n})
+        batch.commit()
+    rate = docs / (time.perf_counter() - started)
+    client.close()
+    return rate
+
+
+if __name__ == "__main__":
+    sys.exit(main())

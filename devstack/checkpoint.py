@@ -1,0 +1,69 @@
+"""What each trigger of a host has handled, kept on local disk so a restarted host resumes.
+
+The Firestore emulator's listen stream starts with a snapshot of every
+document; a host that was stopped (or killed) while changes were queued would
+never see those changes again. Each handled change is appended to a JSON-lines
+file; on restart the host resumes every watch from that state
+(:meth:`~shared.stores.firestore.FirestoreChangeFeed.watch` with ``resume``), so
+what changed meanwhile is announced with the right ``before``.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from shared.stores.base import Doc, DocumentChange
+
+
+class Checkpoint:
+    """The last handled (version, document) of every key, per trigger target."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        self._state: dict[str, dict[str, tuple[str, Doc | None]]] = {}
+        self.resumed = path.exists() and path.stat().st_size > 0
+        """True when an earlier run of the host left a state to resume from."""
+        if self.resumed:
+            self._load()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8")
+
+    def _load(self) -> None:
+        for line in self._path.read_text(encoding="utf-8").splitlines():
+            try:
+                record: dict[str, Any] = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a kill
+            self._keep(record["t"], record["k"], record["v"], record["d"])
+
+    def _keep(self, target: str, key: str, version: str, doc: Doc | None) -> bool:
+        known = self._state.setdefault(target, {}).get(key)
+        if known is not None and known[0] > version:
+            return False  # a later version was handled already (a retry finished late)
+        self._state[target][key] = (version, doc)
+        return True
+
+    def state(self, target: str) -> dict[str, tuple[str, Doc]]:
+        """key -> (version, document) of the documents ``target`` last saw existing."""
+        with self._lock:
+            known = self._state.get(target, {})
+            return {k: (v, d) for k, (v, d) in known.items() if d is not None}
+
+    def record(self, target: str, change: DocumentChange) -> None:
+        """Note that ``target`` is done with ``change`` (handled or dead-lettered)."""
+        line = json.dumps(
+            {"t": target, "k": change.key, "v": change.version, "d": change.after}, default=str
+        )
+        with self._lock:
+            if self._keep(target, change.key, change.version, change.after):
+                self._file.write(line + "\n")
+                self._file.flush()
+
+    def close(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._file.close()

@@ -1,0 +1,173 @@
+"""``fooddelivery dev``: the whole system on the Google emulators, one host per subsystem.
+
+Starts the Pub/Sub, Firestore and Storage emulators (or uses the ones named by
+``PUBSUB_EMULATOR_HOST`` / ``FIRESTORE_EMULATOR_HOST`` / ``STORAGE_EMULATOR_HOST``),
+the three third-party fakes and one function host per subsystem, provisions
+every topic and subscription from the topologies, and prints READY with the
+URLs and the environment. Ctrl-C or SIGTERM stops everything it started.
+
+``--scenario`` then plays the demo story over the BFF HTTP APIs and stops
+(``--attach`` plays it against a stack already running from the same state dir).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from devstack.layout import BASE_PORT, MANIFEST, Manifest, Ports
+from devstack.stack import DevError, DevOptions, DevStack
+from shared import logs
+from shared.auth import DEV_KEY_PATH
+from shared.system import load_subsystems
+
+STATE_DIR = Path(".fooddelivery/dev")
+SUPERVISE_EVERY_S = 0.3
+_log = logging.getLogger("fooddelivery.dev")
+
+
+def register(commands: Any) -> None:
+    """Add the ``dev`` command."""
+    parser = commands.add_parser(
+        "dev",
+        help="run every function locally on the Google emulators",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    ports = parser.add_argument_group("ports (127.0.0.1)")
+    ports.add_argument("--pubsub-port", type=int, default=None, help="default 8085")
+    ports.add_argument("--firestore-port", type=int, default=None, help="default 8086")
+    ports.add_argument("--storage-port", type=int, default=None, help="default 9023")
+    ports.add_argument(
+        "--base-port",
+        type=int,
+        default=BASE_PORT,
+        help=f"fakes on BASE+1..3, hosts on BASE+11..14 (default {BASE_PORT})",
+    )
+    ports.add_argument(
+        "--free-ports", action="store_true", help="any free port for whatever is not given"
+    )
+    parser.add_argument(
+        "--auto-pos",
+        type=float,
+        nargs="?",
+        const=2.0,
+        default=None,
+        metavar="SECONDS",
+        help="the fake point of sale answers by itself after SECONDS (default 2)",
+    )
+    parser.add_argument("--no-lake", action="store_true", help="do not write the event lake")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=STATE_DIR,
+        help=f"logs, trigger checkpoints and {MANIFEST} (default {STATE_DIR})",
+    )
+    story = parser.add_argument_group("scenario")
+    story.add_argument(
+        "--scenario", action="store_true", help="play the demo story over HTTP, then stop"
+    )
+    story.add_argument(
+        "--attach", action="store_true", help="with --scenario: use the running stack"
+    )
+    story.add_argument("--orders", type=int, default=5, help="orders to place (default 5)")
+    story.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    story.add_argument(
+        "--timeline", choices=("traced", "all", "none"), default="traced", help="as for demo"
+    )
+    parser.set_defaults(run=run)
+
+
+def options_from(args: argparse.Namespace) -> DevOptions:
+    """The stack's options from the command line."""
+    names = tuple(app.name for app in load_subsystems())
+    ports = Ports.defaults(names, args.base_port)
+    if args.free_ports:
+        ports = Ports(0, 0, 0, {}, {})
+    ports = Ports(
+        pubsub=args.pubsub_port if args.pubsub_port is not None else ports.pubsub,
+        firestore=args.firestore_port if args.firestore_port is not None else ports.firestore,
+        storage=args.storage_port if args.storage_port is not None else ports.storage,
+        fakes=ports.fakes,
+        hosts=ports.hosts,
+    )
+    dev_key = Path(os.environ.get("FOODDELIVERY_DEV_KEY", DEV_KEY_PATH)).resolve()
+    return DevOptions(
+        ports=ports,
+        state_dir=args.state_dir.resolve(),
+        dev_key=dev_key,
+        auto_pos=args.auto_pos,
+        lake=not args.no_lake,
+        free_ports=args.free_ports,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Start the stack, print READY, supervise it until Ctrl-C/SIGTERM, stop everything."""
+    logs.configure("text")
+    logging.getLogger("fooddelivery.runtime").setLevel(logging.CRITICAL)
+    if args.scenario and args.attach:
+        from devstack.scenario import play
+
+        return play(Manifest.read(args.state_dir / MANIFEST), args)
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    started = time.perf_counter()
+    stack = DevStack(options_from(args))
+    try:
+        manifest = stack.start()
+        print(banner(manifest, time.perf_counter() - started, args.state_dir), flush=True)
+        if args.scenario:
+            from devstack.scenario import play
+
+            return play(manifest, args)
+        while True:
+            time.sleep(SUPERVISE_EVERY_S)
+            stack.supervise()
+    except KeyboardInterrupt:
+        print("\nstopping…", file=sys.stderr, flush=True)
+        return 0
+    finally:
+        stack.stop()
+        signal.signal(signal.SIGTERM, previous)
+        print("stopped: every process the stack started has exited", file=sys.stderr, flush=True)
+
+
+def banner(manifest: Manifest, seconds: float, state_dir: Path) -> str:
+    """The READY text: URLs, environment, and how to use them."""
+    urls = manifest.urls()
+    lines = [f"READY in {seconds:.1f} s", "", "BFF APIs (bearer token needed):"]
+    for name in ("browse", "account", "checkout", "tracking", "profile", "kitchen", "driver"):
+        lines.append(f"  {name:<9} {getattr(urls, name)}")
+    lines += ["", "Function hosts (POST /<target> for push and schedule targets):"]
+    for name, base in manifest.hosts.items():
+        lines.append(f"  {name:<10} {base}   stats: {base}/_dev/stats")
+    lines += ["", "Third-party fakes:"]
+    lines += [f"  {name:<9} {base}" for name, base in manifest.fakes.items()]
+    lines += ["", f"Environment of every function (also in {state_dir / 'env.sh'}):"]
+    lines += [f"  export {k}={shlex.quote(v)}" for k, v in sorted(manifest.env.items())]
+    lines += [
+        "",
+        "Run one function alone against this stack (after the exports above):",
+        "  functions-framework --source customer/main.py --target tracking_bff_api --port 8090",
+        "Mint a token:  fooddelivery token --as customer:alice",
+        "Play the story: fooddelivery dev --scenario --attach",
+        "Ctrl-C stops everything.",
+    ]
+    env_sh = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(manifest.env.items()))
+    (state_dir / "env.sh").write_text(env_sh)
+    return "\n".join(lines)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+__all__ = ["DevError", "register"]

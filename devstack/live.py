@@ -1,0 +1,146 @@
+"""A running dev stack as the demo story's :class:`~scenario.story.Stack`, over HTTP only.
+
+``settle()`` waits until the hosts have been quiet for a moment: every host's
+``/_dev/stats`` shows the same counts for ``quiet_s``, nothing in flight, no
+trigger change pending and no delivery that asked for a retry recently (the
+broker redelivers it after a backoff). ``advance()`` does nothing: the clock is
+real. The issuer signs with the stack's development key.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from devstack.layout import PAYMENT_KEY, PUSH_KEY, Manifest
+from shared.auth import LocalIssuer
+from shared.timeline import Entry
+
+QUIET_S = 0.5
+RETRY_QUIET_S = 3.0
+SETTLE_TIMEOUT_S = 60.0
+_log = logging.getLogger("fooddelivery.dev")
+
+
+class LiveStack:
+    """The story's view of a stack described by ``manifest``."""
+
+    def __init__(
+        self,
+        manifest: Manifest,
+        *,
+        quiet_s: float = QUIET_S,
+        retry_quiet_s: float = RETRY_QUIET_S,
+        settle_timeout_s: float = SETTLE_TIMEOUT_S,
+    ) -> None:
+        self.manifest = manifest
+        self.urls = manifest.urls()
+        self.issuer = LocalIssuer.from_file(Path(manifest.dev_key))
+        self.quiet_s, self.retry_quiet_s = quiet_s, retry_quiet_s
+        self.settle_timeout_s = settle_timeout_s
+        self._session = requests.Session()
+        self._session.trust_env = False  # loopback only: no proxy
+        self._session.mount("http://", HTTPAdapter(pool_maxsize=64, max_retries=0))
+
+    @property
+    def session(self) -> requests.Session:
+        """The HTTP session the actors' apps use."""
+        return self._session
+
+    def stats(self) -> dict[str, dict[str, Any] | None]:
+        """Every host's ``/_dev/stats`` (``None`` for a host that does not answer)."""
+        found: dict[str, dict[str, Any] | None] = {}
+        for name, base in self.manifest.hosts.items():
+            try:
+                response = self._session.get(f"{base}/_dev/stats", timeout=5)
+                found[name] = response.json() if response.ok else None
+            except requests.RequestException:
+                found[name] = None
+        return found
+
+    def settle(self) -> None:
+        """Wait until every host is quiet (at most ``settle_timeout_s``)."""
+        if not self.wait_quiet():
+            _log.warning("the stack was still busy after %.0f s", self.settle_timeout_s)
+
+    def wait_quiet(self) -> bool:
+        """Wait until every host is quiet; False if that took longer than the timeout."""
+        deadline = time.monotonic() + self.settle_timeout_s
+        last: object = None
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            stats = self.stats()
+            signature = tuple(
+                (n, s["handled"], s["published"]) if s else (n, None) for n, s in stats.items()
+            )
+            busy = any(
+                s is None
+                or s["inflight"]
+                or s["pending"]
+                or (s["sinceRetryS"] is not None and s["sinceRetryS"] < self.retry_quiet_s)
+                for s in stats.values()
+            )
+            now = time.monotonic()
+            if signature != last or busy:
+                last, quiet_since = signature, now
+            elif now - quiet_since >= self.quiet_s:
+                return True
+            time.sleep(0.05)
+        return False
+
+    def advance(self, ms: int) -> None:
+        """Nothing to do: the stack runs on the real clock."""
+
+    def authorizations(self, order_id: str) -> list[dict[str, Any]]:
+        """What the payment processor holds for ``order_id``."""
+        found: list[dict[str, Any]] = self._fake(
+            "payments", f"/v1/authorizations?reference={order_id}", PAYMENT_KEY
+        )["authorizations"]
+        return found
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """Every message the push provider accepted."""
+        found: list[dict[str, Any]] = self._fake("push", "/v1/messages", PUSH_KEY)["messages"]
+        return found
+
+    def faults(self) -> list[dict[str, Any]]:
+        """The faults every subsystem recorded."""
+        found: list[dict[str, Any]] = []
+        for base in self.manifest.hosts.values():
+            response = self._session.get(f"{base}/_dev/faults", timeout=10)
+            response.raise_for_status()
+            found += response.json()["faults"]
+        return found
+
+    def cursor(self) -> dict[str, int]:
+        """How many events each host has published so far (for :meth:`events`)."""
+        return {name: s["published"] if s else 0 for name, s in self.stats().items()}
+
+    def events(self, after: dict[str, int] | None = None) -> list[Entry]:
+        """The events the hosts published (after ``after``, a :meth:`cursor`), each once
+        however often it was re-emitted."""
+        seen: dict[str, Entry] = {}
+        for name, base in self.manifest.hosts.items():
+            since = (after or {}).get(name, 0)
+            response = self._session.get(f"{base}/_dev/events?after={since}", timeout=30)
+            response.raise_for_status()
+            for e in response.json()["events"]:
+                entry = Entry(
+                    e["timestamp"], e["subsystem"], e["topic"], e["source"], e["type"], e["key"]
+                )
+                seen.setdefault(f"{e['topic']}:{e['id']}", entry)
+        return list(seen.values())
+
+    def _fake(self, name: str, path: str, key: str) -> Any:
+        response = self._session.get(
+            f"{self.manifest.fakes[name]}{path}",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=10,
+        )
+        response.raise_for_status()
+        return response.json()

@@ -1,0 +1,108 @@
+"""Child processes of the dev stack, each in its own process group.
+
+A child gets a new session (``start_new_session``), so Ctrl-C at the terminal
+reaches only the ``fooddelivery dev`` command, which then stops every child by
+signalling its whole group: nothing a child forked is left behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO
+
+
+class Child:
+    """One process the stack runs: started, watched, restarted and stopped by group."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        env: Mapping[str, str],
+        log_path: Path | None = None,
+    ) -> None:
+        """``log_path`` ``None`` lets the child write to this process's stdout."""
+        self.name, self.argv, self.env, self.log_path = name, list(argv), dict(env), log_path
+        self.process: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+        self.restarts = 0
+
+    @property
+    def pid(self) -> int:
+        """The child's pid, which is also its process group id."""
+        assert self.process is not None, f"{self.name} was never started"
+        return self.process.pid
+
+    @property
+    def alive(self) -> bool:
+        """True while the child runs."""
+        return self.process is not None and self.process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once it ended."""
+        return None if self.process is None else self.process.poll()
+
+    def start(self) -> None:
+        """Start (or start again) in a new process group."""
+        out: IO[bytes] | None = None
+        if self.log_path is not None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            out = self.log_path.open("ab")
+        try:
+            self.process = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT if out is not None else None,
+                start_new_session=True,
+            )
+        finally:
+            if out is not None:
+                out.close()
+        self.started_at = time.monotonic()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """SIGTERM the group, wait, then SIGKILL whatever of the group is left."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            signal_group(self.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                signal_group(self.pid, signal.SIGKILL)
+                self.process.wait(timeout_s)
+        signal_group(self.pid, signal.SIGKILL)  # any grandchild still in the group
+
+
+def signal_group(pgid: int, sig: signal.Signals) -> None:
+    """Signal a process group; a group that is gone already is fine."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def group_members(pgids: Sequence[int]) -> list[tuple[int, int, str]]:
+    """(pid, pgid, command) of every live process in one of ``pgids`` (Linux ``/proc``)."""
+    wanted, found = set(pgids), []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # the command may hold spaces and parentheses: fields restart after the last ')'
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        state, pgid = fields[0], int(fields[2])
+        if pgid in wanted and state != "Z":
+            found.append((int(entry.name), pgid, comm))
+    return found

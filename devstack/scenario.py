@@ -1,0 +1,69 @@
+"""``fooddelivery dev --scenario``: the demo story over the BFF HTTP APIs of a running stack.
+
+Prints the same timeline and summary as the embedded demo (:func:`scenario.demo.report`);
+the timeline comes from the events the hosts published (``/_dev/events``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from devstack.layout import Manifest
+from devstack.live import LiveStack
+from scenario.demo import report
+from scenario.story import Outcome, Story
+from shared.timeline import Timeline
+
+
+def play(manifest: Manifest, args: argparse.Namespace) -> int:
+    """Play ``args.orders`` orders; 0 when no new fault was recorded meanwhile, else 1."""
+    if args.orders < 1:
+        print("fooddelivery dev: --orders must be at least 1", file=sys.stderr)
+        return 2
+    stack = LiveStack(manifest)
+    earlier, cursor = {f["id"] for f in stack.faults()}, stack.cursor()
+    story = Story(stack, args.orders, args.seed, _progress)
+    print(f"\nFood delivery on the emulators: {args.orders} order(s) across four subsystems\n")
+    started = time.perf_counter()
+    outcome = story.run()
+    stack.settle()
+    print(f"\n  played in {time.perf_counter() - started:.1f} s\n", file=sys.stderr)
+    faults = [f for f in stack.faults() if f["id"] not in earlier]
+    timeline = Timeline(entries=stack.events(cursor))
+    this_run = ThisRun(stack, set(outcome.orders))
+    report(this_run, timeline, outcome, faults, args.timeline, rounds="real time")
+    return 0 if not faults else 1
+
+
+@dataclass(frozen=True, slots=True)
+class ThisRun:
+    """The third parties' dashboards, narrowed to this run's orders (a stack may be reused)."""
+
+    stack: LiveStack
+    orders: set[str]
+
+    def authorizations(self, order_id: str) -> list[dict[str, Any]]:
+        """The payment processor's authorizations for an order."""
+        return self.stack.authorizations(order_id)
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """The push messages about this run's orders."""
+        return [
+            m
+            for m in self.stack.notifications()
+            if (m.get("data") or {}).get("orderId") in self.orders
+        ]
+
+
+def _progress(outcome: Outcome) -> None:
+    done = sum(1 for o in outcome.orders.values() if o["status"] in ("delivered", "cancelled"))
+    print(
+        f"\r  round {outcome.rounds:3d}: {done}/{len(outcome.orders)} orders done",
+        end="",
+        file=sys.stderr,
+        flush=True,
+    )

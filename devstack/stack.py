@@ -1,0 +1,374 @@
+"""Start, watch and stop a whole dev stack: emulators, fakes, one host per subsystem.
+
+Order of start: the emulators (Pub/Sub and Firestore side by side, then
+Storage) and the fakes; then Pub/Sub is provisioned from the topologies (push
+endpoints are the hosts' URLs), the lake bucket is created and the hosts are
+started; the stack is ready when every host and fake answers ``/healthz``.
+:meth:`DevStack.stop` stops everything it started, hosts first, each by
+process group. An emulator named by its ``*_EMULATOR_HOST`` variable is used
+as it is, and left running.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from devstack.layout import (
+    ENV,
+    FAKE_MODULES,
+    FAKES,
+    LAKE_BUCKET,
+    MANIFEST,
+    PAYMENT_KEY,
+    POS_SECRET,
+    PUSH_KEY,
+    Manifest,
+    Ports,
+    project_of,
+    url,
+)
+from devstack.processes import Child
+from shared import emulators as emu
+from shared.auth import LocalIssuer
+from shared.exceptions import KitError
+from shared.system import load_subsystems
+from shared.topology.model import Topic
+
+if TYPE_CHECKING:
+    from shared.runtime.app import SubsystemApp
+
+_log = logging.getLogger("fooddelivery.dev")
+READY_TIMEOUT_S = 90.0
+RESTART_DELAY_S = 0.5
+MAX_QUICK_DEATHS = 3
+"""A host that dies this many times in a row within 10 s of its start is not restarted again."""
+
+
+class DevError(KitError):
+    """The stack cannot start: a busy port, a missing tool, a process that would not come up."""
+
+
+@dataclass
+class DevOptions:
+    """How to run the stack."""
+
+    ports: Ports
+    state_dir: Path
+    dev_key: Path
+    auto_pos: float | None = None
+    """Let the fake POS answer by itself after this many seconds (``None``: the terminal does)."""
+    lake: bool = True
+    free_ports: bool = False
+    """Pick a free port for everything not given (0) instead of failing."""
+    host_logs_to_files: bool = False
+    """Hosts write to ``<state dir>/logs/host-<name>.log`` instead of this process's stdout."""
+
+
+@dataclass
+class DevStack:
+    """A running (or starting) stack; use :meth:`start`, :meth:`supervise`, :meth:`stop`."""
+
+    options: DevOptions
+    apps: list[SubsystemApp[Any]] = field(default_factory=load_subsystems)
+    emulators: dict[str, emu.RunningEmulator] = field(default_factory=dict)
+    fakes: dict[str, Child] = field(default_factory=dict)
+    hosts: dict[str, Child] = field(default_factory=dict)
+    manifest: Manifest | None = None
+    _saved_env: dict[str, str | None] = field(default_factory=dict)
+    _quick_deaths: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def log_dir(self) -> Path:
+        """Where the emulators' and fakes' logs go."""
+        return self.options.state_dir / "logs"
+
+    # -- start ---------------------------------------------------------------------------
+
+    def start(self) -> Manifest:
+        """Bring everything up; raise :class:`DevError` (after cleaning up) on failure."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> Manifest:
+        specs = [s for s in emu.ALL if not os.environ.get(s.env_var)]
+        missing = emu.missing_tools(tuple(specs))
+        if missing:
+            raise DevError(
+                f"the emulators need {' and '.join(missing)} on PATH: install the Google Cloud "
+                "SDK with its emulator components and a Java runtime (see README, Run locally), "
+                "or point PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST at running emulators"
+            )
+        ports = self._resolve_ports(specs)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self._start_fakes(ports)
+        self._start_emulators(ports, specs)
+        env = self._function_env(ports)
+        self._provision(ports)
+        if self.options.lake:
+            self._create_bucket()
+        if any(s.name == "firestore" for s in specs):
+            for old in self.options.state_dir.glob("*-triggers.jsonl"):
+                old.unlink()  # a fresh Firestore: earlier checkpoints describe nothing
+        LocalIssuer.from_file(self.options.dev_key)  # once, before four hosts race to create it
+        for app in self.apps:
+            self._start_host(app.name, ports.hosts[app.name], env)
+        self._wait_healthy(
+            {**{f"fake {n}": url(p) for n, p in ports.fakes.items()}, **self._host_urls(ports)}
+        )
+        self.manifest = Manifest(
+            hosts=self._host_urls(ports),
+            fakes={name: url(port) for name, port in ports.fakes.items()},
+            endpoints={
+                fn.target(service): f"{url(ports.hosts[app.name])}/{fn.target(service)}"
+                for app in self.apps
+                for service, fn in app.topology.endpoints()
+            },
+            env=env,
+            dev_key=str(self.options.dev_key),
+            groups=self.groups(),
+        )
+        self.manifest.write(self.options.state_dir / MANIFEST)
+        return self.manifest
+
+    def _resolve_ports(self, specs: list[emu.EmulatorSpec]) -> Ports:
+        ports = self.options.ports
+        started = {s.name for s in specs}
+        if "pubsub" not in started:
+            ports = replace(ports, pubsub=0)
+        if "firestore" not in started:
+            ports = replace(ports, firestore=0)
+        if "storage" not in started:
+            ports = replace(ports, storage=0)
+        busy = {
+            what: port for what, port in ports.requested().items() if not emu.port_is_free(port)
+        }
+        if busy:
+            listed = ", ".join(f"{port} ({what})" for what, port in busy.items())
+            raise DevError(
+                f"port(s) already in use: {listed}. Stop what listens there, choose other "
+                "ports (--pubsub-port, --firestore-port, --storage-port, --base-port) "
+                "or pass --free-ports"
+            )
+        return _fill_free(ports, tuple(a.name for a in self.apps), started)
+
+    def _start_emulators(self, ports: Ports, specs: list[emu.EmulatorSpec]) -> None:
+        wanted = {"pubsub": ports.pubsub, "firestore": ports.firestore, "storage": ports.storage}
+        given = [s for s in emu.ALL if s not in specs]
+        for spec in given:
+            self.emulators[spec.name] = emu.start(spec)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+            futures = {
+                spec.name: pool.submit(emu.start, spec, wanted[spec.name], log_dir=self.log_dir)
+                for spec in specs
+            }
+            errors: list[BaseException] = []
+            for name, future in futures.items():
+                try:
+                    self.emulators[name] = future.result()
+                except BaseException as e:
+                    errors.append(e)
+        if errors:
+            raise DevError(f"an emulator did not start: {errors[0]}") from errors[0]
+        for running in self.emulators.values():
+            self._saved_env.setdefault(running.spec.env_var, os.environ.get(running.spec.env_var))
+            os.environ[running.spec.env_var] = running.env_value
+
+    def _start_fakes(self, ports: Ports) -> None:
+        for name in FAKES:
+            argv = [sys.executable, "-m", FAKE_MODULES[name], "--port", str(ports.fakes[name])]
+            if name == "pos":
+                argv += ["--webhook-secret", POS_SECRET]
+                if self.options.auto_pos is not None:
+                    argv += ["--auto-answer-s", str(self.options.auto_pos)]
+            elif name == "payments":
+                argv += ["--api-key", PAYMENT_KEY]
+            else:
+                argv += ["--api-key", PUSH_KEY]
+            child = Child(f"fake-{name}", argv, _child_env({}), self.log_dir / f"fake-{name}.log")
+            child.start()
+            self.fakes[name] = child
+
+    def _function_env(self, ports: Ports) -> dict[str, str]:
+        env = {
+            "FOODDELIVERY_MODE": "emulator",
+            "FOODDELIVERY_ENV": ENV,
+            "FOODDELIVERY_LOG_FORMAT": "text",
+            "FOODDELIVERY_DEV_KEY": str(self.options.dev_key.resolve()),
+            "FOODDELIVERY_PAYMENT_PROCESSOR_URL": url(ports.fakes["payments"]),
+            "FOODDELIVERY_PAYMENT_PROCESSOR_KEY": PAYMENT_KEY,
+            "FOODDELIVERY_PUSH_PROVIDER_URL": url(ports.fakes["push"]),
+            "FOODDELIVERY_PUSH_PROVIDER_KEY": PUSH_KEY,
+            "FOODDELIVERY_POS_URL": url(ports.fakes["pos"]),
+            "FOODDELIVERY_POS_CALLBACK_URL": f"{url(ports.hosts['order'])}/pos_esg_webhook",
+            "FOODDELIVERY_POS_WEBHOOK_SECRET": POS_SECRET,
+        }
+        for app in self.apps:
+            env[f"FOODDELIVERY_PROJECT_{app.name.upper()}"] = project_of(app.name)
+        for running in self.emulators.values():
+            env[running.spec.env_var] = running.env_value
+        return env
+
+    def _provision(self, ports: Ports) -> None:
+        from devstack.lake import SUBSCRIPTION as LAKE_SUBSCRIPTION
+        from shared.hub.provision import provision_subscription, provision_system
+
+        started = time.perf_counter()
+        hosts = {app.name: url(ports.hosts[app.name]) for app in self.apps}
+        owner = {id(service): app.name for app in self.apps for service in app.topology.services}
+
+        def endpoint(service: Any, consumer: Any) -> str:
+            return f"{hosts[owner[id(service)]]}/{consumer.target(service)}"
+
+        # The emulator (0.8.20) breaks an ordered subscription with a dead-letter policy
+        # at its last attempt, so every subscription is unordered here.
+        report = provision_system(
+            [app.topology for app in self.apps], project_of, endpoint, ordering=False
+        )
+        for app in self.apps:
+            provision_subscription(
+                project_of(app.name),
+                "fault-recorder",
+                Topic.FAULTS,
+                push_endpoint=f"{hosts[app.name]}/_faults",
+            )
+            if self.options.lake:
+                provision_subscription(project_of(app.name), LAKE_SUBSCRIPTION, Topic.BUS)
+        _log.info(
+            "provisioned %d topics and %d subscriptions in %.1f s",
+            len(report.created_topics) + len(report.existing_topics),
+            len(report.created_subscriptions) + len(report.existing_subscriptions),
+            time.perf_counter() - started,
+        )
+
+    def _create_bucket(self) -> None:
+        from shared.lake.gcs import GcsLake
+
+        GcsLake(LAKE_BUCKET).ensure_bucket()
+
+    def _start_host(self, name: str, port: int, env: dict[str, str]) -> None:
+        argv = [
+            sys.executable,
+            "-m",
+            "devstack.host",
+            name,
+            "--port",
+            str(port),
+            "--state-dir",
+            str(self.options.state_dir),
+        ]
+        if self.options.lake:
+            argv += ["--lake-bucket", LAKE_BUCKET]
+        log = self.log_dir / f"host-{name}.log" if self.options.host_logs_to_files else None
+        child = Child(f"host-{name}", argv, _child_env(env), log)
+        child.start()
+        self.hosts[name] = child
+
+    def _host_urls(self, ports: Ports) -> dict[str, str]:
+        return {app.name: url(ports.hosts[app.name]) for app in self.apps}
+
+    def _wait_healthy(self, urls: dict[str, str], timeout_s: float = READY_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout_s
+        waiting = dict(urls)
+        while waiting:
+            for child in [*self.fakes.values(), *self.hosts.values()]:
+                if not child.alive:
+                    raise DevError(f"{child.name} exited with code {child.returncode} at start")
+            waiting = {what: u for what, u in waiting.items() if not healthy(u)}
+            if waiting and time.monotonic() > deadline:
+                raise DevError(f"not healthy after {timeout_s:.0f} s: {', '.join(waiting)}")
+            if waiting:
+                time.sleep(0.1)
+
+    # -- run -----------------------------------------------------------------------------
+
+    def groups(self) -> dict[str, int]:
+        """name -> process group of every process this stack started."""
+        found = {
+            f"emulator-{name}": e.process.pid
+            for name, e in self.emulators.items()
+            if e.process is not None
+        }
+        for child in [*self.fakes.values(), *self.hosts.values()]:
+            if child.process is not None:
+                found[child.name] = child.pid
+        return found
+
+    def supervise(self) -> None:
+        """Restart a host that died (its pushes are redelivered, its triggers resumed).
+
+        Call it periodically; raises :class:`DevError` when a host keeps dying at start.
+        """
+        for name, child in self.hosts.items():
+            if child.alive:
+                if time.monotonic() - child.started_at > 10:
+                    self._quick_deaths[name] = 0
+                continue
+            quick = time.monotonic() - child.started_at < 10
+            self._quick_deaths[name] = self._quick_deaths.get(name, 0) + 1 if quick else 0
+            if self._quick_deaths[name] >= MAX_QUICK_DEATHS:
+                raise DevError(f"the {name} host keeps exiting (code {child.returncode})")
+            _log.warning("the %s host exited with code %s; restarting it", name, child.returncode)
+            child.stop()
+            time.sleep(RESTART_DELAY_S)
+            child.restarts += 1
+            child.start()
+            if self.manifest is not None:
+                self.manifest = replace(self.manifest, groups=self.groups())
+                self.manifest.write(self.options.state_dir / MANIFEST)
+
+    def stop(self) -> None:
+        """Stop every process this stack started (hosts, fakes, emulators); idempotent."""
+        for child in [*self.hosts.values(), *self.fakes.values()]:
+            child.stop()
+        for running in self.emulators.values():
+            running.stop()
+        self.hosts.clear()
+        self.fakes.clear()
+        self.emulators.clear()
+        for var, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
+        self._saved_env.clear()
+
+
+def _fill_free(ports: Ports, subsystems: tuple[str, ...], emulators_started: set[str]) -> Ports:
+    """Ports left at 0 get a free one (emulators only if this stack starts them)."""
+
+    def pick(port: int) -> int:
+        return port or emu.free_port()
+
+    return Ports(
+        pubsub=pick(ports.pubsub) if "pubsub" in emulators_started else 0,
+        firestore=pick(ports.firestore) if "firestore" in emulators_started else 0,
+        storage=pick(ports.storage) if "storage" in emulators_started else 0,
+        fakes={name: pick(ports.fakes.get(name, 0)) for name in FAKES},
+        hosts={name: pick(ports.hosts.get(name, 0)) for name in subsystems},
+    )
+
+
+def _child_env(extra: dict[str, str]) -> dict[str, str]:
+    """This process's environment plus ``extra``, with unbuffered Python output."""
+    return {**os.environ, **extra, "PYTHONUNBUFFERED": "1"}
+
+
+def healthy(base_url: str) -> bool:
+    """True when ``GET {base_url}/healthz`` answers 200."""
+    try:
+        with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False

@@ -1,0 +1,145 @@
+"""Feed one database-first trigger from the Firestore emulator's change feed, with retries.
+
+On GCP, Eventarc delivers each document write to the trigger's function and
+retries a failed run. Locally a :class:`~shared.stores.firestore.FirestoreChangeFeed`
+watches the collection; its callback only queues the change, and a worker
+thread runs the trigger. A run that asks for a retry goes back in the queue
+with exponential backoff; after ``max_attempts`` the change is dead-lettered to
+the subsystem's ``faults`` topic, as :class:`~shared.runtime.embedded.EmbeddedSystem`
+does, so nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from shared.hub.message import DEAD_LETTER_PREFIX
+from shared.runtime.consumer import change_message
+from shared.runtime.outcome import Outcome
+from shared.topology.model import Topic
+
+if TYPE_CHECKING:
+    from devstack.checkpoint import Checkpoint
+    from devstack.stats import Stats
+    from shared.runtime.consumer import TriggerRuntime
+    from shared.stores.base import DocumentChange, Watch
+    from shared.stores.firestore import FirestoreChangeFeed
+
+_log = logging.getLogger("fooddelivery.dev.triggers")
+
+
+class TriggerFeed:
+    """Runs ``runtime`` on every change of its collection, one change at a time."""
+
+    def __init__(
+        self,
+        target: str,
+        runtime: TriggerRuntime[Any],
+        checkpoint: Checkpoint,
+        stats: Stats,
+        *,
+        max_attempts: int = 5,
+        min_backoff_s: float = 1.0,
+        max_backoff_s: float = 10.0,
+    ) -> None:
+        self.target, self.runtime = target, runtime
+        self._checkpoint, self._stats = checkpoint, stats
+        self._max_attempts = max_attempts
+        self._min_backoff_s, self._max_backoff_s = min_backoff_s, max_backoff_s
+        self._heap: list[tuple[float, int, int, DocumentChange]] = []
+        self._seq = itertools.count()
+        self._busy = 0
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._watch: Watch | None = None
+        self._thread = threading.Thread(target=self._loop, name=f"trigger-{target}", daemon=True)
+
+    @property
+    def pending(self) -> int:
+        """Changes queued, waiting for a retry or running."""
+        with self._cond:
+            return len(self._heap) + self._busy
+
+    def start(self, feed: FirestoreChangeFeed) -> None:
+        """Start the worker, then watch the collection (resuming from the checkpoint)."""
+        self._thread.start()
+        resume = self._checkpoint.state(self.target) if self._checkpoint.resumed else None
+        self._watch = feed.watch(self.runtime.fn.collection, self._enqueue, resume=resume)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop watching and let the running change finish; queued changes are resumed later."""
+        if self._watch is not None:
+            self._watch.stop()
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    def _enqueue(self, change: DocumentChange, attempt: int = 1, delay_s: float = 0.0) -> None:
+        with self._cond:
+            heapq.heappush(
+                self._heap, (time.monotonic() + delay_s, next(self._seq), attempt, change)
+            )
+            self._cond.notify()
+
+    def _next(self) -> tuple[int, DocumentChange] | None:
+        with self._cond:
+            while not self._stopping:
+                now = time.monotonic()
+                if self._heap and self._heap[0][0] <= now:
+                    _, _, attempt, change = heapq.heappop(self._heap)
+                    self._busy += 1
+                    return attempt, change
+                self._cond.wait(self._heap[0][0] - now if self._heap else None)
+            return None
+
+    def _loop(self) -> None:
+        while (item := self._next()) is not None:
+            attempt, change = item
+            try:
+                self._run(change, attempt)
+            except Exception:  # never let the worker die: retry the change later
+                _log.exception("trigger %s failed on %s", self.target, change.key)
+                self._enqueue(change, attempt, self._max_backoff_s)
+            finally:
+                with self._cond:
+                    self._busy -= 1
+
+    def _run(self, change: DocumentChange, attempt: int) -> None:
+        started = time.perf_counter()
+        with self._stats.handling():
+            outcome = self.runtime.handle(change, attempt)
+        ms = (time.perf_counter() - started) * 1000
+        key = f"{change.collection}/{change.key}"
+        if outcome is Outcome.ACK:
+            self._checkpoint.record(self.target, change)
+            self._stats.handled(self.target, "trigger", change.kind, key, "ack", ms)
+        elif attempt >= self._max_attempts:
+            self._dead_letter(change, attempt)
+            self._checkpoint.record(self.target, change)
+            self._stats.handled(self.target, "trigger", change.kind, key, "dead", ms)
+        else:
+            self._stats.handled(self.target, "trigger", change.kind, key, "retry", ms)
+            backoff = min(self._max_backoff_s, self._min_backoff_s * 2 ** (attempt - 1))
+            self._enqueue(change, attempt + 1, backoff)
+
+    def _dead_letter(self, change: DocumentChange, attempts: int) -> None:
+        """Forward the change to ``faults`` with Pub/Sub's dead-letter attributes."""
+        runtime = self.runtime
+        message = change_message(change, attempts)
+        subscription = f"{runtime.service.name}-{runtime.fn.name}"
+        attributes = {
+            **message.attributes,
+            f"{DEAD_LETTER_PREFIX}Subscription": subscription,
+            f"{DEAD_LETTER_PREFIX}SubscriptionProject": runtime.subsystem.name,
+            f"{DEAD_LETTER_PREFIX}DeliveryCount": str(attempts),
+            f"{DEAD_LETTER_PREFIX}PublishTime": message.publish_time,
+        }
+        runtime.publisher.publish(Topic.FAULTS, [replace(message, attributes=attributes)])

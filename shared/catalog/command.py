@@ -1,0 +1,71 @@
+"""``fooddelivery contracts``: export the generated contract files, or check them.
+
+``export`` writes the schemas, the AsyncAPI document, the catalog and the
+diagram; it refuses to overwrite a committed schema with a breaking change
+(unless ``--allow-breaking``), so a breaking change is never exported by habit.
+``check`` exits 1 on a breaking change, a retired version or a stale file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from shared.catalog.gate import EXPORT_COMMAND, check, export
+from shared.system import load_subsystems
+
+DEFAULT_DIR = Path("contracts")
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``contracts export`` and ``contracts check`` to the command line."""
+    contracts = commands.add_parser(
+        "contracts", help="export or check the published event contracts and their catalog"
+    )
+    actions = contracts.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export_parser = actions.add_parser("export", help="write every generated contract file")
+    export_parser.add_argument(
+        "--allow-breaking",
+        action="store_true",
+        help="overwrite committed schemas even with breaking changes (rewrites history)",
+    )
+    check_parser = actions.add_parser(
+        "check", help="fail on breaking changes and stale generated files"
+    )
+    for parser in (export_parser, check_parser):
+        parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="the contracts directory")
+    export_parser.set_defaults(run=_export)
+    check_parser.set_defaults(run=_check)
+
+
+def _export(args: argparse.Namespace) -> int:
+    apps = load_subsystems()
+    report = check(apps, args.dir)
+    if report.breaking and not args.allow_breaking:
+        _print_problems(report.breaking)
+        print("contracts: nothing written", file=sys.stderr)
+        return 1
+    changed = export(apps, args.dir)
+    for path in changed:
+        print(f"wrote {path}")
+    print(f"contracts: {len(changed)} file(s) written, the rest up to date")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    apps = load_subsystems()
+    report = check(apps, args.dir)
+    if not report.ok:
+        _print_problems(report.lines())
+        return 1
+    schemas = len(list((args.dir / "schemas").glob("*.json")))
+    print(f"contracts OK: {schemas} schema(s) compatible, catalog up to date")
+    return 0
+
+
+def _print_problems(lines: list[str]) -> None:
+    for line in lines:
+        print(f"contracts: {line}", file=sys.stderr)
+    if any("stale" in line for line in lines):
+        print(f"contracts: after a compatible change, run `{EXPORT_COMMAND}`", file=sys.stderr)

@@ -1,0 +1,104 @@
+"""The compatibility gate: compare what the code publishes with what is committed.
+
+* a committed schema whose major version is still published must not be
+  broken by the current contract (:func:`shared.compat.breaking_changes`);
+* a committed major version that nobody publishes any more is an error until
+  its schema file is deleted, on purpose;
+* every generated file must equal the committed one (stale otherwise).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shared.catalog import asyncapi, markdown, mermaid
+from shared.catalog.inventory import Published, inventory
+from shared.catalog.schemas import SCHEMAS_DIR, parse_schema_file, render_json, schema_of
+from shared.compat import breaking_changes
+from shared.runtime.app import SubsystemApp
+
+EXPORT_COMMAND = "fooddelivery contracts export"
+
+
+def generate(apps: Sequence[SubsystemApp[Any]]) -> dict[str, str]:
+    """Every generated file, by its path inside the contracts directory."""
+    events = inventory(apps)
+    diagram = mermaid.render(apps, events)
+    files = {f"{SCHEMAS_DIR}/{e.key}.json": render_json(schema_of(e)) for e in events}
+    files["asyncapi.yaml"] = asyncapi.render(events)
+    files["topology.mmd"] = diagram
+    files["README.md"] = markdown.render(events, diagram)
+    return files
+
+
+@dataclass
+class Report:
+    """What ``contracts check`` found: breaking changes, retired versions, stale files."""
+
+    breaking: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was found."""
+        return not (self.breaking or self.retired or self.stale)
+
+    def lines(self) -> list[str]:
+        """The findings as messages a developer can act on."""
+        out = [*self.breaking, *self.retired]
+        out += [f"{path} is stale: run `{EXPORT_COMMAND}`" for path in self.stale]
+        return out
+
+
+def check(apps: Sequence[SubsystemApp[Any]], root: Path) -> Report:
+    """Compare the generated files with those committed under ``root``."""
+    events = {(e.type, e.version): e for e in inventory(apps)}
+    report = Report()
+    for path in sorted((root / SCHEMAS_DIR).glob("*.json")):
+        identity = parse_schema_file(path.name)
+        if identity is None:
+            continue
+        event = events.get(identity)
+        if event is None:
+            report.retired.append(_retired(identity, path))
+            continue
+        committed = json.loads(path.read_text(encoding="utf-8"))
+        for change in breaking_changes(committed, schema_of(event)):
+            report.breaking.append(_breaking(event, str(change)))
+    for name, text in generate(apps).items():
+        target = root / name
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            report.stale.append(f"{root.name}/{name}")
+    return report
+
+
+def export(apps: Sequence[SubsystemApp[Any]], root: Path) -> list[str]:
+    """Write every generated file under ``root``; returns the paths that changed."""
+    changed: list[str] = []
+    for name, text in generate(apps).items():
+        target = root / name
+        if target.is_file() and target.read_text(encoding="utf-8") == text:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        changed.append(f"{root.name}/{name}")
+    return changed
+
+
+def _breaking(event: Published, change: str) -> str:
+    v = event.version
+    return f"{event.type} v{v}: {change} (bump the major version: publish v{v + 1} beside v{v})"
+
+
+def _retired(identity: tuple[str, int], path: Path) -> str:
+    event_type, version = identity
+    return (
+        f"{event_type} v{version}: committed but no longer published; consumers may still "
+        f"read it: publish it again, or delete {path.parent.name}/{path.name} once no "
+        "consumer reads it"
+    )

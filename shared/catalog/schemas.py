@@ -1,0 +1,115 @@
+"""JSON Schemas of the published payloads, one file per type and major version.
+
+A schema is derived from the contract's pydantic model as it is serialized on
+the wire (by alias, camelCase), so it states exactly what a consumer receives.
+Output is deterministic (sorted keys, two-space indent, trailing newline):
+the committed file changes only when the contract does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.catalog.inventory import Published
+
+Schema = dict[str, Any]
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMAS_DIR = "schemas"
+_FILE = re.compile(r"^(?P<type>[a-z0-9.-]+)\.v(?P<version>[1-9][0-9]*)\.json$")
+
+
+def schema_file(event_type: str, version: int) -> str:
+    """The schema's path inside the contracts directory: ``schemas/<type>.v<major>.json``."""
+    return f"{SCHEMAS_DIR}/{event_type}.v{version}.json"
+
+
+def parse_schema_file(name: str) -> tuple[str, int] | None:
+    """``(type, major)`` of a schema file name, or ``None`` when it is not one."""
+    match = _FILE.match(name)
+    return None if match is None else (match["type"], int(match["version"]))
+
+
+def schema_of(event: Published) -> Schema:
+    """The payload's JSON Schema (2020-12) with the event's identity in ``x-`` fields."""
+    schema: Schema = event.contract.model_json_schema(by_alias=True, mode="serialization")
+    schema.update(
+        {
+            "$schema": DIALECT,
+            "$id": f"urn:fooddelivery:contracts:{event.type}:v{event.version}",
+            "title": f"{event.type} v{event.version}",
+            "description": (event.contract.__doc__ or event.type).strip(),
+            "x-type": event.type,
+            "x-version": event.version,
+            "x-entity": event.entity,
+            "x-producer": f"{event.producer}/{event.service}/{event.function}",
+        }
+    )
+    return schema
+
+
+def render_json(document: Any) -> str:
+    """Deterministic JSON text: sorted keys, two-space indent, trailing newline."""
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def example(schema: Schema) -> Any:
+    """A deterministic example instance of ``schema``.
+
+    Takes a field's first ``examples`` value, else its ``const``, first
+    ``enum`` value or ``default``, else the smallest value its type and bounds
+    allow. A string with a ``pattern`` needs ``examples`` (pydantic:
+    ``Field(examples=[...])``), since no pattern can be guessed.
+    """
+    return _example(schema, schema.get("$defs", {}), "value")
+
+
+def _example(schema: Schema, defs: Schema, name: str) -> Any:
+    if "$ref" in schema:
+        return _example(defs[schema["$ref"].rsplit("/", 1)[-1]], defs, name)
+    for key in ("examples", "enum"):
+        if schema.get(key):
+            return schema[key][0]
+    if "const" in schema:
+        return schema["const"]
+    if "anyOf" in schema:
+        options = [o for o in schema["anyOf"] if o.get("type") != "null"] or schema["anyOf"]
+        return _example(options[0], defs, name)
+    kind = schema.get("type")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {field: _example(sub, defs, field) for field, sub in props.items()}
+    if kind == "array":
+        item = _example(schema.get("items", {}), defs, name)
+        return [item] * max(1, schema.get("minItems", 1))
+    if "default" in schema:
+        return schema["default"]
+    if kind == "string":
+        if "pattern" in schema:
+            raise ValueError(f"field {name!r} has a pattern: give it examples=[...]")
+        text = f"{name}-1"
+        return text[: schema.get("maxLength", len(text))].ljust(schema.get("minLength", 0), "x")
+    if kind in ("integer", "number"):
+        return _number(schema, integer=kind == "integer")
+    if kind == "boolean":
+        return True
+    return None
+
+
+def _number(schema: Schema, *, integer: bool) -> int | float:
+    """The middle of the bounds, else the bound, else 1."""
+    low = schema.get("minimum")
+    high = schema.get("maximum")
+    if "exclusiveMinimum" in schema:
+        low = schema["exclusiveMinimum"] + 1
+    if "exclusiveMaximum" in schema:
+        high = schema["exclusiveMaximum"] - 1
+    if low is not None and high is not None:
+        value = (low + high) / 2
+    elif low is not None:
+        value = low
+    else:
+        value = 1 if high is None else min(high, 1)
+    return int(value) if integer else float(value)

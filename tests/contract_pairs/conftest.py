@@ -1,0 +1,140 @@
+"""What the cross-subsystem contract tests share: the system, the committed schemas, runtimes."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.catalog.inventory import Published, Reading, inventory
+from shared.catalog.schemas import schema_file
+from shared.clock import ManualClock
+from shared.contracts import SCHEMA_VERSION_TAG
+from shared.envelope import Envelope, derive_id
+from shared.hub.base import AbstractPublisher
+from shared.hub.message import Message
+from shared.runtime.app import Infrastructure, SubsystemApp
+from shared.runtime.consumer import ConsumerRuntime
+from shared.stores import InMemoryDocumentStore
+from shared.system import load_subsystems
+from shared.topology import Consumer, Topic
+
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACTS = ROOT / "contracts"
+START = 1_767_225_600_000
+APPS: list[SubsystemApp[Any]] = load_subsystems()
+EVENTS: list[Published] = inventory(APPS)
+_ids = itertools.count(1)
+
+
+def settings(dev_key: Path) -> dict[str, str]:
+    """Every setting the four bootstraps ask for; no third party is ever called."""
+    return {
+        "DEV_KEY": str(dev_key),
+        "PAYMENT_PROCESSOR_URL": "http://payments.test",
+        "PAYMENT_PROCESSOR_KEY": "sk_test",
+        "PUSH_PROVIDER_URL": "http://push.test",
+        "PUSH_PROVIDER_KEY": "push_test",
+        "POS_URL": "http://pos.test",
+        "POS_CALLBACK_URL": "http://order.test/",
+        "POS_WEBHOOK_SECRET": "secret",
+    }
+
+
+def committed_schema(event: Published) -> dict[str, Any]:
+    """The producer's committed schema file of ``event``'s type and major version."""
+    path = CONTRACTS / schema_file(event.type, event.version)
+    schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return schema
+
+
+def envelope(event: Published, body: dict[str, Any]) -> Envelope:
+    """``body`` as ``event``'s producer publishes it: type, entity and version tag."""
+    n = next(_ids)
+    return Envelope(
+        id=derive_id("contract-test", str(n)),
+        type=event.type,
+        timestamp=START,
+        partition_key=f"key-{n}",
+        entity=event.entity,
+        body=body,
+        tags={
+            SCHEMA_VERSION_TAG: str(event.version),
+            "source": event.service,
+            "function": event.function,
+            "subsystem": event.producer,
+            "env": "test",
+        },
+    )
+
+
+def app_named(name: str) -> SubsystemApp[Any]:
+    """The loaded subsystem called ``name``."""
+    [app] = [a for a in APPS if a.name == name]
+    return app
+
+
+def ingress_of(reading: Reading) -> tuple[SubsystemApp[Any], Any, Consumer]:
+    """The app, service and consumer function behind ``reading``."""
+    app = app_named(reading.subsystem)
+    for service, fn in app.topology.consumers():
+        if service.name == reading.service and fn.name == reading.function:
+            return app, service, fn
+    raise LookupError(reading.qualified)
+
+
+def ingresses() -> list[Reading]:
+    """Every ingress function of the system."""
+    found = {r for e in EVENTS for r in e.consumers}
+    for app in APPS:
+        for service, fn in app.topology.consumers():
+            if fn.channel.subsystem is not None:
+                found.add(Reading(app.name, service.name, fn.name))
+    return sorted(found, key=lambda r: r.qualified)
+
+
+class RecordingPublisher(AbstractPublisher):
+    """Keeps what a runtime publishes, by topic."""
+
+    def __init__(self) -> None:
+        self.sent: dict[Topic, list[Message]] = {topic: [] for topic in Topic}
+
+    def publish(self, topic: Topic, messages: Sequence[Message]) -> list[str]:
+        self.sent[topic].extend(messages)
+        return [m.message_id or str(i) for i, m in enumerate(messages)]
+
+    def clear(self) -> None:
+        for messages in self.sent.values():
+            messages.clear()
+
+
+@pytest.fixture(scope="session")
+def dev_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One development signing key for every bootstrap of the session."""
+    return tmp_path_factory.mktemp("contract-pairs") / "key.pem"
+
+
+@pytest.fixture(scope="session")
+def ports(dev_key: Path) -> dict[str, Any]:
+    """Each subsystem's real ports, on an in-memory store."""
+    clock = ManualClock(START)
+    return {
+        app.name: app.bootstrap(
+            Infrastructure(app.name, InMemoryDocumentStore(), clock, "test", settings(dev_key))
+        )
+        for app in APPS
+    }
+
+
+def runtime(
+    reading: Reading, ports: dict[str, Any], publisher: AbstractPublisher
+) -> ConsumerRuntime[Any]:
+    """The consumer's real ingress function, run as Pub/Sub would run it."""
+    app, service, fn = ingress_of(reading)
+    return ConsumerRuntime(
+        app.topology, service, fn, ports[app.name], publisher, ManualClock(START), "test"
+    )

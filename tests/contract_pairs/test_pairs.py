@@ -1,0 +1,159 @@
+"""Consumer-driven contract tests, derived from the topology.
+
+For every (published type and major version, consumer ingress) pair, many
+payloads are generated from the producer's *committed* schema; each is wrapped
+in the envelope the producer publishes and handed to the consumer's real
+ingress function. The consumer must acknowledge it without a fault and emit
+the internal events its mapping promises. A producer whose schema allows what
+a consumer's reader refuses (or a reader that demands what the schema does
+not promise) fails here, before any event crosses a boundary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis_jsonschema import from_schema
+
+from shared.catalog.inventory import Published, Reading
+from shared.hub.message import from_message, to_message
+from shared.runtime.outcome import Outcome
+from shared.topology import Topic
+from tests.contract_pairs.conftest import (
+    EVENTS,
+    RecordingPublisher,
+    committed_schema,
+    envelope,
+    ingresses,
+    runtime,
+)
+
+Promise = Callable[[str, dict[str, Any]], list[str]]
+
+
+def by_type(table: dict[str, str]) -> Promise:
+    return lambda event_type, body: [table[event_type]]
+
+
+def by_status(table: dict[str, str]) -> Promise:
+    return lambda event_type, body: [table[body["status"]]] if body["status"] in table else []
+
+
+def always(internal: str) -> Promise:
+    return lambda event_type, body: [internal]
+
+
+PROMISES: dict[str, Promise] = {
+    "customer/delivery-esg/ingress": always("delivery-status-changed"),
+    "customer/order-esg/ingress": always("order-status-changed"),
+    "customer/restaurant-esg/ingress": by_type(
+        {
+            "restaurant.restaurant-updated": "restaurant-updated",
+            "restaurant.menu-updated": "menu-updated",
+        }
+    ),
+    "delivery/order-esg/ingress": always("order-updated"),
+    "order/intake-esg/from-customer": always("order-placed"),
+    "order/intake-esg/from-delivery": by_status(
+        {
+            "assigned": "driver-assigned",
+            "picked-up": "order-picked-up",
+            "delivered": "order-delivered",
+        }
+    ),
+    "order/intake-esg/from-restaurant": by_type(
+        {
+            "restaurant.order-accepted": "restaurant-accepted",
+            "restaurant.order-rejected": "restaurant-rejected",
+            "restaurant.order-ready": "restaurant-ready",
+            "restaurant.restaurant-updated": "restaurant-updated",
+        }
+    ),
+    "restaurant/order-esg/ingress": by_status(
+        {"placed": "order-received", "cancelled": "order-withdrawn", "picked-up": "order-collected"}
+    ),
+}
+"""What each ingress promises to emit on the bus for an event it reads (its mapping)."""
+
+PAIRS = [(event, reading) for event in EVENTS for reading in event.consumers]
+
+
+def generatable(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema as hypothesis-jsonschema resolves it (local ``$ref``s, no base URI)."""
+    return {k: v for k, v in schema.items() if k not in ("$id", "$schema")}
+
+
+@pytest.mark.parametrize(
+    ("event", "reading"), PAIRS, ids=[f"{e.key}->{r.qualified}" for e, r in PAIRS]
+)
+def test_the_consumer_reads_whatever_its_producer_may_publish(
+    event: Published, reading: Reading, ports: dict[str, Any]
+) -> None:
+    publisher = RecordingPublisher()
+    ingress = runtime(reading, ports, publisher)
+    promise = PROMISES[reading.qualified]
+
+    @settings(
+        max_examples=15,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+    @given(from_schema(generatable(committed_schema(event))))
+    def reads(body: dict[str, Any]) -> None:
+        publisher.clear()
+        message = to_message(envelope(event, body))
+        assert ingress.fn.channel.rule.matches(message.attributes), "the routing rule refused it"
+
+        outcome = ingress.handle(message)
+
+        faults = [from_message(m).body for m in publisher.sent[Topic.FAULTS]]
+        assert (outcome, faults) == (Outcome.ACK, [])
+        emitted = [from_message(m).type for m in publisher.sent[Topic.BUS]]
+        assert emitted == promise(event.type, body)
+        assert publisher.sent[Topic.EXTERNAL] == []
+
+    reads()
+
+
+def test_every_ingress_states_what_it_promises_to_emit() -> None:
+    assert sorted(PROMISES) == [r.qualified for r in ingresses()]
+
+
+def test_every_consumed_type_and_version_has_a_producer() -> None:
+    published = {(e.producer, e.type, e.version) for e in EVENTS}
+    readers = {r for e in EVENTS for r in e.consumers}
+    for reading in ingresses():
+        assert reading in readers, f"{reading.qualified} reads nothing anyone publishes"
+    for event, reading in PAIRS:
+        assert (event.producer, event.type, event.version) in published, reading
+
+
+def test_every_published_type_and_version_has_consumers_and_the_catalog_lists_them() -> None:
+    from tests.contract_pairs.conftest import CONTRACTS
+
+    catalog = (CONTRACTS / "README.md").read_text(encoding="utf-8")
+    for event in EVENTS:
+        assert event.consumers, f"{event.key} has no consumer"
+        [row] = [
+            line
+            for line in catalog.splitlines()
+            if line.startswith(f"| [`{event.type}`]") and f"| v{event.version} |" in line
+        ]
+        for reading in event.consumers:
+            assert reading.qualified in row
+
+
+def test_the_v2_evolution_flows_beside_v1_with_a_consumer_still_on_v1() -> None:
+    readers = {e.version: {r.subsystem for r in e.consumers} for e in EVENTS}
+    status = {
+        e.version: {r.subsystem for r in e.consumers}
+        for e in EVENTS
+        if e.type == "order.order-status-changed"
+    }
+    assert readers
+    assert status == {1: {"restaurant"}, 2: {"customer", "delivery"}}

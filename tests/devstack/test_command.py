@@ -1,0 +1,71 @@
+"""The ``fooddelivery dev`` command: clear failures, and Ctrl-C leaves nothing running."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devstack.processes import group_members
+from tests.devstack.conftest import (
+    dev_env,
+    require_emulators,
+    start_dev,
+    stop_and_check,
+    wait_ready,
+)
+
+
+def dev(
+    tmp_path: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "shared.cli", "dev", "--state-dir", str(tmp_path), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env or dev_env(tmp_path / "key.pem"),
+    )
+
+
+def test_missing_gcloud_and_java_give_a_clear_message(tmp_path: Path) -> None:
+    env = dev_env(tmp_path / "key.pem")
+    env["PATH"] = str(tmp_path / "empty")
+    run = dev(tmp_path, "--free-ports", env=env)
+    assert run.returncode == 2
+    assert "the emulators need gcloud and java on PATH" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.emulator
+def test_a_busy_port_gives_a_clear_message_and_starts_nothing(tmp_path: Path) -> None:
+    require_emulators()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        run = dev(tmp_path, "--free-ports", "--pubsub-port", str(port))
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert f"port(s) already in use: {port} (the Pub/Sub emulator)" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert not (tmp_path / "stack.json").exists()
+
+
+@pytest.mark.emulator
+def test_ctrl_c_stops_every_process_including_the_emulators_java(tmp_path: Path) -> None:
+    require_emulators()
+    started = start_dev(tmp_path, "--free-ports", "--no-lake")
+    manifest = wait_ready(started)
+    groups = manifest.groups
+    assert {"emulator-pubsub", "emulator-firestore", "host-order", "fake-pos"} <= set(groups)
+    java = [m for m in group_members(list(groups.values())) if m[2] == "java"]
+    assert len(java) == 2, f"expected the Pub/Sub and Firestore emulators' java: {java}"
+
+    code, left = stop_and_check(started)
+
+    assert code == 0, started.output[-3000:]
+    assert left == [], f"processes left behind: {left}"
+    assert "stopped: every process the stack started has exited" in started.output

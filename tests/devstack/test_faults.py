@@ -1,0 +1,70 @@
+"""A poison message published straight onto a bus becomes a fault; the stack keeps serving."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+
+from devstack.layout import Manifest, project_of
+from devstack.live import LiveStack
+from order.topology import APP as ORDER
+from shared.hub.message import Message
+from shared.topology.model import Topic
+from tests.devstack.conftest import eventually
+from tests.devstack.world import TRATTORIA, World
+
+pytestmark = pytest.mark.emulator
+
+
+def a_type_read_from_the_bus() -> tuple[str, str]:
+    """(target, event type) of an Order consumer on its own bus."""
+    for service, consumer in ORDER.topology.consumers():
+        if consumer.channel.topic is Topic.BUS and consumer.channel.rule.types:
+            return consumer.target(service), sorted(consumer.channel.rule.types)[0]
+    raise AssertionError("the order subsystem has no bus consumer")
+
+
+def test_a_poison_message_becomes_a_fault_and_the_stack_keeps_serving(
+    manifest: Manifest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.hub.pubsub import PubSubPublisher
+
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", manifest.env["PUBSUB_EMULATOR_HOST"])
+    _, event_type = a_type_read_from_the_bus()
+    key = f"poison-{uuid.uuid4().hex[:8]}"
+    publisher = PubSubPublisher(project_of("order"))
+    try:
+        publisher.publish(
+            Topic.BUS,
+            [
+                Message(
+                    data=b"{not an envelope", attributes={"type": event_type, "partitionKey": key}
+                )
+            ],
+        )
+    finally:
+        publisher.close()
+    stack = LiveStack(manifest)
+
+    def poison_fault() -> list[dict]:
+        """the poison message is recorded in the order subsystem's faults"""
+        order = manifest.hosts["order"]
+        faults = requests.get(f"{order}/_dev/faults", timeout=10).json()["faults"]
+        return [f for f in faults if f["message"]["attributes"].get("partitionKey") == key]
+
+    [fault] = eventually(poison_fault)
+    assert fault["reason"] == "poison"
+    assert fault["function"].startswith("order/")
+    assert fault["error"]["type"] == "EnvelopeError"
+
+    world = World(stack)
+    order_id = world.customer("carla").order(TRATTORIA, [("margherita", 1)])
+
+    def placed() -> bool:
+        """the order placed after the poison message reaches the kitchen"""
+        return order_id in [t["id"] for t in world.staff[TRATTORIA].queue("new")]
+
+    eventually(placed)
+    world.staff[TRATTORIA].reject(order_id, "closing early")  # leave the queue as it was

@@ -1,0 +1,100 @@
+"""The topology checks that tie egress and ingress functions to the published contracts."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.exceptions import TopologyError
+from shared.hub.routing import on_types
+from shared.system import load_subsystems
+from shared.topology import Channel, Consumer, Role, Service, ServiceKind, Subsystem, Topic
+from shared.topology.model import check_contracts, check_system
+
+
+def noop(event, ctx):
+    return None
+
+
+def producer(*publishes: str) -> Subsystem:
+    egress = Consumer(
+        "egress", Role.EGRESS, Channel(on_types("x")), handlers=(noop,), publishes=publishes
+    )
+    return Subsystem("alpha", (Service("out-esg", ServiceKind.ESG, (egress,)),))
+
+
+def consumer(**tags: str) -> Subsystem:
+    rule = on_types("alpha.thing-happened", **tags)
+    ingress = Consumer(
+        "ingress",
+        Role.INGRESS,
+        Channel(rule, topic=Topic.EXTERNAL, subsystem="alpha"),
+        handlers=(noop,),
+    )
+    return Subsystem("beta", (Service("in-esg", ServiceKind.ESG, (ingress,)),))
+
+
+def test_the_domain_is_consistent_with_its_contracts():
+    apps = load_subsystems()
+    contracts = {app.name: app.published for app in apps}
+    assert check_system(tuple(app.topology for app in apps), contracts) == []
+    assert ("order.order-status-changed", 2) in contracts["order"]
+
+
+def test_an_egress_type_without_a_contract_is_refused():
+    assert check_contracts(producer("alpha.thing-happened"), set()) == [
+        "alpha publishes 'alpha.thing-happened' from an egress but has no contract for it"
+    ]
+
+
+def test_a_contract_no_egress_publishes_is_refused():
+    assert check_contracts(producer(), {("alpha.thing-happened", 1)}) == [
+        "alpha has a contract for 'alpha.thing-happened' but no egress publishes it"
+    ]
+
+
+def test_an_external_type_must_carry_its_subsystems_namespace():
+    assert check_contracts(producer("thing-happened"), {("thing-happened", 1)}) == [
+        "alpha's external type 'thing-happened' must start with 'alpha.'"
+    ]
+
+
+def test_an_ingress_must_read_a_published_version():
+    system = (producer("alpha.thing-happened"), consumer(schemaVersion="3"))
+    contracts = {"alpha": {("alpha.thing-happened", 1)}}
+    assert check_system(system, contracts) == [
+        "beta/in-esg/ingress reads alpha.thing-happened v3, which is not published"
+    ]
+
+
+def test_an_ingress_must_choose_when_several_versions_are_published():
+    contracts = {"alpha": {("alpha.thing-happened", 1), ("alpha.thing-happened", 2)}}
+    untagged = (producer("alpha.thing-happened"), consumer())
+    assert check_system(untagged, contracts) == [
+        "beta/in-esg/ingress reads alpha.thing-happened, published as v1, v2: "
+        "select one with the routing tag schemaVersion"
+    ]
+    tagged = (producer("alpha.thing-happened"), consumer(schemaVersion="1"))
+    assert check_system(tagged, contracts) == []
+
+
+def test_without_contracts_only_the_producers_are_checked():
+    assert check_system((producer("alpha.thing-happened"), consumer(schemaVersion="9"))) == []
+
+
+def test_loading_the_system_refuses_an_egress_without_a_contract(monkeypatch):
+    from dataclasses import replace
+
+    import shared.system as system
+
+    apps = {app.name: app for app in load_subsystems()}
+    broken = replace(apps["delivery"], contracts=())
+
+    class EntryPoint:
+        name, value = "delivery", "delivery.topology:APP"
+
+        def load(self):
+            return broken
+
+    monkeypatch.setattr(system, "entry_points", lambda group: [EntryPoint()])
+    with pytest.raises(TopologyError, match="has no contract for it"):
+        system.load_subsystems()
