@@ -38,7 +38,7 @@ from typing import Any
 from devstack.layout import MANIFEST, Manifest, Ports
 from devstack.live import LiveStack
 from devstack.stack import DevOptions, DevStack
-from scenario.actors import CustomerApp, DriverApp, PosTerminal, StaffApp, tokens
+from scenario.actors import ApiError, CustomerApp, DriverApp, PosTerminal, StaffApp, tokens
 from scenario.seed import RESTAURANTS
 from shared import logs
 
@@ -96,6 +96,7 @@ class Bench:
         self.drivers = [
             DriverApp(session, urls, mint("driver", f"bench-{tag}-{n}")) for n in range(orders)
         ]
+        self.driver_by_id = {f"bench-{tag}-{n}": d for n, d in enumerate(self.drivers)}
         self.checkout_ms: dict[str, int] = {}
         self.customer_of: dict[str, CustomerApp] = {}
         self.done = threading.Event()
@@ -132,32 +133,41 @@ class Bench:
 
     def kitchens(self) -> None:
         while not self.done.is_set():
-            for staff in self.staff.values():
-                for ticket in staff.queue("new"):
-                    staff.accept(ticket["id"], 10)
-                for ticket in staff.queue("accepted"):
-                    staff.ready(ticket["id"])
-            for order in self.pos.received():
-                self.pos.accept(order["orderId"], 10)
-            for order in self.pos.accepted():
-                self.pos.ready(order["orderId"])
-            time.sleep(0.1)
+            _tolerant(self._kitchens_once)
+            time.sleep(0.3)
 
-    def drive(self, drivers: list[DriverApp]) -> None:
+    def _kitchens_once(self) -> None:
+        for staff in self.staff.values():
+            for ticket in staff.queue("new"):
+                staff.accept(ticket["id"], 10)
+            for ticket in staff.queue("accepted"):
+                staff.ready(ticket["id"])
+        for order in self.pos.received():
+            self.pos.accept(order["orderId"], 10)
+        for order in self.pos.accepted():
+            self.pos.ready(order["orderId"])
+
+    def dispatch(self) -> None:
+        """Drivers act on the offers pushed to their phones (the push provider's outbox)."""
+        handled: set[str] = set()
         while not self.done.is_set():
-            for driver in drivers:
-                for offer in driver.offers():
-                    driver.accept(offer["deliveryId"])
-                for delivery in driver.deliveries():
-                    if delivery["status"] == "assigned":
-                        driver.picked_up(delivery["deliveryId"])
-                    elif delivery["status"] == "picked-up":
-                        driver.delivered(delivery["deliveryId"])
-            time.sleep(0.1)
+            for message in self.stack.driver_messages():
+                data = message.get("data") or {}
+                if "expiresAt" in data and message["id"] not in handled:
+                    handled.add(message["id"])
+                    driver = self.driver_by_id.get(message["to"]["id"])
+                    if driver is not None:
+                        self.pool.submit(_tolerant, lambda d=driver, m=data: _deliver(d, m))
+            time.sleep(0.2)
 
     def statuses(self) -> dict[str, str]:
         def track(order_id: str) -> tuple[str, str]:
-            return order_id, self.customer_of[order_id].track(order_id)["status"]
+            try:
+                return order_id, self.customer_of[order_id].track(order_id)["status"]
+            except ApiError as e:  # the tracking view is built from events: not there yet
+                if e.status != 404:
+                    raise
+                return order_id, "unknown"
 
         return dict(self.pool.map(track, list(self.customer_of)))
 
@@ -170,10 +180,10 @@ def run(manifest: Manifest, args: argparse.Namespace) -> int:
     print(f"seeded {args.orders} customers and drivers in {time.perf_counter() - seeded:.1f} s")
     cursor, writes_before = stack.cursor(), _writes(stack)
     started = time.perf_counter()
-    actors = [threading.Thread(target=bench.kitchens, daemon=True)]
-    slices = max(1, args.workers // 2)
-    for k in range(slices):
-        actors.append(threading.Thread(target=bench.drive, args=(bench.drivers[k::slices],)))
+    actors = [
+        threading.Thread(target=bench.kitchens, daemon=True),
+        threading.Thread(target=bench.dispatch, daemon=True),
+    ]
     for thread in actors:
         thread.start()
     list(bench.pool.map(bench.checkout, range(args.orders)))
@@ -239,6 +249,29 @@ def check(stack: LiveStack, bench: Bench, statuses: dict[str, str]) -> list[str]
     )
     failures += [f"{n} notifications for {key}" for key, n in per_status.items() if n > 1]
     return failures
+
+
+def _deliver(driver: DriverApp, offer: dict[str, Any], every_s: float = 0.3) -> None:
+    """Take the offered delivery, pick the order up and hand it over."""
+    driver.accept(offer["deliveryId"])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        mine = {d["deliveryId"]: d for d in driver.deliveries()}.get(offer["deliveryId"])
+        if mine is not None and mine["status"] == "assigned":
+            driver.picked_up(offer["deliveryId"])
+        elif mine is not None and mine["status"] == "picked-up":
+            driver.delivered(offer["deliveryId"])
+            return
+        time.sleep(every_s)
+
+
+def _tolerant(step: Any) -> None:
+    """Run one actor step; a refused call (an offer taken meanwhile, a race) is retried later."""
+    try:
+        step()
+    except ApiError as e:
+        if e.status >= 500:
+            print(f"  server error: {e}", file=sys.stderr)
 
 
 def _writes(stack: LiveStack) -> int:

@@ -108,6 +108,13 @@ class LiveStack:
         found: list[dict[str, Any]] = self._fake("push", "/v1/messages", PUSH_KEY)["messages"]
         return found
 
+    def driver_messages(self) -> list[dict[str, Any]]:
+        """The push messages sent to drivers (what their phones showed)."""
+        found: list[dict[str, Any]] = self._fake("push", "/v1/messages?kind=driver", PUSH_KEY)[
+            "messages"
+        ]
+        return found
+
     def faults(self) -> list[dict[str, Any]]:
         """The faults every subsystem recorded."""
         found: list[dict[str, Any]] = []
