@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(BIN)/fooddelivery demo $(ARGS)
 
+dev: $(STAMP)
+	$(BIN)/fooddelivery dev $(ARGS)
+
 test: $(STAMP) lint typecheck $(ASYNCAPI_SPECS) terraform-check
 	$(BIN)/fooddelivery contracts check
 	$(BIN)/pytest
@@ -61,6 +64,9 @@ integration: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/kit_throughput.py
+
+bench-dev: $(STAMP)
+	$(BIN)/python benchmarks/orders_emulators.py $(ARGS)
 	$(BIN)/python benchmarks/orders_embedded.py
 
 clean:

@@ -66,6 +66,14 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--no-lake", action="store_true", help="do not write the event lake")
     parser.add_argument(
+        "--external-host",
+        action="append",
+        default=[],
+        metavar="SUBSYSTEM",
+        help="do not start this subsystem's host: you run it (e.g. under a debugger) "
+        "with python -m devstack.host SUBSYSTEM --port PORT",
+    )
+    parser.add_argument(
         "--state-dir",
         type=Path,
         default=STATE_DIR,
@@ -107,6 +115,7 @@ def options_from(args: argparse.Namespace) -> DevOptions:
         auto_pos=args.auto_pos,
         lake=not args.no_lake,
         free_ports=args.free_ports,
+        external_hosts=frozenset(args.external_host),
     )
 
 
@@ -123,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
     stack = DevStack(options_from(args))
     try:
         manifest = stack.start()
-        print(banner(manifest, time.perf_counter() - started, args.state_dir), flush=True)
+        text = banner(manifest, time.perf_counter() - started, args.state_dir, stack.external)
+        print(text, flush=True)
         if args.scenario:
             from devstack.scenario import play
 
@@ -140,7 +150,9 @@ def run(args: argparse.Namespace) -> int:
         print("stopped: every process the stack started has exited", file=sys.stderr, flush=True)
 
 
-def banner(manifest: Manifest, seconds: float, state_dir: Path) -> str:
+def banner(
+    manifest: Manifest, seconds: float, state_dir: Path, external: frozenset[str] = frozenset()
+) -> str:
     """The READY text: URLs, environment, and how to use them."""
     urls = manifest.urls()
     lines = [f"READY in {seconds:.1f} s", "", "BFF APIs (bearer token needed):"]
@@ -149,6 +161,11 @@ def banner(manifest: Manifest, seconds: float, state_dir: Path) -> str:
     lines += ["", "Function hosts (POST /<target> for push and schedule targets):"]
     for name, base in manifest.hosts.items():
         lines.append(f"  {name:<10} {base}   stats: {base}/_dev/stats")
+    for name in external:
+        lines.append(
+            f"  {name} is yours to run: python -m devstack.host {name} "
+            f"--port {manifest.hosts[name].rsplit(':', 1)[1]} --state-dir {state_dir}"
+        )
     lines += ["", "Third-party fakes:"]
     lines += [f"  {name:<9} {base}" for name, base in manifest.fakes.items()]
     lines += ["", f"Environment of every function (also in {state_dir / 'env.sh'}):"]

@@ -12,6 +12,7 @@ as it is, and left running.
 from __future__ import annotations
 
 import concurrent.futures
+import importlib.util
 import logging
 import os
 import sys
@@ -69,6 +70,9 @@ class DevOptions:
     lake: bool = True
     free_ports: bool = False
     """Pick a free port for everything not given (0) instead of failing."""
+    external_hosts: frozenset[str] = frozenset()
+    """Subsystems whose host the user runs (e.g. under a debugger) on its port: not started,
+    not waited for, not restarted."""
     host_logs_to_files: bool = False
     """Hosts write to ``<state dir>/logs/host-<name>.log`` instead of this process's stdout."""
 
@@ -85,6 +89,11 @@ class DevStack:
     manifest: Manifest | None = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
     _quick_deaths: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def external(self) -> frozenset[str]:
+        """Subsystems whose host the user runs."""
+        return self.options.external_hosts
 
     @property
     def log_dir(self) -> Path:
@@ -110,6 +119,8 @@ class DevStack:
                 "SDK with its emulator components and a Java runtime (see README, Run locally), "
                 "or point PUBSUB_EMULATOR_HOST and FIRESTORE_EMULATOR_HOST at running emulators"
             )
+        if any(s.name == "storage" for s in specs):
+            self._check_storage_emulator()
         ports = self._resolve_ports(specs)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._start_fakes(ports)
@@ -122,11 +133,14 @@ class DevStack:
             for old in self.options.state_dir.glob("*-triggers.jsonl"):
                 old.unlink()  # a fresh Firestore: earlier checkpoints describe nothing
         LocalIssuer.from_file(self.options.dev_key)  # once, before four hosts race to create it
-        for app in self.apps:
-            self._start_host(app.name, ports.hosts[app.name], env)
-        self._wait_healthy(
-            {**{f"fake {n}": url(p) for n, p in ports.fakes.items()}, **self._host_urls(ports)}
-        )
+        unknown = self.options.external_hosts - {app.name for app in self.apps}
+        if unknown:
+            raise DevError(f"no subsystem named {', '.join(sorted(unknown))}")
+        ours = [a.name for a in self.apps if a.name not in self.options.external_hosts]
+        for name in ours:
+            self._start_host(name, ports.hosts[name], env)
+        hosts = {n: u for n, u in self._host_urls(ports).items() if n in ours}
+        self._wait_healthy({**{f"fake {n}": url(p) for n, p in ports.fakes.items()}, **hosts})
         self.manifest = Manifest(
             hosts=self._host_urls(ports),
             fakes={name: url(port) for name, port in ports.fakes.items()},
@@ -162,6 +176,13 @@ class DevStack:
                 "or pass --free-ports"
             )
         return _fill_free(ports, tuple(a.name for a in self.apps), started)
+
+    def _check_storage_emulator(self) -> None:
+        if importlib.util.find_spec("gcp_storage_emulator") is None:
+            raise DevError(
+                "the Storage emulator is the Python package gcp-storage-emulator: "
+                "pip install gcp-storage-emulator (make installs it), or set STORAGE_EMULATOR_HOST"
+            )
 
     def _start_emulators(self, ports: Ports, specs: list[emu.EmulatorSpec]) -> None:
         wanted = {"pubsub": ports.pubsub, "firestore": ports.firestore, "storage": ports.storage}

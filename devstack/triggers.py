@@ -2,16 +2,16 @@
 
 On GCP, Eventarc delivers each document write to the trigger's function and
 retries a failed run. Locally a :class:`~shared.stores.firestore.FirestoreChangeFeed`
-watches the collection; its callback only queues the change, and a worker
-thread runs the trigger. A run that asks for a retry goes back in the queue
-with exponential backoff; after ``max_attempts`` the change is dead-lettered to
-the subsystem's ``faults`` topic, as :class:`~shared.runtime.embedded.EmbeddedSystem`
-does, so nothing is dropped silently.
+watches the collection; its callback only queues the change, and worker
+threads run the trigger (the changes of one document one at a time, in order).
+A run that asks for a retry goes back in the queue with exponential backoff;
+after ``max_attempts`` the change is dead-lettered to the subsystem's ``faults``
+topic, as :class:`~shared.runtime.embedded.EmbeddedSystem` does, so nothing is
+dropped silently.
 """
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import logging
 import threading
@@ -35,7 +35,7 @@ _log = logging.getLogger("fooddelivery.dev.triggers")
 
 
 class TriggerFeed:
-    """Runs ``runtime`` on every change of its collection, one change at a time."""
+    """Runs ``runtime`` on every change of its collection, one change per document at a time."""
 
     def __init__(
         self,
@@ -47,28 +47,34 @@ class TriggerFeed:
         max_attempts: int = 5,
         min_backoff_s: float = 1.0,
         max_backoff_s: float = 10.0,
+        workers: int = 4,
     ) -> None:
+        """``workers`` run changes side by side, never two of the same document at once."""
         self.target, self.runtime = target, runtime
         self._checkpoint, self._stats = checkpoint, stats
         self._max_attempts = max_attempts
         self._min_backoff_s, self._max_backoff_s = min_backoff_s, max_backoff_s
-        self._heap: list[tuple[float, int, int, DocumentChange]] = []
+        self._queue: list[tuple[float, int, int, DocumentChange]] = []
         self._seq = itertools.count()
-        self._busy = 0
+        self._busy: set[str] = set()
         self._cond = threading.Condition()
         self._stopping = False
         self._watch: Watch | None = None
-        self._thread = threading.Thread(target=self._loop, name=f"trigger-{target}", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._loop, name=f"trigger-{target}-{n}", daemon=True)
+            for n in range(workers)
+        ]
 
     @property
     def pending(self) -> int:
         """Changes queued, waiting for a retry or running."""
         with self._cond:
-            return len(self._heap) + self._busy
+            return len(self._queue) + len(self._busy)
 
     def start(self, feed: FirestoreChangeFeed) -> None:
         """Start the worker, then watch the collection (resuming from the checkpoint)."""
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
         resume = self._checkpoint.state(self.target) if self._checkpoint.resumed else None
         self._watch = feed.watch(self.runtime.fn.collection, self._enqueue, resume=resume)
 
@@ -79,25 +85,29 @@ class TriggerFeed:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        if self._thread.is_alive():
-            self._thread.join(timeout_s)
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(timeout_s)
 
     def _enqueue(self, change: DocumentChange, attempt: int = 1, delay_s: float = 0.0) -> None:
         with self._cond:
-            heapq.heappush(
-                self._heap, (time.monotonic() + delay_s, next(self._seq), attempt, change)
-            )
+            due = time.monotonic() + delay_s
+            self._queue.append((due, next(self._seq), attempt, change))
             self._cond.notify()
 
     def _next(self) -> tuple[int, DocumentChange] | None:
+        """The earliest due change whose document no other worker is running."""
         with self._cond:
             while not self._stopping:
                 now = time.monotonic()
-                if self._heap and self._heap[0][0] <= now:
-                    _, _, attempt, change = heapq.heappop(self._heap)
-                    self._busy += 1
-                    return attempt, change
-                self._cond.wait(self._heap[0][0] - now if self._heap else None)
+                free = [item for item in self._queue if item[3].key not in self._busy]
+                if free:
+                    first = min(free)
+                    if first[0] <= now:
+                        self._queue.remove(first)
+                        self._busy.add(first[3].key)
+                        return first[2], first[3]
+                self._cond.wait(min(free)[0] - now if free else None)
             return None
 
     def _loop(self) -> None:
@@ -110,7 +120,8 @@ class TriggerFeed:
                 self._enqueue(change, attempt, self._max_backoff_s)
             finally:
                 with self._cond:
-                    self._busy -= 1
+                    self._busy.discard(change.key)
+                    self._cond.notify_all()
 
     def _run(self, change: DocumentChange, attempt: int) -> None:
         started = time.perf_counter()

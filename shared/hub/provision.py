@@ -207,6 +207,29 @@ def provision_subscription(
             sub.close()
 
 
+def set_push_endpoint(
+    project: str,
+    subscription: str,
+    endpoint: str,
+    *,
+    subscriber: pubsub_v1.SubscriberClient | None = None,
+) -> None:
+    """Point an existing push subscription at ``endpoint`` (e.g. a function run on its own)."""
+    sub = subscriber if subscriber is not None else pubsub_v1.SubscriberClient()
+    try:
+        sub.modify_push_config(
+            request={
+                "subscription": subscription_path(project, subscription),
+                "push_config": {"push_endpoint": endpoint},
+            }
+        )
+    except api_exceptions.NotFound as e:
+        raise ProvisionError(f"no subscription {subscription} in {project}") from e
+    finally:
+        if subscriber is None:
+            sub.close()
+
+
 def deprovision(
     subsystem: Subsystem,
     project_of: ProjectOf,

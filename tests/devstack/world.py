@@ -38,6 +38,7 @@ class World:
             self.stack.session, self.stack.urls, self.mint("customer", f"{name}-{self.tag}")
         )
         app.sign_up(name.title(), ADDRESS, "pm_card_visa")
+        self.stack.settle()  # checkout reads the account from its own view, fed by events
         return app
 
     def driver(self, name: str) -> DriverApp:
@@ -46,4 +47,5 @@ class World:
         )
         app.sign_up(name.title())
         app.go_online(52.52, 13.40)
+        self.stack.settle()
         return app

@@ -1,0 +1,117 @@
+"""The trigger feed's retries, dead letters and checkpoints, without emulators."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+from typing import Any
+
+from devstack.checkpoint import Checkpoint
+from devstack.stats import Stats
+from devstack.triggers import TriggerFeed
+from shared.hub.message import DEAD_LETTER_PREFIX
+from shared.runtime.outcome import Outcome
+from shared.stores.base import DocumentChange
+from shared.topology.model import Topic
+
+
+class Publisher:
+    def __init__(self) -> None:
+        self.sent: list[tuple[Topic, Any]] = []
+
+    def publish(self, topic, messages):
+        self.sent += [(topic, m) for m in messages]
+        return ["id"] * len(messages)
+
+
+class Runtime:
+    """Asks for a retry ``failures`` times, then acknowledges."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures, self.attempts = failures, []
+        self.fn = SimpleNamespace(collection="tickets", name="trigger")
+        self.service = SimpleNamespace(name="kitchen-bff")
+        self.subsystem = SimpleNamespace(name="restaurant")
+        self.publisher = Publisher()
+
+    def handle(self, change, attempt):
+        self.attempts.append(attempt)
+        return Outcome.RETRY if len(self.attempts) <= self.failures else Outcome.ACK
+
+
+class Feed:
+    def __init__(self) -> None:
+        self.callback, self.resume = None, None
+
+    def watch(self, collection, callback, *, resume=None):
+        self.callback, self.resume = callback, resume
+        return SimpleNamespace(stop=lambda: None)
+
+
+def change(version: str = "2026-01-01T00:00:00.000001Z", status: str = "new") -> DocumentChange:
+    return DocumentChange("tickets", "o-1", None, {"status": status}, version)
+
+
+def run(runtime: Runtime, checkpoint: Checkpoint, *changes: DocumentChange) -> TriggerFeed:
+    trigger = TriggerFeed(
+        "kitchen_bff_trigger",
+        runtime,  # type: ignore[arg-type]
+        checkpoint,
+        Stats("restaurant"),
+        max_attempts=3,
+        min_backoff_s=0.01,
+        max_backoff_s=0.02,
+    )
+    feed = Feed()
+    trigger.start(feed)  # type: ignore[arg-type]
+    for c in changes:
+        feed.callback(c)
+    deadline = time.monotonic() + 5
+    while trigger.pending and time.monotonic() < deadline:
+        time.sleep(0.01)
+    trigger.stop()
+    return trigger
+
+
+def test_a_failed_run_is_retried_with_the_next_attempt_number(tmp_path) -> None:
+    runtime, checkpoint = Runtime(failures=2), Checkpoint(tmp_path / "cp.jsonl")
+    run(runtime, checkpoint, change())
+    assert runtime.attempts == [1, 2, 3]
+    assert runtime.publisher.sent == []
+    assert checkpoint.state("kitchen_bff_trigger") == {
+        "o-1": ("2026-01-01T00:00:00.000001Z", {"status": "new"})
+    }
+
+
+def test_after_the_last_attempt_the_change_is_dead_lettered_to_faults(tmp_path) -> None:
+    runtime, checkpoint = Runtime(failures=99), Checkpoint(tmp_path / "cp.jsonl")
+    run(runtime, checkpoint, change())
+    assert runtime.attempts == [1, 2, 3]
+    [(topic, message)] = runtime.publisher.sent
+    assert topic is Topic.FAULTS
+    assert message.attributes[f"{DEAD_LETTER_PREFIX}Subscription"] == "kitchen-bff-trigger"
+    assert message.attributes[f"{DEAD_LETTER_PREFIX}DeliveryCount"] == "3"
+    assert "o-1" in checkpoint.state("kitchen_bff_trigger")  # not replayed after a restart
+
+
+def test_a_restarted_host_resumes_its_watch_from_the_checkpoint(tmp_path) -> None:
+    first = Checkpoint(tmp_path / "cp.jsonl")
+    assert not first.resumed
+    run(Runtime(0), first, change("2026-01-01T00:00:02.000000Z", "accepted"))
+    first.close()
+
+    again = Checkpoint(tmp_path / "cp.jsonl")
+    trigger = TriggerFeed("kitchen_bff_trigger", Runtime(0), again, Stats("restaurant"))  # type: ignore[arg-type]
+    feed = Feed()
+    trigger.start(feed)  # type: ignore[arg-type]
+    trigger.stop()
+    assert again.resumed
+    assert feed.resume == {"o-1": ("2026-01-01T00:00:02.000000Z", {"status": "accepted"})}
+
+
+def test_a_late_older_version_does_not_overwrite_the_checkpoint(tmp_path) -> None:
+    checkpoint = Checkpoint(tmp_path / "cp.jsonl")
+    checkpoint.record("t", change("2026-01-01T00:00:02.000000Z", "accepted"))
+    checkpoint.record("t", change("2026-01-01T00:00:01.000000Z", "new"))
+    checkpoint.close()
+    assert Checkpoint(tmp_path / "cp.jsonl").state("t")["o-1"][1] == {"status": "accepted"}
