@@ -255,7 +255,11 @@ class DevStack:
         # The emulator (0.8.20) breaks an ordered subscription with a dead-letter policy
         # at its last attempt, so every subscription is unordered here.
         report = provision_system(
-            [app.topology for app in self.apps], project_of, endpoint, ordering=False
+            [app.topology for app in self.apps],
+            project_of,
+            endpoint,
+            ordering=False,
+            envelope_schema=True,
         )
         for app in self.apps:
             provision_subscription(

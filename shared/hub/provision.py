@@ -22,6 +22,7 @@ from google.api_core import exceptions as api_exceptions
 from google.cloud import pubsub_v1  # type: ignore[attr-defined, import-untyped, unused-ignore]
 
 from shared.exceptions import KitError
+from shared.hub.topic_schemas import attach_envelope_schema
 from shared.topology.model import Consumer, Service, Subsystem, Topic
 
 ProjectOf = Callable[[str], str]
@@ -131,10 +132,16 @@ def provision_system(
     push_endpoint_of: PushEndpointOf | None = None,
     *,
     ordering: bool = True,
+    envelope_schema: bool = False,
     publisher: pubsub_v1.PublisherClient | None = None,
     subscriber: pubsub_v1.SubscriberClient | None = None,
 ) -> ProvisionReport:
-    """Provision several subsystems: every topic first, then every subscription."""
+    """Provision several subsystems: every topic first, then every subscription.
+
+    ``envelope_schema`` attaches the envelope's Avro schema to each ``external``
+    topic (:mod:`shared.hub.topic_schemas`), so the broker refuses anything that
+    is not an event envelope. Verified on the emulator only.
+    """
     subsystems = tuple(subsystems)
     report = ProvisionReport()
     with _clients(publisher, subscriber) as (pub, sub):
@@ -142,7 +149,10 @@ def provision_system(
             project = project_of(subsystem.name)
             for topic in Topic:
                 path = topic_path(project, topic)
-                if _create(pub.create_topic, {"name": path}):
+                created = _create(pub.create_topic, {"name": path})
+                if envelope_schema and topic is Topic.EXTERNAL:
+                    attach_envelope_schema(project, topic.value, publisher_client=pub)
+                if created:
                     report += ProvisionReport(created_topics=(path,))
                 else:
                     report += ProvisionReport(existing_topics=(path,))

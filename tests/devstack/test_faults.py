@@ -68,3 +68,21 @@ def test_a_poison_message_becomes_a_fault_and_the_stack_keeps_serving(
 
     eventually(placed)
     world.staff[TRATTORIA].reject(order_id, "closing early")  # leave the queue as it was
+
+
+def test_the_broker_refuses_a_non_envelope_on_an_external_topic(
+    manifest: Manifest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.exceptions import PublishError
+    from shared.hub.pubsub import PubSubPublisher
+
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", manifest.env["PUBSUB_EMULATOR_HOST"])
+    publisher = PubSubPublisher(project_of("restaurant"))
+    try:
+        with pytest.raises(PublishError):
+            publisher.publish(
+                Topic.EXTERNAL,
+                [Message(data=b'{"type": "restaurant.order-accepted"}', attributes={})],
+            )
+    finally:
+        publisher.close()
