@@ -128,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
 
         return play(Manifest.read(args.state_dir / MANIFEST), args)
     previous = signal.signal(signal.SIGTERM, _interrupt)
+    # A shell starts background jobs with SIGINT ignored; `kill -INT` must still stop us.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.perf_counter()
     stack = DevStack(options_from(args))
     try:
@@ -147,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         stack.stop()
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         print("stopped: every process the stack started has exited", file=sys.stderr, flush=True)
 
 

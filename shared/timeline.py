@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from shared.contracts import SCHEMA_VERSION_TAG
 from shared.envelope import Envelope
 from shared.exceptions import EnvelopeError
 
@@ -54,7 +55,7 @@ class Timeline:
                 project,
                 topic,
                 event.tags.get("source", "?"),
-                event.type,
+                _versioned(event),
                 event.partition_key,
             )
         with self._lock:
@@ -76,3 +77,9 @@ class Timeline:
     def now() -> str:
         """The wall-clock time, for headers."""
         return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _versioned(event: Envelope) -> str:
+    """The type, with the contract's major version for a published event."""
+    version = event.tags.get(SCHEMA_VERSION_TAG)
+    return f"{event.type} v{version}" if version else event.type
