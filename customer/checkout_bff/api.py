@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -51,7 +52,9 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
                 "currency": priced.currency,
             }
         )
-        store.put(CARTS, caller.subject, cart.model_dump(mode="json", by_alias=True))
+        # Each version of the cart becomes at most one order, whose id it fixes now.
+        doc = {**cart.model_dump(mode="json", by_alias=True), "checkoutId": str(uuid.uuid4())}
+        store.put(CARTS, caller.subject, doc)
         return cart
 
     @api.route("DELETE", "/cart", actors={"customer"}, status=204)
@@ -77,14 +80,24 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         address, card = _delivery_and_payment(body, store.get(ACCOUNTS, caller.subject) or {})
         wanted = [(line["menuItemId"], line["quantity"]) for line in cart["items"]]
         priced = _price(store, cart["restaurantId"], wanted)
-        order = new_order(caller.subject, priced, address, card, ports.clock.now_ms())
-        store.create(ORDERS, order["id"], order)
+        if priced.total <= 0:
+            raise HttpError(422, "there is nothing to pay", {"items": "the total must be above 0"})
+        order = new_order(
+            cart.get("checkoutId") or str(uuid.uuid4()),
+            caller.subject,
+            priced,
+            address,
+            card,
+            ports.clock.now_ms(),
+        )
+        if not store.create(ORDERS, order["id"], order):
+            order = store.get(ORDERS, order["id"]) or order  # a retry after a crash
         store.delete(CARTS, caller.subject)
         return Checkout(
             order_id=order["id"],
             status=order["status"],
-            total=priced.total,
-            currency=priced.currency,
+            total=order["total"],
+            currency=order["currency"],
         )
 
     return api.flask_app()

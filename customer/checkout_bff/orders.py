@@ -17,12 +17,17 @@ DECLINED = "payment-declined"
 
 
 def new_order(
-    customer_id: str, cart: PricedCart, delivery_address: Doc, payment_method: str, now_ms: int
+    order_id: str,
+    customer_id: str,
+    cart: PricedCart,
+    delivery_address: Doc,
+    payment_method: str,
+    now_ms: int,
 ) -> Doc:
     """An order awaiting payment, known outside only by a fresh random ``customerRef``."""
     restaurant = cart.restaurant
     return {
-        "id": str(uuid.uuid4()),
+        "id": order_id,
         "customerId": customer_id,
         "customerRef": uuid.uuid4().hex,
         "restaurant": {k: restaurant[k] for k in ("id", "name", "address")},

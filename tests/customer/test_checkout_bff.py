@@ -268,3 +268,40 @@ def test_checkout_is_for_customers_only(shop: Customer) -> None:
     assert (
         shop.call("checkout-bff", "GET", "/cart", subject="dan", actor="driver").status_code == 403
     )
+
+
+def test_a_checkout_that_crashed_after_creating_the_order_makes_no_second_one(
+    shop: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop.sign_up()
+    shop.fill_cart()
+    store = shop.store
+    delete = store.delete
+
+    def crash_once(collection: str, key: str) -> None:
+        monkeypatch.setattr(store, "delete", delete)
+        raise ConnectionError("the process died here")
+
+    monkeypatch.setattr(store, "delete", crash_once)
+    assert checkout(shop, key="checkout-1").status_code == 500
+    [created] = orders(shop)
+
+    retried = checkout(shop, key="checkout-1")
+
+    assert retried.status_code == 201
+    assert retried.get_json()["orderId"] == created["id"]
+    assert [o["id"] for o in orders(shop)] == [created["id"]]
+    assert cart(shop)["items"] == []
+
+
+def test_an_order_with_nothing_to_pay_is_refused(shop: Customer) -> None:
+    free = [{**dish, "price": 0} for dish in DISHES]
+    shop.inject("restaurant", shop.menu(items=free))
+    shop.sign_up()
+    shop.fill_cart()
+
+    refused = checkout(shop, key="checkout-free")
+
+    assert refused.status_code == 422
+    assert refused.get_json()["fields"] == {"items": "the total must be above 0"}
+    assert orders(shop) == []
