@@ -14,10 +14,11 @@ status handling) is what runs::
 from __future__ import annotations
 
 import io
+import json as jsonlib
 import sys
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
@@ -95,6 +96,46 @@ class WsgiTransport(BaseAdapter):
         """Nothing to release."""
 
 
+class Session(requests.Session):
+    """A ``requests`` session that sends straight to an in-process transport.
+
+    For a URL served by a :class:`WsgiTransport` it prepares the request
+    itself (method, URL with ``params``, merged headers, a JSON or raw body)
+    and skips what only matters on a network: cookies, proxies, redirects and
+    hooks. Any other URL goes through ``requests`` as usual.
+    """
+
+    def request(  # type: ignore[override]
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None = None,
+        data: bytes | str | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send one request; see :meth:`requests.Session.request`."""
+        transport = self.get_adapter(url)
+        if not isinstance(transport, WsgiTransport) or kwargs.get("files"):
+            return super().request(
+                method, url, params=params, data=data, headers=headers, json=json, **kwargs
+            )
+        prepared = requests.PreparedRequest()
+        prepared.method = method.upper()
+        prepared.url = f"{url}{'&' if '?' in url else '?'}{urlencode(params)}" if params else url
+        merged: CaseInsensitiveDict[str] = CaseInsensitiveDict(
+            {k: v if isinstance(v, str) else v.decode() for k, v in self.headers.items()}
+        )
+        merged.update(headers or {})
+        if json is not None:
+            data = jsonlib.dumps(json, allow_nan=False).encode()
+            merged.setdefault("Content-Type", "application/json")
+        prepared.headers = merged
+        prepared.body = data
+        return transport.send(prepared)
+
+
 def http_session(transports: Mapping[str, BaseAdapter] | None = None) -> requests.Session:
     """A session with pooled connections and the given in-process transports mounted.
 
@@ -102,7 +143,7 @@ def http_session(transports: Mapping[str, BaseAdapter] | None = None) -> request
     message is redelivered with backoff by the hub (at-least-once), which is
     why every call a gateway makes carries an idempotency key.
     """
-    session = requests.Session()
+    session = Session()
     session.mount("http://", HTTPAdapter(pool_maxsize=32, max_retries=0))
     for prefix, transport in (transports or {}).items():
         session.mount(prefix, transport)
