@@ -3,10 +3,12 @@
 * ``tfvars [--check]`` writes (or checks) every environment's generated
   ``topology.auto.tfvars.json``;
 * ``deploy --env dev`` checks the tools and credentials, refuses stale tfvars,
-  builds the source archives, then runs ``terraform init`` and ``apply``
+  builds the source archives (the subsystems', and the dev sandbox's fakes),
+  then runs ``terraform init`` and ``apply``
   (``--secrets-only``: only the projects and the empty secrets, on a first run);
 * ``teardown --env dev`` runs ``terraform destroy`` and then lists, with
-  ``gcloud``, anything left in the subsystems' projects: exit 1 if anything is.
+  ``gcloud``, anything left in the environment's projects (the subsystems', and
+  dev's sandbox): exit 1 if anything is.
 """
 
 from __future__ import annotations
@@ -41,12 +43,17 @@ def current_tfvars() -> dict[str, Any]:
 
 
 def build_archives(out_dir: Path | None = None) -> list[Path]:
-    """Build every subsystem's source archive into ``out_dir`` (default build/archives)."""
-    packages = archive.subsystem_packages()
-    return [
-        archive.build(archive.spec_for(app.topology, packages[app.name]), ROOT, out_dir or ARCHIVES)
+    """Build every subsystem's source archive, then the dev sandbox's ``fakes.zip``.
+
+    Into ``out_dir`` (default build/archives). Every environment gets the fakes
+    archive; only dev's configuration (terraform/modules/sandbox) uploads it.
+    """
+    packages, out = archive.subsystem_packages(), out_dir or ARCHIVES
+    built = [
+        archive.build(archive.spec_for(app.topology, packages[app.name]), ROOT, out)
         for app in load_subsystems()
     ]
+    return [*built, archive.build_fakes(ROOT, out)]
 
 
 def shown(path: Path) -> str:

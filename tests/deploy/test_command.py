@@ -87,6 +87,7 @@ def test_deploy_builds_the_archives_then_inits_and_applies(archives):
     assert sorted(p.name for p in archives.iterdir()) == [
         "customer.zip",
         "delivery.zip",
+        "fakes.zip",
         "order.zip",
         "restaurant.zip",
     ]

@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 
+from fakes import main as sandbox
+from shared.deploy import archive
+from shared.deploy.command import ROOT
 from shared.deploy.tfvars import FAULT_RECORDER, TFVARS_NAME
 from shared.topology.model import Consumer, Schedule, Subsystem, Topic, Trigger
 
@@ -228,6 +231,20 @@ INVENTORY = {
         "google_storage_bucket_iam_member.builder",
         "google_storage_bucket_object.source",
     },
+    "modules/sandbox": {
+        "google_project.this",
+        "google_project_service.api",
+        "google_project_iam_audit_config.all",
+        "google_service_account.builder",
+        "google_project_iam_member.builder",
+        "google_storage_bucket.artifacts",
+        "google_storage_bucket_iam_member.builder",
+        "google_storage_bucket_object.source",
+        "google_service_account.fake",
+        "google_secret_manager_secret_iam_member.fake",
+        "google_cloudfunctions2_function.fake",
+        "google_cloud_run_v2_service_iam_member.public",
+    },
     "modules/system": set(),
     "environments/dev": set(),
     "environments/prod": set(),
@@ -237,6 +254,61 @@ INVENTORY = {
 
 def test_no_resource_outside_the_known_inventory(modules):
     assert {path: set(m["resource"]) for path, m in modules.items()} == INVENTORY
+
+
+THIRD_PARTIES = {
+    # target of fakes/main.py: (subsystem, URL setting, secret setting it reads)
+    "payment_processor": ("customer", "PAYMENT_PROCESSOR_URL", "PAYMENT_PROCESSOR_KEY"),
+    "point_of_sale": ("order", "POS_URL", "POS_WEBHOOK_SECRET"),
+    "push_provider": ("delivery", "PUSH_PROVIDER_URL", "PUSH_PROVIDER_KEY"),
+}
+
+
+def test_the_sandbox_deploys_every_fake_once_from_the_fakes_archive(modules):
+    """One function per target of fakes/main.py, one instance each (state in memory)."""
+    sandbox_module = modules["modules/sandbox"]
+    fakes = sandbox_module["locals"]["fakes"]
+    assert {f["target"] for f in fakes.values()} == set(sandbox.TARGETS) == set(THIRD_PARTIES)
+    assert archive.fakes_targets(ROOT) == tuple(sorted(THIRD_PARTIES))
+    function = sandbox_module["resource"]["google_cloudfunctions2_function.fake"]
+    assert function["for_each"] == "${local.fakes}"
+    assert function["build_config"][0]["entry_point"] == "${each.value.target}"
+    service = function["service_config"][0]
+    assert service["max_instance_count"] == 1
+    assert service["min_instance_count"] == 0
+    source = (ROOT / "fakes" / "main.py").read_text()
+    for fake in fakes.values():
+        _, _, secret = THIRD_PARTIES[fake["target"]]
+        assert set(fake["secrets"]) == {secret}  # only its own key, from Secret Manager
+        assert f'setting("{secret}")' in source  # the variable the target reads
+    object_name = sandbox_module["resource"]["google_storage_bucket_object.source"]["name"]
+    assert object_name == f"sources/{archive.FAKES}-${{filesha256(var.source_archive_path)}}.zip"
+
+
+def test_the_sandbox_is_dev_only_and_feeds_the_third_party_urls(modules):
+    dev, prod = modules["environments/dev"], modules["environments/prod"]
+    call = dev["module"]["sandbox"]
+    assert call["source"] == "../../modules/sandbox"
+    assert call["source_archive_path"] == f"${{var.archive_dir}}/{archive.FAKES}.zip"
+    assert "sandbox" not in prod["module"]
+    assert not [
+        p.name
+        for p in (TERRAFORM / "environments" / "prod").glob("*.tf")
+        if "sandbox" in p.read_text()
+    ]
+    assert dev["module"]["system"]["settings"] == "${local.settings}"
+    wired = dev["locals"]["sandbox_settings"]
+    for target, (subsystem, url, secret) in THIRD_PARTIES.items():
+        assert wired[subsystem] == {url: f'${{module.sandbox.urls["{target}"]}}'}
+        read = call["secrets"][secret.lower()]
+        assert read == {
+            "project": f'${{module.system.projects["{subsystem}"]}}',
+            "secret": f'${{module.system.secret_ids["{subsystem}"]["{secret}"]}}',
+        }
+        assert secret in dev["variable"]["secret_settings"]["default"][subsystem]
+    example = (TERRAFORM / "environments/dev/terraform.tfvars.example").read_text()
+    assert not re.search(r"^settings\s*=", example, re.MULTILINE)  # no third-party URLs to fill
+    assert re.search(r"^sandbox_project_id\s*=", example, re.MULTILINE)
 
 
 def test_no_topology_name_is_hard_coded_in_terraform(generated):

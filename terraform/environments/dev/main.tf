@@ -1,5 +1,23 @@
 # The dev environment: the four subsystems, each in its own project, deletable in full
-# (fooddelivery teardown --env dev), with BFFs that accept local-test tokens by default.
+# (fooddelivery teardown --env dev), with BFFs that accept local-test tokens by default,
+# and the sandbox: the third parties (payment processor, push provider, restaurants' point
+# of sale) as the fakes of fakes/, in a fifth project. Prod calls the real providers instead.
+
+locals {
+  # Where the subsystems find the third parties: the sandbox's fakes. var.settings may add
+  # other plain settings; for the three URLs the sandbox's outputs win.
+  sandbox_settings = {
+    customer = { PAYMENT_PROCESSOR_URL = module.sandbox.urls["payment_processor"] }
+    order    = { POS_URL = module.sandbox.urls["point_of_sale"] }
+    delivery = { PUSH_PROVIDER_URL = module.sandbox.urls["push_provider"] }
+  }
+  settings = {
+    for name in setunion(keys(var.settings), keys(local.sandbox_settings)) :
+    name => merge(lookup(var.settings, name, {}), lookup(local.sandbox_settings, name, {}))
+  }
+  # The order subsystem's POS webhook, known before it exists (as modules/subsystem builds it).
+  pos_webhook = "https://${var.region}-${var.project_ids["order"]}.cloudfunctions.net/${var.url_settings["order"]["POS_CALLBACK_URL"]}"
+}
 
 module "system" {
   source = "../../modules/system"
@@ -14,11 +32,33 @@ module "system" {
   region              = var.region
   firestore_location  = var.firestore_location
   deletion_protection = false
-  settings            = var.settings
+  settings            = local.settings
   secret_settings     = var.secret_settings
   url_settings        = var.url_settings
   auth                = { mode = var.auth_mode, identity_project = var.identity_project }
   archive_dir         = var.archive_dir
   max_instances       = var.max_instances
   attach_members      = var.attach_members
+}
+
+# The fakes read the platform's own secrets of their keys (one value for both sides).
+module "sandbox" {
+  source = "../../modules/sandbox"
+
+  env             = "dev"
+  project_id      = var.sandbox_project_id
+  create_project  = var.create_projects
+  folder_id       = var.folder_id
+  org_id          = var.org_id
+  billing_account = var.billing_account
+  region          = var.region
+
+  secrets = {
+    payment_processor_key = { project = module.system.projects["customer"], secret = module.system.secret_ids["customer"]["PAYMENT_PROCESSOR_KEY"] }
+    push_provider_key     = { project = module.system.projects["delivery"], secret = module.system.secret_ids["delivery"]["PUSH_PROVIDER_KEY"] }
+    pos_webhook_secret    = { project = module.system.projects["order"], secret = module.system.secret_ids["order"]["POS_WEBHOOK_SECRET"] }
+  }
+  pos_callback_prefix = local.pos_webhook
+  pos_auto_answer_s   = var.sandbox_pos_auto_answer_s
+  source_archive_path = "${var.archive_dir}/fakes.zip"
 }

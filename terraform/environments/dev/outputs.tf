@@ -1,6 +1,15 @@
 output "projects" {
-  description = "Each subsystem's project id."
-  value       = module.system.projects
+  description = "Each subsystem's project id, and the sandbox's (teardown checks every one)."
+  value       = merge(module.system.projects, { sandbox = module.sandbox.project_id })
+}
+
+output "sandbox" {
+  description = "The sandbox: its project, the fakes' URLs and the secrets they read."
+  value = {
+    project_id   = module.sandbox.project_id
+    urls         = module.sandbox.urls
+    secrets_read = module.sandbox.secrets_read
+  }
 }
 
 output "endpoints" {

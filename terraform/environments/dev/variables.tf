@@ -77,8 +77,20 @@ variable "firestore_location" {
 }
 
 variable "settings" {
-  description = "Third-party endpoints by subsystem: { customer = { PAYMENT_PROCESSOR_URL = ... }, order = { POS_URL = ... }, delivery = { PUSH_PROVIDER_URL = ... } }."
+  description = "Extra plain settings by subsystem. The third-party URLs (PAYMENT_PROCESSOR_URL, POS_URL, PUSH_PROVIDER_URL) come from the sandbox and override these."
   type        = map(map(string))
+  default     = {}
+}
+
+variable "sandbox_project_id" {
+  description = "The sandbox's project id (the fakes of the third parties), e.g. \"acme-fd-sandbox-dev\"."
+  type        = string
+}
+
+variable "sandbox_pos_auto_answer_s" {
+  description = "Seconds after which the sandbox's point of sale accepts each order, and then marks it ready (0-3)."
+  type        = number
+  default     = 2
 }
 
 variable "secret_settings" {

@@ -27,3 +27,12 @@ output "ingress_subscriptions" {
   description = "The cross-project ingress subscriptions, by consumer/function."
   value       = { for key, bridge in module.bridge : key => bridge.subscription_id }
 }
+
+output "secret_ids" {
+  description = "Each subsystem's Secret Manager secrets of its settings: name => { SETTING => secret id }."
+  value = {
+    for name, sub in module.subsystem : name => {
+      for id, holds in sub.secret_ids : trimprefix(holds, "FOODDELIVERY_") => id if startswith(holds, "FOODDELIVERY_")
+    }
+  }
+}
