@@ -20,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 from google.api_core.exceptions import Aborted, Conflict, GoogleAPIError
 from google.auth.exceptions import GoogleAuthError
 from google.cloud import firestore
-from google.cloud.firestore_v1 import FieldFilter
+from google.cloud.firestore_v1 import DocumentSnapshot, FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
+from google.cloud.firestore_v1.query import Query
+from google.cloud.firestore_v1.watch import Watch as _SdkWatch
 
 from shared.exceptions import ConflictError, StoreError
 from shared.stores.base import (
@@ -191,6 +193,23 @@ class FirestoreDocumentStore(_ClientUser, AbstractDocumentStore):
         return found[:limit] if limit is not None else found
 
 
+class _KeyOrderedQuery(Query):
+    """A whole collection, for a listener: its watch orders documents by path cheaply.
+
+    The SDK's listener sorts every document of the collection after each change
+    with the query's comparator, which for a query without ``order_by`` builds
+    protobuf messages on every comparison (profiled: a third of a host's CPU on
+    a collection of a few hundred documents, all of it under the GIL). This one
+    compares the same thing, the document paths, as plain tuples: the same
+    order, the same results, no messages.
+    """
+
+    def _comparator(self, doc1: Any, doc2: Any) -> int:
+        left: tuple[str, ...] = doc1.reference._path
+        right: tuple[str, ...] = doc2.reference._path
+        return (left > right) - (left < right)
+
+
 class _FirestoreWatch(Watch):
     """One ``on_snapshot`` listener that turns snapshot diffs into :class:`DocumentChange`."""
 
@@ -209,7 +228,10 @@ class _FirestoreWatch(Watch):
 
     def start(self, client: firestore.Client, timeout_s: float) -> None:
         with _sdk_errors(f"watch {self._collection}"):
-            self._handle = client.collection(self._collection).on_snapshot(self._on_snapshot)
+            query = _KeyOrderedQuery(client.collection(self._collection))
+            self._handle = _SdkWatch.for_query(  # type: ignore[no-untyped-call]
+                query, self._on_snapshot, DocumentSnapshot
+            )
         if not self.ready.wait(timeout_s):
             self.stop()
             raise StoreError(f"no initial snapshot of {self._collection} in {timeout_s:.0f} s")
