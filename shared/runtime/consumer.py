@@ -30,7 +30,16 @@ from shared.logs import event_logger
 from shared.runtime.context import Context
 from shared.runtime.faults import fault_event
 from shared.runtime.outcome import Outcome
-from shared.topology.model import Consumer, Function, Schedule, Service, Subsystem, Topic, Trigger
+from shared.topology.model import (
+    Consumer,
+    Function,
+    Role,
+    Schedule,
+    Service,
+    Subsystem,
+    Topic,
+    Trigger,
+)
 
 if TYPE_CHECKING:
     from shared.clock import Clock
@@ -150,6 +159,10 @@ class ConsumerRuntime(_FunctionRuntime[P, Consumer]):
             "function": self.qualified,
         }
         ctx = self._context(event.id, event.correlation_id, labels, frozenset(self.fn.publishes))
+        if self.role is Role.INGRESS:
+            # A translated fact happened when its producer said, not when we read it,
+            # so views and folds order it by event time even when an ingress lags.
+            ctx.occurred_at = event.timestamp
 
         def steps(c: Context[P]) -> None:
             for handler in self.fn.handlers:

@@ -44,6 +44,8 @@ class Context(Generic[P]):
     correlation_id: str
     publishes: frozenset[str] = frozenset()
     env: str = "local"
+    occurred_at: int | None = None
+    """When set (an ingress), what it emits keeps this time: when the fact happened."""
     emitted: list[tuple[Topic, Envelope]] = field(default_factory=list)
 
     @property
@@ -83,7 +85,7 @@ class Context(Generic[P]):
         event = Envelope(
             id=derive_id(self.cause_id, self.function, type, partition_key, discriminator),
             type=type,
-            timestamp=self.clock.now_ms(),
+            timestamp=self.clock.now_ms() if self.occurred_at is None else self.occurred_at,
             partition_key=partition_key,
             entity=entity,
             body=body,

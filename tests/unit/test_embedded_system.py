@@ -175,3 +175,23 @@ def test_schedules_tick_as_virtual_time_passes():
     system = EmbeddedSystem([SubsystemApp(topology, lambda infra: None)], clock=clock)
     system.advance(180_000)
     assert seen == [start + 60_000, start + 120_000, start + 180_000]
+
+
+def test_an_ingress_keeps_the_time_the_fact_happened(system):
+    from shared.envelope import Envelope
+
+    published: list[Envelope] = []
+    system.hub.observers.append(
+        lambda project, topic, message: published.append(Envelope.from_bytes(message.data))
+    )
+    system.clock.advance(60_000)
+    happened = system.clock.now_ms() - 45_000  # the producer published it 45 s ago
+    shipped = new_event(
+        "beta.order-shipped", "order", {"id": "c9"}, partition_key="c9", timestamp=happened
+    )
+    system.inject("beta", Topic.EXTERNAL, shipped)
+    system.run_until_quiet()
+
+    [translated] = [e for e in published if e.type == "order-shipped"]
+    assert translated.tags["function"] == "ingress"
+    assert translated.timestamp == happened
