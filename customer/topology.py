@@ -15,7 +15,7 @@ from customer import (
 from customer.contracts import PUBLISHED
 from customer.ports import bootstrap
 from shared.runtime.app import SubsystemApp
-from shared.topology import Subsystem
+from shared.topology import Index, Subsystem
 
 TOPOLOGY = Subsystem(
     name="customer",
@@ -32,6 +32,12 @@ TOPOLOGY = Subsystem(
     description=(
         "The customer's side: browse restaurants, keep an account, check out and pay, "
         "and track orders. The customer is known outside only by a per-order customerRef."
+    ),
+    indexes=(
+        Index("tracking", ("customerId", "createdAt desc")),
+        Index("catalog-restaurants", ("cuisine", "name")),
+        Index("catalog-restaurants", ("open", "name")),
+        Index("catalog-restaurants", ("cuisine", "open", "name")),
     ),
 )
 

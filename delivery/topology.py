@@ -6,7 +6,7 @@ from delivery import dispatch_control, driver_bff, notification_esg, order_esg
 from delivery.contracts import PUBLISHED
 from delivery.ports import bootstrap
 from shared.runtime.app import SubsystemApp
-from shared.topology import Subsystem
+from shared.topology import Index, Subsystem
 
 TOPOLOGY = Subsystem(
     name="delivery",
@@ -17,6 +17,7 @@ TOPOLOGY = Subsystem(
         notification_esg.SERVICE,
     ),
     description="Drivers, dispatch and notifications: gets every accepted order to its customer.",
+    indexes=(Index("deliveries", ("status", "offer.expiresAt")),),
 )
 
 APP = SubsystemApp(TOPOLOGY, bootstrap, contracts=PUBLISHED)

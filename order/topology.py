@@ -6,7 +6,7 @@ from order import intake_esg, lifecycle_control, pos_esg, status_esg
 from order.contracts import PUBLISHED
 from order.ports import bootstrap
 from shared.runtime.app import SubsystemApp
-from shared.topology import Subsystem
+from shared.topology import Index, Subsystem
 
 TOPOLOGY = Subsystem(
     name="order",
@@ -14,6 +14,10 @@ TOPOLOGY = Subsystem(
     description=(
         "Takes placed orders through their lifecycle: restaurant answers (kitchen or "
         "point of sale), driver assignment, pickup and delivery, with timeouts."
+    ),
+    indexes=(
+        Index("orders", ("status", "placedAt")),
+        Index("orders", ("status", "driverAssigned", "acceptedAt")),
     ),
 )
 

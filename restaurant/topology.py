@@ -6,13 +6,17 @@ from restaurant import catalog_esg, kitchen_bff, order_esg, profile_bff
 from restaurant.contracts import PUBLISHED
 from restaurant.ports import bootstrap
 from shared.runtime.app import SubsystemApp
-from shared.topology import Subsystem
+from shared.topology import Index, Subsystem
 
 TOPOLOGY = Subsystem(
     name="restaurant",
     services=(profile_bff.SERVICE, catalog_esg.SERVICE, kitchen_bff.SERVICE, order_esg.SERVICE),
     description=(
         "Restaurant staff keep their profile and menu and work through the kitchen's order queue."
+    ),
+    indexes=(
+        Index("tickets", ("restaurantId", "receivedAt")),
+        Index("tickets", ("restaurantId", "status", "receivedAt")),
     ),
 )
 

@@ -26,7 +26,6 @@ from shared.system import load_subsystems
 ROOT = Path(__file__).resolve().parents[2]
 """The repository: pyproject.toml, the packages and terraform/."""
 TERRAFORM = ROOT / "terraform"
-INDEXES = TERRAFORM / "firestore-indexes.json"
 ARCHIVES = ROOT / "build" / "archives"
 STATE_BUCKET_ENV = "FOODDELIVERY_TF_STATE_BUCKET"
 
@@ -39,7 +38,7 @@ def environments(root: Path = TERRAFORM) -> list[Path]:
 def current_tfvars() -> dict[str, Any]:
     """The tfvars document for the registered subsystems, as generated now."""
     topologies = [app.topology for app in load_subsystems()]
-    return tfvars.render(topologies, tfvars.load_indexes(INDEXES))
+    return tfvars.render(topologies)
 
 
 def build_archives(out_dir: Path | None = None) -> list[Path]:

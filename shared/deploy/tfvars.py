@@ -28,6 +28,7 @@ from shared.topology.model import (
     Consumer,
     Endpoint,
     Function,
+    Index,
     Schedule,
     Service,
     Subsystem,
@@ -39,7 +40,6 @@ TFVARS_NAME = "topology.auto.tfvars.json"
 FAULT_RECORDER = "faults-recorder"
 """The Cloud Functions name of every subsystem's fault recorder (target ``faults_recorder``)."""
 MAX_FUNCTION_NAME = 63
-INDEX_ORDERS = frozenset({"ASCENDING", "DESCENDING"})
 FAULTS_BACKOFF_S = (10, 600)
 """Retry backoff of the fault recorder's subscription, which has no dead-letter topic."""
 
@@ -64,52 +64,23 @@ class FirestoreIndex:
     fields: tuple[IndexField, ...]
 
 
-def load_indexes(path: Path) -> dict[str, tuple[FirestoreIndex, ...]]:
-    """Read the declared composite indexes: ``{subsystem: [{collection, fields}]}``.
-
-    A field is ``"name"`` (ascending) or ``{"field": "name", "order": "DESCENDING"}``.
-    """
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise DeployError(f"cannot read the Firestore indexes in {path}: {error}") from error
-    declared: dict[str, tuple[FirestoreIndex, ...]] = {}
-    for subsystem, indexes in raw.items():
-        if subsystem.startswith("$"):
-            continue  # "$comment" and the like
-        declared[subsystem] = tuple(_index(subsystem, index) for index in indexes)
-    return declared
-
-
-def _index(subsystem: str, raw: Mapping[str, Any]) -> FirestoreIndex:
-    fields = tuple(
-        IndexField(f) if isinstance(f, str) else IndexField(f["field"], f.get("order", "ASCENDING"))
-        for f in raw["fields"]
-    )
-    where = f"{subsystem} index on {raw['collection']!r}"
-    if len(fields) < 2:
-        raise DeployError(f"{where}: a composite index needs at least two fields")
-    for f in fields:
-        if f.order not in INDEX_ORDERS:
-            raise DeployError(f"{where}: order of {f.field!r} must be ASCENDING or DESCENDING")
-    return FirestoreIndex(raw["collection"], fields)
-
-
-def render(
-    subsystems: Sequence[Subsystem],
-    indexes: Mapping[str, Sequence[FirestoreIndex]] | None = None,
-) -> dict[str, Any]:
+def render(subsystems: Sequence[Subsystem]) -> dict[str, Any]:
     """The tfvars document (``{"subsystems": {...}}``) for ``subsystems``."""
-    indexes = indexes or {}
-    names = {s.name for s in subsystems}
-    for unknown in sorted(set(indexes) - names):
-        raise DeployError(f"Firestore indexes are declared for unknown subsystem {unknown!r}")
     return {
         "subsystems": {
-            s.name: _subsystem(s, indexes.get(s.name, ()))
+            s.name: _subsystem(s, [firestore_index(i) for i in s.indexes])
             for s in sorted(subsystems, key=lambda s: s.name)
         }
     }
+
+
+def firestore_index(index: Index) -> FirestoreIndex:
+    """The Terraform shape of a topology's index (``"name desc"`` -> DESCENDING)."""
+    fields = []
+    for spec in index.fields:
+        name, _, order = spec.partition(" ")
+        fields.append(IndexField(name, "DESCENDING" if order == "desc" else "ASCENDING"))
+    return FirestoreIndex(index.collection, tuple(fields))
 
 
 def to_json(document: Mapping[str, Any]) -> str:

@@ -225,12 +225,35 @@ class Service:
 
 
 @dataclass(frozen=True, slots=True)
+class Index:
+    """A composite Firestore index that one of the subsystem's queries needs.
+
+    ``fields`` lists equality fields first, then the range or order field;
+    ``"createdAt desc"`` orders a field descending. Embedded and on the
+    emulator nothing needs it; Terraform creates it on GCP.
+    """
+
+    collection: str
+    fields: tuple[str, ...]
+
+    def problems(self) -> Iterator[str]:
+        """What is wrong with this index, if anything."""
+        if len(self.fields) < 2:
+            yield f"index on {self.collection!r}: a composite index needs at least two fields"
+        for spec in self.fields:
+            name, _, order = spec.partition(" ")
+            if not name or order not in ("", "asc", "desc"):
+                yield f"index on {self.collection!r}: field {spec!r} must be 'name' or 'name desc'"
+
+
+@dataclass(frozen=True, slots=True)
 class Subsystem:
     """One autonomous subsystem: its own project, event hub and services."""
 
     name: str
     services: tuple[Service, ...]
     description: str = ""
+    indexes: tuple[Index, ...] = ()
 
     def __post_init__(self) -> None:
         problems = list(self.problems())
@@ -256,6 +279,8 @@ class Subsystem:
                         f"service {service.name!r}: function {fn.name!r}: "
                         "reads its own subsystem, leave channel.subsystem unset"
                     )
+        for index in self.indexes:
+            yield from index.problems()
         targets = [fn.target(s) for s in self.services for fn in s.functions]
         for duplicate in sorted({t for t in targets if targets.count(t) > 1}):
             yield f"target {duplicate!r} is produced by two functions"

@@ -8,11 +8,13 @@ import pytest
 
 from shared.deploy import tfvars
 from shared.deploy.command import environments
-from shared.deploy.tfvars import DeployError, FirestoreIndex, IndexField
+from shared.deploy.tfvars import DeployError
+from shared.exceptions import TopologyError
 from shared.hub.routing import on_types
 from shared.topology.model import (
     Channel,
     Consumer,
+    Index,
     Role,
     Schedule,
     Service,
@@ -64,8 +66,15 @@ def test_declared_indexes_reach_their_subsystem(generated):
         ],
     } in indexes
     restaurant = generated["subsystems"]["restaurant"]["firestore_indexes"]
-    assert [i["collection"] for i in restaurant] == ["tickets"]
-    assert generated["subsystems"]["customer"]["firestore_indexes"] == []
+    assert {i["collection"] for i in restaurant} == {"tickets"}
+    customer = generated["subsystems"]["customer"]["firestore_indexes"]
+    assert {
+        "collection": "tracking",
+        "fields": [
+            {"field_path": "customerId", "order": "ASCENDING"},
+            {"field_path": "createdAt", "order": "DESCENDING"},
+        ],
+    } in customer
 
 
 @pytest.mark.parametrize(
@@ -88,7 +97,7 @@ def test_periods_cron_cannot_express_are_refused(every_s):
         tfvars.cron(every_s)
 
 
-def _tiny(service_name: str = "ticker", fn_name: str = "tick") -> Subsystem:
+def _tiny(service_name: str = "ticker", fn_name: str = "tick", indexes=()) -> Subsystem:
     return Subsystem(
         "tiny",
         (
@@ -106,13 +115,8 @@ def _tiny(service_name: str = "ticker", fn_name: str = "tick") -> Subsystem:
                 ),
             ),
         ),
+        indexes=indexes,
     )
-
-
-def test_indexes_for_an_unknown_subsystem_are_refused():
-    index = FirestoreIndex("c", (IndexField("a"), IndexField("b")))
-    with pytest.raises(DeployError, match="unknown subsystem 'nope'"):
-        tfvars.render([_tiny()], {"nope": [index]})
 
 
 def test_the_fault_recorder_name_is_reserved():
@@ -125,16 +129,8 @@ def test_too_long_function_names_are_refused():
         tfvars.render([_tiny("a" * 40, "b" * 30)])
 
 
-def test_bad_index_declarations_are_refused(tmp_path):
-    path = tmp_path / "indexes.json"
-    path.write_text(json.dumps({"tiny": [{"collection": "c", "fields": ["only"]}]}))
-    with pytest.raises(DeployError, match="at least two fields"):
-        tfvars.load_indexes(path)
-    path.write_text(
-        json.dumps({"tiny": [{"collection": "c", "fields": ["a", {"field": "b", "order": "UP"}]}]})
-    )
-    with pytest.raises(DeployError, match="ASCENDING or DESCENDING"):
-        tfvars.load_indexes(path)
-    path.write_text("{not json")
-    with pytest.raises(DeployError, match="cannot read"):
-        tfvars.load_indexes(path)
+def test_bad_index_declarations_are_refused():
+    with pytest.raises(TopologyError, match="at least two fields"):
+        _tiny(indexes=(Index("c", ("only",)),))
+    with pytest.raises(TopologyError, match="'b up' must be 'name' or 'name desc'"):
+        _tiny(indexes=(Index("c", ("a", "b up")),))
