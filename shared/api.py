@@ -67,6 +67,7 @@ class Route:
     status: int
     idempotent: bool
     summary: str
+    query: type[BaseModel] | None = None
 
 
 class HttpApi:
@@ -94,8 +95,13 @@ class HttpApi:
         response: type[BaseModel] | None = None,
         status: int = 200,
         idempotent: bool = False,
+        query: type[BaseModel] | None = None,
     ) -> Callable[[Handler], Handler]:
-        """Declare an operation; path parameters are written ``{name}``."""
+        """Declare an operation; path parameters are written ``{name}``.
+
+        ``query`` is a model of the query string: it is validated like a body
+        (400 naming the parameter) and passed to the handler as ``query``.
+        """
         if idempotent and self._store is None:
             raise ValueError(f"{method} {path}: idempotent routes need a store")
 
@@ -112,6 +118,7 @@ class HttpApi:
                     status,
                     idempotent,
                     summary,
+                    query,
                 )
             )
             return handler
@@ -172,6 +179,8 @@ class HttpApi:
         args: dict[str, Any] = dict(params)
         if route.body is not None:
             args["body"] = body
+        if route.query is not None:
+            args["query"] = _validated(route.query, flask.request.args.to_dict(), "query")
         result = route.handler(caller, **args)
         payload = (
             result.model_dump(mode="json", by_alias=True)
@@ -224,9 +233,13 @@ def _parse_body(route: Route) -> BaseModel | None:
     data = flask.request.get_json(silent=True)
     if data is None:
         raise HttpError(400, "the request body must be a JSON object")
+    return _validated(route.body, data, "request")
+
+
+def _validated(model: type[BaseModel], data: Any, what: str) -> BaseModel:
     try:
-        return route.body.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as e:
         fields = {".".join(str(p) for p in err["loc"]) or "$": err["msg"] for err in e.errors()}
-        message = "invalid request: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
+        message = f"invalid {what}: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
         raise HttpError(400, message, fields) from e

@@ -29,6 +29,15 @@ def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any
     return {"$ref": _REF.format(model=model.__name__)}
 
 
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(by_alias=True)
+    required = set(schema.get("required", ()))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": prop}
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
 def build_openapi(api: HttpApi) -> dict[str, Any]:
     """Paths, request/response schemas, bearer security and the error responses."""
     components: dict[str, Any] = {"Error": _ERROR}
@@ -59,6 +68,8 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
                 "403": {"description": "the caller may not do this", **error},
             },
         }
+        if route.query is not None:
+            operation["parameters"] += _query_parameters(route.query)
         if route.idempotent:
             operation["parameters"].append(
                 {

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import flask
 
-from customer.browse_bff.models import MENUS, RESTAURANTS, Menu, Restaurant, RestaurantList
+from customer.browse_bff.models import (
+    MENUS,
+    RESTAURANTS,
+    Menu,
+    Restaurant,
+    RestaurantList,
+    RestaurantQuery,
+)
 from shared.api import HttpApi, HttpError
 from shared.stores import Where
 
@@ -15,18 +21,19 @@ if TYPE_CHECKING:
     from customer.ports import CustomerPorts
     from shared.auth import Principal
 
-_BOOLEANS = {"true": True, "false": False}
-
 
 def http_app(ports: CustomerPorts) -> flask.Flask:
     """The Flask app serving the catalog routes."""
     api = HttpApi("Customer browse", ports.verifier, store=ports.store)
     store = ports.store
 
-    @api.route("GET", "/restaurants", actors={"customer"}, response=RestaurantList)
-    def list_restaurants(caller: Principal) -> RestaurantList:
+    @api.route(
+        "GET", "/restaurants", actors={"customer"}, response=RestaurantList, query=RestaurantQuery
+    )
+    def list_restaurants(caller: Principal, query: RestaurantQuery) -> RestaurantList:
         """Restaurants by name, filtered by ``?cuisine=`` and ``?open=true|false``."""
-        found = store.query(RESTAURANTS, _filters(flask.request.args), order_by="name")
+        where = [Where(name, "==", value) for name, value in query if value is not None]
+        found = store.query(RESTAURANTS, where, order_by="name")
         return RestaurantList(restaurants=[Restaurant.model_validate(d.data) for d in found])
 
     @api.route("GET", "/restaurants/{restaurant_id}", actors={"customer"}, response=Restaurant)
@@ -46,14 +53,3 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         return Menu.model_validate(doc)
 
     return api.flask_app()
-
-
-def _filters(args: Mapping[str, str]) -> list[Where]:
-    filters = []
-    if args.get("cuisine"):
-        filters.append(Where("cuisine", "==", args["cuisine"]))
-    if "open" in args:
-        if args["open"] not in _BOOLEANS:
-            raise HttpError(400, "open: must be true or false", {"open": "must be true or false"})
-        filters.append(Where("open", "==", _BOOLEANS[args["open"]]))
-    return filters

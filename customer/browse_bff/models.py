@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from customer.contracts import Address
@@ -51,3 +51,10 @@ class Menu(View):
 
     restaurant_id: str
     items: list[MenuItem]
+
+
+class RestaurantQuery(BaseModel):
+    """The restaurant list's query string: ``?cuisine=italian&open=true``."""
+
+    cuisine: str | None = Field(default=None, min_length=1, max_length=50)
+    open: bool | None = None

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 import flask
 
 from restaurant.kitchen_bff.models import (
-    STATUSES,
     TICKETS,
     AcceptOrder,
+    QueueQuery,
     RejectOrder,
     Ticket,
     TicketList,
@@ -31,11 +31,13 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
     api = HttpApi("Kitchen", ports.verifier, store=ports.store)
     store = ports.store
 
-    @api.route("GET", ORDERS, actors={"staff"}, response=TicketList)
-    def list_orders(caller: Principal, restaurant_id: str) -> TicketList:
+    @api.route("GET", ORDERS, actors={"staff"}, response=TicketList, query=QueueQuery)
+    def list_orders(caller: Principal, restaurant_id: str, query: QueueQuery) -> TicketList:
         """The restaurant's orders, oldest first; ``?status=new`` keeps only that status."""
         _require_staff_of(caller, restaurant_id)
-        where = [Where("restaurantId", "==", restaurant_id), *_status_filter()]
+        where = [Where("restaurantId", "==", restaurant_id)]
+        if query.status is not None:
+            where.append(Where("status", "==", query.status))
         docs = store.query(TICKETS, where, order_by="receivedAt")
         return TicketList(orders=[Ticket.model_validate(doc.data) for doc in docs])
 
@@ -89,16 +91,6 @@ def _require_staff_of(caller: Principal, restaurant_id: str) -> None:
         raise HttpError(
             403, f"staff of restaurant {caller.restaurant} may not see orders of {restaurant_id}"
         )
-
-
-def _status_filter() -> list[Where]:
-    status = flask.request.args.get("status")
-    if status is None:
-        return []
-    if status not in STATUSES:
-        problem = f"must be one of {', '.join(STATUSES)}"
-        raise HttpError(400, f"invalid request: status: {problem}", {"status": problem})
-    return [Where("status", "==", status)]
 
 
 def _ticket_of(ticket: Doc | None, restaurant_id: str, order_id: str) -> Doc:

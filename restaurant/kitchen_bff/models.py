@@ -67,3 +67,11 @@ class RejectOrder(ApiModel):
     """Why the kitchen refuses the order; the Order subsystem passes it on."""
 
     reason: str = Field(min_length=1, max_length=500)
+
+
+class QueueQuery(BaseModel):
+    """The queue's query string: ``?status=new`` keeps only that status."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    status: TicketStatus | None = None

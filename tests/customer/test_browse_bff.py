@@ -58,7 +58,9 @@ def test_an_open_filter_that_is_not_a_boolean_is_refused(catalog: Customer) -> N
     response = catalog.call("browse-bff", "GET", "/restaurants?open=maybe")
 
     assert response.status_code == 400
-    assert response.get_json()["fields"] == {"open": "must be true or false"}
+    assert response.get_json()["fields"] == {
+        "open": "Input should be a valid boolean, unable to interpret input"
+    }
 
 
 def test_a_restaurant_and_its_menu_can_be_read(catalog: Customer) -> None:

@@ -146,3 +146,34 @@ def test_openapi_document_describes_every_route(setup):
     assert {"Item", "PlaceOrder", "OrderView", "Error"} <= set(doc["components"]["schemas"])
     assert [p["name"] for p in post["parameters"]] == ["order_id", "Idempotency-Key"]
     assert set(post["responses"]) == {"201", "400", "401", "403", "422"}
+
+
+class Page(BaseModel):
+    status: str | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+
+
+def test_query_parameters_are_typed_validated_and_documented():
+    api = HttpApi("Search", ISSUER)
+    seen: list[Page] = []
+
+    @api.route("GET", "/orders", actors={"customer"}, query=Page)
+    def search(caller: Principal, query: Page) -> dict:
+        """Search orders."""
+        seen.append(query)
+        return {"limit": query.limit}
+
+    client = api.flask_app().test_client()
+    assert client.get("/orders?status=new&limit=5", headers=ALICE).get_json() == {"limit": 5}
+    assert seen == [Page(status="new", limit=5)]
+    refused = client.get("/orders?limit=500", headers=ALICE)
+    assert refused.status_code == 400
+    assert set(refused.get_json()["fields"]) == {"limit"}
+    assert len(seen) == 1
+
+    parameters = api.openapi()["paths"]["/orders"]["get"]["parameters"]
+    assert [(p["name"], p["in"], p["required"]) for p in parameters] == [
+        ("status", "query", False),
+        ("limit", "query", False),
+    ]
+    assert parameters[1]["schema"]["maximum"] == 100
