@@ -182,6 +182,8 @@ class HttpApi:
         if route.query is not None:
             args["query"] = _validated(route.query, flask.request.args.to_dict(), "query")
         result = route.handler(caller, **args)
+        if result is None:  # e.g. 204 No Content
+            return "", route.status
         payload = (
             result.model_dump(mode="json", by_alias=True)
             if isinstance(result, BaseModel)

@@ -48,10 +48,9 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         return Card(brand=body.brand, last4=body.last4)
 
     @api.route("DELETE", "/me/payment-method", actors={"customer"}, status=204)
-    def delete_payment_method(caller: Principal) -> str:
+    def delete_payment_method(caller: Principal) -> None:
         """Forget the caller's saved card."""
         store.update(ACCOUNTS, caller.subject, lambda doc: _with_card(doc, None))
-        return ""
 
     return api.flask_app()
 
