@@ -14,8 +14,8 @@ from typing import Any
 
 from devstack.layout import Manifest
 from devstack.live import LiveStack
-from scenario.demo import report
-from scenario.story import Outcome, Story
+from scenario.demo import progress, report
+from scenario.story import Story
 from shared.timeline import Timeline
 
 
@@ -26,7 +26,7 @@ def play(manifest: Manifest, args: argparse.Namespace) -> int:
         return 2
     stack = LiveStack(manifest)
     earlier, cursor = {f["id"] for f in stack.faults()}, stack.cursor()
-    story = Story(stack, args.orders, args.seed, _progress)
+    story = Story(stack, args.orders, args.seed, progress)
     print(f"\nFood delivery on the emulators: {args.orders} order(s) across four subsystems\n")
     started = time.perf_counter()
     outcome = story.run()
@@ -57,13 +57,3 @@ class ThisRun:
             for m in self.stack.notifications()
             if (m.get("data") or {}).get("orderId") in self.orders
         ]
-
-
-def _progress(outcome: Outcome) -> None:
-    done = sum(1 for o in outcome.orders.values() if o["status"] in ("delivered", "cancelled"))
-    print(
-        f"\r  round {outcome.rounds:3d}: {done}/{len(outcome.orders)} orders done",
-        end="",
-        file=sys.stderr,
-        flush=True,
-    )

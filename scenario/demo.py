@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     timeline = Timeline()
     stack.system.hub.observers.append(timeline.observe)
     show_progress = args.orders > PROGRESS_FROM
-    story = Story(stack, args.orders, args.seed, _progress if show_progress else None)
+    story = Story(stack, args.orders, args.seed, progress if show_progress else None)
     print(f"Food delivery, embedded: {args.orders} order(s) across four subsystems\n")
     outcome = story.run()
     if show_progress:
@@ -71,7 +71,8 @@ def report(
     _print_summary(stack, timeline, outcome, faults, rounds)
 
 
-def _progress(outcome: Outcome) -> None:
+def progress(outcome: Outcome) -> None:
+    """One line on stderr, rewritten each round: how many orders have ended."""
     done = sum(1 for o in outcome.orders.values() if o["status"] in ("delivered", "cancelled"))
     print(
         f"\r  round {outcome.rounds:3d}: {done}/{len(outcome.orders)} orders done",

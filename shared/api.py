@@ -242,6 +242,15 @@ def _validated(model: type[BaseModel], data: Any, what: str) -> BaseModel:
     try:
         return model.model_validate(data)
     except ValidationError as e:
-        fields = {".".join(str(p) for p in err["loc"]) or "$": err["msg"] for err in e.errors()}
-        message = f"invalid {what}: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
-        raise HttpError(400, message, fields) from e
+        raise invalid(what, field_errors(e)) from e
+
+
+def field_errors(error: ValidationError) -> dict[str, str]:
+    """One message per offending field, keyed by its dotted path (``items.0.quantity``)."""
+    return {".".join(str(p) for p in err["loc"]) or "$": err["msg"] for err in error.errors()}
+
+
+def invalid(what: str, fields: dict[str, str]) -> HttpError:
+    """The 400 refusal of an invalid ``what`` (request, query, callback), naming each field."""
+    message = f"invalid {what}: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
+    return HttpError(400, message, fields)

@@ -16,6 +16,8 @@ import flask
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from shared.api import HttpError, field_errors, invalid
+
 if TYPE_CHECKING:
     from order.ports import OrderPorts
 
@@ -60,11 +62,9 @@ def webhook(ports: OrderPorts) -> flask.Flask:
         try:
             callback = PosCallback.model_validate(data)
         except ValidationError as e:
-            return _invalid(
-                {".".join(map(str, err["loc"])) or "$": err["msg"] for err in e.errors()}
-            )
+            return _refused(invalid("callback", field_errors(e)))
         if callback.missing():
-            return _invalid(callback.missing())
+            return _refused(invalid("callback", callback.missing()))
         doc = callback.model_dump(by_alias=True, exclude_none=True)
         doc["receivedAt"] = ports.clock.now_ms()
         ports.store.create(INBOX, f"{callback.order_id}:{callback.event}", doc)
@@ -90,6 +90,5 @@ def _signed(raw: bytes, signature: str | None, secret: str) -> bool:
     return signature is not None and hmac.compare_digest(signature, expected)
 
 
-def _invalid(fields: dict[str, str]) -> tuple[dict[str, Any], int]:
-    message = "invalid callback: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
-    return {"error": message, "fields": fields}, 400
+def _refused(error: HttpError) -> tuple[dict[str, Any], int]:
+    return error.body(), error.status

@@ -161,12 +161,10 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
 
     def _reindex(self, collection: str, key: str, before: Doc | None, after: Doc | None) -> None:
         for field, index in self._indexes.get(collection, {}).items():
-            old = field_value(before, field) if before is not None else None
-            new = field_value(after, field) if after is not None else None
-            if before is not None and old is not new:
-                _discard(index, old, key)
+            if before is not None:
+                _discard(index, field_value(before, field), key)
             if after is not None:
-                _add(index, new, key)
+                _add(index, field_value(after, field), key)
 
     def _announce(self, change: DocumentChange) -> None:
         for callback in self._watchers.get(change.collection, ()):
