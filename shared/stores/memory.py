@@ -2,13 +2,17 @@
 
 Documents are copied in and out, so callers cannot mutate stored state by
 accident, and every write is announced on the change feed, as Firestore's
-document-written events are. Equality conditions are served from indexes built
+document-written events are. Each stored document is kept frozen (serialized
+with :mod:`marshal`, the fastest deep copy CPython has for JSON-like values)
+beside the live copy that queries match against, so a read is one C call. Equality conditions are served from indexes built
 on first use, so the embedded system stays fast as collections grow.
 """
 
 from __future__ import annotations
 
 import itertools
+import marshal
+import pickle
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -30,13 +34,20 @@ Index = dict[Any, set[str]]
 """Field value -> keys of the documents holding it."""
 
 
-def clone(value: Any) -> Any:
-    """A deep copy of a JSON-like value (dicts, lists and immutable scalars), quickly."""
-    if isinstance(value, dict):
-        return {k: clone(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [clone(v) for v in value]
-    return value
+class _Frozen:
+    """An immutable snapshot of a document that thaws into a fresh deep copy."""
+
+    __slots__ = ("_blob", "_loads")
+
+    def __init__(self, doc: Doc) -> None:
+        try:
+            self._blob, self._loads = marshal.dumps(doc), marshal.loads
+        except ValueError:  # a value marshal does not know, e.g. a datetime
+            self._blob, self._loads = pickle.dumps(doc, pickle.HIGHEST_PROTOCOL), pickle.loads
+
+    def thaw(self) -> Doc:
+        doc: Doc = self._loads(self._blob)
+        return doc
 
 
 class _MemoryWatch(Watch):
@@ -54,6 +65,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
 
     def __init__(self) -> None:
         self._collections: dict[str, dict[str, Doc]] = {}
+        self._frozen: dict[str, dict[str, _Frozen]] = {}
         self._watchers: dict[str, list[ChangeCallback]] = {}
         self._lock = threading.RLock()
         self._versions = itertools.count(1)
@@ -63,8 +75,8 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
 
     def get(self, collection: str, key: str) -> Doc | None:
         with self._lock:
-            doc = self._collections.get(collection, {}).get(key)
-            return clone(doc) if doc is not None else None
+            frozen = self._frozen.get(collection, {}).get(key)
+            return frozen.thaw() if frozen is not None else None
 
     def query(
         self,
@@ -76,8 +88,9 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         limit: int | None = None,
     ) -> list[Document]:
         with self._lock:
+            frozen = self._frozen.get(collection, {})
             found = [
-                Document(key, clone(doc))
+                Document(key, frozen[key].thaw())
                 for key, doc in self._candidates(collection, where)
                 if all(matches(doc, w) for w in where)
             ]
@@ -105,14 +118,13 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             new = updater(self.get(collection, key))
             if new is None:
                 return None
-            self._write(collection, key, new)
-            copied: Doc = clone(new)
-            return copied
+            return self._write(collection, key, new).thaw()
 
     def delete(self, collection: str, key: str) -> None:
         with self._lock:
             before = self._collections.get(collection, {}).pop(key, None)
             if before is not None:
+                del self._frozen[collection][key]
                 self._reindex(collection, key, before, None)
                 self._announce(DocumentChange(collection, key, before, None, self._version()))
 
@@ -131,12 +143,14 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
 
     # -- internals -------------------------------------------------------------------
 
-    def _write(self, collection: str, key: str, data: Doc) -> None:
+    def _write(self, collection: str, key: str, data: Doc) -> _Frozen:
         docs = self._collections.setdefault(collection, {})
         before = docs.get(key)
-        docs[key] = stored = clone(data)
+        frozen = self._frozen.setdefault(collection, {})[key] = _Frozen(data)
+        docs[key] = stored = frozen.thaw()
         self._reindex(collection, key, before, stored)
-        self._announce(DocumentChange(collection, key, before, clone(data), self._version()))
+        self._announce(DocumentChange(collection, key, before, frozen.thaw(), self._version()))
+        return frozen
 
     def _candidates(self, collection: str, where: Sequence[Where]) -> Iterable[tuple[str, Doc]]:
         """The documents that can match: the smallest index bucket of an ``==``, else all."""
