@@ -1,9 +1,11 @@
-"""Turn the order document's changes into the order's internal events."""
+"""React to the order document's changes: announce them, and give a declined order's cart back."""
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING
 
+from customer.checkout_bff.models import CARTS
 from customer.checkout_bff.orders import DECLINED, PLACED
 
 if TYPE_CHECKING:
@@ -28,3 +30,25 @@ def announce_order(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
     elif order["status"] != before["status"] and order["status"] in ANNOUNCED:
         public = {k: v for k, v in order.items() if k != "paymentMethod"}
         ctx.emit(ANNOUNCED[order["status"]], "order", public, partition_key=change.key)
+
+
+def restore_cart(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
+    """When the payment is declined, put the order's lines back in the customer's cart.
+
+    The customer can then pay with another card without choosing the dishes
+    again. A cart the customer started since is left alone, and the restored
+    cart is a new version, so its checkout creates a new order.
+    """
+    order, before = change.after, change.before
+    if order is None or before is None or order["status"] == before["status"]:
+        return
+    if order["status"] != DECLINED:
+        return
+    cart = {
+        "restaurantId": order["restaurant"]["id"],
+        "items": order["items"],
+        "total": order["total"],
+        "currency": order["currency"],
+        "checkoutId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"declined:{order['id']}")),
+    }
+    ctx.ports.store.create(CARTS, order["customerId"], cart)

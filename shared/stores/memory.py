@@ -4,8 +4,9 @@ Documents are copied in and out, so callers cannot mutate stored state by
 accident, and every write is announced on the change feed, as Firestore's
 document-written events are. Each stored document is kept frozen (serialized
 with :mod:`marshal`, the fastest deep copy CPython has for JSON-like values)
-beside the live copy that queries match against, so a read is one C call. Equality conditions are served from indexes built
-on first use, so the embedded system stays fast as collections grow.
+beside the live copy that queries match against, so a read is one C call.
+Equality conditions are served from indexes built on first use, so the
+embedded system stays fast as collections grow.
 """
 
 from __future__ import annotations

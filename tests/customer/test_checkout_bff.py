@@ -192,6 +192,35 @@ def test_a_declined_payment_declines_the_order(shop: Customer) -> None:
     assert shop.events("order-placed") == []
 
 
+def test_a_declined_payment_gives_the_dishes_back_for_another_card(shop: Customer) -> None:
+    declined = shop.place_order(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
+
+    assert cart(shop) == PRICED
+    response = checkout(shop, {"paymentMethod": "pm_card_visa"})
+
+    assert response.status_code == 201, response.get_json()
+    retried = response.get_json()["orderId"]
+    assert retried != declined
+    assert shop.doc("orders", retried)["status"] == "placed"
+    assert shop.doc("orders", declined)["status"] == "payment-declined"
+    assert cart(shop)["items"] == []
+
+
+def test_a_declined_payment_leaves_a_cart_started_since_alone(shop: Customer) -> None:
+    shop.sign_up()
+    shop.fill_cart()
+    response = shop.client("checkout-bff").post(  # the payment is not decided yet
+        "/checkout", json={"paymentMethod": DECLINED_CARD}, headers=shop.headers()
+    )
+    order_id = response.get_json()["orderId"]
+    one_pizza = {"restaurantId": "r-1", "items": [{"menuItemId": "margherita", "quantity": 1}]}
+    assert shop.call("checkout-bff", "PUT", "/cart", one_pizza).status_code == 200
+
+    assert shop.doc("orders", order_id)["status"] == "payment-declined"
+    assert [line["menuItemId"] for line in cart(shop)["items"]] == ["margherita"]
+    assert cart(shop)["items"][0]["quantity"] == 1
+
+
 def test_the_request_may_name_another_address_and_card(shop: Customer) -> None:
     shop.sign_up()
     shop.fill_cart()

@@ -179,6 +179,16 @@ def test_a_declined_card_places_no_order(world):
     assert bob.track(order_id)["status"] == "payment-declined"
     assert world.staff[TRATTORIA].queue("new") == []
 
+    cart = bob.checkout_api.call("GET", "/cart")
+    lines = [(line["menuItemId"], line["quantity"]) for line in cart["items"]]
+    assert lines == [("margherita", 2), ("tiramisu", 1)]
+    again = bob.checkout_api.call(
+        "POST", "/checkout", {"paymentMethod": "pm_card_visa"}, idempotency_key="bob-retry"
+    )
+    world.stack.settle()
+    assert bob.track(again["orderId"])["status"] == "placed"
+    assert [t["id"] for t in world.staff[TRATTORIA].queue("new")] == [again["orderId"]]
+
 
 def test_actors_see_only_their_own(world):
     dan, eva = world.driver("dan"), world.driver("eva")
