@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from order.pos_esg.client import HttpPointOfSale, PointOfSale
+from shared.id_tokens import IdTokens
 
 if TYPE_CHECKING:
     from shared.clock import Clock
@@ -29,11 +30,20 @@ class OrderPorts:
 
 
 def bootstrap(infra: Infrastructure) -> OrderPorts:
-    """Build the ports; reads ``POS_URL``, ``POS_CALLBACK_URL`` and ``POS_WEBHOOK_SECRET``."""
+    """Build the ports; reads ``POS_URL``, ``POS_CALLBACK_URL`` and ``POS_WEBHOOK_SECRET``.
+
+    With ``POS_AUDIENCE`` set, calls to the point of sale carry a Google ID
+    token for that audience (a point of sale that is a private Google Cloud service).
+    """
+    audience = infra.settings.get("POS_AUDIENCE")
     return OrderPorts(
         store=infra.store,
         clock=infra.clock,
-        pos=HttpPointOfSale(infra.http_session(), infra.setting("POS_URL")),
+        pos=HttpPointOfSale(
+            infra.http_session(),
+            infra.setting("POS_URL"),
+            IdTokens(audience) if audience else None,
+        ),
         pos_callback_url=infra.setting("POS_CALLBACK_URL").rstrip("/"),
         pos_webhook_secret=infra.setting("POS_WEBHOOK_SECRET"),
     )

@@ -14,6 +14,8 @@ from shared.http import DEFAULT_TIMEOUT_S
 if TYPE_CHECKING:
     import requests
 
+    from shared.id_tokens import IdTokens
+
 
 @dataclass(frozen=True, slots=True)
 class PosLine:
@@ -50,11 +52,18 @@ class PointOfSale(ABC):
 
 
 class HttpPointOfSale(PointOfSale):
-    """The point of sale over HTTP, with an ``Idempotency-Key`` on every call."""
+    """The point of sale over HTTP, with an ``Idempotency-Key`` on every call.
 
-    def __init__(self, session: requests.Session, base_url: str) -> None:
+    With ``id_tokens``, every call also carries a Google ID token, for a point
+    of sale that runs as a private service on Google Cloud (the dev sandbox's).
+    """
+
+    def __init__(
+        self, session: requests.Session, base_url: str, id_tokens: IdTokens | None = None
+    ) -> None:
         self._session = session
         self._base_url = base_url.rstrip("/")
+        self._id_tokens = id_tokens
 
     def submit(self, order: PosOrder) -> None:
         body = {
@@ -77,7 +86,10 @@ class HttpPointOfSale(PointOfSale):
         return self._session.post(
             self._base_url + path,
             json=body,
-            headers={"Idempotency-Key": key},
+            headers={
+                "Idempotency-Key": key,
+                **(self._id_tokens.headers() if self._id_tokens else {}),
+            },
             timeout=DEFAULT_TIMEOUT_S,
         )
 

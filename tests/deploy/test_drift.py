@@ -244,6 +244,7 @@ INVENTORY = {
         "google_secret_manager_secret_iam_member.fake",
         "google_cloudfunctions2_function.fake",
         "google_cloud_run_v2_service_iam_member.public",
+        "google_cloud_run_v2_service_iam_member.pos_invoker",
     },
     "modules/system": set(),
     "environments/dev": set(),
@@ -299,7 +300,8 @@ def test_the_sandbox_is_dev_only_and_feeds_the_third_party_urls(modules):
     assert dev["module"]["system"]["settings"] == "${local.settings}"
     wired = dev["locals"]["sandbox_settings"]
     for target, (subsystem, url, secret) in THIRD_PARTIES.items():
-        assert wired[subsystem] == {url: f'${{module.sandbox.urls["{target}"]}}'}
+        assert wired[subsystem][url] == f'${{module.sandbox.urls["{target}"]}}'
+        assert set(wired[subsystem]) - {url} <= {"POS_AUDIENCE"}
         read = call["secrets"][secret.lower()]
         assert read == {
             "project": f'${{module.system.projects["{subsystem}"]}}',
@@ -309,6 +311,33 @@ def test_the_sandbox_is_dev_only_and_feeds_the_third_party_urls(modules):
     example = (TERRAFORM / "environments/dev/terraform.tfvars.example").read_text()
     assert not re.search(r"^settings\s*=", example, re.MULTILINE)  # no third-party URLs to fill
     assert re.search(r"^sandbox_project_id\s*=", example, re.MULTILINE)
+
+
+def test_the_sandbox_point_of_sale_is_private_to_the_pos_gateway(modules, generated):
+    """Only the fakes with API keys are public; the POS lets in the POS gateway's identity.
+
+    The gateway sends a Google ID token for the POS URL (``POS_AUDIENCE``), and
+    the identity granted is that of the functions that call it.
+    """
+    sandbox_module, dev = modules["modules/sandbox"], modules["environments/dev"]
+    fakes = sandbox_module["locals"]["fakes"]
+    assert {name for name, fake in fakes.items() if not fake["public"]} == {"point-of-sale"}
+    resources = sandbox_module["resource"]
+    public = resources["google_cloud_run_v2_service_iam_member.public"]
+    assert "if fake.public" in public["for_each"] and public["member"] == "allUsers"
+    invoker = resources["google_cloud_run_v2_service_iam_member.pos_invoker"]
+    assert invoker["for_each"] == "${var.pos_invokers}"
+    assert invoker["name"] == '${google_cloudfunctions2_function.fake["point-of-sale"].name}'
+    assert invoker["member"] == "${each.value}"
+
+    order = dev["locals"]["sandbox_settings"]["order"]
+    assert order["POS_AUDIENCE"] == order["POS_URL"]
+    callers = dev["variable"]["sandbox_pos_callers"]["default"]
+    assert callers == {"order": ["pos-esg-to-pos"]}
+    to_pos = generated["subsystems"]["order"]["functions"]["pos-esg-to-pos"]
+    assert to_pos["target"] == "pos_esg_to_pos"
+    wired = dev["module"]["sandbox"]["pos_invokers"]
+    assert "var.sandbox_pos_callers" in wired and "module.system.service_accounts" in wired
 
 
 def test_no_topology_name_is_hard_coded_in_terraform(generated):
@@ -325,8 +354,9 @@ def test_no_topology_name_is_hard_coded_in_terraform(generated):
         if literal in names
     }
     allowed = {(f"environments/{env}/variables.tf", "pos-esg-webhook") for env in ENVIRONMENTS}
+    allowed.add(("environments/dev/variables.tf", "pos-esg-to-pos"))  # sandbox_pos_callers
     assert literals <= allowed
-    assert "pos-esg-webhook" in generated["subsystems"]["order"]["functions"]
+    assert {"pos-esg-webhook", "pos-esg-to-pos"} <= set(generated["subsystems"]["order"]["functions"])
 
 
 def test_every_checkov_skip_is_justified():

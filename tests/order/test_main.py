@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import inspect
 
+import flask
 import pytest
 
 import order.main
 from order.ports import bootstrap
-from order.pos_esg.client import HttpPointOfSale
+from order.pos_esg.client import HttpPointOfSale, PosLine, PosOrder
 from order.topology import TOPOLOGY
+from shared import id_tokens
 from shared.clock import ManualClock
+from shared.http import WsgiTransport
 from shared.runtime.app import Infrastructure
 from shared.stores import InMemoryDocumentStore
 
@@ -37,6 +40,14 @@ def test_the_subsystem_reads_and_publishes_what_the_design_says() -> None:
     }
 
 
+SETTINGS = {
+    "POS_URL": "http://pos.test",
+    "POS_CALLBACK_URL": "https://order.example",
+    "POS_WEBHOOK_SECRET": "s",
+}
+TOKEN_FOR = {"https://pos.run.app": "eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDB9.sig"}
+
+
 def infra(**settings: str) -> Infrastructure:
     return Infrastructure("order", InMemoryDocumentStore(), ManualClock(), settings=settings)
 
@@ -51,6 +62,33 @@ def test_bootstrap_builds_the_ports_from_the_settings() -> None:
     )
     assert isinstance(ports.pos, HttpPointOfSale)
     assert (ports.pos_callback_url, ports.pos_webhook_secret) == ("https://order.example", "s")
+
+
+def test_with_an_audience_the_point_of_sale_is_called_with_an_id_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(id_tokens, "fetch_google_id_token", TOKEN_FOR.__getitem__)
+    pos = flask.Flask("private-pos")
+    seen: list[str | None] = []
+
+    @pos.post("/orders")
+    def submit() -> tuple[dict[str, str], int]:
+        seen.append(flask.request.headers.get("Authorization"))
+        return {}, 201
+
+    for audience in ({}, {"POS_AUDIENCE": "https://pos.run.app"}):
+        ports = bootstrap(
+            Infrastructure(
+                "order",
+                InMemoryDocumentStore(),
+                ManualClock(),
+                settings={**SETTINGS, **audience},
+                transports={"http://pos.test": WsgiTransport(pos)},
+            )
+        )
+        ports.pos.submit(PosOrder("o-1", "r-1", (PosLine("Margherita", 1),), "https://cb"))
+
+    assert seen == [None, f"Bearer {TOKEN_FOR['https://pos.run.app']}"]
 
 
 def test_bootstrap_names_a_missing_setting() -> None:

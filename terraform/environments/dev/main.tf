@@ -8,7 +8,7 @@ locals {
   # other plain settings; for the three URLs the sandbox's outputs win.
   sandbox_settings = {
     customer = { PAYMENT_PROCESSOR_URL = module.sandbox.urls["payment_processor"] }
-    order    = { POS_URL = module.sandbox.urls["point_of_sale"] }
+    order    = { POS_URL = module.sandbox.urls["point_of_sale"], POS_AUDIENCE = module.sandbox.urls["point_of_sale"] }
     delivery = { PUSH_PROVIDER_URL = module.sandbox.urls["push_provider"] }
   }
   settings = {
@@ -59,6 +59,11 @@ module "sandbox" {
     pos_webhook_secret    = { project = module.system.projects["order"], secret = module.system.secret_ids["order"]["POS_WEBHOOK_SECRET"] }
   }
   pos_callback_prefix = local.pos_webhook
+  pos_invokers = merge([
+    for subsystem, functions in var.sandbox_pos_callers : {
+      for fn in functions : "${subsystem}/${fn}" => "serviceAccount:${module.system.service_accounts[subsystem][fn]}"
+    }
+  ]...)
   pos_auto_answer_s   = var.sandbox_pos_auto_answer_s
   source_archive_path = "${var.archive_dir}/fakes.zip"
 }

@@ -93,6 +93,14 @@ variable "sandbox_pos_auto_answer_s" {
   default     = 2
 }
 
+variable "sandbox_pos_callers" {
+  description = "The functions whose identity may call the sandbox's (private) point of sale, by subsystem."
+  type        = map(list(string))
+  default = {
+    order = ["pos-esg-to-pos"]
+  }
+}
+
 variable "secret_settings" {
   description = "Settings held in Secret Manager, by subsystem (names only; add values with gcloud)."
   type        = map(list(string))

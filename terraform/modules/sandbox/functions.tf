@@ -13,6 +13,7 @@ locals {
       target      = "payment_processor"
       description = "Fake payment processor (dev sandbox)."
       secrets     = { PAYMENT_PROCESSOR_KEY = var.secrets.payment_processor_key }
+      public      = true
       environment = {}
     }
     # Authenticates every call itself: Authorization: Bearer <PUSH_PROVIDER_KEY>.
@@ -20,17 +21,18 @@ locals {
       target      = "push_provider"
       description = "Fake push-notification provider (dev sandbox)."
       secrets     = { PUSH_PROVIDER_KEY = var.secrets.push_provider_key }
+      public      = true
       environment = {}
     }
-    # Does NOT authenticate its callers (neither the platform nor the staff terminal), yet must be
-    # public: the order subsystem's POS gateway calls it from another project without a Google ID
-    # token. It holds only sandbox orders, calls back only under pos_callback_prefix (the
-    # platform's webhook, signed with POS_WEBHOOK_SECRET), and its fault-injection routes are
-    # closed. Make it private (invoker: the order functions) once the gateway sends ID tokens.
+    # Private: Cloud Run lets in only var.pos_invokers (the order subsystem's POS gateway, which
+    # sends a Google ID token). The fake itself checks no caller; it holds only sandbox orders,
+    # calls back only under pos_callback_prefix (the platform's webhook, signed with
+    # POS_WEBHOOK_SECRET), and its fault-injection routes are closed.
     point-of-sale = {
       target      = "point_of_sale"
       description = "Fake restaurant point of sale, staff on autopilot (dev sandbox)."
       secrets     = { POS_WEBHOOK_SECRET = var.secrets.pos_webhook_secret }
+      public      = false
       environment = merge(
         { POS_AUTO_ANSWER_S = tostring(var.pos_auto_answer_s), POS_HOLD_S = "8" },
         var.pos_callback_prefix == null ? {} : { POS_CALLBACK_PREFIX = var.pos_callback_prefix },
@@ -117,14 +119,25 @@ resource "google_cloudfunctions2_function" "fake" {
   ]
 }
 
-# The platform's gateways call the fakes from the subsystems' projects with the fakes' own
-# credentials, not with Google identities: the platform lets everyone reach them (see locals).
+# The payment processor and the push provider are reached as third parties are: over the
+# internet, with their own API keys, not Google identities. So everyone may reach them.
 resource "google_cloud_run_v2_service_iam_member" "public" {
-  for_each = local.fakes
+  for_each = { for name, fake in local.fakes : name => fake if fake.public }
 
   project  = local.project_id
   location = var.region
   name     = google_cloudfunctions2_function.fake[each.key].name
   role     = "roles/run.invoker"
   member   = "allUsers"
+}
+
+# The point of sale answers only the identities allowed to call it.
+resource "google_cloud_run_v2_service_iam_member" "pos_invoker" {
+  for_each = var.pos_invokers
+
+  project  = local.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.fake["point-of-sale"].name
+  role     = "roles/run.invoker"
+  member   = each.value
 }

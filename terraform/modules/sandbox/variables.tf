@@ -57,6 +57,17 @@ variable "pos_callback_prefix" {
   default     = null
 }
 
+variable "pos_invokers" {
+  description = "Who may call the point of sale: a stable name => IAM member (\"serviceAccount:...\"), e.g. the platform's POS gateway. The keys are known at plan time even when the members are not. It is private; the other fakes check their own API keys."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for m in values(var.pos_invokers) : can(regex("^(serviceAccount|user|group):", m))])
+    error_message = "pos_invokers are IAM members of one identity or group, never allUsers or allAuthenticatedUsers."
+  }
+}
+
 variable "pos_auto_answer_s" {
   description = "Seconds after which the point of sale accepts a new order, and then marks it ready."
   type        = number

@@ -18,6 +18,11 @@ output "endpoints" {
   value       = { for name, fn in module.function : name => fn.url if var.functions[name].public }
 }
 
+output "service_accounts" {
+  description = "Every function's runtime identity (service account email), by function name."
+  value       = { for name, fn in module.function : name => fn.service_account_email }
+}
+
 output "push_service_account" {
   description = "The identity Pub/Sub signs push requests with (bridges use it too)."
   value       = google_service_account.invoker["push"].email

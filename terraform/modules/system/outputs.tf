@@ -8,6 +8,11 @@ output "endpoints" {
   value       = { for name, sub in module.subsystem : name => sub.endpoints }
 }
 
+output "service_accounts" {
+  description = "Every function's runtime identity, by subsystem and function (for grants outside the system)."
+  value       = { for name, sub in module.subsystem : name => sub.service_accounts }
+}
+
 output "settings" {
   description = "The plain settings in force, by subsystem (third-party URLs; smoke reads POS_URL)."
   value       = var.settings
