@@ -15,6 +15,10 @@ It prints:
 * the Firestore write rate the functions achieved (writes counted by the
   hosts) as a ratio of the emulator's batched-write rate, measured in the same
   run by committing batches of 100 documents;
+* the CPU time each process of the stack spent per order (emulators, function
+  hosts, fakes, and this script's actors), and what that cost allows on this
+  machine's cores: concurrent orders cannot finish sooner than
+  ``orders x CPU per order / cores``, whatever the scheduling;
 
 and checks that every order was delivered, every payment captured exactly
 once, and no customer got two notifications for one status change.
@@ -25,7 +29,9 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import functools
+import os
 import random
+import resource
 import statistics
 import sys
 import tempfile
@@ -39,6 +45,7 @@ from typing import Any
 
 from devstack.layout import MANIFEST, Manifest, Ports
 from devstack.live import LiveStack
+from devstack.processes import group_members
 from devstack.stack import DevOptions, DevStack
 from scenario.actors import ApiError, CustomerApp, DriverApp, PosTerminal, StaffApp, tokens
 from scenario.seed import RESTAURANTS
@@ -229,6 +236,7 @@ def run(manifest: Manifest, args: argparse.Namespace) -> int:
     bench.seed()
     print(f"seeded {args.orders} customers and drivers in {time.perf_counter() - seeded:.1f} s")
     cursor, writes_before = stack.cursor(), _writes(stack)
+    cpu_before = cpu_seconds(manifest.groups)
     started = time.perf_counter()
     actors = bench.actors()
     for thread in actors:
@@ -236,6 +244,7 @@ def run(manifest: Manifest, args: argparse.Namespace) -> int:
     list(bench.pool.map(bench.checkout, range(args.orders)))
     statuses = bench.wait_final(args.timeout)
     elapsed = time.perf_counter() - started
+    cpu = cpu_seconds(manifest.groups) - cpu_before
     bench.done.set()
     for thread in actors:
         thread.join(30)
@@ -269,6 +278,7 @@ def run(manifest: Manifest, args: argparse.Namespace) -> int:
         f"firestore writes:  {writes} by the functions, {rate:,.0f}/s = "
         f"{rate / batched:.1%} of the emulator's batched rate ({batched:,.0f}/s)"
     )
+    print_cpu(cpu, args.orders)
     for failure in failures:
         print(f"FAIL: {failure}")
     print("result:", "PASS" if not failures else "FAIL")
@@ -315,14 +325,40 @@ def _tolerant(step: Any) -> None:
             print(f"  server error: {e}", file=sys.stderr)
 
 
+def cpu_seconds(groups: dict[str, int]) -> Counter[str]:
+    """CPU seconds (user + system) used so far by each process group, and by these actors."""
+    tick = os.sysconf("SC_CLK_TCK")
+    name_of = {pgid: name for name, pgid in groups.items()}
+    used: Counter[str] = Counter()
+    for pid, pgid, _ in group_members(list(groups.values())):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        used[name_of[pgid]] += (int(fields[11]) + int(fields[12])) / tick
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    used["actors (this script)"] = own.ru_utime + own.ru_stime
+    return used
+
+
+def print_cpu(cpu: Counter[str], orders: int) -> None:
+    """CPU per order by process, and the least time ``orders`` concurrent orders can take."""
+    cores = os.cpu_count() or 1
+    total = sum(cpu.values()) / orders
+    parts = ", ".join(f"{name} {s / orders:.2f}" for name, s in cpu.most_common() if s > 0)
+    print(f"cpu per order:     {total:.2f} s ({parts})")
+    print(
+        f"  at that cost {cores} cores finish at most {cores / total:.2f} orders/s: "
+        f"{orders} concurrent orders need >= {orders * total / cores:.0f} s"
+    )
+
+
 def _writes(stack: LiveStack) -> int:
     return sum(s["writes"] for s in stack.stats().values() if s)
 
 
 def batched_write_rate(manifest: Manifest, docs: int = 2000) -> float:
     """Documents per second the Firestore emulator takes in batches of 100, one committer."""
-    import os
-
     from google.cloud import firestore
 
     os.environ["FIRESTORE_EMULATOR_HOST"] = manifest.env["FIRESTORE_EMULATOR_HOST"]
