@@ -2,7 +2,9 @@
 
 A child gets a new session (``start_new_session``), so Ctrl-C at the terminal
 reaches only the ``fooddelivery dev`` command, which then stops every child by
-signalling its whole group: nothing a child forked is left behind.
+signalling its whole group: nothing a child forked is left behind. Each child
+is also tethered (:mod:`shared.tether`): should the command be killed outright,
+every group stops itself.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
+
+from shared import tether
 
 
 class Child:
@@ -56,13 +60,12 @@ class Child:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             out = self.log_path.open("ab")
         try:
-            self.process = subprocess.Popen(
+            self.process = tether.popen(
                 self.argv,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT if out is not None else None,
-                start_new_session=True,
             )
         finally:
             if out is not None:

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared import tether
 from shared.exceptions import KitError
 
 HOST = "127.0.0.1"
@@ -170,12 +171,11 @@ def start(
     log_path = Path(log_dir or data_dir.name) / f"{spec.name}-emulator.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
+        process = tether.popen(  # stops with this process, however it ends
             spec.command(port, Path(data_dir.name)),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            start_new_session=True,
         )
     running = RunningEmulator(spec, f"{HOST}:{port}", process, log_path, data_dir)
     try:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -69,3 +72,22 @@ def test_ctrl_c_stops_every_process_including_the_emulators_java(tmp_path: Path)
     assert code == 0, started.output[-3000:]
     assert left == [], f"processes left behind: {left}"
     assert "stopped: every process the stack started has exited" in started.output
+
+
+@pytest.mark.emulator
+def test_a_dev_command_killed_outright_leaves_nothing_running(tmp_path: Path) -> None:
+    """SIGKILL gives the command no chance to clean up: each tethered group stops itself."""
+    require_emulators()
+    started = start_dev(tmp_path, "--free-ports", "--no-lake")
+    groups = list(wait_ready(started).groups.values())
+    assert len(group_members(groups)) >= len(groups)
+
+    started.process.kill()
+    started.process.wait(10)
+    deadline, left = time.monotonic() + 30, group_members(groups)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.5)
+        left = group_members(groups)
+    for pid, _, _ in left:  # never leave anything behind, even when the test fails
+        os.kill(pid, signal.SIGKILL)
+    assert left == [], f"processes outlived the killed command: {left}"
