@@ -4,7 +4,7 @@ The Firestore emulator's listen stream starts with a snapshot of every
 document; a host that was stopped (or killed) while changes were queued would
 never see those changes again. Each handled change is appended to a JSON-lines
 file; on restart the host resumes every watch from that state
-(:meth:`~shared.stores.firestore.FirestoreChangeFeed.watch` with ``resume``), so
+(:meth:`~shared.stores.firestore_feed.FirestoreChangeFeed.watch` with ``resume``), so
 what changed meanwhile is announced with the right ``before``.
 """
 

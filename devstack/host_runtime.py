@@ -100,7 +100,7 @@ class HostRuntime:
         )
 
     def _start_triggers(self) -> None:
-        from shared.stores.firestore import FirestoreChangeFeed
+        from shared.stores.firestore_feed import FirestoreChangeFeed
 
         feed = FirestoreChangeFeed(self.project)
         for name, fn in self.targets().items():

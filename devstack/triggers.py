@@ -1,7 +1,7 @@
 """Feed one database-first trigger from the Firestore emulator's change feed, with retries.
 
 On GCP, Eventarc delivers each document write to the trigger's function and
-retries a failed run. Locally a :class:`~shared.stores.firestore.FirestoreChangeFeed`
+retries a failed run. Locally a :class:`~shared.stores.firestore_feed.FirestoreChangeFeed`
 watches the collection; its callback only queues the change, and worker
 threads run the trigger (the changes of one document one at a time, in order).
 A run that asks for a retry goes back in the queue with exponential backoff;
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from devstack.stats import Stats
     from shared.runtime.consumer import TriggerRuntime
     from shared.stores.base import DocumentChange, Watch
-    from shared.stores.firestore import FirestoreChangeFeed
+    from shared.stores.firestore_feed import FirestoreChangeFeed
 
 _log = logging.getLogger("fooddelivery.dev.triggers")
 

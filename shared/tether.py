@@ -60,7 +60,6 @@ def _parent_pipe() -> int:
         return _read_end
 
 
-
 def _watch(lifeline: int, leader: int) -> None:
     """In the forked watcher: when the parent's end of the pipe closes, stop the group."""
     while True:
