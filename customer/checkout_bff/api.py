@@ -76,7 +76,7 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         cart = store.get(CARTS, caller.subject)
         if cart is None:
             raise HttpError(409, "the cart is empty")
-        address, card = _delivery_and_payment(body, store.get(ACCOUNTS, caller.subject) or {})
+        address, card = _delivery_and_payment(body, store.get(ACCOUNTS, caller.subject))
         wanted = [(line["menuItemId"], line["quantity"]) for line in cart["items"]]
         priced = _price(store, cart["restaurantId"], wanted)
         if priced.total <= 0:
@@ -111,8 +111,13 @@ def _price(
         raise HttpError(422, f"the cart cannot be ordered: {e}", e.fields) from e
 
 
-def _delivery_and_payment(body: CheckoutRequest, account: Doc) -> tuple[Doc, str]:
-    """The address and card token to use: the request's, else the account's saved ones."""
+def _delivery_and_payment(body: CheckoutRequest, known: Doc | None) -> tuple[Doc, str]:
+    """The address and card token to use: the request's, else the account's saved ones.
+
+    Checkout knows accounts from ``account-updated`` events, so an account saved
+    a moment ago may not have reached it yet; the message says so.
+    """
+    account = known or {}
     given = body.delivery_address
     address: Doc | None = given.model_dump(mode="json") if given else account.get("deliveryAddress")
     card: str | None = body.payment_method or account.get("paymentMethodToken")
@@ -120,6 +125,12 @@ def _delivery_and_payment(body: CheckoutRequest, account: Doc) -> tuple[Doc, str
         missing = [
             name for name, v in (("deliveryAddress", address), ("paymentMethod", card)) if v is None
         ]
-        fields = {name: "none given and none saved in the account" for name in missing}
+        why = (
+            "none given and none saved in the account"
+            if known is not None
+            else "none given, and checkout knows no account of yours yet "
+            "(a new account reaches it within seconds)"
+        )
+        fields = dict.fromkeys(missing, why)
         raise HttpError(422, "checkout needs " + " and ".join(missing), fields)
     return address, card

@@ -249,9 +249,23 @@ def test_checkout_without_address_or_card_names_what_is_missing(shop: Customer) 
     response = checkout(shop)
 
     assert response.status_code == 422
-    assert set(response.get_json()["fields"]) == {"deliveryAddress", "paymentMethod"}
+    fields = response.get_json()["fields"]
+    assert set(fields) == {"deliveryAddress", "paymentMethod"}
+    assert fields["paymentMethod"] == "none given and none saved in the account"
     assert orders(shop) == []
     assert cart(shop) == PRICED
+
+
+def test_checkout_before_the_new_account_reached_it_says_so(shop: Customer) -> None:
+    shop.fill_cart()  # no account-updated event has reached checkout
+
+    response = checkout(shop)
+
+    assert response.status_code == 422
+    assert (
+        "checkout knows no account of yours yet" in response.get_json()["fields"]["paymentMethod"]
+    )
+    assert orders(shop) == []
 
 
 def test_a_malformed_checkout_gets_400(shop: Customer) -> None:
