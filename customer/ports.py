@@ -28,13 +28,14 @@ class CustomerPorts:
 def bootstrap(infra: Infrastructure) -> CustomerPorts:
     """Wire the ports from the kit's infrastructure.
 
-    Reads ``PAYMENT_PROCESSOR_URL`` and ``PAYMENT_PROCESSOR_KEY``; the auth
+    Reads ``PAYMENT_PROCESSOR_URL``, and the secret ``PAYMENT_PROCESSOR_KEY``
+    when the processor is first called (only payment-esg may read it); the auth
     settings (``AUTH``, ``DEV_KEY``, ...) pick the verifier.
     """
     payments = HttpPaymentProcessor(
         infra.http_session(),
         infra.setting("PAYMENT_PROCESSOR_URL"),
-        infra.setting("PAYMENT_PROCESSOR_KEY"),
+        infra.secret("PAYMENT_PROCESSOR_KEY"),
     )
     return CustomerPorts(
         store=infra.store,

@@ -25,7 +25,7 @@ class DeliveryPorts:
 
 
 def bootstrap(infra: Infrastructure) -> DeliveryPorts:
-    """Wire the ports; reads the settings ``PUSH_PROVIDER_URL`` and ``PUSH_PROVIDER_KEY``."""
+    """Wire the ports; reads ``PUSH_PROVIDER_URL`` (``PUSH_PROVIDER_KEY`` on first use)."""
     return DeliveryPorts(
         store=infra.store,
         clock=infra.clock,
@@ -33,6 +33,6 @@ def bootstrap(infra: Infrastructure) -> DeliveryPorts:
         push=HttpPushProvider(
             infra.http_session(),
             infra.setting("PUSH_PROVIDER_URL"),
-            infra.setting("PUSH_PROVIDER_KEY"),
+            infra.secret("PUSH_PROVIDER_KEY"),
         ),
     )

@@ -10,7 +10,7 @@ from shared.id_tokens import IdTokens
 
 if TYPE_CHECKING:
     from shared.clock import Clock
-    from shared.runtime.app import Infrastructure
+    from shared.runtime.app import Infrastructure, Secret
     from shared.stores import AbstractDocumentStore
 
 
@@ -19,18 +19,18 @@ class OrderPorts:
     """The store, the clock and the restaurants' point-of-sale service.
 
     ``pos_callback_url`` is the public base URL of the pos-esg webhook;
-    ``pos_webhook_secret`` signs the point of sale's callbacks.
+    ``pos_webhook_secret`` signs the point of sale's callbacks (read when one arrives).
     """
 
     store: AbstractDocumentStore
     clock: Clock
     pos: PointOfSale
     pos_callback_url: str
-    pos_webhook_secret: str
+    pos_webhook_secret: Secret
 
 
 def bootstrap(infra: Infrastructure) -> OrderPorts:
-    """Build the ports; reads ``POS_URL``, ``POS_CALLBACK_URL`` and ``POS_WEBHOOK_SECRET``.
+    """Build the ports; reads ``POS_URL`` and ``POS_CALLBACK_URL`` (``POS_WEBHOOK_SECRET`` later).
 
     With ``POS_AUDIENCE`` set, calls to the point of sale carry a Google ID
     token for that audience (a point of sale that is a private Google Cloud service).
@@ -45,5 +45,5 @@ def bootstrap(infra: Infrastructure) -> OrderPorts:
             IdTokens(audience) if audience else None,
         ),
         pos_callback_url=infra.setting("POS_CALLBACK_URL").rstrip("/"),
-        pos_webhook_secret=infra.setting("POS_WEBHOOK_SECRET"),
+        pos_webhook_secret=infra.secret("POS_WEBHOOK_SECRET"),
     )

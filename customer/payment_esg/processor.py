@@ -18,6 +18,8 @@ from shared.http import DEFAULT_TIMEOUT_S
 if TYPE_CHECKING:
     import requests
 
+    from shared.runtime.app import Secret
+
 Settlement = Literal["capture", "void", "refund"]
 """What can be done with an authorization after the fact."""
 
@@ -63,10 +65,10 @@ class PaymentProcessor(ABC):
 class HttpPaymentProcessor(PaymentProcessor):
     """The processor's HTTP API at ``base_url``, authenticated with ``api_key``."""
 
-    def __init__(self, session: requests.Session, base_url: str, api_key: str) -> None:
+    def __init__(self, session: requests.Session, base_url: str, api_key: Secret) -> None:
         self._session = session
         self._base_url = base_url.rstrip("/")
-        self._authorization = f"Bearer {api_key}"
+        self._api_key = api_key
 
     def authorize(
         self,
@@ -99,7 +101,10 @@ class HttpPaymentProcessor(PaymentProcessor):
         return self._session.post(
             self._base_url + path,
             json=body,
-            headers={"Authorization": self._authorization, "Idempotency-Key": idempotency_key},
+            headers={
+                "Authorization": f"Bearer {self._api_key.reveal()}",
+                "Idempotency-Key": idempotency_key,
+            },
             timeout=DEFAULT_TIMEOUT_S,
         )
 

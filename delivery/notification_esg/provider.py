@@ -11,6 +11,8 @@ from shared.http import DEFAULT_TIMEOUT_S
 if TYPE_CHECKING:
     import requests
 
+    from shared.runtime.app import Secret
+
 Recipient = Literal["customer", "driver"]
 
 
@@ -40,7 +42,7 @@ class PushProvider(Protocol):
 class HttpPushProvider:
     """The push provider's HTTP API (``POST /v1/messages``) with a bearer API key."""
 
-    def __init__(self, session: requests.Session, base_url: str, api_key: str) -> None:
+    def __init__(self, session: requests.Session, base_url: str, api_key: Secret) -> None:
         self._session = session
         self._url = base_url.rstrip("/") + "/v1/messages"
         self._api_key = api_key
@@ -56,7 +58,7 @@ class HttpPushProvider:
                 "data": message.data,
             },
             headers={
-                "Authorization": f"Bearer {self._api_key}",
+                "Authorization": f"Bearer {self._api_key.reveal()}",
                 "Idempotency-Key": idempotency_key,
             },
             timeout=DEFAULT_TIMEOUT_S,

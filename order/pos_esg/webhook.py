@@ -53,8 +53,8 @@ def webhook(ports: OrderPorts) -> flask.Flask:
 
     @app.post("/pos/callbacks")
     def receive() -> Any:
-        raw = flask.request.get_data()
-        if not _signed(raw, flask.request.headers.get(SIGNATURE_HEADER), ports.pos_webhook_secret):
+        raw, secret = flask.request.get_data(), ports.pos_webhook_secret.reveal()
+        if not _signed(raw, flask.request.headers.get(SIGNATURE_HEADER), secret):
             return {"error": f"missing or wrong {SIGNATURE_HEADER}"}, 401
         data = flask.request.get_json(silent=True)
         if not isinstance(data, dict):

@@ -21,6 +21,36 @@ P = TypeVar("P")
 
 
 @dataclass(frozen=True, slots=True)
+class Secret:
+    """A secret setting, read only when used.
+
+    On Google Cloud a function can read only the secrets its topology entry
+    declares (``secrets=``), so a subsystem's bootstrap, which runs in every
+    function, must not read a secret up front; the adapter that needs one
+    reads it on first use.
+    """
+
+    name: str
+    subsystem: str
+    settings: Mapping[str, str] = field(repr=False)
+
+    def reveal(self) -> str:
+        """The value, or a :class:`KeyError` saying how the function gets it."""
+        try:
+            return self.settings[self.name]
+        except KeyError:
+            raise KeyError(
+                f"{self.subsystem} needs the secret FOODDELIVERY_{self.name}: declare it in the "
+                f"function's secrets=(...) so that it is mounted"
+            ) from None
+
+    @classmethod
+    def given(cls, name: str, value: str) -> Secret:
+        """A secret with a known value (tests, tools)."""
+        return cls(name, "-", {name: value})
+
+
+@dataclass(frozen=True, slots=True)
 class Infrastructure:
     """The kit-level adapters a subsystem's bootstrap builds its ports from.
 
@@ -41,6 +71,10 @@ class Infrastructure:
             return self.settings[name]
         except KeyError:
             raise KeyError(f"{self.subsystem} needs the setting FOODDELIVERY_{name}") from None
+
+    def secret(self, name: str) -> Secret:
+        """A secret setting, read when the adapter first uses it (see :class:`Secret`)."""
+        return Secret(name, self.subsystem, self.settings)
 
     def http_session(self) -> requests.Session:
         """A ``requests`` session for third-party calls (see :mod:`shared.http`)."""

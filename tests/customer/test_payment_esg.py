@@ -14,6 +14,7 @@ from customer.payment_esg.processor import (
 )
 from shared.exceptions import BusinessRuleViolation
 from shared.http import WsgiTransport, http_session
+from shared.runtime.app import Secret
 from tests.customer.conftest import DECLINED_CARD, PAYMENTS_KEY, PAYMENTS_URL, Customer
 
 
@@ -160,7 +161,9 @@ def test_an_order_that_was_never_paid_becomes_a_fault(shop: Customer) -> None:
 
 def adapter(customer: Customer, key: str = PAYMENTS_KEY) -> HttpPaymentProcessor:
     session = http_session({PAYMENTS_URL: WsgiTransport(customer.processor.app)})
-    return HttpPaymentProcessor(session, PAYMENTS_URL + "/", key)
+    return HttpPaymentProcessor(
+        session, PAYMENTS_URL + "/", Secret.given("PAYMENT_PROCESSOR_KEY", key)
+    )
 
 
 def authorize(

@@ -11,6 +11,7 @@ from delivery.notification_esg.provider import HttpPushProvider, PushMessage, Pu
 from shared.envelope import new_event
 from shared.exceptions import BusinessRuleViolation
 from shared.http import WsgiTransport
+from shared.runtime.app import Secret
 from tests.delivery.conftest import (
     PUSH_KEY,
     PUSH_URL,
@@ -152,7 +153,7 @@ def test_a_refusal_by_the_provider_becomes_a_fault(tmp_path: Path, push: PushFak
 def provider(push: PushFake, api_key: str = PUSH_KEY) -> HttpPushProvider:
     session = requests.Session()
     session.mount(PUSH_URL, WsgiTransport(push.app))
-    return HttpPushProvider(session, PUSH_URL + "/", api_key)
+    return HttpPushProvider(session, PUSH_URL + "/", Secret.given("PUSH_PROVIDER_KEY", api_key))
 
 
 MESSAGE = PushMessage("driver", "dan", "Hello", "A message", {"k": "v"})

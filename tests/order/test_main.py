@@ -61,7 +61,8 @@ def test_bootstrap_builds_the_ports_from_the_settings() -> None:
         )
     )
     assert isinstance(ports.pos, HttpPointOfSale)
-    assert (ports.pos_callback_url, ports.pos_webhook_secret) == ("https://order.example", "s")
+    assert ports.pos_callback_url == "https://order.example"
+    assert ports.pos_webhook_secret.reveal() == "s"
 
 
 def test_with_an_audience_the_point_of_sale_is_called_with_an_id_token(
@@ -92,5 +93,12 @@ def test_with_an_audience_the_point_of_sale_is_called_with_an_id_token(
 
 
 def test_bootstrap_names_a_missing_setting() -> None:
-    with pytest.raises(KeyError, match="FOODDELIVERY_POS_WEBHOOK_SECRET"):
-        bootstrap(infra(POS_URL="http://pos.test", POS_CALLBACK_URL="http://order.test"))
+    with pytest.raises(KeyError, match="FOODDELIVERY_POS_CALLBACK_URL"):
+        bootstrap(infra(POS_URL="http://pos.test"))
+
+
+def test_a_secret_is_read_only_when_used_and_a_missing_one_says_how_to_get_it() -> None:
+    ports = bootstrap(infra(POS_URL="http://pos.test", POS_CALLBACK_URL="http://order.test"))
+
+    with pytest.raises(KeyError, match=r"FOODDELIVERY_POS_WEBHOOK_SECRET: declare it in"):
+        ports.pos_webhook_secret.reveal()

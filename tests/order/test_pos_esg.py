@@ -15,7 +15,7 @@ from tests.order.conftest import FakePos, OrderSystem
 
 def sign(order_system: OrderSystem, body: bytes) -> dict[str, str]:
     """Headers of a callback signed with the subsystem's shared secret."""
-    secret = order_system.system.ports["order"].pos_webhook_secret
+    secret = order_system.system.ports["order"].pos_webhook_secret.reveal()
     signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return {"X-Pos-Signature": signature}
 
