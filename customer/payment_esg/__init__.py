@@ -20,6 +20,7 @@ SERVICE = Service(
             Role.EGRESS,
             Channel(on_types(ORDER_SUBMITTED, ORDER_STATUS_CHANGED)),
             handlers=(process,),
+            secrets=("PAYMENT_PROCESSOR_KEY",),
         ),
     ),
     description="Authorize at checkout, capture on delivery, void or refund on cancellation.",

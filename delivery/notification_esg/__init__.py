@@ -30,6 +30,7 @@ SERVICE = Service(
                 )
             ),
             handlers=(notify,),
+            secrets=("PUSH_PROVIDER_KEY",),
         ),
     ),
     description="Push notifications to customers and drivers through the push provider.",

@@ -23,7 +23,7 @@ SERVICE = Service(
             Channel(on_types("restaurant-updated", "order-status-changed")),
             handlers=(forward_to_pos,),
         ),
-        Endpoint("webhook", Role.API, app=webhook),
+        Endpoint("webhook", Role.API, app=webhook, secrets=("POS_WEBHOOK_SECRET",)),
         Trigger("relay", Role.TRIGGER, collection=INBOX, handlers=(relay,)),
     ),
     description="Sends orders to restaurants' point-of-sale systems and relays their answers.",

@@ -160,6 +160,7 @@ def _function(service: Service, fn: Function) -> dict[str, Any]:
         "role": fn.role.value,
         "public": False,
         "publishes_to": [Topic.BUS.value, Topic.FAULTS.value],
+        "secrets": sorted(fn.secrets),
         "subscription": None,
         "collection": None,
         "schedule": None,
@@ -202,6 +203,7 @@ def _fault_recorder() -> dict[str, Any]:
         "kind": "push",
         "public": False,
         "publishes_to": [],
+        "secrets": [],
         "subscription": {
             "id": FAULT_RECORDER,
             "topic": Topic.FAULTS.value,

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from shared.runtime.context import Handler, TickHandler, TriggerHandler
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+_SETTING = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
 
 class ServiceKind(StrEnum):
@@ -104,10 +105,16 @@ class Channel:
 
 @dataclass(frozen=True, slots=True)
 class Function:
-    """Base of the three function shapes; ``name`` is unique within its service."""
+    """Base of the function shapes; ``name`` is unique within its service.
+
+    ``secrets`` names the secret settings the function reads (third-party
+    keys): on Google Cloud only these are mounted into it, and only these can
+    its identity read.
+    """
 
     name: str
     role: Role
+    secrets: tuple[str, ...] = field(default=(), kw_only=True)
 
     def target(self, service: Service) -> str:
         """The functions-framework target name, a Python identifier."""
@@ -117,6 +124,9 @@ class Function:
         """What is wrong with this function, if anything."""
         if not _NAME.match(self.name):
             yield f"name {self.name!r} must be lower-case words joined by '-'"
+        for secret in self.secrets:
+            if not _SETTING.match(secret):
+                yield f"secret {secret!r} must be an upper-case setting name, e.g. API_KEY"
 
 
 @dataclass(frozen=True, slots=True)

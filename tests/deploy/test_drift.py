@@ -192,6 +192,43 @@ def test_modules_expand_from_the_tfvars(modules):
     assert "google_pubsub_subscription.ingress" in modules["modules/bridge"]["resource"]
 
 
+def test_each_function_gets_only_the_secrets_it_declares(modules, generated, topologies):
+    """Least privilege: a function's secrets come from its topology entry, not its subsystem's.
+
+    Every secret a subsystem's functions declare is one its environments create,
+    and every secret an environment creates is declared by some function.
+    """
+    subsystem = modules["modules/subsystem"]
+    assert subsystem["module"]["function"]["secret_environment"] == "${local.secret_env[each.key]}"
+    assert "fn.secrets" in subsystem["locals"]["secret_env"]
+    secrets_tf = (TERRAFORM / "modules/subsystem/secrets.tf").read_text()
+    assert 'check "declared_secrets_exist"' in secrets_tf
+    declared = {
+        name: {s for fn in sub["functions"].values() for s in fn["secrets"]}
+        for name, sub in generated["subsystems"].items()
+    }
+    assert declared == {
+        "customer": {"PAYMENT_PROCESSOR_KEY"},
+        "order": {"POS_WEBHOOK_SECRET"},
+        "delivery": {"PUSH_PROVIDER_KEY"},
+        "restaurant": set(),
+    }
+    for env in ENVIRONMENTS:
+        created = modules[f"environments/{env}"]["variable"]["secret_settings"]["default"]
+        assert {name: set(created.get(name, [])) for name in declared} == declared, env
+    holders = {
+        (sub.name, service.name, fn.name)
+        for sub in topologies.values()
+        for service, fn in sub.functions()
+        if fn.secrets
+    }
+    assert holders == {
+        ("customer", "payment-esg", "processor"),
+        ("order", "pos-esg", "webhook"),
+        ("delivery", "notification-esg", "push"),
+    }
+
+
 INVENTORY = {
     "modules/bridge": {
         "google_pubsub_subscription.ingress",

@@ -9,6 +9,7 @@ variable "subsystems" {
       kind         = string
       public       = bool
       publishes_to = list(string)
+      secrets      = list(string)
       subscription = optional(object({
         id                    = string
         topic                 = string

@@ -21,8 +21,12 @@ locals {
       FOODDELIVERY_DEV_KEY = "${local.dev_key_dir}/key.pem"
     }),
   )
-  # Every function builds the subsystem's ports at start-up, so each reads every setting.
-  secret_env   = { for name, id in local.secret_ids : "FOODDELIVERY_${name}" => google_secret_manager_secret.setting[id].secret_id }
+  # Each function is given, and may read, only the secrets its topology entry declares.
+  secret_env = {
+    for fn_name, fn in var.functions : fn_name => {
+      for name in fn.secrets : "FOODDELIVERY_${name}" => google_secret_manager_secret.setting[local.secret_ids[name]].secret_id
+    }
+  }
   secret_files = var.auth.mode == "local-test" ? { (google_secret_manager_secret.setting[local.dev_key_secret].secret_id) = { mount_path = local.dev_key_dir, file = "key.pem" } } : {}
   invoker_by_kind = tomap({
     http     = tolist([])
@@ -48,7 +52,7 @@ module "function" {
   labels                = merge(local.labels, { service = each.value.service })
 
   environment        = local.settings_env
-  secret_environment = local.secret_env
+  secret_environment = local.secret_env[each.key]
   secret_files       = local.secret_files
   public             = each.value.public
   invokers           = local.invoker_by_kind[each.value.kind]

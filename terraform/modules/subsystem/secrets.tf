@@ -9,6 +9,13 @@ locals {
   dev_key_dir    = "/secrets/dev-signing-key"
 }
 
+check "declared_secrets_exist" {
+  assert {
+    condition     = alltrue([for fn in values(var.functions) : alltrue([for name in fn.secrets : contains(var.secret_settings, name)])])
+    error_message = "A function declares a secret that secret_settings does not create."
+  }
+}
+
 resource "google_secret_manager_secret" "setting" {
   for_each = merge(
     { for name, id in local.secret_ids : id => "FOODDELIVERY_${name}" },

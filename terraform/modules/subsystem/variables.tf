@@ -66,6 +66,7 @@ variable "functions" {
     kind         = string
     public       = bool
     publishes_to = list(string)
+    secrets      = list(string)
     subscription = optional(object({
       id                    = string
       topic                 = string
