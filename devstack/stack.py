@@ -38,11 +38,11 @@ from devstack.layout import (
     url,
 )
 from devstack.processes import Child
+from devstack.provisioning import create_lake_bucket, provision
 from shared import emulators as emu
 from shared.auth import LocalIssuer
 from shared.exceptions import KitError
 from shared.system import load_subsystems
-from shared.topology.model import Topic
 
 if TYPE_CHECKING:
     from shared.runtime.app import SubsystemApp
@@ -126,9 +126,9 @@ class DevStack:
         self._start_fakes(ports)
         self._start_emulators(ports, specs)
         env = self._function_env(ports)
-        self._provision(ports)
+        provision(self.apps, self._host_urls(ports), lake=self.options.lake)
         if self.options.lake:
-            self._create_bucket()
+            create_lake_bucket()
         if any(s.name == "firestore" for s in specs):
             for old in self.options.state_dir.glob("*-triggers.jsonl"):
                 old.unlink()  # a fresh Firestore: earlier checkpoints describe nothing
@@ -240,47 +240,6 @@ class DevStack:
         for running in self.emulators.values():
             env[running.spec.env_var] = running.env_value
         return env
-
-    def _provision(self, ports: Ports) -> None:
-        from devstack.lake import SUBSCRIPTION as LAKE_SUBSCRIPTION
-        from shared.hub.provision import provision_subscription, provision_system
-
-        started = time.perf_counter()
-        hosts = {app.name: url(ports.hosts[app.name]) for app in self.apps}
-        owner = {id(service): app.name for app in self.apps for service in app.topology.services}
-
-        def endpoint(service: Any, consumer: Any) -> str:
-            return f"{hosts[owner[id(service)]]}/{consumer.target(service)}"
-
-        # The emulator (0.8.20) breaks an ordered subscription with a dead-letter policy
-        # at its last attempt, so every subscription is unordered here.
-        report = provision_system(
-            [app.topology for app in self.apps],
-            project_of,
-            endpoint,
-            ordering=False,
-            envelope_schema=True,
-        )
-        for app in self.apps:
-            provision_subscription(
-                project_of(app.name),
-                "fault-recorder",
-                Topic.FAULTS,
-                push_endpoint=f"{hosts[app.name]}/_faults",
-            )
-            if self.options.lake:
-                provision_subscription(project_of(app.name), LAKE_SUBSCRIPTION, Topic.BUS)
-        _log.info(
-            "provisioned %d topics and %d subscriptions in %.1f s",
-            len(report.created_topics) + len(report.existing_topics),
-            len(report.created_subscriptions) + len(report.existing_subscriptions),
-            time.perf_counter() - started,
-        )
-
-    def _create_bucket(self) -> None:
-        from shared.lake.gcs import GcsLake
-
-        GcsLake(LAKE_BUCKET).ensure_bucket()
 
     def _start_host(self, name: str, port: int, env: dict[str, str]) -> None:
         argv = [

@@ -15,7 +15,7 @@ from typing import Any
 
 from shared.exceptions import TopologyError
 from shared.runtime.app import SubsystemApp
-from shared.topology.model import check_system
+from shared.topology.checks import check_system
 
 SUBSYSTEMS_GROUP = "fooddelivery.subsystems"
 COMMANDS_GROUP = "fooddelivery.commands"

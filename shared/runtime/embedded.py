@@ -25,7 +25,8 @@ from shared.runtime.consumer import (
 from shared.runtime.faults import FaultRecorder
 from shared.runtime.outcome import Outcome
 from shared.stores.memory import InMemoryDocumentStore
-from shared.topology.model import Topic, check_system
+from shared.topology.checks import check_system
+from shared.topology.model import Topic
 
 if TYPE_CHECKING:
     from requests.adapters import BaseAdapter

@@ -1,5 +1,6 @@
 """Declare a subsystem's services, functions and channels in one place."""
 
+from shared.topology.checks import check_system
 from shared.topology.model import (
     Channel,
     Consumer,
@@ -13,7 +14,6 @@ from shared.topology.model import (
     Subsystem,
     Topic,
     Trigger,
-    check_system,
 )
 
 __all__ = [

@@ -8,7 +8,7 @@ from shared.exceptions import TopologyError
 from shared.hub.routing import on_types
 from shared.system import load_subsystems
 from shared.topology import Channel, Consumer, Role, Service, ServiceKind, Subsystem, Topic
-from shared.topology.model import check_contracts, check_system
+from shared.topology.checks import check_contracts, check_system
 
 
 def noop(event, ctx):

@@ -1,0 +1,89 @@
+"""Checks across subsystems: what one consumes, another publishes, in a version it reads."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+
+from shared.contracts import SCHEMA_VERSION_TAG
+from shared.hub.routing import Rule
+from shared.topology.model import Role, Subsystem
+
+
+def check_system(
+    subsystems: tuple[Subsystem, ...],
+    contracts: Mapping[str, Collection[tuple[str, int]]] | None = None,
+) -> list[str]:
+    """Cross-subsystem checks: every consumed external type has a producer.
+
+    With ``contracts`` (the (type, major version) pairs each subsystem
+    publishes, see :attr:`SubsystemApp.published
+    <shared.runtime.app.SubsystemApp.published>`), each subsystem's contracts
+    must match its egress functions (:func:`check_contracts`), and every
+    ingress must read a version that is published, choosing one explicitly
+    when the producer publishes several.
+    """
+    by_name = {s.name: s for s in subsystems}
+    problems: list[str] = []
+    for sub in subsystems:
+        for producer, types in sub.consumes().items():
+            if producer not in by_name:
+                problems.append(f"{sub.name} reads unknown subsystem {producer!r}")
+                continue
+            for missing in sorted(types - by_name[producer].publishes):
+                problems.append(
+                    f"{sub.name} consumes {missing!r} but {producer} does not publish it"
+                )
+    if contracts is None:
+        return problems
+    for sub in subsystems:
+        if sub.name in contracts:
+            problems += check_contracts(sub, contracts[sub.name])
+    for sub in subsystems:
+        for service, fn in sub.consumers():
+            source = fn.channel.subsystem
+            if fn.role is Role.INGRESS and source is not None and source in contracts:
+                published = contracts[source]
+                where = f"{sub.name}/{service.name}/{fn.name}"
+                problems += _check_versions(where, fn.channel.rule, published)
+    return problems
+
+
+def check_contracts(subsystem: Subsystem, published: Collection[tuple[str, int]]) -> list[str]:
+    """A subsystem's contracts against its egress functions.
+
+    Every type an egress ``publishes`` needs a contract and every contract an
+    egress that publishes it; external types are namespaced by the subsystem
+    (``order.order-status-changed``).
+    """
+    problems: list[str] = []
+    declared = {t for t, _ in published}
+    name = subsystem.name
+    for missing in sorted(subsystem.publishes - declared):
+        problems.append(f"{name} publishes {missing!r} from an egress but has no contract for it")
+    for orphan in sorted(declared - subsystem.publishes):
+        problems.append(f"{name} has a contract for {orphan!r} but no egress publishes it")
+    for event_type in sorted(declared):
+        if not event_type.startswith(f"{name}."):
+            problems.append(f"{name}'s external type {event_type!r} must start with '{name}.'")
+    return problems
+
+
+def _check_versions(
+    where: str, rule: Rule, published: Collection[tuple[str, int]]
+) -> Iterator[str]:
+    """An ingress reads published versions only, and picks one when there are several."""
+    wanted = rule.tags.get(SCHEMA_VERSION_TAG)
+    for event_type in sorted(rule.types):
+        versions = sorted(v for t, v in published if t == event_type)
+        if wanted is not None and (event_type, _int(wanted)) not in published:
+            yield f"{where} reads {event_type} v{wanted}, which is not published"
+        elif wanted is None and len(versions) > 1:
+            listed = ", ".join(f"v{v}" for v in versions)
+            yield (
+                f"{where} reads {event_type}, published as {listed}: select one "
+                f"with the routing tag {SCHEMA_VERSION_TAG}"
+            )
+
+
+def _int(value: str) -> int:
+    return int(value) if value.isdigit() else -1
