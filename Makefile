@@ -12,7 +12,7 @@ ASYNCAPI_SPECS := $(VENV)/asyncapi-specs/$(ASYNCAPI_SPECS_VERSION)
 CHECKOV_VENV := .tools/checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: demo test lint typecheck terraform-check unit integration bench clean
+.PHONY: demo test lint typecheck terraform-check unit integration bench bench-dev clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -64,10 +64,10 @@ integration: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/kit_throughput.py
+	$(BIN)/python benchmarks/orders_embedded.py
 
 bench-dev: $(STAMP)
 	$(BIN)/python benchmarks/orders_emulators.py $(ARGS)
-	$(BIN)/python benchmarks/orders_embedded.py
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache build
