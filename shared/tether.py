@@ -39,8 +39,11 @@ _keep_open: list[int] = []
 def popen(argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[bytes]:
     """Start ``argv`` in a new process group that stops once this process is gone.
 
-    ``kwargs`` go to :class:`subprocess.Popen` (``start_new_session`` is always on).
+    ``kwargs`` go to :class:`subprocess.Popen` (``start_new_session`` is always on;
+    ``preexec_fn`` is refused: it would run this module's fork hook in the child).
     """
+    if "preexec_fn" in kwargs:
+        raise TypeError("tether.popen does not take preexec_fn")
     fd = _parent_pipe()
     return subprocess.Popen(
         [sys.executable, "-m", "shared.tether", str(fd), "--", *argv],
@@ -60,13 +63,38 @@ def _parent_pipe() -> int:
         return _read_end
 
 
+def _forget_pipe() -> None:
+    """In a child forked without exec: its parent's lifeline is not its own."""
+    global _read_end
+    for fd in (*_keep_open, *([_read_end] if _read_end is not None else [])):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _keep_open.clear()
+    _read_end = None
+
+
+os.register_at_fork(after_in_child=_forget_pipe)
+
+
 def _watch(lifeline: int, leader: int) -> None:
-    """In the forked watcher: when the parent's end of the pipe closes, stop the group."""
+    """In the forked watcher: when the parent's end of the pipe closes, stop the group.
+
+    It holds nothing of the command's (no stdio, no other descriptor), so a
+    reader of the command's output sees its end as soon as the command exits.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a group's SIGINT is for the command
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.closerange(3, lifeline)
+    os.closerange(lifeline + 1, os.sysconf("SC_OPEN_MAX"))
+    poller = select.poll()
+    poller.register(lifeline, select.POLLIN | select.POLLHUP)
     while True:
-        readable, _, _ = select.select([lifeline], [], [], 1.0)
+        ready = poller.poll(1000)
         if os.getppid() != leader:
-            os._exit(0)  # the command ended: nothing left to guard
-        if readable and os.read(lifeline, 1) == b"":
+            return  # the command ended: nothing left to guard
+        if ready and os.read(lifeline, 1) == b"":
             break
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     with contextlib.suppress(ProcessLookupError):
@@ -76,7 +104,6 @@ def _watch(lifeline: int, leader: int) -> None:
         time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(leader, signal.SIGKILL)
-    os._exit(0)
 
 
 def main(args: Sequence[str]) -> int:
@@ -87,8 +114,13 @@ def main(args: Sequence[str]) -> int:
     lifeline, command = int(args[0]), list(args[2:])
     leader = os.getpid()
     if os.fork() == 0:
-        _watch(lifeline, leader)
+        try:
+            _watch(lifeline, leader)
+        finally:
+            os._exit(0)
     os.close(lifeline)
+    for restored in (signal.SIGPIPE, signal.SIGXFSZ):  # as Popen leaves them for a command
+        signal.signal(restored, signal.SIG_DFL)
     try:
         os.execvp(command[0], command)
     except OSError as e:

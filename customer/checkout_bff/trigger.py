@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from customer.checkout_bff.models import CARTS
+from customer.checkout_bff.models import CARTS, ORDERS
 from customer.checkout_bff.orders import DECLINED, PLACED
 
 if TYPE_CHECKING:
@@ -37,18 +37,23 @@ def restore_cart(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
 
     The customer can then pay with another card without choosing the dishes
     again. A cart the customer started since is left alone, and the restored
-    cart is a new version, so its checkout creates a new order.
+    cart is a new version, so its checkout creates a new order. A repeated
+    change restores nothing once that new order exists.
     """
     order, before = change.after, change.before
-    if order is None or before is None or order["status"] == before["status"]:
+    if order is None or order["status"] != DECLINED:
         return
-    if order["status"] != DECLINED:
+    if before is not None and before["status"] == DECLINED:
         return
+    store = ctx.ports.store
+    retry_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"declined:{order['id']}"))
+    if store.get(ORDERS, retry_id) is not None:
+        return  # restored before, and checked out since
     cart = {
         "restaurantId": order["restaurant"]["id"],
         "items": order["items"],
         "total": order["total"],
         "currency": order["currency"],
-        "checkoutId": str(uuid.uuid5(uuid.NAMESPACE_URL, f"declined:{order['id']}")),
+        "checkoutId": retry_id,
     }
-    ctx.ports.store.create(CARTS, order["customerId"], cart)
+    store.create(CARTS, order["customerId"], cart)

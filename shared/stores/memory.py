@@ -35,6 +35,11 @@ Index = dict[Any, set[str]]
 """Field value -> keys of the documents holding it."""
 
 
+_MARSHAL_VERSION = 2
+"""The newest marshal format without back-references: an object that occurs twice in
+a document thaws as two independent copies, as a Firestore read returns them."""
+
+
 class _Frozen:
     """An immutable snapshot of a document that thaws into a fresh deep copy."""
 
@@ -42,7 +47,7 @@ class _Frozen:
 
     def __init__(self, doc: Doc) -> None:
         try:
-            self._blob, self._loads = marshal.dumps(doc), marshal.loads
+            self._blob, self._loads = marshal.dumps(doc, _MARSHAL_VERSION), marshal.loads
         except ValueError:  # a value marshal does not know, e.g. a datetime
             self._blob, self._loads = pickle.dumps(doc, pickle.HIGHEST_PROTOCOL), pickle.loads
 

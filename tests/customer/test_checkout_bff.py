@@ -6,6 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from customer.topology import TOPOLOGY
+from shared.hub.memory import InMemoryPublisher
+from shared.runtime.consumer import TriggerRuntime
+from shared.runtime.outcome import Outcome
+from shared.stores import DocumentChange
 from tests.customer.conftest import ADDRESS, DECLINED_CARD, DISHES, HOME, Customer
 
 if TYPE_CHECKING:
@@ -204,6 +209,28 @@ def test_a_declined_payment_gives_the_dishes_back_for_another_card(shop: Custome
     assert shop.doc("orders", retried)["status"] == "placed"
     assert shop.doc("orders", declined)["status"] == "payment-declined"
     assert cart(shop)["items"] == []
+
+
+def test_a_repeated_decline_restores_nothing_once_the_retry_is_ordered(shop: Customer) -> None:
+    declined = shop.place_order(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
+    retried = checkout(shop, {"paymentMethod": "pm_card_visa"}).get_json()["orderId"]
+    order = shop.doc("orders", declined)
+    change = DocumentChange("orders", declined, {**order, "status": "pending-payment"}, order, "v")
+    [(service, trigger)] = [(s, t) for s, t in TOPOLOGY.triggers() if t.collection == "orders"]
+    runtime = TriggerRuntime(
+        TOPOLOGY,
+        service,
+        trigger,
+        shop.system.ports["customer"],
+        InMemoryPublisher(shop.system.hub, "customer"),
+        shop.clock,
+    )
+
+    assert runtime.handle(change) is Outcome.ACK  # the change, delivered once more
+    shop.system.run_until_quiet()
+
+    assert cart(shop)["items"] == []
+    assert shop.doc("orders", retried)["status"] == "placed"
 
 
 def test_a_declined_payment_leaves_a_cart_started_since_alone(shop: Customer) -> None:

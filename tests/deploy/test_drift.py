@@ -201,8 +201,9 @@ def test_each_function_gets_only_the_secrets_it_declares(modules, generated, top
     subsystem = modules["modules/subsystem"]
     assert subsystem["module"]["function"]["secret_environment"] == "${local.secret_env[each.key]}"
     assert "fn.secrets" in subsystem["locals"]["secret_env"]
-    secrets_tf = (TERRAFORM / "modules/subsystem/secrets.tf").read_text()
-    assert 'check "declared_secrets_exist"' in secrets_tf
+    guard = subsystem["resource"]["terraform_data.declared_secrets"]
+    [precondition] = guard["lifecycle"][0]["precondition"]
+    assert "setsubtract(local.declared_secrets, var.secret_settings)" in precondition["condition"]
     declared = {
         name: {s for fn in sub["functions"].values() for s in fn["secrets"]}
         for name, sub in generated["subsystems"].items()
@@ -249,6 +250,7 @@ INVENTORY = {
     },
     "modules/subsystem": {
         "google_project.this",
+        "terraform_data.declared_secrets",
         "google_project_service.api",
         "google_project_iam_audit_config.all",
         "google_service_account.invoker",

@@ -35,3 +35,15 @@ def test_equality_indexes_follow_every_write():
     assert keys(Where("restaurant", "==", "r1"), Where("status", "==", "accepted")) == ["t1"]
     assert keys(Where("restaurant", "==", "r1")) == ["t1", "t4"]
     assert keys(Where("status", "==", ["odd"])) == ["t4"]
+
+
+def test_a_value_stored_twice_in_a_document_reads_back_as_two_copies() -> None:
+    store = InMemoryDocumentStore()
+    address = {"street": "Main 1"}
+    store.put("orders", "o-1", {"pickup": address, "dropoff": address})
+
+    doc = store.get("orders", "o-1")
+    assert doc is not None
+    doc["dropoff"]["street"] = "Side 2"
+
+    assert doc["pickup"] == {"street": "Main 1"}

@@ -53,9 +53,18 @@ def test_the_group_is_stopped_when_the_parent_is_killed() -> None:
 
 def test_the_command_keeps_the_pid_and_its_exit_code() -> None:
     child = tether.popen(["sh", "-c", "echo $$; exit 3"], stdout=subprocess.PIPE)
+    started = time.monotonic()
     out, _ = child.communicate(timeout=15)
     assert child.returncode == 3
     assert int(out) == child.pid
+    assert time.monotonic() - started < 0.9  # the watcher holds none of the command's output
+
+
+def test_the_command_gets_the_default_signal_dispositions() -> None:
+    child = tether.popen(["sh", "-c", "yes | head -1"], stderr=subprocess.PIPE)
+    _, err = child.communicate(timeout=15)
+    assert child.returncode == 0
+    assert err == b""  # SIGPIPE ends `yes` quietly, as it would without the tether
 
 
 def test_the_group_lives_on_while_the_parent_does() -> None:

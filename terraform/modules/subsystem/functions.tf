@@ -25,6 +25,7 @@ locals {
   secret_env = {
     for fn_name, fn in var.functions : fn_name => {
       for name in fn.secrets : "FOODDELIVERY_${name}" => google_secret_manager_secret.setting[local.secret_ids[name]].secret_id
+      if contains(var.secret_settings, name) # an undeclared one stops the plan at terraform_data.declared_secrets
     }
   }
   secret_files = var.auth.mode == "local-test" ? { (google_secret_manager_secret.setting[local.dev_key_secret].secret_id) = { mount_path = local.dev_key_dir, file = "key.pem" } } : {}

@@ -2,17 +2,24 @@
 # empty secrets, an operator adds the values (`gcloud secrets versions add`, see the README).
 
 locals {
-  secret_ids = { for name in var.secret_settings : name => replace(lower(name), "_", "-") }
+  declared_secrets = sort(distinct(flatten([for fn in values(var.functions) : fn.secrets])))
+  secret_ids       = { for name in var.secret_settings : name => replace(lower(name), "_", "-") }
   # local-test auth: the BFFs verify tokens signed with a development key shared through
   # Secret Manager, so `fooddelivery smoke` can mint tokens without an identity provider.
   dev_key_secret = "dev-signing-key"
   dev_key_dir    = "/secrets/dev-signing-key"
 }
 
-check "declared_secrets_exist" {
-  assert {
-    condition     = alltrue([for fn in values(var.functions) : alltrue([for name in fn.secrets : contains(var.secret_settings, name)])])
-    error_message = "A function declares a secret that secret_settings does not create."
+# A function may only declare a secret the environment creates (secret_settings): the plan
+# stops here, naming them, rather than deploying a function without its key.
+resource "terraform_data" "declared_secrets" {
+  input = local.declared_secrets
+
+  lifecycle {
+    precondition {
+      condition     = length(setsubtract(local.declared_secrets, var.secret_settings)) == 0
+      error_message = "Functions declare secrets that secret_settings does not create: ${join(", ", setsubtract(local.declared_secrets, var.secret_settings))}."
+    }
   }
 }
 
