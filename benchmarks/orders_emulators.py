@@ -326,7 +326,11 @@ def _tolerant(step: Any) -> None:
 
 
 def cpu_seconds(groups: dict[str, int]) -> Counter[str]:
-    """CPU seconds (user + system) used so far by each process group, and by these actors."""
+    """CPU seconds (user + system) used so far by each process group, and by these actors.
+
+    Only live processes count: a host restarted between two readings loses its
+    earlier time, so the difference undercounts it.
+    """
     tick = os.sysconf("SC_CLK_TCK")
     name_of = {pgid: name for name, pgid in groups.items()}
     used: Counter[str] = Counter()
