@@ -19,7 +19,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -212,12 +212,34 @@ def parse_identity(spec: str) -> Principal:
     return Principal(actor, subject, restaurant or None)
 
 
+class DeferredVerifier(TokenVerifier):
+    """A verifier built when the first token arrives.
+
+    Every function of a subsystem runs its bootstrap, but only the BFF APIs
+    verify tokens; deferring keeps the others from needing the verifier's key
+    (on Google Cloud the development key is mounted into the BFF APIs only).
+    """
+
+    def __init__(self, build: Callable[[], TokenVerifier]) -> None:
+        super().__init__()
+        self._build: Callable[[], TokenVerifier] = build
+        self._built: TokenVerifier | None = None
+        self._build_lock = threading.Lock()
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        with self._build_lock:
+            if self._built is None:
+                self._built = self._build()
+        return self._built._decode(token)
+
+
 def verifier_from(settings: Mapping[str, str]) -> TokenVerifier:
     """The verifier a deployment's settings ask for.
 
     ``AUTH=identity-platform`` verifies Identity Platform tokens of
     ``IDENTITY_PROJECT``; otherwise (development) the local issuer's key at
-    ``DEV_KEY`` (default ``.fooddelivery/dev-signing-key.pem``) is used.
+    ``DEV_KEY`` (default ``.fooddelivery/dev-signing-key.pem``) is used, read
+    when the first token is verified.
     """
     mode = settings.get("AUTH", "local")
     if mode == "identity-platform":
@@ -227,4 +249,5 @@ def verifier_from(settings: Mapping[str, str]) -> TokenVerifier:
         return IdentityPlatformVerifier(project, settings.get("JWKS_URL", GOOGLE_JWKS_URL))
     if mode != "local":
         raise AuthError(f"FOODDELIVERY_AUTH must be local or identity-platform, not {mode!r}")
-    return LocalIssuer.from_file(Path(settings.get("DEV_KEY", str(DEV_KEY_PATH))))
+    key = Path(settings.get("DEV_KEY", str(DEV_KEY_PATH)))
+    return DeferredVerifier(lambda: LocalIssuer.from_file(key))

@@ -31,6 +31,7 @@ from shared.topology.model import (
     Index,
     Schedule,
     Service,
+    ServiceKind,
     Subsystem,
     Topic,
     Trigger,
@@ -161,12 +162,19 @@ def _function(service: Service, fn: Function) -> dict[str, Any]:
         "public": False,
         "publishes_to": [Topic.BUS.value, Topic.FAULTS.value],
         "secrets": sorted(fn.secrets),
+        "verifies_tokens": False,
         "subscription": None,
         "collection": None,
         "schedule": None,
     }
     if isinstance(fn, Endpoint):
-        return {**entry, "kind": "http", "public": fn.public, "publishes_to": []}
+        return {
+            **entry,
+            "kind": "http",
+            "public": fn.public,
+            "publishes_to": [],
+            "verifies_tokens": service.kind is ServiceKind.BFF,
+        }
     if isinstance(fn, Consumer):
         topics = entry["publishes_to"] + ([Topic.EXTERNAL.value] if fn.publishes else [])
         return {
@@ -204,6 +212,7 @@ def _fault_recorder() -> dict[str, Any]:
         "public": False,
         "publishes_to": [],
         "secrets": [],
+        "verifies_tokens": False,
         "subscription": {
             "id": FAULT_RECORDER,
             "topic": Topic.FAULTS.value,

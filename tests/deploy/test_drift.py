@@ -18,7 +18,7 @@ from fakes import main as sandbox
 from shared.deploy import archive
 from shared.deploy.command import ROOT
 from shared.deploy.tfvars import FAULT_RECORDER, TFVARS_NAME
-from shared.topology.model import Consumer, Schedule, Subsystem, Topic, Trigger
+from shared.topology.model import Consumer, Schedule, ServiceKind, Subsystem, Topic, Trigger
 
 from .conftest import TERRAFORM
 
@@ -195,6 +195,8 @@ def test_modules_expand_from_the_tfvars(modules):
 def test_each_function_gets_only_the_secrets_it_declares(modules, generated, topologies):
     """Least privilege: a function's secrets come from its topology entry, not its subsystem's.
 
+    The development signing key (``local-test`` auth) goes to the BFF APIs only.
+
     Every secret a subsystem's functions declare is one its environments create,
     and every secret an environment creates is declared by some function.
     """
@@ -228,6 +230,22 @@ def test_each_function_gets_only_the_secrets_it_declares(modules, generated, top
         ("order", "pos-esg", "webhook"),
         ("delivery", "notification-esg", "push"),
     }
+    assert subsystem["module"]["function"]["secret_files"].startswith(
+        "${each.value.verifies_tokens ? local.secret_files : {}"
+    )
+    verifying = {
+        (name, fn_name)
+        for name, sub in generated["subsystems"].items()
+        for fn_name, fn in sub["functions"].items()
+        if fn["verifies_tokens"]
+    }
+    assert verifying == {
+        (sub.name, f"{service.name}-{fn.name}")
+        for sub in topologies.values()
+        for service, fn in sub.endpoints()
+        if service.kind is ServiceKind.BFF
+    }
+    assert ("order", "pos-esg-webhook") not in verifying and len(verifying) == 7
 
 
 INVENTORY = {

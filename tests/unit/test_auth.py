@@ -4,6 +4,7 @@ import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import jwt
 import pytest
@@ -16,6 +17,7 @@ from shared.auth import (
     Principal,
     bearer_token,
     parse_identity,
+    verifier_from,
 )
 
 
@@ -126,3 +128,13 @@ def test_a_token_that_failed_is_never_remembered():
     for _ in range(2):
         with pytest.raises(AuthError):
             issuer.verify(forged)
+
+
+def test_the_local_key_is_read_only_when_the_first_token_arrives(tmp_path: Path) -> None:
+    key = tmp_path / "keys" / "dev.pem"
+    verifier = verifier_from({"DEV_KEY": str(key)})
+    assert not key.exists()  # a function that never verifies never needs the key
+
+    issuer = LocalIssuer.from_file(key)
+    alice = Principal("customer", "alice")
+    assert verifier.verify(issuer.mint(alice)) == alice

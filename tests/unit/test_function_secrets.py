@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.auth import LocalIssuer
 from shared.clock import ManualClock
 from shared.hub.routing import on_types
 from shared.runtime.app import Infrastructure
@@ -21,8 +20,7 @@ PLAIN_SETTINGS = {
 
 
 def test_every_subsystem_starts_with_no_secret_at_all(tmp_path: Path) -> None:
-    key = tmp_path / "key.pem"
-    LocalIssuer.from_file(key)
+    key = tmp_path / "absent" / "key.pem"  # nor the development key: only BFF APIs read it
     apps = load_subsystems()
     declared = {s for app in apps for _, fn in app.topology.functions() for s in fn.secrets}
     assert declared == {"PAYMENT_PROCESSOR_KEY", "POS_WEBHOOK_SECRET", "PUSH_PROVIDER_KEY"}
@@ -30,6 +28,7 @@ def test_every_subsystem_starts_with_no_secret_at_all(tmp_path: Path) -> None:
     for app in apps:
         store, clock = InMemoryDocumentStore(), ManualClock()
         app.bootstrap(Infrastructure(app.name, store, clock, settings=settings))
+    assert not key.exists()
 
 
 def test_a_secret_name_must_look_like_a_setting() -> None:

@@ -54,7 +54,7 @@ module "function" {
 
   environment        = local.settings_env
   secret_environment = local.secret_env[each.key]
-  secret_files       = local.secret_files
+  secret_files       = each.value.verifies_tokens ? local.secret_files : {} # the BFF APIs only
   public             = each.value.public
   invokers           = local.invoker_by_kind[each.value.kind]
   publish_topics     = { for topic in each.value.publishes_to : topic => google_pubsub_topic.this[topic].id }

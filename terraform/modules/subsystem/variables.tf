@@ -60,13 +60,14 @@ variable "topics" {
 variable "functions" {
   description = "The subsystem's functions, generated from its topology (topology.auto.tfvars.json)."
   type = map(object({
-    target       = string
-    service      = string
-    role         = string
-    kind         = string
-    public       = bool
-    publishes_to = list(string)
-    secrets      = list(string)
+    target          = string
+    service         = string
+    role            = string
+    kind            = string
+    public          = bool
+    publishes_to    = list(string)
+    secrets         = list(string)
+    verifies_tokens = bool
     subscription = optional(object({
       id                    = string
       topic                 = string
