@@ -10,7 +10,8 @@ from shared.id_tokens import IdTokens
 
 if TYPE_CHECKING:
     from shared.clock import Clock
-    from shared.runtime.app import Infrastructure, Secret
+    from shared.runtime.app import Infrastructure
+    from shared.runtime.secrets import Secret
     from shared.stores import AbstractDocumentStore
 
 

@@ -30,7 +30,6 @@ from shared.clock import Clock, ManualClock
 from shared.emulators import free_port
 from shared.http import WsgiTransport, http_session
 from shared.runtime.embedded import EmbeddedSystem
-from shared.topology.model import Endpoint
 
 if TYPE_CHECKING:
     import requests
@@ -85,18 +84,14 @@ class EmbeddedStack:
             settings=self._settings(payments, push, pos, webhook_url),
             transports=transports,
         )
-        webhook = ORDER.topology.find("pos_esg_webhook")[1]
-        assert isinstance(webhook, Endpoint)
-        webhook_app = webhook.app(self.system.ports["order"])
+        webhook_app = self.system.serve("order", "pos_esg_webhook")
         if self.served:
             self.servers.append(serve(webhook_app, port=webhook_port))
         else:
             pos_session.mount(webhook_url, WsgiTransport(webhook_app))
         urls = {"pos": pos}
         for name, (app, target) in BFFS.items():
-            fn = app.topology.find(target)[1]
-            assert isinstance(fn, Endpoint)
-            urls[name] = self._expose(name, fn.app(self.system.ports[app.name]), transports)
+            urls[name] = self._expose(name, self.system.serve(app.name, target), transports)
         self.urls = Urls(**urls)
         for prefix, transport in transports.items():
             self.actor_session.mount(prefix, transport)

@@ -18,7 +18,7 @@ from shared.http import DEFAULT_TIMEOUT_S
 if TYPE_CHECKING:
     import requests
 
-    from shared.runtime.app import Secret
+    from shared.runtime.secrets import Secret
 
 Settlement = Literal["capture", "void", "refund"]
 """What can be done with an authorization after the fact."""

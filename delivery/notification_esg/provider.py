@@ -11,7 +11,7 @@ from shared.http import DEFAULT_TIMEOUT_S
 if TYPE_CHECKING:
     import requests
 
-    from shared.runtime.app import Secret
+    from shared.runtime.secrets import Secret
 
 Recipient = Literal["customer", "driver"]
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from shared.http import http_session
+from shared.runtime.secrets import Secret
 
 if TYPE_CHECKING:
     import requests
@@ -18,36 +19,6 @@ if TYPE_CHECKING:
     from shared.topology.model import Subsystem
 
 P = TypeVar("P")
-
-
-@dataclass(frozen=True, slots=True)
-class Secret:
-    """A secret setting, read only when used.
-
-    On Google Cloud a function can read only the secrets its topology entry
-    declares (``secrets=``), so a subsystem's bootstrap, which runs in every
-    function, must not read a secret up front; the adapter that needs one
-    reads it on first use.
-    """
-
-    name: str
-    subsystem: str
-    settings: Mapping[str, str] = field(repr=False)
-
-    def reveal(self) -> str:
-        """The value, or a :class:`KeyError` saying how the function gets it."""
-        try:
-            return self.settings[self.name]
-        except KeyError:
-            raise KeyError(
-                f"{self.subsystem} needs the secret FOODDELIVERY_{self.name}: declare it in the "
-                f"function's secrets=(...) so that it is mounted"
-            ) from None
-
-    @classmethod
-    def given(cls, name: str, value: str) -> Secret:
-        """A secret with a known value (tests, tools)."""
-        return cls(name, "-", {name: value})
 
 
 @dataclass(frozen=True, slots=True)

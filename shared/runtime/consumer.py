@@ -30,6 +30,7 @@ from shared.logs import event_logger
 from shared.runtime.context import Context
 from shared.runtime.faults import fault_event
 from shared.runtime.outcome import Outcome
+from shared.runtime.secrets import secrets_scope
 from shared.topology.model import (
     Consumer,
     Function,
@@ -95,7 +96,8 @@ class _FunctionRuntime(Generic[P, F]):
     ) -> Outcome:
         started = time.perf_counter()
         try:
-            steps(ctx)
+            with secrets_scope(self.qualified, self.fn.secrets):
+                steps(ctx)
             self._publish(ctx.emitted)
         except (PoisonError, ValidationError) as error:
             return self.record_fault(message, error, ctx)

@@ -24,9 +24,10 @@ from shared.runtime.consumer import (
 )
 from shared.runtime.faults import FaultRecorder
 from shared.runtime.outcome import Outcome
+from shared.runtime.secrets import serve_endpoint
 from shared.stores.memory import InMemoryDocumentStore
 from shared.topology.checks import check_system
-from shared.topology.model import Topic
+from shared.topology.model import Endpoint, Topic
 
 if TYPE_CHECKING:
     from requests.adapters import BaseAdapter
@@ -170,6 +171,17 @@ class EmbeddedSystem:
     def stop(self) -> None:
         """Stop the background thread and flush the lake."""
         self.hub.stop()
+
+    def serve(self, subsystem: str, target: str) -> Any:
+        """The app of ``subsystem``'s HTTP endpoint ``target`` (e.g. ``checkout_bff_api``).
+
+        Each request runs scoped to the secrets the endpoint declares, as every
+        other function does here.
+        """
+        service, fn = self.apps[subsystem].topology.find(target)
+        if not isinstance(fn, Endpoint):
+            raise TopologyError(f"{subsystem}/{target} is not an HTTP endpoint")
+        return serve_endpoint(fn, self.ports[subsystem], f"{subsystem}/{service.name}/{fn.name}")
 
     def faults(self, subsystem: str) -> list[dict[str, Any]]:
         """The faults recorded by ``subsystem``."""

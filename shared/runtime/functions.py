@@ -27,6 +27,7 @@ from shared.hub.message import Message, parse_push
 from shared.runtime.app import Infrastructure, SubsystemApp
 from shared.runtime.consumer import ConsumerRuntime, ScheduleRuntime, TriggerRuntime
 from shared.runtime.outcome import Outcome
+from shared.runtime.secrets import serve_endpoint
 from shared.settings import Settings
 from shared.topology.model import Consumer, Endpoint, Schedule, Topic, Trigger
 
@@ -122,7 +123,7 @@ class FunctionHost:
             )
         else:
             assert isinstance(fn, Endpoint)
-            built = fn.app(ports)
+            built = serve_endpoint(fn, ports, f"{self.app.name}/{service.name}/{fn.name}")
         with self._lock:
             return self._runtimes.setdefault(name, built)
 

@@ -184,8 +184,8 @@ class Customer:
 
     def client(self, service: str) -> FlaskClient:
         """A test client of ``service``'s API."""
-        [endpoint] = [fn for s, fn in TOPOLOGY.endpoints() if s.name == service]
-        app: flask.Flask = endpoint.app(self.system.ports["customer"])
+        [target] = [fn.target(s) for s, fn in TOPOLOGY.endpoints() if s.name == service]
+        app: flask.Flask = self.system.serve("customer", target)
         return app.test_client()
 
     def headers(self, subject: str | None = "alice", actor: Actor = "customer") -> dict[str, str]:

@@ -14,7 +14,7 @@ from customer.payment_esg.processor import (
 )
 from shared.exceptions import BusinessRuleViolation
 from shared.http import WsgiTransport, http_session
-from shared.runtime.app import Secret
+from shared.runtime.secrets import Secret
 from tests.customer.conftest import DECLINED_CARD, PAYMENTS_KEY, PAYMENTS_URL, Customer
 
 

@@ -119,8 +119,9 @@ class Delivery:
         )
         self.events: dict[str, list[Envelope]] = {Topic.BUS: [], Topic.EXTERNAL: []}
         self.system.hub.observers.append(self._observe)
-        [(_, endpoint)] = TOPOLOGY.endpoints()
-        self.client: FlaskClient = endpoint.app(self.system.ports["delivery"]).test_client()
+        [(service, endpoint)] = TOPOLOGY.endpoints()
+        app = self.system.serve("delivery", endpoint.target(service))
+        self.client: FlaskClient = app.test_client()
 
     def _observe(self, project: str, topic: str, message: Message) -> None:
         if project == "delivery" and topic in self.events:

@@ -11,7 +11,7 @@ from delivery.notification_esg.provider import HttpPushProvider, PushMessage, Pu
 from shared.envelope import new_event
 from shared.exceptions import BusinessRuleViolation
 from shared.http import WsgiTransport
-from shared.runtime.app import Secret
+from shared.runtime.secrets import Secret
 from tests.delivery.conftest import (
     PUSH_KEY,
     PUSH_URL,

@@ -29,7 +29,7 @@ def test_every_subsystem_with_an_actor_has_bffs():
 @pytest.mark.parametrize(("app", "service", "fn"), BFFS, ids=lambda v: getattr(v, "name", ""))
 def test_a_bff_documents_its_api_and_lets_nobody_in_without_a_token(stack, app, service, fn):
     assert isinstance(fn, Endpoint)
-    client = fn.app(stack.system.ports[app.name]).test_client()
+    client = stack.system.serve(app.name, fn.target(service)).test_client()
     assert client.get("/healthz").status_code == 200
     document = client.get("/openapi.json").get_json()
     assert document["openapi"].startswith("3.1")

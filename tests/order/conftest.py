@@ -13,7 +13,7 @@ from shared.envelope import Envelope, new_event
 from shared.http import WsgiTransport
 from shared.hub.message import Message, from_message
 from shared.runtime.embedded import EmbeddedSystem
-from shared.topology import Endpoint, Topic
+from shared.topology import Topic
 
 if TYPE_CHECKING:
     from flask.testing import FlaskClient
@@ -141,9 +141,7 @@ class OrderSystem:
 
     def webhook(self) -> FlaskClient:
         """A test client of the pos-esg webhook."""
-        [endpoint] = [fn for _, fn in APP.topology.endpoints() if fn.name == "webhook"]
-        assert isinstance(endpoint, Endpoint)
-        app: flask.Flask = endpoint.app(self.system.ports["order"])
+        app: flask.Flask = self.system.serve("order", "pos_esg_webhook")
         return app.test_client()
 
     def faults(self) -> list[dict[str, Any]]:

@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from restaurant.topology import APP, TOPOLOGY
+from restaurant.topology import APP
 from shared.auth import LocalIssuer, Principal
 from shared.clock import ManualClock
 from shared.envelope import Envelope, new_event
 from shared.hub.message import Message, from_message
 from shared.runtime.embedded import EmbeddedSystem
 from shared.stores import InMemoryDocumentStore
-from shared.topology import Endpoint, Topic
+from shared.topology import Topic
 
 if TYPE_CHECKING:
     import flask
@@ -80,11 +80,7 @@ class Restaurant:
 
     def client(self, service: str) -> FlaskClient:
         """A test client of ``service``'s API endpoint."""
-        [endpoint] = [
-            fn for svc, fn in TOPOLOGY.endpoints() if svc.name == service and fn.name == "api"
-        ]
-        assert isinstance(endpoint, Endpoint)
-        app: flask.Flask = endpoint.app(self.system.ports["restaurant"])
+        app: flask.Flask = self.system.serve("restaurant", f"{service}_api".replace("-", "_"))
         return app.test_client()
 
     def staff(self, restaurant: str = "r-1") -> dict[str, str]:

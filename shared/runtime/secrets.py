@@ -1,0 +1,84 @@
+"""Secret settings: read on first use, and only by the functions that declare them.
+
+On Google Cloud a function is given only the secrets its topology entry
+declares (``secrets=("API_KEY",)``), so a subsystem's bootstrap, which runs in
+every function, must not read a secret up front: the adapter that needs one
+holds a :class:`Secret` and reveals it when it calls out. While a function
+runs, the kit scopes the secrets it may reveal to those it declares, so a
+forgotten declaration fails in the embedded and local runs, with a message
+saying what to declare, not first on Google Cloud::
+
+    with secrets_scope(fn.secrets):
+        handler(event, ctx)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Collection, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.topology.model import Endpoint
+
+_declared: ContextVar[tuple[str, frozenset[str]] | None] = ContextVar("secrets", default=None)
+"""(function, the secrets it declares) while a function runs; None outside any."""
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A secret setting, read only when used (see the module)."""
+
+    name: str
+    subsystem: str
+    settings: Mapping[str, str] = field(repr=False)
+
+    def reveal(self) -> str:
+        """The value, or a :class:`KeyError` saying what the function must declare."""
+        running = _declared.get()
+        if running is not None and self.name not in running[1]:
+            raise KeyError(
+                f"{running[0]} reads the secret {self.name} but does not declare it: "
+                f"add secrets=({self.name!r},) to the function in the topology"
+            )
+        try:
+            return self.settings[self.name]
+        except KeyError:
+            raise KeyError(
+                f"{self.subsystem} needs the secret FOODDELIVERY_{self.name}: declare it in the "
+                f"function's secrets=(...) so that it is mounted"
+            ) from None
+
+    @classmethod
+    def given(cls, name: str, value: str) -> Secret:
+        """A secret with a known value (tests, tools)."""
+        return cls(name, "-", {name: value})
+
+
+@contextlib.contextmanager
+def secrets_scope(function: str, declared: Collection[str]) -> Iterator[None]:
+    """While the block runs, ``function`` may reveal only the ``declared`` secrets."""
+    token = _declared.set((function, frozenset(declared)))
+    try:
+        yield
+    finally:
+        _declared.reset(token)
+
+
+def serve_endpoint(fn: Endpoint, ports: Any, qualified: str) -> Any:
+    """``fn``'s app, each request of which may reveal only the secrets ``fn`` declares.
+
+    The scope wraps the app's ``wsgi_app`` (Flask's place for middleware), so the
+    app stays what it was for its callers (a test client, a host's dispatcher).
+    """
+    app = fn.app(ports)
+    inner = app.wsgi_app
+
+    def scoped(environ: dict[str, Any], start_response: Any) -> Any:
+        with secrets_scope(qualified, fn.secrets):
+            return inner(environ, start_response)
+
+    app.wsgi_app = scoped
+    return app

@@ -1,0 +1,55 @@
+"""Secrets are read on first use, and a running function may read only those it declares."""
+
+from __future__ import annotations
+
+import flask
+import pytest
+
+from shared.runtime.secrets import Secret, secrets_scope, serve_endpoint
+from shared.topology.model import Endpoint, Role
+
+KEY = Secret("API_KEY", "customer", {"API_KEY": "k-1", "OTHER_KEY": "k-2"})
+
+
+def test_outside_any_function_a_secret_reads_as_set() -> None:
+    assert KEY.reveal() == "k-1"
+
+
+def test_a_function_reads_a_secret_it_declares() -> None:
+    with secrets_scope("customer/payment-esg/processor", ("API_KEY",)):
+        assert KEY.reveal() == "k-1"
+
+
+def test_a_function_that_does_not_declare_a_secret_is_told_what_to_declare() -> None:
+    with (
+        secrets_scope("customer/payment-esg/processor", ("OTHER_KEY",)),
+        pytest.raises(KeyError, match=r"processor reads the secret API_KEY but does not declare"),
+    ):
+        KEY.reveal()
+    assert KEY.reveal() == "k-1"  # the scope ended with the block
+
+
+def test_a_missing_secret_names_its_environment_variable() -> None:
+    with pytest.raises(KeyError, match="FOODDELIVERY_API_KEY"):
+        Secret("API_KEY", "customer", {}).reveal()
+
+
+def test_an_endpoint_serves_each_request_within_its_declared_secrets() -> None:
+    def app(_ports: object) -> flask.Flask:
+        web = flask.Flask("keys")
+
+        @web.get("/<name>")
+        def reveal(name: str) -> str:
+            return Secret(name, "order", {"API_KEY": "k-1", "OTHER_KEY": "k-2"}).reveal()
+
+        return web
+
+    served = serve_endpoint(
+        Endpoint("webhook", Role.API, app=app, secrets=("API_KEY",)), None, "order/pos-esg/webhook"
+    )
+    served.testing = True
+    client = served.test_client()
+
+    assert client.get("/API_KEY").text == "k-1"
+    with pytest.raises(KeyError, match="webhook reads the secret OTHER_KEY but does not declare"):
+        client.get("/OTHER_KEY")
