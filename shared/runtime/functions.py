@@ -27,7 +27,7 @@ from shared.hub.message import Message, parse_push
 from shared.runtime.app import Infrastructure, SubsystemApp
 from shared.runtime.consumer import ConsumerRuntime, ScheduleRuntime, TriggerRuntime
 from shared.runtime.outcome import Outcome
-from shared.runtime.secrets import serve_endpoint
+from shared.runtime.secrets import secrets_scope, serve_endpoint
 from shared.settings import Settings
 from shared.topology.model import Consumer, Endpoint, Schedule, Topic, Trigger
 
@@ -148,7 +148,9 @@ class FunctionHost:
                 "wsgi.input": io.BytesIO(body),
                 "CONTENT_LENGTH": str(len(body)),
             }
-            with app.request_context(environ):
+            service, fn = self.app.topology.find(name)
+            scope = secrets_scope(f"{self.app.name}/{service.name}/{fn.name}", fn.secrets)
+            with scope, app.request_context(environ):  # dispatched past the app's wsgi_app
                 return app.full_dispatch_request()
 
         http.__name__ = name
