@@ -5,8 +5,8 @@ its menu, a driver goes online, a customer signs up and orders, the kitchen
 accepts and cooks, the driver delivers. Every step goes through the public BFF
 URLs that ``terraform output`` lists, and waits (polling) for the events to
 reach the views it reads. The environment must run with ``auth_mode =
-"local-test"``: tokens are minted with the development key that ``deploy``'s
-README step stored in each project's ``dev-signing-key`` secret.
+"local-test"``: tokens are minted with the development key whose public half
+``deploy``'s README step stored in each project's ``dev-signing-key`` secret.
 """
 
 from __future__ import annotations

@@ -98,12 +98,61 @@ class TokenVerifier(ABC):
         """The verified claims (signature, issuer, audience, expiry), or :class:`AuthError`."""
 
 
-class LocalIssuer(TokenVerifier):
+class LocalVerifier(TokenVerifier):
+    """Verifies the development issuer's RS256 tokens with its public key only."""
+
+    def __init__(self, public_key: rsa.RSAPublicKey) -> None:
+        super().__init__()
+        self._public_key = public_key
+
+    @classmethod
+    def from_file(cls, path: Path) -> LocalVerifier:
+        """The verifier for the key at ``path``: a public key, or the issuer's private key."""
+        try:
+            pem = path.read_bytes()
+        except OSError as e:
+            raise AuthError(f"cannot read the development key {path}: {e}") from e
+        try:
+            if b"PRIVATE KEY" in pem:
+                private = serialization.load_pem_private_key(pem, password=None)
+                public = private.public_key() if isinstance(private, rsa.RSAPrivateKey) else None
+            else:
+                loaded = serialization.load_pem_public_key(pem)
+                public = loaded if isinstance(loaded, rsa.RSAPublicKey) else None
+        except ValueError as e:
+            raise AuthError(f"{path} is not a PEM key: {e}") from e
+        if public is None:
+            raise AuthError(f"{path} is not an RSA key")
+        return cls(public)
+
+    def public_pem(self) -> str:
+        """The public key in PEM, for verifiers that must not be able to mint."""
+        return self._public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._public_key,
+                algorithms=["RS256"],
+                audience=AUDIENCE,
+                issuer=LOCAL_ISSUER,
+                options={"require": ["exp", "iat", "sub"]},
+            )
+        except jwt.PyJWTError as e:
+            raise AuthError(f"invalid token: {e}") from e
+        return claims
+
+
+class LocalIssuer(LocalVerifier):
     """A development issuer: mints and verifies RS256 tokens with a local key."""
 
     def __init__(self, private_key: rsa.RSAPrivateKey | None = None) -> None:
-        super().__init__()
-        self._key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        super().__init__(key.public_key())
+        self._key = key
 
     @classmethod
     def from_file(cls, path: Path) -> LocalIssuer:
@@ -139,20 +188,6 @@ class LocalIssuer(TokenVerifier):
         if principal.restaurant is not None:
             claims["restaurant"] = principal.restaurant
         return jwt.encode(claims, self._key, algorithm="RS256")
-
-    def _decode(self, token: str) -> dict[str, Any]:
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                self._key.public_key(),
-                algorithms=["RS256"],
-                audience=AUDIENCE,
-                issuer=LOCAL_ISSUER,
-                options={"require": ["exp", "iat", "sub"]},
-            )
-        except jwt.PyJWTError as e:
-            raise AuthError(f"invalid token: {e}") from e
-        return claims
 
 
 GOOGLE_JWKS_URL = (
@@ -239,7 +274,10 @@ def verifier_from(settings: Mapping[str, str]) -> TokenVerifier:
     ``AUTH=identity-platform`` verifies Identity Platform tokens of
     ``IDENTITY_PROJECT``; otherwise (development) the local issuer's key at
     ``DEV_KEY`` (default ``.fooddelivery/dev-signing-key.pem``) is used, read
-    when the first token is verified.
+    when the first token is verified. On a workstation that file is the
+    issuer's private key (created on first use); a deployment gives the BFFs
+    only its public key (``fooddelivery token --public-key``), so they can
+    verify tokens but not mint them.
     """
     mode = settings.get("AUTH", "local")
     if mode == "identity-platform":
@@ -250,4 +288,6 @@ def verifier_from(settings: Mapping[str, str]) -> TokenVerifier:
     if mode != "local":
         raise AuthError(f"FOODDELIVERY_AUTH must be local or identity-platform, not {mode!r}")
     key = Path(settings.get("DEV_KEY", str(DEV_KEY_PATH)))
-    return DeferredVerifier(lambda: LocalIssuer.from_file(key))
+    return DeferredVerifier(
+        lambda: LocalIssuer.from_file(key) if not key.exists() else LocalVerifier.from_file(key)
+    )

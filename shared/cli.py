@@ -43,7 +43,14 @@ def _topology(args: argparse.Namespace) -> int:
 
 def _token(args: argparse.Namespace) -> int:
     path = Path(os.environ.get("FOODDELIVERY_DEV_KEY", DEV_KEY_PATH))
-    print(LocalIssuer.from_file(path).mint(parse_identity(args.identity), ttl_s=args.ttl))
+    issuer = LocalIssuer.from_file(path)
+    if args.public_key:
+        print(issuer.public_pem(), end="")
+        return 0
+    if not args.identity:
+        print("fooddelivery token: give --as ACTOR:NAME (or --public-key)", file=sys.stderr)
+        return 2
+    print(issuer.mint(parse_identity(args.identity), ttl_s=args.ttl))
     return 0
 
 
@@ -61,9 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument(
         "--as",
         dest="identity",
-        required=True,
         metavar="ACTOR:NAME",
         help="customer:alice, driver:dan or staff:sam@RESTAURANT",
+    )
+    token.add_argument(
+        "--public-key",
+        action="store_true",
+        help="print the issuer's public key instead (what a deployed BFF verifies with)",
     )
     token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
     token.set_defaults(run=_token)

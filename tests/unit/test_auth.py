@@ -14,6 +14,7 @@ from shared.auth import (
     AuthError,
     IdentityPlatformVerifier,
     LocalIssuer,
+    LocalVerifier,
     Principal,
     bearer_token,
     parse_identity,
@@ -138,3 +139,24 @@ def test_the_local_key_is_read_only_when_the_first_token_arrives(tmp_path: Path)
     issuer = LocalIssuer.from_file(key)
     alice = Principal("customer", "alice")
     assert verifier.verify(issuer.mint(alice)) == alice
+
+
+def test_a_public_key_verifies_tokens_but_cannot_mint_them(tmp_path: Path) -> None:
+    issuer = LocalIssuer.from_file(tmp_path / "dev.pem")
+    public = tmp_path / "dev.pub.pem"
+    public.write_text(issuer.public_pem())
+
+    verifier = verifier_from({"DEV_KEY": str(public)})
+    alice = Principal("customer", "alice")
+
+    assert verifier.verify(issuer.mint(alice)) == alice
+    assert not hasattr(LocalVerifier.from_file(public), "mint")
+    with pytest.raises(AuthError, match="invalid token"):
+        verifier.verify(LocalIssuer().mint(alice))  # another issuer's token
+
+
+def test_a_key_file_that_is_not_a_key_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_text("-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n")
+    with pytest.raises(AuthError, match="is not a PEM key"):
+        LocalVerifier.from_file(junk)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from shared.auth import LocalIssuer, Principal
+from shared.auth import LocalIssuer, LocalVerifier, Principal
 from shared.cli import main
 
 
@@ -16,6 +16,24 @@ def test_a_bad_identity_is_a_clear_error_and_a_nonzero_exit(tmp_path, monkeypatc
     monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(tmp_path / "key.pem"))
     assert main(["token", "--as", "chef:bob"]) == 2
     assert "must look like customer:alice" in capsys.readouterr().err
+
+
+def test_token_prints_the_public_key_a_deployed_bff_verifies_with(tmp_path, monkeypatch, capsys):
+    key = tmp_path / "key.pem"
+    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(key))
+    assert main(["token", "--public-key"]) == 0
+    public = tmp_path / "public.pem"
+    public.write_text(capsys.readouterr().out)
+    assert "PRIVATE" not in public.read_text()
+    assert main(["token", "--as", "driver:dan"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert LocalVerifier.from_file(public).verify(token) == Principal("driver", "dan")
+
+
+def test_token_without_an_identity_says_what_to_give(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(tmp_path / "key.pem"))
+    assert main(["token"]) == 2
+    assert "give --as ACTOR:NAME" in capsys.readouterr().err
 
 
 def test_the_kits_sample_demo_runs_without_the_domain(capsys):

@@ -4,8 +4,8 @@
 locals {
   declared_secrets = sort(distinct(flatten([for fn in values(var.functions) : fn.secrets])))
   secret_ids       = { for name in var.secret_settings : name => replace(lower(name), "_", "-") }
-  # local-test auth: the BFFs verify tokens signed with a development key shared through
-  # Secret Manager, so `fooddelivery smoke` can mint tokens without an identity provider.
+  # local-test auth: the BFFs verify tokens signed with a development key whose public half
+  # is in Secret Manager, so `fooddelivery smoke` can mint tokens without an identity provider.
   dev_key_secret = "dev-signing-key"
   dev_key_dir    = "/secrets/dev-signing-key"
 }
