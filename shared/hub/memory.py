@@ -25,6 +25,7 @@ import heapq
 import itertools
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -92,6 +93,8 @@ class InMemoryHub:
         self.delivered = 0
         self.observers: list[Callable[[str, str, Message], None]] = []
         """Called with (project, topic, message) for every message published."""
+        self.delivery_observers: list[Callable[[str, float], None]] = []
+        """Called with (subscription name, seconds it took) after every delivery."""
 
     # -- topology ------------------------------------------------------------------------
 
@@ -171,11 +174,14 @@ class InMemoryHub:
             pending = sub.queues[key][0]
             pending.attempts += 1
             self._in_flight += 1
+        began = time.perf_counter()
         try:
             outcome = sub.deliver(pending.item, pending.attempts)
         except Exception:
             _log.exception("delivery to %s raised; will redeliver", sub.name)
             outcome = Outcome.RETRY
+        for observe in self.delivery_observers:
+            observe(sub.name, time.perf_counter() - began)
         with self._cond:
             self._in_flight -= 1
             self.delivered += 1

@@ -57,6 +57,16 @@ def test_every_subscription_gets_every_matching_message_once(hub):
     assert b.seen == [(b"1", 1)]
 
 
+def test_delivery_observers_hear_of_every_delivery_with_its_duration(hub):
+    heard: list[tuple[str, float]] = []
+    hub.delivery_observers.append(lambda name, seconds: heard.append((name, seconds)))
+    hub.subscribe("p", "bus", Subscription("a", Recorder({b"1": 1})))
+    hub.publish("p", "bus", [msg(1)])
+    hub.run_until_quiet()
+    assert [name for name, _ in heard] == ["a", "a"]  # the retry, then the success
+    assert all(seconds >= 0 for _, seconds in heard)
+
+
 def test_retry_redelivers_after_backoff_counting_attempts(hub, clock):
     target = Recorder({b"1": 2})
     hub.subscribe(
