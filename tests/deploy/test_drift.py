@@ -427,3 +427,44 @@ def test_every_checkov_skip_is_justified():
     assert skips, "the scan's known exceptions are documented where they apply"
     for where, line in skips:
         assert re.fullmatch(r"#checkov:skip=CKV2?_GCP_\d+:.{20,}", line), (where, line)
+
+
+def _call_at(text: str, start: int) -> str:
+    """The type expression starting at ``start`` up to its balanced closing parenthesis."""
+    depth = 0
+    for end in range(start, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[end], 0)
+        if text[end] == ")" and depth == 0:
+            return text[start : end + 1]
+    raise AssertionError(f"unbalanced type: {text[start:]}")
+
+
+def _attributes(object_type: str) -> list[str]:
+    """The top-level attribute names of ``map(object({a = ..., b = ...}))``."""
+    body = object_type[len("map(object({") : -len("}))")]
+    names, depth, item = [], 0, ""
+    for char in body + ",":
+        depth += {"(": 1, "{": 1, ")": -1, "}": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            names.append(item.split("=")[0].strip())
+            item = ""
+        else:
+            item += char
+    return names
+
+
+def test_the_generated_types_are_declared_alike_wherever_terraform_needs_them(modules, generated):
+    """Terraform has no type aliases: the tfvars' shape is written out in four places.
+
+    They must agree with each other, and a function's attributes with what the
+    generator writes for every function.
+    """
+    roots = [f"environments/{env}" for env in ENVIRONMENTS] + ["modules/system"]
+    declared = {modules[root]["variable"]["subsystems"]["type"] for root in roots}
+    assert len(declared) == 1, declared
+    [subsystems] = declared
+    functions = _call_at(subsystems, subsystems.index("map(object({target"))
+    assert modules["modules/subsystem"]["variable"]["functions"]["type"] == f"${{{functions}}}"
+    for sub in generated["subsystems"].values():
+        for name, fn in sub["functions"].items():
+            assert sorted(fn) == sorted(_attributes(functions)), name
