@@ -140,6 +140,9 @@ class FunctionHost:
         return push
 
     def _http_target(self, name: str) -> Target:
+        service, fn = self.app.topology.find(name)
+        qualified = f"{self.app.name}/{service.name}/{fn.name}"
+
         def http(request: flask.Request) -> Any:
             app = self.runtime(name)
             body = request.get_data()
@@ -148,8 +151,7 @@ class FunctionHost:
                 "wsgi.input": io.BytesIO(body),
                 "CONTENT_LENGTH": str(len(body)),
             }
-            service, fn = self.app.topology.find(name)
-            scope = secrets_scope(f"{self.app.name}/{service.name}/{fn.name}", fn.secrets)
+            scope = secrets_scope(qualified, fn.secrets)
             with scope, app.request_context(environ):  # dispatched past the app's wsgi_app
                 return app.full_dispatch_request()
 
