@@ -194,6 +194,12 @@ class CountingStore(AbstractDocumentStore):
         self._inner.delete(collection, key)
         self._wrote()
 
+    def delete_if(self, collection: str, key: str, condition: Callable[[Doc], bool]) -> bool:
+        deleted = self._inner.delete_if(collection, key, condition)
+        if deleted:
+            self._wrote()
+        return deleted
+
     def query(
         self,
         collection: str,

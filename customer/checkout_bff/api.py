@@ -81,8 +81,9 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         priced = _price(store, cart["restaurantId"], wanted)
         if priced.total <= 0:
             raise HttpError(422, "there is nothing to pay", {"items": "the total must be above 0"})
+        ordered_version = cart.get("checkoutId")
         order = new_order(
-            cart.get("checkoutId") or str(uuid.uuid4()),
+            ordered_version or str(uuid.uuid4()),
             caller.subject,
             priced,
             address,
@@ -91,7 +92,8 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         )
         if not store.create(ORDERS, order["id"], order):
             order = store.get(ORDERS, order["id"]) or order  # a retry after a crash
-        store.delete(CARTS, caller.subject)
+        # Only the version ordered: a declined payment may have restored it as a new one.
+        store.delete_if(CARTS, caller.subject, lambda now: now.get("checkoutId") == ordered_version)
         return Checkout(
             order_id=order["id"],
             status=order["status"],

@@ -11,7 +11,7 @@ from customer.checkout_bff.orders import DECLINED, PLACED
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
     from shared.runtime.context import Context
-    from shared.stores import DocumentChange
+    from shared.stores import Doc, DocumentChange
 
 ANNOUNCED = {PLACED: "order-placed", DECLINED: "order-payment-declined"}
 """The event each status is announced with, once the payment is decided."""
@@ -38,7 +38,9 @@ def restore_cart(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
     The customer can then pay with another card without choosing the dishes
     again. A cart the customer started since is left alone, and the restored
     cart is a new version, so its checkout creates a new order. A repeated
-    change restores nothing once that new order exists.
+    change restores nothing once that new order exists. The ordered version
+    itself may still be there (checkout deletes it just after creating the
+    order): it is replaced, and checkout then leaves the restored one alone.
     """
     order, before = change.after, change.before
     if order is None or order["status"] != DECLINED:
@@ -49,11 +51,15 @@ def restore_cart(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
     retry_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"declined:{order['id']}"))
     if store.get(ORDERS, retry_id) is not None:
         return  # restored before, and checked out since
-    cart = {
+    restored = {
         "restaurantId": order["restaurant"]["id"],
         "items": order["items"],
         "total": order["total"],
         "currency": order["currency"],
         "checkoutId": retry_id,
     }
-    store.create(CARTS, order["customerId"], cart)
+
+    def restore(cart: Doc | None) -> Doc | None:
+        return restored if cart is None or cart.get("checkoutId") == order["id"] else None
+
+    store.update(CARTS, order["customerId"], restore)

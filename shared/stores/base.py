@@ -99,6 +99,14 @@ class AbstractDocumentStore(ABC):
         """Delete the document if it exists."""
 
     @abstractmethod
+    def delete_if(self, collection: str, key: str, condition: Callable[[Doc], bool]) -> bool:
+        """Atomically delete the document if it exists and ``condition`` holds for it.
+
+        Returns whether it was deleted. Use it to delete only the version a
+        handler has seen, when another writer may have replaced it since.
+        """
+
+    @abstractmethod
     def query(
         self,
         collection: str,

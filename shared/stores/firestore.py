@@ -15,7 +15,7 @@ import copy
 import logging
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from google.api_core.exceptions import Aborted, Conflict, GoogleAPIError
@@ -65,6 +65,21 @@ def _transact(transaction: Transaction, ref: DocumentReference, updater: Updater
     if new is not None:
         transaction.set(ref, new)
     return new
+
+
+def _transact_delete(
+    transaction: Transaction, ref: DocumentReference, condition: Callable[[Doc], bool]
+) -> bool:
+    snapshot = ref.get(transaction=transaction)
+    if not snapshot.exists:
+        return False
+    try:
+        holds = condition(snapshot.to_dict() or {})
+    except Exception as e:
+        raise _UpdaterFailed(e) from e
+    if holds:
+        transaction.delete(ref)
+    return holds
 
 
 class ClientHolder:
@@ -123,25 +138,35 @@ class FirestoreDocumentStore(ClientHolder, AbstractDocumentStore):
             self._ref(collection, key).set(data)
 
     def update(self, collection: str, key: str, updater: Updater) -> Doc | None:
-        try:
-            with sdk_errors(f"update {collection}/{key}"):
-                ref = self._ref(collection, key)
-                transaction = self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS)
-                run = firestore.transactional(_transact)  # per call: it holds the retry state
-                with _lock(self._project, ref.path):
-                    try:
-                        new: Doc | None = run(transaction, ref, updater)
-                    except ValueError as e:  # "failed to commit in N attempts"
-                        if not isinstance(e.__cause__, Aborted):
-                            raise
-                        raise ConflictError(f"update {collection}/{key} kept aborting") from e
-        except _UpdaterFailed as e:
-            raise e.args[0] from None
+        new: Doc | None = self._in_transaction("update", collection, key, _transact, updater)
         return copy.deepcopy(new)
 
     def delete(self, collection: str, key: str) -> None:
         with sdk_errors(f"delete {collection}/{key}"):
             self._ref(collection, key).delete()
+
+    def delete_if(self, collection: str, key: str, condition: Callable[[Doc], bool]) -> bool:
+        deleted: bool = self._in_transaction("delete", collection, key, _transact_delete, condition)
+        return deleted
+
+    def _in_transaction(
+        self, action: str, collection: str, key: str, body: Callable[..., Any], argument: Any
+    ) -> Any:
+        """Run ``body(transaction, ref, argument)`` in a retried transaction on one document."""
+        try:
+            with sdk_errors(f"{action} {collection}/{key}"):
+                ref = self._ref(collection, key)
+                transaction = self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS)
+                run = firestore.transactional(body)  # per call: it holds the retry state
+                with _lock(self._project, ref.path):
+                    try:
+                        return run(transaction, ref, argument)
+                    except ValueError as e:  # "failed to commit in N attempts"
+                        if not isinstance(e.__cause__, Aborted):
+                            raise
+                        raise ConflictError(f"{action} {collection}/{key} kept aborting") from e
+        except _UpdaterFailed as e:
+            raise e.args[0] from None
 
     def query(
         self,

@@ -15,7 +15,7 @@ import itertools
 import marshal
 import pickle
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from shared.stores.base import (
@@ -133,6 +133,14 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
                 del self._frozen[collection][key]
                 self._reindex(collection, key, before, None)
                 self._announce(DocumentChange(collection, key, before, None, self._version()))
+
+    def delete_if(self, collection: str, key: str, condition: Callable[[Doc], bool]) -> bool:
+        with self._lock:
+            current = self.get(collection, key)
+            if current is None or not condition(current):
+                return False
+            self.delete(collection, key)
+            return True
 
     # -- change feed -----------------------------------------------------------------
 

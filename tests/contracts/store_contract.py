@@ -141,6 +141,22 @@ class DocumentStoreContract(ABC):
         assert store.get(COLL, "k") is None
         assert store.create(COLL, "k", {"v": 2}) is True
 
+    def test_delete_if_deletes_only_when_the_condition_holds(
+        self, store: AbstractDocumentStore
+    ) -> None:
+        store.put(COLL, "k", {"v": 1})
+        assert store.delete_if(COLL, "k", lambda doc: doc["v"] == 2) is False
+        assert store.get(COLL, "k") == {"v": 1}
+        assert store.delete_if(COLL, "k", lambda doc: doc["v"] == 1) is True
+        assert store.get(COLL, "k") is None
+        assert store.delete_if(COLL, "k", lambda _: True) is False
+
+    def test_delete_if_propagates_condition_errors(self, store: AbstractDocumentStore) -> None:
+        store.put(COLL, "k", {"v": 1})
+        with pytest.raises(KeyError):
+            store.delete_if(COLL, "k", lambda doc: doc["missing"])
+        assert store.get(COLL, "k") == {"v": 1}
+
     def test_collections_are_separate(self, store: AbstractDocumentStore) -> None:
         store.put("a", "k", {"v": "a"})
         store.put("b", "k", {"v": "b"})

@@ -248,6 +248,27 @@ def test_a_declined_payment_leaves_a_cart_started_since_alone(shop: Customer) ->
     assert cart(shop)["items"][0]["quantity"] == 1
 
 
+def test_a_decline_decided_before_checkout_clears_the_cart_keeps_the_dishes(
+    shop: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop.sign_up()
+    shop.fill_cart()
+    create = shop.store.create
+
+    def create_then_decide_the_payment(collection: str, key: str, data: dict[str, Any]) -> bool:
+        created = create(collection, key, data)
+        if collection == "orders":
+            shop.system.run_until_quiet()  # the decline, before checkout deletes the cart
+        return created
+
+    monkeypatch.setattr(shop.store, "create", create_then_decide_the_payment)
+    response = checkout(shop, {"paymentMethod": DECLINED_CARD})
+
+    assert response.status_code == 201, response.get_json()
+    assert shop.doc("orders", response.get_json()["orderId"])["status"] == "payment-declined"
+    assert cart(shop) == PRICED
+
+
 def test_the_request_may_name_another_address_and_card(shop: Customer) -> None:
     shop.sign_up()
     shop.fill_cart()
