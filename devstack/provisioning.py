@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from devstack.layout import LAKE_BUCKET, project_of
+from shared.runtime.faults import RECORDER_BACKOFF_S
 from shared.topology.model import Topic
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ def provision(apps: Sequence[SubsystemApp[Any]], hosts: Mapping[str, str], *, la
             "fault-recorder",
             Topic.FAULTS,
             push_endpoint=f"{hosts[app.name]}/_faults",
+            min_backoff_s=RECORDER_BACKOFF_S[0],
+            max_backoff_s=RECORDER_BACKOFF_S[1],
         )
         if lake:
             provision_subscription(project_of(app.name), LAKE_SUBSCRIPTION, Topic.BUS)

@@ -16,10 +16,9 @@ import itertools
 import logging
 import threading
 import time
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from shared.hub.message import DEAD_LETTER_PREFIX
+from shared.hub.message import dead_lettered
 from shared.runtime.consumer import change_message
 from shared.runtime.outcome import Outcome
 from shared.topology.model import Topic
@@ -146,11 +145,5 @@ class TriggerFeed:
         runtime = self.runtime
         message = change_message(change, attempts)
         subscription = f"{runtime.service.name}-{runtime.fn.name}"
-        attributes = {
-            **message.attributes,
-            f"{DEAD_LETTER_PREFIX}Subscription": subscription,
-            f"{DEAD_LETTER_PREFIX}SubscriptionProject": runtime.subsystem.name,
-            f"{DEAD_LETTER_PREFIX}DeliveryCount": str(attempts),
-            f"{DEAD_LETTER_PREFIX}PublishTime": message.publish_time,
-        }
-        runtime.publisher.publish(Topic.FAULTS, [replace(message, attributes=attributes)])
+        forwarded = dead_lettered(message, runtime.subsystem.name, subscription, attempts)
+        runtime.publisher.publish(Topic.FAULTS, [forwarded])

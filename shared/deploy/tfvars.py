@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.exceptions import KitError
+from shared.runtime.faults import RECORDER_BACKOFF_S
 from shared.topology.model import (
     Channel,
     Consumer,
@@ -41,8 +42,6 @@ TFVARS_NAME = "topology.auto.tfvars.json"
 FAULT_RECORDER = "faults-recorder"
 """The Cloud Functions name of every subsystem's fault recorder (target ``faults_recorder``)."""
 MAX_FUNCTION_NAME = 63
-FAULTS_BACKOFF_S = (10, 600)
-"""Retry backoff of the fault recorder's subscription, which has no dead-letter topic."""
 
 
 class DeployError(KitError):
@@ -220,8 +219,8 @@ def _fault_recorder() -> dict[str, Any]:
             "filter": "",
             "ordered": False,
             "ack_deadline_s": 60,
-            "min_backoff_s": FAULTS_BACKOFF_S[0],
-            "max_backoff_s": FAULTS_BACKOFF_S[1],
+            "min_backoff_s": RECORDER_BACKOFF_S[0],
+            "max_backoff_s": RECORDER_BACKOFF_S[1],
             "max_delivery_attempts": None,
         },
         "collection": None,

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from shared.clock import Clock, ManualClock
 from shared.exceptions import PublishError
 from shared.hub.base import AbstractPublisher
-from shared.hub.message import DEAD_LETTER_PREFIX, Message
+from shared.hub.message import Message, dead_lettered
 from shared.runtime.outcome import Outcome
 from shared.topology.model import Topic
 
@@ -63,7 +63,8 @@ class Subscription:
     deliver: Deliver
     rule: Rule | None = None
     ordered: bool = True
-    max_attempts: int = 5
+    max_attempts: int | None = 5
+    """Deliveries before the item is dead-lettered; ``None`` retries it for ever."""
     min_backoff_ms: int = 1_000
     max_backoff_ms: int = 60_000
     dead_letter: Callable[[Any, int], None] | None = None
@@ -137,7 +138,10 @@ class InMemoryHub:
                 if topic == Topic.BUS and self._lake is not None:
                     self._lake_buffer.setdefault((project, topic), []).append((now, stored.data))
             if sum(len(b) for b in self._lake_buffer.values()) >= LAKE_BATCH:
-                self.flush_lake()
+                try:
+                    self.flush_lake()
+                except Exception:  # the lake is a separate subscriber: publishing goes on
+                    _log.exception("the lake could not be written; will try again")
             self._cond.notify_all()
             return ids
 
@@ -155,13 +159,23 @@ class InMemoryHub:
             self._cond.notify_all()
 
     def flush_lake(self) -> None:
-        """Write buffered bus messages to the lake."""
+        """Write buffered bus messages to the lake; what cannot be written stays buffered."""
         with self._cond:
             buffered, self._lake_buffer = self._lake_buffer, {}
-        if self._lake is not None:
-            for (project, topic), records in buffered.items():
-                self._lake.append(project, topic, records)
+        if self._lake is None:
+            return
+        unwritten = list(buffered)
+        try:
+            for project_topic in list(unwritten):
+                self._lake.append(*project_topic, buffered[project_topic])
+                unwritten.remove(project_topic)
             self._lake.flush()
+        except Exception:
+            with self._cond:
+                for project_topic in unwritten:
+                    later = self._lake_buffer.get(project_topic, [])
+                    self._lake_buffer[project_topic] = buffered[project_topic] + later
+            raise
 
     # -- delivery ------------------------------------------------------------------------------
 
@@ -180,17 +194,22 @@ class InMemoryHub:
         except Exception:
             _log.exception("delivery to %s raised; will redeliver", sub.name)
             outcome = Outcome.RETRY
-        for observe in self.delivery_observers:
-            observe(sub.name, time.perf_counter() - began)
+        finally:
+            with self._cond:
+                self._in_flight -= 1
+                self.delivered += 1
+        self._observe_delivery(sub.name, time.perf_counter() - began)
         with self._cond:
-            self._in_flight -= 1
-            self.delivered += 1
-            if outcome is Outcome.RETRY and pending.attempts < sub.max_attempts:
+            if (
+                outcome is Outcome.RETRY
+                and sub.max_attempts is not None
+                and pending.attempts >= sub.max_attempts
+            ):
+                outcome = self._dead_letter(sub, pending)
+            if outcome is Outcome.RETRY:
                 due = self.clock.now_ms() + sub.backoff_ms(pending.attempts)
                 heapq.heappush(self._delayed, (due, next(self._seq), sub, key))
             else:
-                if outcome is Outcome.RETRY:
-                    self._dead_letter(sub, pending)
                 queue = sub.queues[key]
                 queue.popleft()
                 if queue:
@@ -200,15 +219,28 @@ class InMemoryHub:
             self._cond.notify_all()
         return True
 
-    def _dead_letter(self, sub: Subscription, pending: _Pending) -> None:
-        if sub.dead_letter is not None:
-            sub.dead_letter(pending.item, pending.attempts)
-        else:
+    def _observe_delivery(self, name: str, seconds: float) -> None:
+        for observe in self.delivery_observers:
+            try:
+                observe(name, seconds)
+            except Exception:  # an observer must not stop delivery
+                _log.exception("delivery observer %r raised", observe)
+
+    def _dead_letter(self, sub: Subscription, pending: _Pending) -> Outcome:
+        """Forward an item that used up its attempts; RETRY (keep it) if forwarding fails."""
+        if sub.dead_letter is None:
             _log.error(
                 "%s gave up on an item after %d attempts and has no dead-letter topic",
                 sub.name,
                 pending.attempts,
             )
+            return Outcome.ACK
+        try:
+            sub.dead_letter(pending.item, pending.attempts)
+        except Exception:
+            _log.exception("%s could not forward an item to its dead-letter topic", sub.name)
+            return Outcome.RETRY
+        return Outcome.ACK
 
     def _release_due(self) -> None:
         now = self.clock.now_ms()
@@ -300,14 +332,6 @@ def dead_letter_to(hub: InMemoryHub, project: str, subscription: str) -> Callabl
     """Forward a message to ``project``'s faults topic, as Pub/Sub dead-lettering does."""
 
     def forward(item: Any, attempts: int) -> None:
-        message: Message = item
-        attributes = {
-            **message.attributes,
-            f"{DEAD_LETTER_PREFIX}Subscription": subscription,
-            f"{DEAD_LETTER_PREFIX}SubscriptionProject": project,
-            f"{DEAD_LETTER_PREFIX}DeliveryCount": str(attempts),
-            f"{DEAD_LETTER_PREFIX}PublishTime": message.publish_time,
-        }
-        hub.publish(project, Topic.FAULTS, [replace(message, attributes=attributes)])
+        hub.publish(project, Topic.FAULTS, [dead_lettered(item, project, subscription, attempts)])
 
     return forward

@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,6 +41,18 @@ class Message:
     def is_dead_letter(self) -> bool:
         """True when Pub/Sub forwarded this message to a dead-letter topic."""
         return f"{DEAD_LETTER_PREFIX}Subscription" in self.attributes
+
+
+def dead_lettered(message: Message, project: str, subscription: str, attempts: int) -> Message:
+    """``message`` as Pub/Sub forwards it to a dead-letter topic, with its source attributes."""
+    attributes = {
+        **message.attributes,
+        f"{DEAD_LETTER_PREFIX}Subscription": subscription,
+        f"{DEAD_LETTER_PREFIX}SubscriptionProject": project,
+        f"{DEAD_LETTER_PREFIX}DeliveryCount": str(attempts),
+        f"{DEAD_LETTER_PREFIX}TopicPublishTime": message.publish_time,
+    }
+    return replace(message, attributes=attributes)
 
 
 def to_message(event: Envelope) -> Message:

@@ -22,10 +22,11 @@ from shared.runtime.consumer import (
     TriggerRuntime,
     change_message,
 )
-from shared.runtime.faults import FaultRecorder
+from shared.runtime.faults import RECORDER_BACKOFF_S, FaultRecorder
 from shared.runtime.outcome import Outcome
 from shared.runtime.secrets import serve_endpoint
-from shared.stores.memory import InMemoryDocumentStore
+from shared.stores.base import DocumentChange
+from shared.stores.memory import Frozen, InMemoryDocumentStore
 from shared.topology.checks import check_system
 from shared.topology.model import Endpoint, Topic
 
@@ -35,7 +36,6 @@ if TYPE_CHECKING:
     from shared.envelope import Envelope
     from shared.hub.message import Message
     from shared.lake.base import AbstractLake
-    from shared.stores.base import DocumentChange
 
 FAULT_RECORDER = "fault-recorder"
 
@@ -136,7 +136,9 @@ class EmbeddedSystem:
                     Outcome.ACK if recorder.handle(message) else Outcome.RETRY
                 ),
                 ordered=False,
-                max_attempts=100,
+                max_attempts=None,
+                min_backoff_ms=RECORDER_BACKOFF_S[0] * 1000,
+                max_backoff_ms=RECORDER_BACKOFF_S[1] * 1000,
             ),
         )
 
@@ -151,8 +153,7 @@ class EmbeddedSystem:
     def tick(self) -> None:
         """Run every schedule once at the clock's current time (as Cloud Scheduler would)."""
         for runtime in self.schedules:
-            if runtime.handle() is Outcome.RETRY:
-                runtime.handle()  # Cloud Scheduler retries a failed job once per tick here
+            runtime.handle()  # a failed tick is not retried: the next one comes soon
 
     def advance(self, ms: int, *, tick_every_ms: int = 60_000) -> None:
         """Move a :class:`ManualClock` forward by ``ms``, ticking and delivering as time passes."""
@@ -196,21 +197,29 @@ def _deliver_message(runtime: ConsumerRuntime[Any]) -> Any:
 
 
 def _deliver_change(runtime: TriggerRuntime[Any]) -> Any:
-    def deliver(change: DocumentChange, attempt: int) -> Outcome:
-        return runtime.handle(change, attempt)
+    def deliver(change: Frozen, attempt: int) -> Outcome:
+        return runtime.handle(_thaw(change), attempt)
 
     return deliver
 
 
 def _dead_letter_change(forward: Callable[[Any, int], None]) -> Callable[[Any, int], None]:
-    def dead_letter(change: DocumentChange, attempts: int) -> None:
-        forward(change_message(change, attempts), attempts)
+    def dead_letter(change: Frozen, attempts: int) -> None:
+        forward(change_message(_thaw(change), attempts), attempts)
 
     return dead_letter
 
 
 def _enqueue_change(hub: InMemoryHub, subscription: Subscription) -> Any:
+    """Queue each change frozen: every delivery decodes its own, as Eventarc's do."""
+
     def on_change(change: DocumentChange) -> None:
-        hub.enqueue(subscription, change, f"{change.collection}/{change.key}")
+        fields = (change.collection, change.key, change.before, change.after, change.version)
+        frozen = Frozen(fields)
+        hub.enqueue(subscription, frozen, f"{change.collection}/{change.key}")
 
     return on_change
+
+
+def _thaw(change: Frozen) -> DocumentChange:
+    return DocumentChange(*change.thaw())

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 FAULT_TYPE = "fault"
 FAULTS_COLLECTION = "faults"
+RECORDER_BACKOFF_S = (10, 600)
+"""Redelivery backoff (min, max) of the fault recorder's subscription, which has no
+attempt limit and no dead-letter topic: a fault is retried until it is recorded."""
 MAX_ERROR_CHARS = 4000
 
 

@@ -40,20 +40,25 @@ _MARSHAL_VERSION = 2
 a document thaws as two independent copies, as a Firestore read returns them."""
 
 
-class _Frozen:
-    """An immutable snapshot of a document that thaws into a fresh deep copy."""
+class Frozen:
+    """An immutable snapshot of a document (or any JSON-like value) that thaws into a
+    fresh deep copy each time."""
 
     __slots__ = ("_blob", "_loads")
 
-    def __init__(self, doc: Doc) -> None:
+    def __init__(self, value: Any) -> None:
         try:
-            self._blob, self._loads = marshal.dumps(doc, _MARSHAL_VERSION), marshal.loads
+            self._blob, self._loads = marshal.dumps(value, _MARSHAL_VERSION), marshal.loads
         except ValueError:  # a value marshal does not know, e.g. a datetime
-            self._blob, self._loads = pickle.dumps(doc, pickle.HIGHEST_PROTOCOL), pickle.loads
+            self._blob, self._loads = pickle.dumps(value, pickle.HIGHEST_PROTOCOL), pickle.loads
 
-    def thaw(self) -> Doc:
-        doc: Doc = self._loads(self._blob)
-        return doc
+    def thaw(self) -> Any:
+        """A new deep copy of the value."""
+        return self._loads(self._blob)
+
+    def same_as(self, other: Frozen) -> bool:
+        """True when both hold the same value, types and key order included."""
+        return self._blob == other._blob
 
 
 class _MemoryWatch(Watch):
@@ -71,7 +76,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
 
     def __init__(self) -> None:
         self._collections: dict[str, dict[str, Doc]] = {}
-        self._frozen: dict[str, dict[str, _Frozen]] = {}
+        self._frozen: dict[str, dict[str, Frozen]] = {}
         self._watchers: dict[str, list[ChangeCallback]] = {}
         self._lock = threading.RLock()
         self._versions = itertools.count(1)
@@ -124,15 +129,16 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             new = updater(self.get(collection, key))
             if new is None:
                 return None
-            return self._write(collection, key, new).thaw()
+            written: Doc = self._write(collection, key, new).thaw()
+            return written
 
     def delete(self, collection: str, key: str) -> None:
         with self._lock:
             before = self._collections.get(collection, {}).pop(key, None)
             if before is not None:
-                del self._frozen[collection][key]
+                frozen = self._frozen[collection].pop(key)
                 self._reindex(collection, key, before, None)
-                self._announce(DocumentChange(collection, key, before, None, self._version()))
+                self._announce(collection, key, frozen, None)
 
     def delete_if(self, collection: str, key: str, condition: Callable[[Doc], bool]) -> bool:
         with self._lock:
@@ -157,13 +163,16 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
 
     # -- internals -------------------------------------------------------------------
 
-    def _write(self, collection: str, key: str, data: Doc) -> _Frozen:
+    def _write(self, collection: str, key: str, data: Doc) -> Frozen:
         docs = self._collections.setdefault(collection, {})
-        before = docs.get(key)
-        frozen = self._frozen.setdefault(collection, {})[key] = _Frozen(data)
+        frozen_docs = self._frozen.setdefault(collection, {})
+        before, previous, frozen = docs.get(key), frozen_docs.get(key), Frozen(data)
+        if previous is not None and previous.same_as(frozen):
+            return previous  # a write that changes nothing: Firestore reports no change
+        frozen_docs[key] = frozen
         docs[key] = stored = frozen.thaw()
         self._reindex(collection, key, before, stored)
-        self._announce(DocumentChange(collection, key, before, frozen.thaw(), self._version()))
+        self._announce(collection, key, previous, frozen)
         return frozen
 
     def _candidates(self, collection: str, where: Sequence[Where]) -> Iterable[tuple[str, Doc]]:
@@ -194,9 +203,21 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             if after is not None:
                 _add(index, field_value(after, field), key)
 
-    def _announce(self, change: DocumentChange) -> None:
-        for callback in self._watchers.get(change.collection, ()):
-            callback(change)
+    def _announce(
+        self, collection: str, key: str, before: Frozen | None, after: Frozen | None
+    ) -> None:
+        """Tell each watcher, with its own copies of the documents."""
+        version = self._version()
+        for callback in self._watchers.get(collection, ()):
+            callback(
+                DocumentChange(
+                    collection,
+                    key,
+                    None if before is None else before.thaw(),
+                    None if after is None else after.thaw(),
+                    version,
+                )
+            )
 
     def _version(self) -> str:
         return f"{next(self._versions):012d}"

@@ -347,6 +347,32 @@ class DocumentStoreContract(ABC):
         assert all(isinstance(v, str) and v for v in versions)
         assert versions == sorted(set(versions))
 
+    def test_feed_reports_no_change_for_a_write_that_changes_nothing(
+        self, store: AbstractDocumentStore, watch: Callable[[str], Recorder]
+    ) -> None:
+        recorder = watch(COLL)
+        store.put(COLL, "k", {"v": 1, "tags": ["a"]})
+        store.put(COLL, "k", {"v": 1, "tags": ["a"]})
+        store.update(COLL, "k", lambda d: d)
+        store.put(COLL, "sentinel", {"v": 0})
+        changes = recorder.wait_for(2)
+        time.sleep(0.2)  # room for a spurious change to arrive
+        assert [(c.key, c.kind) for c in recorder.changes] == [
+            ("k", "created"),
+            ("sentinel", "created"),
+        ], changes
+
+    def test_each_watcher_gets_its_own_copy_of_a_change(
+        self, store: AbstractDocumentStore, watch: Callable[[str], Recorder]
+    ) -> None:
+        first, second = watch(COLL), watch(COLL)
+        store.put(COLL, "k", {"v": 1})
+        [mine] = first.wait_for(1)
+        assert mine.after is not None
+        mine.after["v"] = "changed by the first watcher"
+        assert [c.after for c in second.wait_for(1)] == [{"v": 1}]
+        assert store.get(COLL, "k") == {"v": 1}
+
     def test_feed_does_not_replay_initial_state(
         self, store: AbstractDocumentStore, watch: Callable[[str], Recorder]
     ) -> None:

@@ -195,3 +195,57 @@ def test_an_ingress_keeps_the_time_the_fact_happened(system):
     [translated] = [e for e in published if e.type == "order-shipped"]
     assert translated.tags["function"] == "ingress"
     assert translated.timestamp == happened
+
+
+def test_a_failed_tick_is_not_retried_within_the_tick():
+    from shared.runtime.app import SubsystemApp
+    from shared.topology import Role, Schedule, Service, ServiceKind, Subsystem
+
+    runs: list[int] = []
+
+    def fail(now_ms, ctx):
+        runs.append(now_ms)
+        raise ConnectionError("the store is down")
+
+    topology = Subsystem(
+        "timer",
+        (
+            Service(
+                "deadlines",
+                ServiceKind.CONTROL,
+                (Schedule("tick", Role.TRIGGER, every_s=60, handlers=(fail,)),),
+            ),
+        ),
+    )
+    system = EmbeddedSystem([SubsystemApp(topology, lambda infra: None)], clock=ManualClock())
+    system.advance(120_000)
+    assert len(runs) == 2  # Cloud Scheduler's job has retry_count 0: one run per tick
+
+
+def test_each_delivery_of_a_change_decodes_its_own_copy():
+    from shared.runtime.app import SubsystemApp
+    from shared.topology import Role, Service, ServiceKind, Subsystem, Trigger
+
+    seen: list[dict] = []
+
+    def mutate_then_fail(change, ctx):
+        seen.append(dict(change.after))
+        change.after["status"] = "tampered"
+        if len(seen) == 1:
+            raise ConnectionError("try again")
+
+    topology = Subsystem(
+        "watcher",
+        (
+            Service(
+                "svc",
+                ServiceKind.CONTROL,
+                (Trigger("on-doc", Role.TRIGGER, collection="docs", handlers=(mutate_then_fail,)),),
+            ),
+        ),
+    )
+    system = EmbeddedSystem([SubsystemApp(topology, lambda infra: None)], clock=ManualClock())
+    system.stores["watcher"].put("docs", "d1", {"status": "new"})
+    system.run_until_quiet()
+    assert seen == [{"status": "new"}, {"status": "new"}]
+    assert system.stores["watcher"].get("docs", "d1") == {"status": "new"}

@@ -7,10 +7,11 @@ import threading
 import pytest
 
 from shared.clock import ManualClock, SystemClock
-from shared.exceptions import PublishError
-from shared.hub.memory import InMemoryHub, Subscription, dead_letter_to
+from shared.exceptions import LakeError, PublishError
+from shared.hub.memory import LAKE_BATCH, InMemoryHub, Subscription, dead_letter_to
 from shared.hub.message import Message
 from shared.hub.routing import on_types
+from shared.lake import LocalDirectoryLake
 from shared.runtime.outcome import Outcome
 from shared.topology import Topic
 
@@ -139,6 +140,7 @@ def test_dead_letters_go_to_faults_with_pubsub_attributes(hub):
         == "s"  # the short id, as the emulator sends
     )
     assert dead.attributes["CloudPubSubDeadLetterSourceDeliveryCount"] == "5"
+    assert dead.attributes["CloudPubSubDeadLetterSourceTopicPublishTime"].endswith("Z")
     assert dead.attributes["type"] == "t"
     assert dead.is_dead_letter
 
@@ -149,6 +151,64 @@ def test_dead_lettered_head_unblocks_its_key(hub):
     hub.publish("p", "bus", [msg(1, "k"), msg(2, "k")])
     hub.run_until_quiet()
     assert [d for d, _ in target.seen] == [b"1"] * 5 + [b"2"]
+
+
+def test_a_dead_letter_that_cannot_be_forwarded_is_kept_and_forwarded_later(hub):
+    forwarded: list[tuple[bytes, int]] = []
+    broken = [True]
+
+    def forward(message: Message, attempts: int) -> None:
+        if broken[0]:
+            raise OSError("faults topic unavailable")
+        forwarded.append((message.data, attempts))
+
+    target = Recorder({b"1": 99})
+    sub = Subscription("s", target, max_attempts=2, min_backoff_ms=1, dead_letter=forward)
+    hub.subscribe("p", "bus", sub)
+    hub.publish("p", "bus", [msg(1, "k"), msg(2, "k")])
+    with pytest.raises(RuntimeError, match="still busy"):  # retried while it cannot be forwarded
+        hub.run_until_quiet(max_deliveries=5)
+    assert forwarded == []
+    assert [d for d, _ in target.seen] == [b"1"] * 6  # and its key is held behind it
+    broken[0] = False
+    hub.run_until_quiet()
+    assert forwarded == [(b"1", 7)]
+    assert [d for d, _ in target.seen] == [b"1"] * 7 + [b"2"]
+    assert hub.idle
+
+
+def test_an_observer_that_raises_does_not_stop_delivery(hub):
+    def fail(name: str, seconds: float) -> None:
+        raise ValueError("observer bug")
+
+    hub.delivery_observers.append(fail)
+    target = Recorder()
+    hub.subscribe("p", "bus", Subscription("s", target))
+    hub.publish("p", "bus", [msg(1, "k"), msg(2, "k")])
+    assert hub.run_until_quiet() == 2
+    assert [d for d, _ in target.seen] == [b"1", b"2"]
+    assert hub.idle
+
+
+def test_a_lake_that_cannot_be_written_keeps_its_records_and_publishing_goes_on(
+    clock, tmp_path, monkeypatch
+):
+    lake = LocalDirectoryLake(tmp_path)
+    hub = InMemoryHub(clock, lake=lake)
+    hub.create_topic("p", "bus")
+    append = lake.append
+
+    def disk_full(*_):
+        raise LakeError("disk full")
+
+    monkeypatch.setattr(lake, "append", disk_full)
+    hub.publish("p", "bus", [msg(i) for i in range(LAKE_BATCH)])  # reaches the batch size
+    with pytest.raises(LakeError):
+        hub.flush_lake()
+    monkeypatch.setattr(lake, "append", append)
+    hub.flush_lake()
+    lines = [line for name in lake.objects("p") for line in lake.read_object(name)]
+    assert sorted(lines) == sorted(str(i).encode() for i in range(LAKE_BATCH))
 
 
 def test_unknown_topic_is_a_publish_error(hub):
