@@ -46,9 +46,10 @@ class OrderLine(ContractModel):
 class OrderStatusChanged(Contract):
     """The order moved to ``status``; carries the whole order (event-carried state).
 
-    ``deliveryAddress`` is present only while the order is on its way
-    (until ``delivered`` or ``cancelled``). ``reason`` says why an order was
-    cancelled; ``detail`` is the restaurant's own words when it rejected it.
+    ``deliveryAddress`` is always null now: v1's only reader is Restaurant,
+    which does not need it, and the address crosses only to Order and Delivery
+    (v2 carries it). ``reason`` says why an order was cancelled; ``detail`` is
+    the restaurant's own words when it rejected it.
 
     **Deprecated** since v2 (:class:`OrderStatusChangedV2`). The deprecation
     window: status-esg publishes v1 beside v2 for at least 90 days after v2

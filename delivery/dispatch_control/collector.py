@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 NEEDS_A_DRIVER = ("accepted", "ready")
 CANCELLABLE = ("searching", "offered", "assigned")
+TOO_LATE_TO_CANCEL = ("picked-up", "delivered")
 PROGRESS = {
     DELIVERY_PICKED_UP: ("assigned", "picked-up"),
     DELIVERY_DELIVERED: ("picked-up", "delivered"),
@@ -58,6 +59,14 @@ def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         store.create(DELIVERIES, key, _new_delivery(order, event.timestamp))
     elif order["status"] == "cancelled":
         store.update(DELIVERIES, key, lambda d: _cancelled(d, event.timestamp))
+        delivery = store.get(DELIVERIES, key)
+        if delivery is not None and delivery["status"] in TOO_LATE_TO_CANCEL:
+            # Only when an answer missed the order's deadline by more than its grace.
+            raise BusinessRuleViolation(
+                f"order {order['id']} was cancelled ({order['reason']}) after its delivery "
+                f"was {delivery['status'].replace('-', ' ')}: the food went out unpaid; "
+                "a person must settle it"
+            )
 
 
 def _new_delivery(order: Doc, now_ms: int) -> Doc:

@@ -19,11 +19,21 @@ if TYPE_CHECKING:
     from shared.runtime.context import Context
 
 
+OFFER_ANSWER_GRACE_MS = 30_000
+"""How long an answer given just before an offer expired may take to be collected; the
+offer is withdrawn only after that, so the driver who answered in time gets it."""
+
+
 def withdraw_expired_offers(now_ms: int, ctx: Context[DeliveryPorts]) -> None:
-    """Withdraw every offer that expired by ``now_ms``; the rules then offer the next driver."""
+    """Withdraw every offer expired for longer than the grace; the rules then offer the next
+    driver."""
     store = ctx.ports.store
     expired = store.query(
-        DELIVERIES, [Where("status", "==", "offered"), Where("offer.expiresAt", "<=", now_ms)]
+        DELIVERIES,
+        [
+            Where("status", "==", "offered"),
+            Where("offer.expiresAt", "<=", now_ms - OFFER_ANSWER_GRACE_MS),
+        ],
     )
     for found in expired:
         driver_id = found.data["offer"]["driverId"]

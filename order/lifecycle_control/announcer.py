@@ -13,16 +13,18 @@ if TYPE_CHECKING:
 
 
 def announce(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
-    """Emit the order's state once per new entry of its status history.
+    """Emit the order's state once per entry of its status history not announced before.
 
-    One write may move an order by several statuses (an answer folded late);
-    each is announced, in order, so no consumer misses the one it acts on.
+    One write may move an order by several statuses (an answer folded late),
+    or put a late answer's status before one already announced; each new
+    entry is announced, in history order, so no consumer misses the one it
+    acts on. Consumers keep the latest by ``changedAt``.
     """
     order = change.after
     if order is None:
         return
-    known = len(change.before["history"]) if change.before is not None else 0
-    for state in _states(order, known):
+    announced = change.before["history"] if change.before is not None else []
+    for state in _states(order, announced):
         ctx.emit(
             "order-status-changed",
             "order",
@@ -32,16 +34,20 @@ def announce(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
         )
 
 
-def _states(order: Order, known: int) -> Iterator[Order]:
-    """The order as of each status after the first ``known``; only the last has a reason."""
-    reached = order["history"][known:]
-    for entry in reached[:-1]:
-        yield {
-            **order,
-            "status": entry["status"],
-            "changedAt": entry["at"],
-            "reason": None,
-            "detail": None,
-        }
-    if reached:
-        yield order
+def _states(order: Order, announced: list[dict[str, object]]) -> Iterator[Order]:
+    """The order as of each history entry not in ``announced``; only the current one has a
+    reason."""
+    history = order["history"]
+    for position, entry in enumerate(history):
+        if entry in announced:
+            continue
+        if position == len(history) - 1:
+            yield order
+        else:
+            yield {
+                **order,
+                "status": entry["status"],
+                "changedAt": entry["at"],
+                "reason": None,
+                "detail": None,
+            }

@@ -1,8 +1,10 @@
 """Schedule: deadlines. Orders nobody answered or no driver took get a timeout event.
 
 The timeout is only proposed here: it is recorded like any other event, stamped
-with the deadline, and the fold decides. An answer that came before the deadline
-wins even if it is folded later; repeated ticks record the same event once.
+with the deadline, and the fold decides. It is proposed :data:`ANSWER_GRACE_MS`
+after the deadline, so an answer given before the deadline that is still on its
+way from another subsystem arrives first and wins; one folded later wins too.
+Repeated ticks record the same event once.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ RESTAURANT_DEADLINE_MS = 10 * 60_000
 """How long a restaurant has to accept or reject a placed order."""
 DRIVER_DEADLINE_MS = 30 * 60_000
 """How long after acceptance a driver must be assigned."""
+ANSWER_GRACE_MS = 2 * 60_000
+"""How long an answer given just before a deadline may take to reach this subsystem
+(events cross subsystems asynchronously, with retries) before the timeout is recorded."""
 
 
 def check_deadlines(now_ms: int, ctx: Context[OrderPorts]) -> None:
@@ -28,7 +33,10 @@ def check_deadlines(now_ms: int, ctx: Context[OrderPorts]) -> None:
     store = ctx.ports.store
     unanswered = store.query(
         ORDERS,
-        [Where("status", "==", "placed"), Where("placedAt", "<=", now_ms - RESTAURANT_DEADLINE_MS)],
+        [
+            Where("status", "==", "placed"),
+            Where("placedAt", "<=", now_ms - RESTAURANT_DEADLINE_MS - ANSWER_GRACE_MS),
+        ],
     )
     for doc in unanswered:
         deadline = doc.data["placedAt"] + RESTAURANT_DEADLINE_MS
@@ -38,7 +46,7 @@ def check_deadlines(now_ms: int, ctx: Context[OrderPorts]) -> None:
         [
             Where("status", "in", ["accepted", "ready"]),
             Where("driverAssigned", "==", False),
-            Where("acceptedAt", "<=", now_ms - DRIVER_DEADLINE_MS),
+            Where("acceptedAt", "<=", now_ms - DRIVER_DEADLINE_MS - ANSWER_GRACE_MS),
         ],
     )
     for doc in driverless:

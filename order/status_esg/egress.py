@@ -29,7 +29,8 @@ PUBLIC_FIELDS = (
     "detail",
     "changedAt",
 )
-"""What leaves the subsystem in v1; the delivery address only while the order is on its way."""
+"""What leaves the subsystem in v1. Not the delivery address: v1's only reader (Restaurant)
+does not need it."""
 FINISHED = frozenset({"delivered", "cancelled"})
 
 
@@ -41,10 +42,7 @@ def publish_status(event: Envelope, ctx: Context[OrderPorts]) -> None:
 
 
 def _v1(order: Json) -> Json:
-    payload = {field: order.get(field) for field in PUBLIC_FIELDS}
-    if order.get("status") not in FINISHED:
-        payload["deliveryAddress"] = order.get("deliveryAddress")
-    return payload
+    return {field: order.get(field) for field in PUBLIC_FIELDS}
 
 
 def _v2(order: Json) -> Json:

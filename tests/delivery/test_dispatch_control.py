@@ -48,7 +48,8 @@ def test_an_unanswered_offer_goes_to_the_next_driver(delivery: Delivery) -> None
     delivery.system.advance(3 * MINUTE)
 
     found = delivery.delivery("o-1")
-    assert found["offer"] == {"driverId": "eve", "expiresAt": START + 4 * MINUTE}
+    # dan's offer expired at 2:00; after the grace for his answer, the 3:00 tick gives it on
+    assert found["offer"] == {"driverId": "eve", "expiresAt": START + 5 * MINUTE}
     assert found["declinedBy"] == ["dan"]
     assert delivery.bus("offer-withdrawn") == [{"id": "d-o-1", "driverId": "dan"}]
     assert delivery.offers("dan") == []
@@ -157,6 +158,19 @@ def test_a_cancelled_order_frees_its_driver_for_the_next(delivery: Delivery) -> 
         {"id": "d-o-1", "orderId": "o-1", "driverId": "dan"}
     ]
     assert delivery.delivery("o-2")["offer"]["driverId"] == "dan"
+
+
+def test_an_order_cancelled_after_pickup_is_raised_as_a_fault(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+
+    delivery.order("o-1", "cancelled", reason="no-driver", deliveryAddress=None)
+
+    assert delivery.delivery("o-1")["status"] == "picked-up"  # the food is on its way
+    [fault] = delivery.faults()
+    assert "cancelled (no-driver) after its delivery was picked up" in fault["error"]["message"]
+    assert delivery.bus("delivery-cancelled") == []
 
 
 def test_an_order_not_yet_accepted_needs_no_driver(delivery: Delivery) -> None:

@@ -210,6 +210,23 @@ def test_an_expired_offer_cannot_be_accepted(delivery: Delivery) -> None:
     assert delivery.offers("dan") == []
 
 
+def test_an_offer_accepted_just_in_time_is_the_drivers_even_if_collected_after_expiry(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    delivery.clock.advance(2 * MINUTE - 1)
+    response = delivery.client.post("/offers/d-o-1/accept", headers=delivery.headers("dan"))
+    assert response.status_code == 200
+    delivery.clock.advance(1)
+    delivery.system.tick()  # the offer timeouts run before the answer is collected
+    delivery.system.run_until_quiet()
+
+    found = delivery.delivery("o-1")
+    assert (found["status"], found["driver"]["id"]) == ("assigned", "dan")
+    assert delivery.bus("offer-withdrawn") == []
+
+
 def test_a_declined_offer_cannot_be_accepted_afterwards(delivery: Delivery) -> None:
     delivery.driver("dan")
     delivery.order("o-1", "accepted")
@@ -228,7 +245,7 @@ def test_a_withdrawn_offer_is_409_for_the_driver_who_had_it(delivery: Delivery) 
     delivery.driver("dan")
     delivery.order("o-1", "accepted")
     delivery.driver("eve")
-    delivery.system.advance(2 * MINUTE)  # dan's offer expires; eve is offered the delivery
+    delivery.system.advance(3 * MINUTE)  # dan's offer expired; eve is offered the delivery
 
     response = delivery.call("POST", "/offers/d-o-1/accept", "dan")
 

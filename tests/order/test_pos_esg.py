@@ -68,7 +68,7 @@ def test_orders_of_kitchen_and_unknown_restaurants_stay_away_from_the_pos(
     order_system.send(
         "customer", order_system.order_placed("o-1"), order_system.order_placed("o-2", "r-9")
     )
-    order_system.advance(11)
+    order_system.advance(13)
     assert pos.requests == []
     assert order_system.statuses("o-1") == order_system.statuses("o-2") == ["placed", "cancelled"]
 
@@ -145,7 +145,7 @@ def test_a_rejection_by_the_pos_cancels_without_withdrawing_it_again(
 def test_an_order_cancelled_for_a_timeout_is_withdrawn_from_the_pos(
     pos_order: OrderSystem, pos: FakePos
 ) -> None:
-    pos_order.advance(11)
+    pos_order.advance(13)
     assert pos_order.order()["reason"] == "restaurant-timeout"
     assert pos.requests[-1] == {"path": "/orders/o-1/cancel", "key": "o-1:cancel", "body": {}}
 
@@ -154,7 +154,7 @@ def test_withdrawing_an_order_the_pos_does_not_know_is_fine(
     pos_order: OrderSystem, pos: FakePos
 ) -> None:
     pos.orders.clear()
-    pos_order.advance(11)
+    pos_order.advance(13)
     assert pos.requests[-1]["path"] == "/orders/o-1/cancel"
     assert pos_order.faults() == []
 
