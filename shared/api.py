@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("fooddelivery.api")
 IDEMPOTENCY_COLLECTION = "idempotency-keys"
+MAX_BODY_BYTES = 64 * 1024
+"""The largest request body a BFF reads; a larger one is refused with 413."""
 _PARAM = re.compile(r"{(\w+)}")
 Handler = Callable[..., Any]
 
@@ -131,6 +133,7 @@ class HttpApi:
         """A Flask app serving every route plus ``/healthz`` and ``/openapi.json``."""
         app = flask.Flask(self.title)
         app.json.sort_keys = False  # type: ignore[attr-defined]
+        app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
         for route in self.routes:
             app.add_url_rule(
                 _PARAM.sub(r"<\1>", route.path),
@@ -148,6 +151,10 @@ class HttpApi:
         @app.errorhandler(405)
         def not_allowed(_: Exception) -> Any:
             return {"error": f"{flask.request.method} is not allowed here"}, 405
+
+        @app.errorhandler(413)
+        def too_large(_: Exception) -> Any:
+            return {"error": f"the request body is over {MAX_BODY_BYTES} bytes"}, 413
 
         return app
 
@@ -232,10 +239,19 @@ class HttpApi:
 def _parse_body(route: Route) -> BaseModel | None:
     if route.body is None:
         return None
-    data = flask.request.get_json(silent=True)
+    data = request_json()
     if data is None:
         raise HttpError(400, "the request body must be a JSON object")
     return _validated(route.body, data, "request")
+
+
+def request_json() -> Any:
+    """The current request's JSON body, or ``None`` when it is not JSON (or nested deeper
+    than the decoder goes)."""
+    try:
+        return flask.request.get_json(silent=True)
+    except RecursionError:
+        return None
 
 
 def _validated(model: type[BaseModel], data: Any, what: str) -> BaseModel:

@@ -16,7 +16,7 @@ import flask
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
-from shared.api import HttpError, field_errors, invalid
+from shared.api import MAX_BODY_BYTES, HttpError, field_errors, invalid, request_json
 
 if TYPE_CHECKING:
     from order.ports import OrderPorts
@@ -50,13 +50,14 @@ class PosCallback(BaseModel):
 def webhook(ports: OrderPorts) -> flask.Flask:
     """The Flask app behind the webhook: ``POST /pos/callbacks`` and ``GET /healthz``."""
     app = flask.Flask("order-pos-webhook")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
     @app.post("/pos/callbacks")
     def receive() -> Any:
         raw, secret = flask.request.get_data(), ports.pos_webhook_secret.reveal()
         if not _signed(raw, flask.request.headers.get(SIGNATURE_HEADER), secret):
             return {"error": f"missing or wrong {SIGNATURE_HEADER}"}, 401
-        data = flask.request.get_json(silent=True)
+        data = request_json()
         if not isinstance(data, dict):
             return {"error": "the request body must be a JSON object"}, 400
         try:

@@ -92,6 +92,24 @@ def test_a_body_that_is_not_json_gets_400(setup):
     assert "JSON" in response.get_json()["error"]
 
 
+def test_a_body_nested_too_deep_for_the_decoder_gets_400(setup):
+    client, created, _ = setup
+    deep = "[" * 5_000 + "]" * 5_000
+    response = client.post("/orders/o1", data=deep, content_type="application/json", headers=ALICE)
+    assert response.status_code == 400
+    assert "JSON" in response.get_json()["error"]
+    assert created == []
+
+
+def test_a_body_over_the_limit_gets_413(setup):
+    client, created, _ = setup
+    items = [{"sku": "x" * 60, "quantity": 1}] * 2000
+    response = client.post("/orders/o1", json={"items": items}, headers=ALICE)
+    assert response.status_code == 413
+    assert "bytes" in response.get_json()["error"]
+    assert created == []
+
+
 @pytest.mark.parametrize(
     ("headers", "status"),
     [
