@@ -52,13 +52,18 @@ class ProfileView(Profile):
     id: str
 
 
+MAX_PRICE = 1_000_000
+"""The highest price of one dish, in minor units (10,000.00): totals stay far inside
+the 64-bit integers Firestore stores."""
+
+
 class MenuItem(ApiModel):
     """One dish; the price is in the currency's minor unit."""
 
     id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=100)
     description: str = Field(default="", max_length=500)
-    price: int = Field(ge=0)
+    price: int = Field(ge=0, le=MAX_PRICE)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     available: bool
 

@@ -201,6 +201,7 @@ def with_item(index: int, **changes: Any) -> list[dict[str, Any]]:
         (with_item(0, currency="eur"), "items.0.currency", "should match pattern"),
         (with_item(0, price=-1), "items.0.price", "greater than or equal to 0"),
         (with_item(0, price="950"), "items.0.price", "valid integer"),
+        (with_item(0, price=10**19), "items.0.price", "less than or equal to 1000000"),
         (with_item(1, available=None), "items.1.available", "valid boolean"),
         (with_item(0, spicy=True), "items.0.spicy", "Extra inputs"),
     ],
