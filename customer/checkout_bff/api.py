@@ -43,19 +43,9 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
     def put_cart(caller: Principal, body: CartRequest) -> Cart:
         """Replace the caller's cart; it is priced from the restaurant's current menu."""
         wanted = [(line.menu_item_id, line.quantity) for line in body.items]
-        priced = _price(store, body.restaurant_id, wanted)
-        cart = Cart.model_validate(
-            {
-                "restaurantId": body.restaurant_id,
-                "items": priced.lines,
-                "total": priced.total,
-                "currency": priced.currency,
-            }
-        )
-        # Each version of the cart becomes at most one order, whose id it fixes now.
-        doc = {**cart.model_dump(mode="json", by_alias=True), "checkoutId": str(uuid.uuid4())}
+        doc = _cart_version(body.restaurant_id, _price(store, body.restaurant_id, wanted))
         store.put(CARTS, caller.subject, doc)
-        return cart
+        return Cart.model_validate(doc)
 
     @api.route("DELETE", "/cart", actors={"customer"}, status=204)
     def delete_cart(caller: Principal) -> None:
@@ -79,6 +69,8 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         address, card = _delivery_and_payment(body, store.get(ACCOUNTS, caller.subject))
         wanted = [(line["menuItemId"], line["quantity"]) for line in cart["items"]]
         priced = _price(store, cart["restaurantId"], wanted)
+        if (priced.total, priced.currency) != (cart["total"], cart["currency"]):
+            _refuse_repriced(store, caller.subject, cart, priced)
         if priced.total <= 0:
             raise HttpError(422, "there is nothing to pay", {"items": "the total must be above 0"})
         ordered_version = cart.get("checkoutId")
@@ -102,6 +94,37 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         )
 
     return api.flask_app()
+
+
+def _cart_version(restaurant_id: str, priced: PricedCart) -> Doc:
+    """A new version of a cart, as stored; it becomes at most one order, whose id it fixes."""
+    cart = Cart.model_validate(
+        {
+            "restaurantId": restaurant_id,
+            "items": priced.lines,
+            "total": priced.total,
+            "currency": priced.currency,
+        }
+    )
+    return {**cart.model_dump(mode="json", by_alias=True), "checkoutId": str(uuid.uuid4())}
+
+
+def _refuse_repriced(
+    store: AbstractDocumentStore, customer: str, cart: Doc, priced: PricedCart
+) -> None:
+    """The menu's prices changed since the cart was filled: store the cart at today's prices
+    (unless the customer changed it meanwhile) and refuse, so they see what they would pay."""
+    repriced = _cart_version(cart["restaurantId"], priced)
+    seen = cart.get("checkoutId")
+    store.update(
+        CARTS, customer, lambda now: repriced if now and now.get("checkoutId") == seen else None
+    )
+    raise HttpError(
+        409,
+        f"the menu's prices changed since the cart was filled: it now costs {priced.total} "
+        f"{priced.currency} (was {cart['total']} {cart['currency']}); check out again to pay that",
+        {"total": f"now {priced.total}"},
+    )
 
 
 def _price(

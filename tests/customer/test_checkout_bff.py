@@ -341,6 +341,23 @@ def test_checkout_prices_the_cart_again(shop: Customer) -> None:
     assert orders(shop) == []
 
 
+def test_a_price_change_since_the_cart_was_filled_is_shown_before_paying(shop: Customer) -> None:
+    shop.sign_up()
+    shop.fill_cart()
+    shop.menu("r-1", [{**DISHES[0], "price": 1900}, DISHES[1]])
+
+    refused = checkout(shop)
+
+    assert refused.status_code == 409
+    assert "now costs 4450 EUR (was 2550 EUR)" in refused.get_json()["error"]
+    assert orders(shop) == []
+    assert shop.processor.paths("/v1/authorizations") == []
+    assert cart(shop)["total"] == 4450  # at today's prices, to review
+    accepted = checkout(shop)
+    assert accepted.status_code == 201, accepted.get_json()
+    assert accepted.get_json()["total"] == 4450
+
+
 def test_a_retried_checkout_returns_the_same_order(shop: Customer) -> None:
     shop.sign_up()
     shop.fill_cart()
