@@ -18,7 +18,14 @@ SERVICE = Service(
         Consumer(
             "processor",
             Role.EGRESS,
-            Channel(on_types(ORDER_SUBMITTED, ORDER_STATUS_CHANGED)),
+            # Money must not wait for a person after a short outage: retry for about
+            # 16 hours (backoff up to 10 minutes) before the message becomes a fault.
+            Channel(
+                on_types(ORDER_SUBMITTED, ORDER_STATUS_CHANGED),
+                max_delivery_attempts=100,
+                min_backoff_s=5,
+                max_backoff_s=600,
+            ),
             handlers=(process,),
             secrets=("PAYMENT_PROCESSOR_KEY",),
         ),

@@ -137,6 +137,17 @@ def test_an_outage_of_the_processor_is_retried(shop: Customer) -> None:
     assert shop.faults() == []
 
 
+def test_an_outage_of_an_hour_delays_the_capture_but_loses_nothing(shop: Customer) -> None:
+    order_id = shop.place_order()
+    shop.processor.failures = 15  # the first 15 attempts, about 90 minutes, answer 503
+
+    shop.order_status(order_id, "delivered")
+
+    assert shop.processor.failures == 0
+    assert payment(shop, order_id)["status"] == "captured"
+    assert shop.faults() == []
+
+
 def test_a_refusal_by_the_processor_becomes_a_fault(shop: Customer) -> None:
     order_id = shop.place_order()
     shop.processor.authorizations["auth-1"]["status"] = "voided"
