@@ -18,6 +18,7 @@ import io
 import logging
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared import logs
@@ -25,7 +26,12 @@ from shared.clock import SystemClock
 from shared.exceptions import EnvelopeError, TopologyError
 from shared.hub.message import Message, parse_push
 from shared.runtime.app import Infrastructure, SubsystemApp
-from shared.runtime.consumer import ConsumerRuntime, ScheduleRuntime, TriggerRuntime
+from shared.runtime.consumer import (
+    ConsumerRuntime,
+    ScheduleRuntime,
+    TriggerRuntime,
+    change_message,
+)
 from shared.runtime.outcome import Outcome
 from shared.runtime.secrets import secrets_scope, serve_endpoint
 from shared.settings import Settings
@@ -38,6 +44,9 @@ if TYPE_CHECKING:
     from shared.stores.base import AbstractDocumentStore
 
 _log = logging.getLogger("fooddelivery.functions")
+TRIGGER_RETRY_WINDOW_S = 3600
+"""How long a trigger's CloudEvent is retried (Eventarc would go on for days, then drop it
+silently) before the change is recorded as a fault, as a dead letter would be."""
 Target = Callable[..., Any]
 
 
@@ -179,10 +188,26 @@ class FunctionHost:
                     raise RuntimeError(f"{name} could not record a fault; retry") from error
                 return
             if runtime.handle(change) is Outcome.RETRY:
-                raise RuntimeError(f"{name} failed on {change.collection}/{change.key}; retry")
+                where = f"{change.collection}/{change.key}"
+                age_s = _age_s(event, runtime.clock.now_ms())
+                if age_s is None or age_s < TRIGGER_RETRY_WINDOW_S:
+                    raise RuntimeError(f"{name} failed on {where}; retry")
+                # Eventarc has no dead-letter topic: record the change as a fault instead.
+                gave_up = RuntimeError(f"{name} still failed on {where} {age_s:.0f} s later")
+                if runtime.record_fault(change_message(change), gave_up) is Outcome.RETRY:
+                    raise RuntimeError(f"{name} could not record a fault; retry") from gave_up
 
         cloudevent.__name__ = name
         return cloudevent
+
+
+def _age_s(event: Any, now_ms: int) -> float | None:
+    """Seconds since the CloudEvent's ``time`` (when the document was written), if it has one."""
+    try:
+        written = datetime.fromisoformat(str(event["time"]))
+    except (KeyError, ValueError):
+        return None
+    return now_ms / 1000 - written.timestamp()
 
 
 def _adapters(

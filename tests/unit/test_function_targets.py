@@ -167,3 +167,49 @@ def test_trigger_target_turns_an_eventarc_document_event_into_domain_events(monk
     assert response.status_code == 200  # acknowledged: retrying a poison payload cannot help
     [fault] = published
     assert fault.attributes["type"] == "fault"
+
+
+def test_a_trigger_still_failing_after_the_retry_window_records_a_fault(monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    from google.events.cloud.firestore import Document, DocumentEventData, Value
+
+    from shared.runtime.functions import TRIGGER_RETRY_WINDOW_S
+
+    monkeypatch.setenv("FOODDELIVERY_MODE", "memory")
+    app = create_app(target="cart_bff_trigger", source=SOURCE, signature_type="cloudevent")
+    _, publisher, _ = sys.modules["alpha_main"].host.infrastructure()
+    faults: list[Message] = []
+    publisher.hub.subscribe(
+        publisher.project,
+        Topic.FAULTS,
+        Subscription("tap-faults", lambda m, a: faults.append(m) or Outcome.ACK),
+    )
+    publish = publisher.publish
+
+    def bus_down(topic, messages):
+        if topic == Topic.BUS:
+            raise ConnectionError("the bus is down")
+        return publish(topic, messages)
+
+    monkeypatch.setattr(publisher, "publish", bus_down)
+    written = Document(
+        name="projects/demo/databases/(default)/documents/carts/c1",
+        fields={"id": Value(string_value="c1")},
+    )
+    body = DocumentEventData.serialize(DocumentEventData(value=written))
+
+    def deliver(written_ago_s: float) -> int:
+        request = eventarc_request(body)
+        at = datetime.now(UTC) - timedelta(seconds=written_ago_s)
+        request["headers"]["ce-time"] = at.isoformat().replace("+00:00", "Z")
+        response = app.test_client().post("/", **request)
+        publisher.hub.run_until_quiet()
+        return response.status_code
+
+    assert deliver(60) == 500  # retried by Eventarc
+    assert faults == []
+    assert deliver(TRIGGER_RETRY_WINDOW_S + 60) == 200
+    [fault] = faults
+    assert fault.attributes["type"] == "fault"
+    assert b"carts/c1" in fault.data and b"later" in fault.data
