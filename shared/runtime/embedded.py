@@ -117,6 +117,7 @@ class EmbeddedSystem:
             subscription = Subscription(
                 name=f"{name}/{sub_id}",
                 deliver=_deliver_change(trigger_runtime),
+                ordered=False,  # Eventarc does not order a document's changes either
                 dead_letter=_dead_letter_change(forward),
             )
             store.watch(trigger.collection, _enqueue_change(self.hub, subscription))

@@ -249,3 +249,34 @@ def test_each_delivery_of_a_change_decodes_its_own_copy():
     system.run_until_quiet()
     assert seen == [{"status": "new"}, {"status": "new"}]
     assert system.stores["watcher"].get("docs", "d1") == {"status": "new"}
+
+
+def test_a_failing_change_does_not_hold_back_later_changes_of_its_document():
+    from shared.runtime.app import SubsystemApp
+    from shared.topology import Role, Service, ServiceKind, Subsystem, Trigger
+
+    handled: list[int] = []
+    failures = {1: 1}
+
+    def record(change, ctx):
+        n = change.after["n"]
+        if failures.get(n):
+            failures[n] -= 1
+            raise ConnectionError("try again")
+        handled.append(n)
+
+    topology = Subsystem(
+        "watcher",
+        (
+            Service(
+                "svc",
+                ServiceKind.CONTROL,
+                (Trigger("on-doc", Role.TRIGGER, collection="docs", handlers=(record,)),),
+            ),
+        ),
+    )
+    system = EmbeddedSystem([SubsystemApp(topology, lambda infra: None)], clock=ManualClock())
+    system.stores["watcher"].put("docs", "d1", {"n": 1})
+    system.stores["watcher"].put("docs", "d1", {"n": 2})
+    system.run_until_quiet()
+    assert handled == [2, 1]  # as on Eventarc, which does not order a document's changes
