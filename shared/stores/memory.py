@@ -29,7 +29,7 @@ from shared.stores.base import (
     Watch,
     Where,
 )
-from shared.stores.query import field_value, matches, sort_key
+from shared.stores.query import field_value, matches, order_fields, sort_key
 
 Index = dict[Any, set[str]]
 """Field value -> keys of the documents holding it."""
@@ -105,10 +105,15 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
                 for key, doc in self._candidates(collection, where)
                 if all(matches(doc, w) for w in where)
             ]
-        found.sort(key=lambda d: d.key, reverse=order_by is not None and descending)
-        if order_by is not None:  # stable: ties stay in key order, as Firestore orders them
+        if order_by is None:
+            found.sort(key=lambda d: d.key)
+        else:  # then by the inequality fields and the key, in the same direction
+            fields = order_fields(where, order_by)
             found = [d for d in found if sort_key(d.data, order_by) is not None]
-            found.sort(key=lambda d: sort_key(d.data, order_by), reverse=descending)
+            found.sort(
+                key=lambda d: (tuple(sort_key(d.data, f) for f in fields), d.key),
+                reverse=descending,
+            )
         return found[:limit] if limit is not None else found
 
     # -- writes ----------------------------------------------------------------------

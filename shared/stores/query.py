@@ -1,12 +1,21 @@
-"""Evaluate query conditions on plain documents (for the embedded store)."""
+"""Evaluate query conditions on plain documents (for the embedded store), as Firestore does.
+
+Firestore compares values of different types by a fixed type order (null, booleans,
+numbers, timestamps, strings, bytes, arrays, maps), so ``True`` is not ``1`` and a
+range condition only matches values of its own type.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from shared.stores.base import Doc, Where
 
 _MISSING = object()
+INEQUALITIES = frozenset({"!=", "<", "<=", ">", ">="})
 
 
 def field_value(doc: Doc, path: str) -> Any:
@@ -19,35 +28,65 @@ def field_value(doc: Doc, path: str) -> Any:
     return value
 
 
+def value_key(value: Any) -> tuple[Any, ...]:
+    """A sort key that orders values as Firestore does, type first."""
+    if value is None:
+        return (0,)
+    if isinstance(value, bool):
+        return (1, value)
+    if isinstance(value, (int, float)):
+        return (2,) if isinstance(value, float) and math.isnan(value) else (3, value)
+    if isinstance(value, datetime):
+        return (4, value)
+    if isinstance(value, str):
+        return (5, value)
+    if isinstance(value, bytes):
+        return (6, value)
+    if isinstance(value, (list, tuple)):
+        return (9, tuple(value_key(v) for v in value))
+    if isinstance(value, dict):
+        return (10, tuple((k, value_key(v)) for k, v in sorted(value.items())))
+    return (11, repr(value))
+
+
 def matches(doc: Doc, where: Where) -> bool:
     """Evaluate one condition the way Firestore does (absent fields never match)."""
     value = field_value(doc, where.field)
     if value is _MISSING:
         return False
-    try:
-        match where.op:
-            case "==":
-                return bool(value == where.value)
-            case "!=":
-                return bool(value != where.value)
-            case "<":
-                return bool(value < where.value)
-            case "<=":
-                return bool(value <= where.value)
-            case ">":
-                return bool(value > where.value)
-            case ">=":
-                return bool(value >= where.value)
-            case "in":
-                return value in where.value
-            case "array_contains":
-                return isinstance(value, list) and where.value in value
-    except TypeError:
-        return False
+    have = value_key(value)
+    match where.op:
+        case "==":
+            return have == value_key(where.value)
+        case "!=":
+            return value is not None and have != value_key(where.value)
+        case "in":
+            return any(have == value_key(v) for v in where.value)
+        case "array_contains":
+            wanted = value_key(where.value)
+            return isinstance(value, list) and any(value_key(v) == wanted for v in value)
+    bound = value_key(where.value)
+    if have[0] != bound[0]:
+        return False  # a range condition only matches values of its own type
+    match where.op:
+        case "<":
+            return have < bound
+        case "<=":
+            return have <= bound
+        case ">":
+            return have > bound
+        case ">=":
+            return have >= bound
     return False
 
 
-def sort_key(doc: Doc, path: str) -> Any:
-    """The value to order by, or ``None`` when the field is absent (such docs are left out)."""
+def order_fields(where: Sequence[Where], order_by: str) -> list[str]:
+    """The fields Firestore orders by: ``order_by``, then the other inequality fields."""
+    others = sorted({w.field for w in where if w.op in INEQUALITIES} - {order_by})
+    return [order_by, *others]
+
+
+def sort_key(doc: Doc, path: str) -> tuple[Any, ...] | None:
+    """The key to order by, or ``None`` when the field is absent (such docs are left out)."""
     value = field_value(doc, path)
-    return None if value is _MISSING else value
+    return None if value is _MISSING else value_key(value)

@@ -47,6 +47,9 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float = FEED_TIMEOUT_S)
         time.sleep(0.01)
 
 
+MIXED_TYPES: dict[str, Any] = {"bool": True, "int": 1, "real": 1.5, "null": None, "text": "s"}
+
+
 class Recorder:
     """A change callback that keeps what it receives (thread-safe)."""
 
@@ -292,6 +295,42 @@ class DocumentStoreContract(ABC):
         assert [d.key for d in store.query(COLL, order_by="rank")] == ["z", "a", "b", "c"]
         desc = store.query(COLL, order_by="rank", descending=True)
         assert [d.key for d in desc] == ["c", "b", "a", "z"]
+
+    @pytest.fixture
+    def mixed(self, store: AbstractDocumentStore) -> AbstractDocumentStore:
+        for key, value in MIXED_TYPES.items():
+            store.put(COLL, key, {"x": value})
+        store.put(COLL, "no-x", {"y": 0})
+        return store
+
+    @pytest.mark.parametrize(
+        ("op", "value", "keys"),
+        [
+            ("==", 1, ["int"]),
+            ("==", True, ["bool"]),
+            ("in", [True], ["bool"]),
+            ("<", 2, ["int", "real"]),  # a range matches values of its own type only
+            ("!=", 1, ["bool", "real", "text"]),  # never null, never missing
+            ("==", None, ["null"]),
+        ],
+    )
+    def test_values_of_different_types_never_compare_equal(
+        self, mixed: AbstractDocumentStore, op: Any, value: Any, keys: list[str]
+    ) -> None:
+        assert [d.key for d in mixed.query(COLL, [Where("x", op, value)])] == keys
+
+    def test_order_by_ranks_types_and_keeps_nulls(self, mixed: AbstractDocumentStore) -> None:
+        ordered = [d.key for d in mixed.query(COLL, order_by="x")]
+        assert ordered == ["null", "bool", "int", "real", "text"]
+
+    def test_order_by_ties_go_by_the_inequality_field_then_the_key(
+        self, store: AbstractDocumentStore
+    ) -> None:
+        store.put(COLL, "k1", {"x": 1, "y": 5})
+        store.put(COLL, "k2", {"x": 1, "y": 3})
+        store.put(COLL, "k3", {"x": 0, "y": 9})
+        found = store.query(COLL, [Where("y", ">", 0)], order_by="x")
+        assert [d.key for d in found] == ["k3", "k2", "k1"]
 
     def test_query_of_empty_collection(self, store: AbstractDocumentStore) -> None:
         assert store.query("nothing-here", [Where("x", "==", 1)], order_by="x") == []
