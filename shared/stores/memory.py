@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from shared.exceptions import StoreError
 from shared.stores.base import (
     AbstractChangeFeed,
     AbstractDocumentStore,
@@ -29,6 +30,7 @@ from shared.stores.base import (
     Watch,
     Where,
 )
+from shared.stores.document_rules import check_key, normalized
 from shared.stores.query import field_value, matches, order_fields, sort_key
 
 Index = dict[Any, set[str]]
@@ -169,6 +171,10 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     # -- internals -------------------------------------------------------------------
 
     def _write(self, collection: str, key: str, data: Doc) -> Frozen:
+        check_key(collection, key)
+        if not isinstance(data, dict):
+            raise StoreError(f"{collection}/{key}: a document must be a map")
+        data = normalized(data)
         docs = self._collections.setdefault(collection, {})
         frozen_docs = self._frozen.setdefault(collection, {})
         before, previous, frozen = docs.get(key), frozen_docs.get(key), Frozen(data)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from shared.envelope import new_event
+from shared.exceptions import StoreError
 from shared.stores.base import (
     AbstractChangeFeed,
     AbstractDocumentStore,
@@ -159,6 +160,27 @@ class DocumentStoreContract(ABC):
         with pytest.raises(KeyError):
             store.delete_if(COLL, "k", lambda doc: doc["missing"])
         assert store.get(COLL, "k") == {"v": 1}
+
+    @pytest.mark.parametrize(
+        ("key", "doc"),
+        [
+            ("a/b", {"v": 1}),
+            ("..", {"v": 1}),
+            ("k", {"grid": [[1, 2], [3, 4]]}),
+            ("k", {"counts": {1: "one"}}),
+            ("k", {"big": 2**63}),
+        ],
+    )
+    def test_what_firestore_refuses_is_refused(
+        self, store: AbstractDocumentStore, key: str, doc: Doc
+    ) -> None:
+        with pytest.raises(StoreError):
+            store.put(COLL, key, doc)
+        assert store.query(COLL) == []
+
+    def test_tuples_are_stored_as_arrays(self, store: AbstractDocumentStore) -> None:
+        store.put(COLL, "k", {"pair": (1, 2), "nested": {"pair": ("a", "b")}})
+        assert store.get(COLL, "k") == {"pair": [1, 2], "nested": {"pair": ["a", "b"]}}
 
     def test_collections_are_separate(self, store: AbstractDocumentStore) -> None:
         store.put("a", "k", {"v": "a"})
