@@ -67,6 +67,9 @@ class Subscription:
     """Deliveries before the item is dead-lettered; ``None`` retries it for ever."""
     min_backoff_ms: int = 1_000
     max_backoff_ms: int = 60_000
+    ack_deadline_ms: int | None = None
+    """A delivery that answers later than this (by the hub's clock) counts as failed and is
+    redelivered, as Pub/Sub does when a push endpoint answers after the ack deadline."""
     dead_letter: Callable[[Any, int], None] | None = None
     queues: dict[str, deque[_Pending]] = field(default_factory=dict, repr=False)
 
@@ -188,7 +191,7 @@ class InMemoryHub:
             pending = sub.queues[key][0]
             pending.attempts += 1
             self._in_flight += 1
-        began = time.perf_counter()
+        began, sent_ms = time.perf_counter(), self.clock.now_ms()
         try:
             outcome = sub.deliver(pending.item, pending.attempts)
         except Exception:
@@ -199,6 +202,10 @@ class InMemoryHub:
                 self._in_flight -= 1
                 self.delivered += 1
         self._observe_delivery(sub.name, time.perf_counter() - began)
+        late_ms = self.clock.now_ms() - sent_ms
+        if sub.ack_deadline_ms is not None and late_ms > sub.ack_deadline_ms:
+            _log.warning("%s answered after %d ms, past its ack deadline", sub.name, late_ms)
+            outcome = Outcome.RETRY
         with self._cond:
             if (
                 outcome is Outcome.RETRY

@@ -105,6 +105,7 @@ class EmbeddedSystem:
                     max_attempts=channel.max_delivery_attempts,
                     min_backoff_ms=int(channel.min_backoff_s * 1000),
                     max_backoff_ms=int(channel.max_backoff_s * 1000),
+                    ack_deadline_ms=channel.ack_deadline_s * 1000,
                     dead_letter=dead_letter_to(self.hub, name, sub_id),
                 ),
             )

@@ -256,3 +256,18 @@ def test_run_until_quiet_detects_endless_loops(hub):
     hub.publish("p", "bus", [msg(1)])
     with pytest.raises(RuntimeError, match="still busy"):
         hub.run_until_quiet(max_deliveries=50)
+
+
+def test_an_answer_after_the_ack_deadline_counts_as_a_failed_attempt(hub, clock):
+    attempts: list[int] = []
+
+    def slow_first(message, attempt):
+        attempts.append(attempt)
+        if attempt == 1:
+            clock.advance(90_000)  # the handler took 90 s
+        return Outcome.ACK
+
+    hub.subscribe("p", "bus", Subscription("s", slow_first, ack_deadline_ms=60_000))
+    hub.publish("p", "bus", [msg(1)])
+    hub.run_until_quiet()
+    assert attempts == [1, 2]  # redelivered, as Pub/Sub would: handlers must be idempotent
