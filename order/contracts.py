@@ -13,7 +13,9 @@ from pydantic import Field
 from shared.contracts import Contract, ContractModel, Currency, EpochMs, Id
 
 OrderStatus = Literal["placed", "accepted", "ready", "picked-up", "delivered", "cancelled"]
-CancelReason = Literal["rejected", "restaurant-timeout", "no-driver"]
+CancelReason = Literal[
+    "rejected", "restaurant-timeout", "no-driver", "driver-no-show", "not-delivered"
+]
 
 
 class Address(ContractModel):

@@ -18,6 +18,8 @@ TOPOLOGY = Subsystem(
     indexes=(
         Index("orders", ("status", "placedAt")),
         Index("orders", ("status", "driverAssigned", "acceptedAt")),
+        Index("orders", ("status", "driverAssigned", "assignedAt")),
+        Index("orders", ("status", "changedAt")),
     ),
 )
 

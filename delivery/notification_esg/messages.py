@@ -13,6 +13,8 @@ CANCEL_REASONS = {
     "rejected": "The restaurant could not take your order.",
     "restaurant-timeout": "The restaurant did not answer in time.",
     "no-driver": "No driver was free to bring it to you.",
+    "driver-no-show": "The driver did not collect it.",
+    "not-delivered": "It was not delivered; you will not be charged.",
 }
 ORDER_STATUSES = ("accepted", "cancelled")
 """Order statuses the customer hears of from the order; the rest come from the delivery."""

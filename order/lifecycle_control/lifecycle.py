@@ -1,7 +1,8 @@
 """The order lifecycle as a pure fold over the order's recorded events.
 
 ``placed -> accepted -> ready -> picked-up -> delivered``, and ``cancelled`` from
-``placed`` (rejected, restaurant timeout) or from ``accepted``/``ready`` (no driver).
+``placed`` (rejected, restaurant timeout), from ``accepted``/``ready`` (no driver, or
+the driver never came) or from ``picked-up`` (never delivered).
 
 Events are folded in timestamp order, ties broken by :data:`PRECEDENCE`. An event
 that does not fit the state yet (anything before ``order-placed``, ``order-delivered``
@@ -27,7 +28,9 @@ PRECEDENCE = (
     "driver-assigned",
     "driver-timed-out",
     "order-picked-up",
+    "pickup-timed-out",
     "order-delivered",
+    "delivery-timed-out",
 )
 """Event types in lifecycle order: a deadline loses a tie against the answer it waits for."""
 

@@ -66,6 +66,10 @@ def _without_driver(order: Order, event: Recorded) -> bool:
     return not order["driverAssigned"]
 
 
+def _with_driver(order: Order, event: Recorded) -> bool:
+    return bool(order["driverAssigned"])
+
+
 _PLACED = frozenset({"placed"})
 _PREPARING = frozenset({"accepted", "ready"})
 TRANSITIONS: dict[str, Transition] = {
@@ -79,7 +83,13 @@ TRANSITIONS: dict[str, Transition] = {
     "driver-timed-out": Transition(
         _PREPARING, "cancelled", _cancelled("no-driver"), _without_driver
     ),
+    "pickup-timed-out": Transition(
+        _PREPARING, "cancelled", _cancelled("driver-no-show"), _with_driver
+    ),
     "order-picked-up": Transition(_PREPARING, "picked-up", _nothing),
     "order-delivered": Transition(frozenset({"picked-up"}), "delivered", _nothing),
+    "delivery-timed-out": Transition(
+        frozenset({"picked-up"}), "cancelled", _cancelled("not-delivered")
+    ),
 }
 """Every transition but the first (``order-placed`` creates the order)."""

@@ -151,6 +151,26 @@ def test_no_driver_within_thirty_minutes_cancels_the_order(world):
     assert authorization["status"] == "voided"
 
 
+def test_a_driver_who_never_comes_loses_the_order_and_the_money_is_released(world):
+    dan = world.driver("dan")
+    order_id = order_pizza(world)
+    world.staff[TRATTORIA].accept(order_id)
+    world.stack.settle()
+    delivery_id = only_offer(dan)
+    dan.accept(delivery_id)
+    world.staff[TRATTORIA].ready(order_id)
+    world.stack.settle()
+
+    world.stack.advance(93 * MINUTE)  # dan never comes
+
+    view = world.alice.track(order_id)
+    assert (view["status"], view["reason"]) == ("cancelled", "driver-no-show")
+    [authorization] = world.stack.authorizations(order_id)
+    assert authorization["status"] == "voided"
+    [delivery] = [d for d in dan.deliveries() if d["deliveryId"] == delivery_id]
+    assert delivery["status"] == "cancelled"
+
+
 def test_a_restaurant_on_its_own_point_of_sale(world):
     dan = world.driver("dan")
     order_id = world.alice.order(SAKURA, [("maki-set", 1)])

@@ -159,6 +159,56 @@ def test_a_status_that_replaces_an_announced_one_is_announced(
     assert order_system.statuses() == ["placed", "accepted", "ready", "picked-up"]
 
 
+def test_a_driver_who_never_picks_up_loses_the_order(order_system: OrderSystem) -> None:
+    place_and_accept(order_system)
+    order_system.send("delivery", order_system.delivery("assigned"))
+    assigned_at = order_system.order()["assignedAt"]
+    order_system.advance(91)
+    assert order_system.order()["status"] == "accepted"  # within the grace
+    order_system.advance(2)
+    order = order_system.order()
+    assert (order["status"], order["reason"]) == ("cancelled", "driver-no-show")
+    assert order["changedAt"] == assigned_at + 90 * MINUTE
+    assert order_system.statuses() == ["placed", "accepted", "cancelled"]
+
+
+def test_a_pickup_in_time_wins_even_if_it_arrives_after_the_deadline(
+    order_system: OrderSystem,
+) -> None:
+    place_and_accept(order_system)
+    order_system.send("delivery", order_system.delivery("assigned"))
+    order_system.advance(89)
+    picked_up = order_system.delivery("picked-up")
+    order_system.advance(2)  # on its way across the deadline, within the grace
+    order_system.send("delivery", picked_up)
+    order_system.advance(5)
+    assert order_system.order()["status"] == "picked-up"
+    assert recorded(order_system, "pickup-timed-out") == 0
+
+
+def test_an_order_picked_up_but_never_delivered_is_cancelled(order_system: OrderSystem) -> None:
+    place_and_accept(order_system)
+    order_system.send("delivery", order_system.delivery("assigned"))
+    order_system.send("delivery", order_system.delivery("picked-up"))
+    order_system.advance(121)
+    assert order_system.order()["status"] == "picked-up"
+    order_system.advance(2)
+    order = order_system.order()
+    assert (order["status"], order["reason"]) == ("cancelled", "not-delivered")
+    assert recorded(order_system, "delivery-timed-out") == 1
+
+
+def test_a_delivery_in_time_stops_the_delivery_deadline(order_system: OrderSystem) -> None:
+    place_and_accept(order_system)
+    order_system.send("delivery", order_system.delivery("assigned"))
+    order_system.send("delivery", order_system.delivery("picked-up"))
+    order_system.advance(100)
+    order_system.send("delivery", order_system.delivery("delivered"))
+    order_system.advance(60)
+    assert order_system.order()["status"] == "delivered"
+    assert recorded(order_system, "delivery-timed-out") == 0
+
+
 def test_a_redelivered_event_is_recorded_and_applied_once(order_system: OrderSystem) -> None:
     order_system.send("customer", order_system.order_placed())
     accepted = order_system.answer("accepted", prepMinutes=15)
