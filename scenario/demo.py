@@ -63,7 +63,9 @@ def report(
     rounds: str = "a few simulated minutes each",
 ) -> None:
     """Print the traced orders' timelines (``mode``: traced, all, none) and the summary."""
-    traced = list(outcome.orders)[:1] + ([outcome.rejected] if outcome.rejected else [])
+    first = list(outcome.orders)[:1]
+    # With one order, the refused order is the first: print its timeline once.
+    traced = list(dict.fromkeys([*first, *([outcome.rejected] if outcome.rejected else [])]))
     for order_id in [] if mode == "none" else traced:
         _print_timeline(timeline, order_id, outcome.orders[order_id]["status"])
     if mode == "all":

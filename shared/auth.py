@@ -15,6 +15,7 @@ A token's claims become a :class:`Principal`: who (``subject``), acting as what
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -25,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jwt
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -33,8 +35,13 @@ from shared.exceptions import KitError
 Actor = Literal["customer", "driver", "staff"]
 ACTORS: tuple[Actor, ...] = ("customer", "driver", "staff")
 LOCAL_ISSUER = "https://fooddelivery.local/issuer"
-DEV_KEY_PATH = Path(".fooddelivery/dev-signing-key.pem")
-"""Where the local issuer keeps its key (override with FOODDELIVERY_DEV_KEY)."""
+DEV_KEY_PATH = Path(__file__).resolve().parents[1] / ".fooddelivery" / "dev-signing-key.pem"
+"""Where the local issuer keeps its key (override with FOODDELIVERY_DEV_KEY).
+
+Anchored to the project (like ``build/`` and ``terraform/``), not to the
+current directory, so ``token``, ``demo`` and ``dev`` share one key wherever
+they run.
+"""
 AUDIENCE = "fooddelivery"
 
 
@@ -108,10 +115,7 @@ class LocalVerifier(TokenVerifier):
     @classmethod
     def from_file(cls, path: Path) -> LocalVerifier:
         """The verifier for the key at ``path``: a public key, or the issuer's private key."""
-        try:
-            pem = path.read_bytes()
-        except OSError as e:
-            raise AuthError(f"cannot read the development key {path}: {e}") from e
+        pem = _read_key(path)
         try:
             if b"PRIVATE KEY" in pem:
                 private = serialization.load_pem_private_key(pem, password=None)
@@ -119,7 +123,7 @@ class LocalVerifier(TokenVerifier):
             else:
                 loaded = serialization.load_pem_public_key(pem)
                 public = loaded if isinstance(loaded, rsa.RSAPublicKey) else None
-        except ValueError as e:
+        except (ValueError, TypeError, UnsupportedAlgorithm) as e:
             raise AuthError(f"{path} is not a PEM key: {e}") from e
         if public is None:
             raise AuthError(f"{path} is not an RSA key")
@@ -156,23 +160,61 @@ class LocalIssuer(LocalVerifier):
 
     @classmethod
     def from_file(cls, path: Path) -> LocalIssuer:
-        """Load the key at ``path``, creating it (mode 0600) on first use."""
+        """Load the private key at ``path``, creating it (mode 0600) on first use.
+
+        A file that cannot be read or created, or that holds anything but an
+        unencrypted RSA private key, is an :class:`AuthError` naming the path.
+        """
         if path.exists():
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-            if not isinstance(key, rsa.RSAPrivateKey):
-                raise AuthError(f"{path} is not an RSA private key")
-            return cls(key)
+            return cls._load(path)
         issuer = cls()
-        path.parent.mkdir(parents=True, exist_ok=True)
         pem = issuer._key.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         )
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError as e:
+            raise AuthError(
+                f"cannot create the development key {path}: {e.filename} is not a directory"
+            ) from e
+        except OSError as e:
+            raise AuthError(f"cannot create the development key {path}: {_reason(e)}") from e
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            if path.exists():  # another process created it first: share that key
+                return cls._load(path)
+            raise AuthError(
+                f"cannot create the development key {path}: it is a broken symbolic link"
+            ) from None
+        except OSError as e:
+            raise AuthError(f"cannot create the development key {path}: {_reason(e)}") from e
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(pem)
+        except OSError as e:
+            path.unlink(missing_ok=True)
+            raise AuthError(f"cannot write the development key {path}: {_reason(e)}") from e
         return issuer
+
+    @classmethod
+    def _load(cls, path: Path) -> LocalIssuer:
+        pem = _read_key(path)
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except TypeError as e:  # encrypted
+            raise AuthError(f"{path} is encrypted; the development key has no password") from e
+        except (ValueError, UnsupportedAlgorithm) as e:
+            if b"PUBLIC KEY-----" in pem and b"PRIVATE KEY-----" not in pem:
+                raise AuthError(
+                    f"{path} holds a public key; the development key must be the private key"
+                ) from e
+            raise AuthError(f"{path} is not a PEM private key") from e
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise AuthError(f"{path} is not an RSA private key")
+        return cls(key)
 
     def mint(self, principal: Principal, ttl_s: int = 3600) -> str:
         """A signed token for ``principal`` valid for ``ttl_s`` seconds."""
@@ -188,6 +230,21 @@ class LocalIssuer(LocalVerifier):
         if principal.restaurant is not None:
             claims["restaurant"] = principal.restaurant
         return jwt.encode(claims, self._key, algorithm="RS256")
+
+
+def _reason(error: OSError) -> str:
+    """The OS's words for ``error``, without Python's ``[Errno n]`` prefix."""
+    return error.strerror or str(error)
+
+
+def _read_key(path: Path) -> bytes:
+    """The bytes of the key file at ``path``, or an :class:`AuthError` saying why not."""
+    if path.is_dir():
+        raise AuthError(f"the development key {path} is a directory; it must name the key file")
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise AuthError(f"cannot read the development key {path}: {_reason(e)}") from e
 
 
 GOOGLE_JWKS_URL = (
@@ -236,14 +293,27 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
+_NAME = re.compile(r"[^\s:@]+")
+"""A subject or restaurant id: no whitespace, and neither separator (``:`` or ``@``)."""
+
+
 def parse_identity(spec: str) -> Principal:
-    """Parse ``customer:alice``, ``driver:dan`` or ``staff:sam@r-1`` (staff of restaurant r-1)."""
+    """Parse ``ACTOR:NAME``, or ``staff:NAME@RESTAURANT`` for a restaurant's staff.
+
+    For example ``customer:alice``, ``driver:dan`` or ``staff:sam@r-1`` (staff
+    of restaurant r-1). Only staff belong to a restaurant, and neither the name
+    nor the restaurant may contain ``:``, ``@`` or whitespace.
+    """
     actor, _, rest = spec.partition(":")
-    subject, _, restaurant = rest.partition("@")
-    if actor not in ACTORS or not subject:
+    subject, at, restaurant = rest.partition("@")
+    if actor not in ACTORS or not _NAME.fullmatch(subject):
         raise AuthError(f"identity {spec!r} must look like customer:alice or staff:sam@r-1")
+    if actor != "staff" and at:
+        raise AuthError(f"only staff have a restaurant: {actor}:{subject}, not {spec!r}")
     if actor == "staff" and not restaurant:
         raise AuthError("a staff identity needs its restaurant: staff:sam@r-1")
+    if actor == "staff" and not _NAME.fullmatch(restaurant):
+        raise AuthError(f"identity {spec!r}: the restaurant must be one id, like staff:sam@r-1")
     return Principal(actor, subject, restaurant or None)
 
 
@@ -273,7 +343,7 @@ def verifier_from(settings: Mapping[str, str]) -> TokenVerifier:
 
     ``AUTH=identity-platform`` verifies Identity Platform tokens of
     ``IDENTITY_PROJECT``; otherwise (development) the local issuer's key at
-    ``DEV_KEY`` (default ``.fooddelivery/dev-signing-key.pem``) is used, read
+    ``DEV_KEY`` (default :data:`DEV_KEY_PATH`) is used, read
     when the first token is verified. On a workstation that file is the
     issuer's private key (created on first use); a deployment gives the BFFs
     only its public key (``fooddelivery token --public-key``), so they can

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import stat
 import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
@@ -43,7 +45,10 @@ def _topology(args: argparse.Namespace) -> int:
 
 def _token(args: argparse.Namespace) -> int:
     path = Path(os.environ.get("FOODDELIVERY_DEV_KEY", DEV_KEY_PATH))
+    created = not path.exists()
     issuer = LocalIssuer.from_file(path)
+    if created:  # say so: a mistyped FOODDELIVERY_DEV_KEY must not pass unnoticed
+        print(f"fooddelivery token: created a new development key {path}", file=sys.stderr)
     if args.public_key:
         print(issuer.public_pem(), end="")
         return 0
@@ -54,9 +59,32 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
+def _positive_seconds(text: str) -> int:
+    """An argparse type: a whole number of seconds greater than zero."""
+    try:
+        seconds = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of seconds, not {text!r}"
+        ) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {seconds}")
+    return seconds
+
+
+DESCRIPTION = (
+    "Work with the food-delivery system: inspect its topology and event contracts, "
+    "mint development tokens, run it on your machine, and deploy it to Google Cloud."
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with the kit's and the project's commands."""
-    parser = argparse.ArgumentParser(prog="fooddelivery", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="fooddelivery",
+        description=DESCRIPTION,
+        epilog="Run 'fooddelivery COMMAND --help' for a command's options.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     topology = commands.add_parser(
         "topology", help="print every subsystem's functions and channels"
@@ -76,7 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the issuer's public key instead (what a deployed BFF verifies with)",
     )
-    token.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
+    token.add_argument(
+        "--ttl", type=_positive_seconds, default=3600, help="lifetime in seconds (default 3600)"
+    )
     token.set_defaults(run=_token)
     register_contracts(commands)
     registered = sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name)
@@ -92,15 +122,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         code: int = args.run(args)
+        sys.stdout.flush()  # a closed pipe must fail here, where it is handled
     except KitError as error:
         print(f"fooddelivery: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`fooddelivery topology | head`)
+        if not _discard_piped_stdout():
+            raise  # stdout is no pipe: some other pipe broke, a real error
+        return BROKEN_PIPE
     return code
+
+
+BROKEN_PIPE = 128 + signal.SIGPIPE if hasattr(signal, "SIGPIPE") else 141
+"""The exit code of a command whose output pipe closed: as if killed by SIGPIPE."""
+
+
+def _discard_piped_stdout() -> bool:
+    """Point a piped stdout at /dev/null, so the final flush cannot fail again.
+
+    False (and nothing done) when stdout is not a pipe or socket, so its
+    BrokenPipeError cannot have come from there.
+    """
+    try:
+        fd = sys.stdout.fileno()
+        mode = os.fstat(fd).st_mode
+    except (AttributeError, OSError, ValueError):
+        return False
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return False
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+    return True
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 ``export`` writes the schemas, the AsyncAPI document, the catalog and the
 diagram; it refuses to overwrite a committed schema with a breaking change
 (unless ``--allow-breaking``), so a breaking change is never exported by habit.
-``check`` exits 1 on a breaking change, a retired version or a stale file.
+``check`` exits 1 on a breaking change, a retired version, an unreadable
+committed schema or a stale file; a ``--dir`` that is not a directory is a
+usage error (exit 2).
 """
 
 from __future__ import annotations
@@ -13,9 +15,14 @@ import sys
 from pathlib import Path
 
 from shared.catalog.gate import EXPORT_COMMAND, check, export
+from shared.exceptions import KitError
 from shared.system import load_subsystems
 
 DEFAULT_DIR = Path("contracts")
+
+
+class ContractsError(KitError):
+    """The command cannot work on the contracts directory it was given."""
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,7 +35,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     export_parser.add_argument(
         "--allow-breaking",
         action="store_true",
-        help="overwrite committed schemas even with breaking changes (rewrites history)",
+        help="overwrite committed schemas even when broken or unreadable (rewrites history)",
     )
     check_parser = actions.add_parser(
         "check", help="fail on breaking changes and stale generated files"
@@ -40,13 +47,20 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _export(args: argparse.Namespace) -> int:
+    if args.dir.exists() and not args.dir.is_dir():
+        raise ContractsError(f"{args.dir} is not a directory: --dir names the contracts directory")
     apps = load_subsystems()
     report = check(apps, args.dir)
-    if report.breaking and not args.allow_breaking:
-        _print_problems(report.breaking)
+    refused = [*report.unreadable, *report.breaking]
+    if refused and not args.allow_breaking:
+        _print_problems(refused)
         print("contracts: nothing written", file=sys.stderr)
         return 1
-    changed = export(apps, args.dir)
+    try:
+        changed = export(apps, args.dir)
+    except OSError as e:
+        where = e.filename or args.dir
+        raise ContractsError(f"cannot write {where}: {e.strerror or e}") from e
     for path in changed:
         print(f"wrote {path}")
     print(f"contracts: {len(changed)} file(s) written, the rest up to date")
@@ -54,6 +68,9 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    if not args.dir.is_dir():
+        problem = "is not a directory" if args.dir.exists() else "does not exist"
+        raise ContractsError(f"{args.dir} {problem}: --dir names the committed contracts directory")
     apps = load_subsystems()
     report = check(apps, args.dir)
     if not report.ok:
@@ -67,5 +84,5 @@ def _check(args: argparse.Namespace) -> int:
 def _print_problems(lines: list[str]) -> None:
     for line in lines:
         print(f"contracts: {line}", file=sys.stderr)
-    if any("stale" in line for line in lines):
+    if any(line.endswith(f"is stale: run `{EXPORT_COMMAND}`") for line in lines):
         print(f"contracts: after a compatible change, run `{EXPORT_COMMAND}`", file=sys.stderr)

@@ -4,7 +4,8 @@
   broken by the current contract (:func:`shared.compat.breaking_changes`);
 * a committed major version that nobody publishes any more is an error until
   its schema file is deleted, on purpose;
-* every generated file must equal the committed one (stale otherwise).
+* every generated file must equal the committed one (stale otherwise);
+* a committed schema that is not readable JSON is reported, never compared.
 """
 
 from __future__ import annotations
@@ -37,21 +38,32 @@ def generate(apps: Sequence[SubsystemApp[Any]]) -> dict[str, str]:
 
 @dataclass
 class Report:
-    """What ``contracts check`` found: breaking changes, retired versions, stale files."""
+    """What ``contracts check`` found.
+
+    Breaking changes, retired versions, unreadable committed schemas and stale
+    files.
+    """
 
     breaking: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         """True when nothing was found."""
-        return not (self.breaking or self.retired or self.stale)
+        return not (self.breaking or self.retired or self.stale or self.unreadable)
 
     def lines(self) -> list[str]:
-        """The findings as messages a developer can act on."""
-        out = [*self.breaking, *self.retired]
-        out += [f"{path} is stale: run `{EXPORT_COMMAND}`" for path in self.stale]
+        """The findings as messages a developer can act on.
+
+        After a breaking change the stale files are left out: exporting is not
+        the way out, bumping the major version is (and the export after it
+        rewrites them).
+        """
+        out = [*self.unreadable, *self.breaking, *self.retired]
+        if not self.breaking:
+            out += [f"{path} is stale: run `{EXPORT_COMMAND}`" for path in self.stale]
         return out
 
 
@@ -59,6 +71,7 @@ def check(apps: Sequence[SubsystemApp[Any]], root: Path) -> Report:
     """Compare the generated files with those committed under ``root``."""
     events = {(e.type, e.version): e for e in inventory(apps)}
     report = Report()
+    unreadable: set[str] = set()
     for path in sorted((root / SCHEMAS_DIR).glob("*.json")):
         identity = parse_schema_file(path.name)
         if identity is None:
@@ -67,13 +80,22 @@ def check(apps: Sequence[SubsystemApp[Any]], root: Path) -> Report:
         if event is None:
             report.retired.append(_retired(identity, path))
             continue
-        committed = json.loads(path.read_text(encoding="utf-8"))
-        for change in breaking_changes(committed, schema_of(event)):
+        shown = f"{root.name}/{SCHEMAS_DIR}/{path.name}"
+        try:
+            committed = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(committed, dict):
+                raise TypeError("not a JSON object")
+            changes = breaking_changes(committed, schema_of(event))
+        except (OSError, ValueError, LookupError, TypeError, AttributeError) as e:
+            report.unreadable.append(_unreadable(shown, e))
+            unreadable.add(shown)
+            continue
+        for change in changes:
             report.breaking.append(_breaking(event, str(change)))
     for name, text in generate(apps).items():
-        target = root / name
-        if not target.is_file() or target.read_text(encoding="utf-8") != text:
-            report.stale.append(f"{root.name}/{name}")
+        target, shown = root / name, f"{root.name}/{name}"
+        if shown not in unreadable and _committed_text(target) != text:
+            report.stale.append(shown)
     return report
 
 
@@ -82,7 +104,7 @@ def export(apps: Sequence[SubsystemApp[Any]], root: Path) -> list[str]:
     changed: list[str] = []
     for name, text in generate(apps).items():
         target = root / name
-        if target.is_file() and target.read_text(encoding="utf-8") == text:
+        if _committed_text(target) == text:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
@@ -93,6 +115,29 @@ def export(apps: Sequence[SubsystemApp[Any]], root: Path) -> list[str]:
 def _breaking(event: Published, change: str) -> str:
     v = event.version
     return f"{event.type} v{v}: {change} (bump the major version: publish v{v + 1} beside v{v})"
+
+
+def _committed_text(path: Path) -> str | None:
+    """The committed file's text, or ``None`` when there is no readable text file."""
+    try:
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _unreadable(shown: str, error: Exception) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        problem = f"is not valid JSON ({error.msg}, line {error.lineno} column {error.colno})"
+    elif isinstance(error, OSError):
+        problem = f"cannot be read ({error.strerror or error})"
+    elif isinstance(error, UnicodeDecodeError):
+        problem = "is not UTF-8 text"
+    else:
+        problem = "is not a JSON Schema the gate can compare"
+    return (
+        f"{shown} {problem}: restore it from version control "
+        "(the gate cannot compare it with the contract)"
+    )
 
 
 def _retired(identity: tuple[str, int], path: Path) -> str:

@@ -60,12 +60,18 @@ def shown(path: Path) -> str:
     return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
 
 
-def terraform_root(args: argparse.Namespace) -> tools.TerraformRoot:
-    """The environment the command works on, with its state bucket."""
-    directory = TERRAFORM / "environments" / args.env
+def environment(name: str) -> Path:
+    """The root of environment ``name`` (``terraform/environments/<name>``), or DeployError."""
+    directory = TERRAFORM / "environments" / name
     if not (directory / "main.tf").is_file():
         known = ", ".join(p.name for p in environments())
-        raise DeployError(f"no environment {args.env!r} (known: {known})")
+        raise DeployError(f"no environment {name!r} (known: {known})")
+    return directory
+
+
+def terraform_root(args: argparse.Namespace) -> tools.TerraformRoot:
+    """The environment the command works on, with its state bucket."""
+    directory = environment(args.env)
     bucket = args.state_bucket or os.environ.get(STATE_BUCKET_ENV)
     if not bucket:
         raise DeployError(f"name the Terraform state bucket: --state-bucket or {STATE_BUCKET_ENV}")
@@ -86,16 +92,21 @@ def run_tfvars(args: argparse.Namespace) -> int:
 
 
 def run_deploy(args: argparse.Namespace, shell: tools.Shell | None = None) -> int:
-    """Build the archives and apply the environment."""
+    """Build the archives and apply the environment.
+
+    The arguments are checked before anything is built: a mistyped environment
+    (or, unless ``--archives-only``, a missing state bucket) writes nothing.
+    """
     shell = shell or tools.Shell()
+    environment(args.env)
+    root = None if args.archives_only else terraform_root(args)
     stale = tfvars.stale(current_tfvars(), environments())
     if stale:
         raise DeployError(f"{shown(stale[0])} is stale: run `fooddelivery tfvars`")
     for path in build_archives():
         print(f"built {shown(path)}")
-    if args.archives_only:
+    if root is None:
         return 0
-    root = terraform_root(args)
     tools.preflight(shell)
     tools.check(shell, root.init(), tools.INIT_HINT)
     subsystems = sorted(current_tfvars()["subsystems"])

@@ -130,6 +130,32 @@ def test_deploy_needs_a_state_bucket_and_a_known_environment(archives, monkeypat
         command.run_deploy(args(env="staging"), FakeShell())
 
 
+@pytest.mark.parametrize("archives_only", [False, True])
+def test_an_unknown_environment_is_refused_before_any_archive_is_built(
+    archives, monkeypatch, capsys, archives_only
+):
+    monkeypatch.setattr(command, "build_archives", lambda: pytest.fail("built archives"))
+    argv = ["deploy", "--env", "bogus", "--state-bucket", "b"]
+    assert main(argv + (["--archives-only"] if archives_only else [])) == 2
+    assert "no environment 'bogus' (known: dev, prod)" in capsys.readouterr().err
+    assert not archives.exists()
+
+
+def test_archives_only_needs_no_state_bucket(archives, monkeypatch):
+    monkeypatch.delenv(command.STATE_BUCKET_ENV, raising=False)
+    shell = FakeShell()
+    assert command.run_deploy(args(archives_only=True, state_bucket=None), shell) == 0
+    assert len(list(archives.glob("*.zip"))) == 5
+    assert shell.ran == []
+
+
+def test_deploy_without_a_state_bucket_builds_nothing(archives, monkeypatch):
+    monkeypatch.delenv(command.STATE_BUCKET_ENV, raising=False)
+    monkeypatch.setattr(command, "build_archives", lambda: pytest.fail("built archives"))
+    with pytest.raises(DeployError, match="--state-bucket"):
+        command.run_deploy(args(state_bucket=None), FakeShell())
+
+
 def test_deploy_refuses_stale_tfvars(archives, monkeypatch, tmp_path):
     env = tmp_path / "environments" / "dev"
     env.mkdir(parents=True)

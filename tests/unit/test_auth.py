@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -8,9 +9,11 @@ from pathlib import Path
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from shared.auth import (
+    DEV_KEY_PATH,
     AuthError,
     IdentityPlatformVerifier,
     LocalIssuer,
@@ -45,6 +48,104 @@ def test_identities_parse(spec, principal):
 def test_bad_identities_are_refused(spec):
     with pytest.raises(AuthError):
         parse_identity(spec)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("customer:alice@r-1", "only staff have a restaurant"),
+        ("driver:dan@r-1", "only staff have a restaurant"),
+        ("customer:alice@", "only staff have a restaurant"),
+        ("customer:a:b", "must look like customer:alice"),
+        ("staff:a:b@r-1", "must look like customer:alice"),
+        ("customer:al ice", "must look like customer:alice"),
+        ("staff:sam@r-1@r-2", "the restaurant must be one id"),
+        ("staff:sam@r:1", "the restaurant must be one id"),
+    ],
+)
+def test_identities_outside_the_grammar_are_refused(spec, message):
+    with pytest.raises(AuthError, match=message):
+        parse_identity(spec)
+
+
+def test_the_default_key_belongs_to_the_project_not_the_current_directory():
+    assert DEV_KEY_PATH.is_absolute()
+    assert (DEV_KEY_PATH.parents[1] / "pyproject.toml").is_file()
+    assert DEV_KEY_PATH.parts[-2:] == (".fooddelivery", "dev-signing-key.pem")
+
+
+def _public_key_file(tmp_path: Path) -> Path:
+    public = tmp_path / "dev.pub.pem"
+    public.write_text(LocalIssuer().public_pem())
+    return public
+
+
+def _ec_key_file(tmp_path: Path) -> Path:
+    key = ec.generate_private_key(ec.SECP256R1())
+    path = tmp_path / "ec.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return path
+
+
+def _encrypted_key_file(tmp_path: Path) -> Path:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    path = tmp_path / "locked.pem"
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"secret"),
+        )
+    )
+    return path
+
+
+def _file_in_place_of_a_directory(tmp_path: Path) -> Path:
+    (tmp_path / "plain").write_text("x")
+    return tmp_path / "plain" / "key.pem"
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (_public_key_file, "holds a public key; the development key must be the private key"),
+        (lambda tmp: tmp / "junk.pem", "is not a PEM private key"),
+        (lambda tmp: tmp, "is a directory; it must name the key file"),
+        (_file_in_place_of_a_directory, "cannot create the development key .*plain is not a dir"),
+        (_ec_key_file, "is not an RSA private key"),
+        (_encrypted_key_file, "is encrypted"),
+    ],
+    ids=["public-key", "garbage", "directory", "parent-is-a-file", "ec-key", "encrypted"],
+)
+def test_an_unusable_dev_key_file_is_a_clear_auth_error(tmp_path: Path, make, message) -> None:
+    (tmp_path / "junk.pem").write_text("not a key at all\n")
+    with pytest.raises(AuthError, match=message):
+        LocalIssuer.from_file(make(tmp_path))
+
+
+def test_a_key_that_cannot_be_created_is_a_clear_auth_error(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    unwritable = locked / "sub" / "key.pem"
+    if os.access(locked, os.W_OK):  # root writes anywhere, but not into /proc
+        if not Path("/proc/self").is_dir():
+            pytest.skip("this user can write everywhere")
+        unwritable = Path("/proc/no-such-dir/key.pem")
+    with pytest.raises(AuthError, match=r"cannot create the development key .*: [A-Z]"):
+        LocalIssuer.from_file(unwritable)
+
+
+def test_a_broken_link_in_place_of_the_key_is_a_clear_auth_error(tmp_path: Path) -> None:
+    link = tmp_path / "key.pem"
+    link.symlink_to(tmp_path / "gone" / "key.pem")
+    with pytest.raises(AuthError, match="broken symbolic link"):
+        LocalIssuer.from_file(link)
 
 
 def test_bearer_header_parsing():

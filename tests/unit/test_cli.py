@@ -1,7 +1,16 @@
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from shared.auth import LocalIssuer, LocalVerifier, Principal
-from shared.cli import main
+from shared.cli import BROKEN_PIPE, main
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_token_mints_a_verifiable_token_with_a_persistent_key(tmp_path, monkeypatch, capsys):
@@ -48,3 +57,115 @@ def test_the_kits_sample_demo_runs_without_the_domain(capsys):
     out = capsys.readouterr().out
     assert "alpha.order-submitted" in out
     assert "carts shipped" in out
+
+
+def test_an_unusable_dev_key_is_one_clear_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    key = tmp_path / "key.pem"
+    public = tmp_path / "key.pub.pem"
+    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(key))
+    assert main(["token", "--public-key"]) == 0
+    public.write_text(capsys.readouterr().out)
+    (tmp_path / "junk.pem").write_text("junk\n")
+    for bad, message in [
+        (public, "holds a public key; the development key must be the private key"),
+        (tmp_path / "junk.pem", "is not a PEM private key"),
+        (tmp_path, "is a directory"),
+        (tmp_path / "junk.pem" / "key.pem", "cannot create the development key"),
+    ]:
+        monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(bad))
+        assert main(["token", "--as", "customer:alice"]) == 2
+        err = capsys.readouterr().err
+        assert err == f"fooddelivery: {err.removeprefix('fooddelivery: ').strip()}\n"
+        assert message in err and str(bad) in err
+
+
+def test_token_says_when_it_creates_a_key(tmp_path, monkeypatch, capsys):
+    key = tmp_path / "new" / "key.pem"
+    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(key))
+    assert main(["token", "--as", "customer:alice"]) == 0
+    assert f"created a new development key {key}" in capsys.readouterr().err
+    assert main(["token", "--as", "customer:alice"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(
+    ("ttl", "message"),
+    [
+        ("0", "argument --ttl: must be positive, not 0"),
+        ("-5", "argument --ttl: must be positive, not -5"),
+        ("soon", "argument --ttl: must be a whole number of seconds, not 'soon'"),
+    ],
+)
+def test_token_refuses_a_lifetime_that_is_not_positive(tmp_path, monkeypatch, capsys, ttl, message):
+    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(tmp_path / "key.pem"))
+    with pytest.raises(SystemExit) as exited:
+        main(["token", "--as", "driver:dan", "--ttl", ttl])
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("identity", "message"),
+    [
+        ("customer:alice@r-1", "only staff have a restaurant"),
+        ("driver:dan@r-1", "only staff have a restaurant"),
+        ("customer:a:b", "must look like customer:alice"),
+    ],
+)
+def test_token_refuses_identities_outside_the_grammar(
+    tmp_path, monkeypatch, capsys, identity, message
+):
+    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(tmp_path / "key.pem"))
+    assert main(["token", "--as", identity]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert captured.out == ""
+
+
+def test_the_top_level_help_is_for_users(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "inspect its topology" in out
+    assert "``" not in out and "entry-point" not in out
+
+
+def _with_a_closed_pipe(*argv: str) -> subprocess.CompletedProcess[str]:
+    """Run ``fooddelivery ARGV`` writing to a pipe whose reader has gone (``| head`` quit)."""
+    script = (
+        "import sys; from shared.cli import main; sys.stdout.reconfigure(line_buffering=True); "
+        f"sys.exit(main({list(argv)!r}))"
+    )
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        return subprocess.run(
+            [sys.executable, "-c", script],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            cwd=ROOT,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write)
+
+
+def test_a_closed_output_pipe_ends_the_command_quietly():
+    done = _with_a_closed_pipe("topology")
+    assert done.stderr == ""
+    assert done.returncode == BROKEN_PIPE
+
+
+def test_help_into_a_closed_pipe_is_quiet_too():
+    assert _with_a_closed_pipe("--help").stderr == ""
+
+
+def test_a_broken_pipe_that_is_not_stdout_is_not_hidden(monkeypatch):
+    def breaks(args):
+        raise BrokenPipeError("a child process went away")
+
+    monkeypatch.setattr("shared.cli._topology", breaks)
+    with pytest.raises(BrokenPipeError):
+        main(["topology"])  # stdout is captured here, not a pipe

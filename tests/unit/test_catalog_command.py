@@ -1,0 +1,100 @@
+"""``fooddelivery contracts``: what it says about directories and files it cannot use."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from order.contracts import OrderStatusChanged
+from shared.catalog.inventory import inventory
+from shared.cli import main
+from shared.system import load_subsystems
+
+CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
+SCHEMA = "schemas/order.order-status-changed.v1.json"
+
+
+@pytest.fixture
+def committed(tmp_path: Path) -> Path:
+    """A copy of the committed contracts directory to change."""
+    return Path(shutil.copytree(CONTRACTS, tmp_path / "contracts"))
+
+
+class TotalAsText(OrderStatusChanged):
+    """v1 with ``total`` turned into text: a breaking change."""
+
+    total: str  # type: ignore[assignment]
+
+
+def with_breaking_change() -> list[Any]:
+    apps = load_subsystems()
+    v2 = [e.contract for e in inventory(apps) if e.type == "order.order-status-changed"][1:]
+    return [replace(a, contracts=(TotalAsText, *v2)) if a.name == "order" else a for a in apps]
+
+
+@pytest.mark.parametrize("action", ["check", "export"])
+def test_a_file_as_the_directory_is_a_usage_error(tmp_path, capsys, action):
+    afile = tmp_path / "contracts.txt"
+    afile.write_text("x")
+    assert main(["contracts", action, "--dir", str(afile)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"fooddelivery: {afile} is not a directory: --dir names the " + (
+        "committed contracts directory\n" if action == "check" else "contracts directory\n"
+    )
+
+
+def test_check_of_a_missing_directory_says_so_instead_of_stale(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    assert main(["contracts", "check", "--dir", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"{missing} does not exist" in err
+    assert "stale" not in err
+
+
+def test_export_into_an_unwritable_place_is_one_clear_line(tmp_path, capsys):
+    (tmp_path / "plain").write_text("x")
+    target = tmp_path / "plain" / "contracts"
+    assert main(["contracts", "export", "--dir", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fooddelivery: cannot write ") and err.count("\n") == 1
+
+
+def test_a_malformed_committed_schema_is_reported_not_a_traceback(committed, capsys):
+    (committed / SCHEMA).write_text('{"type": "object",\n', encoding="utf-8")
+
+    assert main(["contracts", "check", "--dir", str(committed)]) == 1
+    err = capsys.readouterr().err
+    assert f"contracts/{SCHEMA} is not valid JSON" in err
+    assert "restore it from version control" in err
+    assert f"contracts/{SCHEMA} is stale" not in err
+
+    assert main(["contracts", "export", "--dir", str(committed)]) == 1  # it may hide a break
+    assert "nothing written" in capsys.readouterr().err
+    assert (committed / SCHEMA).read_text(encoding="utf-8") == '{"type": "object",\n'
+
+
+DANGLING_REF = '{"type": "object", "properties": {"total": {"$ref": "#/$defs/Gone"}}}'
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", DANGLING_REF], ids=["not-an-object", "dangling-ref"])
+def test_a_committed_schema_the_gate_cannot_compare_is_reported(committed, capsys, text):
+    (committed / SCHEMA).write_text(text, encoding="utf-8")
+    assert main(["contracts", "check", "--dir", str(committed)]) == 1
+    assert "is not a JSON Schema the gate can compare" in capsys.readouterr().err
+
+
+def test_after_a_breaking_change_check_gives_only_the_breaking_advice(
+    committed, monkeypatch, capsys
+):
+    monkeypatch.setattr("shared.catalog.command.load_subsystems", with_breaking_change)
+
+    assert main(["contracts", "check", "--dir", str(committed)]) == 1
+
+    err = capsys.readouterr().err
+    assert "bump the major version: publish v2 beside v1" in err
+    assert "stale" not in err
+    assert "after a compatible change" not in err

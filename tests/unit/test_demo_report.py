@@ -1,0 +1,43 @@
+"""The demo's report: each traced order's timeline once, then the summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scenario.demo import report
+from scenario.story import Outcome
+from shared.timeline import Entry, Timeline
+
+
+class NoThirdParties:
+    def authorizations(self, order_id: str) -> list[dict[str, Any]]:
+        return []
+
+    def notifications(self) -> list[dict[str, Any]]:
+        return []
+
+
+def timeline_of(*order_ids: str) -> Timeline:
+    timeline = Timeline()
+    for n, order_id in enumerate(order_ids):
+        timeline.entries.append(Entry(n, "order", "bus", "svc", "order.placed", order_id))
+    return timeline
+
+
+def test_a_single_refused_order_is_printed_once(capsys):
+    outcome = Outcome(orders={"o-1": {"status": "cancelled"}}, rejected="o-1", rounds=3)
+
+    report(NoThirdParties(), timeline_of("o-1"), outcome, [])
+
+    out = capsys.readouterr().out
+    assert out.count("Order o-1 (cancelled):") == 1
+
+
+def test_the_first_and_the_refused_order_are_both_traced(capsys):
+    orders = {"o-1": {"status": "delivered"}, "o-2": {"status": "cancelled"}}
+    outcome = Outcome(orders=orders, rejected="o-2", rounds=3)
+
+    report(NoThirdParties(), timeline_of("o-1", "o-2"), outcome, [])
+
+    out = capsys.readouterr().out
+    assert out.index("Order o-1 (delivered):") < out.index("Order o-2 (cancelled):")
