@@ -22,8 +22,8 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import flask
@@ -70,6 +70,8 @@ class Route:
     idempotent: bool
     summary: str
     query: type[BaseModel] | None = None
+    refusals: Mapping[int, str] = field(default_factory=dict)
+    """The statuses the handler refuses with besides 400/401/403, and when (for OpenAPI)."""
 
 
 class HttpApi:
@@ -98,11 +100,14 @@ class HttpApi:
         status: int = 200,
         idempotent: bool = False,
         query: type[BaseModel] | None = None,
+        refusals: Mapping[int, str] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Declare an operation; path parameters are written ``{name}``.
 
         ``query`` is a model of the query string: it is validated like a body
         (400 naming the parameter) and passed to the handler as ``query``.
+        ``refusals`` documents the other 4xx statuses the handler answers with,
+        e.g. ``{404: "no such order"}``; the OpenAPI document lists them.
         """
         if idempotent and self._store is None:
             raise ValueError(f"{method} {path}: idempotent routes need a store")
@@ -121,6 +126,7 @@ class HttpApi:
                     idempotent,
                     summary,
                     query,
+                    dict(refusals or {}),
                 )
             )
             return handler

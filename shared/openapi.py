@@ -83,6 +83,13 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
                 "description": "key reused for another request",
                 **error,
             }
+        responses = operation["responses"]
+        for status, when in sorted(route.refusals.items()):
+            also = responses.get(str(status), {}).get("description")
+            responses[str(status)] = {
+                "description": f"{when}; or {also}" if also else when,
+                **error,
+            }
         if route.body is not None:
             operation["requestBody"] = {
                 "required": True,

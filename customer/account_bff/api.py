@@ -20,7 +20,9 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
     api = HttpApi("Customer account", ports.verifier, store=ports.store)
     store = ports.store
 
-    @api.route("GET", "/me", actors={"customer"}, response=Account)
+    @api.route(
+        "GET", "/me", actors={"customer"}, response=Account, refusals={404: "no account yet"}
+    )
     def get_account(caller: Principal) -> Account:
         """The caller's account."""
         doc = store.get(ACCOUNTS, caller.subject)
@@ -39,7 +41,14 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
 
         return Account.model_validate(store.update(ACCOUNTS, caller.subject, write))
 
-    @api.route("PUT", "/me/payment-method", actors={"customer"}, body=PaymentMethod, response=Card)
+    @api.route(
+        "PUT",
+        "/me/payment-method",
+        actors={"customer"},
+        body=PaymentMethod,
+        response=Card,
+        refusals={409: "no account yet"},
+    )
     def put_payment_method(caller: Principal, body: PaymentMethod) -> Card:
         """Save the caller's card (its processor token); the token is never shown again."""
         card = body.model_dump(mode="json", by_alias=True)

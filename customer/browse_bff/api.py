@@ -36,7 +36,13 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         found = store.query(RESTAURANTS, where, order_by="name")
         return RestaurantList(restaurants=[Restaurant.model_validate(d.data) for d in found])
 
-    @api.route("GET", "/restaurants/{restaurant_id}", actors={"customer"}, response=Restaurant)
+    @api.route(
+        "GET",
+        "/restaurants/{restaurant_id}",
+        actors={"customer"},
+        response=Restaurant,
+        refusals={404: "no such restaurant"},
+    )
     def get_restaurant(caller: Principal, restaurant_id: str) -> Restaurant:
         """One restaurant's profile."""
         doc = store.get(RESTAURANTS, restaurant_id)
@@ -44,7 +50,13 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
             raise HttpError(404, f"no restaurant {restaurant_id}")
         return Restaurant.model_validate(doc)
 
-    @api.route("GET", "/restaurants/{restaurant_id}/menu", actors={"customer"}, response=Menu)
+    @api.route(
+        "GET",
+        "/restaurants/{restaurant_id}/menu",
+        actors={"customer"},
+        response=Menu,
+        refusals={404: "the restaurant has no menu"},
+    )
     def get_menu(caller: Principal, restaurant_id: str) -> Menu:
         """One restaurant's menu."""
         doc = store.get(MENUS, restaurant_id)

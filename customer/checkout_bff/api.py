@@ -39,7 +39,16 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         doc = store.get(CARTS, caller.subject)
         return EMPTY_CART if doc is None else Cart.model_validate(doc)
 
-    @api.route("PUT", "/cart", actors={"customer"}, body=CartRequest, response=Cart)
+    @api.route(
+        "PUT",
+        "/cart",
+        actors={"customer"},
+        body=CartRequest,
+        response=Cart,
+        refusals={
+            422: "the cart cannot be ordered (unknown restaurant or dish, closed, unavailable)"
+        },
+    )
     def put_cart(caller: Principal, body: CartRequest) -> Cart:
         """Replace the caller's cart; it is priced from the restaurant's current menu."""
         wanted = [(line.menu_item_id, line.quantity) for line in body.items]
@@ -60,6 +69,11 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         response=Checkout,
         status=201,
         idempotent=True,
+        refusals={
+            409: "the cart is empty, or the menu's prices changed since it was filled "
+            "(the cart now holds today's prices)",
+            422: "the cart cannot be ordered, or no delivery address or payment method is known",
+        },
     )
     def checkout(caller: Principal, body: CheckoutRequest) -> Checkout:
         """Order the caller's cart; the order is placed once the payment is authorized."""

@@ -31,7 +31,13 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         )
         return OrderList(orders=[OrderSummary.model_validate(d.data) for d in found])
 
-    @api.route("GET", "/orders/{order_id}", actors={"customer"}, response=Tracking)
+    @api.route(
+        "GET",
+        "/orders/{order_id}",
+        actors={"customer"},
+        response=Tracking,
+        refusals={404: "no such order"},
+    )
     def get_order(caller: Principal, order_id: str) -> Tracking:
         """Where one of the caller's orders stands."""
         view = store.get(TRACKING, order_id)

@@ -37,6 +37,9 @@ def advance(delivery: Doc | None, driver_id: str, step: Step, now_ms: int) -> Do
     return {**current, "status": step, STAMP[step]: now_ms}
 
 
+STEP_REFUSALS = {404: "no such delivery", 409: "the delivery is not at the step before"}
+
+
 def register(api: HttpApi, ports: DeliveryPorts) -> None:
     """Declare the delivery routes on ``api``."""
     store, clock = ports.store, ports.clock
@@ -53,17 +56,35 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         docs = sorted((d.data for d in found), key=lambda d: d["assignedAt"], reverse=True)
         return Deliveries(deliveries=[Delivery.model_validate(d) for d in docs])
 
-    @api.route("GET", "/deliveries/{delivery_id}", actors={"driver"}, response=Delivery)
+    @api.route(
+        "GET",
+        "/deliveries/{delivery_id}",
+        actors={"driver"},
+        response=Delivery,
+        refusals={404: "no such delivery"},
+    )
     def get_delivery(caller: Principal, delivery_id: str) -> Delivery:
         """One of the caller's deliveries."""
         return Delivery.model_validate(own(store.get(DELIVERIES, delivery_id), caller.subject))
 
-    @api.route("POST", "/deliveries/{delivery_id}/picked-up", actors={"driver"}, response=Delivery)
+    @api.route(
+        "POST",
+        "/deliveries/{delivery_id}/picked-up",
+        actors={"driver"},
+        response=Delivery,
+        refusals=STEP_REFUSALS,
+    )
     def picked_up(caller: Principal, delivery_id: str) -> Delivery:
         """Report that the caller has the order (only after it was assigned to them)."""
         return report(caller, delivery_id, "picked-up")
 
-    @api.route("POST", "/deliveries/{delivery_id}/delivered", actors={"driver"}, response=Delivery)
+    @api.route(
+        "POST",
+        "/deliveries/{delivery_id}/delivered",
+        actors={"driver"},
+        response=Delivery,
+        refusals=STEP_REFUSALS,
+    )
     def delivered(caller: Principal, delivery_id: str) -> Delivery:
         """Report that the order reached the customer (only after it was picked up)."""
         return report(caller, delivery_id, "delivered")

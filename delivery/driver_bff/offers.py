@@ -33,6 +33,12 @@ def answer(offer: Doc | None, driver_id: str, verdict: Verdict, now_ms: int) -> 
     return {**offer, "status": verdict, "answeredAt": now_ms}
 
 
+ANSWER_REFUSALS = {
+    404: "no such offer",
+    409: "the offer was withdrawn, has expired or was answered already",
+}
+
+
 def register(api: HttpApi, ports: DeliveryPorts) -> None:
     """Declare the offer routes on ``api``."""
     store, clock = ports.store, ports.clock
@@ -53,12 +59,24 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
             offers=[Offer.model_validate(d.data) for d in found if d.data["expiresAt"] > now]
         )
 
-    @api.route("POST", "/offers/{delivery_id}/accept", actors={"driver"}, response=Answer)
+    @api.route(
+        "POST",
+        "/offers/{delivery_id}/accept",
+        actors={"driver"},
+        response=Answer,
+        refusals=ANSWER_REFUSALS,
+    )
     def accept_offer(caller: Principal, delivery_id: str) -> Answer:
         """Take the delivery on; refused once the offer expired or was withdrawn."""
         return reply(caller, delivery_id, "accepted")
 
-    @api.route("POST", "/offers/{delivery_id}/decline", actors={"driver"}, response=Answer)
+    @api.route(
+        "POST",
+        "/offers/{delivery_id}/decline",
+        actors={"driver"},
+        response=Answer,
+        refusals=ANSWER_REFUSALS,
+    )
     def decline_offer(caller: Principal, delivery_id: str) -> Answer:
         """Turn the delivery down, so it is offered to another driver."""
         return reply(caller, delivery_id, "declined")

@@ -36,7 +36,7 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
 
         return Profile.model_validate(store.update(DRIVERS, caller.subject, updater))
 
-    @api.route("GET", "/me", actors={"driver"}, response=Profile)
+    @api.route("GET", "/me", actors={"driver"}, response=Profile, refusals={404: "no profile yet"})
     def get_profile(caller: Principal) -> Profile:
         """The caller's profile."""
         driver = store.get(DRIVERS, caller.subject)
@@ -44,7 +44,14 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
             raise HttpError(404, "you have no profile yet (PUT /me)")
         return Profile.model_validate(driver)
 
-    @api.route("PUT", "/me/status", actors={"driver"}, body=StatusRequest, response=Profile)
+    @api.route(
+        "PUT",
+        "/me/status",
+        actors={"driver"},
+        body=StatusRequest,
+        response=Profile,
+        refusals={409: "no profile yet, or going offline during an active delivery"},
+    )
     def put_status(caller: Principal, body: StatusRequest) -> Profile:
         """Go online to receive offers, or offline once every delivery is finished."""
         if not body.online and store.query(
@@ -54,7 +61,14 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
             raise HttpError(409, "finish your active delivery before going offline")
         return edit(caller, {"online": body.online})
 
-    @api.route("PUT", "/me/location", actors={"driver"}, body=Location, response=Profile)
+    @api.route(
+        "PUT",
+        "/me/location",
+        actors={"driver"},
+        body=Location,
+        response=Profile,
+        refusals={409: "no profile yet"},
+    )
     def put_location(caller: Principal, body: Location) -> Profile:
         """Report where the caller is now."""
         return edit(caller, {"location": body.model_dump()})

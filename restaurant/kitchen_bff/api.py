@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 ORDERS = "/restaurants/{restaurant_id}/orders"
 ORDER = ORDERS + "/{order_id}"
+NO_SUCH_ORDER = "the restaurant has no such order"
 
 
 def http_app(ports: RestaurantPorts) -> flask.Flask:
@@ -41,7 +42,7 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         docs = store.query(TICKETS, where, order_by="receivedAt")
         return TicketList(orders=[Ticket.model_validate(doc.data) for doc in docs])
 
-    @api.route("GET", ORDER, actors={"staff"}, response=Ticket)
+    @api.route("GET", ORDER, actors={"staff"}, response=Ticket, refusals={404: NO_SUCH_ORDER})
     def get_order(caller: Principal, restaurant_id: str, order_id: str) -> Ticket:
         """One of the restaurant's orders."""
         _require_staff_of(caller, restaurant_id)
@@ -55,6 +56,7 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         body=AcceptOrder,
         response=Ticket,
         idempotent=True,
+        refusals={404: NO_SUCH_ORDER, 409: "the order is no longer new"},
     )
     def accept(caller: Principal, body: AcceptOrder, restaurant_id: str, order_id: str) -> Ticket:
         """Accept a new order and say how many minutes it takes to prepare."""
@@ -69,6 +71,7 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         body=RejectOrder,
         response=Ticket,
         idempotent=True,
+        refusals={404: NO_SUCH_ORDER, 409: "the order is no longer new"},
     )
     def reject(caller: Principal, body: RejectOrder, restaurant_id: str, order_id: str) -> Ticket:
         """Refuse a new order, saying why."""
@@ -76,7 +79,14 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         change = {"status": "rejected", "reason": body.reason}
         return _move(store, restaurant_id, order_id, "new", "rejected", change)
 
-    @api.route("POST", ORDER + "/ready", actors={"staff"}, response=Ticket, idempotent=True)
+    @api.route(
+        "POST",
+        ORDER + "/ready",
+        actors={"staff"},
+        response=Ticket,
+        idempotent=True,
+        refusals={404: NO_SUCH_ORDER, 409: "the order is not accepted"},
+    )
     def ready(caller: Principal, restaurant_id: str, order_id: str) -> Ticket:
         """Mark an accepted order as packed and waiting for its driver."""
         _require_staff_of(caller, restaurant_id)

@@ -37,7 +37,13 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         store.put(RESTAURANTS, restaurant_id, profile.model_dump(mode="json", by_alias=True))
         return profile
 
-    @api.route("GET", "/restaurants/{restaurant_id}", actors={"staff"}, response=ProfileView)
+    @api.route(
+        "GET",
+        "/restaurants/{restaurant_id}",
+        actors={"staff"},
+        response=ProfileView,
+        refusals={404: "no profile yet"},
+    )
     def get_profile(caller: Principal, restaurant_id: str) -> ProfileView:
         """Read the restaurant's profile."""
         _require_staff_of(caller, restaurant_id)
@@ -64,7 +70,13 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         store.put(MENUS, restaurant_id, menu.model_dump(mode="json", by_alias=True))
         return menu
 
-    @api.route("GET", "/restaurants/{restaurant_id}/menu", actors={"staff"}, response=MenuView)
+    @api.route(
+        "GET",
+        "/restaurants/{restaurant_id}/menu",
+        actors={"staff"},
+        response=MenuView,
+        refusals={404: "no menu yet"},
+    )
     def get_menu(caller: Principal, restaurant_id: str) -> MenuView:
         """Read the restaurant's menu."""
         _require_staff_of(caller, restaurant_id)

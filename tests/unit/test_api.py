@@ -166,6 +166,28 @@ def test_openapi_document_describes_every_route(setup):
     assert set(post["responses"]) == {"201", "400", "401", "403", "422"}
 
 
+def test_declared_refusals_are_documented_with_the_error_schema():
+    api = HttpApi("Refusals", ISSUER, store=InMemoryDocumentStore())
+
+    @api.route(
+        "POST",
+        "/orders/{order_id}/cancel",
+        actors={"customer"},
+        idempotent=True,
+        refusals={404: "no such order", 422: "the order cannot be cancelled any more"},
+    )
+    def cancel(caller: Principal, order_id: str) -> dict:
+        """Cancel an order."""
+        return {}
+
+    responses = api.openapi()["paths"]["/orders/{order_id}/cancel"]["post"]["responses"]
+    assert responses["404"]["description"] == "no such order"
+    assert responses["422"]["description"] == (
+        "the order cannot be cancelled any more; or key reused for another request"
+    )
+    assert responses["404"]["content"] == responses["400"]["content"]
+
+
 class Page(BaseModel):
     status: str | None = None
     limit: int = Field(default=20, ge=1, le=100)
