@@ -8,6 +8,8 @@ URLs and the environment. Ctrl-C or SIGTERM stops everything it started.
 
 ``--scenario`` then plays the demo story over the BFF HTTP APIs and stops
 (``--attach`` plays it against a stack already running from the same state dir).
+
+Bad options stop the command before it starts anything, with one line and exit code 2.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from devstack.layout import BASE_PORT, MANIFEST, Manifest, Ports
-from devstack.stack import DevError, DevOptions, DevStack
+from devstack import hints
+from devstack.layout import BASE_PORT, FAKES, HOST_OFFSET, MANIFEST, STATE_DIR, Manifest, Ports
+from devstack.stack import DevError, DevOptions, DevStack, host_args, unknown_subsystems
 from shared import logs
 from shared.auth import DEV_KEY_PATH
+from shared.exceptions import KitError
 from shared.system import load_subsystems
 
-STATE_DIR = Path(".fooddelivery/dev")
 SUPERVISE_EVERY_S = 0.3
 _log = logging.getLogger("fooddelivery.dev")
 
@@ -119,14 +122,41 @@ def options_from(args: argparse.Namespace) -> DevOptions:
     )
 
 
+def usage_error(args: argparse.Namespace, subsystems: tuple[str, ...]) -> str | None:
+    """What is wrong with the options, before anything starts (``None``: nothing)."""
+    if args.attach and not args.scenario:
+        return "--attach goes with --scenario (it plays the story on a running stack)"
+    if args.scenario and args.orders < 1:
+        return "--orders must be at least 1"
+    for option in ("pubsub_port", "firestore_port", "storage_port"):
+        port = getattr(args, option)
+        if port is not None and not 1 <= port <= hints.PORT_MAX:
+            return f"--{option.replace('_', '-')} must be a port from 1 to {hints.PORT_MAX}"
+    highest = hints.PORT_MAX - max(len(FAKES), HOST_OFFSET - 1 + len(subsystems))
+    if not 1 <= args.base_port <= highest:
+        return (
+            f"--base-port must be from 1 to {highest}: the stack listens on ports up to "
+            f"base + {HOST_OFFSET - 1 + len(subsystems)}"
+        )
+    return unknown_subsystems(args.external_host, subsystems)
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the stack, print READY, supervise it until Ctrl-C/SIGTERM, stop everything."""
     logs.configure("text")
     logging.getLogger("fooddelivery.runtime").setLevel(logging.CRITICAL)
+    problem = usage_error(args, tuple(app.name for app in load_subsystems()))
+    if problem:
+        return _fail(problem)
     if args.scenario and args.attach:
+        from devstack.live import attach
         from devstack.scenario import play
 
-        return play(Manifest.read(args.state_dir / MANIFEST), args)
+        try:
+            manifest = attach(args.state_dir)
+        except KitError as error:
+            return _fail(str(error))
+        return play(manifest, args)
     previous = signal.signal(signal.SIGTERM, _interrupt)
     # A shell starts background jobs with SIGINT ignored; `kill -INT` must still stop us.
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -134,7 +164,13 @@ def run(args: argparse.Namespace) -> int:
     stack = DevStack(options_from(args))
     try:
         manifest = stack.start()
-        text = banner(manifest, time.perf_counter() - started, args.state_dir, stack.external)
+        text = banner(
+            manifest,
+            time.perf_counter() - started,
+            args.state_dir,
+            stack.external,
+            lake=not args.no_lake,
+        )
         print(text, flush=True)
         if args.scenario:
             from devstack.scenario import play
@@ -146,48 +182,72 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("\nstopping…", file=sys.stderr, flush=True)
         return 0
+    except KitError as error:  # the reason first, then that everything stopped
+        return _fail(str(error))
     finally:
         stack.stop()
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
-        print("stopped: every process the stack started has exited", file=sys.stderr, flush=True)
+        if stack.started_processes:
+            print(
+                "stopped: every process the stack started has exited", file=sys.stderr, flush=True
+            )
 
 
 def banner(
-    manifest: Manifest, seconds: float, state_dir: Path, external: frozenset[str] = frozenset()
+    manifest: Manifest,
+    seconds: float,
+    state_dir: Path,
+    external: frozenset[str] = frozenset(),
+    *,
+    lake: bool = True,
 ) -> str:
-    """The READY text: URLs, environment, and how to use them."""
+    """The READY text: URLs, environment, and how to use them (commands that work as shown)."""
     urls = manifest.urls()
+    env_sh = state_dir / "env.sh"
+    source = f"source {shlex.quote(str(env_sh))}"
     lines = [f"READY in {seconds:.1f} s", "", "BFF APIs (bearer token needed):"]
     for name in ("browse", "account", "checkout", "tracking", "profile", "kitchen", "driver"):
         lines.append(f"  {name:<9} {getattr(urls, name)}")
     lines += ["", "Function hosts (POST /<target> for push and schedule targets):"]
     for name, base in manifest.hosts.items():
         lines.append(f"  {name:<10} {base}   stats: {base}/_dev/stats")
-    for name in external:
-        lines.append(
-            f"  {name} is yours to run: python -m devstack.host {name} "
-            f"--port {manifest.hosts[name].rsplit(':', 1)[1]} --state-dir {state_dir}"
-        )
+    for name in sorted(external):
+        port = int(manifest.hosts[name].rsplit(":", 1)[1])
+        host = hints.command(hints.python(), host_args(name, port, state_dir, lake))
+        lines.append(f"  {name} is yours to run, after `{source}`:")
+        lines.append(f"    {host}")
     lines += ["", "Third-party fakes:"]
     lines += [f"  {name:<9} {base}" for name, base in manifest.fakes.items()]
-    lines += ["", f"Environment of every function (also in {state_dir / 'env.sh'}):"]
+    lines += ["", f"Environment of every function (also in {env_sh}):"]
     lines += [f"  export {k}={shlex.quote(v)}" for k, v in sorted(manifest.env.items())]
+    at = hints.state_dir_args(state_dir)
+    serve = ["--source", "order/main.py", "--target", "lifecycle_control_collector"]
+    route = ["order", "lifecycle_control_collector", "http://127.0.0.1:8091", *at]
     lines += [
         "",
-        "Run one function alone against this stack (after the exports above):",
-        "  functions-framework --source customer/main.py --target tracking_bff_api --port 8090",
-        "Mint a token:  fooddelivery token --as customer:alice",
-        "Play the story: fooddelivery dev --scenario --attach",
+        f"Run one function alone against this stack, after `{source}`:",
+        "  " + hints.command(hints.tool("functions-framework"), [*serve, "--port", "8091"]),
+        "  and send its pushes there (without the URL: back to the stack's host):",
+        "  " + hints.command(f"{hints.python()} -m devstack.route", route),
+        "Mint a token:  "
+        + hints.command(hints.tool("fooddelivery"), ["token", "--as", "customer:alice"]),
+        "Play the story: "
+        + hints.command(hints.tool("fooddelivery"), ["dev", "--scenario", "--attach", *at]),
         "Ctrl-C stops everything.",
     ]
-    env_sh = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(manifest.env.items()))
-    (state_dir / "env.sh").write_text(env_sh)
+    exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(manifest.env.items()))
+    env_sh.write_text(exports)
     return "\n".join(lines)
+
+
+def _fail(message: str) -> int:
+    print(f"fooddelivery dev: {message}", file=sys.stderr, flush=True)
+    return 2
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-__all__ = ["DevError", "register"]
+__all__ = ["MANIFEST", "STATE_DIR", "DevError", "register"]

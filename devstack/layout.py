@@ -32,6 +32,10 @@ ENV = "dev"
 LAKE_BUCKET = "fooddelivery-dev-lake"
 BASE_PORT = 8700
 """Fakes listen on base+1..3 (their own defaults), hosts on base+11.. in subsystem order."""
+HOST_OFFSET = 11
+"""The first host listens on base + HOST_OFFSET."""
+STATE_DIR = Path(".fooddelivery/dev")
+"""Where a stack keeps its logs, checkpoints, ``stack.json`` and ``env.sh`` by default."""
 
 
 def url(port: int) -> str:
@@ -54,7 +58,7 @@ class Ports:
         """Fixed, memorable ports from ``base``."""
         return cls(
             fakes={name: base + 1 + n for n, name in enumerate(FAKES)},
-            hosts={name: base + 11 + n for n, name in enumerate(subsystems)},
+            hosts={name: base + HOST_OFFSET + n for n, name in enumerate(subsystems)},
         )
 
     def requested(self) -> dict[str, int]:

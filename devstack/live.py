@@ -4,7 +4,8 @@
 ``/_dev/stats`` shows the same counts for ``quiet_s``, nothing in flight, no
 trigger change pending and no delivery that asked for a retry recently (the
 broker redelivers it after a backoff). ``advance()`` does nothing: the clock is
-real. The issuer signs with the stack's development key.
+real. The issuer signs with the stack's development key. :func:`attach` finds the
+stack running at a state dir, or says clearly that none is.
 """
 
 from __future__ import annotations
@@ -17,14 +18,52 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from devstack.layout import PAYMENT_KEY, PUSH_KEY, Manifest
+from devstack import hints
+from devstack.layout import MANIFEST, PAYMENT_KEY, PUSH_KEY, Manifest
 from shared.auth import LocalIssuer
+from shared.exceptions import KitError
 from shared.timeline import Entry
 
 QUIET_S = 0.5
 RETRY_QUIET_S = 3.0
 SETTLE_TIMEOUT_S = 60.0
 _log = logging.getLogger("fooddelivery.dev")
+
+
+class NoStackError(KitError):
+    """No stack runs at the state dir, or part of it does not answer."""
+
+
+def read_manifest(state_dir: Path) -> Manifest:
+    """The ``stack.json`` at ``state_dir``; :class:`NoStackError` when there is none."""
+    path = state_dir / MANIFEST
+    try:
+        return Manifest.read(path)
+    except FileNotFoundError:
+        raise NoStackError(hints.no_stack(state_dir)) from None
+    except (OSError, ValueError, TypeError) as error:
+        raise NoStackError(f"cannot read {path}: {error}") from None
+
+
+def attach(state_dir: Path) -> Manifest:
+    """The manifest of the stack running at ``state_dir``, once its fakes and hosts answer."""
+    from devstack.stack import healthy
+
+    manifest = read_manifest(state_dir)
+    parts = {
+        **{f"fake {name}": base for name, base in manifest.fakes.items()},
+        **{f"{name} host": base for name, base in manifest.hosts.items()},
+    }
+    down = [f"the {what} ({base})" for what, base in parts.items() if not healthy(base)]
+    if len(down) == len(parts):
+        raise NoStackError(hints.stale_manifest(state_dir))
+    if down:
+        raise NoStackError(
+            f"{', '.join(down)} of the stack at {state_dir} "
+            f"{'does' if len(down) == 1 else 'do'} not answer: start a host you run yourself "
+            "(see the READY text), or wait until the stack has restarted it"
+        )
+    return manifest
 
 
 class LiveStack:

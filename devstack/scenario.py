@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import requests
+
 from devstack.layout import Manifest
 from devstack.live import LiveStack
 from scenario.demo import progress, report
@@ -21,9 +23,14 @@ from shared.timeline import Timeline
 
 def play(manifest: Manifest, args: argparse.Namespace) -> int:
     """Play ``args.orders`` orders; 0 when no new fault was recorded meanwhile, else 1."""
-    if args.orders < 1:
-        print("fooddelivery dev: --orders must be at least 1", file=sys.stderr)
-        return 2
+    try:
+        return _play(manifest, args)
+    except (requests.ConnectionError, requests.Timeout) as error:
+        print(f"\nfooddelivery dev: the stack stopped answering: {error}", file=sys.stderr)
+        return 1
+
+
+def _play(manifest: Manifest, args: argparse.Namespace) -> int:
     stack = LiveStack(manifest)
     earlier, cursor = {f["id"] for f in stack.faults()}, stack.cursor()
     story = Story(stack, args.orders, args.seed, progress)

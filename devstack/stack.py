@@ -5,13 +5,15 @@ Storage) and the fakes; then Pub/Sub is provisioned from the topologies (push
 endpoints are the hosts' URLs), the lake bucket is created and the hosts are
 started; the stack is ready when every host and fake answers ``/healthz``.
 :meth:`DevStack.stop` stops everything it started, hosts first, each by
-process group. An emulator named by its ``*_EMULATOR_HOST`` variable is used
+process group, and removes the stack's ``stack.json`` so that no command finds a
+stack that is gone. An emulator named by its ``*_EMULATOR_HOST`` variable is used
 as it is, and left running.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import importlib.util
 import logging
 import os
@@ -19,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,6 +90,8 @@ class DevStack:
     fakes: dict[str, Child] = field(default_factory=dict)
     hosts: dict[str, Child] = field(default_factory=dict)
     manifest: Manifest | None = None
+    started_processes: bool = False
+    """True once the stack has started a process (until then :meth:`stop` has nothing to do)."""
     _saved_env: dict[str, str | None] = field(default_factory=dict)
     _quick_deaths: dict[str, int] = field(default_factory=dict)
 
@@ -111,6 +116,9 @@ class DevStack:
             raise
 
     def _start(self) -> Manifest:
+        unknown = unknown_subsystems(self.options.external_hosts, [a.name for a in self.apps])
+        if unknown:
+            raise DevError(unknown)
         specs = [s for s in emu.ALL if not os.environ.get(s.env_var)]
         missing = emu.missing_tools(tuple(specs))
         if missing:
@@ -123,6 +131,7 @@ class DevStack:
             self._check_storage_emulator()
         ports = self._resolve_ports(specs)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.started_processes = True
         self._start_fakes(ports)
         self._start_emulators(ports, specs)
         env = self._function_env(ports)
@@ -133,9 +142,6 @@ class DevStack:
             for old in self.options.state_dir.glob("*-triggers.jsonl"):
                 old.unlink()  # a fresh Firestore: earlier checkpoints describe nothing
         LocalIssuer.from_file(self.options.dev_key)  # once, before four hosts race to create it
-        unknown = self.options.external_hosts - {app.name for app in self.apps}
-        if unknown:
-            raise DevError(f"no subsystem named {', '.join(sorted(unknown))}")
         ours = [a.name for a in self.apps if a.name not in self.options.external_hosts]
         for name in ours:
             self._start_host(name, ports.hosts[name], env)
@@ -242,18 +248,7 @@ class DevStack:
         return env
 
     def _start_host(self, name: str, port: int, env: dict[str, str]) -> None:
-        argv = [
-            sys.executable,
-            "-m",
-            "devstack.host",
-            name,
-            "--port",
-            str(port),
-            "--state-dir",
-            str(self.options.state_dir),
-        ]
-        if self.options.lake:
-            argv += ["--lake-bucket", LAKE_BUCKET]
+        argv = [sys.executable, *host_args(name, port, self.options.state_dir, self.options.lake)]
         log = self.log_dir / f"host-{name}.log" if self.options.host_logs_to_files else None
         child = Child(f"host-{name}", argv, _child_env(env), log)
         child.start()
@@ -313,7 +308,8 @@ class DevStack:
                 self.manifest.write(self.options.state_dir / MANIFEST)
 
     def stop(self) -> None:
-        """Stop every process this stack started (hosts, fakes, emulators); idempotent."""
+        """Stop every process this stack started (hosts, fakes, emulators) and remove its
+        ``stack.json``; idempotent."""
         for child in [*self.hosts.values(), *self.fakes.values()]:
             child.stop()
         for running in self.emulators.values():
@@ -327,6 +323,27 @@ class DevStack:
             else:
                 os.environ[var] = value
         self._saved_env.clear()
+        if self.manifest is not None:
+            path = self.options.state_dir / MANIFEST
+            with contextlib.suppress(OSError, ValueError, TypeError):
+                if Manifest.read(path) == self.manifest:  # not another stack's, written since
+                    path.unlink()
+
+
+def host_args(name: str, port: int, state_dir: Path, lake: bool) -> list[str]:
+    """The interpreter's arguments that run ``name``'s host as the stack runs it."""
+    args = ["-m", "devstack.host", name, "--port", str(port), "--state-dir", str(state_dir)]
+    if lake:
+        args += ["--lake-bucket", LAKE_BUCKET]
+    return args
+
+
+def unknown_subsystems(names: Collection[str], known: Collection[str]) -> str | None:
+    """The message for names that are no subsystem, or ``None`` when every one is."""
+    unknown = sorted(set(names) - set(known))
+    if not unknown:
+        return None
+    return f"no subsystem named {', '.join(unknown)} (known: {', '.join(sorted(known))})"
 
 
 def _fill_free(ports: Ports, subsystems: tuple[str, ...], emulators_started: set[str]) -> Ports:

@@ -22,6 +22,7 @@ from shared.exceptions import EnvelopeError
 from shared.hub.base import AbstractPublisher
 from shared.hub.message import Message
 from shared.stores.base import AbstractDocumentStore, Doc, Document, Updater, Where
+from shared.timeline import versioned_type
 from shared.topology.model import Topic
 
 MAX_EVENTS = 200_000
@@ -44,6 +45,8 @@ class Published:
     topic: str
     source: str
     type: str
+    """As the embedded demo's timeline shows it: with the contract's version when it has one
+    (``order.order-status-changed v1``)."""
     key: str
 
 
@@ -143,7 +146,7 @@ def _entry(seq: int, subsystem: str, topic: Topic, message: Message) -> Publishe
         subsystem,
         topic.value,
         event.tags.get("source", "?"),
-        event.type,
+        versioned_type(event),
         event.partition_key,
     )
 

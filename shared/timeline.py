@@ -55,7 +55,7 @@ class Timeline:
                 project,
                 topic,
                 event.tags.get("source", "?"),
-                _versioned(event),
+                versioned_type(event),
                 event.partition_key,
             )
         with self._lock:
@@ -79,7 +79,7 @@ class Timeline:
         return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _versioned(event: Envelope) -> str:
+def versioned_type(event: Envelope) -> str:
     """The type, with the contract's major version for a published event."""
     version = event.tags.get(SCHEMA_VERSION_TAG)
     return f"{event.type} v{version}" if version else event.type

@@ -39,7 +39,8 @@ def test_missing_gcloud_and_java_give_a_clear_message(tmp_path: Path) -> None:
     env["PATH"] = str(tmp_path / "empty")
     run = dev(tmp_path, "--free-ports", env=env)
     assert run.returncode == 2
-    assert "the emulators need gcloud and java on PATH" in run.stderr
+    assert run.stderr.startswith("fooddelivery dev: the emulators need gcloud and java on PATH")
+    assert "stopped:" not in run.stderr  # nothing had started
     assert "Traceback" not in run.stderr
 
 
@@ -52,7 +53,10 @@ def test_a_busy_port_gives_a_clear_message_and_starts_nothing(tmp_path: Path) ->
         port = busy.getsockname()[1]
         run = dev(tmp_path, "--free-ports", "--pubsub-port", str(port))
     assert run.returncode == 2, run.stdout + run.stderr
-    assert f"port(s) already in use: {port} (the Pub/Sub emulator)" in run.stderr
+    assert run.stderr.startswith(
+        f"fooddelivery dev: port(s) already in use: {port} (the Pub/Sub emulator)"
+    )
+    assert "stopped:" not in run.stderr  # nothing had started
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "stack.json").exists()
 
@@ -72,6 +76,7 @@ def test_ctrl_c_stops_every_process_including_the_emulators_java(tmp_path: Path)
     assert code == 0, started.output[-3000:]
     assert left == [], f"processes left behind: {left}"
     assert "stopped: every process the stack started has exited" in started.output
+    assert not (tmp_path / "stack.json").exists(), "a stopped stack leaves no manifest behind"
 
 
 @pytest.mark.emulator

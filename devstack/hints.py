@@ -1,0 +1,74 @@
+"""Commands as the dev stack's messages show them: ready to paste, venv activated or not.
+
+The tools are named by their path in the running interpreter's ``bin`` directory
+(``.venv/bin/fooddelivery``), so a hint works whether or not the virtual
+environment is activated, and ``--state-dir`` is shown whenever it is not the
+default one.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from devstack.layout import MANIFEST, STATE_DIR
+
+PORT_MAX = 65535
+_FALLBACK = {"fooddelivery": "-m shared.cli", "functions-framework": "-m functions_framework"}
+
+
+def shown(path: Path) -> str:
+    """``path`` relative to the working directory when it is below it, else absolute."""
+    path = Path(path).absolute()
+    try:
+        relative = path.relative_to(Path.cwd())
+    except ValueError:
+        return str(path)
+    text = str(relative)
+    return text if "/" in text else f"./{text}"
+
+
+def python() -> str:
+    """This interpreter, as a command."""
+    return shlex.quote(shown(Path(sys.executable)))
+
+
+def tool(name: str) -> str:
+    """A console script of this environment (``fooddelivery``, ``functions-framework``)."""
+    script = Path(sys.executable).parent / name
+    if script.exists():
+        return shlex.quote(shown(script))
+    return f"{python()} {_FALLBACK[name]}" if name in _FALLBACK else name
+
+
+def command(program: str, args: Sequence[str]) -> str:
+    """``program`` (already quoted) and ``args``, quoted for a POSIX shell."""
+    return " ".join([program, *(shlex.quote(a) for a in args)])
+
+
+def state_dir_args(state_dir: Path) -> list[str]:
+    """``["--state-dir", DIR]`` unless ``state_dir`` is the default one."""
+    if Path(state_dir).resolve() == STATE_DIR.resolve():
+        return []
+    return ["--state-dir", str(state_dir)]
+
+
+def start_command(state_dir: Path) -> str:
+    """How to start a stack with this state dir."""
+    return command(tool("fooddelivery"), ["dev", *state_dir_args(state_dir)])
+
+
+def no_stack(state_dir: Path, why: str = "") -> str:
+    """The message for a command that needs a running stack and finds none."""
+    because = f" ({why})" if why else ""
+    return (
+        f"no stack is running at {state_dir}{because}: start one with "
+        f"`{start_command(state_dir)}`, or give the --state-dir of the one that runs"
+    )
+
+
+def stale_manifest(state_dir: Path) -> str:
+    """The message for a ``stack.json`` left behind by a stack that no longer answers."""
+    return no_stack(state_dir, f"its {MANIFEST} is left from a stack that no longer answers")

@@ -1,0 +1,253 @@
+"""Bad input to ``fooddelivery dev`` and ``devstack.route``: one line, exit code 2, nothing started.
+
+Everything here runs in this process, without emulators: a check that came too
+late would reach :class:`DevStack`, which these tests replace by one that fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from devstack import command, hints, route
+from devstack.layout import LAKE_BUCKET, MANIFEST, STATE_DIR, Manifest
+from devstack.stack import DevError, DevOptions, DevStack
+from devstack.stats import Stats
+from scenario.actors import Urls
+from shared import emulators
+from shared.cli import main
+from shared.contracts import SCHEMA_VERSION_TAG
+from shared.envelope import new_event
+from shared.hub.message import Message
+from shared.topology.model import Topic
+
+HOSTS = ("customer", "delivery", "order", "restaurant")
+
+
+class NothingStarts:
+    """Stands for :class:`DevStack` where a test expects nothing to start."""
+
+    def __init__(self, options: DevOptions) -> None:
+        raise AssertionError("the stack was started")
+
+
+@pytest.fixture(autouse=True)
+def _quiet_logs(monkeypatch: pytest.MonkeyPatch):
+    """``run`` configures the process's logging: keep it from outliving the test."""
+    monkeypatch.setattr(command.logs, "configure", lambda *args, **kwargs: None)
+    runtime = logging.getLogger("fooddelivery.runtime")
+    level = runtime.level
+    yield
+    runtime.setLevel(level)
+
+
+def dev(tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["dev", "--state-dir", str(tmp_path), *args])
+    return code, capsys.readouterr().err
+
+
+def free_port() -> int:
+    """A port nothing listens on (nothing will, for the length of a test)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def a_manifest(port: int) -> Manifest:
+    """A stack whose every part would listen on ``port``."""
+    base = f"http://127.0.0.1:{port}"
+    return Manifest(
+        hosts={name: base for name in HOSTS},
+        fakes={name: base for name in ("payments", "pos", "push")},
+        endpoints={f"{n}_bff_api": base for n in Urls.__dataclass_fields__ if n != "pos"},
+        env={"PUBSUB_EMULATOR_HOST": f"127.0.0.1:{port}"},
+        dev_key="key.pem",
+    )
+
+
+# -- 1. --scenario --attach without a running stack ---------------------------------------
+
+
+def test_attach_without_a_stack_says_none_runs(tmp_path, capsys) -> None:
+    code, err = dev(tmp_path, capsys, "--scenario", "--attach")
+    assert code == 2
+    assert err.strip() == (
+        f"fooddelivery dev: no stack is running at {tmp_path}: start one with "
+        f"`{hints.tool('fooddelivery')} dev --state-dir {tmp_path}`, "
+        "or give the --state-dir of the one that runs"
+    )
+
+
+def test_attach_to_a_stopped_stack_s_leftover_manifest_says_none_runs(tmp_path, capsys) -> None:
+    a_manifest(free_port()).write(tmp_path / MANIFEST)
+    code, err = dev(tmp_path, capsys, "--scenario", "--attach")
+    assert code == 2
+    assert "no stack is running at" in err and "no longer answers" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_stopping_a_stack_removes_its_manifest_but_not_a_newer_one(tmp_path) -> None:
+    options = DevOptions(command.Ports(), tmp_path, tmp_path / "key.pem")
+    path = tmp_path / MANIFEST
+    ours, theirs = a_manifest(1), a_manifest(2)
+    ours.write(path)
+    DevStack(options, apps=[], manifest=ours).stop()
+    assert not path.exists()
+    theirs.write(path)
+    DevStack(options, apps=[], manifest=ours).stop()
+    assert Manifest.read(path) == theirs
+
+
+# -- 2. the READY text's commands work as printed ------------------------------------------
+
+
+def test_the_banner_s_commands_name_the_venv_and_a_non_default_state_dir(tmp_path) -> None:
+    text = command.banner(a_manifest(8713), 1.0, tmp_path, frozenset({"order"}))
+    fooddelivery = hints.tool("fooddelivery")
+    python = hints.python()
+    assert str(Path(sys.executable).parent) in str(Path(fooddelivery).absolute())
+    assert f"Play the story: {fooddelivery} dev --scenario --attach --state-dir {tmp_path}" in text
+    assert f"{python} -m devstack.route order lifecycle_control_collector" in text
+    assert f"http://127.0.0.1:8091 --state-dir {tmp_path}" in text
+    assert f"{hints.tool('functions-framework')} --source order/main.py" in text
+    assert f"order is yours to run, after `source {tmp_path}/env.sh`:" in text
+    assert (
+        f"    {python} -m devstack.host order --port 8713 --state-dir {tmp_path} "
+        f"--lake-bucket {LAKE_BUCKET}\n" in text
+    )
+
+
+def test_the_banner_leaves_out_the_default_state_dir_and_a_lake_that_is_off(
+    tmp_path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    STATE_DIR.mkdir(parents=True)
+    text = command.banner(a_manifest(8713), 1.0, STATE_DIR, frozenset({"order"}), lake=False)
+    assert text.splitlines()[-2].endswith(" dev --scenario --attach")
+    assert "--lake-bucket" not in text
+    assert f"--port 8713 --state-dir {STATE_DIR}\n" in text
+
+
+# -- 3 to 5. options checked before anything starts ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--base-port", "99999"], "--base-port must be from 1 to 65521"),
+        (["--base-port", "65522"], "--base-port must be from 1 to 65521"),
+        (["--base-port", "0"], "--base-port must be from 1 to 65521"),
+        (["--pubsub-port", "70000"], "--pubsub-port must be a port from 1 to 65535"),
+        (["--storage-port", "-1"], "--storage-port must be a port from 1 to 65535"),
+        (["--attach"], "--attach goes with --scenario"),
+        (["--scenario", "--orders", "0"], "--orders must be at least 1"),
+        (["--scenario", "--attach", "--orders", "0"], "--orders must be at least 1"),
+        (["--external-host", "bogus"], "no subsystem named bogus (known: customer, delivery"),
+    ],
+)
+def test_bad_options_stop_the_command_before_anything_starts(
+    tmp_path, capsys, monkeypatch, args, message
+) -> None:
+    monkeypatch.setattr(command, "DevStack", NothingStarts)
+    code, err = dev(tmp_path, capsys, *args)
+    assert code == 2
+    assert err.startswith(f"fooddelivery dev: {message}")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_stack_that_cannot_start_says_why_before_that_it_stopped(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    class FailsAfterStarting:
+        external: frozenset[str] = frozenset()
+        started_processes = True
+
+        def __init__(self, options: DevOptions) -> None:
+            pass
+
+        def start(self) -> Manifest:
+            raise DevError("fake pos exited with code 1 at start")
+
+        def stop(self) -> None:
+            pass
+
+    monkeypatch.setattr(command, "DevStack", FailsAfterStarting)
+    code, err = dev(tmp_path, capsys)
+    assert code == 2
+    assert err.splitlines() == [
+        "fooddelivery dev: fake pos exited with code 1 at start",
+        "stopped: every process the stack started has exited",
+    ]
+
+
+def test_a_stack_that_started_nothing_does_not_say_it_stopped(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    """A busy port (or, without gcloud, the missing tools): one line, nothing started."""
+    for spec in emulators.ALL:
+        monkeypatch.delenv(spec.env_var, raising=False)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        code, err = dev(tmp_path, capsys, "--pubsub-port", str(busy.getsockname()[1]))
+    assert code == 2
+    assert err.startswith("fooddelivery dev: ")
+    assert len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "logs").exists()
+
+
+# -- 6. devstack.route ---------------------------------------------------------------------
+
+
+def test_route_names_the_known_subsystems(tmp_path, capsys) -> None:
+    code = route.main(["bogus", "x", "--state-dir", str(tmp_path)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "devstack.route: no subsystem named bogus (known: customer, delivery, order, restaurant)\n"
+    )
+
+
+def test_route_rejects_a_target_that_has_no_subscription(tmp_path, capsys) -> None:
+    assert route.main(["order", "nope", "--state-dir", str(tmp_path)]) == 2
+    assert "has no function with target 'nope'" in capsys.readouterr().err
+
+
+def test_route_without_a_stack_says_none_runs(tmp_path, capsys) -> None:
+    code = route.main(["order", "lifecycle_control_collector", "--state-dir", str(tmp_path)])
+    assert code == 2
+    assert capsys.readouterr().err.startswith(f"devstack.route: no stack is running at {tmp_path}")
+
+
+def test_route_to_a_stopped_stack_fails_at_once(tmp_path, capsys) -> None:
+    a_manifest(free_port()).write(tmp_path / MANIFEST)
+    started = time.monotonic()
+    code = route.main(["order", "lifecycle_control_collector", "--state-dir", str(tmp_path)])
+    assert code == 2
+    assert time.monotonic() - started < 5
+    err = capsys.readouterr().err
+    assert err.startswith(f"devstack.route: no stack is running at {tmp_path} (the Pub/Sub")
+    assert len(err.strip().splitlines()) == 1
+
+
+# -- 8. the timeline shows the versioned type ----------------------------------------------
+
+
+def test_published_events_carry_the_contract_version_as_the_demo_shows_it() -> None:
+    stats = Stats("order")
+    versioned = new_event(
+        "order.order-status-changed",
+        "order",
+        {"id": "o-1"},
+        partition_key="o-1",
+        tags={"source": "status-esg", SCHEMA_VERSION_TAG: "1"},
+    )
+    internal = new_event("order-placed", "order", {"id": "o-1"}, partition_key="o-1")
+    stats.published(Topic.EXTERNAL, [Message(versioned.to_bytes())])
+    stats.published(Topic.BUS, [Message(internal.to_bytes())])
+    assert [e["type"] for e in stats.events()] == ["order.order-status-changed v1", "order-placed"]
