@@ -119,6 +119,8 @@ class DevStack:
         unknown = unknown_subsystems(self.options.external_hosts, [a.name for a in self.apps])
         if unknown:
             raise DevError(unknown)
+        # Once, before four hosts race to create it; an unusable key fails before anything starts.
+        LocalIssuer.from_file(self.options.dev_key)
         specs = [s for s in emu.ALL if not os.environ.get(s.env_var)]
         missing = emu.missing_tools(tuple(specs))
         if missing:
@@ -141,7 +143,6 @@ class DevStack:
         if any(s.name == "firestore" for s in specs):
             for old in self.options.state_dir.glob("*-triggers.jsonl"):
                 old.unlink()  # a fresh Firestore: earlier checkpoints describe nothing
-        LocalIssuer.from_file(self.options.dev_key)  # once, before four hosts race to create it
         ours = [a.name for a in self.apps if a.name not in self.options.external_hosts]
         for name in ours:
             self._start_host(name, ports.hosts[name], env)
