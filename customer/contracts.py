@@ -59,5 +59,17 @@ class OrderPlaced(Contract):
     placed_at: EpochMs
 
 
-PUBLISHED: tuple[type[Contract], ...] = (OrderPlaced,)
+class OrderCancelRequested(Contract):
+    """The customer asked to cancel an order; Order cancels it if the restaurant has not
+    taken it yet, and otherwise leaves it as it is."""
+
+    TYPE: ClassVar[str] = "customer.order-cancel-requested"
+    ENTITY: ClassVar[str] = "order"
+    VERSION: ClassVar[int] = 1
+
+    id: Id
+    requested_at: EpochMs
+
+
+PUBLISHED: tuple[type[Contract], ...] = (OrderPlaced, OrderCancelRequested)
 """Every event this subsystem publishes, for the catalog and the contract tests."""

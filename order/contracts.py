@@ -14,7 +14,7 @@ from shared.contracts import Contract, ContractModel, Currency, EpochMs, Id
 
 OrderStatus = Literal["placed", "accepted", "ready", "picked-up", "delivered", "cancelled"]
 CancelReason = Literal[
-    "rejected", "restaurant-timeout", "no-driver", "driver-no-show", "not-delivered"
+    "customer", "rejected", "restaurant-timeout", "no-driver", "driver-no-show", "not-delivered"
 ]
 
 

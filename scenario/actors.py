@@ -112,6 +112,10 @@ class CustomerApp:
         view: dict[str, Any] = self.tracking.call("GET", f"/orders/{order_id}")
         return view
 
+    def cancel(self, order_id: str) -> None:
+        """Ask to cancel an order the restaurant has not taken yet."""
+        self.tracking.call("POST", f"/orders/{order_id}/cancel")
+
     def history(self) -> list[dict[str, Any]]:
         """The customer's orders, newest first."""
         orders: list[dict[str, Any]] = self.tracking.call("GET", "/orders")["orders"]

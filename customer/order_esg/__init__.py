@@ -1,13 +1,14 @@
 """order-esg: the customer's gateway to Order.
 
-Publishes ``customer.order-placed`` once an order's payment is authorized, and
-takes ``order.order-status-changed`` (v2) in as the internal ``order-status-changed``.
+Publishes ``customer.order-placed`` once an order's payment is authorized and
+``customer.order-cancel-requested`` when the customer asks to cancel, and takes
+``order.order-status-changed`` (v2) in as the internal ``order-status-changed``.
 """
 
 from __future__ import annotations
 
-from customer.contracts import OrderPlaced
-from customer.order_esg.egress import publish_order_placed
+from customer.contracts import OrderCancelRequested, OrderPlaced
+from customer.order_esg.egress import publish_order_event
 from customer.order_esg.ingress import ORDER_STATUS_CHANGED, VERSION, receive_status
 from shared.contracts import SCHEMA_VERSION_TAG
 from shared.hub.routing import on_types
@@ -20,9 +21,9 @@ SERVICE = Service(
         Consumer(
             "egress",
             Role.EGRESS,
-            Channel(on_types("order-placed")),
-            handlers=(publish_order_placed,),
-            publishes=(OrderPlaced.TYPE,),
+            Channel(on_types("order-placed", "order-cancel-requested")),
+            handlers=(publish_order_event,),
+            publishes=(OrderPlaced.TYPE, OrderCancelRequested.TYPE),
         ),
         Consumer(
             "ingress",
@@ -35,5 +36,8 @@ SERVICE = Service(
             handlers=(receive_status,),
         ),
     ),
-    description="Egress customer.order-placed; ingress order.order-status-changed v2.",
+    description=(
+        "Egress customer.order-placed and customer.order-cancel-requested; "
+        "ingress order.order-status-changed v2."
+    ),
 )

@@ -1,16 +1,32 @@
-"""Publish ``customer.order-placed``: the placed order, with the contract's fields only."""
+"""Publish ``customer.order-placed`` and ``customer.order-cancel-requested``, with the
+contracts' fields only."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from customer.contracts import Address, OrderLine, OrderPlaced, RestaurantRef
+from customer.contracts import (
+    Address,
+    OrderCancelRequested,
+    OrderLine,
+    OrderPlaced,
+    RestaurantRef,
+)
 from shared.contracts import publish
 
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
     from shared.envelope import Envelope
     from shared.runtime.context import Context
+
+
+def publish_order_event(event: Envelope, ctx: Context[CustomerPorts]) -> None:
+    """Publish an internal ``order-placed`` or ``order-cancel-requested`` as its contract."""
+    if event.type == "order-cancel-requested":
+        request = OrderCancelRequested(id=event.body["id"], requested_at=event.body["requestedAt"])
+        publish(ctx, request, partition_key=request.id)
+    else:
+        publish_order_placed(event, ctx)
 
 
 def publish_order_placed(event: Envelope, ctx: Context[CustomerPorts]) -> None:

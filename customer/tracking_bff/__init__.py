@@ -1,16 +1,18 @@
-"""tracking-bff: the customer's order history and live tracking.
+"""tracking-bff: the customer's order history and live tracking, and cancelling.
 
 One view per order, fed by the order's own events, Order's status changes,
-Delivery's driver and location, and the payment's settlement.
+Delivery's driver and location, and the payment's settlement. A customer may ask
+to cancel an order the restaurant has not taken yet (:mod:`.cancellation`).
 """
 
 from __future__ import annotations
 
 from customer.tracking_bff.api import http_app
+from customer.tracking_bff.cancellation import CANCEL_REQUESTS, announce_cancel_request
 from customer.tracking_bff.progress import APPLY
 from customer.tracking_bff.views import track
 from shared.hub.routing import Rule
-from shared.topology import Channel, Consumer, Endpoint, Role, Service, ServiceKind
+from shared.topology import Channel, Consumer, Endpoint, Role, Service, ServiceKind, Trigger
 
 ORDER_EVENTS = "order-"
 TRACKED = Rule(
@@ -26,6 +28,15 @@ SERVICE = Service(
     (
         Consumer("listener", Role.LISTENER, Channel(TRACKED), handlers=(track,)),
         Endpoint("api", Role.API, app=http_app),
+        Trigger(
+            "cancel-requests",
+            Role.TRIGGER,
+            collection=CANCEL_REQUESTS,
+            handlers=(announce_cancel_request,),
+        ),
     ),
-    description="Order tracking and history, fed by order, delivery and payment events.",
+    description=(
+        "Order tracking and history, fed by order, delivery and payment events; "
+        "cancellation requests."
+    ),
 )

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from customer.tracking_bff.models import TRACKING, OrderList, OrderSummary, Tracking
+from customer.tracking_bff.cancellation import CANCEL_REQUESTS, CANCELLABLE
+from customer.tracking_bff.models import (
+    TRACKING,
+    CancelRequest,
+    OrderList,
+    OrderSummary,
+    Tracking,
+)
 from shared.api import HttpApi, HttpError
 from shared.stores import Where
 
@@ -40,11 +47,39 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
     )
     def get_order(caller: Principal, order_id: str) -> Tracking:
         """Where one of the caller's orders stands."""
+        return Tracking.model_validate(_own_view(caller, order_id))
+
+    @api.route(
+        "POST",
+        "/orders/{order_id}/cancel",
+        actors={"customer"},
+        response=CancelRequest,
+        status=202,
+        refusals={
+            404: "no such order",
+            409: "the restaurant has taken the order already, or it is finished",
+        },
+    )
+    def cancel_order(caller: Principal, order_id: str) -> CancelRequest:
+        """Ask to cancel an order the restaurant has not taken yet; the payment is then voided.
+
+        The answer means the request is on its way to Order; the tracking view
+        shows ``cancelled`` once Order agrees (it refuses a request that arrives
+        after the restaurant accepted).
+        """
+        view = _own_view(caller, order_id)
+        if view["status"] not in CANCELLABLE:
+            raise HttpError(409, f"order {order_id} is {view['status']}: it cannot be cancelled")
+        request = {"orderId": order_id, "customerId": caller.subject}
+        store.create(CANCEL_REQUESTS, order_id, {**request, "requestedAt": ports.clock.now_ms()})
+        return CancelRequest(order_id=order_id, status="cancellation-requested")
+
+    def _own_view(caller: Principal, order_id: str) -> dict[str, object]:
         view = store.get(TRACKING, order_id)
         if view is None or view["customerId"] is None:
             raise HttpError(404, f"no order {order_id}")
         if view["customerId"] != caller.subject:
             raise HttpError(403, f"order {order_id} is not yours")
-        return Tracking.model_validate(view)
+        return view
 
     return api.flask_app()

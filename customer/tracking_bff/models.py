@@ -15,6 +15,13 @@ class View(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
+class CancelRequest(View):
+    """The answer to a cancellation request: on its way to Order, which decides."""
+
+    order_id: str
+    status: str
+
+
 class Restaurant(View):
     """Where the order comes from."""
 

@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from shared.stores import Doc
 
 CANCEL_REASONS = {
+    "customer": "You cancelled it; the payment is released.",
     "rejected": "The restaurant could not take your order.",
     "restaurant-timeout": "The restaurant did not answer in time.",
     "no-driver": "No driver was free to bring it to you.",

@@ -1,13 +1,17 @@
 """intake-esg: takes the sister subsystems' events in and turns them into Order's own.
 
 Three ingress functions, one per producer, each reading with its own tolerant
-readers: customers' placed orders, restaurants' answers and profiles, and the
-progress of deliveries.
+readers: customers' placed orders and cancellation requests, restaurants' answers and
+profiles, and the progress of deliveries.
 """
 
 from __future__ import annotations
 
-from order.intake_esg.from_customer import ORDER_PLACED, receive_order
+from order.intake_esg.from_customer import (
+    ORDER_CANCEL_REQUESTED,
+    ORDER_PLACED,
+    receive_customer_event,
+)
 from order.intake_esg.from_delivery import DELIVERY_STATUS_CHANGED, receive_delivery_status
 from order.intake_esg.from_restaurant import (
     ORDER_ACCEPTED,
@@ -26,8 +30,12 @@ SERVICE = Service(
         Consumer(
             "from-customer",
             Role.INGRESS,
-            Channel(on_types(ORDER_PLACED), topic=Topic.EXTERNAL, subsystem="customer"),
-            handlers=(receive_order,),
+            Channel(
+                on_types(ORDER_PLACED, ORDER_CANCEL_REQUESTED),
+                topic=Topic.EXTERNAL,
+                subsystem="customer",
+            ),
+            handlers=(receive_customer_event,),
         ),
         Consumer(
             "from-restaurant",

@@ -1,4 +1,5 @@
-"""Ingress of the Customer subsystem's orders: ``customer.order-placed`` -> ``order-placed``."""
+"""Ingress of the Customer subsystem's orders: ``customer.order-placed`` -> ``order-placed``,
+``customer.order-cancel-requested`` -> ``cancel-requested``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from shared.runtime.context import Context
 
 ORDER_PLACED = "customer.order-placed"
+ORDER_CANCEL_REQUESTED = "customer.order-cancel-requested"
 
 
 class Address(Reader):
@@ -54,6 +56,22 @@ class PlacedOrder(Reader):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     delivery_address: Address
     placed_at: int
+
+
+class CancelRequest(Reader):
+    """The customer wants the order cancelled, if it is not too late."""
+
+    id: str = Field(min_length=1)
+    requested_at: int
+
+
+def receive_customer_event(event: Envelope, ctx: Context[OrderPorts]) -> None:
+    """Take a placed order or a cancellation request in, keyed by the order id."""
+    if event.type == ORDER_CANCEL_REQUESTED:
+        request = read(event, CancelRequest)
+        ctx.emit("cancel-requested", "order", {"id": request.id}, partition_key=request.id)
+    else:
+        receive_order(event, ctx)
 
 
 def receive_order(event: Envelope, ctx: Context[OrderPorts]) -> None:

@@ -1,8 +1,9 @@
 """The order lifecycle as a pure fold over the order's recorded events.
 
 ``placed -> accepted -> ready -> picked-up -> delivered``, and ``cancelled`` from
-``placed`` (rejected, restaurant timeout), from ``accepted``/``ready`` (no driver, or
-the driver never came) or from ``picked-up`` (never delivered).
+``placed`` (the customer cancelled, rejected, restaurant timeout), from
+``accepted``/``ready`` (no driver, or the driver never came) or from ``picked-up``
+(never delivered).
 
 Events are folded in timestamp order, ties broken by :data:`PRECEDENCE`. An event
 that does not fit the state yet (anything before ``order-placed``, ``order-delivered``
@@ -21,6 +22,7 @@ from order.lifecycle_control.transitions import TRANSITIONS, Order, Recorded
 FINAL = frozenset({"delivered", "cancelled"})
 PRECEDENCE = (
     "order-placed",
+    "cancel-requested",
     "restaurant-accepted",
     "restaurant-rejected",
     "restaurant-timed-out",
@@ -32,7 +34,8 @@ PRECEDENCE = (
     "order-delivered",
     "delivery-timed-out",
 )
-"""Event types in lifecycle order: a deadline loses a tie against the answer it waits for."""
+"""Event types in lifecycle order: a deadline loses a tie against the answer it waits for,
+and the restaurant's answer loses one against the customer's cancellation."""
 
 
 @dataclass(frozen=True, slots=True)

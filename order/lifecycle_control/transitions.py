@@ -73,6 +73,7 @@ def _with_driver(order: Order, event: Recorded) -> bool:
 _PLACED = frozenset({"placed"})
 _PREPARING = frozenset({"accepted", "ready"})
 TRANSITIONS: dict[str, Transition] = {
+    "cancel-requested": Transition(_PLACED, "cancelled", _cancelled("customer")),
     "restaurant-accepted": Transition(_PLACED, "accepted", _accepted, _from_its_restaurant),
     "restaurant-rejected": Transition(_PLACED, "cancelled", _rejected, _from_its_restaurant),
     "restaurant-timed-out": Transition(_PLACED, "cancelled", _cancelled("restaurant-timeout")),

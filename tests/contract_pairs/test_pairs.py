@@ -56,7 +56,12 @@ PROMISES: dict[str, Promise] = {
         }
     ),
     "delivery/order-esg/ingress": always("order-updated"),
-    "order/intake-esg/from-customer": always("order-placed"),
+    "order/intake-esg/from-customer": by_type(
+        {
+            "customer.order-placed": "order-placed",
+            "customer.order-cancel-requested": "cancel-requested",
+        }
+    ),
     "order/intake-esg/from-delivery": by_status(
         {
             "assigned": "driver-assigned",

@@ -190,3 +190,45 @@ def test_tracking_is_for_customers_only(shop: Customer) -> None:
     assert track(shop, order_id, subject=None).status_code == 401
     driver = shop.call("tracking-bff", "GET", f"/orders/{order_id}", subject="dan", actor="driver")
     assert driver.status_code == 403
+
+
+# -- cancelling -------------------------------------------------------------------------
+
+
+def cancel(customer: Customer, order_id: str, subject: str | None = "alice") -> TestResponse:
+    return customer.call("tracking-bff", "POST", f"/orders/{order_id}/cancel", subject=subject)
+
+
+def test_a_placed_order_can_be_cancelled_and_the_request_goes_to_order(shop: Customer) -> None:
+    order_id = shop.place_order()
+
+    response = cancel(shop, order_id)
+    repeated = cancel(shop, order_id)
+
+    assert response.status_code == repeated.status_code == 202
+    assert response.get_json() == {"orderId": order_id, "status": "cancellation-requested"}
+    [internal] = shop.events("order-cancel-requested")
+    assert internal.body == {"id": order_id, "requestedAt": shop.clock.now_ms()}
+    [published] = shop.events("customer.order-cancel-requested", topic="external")
+    assert published.body == {"id": order_id, "requestedAt": shop.clock.now_ms()}
+    assert published.tags["schemaVersion"] == "1"
+
+
+def test_an_order_the_restaurant_took_cannot_be_cancelled(shop: Customer) -> None:
+    order_id = shop.place_order()
+    shop.order_status(order_id, "accepted")
+
+    response = cancel(shop, order_id)
+
+    assert response.status_code == 409
+    assert "accepted" in response.get_json()["error"]
+    assert shop.events("order-cancel-requested") == []
+
+
+def test_only_the_customer_can_cancel_their_order(shop: Customer) -> None:
+    order_id = shop.place_order()
+
+    assert cancel(shop, order_id, subject="bob").status_code == 403
+    assert cancel(shop, "no-such-order").status_code == 404
+    assert cancel(shop, order_id, subject=None).status_code == 401
+    assert shop.events("order-cancel-requested") == []

@@ -139,6 +139,33 @@ def test_a_restaurant_that_never_answers_cancels_the_order_and_releases_the_mone
     assert world.staff[TRATTORIA].queue("new") == []
 
 
+def test_a_customer_cancels_before_the_restaurant_answers(world):
+    order_id = order_pizza(world)
+    world.alice.cancel(order_id)
+    world.stack.settle()
+
+    view = world.alice.track(order_id)
+    assert (view["status"], view["reason"], view["payment"]) == ("cancelled", "customer", "voided")
+    [authorization] = world.stack.authorizations(order_id)
+    assert authorization["status"] == "voided"
+    assert world.staff[TRATTORIA].queue("new") == []
+    with pytest.raises(ApiError) as refused:  # too late to take it back
+        world.staff[TRATTORIA].accept(order_id)
+    assert refused.value.status == 409, refused.value.body
+
+
+def test_a_customer_cannot_cancel_once_the_restaurant_accepted(world):
+    order_id = order_pizza(world)
+    world.staff[TRATTORIA].accept(order_id)
+    world.stack.settle()
+
+    with pytest.raises(ApiError) as refused:
+        world.alice.cancel(order_id)
+
+    assert refused.value.status == 409
+    assert world.alice.track(order_id)["status"] == "accepted"
+
+
 def test_no_driver_within_thirty_minutes_cancels_the_order(world):
     order_id = order_pizza(world)
     world.staff[TRATTORIA].accept(order_id)

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from shared.envelope import new_event
+from shared.envelope import Envelope, new_event
 from shared.stores import Where
 from shared.topology import Topic
 from tests.order.conftest import MINUTE, OrderSystem
@@ -207,6 +207,51 @@ def test_a_delivery_in_time_stops_the_delivery_deadline(order_system: OrderSyste
     order_system.advance(60)
     assert order_system.order()["status"] == "delivered"
     assert recorded(order_system, "delivery-timed-out") == 0
+
+
+def cancel_request(order_system: OrderSystem, order_id: str = "o-1") -> Envelope:
+    """``customer.order-cancel-requested`` as the Customer subsystem publishes it."""
+    body = {"id": order_id, "requestedAt": order_system.clock.now_ms()}
+    return new_event(
+        "customer.order-cancel-requested",
+        "order",
+        body,
+        partition_key=order_id,
+        timestamp=order_system.clock.now_ms(),
+        tags={"schemaVersion": "1"},
+    )
+
+
+def test_the_customer_can_cancel_until_the_restaurant_answers(order_system: OrderSystem) -> None:
+    order_system.send("customer", order_system.order_placed())
+    order_system.advance(1)
+    order_system.send("customer", cancel_request(order_system))
+    order = order_system.order()
+    assert (order["status"], order["reason"]) == ("cancelled", "customer")
+    assert order_system.statuses() == ["placed", "cancelled"]
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=15))
+    assert order_system.order()["status"] == "cancelled"
+
+
+def test_a_cancellation_after_the_restaurant_accepted_changes_nothing(
+    order_system: OrderSystem,
+) -> None:
+    place_and_accept(order_system)
+    order_system.advance(1)
+    order_system.send("customer", cancel_request(order_system))
+    assert order_system.order()["status"] == "accepted"
+    assert order_system.statuses() == ["placed", "accepted"]
+    assert recorded(order_system, "cancel-requested") == 1  # kept, not applied
+
+
+def test_a_cancellation_that_overtook_the_order_applies_when_it_arrives(
+    order_system: OrderSystem,
+) -> None:
+    placed = order_system.order_placed()
+    order_system.advance(1)
+    order_system.send("customer", cancel_request(order_system))
+    order_system.send("customer", placed)
+    assert order_system.order()["reason"] == "customer"
 
 
 def test_a_redelivered_event_is_recorded_and_applied_once(order_system: OrderSystem) -> None:

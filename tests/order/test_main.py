@@ -29,7 +29,7 @@ def test_main_exposes_exactly_one_target_per_function() -> None:
 def test_the_subsystem_reads_and_publishes_what_the_design_says() -> None:
     assert TOPOLOGY.publishes == {"order.order-status-changed"}
     assert TOPOLOGY.consumes() == {
-        "customer": {"customer.order-placed"},
+        "customer": {"customer.order-placed", "customer.order-cancel-requested"},
         "restaurant": {
             "restaurant.order-accepted",
             "restaurant.order-rejected",
