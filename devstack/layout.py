@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from scenario.actors import Urls
+from shared.paths import LOCAL_STATE
 
 HOST = "127.0.0.1"
 MANIFEST = "stack.json"
@@ -34,7 +35,7 @@ BASE_PORT = 8700
 """Fakes listen on base+1..3 (their own defaults), hosts on base+11.. in subsystem order."""
 HOST_OFFSET = 11
 """The first host listens on base + HOST_OFFSET."""
-STATE_DIR = Path(".fooddelivery/dev")
+STATE_DIR = LOCAL_STATE / "dev"
 """Where a stack keeps its logs, checkpoints, ``stack.json`` and ``env.sh`` by default."""
 
 

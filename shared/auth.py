@@ -31,11 +31,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.exceptions import KitError
+from shared.paths import LOCAL_STATE
 
 Actor = Literal["customer", "driver", "staff"]
 ACTORS: tuple[Actor, ...] = ("customer", "driver", "staff")
 LOCAL_ISSUER = "https://fooddelivery.local/issuer"
-DEV_KEY_PATH = Path(__file__).resolve().parents[1] / ".fooddelivery" / "dev-signing-key.pem"
+DEV_KEY_PATH = LOCAL_STATE / "dev-signing-key.pem"
 """Where the local issuer keeps its key (override with FOODDELIVERY_DEV_KEY).
 
 Anchored to the project (like ``build/`` and ``terraform/``), not to the

@@ -21,9 +21,10 @@ from typing import Any
 
 from shared.deploy import archive, tfvars, tools
 from shared.deploy.tfvars import DeployError
+from shared.paths import PROJECT_ROOT
 from shared.system import load_subsystems
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = PROJECT_ROOT
 """The repository: pyproject.toml, the packages and terraform/."""
 TERRAFORM = ROOT / "terraform"
 ARCHIVES = ROOT / "build" / "archives"

@@ -122,11 +122,7 @@ def test_the_banner_s_commands_name_the_venv_and_a_non_default_state_dir(tmp_pat
     )
 
 
-def test_the_banner_leaves_out_the_default_state_dir_and_a_lake_that_is_off(
-    tmp_path, monkeypatch
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    STATE_DIR.mkdir(parents=True)
+def test_the_banner_leaves_out_the_default_state_dir_and_a_lake_that_is_off() -> None:
     text = command.banner(a_manifest(8713), 1.0, STATE_DIR, frozenset({"order"}), lake=False)
     assert text.splitlines()[-2].endswith(" dev --scenario --attach")
     assert "--lake-bucket" not in text
