@@ -3,7 +3,8 @@
 The collector keeps dispatch's drivers and deliveries from what orders,
 drivers and offers do; the rules offer a searching delivery to the nearest
 available driver, keep drivers' reservations true and announce every
-transition; a schedule takes back offers left unanswered for two minutes.
+transition; a schedule takes back offers left unanswered for two minutes, once
+an answer given in time can no longer be on its way (30 s later).
 """
 
 from __future__ import annotations
