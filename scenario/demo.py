@@ -109,7 +109,10 @@ def _print_summary(
     faults: list[dict[str, Any]],
     rounds: str,
 ) -> None:
-    statuses = Counter(o["status"] for o in outcome.orders.values())
+    statuses = Counter(
+        f"{o['status']} ({o['reason']})" if o.get("reason") else o["status"]
+        for o in outcome.orders.values()
+    )
     payments = Counter(
         a["status"] for order_id in outcome.orders for a in stack.authorizations(order_id)
     )

@@ -146,7 +146,8 @@ class Story:
         self._answer_offers()
         for order_id, order in outcome.orders.items():
             if order["status"] not in FINAL:
-                order["status"] = order["customer"].track(order_id)["status"]
+                view = order["customer"].track(order_id)
+                order["status"], order["reason"] = view["status"], view["reason"]
 
     def _kitchens(self, outcome: Outcome) -> None:
         for staff in self.staff.values():

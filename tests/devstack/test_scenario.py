@@ -70,5 +70,5 @@ def test_the_scenario_command_prints_the_timeline_and_summary(dev_stack) -> None
     assert "(cancelled):" in run.stdout and "(delivered):" in run.stdout
     assert "payment-voided" in run.stdout and "payment-captured" in run.stdout
     assert "order.order-status-changed v1" in run.stdout  # versioned, as the demo shows it
-    assert "orders:        2 placed, 1 cancelled, 1 delivered" in run.stdout
+    assert "orders:        2 placed, 1 cancelled (rejected), 1 delivered" in run.stdout
     assert "faults:        0" in run.stdout

@@ -24,7 +24,7 @@ def test_orders_cross_all_four_subsystems_and_one_is_refused(capsys):
     assert main(["demo", "--orders", "6", "--seed", "3"]) == 0
     out = capsys.readouterr().out
 
-    assert summary(out, "orders") == "6 placed, 1 cancelled, 5 delivered"
+    assert summary(out, "orders") == "6 placed, 1 cancelled (rejected), 5 delivered"
     assert summary(out, "payments") == "5 captured, 1 voided"
     assert summary(out, "faults") == "0"
     events = summary(out, "events")
