@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING, Any
 import flask
 from pydantic import BaseModel, ValidationError
 
-from shared.auth import Actor, AuthError, Principal, TokenVerifier, bearer_token
+from shared.auth import (
+    Actor,
+    AuthError,
+    Principal,
+    TokenVerifier,
+    VerifierUnavailable,
+    bearer_token,
+)
 
 if TYPE_CHECKING:
     from shared.stores.base import AbstractDocumentStore
@@ -182,6 +189,9 @@ class HttpApi:
             caller = self._verifier.verify(bearer_token(flask.request.headers.get("Authorization")))
         except AuthError as e:
             raise HttpError(401, str(e)) from e
+        except VerifierUnavailable as e:
+            _log.warning("cannot verify a token: %s", e.__cause__)
+            raise HttpError(503, str(e)) from e
         if caller.actor not in route.actors:
             raise HttpError(403, f"a {caller.actor} may not call {route.method} {route.path}")
         return caller

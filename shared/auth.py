@@ -44,10 +44,16 @@ current directory, so ``token``, ``demo`` and ``dev`` share one key wherever
 they run.
 """
 AUDIENCE = "fooddelivery"
+CLOCK_SKEW_S = 30
+"""How far the issuer's clock may be ahead of or behind ours (``iat``, ``nbf``, ``exp``)."""
 
 
 class AuthError(KitError):
     """The request's credentials are missing or invalid (HTTP 401)."""
+
+
+class VerifierUnavailable(KitError):
+    """Tokens cannot be checked right now, e.g. the signing keys cannot be fetched (HTTP 503)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +151,7 @@ class LocalVerifier(TokenVerifier):
                 audience=AUDIENCE,
                 issuer=LOCAL_ISSUER,
                 options={"require": ["exp", "iat", "sub"]},
+                leeway=CLOCK_SKEW_S,
             )
         except jwt.PyJWTError as e:
             raise AuthError(f"invalid token: {e}") from e
@@ -261,10 +268,14 @@ class IdentityPlatformVerifier(TokenVerifier):
     tests can serve keys locally.
     """
 
-    def __init__(self, project: str, jwks_url: str = GOOGLE_JWKS_URL) -> None:
+    def __init__(
+        self, project: str, jwks_url: str = GOOGLE_JWKS_URL, *, keys_lifespan_s: float = 3600
+    ) -> None:
         super().__init__()
         self._project = project
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=3600)
+        # The key set is cached for ``keys_lifespan_s``; single keys are not cached apart
+        # from it (PyJWT's key cache never forgets a key Google has rotated out).
+        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=False, lifespan=keys_lifespan_s)
         self._lock = threading.Lock()
 
     def _decode(self, token: str) -> dict[str, Any]:
@@ -278,7 +289,10 @@ class IdentityPlatformVerifier(TokenVerifier):
                 audience=self._project,
                 issuer=f"https://securetoken.google.com/{self._project}",
                 options={"require": ["exp", "iat", "sub"]},
+                leeway=CLOCK_SKEW_S,
             )
+        except jwt.PyJWKClientConnectionError as e:
+            raise VerifierUnavailable("the signing keys cannot be fetched; try again") from e
         except jwt.PyJWTError as e:
             raise AuthError(f"invalid token: {e}") from e
         return claims

@@ -28,11 +28,12 @@ def forward_to_pos(event: Envelope, ctx: Context[OrderPorts]) -> None:
         apply_event(
             ctx.ports.store, RESTAURANTS, event.body["id"], event, lambda _: {"ordering": ordering}
         )
-    elif _takes_pos_orders(ctx, event.body["restaurant"]["id"]):
+    elif takes_pos_orders(ctx, event.body["restaurant"]["id"]):
         _forward(event.body, ctx)
 
 
-def _takes_pos_orders(ctx: Context[OrderPorts], restaurant_id: str) -> bool:
+def takes_pos_orders(ctx: Context[OrderPorts], restaurant_id: str) -> bool:
+    """Whether the restaurant takes its orders in its point of sale (as far as known)."""
     restaurant = ctx.ports.store.get(RESTAURANTS, restaurant_id)
     return restaurant is not None and restaurant["ordering"] == "pos"
 

@@ -88,7 +88,7 @@ def webhook(ports: OrderPorts) -> flask.Flask:
 
 def _signed(raw: bytes, signature: str | None, secret: str) -> bool:
     expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    return signature is not None and hmac.compare_digest(signature, expected)
+    return signature is not None and hmac.compare_digest(signature.encode(), expected.encode())
 
 
 def _refused(error: HttpError) -> tuple[dict[str, Any], int]:

@@ -161,8 +161,8 @@ def test_withdrawing_an_order_the_pos_does_not_know_is_fine(
 
 @pytest.mark.parametrize(
     "headers",
-    [{}, {"X-Pos-Signature": "00" * 32}, {"X-Pos-Signature": "not hex"}],
-    ids=["missing", "wrong", "garbage"],
+    [{}, {"X-Pos-Signature": "00" * 32}, {"X-Pos-Signature": "not hex"}, {"X-Pos-Signature": "é"}],
+    ids=["missing", "wrong", "garbage", "not-ascii"],
 )
 def test_an_unsigned_or_badly_signed_callback_is_refused_and_not_stored(
     pos_order: OrderSystem, headers: dict[str, str]
@@ -171,6 +171,20 @@ def test_an_unsigned_or_badly_signed_callback_is_refused_and_not_stored(
     assert response.status_code == 401
     assert "X-Pos-Signature" in response.get_json()["error"]
     assert pos_order.store.query("pos-inbox") == []
+
+
+def test_a_signed_callback_about_a_kitchen_restaurant_is_a_fault_not_an_answer(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("restaurant", order_system.restaurant_updated("r-1", ordering="kitchen"))
+    order_system.send("customer", order_system.order_placed())
+
+    assert call_back(order_system, event="rejected", reason="forged").status_code == 202
+    order_system.system.run_until_quiet()
+
+    assert order_system.order()["status"] == "placed"
+    [fault] = order_system.faults()
+    assert "does not take its orders in a point of sale" in fault["error"]["message"]
 
 
 def test_a_callback_signed_with_another_secret_is_refused(pos_order: OrderSystem) -> None:

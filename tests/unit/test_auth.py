@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -19,6 +20,7 @@ from shared.auth import (
     LocalIssuer,
     LocalVerifier,
     Principal,
+    VerifierUnavailable,
     bearer_token,
     parse_identity,
     verifier_from,
@@ -155,18 +157,32 @@ def test_bearer_header_parsing():
             bearer_token(bad)
 
 
+def jwks_body(**keys):
+    """A JWKS document publishing ``keys`` (kid -> private key) by their public halves."""
+    published = [
+        {**json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(k.public_key())), "kid": kid}
+        for kid, k in keys.items()
+    ]
+    return json.dumps({"keys": [{**j, "alg": "RS256", "use": "sig"} for j in published]}).encode()
+
+
 @pytest.fixture
-def jwks_server():
+def published():
+    """What the key server publishes; a test may replace ``published["body"]`` (rotation)."""
+    return {}
+
+
+@pytest.fixture
+def jwks_server(published):
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    body = json.dumps({"keys": [{**jwk, "kid": "k1", "alg": "RS256", "use": "sig"}]}).encode()
+    published["body"] = jwks_body(k1=key)
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(published["body"])
 
         def log_message(self, *args):
             pass
@@ -205,6 +221,32 @@ def test_identity_platform_tokens_are_verified_against_published_keys(jwks_serve
                 rsa.generate_private_key(public_exponent=65537, key_size=2048), "food-prod"
             )
         )
+
+
+def test_a_key_rotated_out_is_refused_once_the_key_set_is_fetched_again(jwks_server, published):
+    key, url = jwks_server
+    verifier = IdentityPlatformVerifier("food-prod", jwks_url=url, keys_lifespan_s=0.2)
+    assert verifier.verify(google_token(key, "food-prod", sub="uid-1"))
+    published["body"] = jwks_body(k2=rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    time.sleep(0.3)
+    with pytest.raises(AuthError):
+        verifier.verify(google_token(key, "food-prod", sub="uid-2"))
+
+
+def test_keys_that_cannot_be_fetched_are_an_outage_not_a_bad_token():
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/keys"
+    verifier = IdentityPlatformVerifier("food-prod", jwks_url=url)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(VerifierUnavailable):
+        verifier.verify(google_token(key, "food-prod"))
+
+
+def test_a_token_issued_by_a_clock_a_little_ahead_is_accepted(jwks_server):
+    key, url = jwks_server
+    verifier = IdentityPlatformVerifier("food-prod", jwks_url=url)
+    assert verifier.verify(google_token(key, "food-prod", iat=int(time.time()) + 10))
 
 
 def test_a_verified_token_is_remembered_only_until_it_expires(monkeypatch):
