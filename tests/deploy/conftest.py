@@ -28,7 +28,13 @@ def _unquote(value: Any) -> Any:
 
 def load_module(directory: Path) -> dict[str, dict[str, Any]]:
     """One module's blocks: ``{"resource": {"type.name": body}, "module": {...}, ...}``."""
-    blocks: dict[str, dict[str, Any]] = {"resource": {}, "module": {}, "variable": {}, "locals": {}}
+    blocks: dict[str, dict[str, Any]] = {
+        "resource": {},
+        "module": {},
+        "variable": {},
+        "locals": {},
+        "check": {},
+    }
     for path in sorted(directory.glob("*.tf")):
         with path.open() as f:
             parsed = _unquote(hcl2.load(f))
@@ -36,7 +42,7 @@ def load_module(directory: Path) -> dict[str, dict[str, Any]]:
             for kind, named in entry.items():
                 for name, body in named.items():
                     blocks["resource"][f"{kind}.{name}"] = body
-        for kind in ("module", "variable", "locals"):
+        for kind in ("module", "variable", "locals", "check"):
             for entry in parsed.get(kind, []):
                 blocks[kind].update(entry)
     return blocks

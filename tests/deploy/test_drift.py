@@ -356,8 +356,16 @@ def test_the_sandbox_is_dev_only_and_feeds_the_third_party_urls(modules):
     ]
     assert dev["module"]["system"]["settings"] == "${local.settings}"
     wired = dev["locals"]["sandbox_settings"]
+    fakes = modules["modules/sandbox"]["locals"]["fakes"]
+    assert {fake["target"] for fake in fakes.values()} == set(THIRD_PARTIES)
+    # The URLs are the fakes' cloudfunctions.net ones, computed (module.sandbox's outputs would
+    # close a dependency loop), and a check holds them to what was deployed.
+    listed = re.search(r"for fake in \[([^\]]*)\]", dev["locals"]["sandbox_urls"])
+    assert listed is not None and set(re.findall(r'"([a-z-]+)"', listed[1])) == set(fakes)
+    assert "module.sandbox.function_urls" in json.dumps(dev["check"])
     for target, (subsystem, url, secret) in THIRD_PARTIES.items():
-        assert wired[subsystem][url] == f'${{module.sandbox.urls["{target}"]}}'
+        [fake] = [name for name, f in fakes.items() if f["target"] == target]
+        assert wired[subsystem][url] == f'${{local.sandbox_urls["{fake}"]}}'
         assert set(wired[subsystem]) - {url} <= {"POS_AUDIENCE"}
         read = call["secrets"][secret.lower()]
         assert read == {

@@ -4,12 +4,18 @@
 # of sale) as the fakes of fakes/, in a fifth project. Prod calls the real providers instead.
 
 locals {
-  # Where the subsystems find the third parties: the sandbox's fakes. var.settings may add
-  # other plain settings; for the three URLs the sandbox's outputs win.
+  # Where the subsystems find the third parties: the sandbox's fakes, at their cloudfunctions.net
+  # URLs, known before they exist. Taking them from module.sandbox instead would close a loop
+  # (the sandbox reads the subsystems' secrets and identities); check.sandbox_urls holds them
+  # to what was deployed. var.settings may add other plain settings; these three win.
+  sandbox_urls = {
+    for fake in ["payment-processor", "point-of-sale", "push-provider"] :
+    fake => "https://${var.region}-${var.sandbox_project_id}.cloudfunctions.net/${fake}"
+  }
   sandbox_settings = {
-    customer = { PAYMENT_PROCESSOR_URL = module.sandbox.urls["payment_processor"] }
-    order    = { POS_URL = module.sandbox.urls["point_of_sale"], POS_AUDIENCE = module.sandbox.urls["point_of_sale"] }
-    delivery = { PUSH_PROVIDER_URL = module.sandbox.urls["push_provider"] }
+    customer = { PAYMENT_PROCESSOR_URL = local.sandbox_urls["payment-processor"] }
+    order    = { POS_URL = local.sandbox_urls["point-of-sale"], POS_AUDIENCE = local.sandbox_urls["point-of-sale"] }
+    delivery = { PUSH_PROVIDER_URL = local.sandbox_urls["push-provider"] }
   }
   settings = {
     for name in setunion(keys(var.settings), keys(local.sandbox_settings)) :
@@ -66,4 +72,11 @@ module "sandbox" {
   ]...)
   pos_auto_answer_s   = var.sandbox_pos_auto_answer_s
   source_archive_path = "${var.archive_dir}/fakes.zip"
+}
+
+check "sandbox_urls" {
+  assert {
+    condition     = alltrue([for fake, url in local.sandbox_urls : lookup(module.sandbox.function_urls, fake, null) == url])
+    error_message = "The subsystems were given sandbox URLs that are not the fakes' deployed ones: ${jsonencode(module.sandbox.function_urls)}."
+  }
 }

@@ -72,8 +72,9 @@ resource "google_cloudfunctions2_function" "this" {
     all_traffic_on_latest_revision   = true
     # Consumers, triggers and schedules are reached by Pub/Sub, Eventarc and Cloud Scheduler of
     # their own project, which internal ingress admits; only BFF APIs and webhooks face the internet.
-    ingress_settings      = var.public ? "ALLOW_ALL" : "ALLOW_INTERNAL_ONLY"
-    environment_variables = var.environment
+    ingress_settings = var.public ? "ALLOW_ALL" : "ALLOW_INTERNAL_ONLY"
+    # Cloud Functions adds LOG_EXECUTION_ID itself; declaring it avoids a diff on every plan.
+    environment_variables = merge(var.environment, { LOG_EXECUTION_ID = "true" })
 
     dynamic "secret_environment_variables" {
       for_each = var.secret_environment
@@ -136,7 +137,7 @@ resource "google_cloud_run_v2_service_iam_member" "public" {
 }
 
 resource "google_cloud_run_v2_service_iam_member" "invoker" {
-  for_each = toset(var.invokers)
+  for_each = var.invokers
 
   project  = var.project_id
   location = var.region

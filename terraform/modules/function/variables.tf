@@ -100,9 +100,9 @@ variable "public" {
 }
 
 variable "invokers" {
-  description = "Principals allowed to invoke the (private) function: the push, Eventarc or scheduler identity."
-  type        = list(string)
-  default     = []
+  description = "Principals allowed to invoke the (private) function (the push, Eventarc or scheduler identity), keyed by a name known at plan time."
+  type        = map(string)
+  default     = {}
 }
 
 variable "publish_topics" {

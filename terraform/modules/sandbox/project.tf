@@ -10,6 +10,7 @@ locals {
     "iam.googleapis.com",
     "logging.googleapis.com",
     "run.googleapis.com",
+    "secretmanager.googleapis.com", # the fakes read their keys from the subsystems' secrets
     "storage.googleapis.com",
   ])
   project_id = var.create_project ? google_project.this[0].project_id : var.project_id

@@ -29,11 +29,12 @@ locals {
     }
   }
   secret_files = var.auth.mode == "local-test" ? { (google_secret_manager_secret.setting[local.dev_key_secret].secret_id) = { mount_path = local.dev_key_dir, file = "key.pem" } } : {}
+  # Keyed by a name known at plan time: an account's `member` is known only once it exists.
   invoker_by_kind = tomap({
-    http     = tolist([])
-    push     = [google_service_account.invoker["push"].member]
-    trigger  = [google_service_account.invoker["eventarc"].member]
-    schedule = [google_service_account.invoker["scheduler"].member]
+    http     = tomap({})
+    push     = { push = google_service_account.invoker["push"].member }
+    trigger  = { eventarc = google_service_account.invoker["eventarc"].member }
+    schedule = { scheduler = google_service_account.invoker["scheduler"].member }
   })
 }
 
@@ -87,5 +88,9 @@ module "function" {
     service_account = google_service_account.invoker["scheduler"].email
   } : null
 
-  depends_on = [google_project_iam_member.builder, google_project_iam_member.eventarc_receiver]
+  depends_on = [
+    google_project_iam_member.builder,
+    google_storage_bucket_iam_member.builder, # the build reads the source archive
+    google_project_iam_member.eventarc_receiver,
+  ]
 }

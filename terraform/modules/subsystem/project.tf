@@ -16,8 +16,12 @@ locals {
     "secretmanager.googleapis.com",
     "storage.googleapis.com",
   ])
-  project_id           = var.create_project ? google_project.this[0].project_id : var.project_id
-  pubsub_service_agent = "service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+  project_id = var.create_project ? google_project.this[0].project_id : var.project_id
+  # The number is read from the project itself, never from a data source that waits for the
+  # APIs: that one would be unknown at every plan that touches an API, and so would every
+  # grant to the service agent, planned for replacement.
+  project_number       = var.create_project ? google_project.this[0].number : data.google_project.this[0].number
+  pubsub_service_agent = "service-${local.project_number}@gcp-sa-pubsub.iam.gserviceaccount.com"
 }
 
 resource "google_project" "this" {
@@ -43,8 +47,9 @@ resource "google_project_service" "api" {
 }
 
 data "google_project" "this" {
-  project_id = local.project_id
-  depends_on = [google_project_service.api]
+  count = var.create_project ? 0 : 1
+
+  project_id = var.project_id
 }
 
 # Who delivers to private functions: Pub/Sub push, Eventarc and Cloud Scheduler each sign
