@@ -13,9 +13,13 @@ compares two JSON Schemas of a payload and names every change that does not:
 * ``constraint-tightened``: a bound, length or pattern now refuses values it accepted;
 * ``nullability-removed``: a field that could be null no longer can.
 
-Adding an optional field or an enum value is compatible: readers are tolerant
-(they ignore unknown fields), and the consumer-driven contract tests catch a
-reader that is not.
+Adding an optional field or an enum value is compatible because readers are
+tolerant: they ignore fields they do not use, and read enumerated fields as
+strings, skipping values they do not know (``shared.contracts.knows``;
+``tests/contract_pairs/test_readers.py`` refuses a reader with a closed
+``Literal``). The consumer-driven contract tests catch a reader that refuses
+what a producer's committed schema allows. Keywords this module does not
+compare (``format``, ``multipleOf``, ``not``...) are not checked; review them.
 """
 
 from __future__ import annotations

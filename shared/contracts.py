@@ -22,6 +22,7 @@ half-applied change.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import TYPE_CHECKING, Annotated, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -65,7 +66,13 @@ class Contract(ContractModel):
 
 
 class Reader(BaseModel):
-    """A consumer's view of someone else's contract: only the fields it needs."""
+    """A consumer's view of someone else's contract: only the fields it needs.
+
+    A reader is tolerant: it ignores fields it does not use, and reads a field
+    whose values the producer may add to (a status, a mode) as a plain ``str``,
+    never a closed ``Literal``, so a new value cannot turn every event into a
+    fault. The ingress then skips what it does not know (:func:`knows`).
+    """
 
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
@@ -83,6 +90,20 @@ def publish(ctx: Context[Any], contract: Contract, *, partition_key: str) -> Env
         external=True,
         tags={SCHEMA_VERSION_TAG: str(contract.VERSION)},
     )
+
+
+def knows(
+    ctx: Context[Any], event: Envelope, field: str, value: str, known: Collection[str]
+) -> bool:
+    """Whether this consumer knows ``value``; if not, say so: the ingress skips the event.
+
+    A producer may add values to an enumerated field (a compatible change); a
+    consumer that has not learnt them yet acknowledges such events and moves on.
+    """
+    if value in known:
+        return True
+    ctx.log.info("%s %s: %s %r is unknown here; skipped", event.type, event.id, field, value)
+    return False
 
 
 def read(event: Envelope, reader: type[R]) -> R:

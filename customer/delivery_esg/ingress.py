@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from shared.contracts import Reader, read
+from shared.contracts import Reader, knows, read
 
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
@@ -12,6 +12,8 @@ if TYPE_CHECKING:
     from shared.runtime.context import Context
 
 DELIVERY_STATUS_CHANGED = "delivery.delivery-status-changed"
+STATUSES = frozenset({"assigned", "picked-up", "delivered"})
+"""The delivery statuses the customer follows; others are skipped."""
 
 
 class DriverReader(Reader):
@@ -32,7 +34,7 @@ class DeliveryStatusReader(Reader):
 
     id: str
     order_id: str
-    status: Literal["assigned", "picked-up", "delivered"]
+    status: str
     driver: DriverReader
     location: LocationReader | None = None
     changed_at: int
@@ -41,5 +43,7 @@ class DeliveryStatusReader(Reader):
 def receive_delivery(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     """Emit ``delivery-status-changed`` keyed by the order, in line with the order's events."""
     delivery = read(event, DeliveryStatusReader)
+    if not knows(ctx, event, "status", delivery.status, STATUSES):
+        return
     body = delivery.model_dump(mode="json", by_alias=True)
     ctx.emit("delivery-status-changed", "delivery", body, partition_key=delivery.order_id)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from shared.contracts import Reader, read
+from shared.contracts import Reader, knows, read
 
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 ORDER_STATUS_CHANGED = "order.order-status-changed"
 VERSION = "2"
 """The major version of ``order.order-status-changed`` this ingress reads."""
+STATUSES = frozenset({"placed", "accepted", "ready", "picked-up", "delivered", "cancelled"})
+"""The order statuses the customer follows; others are skipped."""
 
 
 class CancellationReader(Reader):
@@ -27,7 +29,7 @@ class OrderStatusReader(Reader):
     """Where the order stands; the rest of Order's payload is not the customer's concern."""
 
     id: str
-    status: Literal["placed", "accepted", "ready", "picked-up", "delivered", "cancelled"]
+    status: str
     cancellation: CancellationReader | None = None
     changed_at: int
 
@@ -35,6 +37,8 @@ class OrderStatusReader(Reader):
 def receive_status(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     """Emit ``order-status-changed`` ``{id, status, reason, detail, changedAt}``, keyed by order."""
     order = read(event, OrderStatusReader)
+    if not knows(ctx, event, "status", order.status, STATUSES):
+        return
     cancellation = order.cancellation
     body = {
         "id": order.id,

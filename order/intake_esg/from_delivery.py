@@ -8,11 +8,11 @@ repeated internal events, which the lifecycle leaves aside.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from shared.contracts import Reader, read
+from shared.contracts import Reader, knows, read
 
 if TYPE_CHECKING:
     from order.ports import OrderPorts
@@ -38,12 +38,14 @@ class Delivery(Reader):
 
     id: str
     order_id: str = Field(min_length=1)
-    status: Literal["assigned", "picked-up", "delivered"]
+    status: str
     driver: Driver
 
 
 def receive_delivery_status(event: Envelope, ctx: Context[OrderPorts]) -> None:
     """Emit the internal event for the delivery's status, keyed by the order id."""
     delivery = read(event, Delivery)
+    if not knows(ctx, event, "status", delivery.status, INTERNAL_TYPES):
+        return
     body = {"id": delivery.order_id, "deliveryId": delivery.id, "driverId": delivery.driver.id}
     ctx.emit(INTERNAL_TYPES[delivery.status], "order", body, partition_key=delivery.order_id)

@@ -7,11 +7,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from shared.contracts import Reader, read
+from shared.contracts import Reader, knows, read
 
 if TYPE_CHECKING:
     from order.ports import OrderPorts
@@ -22,6 +22,8 @@ ORDER_ACCEPTED = "restaurant.order-accepted"
 ORDER_REJECTED = "restaurant.order-rejected"
 ORDER_READY = "restaurant.order-ready"
 RESTAURANT_UPDATED = "restaurant.restaurant-updated"
+ORDERINGS = frozenset({"kitchen", "pos"})
+"""The ways of taking orders Order knows; a restaurant using another is skipped."""
 
 
 class Accepted(Reader):
@@ -53,7 +55,7 @@ class Restaurant(Reader):
 
     id: str = Field(min_length=1)
     name: str
-    ordering: Literal["kitchen", "pos"]
+    ordering: str
 
 
 _ANSWERS: dict[str, tuple[type[Accepted | Rejected | Ready], str]] = {
@@ -67,6 +69,8 @@ def receive_restaurant_event(event: Envelope, ctx: Context[OrderPorts]) -> None:
     """Emit the internal counterpart of a restaurant's answer or profile."""
     if event.type == RESTAURANT_UPDATED:
         restaurant = read(event, Restaurant)
+        if not knows(ctx, event, "ordering", restaurant.ordering, ORDERINGS):
+            return
         body = restaurant.model_dump(mode="json", by_alias=True)
         ctx.emit("restaurant-updated", "restaurant", body, partition_key=restaurant.id)
         return

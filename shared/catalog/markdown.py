@@ -22,13 +22,14 @@ in the `schemaVersion` attribute; each consumer's ingress selects the version
 it reads and reads it with its own tolerant reader.
 
 **Evolving an event.** Adding an optional field or an enum value is
-compatible: change the contract, run `fooddelivery contracts export`, commit
-the files. Anything else (removing or renaming a field, changing a type,
-making a field required, removing an enum value, tightening a bound) is
-refused by the check: publish a new major version beside the old one (a
-second contract class with `VERSION = n + 1`, published by the same egress),
-move the consumers over, and retire the old version when nobody reads it
-(remove its class and delete its schema file).
+compatible, because readers are tolerant: they ignore fields they do not use,
+and read enumerated fields as strings, skipping values they do not know. Change
+the contract, run `fooddelivery contracts export`, commit the files. Removing
+or renaming a field, changing a type, making a field required, removing an
+enum value or tightening a bound is refused by the check: publish a new major
+version beside the old one (a second contract class with `VERSION = n + 1`,
+published by the same egress), move the consumers over, and retire the old
+version when nobody reads it (remove its class and delete its schema file).
 
 Files: [`asyncapi.yaml`](asyncapi.yaml) (AsyncAPI 3.0), [`schemas/`](schemas)
 (JSON Schema 2020-12, one per type and major version),

@@ -67,7 +67,7 @@ def test_an_order_status_that_breaks_the_contract_becomes_a_fault(customer: Cust
     broken = new_event(
         OrderStatusChangedV2.TYPE,
         "order",
-        {"id": "o-1", "status": "lost", "changedAt": 1},
+        {"id": "o-1", "changedAt": "yesterday"},
         partition_key="o-1",
         tags={"subsystem": "order", "schemaVersion": "2"},
     )
@@ -77,6 +77,20 @@ def test_an_order_status_that_breaks_the_contract_becomes_a_fault(customer: Cust
     [fault] = customer.faults()
     assert fault["function"] == "customer/order-esg/ingress"
     assert fault["error"]["type"] == "InvalidEventError"
+
+
+def test_a_status_order_added_since_is_skipped_not_a_fault(customer: Customer) -> None:
+    newer = new_event(
+        OrderStatusChangedV2.TYPE,
+        "order",
+        {"id": "o-1", "status": "teleported", "changedAt": 1},
+        partition_key="o-1",
+        tags={"subsystem": "order", "schemaVersion": "2"},
+    )
+    customer.inject("order", newer)
+
+    assert customer.events("order-status-changed") == []
+    assert customer.faults() == []
 
 
 def test_the_customer_reads_v2_and_leaves_v1_to_those_still_on_it(customer: Customer) -> None:

@@ -109,8 +109,15 @@ def test_location_updates_repeat_the_status_and_the_order_moves_once(
 
 def test_a_delivery_status_outside_the_contract_becomes_a_fault(order_system: OrderSystem) -> None:
     event = order_system.delivery("assigned")
-    order_system.send("delivery", replace(event, body={**event.body, "status": "lost"}))
+    order_system.send("delivery", replace(event, body={**event.body, "status": 7}))
     [fault] = order_system.faults()
     assert fault["function"] == "order/intake-esg/from-delivery"
     assert "status" in fault["error"]["message"]
+    assert order_system.events["bus"] == []
+
+
+def test_a_delivery_status_added_since_is_skipped_not_a_fault(order_system: OrderSystem) -> None:
+    event = order_system.delivery("assigned")
+    order_system.send("delivery", replace(event, body={**event.body, "status": "arriving"}))
+    assert order_system.faults() == []
     assert order_system.events["bus"] == []
