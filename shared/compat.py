@@ -11,7 +11,10 @@ compares two JSON Schemas of a payload and names every change that does not:
 * ``required-added``: a new field is required (old events do not have it);
 * ``enum-value-removed``: an allowed value is gone (old events may carry it);
 * ``constraint-tightened``: a bound, length or pattern now refuses values it accepted;
-* ``nullability-removed``: a field that could be null no longer can.
+* ``nullability-removed``: a field that could be null no longer can;
+* ``nullability-added``: a field that was never null now may be (a reader that
+  needs the value cannot tell a null from a broken event);
+* ``made-optional``: a required field may now be missing (the same, for absence).
 
 Adding an optional field or an enum value is compatible because readers are
 tolerant: they ignore fields they do not use, and read enumerated fields as
@@ -85,6 +88,8 @@ def _compare(
     old_s, new_s = old_r(old_s), new_r(new_s)
     if old_null and not new_null:
         out.append(Breaking(path, "nullability-removed", "null is no longer allowed"))
+    if new_null and not old_null:
+        out.append(Breaking(path, "nullability-added", "the value may now be null"))
     old_type, new_type = old_s.get("type"), new_s.get("type")
     if old_type != new_type:
         out.append(Breaking(path, "type-changed", f"{old_type} -> {new_type}"))
@@ -109,6 +114,8 @@ def _compare_object(
             continue
         if name in new_req and name not in old_req:
             out.append(Breaking(where, "made-required", "an optional field became required"))
+        if name in old_req and name not in new_req:
+            out.append(Breaking(where, "made-optional", "a required field may now be missing"))
         _compare(old_r, old_props[name], new_r, new_props[name], where, out)
     for name in sorted(set(new_props) - set(old_props)):
         if name in new_req:

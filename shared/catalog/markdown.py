@@ -25,8 +25,9 @@ it reads and reads it with its own tolerant reader.
 compatible, because readers are tolerant: they ignore fields they do not use,
 and read enumerated fields as strings, skipping values they do not know. Change
 the contract, run `fooddelivery contracts export`, commit the files. Removing
-or renaming a field, changing a type, making a field required, removing an
-enum value or tightening a bound is refused by the check: publish a new major
+or renaming a field, changing a type, making a field required, optional or
+nullable, removing an enum value or tightening a bound is refused by the check
+(readers that need a value cannot tell it missing from broken): publish a new major
 version beside the old one (a second contract class with `VERSION = n + 1`,
 published by the same egress), move the consumers over, and retire the old
 version when nobody reads it (remove its class and delete its schema file).

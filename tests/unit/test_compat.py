@@ -59,6 +59,8 @@ def test_removing_a_field_is_breaking():
         ({"status": (Literal["placed", "delivered"], ...)}, ("$.status", "enum-value-removed")),
         ({"total": (int, Field(ge=1))}, ("$.total", "constraint-tightened")),
         ({"note": (str, None)}, ("$.note", "nullability-removed")),
+        ({"total": (int | None, Field(ge=0))}, ("$.total", "nullability-added")),
+        ({"id": (str, "")}, ("$.id", "made-optional")),
     ],
 )
 def test_each_rule_names_the_field(change, expected):
