@@ -27,6 +27,10 @@ RESERVED_FIELDS = frozenset({"id", "type", "timestamp", "partitionKey", "tags", 
 MAX_ENVELOPE_BYTES = 256 * 1024
 """Upper bound for one serialized event: small enough for a Firestore document."""
 
+MAX_ATTRIBUTE_BYTES = 1024
+"""Pub/Sub's limit on an attribute value and an ordering key; ids, keys and tags travel as both."""
+MAX_TIMESTAMP = 2**53
+"""Beyond this, epoch milliseconds lose precision in JSON readers that use doubles."""
 _TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9]*([.-][a-z0-9]+)*$")
 _ENTITY_PATTERN = re.compile(r"^[a-z][A-Za-z0-9]*$")
 _ID_NAMESPACE = uuid.UUID("6f1c1f9e-8d0a-4e49-9d43-5a1f0c7b2e11")
@@ -75,8 +79,14 @@ class Envelope:
         return doc
 
     def to_bytes(self) -> bytes:
-        """Compact UTF-8 JSON, the data of a Pub/Sub message."""
-        return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False).encode()
+        """Compact UTF-8 JSON, the data of a Pub/Sub message (never NaN or Infinity)."""
+        try:
+            text = json.dumps(
+                self.to_json(), separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            )
+        except ValueError as e:
+            raise EnvelopeError(f"<{self.entity}>", f"not JSON: {e}") from e
+        return text.encode()
 
     @classmethod
     def from_bytes(cls, data: bytes | str, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> Envelope:
@@ -84,7 +94,7 @@ class Envelope:
         if len(data) > max_bytes:
             raise EnvelopeError("$", f"{len(data)} bytes exceeds the limit of {max_bytes}")
         try:
-            doc = json.loads(data)
+            doc = json.loads(data, parse_constant=_no_constant)
         except (ValueError, UnicodeDecodeError) as e:
             raise EnvelopeError("$", f"not JSON ({e})") from e
         return cls.from_json(doc)
@@ -172,6 +182,10 @@ def derive_id(*parts: str) -> str:
     return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join(parts)))
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
 def now_ms() -> int:
     """Wall-clock time in epoch milliseconds, the envelope's ``timestamp`` unit."""
     return time.time_ns() // 1_000_000
@@ -195,16 +209,23 @@ def _typed(doc: Json, name: str, kind: type) -> Any:
 
 
 def _check_envelope(e: Envelope) -> None:
-    if not e.id:
-        raise EnvelopeError("id", "must not be empty")
-    if not _TYPE_PATTERN.match(e.type):
+    """What every envelope must be, including what Pub/Sub's attributes can carry."""
+    for name, value in (("id", e.id), ("partitionKey", e.partition_key)):
+        if not value:
+            raise EnvelopeError(name, "must not be empty")
+        if len(value.encode()) > MAX_ATTRIBUTE_BYTES:
+            raise EnvelopeError(name, f"is longer than {MAX_ATTRIBUTE_BYTES} bytes")
+    if not _TYPE_PATTERN.fullmatch(e.type):
         raise EnvelopeError("type", f"{e.type!r} must be lower-case words joined by '-' or '.'")
-    if e.timestamp <= 0:
+    if not 0 < e.timestamp < MAX_TIMESTAMP:
         raise EnvelopeError("timestamp", "must be positive epoch milliseconds")
-    if not e.partition_key:
-        raise EnvelopeError("partitionKey", "must not be empty")
-    if e.entity in RESERVED_FIELDS or not _ENTITY_PATTERN.match(e.entity):
+    if e.entity in RESERVED_FIELDS or not _ENTITY_PATTERN.fullmatch(e.entity):
         raise EnvelopeError("<entity>", f"{e.entity!r} is not a valid payload field name")
     for key, value in e.tags.items():
         if not isinstance(value, str):
             raise EnvelopeError(f"tags.{key}", f"expected str, got {type(value).__name__}")
+        if key.startswith("goog") or len(value.encode()) > MAX_ATTRIBUTE_BYTES:
+            raise EnvelopeError(
+                f"tags.{key}",
+                f"Pub/Sub reserves the 'goog' prefix and values over {MAX_ATTRIBUTE_BYTES} bytes",
+            )

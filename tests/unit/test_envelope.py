@@ -43,6 +43,11 @@ def test_optional_fields_are_left_out_when_absent():
         ({"timestamp": True}, "timestamp"),
         ({"timestamp": -1}, "timestamp"),
         ({"partitionKey": ""}, "partitionKey"),
+        ({"type": "order-placed\n"}, "type"),
+        ({"timestamp": 2**60}, "timestamp"),
+        ({"id": "e" * 1025}, "id"),
+        ({"partitionKey": "k" * 1025}, "partitionKey"),
+        ({"tags": {"googSource": "x"}}, "tags.googSource"),
         ({"tags": ["a"]}, "tags"),
         ({"tags": {"source": 1}}, "tags.source"),
         ({"order": "not an object"}, "order"),
@@ -90,3 +95,13 @@ def test_derived_events_get_deterministic_ids_and_carry_the_correlation():
 def test_root_events_get_unique_ids():
     ids = {new_event("x", "thing", {}, partition_key="k").id for _ in range(100)}
     assert len(ids) == 100
+
+
+def test_nan_and_infinity_are_not_json_either_way():
+    with pytest.raises(EnvelopeError):
+        Envelope.from_bytes(json.dumps(WIRE).replace("1250", "NaN"))
+    event = new_event(
+        "order-placed", "order", {"lat": float("nan")}, partition_key="o", timestamp=5
+    )
+    with pytest.raises(EnvelopeError, match="not JSON"):
+        event.to_bytes()
