@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from customer.delivery_esg.ingress import DELIVERY_STATUS_CHANGED, receive_delivery
+from shared.contracts import SCHEMA_VERSION_TAG
 from shared.hub.routing import on_types
 from shared.topology import Channel, Consumer, Role, Service, ServiceKind, Topic
 
@@ -13,7 +14,11 @@ SERVICE = Service(
         Consumer(
             "ingress",
             Role.INGRESS,
-            Channel(on_types(DELIVERY_STATUS_CHANGED), topic=Topic.EXTERNAL, subsystem="delivery"),
+            Channel(
+                on_types(DELIVERY_STATUS_CHANGED, **{SCHEMA_VERSION_TAG: "1"}),
+                topic=Topic.EXTERNAL,
+                subsystem="delivery",
+            ),
             handlers=(receive_delivery,),
         ),
     ),

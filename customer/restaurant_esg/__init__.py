@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from customer.restaurant_esg.ingress import MENU_UPDATED, RESTAURANT_UPDATED, receive
+from shared.contracts import SCHEMA_VERSION_TAG
 from shared.hub.routing import on_types
 from shared.topology import Channel, Consumer, Role, Service, ServiceKind, Topic
 
@@ -14,7 +15,7 @@ SERVICE = Service(
             "ingress",
             Role.INGRESS,
             Channel(
-                on_types(RESTAURANT_UPDATED, MENU_UPDATED),
+                on_types(RESTAURANT_UPDATED, MENU_UPDATED, **{SCHEMA_VERSION_TAG: "1"}),
                 topic=Topic.EXTERNAL,
                 subsystem="restaurant",
             ),

@@ -20,6 +20,7 @@ from order.intake_esg.from_restaurant import (
     RESTAURANT_UPDATED,
     receive_restaurant_event,
 )
+from shared.contracts import SCHEMA_VERSION_TAG
 from shared.hub.routing import on_types
 from shared.topology import Channel, Consumer, Role, Service, ServiceKind, Topic
 
@@ -31,7 +32,7 @@ SERVICE = Service(
             "from-customer",
             Role.INGRESS,
             Channel(
-                on_types(ORDER_PLACED, ORDER_CANCEL_REQUESTED),
+                on_types(ORDER_PLACED, ORDER_CANCEL_REQUESTED, **{SCHEMA_VERSION_TAG: "1"}),
                 topic=Topic.EXTERNAL,
                 subsystem="customer",
             ),
@@ -41,7 +42,13 @@ SERVICE = Service(
             "from-restaurant",
             Role.INGRESS,
             Channel(
-                on_types(ORDER_ACCEPTED, ORDER_REJECTED, ORDER_READY, RESTAURANT_UPDATED),
+                on_types(
+                    ORDER_ACCEPTED,
+                    ORDER_READY,
+                    ORDER_REJECTED,
+                    RESTAURANT_UPDATED,
+                    **{SCHEMA_VERSION_TAG: "1"},
+                ),
                 topic=Topic.EXTERNAL,
                 subsystem="restaurant",
             ),
@@ -50,7 +57,11 @@ SERVICE = Service(
         Consumer(
             "from-delivery",
             Role.INGRESS,
-            Channel(on_types(DELIVERY_STATUS_CHANGED), topic=Topic.EXTERNAL, subsystem="delivery"),
+            Channel(
+                on_types(DELIVERY_STATUS_CHANGED, **{SCHEMA_VERSION_TAG: "1"}),
+                topic=Topic.EXTERNAL,
+                subsystem="delivery",
+            ),
             handlers=(receive_delivery_status,),
         ),
     ),

@@ -71,18 +71,22 @@ def check_contracts(subsystem: Subsystem, published: Collection[tuple[str, int]]
 def _check_versions(
     where: str, rule: Rule, published: Collection[tuple[str, int]]
 ) -> Iterator[str]:
-    """An ingress reads published versions only, and picks one when there are several."""
+    """An ingress names the published version it reads.
+
+    Even while one version exists: a subscription's filter cannot change once it
+    is deployed, so adding the selection when a v2 appears would mean recreating
+    the subscription (and losing what it holds).
+    """
     wanted = rule.tags.get(SCHEMA_VERSION_TAG)
+    if wanted is None:
+        yield (
+            f"{where} selects no version: add the routing tag {SCHEMA_VERSION_TAG} "
+            "(a deployed subscription's filter cannot change later)"
+        )
+        return
     for event_type in sorted(rule.types):
-        versions = sorted(v for t, v in published if t == event_type)
-        if wanted is not None and (event_type, _int(wanted)) not in published:
+        if (event_type, _int(wanted)) not in published:
             yield f"{where} reads {event_type} v{wanted}, which is not published"
-        elif wanted is None and len(versions) > 1:
-            listed = ", ".join(f"v{v}" for v in versions)
-            yield (
-                f"{where} reads {event_type}, published as {listed}: select one "
-                f"with the routing tag {SCHEMA_VERSION_TAG}"
-            )
 
 
 def _int(value: str) -> int:

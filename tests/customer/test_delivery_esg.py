@@ -38,7 +38,7 @@ def test_a_delivery_status_that_breaks_the_contract_becomes_a_fault(customer: Cu
         "delivery",
         {"id": "d-1", "orderId": "o-1", "status": "assigned", "changedAt": 1},
         partition_key="o-1",
-        tags={"subsystem": "delivery"},
+        tags={"subsystem": "delivery", "schemaVersion": "1"},
     )
     customer.inject("delivery", broken)
 

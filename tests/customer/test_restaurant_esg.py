@@ -46,7 +46,7 @@ def test_an_update_that_breaks_the_contract_becomes_a_fault(customer: Customer) 
         "restaurant",
         {"id": "r-1", "cuisine": "italian", "address": ADDRESS, "open": "sometimes"},
         partition_key="r-1",
-        tags={"subsystem": "restaurant"},
+        tags={"subsystem": "restaurant", "schemaVersion": "1"},
     )
     customer.inject("restaurant", broken)
 
