@@ -85,13 +85,15 @@ def check(apps: Sequence[SubsystemApp[Any]], root: Path) -> Report:
             committed = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(committed, dict):
                 raise TypeError("not a JSON object")
-            changes = breaking_changes(committed, schema_of(event))
+            generated = schema_of(event)
+            changes = [str(c) for c in breaking_changes(committed, generated)]
+            changes += _renamed_payload(committed, generated)
         except (OSError, ValueError, LookupError, TypeError, AttributeError) as e:
             report.unreadable.append(_unreadable(shown, e))
             unreadable.add(shown)
             continue
         for change in changes:
-            report.breaking.append(_breaking(event, str(change)))
+            report.breaking.append(_breaking(event, change))
     for name, text in generate(apps).items():
         target, shown = root / name, f"{root.name}/{name}"
         if shown not in unreadable and _committed_text(target) != text:
@@ -110,6 +112,14 @@ def export(apps: Sequence[SubsystemApp[Any]], root: Path) -> list[str]:
         target.write_text(text, encoding="utf-8")
         changed.append(f"{root.name}/{name}")
     return changed
+
+
+def _renamed_payload(committed: dict[str, Any], generated: dict[str, Any]) -> list[str]:
+    """The payload's envelope field (``x-entity``) is part of the contract on the wire."""
+    was, now = committed.get("x-entity"), generated.get("x-entity")
+    if was is not None and now is not None and was != now:
+        return [f"$: entity-renamed: the payload travels under {now!r}, not {was!r}"]
+    return []
 
 
 def _breaking(event: Published, change: str) -> str:

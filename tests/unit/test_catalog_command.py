@@ -98,3 +98,24 @@ def test_after_a_breaking_change_check_gives_only_the_breaking_advice(
     assert "bump the major version: publish v2 beside v1" in err
     assert "stale" not in err
     assert "after a compatible change" not in err
+
+
+def test_a_renamed_payload_field_is_a_breaking_change(committed, monkeypatch, capsys):
+    class UnderAnotherName(OrderStatusChanged):
+        """v1 travelling under another envelope field: the JSON on the wire changes."""
+
+        ENTITY = "purchase"
+
+    def renamed() -> list[Any]:
+        apps = load_subsystems()
+        v2 = [e.contract for e in inventory(apps) if e.type == "order.order-status-changed"][1:]
+        return [
+            replace(a, contracts=(UnderAnotherName, *v2)) if a.name == "order" else a for a in apps
+        ]
+
+    monkeypatch.setattr("shared.catalog.command.load_subsystems", renamed)
+
+    assert main(["contracts", "check", "--dir", str(committed)]) == 1
+
+    err = capsys.readouterr().err
+    assert "entity-renamed: the payload travels under 'purchase', not 'order'" in err
