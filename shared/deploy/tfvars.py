@@ -65,12 +65,22 @@ class FirestoreIndex:
 
 
 def render(subsystems: Sequence[Subsystem]) -> dict[str, Any]:
-    """The tfvars document (``{"subsystems": {...}}``) for ``subsystems``."""
+    """The tfvars document (``{"subsystems": {...}, "envelope_schema": {...}}``).
+
+    ``envelope_schema`` is the Avro schema each ``external`` topic checks every
+    message against (:mod:`shared.hub.topic_schemas`), as the dev stack attaches it.
+    """
+    from shared.hub.topic_schemas import ENVELOPE_SCHEMA_ID, envelope_avro_schema
+
     return {
         "subsystems": {
             s.name: _subsystem(s, [firestore_index(i) for i in s.indexes])
             for s in sorted(subsystems, key=lambda s: s.name)
-        }
+        },
+        "envelope_schema": {
+            "id": ENVELOPE_SCHEMA_ID,
+            "definition": json.dumps(envelope_avro_schema()),
+        },
     }
 
 

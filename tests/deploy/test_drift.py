@@ -277,6 +277,7 @@ INVENTORY = {
         "google_project_iam_member.eventarc_receiver",
         "google_project_iam_member.builder",
         "google_pubsub_topic.this",
+        "google_pubsub_schema.envelope",
         "google_pubsub_topic_iam_member.dead_letter",
         "google_storage_bucket.lake",
         "google_storage_bucket_iam_member.lake_writer",
@@ -476,3 +477,21 @@ def test_the_generated_types_are_declared_alike_wherever_terraform_needs_them(mo
     for sub in generated["subsystems"].values():
         for name, fn in sub["functions"].items():
             assert sorted(fn) == sorted(_attributes(functions)), name
+
+
+def test_every_external_topic_checks_the_envelope_schema_as_the_dev_stack_does(modules, generated):
+    from shared.hub.topic_schemas import ENVELOPE_SCHEMA_ID, envelope_avro_schema
+
+    schema = generated["envelope_schema"]
+    assert schema["id"] == ENVELOPE_SCHEMA_ID
+    assert json.loads(schema["definition"]) == envelope_avro_schema()
+    subsystem = modules["modules/subsystem"]
+    resource = subsystem["resource"]["google_pubsub_schema.envelope"]
+    assert (resource["type"], resource["definition"]) == (
+        "AVRO",
+        "${var.envelope_schema.definition}",
+    )
+    topic = json.dumps(subsystem["resource"]["google_pubsub_topic.this"])
+    assert "schema_settings" in topic and 'value == \\"external\\"' in topic and "JSON" in topic
+    for root in ("environments/dev", "environments/prod"):
+        assert modules[root]["module"]["system"]["envelope_schema"] == "${var.envelope_schema}"

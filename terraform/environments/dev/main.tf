@@ -30,6 +30,7 @@ module "system" {
 
   env                 = "dev"
   subsystems          = var.subsystems
+  envelope_schema     = var.envelope_schema
   project_ids         = var.project_ids
   create_projects     = var.create_projects
   folder_id           = var.folder_id

@@ -1,3 +1,11 @@
+variable "envelope_schema" {
+  description = "The Avro schema every external topic checks messages against (generated: topology.auto.tfvars.json)."
+  type = object({
+    id         = string
+    definition = string
+  })
+}
+
 variable "subsystems" {
   description = "Every subsystem's topics, functions and indexes, generated from the topology (topology.auto.tfvars.json)."
   type = map(object({

@@ -6,6 +6,7 @@ module "system" {
 
   env                 = "prod"
   subsystems          = var.subsystems
+  envelope_schema     = var.envelope_schema
   project_ids         = var.project_ids
   create_projects     = var.create_projects
   folder_id           = var.folder_id

@@ -8,6 +8,24 @@ resource "google_pubsub_topic" "this" {
   name    = each.value
   labels  = local.labels
 
+  # The broker itself refuses, on `external`, anything that is not an event envelope.
+  dynamic "schema_settings" {
+    for_each = each.value == "external" ? [google_pubsub_schema.envelope.id] : []
+    content {
+      schema   = schema_settings.value
+      encoding = "JSON"
+    }
+  }
+
+  depends_on = [google_project_service.api]
+}
+
+resource "google_pubsub_schema" "envelope" {
+  project    = local.project_id
+  name       = var.envelope_schema.id
+  type       = "AVRO"
+  definition = var.envelope_schema.definition
+
   depends_on = [google_project_service.api]
 }
 

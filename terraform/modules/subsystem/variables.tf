@@ -52,6 +52,14 @@ variable "deletion_protection" {
   type        = bool
 }
 
+variable "envelope_schema" {
+  description = "The Avro schema every external topic checks messages against (generated: topology.auto.tfvars.json)."
+  type = object({
+    id         = string
+    definition = string
+  })
+}
+
 variable "topics" {
   description = "The subsystem's topics (generated: bus, external, faults)."
   type        = list(string)

@@ -39,6 +39,7 @@ module "subsystem" {
   labels              = var.labels
 
   topics            = each.value.topics
+  envelope_schema   = var.envelope_schema
   functions         = each.value.functions
   firestore_indexes = each.value.firestore_indexes
 
