@@ -17,6 +17,11 @@ from shared.catalog.inventory import Published, Reading
 from shared.catalog.schemas import example, schema_file, schema_of
 from shared.catalog.yamltext import to_yaml
 from shared.contracts import SCHEMA_VERSION_TAG
+from shared.envelope import MAX_ATTRIBUTE_BYTES, MAX_TIMESTAMP
+from shared.hub.topic_schemas import ENVELOPE_SCHEMA_ID
+
+ENVELOPE_SCHEMA = f"projects/{{project}}/schemas/{ENVELOPE_SCHEMA_ID}"
+"""The topic schema every ``external`` topic checks messages against (shared.hub.topic_schemas)."""
 
 ASYNCAPI_VERSION = "3.0.0"
 SCHEMA_FORMAT = "application/schema+json;version=draft-2020-12"
@@ -76,6 +81,12 @@ def _channel(producer: str, events: Sequence[Published]) -> Doc:
         "description": f"The `external` topic of the {producer} subsystem: its published events.",
         "servers": [_ref("servers", producer)],
         "messages": {e.key: _ref("components", "messages", e.key) for e in mine},
+        "bindings": {
+            "googlepubsub": {
+                "bindingVersion": "0.2.0",
+                "schemaSettings": {"encoding": "json", "name": ENVELOPE_SCHEMA},
+            }
+        },
     }
 
 
@@ -112,7 +123,7 @@ def _message(event: Published) -> Doc:
     consumers = ", ".join(r.qualified for r in event.consumers) or "none"
     example_body = example(schema_of(event))
     return {
-        "name": event.type,
+        "name": event.key,
         "title": f"{event.type} v{event.version}",
         "summary": event.summary,
         "description": (
@@ -120,6 +131,10 @@ def _message(event: Published) -> Doc:
             f"read by {consumers}. Schema: `{schema_file(event.type, event.version)}`."
         ),
         "contentType": "application/json",
+        "correlationId": {
+            "description": "The flow the event belongs to (the first event's id).",
+            "location": "$message.payload#/metadata/correlationId",
+        },
         "headers": _headers(event),
         "payload": {"schemaFormat": SCHEMA_FORMAT, "schema": _envelope(event)},
         "examples": [
@@ -172,11 +187,17 @@ def _envelope(event: Published) -> Doc:
         "description": f"The envelope; the payload is under `{event.entity}`.",
         "required": ["id", "type", "timestamp", "partitionKey", "tags", event.entity],
         "properties": {
-            "id": {"type": "string"},
+            "id": {"type": "string", "minLength": 1, "maxLength": MAX_ATTRIBUTE_BYTES},
             "type": {"const": event.type},
-            "timestamp": {"type": "integer", "description": "Epoch milliseconds."},
-            "partitionKey": {"type": "string"},
+            "timestamp": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_TIMESTAMP - 1,
+                "description": "Epoch milliseconds.",
+            },
+            "partitionKey": {"type": "string", "minLength": 1, "maxLength": MAX_ATTRIBUTE_BYTES},
             "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+            "raw": {"description": "The source system's native data, when kept."},
             "metadata": {"type": "object", "description": "correlationId, causationId."},
             event.entity: {"$ref": schema_file(event.type, event.version)},
         },

@@ -20,6 +20,7 @@ from shared.catalog.schemas import example, schema_of
 from shared.catalog.yamltext import to_yaml
 from shared.cli import main
 from shared.contracts import Contract
+from shared.hub.topic_schemas import ENVELOPE_SCHEMA_ID
 from tests.contract_pairs.conftest import APPS, CONTRACTS, EVENTS, ROOT
 
 ASYNCAPI_SCHEMA = "3.0.0-without-$id.json"
@@ -195,3 +196,17 @@ def test_generation_is_deterministic() -> None:
 )
 def test_the_yaml_writer_round_trips(value: Any) -> None:
     assert yaml.safe_load(to_yaml(value)) == value
+
+
+def test_the_asyncapi_document_names_the_topic_schema_and_the_correlation() -> None:
+    document = yaml.safe_load((CONTRACTS / "asyncapi.yaml").read_text(encoding="utf-8"))
+    for channel in document["channels"].values():
+        settings = channel["bindings"]["googlepubsub"]["schemaSettings"]
+        assert settings == {
+            "encoding": "json",
+            "name": f"projects/{{project}}/schemas/{ENVELOPE_SCHEMA_ID}",
+        }
+    messages = document["components"]["messages"]
+    assert len({m["name"] for m in messages.values()}) == len(messages)
+    for message in messages.values():
+        assert message["correlationId"]["location"] == "$message.payload#/metadata/correlationId"
