@@ -71,9 +71,10 @@ class OrderStatusChanged(Contract):
     total: int = Field(ge=0)
     currency: Currency
     status: OrderStatus
-    reason: CancelReason | None = None
-    detail: str | None = None
-    delivery_address: Address | None = None
+    # The catalog's example is a placed order: no reason, no detail (and, in v1, no address).
+    reason: CancelReason | None = Field(default=None, examples=[None])
+    detail: str | None = Field(default=None, examples=[None])
+    delivery_address: Address | None = Field(default=None, examples=[None])
     changed_at: EpochMs
 
 
@@ -122,7 +123,7 @@ class OrderStatusChangedV2(Contract):
     items: list[OrderLineV2]
     total: Money
     status: OrderStatus
-    cancellation: Cancellation | None = None
+    cancellation: Cancellation | None = Field(default=None, examples=[None])  # a placed order
     delivery_address: Address | None = None
     changed_at: EpochMs
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Sequence
 
 from shared.catalog.inventory import Published
@@ -63,7 +64,7 @@ def _overview(events: Sequence[Published]) -> Iterator[str]:
 def _section(event: Published, events: Sequence[Published]) -> Iterator[str]:
     schema = schema_of(event)
     yield f"## `{event.type}` v{event.version}\n"
-    yield schema["description"].replace("\n    ", "\n") + "\n"
+    yield markdown_text(schema["description"].replace("\n    ", "\n")) + "\n"
     newer = [e.version for e in events if e.type == event.type and e.version > event.version]
     if newer:
         yield f"> **Deprecated:** superseded by v{max(newer)}; published beside it until "
@@ -138,5 +139,13 @@ def _notes(schema: Schema, defs: Schema) -> str:
     if "pattern" in schema:
         notes.append(f"pattern `{schema['pattern']}`")
     if "description" in schema and schema.get("type") != "object":
-        notes.append(schema["description"].replace("\n", " "))
+        notes.append(markdown_text(schema["description"].replace("\n", " ")))
     return "; ".join(notes)
+
+
+_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
+
+
+def markdown_text(docstring: str) -> str:
+    """A contract's docstring in Markdown: ``literal`` and :role:`name` become `code`."""
+    return _ROLE.sub(lambda m: f"`{m[1].rsplit('.', 1)[-1]}`", docstring).replace("``", "`")
