@@ -22,7 +22,8 @@ strings, skipping values they do not know (``shared.contracts.knows``;
 ``tests/contract_pairs/test_readers.py`` refuses a reader with a closed
 ``Literal``). The consumer-driven contract tests catch a reader that refuses
 what a producer's committed schema allows. Keywords this module does not
-compare (``format``, ``multipleOf``, ``not``...) are not checked; review them.
+compare one by one (``format``, ``multipleOf``, ``not``...) count as tightened
+when they are added or changed.
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ from typing import Any
 Schema = dict[str, Any]
 _LOWER_BOUNDS = ("minimum", "exclusiveMinimum", "minLength", "minItems")
 _UPPER_BOUNDS = ("maximum", "exclusiveMaximum", "maxLength", "maxItems")
+_NARROWING = (
+    "format",
+    "multipleOf",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "propertyNames",
+    "dependentRequired",
+    "not",
+    "allOf",
+)
+"""Keywords that can only narrow what is valid: adding or changing one is treated as breaking."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +63,7 @@ class Breaking:
 def breaking_changes(old: Schema, new: Schema) -> list[Breaking]:
     """Every change from ``old`` to ``new`` that breaks a reader or a replay."""
     found: list[Breaking] = []
-    _compare(_Resolver(old), old, _Resolver(new), new, "$", found)
+    _compare(_Resolver(old), old, _Resolver(new), new, "$", found, frozenset())
     return found
 
 
@@ -81,8 +94,19 @@ def _branches(schema: Schema) -> tuple[Schema, bool]:
 
 
 def _compare(
-    old_r: _Resolver, old: Schema, new_r: _Resolver, new: Schema, path: str, out: list[Breaking]
+    old_r: _Resolver,
+    old: Schema,
+    new_r: _Resolver,
+    new: Schema,
+    path: str,
+    out: list[Breaking],
+    seen: frozenset[tuple[str, str]],
 ) -> None:
+    refs = (str(old.get("$ref")), str(new.get("$ref")))
+    if "$ref" in old and "$ref" in new:
+        if refs in seen:
+            return  # a recursive definition, compared already on the way here
+        seen = seen | {refs}
     old_s, old_null = _branches(old_r(old))
     new_s, new_null = _branches(new_r(new))
     old_s, new_s = old_r(old_s), new_r(new_s)
@@ -97,13 +121,19 @@ def _compare(
     _compare_enum(old_s, new_s, path, out)
     _compare_bounds(old_s, new_s, path, out)
     if old_type == "object":
-        _compare_object(old_r, old_s, new_r, new_s, path, out)
+        _compare_object(old_r, old_s, new_r, new_s, path, out, seen)
     elif old_type == "array" and "items" in old_s and "items" in new_s:
-        _compare(old_r, old_s["items"], new_r, new_s["items"], f"{path}[]", out)
+        _compare(old_r, old_s["items"], new_r, new_s["items"], f"{path}[]", out, seen)
 
 
 def _compare_object(
-    old_r: _Resolver, old: Schema, new_r: _Resolver, new: Schema, path: str, out: list[Breaking]
+    old_r: _Resolver,
+    old: Schema,
+    new_r: _Resolver,
+    new: Schema,
+    path: str,
+    out: list[Breaking],
+    seen: frozenset[tuple[str, str]],
 ) -> None:
     old_props, new_props = old.get("properties", {}), new.get("properties", {})
     old_req, new_req = set(old.get("required", ())), set(new.get("required", ()))
@@ -116,7 +146,7 @@ def _compare_object(
             out.append(Breaking(where, "made-required", "an optional field became required"))
         if name in old_req and name not in new_req:
             out.append(Breaking(where, "made-optional", "a required field may now be missing"))
-        _compare(old_r, old_props[name], new_r, new_props[name], where, out)
+        _compare(old_r, old_props[name], new_r, new_props[name], where, out, seen)
     for name in sorted(set(new_props) - set(old_props)):
         if name in new_req:
             out.append(Breaking(f"{path}.{name}", "required-added", "a new field is required"))
@@ -150,6 +180,11 @@ def _compare_bounds(old: Schema, new: Schema, path: str, out: list[Breaking]) ->
             )
     for key in _UPPER_BOUNDS:
         if key in new and (key not in old or new[key] < old[key]):
+            out.append(
+                Breaking(path, "constraint-tightened", f"{key} {old.get(key)} -> {new[key]}")
+            )
+    for key in _NARROWING:
+        if key in new and new[key] != old.get(key):
             out.append(
                 Breaking(path, "constraint-tightened", f"{key} {old.get(key)} -> {new[key]}")
             )

@@ -61,6 +61,11 @@ def test_removing_a_field_is_breaking():
         ({"note": (str, None)}, ("$.note", "nullability-removed")),
         ({"total": (int | None, Field(ge=0))}, ("$.total", "nullability-added")),
         ({"id": (str, "")}, ("$.id", "made-optional")),
+        (
+            {"id": (str, Field(json_schema_extra={"format": "uuid"}))},
+            ("$.id", "constraint-tightened"),
+        ),
+        ({"total": (int, Field(ge=0, multiple_of=5))}, ("$.total", "constraint-tightened")),
     ],
 )
 def test_each_rule_names_the_field(change, expected):
@@ -78,3 +83,24 @@ def test_nested_objects_are_compared_through_refs():
         address: Address2  # type: ignore[assignment]
 
     assert rules(Nested) == {("$.address.city", "field-removed")}
+
+
+def test_a_recursive_definition_is_compared_without_looping():
+    class Option(BaseModel):
+        name: str
+        options: list[Option] = []
+
+    class Menu(BaseModel):
+        options: list[Option]
+
+    class OptionV2(BaseModel):
+        name: int
+        options: list[OptionV2] = []
+
+    class MenuV2(BaseModel):
+        options: list[OptionV2]
+
+    same = breaking_changes(Menu.model_json_schema(), Menu.model_json_schema())
+    changed = breaking_changes(Menu.model_json_schema(), MenuV2.model_json_schema())
+    assert same == []
+    assert [(b.path, b.rule) for b in changed] == [("$.options[].name", "type-changed")]
