@@ -63,12 +63,19 @@ def example(schema: Schema) -> Any:
     allow. A string with a ``pattern`` needs ``examples`` (pydantic:
     ``Field(examples=[...])``), since no pattern can be guessed.
     """
-    return _example(schema, schema.get("$defs", {}), "value")
+    return _example(schema, schema.get("$defs", {}), "value", frozenset())
 
 
-def _example(schema: Schema, defs: Schema, name: str) -> Any:
+class _Recursion(Exception):
+    """The example reached a definition it is already inside of."""
+
+
+def _example(schema: Schema, defs: Schema, name: str, inside: frozenset[str]) -> Any:
     if "$ref" in schema:
-        return _example(defs[schema["$ref"].rsplit("/", 1)[-1]], defs, name)
+        ref = schema["$ref"].rsplit("/", 1)[-1]
+        if ref in inside:
+            raise _Recursion(ref)
+        return _example(defs[ref], defs, name, inside | {ref})
     for key in ("examples", "enum"):
         if schema.get(key):
             return schema[key][0]
@@ -76,13 +83,16 @@ def _example(schema: Schema, defs: Schema, name: str) -> Any:
         return schema["const"]
     if "anyOf" in schema:
         options = [o for o in schema["anyOf"] if o.get("type") != "null"] or schema["anyOf"]
-        return _example(options[0], defs, name)
+        return _example(options[0], defs, name, inside)
     kind = schema.get("type")
     if kind == "object":
         props = schema.get("properties", {})
-        return {field: _example(sub, defs, field) for field, sub in props.items()}
+        return {field: _example(sub, defs, field, inside) for field, sub in props.items()}
     if kind == "array":
-        item = _example(schema.get("items", {}), defs, name)
+        try:
+            item = _example(schema.get("items", {}), defs, name, inside)
+        except _Recursion:
+            return []  # a recursive structure ends with an empty list
         return [item] * max(1, schema.get("minItems", 1))
     if "default" in schema:
         return schema["default"]
