@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 
 def announce_account(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
-    """Emit ``account-updated`` when the delivery address or the saved card's token changed."""
+    """Emit ``account-updated`` when the delivery address or whether a card is saved changed."""
     if change.after is None:
         return
     after = checkout_details(change.after)
@@ -20,10 +20,14 @@ def announce_account(change: DocumentChange, ctx: Context[CustomerPorts]) -> Non
 
 
 def checkout_details(account: Doc) -> Doc:
-    """The part of an account that checkout uses: ``{id, deliveryAddress, paymentMethodToken}``."""
-    card = account.get("paymentMethod")
+    """The part of an account checkout uses: ``{id, deliveryAddress, hasPaymentMethod}``.
+
+    Never the card's token: events are kept for good in the lake, and a token
+    must be deletable with the card. payment-esg reads the saved card from the
+    account itself when it authorizes (:mod:`customer.payment_esg.cards`).
+    """
     return {
         "id": account["id"],
         "deliveryAddress": account.get("deliveryAddress"),
-        "paymentMethodToken": card["token"] if card else None,
+        "hasPaymentMethod": account.get("paymentMethod") is not None,
     }

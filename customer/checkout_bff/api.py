@@ -150,8 +150,9 @@ def _price(
         raise HttpError(422, f"the cart cannot be ordered: {e}", e.fields) from e
 
 
-def _delivery_and_payment(body: CheckoutRequest, known: Doc | None) -> tuple[Doc, str]:
-    """The address and card token to use: the request's, else the account's saved ones.
+def _delivery_and_payment(body: CheckoutRequest, known: Doc | None) -> tuple[Doc, str | None]:
+    """The address, and the card token given in the request (``None``: the account's saved
+    card, which payment-esg reads from the account itself; it never travels in an event).
 
     Checkout knows accounts from ``account-updated`` events, so an account saved
     a moment ago may not have reached it yet; the message says so.
@@ -159,10 +160,13 @@ def _delivery_and_payment(body: CheckoutRequest, known: Doc | None) -> tuple[Doc
     account = known or {}
     given = body.delivery_address
     address: Doc | None = given.model_dump(mode="json") if given else account.get("deliveryAddress")
-    card: str | None = body.payment_method or account.get("paymentMethodToken")
-    if address is None or card is None:
+    card: str | None = body.payment_method
+    has_card = card is not None or bool(account.get("hasPaymentMethod"))
+    if address is None or not has_card:
         missing = [
-            name for name, v in (("deliveryAddress", address), ("paymentMethod", card)) if v is None
+            name
+            for name, v in (("deliveryAddress", address), ("paymentMethod", has_card or None))
+            if v is None
         ]
         why = (
             "none given and none saved in the account"

@@ -21,10 +21,14 @@ def new_order(
     customer_id: str,
     cart: PricedCart,
     delivery_address: Doc,
-    payment_method: str,
+    payment_method: str | None,
     now_ms: int,
 ) -> Doc:
-    """An order awaiting payment, known outside only by a fresh random ``customerRef``."""
+    """An order awaiting payment, known outside only by a fresh random ``customerRef``.
+
+    ``paymentMethod`` is the card token the checkout request named, or ``None`` for
+    the account's saved card. It stays in this document: no event carries it.
+    """
     restaurant = cart.restaurant
     return {
         "id": order_id,

@@ -20,15 +20,15 @@ ANNOUNCED = {PLACED: "order-placed", DECLINED: "order-payment-declined"}
 def announce_order(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
     """``order-submitted`` on creation; ``order-placed`` / ``order-payment-declined`` on the move.
 
-    Only ``order-submitted`` (for payment-esg) carries the payment method.
+    None carries the payment method: payment-esg reads it from the order itself.
     """
     order, before = change.after, change.before
     if order is None:
         return
+    public = {k: v for k, v in order.items() if k != "paymentMethod"}
     if before is None:
-        ctx.emit("order-submitted", "order", order, partition_key=change.key)
+        ctx.emit("order-submitted", "order", public, partition_key=change.key)
     elif order["status"] != before["status"] and order["status"] in ANNOUNCED:
-        public = {k: v for k, v in order.items() if k != "paymentMethod"}
         ctx.emit(ANNOUNCED[order["status"]], "order", public, partition_key=change.key)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from customer.payment_esg.cards import card_token
 from customer.payment_esg.processor import Declined, Settlement
 from shared.exceptions import BusinessRuleViolation, ConflictError
 
@@ -25,6 +26,8 @@ PAYMENTS = "payments"
 AUTHORIZED_FIELDS = ("orderId", "authorizationId", "amount", "currency")
 """What the payment events tell of an authorized payment."""
 ORDER_SUBMITTED = "order-submitted"
+NO_CARD = "no_payment_method"
+"""The decline reason when the order's card is gone (the saved card was removed meanwhile)."""
 ORDER_STATUS_CHANGED = "order-status-changed"
 
 SETTLEMENTS: dict[str, dict[str, tuple[Settlement, str]]] = {
@@ -47,7 +50,7 @@ def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
     store, order_id = ctx.ports.store, order["id"]
     payment = store.get(PAYMENTS, order_id)
     if payment is None:
-        payment = _authorization(order, ctx.ports.payments)
+        payment = _authorization(order, card_token(store, order_id), ctx.ports.payments)
         # A concurrent delivery may store it first; the processor answered it the same.
         store.create(PAYMENTS, order_id, payment)
     if payment["status"] == "declined":
@@ -77,15 +80,17 @@ def settle(order_id: str, order_status: str, ctx: Context[CustomerPorts]) -> Non
         ctx.emit(f"payment-{payment['status']}", "payment", body, partition_key=order_id)
 
 
-def _authorization(order: Doc, processor: PaymentProcessor) -> Doc:
+def _authorization(order: Doc, token: str | None, processor: PaymentProcessor) -> Doc:
+    payment = {"orderId": order["id"], "amount": order["total"], "currency": order["currency"]}
+    if token is None:  # the saved card was removed before the payment was taken
+        return {**payment, "authorizationId": None, "status": "declined", "reason": NO_CARD}
     outcome = processor.authorize(
         reference=order["id"],
         amount=order["total"],
         currency=order["currency"],
-        payment_method=order["paymentMethod"],
+        payment_method=token,
         idempotency_key=f"{order['id']}:authorize",
     )
-    payment = {"orderId": order["id"], "amount": order["total"], "currency": order["currency"]}
     if isinstance(outcome, Declined):
         return {**payment, "authorizationId": None, "status": "declined", "reason": outcome.reason}
     return {**payment, "authorizationId": outcome.authorization_id, "status": "authorized"}

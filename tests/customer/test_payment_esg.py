@@ -203,3 +203,36 @@ def test_the_adapter_tells_a_refusal_from_an_outage(customer: Customer) -> None:
         authorize(adapter(customer))
     with pytest.raises(BusinessRuleViolation, match="409"):
         adapter(customer).settle("auth-9", "capture", idempotency_key="o-9:capture")
+
+
+def test_no_event_ever_carries_a_card_token(shop: Customer) -> None:
+    order_id = shop.place_order()
+    shop.order_status(order_id, "delivered")
+    explicit = checkout_with_card(shop, "pm_card_amex")
+
+    published = [m.data for topic in shop.messages.values() for m in topic]
+    assert published and not any(b"pm_card" in data for data in published)
+    assert payment(shop, explicit)["status"] == "authorized"
+    authorizations = [c for c in shop.processor.calls if c["path"] == "/v1/authorizations"]
+    assert [c["body"]["paymentMethod"] for c in authorizations] == ["pm_card_visa", "pm_card_amex"]
+
+
+def test_a_saved_card_removed_before_the_payment_declines_the_order(shop: Customer) -> None:
+    shop.sign_up()
+    shop.fill_cart()
+    response = shop.client("checkout-bff").post("/checkout", json={}, headers=shop.headers())
+    order_id = response.get_json()["orderId"]
+    shop.client("account-bff").delete("/me/payment-method", headers=shop.headers())
+    shop.system.run_until_quiet()
+
+    assert payment(shop, order_id)["reason"] == "no_payment_method"
+    assert shop.doc("orders", order_id)["status"] == "payment-declined"
+    assert shop.processor.calls == []
+
+
+def checkout_with_card(shop: Customer, token: str) -> str:
+    shop.fill_cart()
+    response = shop.call("checkout-bff", "POST", "/checkout", {"paymentMethod": token})
+    assert response.status_code == 201, response.get_json()
+    order_id: str = response.get_json()["orderId"]
+    return order_id
