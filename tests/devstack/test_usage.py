@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from devstack import command, hints, route
-from devstack.layout import LAKE_BUCKET, MANIFEST, STATE_DIR, Manifest
+from devstack.layout import LAKE_BUCKET, MANIFEST, Manifest
 from devstack.stack import DevError, DevOptions, DevStack
 from devstack.stats import Stats
 from scenario.actors import Urls
@@ -122,11 +122,16 @@ def test_the_banner_s_commands_name_the_venv_and_a_non_default_state_dir(tmp_pat
     )
 
 
-def test_the_banner_leaves_out_the_default_state_dir_and_a_lake_that_is_off() -> None:
-    text = command.banner(a_manifest(8713), 1.0, STATE_DIR, frozenset({"order"}), lake=False)
+def test_the_banner_leaves_out_the_default_state_dir_and_a_lake_that_is_off(
+    tmp_path, monkeypatch
+) -> None:
+    default = tmp_path / "dev"  # stands in for STATE_DIR, so the banner's env.sh lands here
+    default.mkdir()
+    monkeypatch.setattr(hints, "STATE_DIR", default)
+    text = command.banner(a_manifest(8713), 1.0, default, frozenset({"order"}), lake=False)
     assert text.splitlines()[-2].endswith(" dev --scenario --attach")
     assert "--lake-bucket" not in text
-    assert f"--port 8713 --state-dir {STATE_DIR}\n" in text
+    assert f"--port 8713 --state-dir {default}\n" in text
 
 
 # -- 3 to 5. options checked before anything starts ----------------------------------------
