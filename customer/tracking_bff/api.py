@@ -8,6 +8,7 @@ from customer.tracking_bff.cancellation import CANCEL_REQUESTS, CANCELLABLE
 from customer.tracking_bff.models import (
     TRACKING,
     CancelRequest,
+    HistoryQuery,
     OrderList,
     OrderSummary,
     Tracking,
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
     from customer.ports import CustomerPorts
     from shared.auth import Principal
+    from shared.stores import AbstractDocumentStore, Document
 
 
 def http_app(ports: CustomerPorts) -> flask.Flask:
@@ -27,16 +29,12 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
     api = HttpApi("Customer tracking", ports.verifier, store=ports.store)
     store = ports.store
 
-    @api.route("GET", "/orders", actors={"customer"}, response=OrderList)
-    def list_orders(caller: Principal) -> OrderList:
-        """The caller's orders, newest first."""
-        found = store.query(
-            TRACKING,
-            [Where("customerId", "==", caller.subject)],
-            order_by="createdAt",
-            descending=True,
-        )
-        return OrderList(orders=[OrderSummary.model_validate(d.data) for d in found])
+    @api.route("GET", "/orders", actors={"customer"}, response=OrderList, query=HistoryQuery)
+    def list_orders(caller: Principal, query: HistoryQuery) -> OrderList:
+        """The caller's orders, newest first, a page at a time."""
+        page, more = history_page(store, caller.subject, query.limit, query.before)
+        summaries = [OrderSummary.model_validate(d.data) for d in page]
+        return OrderList(orders=summaries, next=page[-1].data["createdAt"] if more else None)
 
     @api.route(
         "GET",
@@ -83,3 +81,32 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         return view
 
     return api.flask_app()
+
+
+def history_page(
+    store: AbstractDocumentStore, customer: str, limit: int, before: int | None
+) -> tuple[list[Document], bool]:
+    """Up to ``limit`` of the customer's orders created before ``before``, newest first, and
+    whether older ones exist. Orders created in the same millisecond as the page's last one
+    all join the page, so the next page can start strictly before it."""
+    mine = [Where("customerId", "==", customer)]
+    older = [*mine, Where("createdAt", "<", before)] if before is not None else mine
+    found = store.query(TRACKING, older, order_by="createdAt", descending=True, limit=limit + 1)
+    if len(found) <= limit:
+        return found, False
+    last = found[limit - 1].data["createdAt"]
+    if found[limit].data["createdAt"] == last:
+        same = store.query(TRACKING, [*mine, Where("createdAt", "==", last)])
+        found = [d for d in found if d.data["createdAt"] > last] + sorted(
+            same, key=lambda d: d.key, reverse=True
+        )
+    else:
+        found = found[:limit]
+    rest = store.query(
+        TRACKING,
+        [*mine, Where("createdAt", "<", last)],
+        order_by="createdAt",
+        descending=True,
+        limit=1,
+    )
+    return found, bool(rest)

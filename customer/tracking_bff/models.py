@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 TRACKING = "tracking"
@@ -90,6 +90,18 @@ class OrderSummary(View):
 
 
 class OrderList(View):
-    """The customer's orders, newest first."""
+    """A page of the customer's orders, newest first; ``next`` asks for the following page
+    (``?before=<next>``), ``None`` on the last one."""
 
     orders: list[OrderSummary]
+    next: int | None = None
+
+
+class HistoryQuery(BaseModel):
+    """``?limit=`` orders per page (a page holds more when orders share a millisecond) and
+    ``?before=``, the ``next`` of the page before."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=20, ge=1, le=100)
+    before: int | None = Field(default=None, ge=0)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from tests.customer.conftest import DECLINED_CARD, START, Customer
 
 if TYPE_CHECKING:
@@ -181,7 +183,10 @@ def test_another_customers_order_is_forbidden_and_an_unknown_one_is_not_found(
     assert track(shop, order_id, "bob").status_code == 403
     assert track(shop, "o-unknown").status_code == 404
     assert track(shop, "o-stray").status_code == 404
-    assert shop.call("tracking-bff", "GET", "/orders", subject="bob").get_json() == {"orders": []}
+    assert shop.call("tracking-bff", "GET", "/orders", subject="bob").get_json() == {
+        "orders": [],
+        "next": None,
+    }
 
 
 def test_tracking_is_for_customers_only(shop: Customer) -> None:
@@ -232,3 +237,43 @@ def test_only_the_customer_can_cancel_their_order(shop: Customer) -> None:
     assert cancel(shop, "no-such-order").status_code == 404
     assert cancel(shop, order_id, subject=None).status_code == 401
     assert shop.events("order-cancel-requested") == []
+
+
+# -- history pages ------------------------------------------------------------------------
+
+
+def history_page(customer: Customer, query: str = "") -> Any:
+    response = customer.call("tracking-bff", "GET", f"/orders{query}")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def test_the_history_comes_a_page_at_a_time_newest_first(shop: Customer) -> None:
+    placed = []
+    for _ in range(5):
+        shop.clock.advance(MINUTE)
+        placed.append(shop.place_order())
+    newest_first = placed[::-1]
+
+    pages, query = [], "?limit=2"
+    while True:
+        page = history_page(shop, query)
+        pages.append([o["id"] for o in page["orders"]])
+        if page["next"] is None:
+            break
+        query = f"?limit=2&before={page['next']}"
+
+    assert pages == [newest_first[:2], newest_first[2:4], newest_first[4:]]
+
+
+def test_orders_of_the_same_millisecond_are_never_split_across_pages(shop: Customer) -> None:
+    placed = [shop.place_order() for _ in range(3)]  # the clock does not move
+    page = history_page(shop, "?limit=2")
+    assert sorted(o["id"] for o in page["orders"]) == sorted(placed)
+    assert page["next"] is None
+
+
+@pytest.mark.parametrize("query", ["?limit=0", "?limit=101", "?before=-1", "?page=2"])
+def test_a_bad_page_request_gets_400(shop: Customer, query: str) -> None:
+    response = shop.call("tracking-bff", "GET", f"/orders{query}")
+    assert response.status_code == 400
