@@ -3,7 +3,8 @@
 On GCP, Eventarc delivers each document write to the trigger's function and
 retries a failed run. Locally a :class:`~shared.stores.firestore_feed.FirestoreChangeFeed`
 watches the collection; its callback only queues the change, and worker
-threads run the trigger (the changes of one document one at a time, in order).
+threads run the trigger (the changes of one document one at a time, in no
+guaranteed order, as on Eventarc).
 A run that asks for a retry goes back in the queue with exponential backoff;
 after ``max_attempts`` the change is dead-lettered to the subsystem's ``faults``
 topic, as :class:`~shared.runtime.embedded.EmbeddedSystem` does, so nothing is

@@ -49,9 +49,9 @@ class OrderStatusChanged(Contract):
     """The order moved to ``status``; carries the whole order (event-carried state).
 
     ``deliveryAddress`` is always null now: v1's only reader is Restaurant,
-    which does not need it, and the address crosses only to Order and Delivery
-    (v2 carries it). ``reason`` says why an order was cancelled; ``detail`` is
-    the restaurant's own words when it rejected it.
+    which does not need it (v2 carries it to Delivery and back to Customer).
+    ``reason`` says why an order was cancelled; ``detail`` is the restaurant's
+    own words when it rejected it.
 
     **Deprecated** since v2 (:class:`OrderStatusChangedV2`). The deprecation
     window: status-esg publishes v1 beside v2 for at least 90 days after v2
@@ -109,7 +109,7 @@ class OrderStatusChangedV2(Contract):
     integer beside a separate ``currency``, and a cancellation is one object
     ``cancellation: {reason, detail}`` (``null`` unless ``status`` is
     ``cancelled``) instead of the loose ``reason`` and ``detail`` fields.
-    ``deliveryAddress`` is present only while the order is on its way.
+    ``deliveryAddress`` is present until the order is delivered or cancelled.
     Published beside v1 during v1's deprecation window.
     """
 

@@ -117,7 +117,7 @@ class CustomerApp:
         self.tracking.call("POST", f"/orders/{order_id}/cancel")
 
     def history(self) -> list[dict[str, Any]]:
-        """The customer's orders, newest first."""
+        """The newest page of the customer's orders (20 by default), newest first."""
         orders: list[dict[str, Any]] = self.tracking.call("GET", "/orders")["orders"]
         return orders
 

@@ -3,7 +3,7 @@
 The kit knows no domain. A project lists its subsystems in ``pyproject.toml``::
 
     [project.entry-points."fooddelivery.subsystems"]
-    order = "order.app:APP"
+    order = "order.topology:APP"
 
 so a team that copies the template changes one table, not the kit.
 """

@@ -1,6 +1,7 @@
 """account-bff: the customer's profile, preferences, delivery address and saved card.
 
-Changes that checkout needs (address, card token) become ``account-updated`` events.
+Changes that checkout needs (the address, and whether a card is saved; never its token)
+become ``account-updated`` events.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ RESTAURANTS = "checkout-restaurants"
 MENUS = "checkout-menus"
 """Checkout's own copy of the menus, keyed by restaurant id."""
 ACCOUNTS = "checkout-accounts"
-"""Each customer's saved delivery address and card token, keyed by their subject."""
+"""Each customer's saved delivery address and whether a card is saved, keyed by subject."""
 
 TOKEN = r"^pm_[A-Za-z0-9_]{3,64}$"
 

@@ -86,9 +86,9 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
 def history_page(
     store: AbstractDocumentStore, customer: str, limit: int, before: int | None
 ) -> tuple[list[Document], bool]:
-    """Up to ``limit`` of the customer's orders created before ``before``, newest first, and
-    whether older ones exist. Orders created in the same millisecond as the page's last one
-    all join the page, so the next page can start strictly before it."""
+    """``limit`` of the customer's orders created before ``before`` (more when several share
+    the last one's millisecond: they all join the page, so the next page can start strictly
+    before it), newest first, and whether older ones exist."""
     mine = [Where("customerId", "==", customer)]
     older = [*mine, Where("createdAt", "<", before)] if before is not None else mine
     found = store.query(TRACKING, older, order_by="createdAt", descending=True, limit=limit + 1)

@@ -3,7 +3,8 @@
 Every environment root (``terraform/environments/<env>/``) reads one committed
 file holding the variable ``subsystems``: for each subsystem its topics, its
 functions (what fires each one, which topics it may publish to) and the
-Firestore composite indexes its queries need. Terraform creates every resource
+Firestore composite indexes its queries need; and ``envelope_schema``, the Avro
+schema every ``external`` topic checks messages against. Terraform creates every resource
 with ``for_each`` over this map, so the topology stays the single source of
 truth; a test regenerates the file and fails when the committed one is stale.
 

@@ -10,7 +10,8 @@ provisioning, the Terraform inputs, the docs and the consistency checks::
             Service("lifecycle", ServiceKind.CONTROL, (
                 Consumer("listener", Role.LISTENER, Channel(on_types("order-placed")),
                          handlers=(collect,)),
-                Trigger("trigger", collection="lifecycle-events", handlers=(evaluate,)),
+                Trigger("trigger", Role.TRIGGER, collection="lifecycle-events",
+                        handlers=(evaluate,)),
             )),
         ),
     )
