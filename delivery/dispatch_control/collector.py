@@ -61,7 +61,7 @@ def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         store.update(DELIVERIES, key, lambda d: _cancelled(d, event.timestamp))
         delivery = store.get(DELIVERIES, key)
         if delivery is not None and delivery["status"] in TOO_LATE_TO_CANCEL:
-            # Only when an answer missed the order's deadline by more than its grace.
+            # The not-delivered deadline, or an answer that missed its deadline's grace.
             raise BusinessRuleViolation(
                 f"order {order['id']} was cancelled ({order['reason']}) after its delivery "
                 f"was {delivery['status'].replace('-', ' ')}: the food went out unpaid; "
