@@ -219,8 +219,14 @@ def test_unknown_topic_is_a_publish_error(hub):
 
 
 def test_message_ids_and_publish_times_are_assigned(hub):
+    seen = Recorder()
+    received: list[Message] = []
+    hub.subscribe("p", "bus", Subscription("s", lambda m, a: received.append(m) or seen(m, a)))
     ids = hub.publisher("p").publish(Topic.BUS, [msg(1), msg(2)])
+    hub.run_until_quiet()
     assert len(set(ids)) == 2
+    assert [m.message_id for m in received] == ids
+    assert all(m.publish_time.endswith("Z") for m in received)
 
 
 def test_threaded_mode_delivers_in_the_background():
