@@ -33,49 +33,33 @@ ANSWER_GRACE_MS = 2 * 60_000
 (events cross subsystems asynchronously, with retries) before the timeout is recorded."""
 
 
+_PREPARING = ["accepted", "ready"]
+DEADLINES: tuple[tuple[str, list[Where], str, int], ...] = (
+    ("restaurant-timed-out", [Where("status", "==", "placed")], "placedAt", RESTAURANT_DEADLINE_MS),
+    (
+        "driver-timed-out",
+        [Where("status", "in", _PREPARING), Where("driverAssigned", "==", False)],
+        "acceptedAt",
+        DRIVER_DEADLINE_MS,
+    ),
+    (
+        "pickup-timed-out",
+        [Where("status", "in", _PREPARING), Where("driverAssigned", "==", True)],
+        "assignedAt",
+        PICKUP_DEADLINE_MS,
+    ),
+    ("delivery-timed-out", [Where("status", "==", "picked-up")], "changedAt", DELIVERY_DEADLINE_MS),
+)
+"""Each deadline: the timeout event, which orders it applies to, the time it runs from, and
+how long it is."""
+
+
 def check_deadlines(now_ms: int, ctx: Context[OrderPorts]) -> None:
     """Record a ``*-timed-out`` event for each order past one of its deadlines."""
-    store = ctx.ports.store
-    unanswered = store.query(
-        ORDERS,
-        [
-            Where("status", "==", "placed"),
-            Where("placedAt", "<=", now_ms - RESTAURANT_DEADLINE_MS - ANSWER_GRACE_MS),
-        ],
-    )
-    for doc in unanswered:
-        deadline = doc.data["placedAt"] + RESTAURANT_DEADLINE_MS
-        _time_out(ctx, doc.key, "restaurant-timed-out", deadline)
-    driverless = store.query(
-        ORDERS,
-        [
-            Where("status", "in", ["accepted", "ready"]),
-            Where("driverAssigned", "==", False),
-            Where("acceptedAt", "<=", now_ms - DRIVER_DEADLINE_MS - ANSWER_GRACE_MS),
-        ],
-    )
-    for doc in driverless:
-        _time_out(ctx, doc.key, "driver-timed-out", doc.data["acceptedAt"] + DRIVER_DEADLINE_MS)
-    not_picked_up = store.query(
-        ORDERS,
-        [
-            Where("status", "in", ["accepted", "ready"]),
-            Where("driverAssigned", "==", True),
-            Where("assignedAt", "<=", now_ms - PICKUP_DEADLINE_MS - ANSWER_GRACE_MS),
-        ],
-    )
-    for doc in not_picked_up:
-        _time_out(ctx, doc.key, "pickup-timed-out", doc.data["assignedAt"] + PICKUP_DEADLINE_MS)
-    not_delivered = store.query(
-        ORDERS,
-        [
-            Where("status", "==", "picked-up"),
-            Where("changedAt", "<=", now_ms - DELIVERY_DEADLINE_MS - ANSWER_GRACE_MS),
-        ],
-    )
-    for doc in not_delivered:
-        deadline = doc.data["changedAt"] + DELIVERY_DEADLINE_MS
-        _time_out(ctx, doc.key, "delivery-timed-out", deadline)
+    for event_type, applies, since, length in DEADLINES:
+        due = Where(since, "<=", now_ms - length - ANSWER_GRACE_MS)
+        for doc in ctx.ports.store.query(ORDERS, [*applies, due]):
+            _time_out(ctx, doc.key, event_type, doc.data[since] + length)
 
 
 def _time_out(ctx: Context[OrderPorts], order_id: str, type: str, deadline: int) -> None:
