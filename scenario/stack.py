@@ -67,7 +67,11 @@ class EmbeddedStack:
         pos_session = http_session()
         self.payments_app = payment_processor.create_app(api_key=PAYMENT_KEY)
         self.push_app = push_provider.create_app(api_key=PUSH_KEY)
-        self.pos_app = point_of_sale.create_app(webhook_secret=POS_SECRET, session=pos_session)
+        self.pos_app = point_of_sale.create_app(
+            webhook_secret=POS_SECRET,
+            session=pos_session,
+            now_s=lambda: self.clock.now_ms() / 1000,
+        )
         transports: dict[str, Any] = {}
         payments = self.payments_url = self._expose("payments", self.payments_app, transports)
         push = self.push_url = self._expose("push", self.push_app, transports)

@@ -24,6 +24,9 @@ Tests: ``POST /_fake/fail-next`` (see :mod:`fakes.faults`).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import flask
 import requests
 from flask.typing import ResponseReturnValue
@@ -47,6 +50,7 @@ def create_app(
     webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
     session: requests.Session | None = None,
     auto_answer_s: float | None = None,
+    now_s: Callable[[], float] = time.time,
 ) -> flask.Flask:
     """The point of sale as a Flask app with its own empty state.
 
@@ -54,11 +58,12 @@ def create_app(
     ``auto_answer_s`` a background thread plays the staff (see
     :mod:`fakes.point_of_sale.auto_answer`); it is listed in
     ``app.extensions[fakes.server.BACKGROUND]`` and must be stopped
-    (:func:`fakes.server.stop_background`).
+    (:func:`fakes.server.stop_background`). Callbacks are stamped with ``now_s``
+    (epoch seconds; wall time by default).
     """
     app = create_base_app("fake-point-of-sale")
     faults.install(app)
-    pos = PointOfSale(Callbacks(webhook_secret, session or requests.Session()))
+    pos = PointOfSale(Callbacks(webhook_secret, session or requests.Session(), now_s))
     replays = IdempotencyStore()
     if auto_answer_s is not None:
         app.extensions[BACKGROUND] = [AutoAnswerer(pos, auto_answer_s)]

@@ -1,9 +1,13 @@
 """Endpoint: the point of sale's callbacks, verified and kept in the ``pos-inbox``.
 
 ``POST /pos/callbacks`` with a JSON body ``{orderId, restaurantId, event, prepMinutes?,
-reason?}`` signed in ``X-Pos-Signature`` (hex HMAC-SHA256 of the raw body with the
-shared secret). A verified, valid callback is stored as ``pos-inbox/{orderId}:{event}``
-(a repeat changes nothing) and answered 202; the relay takes it from there.
+reason?}`` signed in ``X-Pos-Signature: t=<unix seconds>,v1=<hex>``, the hex
+HMAC-SHA256 with the shared secret of the sending time, a dot and the raw body.
+A callback sent more than :data:`SIGNATURE_TOLERANCE_S` from the webhook's clock
+is refused, so a captured callback cannot be replayed later; one replayed sooner
+changes nothing, because a verified, valid callback is stored as
+``pos-inbox/{orderId}:{event}`` (a repeat changes nothing). It is answered 202;
+the relay takes it from there.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ if TYPE_CHECKING:
 
 INBOX = "pos-inbox"
 SIGNATURE_HEADER = "X-Pos-Signature"
+SIGNATURE_TOLERANCE_S = 300
 
 
 class PosCallback(BaseModel):
@@ -55,8 +60,10 @@ def webhook(ports: OrderPorts) -> flask.Flask:
     @app.post("/pos/callbacks")
     def receive() -> Any:
         raw, secret = flask.request.get_data(), ports.pos_webhook_secret.reveal()
-        if not _signed(raw, flask.request.headers.get(SIGNATURE_HEADER), secret):
-            return {"error": f"missing or wrong {SIGNATURE_HEADER}"}, 401
+        header = flask.request.headers.get(SIGNATURE_HEADER, "")
+        refusal = _signature_refusal(raw, header, secret, ports.clock.now_ms() // 1000)
+        if refusal is not None:
+            return {"error": refusal}, 401
         data = request_json()
         if not isinstance(data, dict):
             return {"error": "the request body must be a JSON object"}, 400
@@ -86,9 +93,21 @@ def webhook(ports: OrderPorts) -> flask.Flask:
     return app
 
 
-def _signed(raw: bytes, signature: str | None, secret: str) -> bool:
-    expected = hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    return signature is not None and hmac.compare_digest(signature.encode(), expected.encode())
+def _signature_refusal(raw: bytes, header: str, secret: str, now_s: int) -> str | None:
+    """Why ``header`` does not vouch for ``raw`` sent about ``now_s``; None when it does."""
+    parts: dict[str, list[str]] = {}
+    for part in header.split(","):
+        name, _, value = part.strip().partition("=")
+        parts.setdefault(name, []).append(value)
+    sent = parts.get("t", [""])[0]
+    if not (sent.isascii() and sent.isdigit() and len(sent) <= 12) or "v1" not in parts:
+        return f"missing or malformed {SIGNATURE_HEADER} (expected t=<unix seconds>,v1=<hex>)"
+    if abs(now_s - int(sent)) > SIGNATURE_TOLERANCE_S:
+        return f"{SIGNATURE_HEADER} was made more than {SIGNATURE_TOLERANCE_S} s from now"
+    expected = hmac.new(secret.encode(), f"{sent}.".encode() + raw, hashlib.sha256).hexdigest()
+    if not any(hmac.compare_digest(v.encode(), expected.encode()) for v in parts["v1"]):
+        return f"wrong {SIGNATURE_HEADER}"
+    return None
 
 
 def _refused(error: HttpError) -> tuple[dict[str, Any], int]:

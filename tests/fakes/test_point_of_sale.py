@@ -20,6 +20,7 @@ from fakes.point_of_sale import create_app
 from fakes.server import BACKGROUND, RunningServer, serve, stop_background
 
 SECRET = "test-secret"
+NOW_S = 1_767_225_600.5
 
 
 @dataclass
@@ -61,7 +62,7 @@ def session() -> Iterator[requests.Session]:
 
 @pytest.fixture
 def client(session: requests.Session) -> FlaskClient:
-    return create_app(webhook_secret=SECRET, session=session).test_client()
+    return create_app(webhook_secret=SECRET, session=session, now_s=lambda: NOW_S).test_client()
 
 
 def order(callback_url: str, order_id: str = "o-1", **changes: Any) -> dict[str, Any]:
@@ -173,8 +174,8 @@ def test_accepting_calls_back_signed(client: FlaskClient, receiver: Receiver) ->
     assert response.get_json()["status"] == "accepted"
     assert response.get_json()["prepMinutes"] == 20
     [(headers, raw)] = receiver.calls
-    expected = hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
-    assert headers["X-Pos-Signature"] == expected
+    digest = hmac.new(SECRET.encode(), b"1767225600." + raw, hashlib.sha256).hexdigest()
+    assert headers["X-Pos-Signature"] == f"t=1767225600,v1={digest}"
     assert headers["Content-Type"] == "application/json"
     assert json.loads(raw) == {
         "orderId": "o-1",

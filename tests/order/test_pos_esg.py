@@ -10,14 +10,20 @@ from typing import Any
 import pytest
 from werkzeug.test import TestResponse
 
-from tests.order.conftest import FakePos, OrderSystem
+from tests.order.conftest import START, FakePos, OrderSystem
 
 
-def sign(order_system: OrderSystem, body: bytes) -> dict[str, str]:
-    """Headers of a callback signed with the subsystem's shared secret."""
-    secret = order_system.system.ports["order"].pos_webhook_secret.reveal()
-    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return {"X-Pos-Signature": signature}
+def sign(
+    order_system: OrderSystem, body: bytes, age_s: int = 0, secret: str | None = None
+) -> dict[str, str]:
+    """Headers of a callback signed ``age_s`` ago (by the order clock) with ``secret``.
+
+    The subsystem's shared secret unless another is given.
+    """
+    secret = secret or order_system.system.ports["order"].pos_webhook_secret.reveal()
+    sent = order_system.clock.now_ms() // 1000 - age_s
+    digest = hmac.new(secret.encode(), f"{sent}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Pos-Signature": f"t={sent},v1={digest}"}
 
 
 def call_back(
@@ -159,18 +165,50 @@ def test_withdrawing_an_order_the_pos_does_not_know_is_fine(
     assert pos_order.faults() == []
 
 
+NOW_S = START // 1000
+
+
 @pytest.mark.parametrize(
-    "headers",
-    [{}, {"X-Pos-Signature": "00" * 32}, {"X-Pos-Signature": "not hex"}, {"X-Pos-Signature": "é"}],
-    ids=["missing", "wrong", "garbage", "not-ascii"],
+    "signature",
+    [
+        None,
+        f"t={NOW_S},v1={'00' * 32}",
+        "not hex",
+        "é",
+        f"t=é,v1={'00' * 32}",
+        f"v1={'00' * 32}",
+        f"t={'9' * 5000},v1=00",
+    ],
+    ids=["missing", "wrong", "garbage", "not-ascii", "timestamp-not-ascii", "no-timestamp", "huge"],
 )
 def test_an_unsigned_or_badly_signed_callback_is_refused_and_not_stored(
-    pos_order: OrderSystem, headers: dict[str, str]
+    pos_order: OrderSystem, signature: str | None
 ) -> None:
+    headers = {} if signature is None else {"X-Pos-Signature": signature}
     response = call_back(pos_order, headers=headers, event="accepted", prepMinutes=20)
     assert response.status_code == 401
     assert "X-Pos-Signature" in response.get_json()["error"]
     assert pos_order.store.query("pos-inbox") == []
+
+
+@pytest.mark.parametrize("age_s", [301, -301], ids=["replayed-later", "from-the-future"])
+def test_a_callback_signed_too_far_from_now_is_refused(pos_order: OrderSystem, age_s: int) -> None:
+    body = json.dumps({"orderId": "o-1", "restaurantId": "r-1", "event": "ready"}).encode()
+    headers = sign(pos_order, body, age_s=age_s)
+    response = pos_order.webhook().post("/pos/callbacks", data=body, headers=headers)
+    assert response.status_code == 401
+    assert "more than 300 s from now" in response.get_json()["error"]
+    assert pos_order.store.query("pos-inbox") == []
+
+
+def test_a_callback_signed_within_the_tolerance_is_taken(pos_order: OrderSystem) -> None:
+    body = json.dumps({"orderId": "o-1", "restaurantId": "r-1", "event": "ready"}).encode()
+    headers = sign(pos_order, body, age_s=300)
+    response = pos_order.webhook().post(
+        "/pos/callbacks", data=body, headers=headers, content_type="application/json"
+    )
+    assert response.status_code == 202
+    assert [doc.key for doc in pos_order.store.query("pos-inbox")] == ["o-1:ready"]
 
 
 def test_a_signed_callback_about_a_kitchen_restaurant_is_a_fault_not_an_answer(
@@ -189,7 +227,7 @@ def test_a_signed_callback_about_a_kitchen_restaurant_is_a_fault_not_an_answer(
 
 def test_a_callback_signed_with_another_secret_is_refused(pos_order: OrderSystem) -> None:
     body = json.dumps({"orderId": "o-1", "restaurantId": "r-1", "event": "ready"}).encode()
-    forged = {"X-Pos-Signature": hmac.new(b"guess", body, hashlib.sha256).hexdigest()}
+    forged = sign(pos_order, body, secret="guess")
     response = pos_order.webhook().post("/pos/callbacks", data=body, headers=forged)
     assert response.status_code == 401
     assert pos_order.store.query("pos-inbox") == []
