@@ -9,6 +9,7 @@ import pytest
 
 from order.topology import APP
 from shared.deploy.faults import fault_recorder_target
+from shared.exceptions import StoreError
 from shared.runtime.faults import FAULTS_COLLECTION
 from shared.runtime.functions import FunctionHost
 from shared.settings import Settings
@@ -17,6 +18,18 @@ SETTINGS = {
     "POS_URL": "http://pos.invalid",
     "POS_CALLBACK_URL": "http://cb.invalid",
     "POS_WEBHOOK_SECRET": "s3cret",
+}
+DEAD_LETTER = {
+    "subscription": "projects/p/subscriptions/faults-recorder",
+    "message": {
+        "data": base64.b64encode(b'{"not": "an event"}').decode(),
+        "messageId": "42",
+        "attributes": {
+            "type": "order-placed",
+            "CloudPubSubDeadLetterSourceSubscription": "projects/p/subscriptions/x-listener",
+            "CloudPubSubDeadLetterSourceDeliveryCount": "5",
+        },
+    },
 }
 
 
@@ -33,20 +46,8 @@ def push(host, body):
 
 
 def test_a_dead_letter_is_stored_once(host):
-    body = {
-        "subscription": "projects/p/subscriptions/faults-recorder",
-        "message": {
-            "data": base64.b64encode(b'{"not": "an event"}').decode(),
-            "messageId": "42",
-            "attributes": {
-                "type": "order-placed",
-                "CloudPubSubDeadLetterSourceSubscription": "projects/p/subscriptions/x-listener",
-                "CloudPubSubDeadLetterSourceDeliveryCount": "5",
-            },
-        },
-    }
-    assert push(host, body) == ("", 204)
-    assert push(host, body) == ("", 204)  # redelivered: still one fault
+    assert push(host, DEAD_LETTER) == ("", 204)
+    assert push(host, DEAD_LETTER) == ("", 204)  # redelivered: still one fault
     store = host.infrastructure()[0].store
     [document] = store.query(FAULTS_COLLECTION, [])
     fault = document.data
@@ -57,3 +58,24 @@ def test_a_dead_letter_is_stored_once(host):
 def test_a_body_that_is_not_a_push_request_is_rejected(host):
     message, status = push(host, {"hello": "world"})
     assert status == 400 and "not a Pub/Sub push request" in message
+
+
+def test_a_store_error_answers_503_so_pub_sub_redelivers(host, monkeypatch):
+    # GIVEN a store whose next write fails
+    store = host.infrastructure()[0].store
+    create = store.create
+
+    def unavailable_once(collection, key, data):
+        monkeypatch.setattr(store, "create", create)
+        raise StoreError("firestore create failed: 503 the service is unavailable")
+
+    monkeypatch.setattr(store, "create", unavailable_once)
+    # WHEN a dead letter is pushed, THEN the target asks for redelivery and stores nothing
+    _, status = push(host, DEAD_LETTER)
+    assert status == 503
+    assert store.query(FAULTS_COLLECTION, []) == []
+    # WHEN Pub/Sub redelivers it, THEN it is stored, once
+    assert push(host, DEAD_LETTER) == ("", 204)
+    [document] = store.query(FAULTS_COLLECTION, [])
+    assert document.data["reason"] == "dead-letter"
+    assert document.data["function"] == "x-listener"
