@@ -213,3 +213,55 @@ def test_a_trigger_still_failing_after_the_retry_window_records_a_fault(monkeypa
     [fault] = faults
     assert fault.attributes["type"] == "fault"
     assert b"carts/c1" in fault.data and b"later" in fault.data
+
+
+@pytest.mark.parametrize("case", ["poison", "gave-up"])
+def test_a_trigger_that_cannot_record_its_fault_asks_eventarc_to_retry(monkeypatch, case):
+    from datetime import UTC, datetime, timedelta
+
+    from google.events.cloud.firestore import Document, DocumentEventData, Value
+
+    from shared.runtime.functions import TRIGGER_RETRY_WINDOW_S
+
+    monkeypatch.setenv("FOODDELIVERY_MODE", "memory")
+    app = create_app(target="cart_bff_trigger", source=SOURCE, signature_type="cloudevent")
+    _, publisher, _ = sys.modules["alpha_main"].host.infrastructure()
+    faults: list[Message] = []
+    publisher.hub.subscribe(
+        publisher.project,
+        Topic.FAULTS,
+        Subscription("tap-faults", lambda m, a: faults.append(m) or Outcome.ACK),
+    )
+    publish, down = publisher.publish, {Topic.BUS, Topic.FAULTS}
+
+    def topics_down(topic, messages):
+        if topic in down:
+            raise ConnectionError(f"{topic} is down")
+        return publish(topic, messages)
+
+    monkeypatch.setattr(publisher, "publish", topics_down)
+    if case == "poison":
+        body = b"\x00not protobuf"
+    else:
+        written = Document(
+            name="projects/demo/databases/(default)/documents/carts/c1",
+            fields={"id": Value(string_value="c1")},
+        )
+        body = DocumentEventData.serialize(DocumentEventData(value=written))
+
+    def deliver() -> int:
+        request = eventarc_request(body)
+        at = datetime.now(UTC) - timedelta(seconds=TRIGGER_RETRY_WINDOW_S + 60)
+        request["headers"]["ce-time"] = at.isoformat().replace("+00:00", "Z")
+        response = app.test_client().post("/", **request)
+        publisher.hub.run_until_quiet()
+        return response.status_code
+
+    # GIVEN a change that can only become a fault, while the faults topic is down
+    assert deliver() == 500  # not acknowledged: Eventarc delivers it again
+    assert faults == []
+    # WHEN the faults topic is back THEN the redelivery records the fault, once
+    down.discard(Topic.FAULTS)
+    assert deliver() == 200
+    [fault] = faults
+    assert fault.attributes["type"] == "fault"
