@@ -159,6 +159,12 @@ class PubSubPullWorker:
     nack (redeliver now, counting an attempt). An exception from ``handle`` is
     logged and nacks; it never stops the worker. The SDK calls ``handle`` from
     its own thread pool, so ``handle`` must be thread-safe.
+
+    Ordering keys are kept only while every message is acknowledged: the client
+    hands on a key's next message once the previous one is acked *or nacked*, so
+    after a nack later messages of that key may run before the redelivery. Push
+    subscriptions, which feed the functions, hold the key until the nacked
+    message succeeds.
     """
 
     def __init__(
