@@ -162,9 +162,9 @@ class PubSubPullWorker:
 
     Ordering keys are kept only while every message is acknowledged: the client
     hands on a key's next message once the previous one is acked *or nacked*, so
-    after a nack later messages of that key may run before the redelivery. Push
-    subscriptions, which feed the functions, hold the key until the nacked
-    message succeeds.
+    after a nack later messages of that key may run before the redelivery
+    (Pub/Sub then redelivers them after it). Push subscriptions, which feed the
+    functions, have one outstanding message per key.
     """
 
     def __init__(
