@@ -13,13 +13,17 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from shared.api import HttpApi
 from shared.auth import (
+    AUDIENCE,
     DEV_KEY_PATH,
+    LOCAL_ISSUER,
     AuthError,
     IdentityPlatformVerifier,
     LocalIssuer,
     LocalVerifier,
     Principal,
+    TokenVerifier,
     VerifierUnavailable,
     bearer_token,
     parse_identity,
@@ -195,7 +199,12 @@ def jwks_server(published):
     server.server_close()
 
 
+DROP = object()
+"""A claim value meaning: leave the claim out of the token."""
+
+
 def google_token(key, project, **claims):
+    """An Identity Platform ID token for ``project`` with ``claims`` changed (DROP: left out)."""
     base = {
         "iss": f"https://securetoken.google.com/{project}",
         "aud": project,
@@ -204,7 +213,8 @@ def google_token(key, project, **claims):
         "exp": int(time.time()) + 3600,
         "actor": "customer",
     }
-    return jwt.encode({**base, **claims}, key, algorithm="RS256", headers={"kid": "k1"})
+    payload = {k: v for k, v in {**base, **claims}.items() if v is not DROP}
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "k1"})
 
 
 def test_identity_platform_tokens_are_verified_against_published_keys(jwks_server):
@@ -303,3 +313,106 @@ def test_a_key_file_that_is_not_a_key_is_refused(tmp_path: Path) -> None:
     junk.write_text("-----BEGIN PUBLIC KEY-----\nnot a key\n-----END PUBLIC KEY-----\n")
     with pytest.raises(AuthError, match="is not a PEM key"):
         LocalVerifier.from_file(junk)
+
+
+# -- audience and issuer, each checked on its own ---------------------------------------------
+#
+# A token signed with the right key but meant for another audience, or minted by another
+# issuer, is refused: every other claim is right, so only the one check can refuse it.
+
+WRONG_AUDIENCE_OR_ISSUER = [
+    ({"aud": "another-app"}, "Audience doesn't match"),
+    ({"aud": DROP}, 'missing the "aud" claim'),
+    ({"iss": "https://elsewhere.example/issuer"}, "Invalid issuer"),
+    ({"iss": DROP}, 'missing the "iss" claim'),
+]
+WRONG_IDS = ["wrong-audience", "no-audience", "wrong-issuer", "no-issuer"]
+
+
+def local_token(key: rsa.RSAPrivateKey, **claims) -> str:
+    """A token as the local issuer mints it, signed with ``key``, with ``claims`` changed."""
+    now = int(time.time())
+    base = {
+        "iss": LOCAL_ISSUER,
+        "aud": AUDIENCE,
+        "sub": "alice",
+        "actor": "customer",
+        "iat": now,
+        "exp": now + 3600,
+    }
+    merged = {k: v for k, v in {**base, **claims}.items() if v is not DROP}
+    return jwt.encode(merged, key, algorithm="RS256")
+
+
+def unverified_claims(token: str) -> dict:
+    """The claims of ``token`` but its times, read without checking anything."""
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return {k: v for k, v in claims.items() if k not in ("iat", "exp")}
+
+
+def status_of(verifier: TokenVerifier, token: str) -> int:
+    """The status a BFF API guarded by ``verifier`` answers a call bearing ``token`` with."""
+    api = HttpApi("Probe", verifier)
+
+    @api.route("GET", "/me", actors={"customer"})
+    def me(caller: Principal) -> dict:
+        """Who the caller is."""
+        return {"subject": caller.subject}
+
+    client = api.flask_app().test_client()
+    return client.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code
+
+
+@pytest.fixture(scope="module")
+def local_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def test_a_local_token_with_the_right_audience_and_issuer_is_accepted(local_key) -> None:
+    verifier = LocalIssuer(local_key)
+    minted = verifier.mint(Principal("customer", "alice"))
+    assert unverified_claims(local_token(local_key)) == unverified_claims(minted)
+    assert verifier.verify(local_token(local_key)) == Principal("customer", "alice")
+    assert status_of(verifier, local_token(local_key)) == 200
+
+
+@pytest.mark.parametrize(("claims", "message"), WRONG_AUDIENCE_OR_ISSUER, ids=WRONG_IDS)
+def test_a_local_token_for_another_audience_or_from_another_issuer_is_refused(
+    local_key, claims, message
+) -> None:
+    token = local_token(local_key, **claims)
+    with pytest.raises(AuthError, match=message):
+        LocalIssuer(local_key).verify(token)
+    with pytest.raises(AuthError, match=message):
+        LocalVerifier(local_key.public_key()).verify(token)  # what a deployed BFF holds
+    assert status_of(LocalIssuer(local_key), token) == 401
+
+
+def test_an_identity_platform_token_with_the_right_audience_and_issuer_is_accepted(
+    jwks_server,
+) -> None:
+    key, url = jwks_server
+    verifier = IdentityPlatformVerifier("food-prod", jwks_url=url)
+    assert verifier.verify(google_token(key, "food-prod")) == Principal("customer", "uid-1")
+    assert status_of(verifier, google_token(key, "food-prod", sub="uid-2")) == 200
+
+
+@pytest.mark.parametrize(
+    ("claims", "message"),
+    [
+        ({"aud": "other-project"}, "Audience doesn't match"),
+        ({"aud": DROP}, 'missing the "aud" claim'),
+        ({"iss": "https://securetoken.google.com/other-project"}, "Invalid issuer"),
+        ({"iss": "https://accounts.google.com"}, "Invalid issuer"),
+        ({"iss": DROP}, 'missing the "iss" claim'),
+    ],
+    ids=["wrong-audience", "no-audience", "another-projects-issuer", "google-issuer", "no-issuer"],
+)
+def test_an_identity_platform_token_for_another_audience_or_from_another_issuer_is_refused(
+    jwks_server, claims, message
+) -> None:
+    key, url = jwks_server
+    token = google_token(key, "food-prod", **claims)
+    with pytest.raises(AuthError, match=message):
+        IdentityPlatformVerifier("food-prod", jwks_url=url).verify(token)
+    assert status_of(IdentityPlatformVerifier("food-prod", jwks_url=url), token) == 401

@@ -104,3 +104,102 @@ def test_a_recursive_definition_is_compared_without_looping():
     changed = breaking_changes(Menu.model_json_schema(), MenuV2.model_json_schema())
     assert same == []
     assert [(b.path, b.rule) for b in changed] == [("$.options[].name", "type-changed")]
+
+
+# -- upper bounds: adding one, or lowering it, refuses values the old schema accepted ---------
+
+
+def field_rules(old: dict, new: dict) -> list[tuple[str, str]]:
+    """The rules broken when one field's schema goes from ``old`` to ``new``."""
+    old_doc = {"type": "object", "properties": {"f": old}}
+    new_doc = {"type": "object", "properties": {"f": new}}
+    return [(b.path, b.rule) for b in breaking_changes(old_doc, new_doc)]
+
+
+TIGHTENED = [("$.f", "constraint-tightened")]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"total": (int, Field(ge=0, le=100))}, "$.total"),  # maximum added
+        ({"total": (int, Field(ge=0, lt=100))}, "$.total"),  # exclusiveMaximum added
+        ({"id": (str, Field(max_length=36))}, "$.id"),  # maxLength added
+        ({"tags": (list[str], Field(default=[], max_length=3))}, "$.tags"),  # maxItems added
+    ],
+    ids=["maximum", "exclusiveMaximum", "maxLength", "maxItems"],
+)
+def test_adding_an_upper_bound_is_breaking(change, field):
+    from pydantic import create_model
+
+    new = create_model("New", __base__=V1, **change)
+    assert rules(new) == {(field, "constraint-tightened")}
+
+
+@pytest.mark.parametrize(
+    ("base", "key"),
+    [
+        ({"type": "integer"}, "maximum"),
+        ({"type": "integer"}, "exclusiveMaximum"),
+        ({"type": "string"}, "maxLength"),
+        ({"type": "array", "items": {"type": "string"}}, "maxItems"),
+    ],
+)
+def test_lowering_an_upper_bound_is_breaking_raising_or_dropping_it_is_not(base, key):
+    ten = {**base, key: 10}
+    assert field_rules(ten, {**base, key: 9}) == TIGHTENED
+    assert field_rules(ten, {**base, key: 10}) == []
+    assert field_rules(ten, {**base, key: 11}) == []
+    assert field_rules(ten, base) == []
+
+
+# -- pattern: any new or different pattern may refuse values the old one accepted -------------
+
+
+def test_adding_a_pattern_is_breaking():
+    from pydantic import create_model
+
+    new = create_model("New", __base__=V1, id=(str, Field(pattern=r"^[a-z0-9-]+$")))
+    assert rules(new) == {("$.id", "constraint-tightened")}
+
+
+def test_changing_a_pattern_is_breaking_keeping_or_dropping_it_is_not():
+    upper = {"type": "string", "pattern": "^[A-Z]{3}$"}
+    # even a pattern that happens to accept more is flagged: patterns are not compared
+    assert field_rules(upper, {**upper, "pattern": "^[A-Z]{2,3}$"}) == TIGHTENED
+    assert field_rules(upper, {**upper, "pattern": "^[a-z]{3}$"}) == TIGHTENED
+    assert field_rules(upper, dict(upper)) == []
+    assert field_rules(upper, {"type": "string"}) == []
+
+
+# -- enum values: the producer may add, never remove ------------------------------------------
+#
+# breaking_changes(old, new) compares a producer's committed schema (old) with the one it now
+# writes (new). A value added to what the producer writes is compatible: readers are tolerant
+# (shared.contracts.knows skips values they do not know). The same change read the other way
+# (the new schema as "old") is a value removed, which breaks replays of events that carry it.
+
+
+def test_an_enum_value_added_by_the_producer_is_compatible_but_not_the_reverse():
+    class Widened(V1):
+        status: Literal["placed", "delivered", "cancelled", "refunded"]  # type: ignore[assignment]
+
+    old, new = V1.model_json_schema(), Widened.model_json_schema()
+    assert breaking_changes(old, new) == []
+    assert [(b.path, b.rule, b.detail) for b in breaking_changes(new, old)] == [
+        ("$.status", "enum-value-removed", "'refunded' is no longer allowed")
+    ]
+
+
+def test_a_const_widened_to_an_enum_is_compatible_a_const_changed_is_not():
+    const = {"type": "string", "const": "placed"}
+    assert field_rules(const, {"type": "string", "enum": ["placed", "delivered"]}) == []
+    assert field_rules(const, {"type": "string", "const": "delivered"}) == [
+        ("$.f", "enum-value-removed")
+    ]
+
+
+def test_limiting_a_free_field_to_an_enum_is_breaking_freeing_it_is_not():
+    free, limited = {"type": "string"}, {"type": "string", "enum": ["placed", "delivered"]}
+    assert field_rules(free, limited) == TIGHTENED
+    assert field_rules(limited, free) == []

@@ -13,6 +13,7 @@ from shared.lake.local import LocalDirectoryLake
 from shared.runtime.embedded import EmbeddedSystem
 from shared.runtime.faults import resubmit
 from shared.sample import alpha, beta
+from shared.stores.idempotent import META
 from shared.topology import Topic
 
 
@@ -101,17 +102,49 @@ def test_a_message_that_keeps_failing_is_dead_lettered_then_resubmitted(system):
     assert system.faults("alpha")[0]["status"] == "resubmitted"
 
 
-def test_duplicate_and_stale_events_leave_views_unchanged(system):
+def test_a_fresh_event_delivered_twice_changes_the_view_once(system):
     checkout(system, "c1")
     system.run_until_quiet()
     view_before = system.stores["alpha"].get("carts", "c1")
+    writes: list[dict] = []
+    system.stores["alpha"].watch("carts", lambda change: writes.append(change.after))
+    system.clock.advance(60_000)
     shipped = new_event(
-        "order-shipped", "order", {"id": "c1"}, partition_key="c1", timestamp=1
-    )  # older than everything applied
+        "order-shipped", "order", {"id": "c1"}, partition_key="c1", timestamp=system.clock.now_ms()
+    )  # newer than everything applied: only the duplicate check can drop its second delivery
     publisher = system.hub.publisher("alpha")
-    publisher.publish(Topic.BUS, [to_message(shipped), to_message(shipped)])
+
+    publisher.publish(Topic.BUS, [to_message(shipped)])
     system.run_until_quiet()
+    view_after_first = system.stores["alpha"].get("carts", "c1")
+    publisher.publish(Topic.BUS, [to_message(shipped)])
+    system.run_until_quiet()
+
+    assert view_after_first != view_before  # the first delivery was applied
+    assert view_after_first[META]["timestamp"] == shipped.timestamp
+    assert view_after_first[META]["ids"].count(shipped.id) == 1
+    assert system.stores["alpha"].get("carts", "c1") == view_after_first  # the second was not
+    assert writes == [view_after_first]  # one write: a trigger on carts would fire once
+    assert system.ports["alpha"].calls.count("view:c1") == 3  # both were delivered, though
+
+
+def test_a_stale_event_leaves_the_view_unchanged(system):
+    checkout(system, "c1")
+    system.run_until_quiet()
+    view_before = system.stores["alpha"].get("carts", "c1")
+    writes: list[dict] = []
+    system.stores["alpha"].watch("carts", lambda change: writes.append(change.after))
+    stale = new_event(
+        "order-shipped", "order", {"id": "c1"}, partition_key="c1", timestamp=1
+    )  # a new id, but older than everything applied
+    assert stale.id not in view_before[META]["ids"]
+
+    system.hub.publisher("alpha").publish(Topic.BUS, [to_message(stale)])
+    system.run_until_quiet()
+
+    assert system.ports["alpha"].calls.count("view:c1") == 2  # delivered, then dropped
     assert system.stores["alpha"].get("carts", "c1") == view_before
+    assert writes == []
 
 
 def test_redelivered_external_event_is_processed_once_downstream(system):
@@ -280,3 +313,68 @@ def test_a_failing_change_does_not_hold_back_later_changes_of_its_document():
     system.stores["watcher"].put("docs", "d1", {"n": 2})
     system.run_until_quiet()
     assert handled == [2, 1]  # as on Eventarc, which does not order a document's changes
+
+
+def test_channels_keep_their_declared_ordering_and_ack_deadline():
+    """The embedded wiring gives each subscription its channel's ``ordered`` and ``ack_deadline_s``.
+
+    Two listeners read two events of one key and fail the first once: the ordered one holds
+    the second back until the first is acknowledged, the unordered one does not. Two more take
+    30 s (virtual) over their first delivery of a third event: past a 20 s ack deadline that
+    delivery counts as failed and is redelivered, within a 60 s one it stands.
+    """
+    from shared.hub.routing import on_types
+    from shared.runtime.app import SubsystemApp
+    from shared.topology import Channel, Consumer, Role, Service, ServiceKind, Subsystem
+
+    seen: dict[str, list[int]] = {}
+
+    def fails_first_once(name):
+        def handle(event, ctx):
+            seen.setdefault(name, []).append(event.body["n"])
+            if seen[name] == [1]:
+                raise ConnectionError("try again")
+
+        return handle
+
+    def slow_first(name):
+        def handle(event, ctx):
+            seen.setdefault(name, []).append(event.body["n"])
+            if len(seen[name]) == 1:
+                ctx.clock.advance(30_000)
+
+        return handle
+
+    def listener(name, event_type, handler, **channel):
+        return Consumer(
+            name,
+            Role.LISTENER,
+            Channel(on_types(event_type), min_backoff_s=1, max_backoff_s=1, **channel),
+            handlers=(handler(name),),
+        )
+
+    topology = Subsystem(
+        "wired",
+        (
+            Service(
+                "views",
+                ServiceKind.CONTROL,
+                (
+                    listener("ordered", "step", fails_first_once, ordered=True),
+                    listener("unordered", "step", fails_first_once, ordered=False),
+                    listener("short-deadline", "slow", slow_first, ack_deadline_s=20),
+                    listener("long-deadline", "slow", slow_first, ack_deadline_s=60),
+                ),
+            ),
+        ),
+    )
+    system = EmbeddedSystem([SubsystemApp(topology, lambda infra: None)], clock=ManualClock())
+    for n in (1, 2):
+        system.inject("wired", Topic.BUS, new_event("step", "k", {"n": n}, partition_key="k"))
+    system.inject("wired", Topic.BUS, new_event("slow", "k", {"n": 1}, partition_key="k"))
+    system.run_until_quiet()
+
+    assert seen["ordered"] == [1, 1, 2]  # 2 waited for 1 to be acknowledged
+    assert seen["unordered"] == [1, 2, 1]  # 2 went ahead of 1's retry
+    assert seen["short-deadline"] == [1, 1]  # answered after 30 s > 20 s: redelivered
+    assert seen["long-deadline"] == [1]  # answered after 30 s < 60 s: acknowledged
