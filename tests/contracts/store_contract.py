@@ -378,6 +378,17 @@ class DocumentStoreContract(ABC):
         doc = store.get(COLL, "o-1")
         assert doc is not None and doc["v"] == 2 and doc[META]["timestamp"] == 2000
 
+    def test_apply_event_applies_another_event_of_the_same_millisecond(
+        self, store: AbstractDocumentStore
+    ) -> None:
+        # One handler may emit several events about an entity within a millisecond.
+        first = new_event("order-updated", "order", {"v": 1}, partition_key="o-1", timestamp=1000)
+        second = new_event("order-updated", "order", {"v": 2}, partition_key="o-1", timestamp=1000)
+        assert apply_event(store, COLL, "o-1", first, lambda _: dict(first.body)) is True
+        assert apply_event(store, COLL, "o-1", second, lambda _: dict(second.body)) is True
+        doc = store.get(COLL, "o-1")
+        assert doc is not None and doc["v"] == 2 and doc[META]["ids"] == [first.id, second.id]
+
     def test_record_event_keeps_one_copy(self, store: AbstractDocumentStore) -> None:
         event = new_event("order-placed", "order", {"total": 5}, partition_key="o-7")
         assert record_event(store, "events", event, orderId="o-7") is True
