@@ -371,6 +371,33 @@ def test_a_retried_checkout_returns_the_same_order(shop: Customer) -> None:
     assert len(shop.processor.paths("/v1/authorizations")) == 1
 
 
+def test_two_customers_may_use_the_same_idempotency_key(shop: Customer) -> None:
+    # GIVEN alice and bob, each with a full cart, whose apps happen to pick the same key
+    for subject in ("alice", "bob"):
+        shop.sign_up(subject)
+        shop.fill_cart(subject)
+
+    # WHEN both check out with it
+    alices = checkout(shop, key="checkout-1")
+    bobs = checkout(shop, key="checkout-1", subject="bob")
+
+    # THEN bob's checkout runs: he gets his own order, not alice's answer
+    assert alices.status_code == bobs.status_code == 201, bobs.get_json()
+    alice_order, bob_order = alices.get_json()["orderId"], bobs.get_json()["orderId"]
+    assert bob_order != alice_order
+    assert {o["id"]: o["customerId"] for o in orders(shop)} == {
+        alice_order: "alice",
+        bob_order: "bob",
+    }
+    assert shop.doc("orders", bob_order)["status"] == "placed"
+    assert cart(shop, "bob")["items"] == []
+    assert len(shop.processor.paths("/v1/authorizations")) == 2
+    # and each one's retry still gets their own first answer
+    assert checkout(shop, key="checkout-1").get_json() == alices.get_json()
+    assert checkout(shop, key="checkout-1", subject="bob").get_json() == bobs.get_json()
+    assert len(orders(shop)) == 2
+
+
 def test_checkout_is_for_customers_only(shop: Customer) -> None:
     assert checkout(shop, subject=None).status_code == 401
     assert (

@@ -15,11 +15,16 @@ from customer.payment_esg.processor import (
 from shared.exceptions import BusinessRuleViolation
 from shared.http import WsgiTransport, http_session
 from shared.runtime.secrets import Secret
+from shared.topology import Topic
 from tests.customer.conftest import DECLINED_CARD, PAYMENTS_KEY, PAYMENTS_URL, Customer
 
 
 def payment(customer: Customer, order_id: str) -> dict[str, Any]:
     return customer.doc("payments", order_id)
+
+
+def authorize_calls(customer: Customer) -> list[dict[str, Any]]:
+    return [c for c in customer.processor.calls if c["path"] == "/v1/authorizations"]
 
 
 def test_checkout_authorizes_the_total_with_a_key_derived_from_the_order(shop: Customer) -> None:
@@ -50,6 +55,50 @@ def test_checkout_authorizes_the_total_with_a_key_derived_from_the_order(shop: C
         "amount": 2550,
         "currency": "EUR",
     }
+
+
+def test_a_redelivered_submission_authorizes_once(shop: Customer) -> None:
+    order_id = shop.place_order()
+    [submitted] = shop.events("order-submitted")
+
+    shop.system.inject("customer", Topic.BUS, submitted)  # Pub/Sub delivers it again
+    shop.system.run_until_quiet()
+
+    assert len(authorize_calls(shop)) == 1
+    assert list(shop.processor.authorizations) == ["auth-1"]
+    assert payment(shop, order_id)["authorizationId"] == "auth-1"
+    authorized = shop.events("payment-authorized")
+    assert len(authorized) == 2  # announced again, in case the first publish was lost
+    assert len({e.id for e in authorized}) == 1  # as the same event
+    assert len({e.id for e in shop.events("order-placed")}) == 1
+    assert shop.doc("orders", order_id)["status"] == "placed"
+    assert shop.faults() == []
+
+
+def test_a_submission_redelivered_after_a_crash_reuses_the_authorization(
+    shop: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the processor authorizes, but the gateway dies before it stores the payment
+    create = shop.store.create
+
+    def crash_once(collection: str, key: str, data: dict[str, Any]) -> bool:
+        if collection == "payments":
+            monkeypatch.setattr(shop.store, "create", create)
+            raise ConnectionError("the process died here")
+        return create(collection, key, data)
+
+    monkeypatch.setattr(shop.store, "create", crash_once)
+
+    # WHEN the order is submitted and its event redelivered
+    order_id = shop.place_order()
+
+    # THEN the second call carries the same key and the processor holds one authorization
+    calls = authorize_calls(shop)
+    assert [c["key"] for c in calls] == [f"{order_id}:authorize"] * 2
+    assert list(shop.processor.authorizations) == ["auth-1"]
+    assert payment(shop, order_id)["authorizationId"] == "auth-1"
+    assert [e.body["authorizationId"] for e in shop.events("payment-authorized")] == ["auth-1"]
+    assert shop.doc("orders", order_id)["status"] == "placed"
 
 
 def test_a_declined_card_is_announced_with_the_processors_reason(shop: Customer) -> None:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from shared.envelope import new_event
 from shared.topology import Topic
-from tests.delivery.conftest import FAR, MINUTE, NEAR, START, Delivery, offer_then_accept
+from tests.delivery.conftest import (
+    FAR,
+    MINUTE,
+    NEAR,
+    START,
+    Delivery,
+    offer_then_accept,
+    order_payload,
+)
 
 ELSEWHERE = {"lat": 52.6, "lng": 13.5}
 """About 10 km from the restaurant."""
@@ -55,6 +63,43 @@ def test_an_unanswered_offer_goes_to_the_next_driver(delivery: Delivery) -> None
     assert delivery.offers("dan") == []
     assert [o["deliveryId"] for o in delivery.offers("eve")] == ["d-o-1"]
     assert delivery.store.get("dispatch-drivers", "dan")["offeredDeliveryId"] is None  # type: ignore[index]
+
+
+def test_the_sweep_offers_a_delivery_the_nudges_went_past(delivery: Delivery) -> None:
+    # GIVEN dan and eve busy, and o-3 then o-4 waiting for a driver
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.order("o-2", "accepted")
+    delivery.call("POST", "/offers/d-o-2/accept", "eve")
+    delivery.order("o-3", "accepted")
+    delivery.order("o-4", "accepted")
+
+    # WHEN both their orders are cancelled together, so both freed drivers nudge o-3
+    for order_id in ("o-1", "o-2"):
+        cancelled = new_event(
+            "order.order-status-changed",
+            "order",
+            order_payload(order_id, "cancelled", reason="customer", deliveryAddress=None),
+            partition_key=order_id,
+            timestamp=delivery.clock.now_ms(),
+            tags={"subsystem": "order", "schemaVersion": "2"},
+        )
+        delivery.system.inject("order", Topic.EXTERNAL, cancelled)
+    delivery.system.run_until_quiet()
+    assert delivery.delivery("o-3")["offer"]["driverId"] == "dan"
+    assert delivery.delivery("o-4")["status"] == "searching"  # though eve is free
+    assert delivery.offers("eve") == []
+
+    # THEN the next tick's sweep offers o-4 to eve, long before dan's offer could expire
+    delivery.system.advance(MINUTE)
+
+    assert delivery.delivery("o-4")["offer"] == {
+        "driverId": "eve",
+        "expiresAt": START + 3 * MINUTE,  # offered at the 1:00 tick, for two minutes
+    }
+    assert [o["deliveryId"] for o in delivery.offers("eve")] == ["d-o-4"]
+    assert delivery.delivery("o-3")["offer"]["driverId"] == "dan"
 
 
 def test_a_declined_offer_goes_to_the_next_driver(delivery: Delivery) -> None:

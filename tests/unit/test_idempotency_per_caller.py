@@ -1,0 +1,57 @@
+"""BFF API kit: an ``Idempotency-Key`` belongs to its caller, the actor and the subject."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from shared.api import HttpApi
+from shared.auth import Actor, LocalIssuer, Principal
+from shared.stores import InMemoryDocumentStore
+
+ISSUER = LocalIssuer()
+
+
+def headers(actor: Actor, subject: str, key: str = "k-1") -> dict[str, str]:
+    token = ISSUER.mint(Principal(actor, subject))
+    return {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
+
+
+@pytest.fixture
+def notes() -> tuple[Any, list[str]]:
+    """A command open to customers and drivers that records who ran it."""
+    api = HttpApi("Notes", ISSUER, store=InMemoryDocumentStore())
+    ran: list[str] = []
+
+    @api.route("POST", "/notes", actors={"customer", "driver"}, status=201, idempotent=True)
+    def write(caller: Principal) -> dict[str, str]:
+        """Write a note."""
+        ran.append(f"{caller.actor}:{caller.subject}")
+        return {"author": f"{caller.actor}:{caller.subject}", "note": f"n-{len(ran)}"}
+
+    return api.flask_app().test_client(), ran
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("customer", "alice"), ("customer", "bob")),  # another subject
+        (("customer", "sam"), ("driver", "sam")),  # the same subject, another kind of caller
+    ],
+)
+def test_a_key_another_caller_used_neither_replays_nor_blocks(
+    notes: tuple[Any, list[str]], first: tuple[Actor, str], second: tuple[Actor, str]
+) -> None:
+    client, ran = notes
+
+    mine = client.post("/notes", headers=headers(*first))
+    theirs = client.post("/notes", headers=headers(*second))
+
+    assert mine.status_code == theirs.status_code == 201
+    assert theirs.get_json() == {"author": ":".join(second), "note": "n-2"}
+    assert ran == [":".join(first), ":".join(second)]
+    # each caller's retry still replays their own first answer, running nothing
+    assert client.post("/notes", headers=headers(*first)).get_json() == mine.get_json()
+    assert client.post("/notes", headers=headers(*second)).get_json() == theirs.get_json()
+    assert len(ran) == 2
