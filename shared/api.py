@@ -229,7 +229,8 @@ class HttpApi:
                 sort_keys=True,
             ).encode()
         ).hexdigest()
-        doc_key = hashlib.sha256(f"{caller.actor}:{caller.subject}:{key}".encode()).hexdigest()
+        owner = json.dumps([caller.actor, caller.subject, key])  # unambiguous, unlike a join
+        doc_key = hashlib.sha256(owner.encode()).hexdigest()
         stored = self._store.get(IDEMPOTENCY_COLLECTION, doc_key)
         if stored is not None:
             if stored["fingerprint"] != fingerprint:

@@ -55,3 +55,16 @@ def test_a_key_another_caller_used_neither_replays_nor_blocks(
     assert client.post("/notes", headers=headers(*first)).get_json() == mine.get_json()
     assert client.post("/notes", headers=headers(*second)).get_json() == theirs.get_json()
     assert len(ran) == 2
+
+
+def test_keys_cannot_be_forged_by_moving_a_separator_between_subject_and_key(
+    notes: tuple[Any, list[str]],
+) -> None:
+    client, ran = notes
+
+    mine = client.post("/notes", headers=headers("customer", "a:b", key="k"))
+    theirs = client.post("/notes", headers=headers("customer", "a", key="b:k"))
+
+    assert theirs.get_json() == {"author": "customer:a", "note": "n-2"}
+    assert mine.get_json()["author"] == "customer:a:b"
+    assert ran == ["customer:a:b", "customer:a"]
