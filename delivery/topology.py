@@ -17,7 +17,10 @@ TOPOLOGY = Subsystem(
         notification_esg.SERVICE,
     ),
     description="Drivers, dispatch and notifications: gets every accepted order to its customer.",
-    indexes=(Index("deliveries", ("status", "offer.expiresAt")),),
+    indexes=(
+        Index("deliveries", ("status", "offer.expiresAt")),
+        Index("dispatch-drivers", ("online", "deliveryId", "cell")),
+    ),
 )
 
 APP = SubsystemApp(TOPOLOGY, bootstrap, contracts=PUBLISHED)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from delivery.dispatch_control.geo import cell_of
 from delivery.dispatch_control.records import (
     DELIVERIES,
     DRIVERS,
@@ -33,6 +34,7 @@ def keep_driver(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         previous["driver"] = driver
         reservations = {"deliveryId": None, "offeredDeliveryId": None}
         fields = {k: update[k] for k in ("id", "name", "online", "location")}
+        fields["cell"] = cell_of(update["location"]) if update["location"] else None
         return {**reservations, **(driver or {}), **fields}
 
     applied = apply_event(store, DRIVERS, update["id"], event, mutate)

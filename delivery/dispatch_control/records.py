@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from shared.stores.base import Updater
 
 DRIVERS = "dispatch-drivers"
-"""``dispatch-drivers/{driverId}``: ``{id, name, online, location, deliveryId, offeredDeliveryId}``;
-``deliveryId`` is the delivery they are busy with, ``offeredDeliveryId`` the one reserved for them
+"""``dispatch-drivers/{driverId}``: ``{id, name, online, location, cell, deliveryId,
+offeredDeliveryId}``; ``cell`` is the location's grid cell (:mod:`~delivery.dispatch_control.geo`),
+``deliveryId`` the delivery they are busy with, ``offeredDeliveryId`` the one reserved for them
 while they consider its offer."""
 
 DELIVERIES = "deliveries"

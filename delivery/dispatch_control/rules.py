@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from delivery.dispatch_control.geo import distance_m
+from delivery.dispatch_control.geo import distance_m, ring
 from delivery.dispatch_control.records import (
     BUSY,
     DELIVERIES,
@@ -15,13 +15,18 @@ from delivery.dispatch_control.records import (
     nudge_searching,
     offered_to,
 )
-from shared.stores import Doc, Where
+from shared.stores import Doc, Document, Where
 
 if TYPE_CHECKING:
     from delivery.ports import DeliveryPorts
     from shared.runtime.context import Context
     from shared.stores import AbstractDocumentStore, DocumentChange
     from shared.stores.base import Updater
+
+SEARCH_RINGS = 5
+"""How many rings of cells around a pickup are searched for a driver (about 10 km)."""
+MAX_IN_VALUES = 30
+"""Firestore's most values in one ``in`` condition."""
 
 
 def settle_drivers(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
@@ -88,21 +93,42 @@ def _drivers_of(delivery: Doc | None) -> set[str]:
 
 
 def _candidates(store: AbstractDocumentStore, delivery: Doc) -> list[Doc]:
+    """The free drivers near the pickup who have not declined it, nearest first.
+
+    Rings of cells around the pickup are read outwards, up to
+    :data:`SEARCH_RINGS`, and one more ring after the first that holds a
+    candidate, since a driver just across a cell border may be nearer.
+    """
     key = delivery["id"]
-    online = store.query(DRIVERS, [Where("online", "==", True), Where("deliveryId", "==", None)])
-    free = [
-        d.data
-        for d in online
-        if dispatchable(d.data)
-        and d.data["offeredDeliveryId"] in (None, key)
-        and d.data["id"] not in delivery["declinedBy"]
-    ]
     pickup = delivery["pickup"]["address"]
+
+    def usable(driver: Doc) -> bool:
+        return (
+            dispatchable(driver)
+            and driver["deliveryId"] is None
+            and driver["offeredDeliveryId"] in (None, key)
+            and driver["id"] not in delivery["declinedBy"]
+        )
+
     # A driver already reserved by an attempt that failed half-way comes first.
+    found = {d.key: d.data for d in store.query(DRIVERS, [Where("offeredDeliveryId", "==", key)])}
+    first_hit: int | None = None
+    for radius in range(SEARCH_RINGS + 1):
+        found.update((d.key, d.data) for d in _free_in(store, ring(pickup, radius)))
+        if first_hit is None and any(usable(d) for d in found.values()):
+            first_hit = radius
+        if first_hit is not None and radius > first_hit:
+            break
     return sorted(
-        free,
+        filter(usable, found.values()),
         key=lambda d: (d["offeredDeliveryId"] != key, distance_m(d["location"], pickup), d["id"]),
     )
+
+
+def _free_in(store: AbstractDocumentStore, cells: list[str]) -> list[Document]:
+    free = [Where("online", "==", True), Where("deliveryId", "==", None)]
+    chunks = (cells[at : at + MAX_IN_VALUES] for at in range(0, len(cells), MAX_IN_VALUES))
+    return [d for cs in chunks for d in store.query(DRIVERS, [*free, Where("cell", "in", cs)])]
 
 
 def _reservation(key: str) -> Updater:
