@@ -1,7 +1,7 @@
 """Distances on the Earth's surface, and the grid cells dispatch searches by.
 
 A cell is a square of :data:`CELL_DEG` degrees of latitude and longitude
-(about 2.2 km north to south, less east to west away from the equator), named
+(about 1.1 km north to south, less east to west away from the equator), named
 ``"<row>:<column>"``. Dispatch keeps each driver's cell, so finding drivers
 near a pickup reads the cells around it, not every driver online.
 """
@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 
 EARTH_RADIUS_M = 6_371_000.0
-CELL_DEG = 0.02
+CELL_DEG = 0.01
 
 
 def distance_m(a: Mapping[str, float], b: Mapping[str, float]) -> float:

@@ -23,8 +23,9 @@ if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore, DocumentChange
     from shared.stores.base import Updater
 
-SEARCH_RINGS = 5
-"""How many rings of cells around a pickup are searched for a driver (about 10 km)."""
+SEARCH_RINGS = 10
+"""How many rings of cells around a pickup are searched for a driver: about 11 km north
+and south, less east and west away from the equator (7 km at Berlin)."""
 MAX_IN_VALUES = 30
 """Firestore's most values in one ``in`` condition."""
 

@@ -5,7 +5,7 @@ accident, and every write is announced on the change feed, as Firestore's
 document-written events are. Each stored document is kept frozen (serialized
 with :mod:`marshal`, the fastest deep copy CPython has for JSON-like values)
 beside the live copy that queries match against, so a read is one C call.
-Equality conditions are served from indexes built on first use, so the
+Equality and ``in`` conditions are served from indexes built on first use, so the
 embedded system stays fast as collections grow.
 """
 
@@ -187,13 +187,16 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         return frozen
 
     def _candidates(self, collection: str, where: Sequence[Where]) -> Iterable[tuple[str, Doc]]:
-        """The documents that can match: the smallest index bucket of an ``==``, else all."""
+        """The documents that can match: the smallest index bucket of an ``==`` or ``in``,
+        else all."""
         docs = self._collections.get(collection, {})
-        buckets = [
-            self._index(collection, w.field).get(w.value, set())
-            for w in where
-            if w.op == "==" and _hashable(w.value)
-        ]
+        buckets: list[set[str]] = []
+        for w in where:
+            if w.op == "==" and _hashable(w.value):
+                buckets.append(self._index(collection, w.field).get(w.value, set()))
+            elif w.op == "in" and all(_hashable(v) for v in w.value):
+                index = self._index(collection, w.field)
+                buckets.append(set().union(*(index.get(v, set()) for v in w.value)))
         if not buckets:
             return docs.items()
         return [(k, docs[k]) for k in min(buckets, key=len)]

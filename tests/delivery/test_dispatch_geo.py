@@ -14,13 +14,13 @@ from tests.delivery.conftest import RESTAURANT, Delivery
 PICKUP = {"lat": RESTAURANT["lat"], "lng": RESTAURANT["lng"]}
 ACROSS_THE_BORDER = {"lat": RESTAURANT["lat"], "lng": 13.3995}
 """About 100 m west of the restaurant, in the next cell (the border runs at 13.40)."""
-SAME_CELL_FAR_CORNER = {"lat": 52.5390, "lng": 13.4190}
-"""In the restaurant's cell, about 1.6 km away."""
+SAME_CELL_FAR_CORNER = {"lat": 52.5299, "lng": 13.4095}
+"""In the restaurant's cell, about 600 m away."""
 BEYOND_THE_RINGS = {"lat": RESTAURANT["lat"] + (SEARCH_RINGS + 1) * CELL_DEG, "lng": 13.4010}
 
 
 def test_rings_are_the_cells_at_each_distance() -> None:
-    assert ring(PICKUP, 0) == [cell_of(PICKUP)] == ["2626:670"]
+    assert ring(PICKUP, 0) == [cell_of(PICKUP)] == ["5252:1340"]
     assert len(ring(PICKUP, 1)) == 8 and len(ring(PICKUP, 2)) == 16
     around = [c for radius in range(3) for c in ring(PICKUP, radius)]
     assert len(set(around)) == 25
