@@ -260,8 +260,6 @@ def test_a_token_issued_by_a_clock_a_little_ahead_is_accepted(jwks_server):
 
 
 def test_a_verified_token_is_remembered_only_until_it_expires(monkeypatch):
-    from shared import auth
-
     issuer = LocalIssuer()
     token = issuer.mint(Principal("customer", "alice"), ttl_s=60)
     decoded = []
@@ -271,7 +269,7 @@ def test_a_verified_token_is_remembered_only_until_it_expires(monkeypatch):
     assert len(decoded) == 1
 
     later = time.time() + 61
-    monkeypatch.setattr(auth.time, "time", lambda: later)
+    monkeypatch.setattr(time, "time", lambda: later)
     issuer.verify(token)
     assert len(decoded) == 2, "an expired entry is checked again, never served from memory"
 

@@ -1,0 +1,77 @@
+"""Bearer-token authentication for BFF APIs.
+
+Two verifiers share one port:
+
+* :class:`LocalIssuer` signs and verifies RS256 tokens with a key generated on
+  the developer's machine (embedded and emulator modes; ``fooddelivery token``);
+* :class:`IdentityPlatformVerifier` verifies Google Identity Platform / Firebase
+  ID tokens against Google's published keys (production), reading the actor
+  from a custom claim.
+
+A token's claims become a :class:`Principal`: who (``subject``), acting as what
+(``actor``: customer, driver or staff) and, for staff, which ``restaurant``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from shared.auth.identity_platform import GOOGLE_JWKS_URL, IdentityPlatformVerifier
+from shared.auth.local import AUDIENCE, DEV_KEY_PATH, LOCAL_ISSUER, LocalIssuer, LocalVerifier
+from shared.auth.principal import (
+    ACTORS,
+    Actor,
+    AuthError,
+    Principal,
+    VerifierUnavailable,
+    bearer_token,
+    parse_identity,
+)
+from shared.auth.verifier import CLOCK_SKEW_S, DeferredVerifier, TokenVerifier
+
+__all__ = [
+    "ACTORS",
+    "AUDIENCE",
+    "CLOCK_SKEW_S",
+    "DEV_KEY_PATH",
+    "GOOGLE_JWKS_URL",
+    "LOCAL_ISSUER",
+    "Actor",
+    "AuthError",
+    "DeferredVerifier",
+    "IdentityPlatformVerifier",
+    "LocalIssuer",
+    "LocalVerifier",
+    "Principal",
+    "TokenVerifier",
+    "VerifierUnavailable",
+    "bearer_token",
+    "parse_identity",
+    "verifier_from",
+]
+
+
+def verifier_from(settings: Mapping[str, str]) -> TokenVerifier:
+    """The verifier a deployment's settings ask for.
+
+    ``AUTH=identity-platform`` verifies Identity Platform tokens of
+    ``IDENTITY_PROJECT``; otherwise (development) the local issuer's key at
+    ``DEV_KEY`` (default :data:`DEV_KEY_PATH`) is used, read
+    when the first token is verified. On a workstation that file is the
+    issuer's private key (created on first use); a deployment gives the BFFs
+    only its public key (``fooddelivery token --public-key``), so they can
+    verify tokens but not mint them.
+    """
+    mode = settings.get("AUTH", "local")
+    if mode == "identity-platform":
+        project = settings.get("IDENTITY_PROJECT")
+        if not project:
+            raise AuthError("AUTH=identity-platform needs FOODDELIVERY_IDENTITY_PROJECT")
+        return IdentityPlatformVerifier(project, settings.get("JWKS_URL", GOOGLE_JWKS_URL))
+    if mode != "local":
+        raise AuthError(f"FOODDELIVERY_AUTH must be local or identity-platform, not {mode!r}")
+    key = Path(settings.get("DEV_KEY", str(DEV_KEY_PATH)))
+    return DeferredVerifier(
+        lambda: LocalIssuer.from_file(key) if not key.exists() else LocalVerifier.from_file(key)
+    )

@@ -1,0 +1,170 @@
+"""The development issuer: RS256 tokens signed with a key kept on the developer's machine."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from shared.auth.principal import AuthError, Principal
+from shared.auth.verifier import CLOCK_SKEW_S, TokenVerifier
+from shared.paths import LOCAL_STATE
+
+LOCAL_ISSUER = "https://fooddelivery.local/issuer"
+DEV_KEY_PATH = LOCAL_STATE / "dev-signing-key.pem"
+"""Where the local issuer keeps its key (override with FOODDELIVERY_DEV_KEY).
+
+Anchored to the project (like ``build/`` and ``terraform/``), not to the
+current directory, so ``token``, ``demo`` and ``dev`` share one key wherever
+they run.
+"""
+AUDIENCE = "fooddelivery"
+
+
+class LocalVerifier(TokenVerifier):
+    """Verifies the development issuer's RS256 tokens with its public key only."""
+
+    def __init__(self, public_key: rsa.RSAPublicKey) -> None:
+        super().__init__()
+        self._public_key = public_key
+
+    @classmethod
+    def from_file(cls, path: Path) -> LocalVerifier:
+        """The verifier for the key at ``path``: a public key, or the issuer's private key."""
+        pem = _read_key(path)
+        try:
+            if b"PRIVATE KEY" in pem:
+                private = serialization.load_pem_private_key(pem, password=None)
+                public = private.public_key() if isinstance(private, rsa.RSAPrivateKey) else None
+            else:
+                loaded = serialization.load_pem_public_key(pem)
+                public = loaded if isinstance(loaded, rsa.RSAPublicKey) else None
+        except (ValueError, TypeError, UnsupportedAlgorithm) as e:
+            raise AuthError(f"{path} is not a PEM key: {e}") from e
+        if public is None:
+            raise AuthError(f"{path} is not an RSA key")
+        return cls(public)
+
+    def public_pem(self) -> str:
+        """The public key in PEM, for verifiers that must not be able to mint."""
+        return self._public_key.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode()
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._public_key,
+                algorithms=["RS256"],
+                audience=AUDIENCE,
+                issuer=LOCAL_ISSUER,
+                options={"require": ["exp", "iat", "sub"]},
+                leeway=CLOCK_SKEW_S,
+            )
+        except jwt.PyJWTError as e:
+            raise AuthError(f"invalid token: {e}") from e
+        return claims
+
+
+class LocalIssuer(LocalVerifier):
+    """A development issuer: mints and verifies RS256 tokens with a local key."""
+
+    def __init__(self, private_key: rsa.RSAPrivateKey | None = None) -> None:
+        key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        super().__init__(key.public_key())
+        self._key = key
+
+    @classmethod
+    def from_file(cls, path: Path) -> LocalIssuer:
+        """Load the private key at ``path``, creating it (mode 0600) on first use.
+
+        A file that cannot be read or created, or that holds anything but an
+        unencrypted RSA private key, is an :class:`AuthError` naming the path.
+        """
+        if path.exists():
+            return cls._load(path)
+        issuer = cls()
+        pem = issuer._key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError as e:
+            raise AuthError(
+                f"cannot create the development key {path}: {e.filename} is not a directory"
+            ) from e
+        except OSError as e:
+            raise AuthError(f"cannot create the development key {path}: {_reason(e)}") from e
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            if path.exists():  # another process created it first: share that key
+                return cls._load(path)
+            raise AuthError(
+                f"cannot create the development key {path}: it is a broken symbolic link"
+            ) from None
+        except OSError as e:
+            raise AuthError(f"cannot create the development key {path}: {_reason(e)}") from e
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(pem)
+        except OSError as e:
+            path.unlink(missing_ok=True)
+            raise AuthError(f"cannot write the development key {path}: {_reason(e)}") from e
+        return issuer
+
+    @classmethod
+    def _load(cls, path: Path) -> LocalIssuer:
+        pem = _read_key(path)
+        try:
+            key = serialization.load_pem_private_key(pem, password=None)
+        except TypeError as e:  # encrypted
+            raise AuthError(f"{path} is encrypted; the development key has no password") from e
+        except (ValueError, UnsupportedAlgorithm) as e:
+            if b"PUBLIC KEY-----" in pem and b"PRIVATE KEY-----" not in pem:
+                raise AuthError(
+                    f"{path} holds a public key; the development key must be the private key"
+                ) from e
+            raise AuthError(f"{path} is not a PEM private key") from e
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise AuthError(f"{path} is not an RSA private key")
+        return cls(key)
+
+    def mint(self, principal: Principal, ttl_s: int = 3600) -> str:
+        """A signed token for ``principal`` valid for ``ttl_s`` seconds."""
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": LOCAL_ISSUER,
+            "aud": AUDIENCE,
+            "sub": principal.subject,
+            "actor": principal.actor,
+            "iat": now,
+            "exp": now + ttl_s,
+        }
+        if principal.restaurant is not None:
+            claims["restaurant"] = principal.restaurant
+        return jwt.encode(claims, self._key, algorithm="RS256")
+
+
+def _reason(error: OSError) -> str:
+    """The OS's words for ``error``, without Python's ``[Errno n]`` prefix."""
+    return error.strerror or str(error)
+
+
+def _read_key(path: Path) -> bytes:
+    """The bytes of the key file at ``path``, or an :class:`AuthError` saying why not."""
+    if path.is_dir():
+        raise AuthError(f"the development key {path} is a directory; it must name the key file")
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise AuthError(f"cannot read the development key {path}: {_reason(e)}") from e

@@ -1,0 +1,70 @@
+"""The verifier port: a bearer token in, a :class:`~shared.auth.principal.Principal` out."""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from shared.auth.principal import Principal
+
+CLOCK_SKEW_S = 30
+"""How far the issuer's clock may be ahead of or behind ours (``iat``, ``nbf``, ``exp``)."""
+
+
+class TokenVerifier(ABC):
+    """Turns a bearer token into a :class:`Principal` or raises :class:`AuthError`.
+
+    A token that verified once is remembered until it expires, so an app
+    calling many times with one token pays for the signature check once.
+    """
+
+    CACHE_SIZE = 4096
+
+    def __init__(self) -> None:
+        self._verified: OrderedDict[str, tuple[Principal, int]] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    def verify(self, token: str) -> Principal:
+        """Verify signature, issuer, audience and expiry; return the caller."""
+        now = int(time.time())
+        with self._cache_lock:
+            hit = self._verified.get(token)
+            if hit is not None and hit[1] > now:
+                self._verified.move_to_end(token)
+                return hit[0]
+        claims = self._decode(token)
+        principal = Principal.from_claims(claims)
+        with self._cache_lock:
+            self._verified[token] = (principal, int(claims["exp"]))
+            if len(self._verified) > self.CACHE_SIZE:
+                self._verified.popitem(last=False)
+        return principal
+
+    @abstractmethod
+    def _decode(self, token: str) -> dict[str, Any]:
+        """The verified claims (signature, issuer, audience, expiry), or :class:`AuthError`."""
+
+
+class DeferredVerifier(TokenVerifier):
+    """A verifier built when the first token arrives.
+
+    Every function of a subsystem runs its bootstrap, but only the BFF APIs
+    verify tokens; deferring keeps the others from needing the verifier's key
+    (on Google Cloud the development key is mounted into the BFF APIs only).
+    """
+
+    def __init__(self, build: Callable[[], TokenVerifier]) -> None:
+        super().__init__()
+        self._build: Callable[[], TokenVerifier] = build
+        self._built: TokenVerifier | None = None
+        self._build_lock = threading.Lock()
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        with self._build_lock:
+            if self._built is None:
+                self._built = self._build()
+        return self._built._decode(token)
