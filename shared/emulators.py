@@ -136,8 +136,14 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
-    """True when nothing listens on ``port`` on the loopback interface."""
+    """True when nothing listens on ``port`` on the loopback interface.
+
+    Connections of a server that just stopped linger in TIME_WAIT; they do not
+    stop a new server from listening (servers set ``SO_REUSEADDR``), so they do
+    not make the port busy here either.
+    """
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((HOST, port))
         except OSError:
