@@ -214,10 +214,20 @@ class DriverApp:
         self.api.call("POST", f"/offers/{delivery_id}/decline")
 
     def deliveries(self) -> list[dict[str, Any]]:
-        """This driver's deliveries."""
+        """This driver's latest deliveries (the first page), newest first."""
         found = self.api.call("GET", "/me/deliveries")
         deliveries: list[dict[str, Any]] = found["deliveries"]
         return deliveries
+
+    def delivery(self, delivery_id: str) -> dict[str, Any] | None:
+        """One of this driver's deliveries, or None while the app does not know it yet."""
+        try:
+            found: dict[str, Any] = self.api.call("GET", f"/deliveries/{delivery_id}")
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+        return found
 
     def picked_up(self, delivery_id: str) -> None:
         """Collected at the restaurant."""

@@ -134,10 +134,8 @@ def _ticket(staff: StaffApp, status: str, order_id: str) -> bool | None:
 
 
 def _delivery(driver: DriverApp, delivery_id: str, status: str) -> bool | None:
-    found = any(
-        d["deliveryId"] == delivery_id and d["status"] == status for d in driver.deliveries()
-    )
-    return True if found else None
+    delivery = driver.delivery(delivery_id)
+    return True if delivery is not None and delivery["status"] == status else None
 
 
 def _tracked(customer: CustomerApp, order_id: str, status: str) -> bool | None:

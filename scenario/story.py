@@ -186,9 +186,8 @@ class Story:
         delivery_id = self.carrying.get(id(driver))
         if not delivery_id:
             return
-        status = next(
-            (d["status"] for d in driver.deliveries() if d["deliveryId"] == delivery_id), None
-        )
+        delivery = driver.delivery(delivery_id)
+        status = delivery["status"] if delivery else None
         if status == "assigned":
             driver.picked_up(delivery_id)
         elif status == "picked-up":

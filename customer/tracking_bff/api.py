@@ -15,13 +15,13 @@ from customer.tracking_bff.models import (
 )
 from shared.api import HttpApi, HttpError
 from shared.stores import Where
+from shared.stores.paging import newest_first
 
 if TYPE_CHECKING:
     import flask
 
     from customer.ports import CustomerPorts
     from shared.auth import Principal
-    from shared.stores import AbstractDocumentStore, Document
 
 
 def http_app(ports: CustomerPorts) -> flask.Flask:
@@ -32,9 +32,10 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
     @api.route("GET", "/orders", actors={"customer"}, response=OrderList, query=HistoryQuery)
     def list_orders(caller: Principal, query: HistoryQuery) -> OrderList:
         """The caller's orders, newest first, a page at a time."""
-        page, more = history_page(store, caller.subject, query.limit, query.before)
-        summaries = [OrderSummary.model_validate(d.data) for d in page]
-        return OrderList(orders=summaries, next=page[-1].data["createdAt"] if more else None)
+        mine = [Where("customerId", "==", caller.subject)]
+        page = newest_first(store, TRACKING, mine, "createdAt", query.limit, query.before)
+        summaries = [OrderSummary.model_validate(d.data) for d in page.documents]
+        return OrderList(orders=summaries, next=page.next)
 
     @api.route(
         "GET",
@@ -81,32 +82,3 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         return view
 
     return api.flask_app()
-
-
-def history_page(
-    store: AbstractDocumentStore, customer: str, limit: int, before: int | None
-) -> tuple[list[Document], bool]:
-    """``limit`` of the customer's orders created before ``before`` (more when several share
-    the last one's millisecond: they all join the page, so the next page can start strictly
-    before it), newest first, and whether older ones exist."""
-    mine = [Where("customerId", "==", customer)]
-    older = [*mine, Where("createdAt", "<", before)] if before is not None else mine
-    found = store.query(TRACKING, older, order_by="createdAt", descending=True, limit=limit + 1)
-    if len(found) <= limit:
-        return found, False
-    last = found[limit - 1].data["createdAt"]
-    if found[limit].data["createdAt"] == last:
-        same = store.query(TRACKING, [*mine, Where("createdAt", "==", last)])
-        found = [d for d in found if d.data["createdAt"] > last] + sorted(
-            same, key=lambda d: d.key, reverse=True
-        )
-    else:
-        found = found[:limit]
-    rest = store.query(
-        TRACKING,
-        [*mine, Where("createdAt", "<", last)],
-        order_by="createdAt",
-        descending=True,
-        limit=1,
-    )
-    return found, bool(rest)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from delivery.driver_bff.models import Deliveries, Delivery
+from delivery.driver_bff.models import Deliveries, DeliveriesQuery, Delivery
 from delivery.driver_bff.records import DELIVERIES
 from shared.api import HttpApi, HttpError
 from shared.stores import Doc, Where
+from shared.stores.paging import newest_first
 
 if TYPE_CHECKING:
     from delivery.ports import DeliveryPorts
@@ -49,12 +50,15 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         store.update(DELIVERIES, delivery_id, lambda d: advance(d, caller.subject, step, now))
         return Delivery.model_validate(store.get(DELIVERIES, delivery_id))
 
-    @api.route("GET", "/me/deliveries", actors={"driver"}, response=Deliveries)
-    def get_deliveries(caller: Principal) -> Deliveries:
-        """The caller's deliveries, newest first."""
-        found = store.query(DELIVERIES, [Where("driverId", "==", caller.subject)])
-        docs = sorted((d.data for d in found), key=lambda d: d["assignedAt"], reverse=True)
-        return Deliveries(deliveries=[Delivery.model_validate(d) for d in docs])
+    @api.route(
+        "GET", "/me/deliveries", actors={"driver"}, response=Deliveries, query=DeliveriesQuery
+    )
+    def get_deliveries(caller: Principal, query: DeliveriesQuery) -> Deliveries:
+        """The caller's deliveries, newest first, a page at a time."""
+        mine = [Where("driverId", "==", caller.subject)]
+        page = newest_first(store, DELIVERIES, mine, "assignedAt", query.limit, query.before)
+        found = [Delivery.model_validate(d.data) for d in page.documents]
+        return Deliveries(deliveries=found, next=page.next)
 
     @api.route(
         "GET",

@@ -106,6 +106,18 @@ class Delivery(View):
 
 
 class Deliveries(View):
-    """``GET /me/deliveries``, newest first."""
+    """``GET /me/deliveries``: a page of the caller's deliveries, newest first; ``next`` asks
+    for the following page (``?before=<next>``), ``None`` on the last one."""
 
     deliveries: list[Delivery]
+    next: int | None = None
+
+
+class DeliveriesQuery(BaseModel):
+    """``?limit=`` deliveries per page (a page holds more when several were assigned in the
+    same millisecond) and ``?before=``, the ``next`` of the page before."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=20, ge=1, le=100)
+    before: int | None = Field(default=None, ge=0)

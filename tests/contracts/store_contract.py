@@ -27,6 +27,7 @@ from shared.stores.base import (
     Where,
 )
 from shared.stores.idempotent import META, apply_event, record_event
+from shared.stores.paging import newest_first
 
 FEED_TIMEOUT_S = 15.0
 COLL = "things"
@@ -356,6 +357,27 @@ class DocumentStoreContract(ABC):
 
     def test_query_of_empty_collection(self, store: AbstractDocumentStore) -> None:
         assert store.query("nothing-here", [Where("x", "==", 1)], order_by="x") == []
+
+    # -- pages, newest first ----------------------------------------------------------
+
+    def test_pages_newest_first_never_split_a_millisecond(
+        self, store: AbstractDocumentStore
+    ) -> None:
+        stamps = {"a": 1, "b": 2, "c": 3, "d": 3, "e": 4, "x": 9}
+        for key, at in stamps.items():
+            store.put(COLL, key, {"owner": "me" if key != "x" else "you", "at": at})
+        mine = [Where("owner", "==", "me")]
+
+        pages, before = [], None
+        while True:
+            page = newest_first(store, COLL, mine, "at", limit=2, before=before)
+            pages.append([d.key for d in page.documents])
+            if page.next is None:
+                break
+            before = page.next
+
+        # c and d share a millisecond: both join the page that reaches it
+        assert pages == [["e", "d", "c"], ["b", "a"]]
 
     # -- idempotent event writes -----------------------------------------------------
 

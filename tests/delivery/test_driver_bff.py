@@ -308,7 +308,10 @@ def test_the_assigned_delivery_shows_in_the_drivers_app(delivery: Delivery) -> N
         "pickedUpAt": None,
         "deliveredAt": None,
     }
-    assert delivery.call("GET", "/me/deliveries", "dan").get_json() == {"deliveries": [expected]}
+    assert delivery.call("GET", "/me/deliveries", "dan").get_json() == {
+        "deliveries": [expected],
+        "next": None,
+    }
     assert delivery.call("GET", "/deliveries/d-o-1", "dan").get_json() == expected
 
 
@@ -319,7 +322,10 @@ def test_another_driver_cannot_see_or_advance_the_delivery(delivery: Delivery) -
 
     assert delivery.call("GET", "/deliveries/d-o-1", "eve").status_code == 403
     assert delivery.call("POST", "/deliveries/d-o-1/picked-up", "eve").status_code == 403
-    assert delivery.call("GET", "/me/deliveries", "eve").get_json() == {"deliveries": []}
+    assert delivery.call("GET", "/me/deliveries", "eve").get_json() == {
+        "deliveries": [],
+        "next": None,
+    }
     assert delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()["status"] == "assigned"
     assert delivery.bus("delivery-picked-up") == []
 
@@ -363,3 +369,24 @@ def test_a_cancelled_order_cancels_the_drivers_delivery(delivery: Delivery) -> N
 
     assert delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()["status"] == "cancelled"
     assert delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan").status_code == 409
+
+
+def test_a_drivers_deliveries_come_a_page_at_a_time_newest_first(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    for order_id in ("o-1", "o-2", "o-3"):
+        delivery.system.advance(MINUTE)
+        offer_then_accept(delivery, order_id, "dan")
+        delivery.call("POST", f"/deliveries/d-{order_id}/picked-up", "dan")
+        delivery.call("POST", f"/deliveries/d-{order_id}/delivered", "dan")
+
+    first = delivery.call("GET", "/me/deliveries?limit=2", "dan").get_json()
+    assert [d["deliveryId"] for d in first["deliveries"]] == ["d-o-3", "d-o-2"]
+    last = delivery.call("GET", f"/me/deliveries?limit=2&before={first['next']}", "dan")
+    assert [d["deliveryId"] for d in last.get_json()["deliveries"]] == ["d-o-1"]
+    assert last.get_json()["next"] is None
+
+
+@pytest.mark.parametrize("query", ["?limit=0", "?limit=101", "?before=-1", "?page=2"])
+def test_a_bad_page_of_deliveries_gets_400(delivery: Delivery, query: str) -> None:
+    delivery.driver("dan")
+    assert delivery.call("GET", f"/me/deliveries{query}", "dan").status_code == 400
