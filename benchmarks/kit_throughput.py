@@ -29,7 +29,8 @@ from shared import emulators
 from shared.clock import ManualClock, SystemClock
 from shared.envelope import new_event
 from shared.hub.message import Message, to_message
-from shared.hub.pubsub import PubSubPublisher, PubSubPullWorker, publisher_client
+from shared.hub.pubsub import PubSubPublisher, publisher_client
+from shared.hub.pubsub_pull import PubSubPullWorker
 from shared.hub.routing import on_types
 from shared.lake.local import LocalDirectoryLake
 from shared.runtime.app import SubsystemApp

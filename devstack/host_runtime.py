@@ -112,7 +112,7 @@ class HostRuntime:
 
     def _start_lake(self, bucket: str) -> None:
         from shared.hub.provision import subscription_path
-        from shared.hub.pubsub import PubSubBatchPuller
+        from shared.hub.pubsub_pull import PubSubBatchPuller
         from shared.lake.gcs import GcsLake
 
         puller = PubSubBatchPuller(subscription_path(self.project, LAKE_SUBSCRIPTION))

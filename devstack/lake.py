@@ -17,7 +17,7 @@ from shared.exceptions import LakeError
 
 if TYPE_CHECKING:
     from shared.hub.message import Message
-    from shared.hub.pubsub import PubSubBatchPuller
+    from shared.hub.pubsub_pull import PubSubBatchPuller
     from shared.lake.base import AbstractLake
 
 SUBSCRIPTION = "lake-writer"

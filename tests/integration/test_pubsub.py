@@ -31,7 +31,8 @@ from shared.hub.provision import (
     subscription_path,
     topic_path,
 )
-from shared.hub.pubsub import PubSubPublisher, PubSubPullWorker, publisher_client
+from shared.hub.pubsub import PubSubPublisher, publisher_client
+from shared.hub.pubsub_pull import PubSubPullWorker
 from shared.hub.routing import on_prefixes, on_types
 from shared.topology.model import Channel, Consumer, Role, Service, ServiceKind, Subsystem, Topic
 from tests.contracts.publisher_contract import PublisherContract, order_event

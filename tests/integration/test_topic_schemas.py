@@ -26,7 +26,8 @@ from shared.envelope import Envelope, new_event
 from shared.exceptions import EnvelopeError, PublishError
 from shared.hub.message import Message, from_message, to_message
 from shared.hub.provision import subscription_path, topic_path
-from shared.hub.pubsub import PubSubBatchPuller, PubSubPublisher
+from shared.hub.pubsub import PubSubPublisher
+from shared.hub.pubsub_pull import PubSubBatchPuller
 from shared.hub.topic_schemas import (
     ENVELOPE_SCHEMA_ID,
     TopicSchemaError,
