@@ -165,6 +165,12 @@ def start(
     existing = os.environ.get(spec.env_var)
     if existing:
         host_port = existing.split("://", 1)[-1].rstrip("/")
+        if not _listens(host_port):
+            raise EmulatorError(
+                f"{spec.env_var}={existing} is set, but nothing listens there: start that "
+                f"emulator, or unset {spec.env_var} to have one started (a shell that "
+                "sourced a stack's env.sh keeps its addresses after the stack stops)"
+            )
         _wait_ready(spec, host_port, None, timeout_s)
         return RunningEmulator(spec, host_port)
     missing = missing_tools((spec,))
@@ -212,6 +218,16 @@ def running(
                 os.environ.pop(var, None)
             else:
                 os.environ[var] = value
+
+
+def _listens(host_port: str) -> bool:
+    """Whether something accepts TCP connections at ``host:port``."""
+    host, _, port = host_port.rpartition(":")
+    try:
+        with socket.create_connection((host or HOST, int(port)), timeout=2):
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 def _wait_ready(

@@ -1,10 +1,13 @@
-"""A port is free when nothing listens on it, even while its last connections linger."""
+"""Ports and emulator addresses: free when nothing listens, refused at once when named but dead."""
 
 from __future__ import annotations
 
 import socket
+import time
 
-from shared.emulators import HOST, port_is_free
+import pytest
+
+from shared.emulators import HOST, PUBSUB, EmulatorError, port_is_free, start
 
 
 def test_a_listening_port_is_busy() -> None:
@@ -27,3 +30,20 @@ def test_a_port_whose_server_just_stopped_is_free_though_its_connections_linger(
         accepted.close()  # the server side closes first: its end waits in TIME_WAIT
         client.close()
     assert port_is_free(port)
+
+
+def test_an_emulator_named_by_the_environment_but_not_running_is_refused_at_once(
+    monkeypatch,
+) -> None:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"{HOST}:{port}")
+    began = time.monotonic()
+    with pytest.raises(EmulatorError) as refused:
+        start(PUBSUB, timeout_s=60)
+    assert time.monotonic() - began < 5
+    assert f"PUBSUB_EMULATOR_HOST={HOST}:{port} is set, but nothing listens there" in str(
+        refused.value
+    )
+    assert "unset PUBSUB_EMULATOR_HOST" in str(refused.value)
