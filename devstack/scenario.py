@@ -7,6 +7,7 @@ the timeline comes from the events the hosts published (``/_dev/events``).
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from dataclasses import dataclass
@@ -33,12 +34,13 @@ def play(manifest: Manifest, args: argparse.Namespace) -> int:
 def _play(manifest: Manifest, args: argparse.Namespace) -> int:
     stack = LiveStack(manifest)
     earlier, cursor = {f["id"] for f in stack.faults()}, stack.cursor()
-    story = Story(stack, args.orders, args.seed, progress)
+    # The hosts log to the same terminal: a rewritten line would run into their lines.
+    story = Story(stack, args.orders, args.seed, functools.partial(progress, rewrite=False))
     print(f"\nFood delivery on the emulators: {args.orders} order(s) across four subsystems\n")
     started = time.perf_counter()
     outcome = story.run()
     stack.settle()
-    print(f"\n  played in {time.perf_counter() - started:.1f} s\n", file=sys.stderr)
+    print(f"  played in {time.perf_counter() - started:.1f} s\n", file=sys.stderr)
     faults = [f for f in stack.faults() if f["id"] not in earlier]
     timeline = Timeline(entries=stack.events(cursor))
     this_run = ThisRun(stack, set(outcome.orders))

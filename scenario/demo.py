@@ -37,8 +37,8 @@ def run(args: argparse.Namespace) -> int:
     story = Story(stack, args.orders, args.seed, progress if show_progress else None)
     print(f"Food delivery, embedded: {args.orders} order(s) across four subsystems\n")
     outcome = story.run()
-    if show_progress:
-        print(file=sys.stderr)
+    if show_progress and sys.stderr.isatty():
+        print(file=sys.stderr)  # end the rewritten line
     faults = _faults(stack)
     report(stack, timeline, outcome, faults, args.timeline)
     return 0 if not faults else 1
@@ -73,15 +73,17 @@ def report(
     _print_summary(stack, timeline, outcome, faults, rounds)
 
 
-def progress(outcome: Outcome) -> None:
-    """One line on stderr, rewritten each round: how many orders have ended."""
+def progress(outcome: Outcome, *, rewrite: bool | None = None) -> None:
+    """How many orders have ended, on stderr: one line rewritten each round on a terminal
+    (``rewrite``, by default when stderr is one), else a line a round."""
     done = sum(1 for o in outcome.orders.values() if o["status"] in ("delivered", "cancelled"))
-    print(
-        f"\r  round {outcome.rounds:3d}: {done}/{len(outcome.orders)} orders done",
-        end="",
-        file=sys.stderr,
-        flush=True,
-    )
+    line = f"  round {outcome.rounds:3d}: {done}/{len(outcome.orders)} orders done"
+    if rewrite is None:
+        rewrite = sys.stderr.isatty()
+    if rewrite:
+        print(f"\r{line}", end="", file=sys.stderr, flush=True)
+    else:
+        print(line, file=sys.stderr, flush=True)
 
 
 def _print_timeline(timeline: Timeline, order_id: str, status: str) -> None:

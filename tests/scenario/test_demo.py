@@ -56,6 +56,22 @@ def test_large_runs_show_progress_instead_of_flooding(capsys):
     assert summary(captured.out, "orders").startswith("25 placed")
 
 
+def test_progress_is_a_line_a_round_unless_stderr_is_a_terminal(capsys):
+    assert main(["demo", "--orders", "25", "--timeline", "none"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert "\r" not in "".join(lines)
+    assert len(lines) > 1 and all(" orders done" in line for line in lines)
+
+
+def test_progress_on_a_terminal_rewrites_one_line(capsys):
+    from scenario.demo import progress
+    from scenario.story import Outcome
+
+    outcome = Outcome(orders={"o-1": {"status": "delivered"}}, rounds=3)
+    progress(outcome, rewrite=True)
+    assert capsys.readouterr().err == "\r  round   3: 1/1 orders done"
+
+
 def test_a_bad_order_count_is_refused(capsys):
     assert main(["demo", "--orders", "0"]) == 2
     assert "--orders must be at least 1" in capsys.readouterr().err
