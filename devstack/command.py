@@ -31,6 +31,7 @@ from devstack.stack import DevError, DevOptions, DevStack, host_args, unknown_su
 from shared import logs
 from shared.auth import DEV_KEY_PATH
 from shared.exceptions import KitError
+from shared.paths import PROJECT_ROOT
 from shared.system import load_subsystems
 
 SUPERVISE_EVERY_S = 0.3
@@ -222,7 +223,8 @@ def banner(
     lines += ["", f"Environment of every function (also in {env_sh}):"]
     lines += [f"  export {k}={shlex.quote(v)}" for k, v in sorted(manifest.env.items())]
     at = hints.state_dir_args(state_dir)
-    serve = ["--source", "order/main.py", "--target", "lifecycle_control_collector"]
+    source_file = hints.shown(PROJECT_ROOT / "order" / "main.py")  # pasted from anywhere
+    serve = ["--source", source_file, "--target", "lifecycle_control_collector"]
     route = ["order", "lifecycle_control_collector", "http://127.0.0.1:8091", *at]
     lines += [
         "",

@@ -24,6 +24,7 @@ from shared.cli import main
 from shared.contracts import SCHEMA_VERSION_TAG
 from shared.envelope import new_event
 from shared.hub.message import Message
+from shared.paths import PROJECT_ROOT
 from shared.topology.model import Topic
 
 HOSTS = ("customer", "delivery", "order", "restaurant")
@@ -120,6 +121,14 @@ def test_the_banner_s_commands_name_the_venv_and_a_non_default_state_dir(tmp_pat
         f"    {python} -m devstack.host order --port 8713 --state-dir {tmp_path} "
         f"--lake-bucket {LAKE_BUCKET}\n" in text
     )
+
+
+def test_the_banner_s_function_source_works_pasted_from_a_subdirectory(
+    tmp_path, monkeypatch
+) -> None:
+    monkeypatch.chdir(PROJECT_ROOT / "customer")
+    text = command.banner(a_manifest(8713), 1.0, tmp_path, frozenset())
+    assert f"--source {PROJECT_ROOT}/order/main.py --target lifecycle_control_collector" in text
 
 
 def test_the_banner_leaves_out_the_default_state_dir_and_a_lake_that_is_off(
