@@ -16,9 +16,11 @@ from pathlib import Path
 
 from shared.catalog.gate import EXPORT_COMMAND, check, export
 from shared.exceptions import KitError
+from shared.paths import PROJECT_ROOT
 from shared.system import load_subsystems
 
-DEFAULT_DIR = Path("contracts")
+DEFAULT_DIR = PROJECT_ROOT / "contracts"
+"""The committed contracts, wherever the command runs (like the dev key and the tfvars)."""
 
 
 class ContractsError(KitError):

@@ -36,6 +36,12 @@ def with_breaking_change() -> list[Any]:
     return [replace(a, contracts=(TotalAsText, *v2)) if a.name == "order" else a for a in apps]
 
 
+def test_check_finds_the_committed_contracts_from_any_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["contracts", "check"]) == 0
+    assert capsys.readouterr().out.startswith("contracts OK")
+
+
 @pytest.mark.parametrize("action", ["check", "export"])
 def test_a_file_as_the_directory_is_a_usage_error(tmp_path, capsys, action):
     afile = tmp_path / "contracts.txt"
