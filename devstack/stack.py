@@ -121,7 +121,7 @@ class DevStack:
             raise DevError(unknown)
         # Once, before four hosts race to create it; an unusable key fails before anything starts.
         LocalIssuer.from_file(self.options.dev_key)
-        specs = [s for s in emu.ALL if not os.environ.get(s.env_var)]
+        specs = [s for s in self._needed() if not os.environ.get(s.env_var)]
         missing = emu.missing_tools(tuple(specs))
         if missing:
             raise DevError(
@@ -163,6 +163,10 @@ class DevStack:
         self.manifest.write(self.options.state_dir / MANIFEST)
         return self.manifest
 
+    def _needed(self) -> list[emu.EmulatorSpec]:
+        """The emulators this stack uses: Storage only for the event lake."""
+        return [s for s in emu.ALL if self.options.lake or s is not emu.STORAGE]
+
     def _resolve_ports(self, specs: list[emu.EmulatorSpec]) -> Ports:
         ports = self.options.ports
         started = {s.name for s in specs}
@@ -193,7 +197,7 @@ class DevStack:
 
     def _start_emulators(self, ports: Ports, specs: list[emu.EmulatorSpec]) -> None:
         wanted = {"pubsub": ports.pubsub, "firestore": ports.firestore, "storage": ports.storage}
-        given = [s for s in emu.ALL if s not in specs]
+        given = [s for s in self._needed() if s not in specs]
         for spec in given:
             self.emulators[spec.name] = emu.start(spec)
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:

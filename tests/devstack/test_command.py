@@ -68,6 +68,8 @@ def test_ctrl_c_stops_every_process_including_the_emulators_java(tmp_path: Path)
     manifest = wait_ready(started)
     groups = manifest.groups
     assert {"emulator-pubsub", "emulator-firestore", "host-order", "fake-pos"} <= set(groups)
+    assert "emulator-storage" not in groups, "without a lake there is no Storage emulator"
+    assert "STORAGE_EMULATOR_HOST" not in manifest.env
     java = [m for m in group_members(list(groups.values())) if m[2] == "java"]
     assert len(java) == 2, f"expected the Pub/Sub and Firestore emulators' java: {java}"
 
