@@ -2,8 +2,9 @@
 
 A cell is a square of :data:`CELL_DEG` degrees of latitude and longitude
 (about 1.1 km north to south, less east to west away from the equator), named
-``"<row>:<column>"``. Dispatch keeps each driver's cell, so finding drivers
-near a pickup reads the cells around it, not every driver online.
+``"<row>:<column>"``; columns wrap around at the antimeridian. Dispatch keeps
+each driver's cell, so finding drivers near a pickup reads the rings of cells
+around it, not every driver online.
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from collections.abc import Mapping
 
 EARTH_RADIUS_M = 6_371_000.0
 CELL_DEG = 0.01
+SEARCH_RINGS = 10
+"""How many rings of cells around a pickup dispatch searches: about 11 km north and
+south, less east and west away from the equator (7 km at Berlin)."""
+_COLUMNS = round(360 / CELL_DEG)
+_METRES_PER_DEG = math.pi * EARTH_RADIUS_M / 180
 
 
 def distance_m(a: Mapping[str, float], b: Mapping[str, float]) -> float:
@@ -33,12 +39,37 @@ def ring(point: Mapping[str, float], radius: int) -> list[str]:
     """The cells exactly ``radius`` cells away from ``point``'s (its own cell for 0)."""
     row, column = _grid(point)
     return [
-        f"{row + dr}:{column + dc}"
+        f"{row + dr}:{_wrapped(column + dc)}"
         for dr in range(-radius, radius + 1)
         for dc in range(-radius, radius + 1)
         if max(abs(dr), abs(dc)) == radius
     ]
 
 
+def ring_gap_m(point: Mapping[str, float], radius: int) -> float:
+    """No place in the cells ``radius`` cells away is nearer to ``point`` than this.
+
+    ``radius - 1`` whole cells lie between, along one axis at least; a cell is
+    narrowest east to west, and narrower still on the side nearer the pole.
+    """
+    if radius <= 1:
+        return 0.0
+    polewards = min(abs(point["lat"]) + radius * CELL_DEG, 90.0)
+    narrowest = CELL_DEG * _METRES_PER_DEG * math.cos(math.radians(polewards))
+    return (radius - 1) * narrowest
+
+
+def cells_apart(a: Mapping[str, float], b: Mapping[str, float]) -> int:
+    """How many rings apart the cells of ``a`` and ``b`` are."""
+    (row_a, column_a), (row_b, column_b) = _grid(a), _grid(b)
+    columns = abs(column_a - column_b)
+    return max(abs(row_a - row_b), min(columns, _COLUMNS - columns))
+
+
 def _grid(point: Mapping[str, float]) -> tuple[int, int]:
-    return math.floor(point["lat"] / CELL_DEG), math.floor(point["lng"] / CELL_DEG)
+    return math.floor(point["lat"] / CELL_DEG), _wrapped(math.floor(point["lng"] / CELL_DEG))
+
+
+def _wrapped(column: int) -> int:
+    """The column in [-180°, 180°) that ``column`` names."""
+    return (column + _COLUMNS // 2) % _COLUMNS - _COLUMNS // 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
+from delivery.dispatch_control.geo import SEARCH_RINGS, cells_apart
 from shared.stores import Doc, Where
 
 if TYPE_CHECKING:
@@ -41,8 +42,9 @@ def dispatchable(driver: Doc | None) -> bool:
 def nudge_searching(
     store: AbstractDocumentStore, cause: str, drivers: Sequence[str], *, skip: str = ""
 ) -> None:
-    """For each newly available driver, touch the longest-waiting searching delivery they
-    have not declined (never ``skip``), so the rules try to offer it again.
+    """For each newly available driver, touch the longest-waiting searching delivery within
+    their reach that they have not declined (never ``skip``), so the rules try to offer it
+    again.
 
     One delivery per driver keeps a busy hour linear; the offer-timeouts sweep
     catches any delivery a nudge went past.
@@ -52,8 +54,16 @@ def nudge_searching(
         key=lambda d: (d["changedAt"], d["id"]),
     )
     for driver_id in drivers:
+        driver = store.get(DRIVERS, driver_id)
+        if driver is None or driver["location"] is None:
+            continue
         for delivery in waiting:
-            if delivery["id"] != skip and driver_id not in delivery["declinedBy"]:
+            reach = cells_apart(driver["location"], delivery["pickup"]["address"])
+            if (
+                delivery["id"] != skip
+                and driver_id not in delivery["declinedBy"]
+                and reach <= SEARCH_RINGS
+            ):
                 store.update(DELIVERIES, delivery["id"], lambda d: _nudged(d, cause))
                 waiting.remove(delivery)
                 break

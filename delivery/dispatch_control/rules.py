@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
-from delivery.dispatch_control.geo import distance_m, ring
+from delivery.dispatch_control.geo import SEARCH_RINGS, distance_m, ring, ring_gap_m
 from delivery.dispatch_control.records import (
     BUSY,
     DELIVERIES,
@@ -23,9 +24,6 @@ if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore, DocumentChange
     from shared.stores.base import Updater
 
-SEARCH_RINGS = 10
-"""How many rings of cells around a pickup are searched for a driver: about 11 km north
-and south, less east and west away from the equator (7 km at Berlin)."""
 MAX_IN_VALUES = 30
 """Firestore's most values in one ``in`` condition."""
 
@@ -97,8 +95,8 @@ def _candidates(store: AbstractDocumentStore, delivery: Doc) -> list[Doc]:
     """The free drivers near the pickup who have not declined it, nearest first.
 
     Rings of cells around the pickup are read outwards, up to
-    :data:`SEARCH_RINGS`, and one more ring after the first that holds a
-    candidate, since a driver just across a cell border may be nearer.
+    :data:`SEARCH_RINGS`, until no ring left can hold a driver nearer than the
+    nearest one found.
     """
     key = delivery["id"]
     pickup = delivery["pickup"]["address"]
@@ -113,13 +111,14 @@ def _candidates(store: AbstractDocumentStore, delivery: Doc) -> list[Doc]:
 
     # A driver already reserved by an attempt that failed half-way comes first.
     found = {d.key: d.data for d in store.query(DRIVERS, [Where("offeredDeliveryId", "==", key)])}
-    first_hit: int | None = None
+    nearest = math.inf
     for radius in range(SEARCH_RINGS + 1):
-        found.update((d.key, d.data) for d in _free_in(store, ring(pickup, radius)))
-        if first_hit is None and any(usable(d) for d in found.values()):
-            first_hit = radius
-        if first_hit is not None and radius > first_hit:
+        if ring_gap_m(pickup, radius) >= nearest:
             break
+        for driver in _free_in(store, ring(pickup, radius)):
+            found[driver.key] = driver.data
+            if usable(driver.data):
+                nearest = min(nearest, distance_m(driver.data["location"], pickup))
     return sorted(
         filter(usable, found.values()),
         key=lambda d: (d["offeredDeliveryId"] != key, distance_m(d["location"], pickup), d["id"]),

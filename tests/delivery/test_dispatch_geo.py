@@ -6,10 +6,16 @@ from typing import Any
 
 import pytest
 
-from delivery.dispatch_control.geo import CELL_DEG, cell_of, ring
-from delivery.dispatch_control.rules import SEARCH_RINGS
+from delivery.dispatch_control.geo import (
+    CELL_DEG,
+    SEARCH_RINGS,
+    cell_of,
+    cells_apart,
+    distance_m,
+    ring,
+)
 from shared.stores import Document
-from tests.delivery.conftest import RESTAURANT, Delivery
+from tests.delivery.conftest import MINUTE, RESTAURANT, Delivery
 
 PICKUP = {"lat": RESTAURANT["lat"], "lng": RESTAURANT["lng"]}
 ACROSS_THE_BORDER = {"lat": RESTAURANT["lat"], "lng": 13.3995}
@@ -76,3 +82,40 @@ def test_finding_a_driver_reads_only_the_cells_near_the_pickup(
 
     assert delivery.delivery("o-1")["offer"]["driverId"] == "local"
     assert set(read) == {"local"}
+
+
+def test_the_nearest_driver_wins_even_two_rings_out(delivery: Delivery) -> None:
+    # Cells are narrow east to west: a driver two columns away can be nearer than one in
+    # the pickup's own cell.
+    same_cell = {"lat": 52.5201, "lng": 13.4095}
+    two_west = {"lat": RESTAURANT["lat"], "lng": 13.3899}
+    assert cell_of(same_cell) == cell_of(PICKUP) and two_west["lng"] < 13.39
+    assert distance_m(two_west, PICKUP) < distance_m(same_cell, PICKUP)
+    delivery.driver("same-cell", at=same_cell)
+    delivery.driver("two-west", at=two_west)
+
+    delivery.order("o-1", "accepted")
+
+    assert delivery.delivery("o-1")["offer"]["driverId"] == "two-west"
+
+
+def test_a_delivery_nobody_can_reach_does_not_hold_up_one_a_free_driver_can(
+    delivery: Delivery,
+) -> None:
+    munich = {**RESTAURANT, "lat": 48.1374, "lng": 11.5755}
+    far_restaurant = {"id": "r-2", "name": "Weißwurst Eck", "address": munich}
+    delivery.order("o-far", "accepted", restaurant=far_restaurant)
+    delivery.system.advance(MINUTE)
+    delivery.order("o-near", "accepted")
+
+    delivery.driver("dan", at=ACROSS_THE_BORDER)
+
+    assert delivery.delivery("o-near")["offer"]["driverId"] == "dan"
+    assert delivery.delivery("o-far")["status"] == "searching"
+
+
+def test_cells_wrap_around_at_the_antimeridian() -> None:
+    east, west = {"lat": -17.8, "lng": 179.999}, {"lat": -17.8, "lng": -179.999}
+    assert cell_of(west) in ring(east, 1)
+    assert cells_apart(east, west) == 1
+    assert cells_apart({"lat": 0.0, "lng": 0.0}, {"lat": 0.0, "lng": 90.0}) == 9000
