@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -221,10 +222,10 @@ def running(
 
 
 def _listens(host_port: str) -> bool:
-    """Whether something accepts TCP connections at ``host:port``."""
-    host, _, port = host_port.rpartition(":")
+    """Whether something accepts TCP connections at ``host:port`` (``[::1]:port`` too)."""
     try:
-        with socket.create_connection((host or HOST, int(port)), timeout=2):
+        address = urllib.parse.urlsplit(f"//{host_port}")
+        with socket.create_connection((address.hostname or HOST, address.port or 80), timeout=2):
             return True
     except (OSError, ValueError):
         return False

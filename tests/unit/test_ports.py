@@ -47,3 +47,14 @@ def test_an_emulator_named_by_the_environment_but_not_running_is_refused_at_once
         refused.value
     )
     assert "unset PUBSUB_EMULATOR_HOST" in str(refused.value)
+
+
+def test_an_emulator_named_by_an_ipv6_address_is_reached(monkeypatch) -> None:
+    with socket.socket(socket.AF_INET6) as server:
+        server.bind(("::1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"[::1]:{port}")
+        with pytest.raises(EmulatorError) as refused:
+            start(PUBSUB, timeout_s=1)  # something listens, but it is no emulator
+    assert "did not answer" in str(refused.value)
