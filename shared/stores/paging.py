@@ -44,13 +44,12 @@ def newest_first(
     if len(found) <= limit:
         return Page(found, None)
     last = found[limit - 1].data[stamp]
-    if found[limit].data[stamp] == last:
-        same = store.query(collection, [*owner, Where(stamp, "==", last)])
-        found = [d for d in found if d.data[stamp] > last] + sorted(
-            same, key=lambda d: d.key, reverse=True
-        )
-    else:
-        found = found[:limit]
+    if found[limit].data[stamp] != last:
+        return Page(found[:limit], last)  # the one past the page is older: more to come
+    same = store.query(collection, [*owner, Where(stamp, "==", last)])
+    found = [d for d in found if d.data[stamp] > last] + sorted(
+        same, key=lambda d: d.key, reverse=True
+    )
     rest = store.query(
         collection, [*owner, Where(stamp, "<", last)], order_by=stamp, descending=True, limit=1
     )

@@ -356,7 +356,7 @@ def test_a_failing_handler_nacks_and_the_worker_goes_on(
 
     inbox = Inbox(fail_first)
     with (
-        caplog.at_level(logging.ERROR, logger="shared.hub.pubsub"),
+        caplog.at_level(logging.ERROR, logger="shared.hub.pubsub_pull"),
         PubSubPullWorker(subscription_path(project, "board-listener"), inbox),
     ):
         publisher.publish(Topic.BUS, [to_message(order_event("o-1", 1))])
