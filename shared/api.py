@@ -18,8 +18,6 @@ for refusals of their own (404, 409, ...). ``idempotent`` routes honour an
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -37,12 +35,17 @@ from shared.auth import (
     VerifierUnavailable,
     bearer_token,
 )
+from shared.idempotency_keys import (
+    MAX_KEY_CHARS,
+    IdempotencyKeys,
+    KeyRefused,
+    fingerprint,
+)
 
 if TYPE_CHECKING:
     from shared.stores.base import AbstractDocumentStore
 
 _log = logging.getLogger("fooddelivery.api")
-IDEMPOTENCY_COLLECTION = "idempotency-keys"
 MAX_BODY_BYTES = 64 * 1024
 """The largest request body a BFF reads; a larger one is refused with 413."""
 _PARAM = re.compile(r"{(\w+)}")
@@ -221,28 +224,18 @@ class HttpApi:
         key = flask.request.headers.get("Idempotency-Key")
         if not key:
             return self._call(route, caller, body, params)
-        if len(key) > 200:
-            raise HttpError(400, "Idempotency-Key: at most 200 characters")
-        fingerprint = hashlib.sha256(
-            json.dumps(
-                [route.method, route.path, params, flask.request.get_json(silent=True)],
-                sort_keys=True,
-            ).encode()
-        ).hexdigest()
-        owner = json.dumps([caller.actor, caller.subject, key])  # unambiguous, unlike a join
-        doc_key = hashlib.sha256(owner.encode()).hexdigest()
-        stored = self._store.get(IDEMPOTENCY_COLLECTION, doc_key)
-        if stored is not None:
-            if stored["fingerprint"] != fingerprint:
-                raise HttpError(422, "Idempotency-Key was already used with a different request")
-            return stored["body"], int(stored["status"])
-        payload, status = self._call(route, caller, body, params)
-        self._store.create(
-            IDEMPOTENCY_COLLECTION,
-            doc_key,
-            {"fingerprint": fingerprint, "status": status, "body": payload},
-        )
-        return payload, status
+        if len(key) > MAX_KEY_CHARS:
+            raise HttpError(400, f"Idempotency-Key: at most {MAX_KEY_CHARS} characters")
+        request = fingerprint(route.method, route.path, params, flask.request.get_json(silent=True))
+        try:
+            return IdempotencyKeys(self._store).run(
+                (caller.actor, caller.subject),
+                key,
+                request,
+                lambda: self._call(route, caller, body, params),
+            )
+        except KeyRefused as refused:
+            raise HttpError(refused.status, str(refused)) from refused
 
     # -- OpenAPI -----------------------------------------------------------------------
 

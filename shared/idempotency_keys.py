@@ -1,0 +1,101 @@
+"""``Idempotency-Key`` for BFF commands: a retried request gets the first answer, once.
+
+A key belongs to its caller (actor and subject), so two callers cannot see or
+block each other's. The first request with a key reserves it before running;
+a request with the same key arriving while the first still runs is refused
+with 409 (retry later), one with the same key but another request with 422,
+and any later one gets the stored answer. A reservation whose request failed
+is released, so the key may be used again; one whose process died is taken
+over after :data:`RESERVATION_TIMEOUT_S`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from shared.exceptions import KitError
+
+if TYPE_CHECKING:
+    from shared.stores.base import AbstractDocumentStore, Doc
+
+COLLECTION = "idempotency-keys"
+MAX_KEY_CHARS = 200
+RESERVATION_TIMEOUT_S = 120
+"""Longer than any request may run (Cloud Run's default request timeout is 300 s, the
+BFFs answer in well under a second); a reservation older than this was abandoned."""
+
+
+class KeyRefused(KitError):
+    """The key cannot be used for this request now (``status``: 409 or 422)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def fingerprint(*parts: Any) -> str:
+    """A digest of what makes two requests the same request."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+class IdempotencyKeys:
+    """The stored answers of keyed commands, in one collection of ``store``."""
+
+    def __init__(self, store: AbstractDocumentStore) -> None:
+        self._store = store
+
+    def run(
+        self,
+        owner: tuple[str, str],
+        key: str,
+        request: str,
+        call: Callable[[], tuple[Any, int]],
+    ) -> tuple[Any, int]:
+        """The answer of ``call`` for ``owner``'s ``key``: computed once, then replayed.
+
+        ``request`` is the request's :func:`fingerprint`. Raises :class:`KeyRefused`.
+        """
+        doc_key = hashlib.sha256(json.dumps([*owner, key]).encode()).hexdigest()
+        now_ms = int(time.time() * 1000)
+        reservation = {"fingerprint": request, "status": None, "body": None, "reservedAt": now_ms}
+        if not self._store.create(COLLECTION, doc_key, reservation):
+            stored = self._store.update(COLLECTION, doc_key, _take_over(reservation, now_ms))
+            if stored is None:
+                return self._stored_answer(doc_key, request)
+        try:
+            body, status = call()
+        except BaseException:
+            self._store.delete_if(COLLECTION, doc_key, lambda d: d == reservation)
+            raise
+        self._store.put(
+            COLLECTION, doc_key, {"fingerprint": request, "status": status, "body": body}
+        )
+        return body, status
+
+    def _stored_answer(self, doc_key: str, request: str) -> tuple[Any, int]:
+        stored = self._store.get(COLLECTION, doc_key)
+        if stored is not None and stored["fingerprint"] != request:
+            raise KeyRefused(422, "Idempotency-Key was already used with a different request")
+        if stored is None or stored["status"] is None:
+            raise KeyRefused(
+                409, "a request with this Idempotency-Key is still running; retry it later"
+            )
+        return stored["body"], int(stored["status"])
+
+
+def _take_over(reservation: Doc, now_ms: int) -> Callable[[Doc | None], Doc | None]:
+    """An updater claiming a reservation abandoned by a request that died."""
+    abandoned_before = now_ms - RESERVATION_TIMEOUT_S * 1000
+
+    def take(current: Doc | None) -> Doc | None:
+        if current is None or current["status"] is not None:
+            return None
+        if current["fingerprint"] != reservation["fingerprint"]:
+            return None
+        return reservation if current["reservedAt"] < abandoned_before else None
+
+    return take
