@@ -169,99 +169,79 @@ def test_trigger_target_turns_an_eventarc_document_event_into_domain_events(monk
     assert fault.attributes["type"] == "fault"
 
 
-def test_a_trigger_still_failing_after_the_retry_window_records_a_fault(monkeypatch):
-    from datetime import UTC, datetime, timedelta
+class TriggerWithTopicsDown:
+    """The sample's cart trigger loaded as Cloud Functions does, with ``down`` topics
+    refusing messages and the faults topic tapped."""
 
+    def __init__(self, monkeypatch, down: set[Topic]) -> None:
+        monkeypatch.setenv("FOODDELIVERY_MODE", "memory")
+        self.app = create_app(target="cart_bff_trigger", source=SOURCE, signature_type="cloudevent")
+        _, self.publisher, _ = sys.modules["alpha_main"].host.infrastructure()
+        self.faults: list[Message] = []
+        self.down = down
+        self.publisher.hub.subscribe(
+            self.publisher.project,
+            Topic.FAULTS,
+            Subscription("tap-faults", lambda m, a: self.faults.append(m) or Outcome.ACK),
+        )
+        publish = self.publisher.publish
+
+        def refusing(topic, messages):
+            if topic in self.down:
+                raise ConnectionError(f"{topic} is down")
+            return publish(topic, messages)
+
+        monkeypatch.setattr(self.publisher, "publish", refusing)
+
+    def deliver(self, body: bytes, written_ago_s: float) -> int:
+        """POST the event as Eventarc does, for a write ``written_ago_s`` ago; the status."""
+        from datetime import UTC, datetime, timedelta
+
+        request = eventarc_request(body)
+        at = datetime.now(UTC) - timedelta(seconds=written_ago_s)
+        request["headers"]["ce-time"] = at.isoformat().replace("+00:00", "Z")
+        response = self.app.test_client().post("/", **request)
+        self.publisher.hub.run_until_quiet()
+        return response.status_code
+
+
+def cart_written() -> bytes:
+    """The Eventarc payload of a write to carts/c1."""
     from google.events.cloud.firestore import Document, DocumentEventData, Value
 
-    from shared.runtime.functions import TRIGGER_RETRY_WINDOW_S
-
-    monkeypatch.setenv("FOODDELIVERY_MODE", "memory")
-    app = create_app(target="cart_bff_trigger", source=SOURCE, signature_type="cloudevent")
-    _, publisher, _ = sys.modules["alpha_main"].host.infrastructure()
-    faults: list[Message] = []
-    publisher.hub.subscribe(
-        publisher.project,
-        Topic.FAULTS,
-        Subscription("tap-faults", lambda m, a: faults.append(m) or Outcome.ACK),
-    )
-    publish = publisher.publish
-
-    def bus_down(topic, messages):
-        if topic == Topic.BUS:
-            raise ConnectionError("the bus is down")
-        return publish(topic, messages)
-
-    monkeypatch.setattr(publisher, "publish", bus_down)
     written = Document(
         name="projects/demo/databases/(default)/documents/carts/c1",
         fields={"id": Value(string_value="c1")},
     )
-    body = DocumentEventData.serialize(DocumentEventData(value=written))
+    return bytes(DocumentEventData.serialize(DocumentEventData(value=written)))
 
-    def deliver(written_ago_s: float) -> int:
-        request = eventarc_request(body)
-        at = datetime.now(UTC) - timedelta(seconds=written_ago_s)
-        request["headers"]["ce-time"] = at.isoformat().replace("+00:00", "Z")
-        response = app.test_client().post("/", **request)
-        publisher.hub.run_until_quiet()
-        return response.status_code
 
-    assert deliver(60) == 500  # retried by Eventarc
-    assert faults == []
-    assert deliver(TRIGGER_RETRY_WINDOW_S + 60) == 200
-    [fault] = faults
+def test_a_trigger_still_failing_after_the_retry_window_records_a_fault(monkeypatch):
+    from shared.runtime.functions import TRIGGER_RETRY_WINDOW_S
+
+    trigger = TriggerWithTopicsDown(monkeypatch, down={Topic.BUS})
+    body = cart_written()
+
+    assert trigger.deliver(body, 60) == 500  # retried by Eventarc
+    assert trigger.faults == []
+    assert trigger.deliver(body, TRIGGER_RETRY_WINDOW_S + 60) == 200
+    [fault] = trigger.faults
     assert fault.attributes["type"] == "fault"
     assert b"carts/c1" in fault.data and b"later" in fault.data
 
 
 @pytest.mark.parametrize("case", ["poison", "gave-up"])
 def test_a_trigger_that_cannot_record_its_fault_asks_eventarc_to_retry(monkeypatch, case):
-    from datetime import UTC, datetime, timedelta
-
-    from google.events.cloud.firestore import Document, DocumentEventData, Value
-
     from shared.runtime.functions import TRIGGER_RETRY_WINDOW_S
 
-    monkeypatch.setenv("FOODDELIVERY_MODE", "memory")
-    app = create_app(target="cart_bff_trigger", source=SOURCE, signature_type="cloudevent")
-    _, publisher, _ = sys.modules["alpha_main"].host.infrastructure()
-    faults: list[Message] = []
-    publisher.hub.subscribe(
-        publisher.project,
-        Topic.FAULTS,
-        Subscription("tap-faults", lambda m, a: faults.append(m) or Outcome.ACK),
-    )
-    publish, down = publisher.publish, {Topic.BUS, Topic.FAULTS}
-
-    def topics_down(topic, messages):
-        if topic in down:
-            raise ConnectionError(f"{topic} is down")
-        return publish(topic, messages)
-
-    monkeypatch.setattr(publisher, "publish", topics_down)
-    if case == "poison":
-        body = b"\x00not protobuf"
-    else:
-        written = Document(
-            name="projects/demo/databases/(default)/documents/carts/c1",
-            fields={"id": Value(string_value="c1")},
-        )
-        body = DocumentEventData.serialize(DocumentEventData(value=written))
-
-    def deliver() -> int:
-        request = eventarc_request(body)
-        at = datetime.now(UTC) - timedelta(seconds=TRIGGER_RETRY_WINDOW_S + 60)
-        request["headers"]["ce-time"] = at.isoformat().replace("+00:00", "Z")
-        response = app.test_client().post("/", **request)
-        publisher.hub.run_until_quiet()
-        return response.status_code
+    trigger = TriggerWithTopicsDown(monkeypatch, down={Topic.BUS, Topic.FAULTS})
+    body = b"\x00not protobuf" if case == "poison" else cart_written()
 
     # GIVEN a change that can only become a fault, while the faults topic is down
-    assert deliver() == 500  # not acknowledged: Eventarc delivers it again
-    assert faults == []
+    assert trigger.deliver(body, TRIGGER_RETRY_WINDOW_S + 60) == 500  # Eventarc delivers again
+    assert trigger.faults == []
     # WHEN the faults topic is back THEN the redelivery records the fault, once
-    down.discard(Topic.FAULTS)
-    assert deliver() == 200
-    [fault] = faults
+    trigger.down.discard(Topic.FAULTS)
+    assert trigger.deliver(body, TRIGGER_RETRY_WINDOW_S + 60) == 200
+    [fault] = trigger.faults
     assert fault.attributes["type"] == "fault"
