@@ -6,7 +6,10 @@ a request with the same key arriving while the first still runs is refused
 with 409 (retry later), one with the same key but another request with 422,
 and any later one gets the stored answer. A reservation whose request failed
 is released, so the key may be used again; one whose process died is taken
-over after :data:`RESERVATION_TIMEOUT_S`.
+over after :data:`RESERVATION_TIMEOUT_S`. An answer is kept for
+:data:`KEEP_ANSWER_S`: Firestore deletes it some time after its ``expireAt``
+(a TTL policy, see ``terraform/modules/subsystem/firestore.tf``), and a key used
+again after that runs again.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.exceptions import KitError
@@ -23,6 +27,9 @@ if TYPE_CHECKING:
     from shared.stores.base import AbstractDocumentStore, Doc
 
 COLLECTION = "idempotency-keys"
+EXPIRES = "expireAt"
+"""The field of a stored answer after which Firestore may delete it (its TTL field)."""
+KEEP_ANSWER_S = 24 * 3600
 MAX_KEY_CHARS = 200
 RESERVATION_TIMEOUT_S = 120
 """Longer than any request may run (Cloud Run's default request timeout is 300 s, the
@@ -61,7 +68,14 @@ class IdempotencyKeys:
         """
         doc_key = hashlib.sha256(json.dumps([*owner, key]).encode()).hexdigest()
         now_ms = int(time.time() * 1000)
-        reservation = {"fingerprint": request, "status": None, "body": None, "reservedAt": now_ms}
+        expires = datetime.fromtimestamp(now_ms / 1000, UTC) + timedelta(seconds=KEEP_ANSWER_S)
+        reservation = {
+            "fingerprint": request,
+            "status": None,
+            "body": None,
+            "reservedAt": now_ms,
+            EXPIRES: expires,
+        }
         if not self._store.create(COLLECTION, doc_key, reservation):
             stored = self._store.update(COLLECTION, doc_key, _take_over(reservation, now_ms))
             if stored is None:
@@ -71,9 +85,8 @@ class IdempotencyKeys:
         except BaseException:
             self._store.delete_if(COLLECTION, doc_key, lambda d: d == reservation)
             raise
-        self._store.put(
-            COLLECTION, doc_key, {"fingerprint": request, "status": status, "body": body}
-        )
+        answer = {"fingerprint": request, "status": status, "body": body, EXPIRES: expires}
+        self._store.put(COLLECTION, doc_key, answer)
         return body, status
 
     def _stored_answer(self, doc_key: str, request: str) -> tuple[Any, int]:
@@ -88,10 +101,14 @@ class IdempotencyKeys:
 
 
 def _take_over(reservation: Doc, now_ms: int) -> Callable[[Doc | None], Doc | None]:
-    """An updater claiming a reservation abandoned by a request that died."""
+    """An updater claiming a key whose answer expired (Firestore's TTL deletion lags), or
+    whose reservation was abandoned by a request that died."""
     abandoned_before = now_ms - RESERVATION_TIMEOUT_S * 1000
+    now = datetime.now(UTC)
 
     def take(current: Doc | None) -> Doc | None:
+        if current is not None and EXPIRES in current and current[EXPIRES] <= now:
+            return reservation
         if current is None or current["status"] is not None:
             return None
         if current["fingerprint"] != reservation["fingerprint"]:

@@ -23,7 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from shared import idempotency_keys
 from shared.exceptions import KitError
+from shared.idempotency_keys import EXPIRES
 from shared.runtime.faults import RECORDER_BACKOFF_S
 from shared.topology.model import (
     Channel,
@@ -161,6 +163,7 @@ def _subsystem(subsystem: Subsystem, indexes: Sequence[FirestoreIndex]) -> dict[
             }
             for index in indexes
         ],
+        "firestore_ttl_fields": [{"collection": idempotency_keys.COLLECTION, "field": EXPIRES}],
     }
 
 

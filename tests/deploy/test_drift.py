@@ -284,6 +284,7 @@ INVENTORY = {
         "google_pubsub_subscription.lake",
         "google_firestore_database.this",
         "google_firestore_index.this",
+        "google_firestore_field.ttl",
         "google_secret_manager_secret.setting",
         "google_storage_bucket.artifacts",
         "google_storage_bucket_iam_member.builder",

@@ -134,3 +134,10 @@ def test_bad_index_declarations_are_refused():
         _tiny(indexes=(Index("c", ("only",)),))
     with pytest.raises(TopologyError, match="'b up' must be 'name' or 'name desc'"):
         _tiny(indexes=(Index("c", ("a", "b up")),))
+
+
+def test_every_subsystem_lets_firestore_expire_stored_idempotency_answers(generated):
+    for name, subsystem in generated["subsystems"].items():
+        assert subsystem["firestore_ttl_fields"] == [
+            {"collection": "idempotency-keys", "field": "expireAt"}
+        ], name

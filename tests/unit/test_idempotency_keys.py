@@ -6,13 +6,20 @@ import hashlib
 import json
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from shared.api import HttpApi, HttpError
 from shared.auth import LocalIssuer, Principal
-from shared.idempotency_keys import COLLECTION, RESERVATION_TIMEOUT_S, fingerprint
+from shared.idempotency_keys import (
+    COLLECTION,
+    EXPIRES,
+    KEEP_ANSWER_S,
+    RESERVATION_TIMEOUT_S,
+    fingerprint,
+)
 from shared.stores import InMemoryDocumentStore
 
 ISSUER = LocalIssuer()
@@ -115,3 +122,20 @@ def test_a_recent_reservation_is_not_taken_over(age_s: int) -> None:
 
     assert orders.post().status_code == 409
     assert orders.ran == 0
+
+
+def test_an_answer_is_kept_for_a_day_then_the_key_runs_again() -> None:
+    orders = Orders()
+    first = orders.post()
+    doc_key = hashlib.sha256(json.dumps(["customer", "alice", "k-1"]).encode()).hexdigest()
+    stored = orders.store.get(COLLECTION, doc_key)
+    assert stored is not None
+    kept_for = stored[EXPIRES] - datetime.now(UTC)
+    assert timedelta(seconds=KEEP_ANSWER_S - 60) < kept_for <= timedelta(seconds=KEEP_ANSWER_S)
+
+    # a day later Firestore may not have deleted it yet: it is used as if it were gone
+    orders.store.put(COLLECTION, doc_key, {**stored, EXPIRES: datetime.now(UTC)})
+    again = orders.post()
+
+    assert first.get_json() == {"order": "o-1"}
+    assert (again.status_code, again.get_json()) == (201, {"order": "o-2"})

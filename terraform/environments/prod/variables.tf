@@ -42,6 +42,10 @@ variable "subsystems" {
         order      = string
       }))
     }))
+    firestore_ttl_fields = list(object({
+      collection = string
+      field      = string
+    }))
   }))
 }
 

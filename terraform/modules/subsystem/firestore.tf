@@ -13,6 +13,19 @@ resource "google_firestore_database" "this" {
   depends_on = [google_project_service.api]
 }
 
+# Documents carrying a time to live, e.g. the BFFs' stored idempotency answers
+# (shared/idempotency_keys.py). Firestore deletes them some time after it.
+resource "google_firestore_field" "ttl" {
+  for_each = { for ttl in var.ttl_fields : "${ttl.collection}.${ttl.field}" => ttl }
+
+  project    = local.project_id
+  database   = google_firestore_database.this.name
+  collection = each.value.collection
+  field      = each.value.field
+
+  ttl_config {}
+}
+
 resource "google_firestore_index" "this" {
   for_each = { for index in var.firestore_indexes : "${index.collection}(${join(",", index.fields[*].field_path)})" => index }
 

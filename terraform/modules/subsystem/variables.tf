@@ -111,6 +111,15 @@ variable "firestore_indexes" {
   default = []
 }
 
+variable "ttl_fields" {
+  description = "Fields whose timestamp is when Firestore may delete their document (generated)."
+  type = list(object({
+    collection = string
+    field      = string
+  }))
+  default = []
+}
+
 variable "projects" {
   description = "Every subsystem's project id in this environment (FOODDELIVERY_PROJECT_<NAME>)."
   type        = map(string)

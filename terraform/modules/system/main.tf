@@ -42,6 +42,7 @@ module "subsystem" {
   envelope_schema   = var.envelope_schema
   functions         = each.value.functions
   firestore_indexes = each.value.firestore_indexes
+  ttl_fields        = each.value.firestore_ttl_fields
 
   projects            = var.project_ids
   settings            = lookup(var.settings, each.key, {})
