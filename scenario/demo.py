@@ -8,6 +8,7 @@ prints the timeline of a few orders and a summary.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections import Counter
@@ -34,10 +35,13 @@ def run(args: argparse.Namespace) -> int:
     timeline = Timeline()
     stack.system.hub.observers.append(timeline.observe)
     show_progress = args.orders > PROGRESS_FROM
-    story = Story(stack, args.orders, args.seed, progress if show_progress else None)
+    # With --verbose the functions' log lines share the terminal: no line is rewritten.
+    rewrite = sys.stderr.isatty() and not args.verbose
+    shown = functools.partial(progress, rewrite=rewrite) if show_progress else None
+    story = Story(stack, args.orders, args.seed, shown)
     print(f"Food delivery, embedded: {args.orders} order(s) across four subsystems\n")
     outcome = story.run()
-    if show_progress and sys.stderr.isatty():
+    if show_progress and rewrite:
         print(file=sys.stderr)  # end the rewritten line
     faults = _faults(stack)
     report(stack, timeline, outcome, faults, args.timeline)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 
@@ -61,6 +62,16 @@ def test_progress_is_a_line_a_round_unless_stderr_is_a_terminal(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert "\r" not in "".join(lines)
     assert len(lines) > 1 and all(" orders done" in line for line in lines)
+
+
+@pytest.mark.parametrize(("verbose", "rewritten"), [(False, True), (True, False)])
+def test_on_a_terminal_progress_rewrites_its_line_unless_logs_share_it(
+    capsys, monkeypatch, verbose, rewritten
+):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    args = ["demo", "--orders", "25", "--timeline", "none", *(["--verbose"] if verbose else [])]
+    assert main(args) == 0
+    assert ("\r  round" in capsys.readouterr().err) is rewritten
 
 
 def test_progress_on_a_terminal_rewrites_one_line(capsys):
