@@ -161,9 +161,9 @@ class ConsumerRuntime(_FunctionRuntime[P, Consumer]):
             "function": self.qualified,
         }
         ctx = self._context(event.id, event.correlation_id, labels, frozenset(self.fn.publishes))
-        if self.role is Role.INGRESS:
+        if self.role in (Role.INGRESS, Role.EGRESS):
             # A translated fact happened when its producer said, not when we read it,
-            # so views and folds order it by event time even when an ingress lags.
+            # so views and folds order it by event time even when a gateway lags.
             ctx.occurred_at = event.timestamp
 
         def steps(c: Context[P]) -> None:
@@ -188,6 +188,8 @@ class TriggerRuntime(_FunctionRuntime[P, Trigger]):
             "function": self.qualified,
         }
         ctx = self._context(cause, correlation, labels)
+        # What a write causes happened when it was written, however late the trigger runs.
+        ctx.occurred_at = change.written_ms
 
         def steps(c: Context[P]) -> None:
             for handler in self.fn.handlers:

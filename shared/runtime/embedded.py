@@ -78,7 +78,7 @@ class EmbeddedSystem:
                 if standalone and producer not in self.apps:
                     self.hub.create_topic(producer, Topic.EXTERNAL)
         for app in apps:
-            store = self.stores[app.name] = InMemoryDocumentStore()
+            store = self.stores[app.name] = InMemoryDocumentStore(clock=self.clock)
             infra = Infrastructure(
                 app.name, store, self.clock, env, dict(settings or {}), dict(transports or {})
             )
@@ -216,7 +216,14 @@ def _enqueue_change(hub: InMemoryHub, subscription: Subscription) -> Any:
     """Queue each change frozen: every delivery decodes its own, as Eventarc's do."""
 
     def on_change(change: DocumentChange) -> None:
-        fields = (change.collection, change.key, change.before, change.after, change.version)
+        fields = (
+            change.collection,
+            change.key,
+            change.before,
+            change.after,
+            change.version,
+            change.written_ms,
+        )
         frozen = Frozen(fields)
         hub.enqueue(subscription, frozen, f"{change.collection}/{change.key}")
 

@@ -42,7 +42,9 @@ class DocumentChange:
 
     ``before``/``after`` are ``None`` for a create/delete. ``version`` identifies
     the write (Firestore's update time), so a trigger can derive stable ids
-    from it and a redelivered change emits the same events.
+    from it and a redelivered change emits the same events. ``written_ms`` is
+    when the write happened (epoch ms), so what a trigger emits is stamped with
+    it however late the trigger runs; ``None`` when the store cannot tell.
     """
 
     collection: str
@@ -50,6 +52,7 @@ class DocumentChange:
     before: Doc | None
     after: Doc | None
     version: str
+    written_ms: int | None = None
 
     @property
     def kind(self) -> Literal["created", "updated", "deleted"]:

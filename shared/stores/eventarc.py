@@ -39,6 +39,12 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def epoch_ms(version: str) -> int:
+    """The epoch milliseconds of an :func:`iso_utc` ``version``."""
+    moment = datetime.strptime(version, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
 def parse_document_written(
     data: bytes, attributes: Mapping[str, Any] | None = None
 ) -> DocumentChange:
@@ -81,6 +87,7 @@ def parse_document_written(
         before=_fields(old.fields, "old_value.fields") if old is not None else None,
         after=_fields(new.fields, "value.fields") if new is not None else None,
         version=version,
+        written_ms=epoch_ms(version),
     )
 
 

@@ -19,6 +19,7 @@ import copy
 import logging
 import threading
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from google.cloud.firestore_v1 import DocumentSnapshot
@@ -28,7 +29,7 @@ from google.cloud.firestore_v1.watch import Watch as _SdkWatch
 
 from shared.exceptions import StoreError
 from shared.stores.base import AbstractChangeFeed, ChangeCallback, Doc, DocumentChange, Watch
-from shared.stores.eventarc import iso_utc
+from shared.stores.eventarc import epoch_ms, iso_utc
 from shared.stores.firestore import ClientHolder, sdk_errors
 
 if TYPE_CHECKING:
@@ -153,7 +154,9 @@ class _FirestoreWatch(Watch):
                 version = iso_utc(snapshot.update_time)
             if self._stopped.is_set():
                 return
-            self._announce(DocumentChange(self._collection, key, before, after, version))
+            self._announce(
+                DocumentChange(self._collection, key, before, after, version, epoch_ms(version))
+            )
 
     def _missed(self, changes: Any, read_time: datetime) -> list[DocumentChange]:
         """What changed since the ``resume`` state: the writes a stopped watcher missed."""
@@ -166,9 +169,11 @@ class _FirestoreWatch(Watch):
             if seen is None or seen[0] != version:
                 before = copy.deepcopy(seen[1]) if seen is not None else None
                 after = snapshot.to_dict() or {}
-                missed.append(DocumentChange(self._collection, key, before, after, version))
+                change = DocumentChange(self._collection, key, before, after, version)
+                missed.append(replace(change, written_ms=epoch_ms(version)))
         for key, (_, doc) in sorted(known.items()):  # deleted while nobody watched
-            missed.append(DocumentChange(self._collection, key, doc, None, iso_utc(read_time)))
+            gone = iso_utc(read_time)
+            missed.append(DocumentChange(self._collection, key, doc, None, gone, epoch_ms(gone)))
         return missed
 
     def _announce(self, change: DocumentChange) -> None:

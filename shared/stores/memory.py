@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from shared.clock import Clock
 from shared.exceptions import StoreError
 from shared.stores.base import (
     AbstractChangeFeed,
@@ -74,9 +75,13 @@ class _MemoryWatch(Watch):
 
 
 class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
-    """A thread-safe in-process document store that is also its own change feed."""
+    """A thread-safe in-process document store that is also its own change feed.
 
-    def __init__(self) -> None:
+    With a ``clock``, each change says when it was written.
+    """
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self._clock = clock
         self._collections: dict[str, dict[str, Doc]] = {}
         self._frozen: dict[str, dict[str, Frozen]] = {}
         self._watchers: dict[str, list[ChangeCallback]] = {}
@@ -222,6 +227,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     ) -> None:
         """Tell each watcher, with its own copies of the documents."""
         version = self._version()
+        written_ms = self._clock.now_ms() if self._clock is not None else None
         for callback in self._watchers.get(collection, ()):
             callback(
                 DocumentChange(
@@ -230,6 +236,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
                     None if before is None else before.thaw(),
                     None if after is None else after.thaw(),
                     version,
+                    written_ms,
                 )
             )
 

@@ -426,12 +426,17 @@ class DocumentStoreContract(ABC):
         self, store: AbstractDocumentStore, watch: Callable[[str], Recorder]
     ) -> None:
         recorder = watch(COLL)
+        began_ms = int(time.time() * 1000)
         store.put(COLL, "k", {"v": 1})
         recorder.wait_for(1)
         store.update(COLL, "k", lambda d: {**(d or {}), "v": 2})
         recorder.wait_for(2)
         store.delete(COLL, "k")
         created, updated, deleted = recorder.wait_for(3)
+        written = [c.written_ms for c in (created, updated, deleted)]
+        assert all(isinstance(ms, int) for ms in written), written
+        assert began_ms - 1000 <= written[0] <= written[1] <= written[2]
+        assert written[2] <= int(time.time() * 1000) + 1000
         assert [c.kind for c in (created, updated, deleted)] == ["created", "updated", "deleted"]
         assert {(c.collection, c.key) for c in (created, updated, deleted)} == {(COLL, "k")}
         assert (created.before, created.after) == (None, {"v": 1})

@@ -378,3 +378,26 @@ def test_channels_keep_their_declared_ordering_and_ack_deadline():
     assert seen["unordered"] == [1, 2, 1]  # 2 went ahead of 1's retry
     assert seen["short-deadline"] == [1, 1]  # answered after 30 s > 20 s: redelivered
     assert seen["long-deadline"] == [1]  # answered after 30 s < 60 s: acknowledged
+
+
+def test_events_keep_the_time_of_what_caused_them_however_late_they_are_handled(tmp_path):
+    # A trigger stamps what a write causes with the write's time, and a gateway keeps the
+    # time of the fact it translates, so views ordering by event time are not fooled by a
+    # late delivery or a retry.
+    clock = ManualClock()
+    system = EmbeddedSystem([alpha.APP, beta.APP], clock=clock)
+    published: list[tuple[str, str, Message]] = []
+    system.hub.observers.append(lambda p, t, m: published.append((p, t, m)))
+    written_at = clock.now_ms()
+    checkout(system, "c1")
+    clock.advance(30_000)  # the trigger and the gateway run half a minute later
+
+    system.run_until_quiet()
+
+    stamps = {
+        m.attributes["type"]: json.loads(m.data)["timestamp"]
+        for p, _, m in published
+        if p == "alpha"
+    }
+    assert stamps["cart-checked-out"] == written_at
+    assert stamps["alpha.order-submitted"] == written_at

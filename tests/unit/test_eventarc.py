@@ -48,6 +48,7 @@ def test_created() -> None:
     )
     assert (change.collection, change.key, change.kind) == ("orders", "o-1", "created")
     assert (change.before, change.after, change.version) == (None, {"status": "placed"}, T1_ISO)
+    assert change.written_ms == 1_764_150_000_123  # when it was written, for what it causes
 
 
 def test_updated() -> None:
@@ -66,6 +67,7 @@ def test_deleted_takes_its_version_from_the_event_time() -> None:
     change = parse_document_written(data, {"ce-time": "2025-11-26T09:41:00.987654321Z"})
     assert (change.kind, change.before, change.after) == ("deleted", {"status": "paid"}, None)
     assert change.version == "2025-11-26T09:41:00.987654Z"
+    assert change.written_ms == 1_764_150_060_987
     assert parse_document_written(data).version == T1_ISO  # no time: the old update time
 
 

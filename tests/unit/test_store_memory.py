@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shared.clock import SystemClock
 from shared.stores.base import AbstractChangeFeed, AbstractDocumentStore, Where
 from shared.stores.memory import InMemoryDocumentStore
 from tests.contracts.store_contract import DocumentStoreContract
@@ -9,7 +10,7 @@ from tests.contracts.store_contract import DocumentStoreContract
 
 class TestInMemoryDocumentStore(DocumentStoreContract):
     def make_store(self) -> AbstractDocumentStore:
-        return InMemoryDocumentStore()
+        return InMemoryDocumentStore(clock=SystemClock())  # as the embedded system gives it
 
     def make_feed(self, store: AbstractDocumentStore) -> AbstractChangeFeed:
         assert isinstance(store, InMemoryDocumentStore)
