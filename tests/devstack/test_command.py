@@ -67,14 +67,14 @@ def test_ctrl_c_stops_every_process_including_the_emulators_java(tmp_path: Path)
     started = start_dev(tmp_path, "--free-ports", "--no-lake")
     manifest = wait_ready(started)
     groups = manifest.groups
+    java = [m for m in group_members(list(groups.values())) if m[2] == "java"]
+
+    code, left = stop_and_check(started)  # first, so a failed check below leaves nothing running
+
     assert {"emulator-pubsub", "emulator-firestore", "host-order", "fake-pos"} <= set(groups)
     assert "emulator-storage" not in groups, "without a lake there is no Storage emulator"
     assert "STORAGE_EMULATOR_HOST" not in manifest.env
-    java = [m for m in group_members(list(groups.values())) if m[2] == "java"]
     assert len(java) == 2, f"expected the Pub/Sub and Firestore emulators' java: {java}"
-
-    code, left = stop_and_check(started)
-
     assert code == 0, started.output[-3000:]
     assert left == [], f"processes left behind: {left}"
     assert "stopped: every process the stack started has exited" in started.output
