@@ -1,8 +1,8 @@
 """Trigger on ``pos-inbox``: relays each stored callback as the restaurant's answer.
 
 The events are the ones intake-esg emits for the kitchen's answers, so the
-lifecycle does not care which way an answer came. A callback about a restaurant
-that does not take its orders in a point of sale is refused as a fault: the
+lifecycle does not care which way an answer came. A callback about an order that
+was not handed to that restaurant's point of sale is refused as a fault: the
 webhook's signature proves only that a point of sale sent it.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from order.pos_esg.to_pos import takes_pos_orders
+from order.pos_esg.to_pos import sent_to_pos
 from shared.exceptions import BusinessRuleViolation
 
 if TYPE_CHECKING:
@@ -25,10 +25,11 @@ def relay(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
     if change.kind != "created" or callback is None:
         return
     order_id, restaurant_id = callback["orderId"], callback["restaurantId"]
-    if not takes_pos_orders(ctx, restaurant_id):
+    sent = sent_to_pos(ctx, order_id)
+    if sent is None or sent["restaurantId"] != restaurant_id:
         raise BusinessRuleViolation(
             f"a point-of-sale callback about order {order_id} of restaurant {restaurant_id}, "
-            "which does not take its orders in a point of sale: not relayed"
+            "which was not handed to that restaurant's point of sale: not relayed"
         )
     body: dict[str, Any] = {"id": order_id, "restaurantId": restaurant_id}
     if callback["event"] == "accepted":

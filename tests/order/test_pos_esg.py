@@ -117,6 +117,27 @@ def test_a_signed_acceptance_moves_the_order_to_accepted(pos_order: OrderSystem)
     assert pos_order.statuses() == ["placed", "accepted"]
 
 
+def test_an_order_sent_to_the_pos_stays_there_when_the_restaurant_switches_to_its_kitchen(
+    pos_order: OrderSystem, pos: FakePos
+) -> None:
+    # GIVEN the order was handed to the point of sale, and then the restaurant switched
+    pos_order.send("restaurant", pos_order.restaurant_updated("r-1", ordering="kitchen"))
+    # WHEN the point of sale answers THEN the answer counts
+    assert call_back(pos_order, event="accepted", prepMinutes=20).status_code == 202
+    pos_order.system.run_until_quiet()
+    assert pos_order.statuses() == ["placed", "accepted"]
+    assert pos_order.faults() == []
+
+
+def test_an_order_sent_to_the_pos_is_withdrawn_there_after_a_switch_to_the_kitchen(
+    pos_order: OrderSystem, pos: FakePos
+) -> None:
+    pos_order.send("restaurant", pos_order.restaurant_updated("r-1", ordering="kitchen"))
+    pos_order.advance(13)  # nobody answers: cancelled for the timeout
+    assert pos_order.order()["reason"] == "restaurant-timeout"
+    assert pos.requests[-1] == {"path": "/orders/o-1/cancel", "key": "o-1:cancel", "body": {}}
+
+
 def test_a_repeated_callback_is_relayed_once(pos_order: OrderSystem) -> None:
     for _ in range(2):
         assert call_back(pos_order, event="accepted", prepMinutes=20).status_code == 202
@@ -222,7 +243,7 @@ def test_a_signed_callback_about_a_kitchen_restaurant_is_a_fault_not_an_answer(
 
     assert order_system.order()["status"] == "placed"
     [fault] = order_system.faults()
-    assert "does not take its orders in a point of sale" in fault["error"]["message"]
+    assert "was not handed to that restaurant's point of sale" in fault["error"]["message"]
 
 
 def test_a_callback_signed_with_another_secret_is_refused(pos_order: OrderSystem) -> None:
