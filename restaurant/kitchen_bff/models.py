@@ -70,8 +70,8 @@ class RejectOrder(ApiModel):
 
 
 class QueueQuery(BaseModel):
-    """The queue's query string: ``?status=new`` keeps only that status."""
+    """The queue's query string: ``?status=new`` keeps only that status; nothing else."""
 
-    model_config = ConfigDict(str_strip_whitespace=True)
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     status: TicketStatus | None = None

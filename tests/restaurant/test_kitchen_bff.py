@@ -115,6 +115,12 @@ def test_an_unknown_status_filter_is_400(kitchen: Restaurant) -> None:
     assert "new" in response.get_json()["fields"]["status"]
 
 
+def test_a_query_parameter_the_queue_does_not_take_is_400_not_ignored(kitchen: Restaurant) -> None:
+    response = queue(kitchen, "?limit=1")
+    assert response.status_code == 400
+    assert "limit" in response.get_json()["fields"]
+
+
 def test_a_restaurant_sees_only_its_own_orders(kitchen: Restaurant) -> None:
     kitchen.open_restaurant("r-2")
     kitchen.receive(kitchen.order_status("o-9", restaurant="r-2"))
