@@ -41,8 +41,8 @@ def keep_driver(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     driver = store.get(DRIVERS, update["id"])
     came_online = applied and not dispatchable(previous.get("driver"))
     # A redelivery (not applied) may follow a nudge that failed after the driver was saved.
-    if available(driver) and (came_online or not applied):
-        nudge_searching(store, ctx.cause_id, [update["id"]])
+    if driver is not None and available(driver) and (came_online or not applied):
+        nudge_searching(store, ctx.cause_id, [driver])
     if driver is not None and driver["deliveryId"] is not None:
         store.update(DELIVERIES, driver["deliveryId"], lambda d: _followed(d, driver, event))
 

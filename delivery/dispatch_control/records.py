@@ -40,7 +40,7 @@ def dispatchable(driver: Doc | None) -> bool:
 
 
 def nudge_searching(
-    store: AbstractDocumentStore, cause: str, drivers: Sequence[str], *, skip: str = ""
+    store: AbstractDocumentStore, cause: str, drivers: Sequence[Doc], *, skip: str = ""
 ) -> None:
     """For each newly available driver, touch the longest-waiting searching delivery within
     their reach that they have not declined (never ``skip``), so the rules try to offer it
@@ -53,15 +53,14 @@ def nudge_searching(
         (d.data for d in store.query(DELIVERIES, [Where("status", "==", "searching")])),
         key=lambda d: (d["changedAt"], d["id"]),
     )
-    for driver_id in drivers:
-        driver = store.get(DRIVERS, driver_id)
-        if driver is None or driver["location"] is None:
+    for driver in drivers:
+        if driver["location"] is None:
             continue
         for delivery in waiting:
             reach = cells_apart(driver["location"], delivery["pickup"]["address"])
             if (
                 delivery["id"] != skip
-                and driver_id not in delivery["declinedBy"]
+                and driver["id"] not in delivery["declinedBy"]
                 and reach <= SEARCH_RINGS
             ):
                 store.update(DELIVERIES, delivery["id"], lambda d: _nudged(d, cause))

@@ -41,7 +41,8 @@ def settle_drivers(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     if delivery is None:
         return
     involved = sorted(_drivers_of(change.before) | _drivers_of(change.after))
-    let_go = [d for d in involved if available(settle(store, d, delivery))]
+    settled = (settle(store, driver_id, delivery) for driver_id in involved)
+    let_go = [driver for driver in settled if driver is not None and available(driver)]
     if let_go:
         nudge_searching(store, ctx.cause_id, let_go, skip=delivery["id"])
 

@@ -39,6 +39,7 @@ def withdraw_expired_offers(now_ms: int, ctx: Context[DeliveryPorts]) -> None:
         driver_id = found.data["offer"]["driverId"]
         if store.update(DELIVERIES, found.key, withdrawal(driver_id, now_ms)) is not None:
             ctx.log.info("offer of %s to %s expired", found.key, driver_id)
-    free = [d.key for d in store.query(DRIVERS, [Where("online", "==", True)]) if available(d.data)]
+    online = store.query(DRIVERS, [Where("online", "==", True)])
+    free = [d.data for d in online if available(d.data)]
     if free:
         nudge_searching(store, f"sweep-{now_ms}", free)
