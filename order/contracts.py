@@ -13,6 +13,8 @@ from pydantic import Field
 from shared.contracts import Contract, ContractModel, Currency, EpochMs, Id
 
 OrderStatus = Literal["placed", "accepted", "ready", "picked-up", "delivered", "cancelled"]
+Ordering = Literal["kitchen", "pos"]
+"""Where the restaurant gets the order: its kitchen app or its own point of sale."""
 CancelReason = Literal[
     "customer", "rejected", "restaurant-timeout", "no-driver", "driver-no-show", "not-delivered"
 ]
@@ -51,7 +53,9 @@ class OrderStatusChanged(Contract):
     ``deliveryAddress`` is always null now: v1's only reader is Restaurant,
     which does not need it (v2 carries it to Delivery and back to Customer).
     ``reason`` says why an order was cancelled; ``detail`` is the restaurant's
-    own words when it rejected it.
+    own words when it rejected it. ``ordering`` says where the restaurant gets
+    the order, decided once when it was placed (``null`` only for orders placed
+    before the field was added).
 
     **Deprecated** since v2 (:class:`OrderStatusChangedV2`). The deprecation
     window: status-esg publishes v1 beside v2 for at least 90 days after v2
@@ -75,6 +79,7 @@ class OrderStatusChanged(Contract):
     reason: CancelReason | None = Field(default=None, examples=[None])
     detail: str | None = Field(default=None, examples=[None])
     delivery_address: Address | None = Field(default=None, examples=[None])
+    ordering: Ordering | None = Field(default=None, examples=["kitchen"])
     changed_at: EpochMs
 
 
@@ -109,8 +114,8 @@ class OrderStatusChangedV2(Contract):
     integer beside a separate ``currency``, and a cancellation is one object
     ``cancellation: {reason, detail}`` (``null`` unless ``status`` is
     ``cancelled``) instead of the loose ``reason`` and ``detail`` fields.
-    ``deliveryAddress`` is present until the order is delivered or cancelled.
-    Published beside v1 during v1's deprecation window.
+    ``deliveryAddress`` is present until the order is delivered or cancelled;
+    ``ordering`` is as in v1. Published beside v1 during v1's deprecation window.
     """
 
     TYPE: ClassVar[str] = "order.order-status-changed"
@@ -125,6 +130,7 @@ class OrderStatusChangedV2(Contract):
     status: OrderStatus
     cancellation: Cancellation | None = Field(default=None, examples=[None])  # a placed order
     delivery_address: Address | None = None
+    ordering: Ordering | None = Field(default=None, examples=["kitchen"])
     changed_at: EpochMs
 
 

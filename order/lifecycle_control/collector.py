@@ -1,9 +1,14 @@
-"""Listener: records every event about an order in the order's micro event store."""
+"""Listener: records every event about an order in the order's micro event store.
+
+It also keeps each restaurant's way of taking orders, which it stamps on the order
+as it records ``order-placed`` (:mod:`order.lifecycle_control.channel`).
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from order.lifecycle_control.channel import remember_ordering, with_ordering
 from order.lifecycle_control.event_store import record
 from shared.hub.routing import Rule
 
@@ -29,12 +34,18 @@ ROUTE = Rule(
     type_prefixes=("restaurant-",),
 )
 """Listing every type makes a filter longer than Pub/Sub's 256 bytes; this one also lets
-``restaurant-updated`` through, which :func:`collect` leaves out."""
+``restaurant-updated`` through, which :func:`collect` keeps apart from the orders' events."""
 
 
 def collect(event: Envelope, ctx: Context[OrderPorts]) -> None:
     """Record ``event``; a redelivered one is already there and changes nothing."""
+    store = ctx.ports.store
+    if event.type == "restaurant-updated":
+        remember_ordering(store, event)
+        return
     if event.type not in COLLECTED:
         return
-    if not record(ctx.ports.store, event):
+    if event.type == "order-placed":
+        event = with_ordering(store, event)
+    if not record(store, event):
         ctx.log.debug("event %s was recorded before", event.id)

@@ -20,7 +20,7 @@ SERVICE = Service(
         Consumer(
             "to-pos",
             Role.EGRESS,
-            Channel(on_types("restaurant-updated", "order-status-changed")),
+            Channel(on_types("order-status-changed")),
             handlers=(forward_to_pos,),
         ),
         Endpoint("webhook", Role.API, app=webhook, secrets=("POS_WEBHOOK_SECRET",)),

@@ -1,11 +1,10 @@
 """Egress to the point of sale: hands placed orders over and withdraws cancelled ones.
 
-Only restaurants whose ordering is ``pos`` take part; it keeps their ordering in
-``pos-restaurants/{id}`` from ``restaurant-updated``. An order of a restaurant it
-has not heard of is left to the kitchen queue, like any kitchen restaurant's.
-The channel is decided once, when the order is placed: an order handed to the
-point of sale is noted in ``pos-orders/{orderId}``, and its withdrawal and its
-answers follow it there even if the restaurant switches ordering meanwhile.
+Only orders whose ``ordering`` is ``pos`` go there: lifecycle-control decides
+that once, when the order is placed (:mod:`order.lifecycle_control.channel`),
+and every status of the order carries it. An order handed to the point of sale
+is noted in ``pos-orders/{orderId}``: its withdrawal follows the note, and so
+does the relay, which accepts answers only about orders handed over.
 """
 
 from __future__ import annotations
@@ -13,38 +12,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from order.pos_esg.client import PosLine, PosOrder
-from shared.stores import apply_event
 
 if TYPE_CHECKING:
     from order.ports import OrderPorts
     from shared.envelope import Envelope
     from shared.runtime.context import Context
 
-RESTAURANTS = "pos-restaurants"
 ORDERS = "pos-orders"
 """``pos-orders/{orderId}``: ``{restaurantId}``, the orders handed to a point of sale."""
 CALLBACK_PATH = "/pos/callbacks"
 
 
 def forward_to_pos(event: Envelope, ctx: Context[OrderPorts]) -> None:
-    """Remember a restaurant's ordering, or pass an order's status on to its point of sale."""
-    store = ctx.ports.store
-    if event.type == "restaurant-updated":
-        ordering = event.body["ordering"]
-        apply_event(store, RESTAURANTS, event.body["id"], event, lambda _: {"ordering": ordering})
-        return
+    """Pass an order's status on to its point of sale if the order goes there."""
     order = event.body
     if sent_to_pos(ctx, order["id"]):
         _forward(order, ctx)
-    elif order["status"] == "placed" and takes_pos_orders(ctx, order["restaurant"]["id"]):
-        store.create(ORDERS, order["id"], {"restaurantId": order["restaurant"]["id"]})
+    elif order["status"] == "placed" and order.get("ordering") == "pos":
+        ctx.ports.store.create(ORDERS, order["id"], {"restaurantId": order["restaurant"]["id"]})
         _forward(order, ctx)
-
-
-def takes_pos_orders(ctx: Context[OrderPorts], restaurant_id: str) -> bool:
-    """Whether the restaurant takes its orders in its point of sale (as far as known)."""
-    restaurant = ctx.ports.store.get(RESTAURANTS, restaurant_id)
-    return restaurant is not None and restaurant["ordering"] == "pos"
 
 
 def sent_to_pos(ctx: Context[OrderPorts], order_id: str) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ PUBLIC_FIELDS = (
     "status",
     "reason",
     "detail",
+    "ordering",
     "changedAt",
 )
 """What leaves the subsystem in v1. Not the delivery address: v1's only reader (Restaurant)
@@ -67,6 +68,7 @@ def _v2(order: Json) -> Json:
         "total": money(order.get("total")),
         "status": order.get("status"),
         "cancellation": None,
+        "ordering": order.get("ordering"),
         "changedAt": order.get("changedAt"),
     }
     if order.get("status") == "cancelled":

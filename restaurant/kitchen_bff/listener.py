@@ -1,5 +1,10 @@
 """Keep the kitchen's queue: a ticket per new order, closed when it is cancelled or collected.
 
+Only orders the Order subsystem sends to the kitchen are queued: it decides once,
+when the order is placed, and says so in the order's ``ordering``; the others go to
+the restaurant's own point of sale. An order from an older producer that does not
+say is routed by the restaurant's ordering as last heard here.
+
 Events of one order share its partition key and arrive in order, so a withdrawal
 or collection without a ticket is for an order the kitchen never queued.
 """
@@ -19,11 +24,13 @@ if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore, Doc
 
 KITCHEN_RESTAURANTS = "kitchen-restaurants"
-"""How each restaurant takes orders (``kitchen`` or ``pos``), keyed by restaurant id."""
+"""How each restaurant takes orders (``kitchen`` or ``pos``), keyed by restaurant id: for
+orders that do not say."""
 
 
 class RestaurantNotKnownYet(LookupError):
-    """An order arrived before its restaurant's profile: retried until the profile is here."""
+    """An order that does not say where it goes arrived before its restaurant's profile:
+    retried until the profile is here."""
 
 
 def keep_queue(event: Envelope, ctx: Context[RestaurantPorts]) -> None:
@@ -44,11 +51,8 @@ def _remember_ordering(event: Envelope, store: AbstractDocumentStore) -> None:
 
 def _queue(event: Envelope, store: AbstractDocumentStore) -> None:
     order = event.body
-    restaurant = store.get(KITCHEN_RESTAURANTS, order["restaurantId"])
-    if restaurant is None:
-        raise RestaurantNotKnownYet(f"restaurant {order['restaurantId']} has no profile here yet")
-    if restaurant["ordering"] == "pos":
-        return  # the Order subsystem sends it to the restaurant's own point-of-sale
+    if (order.get("ordering") or _ordering_of(store, order["restaurantId"])) != "kitchen":
+        return  # the Order subsystem sends it to the restaurant's own point of sale
     ticket = {
         "id": order["id"],
         "restaurantId": order["restaurantId"],
@@ -59,6 +63,13 @@ def _queue(event: Envelope, store: AbstractDocumentStore) -> None:
         "receivedAt": event.timestamp,
     }
     store.create(TICKETS, order["id"], ticket)
+
+
+def _ordering_of(store: AbstractDocumentStore, restaurant_id: str) -> str:
+    restaurant = store.get(KITCHEN_RESTAURANTS, restaurant_id)
+    if restaurant is None:
+        raise RestaurantNotKnownYet(f"restaurant {restaurant_id} has no profile here yet")
+    return str(restaurant["ordering"])
 
 
 def _close(status: str) -> Callable[[Envelope, AbstractDocumentStore], None]:

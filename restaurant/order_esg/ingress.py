@@ -41,10 +41,15 @@ class OrderStatusChanged(Reader):
     total: int
     currency: str
     status: str
+    ordering: str | None = None
 
 
 def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None:
-    """``placed`` becomes ``order-received``; ``cancelled`` and ``picked-up`` close the ticket."""
+    """``placed`` becomes ``order-received``; ``cancelled`` and ``picked-up`` close the ticket.
+
+    ``order-received`` keeps where Order sends the order (``ordering``), ``None`` when
+    an older producer did not say.
+    """
     order = read(event, OrderStatusChanged)
     restaurant_id = order.restaurant.id
     if order.status == "placed":
@@ -54,6 +59,7 @@ def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None
             "items": [line.model_dump(by_alias=True) for line in order.items],
             "total": order.total,
             "currency": order.currency,
+            "ordering": order.ordering,
         }
         ctx.emit("order-received", "order", body, partition_key=order.id)
     elif order.status in FOLLOW_UPS:

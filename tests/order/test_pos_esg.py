@@ -63,8 +63,7 @@ def test_a_placed_order_of_a_pos_restaurant_goes_to_its_point_of_sale(
             },
         }
     ]
-    restaurant = pos_order.store.get("pos-restaurants", "r-1")
-    assert restaurant is not None and restaurant["ordering"] == "pos"
+    assert [e.body["ordering"] for e in pos_order.published()] == ["pos"]
 
 
 def test_orders_of_kitchen_and_unknown_restaurants_stay_away_from_the_pos(
@@ -77,6 +76,22 @@ def test_orders_of_kitchen_and_unknown_restaurants_stay_away_from_the_pos(
     order_system.advance(13)
     assert pos.requests == []
     assert order_system.statuses("o-1") == order_system.statuses("o-2") == ["placed", "cancelled"]
+
+
+def test_an_order_goes_the_way_its_restaurant_took_orders_when_it_was_placed(
+    order_system: OrderSystem, pos: FakePos
+) -> None:
+    order_system.send("restaurant", order_system.restaurant_updated("r-1", ordering="kitchen"))
+    placed = order_system.order_placed()
+    order_system.send("customer", placed)
+    # WHEN the restaurant switches to its point of sale, and the placed order comes again
+    order_system.send("restaurant", order_system.restaurant_updated("r-1", ordering="pos"))
+    order_system.send("customer", placed)
+    order_system.send("customer", order_system.order_placed("o-2"))
+    # THEN the order placed before the switch stays with the kitchen; the next one goes to the POS
+    assert [r["body"]["orderId"] for r in pos.requests] == ["o-2"]
+    assert [e.body["ordering"] for e in order_system.published("o-1")] == ["kitchen"]
+    assert [e.body["ordering"] for e in order_system.published("o-2", version=2)] == ["pos"]
 
 
 def test_a_pos_that_is_down_gets_the_same_order_again_with_the_same_key(

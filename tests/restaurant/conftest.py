@@ -112,7 +112,11 @@ class Restaurant:
     def order_status(
         self, order_id: str = "o-1", status: str = "placed", restaurant: str = "r-1", **changes: Any
     ) -> Envelope:
-        """An ``order.order-status-changed`` event as the Order subsystem publishes it."""
+        """An ``order.order-status-changed`` event as the Order subsystem publishes it.
+
+        Without ``ordering`` unless ``changes`` give it, as a producer from before that
+        field published it: the kitchen then goes by the ordering it last heard of.
+        """
         body = {
             "id": order_id,
             "customerRef": "cref-1",

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
+from restaurant.kitchen_bff.models import TICKETS
 from shared.contracts import Contract
 from tests.restaurant.conftest import START, Restaurant
 
@@ -23,8 +24,12 @@ def restaurant(restaurant: Restaurant) -> Restaurant:
 # -- ingress ---------------------------------------------------------------------------
 
 
-def test_a_placed_order_is_received_with_what_the_kitchen_needs(restaurant: Restaurant) -> None:
-    restaurant.receive(restaurant.order_status("o-1", "placed"))
+@pytest.mark.parametrize("ordering", ["kitchen", "pos", None])
+def test_a_placed_order_is_received_with_what_the_kitchen_needs(
+    restaurant: Restaurant, ordering: str | None
+) -> None:
+    changes = {} if ordering is None else {"ordering": ordering}
+    restaurant.receive(restaurant.order_status("o-1", "placed", **changes))
     [received] = restaurant.bus(*ORDER_EVENTS)
     assert received.type == "order-received"
     assert received.entity == "order"
@@ -35,7 +40,39 @@ def test_a_placed_order_is_received_with_what_the_kitchen_needs(restaurant: Rest
         "items": [{"menuItemId": "margherita", "name": "Pizza Margherita", "quantity": 2}],
         "total": 1900,
         "currency": "EUR",
+        "ordering": ordering,
     }
+    assert restaurant.system.faults("restaurant") == []
+
+
+def ticket(restaurant: Restaurant, order_id: str = "o-1") -> dict[str, Any] | None:
+    """The kitchen's ticket for an order, if it queued one."""
+    return restaurant.system.stores["restaurant"].get(TICKETS, order_id)
+
+
+def test_the_kitchen_queues_the_orders_order_sends_it_whatever_it_heard_of_the_restaurant(
+    restaurant: Restaurant,
+) -> None:
+    # GIVEN the kitchen heard that r-1 switched to its point of sale, but Order decided
+    # the way of o-1 before it heard the same
+    restaurant.open_restaurant("r-1", ordering="pos")
+    restaurant.receive(restaurant.order_status("o-1", ordering="kitchen"))
+    queued = ticket(restaurant)
+    assert queued is not None and queued["status"] == "new"
+
+
+def test_an_order_order_sends_to_the_point_of_sale_is_not_queued(restaurant: Restaurant) -> None:
+    restaurant.receive(restaurant.order_status("o-1", ordering="pos"))
+    assert ticket(restaurant) is None
+    assert restaurant.system.faults("restaurant") == []
+
+
+def test_an_order_that_says_where_it_goes_does_not_wait_for_its_restaurant(
+    restaurant: Restaurant,
+) -> None:
+    restaurant.receive(restaurant.order_status("o-1", restaurant="r-2", ordering="kitchen"))
+    queued = ticket(restaurant)
+    assert queued is not None and queued["restaurantId"] == "r-2"
     assert restaurant.system.faults("restaurant") == []
 
 

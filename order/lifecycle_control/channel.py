@@ -1,0 +1,38 @@
+"""Which way an order goes to its restaurant, decided once: when the order is recorded.
+
+A restaurant takes its orders in the kitchen app (``kitchen``) or in its own
+point of sale (``pos``), and may switch. The collector keeps each restaurant's
+latest choice from ``restaurant-updated`` and stamps it on ``order-placed`` as
+it records it. Every status of the order then carries it (``ordering``), so
+pos-esg and the Restaurant subsystem's kitchen act on the same decision even
+while a switch is still on its way to one of them. A restaurant not heard of
+yet gets the order in its kitchen app, which every restaurant has.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from shared.stores import apply_event
+
+if TYPE_CHECKING:
+    from shared.envelope import Envelope
+    from shared.stores import AbstractDocumentStore
+
+ORDERINGS = "restaurant-orderings"
+"""``restaurant-orderings/{restaurantId}``: ``{ordering}``, each restaurant's latest choice."""
+DEFAULT_ORDERING = "kitchen"
+
+
+def remember_ordering(store: AbstractDocumentStore, event: Envelope) -> None:
+    """Keep a restaurant's way of taking orders; a stale or repeated update changes nothing."""
+    ordering = event.body["ordering"]
+    apply_event(store, ORDERINGS, event.body["id"], event, lambda _: {"ordering": ordering})
+
+
+def with_ordering(store: AbstractDocumentStore, placed: Envelope) -> Envelope:
+    """``order-placed`` with the way its restaurant takes orders now."""
+    restaurant = store.get(ORDERINGS, placed.body["restaurant"]["id"])
+    ordering = DEFAULT_ORDERING if restaurant is None else restaurant["ordering"]
+    return dataclasses.replace(placed, body={**placed.body, "ordering": ordering})
