@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from customer.contracts import Address
@@ -58,3 +58,9 @@ class RestaurantQuery(BaseModel):
 
     cuisine: str | None = Field(default=None, min_length=1, max_length=50)
     open: bool | None = None
+
+    @field_validator("cuisine")
+    @classmethod
+    def _as_published(cls, cuisine: str | None) -> str | None:
+        """Restaurant publishes cuisines in lower case; ``?cuisine=Italian`` finds them too."""
+        return None if cuisine is None else cuisine.strip().lower()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 RESTAURANTS = "restaurants"
@@ -44,6 +44,12 @@ class Profile(ApiModel):
     open: bool
     ordering: Literal["kitchen", "pos"]
     """``kitchen``: orders queue in the kitchen app; ``pos``: they go to the restaurant's POS."""
+
+    @field_validator("cuisine")
+    @classmethod
+    def _one_spelling(cls, cuisine: str) -> str:
+        """Cuisines are tags customers filter by: ``Italian`` and ``italian`` are one."""
+        return cuisine.lower()
 
 
 class ProfileView(Profile):

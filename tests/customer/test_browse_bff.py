@@ -43,6 +43,7 @@ def test_restaurants_are_listed_by_name(catalog: Customer) -> None:
     ("query", "expected"),
     [
         ("?cuisine=italian", ["Pasta Bar", "Trattoria Roma"]),
+        ("?cuisine=Italian", ["Pasta Bar", "Trattoria Roma"]),
         ("?open=true", ["Pasta Bar", "Trattoria Roma"]),
         ("?open=false", ["Curry House"]),
         ("?cuisine=indian&open=true", []),

@@ -88,6 +88,16 @@ def test_blanks_around_text_are_trimmed(restaurant: Restaurant) -> None:
     assert response.get_json()["name"] == "Trattoria Roma"
 
 
+def test_a_cuisine_is_kept_in_lower_case_so_customers_find_it_however_it_was_typed(
+    restaurant: Restaurant,
+) -> None:
+    response = put_profile(restaurant, {**PROFILE, "cuisine": " Italian "})
+    assert response.get_json()["cuisine"] == "italian"
+    restaurant.system.run_until_quiet()
+    [event] = restaurant.external("restaurant.restaurant-updated")
+    assert event.body["cuisine"] == "italian"
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
