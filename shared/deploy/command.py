@@ -4,7 +4,9 @@
   ``topology.auto.tfvars.json``;
 * ``deploy --env dev`` checks the tools and credentials, refuses stale tfvars,
   builds the source archives (the subsystems', and the dev sandbox's fakes),
-  then runs ``terraform init`` and ``apply``
+  then runs ``terraform init`` and ``plan``, refuses a plan that replaces a
+  subscription, topic, database or bucket (and so loses what it holds) unless
+  ``--allow-replace``, asks (unless ``--auto-approve``) and applies that plan
   (``--secrets-only``: only the projects and the empty secrets, on a first run);
 * ``teardown --env dev`` runs ``terraform destroy`` and then lists, with
   ``gcloud``, anything left in the environment's projects (the subsystems', and
@@ -16,10 +18,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from shared.deploy import archive, tfvars, tools
+from shared.deploy.replacements import lossy_replacements, refusal
 from shared.deploy.tfvars import DeployError
 from shared.paths import PROJECT_ROOT
 from shared.system import load_subsystems
@@ -112,7 +116,16 @@ def run_deploy(args: argparse.Namespace, shell: tools.Shell | None = None) -> in
     tools.check(shell, root.init(), tools.INIT_HINT)
     subsystems = sorted(current_tfvars()["subsystems"])
     targets = tools.secret_targets(subsystems) if args.secrets_only else ()
-    tools.check(shell, root.apply(ARCHIVES, auto_approve=args.auto_approve, targets=targets))
+    with tempfile.TemporaryDirectory(prefix="fooddelivery-plan-") as scratch:
+        plan_file = Path(scratch) / f"{args.env}.tfplan"
+        tools.check(shell, root.plan(ARCHIVES, plan_file, targets=targets))
+        replacements = lossy_replacements(tools.planned(shell, root, plan_file))
+        if replacements and not args.allow_replace:
+            raise DeployError(refusal(replacements))
+        if not args.auto_approve and not shell.confirm(f"Apply this plan to {args.env}?"):
+            print("not applied")
+            return 1
+        tools.check(shell, root.apply(plan_file))
     if args.secrets_only:
         print("secrets created: add their values (README, Deploy to GCP), then deploy again")
     return 0
@@ -153,6 +166,11 @@ def register(commands: Any) -> None:
         "--secrets-only",
         action="store_true",
         help="first deployment: create the projects and empty secrets only, to fill them",
+    )
+    deploy.add_argument(
+        "--allow-replace",
+        action="store_true",
+        help="apply even if the plan replaces a subscription, topic, database or bucket",
     )
     deploy.set_defaults(run=run_deploy)
 

@@ -20,7 +20,8 @@ ADC_HINT = "run `gcloud auth login` and `gcloud auth application-default login` 
 
 
 class Shell:
-    """Runs commands: :meth:`run` streams output to the terminal, :meth:`capture` keeps it."""
+    """Runs commands: :meth:`run` streams output to the terminal, :meth:`capture` keeps it;
+    :meth:`confirm` asks the operator."""
 
     def which(self, program: str) -> str | None:
         """The program's path, or ``None`` when it is not installed."""
@@ -34,6 +35,13 @@ class Shell:
         """Run with output captured; return (exit code, stdout)."""
         done = subprocess.run(list(argv), check=False, capture_output=True, text=True)
         return done.returncode, done.stdout
+
+    def confirm(self, question: str) -> bool:
+        """Ask on the terminal; only ``yes`` is yes (as Terraform asks)."""
+        try:
+            return input(f"{question} Only 'yes' will be accepted: ").strip() == "yes"
+        except EOFError:
+            return False
 
 
 def preflight(shell: Shell) -> None:
@@ -81,13 +89,19 @@ class TerraformRoot:
             f"-backend-config=prefix=fooddelivery/{self.env}",
         ]
 
-    def apply(
-        self, archive_dir: Path, *, auto_approve: bool, targets: Sequence[str] = ()
-    ) -> list[str]:
-        """``terraform apply`` of the environment (or of ``targets`` and their dependencies)."""
+    def plan(self, archive_dir: Path, plan_file: Path, *, targets: Sequence[str] = ()) -> list[str]:
+        """``terraform plan`` of the environment (or of ``targets``), saved to ``plan_file``."""
         narrowed = [f"-target={target}" for target in targets]
-        flags = self._vars(archive_dir, auto_approve)
-        return [*self._base(), "apply", "-input=false", *narrowed, *flags]
+        flags = self._vars(archive_dir, auto_approve=False)
+        return [*self._base(), "plan", "-input=false", f"-out={plan_file}", *narrowed, *flags]
+
+    def show(self, plan_file: Path) -> list[str]:
+        """``terraform show -json`` of a saved plan."""
+        return [*self._base(), "show", "-json", str(plan_file)]
+
+    def apply(self, plan_file: Path) -> list[str]:
+        """``terraform apply`` of a saved plan, exactly as it was shown."""
+        return [*self._base(), "apply", "-input=false", str(plan_file)]
 
     def destroy(self, archive_dir: Path, *, auto_approve: bool) -> list[str]:
         """``terraform destroy`` of the environment."""
@@ -119,6 +133,15 @@ INIT_HINT = (
     "the google provider could not be installed or the state bucket is unreachable; "
     "check network access to registry.terraform.io and the bucket name"
 )
+
+
+def planned(shell: Shell, root: TerraformRoot, plan_file: Path) -> dict[str, Any]:
+    """The saved plan as ``terraform show -json`` describes it."""
+    code, text = shell.capture(root.show(plan_file))
+    if code != 0:
+        raise DeployError(f"`{' '.join(root.show(plan_file))}` failed with exit code {code}")
+    plan: dict[str, Any] = json.loads(text or "{}")
+    return plan
 
 
 def outputs(shell: Shell, root: TerraformRoot) -> dict[str, Any]:

@@ -16,8 +16,9 @@ from shared.deploy.tfvars import DeployError
 class FakeShell(tools.Shell):
     """Records commands; answers from canned results keyed by the command's first words."""
 
-    def __init__(self, missing=(), codes=None, outputs=None):
+    def __init__(self, missing=(), codes=None, outputs=None, answer="yes"):
         self.missing, self.codes, self.outputs = set(missing), codes or {}, outputs or {}
+        self.answer, self.asked = answer, []
         self.ran: list[list[str]] = []
 
     def which(self, program):
@@ -38,6 +39,10 @@ class FakeShell(tools.Shell):
         text = next((out for key, out in self.outputs.items() if key in " ".join(argv)), "")
         return code, text
 
+    def confirm(self, question):
+        self.asked.append(question)
+        return self.answer == "yes"
+
 
 def args(**overrides) -> Namespace:
     values = {
@@ -46,6 +51,7 @@ def args(**overrides) -> Namespace:
         "auto_approve": True,
         "archives_only": False,
         "secrets_only": False,
+        "allow_replace": False,
         "region": "europe-west1",
     }
     return Namespace(**{**values, **overrides})
@@ -67,13 +73,17 @@ def test_terraform_command_lines(tmp_path):
         "-backend-config=bucket=tf-state",
         "-backend-config=prefix=fooddelivery/dev",
     ]
-    assert root.apply(tmp_path / "a", auto_approve=False) == [
+    plan = tmp_path / "dev.tfplan"
+    assert root.plan(tmp_path / "a", plan) == [
         "terraform",
         f"-chdir={tmp_path / 'dev'}",
-        "apply",
+        "plan",
         "-input=false",
+        f"-out={plan}",
         f"-var=archive_dir={tmp_path / 'a'}",
     ]
+    assert root.show(plan)[2:] == ["show", "-json", str(plan)]
+    assert root.apply(plan)[2:] == ["apply", "-input=false", str(plan)]
     assert root.destroy(tmp_path / "a", auto_approve=True)[3:] == [
         "-input=false",
         f"-var=archive_dir={tmp_path / 'a'}",
@@ -92,14 +102,106 @@ def test_deploy_builds_the_archives_then_inits_and_applies(archives):
         "restaurant.zip",
     ]
     steps = [argv[:2] if argv[0] == "gcloud" else [argv[0], argv[2]] for argv in shell.ran]
-    assert steps == [["gcloud", "auth"], ["terraform", "init"], ["terraform", "apply"]]
-    assert f"-var=archive_dir={archives}" in shell.ran[-1]
+    assert steps == [
+        ["gcloud", "auth"],
+        ["terraform", "init"],
+        ["terraform", "plan"],
+        ["terraform", "show"],
+        ["terraform", "apply"],
+    ]
+    plan, show, apply = shell.ran[-3:]
+    assert f"-var=archive_dir={archives}" in plan
+    saved = plan[4].removeprefix("-out=")
+    assert show[-1] == apply[-1] == saved  # the plan applied is the plan checked
+    assert shell.asked == []  # --auto-approve
+
+
+def plan_replacing(resource_type: str, address: str, paths: list[list[str]]) -> str:
+    """``terraform show -json`` of a plan that replaces one resource and updates another."""
+    return json.dumps(
+        {
+            "format_version": "1.2",
+            "resource_changes": [
+                {
+                    "address": address,
+                    "type": resource_type,
+                    "change": {"actions": ["delete", "create"], "replace_paths": paths},
+                },
+                {
+                    "address": "google_pubsub_subscription.other",
+                    "type": "google_pubsub_subscription",
+                    "change": {"actions": ["update"]},
+                },
+            ],
+        }
+    )
+
+
+SUBSCRIPTION = 'module.system.module.subsystem["order"].google_pubsub_subscription.push["to-pos"]'
+
+
+def test_deploy_refuses_a_plan_that_replaces_a_subscription(archives):
+    shell = FakeShell(
+        outputs={
+            "show -json": plan_replacing("google_pubsub_subscription", SUBSCRIPTION, [["filter"]])
+        }
+    )
+    with pytest.raises(DeployError) as refused:
+        command.run_deploy(args(), shell)
+    assert str(refused.value).startswith(
+        "the plan replaces 1 resource(s) holding messages or data:\n"
+        f"  - {SUBSCRIPTION} (filter changed): its undelivered messages would be lost\n"
+    )
+    assert "--allow-replace" in str(refused.value)
+    assert not [argv for argv in shell.ran if argv[2] == "apply"]
+
+
+@pytest.mark.parametrize(
+    ("resource_type", "loss"),
+    [
+        ("google_pubsub_topic", "messages published meanwhile would be lost"),
+        ("google_firestore_database", "its documents would be lost"),
+        ("google_storage_bucket", "its objects would be lost"),
+    ],
+)
+def test_deploy_refuses_to_replace_whatever_holds_data(archives, resource_type, loss):
+    shell = FakeShell(outputs={"show -json": plan_replacing(resource_type, "x.y", [])})
+    with pytest.raises(DeployError, match=f"  - x.y: {loss}"):
+        command.run_deploy(args(), shell)
+
+
+def test_replacing_a_function_or_updating_a_subscription_needs_no_permission(archives):
+    shell = FakeShell(
+        outputs={"show -json": plan_replacing("google_cloudfunctions2_function", "f", [["name"]])}
+    )
+    assert command.run_deploy(args(), shell) == 0
+    assert shell.ran[-1][2] == "apply"
+
+
+def test_allow_replace_applies_the_plan_anyway(archives):
+    shell = FakeShell(
+        outputs={
+            "show -json": plan_replacing("google_pubsub_subscription", SUBSCRIPTION, [["filter"]])
+        }
+    )
+    assert command.run_deploy(args(allow_replace=True), shell) == 0
+    assert shell.ran[-1][2] == "apply"
+
+
+@pytest.mark.parametrize(("answer", "code"), [("yes", 0), ("no", 1)])
+def test_without_auto_approve_the_operator_is_asked(archives, capsys, answer, code):
+    shell = FakeShell(answer=answer)
+    assert command.run_deploy(args(auto_approve=False), shell) == code
+    assert shell.asked == ["Apply this plan to dev?"]
+    applied = [argv for argv in shell.ran if argv[2] == "apply"]
+    assert len(applied) == (1 if answer == "yes" else 0)
 
 
 def test_a_first_deploy_can_create_only_the_secrets(archives, capsys):
     shell = FakeShell()
     assert command.run_deploy(args(secrets_only=True), shell) == 0
-    targets = [a for a in shell.ran[-1] if a.startswith("-target=")]
+    [plan] = [argv for argv in shell.ran if argv[2] == "plan"]
+    targets = [a for a in plan if a.startswith("-target=")]
     assert targets == [
         f'-target=module.system.module.subsystem["{name}"].google_secret_manager_secret.setting'
         for name in ("customer", "delivery", "order", "restaurant")
