@@ -38,12 +38,15 @@ def cell_of(point: Mapping[str, float]) -> str:
 def ring(point: Mapping[str, float], radius: int) -> list[str]:
     """The cells exactly ``radius`` cells away from ``point``'s (its own cell for 0)."""
     row, column = _grid(point)
-    return [
-        f"{row + dr}:{_wrapped(column + dc)}"
-        for dr in range(-radius, radius + 1)
-        for dc in range(-radius, radius + 1)
-        if max(abs(dr), abs(dc)) == radius
+    if radius == 0:
+        return [f"{row}:{column}"]
+    across = range(-radius, radius + 1)
+    between = range(-radius + 1, radius)
+    offsets = [
+        *((dr, dc) for dr in (-radius, radius) for dc in across),
+        *((dr, dc) for dr in between for dc in (-radius, radius)),
     ]
+    return [f"{row + dr}:{_wrapped(column + dc)}" for dr, dc in offsets]
 
 
 def ring_gap_m(point: Mapping[str, float], radius: int) -> float:

@@ -30,6 +30,7 @@ def test_rings_are_the_cells_at_each_distance() -> None:
     assert len(ring(PICKUP, 1)) == 8 and len(ring(PICKUP, 2)) == 16
     around = [c for radius in range(3) for c in ring(PICKUP, radius)]
     assert len(set(around)) == 25
+    assert len(set(ring(PICKUP, SEARCH_RINGS))) == 8 * SEARCH_RINGS
     assert cell_of(ACROSS_THE_BORDER) in ring(PICKUP, 1)
     assert cell_of(SAME_CELL_FAR_CORNER) == cell_of(PICKUP)
 
