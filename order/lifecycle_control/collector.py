@@ -2,10 +2,17 @@
 
 It also keeps each restaurant's way of taking orders, which it stamps on the order
 as it records ``order-placed`` (:mod:`order.lifecycle_control.channel`).
+
+The fold orders events by when they happened, so an answer that was on its way
+still counts. A customer's cancellation is a request, not a fact: Order decides
+it when the request arrives, so it is recorded at its time of arrival. A request
+that reaches Order after the restaurant's answer changes nothing, however early
+the customer sent it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from order.lifecycle_control.channel import remember_ordering, with_ordering
@@ -47,5 +54,7 @@ def collect(event: Envelope, ctx: Context[OrderPorts]) -> None:
         return
     if event.type == "order-placed":
         event = with_ordering(store, event)
+    elif event.type == "cancel-requested":
+        event = dataclasses.replace(event, timestamp=ctx.clock.now_ms())
     if not record(store, event):
         ctx.log.debug("event %s was recorded before", event.id)

@@ -244,6 +244,22 @@ def test_a_cancellation_after_the_restaurant_accepted_changes_nothing(
     assert recorded(order_system, "cancel-requested") == 1  # kept, not applied
 
 
+def test_a_cancellation_sent_before_the_acceptance_but_arriving_after_it_changes_nothing(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("customer", order_system.order_placed())
+    order_system.advance(1)
+    late = cancel_request(order_system)  # the customer asks at minute 1...
+    order_system.advance(1)
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=15))
+    order_system.advance(1)
+    order_system.send("customer", late)  # ...and it reaches Order at minute 3
+    assert order_system.order()["status"] == "accepted"
+    assert order_system.statuses() == ["placed", "accepted"]
+    order_system.send("customer", late)  # redelivered: still nothing
+    assert order_system.statuses() == ["placed", "accepted"]
+
+
 def test_a_cancellation_that_overtook_the_order_applies_when_it_arrives(
     order_system: OrderSystem,
 ) -> None:
