@@ -115,7 +115,10 @@ class OrderStatusChangedV2(Contract):
     ``cancellation: {reason, detail}`` (``null`` unless ``status`` is
     ``cancelled``) instead of the loose ``reason`` and ``detail`` fields.
     ``deliveryAddress`` is present until the order is delivered or cancelled;
-    ``ordering`` is as in v1. Published beside v1 during v1's deprecation window.
+    ``ordering`` is as in v1. ``readyBy`` is when the food is ready: as the
+    restaurant said when it accepted the order, and once it is ready, when it
+    was (``null`` before the restaurant accepted).
+    Published beside v1 during v1's deprecation window.
     """
 
     TYPE: ClassVar[str] = "order.order-status-changed"
@@ -131,6 +134,7 @@ class OrderStatusChangedV2(Contract):
     cancellation: Cancellation | None = Field(default=None, examples=[None])  # a placed order
     delivery_address: Address | None = None
     ordering: Ordering | None = Field(default=None, examples=["kitchen"])
+    ready_by: EpochMs | None = Field(default=None, examples=[None])
     changed_at: EpochMs
 
 

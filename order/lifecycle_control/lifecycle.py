@@ -85,7 +85,7 @@ def step(order: Order | None, event: Recorded) -> Order | None:
     if not transition.fits(order, event):
         return None
     at = max(event.timestamp, order["updatedAt"])
-    after = {**order, **transition.changes(event, at), "updatedAt": at}
+    after = {**order, **transition.changes(order, event, at), "updatedAt": at}
     if transition.target is not None:
         after.update(status=transition.target, changedAt=at)
         after["history"] = [*order["history"], {"status": transition.target, "at": at}]
@@ -100,6 +100,7 @@ def _placed(event: Recorded) -> Order:
         "reason": None,
         "detail": None,
         "acceptedAt": None,
+        "readyBy": None,
         "driverAssigned": False,
         "assignedAt": None,
         "changedAt": at,

@@ -20,7 +20,7 @@ class Recorded:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-Changes = Callable[[Recorded, int], dict[str, Any]]
+Changes = Callable[[Order, Recorded, int], dict[str, Any]]
 Guard = Callable[[Order, Recorded], bool]
 
 
@@ -38,23 +38,31 @@ class Transition:
     fits: Guard = _always
 
 
-def _nothing(event: Recorded, at: int) -> dict[str, Any]:
+def _nothing(order: Order, event: Recorded, at: int) -> dict[str, Any]:
     return {}
 
 
-def _accepted(event: Recorded, at: int) -> dict[str, Any]:
-    return {"acceptedAt": at}
+def _accepted(order: Order, event: Recorded, at: int) -> dict[str, Any]:
+    """The restaurant says when the food will be ready: ``readyBy``."""
+    prep_minutes = event.body.get("prepMinutes")
+    ready_by = None if prep_minutes is None else at + prep_minutes * 60_000
+    return {"acceptedAt": at, "readyBy": ready_by}
 
 
-def _rejected(event: Recorded, at: int) -> dict[str, Any]:
+def _ready(order: Order, event: Recorded, at: int) -> dict[str, Any]:
+    """The food is ready now, whatever was said when the order was accepted."""
+    return {"readyBy": at}
+
+
+def _rejected(order: Order, event: Recorded, at: int) -> dict[str, Any]:
     return {"reason": "rejected", "detail": event.body.get("reason")}
 
 
 def _cancelled(reason: str) -> Changes:
-    return lambda event, at: {"reason": reason}
+    return lambda order, event, at: {"reason": reason}
 
 
-def _assigned(event: Recorded, at: int) -> dict[str, Any]:
+def _assigned(order: Order, event: Recorded, at: int) -> dict[str, Any]:
     return {"driverAssigned": True, "assignedAt": at}
 
 
@@ -77,9 +85,7 @@ TRANSITIONS: dict[str, Transition] = {
     "restaurant-accepted": Transition(_PLACED, "accepted", _accepted, _from_its_restaurant),
     "restaurant-rejected": Transition(_PLACED, "cancelled", _rejected, _from_its_restaurant),
     "restaurant-timed-out": Transition(_PLACED, "cancelled", _cancelled("restaurant-timeout")),
-    "restaurant-ready": Transition(
-        frozenset({"accepted"}), "ready", _nothing, _from_its_restaurant
-    ),
+    "restaurant-ready": Transition(frozenset({"accepted"}), "ready", _ready, _from_its_restaurant),
     "driver-assigned": Transition(_PREPARING, None, _assigned, _without_driver),
     "driver-timed-out": Transition(
         _PREPARING, "cancelled", _cancelled("no-driver"), _without_driver

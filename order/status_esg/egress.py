@@ -69,6 +69,7 @@ def _v2(order: Json) -> Json:
         "status": order.get("status"),
         "cancellation": None,
         "ordering": order.get("ordering"),
+        "readyBy": order.get("readyBy"),
         "changedAt": order.get("changedAt"),
     }
     if order.get("status") == "cancelled":

@@ -161,6 +161,7 @@ def test_a_status_that_replaces_an_announced_one_is_announced(
 
 def test_a_driver_who_never_picks_up_loses_the_order(order_system: OrderSystem) -> None:
     place_and_accept(order_system)
+    order_system.advance(20)  # past the 15 minutes the kitchen needs
     order_system.send("delivery", order_system.delivery("assigned"))
     assigned_at = order_system.order()["assignedAt"]
     order_system.advance(91)
@@ -170,6 +171,22 @@ def test_a_driver_who_never_picks_up_loses_the_order(order_system: OrderSystem) 
     assert (order["status"], order["reason"]) == ("cancelled", "driver-no-show")
     assert order["changedAt"] == assigned_at + 90 * MINUTE
     assert order_system.statuses() == ["placed", "accepted", "cancelled"]
+
+
+def test_the_pickup_deadline_waits_for_the_food_the_restaurant_is_still_preparing(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("customer", order_system.order_placed())
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=120))
+    ready_by = order_system.order()["readyBy"]
+    assert ready_by == order_system.order()["acceptedAt"] + 120 * MINUTE
+    order_system.send("delivery", order_system.delivery("assigned"))  # a driver at once
+    order_system.advance(120 + 91)
+    assert order_system.order()["status"] == "accepted"
+    order_system.advance(2)
+    order = order_system.order()
+    assert (order["status"], order["reason"]) == ("cancelled", "driver-no-show")
+    assert order["changedAt"] == ready_by + 90 * MINUTE
 
 
 def test_a_pickup_in_time_wins_even_if_it_arrives_after_the_deadline(

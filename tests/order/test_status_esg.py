@@ -85,6 +85,17 @@ def test_a_status_change_that_breaks_the_contract_becomes_a_fault(
     assert fault["error"]["type"] == "ValidationError"
 
 
+def test_v2_says_when_the_food_will_be_ready_once_the_restaurant_accepted(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("customer", order_system.order_placed())
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=25))
+    placed, accepted = order_system.published(version=2)
+    assert placed.body["readyBy"] is None
+    assert accepted.body["readyBy"] == order_system.order()["acceptedAt"] + 25 * 60_000
+    assert "readyBy" not in order_system.published(version=1)[-1].body
+
+
 def test_v2_is_published_beside_v1_with_money_and_a_cancellation_object(
     order_system: OrderSystem,
 ) -> None:
@@ -109,6 +120,7 @@ def test_v2_is_published_beside_v1_with_money_and_a_cancellation_object(
         "cancellation": None,
         "deliveryAddress": placed.body["deliveryAddress"],
         "ordering": "kitchen",
+        "readyBy": None,
         "changedAt": order_system.order()["changedAt"],
     }
     assert cancelled.body["cancellation"] == {"reason": "rejected", "detail": "out of dough"}
