@@ -15,8 +15,8 @@ TOPOLOGY = Subsystem(
         "Restaurant staff keep their profile and menu and work through the kitchen's order queue."
     ),
     indexes=(
-        Index("tickets", ("restaurantId", "receivedAt")),
         Index("tickets", ("restaurantId", "status", "receivedAt")),
+        Index("tickets", ("restaurantId", "status", "receivedAt desc")),
     ),
 )
 

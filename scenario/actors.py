@@ -136,7 +136,7 @@ class StaffApp:
         self.profile.call("PUT", f"/restaurants/{self.restaurant}/menu", {"items": items})
 
     def queue(self, status: str = "new") -> list[dict[str, Any]]:
-        """The kitchen's tickets in ``status``."""
+        """The kitchen's open tickets in ``status`` (new, accepted or ready), oldest first."""
         tickets: list[dict[str, Any]] = self.kitchen.call(
             "GET", f"/restaurants/{self.restaurant}/orders?status={status}"
         )["orders"]

@@ -1,4 +1,8 @@
-"""The kitchen BFF's HTTP API: staff work through their restaurant's order queue."""
+"""The kitchen BFF's HTTP API: staff work through their restaurant's order queue.
+
+The queue holds the open tickets (new, accepted, ready); finished ones (rejected,
+cancelled, picked up) leave it for the history, which comes a page at a time.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,20 @@ from typing import TYPE_CHECKING
 import flask
 
 from restaurant.kitchen_bff.models import (
+    FINAL_STATUSES,
+    OPEN_STATUSES,
     TICKETS,
     AcceptOrder,
+    HistoryQuery,
     QueueQuery,
     RejectOrder,
     Ticket,
     TicketList,
+    TicketPage,
 )
 from shared.api import HttpApi, HttpError
 from shared.stores import Where
+from shared.stores.paging import newest_first
 
 if TYPE_CHECKING:
     from restaurant.ports import RestaurantPorts
@@ -24,23 +33,38 @@ if TYPE_CHECKING:
 
 ORDERS = "/restaurants/{restaurant_id}/orders"
 ORDER = ORDERS + "/{order_id}"
+HISTORY = ORDERS + "/history"
 NO_SUCH_ORDER = "the restaurant has no such order"
 
 
 def http_app(ports: RestaurantPorts) -> flask.Flask:
-    """The Flask app serving the queue and the accept/reject/ready commands."""
+    """The Flask app serving the queue, its history and the accept/reject/ready commands."""
     api = HttpApi("Kitchen", ports.verifier, store=ports.store)
     store = ports.store
 
     @api.route("GET", ORDERS, actors={"staff"}, response=TicketList, query=QueueQuery)
     def list_orders(caller: Principal, restaurant_id: str, query: QueueQuery) -> TicketList:
-        """The restaurant's orders, oldest first; ``?status=new`` keeps only that status."""
+        """The restaurant's open orders, oldest first; ``?status=new`` keeps only that status."""
         _require_staff_of(caller, restaurant_id)
-        where = [Where("restaurantId", "==", restaurant_id)]
-        if query.status is not None:
-            where.append(Where("status", "==", query.status))
+        statuses = OPEN_STATUSES if query.status is None else (query.status,)
+        where = [
+            Where("restaurantId", "==", restaurant_id),
+            Where("status", "in", list(statuses)),
+        ]
         docs = store.query(TICKETS, where, order_by="receivedAt")
         return TicketList(orders=[Ticket.model_validate(doc.data) for doc in docs])
+
+    @api.route("GET", HISTORY, actors={"staff"}, response=TicketPage, query=HistoryQuery)
+    def order_history(caller: Principal, restaurant_id: str, query: HistoryQuery) -> TicketPage:
+        """The restaurant's finished orders, newest first, a page at a time."""
+        _require_staff_of(caller, restaurant_id)
+        finished = [
+            Where("restaurantId", "==", restaurant_id),
+            Where("status", "in", sorted(FINAL_STATUSES)),
+        ]
+        page = newest_first(store, TICKETS, finished, "receivedAt", query.limit, query.before)
+        found = [Ticket.model_validate(doc.data) for doc in page.documents]
+        return TicketPage(orders=found, next=page.next)
 
     @api.route("GET", ORDER, actors={"staff"}, response=Ticket, refusals={404: NO_SUCH_ORDER})
     def get_order(caller: Principal, restaurant_id: str, order_id: str) -> Ticket:

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 TICKETS = "tickets"
 """One ticket per queued order, keyed by order id."""
 
 TicketStatus = Literal["new", "accepted", "rejected", "ready", "cancelled", "picked-up"]
 STATUSES: tuple[str, ...] = get_args(TicketStatus)
+OpenStatus = Literal["new", "accepted", "ready"]
+OPEN_STATUSES: tuple[str, ...] = get_args(OpenStatus)
+"""A ticket in one of these is in the kitchen's queue."""
 FINAL_STATUSES = frozenset({"rejected", "cancelled", "picked-up"})
-"""A ticket in one of these never changes again."""
+"""A ticket in one of these never changes again: it is in the kitchen's history."""
 
 
 class ApiModel(BaseModel):
@@ -52,9 +56,17 @@ class Ticket(ApiModel):
 
 
 class TicketList(ApiModel):
-    """A page of the queue, oldest first."""
+    """The queue: the open tickets, oldest first."""
 
     orders: list[Ticket]
+
+
+class TicketPage(ApiModel):
+    """A page of the history: finished tickets, newest received first; ``next`` asks for the
+    following page (``?before=<next>``), ``None`` on the last one."""
+
+    orders: list[Ticket]
+    next: int | None = None
 
 
 class AcceptOrder(ApiModel):
@@ -70,8 +82,35 @@ class RejectOrder(ApiModel):
 
 
 class QueueQuery(BaseModel):
-    """The queue's query string: ``?status=new`` keeps only that status; nothing else."""
+    """The queue's query string: ``?status=new`` keeps only that status; nothing else.
+
+    A finished status is refused, pointing to the history, rather than answered with an
+    empty queue.
+    """
 
     model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
-    status: TicketStatus | None = None
+    status: OpenStatus | None = None
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _not_finished(cls, value: object) -> object:
+        if isinstance(value, str) and value in FINAL_STATUSES:
+            raise PydanticCustomError(
+                "finished_status",
+                "{status} tickets have left the queue; "
+                "GET /restaurants/{restaurant_id}/orders/history lists them",
+                {"status": value},
+            )
+        return value
+
+
+class HistoryQuery(BaseModel):
+    """The history's query string: ``?limit=`` tickets per page (a page holds more when
+    several were received in the same millisecond) and ``?before=``, the ``next`` of the
+    page before."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=20, ge=1, le=100)
+    before: int | None = Field(default=None, ge=0)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
+from restaurant.kitchen_bff.models import FINAL_STATUSES, OPEN_STATUSES, STATUSES
 from shared.auth import Actor, Principal
 from shared.topology import Topic
 from tests.restaurant.conftest import PROFILE, START, Restaurant
@@ -57,6 +58,38 @@ def queue(
     )
 
 
+def history(
+    restaurant: Restaurant,
+    query: str = "",
+    restaurant_id: str = "r-1",
+    headers: dict[str, str] | None = None,
+) -> TestResponse:
+    return restaurant.client("kitchen-bff").get(
+        f"/restaurants/{restaurant_id}/orders/history{query}",
+        headers=restaurant.staff(restaurant_id) if headers is None else headers,
+    )
+
+
+def ids(response: TestResponse) -> list[str]:
+    assert response.status_code == 200, response.get_json()
+    return [t["id"] for t in response.get_json()["orders"]]
+
+
+def place_and_finish(
+    restaurant: Restaurant, order_id: str, final: str, restaurant_id: str = "r-1"
+) -> None:
+    """Place ``order_id`` now and take its ticket to the ``final`` status."""
+    restaurant.receive(restaurant.order_status(order_id, restaurant=restaurant_id))
+    if final == "rejected":
+        act(restaurant, "reject", {"reason": "busy"}, order_id, restaurant_id)
+    if final == "picked-up":
+        act(restaurant, "accept", {"prepMinutes": 5}, order_id, restaurant_id)
+        act(restaurant, "ready", None, order_id, restaurant_id)
+    if final in ("cancelled", "picked-up"):
+        restaurant.receive(restaurant.order_status(order_id, final, restaurant=restaurant_id))
+    assert status_of(restaurant, order_id) == final
+
+
 def ticket(restaurant: Restaurant, order_id: str = "o-1") -> Doc | None:
     return restaurant.store.get("tickets", order_id)
 
@@ -93,20 +126,56 @@ def test_a_placed_order_shows_up_as_a_new_ticket(kitchen: Restaurant) -> None:
     assert one.get_json() == response.get_json()["orders"][0]
 
 
-def test_the_queue_is_oldest_first_and_filters_by_status(kitchen: Restaurant) -> None:
+def test_open_and_finished_statuses_split_every_status() -> None:
+    assert set(OPEN_STATUSES) | FINAL_STATUSES == set(STATUSES)
+    assert not set(OPEN_STATUSES) & FINAL_STATUSES
+
+
+def test_the_queue_holds_the_open_tickets_oldest_first(kitchen: Restaurant) -> None:
     kitchen.clock.advance(60_000)
-    kitchen.receive(kitchen.order_status("o-0"))
+    late = kitchen.order_status("o-0")
+    place_and_finish(kitchen, "o-7", "rejected")
+    kitchen.clock.advance(60_000)
+    kitchen.receive(kitchen.order_status("o-2"), late)  # stamped before o-2, stored after it
+    place_and_finish(kitchen, "o-8", "cancelled")
+    kitchen.clock.advance(60_000)
+    place_and_finish(kitchen, "o-9", "picked-up")
     act(kitchen, "accept", {"prepMinutes": 10}, order_id="o-0")
-    kitchen.clock.advance(60_000)
-    kitchen.receive(kitchen.order_status("o-2"))
+    act(kitchen, "accept", {"prepMinutes": 10}, order_id="o-2")
+    act(kitchen, "ready", order_id="o-2")
     every = queue(kitchen).get_json()["orders"]
-    assert [(t["id"], t["receivedAt"]) for t in every] == [
-        ("o-1", START),
-        ("o-0", START + 60_000),
-        ("o-2", START + 120_000),
+    assert [(t["id"], t["status"], t["receivedAt"]) for t in every] == [
+        ("o-1", "new", START),
+        ("o-0", "accepted", START + 60_000),
+        ("o-2", "ready", START + 120_000),
     ]
-    assert [t["id"] for t in queue(kitchen, "?status=new").get_json()["orders"]] == ["o-1", "o-2"]
-    assert [t["id"] for t in queue(kitchen, "?status=accepted").get_json()["orders"]] == ["o-0"]
+
+
+def test_the_queue_filters_by_an_open_status(kitchen: Restaurant) -> None:
+    kitchen.clock.advance(60_000)
+    late = kitchen.order_status("o-0")
+    kitchen.clock.advance(60_000)
+    kitchen.receive(kitchen.order_status("o-2"), late)
+    kitchen.receive(kitchen.order_status("o-3"), kitchen.order_status("o-4"))
+    act(kitchen, "accept", {"prepMinutes": 10}, order_id="o-3")
+    act(kitchen, "accept", {"prepMinutes": 10}, order_id="o-4")
+    act(kitchen, "ready", order_id="o-4")
+    place_and_finish(kitchen, "o-5", "rejected")
+    assert ids(queue(kitchen, "?status=new")) == ["o-1", "o-0", "o-2"]
+    assert ids(queue(kitchen, "?status=accepted")) == ["o-3"]
+    assert ids(queue(kitchen, "?status=ready")) == ["o-4"]
+
+
+@pytest.mark.parametrize("status", sorted(FINAL_STATUSES))
+def test_a_finished_status_filter_is_400_and_points_to_the_history(
+    kitchen: Restaurant, status: str
+) -> None:
+    place_and_finish(kitchen, "o-2", status)
+    response = queue(kitchen, f"?status={status}")
+    assert response.status_code == 400
+    message = response.get_json()["fields"]["status"]
+    assert f"{status} tickets have left the queue" in message
+    assert "/restaurants/{restaurant_id}/orders/history" in message
 
 
 def test_an_unknown_status_filter_is_400(kitchen: Restaurant) -> None:
@@ -124,8 +193,12 @@ def test_a_query_parameter_the_queue_does_not_take_is_400_not_ignored(kitchen: R
 def test_a_restaurant_sees_only_its_own_orders(kitchen: Restaurant) -> None:
     kitchen.open_restaurant("r-2")
     kitchen.receive(kitchen.order_status("o-9", restaurant="r-2"))
+    place_and_finish(kitchen, "o-2", "cancelled")
+    place_and_finish(kitchen, "o-8", "cancelled", restaurant_id="r-2")
     assert [t["id"] for t in queue(kitchen).get_json()["orders"]] == ["o-1"]
     assert [t["id"] for t in queue(kitchen, restaurant_id="r-2").get_json()["orders"]] == ["o-9"]
+    assert ids(history(kitchen)) == ["o-2"]
+    assert ids(history(kitchen, restaurant_id="r-2")) == ["o-8"]
     response = kitchen.client("kitchen-bff").get(
         "/restaurants/r-2/orders/o-1", headers=kitchen.staff("r-2")
     )
@@ -184,6 +257,68 @@ def test_a_stale_profile_event_does_not_change_how_orders_are_taken(
     restaurant.emit_internal("restaurant-updated", "restaurant", stale, "r-1", timestamp=START)
     restaurant.receive(restaurant.order_status("o-1"))
     assert status_of(restaurant) == "new"
+
+
+# -- the history -----------------------------------------------------------------------
+
+
+def test_the_history_holds_the_finished_tickets_newest_first(kitchen: Restaurant) -> None:
+    kitchen.clock.advance(60_000)
+    late = kitchen.order_status("o-4")
+    kitchen.clock.advance(60_000)
+    place_and_finish(kitchen, "o-2", "picked-up")
+    kitchen.receive(late)  # stamped before o-2, stored after it
+    act(kitchen, "reject", {"reason": "out of mozzarella"}, order_id="o-4")
+    kitchen.clock.advance(60_000)
+    place_and_finish(kitchen, "o-3", "cancelled")
+    kitchen.clock.advance(60_000)
+    kitchen.receive(kitchen.order_status("o-5"))
+    act(kitchen, "accept", {"prepMinutes": 10}, order_id="o-5")
+    response = history(kitchen)
+    assert response.status_code == 200
+    assert response.get_json()["next"] is None
+    found = response.get_json()["orders"]
+    assert [(t["id"], t["status"], t["receivedAt"]) for t in found] == [
+        ("o-3", "cancelled", START + 180_000),
+        ("o-2", "picked-up", START + 120_000),
+        ("o-4", "rejected", START + 60_000),
+    ]
+    assert found[2]["reason"] == "out of mozzarella"
+
+
+def test_the_history_comes_a_page_at_a_time(kitchen: Restaurant) -> None:
+    for n, final in enumerate(["rejected", "cancelled", "picked-up", "cancelled", "rejected"]):
+        kitchen.clock.advance(60_000)
+        place_and_finish(kitchen, f"o-{n + 2}", final)
+    first = history(kitchen, "?limit=2").get_json()
+    assert [t["id"] for t in first["orders"]] == ["o-6", "o-5"]
+    assert first["next"] is not None
+    second = history(kitchen, f"?limit=2&before={first['next']}").get_json()
+    assert [t["id"] for t in second["orders"]] == ["o-4", "o-3"]
+    last = history(kitchen, f"?limit=2&before={second['next']}").get_json()
+    assert [t["id"] for t in last["orders"]] == ["o-2"]
+    assert last["next"] is None
+    assert ids(history(kitchen)) == ["o-6", "o-5", "o-4", "o-3", "o-2"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("?limit=0", "limit"),
+        ("?limit=101", "limit"),
+        ("?limit=ten", "limit"),
+        ("?before=-1", "before"),
+        ("?before=yesterday", "before"),
+        ("?status=rejected", "status"),
+        ("?page=2", "page"),
+    ],
+)
+def test_a_bad_page_of_the_history_is_400(kitchen: Restaurant, query: str, field: str) -> None:
+    place_and_finish(kitchen, "o-2", "rejected")
+    response = history(kitchen, query)
+    assert response.status_code == 400
+    assert field in response.get_json()["fields"]
+    assert f"invalid query: {field}: " in response.get_json()["error"]
 
 
 # -- accept, reject, ready -------------------------------------------------------------
@@ -303,7 +438,13 @@ def test_staff_of_another_restaurant_cannot_act_on_the_order(
 
 
 def test_staff_of_another_restaurant_cannot_read_the_queue(kitchen: Restaurant) -> None:
+    place_and_finish(kitchen, "o-2", "rejected")
     assert queue(kitchen, headers=kitchen.staff("r-2")).status_code == 403
+    refused = history(kitchen, headers=kitchen.staff("r-2"))
+    assert refused.status_code == 403
+    assert refused.get_json() == {
+        "error": "staff of restaurant r-2 may not see orders of r-1",
+    }
     response = kitchen.client("kitchen-bff").get(
         "/restaurants/r-1/orders/o-1", headers=kitchen.staff("r-2")
     )
@@ -317,6 +458,7 @@ def test_callers_who_are_not_staff_are_refused(
     headers = {} if actor is None else kitchen.bearer(Principal(actor, "alice"))
     assert act(kitchen, "accept", {"prepMinutes": 5}, headers=headers).status_code == status
     assert queue(kitchen, headers=headers).status_code == status
+    assert history(kitchen, headers=headers).status_code == status
     assert status_of(kitchen) == "new"
 
 
@@ -365,8 +507,24 @@ def test_the_api_documents_its_routes(restaurant: Restaurant) -> None:
     orders = "/restaurants/{restaurant_id}/orders"
     assert {path: sorted(ops) for path, ops in paths.items()} == {
         orders: ["get"],
+        orders + "/history": ["get"],
         orders + "/{order_id}": ["get"],
         orders + "/{order_id}/accept": ["post"],
         orders + "/{order_id}/reject": ["post"],
         orders + "/{order_id}/ready": ["post"],
     }
+
+
+def test_the_api_documents_the_queue_and_history_parameters(restaurant: Restaurant) -> None:
+    paths = restaurant.client("kitchen-bff").get("/openapi.json").get_json()["paths"]
+    orders = "/restaurants/{restaurant_id}/orders"
+
+    def query_parameters(path: str) -> dict[str, Any]:
+        parameters = paths[path]["get"]["parameters"]
+        return {p["name"]: p["schema"] for p in parameters if p["in"] == "query"}
+
+    [open_statuses, _] = query_parameters(orders)["status"]["anyOf"]
+    assert open_statuses["enum"] == ["new", "accepted", "ready"]
+    paging = query_parameters(orders + "/history")
+    assert sorted(paging) == ["before", "limit"]
+    assert (paging["limit"]["minimum"], paging["limit"]["maximum"]) == (1, 100)
