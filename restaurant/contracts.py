@@ -73,7 +73,8 @@ class OrderAccepted(Contract):
 
 
 class OrderRejected(Contract):
-    """The kitchen refused the order."""
+    """The kitchen refused the order: a new one, or one it accepted and cannot finish after
+    all, until the driver collects it."""
 
     TYPE: ClassVar[str] = "restaurant.order-rejected"
     ENTITY: ClassVar[str] = "order"

@@ -83,7 +83,9 @@ _PREPARING = frozenset({"accepted", "ready"})
 TRANSITIONS: dict[str, Transition] = {
     "cancel-requested": Transition(_PLACED, "cancelled", _cancelled("customer")),
     "restaurant-accepted": Transition(_PLACED, "accepted", _accepted, _from_its_restaurant),
-    "restaurant-rejected": Transition(_PLACED, "cancelled", _rejected, _from_its_restaurant),
+    "restaurant-rejected": Transition(
+        _PLACED | _PREPARING, "cancelled", _rejected, _from_its_restaurant
+    ),
     "restaurant-timed-out": Transition(_PLACED, "cancelled", _cancelled("restaurant-timeout")),
     "restaurant-ready": Transition(frozenset({"accepted"}), "ready", _ready, _from_its_restaurant),
     "driver-assigned": Transition(_PREPARING, None, _assigned, _without_driver),

@@ -86,7 +86,7 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         """Accept a new order and say how many minutes it takes to prepare."""
         _require_staff_of(caller, restaurant_id)
         change = {"status": "accepted", "prepMinutes": body.prep_minutes}
-        return _move(store, restaurant_id, order_id, "new", "accepted", change)
+        return _move(store, restaurant_id, order_id, ("new",), "accepted", change)
 
     @api.route(
         "POST",
@@ -95,13 +95,14 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         body=RejectOrder,
         response=Ticket,
         idempotent=True,
-        refusals={404: NO_SUCH_ORDER, 409: "the order is no longer new"},
+        refusals={404: NO_SUCH_ORDER, 409: "the order has left the queue"},
     )
     def reject(caller: Principal, body: RejectOrder, restaurant_id: str, order_id: str) -> Ticket:
-        """Refuse a new order, saying why."""
+        """Refuse an order, saying why: a new one, or one accepted that the kitchen cannot
+        finish after all, until its driver collects it (the customer's payment is voided)."""
         _require_staff_of(caller, restaurant_id)
         change = {"status": "rejected", "reason": body.reason}
-        return _move(store, restaurant_id, order_id, "new", "rejected", change)
+        return _move(store, restaurant_id, order_id, OPEN_STATUSES, "rejected", change)
 
     @api.route(
         "POST",
@@ -115,7 +116,7 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         """Mark an accepted order as packed and waiting for its driver."""
         _require_staff_of(caller, restaurant_id)
         change = {"status": "ready", "readyAt": ports.clock.now_ms()}
-        return _move(store, restaurant_id, order_id, "accepted", "marked ready", change)
+        return _move(store, restaurant_id, order_id, ("accepted",), "marked ready", change)
 
     return api.flask_app()
 
@@ -138,18 +139,19 @@ def _move(
     store: AbstractDocumentStore,
     restaurant_id: str,
     order_id: str,
-    source: str,
+    sources: tuple[str, ...],
     outcome: str,
     change: Doc,
 ) -> Ticket:
-    """Apply ``change`` to a ticket in status ``source``, atomically; 409 from any other."""
+    """Apply ``change`` to a ticket in one of ``sources``, atomically; 409 from any other."""
 
     def updater(current: Doc | None) -> Doc:
         ticket = _ticket_of(current, restaurant_id, order_id)
-        if ticket["status"] != source:
+        if ticket["status"] not in sources:
             raise HttpError(
                 409,
-                f"order {order_id} is {ticket['status']}; it can be {outcome} only when {source}",
+                f"order {order_id} is {ticket['status']}; "
+                f"it can be {outcome} only when {' or '.join(sources)}",
             )
         return {**ticket, **change}
 

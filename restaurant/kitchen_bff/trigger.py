@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 ANSWERS = {
     ("new", "accepted"): ("order-accepted", "prepMinutes"),
     ("new", "rejected"): ("order-rejected", "reason"),
+    ("accepted", "rejected"): ("order-rejected", "reason"),
+    ("ready", "rejected"): ("order-rejected", "reason"),
     ("accepted", "ready"): ("order-ready", "readyAt"),
 }
 """(status before, status after) -> (event type, the ticket field the event carries)."""

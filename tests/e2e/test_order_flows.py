@@ -234,6 +234,27 @@ def test_a_driver_who_never_comes_loses_the_order_and_the_money_is_released(worl
     assert delivery["status"] == "cancelled"
 
 
+def test_a_kitchen_that_cannot_finish_an_accepted_order_releases_it_and_the_money(world):
+    dan = world.driver("dan")
+    order_id = order_pizza(world)
+    world.staff[TRATTORIA].accept(order_id)
+    world.stack.settle()
+    delivery_id = only_offer(dan)
+    dan.accept(delivery_id)
+    world.stack.settle()
+
+    world.staff[TRATTORIA].reject(order_id, "the oven broke")
+    world.stack.settle()
+
+    view = world.alice.track(order_id)
+    assert (view["status"], view["reason"]) == ("cancelled", "rejected")
+    assert view["payment"] == "voided"
+    [delivery] = [d for d in dan.deliveries() if d["deliveryId"] == delivery_id]
+    assert delivery["status"] == "cancelled"
+    titles = [m["title"] for m in world.stack.notifications() if m["to"]["id"] == "dan"]
+    assert titles[-1] == "Delivery cancelled"
+
+
 def test_a_restaurant_on_its_own_point_of_sale(world):
     dan = world.driver("dan")
     order_id = world.alice.order(SAKURA, [("maki-set", 1)])

@@ -63,6 +63,35 @@ def test_a_rejected_order_is_cancelled_with_the_restaurants_reason(
     assert order_system.statuses() == ["placed", "cancelled"]
 
 
+@pytest.mark.parametrize("steps", [["accepted"], ["accepted", "ready"]])
+def test_a_restaurant_may_reject_an_order_it_accepted_until_it_is_picked_up(
+    order_system: OrderSystem, steps: list[str]
+) -> None:
+    order_system.send("customer", order_system.order_placed())
+    for step in steps:
+        order_system.advance(1)
+        order_system.send("restaurant", order_system.answer(step, prepMinutes=15, readyAt=0))
+    order_system.send("delivery", order_system.delivery("assigned"))
+    order_system.advance(1)
+    order_system.send("restaurant", order_system.answer("rejected", reason="the oven broke"))
+    order = order_system.order()
+    assert (order["status"], order["reason"], order["detail"]) == (
+        "cancelled",
+        "rejected",
+        "the oven broke",
+    )
+    assert order_system.statuses() == ["placed", *steps, "cancelled"]
+
+
+def test_a_rejection_after_the_pickup_changes_nothing(order_system: OrderSystem) -> None:
+    place_and_accept(order_system)
+    order_system.send("delivery", order_system.delivery("assigned"))
+    order_system.send("delivery", order_system.delivery("picked-up"))
+    order_system.advance(1)
+    order_system.send("restaurant", order_system.answer("rejected", reason="too late"))
+    assert order_system.order()["status"] == "picked-up"
+
+
 def test_a_restaurant_that_does_not_answer_in_10_minutes_loses_the_order(
     order_system: OrderSystem,
 ) -> None:

@@ -353,11 +353,38 @@ def test_reject_publishes_the_reason(kitchen: Restaurant) -> None:
     assert rejected.body == {"id": "o-1", "restaurantId": "r-1", "reason": "out of mozzarella"}
 
 
+@pytest.mark.parametrize("steps", [["accept"], ["accept", "ready"]])
+def test_an_accepted_order_the_kitchen_cannot_finish_can_still_be_rejected(
+    kitchen: Restaurant, steps: list[str]
+) -> None:
+    for step in steps:
+        act(kitchen, step, {"prepMinutes": 15} if step == "accept" else None)
+    response = act(kitchen, "reject", {"reason": "the oven broke"})
+    assert (response.status_code, response.get_json()["status"]) == (200, "rejected")
+    assert [t["id"] for t in queue(kitchen).get_json()["orders"]] == []
+    kitchen.system.run_until_quiet()
+    rejected = kitchen.external(OrderRejected.TYPE)
+    assert [e.body for e in rejected] == [
+        {"id": "o-1", "restaurantId": "r-1", "reason": "the oven broke"}
+    ]
+
+
+def test_an_order_its_driver_collected_can_no_longer_be_rejected(kitchen: Restaurant) -> None:
+    act(kitchen, "accept", {"prepMinutes": 15})
+    act(kitchen, "ready")
+    kitchen.receive(kitchen.order_status("o-1", "picked-up"))
+    response = act(kitchen, "reject", {"reason": "too late"})
+    assert response.status_code == 409
+    assert "is picked-up; it can be rejected only when new or accepted or ready" in (
+        response.get_json()["error"]
+    )
+
+
 @pytest.mark.parametrize(
     ("first", "then", "message"),
     [
         (("accept", {"prepMinutes": 5}), ("accept", {"prepMinutes": 5}), "is accepted"),
-        (("accept", {"prepMinutes": 5}), ("reject", {"reason": "busy"}), "is accepted"),
+        (("reject", {"reason": "busy"}), ("reject", {"reason": "busy"}), "is rejected"),
         (("reject", {"reason": "busy"}), ("accept", {"prepMinutes": 5}), "is rejected"),
         (None, ("ready", None), "is new; it can be marked ready only when accepted"),
     ],
