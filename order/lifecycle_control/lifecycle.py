@@ -2,8 +2,8 @@
 
 ``placed -> accepted -> ready -> picked-up -> delivered``, and ``cancelled`` from
 ``placed`` (the customer cancelled, rejected, restaurant timeout), from
-``accepted``/``ready`` (no driver, or the driver never came) or from ``picked-up``
-(never delivered).
+``accepted``/``ready`` (rejected after all, no driver, or the driver never came) or from
+``picked-up`` (never delivered).
 
 Events are folded in timestamp order, ties broken by :data:`PRECEDENCE`. An event
 that does not fit the state yet (anything before ``order-placed``, ``order-delivered``
