@@ -5,6 +5,16 @@ drivers and offers do; the rules offer a searching delivery to the nearest
 available driver, keep drivers' reservations true and announce every
 transition; a schedule takes back offers left unanswered for two minutes, once
 an answer given in time can no longer be on its way (30 s later).
+
+A driver who declines a delivery is never offered it again. A driver who
+misses its offer (lets it run out, or goes offline holding it) is only ranked
+after the drivers who never missed it; among those who did, the one who
+missed it longest ago comes first. So the delivery goes to everyone else
+first, and comes back to a driver who missed it when nobody else can take it;
+the same driver is offered it again at the earliest once their last offer has
+run out and been taken back (2 min 30 s), never in a tight loop. A delivered
+or cancelled delivery keeps only the city and postcode of the customer's
+address.
 """
 
 from __future__ import annotations

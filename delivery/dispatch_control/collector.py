@@ -8,6 +8,7 @@ from delivery.dispatch_control.drivers import keep_driver
 from delivery.dispatch_control.records import (
     DELIVERIES,
     DRIVERS,
+    area,
     delivery_id,
     offered_to,
     withdrawal,
@@ -86,6 +87,7 @@ def _new_delivery(order: Doc, now_ms: int) -> Doc:
         "status": "searching",
         "offer": None,
         "declinedBy": [],
+        "missedBy": [],
         "driver": None,
         "location": None,
         "changedAt": now_ms,
@@ -95,7 +97,7 @@ def _new_delivery(order: Doc, now_ms: int) -> Doc:
 def _cancelled(delivery: Doc | None, now_ms: int) -> Doc | None:
     if delivery is None or delivery["status"] not in CANCELLABLE:
         return None
-    return {**delivery, "status": "cancelled", "changedAt": now_ms}
+    return _finished({**delivery, "status": "cancelled", "changedAt": now_ms})
 
 
 def _offer_accepted(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
@@ -121,7 +123,7 @@ def _offer_accepted(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 def _offer_declined(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     answer = event.body
-    withdraw = withdrawal(answer["driverId"], event.timestamp)
+    withdraw = withdrawal(answer["driverId"], event.timestamp, "declined")
     ctx.ports.store.update(DELIVERIES, answer["deliveryId"], withdraw)
 
 
@@ -136,6 +138,12 @@ def _progressed(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         if delivery["driver"]["id"] != report["driverId"]:
             return None
         location = driver.get("location") or delivery["location"]
-        return {**delivery, "status": status, "location": location, "changedAt": event.timestamp}
+        moved = {**delivery, "status": status, "location": location, "changedAt": event.timestamp}
+        return _finished(moved) if status == "delivered" else moved
 
     store.update(DELIVERIES, report["deliveryId"], advance)
+
+
+def _finished(delivery: Doc) -> Doc:
+    """A delivered or cancelled delivery keeps only the area of the customer's address."""
+    return {**delivery, "dropoff": area(delivery["dropoff"])}

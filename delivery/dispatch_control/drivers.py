@@ -11,6 +11,7 @@ from delivery.dispatch_control.records import (
     available,
     dispatchable,
     nudge_searching,
+    release,
 )
 from shared.stores import apply_event
 
@@ -24,8 +25,9 @@ if TYPE_CHECKING:
 def keep_driver(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     """Keep the driver's name, availability and position, and act on what changed.
 
-    A driver who becomes available gets the searching deliveries offered; a
-    driver carrying an order moves the delivery's location along.
+    A driver who becomes available gets the searching deliveries offered; one
+    who goes offline holding an offer lets it go to the next driver, as if it had
+    run out; a driver carrying an order moves the delivery's location along.
     """
     store, update = ctx.ports.store, event.body
     previous: dict[str, Doc | None] = {}
@@ -40,6 +42,8 @@ def keep_driver(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     applied = apply_event(store, DRIVERS, update["id"], event, mutate)
     driver = store.get(DRIVERS, update["id"])
     came_online = applied and not dispatchable(previous.get("driver"))
+    if driver is not None:
+        release(store, driver, event.timestamp)
     # A redelivery (not applied) may follow a nudge that failed after the driver was saved.
     if driver is not None and available(driver) and (came_online or not applied):
         nudge_searching(store, ctx.cause_id, [driver])

@@ -21,9 +21,14 @@ while they consider its offer."""
 DELIVERIES = "deliveries"
 """``deliveries/{deliveryId}`` (``"d-" + orderId``): ``{id, orderId, customerRef,
 pickup{restaurantId,name,address}, dropoff, status, offer{driverId,expiresAt}|null, declinedBy,
-driver{id,name}|null, location, changedAt}``."""
+missedBy, driver{id,name}|null, location, changedAt}``. ``declinedBy`` holds the drivers who
+turned the delivery down, never offered it again; ``missedBy`` those whose offer ran out or who
+went offline holding it, least recent first (missing on deliveries stored before it was kept).
+Once delivered or cancelled, ``dropoff`` keeps only its city and postcode."""
 
 Status = Literal["searching", "offered", "assigned", "picked-up", "delivered", "cancelled"]
+Withdrawn = Literal["declined", "missed"]
+"""Why an offer was taken back: the driver said no, or let it run out or went offline."""
 BUSY: tuple[Status, ...] = ("assigned", "picked-up")
 """Statuses in which the delivery's driver has no time for another one."""
 OFFER_TIMEOUT_MS = 2 * 60 * 1000
@@ -93,18 +98,46 @@ def offered_to(delivery: Doc | None, driver_id: str) -> bool:
     )
 
 
-def withdrawal(driver_id: str, now_ms: int) -> Updater:
-    """An updater taking back the driver's declined or expired offer: search again without them."""
+def withdrawal(driver_id: str, now_ms: int, why: Withdrawn) -> Updater:
+    """An updater taking the driver's offer back so the delivery searches again.
+
+    A driver who declined is never offered the delivery again; one who missed it
+    goes to the end of ``missedBy``, so others are offered it first.
+    """
 
     def withdraw(delivery: Doc | None) -> Doc | None:
         if delivery is None or not offered_to(delivery, driver_id):
             return None
+        declined, missed = delivery["declinedBy"], missed_by(delivery)
+        if why == "declined":
+            declined = [*declined, driver_id]
+        else:
+            missed = [*(d for d in missed if d != driver_id), driver_id]
         return {
             **delivery,
             "status": "searching",
             "offer": None,
-            "declinedBy": [*delivery["declinedBy"], driver_id],
+            "declinedBy": declined,
+            "missedBy": missed,
             "changedAt": now_ms,
         }
 
     return withdraw
+
+
+def missed_by(delivery: Doc) -> list[str]:
+    """The drivers who missed the delivery's offer, the one who missed it longest ago first."""
+    missed: list[str] = delivery.get("missedBy", [])
+    return missed
+
+
+def release(store: AbstractDocumentStore, driver: Doc, now_ms: int) -> None:
+    """Withdraw, as missed, the offer held by a driver who can no longer take it (offline)."""
+    if driver["offeredDeliveryId"] is not None and not dispatchable(driver):
+        update = withdrawal(driver["id"], now_ms, "missed")
+        store.update(DELIVERIES, driver["offeredDeliveryId"], update)
+
+
+def area(address: Doc) -> Doc:
+    """What a finished delivery keeps of an address: no street, no coordinates."""
+    return {"city": address["city"], "postcode": address["postcode"]}

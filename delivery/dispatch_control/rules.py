@@ -13,6 +13,7 @@ from delivery.dispatch_control.records import (
     OFFER_TIMEOUT_MS,
     available,
     dispatchable,
+    missed_by,
     nudge_searching,
     offered_to,
 )
@@ -68,7 +69,8 @@ def settle(store: AbstractDocumentStore, driver_id: str, delivery: Doc) -> Doc |
 
 
 def offer_to_nearest(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
-    """Offer a searching delivery to the nearest available driver who has not declined it."""
+    """Offer a searching delivery to the nearest available driver who has not declined it,
+    drivers who missed its offer after the others."""
     if change.after is None or change.after["status"] != "searching":
         return
     store = ctx.ports.store
@@ -93,14 +95,16 @@ def _drivers_of(delivery: Doc | None) -> set[str]:
 
 
 def _candidates(store: AbstractDocumentStore, delivery: Doc) -> list[Doc]:
-    """The free drivers near the pickup who have not declined it, nearest first.
+    """The free drivers near the pickup who have not declined it: first those who never
+    missed its offer, nearest first, then those who did, who missed it longest ago first.
 
     Rings of cells around the pickup are read outwards, up to
     :data:`SEARCH_RINGS`, until no ring left can hold a driver nearer than the
-    nearest one found.
+    nearest one found who never missed the offer.
     """
     key = delivery["id"]
     pickup = delivery["pickup"]["address"]
+    missed = missed_by(delivery)
 
     def usable(driver: Doc) -> bool:
         return (
@@ -110,6 +114,10 @@ def _candidates(store: AbstractDocumentStore, delivery: Doc) -> list[Doc]:
             and driver["id"] not in delivery["declinedBy"]
         )
 
+    def misses(driver: Doc) -> int:
+        """0 for a driver who never missed the offer, else 1 + their place in ``missedBy``."""
+        return missed.index(driver["id"]) + 1 if driver["id"] in missed else 0
+
     # A driver already reserved by an attempt that failed half-way comes first.
     found = {d.key: d.data for d in store.query(DRIVERS, [Where("offeredDeliveryId", "==", key)])}
     nearest = math.inf
@@ -118,11 +126,16 @@ def _candidates(store: AbstractDocumentStore, delivery: Doc) -> list[Doc]:
             break
         for driver in _free_in(store, ring(pickup, radius)):
             found[driver.key] = driver.data
-            if usable(driver.data):
+            if usable(driver.data) and not misses(driver.data):
                 nearest = min(nearest, distance_m(driver.data["location"], pickup))
     return sorted(
         filter(usable, found.values()),
-        key=lambda d: (d["offeredDeliveryId"] != key, distance_m(d["location"], pickup), d["id"]),
+        key=lambda d: (
+            d["offeredDeliveryId"] != key,
+            misses(d),
+            distance_m(d["location"], pickup),
+            d["id"],
+        ),
     )
 
 

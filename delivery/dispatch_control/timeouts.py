@@ -1,5 +1,6 @@
-"""Offers nobody answered in time go back to searching, without that driver; and a sweep
-that offers deliveries still waiting while drivers are free."""
+"""Offers nobody answered in time go back to searching, the driver counted as having missed
+them (others are offered the delivery first); and a sweep that offers deliveries still
+waiting while drivers are free."""
 
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ def withdraw_expired_offers(now_ms: int, ctx: Context[DeliveryPorts]) -> None:
     )
     for found in expired:
         driver_id = found.data["offer"]["driverId"]
-        if store.update(DELIVERIES, found.key, withdrawal(driver_id, now_ms)) is not None:
+        missed = withdrawal(driver_id, now_ms, "missed")
+        if store.update(DELIVERIES, found.key, missed) is not None:
             ctx.log.info("offer of %s to %s expired", found.key, driver_id)
     online = store.query(DRIVERS, [Where("online", "==", True)])
     free = [d.data for d in online if available(d.data)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from delivery.driver_bff.models import Deliveries, DeliveriesQuery, Delivery
-from delivery.driver_bff.records import DELIVERIES
+from delivery.driver_bff.records import ACTIVE, DELIVERIES, area
 from shared.api import HttpApi, HttpError
 from shared.stores import Doc, Where
 from shared.stores.paging import newest_first
@@ -29,13 +29,24 @@ def own(delivery: Doc | None, driver_id: str) -> Doc:
 
 
 def advance(delivery: Doc | None, driver_id: str, step: Step, now_ms: int) -> Doc | None:
-    """The delivery moved to ``step``, ``None`` when it is there already, or the refusal."""
+    """The delivery moved to ``step``, ``None`` when it is there already, or the refusal.
+
+    A delivered delivery keeps only the area of the customer's address.
+    """
     current = own(delivery, driver_id)
     if current["status"] == step:
         return None
     if current["status"] != PREVIOUS[step]:
         raise HttpError(409, f"a delivery that is {current['status']} cannot become {step}")
-    return {**current, "status": step, STAMP[step]: now_ms}
+    moved = {**current, "status": step, STAMP[step]: now_ms}
+    return {**moved, "dropoff": area(moved["dropoff"])} if step == "delivered" else moved
+
+
+def view(delivery: Doc) -> Delivery:
+    """What the driver sees of a delivery: the customer's address only while it is active."""
+    if delivery["status"] in ACTIVE:
+        return Delivery.model_validate(delivery)
+    return Delivery.model_validate({**delivery, "dropoff": area(delivery["dropoff"])})
 
 
 STEP_REFUSALS = {404: "no such delivery", 409: "the delivery is not at the step before"}
@@ -48,7 +59,7 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
     def report(caller: Principal, delivery_id: str, step: Step) -> Delivery:
         now = clock.now_ms()
         store.update(DELIVERIES, delivery_id, lambda d: advance(d, caller.subject, step, now))
-        return Delivery.model_validate(store.get(DELIVERIES, delivery_id))
+        return view(own(store.get(DELIVERIES, delivery_id), caller.subject))
 
     @api.route(
         "GET", "/me/deliveries", actors={"driver"}, response=Deliveries, query=DeliveriesQuery
@@ -57,7 +68,7 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         """The caller's deliveries, newest first, a page at a time."""
         mine = [Where("driverId", "==", caller.subject)]
         page = newest_first(store, DELIVERIES, mine, "assignedAt", query.limit, query.before)
-        found = [Delivery.model_validate(d.data) for d in page.documents]
+        found = [view(d.data) for d in page.documents]
         return Deliveries(deliveries=found, next=page.next)
 
     @api.route(
@@ -69,7 +80,7 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
     )
     def get_delivery(caller: Principal, delivery_id: str) -> Delivery:
         """One of the caller's deliveries."""
-        return Delivery.model_validate(own(store.get(DELIVERIES, delivery_id), caller.subject))
+        return view(own(store.get(DELIVERIES, delivery_id), caller.subject))
 
     @api.route(
         "POST",

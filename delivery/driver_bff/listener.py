@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from delivery.driver_bff.records import ACTIVE, DELIVERIES, OFFERS
+from delivery.driver_bff.records import ACTIVE, DELIVERIES, OFFERS, area
 from delivery.events import (
     DELIVERY_ASSIGNED,
     DELIVERY_CANCELLED,
@@ -59,7 +59,7 @@ def _withdrawn(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         if offer is None:  # withdrawn before we saw the offer: keep it from reopening
             return {"deliveryId": delivery_id, "driverId": driver_id, "status": "withdrawn"}
         if offer["driverId"] == driver_id and offer["status"] in ("open", "accepted"):
-            return {**offer, "status": "withdrawn"}
+            return {**offer, "status": "withdrawn", "dropoff": area(offer["dropoff"])}
         return offer
 
     apply_event(ctx.ports.store, OFFERS, delivery_id, event, mutate)
@@ -88,6 +88,6 @@ def _cancelled(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     def cancel(delivery: Doc | None) -> Doc | None:
         if delivery is None or delivery["status"] not in ACTIVE:
             return None
-        return {**delivery, "status": "cancelled"}
+        return {**delivery, "status": "cancelled", "dropoff": area(delivery["dropoff"])}
 
     ctx.ports.store.update(DELIVERIES, event.body["id"], cancel)

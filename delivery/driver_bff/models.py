@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 from pydantic.alias_generators import to_camel
@@ -62,6 +62,13 @@ class Address(View):
     lng: float
 
 
+class Area(View):
+    """Where a finished delivery went: its city and postcode, no street or coordinates."""
+
+    city: str
+    postcode: str
+
+
 class Pickup(View):
     """The restaurant to pick the order up at."""
 
@@ -93,13 +100,14 @@ class Answer(View):
 
 
 class Delivery(View):
-    """A delivery assigned to the caller."""
+    """A delivery assigned to the caller; ``dropoff`` is the customer's address while the
+    delivery is active, only its :class:`Area` once it is delivered or cancelled."""
 
     delivery_id: str
     order_id: str
     status: Literal["assigned", "picked-up", "delivered", "cancelled"]
     pickup: Pickup
-    dropoff: Address
+    dropoff: Annotated[Address | Area, Field(union_mode="left_to_right")]
     assigned_at: int
     picked_up_at: int | None
     delivered_at: int | None

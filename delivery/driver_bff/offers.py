@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from delivery.driver_bff.models import Answer, Offer, Offers
-from delivery.driver_bff.records import OFFERS
+from delivery.driver_bff.records import DRIVERS, OFFERS, area
 from shared.api import HttpApi, HttpError
 from shared.stores import Doc, Where
 
@@ -16,8 +16,14 @@ if TYPE_CHECKING:
 Verdict = Literal["accepted", "declined"]
 
 
-def answer(offer: Doc | None, driver_id: str, verdict: Verdict, now_ms: int) -> Doc | None:
-    """The offer with the driver's verdict, ``None`` when it already has it, or the refusal."""
+def answer(
+    offer: Doc | None, driver_id: str, verdict: Verdict, now_ms: int, *, online: bool
+) -> Doc | None:
+    """The offer with the driver's verdict, ``None`` when it already has it, or the refusal.
+
+    An offline driver may decline but not accept; an answered offer keeps only the
+    area of the customer's address.
+    """
     if offer is None:
         raise HttpError(404, "no such offer")
     if offer["driverId"] != driver_id:
@@ -28,14 +34,16 @@ def answer(offer: Doc | None, driver_id: str, verdict: Verdict, now_ms: int) -> 
         return None
     if offer["status"] != "open":
         raise HttpError(409, f"the offer is already {offer['status']}")
+    if verdict == "accepted" and not online:
+        raise HttpError(409, "you are offline: go online (PUT /me/status) to accept offers")
     if now_ms >= offer["expiresAt"]:
         raise HttpError(409, "the offer has expired")
-    return {**offer, "status": verdict, "answeredAt": now_ms}
+    return {**offer, "status": verdict, "answeredAt": now_ms, "dropoff": area(offer["dropoff"])}
 
 
 ANSWER_REFUSALS = {
     404: "no such offer",
-    409: "the offer was withdrawn, has expired or was answered already",
+    409: "the offer was withdrawn, has expired or was answered already, or the driver is offline",
 }
 
 
@@ -45,7 +53,12 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
 
     def reply(caller: Principal, delivery_id: str, verdict: Verdict) -> Answer:
         now = clock.now_ms()
-        store.update(OFFERS, delivery_id, lambda offer: answer(offer, caller.subject, verdict, now))
+        online = bool((store.get(DRIVERS, caller.subject) or {}).get("online"))
+
+        def updater(offer: Doc | None) -> Doc | None:
+            return answer(offer, caller.subject, verdict, now, online=online)
+
+        store.update(OFFERS, delivery_id, updater)
         return Answer(delivery_id=delivery_id, status=verdict)
 
     @api.route("GET", "/me/offers", actors={"driver"}, response=Offers)
@@ -67,7 +80,8 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         refusals=ANSWER_REFUSALS,
     )
     def accept_offer(caller: Principal, delivery_id: str) -> Answer:
-        """Take the delivery on; refused once the offer expired or was withdrawn."""
+        """Take the delivery on; refused once the offer expired or was withdrawn, or while the
+        caller is offline."""
         return reply(caller, delivery_id, "accepted")
 
     @api.route(

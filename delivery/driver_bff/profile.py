@@ -18,10 +18,18 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
     """Declare the profile routes on ``api``."""
     store, clock = ports.store, ports.clock
 
-    def edit(caller: Principal, fields: dict[str, Any]) -> Profile:
+    def edit(caller: Principal, fields: dict[str, Any], *, needs_location: bool = False) -> Profile:
+        """Change the caller's profile; ``needs_location`` refuses it until one is known."""
+
         def updater(driver: Doc | None) -> Doc:
             if driver is None:
                 raise HttpError(409, "create your profile first (PUT /me)")
+            if needs_location and driver["location"] is None:
+                raise HttpError(
+                    409,
+                    "report your location first (PUT /me/location): dispatch offers "
+                    "deliveries by where drivers are",
+                )
             return {**driver, **fields, "updatedAt": clock.now_ms()}
 
         return Profile.model_validate(store.update(DRIVERS, caller.subject, updater))
@@ -50,16 +58,20 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         actors={"driver"},
         body=StatusRequest,
         response=Profile,
-        refusals={409: "no profile yet, or going offline during an active delivery"},
+        refusals={
+            409: "no profile yet, going online before reporting a location, "
+            "or going offline during an active delivery"
+        },
     )
     def put_status(caller: Principal, body: StatusRequest) -> Profile:
-        """Go online to receive offers, or offline once every delivery is finished."""
+        """Go online to receive offers (once the location is known), or offline once every
+        delivery is finished; going offline lets an open offer go to the next driver."""
         if not body.online and store.query(
             DELIVERIES,
             [Where("driverId", "==", caller.subject), Where("status", "in", list(ACTIVE))],
         ):
             raise HttpError(409, "finish your active delivery before going offline")
-        return edit(caller, {"online": body.online})
+        return edit(caller, {"online": body.online}, needs_location=body.online)
 
     @api.route(
         "PUT",

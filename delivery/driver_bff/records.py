@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from shared.stores import Doc
+
 DRIVERS = "drivers"
 """``drivers/{driverId}``: ``{id, name, vehicle, online, location, updatedAt}``."""
 
 OFFERS = "driver-offers"
 """``driver-offers/{deliveryId}``: the latest offer of a delivery, ``{deliveryId, orderId,
 driverId, pickup{name,address}, dropoff, expiresAt, status, answeredAt, pastDrivers}``;
-status is ``open``, ``accepted``, ``declined`` or ``withdrawn``."""
+status is ``open``, ``accepted``, ``declined`` or ``withdrawn``; only an open offer keeps the
+whole ``dropoff``, the others its :func:`area`."""
 
 DELIVERIES = "driver-deliveries"
 """``driver-deliveries/{deliveryId}``: ``{deliveryId, orderId, driverId, pickup, dropoff, status,
 assignedAt, pickedUpAt, deliveredAt}``; status is ``assigned``, ``picked-up``, ``delivered`` or
-``cancelled``."""
+``cancelled``; once delivered or cancelled, ``dropoff`` keeps only its :func:`area`."""
 
 ACTIVE = ("assigned", "picked-up")
 """Statuses of a delivery the driver still has to finish."""
+
+
+def area(address: Doc) -> Doc:
+    """What the driver keeps of a customer's address once they no longer need it: the city
+    and postcode, no street or coordinates."""
+    return {"city": address["city"], "postcode": address["postcode"]}

@@ -6,6 +6,7 @@ from shared.envelope import new_event
 from shared.topology import Topic
 from tests.delivery.conftest import (
     FAR,
+    HOME,
     MINUTE,
     NEAR,
     START,
@@ -58,11 +59,74 @@ def test_an_unanswered_offer_goes_to_the_next_driver(delivery: Delivery) -> None
     found = delivery.delivery("o-1")
     # dan's offer expired at 2:00; after the grace for his answer, the 3:00 tick gives it on
     assert found["offer"] == {"driverId": "eve", "expiresAt": START + 5 * MINUTE}
-    assert found["declinedBy"] == ["dan"]
+    assert (found["declinedBy"], found["missedBy"]) == ([], ["dan"])
     assert delivery.bus("offer-withdrawn") == [{"id": "d-o-1", "driverId": "dan"}]
     assert delivery.offers("dan") == []
     assert [o["deliveryId"] for o in delivery.offers("eve")] == ["d-o-1"]
     assert delivery.store.get("dispatch-drivers", "dan")["offeredDeliveryId"] is None  # type: ignore[index]
+
+
+def test_the_only_driver_who_missed_an_offer_is_offered_it_again_once_it_ran_out(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+
+    delivery.system.advance(10 * MINUTE)
+
+    # each offer runs out at +2:00 and is taken back at the next tick after the grace, +3:00
+    expiries = [o["expiresAt"] for o in delivery.bus("delivery-offered")]
+    assert expiries == [START + m * MINUTE for m in (2, 5, 8, 11)]
+    assert {o["driverId"] for o in delivery.bus("delivery-offered")} == {"dan"}
+    found = delivery.delivery("o-1")
+    assert (found["declinedBy"], found["missedBy"]) == ([], ["dan"])
+    assert delivery.call("POST", "/offers/d-o-1/accept", "dan").status_code == 200
+    assert delivery.statuses() == [("assigned", "dan")]
+
+
+def test_drivers_who_missed_an_offer_take_turns_the_longest_ago_first(delivery: Delivery) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    delivery.order("o-1", "accepted")
+
+    delivery.system.advance(9 * MINUTE)
+
+    assert [o["driverId"] for o in delivery.bus("delivery-offered")] == [
+        "dan",  # the nearest
+        "eve",  # never offered it, so before dan, though further away
+        "dan",  # missed it before eve did
+        "eve",
+    ]
+    assert delivery.delivery("o-1")["missedBy"] == ["eve", "dan"]
+
+
+def test_a_driver_who_goes_offline_lets_their_offer_go_to_the_next_driver(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    delivery.order("o-1", "accepted")
+
+    delivery.call("PUT", "/me/status", "dan", {"online": False})
+
+    found = delivery.delivery("o-1")
+    assert found["offer"] == {"driverId": "eve", "expiresAt": START + 2 * MINUTE}
+    assert (found["declinedBy"], found["missedBy"]) == ([], ["dan"])
+    assert delivery.bus("offer-withdrawn") == [{"id": "d-o-1", "driverId": "dan"}]
+    assert delivery.offers("dan") == []
+    assert delivery.store.get("dispatch-drivers", "dan")["offeredDeliveryId"] is None  # type: ignore[index]
+
+
+def test_a_driver_back_online_is_offered_the_delivery_they_let_go(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    delivery.call("PUT", "/me/status", "dan", {"online": False})
+    assert delivery.delivery("o-1")["status"] == "searching"
+
+    delivery.call("PUT", "/me/status", "dan", {"online": True})
+
+    assert delivery.delivery("o-1")["offer"]["driverId"] == "dan"
+    assert [o["deliveryId"] for o in delivery.offers("dan")] == ["d-o-1"]
 
 
 def test_the_sweep_offers_a_delivery_the_nudges_went_past(delivery: Delivery) -> None:
@@ -136,15 +200,18 @@ def test_with_nobody_online_the_delivery_waits_for_the_first_driver(delivery: De
     assert delivery.delivery("o-1")["offer"]["driverId"] == "dan"
 
 
-def test_a_driver_online_without_a_position_is_offered_once_they_report_one(
+def test_a_driver_without_a_position_goes_online_and_is_offered_once_they_report_one(
     delivery: Delivery,
 ) -> None:
-    delivery.driver("dan", at=None)
+    delivery.driver("dan", at=None, online=False)
     delivery.order("o-1", "accepted")
-    assert delivery.delivery("o-1")["status"] == "searching"
 
+    refused = delivery.call("PUT", "/me/status", "dan", {"online": True})
     delivery.call("PUT", "/me/location", "dan", NEAR)
+    assert delivery.delivery("o-1")["status"] == "searching"
+    delivery.call("PUT", "/me/status", "dan", {"online": True})
 
+    assert refused.status_code == 409
     assert delivery.delivery("o-1")["offer"]["driverId"] == "dan"
 
 
@@ -203,6 +270,21 @@ def test_a_cancelled_order_frees_its_driver_for_the_next(delivery: Delivery) -> 
         {"id": "d-o-1", "orderId": "o-1", "driverId": "dan"}
     ]
     assert delivery.delivery("o-2")["offer"]["driverId"] == "dan"
+
+
+def test_a_finished_delivery_keeps_only_the_area_of_the_address(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+    offer_then_accept(delivery, "o-2", "dan")
+    delivery.order("o-3", "accepted")
+
+    delivery.order("o-2", "cancelled", reason="driver-no-show", deliveryAddress=None)
+
+    area = {"city": HOME["city"], "postcode": HOME["postcode"]}
+    assert delivery.delivery("o-1")["dropoff"] == delivery.delivery("o-2")["dropoff"] == area
+    assert delivery.delivery("o-3")["dropoff"] == HOME  # offered to dan now, still needed
 
 
 def test_an_order_cancelled_after_pickup_is_raised_as_a_fault(delivery: Delivery) -> None:

@@ -17,6 +17,8 @@ from tests.delivery.conftest import (
     offer_then_accept,
 )
 
+AREA = {"city": HOME["city"], "postcode": HOME["postcode"]}
+
 # -- profile -------------------------------------------------------------------------------
 
 
@@ -99,18 +101,30 @@ def test_status_and_location_need_a_profile(delivery: Delivery) -> None:
     assert delivery.store.get("drivers", "dan") is None
 
 
-def test_a_driver_goes_online_and_reports_where_they_are(delivery: Delivery) -> None:
+def test_a_driver_reports_where_they_are_and_goes_online(delivery: Delivery) -> None:
     delivery.driver("dan", at=None, online=False)
 
-    online = delivery.call("PUT", "/me/status", "dan", {"online": True})
     located = delivery.call("PUT", "/me/location", "dan", {"lat": 52.5, "lng": 13.4})
+    online = delivery.call("PUT", "/me/status", "dan", {"online": True})
 
-    assert online.get_json()["online"] is True
     assert located.get_json()["location"] == {"lat": 52.5, "lng": 13.4}
+    assert online.get_json()["online"] is True
     assert delivery.bus("driver-updated")[-2:] == [
-        {"id": "dan", "name": "Dan", "online": True, "location": None},
+        {"id": "dan", "name": "Dan", "online": False, "location": {"lat": 52.5, "lng": 13.4}},
         {"id": "dan", "name": "Dan", "online": True, "location": {"lat": 52.5, "lng": 13.4}},
     ]
+
+
+def test_a_driver_must_report_where_they_are_before_going_online(delivery: Delivery) -> None:
+    delivery.driver("dan", at=None, online=False)
+    published = len(delivery.bus("driver-updated"))
+
+    refused = delivery.call("PUT", "/me/status", "dan", {"online": True})
+
+    assert refused.status_code == 409
+    assert "report your location first" in refused.get_json()["error"]
+    assert delivery.call("GET", "/me", "dan").get_json()["online"] is False
+    assert len(delivery.bus("driver-updated")) == published
 
 
 def test_only_what_dispatch_needs_emits_driver_updated(delivery: Delivery) -> None:
@@ -225,6 +239,25 @@ def test_an_offer_accepted_just_in_time_is_the_drivers_even_if_collected_after_e
     found = delivery.delivery("o-1")
     assert (found["status"], found["driver"]["id"]) == ("assigned", "dan")
     assert delivery.bus("offer-withdrawn") == []
+
+
+def test_a_driver_who_went_offline_cannot_accept_the_offer_they_had(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    offline = delivery.client.put(
+        "/me/status", json={"online": False}, headers=delivery.headers("dan")
+    )
+    assert offline.status_code == 200
+
+    # before dispatch has heard of it
+    refused = delivery.client.post("/offers/d-o-1/accept", headers=delivery.headers("dan"))
+    delivery.system.run_until_quiet()
+
+    assert refused.status_code == 409
+    assert "offline" in refused.get_json()["error"]
+    assert delivery.bus("offer-accepted") == []
+    assert delivery.delivery("o-1")["status"] == "searching"
+    assert delivery.call("POST", "/offers/d-o-1/accept", "dan").status_code == 409
 
 
 def test_a_declined_offer_cannot_be_accepted_afterwards(delivery: Delivery) -> None:
@@ -369,6 +402,62 @@ def test_a_cancelled_order_cancels_the_drivers_delivery(delivery: Delivery) -> N
 
     assert delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()["status"] == "cancelled"
     assert delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan").status_code == 409
+
+
+def test_a_finished_delivery_shows_only_the_area_of_the_address(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    delivered = delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+    offer_then_accept(delivery, "o-2", "dan")
+    delivery.order("o-2", "cancelled", reason="driver-no-show", deliveryAddress=None)
+    offer_then_accept(delivery, "o-3", "dan")
+
+    history = delivery.call("GET", "/me/deliveries", "dan").get_json()["deliveries"]
+
+    assert [(d["deliveryId"], d["dropoff"]) for d in history] == [
+        ("d-o-3", HOME),
+        ("d-o-2", AREA),
+        ("d-o-1", AREA),
+    ]
+    assert delivered.get_json()["dropoff"] == AREA
+    assert delivery.call("GET", "/deliveries/d-o-2", "dan").get_json()["dropoff"] == AREA
+    for key in ("d-o-1", "d-o-2"):
+        assert delivery.store.get("driver-deliveries", key)["dropoff"] == AREA  # type: ignore[index]
+
+
+def test_a_delivery_kept_whole_before_the_rule_is_served_without_the_address(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    stored = delivery.store.get("driver-deliveries", "d-o-1")
+    assert stored is not None
+    delivery.store.put("driver-deliveries", "d-o-1", {**stored, "status": "delivered"})
+
+    history = delivery.call("GET", "/me/deliveries", "dan").get_json()["deliveries"]
+
+    assert [d["dropoff"] for d in history] == [AREA]
+
+
+def test_an_offer_no_longer_open_keeps_only_the_area_of_the_address(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.driver("eve")
+    for order_id in ("o-1", "o-2", "o-3"):
+        delivery.order(order_id, "accepted")
+    delivery.call("POST", "/offers/d-o-1/decline", "dan")  # dan is offered o-3 instead
+    delivery.call("POST", "/offers/d-o-2/accept", "eve")
+    delivery.order("o-3", "cancelled", reason="customer", deliveryAddress=None)
+
+    delivery.order("o-4", "accepted")
+
+    assert delivery.bus("offer-withdrawn")[-1] == {"id": "d-o-3", "driverId": "dan"}
+    dropoffs = {
+        key: delivery.store.get("driver-offers", key)["dropoff"]  # type: ignore[index]
+        for key in ("d-o-1", "d-o-2", "d-o-3", "d-o-4")
+    }
+    assert dropoffs == {"d-o-1": AREA, "d-o-2": AREA, "d-o-3": AREA, "d-o-4": HOME}
+    assert delivery.offers("dan")[0]["dropoff"] == HOME
 
 
 def test_a_drivers_deliveries_come_a_page_at_a_time_newest_first(delivery: Delivery) -> None:
