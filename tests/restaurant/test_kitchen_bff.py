@@ -375,8 +375,9 @@ def test_an_order_its_driver_collected_can_no_longer_be_rejected(kitchen: Restau
     kitchen.receive(kitchen.order_status("o-1", "picked-up"))
     response = act(kitchen, "reject", {"reason": "too late"})
     assert response.status_code == 409
-    assert "is picked-up; it can be rejected only when new or accepted or ready" in (
-        response.get_json()["error"]
+    assert (
+        "is picked-up; it can be rejected only when new or accepted or ready"
+        in (response.get_json()["error"])
     )
 
 
