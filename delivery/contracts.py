@@ -32,7 +32,9 @@ class DeliveryStatusChanged(Contract):
     """A driver was assigned to the order, picked it up, moved, or delivered it.
 
     Published on every status change and on every new location while the
-    order is on its way.
+    order is on its way. ``location`` is the driver's position from the pickup
+    on; ``null`` while the driver is only assigned (where a driver was when
+    accepting, at home maybe, is not the customer's business).
     """
 
     TYPE: ClassVar[str] = "delivery.delivery-status-changed"

@@ -114,7 +114,7 @@ def _offer_accepted(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
             "status": "assigned",
             "offer": None,
             "driver": {"id": driver["id"], "name": driver["name"]},
-            "location": driver["location"],
+            "location": None,  # followed from the pickup on
             "changedAt": event.timestamp,
         }
 
