@@ -115,7 +115,9 @@ class OrderStatusChangedV2(Contract):
     ``cancellation: {reason, detail}`` (``null`` unless ``status`` is
     ``cancelled``) instead of the loose ``reason`` and ``detail`` fields.
     ``deliveryAddress`` is present until the order is delivered or cancelled;
-    ``ordering`` is as in v1. ``readyBy`` is when the food is ready: as the
+    ``ordering`` is as in v1. ``notifyCustomer`` says whether the customer wants
+    push notifications about the order (their choice, passed on from Customer).
+    ``readyBy`` is when the food is ready: as the
     restaurant said when it accepted the order, and once it is ready, when it
     was (``null`` before the restaurant accepted).
     Published beside v1 during v1's deprecation window.
@@ -135,6 +137,7 @@ class OrderStatusChangedV2(Contract):
     delivery_address: Address | None = None
     ordering: Ordering | None = Field(default=None, examples=["kitchen"])
     ready_by: EpochMs | None = Field(default=None, examples=[None])
+    notify_customer: bool = True
     changed_at: EpochMs
 
 

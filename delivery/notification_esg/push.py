@@ -4,7 +4,9 @@ Each call carries an idempotency key named after the fact, so a redelivered
 event never notifies twice. The customer's notices also need their
 ``customerRef``, which only ``order-updated`` carries: it is kept in
 ``notification-orders/{orderId}`` with the statuses already notified, so a
-location-only update or a repeat costs no call at all.
+location-only update or a repeat costs no call at all. A customer who turned
+notifications off (``notifyCustomer``, passed on by Order from Customer) gets
+none; their driver is still told what concerns the driver.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
     from shared.stores import Doc
 
 ORDERS = "notification-orders"
-"""``notification-orders/{orderId}``: ``{customerRef, notified: [status, ...]}``."""
+"""``notification-orders/{orderId}``: ``{customerRef, notify, notified: [status, ...]}``."""
 
 
 class UnknownOrder(LookupError):
@@ -58,7 +60,13 @@ def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     order = event.body
 
     def remember(record: Doc | None) -> Doc:
-        return {"notified": [], **(record or {}), "customerRef": order["customerRef"]}
+        notify = order.get("notifyCustomer", True)
+        return {
+            "notified": [],
+            **(record or {}),
+            "customerRef": order["customerRef"],
+            "notify": notify,
+        }
 
     ctx.ports.store.update(ORDERS, order["id"], remember)
     if order["status"] in ORDER_STATUSES:
@@ -90,7 +98,7 @@ def _tell_customer(
     record = store.get(ORDERS, order_id)
     if record is None:
         raise UnknownOrder(f"no customer known for order {order_id} yet")
-    if status in record["notified"]:
+    if status in record["notified"] or not record.get("notify", True):
         return
     message = compose(record["customerRef"])
     ctx.ports.push.send(message, idempotency_key=f"{order_id}:{status}:customer")

@@ -50,6 +50,7 @@ class OrderReader(Reader):
     customer_ref: str
     restaurant: RestaurantReader
     delivery_address: AddressReader | None = None
+    notify_customer: bool = True
     changed_at: int
 
 
@@ -57,8 +58,8 @@ def receive_order_status(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     """Read the order's new state and pass it on to the bus, keyed by the order id.
 
     The internal ``order-updated`` keeps its own shape ``{id, status, reason,
-    customerRef, restaurant, deliveryAddress, changedAt}`` whatever version
-    Order publishes.
+    customerRef, restaurant, deliveryAddress, notifyCustomer, changedAt}`` whatever
+    version Order publishes.
     """
     order = read(event, OrderReader)
     body = order.model_dump(mode="json", by_alias=True, exclude={"cancellation"})

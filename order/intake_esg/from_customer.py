@@ -56,6 +56,7 @@ class PlacedOrder(Reader):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     delivery_address: Address
     placed_at: int
+    notify_customer: bool = True
 
 
 class CancelRequest(Reader):

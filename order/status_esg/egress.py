@@ -70,6 +70,7 @@ def _v2(order: Json) -> Json:
         "cancellation": None,
         "ordering": order.get("ordering"),
         "readyBy": order.get("readyBy"),
+        "notifyCustomer": order.get("notifyCustomer", True),
         "changedAt": order.get("changedAt"),
     }
     if order.get("status") == "cancelled":

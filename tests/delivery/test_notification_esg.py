@@ -47,6 +47,21 @@ def test_the_customer_hears_of_each_step_once(delivery: Delivery) -> None:
     }
 
 
+def test_a_customer_who_turned_notifications_off_gets_none_and_the_driver_still_does(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted", notifyCustomer=False)
+    delivery.call("POST", "/offers/d-o-1/accept", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+
+    assert delivery.statuses()[-1] == ("delivered", "dan")
+    assert delivery.push.to("customer", "ref-o-1") == []
+    assert [k for k in delivery.push.messages if k.endswith(":customer")] == []
+    assert len(delivery.push.to("driver", "dan")) == 1  # the offer
+
+
 def test_a_location_update_sends_nothing(delivery: Delivery) -> None:
     delivery.driver("dan")
     offer_then_accept(delivery, "o-1", "dan")

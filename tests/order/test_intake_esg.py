@@ -22,6 +22,7 @@ def test_a_placed_order_becomes_order_placed_keyed_by_the_order(order_system: Or
         "currency": "EUR",
         "deliveryAddress": placed.body["deliveryAddress"],
         "placedAt": placed.body["placedAt"],
+        "notifyCustomer": True,  # an older Customer does not say: notified, as before
     }
     assert order_system.statuses() == ["placed"]
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
 from shared.envelope import new_event
 from shared.topology import Topic
 from tests.order.conftest import OrderSystem
@@ -85,6 +89,18 @@ def test_a_status_change_that_breaks_the_contract_becomes_a_fault(
     assert fault["error"]["type"] == "ValidationError"
 
 
+@pytest.mark.parametrize(("given", "carried"), [({}, True), ({"notifyCustomer": False}, False)])
+def test_v2_passes_on_whether_the_customer_wants_notifications(
+    order_system: OrderSystem, given: dict[str, bool], carried: bool
+) -> None:
+    placed = order_system.order_placed()
+    body = {**placed.body, **given}
+    order_system.send("customer", dataclasses.replace(placed, body=body))
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=25))
+    assert [e.body["notifyCustomer"] for e in order_system.published(version=2)] == [carried] * 2
+    assert "notifyCustomer" not in order_system.published(version=1)[-1].body
+
+
 def test_v2_says_when_the_food_will_be_ready_once_the_restaurant_accepted(
     order_system: OrderSystem,
 ) -> None:
@@ -121,6 +137,7 @@ def test_v2_is_published_beside_v1_with_money_and_a_cancellation_object(
         "deliveryAddress": placed.body["deliveryAddress"],
         "ordering": "kitchen",
         "readyBy": None,
+        "notifyCustomer": True,
         "changedAt": order_system.order()["changedAt"],
     }
     assert cancelled.body["cancellation"] == {"reason": "rejected", "detail": "out of dough"}
