@@ -35,6 +35,7 @@ TOPOLOGY = Subsystem(
     ),
     indexes=(
         Index("tracking", ("customerId", "createdAt desc")),
+        Index("orders", ("status", "createdAt")),
         Index("catalog-restaurants", ("cuisine", "name")),
         Index("catalog-restaurants", ("open", "name")),
         Index("catalog-restaurants", ("cuisine", "open", "name")),

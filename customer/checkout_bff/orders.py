@@ -14,6 +14,10 @@ if TYPE_CHECKING:
 PENDING = "pending-payment"
 PLACED = "placed"
 DECLINED = "payment-declined"
+CANCELLED = "cancelled"
+"""Given up before it was placed: the customer cancelled it, or its payment took too long."""
+NEVER_PLACED = frozenset({DECLINED, CANCELLED})
+"""The final statuses of an order that never reached Order."""
 
 
 def new_order(
@@ -45,10 +49,21 @@ def new_order(
     }
 
 
-def leave_pending(store: AbstractDocumentStore, order_id: str, changes: Doc) -> None:
-    """Apply ``changes`` if the order still awaits its payment (a repeated outcome is a no-op)."""
-    store.update(
+def leave_pending(store: AbstractDocumentStore, order_id: str, changes: Doc) -> bool:
+    """Apply ``changes`` if the order still awaits its payment (a repeated outcome is a no-op);
+    whether they were applied."""
+    moved = store.update(
         ORDERS,
         order_id,
         lambda order: {**order, **changes} if order and order["status"] == PENDING else None,
     )
+    return moved is not None
+
+
+def give_up(store: AbstractDocumentStore, order_id: str, reason: str, now_ms: int) -> bool:
+    """Cancel the order for ``reason`` if it still awaits its payment; whether it did.
+
+    Its payment may still be authorized afterwards: payment-esg then voids it.
+    """
+    changes = {"status": CANCELLED, "reason": reason, "cancelledAt": now_ms}
+    return leave_pending(store, order_id, changes)

@@ -1,4 +1,5 @@
-"""React to the order document's changes: announce them, and give a declined order's cart back."""
+"""React to the order document's changes: announce them, and give the dishes of an order
+that was never placed back to the cart."""
 
 from __future__ import annotations
 
@@ -6,19 +7,24 @@ import uuid
 from typing import TYPE_CHECKING
 
 from customer.checkout_bff.models import CARTS, ORDERS
-from customer.checkout_bff.orders import DECLINED, PLACED
+from customer.checkout_bff.orders import CANCELLED, DECLINED, NEVER_PLACED, PLACED
 
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
     from shared.runtime.context import Context
     from shared.stores import Doc, DocumentChange
 
-ANNOUNCED = {PLACED: "order-placed", DECLINED: "order-payment-declined"}
-"""The event each status is announced with, once the payment is decided."""
+ANNOUNCED = {
+    PLACED: "order-placed",
+    DECLINED: "order-payment-declined",
+    CANCELLED: "order-cancelled",
+}
+"""The event each status is announced with, once the order leaves ``pending-payment``."""
 
 
 def announce_order(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
-    """``order-submitted`` on creation; ``order-placed`` / ``order-payment-declined`` on the move.
+    """``order-submitted`` on creation; ``order-placed``, ``order-payment-declined`` or
+    ``order-cancelled`` on the move.
 
     None carries the payment method: payment-esg reads it from the order itself.
     """
@@ -33,21 +39,24 @@ def announce_order(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
 
 
 def restore_cart(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
-    """When the payment is declined, put the order's lines back in the customer's cart.
+    """When the payment is declined or the order cancelled before it was placed, put the
+    order's lines back in the customer's cart.
 
-    The customer can then pay with another card without choosing the dishes
-    again. A cart the customer started since is left alone, and the restored
-    cart is a new version, so its checkout creates a new order. A repeated
-    change restores nothing once that new order exists. The ordered version
-    itself may still be there (checkout deletes it just after creating the
-    order): it is replaced, and checkout then leaves the restored one alone.
+    The customer can then pay again, with another card or later, without
+    choosing the dishes again. A cart the customer started since is left
+    alone, and the restored cart is a new version, so its checkout creates a
+    new order. A repeated change restores nothing once that new order exists.
+    The ordered version itself may still be there (checkout deletes it just
+    after creating the order): it is replaced, and checkout then leaves the
+    restored one alone.
     """
     order, before = change.after, change.before
-    if order is None or order["status"] != DECLINED:
+    if order is None or order["status"] not in NEVER_PLACED:
         return
-    if before is not None and before["status"] == DECLINED:
+    if before is not None and before["status"] in NEVER_PLACED:
         return
     store = ctx.ports.store
+    # Named before orders could be cancelled here; renaming it would restore a cart twice.
     retry_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"declined:{order['id']}"))
     if store.get(ORDERS, retry_id) is not None:
         return  # restored before, and checked out since

@@ -4,18 +4,24 @@
 event calls the processor only if the payment has not moved yet; it then
 announces the stored outcome again (same event id for the same delivery), in
 case the first attempt stored it but failed to publish.
+
+An order checkout cancelled before it was placed (``order-cancelled``) may
+still be authorized afterwards, by a processor that answers late: whichever of
+the two comes second voids the authorization, with the same key as any void
+(``{orderId}:void``), so the processor releases the money once.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from customer.checkout_bff.models import ORDERS
+from customer.checkout_bff.orders import CANCELLED
 from customer.payment_esg.cards import card_token
 from customer.payment_esg.processor import Declined, Settlement
 from shared.exceptions import BusinessRuleViolation, ConflictError
 
 if TYPE_CHECKING:
-    from customer.payment_esg.processor import PaymentProcessor
     from customer.ports import CustomerPorts
     from shared.envelope import Envelope
     from shared.runtime.context import Context
@@ -29,6 +35,8 @@ ORDER_SUBMITTED = "order-submitted"
 NO_CARD = "no_payment_method"
 """The decline reason when the order's card is gone (the saved card was removed meanwhile)."""
 ORDER_STATUS_CHANGED = "order-status-changed"
+ORDER_CANCELLED = "order-cancelled"
+"""Checkout cancelled the order before it was placed (the customer, or the payment deadline)."""
 
 SETTLEMENTS: dict[str, dict[str, tuple[Settlement, str]]] = {
     "delivered": {"authorized": ("capture", "captured")},
@@ -41,16 +49,19 @@ def process(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     """Authorize a submitted order; capture, void or refund when it is delivered or cancelled."""
     if event.type == ORDER_SUBMITTED:
         authorize(event.body, ctx)
+    elif event.type == ORDER_CANCELLED:
+        release(event.body["id"], ctx)
     else:
         settle(event.body["id"], event.body["status"], ctx)
 
 
 def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
-    """Emit ``payment-authorized`` or ``payment-declined`` for the order's total."""
+    """Emit ``payment-authorized`` or ``payment-declined`` for the order's total; void an
+    authorization that came after checkout cancelled the order."""
     store, order_id = ctx.ports.store, order["id"]
     payment = store.get(PAYMENTS, order_id)
     if payment is None:
-        payment = _authorization(order, card_token(store, order_id), ctx.ports.payments)
+        payment = _authorization(order, card_token(store, order_id), ctx)
         # A concurrent delivery may store it first; the processor answered it the same.
         store.create(PAYMENTS, order_id, payment)
     if payment["status"] == "declined":
@@ -59,6 +70,18 @@ def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
     else:
         body = {k: payment[k] for k in AUTHORIZED_FIELDS}
         ctx.emit("payment-authorized", "payment", body, partition_key=order_id)
+    if _cancelled_at_checkout(store, order_id):
+        release(order_id, ctx)
+
+
+def release(order_id: str, ctx: Context[CustomerPorts]) -> None:
+    """Void the authorization of an order cancelled before it was placed, if it has one yet.
+
+    One that comes later is voided by :func:`authorize`.
+    """
+    payment = ctx.ports.store.get(PAYMENTS, order_id)
+    if payment is not None:
+        _settle(payment, SETTLEMENTS["cancelled"], ctx)
 
 
 def settle(order_id: str, order_status: str, ctx: Context[CustomerPorts]) -> None:
@@ -66,25 +89,37 @@ def settle(order_id: str, order_status: str, ctx: Context[CustomerPorts]) -> Non
     moves = SETTLEMENTS.get(order_status)
     if moves is None:
         return
-    store = ctx.ports.store
-    payment = store.get(PAYMENTS, order_id)
+    payment = ctx.ports.store.get(PAYMENTS, order_id)
     if payment is None:
         raise BusinessRuleViolation(f"order {order_id} is {order_status} but was never paid")
+    _settle(payment, moves, ctx)
+
+
+def _settle(
+    payment: Doc, moves: dict[str, tuple[Settlement, str]], ctx: Context[CustomerPorts]
+) -> None:
+    """Make the move ``moves`` has for the payment's status, then announce where it stands."""
+    order_id = payment["orderId"]
     if payment["status"] in moves:
         action, reached = moves[payment["status"]]
         key = f"{order_id}:{action}"
         ctx.ports.payments.settle(payment["authorizationId"], action, idempotency_key=key)
-        payment = _move(store, order_id, payment["status"], reached)
+        payment = _move(ctx.ports.store, order_id, payment["status"], reached)
     if payment["status"] in {reached for _, reached in moves.values()}:
         body = {k: payment[k] for k in (*AUTHORIZED_FIELDS, "status")}
         ctx.emit(f"payment-{payment['status']}", "payment", body, partition_key=order_id)
 
 
-def _authorization(order: Doc, token: str | None, processor: PaymentProcessor) -> Doc:
+def _cancelled_at_checkout(store: AbstractDocumentStore, order_id: str) -> bool:
+    order = store.get(ORDERS, order_id)
+    return order is not None and order["status"] == CANCELLED
+
+
+def _authorization(order: Doc, token: str | None, ctx: Context[CustomerPorts]) -> Doc:
     payment = {"orderId": order["id"], "amount": order["total"], "currency": order["currency"]}
     if token is None:  # the saved card was removed before the payment was taken
         return {**payment, "authorizationId": None, "status": "declined", "reason": NO_CARD}
-    outcome = processor.authorize(
+    outcome = ctx.ports.payments.authorize(
         reference=order["id"],
         amount=order["total"],
         currency=order["currency"],
@@ -92,6 +127,10 @@ def _authorization(order: Doc, token: str | None, processor: PaymentProcessor) -
         idempotency_key=f"{order['id']}:authorize",
     )
     if isinstance(outcome, Declined):
+        if outcome.refusal:  # not the card: our request, which a person should look at
+            ctx.log.warning(
+                "order %s: the processor refused to authorize: %s", order["id"], outcome.refusal
+            )
         return {**payment, "authorizationId": None, "status": "declined", "reason": outcome.reason}
     return {**payment, "authorizationId": outcome.authorization_id, "status": "authorized"}
 

@@ -2,8 +2,10 @@
 
 Every call carries an ``Idempotency-Key`` chosen by the caller from the
 business fact (``{orderId}:capture``), so a redelivered event repeats a call
-harmlessly. A 5xx or a broken connection raises a retryable error (the event is
-redelivered with backoff); any other refusal is a :class:`BusinessRuleViolation`.
+harmlessly. A 5xx, a 408 or a 429 (or a broken connection) raises a retryable
+error (the event is redelivered with backoff). Any other refusal of an
+authorization is a :class:`Declined`, as the processor will never accept that
+request; any other refusal of a settlement is a :class:`BusinessRuleViolation`.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ if TYPE_CHECKING:
 
 Settlement = Literal["capture", "void", "refund"]
 """What can be done with an authorization after the fact."""
+RETRY_LATER = frozenset({408, 429})
+"""The 4xx answers that ask to try again later: a request timeout, too many requests."""
+REFUSED = "payment_refused"
+"""The decline reason when the processor refuses an authorization without a code of its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +39,14 @@ class Authorized:
 
 @dataclass(frozen=True, slots=True)
 class Declined:
-    """The processor refused the payment method; ``reason`` is its code (``card_declined``)."""
+    """The processor refused the payment; ``reason`` is its code (``card_declined``).
+
+    ``refusal`` is set when the processor refused the request rather than the card
+    (a 4xx other than 402): its status and message, for the logs, never for the customer.
+    """
 
     reason: str
+    refusal: str | None = None
 
 
 class ProcessorUnavailable(Exception):
@@ -86,8 +97,8 @@ class HttpPaymentProcessor(PaymentProcessor):
             "reference": reference,
         }
         response = self._post("/v1/authorizations", body, idempotency_key)
-        if response.status_code == 402:
-            return Declined(str(_error(response).get("code") or "declined"))
+        if _is_final_refusal(response.status_code):
+            return _declined(response)
         _raise_for_status(response, f"authorize {reference}")
         return Authorized(str(response.json()["id"]))
 
@@ -109,8 +120,21 @@ class HttpPaymentProcessor(PaymentProcessor):
         )
 
 
+def _is_final_refusal(status: int) -> bool:
+    """A 4xx the same request will get again, however often it is sent."""
+    return 400 <= status < 500 and status not in RETRY_LATER
+
+
+def _declined(response: requests.Response) -> Declined:
+    error = _error(response)
+    if response.status_code == 402:
+        return Declined(str(error.get("code") or "declined"))
+    refusal = f"{response.status_code} {error.get('error', response.reason)}"
+    return Declined(str(error.get("code") or REFUSED), refusal=refusal)
+
+
 def _raise_for_status(response: requests.Response, what: str) -> None:
-    if response.status_code >= 500:
+    if response.status_code >= 500 or response.status_code in RETRY_LATER:
         raise ProcessorUnavailable(f"payment processor could not {what}: {response.status_code}")
     if response.status_code >= 400:
         problem = _error(response).get("error", response.reason)

@@ -62,9 +62,10 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
     def cancel_order(caller: Principal, order_id: str) -> CancelRequest:
         """Ask to cancel an order the restaurant has not taken yet; the payment is then voided.
 
-        The answer means the request is on its way to Order; the tracking view
-        shows ``cancelled`` once Order agrees (it refuses a request that arrives
-        after the restaurant accepted).
+        The answer means the request is on its way. An order still awaiting its
+        payment is cancelled by checkout at once; a placed one's request goes to
+        Order, which refuses it if it arrives after the restaurant accepted. The
+        tracking view shows ``cancelled`` (reason ``customer``) once it is decided.
         """
         view = _own_view(caller, order_id)
         if view["status"] not in CANCELLABLE:

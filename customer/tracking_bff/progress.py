@@ -28,6 +28,7 @@ PAYMENT_RANK = {
     "pending": 0,
     "authorized": 1,
     "declined": 1,
+    "cancelled": 1,
     "captured": 2,
     "voided": 3,
     "refunded": 3,
@@ -101,6 +102,14 @@ def _declined(view: Doc, event: Envelope) -> Doc:
     return pay(advance(view, "payment-declined", event.timestamp), "declined")
 
 
+def _cancelled(view: Doc, event: Envelope) -> Doc:
+    """Checkout cancelled the order before it was placed: no payment will be taken, and one
+    authorized after all is voided (``payment-voided`` follows)."""
+    order = event.body
+    view = advance({**view, "reason": order["reason"]}, "cancelled", order["cancelledAt"])
+    return pay(view, "cancelled")
+
+
 def _status_changed(view: Doc, event: Envelope) -> Doc:
     order = event.body
     view = advance(view, order["status"], order["changedAt"])
@@ -129,6 +138,7 @@ APPLY: dict[str, Callable[[Doc, Envelope], Doc]] = {
     "order-submitted": _submitted,
     "order-placed": _placed,
     "order-payment-declined": _declined,
+    "order-cancelled": _cancelled,
     "order-status-changed": _status_changed,
     "delivery-status-changed": _delivery,
     "payment-captured": _settled,

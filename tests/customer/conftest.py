@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from werkzeug.test import TestResponse
 
 START = 1_767_225_600_000
+MINUTE = 60_000
 PAYMENTS_URL = "http://payments.test"
 PAYMENTS_KEY = "sk_test_customer"
 
@@ -82,11 +84,15 @@ _SETTLE = {
 class FakeProcessor:
     """A tiny payment processor: one answer per Idempotency-Key, declines ``pm_card_declined``."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
         self.calls: list[dict[str, Any]] = []
         self.authorizations: dict[str, dict[str, Any]] = {}
         self.failures = 0
-        """How many of the next calls answer 503."""
+        """How many of the next calls fail with :attr:`failure`, before they touch any state."""
+        self.failure: tuple[dict[str, Any], int] = ({"error": "try again later"}, 503)
+        self.down_until = 0
+        """Every call answers 503 until the clock reaches this time (epoch ms)."""
         self._answers: dict[str, tuple[dict[str, Any], int]] = {}
         self.app = flask.Flask("fake-payment-processor")
         self.app.add_url_rule("/v1/authorizations", view_func=self._authorize, methods=["POST"])
@@ -104,7 +110,9 @@ class FakeProcessor:
             return {"error": "unknown API key"}, 401
         if self.failures:
             self.failures -= 1
-            return {"error": "try again later"}, 503
+            return self.failure
+        if self.clock.now_ms() < self.down_until:
+            return {"error": "down for maintenance"}, 503
         key = request.headers["Idempotency-Key"]
         self.calls.append({"path": request.path, "key": key, "body": request.get_json()})
         if key not in self._answers:
@@ -141,7 +149,7 @@ class Customer:
     def __init__(self, key: Path, issuer: LocalIssuer) -> None:
         self.issuer = issuer
         self.clock = ManualClock(START)
-        self.processor = FakeProcessor()
+        self.processor = FakeProcessor(self.clock)
         self.system = EmbeddedSystem(
             [APP],
             standalone=True,
@@ -179,6 +187,35 @@ class Customer:
     def faults(self) -> list[dict[str, Any]]:
         """The faults the subsystem recorded."""
         return self.system.faults("customer")
+
+    # -- time passing while events wait for redelivery --------------------------------
+
+    def tick_while_waiting(self) -> None:
+        """From now on, run the schedules while events wait out their redelivery backoff.
+
+        Delivering jumps the clock to the next redelivery; Cloud Scheduler keeps
+        ticking meanwhile. Each delivery a minute or more after the last run runs
+        the schedules once more, so a tick comes at most one backoff late.
+        """
+        last = [self.clock.now_ms()]
+
+        def tick(_subscription: str, _seconds: float) -> None:
+            if self.clock.now_ms() - last[0] >= MINUTE:
+                last[0] = self.clock.now_ms()
+                self.system.tick()
+
+        self.system.hub.delivery_observers.append(tick)
+
+    def meanwhile(self, at_ms: int, action: Callable[[], None]) -> None:
+        """Do ``action`` once, after the first delivery at or after ``at_ms`` (epoch ms):
+        what an actor does while events wait for redelivery. It must not deliver itself."""
+        pending = [action]
+
+        def act(_subscription: str, _seconds: float) -> None:
+            if pending and self.clock.now_ms() >= at_ms:
+                pending.pop()()
+
+        self.system.hub.delivery_observers.append(act)
 
     # -- HTTP -----------------------------------------------------------------------
 

@@ -6,12 +6,22 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from customer.checkout_bff.deadline import PAYMENT_DEADLINE_MS
 from customer.topology import TOPOLOGY
 from shared.hub.memory import InMemoryPublisher
 from shared.runtime.consumer import TriggerRuntime
 from shared.runtime.outcome import Outcome
 from shared.stores import DocumentChange
-from tests.customer.conftest import ADDRESS, DECLINED_CARD, DISHES, HOME, Customer
+from shared.topology import Topic
+from tests.customer.conftest import (
+    ADDRESS,
+    DECLINED_CARD,
+    DISHES,
+    HOME,
+    MINUTE,
+    START,
+    Customer,
+)
 
 if TYPE_CHECKING:
     from werkzeug.test import TestResponse
@@ -267,6 +277,50 @@ def test_a_decline_decided_before_checkout_clears_the_cart_keeps_the_dishes(
     assert response.status_code == 201, response.get_json()
     assert shop.doc("orders", response.get_json()["orderId"])["status"] == "payment-declined"
     assert cart(shop) == PRICED
+
+
+# -- the payment deadline -------------------------------------------------------------
+
+
+def test_an_order_whose_payment_is_not_decided_in_time_is_cancelled(shop: Customer) -> None:
+    # GIVEN the processor is down for longer than an order may wait for its payment
+    shop.processor.down_until = START + 2 * PAYMENT_DEADLINE_MS
+    shop.tick_while_waiting()
+
+    # WHEN the customer checks out, and payment-esg keeps trying
+    order_id = shop.place_order()
+
+    # THEN the order was cancelled at the deadline and never placed, and its dishes are back
+    order = shop.doc("orders", order_id)
+    assert (order["status"], order["reason"]) == ("cancelled", "payment-timeout")
+    assert (
+        START + PAYMENT_DEADLINE_MS <= order["cancelledAt"] < START + PAYMENT_DEADLINE_MS + MINUTE
+    )
+    [cancelled] = shop.events("order-cancelled")
+    assert cancelled.body["reason"] == "payment-timeout"
+    assert "paymentMethod" not in cancelled.body
+    assert shop.events("order-placed") == []
+    assert shop.messages[Topic.EXTERNAL] == []
+    assert cart(shop) == PRICED
+    view = shop.call("tracking-bff", "GET", f"/orders/{order_id}").get_json()
+    assert (view["status"], view["reason"], view["placedAt"]) == (
+        "cancelled",
+        "payment-timeout",
+        None,
+    )
+    assert [step["status"] for step in view["history"]] == ["pending-payment", "cancelled"]
+
+
+def test_a_short_outage_of_the_processor_still_places_the_order(shop: Customer) -> None:
+    shop.processor.down_until = START + 4 * MINUTE
+    shop.tick_while_waiting()
+
+    order_id = shop.place_order()
+    shop.system.advance(PAYMENT_DEADLINE_MS + MINUTE)
+
+    assert shop.doc("orders", order_id)["status"] == "placed"
+    assert shop.events("order-cancelled") == []
+    assert cart(shop)["items"] == []
 
 
 def test_the_request_may_name_another_address_and_card(shop: Customer) -> None:

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from customer.checkout_bff.orders import give_up
+from customer.payment_esg import egress
 from customer.payment_esg.processor import (
     Authorized,
     Declined,
@@ -14,9 +16,18 @@ from customer.payment_esg.processor import (
 )
 from shared.exceptions import BusinessRuleViolation
 from shared.http import WsgiTransport, http_session
+from shared.runtime.faults import resubmit
 from shared.runtime.secrets import Secret
+from shared.stores import AbstractDocumentStore
 from shared.topology import Topic
-from tests.customer.conftest import DECLINED_CARD, PAYMENTS_KEY, PAYMENTS_URL, Customer
+from tests.customer.conftest import (
+    DECLINED_CARD,
+    MINUTE,
+    PAYMENTS_KEY,
+    PAYMENTS_URL,
+    START,
+    Customer,
+)
 
 
 def payment(customer: Customer, order_id: str) -> dict[str, Any]:
@@ -108,6 +119,114 @@ def test_a_declined_card_is_announced_with_the_processors_reason(shop: Customer)
     [declined] = shop.events("payment-declined")
     assert declined.body == {"orderId": order_id, "reason": "card_declined"}
     assert shop.events("payment-authorized") == []
+
+
+def test_a_request_the_processor_will_never_accept_declines_the_order(shop: Customer) -> None:
+    # GIVEN the processor refuses the authorization outright (400: not the card, the request)
+    shop.processor.failures = 1
+    shop.processor.failure = ({"error": "injected failure"}, 400)
+
+    # WHEN the customer checks out
+    order_id = shop.place_order()
+
+    # THEN it is a decline like any other: the order is declined and its dishes are back
+    assert payment(shop, order_id)["status"] == "declined"
+    [declined] = shop.events("payment-declined")
+    assert declined.body == {"orderId": order_id, "reason": "payment_refused"}
+    assert shop.doc("orders", order_id)["status"] == "payment-declined"
+    assert shop.doc("carts", "alice")["total"] == 2550
+    assert shop.faults() == []
+    assert shop.events("payment-authorized") == shop.events("order-placed") == []
+
+
+def test_an_authorization_after_the_payment_deadline_is_voided_once(shop: Customer) -> None:
+    # GIVEN the processor is down for longer than an order may wait for its payment
+    shop.processor.down_until = START + 15 * MINUTE
+    shop.tick_while_waiting()
+
+    # WHEN the customer checks out and payment-esg keeps trying until the processor is back
+    order_id = shop.place_order()
+
+    # THEN the order was cancelled meanwhile, and the authorization that came after is voided
+    assert shop.doc("orders", order_id)["status"] == "cancelled"
+    [authorization] = shop.processor.authorizations.values()
+    assert authorization["status"] == "voided"
+    assert shop.processor.paths("/void") == ["/v1/authorizations/auth-1/void"]
+    assert shop.processor.calls[-1]["key"] == f"{order_id}:void"
+    assert payment(shop, order_id)["status"] == "voided"
+    assert {e.body["status"] for e in shop.events("payment-voided")} == {"voided"}
+    assert shop.events("order-placed") == []
+    assert shop.faults() == []
+
+
+def test_every_event_of_a_voided_late_authorization_delivered_again_changes_nothing(
+    shop: Customer,
+) -> None:
+    shop.processor.down_until = START + 15 * MINUTE
+    shop.tick_while_waiting()
+    order_id = shop.place_order()
+    calls = list(shop.processor.calls)
+
+    for message in list(shop.messages[Topic.BUS]):  # Pub/Sub delivers each one again
+        shop.system.hub.publish("customer", Topic.BUS, [message])
+    shop.system.run_until_quiet()
+
+    assert shop.processor.calls == calls
+    assert shop.processor.authorizations["auth-1"]["status"] == "voided"
+    assert shop.doc("orders", order_id)["status"] == "cancelled"
+    assert shop.events("order-placed") == []
+    assert shop.messages[Topic.EXTERNAL] == []
+    assert shop.faults() == []
+
+
+def test_an_authorization_resubmitted_after_the_order_was_cancelled_is_voided(
+    shop: Customer,
+) -> None:
+    # GIVEN the processor is down for longer than payment-esg tries (about 16 hours): the order
+    # is cancelled at the deadline, and its authorization becomes a fault
+    shop.processor.down_until = START + 24 * 60 * MINUTE
+    shop.tick_while_waiting()
+    order_id = shop.place_order()
+    assert shop.doc("orders", order_id)["reason"] == "payment-timeout"
+    [fault] = shop.store.query("faults")
+    assert shop.processor.authorizations == {}
+
+    # WHEN the processor is back and a person resubmits the fault
+    shop.clock.advance_to(shop.processor.down_until)
+    resubmit(shop.store, shop.system.hub.publisher("customer"), fault.key)
+    shop.system.run_until_quiet()
+
+    # THEN the authorization it gets is voided at once, and the order stays cancelled
+    assert shop.processor.authorizations["auth-1"]["status"] == "voided"
+    assert shop.processor.paths("/void") == ["/v1/authorizations/auth-1/void"]
+    assert payment(shop, order_id)["status"] == "voided"
+    assert shop.doc("orders", order_id)["status"] == "cancelled"
+    assert shop.events("order-placed") == []
+
+
+def test_an_order_cancelled_just_after_it_was_authorized_is_voided(
+    shop: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN payment-esg finds the order still pending once it is authorized, and the customer's
+    # cancellation reaches checkout just after, before the authorization does
+    check = egress._cancelled_at_checkout
+
+    def cancelled_just_after_the_check(store: AbstractDocumentStore, order_id: str) -> bool:
+        seen = check(store, order_id)
+        give_up(store, order_id, "customer", shop.clock.now_ms())
+        return seen
+
+    monkeypatch.setattr(egress, "_cancelled_at_checkout", cancelled_just_after_the_check)
+
+    # WHEN the order is checked out
+    order_id = shop.place_order()
+
+    # THEN it stays cancelled, and its authorization is voided once checkout announces that
+    assert shop.doc("orders", order_id)["status"] == "cancelled"
+    assert len(shop.events("payment-authorized")) == 1
+    assert shop.processor.paths("/void") == ["/v1/authorizations/auth-1/void"]
+    assert payment(shop, order_id)["status"] == "voided"
+    assert shop.events("order-placed") == []
 
 
 def test_delivery_captures_the_payment_exactly_once(shop: Customer) -> None:
@@ -244,12 +363,26 @@ def test_the_adapter_reads_the_processors_answers(customer: Customer) -> None:
     assert authorize(adapter(customer), "o-2", DECLINED_CARD) == Declined("card_declined")
 
 
-def test_the_adapter_tells_a_refusal_from_an_outage(customer: Customer) -> None:
-    with pytest.raises(BusinessRuleViolation, match="401"):
-        authorize(adapter(customer, key="sk_wrong"))
+def test_the_adapter_declines_an_authorization_the_processor_will_never_accept(
+    customer: Customer,
+) -> None:
+    assert authorize(adapter(customer, key="sk_wrong")) == Declined(
+        "payment_refused", refusal="401 unknown API key"
+    )
     customer.processor.failures = 1
-    with pytest.raises(ProcessorUnavailable, match="503"):
+    customer.processor.failure = ({"error": "too little", "code": "amount_too_small"}, 422)
+    assert authorize(adapter(customer)) == Declined("amount_too_small", refusal="422 too little")
+
+
+@pytest.mark.parametrize("status", [503, 408, 429])
+def test_the_adapter_tells_an_outage_from_a_refusal(customer: Customer, status: int) -> None:
+    customer.processor.failures = 2
+    customer.processor.failure = ({"error": "try again later"}, status)
+
+    with pytest.raises(ProcessorUnavailable, match=str(status)):
         authorize(adapter(customer))
+    with pytest.raises(ProcessorUnavailable, match=str(status)):
+        adapter(customer).settle("auth-9", "capture", idempotency_key="o-9:capture")
     with pytest.raises(BusinessRuleViolation, match="409"):
         adapter(customer).settle("auth-9", "capture", idempotency_key="o-9:capture")
 

@@ -6,12 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.customer.conftest import DECLINED_CARD, START, Customer
+from shared.topology import Topic
+from tests.customer.conftest import DECLINED_CARD, MINUTE, START, Customer
 
 if TYPE_CHECKING:
     from werkzeug.test import TestResponse
-
-MINUTE = 60_000
 
 
 def track(customer: Customer, order_id: str, subject: str | None = "alice") -> TestResponse:
@@ -217,26 +216,67 @@ def test_a_placed_order_can_be_cancelled_and_the_request_goes_to_order(shop: Cus
     [published] = shop.events("customer.order-cancel-requested", topic="external")
     assert published.body == {"id": order_id, "requestedAt": shop.clock.now_ms()}
     assert published.tags["schemaVersion"] == "1"
+    # Order decides: until it does, the order stands as it was
+    assert shop.doc("orders", order_id)["status"] == "placed"
+    assert track(shop, order_id).get_json()["status"] == "placed"
+    assert shop.events("order-cancelled") == []
 
 
-def test_an_order_the_restaurant_took_cannot_be_cancelled(shop: Customer) -> None:
+def cancel_while_waiting(customer: Customer, at_ms: int) -> list[TestResponse]:
+    """Have the customer cancel their only order at ``at_ms``, while events wait for
+    redelivery; the answers are collected in the list returned."""
+    answers: list[TestResponse] = []
+
+    def cancel_it() -> None:
+        [submitted] = customer.events("order-submitted")
+        path = f"/orders/{submitted.partition_key}/cancel"
+        answers.append(customer.client("tracking-bff").post(path, headers=customer.headers()))
+
+    customer.meanwhile(at_ms, cancel_it)
+    return answers
+
+
+def test_an_order_awaiting_its_payment_is_cancelled_at_once_without_order(
+    shop: Customer,
+) -> None:
+    # GIVEN the processor is down, so the order waits for its payment
+    shop.processor.down_until = START + 5 * MINUTE
+
+    # WHEN the customer cancels it two minutes after checking out
+    answers = cancel_while_waiting(shop, START + 2 * MINUTE)
     order_id = shop.place_order()
-    shop.order_status(order_id, "accepted")
 
-    response = cancel(shop, order_id)
-
-    assert response.status_code == 409
-    assert "accepted" in response.get_json()["error"]
+    # THEN it is cancelled in Customer at once, nothing goes to Order, and the dishes are back
+    assert [a.status_code for a in answers] == [202]
+    view = track(shop, order_id).get_json()
+    assert (view["status"], view["reason"]) == ("cancelled", "customer")
+    cancelled_at = shop.doc("orders", order_id)["cancelledAt"]
+    assert START + 2 * MINUTE <= cancelled_at < START + 5 * MINUTE
+    assert history(view) == [("pending-payment", START), ("cancelled", cancelled_at)]
     assert shop.events("order-cancel-requested") == []
+    assert shop.messages[Topic.EXTERNAL] == []
+    assert shop.doc("carts", "alice")["total"] == 2550
+    # AND the authorization the processor gave once it was back is released
+    assert view["payment"] == "voided"
+    assert shop.processor.authorizations["auth-1"]["status"] == "voided"
+    assert cancel(shop, order_id).status_code == 409
 
 
-def test_only_the_customer_can_cancel_their_order(shop: Customer) -> None:
-    order_id = shop.place_order()
+def test_a_decline_after_the_customer_cancelled_changes_nothing(shop: Customer) -> None:
+    shop.processor.down_until = START + 5 * MINUTE
+    cancel_while_waiting(shop, START + 2 * MINUTE)
 
-    assert cancel(shop, order_id, subject="bob").status_code == 403
-    assert cancel(shop, "no-such-order").status_code == 404
-    assert cancel(shop, order_id, subject=None).status_code == 401
-    assert shop.events("order-cancel-requested") == []
+    order_id = shop.place_order(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
+
+    view = track(shop, order_id).get_json()
+    assert (view["status"], view["reason"], view["payment"]) == (
+        "cancelled",
+        "customer",
+        "cancelled",
+    )
+    assert shop.doc("orders", order_id)["status"] == "cancelled"
+    assert shop.events("payment-declined") and shop.events("order-payment-declined") == []
+    assert shop.processor.authorizations == {}
 
 
 # -- history pages ------------------------------------------------------------------------
