@@ -16,7 +16,6 @@ TOPOLOGY = Subsystem(
         "point of sale), driver assignment, pickup and delivery, with timeouts."
     ),
     indexes=(
-        Index("orders", ("status", "placedAt")),
         Index("orders", ("status", "driverAssigned", "acceptedAt")),
         Index("orders", ("status", "driverAssigned", "assignedAt")),
         Index("orders", ("status", "changedAt")),

@@ -60,10 +60,12 @@ class Deadline:
 
 _PREPARING = ["accepted", "ready"]
 DEADLINES = (
+    # From when Order got the order (``changedAt`` while it is placed), not from the
+    # checkout: a payment that took minutes must not eat into the restaurant's time.
     Deadline(
         "restaurant-timed-out",
         (Where("status", "==", "placed"),),
-        "placedAt",
+        "changedAt",
         RESTAURANT_DEADLINE_MS,
     ),
     Deadline(

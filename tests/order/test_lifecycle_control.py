@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import pytest
@@ -105,6 +106,23 @@ def test_a_restaurant_that_does_not_answer_in_10_minutes_loses_the_order(
     assert order_system.statuses() == ["placed", "cancelled"]
     order_system.advance(5)
     assert recorded(order_system, "restaurant-timed-out") == 1
+
+
+def test_the_restaurant_has_its_10_minutes_however_long_the_payment_took(
+    order_system: OrderSystem,
+) -> None:
+    checkout = order_system.order_placed()
+    order_system.advance(9)  # the payment took 9 minutes: placed now, checked out then
+    placed = dataclasses.replace(checkout, timestamp=order_system.clock.now_ms())
+    order_system.send("customer", placed)
+    order_system.advance(11)
+    assert order_system.order()["status"] == "placed"
+    order_system.advance(2)
+    order = order_system.order()
+    assert (order["reason"], order["changedAt"]) == (
+        "restaurant-timeout",
+        placed.timestamp + 10 * MINUTE,
+    )
 
 
 def test_an_answer_given_before_the_deadline_that_arrives_within_the_grace_wins(
