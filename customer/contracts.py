@@ -57,6 +57,9 @@ class OrderPlaced(Contract):
     currency: Currency
     delivery_address: Address
     placed_at: EpochMs
+    notify_customer: bool = True
+    """Whether the customer wants push notifications about the order (their account's
+    choice at checkout)."""
 
 
 class OrderCancelRequested(Contract):

@@ -97,6 +97,13 @@ class CustomerApp:
             {"token": payment_token, "brand": "visa", "last4": "4242"},
         )
 
+    def want_notifications(self, wanted: bool) -> None:
+        """Turn the account's push notifications on or off (``PUT /me`` replaces the profile)."""
+        account: dict[str, Any] = self.account.call("GET", "/me")
+        profile = {k: account[k] for k in ("name", "email", "phone", "deliveryAddress")}
+        preferences = {**account["preferences"], "notifications": wanted}
+        self.account.call("PUT", "/me", {**profile, "preferences": preferences})
+
     def order(self, restaurant_id: str, lines: list[tuple[str, int]]) -> str:
         """Fill the cart and check out; returns the order id."""
         items = [{"menuItemId": item, "quantity": qty} for item, qty in lines]

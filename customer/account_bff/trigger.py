@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 
 
 def announce_account(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
-    """Emit ``account-updated`` when the delivery address or whether a card is saved changed."""
+    """Emit ``account-updated`` when the delivery address, whether a card is saved or whether
+    the customer wants notifications changed."""
     if change.after is None:
         return
     after = checkout_details(change.after)
@@ -20,7 +21,8 @@ def announce_account(change: DocumentChange, ctx: Context[CustomerPorts]) -> Non
 
 
 def checkout_details(account: Doc) -> Doc:
-    """The part of an account checkout uses: ``{id, deliveryAddress, hasPaymentMethod}``.
+    """The part of an account checkout uses: ``{id, deliveryAddress, hasPaymentMethod,
+    notifications}``.
 
     Never the card's token: events are kept for good in the lake, and a token
     must be deletable with the card. payment-esg reads the saved card from the
@@ -30,4 +32,5 @@ def checkout_details(account: Doc) -> Doc:
         "id": account["id"],
         "deliveryAddress": account.get("deliveryAddress"),
         "hasPaymentMethod": account.get("paymentMethod") is not None,
+        "notifications": account.get("preferences", {}).get("notifications", True),
     }

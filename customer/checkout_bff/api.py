@@ -88,6 +88,7 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         if priced.total <= 0:
             raise HttpError(422, "there is nothing to pay", {"items": "the total must be above 0"})
         ordered_version = cart.get("checkoutId")
+        account = store.get(ACCOUNTS, caller.subject) or {}
         order = new_order(
             ordered_version or str(uuid.uuid4()),
             caller.subject,
@@ -95,6 +96,7 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
             address,
             card,
             ports.clock.now_ms(),
+            notify_customer=account.get("notifications", True),
         )
         if not store.create(ORDERS, order["id"], order):
             order = store.get(ORDERS, order["id"]) or order  # a retry after a crash

@@ -27,11 +27,14 @@ def new_order(
     delivery_address: Doc,
     payment_method: str | None,
     now_ms: int,
+    *,
+    notify_customer: bool = True,
 ) -> Doc:
     """An order awaiting payment, known outside only by a fresh random ``customerRef``.
 
     ``paymentMethod`` is the card token the checkout request named, or ``None`` for
     the account's saved card. It stays in this document: no event carries it.
+    ``notifyCustomer`` is the account's choice at checkout, passed on with the order.
     """
     restaurant = cart.restaurant
     return {
@@ -44,6 +47,7 @@ def new_order(
         "currency": cart.currency,
         "deliveryAddress": delivery_address,
         "paymentMethod": payment_method,
+        "notifyCustomer": notify_customer,
         "status": PENDING,
         "createdAt": now_ms,
     }

@@ -44,5 +44,6 @@ def publish_order_placed(event: Envelope, ctx: Context[CustomerPorts]) -> None:
         currency=order["currency"],
         delivery_address=Address.model_validate(order["deliveryAddress"]),
         placed_at=order["placedAt"],
+        notify_customer=order.get("notifyCustomer", True),
     )
     publish(ctx, placed, partition_key=placed.id)

@@ -137,17 +137,25 @@ def test_each_customer_has_their_own_account(customer: Customer) -> None:
     assert staff.status_code == 403
 
 
-def test_checkout_learns_of_address_and_card_changes_only(customer: Customer) -> None:
+def test_checkout_learns_of_address_card_and_notification_changes_only(
+    customer: Customer,
+) -> None:
     customer.call("account-bff", "PUT", "/me", {**PROFILE, "deliveryAddress": HOME})
     customer.call("account-bff", "PUT", "/me", {**PROFILE, "name": "Al", "deliveryAddress": HOME})
     customer.call("account-bff", "PUT", "/me/payment-method", CARD)
     customer.call("account-bff", "DELETE", "/me/payment-method")
+    quiet = {"notifications": False}
+    customer.call(
+        "account-bff", "PUT", "/me", {**PROFILE, "deliveryAddress": HOME, "preferences": quiet}
+    )
 
     bodies = [e.body for e in customer.events("account-updated")]
+    told = {"id": "alice", "deliveryAddress": HOME, "notifications": True}
     assert bodies == [
-        {"id": "alice", "deliveryAddress": HOME, "hasPaymentMethod": False},
-        {"id": "alice", "deliveryAddress": HOME, "hasPaymentMethod": True},
-        {"id": "alice", "deliveryAddress": HOME, "hasPaymentMethod": False},
+        {**told, "hasPaymentMethod": False},
+        {**told, "hasPaymentMethod": True},
+        {**told, "hasPaymentMethod": False},
+        {**told, "hasPaymentMethod": False, "notifications": False},
     ]
     assert {e.partition_key for e in customer.events("account-updated")} == {"alice"}
     assert customer.doc("checkout-accounts", "alice")["hasPaymentMethod"] is False

@@ -174,6 +174,7 @@ def test_checkout_creates_a_pending_order_and_clears_the_cart(shop: Customer) ->
         "total": 2550,
         "currency": "EUR",
         "deliveryAddress": HOME,
+        "notifyCustomer": True,
         "status": "pending-payment",
         "createdAt": shop.clock.now_ms(),
     }

@@ -28,6 +28,7 @@ def test_a_placed_order_is_published_with_exactly_the_contracts_fields(shop: Cus
         "currency": "EUR",
         "deliveryAddress": HOME,
         "placedAt": order["placedAt"],
+        "notifyCustomer": True,
     }
     assert OrderPlaced.model_validate(published.body).customer_ref == order["customerRef"]
 

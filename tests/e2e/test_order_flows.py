@@ -255,6 +255,21 @@ def test_a_kitchen_that_cannot_finish_an_accepted_order_releases_it_and_the_mone
     assert titles[-1] == "Delivery cancelled"
 
 
+def test_a_customer_who_turned_notifications_off_is_not_notified(world):
+    dan = world.driver("dan")
+    world.alice.want_notifications(False)
+    world.stack.settle()
+    order_id = order_pizza(world)
+    world.staff[TRATTORIA].accept(order_id)
+    world.stack.settle()
+    dan.accept(only_offer(dan))
+    world.stack.settle()
+
+    assert world.alice.track(order_id)["driver"]["name"] == "Dan"
+    assert customer_messages(world, order_id) == []
+    assert [m["title"] for m in world.stack.notifications() if m["to"]["id"] == "dan"] != []
+
+
 def test_a_restaurant_on_its_own_point_of_sale(world):
     dan = world.driver("dan")
     order_id = world.alice.order(SAKURA, [("maki-set", 1)])
