@@ -36,6 +36,9 @@ class RestaurantUpdated(Contract):
     open: bool
     ordering: Literal["kitchen", "pos"]
     """``kitchen``: orders go to the kitchen queue; ``pos``: to the restaurant's own system."""
+    delivery_radius_m: int | None = Field(default=None, ge=1, examples=[5000])
+    """How far from the restaurant it delivers, in metres, as the crow flies (``null``: a
+    profile saved before restaurants said; readers then apply no limit)."""
 
 
 class MenuItem(ContractModel):

@@ -38,6 +38,7 @@ class Restaurant:
             },
             "open": True,
             "ordering": self.ordering,
+            "deliveryRadiusM": 10_000,  # the whole demo city
         }
 
     def menu(self) -> list[dict[str, Any]]:

@@ -15,11 +15,13 @@ from customer.browse_bff.models import (
     RestaurantQuery,
 )
 from shared.api import HttpApi, HttpError
+from shared.geo import distance_m
 from shared.stores import Where
 
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
     from shared.auth import Principal
+    from shared.stores import Doc
 
 
 def http_app(ports: CustomerPorts) -> flask.Flask:
@@ -31,10 +33,15 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         "GET", "/restaurants", actors={"customer"}, response=RestaurantList, query=RestaurantQuery
     )
     def list_restaurants(caller: Principal, query: RestaurantQuery) -> RestaurantList:
-        """Restaurants by name, filtered by ``?cuisine=`` and ``?open=true|false``."""
-        where = [Where(name, "==", value) for name, value in query if value is not None]
-        found = store.query(RESTAURANTS, where, order_by="name")
-        return RestaurantList(restaurants=[Restaurant.model_validate(d.data) for d in found])
+        """Restaurants by name, filtered by ``?cuisine=``, ``?open=true|false`` and
+        ``?deliversTo=<lat>,<lng>`` (those whose delivery radius reaches it)."""
+        equal = {"cuisine": query.cuisine, "open": query.open}
+        where = [Where(name, "==", value) for name, value in equal.items() if value is not None]
+        found = [d.data for d in store.query(RESTAURANTS, where, order_by="name")]
+        point = query.point()
+        if point is not None:
+            found = [r for r in found if delivers_to(r, point)]
+        return RestaurantList(restaurants=[Restaurant.model_validate(r) for r in found])
 
     @api.route(
         "GET",
@@ -65,3 +72,9 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         return Menu.model_validate(doc)
 
     return api.flask_app()
+
+
+def delivers_to(restaurant: Doc, point: dict[str, float]) -> bool:
+    """Whether ``point`` lies within the restaurant's delivery radius (none said: anywhere)."""
+    radius = restaurant.get("deliveryRadiusM")
+    return radius is None or distance_m(restaurant["address"], point) <= radius

@@ -27,6 +27,8 @@ class Restaurant(View):
     cuisine: str
     address: Address
     open: bool
+    delivery_radius_m: int | None = None
+    """How far it delivers, in metres (``null``: no limit said)."""
 
 
 class RestaurantList(View):
@@ -54,10 +56,21 @@ class Menu(View):
 
 
 class RestaurantQuery(BaseModel):
-    """The restaurant list's query string: ``?cuisine=italian&open=true``."""
+    """The restaurant list's query string: ``?cuisine=italian&open=true&deliversTo=52.52,13.40``."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
     cuisine: str | None = Field(default=None, min_length=1, max_length=50)
     open: bool | None = None
+    delivers_to: str | None = Field(default=None, pattern=r"^-?\d{1,2}(\.\d+)?,-?\d{1,3}(\.\d+)?$")
+    """``<lat>,<lng>``: only restaurants that deliver there."""
+
+    def point(self) -> dict[str, float] | None:
+        """``deliversTo`` as ``{lat, lng}``, if given."""
+        if self.delivers_to is None:
+            return None
+        lat, lng = (float(part) for part in self.delivers_to.split(","))
+        return {"lat": lat, "lng": lng}
 
     @field_validator("cuisine")
     @classmethod

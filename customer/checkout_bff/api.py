@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from customer.checkout_bff.area import require_delivery_area
 from customer.checkout_bff.models import (
     ACCOUNTS,
     CARTS,
@@ -72,7 +73,8 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         refusals={
             409: "the cart is empty, or the menu's prices changed since it was filled "
             "(the cart now holds today's prices)",
-            422: "the cart cannot be ordered, or no delivery address or payment method is known",
+            422: "the cart cannot be ordered, no delivery address or payment method is known, "
+            "or the restaurant does not deliver to the address",
         },
     )
     def checkout(caller: Principal, body: CheckoutRequest) -> Checkout:
@@ -87,6 +89,7 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
             _refuse_repriced(store, caller.subject, cart, priced)
         if priced.total <= 0:
             raise HttpError(422, "there is nothing to pay", {"items": "the total must be above 0"})
+        require_delivery_area(priced.restaurant, address)
         ordered_version = cart.get("checkoutId")
         account = store.get(ACCOUNTS, caller.subject) or {}
         order = new_order(

@@ -33,6 +33,7 @@ class RestaurantReader(Reader):
     cuisine: str
     address: AddressReader
     open: bool
+    delivery_radius_m: int | None = None
 
 
 class MenuItemReader(Reader):

@@ -1,4 +1,4 @@
-"""Distances on the Earth's surface, and the grid cells dispatch searches by.
+"""The grid cells dispatch searches by (and the kit's distances, re-exported).
 
 A cell is a square of :data:`CELL_DEG` degrees of latitude and longitude
 (about 1.1 km north to south, less east to west away from the equator), named
@@ -12,21 +12,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-EARTH_RADIUS_M = 6_371_000.0
+from shared.geo import EARTH_RADIUS_M, distance_m
+
+__all__ = ["CELL_DEG", "SEARCH_RINGS", "cell_of", "cells_apart", "distance_m", "ring", "ring_gap_m"]
+
 CELL_DEG = 0.01
 SEARCH_RINGS = 10
 """How many rings of cells around a pickup dispatch searches: about 11 km north and
 south, less east and west away from the equator (7 km at Berlin)."""
 _COLUMNS = round(360 / CELL_DEG)
 _METRES_PER_DEG = math.pi * EARTH_RADIUS_M / 180
-
-
-def distance_m(a: Mapping[str, float], b: Mapping[str, float]) -> float:
-    """The great-circle distance in metres between two ``{lat, lng}`` points (haversine)."""
-    lat1, lat2 = math.radians(a["lat"]), math.radians(b["lat"])
-    dlat, dlng = lat2 - lat1, math.radians(b["lng"] - a["lng"])
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlng / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(h))
 
 
 def cell_of(point: Mapping[str, float]) -> str:

@@ -34,6 +34,7 @@ def _restaurant(body: Json) -> RestaurantUpdated:
         ),
         open=body["open"],
         ordering=body["ordering"],
+        delivery_radius_m=body.get("deliveryRadiusM"),
     )
 
 

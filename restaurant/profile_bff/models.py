@@ -44,6 +44,8 @@ class Profile(ApiModel):
     open: bool
     ordering: Literal["kitchen", "pos"]
     """``kitchen``: orders queue in the kitchen app; ``pos``: they go to the restaurant's POS."""
+    delivery_radius_m: int = Field(default=5_000, ge=500, le=30_000)
+    """How far from the restaurant it delivers, in metres (5 km unless staff say otherwise)."""
 
     @field_validator("cuisine")
     @classmethod

@@ -284,6 +284,7 @@ class Customer:
             "address": ADDRESS,
             "open": True,
             "ordering": "kitchen",
+            "deliveryRadiusM": 5000,
             **changes,
         }
         return self.receive("restaurant", RestaurantUpdated.model_validate(profile), restaurant_id)

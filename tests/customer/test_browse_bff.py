@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 def catalog(customer: Customer) -> Customer:
     customer.restaurant("r-1", name="Trattoria Roma", cuisine="italian")
     customer.restaurant("r-2", name="Curry House", cuisine="indian", open=False)
-    customer.restaurant("r-3", name="Pasta Bar", cuisine="italian")
+    customer.restaurant("r-3", name="Pasta Bar", cuisine="italian", deliveryRadiusM=None)
     customer.menu("r-1", DISHES)
     return customer
 
@@ -36,6 +36,7 @@ def test_restaurants_are_listed_by_name(catalog: Customer) -> None:
         "cuisine": "italian",
         "address": ADDRESS,
         "open": True,
+        "deliveryRadiusM": 5000,
     }
 
 
@@ -47,12 +48,22 @@ def test_restaurants_are_listed_by_name(catalog: Customer) -> None:
         ("?open=true", ["Pasta Bar", "Trattoria Roma"]),
         ("?open=false", ["Curry House"]),
         ("?cuisine=indian&open=true", []),
+        ("?deliversTo=52.5291,13.4010", ["Curry House", "Pasta Bar", "Trattoria Roma"]),
+        ("?deliversTo=52.5291,13.2", ["Pasta Bar"]),  # 13.6 km west: only the one without limit
+        ("?deliversTo=52.5291,13.2&open=true", ["Pasta Bar"]),
     ],
 )
 def test_restaurants_can_be_filtered_by_cuisine_and_opening(
     catalog: Customer, query: str, expected: list[str]
 ) -> None:
     assert names(catalog.call("browse-bff", "GET", f"/restaurants{query}")) == expected
+
+
+@pytest.mark.parametrize("where", ["north", "52.5", "52.5,13.4,1", "952.5,13.4"])
+def test_a_delivers_to_that_is_not_a_point_is_refused(catalog: Customer, where: str) -> None:
+    response = catalog.call("browse-bff", "GET", f"/restaurants?deliversTo={where}")
+    assert response.status_code == 400
+    assert "deliversTo" in response.get_json()["fields"]
 
 
 def test_an_open_filter_that_is_not_a_boolean_is_refused(catalog: Customer) -> None:

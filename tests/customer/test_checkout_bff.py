@@ -336,6 +336,30 @@ def test_the_request_may_name_another_address_and_card(shop: Customer) -> None:
     assert order["paymentMethod"] == "pm_card_amex"
 
 
+def test_an_address_beyond_the_restaurants_delivery_radius_is_refused(shop: Customer) -> None:
+    shop.sign_up()
+    shop.fill_cart()
+    potsdam = {**ADDRESS, "city": "Potsdam", "postcode": "14467", "lat": 52.3906, "lng": 13.0645}
+
+    response = checkout(shop, {"deliveryAddress": potsdam})
+
+    assert response.status_code == 422
+    assert response.get_json()["fields"] == {
+        "deliveryAddress": "Trattoria Roma delivers within 5.0 km; this address is 27.5 km away"
+    }
+    assert orders(shop) == []
+    assert cart(shop) == PRICED
+
+
+def test_a_restaurant_that_said_no_radius_delivers_anywhere(shop: Customer) -> None:
+    shop.restaurant("r-1", deliveryRadiusM=None)
+    shop.sign_up()
+    shop.fill_cart()
+    potsdam = {**ADDRESS, "city": "Potsdam", "postcode": "14467", "lat": 52.3906, "lng": 13.0645}
+
+    assert checkout(shop, {"deliveryAddress": potsdam}).status_code == 201
+
+
 def test_checkout_with_an_empty_cart_is_a_conflict(shop: Customer) -> None:
     shop.sign_up()
 

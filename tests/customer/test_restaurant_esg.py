@@ -21,6 +21,7 @@ def test_a_restaurant_update_comes_in_without_what_customers_do_not_need(
         "cuisine": "japanese",
         "address": ADDRESS,
         "open": False,
+        "deliveryRadiusM": 5000,
     }
 
 

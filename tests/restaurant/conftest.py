@@ -34,6 +34,7 @@ PROFILE: dict[str, Any] = {
     },
     "open": True,
     "ordering": "kitchen",
+    "deliveryRadiusM": 5000,
 }
 
 MENU_ITEMS: list[dict[str, Any]] = [

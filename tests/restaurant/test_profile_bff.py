@@ -88,6 +88,11 @@ def test_blanks_around_text_are_trimmed(restaurant: Restaurant) -> None:
     assert response.get_json()["name"] == "Trattoria Roma"
 
 
+def test_a_restaurant_that_does_not_say_delivers_within_5_km(restaurant: Restaurant) -> None:
+    profile = {k: v for k, v in PROFILE.items() if k != "deliveryRadiusM"}
+    assert put_profile(restaurant, profile).get_json()["deliveryRadiusM"] == 5000
+
+
 def test_a_cuisine_is_kept_in_lower_case_so_customers_find_it_however_it_was_typed(
     restaurant: Restaurant,
 ) -> None:
