@@ -14,6 +14,20 @@ is answered with 400 and a message per field; a missing or invalid token with
 401; a caller of the wrong kind with 403. Handlers raise :class:`HttpError`
 for refusals of their own (404, 409, ...). ``idempotent`` routes honour an
 ``Idempotency-Key`` header: a retry with the same key gets the first response.
+
+What the document store raises out of a handler is answered in JSON too:
+
+* :class:`~shared.exceptions.InvalidKey` (an id Firestore refuses, such as
+  ``__x__``, ``..`` or one holding ``/``): no such document can exist. When a
+  path parameter is the id, 404 naming it; when a body or query field is, 400
+  with a message for that field, like any invalid field; otherwise 400.
+* :class:`~shared.exceptions.ConflictError` (a write kept losing races): 409,
+  retry the request.
+* any other :class:`~shared.exceptions.StoreError` (the store is unavailable):
+  503 with ``Retry-After``.
+
+Every refusal, these included, frees the request's ``Idempotency-Key``, so a
+retry with the same key runs again.
 """
 
 from __future__ import annotations
@@ -35,6 +49,7 @@ from shared.auth import (
     VerifierUnavailable,
     bearer_token,
 )
+from shared.exceptions import ConflictError, InvalidKey, StoreError
 from shared.idempotency_keys import (
     MAX_KEY_CHARS,
     IdempotencyKeys,
@@ -48,18 +63,27 @@ if TYPE_CHECKING:
 _log = logging.getLogger("fooddelivery.api")
 MAX_BODY_BYTES = 64 * 1024
 """The largest request body a BFF reads; a larger one is refused with 413."""
+STORE_RETRY_AFTER_S = 5
+"""The ``Retry-After`` of a 503 answered because the document store failed."""
 _PARAM = re.compile(r"{(\w+)}")
 Handler = Callable[..., Any]
 
 
 class HttpError(Exception):
-    """A refusal with an HTTP status and a message for the caller."""
+    """A refusal with an HTTP status and a message for the caller (and any ``headers``)."""
 
-    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        fields: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.fields = fields
+        self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
         """The JSON error body: ``error`` and, for validation errors, ``fields``."""
@@ -183,7 +207,10 @@ class HttpApi:
                     return self._idempotent(route, caller, body, params)
                 return self._call(route, caller, body, params)
             except HttpError as e:
-                return e.body(), e.status
+                return e.body(), e.status, e.headers
+            except StoreError as e:
+                refusal = _store_refusal(e, params)
+                return refusal.body(), refusal.status, refusal.headers
 
         return view
 
@@ -280,3 +307,48 @@ def invalid(what: str, fields: dict[str, str]) -> HttpError:
     """The 400 refusal of an invalid ``what`` (request, query, callback), naming each field."""
     message = f"invalid {what}: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
     return HttpError(400, message, fields)
+
+
+def _store_refusal(error: StoreError, params: Mapping[str, str]) -> HttpError:
+    """The answer to a request whose handler the document store failed (see the module)."""
+    if isinstance(error, InvalidKey):
+        return _invalid_id(error, params)
+    _log.warning("%s %s: %s", flask.request.method, flask.request.path, error)
+    if isinstance(error, ConflictError):
+        return HttpError(409, "the request collided with a concurrent change; retry it")
+    return HttpError(
+        503,
+        f"the data store is unavailable; retry in {STORE_RETRY_AFTER_S} s",
+        headers={"Retry-After": str(STORE_RETRY_AFTER_S)},
+    )
+
+
+def _invalid_id(error: InvalidKey, params: Mapping[str, str]) -> HttpError:
+    """404 when a path parameter is the refused id, else 400 naming the fields holding it."""
+    why = f"{error.key!r} cannot be an id: {error.problem}"
+    for name, value in params.items():
+        if value == error.key:
+            return HttpError(404, f"no such {name}: {why}")
+    fields = dict.fromkeys(_paths_to(error.key, request_json()), why)
+    if fields:
+        return invalid("request", fields)
+    query = {
+        name: why for name, value in flask.request.args.items(multi=True) if value == error.key
+    }
+    if query:
+        return invalid("query", query)
+    _log.warning("%s %s: %s", flask.request.method, flask.request.path, error)
+    return HttpError(400, f"invalid request: {why}")
+
+
+def _paths_to(value: object, data: Any) -> list[str]:
+    """The dotted paths (``items.0.menuItemId``) at which the JSON ``data`` holds ``value``."""
+    found, todo = [], [("", data)]
+    while todo:
+        path, item = todo.pop()
+        if type(item) is type(value) and item == value:
+            found.append(path or "$")
+        elif isinstance(item, dict | list):
+            children = item.items() if isinstance(item, dict) else enumerate(item)
+            todo.extend((f"{path}.{k}" if path else str(k), child) for k, child in children)
+    return sorted(found)

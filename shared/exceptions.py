@@ -56,5 +56,18 @@ class ConflictError(StoreError):
     """A conditional write lost a race or the document already exists."""
 
 
+class InvalidKey(StoreError, ValueError):
+    """A collection or document id that Firestore refuses, so no such document can exist.
+
+    Raised by every document store backend, for reads as well as writes. ``key``
+    is the refused id and ``problem`` says what is wrong with it.
+    """
+
+    def __init__(self, what: str, key: object, problem: str) -> None:
+        super().__init__(f"{what} {key!r} is not a valid Firestore id: {problem}")
+        self.key = key
+        self.problem = problem
+
+
 class LakeError(KitError):
     """The event lake could not be written or read."""

@@ -1,8 +1,10 @@
 """What Firestore accepts as a document and its key, enforced by the embedded store too.
 
 So a document the embedded system stores is one Firestore stores the same way:
-keys are single path segments, map keys are strings, an array never holds an
-array, integers fit in 64 bits, and tuples and sets become arrays (lists).
+keys are single path segments Firestore does not reserve, map keys are strings,
+an array never holds an array, integers fit in 64 bits, and tuples and sets
+become arrays (lists). Both backends refuse an invalid key on every operation,
+reads included, with :class:`~shared.exceptions.InvalidKey`.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.exceptions import StoreError
+from shared.exceptions import InvalidKey, StoreError
 
 _PLAIN = frozenset({str, float, bool, bytes, type(None)})
 _ARRAYS = (list, tuple, set, frozenset)
@@ -19,17 +21,39 @@ _MIN_INT, _MAX_INT = -(2**63), 2**63 - 1
 
 
 def check_key(collection: str, key: str) -> None:
-    """Raise :class:`StoreError` unless ``key`` can name a document of ``collection``."""
-    for name, what in ((collection, "collection"), (key, "document key")):
-        if (
-            not isinstance(name, str)
-            or not name
-            or "/" in name
-            or name in (".", "..")
-            or (name.startswith("__") and name.endswith("__"))
-            or len(name.encode()) > _MAX_KEY_BYTES
-        ):
-            raise StoreError(f"{what} {name!r} is not a valid Firestore id")
+    """Raise :class:`InvalidKey` unless ``key`` can name a document of ``collection``."""
+    check_collection(collection)
+    problem = id_problem(key)
+    if problem is not None:
+        raise InvalidKey("document id", key, problem)
+
+
+def check_collection(collection: str) -> None:
+    """Raise :class:`InvalidKey` unless ``collection`` can name a (top-level) collection."""
+    problem = id_problem(collection)
+    if problem is not None:
+        raise InvalidKey("collection id", collection, problem)
+
+
+def id_problem(name: object) -> str | None:
+    """What Firestore finds wrong with ``name`` as a collection or document id, or ``None``."""
+    if not isinstance(name, str):
+        return f"it is a {type(name).__name__}, not a string"
+    if not name:
+        return "it is empty"
+    if "/" in name:
+        return "it contains '/'"
+    if name in (".", ".."):
+        return "'.' and '..' are reserved"
+    if len(name) >= 4 and name.startswith("__") and name.endswith("__"):
+        return "ids matching __.*__ are reserved"
+    try:
+        size = len(name.encode())
+    except UnicodeEncodeError:  # a lone surrogate
+        return "it is not valid UTF-8"
+    if size > _MAX_KEY_BYTES:
+        return f"it is longer than {_MAX_KEY_BYTES} bytes"
+    return None
 
 
 def normalized(doc: dict[str, Any]) -> dict[str, Any]:

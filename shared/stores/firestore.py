@@ -24,8 +24,9 @@ from google.cloud import firestore
 from google.cloud.firestore_v1 import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 
-from shared.exceptions import ConflictError, StoreError
+from shared.exceptions import ConflictError, KitError, StoreError
 from shared.stores.base import AbstractDocumentStore, Doc, Document, Updater, Where
+from shared.stores.document_rules import check_collection, check_key
 
 if TYPE_CHECKING:
     from google.cloud.firestore_v1.document import DocumentReference
@@ -48,9 +49,11 @@ def _lock(project: str, path: str) -> threading.Lock:
 
 @contextlib.contextmanager
 def sdk_errors(action: str) -> Iterator[None]:
-    """Translate the SDK's exceptions into :class:`StoreError`."""
+    """Translate the SDK's exceptions into :class:`StoreError` (the kit's own pass as they are)."""
     try:
         yield
+    except KitError:
+        raise
     except (GoogleAPIError, GoogleAuthError, ValueError, TypeError) as e:
         raise StoreError(f"firestore {action} failed: {e}") from e
 
@@ -115,9 +118,13 @@ class FirestoreDocumentStore(ClientHolder, AbstractDocumentStore):
     must be pure). Updates of one document from one process are also serialized
     locally, which spares Firestore (and the emulator, whose lock-timeout aborts
     make contended transactions very slow) most of the contention.
+
+    An id Firestore refuses is refused before any request, as the embedded
+    store refuses it, with :class:`~shared.exceptions.InvalidKey`.
     """
 
     def _ref(self, collection: str, key: str) -> DocumentReference:
+        check_key(collection, key)
         return self._client.collection(collection).document(key)
 
     def get(self, collection: str, key: str) -> Doc | None:
@@ -183,6 +190,7 @@ class FirestoreDocumentStore(ClientHolder, AbstractDocumentStore):
         without ``order_by`` such a query is sorted by key here, after the limit
         would have applied: it reads every match.
         """
+        check_collection(collection)
         if limit is not None and limit <= 0:
             return []
         query: Any = self._client.collection(collection)

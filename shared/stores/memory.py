@@ -6,7 +6,9 @@ document-written events are. Each stored document is kept frozen (serialized
 with :mod:`marshal`, the fastest deep copy CPython has for JSON-like values)
 beside the live copy that queries match against, so a read is one C call.
 Equality and ``in`` conditions are served from indexes built on first use, so the
-embedded system stays fast as collections grow.
+embedded system stays fast as collections grow. Every operation refuses an id
+Firestore would refuse (:func:`~shared.stores.document_rules.check_key`), reads
+included, so a bad id fails here as it fails on GCP.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from shared.stores.base import (
     Watch,
     Where,
 )
-from shared.stores.document_rules import check_key, normalized
+from shared.stores.document_rules import check_collection, check_key, normalized
 from shared.stores.query import field_value, matches, order_fields, sort_key
 
 Index = dict[Any, set[str]]
@@ -92,6 +94,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     # -- reads -----------------------------------------------------------------------
 
     def get(self, collection: str, key: str) -> Doc | None:
+        check_key(collection, key)
         with self._lock:
             frozen = self._frozen.get(collection, {}).get(key)
             return frozen.thaw() if frozen is not None else None
@@ -105,6 +108,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         descending: bool = False,
         limit: int | None = None,
     ) -> list[Document]:
+        check_collection(collection)
         with self._lock:
             frozen = self._frozen.get(collection, {})
             found = [
@@ -145,6 +149,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             return written
 
     def delete(self, collection: str, key: str) -> None:
+        check_key(collection, key)
         with self._lock:
             before = self._collections.get(collection, {}).pop(key, None)
             if before is not None:

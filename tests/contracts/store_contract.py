@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from shared.envelope import new_event
-from shared.exceptions import StoreError
+from shared.exceptions import InvalidKey, StoreError
 from shared.stores.base import (
     AbstractChangeFeed,
     AbstractDocumentStore,
@@ -38,6 +38,47 @@ QUERY_DOCS: dict[str, Doc] = {
     "k4": {"s": "d"},
     "k2": {"n": 2, "s": "b", "tags": ["y"], "nested": {"v": 20}},
 }
+
+
+INVALID_IDS = [
+    pytest.param("__x__", id="reserved"),
+    pytest.param("__.__", id="reserved-dot"),
+    pytest.param(".", id="dot"),
+    pytest.param("..", id="dot-dot"),
+    pytest.param("a/b", id="slash"),
+    pytest.param("/", id="only-slash"),
+    pytest.param("", id="empty"),
+    pytest.param("k" * 1501, id="1501-bytes"),
+    pytest.param("é" * 751, id="1502-utf8-bytes"),
+    pytest.param("\ud800", id="not-utf8"),
+]
+"""Document ids Firestore refuses (the two too long ones only when writing; the backends
+refuse them on reads too, since no such document can exist)."""
+ODD_VALID_IDS = ["__", "___", "__x", "x__", "_x_", "...", "a.b", " ", "k" * 1500, "é" * 750]
+"""Document ids that look like the invalid ones but that Firestore (and the emulator) accepts."""
+
+Operation = Callable[[AbstractDocumentStore, str, str, list[Doc | None]], object]
+
+
+def _update(store: AbstractDocumentStore, coll: str, key: str, called: list[Doc | None]) -> object:
+    return store.update(coll, key, lambda doc: called.append(doc) or {"v": 1})
+
+
+def _delete_if(
+    store: AbstractDocumentStore, coll: str, key: str, called: list[Doc | None]
+) -> object:
+    return store.delete_if(coll, key, lambda doc: called.append(doc) or True)
+
+
+OPERATIONS: dict[str, Operation] = {
+    "get": lambda store, coll, key, _: store.get(coll, key),
+    "create": lambda store, coll, key, _: store.create(coll, key, {"v": 1}),
+    "put": lambda store, coll, key, _: store.put(coll, key, {"v": 1}),
+    "update": _update,
+    "delete": lambda store, coll, key, _: store.delete(coll, key),
+    "delete_if": _delete_if,
+}
+"""Every operation on one document; an updater or condition records what it was given."""
 
 
 def wait_until(predicate: Callable[[], bool], timeout_s: float = FEED_TIMEOUT_S) -> None:
@@ -178,6 +219,37 @@ class DocumentStoreContract(ABC):
         with pytest.raises(StoreError):
             store.put(COLL, key, doc)
         assert store.query(COLL) == []
+
+    @pytest.mark.parametrize("key", INVALID_IDS)
+    @pytest.mark.parametrize("operation", sorted(OPERATIONS))
+    def test_an_invalid_id_is_refused_by_every_operation(
+        self, store: AbstractDocumentStore, key: str, operation: str
+    ) -> None:
+        called: list[Doc | None] = []
+        with pytest.raises(InvalidKey) as refused:
+            OPERATIONS[operation](store, COLL, key, called)
+        assert refused.value.key == key
+        assert repr(key) in str(refused.value)
+        assert called == []
+        assert store.query(COLL) == []
+
+    @pytest.mark.parametrize("collection", ["__x__", ".", "..", "a/b", ""])
+    def test_an_invalid_collection_id_is_refused(
+        self, store: AbstractDocumentStore, collection: str
+    ) -> None:
+        for operation in (OPERATIONS["get"], OPERATIONS["put"]):
+            with pytest.raises(InvalidKey):
+                operation(store, collection, "k", [])
+        with pytest.raises(InvalidKey):
+            store.query(collection)
+
+    def test_ids_that_merely_look_odd_are_valid(self, store: AbstractDocumentStore) -> None:
+        for n, key in enumerate(ODD_VALID_IDS):
+            assert store.get(COLL, key) is None
+            store.put(COLL, key, {"n": n})
+        assert {d.key: d.data["n"] for d in store.query(COLL)} == {
+            key: n for n, key in enumerate(ODD_VALID_IDS)
+        }
 
     def test_tuples_are_stored_as_arrays(self, store: AbstractDocumentStore) -> None:
         store.put(COLL, "k", {"pair": (1, 2), "nested": {"pair": ("a", "b")}})

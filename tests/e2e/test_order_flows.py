@@ -355,3 +355,42 @@ def test_bad_input_gets_field_messages_not_500(world):
         )
     assert unknown_dish.value.status == 422
     assert unknown_dish.value.body["fields"]
+
+
+RESERVED = "__x__"
+"""An id Firestore reserves: no document can have it, and asking for one must not be a 500."""
+
+
+def test_an_id_firestore_refuses_gets_a_json_404_in_the_path_and_400_in_the_body(world):
+    dan = world.driver("dan")
+    in_the_path = [
+        (world.alice.browse, "GET", f"/restaurants/{RESERVED}"),
+        (world.alice.browse, "GET", f"/restaurants/{RESERVED}/menu"),
+        (world.alice.tracking, "GET", f"/orders/{RESERVED}"),
+        (world.alice.tracking, "POST", f"/orders/{RESERVED}/cancel"),
+        (world.staff[TRATTORIA].kitchen, "GET", f"/restaurants/{TRATTORIA}/orders/{RESERVED}"),
+        (
+            world.staff[TRATTORIA].kitchen,
+            "POST",
+            f"/restaurants/{TRATTORIA}/orders/{RESERVED}/ready",
+        ),
+        (dan.api, "GET", f"/deliveries/{RESERVED}"),
+        (dan.api, "POST", f"/deliveries/{RESERVED}/picked-up"),
+        (dan.api, "POST", f"/offers/{RESERVED}/accept"),
+    ]
+    for api, method, path in in_the_path:
+        with pytest.raises(ApiError) as refused:
+            api.call(method, path)
+        assert refused.value.status == 404, (method, path, refused.value.body)
+        assert repr(RESERVED) in refused.value.body["error"], (method, path)
+
+    for restaurant in (RESERVED, "a/b", ".."):
+        with pytest.raises(ApiError) as bad_cart:
+            world.alice.checkout_api.call(
+                "PUT",
+                "/cart",
+                {"restaurantId": restaurant, "items": [{"menuItemId": "x", "quantity": 1}]},
+            )
+        assert bad_cart.value.status == 400, bad_cart.value.body
+        assert repr(restaurant) in bad_cart.value.body["fields"]["restaurantId"]
+    assert world.alice.checkout_api.call("GET", "/cart")["items"] == []
