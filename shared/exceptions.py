@@ -56,11 +56,12 @@ class ConflictError(StoreError):
     """A conditional write lost a race or the document already exists."""
 
 
-class InvalidKey(StoreError, ValueError):
+class InvalidKey(StoreError, PoisonError, ValueError):
     """A collection or document id that Firestore refuses, so no such document can exist.
 
     Raised by every document store backend, for reads as well as writes. ``key``
-    is the refused id and ``problem`` says what is wrong with it.
+    is the refused id and ``problem`` says what is wrong with it. Retrying cannot
+    help, so an event that leads to one is poison: it becomes a fault at once.
     """
 
     def __init__(self, what: str, key: object, problem: str) -> None:

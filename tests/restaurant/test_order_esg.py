@@ -117,6 +117,16 @@ def test_an_event_that_does_not_fit_becomes_a_fault_and_the_next_one_is_read(
     assert [e.partition_key for e in restaurant.bus(*ORDER_EVENTS)] == ["o-2"]
 
 
+def test_an_order_id_no_document_can_have_is_a_fault_at_once_not_retried(
+    restaurant: Restaurant,
+) -> None:
+    restaurant.receive(restaurant.order_status("__x__", ordering="kitchen"))
+    [fault] = restaurant.system.faults("restaurant")
+    assert (fault["reason"], fault["deliveryAttempt"]) == ("poison", 1)
+    assert fault["function"] == "restaurant/kitchen-bff/listener"
+    assert fault["error"]["type"] == "InvalidKey"
+
+
 # -- egress ----------------------------------------------------------------------------
 
 
