@@ -2,7 +2,8 @@
 
 One view per order, fed by the order's own events, Order's status changes,
 Delivery's driver and location, and the payment's settlement. A customer may ask
-to cancel an order the restaurant has not taken yet (:mod:`.cancellation`).
+to cancel an order the restaurant has not taken yet; the view records the request
+and what became of it (:mod:`.cancellation`).
 """
 
 from __future__ import annotations

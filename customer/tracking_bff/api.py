@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from customer.tracking_bff.cancellation import CANCEL_REQUESTS, CANCELLABLE
+from customer.tracking_bff.cancellation import CANCEL_REQUESTS, CANCELLABLE, record_request
 from customer.tracking_bff.models import (
     TRACKING,
     CancelRequest,
@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
     from customer.ports import CustomerPorts
     from shared.auth import Principal
+
+NOT_KNOWN = "no such order, or one placed a moment ago that tracking does not know yet (retry)"
+"""The 404 refusal, as the OpenAPI document lists it."""
 
 
 def http_app(ports: CustomerPorts) -> flask.Flask:
@@ -42,10 +45,15 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         "/orders/{order_id}",
         actors={"customer"},
         response=Tracking,
-        refusals={404: "no such order"},
+        refusals={404: NOT_KNOWN},
     )
     def get_order(caller: Principal, order_id: str) -> Tracking:
-        """Where one of the caller's orders stands."""
+        """Where one of the caller's orders stands.
+
+        Tracking hears of an order from checkout's first event, ``order-submitted``:
+        for a second or so after checkout answers (longer while that event waits
+        for a retry), the order is not known here yet and the answer is 404.
+        """
         return Tracking.model_validate(_own_view(caller, order_id))
 
     @api.route(
@@ -55,29 +63,38 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         response=CancelRequest,
         status=202,
         refusals={
-            404: "no such order",
+            404: NOT_KNOWN,
             409: "the restaurant has taken the order already, or it is finished",
         },
     )
     def cancel_order(caller: Principal, order_id: str) -> CancelRequest:
         """Ask to cancel an order the restaurant has not taken yet; the payment is then voided.
 
-        The answer means the request is on its way. An order still awaiting its
+        The answer means the request is on its way, and the order's
+        ``cancellation`` shows it as ``requested``. An order still awaiting its
         payment is cancelled by checkout at once; a placed one's request goes to
-        Order, which refuses it if it arrives after the restaurant accepted. The
-        tracking view shows ``cancelled`` (reason ``customer``) once it is decided.
+        Order, which refuses it if it arrives after the restaurant accepted, and
+        says nothing. The tracking view decides the request from where the order
+        goes next: ``granted`` once it is ``cancelled`` (reason ``customer``),
+        ``refused`` once it moves on past ``placed``. Asking again changes nothing.
         """
         view = _own_view(caller, order_id)
         if view["status"] not in CANCELLABLE:
             raise HttpError(409, f"order {order_id} is {view['status']}: it cannot be cancelled")
-        request = {"orderId": order_id, "customerId": caller.subject}
-        store.create(CANCEL_REQUESTS, order_id, {**request, "requestedAt": ports.clock.now_ms()})
+        now = ports.clock.now_ms()
+        request = {"orderId": order_id, "customerId": caller.subject, "requestedAt": now}
+        store.create(CANCEL_REQUESTS, order_id, request)
+        store.update(TRACKING, order_id, lambda current: record_request(current, now))
         return CancelRequest(order_id=order_id, status="cancellation-requested")
 
     def _own_view(caller: Principal, order_id: str) -> dict[str, object]:
         view = store.get(TRACKING, order_id)
         if view is None or view["customerId"] is None:
-            raise HttpError(404, f"no order {order_id}")
+            raise HttpError(
+                404,
+                f"no order {order_id}: if it was placed a moment ago, tracking does not know "
+                "of it yet; retry in a second or two",
+            )
         if view["customerId"] != caller.subject:
             raise HttpError(403, f"order {order_id} is not yours")
         return view

@@ -6,16 +6,23 @@ Checkout decides first: an order still awaiting its payment is cancelled there
 at once. A placed order's request goes on to Order, which cancels it only while
 it is still ``placed``; the payment is then voided. Either way the tracking
 view shows ``cancelled`` with the reason ``customer``.
+
+Nothing answers a request that loses the race, so the view keeps its own record
+(``cancellation``) and decides it from where the order goes next: ``granted``
+once it is cancelled for the customer, ``refused`` once it moves on past
+``placed`` (or ends otherwise) first.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from customer.tracking_bff.progress import STATUS_RANK
+
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
     from shared.runtime.context import Context
-    from shared.stores import DocumentChange
+    from shared.stores import Doc, DocumentChange
 
 CANCEL_REQUESTS = "cancel-requests"
 """``cancel-requests/{orderId}``: ``{orderId, customerId, requestedAt}``."""
@@ -23,6 +30,13 @@ CANCELLABLE = frozenset({"pending-payment", "placed"})
 """Statuses of the tracking view in which a request can still win."""
 CANCELLATION_REQUESTED = "cancellation-requested"
 """What the trigger announces; checkout-bff decides what becomes of it."""
+CUSTOMER = "customer"
+"""The reason of an order cancelled because the customer asked."""
+
+REQUESTED, GRANTED, REFUSED = "requested", "granted", "refused"
+"""What became of a request, as the view's ``cancellation.status`` says."""
+TOO_LATE = "the restaurant had already accepted the order"
+"""Why a request was refused when the order moved on past ``placed`` first."""
 
 
 def announce_cancel_request(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
@@ -32,3 +46,51 @@ def announce_cancel_request(change: DocumentChange, ctx: Context[CustomerPorts])
         return
     body = {"id": request["orderId"], "requestedAt": request["requestedAt"]}
     ctx.emit(CANCELLATION_REQUESTED, "order", body, partition_key=request["orderId"])
+
+
+def record_request(view: Doc | None, at: int) -> Doc | None:
+    """The view with the customer's request to cancel, made at ``at`` (epoch ms); ``None``
+    (nothing to write) when there is no view or it holds a request already.
+
+    A request the view already knows the outcome of is decided at once.
+    """
+    if view is None or view.get("cancellation") is not None:
+        return None
+    request = {"status": REQUESTED, "requestedAt": at, "decidedAt": None, "reason": None}
+    recorded = {**view, "cancellation": request, "updatedAt": max(view["updatedAt"] or 0, at)}
+    return settle(recorded)
+
+
+def settle(view: Doc) -> Doc:
+    """Decide the view's request, if any, from where the order stands.
+
+    ``granted`` once the order is cancelled for the customer (whatever was said
+    before: the view never contradicts its own status); ``refused`` when it moved
+    on past ``placed`` or ended otherwise while the request was pending.
+    """
+    request = view.get("cancellation")
+    if request is None or request["status"] == GRANTED:
+        return view
+    status = view["status"]
+    if status == "cancelled" and view["reason"] == CUSTOMER:
+        outcome, reason = GRANTED, None
+    elif request["status"] == REQUESTED and STATUS_RANK[status] > STATUS_RANK["placed"]:
+        outcome, reason = REFUSED, _why_refused(view)
+    else:
+        return view
+    decided = {**request, "status": outcome, "decidedAt": _reached(view, status), "reason": reason}
+    return {**view, "cancellation": decided}
+
+
+def _why_refused(view: Doc) -> str:
+    if view["status"] == "cancelled":
+        return f"the order had already been cancelled ({view['reason']})"
+    if view["status"] == "payment-declined":
+        return "the payment had already been declined"
+    return TOO_LATE
+
+
+def _reached(view: Doc, status: str) -> int:
+    """When the order reached ``status``, as its history says."""
+    at: int = next(step["at"] for step in view["history"] if step["status"] == status)
+    return at

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
@@ -16,7 +18,8 @@ class View(BaseModel):
 
 
 class CancelRequest(View):
-    """The answer to a cancellation request: on its way to Order, which decides."""
+    """The answer to a cancellation request: on its way; the order's ``cancellation`` then
+    says what became of it."""
 
     order_id: str
     status: str
@@ -58,8 +61,26 @@ class Step(View):
     at: int
 
 
+class Cancellation(View):
+    """The customer's request to cancel the order (made at ``requestedAt``, epoch ms), and what
+    became of it.
+
+    ``requested`` until the order's progress decides it: ``granted`` once the
+    order is cancelled for the customer (reason ``customer``); ``refused`` when it
+    moved on past ``placed`` first (the restaurant had accepted it) or ended
+    otherwise, and ``reason`` says which. ``decidedAt`` is when the order reached
+    the status that decided it, earlier than ``requestedAt`` if that came first.
+    """
+
+    status: Literal["requested", "granted", "refused"]
+    requested_at: int
+    decided_at: int | None
+    reason: str | None
+
+
 class Tracking(View):
-    """Where an order stands, its driver, its payment and its history."""
+    """Where an order stands, its driver, its payment and its history, and the customer's
+    request to cancel it if they made one."""
 
     id: str
     customer_id: str
@@ -74,18 +95,20 @@ class Tracking(View):
     location: Location | None
     payment: str
     history: list[Step]
+    cancellation: Cancellation | None = None
     placed_at: int | None
     updated_at: int
 
 
 class OrderSummary(View):
-    """One order in the customer's history."""
+    """One order in the customer's history, with the customer's request to cancel it if any."""
 
     id: str
     restaurant: Restaurant
     status: str
     total: int
     currency: str
+    cancellation: Cancellation | None = None
     placed_at: int | None
 
 

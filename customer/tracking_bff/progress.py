@@ -79,7 +79,9 @@ def pay(view: Doc, payment: str) -> Doc:
     return view
 
 
-def _submitted(view: Doc, event: Envelope) -> Doc:
+def _known(view: Doc, event: Envelope) -> Doc:
+    """The view with the order as checkout made it, which each of checkout's events carries:
+    whichever of them arrives first makes the order known to its customer."""
     order = event.body
     details = {
         "customerId": order["customerId"],
@@ -89,16 +91,21 @@ def _submitted(view: Doc, event: Envelope) -> Doc:
         "currency": order["currency"],
         "createdAt": order["createdAt"],
     }
-    return advance({**view, **details}, "pending-payment", order["createdAt"])
+    return {**view, **details}
+
+
+def _submitted(view: Doc, event: Envelope) -> Doc:
+    return advance(_known(view, event), "pending-payment", event.body["createdAt"])
 
 
 def _placed(view: Doc, event: Envelope) -> Doc:
     placed_at = event.body["placedAt"]
-    return pay(advance({**view, "placedAt": placed_at}, "placed", placed_at), "authorized")
+    view = advance({**_known(view, event), "placedAt": placed_at}, "placed", placed_at)
+    return pay(view, "authorized")
 
 
 def _declined(view: Doc, event: Envelope) -> Doc:
-    view = {**view, "reason": event.body["reason"]}
+    view = {**_known(view, event), "reason": event.body["reason"]}
     return pay(advance(view, "payment-declined", event.timestamp), "declined")
 
 
@@ -106,8 +113,8 @@ def _cancelled(view: Doc, event: Envelope) -> Doc:
     """Checkout cancelled the order before it was placed: no payment will be taken, and one
     authorized after all is voided (``payment-voided`` follows)."""
     order = event.body
-    view = advance({**view, "reason": order["reason"]}, "cancelled", order["cancelledAt"])
-    return pay(view, "cancelled")
+    view = {**_known(view, event), "reason": order["reason"]}
+    return pay(advance(view, "cancelled", order["cancelledAt"]), "cancelled")
 
 
 def _status_changed(view: Doc, event: Envelope) -> Doc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from customer.tracking_bff.cancellation import settle
 from customer.tracking_bff.models import TRACKING
 from customer.tracking_bff.progress import APPLY, blank
 
@@ -22,7 +23,8 @@ REMEMBERED_EVENTS = 256
 def track(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     """Apply the event to its order's view, once (all of an order's events are keyed by it).
 
-    An ``order-*`` event that says nothing about the order's progress is ignored.
+    An ``order-*`` event that says nothing about the order's progress is ignored. A
+    request to cancel the order is decided once the order's progress says how it went.
     """
     apply = APPLY.get(event.type)
     if apply is None:
@@ -33,7 +35,7 @@ def track(event: Envelope, ctx: Context[CustomerPorts]) -> None:
         if event.id in view[APPLIED]:
             return None
         return {
-            **apply(view, event),
+            **settle(apply(view, event)),
             "updatedAt": max(view["updatedAt"] or 0, event.timestamp),
             APPLIED: [*view[APPLIED], event.id][-REMEMBERED_EVENTS:],
         }

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from customer.tracking_bff.cancellation import record_request, settle
+from customer.tracking_bff.progress import advance, blank
 from shared.topology import Topic
 from tests.customer.conftest import DECLINED_CARD, MINUTE, START, Customer
 
@@ -54,6 +57,7 @@ def test_an_order_is_tracked_from_checkout_to_the_door(shop: Customer) -> None:
         "location": {"lat": 52.53, "lng": 13.40},
         "payment": "captured",
         "history": view["history"],
+        "cancellation": None,
         "placedAt": START,
         "updatedAt": START + 40 * MINUTE,
     }
@@ -160,6 +164,7 @@ def test_a_customer_lists_only_their_own_orders_newest_first(shop: Customer) -> 
             "status": "placed",
             "total": 2550,
             "currency": "EUR",
+            "cancellation": None,
             "placedAt": START + 2 * MINUTE,
         },
         {
@@ -168,6 +173,7 @@ def test_a_customer_lists_only_their_own_orders_newest_first(shop: Customer) -> 
             "status": "placed",
             "total": 2550,
             "currency": "EUR",
+            "cancellation": None,
             "placedAt": START,
         },
     ]
@@ -260,6 +266,12 @@ def test_an_order_awaiting_its_payment_is_cancelled_at_once_without_order(
     assert view["payment"] == "voided"
     assert shop.processor.authorizations["auth-1"]["status"] == "voided"
     assert cancel(shop, order_id).status_code == 409
+    assert view["cancellation"] == {
+        "status": "granted",
+        "requestedAt": cancelled_at,  # checkout cancels it as of the request
+        "decidedAt": cancelled_at,
+        "reason": None,
+    }
 
 
 def test_a_decline_after_the_customer_cancelled_changes_nothing(shop: Customer) -> None:
@@ -277,6 +289,219 @@ def test_a_decline_after_the_customer_cancelled_changes_nothing(shop: Customer) 
     assert shop.doc("orders", order_id)["status"] == "cancelled"
     assert shop.events("payment-declined") and shop.events("order-payment-declined") == []
     assert shop.processor.authorizations == {}
+
+
+# -- what became of a request ---------------------------------------------------------------
+
+MOVED_ON = "the restaurant had already accepted the order"
+REASON_OF = {"cancelled": "restaurant-timeout", "payment-declined": "card_declined"}
+"""The view's ``reason`` when it ends so."""
+
+
+def test_a_request_is_recorded_in_the_view_and_asking_again_changes_nothing(
+    shop: Customer,
+) -> None:
+    order_id = shop.place_order()
+    shop.clock.advance(MINUTE)
+    cancel(shop, order_id)
+    shop.clock.advance(MINUTE)
+
+    assert cancel(shop, order_id).status_code == 202
+
+    requested = {
+        "status": "requested",
+        "requestedAt": START + MINUTE,
+        "decidedAt": None,
+        "reason": None,
+    }
+    view = track(shop, order_id).get_json()
+    assert (view["status"], view["cancellation"]) == ("placed", requested)
+    assert view["updatedAt"] == START + MINUTE
+    [listed] = shop.call("tracking-bff", "GET", "/orders").get_json()["orders"]
+    assert listed["cancellation"] == requested
+    assert len(shop.events("cancellation-requested")) == 1
+
+
+def test_a_request_the_restaurant_beat_is_refused_when_the_acceptance_arrives(
+    shop: Customer,
+) -> None:
+    # GIVEN the restaurant accepted a minute after checkout, but Order's news is slow
+    order_id = shop.place_order()
+    shop.clock.advance(2 * MINUTE)
+    cancel(shop, order_id)
+
+    # WHEN the acceptance reaches tracking after the customer asked to cancel
+    shop.order_status(order_id, "accepted", changedAt=START + MINUTE)
+
+    # THEN the view says the request lost, and why
+    view = track(shop, order_id).get_json()
+    assert view["status"] == "accepted"
+    assert view["cancellation"] == {
+        "status": "refused",
+        "requestedAt": START + 2 * MINUTE,
+        "decidedAt": START + MINUTE,
+        "reason": MOVED_ON,
+    }
+    # AND news of later steps changes nothing
+    shop.order_status(order_id, "ready")
+    assert track(shop, order_id).get_json()["cancellation"] == view["cancellation"]
+
+
+def test_a_request_is_granted_when_order_cancels_for_the_customer(shop: Customer) -> None:
+    order_id = shop.place_order()
+    cancel(shop, order_id)
+    shop.clock.advance(MINUTE)
+
+    shop.order_status(order_id, "cancelled", reason="customer")
+
+    view = track(shop, order_id).get_json()
+    assert (view["status"], view["reason"]) == ("cancelled", "customer")
+    assert view["cancellation"] == {
+        "status": "granted",
+        "requestedAt": START,
+        "decidedAt": START + MINUTE,
+        "reason": None,
+    }
+
+
+def test_a_request_overtaken_by_another_cancellation_is_refused_saying_so(
+    shop: Customer,
+) -> None:
+    order_id = shop.place_order()
+    cancel(shop, order_id)
+
+    shop.order_status(order_id, "cancelled", reason="rejected", detail="out of dough")
+
+    cancellation = track(shop, order_id).get_json()["cancellation"]
+    assert (cancellation["status"], cancellation["reason"]) == (
+        "refused",
+        "the order had already been cancelled (rejected)",
+    )
+
+
+def test_an_order_the_restaurant_took_still_cannot_be_cancelled(shop: Customer) -> None:
+    order_id = shop.place_order()
+    shop.order_status(order_id, "accepted")
+
+    response = cancel(shop, order_id)
+
+    assert response.status_code == 409
+    assert response.get_json()["error"] == f"order {order_id} is accepted: it cannot be cancelled"
+    assert track(shop, order_id).get_json()["cancellation"] is None
+    assert shop.store.get("cancel-requests", order_id) is None
+    assert shop.events("cancellation-requested") == []
+
+
+@pytest.mark.parametrize(
+    ("status", "why"),
+    [
+        ("accepted", MOVED_ON),
+        ("picked-up", MOVED_ON),
+        ("delivered", MOVED_ON),
+        ("cancelled", "the order had already been cancelled (restaurant-timeout)"),
+        ("payment-declined", "the payment had already been declined"),
+    ],
+)
+def test_a_request_recorded_as_the_order_moves_on_is_refused_at_once(status: str, why: str) -> None:
+    view = advance({**placed_view(), "reason": REASON_OF.get(status)}, status, START + MINUTE)
+
+    recorded = record_request(view, START + 2 * MINUTE)
+
+    assert recorded is not None
+    assert recorded["cancellation"] == {
+        "status": "refused",
+        "requestedAt": START + 2 * MINUTE,
+        "decidedAt": START + MINUTE,
+        "reason": why,
+    }
+
+
+def test_a_request_waits_while_the_order_awaits_its_payment_or_the_restaurant() -> None:
+    awaiting = advance(blank("o-1"), "pending-payment", START)
+    for view in ({**awaiting, "customerId": "alice", "updatedAt": START}, placed_view()):
+        recorded = record_request(view, START + MINUTE)
+        assert recorded is not None
+        assert settle(recorded)["cancellation"]["status"] == "requested"
+
+
+def test_an_order_cancelled_for_the_customer_never_shows_the_request_refused() -> None:
+    refused = record_request(advance(placed_view(), "accepted", START), START + MINUTE)
+    assert refused is not None
+
+    cancelled = advance({**refused, "reason": "customer"}, "cancelled", START + 2 * MINUTE)
+
+    assert settle(cancelled)["cancellation"]["status"] == "granted"
+
+
+def placed_view() -> dict[str, Any]:
+    """A view of an order placed at ``START``."""
+    view = advance(blank("o-1"), "pending-payment", START)
+    return {**advance(view, "placed", START), "customerId": "alice", "updatedAt": START}
+
+
+# -- before tracking knows the order --------------------------------------------------------
+
+
+def test_an_order_just_checked_out_is_not_known_yet_and_the_404_says_to_retry(
+    shop: Customer,
+) -> None:
+    shop.sign_up()
+    shop.fill_cart()
+    # checkout answers before its events reach tracking
+    placed = shop.client("checkout-bff").post("/checkout", json={}, headers=shop.headers())
+    order_id = placed.get_json()["orderId"]
+
+    tracked = shop.client("tracking-bff").get(f"/orders/{order_id}", headers=shop.headers())
+    cancelled = shop.client("tracking-bff").post(
+        f"/orders/{order_id}/cancel", headers=shop.headers()
+    )
+
+    for response in (tracked, cancelled):
+        assert response.status_code == 404
+        assert response.get_json()["error"] == (
+            f"no order {order_id}: if it was placed a moment ago, tracking does not know "
+            "of it yet; retry in a second or two"
+        )
+    shop.system.run_until_quiet()
+    assert track(shop, order_id).get_json()["status"] == "placed"
+
+
+def placed(customer: Customer) -> str:
+    return customer.place_order()
+
+
+def declined(customer: Customer) -> str:
+    return customer.place_order(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
+
+
+def cancelled_awaiting_payment(customer: Customer) -> str:
+    customer.processor.down_until = START + 5 * MINUTE
+    cancel_while_waiting(customer, START + 2 * MINUTE)
+    return customer.place_order()
+
+
+@pytest.mark.parametrize(
+    ("order", "event_type", "status"),
+    [
+        (placed, "order-placed", "placed"),
+        (declined, "order-payment-declined", "payment-declined"),
+        (cancelled_awaiting_payment, "order-cancelled", "cancelled"),
+    ],
+)
+def test_an_order_is_known_from_whichever_of_checkouts_events_arrives_first(
+    shop: Customer, order: Callable[[Customer], str], event_type: str, status: str
+) -> None:
+    order_id = order(shop)
+    [event] = shop.events(event_type)
+    shop.store.delete("tracking", order_id)  # as if order-submitted were still on its way
+
+    shop.system.inject("customer", Topic.BUS, event)
+    shop.system.run_until_quiet()
+
+    view = track(shop, order_id).get_json()
+    assert (view["customerId"], view["status"], view["total"]) == ("alice", status, 2550)
+    assert [step for step, _ in history(view)] == [status]
+    assert [o["id"] for o in history_page(shop)["orders"]] == [order_id]
 
 
 # -- history pages ------------------------------------------------------------------------
