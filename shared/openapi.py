@@ -66,8 +66,20 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
                 "400": {"description": "invalid request", **error},
                 "401": {"description": "missing or invalid bearer token", **error},
                 "403": {"description": "the caller may not do this", **error},
+                "409": {"description": "a concurrent change collided with it; retry", **error},
+                "503": {
+                    "description": "the data store or the token verifier is unavailable; "
+                    "retry (after Retry-After when given)",
+                    **error,
+                },
             },
         }
+        names = _PARAM.findall(route.path)
+        if names and 404 not in route.refusals:
+            operation["responses"]["404"] = {
+                "description": f"no such {' or '.join(names)} (an id that cannot exist included)",
+                **error,
+            }
         if route.query is not None:
             operation["parameters"] += _query_parameters(route.query)
         if route.idempotent:
