@@ -62,7 +62,7 @@ def test_declared_indexes_reach_their_subsystem(generated):
         "collection": "orders",
         "fields": [
             {"field_path": "status", "order": "ASCENDING"},
-            {"field_path": "placedAt", "order": "ASCENDING"},
+            {"field_path": "changedAt", "order": "ASCENDING"},
         ],
     } in indexes
     restaurant = generated["subsystems"]["restaurant"]["firestore_indexes"]
