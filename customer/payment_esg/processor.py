@@ -3,9 +3,12 @@
 Every call carries an ``Idempotency-Key`` chosen by the caller from the
 business fact (``{orderId}:capture``), so a redelivered event repeats a call
 harmlessly. A 5xx, a 408 or a 429 (or a broken connection) raises a retryable
-error (the event is redelivered with backoff). Any other refusal of an
-authorization is a :class:`Declined`, as the processor will never accept that
-request; any other refusal of a settlement is a :class:`BusinessRuleViolation`.
+error (the event is redelivered with backoff). A 401 or 403 says our own
+credentials are wrong: a :class:`BusinessRuleViolation` (a fault for a person
+to fix at once), never a decline the customer would be blamed for; the order
+then ends at checkout's payment deadline. Any other refusal of an authorization
+is a :class:`Declined`, as the processor will never accept that request; any
+other refusal of a settlement is a :class:`BusinessRuleViolation`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ Settlement = Literal["capture", "void", "refund"]
 """What can be done with an authorization after the fact."""
 RETRY_LATER = frozenset({408, 429})
 """The 4xx answers that ask to try again later: a request timeout, too many requests."""
+NOT_US = frozenset({401, 403})
+"""The 4xx answers about our own credentials, not about the customer's payment."""
 REFUSED = "payment_refused"
 """The decline reason when the processor refuses an authorization without a code of its own."""
 
@@ -122,7 +127,7 @@ class HttpPaymentProcessor(PaymentProcessor):
 
 def _is_final_refusal(status: int) -> bool:
     """A 4xx the same request will get again, however often it is sent."""
-    return 400 <= status < 500 and status not in RETRY_LATER
+    return 400 <= status < 500 and status not in RETRY_LATER | NOT_US
 
 
 def _declined(response: requests.Response) -> Declined:

@@ -366,12 +366,31 @@ def test_the_adapter_reads_the_processors_answers(customer: Customer) -> None:
 def test_the_adapter_declines_an_authorization_the_processor_will_never_accept(
     customer: Customer,
 ) -> None:
-    assert authorize(adapter(customer, key="sk_wrong")) == Declined(
-        "payment_refused", refusal="401 unknown API key"
-    )
     customer.processor.failures = 1
     customer.processor.failure = ({"error": "too little", "code": "amount_too_small"}, 422)
     assert authorize(adapter(customer)) == Declined("amount_too_small", refusal="422 too little")
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_our_own_credentials_refused_are_a_fault_never_a_decline(
+    customer: Customer, status: int
+) -> None:
+    customer.processor.failures = 1
+    customer.processor.failure = ({"error": "unknown API key"}, status)
+    with pytest.raises(BusinessRuleViolation, match=f"{status} unknown API key"):
+        authorize(adapter(customer))
+
+
+def test_a_wrong_api_key_leaves_the_order_to_its_deadline_and_records_a_fault(
+    shop: Customer,
+) -> None:
+    shop.processor.failures = 1
+    shop.processor.failure = ({"error": "unknown API key"}, 401)
+    order_id = shop.place_order()
+    [fault] = shop.faults()
+    assert fault["error"]["type"] == "BusinessRuleViolation"
+    assert shop.events("payment-declined") == []
+    assert shop.doc("orders", order_id)["status"] == "pending-payment"
 
 
 @pytest.mark.parametrize("status", [503, 408, 429])
