@@ -11,7 +11,9 @@ from pydantic import Field
 
 from shared.contracts import Contract, ContractModel, EpochMs, Id
 
-DeliveryStatus = Literal["assigned", "picked-up", "delivered"]
+DeliveryStatus = Literal["assigned", "released", "picked-up", "delivered"]
+"""``released``: the assigned driver handed the delivery back before picking it up; another
+driver is being found (``assigned`` follows again)."""
 
 
 class Driver(ContractModel):
@@ -29,12 +31,14 @@ class Location(ContractModel):
 
 
 class DeliveryStatusChanged(Contract):
-    """A driver was assigned to the order, picked it up, moved, or delivered it.
+    """A driver was assigned to the order, handed it back, picked it up, moved, or delivered it.
 
     Published on every status change and on every new location while the
     order is on its way. ``location`` is the driver's position from the pickup
-    on; ``null`` while the driver is only assigned (where a driver was when
-    accepting, at home maybe, is not the customer's business).
+    on; ``null`` while the driver is only assigned, and when they handed the
+    order back (where a driver was when accepting, at home maybe, is not the
+    customer's business). ``driver`` is the driver the status is about: for
+    ``released``, the one who handed the order back, who no longer brings it.
     """
 
     TYPE: ClassVar[str] = "delivery.delivery-status-changed"

@@ -11,6 +11,8 @@ profile by the driver id. Times are epoch milliseconds.
     deliveryId, driverId, answeredAt
 ``delivery-picked-up``, ``delivery-delivered`` (driver-bff deliveries-trigger)
     deliveryId, orderId, driverId
+``driver-released`` (driver-bff deliveries-trigger): the driver handed an assigned delivery back
+    deliveryId, orderId, driverId, reason (the driver's words, or null)
 ``delivery-offered`` (dispatch-control rules)
     id, orderId, driverId, pickup{restaurantId,name,address}, dropoff, expiresAt
 ``offer-withdrawn`` (dispatch-control rules)
@@ -20,7 +22,8 @@ profile by the driver id. Times are epoch milliseconds.
 ``delivery-cancelled`` (dispatch-control rules)
     id, orderId, driverId (null when no driver was assigned)
 ``delivery-status-changed`` (dispatch-control rules)
-    id, orderId, status, driver{id,name}, location, changedAt
+    id, orderId, status, driver{id,name}, location, changedAt; status ``released`` names the
+    driver who handed the delivery back
 """
 
 ORDER_UPDATED = "order-updated"
@@ -29,6 +32,7 @@ OFFER_ACCEPTED = "offer-accepted"
 OFFER_DECLINED = "offer-declined"
 DELIVERY_PICKED_UP = "delivery-picked-up"
 DELIVERY_DELIVERED = "delivery-delivered"
+DRIVER_RELEASED = "driver-released"
 DELIVERY_OFFERED = "delivery-offered"
 OFFER_WITHDRAWN = "offer-withdrawn"
 DELIVERY_ASSIGNED = "delivery-assigned"

@@ -244,6 +244,12 @@ class DriverApp:
         """Handed to the customer."""
         self.api.call("POST", f"/deliveries/{delivery_id}/delivered")
 
+    def release(self, delivery_id: str, reason: str | None = None) -> dict[str, Any]:
+        """Hand the delivery back before picking it up; the delivery as the driver now sees it."""
+        body = {} if reason is None else {"reason": reason}
+        released: dict[str, Any] = self.api.call("POST", f"/deliveries/{delivery_id}/release", body)
+        return released
+
 
 def tokens(issuer: LocalIssuer) -> Any:
     """A function minting a token for ``customer:alice`` style identities."""

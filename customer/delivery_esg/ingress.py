@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from shared.runtime.context import Context
 
 DELIVERY_STATUS_CHANGED = "delivery.delivery-status-changed"
-STATUSES = frozenset({"assigned", "picked-up", "delivered"})
-"""The delivery statuses the customer follows; others are skipped."""
+STATUSES = frozenset({"assigned", "released", "picked-up", "delivered"})
+"""The delivery statuses the customer follows (``released``: the driver handed the order back
+and another one is being found); others are skipped."""
 
 
 class DriverReader(Reader):

@@ -80,7 +80,11 @@ class Cancellation(View):
 
 class Tracking(View):
     """Where an order stands, its driver, its payment and its history, and the customer's
-    request to cancel it if they made one."""
+    request to cancel it if they made one.
+
+    ``driver`` (and ``location``) are ``null`` until a driver is assigned, and again when
+    the driver hands the order back before picking it up, until another one is assigned.
+    """
 
     id: str
     customer_id: str

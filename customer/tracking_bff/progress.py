@@ -24,6 +24,9 @@ STATUS_RANK = {
     "cancelled": 5,
     "payment-declined": 5,
 }
+DELIVERY_STEPS = frozenset({"assigned", "released"})
+"""The delivery's own steps, which show as its driver only; ``picked-up`` and ``delivered``
+are steps of the order too."""
 PAYMENT_RANK = {
     "pending": 0,
     "authorized": 1,
@@ -131,10 +134,17 @@ def _delivery(view: Doc, event: Envelope) -> Doc:
     delivery = event.body
     at = delivery["changedAt"]
     if at >= view["deliveryChangedAt"]:
-        location = delivery["location"] or view["location"]
-        view = {**view, "driver": delivery["driver"], "location": location, "deliveryChangedAt": at}
-    # "assigned" is the delivery's own step; "picked-up" and "delivered" are the order's too.
-    return view if delivery["status"] == "assigned" else advance(view, delivery["status"], at)
+        view = {**view, **_bringing(view, delivery), "deliveryChangedAt": at}
+    if delivery["status"] in DELIVERY_STEPS:
+        return view
+    return advance(view, delivery["status"], at)
+
+
+def _bringing(view: Doc, delivery: Doc) -> Doc:
+    """Who brings the order and where they are: nobody, once the driver handed it back."""
+    if delivery["status"] == "released":
+        return {"driver": None, "location": None}
+    return {"driver": delivery["driver"], "location": delivery["location"] or view["location"]}
 
 
 def _settled(view: Doc, event: Envelope) -> Doc:

@@ -6,7 +6,9 @@ available driver, keep drivers' reservations true and announce every
 transition; a schedule takes back offers left unanswered for two minutes, once
 an answer given in time can no longer be on its way (30 s later).
 
-A driver who declines a delivery is never offered it again. A driver who
+A driver who declines a delivery, or hands it back after accepting it (before
+the pickup), is never offered it again; a delivery handed back searches again at
+once, and its driver is free for other offers. A driver who
 misses its offer (lets it run out, or goes offline holding it) is only ranked
 after the drivers who never missed it; among those who did, the one who
 missed it longest ago comes first. So the delivery goes to everyone else
@@ -27,13 +29,22 @@ from delivery.dispatch_control.timeouts import withdraw_expired_offers
 from delivery.events import (
     DELIVERY_DELIVERED,
     DELIVERY_PICKED_UP,
-    DRIVER_UPDATED,
     OFFER_ACCEPTED,
     OFFER_DECLINED,
     ORDER_UPDATED,
 )
-from shared.hub.routing import on_types
+from shared.hub.routing import Rule
 from shared.topology import Channel, Consumer, Role, Schedule, Service, ServiceKind, Trigger
+
+DRIVERS_EVENTS = "driver-"
+COLLECTED = Rule(
+    types=frozenset(
+        {ORDER_UPDATED, OFFER_ACCEPTED, OFFER_DECLINED, DELIVERY_PICKED_UP, DELIVERY_DELIVERED}
+    ),
+    type_prefixes=(DRIVERS_EVENTS,),
+)
+"""What the collector reads; ``driver-updated`` and ``driver-released`` by their prefix, as
+listing every type would exceed the 256 bytes of a Pub/Sub filter."""
 
 SERVICE = Service(
     "dispatch-control",
@@ -42,16 +53,7 @@ SERVICE = Service(
         Consumer(
             "collector",
             Role.LISTENER,
-            Channel(
-                on_types(
-                    ORDER_UPDATED,
-                    DRIVER_UPDATED,
-                    OFFER_ACCEPTED,
-                    OFFER_DECLINED,
-                    DELIVERY_PICKED_UP,
-                    DELIVERY_DELIVERED,
-                )
-            ),
+            Channel(COLLECTED),
             handlers=(collect,),
         ),
         Trigger(

@@ -20,7 +20,11 @@ if TYPE_CHECKING:
 
 
 def announce(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
-    """Emit the events of the delivery's transition; a rewrite without one emits nothing."""
+    """Emit the events of the delivery's transition; a rewrite without one emits nothing.
+
+    A delivery handed back (assigned, then searching again) is published as ``released``
+    with the driver who released it.
+    """
     if change.after is None:
         return
     before, after = change.before or {}, change.after
@@ -28,6 +32,9 @@ def announce(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     if old == "offered" and new in ("searching", "cancelled"):
         withdrawn = {"id": after["id"], "driverId": before["offer"]["driverId"]}
         ctx.emit(OFFER_WITHDRAWN, "delivery", withdrawn, partition_key=after["orderId"])
+    if old == "assigned" and new == "searching":  # only a release goes back from assigned
+        released = {**_status(after), "status": "released", "driver": before["driver"]}
+        ctx.emit(DELIVERY_STATUS_CHANGED, "delivery", released, partition_key=after["orderId"])
     if old != new:
         for event_type, body in _entered(after):
             ctx.emit(event_type, "delivery", body, partition_key=after["orderId"])

@@ -16,6 +16,7 @@ from delivery.dispatch_control.records import (
 from delivery.events import (
     DELIVERY_DELIVERED,
     DELIVERY_PICKED_UP,
+    DRIVER_RELEASED,
     DRIVER_UPDATED,
     OFFER_ACCEPTED,
     OFFER_DECLINED,
@@ -41,7 +42,10 @@ PROGRESS = {
 
 
 def collect(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
-    """Route the event to what it changes; every change is guarded, so repeats change nothing."""
+    """Route the event to what it changes; every change is guarded, so repeats change nothing.
+
+    A type the channel lets through that nothing here handles is left alone.
+    """
     handlers: dict[str, Callable[[Envelope, Context[DeliveryPorts]], None]] = {
         ORDER_UPDATED: _order_updated,
         DRIVER_UPDATED: keep_driver,
@@ -49,8 +53,11 @@ def collect(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         OFFER_DECLINED: _offer_declined,
         DELIVERY_PICKED_UP: _progressed,
         DELIVERY_DELIVERED: _progressed,
+        DRIVER_RELEASED: _released,
     }
-    handlers[event.type](event, ctx)
+    handler = handlers.get(event.type)
+    if handler is not None:
+        handler(event, ctx)
 
 
 def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
@@ -142,6 +149,34 @@ def _progressed(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         return _finished(moved) if status == "delivered" else moved
 
     store.update(DELIVERIES, report["deliveryId"], advance)
+
+
+def _released(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    """The assigned driver handed the delivery back: it searches again at once, never to be
+    offered to them again (they said they cannot take it)."""
+    report = event.body
+
+    def hand_back(delivery: Doc | None) -> Doc | None:
+        if delivery is None or delivery["status"] != "assigned":
+            return None
+        if delivery["driver"]["id"] != report["driverId"]:
+            return None
+        return {
+            **delivery,
+            "status": "searching",
+            "driver": None,
+            "location": None,
+            "declinedBy": [*delivery["declinedBy"], report["driverId"]],
+            "changedAt": event.timestamp,
+        }
+
+    if ctx.ports.store.update(DELIVERIES, report["deliveryId"], hand_back) is not None:
+        ctx.log.info(
+            "%s handed %s back (%s)",
+            report["driverId"],
+            report["deliveryId"],
+            report.get("reason") or "no reason given",
+        )
 
 
 def _finished(delivery: Doc) -> Doc:

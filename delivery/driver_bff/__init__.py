@@ -1,9 +1,10 @@
 """``driver-bff``: the drivers' app backend.
 
 Drivers keep their profile, go online and report where they are, see and
-answer the offers dispatch makes them, and report picking up and delivering
-their orders. A listener keeps their offers and deliveries as dispatch decides
-them; triggers turn what drivers do into events for dispatch.
+answer the offers dispatch makes them, report picking up and delivering their
+orders, and may hand a delivery back before picking it up. A listener keeps
+their offers and deliveries as dispatch decides them; triggers turn what
+drivers do into events for dispatch.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from delivery.driver_bff import deliveries, offers, profile
+from delivery.driver_bff import deliveries, offers, profile, release
 from shared.api import HttpApi
 
 if TYPE_CHECKING:
@@ -19,4 +19,5 @@ def driver_api(ports: DeliveryPorts) -> flask.Flask:
     profile.register(api, ports)
     offers.register(api, ports)
     deliveries.register(api, ports)
+    release.register(api, ports)
     return api.flask_app()

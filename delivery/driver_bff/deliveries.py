@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from delivery.driver_bff.models import Deliveries, DeliveriesQuery, Delivery
-from delivery.driver_bff.records import ACTIVE, DELIVERIES, area
+from delivery.driver_bff.records import ACTIVE, DELIVERIES, area, handed_back
 from shared.api import HttpApi, HttpError
 from shared.stores import Doc, Where
 from shared.stores.paging import newest_first
@@ -13,10 +13,19 @@ from shared.stores.paging import newest_first
 if TYPE_CHECKING:
     from delivery.ports import DeliveryPorts
     from shared.auth import Principal
+    from shared.stores import AbstractDocumentStore
 
-Step = Literal["picked-up", "delivered"]
-PREVIOUS: dict[Step, str] = {"picked-up": "assigned", "delivered": "picked-up"}
-STAMP: dict[Step, str] = {"picked-up": "pickedUpAt", "delivered": "deliveredAt"}
+Step = Literal["picked-up", "delivered", "released"]
+PREVIOUS: dict[Step, str] = {
+    "picked-up": "assigned",
+    "delivered": "picked-up",
+    "released": "assigned",
+}
+STAMP: dict[Step, str] = {
+    "picked-up": "pickedUpAt",
+    "delivered": "deliveredAt",
+    "released": "releasedAt",
+}
 
 
 def own(delivery: Doc | None, driver_id: str) -> Doc:
@@ -28,18 +37,31 @@ def own(delivery: Doc | None, driver_id: str) -> Doc:
     return delivery
 
 
-def advance(delivery: Doc | None, driver_id: str, step: Step, now_ms: int) -> Doc | None:
-    """The delivery moved to ``step``, ``None`` when it is there already, or the refusal.
+def mine(store: AbstractDocumentStore, delivery_id: str, driver_id: str) -> Doc:
+    """The driver's record of the delivery: the current one, or the one they handed back
+    before another driver took the delivery over; or the refusal (404, 403)."""
+    current = store.get(DELIVERIES, delivery_id)
+    if current is not None and current["driverId"] != driver_id:
+        current = store.get(DELIVERIES, handed_back(delivery_id, driver_id)) or current
+    return own(current, driver_id)
 
-    A delivered delivery keeps only the area of the customer's address.
+
+def advance(
+    delivery: Doc | None, driver_id: str, step: Step, now_ms: int, details: Doc | None = None
+) -> Doc | None:
+    """The delivery moved to ``step`` (with ``details``), ``None`` when it is there already,
+    or the refusal.
+
+    A delivery no longer active (delivered, released) keeps only the area of the customer's
+    address.
     """
     current = own(delivery, driver_id)
     if current["status"] == step:
         return None
     if current["status"] != PREVIOUS[step]:
         raise HttpError(409, f"a delivery that is {current['status']} cannot become {step}")
-    moved = {**current, "status": step, STAMP[step]: now_ms}
-    return {**moved, "dropoff": area(moved["dropoff"])} if step == "delivered" else moved
+    moved = {**current, **(details or {}), "status": step, STAMP[step]: now_ms}
+    return moved if step in ACTIVE else {**moved, "dropoff": area(moved["dropoff"])}
 
 
 def view(delivery: Doc) -> Delivery:
@@ -79,8 +101,8 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         refusals={404: "no such delivery"},
     )
     def get_delivery(caller: Principal, delivery_id: str) -> Delivery:
-        """One of the caller's deliveries."""
-        return view(own(store.get(DELIVERIES, delivery_id), caller.subject))
+        """One of the caller's deliveries (also one they handed back)."""
+        return view(mine(store, delivery_id, caller.subject))
 
     @api.route(
         "POST",

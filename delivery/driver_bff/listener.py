@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from delivery.driver_bff.records import ACTIVE, DELIVERIES, OFFERS, area
+from delivery.driver_bff.records import ACTIVE, DELIVERIES, OFFERS, area, handed_back
 from delivery.events import (
     DELIVERY_ASSIGNED,
     DELIVERY_CANCELLED,
@@ -66,22 +66,35 @@ def _withdrawn(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 
 def _assigned(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
-    body = event.body
-    ctx.ports.store.create(
-        DELIVERIES,
-        body["id"],
-        {
-            "deliveryId": body["id"],
-            "orderId": body["orderId"],
-            "driverId": body["driverId"],
-            "pickup": {"name": body["pickup"]["name"], "address": body["pickup"]["address"]},
-            "dropoff": body["dropoff"],
-            "status": "assigned",
-            "assignedAt": body["assignedAt"],
-            "pickedUpAt": None,
-            "deliveredAt": None,
-        },
-    )
+    """The driver's new delivery; one handed back by another driver moves aside for it."""
+    body, store = event.body, ctx.ports.store
+    assignment = {
+        "deliveryId": body["id"],
+        "orderId": body["orderId"],
+        "driverId": body["driverId"],
+        "pickup": {"name": body["pickup"]["name"], "address": body["pickup"]["address"]},
+        "dropoff": body["dropoff"],
+        "status": "assigned",
+        "assignedAt": body["assignedAt"],
+        "pickedUpAt": None,
+        "deliveredAt": None,
+    }
+    current = store.get(DELIVERIES, body["id"])
+    if current is not None and _taken_over(current, body["driverId"]):
+        store.put(DELIVERIES, handed_back(body["id"], current["driverId"]), current)
+
+    def replace(delivery: Doc | None) -> Doc | None:
+        if delivery is None or _taken_over(delivery, body["driverId"]):
+            return assignment
+        return None  # a repeat, or the assignment of a driver who handed it back since
+
+    store.update(DELIVERIES, body["id"], replace)
+
+
+def _taken_over(delivery: Doc, driver_id: str) -> bool:
+    """Whether ``delivery`` is another driver's record, handed back, that ``driver_id``'s
+    assignment replaces."""
+    return bool(delivery["status"] == "released" and delivery["driverId"] != driver_id)
 
 
 def _cancelled(event: Envelope, ctx: Context[DeliveryPorts]) -> None:

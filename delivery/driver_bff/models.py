@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from pydantic.alias_generators import to_camel
 
 Vehicle = Literal["bike", "scooter", "car"]
+REASON_MAX_CHARS = 200
+"""The longest reason a driver may give for handing a delivery back."""
 
 
 class Body(BaseModel):
@@ -40,6 +42,20 @@ class Location(Body):
 
     lat: float = Field(ge=-90, le=90)
     lng: float = Field(ge=-180, le=180)
+
+
+class ReleaseRequest(Body):
+    """``POST /deliveries/{deliveryId}/release``: why the driver hands the delivery back, if
+    they say (trimmed; a blank reason is none)."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    reason: str | None = Field(default=None, max_length=REASON_MAX_CHARS)
+
+    @field_validator("reason")
+    @classmethod
+    def _blank_is_none(cls, reason: str | None) -> str | None:
+        return reason or None
 
 
 class Profile(View):
@@ -101,11 +117,12 @@ class Answer(View):
 
 class Delivery(View):
     """A delivery assigned to the caller; ``dropoff`` is the customer's address while the
-    delivery is active, only its :class:`Area` once it is delivered or cancelled."""
+    delivery is active, only its :class:`Area` once it is delivered, cancelled or released
+    (handed back before the pickup: no longer the caller's)."""
 
     delivery_id: str
     order_id: str
-    status: Literal["assigned", "picked-up", "delivered", "cancelled"]
+    status: Literal["assigned", "picked-up", "delivered", "cancelled", "released"]
     pickup: Pickup
     dropoff: Annotated[Address | Area, Field(union_mode="left_to_right")]
     assigned_at: int

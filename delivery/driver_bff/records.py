@@ -13,16 +13,24 @@ DRIVERS = "drivers"
 OFFERS = "driver-offers"
 """``driver-offers/{deliveryId}``: the latest offer of a delivery, ``{deliveryId, orderId,
 driverId, pickup{name,address}, dropoff, expiresAt, status, answeredAt, pastDrivers}``;
-status is ``open``, ``accepted``, ``declined`` or ``withdrawn``; only an open offer keeps the
-whole ``dropoff``, the others its :func:`area`."""
+status is ``open``, ``accepted``, ``declined``, ``withdrawn`` or ``released`` (accepted, then
+handed back); only an open offer keeps the whole ``dropoff``, the others its :func:`area`."""
 
 DELIVERIES = "driver-deliveries"
 """``driver-deliveries/{deliveryId}``: ``{deliveryId, orderId, driverId, pickup, dropoff, status,
-assignedAt, pickedUpAt, deliveredAt}``; status is ``assigned``, ``picked-up``, ``delivered`` or
-``cancelled``; once delivered or cancelled, ``dropoff`` keeps only its :func:`area`."""
+assignedAt, pickedUpAt, deliveredAt}`` (and ``releasedAt, releaseReason`` once released);
+status is ``assigned``, ``picked-up``, ``delivered``, ``cancelled`` or ``released`` (handed
+back before the pickup); once no longer active, ``dropoff`` keeps only its :func:`area`. A
+delivery released and then assigned to another driver keeps the releasing driver's record at
+:func:`handed_back`."""
 
 ACTIVE = ("assigned", "picked-up")
 """Statuses of a delivery the driver still has to finish."""
+
+
+def handed_back(delivery_id: str, driver_id: str) -> str:
+    """Where a driver's released record of a delivery is kept once another driver has it."""
+    return f"{delivery_id}:{driver_id}"
 
 
 def area(address: Doc) -> Doc:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from delivery.events import (
     DELIVERY_DELIVERED,
     DELIVERY_PICKED_UP,
+    DRIVER_RELEASED,
     DRIVER_UPDATED,
     OFFER_ACCEPTED,
     OFFER_DECLINED,
@@ -20,7 +21,11 @@ if TYPE_CHECKING:
 DISPATCHED_FIELDS = ("name", "online", "location")
 """What dispatch needs to know of a driver."""
 ANSWERS = {"accepted": OFFER_ACCEPTED, "declined": OFFER_DECLINED}
-STEPS = {"picked-up": DELIVERY_PICKED_UP, "delivered": DELIVERY_DELIVERED}
+STEPS = {
+    "picked-up": DELIVERY_PICKED_UP,
+    "delivered": DELIVERY_DELIVERED,
+    "released": DRIVER_RELEASED,
+}
 
 
 def publish_driver(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
@@ -50,11 +55,14 @@ def publish_answer(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
 
 
 def publish_progress(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
-    """``delivery-picked-up`` / ``delivery-delivered`` when the driver reported the step."""
+    """``delivery-picked-up`` / ``delivery-delivered`` when the driver reported the step;
+    ``driver-released``, with the driver's reason, when they handed the delivery back."""
     before, after = change.before, change.after
     if before is None or after is None or before["status"] == after["status"]:
         return
     if after["status"] not in STEPS:
         return
     body = {k: after[k] for k in ("deliveryId", "orderId", "driverId")}
+    if after["status"] == "released":
+        body["reason"] = after.get("releaseReason")
     ctx.emit(STEPS[after["status"]], "delivery", body, partition_key=after["orderId"])

@@ -2,7 +2,8 @@
 
 Drivers hear of new offers and of cancelled deliveries; customers hear that
 their order was accepted or cancelled, that a driver was assigned, picked it
-up and delivered it. Location-only updates send nothing.
+up and delivered it, and that a driver handed it back (the driver who did is
+not told: they asked for it). Location-only updates send nothing.
 """
 
 from __future__ import annotations

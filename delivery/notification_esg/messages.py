@@ -36,6 +36,10 @@ def delivery_update(delivery: Doc, customer_ref: str) -> PushMessage:
     name = delivery["driver"]["name"]
     title, text = {
         "assigned": ("Driver assigned", f"{name} will bring your order."),
+        "released": (
+            "Finding another driver",
+            "Your driver had to hand your order over; we are finding another one.",
+        ),
         "picked-up": ("On its way", f"{name} has picked up your order."),
         "delivered": ("Delivered", "Your order has arrived. Enjoy your meal!"),
     }[delivery["status"]]

@@ -3,10 +3,13 @@
 Each call carries an idempotency key named after the fact, so a redelivered
 event never notifies twice. The customer's notices also need their
 ``customerRef``, which only ``order-updated`` carries: it is kept in
-``notification-orders/{orderId}`` with the statuses already notified, so a
-location-only update or a repeat costs no call at all. A customer who turned
-notifications off (``notifyCustomer``, passed on by Order from Customer) gets
-none; their driver is still told what concerns the driver.
+``notification-orders/{orderId}`` with the facts already notified, so a
+location-only update or a repeat costs no call at all. A fact is a status, but
+a delivery may be handed back and assigned again: each release is its own fact
+(``released:<driverId>``), and so is each assignment after one
+(``assigned:<driverId>``). A customer who turned notifications off
+(``notifyCustomer``, passed on by Order from Customer) gets none; their driver
+is still told what concerns the driver.
 """
 
 from __future__ import annotations
@@ -38,7 +41,9 @@ if TYPE_CHECKING:
     from shared.stores import Doc
 
 ORDERS = "notification-orders"
-"""``notification-orders/{orderId}``: ``{customerRef, notify, notified: [status, ...]}``."""
+"""``notification-orders/{orderId}``: ``{customerRef, notify, notified: [fact, ...]}``."""
+RELEASED = "released:"
+"""The prefix of the fact that a driver handed the delivery back."""
 
 
 class UnknownOrder(LookupError):
@@ -70,12 +75,29 @@ def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
     ctx.ports.store.update(ORDERS, order["id"], remember)
     if order["status"] in ORDER_STATUSES:
-        _tell_customer(ctx, order["id"], order["status"], partial(order_update, order))
+        fact = order["status"]
+        _tell_customer(ctx, order["id"], lambda _: fact, partial(order_update, order))
 
 
 def _delivery_status_changed(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     delivery = event.body
-    _tell_customer(ctx, delivery["orderId"], delivery["status"], partial(delivery_update, delivery))
+    compose = partial(delivery_update, delivery)
+    _tell_customer(ctx, delivery["orderId"], partial(delivery_fact, delivery), compose)
+
+
+def delivery_fact(delivery: Doc, notified: list[str]) -> str | None:
+    """The fact the customer hears of from ``delivery``'s status, given those ``notified``
+    already; ``None`` for the assignment of a driver who has handed the delivery back since."""
+    status, driver_id = delivery["status"], delivery["driver"]["id"]
+    if status == "released":
+        return f"{RELEASED}{driver_id}"
+    if status != "assigned":
+        return str(status)
+    if f"{RELEASED}{driver_id}" in notified:
+        return None
+    if any(fact.startswith(RELEASED) for fact in notified):
+        return f"assigned:{driver_id}"
+    return "assigned"
 
 
 def _delivery_offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
@@ -92,20 +114,28 @@ def _delivery_cancelled(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 
 def _tell_customer(
-    ctx: Context[DeliveryPorts], order_id: str, status: str, compose: Callable[[str], PushMessage]
+    ctx: Context[DeliveryPorts],
+    order_id: str,
+    fact_of: Callable[[list[str]], str | None],
+    compose: Callable[[str], PushMessage],
 ) -> None:
+    """Send the customer the notice ``compose`` makes, once per fact (``fact_of`` the facts
+    notified already; ``None``: nothing to tell)."""
     store = ctx.ports.store
     record = store.get(ORDERS, order_id)
     if record is None:
         raise UnknownOrder(f"no customer known for order {order_id} yet")
-    if status in record["notified"] or not record.get("notify", True):
+    if not record.get("notify", True):
+        return
+    fact = fact_of(record["notified"])
+    if fact is None or fact in record["notified"]:
         return
     message = compose(record["customerRef"])
-    ctx.ports.push.send(message, idempotency_key=f"{order_id}:{status}:customer")
+    ctx.ports.push.send(message, idempotency_key=f"{order_id}:{fact}:customer")
 
     def notified(current: Doc | None) -> Doc | None:
-        if current is None or status in current["notified"]:
+        if current is None or fact in current["notified"]:
             return None
-        return {**current, "notified": [*current["notified"], status]}
+        return {**current, "notified": [*current["notified"], fact]}
 
     store.update(ORDERS, order_id, notified)

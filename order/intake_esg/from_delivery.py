@@ -1,9 +1,10 @@
 """Ingress of the Delivery subsystem's progress: ``delivery.delivery-status-changed``.
 
-By status: ``assigned`` -> ``driver-assigned``, ``picked-up`` -> ``order-picked-up``,
+By status: ``assigned`` -> ``driver-assigned``, ``released`` (the driver handed the order
+back before the pickup) -> ``driver-released``, ``picked-up`` -> ``order-picked-up``,
 ``delivered`` -> ``order-delivered``, each ``{id: orderId, deliveryId, driverId}`` keyed by
-the order id. Delivery repeats a status with every new location; those repeats become
-repeated internal events, which the lifecycle leaves aside.
+the order id; a status Order does not know is skipped. Delivery repeats a status with every
+new location; those repeats become repeated internal events, which the lifecycle leaves aside.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 DELIVERY_STATUS_CHANGED = "delivery.delivery-status-changed"
 INTERNAL_TYPES = {
     "assigned": "driver-assigned",
+    "released": "driver-released",
     "picked-up": "order-picked-up",
     "delivered": "order-delivered",
 }

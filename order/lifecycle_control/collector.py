@@ -32,13 +32,15 @@ COLLECTED = frozenset(
         "restaurant-rejected",
         "restaurant-ready",
         "driver-assigned",
+        "driver-released",
         "order-picked-up",
         "order-delivered",
     }
 )
+PREFIXES = ("restaurant-", "driver-")
 ROUTE = Rule(
-    types=COLLECTED - {"restaurant-accepted", "restaurant-rejected", "restaurant-ready"},
-    type_prefixes=("restaurant-",),
+    types=frozenset(t for t in COLLECTED if not t.startswith(PREFIXES)),
+    type_prefixes=PREFIXES,
 )
 """Listing every type makes a filter longer than Pub/Sub's 256 bytes; this one also lets
 ``restaurant-updated`` through, which :func:`collect` keeps apart from the orders' events."""

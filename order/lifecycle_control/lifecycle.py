@@ -3,7 +3,9 @@
 ``placed -> accepted -> ready -> picked-up -> delivered``, and ``cancelled`` from
 ``placed`` (the customer cancelled, rejected, restaurant timeout), from
 ``accepted``/``ready`` (rejected after all, no driver, or the driver never came) or from
-``picked-up`` (never delivered).
+``picked-up`` (never delivered). While ``accepted``/``ready``, a driver may be assigned,
+hand the order back before the pickup (``driver-released``) and another one be assigned;
+the status stays.
 
 Events are folded in timestamp order, ties broken by :data:`PRECEDENCE`. An event
 that does not fit the state yet (anything before ``order-placed``, ``order-delivered``
@@ -28,6 +30,7 @@ PRECEDENCE = (
     "restaurant-timed-out",
     "restaurant-ready",
     "driver-assigned",
+    "driver-released",
     "driver-timed-out",
     "order-picked-up",
     "pickup-timed-out",
@@ -103,6 +106,7 @@ def _placed(event: Recorded) -> Order:
         "readyBy": None,
         "driverAssigned": False,
         "assignedAt": None,
+        "releasedAt": None,
         "changedAt": at,
         "updatedAt": at,
         "history": [{"status": "placed", "at": at}],

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from order.lifecycle_control.deadlines import DEADLINE_OF
+
 Order = dict[str, Any]
 """An order's state: the placed order's data plus its lifecycle fields (camelCase)."""
 
@@ -66,6 +68,11 @@ def _assigned(order: Order, event: Recorded, at: int) -> dict[str, Any]:
     return {"driverAssigned": True, "assignedAt": at}
 
 
+def _released(order: Order, event: Recorded, at: int) -> dict[str, Any]:
+    """The driver handed the order back: it waits for another one, from now."""
+    return {"driverAssigned": False, "assignedAt": None, "releasedAt": at}
+
+
 def _from_its_restaurant(order: Order, event: Recorded) -> bool:
     return bool(event.body.get("restaurantId") == order["restaurant"]["id"])
 
@@ -78,6 +85,17 @@ def _with_driver(order: Order, event: Recorded) -> bool:
     return bool(order["driverAssigned"])
 
 
+def _due(guard: Guard) -> Guard:
+    """``guard``, and the timeout is stamped at or after the order's own deadline as it stands
+    now: one proposed for a deadline that moved later since (a driver handed the order back,
+    the food is ready later than said) never fits."""
+
+    def fits(order: Order, event: Recorded) -> bool:
+        return guard(order, event) and event.timestamp >= DEADLINE_OF[event.type].due_at(order)
+
+    return fits
+
+
 _PLACED = frozenset({"placed"})
 _PREPARING = frozenset({"accepted", "ready"})
 TRANSITIONS: dict[str, Transition] = {
@@ -86,19 +104,22 @@ TRANSITIONS: dict[str, Transition] = {
     "restaurant-rejected": Transition(
         _PLACED | _PREPARING, "cancelled", _rejected, _from_its_restaurant
     ),
-    "restaurant-timed-out": Transition(_PLACED, "cancelled", _cancelled("restaurant-timeout")),
+    "restaurant-timed-out": Transition(
+        _PLACED, "cancelled", _cancelled("restaurant-timeout"), _due(_always)
+    ),
     "restaurant-ready": Transition(frozenset({"accepted"}), "ready", _ready, _from_its_restaurant),
     "driver-assigned": Transition(_PREPARING, None, _assigned, _without_driver),
+    "driver-released": Transition(_PREPARING, None, _released, _with_driver),
     "driver-timed-out": Transition(
-        _PREPARING, "cancelled", _cancelled("no-driver"), _without_driver
+        _PREPARING, "cancelled", _cancelled("no-driver"), _due(_without_driver)
     ),
     "pickup-timed-out": Transition(
-        _PREPARING, "cancelled", _cancelled("driver-no-show"), _with_driver
+        _PREPARING, "cancelled", _cancelled("driver-no-show"), _due(_with_driver)
     ),
     "order-picked-up": Transition(_PREPARING, "picked-up", _nothing),
     "order-delivered": Transition(frozenset({"picked-up"}), "delivered", _nothing),
     "delivery-timed-out": Transition(
-        frozenset({"picked-up"}), "cancelled", _cancelled("not-delivered")
+        frozenset({"picked-up"}), "cancelled", _cancelled("not-delivered"), _due(_always)
     ),
 }
 """Every transition but the first (``order-placed`` creates the order)."""

@@ -65,6 +65,7 @@ PROMISES: dict[str, Promise] = {
     "order/intake-esg/from-delivery": by_status(
         {
             "assigned": "driver-assigned",
+            "released": "driver-released",
             "picked-up": "order-picked-up",
             "delivered": "order-delivered",
         }

@@ -46,3 +46,27 @@ def test_a_delivery_status_that_breaks_the_contract_becomes_a_fault(customer: Cu
     [fault] = customer.faults()
     assert fault["function"] == "customer/delivery-esg/ingress"
     assert "driver" in fault["error"]["message"]
+
+
+def test_a_driver_handing_the_order_back_comes_in_and_unknown_statuses_are_skipped(
+    customer: Customer,
+) -> None:
+    customer.delivery("o-1", "released", location=None)
+    unknown = new_event(
+        DeliveryStatusChanged.TYPE,
+        "delivery",
+        {
+            "id": "d-o-1",
+            "orderId": "o-1",
+            "status": "rerouted",
+            "driver": {"id": "driver-7", "name": "Dan"},
+            "changedAt": 1,
+        },
+        partition_key="o-1",
+        tags={"subsystem": "delivery", "schemaVersion": "1"},
+    )
+    customer.inject("delivery", unknown)
+
+    [event] = customer.events("delivery-status-changed")
+    assert (event.body["status"], event.body["location"]) == ("released", None)
+    assert customer.faults() == []

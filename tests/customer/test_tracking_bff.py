@@ -101,6 +101,38 @@ def test_an_older_location_does_not_replace_a_newer_one(shop: Customer) -> None:
     assert track(shop, order_id).get_json()["location"] == {"lat": 1.0, "lng": 1.0}
 
 
+def test_a_driver_who_hands_the_order_back_is_no_longer_shown_until_the_next_one(
+    shop: Customer,
+) -> None:
+    order_id = shop.place_order()
+    shop.clock.advance_to(START + 5 * MINUTE)
+    shop.order_status(order_id, "accepted")
+    shop.clock.advance_to(START + 6 * MINUTE)
+    shop.delivery(order_id, "assigned", location=None)
+    before = track(shop, order_id).get_json()
+    shop.clock.advance_to(START + 9 * MINUTE)
+
+    shop.delivery(order_id, "released", location=None)
+
+    view = track(shop, order_id).get_json()
+    assert (view["status"], view["driver"], view["location"]) == ("accepted", None, None)
+    assert view["history"] == before["history"]
+    assert view["updatedAt"] == START + 9 * MINUTE
+    shop.clock.advance_to(START + 12 * MINUTE)
+    shop.delivery(order_id, "assigned", location=None, driver={"id": "driver-8", "name": "Eva"})
+    assert track(shop, order_id).get_json()["driver"] == {"name": "Eva"}
+
+
+def test_a_late_release_does_not_hide_the_driver_who_came_after_it(shop: Customer) -> None:
+    order_id = shop.place_order()
+    eva = {"id": "driver-8", "name": "Eva"}
+    shop.delivery(order_id, "assigned", location=None, changedAt=START + 3, driver=eva)
+    shop.delivery(order_id, "released", location=None, changedAt=START + 2)
+    shop.delivery(order_id, "assigned", location=None, changedAt=START + 1)
+
+    assert track(shop, order_id).get_json()["driver"] == {"name": "Eva"}
+
+
 def test_a_redelivered_event_changes_nothing(shop: Customer) -> None:
     order_id = shop.place_order()
     accepted = shop.order_status(order_id, "accepted")

@@ -380,3 +380,117 @@ def test_an_offer_accepted_too_late_does_not_assign(delivery: Delivery) -> None:
 
     assert delivery.delivery("o-1")["status"] == "offered"
     assert delivery.statuses() == []
+
+
+def release(delivery: Delivery, order_id: str, driver: str) -> None:
+    """The driver hands the order's delivery back in the app."""
+    path = f"/deliveries/d-{order_id}/release"
+    assert delivery.call("POST", path, driver, {"reason": "flat tyre"}).status_code == 200
+
+
+def test_a_delivery_handed_back_goes_to_the_next_driver_never_back_to_the_first(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.clock.advance(MINUTE)
+
+    release(delivery, "o-1", "dan")
+
+    found = delivery.delivery("o-1")
+    assert found["offer"] == {"driverId": "eve", "expiresAt": START + 3 * MINUTE}
+    assert (found["driver"], found["location"], found["declinedBy"]) == (None, None, ["dan"])
+    assert delivery.statuses() == [("assigned", "dan"), ("released", "dan")]
+    [released] = [e.body for e in delivery.events[Topic.EXTERNAL] if e.body["status"] == "released"]
+    assert released == {
+        "id": "d-o-1",
+        "orderId": "o-1",
+        "status": "released",
+        "driver": {"id": "dan", "name": "Dan"},
+        "location": None,
+        "changedAt": START + MINUTE,
+    }
+    delivery.call("POST", "/offers/d-o-1/decline", "eve")
+    delivery.system.advance(10 * MINUTE)
+    assert delivery.delivery("o-1")["status"] == "searching"
+    assert [o["driverId"] for o in delivery.bus("delivery-offered")] == ["dan", "eve"]
+    assert delivery.offers("dan") == []
+
+
+def test_the_driver_who_handed_a_delivery_back_is_free_for_the_next(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.order("o-2", "accepted")
+    assert delivery.delivery("o-2")["status"] == "searching"
+
+    release(delivery, "o-1", "dan")
+
+    driver = delivery.store.get("dispatch-drivers", "dan")
+    assert driver is not None
+    assert (driver["deliveryId"], driver["offeredDeliveryId"]) == (None, "d-o-2")
+    assert delivery.delivery("o-2")["offer"]["driverId"] == "dan"
+    assert delivery.delivery("o-1")["status"] == "searching"
+    assert delivery.call("POST", "/offers/d-o-2/accept", "dan").status_code == 200
+
+
+def test_the_next_driver_takes_a_delivery_handed_back_to_the_door(delivery: Delivery) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    offer_then_accept(delivery, "o-1", "dan")
+    release(delivery, "o-1", "dan")
+
+    delivery.call("POST", "/offers/d-o-1/accept", "eve")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "eve")
+    delivery.call("POST", "/deliveries/d-o-1/delivered", "eve")
+
+    assert delivery.statuses() == [
+        ("assigned", "dan"),
+        ("released", "dan"),
+        ("assigned", "eve"),
+        ("picked-up", "eve"),
+        ("delivered", "eve"),
+    ]
+    eve = delivery.store.get("dispatch-drivers", "eve")
+    assert eve is not None and eve["deliveryId"] is None
+
+
+def test_a_release_by_a_driver_who_no_longer_has_the_delivery_changes_nothing(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    offer_then_accept(delivery, "o-1", "dan")
+    stray = new_event(
+        "driver-released",
+        "delivery",
+        {"deliveryId": "d-o-1", "orderId": "o-1", "driverId": "eve", "reason": None},
+        partition_key="o-1",
+    )
+
+    delivery.inject(stray)
+
+    found = delivery.delivery("o-1")
+    assert (found["status"], found["driver"]["id"], found["declinedBy"]) == ("assigned", "dan", [])
+    assert delivery.statuses() == [("assigned", "dan")]
+
+
+def test_redelivering_every_event_of_a_hand_back_changes_nothing(delivery: Delivery) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    offer_then_accept(delivery, "o-1", "dan")
+    release(delivery, "o-1", "dan")
+    delivery.call("POST", "/offers/d-o-1/accept", "eve")
+    state = {c: delivery.store.query(c) for c in ("deliveries", "driver-deliveries")}
+    drivers = delivery.store.query("dispatch-drivers")
+    published = {e.id for e in delivery.events[Topic.EXTERNAL]}
+    pushes = dict(delivery.push.messages)
+
+    for event in list(delivery.events[Topic.BUS]):
+        delivery.inject(event)
+
+    assert {c: delivery.store.query(c) for c in state} == state
+    assert delivery.store.query("dispatch-drivers") == drivers
+    assert {e.id for e in delivery.events[Topic.EXTERNAL]} == published
+    assert delivery.push.messages == pushes
+    assert delivery.delivery("o-1")["driver"]["id"] == "eve"

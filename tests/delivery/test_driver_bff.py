@@ -8,6 +8,7 @@ import pytest
 
 from shared.envelope import new_event
 from tests.delivery.conftest import (
+    FAR,
     HOME,
     MINUTE,
     NEAR,
@@ -479,3 +480,169 @@ def test_a_drivers_deliveries_come_a_page_at_a_time_newest_first(delivery: Deliv
 def test_a_bad_page_of_deliveries_gets_400(delivery: Delivery, query: str) -> None:
     delivery.driver("dan")
     assert delivery.call("GET", f"/me/deliveries{query}", "dan").status_code == 400
+
+
+# -- handing a delivery back ---------------------------------------------------------------
+
+
+def release(delivery: Delivery, driver: str, body: Any = None, key: str | None = None) -> Any:
+    """``POST /deliveries/d-o-1/release`` as ``driver`` (with an Idempotency-Key if given)."""
+    headers = {**delivery.headers(driver), **({"Idempotency-Key": key} if key else {})}
+    response = delivery.client.post(
+        "/deliveries/d-o-1/release", json={} if body is None else body, headers=headers
+    )
+    delivery.system.run_until_quiet()
+    return response
+
+
+def test_a_driver_hands_an_assigned_delivery_back_and_it_searches_again(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.clock.advance(5 * MINUTE)
+
+    released = release(delivery, "dan", {"reason": "  my bike broke down  "})
+
+    expected = {
+        "deliveryId": "d-o-1",
+        "orderId": "o-1",
+        "status": "released",
+        "pickup": {"name": "Trattoria Roma", "address": RESTAURANT},
+        "dropoff": AREA,
+        "assignedAt": START,
+        "pickedUpAt": None,
+        "deliveredAt": None,
+    }
+    assert released.status_code == 200
+    assert released.get_json() == expected
+    assert delivery.bus("driver-released") == [
+        {"deliveryId": "d-o-1", "orderId": "o-1", "driverId": "dan", "reason": "my bike broke down"}
+    ]
+    assert delivery.delivery("o-1")["offer"]["driverId"] == "eve"
+    assert [o["deliveryId"] for o in delivery.offers("eve")] == ["d-o-1"]
+    assert delivery.call("GET", "/deliveries/d-o-1", "dan").get_json() == expected
+    assert delivery.store.get("driver-deliveries", "d-o-1")["dropoff"] == AREA  # type: ignore[index]
+    assert delivery.call("PUT", "/me/status", "dan", {"online": False}).status_code == 200
+
+
+def test_the_driver_keeps_the_delivery_they_handed_back_once_another_driver_has_it(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    offer_then_accept(delivery, "o-1", "dan")
+    release(delivery, "dan", {"reason": "flat tyre"})
+
+    assert delivery.call("POST", "/offers/d-o-1/accept", "eve").status_code == 200
+
+    mine = delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()
+    theirs = delivery.call("GET", "/deliveries/d-o-1", "eve").get_json()
+    assert (mine["status"], mine["dropoff"]) == ("released", AREA)
+    assert (theirs["status"], theirs["dropoff"]) == ("assigned", HOME)
+    assert delivery.store.get("driver-deliveries", "d-o-1:dan")["dropoff"] == AREA  # type: ignore[index]
+    history = delivery.call("GET", "/me/deliveries", "dan").get_json()["deliveries"]
+    assert [(d["deliveryId"], d["status"], d["dropoff"]) for d in history] == [
+        ("d-o-1", "released", AREA)
+    ]
+    assert delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan").status_code == 403
+    assert delivery.call("POST", "/deliveries/d-o-1/picked-up", "eve").status_code == 200
+
+
+def test_a_delivery_picked_up_or_finished_cannot_be_handed_back(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+
+    picked_up = release(delivery, "dan")
+    delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+    delivered = release(delivery, "dan")
+
+    assert picked_up.status_code == delivered.status_code == 409
+    assert "picked-up cannot become released" in picked_up.get_json()["error"]
+    assert delivery.bus("driver-released") == []
+    assert delivery.delivery("o-1")["status"] == "delivered"
+
+
+def test_a_cancelled_delivery_cannot_be_handed_back(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.order("o-1", "cancelled", reason="rejected", deliveryAddress=None)
+
+    assert release(delivery, "dan").status_code == 409
+    assert delivery.bus("driver-released") == []
+
+
+def test_only_the_assigned_driver_can_hand_a_delivery_back(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.driver("eve", at=FAR)
+    offer_then_accept(delivery, "o-1", "dan")
+
+    theirs = release(delivery, "eve")
+    unknown = delivery.call("POST", "/deliveries/d-nope/release", "dan", {})
+
+    assert theirs.status_code == 403
+    assert unknown.status_code == 404
+    assert delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()["status"] == "assigned"
+    assert delivery.delivery("o-1")["status"] == "assigned"
+    assert delivery.bus("driver-released") == []
+
+
+def test_handing_a_delivery_back_again_is_harmless(delivery: Delivery) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    offer_then_accept(delivery, "o-1", "dan")
+
+    first = release(delivery, "dan", {"reason": "flat tyre"}, key="release-1")
+    retried = release(delivery, "dan", {"reason": "flat tyre"}, key="release-1")
+    misused = release(delivery, "dan", {"reason": "another"}, key="release-1")
+    again = release(delivery, "dan", {"reason": "still flat"})
+    delivery.call("POST", "/offers/d-o-1/accept", "eve")
+    after_eve = release(delivery, "dan")
+
+    assert first.status_code == retried.status_code == again.status_code == 200
+    assert after_eve.status_code == 200
+    assert misused.status_code == 422  # the key names the first request
+    assert first.get_json() == retried.get_json() == again.get_json() == after_eve.get_json()
+    assert len(delivery.bus("driver-released")) == 1
+    assert delivery.store.get("driver-deliveries", "d-o-1:dan")["releaseReason"] == "flat tyre"  # type: ignore[index]
+    assert delivery.call("GET", "/deliveries/d-o-1", "eve").get_json()["status"] == "assigned"
+
+
+def test_an_offer_handed_back_cannot_be_accepted_again(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    release(delivery, "dan")
+
+    response = delivery.call("POST", "/offers/d-o-1/accept", "dan")
+
+    assert response.status_code == 409
+    assert delivery.delivery("o-1")["status"] == "searching"  # nobody else is near
+    assert delivery.bus("offer-accepted")[1:] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [({"reason": "x" * 201}, "reason"), ({"reason": 7}, "reason"), ({"why": "tired"}, "why")],
+)
+def test_a_bad_release_gets_400_and_keeps_the_delivery(
+    delivery: Delivery, body: dict[str, Any], field: str
+) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+
+    response = release(delivery, "dan", body)
+
+    assert response.status_code == 400
+    assert field in response.get_json()["fields"]
+    assert delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()["status"] == "assigned"
+
+
+def test_a_blank_reason_is_no_reason(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+
+    assert release(delivery, "dan", {"reason": "   "}).status_code == 200
+
+    assert delivery.bus("driver-released")[0]["reason"] is None

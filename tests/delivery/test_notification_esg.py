@@ -13,6 +13,8 @@ from shared.exceptions import BusinessRuleViolation
 from shared.http import WsgiTransport
 from shared.runtime.secrets import Secret
 from tests.delivery.conftest import (
+    FAR,
+    NEAR,
     PUSH_KEY,
     PUSH_URL,
     START,
@@ -160,6 +162,88 @@ def test_a_refusal_by_the_provider_becomes_a_fault(tmp_path: Path, push: PushFak
     assert fault["function"] == "delivery/notification-esg/push"
     assert fault["error"]["type"] == "BusinessRuleViolation"
     assert push.calls == 1
+
+
+FURTHER = {"lat": 52.5600, "lng": 13.4600}
+"""About 5 km from the restaurant, further than ``FAR``."""
+
+
+def hand_over(delivery: Delivery, released_by: str, then: str) -> None:
+    """``released_by`` takes o-1, hands it back in the app, and ``then`` takes it."""
+    offer_then_accept(delivery, "o-1", released_by)
+    delivery.call("POST", "/deliveries/d-o-1/release", released_by, {"reason": "flat tyre"})
+    assert delivery.call("POST", "/offers/d-o-1/accept", then).status_code == 200
+
+
+def test_the_customer_hears_once_of_each_driver_and_of_each_hand_back(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    hand_over(delivery, released_by="dan", then="eve")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "eve")
+
+    assert [(m["title"], m["body"]) for m in delivery.push.to("customer", "ref-o-1")] == [
+        ("Order accepted", "Trattoria Roma is preparing your order."),
+        ("Driver assigned", "Dan will bring your order."),
+        (
+            "Finding another driver",
+            "Your driver had to hand your order over; we are finding another one.",
+        ),
+        ("Driver assigned", "Eve will bring your order."),
+        ("On its way", "Eve has picked up your order."),
+    ]
+    assert [k for k in delivery.push.messages if k.endswith(":customer")] == [
+        "o-1:accepted:customer",
+        "o-1:assigned:customer",
+        "o-1:released:dan:customer",
+        "o-1:assigned:eve:customer",
+        "o-1:picked-up:customer",
+    ]
+    assert delivery.push.messages["o-1:released:dan:customer"]["data"] == {
+        "orderId": "o-1",
+        "status": "released",
+    }
+
+
+def test_the_driver_who_handed_the_order_back_gets_no_push_for_it(delivery: Delivery) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+
+    hand_over(delivery, released_by="dan", then="eve")
+
+    assert [m["title"] for m in delivery.push.to("driver", "dan")] == ["New delivery offer"]
+    assert [m["title"] for m in delivery.push.to("driver", "eve")] == ["New delivery offer"]
+
+
+def test_each_hand_back_is_told_once_and_a_stale_assignment_not_at_all(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    delivery.driver("fay", at=FURTHER)
+    hand_over(delivery, released_by="dan", then="eve")
+    delivery.call("POST", "/deliveries/d-o-1/release", "eve", {})
+    delivery.call("POST", "/offers/d-o-1/accept", "fay")
+    told = dict(delivery.push.messages)
+    statuses = [e for e in delivery.events["bus"] if e.type == "delivery-status-changed"]
+    assert [(e.body["status"], e.body["driver"]["id"]) for e in statuses] == [
+        ("assigned", "dan"),  # stale by now: dan handed the order back
+        ("released", "dan"),
+        ("assigned", "eve"),
+        ("released", "eve"),
+        ("assigned", "fay"),
+    ]
+
+    for event in statuses:
+        delivery.inject(event)
+
+    assert delivery.push.messages == told
+    assert [k for k in told if k.startswith("o-1:released")] == [
+        "o-1:released:dan:customer",
+        "o-1:released:eve:customer",
+    ]
+    assert "o-1:assigned:fay:customer" in told
 
 
 # -- the HTTP adapter ------------------------------------------------------------------------

@@ -118,6 +118,64 @@ def test_an_order_is_delivered_and_paid_once(world):
     assert all(not stack.system.faults(name) for name in stack.system.apps)
 
 
+def test_a_driver_hands_the_order_back_and_the_next_one_delivers_it(world):
+    stack, staff = world.stack, world.staff[TRATTORIA]
+    recorded = record_events(stack)
+    dan = world.driver("dan")
+    order_id = order_pizza(world)
+    staff.accept(order_id, prep_minutes=15)
+    stack.settle()
+    delivery_id = only_offer(dan)
+    dan.accept(delivery_id)
+    stack.settle()
+    eva = world.driver("eva")  # comes online while dan has the order
+    assert eva.offers() == []
+    assert world.alice.track(order_id)["driver"]["name"] == "Dan"
+
+    released = dan.release(delivery_id, reason="my bike broke down")
+    stack.settle()
+
+    assert (released["status"], set(released["dropoff"])) == ("released", {"city", "postcode"})
+    view = world.alice.track(order_id)
+    assert (view["status"], view["driver"]) == ("accepted", None)
+    assert dan.offers() == []
+    assert only_offer(eva) == delivery_id
+    eva.accept(delivery_id)
+    stack.settle()
+    assert dan.release(delivery_id) == released  # asking again changes nothing
+    stack.advance(15 * MINUTE)
+    staff.ready(order_id)
+    stack.settle()
+    eva.picked_up(delivery_id)
+    eva.delivered(delivery_id)
+    stack.settle()
+    assert "driver-released" in deliver_again(stack, recorded)
+
+    view = world.alice.track(order_id)
+    assert (view["status"], view["driver"], view["payment"]) == (
+        "delivered",
+        {"name": "Eva"},
+        "captured",
+    )
+    [authorization] = stack.authorizations(order_id)
+    assert authorization["status"] == "captured"
+    assert [op["kind"] for op in authorization["operations"]].count("capture") == 1
+    told = [(m["data"]["status"], m["body"]) for m in customer_messages(world, order_id)]
+    assert [status for status, _ in told] == [
+        "accepted",
+        "assigned",
+        "released",
+        "assigned",
+        "picked-up",
+        "delivered",
+    ]
+    assert "we are finding another one" in told[2][1] and "Eva" in told[3][1]
+    to_dan = [m["title"] for m in stack.notifications() if m["to"]["id"] == "dan"]
+    assert to_dan == ["New delivery offer"]
+    assert [(d["deliveryId"], d["status"]) for d in dan.deliveries()] == [(delivery_id, "released")]
+    assert all(not stack.system.faults(name) for name in stack.system.apps)
+
+
 def test_a_rejected_order_is_cancelled_and_the_payment_voided(world):
     staff = world.staff[TRATTORIA]
     order_id = order_pizza(world)

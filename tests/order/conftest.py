@@ -186,13 +186,15 @@ class OrderSystem:
         }
         return self._event("restaurant.restaurant-updated", "restaurant", body, restaurant_id)
 
-    def delivery(self, status: str, order_id: str = "o-1", lat: float = 52.55) -> Envelope:
-        """``delivery.delivery-status-changed`` for the order's delivery by driver dan."""
+    def delivery(
+        self, status: str, order_id: str = "o-1", lat: float = 52.55, driver: str = "dan"
+    ) -> Envelope:
+        """``delivery.delivery-status-changed`` for the order's delivery by ``driver``."""
         body = {
             "id": f"d-{order_id}",
             "orderId": order_id,
             "status": status,
-            "driver": {"id": "dan", "name": "Dan"},
+            "driver": {"id": driver, "name": driver.title()},
             "location": {"lat": lat, "lng": 13.35},
             "changedAt": self.clock.now_ms(),
         }

@@ -122,3 +122,27 @@ def test_a_delivery_status_added_since_is_skipped_not_a_fault(order_system: Orde
     order_system.send("delivery", replace(event, body={**event.body, "status": "arriving"}))
     assert order_system.faults() == []
     assert order_system.events["bus"] == []
+
+
+def test_a_driver_handing_the_order_back_becomes_driver_released(
+    order_system: OrderSystem,
+) -> None:
+    released = order_system.delivery("released")
+    order_system.send("delivery", replace(released, body={**released.body, "location": None}))
+
+    [event] = order_system.internal("driver-released")
+    assert (event.body, event.entity, event.partition_key) == (
+        {"id": "o-1", "deliveryId": "d-o-1", "driverId": "dan"},
+        "order",
+        "o-1",
+    )
+    assert order_system.faults() == []
+
+
+def test_a_release_is_read_beside_statuses_still_unknown(order_system: OrderSystem) -> None:
+    order_system.send(
+        "delivery", order_system.delivery("released"), order_system.delivery("rerouted")
+    )
+
+    assert [e.type for e in order_system.events["bus"]] == ["driver-released"]
+    assert order_system.faults() == []

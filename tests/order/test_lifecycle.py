@@ -174,3 +174,101 @@ def test_an_answer_from_another_restaurant_is_left_aside() -> None:
 
 def test_the_arrival_order_of_the_events_does_not_matter() -> None:
     assert fold(reversed(HAPPY)).order == fold(HAPPY).order
+
+
+ACCEPTED = [ev("order-placed", 1_000), ev("restaurant-accepted", 2_000, prepMinutes=0)]
+DRIVER_DEADLINE, PICKUP_DEADLINE = 30 * 60_000, 90 * 60_000
+
+
+def test_a_driver_who_hands_the_order_back_leaves_it_waiting_for_the_next() -> None:
+    released = fold([*ACCEPTED, ev("driver-assigned", 3_000), ev("driver-released", 4_000)])
+    order = released.order
+    assert order is not None
+    assert (order["status"], order["driverAssigned"], order["assignedAt"]) == (
+        "accepted",
+        False,
+        None,
+    )
+    assert order["releasedAt"] == 4_000
+    assert history(order) == [("placed", 1_000), ("accepted", 2_000)]
+    assert released.left_aside == ()
+
+    again = fold(
+        [
+            *ACCEPTED,
+            ev("driver-assigned", 3_000),
+            ev("driver-released", 4_000),
+            ev("driver-assigned", 5_000),
+        ]
+    )
+    assert again.order is not None
+    assert (again.order["driverAssigned"], again.order["assignedAt"]) == (True, 5_000)
+    assert again.left_aside == ()
+
+
+def test_an_order_handed_back_and_taken_by_another_driver_is_delivered() -> None:
+    events = [
+        *ACCEPTED,
+        ev("driver-assigned", 3_000),
+        ev("driver-released", 4_000),
+        ev("driver-assigned", 5_000),
+        ev("order-picked-up", 6_000),
+        ev("order-delivered", 7_000),
+    ]
+    folded = fold(reversed(events))
+    assert folded.order is not None and folded.order["status"] == "delivered"
+    assert folded.left_aside == ()
+
+
+def test_a_release_without_a_driver_or_after_the_pickup_is_left_aside() -> None:
+    unassigned = fold([*ACCEPTED, ev("driver-released", 3_000)])
+    assert unassigned.order is not None and unassigned.order["releasedAt"] is None
+    assert [e.type for e in unassigned.left_aside] == ["driver-released"]
+    picked_up = fold([*HAPPY[:5], ev("driver-released", 5_500)])
+    assert picked_up.order == fold(HAPPY[:5]).order
+    assert [e.type for e in picked_up.left_aside] == ["driver-released"]
+
+
+def test_the_no_driver_deadline_runs_from_the_release() -> None:
+    released_at = 5_000_000
+    events = [
+        *ACCEPTED,
+        ev("driver-assigned", 1_801_000),  # just in time
+        ev("driver-timed-out", 2_000 + DRIVER_DEADLINE),  # proposed while it crossed over
+        ev("driver-released", released_at),
+        ev("driver-timed-out", released_at + DRIVER_DEADLINE - 1),
+    ]
+    waiting = fold(events)
+    assert waiting.order is not None and waiting.order["status"] == "accepted"
+    assert [e.type for e in waiting.left_aside] == ["driver-timed-out"] * 2
+
+    order = fold([*events, ev("driver-timed-out", released_at + DRIVER_DEADLINE)]).order
+    assert order is not None
+    assert (order["status"], order["reason"]) == ("cancelled", "no-driver")
+    assert order["changedAt"] == released_at + DRIVER_DEADLINE
+
+
+def test_the_pickup_deadline_runs_from_the_new_assignment() -> None:
+    events = [
+        *ACCEPTED,
+        ev("driver-assigned", 3_000),
+        ev("driver-released", 4_000),
+        ev("driver-assigned", 10_000),
+        ev("pickup-timed-out", 3_000 + PICKUP_DEADLINE),  # the first driver's deadline
+    ]
+    waiting = fold(events)
+    assert waiting.order is not None and waiting.order["status"] == "accepted"
+    assert [e.type for e in waiting.left_aside] == ["pickup-timed-out"]
+
+    order = fold([*events, ev("pickup-timed-out", 10_000 + PICKUP_DEADLINE)]).order
+    assert order is not None
+    assert (order["status"], order["reason"]) == ("cancelled", "driver-no-show")
+
+
+def test_a_release_on_the_pickup_deadline_itself_wins_the_tie() -> None:
+    deadline = 3_000 + PICKUP_DEADLINE
+    events = [*ACCEPTED, ev("driver-assigned", 3_000), ev("pickup-timed-out", deadline)]
+    folded = fold([*events, ev("driver-released", deadline)])
+    assert folded.order is not None
+    assert (folded.order["status"], folded.order["driverAssigned"]) == ("accepted", False)
+    assert [e.type for e in folded.left_aside] == ["pickup-timed-out"]

@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from shared.envelope import Envelope, new_event
+from order.lifecycle_control.event_store import record
+from shared.envelope import Envelope, derive_id, new_event
 from shared.stores import Where
 from shared.topology import Topic
 from tests.order.conftest import MINUTE, OrderSystem
@@ -415,3 +416,91 @@ def test_an_announced_cancellation_is_never_taken_back(order_system: OrderSystem
     assert recorded(order_system, "restaurant-accepted") == 1
     assert order_system.order()["reason"] == "restaurant-timeout"
     assert order_system.statuses() == ["placed", "cancelled"]
+
+
+def test_a_driver_who_hands_the_order_back_restarts_the_driver_deadline(
+    order_system: OrderSystem,
+) -> None:
+    place_and_accept(order_system)
+    order_system.send("delivery", order_system.delivery("assigned"))
+    order_system.advance(60)  # long past the 30 minutes the acceptance started
+    order_system.send("delivery", order_system.delivery("released"))
+    released_at = order_system.clock.now_ms()
+
+    order = order_system.order()
+    assert (order["status"], order["driverAssigned"], order["assignedAt"]) == (
+        "accepted",
+        False,
+        None,
+    )
+    assert order["releasedAt"] == released_at
+    assert order_system.statuses() == ["placed", "accepted"]  # nothing new to announce
+    order_system.advance(31)
+    assert order_system.order()["status"] == "accepted"
+    order_system.advance(2)
+    order = order_system.order()
+    assert (order["status"], order["reason"]) == ("cancelled", "no-driver")
+    assert order["changedAt"] == released_at + 30 * MINUTE
+
+
+def test_the_next_driver_gets_a_pickup_deadline_of_their_own(order_system: OrderSystem) -> None:
+    place_and_accept(order_system)  # the food is ready by minute 15
+    order_system.send("delivery", order_system.delivery("assigned"))
+    order_system.advance(80)
+    order_system.send("delivery", order_system.delivery("released"))
+    order_system.advance(5)
+    order_system.send("delivery", order_system.delivery("assigned", driver="eva"))
+    assigned_at = order_system.order()["assignedAt"]
+
+    order_system.advance(90)  # past the first driver's deadline (minute 105) and its grace
+    assert order_system.order()["status"] == "accepted"
+    assert recorded(order_system, "pickup-timed-out") == 0
+    assert recorded(order_system, "driver-timed-out") == 0
+    order_system.advance(2)
+    order = order_system.order()
+    assert (order["status"], order["reason"]) == ("cancelled", "driver-no-show")
+    assert order["changedAt"] == assigned_at + 90 * MINUTE
+
+
+def test_the_next_driver_picks_up_and_delivers(order_system: OrderSystem) -> None:
+    place_and_accept(order_system)
+    order_system.send("delivery", order_system.delivery("assigned"))
+    order_system.advance(10)
+    order_system.send("delivery", order_system.delivery("released"))
+    order_system.advance(10)
+    for status in ("assigned", "picked-up", "delivered"):
+        order_system.send("delivery", order_system.delivery(status, driver="eva"))
+
+    assert order_system.statuses() == ["placed", "accepted", "picked-up", "delivered"]
+    assert recorded(order_system, "driver-released") == 1
+
+
+def test_a_timeout_left_aside_for_the_wait_before_a_release_does_not_stop_the_next(
+    order_system: OrderSystem,
+) -> None:
+    place_and_accept(order_system)
+    accepted_at = order_system.order()["acceptedAt"]
+    order_system.advance(29)
+    order_system.send("delivery", order_system.delivery("assigned"))
+    # A tick that raced the assignment proposed the first deadline's timeout, under the one
+    # id per order and type timeouts had before a deadline could move; the fold left it aside.
+    stale = Envelope(
+        id=derive_id("o-1", "driver-timed-out"),
+        type="driver-timed-out",
+        timestamp=accepted_at + 30 * MINUTE,
+        partition_key="o-1",
+        entity="order",
+        body={"id": "o-1"},
+    )
+    record(order_system.store, stale)
+    order_system.system.run_until_quiet()
+    assert order_system.order()["status"] == "accepted"
+
+    order_system.advance(31)
+    order_system.send("delivery", order_system.delivery("released"))
+    released_at = order_system.clock.now_ms()
+    assert order_system.order()["status"] == "accepted"  # not timed out at once
+    order_system.advance(33)
+    order = order_system.order()
+    assert (order["status"], order["reason"]) == ("cancelled", "no-driver")
+    assert order["changedAt"] == released_at + 30 * MINUTE

@@ -1,0 +1,86 @@
+"""The order's deadlines: which orders each applies to, when it runs from and how long it is.
+
+The schedule (:mod:`.timeouts`) proposes a timeout once a deadline is past, stamped with
+it; the fold (:mod:`.transitions`) applies the timeout only if, as the order stands then,
+its deadline is past by that stamp. So a deadline that moved later after a timeout was
+proposed (a driver handed the order back, the food will be ready later) is not cut short
+by that timeout; the schedule proposes the later one in its time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from shared.stores import Where
+
+if TYPE_CHECKING:
+    from shared.stores import Doc
+
+RESTAURANT_DEADLINE_MS = 10 * 60_000
+"""How long a restaurant has to accept or reject a placed order."""
+DRIVER_DEADLINE_MS = 30 * 60_000
+"""How long a driver may take to be assigned, from the later of the acceptance and the time
+the last driver handed the order back (``releasedAt``)."""
+PICKUP_DEADLINE_MS = 90 * 60_000
+"""How long the driver has to pick the order up, from the later of their assignment and the
+time the restaurant said the food would be ready (``readyBy``)."""
+DELIVERY_DEADLINE_MS = 2 * 60 * 60_000
+"""How long after pickup the order must be delivered."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """A deadline: the timeout event, which orders it applies to, the time it runs from (a
+    field the orders are queried by) and how long it is.
+
+    ``later_start`` names a field that, when later, moves the start of the deadline: such
+    orders are read as candidates and timed out only once their own deadline is past.
+    """
+
+    event_type: str
+    applies: tuple[Where, ...]
+    since: str
+    length_ms: int
+    later_start: str | None = None
+
+    def due_at(self, order: Doc) -> int:
+        """When the deadline passes for ``order``."""
+        later = order.get(self.later_start) if self.later_start else None
+        start: int = max(order[self.since], later or 0)
+        return start + self.length_ms
+
+
+_PREPARING = ["accepted", "ready"]
+DEADLINES = (
+    # From when Order got the order (``changedAt`` while it is placed), not from the
+    # checkout: a payment that took minutes must not eat into the restaurant's time.
+    Deadline(
+        "restaurant-timed-out",
+        (Where("status", "==", "placed"),),
+        "changedAt",
+        RESTAURANT_DEADLINE_MS,
+    ),
+    Deadline(
+        "driver-timed-out",
+        (Where("status", "in", _PREPARING), Where("driverAssigned", "==", False)),
+        "acceptedAt",
+        DRIVER_DEADLINE_MS,
+        later_start="releasedAt",
+    ),
+    Deadline(
+        "pickup-timed-out",
+        (Where("status", "in", _PREPARING), Where("driverAssigned", "==", True)),
+        "assignedAt",
+        PICKUP_DEADLINE_MS,
+        later_start="readyBy",
+    ),
+    Deadline(
+        "delivery-timed-out",
+        (Where("status", "==", "picked-up"),),
+        "changedAt",
+        DELIVERY_DEADLINE_MS,
+    ),
+)
+DEADLINE_OF = {deadline.event_type: deadline for deadline in DEADLINES}
+"""Each deadline by the type of its timeout event."""
