@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
+
+from shared.stores.paging import PageQuery
 
 TRACKING = "tracking"
 """One view per order, keyed by order id; bookkeeping fields are never served."""
@@ -124,11 +126,5 @@ class OrderList(View):
     next: int | None = None
 
 
-class HistoryQuery(BaseModel):
-    """``?limit=`` orders per page (a page holds more when orders share a millisecond) and
-    ``?before=``, the ``next`` of the page before."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    limit: int = Field(default=20, ge=1, le=100)
-    before: int | None = Field(default=None, ge=0)
+class HistoryQuery(PageQuery):
+    """``?limit=`` orders per page, ``?before=`` the ``next`` of the page before."""

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 from pydantic.alias_generators import to_camel
 
+from shared.stores.paging import PageQuery
+
 Vehicle = Literal["bike", "scooter", "car"]
 REASON_MAX_CHARS = 200
 """The longest reason a driver may give for handing a delivery back."""
@@ -138,11 +140,5 @@ class Deliveries(View):
     next: int | None = None
 
 
-class DeliveriesQuery(BaseModel):
-    """``?limit=`` deliveries per page (a page holds more when several were assigned in the
-    same millisecond) and ``?before=``, the ``next`` of the page before."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    limit: int = Field(default=20, ge=1, le=100)
-    before: int | None = Field(default=None, ge=0)
+class DeliveriesQuery(PageQuery):
+    """``?limit=`` deliveries per page, ``?before=`` the ``next`` of the page before."""

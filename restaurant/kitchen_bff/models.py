@@ -8,6 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from shared.stores.paging import PageQuery
+
 TICKETS = "tickets"
 """One ticket per queued order, keyed by order id."""
 
@@ -105,12 +107,5 @@ class QueueQuery(BaseModel):
         return value
 
 
-class HistoryQuery(BaseModel):
-    """The history's query string: ``?limit=`` tickets per page (a page holds more when
-    several were received in the same millisecond) and ``?before=``, the ``next`` of the
-    page before."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    limit: int = Field(default=20, ge=1, le=100)
-    before: int | None = Field(default=None, ge=0)
+class HistoryQuery(PageQuery):
+    """``?limit=`` tickets per page, ``?before=`` the ``next`` of the page before."""

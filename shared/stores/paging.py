@@ -11,10 +11,28 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel, ConfigDict, Field
+
 from shared.stores.base import Document, Where
 
 if TYPE_CHECKING:
     from shared.stores.base import AbstractDocumentStore
+
+
+LATEST_STAMP_MS = 253_402_300_799_999
+"""The last millisecond of the year 9999: no page boundary is later (and Firestore's
+integers end at 2**63 - 1)."""
+
+
+class PageQuery(BaseModel):
+    """A list endpoint's ``?limit=`` (documents per page; a page holds more when several
+    share the last one's stamp) and ``?before=`` (the ``next`` of the page before); any
+    other query parameter is refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(default=20, ge=1, le=100)
+    before: int | None = Field(default=None, ge=0, le=LATEST_STAMP_MS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -476,7 +476,9 @@ def test_a_drivers_deliveries_come_a_page_at_a_time_newest_first(delivery: Deliv
     assert last.get_json()["next"] is None
 
 
-@pytest.mark.parametrize("query", ["?limit=0", "?limit=101", "?before=-1", "?page=2"])
+@pytest.mark.parametrize(
+    "query", ["?limit=0", "?limit=101", "?before=-1", "?before=9223372036854775808", "?page=2"]
+)
 def test_a_bad_page_of_deliveries_gets_400(delivery: Delivery, query: str) -> None:
     delivery.driver("dan")
     assert delivery.call("GET", f"/me/deliveries{query}", "dan").status_code == 400
