@@ -171,12 +171,8 @@ def _released(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         }
 
     if ctx.ports.store.update(DELIVERIES, report["deliveryId"], hand_back) is not None:
-        ctx.log.info(
-            "%s handed %s back (%s)",
-            report["driverId"],
-            report["deliveryId"],
-            report.get("reason") or "no reason given",
-        )
+        # Not the reason: free text a driver typed may say anything about anyone.
+        ctx.log.info("%s handed %s back", report["driverId"], report["deliveryId"])
 
 
 def _finished(delivery: Doc) -> Doc:
