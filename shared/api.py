@@ -65,6 +65,8 @@ MAX_BODY_BYTES = 64 * 1024
 """The largest request body a BFF reads; a larger one is refused with 413."""
 STORE_RETRY_AFTER_S = 5
 """The ``Retry-After`` of a 503 answered because the document store failed."""
+VERIFIER_RETRY_AFTER_S = 5
+"""The ``Retry-After`` of a 503 answered because tokens cannot be checked right now."""
 _PARAM = re.compile(r"{(\w+)}")
 Handler = Callable[..., Any]
 
@@ -221,7 +223,9 @@ class HttpApi:
             raise HttpError(401, str(e)) from e
         except VerifierUnavailable as e:
             _log.warning("cannot verify a token: %s", e.__cause__)
-            raise HttpError(503, str(e)) from e
+            raise HttpError(
+                503, str(e), headers={"Retry-After": str(VERIFIER_RETRY_AFTER_S)}
+            ) from e
         if caller.actor not in route.actors:
             raise HttpError(403, f"a {caller.actor} may not call {route.method} {route.path}")
         return caller

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import BaseModel, Field
 
-from shared.api import HttpApi, HttpError
-from shared.auth import LocalIssuer, Principal
+from shared.api import VERIFIER_RETRY_AFTER_S, HttpApi, HttpError
+from shared.auth import LocalIssuer, Principal, VerifierUnavailable
 from shared.stores import InMemoryDocumentStore
 
 
@@ -219,3 +219,24 @@ def test_query_parameters_are_typed_validated_and_documented():
         ("limit", "query", False),
     ]
     assert parameters[1]["schema"]["maximum"] == 100
+
+
+class VerifierDown:
+    """A verifier whose signing keys cannot be fetched."""
+
+    def verify(self, token: str) -> Principal:
+        raise VerifierUnavailable("the signing keys cannot be fetched")
+
+
+def test_a_verifier_that_cannot_check_tokens_is_a_json_503_with_retry_after():
+    api = HttpApi("Down", VerifierDown(), store=InMemoryDocumentStore())
+
+    @api.route("GET", "/things", actors={"customer"})
+    def things(caller: Principal) -> dict:
+        """Things."""
+        return {}
+
+    response = api.flask_app().test_client().get("/things", headers=ALICE)
+    assert response.status_code == 503
+    assert response.get_json()["error"] == "the signing keys cannot be fetched"
+    assert response.headers["Retry-After"] == str(VERIFIER_RETRY_AFTER_S)
