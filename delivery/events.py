@@ -4,7 +4,8 @@ Everything about one order's delivery is keyed by the order id; a driver's
 profile by the driver id. Times are epoch milliseconds.
 
 ``order-updated`` (order-esg ingress)
-    id, status, reason, customerRef, restaurant{id,name,address}, deliveryAddress, changedAt
+    id, status, reason, customerRef, restaurant{id,name,address}, deliveryAddress,
+    notifyCustomer, readyBy, changedAt
 ``driver-updated`` (driver-bff drivers-trigger)
     id, name, online, location
 ``offer-accepted``, ``offer-declined`` (driver-bff offers-trigger)

@@ -19,6 +19,7 @@ TOPOLOGY = Subsystem(
     description="Drivers, dispatch and notifications: gets every accepted order to its customer.",
     indexes=(
         Index("deliveries", ("status", "offer.expiresAt")),
+        Index("deliveries", ("status", "searchFrom")),
         Index("dispatch-drivers", ("online", "deliveryId", "cell")),
         Index("driver-deliveries", ("driverId", "assignedAt desc")),
     ),

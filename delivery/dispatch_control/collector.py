@@ -33,7 +33,10 @@ if TYPE_CHECKING:
     from shared.stores import Doc
 
 NEEDS_A_DRIVER = ("accepted", "ready")
-CANCELLABLE = ("searching", "offered", "assigned")
+CANCELLABLE = ("scheduled", "searching", "offered", "assigned")
+DISPATCH_LEAD_MS = 20 * 60_000
+"""How long before the food is ready (``readyBy``) dispatch starts looking for a driver:
+about the time a driver needs to reach the restaurant. A driver found earlier would wait."""
 TOO_LATE_TO_CANCEL = ("picked-up", "delivered")
 PROGRESS = {
     DELIVERY_PICKED_UP: ("assigned", "picked-up"),
@@ -64,7 +67,9 @@ def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     order, store = event.body, ctx.ports.store
     key = delivery_id(order["id"])
     if order["status"] in NEEDS_A_DRIVER:
-        store.create(DELIVERIES, key, _new_delivery(order, event.timestamp))
+        created = store.create(DELIVERIES, key, _new_delivery(order, event.timestamp))
+        if not created and order["status"] == "ready":  # ready before it was said: search now
+            store.update(DELIVERIES, key, lambda d: start_search(d, event.timestamp))
     elif order["status"] == "cancelled":
         store.update(DELIVERIES, key, lambda d: _cancelled(d, event.timestamp))
         delivery = store.get(DELIVERIES, key)
@@ -81,6 +86,8 @@ def _new_delivery(order: Doc, now_ms: int) -> Doc:
     if order["deliveryAddress"] is None:
         raise BusinessRuleViolation(f"order {order['id']} needs a driver but has no address")
     restaurant = order["restaurant"]
+    ready_by = order.get("readyBy") if order["status"] == "accepted" else None
+    search_from = now_ms if ready_by is None else max(now_ms, ready_by - DISPATCH_LEAD_MS)
     return {
         "id": delivery_id(order["id"]),
         "orderId": order["id"],
@@ -91,7 +98,8 @@ def _new_delivery(order: Doc, now_ms: int) -> Doc:
             "address": restaurant["address"],
         },
         "dropoff": order["deliveryAddress"],
-        "status": "searching",
+        "status": "searching" if search_from <= now_ms else "scheduled",
+        "searchFrom": search_from,
         "offer": None,
         "declinedBy": [],
         "missedBy": [],
@@ -99,6 +107,13 @@ def _new_delivery(order: Doc, now_ms: int) -> Doc:
         "location": None,
         "changedAt": now_ms,
     }
+
+
+def start_search(delivery: Doc | None, now_ms: int) -> Doc | None:
+    """A scheduled delivery starts searching for a driver now; any other is left as it is."""
+    if delivery is None or delivery["status"] != "scheduled":
+        return None
+    return {**delivery, "status": "searching", "changedAt": now_ms}
 
 
 def _cancelled(delivery: Doc | None, now_ms: int) -> Doc | None:

@@ -20,14 +20,17 @@ while they consider its offer."""
 
 DELIVERIES = "deliveries"
 """``deliveries/{deliveryId}`` (``"d-" + orderId``): ``{id, orderId, customerRef,
-pickup{restaurantId,name,address}, dropoff, status, offer{driverId,expiresAt}|null, declinedBy,
-missedBy, driver{id,name}|null, location, changedAt}``. ``declinedBy`` holds the drivers who
+pickup{restaurantId,name,address}, dropoff, status, searchFrom, offer{driverId,expiresAt}|null,
+declinedBy, missedBy, driver{id,name}|null, location, changedAt}``. ``declinedBy`` holds the drivers who
 turned the delivery down or handed it back, never offered it again; ``missedBy`` those whose
 offer ran out or who went offline holding it, least recent first (missing on deliveries stored
 before it was kept).
 Once delivered or cancelled, ``dropoff`` keeps only its city and postcode."""
 
-Status = Literal["searching", "offered", "assigned", "picked-up", "delivered", "cancelled"]
+Status = Literal[
+    "scheduled", "searching", "offered", "assigned", "picked-up", "delivered", "cancelled"
+]
+"""``scheduled``: the food is far from ready, so the search starts at ``searchFrom``."""
 Withdrawn = Literal["declined", "missed"]
 """Why an offer was taken back: the driver said no, or let it run out or went offline."""
 BUSY: tuple[Status, ...] = ("assigned", "picked-up")

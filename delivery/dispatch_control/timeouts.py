@@ -1,11 +1,12 @@
 """Offers nobody answered in time go back to searching, the driver counted as having missed
-them (others are offered the delivery first); and a sweep that offers deliveries still
-waiting while drivers are free."""
+them (others are offered the delivery first); scheduled deliveries start searching when
+their time comes; and a sweep offers deliveries still waiting while drivers are free."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from delivery.dispatch_control.collector import start_search
 from delivery.dispatch_control.records import (
     DELIVERIES,
     DRIVERS,
@@ -29,6 +30,9 @@ def withdraw_expired_offers(now_ms: int, ctx: Context[DeliveryPorts]) -> None:
     """Withdraw every offer expired for longer than the grace; the rules then offer the next
     driver."""
     store = ctx.ports.store
+    due = [Where("status", "==", "scheduled"), Where("searchFrom", "<=", now_ms)]
+    for found in store.query(DELIVERIES, due):
+        store.update(DELIVERIES, found.key, lambda d: start_search(d, now_ms))
     expired = store.query(
         DELIVERIES,
         [

@@ -51,6 +51,7 @@ class OrderReader(Reader):
     restaurant: RestaurantReader
     delivery_address: AddressReader | None = None
     notify_customer: bool = True
+    ready_by: int | None = None
     changed_at: int
 
 
@@ -58,8 +59,8 @@ def receive_order_status(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     """Read the order's new state and pass it on to the bus, keyed by the order id.
 
     The internal ``order-updated`` keeps its own shape ``{id, status, reason,
-    customerRef, restaurant, deliveryAddress, notifyCustomer, changedAt}`` whatever
-    version Order publishes.
+    customerRef, restaurant, deliveryAddress, notifyCustomer, readyBy, changedAt}``
+    whatever version Order publishes.
     """
     order = read(event, OrderReader)
     body = order.model_dump(mode="json", by_alias=True, exclude={"cancellation"})

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 RESTAURANT_DEADLINE_MS = 10 * 60_000
 """How long a restaurant has to accept or reject a placed order."""
 DRIVER_DEADLINE_MS = 30 * 60_000
-"""How long a driver may take to be assigned, from the later of the acceptance and the time
-the last driver handed the order back (``releasedAt``)."""
+"""How long a driver may take to be assigned, from the latest of the acceptance, the time the
+last driver handed the order back (``releasedAt``) and the time the food is ready
+(``readyBy``: Delivery starts looking for a driver only shortly before)."""
 PICKUP_DEADLINE_MS = 90 * 60_000
 """How long the driver has to pick the order up, from the later of their assignment and the
 time the restaurant said the food would be ready (``readyBy``)."""
@@ -34,7 +35,7 @@ class Deadline:
     """A deadline: the timeout event, which orders it applies to, the time it runs from (a
     field the orders are queried by) and how long it is.
 
-    ``later_start`` names a field that, when later, moves the start of the deadline: such
+    ``later_starts`` name fields that, when later, move the start of the deadline: such
     orders are read as candidates and timed out only once their own deadline is past.
     """
 
@@ -42,12 +43,12 @@ class Deadline:
     applies: tuple[Where, ...]
     since: str
     length_ms: int
-    later_start: str | None = None
+    later_starts: tuple[str, ...] = ()
 
     def due_at(self, order: Doc) -> int:
         """When the deadline passes for ``order``."""
-        later = order.get(self.later_start) if self.later_start else None
-        start: int = max(order[self.since], later or 0)
+        later = (order.get(field) or 0 for field in self.later_starts)
+        start: int = max([order[self.since], *later])
         return start + self.length_ms
 
 
@@ -66,14 +67,14 @@ DEADLINES = (
         (Where("status", "in", _PREPARING), Where("driverAssigned", "==", False)),
         "acceptedAt",
         DRIVER_DEADLINE_MS,
-        later_start="releasedAt",
+        later_starts=("releasedAt", "readyBy"),
     ),
     Deadline(
         "pickup-timed-out",
         (Where("status", "in", _PREPARING), Where("driverAssigned", "==", True)),
         "assignedAt",
         PICKUP_DEADLINE_MS,
-        later_start="readyBy",
+        later_starts=("readyBy",),
     ),
     Deadline(
         "delivery-timed-out",

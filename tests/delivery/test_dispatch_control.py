@@ -494,3 +494,30 @@ def test_redelivering_every_event_of_a_hand_back_changes_nothing(delivery: Deliv
     assert {e.id for e in delivery.events[Topic.EXTERNAL]} == published
     assert delivery.push.messages == pushes
     assert delivery.delivery("o-1")["driver"]["id"] == "eve"
+
+
+def test_a_delivery_whose_food_is_far_from_ready_waits_before_searching(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted", readyBy=START + 120 * MINUTE)
+    assert (delivery.delivery("o-1")["status"], delivery.offers("dan")) == ("scheduled", [])
+    delivery.system.advance(99 * MINUTE)
+    assert delivery.offers("dan") == []
+    delivery.system.advance(2 * MINUTE)  # 20 minutes before the food is ready
+    assert [o["deliveryId"] for o in delivery.offers("dan")] == ["d-o-1"]
+
+
+def test_food_ready_before_it_was_said_starts_the_search_at_once(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted", readyBy=START + 120 * MINUTE)
+    delivery.order("o-1", "ready", readyBy=START + MINUTE)
+    assert [o["deliveryId"] for o in delivery.offers("dan")] == ["d-o-1"]
+
+
+def test_a_scheduled_delivery_can_be_cancelled(delivery: Delivery) -> None:
+    delivery.order("o-1", "accepted", readyBy=START + 120 * MINUTE)
+    delivery.order("o-1", "cancelled", reason="customer")
+    assert delivery.delivery("o-1")["status"] == "cancelled"
+    delivery.system.advance(110 * MINUTE)
+    assert delivery.delivery("o-1")["status"] == "cancelled"

@@ -22,6 +22,7 @@ def test_an_order_status_change_becomes_order_updated_with_only_what_delivery_ne
         "restaurant": {"id": "r-1", "name": "Trattoria Roma", "address": RESTAURANT},
         "deliveryAddress": HOME,
         "notifyCustomer": True,
+        "readyBy": None,
         "changedAt": START,
     }
 

@@ -260,11 +260,13 @@ def test_a_customer_cannot_cancel_once_the_restaurant_accepted(world):
     assert world.alice.track(order_id)["status"] == "accepted"
 
 
-def test_no_driver_within_thirty_minutes_cancels_the_order(world):
+def test_no_driver_within_thirty_minutes_of_the_food_being_ready_cancels_the_order(world):
     order_id = order_pizza(world)
-    world.staff[TRATTORIA].accept(order_id)
+    world.staff[TRATTORIA].accept(order_id)  # ready in 15 minutes
     world.stack.settle()
-    world.stack.advance(33 * MINUTE)
+    world.stack.advance(44 * MINUTE)
+    assert world.alice.track(order_id)["status"] == "accepted"
+    world.stack.advance(4 * MINUTE)
 
     view = world.alice.track(order_id)
     assert (view["status"], view["reason"]) == ("cancelled", "no-driver")

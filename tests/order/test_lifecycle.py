@@ -108,11 +108,21 @@ def test_an_answer_on_the_deadline_itself_wins_the_tie() -> None:
 
 
 def test_no_driver_in_time_cancels_an_accepted_or_ready_order() -> None:
-    for before in ([], [ev("restaurant-ready", 3_000)]):
+    # 30 minutes from the acceptance, or from the food being ready if that is later
+    for before, deadline in (([], 1_802_000), ([ev("restaurant-ready", 3_000)], 1_803_000)):
         events = [ev("order-placed", 1_000), ev("restaurant-accepted", 2_000), *before]
-        order = fold([*events, ev("driver-timed-out", 1_802_000)]).order
+        order = fold([*events, ev("driver-timed-out", deadline)]).order
         assert order is not None
         assert (order["status"], order["reason"]) == ("cancelled", "no-driver")
+
+
+def test_the_no_driver_deadline_waits_for_the_food_to_be_ready() -> None:
+    events = [ev("order-placed", 1_000), ev("restaurant-accepted", 2_000, prepMinutes=60)]
+    early = fold([*events, ev("driver-timed-out", 1_802_000)]).order
+    assert early is not None and early["status"] == "accepted"
+    ready_by = 2_000 + 60 * 60_000
+    late = fold([*events, ev("driver-timed-out", ready_by + 1_800_000)]).order
+    assert late is not None and (late["status"], late["reason"]) == ("cancelled", "no-driver")
 
 
 def test_a_driver_assigned_before_the_deadline_keeps_the_order_alive() -> None:
