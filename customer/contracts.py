@@ -63,8 +63,9 @@ class OrderPlaced(Contract):
 
 
 class OrderCancelRequested(Contract):
-    """The customer asked to cancel an order; Order cancels it if the restaurant has not
-    taken it yet, and otherwise leaves it as it is."""
+    """The customer asked to cancel an order. Order decides when the request arrives: it
+    cancels the order if it is still placed then, and otherwise leaves it as it is
+    (``requestedAt`` is for information)."""
 
     TYPE: ClassVar[str] = "customer.order-cancel-requested"
     ENTITY: ClassVar[str] = "order"

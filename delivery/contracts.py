@@ -49,7 +49,7 @@ class DeliveryStatusChanged(Contract):
     order_id: Id
     status: DeliveryStatus
     driver: Driver
-    location: Location | None = None
+    location: Location | None = Field(default=None, examples=[None])
     changed_at: EpochMs
 
 

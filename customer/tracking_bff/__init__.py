@@ -20,7 +20,7 @@ TRACKED = Rule(
     types=frozenset(t for t in APPLY if not t.startswith(ORDER_EVENTS)),
     type_prefixes=(ORDER_EVENTS,),
 )
-"""Every event in ``APPLY``; the order's own ones by prefix, as listing all eight types
+"""Every event in ``APPLY``; the order's own ones by prefix, as listing every type
 would exceed the 256 bytes of a Pub/Sub filter."""
 
 SERVICE = Service(

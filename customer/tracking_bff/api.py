@@ -50,7 +50,8 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
     def get_order(caller: Principal, order_id: str) -> Tracking:
         """Where one of the caller's orders stands.
 
-        Tracking hears of an order from checkout's first event, ``order-submitted``:
+        Tracking hears of an order from whichever of checkout's events comes first
+        (normally ``order-submitted``):
         for a second or so after checkout answers (longer while that event waits
         for a retry), the order is not known here yet and the answer is 404.
         """

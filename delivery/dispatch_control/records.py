@@ -21,10 +21,10 @@ while they consider its offer."""
 DELIVERIES = "deliveries"
 """``deliveries/{deliveryId}`` (``"d-" + orderId``): ``{id, orderId, customerRef,
 pickup{restaurantId,name,address}, dropoff, status, searchFrom, offer{driverId,expiresAt}|null,
-declinedBy, missedBy, driver{id,name}|null, location, changedAt}``. ``declinedBy`` holds the drivers who
-turned the delivery down or handed it back, never offered it again; ``missedBy`` those whose
-offer ran out or who went offline holding it, least recent first (missing on deliveries stored
-before it was kept).
+declinedBy, missedBy, driver{id,name}|null, location, changedAt}``. ``declinedBy`` holds the
+drivers who turned the delivery down or handed it back, never offered it again; ``missedBy``
+those whose offer ran out or who went offline holding it, least recent first (missing on
+deliveries stored before it was kept).
 Once delivered or cancelled, ``dropoff`` keeps only its city and postcode."""
 
 Status = Literal[

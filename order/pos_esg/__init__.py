@@ -1,4 +1,4 @@
-"""pos-esg: orders for restaurants that take them in their own point of sale.
+"""pos-esg: orders lifecycle-control sends to their restaurant's point of sale (``ordering``).
 
 The egress sends placed orders to the point of sale over HTTP (and withdraws
 cancelled ones); the webhook takes the point of sale's signed callbacks into an
