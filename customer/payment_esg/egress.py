@@ -5,10 +5,12 @@ event calls the processor only if the payment has not moved yet; it then
 announces the stored outcome again (same event id for the same delivery), in
 case the first attempt stored it but failed to publish.
 
-An order checkout cancelled before it was placed (``order-cancelled``) may
-still be authorized afterwards, by a processor that answers late: whichever of
-the two comes second voids the authorization, with the same key as any void
-(``{orderId}:void``), so the processor releases the money once.
+An order checkout cancelled before it was placed (``order-cancelled``) is not
+authorized any more: a retry after the cancellation asks the processor nothing,
+so the customer's card is not held and the retries end. One authorized while the
+cancellation was on its way (the call in flight) is voided by whichever of the
+two comes second, with the same key as any void (``{orderId}:void``), so the
+processor releases the money once.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
     authorization that came after checkout cancelled the order."""
     store, order_id = ctx.ports.store, order["id"]
     payment = store.get(PAYMENTS, order_id)
+    if payment is None and _cancelled_at_checkout(store, order_id):
+        ctx.log.info("order %s was cancelled before its payment: not authorized", order_id)
+        return
     if payment is None:
         payment = _authorization(order, card_token(store, order_id), ctx)
         # A concurrent delivery may store it first; the processor answered it the same.
