@@ -21,6 +21,8 @@ What the document store raises out of a handler is answered in JSON too:
   ``__x__``, ``..`` or one holding ``/``): no such document can exist. When a
   path parameter is the id, 404 naming it; when a body or query field is, 400
   with a message for that field, like any invalid field; otherwise 400.
+* :class:`~shared.exceptions.InvalidDocument` (a value Firestore cannot store,
+  such as an integer beyond 64 bits): 400 naming the stored field.
 * :class:`~shared.exceptions.ConflictError` (a write kept losing races): 409,
   retry the request.
 * any other :class:`~shared.exceptions.StoreError` (the store is unavailable):
@@ -49,7 +51,7 @@ from shared.auth import (
     VerifierUnavailable,
     bearer_token,
 )
-from shared.exceptions import ConflictError, InvalidKey, StoreError
+from shared.exceptions import ConflictError, InvalidDocument, InvalidKey, StoreError
 from shared.idempotency_keys import (
     MAX_KEY_CHARS,
     IdempotencyKeys,
@@ -317,6 +319,8 @@ def _store_refusal(error: StoreError, params: Mapping[str, str]) -> HttpError:
     """The answer to a request whose handler the document store failed (see the module)."""
     if isinstance(error, InvalidKey):
         return _invalid_id(error, params)
+    if isinstance(error, InvalidDocument):
+        return HttpError(400, f"invalid request: the data store cannot keep {error}")
     _log.warning("%s %s: %s", flask.request.method, flask.request.path, error)
     if isinstance(error, ConflictError):
         return HttpError(409, "the request collided with a concurrent change; retry it")

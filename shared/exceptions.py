@@ -70,5 +70,17 @@ class InvalidKey(StoreError, PoisonError, ValueError):
         self.problem = problem
 
 
+class InvalidDocument(StoreError, PoisonError, ValueError):
+    """A document Firestore would refuse to store (an integer beyond 64 bits, a nested
+    array, a value of no Firestore type). ``field`` is the dotted path of the first
+    refused value and ``problem`` what is wrong with it. Retrying cannot help: an
+    event that leads to one is poison, a request a 400."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
 class LakeError(KitError):
     """The event lake could not be written or read."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from shared.exceptions import InvalidKey, StoreError
+from shared.exceptions import InvalidDocument, InvalidKey
 
 _PLAIN = frozenset({str, float, bool, bytes, type(None)})
 _ARRAYS = (list, tuple, set, frozenset)
@@ -58,12 +58,12 @@ def id_problem(name: object) -> str | None:
 
 def normalized(doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` as Firestore would store it (the same object when nothing changes), or raise
-    :class:`StoreError` naming the first field Firestore would refuse."""
+    :class:`InvalidDocument` naming the first field Firestore would refuse."""
     try:
         result: dict[str, Any] = _value(doc)
     except _Refused as refused:
         where = ".".join(reversed(refused.path)) or "the document"
-        raise StoreError(f"{where}: {refused.problem}") from None
+        raise InvalidDocument(where, refused.problem) from None
     return result
 
 

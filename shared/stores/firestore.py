@@ -26,7 +26,7 @@ from google.cloud.firestore_v1.field_path import FieldPath
 
 from shared.exceptions import ConflictError, KitError, StoreError
 from shared.stores.base import AbstractDocumentStore, Doc, Document, Updater, Where
-from shared.stores.document_rules import check_collection, check_key
+from shared.stores.document_rules import check_collection, check_key, normalized
 
 if TYPE_CHECKING:
     from google.cloud.firestore_v1.document import DocumentReference
@@ -66,6 +66,7 @@ def _transact(transaction: Transaction, ref: DocumentReference, updater: Updater
     except Exception as e:
         raise _UpdaterFailed(e) from e
     if new is not None:
+        new = normalized(new)  # refused here as in the embedded store, not by the SDK
         transaction.set(ref, new)
     return new
 
@@ -134,6 +135,7 @@ class FirestoreDocumentStore(ClientHolder, AbstractDocumentStore):
 
     def create(self, collection: str, key: str, data: Doc) -> bool:
         with sdk_errors(f"create {collection}/{key}"):
+            data = normalized(data)
             try:
                 self._ref(collection, key).create(data)
             except Conflict:  # AlreadyExists
@@ -142,7 +144,7 @@ class FirestoreDocumentStore(ClientHolder, AbstractDocumentStore):
 
     def put(self, collection: str, key: str, data: Doc) -> None:
         with sdk_errors(f"put {collection}/{key}"):
-            self._ref(collection, key).set(data)
+            self._ref(collection, key).set(normalized(data))
 
     def update(self, collection: str, key: str, updater: Updater) -> Doc | None:
         new: Doc | None = self._in_transaction("update", collection, key, _transact, updater)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from shared.envelope import new_event
-from shared.exceptions import InvalidKey, StoreError
+from shared.exceptions import InvalidDocument, InvalidKey
 from shared.stores.base import (
     AbstractChangeFeed,
     AbstractDocumentStore,
@@ -216,9 +216,18 @@ class DocumentStoreContract(ABC):
     def test_what_firestore_refuses_is_refused(
         self, store: AbstractDocumentStore, key: str, doc: Doc
     ) -> None:
-        with pytest.raises(StoreError):
+        with pytest.raises(InvalidKey if key in ("a/b", "..") else InvalidDocument):
             store.put(COLL, key, doc)
         assert store.query(COLL) == []
+
+    def test_an_update_to_a_document_firestore_refuses_is_refused_and_changes_nothing(
+        self, store: AbstractDocumentStore
+    ) -> None:
+        store.put(COLL, "k", {"n": 1})
+        with pytest.raises(InvalidDocument) as refused:
+            store.update(COLL, "k", lambda doc: {**(doc or {}), "n": 2**64})
+        assert refused.value.field == "n"
+        assert store.get(COLL, "k") == {"n": 1}
 
     @pytest.mark.parametrize("key", INVALID_IDS)
     @pytest.mark.parametrize("operation", sorted(OPERATIONS))
