@@ -7,6 +7,10 @@ it records it. Every status of the order then carries it (``ordering``), so
 pos-esg and the Restaurant subsystem's kitchen act on the same decision even
 while a switch is still on its way to one of them. A restaurant not heard of
 yet gets the order in its kitchen app, which every restaurant has.
+
+Before this decision moved here, pos-esg kept each restaurant's choice in
+``pos-restaurants``: a restaurant not heard of since is read from there, so its
+orders keep going where they went until it saves its profile again.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ if TYPE_CHECKING:
 
 ORDERINGS = "restaurant-orderings"
 """``restaurant-orderings/{restaurantId}``: ``{ordering}``, each restaurant's latest choice."""
+LEGACY_ORDERINGS = "pos-restaurants"
+"""Where pos-esg kept the same before: read when a restaurant has no entry here yet."""
 DEFAULT_ORDERING = "kitchen"
 
 
@@ -33,6 +39,7 @@ def remember_ordering(store: AbstractDocumentStore, event: Envelope) -> None:
 
 def with_ordering(store: AbstractDocumentStore, placed: Envelope) -> Envelope:
     """``order-placed`` with the way its restaurant takes orders now."""
-    restaurant = store.get(ORDERINGS, placed.body["restaurant"]["id"])
+    restaurant_id = placed.body["restaurant"]["id"]
+    restaurant = store.get(ORDERINGS, restaurant_id) or store.get(LEGACY_ORDERINGS, restaurant_id)
     ordering = DEFAULT_ORDERING if restaurant is None else restaurant["ordering"]
     return dataclasses.replace(placed, body={**placed.body, "ordering": ordering})

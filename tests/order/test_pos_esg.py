@@ -94,6 +94,18 @@ def test_an_order_goes_the_way_its_restaurant_took_orders_when_it_was_placed(
     assert [e.body["ordering"] for e in order_system.published("o-2", version=2)] == ["pos"]
 
 
+def test_a_pos_restaurant_known_only_from_before_the_decision_moved_keeps_its_pos(
+    order_system: OrderSystem, pos: FakePos
+) -> None:
+    # GIVEN r-1 switched to its point of sale before lifecycle-control kept orderings
+    order_system.store.put("pos-restaurants", "r-1", {"ordering": "pos"})
+    # WHEN an order comes, before r-1 saves its profile again
+    order_system.send("customer", order_system.order_placed())
+    # THEN it goes to the point of sale, as before the deploy
+    assert [r["body"]["orderId"] for r in pos.requests] == ["o-1"]
+    assert [e.body["ordering"] for e in order_system.published()] == ["pos"]
+
+
 def test_a_pos_that_is_down_gets_the_same_order_again_with_the_same_key(
     order_system: OrderSystem, pos: FakePos
 ) -> None:
