@@ -170,7 +170,7 @@ def register(commands: Any) -> None:
     deploy.add_argument(
         "--allow-replace",
         action="store_true",
-        help="apply even if the plan replaces a subscription, topic, database or bucket",
+        help="apply even if the plan deletes or replaces a subscription, topic, database or bucket",
     )
     deploy.set_defaults(run=run_deploy)
 

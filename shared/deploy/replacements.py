@@ -1,9 +1,10 @@
-"""Find, in a Terraform plan, the replacements that would lose messages or data.
+"""Find, in a Terraform plan, the deletions and replacements that would lose messages or data.
 
 Some attributes cannot change in place: a Pub/Sub subscription's ``filter`` or
 message ordering, a bucket's location. Terraform then destroys the resource and
 creates it again, and whatever it held is gone: a subscription's undelivered
-messages, a bucket's objects. ``fooddelivery deploy`` reads the saved plan
+messages, a bucket's objects. A consumer removed or renamed deletes its
+subscription outright. ``fooddelivery deploy`` reads the saved plan
 (``terraform show -json``) and refuses such a plan unless told it may.
 """
 
@@ -19,32 +20,35 @@ LOSSES = {
     "google_storage_bucket": "its objects would be lost",
 }
 """The resource types that hold messages or data, and what replacing one loses."""
-REPLACE = ({"delete", "create"}, 2)
 
 
 @dataclass(frozen=True, slots=True)
 class Replacement:
-    """One resource the plan destroys and creates again, and why."""
+    """One resource the plan destroys (and, if ``replaced``, creates again), and why."""
 
     address: str
     because_of: tuple[str, ...]
     loss: str
+    replaced: bool = True
 
     def __str__(self) -> str:
         why = f" ({', '.join(self.because_of)} changed)" if self.because_of else ""
-        return f"{self.address}{why}: {self.loss}"
+        what = "" if self.replaced else " (deleted)"
+        return f"{self.address}{what}{why}: {self.loss}"
 
 
 def lossy_replacements(plan: dict[str, Any]) -> list[Replacement]:
-    """The replacements in ``plan`` (``terraform show -json``) of resources holding data."""
+    """The deletions and replacements in ``plan`` (``terraform show -json``) of resources
+    holding data."""
     found = []
     for change in plan.get("resource_changes", []):
         actions = change.get("change", {}).get("actions", [])
-        if change.get("type") not in LOSSES or (set(actions), len(actions)) != REPLACE:
+        if change.get("type") not in LOSSES or "delete" not in actions:
             continue
         paths = change["change"].get("replace_paths") or []
         because_of = tuple(".".join(str(step) for step in path) for path in paths)
-        found.append(Replacement(change["address"], because_of, LOSSES[change["type"]]))
+        loss = LOSSES[change["type"]]
+        found.append(Replacement(change["address"], because_of, loss, "create" in actions))
     return found
 
 
@@ -52,7 +56,8 @@ def refusal(replacements: list[Replacement]) -> str:
     """Why the deploy stops, and what to do."""
     listed = "".join(f"\n  - {replacement}" for replacement in replacements)
     return (
-        f"the plan replaces {len(replacements)} resource(s) holding messages or data:{listed}\n"
+        f"the plan deletes or replaces {len(replacements)} resource(s) holding messages or "
+        f"data:{listed}\n"
         "Let them drain first (README, Deploy to GCP, 'Changes that replace a subscription'), "
         "then deploy again with --allow-replace."
     )

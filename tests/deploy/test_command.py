@@ -149,7 +149,7 @@ def test_deploy_refuses_a_plan_that_replaces_a_subscription(archives):
     with pytest.raises(DeployError) as refused:
         command.run_deploy(args(), shell)
     assert str(refused.value).startswith(
-        "the plan replaces 1 resource(s) holding messages or data:\n"
+        "the plan deletes or replaces 1 resource(s) holding messages or data:\n"
         f"  - {SUBSCRIPTION} (filter changed): its undelivered messages would be lost\n"
     )
     assert "--allow-replace" in str(refused.value)
@@ -168,6 +168,24 @@ def test_deploy_refuses_to_replace_whatever_holds_data(archives, resource_type, 
     shell = FakeShell(outputs={"show -json": plan_replacing(resource_type, "x.y", [])})
     with pytest.raises(DeployError, match=f"  - x.y: {loss}"):
         command.run_deploy(args(), shell)
+
+
+def test_deploy_refuses_a_plan_that_deletes_a_subscription(archives):
+    plan = json.dumps(
+        {
+            "resource_changes": [
+                {
+                    "address": SUBSCRIPTION,
+                    "type": "google_pubsub_subscription",
+                    "change": {"actions": ["delete"]},
+                }
+            ]
+        }
+    )
+    shell = FakeShell(outputs={"show -json": plan})
+    with pytest.raises(DeployError, match=r"\(deleted\): its undelivered messages would be lost"):
+        command.run_deploy(args(), shell)
+    assert not [argv for argv in shell.ran if argv[2] == "apply"]
 
 
 def test_replacing_a_function_or_updating_a_subscription_needs_no_permission(archives):
