@@ -7,7 +7,9 @@ The fold orders events by when they happened, so an answer that was on its way
 still counts. A customer's cancellation is a request, not a fact: Order decides
 it when the request arrives, so it is recorded at its time of arrival. A request
 that reaches Order after the restaurant's answer changes nothing, however early
-the customer sent it.
+the customer sent it. So is a restaurant's rejection of an order it had already
+accepted: it counts from its arrival, so a pickup Order heard of first stands
+(the food went out) instead of being undone by a rejection sent a moment before.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 from order.lifecycle_control.channel import remember_ordering, with_ordering
-from order.lifecycle_control.event_store import record
+from order.lifecycle_control.event_store import ORDERS, record
 from shared.hub.routing import Rule
 
 if TYPE_CHECKING:
     from order.ports import OrderPorts
     from shared.envelope import Envelope
     from shared.runtime.context import Context
+    from shared.stores import AbstractDocumentStore
 
 COLLECTED = frozenset(
     {
@@ -56,7 +59,15 @@ def collect(event: Envelope, ctx: Context[OrderPorts]) -> None:
         return
     if event.type == "order-placed":
         event = with_ordering(store, event)
-    elif event.type == "cancel-requested":
+    elif event.type == "cancel-requested" or _rejected_after_accepting(store, event):
         event = dataclasses.replace(event, timestamp=ctx.clock.now_ms())
     if not record(store, event):
         ctx.log.debug("event %s was recorded before", event.id)
+
+
+def _rejected_after_accepting(store: AbstractDocumentStore, event: Envelope) -> bool:
+    """A restaurant's rejection of an order that is no longer ``placed`` here."""
+    if event.type != "restaurant-rejected":
+        return False
+    order = store.get(ORDERS, event.partition_key)
+    return order is not None and order["status"] != "placed"

@@ -85,6 +85,20 @@ def test_a_restaurant_may_reject_an_order_it_accepted_until_it_is_picked_up(
     assert order_system.statuses() == ["placed", *steps, "cancelled"]
 
 
+def test_a_rejection_sent_just_before_a_pickup_order_heard_of_first_changes_nothing(
+    order_system: OrderSystem,
+) -> None:
+    place_and_accept(order_system)
+    order_system.send("delivery", order_system.delivery("assigned"))
+    rejected = order_system.answer("rejected", reason="the oven broke")  # sent now...
+    order_system.advance(1)
+    order_system.send("delivery", order_system.delivery("picked-up"))  # ...the driver took it
+    order_system.advance(1)
+    order_system.send("restaurant", rejected)  # ...and the rejection reaches Order last
+    assert order_system.order()["status"] == "picked-up"
+    assert order_system.statuses() == ["placed", "accepted", "picked-up"]
+
+
 def test_a_rejection_after_the_pickup_changes_nothing(order_system: OrderSystem) -> None:
     place_and_accept(order_system)
     order_system.send("delivery", order_system.delivery("assigned"))
