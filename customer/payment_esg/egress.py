@@ -7,10 +7,11 @@ case the first attempt stored it but failed to publish.
 
 An order checkout cancelled before it was placed (``order-cancelled``) is not
 authorized any more: a retry after the cancellation asks the processor nothing,
-so the customer's card is not held and the retries end. One authorized while the
-cancellation was on its way (the call in flight) is voided by whichever of the
-two comes second, with the same key as any void (``{orderId}:void``), so the
-processor releases the money once.
+so the customer's card is not held and the retries end, unless the processor
+was asked already (``payment-attempts``: its answer may have been lost). Then
+the retry asks again with the same key, and an authorization made is voided by
+whichever of the two comes second, with the same key as any void
+(``{orderId}:void``), so the processor releases the money once.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 
 PAYMENTS = "payments"
 """``{orderId, authorizationId, amount, currency, status, reason}`` keyed by order id."""
+ATTEMPTS = "payment-attempts"
+"""``payment-attempts/{orderId}``: the processor was asked to authorize the order, so it may
+hold an authorization whose answer never came back."""
 AUTHORIZED_FIELDS = ("orderId", "authorizationId", "amount", "currency")
 """What the payment events tell of an authorized payment."""
 ORDER_SUBMITTED = "order-submitted"
@@ -62,10 +66,14 @@ def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
     authorization that came after checkout cancelled the order."""
     store, order_id = ctx.ports.store, order["id"]
     payment = store.get(PAYMENTS, order_id)
-    if payment is None and _cancelled_at_checkout(store, order_id):
+    asked = store.get(ATTEMPTS, order_id) is not None
+    if payment is None and not asked and _cancelled_at_checkout(store, order_id):
         ctx.log.info("order %s was cancelled before its payment: not authorized", order_id)
         return
     if payment is None:
+        # Noted first: if the answer is lost, the retry asks again (same key, same answer)
+        # even once the order is cancelled, so an authorization made is voided.
+        store.put(ATTEMPTS, order_id, {"orderId": order_id})
         payment = _authorization(order, card_token(store, order_id), ctx)
         # A concurrent delivery may store it first; the processor answered it the same.
         store.create(PAYMENTS, order_id, payment)

@@ -93,6 +93,9 @@ class FakeProcessor:
         self.failure: tuple[dict[str, Any], int] = ({"error": "try again later"}, 503)
         self.down_until = 0
         """Every call answers 503 until the clock reaches this time (epoch ms)."""
+        self.lost_answers = 0
+        """How many of the next calls do their work and then answer 503, as if the answer
+        was lost on its way back."""
         self._answers: dict[str, tuple[dict[str, Any], int]] = {}
         self.app = flask.Flask("fake-payment-processor")
         self.app.add_url_rule("/v1/authorizations", view_func=self._authorize, methods=["POST"])
@@ -117,6 +120,9 @@ class FakeProcessor:
         self.calls.append({"path": request.path, "key": key, "body": request.get_json()})
         if key not in self._answers:
             self._answers[key] = answer()
+        if self.lost_answers:
+            self.lost_answers -= 1
+            return {"error": "the answer was lost"}, 503
         return self._answers[key]
 
     def _authorize(self) -> tuple[dict[str, Any], int]:

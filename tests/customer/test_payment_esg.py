@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from customer.payment_esg.processor import (
 )
 from shared.exceptions import BusinessRuleViolation
 from shared.http import WsgiTransport, http_session
+from shared.hub.message import Message
 from shared.runtime.faults import resubmit
 from shared.runtime.secrets import Secret
 from shared.stores import AbstractDocumentStore
@@ -139,9 +141,7 @@ def test_a_request_the_processor_will_never_accept_declines_the_order(shop: Cust
     assert shop.events("payment-authorized") == shop.events("order-placed") == []
 
 
-def test_an_order_given_up_while_the_processor_was_down_is_never_authorized(
-    shop: Customer,
-) -> None:
+def test_an_authorization_after_the_payment_deadline_is_voided_once(shop: Customer) -> None:
     # GIVEN the processor is down for longer than an order may wait for its payment
     shop.processor.down_until = START + 15 * MINUTE
     shop.tick_while_waiting()
@@ -149,17 +149,68 @@ def test_an_order_given_up_while_the_processor_was_down_is_never_authorized(
     # WHEN the customer checks out and payment-esg keeps trying until the processor is back
     order_id = shop.place_order()
 
-    # THEN the order was cancelled meanwhile, and the retries after that asked for nothing:
-    # the customer's card was never held, and nothing is left to void
+    # THEN the order was cancelled meanwhile, and the authorization that came after is voided
     assert shop.doc("orders", order_id)["status"] == "cancelled"
-    assert shop.processor.authorizations == {}
-    assert shop.processor.paths("/void") == []
-    assert shop.store.get("payments", order_id) is None
-    assert shop.events("payment-authorized") == shop.events("order-placed") == []
+    [authorization] = shop.processor.authorizations.values()
+    assert authorization["status"] == "voided"
+    assert shop.processor.paths("/void") == ["/v1/authorizations/auth-1/void"]
+    assert shop.processor.calls[-1]["key"] == f"{order_id}:void"
+    assert payment(shop, order_id)["status"] == "voided"
+    assert {e.body["status"] for e in shop.events("payment-voided")} == {"voided"}
+    assert shop.events("order-placed") == []
     assert shop.faults() == []
 
 
-def test_every_event_of_an_order_given_up_delivered_again_changes_nothing(
+def test_an_authorization_whose_answer_was_lost_is_voided_once_the_order_is_given_up(
+    shop: Customer,
+) -> None:
+    # GIVEN the processor authorizes the card but its answer is lost, and stays down a while
+    shop.processor.lost_answers = 1
+    shop.processor.down_until = START + 15 * MINUTE
+    shop.tick_while_waiting()
+
+    # WHEN the order is given up at the deadline and payment-esg's retry comes after
+    order_id = shop.place_order()
+
+    # THEN the retry asks again (the same key, the same answer) and voids what was taken
+    assert shop.doc("orders", order_id)["status"] == "cancelled"
+    [authorization] = shop.processor.authorizations.values()
+    assert authorization["status"] == "voided"
+    assert shop.processor.paths("/void") == ["/v1/authorizations/auth-1/void"]
+    assert payment(shop, order_id)["status"] == "voided"
+    assert shop.faults() == []
+
+
+def test_an_order_cancelled_before_payment_esg_asked_anything_is_never_authorized(
+    shop: Customer,
+) -> None:
+    # GIVEN payment-esg has not handled the order yet when checkout cancels it (held back)
+    held: list[Message] = []
+    publish = shop.system.hub.publish
+
+    def hold_submitted(project: str, topic: str, messages: Sequence[Message]) -> list[str]:
+        kept = [m for m in messages if m.attributes.get("type") != "order-submitted"]
+        held.extend(m for m in messages if m.attributes.get("type") == "order-submitted")
+        return publish(project, topic, kept) if kept else []
+
+    shop.system.hub.publish = hold_submitted  # type: ignore[method-assign]
+    order_id = shop.place_order()
+    assert give_up(shop.store, order_id, "customer", shop.clock.now_ms())
+    shop.system.run_until_quiet()
+    assert shop.doc("orders", order_id)["status"] == "cancelled"
+
+    # WHEN payment-esg gets to the order at last
+    shop.system.hub.publish = publish  # type: ignore[method-assign]
+    publish("customer", Topic.BUS, held)
+    shop.system.run_until_quiet()
+
+    # THEN it asks the processor nothing: the customer's card is never held
+    assert shop.processor.calls == []
+    assert shop.store.get("payments", order_id) is None
+    assert shop.faults() == []
+
+
+def test_every_event_of_a_voided_late_authorization_delivered_again_changes_nothing(
     shop: Customer,
 ) -> None:
     shop.processor.down_until = START + 15 * MINUTE
@@ -172,31 +223,34 @@ def test_every_event_of_an_order_given_up_delivered_again_changes_nothing(
     shop.system.run_until_quiet()
 
     assert shop.processor.calls == calls
-    assert shop.processor.authorizations == {}
+    assert shop.processor.authorizations["auth-1"]["status"] == "voided"
     assert shop.doc("orders", order_id)["status"] == "cancelled"
     assert shop.events("order-placed") == []
     assert shop.messages[Topic.EXTERNAL] == []
     assert shop.faults() == []
 
 
-def test_a_fault_resubmitted_after_the_order_was_given_up_authorizes_nothing(
+def test_an_authorization_resubmitted_after_the_order_was_cancelled_is_voided(
     shop: Customer,
 ) -> None:
-    # GIVEN our API key was refused (a fault), and the order was cancelled at the deadline
-    shop.processor.failures = 1
-    shop.processor.failure = ({"error": "unknown API key"}, 401)
+    # GIVEN the processor is down for longer than payment-esg tries (about 16 hours): the order
+    # is cancelled at the deadline, and its authorization becomes a fault
+    shop.processor.down_until = START + 24 * 60 * MINUTE
     shop.tick_while_waiting()
     order_id = shop.place_order()
-    shop.system.advance(11 * MINUTE)
     assert shop.doc("orders", order_id)["reason"] == "payment-timeout"
     [fault] = shop.store.query("faults")
+    assert shop.processor.authorizations == {}
 
-    # WHEN the key is fixed and a person resubmits the fault
+    # WHEN the processor is back and a person resubmits the fault
+    shop.clock.advance_to(shop.processor.down_until)
     resubmit(shop.store, shop.system.hub.publisher("customer"), fault.key)
     shop.system.run_until_quiet()
 
-    # THEN the cancelled order is not authorized now, and stays cancelled
-    assert shop.processor.authorizations == {}
+    # THEN the authorization it gets is voided at once, and the order stays cancelled
+    assert shop.processor.authorizations["auth-1"]["status"] == "voided"
+    assert shop.processor.paths("/void") == ["/v1/authorizations/auth-1/void"]
+    assert payment(shop, order_id)["status"] == "voided"
     assert shop.doc("orders", order_id)["status"] == "cancelled"
     assert shop.events("order-placed") == []
 
