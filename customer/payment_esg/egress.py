@@ -66,11 +66,11 @@ def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
     authorization that came after checkout cancelled the order."""
     store, order_id = ctx.ports.store, order["id"]
     payment = store.get(PAYMENTS, order_id)
-    asked = store.get(ATTEMPTS, order_id) is not None
-    if payment is None and not asked and _cancelled_at_checkout(store, order_id):
-        ctx.log.info("order %s was cancelled before its payment: not authorized", order_id)
-        return
     if payment is None:
+        never_asked = store.get(ATTEMPTS, order_id) is None
+        if never_asked and _cancelled_at_checkout(store, order_id):
+            ctx.log.info("order %s was cancelled before its payment: not authorized", order_id)
+            return
         # Noted first: if the answer is lost, the retry asks again (same key, same answer)
         # even once the order is cancelled, so an authorization made is voided.
         store.put(ATTEMPTS, order_id, {"orderId": order_id})

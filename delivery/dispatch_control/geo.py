@@ -1,4 +1,4 @@
-"""The grid cells dispatch searches by (and the kit's distances, re-exported).
+"""The grid cells dispatch searches by (distances are the kit's: :mod:`shared.geo`).
 
 A cell is a square of :data:`CELL_DEG` degrees of latitude and longitude
 (about 1.1 km north to south, less east to west away from the equator), named
@@ -12,9 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
-from shared.geo import EARTH_RADIUS_M, distance_m
-
-__all__ = ["CELL_DEG", "SEARCH_RINGS", "cell_of", "cells_apart", "distance_m", "ring", "ring_gap_m"]
+from shared.geo import EARTH_RADIUS_M
 
 CELL_DEG = 0.01
 SEARCH_RINGS = 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from delivery.dispatch_control.geo import SEARCH_RINGS, distance_m, ring, ring_gap_m
+from delivery.dispatch_control.geo import SEARCH_RINGS, ring, ring_gap_m
 from delivery.dispatch_control.records import (
     BUSY,
     DELIVERIES,
@@ -17,6 +17,7 @@ from delivery.dispatch_control.records import (
     nudge_searching,
     offered_to,
 )
+from shared.geo import distance_m
 from shared.stores import Doc, Document, Where
 
 if TYPE_CHECKING:

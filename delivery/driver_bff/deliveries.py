@@ -88,8 +88,8 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
     )
     def get_deliveries(caller: Principal, query: DeliveriesQuery) -> Deliveries:
         """The caller's deliveries, newest first, a page at a time."""
-        mine = [Where("driverId", "==", caller.subject)]
-        page = newest_first(store, DELIVERIES, mine, "assignedAt", query.limit, query.before)
+        theirs = [Where("driverId", "==", caller.subject)]
+        page = newest_first(store, DELIVERIES, theirs, "assignedAt", query.limit, query.before)
         found = [view(d.data) for d in page.documents]
         return Deliveries(deliveries=found, next=page.next)
 

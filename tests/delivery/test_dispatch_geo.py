@@ -11,9 +11,9 @@ from delivery.dispatch_control.geo import (
     SEARCH_RINGS,
     cell_of,
     cells_apart,
-    distance_m,
     ring,
 )
+from shared.geo import distance_m
 from shared.stores import Document
 from tests.delivery.conftest import MINUTE, RESTAURANT, Delivery
 

@@ -34,6 +34,17 @@ def only_offer(driver) -> str:
     return offers[0]["deliveryId"]
 
 
+def taken_by(world, driver) -> tuple[str, str]:
+    """An order of Alice's, accepted by the kitchen and by ``driver``: (order, delivery)."""
+    order_id = order_pizza(world)
+    world.staff[TRATTORIA].accept(order_id)
+    world.stack.settle()
+    delivery_id = only_offer(driver)
+    driver.accept(delivery_id)
+    world.stack.settle()
+    return order_id, delivery_id
+
+
 def customer_messages(world, order_id: str) -> list[dict]:
     return [
         m
@@ -122,12 +133,7 @@ def test_a_driver_hands_the_order_back_and_the_next_one_delivers_it(world):
     stack, staff = world.stack, world.staff[TRATTORIA]
     recorded = record_events(stack)
     dan = world.driver("dan")
-    order_id = order_pizza(world)
-    staff.accept(order_id, prep_minutes=15)
-    stack.settle()
-    delivery_id = only_offer(dan)
-    dan.accept(delivery_id)
-    stack.settle()
+    order_id, delivery_id = taken_by(world, dan)  # 15 minutes of preparation
     eva = world.driver("eva")  # comes online while dan has the order
     assert eva.offers() == []
     assert world.alice.track(order_id)["driver"]["name"] == "Dan"
@@ -296,12 +302,7 @@ def test_a_driver_who_never_comes_loses_the_order_and_the_money_is_released(worl
 
 def test_a_kitchen_that_cannot_finish_an_accepted_order_releases_it_and_the_money(world):
     dan = world.driver("dan")
-    order_id = order_pizza(world)
-    world.staff[TRATTORIA].accept(order_id)
-    world.stack.settle()
-    delivery_id = only_offer(dan)
-    dan.accept(delivery_id)
-    world.stack.settle()
+    order_id, delivery_id = taken_by(world, dan)
 
     world.staff[TRATTORIA].reject(order_id, "the oven broke")
     world.stack.settle()
@@ -319,11 +320,7 @@ def test_a_customer_who_turned_notifications_off_is_not_notified(world):
     dan = world.driver("dan")
     world.alice.want_notifications(False)
     world.stack.settle()
-    order_id = order_pizza(world)
-    world.staff[TRATTORIA].accept(order_id)
-    world.stack.settle()
-    dan.accept(only_offer(dan))
-    world.stack.settle()
+    order_id, _ = taken_by(world, dan)
 
     assert world.alice.track(order_id)["driver"]["name"] == "Dan"
     assert customer_messages(world, order_id) == []

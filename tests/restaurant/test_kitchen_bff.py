@@ -64,10 +64,7 @@ def history(
     restaurant_id: str = "r-1",
     headers: dict[str, str] | None = None,
 ) -> TestResponse:
-    return restaurant.client("kitchen-bff").get(
-        f"/restaurants/{restaurant_id}/orders/history{query}",
-        headers=restaurant.staff(restaurant_id) if headers is None else headers,
-    )
+    return queue(restaurant, f"/history{query}", restaurant_id, headers)
 
 
 def ids(response: TestResponse) -> list[str]:
