@@ -82,10 +82,11 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         view = _own_view(caller, order_id)
         if view["status"] not in CANCELLABLE:
             raise HttpError(409, f"order {order_id} is {view['status']}: it cannot be cancelled")
-        now = ports.clock.now_ms()
-        request = {"orderId": order_id, "customerId": caller.subject, "requestedAt": now}
-        store.create(CANCEL_REQUESTS, order_id, request)
-        store.update(TRACKING, order_id, lambda current: record_request(current, now))
+        at = ports.clock.now_ms()
+        request = {"orderId": order_id, "customerId": caller.subject, "requestedAt": at}
+        if not store.create(CANCEL_REQUESTS, order_id, request):
+            at = (store.get(CANCEL_REQUESTS, order_id) or {"requestedAt": at})["requestedAt"]
+        store.update(TRACKING, order_id, lambda current: record_request(current, at))
         return CancelRequest(order_id=order_id, status="cancellation-requested")
 
     def _own_view(caller: Principal, order_id: str) -> dict[str, object]:

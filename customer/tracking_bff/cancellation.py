@@ -1,7 +1,9 @@
 """A customer's request to cancel an order before the restaurant takes it.
 
 The API records the request in ``cancel-requests`` (one per order, so a repeated
-request changes nothing) and the trigger announces it as ``cancellation-requested``.
+request changes nothing) and in the order's view; the trigger announces it as
+``cancellation-requested`` and records it in the view too, in case the API
+stopped between the two writes.
 Checkout decides first: an order still awaiting its payment is cancelled there
 at once. A placed order's request goes on to Order, which cancels it only while
 it is still ``placed``; the payment is then voided. Either way the tracking
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from customer.tracking_bff.models import TRACKING
 from customer.tracking_bff.progress import STATUS_RANK
 
 if TYPE_CHECKING:
@@ -40,12 +43,15 @@ TOO_LATE = "the restaurant had already accepted the order"
 
 
 def announce_cancel_request(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
-    """Emit ``cancellation-requested`` ``{id, requestedAt}`` for a new request."""
+    """Emit ``cancellation-requested`` ``{id, requestedAt}`` for a new request, and make
+    sure the order's view holds it."""
     request = change.after
     if request is None or change.before is not None:
         return
-    body = {"id": request["orderId"], "requestedAt": request["requestedAt"]}
-    ctx.emit(CANCELLATION_REQUESTED, "order", body, partition_key=request["orderId"])
+    order_id, at = request["orderId"], request["requestedAt"]
+    ctx.ports.store.update(TRACKING, order_id, lambda view: record_request(view, at))
+    body = {"id": order_id, "requestedAt": at}
+    ctx.emit(CANCELLATION_REQUESTED, "order", body, partition_key=order_id)
 
 
 def record_request(view: Doc | None, at: int) -> Doc | None:

@@ -9,6 +9,7 @@ import pytest
 
 from customer.tracking_bff.cancellation import record_request, settle
 from customer.tracking_bff.progress import advance, blank
+from shared.exceptions import StoreError
 from shared.topology import Topic
 from tests.customer.conftest import DECLINED_CARD, MINUTE, START, Customer
 
@@ -394,6 +395,40 @@ def test_a_request_is_granted_when_order_cancels_for_the_customer(shop: Customer
         "decidedAt": START + MINUTE,
         "reason": None,
     }
+
+
+def test_a_request_the_api_stored_but_did_not_show_is_still_shown_and_decided(
+    shop: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the store fails the API's write of the view, after the request was stored
+    order_id = shop.place_order()
+    update = shop.store.update
+    failures = [StoreError("Firestore is unavailable")]
+
+    def update_failing_once(collection: str, key: str, updater: Any) -> Any:
+        if collection == "tracking" and failures:
+            raise failures.pop()
+        return update(collection, key, updater)
+
+    monkeypatch.setattr(shop.store, "update", update_failing_once)
+
+    # WHEN the customer asks to cancel, and gives up on the 503
+    assert cancel(shop, order_id).status_code == 503
+
+    # THEN the request stands in the view all the same, as of when it was made
+    assert track(shop, order_id).get_json()["cancellation"]["status"] == "requested"
+    shop.clock.advance(MINUTE)
+    assert cancel(shop, order_id).status_code == 202
+    # AND it is decided when Order cancels the order for the customer
+    shop.order_status(order_id, "cancelled", reason="customer")
+    assert track(shop, order_id).get_json()["cancellation"] == {
+        "status": "granted",
+        "requestedAt": START,
+        "decidedAt": START + MINUTE,
+        "reason": None,
+    }
+    [request] = shop.events("order-cancel-requested")
+    assert request.body == {"id": order_id, "requestedAt": START}
 
 
 def test_a_request_overtaken_by_another_cancellation_is_refused_saying_so(
