@@ -1,5 +1,8 @@
 """``python -m devstack.host <subsystem> --port P``: one subsystem's functions in one process.
 
+The stack starts its hosts with ``--listen-fd N`` instead: a socket it already
+listens on, so the port it provisioned for the host cannot be taken meanwhile.
+
 Reads its settings from the environment the ``fooddelivery dev`` command gives
 it (``FOODDELIVERY_MODE=emulator``, ``FOODDELIVERY_PROJECT_<NAME>``, the
 ``*_EMULATOR_HOST`` variables and the third parties' URLs), serves every
@@ -38,7 +41,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The host's command line."""
     parser = argparse.ArgumentParser(prog="python -m devstack.host", description=__doc__)
     parser.add_argument("subsystem", help="the subsystem to host")
-    parser.add_argument("--port", type=port, required=True, help="port on 127.0.0.1")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port", type=port, help="port on 127.0.0.1")
+    where.add_argument(
+        "--listen-fd",
+        type=int,
+        metavar="FD",
+        help="serve on this inherited listening socket (how the stack starts its hosts)",
+    )
     parser.add_argument(
         "--state-dir",
         type=Path,
@@ -68,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     host = HostRuntime(apps[args.subsystem], settings, args.state_dir, args.lake_bucket)
     try:
-        server = make_server(HOST, args.port, build_app(host), threaded=True)
+        app = build_app(host)
+        server = make_server(HOST, args.port or 0, app, threaded=True, fd=args.listen_fd)
     except KeyError as error:  # a setting env.sh gives is missing
         if "needs the setting" not in str(error):
             raise
@@ -76,7 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KitError as error:
         return _fail(str(error))
     except OSError as error:
-        return _fail(f"cannot listen on {HOST}:{args.port}: {error.strerror or error}")
+        where = f"{HOST}:{args.port}" if args.port else f"inherited socket {args.listen_fd}"
+        return _fail(f"cannot listen on {where}: {error.strerror or error}")
     signal.signal(signal.SIGTERM, _interrupt)
     # A shell starts background jobs with SIGINT ignored; `kill -INT` must still stop us.
     signal.signal(signal.SIGINT, signal.default_int_handler)

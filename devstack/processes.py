@@ -5,6 +5,10 @@ reaches only the ``fooddelivery dev`` command, which then stops every child by
 signalling its whole group: nothing a child forked is left behind. Each child
 is also tethered (:mod:`shared.tether`): should the command be killed outright,
 every group stops itself.
+
+A server the stack starts on a port it picked gets its listening socket from
+the stack (:func:`listening_socket`, handed down with ``pass_fds``) instead of
+binding the port itself, so no other process can take the port in between.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
@@ -19,6 +24,9 @@ from pathlib import Path
 from typing import IO
 
 from shared import tether
+
+LISTEN_BACKLOG = 128
+"""As werkzeug's servers listen."""
 
 
 class Child:
@@ -30,12 +38,16 @@ class Child:
         argv: Sequence[str],
         env: Mapping[str, str],
         log_path: Path | None = None,
+        pass_fds: Sequence[int] = (),
     ) -> None:
-        """``log_path`` ``None`` lets the child write to this process's stdout."""
+        """``log_path`` ``None`` lets the child write to this process's stdout; ``pass_fds``
+        are this process's descriptors the child inherits (at every start)."""
         self.name, self.argv, self.env, self.log_path = name, list(argv), dict(env), log_path
+        self.pass_fds = tuple(pass_fds)
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
         self.restarts = 0
+        self._log_start = 0
 
     @property
     def pid(self) -> int:
@@ -59,10 +71,12 @@ class Child:
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             out = self.log_path.open("ab")
+            self._log_start = out.tell()
         try:
             self.process = tether.popen(
                 self.argv,
                 env=self.env,
+                pass_fds=self.pass_fds,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT if out is not None else None,
@@ -71,6 +85,14 @@ class Child:
             if out is not None:
                 out.close()
         self.started_at = time.monotonic()
+
+    def output(self) -> str:
+        """What the child has written to its log since it last started ("" without a log)."""
+        if self.log_path is None:
+            return ""
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_start)
+            return log.read().decode(errors="replace")
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """SIGTERM the group, wait, then SIGKILL whatever of the group is left."""
@@ -84,6 +106,22 @@ class Child:
                 signal_group(self.pid, signal.SIGKILL)
                 self.process.wait(timeout_s)
         signal_group(self.pid, signal.SIGKILL)  # any grandchild still in the group
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on ``host:port`` (0: any free port), as an HTTP server opens it.
+
+    Raises :class:`OSError` when the port is taken.
+    """
+    sock = socket.socket()
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def signal_group(pgid: int, sig: signal.Signals) -> None:

@@ -8,6 +8,12 @@ started; the stack is ready when every host and fake answers ``/healthz``.
 process group, and removes the stack's ``stack.json`` so that no command finds a
 stack that is gone. An emulator named by its ``*_EMULATOR_HOST`` variable is used
 as it is, and left running.
+
+No port is left free between its choice and its use, where another process
+could take it: the stack listens on the port of each host and fake before
+anything starts and hands the socket down (to restarts too). Only the
+emulators, which take no socket and do not tell their port, get a port picked
+before they start.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import contextlib
 import importlib.util
 import logging
 import os
+import socket
 import sys
 import time
 import urllib.error
@@ -30,6 +37,7 @@ from devstack.layout import (
     ENV,
     FAKE_MODULES,
     FAKES,
+    HOST,
     LAKE_BUCKET,
     MANIFEST,
     PAYMENT_KEY,
@@ -40,7 +48,7 @@ from devstack.layout import (
     project_of,
     url,
 )
-from devstack.processes import Child
+from devstack.processes import Child, listening_socket
 from devstack.provisioning import create_lake_bucket, provision
 from shared import emulators as emu
 from shared.auth import LocalIssuer
@@ -89,6 +97,8 @@ class DevStack:
     emulators: dict[str, emu.RunningEmulator] = field(default_factory=dict)
     fakes: dict[str, Child] = field(default_factory=dict)
     hosts: dict[str, Child] = field(default_factory=dict)
+    sockets: dict[str, socket.socket] = field(default_factory=dict)
+    """Child name -> the listening socket it inherits, held for its restarts."""
     manifest: Manifest | None = None
     started_processes: bool = False
     """True once the stack has started a process (until then :meth:`stop` has nothing to do)."""
@@ -134,7 +144,7 @@ class DevStack:
         ports = self._resolve_ports(specs)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.started_processes = True
-        self._start_fakes(ports)
+        self._start_fakes()
         self._start_emulators(ports, specs)
         env = self._function_env(ports)
         provision(self.apps, self._host_urls(ports), lake=self.options.lake)
@@ -145,7 +155,7 @@ class DevStack:
                 old.unlink()  # a fresh Firestore: earlier checkpoints describe nothing
         ours = [a.name for a in self.apps if a.name not in self.options.external_hosts]
         for name in ours:
-            self._start_host(name, ports.hosts[name], env)
+            self._start_host(name, env)
         hosts = {n: u for n, u in self._host_urls(ports).items() if n in ours}
         self._wait_healthy({**{f"fake {n}": url(p) for n, p in ports.fakes.items()}, **hosts})
         self.manifest = Manifest(
@@ -186,7 +196,22 @@ class DevStack:
                 "ports (--pubsub-port, --firestore-port, --storage-port, --base-port) "
                 "or pass --free-ports"
             )
-        return _fill_free(ports, tuple(a.name for a in self.apps), started)
+        ports = _fill_free(ports, tuple(a.name for a in self.apps), started, self.external)
+        ours = {n: p for n, p in ports.hosts.items() if n not in self.external}
+        return replace(
+            ports,
+            fakes={name: self._listen(f"fake-{name}", port) for name, port in ports.fakes.items()},
+            hosts={**ports.hosts, **{n: self._listen(f"host-{n}", p) for n, p in ours.items()}},
+        )
+
+    def _listen(self, child: str, port: int) -> int:
+        """Listen on ``port`` (0: a free one) for ``child`` to inherit; the port."""
+        try:
+            self.sockets[child] = listening_socket(HOST, port)
+        except OSError as error:
+            raise DevError(f"cannot listen on port {port} for {child}: {error.strerror}") from error
+        port_: int = self.sockets[child].getsockname()[1]
+        return port_
 
     def _check_storage_emulator(self) -> None:
         if importlib.util.find_spec("gcp_storage_emulator") is None:
@@ -217,9 +242,10 @@ class DevStack:
             self._saved_env.setdefault(running.spec.env_var, os.environ.get(running.spec.env_var))
             os.environ[running.spec.env_var] = running.env_value
 
-    def _start_fakes(self, ports: Ports) -> None:
+    def _start_fakes(self) -> None:
         for name in FAKES:
-            argv = [sys.executable, "-m", FAKE_MODULES[name], "--port", str(ports.fakes[name])]
+            sock = self.sockets[f"fake-{name}"]
+            argv = [sys.executable, "-m", FAKE_MODULES[name], "--listen-fd", str(sock.fileno())]
             if name == "pos":
                 argv += ["--webhook-secret", POS_SECRET]
                 if self.options.auto_pos is not None:
@@ -228,7 +254,8 @@ class DevStack:
                 argv += ["--api-key", PAYMENT_KEY]
             else:
                 argv += ["--api-key", PUSH_KEY]
-            child = Child(f"fake-{name}", argv, _child_env({}), self.log_dir / f"fake-{name}.log")
+            log = self.log_dir / f"fake-{name}.log"
+            child = Child(f"fake-{name}", argv, _child_env({}), log, [sock.fileno()])
             child.start()
             self.fakes[name] = child
 
@@ -252,10 +279,11 @@ class DevStack:
             env[running.spec.env_var] = running.env_value
         return env
 
-    def _start_host(self, name: str, port: int, env: dict[str, str]) -> None:
-        argv = [sys.executable, *host_args(name, port, self.options.state_dir, self.options.lake)]
+    def _start_host(self, name: str, env: dict[str, str]) -> None:
+        sock = self.sockets[f"host-{name}"]
+        argv = [sys.executable, *host_args(name, sock, self.options.state_dir, self.options.lake)]
         log = self.log_dir / f"host-{name}.log" if self.options.host_logs_to_files else None
-        child = Child(f"host-{name}", argv, _child_env(env), log)
+        child = Child(f"host-{name}", argv, _child_env(env), log, [sock.fileno()])
         child.start()
         self.hosts[name] = child
 
@@ -319,6 +347,9 @@ class DevStack:
             child.stop()
         for running in self.emulators.values():
             running.stop()
+        for sock in self.sockets.values():
+            sock.close()
+        self.sockets.clear()
         self.hosts.clear()
         self.fakes.clear()
         self.emulators.clear()
@@ -335,9 +366,16 @@ class DevStack:
                     path.unlink()
 
 
-def host_args(name: str, port: int, state_dir: Path, lake: bool) -> list[str]:
-    """The interpreter's arguments that run ``name``'s host as the stack runs it."""
-    args = ["-m", "devstack.host", name, "--port", str(port), "--state-dir", str(state_dir)]
+def host_args(name: str, listen: int | socket.socket, state_dir: Path, lake: bool) -> list[str]:
+    """The interpreter's arguments that run ``name``'s host as the stack runs it.
+
+    ``listen``: the port to listen on, or a listening socket the host inherits.
+    """
+    if isinstance(listen, socket.socket):
+        where = ["--listen-fd", str(listen.fileno())]
+    else:
+        where = ["--port", str(listen)]
+    args = ["-m", "devstack.host", name, *where, "--state-dir", str(state_dir)]
     if lake:
         args += ["--lake-bucket", LAKE_BUCKET]
     return args
@@ -351,18 +389,27 @@ def unknown_subsystems(names: Collection[str], known: Collection[str]) -> str | 
     return f"no subsystem named {', '.join(unknown)} (known: {', '.join(sorted(known))})"
 
 
-def _fill_free(ports: Ports, subsystems: tuple[str, ...], emulators_started: set[str]) -> Ports:
-    """Ports left at 0 get a free one (emulators only if this stack starts them)."""
+def _fill_free(
+    ports: Ports,
+    subsystems: tuple[str, ...],
+    emulators_started: set[str],
+    external: Collection[str],
+) -> Ports:
+    """Emulators this stack starts and hosts the user runs get a free port when left at 0.
+
+    What else is left at 0 stays so: the stack listens on a free port for it.
+    """
 
     def pick(port: int) -> int:
         return port or emu.free_port()
 
+    hosts = {name: ports.hosts.get(name, 0) for name in subsystems}
     return Ports(
         pubsub=pick(ports.pubsub) if "pubsub" in emulators_started else 0,
         firestore=pick(ports.firestore) if "firestore" in emulators_started else 0,
         storage=pick(ports.storage) if "storage" in emulators_started else 0,
-        fakes={name: pick(ports.fakes.get(name, 0)) for name in FAKES},
-        hosts={name: pick(ports.hosts.get(name, 0)) for name in subsystems},
+        fakes={name: ports.fakes.get(name, 0) for name in FAKES},
+        hosts={name: pick(port) if name in external else port for name, port in hosts.items()},
     )
 
 

@@ -44,19 +44,17 @@ class RunningServer:
 
     def __init__(self, server: BaseWSGIServer) -> None:
         self._server = server
+        # werkzeug sets no ``server_port`` on an inherited socket
+        self.port: int = server.socket.getsockname()[1]
+        """The port it listens on."""
         self._thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.1},
-            name=f"fake-server-{server.server_port}",
+            name=f"fake-server-{self.port}",
             daemon=True,
         )
         self._stopped = False
         self._thread.start()
-
-    @property
-    def port(self) -> int:
-        """The port it listens on."""
-        return self._server.server_port
 
     @property
     def url(self) -> str:
@@ -84,9 +82,10 @@ class RunningServer:
         self.stop()
 
 
-def serve(app: WSGIApplication, port: int = 0) -> RunningServer:
-    """Serve ``app`` on ``127.0.0.1:port`` (0: a free port), one thread per request."""
-    return RunningServer(make_server(HOST, port, app, threaded=True))
+def serve(app: WSGIApplication, port: int = 0, fd: int | None = None) -> RunningServer:
+    """Serve ``app`` on ``127.0.0.1:port`` (0: a free port), or on the inherited listening
+    socket ``fd``; one thread per request."""
+    return RunningServer(make_server(HOST, port, app, threaded=True, fd=fd))
 
 
 def stop_background(app: flask.Flask) -> None:
@@ -104,22 +103,27 @@ def main(
     default_port: int,
     parser: argparse.ArgumentParser | None = None,
 ) -> int:
-    """Run a fake until Ctrl-C or SIGTERM: ``--port`` (default ``default_port``), on 127.0.0.1.
+    """Run a fake until Ctrl-C or SIGTERM: ``--port`` (default ``default_port``), on 127.0.0.1,
+    or ``--listen-fd``, a listening socket it inherits (how ``fooddelivery dev`` starts it).
 
-    Options of ``parser`` other than ``--port`` are passed to ``create_app`` as
+    Options of ``parser`` other than these are passed to ``create_app`` as
     keyword arguments, by their ``dest``. Prints the URL once listening.
     """
     parser = parser or argparse.ArgumentParser(description=f"The fake {name}.")
-    parser.add_argument(
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
         "--port", type=int, default=default_port, help=f"port (default {default_port}; 0: any)"
     )
+    where.add_argument(
+        "--listen-fd", type=int, metavar="FD", help="serve on this inherited listening socket"
+    )
     options = vars(parser.parse_args(argv))
-    port = options.pop("port")
+    port, fd = options.pop("port"), options.pop("listen_fd")
     app = create_app(**options)
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
-    server = serve(app, port)
+    server = serve(app, port, fd)
     print(f"fake {name} listening on {server.url} (Ctrl-C stops)", flush=True)
     try:
         server.wait()

@@ -8,10 +8,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from devstack.layout import HOST_OFFSET
 from devstack.processes import group_members
 from tests.devstack.conftest import (
     dev_env,
@@ -45,17 +47,27 @@ def test_missing_gcloud_and_java_give_a_clear_message(tmp_path: Path) -> None:
 
 
 @pytest.mark.emulator
-def test_a_busy_port_gives_a_clear_message_and_starts_nothing(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("options", "what"),
+    [
+        (lambda port: ["--free-ports", "--pubsub-port", str(port)], "the Pub/Sub emulator"),
+        (lambda port: ["--base-port", str(port - HOST_OFFSET)], "the customer host"),
+    ],
+    ids=["emulator", "host"],
+)
+def test_a_busy_port_gives_a_clear_message_and_starts_nothing(
+    tmp_path: Path, options: Callable[[int], list[str]], what: str
+) -> None:
+    """A port the user gave is used or refused, never swapped for another."""
     require_emulators()
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        run = dev(tmp_path, "--free-ports", "--pubsub-port", str(port))
+        run = dev(tmp_path, *options(port))
     assert run.returncode == 2, run.stdout + run.stderr
-    assert run.stderr.startswith(
-        f"fooddelivery dev: port(s) already in use: {port} (the Pub/Sub emulator)"
-    )
+    assert run.stderr.startswith("fooddelivery dev: port(s) already in use: ")
+    assert f"{port} ({what})" in run.stderr.splitlines()[0]
     assert "stopped:" not in run.stderr  # nothing had started
     assert "Traceback" not in run.stderr
     assert not (tmp_path / "stack.json").exists()
