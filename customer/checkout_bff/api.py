@@ -110,6 +110,7 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
             status=order["status"],
             total=order["total"],
             currency=order["currency"],
+            push_topic=order["customerRef"],
         )
 
     return api.flask_app()

@@ -84,3 +84,6 @@ class Checkout(View):
     status: str
     total: int
     currency: str
+    push_topic: str
+    """The push topic the app subscribes to for this order's notifications (see the
+    tracking view's ``pushTopic``)."""

@@ -90,6 +90,10 @@ class Tracking(View):
 
     id: str
     customer_id: str
+    push_topic: str | None = None
+    """The push topic of this order's notifications (the order's ``customerRef``): the
+    customer's app subscribes to it at the push provider. It names neither the customer
+    nor the account, so Delivery can notify without knowing who they are."""
     restaurant: Restaurant
     items: list[Line]
     total: int

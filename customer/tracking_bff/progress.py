@@ -43,6 +43,7 @@ def blank(order_id: str) -> Doc:
     return {
         "id": order_id,
         "customerId": None,
+        "pushTopic": None,
         "restaurant": None,
         "items": [],
         "total": None,
@@ -88,6 +89,7 @@ def _known(view: Doc, event: Envelope) -> Doc:
     order = event.body
     details = {
         "customerId": order["customerId"],
+        "pushTopic": order["customerRef"],
         "restaurant": {"id": order["restaurant"]["id"], "name": order["restaurant"]["name"]},
         "items": order["items"],
         "total": order["total"],

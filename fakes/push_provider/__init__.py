@@ -4,7 +4,8 @@ Every route needs ``Authorization: Bearer <api_key>``.
 
 * ``POST /v1/messages`` ``{to: {kind: "customer"|"driver", id}, title, body, data?}`` with an
   ``Idempotency-Key`` -> 202 ``{id: "msg_..."}``; the same key again -> the same id, and
-  the message is not kept twice (see :mod:`fakes.idempotency`)
+  the message is not kept twice (see :mod:`fakes.idempotency`). A driver's ``id`` is the
+  driver's; a customer's is a topic their app subscribed to (an order's ``customerRef``)
 * ``GET /v1/messages?kind=customer&id=<ref>`` -> ``{messages: [...]}`` in arrival order;
   both filters optional
 * ``POST /_fake/fail-next`` (see :mod:`fakes.faults`)

@@ -161,10 +161,13 @@ def test_checkout_creates_a_pending_order_and_clears_the_cart(shop: Customer) ->
         "status": "pending-payment",
         "total": 2550,
         "currency": "EUR",
+        "pushTopic": placed["pushTopic"],
     }
     assert cart(shop)["items"] == []
     [submitted] = shop.events("order-submitted")
     order = submitted.body
+    # the app subscribes to the topic Delivery pushes to: the order's ref, never the account
+    assert placed["pushTopic"] == order["customerRef"] != "alice"
     assert order == {
         "id": placed["orderId"],
         "customerId": "alice",

@@ -44,6 +44,7 @@ def test_an_order_is_tracked_from_checkout_to_the_door(shop: Customer) -> None:
     assert view == {
         "id": order_id,
         "customerId": "alice",
+        "pushTopic": shop.doc("orders", order_id)["customerRef"],
         "restaurant": {"id": "r-1", "name": "Trattoria Roma"},
         "items": [
             {"menuItemId": "margherita", "name": "Pizza Margherita", "quantity": 2, "price": 950},

@@ -46,11 +46,10 @@ def taken_by(world, driver) -> tuple[str, str]:
 
 
 def customer_messages(world, order_id: str) -> list[dict]:
-    return [
-        m
-        for m in world.stack.notifications()
-        if m["to"]["kind"] == "customer" and m["data"].get("orderId") == order_id
-    ]
+    """What reached the push topic Alice's app subscribes to for the order."""
+    topic = world.alice.track(order_id)["pushTopic"]
+    sent = world.stack.notifications()
+    return [m for m in sent if m["to"] == {"kind": "customer", "id": topic}]
 
 
 def record_events(stack: EmbeddedStack) -> list[tuple[str, str, Message]]:
