@@ -61,6 +61,7 @@ SERVICE = Service(
             Role.TRIGGER,
             collection=DELIVERIES,
             handlers=(settle_drivers, offer_to_nearest, announce),
+            correlate_by="orderId",
         ),
         Schedule("offer-timeouts", Role.TRIGGER, every_s=60, handlers=(withdraw_expired_offers,)),
     ),

@@ -36,9 +36,19 @@ SERVICE = Service(
             handlers=(keep_driver_work,),
         ),
         Trigger("drivers-trigger", Role.TRIGGER, collection=DRIVERS, handlers=(publish_driver,)),
-        Trigger("offers-trigger", Role.TRIGGER, collection=OFFERS, handlers=(publish_answer,)),
         Trigger(
-            "deliveries-trigger", Role.TRIGGER, collection=DELIVERIES, handlers=(publish_progress,)
+            "offers-trigger",
+            Role.TRIGGER,
+            collection=OFFERS,
+            handlers=(publish_answer,),
+            correlate_by="orderId",
+        ),
+        Trigger(
+            "deliveries-trigger",
+            Role.TRIGGER,
+            collection=DELIVERIES,
+            handlers=(publish_progress,),
+            correlate_by="orderId",
         ),
     ),
     description="The drivers' app: profile, availability, offers and deliveries.",

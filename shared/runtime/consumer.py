@@ -180,7 +180,8 @@ class TriggerRuntime(_FunctionRuntime[P, Trigger]):
         """Process one delivery of a document change."""
         cause = derive_id(change.collection, change.key, change.version)
         doc = change.after or change.before or {}
-        correlation = str(doc.get("correlationId") or change.key)
+        by = self.fn.correlate_by
+        correlation = str((doc.get(by) if by else None) or change.key)
         labels = {
             "document": f"{change.collection}/{change.key}",
             "change": change.kind,

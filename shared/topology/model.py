@@ -176,6 +176,9 @@ class Trigger(Function):
 
     collection: str
     handlers: tuple[TriggerHandler, ...]
+    correlate_by: str | None = None
+    """The document field naming the flow its events belong to (their correlation id),
+    e.g. ``orderId`` for a delivery; ``None``: the document's key."""
 
     def problems(self) -> Iterator[str]:
         yield from Function.problems(self)

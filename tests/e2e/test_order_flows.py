@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from scenario.actors import ApiError
+from shared.envelope import Envelope
 from shared.topology import Topic
 
 if TYPE_CHECKING:
@@ -126,6 +127,12 @@ def test_an_order_is_delivered_and_paid_once(world):
     assert len(statuses) == len(set(statuses)), "one notification per status change"
     assert world.alice.history()[0]["id"] == order_id
     assert all(not stack.system.faults(name) for name in stack.system.apps)
+    # One correlation id follows the order through the four subsystems, delivery leg included
+    events = [(project, Envelope.from_bytes(m.data)) for project, _, m in recorded]
+    about_it = [(project, e) for project, e in events if e.partition_key == order_id]
+    assert {project for project, _ in about_it} == set(stack.system.apps)
+    strays = {(e.type, e.correlation_id) for _, e in about_it if e.correlation_id != order_id}
+    assert strays == set()
 
 
 def test_a_driver_hands_the_order_back_and_the_next_one_delivers_it(world):
