@@ -19,6 +19,7 @@ names the uploaded object after its hash, changes nothing).
 from __future__ import annotations
 
 import ast
+import importlib
 import tomllib
 import zipfile
 from collections.abc import Iterator, Mapping
@@ -67,6 +68,13 @@ def spec_for(topology: Subsystem, package: str) -> ArchiveSpec:
     """The archive of ``topology``, whose code lives in ``package``."""
     targets = tuple(fn.target(service) for service, fn in topology.functions())
     return ArchiveSpec(topology.name, package, targets)
+
+
+def missing_targets(spec: ArchiveSpec) -> list[str]:
+    """The targets of ``spec`` its package's ``main.py`` does not expose: the archive's
+    ``main.py`` imports them from there, so none may be missing."""
+    main = importlib.import_module(f"{spec.package}.main")
+    return [target for target in spec.targets if not callable(getattr(main, target, None))]
 
 
 def main_module(spec: ArchiveSpec) -> str:

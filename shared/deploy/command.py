@@ -53,11 +53,15 @@ def build_archives(out_dir: Path | None = None) -> list[Path]:
     archive; only dev's configuration (terraform/modules/sandbox) uploads it.
     """
     packages, out = archive.subsystem_packages(), out_dir or ARCHIVES
-    built = [
-        archive.build(archive.spec_for(app.topology, packages[app.name]), ROOT, out)
-        for app in load_subsystems()
-    ]
-    return [*built, archive.build_fakes(ROOT, out)]
+    specs = [archive.spec_for(app.topology, packages[app.name]) for app in load_subsystems()]
+    for spec in specs:
+        missing = archive.missing_targets(spec)
+        if missing:
+            raise DeployError(
+                f"{spec.package}/main.py does not expose {', '.join(missing)}: add "
+                f'`<target> = host.target("<target>")` for each declared function'
+            )
+    return [*[archive.build(spec, ROOT, out) for spec in specs], archive.build_fakes(ROOT, out)]
 
 
 def shown(path: Path) -> str:

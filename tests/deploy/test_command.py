@@ -11,6 +11,7 @@ import pytest
 from shared.cli import build_parser, main
 from shared.deploy import command, tools
 from shared.deploy.tfvars import DeployError
+from shared.system import load_subsystems
 
 
 class FakeShell(tools.Shell):
@@ -265,8 +266,15 @@ def test_archives_only_needs_no_state_bucket(archives, monkeypatch):
     monkeypatch.delenv(command.STATE_BUCKET_ENV, raising=False)
     shell = FakeShell()
     assert command.run_deploy(args(archives_only=True, state_bucket=None), shell) == 0
-    assert len(list(archives.glob("*.zip"))) == 5
+    assert len(list(archives.glob("*.zip"))) == len(load_subsystems()) + 1  # and the fakes
     assert shell.ran == []
+
+
+def test_no_archive_is_built_when_a_main_py_lacks_a_declared_function(archives, monkeypatch):
+    monkeypatch.delattr("restaurant.main.kitchen_bff_api")
+    with pytest.raises(DeployError, match=r"restaurant/main.py does not expose kitchen_bff_api"):
+        command.run_deploy(args(archives_only=True, state_bucket=None), FakeShell())
+    assert not archives.exists() or list(archives.iterdir()) == []
 
 
 def test_deploy_without_a_state_bucket_builds_nothing(archives, monkeypatch):
