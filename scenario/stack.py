@@ -22,7 +22,6 @@ from customer.topology import APP as CUSTOMER
 from delivery.topology import APP as DELIVERY
 from fakes import payment_processor, point_of_sale, push_provider
 from fakes.server import RunningServer, serve
-from order.topology import APP as ORDER
 from restaurant.topology import APP as RESTAURANT
 from scenario.actors import Urls
 from shared.auth import LocalIssuer
@@ -30,13 +29,13 @@ from shared.clock import Clock, ManualClock
 from shared.emulators import free_port
 from shared.http import WsgiTransport, http_session
 from shared.runtime.embedded import EmbeddedSystem
+from shared.system import load_subsystems
 
 if TYPE_CHECKING:
     import requests
 
     from shared.runtime.app import SubsystemApp
 
-APPS: tuple[SubsystemApp[Any], ...] = (CUSTOMER, RESTAURANT, ORDER, DELIVERY)
 PAYMENT_KEY = "sk_test_fooddelivery"
 PUSH_KEY = "push_test_fooddelivery"
 POS_SECRET = "pos-dev-secret"
@@ -83,7 +82,7 @@ class EmbeddedStack:
             f"http://127.0.0.1:{webhook_port}" if self.served else "http://order-pos.embedded"
         )
         self.system = EmbeddedSystem(
-            APPS,
+            load_subsystems(),  # every registered one, not only the four the story drives
             clock=self.clock,
             settings=self._settings(payments, push, pos, webhook_url),
             transports=transports,
