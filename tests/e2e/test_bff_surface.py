@@ -6,12 +6,13 @@ import re
 
 import pytest
 
-from scenario.stack import APPS, EmbeddedStack
+from scenario.stack import EmbeddedStack
+from shared.system import load_subsystems
 from shared.topology.model import Endpoint, ServiceKind
 
 BFFS = [
     (app, service, fn)
-    for app in APPS
+    for app in load_subsystems()
     for service, fn in app.topology.endpoints()
     if service.kind is ServiceKind.BFF
 ]
