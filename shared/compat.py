@@ -14,7 +14,9 @@ compares two JSON Schemas of a payload and names every change that does not:
 * ``nullability-removed``: a field that could be null no longer can;
 * ``nullability-added``: a field that was never null now may be (a reader that
   needs the value cannot tell a null from a broken event);
-* ``made-optional``: a required field may now be missing (the same, for absence).
+* ``made-optional``: a required field may now be missing (the same, for absence);
+* ``default-changed``: an optional field's ``default`` changed, appeared or went
+  away: what a reader takes an absent value to mean is not what it meant.
 
 Adding an optional field or an enum value is compatible because readers are
 tolerant: they ignore fields they do not use, and read enumerated fields as
@@ -28,6 +30,7 @@ when they are added or changed.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,16 +117,34 @@ def _compare(
         out.append(Breaking(path, "nullability-removed", "null is no longer allowed"))
     if new_null and not old_null:
         out.append(Breaking(path, "nullability-added", "the value may now be null"))
-    old_type, new_type = old_s.get("type"), new_s.get("type")
-    if old_type != new_type:
-        out.append(Breaking(path, "type-changed", f"{old_type} -> {new_type}"))
+    old_kinds, new_kinds = _kinds(old_r, old_s), _kinds(new_r, new_s)
+    if sorted(old_kinds) != sorted(new_kinds):
+        detail = f"{' | '.join(old_kinds)} -> {' | '.join(new_kinds)}"
+        out.append(Breaking(path, "type-changed", detail))
+        return
+    if "anyOf" in old_s and "anyOf" in new_s:
+        for old_o, new_o in zip(_by_kind(old_r, old_s), _by_kind(new_r, new_s), strict=True):
+            _compare(old_r, old_o, new_r, new_o, path, out, seen)
         return
     _compare_enum(old_s, new_s, path, out)
     _compare_bounds(old_s, new_s, path, out)
-    if old_type == "object":
+    if old_s.get("type") == "object":
         _compare_object(old_r, old_s, new_r, new_s, path, out, seen)
-    elif old_type == "array" and "items" in old_s and "items" in new_s:
+    elif old_s.get("type") == "array" and "items" in old_s and "items" in new_s:
         _compare(old_r, old_s["items"], new_r, new_s["items"], f"{path}[]", out, seen)
+
+
+def _kinds(resolve: _Resolver, schema: Schema) -> list[str]:
+    """The JSON types a (null-less) schema allows, one per alternative, as declared."""
+    if "anyOf" in schema:
+        return [" | ".join(_kinds(resolve, resolve(o))) for o in schema["anyOf"]]
+    kind = schema.get("type", "any")
+    return list(kind) if isinstance(kind, list) else [str(kind)]
+
+
+def _by_kind(resolve: _Resolver, union: Schema) -> list[Schema]:
+    """A union's alternatives in the order of their types, so two unions pair up."""
+    return sorted(union["anyOf"], key=lambda o: _kinds(resolve, resolve(o)))
 
 
 def _compare_object(
@@ -146,10 +167,26 @@ def _compare_object(
             out.append(Breaking(where, "made-required", "an optional field became required"))
         if name in old_req and name not in new_req:
             out.append(Breaking(where, "made-optional", "a required field may now be missing"))
+        if name not in old_req and name not in new_req:
+            _compare_default(old_props[name], new_props[name], where, out)
         _compare(old_r, old_props[name], new_r, new_props[name], where, out, seen)
     for name in sorted(set(new_props) - set(old_props)):
         if name in new_req:
             out.append(Breaking(f"{path}.{name}", "required-added", "a new field is required"))
+
+
+def _compare_default(old: Schema, new: Schema, path: str, out: list[Breaking]) -> None:
+    was, now = _default(old), _default(new)
+    if was == now:
+        return
+    meaning = f"now reads as {now}" if now is not None else f"no longer reads as {was}"
+    detail = f"{was or 'none'} -> {now or 'none'} (a value left out {meaning})"
+    out.append(Breaking(path, "default-changed", detail))
+
+
+def _default(schema: Schema) -> str | None:
+    """The field's default as JSON text (so ``1`` and ``true`` differ), or ``None``."""
+    return json.dumps(schema["default"], sort_keys=True) if "default" in schema else None
 
 
 def _compare_enum(old: Schema, new: Schema, path: str, out: list[Breaking]) -> None:

@@ -2,19 +2,24 @@
 
 ``export`` writes the schemas, the AsyncAPI document, the catalog and the
 diagram; it refuses to overwrite a committed schema with a breaking change
-(unless ``--allow-breaking``), so a breaking change is never exported by habit.
-``check`` exits 1 on a breaking change, a retired version, an unreadable
-committed schema or a stale file; a ``--dir`` that is not a directory is a
-usage error (exit 2).
+(unless ``--allow-breaking``, which ``CI=true`` refuses), so a breaking change
+is never exported by habit. ``check`` exits 1 on a breaking change, a retired
+version, an unreadable committed schema or a stale file; ``check --against REF``
+(like ``buf breaking --against``) holds the code to the schemas published at
+the git revision ``REF`` instead of the committed ones, and also fails when a
+version published there is gone without being retired. A ``--dir`` that is not
+a directory, or a ``REF`` git cannot read, is a usage error (exit 2).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from shared.catalog.gate import EXPORT_COMMAND, check, export
+from shared.catalog.gate import EXPORT_COMMAND, Report, check, export
+from shared.catalog.history import published_at
 from shared.exceptions import KitError
 from shared.paths import PROJECT_ROOT
 from shared.system import load_subsystems
@@ -37,10 +42,21 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     export_parser.add_argument(
         "--allow-breaking",
         action="store_true",
-        help="overwrite committed schemas even when broken or unreadable (rewrites history)",
+        help=(
+            "overwrite committed schemas even when broken or unreadable (for versions not "
+            "published yet: `check --against` still refuses a published one; refused if CI=true)"
+        ),
     )
     check_parser = actions.add_parser(
         "check", help="fail on breaking changes and stale generated files"
+    )
+    check_parser.add_argument(
+        "--against",
+        metavar="REF",
+        help=(
+            "the git revision whose published schemas the code must not break, e.g. "
+            "origin/main (default: the committed files in the working tree)"
+        ),
     )
     for parser in (export_parser, check_parser):
         parser.add_argument("--dir", type=Path, default=DEFAULT_DIR, help="the contracts directory")
@@ -51,6 +67,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 def _export(args: argparse.Namespace) -> int:
     if args.dir.exists() and not args.dir.is_dir():
         raise ContractsError(f"{args.dir} is not a directory: --dir names the contracts directory")
+    if args.allow_breaking and _in_ci():
+        raise ContractsError(
+            "--allow-breaking is refused when CI=true: published schemas are rewritten "
+            "on purpose, by a person, in a reviewed change"
+        )
     apps = load_subsystems()
     report = check(apps, args.dir)
     refused = [*report.unreadable, *report.breaking]
@@ -73,18 +94,30 @@ def _check(args: argparse.Namespace) -> int:
     if not args.dir.is_dir():
         problem = "is not a directory" if args.dir.exists() else "does not exist"
         raise ContractsError(f"{args.dir} {problem}: --dir names the committed contracts directory")
+    baseline = None if args.against is None else published_at(args.dir, args.against)
     apps = load_subsystems()
-    report = check(apps, args.dir)
+    report = check(apps, args.dir, baseline)
     if not report.ok:
-        _print_problems(report.lines())
+        _print_problems(report.lines(), report)
         return 1
-    schemas = len(list((args.dir / "schemas").glob("*.json")))
-    print(f"contracts OK: {schemas} schema(s) compatible, catalog up to date")
+    for line in report.retirements:
+        print(f"contracts: {line}")
+    if baseline is None:
+        schemas = len(list((args.dir / "schemas").glob("*.json")))
+        print(f"contracts OK: {schemas} schema(s) compatible, catalog up to date")
+    else:
+        at = f"{baseline.ref} ({baseline.commit})"
+        compatible = f"{report.compared} schema(s) published at {at} still compatible"
+        print(f"contracts OK: {compatible}, catalog up to date")
     return 0
 
 
-def _print_problems(lines: list[str]) -> None:
+def _print_problems(lines: list[str], report: Report | None = None) -> None:
     for line in lines:
         print(f"contracts: {line}", file=sys.stderr)
-    if any(line.endswith(f"is stale: run `{EXPORT_COMMAND}`") for line in lines):
+    if report is not None and report.only_stale:
         print(f"contracts: after a compatible change, run `{EXPORT_COMMAND}`", file=sys.stderr)
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}

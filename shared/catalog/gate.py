@@ -1,4 +1,6 @@
-"""The compatibility gate: compare what the code publishes with what is committed.
+"""The compatibility gate: compare what the code publishes with what is published.
+
+Without a baseline it holds the code to the committed files in the working tree:
 
 * a committed schema whose major version is still published must not be
   broken by the current contract (:func:`shared.compat.breaking_changes`);
@@ -6,23 +8,39 @@
   its schema file is deleted, on purpose;
 * every generated file must equal the committed one (stale otherwise);
 * a committed schema that is not readable JSON is reported, never compared.
+
+With a :class:`~shared.catalog.history.Baseline` (``contracts check --against``)
+the schemas published at that revision are what the code must not break, since
+one change can edit a contract and its committed schema together. Every
+version published there must still be published, or be retired the one way
+there is: its contract class removed and its schema file deleted, with no
+consumer left that selects it. The working tree must still be readable and
+up to date.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from shared.catalog import asyncapi, markdown, mermaid
-from shared.catalog.inventory import Published, inventory
+from shared.catalog.history import Baseline
+from shared.catalog.inventory import Published, Reading, inventory
 from shared.catalog.schemas import SCHEMAS_DIR, parse_schema_file, render_json, schema_of
 from shared.compat import breaking_changes
+from shared.contracts import SCHEMA_VERSION_TAG
 from shared.runtime.app import SubsystemApp
+from shared.topology.model import Role
 
 EXPORT_COMMAND = "fooddelivery contracts export"
+_UNCOMPARABLE = (OSError, ValueError, LookupError, TypeError, AttributeError)
+"""What reading or comparing a schema that is not one raises (bad JSON, a dangling ``$ref``...)."""
+
+Identity = tuple[str, int]
+"""An external event's (type, major version)."""
 
 
 def generate(apps: Sequence[SubsystemApp[Any]]) -> dict[str, str]:
@@ -40,19 +58,32 @@ def generate(apps: Sequence[SubsystemApp[Any]]) -> dict[str, str]:
 class Report:
     """What ``contracts check`` found.
 
-    Breaking changes, retired versions, unreadable committed schemas and stale
-    files.
+    Breaking changes, versions published at the baseline that are gone without
+    being retired (``removed``), retired versions whose schema is still
+    committed, unreadable schemas and stale files; ``retirements`` are the
+    versions retired on purpose since the baseline (news, not problems), and
+    ``compared`` counts the baseline's schemas the code was held to.
     """
 
     breaking: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    retirements: list[str] = field(default_factory=list)
+    compared: int = 0
 
     @property
     def ok(self) -> bool:
         """True when nothing was found."""
-        return not (self.breaking or self.retired or self.stale or self.unreadable)
+        return not (self.breaking or self.retired or self.stale or self.unreadable or self.removed)
+
+    @property
+    def only_stale(self) -> bool:
+        """True when exporting is all that is needed."""
+        return bool(self.stale) and not (
+            self.breaking or self.retired or self.unreadable or self.removed
+        )
 
     def lines(self) -> list[str]:
         """The findings as messages a developer can act on.
@@ -61,17 +92,22 @@ class Report:
         the way out, bumping the major version is (and the export after it
         rewrites them).
         """
-        out = [*self.unreadable, *self.breaking, *self.retired]
+        out = [*self.unreadable, *self.breaking, *self.removed, *self.retired]
         if not self.breaking:
             out += [f"{path} is stale: run `{EXPORT_COMMAND}`" for path in self.stale]
         return out
 
 
-def check(apps: Sequence[SubsystemApp[Any]], root: Path) -> Report:
-    """Compare the generated files with those committed under ``root``."""
+def check(
+    apps: Sequence[SubsystemApp[Any]], root: Path, baseline: Baseline | None = None
+) -> Report:
+    """Compare the code with the files committed under ``root`` and, if given, ``baseline``.
+
+    Without a baseline the committed schemas are the baseline.
+    """
     events = {(e.type, e.version): e for e in inventory(apps)}
     report = Report()
-    unreadable: set[str] = set()
+    reported: set[str] = set()
     for path in sorted((root / SCHEMAS_DIR).glob("*.json")):
         identity = parse_schema_file(path.name)
         if identity is None:
@@ -80,23 +116,19 @@ def check(apps: Sequence[SubsystemApp[Any]], root: Path) -> Report:
         if event is None:
             report.retired.append(_retired(identity, path))
             continue
-        shown = f"{root.name}/{SCHEMAS_DIR}/{path.name}"
+        shown = _shown(root, path.name)
         try:
-            committed = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(committed, dict):
-                raise TypeError("not a JSON object")
-            generated = schema_of(event)
-            changes = [str(c) for c in breaking_changes(committed, generated)]
-            changes += _renamed_payload(committed, generated)
-        except (OSError, ValueError, LookupError, TypeError, AttributeError) as e:
+            committed = _schema(path.read_bytes())
+            if baseline is None:
+                _compare(report, event, committed, since=None)
+        except _UNCOMPARABLE as e:
             report.unreadable.append(_unreadable(shown, e))
-            unreadable.add(shown)
-            continue
-        for change in changes:
-            report.breaking.append(_breaking(event, change))
+            reported.add(shown)
+    if baseline is not None:
+        _check_against(apps, events, root, baseline, report, reported)
     for name, text in generate(apps).items():
         target, shown = root / name, f"{root.name}/{name}"
-        if shown not in unreadable and _committed_text(target) != text:
+        if shown not in reported and _committed_text(target) != text:
             report.stale.append(shown)
     return report
 
@@ -114,6 +146,94 @@ def export(apps: Sequence[SubsystemApp[Any]], root: Path) -> list[str]:
     return changed
 
 
+def _check_against(
+    apps: Sequence[SubsystemApp[Any]],
+    events: Mapping[Identity, Published],
+    root: Path,
+    baseline: Baseline,
+    report: Report,
+    reported: set[str],
+) -> None:
+    """Hold the code to every schema published at ``baseline``."""
+    for name, data in sorted(baseline.schemas.items()):
+        identity = parse_schema_file(name)
+        if identity is None:
+            continue
+        event, shown = events.get(identity), _shown(root, name)
+        if event is None:
+            if not (root / SCHEMAS_DIR / name).exists():  # else reported as retired already
+                _retirement(apps, events, identity, baseline, report)
+            continue
+        if not (root / SCHEMAS_DIR / name).is_file():
+            report.removed.append(_deleted(event, shown, baseline.ref))
+            reported.add(shown)
+        try:
+            _compare(report, event, _schema(data), since=baseline.ref)
+        except _UNCOMPARABLE as e:
+            where = f"{baseline.path(name)} at {baseline.ref}"
+            report.unreadable.append(f"{where} {_problem(e)}: check against another revision")
+            continue
+        report.compared += 1
+
+
+def _retirement(
+    apps: Sequence[SubsystemApp[Any]],
+    events: Mapping[Identity, Published],
+    identity: Identity,
+    baseline: Baseline,
+    report: Report,
+) -> None:
+    """A version gone since the baseline: retired, unless a consumer still selects it."""
+    event_type, version = identity
+    readers = [r.qualified for r in _selecting(apps, events, identity)]
+    if readers:
+        report.removed.append(
+            f"{event_type} v{version}: published at {baseline.ref} and no longer published, "
+            f"but {', '.join(readers)} still select it: publish it again until every "
+            "consumer has moved to another version"
+        )
+    else:
+        report.retirements.append(
+            f"{event_type} v{version}: retired since {baseline.ref} "
+            "(class removed, schema deleted, no consumer selects it)"
+        )
+
+
+def _selecting(
+    apps: Sequence[SubsystemApp[Any]], events: Mapping[Identity, Published], identity: Identity
+) -> Iterator[Reading]:
+    """The ingresses that still select ``identity``.
+
+    An ingress selects a version by its ``schemaVersion`` tag, or by the type
+    alone when no version of the type is published any more (as
+    :mod:`.inventory` assigns readers).
+    """
+    event_type, version = identity
+    others = any(t == event_type for t, _ in events)
+    for app in sorted(apps, key=lambda a: a.name):
+        for service, fn in app.topology.consumers():
+            if fn.role is not Role.INGRESS or event_type not in fn.channel.rule.types:
+                continue
+            wanted = fn.channel.rule.tags.get(SCHEMA_VERSION_TAG)
+            if wanted == str(version) or (wanted is None and not others):
+                yield Reading(app.name, service.name, fn.name)
+
+
+def _schema(data: bytes) -> dict[str, Any]:
+    """A schema file's JSON object."""
+    schema = json.loads(data.decode("utf-8"))
+    if not isinstance(schema, dict):
+        raise TypeError("not a JSON object")
+    return schema
+
+
+def _compare(report: Report, event: Published, old: dict[str, Any], since: str | None) -> None:
+    """Add to ``report`` every change from ``old`` to the contract that breaks a reader."""
+    new = schema_of(event)
+    changes = [str(c) for c in breaking_changes(old, new)] + _renamed_payload(old, new)
+    report.breaking += [_breaking(event, change, since) for change in changes]
+
+
 def _renamed_payload(committed: dict[str, Any], generated: dict[str, Any]) -> list[str]:
     """The payload's envelope field (``x-entity``) is part of the contract on the wire."""
     was, now = committed.get("x-entity"), generated.get("x-entity")
@@ -122,9 +242,23 @@ def _renamed_payload(committed: dict[str, Any], generated: dict[str, Any]) -> li
     return []
 
 
-def _breaking(event: Published, change: str) -> str:
+def _breaking(event: Published, change: str, since: str | None) -> str:
+    v, against = event.version, "" if since is None else f" against {since}"
+    way_out = f"bump the major version: publish v{v + 1} beside v{v}"
+    return f"{event.type} v{v}{against}: {change} ({way_out})"
+
+
+def _deleted(event: Published, shown: str, ref: str) -> str:
     v = event.version
-    return f"{event.type} v{v}: {change} (bump the major version: publish v{v + 1} beside v{v})"
+    return (
+        f"{event.type} v{v}: {shown} is deleted, but v{v} is still published (and was at "
+        f"{ref}): run `{EXPORT_COMMAND}` to write it again, or retire v{v} by removing its "
+        "contract class too, once no consumer selects it"
+    )
+
+
+def _shown(root: Path, name: str) -> str:
+    return f"{root.name}/{SCHEMAS_DIR}/{name}"
 
 
 def _committed_text(path: Path) -> str | None:
@@ -136,21 +270,24 @@ def _committed_text(path: Path) -> str | None:
 
 
 def _unreadable(shown: str, error: Exception) -> str:
-    if isinstance(error, json.JSONDecodeError):
-        problem = f"is not valid JSON ({error.msg}, line {error.lineno} column {error.colno})"
-    elif isinstance(error, OSError):
-        problem = f"cannot be read ({error.strerror or error})"
-    elif isinstance(error, UnicodeDecodeError):
-        problem = "is not UTF-8 text"
-    else:
-        problem = "is not a JSON Schema the gate can compare"
     return (
-        f"{shown} {problem}: restore it from version control "
+        f"{shown} {_problem(error)}: restore it from version control "
         "(the gate cannot compare it with the contract)"
     )
 
 
-def _retired(identity: tuple[str, int], path: Path) -> str:
+def _problem(error: Exception) -> str:
+    """What is wrong with a schema the gate could not compare, from what reading it raised."""
+    if isinstance(error, json.JSONDecodeError):
+        return f"is not valid JSON ({error.msg}, line {error.lineno} column {error.colno})"
+    if isinstance(error, OSError):
+        return f"cannot be read ({error.strerror or error})"
+    if isinstance(error, UnicodeDecodeError):
+        return "is not UTF-8 text"
+    return "is not a JSON Schema the gate can compare"
+
+
+def _retired(identity: Identity, path: Path) -> str:
     event_type, version = identity
     return (
         f"{event_type} v{version}: committed but no longer published; consumers may still "

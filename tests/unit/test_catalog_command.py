@@ -125,3 +125,46 @@ def test_a_renamed_payload_field_is_a_breaking_change(committed, monkeypatch, ca
 
     err = capsys.readouterr().err
     assert "entity-renamed: the payload travels under 'purchase', not 'order'" in err
+
+
+def test_a_renamed_type_is_retired_and_not_called_a_compatible_change(
+    committed, monkeypatch, capsys
+):
+    class Renamed(OrderStatusChanged):
+        """v1 under a new type name."""
+
+        TYPE = "order.order-changed"
+
+    def renamed() -> list[Any]:
+        apps = load_subsystems()
+        v2 = [e.contract for e in inventory(apps) if e.type == "order.order-status-changed"][1:]
+        return [replace(a, contracts=(Renamed, *v2)) if a.name == "order" else a for a in apps]
+
+    monkeypatch.setattr("shared.catalog.command.load_subsystems", renamed)
+
+    assert main(["contracts", "check", "--dir", str(committed)]) == 1
+
+    err = capsys.readouterr().err
+    assert "order.order-status-changed v1: committed but no longer published" in err
+    assert "after a compatible change" not in err
+
+
+@pytest.mark.parametrize("ci", ["true", "1"])
+def test_ci_refuses_to_export_a_breaking_change_on_purpose(committed, monkeypatch, capsys, ci):
+    monkeypatch.setenv("CI", ci)
+    monkeypatch.setattr("shared.catalog.command.load_subsystems", with_breaking_change)
+    before = (committed / SCHEMA).read_text(encoding="utf-8")
+
+    assert main(["contracts", "export", "--allow-breaking", "--dir", str(committed)]) == 2
+
+    assert "--allow-breaking is refused when CI=true" in capsys.readouterr().err
+    assert (committed / SCHEMA).read_text(encoding="utf-8") == before
+
+
+def test_outside_ci_a_breaking_change_can_be_exported_on_purpose(committed, monkeypatch):
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr("shared.catalog.command.load_subsystems", with_breaking_change)
+    before = (committed / SCHEMA).read_text(encoding="utf-8")
+
+    assert main(["contracts", "export", "--allow-breaking", "--dir", str(committed)]) == 0
+    assert (committed / SCHEMA).read_text(encoding="utf-8") != before

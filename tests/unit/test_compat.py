@@ -203,3 +203,56 @@ def test_limiting_a_free_field_to_an_enum_is_breaking_freeing_it_is_not():
     free, limited = {"type": "string"}, {"type": "string", "enum": ["placed", "delivered"]}
     assert field_rules(free, limited) == TIGHTENED
     assert field_rules(limited, free) == []
+
+
+# -- defaults: what a reader takes a left-out value to mean -----------------------------------
+
+
+def test_a_changed_default_is_breaking_keeping_it_is_not():
+    class Quiet(V1):
+        notify: bool = False
+
+    class Loud(V1):
+        notify: bool = True
+
+    old, new = Loud.model_json_schema(), Quiet.model_json_schema()
+    assert breaking_changes(old, old) == []
+    assert [str(b) for b in breaking_changes(old, new)] == [
+        "$.notify: default-changed: true -> false (a value left out now reads as false)"
+    ]
+
+
+def test_a_default_added_or_removed_on_an_optional_field_is_breaking():
+    bare, with_default = {"type": "integer"}, {"type": "integer", "default": 1}
+    assert field_rules(bare, with_default) == [("$.f", "default-changed")]
+    assert field_rules(with_default, bare) == [("$.f", "default-changed")]
+    # JSON values, compared as JSON: true is not 1
+    assert field_rules({"default": 1}, {"default": True}) == [("$.f", "default-changed")]
+
+
+def test_a_default_that_goes_with_required_is_named_by_that_rule_only():
+    class Required(V1):
+        note: str  # type: ignore[assignment]
+
+    assert {r for _, r in rules(Required)} == {"made-required", "nullability-removed"}
+
+
+# -- unions: the message names the types, and their alternatives are compared -----------------
+
+
+def test_a_widened_type_names_both_sides():
+    class Widened(V1):
+        note: str | int | None = None  # type: ignore[assignment]
+
+    [change] = breaking_changes(V1.model_json_schema(), Widened.model_json_schema())
+    assert str(change) == "$.note: type-changed: string -> string | integer"
+
+
+def test_an_alternative_of_a_union_changed_is_breaking_reordering_them_is_not():
+    text_or_number = {"anyOf": [{"type": "string"}, {"type": "integer"}]}
+    number_or_text = {"anyOf": [{"type": "integer"}, {"type": "string"}]}
+    text_or_flag = {"anyOf": [{"type": "string"}, {"type": "boolean"}]}
+    assert field_rules(text_or_number, number_or_text) == []
+    assert field_rules(text_or_number, text_or_flag) == [("$.f", "type-changed")]
+    short = {"anyOf": [{"type": "string", "maxLength": 3}, {"type": "integer"}]}
+    assert field_rules(text_or_number, short) == [("$.f", "constraint-tightened")]

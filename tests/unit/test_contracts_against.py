@@ -1,0 +1,283 @@
+"""``fooddelivery contracts check --against REF``: the code held to what REF published.
+
+Each test builds a throwaway repository whose first commit publishes the
+schemas the code generates, commits a developer's change on top (contract,
+exported files, deleted files, as the change would have them) and checks the
+result against the first commit.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from customer.contracts import OrderCancelRequested, OrderPlaced
+from order.contracts import OrderStatusChangedV2
+from restaurant.contracts import MenuUpdated
+from shared.catalog.gate import export
+from shared.cli import main
+from shared.contracts import SCHEMA_VERSION_TAG, Contract
+from shared.runtime.app import SubsystemApp
+from shared.system import load_subsystems
+from shared.topology import Consumer
+from shared.topology.model import Function
+
+Apps = list[SubsystemApp[Any]]
+CANCEL_SCHEMA = "schemas/customer.order-cancel-requested.v1.json"
+
+
+def git(where: Path, *args: str) -> str:
+    identity = ("-c", "user.name=Gate Test", "-c", "user.email=gate@example.com")
+    done = subprocess.run(
+        ["git", *identity, "-c", "commit.gpgsign=false", *args],
+        cwd=where,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def commit(contracts: Path, message: str) -> None:
+    git(contracts, "add", "-A", ".")
+    git(contracts, "commit", "-q", "--allow-empty", "-m", message)
+
+
+@pytest.fixture
+def contracts(tmp_path: Path) -> Path:
+    """``contracts/`` in a new repository whose one commit published the current schemas."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    export(load_subsystems(), root / "contracts")
+    commit(root / "contracts", "publish the contracts")
+    return root / "contracts"
+
+
+@pytest.fixture
+def run(monkeypatch: pytest.MonkeyPatch) -> Callable[..., int]:
+    """Run ``contracts check`` on ``contracts`` with the code made of ``apps``."""
+
+    def check(apps: Apps, contracts: Path, *against: str) -> int:
+        monkeypatch.setattr("shared.catalog.command.load_subsystems", lambda: apps)
+        return main(["contracts", "check", "--dir", str(contracts), *against])
+
+    return check
+
+
+def schemas(contracts: Path) -> int:
+    """How many schema files the working tree holds."""
+    return len(list((contracts / "schemas").glob("*.json")))
+
+
+def with_contracts(subsystem: str, *contracts: type[Contract]) -> Apps:
+    """The system with ``subsystem`` publishing ``contracts`` instead of its own."""
+    apps = load_subsystems()
+    return [replace(a, contracts=contracts) if a.name == subsystem else a for a in apps]
+
+
+def change(apps: Apps, contracts: Path, *, delete: tuple[str, ...] = ()) -> None:
+    """A developer's change, committed: the files exported from ``apps``, ``delete`` gone."""
+    export(apps, contracts)  # what `export --allow-breaking` writes
+    for name in delete:
+        (contracts / name).unlink()
+    commit(contracts, "the change")
+
+
+class CancelWithoutTime(Contract):
+    """The cancel request without its required ``requestedAt``: a breaking change."""
+
+    TYPE: ClassVar[str] = "customer.order-cancel-requested"
+    ENTITY: ClassVar[str] = "order"
+    VERSION: ClassVar[int] = 1
+
+    id: str
+
+
+class CancelWithReason(OrderCancelRequested):
+    """The cancel request with a new optional field: a compatible change."""
+
+    reason: str | None = None
+
+
+class PlacedQuietly(OrderPlaced):
+    """``notifyCustomer`` absent now means "do not notify": the same shape, another meaning."""
+
+    notify_customer: bool = False
+
+
+class MenuChanged(MenuUpdated):
+    """``restaurant.menu-updated`` under a new name."""
+
+    TYPE: ClassVar[str] = "restaurant.menu-changed"
+
+
+def test_a_removed_required_field_exported_with_its_schema_is_refused(contracts, run, capsys):
+    apps = with_contracts("customer", OrderPlaced, CancelWithoutTime)
+    change(apps, contracts)
+
+    assert run(apps, contracts) == 0  # the working tree agrees with the code it was exported from
+    assert run(apps, contracts, "--against", "HEAD~1") == 1
+
+    err = capsys.readouterr().err
+    assert (
+        "contracts: customer.order-cancel-requested v1 against HEAD~1: $.requestedAt: "
+        "field-removed: the field is gone (removed or renamed) "
+        "(bump the major version: publish v2 beside v1)\n"
+    ) in err
+    assert "stale" not in err
+
+
+def test_a_removed_field_whose_schema_file_is_deleted_is_refused_not_called_stale(
+    contracts, run, capsys
+):
+    apps = with_contracts("customer", OrderPlaced, CancelWithoutTime)
+    change(apps, contracts, delete=(CANCEL_SCHEMA,))
+
+    assert run(apps, contracts, "--against", "HEAD~1") == 1
+
+    err = capsys.readouterr().err
+    assert "customer.order-cancel-requested v1 against HEAD~1: $.requestedAt: field-removed" in err
+    assert "after a compatible change" not in err
+
+
+def test_a_deleted_schema_file_of_a_version_still_published_is_refused(contracts, run, capsys):
+    apps = load_subsystems()
+    change(apps, contracts, delete=(CANCEL_SCHEMA,))
+
+    assert run(apps, contracts, "--against", "HEAD~1") == 1
+
+    err = capsys.readouterr().err
+    assert (
+        f"contracts: customer.order-cancel-requested v1: contracts/{CANCEL_SCHEMA} is deleted, "
+        "but v1 is still published (and was at HEAD~1)"
+    ) in err
+    assert f"contracts/{CANCEL_SCHEMA} is stale" not in err
+
+
+def test_a_changed_default_is_refused(contracts, run, capsys):
+    apps = with_contracts("customer", PlacedQuietly, OrderCancelRequested)
+    change(apps, contracts)
+
+    assert run(apps, contracts, "--against", "HEAD~1") == 1
+
+    err = capsys.readouterr().err
+    assert (
+        "customer.order-placed v1 against HEAD~1: $.notifyCustomer: default-changed: "
+        "true -> false (a value left out now reads as false)"
+    ) in err
+
+
+def test_a_renamed_type_whose_old_schema_is_deleted_is_refused_while_read(contracts, run, capsys):
+    apps = with_contracts("restaurant", *_restaurant_contracts_but(MenuUpdated), MenuChanged)
+    change(apps, contracts, delete=("schemas/restaurant.menu-updated.v1.json",))
+
+    assert run(apps, contracts, "--against", "HEAD~1") == 1
+
+    err = capsys.readouterr().err
+    assert (
+        "contracts: restaurant.menu-updated v1: published at HEAD~1 and no longer published, "
+        "but customer/restaurant-esg/ingress still select it"
+    ) in err
+    assert "after a compatible change" not in err
+
+
+def test_a_compatible_change_passes(contracts, run, capsys):
+    apps = with_contracts("customer", OrderPlaced, CancelWithReason)
+    change(apps, contracts)
+
+    assert run(apps, contracts, "--against", "HEAD~1") == 0
+
+    out = capsys.readouterr().out
+    assert out.startswith(f"contracts OK: {schemas(contracts)} schema(s) published at HEAD~1 (")
+    assert out.endswith(") still compatible, catalog up to date\n")
+
+
+def test_a_compatible_change_not_exported_yet_is_only_stale(contracts, run, capsys):
+    apps = with_contracts("customer", OrderPlaced, CancelWithReason)
+
+    assert run(apps, contracts, "--against", "HEAD") == 1
+
+    err = capsys.readouterr().err
+    assert f"contracts/{CANCEL_SCHEMA} is stale" in err
+    assert "after a compatible change, run `fooddelivery contracts export`" in err
+
+
+def test_retiring_a_version_nobody_selects_any_more_passes(contracts, run, capsys):
+    """The one way to retire: class removed, schema deleted, its last reader moved over."""
+    apps = [_reading_v2(a) for a in with_contracts("order", OrderStatusChangedV2)]
+    change(apps, contracts, delete=("schemas/order.order-status-changed.v1.json",))
+
+    assert run(apps, contracts, "--against", "HEAD~1") == 0
+
+    out = capsys.readouterr().out
+    assert out.startswith(
+        "contracts: order.order-status-changed v1: retired since HEAD~1 "
+        "(class removed, schema deleted, no consumer selects it)\n"
+        f"contracts OK: {schemas(contracts)} schema(s) published at HEAD~1"
+    )
+
+
+def test_retiring_a_version_a_consumer_still_selects_is_refused(contracts, run, capsys):
+    apps = with_contracts("order", OrderStatusChangedV2)
+    change(apps, contracts, delete=("schemas/order.order-status-changed.v1.json",))
+
+    assert run(apps, contracts, "--against", "HEAD~1") == 1
+
+    assert "but restaurant/order-esg/ingress still select it" in capsys.readouterr().err
+
+
+def test_a_ref_that_names_no_commit_is_a_clear_usage_error(contracts, run, capsys):
+    assert run(load_subsystems(), contracts, "--against", "origin/nowhere") == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("fooddelivery: --against origin/nowhere: no such commit in ")
+    assert err.count("\n") == 1
+
+
+def test_a_directory_outside_git_is_a_clear_usage_error(tmp_path, run, capsys, monkeypatch):
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    outside = tmp_path / "plain" / "contracts"
+    export(load_subsystems(), outside)
+
+    assert run(load_subsystems(), outside, "--against", "HEAD") == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith(f"fooddelivery: --against reads git history, but {outside} is not in")
+
+
+def test_a_revision_before_any_contract_was_published_holds_nothing(contracts, run, capsys):
+    git(contracts, "checkout", "-q", "--orphan", "fresh")
+    git(contracts, "rm", "-rq", "--cached", ".")
+    git(contracts, "commit", "-q", "--allow-empty", "-m", "nothing published")
+
+    assert run(load_subsystems(), contracts, "--against", "fresh") == 0
+    assert "0 schema(s) published at fresh" in capsys.readouterr().out
+
+
+def _restaurant_contracts_but(left_out: type[Contract]) -> list[type[Contract]]:
+    [restaurant] = [a for a in load_subsystems() if a.name == "restaurant"]
+    return [c for c in restaurant.contracts if c is not left_out]
+
+
+def _reading_v2(app: SubsystemApp[Any]) -> SubsystemApp[Any]:
+    """``app`` with its ingress of ``order.order-status-changed`` v1 moved to v2."""
+    if app.name != "restaurant":
+        return app
+    services = tuple(
+        replace(s, functions=tuple(_selecting_v2(f) for f in s.functions))
+        for s in app.topology.services
+    )
+    return replace(app, topology=replace(app.topology, services=services))
+
+
+def _selecting_v2(fn: Function) -> Function:
+    if not isinstance(fn, Consumer) or fn.channel.rule.tags.get(SCHEMA_VERSION_TAG) != "1":
+        return fn
+    rule = replace(fn.channel.rule, tags={SCHEMA_VERSION_TAG: "2"})
+    return replace(fn, channel=replace(fn.channel, rule=rule))
