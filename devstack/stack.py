@@ -141,6 +141,7 @@ class DevStack:
             )
         if any(s.name == "storage" for s in specs):
             self._check_storage_emulator()
+        self._use_given_emulators(specs)
         ports = self._resolve_ports(specs)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.started_processes = True
@@ -220,11 +221,14 @@ class DevStack:
                 "pip install gcp-storage-emulator (make installs it), or set STORAGE_EMULATOR_HOST"
             )
 
+    def _use_given_emulators(self, specs: list[emu.EmulatorSpec]) -> None:
+        """Check the emulators named by their ``*_EMULATOR_HOST`` answer, before anything starts."""
+        for spec in self._needed():
+            if spec not in specs:
+                self.emulators[spec.name] = emu.start(spec)
+
     def _start_emulators(self, ports: Ports, specs: list[emu.EmulatorSpec]) -> None:
         wanted = {"pubsub": ports.pubsub, "firestore": ports.firestore, "storage": ports.storage}
-        given = [s for s in self._needed() if s not in specs]
-        for spec in given:
-            self.emulators[spec.name] = emu.start(spec)
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
             futures = {
                 spec.name: pool.submit(emu.start, spec, wanted[spec.name], log_dir=self.log_dir)

@@ -261,3 +261,20 @@ def test_published_events_carry_the_contract_version_as_the_demo_shows_it() -> N
     stats.published(Topic.EXTERNAL, [Message(versioned.to_bytes())])
     stats.published(Topic.BUS, [Message(internal.to_bytes())])
     assert [e["type"] for e in stats.events()] == ["order.order-status-changed v1", "order-placed"]
+
+
+# -- a shell that sourced a stopped stack's env.sh -----------------------------------------
+
+
+def test_an_emulator_address_nothing_answers_at_is_refused_before_anything_starts(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{free_port()}")
+
+    code, err = dev(tmp_path, capsys, "--free-ports", "--no-lake")
+
+    assert code != 0
+    assert "PUBSUB_EMULATOR_HOST=127.0.0.1:" in err
+    assert "is set, but nothing listens there" in err
+    assert not (tmp_path / "logs").exists(), "no fake or emulator was started"
+    assert "stopped:" not in err + capsys.readouterr().out
