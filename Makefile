@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   runs the embedded demo (no servers)
 #   make test   runs lint, type checks and every test, emulator suite included
+# (`make dev` runs every function against the Google emulators: README, Run locally.)
 # Both create .venv and install the pinned dependencies on first use.
 
 PYTHON ?= python3
@@ -12,7 +13,7 @@ ASYNCAPI_SPECS := $(VENV)/asyncapi-specs/$(ASYNCAPI_SPECS_VERSION)
 CHECKOV_VENV := .tools/checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: demo test lint typecheck terraform-check unit integration bench bench-dev clean
+.PHONY: demo dev test lint typecheck terraform-check unit integration bench bench-dev clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)

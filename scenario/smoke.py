@@ -25,7 +25,7 @@ from scenario.actors import ApiError, CustomerApp, DriverApp, StaffApp, Urls, to
 from scenario.seed import RESTAURANTS
 from shared.auth import DEV_KEY_PATH, LocalIssuer
 from shared.deploy import tools
-from shared.deploy.command import terraform_root
+from shared.deploy.command import STATE_BUCKET_ENV, terraform_root
 from shared.deploy.tfvars import DeployError
 
 T = TypeVar("T")
@@ -164,6 +164,8 @@ def register(commands: Any) -> None:
         "smoke", help="place one order through a deployed environment and wait for delivery"
     )
     parser.add_argument("--env", required=True, help="environment under terraform/environments")
-    parser.add_argument("--state-bucket", help="GCS bucket of the Terraform state")
+    parser.add_argument(
+        "--state-bucket", help=f"GCS bucket of the Terraform state (or {STATE_BUCKET_ENV})"
+    )
     parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per step")
     parser.set_defaults(run=run)

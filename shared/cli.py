@@ -21,7 +21,7 @@ from shared.auth import DEV_KEY_PATH, LocalIssuer, parse_identity
 from shared.catalog.command import register as register_contracts
 from shared.exceptions import KitError
 from shared.system import COMMANDS_GROUP, load_subsystems
-from shared.topology.model import Consumer, Endpoint, Trigger
+from shared.topology.model import Consumer, Endpoint, Schedule, Trigger
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -39,7 +39,9 @@ def _topology(args: argparse.Namespace) -> int:
                 where = f"<- changes of '{fn.collection}'"
             elif isinstance(fn, Endpoint):
                 where = "<- HTTP"
-            print(f"  {service.kind:<7} {fn.target(service):<36} {where}")
+            elif isinstance(fn, Schedule):
+                where = f"<- every {fn.every_s} s"
+            print(f"  {service.kind:<7} {fn.target(service):<36} {where}".rstrip())
     return 0
 
 

@@ -34,7 +34,10 @@ def apply_event(
     """Apply ``event`` to one document with ``mutate`` unless it is a duplicate or stale.
 
     Returns ``True`` when the document was written. The event's id and
-    timestamp are stored in the document in the same write.
+    timestamp are stored in the document in the same write. For one entity's
+    latest state only: an event older than the last one applied is dropped, and
+    only the last :data:`REMEMBERED_IDS` ids are kept, so a document that adds up
+    many entities' events (a count, a total) must not be built with it.
     """
 
     def updater(current: Doc | None) -> Doc | None:

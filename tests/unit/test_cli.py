@@ -169,3 +169,11 @@ def test_a_broken_pipe_that_is_not_stdout_is_not_hidden(monkeypatch):
     monkeypatch.setattr("shared.cli._topology", breaks)
     with pytest.raises(BrokenPipeError):
         main(["topology"])  # stdout is captured here, not a pipe
+
+
+def test_topology_says_what_feeds_every_function(capsys):
+    assert main(["topology"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "lifecycle_control_timeouts           <- every 60 s" in "\n".join(lines)
+    functions = [line for line in lines if line.startswith("  ")]
+    assert functions and all("<- " in line for line in functions)
