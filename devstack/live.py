@@ -177,7 +177,14 @@ class LiveStack:
             response.raise_for_status()
             for e in response.json()["events"]:
                 entry = Entry(
-                    e["timestamp"], e["subsystem"], e["topic"], e["source"], e["type"], e["key"]
+                    e["timestamp"],
+                    e["subsystem"],
+                    e["topic"],
+                    e["source"],
+                    e["type"],
+                    e["key"],
+                    e["id"],
+                    e.get("cause"),
                 )
                 seen.setdefault(f"{e['topic']}:{e['id']}", entry)
         return list(seen.values())

@@ -22,7 +22,7 @@ from shared.exceptions import EnvelopeError
 from shared.hub.base import AbstractPublisher
 from shared.hub.message import Message
 from shared.stores.base import AbstractDocumentStore, Doc, Document, Updater, Where
-from shared.timeline import versioned_type
+from shared.timeline import causation_id, versioned_type
 from shared.topology.model import Topic
 
 MAX_EVENTS = 200_000
@@ -48,6 +48,8 @@ class Published:
     """As the embedded demo's timeline shows it: with the contract's version when it has one
     (``order.order-status-changed v1``)."""
     key: str
+    cause: str | None = None
+    """The id of the event (or document change) it was emitted in reaction to."""
 
 
 class Stats:
@@ -148,6 +150,7 @@ def _entry(seq: int, subsystem: str, topic: Topic, message: Message) -> Publishe
         event.tags.get("source", "?"),
         versioned_type(event),
         event.partition_key,
+        causation_id(event),
     )
 
 

@@ -19,7 +19,7 @@ from scenario.stack import EmbeddedStack
 from scenario.story import Outcome, Story
 from shared import logs
 from shared.auth import DEV_KEY_PATH
-from shared.timeline import Entry, Timeline
+from shared.timeline import Entry, Timeline, causal_order
 
 PROGRESS_FROM = 20
 """Above this many orders the demo shows progress instead of every order's timeline."""
@@ -99,7 +99,7 @@ def _print_entries(title: str, entries: list[Entry]) -> None:
     print(f"{title}:")
     print(f"  {'time':>9}  {'subsystem':<10} {'topic':<8} {'service':<18} event")
     start = min((e.timestamp for e in entries), default=0)
-    for e in sorted(entries, key=lambda e: e.timestamp):
+    for e in causal_order(entries):
         minutes, ms = divmod(e.timestamp - start, 60_000)
         print(
             f"  +{minutes:02d}:{ms / 1000:06.3f}  {e.subsystem:<10} {e.topic:<8} "

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import heapq
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -13,6 +14,8 @@ from shared.envelope import Envelope
 from shared.exceptions import EnvelopeError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from shared.hub.message import Message
 
 
@@ -26,6 +29,9 @@ class Entry:
     source: str
     type: str
     key: str
+    id: str = ""
+    cause: str | None = None
+    """The id of the event that caused it (its ``causationId``), if any."""
 
     def line(self, start_ms: int) -> str:
         """``+12.345s  customer  bus       checkout-bff  order-placed  o-1``."""
@@ -57,6 +63,8 @@ class Timeline:
                 event.tags.get("source", "?"),
                 versioned_type(event),
                 event.partition_key,
+                event.id,
+                causation_id(event),
             )
         with self._lock:
             self.entries.append(entry)
@@ -66,8 +74,7 @@ class Timeline:
         if not self.entries:
             return []
         start = min(e.timestamp for e in self.entries if e.timestamp) or 0
-        ordered = sorted(self.entries, key=lambda e: e.timestamp)
-        return [e.line(start) for e in ordered]
+        return [e.line(start) for e in causal_order(self.entries)]
 
     def counts(self) -> Counter[str]:
         """Events per subsystem."""
@@ -77,6 +84,47 @@ class Timeline:
     def now() -> str:
         """The wall-clock time, for headers."""
         return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def causal_order(entries: Iterable[Entry]) -> list[Entry]:
+    """``entries`` oldest first; of those at the same time, in the order given, except that
+    every cause comes before its effects.
+
+    An event's effects keep its time (they happened when it did), and several hosts'
+    logs arrive in any order, so time alone can show an effect before its cause.
+    """
+    by_time: dict[int, list[Entry]] = defaultdict(list)
+    for e in entries:
+        by_time[e.timestamp].append(e)
+    return [e for at in sorted(by_time) for e in _causes_first(by_time[at])]
+
+
+def _causes_first(entries: list[Entry]) -> list[Entry]:
+    """``entries`` in their order, each effect moved after its cause (a stable topological
+    sort; an entry whose cause is not among them stays where it is)."""
+    ids = {e.id for e in entries if e.id}
+    effects: dict[str, list[int]] = defaultdict(list)
+    ready: list[int] = []
+    for i, e in enumerate(entries):
+        if e.cause in ids and e.cause != e.id:
+            effects[e.cause].append(i)
+        else:
+            ready.append(i)
+    heapq.heapify(ready)
+    ordered: list[Entry] = []
+    while ready:
+        e = entries[heapq.heappop(ready)]
+        ordered.append(e)
+        for i in effects.pop(e.id, []) if e.id else []:
+            heapq.heappush(ready, i)
+    placed = {id(e) for e in ordered}
+    return [*ordered, *(e for e in entries if id(e) not in placed)]  # a cycle: as given
+
+
+def causation_id(event: Envelope) -> str | None:
+    """The id of the event (or document change) ``event`` was emitted in reaction to."""
+    value = (event.metadata or {}).get("causationId")
+    return value if isinstance(value, str) else None
 
 
 def versioned_type(event: Envelope) -> str:
