@@ -166,7 +166,7 @@ def start(
     existing = os.environ.get(spec.env_var)
     if existing:
         host_port = existing.split("://", 1)[-1].rstrip("/")
-        if not _listens(host_port):
+        if not listens(host_port):
             raise EmulatorError(
                 f"{spec.env_var}={existing} is set, but nothing listens there: start that "
                 f"emulator, or unset {spec.env_var} to have one started (a shell that "
@@ -221,7 +221,7 @@ def running(
                 os.environ[var] = value
 
 
-def _listens(host_port: str) -> bool:
+def listens(host_port: str) -> bool:
     """Whether something accepts TCP connections at ``host:port`` (``[::1]:port`` too)."""
     try:
         address = urllib.parse.urlsplit(f"//{host_port}")

@@ -17,6 +17,7 @@ import base64
 import hashlib
 import traceback
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.envelope import Envelope, derive_id
@@ -135,6 +136,21 @@ def fault_record(message: Message) -> tuple[str, Doc]:
             "status": "open",
         }
     return event.id, {"id": event.id, **event.body, "status": "open", "timestamp": event.timestamp}
+
+
+def fault_time(doc: Doc) -> int | None:
+    """When a stored fault arose (epoch ms), if the record tells.
+
+    A fault event carries its own time; a dead letter or an unexpected message
+    only its message's publish time.
+    """
+    if isinstance(doc.get("timestamp"), int):
+        return int(doc["timestamp"])
+    try:
+        published = datetime.fromisoformat(doc["message"]["publishTime"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return int(published.timestamp() * 1000)
 
 
 class FaultRecorder:

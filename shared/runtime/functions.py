@@ -85,7 +85,7 @@ class FunctionHost:
             if self._built is None:
                 settings = self.settings
                 logs.configure(settings.log_format, project=settings.project)
-                store, publisher = _adapters(self.app.name, settings)
+                store, publisher = adapters(self.app.name, settings)
                 if self._wrap_publisher is not None:
                     publisher = self._wrap_publisher(publisher)
                 if self._wrap_store is not None:
@@ -210,11 +210,18 @@ def _age_s(event: Any, now_ms: int) -> float | None:
     return now_ms / 1000 - written.timestamp()
 
 
-def _adapters(
-    subsystem: str, settings: Settings
-) -> tuple[AbstractDocumentStore, AbstractPublisher]:
-    """The store and publisher for ``settings.mode``; Google adapters load only when needed."""
-    project = settings.project_of(subsystem) if settings.project == "local" else settings.project
+def adapters(subsystem: str, settings: Settings) -> tuple[AbstractDocumentStore, AbstractPublisher]:
+    """``subsystem``'s store and publisher for ``settings.mode``; Google adapters load only
+    when needed.
+
+    The project is the subsystem's own (``FOODDELIVERY_PROJECT_<NAME>``) when given, so
+    a ``GOOGLE_CLOUD_PROJECT`` a developer's shell exports cannot put every subsystem of a
+    local stack in one project; else ``FOODDELIVERY_PROJECT`` / ``GOOGLE_CLOUD_PROJECT``.
+    """
+    own = settings.projects.get(subsystem)
+    project = own or (
+        settings.project_of(subsystem) if settings.project == "local" else settings.project
+    )
     if settings.mode == "memory":
         from shared.hub.memory import InMemoryHub
         from shared.stores.memory import InMemoryDocumentStore

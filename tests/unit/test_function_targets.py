@@ -11,8 +11,10 @@ from functions_framework import create_app
 from shared.envelope import new_event
 from shared.hub.memory import Subscription
 from shared.hub.message import Message, push_body, to_message
+from shared.runtime.functions import adapters
 from shared.runtime.outcome import Outcome
 from shared.sample.alpha import TOPOLOGY
+from shared.settings import Settings
 from shared.topology import Topic
 
 SOURCE = str(Path(__file__).parents[2] / "shared" / "sample" / "alpha_main.py")
@@ -245,3 +247,23 @@ def test_a_trigger_that_cannot_record_its_fault_asks_eventarc_to_retry(monkeypat
     assert trigger.deliver(body, TRIGGER_RETRY_WINDOW_S + 60) == 200
     [fault] = trigger.faults
     assert fault.attributes["type"] == "fault"
+
+
+@pytest.mark.parametrize(
+    ("general", "own", "expected"),
+    [
+        ("gcloud-default", "order-dev", "order-dev"),  # a developer's GOOGLE_CLOUD_PROJECT
+        ("acme-fd-order-prod", None, "acme-fd-order-prod"),  # a deployed function's project
+        ("local", None, "order-local"),
+    ],
+)
+def test_a_host_uses_its_subsystems_own_project_first(monkeypatch, general, own, expected):
+    built = []
+    monkeypatch.setattr("shared.stores.firestore.FirestoreDocumentStore", built.append)
+    monkeypatch.setattr("shared.hub.pubsub.PubSubPublisher", built.append)
+    projects = {"order": own} if own else {}
+    settings = Settings(mode="emulator", env="local", project=general, projects=projects)
+
+    adapters("order", settings)
+
+    assert built == [expected, expected]

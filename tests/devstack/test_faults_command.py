@@ -1,0 +1,82 @@
+"""An operator finds a poison message with ``fooddelivery faults`` and resubmits it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+
+import pytest
+import requests
+
+from devstack.layout import Manifest, project_of
+from shared.hub.message import Message
+from shared.topology.model import Topic
+from tests.devstack.conftest import EMULATOR_VARS, eventually
+from tests.devstack.test_faults import a_type_read_from_the_bus
+
+pytestmark = pytest.mark.emulator
+
+
+def faults(manifest: Manifest, *args: str) -> subprocess.CompletedProcess[str]:
+    """``fooddelivery faults ARGS`` in the environment of the stack's ``env.sh``."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in EMULATOR_VARS and not k.startswith("FOODDELIVERY_")
+    }
+    command = [sys.executable, "-m", "shared.cli", "faults", *args]
+    done = subprocess.run(
+        command, env={**env, **manifest.env}, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_a_poison_message_is_listed_shown_and_resubmitted(
+    manifest: Manifest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.hub.pubsub import PubSubPublisher
+
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", manifest.env["PUBSUB_EMULATOR_HOST"])
+    _, event_type = a_type_read_from_the_bus()
+    key = f"poison-{uuid.uuid4().hex[:8]}"
+    poison = Message(data=b"{not an envelope", attributes={"type": event_type, "partitionKey": key})
+    publisher = PubSubPublisher(project_of("order"))
+    try:
+        publisher.publish(Topic.BUS, [poison])
+    finally:
+        publisher.close()
+
+    def recorded() -> list[dict]:
+        """the order subsystem's faults of the poison message"""
+        order = manifest.hosts["order"]
+        found = requests.get(f"{order}/_dev/faults", timeout=10).json()["faults"]
+        return [f for f in found if f["message"]["attributes"].get("partitionKey") == key]
+
+    [fault] = eventually(recorded)
+
+    [line] = [x for x in faults(manifest, "list", "order").stdout.splitlines() if fault["id"] in x]
+    assert f"  open  poison  {fault['function']}  EnvelopeError: " in line
+    shown = json.loads(faults(manifest, "show", "order", fault["id"]).stdout.split("\n\n")[0])
+    assert (shown["message"]["data"], shown["message"]["dataEncoding"]) == (
+        "{not an envelope",
+        "text",
+    )
+
+    out = faults(manifest, "resubmit", "order", fault["id"]).stdout
+    message_id = out.split()[-1]
+    assert out.startswith(f"{fault['id']} resubmitted to the order bus as message ")
+
+    def refused_again() -> list[dict]:
+        """the resubmitted message is refused again: a new fault, the first one resubmitted"""
+        found = {f["id"]: f for f in recorded()}
+        return [f for f in found.values() if f["id"] != fault["id"]] if len(found) == 2 else []
+
+    [again] = eventually(refused_again)
+    assert again["message"]["messageId"] == message_id
+    assert again["status"] == "open"
+    [first] = [f for f in recorded() if f["id"] == fault["id"]]
+    assert (first["status"], first["resubmissions"]) == ("resubmitted", [message_id])
