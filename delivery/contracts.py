@@ -12,22 +12,25 @@ from pydantic import Field
 from shared.contracts import Contract, ContractModel, EpochMs, Id
 
 DeliveryStatus = Literal["assigned", "released", "picked-up", "delivered"]
-"""``released``: the assigned driver handed the delivery back before picking it up; another
-driver is being found (``assigned`` follows again)."""
+"""Where a delivery stands (documented on :attr:`DeliveryStatusChanged.status`)."""
 
 
 class Driver(ContractModel):
     """The driver as the customer may see them."""
 
     id: Id
+    """The driver's id."""
     name: str
+    """The driver's name, as the customer may see it."""
 
 
 class Location(ContractModel):
     """A position reported by the driver's app."""
 
     lat: float = Field(ge=-90, le=90)
+    """Latitude in decimal degrees (WGS 84), north positive."""
     lng: float = Field(ge=-180, le=180)
+    """Longitude in decimal degrees (WGS 84), east positive."""
 
 
 class DeliveryStatusChanged(Contract):
@@ -45,12 +48,26 @@ class DeliveryStatusChanged(Contract):
     ENTITY: ClassVar[str] = "delivery"
     VERSION: ClassVar[int] = 1
 
+    PARTITION_KEY: ClassVar[str] = "order_id"
+
     id: Id
+    """The delivery's own id (one delivery per order)."""
     order_id: Id
+    """The order being delivered (as in ``order.order-status-changed``); also the
+    events' partition key, so they are ordered with the order's."""
     status: DeliveryStatus
+    """Where the delivery stands: ``assigned`` (a driver took it), ``released`` (the
+    assigned driver handed it back before picking it up; another driver is being found and
+    ``assigned`` follows again), ``picked-up`` (the driver collected the food from the
+    restaurant) or ``delivered``. Values may be added: skip those you do not know."""
     driver: Driver
+    """The driver the status is about (for ``released``, the one who handed the order
+    back)."""
     location: Location | None = Field(default=None, examples=[None])
+    """The driver's latest position from the pickup on; ``null`` before it and for
+    ``released``."""
     changed_at: EpochMs
+    """When the status changed, or the driver reported the location."""
 
 
 PUBLISHED: tuple[type[Contract], ...] = (DeliveryStatusChanged,)

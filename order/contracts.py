@@ -24,27 +24,39 @@ class Address(ContractModel):
     """A delivery or pickup address."""
 
     street: str
+    """Street and house number."""
     city: str
+    """City or town."""
     postcode: str
+    """Postal code, as written in the address's country."""
     lat: float
+    """Latitude in decimal degrees (WGS 84), north positive."""
     lng: float
+    """Longitude in decimal degrees (WGS 84), east positive."""
 
 
 class RestaurantRef(ContractModel):
     """Where the order is prepared and picked up."""
 
     id: Id
+    """The restaurant's id (as in ``restaurant.restaurant-updated``)."""
     name: str
+    """The restaurant's name when the order was placed."""
     address: Address
+    """Where the restaurant is: the pickup point."""
 
 
 class OrderLine(ContractModel):
     """One line of the order."""
 
     menu_item_id: Id
+    """The dish's id on the restaurant's menu (as in ``restaurant.menu-updated``)."""
     name: str
+    """The dish's name when the order was placed."""
     quantity: int = Field(ge=1)
+    """How many of the dish."""
     price: int = Field(ge=0)
+    """The price of one, in ``currency``'s minor unit (cents)."""
 
 
 class OrderStatusChanged(Contract):
@@ -57,7 +69,7 @@ class OrderStatusChanged(Contract):
     the order, decided once when it was placed (``null`` only for orders placed
     before the field was added).
 
-    **Deprecated** since v2 (:class:`OrderStatusChangedV2`). The deprecation
+    **Deprecated** since v2 of ``order.order-status-changed``. The deprecation
     window: status-esg publishes v1 beside v2 for at least 90 days after v2
     shipped and until no consumer selects v1 (the contracts catalog lists the
     readers of each version; Restaurant is the last). Then v1's class and
@@ -69,41 +81,74 @@ class OrderStatusChanged(Contract):
     VERSION: ClassVar[int] = 1
 
     id: Id
+    """The order's id (as in ``customer.order-placed``)."""
     customer_ref: Id
+    """The customer's per-order reference (as in ``customer.order-placed``)."""
     restaurant: RestaurantRef
+    """Where the order is prepared and picked up."""
     items: list[OrderLine]
+    """What was ordered."""
     total: int = Field(ge=0)
+    """What the customer pays for the order, in ``currency``'s minor unit (cents)."""
     currency: Currency
+    """The currency of ``total`` and of every line's ``price``."""
     status: OrderStatus
+    """Where the order stands: ``placed``, ``accepted`` (the restaurant is preparing it),
+    ``ready`` (packed, waiting for the driver), ``picked-up``, ``delivered`` or ``cancelled``.
+    Values may be added: skip those you do not know."""
     # The catalog's example is a placed order: no reason, no detail (and, in v1, no address).
     reason: CancelReason | None = Field(default=None, examples=[None])
+    """Why the order was cancelled, ``null`` unless ``status`` is ``cancelled``:
+    ``customer`` (the customer asked), ``rejected`` (the restaurant refused it),
+    ``restaurant-timeout`` (the restaurant did not answer in time), ``no-driver`` (no driver
+    took it in time), ``driver-no-show`` (the driver did not pick it up in time) or
+    ``not-delivered`` (picked up but not delivered in time). Values may be added: skip those
+    you do not know."""
     detail: str | None = Field(default=None, examples=[None])
+    """The restaurant's own words when it rejected the order; otherwise ``null``."""
     delivery_address: Address | None = Field(default=None, examples=[None])
+    """Always ``null`` in v1 (v2 carries the address)."""
     ordering: Ordering | None = Field(default=None, examples=["kitchen"])
+    """Where the restaurant gets the order: ``kitchen`` (its kitchen app) or ``pos`` (its
+    own point of sale), decided once when the order was placed; ``null`` only for orders
+    placed before the field was added."""
     changed_at: EpochMs
+    """When the order moved to ``status``."""
 
 
 class Money(ContractModel):
     """An amount of money: an integer in the currency's minor unit (cents)."""
 
     amount: int = Field(ge=0)
+    """The amount in ``currency``'s minor unit (cents)."""
     currency: Currency
+    """The amount's currency."""
 
 
 class OrderLineV2(ContractModel):
-    """One line of the order, its unit price as :class:`Money`."""
+    """One line of the order, its unit price as money: ``{amount, currency}``."""
 
     menu_item_id: Id
+    """The dish's id on the restaurant's menu (as in ``restaurant.menu-updated``)."""
     name: str
+    """The dish's name when the order was placed."""
     quantity: int = Field(ge=1)
+    """How many of the dish."""
     price: Money
+    """The price of one."""
 
 
 class Cancellation(ContractModel):
     """Why the order was cancelled; ``detail`` is the restaurant's own words, if any."""
 
     reason: CancelReason
+    """Why: ``customer`` (the customer asked), ``rejected`` (the restaurant refused it),
+    ``restaurant-timeout`` (the restaurant did not answer in time), ``no-driver`` (no driver
+    took it in time), ``driver-no-show`` (the driver did not pick it up in time) or
+    ``not-delivered`` (picked up but not delivered in time). Values may be added: skip those
+    you do not know."""
     detail: str | None = None
+    """The restaurant's own words when it rejected the order; otherwise ``null``."""
 
 
 class OrderStatusChangedV2(Contract):
@@ -128,17 +173,35 @@ class OrderStatusChangedV2(Contract):
     VERSION: ClassVar[int] = 2
 
     id: Id
+    """The order's id (as in ``customer.order-placed``)."""
     customer_ref: Id
+    """The customer's per-order reference (as in ``customer.order-placed``)."""
     restaurant: RestaurantRef
+    """Where the order is prepared and picked up."""
     items: list[OrderLineV2]
+    """What was ordered."""
     total: Money
+    """What the customer pays for the order."""
     status: OrderStatus
+    """Where the order stands: ``placed``, ``accepted`` (the restaurant is preparing it),
+    ``ready`` (packed, waiting for the driver), ``picked-up``, ``delivered`` or ``cancelled``.
+    Values may be added: skip those you do not know."""
     cancellation: Cancellation | None = Field(default=None, examples=[None])  # a placed order
+    """Why the order was cancelled; ``null`` unless ``status`` is ``cancelled``."""
     delivery_address: Address | None = None
+    """Where the order goes; ``null`` once it is delivered or cancelled."""
     ordering: Ordering | None = Field(default=None, examples=["kitchen"])
+    """Where the restaurant gets the order: ``kitchen`` (its kitchen app) or ``pos`` (its
+    own point of sale), decided once when the order was placed; ``null`` only for orders
+    placed before the field was added."""
     ready_by: EpochMs | None = Field(default=None, examples=[None])
+    """When the food is ready: as the restaurant said when it accepted the order, and once
+    it is ready, when it was; ``null`` before the restaurant accepted."""
     notify_customer: bool = True
+    """Whether the customer wants push notifications about the order (their choice, passed
+    on from Customer)."""
     changed_at: EpochMs
+    """When the order moved to ``status``."""
 
 
 PUBLISHED: tuple[type[Contract], ...] = (OrderStatusChanged, OrderStatusChangedV2)

@@ -16,10 +16,15 @@ class Address(ContractModel):
     """Where the restaurant is; pickup point for drivers."""
 
     street: str = Field(min_length=1, max_length=200)
+    """Street and house number."""
     city: str = Field(min_length=1, max_length=100)
+    """City or town."""
     postcode: str = Field(min_length=1, max_length=20)
+    """Postal code, as written in the address's country."""
     lat: float = Field(ge=-90, le=90)
+    """Latitude in decimal degrees (WGS 84), north positive."""
     lng: float = Field(ge=-180, le=180)
+    """Longitude in decimal degrees (WGS 84), east positive."""
 
 
 class RestaurantUpdated(Contract):
@@ -30,12 +35,19 @@ class RestaurantUpdated(Contract):
     VERSION: ClassVar[int] = 1
 
     id: Id
+    """The restaurant's id."""
     name: str
+    """The restaurant's name."""
     cuisine: str
+    """The kind of food, in the restaurant's words, lower case (e.g. ``pizza``): free text,
+    not a fixed list."""
     address: Address
+    """Where the restaurant is: the pickup point for drivers."""
     open: bool
+    """Whether the restaurant takes orders now."""
     ordering: Literal["kitchen", "pos"]
-    """``kitchen``: orders go to the kitchen queue; ``pos``: to the restaurant's own system."""
+    """Where the restaurant gets its orders: ``kitchen`` (the kitchen queue of its kitchen
+    app) or ``pos`` (its own point of sale)."""
     delivery_radius_m: int | None = Field(default=None, ge=1, examples=[5000])
     """How far from the restaurant it delivers, in metres, as the crow flies (``null``: a
     profile saved before restaurants said; readers then apply no limit)."""
@@ -45,11 +57,17 @@ class MenuItem(ContractModel):
     """One dish on a menu."""
 
     id: Id
+    """The dish's id; orders name it ``menuItemId``."""
     name: str
+    """The dish's name."""
     description: str
+    """The dish, described by the restaurant (may be empty)."""
     price: int = Field(ge=0)
+    """The price of one, in ``currency``'s minor unit (cents)."""
     currency: Currency
+    """The currency of ``price``."""
     available: bool
+    """Whether it can be ordered now (``false``: on the menu, but sold out)."""
 
 
 class MenuUpdated(Contract):
@@ -59,8 +77,12 @@ class MenuUpdated(Contract):
     ENTITY: ClassVar[str] = "menu"
     VERSION: ClassVar[int] = 1
 
+    PARTITION_KEY: ClassVar[str] = "restaurant_id"
+
     restaurant_id: Id
+    """The restaurant whose menu this is; also the events' partition key."""
     items: list[MenuItem]
+    """Every dish on the menu, available or not: it replaces the menu published before."""
 
 
 class OrderAccepted(Contract):
@@ -71,8 +93,11 @@ class OrderAccepted(Contract):
     VERSION: ClassVar[int] = 1
 
     id: Id
+    """The order's id (as in ``order.order-status-changed``)."""
     restaurant_id: Id
+    """The restaurant that accepted it."""
     prep_minutes: int = Field(ge=0, le=240)
+    """How long the kitchen expects to take, in minutes from when it accepted the order."""
 
 
 class OrderRejected(Contract):
@@ -84,8 +109,11 @@ class OrderRejected(Contract):
     VERSION: ClassVar[int] = 1
 
     id: Id
+    """The order's id (as in ``order.order-status-changed``)."""
     restaurant_id: Id
+    """The restaurant that refused it."""
     reason: str = Field(min_length=1, max_length=500)
+    """Why, in the restaurant's own words."""
 
 
 class OrderReady(Contract):
@@ -96,8 +124,11 @@ class OrderReady(Contract):
     VERSION: ClassVar[int] = 1
 
     id: Id
+    """The order's id (as in ``order.order-status-changed``)."""
     restaurant_id: Id
+    """The restaurant that prepared it."""
     ready_at: EpochMs
+    """When the order was ready."""
 
 
 PUBLISHED: tuple[type[Contract], ...] = (

@@ -9,10 +9,15 @@ fields leaves the subsystem (unknown fields are refused, not forwarded)::
         TYPE: ClassVar[str] = "customer.order-placed"
         ENTITY: ClassVar[str] = "order"
         VERSION: ClassVar[int] = 1
-        id: str
+        id: Id
         total: int
 
-    publish(ctx, OrderPlaced(id=..., total=...), partition_key=order_id)
+    publish(ctx, OrderPlaced(id=..., total=...))  # keyed by ``id``
+
+Each field's docstring (the string literal under it) is its description in
+the published JSON Schema: say what the field means and its unit there. The
+shared types :data:`Id`, :data:`EpochMs` and :data:`Currency` add their own
+meaning to it (see :class:`Meaning`).
 
 A consumer never imports the producer's code. Its ingress declares a
 :class:`Reader` holding only what it needs, ignoring the rest, and reads with
@@ -22,17 +27,18 @@ half-applied change.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import TYPE_CHECKING, Annotated, ClassVar, TypeVar
+import typing
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
+from pydantic.fields import FieldInfo
 
 from shared.exceptions import InvalidEventError
 
 if TYPE_CHECKING:
-    from typing import Any
-
     from shared.envelope import Envelope
     from shared.runtime.context import Context
 
@@ -41,19 +47,77 @@ SCHEMA_VERSION_TAG = "schemaVersion"
 
 R = TypeVar("R", bound="Reader")
 
-Id = Annotated[str, Field(min_length=1)]
-"""An entity's id: never empty (it is the partition key of the events about it)."""
-EpochMs = Annotated[int, Field(ge=0, examples=[1767225600000])]
+
+@dataclass(frozen=True, slots=True)
+class Meaning:
+    """What every value of an annotated type is: appended to the description of its fields.
+
+    Unlike ``Field(description=...)`` inside ``Annotated``, which would replace
+    the docstring of every field of the type, a meaning adds to it: a field
+    ``changed_at: EpochMs`` documented "When the status changed." is published
+    as "When the status changed. Epoch milliseconds (UTC)."
+    """
+
+    text: str
+
+
+Id = Annotated[str, Field(min_length=1), Meaning("An opaque id, never empty.")]
+"""An entity's id: never empty (events are keyed by ids, and a key cannot be)."""
+EpochMs = Annotated[
+    int, Field(ge=0, examples=[1767225600000]), Meaning("Epoch milliseconds (UTC).")
+]
 """A point in time in epoch milliseconds."""
-Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
+Currency = Annotated[
+    str,
+    Field(pattern=r"^[A-Z]{3}$", examples=["EUR"]),
+    Meaning(
+        "An ISO 4217 currency code; amounts in it are integers in its minor unit (cents for EUR)."
+    ),
+]
 """An ISO 4217 currency code; amounts are integers in its minor unit (cents)."""
 
 
+def _meanings(annotation: Any) -> Iterator[Meaning]:
+    """Every :class:`Meaning` inside ``annotation`` (through ``Optional``, ``list``...)."""
+    if typing.get_origin(annotation) is Annotated:
+        yield from (m for m in annotation.__metadata__ if isinstance(m, Meaning))
+    for arg in typing.get_args(annotation):
+        yield from _meanings(arg)
+
+
+def _describe(field: FieldInfo) -> str | None:
+    """A field's published description: its docstring, then the meaning of its type."""
+    parts = [field.description] if field.description else []
+    for meaning in (*field.metadata, *_meanings(field.annotation)):
+        if isinstance(meaning, Meaning) and meaning.text not in parts:
+            parts.append(meaning.text)
+    return " ".join(parts) or None
+
+
+def _describe_fields(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    """Give each property of ``model``'s JSON Schema the description :func:`_describe` makes."""
+    properties = schema.get("properties", {})
+    for name, field in model.model_fields.items():
+        text = _describe(field)
+        wire = field.serialization_alias or field.alias or name
+        if text is not None and wire in properties:
+            properties[wire]["description"] = text
+
+
 class ContractModel(BaseModel):
-    """A part of a published payload: camelCase on the wire, nothing extra, immutable."""
+    """A part of a published payload: camelCase on the wire, nothing extra, immutable.
+
+    A field's docstring (the string literal under it) is its description in
+    the published JSON Schema.
+    """
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+        json_schema_extra=_describe_fields,
     )
 
 
@@ -63,6 +127,8 @@ class Contract(ContractModel):
     TYPE: ClassVar[str]
     ENTITY: ClassVar[str]
     VERSION: ClassVar[int] = 1
+    PARTITION_KEY: ClassVar[str] = "id"
+    """The field (its Python name) whose value the egress publishes as the partition key."""
 
 
 class Reader(BaseModel):
@@ -79,13 +145,19 @@ class Reader(BaseModel):
     )
 
 
-def publish(ctx: Context[Any], contract: Contract, *, partition_key: str) -> Envelope:
-    """Emit ``contract`` on the subsystem's ``external`` topic (from an egress)."""
+def partition_key_of(contract: Contract) -> str:
+    """The value ``contract`` is keyed by: its :attr:`Contract.PARTITION_KEY` field."""
+    return str(getattr(contract, contract.PARTITION_KEY))
+
+
+def publish(ctx: Context[Any], contract: Contract) -> Envelope:
+    """Emit ``contract`` on the subsystem's ``external`` topic (from an egress), keyed by
+    its :attr:`~Contract.PARTITION_KEY` field, as the catalog says it is."""
     return ctx.emit(
         contract.TYPE,
         contract.ENTITY,
         contract.model_dump(mode="json", by_alias=True),
-        partition_key=partition_key,
+        partition_key=partition_key_of(contract),
         discriminator=f"v{contract.VERSION}",
         external=True,
         tags={SCHEMA_VERSION_TAG: str(contract.VERSION)},

@@ -31,8 +31,10 @@ MAX_ATTRIBUTE_BYTES = 1024
 """Pub/Sub's limit on an attribute value and an ordering key; ids, keys and tags travel as both."""
 MAX_TIMESTAMP = 2**53
 """Beyond this, epoch milliseconds lose precision in JSON readers that use doubles."""
-_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9]*([.-][a-z0-9]+)*$")
-_ENTITY_PATTERN = re.compile(r"^[a-z][A-Za-z0-9]*$")
+TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9]*([.-][a-z0-9]+)*$")
+"""What an event type is: lower-case words joined by ``-`` or ``.``."""
+ENTITY_PATTERN = re.compile(r"^[a-z][A-Za-z0-9]*$")
+"""What an entity (the payload field's name) is, besides not being a reserved field."""
 _ID_NAMESPACE = uuid.UUID("6f1c1f9e-8d0a-4e49-9d43-5a1f0c7b2e11")
 
 Json = dict[str, Any]
@@ -215,11 +217,11 @@ def _check_envelope(e: Envelope) -> None:
             raise EnvelopeError(name, "must not be empty")
         if len(value.encode()) > MAX_ATTRIBUTE_BYTES:
             raise EnvelopeError(name, f"is longer than {MAX_ATTRIBUTE_BYTES} bytes")
-    if not _TYPE_PATTERN.fullmatch(e.type):
+    if not TYPE_PATTERN.fullmatch(e.type):
         raise EnvelopeError("type", f"{e.type!r} must be lower-case words joined by '-' or '.'")
     if not 0 < e.timestamp < MAX_TIMESTAMP:
         raise EnvelopeError("timestamp", "must be positive epoch milliseconds")
-    if e.entity in RESERVED_FIELDS or not _ENTITY_PATTERN.fullmatch(e.entity):
+    if e.entity in RESERVED_FIELDS or not ENTITY_PATTERN.fullmatch(e.entity):
         raise EnvelopeError("<entity>", f"{e.entity!r} is not a valid payload field name")
     for key, value in e.tags.items():
         if not isinstance(value, str):

@@ -24,7 +24,7 @@ def publish_order_event(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     """Publish an internal ``order-placed`` or ``order-cancel-requested`` as its contract."""
     if event.type == "order-cancel-requested":
         request = OrderCancelRequested(id=event.body["id"], requested_at=event.body["requestedAt"])
-        publish(ctx, request, partition_key=request.id)
+        publish(ctx, request)
     else:
         publish_order_placed(event, ctx)
 
@@ -46,4 +46,4 @@ def publish_order_placed(event: Envelope, ctx: Context[CustomerPorts]) -> None:
         placed_at=order["placedAt"],
         notify_customer=order.get("notifyCustomer", True),
     )
-    publish(ctx, placed, partition_key=placed.id)
+    publish(ctx, placed)

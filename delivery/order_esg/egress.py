@@ -16,4 +16,4 @@ if TYPE_CHECKING:
 def publish_delivery_status(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     """Publish the delivery's state; a body that breaks the contract becomes a fault."""
     contract = DeliveryStatusChanged.model_validate(event.body)
-    publish(ctx, contract, partition_key=contract.order_id)
+    publish(ctx, contract)

@@ -38,8 +38,8 @@ FINISHED = frozenset({"delivered", "cancelled"})
 def publish_status(event: Envelope, ctx: Context[OrderPorts]) -> None:
     """Publish the order's new status as v1 and as v2, with the contracts' fields only."""
     order = event.body
-    publish(ctx, OrderStatusChanged.model_validate(_v1(order)), partition_key=event.partition_key)
-    publish(ctx, OrderStatusChangedV2.model_validate(_v2(order)), partition_key=event.partition_key)
+    publish(ctx, OrderStatusChanged.model_validate(_v1(order)))
+    publish(ctx, OrderStatusChangedV2.model_validate(_v2(order)))
 
 
 def _v1(order: Json) -> Json:

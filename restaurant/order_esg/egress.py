@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def publish_answer(event: Envelope, ctx: Context[RestaurantPorts]) -> None:
     """Publish ``order-accepted`` / ``-rejected`` / ``-ready`` as their external contracts."""
-    publish(ctx, _CONTRACTS[event.type](event.body), partition_key=event.partition_key)
+    publish(ctx, _CONTRACTS[event.type](event.body))
 
 
 def _accepted(body: Json) -> OrderAccepted:

@@ -4,10 +4,12 @@ From the topology declarations and the published :class:`~shared.contracts.Contr
 classes the kit generates, never by hand:
 
 * ``contracts/schemas/<type>.v<major>.json``: each payload's JSON Schema (:mod:`.schemas`);
-* ``contracts/asyncapi.yaml``: the AsyncAPI 3.0 document (:mod:`.asyncapi`);
+* ``contracts/asyncapi.yaml``: the AsyncAPI 3.0 document (:mod:`.asyncapi`), with the
+  envelope and Pub/Sub attribute schemas derived from the wire code (:mod:`.envelope`);
 * ``contracts/README.md``: the human catalog (:mod:`.markdown`);
 * ``contracts/topology.mmd``: the Mermaid topology diagram (:mod:`.mermaid`).
 
+Descriptions are the contracts' docstrings as prose (:mod:`.prose`).
 ``fooddelivery contracts export`` writes them; ``fooddelivery contracts check``
 (:mod:`.gate`) refuses breaking changes and stale files.
 """

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from shared.catalog.prose import first_sentence
 from shared.contracts import SCHEMA_VERSION_TAG
 from shared.topology.model import Role
 
@@ -16,11 +17,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class Reading:
-    """An ingress function that reads one version of an external event."""
+    """An ingress function that reads one version of an external event.
+
+    ``subscription_filter`` is the Pub/Sub filter of the ingress's subscription
+    (how it selects types and versions); it is not part of the identity.
+    """
 
     subsystem: str
     service: str
     function: str
+    subscription_filter: str = field(default="", compare=False)
 
     @property
     def qualified(self) -> str:
@@ -30,13 +36,18 @@ class Reading:
 
 @dataclass(frozen=True, slots=True)
 class Published:
-    """One major version of an external event: its contract, its producer, its readers."""
+    """One major version of an external event: its contract, its producer, its readers.
+
+    ``superseded_by`` is the newest major version of the same type when a newer
+    one is published beside this one (which is then deprecated).
+    """
 
     contract: type[Contract]
     producer: str
     service: str
     function: str
     consumers: tuple[Reading, ...]
+    superseded_by: int | None = None
 
     @property
     def type(self) -> str:
@@ -54,14 +65,21 @@ class Published:
         return self.contract.ENTITY
 
     @property
+    def partition_key(self) -> str:
+        """The payload field (on the wire) whose value is the event's partition key."""
+        name = self.contract.PARTITION_KEY
+        info = self.contract.model_fields[name]
+        return info.serialization_alias or info.alias or name
+
+    @property
     def key(self) -> str:
         """``<type>.v<major>``: the name of its schema file and AsyncAPI message."""
         return f"{self.type}.v{self.version}"
 
     @property
     def summary(self) -> str:
-        """The first line of the contract's docstring."""
-        return (self.contract.__doc__ or self.type).strip().splitlines()[0]
+        """The first sentence of the contract's docstring, as prose."""
+        return first_sentence(self.contract.__doc__ or self.type)
 
 
 def inventory(apps: Sequence[SubsystemApp[Any]]) -> list[Published]:
@@ -72,6 +90,10 @@ def inventory(apps: Sequence[SubsystemApp[Any]]) -> list[Published]:
             service, function = _egress(app, contract.TYPE)
             readers = tuple(_readers(apps, app, contract))
             found.append(Published(contract, app.name, service, function, readers))
+    newest = {p.type: max(q.version for q in found if q.type == p.type) for p in found}
+    found = [
+        replace(p, superseded_by=newest[p.type]) if p.version < newest[p.type] else p for p in found
+    ]
     return sorted(found, key=lambda p: (p.type, p.version))
 
 
@@ -96,5 +118,5 @@ def _readers(
                 continue
             wanted = channel.rule.tags.get(SCHEMA_VERSION_TAG)
             if wanted == str(contract.VERSION) or (wanted is None and len(versions) == 1):
-                readers.append(Reading(app.name, service.name, fn.name))
+                readers.append(Reading(app.name, service.name, fn.name, channel.rule.to_filter()))
     return readers

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Sequence
 
+from shared.catalog.envelope import attributes_schema, envelope_schema
 from shared.catalog.inventory import Published
 from shared.catalog.schemas import Schema, example, schema_file, schema_of
 
@@ -32,19 +32,37 @@ nullable, removing an enum value or tightening a bound is refused by the check
 version beside the old one (a second contract class with `VERSION = n + 1`,
 published by the same egress), move the consumers over, and retire the old
 version when nobody reads it (remove its class and delete its schema file).
+The old version's schema and AsyncAPI message say `deprecated: true` meanwhile.
 
-Files: [`asyncapi.yaml`](asyncapi.yaml) (AsyncAPI 3.0), [`schemas/`](schemas)
+**Unknown properties.** Because a field may be added within a major version
+(under the same schema `$id`), the published schemas are open: no object in
+them has `additionalProperties: false`, and every consumer must accept, and
+ignore, properties it does not know, also when it validates events against a
+schema file it fetched earlier. Producers are strict the other way round: a
+contract refuses fields it does not declare, so nothing else is ever published.
+
+**Units.** Amounts are integers in the currency's minor unit (cents); times are
+epoch milliseconds (UTC). Each field's description says what it means and its
+unit.
+
+Files: [`asyncapi.yaml`](asyncapi.yaml) (AsyncAPI 3.0, with the envelope and
+attribute schemas under `components.schemas`), [`schemas/`](schemas)
 (JSON Schema 2020-12, one per type and major version),
 [`topology.mmd`](topology.mmd) (the diagram below).
 """
+
+
+_HEADER = "| field | type | required | values | description |"
+_RULE = "|---|---|---|---|---|"
 
 
 def render(events: Sequence[Published], diagram: str) -> str:
     """The catalog's Markdown text, deterministic."""
     parts = [_INTRO, "## Events\n", *_overview(events), "", "## Topology\n"]
     parts += ["```mermaid", diagram.rstrip("\n"), "```", ""]
+    parts += list(_envelope())
     for event in events:
-        parts += list(_section(event, events))
+        parts += list(_section(event))
     return "\n".join(parts).rstrip("\n") + "\n"
 
 
@@ -61,22 +79,39 @@ def _overview(events: Sequence[Published]) -> Iterator[str]:
         yield f"| {link} | v{e.version} | {e.producer}/{e.service}/{e.function} | {readers} |"
 
 
-def _section(event: Published, events: Sequence[Published]) -> Iterator[str]:
+def _envelope() -> Iterator[str]:
+    """The envelope and the attributes every event travels with, from the code."""
+    envelope, attributes = envelope_schema(), attributes_schema()
+    yield "## Envelope and attributes\n"
+    yield envelope["description"] + "\n"
+    yield _HEADER
+    yield _RULE
+    yield from _fields(envelope, {}, "")
+    payload = envelope["additionalProperties"]
+    yield f"| `<entity>`, e.g. `order` | object | yes |  | {payload['description']} |\n"
+    yield attributes["description"] + "\n"
+    yield _HEADER.replace("field", "attribute", 1)
+    yield _RULE
+    yield from _fields(attributes, {}, "")
+    yield ""
+
+
+def _section(event: Published) -> Iterator[str]:
     schema = schema_of(event)
     yield f"## `{event.type}` v{event.version}\n"
-    yield markdown_text(schema["description"].replace("\n    ", "\n")) + "\n"
-    newer = [e.version for e in events if e.type == event.type and e.version > event.version]
-    if newer:
-        yield f"> **Deprecated:** superseded by v{max(newer)}; published beside it until "
-        yield "> every consumer has moved over.\n"
+    yield schema["description"] + "\n"
+    if event.superseded_by is not None:
+        yield f"> **Deprecated:** superseded by v{event.superseded_by}; published beside it "
+        yield "> until every consumer has moved over.\n"
     yield f"- **producer:** {event.producer}/{event.service}/{event.function}"
     readers = ", ".join(r.qualified for r in event.consumers) or "none"
     yield f"- **consumers:** {readers}"
     yield f"- **envelope field:** `{event.entity}`; attribute `schemaVersion` = `{event.version}`"
+    yield f"- **partition key:** the payload's `{event.partition_key}`"
     path = schema_file(event.type, event.version)
     yield f"- **schema:** [`{path}`]({path})\n"
-    yield "| field | type | required | notes |"
-    yield "|---|---|---|---|"
+    yield _HEADER
+    yield _RULE
     yield from _fields(schema, schema.get("$defs", {}), "")
     yield "\nExample payload:\n"
     yield "```json"
@@ -96,7 +131,8 @@ def _fields(schema: Schema, defs: Schema, prefix: str) -> Iterator[str]:
     for name, sub in schema.get("properties", {}).items():
         path = f"{prefix}{name}"
         kind, inner = _kind(sub, defs)
-        yield f"| `{path}` | {kind} | {'yes' if name in required else 'no'} | {_notes(sub, defs)} |"
+        needed = "yes" if name in required else "no"
+        yield f"| `{path}` | {kind} | {needed} | {_bounds(sub, defs)} | {_description(sub, defs)} |"
         if inner is not None:
             suffix = "[]." if _resolve(sub, defs).get("type") == "array" else "."
             yield from _fields(inner, defs, f"{path}{suffix}")
@@ -118,10 +154,17 @@ def _kind(schema: Schema, defs: Schema) -> tuple[str, Schema | None]:
     return str(kind), None
 
 
-def _notes(schema: Schema, defs: Schema) -> str:
+def _description(schema: Schema, defs: Schema) -> str:
+    """The field's description, else (for an object) its type's, on one line."""
+    text = schema.get("description") or _resolve(schema, defs).get("description", "")
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _bounds(schema: Schema, defs: Schema) -> str:
+    """What the field's values may be, in words."""
     schema = _resolve(schema, defs)
     if "anyOf" in schema:
-        return "; ".join(filter(None, (_notes(o, defs) for o in schema["anyOf"])))
+        return "; ".join(filter(None, (_bounds(o, defs) for o in schema["anyOf"])))
     notes: list[str] = []
     if "enum" in schema:
         notes.append("one of " + ", ".join(f"`{v}`" for v in schema["enum"]))
@@ -129,7 +172,9 @@ def _notes(schema: Schema, defs: Schema) -> str:
         notes.append(f"always `{schema['const']}`")
     for key, word in (
         ("minimum", ">="),
+        ("exclusiveMinimum", ">"),
         ("maximum", "<="),
+        ("exclusiveMaximum", "<"),
         ("minLength", "length >="),
         ("maxLength", "length <="),
         ("minItems", "items >="),
@@ -138,14 +183,6 @@ def _notes(schema: Schema, defs: Schema) -> str:
             notes.append(f"{word} {schema[key]}")
     if "pattern" in schema:
         notes.append(f"pattern `{schema['pattern']}`")
-    if "description" in schema and schema.get("type") != "object":
-        notes.append(markdown_text(schema["description"].replace("\n", " ")))
+    if schema.get("default") is not None:
+        notes.append(f"default `{json.dumps(schema['default'])}`")
     return "; ".join(notes)
-
-
-_ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")
-
-
-def markdown_text(docstring: str) -> str:
-    """A contract's docstring in Markdown: ``literal`` and :role:`name` become `code`."""
-    return _ROLE.sub(lambda m: f"`{m[1].rsplit('.', 1)[-1]}`", docstring).replace("``", "`")

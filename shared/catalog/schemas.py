@@ -4,6 +4,14 @@ A schema is derived from the contract's pydantic model as it is serialized on
 the wire (by alias, camelCase), so it states exactly what a consumer receives.
 Output is deterministic (sorted keys, two-space indent, trailing newline):
 the committed file changes only when the contract does.
+
+A published schema is open: it has no ``additionalProperties: false``, since
+adding an optional field is a compatible change within a major version and a
+consumer validating events against the schema it once fetched must accept the
+new field. The producer still sends nothing beyond its contract (the model
+refuses extra fields, ``extra="forbid"``). Descriptions are the contract's
+docstrings as prose (:func:`~shared.catalog.prose.prose`); a major version
+superseded by a newer one is ``deprecated``.
 """
 
 from __future__ import annotations
@@ -11,6 +19,8 @@ from __future__ import annotations
 import json
 import re
 from typing import TYPE_CHECKING, Any
+
+from shared.catalog.prose import prose
 
 if TYPE_CHECKING:
     from shared.catalog.inventory import Published
@@ -33,21 +43,52 @@ def parse_schema_file(name: str) -> tuple[str, int] | None:
 
 
 def schema_of(event: Published) -> Schema:
-    """The payload's JSON Schema (2020-12) with the event's identity in ``x-`` fields."""
+    """The payload's open JSON Schema (2020-12) with the event's identity in ``x-`` fields."""
     schema: Schema = event.contract.model_json_schema(by_alias=True, mode="serialization")
     schema.update(
         {
             "$schema": DIALECT,
             "$id": f"urn:fooddelivery:contracts:{event.type}:v{event.version}",
             "title": f"{event.type} v{event.version}",
-            "description": (event.contract.__doc__ or event.type).strip(),
+            "description": event.contract.__doc__ or event.type,
             "x-type": event.type,
             "x-version": event.version,
             "x-entity": event.entity,
+            "x-partition-key": event.partition_key,
             "x-producer": f"{event.producer}/{event.service}/{event.function}",
         }
     )
-    return schema
+    if event.superseded_by is not None:
+        schema["deprecated"] = True
+        schema["x-superseded-by"] = event.superseded_by
+    return _published(schema)
+
+
+_NAMED_SCHEMAS = frozenset({"properties", "$defs", "patternProperties"})
+"""Keywords whose value maps names (not keywords) to schemas."""
+_DATA = frozenset({"const", "default", "enum", "examples"})
+"""Keywords whose value is instance data, never a schema."""
+
+
+def _published(schema: Schema) -> Schema:
+    """``schema`` as published: objects open, descriptions as prose, at any depth."""
+    out: Schema = {}
+    for key, value in schema.items():
+        if key == "additionalProperties" and value is False:
+            continue
+        if key == "description" and isinstance(value, str):
+            out[key] = prose(value)
+        elif key in _NAMED_SCHEMAS and isinstance(value, dict):
+            out[key] = {name: _published(sub) for name, sub in value.items()}
+        elif key in _DATA:
+            out[key] = value
+        elif isinstance(value, dict):
+            out[key] = _published(value)
+        elif isinstance(value, list):
+            out[key] = [_published(v) if isinstance(v, dict) else v for v in value]
+        else:
+            out[key] = value
+    return out
 
 
 def render_json(document: Any) -> str:
@@ -60,22 +101,27 @@ def example(schema: Schema) -> Any:
 
     Takes a field's first ``examples`` value, else its ``const``, first
     ``enum`` value or ``default``, else the smallest value its type and bounds
-    allow. A string with a ``pattern`` needs ``examples`` (pydantic:
+    allow. A string is named after its field (``name-1``), an id after what it
+    identifies, so ids agree across events: ``orderId`` and an order's ``id``
+    are both ``order-1`` (the entity of the payload, ``x-entity``, names its
+    own ``id``). A string with a ``pattern`` needs ``examples`` (pydantic:
     ``Field(examples=[...])``), since no pattern can be guessed.
     """
-    return _example(schema, schema.get("$defs", {}), "value", frozenset())
+    entity = schema.get("x-entity", "value")
+    return _example(schema, schema.get("$defs", {}), entity, frozenset(), entity)
 
 
 class _Recursion(Exception):
     """The example reached a definition it is already inside of."""
 
 
-def _example(schema: Schema, defs: Schema, name: str, inside: frozenset[str]) -> Any:
+def _example(schema: Schema, defs: Schema, name: str, inside: frozenset[str], owner: str) -> Any:
+    """An example of ``schema``, the value of the field ``name`` of an ``owner`` object."""
     if "$ref" in schema:
         ref = schema["$ref"].rsplit("/", 1)[-1]
         if ref in inside:
             raise _Recursion(ref)
-        return _example(defs[ref], defs, name, inside | {ref})
+        return _example(defs[ref], defs, name, inside | {ref}, owner)
     for key in ("examples", "enum"):
         if schema.get(key):
             return schema[key][0]
@@ -83,14 +129,14 @@ def _example(schema: Schema, defs: Schema, name: str, inside: frozenset[str]) ->
         return schema["const"]
     if "anyOf" in schema:
         options = [o for o in schema["anyOf"] if o.get("type") != "null"] or schema["anyOf"]
-        return _example(options[0], defs, name, inside)
+        return _example(options[0], defs, name, inside, owner)
     kind = schema.get("type")
     if kind == "object":
         props = schema.get("properties", {})
-        return {field: _example(sub, defs, field, inside) for field, sub in props.items()}
+        return {field: _example(sub, defs, field, inside, name) for field, sub in props.items()}
     if kind == "array":
         try:
-            item = _example(schema.get("items", {}), defs, name, inside)
+            item = _example(schema.get("items", {}), defs, name.removesuffix("s"), inside, owner)
         except _Recursion:
             return []  # a recursive structure ends with an empty list
         return [item] * max(1, schema.get("minItems", 1))
@@ -99,13 +145,24 @@ def _example(schema: Schema, defs: Schema, name: str, inside: frozenset[str]) ->
     if kind == "string":
         if "pattern" in schema:
             raise ValueError(f"field {name!r} has a pattern: give it examples=[...]")
-        text = f"{name}-1"
+        text = f"{_identified(name, owner)}-1"
         return text[: schema.get("maxLength", len(text))].ljust(schema.get("minLength", 0), "x")
     if kind in ("integer", "number"):
         return _number(schema, integer=kind == "integer")
     if kind == "boolean":
         return True
     return None
+
+
+def _identified(name: str, owner: str) -> str:
+    """What an ``id`` or ``...Id`` field identifies, in kebab case; else the field's name."""
+    if name == "id":
+        name = owner
+    elif name.endswith("Id") and len(name) > 2:
+        name = name.removesuffix("Id")
+    else:
+        return name
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
 def _number(schema: Schema, *, integer: bool) -> int | float:

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from scenario.stack import EmbeddedStack
+from scenario.story import Story
 from shared.catalog.inventory import Published, Reading, inventory
 from shared.catalog.schemas import schema_file
 from shared.clock import ManualClock
@@ -116,6 +118,29 @@ class RecordingPublisher(AbstractPublisher):
 def dev_key(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One development signing key for every bootstrap of the session."""
     return tmp_path_factory.mktemp("contract-pairs") / "key.pem"
+
+
+@pytest.fixture(scope="session")
+def external(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[Message]]:
+    """Every message each subsystem published on its ``external`` topic during a story.
+
+    The demo story runs embedded: every subsystem, every gateway, the
+    third-party fakes over in-process HTTP.
+    """
+    stack = EmbeddedStack(dev_key=tmp_path_factory.mktemp("story") / "key.pem")
+    seen: dict[str, list[Message]] = {}
+
+    def observe(project: str, topic: str, message: Message) -> None:
+        if topic == Topic.EXTERNAL:
+            seen.setdefault(project, []).append(message)
+
+    stack.system.hub.observers.append(observe)
+    try:
+        outcome = Story(stack, 4, seed=3).run()
+    finally:
+        stack.close()
+    assert len(outcome.orders) == 4
+    return seen
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis_jsonschema import from_schema
 
 from shared.catalog.inventory import Published, Reading
+from shared.catalog.schemas import example
 from shared.hub.message import from_message, to_message
 from shared.runtime.outcome import Outcome
 from shared.topology import Topic
@@ -111,19 +112,60 @@ def test_the_consumer_reads_whatever_its_producer_may_publish(
     )
     @given(from_schema(generatable(committed_schema(event))))
     def reads(body: dict[str, Any]) -> None:
-        publisher.clear()
-        message = to_message(envelope(event, body))
-        assert ingress.fn.channel.rule.matches(message.attributes), "the routing rule refused it"
-
-        outcome = ingress.handle(message)
-
-        faults = [from_message(m).body for m in publisher.sent[Topic.FAULTS]]
-        assert (outcome, faults) == (Outcome.ACK, [])
-        emitted = [from_message(m).type for m in publisher.sent[Topic.BUS]]
-        assert emitted == promise(event.type, body)
-        assert publisher.sent[Topic.EXTERNAL] == []
+        assert_kept(event, ingress, publisher, promise, body)
 
     reads()
+
+
+def assert_kept(
+    event: Published, ingress: Any, publisher: RecordingPublisher, promise: Promise, body: Any
+) -> None:
+    """The ingress acknowledges ``body`` without a fault and emits what it promises."""
+    publisher.clear()
+    message = to_message(envelope(event, body))
+    assert ingress.fn.channel.rule.matches(message.attributes), "the routing rule refused it"
+
+    outcome = ingress.handle(message)
+
+    faults = [from_message(m).body for m in publisher.sent[Topic.FAULTS]]
+    assert (outcome, faults) == (Outcome.ACK, []), body
+    emitted = [from_message(m).type for m in publisher.sent[Topic.BUS]]
+    assert emitted == promise(event.type, body), body
+    assert publisher.sent[Topic.EXTERNAL] == []
+
+
+def enumerated(schema: dict[str, Any]) -> dict[str, list[Any]]:
+    """Each top-level field of ``schema`` with a closed set of values, and those values."""
+    fields: dict[str, list[Any]] = {}
+    for name, sub in schema.get("properties", {}).items():
+        options = [o for o in sub.get("anyOf", [sub]) if o.get("type") != "null"]
+        values = [v for o in options for v in o.get("enum", ())]
+        if values:
+            fields[name] = values
+    return fields
+
+
+ENUMERATED = [
+    (event, reading, field, value)
+    for event, reading in PAIRS
+    for field, values in enumerated(committed_schema(event)).items()
+    for value in values
+]
+
+
+@pytest.mark.parametrize(
+    ("event", "reading", "field", "value"),
+    ENUMERATED,
+    ids=[f"{e.key}.{f}={v}->{r.qualified}" for e, r, f, v in ENUMERATED],
+)
+def test_the_consumer_keeps_its_promise_for_every_value_of_an_enumerated_field(
+    event: Published, reading: Reading, field: str, value: Any, ports: dict[str, Any]
+) -> None:
+    publisher = RecordingPublisher()
+    ingress = runtime(reading, ports, publisher)
+    body = {**example(committed_schema(event)), field: value}
+
+    assert_kept(event, ingress, publisher, PROMISES[reading.qualified], body)
 
 
 def test_every_ingress_states_what_it_promises_to_emit() -> None:
@@ -155,11 +197,14 @@ def test_every_published_type_and_version_has_consumers_and_the_catalog_lists_th
 
 
 def test_the_v2_evolution_flows_beside_v1_with_a_consumer_still_on_v1() -> None:
-    readers = {e.version: {r.subsystem for r in e.consumers} for e in EVENTS}
     status = {
         e.version: {r.subsystem for r in e.consumers}
         for e in EVENTS
         if e.type == "order.order-status-changed"
     }
-    assert readers
     assert status == {1: {"restaurant"}, 2: {"customer", "delivery"}}
+    for event in EVENTS:
+        if event.type == "order.order-status-changed":
+            for reading in event.consumers:
+                selects = f'attributes.schemaVersion = "{event.version}"'
+                assert selects in reading.subscription_filter, reading.qualified
