@@ -71,11 +71,14 @@ _DATA = frozenset({"const", "default", "enum", "examples"})
 
 
 def _published(schema: Schema) -> Schema:
-    """``schema`` as published: objects open, descriptions as prose, at any depth."""
+    """``schema`` as published: objects open, descriptions as prose, and no property titles
+    (pydantic's are the field name run together, ``Prepminutes``), at any depth."""
     out: Schema = {}
     for key, value in schema.items():
         if key == "additionalProperties" and value is False:
             continue
+        if key == "properties" and isinstance(value, dict):
+            value = {name: _untitled(sub) for name, sub in value.items()}
         if key == "description" and isinstance(value, str):
             out[key] = prose(value)
         elif key in _NAMED_SCHEMAS and isinstance(value, dict):
@@ -89,6 +92,10 @@ def _published(schema: Schema) -> Schema:
         else:
             out[key] = value
     return out
+
+
+def _untitled(schema: Any) -> Any:
+    return {k: v for k, v in schema.items() if k != "title"} if isinstance(schema, dict) else schema
 
 
 def render_json(document: Any) -> str:
