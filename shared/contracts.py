@@ -170,11 +170,18 @@ def knows(
     """Whether this consumer knows ``value``; if not, say so: the ingress skips the event.
 
     A producer may add values to an enumerated field (a compatible change); a
-    consumer that has not learnt them yet acknowledges such events and moves on.
+    consumer that has not learnt them yet acknowledges such events and moves on,
+    with a warning: it is behind its producer, and someone should teach it the value.
     """
     if value in known:
         return True
-    ctx.log.info("%s %s: %s %r is unknown here; skipped", event.type, event.id, field, value)
+    ctx.log.warning(
+        "%s %s: %s %r is unknown here; skipped (this consumer is behind its producer)",
+        event.type,
+        event.id,
+        field,
+        value,
+    )
     return False
 
 

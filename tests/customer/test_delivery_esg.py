@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from delivery.contracts import DeliveryStatusChanged
 from shared.envelope import new_event
 from tests.customer.conftest import Customer
@@ -49,7 +53,7 @@ def test_a_delivery_status_that_breaks_the_contract_becomes_a_fault(customer: Cu
 
 
 def test_a_driver_handing_the_order_back_comes_in_and_unknown_statuses_are_skipped(
-    customer: Customer,
+    customer: Customer, caplog: pytest.LogCaptureFixture
 ) -> None:
     customer.delivery("o-1", "released", location=None)
     unknown = new_event(
@@ -70,3 +74,5 @@ def test_a_driver_handing_the_order_back_comes_in_and_unknown_statuses_are_skipp
     [event] = customer.events("delivery-status-changed")
     assert (event.body["status"], event.body["location"]) == ("released", None)
     assert customer.faults() == []
+    [skipped] = [r for r in caplog.records if "'rerouted' is unknown here" in r.getMessage()]
+    assert skipped.levelno == logging.WARNING, "a consumer behind its producer is a warning"
