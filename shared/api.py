@@ -9,6 +9,11 @@ response; the kit turns that into a Flask app and an OpenAPI 3.1 document::
                body=CheckoutRequest, response=OrderView, status=201, idempotent=True)
     def checkout(caller: Principal, body: CheckoutRequest, cart_id: str) -> OrderView: ...
 
+The handler's docstring documents the operation: its first paragraph is the
+summary, the rest the description. Bodies, query strings and responses derive
+from the bases in :mod:`shared.api_models`, whose docstrings, and their
+fields', become the schemas' descriptions.
+
 Bad input never reaches a handler: a body that is not JSON or breaks the model
 is answered with 400 and a message per field; a missing or invalid token with
 401; a caller of the wrong kind with 403. Handlers raise :class:`HttpError`
@@ -34,6 +39,7 @@ retry with the same key runs again.
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -107,9 +113,12 @@ class Route:
     status: int
     idempotent: bool
     summary: str
+    """The first paragraph of the handler's docstring, on one line."""
     query: type[BaseModel] | None = None
     refusals: Mapping[int, str] = field(default_factory=dict)
     """The statuses the handler refuses with besides 400/401/403, and when (for OpenAPI)."""
+    description: str = ""
+    """The rest of the handler's docstring (``""``: none)."""
 
 
 class HttpApi:
@@ -145,13 +154,15 @@ class HttpApi:
         ``query`` is a model of the query string: it is validated like a body
         (400 naming the parameter) and passed to the handler as ``query``.
         ``refusals`` documents the other 4xx statuses the handler answers with,
-        e.g. ``{404: "no such order"}``; the OpenAPI document lists them.
+        e.g. ``{404: "no such order"}``; the OpenAPI document lists them. The
+        handler's docstring is the operation's summary (its first paragraph) and
+        description (the rest).
         """
         if idempotent and self._store is None:
             raise ValueError(f"{method} {path}: idempotent routes need a store")
 
         def register(handler: Handler) -> Handler:
-            summary = (handler.__doc__ or handler.__name__).strip().splitlines()[0]
+            summary, description = _summary_and_description(handler.__doc__ or handler.__name__)
             self.routes.append(
                 Route(
                     method.upper(),
@@ -165,6 +176,7 @@ class HttpApi:
                     summary,
                     query,
                     dict(refusals or {}),
+                    description,
                 )
             )
             return handler
@@ -277,6 +289,12 @@ class HttpApi:
         from shared.openapi import build_openapi
 
         return build_openapi(self)
+
+
+def _summary_and_description(docstring: str) -> tuple[str, str]:
+    """A docstring's first paragraph on one line, and the paragraphs after it (or ``""``)."""
+    first, *rest = re.split(r"\n\s*\n", inspect.cleandoc(docstring), maxsplit=1)
+    return " ".join(first.split()), "".join(rest).strip()
 
 
 def _parse_body(route: Route) -> BaseModel | None:

@@ -1,14 +1,22 @@
-"""Build the OpenAPI 3.1 document of an :class:`~shared.api.HttpApi` from its routes."""
+"""Build the OpenAPI 3.1 document of an :class:`~shared.api.HttpApi` from its routes.
+
+Its readers never see the Python code, so every summary and description in it,
+those pydantic takes from model and field docstrings included, is the
+docstring as prose (:func:`~shared.prose.prose`): CommonMark, with no
+reStructuredText roles or ``double backquotes`` and no hard line wraps.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING, Any
 
+from shared.prose import described, prose
+
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from shared.api import HttpApi
+    from shared.api import HttpApi, Route
 
 _PARAM = re.compile(r"{(\w+)}")
 _REF = "#/components/schemas/{model}"
@@ -23,19 +31,29 @@ _ERROR = {
 
 
 def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template=_REF, by_alias=True)
+    schema = described(model.model_json_schema(ref_template=_REF, by_alias=True))
     components.update(schema.pop("$defs", {}))
     components[model.__name__] = schema
     return {"$ref": _REF.format(model=model.__name__)}
 
 
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
-    schema = model.model_json_schema(by_alias=True)
+    """One parameter per field; a field's description is the parameter's."""
+    schema = described(model.model_json_schema(by_alias=True))
     required = set(schema.get("required", ()))
-    return [
-        {"name": name, "in": "query", "required": name in required, "schema": prop}
-        for name, prop in schema.get("properties", {}).items()
-    ]
+    parameters = []
+    for name, prop in schema.get("properties", {}).items():
+        parameter = {"name": name, "in": "query", "required": name in required}
+        if "description" in prop:
+            parameter["description"] = prop.pop("description")
+        parameters.append(parameter | {"schema": prop})
+    return parameters
+
+
+def _operation_description(route: Route) -> str:
+    """The handler's docstring after its summary, then who may call the operation."""
+    callers = f"Callers: {', '.join(sorted(route.actors))}."
+    return f"{prose(route.description)}\n\n{callers}" if route.description else callers
 
 
 def build_openapi(api: HttpApi) -> dict[str, Any]:
@@ -46,8 +64,8 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
     for route in api.routes:
         operation: dict[str, Any] = {
             "operationId": route.handler.__name__,
-            "summary": route.summary,
-            "description": f"Callers: {', '.join(sorted(route.actors))}.",
+            "summary": prose(route.summary),
+            "description": _operation_description(route),
             "parameters": [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                 for name in _PARAM.findall(route.path)
@@ -99,7 +117,7 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
         for status, when in sorted(route.refusals.items()):
             also = responses.get(str(status), {}).get("description")
             responses[str(status)] = {
-                "description": f"{when}; or {also}" if also else when,
+                "description": f"{prose(when)}; or {also}" if also else prose(when),
                 **error,
             }
         if route.body is not None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from customer.contracts import Address
+from shared.api_models import RequestBody, ResponseView
 
 ACCOUNTS = "accounts"
 """Accounts, keyed by the customer's subject: the profile and ``paymentMethod`` (with its token)."""
@@ -17,21 +17,7 @@ PHONE = r"^\+?[0-9][0-9 ()-]{5,19}$"
 TOKEN = r"^pm_[A-Za-z0-9_]{3,64}$"
 
 
-class Body(BaseModel):
-    """A request body: camelCase on the wire, no unknown fields, surrounding blanks trimmed."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=True
-    )
-
-
-class View(BaseModel):
-    """A response body: camelCase on the wire, built from a stored document."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class Preferences(Body):
+class Preferences(RequestBody):
     """What the customer likes to eat and whether they want notifications."""
 
     cuisines: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
@@ -40,7 +26,7 @@ class Preferences(Body):
     notifications: bool = True
 
 
-class Profile(Body):
+class Profile(RequestBody):
     """The profile as the customer writes it (``PUT /me`` replaces it whole)."""
 
     name: str = Field(min_length=1, max_length=100)
@@ -50,7 +36,7 @@ class Profile(Body):
     preferences: Preferences = Field(default_factory=Preferences)
 
 
-class PaymentMethod(Body):
+class PaymentMethod(RequestBody):
     """A card saved as the processor's token; only brand and last digits are ever shown."""
 
     token: str = Field(pattern=TOKEN)
@@ -58,14 +44,14 @@ class PaymentMethod(Body):
     last4: str = Field(pattern=r"^[0-9]{4}$")
 
 
-class Card(View):
+class Card(ResponseView):
     """The saved card as the customer sees it."""
 
     brand: str
     last4: str
 
 
-class Account(View):
+class Account(ResponseView):
     """The customer's account, without the payment token."""
 
     name: str

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, field_validator
 
 from customer.contracts import Address
+from shared.api_models import QueryString, ResponseView
 
 RESTAURANTS = "catalog-restaurants"
 """Restaurants, keyed by restaurant id."""
@@ -13,13 +13,7 @@ MENUS = "catalog-menus"
 """Menus, keyed by restaurant id."""
 
 
-class View(BaseModel):
-    """A response body: camelCase on the wire; bookkeeping fields of stored views are left out."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class Restaurant(View):
+class Restaurant(ResponseView):
     """A restaurant's public profile."""
 
     id: str
@@ -31,13 +25,13 @@ class Restaurant(View):
     """How far it delivers, in metres (``null``: no limit said)."""
 
 
-class RestaurantList(View):
+class RestaurantList(ResponseView):
     """Restaurants sorted by name."""
 
     restaurants: list[Restaurant]
 
 
-class MenuItem(View):
+class MenuItem(ResponseView):
     """One dish; ``price`` in the currency's minor unit."""
 
     id: str
@@ -48,17 +42,15 @@ class MenuItem(View):
     available: bool
 
 
-class Menu(View):
+class Menu(ResponseView):
     """A restaurant's whole menu."""
 
     restaurant_id: str
     items: list[MenuItem]
 
 
-class RestaurantQuery(BaseModel):
+class RestaurantQuery(QueryString):
     """The restaurant list's query string: ``?cuisine=italian&open=true&deliversTo=52.52,13.40``."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
     cuisine: str | None = Field(default=None, min_length=1, max_length=50)
     open: bool | None = None
@@ -76,4 +68,4 @@ class RestaurantQuery(BaseModel):
     @classmethod
     def _as_published(cls, cuisine: str | None) -> str | None:
         """Restaurant publishes cuisines in lower case; ``?cuisine=Italian`` finds them too."""
-        return None if cuisine is None else cuisine.strip().lower()
+        return None if cuisine is None else cuisine.lower()

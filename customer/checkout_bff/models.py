@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from customer.contracts import Address
+from shared.api_models import RequestBody, ResponseView
 
 CARTS = "carts"
 """Each customer's priced cart, keyed by their subject."""
@@ -21,35 +21,21 @@ ACCOUNTS = "checkout-accounts"
 TOKEN = r"^pm_[A-Za-z0-9_]{3,64}$"
 
 
-class Body(BaseModel):
-    """A request body: camelCase on the wire, no unknown fields, surrounding blanks trimmed."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", str_strip_whitespace=True
-    )
-
-
-class View(BaseModel):
-    """A response body: camelCase on the wire, built from a stored document."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class CartLine(Body):
+class CartLine(RequestBody):
     """A dish and how many of it."""
 
     menu_item_id: str = Field(min_length=1, max_length=100)
     quantity: int = Field(ge=1, le=50)
 
 
-class CartRequest(Body):
+class CartRequest(RequestBody):
     """The whole cart: dishes of one restaurant."""
 
     restaurant_id: str = Field(min_length=1, max_length=100)
     items: list[CartLine] = Field(min_length=1, max_length=30)
 
 
-class PricedLine(View):
+class PricedLine(ResponseView):
     """A cart line priced from the menu (``price`` per unit, in minor units)."""
 
     menu_item_id: str
@@ -58,7 +44,7 @@ class PricedLine(View):
     price: int
 
 
-class Cart(View):
+class Cart(ResponseView):
     """The priced cart; an empty cart has no restaurant and no currency."""
 
     restaurant_id: str | None
@@ -70,14 +56,14 @@ class Cart(View):
 EMPTY_CART = Cart(restaurant_id=None, items=[], total=0, currency=None)
 
 
-class CheckoutRequest(Body):
+class CheckoutRequest(RequestBody):
     """Where to deliver and how to pay; the account's saved ones when left out."""
 
     delivery_address: Address | None = None
     payment_method: str | None = Field(default=None, pattern=TOKEN)
 
 
-class Checkout(View):
+class Checkout(ResponseView):
     """The order checkout created; it is placed once the payment is authorized."""
 
     order_id: str

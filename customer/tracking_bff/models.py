@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
-
+from shared.api_models import ResponseView
 from shared.stores.paging import PageQuery
 
 TRACKING = "tracking"
 """One view per order, keyed by order id; bookkeeping fields are never served."""
 
 
-class View(BaseModel):
-    """A response body: camelCase on the wire, built from a stored view."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class CancelRequest(View):
+class CancelRequest(ResponseView):
     """The answer to a cancellation request: on its way; the order's ``cancellation`` then
     says what became of it."""
 
@@ -27,14 +19,14 @@ class CancelRequest(View):
     status: str
 
 
-class Restaurant(View):
+class Restaurant(ResponseView):
     """Where the order comes from."""
 
     id: str
     name: str
 
 
-class Line(View):
+class Line(ResponseView):
     """One line of the order, as priced at checkout."""
 
     menu_item_id: str
@@ -43,27 +35,27 @@ class Line(View):
     price: int
 
 
-class Driver(View):
+class Driver(ResponseView):
     """Who brings the order."""
 
     name: str
 
 
-class Location(View):
+class Location(ResponseView):
     """Where the driver last was."""
 
     lat: float
     lng: float
 
 
-class Step(View):
+class Step(ResponseView):
     """A status the order reached, and when (epoch ms)."""
 
     status: str
     at: int
 
 
-class Cancellation(View):
+class Cancellation(ResponseView):
     """The customer's request to cancel the order (made at ``requestedAt``, epoch ms), and what
     became of it.
 
@@ -80,7 +72,7 @@ class Cancellation(View):
     reason: str | None
 
 
-class Tracking(View):
+class Tracking(ResponseView):
     """Where an order stands, its driver, its payment and its history, and the customer's
     request to cancel it if they made one.
 
@@ -110,7 +102,7 @@ class Tracking(View):
     updated_at: int
 
 
-class OrderSummary(View):
+class OrderSummary(ResponseView):
     """One order in the customer's history, with the customer's request to cancel it if any."""
 
     id: str
@@ -122,7 +114,7 @@ class OrderSummary(View):
     placed_at: int | None
 
 
-class OrderList(View):
+class OrderList(ResponseView):
     """A page of the customer's orders, newest first; ``next`` asks for the following page
     (``?before=<next>``), ``None`` on the last one."""
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StrictBool, field_validator
 
+from shared.api_models import RequestBody, ResponseView
 from shared.stores.paging import PageQuery
 
 Vehicle = Literal["bike", "scooter", "car"]
@@ -14,43 +14,29 @@ REASON_MAX_CHARS = 200
 """The longest reason a driver may give for handing a delivery back."""
 
 
-class Body(BaseModel):
-    """A request body: camelCase, nothing unknown."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
-
-
-class View(BaseModel):
-    """A response body: camelCase; stored fields it does not name are left out."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
-
-class ProfileRequest(Body):
+class ProfileRequest(RequestBody):
     """``PUT /me``."""
 
     name: str = Field(min_length=1, max_length=80)
     vehicle: Vehicle
 
 
-class StatusRequest(Body):
+class StatusRequest(RequestBody):
     """``PUT /me/status``."""
 
     online: StrictBool
 
 
-class Location(Body):
+class Location(RequestBody):
     """``PUT /me/location``, and where a driver is."""
 
     lat: float = Field(ge=-90, le=90)
     lng: float = Field(ge=-180, le=180)
 
 
-class ReleaseRequest(Body):
+class ReleaseRequest(RequestBody):
     """``POST /deliveries/{deliveryId}/release``: why the driver hands the delivery back, if
     they say (trimmed; a blank reason is none)."""
-
-    model_config = ConfigDict(str_strip_whitespace=True)
 
     reason: str | None = Field(default=None, max_length=REASON_MAX_CHARS)
 
@@ -60,7 +46,7 @@ class ReleaseRequest(Body):
         return reason or None
 
 
-class Profile(View):
+class Profile(ResponseView):
     """The caller's driver profile."""
 
     id: str
@@ -70,7 +56,7 @@ class Profile(View):
     location: Location | None
 
 
-class Address(View):
+class Address(ResponseView):
     """A street address with its coordinates."""
 
     street: str
@@ -80,21 +66,21 @@ class Address(View):
     lng: float
 
 
-class Area(View):
+class Area(ResponseView):
     """Where a finished delivery went: its city and postcode, no street or coordinates."""
 
     city: str
     postcode: str
 
 
-class Pickup(View):
+class Pickup(ResponseView):
     """The restaurant to pick the order up at."""
 
     name: str
     address: Address
 
 
-class Offer(View):
+class Offer(ResponseView):
     """An open offer of a delivery to the caller."""
 
     delivery_id: str
@@ -104,20 +90,20 @@ class Offer(View):
     expires_at: int
 
 
-class Offers(View):
+class Offers(ResponseView):
     """``GET /me/offers``."""
 
     offers: list[Offer]
 
 
-class Answer(View):
+class Answer(ResponseView):
     """The driver's answer to an offer."""
 
     delivery_id: str
     status: Literal["accepted", "declined"]
 
 
-class Delivery(View):
+class Delivery(ResponseView):
     """A delivery assigned to the caller; ``dropoff`` is the customer's address while the
     delivery is active, only its :class:`Area` once it is delivered, cancelled or released
     (handed back before the pickup: no longer the caller's)."""
@@ -132,7 +118,7 @@ class Delivery(View):
     delivered_at: int | None
 
 
-class Deliveries(View):
+class Deliveries(ResponseView):
     """``GET /me/deliveries``: a page of the caller's deliveries, newest first; ``next`` asks
     for the following page (``?before=<next>``), ``None`` on the last one."""
 

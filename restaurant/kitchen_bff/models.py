@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from shared.api_models import QueryString, RequestBody, ResponseView
 from shared.stores.paging import PageQuery
 
 TICKETS = "tickets"
@@ -22,19 +22,13 @@ FINAL_STATUSES = frozenset({"rejected", "cancelled", "picked-up"})
 """A ticket in one of these never changes again: it is in the kitchen's history."""
 
 
-class ApiModel(BaseModel):
-    """camelCase on the wire, strict types, no unknown fields, surrounding blanks trimmed."""
+class Body(RequestBody):
+    """A request body with strict types: ``"5"`` is no number and ``1`` no boolean."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        extra="forbid",
-        strict=True,
-        str_strip_whitespace=True,
-    )
+    model_config = ConfigDict(strict=True)
 
 
-class TicketLine(ApiModel):
+class TicketLine(ResponseView):
     """What to cook: one line of the order."""
 
     menu_item_id: str
@@ -42,7 +36,7 @@ class TicketLine(ApiModel):
     quantity: int
 
 
-class Ticket(ApiModel):
+class Ticket(ResponseView):
     """An order in the kitchen's queue; times are epoch milliseconds."""
 
     id: str
@@ -57,13 +51,13 @@ class Ticket(ApiModel):
     ready_at: int | None = None
 
 
-class TicketList(ApiModel):
+class TicketList(ResponseView):
     """The queue: the open tickets, oldest first."""
 
     orders: list[Ticket]
 
 
-class TicketPage(ApiModel):
+class TicketPage(ResponseView):
     """A page of the history: finished tickets, newest received first; ``next`` asks for the
     following page (``?before=<next>``), ``None`` on the last one."""
 
@@ -71,26 +65,24 @@ class TicketPage(ApiModel):
     next: int | None = None
 
 
-class AcceptOrder(ApiModel):
+class AcceptOrder(Body):
     """How long the kitchen needs."""
 
     prep_minutes: int = Field(ge=1, le=240)
 
 
-class RejectOrder(ApiModel):
+class RejectOrder(Body):
     """Why the kitchen refuses the order; the Order subsystem passes it on."""
 
     reason: str = Field(min_length=1, max_length=500)
 
 
-class QueueQuery(BaseModel):
+class QueueQuery(QueryString):
     """The queue's query string: ``?status=new`` keeps only that status; nothing else.
 
     A finished status is refused, pointing to the history, rather than answered with an
     empty queue.
     """
-
-    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
 
     status: OpenStatus | None = None
 

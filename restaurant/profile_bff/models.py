@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic import ConfigDict, Field, field_validator
+
+from shared.api_models import RequestBody
 
 RESTAURANTS = "restaurants"
 """Profiles, keyed by restaurant id."""
@@ -13,19 +14,13 @@ MENUS = "menus"
 """Menus, keyed by restaurant id."""
 
 
-class ApiModel(BaseModel):
-    """camelCase on the wire, strict types, no unknown fields, surrounding blanks trimmed."""
+class Body(RequestBody):
+    """A request body with strict types: ``"5"`` is no number and ``1`` no boolean."""
 
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        extra="forbid",
-        strict=True,
-        str_strip_whitespace=True,
-    )
+    model_config = ConfigDict(strict=True)
 
 
-class Address(ApiModel):
+class Address(Body):
     """Where the restaurant is; drivers pick orders up here."""
 
     street: str = Field(min_length=1, max_length=200)
@@ -35,7 +30,7 @@ class Address(ApiModel):
     lng: float = Field(ge=-180, le=180)
 
 
-class Profile(ApiModel):
+class Profile(Body):
     """A restaurant's public profile, as staff write it."""
 
     name: str = Field(min_length=1, max_length=100)
@@ -65,7 +60,7 @@ MAX_PRICE = 1_000_000
 the 64-bit integers Firestore stores."""
 
 
-class MenuItem(ApiModel):
+class MenuItem(Body):
     """One dish; the price is in the currency's minor unit."""
 
     id: str = Field(min_length=1, max_length=64)
@@ -76,7 +71,7 @@ class MenuItem(ApiModel):
     available: bool
 
 
-class Menu(ApiModel):
+class Menu(Body):
     """A restaurant's whole menu, as staff write it."""
 
     items: list[MenuItem] = Field(min_length=1, max_length=200)

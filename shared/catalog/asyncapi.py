@@ -21,12 +21,12 @@ from typing import Any
 
 from shared.catalog.envelope import as_published, attributes_schema, envelope_schema
 from shared.catalog.inventory import Published, Reading
-from shared.catalog.prose import prose
 from shared.catalog.schemas import example, render_json, schema_file, schema_of
 from shared.catalog.yamltext import to_yaml
 from shared.contracts import SCHEMA_VERSION_TAG
 from shared.hub.message import to_message
 from shared.hub.topic_schemas import ENVELOPE_SCHEMA_ID
+from shared.prose import prose
 
 ENVELOPE_SCHEMA = f"projects/{{project}}/schemas/{ENVELOPE_SCHEMA_ID}"
 """The topic schema every ``external`` topic checks messages against (shared.hub.topic_schemas)."""

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from shared.catalog.prose import first_sentence
 from shared.contracts import SCHEMA_VERSION_TAG
+from shared.prose import first_sentence
 from shared.topology.model import Role
 
 if TYPE_CHECKING:

@@ -10,7 +10,7 @@ adding an optional field is a compatible change within a major version and a
 consumer validating events against the schema it once fetched must accept the
 new field. The producer still sends nothing beyond its contract (the model
 refuses extra fields, ``extra="forbid"``). Descriptions are the contract's
-docstrings as prose (:func:`~shared.catalog.prose.prose`); a major version
+docstrings as prose (:func:`~shared.prose.prose`); a major version
 superseded by a newer one is ``deprecated``.
 """
 
@@ -20,7 +20,7 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from shared.catalog.prose import prose
+from shared.prose import described, each_schema
 
 if TYPE_CHECKING:
     from shared.catalog.inventory import Published
@@ -64,38 +64,20 @@ def schema_of(event: Published) -> Schema:
     return _published(schema)
 
 
-_NAMED_SCHEMAS = frozenset({"properties", "$defs", "patternProperties"})
-"""Keywords whose value maps names (not keywords) to schemas."""
-_DATA = frozenset({"const", "default", "enum", "examples"})
-"""Keywords whose value is instance data, never a schema."""
-
-
 def _published(schema: Schema) -> Schema:
     """``schema`` as published: objects open, descriptions as prose, and no property titles
     (pydantic's are the field name run together, ``Prepminutes``), at any depth."""
-    out: Schema = {}
-    for key, value in schema.items():
-        if key == "additionalProperties" and value is False:
-            continue
-        if key == "properties" and isinstance(value, dict):
-            value = {name: _untitled(sub) for name, sub in value.items()}
-        if key == "description" and isinstance(value, str):
-            out[key] = prose(value)
-        elif key in _NAMED_SCHEMAS and isinstance(value, dict):
-            out[key] = {name: _published(sub) for name, sub in value.items()}
-        elif key in _DATA:
-            out[key] = value
-        elif isinstance(value, dict):
-            out[key] = _published(value)
-        elif isinstance(value, list):
-            out[key] = [_published(v) if isinstance(v, dict) else v for v in value]
-        else:
-            out[key] = value
+    return described(each_schema(schema, _open_and_untitled))
+
+
+def _open_and_untitled(schema: Schema) -> Schema:
+    out = {k: v for k, v in schema.items() if not (k == "additionalProperties" and v is False)}
+    if isinstance(out.get("properties"), dict):
+        out["properties"] = {
+            name: {k: v for k, v in sub.items() if k != "title"} if isinstance(sub, dict) else sub
+            for name, sub in out["properties"].items()
+        }
     return out
-
-
-def _untitled(schema: Any) -> Any:
-    return {k: v for k, v in schema.items() if k != "title"} if isinstance(schema, dict) else schema
 
 
 def render_json(document: Any) -> str:

@@ -1,0 +1,46 @@
+"""The bases of BFF models: one wire format for bodies, query strings and responses."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from shared.api_models import QueryString, RequestBody, ResponseView
+
+
+class Rename(RequestBody):
+    display_name: str
+    """What others see."""
+
+
+class Search(QueryString):
+    near_by: str | None = None
+
+
+class Shown(ResponseView):
+    display_name: str
+    """What others see."""
+
+
+def test_a_request_body_is_camel_case_trimmed_and_refuses_unknown_fields():
+    assert Rename.model_validate({"displayName": "  Ada "}).display_name == "Ada"
+    assert Rename(display_name="Ada").model_dump(by_alias=True) == {"displayName": "Ada"}
+    with pytest.raises(ValidationError, match="extra"):
+        Rename.model_validate({"displayName": "Ada", "role": "admin"})
+
+
+def test_a_query_string_is_camel_case_trimmed_and_refuses_unknown_parameters():
+    assert Search.model_validate({"nearBy": " 1,2 "}).near_by == "1,2"
+    with pytest.raises(ValidationError, match="extra"):
+        Search.model_validate({"nearby": "1,2"})
+
+
+def test_a_response_view_leaves_out_what_it_does_not_name():
+    shown = Shown.model_validate({"displayName": " Ada ", "bookkeeping": 7})
+    assert shown.model_dump(by_alias=True) == {"displayName": " Ada "}
+
+
+@pytest.mark.parametrize("model", [Rename, Shown])
+def test_a_fields_docstring_is_its_description(model):
+    schema = model.model_json_schema(by_alias=True)
+    assert schema["properties"]["displayName"]["description"] == "What others see."
