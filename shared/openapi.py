@@ -22,10 +22,20 @@ _PARAM = re.compile(r"{(\w+)}")
 _REF = "#/components/schemas/{model}"
 _ERROR = {
     "type": "object",
+    "description": "Why the request was refused.",
     "required": ["error"],
     "properties": {
-        "error": {"type": "string"},
-        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+        "error": {
+            "type": "string",
+            "description": "What went wrong, in English (e.g. `the cart is empty`).",
+        },
+        "fields": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "What is wrong with each field the refusal is about, keyed by the "
+            "field's name or dotted path (e.g. `items.0.menuItemId`); left out when it is about "
+            "no particular field.",
+        },
     },
 }
 

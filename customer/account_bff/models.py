@@ -23,40 +23,66 @@ class Preferences(RequestBody):
     cuisines: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
         default_factory=list, max_length=20
     )
+    """Cuisines the customer likes (up to 20, e.g. ``pizza``), kept as given; nothing
+    filters or recommends by them yet. Left out: none."""
     notifications: bool = True
+    """Whether the customer wants push notifications about their orders (left out: ``true``);
+    each order keeps the choice made at its checkout."""
 
 
 class Profile(RequestBody):
     """The profile as the customer writes it (``PUT /me`` replaces it whole)."""
 
     name: str = Field(min_length=1, max_length=100)
+    """The customer's name, as they give it (1 to 100 characters)."""
     email: str = Field(max_length=254, pattern=EMAIL)
+    """The customer's email address; only its shape (``name@domain.tld``) is checked."""
     phone: str | None = Field(default=None, pattern=PHONE)
+    """The customer's phone number: digits, optionally a leading ``+``, spaces, brackets and
+    dashes. Left out or ``null``: none."""
     delivery_address: Address | None = None
+    """Where orders go when checkout names no other address. Left out or ``null``: none saved,
+    and each checkout must give one."""
     preferences: Preferences = Field(default_factory=Preferences)
+    """What the customer likes to eat and whether they want notifications; left out: no
+    cuisines, notifications on."""
 
 
 class PaymentMethod(RequestBody):
     """A card saved as the processor's token; only brand and last digits are ever shown."""
 
     token: str = Field(pattern=TOKEN)
+    """The payment processor's token for the card (``pm_`` and 3 to 64 letters, digits or
+    underscores); it pays for orders checked out without a card of their own, and is never
+    shown again."""
     brand: str = Field(min_length=1, max_length=20)
+    """The card's brand as the app shows it (e.g. ``visa``), 1 to 20 characters."""
     last4: str = Field(pattern=r"^[0-9]{4}$")
+    """The last four digits of the card number, as the app shows them."""
 
 
 class Card(ResponseView):
     """The saved card as the customer sees it."""
 
     brand: str
+    """The card's brand, as given when it was saved (e.g. ``visa``)."""
     last4: str
+    """The last four digits of the card number."""
 
 
 class Account(ResponseView):
     """The customer's account, without the payment token."""
 
     name: str
+    """The customer's name, as they gave it."""
     email: str
+    """The customer's email address."""
     phone: str | None
+    """The customer's phone number; ``null``: none given."""
     delivery_address: Address | None
+    """Where orders go when checkout names no other address; ``null``: none saved."""
     preferences: Preferences
+    """The cuisines the customer likes and whether they want notifications about orders."""
     payment_method: Card | None
+    """The saved card, its brand and last digits only; ``null``: no card saved (each checkout
+    must then name one)."""

@@ -17,43 +17,65 @@ class Restaurant(ResponseView):
     """A restaurant's public profile."""
 
     id: str
+    """The restaurant's id: the ``restaurant_id`` of its paths here and a cart's
+    ``restaurantId``."""
     name: str
+    """The restaurant's name; the list is sorted by it."""
     cuisine: str
+    """The kind of food, lower case (e.g. ``pizza``): free text the restaurant chose, which
+    ``?cuisine=`` matches."""
     address: Address
+    """Where the restaurant is: the pickup point, from which its delivery radius is measured."""
     open: bool
+    """Whether the restaurant takes orders now; a cart from a closed one cannot be checked
+    out."""
     delivery_radius_m: int | None = None
-    """How far it delivers, in metres (``null``: no limit said)."""
+    """How far from the restaurant it delivers, in metres as the crow flies (``null``: no
+    limit said, it delivers anywhere)."""
 
 
 class RestaurantList(ResponseView):
     """Restaurants sorted by name."""
 
     restaurants: list[Restaurant]
+    """Every restaurant that passes all the filters given (all of them without filters),
+    by name; the list is not paged."""
 
 
 class MenuItem(ResponseView):
     """One dish; ``price`` in the currency's minor unit."""
 
     id: str
+    """The dish's id on this menu: a cart line's ``menuItemId``."""
     name: str
+    """The dish's name."""
     description: str
+    """The dish, in the restaurant's words (may be empty)."""
     price: int
+    """The price of one, in ``currency``'s minor unit (cents for EUR)."""
     currency: str
+    """The ISO 4217 code of ``price`` (e.g. ``EUR``); every dish of a menu has the same."""
     available: bool
+    """Whether the dish can be ordered now (``false``: on the menu, but sold out)."""
 
 
 class Menu(ResponseView):
     """A restaurant's whole menu."""
 
     restaurant_id: str
+    """The restaurant whose menu this is."""
     items: list[MenuItem]
+    """Every dish on the menu, available or not, in the restaurant's order."""
 
 
 class RestaurantQuery(QueryString):
     """The restaurant list's query string: ``?cuisine=italian&open=true&deliversTo=52.52,13.40``."""
 
     cuisine: str | None = Field(default=None, min_length=1, max_length=50)
+    """Only restaurants of this cuisine (e.g. ``italian``), matched whole and ignoring case."""
     open: bool | None = None
+    """``true``: only restaurants taking orders now; ``false``: only closed ones. Left out:
+    both."""
     delivers_to: str | None = Field(default=None, pattern=r"^-?\d{1,2}(\.\d+)?,-?\d{1,3}(\.\d+)?$")
     """``<lat>,<lng>``: only restaurants that deliver there."""
 

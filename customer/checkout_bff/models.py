@@ -25,32 +25,46 @@ class CartLine(RequestBody):
     """A dish and how many of it."""
 
     menu_item_id: str = Field(min_length=1, max_length=100)
+    """The dish's ``id`` on the restaurant's menu; the dish must be available."""
     quantity: int = Field(ge=1, le=50)
+    """How many of the dish, 1 to 50."""
 
 
 class CartRequest(RequestBody):
     """The whole cart: dishes of one restaurant."""
 
     restaurant_id: str = Field(min_length=1, max_length=100)
+    """The restaurant the dishes are from (its ``id`` in browse); it must be open."""
     items: list[CartLine] = Field(min_length=1, max_length=30)
+    """The dishes, 1 to 30 lines; they replace whatever the cart held."""
 
 
 class PricedLine(ResponseView):
     """A cart line priced from the menu (``price`` per unit, in minor units)."""
 
     menu_item_id: str
+    """The dish's id on the restaurant's menu."""
     name: str
+    """The dish's name on the menu when the cart was priced."""
     quantity: int
+    """How many of the dish."""
     price: int
+    """The price of one when the cart was priced, in the cart's ``currency``'s minor unit."""
 
 
 class Cart(ResponseView):
     """The priced cart; an empty cart has no restaurant and no currency."""
 
     restaurant_id: str | None
+    """The restaurant the dishes are from; ``null`` for an empty cart."""
     items: list[PricedLine]
+    """The priced lines, in the order they were put; empty for an empty cart."""
     total: int
+    """The sum of each line's ``price`` times its ``quantity``, in ``currency``'s minor unit
+    (``0`` for an empty cart)."""
     currency: str | None
+    """The ISO 4217 code of the prices and ``total``, the menu's (e.g. ``EUR``); ``null`` for
+    an empty cart."""
 
 
 EMPTY_CART = Cart(restaurant_id=None, items=[], total=0, currency=None)
@@ -60,16 +74,27 @@ class CheckoutRequest(RequestBody):
     """Where to deliver and how to pay; the account's saved ones when left out."""
 
     delivery_address: Address | None = None
+    """Where to deliver this order; it must lie within the restaurant's delivery radius. Left
+    out or ``null``: the account's saved delivery address."""
     payment_method: str | None = Field(default=None, pattern=TOKEN)
+    """A card token from the payment processor (``pm_...``) to pay for this order only. Left
+    out or ``null``: the account's saved card."""
 
 
 class Checkout(ResponseView):
     """The order checkout created; it is placed once the payment is authorized."""
 
     order_id: str
+    """The order's id: follow it at the tracking API's ``GET /orders/{order_id}``."""
     status: str
+    """``pending-payment``: the new order awaits its payment's authorization. Only when the
+    cart had become an order already (a checkout retried after a failure) is it that order's
+    status now (e.g. ``placed``)."""
     total: int
+    """What the customer pays for the order (the cart's ``total``), in ``currency``'s minor
+    unit."""
     currency: str
+    """The ISO 4217 code of ``total`` (e.g. ``EUR``)."""
     push_topic: str
     """The push topic the app subscribes to for this order's notifications (see the
     tracking view's ``pushTopic``)."""

@@ -16,43 +16,56 @@ class CancelRequest(ResponseView):
     says what became of it."""
 
     order_id: str
+    """The order the customer asked to cancel."""
     status: str
+    """Always ``cancellation-requested``: the request is on its way."""
 
 
 class Restaurant(ResponseView):
     """Where the order comes from."""
 
     id: str
+    """The restaurant's id (as in the browse API)."""
     name: str
+    """The restaurant's name at checkout."""
 
 
 class Line(ResponseView):
     """One line of the order, as priced at checkout."""
 
     menu_item_id: str
+    """The dish's id on the restaurant's menu."""
     name: str
+    """The dish's name at checkout."""
     quantity: int
+    """How many of the dish."""
     price: int
+    """The price of one at checkout, in the order's ``currency``'s minor unit."""
 
 
 class Driver(ResponseView):
     """Who brings the order."""
 
     name: str
+    """The driver's name, as in their driver profile."""
 
 
 class Location(ResponseView):
     """Where the driver last was."""
 
     lat: float
+    """Latitude in decimal degrees (WGS 84), north positive."""
     lng: float
+    """Longitude in decimal degrees (WGS 84), east positive."""
 
 
 class Step(ResponseView):
     """A status the order reached, and when (epoch ms)."""
 
     status: str
+    """The status reached: one of the order's ``status`` values."""
     at: int
+    """When the order reached it, in epoch milliseconds (UTC)."""
 
 
 class Cancellation(ResponseView):
@@ -67,9 +80,16 @@ class Cancellation(ResponseView):
     """
 
     status: Literal["requested", "granted", "refused"]
+    """``requested`` until the order's progress decides it, then ``granted`` (the order is
+    cancelled) or ``refused``."""
     requested_at: int
+    """When the customer first asked, in epoch milliseconds (UTC)."""
     decided_at: int | None
+    """When the order reached the status that decided the request, in epoch milliseconds
+    (UTC); ``null`` while it is ``requested``."""
     reason: str | None
+    """Why the request was refused, in words for the customer (e.g. the restaurant had
+    already accepted the order); ``null`` unless ``refused``."""
 
 
 class Tracking(ResponseView):
@@ -81,37 +101,75 @@ class Tracking(ResponseView):
     """
 
     id: str
+    """The order's id."""
     customer_id: str
+    """The id of the customer who ordered: the caller's token subject."""
     push_topic: str | None = None
     """The push topic of this order's notifications (the order's ``customerRef``): the
     customer's app subscribes to it at the push provider. It names neither the customer
     nor the account, so Delivery can notify without knowing who they are."""
     restaurant: Restaurant
+    """The restaurant the order is from."""
     items: list[Line]
+    """What was ordered, as priced at checkout."""
     total: int
+    """What the customer pays: the sum of each line's ``price`` times its ``quantity``, in
+    ``currency``'s minor unit."""
     currency: str
+    """The ISO 4217 code of ``total`` and of every line's ``price`` (e.g. ``EUR``)."""
     status: str
+    """Where the order stands: ``pending-payment``, ``placed`` (its payment authorized;
+    not yet accepted), ``accepted`` (being prepared), ``ready`` (waiting for its driver),
+    ``picked-up``, ``delivered``, ``cancelled`` or ``payment-declined``; it only moves on."""
     reason: str | None
+    """Why the order was cancelled or its payment declined, ``null`` otherwise: ``customer``,
+    ``payment-timeout``, ``rejected``, ``restaurant-timeout``, ``no-driver``,
+    ``driver-no-show``, ``not-delivered``, or a payment decline code (e.g. ``card_declined``)."""
     detail: str | None
+    """The restaurant's own words when it rejected the order; otherwise ``null``."""
     driver: Driver | None
+    """Who brings the order; ``null`` until a driver is assigned, and after one handed it
+    back until the next is."""
     location: Location | None
+    """Where the driver last reported being, from the pickup on; ``null`` before it."""
     payment: str
+    """Where the payment stands: ``pending``, ``authorized``, ``declined``, ``cancelled`` (the
+    order was cancelled before its payment was decided), ``captured`` (charged on delivery),
+    ``voided`` (the authorization released) or ``refunded``."""
     history: list[Step]
+    """Every status the order reached, once each, oldest first."""
     cancellation: Cancellation | None = None
+    """The customer's request to cancel the order and what became of it; ``null``: they made
+    none."""
     placed_at: int | None
+    """When the order was placed, in epoch milliseconds (UTC): when the payment processor
+    authorized its payment. ``null`` until then, and for an order never placed."""
     updated_at: int
+    """The time of the latest change this view shows (an event or the cancellation request),
+    in epoch milliseconds (UTC)."""
 
 
 class OrderSummary(ResponseView):
     """One order in the customer's history, with the customer's request to cancel it if any."""
 
     id: str
+    """The order's id: its tracking is at ``GET /orders/{order_id}``."""
     restaurant: Restaurant
+    """The restaurant the order is from."""
     status: str
+    """Where the order stands: ``pending-payment``, ``placed`` (its payment authorized;
+    not yet accepted), ``accepted`` (being prepared), ``ready`` (waiting for its driver),
+    ``picked-up``, ``delivered``, ``cancelled`` or ``payment-declined``; it only moves on."""
     total: int
+    """What the customer pays for the order, in ``currency``'s minor unit."""
     currency: str
+    """The ISO 4217 code of ``total`` (e.g. ``EUR``)."""
     cancellation: Cancellation | None = None
+    """The customer's request to cancel the order and what became of it; ``null``: they made
+    none."""
     placed_at: int | None
+    """When the order was placed, in epoch milliseconds (UTC): when the payment processor
+    authorized its payment. ``null`` until then, and for an order never placed."""
 
 
 class OrderList(ResponseView):
@@ -119,7 +177,10 @@ class OrderList(ResponseView):
     (``?before=<next>``), ``None`` on the last one."""
 
     orders: list[OrderSummary]
+    """This page's orders, newest checkout first."""
     next: int | None = None
+    """The ``before`` of the following page (a checkout time, epoch milliseconds); ``null``
+    on the last page."""
 
 
 class HistoryQuery(PageQuery):

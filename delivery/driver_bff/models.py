@@ -18,20 +18,26 @@ class ProfileRequest(RequestBody):
     """``PUT /me``."""
 
     name: str = Field(min_length=1, max_length=80)
+    """The driver's name (1 to 80 characters); customers see it on the orders they bring."""
     vehicle: Vehicle
+    """How the driver travels: ``bike``, ``scooter`` or ``car``."""
 
 
 class StatusRequest(RequestBody):
     """``PUT /me/status``."""
 
     online: StrictBool
+    """``true``: go online to receive offers (once a location is reported); ``false``: go
+    offline (refused during an active delivery)."""
 
 
 class Location(RequestBody):
     """``PUT /me/location``, and where a driver is."""
 
     lat: float = Field(ge=-90, le=90)
+    """Latitude in decimal degrees (WGS 84), north positive."""
     lng: float = Field(ge=-180, le=180)
+    """Longitude in decimal degrees (WGS 84), east positive."""
 
 
 class ReleaseRequest(RequestBody):
@@ -39,6 +45,8 @@ class ReleaseRequest(RequestBody):
     they say (trimmed; a blank reason is none)."""
 
     reason: str | None = Field(default=None, max_length=REASON_MAX_CHARS)
+    """Why, in the driver's words (up to 200 characters). Left out, ``null`` or blank: no
+    reason."""
 
     @field_validator("reason")
     @classmethod
@@ -50,57 +58,82 @@ class Profile(ResponseView):
     """The caller's driver profile."""
 
     id: str
+    """The driver's id: the caller's token subject."""
     name: str
+    """The driver's name; customers see it on the orders they bring."""
     vehicle: Vehicle
+    """How the driver travels: ``bike``, ``scooter`` or ``car``."""
     online: bool
+    """Whether the driver is online, receiving offers; a new profile starts offline."""
     location: Location | None
+    """Where the driver last reported being; ``null`` until they first do."""
 
 
 class Address(ResponseView):
     """A street address with its coordinates."""
 
     street: str
+    """Street and house number."""
     city: str
+    """City or town."""
     postcode: str
+    """Postal code, as written in the address's country."""
     lat: float
+    """Latitude in decimal degrees (WGS 84), north positive."""
     lng: float
+    """Longitude in decimal degrees (WGS 84), east positive."""
 
 
 class Area(ResponseView):
     """Where a finished delivery went: its city and postcode, no street or coordinates."""
 
     city: str
+    """City or town."""
     postcode: str
+    """Postal code, as written in the address's country."""
 
 
 class Pickup(ResponseView):
     """The restaurant to pick the order up at."""
 
     name: str
+    """The restaurant's name."""
     address: Address
+    """The restaurant's address, where the order is picked up."""
 
 
 class Offer(ResponseView):
     """An open offer of a delivery to the caller."""
 
     delivery_id: str
+    """The delivery offered: answer at ``POST /offers/{delivery_id}/accept`` or
+    ``/decline``."""
     order_id: str
+    """The order to deliver."""
     pickup: Pickup
+    """Where to pick the order up."""
     dropoff: Address
+    """Where to deliver it: the customer's address."""
     expires_at: int
+    """Until when the offer can be accepted, in epoch milliseconds (UTC); afterwards it is
+    withdrawn."""
 
 
 class Offers(ResponseView):
     """``GET /me/offers``."""
 
     offers: list[Offer]
+    """The offers open to the caller that have not expired, in no set order."""
 
 
 class Answer(ResponseView):
     """The driver's answer to an offer."""
 
     delivery_id: str
+    """The delivery whose offer was answered."""
     status: Literal["accepted", "declined"]
+    """The caller's answer; an accepted delivery appears among the caller's deliveries once
+    dispatch assigns it."""
 
 
 class Delivery(ResponseView):
@@ -109,13 +142,27 @@ class Delivery(ResponseView):
     (handed back before the pickup: no longer the caller's)."""
 
     delivery_id: str
+    """The delivery's id (one delivery per order)."""
     order_id: str
+    """The order being delivered."""
     status: Literal["assigned", "picked-up", "delivered", "cancelled", "released"]
+    """``assigned`` (to pick up), ``picked-up`` (on its way), ``delivered``, ``cancelled``
+    (the order was cancelled before the pickup) or ``released`` (the caller handed it back
+    before the pickup)."""
     pickup: Pickup
+    """Where the order is picked up."""
     dropoff: Annotated[Address | Area, Field(union_mode="left_to_right")]
+    """The customer's address while ``assigned`` or ``picked-up``; afterwards only its city
+    and postcode."""
     assigned_at: int
+    """When the delivery was assigned to the caller, in epoch milliseconds (UTC); the list is
+    newest first by it."""
     picked_up_at: int | None
+    """When the caller reported the pickup, in epoch milliseconds (UTC); ``null`` until
+    then."""
     delivered_at: int | None
+    """When the caller reported the delivery, in epoch milliseconds (UTC); ``null`` until
+    then."""
 
 
 class Deliveries(ResponseView):
@@ -123,7 +170,11 @@ class Deliveries(ResponseView):
     for the following page (``?before=<next>``), ``None`` on the last one."""
 
     deliveries: list[Delivery]
+    """This page's deliveries, those the caller handed back included, newest ``assignedAt``
+    first."""
     next: int | None = None
+    """The ``before`` of the following page (an ``assignedAt``); ``null`` on the last
+    page."""
 
 
 class DeliveriesQuery(PageQuery):

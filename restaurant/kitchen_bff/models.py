@@ -32,29 +32,49 @@ class TicketLine(ResponseView):
     """What to cook: one line of the order."""
 
     menu_item_id: str
+    """The dish's id on the restaurant's menu."""
     name: str
+    """The dish's name when the order was placed."""
     quantity: int
+    """How many of the dish to prepare."""
 
 
 class Ticket(ResponseView):
     """An order in the kitchen's queue; times are epoch milliseconds."""
 
     id: str
+    """The order's id (the path's ``order_id``)."""
     restaurant_id: str
+    """The restaurant that prepares the order."""
     items: list[TicketLine]
+    """What to cook, line by line."""
     total: int
+    """What the customer pays for the order, in ``currency``'s minor unit."""
     currency: str
+    """The ISO 4217 code of ``total`` (e.g. ``EUR``)."""
     status: TicketStatus
+    """``new`` (awaiting the kitchen's answer), ``accepted`` (being prepared), ``ready``
+    (packed, waiting for the driver), ``rejected`` (refused by the kitchen), ``cancelled``
+    (withdrawn by the Order subsystem) or ``picked-up`` (collected by the driver)."""
     received_at: int
+    """When the Order subsystem placed the order, in epoch milliseconds (UTC); the queue is
+    oldest first and the history newest first by it."""
     prep_minutes: int | None = None
+    """How many minutes the kitchen said it needs, from when it accepted the order; ``null``
+    unless it accepted it."""
     reason: str | None = None
+    """Why the kitchen rejected the order, in its own words; ``null`` unless ``rejected``."""
     ready_at: int | None = None
+    """When the kitchen marked the order ready, in epoch milliseconds (UTC); ``null`` until
+    then."""
 
 
 class TicketList(ResponseView):
     """The queue: the open tickets, oldest first."""
 
     orders: list[Ticket]
+    """The open tickets (``new``, ``accepted`` and ``ready``, or only the ``?status=`` asked
+    for), oldest ``receivedAt`` first; the queue is not paged."""
 
 
 class TicketPage(ResponseView):
@@ -62,19 +82,25 @@ class TicketPage(ResponseView):
     following page (``?before=<next>``), ``None`` on the last one."""
 
     orders: list[Ticket]
+    """This page's finished tickets (``rejected``, ``cancelled`` and ``picked-up``), newest
+    ``receivedAt`` first."""
     next: int | None = None
+    """The ``before`` of the following page (a ``receivedAt``); ``null`` on the last page."""
 
 
 class AcceptOrder(Body):
     """How long the kitchen needs."""
 
     prep_minutes: int = Field(ge=1, le=240)
+    """How many minutes, from now, the kitchen needs to prepare the order: 1 to 240."""
 
 
 class RejectOrder(Body):
     """Why the kitchen refuses the order; the Order subsystem passes it on."""
 
     reason: str = Field(min_length=1, max_length=500)
+    """Why, in the kitchen's own words (up to 500 characters); passed on to the Order
+    subsystem, the customer sees it as their cancelled order's ``detail``."""
 
 
 class QueueQuery(QueryString):
@@ -85,6 +111,8 @@ class QueueQuery(QueryString):
     """
 
     status: OpenStatus | None = None
+    """Only tickets in this status: ``new``, ``accepted`` or ``ready`` (a finished one is
+    refused, pointing to the history). Left out: all three."""
 
     @field_validator("status", mode="before")
     @classmethod

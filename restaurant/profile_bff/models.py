@@ -24,23 +24,35 @@ class Address(Body):
     """Where the restaurant is; drivers pick orders up here."""
 
     street: str = Field(min_length=1, max_length=200)
+    """Street and house number."""
     city: str = Field(min_length=1, max_length=100)
+    """City or town."""
     postcode: str = Field(min_length=1, max_length=20)
+    """Postal code, as written in the address's country."""
     lat: float = Field(ge=-90, le=90)
+    """Latitude in decimal degrees (WGS 84), north positive."""
     lng: float = Field(ge=-180, le=180)
+    """Longitude in decimal degrees (WGS 84), east positive."""
 
 
 class Profile(Body):
     """A restaurant's public profile, as staff write it."""
 
     name: str = Field(min_length=1, max_length=100)
+    """The restaurant's name, as customers see it."""
     cuisine: str = Field(min_length=1, max_length=50)
+    """The kind of food (e.g. ``pizza``): free text, stored in lower case; customers filter
+    restaurants by it."""
     address: Address
+    """Where the restaurant is: drivers pick orders up here, and the delivery radius is
+    measured from it."""
     open: bool
+    """Whether the restaurant takes orders now: customers cannot order from a closed one."""
     ordering: Literal["kitchen", "pos"]
     """``kitchen``: orders queue in the kitchen app; ``pos``: they go to the restaurant's POS."""
     delivery_radius_m: int = Field(default=5_000, ge=500, le=30_000)
-    """How far from the restaurant it delivers, in metres (5 km unless staff say otherwise)."""
+    """How far from the restaurant it delivers, in metres as the crow flies (5 km unless staff
+    say otherwise)."""
 
     @field_validator("cuisine")
     @classmethod
@@ -53,6 +65,7 @@ class ProfileView(Profile):
     """A stored profile with its restaurant id."""
 
     id: str
+    """The restaurant's id (the path's ``restaurant_id``)."""
 
 
 MAX_PRICE = 1_000_000
@@ -64,20 +77,30 @@ class MenuItem(Body):
     """One dish; the price is in the currency's minor unit."""
 
     id: str = Field(min_length=1, max_length=64)
+    """The dish's id, unique on the menu: carts and orders name the dish by it
+    (``menuItemId``)."""
     name: str = Field(min_length=1, max_length=100)
+    """The dish's name, as customers see it."""
     description: str = Field(default="", max_length=500)
+    """The dish, in the restaurant's words; left out: empty."""
     price: int = Field(ge=0, le=MAX_PRICE)
+    """The price of one, in ``currency``'s minor unit (cents for EUR), at most 1,000,000."""
     currency: str = Field(pattern=r"^[A-Z]{3}$")
+    """The ISO 4217 code of ``price`` (e.g. ``EUR``); every dish of a menu has the same."""
     available: bool
+    """Whether the dish can be ordered now (``false``: on the menu, but sold out)."""
 
 
 class Menu(Body):
     """A restaurant's whole menu, as staff write it."""
 
     items: list[MenuItem] = Field(min_length=1, max_length=200)
+    """Every dish, available or not (1 to 200), in the order customers see them; they
+    replace the whole menu."""
 
 
 class MenuView(Menu):
     """A stored menu with its restaurant id."""
 
     restaurant_id: str
+    """The restaurant whose menu this is (the path's ``restaurant_id``)."""

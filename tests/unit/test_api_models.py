@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.api_models import QueryString, RequestBody, ResponseView
+from shared.stores.paging import PageQuery
 
 
 class Rename(RequestBody):
@@ -44,3 +45,17 @@ def test_a_response_view_leaves_out_what_it_does_not_name():
 def test_a_fields_docstring_is_its_description(model):
     schema = model.model_json_schema(by_alias=True)
     assert schema["properties"]["displayName"]["description"] == "What others see."
+
+
+def test_a_page_query_is_a_query_string_whose_parameters_say_what_they_do():
+    assert issubclass(PageQuery, QueryString)
+    query = PageQuery.model_validate({"limit": " 5 ", "before": "1767225600000"})
+    assert (query.limit, query.before) == (5, 1_767_225_600_000)
+    assert (PageQuery().limit, PageQuery().before) == (20, None)
+    with pytest.raises(ValidationError, match="extra"):
+        PageQuery.model_validate({"limit": "5", "after": "1"})
+    with pytest.raises(ValidationError, match="less than or equal to 100"):
+        PageQuery.model_validate({"limit": "101"})
+    properties = PageQuery.model_json_schema(by_alias=True)["properties"]
+    assert sorted(properties) == ["before", "limit"]
+    assert all(prop["description"] for prop in properties.values())
