@@ -25,7 +25,8 @@ def follow(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     if collection is not None:
         apply_event(store, collection, event.partition_key, event, lambda _: dict(event.body))
     elif event.type == "payment-authorized":
-        leave_pending(store, event.body["orderId"], {"status": PLACED, "placedAt": event.timestamp})
+        placed_at = event.body.get("authorizedAt") or event.timestamp
+        leave_pending(store, event.body["orderId"], {"status": PLACED, "placedAt": placed_at})
     elif event.type == "payment-declined":
         leave_pending(
             store, event.body["orderId"], {"status": DECLINED, "reason": event.body["reason"]}

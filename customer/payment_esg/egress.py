@@ -31,7 +31,8 @@ if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore, Doc
 
 PAYMENTS = "payments"
-"""``{orderId, authorizationId, amount, currency, status, reason}`` keyed by order id."""
+"""``{orderId, authorizationId, amount, currency, status, reason, authorizedAt}`` keyed by
+order id."""
 ATTEMPTS = "payment-attempts"
 """``payment-attempts/{orderId}``: the processor was asked to authorize the order, so it may
 hold an authorization whose answer never came back."""
@@ -81,7 +82,9 @@ def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
         body = {"orderId": order_id, "reason": payment["reason"]}
         ctx.emit("payment-declined", "payment", body, partition_key=order_id)
     else:
-        body = {k: payment[k] for k in AUTHORIZED_FIELDS}
+        # When the processor said yes, which may be long after checkout: the order is placed
+        # then (the event itself keeps the time of the checkout it answers).
+        body = {**{k: payment[k] for k in AUTHORIZED_FIELDS}, "authorizedAt": _at(payment)}
         ctx.emit("payment-authorized", "payment", body, partition_key=order_id)
     if _cancelled_at_checkout(store, order_id):
         release(order_id, ctx)
@@ -145,7 +148,14 @@ def _authorization(order: Doc, token: str | None, ctx: Context[CustomerPorts]) -
                 "order %s: the processor refused to authorize: %s", order["id"], outcome.refusal
             )
         return {**payment, "authorizationId": None, "status": "declined", "reason": outcome.reason}
-    return {**payment, "authorizationId": outcome.authorization_id, "status": "authorized"}
+    authorized = {"authorizationId": outcome.authorization_id, "status": "authorized"}
+    return {**payment, **authorized, "authorizedAt": ctx.clock.now_ms()}
+
+
+def _at(payment: Doc) -> int | None:
+    """When the payment was authorized; ``None`` for one stored before that was noted."""
+    at: int | None = payment.get("authorizedAt")
+    return at
 
 
 def _move(store: AbstractDocumentStore, order_id: str, was: str, now: str) -> Doc:

@@ -199,6 +199,30 @@ def test_an_authorized_payment_places_the_order(shop: Customer) -> None:
     assert "paymentMethod" not in placed.body
 
 
+def test_an_order_is_placed_when_its_payment_is_authorized_not_when_checked_out(
+    shop: Customer,
+) -> None:
+    # GIVEN the processor is down for the first three minutes after checkout
+    shop.processor.down_until = START + 3 * MINUTE
+
+    order_id = shop.place_order()
+
+    # THEN the order was placed when the processor authorized it, and says so everywhere
+    order = shop.doc("orders", order_id)
+    assert order["createdAt"] == START
+    assert START + 3 * MINUTE <= order["placedAt"] == payment_time(shop, order_id)
+    [placed] = shop.events("order-placed")
+    assert placed.body["placedAt"] == order["placedAt"]
+    [published] = shop.events("customer.order-placed", topic="external")
+    assert published.body["placedAt"] == order["placedAt"]
+
+
+def payment_time(shop: Customer, order_id: str) -> int:
+    """When the processor answered the authorization of ``order_id``."""
+    authorized_at: int = shop.doc("payments", order_id)["authorizedAt"]
+    return authorized_at
+
+
 def test_a_declined_payment_declines_the_order(shop: Customer) -> None:
     order_id = shop.place_order(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
 

@@ -60,6 +60,7 @@ def test_checkout_authorizes_the_total_with_a_key_derived_from_the_order(shop: C
         "amount": 2550,
         "currency": "EUR",
         "status": "authorized",
+        "authorizedAt": START,
     }
     [authorized] = shop.events("payment-authorized")
     assert authorized.body == {
@@ -67,6 +68,7 @@ def test_checkout_authorizes_the_total_with_a_key_derived_from_the_order(shop: C
         "authorizationId": "auth-1",
         "amount": 2550,
         "currency": "EUR",
+        "authorizedAt": START,
     }
 
 
