@@ -10,10 +10,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ASYNCAPI_SPECS_VERSION := 6.11.1
 ASYNCAPI_SPECS := $(VENV)/asyncapi-specs/$(ASYNCAPI_SPECS_VERSION)
+ASYNCAPI_PARSER := tools/asyncapi/node_modules/.installed
 CHECKOV_VENV := .tools/checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
 
-.PHONY: demo dev test lint typecheck terraform-check unit integration bench bench-dev clean
+.PHONY: demo dev test lint typecheck terraform-check asyncapi-check unit integration bench bench-dev clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +35,18 @@ dev: $(STAMP)
 CONTRACTS_BASE ?= $(shell (git merge-base HEAD origin/main 2>/dev/null \
 	| grep -vx "$$(git rev-parse HEAD 2>/dev/null)") || git rev-parse -q --verify HEAD~1 2>/dev/null)
 
-test: $(STAMP) lint typecheck $(ASYNCAPI_SPECS) terraform-check
+test: $(STAMP) lint typecheck $(ASYNCAPI_SPECS) terraform-check asyncapi-check
 	$(BIN)/fooddelivery contracts check $(if $(CONTRACTS_BASE),--against $(CONTRACTS_BASE))
 	$(BIN)/pytest
+
+# contracts/asyncapi.yaml as AsyncAPI tools read it: the official parser (npm, pinned in
+# tools/asyncapi/package-lock.json) resolves every $ref and checks every payload schema.
+asyncapi-check: $(ASYNCAPI_PARSER)
+	cd tools/asyncapi && node validate.mjs ../../contracts/asyncapi.yaml
+
+$(ASYNCAPI_PARSER): tools/asyncapi/package.json tools/asyncapi/package-lock.json
+	cd tools/asyncapi && npm ci --silent --no-audit --no-fund
+	touch $@
 
 # The official AsyncAPI JSON Schemas (npm @asyncapi/specs), which the tests validate
 # contracts/asyncapi.yaml against; no PyPI package ships them.
@@ -78,4 +88,4 @@ bench-dev: $(STAMP)
 	$(BIN)/python benchmarks/orders_emulators.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache build
+	rm -rf $(VENV) .tools tools/asyncapi/node_modules .pytest_cache .mypy_cache .ruff_cache build
