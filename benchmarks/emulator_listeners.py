@@ -38,7 +38,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[0, 1000, 4000])
     parser.add_argument("--writes", type=int, default=200)
     args = parser.parse_args()
-    emulator = emulators.start(emulators.FIRESTORE, emulators.free_port())
+    emulator = emulators.start(emulators.FIRESTORE)
     assert emulator.process is not None
     pgid = os.getpgid(emulator.process.pid)
     os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.env_value

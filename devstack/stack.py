@@ -12,8 +12,11 @@ as it is, and left running.
 No port is left free between its choice and its use, where another process
 could take it: the stack listens on the port of each host and fake before
 anything starts and hands the socket down (to restarts too). Only the
-emulators, which take no socket and do not tell their port, get a port picked
-before they start.
+emulators take no socket and do not tell their port: one whose port the user
+did not give is left to :func:`shared.emulators.start`, which picks a port as it
+starts it and starts it again on another one when another process takes it
+first. Everything after reads an emulator's address from its
+:class:`~shared.emulators.RunningEmulator`.
 """
 
 from __future__ import annotations
@@ -197,7 +200,7 @@ class DevStack:
                 "ports (--pubsub-port, --firestore-port, --storage-port, --base-port) "
                 "or pass --free-ports"
             )
-        ports = _fill_free(ports, tuple(a.name for a in self.apps), started, self.external)
+        ports = _fill_free(ports, tuple(a.name for a in self.apps), self.external)
         ours = {n: p for n, p in ports.hosts.items() if n not in self.external}
         return replace(
             ports,
@@ -228,10 +231,12 @@ class DevStack:
                 self.emulators[spec.name] = emu.start(spec)
 
     def _start_emulators(self, ports: Ports, specs: list[emu.EmulatorSpec]) -> None:
-        wanted = {"pubsub": ports.pubsub, "firestore": ports.firestore, "storage": ports.storage}
+        given = {"pubsub": ports.pubsub, "firestore": ports.firestore, "storage": ports.storage}
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
-            futures = {
-                spec.name: pool.submit(emu.start, spec, wanted[spec.name], log_dir=self.log_dir)
+            futures = {  # a port the user did not give (0) is emu.start's to pick, and re-pick
+                spec.name: pool.submit(
+                    emu.start, spec, given[spec.name] or None, log_dir=self.log_dir
+                )
                 for spec in specs
             }
             errors: list[BaseException] = []
@@ -393,27 +398,22 @@ def unknown_subsystems(names: Collection[str], known: Collection[str]) -> str | 
     return f"no subsystem named {', '.join(unknown)} (known: {', '.join(sorted(known))})"
 
 
-def _fill_free(
-    ports: Ports,
-    subsystems: tuple[str, ...],
-    emulators_started: set[str],
-    external: Collection[str],
-) -> Ports:
-    """Emulators this stack starts and hosts the user runs get a free port when left at 0.
+def _fill_free(ports: Ports, subsystems: tuple[str, ...], external: Collection[str]) -> Ports:
+    """Hosts the user runs get a free port when left at 0.
 
-    What else is left at 0 stays so: the stack listens on a free port for it.
+    What else is left at 0 stays so: the stack listens on a free port for a host
+    or fake, and :func:`shared.emulators.start` picks one for an emulator.
     """
-
-    def pick(port: int) -> int:
-        return port or emu.free_port()
-
     hosts = {name: ports.hosts.get(name, 0) for name in subsystems}
     return Ports(
-        pubsub=pick(ports.pubsub) if "pubsub" in emulators_started else 0,
-        firestore=pick(ports.firestore) if "firestore" in emulators_started else 0,
-        storage=pick(ports.storage) if "storage" in emulators_started else 0,
+        pubsub=ports.pubsub,
+        firestore=ports.firestore,
+        storage=ports.storage,
         fakes={name: ports.fakes.get(name, 0) for name in FAKES},
-        hosts={name: pick(port) if name in external else port for name, port in hosts.items()},
+        hosts={
+            name: (port or emu.free_port()) if name in external else port
+            for name, port in hosts.items()
+        },
     )
 
 

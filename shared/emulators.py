@@ -3,11 +3,24 @@
 Used by ``fooddelivery dev`` and by the integration tests. ``gcloud ... start``
 is a wrapper that forks a ``java`` child, so an emulator is stopped by
 signalling its whole process group, never the wrapper alone.
+
+An emulator takes no inherited socket and does not report the port it bound,
+so its port is picked (:func:`free_port`) before it starts, and another process
+may take the port in the seconds a JVM needs to start. Then the emulator does
+not fail: Pub/Sub logs a ``BindException`` and runs on, Storage's server thread
+dies and the process runs on, Firestore exits with code 0. So while waiting for
+an emulator :func:`start` checks that the socket listening on its port belongs
+to the emulator's process group (:mod:`shared.ports_owner`, Linux ``/proc``;
+elsewhere that check is skipped) and that its log does not say the address was
+in use. An emulator that lost its port, or died before it answered, is stopped
+and started again on another free port, up to :data:`PICK_ATTEMPTS` times. A
+port the caller gave is never swapped: losing it is an error that names it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import shutil
 import signal
@@ -25,12 +38,30 @@ from pathlib import Path
 
 from shared import tether
 from shared.exceptions import KitError
+from shared.ports_owner import Owner, owner
 
 HOST = "127.0.0.1"
+PICK_ATTEMPTS = 3
+"""How many free ports :func:`start` tries for an emulator before it gives up."""
+PORT_IN_USE = b"Address already in use"
+"""What each emulator logs when it cannot bind its port (Java's BindException, Python's OSError)."""
+_log = logging.getLogger("fooddelivery.emulators")
 
 
 class EmulatorError(KitError):
     """An emulator could not be started (missing tool, busy port, timeout)."""
+
+
+class PortTaken(EmulatorError):
+    """Another process listens on the port an emulator was started on."""
+
+    def __init__(self, spec: EmulatorSpec, port: int) -> None:
+        super().__init__(f"another process took port {port} of the {spec.name} emulator")
+        self.port = port
+
+
+class EmulatorExited(EmulatorError):
+    """An emulator exited before it answered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +192,10 @@ def start(
 ) -> RunningEmulator:
     """Start ``spec`` on ``port`` (a free one if ``None``) and wait until it answers.
 
+    On a port it picked, an emulator that loses the port to another process or
+    exits early is started again on another free port (:data:`PICK_ATTEMPTS` in
+    all); the port it runs on is the returned emulator's ``host_port``. A given
+    ``port`` that another process holds is an :class:`EmulatorError` at once.
     An emulator already named by its ``*_EMULATOR_HOST`` variable is used as is.
     """
     existing = os.environ.get(spec.env_var)
@@ -177,9 +212,35 @@ def start(
     missing = missing_tools((spec,))
     if missing:
         raise EmulatorError(f"the {spec.name} emulator needs {', '.join(missing)} on PATH")
-    port = port if port is not None else free_port()
+    if port is not None:
+        try:
+            return _start_on(spec, port, log_dir, timeout_s)
+        except PortTaken as e:
+            raise EmulatorError(
+                f"port {port} for the {spec.name} emulator is in use by another process: "
+                "stop what listens there, or choose another port (or none, to have a free "
+                "one picked)"
+            ) from e
+    failures: list[str] = []
+    for _ in range(PICK_ATTEMPTS):
+        picked = free_port()
+        try:
+            return _start_on(spec, picked, log_dir, timeout_s)
+        except (PortTaken, EmulatorExited) as e:
+            failures.append(str(e))
+            _log.warning("%s; starting it again on another port", e)
+    raise EmulatorError(
+        f"the {spec.name} emulator did not start on any of {PICK_ATTEMPTS} free ports "
+        f"({'; '.join(failures)})"
+    )
+
+
+def _start_on(
+    spec: EmulatorSpec, port: int, log_dir: Path | None, timeout_s: float
+) -> RunningEmulator:
+    """Start ``spec`` on ``port``; raise :class:`PortTaken` when another process holds it."""
     if not port_is_free(port):
-        raise EmulatorError(f"port {port} for the {spec.name} emulator is already in use")
+        raise PortTaken(spec, port)
     data_dir = tempfile.TemporaryDirectory(prefix=f"{spec.name}-emulator-")
     log_path = Path(log_dir or data_dir.name) / f"{spec.name}-emulator.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -192,7 +253,7 @@ def start(
         )
     running = RunningEmulator(spec, f"{HOST}:{port}", process, log_path, data_dir)
     try:
-        _wait_ready(spec, running.host_port, process, timeout_s)
+        _wait_ready(spec, running.host_port, process, timeout_s, log_path)
     except BaseException:
         running.stop()
         raise
@@ -232,23 +293,56 @@ def listens(host_port: str) -> bool:
 
 
 def _wait_ready(
-    spec: EmulatorSpec, host_port: str, process: subprocess.Popen[bytes] | None, timeout_s: float
+    spec: EmulatorSpec,
+    host_port: str,
+    process: subprocess.Popen[bytes] | None,
+    timeout_s: float,
+    log_path: Path | None = None,
 ) -> None:
+    """Wait until the emulator at ``host_port`` answers.
+
+    For an emulator this process started (``process``), only once the port is
+    its own: raises :class:`PortTaken` as soon as another process holds it, and
+    :class:`EmulatorExited` when it exits.
+    """
     deadline = time.monotonic() + timeout_s
     url = f"http://{host_port}{spec.ready_path}"
+    port = urllib.parse.urlsplit(url).port or 80
     while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise EmulatorError(f"the {spec.name} emulator exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status < 500:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
+        if process is None or _may_answer(spec, port, process, log_path):
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if response.status < 500:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
         time.sleep(0.2)
     raise EmulatorError(
         f"the {spec.name} emulator at {host_port} did not answer in {timeout_s:.0f} s"
     )
+
+
+def _may_answer(
+    spec: EmulatorSpec, port: int, process: subprocess.Popen[bytes], log_path: Path | None
+) -> bool:
+    """Whether what answers on ``port`` can be the emulator ``process`` we started.
+
+    False while nothing listens there yet; raises when it never will be.
+    """
+    listener = owner(port, process.pid, HOST)  # the process group's id is the leader's pid
+    if listener is Owner.OTHER or (listener is not Owner.GROUP and _log_says_in_use(log_path)):
+        raise PortTaken(spec, port)
+    if process.poll() is not None:
+        raise EmulatorExited(f"the {spec.name} emulator exited with code {process.returncode}")
+    return listener is not Owner.NOBODY  # GROUP, or UNKNOWN: only its answer tells
+
+
+def _log_says_in_use(log_path: Path | None) -> bool:
+    """Whether the emulator logged that it could not bind its port."""
+    try:
+        return log_path is not None and PORT_IN_USE in log_path.read_bytes()
+    except OSError:
+        return False
 
 
 def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
