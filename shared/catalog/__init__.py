@@ -4,7 +4,7 @@ From the topology declarations and the published :class:`~shared.contracts.Contr
 classes the kit generates, never by hand:
 
 * ``contracts/schemas/<type>.v<major>.json``: each payload's JSON Schema (:mod:`.schemas`);
-* ``contracts/asyncapi.yaml``: the AsyncAPI 3.0 document (:mod:`.asyncapi`), with the
+* ``contracts/asyncapi.yaml``: the AsyncAPI 3.1 document (:mod:`.asyncapi`), with the
   envelope and Pub/Sub attribute schemas derived from the wire code (:mod:`.envelope`);
 * ``contracts/README.md``: the human catalog (:mod:`.markdown`);
 * ``contracts/topology.mmd``: the Mermaid topology diagram (:mod:`.mermaid`).

@@ -1,4 +1,4 @@
-"""The AsyncAPI 3.0 document of the system's external events.
+"""The AsyncAPI 3.1 document of the system's external events.
 
 One channel per producer's ``external`` topic (each subsystem is its own GCP
 project, hence its own server); one message per (type, major version), whose
@@ -31,7 +31,7 @@ from shared.prose import prose
 ENVELOPE_SCHEMA = f"projects/{{project}}/schemas/{ENVELOPE_SCHEMA_ID}"
 """The topic schema every ``external`` topic checks messages against (shared.hub.topic_schemas)."""
 
-ASYNCAPI_VERSION = "3.0.0"
+ASYNCAPI_VERSION = "3.1.0"
 SCHEMA_FORMAT = "application/schema+json;version=draft-2020-12"
 ENVELOPE = "envelope"
 ATTRIBUTES = "attributes"

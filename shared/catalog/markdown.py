@@ -45,7 +45,7 @@ contract refuses fields it does not declare, so nothing else is ever published.
 epoch milliseconds (UTC). Each field's description says what it means and its
 unit.
 
-Files: [`asyncapi.yaml`](asyncapi.yaml) (AsyncAPI 3.0, with the envelope and
+Files: [`asyncapi.yaml`](asyncapi.yaml) (AsyncAPI 3.1, with the envelope and
 attribute schemas under `components.schemas`), [`schemas/`](schemas)
 (JSON Schema 2020-12, one per type and major version),
 [`topology.mmd`](topology.mmd) (the diagram below).

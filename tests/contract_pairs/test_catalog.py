@@ -30,11 +30,11 @@ from shared.hub.topic_schemas import ENVELOPE_SCHEMA_ID
 from shared.topology.model import Role
 from tests.contract_pairs.conftest import APPS, CONTRACTS, EVENTS, ROOT, committed_schema
 
-ASYNCAPI_SCHEMA = "3.0.0-without-$id.json"
+ASYNCAPI_SCHEMA = "3.1.0-without-$id.json"
 
 
 def asyncapi_schema() -> dict[str, Any]:
-    """The official AsyncAPI 3.0.0 JSON Schema, fetched by ``make test`` (npm @asyncapi/specs)."""
+    """The official AsyncAPI 3.1.0 JSON Schema, fetched by ``make test`` (npm @asyncapi/specs)."""
     found = sorted((ROOT / ".venv" / "asyncapi-specs").glob(f"*/schemas/{ASYNCAPI_SCHEMA}"))
     if not found:
         message = "the AsyncAPI specs are missing: run `make test` (it fetches them)"
