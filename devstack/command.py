@@ -118,7 +118,6 @@ def options_from(args: argparse.Namespace) -> DevOptions:
         dev_key=dev_key,
         auto_pos=args.auto_pos,
         lake=not args.no_lake,
-        free_ports=args.free_ports,
         external_hosts=frozenset(args.external_host),
     )
 

@@ -47,7 +47,6 @@ class Child:
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
         self.restarts = 0
-        self._log_start = 0
 
     @property
     def pid(self) -> int:
@@ -71,7 +70,6 @@ class Child:
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             out = self.log_path.open("ab")
-            self._log_start = out.tell()
         try:
             self.process = tether.popen(
                 self.argv,
@@ -85,14 +83,6 @@ class Child:
             if out is not None:
                 out.close()
         self.started_at = time.monotonic()
-
-    def output(self) -> str:
-        """What the child has written to its log since it last started ("" without a log)."""
-        if self.log_path is None:
-            return ""
-        with self.log_path.open("rb") as log:
-            log.seek(self._log_start)
-            return log.read().decode(errors="replace")
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """SIGTERM the group, wait, then SIGKILL whatever of the group is left."""

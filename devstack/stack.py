@@ -82,8 +82,6 @@ class DevOptions:
     auto_pos: float | None = None
     """Let the fake POS answer by itself after this many seconds (``None``: the terminal does)."""
     lake: bool = True
-    free_ports: bool = False
-    """Pick a free port for everything not given (0) instead of failing."""
     external_hosts: frozenset[str] = frozenset()
     """Subsystems whose host the user runs (e.g. under a debugger) on its port: not started,
     not waited for, not restarted."""
@@ -135,6 +133,7 @@ class DevStack:
         # Once, before four hosts race to create it; an unusable key fails before anything starts.
         LocalIssuer.from_file(self.options.dev_key)
         specs = [s for s in self._needed() if not os.environ.get(s.env_var)]
+        self._use_given_emulators(specs)
         missing = emu.missing_tools(tuple(specs))
         if missing:
             raise DevError(
@@ -144,7 +143,6 @@ class DevStack:
             )
         if any(s.name == "storage" for s in specs):
             self._check_storage_emulator()
-        self._use_given_emulators(specs)
         ports = self._resolve_ports(specs)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.started_processes = True

@@ -128,7 +128,18 @@ class Contract(ContractModel):
     ENTITY: ClassVar[str]
     VERSION: ClassVar[int] = 1
     PARTITION_KEY: ClassVar[str] = "id"
-    """The field (its Python name) whose value the egress publishes as the partition key."""
+    """The field (its Python name) whose value the egress publishes as the partition key:
+    a required string, checked when the class is defined."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        field = cls.model_fields.get(cls.PARTITION_KEY)
+        if field is None or not field.is_required() or field.annotation is not str:
+            raise TypeError(
+                f"{cls.__name__}.PARTITION_KEY = {cls.PARTITION_KEY!r} must name a required "
+                "str field by its Python name: every event needs a key to be ordered by"
+            )
 
 
 class Reader(BaseModel):

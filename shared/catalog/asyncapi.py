@@ -189,7 +189,7 @@ def _message(event: Published) -> Doc:
         "correlationId": {
             "description": (
                 "The flow the event belongs to: set where the flow starts and passed on to "
-                "every event it causes; when missing, the partitionKey stands in."
+                "every event it causes (an order's events all carry the order's id)."
             ),
             "location": "$message.payload#/metadata/correlationId",
         },

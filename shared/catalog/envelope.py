@@ -92,8 +92,7 @@ _METADATA = {
         "Ties together every event of one flow (e.g. an order's whole life, across "
         "subsystems). Set where the flow starts, from the key of the document whose "
         "change started it (or a field of it that the trigger names), and passed on "
-        "unchanged to every event caused by it. When it is missing, the `partitionKey` "
-        "stands in."
+        "unchanged to every event caused by it: an order's events all carry the order's id."
     ),
     "causationId": "The id of the event (or document change) whose handling emitted this one.",
 }

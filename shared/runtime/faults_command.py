@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from shared.runtime.app import SubsystemApp
     from shared.stores.base import AbstractDocumentStore
 
-SOURCE_ENV = "source .fooddelivery/dev/env.sh"
+SOURCE_ENV = "source <state dir>/env.sh"
+"""What loads a dev stack's environment (the state dir is `.fooddelivery/dev` by default)."""
 STATUSES = ("open", "resubmitted", "all")
 TRIM = 100
 """The characters of an error message a listed fault shows."""
@@ -74,7 +75,7 @@ def _action(
     run: Any,
 ) -> argparse.ArgumentParser:
     parser = actions.add_parser(name, help=help, description=f"{help}.")
-    parser.add_argument("subsystem", help="customer, restaurant, order or delivery")
+    parser.add_argument("subsystem", help="a registered subsystem (`fooddelivery topology`)")
     parser.set_defaults(run=run)
     return parser
 
@@ -85,7 +86,7 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-def adapters(
+def connect(
     subsystem: str, environ: Mapping[str, str] | None = None
 ) -> tuple[AbstractDocumentStore, AbstractPublisher]:
     """``subsystem``'s store and publisher, built from the settings as its function host does.
@@ -101,7 +102,8 @@ def adapters(
     problem = _unreachable(subsystem, settings, env)
     if problem:
         raise FaultsError(
-            f"{problem}: run `{SOURCE_ENV}` first (with `fooddelivery dev` running), or set "
+            f"{problem}: run `{SOURCE_ENV}` first (with `fooddelivery dev` running; the state dir "
+            "is .fooddelivery/dev by default), or set "
             f"{PREFIX}MODE=gcp and {PREFIX}PROJECT_{subsystem.upper()}=<its project id> "
             "(with application-default credentials)"
         )
@@ -127,7 +129,7 @@ def _unreachable(subsystem: str, settings: Settings, env: Mapping[str, str]) -> 
 
 @contextlib.contextmanager
 def _connected(subsystem: str) -> Iterator[tuple[AbstractDocumentStore, AbstractPublisher]]:
-    store, publisher = adapters(subsystem)
+    store, publisher = connect(subsystem)
     try:
         yield store, publisher
     finally:

@@ -66,6 +66,13 @@ def test_a_delivers_to_that_is_not_a_point_is_refused(catalog: Customer, where: 
     assert "deliversTo" in response.get_json()["fields"]
 
 
+def test_an_unknown_or_misspelt_filter_is_refused_not_ignored(catalog: Customer) -> None:
+    response = catalog.call("browse-bff", "GET", "/restaurants?cusine=italian")
+
+    assert response.status_code == 400
+    assert list(response.get_json()["fields"]) == ["cusine"]
+
+
 def test_an_open_filter_that_is_not_a_boolean_is_refused(catalog: Customer) -> None:
     response = catalog.call("browse-bff", "GET", "/restaurants?open=maybe")
 

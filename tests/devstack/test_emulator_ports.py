@@ -28,7 +28,6 @@ def options(tmp_path: Path, ports: Ports) -> DevOptions:
         ports=ports,
         state_dir=tmp_path,
         dev_key=tmp_path / "dev-key.pem",
-        free_ports=True,
         host_logs_to_files=True,
     )
 

@@ -3,7 +3,7 @@
 A busy CI machine once gave a host's port to another process between the stack
 choosing it and the host starting on it; the stack never got ready. Here a
 thief takes whatever port it can where the stack used to leave one open: the
-port on a server's command line just before the server starts, the hosts' ports
+port a server is told to serve on, just before it starts, the hosts' ports
 while the push subscriptions naming them are provisioned, and a host's port
 while the host is down for a restart.
 """
@@ -65,6 +65,18 @@ def port_of(base_url: str) -> int:
     return port
 
 
+def port_on_command_line(argv: list[str]) -> list[int]:
+    """The port a server is told to serve on: ``--port N``, or that of ``--listen-fd FD``."""
+    if "--port" in argv:
+        port = int(argv[argv.index("--port") + 1])
+        return [port] if port else []
+    if "--listen-fd" in argv:
+        fd = int(argv[argv.index("--listen-fd") + 1])
+        with socket.fromfd(fd, socket.AF_INET, socket.SOCK_STREAM) as inherited:  # a dup
+            return [inherited.getsockname()[1]]
+    return []
+
+
 def serves(base_url: str, subsystem: str) -> bool:
     """Whether ``subsystem``'s host (and nothing else) answers at ``base_url``."""
     try:
@@ -92,7 +104,6 @@ def dev_stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[DevSt
         state_dir=tmp_path,
         dev_key=tmp_path / "dev-key.pem",
         lake=False,
-        free_ports=True,
         host_logs_to_files=True,
     )
     dev = DevStack(options)
@@ -106,9 +117,7 @@ def test_no_server_of_the_stack_loses_its_port_to_another_process(
     start_child = Child.start
 
     def steal_then_start(child: Child) -> None:
-        if "--port" in child.argv:
-            port = int(child.argv[child.argv.index("--port") + 1])
-            thief.take([port] if port else [])
+        thief.take(port_on_command_line(child.argv))
         start_child(child)
 
     def steal_then_provision(apps: Any, hosts: dict[str, str], **kwargs: Any) -> None:
@@ -120,7 +129,8 @@ def test_no_server_of_the_stack_loses_its_port_to_another_process(
 
     manifest = dev_stack.start()
 
-    assert set(thief.tried) >= {port_of(base) for base in manifest.hosts.values()}
+    servers = [*manifest.hosts.values(), *manifest.fakes.values()]
+    assert set(thief.tried) >= {port_of(base) for base in servers}
     assert thief.ports == [], "the thief got a port the stack had picked"
     for name, base in manifest.hosts.items():
         assert serves(base, name), f"the {name} host does not answer at {base}"

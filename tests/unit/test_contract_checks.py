@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 
+from shared.contracts import Contract, Id
 from shared.exceptions import TopologyError
 from shared.hub.routing import on_types
 from shared.system import load_subsystems
@@ -99,3 +102,20 @@ def test_loading_the_system_refuses_an_egress_without_a_contract(monkeypatch):
     monkeypatch.setattr(system, "entry_points", lambda group: [EntryPoint()])
     with pytest.raises(TopologyError, match="has no contract for it"):
         system.load_subsystems()
+
+
+@pytest.mark.parametrize(
+    ("key", "field"),
+    [("orderId", "order_id: Id"), ("order_id", "order_id: Id | None = None"), ("n", "n: int")],
+    ids=["wire-name", "optional", "not-a-string"],
+)
+def test_a_contract_must_be_keyed_by_a_required_string_field(key: str, field: str) -> None:
+    source = (
+        "class Keyed(Contract):\n"
+        "    TYPE: ClassVar[str] = 'test.keyed'\n"
+        "    ENTITY: ClassVar[str] = 'keyed'\n"
+        f"    PARTITION_KEY: ClassVar[str] = {key!r}\n"
+        f"    {field}\n"
+    )
+    with pytest.raises(TypeError, match=f"PARTITION_KEY = '{key}' must name a required str"):
+        exec(source, {"Contract": Contract, "ClassVar": ClassVar, "Id": Id})

@@ -282,7 +282,7 @@ def test_without_the_settings_it_says_what_to_do(monkeypatch, capsys, environ, p
 
     err = capsys.readouterr().err
     assert problem in err
-    assert "run `source .fooddelivery/dev/env.sh` first" in err
+    assert "run `source <state dir>/env.sh` first" in err
     assert "FOODDELIVERY_MODE=gcp and FOODDELIVERY_PROJECT_ORDER=<its project id>" in err
 
 
@@ -298,7 +298,7 @@ def test_emulators_that_do_not_listen_are_named_at_once():
     }
     try:
         with pytest.raises(faults_command.FaultsError, match="nothing listens at FIRESTORE"):
-            faults_command.adapters("order", environ)
+            faults_command.connect("order", environ)
     finally:
         closed.close()
 
@@ -314,6 +314,6 @@ def test_emulator_settings_reach_the_subsystems_own_emulator_project(monkeypatch
         "FIRESTORE_EMULATOR_HOST": "127.0.0.1:1",
         "PUBSUB_EMULATOR_HOST": "127.0.0.1:1",
     }
-    faults_command.adapters("order", environ)
+    faults_command.connect("order", environ)
     [(name, settings)] = built
     assert (name, settings.mode, settings.projects[name]) == ("order", "emulator", "order-dev")
