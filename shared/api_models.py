@@ -17,13 +17,16 @@ speaks the same wire format::
   fields of the document it does not name (bookkeeping) are left out.
 
 A BFF narrows these where it must, e.g. strict types on its bodies with
-``model_config = ConfigDict(strict=True)`` in a subclass.
+``model_config = ConfigDict(strict=True)`` in a subclass. :class:`PageQuery` is
+the query string of every paged list (:mod:`shared.stores.paging`).
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+
+from shared.stores.paging import LATEST_STAMP_MS
 
 
 class _WireModel(BaseModel):
@@ -48,3 +51,16 @@ class QueryString(_WireModel):
 
 class ResponseView(_WireModel):
     """A response body, often built from a stored document whose other fields it leaves out."""
+
+
+class PageQuery(QueryString):
+    """A list endpoint's ``?limit=`` (documents per page; a page holds more when several
+    share the last one's stamp) and ``?before=`` (the ``next`` of the page before); any
+    other query parameter is refused."""
+
+    limit: int = Field(default=20, ge=1, le=100)
+    """How many to list per page, 20 unless given; a page holds more when several share
+    the time of its last one, so that none falls between two pages."""
+    before: int | None = Field(default=None, ge=0, le=LATEST_STAMP_MS)
+    """The ``next`` of the page before (epoch milliseconds, UTC): lists only those whose time,
+    the one the list is sorted by, is strictly earlier. Left out: the first page, the newest."""

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from shared.api_models import ResponseView
-from shared.stores.paging import PageQuery
+from shared.api_models import PageQuery, ResponseView
 
 TRACKING = "tracking"
 """One view per order, keyed by order id; bookkeeping fields are never served."""

@@ -6,8 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, field_validator
 
-from shared.api_models import RequestBody, ResponseView
-from shared.stores.paging import PageQuery
+from shared.api_models import PageQuery, RequestBody, ResponseView
 
 Vehicle = Literal["bike", "scooter", "car"]
 REASON_MAX_CHARS = 200

@@ -7,8 +7,7 @@ from typing import Literal, get_args
 from pydantic import ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from shared.api_models import QueryString, RequestBody, ResponseView
-from shared.stores.paging import PageQuery
+from shared.api_models import PageQuery, QueryString, RequestBody, ResponseView
 
 TICKETS = "tickets"
 """One ticket per queued order, keyed by order id."""

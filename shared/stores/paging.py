@@ -1,4 +1,5 @@
-"""Pages of a collection, newest first, for BFF list endpoints.
+"""Pages of a collection, newest first, for BFF list endpoints (whose query string is
+:class:`shared.api_models.PageQuery`).
 
 A page is cut by a timestamp field: ``before`` (the ``next`` of the page
 before) asks for documents stamped strictly earlier. Documents sharing the
@@ -11,9 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pydantic import Field
-
-from shared.api_models import QueryString
 from shared.stores.base import Document, Where
 
 if TYPE_CHECKING:
@@ -23,19 +21,6 @@ if TYPE_CHECKING:
 LATEST_STAMP_MS = 253_402_300_799_999
 """The last millisecond of the year 9999: no page boundary is later (and Firestore's
 integers end at 2**63 - 1)."""
-
-
-class PageQuery(QueryString):
-    """A list endpoint's ``?limit=`` (documents per page; a page holds more when several
-    share the last one's stamp) and ``?before=`` (the ``next`` of the page before); any
-    other query parameter is refused."""
-
-    limit: int = Field(default=20, ge=1, le=100)
-    """How many to list per page, 20 unless given; a page holds more when several share
-    the time of its last one, so that none falls between two pages."""
-    before: int | None = Field(default=None, ge=0, le=LATEST_STAMP_MS)
-    """The ``next`` of the page before (epoch milliseconds, UTC): lists only those whose time,
-    the one the list is sorted by, is strictly earlier. Left out: the first page, the newest."""
 
 
 @dataclass(frozen=True, slots=True)

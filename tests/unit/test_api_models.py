@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from shared.api_models import QueryString, RequestBody, ResponseView
-from shared.stores.paging import PageQuery
+from shared.api_models import PageQuery, QueryString, RequestBody, ResponseView
 
 
 class Rename(RequestBody):
