@@ -33,6 +33,12 @@ def load_subsystems() -> list[SubsystemApp[Any]]:
         if not isinstance(app, SubsystemApp):
             raise TopologyError(f"entry point {ep.name} = {ep.value} is not a SubsystemApp")
         apps.append(app)
+    return checked(apps)
+
+
+def checked(apps: list[SubsystemApp[Any]]) -> list[SubsystemApp[Any]]:
+    """``apps``, once :func:`~shared.topology.checks.check_system` finds them consistent;
+    else :class:`TopologyError` listing every problem."""
     contracts = {app.name: app.published for app in apps}
     problems = check_system(tuple(app.topology for app in apps), contracts)
     if problems:

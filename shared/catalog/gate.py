@@ -13,27 +13,26 @@ With a :class:`~shared.catalog.history.Baseline` (``contracts check --against``)
 the schemas published at that revision are what the code must not break, since
 one change can edit a contract and its committed schema together. Every
 version published there must still be published, or be retired the one way
-there is: its contract class removed and its schema file deleted, with no
-consumer left that selects it. The working tree must still be readable and
-up to date.
+there is: its contract class removed and its schema file deleted (no consumer
+can still select it: :func:`shared.system.load_subsystems` refuses such a
+system before the gate runs). The working tree must still be readable and up
+to date.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from shared.catalog import asyncapi, markdown, mermaid
 from shared.catalog.history import Baseline
-from shared.catalog.inventory import Published, Reading, inventory
+from shared.catalog.inventory import Published, inventory
 from shared.catalog.schemas import SCHEMAS_DIR, parse_schema_file, render_json, schema_of
 from shared.compat import breaking_changes
-from shared.contracts import SCHEMA_VERSION_TAG
 from shared.runtime.app import SubsystemApp
-from shared.topology.model import Role
 
 EXPORT_COMMAND = "fooddelivery contracts export"
 _UNCOMPARABLE = (OSError, ValueError, LookupError, TypeError, AttributeError)
@@ -125,7 +124,7 @@ def check(
             report.unreadable.append(_unreadable(shown, e))
             reported.add(shown)
     if baseline is not None:
-        _check_against(apps, events, root, baseline, report, reported)
+        _check_against(events, root, baseline, report, reported)
     for name, text in generate(apps).items():
         target, shown = root / name, f"{root.name}/{name}"
         if shown not in reported and _committed_text(target) != text:
@@ -147,7 +146,6 @@ def export(apps: Sequence[SubsystemApp[Any]], root: Path) -> list[str]:
 
 
 def _check_against(
-    apps: Sequence[SubsystemApp[Any]],
     events: Mapping[Identity, Published],
     root: Path,
     baseline: Baseline,
@@ -162,7 +160,7 @@ def _check_against(
         event, shown = events.get(identity), _shown(root, name)
         if event is None:
             if not (root / SCHEMAS_DIR / name).exists():  # else reported as retired already
-                _retirement(apps, events, identity, baseline, report)
+                _retirement(identity, baseline, report)
             continue
         if not (root / SCHEMAS_DIR / name).is_file():
             report.removed.append(_deleted(event, shown, baseline.ref))
@@ -176,47 +174,13 @@ def _check_against(
         report.compared += 1
 
 
-def _retirement(
-    apps: Sequence[SubsystemApp[Any]],
-    events: Mapping[Identity, Published],
-    identity: Identity,
-    baseline: Baseline,
-    report: Report,
-) -> None:
-    """A version gone since the baseline: retired, unless a consumer still selects it."""
+def _retirement(identity: Identity, baseline: Baseline, report: Report) -> None:
+    """A version gone since the baseline, class and schema both: retired on purpose. (No
+    ingress can still select it: :func:`shared.system.load_subsystems` refuses such a system.)"""
     event_type, version = identity
-    readers = [r.qualified for r in _selecting(apps, events, identity)]
-    if readers:
-        report.removed.append(
-            f"{event_type} v{version}: published at {baseline.ref} and no longer published, "
-            f"but {', '.join(readers)} still select it: publish it again until every "
-            "consumer has moved to another version"
-        )
-    else:
-        report.retirements.append(
-            f"{event_type} v{version}: retired since {baseline.ref} "
-            "(class removed, schema deleted, no consumer selects it)"
-        )
-
-
-def _selecting(
-    apps: Sequence[SubsystemApp[Any]], events: Mapping[Identity, Published], identity: Identity
-) -> Iterator[Reading]:
-    """The ingresses that still select ``identity``.
-
-    An ingress selects a version by its ``schemaVersion`` tag, or by the type
-    alone when no version of the type is published any more (as
-    :mod:`.inventory` assigns readers).
-    """
-    event_type, version = identity
-    others = any(t == event_type for t, _ in events)
-    for app in sorted(apps, key=lambda a: a.name):
-        for service, fn in app.topology.consumers():
-            if fn.role is not Role.INGRESS or event_type not in fn.channel.rule.types:
-                continue
-            wanted = fn.channel.rule.tags.get(SCHEMA_VERSION_TAG)
-            if wanted == str(version) or (wanted is None and not others):
-                yield Reading(app.name, service.name, fn.name)
+    report.retirements.append(
+        f"{event_type} v{version}: retired since {baseline.ref} (class removed, schema deleted)"
+    )
 
 
 def _schema(data: bytes) -> dict[str, Any]:
