@@ -78,8 +78,8 @@ def measure(shape: str, size: int, writes: int, pgid: int) -> float:
         time.sleep(3)  # the last snapshots
         return (cpu_s(pgid) - before) / writes
     finally:
-        watch.unsubscribe()
-        db.close()
+        watch.unsubscribe()  # type: ignore[no-untyped-call]
+        db.close()  # type: ignore[no-untyped-call]
 
 
 def cpu_s(pgid: int) -> float:

@@ -20,14 +20,16 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from google.cloud import pubsub_v1
+from google.cloud import pubsub_v1  # type: ignore[attr-defined, import-untyped, unused-ignore]
 
 from shared import emulators
 from shared.clock import ManualClock, SystemClock
 from shared.envelope import new_event
+from shared.hub.base import AbstractPublisher
 from shared.hub.message import Message, to_message
 from shared.hub.pubsub import PubSubPublisher, publisher_client
 from shared.hub.pubsub_pull import PubSubPullWorker
@@ -136,8 +138,8 @@ def consume_kit(subscription: str, n: int) -> float:
     return elapsed
 
 
-class _NullPublisher:
-    def publish(self, topic: Topic, batch: list[Message]) -> list[str]:
+class _NullPublisher(AbstractPublisher):
+    def publish(self, topic: Topic, messages: Sequence[Message]) -> list[str]:
         return []
 
 
