@@ -7,6 +7,7 @@ all lines of one business flow (e.g. one order) across every subsystem.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -44,7 +45,13 @@ def trace_id(correlation_id: str) -> str:
 
 def event_logger(name: str, labels: Mapping[str, str]) -> EventLogger:
     """A logger for one function invocation; ``labels`` go on every line."""
-    return EventLogger(logging.getLogger(f"{ROOT}.{name}"), dict(labels))
+    return EventLogger(_named(name), dict(labels))
+
+
+@functools.cache
+def _named(name: str) -> logging.Logger:
+    """The logger of function ``name`` (``getLogger`` takes a lock on every call)."""
+    return logging.getLogger(f"{ROOT}.{name}")
 
 
 class CloudLoggingFormatter(logging.Formatter):

@@ -28,7 +28,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -132,7 +132,7 @@ class InMemoryHub:
             for message in messages:
                 message_id = str(next(self._ids))
                 ids.append(message_id)
-                stored = replace(message, message_id=message_id, publish_time=stamp)
+                stored = message.published(message_id, stamp)
                 for observe in self.observers:
                     observe(project, topic, stored)
                 for sub in subscriptions:

@@ -8,7 +8,6 @@ fault collection. Wiring follows the topology declarations only.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from shared.clock import Clock, ManualClock, SystemClock
@@ -193,7 +192,7 @@ class EmbeddedSystem:
 
 def _deliver_message(runtime: ConsumerRuntime[Any]) -> Any:
     def deliver(message: Message, attempt: int) -> Outcome:
-        return runtime.handle(replace(message, delivery_attempt=attempt))
+        return runtime.handle(message.delivered(attempt))
 
     return deliver
 
