@@ -25,8 +25,8 @@ from pathlib import Path
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from devstack.processes import group_members
 from shared import emulators
+from shared.procfs import group_members
 
 PAYLOAD = "x" * 300
 BATCH = 400

@@ -45,11 +45,11 @@ from typing import Any
 
 from devstack.layout import MANIFEST, Manifest, Ports
 from devstack.live import LiveStack
-from devstack.processes import group_members
 from devstack.stack import DevOptions, DevStack
 from scenario.actors import ApiError, CustomerApp, DriverApp, PosTerminal, StaffApp, tokens
 from scenario.seed import RESTAURANTS
 from shared import logs
+from shared.procfs import group_members
 
 TARGET_P95_S = 10.0
 BATCH = 100

@@ -118,22 +118,3 @@ def signal_group(pgid: int, sig: signal.Signals) -> None:
     """Signal a process group; a group that is gone already is fine."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-
-
-def group_members(pgids: Sequence[int]) -> list[tuple[int, int, str]]:
-    """(pid, pgid, command) of every live process in one of ``pgids`` (Linux ``/proc``)."""
-    wanted, found = set(pgids), []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # the command may hold spaces and parentheses: fields restart after the last ')'
-        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        state, pgid = fields[0], int(fields[2])
-        if pgid in wanted and state != "Z":
-            found.append((int(entry.name), pgid, comm))
-    return found

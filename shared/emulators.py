@@ -10,7 +10,7 @@ may take the port in the seconds a JVM needs to start. Then the emulator does
 not fail: Pub/Sub logs a ``BindException`` and runs on, Storage's server thread
 dies and the process runs on, Firestore exits with code 0. So while waiting for
 an emulator :func:`start` checks that the socket listening on its port belongs
-to the emulator's process group (:mod:`shared.ports_owner`, Linux ``/proc``;
+to the emulator's process group (:mod:`shared.procfs`, Linux ``/proc``;
 elsewhere that check is skipped) and that its log does not say the address was
 in use. An emulator that lost its port, or died before it answered, is stopped
 and started again on another free port, up to :data:`PICK_ATTEMPTS` times. A
@@ -38,7 +38,7 @@ from pathlib import Path
 
 from shared import tether
 from shared.exceptions import KitError
-from shared.ports_owner import Owner, owner
+from shared.procfs import Owner, owner
 
 HOST = "127.0.0.1"
 PICK_ATTEMPTS = 3

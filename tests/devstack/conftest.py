@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from devstack.layout import MANIFEST, Manifest
-from devstack.processes import group_members
 from shared import emulators
+from shared.procfs import group_members
 from tests.conftest import _in_ci
 
 READY_TIMEOUT_S = 120.0

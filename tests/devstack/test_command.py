@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from devstack.layout import HOST_OFFSET
-from devstack.processes import group_members
+from shared.procfs import group_members
 from tests.devstack.conftest import (
     dev_env,
     require_emulators,

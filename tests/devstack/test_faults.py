@@ -26,33 +26,39 @@ def a_type_read_from_the_bus() -> tuple[str, str]:
     raise AssertionError("the order subsystem has no bus consumer")
 
 
-def test_a_poison_message_becomes_a_fault_and_the_stack_keeps_serving(
-    manifest: Manifest, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def publish_poison(manifest: Manifest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Publish an undecodable message straight onto the order bus, of a type a consumer
+    there reads; its partition key, which nothing else carries."""
     from shared.hub.pubsub import PubSubPublisher
 
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", manifest.env["PUBSUB_EMULATOR_HOST"])
     _, event_type = a_type_read_from_the_bus()
     key = f"poison-{uuid.uuid4().hex[:8]}"
+    poison = Message(data=b"{not an envelope", attributes={"type": event_type, "partitionKey": key})
     publisher = PubSubPublisher(project_of("order"))
     try:
-        publisher.publish(
-            Topic.BUS,
-            [
-                Message(
-                    data=b"{not an envelope", attributes={"type": event_type, "partitionKey": key}
-                )
-            ],
-        )
+        publisher.publish(Topic.BUS, [poison])
     finally:
         publisher.close()
+    return key
+
+
+def faults_keyed(manifest: Manifest, key: str) -> list[dict]:
+    """The order subsystem's recorded faults of messages keyed ``key``."""
+    order = manifest.hosts["order"]
+    faults = requests.get(f"{order}/_dev/faults", timeout=10).json()["faults"]
+    return [f for f in faults if f["message"]["attributes"].get("partitionKey") == key]
+
+
+def test_a_poison_message_becomes_a_fault_and_the_stack_keeps_serving(
+    manifest: Manifest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = publish_poison(manifest, monkeypatch)
     stack = LiveStack(manifest)
 
     def poison_fault() -> list[dict]:
         """the poison message is recorded in the order subsystem's faults"""
-        order = manifest.hosts["order"]
-        faults = requests.get(f"{order}/_dev/faults", timeout=10).json()["faults"]
-        return [f for f in faults if f["message"]["attributes"].get("partitionKey") == key]
+        return faults_keyed(manifest, key)
 
     [fault] = eventually(poison_fault)
     assert fault["reason"] == "poison"

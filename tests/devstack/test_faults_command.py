@@ -6,16 +6,12 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 
 import pytest
-import requests
 
-from devstack.layout import Manifest, project_of
-from shared.hub.message import Message
-from shared.topology.model import Topic
+from devstack.layout import Manifest
 from tests.devstack.conftest import EMULATOR_VARS, eventually
-from tests.devstack.test_faults import a_type_read_from_the_bus
+from tests.devstack.test_faults import faults_keyed, publish_poison
 
 pytestmark = pytest.mark.emulator
 
@@ -38,23 +34,11 @@ def faults(manifest: Manifest, *args: str) -> subprocess.CompletedProcess[str]:
 def test_a_poison_message_is_listed_shown_and_resubmitted(
     manifest: Manifest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from shared.hub.pubsub import PubSubPublisher
-
-    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", manifest.env["PUBSUB_EMULATOR_HOST"])
-    _, event_type = a_type_read_from_the_bus()
-    key = f"poison-{uuid.uuid4().hex[:8]}"
-    poison = Message(data=b"{not an envelope", attributes={"type": event_type, "partitionKey": key})
-    publisher = PubSubPublisher(project_of("order"))
-    try:
-        publisher.publish(Topic.BUS, [poison])
-    finally:
-        publisher.close()
+    key = publish_poison(manifest, monkeypatch)
 
     def recorded() -> list[dict]:
         """the order subsystem's faults of the poison message"""
-        order = manifest.hosts["order"]
-        found = requests.get(f"{order}/_dev/faults", timeout=10).json()["faults"]
-        return [f for f in found if f["message"]["attributes"].get("partitionKey") == key]
+        return faults_keyed(manifest, key)
 
     [fault] = eventually(recorded)
 

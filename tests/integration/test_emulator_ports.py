@@ -18,7 +18,7 @@ import pytest
 
 from shared import emulators, tether
 from shared.emulators import PUBSUB, STORAGE, EmulatorError, EmulatorSpec, RunningEmulator
-from shared.ports_owner import Owner, group_pids, owner
+from shared.procfs import Owner, group_pids, owner
 from tests.integration.port_thief import PortThief
 
 pytestmark = pytest.mark.emulator

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.ports_owner import Owner, group_pids, listening_inodes, owner
+from shared.procfs import Owner, group_pids, listening_inodes, owner
 
 pytestmark = pytest.mark.skipif(
     not Path("/proc/net/tcp").exists(), reason="needs Linux /proc (elsewhere the check is skipped)"

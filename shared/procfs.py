@@ -1,4 +1,7 @@
-"""Who listens on a loopback port: a given process group, someone else, or nobody.
+"""Linux ``/proc``: the processes of a process group, and who listens on a loopback port.
+
+:func:`group_members` lists a group's processes (the dev stack checks that none is
+left behind, the benchmarks add up their CPU).
 
 The emulators take no inherited socket and do not report the port they bound,
 so a port is picked for them before they start and another process may take it
@@ -20,6 +23,7 @@ import enum
 import ipaddress
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 PROC = Path("/proc")
@@ -80,9 +84,9 @@ def listening_inodes(port: int, host: str = "127.0.0.1") -> set[int] | None:
     return found if readable else None
 
 
-def group_pids(pgid: int) -> list[int]:
-    """The live processes of process group ``pgid`` (``pgrp`` in ``/proc/<pid>/stat``)."""
-    pids = []
+def group_members(pgids: Sequence[int]) -> list[tuple[int, int, str]]:
+    """(pid, pgid, command) of every live process in one of ``pgids``."""
+    wanted, found = set(pgids), []
     for entry in PROC.iterdir():
         if not entry.name.isdigit():
             continue
@@ -90,11 +94,18 @@ def group_pids(pgid: int) -> list[int]:
             stat = (entry / "stat").read_text()
         except OSError:
             continue  # gone meanwhile
-        # the command may hold spaces and parentheses: the fields go on after the last ')'
-        state, _ppid, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]
-        if int(pgrp) == pgid and state != "Z":
-            pids.append(int(entry.name))
-    return pids
+        # the command may hold spaces and parentheses: fields restart after the last ')'
+        comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        state, pgid = fields[0], int(fields[2])
+        if pgid in wanted and state != "Z":
+            found.append((int(entry.name), pgid, comm))
+    return found
+
+
+def group_pids(pgid: int) -> list[int]:
+    """The live processes of process group ``pgid``."""
+    return [pid for pid, _, _ in group_members([pgid])]
 
 
 def group_sockets(pgid: int) -> set[int] | None:
