@@ -27,7 +27,8 @@ class StatusRequest(RequestBody):
 
     online: StrictBool
     """``true``: go online to receive offers (once a location is reported); ``false``: go
-    offline (refused during an active delivery)."""
+    offline (refused during an active delivery, and while an accepted offer awaits its
+    assignment)."""
 
 
 class Location(RequestBody):

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from delivery.driver_bff.models import Location, Profile, ProfileRequest, StatusRequest
-from delivery.driver_bff.records import ACTIVE, DELIVERIES, DRIVERS
+from delivery.driver_bff.records import ACTIVE, DELIVERIES, DRIVERS, OFFERS
 from shared.api import HttpApi, HttpError
 from shared.stores import Doc, Where
 
 if TYPE_CHECKING:
     from delivery.ports import DeliveryPorts
     from shared.auth import Principal
+    from shared.stores import AbstractDocumentStore
 
 
 def register(api: HttpApi, ports: DeliveryPorts) -> None:
@@ -59,18 +60,27 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         body=StatusRequest,
         response=Profile,
         refusals={
-            409: "no profile yet, going online before reporting a location, "
-            "or going offline during an active delivery"
+            409: "no profile yet, going online before reporting a location, or going "
+            "offline during an active delivery or with an accepted offer not yet assigned"
         },
     )
     def put_status(caller: Principal, body: StatusRequest) -> Profile:
         """Go online to receive offers (once the location is known), or offline once every
-        delivery is finished; going offline lets an open offer go to the next driver."""
-        if not body.online and store.query(
-            DELIVERIES,
-            [Where("driverId", "==", caller.subject), Where("status", "in", list(ACTIVE))],
-        ):
-            raise HttpError(409, "finish your active delivery before going offline")
+        delivery is finished and every accepted offer assigned; going offline lets an open
+        offer go to the next driver."""
+        if not body.online:
+            if store.query(
+                DELIVERIES,
+                [Where("driverId", "==", caller.subject), Where("status", "in", list(ACTIVE))],
+            ):
+                raise HttpError(409, "finish your active delivery before going offline")
+            pending = awaiting_assignment(store, caller.subject)
+            if pending:
+                raise HttpError(
+                    409,
+                    f"you accepted delivery {pending[0]} and dispatch has not assigned it yet: "
+                    "wait for it (GET /me/deliveries), then finish or release it",
+                )
         return edit(caller, {"online": body.online}, needs_location=body.online)
 
     @api.route(
@@ -84,3 +94,21 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
     def put_location(caller: Principal, body: Location) -> Profile:
         """Report where the caller is now."""
         return edit(caller, {"location": body.model_dump()})
+
+
+def awaiting_assignment(store: AbstractDocumentStore, driver_id: str) -> list[str]:
+    """The deliveries whose offer the driver accepted and dispatch has not yet answered
+    (assigned to them, or withdrawn).
+
+    A driver who went offline now would have dispatch withdraw the offer if it heard of
+    the availability before the answer: the two events have different partition keys, so
+    nothing orders them.
+    """
+    accepted = store.query(
+        OFFERS, [Where("driverId", "==", driver_id), Where("status", "==", "accepted")]
+    )
+    return sorted(
+        offer.key
+        for offer in accepted
+        if (store.get(DELIVERIES, offer.key) or {}).get("driverId") != driver_id
+    )

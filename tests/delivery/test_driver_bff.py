@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from shared.envelope import new_event
+from shared.topology import Topic
 from tests.delivery.conftest import (
     FAR,
     HOME,
@@ -16,6 +17,7 @@ from tests.delivery.conftest import (
     START,
     Delivery,
     offer_then_accept,
+    order_payload,
 )
 
 AREA = {"city": HOME["city"], "postcode": HOME["postcode"]}
@@ -156,6 +158,52 @@ def test_a_driver_goes_offline_once_the_delivery_is_done(delivery: Delivery) -> 
 
     response = delivery.call("PUT", "/me/status", "dan", {"online": False})
 
+    assert response.status_code == 200
+    assert response.get_json()["online"] is False
+
+
+def test_a_driver_cannot_go_offline_between_accepting_and_being_assigned(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    accepted = delivery.client.post("/offers/d-o-1/accept", headers=delivery.headers("dan"))
+    assert accepted.status_code == 200
+
+    # dispatch has not heard of the answer: an offline heard first would withdraw the offer
+    offline = delivery.client.put(
+        "/me/status", json={"online": False}, headers=delivery.headers("dan")
+    )
+    delivery.system.run_until_quiet()
+
+    assert offline.status_code == 409
+    assert "d-o-1" in offline.get_json()["error"]
+    assert delivery.call("GET", "/me", "dan").get_json()["online"] is True
+    found = delivery.delivery("o-1")
+    assert (found["status"], found["driver"]["id"]) == ("assigned", "dan")
+    assert delivery.bus("offer-withdrawn") == []
+
+
+def test_a_driver_goes_offline_once_an_accepted_offer_is_withdrawn(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    cancelled = order_payload("o-1", "cancelled", reason="customer-cancelled")
+    event = new_event(
+        "order.order-status-changed",
+        "order",
+        cancelled,
+        partition_key="o-1",
+        timestamp=START,
+        tags={"subsystem": "order", "schemaVersion": "2"},
+    )
+    delivery.system.inject("order", Topic.EXTERNAL, event)  # dispatch hears it first
+    accepted = delivery.client.post("/offers/d-o-1/accept", headers=delivery.headers("dan"))
+    assert accepted.status_code == 200
+    delivery.system.run_until_quiet()
+
+    response = delivery.call("PUT", "/me/status", "dan", {"online": False})
+
+    assert delivery.bus("offer-withdrawn") == [{"id": "d-o-1", "driverId": "dan"}]
     assert response.status_code == 200
     assert response.get_json()["online"] is False
 
