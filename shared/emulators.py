@@ -12,9 +12,10 @@ dies and the process runs on, Firestore exits with code 0. So while waiting for
 an emulator :func:`start` checks that the socket listening on its port belongs
 to the emulator's process group (:mod:`shared.procfs`, Linux ``/proc``;
 elsewhere that check is skipped) and that its log does not say the address was
-in use. An emulator that lost its port, or died before it answered, is stopped
-and started again on another free port, up to :data:`PICK_ATTEMPTS` times. A
-port the caller gave is never swapped: losing it is an error that names it.
+in use. An emulator that lost its port is stopped and started again on another
+free port, up to :data:`PICK_ATTEMPTS` times. A port the caller gave is never
+swapped: losing it is an error that names it. An emulator that exits for any
+other reason is broken, not unlucky: it fails at once, with the end of its log.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ PICK_ATTEMPTS = 3
 """How many free ports :func:`start` tries for an emulator before it gives up."""
 PORT_IN_USE = b"Address already in use"
 """What each emulator logs when it cannot bind its port (Java's BindException, Python's OSError)."""
+LOG_TAIL_LINES = 15
+"""How much of a dead emulator's log its error shows."""
 _log = logging.getLogger("fooddelivery.emulators")
 
 
@@ -192,10 +195,11 @@ def start(
 ) -> RunningEmulator:
     """Start ``spec`` on ``port`` (a free one if ``None``) and wait until it answers.
 
-    On a port it picked, an emulator that loses the port to another process or
-    exits early is started again on another free port (:data:`PICK_ATTEMPTS` in
-    all); the port it runs on is the returned emulator's ``host_port``. A given
-    ``port`` that another process holds is an :class:`EmulatorError` at once.
+    On a port it picked, an emulator that loses the port to another process is
+    started again on another free port (:data:`PICK_ATTEMPTS` in all); the port it
+    runs on is the returned emulator's ``host_port``. A given ``port`` that another
+    process holds is an :class:`EmulatorError` at once, and so is an emulator that
+    exits before it answers (:class:`EmulatorExited`, with the end of its log).
     An emulator already named by its ``*_EMULATOR_HOST`` variable is used as is.
     """
     existing = os.environ.get(spec.env_var)
@@ -226,7 +230,7 @@ def start(
         picked = free_port()
         try:
             return _start_on(spec, picked, log_dir, timeout_s)
-        except (PortTaken, EmulatorExited) as e:
+        except PortTaken as e:
             failures.append(str(e))
             _log.warning("%s; starting it again on another port", e)
     raise EmulatorError(
@@ -333,8 +337,23 @@ def _may_answer(
     if listener is Owner.OTHER or (listener is not Owner.GROUP and _log_says_in_use(log_path)):
         raise PortTaken(spec, port)
     if process.poll() is not None:
-        raise EmulatorExited(f"the {spec.name} emulator exited with code {process.returncode}")
+        if _log_says_in_use(log_path):  # it exited since the log was read
+            raise PortTaken(spec, port)
+        raise EmulatorExited(
+            f"the {spec.name} emulator exited with code {process.returncode} before it "
+            f"answered; the end of its log:\n{_tail(log_path)}"
+        )
     return listener is not Owner.NOBODY  # GROUP, or UNKNOWN: only its answer tells
+
+
+def _tail(log_path: Path | None) -> str:
+    """The last :data:`LOG_TAIL_LINES` lines of an emulator's log, indented."""
+    try:
+        lines = log_path.read_bytes().decode(errors="replace").splitlines() if log_path else []
+    except OSError:
+        lines = []
+    shown = [f"  {line}" for line in lines[-LOG_TAIL_LINES:]]
+    return "\n".join(shown) or "  (empty)"
 
 
 def _log_says_in_use(log_path: Path | None) -> bool:
