@@ -26,7 +26,10 @@ def announce_order(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
     """``order-submitted`` on creation; ``order-placed``, ``order-payment-declined`` or
     ``order-cancelled`` on the move.
 
-    None carries the payment method: payment-esg reads it from the order itself.
+    A change feed may hand over several writes as one change (the emulator's, or
+    a trigger resuming after a restart): an order first seen already moved on is
+    announced both submitted and moved. None carries the payment method:
+    payment-esg reads it from the order itself.
     """
     order, before = change.after, change.before
     if order is None:
@@ -34,7 +37,7 @@ def announce_order(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
     public = {k: v for k, v in order.items() if k != "paymentMethod"}
     if before is None:
         ctx.emit("order-submitted", "order", public, partition_key=change.key)
-    elif order["status"] != before["status"] and order["status"] in ANNOUNCED:
+    if order["status"] != (before or {}).get("status") and order["status"] in ANNOUNCED:
         ctx.emit(ANNOUNCED[order["status"]], "order", public, partition_key=change.key)
 
 

@@ -12,6 +12,12 @@ was asked already (``payment-attempts``: its answer may have been lost). Then
 the retry asks again with the same key, and an authorization made is voided by
 whichever of the two comes second, with the same key as any void
 (``{orderId}:void``), so the processor releases the money once.
+
+A retry sends the very request the processor was first asked, card included, as
+the attempt noted it: the processor answers a key reused with another card 422,
+and a card removed meanwhile must not turn an authorization already made into a
+decline that leaves the money held. The attempt forgets the card once the answer
+is stored.
 """
 
 from __future__ import annotations
@@ -34,8 +40,9 @@ PAYMENTS = "payments"
 """``{orderId, authorizationId, amount, currency, status, reason, authorizedAt}`` keyed by
 order id."""
 ATTEMPTS = "payment-attempts"
-"""``payment-attempts/{orderId}``: the processor was asked to authorize the order, so it may
-hold an authorization whose answer never came back."""
+"""``payment-attempts/{orderId}``: ``{orderId, paymentMethod}``, the processor was asked to
+authorize the order with this card token, so it may hold an authorization whose answer never
+came back; ``paymentMethod`` is dropped once the answer is stored."""
 AUTHORIZED_FIELDS = ("orderId", "authorizationId", "amount", "currency")
 """What the payment events tell of an authorized payment."""
 ORDER_SUBMITTED = "order-submitted"
@@ -68,16 +75,20 @@ def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
     store, order_id = ctx.ports.store, order["id"]
     payment = store.get(PAYMENTS, order_id)
     if payment is None:
-        never_asked = store.get(ATTEMPTS, order_id) is None
-        if never_asked and _cancelled_at_checkout(store, order_id):
+        attempt = store.get(ATTEMPTS, order_id)
+        if attempt is None and _cancelled_at_checkout(store, order_id):
             ctx.log.info("order %s was cancelled before its payment: not authorized", order_id)
             return
-        # Noted first: if the answer is lost, the retry asks again (same key, same answer)
-        # even once the order is cancelled, so an authorization made is voided.
-        store.put(ATTEMPTS, order_id, {"orderId": order_id})
-        payment = _authorization(order, card_token(store, order_id), ctx)
-        # A concurrent delivery may store it first; the processor answered it the same.
-        store.create(PAYMENTS, order_id, payment)
+        # An attempt noted before attempts kept their card names none: the order's card then.
+        token = (attempt or {}).get("paymentMethod") or card_token(store, order_id)
+        if token is not None and attempt is None:
+            # Noted first: if the answer is lost, the retry asks again (same key, same
+            # request, same answer) even once the order is cancelled, so an authorization
+            # made is voided. A concurrent delivery's note, if first, is the one kept.
+            store.create(ATTEMPTS, order_id, {"orderId": order_id, "paymentMethod": token})
+            token = (store.get(ATTEMPTS, order_id) or {}).get("paymentMethod", token)
+        payment = _stored(store, _authorization(order, token, ctx))
+    store.update(ATTEMPTS, order_id, _forget_card)
     if payment["status"] == "declined":
         body = {"orderId": order_id, "reason": payment["reason"]}
         ctx.emit("payment-declined", "payment", body, partition_key=order_id)
@@ -101,13 +112,22 @@ def release(order_id: str, ctx: Context[CustomerPorts]) -> None:
 
 
 def settle(order_id: str, order_status: str, ctx: Context[CustomerPorts]) -> None:
-    """Capture a delivered order's payment; void or refund a cancelled one's."""
+    """Capture a delivered order's payment; void or refund a cancelled one's.
+
+    A delivered order whose payment cannot be captured (declined, voided or
+    refunded) is a fault: the food went out unpaid, and a person must settle it.
+    """
     moves = SETTLEMENTS.get(order_status)
     if moves is None:
         return
     payment = ctx.ports.store.get(PAYMENTS, order_id)
     if payment is None:
         raise BusinessRuleViolation(f"order {order_id} is {order_status} but was never paid")
+    if order_status == "delivered" and payment["status"] not in ("authorized", "captured"):
+        raise BusinessRuleViolation(
+            f"order {order_id} was delivered, but its payment is {payment['status']}: "
+            "nothing to capture"
+        )
     _settle(payment, moves, ctx)
 
 
@@ -124,6 +144,33 @@ def _settle(
     if payment["status"] in {reached for _, reached in moves.values()}:
         body = {k: payment[k] for k in (*AUTHORIZED_FIELDS, "status")}
         ctx.emit(f"payment-{payment['status']}", "payment", body, partition_key=order_id)
+
+
+def _stored(store: AbstractDocumentStore, payment: Doc) -> Doc:
+    """The payment as stored: ``payment``, or what a concurrent delivery stored first.
+
+    Both asked the processor with one key and one request, so both got the same
+    answer; one that got another authorization is a fault for a person to void.
+    """
+    order_id = payment["orderId"]
+    if store.create(PAYMENTS, order_id, payment):
+        return payment
+    stored = store.get(PAYMENTS, order_id) or payment
+    ours = payment["authorizationId"]
+    if ours is not None and ours != stored["authorizationId"]:
+        raise BusinessRuleViolation(
+            f"order {order_id}: the processor answered one authorization request twice "
+            f"differently ({ours}, stored: {stored['authorizationId'] or stored['status']}); "
+            f"void {ours} by hand"
+        )
+    return stored
+
+
+def _forget_card(attempt: Doc | None) -> Doc | None:
+    """The attempt without its card token, once the processor's answer is stored."""
+    if attempt is None or "paymentMethod" not in attempt:
+        return None
+    return {k: v for k, v in attempt.items() if k != "paymentMethod"}
 
 
 def _cancelled_at_checkout(store: AbstractDocumentStore, order_id: str) -> bool:

@@ -3,7 +3,9 @@
 Every call carries an ``Idempotency-Key`` chosen by the caller from the
 business fact (``{orderId}:capture``), so a redelivered event repeats a call
 harmlessly. A 5xx, a 408 or a 429 (or a broken connection) raises a retryable
-error (the event is redelivered with backoff). A 401 or 403 says our own
+error (the event is redelivered with backoff), and so does a 409 to an
+authorization: a request with its key is still running at the processor (a
+settlement's 409 is a state its authorization is not in). A 401 or 403 says our own
 credentials are wrong: a :class:`BusinessRuleViolation` (a fault for a person
 to fix at once), never a decline the customer would be blamed for; the order
 then ends at checkout's payment deadline. Any other refusal of an authorization
@@ -29,6 +31,9 @@ Settlement = Literal["capture", "void", "refund"]
 """What can be done with an authorization after the fact."""
 RETRY_LATER = frozenset({408, 429})
 """The 4xx answers that ask to try again later: a request timeout, too many requests."""
+KEY_IN_USE = 409
+"""What processors answer a request whose idempotency key another request is still using;
+to a settlement, it says the authorization is in the wrong state."""
 NOT_US = frozenset({401, 403})
 """The 4xx answers about our own credentials, not about the customer's payment."""
 REFUSED = "payment_refused"
@@ -102,6 +107,8 @@ class HttpPaymentProcessor(PaymentProcessor):
             "reference": reference,
         }
         response = self._post("/v1/authorizations", body, idempotency_key)
+        if response.status_code == KEY_IN_USE:
+            raise ProcessorUnavailable(f"payment processor is still authorizing {reference}")
         if _is_final_refusal(response.status_code):
             return _declined(response)
         _raise_for_status(response, f"authorize {reference}")

@@ -271,6 +271,33 @@ def test_a_repeated_decline_restores_nothing_once_the_retry_is_ordered(shop: Cus
     assert shop.doc("orders", retried)["status"] == "placed"
 
 
+def test_an_order_first_seen_already_placed_is_announced_submitted_and_placed(
+    shop: Customer,
+) -> None:
+    # GIVEN a change feed that hands over the creation and the placement as one change
+    order_id = shop.place_order()
+    placed = shop.doc("orders", order_id)
+    change = DocumentChange("orders", order_id, None, placed, "merged")
+    [(service, trigger)] = [(s, t) for s, t in TOPOLOGY.triggers() if t.collection == "orders"]
+    runtime = TriggerRuntime(
+        TOPOLOGY,
+        service,
+        trigger,
+        shop.system.ports["customer"],
+        InMemoryPublisher(shop.system.hub, "customer"),
+        shop.clock,
+    )
+    before = {t: len(shop.events(t)) for t in ("order-submitted", "order-placed")}
+
+    assert runtime.handle(change) is Outcome.ACK
+
+    # THEN both are announced, so order-esg still tells Order of the paid order
+    assert {t: len(shop.events(t)) - n for t, n in before.items()} == {
+        "order-submitted": 1,
+        "order-placed": 1,
+    }
+
+
 def test_a_declined_payment_leaves_a_cart_started_since_alone(shop: Customer) -> None:
     shop.sign_up()
     shop.fill_cart()

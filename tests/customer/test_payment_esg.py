@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -445,6 +445,16 @@ def test_the_adapter_tells_an_outage_from_a_refusal(customer: Customer, status: 
         adapter(customer).settle("auth-9", "capture", idempotency_key="o-9:capture")
 
 
+def test_a_409_to_an_authorization_is_a_key_still_in_use_not_a_decline(
+    customer: Customer,
+) -> None:
+    customer.processor.failures = 1
+    customer.processor.failure = ({"error": "a request with this key is in progress"}, 409)
+
+    with pytest.raises(ProcessorUnavailable, match="still authorizing o-1"):
+        authorize(adapter(customer))
+
+
 def test_no_event_ever_carries_a_card_token(shop: Customer) -> None:
     order_id = shop.place_order()
     shop.order_status(order_id, "delivered")
@@ -468,6 +478,122 @@ def test_a_saved_card_removed_before_the_payment_declines_the_order(shop: Custom
     assert payment(shop, order_id)["reason"] == "no_payment_method"
     assert shop.doc("orders", order_id)["status"] == "payment-declined"
     assert shop.processor.calls == []
+
+
+def after_the_first_authorize_call(shop: Customer, action: Callable[[], None]) -> None:
+    """Run ``action`` once, just after the delivery in which payment-esg first asked the
+    processor to authorize (before the redelivery that follows a lost answer)."""
+    done: list[bool] = []
+
+    def observe(_subscription: str, _seconds: float) -> None:
+        if not done and authorize_calls(shop):
+            done.append(True)
+            action()
+
+    shop.system.hub.delivery_observers.append(observe)
+
+
+def checkout(shop: Customer) -> str:
+    response = shop.call("checkout-bff", "POST", "/checkout", {})
+    assert response.status_code == 201, response.get_json()
+    order_id: str = response.get_json()["orderId"]
+    return order_id
+
+
+@pytest.mark.parametrize("change", ["removed", "replaced"])
+def test_a_retry_after_a_lost_answer_asks_with_the_card_first_asked_with(
+    shop: Customer, change: str
+) -> None:
+    # GIVEN the processor authorizes the saved card, but its answer is lost, and the customer
+    # removes or replaces the saved card before payment-esg asks again
+    shop.sign_up()
+    shop.fill_cart()
+    shop.processor.lost_answers = 1
+    account = shop.client("account-bff")
+
+    def change_the_card() -> None:
+        if change == "removed":
+            account.delete("/me/payment-method", headers=shop.headers())
+        else:
+            amex = {"token": "pm_card_amex", "brand": "amex", "last4": "0005"}
+            account.put("/me/payment-method", json=amex, headers=shop.headers())
+
+    after_the_first_authorize_call(shop, change_the_card)
+
+    # WHEN the customer checks out
+    order_id = checkout(shop)
+
+    # THEN the retry repeats the first request (key and card), so the authorization made is
+    # the order's: placed, nothing left held for a declined order
+    first, retry = authorize_calls(shop)
+    assert retry == first
+    assert first["body"]["paymentMethod"] == "pm_card_visa"
+    assert shop.doc("orders", order_id)["status"] == "placed"
+    assert payment(shop, order_id)["authorizationId"] == "auth-1"
+    assert shop.events("payment-declined") == []
+    # and the attempt forgets the card once the answer is stored
+    assert shop.doc("payment-attempts", order_id) == {"orderId": order_id}
+
+
+def test_a_key_still_in_use_at_the_processor_is_asked_again_later(shop: Customer) -> None:
+    # GIVEN the first answer is lost, and the processor answers the retry 409: a request
+    # with the key is still running there (as Stripe-like processors do)
+    shop.sign_up()
+    shop.fill_cart()
+    shop.processor.lost_answers = 1
+
+    def key_in_use() -> None:
+        shop.processor.failures = 1
+        shop.processor.failure = ({"error": "a request with this key is in progress"}, 409)
+
+    after_the_first_authorize_call(shop, key_in_use)
+
+    order_id = checkout(shop)
+
+    assert shop.processor.failures == 0
+    assert shop.doc("orders", order_id)["status"] == "placed"
+    assert [a["status"] for a in shop.processor.authorizations.values()] == ["authorized"]
+    assert shop.events("payment-declined") == []
+
+
+def test_an_authorization_unlike_the_one_a_concurrent_delivery_stored_is_a_fault(
+    shop: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a concurrent delivery of the same submission stored a decline first
+    create = shop.store.create
+
+    def concurrent_delivery_first(collection: str, key: str, data: dict[str, Any]) -> bool:
+        if collection == "payments":
+            declined = {**data, "authorizationId": None, "status": "declined", "reason": "x"}
+            assert create(
+                collection, key, {k: v for k, v in declined.items() if k != "authorizedAt"}
+            )
+        return create(collection, key, data)
+
+    monkeypatch.setattr(shop.store, "create", concurrent_delivery_first)
+
+    # WHEN this delivery's authorization comes back
+    order_id = shop.place_order()
+
+    # THEN it announces nothing of its own: a person voids the authorization it got
+    assert payment(shop, order_id)["status"] == "declined"
+    assert shop.events("payment-authorized") == shop.events("order-placed") == []
+    [fault] = shop.faults()
+    assert "void auth-1 by hand" in fault["error"]["message"]
+
+
+@pytest.mark.parametrize("settled", ["declined", "voided", "refunded"])
+def test_a_delivered_order_whose_payment_cannot_be_captured_is_a_fault(
+    shop: Customer, settled: str
+) -> None:
+    order_id = shop.place_order()
+    shop.store.update("payments", order_id, lambda p: {**p, "status": settled} if p else None)
+
+    shop.order_status(order_id, "delivered")
+
+    [fault] = shop.faults()
+    assert f"delivered, but its payment is {settled}" in fault["error"]["message"]
+    assert shop.processor.paths("/capture") == []
 
 
 def checkout_with_card(shop: Customer, token: str) -> str:
