@@ -6,8 +6,9 @@ harmlessly. A 5xx, a 408 or a 429 (or a broken connection) raises a retryable
 error (the event is redelivered with backoff), and so does a 409 to an
 authorization: a request with its key is still running at the processor (a
 settlement's 409 is a state its authorization is not in). A 401 or 403 says our own
-credentials are wrong: a :class:`BusinessRuleViolation` (a fault for a person
-to fix at once), never a decline the customer would be blamed for; the order
+credentials are wrong, and a 404 or 405 to an authorization our own processor URL: a
+:class:`BusinessRuleViolation` (a fault for a person to fix at once), never a
+decline the customer would be blamed for; the order
 then ends at checkout's payment deadline. Any other refusal of an authorization
 is a :class:`Declined`, as the processor will never accept that request; any
 other refusal of a settlement is a :class:`BusinessRuleViolation`.
@@ -34,8 +35,9 @@ RETRY_LATER = frozenset({408, 429})
 KEY_IN_USE = 409
 """What processors answer a request whose idempotency key another request is still using;
 to a settlement, it says the authorization is in the wrong state."""
-NOT_US = frozenset({401, 403})
-"""The 4xx answers about our own credentials, not about the customer's payment."""
+NOT_US = frozenset({401, 403, 404, 405})
+"""The 4xx answers about our own credentials or URL, not about the customer's payment: an
+authorization is made at one fixed path, which cannot be missing unless it is wrong."""
 REFUSED = "payment_refused"
 """The decline reason when the processor refuses an authorization without a code of its own."""
 

@@ -410,13 +410,21 @@ def test_the_adapter_declines_an_authorization_the_processor_will_never_accept(
     assert authorize(adapter(customer)) == Declined("amount_too_small", refusal="422 too little")
 
 
-@pytest.mark.parametrize("status", [401, 403])
-def test_our_own_credentials_refused_are_a_fault_never_a_decline(
-    customer: Customer, status: int
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (401, "unknown API key"),
+        (403, "unknown API key"),
+        (404, "no such path"),  # our processor URL is wrong
+        (405, "method not allowed"),
+    ],
+)
+def test_our_own_credentials_or_url_refused_are_a_fault_never_a_decline(
+    customer: Customer, status: int, error: str
 ) -> None:
     customer.processor.failures = 1
-    customer.processor.failure = ({"error": "unknown API key"}, status)
-    with pytest.raises(BusinessRuleViolation, match=f"{status} unknown API key"):
+    customer.processor.failure = ({"error": error}, status)
+    with pytest.raises(BusinessRuleViolation, match=f"{status} {error}"):
         authorize(adapter(customer))
 
 
