@@ -14,6 +14,7 @@ from restaurant.kitchen_bff.models import (
     FINAL_STATUSES,
     OPEN_STATUSES,
     TICKETS,
+    WITHDRAWN_UNSEEN,
     AcceptOrder,
     HistoryQuery,
     QueueQuery,
@@ -129,8 +130,13 @@ def _require_staff_of(caller: Principal, restaurant_id: str) -> None:
 
 
 def _ticket_of(ticket: Doc | None, restaurant_id: str, order_id: str) -> Doc:
-    """The ticket if it belongs to the restaurant; 404 otherwise, never saying whose it is."""
-    if ticket is None or ticket["restaurantId"] != restaurant_id:
+    """The ticket if it belongs to the restaurant; 404 otherwise, never saying whose it is
+    (and for an order withdrawn before the kitchen heard of it)."""
+    if (
+        ticket is None
+        or ticket["restaurantId"] != restaurant_id
+        or ticket["status"] == WITHDRAWN_UNSEEN
+    ):
         raise HttpError(404, f"restaurant {restaurant_id} has no order {order_id}")
     return ticket
 

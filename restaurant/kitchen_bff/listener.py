@@ -5,8 +5,12 @@ when the order is placed, and says so in the order's ``ordering``; the others go
 the restaurant's own point of sale. An order from an older producer that does not
 say is routed by the restaurant's ordering as last heard here.
 
-Events of one order share its partition key and arrive in order, so a withdrawal
-or collection without a ticket is for an order the kitchen never queued.
+Events of one order share its partition key, but Order may publish them out of
+order (its announcements come from unordered triggers, and one can be retried
+after the next went out): a withdrawal heard before the order leaves a
+:data:`~restaurant.kitchen_bff.models.WITHDRAWN_UNSEEN` marker in the ticket's
+place, so the order arriving late is never queued. A collection without a ticket
+is for an order the kitchen never queued (it went to the point of sale).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from restaurant.kitchen_bff.models import FINAL_STATUSES, TICKETS
+from restaurant.kitchen_bff.models import FINAL_STATUSES, TICKETS, WITHDRAWN_UNSEEN
 from shared.stores import apply_event
 
 if TYPE_CHECKING:
@@ -72,16 +76,30 @@ def _ordering_of(store: AbstractDocumentStore, restaurant_id: str) -> str:
     return str(restaurant["ordering"])
 
 
+def _to_pos(store: AbstractDocumentStore, order: Doc) -> bool:
+    """Whether the order goes to the restaurant's point of sale, as far as is known here."""
+    if order.get("ordering"):
+        return bool(order["ordering"] == "pos")
+    restaurant = store.get(KITCHEN_RESTAURANTS, order["restaurantId"])
+    return restaurant is not None and restaurant["ordering"] == "pos"
+
+
 def _close(status: str) -> Callable[[Envelope, AbstractDocumentStore], None]:
-    """A step that moves a ticket that is not final yet to ``status``."""
+    """A step that moves a ticket that is not final yet to ``status``; a withdrawal
+    (``cancelled``) of an order not queued yet leaves the marker that keeps it out."""
 
     def close(event: Envelope, store: AbstractDocumentStore) -> None:
+        order = event.body
+
         def updater(ticket: Doc | None) -> Doc | None:
-            if ticket is None or ticket["status"] in FINAL_STATUSES:
+            if ticket is None and status == "cancelled" and not _to_pos(store, order):
+                marker = {"status": WITHDRAWN_UNSEEN}
+                return {"id": order["id"], "restaurantId": order["restaurantId"], **marker}
+            if ticket is None or ticket["status"] in FINAL_STATUSES | {WITHDRAWN_UNSEEN}:
                 return None
             return {**ticket, "status": status}
 
-        store.update(TICKETS, event.body["id"], updater)
+        store.update(TICKETS, order["id"], updater)
 
     return close
 

@@ -10,7 +10,11 @@ from pydantic_core import PydanticCustomError
 from shared.api_models import PageQuery, QueryString, RequestBody, ResponseView
 
 TICKETS = "tickets"
-"""One ticket per queued order, keyed by order id."""
+"""One ticket per queued order, keyed by order id; or, for an order withdrawn before it
+arrived, ``{id, restaurantId, status: WITHDRAWN_UNSEEN}``, which no list or route shows."""
+WITHDRAWN_UNSEEN = "withdrawn-unseen"
+"""The status of the marker left by a withdrawal heard before its order: the order, arriving
+late, is not queued."""
 
 TicketStatus = Literal["new", "accepted", "rejected", "ready", "cancelled", "picked-up"]
 STATUSES: tuple[str, ...] = get_args(TicketStatus)

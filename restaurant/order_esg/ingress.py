@@ -47,8 +47,8 @@ class OrderStatusChanged(Reader):
 def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None:
     """``placed`` becomes ``order-received``; ``cancelled`` and ``picked-up`` close the ticket.
 
-    ``order-received`` keeps where Order sends the order (``ordering``), ``None`` when
-    an older producer did not say.
+    Each keeps where Order sends the order (``ordering``), ``None`` when an older
+    producer did not say.
     """
     order = read(event, OrderStatusChanged)
     restaurant_id = order.restaurant.id
@@ -63,5 +63,5 @@ def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None
         }
         ctx.emit("order-received", "order", body, partition_key=order.id)
     elif order.status in FOLLOW_UPS:
-        body = {"id": order.id, "restaurantId": restaurant_id}
+        body = {"id": order.id, "restaurantId": restaurant_id, "ordering": order.ordering}
         ctx.emit(FOLLOW_UPS[order.status], "order", body, partition_key=order.id)

@@ -527,6 +527,23 @@ def test_a_late_cancellation_does_not_reopen_a_collected_order(kitchen: Restaura
     assert [e.type for e in kitchen.external(*ANSWERS)] == [OrderAccepted.TYPE, OrderReady.TYPE]
 
 
+def test_an_order_withdrawn_before_it_arrived_is_never_queued(restaurant: Restaurant) -> None:
+    # Order may publish the cancellation first: its announcements come from unordered
+    # triggers, and a failed one is retried after the next went out.
+    restaurant.open_restaurant("r-1")
+    restaurant.receive(restaurant.order_status("o-1", "cancelled", reason="customer"))
+    restaurant.receive(restaurant.order_status("o-1", "placed"))
+    restaurant.receive(restaurant.order_status("o-1", "cancelled", reason="customer"))
+
+    staff, kitchen = restaurant.staff("r-1"), restaurant.client("kitchen-bff")
+    queue = kitchen.get("/restaurants/r-1/orders", headers=staff).get_json()
+    history = kitchen.get("/restaurants/r-1/orders/history", headers=staff).get_json()
+    assert queue["orders"] == history["orders"] == []
+    assert kitchen.get("/restaurants/r-1/orders/o-1", headers=staff).status_code == 404
+    assert act(restaurant, "accept", {"prepMinutes": 5}).status_code == 404
+    assert restaurant.external(*ANSWERS) == []
+
+
 def test_the_api_documents_its_routes(restaurant: Restaurant) -> None:
     paths = restaurant.client("kitchen-bff").get("/openapi.json").get_json()["paths"]
     orders = "/restaurants/{restaurant_id}/orders"

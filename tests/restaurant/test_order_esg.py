@@ -86,7 +86,7 @@ def test_a_cancelled_or_collected_order_closes_the_ticket(
     [event] = restaurant.bus(*ORDER_EVENTS)
     assert event.type == internal
     assert event.partition_key == "o-1"
-    assert event.body == {"id": "o-1", "restaurantId": "r-1"}
+    assert event.body == {"id": "o-1", "restaurantId": "r-1", "ordering": None}
 
 
 @pytest.mark.parametrize("status", ["accepted", "ready", "delivered", "some-future-status"])
