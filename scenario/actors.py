@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import requests
 
@@ -73,12 +74,15 @@ class CustomerApp:
         self.tracking = Api(session, urls.tracking, token)
 
     def restaurants(self, cuisine: str | None = None) -> list[dict[str, Any]]:
-        """Open restaurants, optionally of one cuisine."""
-        query = "?open=true" + (f"&cuisine={cuisine}" if cuisine else "")
-        result: list[dict[str, Any]] = self.browse.call("GET", f"/restaurants{query}")[
-            "restaurants"
-        ]
-        return result
+        """Every open restaurant, optionally of one cuisine, following the pages' ``next``."""
+        query = {"open": "true", "limit": "100", **({"cuisine": cuisine} if cuisine else {})}
+        found: list[dict[str, Any]] = []
+        while True:
+            page = self.browse.call("GET", f"/restaurants?{urlencode(query)}")
+            found += page["restaurants"]
+            if page["next"] is None:
+                return found
+            query["after"] = page["next"]
 
     def menu(self, restaurant_id: str) -> list[dict[str, Any]]:
         """The menu's items."""

@@ -28,6 +28,11 @@ from pydantic.alias_generators import to_camel
 
 from shared.stores.paging import LATEST_STAMP_MS
 
+PAGE_LIMIT = 20
+"""How many documents a paged list holds when ``?limit=`` is left out."""
+MAX_PAGE_LIMIT = 100
+"""The largest ``?limit=`` a paged list accepts."""
+
 
 class _WireModel(BaseModel):
     """camelCase on the wire, Python names accepted, field docstrings as descriptions."""
@@ -58,7 +63,7 @@ class PageQuery(QueryString):
     share the last one's stamp) and ``?before=`` (the ``next`` of the page before); any
     other query parameter is refused."""
 
-    limit: int = Field(default=20, ge=1, le=100)
+    limit: int = Field(default=PAGE_LIMIT, ge=1, le=MAX_PAGE_LIMIT)
     """How many to list per page, 20 unless given; a page holds more when several share
     the time of its last one, so that none falls between two pages."""
     before: int | None = Field(default=None, ge=0, le=LATEST_STAMP_MS)

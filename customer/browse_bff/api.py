@@ -14,6 +14,7 @@ from customer.browse_bff.models import (
     RestaurantList,
     RestaurantQuery,
 )
+from customer.browse_bff.pages import by_name
 from shared.api import HttpApi, HttpError
 from shared.geo import distance_m
 from shared.stores import Where
@@ -33,15 +34,18 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         "GET", "/restaurants", actors={"customer"}, response=RestaurantList, query=RestaurantQuery
     )
     def list_restaurants(caller: Principal, query: RestaurantQuery) -> RestaurantList:
-        """Restaurants by name, filtered by ``?cuisine=``, ``?open=true|false`` and
+        """Restaurants by name, a page at a time (``?limit=``, ``?after=`` the ``next`` of the
+        page before), filtered by ``?cuisine=``, ``?open=true|false`` and
         ``?deliversTo=<lat>,<lng>`` (those whose delivery radius reaches it)."""
         equal = {"cuisine": query.cuisine, "open": query.open}
         where = [Where(name, "==", value) for name, value in equal.items() if value is not None]
-        found = [d.data for d in store.query(RESTAURANTS, where, order_by="name")]
         point = query.point()
-        if point is not None:
-            found = [r for r in found if delivers_to(r, point)]
-        return RestaurantList(restaurants=[Restaurant.model_validate(r) for r in found])
+        keep = None if point is None else lambda r: delivers_to(r, point)
+        page = by_name(store, RESTAURANTS, where, query.limit, query.position(), keep)
+        return RestaurantList(
+            restaurants=[Restaurant.model_validate(d.data) for d in page.documents],
+            next=None if page.next is None else page.next.token(),
+        )
 
     @api.route(
         "GET",

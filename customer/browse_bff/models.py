@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
+from customer.browse_bff.pages import Position
 from customer.contracts import Address
-from shared.api_models import QueryString, ResponseView
+from shared.api_models import MAX_PAGE_LIMIT, PAGE_LIMIT, QueryString, ResponseView
 
 RESTAURANTS = "catalog-restaurants"
 """Restaurants, keyed by restaurant id."""
@@ -35,11 +36,17 @@ class Restaurant(ResponseView):
 
 
 class RestaurantList(ResponseView):
-    """Restaurants sorted by name."""
+    """A page of restaurants sorted by name; ``next`` asks for the following page
+    (``?after=<next>``, with the same filters), ``null`` on the last one."""
 
     restaurants: list[Restaurant]
-    """Every restaurant that passes all the filters given (all of them without filters),
-    by name; the list is not paged."""
+    """This page's restaurants that pass all the filters given (all of them without
+    filters), by name; at most ``limit``."""
+    next: str | None = None
+    """The ``after`` of the following page (an opaque token); ``null`` on the last page.
+    With ``deliversTo`` one request looks at a few hundred restaurants at most, so a page
+    may hold fewer than ``limit``, even none, and still have a ``next``: only a ``null``
+    one ends the list."""
 
 
 class MenuItem(ResponseView):
@@ -69,7 +76,9 @@ class Menu(ResponseView):
 
 
 class RestaurantQuery(QueryString):
-    """The restaurant list's query string: ``?cuisine=italian&open=true&deliversTo=52.52,13.40``."""
+    """The restaurant list's query string:
+    ``?cuisine=italian&open=true&deliversTo=52.52,13.40&limit=20&after=<next>``; any other
+    parameter is refused."""
 
     cuisine: str | None = Field(default=None, min_length=1, max_length=50)
     """Only restaurants of this cuisine (e.g. ``italian``), matched whole and ignoring case."""
@@ -78,6 +87,11 @@ class RestaurantQuery(QueryString):
     both."""
     delivers_to: str | None = Field(default=None, pattern=r"^-?\d{1,2}(\.\d+)?,-?\d{1,3}(\.\d+)?$")
     """``<lat>,<lng>``: only restaurants that deliver there."""
+    limit: int = Field(default=PAGE_LIMIT, ge=1, le=MAX_PAGE_LIMIT)
+    """How many restaurants to list per page at most, 20 unless given (up to 100)."""
+    after: str | None = Field(default=None, max_length=4096)
+    """The ``next`` of the page before (an opaque token): lists only the restaurants after
+    where that page stopped, by name. Left out: the first page."""
 
     def point(self) -> dict[str, float] | None:
         """``deliversTo`` as ``{lat, lng}``, if given."""
@@ -85,6 +99,18 @@ class RestaurantQuery(QueryString):
             return None
         lat, lng = (float(part) for part in self.delivers_to.split(","))
         return {"lat": lat, "lng": lng}
+
+    def position(self) -> Position | None:
+        """Where the page starts: after the position ``after`` stands for, if given."""
+        return None if self.after is None else Position.from_token(self.after)
+
+    @field_validator("after")
+    @classmethod
+    def _a_token_this_list_gave(cls, after: str | None) -> str | None:
+        """Refuse (400) a token that is no ``next`` of this list."""
+        if after is not None:
+            Position.from_token(after)
+        return after
 
     @field_validator("cuisine")
     @classmethod

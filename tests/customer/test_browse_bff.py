@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import base64
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from customer.browse_bff.models import RESTAURANTS
+from customer.browse_bff.pages import SCAN_BUDGET
 from tests.customer.conftest import ADDRESS, DISHES, Customer
 
 if TYPE_CHECKING:
@@ -30,6 +33,7 @@ def test_restaurants_are_listed_by_name(catalog: Customer) -> None:
 
     assert response.status_code == 200
     assert names(response) == ["Curry House", "Pasta Bar", "Trattoria Roma"]
+    assert response.get_json()["next"] is None
     assert response.get_json()["restaurants"][2] == {
         "id": "r-1",
         "name": "Trattoria Roma",
@@ -110,3 +114,196 @@ def test_only_customers_may_browse(catalog: Customer) -> None:
     assert catalog.call("browse-bff", "GET", "/restaurants", subject=None).status_code == 401
     driver = catalog.call("browse-bff", "GET", "/restaurants", subject="dan", actor="driver")
     assert driver.status_code == 403
+
+
+# -- pages ------------------------------------------------------------------------------
+
+FAR = {**ADDRESS, "street": "Am Neuen Markt 1", "city": "Potsdam", "lat": 52.3989, "lng": 13.0657}
+"""An address ~26 km from ``ADDRESS``: a restaurant there with a 5 km radius does not
+deliver to ``ADDRESS``."""
+HERE = f"{ADDRESS['lat']},{ADDRESS['lng']}"
+CITY = [  # id, name, cuisine, open, address; published out of order on purpose
+    ("r-1", "Trattoria Roma", "italian", True, FAR),
+    ("p-3", "Pizza Pronto", "pizza", True, ADDRESS),
+    ("z-1", "Zaika", "indian", True, ADDRESS),
+    ("p-1", "Pizza Pronto", "pizza", True, FAR),
+    ("r-2", "Curry House", "indian", False, ADDRESS),
+    ("p-4", "Pizza Pronto", "pizza", False, ADDRESS),
+    ("b-1", "Bao Bar", "chinese", True, ADDRESS),
+    ("p-2", "Pizza Pronto", "pizza", True, ADDRESS),
+    ("r-3", "Pasta Bar", "italian", True, ADDRESS),
+]
+
+
+@pytest.fixture
+def city(customer: Customer) -> Customer:
+    for rid, name, cuisine, is_open, address in CITY:
+        customer.restaurant(rid, name=name, cuisine=cuisine, open=is_open, address=address)
+    return customer
+
+
+def pages(customer: Customer, query: str, limit: int) -> list[list[str]]:
+    """The ids on each page of ``GET /restaurants?<query>&limit=<limit>``, following ``next``."""
+    first = f"/restaurants?limit={limit}" + (f"&{query}" if query else "")
+    found: list[list[str]] = []
+    after = ""
+    for _ in range(50):
+        response = customer.call("browse-bff", "GET", first + after)
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        found.append([r["id"] for r in body["restaurants"]])
+        if body["next"] is None:
+            return found
+        after = f"&after={body['next']}"
+    raise AssertionError(f"no last page after 50: {found}")
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 4, 9])
+def test_pages_list_every_restaurant_once_by_name_then_id(city: Customer, limit: int) -> None:
+    """Limit 2 and 4 cut inside the run of four "Pizza Pronto", 3 just before it."""
+    everyone = ["b-1", "r-2", "r-3", "p-1", "p-2", "p-3", "p-4", "r-1", "z-1"]
+
+    listed = pages(city, "", limit)
+
+    assert [rid for page in listed for rid in page] == everyone
+    assert [len(page) for page in listed[:-1]] == [limit] * (len(listed) - 1)
+    assert len(listed) == -(-len(everyone) // limit)  # no empty last page after a full one
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("cuisine=pizza", ["p-1", "p-2", "p-3", "p-4"]),
+        ("open=true", ["b-1", "r-3", "p-1", "p-2", "p-3", "r-1", "z-1"]),
+        (f"deliversTo={HERE}", ["b-1", "r-2", "r-3", "p-2", "p-3", "p-4", "z-1"]),
+        (f"deliversTo={HERE}&open=true", ["b-1", "r-3", "p-2", "p-3", "z-1"]),
+        (f"deliversTo={HERE}&cuisine=pizza&open=false", ["p-4"]),
+    ],
+)
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_filtered_pages_hold_every_match_once_and_are_full_until_the_last(
+    city: Customer, query: str, expected: list[str], limit: int
+) -> None:
+    listed = pages(city, query, limit)
+
+    assert [rid for page in listed for rid in page] == expected
+    assert [len(page) for page in listed[:-1]] == [limit] * (len(listed) - 1)
+    assert len(listed) == max(1, -(-len(expected) // limit))
+
+
+def test_a_page_starts_where_the_last_one_stopped_though_that_restaurant_changed(
+    city: Customer,
+) -> None:
+    first = city.call("browse-bff", "GET", "/restaurants?limit=4").get_json()
+    assert [r["id"] for r in first["restaurants"]] == ["b-1", "r-2", "r-3", "p-1"]
+    city.clock.advance(60_000)
+    city.restaurant("p-1", name="Aioli", cuisine="pizza", address=FAR)  # moves to the front
+
+    second = city.call("browse-bff", "GET", f"/restaurants?limit=4&after={first['next']}")
+
+    assert [r["id"] for r in second.get_json()["restaurants"]] == ["p-2", "p-3", "p-4", "r-1"]
+
+
+def far_away_restaurants(customer: Customer, count: int) -> None:
+    """``count`` restaurants named ``Far 0000``... that do not deliver to ``ADDRESS``, and
+    ``Zur Post`` after them by name, which does (stored directly: publishing is slower)."""
+    for n in range(count):
+        rid = f"f-{n:04d}"
+        doc = {"id": rid, "name": f"Far {n:04d}", "cuisine": "pizza", "address": FAR}
+        customer.store.put(RESTAURANTS, rid, {**doc, "open": True, "deliveryRadiusM": 5000})
+    post = {"id": "z-9", "name": "Zur Post", "cuisine": "german", "address": ADDRESS}
+    customer.store.put(RESTAURANTS, "z-9", {**post, "open": True, "deliveryRadiusM": 5000})
+
+
+def test_delivers_to_reads_a_bounded_number_per_request_and_a_short_page_is_not_the_last(
+    customer: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    far = SCAN_BUDGET + 200
+    far_away_restaurants(customer, far)
+    read: list[int] = []
+    query = customer.store.query
+
+    def counted(collection: str, *args: Any, **kwargs: Any) -> Any:
+        found = query(collection, *args, **kwargs)
+        if collection == RESTAURANTS:
+            read[-1] += len(found)
+        return found
+
+    monkeypatch.setattr(customer.store, "query", counted)
+
+    read.append(0)
+    first = customer.call("browse-bff", "GET", f"/restaurants?deliversTo={HERE}").get_json()
+    read.append(0)
+    url = f"/restaurants?deliversTo={HERE}&after={first['next']}"
+    second = customer.call("browse-bff", "GET", url).get_json()
+
+    assert first["restaurants"] == []
+    assert first["next"] is not None
+    assert [r["name"] for r in second["restaurants"]] == ["Zur Post"]
+    assert second["next"] is None
+    # each query for the rest of a name's run also reads the document it continues from
+    assert SCAN_BUDGET <= read[0] <= SCAN_BUDGET + 8
+    assert far - SCAN_BUDGET + 1 <= read[1] <= far - SCAN_BUDGET + 1 + 8
+
+
+def test_a_page_holds_twenty_unless_limited_and_at_most_a_hundred(customer: Customer) -> None:
+    far_away_restaurants(customer, 120)
+
+    default = customer.call("browse-bff", "GET", "/restaurants").get_json()
+    most = customer.call("browse-bff", "GET", "/restaurants?limit=100").get_json()
+
+    assert len(default["restaurants"]) == 20
+    assert len(most["restaurants"]) == 100
+    assert default["next"] is not None
+    assert most["next"] is not None
+
+
+@pytest.mark.parametrize(
+    ("limit", "message"),
+    [
+        ("0", "Input should be greater than or equal to 1"),
+        ("101", "Input should be less than or equal to 100"),
+        ("many", "Input should be a valid integer, unable to parse string as an integer"),
+    ],
+)
+def test_a_limit_out_of_bounds_is_refused(catalog: Customer, limit: str, message: str) -> None:
+    response = catalog.call("browse-bff", "GET", f"/restaurants?limit={limit}")
+
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {"limit": message}
+
+
+def token(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        "not a token!",
+        "%FF%FE",
+        token(b"\xff\xfe"),  # not UTF-8
+        token(b"{'name'"),  # not JSON
+        token(b'{"name": "Bao Bar", "id": "b-1"}'),
+        token(b'["Bao Bar"]'),
+        token(b'["Bao Bar", 1]'),
+        token(b'["", "b-1"]'),
+        token(b'["Bao Bar", "b-1", "x"]'),
+        "A" * 4097,
+    ],
+)
+def test_a_malformed_page_token_is_refused(catalog: Customer, after: str) -> None:
+    response = catalog.call("browse-bff", "GET", f"/restaurants?after={after}")
+
+    assert response.status_code == 400
+    fields = response.get_json()["fields"]
+    assert list(fields) == ["after"]
+    assert "page token" in fields["after"] or "at most 4096" in fields["after"]
+
+
+@pytest.mark.parametrize("unknown", ["page=2", "before=1767225600000", "offset=20", "Limit=5"])
+def test_a_parameter_of_another_paging_scheme_is_refused(catalog: Customer, unknown: str) -> None:
+    response = catalog.call("browse-bff", "GET", f"/restaurants?limit=2&{unknown}")
+
+    assert response.status_code == 400
+    assert list(response.get_json()["fields"]) == [unknown.split("=")[0]]

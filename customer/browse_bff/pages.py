@@ -1,0 +1,130 @@
+"""Pages of the restaurant list, by name: the cursor between pages and the scan that fills one.
+
+The list is ordered by (name, document key), as the store orders ties. A page
+ends at a :class:`Position`, and the next one starts strictly after it: the
+rest of the restaurants sharing its name (an equality query, in key order),
+then those with a later name (a range on ``name``, served by the same indexes
+as the first page's ``order_by``). Restaurants sharing a name are so neither
+skipped nor repeated across a page boundary.
+
+A filter the store cannot express (``keep``) is applied to what the scan
+reads; the scan stops after ``budget`` documents, and the page it returns
+then carries a ``next`` even when short (or empty), so the list never ends
+early: only a page without ``next`` is the last.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from shared.stores import Where
+
+if TYPE_CHECKING:
+    from shared.stores import AbstractDocumentStore, Doc, Document
+
+SCAN_BUDGET = 500
+"""The most documents one request reads for a filtered page (besides the rest of a run of
+restaurants sharing the name it starts or continues at)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A place in the list: the name and key of the last restaurant a page looked at."""
+
+    name: str
+    key: str
+
+    @classmethod
+    def of(cls, doc: Document) -> Position:
+        """Where ``doc`` stands in the list."""
+        return cls(doc.data["name"], doc.key)
+
+    def token(self) -> str:
+        """The opaque token a client sends back: URL-safe base64 of ``[name, key]``."""
+        raw = json.dumps([self.name, self.key], ensure_ascii=False, separators=(",", ":"))
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def from_token(cls, token: str) -> Position:
+        """The position a :meth:`token` stands for; ValueError if it is not one."""
+        try:
+            padded = token + "=" * (-len(token) % 4)
+            raw = base64.b64decode(padded, altchars=b"-_", validate=True)
+            value = json.loads(raw.decode())
+        except (binascii.Error, ValueError) as error:  # JSON and UTF-8 errors are ValueErrors
+            raise ValueError("not a page token this list gave") from error
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or not all(isinstance(part, str) and part for part in value)
+        ):
+            raise ValueError("not a page token this list gave")
+        return cls(value[0], value[1])
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Documents by name, and where the next page starts (None: this is the last)."""
+
+    documents: list[Document]
+    next: Position | None
+
+
+def by_name(
+    store: AbstractDocumentStore,
+    collection: str,
+    where: Sequence[Where],
+    limit: int,
+    after: Position | None = None,
+    keep: Callable[[Doc], bool] | None = None,
+    budget: int = SCAN_BUDGET,
+) -> Page:
+    """Up to ``limit`` documents matching ``where`` and ``keep``, by name then key, after
+    ``after``; fewer, with a ``next``, when ``budget`` documents were read first. The
+    ``next`` is the last document read, so what ``keep`` refused is not read again.
+
+    Reads ``limit + 1`` documents first, then twice as many each time ``keep`` refused
+    too many, so an unfiltered page is one query (two when it starts inside a run of
+    same-name documents). Needs a composite index on the ``where`` fields then ``name``.
+    """
+    budget = max(budget, limit + 1)  # an unfiltered page is never cut short
+    kept: list[Document] = []
+    read, size, position = 0, limit + 1, after
+    while True:
+        batch, more = _following(store, collection, where, position, size)
+        for doc in batch:
+            if keep is None or keep(doc.data):
+                if len(kept) == limit:
+                    return Page(kept, position)  # one match more: the next page starts at it
+                kept.append(doc)
+            read += 1
+            position = Position.of(doc)
+            if read >= budget:
+                return Page(kept, position)
+        if not more:
+            return Page(kept, None)
+        size = min(size * 2, budget - read)
+
+
+def _following(
+    store: AbstractDocumentStore,
+    collection: str,
+    where: Sequence[Where],
+    position: Position | None,
+    size: int,
+) -> tuple[list[Document], bool]:
+    """The documents right after ``position``: the rest of its name's, then up to ``size``
+    with later names; and whether there may be more after those."""
+    if position is None:
+        later = store.query(collection, where, order_by="name", limit=size)
+        return later, len(later) == size
+    same = store.query(collection, [*where, Where("name", "==", position.name)])
+    rest = [d for d in same if d.key > position.key]
+    later_names = [*where, Where("name", ">", position.name)]
+    later = store.query(collection, later_names, order_by="name", limit=size)
+    return rest + later, len(later) == size
