@@ -1,7 +1,9 @@
 """Listener: records every event about an order in the order's micro event store.
 
 It also keeps each restaurant's way of taking orders, which it stamps on the order
-as it records ``order-placed`` (:mod:`order.lifecycle_control.channel`).
+as it records ``order-placed`` (:mod:`order.lifecycle_control.channel`), with the
+time it took the order in (``receivedAt``): the restaurant's deadline runs from
+there, so time the order spent reaching Order does not count against the restaurant.
 
 The fold orders events by when they happened, so an answer that was on its way
 still counts. A customer's cancellation is a request, not a fact: Order decides
@@ -58,11 +60,16 @@ def collect(event: Envelope, ctx: Context[OrderPorts]) -> None:
     if event.type not in COLLECTED:
         return
     if event.type == "order-placed":
-        event = with_ordering(store, event)
+        event = _received(with_ordering(store, event), ctx.clock.now_ms())
     elif event.type == "cancel-requested" or _rejected_after_accepting(store, event):
         event = dataclasses.replace(event, timestamp=ctx.clock.now_ms())
     if not record(store, event):
         ctx.log.debug("event %s was recorded before", event.id)
+
+
+def _received(placed: Envelope, now_ms: int) -> Envelope:
+    """``order-placed`` with the time Order took it in (a redelivery is not recorded again)."""
+    return dataclasses.replace(placed, body={**placed.body, "receivedAt": now_ms})
 
 
 def _rejected_after_accepting(store: AbstractDocumentStore, event: Envelope) -> bool:

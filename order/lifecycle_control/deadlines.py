@@ -54,13 +54,16 @@ class Deadline:
 
 _PREPARING = ["accepted", "ready"]
 DEADLINES = (
-    # From when Order got the order (``changedAt`` while it is placed), not from the
-    # checkout: a payment that took minutes must not eat into the restaurant's time.
+    # From when Order took the order in (``receivedAt``), not from the checkout or from
+    # when Customer placed it (``changedAt`` while it is placed): neither a payment that
+    # took minutes nor a delivery that waited for retries eats into the restaurant's time.
+    # Orders recorded before ``receivedAt`` existed run from ``changedAt``.
     Deadline(
         "restaurant-timed-out",
         (Where("status", "==", "placed"),),
         "changedAt",
         RESTAURANT_DEADLINE_MS,
+        later_starts=("receivedAt",),
     ),
     Deadline(
         "driver-timed-out",

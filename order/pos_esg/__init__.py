@@ -20,7 +20,9 @@ SERVICE = Service(
         Consumer(
             "to-pos",
             Role.EGRESS,
-            Channel(on_types("order-status-changed")),
+            # A point of sale back within the restaurant's 10 minutes still gets the order:
+            # retried for about half an hour (backoff up to a minute) before it is a fault.
+            Channel(on_types("order-status-changed"), max_delivery_attempts=30, min_backoff_s=5),
             handlers=(forward_to_pos,),
         ),
         Endpoint("webhook", Role.API, app=webhook, secrets=("POS_WEBHOOK_SECRET",)),

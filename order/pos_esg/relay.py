@@ -3,7 +3,8 @@
 The events are the ones intake-esg emits for the kitchen's answers, so the
 lifecycle does not care which way an answer came. A callback about an order that
 was not handed to that restaurant's point of sale is refused as a fault: the
-webhook's signature proves only that a point of sale sent it.
+webhook refuses such callbacks before it stores them; this check stays behind it
+for callbacks stored before it did, or written to the inbox some other way.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def relay(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
     if change.kind != "created" or callback is None:
         return
     order_id, restaurant_id = callback["orderId"], callback["restaurantId"]
-    sent = sent_to_pos(ctx, order_id)
+    sent = sent_to_pos(ctx.ports.store, order_id)
     if sent is None or sent["restaurantId"] != restaurant_id:
         raise BusinessRuleViolation(
             f"a point-of-sale callback about order {order_id} of restaurant {restaurant_id}, "

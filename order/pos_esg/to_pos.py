@@ -5,6 +5,13 @@ that once, when the order is placed (:mod:`order.lifecycle_control.channel`),
 and every status of the order carries it. An order handed to the point of sale
 is noted in ``pos-orders/{orderId}``: its withdrawal follows the note, and so
 does the relay, which accepts answers only about orders handed over.
+
+Order's announcements may arrive out of order (they come from unordered
+triggers, and a failed one is retried after the next went out), and a placed
+order whose hand-over was dead-lettered may be resubmitted long after it was
+cancelled. So the note also says when the order was withdrawn: a cancellation
+heard first leaves a note that it was never handed over, and a placed order
+whose note says withdrawn is not handed over (again).
 """
 
 from __future__ import annotations
@@ -17,40 +24,77 @@ if TYPE_CHECKING:
     from order.ports import OrderPorts
     from shared.envelope import Envelope
     from shared.runtime.context import Context
+    from shared.stores import AbstractDocumentStore
+    from shared.stores.base import Updater
 
 ORDERS = "pos-orders"
-"""``pos-orders/{orderId}``: ``{restaurantId}``, the orders handed to a point of sale."""
+"""``pos-orders/{orderId}``: ``{restaurantId, status}``, the orders handed to a point of sale:
+``status`` is ``handed-over``, ``withdrawn`` (handed over, then cancelled) or
+``never-handed-over`` (cancelled before it was placed here); notes from before the status was
+kept have none, and were handed over."""
 CALLBACK_PATH = "/pos/callbacks"
+HANDED_OVER, WITHDRAWN, NEVER = "handed-over", "withdrawn", "never-handed-over"
 
 
 def forward_to_pos(event: Envelope, ctx: Context[OrderPorts]) -> None:
-    """Pass an order's status on to its point of sale if the order goes there."""
-    order = event.body
-    if sent_to_pos(ctx, order["id"]):
-        _forward(order, ctx)
-    elif order["status"] == "placed" and order.get("ordering") == "pos":
-        ctx.ports.store.create(ORDERS, order["id"], {"restaurantId": order["restaurant"]["id"]})
-        _forward(order, ctx)
+    """Hand a placed order to its point of sale, or withdraw a cancelled one from it, if
+    the order goes there."""
+    order, store = event.body, ctx.ports.store
+    if order["status"] == "placed" and order.get("ordering") == "pos":
+        handed_over = {"restaurantId": order["restaurant"]["id"], "status": HANDED_OVER}
+        store.create(ORDERS, order["id"], handed_over)
+        if _status(store.get(ORDERS, order["id"])) == HANDED_OVER:
+            _submit(order, ctx)
+        else:
+            ctx.log.info("order %s was cancelled before it could be handed over", order["id"])
+    elif order["status"] == "cancelled":
+        withdrawn = store.update(ORDERS, order["id"], _withdrawal(order))
+        if _status(withdrawn or store.get(ORDERS, order["id"])) == WITHDRAWN:
+            _withdraw(order, ctx)
 
 
-def sent_to_pos(ctx: Context[OrderPorts], order_id: str) -> dict[str, Any] | None:
-    """The note that the order was handed to its restaurant's point of sale, if it was."""
-    return ctx.ports.store.get(ORDERS, order_id)
+def sent_to_pos(store: AbstractDocumentStore, order_id: str) -> dict[str, Any] | None:
+    """The note that the order was handed to its restaurant's point of sale, if it was
+    (withdrawn since or not)."""
+    note = store.get(ORDERS, order_id)
+    return note if note is not None and _status(note) != NEVER else None
 
 
-def _forward(order: dict[str, Any], ctx: Context[OrderPorts]) -> None:
+def _status(note: dict[str, Any] | None) -> str | None:
+    return None if note is None else str(note.get("status", HANDED_OVER))
+
+
+def _withdrawal(order: dict[str, Any]) -> Updater:
+    """The note of a cancelled order: withdrawn if it was handed over; if it was not (yet),
+    a note that keeps a placed order arriving late from being handed over."""
+
+    def withdraw(note: dict[str, Any] | None) -> dict[str, Any] | None:
+        if note is None:
+            if order.get("ordering") != "pos":
+                return None
+            return {"restaurantId": order["restaurant"]["id"], "status": NEVER}
+        if _status(note) != HANDED_OVER:
+            return None
+        return {**note, "status": WITHDRAWN}
+
+    return withdraw
+
+
+def _submit(order: dict[str, Any], ctx: Context[OrderPorts]) -> None:
     ports = ctx.ports
-    if order["status"] == "placed":
-        ports.pos.submit(
-            PosOrder(
-                order_id=order["id"],
-                restaurant_id=order["restaurant"]["id"],
-                lines=tuple(PosLine(line["name"], line["quantity"]) for line in order["items"]),
-                callback_url=ports.pos_callback_url + CALLBACK_PATH,
-            )
+    ports.pos.submit(
+        PosOrder(
+            order_id=order["id"],
+            restaurant_id=order["restaurant"]["id"],
+            lines=tuple(PosLine(line["name"], line["quantity"]) for line in order["items"]),
+            callback_url=ports.pos_callback_url + CALLBACK_PATH,
         )
-        ctx.log.info("order %s handed to the point of sale", order["id"])
-    elif order["status"] == "cancelled" and order["reason"] != "rejected":
-        # A rejected order was refused by the point of sale itself: nothing to withdraw.
-        ports.pos.cancel(order["id"])
-        ctx.log.info("order %s withdrawn from the point of sale", order["id"])
+    )
+    ctx.log.info("order %s handed to the point of sale", order["id"])
+
+
+def _withdraw(order: dict[str, Any], ctx: Context[OrderPorts]) -> None:
+    if order["reason"] == "rejected":
+        return  # refused by the point of sale itself: nothing to withdraw
+    ctx.ports.pos.cancel(order["id"])
+    ctx.log.info("order %s withdrawn from the point of sale", order["id"])

@@ -8,6 +8,11 @@ is refused, so a captured callback cannot be replayed later; one replayed sooner
 changes nothing, because a verified, valid callback is stored as
 ``pos-inbox/{orderId}:{event}`` (a repeat changes nothing). It is answered 202;
 the relay takes it from there.
+
+Every point of sale signs with the same secret, so a signature does not tell which
+restaurant sent the callback: one about an order not handed to that restaurant's
+point of sale (``pos-orders``) is refused with 404 before it is stored, so it cannot
+take the key of the real answer.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import flask
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from order.pos_esg.to_pos import sent_to_pos
 from shared.api import MAX_BODY_BYTES, HttpError, field_errors, invalid, request_json
 
 if TYPE_CHECKING:
@@ -73,6 +79,10 @@ def webhook(ports: OrderPorts) -> flask.Flask:
             return _refused(invalid("callback", field_errors(e)))
         if callback.missing():
             return _refused(invalid("callback", callback.missing()))
+        if not _handed_over(ports, callback):
+            order, restaurant = callback.order_id, callback.restaurant_id
+            error = f"order {order} was not handed to the point of sale of restaurant {restaurant}"
+            return {"error": error}, 404
         doc = callback.model_dump(by_alias=True, exclude_none=True)
         doc["receivedAt"] = ports.clock.now_ms()
         ports.store.create(INBOX, f"{callback.order_id}:{callback.event}", doc)
@@ -89,6 +99,10 @@ def webhook(ports: OrderPorts) -> flask.Flask:
     @app.errorhandler(405)
     def not_allowed(_: Exception) -> Any:
         return {"error": f"{flask.request.method} is not allowed here"}, 405
+
+    @app.errorhandler(413)
+    def too_large(_: Exception) -> Any:
+        return {"error": f"the request body is over {MAX_BODY_BYTES} bytes"}, 413
 
     return app
 
@@ -108,6 +122,12 @@ def _signature_refusal(raw: bytes, header: str, secret: str, now_s: int) -> str 
     if not any(hmac.compare_digest(v.encode(), expected.encode()) for v in parts["v1"]):
         return f"wrong {SIGNATURE_HEADER}"
     return None
+
+
+def _handed_over(ports: OrderPorts, callback: PosCallback) -> bool:
+    """Whether the callback's order was handed to its restaurant's point of sale."""
+    note = sent_to_pos(ports.store, callback.order_id)
+    return note is not None and note["restaurantId"] == callback.restaurant_id
 
 
 def _refused(error: HttpError) -> tuple[dict[str, Any], int]:

@@ -94,6 +94,15 @@ def test_no_answer_in_time_cancels_for_restaurant_timeout() -> None:
     )
 
 
+def test_the_restaurant_deadline_runs_from_when_order_received_the_order() -> None:
+    placed = ev("order-placed", 1_000, receivedAt=721_000)  # 12 minutes on its way
+    too_soon = fold([placed, ev("restaurant-timed-out", 601_000)])
+    assert too_soon.order is not None and too_soon.order["status"] == "placed"
+    assert [e.type for e in too_soon.left_aside] == ["restaurant-timed-out"]
+    order = fold([placed, ev("restaurant-timed-out", 1_321_000)]).order
+    assert order is not None and order["reason"] == "restaurant-timeout"
+
+
 def test_an_answer_before_the_deadline_beats_a_timeout_folded_with_it() -> None:
     events = [ev("order-placed", 1_000), ev("restaurant-timed-out", 601_000)]
     folded = fold([*events, ev("restaurant-accepted", 600_999)])

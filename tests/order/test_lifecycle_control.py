@@ -140,6 +140,30 @@ def test_the_restaurant_has_its_10_minutes_however_long_the_payment_took(
     )
 
 
+def test_the_restaurant_has_10_minutes_from_when_order_receives_the_order(
+    order_system: OrderSystem,
+) -> None:
+    placed = order_system.order_placed()  # published by Customer now...
+    order_system.advance(12)  # ...and taken in 12 minutes later (Order's intake was down)
+    received_at = order_system.clock.now_ms()
+    order_system.send("customer", placed)
+    order_system.advance(3)
+    order_system.send("customer", placed)  # a redelivery does not restart the clock
+    order_system.advance(8)
+    assert order_system.order()["status"] == "placed"
+    order_system.advance(1)
+    order = order_system.order()
+    assert (order["reason"], order["changedAt"]) == (
+        "restaurant-timeout",
+        received_at + 10 * MINUTE,
+    )
+    # Consumers still see the order placed when Customer placed it.
+    assert [e.body["changedAt"] for e in order_system.published()] == [
+        placed.timestamp,
+        received_at + 10 * MINUTE,
+    ]
+
+
 def test_an_answer_given_before_the_deadline_that_arrives_within_the_grace_wins(
     order_system: OrderSystem,
 ) -> None:

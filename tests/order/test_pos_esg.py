@@ -10,6 +10,11 @@ from typing import Any
 import pytest
 from werkzeug.test import TestResponse
 
+from shared.api import MAX_BODY_BYTES
+from shared.envelope import Envelope
+from shared.hub.message import Message
+from shared.runtime.faults import resubmit
+from shared.topology import Topic
 from tests.order.conftest import START, FakePos, OrderSystem
 
 
@@ -213,6 +218,76 @@ def test_withdrawing_an_order_the_pos_does_not_know_is_fine(
     assert pos_order.faults() == []
 
 
+def cancel_request(order_system: OrderSystem) -> Envelope:
+    """The customer's request to cancel o-1, as Customer publishes it."""
+    body = {"id": "o-1", "requestedAt": order_system.clock.now_ms()}
+    return order_system._event("customer.order-cancel-requested", "order", body, "o-1")
+
+
+def test_an_order_whose_cancellation_is_announced_first_never_reaches_the_pos(
+    order_system: OrderSystem, pos: FakePos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the announcement of "placed" fails once: the announcer trigger is retried, after
+    # the cancellation's announcement went out (triggers are not ordered)
+    order_system.send("restaurant", order_system.restaurant_updated("r-1", ordering="pos"))
+    hub = order_system.system.hub
+    publish, failed = hub.publish, []
+
+    def fail_placed_once(project: str, topic: str, messages: list[Message]) -> list[str]:
+        placed = [m for m in messages if b'"status":"placed"' in m.data.replace(b" ", b"")]
+        if project == "order" and topic == Topic.BUS and placed and not failed:
+            failed.append(True)
+            raise ConnectionError("Pub/Sub is unavailable")
+        return publish(project, topic, messages)
+
+    monkeypatch.setattr(hub, "publish", fail_placed_once)
+
+    # WHEN the order and its cancellation arrive together
+    order_system.system.inject("customer", Topic.EXTERNAL, order_system.order_placed())
+    order_system.system.inject("customer", Topic.EXTERNAL, cancel_request(order_system))
+    order_system.system.run_until_quiet()
+
+    # THEN "placed" went out after "cancelled", and the point of sale never got the order
+    assert failed
+    assert order_system.statuses(version=2) == ["cancelled", "placed"]
+    assert pos.requests == []
+    assert order_system.faults() == []
+    # nor does a callback about it count
+    assert call_back(order_system, event="accepted", prepMinutes=20).status_code == 404
+
+
+def test_a_pos_down_for_minutes_still_gets_the_order(
+    order_system: OrderSystem, pos: FakePos
+) -> None:
+    pos.next_statuses = [503] * 12
+    order_system.send("restaurant", order_system.restaurant_updated("r-1", ordering="pos"))
+    order_system.send("customer", order_system.order_placed())
+    assert pos.orders == {"o-1"}
+    assert order_system.faults() == []
+
+
+def test_a_dead_lettered_hand_over_resubmitted_after_the_cancellation_sends_nothing(
+    order_system: OrderSystem, pos: FakePos
+) -> None:
+    # GIVEN the point of sale was down for as long as the hand-over is retried: a fault
+    pos.next_statuses = [503] * 30
+    order_system.send("restaurant", order_system.restaurant_updated("r-1", ordering="pos"))
+    order_system.send("customer", order_system.order_placed())
+    [fault] = order_system.faults()
+    # ... and the order was cancelled meanwhile (the restaurant never answered)
+    order_system.advance(13)
+    assert order_system.order()["reason"] == "restaurant-timeout"
+    withdrawn = len(pos.requests)
+
+    # WHEN an operator resubmits the fault
+    resubmit(order_system.store, order_system.system.hub.publisher("order"), fault["id"])
+    order_system.system.run_until_quiet()
+
+    # THEN the cancelled order is not handed over
+    assert [r["path"] for r in pos.requests[withdrawn:]] == []
+    assert pos.orders == set()
+
+
 NOW_S = START // 1000
 
 
@@ -259,17 +334,61 @@ def test_a_callback_signed_within_the_tolerance_is_taken(pos_order: OrderSystem)
     assert [doc.key for doc in pos_order.store.query("pos-inbox")] == ["o-1:ready"]
 
 
-def test_a_signed_callback_about_a_kitchen_restaurant_is_a_fault_not_an_answer(
-    order_system: OrderSystem,
+@pytest.mark.parametrize(
+    ("ordering", "restaurant_id"),
+    [("kitchen", "r-1"), ("pos", "r-2")],
+    ids=["order-of-a-kitchen-restaurant", "order-of-another-restaurant"],
+)
+def test_a_signed_callback_about_an_order_not_handed_to_that_pos_is_refused_and_not_stored(
+    order_system: OrderSystem, ordering: str, restaurant_id: str
 ) -> None:
-    order_system.send("restaurant", order_system.restaurant_updated("r-1", ordering="kitchen"))
+    order_system.send("restaurant", order_system.restaurant_updated("r-1", ordering=ordering))
     order_system.send("customer", order_system.order_placed())
 
-    assert call_back(order_system, event="rejected", reason="forged").status_code == 202
+    response = call_back(
+        order_system, event="rejected", reason="forged", restaurantId=restaurant_id
+    )
+    assert response.status_code == 404
+    assert response.get_json() == {
+        "error": f"order o-1 was not handed to the point of sale of restaurant {restaurant_id}"
+    }
+    assert order_system.store.query("pos-inbox") == []
     order_system.system.run_until_quiet()
-
     assert order_system.order()["status"] == "placed"
-    [fault] = order_system.faults()
+    assert order_system.faults() == []
+
+
+def test_a_refused_callback_does_not_swallow_the_right_restaurants_answer(
+    pos_order: OrderSystem,
+) -> None:
+    # Every point of sale signs with the same secret: another restaurant's may call back.
+    wrong = call_back(pos_order, event="rejected", reason="not ours", restaurantId="r-2")
+    assert wrong.status_code == 404
+    right = call_back(pos_order, event="rejected", reason="out of basil")
+    assert right.status_code == 202
+    pos_order.system.run_until_quiet()
+    order = pos_order.order()
+    assert (order["status"], order["detail"]) == ("cancelled", "out of basil")
+
+
+def test_the_relay_still_refuses_a_stored_callback_about_another_restaurants_order(
+    pos_order: OrderSystem,
+) -> None:
+    # GIVEN another restaurant's callback in the inbox, stored before the webhook checked them
+    pos_order.store.create(
+        "pos-inbox",
+        "o-1:rejected",
+        {
+            "orderId": "o-1",
+            "restaurantId": "r-2",
+            "event": "rejected",
+            "reason": "forged",
+            "receivedAt": pos_order.clock.now_ms(),
+        },
+    )
+    pos_order.system.run_until_quiet()
+    assert pos_order.order()["status"] == "placed"
+    [fault] = pos_order.faults()
     assert "was not handed to that restaurant's point of sale" in fault["error"]["message"]
 
 
@@ -309,6 +428,18 @@ def test_a_body_that_is_not_a_json_object_gets_400(pos_order: OrderSystem) -> No
     )
     assert response.status_code == 400
     assert response.get_json() == {"error": "the request body must be a JSON object"}
+
+
+def test_an_oversized_callback_is_refused_with_a_json_message(pos_order: OrderSystem) -> None:
+    body = json.dumps(
+        {"orderId": "o-1", "restaurantId": "r-1", "event": "ready", "x": "a" * MAX_BODY_BYTES}
+    ).encode()
+    response = pos_order.webhook().post(
+        "/pos/callbacks", data=body, headers=sign(pos_order, body), content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.get_json() == {"error": f"the request body is over {MAX_BODY_BYTES} bytes"}
+    assert pos_order.store.query("pos-inbox") == []
 
 
 def test_the_webhook_answers_health_checks_and_unknown_routes(order_system: OrderSystem) -> None:
