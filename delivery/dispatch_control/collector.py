@@ -8,6 +8,7 @@ from delivery.dispatch_control.drivers import keep_driver
 from delivery.dispatch_control.records import (
     DELIVERIES,
     DRIVERS,
+    ORDERS,
     area,
     delivery_id,
     offered_to,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from delivery.ports import DeliveryPorts
     from shared.envelope import Envelope
     from shared.runtime.context import Context
-    from shared.stores import Doc
+    from shared.stores import AbstractDocumentStore, Doc
 
 NEEDS_A_DRIVER = ("accepted", "ready")
 CANCELLABLE = ("scheduled", "searching", "offered", "assigned")
@@ -65,6 +66,13 @@ def collect(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     order, store = event.body, ctx.ports.store
+    if order["status"] not in (*NEEDS_A_DRIVER, "cancelled"):
+        return
+    if not _latest(store, order):
+        ctx.log.info(
+            "order %s: %s came after a later status; ignored", order["id"], order["status"]
+        )
+        return
     key = delivery_id(order["id"])
     if order["status"] in NEEDS_A_DRIVER:
         created = store.create(DELIVERIES, key, _new_delivery(order, event.timestamp))
@@ -80,6 +88,25 @@ def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
                 f"was {delivery['status'].replace('-', ' ')}: the food went out unpaid; "
                 "a person must settle it"
             )
+
+
+def _latest(store: AbstractDocumentStore, order: Doc) -> bool:
+    """Whether the order update is the latest dispatch heard of (a repeat of it included).
+
+    Order's status announcements may arrive out of order (they come from
+    unordered triggers, and a failed one is retried after the next went out): an
+    ``accepted`` arriving after ``cancelled`` must not send a driver.
+    """
+
+    def newer(known: Doc | None) -> Doc | None:
+        if known is not None and known["changedAt"] >= order["changedAt"]:
+            return None
+        return {"status": order["status"], "changedAt": order["changedAt"]}
+
+    if store.update(ORDERS, order["id"], newer) is not None:
+        return True
+    known = store.get(ORDERS, order["id"])
+    return known is not None and known["changedAt"] == order["changedAt"]
 
 
 def _new_delivery(order: Doc, now_ms: int) -> Doc:

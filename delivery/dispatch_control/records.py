@@ -27,6 +27,10 @@ those whose offer ran out or who went offline holding it, least recent first (mi
 deliveries stored before it was kept).
 Once delivered or cancelled, ``dropoff`` keeps only its city and postcode."""
 
+ORDERS = "dispatch-orders"
+"""``dispatch-orders/{orderId}``: ``{status, changedAt}`` of the latest order update dispatch
+acted on (``accepted``, ``ready`` or ``cancelled``), so an older one arriving late is ignored."""
+
 Status = Literal[
     "scheduled", "searching", "offered", "assigned", "picked-up", "delivered", "cancelled"
 ]

@@ -18,7 +18,10 @@ def announce(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
     One write may move an order by several statuses (an answer folded late),
     or put a late answer's status before one already announced; each new
     entry is announced, in history order, so no consumer misses the one it
-    acts on. Consumers keep the latest by ``changedAt``.
+    acts on. Announcements of different writes may go out of order (triggers
+    are not ordered, and a failed one is retried after the next went out), so
+    consumers keep the latest by ``changedAt``, and one that creates something
+    remembers a cancellation that came first (the kitchen, pos-esg, dispatch).
     """
     order = change.after
     if order is None:

@@ -300,6 +300,19 @@ def test_an_order_cancelled_after_pickup_is_raised_as_a_fault(delivery: Delivery
     assert delivery.bus("delivery-cancelled") == []
 
 
+def test_an_acceptance_arriving_after_the_cancellation_sends_no_driver(
+    delivery: Delivery,
+) -> None:
+    # Order's announcements may go out of order: a failed one is retried after the next
+    delivery.driver("dan")
+    delivery.order("o-1", "cancelled", reason="rejected", changedAt=START + MINUTE)
+    delivery.order("o-1", "accepted")  # changed at START, a minute before the cancellation
+
+    assert delivery.store.get("deliveries", "d-o-1") is None
+    assert delivery.offers("dan") == []
+    assert delivery.bus("delivery-offered") == []
+
+
 def test_an_order_not_yet_accepted_needs_no_driver(delivery: Delivery) -> None:
     delivery.driver("dan")
 
