@@ -282,6 +282,8 @@ class DevStack:
         }
         for app in self.apps:
             env[f"FOODDELIVERY_PROJECT_{app.name.upper()}"] = project_of(app.name)
+            # where `fooddelivery faults resubmit` hands a fault back to the function
+            env[f"FOODDELIVERY_HOST_{app.name.upper()}"] = url(ports.hosts[app.name])
         for running in self.emulators.values():
             env[running.spec.env_var] = running.env_value
         return env

@@ -8,7 +8,13 @@ Two things arrive on a subsystem's ``faults`` topic:
   attempts: the original message plus ``CloudPubSubDeadLetterSource*`` attributes.
 
 The fault recorder stores both in the ``faults`` collection in one shape,
-keeping the original message, so it can be resubmitted to the bus once fixed.
+keeping the original message, so it can be handed back once the cause is fixed:
+published to the bus again (:func:`resubmit`), or delivered to the function that
+refused it (:mod:`shared.runtime.fault_replay`; :func:`mark_replayed` records that).
+
+A fault recorded again later (the same function refusing the same message, say a
+replay refused once more) reopens the record and counts a recurrence, so a replay
+that did not help is never taken for one that did.
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ RECORDER_BACKOFF_S = (10, 600)
 """Redelivery backoff (min, max) of the fault recorder's subscription, which has no
 attempt limit and no dead-letter topic: a fault is retried until it is recorded."""
 MAX_ERROR_CHARS = 4000
+RECORDED_MESSAGE = "recordedMessageId"
+"""The record's field holding the id of the ``faults`` message it was last recorded from."""
 
 
 def message_json(message: Message) -> dict[str, Any]:
@@ -116,6 +124,7 @@ def fault_record(message: Message) -> tuple[str, Doc]:
             "deliveryAttempt": int(count) if count.isdigit() else 0,
             "message": message_json(replace(message, attributes=original)),
             "status": "open",
+            RECORDED_MESSAGE: message.message_id,
         }
     try:
         event = from_message(message)
@@ -134,8 +143,15 @@ def fault_record(message: Message) -> tuple[str, Doc]:
             "deliveryAttempt": 0,
             "message": message_json(message),
             "status": "open",
+            RECORDED_MESSAGE: message.message_id,
         }
-    return event.id, {"id": event.id, **event.body, "status": "open", "timestamp": event.timestamp}
+    return event.id, {
+        "id": event.id,
+        **event.body,
+        "status": "open",
+        "timestamp": event.timestamp,
+        RECORDED_MESSAGE: message.message_id,
+    }
 
 
 def fault_time(doc: Doc) -> int | None:
@@ -153,6 +169,30 @@ def fault_time(doc: Doc) -> int | None:
     return int(published.timestamp() * 1000)
 
 
+def recurrences(doc: Doc) -> int:
+    """How often the fault was recorded again after it was first recorded."""
+    return int(doc.get("recurrences", 0))
+
+
+def recurred(current: Doc | None, again: Doc) -> Doc | None:
+    """``current`` after the same fault (``again``, as :func:`fault_record` made it) arrived
+    once more: open, one more recurrence, the latest error. ``None`` (unchanged) for the
+    same ``faults`` message delivered twice, or a record deleted meanwhile."""
+    if current is None:
+        return None
+    message_id = again.get(RECORDED_MESSAGE)
+    if message_id and message_id == current.get(RECORDED_MESSAGE):
+        return None
+    return {
+        **current,
+        "status": "open",
+        "recurrences": recurrences(current) + 1,
+        "error": again["error"],
+        "deliveryAttempt": again["deliveryAttempt"],
+        RECORDED_MESSAGE: message_id,
+    }
+
+
 class FaultRecorder:
     """Consumes a subsystem's ``faults`` topic into its ``faults`` collection."""
 
@@ -160,9 +200,10 @@ class FaultRecorder:
         self._store = store
 
     def handle(self, message: Message) -> bool:
-        """Store the fault (idempotently); always acknowledges once stored."""
+        """Store the fault (idempotently: once more reopens it); acknowledges once stored."""
         key, doc = fault_record(message)
-        self._store.create(FAULTS_COLLECTION, key, doc)
+        if not self._store.create(FAULTS_COLLECTION, key, doc):
+            self._store.update(FAULTS_COLLECTION, key, lambda current: recurred(current, doc))
         return True
 
 
@@ -185,3 +226,20 @@ def resubmit(store: AbstractDocumentStore, publisher: AbstractPublisher, fault_i
 
     store.update(FAULTS_COLLECTION, fault_id, mark)
     return message_id
+
+
+def mark_replayed(
+    store: AbstractDocumentStore, fault_id: str, replay: Doc, recurrences_before: int
+) -> bool:
+    """Mark a fault ``resubmitted`` after its function took the replay ``replay`` (noted in
+    the record's ``replays``); False, leaving it open, if the fault recurred meanwhile
+    (its recurrences are no longer ``recurrences_before``): the function refused it again.
+    """
+
+    def mark(current: Doc | None) -> Doc | None:
+        if current is None or recurrences(current) != recurrences_before:
+            return None
+        history = [*current.get("replays", []), replay]
+        return {**current, "status": "resubmitted", "replays": history}
+
+    return store.update(FAULTS_COLLECTION, fault_id, mark) is not None

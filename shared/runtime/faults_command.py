@@ -6,9 +6,21 @@ environment, the same adapters): on a running ``fooddelivery dev`` stack after
 ``source .fooddelivery/dev/env.sh``, on GCP with ``FOODDELIVERY_MODE=gcp``,
 ``FOODDELIVERY_PROJECT_<NAME>`` and application-default credentials.
 
-Only a fault whose message came from the subsystem's own bus is resubmitted
-there: one refused by an ingress (a sister's ``external`` topic) or a trigger (a
-document change) would reach no function on the bus, so it is refused.
+``resubmit`` hands each fault's stored message back the way it first came
+(:mod:`shared.runtime.fault_replay`), once the cause is fixed:
+
+* refused by a consumer of the subsystem's own bus: published on the bus again;
+* refused by an ingress (its message came from a sister's ``external`` topic) or a
+  database-first trigger (a document change): POSTed to that very function as its
+  Pub/Sub push request or Eventarc CloudEvent, on the dev stack's host or the deployed
+  function (:mod:`shared.runtime.fault_delivery`, with an ID token on GCP);
+* refused by a schedule: the schedule runs once more.
+
+Consumers skip what they processed already, so a replay of a handled message
+changes nothing. A fault is marked ``resubmitted`` only once the bus took its
+message or its function answered 2xx (and did not record the fault again meanwhile);
+one whose function is gone, whose host does not answer or whose function refuses it
+again stays ``open``, with the reason on stderr and a non-zero exit.
 """
 
 from __future__ import annotations
@@ -20,17 +32,42 @@ import contextlib
 import json
 import os
 import sys
+import textwrap
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import requests
+
 from shared.emulators import FIRESTORE, PUBSUB, listens
 from shared.exceptions import KitError
-from shared.runtime.faults import FAULTS_COLLECTION, fault_time, resubmit
+from shared.runtime.fault_delivery import (
+    DEFAULT_REGION,
+    REGION_SETTING,
+    FunctionUrl,
+    ReplayError,
+    deliver,
+    function_url,
+)
+from shared.runtime.fault_replay import (
+    NoWayBack,
+    Origin,
+    ReplayRequest,
+    Way,
+    origin,
+    replay_request,
+)
+from shared.runtime.faults import (
+    FAULTS_COLLECTION,
+    fault_time,
+    mark_replayed,
+    recurrences,
+    resubmit,
+)
 from shared.runtime.functions import adapters as host_adapters
 from shared.settings import PREFIX, Settings
 from shared.stores.base import Doc, Where
 from shared.system import load_subsystems
-from shared.topology.model import Topic
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -44,6 +81,20 @@ SOURCE_ENV = "source <state dir>/env.sh"
 STATUSES = ("open", "resubmitted", "all")
 TRIM = 100
 """The characters of an error message a listed fault shows."""
+RESUBMIT_EPILOG = """\
+each fault's message goes back the way it came, to the function that refused it:
+  a bus consumer's   published on the subsystem's bus again
+  an ingress's       the same message POSTed to the function as its Pub/Sub push request
+  a trigger's        the stored document change POSTed to it as its Eventarc CloudEvent
+  a schedule's       the schedule runs once more
+
+On a dev stack the function is served by the subsystem's host (FOODDELIVERY_HOST_<NAME>,
+from env.sh); on GCP it is https://REGION-PROJECT.cloudfunctions.net/NAME, called with
+an ID token of the service account in GOOGLE_APPLICATION_CREDENTIALS (or the metadata
+server's). A fault is marked resubmitted once the bus or the function took it (2xx)
+without recording it again; otherwise it stays open, the reason goes to stderr and the
+exit code is 1 (2, before anything is handed back, when a named fault has no way back).
+"""
 
 
 class FaultsError(KitError):
@@ -63,9 +114,24 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     show = _action(actions, "show", "a fault's whole record, its message decoded", _show)
     show.add_argument("fault_id", metavar="FAULT_ID")
-    again = _action(actions, "resubmit", "publish faults' messages to the bus again", _resubmit)
-    again.add_argument("fault_ids", nargs="*", metavar="FAULT_ID")
-    again.add_argument("--all-open", action="store_true", help="every open fault from the bus")
+    again = _action(
+        actions,
+        "resubmit",
+        "hand faults' messages back: a bus consumer's to the bus, an ingress's, trigger's or "
+        "schedule's to that function",
+        _resubmit,
+        epilog=RESUBMIT_EPILOG,
+    )
+    again.add_argument(
+        "fault_ids", nargs="*", metavar="FAULT_ID", help="a fault's id (`faults list`)"
+    )
+    again.add_argument("--all-open", action="store_true", help="every open fault, oldest first")
+    again.add_argument(
+        "--region",
+        default=None,
+        help=f"on GCP, the functions' region (default ${PREFIX}{REGION_SETTING}, "
+        f"else {DEFAULT_REGION})",
+    )
 
 
 def _action(
@@ -73,8 +139,15 @@ def _action(
     name: str,
     help: str,
     run: Any,
+    epilog: str | None = None,
 ) -> argparse.ArgumentParser:
-    parser = actions.add_parser(name, help=help, description=f"{help}.")
+    parser = actions.add_parser(
+        name,
+        help=help,
+        description=textwrap.fill(f"{help}.", width=88),
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the epilog's table
+    )
     parser.add_argument("subsystem", help="a registered subsystem (`fooddelivery topology`)")
     parser.set_defaults(run=run)
     return parser
@@ -227,35 +300,87 @@ def _resubmit(args: argparse.Namespace) -> int:
         else:
             named = dict.fromkeys(args.fault_ids)  # each once, in the order given
             chosen = [_fault(store, app.name, fault_id) for fault_id in named]
-        refusals = {d["id"]: why for d in chosen if (why := _not_from_bus(app, d))}
-        if refusals and not args.all_open:
-            raise FaultsError("; ".join(refusals.values()))
+        settings = Settings.from_env()
+        region = args.region or settings.extra.get(REGION_SETTING) or DEFAULT_REGION
+        plans: dict[str, Plan | str] = {}
         for doc in chosen:
-            if doc["id"] in refusals:
-                print(f"left open: {refusals[doc['id']]}", file=sys.stderr)
-            else:
-                message_id = resubmit(store, publisher, doc["id"])
-                print(f"{doc['id']} resubmitted to the {app.name} bus as message {message_id}")
-    return 0
+            try:
+                plans[doc["id"]] = _plan(app, settings, region, doc)
+            except (NoWayBack, ReplayError) as error:
+                plans[doc["id"]] = str(error)
+        refusals = [why for why in plans.values() if isinstance(why, str)]
+        if refusals and not args.all_open:  # nothing is handed back unless all can be
+            raise FaultsError("; ".join(refusals))
+        left_open = 0
+        with replay_session() as session:
+            for doc in chosen:
+                plan = plans[doc["id"]]
+                if isinstance(plan, str):
+                    why = plan
+                else:
+                    try:
+                        print(_hand_back(store, publisher, session, plan, doc))
+                        continue
+                    except (FaultsError, ReplayError) as error:
+                        why = f"fault {doc['id']}: {error}"
+                print(f"left open: {why}", file=sys.stderr)
+                left_open += 1
+    return 1 if left_open else 0
 
 
-def _not_from_bus(app: SubsystemApp[Any], doc: Doc) -> str | None:
-    """Why a fault's message would reach no function on ``app``'s bus; ``None`` if it would.
+def replay_session() -> requests.Session:
+    """The HTTP session replays are POSTed through (a test mounts its transport on it)."""
+    return requests.Session()
 
-    A fault event names its function ``subsystem/service/function``; a dead letter
-    its subscription, ``service-function``.
-    """
-    readers = set()
-    for service, consumer in app.topology.consumers():
-        if consumer.channel.topic is Topic.BUS and consumer.channel.subsystem is None:
-            readers |= {
-                f"{app.name}/{service.name}/{consumer.name}",
-                consumer.subscription(service),
-            }
-    function = doc.get("function") or ""
-    if function in readers:
-        return None
-    origin = f"{function} does not read" if function else "its message did not come from"
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How one fault goes back: its function and, unless by the bus, where and what."""
+
+    origin: Origin
+    function: FunctionUrl | None = None
+    request: ReplayRequest | None = None
+
+
+def _plan(app: SubsystemApp[Any], settings: Settings, region: str, doc: Doc) -> Plan:
+    """How the fault ``doc`` goes back; raises NoWayBack or ReplayError if it cannot."""
+    found = origin(app.topology, doc)
+    if found.way is Way.BUS:
+        return Plan(found)
+    project = settings.projects[app.name]
+    function = function_url(app.name, found.target, settings, region)
+    return Plan(found, function, replay_request(found, project, doc))
+
+
+def _hand_back(
+    store: AbstractDocumentStore,
+    publisher: AbstractPublisher,
+    session: requests.Session,
+    plan: Plan,
+    doc: Doc,
+) -> str:
+    """Hand one fault back as planned; what happened, for stdout. Raises ReplayError or
+    FaultsError (the fault stays open) when the function did not take it."""
+    fault_id, found = doc["id"], plan.origin
+    if plan.function is None or plan.request is None:
+        message_id = resubmit(store, publisher, fault_id)
+        return f"{fault_id} resubmitted to the {found.subsystem} bus as message {message_id}"
+    status = deliver(plan.function, plan.request, session, found.qualified)
+    replay = {"function": found.qualified, "url": plan.function.url, "at": _now_ms()}
+    if not mark_replayed(store, fault_id, replay, recurrences(doc)):
+        again = store.get(FAULTS_COLLECTION, fault_id)
+        if again is None:
+            raise FaultsError(f"{found.qualified} took it (HTTP {status}); its record is gone")
+        error = again.get("error", {})
+        raise FaultsError(
+            f"{found.qualified} took it (HTTP {status}) but recorded the fault again: "
+            f"{error.get('type', '?')}: {error.get('message', '')}"
+        )
+    done = "ran once more" if found.way is Way.TICK else "took it"
     return (
-        f"fault {doc['id']}: {origin} the {app.name} bus, so resubmitting it there reaches no one"
+        f"{fault_id} replayed to {found.qualified} at {plan.function.url}: {done} (HTTP {status})"
     )
+
+
+def _now_ms() -> int:
+    return int(datetime.now(UTC).timestamp() * 1000)

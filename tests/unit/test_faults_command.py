@@ -1,30 +1,44 @@
 """``fooddelivery faults``: list, show and resubmit a subsystem's faults, through the CLI.
 
 The subsystem's store and bus are the in-memory ones, handed to the command
-where it would build the Google adapters from the settings.
+where it would build the Google adapters from the settings. A fault that goes
+back to its function (an ingress's, a trigger's, a schedule's) reaches the
+Order subsystem's real functions, loaded by functions-framework as Cloud
+Functions loads them and served in process at their cloudfunctions.net URLs (or
+a dev host's URL) on the same in-memory store and bus.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
+import requests
+from functions_framework import create_app
 
 from order.topology import APP as ORDER
+from shared import id_tokens
 from shared.cli import main
 from shared.clock import ManualClock
 from shared.envelope import new_event
 from shared.exceptions import BusinessRuleViolation, EnvelopeError
+from shared.http import WsgiTransport
 from shared.hub.memory import InMemoryHub
-from shared.hub.message import Message, dead_lettered, to_message
+from shared.hub.message import Message, dead_lettered, from_message, parse_push, to_message
 from shared.runtime import faults_command
-from shared.runtime.faults import FAULTS_COLLECTION, FaultRecorder, fault_event
+from shared.runtime import functions as function_hosts
+from shared.runtime.consumer import change_message
+from shared.runtime.faults import FAULTS_COLLECTION, FaultRecorder, fault_event, fault_record
+from shared.stores.base import DocumentChange
 from shared.stores.memory import InMemoryDocumentStore
-from shared.topology.model import Topic
+from shared.topology.model import Topic, Trigger
 
 PROJECT = "acme-fd-order-dev"
 MINUTE = 60_000
@@ -73,16 +87,24 @@ class Order:
         FaultRecorder(self.store).handle(to_message(event))
         return event.id
 
-    def dead_letter(self, message: Message) -> str:
-        """Record ``message`` as the bus reader's subscription dead-letters it; its fault id."""
+    def dead_letter(self, message: Message, subscription: str = BUS_SUBSCRIPTION) -> str:
+        """Record ``message`` as ``subscription`` dead-letters it; its fault id."""
         self.clock.advance(MINUTE)
         when = datetime.fromtimestamp(self.clock.now_ms() / 1000, UTC).isoformat()
-        dead = dead_lettered(replace(message, publish_time=when), PROJECT, BUS_SUBSCRIPTION, 5)
+        dead = dead_lettered(replace(message, publish_time=when), PROJECT, subscription, 5)
         FaultRecorder(self.store).handle(dead)
-        [fault] = [
-            d for d in self.store.query(FAULTS_COLLECTION) if d.data["reason"] == "dead-letter"
-        ]
-        return fault.key
+        return fault_record(dead)[0]
+
+    def record_faults_at_once(self) -> None:
+        """Record every fault a function publishes as it publishes it (a recorder that
+        is quicker than the command)."""
+        recorder = FaultRecorder(self.store)
+        self.hub.observers.append(
+            lambda project, topic, m: topic == Topic.FAULTS and recorder.handle(m)
+        )
+
+    def record(self, fault_id: str) -> dict[str, Any]:
+        return self.store.get(FAULTS_COLLECTION, fault_id)
 
     def status(self, fault_id: str) -> str:
         return self.store.get(FAULTS_COLLECTION, fault_id)["status"]
@@ -206,34 +228,6 @@ def test_resubmit_replays_a_dead_letter_without_its_dead_letter_attributes(order
     assert order.status(fault_id) == "resubmitted"
 
 
-def test_resubmit_all_open_leaves_what_did_not_come_from_the_bus(order, capsys):
-    garbage = order.fault(BUS_READER, GARBAGE, EnvelopeError("$", "not JSON"))
-    refused = order.fault(INGRESS, PLACED, BusinessRuleViolation("unknown restaurant"))
-    done = order.fault(BUS_READER, PLACED, BusinessRuleViolation("closed"))
-    assert main(["faults", "resubmit", "order", done]) == 0
-    order.published.clear()
-    capsys.readouterr()
-
-    assert main(["faults", "resubmit", "order", "--all-open"]) == 0
-
-    out, err = capsys.readouterr()
-    assert [m.data for m in order.on_bus()] == [GARBAGE.data]
-    assert out.startswith(f"{garbage} resubmitted")
-    assert f"left open: fault {refused}: {INGRESS} does not read the order bus" in err
-    assert (order.status(garbage), order.status(refused)) == ("resubmitted", "open")
-
-
-def test_resubmitting_a_fault_from_an_ingress_is_refused(order, capsys):
-    garbage = order.fault(BUS_READER, GARBAGE, EnvelopeError("$", "not JSON"))
-    refused = order.fault(INGRESS, PLACED, BusinessRuleViolation("unknown restaurant"))
-
-    assert main(["faults", "resubmit", "order", garbage, refused]) == 2
-
-    assert f"{INGRESS} does not read the order bus" in capsys.readouterr().err
-    assert order.on_bus() == []
-    assert order.status(garbage) == "open"
-
-
 def test_an_unknown_fault_id_is_a_clear_error_and_nothing_is_published(order, capsys):
     known = order.fault(BUS_READER, GARBAGE, EnvelopeError("$", "not JSON"))
 
@@ -317,3 +311,426 @@ def test_emulator_settings_reach_the_subsystems_own_emulator_project(monkeypatch
     faults_command.connect("order", environ)
     [(name, settings)] = built
     assert (name, settings.mode, settings.projects[name]) == ("order", "emulator", "order-dev")
+
+
+# -- faults that go back to their function ---------------------------------------------
+
+BASE = f"https://europe-west1-{PROJECT}.cloudfunctions.net"
+TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDB9.sig"
+"""An ID token (a JWT expiring in 2100) as the metadata server would mint it."""
+MAIN = str(Path(__file__).parents[2] / "order" / "main.py")
+SETTINGS = {
+    "FOODDELIVERY_POS_URL": "http://pos.test",
+    "FOODDELIVERY_POS_CALLBACK_URL": "http://order.test",
+    "FOODDELIVERY_POS_WEBHOOK_SECRET": "secret",
+}
+FROM_RESTAURANT = "order/intake-esg/from-restaurant"
+FROM_RESTAURANT_URL = f"{BASE}/intake-esg-from-restaurant"
+RELAY = "order/pos-esg/relay"
+TIMEOUTS = "order/lifecycle-control/timeouts"
+ACCEPTED = replace(
+    to_message(
+        new_event(
+            "restaurant.order-accepted",
+            "order",
+            {"id": "o-7", "restaurantId": "r-1", "prepMinutes": 10},
+            partition_key="o-7",
+            tags={"schemaVersion": "1", "source": "kitchen-bff"},
+        )
+    ),
+    message_id="m-7",
+    publish_time="2026-01-01T12:00:00.000Z",
+)
+CALLBACK = DocumentChange(
+    collection="pos-inbox",
+    key="o-9:accepted",
+    before=None,
+    after={
+        "orderId": "o-9",
+        "restaurantId": "r-1",
+        "event": "accepted",
+        "prepMinutes": 12,
+        "receivedAt": 1_767_225_600_000,
+    },
+    version="2026-01-01T00:00:00.250000Z",
+)
+"""A point of sale's callback about order o-9, as the relay trigger saw it written."""
+
+
+@dataclass
+class Received:
+    """One request a function was sent."""
+
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+class Functions:
+    """Order's functions as Cloud Functions serves them, answering the command's session.
+
+    Each is loaded by functions-framework from ``order/main.py`` (the trigger as a
+    CloudEvent function, the others as HTTP functions) on first use, at
+    ``<any base>/<name>`` (``intake-esg-from-restaurant`` or ``intake_esg_from_restaurant``);
+    ``refuse`` makes one answer with a given status instead.
+    """
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.audiences: list[str] = []
+        self.refuse: dict[str, tuple[int, str]] = {}
+        self._apps: dict[str, Any] = {}
+
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        for scheme in ("http://", "https://"):
+            session.mount(scheme, WsgiTransport(self))
+        return session
+
+    def mint(self, audience: str) -> str:
+        self.audiences.append(audience)
+        return TOKEN
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        host = environ["SERVER_NAME"] + (
+            f":{environ['SERVER_PORT']}" if environ["wsgi.url_scheme"] == "http" else ""
+        )
+        url = f"{environ['wsgi.url_scheme']}://{host}{environ['PATH_INFO']}"
+        body = environ["wsgi.input"].read()
+        headers = {
+            k.removeprefix("HTTP_").replace("_", "-").lower(): v
+            for k, v in environ.items()
+            if k.startswith("HTTP_") or k == "CONTENT_TYPE"
+        }
+        self.received.append(Received(url, headers, body))
+        target = environ["PATH_INFO"].strip("/").replace("-", "_")
+        if target in self.refuse:
+            status, text = self.refuse[target]
+            start_response(f"{status} Refused", [("Content-Type", "text/plain")])
+            return [text.encode()]
+        environ = {**environ, "PATH_INFO": "/", "wsgi.input": io.BytesIO(body)}
+        return self._app(target)(environ, start_response)
+
+    def _app(self, target: str) -> Any:
+        if target not in self._apps:
+            _, fn = ORDER.topology.find(target)
+            kind = "cloudevent" if isinstance(fn, Trigger) else "http"
+            self._apps[target] = create_app(target=target, source=MAIN, signature_type=kind)
+        return self._apps[target]
+
+
+@pytest.fixture
+def functions(order: Order, monkeypatch: pytest.MonkeyPatch) -> Functions:
+    """Order's functions on ``order``'s store and bus, reached with ID tokens."""
+    cloud = Functions()
+    for name, value in SETTINGS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(
+        function_hosts, "adapters", lambda *_: (order.store, order.hub.publisher(PROJECT))
+    )
+    monkeypatch.setattr(faults_command, "replay_session", cloud.session, raising=False)
+    monkeypatch.setattr(id_tokens, "fetch_google_id_token", cloud.mint)
+    return cloud
+
+
+@pytest.fixture
+def dev_stack(order: Order, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``order`` reached as on a dev stack, after ``source env.sh``; the order host's URL."""
+    host = "http://127.0.0.1:8713"
+    environ = {
+        "FOODDELIVERY_MODE": "emulator",
+        "FOODDELIVERY_PROJECT_ORDER": "order-dev",
+        "FOODDELIVERY_HOST_ORDER": host,
+        "FIRESTORE_EMULATOR_HOST": "127.0.0.1:1",
+        "PUBSUB_EMULATOR_HOST": "127.0.0.1:1",
+    }
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(faults_command, "listens", lambda where: True)
+    monkeypatch.setattr(
+        faults_command, "host_adapters", lambda *_: (order.store, order.hub.publisher(PROJECT))
+    )
+    return host
+
+
+def pushed(request: Received) -> Message:
+    """The message of a Pub/Sub push request."""
+    return parse_push(json.loads(request.body))[1]
+
+
+def test_an_ingress_fault_is_replayed_to_the_ingress_itself(order, functions, capsys):
+    fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug, fixed since"))
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 0
+
+    [request] = functions.received
+    assert request.url == FROM_RESTAURANT_URL
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert functions.audiences == [FROM_RESTAURANT_URL]
+    message = pushed(request)
+    assert (message.data, dict(message.attributes)) == (ACCEPTED.data, dict(ACCEPTED.attributes))
+    assert (message.message_id, message.ordering_key) == ("m-7", "o-7")
+    [taken] = [from_message(m) for m in order.on_bus()]
+    assert (taken.type, taken.partition_key, taken.body["prepMinutes"]) == (
+        "restaurant-accepted",
+        "o-7",
+        10,
+    )
+    assert capsys.readouterr().out.strip() == (
+        f"{fault_id} replayed to {FROM_RESTAURANT} at {FROM_RESTAURANT_URL}: took it (HTTP 204)"
+    )
+    record = order.record(fault_id)
+    assert record["status"] == "resubmitted"
+    [replay] = record["replays"]
+    assert (replay["function"], replay["url"]) == (FROM_RESTAURANT, FROM_RESTAURANT_URL)
+
+
+def test_a_replay_of_a_handled_message_emits_the_same_event_which_consumers_skip(order, functions):
+    fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug, fixed since"))
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 0
+    assert main(["faults", "resubmit", "order", fault_id]) == 0
+
+    first, second = [from_message(m) for m in order.on_bus()]
+    assert first.id == second.id  # derived from the message: the same event, skipped
+    assert len(order.record(fault_id)["replays"]) == 2
+
+
+def test_an_ingress_dead_letter_is_replayed_without_its_dead_letter_attributes(order, functions):
+    fault_id = order.dead_letter(ACCEPTED, "intake-esg-from-restaurant")
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 0
+
+    [request] = functions.received
+    assert request.url == FROM_RESTAURANT_URL
+    assert dict(pushed(request).attributes) == dict(ACCEPTED.attributes)
+    assert [from_message(m).type for m in order.on_bus()] == ["restaurant-accepted"]
+    assert order.status(fault_id) == "resubmitted"
+
+
+def test_a_trigger_fault_goes_back_as_the_eventarc_event_of_its_change_once_fixed(
+    order, functions, capsys
+):
+    order.record_faults_at_once()
+    refused = BusinessRuleViolation("a callback about order o-9, which was not sent there")
+    fault_id = order.fault(RELAY, change_message(CALLBACK), refused)
+
+    # not fixed yet: the relay refuses the change again, and says so
+    assert main(["faults", "resubmit", "order", fault_id]) == 1
+
+    [request] = functions.received
+    assert request.url == f"{BASE}/pos-esg-relay"
+    assert request.headers["ce-type"] == "google.cloud.firestore.document.v1.written"
+    assert request.headers["content-type"] == "application/protobuf"
+    assert request.headers["ce-id"] == change_message(CALLBACK).message_id
+    assert "ce-time" not in request.headers  # a failure is retried, never dropped as too old
+    err = capsys.readouterr().err
+    assert f"left open: fault {fault_id}: {RELAY} took it (HTTP 200) but recorded" in err
+    assert "BusinessRuleViolation: a point-of-sale callback about order o-9" in err
+    record = order.record(fault_id)
+    assert (record["status"], record["recurrences"], record.get("replays")) == ("open", 1, None)
+    assert order.on_bus() == []
+
+    # fixed: the order was handed to that restaurant's point of sale after all
+    order.store.create("pos-orders", "o-9", {"restaurantId": "r-1"})
+    assert main(["faults", "resubmit", "order", fault_id]) == 0
+
+    [relayed] = [from_message(m) for m in order.on_bus()]
+    assert (relayed.type, relayed.body) == (
+        "restaurant-accepted",
+        {"id": "o-9", "restaurantId": "r-1", "prepMinutes": 12},
+    )
+    assert relayed.timestamp == 1_767_225_600_250  # the write's time: the very same change
+    assert order.status(fault_id) == "resubmitted"
+    assert capsys.readouterr().out.strip().endswith(f"{BASE}/pos-esg-relay: took it (HTTP 200)")
+
+
+def test_a_schedule_fault_runs_the_schedule_once_more(order, functions, capsys):
+    tick = Message(data=b'{"tick": 1767225600000}', message_id="tick-1")
+    fault_id = order.fault(TIMEOUTS, tick, BusinessRuleViolation("a deadline it could not keep"))
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 0
+
+    [request] = functions.received
+    assert (request.url, request.body) == (f"{BASE}/lifecycle-control-timeouts", b"")
+    assert capsys.readouterr().out.strip().endswith("ran once more (HTTP 204)")
+    assert order.status(fault_id) == "resubmitted"
+
+
+def test_a_function_that_refuses_the_replay_leaves_the_fault_open(order, functions, capsys):
+    fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug"))
+    functions.refuse["intake_esg_from_restaurant"] = (503, "redeliver")
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 1
+
+    assert capsys.readouterr().err.strip() == (
+        f"left open: fault {fault_id}: {FROM_RESTAURANT} at {FROM_RESTAURANT_URL} "
+        "refused it (HTTP 503: redeliver)"
+    )
+    assert order.status(fault_id) == "open"
+    assert "replays" not in order.record(fault_id)
+
+
+def test_a_function_refusing_the_caller_on_gcp_says_what_it_takes(order, functions, capsys):
+    fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug"))
+    functions.refuse["intake_esg_from_restaurant"] = (403, "Forbidden")
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 1
+
+    err = capsys.readouterr().err
+    assert "refused it (HTTP 403: Forbidden). Is the function deployed in that region" in err
+    assert "roles/run.invoker" in err
+    assert "ALLOW_INTERNAL_ONLY" in err
+    assert order.status(fault_id) == "open"
+
+
+def test_without_an_id_token_nothing_is_sent_and_the_fault_stays_open(
+    order, functions, monkeypatch, capsys
+):
+    def no_token(audience: str) -> str:
+        raise id_tokens.IdTokenError(f"cannot mint an ID token for {audience}: no credentials")
+
+    monkeypatch.setattr(id_tokens, "fetch_google_id_token", no_token)
+    fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug"))
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 1
+
+    err = capsys.readouterr().err
+    assert f"cannot mint an ID token for {FROM_RESTAURANT_URL}: no credentials. " in err
+    assert "GOOGLE_APPLICATION_CREDENTIALS" in err
+    assert functions.received == []
+    assert order.status(fault_id) == "open"
+
+
+def test_the_region_of_the_functions_is_an_option_or_a_setting(
+    order, functions, monkeypatch, capsys
+):
+    fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug"))
+    monkeypatch.setenv("FOODDELIVERY_REGION", "us-central1")
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 0
+    assert main(["faults", "resubmit", "order", fault_id, "--region", "asia-east1"]) == 0
+
+    assert [r.url for r in functions.received] == [
+        f"https://us-central1-{PROJECT}.cloudfunctions.net/intake-esg-from-restaurant",
+        f"https://asia-east1-{PROJECT}.cloudfunctions.net/intake-esg-from-restaurant",
+    ]
+
+
+def test_a_fault_of_a_function_that_is_gone_is_refused_before_anything_is_sent(order, capsys):
+    garbage = order.fault(BUS_READER, GARBAGE, EnvelopeError("$", "not JSON"))
+    gone = order.fault("order/intake-esg/from-kitchen", ACCEPTED, BusinessRuleViolation("x"))
+
+    assert main(["faults", "resubmit", "order", garbage, gone]) == 2
+
+    assert (
+        f"fault {gone}: order/intake-esg/from-kitchen is no function of order any more"
+        in capsys.readouterr().err
+    )
+    assert order.on_bus() == []
+    assert (order.status(garbage), order.status(gone)) == ("open", "open")
+
+
+def test_resubmit_all_open_hands_each_fault_back_its_way_and_names_what_it_left(
+    order, functions, capsys
+):
+    garbage = order.fault(BUS_READER, GARBAGE, EnvelopeError("$", "not JSON"))
+    refused = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug"))
+    gone = order.fault("order/intake-esg/from-kitchen", ACCEPTED, BusinessRuleViolation("x"))
+    FaultRecorder(order.store).handle(Message(data=b"hello", message_id="stray"))
+    [stray] = [d.key for d in order.store.query(FAULTS_COLLECTION) if d.data["function"] == ""]
+    done = order.fault(BUS_READER, PLACED, BusinessRuleViolation("closed"))
+    assert main(["faults", "resubmit", "order", done]) == 0
+    order.published.clear()
+    capsys.readouterr()
+
+    assert main(["faults", "resubmit", "order", "--all-open"]) == 1
+
+    out, err = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()] == [garbage, refused]
+    assert [from_message(m).type for m in order.on_bus()[1:]] == ["restaurant-accepted"]
+    assert order.on_bus()[0].data == GARBAGE.data
+    assert f"left open: fault {gone}: order/intake-esg/from-kitchen is no function" in err
+    assert f"left open: fault {stray}: its message was published straight onto" in err
+    assert [order.status(f) for f in (garbage, refused, gone, stray)] == [
+        "resubmitted",
+        "resubmitted",
+        "open",
+        "open",
+    ]
+
+
+def test_on_a_dev_stack_the_fault_goes_to_the_subsystems_host(order, dev_stack, functions, capsys):
+    fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug, fixed since"))
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 0
+
+    [request] = functions.received
+    assert request.url == f"{dev_stack}/intake_esg_from_restaurant"
+    assert "authorization" not in request.headers
+    assert functions.audiences == []
+    assert [from_message(m).type for m in order.on_bus()] == ["restaurant-accepted"]
+    assert order.status(fault_id) == "resubmitted"
+
+
+def test_a_dev_host_that_does_not_answer_leaves_the_fault_open(
+    order, dev_stack, monkeypatch, capsys
+):
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))  # bound, not listening: refused
+    host = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    monkeypatch.setenv("FOODDELIVERY_HOST_ORDER", host)
+    fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug"))
+    try:
+        assert main(["faults", "resubmit", "order", fault_id]) == 1
+    finally:
+        closed.close()
+
+    assert capsys.readouterr().err.strip() == (
+        f"left open: fault {fault_id}: {FROM_RESTAURANT}: nothing answers at "
+        f"{host}/intake_esg_from_restaurant (the order host): is the stack running, "
+        "and its host with it?"
+    )
+    assert order.status(fault_id) == "open"
+
+
+def test_a_dev_stack_that_does_not_tell_its_hosts_says_to_source_a_newer_env_sh(
+    order, dev_stack, monkeypatch, capsys
+):
+    monkeypatch.delenv("FOODDELIVERY_HOST_ORDER")
+    fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug"))
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 2
+
+    assert "FOODDELIVERY_HOST_ORDER is not set: `source` the env.sh" in capsys.readouterr().err
+    assert order.status(fault_id) == "open"
+
+
+def test_a_cloudevent_a_trigger_could_not_parse_goes_back_as_it_came(order, functions, capsys):
+    order.record_faults_at_once()
+    garbled = Message(data=b"\x00not protobuf", message_id="evt-1")
+    fault_id = order.fault(RELAY, garbled, EnvelopeError("$", "not a DocumentEventData message"))
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 1
+
+    [request] = functions.received
+    assert (request.body, request.headers["ce-id"]) == (garbled.data, "evt-1")
+    assert "recorded the fault again: EnvelopeError" in capsys.readouterr().err
+    assert (order.status(fault_id), order.record(fault_id)["recurrences"]) == ("open", 1)
+
+
+def test_a_dev_host_without_the_function_leaves_the_fault_open(order, dev_stack, functions, capsys):
+    fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug"))
+    functions.refuse["intake_esg_from_restaurant"] = (404, "no such target")
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 1
+
+    assert (
+        capsys.readouterr()
+        .err.strip()
+        .endswith(
+            "refused it (HTTP 404: no such target). No such function there: "
+            "is the host running older code?"
+        )
+    )
+    assert order.status(fault_id) == "open"

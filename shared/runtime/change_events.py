@@ -1,0 +1,138 @@
+"""A stored document change as the Eventarc CloudEvent a database-first trigger receives.
+
+The inverse of :func:`shared.stores.eventarc.parse_document_written`: a change kept
+in a fault record (:func:`~shared.runtime.consumer.change_message`: collection, key,
+before, after, version) becomes a binary-mode ``google.cloud.firestore.document.v1.written``
+CloudEvent whose ``application/protobuf`` data parses back into the same change:
+the same collection, key, documents and ``version``, hence the same cause id, so a
+trigger that handled the change already emits nothing new.
+
+The documents were stored in their JSON form (timestamps as ISO text, bytes as
+base64), so they travel as the JSON values they are; the trigger reads exactly
+those values again. The event has no ``time``: the trigger's target then treats a
+failure as one to retry (HTTP 500), never as one to record as a fault again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.exceptions import EnvelopeError
+from shared.stores.eventarc import EVENT_TYPE_PREFIX, PROTOBUF
+
+WRITTEN = f"{EVENT_TYPE_PREFIX}written"
+DATABASE = "(default)"
+"""The Firestore database every subsystem keeps its documents in (terraform's, the emulator's)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChange:
+    """A document change as a fault record keeps it."""
+
+    collection: str
+    key: str
+    before: Mapping[str, Any] | None
+    after: Mapping[str, Any] | None
+    version: str
+
+    @classmethod
+    def from_data(cls, data: bytes) -> StoredChange | None:
+        """The change in a fault's message data, or ``None`` if the data holds none."""
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            return None
+        if not isinstance(doc, dict) or not all(
+            isinstance(doc.get(name), str) for name in ("collection", "key", "version")
+        ):
+            return None
+        before, after = doc.get("before"), doc.get("after")
+        if not all(d is None or isinstance(d, dict) for d in (before, after)):
+            return None
+        if before is None and after is None:
+            return None
+        return cls(doc["collection"], doc["key"], before, after, doc["version"])
+
+
+def cloudevent_headers(event_id: str, project: str, subject: str = "") -> dict[str, str]:
+    """The binary-mode headers of a Firestore ``written`` event from ``project``."""
+    headers = {
+        "ce-id": event_id,
+        "ce-specversion": "1.0",
+        "ce-type": WRITTEN,
+        "ce-source": f"//firestore.googleapis.com/projects/{project}/databases/{DATABASE}",
+        "Content-Type": PROTOBUF,
+    }
+    if subject:
+        headers["ce-subject"] = f"documents/{subject}"
+        headers["ce-document"] = subject
+    return headers
+
+
+def document_event_data(change: StoredChange, project: str) -> bytes:
+    """``change`` as a serialized ``DocumentEventData`` message.
+
+    Raises :class:`EnvelopeError` when its ``version`` is not a timestamp.
+    """
+    from google.events.cloud.firestore import DocumentEventData
+
+    message = DocumentEventData.pb()()
+    name = f"projects/{project}/databases/{DATABASE}/documents/{change.collection}/{change.key}"
+    written = _timestamp(change.version)
+    if change.after is not None:
+        message.value.name = name
+        _fill(message.value.fields, change.after)
+        message.value.update_time.CopyFrom(written)
+    if change.before is not None:
+        message.old_value.name = name
+        _fill(message.old_value.fields, change.before)
+        if change.after is None:  # a delete's version is read from here when the event has no time
+            message.old_value.update_time.CopyFrom(written)
+    data: bytes = message.SerializeToString()
+    return data
+
+
+def _fill(fields: Any, doc: Mapping[str, Any]) -> None:
+    for name, value in doc.items():
+        _set(fields[name], value)
+
+
+def _set(target: Any, value: Any) -> None:
+    """Write a JSON value into a Firestore ``Value`` message."""
+    if value is None:
+        target.null_value = 0
+    elif isinstance(value, bool):
+        target.boolean_value = value
+    elif isinstance(value, int):
+        target.integer_value = value
+    elif isinstance(value, float):
+        target.double_value = value
+    elif isinstance(value, str):
+        target.string_value = value
+    elif isinstance(value, list):
+        target.array_value.SetInParent()
+        for item in value:
+            _set(target.array_value.values.add(), item)
+    elif isinstance(value, dict):
+        target.map_value.SetInParent()
+        _fill(target.map_value.fields, value)
+    else:
+        raise EnvelopeError("$", f"{type(value).__name__} is not a JSON value")
+
+
+def _timestamp(version: str) -> Any:
+    from google.protobuf import timestamp_pb2  # type: ignore[import-untyped]
+
+    try:
+        moment = datetime.fromisoformat(version)
+    except ValueError as e:
+        raise EnvelopeError("version", f"{version!r} is not a timestamp") from e
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment.astimezone(UTC).replace(tzinfo=None))
+    return stamp

@@ -1,0 +1,92 @@
+"""A fault recorded again reopens its record, so a replay that did not help never looks done."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from shared.clock import ManualClock
+from shared.exceptions import BusinessRuleViolation
+from shared.hub.message import Message, to_message
+from shared.runtime.faults import (
+    FAULTS_COLLECTION,
+    FaultRecorder,
+    fault_event,
+    mark_replayed,
+    recurrences,
+)
+from shared.stores.memory import InMemoryDocumentStore
+
+REFUSED = Message(data=b'{"id": "o-1"}', attributes={"type": "x"}, message_id="m-1")
+REPLAY = {"function": "order/intake-esg/from-customer", "url": "http://h/f", "at": 1}
+
+
+class Faults:
+    """A subsystem's faults collection fed through its recorder, the ``faults`` messages
+    numbered as Pub/Sub numbers them."""
+
+    def __init__(self) -> None:
+        self.store = InMemoryDocumentStore()
+        self.recorder = FaultRecorder(self.store)
+        self.clock = ManualClock()
+        self.sent = 0
+
+    def refuse(self, error: Exception, faults_message_id: str | None = None) -> str:
+        """The function refuses REFUSED with ``error``; the fault's id."""
+        self.clock.advance(1000)
+        event = fault_event(
+            subsystem="order",
+            function="order/intake-esg/from-customer",
+            message=REFUSED,
+            error=error,
+            clock=self.clock,
+        )
+        self.sent += 1
+        message_id = faults_message_id or f"faults-{self.sent}"
+        self.recorder.handle(replace(to_message(event), message_id=message_id))
+        return event.id
+
+    def record(self, fault_id: str) -> dict:
+        return self.store.get(FAULTS_COLLECTION, fault_id)
+
+
+@pytest.fixture
+def faults() -> Faults:
+    return Faults()
+
+
+def test_the_same_fault_recorded_again_is_one_record_open_with_the_latest_error(faults):
+    fault_id = faults.refuse(BusinessRuleViolation("unknown restaurant"))
+    assert mark_replayed(faults.store, fault_id, REPLAY, 0)
+    assert faults.record(fault_id)["status"] == "resubmitted"
+
+    again = faults.refuse(BusinessRuleViolation("restaurant closed"))
+
+    assert again == fault_id
+    record = faults.record(fault_id)
+    assert (record["status"], recurrences(record)) == ("open", 1)
+    assert record["error"]["message"] == "restaurant closed"
+    assert record["replays"] == [REPLAY]
+    assert len(faults.store.query(FAULTS_COLLECTION)) == 1
+
+
+def test_the_same_faults_message_delivered_twice_is_no_recurrence(faults):
+    fault_id = faults.refuse(BusinessRuleViolation("unknown restaurant"), "faults-1")
+    assert mark_replayed(faults.store, fault_id, REPLAY, 0)
+
+    faults.refuse(BusinessRuleViolation("unknown restaurant"), "faults-1")
+
+    record = faults.record(fault_id)
+    assert (record["status"], recurrences(record)) == ("resubmitted", 0)
+
+
+def test_a_replay_is_not_marked_done_when_the_fault_recurred_meanwhile(faults):
+    fault_id = faults.refuse(BusinessRuleViolation("unknown restaurant"))
+    seen = recurrences(faults.record(fault_id))
+    faults.refuse(BusinessRuleViolation("unknown restaurant"))  # the replay, refused again
+
+    assert not mark_replayed(faults.store, fault_id, REPLAY, seen)
+
+    record = faults.record(fault_id)
+    assert (record["status"], recurrences(record), record.get("replays")) == ("open", 1, None)
