@@ -76,7 +76,13 @@ def offer_to_nearest(change: DocumentChange, ctx: Context[DeliveryPorts]) -> Non
         return
     store = ctx.ports.store
     delivery = store.get(DELIVERIES, change.key)
-    if delivery is None or delivery["status"] != "searching":
+    if delivery is None:
+        return
+    if delivery["status"] != "searching":
+        # A try that reserved a driver and died before the offer was written: the delivery
+        # has moved on since, and names no such driver, so nothing else would free them.
+        for reserved in store.query(DRIVERS, [Where("offeredDeliveryId", "==", change.key)]):
+            settle(store, reserved.key, delivery)
         return
     now = ctx.clock.now_ms()
     for driver in _candidates(store, delivery):

@@ -12,6 +12,7 @@ from shared.stores import Doc, Where
 if TYPE_CHECKING:
     from delivery.ports import DeliveryPorts
     from shared.auth import Principal
+    from shared.stores import AbstractDocumentStore
 
 Verdict = Literal["accepted", "declined"]
 
@@ -41,6 +42,30 @@ def answer(
     return {**offer, "status": verdict, "answeredAt": now_ms, "dropoff": area(offer["dropoff"])}
 
 
+ACCEPTING = "acceptingDeliveryId"
+"""The field of a driver's profile naming the offer they are accepting, written with the check
+that they are online, so a concurrent request to go offline sees it (see :func:`accepting`)."""
+
+
+def accepting(store: AbstractDocumentStore, driver_id: str, delivery_id: str) -> bool:
+    """Note on the driver's profile that they are accepting ``delivery_id``, if they are
+    online (checked in the same write); whether they are."""
+
+    def note(driver: Doc | None) -> Doc | None:
+        if driver is None or not driver["online"] or driver.get(ACCEPTING) == delivery_id:
+            return None
+        return {**driver, ACCEPTING: delivery_id}
+
+    driver = store.update(DRIVERS, driver_id, note) or store.get(DRIVERS, driver_id)
+    return bool(driver and driver["online"] and driver.get(ACCEPTING) == delivery_id)
+
+
+def open_offers(store: AbstractDocumentStore, driver_id: str, now_ms: int) -> list[Doc]:
+    """The offers open to the driver now, not expired."""
+    found = store.query(OFFERS, [Where("driverId", "==", driver_id), Where("status", "==", "open")])
+    return [d.data for d in found if d.data["expiresAt"] > now_ms]
+
+
 ANSWER_REFUSALS = {
     404: "no such offer",
     409: "the offer was withdrawn, has expired or was answered already, or the driver is offline",
@@ -53,7 +78,7 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
 
     def reply(caller: Principal, delivery_id: str, verdict: Verdict) -> Answer:
         now = clock.now_ms()
-        online = bool((store.get(DRIVERS, caller.subject) or {}).get("online"))
+        online = verdict == "accepted" and accepting(store, caller.subject, delivery_id)
 
         def updater(offer: Doc | None) -> Doc | None:
             return answer(offer, caller.subject, verdict, now, online=online)
@@ -64,13 +89,8 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
     @api.route("GET", "/me/offers", actors={"driver"}, response=Offers)
     def get_offers(caller: Principal) -> Offers:
         """The offers open to the caller right now."""
-        now = clock.now_ms()
-        found = store.query(
-            OFFERS, [Where("driverId", "==", caller.subject), Where("status", "==", "open")]
-        )
-        return Offers(
-            offers=[Offer.model_validate(d.data) for d in found if d.data["expiresAt"] > now]
-        )
+        offers = open_offers(store, caller.subject, clock.now_ms())
+        return Offers(offers=[Offer.model_validate(offer) for offer in offers])
 
     @api.route(
         "POST",

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from delivery.driver_bff.models import Location, Profile, ProfileRequest, StatusRequest
+from delivery.driver_bff.offers import ACCEPTING, open_offers
 from delivery.driver_bff.records import ACTIVE, DELIVERIES, DRIVERS, OFFERS
 from shared.api import HttpApi, HttpError
 from shared.stores import Doc, Where
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from delivery.ports import DeliveryPorts
     from shared.auth import Principal
     from shared.stores import AbstractDocumentStore
@@ -19,8 +22,15 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
     """Declare the profile routes on ``api``."""
     store, clock = ports.store, ports.clock
 
-    def edit(caller: Principal, fields: dict[str, Any], *, needs_location: bool = False) -> Profile:
-        """Change the caller's profile; ``needs_location`` refuses it until one is known."""
+    def edit(
+        caller: Principal,
+        fields: dict[str, Any],
+        *,
+        needs_location: bool = False,
+        unless: Callable[[Doc], None] | None = None,
+    ) -> Profile:
+        """Change the caller's profile; ``needs_location`` refuses it until one is known,
+        ``unless`` raises the refusal the current profile calls for, in the same write."""
 
         def updater(driver: Doc | None) -> Doc:
             if driver is None:
@@ -31,6 +41,8 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
                     "report your location first (PUT /me/location): dispatch offers "
                     "deliveries by where drivers are",
                 )
+            if unless is not None:
+                unless(driver)
             return {**driver, **fields, "updatedAt": clock.now_ms()}
 
         return Profile.model_validate(store.update(DRIVERS, caller.subject, updater))
@@ -68,20 +80,26 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         """Go online to receive offers (once the location is known), or offline once every
         delivery is finished and every accepted offer assigned; going offline lets an open
         offer go to the next driver."""
-        if not body.online:
-            if store.query(
-                DELIVERIES,
-                [Where("driverId", "==", caller.subject), Where("status", "in", list(ACTIVE))],
-            ):
-                raise HttpError(409, "finish your active delivery before going offline")
-            pending = awaiting_assignment(store, caller.subject)
-            if pending:
-                raise HttpError(
-                    409,
-                    f"you accepted delivery {pending[0]} and dispatch has not assigned it yet: "
-                    "wait for it (GET /me/deliveries), then finish or release it",
-                )
-        return edit(caller, {"online": body.online}, needs_location=body.online)
+        if body.online:
+            return edit(caller, {"online": True}, needs_location=True)
+        if store.query(
+            DELIVERIES,
+            [Where("driverId", "==", caller.subject), Where("status", "in", list(ACTIVE))],
+        ):
+            raise HttpError(409, "finish your active delivery before going offline")
+        pending = awaiting_assignment(store, caller.subject)
+        if pending:
+            raise HttpError(409, _WAIT_FOR_ASSIGNMENT.format(pending[0]))
+        answering = {
+            offer["deliveryId"] for offer in open_offers(store, caller.subject, clock.now_ms())
+        }
+
+        def not_while_accepting(driver: Doc) -> None:
+            """An accept of an offer still open when this request looked is in flight."""
+            if driver.get(ACCEPTING) in answering:
+                raise HttpError(409, _WAIT_FOR_ASSIGNMENT.format(driver[ACCEPTING]))
+
+        return edit(caller, {"online": False, ACCEPTING: None}, unless=not_while_accepting)
 
     @api.route(
         "PUT",
@@ -94,6 +112,12 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
     def put_location(caller: Principal, body: Location) -> Profile:
         """Report where the caller is now."""
         return edit(caller, {"location": body.model_dump()})
+
+
+_WAIT_FOR_ASSIGNMENT = (
+    "you accepted delivery {} and dispatch has not assigned it yet: wait for it "
+    "(GET /me/deliveries), then finish or release it"
+)
 
 
 def awaiting_assignment(store: AbstractDocumentStore, driver_id: str) -> list[str]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from shared.envelope import new_event
 from shared.topology import Topic
 from tests.delivery.conftest import (
@@ -311,6 +315,46 @@ def test_an_acceptance_arriving_after_the_cancellation_sends_no_driver(
     assert delivery.store.get("deliveries", "d-o-1") is None
     assert delivery.offers("dan") == []
     assert delivery.bus("delivery-offered") == []
+
+
+def test_a_driver_reserved_by_an_offer_that_died_half_way_is_freed(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the offer's second write (the delivery) dies after dan was reserved (the first)
+    delivery.driver("dan")
+    update, crashed = delivery.store.update, []
+
+    def die_writing_the_offer(collection: str, key: str, updater: Any) -> Any:
+        if (
+            collection == "deliveries"
+            and updater.__qualname__.startswith("_offer.")
+            and not crashed
+        ):
+            crashed.append(key)
+            raise ConnectionError("the instance died between the two writes")
+        return update(collection, key, updater)
+
+    monkeypatch.setattr(delivery.store, "update", die_writing_the_offer)
+    # ... and the order is cancelled before that change's trigger runs again
+    for status, changed_at in (("accepted", START), ("cancelled", START + 1)):
+        event = new_event(
+            "order.order-status-changed",
+            "order",
+            order_payload("o-1", status, reason="customer", changedAt=changed_at),
+            partition_key="o-1",
+            timestamp=START,
+            tags={"subsystem": "order", "schemaVersion": "2"},
+        )
+        delivery.system.inject("order", Topic.EXTERNAL, event)
+    delivery.system.run_until_quiet()
+    assert crashed == ["d-o-1"]
+    assert delivery.delivery("o-1")["status"] == "cancelled"
+
+    # THEN dan is free for the next order
+    dan = delivery.store.get("dispatch-drivers", "dan")
+    assert dan is not None and dan["offeredDeliveryId"] is None
+    delivery.order("o-2", "accepted")
+    assert delivery.delivery("o-2")["offer"]["driverId"] == "dan"
 
 
 def test_an_order_not_yet_accepted_needs_no_driver(delivery: Delivery) -> None:

@@ -184,6 +184,47 @@ def test_a_driver_cannot_go_offline_between_accepting_and_being_assigned(
     assert delivery.bus("offer-withdrawn") == []
 
 
+def test_going_offline_while_an_accept_is_in_flight_is_refused(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the driver's app sends "offline" while their accept is half done: the accept has
+    # checked that they are online, and not yet written its answer
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    update, offline = delivery.store.update, []
+
+    def go_offline_meanwhile(collection: str, key: str, updater: Any) -> Any:
+        if collection == "driver-offers" and not offline:
+            headers = delivery.headers("dan")
+            offline.append(
+                delivery.client.put("/me/status", json={"online": False}, headers=headers)
+            )
+        return update(collection, key, updater)
+
+    monkeypatch.setattr(delivery.store, "update", go_offline_meanwhile)
+    accepted = delivery.client.post("/offers/d-o-1/accept", headers=delivery.headers("dan"))
+    monkeypatch.undo()
+    delivery.system.run_until_quiet()
+
+    # THEN the accept stands and the offline is refused: never offline holding the offer
+    assert accepted.status_code == 200
+    assert offline[0].status_code == 409
+    assert delivery.call("GET", "/me", "dan").get_json()["online"] is True
+    found = delivery.delivery("o-1")
+    assert (found["status"], found["driver"]["id"]) == ("assigned", "dan")
+
+
+def test_an_offer_that_could_not_be_accepted_does_not_keep_the_driver_online(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    delivery.clock.advance(2 * MINUTE)  # expired, not yet withdrawn
+    assert delivery.call("POST", "/offers/d-o-1/accept", "dan").status_code == 409
+
+    assert delivery.call("PUT", "/me/status", "dan", {"online": False}).status_code == 200
+
+
 def test_a_driver_goes_offline_once_an_accepted_offer_is_withdrawn(delivery: Delivery) -> None:
     delivery.driver("dan")
     delivery.order("o-1", "accepted")
