@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.envelope import Envelope, derive_id
 from shared.exceptions import EnvelopeError
-from shared.hub.message import DEAD_LETTER_PREFIX, Message, from_message
+from shared.hub.message import ATTRIBUTE_ID, DEAD_LETTER_PREFIX, Message, from_message
 from shared.topology.model import Topic
 
 if TYPE_CHECKING:
@@ -108,10 +108,12 @@ def fault_record(message: Message) -> tuple[str, Doc]:
         attrs = message.attributes
         original = {k: v for k, v in attrs.items() if not k.startswith(DEAD_LETTER_PREFIX)}
         count = attrs.get(f"{DEAD_LETTER_PREFIX}DeliveryCount", "0")
+        # Pub/Sub may dead-letter one message more than once, each time with a new id:
+        # the record is keyed by what was dead-lettered, so it is one fault.
         key = derive_id(
             "dead-letter",
             attrs[f"{DEAD_LETTER_PREFIX}Subscription"],
-            message.message_id or hashlib.sha256(message.data).hexdigest(),
+            attrs.get(ATTRIBUTE_ID) or hashlib.sha256(message.data).hexdigest(),
         )
         return key, {
             "id": key,

@@ -90,3 +90,21 @@ def test_a_replay_is_not_marked_done_when_the_fault_recurred_meanwhile(faults):
 
     record = faults.record(fault_id)
     assert (record["status"], recurrences(record), record.get("replays")) == ("open", 1, None)
+
+
+def test_a_message_dead_lettered_twice_is_one_fault(faults):
+    # Pub/Sub dead-letters on a best-effort basis: one message may be forwarded twice,
+    # each time with a new message id on the faults topic.
+    dead = {
+        **REFUSED.attributes,
+        "id": "e-1",
+        "CloudPubSubDeadLetterSourceSubscription": "order-intake-esg-from-customer",
+        "CloudPubSubDeadLetterSourceDeliveryCount": "5",
+    }
+    for message_id in ("faults-7", "faults-8"):
+        letter = replace(REFUSED, attributes=dead, message_id=message_id)
+        faults.recorder.handle(letter)
+
+    [record] = [d.data for d in faults.store.query(FAULTS_COLLECTION)]
+    assert record["reason"] == "dead-letter"
+    assert record["message"]["attributes"] == {"type": "x", "id": "e-1"}
