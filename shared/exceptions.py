@@ -82,5 +82,11 @@ class InvalidDocument(StoreError, PoisonError, ValueError):
         self.problem = problem
 
 
+class InvalidQuery(StoreError, ValueError):
+    """A query condition Firestore refuses (an ``in`` over no values or more than 30, an
+    ordering comparison with ``None``): a bug in the code that built it, raised by every
+    backend as soon as the condition is made."""
+
+
 class LakeError(KitError):
     """The event lake could not be written or read."""

@@ -19,6 +19,7 @@ from delivery.dispatch_control.records import (
 )
 from shared.geo import distance_m
 from shared.stores import Doc, Document, Where
+from shared.stores.base import MAX_IN_VALUES
 
 if TYPE_CHECKING:
     from delivery.ports import DeliveryPorts
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore, DocumentChange
     from shared.stores.base import Updater
 
-MAX_IN_VALUES = 30
-"""Firestore's most values in one ``in`` condition."""
 
 
 def settle_drivers(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:

@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from shared.exceptions import InvalidQuery
+
 Doc = dict[str, Any]
 Operator = Literal["==", "!=", "<", "<=", ">", ">=", "in", "array_contains"]
 Updater = Callable[[Doc | None], Doc | None]
@@ -27,13 +29,31 @@ class Document:
     data: Doc
 
 
+MAX_IN_VALUES = 30
+"""The most values Firestore takes in one ``in`` condition."""
+
+
 @dataclass(frozen=True, slots=True)
 class Where:
-    """A query condition on one field (dotted paths reach into maps)."""
+    """A query condition on one field (dotted paths reach into maps).
+
+    Refuses (:class:`~shared.exceptions.InvalidQuery`) what Firestore would: ``in``
+    over no values or more than :data:`MAX_IN_VALUES`, and ``None`` compared other than
+    with ``==`` or ``!=``.
+    """
 
     field: str
     op: Operator
     value: Any
+
+    def __post_init__(self) -> None:
+        if self.op == "in" and not 0 < len(self.value) <= MAX_IN_VALUES:
+            raise InvalidQuery(
+                f"{self.field} in ...: Firestore takes 1 to {MAX_IN_VALUES} values, "
+                f"not {len(self.value)}"
+            )
+        if self.value is None and self.op not in ("==", "!="):
+            raise InvalidQuery(f"{self.field} {self.op} None: only == and != compare with None")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,10 @@
 """What Firestore accepts as a document and its key, enforced by the embedded store too.
 
 So a document the embedded system stores is one Firestore stores the same way:
-keys are single path segments Firestore does not reserve, map keys are strings,
-an array never holds an array, integers fit in 64 bits, and tuples and sets
-become arrays (lists). Both backends refuse an invalid key on every operation,
+keys are single path segments Firestore does not reserve, map keys are
+non-empty strings it does not reserve (``__.*__``), maps and arrays nest at most
+:data:`MAX_DEPTH` deep, an array never holds an array, integers fit in 64 bits,
+and tuples and sets become arrays (lists). Both backends refuse an invalid key on every operation,
 reads included, with :class:`~shared.exceptions.InvalidKey`.
 """
 
@@ -18,6 +19,8 @@ _PLAIN = frozenset({str, float, bool, bytes, type(None)})
 _ARRAYS = (list, tuple, set, frozenset)
 _MAX_KEY_BYTES = 1500
 _MIN_INT, _MAX_INT = -(2**63), 2**63 - 1
+MAX_DEPTH = 20
+"""How deep Firestore lets maps and arrays nest in a document."""
 
 
 def check_key(collection: str, key: str) -> None:
@@ -72,7 +75,7 @@ class _Refused(Exception):
         self.problem, self.path = problem, list[str]()
 
 
-def _value(value: Any) -> Any:
+def _value(value: Any, depth: int = 0) -> Any:
     kind = type(value)
     if kind in _PLAIN:
         return value
@@ -80,22 +83,24 @@ def _value(value: Any) -> Any:
         if not _MIN_INT <= value <= _MAX_INT:
             raise _Refused(f"{value} does not fit in 64 bits")
         return value
-    if kind is dict:
-        return _map(value)
-    if isinstance(value, _ARRAYS):
-        return _array(value)
+    if kind is dict or isinstance(value, _ARRAYS):
+        if depth > MAX_DEPTH:
+            raise _Refused(f"maps and arrays nest at most {MAX_DEPTH} deep")
+        return _map(value, depth) if kind is dict else _array(value, depth)
     if isinstance(value, datetime):
         return value
     raise _Refused(f"{kind.__name__} is not a Firestore value")
 
 
-def _map(value: dict[Any, Any]) -> dict[str, Any]:
+def _map(value: dict[Any, Any], depth: int) -> dict[str, Any]:
     out: dict[str, Any] | None = None
     for k, v in value.items():
         if type(k) is not str:
             raise _Refused(f"map key {k!r} is not a string")
+        if not k or (len(k) >= 4 and k.startswith("__") and k.endswith("__")):
+            raise _Refused(f"map key {k!r}: empty keys and keys matching __.*__ are reserved")
         try:
-            new = v if type(v) in _PLAIN else _value(v)
+            new = v if type(v) in _PLAIN else _value(v, depth + 1)
         except _Refused as refused:
             refused.path.append(k)
             raise
@@ -106,7 +111,7 @@ def _map(value: dict[Any, Any]) -> dict[str, Any]:
     return value if out is None else out
 
 
-def _array(value: Any) -> list[Any]:
+def _array(value: Any, depth: int) -> list[Any]:
     if type(value) is list:
         for v in value:
             if type(v) not in _PLAIN:
@@ -118,7 +123,7 @@ def _array(value: Any) -> list[Any]:
         try:
             if isinstance(v, _ARRAYS):
                 raise _Refused("an array cannot hold an array")
-            items.append(_value(v))
+            items.append(_value(v, depth + 1))
         except _Refused as refused:
             refused.path.append(str(i))
             raise

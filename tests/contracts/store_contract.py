@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from shared.envelope import new_event
-from shared.exceptions import InvalidDocument, InvalidKey
+from shared.exceptions import InvalidDocument, InvalidKey, InvalidQuery
 from shared.stores.base import (
     AbstractChangeFeed,
     AbstractDocumentStore,
@@ -30,6 +30,17 @@ from shared.stores.idempotent import META, apply_event, record_event
 from shared.stores.paging import newest_first
 
 FEED_TIMEOUT_S = 15.0
+
+
+def nested(depth: int) -> dict[str, Any]:
+    """Maps ``depth`` deep under the field that holds them."""
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(depth - 1):
+        value = {"m": value}
+    return value
+
+
+NESTED_20, NESTED_21 = nested(20), nested(21)
 COLL = "things"
 
 QUERY_DOCS: dict[str, Doc] = {
@@ -211,6 +222,9 @@ class DocumentStoreContract(ABC):
             ("k", {"grid": [[1, 2], [3, 4]]}),
             ("k", {"counts": {1: "one"}}),
             ("k", {"big": 2**63}),
+            ("k", {"attributes": {"__kind__": "x"}}),
+            ("k", {"attributes": {"": "x"}}),
+            ("k", {"deep": NESTED_21}),
         ],
     )
     def test_what_firestore_refuses_is_refused(
@@ -219,6 +233,29 @@ class DocumentStoreContract(ABC):
         with pytest.raises(InvalidKey if key in ("a/b", "..") else InvalidDocument):
             store.put(COLL, key, doc)
         assert store.query(COLL) == []
+
+    def test_maps_nested_20_deep_are_stored(self, store: AbstractDocumentStore) -> None:
+        store.put(COLL, "k", {"deep": NESTED_20, "__": 1})
+        assert store.get(COLL, "k") == {"deep": NESTED_20, "__": 1}
+
+    @pytest.mark.parametrize(
+        "condition",
+        [
+            lambda: Where("v", "in", []),
+            lambda: Where("v", "in", list(range(31))),
+            lambda: Where("v", "<", None),
+        ],
+        ids=["in-nothing", "in-31", "less-than-none"],
+    )
+    def test_a_condition_firestore_refuses_is_refused(
+        self, store: AbstractDocumentStore, condition: Callable[[], Where]
+    ) -> None:
+        with pytest.raises(InvalidQuery):
+            store.query(COLL, [condition()])
+
+    def test_an_in_condition_takes_up_to_30_values(self, store: AbstractDocumentStore) -> None:
+        store.put(COLL, "k", {"v": 29})
+        assert [d.key for d in store.query(COLL, [Where("v", "in", list(range(30)))])] == ["k"]
 
     def test_an_update_to_a_document_firestore_refuses_is_refused_and_changes_nothing(
         self, store: AbstractDocumentStore
