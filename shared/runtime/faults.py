@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from shared.envelope import Envelope, derive_id
 from shared.exceptions import EnvelopeError
 from shared.hub.message import ATTRIBUTE_ID, DEAD_LETTER_PREFIX, Message, from_message
+from shared.stores.document_rules import is_field_name
 from shared.topology.model import Topic
 
 if TYPE_CHECKING:
@@ -46,22 +47,31 @@ RECORDED_MESSAGE = "recordedMessageId"
 """The record's field holding the id of the ``faults`` message it was last recorded from."""
 
 
+ODD_ATTRIBUTES = "oddAttributes"
+"""Where a stored message keeps attributes whose names Firestore refuses as field names
+(``__x__``), as ``[{key, value}]``: Pub/Sub takes them, and the fault must still be stored."""
+
+
 def message_json(message: Message) -> dict[str, Any]:
     """A message in JSON form (data as base64), for storing and resubmitting."""
-    return {
+    attributes = message.attributes
+    stored: dict[str, Any] = {
         "data": base64.b64encode(message.data).decode(),
-        "attributes": dict(message.attributes),
+        "attributes": {k: v for k, v in attributes.items() if is_field_name(k)},
         "orderingKey": message.ordering_key,
         "messageId": message.message_id,
         "publishTime": message.publish_time,
     }
+    odd = [{"key": k, "value": v} for k, v in attributes.items() if not is_field_name(k)]
+    return {**stored, ODD_ATTRIBUTES: odd} if odd else stored
 
 
 def message_from_json(doc: dict[str, Any]) -> Message:
     """Inverse of :func:`message_json`."""
+    odd = {pair["key"]: pair["value"] for pair in doc.get(ODD_ATTRIBUTES, [])}
     return Message(
         data=base64.b64decode(doc["data"]),
-        attributes=dict(doc.get("attributes", {})),
+        attributes={**doc.get("attributes", {}), **odd},
         ordering_key=doc.get("orderingKey", ""),
         message_id=doc.get("messageId", ""),
         publish_time=doc.get("publishTime", ""),

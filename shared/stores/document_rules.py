@@ -59,6 +59,11 @@ def id_problem(name: object) -> str | None:
     return None
 
 
+def is_field_name(name: str) -> bool:
+    """Whether Firestore takes ``name`` as a map key (a field name)."""
+    return bool(name) and not (len(name) >= 4 and name.startswith("__") and name.endswith("__"))
+
+
 def normalized(doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` as Firestore would store it (the same object when nothing changes), or raise
     :class:`InvalidDocument` naming the first field Firestore would refuse."""
@@ -97,7 +102,7 @@ def _map(value: dict[Any, Any], depth: int) -> dict[str, Any]:
     for k, v in value.items():
         if type(k) is not str:
             raise _Refused(f"map key {k!r} is not a string")
-        if not k or (len(k) >= 4 and k.startswith("__") and k.endswith("__")):
+        if not is_field_name(k):
             raise _Refused(f"map key {k!r}: empty keys and keys matching __.*__ are reserved")
         try:
             new = v if type(v) in _PLAIN else _value(v, depth + 1)

@@ -14,6 +14,7 @@ from shared.runtime.faults import (
     FaultRecorder,
     fault_event,
     mark_replayed,
+    message_from_json,
     recurrences,
 )
 from shared.stores.memory import InMemoryDocumentStore
@@ -108,3 +109,19 @@ def test_a_message_dead_lettered_twice_is_one_fault(faults):
     [record] = [d.data for d in faults.store.query(FAULTS_COLLECTION)]
     assert record["reason"] == "dead-letter"
     assert record["message"]["attributes"] == {"type": "x", "id": "e-1"}
+
+
+def test_a_message_with_attributes_firestore_cannot_name_is_stored_and_given_back(faults):
+    odd = replace(REFUSED, attributes={"type": "x", "__kind__": "odd"}, message_id="m-9")
+    event = fault_event(
+        subsystem="order",
+        function="order/intake-esg/from-customer",
+        message=odd,
+        error=BusinessRuleViolation("no"),
+        clock=faults.clock,
+    )
+    faults.recorder.handle(replace(to_message(event), message_id="faults-1"))
+
+    record = faults.record(event.id)
+    assert record["message"]["attributes"] == {"type": "x"}
+    assert message_from_json(record["message"]).attributes == odd.attributes
