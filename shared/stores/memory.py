@@ -66,6 +66,18 @@ class Frozen:
         return self._blob == other._blob
 
 
+def same_value(a: Any, b: Any) -> bool:
+    """Whether Firestore would hold ``a`` and ``b`` as the same value: maps whatever their
+    key order, an integer never the same as a float or a boolean."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
 class _MemoryWatch(Watch):
     def __init__(
         self, store: InMemoryDocumentStore, collection: str, callback: ChangeCallback
@@ -188,7 +200,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         docs = self._collections.setdefault(collection, {})
         frozen_docs = self._frozen.setdefault(collection, {})
         before, previous, frozen = docs.get(key), frozen_docs.get(key), Frozen(data)
-        if previous is not None and previous.same_as(frozen):
+        if previous is not None and (previous.same_as(frozen) or same_value(before, data)):
             return previous  # a write that changes nothing: Firestore reports no change
         frozen_docs[key] = frozen
         docs[key] = stored = frozen.thaw()

@@ -571,6 +571,7 @@ class DocumentStoreContract(ABC):
         store.put(COLL, "k", {"v": 1, "tags": ["a"]})
         store.put(COLL, "k", {"v": 1, "tags": ["a"]})
         store.update(COLL, "k", lambda d: d)
+        store.put(COLL, "k", {"tags": ["a"], "v": 1})  # the same fields in another order
         store.put(COLL, "sentinel", {"v": 0})
         changes = recorder.wait_for(2)
         time.sleep(0.2)  # room for a spurious change to arrive
