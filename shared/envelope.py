@@ -29,6 +29,13 @@ MAX_ENVELOPE_BYTES = 256 * 1024
 
 MAX_ATTRIBUTE_BYTES = 1024
 """Pub/Sub's limit on an attribute value and an ordering key; ids, keys and tags travel as both."""
+MAX_TAG_NAME_BYTES = 256
+"""Pub/Sub's limit on an attribute's name."""
+MAX_TAGS = 97
+"""Pub/Sub takes 100 attributes per message; ``type``, ``id`` and ``partitionKey`` are three."""
+CLIENT_KEYWORDS = frozenset({"topic", "data", "ordering_key", "retry", "timeout"})
+"""Names the Pub/Sub client's ``publish(topic, data, ordering_key, retry, timeout, **attrs)``
+takes for itself: attributes with these names cannot be sent through it."""
 MAX_TIMESTAMP = 2**53
 """Beyond this, epoch milliseconds lose precision in JSON readers that use doubles."""
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9]*([.-][a-z0-9]+)*$")
@@ -228,9 +235,17 @@ def _check_envelope(e: Envelope) -> None:
         raise EnvelopeError("timestamp", "must be positive epoch milliseconds")
     if e.entity in RESERVED_FIELDS or not ENTITY_PATTERN.fullmatch(e.entity):
         raise EnvelopeError("<entity>", f"{e.entity!r} is not a valid payload field name")
+    if len(e.tags) > MAX_TAGS:
+        raise EnvelopeError("tags", f"Pub/Sub carries at most {MAX_TAGS} of them")
     for key, value in e.tags.items():
         if not isinstance(value, str):
             raise EnvelopeError(f"tags.{key}", f"expected str, got {type(value).__name__}")
+        if key in CLIENT_KEYWORDS or not key or len(key.encode()) > MAX_TAG_NAME_BYTES:
+            raise EnvelopeError(
+                f"tags.{key}",
+                f"the Pub/Sub client reserves {sorted(CLIENT_KEYWORDS)}, and a name is 1 to "
+                f"{MAX_TAG_NAME_BYTES} bytes",
+            )
         if key.startswith("goog") or len(value.encode()) > MAX_ATTRIBUTE_BYTES:
             raise EnvelopeError(
                 f"tags.{key}",

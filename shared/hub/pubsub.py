@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from google.cloud import pubsub_v1  # type: ignore[attr-defined, import-untyped, unused-ignore]
 
+from shared.envelope import CLIENT_KEYWORDS
 from shared.exceptions import PublishError
 from shared.hub.base import AbstractPublisher
 from shared.hub.message import Message
@@ -25,9 +26,8 @@ if TYPE_CHECKING:
 
 _LOG = logging.getLogger(__name__)
 
-PUBLISH_KEYWORDS = frozenset({"topic", "data", "ordering_key", "retry", "timeout"})
-"""Names the client's ``publish(topic, data, ordering_key, retry, timeout, **attrs)``
-takes for itself: attributes with these names cannot be sent through it."""
+PUBLISH_KEYWORDS = CLIENT_KEYWORDS
+"""Attribute names the client cannot send (checked on every envelope, too)."""
 
 
 def publisher_client() -> pubsub_v1.PublisherClient:

@@ -48,6 +48,9 @@ def test_optional_fields_are_left_out_when_absent():
         ({"id": "e" * 1025}, "id"),
         ({"partitionKey": "k" * 1025}, "partitionKey"),
         ({"tags": {"googSource": "x"}}, "tags.googSource"),
+        ({"tags": {"timeout": "30"}}, "tags.timeout"),  # the Pub/Sub client's own keyword
+        ({"tags": {"t" * 257: "x"}}, "tags." + "t" * 257),
+        ({"tags": {f"t{n}": "x" for n in range(98)}}, "tags"),
         ({"tags": ["a"]}, "tags"),
         ({"tags": {"source": 1}}, "tags.source"),
         ({"order": "not an object"}, "order"),
