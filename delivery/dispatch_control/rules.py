@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from shared.stores.base import Updater
 
 
-
 def settle_drivers(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     """Make the reservations of the delivery's drivers agree with it.
 
