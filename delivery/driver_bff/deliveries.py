@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from delivery.driver_bff.models import Deliveries, DeliveriesQuery, Delivery
-from delivery.driver_bff.records import ACTIVE, DELIVERIES, area, handed_back
+from delivery.driver_bff.records import (
+    ACTIVE,
+    DELIVERIES,
+    area,
+    handed_back,
+    is_cancelled_first,
+)
 from shared.api import HttpApi, HttpError
 from shared.stores import Doc, Where
 from shared.stores.paging import newest_first
@@ -29,8 +35,9 @@ STAMP: dict[Step, str] = {
 
 
 def own(delivery: Doc | None, driver_id: str) -> Doc:
-    """The delivery if it is the driver's, or the refusal (404, 403)."""
-    if delivery is None:
+    """The delivery if it is the driver's, or the refusal (404, 403); one whose assignment
+    has not arrived yet is none."""
+    if delivery is None or is_cancelled_first(delivery):
         raise HttpError(404, "no such delivery")
     if delivery["driverId"] != driver_id:
         raise HttpError(403, "this delivery is assigned to another driver")

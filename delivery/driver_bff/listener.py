@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from delivery.driver_bff.records import ACTIVE, DELIVERIES, OFFERS, area, handed_back
+from delivery.driver_bff.records import (
+    ACTIVE,
+    DELIVERIES,
+    OFFERS,
+    area,
+    cancelled_first,
+    handed_back,
+    is_cancelled_first,
+)
 from delivery.events import (
     DELIVERY_ASSIGNED,
     DELIVERY_CANCELLED,
@@ -14,9 +22,12 @@ from delivery.events import (
 from shared.stores import Doc, apply_event
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from delivery.ports import DeliveryPorts
     from shared.envelope import Envelope
     from shared.runtime.context import Context
+    from shared.stores import AbstractDocumentStore
 
 
 def keep_driver_work(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
@@ -66,12 +77,19 @@ def _withdrawn(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 
 def _assigned(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
-    """The driver's new delivery; one handed back by another driver moves aside for it."""
+    """The driver's new delivery; another driver's record, handed back before it, moves aside.
+
+    A driver is assigned a delivery at most once (dispatch never offers it again to one who
+    handed it back), so the assignment of a driver who has a record of it is a repeat, and
+    one older than the record it would replace (dispatch's ``assignedAt``) is stale: neither
+    changes anything. One whose cancellation came first arrives cancelled.
+    """
     body, store = event.body, ctx.ports.store
+    delivery_id, driver_id = body["id"], body["driverId"]
     assignment = {
-        "deliveryId": body["id"],
+        "deliveryId": delivery_id,
         "orderId": body["orderId"],
-        "driverId": body["driverId"],
+        "driverId": driver_id,
         "pickup": {"name": body["pickup"]["name"], "address": body["pickup"]["address"]},
         "dropoff": body["dropoff"],
         "status": "assigned",
@@ -79,28 +97,59 @@ def _assigned(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         "pickedUpAt": None,
         "deliveredAt": None,
     }
-    current = store.get(DELIVERIES, body["id"])
-    if current is not None and _taken_over(current, body["driverId"]):
-        store.put(DELIVERIES, handed_back(body["id"], current["driverId"]), current)
+    repeat = store.get(DELIVERIES, handed_back(delivery_id, driver_id)) is not None
+
+    def replaces(delivery: Doc) -> bool:
+        return (
+            not repeat
+            and _handed_back_by_another(delivery, driver_id)
+            and delivery["assignedAt"] <= body["assignedAt"]
+        )
 
     def replace(delivery: Doc | None) -> Doc | None:
-        if delivery is None or _taken_over(delivery, body["driverId"]):
+        if delivery is None or replaces(delivery):
             return assignment
-        return None  # a repeat, or the assignment of a driver who handed it back since
+        if delivery["driverId"] == driver_id and is_cancelled_first(delivery):
+            return {**assignment, "status": "cancelled", "dropoff": area(body["dropoff"])}
+        return None
 
-    store.update(DELIVERIES, body["id"], replace)
-
-
-def _taken_over(delivery: Doc, driver_id: str) -> bool:
-    """Whether ``delivery`` is another driver's record, handed back, that ``driver_id``'s
-    assignment replaces."""
-    return bool(delivery["status"] == "released" and delivery["driverId"] != driver_id)
+    _make_room(store, delivery_id, replaces)
+    store.update(DELIVERIES, delivery_id, replace)
 
 
 def _cancelled(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    """The order was cancelled: so is its driver's delivery, at once, or as its assignment
+    arrives if it has not yet (:func:`~delivery.driver_bff.records.cancelled_first`)."""
+    body, store = event.body, ctx.ports.store
+    delivery_id, driver_id = body["id"], body["driverId"]
+
+    def replaces(delivery: Doc) -> bool:
+        return driver_id is not None and _handed_back_by_another(delivery, driver_id)
+
     def cancel(delivery: Doc | None) -> Doc | None:
-        if delivery is None or delivery["status"] not in ACTIVE:
+        if delivery is None or replaces(delivery):
+            if driver_id is None:  # nobody was assigned: no assignment can follow
+                return None
+            return cancelled_first(delivery_id, body["orderId"], driver_id)
+        if delivery["status"] not in ACTIVE:
             return None
         return {**delivery, "status": "cancelled", "dropoff": area(delivery["dropoff"])}
 
-    ctx.ports.store.update(DELIVERIES, event.body["id"], cancel)
+    _make_room(store, delivery_id, replaces)
+    store.update(DELIVERIES, delivery_id, cancel)
+
+
+def _handed_back_by_another(delivery: Doc, driver_id: str) -> bool:
+    """Whether ``delivery`` is another driver's record, handed back, that a record of
+    ``driver_id`` may replace."""
+    return bool(delivery["status"] == "released" and delivery["driverId"] != driver_id)
+
+
+def _make_room(
+    store: AbstractDocumentStore, delivery_id: str, replaced: Callable[[Doc], bool]
+) -> None:
+    """Keep the delivery's record at its driver's :func:`handed_back` key when ``replaced``
+    says the next write takes its place."""
+    current = store.get(DELIVERIES, delivery_id)
+    if current is not None and replaced(current):
+        store.put(DELIVERIES, handed_back(delivery_id, current["driverId"]), current)

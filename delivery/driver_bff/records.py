@@ -8,7 +8,9 @@ if TYPE_CHECKING:
     from shared.stores import Doc
 
 DRIVERS = "drivers"
-"""``drivers/{driverId}``: ``{id, name, vehicle, online, location, updatedAt}``."""
+"""``drivers/{driverId}``: ``{id, name, vehicle, online, location, updatedAt,
+acceptingDeliveryId}``; the last names the offer the driver last began to accept (see
+:func:`~delivery.driver_bff.offers.accepting`), ``None`` or missing once they went offline."""
 
 OFFERS = "driver-offers"
 """``driver-offers/{deliveryId}``: the latest offer of a delivery, ``{deliveryId, orderId,
@@ -22,7 +24,9 @@ assignedAt, pickedUpAt, deliveredAt}`` (and ``releasedAt, releaseReason`` once r
 status is ``assigned``, ``picked-up``, ``delivered``, ``cancelled`` or ``released`` (handed
 back before the pickup); once no longer active, ``dropoff`` keeps only its :func:`area`. A
 delivery released and then assigned to another driver keeps the releasing driver's record at
-:func:`handed_back`."""
+:func:`handed_back`. The record at ``{deliveryId}`` is the latest assignment's (by dispatch's
+``assignedAt``; a driver is assigned a delivery at most once), or, when the cancellation came
+before it, :func:`cancelled_first` until the assignment arrives."""
 
 ACTIVE = ("assigned", "picked-up")
 """Statuses of a delivery the driver still has to finish."""
@@ -37,3 +41,20 @@ def area(address: Doc) -> Doc:
     """What the driver keeps of a customer's address once they no longer need it: the city
     and postcode, no street or coordinates."""
     return {"city": address["city"], "postcode": address["postcode"]}
+
+
+def cancelled_first(delivery_id: str, order_id: str, driver_id: str) -> Doc:
+    """The record of a delivery cancelled before its assignment to ``driver_id`` arrived:
+    ``{deliveryId, orderId, driverId, status: "cancelled"}``; the assignment, when it comes,
+    fills it in, still cancelled. The API treats it as no delivery yet (404)."""
+    return {
+        "deliveryId": delivery_id,
+        "orderId": order_id,
+        "driverId": driver_id,
+        "status": "cancelled",
+    }
+
+
+def is_cancelled_first(delivery: Doc) -> bool:
+    """Whether ``delivery`` is a :func:`cancelled_first` record, its assignment not yet in."""
+    return "assignedAt" not in delivery

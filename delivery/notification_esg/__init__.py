@@ -3,7 +3,9 @@
 Drivers hear of new offers and of cancelled deliveries; customers hear that
 their order was accepted or cancelled, that a driver was assigned, picked it
 up and delivered it, and that a driver handed it back (the driver who did is
-not told: they asked for it). Location-only updates send nothing.
+not told: they asked for it). Location-only updates send nothing, and nothing
+older than what the customer was told comes after it (statuses may arrive out
+of order): nothing of the delivery once the order is cancelled.
 
 A driver is addressed by their id. A customer is addressed by the order's
 ``customerRef``, a push topic their app subscribes to (checkout gives it as

@@ -6,10 +6,16 @@ event never notifies twice. The customer's notices also need their
 ``notification-orders/{orderId}`` with the facts already notified, so a
 location-only update or a repeat costs no call at all. A fact is a status, but
 a delivery may be handed back and assigned again: each release is its own fact
-(``released:<driverId>``), and so is each assignment after one
-(``assigned:<driverId>``). A customer who turned notifications off
-(``notifyCustomer``, passed on by Order from Customer) gets none; their driver
-is still told what concerns the driver.
+(``released:<driverId>``), and so is each assignment (``assigned:<driverId>``;
+the first one told keeps the key ``assigned``). A customer who turned
+notifications off (``notifyCustomer``, passed on by Order from Customer) gets
+none; their driver is still told what concerns the driver.
+
+Statuses may arrive out of order (the announcing triggers are unordered and
+retried late), so the customer is told only what is newer than what they heard:
+an order status by Order's ``changedAt``, a delivery status by dispatch's (see
+:data:`COURSE` within a millisecond), and nothing of the delivery once the order
+is cancelled.
 """
 
 from __future__ import annotations
@@ -41,9 +47,21 @@ if TYPE_CHECKING:
     from shared.stores import Doc
 
 ORDERS = "notification-orders"
-"""``notification-orders/{orderId}``: ``{customerRef, notify, notified: [fact, ...]}``."""
+"""``notification-orders/{orderId}``: ``{customerRef, notify, status, changedAt, notified:
+[fact, ...], delivery}``: the order as its latest status has it (by Order's ``changedAt``),
+the facts the customer was told, and the delivery status they were told last, ``{status,
+driverId, changedAt}``. A record kept before statuses were ordered lacks ``status``,
+``changedAt`` and ``delivery`` (any update is newer), and its first assignment is the fact
+``assigned``, without the driver."""
 RELEASED = "released:"
 """The prefix of the fact that a driver handed the delivery back."""
+ASSIGNED = "assigned:"
+"""The prefix of the fact that a driver was assigned the delivery."""
+FIRST_ASSIGNMENT = "assigned"
+"""How the idempotency key names the first assignment the customer is told of."""
+COURSE = {"released": 1, "assigned": 2, "picked-up": 3, "delivered": 4}
+"""The order of the delivery statuses dispatch stamps in one millisecond; the assignment of a
+driver who has handed the delivery back comes before them all."""
 
 
 class UnknownOrder(LookupError):
@@ -62,42 +80,87 @@ def notify(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 
 def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
-    order = event.body
+    """Keep the order as its latest status has it; tell the customer of that status."""
+    order, store = event.body, ctx.ports.store
 
-    def remember(record: Doc | None) -> Doc:
-        notify = order.get("notifyCustomer", True)
+    def remember(record: Doc | None) -> Doc | None:
+        if record is not None and order_stamp(record) > order_stamp(order):
+            return None
         return {
             "notified": [],
             **(record or {}),
             "customerRef": order["customerRef"],
-            "notify": notify,
+            "notify": order.get("notifyCustomer", True),
+            "status": order["status"],
+            "changedAt": order["changedAt"],
         }
 
-    ctx.ports.store.update(ORDERS, order["id"], remember)
+    heard = (order["status"], order["changedAt"])
+    record = store.update(ORDERS, order["id"], remember) or store.get(ORDERS, order["id"])
+    if record is None or (record["status"], record["changedAt"]) != heard:
+        ctx.log.info("order %s: %s came after a later status", order["id"], order["status"])
+        return
     if order["status"] in ORDER_STATUSES:
-        fact = order["status"]
-        _tell_customer(ctx, order["id"], lambda _: fact, partial(order_update, order))
+        _tell_customer(ctx, order["id"], record, order["status"], partial(order_update, order))
+
+
+def order_stamp(order: Doc) -> tuple[int, bool]:
+    """Where an order status comes: by Order's ``changedAt``, the cancellation (final) last
+    within a millisecond; a record kept before statuses were ordered comes first."""
+    return (order.get("changedAt", -1), order.get("status") == "cancelled")
 
 
 def _delivery_status_changed(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    """Tell the customer of the delivery's status unless they heard of a later one, or of
+    the order's cancellation."""
     delivery = event.body
-    compose = partial(delivery_update, delivery)
-    _tell_customer(ctx, delivery["orderId"], partial(delivery_fact, delivery), compose)
+    step = {
+        "status": delivery["status"],
+        "driverId": delivery["driver"]["id"],
+        "changedAt": delivery["changedAt"],
+    }
+    record = ctx.ports.store.get(ORDERS, delivery["orderId"])
+    if record is None:
+        raise UnknownOrder(f"no customer known for order {delivery['orderId']} yet")
+    if record.get("status") == "cancelled":
+        return
+    last, handed_back = record.get("delivery"), _handed_back(record["notified"], step)
+    if last is not None and course(step, handed_back) < course(last, handed_back):
+        return
+    fact = delivery_fact(step, record["notified"])
+    if fact is not None:
+        compose = partial(delivery_update, delivery)
+        _tell_customer(ctx, delivery["orderId"], record, fact, compose, delivery=step)
 
 
-def delivery_fact(delivery: Doc, notified: list[str]) -> str | None:
-    """The fact the customer hears of from ``delivery``'s status, given those ``notified``
-    already; ``None`` for the assignment of a driver who has handed the delivery back since."""
-    status, driver_id = delivery["status"], delivery["driver"]["id"]
+def course(step: Doc, handed_back: set[str]) -> tuple[int, int]:
+    """Where a delivery status ``{status, driverId, changedAt}`` comes in the delivery's
+    course: by dispatch's ``changedAt``, then by :data:`COURSE`, the assignment of a driver
+    in ``handed_back`` first."""
+    status = step["status"]
+    first = status == "assigned" and step["driverId"] in handed_back
+    return (step["changedAt"], 0 if first else COURSE[status])
+
+
+def _handed_back(notified: list[str], step: Doc) -> set[str]:
+    """The drivers known to have handed the delivery back: by the facts ``notified``, and by
+    ``step`` if it is a release."""
+    drivers = {fact.removeprefix(RELEASED) for fact in notified if fact.startswith(RELEASED)}
+    return (drivers | {step["driverId"]}) if step["status"] == "released" else drivers
+
+
+def delivery_fact(step: Doc, notified: list[str]) -> str | None:
+    """The fact the customer hears of from a delivery status ``{status, driverId}``, given
+    those ``notified`` already; ``None`` for the assignment of a driver who has handed the
+    delivery back since."""
+    status, driver_id = step["status"], step["driverId"]
     if status == "released":
         return f"{RELEASED}{driver_id}"
     if status != "assigned":
         return str(status)
     if f"{RELEASED}{driver_id}" in notified:
         return None
-    if any(fact.startswith(RELEASED) for fact in notified):
-        return f"assigned:{driver_id}"
-    return "assigned"
+    return f"{ASSIGNED}{driver_id}"
 
 
 def _delivery_offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
@@ -116,26 +179,46 @@ def _delivery_cancelled(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 def _tell_customer(
     ctx: Context[DeliveryPorts],
     order_id: str,
-    fact_of: Callable[[list[str]], str | None],
+    record: Doc,
+    fact: str,
     compose: Callable[[str], PushMessage],
+    delivery: Doc | None = None,
 ) -> None:
-    """Send the customer the notice ``compose`` makes, once per fact (``fact_of`` the facts
-    notified already; ``None``: nothing to tell)."""
-    store = ctx.ports.store
-    record = store.get(ORDERS, order_id)
-    if record is None:
-        raise UnknownOrder(f"no customer known for order {order_id} yet")
-    if not record.get("notify", True):
+    """Send the customer the notice ``compose`` makes for ``fact`` once (never if they want
+    none), then note it in the order's ``record``, with the ``delivery`` status it told."""
+    notified = record["notified"]
+    if not record.get("notify", True) or _told(fact, notified):
         return
-    fact = fact_of(record["notified"])
-    if fact is None or fact in record["notified"]:
-        return
-    message = compose(record["customerRef"])
-    ctx.ports.push.send(message, idempotency_key=f"{order_id}:{fact}:customer")
+    key = FIRST_ASSIGNMENT if _first_assignment(fact, notified) else fact
+    ctx.ports.push.send(
+        compose(record["customerRef"]), idempotency_key=f"{order_id}:{key}:customer"
+    )
 
-    def notified(current: Doc | None) -> Doc | None:
-        if current is None or fact in current["notified"]:
+    def note(current: Doc | None) -> Doc | None:
+        if current is None:
             return None
-        return {**current, "notified": [*current["notified"], fact]}
+        told = current["notified"]
+        told = told if fact in told else [*told, fact]
+        return {
+            **current,
+            "notified": told,
+            **({"delivery": delivery} if delivery is not None else {}),
+        }
 
-    store.update(ORDERS, order_id, notified)
+    ctx.ports.store.update(ORDERS, order_id, note)
+
+
+def _told(fact: str, notified: list[str]) -> bool:
+    """Whether the customer was told ``fact``; in a record kept before assignments named their
+    driver, ``assigned`` stands for any assignment before the first hand-back."""
+    if fact in notified:
+        return True
+    legacy = FIRST_ASSIGNMENT in notified and not any(f.startswith(RELEASED) for f in notified)
+    return fact.startswith(ASSIGNED) and legacy
+
+
+def _first_assignment(fact: str, notified: list[str]) -> bool:
+    """Whether ``fact`` is the first assignment the customer is told of."""
+    return fact.startswith(ASSIGNED) and not any(
+        f == FIRST_ASSIGNMENT or f.startswith(ASSIGNED) for f in notified
+    )

@@ -14,13 +14,19 @@ from shared.clock import ManualClock
 from shared.envelope import Envelope, new_event
 from shared.http import WsgiTransport
 from shared.hub.message import Message, from_message
+from shared.runtime import consumer
 from shared.runtime.embedded import EmbeddedSystem
+from shared.runtime.outcome import Outcome
 from shared.stores import InMemoryDocumentStore
 from shared.topology import Topic
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from flask.testing import FlaskClient
     from werkzeug.test import TestResponse
+
+    from shared.stores import DocumentChange
 
 START = 1_767_225_600_000
 MINUTE = 60_000
@@ -45,6 +51,8 @@ NEAR = {"lat": 52.5300, "lng": 13.4020}
 """About 130 m from the restaurant."""
 FAR = {"lat": 52.5500, "lng": 13.4500}
 """About 4 km from the restaurant."""
+FURTHER = {"lat": 52.5600, "lng": 13.4600}
+"""About 5 km from the restaurant, further than ``FAR``."""
 
 
 def order_payload(
@@ -223,3 +231,36 @@ def offer_then_accept(delivery: Delivery, order_id: str, driver: str) -> None:
     delivery.order(order_id, "accepted")
     assert delivery.delivery(order_id)["offer"]["driverId"] == driver
     assert delivery.call("POST", f"/offers/d-{order_id}/accept", driver).status_code == 200
+
+
+def hold_change(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch, trigger: str, before: str, after: str
+) -> Callable[[], None]:
+    """Keep the next change of a document from status ``before`` to ``after`` from the trigger
+    named ``trigger``, as if its delivery had failed (Eventarc's deliveries are unordered, and
+    a failed one is retried after later changes ran); calling the function returned delivers
+    it then, with whatever it sets off."""
+    real = consumer.TriggerRuntime.handle
+    held: list[tuple[consumer.TriggerRuntime[Any], DocumentChange]] = []
+
+    def handle(
+        self: consumer.TriggerRuntime[Any], change: DocumentChange, attempt: int = 1
+    ) -> Outcome:
+        if (
+            self.name == trigger
+            and not held
+            and (change.before or {}).get("status") == before
+            and (change.after or {}).get("status") == after
+        ):
+            held.append((self, change))
+            return Outcome.ACK
+        return real(self, change, attempt)
+
+    monkeypatch.setattr(consumer.TriggerRuntime, "handle", handle)
+
+    def deliver_late() -> None:
+        [(runtime, change)] = held
+        assert real(runtime, change) == Outcome.ACK
+        delivery.system.run_until_quiet()
+
+    return deliver_late

@@ -10,12 +10,14 @@ from shared.envelope import new_event
 from shared.topology import Topic
 from tests.delivery.conftest import (
     FAR,
+    FURTHER,
     HOME,
     MINUTE,
     NEAR,
     RESTAURANT,
     START,
     Delivery,
+    hold_change,
     offer_then_accept,
     order_payload,
 )
@@ -737,3 +739,88 @@ def test_a_blank_reason_is_no_reason(delivery: Delivery) -> None:
     assert release(delivery, "dan", {"reason": "   "}).status_code == 200
 
     assert delivery.bus("driver-released")[0]["reason"] is None
+
+
+# -- dispatch's decisions heard again, or late ----------------------------------------------
+
+
+def test_a_redelivered_assignment_neither_takes_the_delivery_back_nor_hides_the_next_one(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    delivery.driver("fay", at=FURTHER)
+    offer_then_accept(delivery, "o-1", "dan")  # all in one millisecond: times cannot tell
+    [dans] = [e for e in delivery.events[Topic.BUS] if e.type == "delivery-assigned"]
+    release(delivery, "dan")
+    assert delivery.call("POST", "/offers/d-o-1/accept", "eve").status_code == 200
+    release(delivery, "eve")
+    assert delivery.delivery("o-1")["offer"]["driverId"] == "fay"
+
+    delivery.inject(dans)  # at-least-once: dan's assignment again, same event
+    assert delivery.call("POST", "/offers/d-o-1/accept", "fay").status_code == 200
+
+    fays = delivery.call("GET", "/deliveries/d-o-1", "fay")
+    assert fays.status_code == 200
+    assert fays.get_json()["status"] == "assigned"
+    assert delivery.call("POST", "/deliveries/d-o-1/picked-up", "fay").status_code == 200
+    for driver in ("dan", "eve"):
+        assert delivery.call("GET", "/deliveries/d-o-1", driver).get_json()["status"] == "released"
+        assert delivery.call("PUT", "/me/status", driver, {"online": False}).status_code == 200
+
+
+def test_an_assignment_older_than_the_delivery_handed_back_changes_nothing(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    [dans] = delivery.bus("delivery-assigned")
+    release(delivery, "dan")
+
+    older = {**dans, "driverId": "eve", "assignedAt": dans["assignedAt"] - MINUTE}
+    delivery.inject(new_event("delivery-assigned", "delivery", older, partition_key="o-1"))
+
+    assert delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()["status"] == "released"
+    assert delivery.call("GET", "/deliveries/d-o-1", "eve").status_code == 403
+
+
+def test_an_assignment_announced_after_the_cancellation_arrives_cancelled(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    deliver_late = hold_change(delivery, monkeypatch, "rules", "offered", "assigned")
+    assert delivery.call("POST", "/offers/d-o-1/accept", "dan").status_code == 200
+    delivery.order("o-1", "cancelled", reason="rejected", changedAt=START + 1)
+    assert delivery.delivery("o-1")["status"] == "cancelled"
+    assert delivery.call("GET", "/deliveries/d-o-1", "dan").status_code == 404  # not heard yet
+    assert delivery.call("GET", "/me/deliveries", "dan").get_json()["deliveries"] == []
+
+    deliver_late()
+
+    mine = delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()
+    assert (mine["status"], mine["dropoff"], mine["assignedAt"]) == ("cancelled", AREA, START)
+    history = delivery.call("GET", "/me/deliveries", "dan").get_json()["deliveries"]
+    assert [(d["deliveryId"], d["status"]) for d in history] == [("d-o-1", "cancelled")]
+    assert delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan").status_code == 409
+    assert delivery.call("PUT", "/me/status", "dan", {"online": False}).status_code == 200
+
+
+def test_a_cancellation_heard_before_the_next_drivers_assignment_keeps_the_hand_back(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    offer_then_accept(delivery, "o-1", "dan")
+    release(delivery, "dan")
+    deliver_late = hold_change(delivery, monkeypatch, "rules", "offered", "assigned")
+    assert delivery.call("POST", "/offers/d-o-1/accept", "eve").status_code == 200
+    delivery.order("o-1", "cancelled", reason="rejected", changedAt=START + 1)
+
+    deliver_late()
+
+    assert delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()["status"] == "released"
+    assert delivery.call("GET", "/deliveries/d-o-1", "eve").get_json()["status"] == "cancelled"
+    for driver, status in (("dan", "released"), ("eve", "cancelled")):
+        history = delivery.call("GET", "/me/deliveries", driver).get_json()["deliveries"]
+        assert [d["status"] for d in history] == [status]

@@ -14,12 +14,14 @@ from shared.http import WsgiTransport
 from shared.runtime.secrets import Secret
 from tests.delivery.conftest import (
     FAR,
+    FURTHER,
     NEAR,
     PUSH_KEY,
     PUSH_URL,
     START,
     Delivery,
     PushFake,
+    hold_change,
     offer_then_accept,
 )
 
@@ -164,10 +166,6 @@ def test_a_refusal_by_the_provider_becomes_a_fault(tmp_path: Path, push: PushFak
     assert push.calls == 1
 
 
-FURTHER = {"lat": 52.5600, "lng": 13.4600}
-"""About 5 km from the restaurant, further than ``FAR``."""
-
-
 def hand_over(delivery: Delivery, released_by: str, then: str) -> None:
     """``released_by`` takes o-1, hands it back in the app, and ``then`` takes it."""
     offer_then_accept(delivery, "o-1", released_by)
@@ -244,6 +242,120 @@ def test_each_hand_back_is_told_once_and_a_stale_assignment_not_at_all(
         "o-1:released:eve:customer",
     ]
     assert "o-1:assigned:fay:customer" in told
+
+
+# -- statuses heard out of order ----------------------------------------------------------
+
+
+def told(delivery: Delivery) -> list[str]:
+    """The titles of the customer's notices about o-1, in order."""
+    return [m["title"] for m in delivery.push.to("customer", "ref-o-1")]
+
+
+@pytest.mark.parametrize("accepted_at", [START + 1_000, START + 2_000], ids=["before", "same-ms"])
+def test_an_acceptance_heard_after_the_cancellation_sends_no_accepted_push(
+    delivery: Delivery, accepted_at: int
+) -> None:
+    delivery.order("o-1", "cancelled", reason="rejected", changedAt=START + 2_000)
+
+    delivery.order("o-1", "accepted", changedAt=accepted_at)  # Order's triggers are unordered
+
+    assert told(delivery) == ["Order cancelled"]
+
+
+def test_an_order_status_heard_late_changes_nothing_kept_of_the_order(delivery: Delivery) -> None:
+    delivery.order("o-1", "cancelled", reason="rejected", changedAt=START + 2_000)
+
+    stale = {"customerRef": "ref-other", "notifyCustomer": False, "changedAt": START + 1_000}
+    delivery.order("o-1", "accepted", **stale)
+
+    record = delivery.store.get("notification-orders", "o-1")
+    assert record is not None
+    assert (record["customerRef"], record["notify"]) == ("ref-o-1", True)
+    assert (record["status"], record["changedAt"]) == ("cancelled", START + 2_000)
+
+
+def test_a_pickup_announced_after_the_delivery_is_not_pushed_after_it(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    deliver_late = hold_change(delivery, monkeypatch, "rules", "assigned", "picked-up")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+
+    deliver_late()
+
+    assert delivery.statuses()[-1] == ("picked-up", "dan")  # announced last
+    assert told(delivery) == ["Order accepted", "Driver assigned", "Delivered"]
+
+
+def test_a_hand_back_announced_after_the_next_assignment_is_not_the_last_word(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR, online=False)
+    offer_then_accept(delivery, "o-1", "dan")
+    deliver_late = hold_change(delivery, monkeypatch, "rules", "assigned", "searching")
+    delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
+    delivery.call("PUT", "/me/status", "eve", {"online": True})  # eve is offered the delivery
+    assert delivery.call("POST", "/offers/d-o-1/accept", "eve").status_code == 200
+
+    deliver_late()
+
+    assert delivery.statuses()[-2:] == [("assigned", "eve"), ("released", "dan")]
+    assert told(delivery) == ["Order accepted", "Driver assigned", "Driver assigned"]
+    assert delivery.push.to("customer", "ref-o-1")[-1]["body"] == "Eve will bring your order."
+    assert [k for k in delivery.push.messages if k.startswith("o-1:assigned")] == [
+        "o-1:assigned:customer",
+        "o-1:assigned:eve:customer",
+    ]
+
+
+def test_a_delivery_status_announced_after_the_cancellation_is_not_pushed(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    deliver_late = hold_change(delivery, monkeypatch, "rules", "offered", "assigned")
+    assert delivery.call("POST", "/offers/d-o-1/accept", "dan").status_code == 200
+    delivery.order("o-1", "cancelled", reason="rejected", changedAt=START + 1)
+
+    deliver_late()
+
+    assert delivery.statuses() == [("assigned", "dan")]
+    assert told(delivery) == ["Order accepted", "Order cancelled"]
+    assert [m["title"] for m in delivery.push.to("driver", "dan")][-1] == "Delivery cancelled"
+
+
+def test_an_order_kept_before_statuses_were_ordered_is_told_each_fact_once(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    offer_then_accept(delivery, "o-1", "dan")
+    legacy = {"customerRef": "ref-o-1", "notify": True, "notified": ["accepted", "assigned"]}
+    delivery.store.put("notification-orders", "o-1", legacy)
+    statuses = [e for e in delivery.events["bus"] if e.type == "delivery-status-changed"]
+
+    for event in statuses:  # dan's assignment again
+        delivery.inject(event)
+    hand_over_told = len(delivery.push.messages)
+    delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
+    delivery.call("POST", "/offers/d-o-1/accept", "eve")
+
+    assert len(statuses) == 1
+    assert [k for k in delivery.push.messages if k.endswith(":customer")][-2:] == [
+        "o-1:released:dan:customer",
+        "o-1:assigned:eve:customer",
+    ]
+    assert len(delivery.push.messages) == hand_over_told + 3  # and eve's offer
+    assert told(delivery) == [
+        "Order accepted",
+        "Driver assigned",
+        "Finding another driver",
+        "Driver assigned",
+    ]
 
 
 # -- the HTTP adapter ------------------------------------------------------------------------
