@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     from shared.runtime.secrets import Secret
 
 Recipient = Literal["customer", "driver"]
+RETRY_LATER = frozenset({408, 409, 429})
+"""The 4xx answers that ask to send again later: a request timeout, a request with the same
+idempotency key still running, too many requests."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +66,7 @@ class HttpPushProvider:
             },
             timeout=DEFAULT_TIMEOUT_S,
         )
-        if response.status_code >= 500 or response.status_code == 429:
+        if response.status_code >= 500 or response.status_code in RETRY_LATER:
             raise PushUnavailable(f"the push provider answered {response.status_code}")
         if not response.ok:
             raise BusinessRuleViolation(

@@ -86,6 +86,7 @@ class PushFake:
         self.messages: dict[str, dict[str, Any]] = {}
         self.calls = 0
         self.failures = 0
+        self.failure_status = 503
         self.app = flask.Flask("push-fake")
         self.app.add_url_rule("/v1/messages", "send", self._send, methods=["POST"])
 
@@ -95,7 +96,7 @@ class PushFake:
             return {"error": "invalid API key"}, 401
         if self.failures:
             self.failures -= 1
-            return {"error": "temporarily unavailable"}, 503
+            return {"error": "temporarily unavailable"}, self.failure_status
         key = flask.request.headers["Idempotency-Key"]
         if key not in self.messages:
             self.messages[key] = {"id": f"msg_{len(self.messages) + 1}", **flask.request.json}

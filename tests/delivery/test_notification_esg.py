@@ -386,8 +386,11 @@ def test_the_adapter_sends_the_message_with_its_key(push: PushFake) -> None:
     }
 
 
-def test_the_adapter_raises_a_retryable_error_on_5xx(push: PushFake) -> None:
-    push.failures = 1
+@pytest.mark.parametrize("status", [503, 408, 409, 429])
+def test_the_adapter_raises_a_retryable_error_on_5xx_and_answers_that_ask_for_later(
+    push: PushFake, status: int
+) -> None:
+    push.failures, push.failure_status = 1, status
 
     with pytest.raises(PushUnavailable):
         provider(push).send(MESSAGE, idempotency_key="fact-1")
