@@ -209,7 +209,7 @@ def banner(
     lines = [f"READY in {seconds:.1f} s", "", "BFF APIs (bearer token needed):"]
     for name in ("browse", "account", "checkout", "tracking", "profile", "kitchen", "driver"):
         lines.append(f"  {name:<9} {getattr(urls, name)}")
-    lines += ["", "Function hosts (POST /<target> for push and schedule targets):"]
+    lines += ["", "Function hosts (POST /<target> for push, schedule and trigger targets):"]
     for name, base in manifest.hosts.items():
         lines.append(f"  {name:<10} {base}   stats: {base}/_dev/stats")
     for name in sorted(external):
