@@ -17,6 +17,11 @@ Two ways to run it: :meth:`InMemoryHub.run_until_quiet` delivers on the calling
 thread until nothing is left (deterministic; with a :class:`ManualClock`, backoff
 waits advance virtual time), and :meth:`InMemoryHub.start` delivers on a
 background thread in real time.
+
+By default it delivers first in, first out, each message once: kinder than Google.
+With a :class:`~shared.hub.chaos.Chaos` it shuffles deliveries wherever Pub/Sub
+and Eventarc give no order and now and then redelivers an acknowledged message
+(:mod:`shared.hub.chaos`).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from shared.clock import Clock, ManualClock
 from shared.exceptions import PublishError
 from shared.hub.base import AbstractPublisher
+from shared.hub.chaos import Chaos
 from shared.hub.message import Message, dead_lettered
 from shared.runtime.outcome import Outcome
 from shared.topology.model import Topic
@@ -47,6 +53,8 @@ _log = logging.getLogger("fooddelivery.hub")
 Deliver = Callable[[Any, int], Outcome]
 """Called with the item and its attempt number (1 for the first delivery)."""
 LAKE_BATCH = 2000
+_NO_KEY = "\x00"
+"""What the queue keys of messages delivered in no particular order start with."""
 
 
 @dataclass
@@ -81,8 +89,16 @@ class Subscription:
 class InMemoryHub:
     """Every subsystem's topics in one process, with push-delivery semantics."""
 
-    def __init__(self, clock: Clock, lake: AbstractLake | None = None) -> None:
+    def __init__(
+        self, clock: Clock, lake: AbstractLake | None = None, chaos: Chaos | None = None
+    ) -> None:
+        """``chaos`` (off by default) delivers in an order and with duplicates Google allows."""
         self.clock = clock
+        self.chaos = chaos.start() if chaos is not None else None
+        if chaos is not None:
+            _log.warning(
+                "chaos mode: seed %d, redelivering %.0f%%", chaos.seed, chaos.redeliver * 100
+            )
         self._lake = lake
         self._lake_buffer: dict[tuple[str, str], list[tuple[int, bytes]]] = {}
         self._topics: dict[tuple[str, str], list[Subscription]] = {}
@@ -152,7 +168,7 @@ class InMemoryHub:
         """Queue ``item`` for delivery to ``sub``; ``key`` orders items on ordered subscriptions."""
         with self._cond:
             if not (sub.ordered and key):
-                key = f"\x00{next(self._seq)}"
+                key = f"{_NO_KEY}{next(self._seq)}"
             queue = sub.queues.get(key)
             if queue is None:
                 queue = sub.queues[key] = deque()
@@ -187,7 +203,10 @@ class InMemoryHub:
         with self._cond:
             if not self._ready:
                 return False
-            sub, key = self._ready.popleft()
+            if self.chaos is None:
+                sub, key = self._ready.popleft()
+            else:
+                sub, key = self.chaos.take(self._ready)
             pending = sub.queues[key][0]
             pending.attempts += 1
             self._in_flight += 1
@@ -207,6 +226,7 @@ class InMemoryHub:
             _log.warning("%s answered after %d ms, past its ack deadline", sub.name, late_ms)
             outcome = Outcome.RETRY
         with self._cond:
+            handled = outcome is Outcome.ACK
             if (
                 outcome is Outcome.RETRY
                 and sub.max_attempts is not None
@@ -219,12 +239,36 @@ class InMemoryHub:
             else:
                 queue = sub.queues[key]
                 queue.popleft()
+                if handled and self.chaos is not None:
+                    self._redeliver(sub, key, pending, queue)
                 if queue:
                     self._ready.append((sub, key))
                 else:
                     del sub.queues[key]
             self._cond.notify_all()
         return True
+
+    def _redeliver(
+        self, sub: Subscription, key: str, acked: _Pending, queue: deque[_Pending]
+    ) -> None:
+        """Chaos: queue again what :meth:`ChaosRun.again` picks once ``acked`` is acknowledged.
+
+        An ordered key's replay goes before the key's next message; a message with no
+        order is queued anew, to come at any later point. Attempts go on counting.
+        """
+        assert self.chaos is not None
+        ordered = not key.startswith(_NO_KEY)
+        again = self.chaos.again((sub, key) if ordered else None, acked)
+        if not again:
+            return
+        _log.info("chaos: %s gets %d acknowledged message(s) again", sub.name, len(again))
+        if ordered:
+            queue.extendleft(reversed(again))
+            return
+        for pending in again:
+            fresh = f"{_NO_KEY}{next(self._seq)}"
+            sub.queues[fresh] = deque([pending])
+            self._ready.append((sub, fresh))
 
     def _observe_delivery(self, name: str, seconds: float) -> None:
         for observe in self.delivery_observers:

@@ -3,6 +3,10 @@
 Each subsystem keeps what it would have in its own GCP project: its own
 ``bus``/``faults``/``external`` topics, its own document store and its own
 fault collection. Wiring follows the topology declarations only.
+
+Chaos mode (:class:`~shared.hub.chaos.Chaos`, or ``FOODDELIVERY_CHAOS_SEED=<int>``
+in the environment) delivers events and document changes in the orders and with
+the duplicates Pub/Sub and Eventarc allow, instead of first in, first out and once.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.clock import Clock, ManualClock, SystemClock
 from shared.exceptions import TopologyError
+from shared.hub.chaos import Chaos
 from shared.hub.memory import InMemoryHub, Subscription, dead_letter_to
 from shared.hub.message import to_message
 from shared.runtime.app import Infrastructure, SubsystemApp
@@ -56,15 +61,24 @@ class EmbeddedSystem:
         settings: Mapping[str, str] | None = None,
         transports: Mapping[str, BaseAdapter] | None = None,
         standalone: bool = False,
+        chaos: Chaos | None = None,
     ) -> None:
         """``standalone`` runs a subset of the system (a service's tests): the
         ``external`` topics of sister subsystems that are not given are created
-        empty, for :meth:`inject` to publish on, instead of failing the check."""
+        empty, for :meth:`inject` to publish on, instead of failing the check.
+
+        ``chaos`` shuffles deliveries where Google gives no order and redelivers
+        some acknowledged ones (:mod:`shared.hub.chaos`); by default it is what
+        ``FOODDELIVERY_CHAOS_SEED`` asks for, off when that is unset."""
         problems = check_system(tuple(app.topology for app in apps))
         if problems and not standalone:
             raise TopologyError("the system is inconsistent:\n  " + "\n  ".join(problems))
         self.clock = clock or SystemClock()
-        self.hub = InMemoryHub(self.clock, lake)
+        chaos = chaos if chaos is not None else Chaos.from_env()
+        self.hub = InMemoryHub(self.clock, lake, chaos)
+        store_clock: Clock = self.clock
+        if chaos is not None and chaos.tick_ms and isinstance(self.clock, ManualClock):
+            store_clock = _TickingClock(self.clock, chaos.tick_ms)
         self.env = env
         self.apps = {app.name: app for app in apps}
         self.stores: dict[str, InMemoryDocumentStore] = {}
@@ -77,7 +91,7 @@ class EmbeddedSystem:
                 if standalone and producer not in self.apps:
                     self.hub.create_topic(producer, Topic.EXTERNAL)
         for app in apps:
-            store = self.stores[app.name] = InMemoryDocumentStore(clock=self.clock)
+            store = self.stores[app.name] = InMemoryDocumentStore(clock=store_clock)
             infra = Infrastructure(
                 app.name, store, self.clock, env, dict(settings or {}), dict(transports or {})
             )
@@ -188,6 +202,21 @@ class EmbeddedSystem:
     def faults(self, subsystem: str) -> list[dict[str, Any]]:
         """The faults recorded by ``subsystem``."""
         return [d.data for d in self.stores[subsystem].query("faults")]
+
+
+class _TickingClock(Clock):
+    """The stores' clock in chaos mode: each reading moves the manual clock on first.
+
+    An :class:`InMemoryDocumentStore` reads its clock once per write, to stamp the
+    change (``written_ms``), so no two writes share a millisecond.
+    """
+
+    def __init__(self, clock: ManualClock, tick_ms: int) -> None:
+        self._clock, self._tick_ms = clock, tick_ms
+
+    def now_ms(self) -> int:
+        self._clock.advance(self._tick_ms)
+        return self._clock.now_ms()
 
 
 def _deliver_message(runtime: ConsumerRuntime[Any]) -> Any:
