@@ -23,7 +23,8 @@ def announce(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     """Emit the events of the delivery's transition; a rewrite without one emits nothing.
 
     A delivery handed back (assigned, then searching again) is published as ``released``
-    with the driver who released it.
+    with the driver who released it; one delivered straight from ``assigned`` is published
+    ``picked-up`` first, so every consumer sees the pickup.
     """
     if change.after is None:
         return
@@ -35,6 +36,15 @@ def announce(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     if old == "assigned" and new == "searching":  # only a release goes back from assigned
         released = {**_status(after), "status": "released", "driver": before["driver"]}
         ctx.emit(DELIVERY_STATUS_CHANGED, "delivery", released, partition_key=after["orderId"])
+    if old == "assigned" and new == "delivered":  # the delivery was heard of before the pickup
+        picked_up = {**_status(after), "status": "picked-up"}
+        ctx.emit(
+            DELIVERY_STATUS_CHANGED,
+            "delivery",
+            picked_up,
+            partition_key=after["orderId"],
+            discriminator="picked-up",
+        )
     if old != new:
         for event_type, body in _entered(after):
             ctx.emit(event_type, "delivery", body, partition_key=after["orderId"])

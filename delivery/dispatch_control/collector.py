@@ -40,9 +40,12 @@ DISPATCH_LEAD_MS = 20 * 60_000
 about the time a driver needs to reach the restaurant. A driver found earlier would wait."""
 TOO_LATE_TO_CANCEL = ("picked-up", "delivered")
 PROGRESS = {
-    DELIVERY_PICKED_UP: ("assigned", "picked-up"),
-    DELIVERY_DELIVERED: ("picked-up", "delivered"),
+    DELIVERY_PICKED_UP: (("assigned",), "picked-up"),
+    DELIVERY_DELIVERED: (("assigned", "picked-up"), "delivered"),
 }
+"""The statuses a driver's report moves a delivery from, and to. A delivery is delivered from
+``assigned`` too: the driver's two reports come from an unordered trigger, so the delivery
+may be heard of before the pickup, which it implies (and which is then announced with it)."""
 
 
 def collect(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
@@ -182,7 +185,7 @@ def _progressed(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     driver = store.get(DRIVERS, report["driverId"]) or {}
 
     def advance(delivery: Doc | None) -> Doc | None:
-        if delivery is None or delivery["status"] != previous:
+        if delivery is None or delivery["status"] not in previous:
             return None
         if delivery["driver"]["id"] != report["driverId"]:
             return None

@@ -136,7 +136,9 @@ def _candidates(store: AbstractDocumentStore, delivery: Doc) -> list[Doc]:
     return sorted(
         filter(usable, found.values()),
         key=lambda d: (
-            d["offeredDeliveryId"] != key,
+            # Reserved by a try that died half-way, unless the reservation is the offer they
+            # just missed, whose withdrawal has not freed them yet (its trigger may run late).
+            d["offeredDeliveryId"] != key or bool(misses(d)),
             misses(d),
             distance_m(d["location"], pickup),
             d["id"],

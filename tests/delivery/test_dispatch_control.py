@@ -15,6 +15,7 @@ from tests.delivery.conftest import (
     NEAR,
     START,
     Delivery,
+    hold_change,
     offer_then_accept,
     order_payload,
 )
@@ -68,6 +69,45 @@ def test_an_unanswered_offer_goes_to_the_next_driver(delivery: Delivery) -> None
     assert delivery.offers("dan") == []
     assert [o["deliveryId"] for o in delivery.offers("eve")] == ["d-o-1"]
     assert delivery.store.get("dispatch-drivers", "dan")["offeredDeliveryId"] is None  # type: ignore[index]
+
+
+def test_the_driver_who_missed_an_offer_is_not_offered_it_again_before_its_withdrawal_runs(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the withdrawal's change reaches the rules trigger after the sweep's nudge for eve
+    # (Eventarc does not order them): dan is still reserved for the offer he missed
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    delivery.order("o-1", "accepted")
+    deliver_late = hold_change(delivery, monkeypatch, "rules", "offered", "searching")
+
+    delivery.system.advance(3 * MINUTE)
+    deliver_late()
+
+    # THEN the free driver gets it, and dan is free again
+    found = delivery.delivery("o-1")
+    assert found["offer"]["driverId"] == "eve"
+    assert [o["deliveryId"] for o in delivery.offers("eve")] == ["d-o-1"]
+    assert delivery.offers("dan") == []
+    assert delivery.store.get("dispatch-drivers", "dan")["offeredDeliveryId"] is None  # type: ignore[index]
+
+
+def test_a_delivery_heard_of_before_its_pickup_is_delivered_and_the_pickup_announced(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the driver's pickup report reaches dispatch after the delivery report (the driver
+    # app announces both from an unordered trigger)
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    deliver_late = hold_change(delivery, monkeypatch, "deliveries-trigger", "assigned", "picked-up")
+
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+    deliver_late()
+
+    assert delivery.delivery("o-1")["status"] == "delivered"
+    assert delivery.statuses() == [("assigned", "dan"), ("picked-up", "dan"), ("delivered", "dan")]
+    assert delivery.faults() == []
 
 
 def test_the_only_driver_who_missed_an_offer_is_offered_it_again_once_it_ran_out(

@@ -8,8 +8,9 @@ with the flow's own test:
 
     FOODDELIVERY_CHAOS_SEED=<seed> .venv/bin/pytest tests/e2e/test_order_flows.py -k <flow>
 
-Flows that fail under chaos today are ``xfail(strict=True)`` and name the defect: once
-it is fixed they pass, which fails the run until the mark is removed.
+A flow that fails under chaos shows a real ordering or duplicate defect; the two first
+found (a delivery heard of before its pickup was dropped; a driver who missed an offer was
+offered it again before a free driver) are fixed, and their flows are played here.
 """
 
 from __future__ import annotations
@@ -86,32 +87,12 @@ def test_the_demo_story_ends_every_order_once_under_chaos(seed, tmp_path, monkey
     assert [f for name in stack.system.apps for f in stack.system.faults(name)] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "DEFECT, Delivery dispatch-control collector: a delivery-delivered heard before "
-        "delivery-picked-up (driver-bff announces them from an unordered trigger) is dropped, "
-        "as _progressed only moves picked-up -> delivered; the order stays picked-up, the "
-        "payment is never captured, and no fault is recorded"
-    ),
-)
 def test_a_pickup_and_delivery_reported_together_deliver_the_order_under_chaos(
     tmp_path, monkeypatch
 ):
     assert failures(flows.test_a_restaurant_on_its_own_point_of_sale, tmp_path, monkeypatch) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "DEFECT, Delivery dispatch-control rules: when a change that leaves a withdrawn "
-        "delivery searching (the sweep's nudge) runs before the withdrawal's own change, the "
-        "driver who missed the offer is still reserved, ranked first as 'reserved by an "
-        "attempt that failed half-way', and offered the delivery again before a free driver"
-    ),
-)
 def test_an_unanswered_offer_goes_to_the_next_driver_under_chaos(tmp_path, monkeypatch):
     flow = flows.test_an_unanswered_offer_is_offered_to_the_next_driver
     assert failures(flow, tmp_path, monkeypatch) == []
