@@ -67,9 +67,10 @@ class EmbeddedSystem:
         ``external`` topics of sister subsystems that are not given are created
         empty, for :meth:`inject` to publish on, instead of failing the check.
 
-        ``chaos`` shuffles deliveries where Google gives no order and redelivers
-        some acknowledged ones (:mod:`shared.hub.chaos`); by default it is what
-        ``FOODDELIVERY_CHAOS_SEED`` asks for, off when that is unset."""
+        ``chaos`` shuffles deliveries where Google gives no order, redelivers
+        some acknowledged ones (:mod:`shared.hub.chaos`) and runs every store
+        updater twice, as a contended Firestore transaction may; by default it is
+        what ``FOODDELIVERY_CHAOS_SEED`` asks for, off when that is unset."""
         problems = check_system(tuple(app.topology for app in apps))
         if problems and not standalone:
             raise TopologyError("the system is inconsistent:\n  " + "\n  ".join(problems))
@@ -91,7 +92,9 @@ class EmbeddedSystem:
                 if standalone and producer not in self.apps:
                     self.hub.create_topic(producer, Topic.EXTERNAL)
         for app in apps:
-            store = self.stores[app.name] = InMemoryDocumentStore(clock=store_clock)
+            store = self.stores[app.name] = InMemoryDocumentStore(
+                clock=store_clock, rerun_updaters=chaos is not None
+            )
             infra = Infrastructure(
                 app.name, store, self.clock, env, dict(settings or {}), dict(transports or {})
             )

@@ -91,11 +91,15 @@ class _MemoryWatch(Watch):
 class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     """A thread-safe in-process document store that is also its own change feed.
 
-    With a ``clock``, each change says when it was written.
+    With a ``clock``, each change says when it was written. With
+    ``rerun_updaters``, :meth:`update` runs its updater twice and keeps the second
+    result, as a Firestore transaction under contention does: an updater that
+    is not a pure function of the document it gets shows up (chaos mode).
     """
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, *, rerun_updaters: bool = False) -> None:
         self._clock = clock
+        self._rerun_updaters = rerun_updaters
         self._collections: dict[str, dict[str, Doc]] = {}
         self._frozen: dict[str, dict[str, Frozen]] = {}
         self._watchers: dict[str, list[ChangeCallback]] = {}
@@ -154,6 +158,8 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
 
     def update(self, collection: str, key: str, updater: Updater) -> Doc | None:
         with self._lock:
+            if self._rerun_updaters:
+                updater(self.get(collection, key))  # a try that lost the contention
             new = updater(self.get(collection, key))
             if new is None:
                 return None

@@ -48,3 +48,17 @@ def test_a_value_stored_twice_in_a_document_reads_back_as_two_copies() -> None:
     doc["dropoff"]["street"] = "Side 2"
 
     assert doc["pickup"] == {"street": "Main 1"}
+
+
+def test_a_store_that_reruns_updaters_keeps_the_second_result_as_firestore_may() -> None:
+    store = InMemoryDocumentStore(rerun_updaters=True)
+    store.put("c", "k", {"n": 1})
+    calls: list[dict[str, int]] = []
+
+    def bump(doc: dict[str, int] | None) -> dict[str, int]:
+        assert doc is not None
+        calls.append(dict(doc))
+        return {"n": doc["n"] + len(calls)}  # impure: depends on how often it ran
+
+    assert store.update("c", "k", bump) == {"n": 3}
+    assert calls == [{"n": 1}, {"n": 1}]  # both runs saw the stored document
