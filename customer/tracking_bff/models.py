@@ -127,8 +127,8 @@ class Tracking(ResponseView):
     detail: str | None
     """The restaurant's own words when it rejected the order; otherwise ``null``."""
     driver: Driver | None
-    """Who brings the order; ``null`` until a driver is assigned, and after one handed it
-    back until the next is."""
+    """Who brings the order; ``null`` until a driver is assigned, after one handed it back
+    until the next is, and once the order is cancelled."""
     location: Location | None
     """Where the driver last reported being, from the pickup on; ``null`` before it."""
     payment: str

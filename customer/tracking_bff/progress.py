@@ -24,6 +24,8 @@ STATUS_RANK = {
     "cancelled": 5,
     "payment-declined": 5,
 }
+ENDED_UNDELIVERED = frozenset({"cancelled", "payment-declined"})
+"""Statuses of an order nobody brings any more."""
 DELIVERY_STEPS = frozenset({"assigned", "released"})
 """The delivery's own steps, which show as its driver only; ``picked-up`` and ``delivered``
 are steps of the order too."""
@@ -125,6 +127,8 @@ def _cancelled(view: Doc, event: Envelope) -> Doc:
 def _status_changed(view: Doc, event: Envelope) -> Doc:
     order = event.body
     view = advance(view, order["status"], order["changedAt"])
+    if view["status"] in ENDED_UNDELIVERED:
+        view = {**view, "driver": None, "location": None}
     return {
         **view,
         "reason": order["reason"] or view["reason"],
@@ -143,8 +147,9 @@ def _delivery(view: Doc, event: Envelope) -> Doc:
 
 
 def _bringing(view: Doc, delivery: Doc) -> Doc:
-    """Who brings the order and where they are: nobody, once the driver handed it back."""
-    if delivery["status"] == "released":
+    """Who brings the order and where they are: nobody, once the driver handed it back or the
+    order was cancelled (a late assignment, announced after the cancellation, included)."""
+    if delivery["status"] == "released" or view["status"] in ENDED_UNDELIVERED:
         return {"driver": None, "location": None}
     return {"driver": delivery["driver"], "location": delivery["location"] or view["location"]}
 

@@ -135,6 +135,22 @@ def test_a_late_release_does_not_hide_the_driver_who_came_after_it(shop: Custome
     assert track(shop, order_id).get_json()["driver"] == {"name": "Eva"}
 
 
+@pytest.mark.parametrize("assigned_first", [True, False], ids=["then-cancelled", "late"])
+def test_a_cancelled_order_shows_no_driver(shop: Customer, assigned_first: bool) -> None:
+    # Delivery's announcements may go out of order: an assignment can arrive after the
+    # cancellation that withdrew it
+    order_id = shop.place_order()
+    shop.order_status(order_id, "accepted", changedAt=START + 1)
+    if assigned_first:
+        shop.delivery(order_id, "assigned", location=None, changedAt=START + 2)
+    shop.order_status(order_id, "cancelled", reason="rejected", changedAt=START + 3)
+    if not assigned_first:
+        shop.delivery(order_id, "assigned", location=None, changedAt=START + 2)
+
+    view = track(shop, order_id).get_json()
+    assert (view["status"], view["driver"], view["location"]) == ("cancelled", None, None)
+
+
 def test_a_redelivered_event_changes_nothing(shop: Customer) -> None:
     order_id = shop.place_order()
     accepted = shop.order_status(order_id, "accepted")
