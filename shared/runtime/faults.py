@@ -89,10 +89,17 @@ def fault_event(
 ) -> Envelope:
     """The fault event for ``message`` that ``function`` rejected with ``error``.
 
-    Its id derives from the function and the message, so a redelivered poison
-    message yields the same fault, not a second one.
+    Its id derives from the function and the event the message carries (its
+    envelope id, else its message id, else its bytes), so a redelivered poison
+    message yields the same fault, not a second one, and so does the same event
+    published again with a new message id (a redelivered ingress re-publishes it,
+    ``faults resubmit`` publishes it anew).
     """
-    original = message.message_id or hashlib.sha256(message.data).hexdigest()
+    original = (
+        message.attributes.get(ATTRIBUTE_ID)
+        or message.message_id
+        or hashlib.sha256(message.data).hexdigest()
+    )
     partition_key = message.attributes.get("partitionKey") or original
     details = "".join(traceback.format_exception(error))[-MAX_ERROR_CHARS:]
     return Envelope(

@@ -125,3 +125,23 @@ def test_a_message_with_attributes_firestore_cannot_name_is_stored_and_given_bac
     record = faults.record(event.id)
     assert record["message"]["attributes"] == {"type": "x"}
     assert message_from_json(record["message"]).attributes == odd.attributes
+
+
+def test_one_event_refused_in_two_messages_is_one_fault(faults):
+    # A redelivered ingress publishes the same envelope again, with a new message id
+    carried = {**REFUSED.attributes, "id": "e-1"}
+    ids = set()
+    for message_id in ("m-1", "m-2"):
+        event = fault_event(
+            subsystem="delivery",
+            function="delivery/dispatch-control/collector",
+            message=replace(REFUSED, attributes=carried, message_id=message_id),
+            error=BusinessRuleViolation("no address"),
+            clock=faults.clock,
+        )
+        ids.add(event.id)
+        faults.recorder.handle(replace(to_message(event), message_id=f"faults-{message_id}"))
+
+    assert len(ids) == 1
+    [record] = [d.data for d in faults.store.query(FAULTS_COLLECTION)]
+    assert recurrences(record) == 1
