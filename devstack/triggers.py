@@ -144,7 +144,7 @@ class TriggerFeed:
     def _dead_letter(self, change: DocumentChange, attempts: int) -> None:
         """Forward the change to ``faults`` with Pub/Sub's dead-letter attributes."""
         runtime = self.runtime
-        message = change_message(change, attempts)
+        message = change_message(change, attempts, runtime.fn.redact)
         subscription = f"{runtime.service.name}-{runtime.fn.name}"
         forwarded = dead_lettered(message, runtime.subsystem.name, subscription, attempts)
         runtime.publisher.publish(Topic.FAULTS, [forwarded])

@@ -16,7 +16,13 @@ SERVICE = Service(
     ServiceKind.BFF,
     (
         Endpoint("api", Role.API, app=http_app),
-        Trigger("trigger", Role.TRIGGER, collection=ACCOUNTS, handlers=(announce_account,)),
+        Trigger(
+            "trigger",
+            Role.TRIGGER,
+            collection=ACCOUNTS,
+            handlers=(announce_account,),
+            redact=("paymentMethod.token",),  # never kept in a fault
+        ),
     ),
     description="Profile, preferences, delivery address and saved payment-method token.",
 )

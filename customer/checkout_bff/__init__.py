@@ -42,7 +42,11 @@ SERVICE = Service(
         ),
         Endpoint("api", Role.API, app=http_app),
         Trigger(
-            "trigger", Role.TRIGGER, collection=ORDERS, handlers=(announce_order, restore_cart)
+            "trigger",
+            Role.TRIGGER,
+            collection=ORDERS,
+            handlers=(announce_order, restore_cart),
+            redact=("paymentMethod",),  # a card token given at checkout, never kept in a fault
         ),
         Schedule("payment-deadline", Role.TRIGGER, every_s=60, handlers=(give_up_unpaid,)),
     ),

@@ -15,6 +15,7 @@ embedded hub. For each delivery:
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import time
@@ -45,7 +46,7 @@ from shared.topology.model import (
 if TYPE_CHECKING:
     from shared.clock import Clock
     from shared.hub.base import AbstractPublisher
-    from shared.stores.base import DocumentChange
+    from shared.stores.base import Doc, DocumentChange
 
 P = TypeVar("P")
 F = TypeVar("F", bound=Function)
@@ -92,19 +93,23 @@ class _FunctionRuntime(Generic[P, F]):
         )
 
     def _run(
-        self, steps: Callable[[Context[P]], None], ctx: Context[P], message: Message
+        self,
+        steps: Callable[[Context[P]], None],
+        ctx: Context[P],
+        message: Callable[[], Message],
     ) -> Outcome:
+        """Run ``steps``; ``message`` makes, only if a fault needs it, what they handled."""
         started = time.perf_counter()
         try:
             with secrets_scope(self.qualified, self.fn.secrets):
                 steps(ctx)
             self._publish(ctx.emitted)
         except (PoisonError, ValidationError) as error:
-            return self.record_fault(message, error, ctx)
+            return self.record_fault(message(), error, ctx)
         except Exception:
             ctx.log.warning(
                 "failed, asking for redelivery (attempt %d)",
-                message.delivery_attempt,
+                message().delivery_attempt,
                 exc_info=True,
             )
             return Outcome.RETRY
@@ -170,7 +175,7 @@ class ConsumerRuntime(_FunctionRuntime[P, Consumer]):
             for handler in self.fn.handlers:
                 handler(event, c)
 
-        return self._run(steps, ctx, message)
+        return self._run(steps, ctx, lambda: message)
 
 
 class TriggerRuntime(_FunctionRuntime[P, Trigger]):
@@ -196,7 +201,7 @@ class TriggerRuntime(_FunctionRuntime[P, Trigger]):
             for handler in self.fn.handlers:
                 handler(change, c)
 
-        return self._run(steps, ctx, change_message(change, attempt))
+        return self._run(steps, ctx, lambda: change_message(change, attempt, self.fn.redact))
 
 
 class ScheduleRuntime(_FunctionRuntime[P, Schedule]):
@@ -214,17 +219,22 @@ class ScheduleRuntime(_FunctionRuntime[P, Schedule]):
                 handler(now, c)
 
         tick = Message(data=json.dumps({"tick": now}).encode(), message_id=cause)
-        return self._run(steps, ctx, tick)
+        return self._run(steps, ctx, lambda: tick)
 
 
-def change_message(change: DocumentChange, attempt: int = 1) -> Message:
-    """A document change in message form, for faults and dead letters."""
+REDACTED = "[redacted]"
+"""What a redacted field of a stored change holds."""
+
+
+def change_message(change: DocumentChange, attempt: int = 1, redact: Sequence[str] = ()) -> Message:
+    """A document change in message form, for faults and dead letters, the ``redact``
+    fields (dotted paths) of its documents masked."""
     data = json.dumps(
         {
             "collection": change.collection,
             "key": change.key,
-            "before": change.before,
-            "after": change.after,
+            "before": _redacted(change.before, redact),
+            "after": _redacted(change.after, redact),
             "version": change.version,
         },
         default=str,
@@ -235,3 +245,18 @@ def change_message(change: DocumentChange, attempt: int = 1) -> Message:
         message_id=derive_id(change.collection, change.key, change.version),
         delivery_attempt=attempt,
     )
+
+
+def _redacted(doc: Doc | None, paths: Sequence[str]) -> Doc | None:
+    """``doc`` with the value at each of ``paths`` that holds one replaced by :data:`REDACTED`."""
+    if doc is None or not paths:
+        return doc
+    masked = copy.deepcopy(doc)
+    for path in paths:
+        *parents, name = path.split(".")
+        holder: Any = masked
+        for part in parents:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and holder.get(name) is not None:
+            holder[name] = REDACTED
+    return masked

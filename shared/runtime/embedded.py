@@ -135,7 +135,7 @@ class EmbeddedSystem:
                 name=f"{name}/{sub_id}",
                 deliver=_deliver_change(trigger_runtime),
                 ordered=False,  # Eventarc does not order a document's changes either
-                dead_letter=_dead_letter_change(forward),
+                dead_letter=_dead_letter_change(forward, trigger.redact),
             )
             store.watch(trigger.collection, _enqueue_change(self.hub, subscription))
         for service, schedule in app.topology.schedules():
@@ -236,9 +236,11 @@ def _deliver_change(runtime: TriggerRuntime[Any]) -> Any:
     return deliver
 
 
-def _dead_letter_change(forward: Callable[[Any, int], None]) -> Callable[[Any, int], None]:
+def _dead_letter_change(
+    forward: Callable[[Any, int], None], redact: tuple[str, ...]
+) -> Callable[[Any, int], None]:
     def dead_letter(change: Frozen, attempts: int) -> None:
-        forward(change_message(_thaw(change), attempts), attempts)
+        forward(change_message(_thaw(change), attempts, redact), attempts)
 
     return dead_letter
 

@@ -194,7 +194,8 @@ class FunctionHost:
                     raise RuntimeError(f"{name} failed on {where}; retry")
                 # Eventarc has no dead-letter topic: record the change as a fault instead.
                 gave_up = RuntimeError(f"{name} still failed on {where} {age_s:.0f} s later")
-                if runtime.record_fault(change_message(change), gave_up) is Outcome.RETRY:
+                stored = change_message(change, redact=runtime.fn.redact)
+                if runtime.record_fault(stored, gave_up) is Outcome.RETRY:
                     raise RuntimeError(f"{name} could not record a fault; retry") from gave_up
 
         cloudevent.__name__ = name

@@ -179,6 +179,9 @@ class Trigger(Function):
     correlate_by: str | None = None
     """The document field naming the flow its events belong to (their correlation id),
     e.g. ``orderId`` for a delivery; ``None``: the document's key."""
+    redact: tuple[str, ...] = ()
+    """Document fields (dotted paths) a fault or dead letter of this trigger must not keep,
+    such as a card token: the change is stored with them masked."""
 
     def problems(self) -> Iterator[str]:
         yield from Function.problems(self)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from shared.hub.memory import InMemoryPublisher
+from shared.hub.message import Message
+from shared.topology import Topic
 from tests.customer.conftest import CARD, HOME, Customer
 
 if TYPE_CHECKING:
@@ -160,3 +165,27 @@ def test_checkout_learns_of_address_card_and_notification_changes_only(
     assert {e.partition_key for e in customer.events("account-updated")} == {"alice"}
     assert customer.doc("checkout-accounts", "alice")["hasPaymentMethod"] is False
     assert not any("pm_card" in str(e.body) for e in customer.events("account-updated"))
+
+
+def test_a_card_token_never_reaches_the_faults(
+    customer: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN Pub/Sub refuses the account trigger's events until its change is dead-lettered
+    publish = InMemoryPublisher.publish
+
+    def outage(self: InMemoryPublisher, topic: Topic, messages: list[Message]) -> list[str]:
+        if any(b'"account-updated"' in m.data for m in messages):
+            raise ConnectionError("Pub/Sub is unavailable")
+        return publish(self, topic, messages)
+
+    monkeypatch.setattr(InMemoryPublisher, "publish", outage)
+    customer.sign_up()  # the profile, then the saved card
+    monkeypatch.setattr(InMemoryPublisher, "publish", publish)
+    customer.system.run_until_quiet()
+
+    # THEN the faults keep the change, its card masked
+    faults = customer.faults()
+    assert faults
+    kept = [base64.b64decode(f["message"]["data"]).decode() for f in faults]
+    assert all(CARD["token"] not in text for text in [json.dumps(faults), *kept])
+    assert any('"token": "[redacted]"' in text for text in kept)

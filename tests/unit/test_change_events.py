@@ -78,3 +78,23 @@ def test_a_version_that_is_no_timestamp_is_refused():
     stored = StoredChange("orders", "o-1", None, {"a": 1}, "v7")
     with pytest.raises(EnvelopeError, match="'v7' is not a timestamp"):
         document_event_data(stored, "order-dev")
+
+
+def test_a_stored_change_masks_the_fields_its_trigger_redacts() -> None:
+    change = DocumentChange(
+        "orders",
+        "o-1",
+        {"id": "o-1", "paymentMethod": None, "card": {"token": "pm_1", "last4": "4242"}},
+        {"id": "o-1", "paymentMethod": "pm_2", "card": {"token": "pm_1", "last4": "4242"}},
+        "v1",
+    )
+
+    stored = json.loads(change_message(change, redact=("paymentMethod", "card.token", "x.y")).data)
+
+    assert stored["before"] == {
+        "id": "o-1",
+        "paymentMethod": None,
+        "card": {"token": "[redacted]", "last4": "4242"},
+    }
+    assert stored["after"]["paymentMethod"] == "[redacted]"
+    assert change.after is not None and change.after["paymentMethod"] == "pm_2"  # untouched
