@@ -71,8 +71,8 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         status=201,
         idempotent=True,
         refusals={
-            409: "the cart is empty, or the menu's prices changed since it was filled "
-            "(the cart now holds today's prices)",
+            409: "the cart is empty, or the menu changed since it was filled "
+            "(the cart now holds the menu as it is)",
             422: "the cart cannot be ordered, no delivery address or payment method is known, "
             "or the restaurant does not deliver to the address",
         },
@@ -85,7 +85,7 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         address, card = _delivery_and_payment(body, store.get(ACCOUNTS, caller.subject))
         wanted = [(line["menuItemId"], line["quantity"]) for line in cart["items"]]
         priced = _price(store, cart["restaurantId"], wanted)
-        if (priced.total, priced.currency) != (cart["total"], cart["currency"]):
+        if _as_shown(priced.lines, priced.currency) != _as_shown(cart["items"], cart["currency"]):
             _refuse_repriced(store, caller.subject, cart, priced)
         if priced.total <= 0:
             raise HttpError(422, "there is nothing to pay", {"items": "the total must be above 0"})
@@ -129,11 +129,18 @@ def _cart_version(restaurant_id: str, priced: PricedCart) -> Doc:
     return {**cart.model_dump(mode="json", by_alias=True), "checkoutId": str(uuid.uuid4())}
 
 
+def _as_shown(lines: Sequence[Doc], currency: str | None) -> tuple[object, ...]:
+    """What the customer saw of a cart: each line's dish, name, quantity and price."""
+    fields = ("menuItemId", "name", "quantity", "price")
+    return currency, [tuple(line[f] for f in fields) for line in lines]
+
+
 def _refuse_repriced(
     store: AbstractDocumentStore, customer: str, cart: Doc, priced: PricedCart
 ) -> None:
-    """The menu's prices changed since the cart was filled: store the cart at today's prices
-    (unless the customer changed it meanwhile) and refuse, so they see what they would pay."""
+    """The menu changed since the cart was filled (a price or a dish's name, even with the
+    same total): store the cart as the menu prices it now (unless the customer changed it
+    meanwhile) and refuse, so they see what they would order and pay."""
     repriced = _cart_version(cart["restaurantId"], priced)
     seen = cart.get("checkoutId")
     store.update(
@@ -141,8 +148,9 @@ def _refuse_repriced(
     )
     raise HttpError(
         409,
-        f"the menu's prices changed since the cart was filled: it now costs {priced.total} "
-        f"{priced.currency} (was {cart['total']} {cart['currency']}); check out again to pay that",
+        f"the menu changed since the cart was filled: it now costs {priced.total} "
+        f"{priced.currency} (was {cart['total']} {cart['currency']}); check the cart "
+        "(GET /cart) and check out again to order that",
         {"total": f"now {priced.total}"},
     )
 

@@ -491,6 +491,31 @@ def test_a_price_change_since_the_cart_was_filled_is_shown_before_paying(shop: C
     assert accepted.get_json()["total"] == 4450
 
 
+@pytest.mark.parametrize(
+    "changed",
+    [
+        # prices moved both ways: the same total, other line prices than the cart showed
+        [{**DISHES[0], "price": 1000}, {**DISHES[1], "price": 550}, *DISHES[2:]],
+        [{**DISHES[0], "name": "Pizza Tonno"}, *DISHES[1:]],  # another dish under the same id
+    ],
+    ids=["same-total", "renamed"],
+)
+def test_a_menu_change_the_total_does_not_show_is_shown_before_ordering(
+    shop: Customer, changed: list[dict[str, Any]]
+) -> None:
+    shop.sign_up()
+    shop.fill_cart()  # 2 x margherita at 950, 1 x tiramisu at 650: 2550
+    shop.menu("r-1", changed)
+
+    refused = checkout(shop)
+
+    assert refused.status_code == 409
+    assert "the menu changed since the cart was filled" in refused.get_json()["error"]
+    assert orders(shop) == []
+    assert cart(shop)["items"] != []
+    assert checkout(shop).status_code == 201  # the cart as it is now, reviewed
+
+
 def test_a_retried_checkout_returns_the_same_order(shop: Customer) -> None:
     shop.sign_up()
     shop.fill_cart()
