@@ -251,7 +251,7 @@ class HttpApi:
         if route.body is not None:
             args["body"] = body
         if route.query is not None:
-            args["query"] = _validated(route.query, flask.request.args.to_dict(), "query")
+            args["query"] = _validated(route.query, _query_string(), "query")
         result = route.handler(caller, **args)
         if result is None:  # e.g. 204 No Content
             return "", route.status
@@ -313,6 +313,18 @@ def request_json() -> Any:
         return flask.request.get_json(silent=True)
     except RecursionError:
         return None
+
+
+def _query_string() -> dict[str, str]:
+    """The request's query parameters; one given more than once is a 400, not a guess."""
+    repeated = {
+        name: "given more than once"
+        for name, values in flask.request.args.lists()
+        if len(values) > 1
+    }
+    if repeated:
+        raise invalid("query", repeated)
+    return flask.request.args.to_dict()
 
 
 def _validated(model: type[BaseModel], data: Any, what: str) -> BaseModel:

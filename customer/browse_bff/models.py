@@ -104,6 +104,16 @@ class RestaurantQuery(QueryString):
         """Where the page starts: after the position ``after`` stands for, if given."""
         return None if self.after is None else Position.from_token(self.after)
 
+    @field_validator("delivers_to")
+    @classmethod
+    def _on_earth(cls, delivers_to: str | None) -> str | None:
+        """Refuse (400) a latitude beyond ±90 or a longitude beyond ±180."""
+        if delivers_to is not None:
+            lat, lng = (float(part) for part in delivers_to.split(","))
+            if abs(lat) > 90 or abs(lng) > 180:
+                raise ValueError("latitude must be within ±90 and longitude within ±180")
+        return delivers_to
+
     @field_validator("after")
     @classmethod
     def _a_token_this_list_gave(cls, after: str | None) -> str | None:

@@ -63,7 +63,9 @@ def test_restaurants_can_be_filtered_by_cuisine_and_opening(
     assert names(catalog.call("browse-bff", "GET", f"/restaurants{query}")) == expected
 
 
-@pytest.mark.parametrize("where", ["north", "52.5", "52.5,13.4,1", "952.5,13.4"])
+@pytest.mark.parametrize(
+    "where", ["north", "52.5", "52.5,13.4,1", "952.5,13.4", "95,13.4", "52.5,500", "-99.9,-999.9"]
+)
 def test_a_delivers_to_that_is_not_a_point_is_refused(catalog: Customer, where: str) -> None:
     response = catalog.call("browse-bff", "GET", f"/restaurants?deliversTo={where}")
     assert response.status_code == 400
@@ -75,6 +77,13 @@ def test_an_unknown_or_misspelt_filter_is_refused_not_ignored(catalog: Customer)
 
     assert response.status_code == 400
     assert list(response.get_json()["fields"]) == ["cusine"]
+
+
+def test_a_filter_given_twice_is_refused_not_guessed(catalog: Customer) -> None:
+    response = catalog.call("browse-bff", "GET", "/restaurants?open=true&open=false")
+
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {"open": "given more than once"}
 
 
 def test_an_open_filter_that_is_not_a_boolean_is_refused(catalog: Customer) -> None:
