@@ -29,7 +29,7 @@ class Runtime:
 
     def __init__(self, failures: int) -> None:
         self.failures, self.attempts = failures, []
-        self.fn = SimpleNamespace(collection="tickets", name="trigger")
+        self.fn = SimpleNamespace(collection="tickets", name="trigger", redact=())
         self.service = SimpleNamespace(name="kitchen-bff")
         self.subsystem = SimpleNamespace(name="restaurant")
         self.publisher = Publisher()
