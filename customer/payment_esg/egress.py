@@ -81,11 +81,11 @@ def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
             return
         # An attempt noted before attempts kept their card names none: the order's card then.
         token = (attempt or {}).get("paymentMethod") or card_token(store, order_id)
-        if token is not None and attempt is None:
-            # Noted first: if the answer is lost, the retry asks again (same key, same
-            # request, same answer) even once the order is cancelled, so an authorization
-            # made is voided. A concurrent delivery's note, if first, is the one kept.
-            store.create(ATTEMPTS, order_id, {"orderId": order_id, "paymentMethod": token})
+        # Noted first: if the answer is lost, the retry asks again (same key, same request,
+        # same answer) even once the order is cancelled, so an authorization made is voided.
+        # A concurrent delivery's note, if first, is the one kept.
+        note = {"orderId": order_id, "paymentMethod": token}
+        if token is not None and attempt is None and not store.create(ATTEMPTS, order_id, note):
             token = (store.get(ATTEMPTS, order_id) or {}).get("paymentMethod", token)
         payment = _stored(store, _authorization(order, token, ctx))
     store.update(ATTEMPTS, order_id, _forget_card)

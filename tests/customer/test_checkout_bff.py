@@ -249,13 +249,10 @@ def test_a_declined_payment_gives_the_dishes_back_for_another_card(shop: Custome
     assert cart(shop)["items"] == []
 
 
-def test_a_repeated_decline_restores_nothing_once_the_retry_is_ordered(shop: Customer) -> None:
-    declined = shop.place_order(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
-    retried = checkout(shop, {"paymentMethod": "pm_card_visa"}).get_json()["orderId"]
-    order = shop.doc("orders", declined)
-    change = DocumentChange("orders", declined, {**order, "status": "pending-payment"}, order, "v")
+def orders_trigger(shop: Customer) -> TriggerRuntime[Any]:
+    """Checkout's trigger on ``orders``, to hand a change to it by hand."""
     [(service, trigger)] = [(s, t) for s, t in TOPOLOGY.triggers() if t.collection == "orders"]
-    runtime = TriggerRuntime(
+    return TriggerRuntime(
         TOPOLOGY,
         service,
         trigger,
@@ -263,6 +260,14 @@ def test_a_repeated_decline_restores_nothing_once_the_retry_is_ordered(shop: Cus
         InMemoryPublisher(shop.system.hub, "customer"),
         shop.clock,
     )
+
+
+def test_a_repeated_decline_restores_nothing_once_the_retry_is_ordered(shop: Customer) -> None:
+    declined = shop.place_order(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
+    retried = checkout(shop, {"paymentMethod": "pm_card_visa"}).get_json()["orderId"]
+    order = shop.doc("orders", declined)
+    change = DocumentChange("orders", declined, {**order, "status": "pending-payment"}, order, "v")
+    runtime = orders_trigger(shop)
 
     assert runtime.handle(change) is Outcome.ACK  # the change, delivered once more
     shop.system.run_until_quiet()
@@ -278,15 +283,7 @@ def test_an_order_first_seen_already_placed_is_announced_submitted_and_placed(
     order_id = shop.place_order()
     placed = shop.doc("orders", order_id)
     change = DocumentChange("orders", order_id, None, placed, "merged")
-    [(service, trigger)] = [(s, t) for s, t in TOPOLOGY.triggers() if t.collection == "orders"]
-    runtime = TriggerRuntime(
-        TOPOLOGY,
-        service,
-        trigger,
-        shop.system.ports["customer"],
-        InMemoryPublisher(shop.system.hub, "customer"),
-        shop.clock,
-    )
+    runtime = orders_trigger(shop)
     before = {t: len(shop.events(t)) for t in ("order-submitted", "order-placed")}
 
     assert runtime.handle(change) is Outcome.ACK

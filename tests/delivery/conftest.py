@@ -265,3 +265,16 @@ def hold_change(
         delivery.system.run_until_quiet()
 
     return deliver_late
+
+
+def accepted_then_cancelled_unannounced(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], None]:
+    """dan accepts o-1's offer, and the order is cancelled before dispatch's assignment is
+    announced (its change held back); the function returned announces it late."""
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    deliver_late = hold_change(delivery, monkeypatch, "rules", "offered", "assigned")
+    assert delivery.call("POST", "/offers/d-o-1/accept", "dan").status_code == 200
+    delivery.order("o-1", "cancelled", reason="rejected", changedAt=START + 1)
+    return deliver_late

@@ -17,6 +17,7 @@ from tests.delivery.conftest import (
     RESTAURANT,
     START,
     Delivery,
+    accepted_then_cancelled_unannounced,
     hold_change,
     offer_then_accept,
     order_payload,
@@ -787,11 +788,7 @@ def test_an_assignment_older_than_the_delivery_handed_back_changes_nothing(
 def test_an_assignment_announced_after_the_cancellation_arrives_cancelled(
     delivery: Delivery, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    delivery.driver("dan")
-    delivery.order("o-1", "accepted")
-    deliver_late = hold_change(delivery, monkeypatch, "rules", "offered", "assigned")
-    assert delivery.call("POST", "/offers/d-o-1/accept", "dan").status_code == 200
-    delivery.order("o-1", "cancelled", reason="rejected", changedAt=START + 1)
+    deliver_late = accepted_then_cancelled_unannounced(delivery, monkeypatch)
     assert delivery.delivery("o-1")["status"] == "cancelled"
     assert delivery.call("GET", "/deliveries/d-o-1", "dan").status_code == 404  # not heard yet
     assert delivery.call("GET", "/me/deliveries", "dan").get_json()["deliveries"] == []

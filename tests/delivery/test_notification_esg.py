@@ -21,6 +21,7 @@ from tests.delivery.conftest import (
     START,
     Delivery,
     PushFake,
+    accepted_then_cancelled_unannounced,
     hold_change,
     offer_then_accept,
 )
@@ -315,11 +316,7 @@ def test_a_hand_back_announced_after_the_next_assignment_is_not_the_last_word(
 def test_a_delivery_status_announced_after_the_cancellation_is_not_pushed(
     delivery: Delivery, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    delivery.driver("dan")
-    delivery.order("o-1", "accepted")
-    deliver_late = hold_change(delivery, monkeypatch, "rules", "offered", "assigned")
-    assert delivery.call("POST", "/offers/d-o-1/accept", "dan").status_code == 200
-    delivery.order("o-1", "cancelled", reason="rejected", changedAt=START + 1)
+    deliver_late = accepted_then_cancelled_unannounced(delivery, monkeypatch)
 
     deliver_late()
 
