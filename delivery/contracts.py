@@ -42,6 +42,11 @@ class DeliveryStatusChanged(Contract):
     order back (where a driver was when accepting, at home maybe, is not the
     customer's business). ``driver`` is the driver the status is about: for
     ``released``, the one who handed the order back, who no longer brings it.
+
+    A delivery's statuses come in their course: ``released`` only after the same
+    driver's ``assigned``, ``picked-up`` before ``delivered``, and a driver's status
+    after another driver was told ``assigned`` only after that driver's ``released``.
+    None is published after a later one; redelivery may repeat one (same ``id``).
     """
 
     TYPE: ClassVar[str] = "delivery.delivery-status-changed"

@@ -21,10 +21,16 @@ profile by the driver id. Times are epoch milliseconds.
 ``delivery-assigned`` (dispatch-control rules)
     id, orderId, driverId, pickup, dropoff, assignedAt
 ``delivery-cancelled`` (dispatch-control rules)
-    id, orderId, driverId (null when no driver was assigned)
+    id, orderId, driverId (null when no driver was assigned), revision
 ``delivery-status-changed`` (dispatch-control rules)
-    id, orderId, status, driver{id,name}, location, changedAt; status ``released`` names the
-    driver who handed the delivery back
+    id, orderId, status, driver{id,name}, location, changedAt, revision; status ``released``
+    names the driver who handed the delivery back
+
+``revision`` is ``[version, step]``: the delivery document's write that announced the event
+(its change ``version``, which sorts in write order) and the event's place among those that
+write announced. Dispatch's announcements are unordered (a trigger retried late), so a
+consumer that must keep the delivery's order compares revisions (version as text, then step);
+events announced before revisions existed have none.
 """
 
 ORDER_UPDATED = "order-updated"

@@ -161,15 +161,18 @@ def partition_key_of(contract: Contract) -> str:
     return str(getattr(contract, contract.PARTITION_KEY))
 
 
-def publish(ctx: Context[Any], contract: Contract) -> Envelope:
+def publish(ctx: Context[Any], contract: Contract, *, discriminator: str = "") -> Envelope:
     """Emit ``contract`` on the subsystem's ``external`` topic (from an egress), keyed by
-    its :attr:`~Contract.PARTITION_KEY` field, as the catalog says it is."""
+    its :attr:`~Contract.PARTITION_KEY` field, as the catalog says it is.
+
+    ``discriminator`` tells apart several events of one type an egress publishes for
+    one cause."""
     return ctx.emit(
         contract.TYPE,
         contract.ENTITY,
         contract.model_dump(mode="json", by_alias=True),
         partition_key=partition_key_of(contract),
-        discriminator=f"v{contract.VERSION}",
+        discriminator=f"v{contract.VERSION}" + (f":{discriminator}" if discriminator else ""),
         external=True,
         tags={SCHEMA_VERSION_TAG: str(contract.VERSION)},
     )

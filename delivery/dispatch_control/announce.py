@@ -24,33 +24,37 @@ def announce(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
 
     A delivery handed back (assigned, then searching again) is published as ``released``
     with the driver who released it; one delivered straight from ``assigned`` is published
-    ``picked-up`` first, so every consumer sees the pickup.
+    ``picked-up`` first, so every consumer sees the pickup. Each status and cancellation
+    carries its ``revision``, where it comes in the delivery's course (see
+    :mod:`delivery.events`).
     """
     if change.after is None:
         return
     before, after = change.before or {}, change.after
     old, new = before.get("status"), after["status"]
+    course: list[tuple[str, Json, str]] = []  # (type, body, discriminator)
     if old == "offered" and new in ("searching", "cancelled"):
         withdrawn = {"id": after["id"], "driverId": before["offer"]["driverId"]}
         ctx.emit(OFFER_WITHDRAWN, "delivery", withdrawn, partition_key=after["orderId"])
     if old == "assigned" and new == "searching":  # only a release goes back from assigned
         released = {**_status(after), "status": "released", "driver": before["driver"]}
-        ctx.emit(DELIVERY_STATUS_CHANGED, "delivery", released, partition_key=after["orderId"])
+        course.append((DELIVERY_STATUS_CHANGED, released, ""))
     if old == "assigned" and new == "delivered":  # the delivery was heard of before the pickup
         picked_up = {**_status(after), "status": "picked-up"}
-        ctx.emit(
-            DELIVERY_STATUS_CHANGED,
-            "delivery",
-            picked_up,
-            partition_key=after["orderId"],
-            discriminator="picked-up",
-        )
+        course.append((DELIVERY_STATUS_CHANGED, picked_up, "picked-up"))
     if old != new:
-        for event_type, body in _entered(after):
-            ctx.emit(event_type, "delivery", body, partition_key=after["orderId"])
+        course += [(event_type, body, "") for event_type, body in _entered(after)]
     elif new == "picked-up" and before.get("location") != after["location"]:
+        course.append((DELIVERY_STATUS_CHANGED, _status(after), ""))
+    for step, (event_type, body, discriminator) in enumerate(course):
+        if event_type in (DELIVERY_STATUS_CHANGED, DELIVERY_CANCELLED):
+            body = {**body, "revision": [change.version, step]}
         ctx.emit(
-            DELIVERY_STATUS_CHANGED, "delivery", _status(after), partition_key=after["orderId"]
+            event_type,
+            "delivery",
+            body,
+            partition_key=after["orderId"],
+            discriminator=discriminator,
         )
 
 

@@ -2,13 +2,14 @@
 
 Its ingress turns ``order.order-status-changed`` (v2) into the internal
 ``order-updated``; its egress publishes ``delivery.delivery-status-changed``
-from the internal ``delivery-status-changed``.
+from the internal ``delivery-status-changed``, never one older than a status it
+published or than the delivery's cancellation.
 """
 
 from __future__ import annotations
 
 from delivery.contracts import DeliveryStatusChanged
-from delivery.events import DELIVERY_STATUS_CHANGED
+from delivery.events import DELIVERY_CANCELLED, DELIVERY_STATUS_CHANGED
 from delivery.order_esg.egress import publish_delivery_status
 from delivery.order_esg.ingress import ORDER_STATUS_CHANGED, VERSION, receive_order_status
 from shared.contracts import SCHEMA_VERSION_TAG
@@ -32,7 +33,7 @@ SERVICE = Service(
         Consumer(
             "egress",
             Role.EGRESS,
-            Channel(on_types(DELIVERY_STATUS_CHANGED)),
+            Channel(on_types(DELIVERY_STATUS_CHANGED, DELIVERY_CANCELLED)),
             handlers=(publish_delivery_status,),
             publishes=(DeliveryStatusChanged.TYPE,),
         ),

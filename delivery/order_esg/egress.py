@@ -1,19 +1,131 @@
-"""Egress: the internal ``delivery-status-changed`` is published as the v1 contract."""
+"""Egress: the internal ``delivery-status-changed`` is published as the v1 contract, in order.
+
+The statuses come from dispatch's announcing trigger, which Google does not order (a
+failed run is retried after the next change's went out), so one may reach this egress
+after a later one, or after the delivery's cancellation. The contract promises each
+delivery's statuses in their course, keyed by the order, so this egress publishes a
+coherent course whatever the arrival order:
+
+* a status older than one already heard (or than the cancellation) is not published;
+  each internal status and cancellation carries its ``revision`` (see
+  :mod:`delivery.events`), and the latest one heard is kept in
+  ``egress-deliveries/{deliveryId}`` with what the consumers were told;
+* ``delivered`` when ``picked-up`` was never told is published after a ``picked-up``;
+* a driver's ``assigned``, ``picked-up`` or ``delivered`` while another driver is the one
+  told assigned is published after that driver's ``released``;
+* a ``released`` of a driver the consumers were not told is assigned is not published.
+
+A status announced before revisions existed has none and is published as it comes.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from delivery.contracts import DeliveryStatusChanged
+from delivery.events import DELIVERY_CANCELLED
 from shared.contracts import publish
 
 if TYPE_CHECKING:
     from delivery.ports import DeliveryPorts
-    from shared.envelope import Envelope
+    from shared.envelope import Envelope, Json
     from shared.runtime.context import Context
+    from shared.stores import AbstractDocumentStore, Doc
+
+DELIVERIES = "egress-deliveries"
+"""``egress-deliveries/{deliveryId}``: ``{revision, told, before}``: the latest status or
+cancellation of the delivery heard of, and what the consumers were told after it and before
+it (``{status, driver}`` or ``null``)."""
+
+
+Step = tuple[str, DeliveryStatusChanged]
+"""A status to publish, with the discriminator that tells it apart from the others published
+for the same internal event."""
 
 
 def publish_delivery_status(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
-    """Publish the delivery's state; a body that breaks the contract becomes a fault."""
-    contract = DeliveryStatusChanged.model_validate(event.body)
-    publish(ctx, contract)
+    """Publish the delivery's course up to ``event``'s status; a body that breaks the contract
+    becomes a fault. A cancellation is only noted: the contract has no status for it (Order's
+    own status says the order was cancelled)."""
+    body = dict(event.body)
+    revision = body.pop("revision", None)
+    if event.type == DELIVERY_CANCELLED:
+        if revision is not None:
+            _hear(ctx.ports.store, body["id"], revision, None)
+        return
+    status = DeliveryStatusChanged.model_validate(body)
+    if revision is None:
+        publish(ctx, status)
+        return
+    steps = _hear(ctx.ports.store, status.id, revision, status)
+    if steps is None:
+        ctx.log.info(
+            "delivery %s: %s came after a later status; not published", status.id, status.status
+        )
+        return
+    for discriminator, step in steps:
+        publish(ctx, step, discriminator=discriminator)
+
+
+def course(told: Doc | None, status: DeliveryStatusChanged) -> list[Step]:
+    """The statuses to publish so that consumers told ``told`` (``{status, driver}``, or
+    ``None``) follow the delivery to ``status``."""
+    if told is not None and told["status"] == "cancelled":
+        return []
+    assigned = told["driver"] if told is not None and told["status"] == "assigned" else None
+    if status.status == "released":
+        return [("", status)] if assigned and assigned["id"] == status.driver.id else []
+    steps: list[Step] = []
+    if assigned is not None and assigned["id"] != status.driver.id:
+        released = {"status": "released", "driver": assigned, "location": None}
+        steps.append(("released", _as(status, released)))
+    if status.status == "delivered" and (told is None or told["status"] != "picked-up"):
+        steps.append(("picked-up", _as(status, {"status": "picked-up"})))
+    return [*steps, ("", status)]
+
+
+def _as(status: DeliveryStatusChanged, changes: Json) -> DeliveryStatusChanged:
+    return DeliveryStatusChanged.model_validate(
+        {**status.model_dump(mode="json", by_alias=True), **changes}
+    )
+
+
+def _hear(
+    store: AbstractDocumentStore,
+    delivery_id: str,
+    revision: list[Any],
+    status: DeliveryStatusChanged | None,
+) -> list[Step] | None:
+    """Note ``revision``, of ``status`` (``None``: the cancellation), as the latest heard of the
+    delivery and return the statuses to publish for it; ``None`` when a later revision was
+    heard. A repeat of the latest one returns its statuses again: their publication may have
+    failed."""
+    heard = _order(revision)
+
+    def steps_after(told: Doc | None) -> list[Step]:
+        return [] if status is None else course(told, status)
+
+    def note(known: Doc | None) -> Doc | None:
+        if known is not None and _order(known["revision"]) >= heard:
+            return None
+        before = None if known is None else known["told"]
+        steps = steps_after(before)
+        told = before
+        if status is None:
+            told = {"status": "cancelled", "driver": None}
+        elif steps:
+            last = steps[-1][1]
+            told = {"status": last.status, "driver": last.driver.model_dump(mode="json")}
+        return {"revision": revision, "told": told, "before": before}
+
+    noted = store.update(DELIVERIES, delivery_id, note)
+    if noted is None:
+        noted = store.get(DELIVERIES, delivery_id)
+        if noted is None or _order(noted["revision"]) != heard:
+            return None
+    return steps_after(noted["before"])
+
+
+def _order(revision: list[Any]) -> tuple[str, int]:
+    version, step = revision
+    return str(version), int(step)

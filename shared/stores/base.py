@@ -62,7 +62,8 @@ class DocumentChange:
 
     ``before``/``after`` are ``None`` for a create/delete. ``version`` identifies
     the write (Firestore's update time), so a trigger can derive stable ids
-    from it and a redelivered change emits the same events. ``written_ms`` is
+    from it and a redelivered change emits the same events; the versions of one
+    document's writes sort, as text, in the order of the writes. ``written_ms`` is
     when the write happened (epoch ms), so what a trigger emits is stamped with
     it however late the trigger runs; ``None`` when the store cannot tell.
     """

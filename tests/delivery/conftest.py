@@ -199,8 +199,22 @@ class Delivery:
         return offers
 
     def bus(self, event_type: str) -> list[dict[str, Any]]:
-        """Bodies of the internal events of one type, in publication order."""
-        return [e.body for e in self.events[Topic.BUS] if e.type == event_type]
+        """Bodies of the internal events of one type, in publication order, without the
+        ``revision`` dispatch stamps on its statuses (the store's write versions; see
+        :meth:`revisions`)."""
+        return [
+            {k: v for k, v in e.body.items() if k != "revision"}
+            for e in self.events[Topic.BUS]
+            if e.type == event_type
+        ]
+
+    def revisions(self, event_type: str) -> list[tuple[str, int]]:
+        """The ``revision`` of each internal event of one type, in publication order."""
+        return [
+            (e.body["revision"][0], e.body["revision"][1])
+            for e in self.events[Topic.BUS]
+            if e.type == event_type
+        ]
 
     def statuses(self) -> list[tuple[str, str]]:
         """(status, driver) of each published ``delivery.delivery-status-changed``."""

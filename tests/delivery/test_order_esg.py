@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from delivery.contracts import DeliveryStatusChanged
+from delivery.order_esg.egress import course
 from shared.envelope import new_event
 from shared.topology import Topic
-from tests.delivery.conftest import HOME, RESTAURANT, START, Delivery, offer_then_accept
+from tests.delivery.conftest import (
+    FAR,
+    HOME,
+    NEAR,
+    RESTAURANT,
+    START,
+    Delivery,
+    accepted_then_cancelled_unannounced,
+    hold_change,
+    offer_then_accept,
+)
+
+if TYPE_CHECKING:
+    import pytest
 
 
 def test_an_order_status_change_becomes_order_updated_with_only_what_delivery_needs(
@@ -95,3 +112,136 @@ def test_v1_is_left_to_the_consumers_still_on_it(delivery: Delivery) -> None:
     delivery.inject(v1, producer="order")
 
     assert (delivery.bus("order-updated"), delivery.faults()) == ([], [])
+
+
+# Dispatch's announcements are unordered (a trigger run retried after the next change's);
+# the published course is in order whatever the arrival order.
+
+
+def test_an_assignment_announced_after_the_cancellation_is_not_published(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deliver_late = accepted_then_cancelled_unannounced(delivery, monkeypatch)
+
+    deliver_late()
+
+    assert delivery.bus("delivery-status-changed")[-1]["status"] == "assigned"  # came last
+    assert delivery.statuses() == []
+
+
+def test_a_pickup_announced_after_the_delivery_is_published_before_it(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    deliver_late = hold_change(delivery, monkeypatch, "rules", "assigned", "picked-up")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+
+    deliver_late()
+
+    assert [b["status"] for b in delivery.bus("delivery-status-changed")] == [
+        "assigned",
+        "delivered",
+        "picked-up",
+    ]
+    assert delivery.statuses() == [("assigned", "dan"), ("picked-up", "dan"), ("delivered", "dan")]
+    [picked_up, delivered] = delivery.events[Topic.EXTERNAL][1:]
+    assert picked_up.body["changedAt"] == delivered.body["changedAt"]  # no later than that
+
+
+def test_a_hand_back_announced_after_the_next_assignment_is_published_before_it(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR, online=False)
+    offer_then_accept(delivery, "o-1", "dan")
+    deliver_late = hold_change(delivery, monkeypatch, "rules", "assigned", "searching")
+    delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
+    delivery.call("PUT", "/me/status", "eve", {"online": True})  # eve is offered the delivery
+    assert delivery.call("POST", "/offers/d-o-1/accept", "eve").status_code == 200
+
+    deliver_late()
+
+    assert [b["status"] for b in delivery.bus("delivery-status-changed")][-1] == "released"
+    assert delivery.statuses() == [("assigned", "dan"), ("released", "dan"), ("assigned", "eve")]
+    released = delivery.events[Topic.EXTERNAL][1].body
+    assert (released["driver"], released["location"]) == ({"id": "dan", "name": "Dan"}, None)
+
+
+def test_a_hand_back_of_an_assignment_not_told_is_not_published() -> None:
+    released = DeliveryStatusChanged.model_validate(
+        {
+            "id": "d-o-1",
+            "orderId": "o-1",
+            "status": "released",
+            "driver": {"id": "dan", "name": "Dan"},
+            "changedAt": START,
+        }
+    )
+    eve = {"id": "eve", "name": "Eve"}
+
+    assert course(None, released) == []
+    assert course({"status": "assigned", "driver": eve}, released) == []
+    assert course({"status": "released", "driver": eve}, released) == []
+    dan = {"id": "dan", "name": "Dan"}
+    assert course({"status": "assigned", "driver": dan}, released) == [("", released)]
+
+
+def test_a_location_announced_after_a_newer_one_is_not_published(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    deliver_late = hold_change(delivery, monkeypatch, "rules", "picked-up", "picked-up")
+    delivery.call("PUT", "/me/location", "dan", {"lat": 52.531, "lng": 13.403})
+    delivery.call("PUT", "/me/location", "dan", {"lat": 52.535, "lng": 13.406})
+
+    deliver_late()
+
+    locations = [e.body["location"] for e in delivery.events[Topic.EXTERNAL]]
+    assert locations == [None, NEAR, {"lat": 52.535, "lng": 13.406}]
+
+
+def test_a_status_heard_again_is_published_again_as_the_same_events(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    [assigned, picked_up] = delivery.events[Topic.EXTERNAL]
+    [announced] = [
+        e
+        for e in delivery.events[Topic.BUS]
+        if e.type == "delivery-status-changed" and e.body["status"] == "assigned"
+    ]
+
+    delivery.inject(announced)  # redelivered after the pickup was published
+
+    assert delivery.events[Topic.EXTERNAL] == [assigned, picked_up]
+    [picked_up_announced] = [
+        e
+        for e in delivery.events[Topic.BUS]
+        if e.type == "delivery-status-changed" and e.body["status"] == "picked-up"
+    ]
+    delivery.inject(picked_up_announced)  # the latest, again: its publication may have failed
+    assert [e.id for e in delivery.events[Topic.EXTERNAL]] == [
+        assigned.id,
+        picked_up.id,
+        picked_up.id,
+    ]
+
+
+def test_a_status_announced_before_revisions_existed_is_published_as_it_comes(
+    delivery: Delivery,
+) -> None:
+    body = {
+        "id": "d-o-1",
+        "orderId": "o-1",
+        "status": "assigned",
+        "driver": {"id": "dan", "name": "Dan"},
+        "location": None,
+        "changedAt": START,
+    }
+    delivery.inject(new_event("delivery-status-changed", "delivery", body, partition_key="o-1"))
+
+    assert delivery.statuses() == [("assigned", "dan")]
