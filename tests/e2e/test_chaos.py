@@ -96,3 +96,8 @@ def test_a_pickup_and_delivery_reported_together_deliver_the_order_under_chaos(
 def test_an_unanswered_offer_goes_to_the_next_driver_under_chaos(tmp_path, monkeypatch):
     flow = flows.test_an_unanswered_offer_is_offered_to_the_next_driver
     assert failures(flow, tmp_path, monkeypatch) == []
+
+
+def test_a_driver_handing_the_order_back_delivers_it_under_chaos(tmp_path, monkeypatch):
+    flow = flows.test_a_driver_hands_the_order_back_and_the_next_one_delivers_it
+    assert failures(flow, tmp_path, monkeypatch) == []
