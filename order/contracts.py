@@ -111,7 +111,7 @@ class OrderStatusChanged(Contract):
     ordering: Ordering | None = Field(default=None, examples=["kitchen"])
     """Where the restaurant gets the order: ``kitchen`` (its kitchen app) or ``pos`` (its
     own point of sale), decided once when the order was placed; ``null`` only for orders
-    placed before the field was added."""
+    placed before the field was added. Values may be added: skip those you do not know."""
     changed_at: EpochMs
     """When the order moved to ``status``."""
 
@@ -193,7 +193,7 @@ class OrderStatusChangedV2(Contract):
     ordering: Ordering | None = Field(default=None, examples=["kitchen"])
     """Where the restaurant gets the order: ``kitchen`` (its kitchen app) or ``pos`` (its
     own point of sale), decided once when the order was placed; ``null`` only for orders
-    placed before the field was added."""
+    placed before the field was added. Values may be added: skip those you do not know."""
     ready_by: EpochMs | None = Field(default=None, examples=[None])
     """When the food is ready: as the restaurant said when it accepted the order, and once
     it is ready, when it was; ``null`` before the restaurant accepted."""

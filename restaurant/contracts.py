@@ -47,7 +47,7 @@ class RestaurantUpdated(Contract):
     """Whether the restaurant takes orders now."""
     ordering: Literal["kitchen", "pos"]
     """Where the restaurant gets its orders: ``kitchen`` (the kitchen queue of its kitchen
-    app) or ``pos`` (its own point of sale)."""
+    app) or ``pos`` (its own point of sale). Values may be added: skip those you do not know."""
     delivery_radius_m: int | None = Field(default=None, ge=1, examples=[5000])
     """How far from the restaurant it delivers, in metres, as the crow flies (``null``: a
     profile saved before restaurants said; readers then apply no limit)."""

@@ -194,16 +194,30 @@ def _schema(data: bytes) -> dict[str, Any]:
 def _compare(report: Report, event: Published, old: dict[str, Any], since: str | None) -> None:
     """Add to ``report`` every change from ``old`` to the contract that breaks a reader."""
     new = schema_of(event)
-    changes = [str(c) for c in breaking_changes(old, new)] + _renamed_payload(old, new)
+    changes = [str(c) for c in breaking_changes(old, new)] + _wire_changes(old, new)
     report.breaking += [_breaking(event, change, since) for change in changes]
 
 
-def _renamed_payload(committed: dict[str, Any], generated: dict[str, Any]) -> list[str]:
-    """The payload's envelope field (``x-entity``) is part of the contract on the wire."""
-    was, now = committed.get("x-entity"), generated.get("x-entity")
-    if was is not None and now is not None and was != now:
-        return [f"$: entity-renamed: the payload travels under {now!r}, not {was!r}"]
-    return []
+_ON_THE_WIRE = (
+    ("x-entity", "entity-renamed", "the payload travels under {now!r}, not {was!r}"),
+    (
+        "x-partition-key",
+        "partition-key-changed",
+        "events are keyed (and ordered) by {now!r}, not {was!r}",
+    ),
+)
+"""The schema's ``x-`` fields that are part of the contract on the wire, with their rule:
+the payload's envelope field, and the field whose value orders a consumer's events."""
+
+
+def _wire_changes(committed: dict[str, Any], generated: dict[str, Any]) -> list[str]:
+    """What changed on the wire outside the payload's own schema (see :data:`_ON_THE_WIRE`)."""
+    changes: list[str] = []
+    for key, rule, wording in _ON_THE_WIRE:
+        was, now = committed.get(key), generated.get(key)
+        if was is not None and now is not None and was != now:
+            changes.append(f"$: {rule}: {wording.format(was=was, now=now)}")
+    return changes
 
 
 def _breaking(event: Published, change: str, since: str | None) -> str:

@@ -22,13 +22,17 @@ Subsystems share nothing but these events. Each travels on its producer's
 in the `schemaVersion` attribute; each consumer's ingress selects the version
 it reads and reads it with its own tolerant reader.
 
-**Evolving an event.** Adding an optional field or an enum value is
-compatible, because readers are tolerant: they ignore fields they do not use,
-and read enumerated fields as strings, skipping values they do not know. Change
-the contract, run `fooddelivery contracts export`, commit the files. Removing
-or renaming a field, changing a type, making a field required, optional or
-nullable, removing an enum value or tightening a bound is refused by the check
-(readers that need a value cannot tell it missing from broken): publish a new major
+**Evolving an event.** Adding an optional field or a value to any enumerated
+field is compatible, because readers are tolerant: they ignore fields they do
+not use, and read enumerated fields as strings, skipping values they do not
+know. Those are the only compatible changes: a major version is read both ways
+round (consumers on the old schema read new events; the lake, fault replays and
+redelivery bring old events to new readers). Change the contract, run
+`fooddelivery contracts export`, commit the files. Removing or renaming a
+field, changing a type, making a field required, optional, nullable or no
+longer nullable, removing an enum value, changing a default, tightening or
+loosening a bound, length, pattern or format, closing an object, or changing
+the partition key is refused by the check: publish a new major
 version beside the old one (a second contract class with `VERSION = n + 1`,
 published by the same egress), move the consumers over, and retire the old
 version when nobody reads it (remove its class and delete its schema file).

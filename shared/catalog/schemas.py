@@ -20,9 +20,13 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from pydantic.json_schema import GenerateJsonSchema
+
 from shared.prose import described, each_schema
 
 if TYPE_CHECKING:
+    from pydantic_core import core_schema
+
     from shared.catalog.inventory import Published
 
 Schema = dict[str, Any]
@@ -44,7 +48,9 @@ def parse_schema_file(name: str) -> tuple[str, int] | None:
 
 def schema_of(event: Published) -> Schema:
     """The payload's open JSON Schema (2020-12) with the event's identity in ``x-`` fields."""
-    schema: Schema = event.contract.model_json_schema(by_alias=True, mode="serialization")
+    schema: Schema = event.contract.model_json_schema(
+        by_alias=True, mode="serialization", schema_generator=_WithFactoryDefaults
+    )
     schema.update(
         {
             "$schema": DIALECT,
@@ -62,6 +68,17 @@ def schema_of(event: Published) -> Schema:
         schema["deprecated"] = True
         schema["x-superseded-by"] = event.superseded_by
     return _published(schema)
+
+
+class _WithFactoryDefaults(GenerateJsonSchema):
+    """Pydantic's generator, also stating the ``default`` a ``default_factory`` gives: what an
+    absent value means is part of the contract however the model spells it."""
+
+    def get_default_value(self, schema: core_schema.WithDefaultSchema) -> Any:
+        factory = schema.get("default_factory")
+        if factory is not None and not schema.get("default_factory_takes_data"):
+            return factory()  # type: ignore[call-arg]
+        return super().get_default_value(schema)
 
 
 def _published(schema: Schema) -> Schema:

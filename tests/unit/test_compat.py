@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal, Union
 
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from shared.compat import breaking_changes
 
@@ -106,7 +106,7 @@ def test_a_recursive_definition_is_compared_without_looping():
     assert [(b.path, b.rule) for b in changed] == [("$.options[].name", "type-changed")]
 
 
-# -- upper bounds: adding one, or lowering it, refuses values the old schema accepted ---------
+# -- bounds: a published range moves neither way (old events replayed, old readers validating) --
 
 
 def field_rules(old: dict, new: dict) -> list[tuple[str, str]]:
@@ -117,6 +117,7 @@ def field_rules(old: dict, new: dict) -> list[tuple[str, str]]:
 
 
 TIGHTENED = [("$.f", "constraint-tightened")]
+LOOSENED = [("$.f", "constraint-loosened")]
 
 
 @pytest.mark.parametrize(
@@ -145,15 +146,48 @@ def test_adding_an_upper_bound_is_breaking(change, field):
         ({"type": "array", "items": {"type": "string"}}, "maxItems"),
     ],
 )
-def test_lowering_an_upper_bound_is_breaking_raising_or_dropping_it_is_not(base, key):
+def test_lowering_an_upper_bound_is_tightening_raising_or_dropping_it_loosening(base, key):
     ten = {**base, key: 10}
     assert field_rules(ten, {**base, key: 9}) == TIGHTENED
     assert field_rules(ten, {**base, key: 10}) == []
-    assert field_rules(ten, {**base, key: 11}) == []
-    assert field_rules(ten, base) == []
+    # a reader of the old schema (or one validating against it) refuses the new values
+    assert field_rules(ten, {**base, key: 11}) == LOOSENED
+    assert field_rules(ten, base) == LOOSENED
 
 
-# -- pattern: any new or different pattern may refuse values the old one accepted -------------
+@pytest.mark.parametrize(
+    ("base", "key"),
+    [
+        ({"type": "integer"}, "minimum"),
+        ({"type": "number"}, "exclusiveMinimum"),
+        ({"type": "string"}, "minLength"),
+        ({"type": "array", "items": {"type": "string"}}, "minItems"),
+    ],
+)
+def test_raising_a_lower_bound_is_tightening_lowering_or_dropping_it_loosening(base, key):
+    two = {**base, key: 2}
+    assert field_rules(two, {**base, key: 3}) == TIGHTENED
+    assert field_rules(two, {**base, key: 2}) == []
+    assert field_rules(two, {**base, key: 1}) == LOOSENED
+    assert field_rules(two, base) == LOOSENED
+
+
+def test_an_inclusive_and_an_exclusive_bound_are_compared_as_the_range_they_allow():
+    integer, number = {"type": "integer"}, {"type": "number"}
+    # the same integers: written another way, not changed
+    assert field_rules({**integer, "minimum": 1}, {**integer, "exclusiveMinimum": 0}) == []
+    assert field_rules({**integer, "maximum": 9}, {**integer, "exclusiveMaximum": 10}) == []
+    # 0 itself: refused now, or allowed now
+    assert field_rules({**number, "minimum": 0}, {**number, "exclusiveMinimum": 0}) == TIGHTENED
+    assert field_rules({**number, "exclusiveMinimum": 0}, {**number, "minimum": 0}) == LOOSENED
+    old = {"type": "object", "properties": {"f": {**number, "exclusiveMaximum": 1}}}
+    new = {"type": "object", "properties": {"f": {**number, "maximum": 1}}}
+    assert [str(b) for b in breaking_changes(old, new)] == [
+        "$.f: constraint-loosened: maximum 1 (exclusive) -> 1"
+    ]
+
+
+# -- pattern: a new or different one may refuse old values, a dropped one lets new ones by ---
 
 
 def test_adding_a_pattern_is_breaking():
@@ -163,13 +197,24 @@ def test_adding_a_pattern_is_breaking():
     assert rules(new) == {("$.id", "constraint-tightened")}
 
 
-def test_changing_a_pattern_is_breaking_keeping_or_dropping_it_is_not():
+def test_changing_or_dropping_a_pattern_is_breaking_keeping_it_is_not():
     upper = {"type": "string", "pattern": "^[A-Z]{3}$"}
     # even a pattern that happens to accept more is flagged: patterns are not compared
     assert field_rules(upper, {**upper, "pattern": "^[A-Z]{2,3}$"}) == TIGHTENED
     assert field_rules(upper, {**upper, "pattern": "^[a-z]{3}$"}) == TIGHTENED
     assert field_rules(upper, dict(upper)) == []
-    assert field_rules(upper, {"type": "string"}) == []
+    assert field_rules(upper, {"type": "string"}) == LOOSENED
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("format", "uuid"), ("multipleOf", 5), ("uniqueItems", True), ("not", {"const": ""})],
+)
+def test_a_keyword_compared_as_a_whole_added_is_tightening_dropped_loosening(key, value):
+    base = {"type": "array"} if key == "uniqueItems" else {"type": "string"}
+    assert field_rules(base, {**base, key: value}) == TIGHTENED
+    assert field_rules({**base, key: value}, base) == LOOSENED
+    assert field_rules({**base, key: value}, {**base, key: value}) == []
 
 
 # -- enum values: the producer may add, never remove ------------------------------------------
@@ -256,3 +301,112 @@ def test_an_alternative_of_a_union_changed_is_breaking_reordering_them_is_not():
     assert field_rules(text_or_number, text_or_flag) == [("$.f", "type-changed")]
     short = {"anyOf": [{"type": "string", "maxLength": 3}, {"type": "integer"}]}
     assert field_rules(text_or_number, short) == [("$.f", "constraint-tightened")]
+
+
+# -- defaults are JSON values: how a number is written is not a change ------------------------
+
+
+def test_a_default_written_as_another_number_of_the_same_value_is_not_a_change():
+    class One(V1):
+        weight: float = 1
+
+    class OnePointZero(V1):
+        weight: float = 1.0
+
+    assert breaking_changes(One.model_json_schema(), OnePointZero.model_json_schema()) == []
+    assert field_rules({"default": [1, {"a": 2}]}, {"default": [1.0, {"a": 2.0}]}) == []
+    assert field_rules({"default": 1}, {"default": 1.5}) == [("$.f", "default-changed")]
+
+
+# -- every part of a schema that holds values is compared -------------------------------------
+
+
+def test_a_recursive_definition_behind_null_is_compared_without_looping():
+    class Node(BaseModel):
+        name: str
+        child: Node | None = None
+
+    class NodeV2(BaseModel):
+        name: int
+        child: NodeV2 | None = None
+
+    old, new = Node.model_json_schema(), NodeV2.model_json_schema()
+    assert breaking_changes(old, old) == []
+    assert [(b.path, b.rule) for b in breaking_changes(old, new)] == [("$.name", "type-changed")]
+
+
+def test_the_values_of_a_map_are_compared():
+    class Line(BaseModel):
+        quantity: int
+
+    class LineV2(BaseModel):
+        quantity: str
+
+    old_map = create_model("Old", counts=(dict[str, int], ...), lines=(dict[str, Line], ...))
+    new_map = create_model("New", counts=(dict[str, str], ...), lines=(dict[str, LineV2], ...))
+    changes = breaking_changes(old_map.model_json_schema(), new_map.model_json_schema())
+    assert [str(b) for b in changes] == [
+        "$.counts.*: type-changed: integer -> string",
+        "$.lines.*.quantity: type-changed: integer -> string",
+    ]
+
+
+def test_each_position_of_a_tuple_is_compared():
+    old = create_model("Old", at=(tuple[int, str], ...)).model_json_schema()
+    new = create_model("New", at=(tuple[int, int], ...)).model_json_schema()
+    assert [(b.path, b.rule) for b in breaking_changes(old, new)] == [("$.at[1]", "type-changed")]
+
+
+class Card(BaseModel):
+    kind: Literal["card"]
+    last4: str
+
+
+class Cash(BaseModel):
+    kind: Literal["cash"]
+    change: int = 0
+
+
+def test_the_alternatives_of_a_discriminated_union_are_compared():
+    class CardV2(BaseModel):
+        kind: Literal["card"]
+        last4: int
+
+    def paid(*by: type[BaseModel]) -> dict:
+        tagged = Annotated[Union[by], Field(discriminator="kind")]  # noqa: UP007
+        return create_model("Paid", by=(tagged, ...)).model_json_schema()
+
+    assert "oneOf" in paid(Card, Cash)["properties"]["by"]
+    assert breaking_changes(paid(Card, Cash), paid(Cash, Card)) == []
+    assert [(b.path, b.rule) for b in breaking_changes(paid(Card, Cash), paid(CardV2, Cash))] == [
+        ("$.by.last4", "type-changed")
+    ]
+
+
+def test_reordering_the_objects_of_a_union_is_not_a_change():
+    old = create_model("Old", by=(Card | Cash, ...)).model_json_schema()
+    new = create_model("New", by=(Cash | Card, ...)).model_json_schema()
+    assert breaking_changes(old, new) == []
+
+
+def test_a_type_list_with_null_is_nullability_not_another_type():
+    assert field_rules({"type": "string"}, {"type": ["string", "null"]}) == [
+        ("$.f", "nullability-added")
+    ]
+    assert field_rules({"type": ["null", "string"]}, {"type": "string"}) == [
+        ("$.f", "nullability-removed")
+    ]
+
+
+# -- openness: published objects accept properties they do not list --------------------------
+
+
+def test_closing_an_object_is_breaking_opening_it_is_not():
+    listed = {"type": "object", "properties": {"a": {"type": "string"}}}
+    closed = {**listed, "additionalProperties": False}
+    assert field_rules(listed, closed) == [("$.f", "object-closed")]
+    assert field_rules(listed, {**listed, "unevaluatedProperties": False}) == [
+        ("$.f", "object-closed")
+    ]
+    assert field_rules(closed, listed) == []
+    assert field_rules(closed, closed) == []

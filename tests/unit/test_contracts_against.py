@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from pydantic import Field
 
 from customer.contracts import OrderCancelRequested, OrderPlaced
 from order.contracts import OrderStatusChangedV2
-from restaurant.contracts import MenuUpdated
+from restaurant.contracts import MenuUpdated, OrderAccepted
 from shared.catalog.gate import export
 from shared.cli import main
 from shared.contracts import SCHEMA_VERSION_TAG, Contract
@@ -172,6 +173,68 @@ def test_a_changed_default_is_refused(contracts, run, capsys):
         "customer.order-placed v1 against HEAD~1: $.notifyCustomer: default-changed: "
         "true -> false (a value left out now reads as false)"
     ) in err
+
+
+class AcceptedWithLongerPrep(OrderAccepted):
+    """``prepMinutes`` may now reach 480: values a reader of the published schema refuses."""
+
+    prep_minutes: int = Field(ge=0, le=480)
+
+
+class AcceptedByRestaurant(OrderAccepted):
+    """Keyed by the restaurant: one order's events are no longer ordered among themselves."""
+
+    PARTITION_KEY: ClassVar[str] = "restaurant_id"
+
+
+class CancelWithTags(OrderCancelRequested):
+    """The cancel request with tags, none unless given."""
+
+    tags: list[str] = []  # noqa: RUF012 (a pydantic field: each instance gets a copy)
+
+
+class CancelWithTagsMadeFresh(OrderCancelRequested):
+    """The same tags, none unless given, each list made afresh."""
+
+    tags: list[str] = Field(default_factory=list)
+
+
+def test_a_loosened_bound_is_refused(contracts, run, capsys):
+    apps = with_contracts(
+        "restaurant", *_restaurant_contracts_but(OrderAccepted), AcceptedWithLongerPrep
+    )
+    change(apps, contracts)
+
+    assert run(apps, contracts, "--against", "HEAD~1") == 1
+
+    err = capsys.readouterr().err
+    assert (
+        "contracts: restaurant.order-accepted v1 against HEAD~1: $.prepMinutes: "
+        "constraint-loosened: maximum 240 -> 480 (bump the major version: publish v2 beside v1)\n"
+    ) in err
+
+
+def test_a_changed_partition_key_is_refused(contracts, run, capsys):
+    apps = with_contracts(
+        "restaurant", *_restaurant_contracts_but(OrderAccepted), AcceptedByRestaurant
+    )
+    change(apps, contracts)
+
+    assert run(apps, contracts, "--against", "HEAD~1") == 1
+
+    err = capsys.readouterr().err
+    assert (
+        "restaurant.order-accepted v1 against HEAD~1: $: partition-key-changed: "
+        "events are keyed (and ordered) by 'restaurantId', not 'id'"
+    ) in err
+
+
+def test_a_default_given_by_a_factory_instead_of_a_value_passes(contracts, run, capsys):
+    change(with_contracts("customer", OrderPlaced, CancelWithTags), contracts)
+    apps = with_contracts("customer", OrderPlaced, CancelWithTagsMadeFresh)
+    change(apps, contracts)
+
+    assert run(apps, contracts, "--against", "HEAD~1") == 0, capsys.readouterr().err
 
 
 def test_a_renamed_type_whose_old_schema_is_deleted_is_refused_while_read(contracts, run, capsys):
