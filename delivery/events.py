@@ -9,7 +9,9 @@ profile by the driver id. Times are epoch milliseconds.
 ``driver-updated`` (driver-bff drivers-trigger)
     id, name, online, location
 ``offer-accepted``, ``offer-declined`` (driver-bff offers-trigger)
-    deliveryId, driverId, answeredAt
+    deliveryId, driverId, answeredAt, expiresAt (the offer answered: the delivery may have been
+    offered to the driver again since; dispatch takes an answer given in time for the delivery,
+    whichever of its offers to the driver is open when it is heard)
 ``delivery-picked-up``, ``delivery-delivered`` (driver-bff deliveries-trigger)
     deliveryId, orderId, driverId
 ``driver-released`` (driver-bff deliveries-trigger): the driver handed an assigned delivery back

@@ -216,13 +216,13 @@ class DriverApp:
         offers: list[dict[str, Any]] = self.api.call("GET", "/me/offers")["offers"]
         return offers
 
-    def accept(self, delivery_id: str) -> None:
-        """Take the delivery."""
-        self.api.call("POST", f"/offers/{delivery_id}/accept")
+    def accept(self, offer_id: str) -> None:
+        """Take the delivery offered (the offer's ``offerId``)."""
+        self.api.call("POST", f"/offers/{offer_id}/accept")
 
-    def decline(self, delivery_id: str) -> None:
-        """Refuse the offer."""
-        self.api.call("POST", f"/offers/{delivery_id}/decline")
+    def decline(self, offer_id: str) -> None:
+        """Refuse the offer (its ``offerId``)."""
+        self.api.call("POST", f"/offers/{offer_id}/decline")
 
     def deliveries(self) -> list[dict[str, Any]]:
         """This driver's latest deliveries (the first page), newest first."""

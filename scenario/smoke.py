@@ -120,7 +120,7 @@ def deliver_one_order(
     staff.ready(order_id)
     offer = wait("driver gets an offer", lambda: next(iter(driver.offers()), None))
     delivery_id: str = offer["deliveryId"]
-    driver.accept(delivery_id)
+    driver.accept(offer["offerId"])
     wait("delivery assigned", lambda: _delivery(driver, delivery_id, "assigned"))
     driver.picked_up(delivery_id)
     wait("delivery picked up", lambda: _delivery(driver, delivery_id, "picked-up"))

@@ -176,7 +176,7 @@ class Story:
                     continue  # dispatch offers work to free drivers only
                 offers = driver.offers()
                 if offers:
-                    driver.accept(offers[0]["deliveryId"])
+                    driver.accept(offers[0]["offerId"])
                     self.carrying[id(driver)] = offers[0]["deliveryId"]
                     answered = True
             self.stack.settle()

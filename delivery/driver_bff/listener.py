@@ -42,13 +42,18 @@ def keep_driver_work(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 
 def _offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
-    body = event.body
+    """The driver's new offer; one of a delivery the driver has already (dispatch took their
+    answer to an earlier offer of it, heard late) never opens."""
+    body, store = event.body, ctx.ports.store
+    theirs = _has_delivery(store, body["id"], body["driverId"])
 
     def mutate(offer: Doc | None) -> Doc:
+        if theirs and offer is not None:
+            return offer
         past = list((offer or {}).get("pastDrivers", []))
         if offer is not None and offer["driverId"] != body["driverId"]:
             past.append(offer["driverId"])
-        return {
+        new = {
             "deliveryId": body["id"],
             "orderId": body["orderId"],
             "driverId": body["driverId"],
@@ -59,8 +64,22 @@ def _offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
             "answeredAt": None,
             "pastDrivers": past,
         }
+        return _closed_as_assigned(new) if theirs else new
 
-    apply_event(ctx.ports.store, OFFERS, body["id"], event, mutate)
+    apply_event(store, OFFERS, body["id"], event, mutate)
+
+
+def _has_delivery(store: AbstractDocumentStore, delivery_id: str, driver_id: str) -> bool:
+    """Whether the driver was assigned the delivery (dispatch never offers it to them again):
+    they have its record, or the one they handed back."""
+    current = store.get(DELIVERIES, delivery_id)
+    if current is not None and current["driverId"] == driver_id:
+        return True
+    return store.get(DELIVERIES, handed_back(delivery_id, driver_id)) is not None
+
+
+def _closed_as_assigned(offer: Doc) -> Doc:
+    return {**offer, "status": "assigned", "dropoff": area(offer["dropoff"])}
 
 
 def _withdrawn(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
@@ -77,7 +96,8 @@ def _withdrawn(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 
 def _assigned(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
-    """The driver's new delivery; another driver's record, handed back before it, moves aside.
+    """The driver's new delivery; another driver's record, handed back before it, moves aside,
+    and the driver's offer of it still open closes (:func:`_answered_by_assignment`).
 
     A driver is assigned a delivery at most once (dispatch never offers it again to one who
     handed it back), so the assignment of a driver who has a record of it is a repeat, and
@@ -115,6 +135,15 @@ def _assigned(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
     _make_room(store, delivery_id, replaces)
     store.update(DELIVERIES, delivery_id, replace)
+    store.update(OFFERS, delivery_id, lambda offer: _answered_by_assignment(offer, driver_id))
+
+
+def _answered_by_assignment(offer: Doc | None, driver_id: str) -> Doc | None:
+    """The driver's offer still open, closed: the delivery is theirs already (dispatch took
+    their answer to an earlier offer of it, heard late); ``None`` when there is none."""
+    if offer is None or offer["driverId"] != driver_id or offer["status"] != "open":
+        return None
+    return _closed_as_assigned(offer)
 
 
 def _cancelled(event: Envelope, ctx: Context[DeliveryPorts]) -> None:

@@ -105,9 +105,12 @@ class Pickup(ResponseView):
 class Offer(ResponseView):
     """An open offer of a delivery to the caller."""
 
+    offer_id: str
+    """The offer's id: answer it at ``POST /offers/{offer_id}/accept`` or ``/decline``. The
+    same delivery offered to the caller again (after this offer ran out) is another offer,
+    with another id: an answer to this one never takes that one."""
     delivery_id: str
-    """The delivery offered: answer at ``POST /offers/{delivery_id}/accept`` or
-    ``/decline``."""
+    """The delivery offered."""
     order_id: str
     """The order to deliver."""
     pickup: Pickup
@@ -131,6 +134,8 @@ class Answer(ResponseView):
 
     delivery_id: str
     """The delivery whose offer was answered."""
+    offer_id: str
+    """The offer answered (its ``offerId``)."""
     status: Literal["accepted", "declined"]
     """The caller's answer; an accepted delivery appears among the caller's deliveries once
     dispatch assigns it."""

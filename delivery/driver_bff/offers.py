@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Literal
 
 from delivery.driver_bff.models import Answer, Offer, Offers
@@ -15,15 +16,38 @@ if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore
 
 Verdict = Literal["accepted", "declined"]
+_OFFER_ID = re.compile(r"(?P<delivery>.+)@(?P<expires>[0-9]{1,19})")
+
+
+def offer_id_of(delivery_id: str, expires_at: int) -> str:
+    """The id an offer is answered by: its delivery and its expiry, so the same delivery
+    offered to the driver again later (after their offer ran out) is another offer."""
+    return f"{delivery_id}@{expires_at}"
+
+
+def named(offer_id: str) -> tuple[str, int]:
+    """The delivery and the expiry of the offer an :func:`offer_id_of` names; 404 for anything
+    else."""
+    found = _OFFER_ID.fullmatch(offer_id)
+    if found is None:
+        raise HttpError(404, f"no such offer {offer_id!r} (an offer is answered by its offerId)")
+    return found["delivery"], int(found["expires"])
 
 
 def answer(
-    offer: Doc | None, driver_id: str, verdict: Verdict, now_ms: int, *, online: bool
+    offer: Doc | None,
+    driver_id: str,
+    verdict: Verdict,
+    now_ms: int,
+    *,
+    online: bool,
+    expires_at: int,
 ) -> Doc | None:
     """The offer with the driver's verdict, ``None`` when it already has it, or the refusal.
 
-    An offline driver may decline but not accept; an answered offer keeps only the
-    area of the customer's address.
+    ``expires_at`` names the offer answered: another offer of the delivery (one made to the
+    driver again since) is not answered by it. An offline driver may decline but not
+    accept; an answered offer keeps only the area of the customer's address.
     """
     if offer is None:
         raise HttpError(404, "no such offer")
@@ -31,6 +55,8 @@ def answer(
         if driver_id in offer.get("pastDrivers", []):
             raise HttpError(409, "the offer was withdrawn")
         raise HttpError(403, "this offer was not made to you")
+    if offer.get("expiresAt") != expires_at:
+        raise HttpError(409, "the offer was withdrawn; see GET /me/offers for those open now")
     if offer["status"] == verdict:
         return None
     if offer["status"] != "open":
@@ -42,28 +68,36 @@ def answer(
     return {**offer, "status": verdict, "answeredAt": now_ms, "dropoff": area(offer["dropoff"])}
 
 
-ACCEPTING = "acceptingDeliveryId"
-"""The field of a driver's profile naming the offer they are accepting, written with the check
-that they are online, so a concurrent request to go offline sees it (see :func:`accepting`)."""
+ACCEPTING = "acceptingOfferId"
+"""The field of a driver's profile naming the offer (:func:`offer_id_of`) they are accepting,
+written with the check that they are online, so a concurrent request to go offline sees it
+(see :func:`accepting`)."""
 
 
-def accepting(store: AbstractDocumentStore, driver_id: str, delivery_id: str) -> bool:
-    """Note on the driver's profile that they are accepting ``delivery_id``, if they are
-    online (checked in the same write); whether they are."""
+def accepting(store: AbstractDocumentStore, driver_id: str, offer: str) -> bool:
+    """Note on the driver's profile that they are accepting ``offer``, if they are online
+    (checked in the same write); whether they are."""
 
     def note(driver: Doc | None) -> Doc | None:
-        if driver is None or not driver["online"] or driver.get(ACCEPTING) == delivery_id:
+        if driver is None or not driver["online"] or driver.get(ACCEPTING) == offer:
             return None
-        return {**driver, ACCEPTING: delivery_id}
+        return {**driver, ACCEPTING: offer}
 
     driver = store.update(DRIVERS, driver_id, note) or store.get(DRIVERS, driver_id)
-    return bool(driver and driver["online"] and driver.get(ACCEPTING) == delivery_id)
+    return bool(driver and driver["online"] and driver.get(ACCEPTING) == offer)
 
 
 def open_offers(store: AbstractDocumentStore, driver_id: str, now_ms: int) -> list[Doc]:
     """The offers open to the driver now, not expired."""
     found = store.query(OFFERS, [Where("driverId", "==", driver_id), Where("status", "==", "open")])
     return [d.data for d in found if d.data["expiresAt"] > now_ms]
+
+
+def view(offer: Doc) -> Offer:
+    """What the driver sees of an open offer."""
+    return Offer.model_validate(
+        {**offer, "offerId": offer_id_of(offer["deliveryId"], offer["expiresAt"])}
+    )
 
 
 ANSWER_REFUSALS = {
@@ -76,41 +110,48 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
     """Declare the offer routes on ``api``."""
     store, clock = ports.store, ports.clock
 
-    def reply(caller: Principal, delivery_id: str, verdict: Verdict) -> Answer:
+    def reply(caller: Principal, offer_id: str, verdict: Verdict) -> Answer:
+        delivery_id, expires_at = named(offer_id)
+        offer_id = offer_id_of(delivery_id, expires_at)  # as the profile's marker spells it
         now = clock.now_ms()
-        online = verdict == "accepted" and accepting(store, caller.subject, delivery_id)
+        online = verdict == "accepted" and accepting(store, caller.subject, offer_id)
 
         def updater(offer: Doc | None) -> Doc | None:
-            return answer(offer, caller.subject, verdict, now, online=online)
+            return answer(offer, caller.subject, verdict, now, online=online, expires_at=expires_at)
 
         store.update(OFFERS, delivery_id, updater)
-        return Answer(delivery_id=delivery_id, status=verdict)
+        return Answer(delivery_id=delivery_id, offer_id=offer_id, status=verdict)
 
     @api.route("GET", "/me/offers", actors={"driver"}, response=Offers)
     def get_offers(caller: Principal) -> Offers:
         """The offers open to the caller right now."""
         offers = open_offers(store, caller.subject, clock.now_ms())
-        return Offers(offers=[Offer.model_validate(offer) for offer in offers])
+        return Offers(offers=[view(offer) for offer in offers])
 
     @api.route(
         "POST",
-        "/offers/{delivery_id}/accept",
+        "/offers/{offer_id}/accept",
         actors={"driver"},
         response=Answer,
         refusals=ANSWER_REFUSALS,
     )
-    def accept_offer(caller: Principal, delivery_id: str) -> Answer:
+    def accept_offer(caller: Principal, offer_id: str) -> Answer:
         """Take the delivery on; refused once the offer expired or was withdrawn, or while the
-        caller is offline."""
-        return reply(caller, delivery_id, "accepted")
+        caller is offline.
+
+        ``offer_id`` is the offer's ``offerId``: an accept sent late, once the delivery was
+        offered to the caller again, is refused, not taken for the new offer.
+        """
+        return reply(caller, offer_id, "accepted")
 
     @api.route(
         "POST",
-        "/offers/{delivery_id}/decline",
+        "/offers/{offer_id}/decline",
         actors={"driver"},
         response=Answer,
         refusals=ANSWER_REFUSALS,
     )
-    def decline_offer(caller: Principal, delivery_id: str) -> Answer:
-        """Turn the delivery down, so it is offered to another driver."""
-        return reply(caller, delivery_id, "declined")
+    def decline_offer(caller: Principal, offer_id: str) -> Answer:
+        """Turn the delivery down (``offer_id``: the offer's ``offerId``), so it is offered to
+        another driver."""
+        return reply(caller, offer_id, "declined")

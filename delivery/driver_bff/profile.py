@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from delivery.driver_bff.models import Location, Profile, ProfileRequest, StatusRequest
-from delivery.driver_bff.offers import ACCEPTING, open_offers
+from delivery.driver_bff.offers import ACCEPTING, named, offer_id_of, open_offers
 from delivery.driver_bff.records import ACTIVE, DELIVERIES, DRIVERS, OFFERS
 from shared.api import HttpApi, HttpError
 from shared.stores import Doc, Where
@@ -91,13 +91,15 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         if pending:
             raise HttpError(409, _WAIT_FOR_ASSIGNMENT.format(pending[0]))
         answering = {
-            offer["deliveryId"] for offer in open_offers(store, caller.subject, clock.now_ms())
+            offer_id_of(offer["deliveryId"], offer["expiresAt"])
+            for offer in open_offers(store, caller.subject, clock.now_ms())
         }
 
         def not_while_accepting(driver: Doc) -> None:
             """An accept of an offer still open when this request looked is in flight."""
             if driver.get(ACCEPTING) in answering:
-                raise HttpError(409, _WAIT_FOR_ASSIGNMENT.format(driver[ACCEPTING]))
+                delivery_id, _ = named(driver[ACCEPTING])
+                raise HttpError(409, _WAIT_FOR_ASSIGNMENT.format(delivery_id))
 
         return edit(caller, {"online": False, ACCEPTING: None}, unless=not_while_accepting)
 

@@ -9,14 +9,18 @@ if TYPE_CHECKING:
 
 DRIVERS = "drivers"
 """``drivers/{driverId}``: ``{id, name, vehicle, online, location, updatedAt,
-acceptingDeliveryId}``; the last names the offer the driver last began to accept (see
-:func:`~delivery.driver_bff.offers.accepting`), ``None`` or missing once they went offline."""
+acceptingOfferId}``; the last names the offer the driver last began to accept (see
+:func:`~delivery.driver_bff.offers.accepting`), ``None`` or missing once they went offline
+(profiles written before offers had ids may hold an ``acceptingDeliveryId`` no longer read)."""
 
 OFFERS = "driver-offers"
 """``driver-offers/{deliveryId}``: the latest offer of a delivery, ``{deliveryId, orderId,
 driverId, pickup{name,address}, dropoff, expiresAt, status, answeredAt, pastDrivers}``;
-status is ``open``, ``accepted``, ``declined``, ``withdrawn`` or ``released`` (accepted, then
-handed back); only an open offer keeps the whole ``dropoff``, the others its :func:`area`."""
+status is ``open``, ``accepted``, ``declined``, ``withdrawn``, ``released`` (accepted, then
+handed back) or ``assigned`` (the delivery was assigned to the driver on their answer to an
+earlier offer of it, which dispatch heard late); only an open offer keeps the whole
+``dropoff``, the others its :func:`area`. The delivery and ``expiresAt`` identify an offer:
+a driver may be offered a delivery again once their offer ran out."""
 
 DELIVERIES = "driver-deliveries"
 """``driver-deliveries/{deliveryId}``: ``{deliveryId, orderId, driverId, pickup, dropoff, status,

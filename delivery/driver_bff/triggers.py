@@ -40,7 +40,8 @@ def publish_driver(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
 
 
 def publish_answer(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
-    """``offer-accepted`` / ``offer-declined`` when the driver answered an open offer."""
+    """``offer-accepted`` / ``offer-declined`` when the driver answered an open offer, naming
+    the offer by its ``expiresAt`` (the delivery may have been offered to them again since)."""
     before, after = change.before, change.after
     if before is None or after is None or before["status"] != "open":
         return
@@ -50,6 +51,7 @@ def publish_answer(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
         "deliveryId": after["deliveryId"],
         "driverId": after["driverId"],
         "answeredAt": after["answeredAt"],
+        "expiresAt": after["expiresAt"],
     }
     ctx.emit(ANSWERS[after["status"]], "offer", body, partition_key=after["orderId"])
 

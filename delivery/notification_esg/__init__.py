@@ -1,11 +1,13 @@
 """``notification-esg``: push notifications over HTTP to the push provider.
 
-Drivers hear of new offers and of cancelled deliveries; customers hear that
-their order was accepted or cancelled, that a driver was assigned, picked it
-up and delivered it, and that a driver handed it back (the driver who did is
-not told: they asked for it). Location-only updates send nothing, and nothing
-older than what the customer was told comes after it (statuses may arrive out
-of order): nothing of the delivery once the order is cancelled.
+Drivers hear of new offers while they are open (not of one withdrawn, taken or
+expired by the time its announcement is handled) and of cancelled deliveries;
+customers hear that their order was accepted or cancelled, that a driver was
+assigned, picked it up and delivered it, and that a driver handed it back (the
+driver who did is not told: they asked for it). Location-only updates send
+nothing, and nothing older than what the customer was told comes after it
+(statuses may arrive out of order): nothing of the delivery once the order is
+cancelled.
 
 A driver is addressed by their id. A customer is addressed by the order's
 ``customerRef``, a push topic their app subscribes to (checkout gives it as
@@ -18,6 +20,7 @@ from delivery.events import (
     DELIVERY_CANCELLED,
     DELIVERY_OFFERED,
     DELIVERY_STATUS_CHANGED,
+    OFFER_WITHDRAWN,
     ORDER_UPDATED,
 )
 from delivery.notification_esg.push import notify
@@ -33,7 +36,11 @@ SERVICE = Service(
             Role.EGRESS,
             Channel(
                 on_types(
-                    DELIVERY_OFFERED, DELIVERY_CANCELLED, DELIVERY_STATUS_CHANGED, ORDER_UPDATED
+                    DELIVERY_OFFERED,
+                    OFFER_WITHDRAWN,
+                    DELIVERY_CANCELLED,
+                    DELIVERY_STATUS_CHANGED,
+                    ORDER_UPDATED,
                 )
             ),
             handlers=(notify,),

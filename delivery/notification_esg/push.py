@@ -15,7 +15,9 @@ Statuses may arrive out of order (the announcing triggers are unordered and
 retried late), so the customer is told only what is newer than what they heard:
 an order status by Order's ``changedAt``, a delivery status by dispatch's (see
 :data:`COURSE` within a millisecond), and nothing of the delivery once the order
-is cancelled.
+is cancelled. A driver is pushed an offer only while it is open
+(:mod:`~delivery.notification_esg.offers`): not once it was withdrawn (declined,
+missed, or the order cancelled), taken, or has expired.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from delivery.events import (
     DELIVERY_CANCELLED,
     DELIVERY_OFFERED,
     DELIVERY_STATUS_CHANGED,
+    OFFER_WITHDRAWN,
     ORDER_UPDATED,
 )
 from delivery.notification_esg.messages import (
@@ -36,6 +39,7 @@ from delivery.notification_esg.messages import (
     new_offer,
     order_update,
 )
+from delivery.notification_esg.offers import offer_made, offer_over, still_open
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -74,6 +78,7 @@ def notify(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         ORDER_UPDATED: _order_updated,
         DELIVERY_STATUS_CHANGED: _delivery_status_changed,
         DELIVERY_OFFERED: _delivery_offered,
+        OFFER_WITHDRAWN: _offer_withdrawn,
         DELIVERY_CANCELLED: _delivery_cancelled,
     }
     handlers[event.type](event, ctx)
@@ -112,8 +117,10 @@ def order_stamp(order: Doc) -> tuple[int, bool]:
 
 def _delivery_status_changed(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     """Tell the customer of the delivery's status unless they heard of a later one, or of
-    the order's cancellation."""
+    the order's cancellation; an assignment ends the driver's offer."""
     delivery = event.body
+    if delivery["status"] == "assigned":
+        offer_over(ctx.ports.store, event, delivery["id"], delivery["driver"]["id"])
     step = {
         "status": delivery["status"],
         "driverId": delivery["driver"]["id"],
@@ -164,9 +171,19 @@ def delivery_fact(step: Doc, notified: list[str]) -> str | None:
 
 
 def _delivery_offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
-    offer = event.body
+    """Tell the driver of the offer while it is open."""
+    offer, store = event.body, ctx.ports.store
+    offer_made(store, event)
+    if not still_open(store, offer, ctx.clock.now_ms()):
+        ctx.log.info("offer of %s to %s is over: not pushed", offer["id"], offer["driverId"])
+        return
     key = f"{offer['id']}:offer:{offer['driverId']}:{offer['expiresAt']}"
     ctx.ports.push.send(new_offer(offer), idempotency_key=key)
+
+
+def _offer_withdrawn(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    withdrawn = event.body
+    offer_over(ctx.ports.store, event, withdrawn["id"], withdrawn["driverId"])
 
 
 def _delivery_cancelled(event: Envelope, ctx: Context[DeliveryPorts]) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import flask
 import pytest
 
+from delivery.driver_bff.offers import offer_id_of
 from delivery.topology import APP, TOPOLOGY
 from shared.auth import Actor, LocalIssuer, Principal
 from shared.clock import ManualClock
@@ -154,6 +155,16 @@ class Delivery:
         self.system.run_until_quiet()
         return response
 
+    def offer_id(self, delivery_id: str) -> str:
+        """The id of the delivery's latest offer as the driver app keeps it (whoever it went
+        to, whatever became of it); one naming no offer if there was none."""
+        offer = self.store.get("driver-offers", delivery_id)
+        return offer_id_of(delivery_id, (offer or {}).get("expiresAt", 0))
+
+    def answer(self, delivery_id: str, verdict: str, driver: str) -> TestResponse:
+        """``driver`` answers (``accept``/``decline``) the delivery's latest offer, by its id."""
+        return self.call("POST", f"/offers/{self.offer_id(delivery_id)}/{verdict}", driver)
+
     def driver(self, name: str, at: dict[str, float] | None = NEAR, online: bool = True) -> None:
         """A driver with a profile, at a place, online or not."""
         assert (
@@ -245,7 +256,7 @@ def offer_then_accept(delivery: Delivery, order_id: str, driver: str) -> None:
     """The order is accepted and ``driver``, the only one near, takes it."""
     delivery.order(order_id, "accepted")
     assert delivery.delivery(order_id)["offer"]["driverId"] == driver
-    assert delivery.call("POST", f"/offers/d-{order_id}/accept", driver).status_code == 200
+    assert delivery.answer(f"d-{order_id}", "accept", driver).status_code == 200
 
 
 def hold_change(
@@ -289,6 +300,6 @@ def accepted_then_cancelled_unannounced(
     delivery.driver("dan")
     delivery.order("o-1", "accepted")
     deliver_late = hold_change(delivery, monkeypatch, "rules", "offered", "assigned")
-    assert delivery.call("POST", "/offers/d-o-1/accept", "dan").status_code == 200
+    assert delivery.answer("d-o-1", "accept", "dan").status_code == 200
     delivery.order("o-1", "cancelled", reason="rejected", changedAt=START + 1)
     return deliver_late

@@ -124,7 +124,7 @@ def test_the_only_driver_who_missed_an_offer_is_offered_it_again_once_it_ran_out
     assert {o["driverId"] for o in delivery.bus("delivery-offered")} == {"dan"}
     found = delivery.delivery("o-1")
     assert (found["declinedBy"], found["missedBy"]) == ([], ["dan"])
-    assert delivery.call("POST", "/offers/d-o-1/accept", "dan").status_code == 200
+    assert delivery.answer("d-o-1", "accept", "dan").status_code == 200
     assert delivery.statuses() == [("assigned", "dan")]
 
 
@@ -179,7 +179,7 @@ def test_the_sweep_offers_a_delivery_the_nudges_went_past(delivery: Delivery) ->
     delivery.driver("eve", at=FAR)
     offer_then_accept(delivery, "o-1", "dan")
     delivery.order("o-2", "accepted")
-    delivery.call("POST", "/offers/d-o-2/accept", "eve")
+    delivery.answer("d-o-2", "accept", "eve")
     delivery.order("o-3", "accepted")
     delivery.order("o-4", "accepted")
 
@@ -215,10 +215,10 @@ def test_a_declined_offer_goes_to_the_next_driver(delivery: Delivery) -> None:
     delivery.driver("eve", at=FAR)
     delivery.order("o-1", "accepted")
 
-    delivery.call("POST", "/offers/d-o-1/decline", "dan")
+    delivery.answer("d-o-1", "decline", "dan")
 
     assert delivery.delivery("o-1")["offer"]["driverId"] == "eve"
-    assert delivery.call("POST", "/offers/d-o-1/accept", "eve").status_code == 200
+    assert delivery.answer("d-o-1", "accept", "eve").status_code == 200
     assert delivery.statuses() == [("assigned", "eve")]
 
 
@@ -226,7 +226,7 @@ def test_when_everyone_declined_the_delivery_keeps_searching(delivery: Delivery)
     delivery.driver("dan")
     delivery.order("o-1", "accepted")
 
-    delivery.call("POST", "/offers/d-o-1/decline", "dan")
+    delivery.answer("d-o-1", "decline", "dan")
     delivery.system.advance(5 * MINUTE)
 
     found = delivery.delivery("o-1")
@@ -266,7 +266,7 @@ def test_a_driver_is_offered_one_delivery_at_a_time(delivery: Delivery) -> None:
     assert [o["deliveryId"] for o in delivery.offers("dan")] == ["d-o-1"]
     assert delivery.delivery("o-2")["status"] == "searching"
 
-    delivery.call("POST", "/offers/d-o-1/accept", "dan")
+    delivery.answer("d-o-1", "accept", "dan")
     delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
     assert delivery.delivery("o-2")["status"] == "searching"
     delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
@@ -281,7 +281,7 @@ def test_a_driver_who_declined_one_delivery_is_offered_the_waiting_one(
     delivery.order("o-1", "accepted")
     delivery.order("o-2", "accepted")
 
-    delivery.call("POST", "/offers/d-o-1/decline", "dan")
+    delivery.answer("d-o-1", "decline", "dan")
 
     assert delivery.delivery("o-1")["status"] == "searching"
     assert delivery.delivery("o-2")["offer"]["driverId"] == "dan"
@@ -299,7 +299,7 @@ def test_a_cancelled_order_withdraws_the_offer(delivery: Delivery) -> None:
         {"id": "d-o-1", "orderId": "o-1", "driverId": None}
     ]
     assert delivery.offers("dan") == []
-    assert delivery.call("POST", "/offers/d-o-1/accept", "dan").status_code == 409
+    assert delivery.answer("d-o-1", "accept", "dan").status_code == 409
     assert delivery.store.get("dispatch-drivers", "dan")["offeredDeliveryId"] is None  # type: ignore[index]
 
 
@@ -439,8 +439,8 @@ def test_redelivering_every_event_changes_nothing(delivery: Delivery) -> None:
     delivery.driver("dan", at=NEAR)
     delivery.driver("eve", at=ELSEWHERE)
     delivery.order("o-1", "accepted")
-    delivery.call("POST", "/offers/d-o-1/decline", "dan")
-    delivery.call("POST", "/offers/d-o-1/accept", "eve")
+    delivery.answer("d-o-1", "decline", "dan")
+    delivery.answer("d-o-1", "accept", "eve")
     delivery.call("POST", "/deliveries/d-o-1/picked-up", "eve")
     delivery.call("POST", "/deliveries/d-o-1/delivered", "eve")
     state = {c: delivery.store.query(c) for c in ("deliveries", "driver-deliveries")}
@@ -508,7 +508,7 @@ def test_a_delivery_handed_back_goes_to_the_next_driver_never_back_to_the_first(
         "location": None,
         "changedAt": START + MINUTE,
     }
-    delivery.call("POST", "/offers/d-o-1/decline", "eve")
+    delivery.answer("d-o-1", "decline", "eve")
     delivery.system.advance(10 * MINUTE)
     assert delivery.delivery("o-1")["status"] == "searching"
     assert [o["driverId"] for o in delivery.bus("delivery-offered")] == ["dan", "eve"]
@@ -528,7 +528,7 @@ def test_the_driver_who_handed_a_delivery_back_is_free_for_the_next(delivery: De
     assert (driver["deliveryId"], driver["offeredDeliveryId"]) == (None, "d-o-2")
     assert delivery.delivery("o-2")["offer"]["driverId"] == "dan"
     assert delivery.delivery("o-1")["status"] == "searching"
-    assert delivery.call("POST", "/offers/d-o-2/accept", "dan").status_code == 200
+    assert delivery.answer("d-o-2", "accept", "dan").status_code == 200
 
 
 def test_the_next_driver_takes_a_delivery_handed_back_to_the_door(delivery: Delivery) -> None:
@@ -537,7 +537,7 @@ def test_the_next_driver_takes_a_delivery_handed_back_to_the_door(delivery: Deli
     offer_then_accept(delivery, "o-1", "dan")
     release(delivery, "o-1", "dan")
 
-    delivery.call("POST", "/offers/d-o-1/accept", "eve")
+    delivery.answer("d-o-1", "accept", "eve")
     delivery.call("POST", "/deliveries/d-o-1/picked-up", "eve")
     delivery.call("POST", "/deliveries/d-o-1/delivered", "eve")
 
@@ -577,7 +577,7 @@ def test_redelivering_every_event_of_a_hand_back_changes_nothing(delivery: Deliv
     delivery.driver("eve", at=FAR)
     offer_then_accept(delivery, "o-1", "dan")
     release(delivery, "o-1", "dan")
-    delivery.call("POST", "/offers/d-o-1/accept", "eve")
+    delivery.answer("d-o-1", "accept", "eve")
     state = {c: delivery.store.query(c) for c in ("deliveries", "driver-deliveries")}
     drivers = delivery.store.query("dispatch-drivers")
     published = {e.id for e in delivery.events[Topic.EXTERNAL]}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from shared.envelope import new_event
+from shared.envelope import Envelope, new_event
 from shared.topology import Topic
 from tests.delivery.conftest import (
     FAR,
@@ -22,8 +22,13 @@ from tests.delivery.conftest import (
     offer_then_accept,
     order_payload,
 )
+from tests.delivery.held import hold_event
 
 AREA = {"city": HOME["city"], "postcode": HOME["postcode"]}
+OFFER_AT = START + 2 * MINUTE
+"""When o-1's delivery's first offer, made at ``START``, expires."""
+OFFER = f"d-o-1@{OFFER_AT}"
+"""That offer's id."""
 
 # -- profile -------------------------------------------------------------------------------
 
@@ -170,7 +175,9 @@ def test_a_driver_cannot_go_offline_between_accepting_and_being_assigned(
 ) -> None:
     delivery.driver("dan")
     delivery.order("o-1", "accepted")
-    accepted = delivery.client.post("/offers/d-o-1/accept", headers=delivery.headers("dan"))
+    accepted = delivery.client.post(
+        f"/offers/{delivery.offer_id('d-o-1')}/accept", headers=delivery.headers("dan")
+    )
     assert accepted.status_code == 200
 
     # dispatch has not heard of the answer: an offline heard first would withdraw the offer
@@ -205,7 +212,9 @@ def test_going_offline_while_an_accept_is_in_flight_is_refused(
         return update(collection, key, updater)
 
     monkeypatch.setattr(delivery.store, "update", go_offline_meanwhile)
-    accepted = delivery.client.post("/offers/d-o-1/accept", headers=delivery.headers("dan"))
+    accepted = delivery.client.post(
+        f"/offers/{delivery.offer_id('d-o-1')}/accept", headers=delivery.headers("dan")
+    )
     monkeypatch.undo()
     delivery.system.run_until_quiet()
 
@@ -223,7 +232,7 @@ def test_an_offer_that_could_not_be_accepted_does_not_keep_the_driver_online(
     delivery.driver("dan")
     delivery.order("o-1", "accepted")
     delivery.clock.advance(2 * MINUTE)  # expired, not yet withdrawn
-    assert delivery.call("POST", "/offers/d-o-1/accept", "dan").status_code == 409
+    assert delivery.answer("d-o-1", "accept", "dan").status_code == 409
 
     assert delivery.call("PUT", "/me/status", "dan", {"online": False}).status_code == 200
 
@@ -241,7 +250,9 @@ def test_a_driver_goes_offline_once_an_accepted_offer_is_withdrawn(delivery: Del
         tags={"subsystem": "order", "schemaVersion": "2"},
     )
     delivery.system.inject("order", Topic.EXTERNAL, event)  # dispatch hears it first
-    accepted = delivery.client.post("/offers/d-o-1/accept", headers=delivery.headers("dan"))
+    accepted = delivery.client.post(
+        f"/offers/{delivery.offer_id('d-o-1')}/accept", headers=delivery.headers("dan")
+    )
     assert accepted.status_code == 200
     delivery.system.run_until_quiet()
 
@@ -262,11 +273,12 @@ def test_an_offer_shows_in_the_drivers_app(delivery: Delivery) -> None:
 
     assert delivery.offers("dan") == [
         {
+            "offerId": OFFER,
             "deliveryId": "d-o-1",
             "orderId": "o-1",
             "pickup": {"name": "Trattoria Roma", "address": RESTAURANT},
             "dropoff": HOME,
-            "expiresAt": START + 2 * MINUTE,
+            "expiresAt": OFFER_AT,
         }
     ]
 
@@ -275,15 +287,39 @@ def test_accepting_an_offer_is_answered_and_can_be_retried(delivery: Delivery) -
     delivery.driver("dan")
     delivery.order("o-1", "accepted")
 
-    first = delivery.call("POST", "/offers/d-o-1/accept", "dan")
-    again = delivery.call("POST", "/offers/d-o-1/accept", "dan")
+    first = delivery.call("POST", f"/offers/{OFFER}/accept", "dan")
+    again = delivery.call("POST", f"/offers/{OFFER}/accept", "dan")
 
     assert first.status_code == again.status_code == 200
-    assert first.get_json() == again.get_json() == {"deliveryId": "d-o-1", "status": "accepted"}
+    assert (
+        first.get_json()
+        == again.get_json()
+        == {"deliveryId": "d-o-1", "offerId": OFFER, "status": "accepted"}
+    )
     assert delivery.bus("offer-accepted") == [
-        {"deliveryId": "d-o-1", "driverId": "dan", "answeredAt": START}
+        {
+            "deliveryId": "d-o-1",
+            "driverId": "dan",
+            "answeredAt": START,
+            "expiresAt": OFFER_AT,
+        }
     ]
     assert delivery.offers("dan") == []
+
+
+def test_an_app_that_names_the_delivery_answers_the_offer_open_now(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    [offer] = delivery.offers("dan")
+
+    accepted = delivery.answer("d-o-1", "accept", "dan")
+
+    assert accepted.get_json() == {
+        "deliveryId": "d-o-1",
+        "offerId": offer["offerId"],
+        "status": "accepted",
+    }
+    assert delivery.delivery("o-1")["driver"]["id"] == "dan"
 
 
 def test_a_driver_cannot_accept_another_drivers_offer(delivery: Delivery) -> None:
@@ -291,7 +327,7 @@ def test_a_driver_cannot_accept_another_drivers_offer(delivery: Delivery) -> Non
     delivery.order("o-1", "accepted")
     delivery.driver("eve")
 
-    response = delivery.call("POST", "/offers/d-o-1/accept", "eve")
+    response = delivery.answer("d-o-1", "accept", "eve")
 
     assert response.status_code == 403
     assert delivery.store.get("driver-offers", "d-o-1")["status"] == "open"  # type: ignore[index]
@@ -302,7 +338,7 @@ def test_a_driver_cannot_accept_another_drivers_offer(delivery: Delivery) -> Non
 def test_an_unknown_offer_is_404(delivery: Delivery) -> None:
     delivery.driver("dan")
 
-    assert delivery.call("POST", "/offers/d-nope/accept", "dan").status_code == 404
+    assert delivery.answer("d-nope", "accept", "dan").status_code == 404
 
 
 def test_an_expired_offer_cannot_be_accepted(delivery: Delivery) -> None:
@@ -310,7 +346,7 @@ def test_an_expired_offer_cannot_be_accepted(delivery: Delivery) -> None:
     delivery.order("o-1", "accepted")
     delivery.clock.advance(2 * MINUTE)  # expired, and no tick has withdrawn it yet
 
-    response = delivery.call("POST", "/offers/d-o-1/accept", "dan")
+    response = delivery.answer("d-o-1", "accept", "dan")
 
     assert response.status_code == 409
     assert "expired" in response.get_json()["error"]
@@ -323,7 +359,9 @@ def test_an_offer_accepted_just_in_time_is_the_drivers_even_if_collected_after_e
     delivery.driver("dan")
     delivery.order("o-1", "accepted")
     delivery.clock.advance(2 * MINUTE - 1)
-    response = delivery.client.post("/offers/d-o-1/accept", headers=delivery.headers("dan"))
+    response = delivery.client.post(
+        f"/offers/{delivery.offer_id('d-o-1')}/accept", headers=delivery.headers("dan")
+    )
     assert response.status_code == 200
     delivery.clock.advance(1)
     delivery.system.tick()  # the offer timeouts run before the answer is collected
@@ -343,27 +381,34 @@ def test_a_driver_who_went_offline_cannot_accept_the_offer_they_had(delivery: De
     assert offline.status_code == 200
 
     # before dispatch has heard of it
-    refused = delivery.client.post("/offers/d-o-1/accept", headers=delivery.headers("dan"))
+    refused = delivery.client.post(
+        f"/offers/{delivery.offer_id('d-o-1')}/accept", headers=delivery.headers("dan")
+    )
     delivery.system.run_until_quiet()
 
     assert refused.status_code == 409
     assert "offline" in refused.get_json()["error"]
     assert delivery.bus("offer-accepted") == []
     assert delivery.delivery("o-1")["status"] == "searching"
-    assert delivery.call("POST", "/offers/d-o-1/accept", "dan").status_code == 409
+    assert delivery.answer("d-o-1", "accept", "dan").status_code == 409
 
 
 def test_a_declined_offer_cannot_be_accepted_afterwards(delivery: Delivery) -> None:
     delivery.driver("dan")
     delivery.order("o-1", "accepted")
 
-    declined = delivery.call("POST", "/offers/d-o-1/decline", "dan")
-    accepted = delivery.call("POST", "/offers/d-o-1/accept", "dan")
+    declined = delivery.call("POST", f"/offers/{OFFER}/decline", "dan")
+    accepted = delivery.call("POST", f"/offers/{OFFER}/accept", "dan")
 
-    assert declined.get_json() == {"deliveryId": "d-o-1", "status": "declined"}
+    assert declined.get_json() == {"deliveryId": "d-o-1", "offerId": OFFER, "status": "declined"}
     assert accepted.status_code == 409
     assert delivery.bus("offer-declined") == [
-        {"deliveryId": "d-o-1", "driverId": "dan", "answeredAt": START}
+        {
+            "deliveryId": "d-o-1",
+            "driverId": "dan",
+            "answeredAt": START,
+            "expiresAt": OFFER_AT,
+        }
     ]
 
 
@@ -373,7 +418,7 @@ def test_a_withdrawn_offer_is_409_for_the_driver_who_had_it(delivery: Delivery) 
     delivery.driver("eve")
     delivery.system.advance(3 * MINUTE)  # dan's offer expired; eve is offered the delivery
 
-    response = delivery.call("POST", "/offers/d-o-1/accept", "dan")
+    response = delivery.answer("d-o-1", "accept", "dan")
 
     assert response.status_code == 409
     assert "withdrawn" in response.get_json()["error"]
@@ -382,7 +427,7 @@ def test_a_withdrawn_offer_is_409_for_the_driver_who_had_it(delivery: Delivery) 
 def test_a_repeated_offer_event_changes_nothing(delivery: Delivery) -> None:
     delivery.driver("dan")
     delivery.order("o-1", "accepted")
-    delivery.call("POST", "/offers/d-o-1/decline", "dan")
+    delivery.answer("d-o-1", "decline", "dan")
     [offered] = [e for e in delivery.events["bus"] if e.type == "delivery-offered"]
 
     delivery.inject(offered)
@@ -414,7 +459,100 @@ def test_an_offer_withdrawn_before_it_arrived_stays_withdrawn(delivery: Delivery
     delivery.inject(offered)
 
     assert delivery.offers("dan") == []
-    assert delivery.call("POST", "/offers/d-o-9/accept", "dan").status_code == 409
+    assert delivery.answer("d-o-9", "accept", "dan").status_code == 409
+
+
+# -- a delivery offered to the same driver again ---------------------------------------------
+
+
+def missed_and_offered_again(delivery: Delivery) -> tuple[dict[str, Any], dict[str, Any]]:
+    """dan, the only driver near, lets o-1's offer run out and is offered it again: (the
+    first offer, the second) as his app showed them."""
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    [first] = delivery.offers("dan")
+    delivery.system.advance(3 * MINUTE)  # withdrawn after the grace, offered to dan again
+    [again] = delivery.offers("dan")
+    assert again["expiresAt"] > first["expiresAt"]
+    return first, again
+
+
+@pytest.mark.parametrize("verdict", ["accept", "decline"])
+def test_an_answer_sent_late_to_an_offer_that_ran_out_does_not_answer_the_next_one(
+    delivery: Delivery, verdict: str
+) -> None:
+    first, again = missed_and_offered_again(delivery)
+
+    late = delivery.call("POST", f"/offers/{first['offerId']}/{verdict}", "dan")
+
+    assert late.status_code == 409
+    assert "withdrawn" in late.get_json()["error"]
+    assert delivery.bus("offer-accepted") == delivery.bus("offer-declined") == []
+    assert delivery.offers("dan") == [again]
+    assert delivery.delivery("o-1")["offer"]["expiresAt"] == again["expiresAt"]
+    assert delivery.call("POST", f"/offers/{again['offerId']}/accept", "dan").status_code == 200
+    assert delivery.delivery("o-1")["driver"]["id"] == "dan"
+
+
+def test_an_accept_refused_does_not_keep_the_driver_online_once_offered_the_delivery_again(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    delivery.clock.advance(2 * MINUTE)
+    assert delivery.answer("d-o-1", "accept", "dan").status_code == 409  # expired
+    delivery.system.advance(MINUTE)  # withdrawn, offered to dan again; he does not want it
+    assert len(delivery.offers("dan")) == 1
+
+    offline = delivery.call("PUT", "/me/status", "dan", {"online": False})
+
+    assert offline.status_code == 200
+    assert delivery.delivery("o-1")["status"] == "searching"
+
+
+def assigned_on_the_first_answer(delivery: Delivery) -> Envelope:
+    """dan's assignment to o-1, as dispatch announces it when it takes his answer to the
+    first offer, given in time and heard only once he was offered the delivery again."""
+    [offer, *_] = delivery.bus("delivery-offered")
+    now = delivery.clock.now_ms()
+    body = {
+        "id": "d-o-1",
+        "orderId": "o-1",
+        "driverId": "dan",
+        "pickup": offer["pickup"],
+        "dropoff": offer["dropoff"],
+        "assignedAt": now,
+    }
+    return new_event("delivery-assigned", "delivery", body, partition_key="o-1", timestamp=now)
+
+
+def test_the_assignment_closes_the_offer_the_driver_was_made_again(delivery: Delivery) -> None:
+    _, again = missed_and_offered_again(delivery)
+
+    delivery.inject(assigned_on_the_first_answer(delivery))
+
+    assert delivery.offers("dan") == []
+    assert delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()["status"] == "assigned"
+    refused = delivery.call("POST", f"/offers/{again['offerId']}/decline", "dan")
+    assert refused.status_code == 409
+    assert delivery.bus("offer-declined") == []
+
+
+def test_an_offer_heard_after_the_drivers_assignment_to_the_delivery_never_opens(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deliver_late = hold_event(
+        delivery, monkeypatch, "listener", "delivery-offered", lambda b: b["expiresAt"] > OFFER_AT
+    )
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    delivery.system.advance(3 * MINUTE)  # offered to dan again, not yet heard by his app
+    delivery.inject(assigned_on_the_first_answer(delivery))
+
+    deliver_late()
+
+    assert delivery.offers("dan") == []
+    assert delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()["status"] == "assigned"
 
 
 # -- deliveries ------------------------------------------------------------------------------
@@ -538,8 +676,8 @@ def test_an_offer_no_longer_open_keeps_only_the_area_of_the_address(delivery: De
     delivery.driver("eve")
     for order_id in ("o-1", "o-2", "o-3"):
         delivery.order(order_id, "accepted")
-    delivery.call("POST", "/offers/d-o-1/decline", "dan")  # dan is offered o-3 instead
-    delivery.call("POST", "/offers/d-o-2/accept", "eve")
+    delivery.answer("d-o-1", "decline", "dan")  # dan is offered o-3 instead
+    delivery.answer("d-o-2", "accept", "eve")
     delivery.order("o-3", "cancelled", reason="customer", deliveryAddress=None)
 
     delivery.order("o-4", "accepted")
@@ -629,7 +767,7 @@ def test_the_driver_keeps_the_delivery_they_handed_back_once_another_driver_has_
     offer_then_accept(delivery, "o-1", "dan")
     release(delivery, "dan", {"reason": "flat tyre"})
 
-    assert delivery.call("POST", "/offers/d-o-1/accept", "eve").status_code == 200
+    assert delivery.answer("d-o-1", "accept", "eve").status_code == 200
 
     mine = delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()
     theirs = delivery.call("GET", "/deliveries/d-o-1", "eve").get_json()
@@ -692,7 +830,7 @@ def test_handing_a_delivery_back_again_is_harmless(delivery: Delivery) -> None:
     retried = release(delivery, "dan", {"reason": "flat tyre"}, key="release-1")
     misused = release(delivery, "dan", {"reason": "another"}, key="release-1")
     again = release(delivery, "dan", {"reason": "still flat"})
-    delivery.call("POST", "/offers/d-o-1/accept", "eve")
+    delivery.answer("d-o-1", "accept", "eve")
     after_eve = release(delivery, "dan")
 
     assert first.status_code == retried.status_code == again.status_code == 200
@@ -709,7 +847,7 @@ def test_an_offer_handed_back_cannot_be_accepted_again(delivery: Delivery) -> No
     offer_then_accept(delivery, "o-1", "dan")
     release(delivery, "dan")
 
-    response = delivery.call("POST", "/offers/d-o-1/accept", "dan")
+    response = delivery.answer("d-o-1", "accept", "dan")
 
     assert response.status_code == 409
     assert delivery.delivery("o-1")["status"] == "searching"  # nobody else is near
@@ -754,12 +892,12 @@ def test_a_redelivered_assignment_neither_takes_the_delivery_back_nor_hides_the_
     offer_then_accept(delivery, "o-1", "dan")  # all in one millisecond: times cannot tell
     [dans] = [e for e in delivery.events[Topic.BUS] if e.type == "delivery-assigned"]
     release(delivery, "dan")
-    assert delivery.call("POST", "/offers/d-o-1/accept", "eve").status_code == 200
+    assert delivery.answer("d-o-1", "accept", "eve").status_code == 200
     release(delivery, "eve")
     assert delivery.delivery("o-1")["offer"]["driverId"] == "fay"
 
     delivery.inject(dans)  # at-least-once: dan's assignment again, same event
-    assert delivery.call("POST", "/offers/d-o-1/accept", "fay").status_code == 200
+    assert delivery.answer("d-o-1", "accept", "fay").status_code == 200
 
     fays = delivery.call("GET", "/deliveries/d-o-1", "fay")
     assert fays.status_code == 200
@@ -811,7 +949,7 @@ def test_a_cancellation_heard_before_the_next_drivers_assignment_keeps_the_hand_
     offer_then_accept(delivery, "o-1", "dan")
     release(delivery, "dan")
     deliver_late = hold_change(delivery, monkeypatch, "rules", "offered", "assigned")
-    assert delivery.call("POST", "/offers/d-o-1/accept", "eve").status_code == 200
+    assert delivery.answer("d-o-1", "accept", "eve").status_code == 200
     delivery.order("o-1", "cancelled", reason="rejected", changedAt=START + 1)
 
     deliver_late()

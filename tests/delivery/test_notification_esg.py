@@ -15,6 +15,7 @@ from shared.runtime.secrets import Secret
 from tests.delivery.conftest import (
     FAR,
     FURTHER,
+    MINUTE,
     NEAR,
     PUSH_KEY,
     PUSH_URL,
@@ -25,6 +26,7 @@ from tests.delivery.conftest import (
     hold_change,
     offer_then_accept,
 )
+from tests.delivery.held import hold_event
 
 
 def test_the_customer_hears_of_each_step_once(delivery: Delivery) -> None:
@@ -57,7 +59,7 @@ def test_a_customer_who_turned_notifications_off_gets_none_and_the_driver_still_
 ) -> None:
     delivery.driver("dan")
     delivery.order("o-1", "accepted", notifyCustomer=False)
-    delivery.call("POST", "/offers/d-o-1/accept", "dan")
+    delivery.answer("d-o-1", "accept", "dan")
     delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
     delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
 
@@ -171,7 +173,7 @@ def hand_over(delivery: Delivery, released_by: str, then: str) -> None:
     """``released_by`` takes o-1, hands it back in the app, and ``then`` takes it."""
     offer_then_accept(delivery, "o-1", released_by)
     delivery.call("POST", "/deliveries/d-o-1/release", released_by, {"reason": "flat tyre"})
-    assert delivery.call("POST", "/offers/d-o-1/accept", then).status_code == 200
+    assert delivery.answer("d-o-1", "accept", then).status_code == 200
 
 
 def test_the_customer_hears_once_of_each_driver_and_of_each_hand_back(
@@ -223,7 +225,7 @@ def test_each_hand_back_is_told_once_and_a_stale_assignment_not_at_all(
     delivery.driver("fay", at=FURTHER)
     hand_over(delivery, released_by="dan", then="eve")
     delivery.call("POST", "/deliveries/d-o-1/release", "eve", {})
-    delivery.call("POST", "/offers/d-o-1/accept", "fay")
+    delivery.answer("d-o-1", "accept", "fay")
     told = dict(delivery.push.messages)
     statuses = [e for e in delivery.events["bus"] if e.type == "delivery-status-changed"]
     assert [(e.body["status"], e.body["driver"]["id"]) for e in statuses] == [
@@ -243,6 +245,57 @@ def test_each_hand_back_is_told_once_and_a_stale_assignment_not_at_all(
         "o-1:released:eve:customer",
     ]
     assert "o-1:assigned:fay:customer" in told
+
+
+# -- a driver's offer heard late ------------------------------------------------------------
+
+
+def offers_pushed(delivery: Delivery, driver: str) -> list[int]:
+    """The expiries of the offers pushed to ``driver``, in order."""
+    return [
+        int(m["data"]["expiresAt"])
+        for m in delivery.push.to("driver", driver)
+        if m["title"] == "New delivery offer"
+    ]
+
+
+ENDINGS = {
+    "declined": lambda delivery: delivery.answer("d-o-1", "decline", "dan"),
+    "accepted": lambda delivery: delivery.answer("d-o-1", "accept", "dan"),
+    "cancelled": lambda delivery: delivery.order(
+        "o-1", "cancelled", reason="customer", changedAt=delivery.clock.now_ms()
+    ),
+    "expired": lambda delivery: delivery.clock.advance(2 * MINUTE),
+}
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+def test_an_offer_over_before_its_push_went_out_is_not_pushed(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch, ending: str
+) -> None:
+    deliver_late = hold_event(delivery, monkeypatch, "push", "delivery-offered")
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    delivery.clock.advance(10_000)
+    ENDINGS[ending](delivery)
+
+    deliver_late()  # e.g. redelivered once the provider, down when it came, is back
+
+    assert offers_pushed(delivery, "dan") == []
+
+
+def test_only_the_offer_made_again_is_pushed_when_the_first_one_is_heard_after_it(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deliver_late = hold_event(delivery, monkeypatch, "push", "delivery-offered")
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    delivery.system.advance(3 * MINUTE)  # dan missed it; nobody else is near: offered again
+
+    deliver_late()
+
+    _, again = (offer["expiresAt"] for offer in delivery.bus("delivery-offered"))
+    assert offers_pushed(delivery, "dan") == [again]
 
 
 # -- statuses heard out of order ----------------------------------------------------------
@@ -300,7 +353,7 @@ def test_a_hand_back_announced_after_the_next_assignment_is_not_the_last_word(
     deliver_late = hold_change(delivery, monkeypatch, "rules", "assigned", "searching")
     delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
     delivery.call("PUT", "/me/status", "eve", {"online": True})  # eve is offered the delivery
-    assert delivery.call("POST", "/offers/d-o-1/accept", "eve").status_code == 200
+    assert delivery.answer("d-o-1", "accept", "eve").status_code == 200
 
     deliver_late()
 
@@ -340,7 +393,7 @@ def test_an_order_kept_before_statuses_were_ordered_is_told_each_fact_once(
         delivery.inject(event)
     hand_over_told = len(delivery.push.messages)
     delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
-    delivery.call("POST", "/offers/d-o-1/accept", "eve")
+    delivery.answer("d-o-1", "accept", "eve")
 
     assert len(statuses) == 1
     assert [k for k in delivery.push.messages if k.endswith(":customer")][-2:] == [

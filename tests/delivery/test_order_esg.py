@@ -159,7 +159,7 @@ def test_a_hand_back_announced_after_the_next_assignment_is_published_before_it(
     deliver_late = hold_change(delivery, monkeypatch, "rules", "assigned", "searching")
     delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
     delivery.call("PUT", "/me/status", "eve", {"online": True})  # eve is offered the delivery
-    assert delivery.call("POST", "/offers/d-o-1/accept", "eve").status_code == 200
+    assert delivery.answer("d-o-1", "accept", "eve").status_code == 200
 
     deliver_late()
 

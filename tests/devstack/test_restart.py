@@ -53,10 +53,11 @@ def test_killing_the_order_host_mid_flow_loses_no_order(manifest: Manifest) -> N
 
     def offered() -> list:
         """dan gets the delivery offer"""
-        return [o["deliveryId"] for o in dan.offers()]
+        return dan.offers()
 
-    [delivery_id] = eventually(offered, timeout_s=30)
-    dan.accept(delivery_id)
+    [offer] = eventually(offered, timeout_s=30)
+    delivery_id = offer["deliveryId"]
+    dan.accept(offer["offerId"])
     eventually(lambda: alice.track(order_id).get("driver"), timeout_s=30)
     staff.ready(order_id)
     eventually(lambda: alice.track(order_id)["status"] == "ready", timeout_s=30)

@@ -29,10 +29,10 @@ def order_pizza(world, customer=None) -> str:
     return order_id
 
 
-def only_offer(driver) -> str:
+def only_offer(driver) -> dict:
     offers = driver.offers()
     assert len(offers) == 1, offers
-    return offers[0]["deliveryId"]
+    return offers[0]
 
 
 def taken_by(world, driver) -> tuple[str, str]:
@@ -40,10 +40,10 @@ def taken_by(world, driver) -> tuple[str, str]:
     order_id = order_pizza(world)
     world.staff[TRATTORIA].accept(order_id)
     world.stack.settle()
-    delivery_id = only_offer(driver)
-    driver.accept(delivery_id)
+    offer = only_offer(driver)
+    driver.accept(offer["offerId"])
     world.stack.settle()
-    return order_id, delivery_id
+    return order_id, offer["deliveryId"]
 
 
 def customer_messages(world, order_id: str) -> list[dict]:
@@ -90,8 +90,9 @@ def test_an_order_is_delivered_and_paid_once(world):
     staff.accept(order_id, prep_minutes=15)
     stack.settle()
     assert world.alice.track(order_id)["status"] == "accepted"
-    delivery_id = only_offer(dan)
-    dan.accept(delivery_id)
+    offer = only_offer(dan)
+    delivery_id = offer["deliveryId"]
+    dan.accept(offer["offerId"])
     stack.settle()
     stack.advance(15 * MINUTE)
     staff.ready(order_id)
@@ -151,8 +152,9 @@ def test_a_driver_hands_the_order_back_and_the_next_one_delivers_it(world):
     view = world.alice.track(order_id)
     assert (view["status"], view["driver"]) == ("accepted", None)
     assert dan.offers() == []
-    assert only_offer(eva) == delivery_id
-    eva.accept(delivery_id)
+    offer = only_offer(eva)
+    assert offer["deliveryId"] == delivery_id
+    eva.accept(offer["offerId"])
     stack.settle()
     assert dan.release(delivery_id) == released  # asking again changes nothing
     stack.advance(15 * MINUTE)
@@ -213,17 +215,18 @@ def test_an_unanswered_offer_is_offered_to_the_next_driver(world):
     world.stack.settle()
     first = dan if dan.offers() else eva
     second = eva if first is dan else dan
-    delivery_id = only_offer(first)
+    offer = only_offer(first)
     assert second.offers() == []
 
     world.stack.advance(3 * MINUTE)
 
     assert first.offers() == []
-    assert only_offer(second) == delivery_id
+    again = only_offer(second)
+    assert again["deliveryId"] == offer["deliveryId"]
     with pytest.raises(ApiError) as refused:
-        first.accept(delivery_id)
+        first.accept(offer["offerId"])
     assert refused.value.status in (403, 409)
-    second.accept(delivery_id)
+    second.accept(again["offerId"])
     world.stack.settle()
     assert world.alice.track(order_id)["driver"]["name"] == second_name(second, dan)
 
@@ -294,8 +297,9 @@ def test_a_driver_who_never_comes_loses_the_order_and_the_money_is_released(worl
     order_id = order_pizza(world)
     world.staff[TRATTORIA].accept(order_id)
     world.stack.settle()
-    delivery_id = only_offer(dan)
-    dan.accept(delivery_id)
+    offer = only_offer(dan)
+    delivery_id = offer["deliveryId"]
+    dan.accept(offer["offerId"])
     world.staff[TRATTORIA].ready(order_id)
     world.stack.settle()
 
@@ -346,8 +350,9 @@ def test_a_restaurant_on_its_own_point_of_sale(world):
     world.pos.accept(order_id, prep_minutes=20)
     world.stack.settle()
     assert world.alice.track(order_id)["status"] == "accepted"
-    delivery_id = only_offer(dan)
-    dan.accept(delivery_id)
+    offer = only_offer(dan)
+    delivery_id = offer["deliveryId"]
+    dan.accept(offer["offerId"])
     world.pos.ready(order_id)
     world.stack.settle()
     dan.picked_up(delivery_id)
@@ -395,7 +400,7 @@ def test_actors_see_only_their_own(world):
     world.stack.settle()
     offered, other = (dan, eva) if dan.offers() else (eva, dan)
     with pytest.raises(ApiError) as not_your_offer:
-        other.accept(only_offer(offered))
+        other.accept(only_offer(offered)["offerId"])
     assert not_your_offer.value.status == 403
     assert only_offer(offered)
 

@@ -1,0 +1,59 @@
+"""Which drivers' offers are still open, so a driver is never pushed an offer that is over.
+
+An offer's announcement may be handled late (the announcing trigger is unordered and retried
+late; the provider may be down until the offer is over): by then the driver may have
+declined or accepted it, let it run out, or the order may have been cancelled. The events
+that end an offer are kept beside it, by their time: an event older than the latest heard
+of the delivery changes nothing (:func:`~shared.stores.apply_event`), so neither an offer
+heard after its end nor one older than the delivery's latest offer opens.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shared.stores import apply_event
+
+if TYPE_CHECKING:
+    from shared.envelope import Envelope
+    from shared.stores import AbstractDocumentStore, Doc
+
+OFFERS = "notification-offers"
+"""``notification-offers/{deliveryId}``: ``{driverId, expiresAt, open}``: the delivery's latest
+offer as the events heard so far tell, and whether it is still open; ``expiresAt`` is
+``None`` when the offer's end was heard before the offer itself."""
+
+
+def offer_made(store: AbstractDocumentStore, event: Envelope) -> None:
+    """Keep the offer ``delivery-offered`` announces, unless something later was heard."""
+    offer = event.body
+    made = {"driverId": offer["driverId"], "expiresAt": offer["expiresAt"], "open": True}
+    apply_event(store, OFFERS, offer["id"], event, lambda _: made)
+
+
+def offer_over(
+    store: AbstractDocumentStore, event: Envelope, delivery_id: str, driver_id: str
+) -> None:
+    """The delivery's offer to ``driver_id`` is over: ``offer-withdrawn`` (declined, missed,
+    or the order cancelled), or the delivery's assignment to them."""
+
+    def close(record: Doc | None) -> Doc:
+        if record is None:
+            return {"driverId": driver_id, "expiresAt": None, "open": False}
+        if record["driverId"] == driver_id:
+            return {**record, "open": False}
+        return record
+
+    apply_event(store, OFFERS, delivery_id, event, close)
+
+
+def still_open(store: AbstractDocumentStore, offer: Doc, now_ms: int) -> bool:
+    """Whether the offer (a ``delivery-offered`` body) is the delivery's latest, not over and
+    not expired."""
+    record = store.get(OFFERS, offer["id"]) or {}
+    return (
+        record.get("open") is True
+        and record["driverId"] == offer["driverId"]
+        and record["expiresAt"] == offer["expiresAt"]
+        and now_ms < offer["expiresAt"]
+    )
