@@ -51,6 +51,12 @@ class RestaurantUpdated(Contract):
     delivery_radius_m: int | None = Field(default=None, ge=1, examples=[5000])
     """How far from the restaurant it delivers, in metres, as the crow flies (``null``: a
     profile saved before restaurants said; readers then apply no limit)."""
+    revision: int | None = Field(default=None, ge=1, examples=[3])
+    """Which save of the profile this is: 1 for the first, one more for each save that
+    changed it. Of two events about one restaurant, the one with the higher revision is the
+    later save, also when both carry the same time (two saves in one millisecond).
+    ``null``: published before restaurants counted their saves; such an event is older
+    than one of the same time that has a revision."""
 
 
 class MenuItem(ContractModel):
@@ -83,6 +89,12 @@ class MenuUpdated(Contract):
     """The restaurant whose menu this is; also the events' partition key."""
     items: list[MenuItem]
     """Every dish on the menu, available or not: it replaces the menu published before."""
+    revision: int | None = Field(default=None, ge=1, examples=[3])
+    """Which save of the menu this is: 1 for the first, one more for each save that changed
+    it. Of two events about one restaurant's menu, the one with the higher revision is the
+    later save, also when both carry the same time (two saves in one millisecond).
+    ``null``: published before restaurants counted their saves; such an event is older
+    than one of the same time that has a revision."""
 
 
 class OrderAccepted(Contract):

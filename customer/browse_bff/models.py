@@ -6,6 +6,7 @@ from pydantic import Field, field_validator
 
 from customer.browse_bff.pages import Position
 from customer.contracts import Address
+from customer.restaurant_esg.cuisines import cuisine_tag
 from shared.api_models import MAX_PAGE_LIMIT, PAGE_LIMIT, QueryString, ResponseView
 
 RESTAURANTS = "catalog-restaurants"
@@ -125,5 +126,5 @@ class RestaurantQuery(QueryString):
     @field_validator("cuisine")
     @classmethod
     def _as_published(cls, cuisine: str | None) -> str | None:
-        """Restaurant publishes cuisines in lower case; ``?cuisine=Italian`` finds them too."""
-        return None if cuisine is None else cuisine.lower()
+        """The view keeps cuisines as tags (lower case); ``?cuisine=Italian`` finds them too."""
+        return None if cuisine is None else cuisine_tag(cuisine)

@@ -56,13 +56,16 @@ class Position:
             padded = token + "=" * (-len(token) % 4)
             raw = base64.b64decode(padded, altchars=b"-_", validate=True)
             value = json.loads(raw.decode())
-        except (binascii.Error, ValueError) as error:  # JSON and UTF-8 errors are ValueErrors
+            is_position = (
+                isinstance(value, list)
+                and len(value) == 2
+                and all(isinstance(part, str) and part.encode() for part in value)
+            )
+        except (binascii.Error, ValueError, RecursionError) as error:
+            # JSON and UTF-8 errors (a lone surrogate in a part too) are ValueErrors; JSON
+            # nested deeper than the decoder goes is a RecursionError
             raise ValueError("not a page token this list gave") from error
-        if (
-            not isinstance(value, list)
-            or len(value) != 2
-            or not all(isinstance(part, str) and part for part in value)
-        ):
+        if not is_position:
             raise ValueError("not a page token this list gave")
         return cls(value[0], value[1])
 

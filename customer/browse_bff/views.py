@@ -1,11 +1,17 @@
-"""Keep the catalog views up to date from the restaurant and menu events."""
+"""Keep the catalog views up to date from the restaurant and menu events.
+
+Of a restaurant's events the view keeps the latest save's (see
+:mod:`customer.restaurant_esg.revisions`); a restaurant's cuisine is stored as the
+tag ``?cuisine=`` matches, also from an event emitted before the ingress spelt it so.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 from customer.browse_bff.models import MENUS, RESTAURANTS
-from shared.stores import apply_event
+from customer.restaurant_esg.cuisines import cuisine_tag
+from customer.restaurant_esg.revisions import keep_latest
 
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
@@ -18,6 +24,7 @@ VIEW_OF = {"restaurant-updated": RESTAURANTS, "menu-updated": MENUS}
 
 def refresh_catalog(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     """Replace the restaurant's (or its menu's) view with the event's state, unless stale."""
-    apply_event(
-        ctx.ports.store, VIEW_OF[event.type], event.partition_key, event, lambda _: dict(event.body)
-    )
+    state = dict(event.body)
+    if "cuisine" in state:
+        state["cuisine"] = cuisine_tag(state["cuisine"])
+    keep_latest(ctx.ports.store, VIEW_OF[event.type], event.partition_key, event, state)

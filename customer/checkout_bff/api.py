@@ -47,11 +47,13 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         body=CartRequest,
         response=Cart,
         refusals={
-            422: "the cart cannot be ordered (unknown restaurant or dish, closed, unavailable)"
+            422: "the cart cannot be ordered (unknown restaurant or dish, closed, unavailable, "
+            "more than 50 of a dish)"
         },
     )
     def put_cart(caller: Principal, body: CartRequest) -> Cart:
-        """Replace the caller's cart; it is priced from the restaurant's current menu."""
+        """Replace the caller's cart; it is priced from the restaurant's current menu, and
+        lines of the same dish become one."""
         wanted = [(line.menu_item_id, line.quantity) for line in body.items]
         doc = _cart_version(body.restaurant_id, _price(store, body.restaurant_id, wanted))
         store.put(CARTS, caller.subject, doc)

@@ -19,6 +19,8 @@ ACCOUNTS = "checkout-accounts"
 """Each customer's saved delivery address and whether a card is saved, keyed by subject."""
 
 TOKEN = r"^pm_[A-Za-z0-9_]{3,64}$"
+MAX_QUANTITY = 50
+"""The most of one dish a cart (and so an order) holds, on one line or added up over several."""
 
 
 class CartLine(RequestBody):
@@ -26,8 +28,9 @@ class CartLine(RequestBody):
 
     menu_item_id: str = Field(min_length=1, max_length=100)
     """The dish's ``id`` on the restaurant's menu; the dish must be available."""
-    quantity: int = Field(ge=1, le=50)
-    """How many of the dish, 1 to 50."""
+    quantity: int = Field(strict=True, ge=1, le=MAX_QUANTITY)
+    """How many of the dish, 1 to 50: a whole number (``2``, not ``"2"``, ``2.0`` or
+    ``true``)."""
 
 
 class CartRequest(RequestBody):
@@ -36,7 +39,9 @@ class CartRequest(RequestBody):
     restaurant_id: str = Field(min_length=1, max_length=100)
     """The restaurant the dishes are from (its ``id`` in browse); it must be open."""
     items: list[CartLine] = Field(min_length=1, max_length=30)
-    """The dishes, 1 to 30 lines; they replace whatever the cart held."""
+    """The dishes, 1 to 30 lines; they replace whatever the cart held. Lines of the same
+    dish become one line, where the dish first comes, with their quantities added up: at
+    most 50 of a dish in all (422 naming the line that goes past it)."""
 
 
 class PricedLine(ResponseView):
@@ -58,7 +63,8 @@ class Cart(ResponseView):
     restaurant_id: str | None
     """The restaurant the dishes are from; ``null`` for an empty cart."""
     items: list[PricedLine]
-    """The priced lines, in the order they were put; empty for an empty cart."""
+    """The priced lines, one per dish, in the order they were put; empty for an empty
+    cart."""
     total: int
     """The sum of each line's ``price`` times its ``quantity``, in ``currency``'s minor unit
     (``0`` for an empty cart)."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from customer.checkout_bff.models import MENUS, RESTAURANTS
+from customer.checkout_bff.models import MAX_QUANTITY, MENUS, RESTAURANTS
 
 if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore, Doc
@@ -37,7 +38,11 @@ class PricedCart:
 def price(
     store: AbstractDocumentStore, restaurant_id: str, wanted: Sequence[tuple[str, int]]
 ) -> PricedCart:
-    """Price ``(menuItemId, quantity)`` pairs at an open restaurant or raise ``Unpriceable``."""
+    """Price ``(menuItemId, quantity)`` pairs at an open restaurant or raise ``Unpriceable``.
+
+    Lines of the same dish become one, where the dish first came, with their
+    quantities added up: at most :data:`MAX_QUANTITY` of a dish in all, as on one line.
+    """
     restaurant = store.get(RESTAURANTS, restaurant_id)
     if restaurant is None or not restaurant["open"]:
         state = "unknown" if restaurant is None else "closed"
@@ -46,16 +51,34 @@ def price(
     dishes = {dish["id"]: dish for dish in menu["items"]}
     currency = next((dishes[i]["currency"] for i, _ in wanted if i in dishes), "")
     problems: dict[str, str] = {}
-    lines: list[Doc] = []
-    for n, (item_id, quantity) in enumerate(wanted):
+    on_lines: dict[str, list[int]] = {}  # each orderable dish: the lines it is on
+    for n, (item_id, _) in enumerate(wanted):
         problem = _problem(item_id, dishes.get(item_id), currency)
         if problem is None:
-            lines.append(_line(dishes[item_id], quantity))
+            on_lines.setdefault(item_id, []).append(n)
         else:
             problems[f"items.{n}.menuItemId"] = problem
+    lines: list[Doc] = []
+    for item_id, on in on_lines.items():
+        quantities = [wanted[n][1] for n in on]
+        lines.append(_line(dishes[item_id], sum(quantities)))
+        if sum(quantities) > MAX_QUANTITY:
+            problems.update(_too_many(dishes[item_id]["name"], on, quantities))
     if problems:
         raise Unpriceable(problems)
     return PricedCart(restaurant, lines, currency)
+
+
+def _too_many(name: str, on: list[int], quantities: list[int]) -> dict[str, str]:
+    """The problem of a dish wanted more than :data:`MAX_QUANTITY` times over the lines
+    ``on``, named on the line that took it past (the message names all of them: only
+    their sum is wrong, not any one line)."""
+    running = itertools.accumulate(quantities)
+    past = next(n for n, total in zip(on, running, strict=True) if total > MAX_QUANTITY)
+    named = [f"items.{n}" for n in on]
+    where = named[0] if len(named) == 1 else ", ".join(named[:-1]) + f" and {named[-1]}"
+    problem = f"{name} is on {where}: {sum(quantities)} in all, at most {MAX_QUANTITY} of one dish"
+    return {f"items.{past}.quantity": problem}
 
 
 def _line(dish: Doc, quantity: int) -> Doc:

@@ -1,4 +1,8 @@
-"""Publish the catalog: profiles and menus leave as the published contracts, nothing more."""
+"""Publish the catalog: profiles and menus leave as the published contracts, nothing more.
+
+Each carries the ``revision`` profile-bff saved it with (none when the change was
+announced before saves were counted), so readers order two saves of one millisecond.
+"""
 
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ def _restaurant(body: Json) -> RestaurantUpdated:
         open=body["open"],
         ordering=body["ordering"],
         delivery_radius_m=body.get("deliveryRadiusM"),
+        revision=body.get("revision"),
     )
 
 
@@ -52,6 +57,7 @@ def _menu(body: Json) -> MenuUpdated:
             )
             for item in body["items"]
         ],
+        revision=body.get("revision"),
     )
 
 

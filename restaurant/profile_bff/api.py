@@ -12,6 +12,7 @@ from restaurant.profile_bff.models import (
     Profile,
     ProfileView,
 )
+from restaurant.profile_bff.revisions import content_of, save
 from restaurant.profile_bff.rules import menu_problems
 from shared.api import HttpApi, HttpError
 
@@ -34,7 +35,7 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         """Create or replace the restaurant's profile."""
         _require_staff_of(caller, restaurant_id)
         profile = ProfileView.model_validate({**body.model_dump(), "id": restaurant_id})
-        store.put(RESTAURANTS, restaurant_id, profile.model_dump(mode="json", by_alias=True))
+        save(store, RESTAURANTS, restaurant_id, profile.model_dump(mode="json", by_alias=True))
         return profile
 
     @api.route(
@@ -50,7 +51,7 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         doc = store.get(RESTAURANTS, restaurant_id)
         if doc is None:
             raise HttpError(404, f"restaurant {restaurant_id} has no profile yet")
-        return ProfileView.model_validate(doc)
+        return ProfileView.model_validate(content_of(doc))
 
     @api.route(
         "PUT", "/restaurants/{restaurant_id}/menu", actors={"staff"}, body=Menu, response=MenuView
@@ -67,7 +68,7 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
                 409, f"restaurant {restaurant_id} has no profile yet: PUT it before its menu"
             )
         menu = MenuView(restaurant_id=restaurant_id, items=body.items)
-        store.put(MENUS, restaurant_id, menu.model_dump(mode="json", by_alias=True))
+        save(store, MENUS, restaurant_id, menu.model_dump(mode="json", by_alias=True))
         return menu
 
     @api.route(
@@ -83,7 +84,7 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         doc = store.get(MENUS, restaurant_id)
         if doc is None:
             raise HttpError(404, f"restaurant {restaurant_id} has no menu yet")
-        return MenuView.model_validate(doc)
+        return MenuView.model_validate(content_of(doc))
 
     return api.flask_app()
 

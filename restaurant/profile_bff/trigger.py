@@ -11,12 +11,13 @@ if TYPE_CHECKING:
 
 
 def announce_profile(change: DocumentChange, ctx: Context[RestaurantPorts]) -> None:
-    """Emit ``restaurant-updated`` (the whole profile) when its content changed."""
+    """Emit ``restaurant-updated`` (the whole profile and its ``revision``) when it changed."""
     if change.after is not None and change.after != change.before:
         ctx.emit("restaurant-updated", "restaurant", change.after, partition_key=change.key)
 
 
 def announce_menu(change: DocumentChange, ctx: Context[RestaurantPorts]) -> None:
-    """Emit ``menu-updated`` (``restaurantId`` and ``items``) when the menu changed."""
+    """Emit ``menu-updated`` (``restaurantId``, ``items`` and ``revision``) when the menu
+    changed."""
     if change.after is not None and change.after != change.before:
         ctx.emit("menu-updated", "menu", change.after, partition_key=change.key)

@@ -9,6 +9,8 @@ import pytest
 
 from customer.browse_bff.models import RESTAURANTS
 from customer.browse_bff.pages import SCAN_BUDGET
+from shared.envelope import new_event
+from shared.topology import Topic
 from tests.customer.conftest import ADDRESS, DISHES, Customer
 
 if TYPE_CHECKING:
@@ -117,6 +119,38 @@ def test_the_latest_update_wins_and_a_redelivered_one_changes_nothing(catalog: C
 
     assert names(catalog.call("browse-bff", "GET", "/restaurants?open=true")) == ["Pasta Bar"]
     assert catalog.doc("catalog-restaurants", "r-1")["open"] is False
+
+
+def test_a_cuisine_published_in_mixed_case_is_found_by_its_filter(catalog: Customer) -> None:
+    # saved before Restaurant kept cuisines in lower case, and published again as it was
+    catalog.restaurant("r-4", name="Sushi Bar", cuisine=" Japanese ")
+
+    found = catalog.call("browse-bff", "GET", "/restaurants?cuisine=japanese").get_json()
+
+    assert [(r["id"], r["cuisine"]) for r in found["restaurants"]] == [("r-4", "japanese")]
+    assert names(catalog.call("browse-bff", "GET", "/restaurants?cuisine=JAPANESE")) == [
+        "Sushi Bar"
+    ]
+
+
+def test_an_update_on_the_bus_from_before_cuisines_were_normalised_is_found_too(
+    catalog: Customer,
+) -> None:
+    # an event the ingress emitted before it normalised, replayed (a fault resubmitted)
+    body = {"id": "r-4", "name": "Sushi Bar", "cuisine": "Japanese", "address": ADDRESS}
+    old = new_event(
+        "restaurant-updated",
+        "restaurant",
+        {**body, "open": True, "deliveryRadiusM": None},
+        partition_key="r-4",
+        timestamp=catalog.clock.now_ms(),
+    )
+    catalog.system.inject("customer", Topic.BUS, old)
+    catalog.system.run_until_quiet()
+
+    assert names(catalog.call("browse-bff", "GET", "/restaurants?cuisine=japanese")) == [
+        "Sushi Bar"
+    ]
 
 
 def test_only_customers_may_browse(catalog: Customer) -> None:
@@ -298,6 +332,8 @@ def token(raw: bytes) -> str:
         token(b'["Bao Bar", 1]'),
         token(b'["", "b-1"]'),
         token(b'["Bao Bar", "b-1", "x"]'),
+        token(b"[" * 3000),  # deeper than the JSON decoder goes
+        token(b'["\\ud800", "b-1"]'),  # a lone surrogate: no text a name can hold
         "A" * 4097,
     ],
 )

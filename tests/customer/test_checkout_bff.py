@@ -103,6 +103,14 @@ def test_a_cart_can_be_emptied(shop: Customer) -> None:
             {"restaurantId": "r-1", "items": [{"menuItemId": "margherita", "quantity": 1}] * 31},
             "items",
         ),
+        (
+            {"restaurantId": "r-1", "items": [{"menuItemId": "margherita", "quantity": True}]},
+            "items.0.quantity",
+        ),
+        (
+            {"restaurantId": "r-1", "items": [{"menuItemId": "margherita", "quantity": "2"}]},
+            "items.0.quantity",
+        ),
         ({"restaurantId": "", "items": CART["items"]}, "restaurantId"),
         ({"items": CART["items"]}, "restaurantId"),
         ({**CART, "coupon": "FREE"}, "coupon"),
@@ -143,6 +151,51 @@ def test_unknown_and_unavailable_dishes_are_named(shop: Customer) -> None:
         "items.1.menuItemId": "Calzone is not available",
         "items.2.menuItemId": "sushi is not on the menu",
     }
+
+
+def test_lines_of_the_same_dish_become_one_line(shop: Customer) -> None:
+    items = [
+        {"menuItemId": "margherita", "quantity": 1},
+        {"menuItemId": "tiramisu", "quantity": 1},
+        {"menuItemId": "margherita", "quantity": 1},
+    ]
+    response = shop.call("checkout-bff", "PUT", "/cart", {"restaurantId": "r-1", "items": items})
+
+    assert response.status_code == 200
+    assert response.get_json() == PRICED
+    assert cart(shop) == PRICED
+
+
+def test_more_than_50_of_one_dish_over_several_lines_is_refused_naming_the_line(
+    shop: Customer,
+) -> None:
+    items = [
+        {"menuItemId": "margherita", "quantity": 30},
+        {"menuItemId": "tiramisu", "quantity": 50},
+        {"menuItemId": "margherita", "quantity": 20},
+        {"menuItemId": "margherita", "quantity": 1},
+    ]
+    response = shop.call("checkout-bff", "PUT", "/cart", {"restaurantId": "r-1", "items": items})
+
+    assert response.status_code == 422
+    assert response.get_json()["fields"] == {
+        "items.3.quantity": "Pizza Margherita is on items.0, items.2 and items.3: "
+        "51 in all, at most 50 of one dish"
+    }
+    assert shop.store.get("carts", "alice") is None
+
+
+def test_a_cart_kept_from_before_with_too_many_of_a_dish_is_not_ordered(shop: Customer) -> None:
+    shop.sign_up()
+    line = {"menuItemId": "margherita", "name": "Pizza Margherita", "quantity": 30, "price": 950}
+    old = {"restaurantId": "r-1", "items": [line, line], "total": 57000, "currency": "EUR"}
+    shop.store.put("carts", "alice", {**old, "checkoutId": "c-1"})
+
+    response = checkout(shop)
+
+    assert response.status_code == 422
+    assert list(response.get_json()["fields"]) == ["items.1.quantity"]
+    assert orders(shop) == []
 
 
 # -- checkout ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from restaurant.contracts import RestaurantUpdated
+from restaurant.contracts import MenuUpdated, RestaurantUpdated
 from shared.envelope import new_event
 from tests.customer.conftest import ADDRESS, DISHES, Customer
 
@@ -22,6 +22,7 @@ def test_a_restaurant_update_comes_in_without_what_customers_do_not_need(
         "address": ADDRESS,
         "open": False,
         "deliveryRadiusM": 5000,
+        "revision": None,
     }
 
 
@@ -30,7 +31,20 @@ def test_a_menu_update_comes_in_whole(customer: Customer) -> None:
 
     [event] = customer.events("menu-updated")
     assert event.partition_key == "r-1"
-    assert event.body == {"restaurantId": "r-1", "items": DISHES[:2]}
+    assert event.body == {"restaurantId": "r-1", "items": DISHES[:2], "revision": None}
+
+
+def test_an_update_comes_in_with_its_revision_and_its_cuisine_as_a_tag(
+    customer: Customer,
+) -> None:
+    customer.restaurant("r-1", cuisine=" Japanese ", revision=7)
+    menu = {"restaurantId": "r-1", "items": DISHES[:1], "revision": 4}
+    customer.receive("restaurant", MenuUpdated.model_validate(menu), "r-1")
+
+    [restaurant] = customer.events("restaurant-updated")
+    [menu] = customer.events("menu-updated")
+    assert (restaurant.body["cuisine"], restaurant.body["revision"]) == ("japanese", 7)
+    assert menu.body["revision"] == 4
 
 
 def test_a_redelivered_update_is_emitted_with_the_same_id(customer: Customer) -> None:

@@ -22,11 +22,11 @@ def test_a_saved_profile_and_menu_are_published_as_their_contracts(
     assert profile.entity == "restaurant"
     assert profile.partition_key == "r-1"
     assert profile.tags["schemaVersion"] == "1"
-    assert profile.body == {"id": "r-1", **PROFILE}
+    assert profile.body == {"id": "r-1", **PROFILE, "revision": 1}
     [menu] = restaurant.external(MenuUpdated.TYPE)
     assert menu.entity == "menu"
     assert menu.partition_key == "r-1"
-    assert menu.body == MENU
+    assert menu.body == {**MENU, "revision": 1}
     assert restaurant.system.faults("restaurant") == []
 
 
@@ -35,7 +35,7 @@ def test_only_contract_fields_leave_the_subsystem(restaurant: Restaurant) -> Non
     body["address"] = {**PROFILE["address"], "doorCode": "1234"}
     restaurant.emit_internal("restaurant-updated", "restaurant", body, "r-1")
     [published] = restaurant.external(RestaurantUpdated.TYPE)
-    assert published.body == {"id": "r-1", **PROFILE}
+    assert published.body == {"id": "r-1", **PROFILE, "revision": None}
 
 
 def test_a_redelivered_change_is_published_with_the_same_event_id(restaurant: Restaurant) -> None:

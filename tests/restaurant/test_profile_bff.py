@@ -62,7 +62,7 @@ def test_a_saved_profile_becomes_one_restaurant_updated_event(restaurant: Restau
     [event] = restaurant.bus("restaurant-updated")
     assert event.entity == "restaurant"
     assert event.partition_key == "r-1"
-    assert event.body == {**PROFILE, "id": "r-1"}
+    assert event.body == {**PROFILE, "id": "r-1", "revision": 1}
 
 
 def test_saving_the_same_profile_again_emits_nothing_and_a_change_emits_again(
@@ -75,6 +75,39 @@ def test_saving_the_same_profile_again_emits_nothing_and_a_change_emits_again(
     put_profile(restaurant, {**PROFILE, "open": False})
     restaurant.system.run_until_quiet()
     assert [e.body["open"] for e in restaurant.bus("restaurant-updated")] == [True, False]
+
+
+def test_each_save_that_changes_the_profile_counts_one_revision_more_in_the_same_millisecond(
+    restaurant: Restaurant,
+) -> None:
+    put_profile(restaurant)
+    put_profile(restaurant)  # no change: no revision
+    put_profile(restaurant, {**PROFILE, "open": False})
+    put_profile(restaurant, {**PROFILE, "cuisine": "Italian"})  # the same as the first
+    restaurant.system.run_until_quiet()
+
+    events = restaurant.bus("restaurant-updated")
+    assert [(e.body["open"], e.body["revision"]) for e in events] == [
+        (True, 1),
+        (False, 2),
+        (True, 3),
+    ]
+    assert len({e.timestamp for e in events}) == 1  # their time cannot order them
+    assert get(restaurant, "/restaurants/r-1").get_json() == {**PROFILE, "id": "r-1"}
+
+
+def test_a_profile_saved_before_revisions_were_counted_gets_its_first_on_its_next_change(
+    restaurant: Restaurant,
+) -> None:
+    restaurant.store.put("restaurants", "r-1", {**PROFILE, "id": "r-1"})
+    put_profile(restaurant)  # no change: it stays as it was
+    assert restaurant.store.get("restaurants", "r-1") == {**PROFILE, "id": "r-1"}
+
+    put_profile(restaurant, {**PROFILE, "open": False})
+
+    assert get(restaurant, "/restaurants/r-1").get_json() == {**PROFILE, "id": "r-1", "open": False}
+    restaurant.system.run_until_quiet()
+    assert [e.body.get("revision") for e in restaurant.bus("restaurant-updated")] == [None, 1]
 
 
 def test_an_unknown_profile_is_404(restaurant: Restaurant) -> None:
@@ -141,7 +174,7 @@ def test_staff_of_another_restaurant_cannot_change_or_read_the_profile(
     assert change.status_code == 403
     assert "r-2" in change.get_json()["error"]
     assert get(restaurant, "/restaurants/r-1", headers=other).status_code == 403
-    assert restaurant.store.get("restaurants", "r-1") == {**PROFILE, "id": "r-1"}
+    assert restaurant.store.get("restaurants", "r-1") == {**PROFILE, "id": "r-1", "revision": 1}
     restaurant.system.run_until_quiet()
     assert len(restaurant.bus("restaurant-updated")) == 1
 
@@ -184,7 +217,26 @@ def test_a_saved_menu_becomes_one_menu_updated_event(restaurant: Restaurant) -> 
     [event] = restaurant.bus("menu-updated")
     assert event.entity == "menu"
     assert event.partition_key == "r-1"
-    assert event.body == {"restaurantId": "r-1", "items": MENU_ITEMS}
+    assert event.body == {"restaurantId": "r-1", "items": MENU_ITEMS, "revision": 1}
+
+
+def test_each_save_that_changes_the_menu_counts_one_revision_more(
+    restaurant: Restaurant,
+) -> None:
+    put_profile(restaurant)
+    put_menu(restaurant)
+    put_menu(restaurant, with_item(0, price=1200))
+    restaurant.system.run_until_quiet()
+
+    events = restaurant.bus("menu-updated")
+    assert [(e.body["items"][0]["price"], e.body["revision"]) for e in events] == [
+        (950, 1),
+        (1200, 2),
+    ]
+    assert get(restaurant, "/restaurants/r-1/menu").get_json() == {
+        "restaurantId": "r-1",
+        "items": with_item(0, price=1200),
+    }
 
 
 def test_a_menu_before_the_profile_is_409_and_not_saved(restaurant: Restaurant) -> None:
@@ -249,7 +301,8 @@ def test_staff_of_another_restaurant_cannot_change_or_read_the_menu(
     put_menu(restaurant)
     other = restaurant.staff("r-2")
     assert put_menu(restaurant, with_item(0, price=1), headers=other).status_code == 403
-    assert restaurant.store.get("menus", "r-1") == {"restaurantId": "r-1", "items": MENU_ITEMS}
+    menu = {"restaurantId": "r-1", "items": MENU_ITEMS, "revision": 1}
+    assert restaurant.store.get("menus", "r-1") == menu
     assert get(restaurant, "/restaurants/r-1/menu", headers=other).status_code == 403
 
 
