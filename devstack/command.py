@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import shlex
 import signal
@@ -32,9 +33,12 @@ from shared import logs
 from shared.auth import DEV_KEY_PATH
 from shared.exceptions import KitError
 from shared.paths import PROJECT_ROOT
+from shared.prose import help_text
 from shared.system import load_subsystems
 
 SUPERVISE_EVERY_S = 0.3
+ORDERS, SEED = 5, 7
+"""The scenario's defaults: orders to place, and the story's random seed."""
 _log = logging.getLogger("fooddelivery.dev")
 
 
@@ -43,7 +47,7 @@ def register(commands: Any) -> None:
     parser = commands.add_parser(
         "dev",
         help="run every function locally on the Google emulators",
-        description=__doc__,
+        description=help_text(__doc__ or ""),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ports = parser.add_argument_group("ports (127.0.0.1)")
@@ -90,10 +94,10 @@ def register(commands: Any) -> None:
     story.add_argument(
         "--attach", action="store_true", help="with --scenario: use the running stack"
     )
-    story.add_argument("--orders", type=int, default=5, help="orders to place (default 5)")
-    story.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    story.add_argument("--orders", type=int, help=f"orders to place (default {ORDERS})")
+    story.add_argument("--seed", type=int, help=f"random seed (default {SEED})")
     story.add_argument(
-        "--timeline", choices=("traced", "all", "none"), default="traced", help="as for demo"
+        "--timeline", choices=("traced", "all", "none"), help="as for demo (default traced)"
     )
     parser.set_defaults(run=run)
 
@@ -124,10 +128,19 @@ def options_from(args: argparse.Namespace) -> DevOptions:
 
 def usage_error(args: argparse.Namespace, subsystems: tuple[str, ...]) -> str | None:
     """What is wrong with the options, before anything starts (``None``: nothing)."""
-    if args.attach and not args.scenario:
-        return "--attach goes with --scenario (it plays the story on a running stack)"
-    if args.scenario and args.orders < 1:
+    if not args.scenario:
+        story = [f"--{o}" for o in ("orders", "seed", "timeline") if getattr(args, o) is not None]
+        given = ["--attach"] * args.attach + story
+        if given:
+            return f"{', '.join(given)}: only with --scenario (which plays the demo story)"
+    if args.orders is not None and args.orders < 1:
         return "--orders must be at least 1"
+    if args.auto_pos is not None and not (math.isfinite(args.auto_pos) and args.auto_pos >= 0):
+        return "--auto-pos must be a number of seconds, 0 or more"
+    if args.storage_port is not None and args.no_lake:
+        return "--storage-port goes without --no-lake (the Storage emulator holds the lake)"
+    if args.state_dir.exists() and not args.state_dir.is_dir():
+        return f"--state-dir {args.state_dir} is not a directory"
     for option in ("pubsub_port", "firestore_port", "storage_port"):
         port = getattr(args, option)
         if port is not None and not 1 <= port <= hints.PORT_MAX:
@@ -148,6 +161,9 @@ def run(args: argparse.Namespace) -> int:
     problem = usage_error(args, tuple(app.name for app in load_subsystems()))
     if problem:
         return _fail(problem)
+    args.orders = ORDERS if args.orders is None else args.orders
+    args.seed = SEED if args.seed is None else args.seed
+    args.timeline = args.timeline or "traced"
     if args.scenario and args.attach:
         from devstack.live import attach
         from devstack.scenario import play

@@ -144,7 +144,11 @@ class DevStack:
         if any(s.name == "storage" for s in specs):
             self._check_storage_emulator()
         ports = self._resolve_ports(specs)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            where = self.options.state_dir
+            raise DevError(f"cannot keep the stack's state in {where}: {error.strerror}") from None
         self.started_processes = True
         self._start_fakes()
         self._start_emulators(ports, specs)

@@ -7,13 +7,13 @@ tests and ``fooddelivery dev --scenario`` exercise the same public surface.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import requests
 
+from shared import ids
 from shared.auth import LocalIssuer, Principal
 
 TIMEOUT_S = 10.0
@@ -113,7 +113,7 @@ class CustomerApp:
         items = [{"menuItemId": item, "quantity": qty} for item, qty in lines]
         self.checkout_api.call("PUT", "/cart", {"restaurantId": restaurant_id, "items": items})
         placed = self.checkout_api.call(
-            "POST", "/checkout", {}, idempotency_key=f"checkout-{uuid.uuid4()}"
+            "POST", "/checkout", {}, idempotency_key=f"checkout-{ids.new_uuid()}"
         )
         order_id: str = placed["orderId"]
         return order_id

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from shared import ids
 from shared.exceptions import EnvelopeError
 
 RESERVED_FIELDS = frozenset({"id", "type", "timestamp", "partitionKey", "tags", "raw", "metadata"})
@@ -173,7 +174,7 @@ def new_event(
             **(metadata or {}),
         }
     else:
-        event_id = str(uuid.uuid4())
+        event_id = str(ids.new_uuid())
     return Envelope(
         id=event_id,
         type=type,

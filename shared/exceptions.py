@@ -40,6 +40,10 @@ class BusinessRuleViolation(PoisonError):
     """The event is valid but the domain refuses it (e.g. an illegal transition)."""
 
 
+class SettingError(KitError, ValueError):
+    """An environment variable holds a value the kit cannot use."""
+
+
 class TopologyError(KitError):
     """A subsystem's topology declaration is inconsistent."""
 

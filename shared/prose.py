@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,15 @@ def prose(docstring: str) -> str:
     text = _ROLE.sub(lambda m: f"`{m[1].rsplit('.', 1)[-1]}`", inspect.cleandoc(docstring))
     text = _LITERAL.sub(lambda m: f"`{m[1]}`", text)
     return "\n\n".join(_unwrap(p) for p in re.split(r"\n\s*\n", text) if p.strip())
+
+
+def help_text(docstring: str, width: int = 79) -> str:
+    """``docstring`` as :func:`prose` filled to ``width`` columns, for a command's ``--help``
+    (with :class:`argparse.RawDescriptionHelpFormatter`, which keeps the paragraphs)."""
+    return "\n\n".join(
+        "\n".join(textwrap.fill(line, width) for line in paragraph.split("\n"))
+        for paragraph in prose(docstring).split("\n\n")
+    )
 
 
 def first_sentence(docstring: str) -> str:

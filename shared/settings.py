@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from shared.exceptions import SettingError
+
 Mode = Literal["memory", "emulator", "gcp"]
 PREFIX = "FOODDELIVERY_"
 
@@ -40,10 +42,10 @@ class Settings:
         env = os.environ if environ is None else environ
         mode = env.get(f"{PREFIX}MODE", "gcp" if env.get("K_SERVICE") else "memory")
         if mode not in ("memory", "emulator", "gcp"):
-            raise ValueError(f"{PREFIX}MODE must be memory, emulator or gcp, not {mode!r}")
+            raise SettingError(f"{PREFIX}MODE must be memory, emulator or gcp, not {mode!r}")
         log_format = env.get(f"{PREFIX}LOG_FORMAT", "json")
         if log_format not in ("json", "text"):
-            raise ValueError(f"{PREFIX}LOG_FORMAT must be json or text, not {log_format!r}")
+            raise SettingError(f"{PREFIX}LOG_FORMAT must be json or text, not {log_format!r}")
         projects = {
             k.removeprefix(f"{PREFIX}PROJECT_").lower(): v
             for k, v in env.items()

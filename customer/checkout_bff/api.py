@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -19,6 +18,7 @@ from customer.checkout_bff.models import (
 )
 from customer.checkout_bff.orders import new_order
 from customer.checkout_bff.pricing import PricedCart, Unpriceable, price
+from shared import ids
 from shared.api import HttpApi, HttpError
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         ordered_version = cart.get("checkoutId")
         account = store.get(ACCOUNTS, caller.subject) or {}
         order = new_order(
-            ordered_version or str(uuid.uuid4()),
+            ordered_version or str(ids.new_uuid()),
             caller.subject,
             priced,
             address,
@@ -128,7 +128,7 @@ def _cart_version(restaurant_id: str, priced: PricedCart) -> Doc:
             "currency": priced.currency,
         }
     )
-    return {**cart.model_dump(mode="json", by_alias=True), "checkoutId": str(uuid.uuid4())}
+    return {**cart.model_dump(mode="json", by_alias=True), "checkoutId": str(ids.new_uuid())}
 
 
 def _as_shown(lines: Sequence[Doc], currency: str | None) -> tuple[object, ...]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING
 
 from customer.checkout_bff.models import ORDERS
+from shared import ids
 
 if TYPE_CHECKING:
     from customer.checkout_bff.pricing import PricedCart
@@ -40,7 +40,7 @@ def new_order(
     return {
         "id": order_id,
         "customerId": customer_id,
-        "customerRef": uuid.uuid4().hex,
+        "customerRef": ids.new_uuid().hex,
         "restaurant": {k: restaurant[k] for k in ("id", "name", "address")},
         "items": cart.lines,
         "total": cart.total,

@@ -32,6 +32,8 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from shared.exceptions import SettingError
+
 CHAOS_ENV = "FOODDELIVERY_CHAOS_SEED"
 """The environment variable that turns chaos on, with its seed."""
 
@@ -71,7 +73,7 @@ class Chaos:
         try:
             return cls(seed=int(value))
         except ValueError:
-            raise ValueError(f"{CHAOS_ENV} must be an integer seed, not {value!r}") from None
+            raise SettingError(f"{CHAOS_ENV} must be an integer seed, not {value!r}") from None
 
     def start(self) -> ChaosRun:
         """Fresh random state for one hub."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from shared import ids
 from shared.clock import Clock, ManualClock, SystemClock
 from shared.exceptions import TopologyError
 from shared.hub.chaos import Chaos
@@ -69,13 +70,15 @@ class EmbeddedSystem:
 
         ``chaos`` shuffles deliveries where Google gives no order, redelivers
         some acknowledged ones (:mod:`shared.hub.chaos`) and runs every store
-        updater twice, as a contended Firestore transaction may; by default it is
-        what ``FOODDELIVERY_CHAOS_SEED`` asks for, off when that is unset."""
+        updater twice, as a contended Firestore transaction may, and draws the
+        process's new ids from its seed (:mod:`shared.ids`); by default it is what
+        ``FOODDELIVERY_CHAOS_SEED`` asks for, off when that is unset."""
         problems = check_system(tuple(app.topology for app in apps))
         if problems and not standalone:
             raise TopologyError("the system is inconsistent:\n  " + "\n  ".join(problems))
         self.clock = clock or SystemClock()
         chaos = chaos if chaos is not None else Chaos.from_env()
+        ids.seed(chaos.seed if chaos is not None else None)  # a chaos run is its seed's
         self.hub = InMemoryHub(self.clock, lake, chaos)
         store_clock: Clock = self.clock
         if chaos is not None and chaos.tick_ms and isinstance(self.clock, ManualClock):

@@ -154,7 +154,13 @@ def test_the_banner_leaves_out_the_default_state_dir_and_a_lake_that_is_off(
         (["--base-port", "0"], "--base-port must be from 1 to 65521"),
         (["--pubsub-port", "70000"], "--pubsub-port must be a port from 1 to 65535"),
         (["--storage-port", "-1"], "--storage-port must be a port from 1 to 65535"),
-        (["--attach"], "--attach goes with --scenario"),
+        (["--attach"], "--attach: only with --scenario"),
+        (["--orders", "3", "--seed", "0"], "--orders, --seed: only with --scenario"),
+        (["--timeline", "all"], "--timeline: only with --scenario"),
+        (["--auto-pos", "-1"], "--auto-pos must be a number of seconds, 0 or more"),
+        (["--auto-pos", "nan"], "--auto-pos must be a number of seconds, 0 or more"),
+        (["--storage-port", "9999", "--no-lake"], "--storage-port goes without --no-lake"),
+        (["--state-dir", __file__], f"--state-dir {__file__} is not a directory"),
         (["--scenario", "--orders", "0"], "--orders must be at least 1"),
         (["--scenario", "--attach", "--orders", "0"], "--orders must be at least 1"),
         (["--external-host", "bogus"], "no subsystem named bogus (known: customer, delivery"),
@@ -168,6 +174,20 @@ def test_bad_options_stop_the_command_before_anything_starts(
     assert code == 2
     assert err.startswith(f"fooddelivery dev: {message}")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_state_dir_that_cannot_be_made_stops_the_command_before_anything_starts(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    monkeypatch.setattr(emulators, "missing_tools", lambda specs: ())  # gcloud or not
+    (tmp_path / "a-file").write_text("")
+    where = tmp_path / "a-file" / "state"
+
+    code = main(["dev", "--state-dir", str(where), "--free-ports"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == f"fooddelivery dev: cannot keep the stack's state in {where}: Not a directory\n"
 
 
 def test_a_stack_that_cannot_start_says_why_before_that_it_stopped(

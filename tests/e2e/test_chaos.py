@@ -30,6 +30,8 @@ from tests.e2e.conftest import World
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from shared.hub.message import Message
+
 SEEDS = (1, 2, 3, 4, 5, 6)
 
 
@@ -101,3 +103,21 @@ def test_an_unanswered_offer_goes_to_the_next_driver_under_chaos(tmp_path, monke
 def test_a_driver_handing_the_order_back_delivers_it_under_chaos(tmp_path, monkeypatch):
     flow = flows.test_a_driver_hands_the_order_back_and_the_next_one_delivers_it
     assert failures(flow, tmp_path, monkeypatch) == []
+
+
+def test_a_seed_makes_the_same_run_again(tmp_path, monkeypatch):
+    def events_of_a_run() -> list[tuple[str, str, str]]:
+        stack = chaotic_stack(5, tmp_path, monkeypatch)
+        seen: list[tuple[str, str, str]] = []
+
+        def observe(project: str, topic: str, message: Message) -> None:
+            seen.append((project, topic, message.attributes.get("id", "")))
+
+        stack.system.hub.observers.append(observe)
+        try:
+            Story(stack, orders=12, seed=3).run()
+        finally:
+            stack.close()
+        return seen
+
+    assert events_of_a_run() == events_of_a_run()

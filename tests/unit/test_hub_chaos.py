@@ -7,6 +7,7 @@ from collections import defaultdict
 
 import pytest
 
+from shared import cli
 from shared.clock import ManualClock
 from shared.hub.chaos import CHAOS_ENV, Chaos
 from shared.hub.memory import InMemoryHub, Subscription
@@ -197,3 +198,12 @@ def test_under_chaos_each_write_moves_a_manual_clock_on_so_no_two_share_a_millis
     frozen = EmbeddedSystem([watcher([])], clock=still, chaos=Chaos(seed=5, tick_ms=0))
     frozen.stores["watcher"].put("docs", "d1", {"n": 1})
     assert still.now_ms() == start
+
+
+def test_a_seed_that_is_no_integer_stops_the_demo_with_a_message(monkeypatch, capsys):
+    monkeypatch.setenv(CHAOS_ENV, "abc")
+
+    assert cli.main(["demo", "--orders", "1"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"fooddelivery: {CHAOS_ENV} must be an integer seed, not 'abc'"
+    )
