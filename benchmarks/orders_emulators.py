@@ -21,7 +21,9 @@ It prints:
   ``orders x CPU per order / cores``, whatever the scheduling;
 
 and checks that every order was delivered, every payment captured exactly
-once, and no customer got two notifications for one status change.
+once, and no customer got two notifications for one status change. It exits
+non-zero when a check fails; a p95 over the target only prints ``BELOW TARGET``,
+as the embedded benchmark does.
 """
 
 from __future__ import annotations
@@ -254,6 +256,7 @@ def run(manifest: Manifest, args: argparse.Namespace) -> int:
         for e in stack.events(cursor)
         if e.subsystem == "order" and e.type == "order-delivered"
     }
+    slow = True  # until a p95 says otherwise
     latencies = sorted(
         (delivered_ms[o] - t) / 1000 for o, t in bench.checkout_ms.items() if o in delivered_ms
     )
@@ -270,8 +273,7 @@ def run(manifest: Manifest, args: argparse.Namespace) -> int:
             f"checkout->delivered: p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s "
             f"(target < {TARGET_P95_S:.0f} s)"
         )
-        if p95 >= TARGET_P95_S:
-            failures.append(f"p95 {p95:.2f} s is over the target")
+        slow = p95 >= TARGET_P95_S
     rate = writes / elapsed
     print(
         f"firestore writes:  {writes} by the functions, {rate:,.0f}/s = "
@@ -280,8 +282,8 @@ def run(manifest: Manifest, args: argparse.Namespace) -> int:
     print_cpu(cpu, args.orders)
     for failure in failures:
         print(f"FAIL: {failure}")
-    print("result:", "PASS" if not failures else "FAIL")
-    return 0 if not failures else 1
+    print("result:", "FAIL" if failures else "BELOW TARGET" if slow else "PASS")
+    return 1 if failures else 0  # a side effect lost or doubled fails; a slow run does not
 
 
 def check(stack: LiveStack, bench: Bench, statuses: dict[str, str]) -> list[str]:

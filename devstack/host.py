@@ -31,6 +31,7 @@ from devstack.layout import HOST, STATE_DIR
 from devstack.stack import unknown_subsystems
 from shared import logs
 from shared.exceptions import KitError
+from shared.prose import help_text
 from shared.settings import Settings
 from shared.system import load_subsystems
 
@@ -39,7 +40,11 @@ SOURCE_ENV = "source <state dir>/env.sh"
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The host's command line."""
-    parser = argparse.ArgumentParser(prog="python -m devstack.host", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.host",
+        description=help_text(__doc__ or ""),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("subsystem", help="the subsystem to host")
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--port", type=port, help="port on 127.0.0.1")

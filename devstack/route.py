@@ -23,6 +23,7 @@ from devstack.layout import STATE_DIR, project_of
 from devstack.live import read_manifest
 from devstack.stack import unknown_subsystems
 from shared.exceptions import KitError
+from shared.prose import help_text
 from shared.system import load_subsystems
 from shared.topology.model import Consumer
 
@@ -31,7 +32,11 @@ CONNECT_TIMEOUT_S = 2.0
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Repoint the push subscription; 2 with a message when that is not possible."""
-    parser = argparse.ArgumentParser(prog="python -m devstack.route", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m devstack.route",
+        description=help_text(__doc__ or ""),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("subsystem")
     parser.add_argument("target", help="a consumer's target, e.g. lifecycle_control_collector")
     parser.add_argument("url", nargs="?", default=None, help="default: back to the stack's host")
