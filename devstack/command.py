@@ -186,6 +186,7 @@ def run(args: argparse.Namespace) -> int:
             args.state_dir,
             stack.external,
             lake=not args.no_lake,
+            playing=args.scenario,
         )
         print(text, flush=True)
         if args.scenario:
@@ -217,8 +218,10 @@ def banner(
     external: frozenset[str] = frozenset(),
     *,
     lake: bool = True,
+    playing: bool = False,
 ) -> str:
-    """The READY text: URLs, environment, and how to use them (commands that work as shown)."""
+    """The READY text: URLs, environment, and how to use them (commands that work as shown);
+    ``playing``: the story starts now, so how to play it is not shown."""
     urls = manifest.urls()
     env_sh = state_dir / "env.sh"
     source = f"source {shlex.quote(str(env_sh))}"
@@ -249,10 +252,11 @@ def banner(
         "  " + hints.command(f"{hints.python()} -m devstack.route", route),
         "Mint a token:  "
         + hints.command(hints.tool("fooddelivery"), ["token", "--as", "customer:alice"]),
-        "Play the story: "
-        + hints.command(hints.tool("fooddelivery"), ["dev", "--scenario", "--attach", *at]),
-        "Ctrl-C stops everything.",
     ]
+    if not playing:
+        story = hints.command(hints.tool("fooddelivery"), ["dev", "--scenario", "--attach", *at])
+        lines.append(f"Play the story: {story}")
+    lines.append("Ctrl-C stops everything.")
     exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(manifest.env.items()))
     env_sh.write_text(exports)
     return "\n".join(lines)

@@ -239,13 +239,25 @@ def start(
     )
 
 
+def _data_dir(spec: EmulatorSpec, log_dir: Path | None) -> tempfile.TemporaryDirectory[str]:
+    """A fresh data directory for ``spec``: in ``log_dir`` when given, where one left by an
+    emulator whose starter was killed outright is removed now, else in the system's temp."""
+    prefix = f"{spec.name}-emulator-"
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        for left in log_dir.glob(f"{prefix}*"):
+            if left.is_dir():
+                shutil.rmtree(left, ignore_errors=True)
+    return tempfile.TemporaryDirectory(prefix=prefix, dir=log_dir)
+
+
 def _start_on(
     spec: EmulatorSpec, port: int, log_dir: Path | None, timeout_s: float
 ) -> RunningEmulator:
     """Start ``spec`` on ``port``; raise :class:`PortTaken` when another process holds it."""
     if not port_is_free(port):
         raise PortTaken(spec, port)
-    data_dir = tempfile.TemporaryDirectory(prefix=f"{spec.name}-emulator-")
+    data_dir = _data_dir(spec, log_dir)
     log_path = Path(log_dir or data_dir.name) / f"{spec.name}-emulator.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:

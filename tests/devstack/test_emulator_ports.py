@@ -85,3 +85,19 @@ def test_the_user_s_emulator_ports_are_used_as_given_and_the_others_left_to_pick
     finally:
         dev.stop()
     assert asked == {"pubsub": given.pubsub, "firestore": None, "storage": given.storage}
+
+
+def test_an_emulators_data_left_by_a_stack_killed_outright_is_removed_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    left = tmp_path / "pubsub-emulator-left"
+    (left / "data").mkdir(parents=True)
+    other = tmp_path / "firestore-emulator-running"
+    other.mkdir()
+
+    fresh = emulators._data_dir(emulators.PUBSUB, tmp_path)
+
+    assert not left.exists()
+    assert other.exists()  # another emulator's
+    assert Path(fresh.name).parent == tmp_path
+    fresh.cleanup()

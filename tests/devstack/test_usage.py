@@ -139,6 +139,9 @@ def test_the_banner_leaves_out_the_default_state_dir_and_a_lake_that_is_off(
     monkeypatch.setattr(hints, "STATE_DIR", default)
     text = command.banner(a_manifest(8713), 1.0, default, frozenset({"order"}), lake=False)
     assert text.splitlines()[-2].endswith(" dev --scenario --attach")
+    playing = command.banner(a_manifest(8713), 1.0, default, lake=False, playing=True)
+    assert "--scenario" not in playing  # the story plays at once: nothing to attach
+    assert playing.endswith("Ctrl-C stops everything.")
     assert "--lake-bucket" not in text
     assert f"--port 8713 --state-dir {default}\n" in text
 
