@@ -119,13 +119,26 @@ def build_parser() -> argparse.ArgumentParser:
         from shared.sample.demo import register as register_sample
 
         register_sample(commands)
+    _know_own_parser(parser)
     return parser
+
+
+def _know_own_parser(parser: argparse.ArgumentParser) -> None:
+    """Let every (sub)command's parser name itself in the parsed arguments, so a stray
+    argument is reported with that command's usage, not the top level's."""
+    parser.set_defaults(command_parser=parser)
+    for action in parser._actions:  # argparse lists subcommands nowhere public
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                _know_own_parser(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     try:
-        args = build_parser().parse_args(argv)
+        args, stray = build_parser().parse_known_args(argv)
+        if stray:
+            args.command_parser.error(f"unrecognized arguments: {' '.join(stray)}")
         code: int = args.run(args)
         sys.stdout.flush()  # a closed pipe must fail here, where it is handled
     except KitError as error:

@@ -177,3 +177,13 @@ def test_topology_says_what_feeds_every_function(capsys):
     assert "lifecycle_control_timeouts           <- every 60 s" in "\n".join(lines)
     functions = [line for line in lines if line.startswith("  ")]
     assert functions and all("<- " in line for line in functions)
+
+
+def test_a_stray_argument_is_reported_with_its_commands_usage(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main(["faults", "list", "order", "--bogus"])
+
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: fooddelivery faults list ")
+    assert err.rstrip().endswith("fooddelivery faults list: error: unrecognized arguments: --bogus")
