@@ -3,12 +3,16 @@
 * push targets (consumers): ``POST /<target>`` with a Pub/Sub push body, answered
   by the function's functions-framework target (204 acks, 503 redelivers);
 * HTTP endpoints (BFF APIs, webhooks) mounted with their own routes below ``/<target>``;
-* schedules: ``POST /<target>`` runs one tick by hand;
+* schedules: ``POST /<target>`` runs one tick by hand (204, 503 to retry);
 * triggers: ``POST /<target>`` with a Firestore CloudEvent, as Eventarc would send it
-  (how ``fooddelivery faults resubmit`` hands a trigger its change again; 204 when
+  (how ``fooddelivery faults resubmit`` hands a trigger its change again; 200 when
   handled, 500 asks for a retry, 400 rejects what is no CloudEvent);
 * ``POST /_faults``: the fault recorder, fed by a push subscription on ``faults``;
 * ``GET /healthz``, ``GET /_dev/stats``, ``GET /_dev/events?after=N``, ``GET /_dev/faults``.
+
+Each of the three ``POST /<target>`` kinds is answered by the function's own target,
+so a message, tick or change it refuses as poison is answered as on GCP: acknowledged,
+the answer naming the fault (:func:`~shared.runtime.faults.fault_headers`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from devstack.host_runtime import HostRuntime, kind_of
 from shared.exceptions import EnvelopeError
 from shared.hub.message import parse_push
-from shared.runtime.faults import FAULTS_COLLECTION
+from shared.runtime.faults import FAULTS_COLLECTION, refusal
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -89,11 +93,13 @@ def _root_app(host: HostRuntime) -> flask.Flask:
             return {
                 "error": f"{host.app.name} has no push, schedule or trigger target {target!r}"
             }, 404
-        if kind_of(targets[target]) == "schedule":
-            return ("", 204) if host.tick(target).name == "ACK" else ("retry", 503)
-        if kind_of(targets[target]) == "trigger":
-            return _cloudevent(host, target, function)
-        started = time.perf_counter()
+        kind = kind_of(targets[target])
+        if kind == "schedule":
+            return _run(host, target, function, "schedule", "tick", "")
+        if kind == "trigger":
+            headers = flask.request.headers
+            document = headers.get("ce-document") or headers.get("ce-id") or ""
+            return _run(host, target, function, "trigger", "replayed", document)
         event_type, key, selected = "?", "", True
         try:
             _, message = parse_push(flask.request.get_json(silent=True))
@@ -102,34 +108,37 @@ def _root_app(host: HostRuntime) -> flask.Flask:
             selected = targets[target].channel.rule.matches(message.attributes)
         except EnvelopeError:
             pass
-        with host.stats.handling():
-            answer = function(flask.request)
-        status = answer[1] if isinstance(answer, tuple) else 200
-        outcome = {204: "ack" if selected else "skip", 400: "bad"}.get(status, "retry")
-        ms = (time.perf_counter() - started) * 1000
-        host.stats.handled(target, "push", event_type, key, outcome, ms)
-        return answer
+        return _run(host, target, function, "push", event_type, key, selected)
 
     return app
 
 
-def _cloudevent(host: HostRuntime, target: str, function: Any) -> Any:
-    """Run a trigger's CloudEvent target on the CloudEvent in the request."""
-    from cloudevents.exceptions import GenericException
-    from cloudevents.http import from_http
-
+def _run(
+    host: HostRuntime,
+    target: str,
+    function: Any,
+    kind: str,
+    event_type: str,
+    key: str,
+    selected: bool = True,
+) -> Any:
+    """Answer the request with ``function``'s target, counted and logged like any delivery
+    (``fault``: acknowledged, refused as poison; ``skip``: not for this function)."""
     started = time.perf_counter()
-    try:
-        event = from_http(dict(flask.request.headers), flask.request.get_data())
-    except GenericException as error:
-        return f"not a CloudEvent: {error}", 400
-    outcome, answer = "ack", ("", 204)
     with host.stats.handling():
         try:
-            function(event)
-        except Exception as error:  # the target asks for a retry by raising, as on Eventarc
-            outcome, answer = "retry", (str(error), 500)
+            answer = function(flask.request)
+        except Exception as error:  # a trigger asks for a retry by raising, as on Eventarc
+            answer = (str(error), 500)
+    response = flask.make_response(answer)
+    if response.status_code == 400:
+        outcome = "bad"
+    elif not 200 <= response.status_code < 300:
+        outcome = "retry"
+    elif refusal(dict(response.headers)) is not None:
+        outcome = "fault"
+    else:
+        outcome = "ack" if selected else "skip"
     ms = (time.perf_counter() - started) * 1000
-    document = str(event.get("document") or event.get("subject") or event["id"])
-    host.stats.handled(target, "trigger", "replayed", document, outcome, ms)
-    return answer
+    host.stats.handled(target, kind, event_type, key, outcome, ms)
+    return response

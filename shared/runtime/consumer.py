@@ -11,6 +11,9 @@ embedded hub. For each delivery:
    becomes a fault event on ``faults`` and the message is acknowledged; any
    other exception asks for redelivery, and the broker dead-letters the message
    after the channel's maximum attempts.
+
+A caller that must know whether a delivery was refused (a function's target, to say so
+in its answer) passes ``faults``: the fault event published for it is appended there.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from shared.exceptions import EnvelopeError, PoisonError
 from shared.hub.message import Message, from_message, to_message
 from shared.logs import event_logger
 from shared.runtime.context import Context
-from shared.runtime.faults import fault_event
+from shared.runtime.faults import fault_event, message_key
 from shared.runtime.outcome import Outcome
 from shared.runtime.secrets import secrets_scope
 from shared.topology.model import (
@@ -97,6 +100,7 @@ class _FunctionRuntime(Generic[P, F]):
         steps: Callable[[Context[P]], None],
         ctx: Context[P],
         message: Callable[[], Message],
+        faults: list[Envelope] | None = None,
     ) -> Outcome:
         """Run ``steps``; ``message`` makes, only if a fault needs it, what they handled."""
         started = time.perf_counter()
@@ -105,7 +109,7 @@ class _FunctionRuntime(Generic[P, F]):
                 steps(ctx)
             self._publish(ctx.emitted)
         except (PoisonError, ValidationError) as error:
-            return self.record_fault(message(), error, ctx)
+            return self.record_fault(message(), error, ctx, faults)
         except Exception:
             ctx.log.warning(
                 "failed, asking for redelivery (attempt %d)",
@@ -127,9 +131,14 @@ class _FunctionRuntime(Generic[P, F]):
                 self.publisher.publish(topic, messages)
 
     def record_fault(
-        self, message: Message, error: BaseException, ctx: Context[Any] | None = None
+        self,
+        message: Message,
+        error: BaseException,
+        ctx: Context[Any] | None = None,
+        faults: list[Envelope] | None = None,
     ) -> Outcome:
-        """Publish a fault event for a poison ``message``; RETRY if even that fails."""
+        """Publish a fault event for a poison ``message`` (appended to ``faults`` once
+        published); RETRY if even that fails."""
         fault = fault_event(
             subsystem=self.subsystem.name,
             function=self.qualified,
@@ -137,28 +146,35 @@ class _FunctionRuntime(Generic[P, F]):
             error=error,
             clock=self.clock,
             env=self.env,
+            key=self._fault_key(message),
         )
         try:
             self.publisher.publish(Topic.FAULTS, [to_message(fault)])
         except Exception:
             _log.exception("could not publish fault %s; asking for redelivery", fault.id)
             return Outcome.RETRY
+        if faults is not None:
+            faults.append(fault)
         logger = ctx.log if ctx is not None else _log
         logger.error("poison message recorded as fault %s: %s", fault.id, error)
         return Outcome.ACK
+
+    def _fault_key(self, message: Message) -> str | None:
+        """What identifies ``message`` in its fault's id (:func:`fault_event`'s default)."""
+        return None
 
 
 class ConsumerRuntime(_FunctionRuntime[P, Consumer]):
     """Runs one :class:`Consumer`'s pipeline on messages from its channel."""
 
-    def handle(self, message: Message) -> Outcome:
+    def handle(self, message: Message, faults: list[Envelope] | None = None) -> Outcome:
         """Process one delivery of ``message``; the result is the ack decision."""
         if not self.fn.channel.rule.matches(message.attributes):
             return Outcome.ACK
         try:
             event = from_message(message)
         except EnvelopeError as error:
-            return self.record_fault(message, error, None)
+            return self.record_fault(message, error, None, faults)
         labels = {
             "eventId": event.id,
             "eventType": event.type,
@@ -175,13 +191,19 @@ class ConsumerRuntime(_FunctionRuntime[P, Consumer]):
             for handler in self.fn.handlers:
                 handler(event, c)
 
-        return self._run(steps, ctx, lambda: message)
+        return self._run(steps, ctx, lambda: message, faults)
+
+    def _fault_key(self, message: Message) -> str:
+        # The broker gives a message published again a new id: the fault must not change.
+        return message_key(message)
 
 
 class TriggerRuntime(_FunctionRuntime[P, Trigger]):
     """Runs one :class:`Trigger`'s handlers on changes to its collection."""
 
-    def handle(self, change: DocumentChange, attempt: int = 1) -> Outcome:
+    def handle(
+        self, change: DocumentChange, attempt: int = 1, faults: list[Envelope] | None = None
+    ) -> Outcome:
         """Process one delivery of a document change."""
         cause = derive_id(change.collection, change.key, change.version)
         doc = change.after or change.before or {}
@@ -201,13 +223,15 @@ class TriggerRuntime(_FunctionRuntime[P, Trigger]):
             for handler in self.fn.handlers:
                 handler(change, c)
 
-        return self._run(steps, ctx, lambda: change_message(change, attempt, self.fn.redact))
+        return self._run(
+            steps, ctx, lambda: change_message(change, attempt, self.fn.redact), faults
+        )
 
 
 class ScheduleRuntime(_FunctionRuntime[P, Schedule]):
     """Runs one :class:`Schedule`'s handlers on a tick."""
 
-    def handle(self, now_ms: int | None = None) -> Outcome:
+    def handle(self, now_ms: int | None = None, faults: list[Envelope] | None = None) -> Outcome:
         """Run the handlers for the tick at ``now_ms`` (the clock's time by default)."""
         now = self.clock.now_ms() if now_ms is None else now_ms
         cause = derive_id(self.qualified, "tick", str(now))
@@ -219,7 +243,12 @@ class ScheduleRuntime(_FunctionRuntime[P, Schedule]):
                 handler(now, c)
 
         tick = Message(data=json.dumps({"tick": now}).encode(), message_id=cause)
-        return self._run(steps, ctx, lambda: tick)
+        return self._run(steps, ctx, lambda: tick, faults)
+
+    def _fault_key(self, message: Message) -> str:
+        # A tick carries nothing but its time, and running the schedule again is its only
+        # replay: every tick it refuses is one fault of the schedule, recurring.
+        return "tick"
 
 
 REDACTED = "[redacted]"

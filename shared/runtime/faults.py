@@ -14,15 +14,21 @@ refused it (:mod:`shared.runtime.fault_replay`; :func:`mark_replayed` records th
 
 A fault recorded again later (the same function refusing the same message, say a
 replay refused once more) reopens the record and counts a recurrence, so a replay
-that did not help is never taken for one that did.
+that did not help is never taken for one that did. A function that refuses a
+message as poison also says so in its answer (:func:`fault_headers`, still a 2xx
+that acknowledges it), so whoever handed it the message, ``faults resubmit``
+among them, knows at once (:func:`refusal`).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import traceback
-from dataclasses import replace
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +51,11 @@ attempt limit and no dead-letter topic: a fault is retried until it is recorded.
 MAX_ERROR_CHARS = 4000
 RECORDED_MESSAGE = "recordedMessageId"
 """The record's field holding the id of the ``faults`` message it was last recorded from."""
+FAULT_HEADER = "Fooddelivery-Fault"
+"""The header of a function's answer naming the fault it recorded for the request's message."""
+FAULT_ERROR_HEADER = "Fooddelivery-Fault-Error"
+"""The header of that answer saying why (``Type: message``, percent-encoded, trimmed)."""
+ANSWER_ERROR_CHARS = 300
 
 
 ODD_ATTRIBUTES = "oddAttributes"
@@ -86,17 +97,22 @@ def fault_event(
     error: BaseException,
     clock: Clock,
     env: str = "local",
+    key: str | None = None,
 ) -> Envelope:
     """The fault event for ``message`` that ``function`` rejected with ``error``.
 
-    Its id derives from the function and the event the message carries (its
-    envelope id, else its message id, else its bytes), so a redelivered poison
-    message yields the same fault, not a second one, and so does the same event
-    published again with a new message id (a redelivered ingress re-publishes it,
-    ``faults resubmit`` publishes it anew).
+    Its id derives from the function and ``key``, what identifies the message across
+    its deliveries and publications, so a redelivered poison message yields the same
+    fault, not a second one, and so does the same message published again with a new
+    message id (a redelivered ingress re-publishes its event, ``faults resubmit``
+    publishes the message anew): a consumer passes :func:`message_key`. Without
+    ``key``, the message's ``id`` attribute, else its message id (which the kit
+    derives for the messages it makes itself: a document change, a tick), else its
+    bytes.
     """
     original = (
-        message.attributes.get(ATTRIBUTE_ID)
+        key
+        or message.attributes.get(ATTRIBUTE_ID)
         or message.message_id
         or hashlib.sha256(message.data).hexdigest()
     )
@@ -117,6 +133,53 @@ def fault_event(
         },
         tags={"source": "kit", "function": function, "subsystem": subsystem, "env": env},
     )
+
+
+def message_key(message: Message) -> str:
+    """What identifies a message the broker delivered, however often it is published.
+
+    The event id its ``id`` attribute carries (every message the kit publishes has
+    one), else a digest of its bytes, attributes and ordering key: never its message
+    id, which the broker assigns anew to each publication of the same message.
+    """
+    carried = message.attributes.get(ATTRIBUTE_ID)
+    if carried:
+        return carried
+    content = hashlib.sha256(message.data)
+    content.update(json.dumps([sorted(message.attributes.items()), message.ordering_key]).encode())
+    return content.hexdigest()
+
+
+def fault_headers(fault: Envelope) -> dict[str, str]:
+    """The headers of a function's answer (still the 2xx that acknowledges the message)
+    when it refused the message as poison and published ``fault``: its id and why.
+
+    Pub/Sub, Eventarc and Cloud Scheduler ignore them; ``faults resubmit`` reads them
+    with :func:`refusal`. The error travels percent-encoded: a header holds ASCII only.
+    """
+    error = fault.body["error"]
+    why = " ".join(f"{error['type']}: {error['message']}".split())[:ANSWER_ERROR_CHARS]
+    return {FAULT_HEADER: fault.id, FAULT_ERROR_HEADER: urllib.parse.quote(why)}
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """What a function's answer said when it refused a message as poison."""
+
+    fault_id: str
+    """The fault it recorded (published on ``faults``; the recorder stores it shortly)."""
+    error: str
+    """``Type: message`` of the error it refused the message with."""
+
+
+def refusal(headers: Mapping[str, str]) -> Refusal | None:
+    """The refusal a function's answer with these (case-insensitive) ``headers`` reports,
+    or ``None`` when it processed the message (:func:`fault_headers`)."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    fault_id = lowered.get(FAULT_HEADER.lower())
+    if not fault_id:
+        return None
+    return Refusal(fault_id, urllib.parse.unquote(lowered.get(FAULT_ERROR_HEADER.lower(), "")))
 
 
 def fault_record(message: Message) -> tuple[str, Doc]:
@@ -229,11 +292,15 @@ class FaultRecorder:
 def resubmit(store: AbstractDocumentStore, publisher: AbstractPublisher, fault_id: str) -> str:
     """Publish a fault's original message to the bus again; return the new message id.
 
-    Consumers are idempotent, so the ones that processed it already skip it.
+    Consumers are idempotent, so the ones that processed it already skip it. The fault
+    is marked ``resubmitted`` (the message id noted in its ``resubmissions``) unless it
+    was recorded again since it was read here: a consumer that refused the message once
+    more before the mark leaves it open, as one that refuses it after the mark reopens it.
     """
     doc = store.get(FAULTS_COLLECTION, fault_id)
     if doc is None:
         raise KeyError(f"no fault {fault_id!r}")
+    seen = recurrences(doc)
     message = message_from_json(doc["message"])
     [message_id] = publisher.publish(Topic.BUS, [replace(message, message_id="", publish_time="")])
 
@@ -241,22 +308,22 @@ def resubmit(store: AbstractDocumentStore, publisher: AbstractPublisher, fault_i
         if current is None:
             return None
         history = [*current.get("resubmissions", []), message_id]
-        return {**current, "status": "resubmitted", "resubmissions": history}
+        status = "resubmitted" if recurrences(current) == seen else current.get("status", "open")
+        return {**current, "status": status, "resubmissions": history}
 
     store.update(FAULTS_COLLECTION, fault_id, mark)
     return message_id
 
 
-def mark_replayed(
-    store: AbstractDocumentStore, fault_id: str, replay: Doc, recurrences_before: int
-) -> bool:
-    """Mark a fault ``resubmitted`` after its function took the replay ``replay`` (noted in
-    the record's ``replays``); False, leaving it open, if the fault recurred meanwhile
-    (its recurrences are no longer ``recurrences_before``): the function refused it again.
+def mark_replayed(store: AbstractDocumentStore, fault_id: str, replay: Doc) -> bool:
+    """Mark a fault ``resubmitted`` after its function processed the replay ``replay``
+    (noted in the record's ``replays``): its answer said so, whatever else recorded the
+    fault meanwhile (a redelivery of the original message, refused before the replay).
+    False if the record is gone.
     """
 
     def mark(current: Doc | None) -> Doc | None:
-        if current is None or recurrences(current) != recurrences_before:
+        if current is None:
             return None
         history = [*current.get("replays", []), replay]
         return {**current, "status": "resubmitted", "replays": history}

@@ -17,10 +17,14 @@ environment, the same adapters): on a running ``fooddelivery dev`` stack after
 * refused by a schedule: the schedule runs once more.
 
 Consumers skip what they processed already, so a replay of a handled message
-changes nothing. A fault is marked ``resubmitted`` only once the bus took its
-message or its function answered 2xx (and did not record the fault again meanwhile);
-one whose function is gone, whose host does not answer or whose function refuses it
-again stays ``open``, with the reason on stderr and a non-zero exit.
+changes nothing. A fault handed to its function is marked ``resubmitted`` only when
+the function answered that it processed it: a 2xx whose headers name no fault
+(:func:`~shared.runtime.faults.refusal`); one whose function is gone, whose host does
+not answer, or whose function refuses it again (non-2xx, or a 2xx naming the fault it
+recorded) stays ``open``, with the reason on stderr and a non-zero exit. A bus
+consumer's fault is marked ``resubmitted`` once the bus took its message: what the
+consumers do with it comes later, and one that refuses it again reopens the record
+(:mod:`shared.runtime.faults`).
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ from shared.runtime.faults import (
     FAULTS_COLLECTION,
     fault_time,
     mark_replayed,
-    recurrences,
+    refusal,
     resubmit,
 )
 from shared.runtime.functions import adapters as host_adapters
@@ -91,9 +95,12 @@ each fault's message goes back the way it came, to the function that refused it:
 On a dev stack the function is served by the subsystem's host (FOODDELIVERY_HOST_<NAME>,
 from env.sh); on GCP it is https://REGION-PROJECT.cloudfunctions.net/NAME, called with
 an ID token of the service account in GOOGLE_APPLICATION_CREDENTIALS (or the metadata
-server's). A fault is marked resubmitted once the bus or the function took it (2xx)
-without recording it again; otherwise it stays open, the reason goes to stderr and the
-exit code is 1 (2, before anything is handed back, when a named fault has no way back).
+server's). A fault handed to its function is marked resubmitted once the function
+answers that it processed it; one it refuses again (an error, or a 2xx naming the fault
+it recorded) stays open, the reason goes to stderr and the exit code is 1 (2, before
+anything is handed back, when a named fault has no way back). A bus consumer's fault is
+marked resubmitted once the bus took it: a consumer refusing it again reopens it later
+(see `faults list`).
 """
 
 
@@ -360,26 +367,42 @@ def _hand_back(
     doc: Doc,
 ) -> str:
     """Hand one fault back as planned; what happened, for stdout. Raises ReplayError or
-    FaultsError (the fault stays open) when the function did not take it."""
+    FaultsError (the fault stays open) when the function did not process it."""
     fault_id, found = doc["id"], plan.origin
     if plan.function is None or plan.request is None:
         message_id = resubmit(store, publisher, fault_id)
         return f"{fault_id} resubmitted to the {found.subsystem} bus as message {message_id}"
-    status = deliver(plan.function, plan.request, session, found.qualified)
-    replay = {"function": found.qualified, "url": plan.function.url, "at": _now_ms()}
-    if not mark_replayed(store, fault_id, replay, recurrences(doc)):
-        again = store.get(FAULTS_COLLECTION, fault_id)
-        if again is None:
-            raise FaultsError(f"{found.qualified} took it (HTTP {status}); its record is gone")
-        error = again.get("error", {})
+    at = _now_ms()
+    with _answers(session) as answers:
+        status = deliver(plan.function, plan.request, session, found.qualified)
+    refused = refusal(answers[-1].headers) if answers else None
+    if refused is not None:
+        recorded = "" if refused.fault_id == fault_id else f" as fault {refused.fault_id}"
         raise FaultsError(
-            f"{found.qualified} took it (HTTP {status}) but recorded the fault again: "
-            f"{error.get('type', '?')}: {error.get('message', '')}"
+            f"{found.qualified} refused it again{recorded} (HTTP {status}): {refused.error}"
         )
+    replay = {"function": found.qualified, "url": plan.function.url, "at": at}
+    if not mark_replayed(store, fault_id, replay):
+        raise FaultsError(f"{found.qualified} took it (HTTP {status}); its record is gone")
     done = "ran once more" if found.way is Way.TICK else "took it"
     return (
         f"{fault_id} replayed to {found.qualified} at {plan.function.url}: {done} (HTTP {status})"
     )
+
+
+@contextlib.contextmanager
+def _answers(session: requests.Session) -> Iterator[list[requests.Response]]:
+    """The responses ``session`` receives while the block runs, the final one last."""
+    received: list[requests.Response] = []
+
+    def keep(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        received.append(response)
+
+    session.hooks["response"].append(keep)
+    try:
+        yield received
+    finally:
+        session.hooks["response"].remove(keep)
 
 
 def _now_ms() -> int:

@@ -5,10 +5,21 @@ A subsystem's ``main.py`` exposes one target per declared function::
     host = FunctionHost(APP)
     lifecycle_listener = host.target("lifecycle_listener")
 
-Consumers become HTTP targets that accept Pub/Sub push requests (204 acks,
-503 asks for redelivery, 400 rejects a body that is not a push request).
-Endpoints become HTTP targets that dispatch into the service's Flask app.
-Triggers become CloudEvent targets for Eventarc's Firestore events.
+Every target is an HTTP function (registered as one, whatever signature type the
+platform declares):
+
+* a consumer takes Pub/Sub push requests: 204 acks, 503 asks for redelivery, 400
+  rejects a body that is not a push request;
+* an endpoint dispatches into the service's Flask app;
+* a trigger takes Eventarc's Firestore CloudEvents, which it parses itself: 200 when
+  handled, 500 (raised) asks Eventarc to retry, 400 rejects what is no CloudEvent;
+* a schedule runs one tick per request (Cloud Scheduler's): 204, or 503 to retry.
+
+A consumer, trigger or schedule that refuses what it was handed as poison still
+acknowledges it (204, 200), and its answer names the fault it recorded
+(:func:`~shared.runtime.faults.fault_headers`): the broker ignores that, while
+``faults resubmit`` learns at once that a replay was refused. A CloudEvent function's
+answer is the framework's, never its own, hence the triggers' HTTP signature.
 Infrastructure is built on the first call, from :class:`Settings`, never at import.
 """
 
@@ -32,6 +43,7 @@ from shared.runtime.consumer import (
     TriggerRuntime,
     change_message,
 )
+from shared.runtime.faults import fault_headers
 from shared.runtime.outcome import Outcome
 from shared.runtime.secrets import secrets_scope, serve_endpoint
 from shared.settings import Settings
@@ -40,6 +52,7 @@ from shared.topology.model import Consumer, Endpoint, Schedule, Topic, Trigger
 if TYPE_CHECKING:
     import flask
 
+    from shared.envelope import Envelope
     from shared.hub.base import AbstractPublisher
     from shared.stores.base import AbstractDocumentStore
 
@@ -48,6 +61,7 @@ TRIGGER_RETRY_WINDOW_S = 3600
 """How long a trigger's CloudEvent is retried (Eventarc would go on for days, then drop it
 silently) before the change is recorded as a fault, as a dead letter would be."""
 Target = Callable[..., Any]
+Answer = tuple[str, int, dict[str, str]]
 
 
 class FunctionHost:
@@ -98,16 +112,22 @@ class FunctionHost:
 
     def target(self, name: str) -> Target:
         """The functions-framework target for the function behind ``name``."""
+        import functions_framework
+
         service, fn = self.app.topology.find(name)
         if isinstance(fn, Consumer):
-            return self._push_target(name)
-        if isinstance(fn, Endpoint):
-            return self._http_target(name)
-        if isinstance(fn, Trigger):
-            return self._cloudevent_target(name)
-        if isinstance(fn, Schedule):
-            return self._schedule_target(name)
-        raise TopologyError(f"{service.name}/{fn.name} has no target kind")  # pragma: no cover
+            target = self._push_target(name)
+        elif isinstance(fn, Endpoint):
+            target = self._http_target(name)
+        elif isinstance(fn, Trigger):
+            target = self._trigger_target(name)
+        elif isinstance(fn, Schedule):
+            target = self._schedule_target(name)
+        else:  # pragma: no cover
+            raise TopologyError(f"{service.name}/{fn.name} has no target kind")
+        # Registered by name: functions-framework serves it as an HTTP function even where
+        # the platform declares another signature (a Firestore-triggered function's).
+        return functions_framework.http(target)
 
     def runtime(self, name: str) -> Any:
         """The consumer/trigger runtime, or the Flask app, behind a target."""
@@ -137,13 +157,16 @@ class FunctionHost:
             return self._runtimes.setdefault(name, built)
 
     def _push_target(self, name: str) -> Target:
-        def push(request: flask.Request) -> tuple[str, int]:
+        def push(request: flask.Request) -> Answer:
             try:
                 _, message = parse_push(request.get_json(silent=True))
             except EnvelopeError as error:
-                return f"not a Pub/Sub push request: {error}", 400
-            outcome = self.runtime(name).handle(message)
-            return ("", 204) if outcome is Outcome.ACK else ("redeliver", 503)
+                return f"not a Pub/Sub push request: {error}", 400, {}
+            faults: list[Envelope] = []
+            outcome = self.runtime(name).handle(message, faults=faults)
+            if outcome is not Outcome.ACK:
+                return "redeliver", 503, {}
+            return "", 204, _refused(faults)
 
         push.__name__ = name
         return push
@@ -168,38 +191,60 @@ class FunctionHost:
         return http
 
     def _schedule_target(self, name: str) -> Target:
-        def tick(request: flask.Request) -> tuple[str, int]:
-            outcome = self.runtime(name).handle()
-            return ("", 204) if outcome is Outcome.ACK else ("retry", 503)
+        def tick(request: flask.Request) -> Answer:
+            faults: list[Envelope] = []
+            outcome = self.runtime(name).handle(faults=faults)
+            if outcome is not Outcome.ACK:
+                return "retry", 503, {}
+            return "", 204, _refused(faults)
 
         tick.__name__ = name
         return tick
 
-    def _cloudevent_target(self, name: str) -> Target:
-        def cloudevent(event: Any) -> None:
-            from shared.stores.eventarc import parse_document_written
+    def _trigger_target(self, name: str) -> Target:
+        def trigger(request: flask.Request) -> Answer:
+            from cloudevents.exceptions import GenericException
+            from cloudevents.http import from_http
 
-            runtime = self.runtime(name)
             try:
-                change = parse_document_written(event.data, dict(event.get_attributes()))
-            except EnvelopeError as error:
-                poison = Message(data=bytes(event.data or b""), message_id=str(event["id"]))
-                if runtime.record_fault(poison, error) is Outcome.RETRY:
-                    raise RuntimeError(f"{name} could not record a fault; retry") from error
-                return
-            if runtime.handle(change) is Outcome.RETRY:
-                where = f"{change.collection}/{change.key}"
-                age_s = _age_s(event, runtime.clock.now_ms())
-                if age_s is None or age_s < TRIGGER_RETRY_WINDOW_S:
-                    raise RuntimeError(f"{name} failed on {where}; retry")
-                # Eventarc has no dead-letter topic: record the change as a fault instead.
-                gave_up = RuntimeError(f"{name} still failed on {where} {age_s:.0f} s later")
-                stored = change_message(change, redact=runtime.fn.redact)
-                if runtime.record_fault(stored, gave_up) is Outcome.RETRY:
-                    raise RuntimeError(f"{name} could not record a fault; retry") from gave_up
+                event = from_http(dict(request.headers), request.get_data())
+            except GenericException as error:
+                return f"not a CloudEvent: {error}", 400, {}
+            faults: list[Envelope] = []
+            self._on_cloudevent(name, event, faults)
+            return "", 200, _refused(faults)
 
-        cloudevent.__name__ = name
-        return cloudevent
+        trigger.__name__ = name
+        return trigger
+
+    def _on_cloudevent(self, name: str, event: Any, faults: list[Envelope]) -> None:
+        """Run trigger ``name`` on an Eventarc ``document.v1.written`` event; raise to have
+        it retried. The fault event of a change refused as poison goes to ``faults``."""
+        from shared.stores.eventarc import parse_document_written
+
+        runtime = self.runtime(name)
+        try:
+            change = parse_document_written(event.data, dict(event.get_attributes()))
+        except EnvelopeError as error:
+            poison = Message(data=bytes(event.data or b""), message_id=str(event["id"]))
+            if runtime.record_fault(poison, error, faults=faults) is Outcome.RETRY:
+                raise RuntimeError(f"{name} could not record a fault; retry") from error
+            return
+        if runtime.handle(change, faults=faults) is Outcome.RETRY:
+            where = f"{change.collection}/{change.key}"
+            age_s = _age_s(event, runtime.clock.now_ms())
+            if age_s is None or age_s < TRIGGER_RETRY_WINDOW_S:
+                raise RuntimeError(f"{name} failed on {where}; retry")
+            # Eventarc has no dead-letter topic: record the change as a fault instead.
+            gave_up = RuntimeError(f"{name} still failed on {where} {age_s:.0f} s later")
+            stored = change_message(change, redact=runtime.fn.redact)
+            if runtime.record_fault(stored, gave_up, faults=faults) is Outcome.RETRY:
+                raise RuntimeError(f"{name} could not record a fault; retry") from gave_up
+
+
+def _refused(faults: list[Envelope]) -> dict[str, str]:
+    """The headers naming the fault a target recorded for its request, if it did."""
+    return fault_headers(faults[-1]) if faults else {}
 
 
 def _age_s(event: Any, now_ms: int) -> float | None:

@@ -16,8 +16,11 @@ import requests
 
 from devstack.layout import Manifest, project_of
 from devstack.live import LiveStack
-from shared.runtime.faults import FAULTS_COLLECTION
+from shared.envelope import new_event
+from shared.hub.message import to_message
+from shared.runtime.faults import FAULTS_COLLECTION, recurrences
 from shared.stores.eventarc import epoch_ms
+from shared.topology.model import Topic
 from tests.devstack.conftest import EMULATOR_VARS, DevProcess, eventually
 from tests.devstack.test_faults import faults_keyed
 from tests.devstack.test_faults_command import faults
@@ -125,7 +128,7 @@ def test_a_refused_point_of_sale_callback_is_relayed_once_its_order_is_noted(
 
         assert out.strip().endswith(
             f"replayed to order/pos-esg/relay at {manifest.hosts['order']}/pos_esg_relay: "
-            "took it (HTTP 204)"
+            "took it (HTTP 200)"  # the trigger's own answer, as on GCP
         )
         events = requests.get(f"{manifest.hosts['order']}/_dev/events", timeout=10).json()
         [relayed] = [e for e in events["events"] if e["key"] == order_id]
@@ -134,3 +137,52 @@ def test_a_refused_point_of_sale_callback_is_relayed_once_its_order_is_noted(
         assert store.get(FAULTS_COLLECTION, fault["id"])["status"] == "resubmitted"
     finally:
         store.close()
+
+
+def test_a_message_its_ingress_refuses_again_stays_open_and_counts_each_refusal(
+    manifest: Manifest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.hub.pubsub import PubSubPublisher
+
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", manifest.env["PUBSUB_EMULATOR_HOST"])
+    order_id = f"unreadable-{uuid.uuid4().hex[:8]}"
+    request = new_event(  # no requestedAt: the ingress refuses it, however often it gets it
+        "customer.order-cancel-requested",
+        "order",
+        {"id": order_id},
+        partition_key=order_id,
+        tags={"schemaVersion": "1", "source": "checkout-bff"},
+    )
+    publisher = PubSubPublisher(project_of("customer"))
+    try:
+        publisher.publish(Topic.EXTERNAL, [to_message(request)])
+    finally:
+        publisher.close()
+
+    def refused(count: int) -> Any:
+        def recorded() -> list[dict[str, Any]]:
+            return [f for f in faults_keyed(manifest, order_id) if recurrences(f) == count]
+
+        recorded.__doc__ = f"the ingress's fault, recorded {count} time(s) again"
+        return recorded
+
+    [fault] = eventually(refused(0))
+    assert (fault["function"], fault["error"]["type"]) == (
+        "order/intake-esg/from-customer",
+        "InvalidEventError",
+    )
+
+    for count in (1, 2):
+        done = faults(manifest, "resubmit", "order", fault["id"], returncode=1)
+
+        assert done.stdout == ""
+        assert done.stderr.startswith(
+            f"left open: fault {fault['id']}: order/intake-esg/from-customer refused it again "
+            "(HTTP 204): InvalidEventError: "
+        )
+        [record] = eventually(refused(count))
+        assert (record["id"], record["status"], record.get("replays")) == (
+            fault["id"],
+            "open",
+            None,
+        )

@@ -525,7 +525,7 @@ def test_a_trigger_fault_goes_back_as_the_eventarc_event_of_its_change_once_fixe
     assert request.headers["ce-id"] == change_message(CALLBACK).message_id
     assert "ce-time" not in request.headers  # a failure is retried, never dropped as too old
     err = capsys.readouterr().err
-    assert f"left open: fault {fault_id}: {RELAY} took it (HTTP 200) but recorded" in err
+    assert f"left open: fault {fault_id}: {RELAY} refused it again (HTTP 200): " in err
     assert "BusinessRuleViolation: a point-of-sale callback about order o-9" in err
     record = order.record(fault_id)
     assert (record["status"], record["recurrences"], record.get("replays")) == ("open", 1, None)
@@ -715,7 +715,7 @@ def test_a_cloudevent_a_trigger_could_not_parse_goes_back_as_it_came(order, func
 
     [request] = functions.received
     assert (request.body, request.headers["ce-id"]) == (garbled.data, "evt-1")
-    assert "recorded the fault again: EnvelopeError" in capsys.readouterr().err
+    assert f"{RELAY} refused it again (HTTP 200): EnvelopeError" in capsys.readouterr().err
     assert (order.status(fault_id), order.record(fault_id)["recurrences"]) == ("open", 1)
 
 
@@ -734,3 +734,106 @@ def test_a_dev_host_without_the_function_leaves_the_fault_open(order, dev_stack,
         )
     )
     assert order.status(fault_id) == "open"
+
+
+UNREADABLE = replace(
+    to_message(
+        new_event(
+            "restaurant.order-accepted",
+            "order",
+            {"id": "o-8", "restaurantId": "r-1", "prepMinutes": -5},
+            partition_key="o-8",
+            tags={"schemaVersion": "1", "source": "kitchen-bff"},
+        )
+    ),
+    message_id="m-8",
+)
+"""An acceptance the ingress refuses (a negative preparation time), as often as it gets it."""
+
+
+def test_a_replay_refused_again_stays_open_before_the_recorder_stores_the_refusal(
+    order, functions, capsys
+):
+    # The recorder stores what the ingress publishes on `faults` later (here: never, until
+    # told): the ingress's answer alone says it refused the message again.
+    fault_id = order.fault(FROM_RESTAURANT, UNREADABLE, BusinessRuleViolation("unreadable"))
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 1
+
+    assert capsys.readouterr().err.strip() == (
+        f"left open: fault {fault_id}: {FROM_RESTAURANT} refused it again (HTTP 204): "
+        "InvalidEventError: restaurant.order-accepted does not fit Accepted: "
+        "prepMinutes: Input should be greater than or equal to 0"
+    )
+    assert (order.status(fault_id), order.record(fault_id).get("replays")) == ("open", None)
+    assert order.on_bus() == []
+
+    [refused] = [m for topic, m in order.published if topic == Topic.FAULTS]
+    FaultRecorder(order.store).handle(refused)
+
+    [record] = [d.data for d in order.store.query(FAULTS_COLLECTION)]
+    assert (record["id"], record["status"], record["recurrences"]) == (fault_id, "open", 1)
+    assert record["error"]["type"] == "InvalidEventError"
+
+
+def test_a_schedule_that_refuses_its_tick_again_counts_it_on_the_same_fault(
+    order, functions, monkeypatch, capsys
+):
+    order.record_faults_at_once()
+    query = order.store.query
+
+    def refusing(collection: str, *args: Any, **kwargs: Any) -> Any:
+        if collection == "orders":
+            raise BusinessRuleViolation("an order without a deadline")
+        return query(collection, *args, **kwargs)
+
+    monkeypatch.setattr(order.store, "query", refusing)
+    scheduler = functions.session().post(f"{BASE}/lifecycle-control-timeouts", data=b"")
+    assert scheduler.status_code == 204  # acknowledged: the tick is a fault
+    [fault] = [d.data for d in order.store.query(FAULTS_COLLECTION)]
+    assert fault["function"] == TIMEOUTS
+
+    assert main(["faults", "resubmit", "order", fault["id"]]) == 1
+
+    assert capsys.readouterr().err.strip() == (
+        f"left open: fault {fault['id']}: {TIMEOUTS} refused it again (HTTP 204): "
+        "BusinessRuleViolation: an order without a deadline"
+    )
+    [record] = [d.data for d in order.store.query(FAULTS_COLLECTION)]
+    assert (record["id"], record["status"], record["recurrences"]) == (fault["id"], "open", 1)
+
+    monkeypatch.setattr(order.store, "query", query)  # fixed
+    assert main(["faults", "resubmit", "order", fault["id"]]) == 0
+
+    assert capsys.readouterr().out.strip().endswith("ran once more (HTTP 204)")
+    [record] = [d.data for d in order.store.query(FAULTS_COLLECTION)]
+    assert (record["status"], record["recurrences"], len(record["replays"])) == (
+        "resubmitted",
+        1,
+        1,
+    )
+
+
+def test_a_replay_taken_while_a_redelivery_of_the_original_is_recorded_is_done(
+    order, functions, monkeypatch, capsys
+):
+    # Pub/Sub delivered the original message once more, and the ingress refused it (the
+    # cause was not fixed then); that fault event is recorded while the replay runs.
+    fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug"))
+    deliver = faults_command.deliver
+
+    def with_a_redelivery_recorded(*args: Any) -> int:
+        order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug"))
+        return deliver(*args)
+
+    monkeypatch.setattr(faults_command, "deliver", with_a_redelivery_recorded)
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 0
+
+    assert capsys.readouterr().out.strip().endswith("took it (HTTP 204)")
+    record = order.record(fault_id)
+    assert (record["status"], record["recurrences"], len(record["replays"])) == (
+        "resubmitted",
+        1,
+        1,
+    )
