@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from customer.account_bff.models import ACCOUNTS, Account, Card, PaymentMethod, Profile
 from shared.api import HttpApi, HttpError
+from shared.stores.revisions import counted
 
 if TYPE_CHECKING:
     import flask
@@ -39,7 +40,7 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
             profile = body.model_dump(mode="json", by_alias=True)
             return {"id": caller.subject, **profile, "paymentMethod": card}
 
-        return Account.model_validate(store.update(ACCOUNTS, caller.subject, write))
+        return Account.model_validate(store.update(ACCOUNTS, caller.subject, counted(write)))
 
     @api.route(
         "PUT",
@@ -52,14 +53,15 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
     def put_payment_method(caller: Principal, body: PaymentMethod) -> Card:
         """Save the caller's card (its processor token); the token is never shown again."""
         card = body.model_dump(mode="json", by_alias=True)
-        if store.update(ACCOUNTS, caller.subject, lambda doc: _with_card(doc, card)) is None:
+        saved = store.update(ACCOUNTS, caller.subject, counted(lambda doc: _with_card(doc, card)))
+        if saved is None:
             raise HttpError(409, "no account yet: create it with PUT /me first")
         return Card(brand=body.brand, last4=body.last4)
 
     @api.route("DELETE", "/me/payment-method", actors={"customer"}, status=204)
     def delete_payment_method(caller: Principal) -> None:
         """Forget the caller's saved card."""
-        store.update(ACCOUNTS, caller.subject, lambda doc: _with_card(doc, None))
+        store.update(ACCOUNTS, caller.subject, counted(lambda doc: _with_card(doc, None)))
 
     return api.flask_app()
 

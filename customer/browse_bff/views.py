@@ -1,8 +1,9 @@
 """Keep the catalog views up to date from the restaurant and menu events.
 
-Of a restaurant's events the view keeps the latest save's (see
-:mod:`customer.restaurant_esg.revisions`); a restaurant's cuisine is stored as the
-tag ``?cuisine=`` matches, also from an event emitted before the ingress spelt it so.
+Of a restaurant's events the view keeps the latest save's: the later in time, and of two
+saves in one millisecond the one with the higher ``revision`` (see
+:func:`shared.stores.apply_event`); a restaurant's cuisine is stored as the tag
+``?cuisine=`` matches, also from an event emitted before the ingress spelt it so.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from customer.browse_bff.models import MENUS, RESTAURANTS
 from customer.restaurant_esg.cuisines import cuisine_tag
-from customer.restaurant_esg.revisions import keep_latest
+from shared.stores import apply_event
 
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
@@ -27,4 +28,11 @@ def refresh_catalog(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     state = dict(event.body)
     if "cuisine" in state:
         state["cuisine"] = cuisine_tag(state["cuisine"])
-    keep_latest(ctx.ports.store, VIEW_OF[event.type], event.partition_key, event, state)
+    apply_event(
+        ctx.ports.store,
+        VIEW_OF[event.type],
+        event.partition_key,
+        event,
+        lambda _: state,
+        revision=event.body.get("revision"),
+    )

@@ -1,8 +1,8 @@
 """Restaurant's catalog events, read with the customer's own readers and put on the bus.
 
 Each keeps the ``revision`` Restaurant published it with (``null`` when it did not
-say), which orders two saves of one millisecond (see :mod:`.revisions`), and a
-restaurant's cuisine comes in as the tag customers filter by (see :mod:`.cuisines`).
+say), which orders two saves of one millisecond (see :func:`shared.stores.apply_event`),
+and a restaurant's cuisine comes in as the tag customers filter by (see :mod:`.cuisines`).
 """
 
 from __future__ import annotations

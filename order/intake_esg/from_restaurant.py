@@ -2,7 +2,8 @@
 
 ``restaurant.order-accepted|-rejected|-ready`` become ``restaurant-accepted|-rejected|-ready``
 (keyed by the order id); ``restaurant.restaurant-updated`` becomes ``restaurant-updated``
-(keyed by the restaurant id).
+(keyed by the restaurant id), with the ``revision`` of the save it tells of (``null`` when
+Restaurant did not say), which orders two saves of one millisecond.
 """
 
 from __future__ import annotations
@@ -51,11 +52,12 @@ class Ready(Reader):
 
 
 class Restaurant(Reader):
-    """How a restaurant takes its orders."""
+    """How a restaurant takes its orders, as of which save of its profile."""
 
     id: str = Field(min_length=1)
     name: str
     ordering: str
+    revision: int | None = None
 
 
 _ANSWERS: dict[str, tuple[type[Accepted | Rejected | Ready], str]] = {

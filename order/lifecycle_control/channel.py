@@ -2,10 +2,11 @@
 
 A restaurant takes its orders in the kitchen app (``kitchen``) or in its own
 point of sale (``pos``), and may switch. The collector keeps each restaurant's
-latest choice from ``restaurant-updated`` and stamps it on ``order-placed`` as
-it records it. Every status of the order then carries it (``ordering``), so
-pos-esg and the Restaurant subsystem's kitchen act on the same decision even
-while a switch is still on its way to one of them. A restaurant not heard of
+latest choice from ``restaurant-updated`` (the later save: by time, then by the
+``revision`` Restaurant counts, for two saves in one millisecond) and stamps it
+on ``order-placed`` as it records it. Every status of the order then carries it
+(``ordering``), so pos-esg and the Restaurant subsystem's kitchen act on the
+same decision even while a switch is still on its way to one of them. A restaurant not heard of
 yet gets the order in its kitchen app, which every restaurant has.
 
 Before this decision moved here, pos-esg kept each restaurant's choice in
@@ -33,8 +34,15 @@ DEFAULT_ORDERING = "kitchen"
 
 def remember_ordering(store: AbstractDocumentStore, event: Envelope) -> None:
     """Keep a restaurant's way of taking orders; a stale or repeated update changes nothing."""
-    ordering = event.body["ordering"]
-    apply_event(store, ORDERINGS, event.body["id"], event, lambda _: {"ordering": ordering})
+    ordering, revision = event.body["ordering"], event.body.get("revision")
+    apply_event(
+        store,
+        ORDERINGS,
+        event.body["id"],
+        event,
+        lambda _: {"ordering": ordering},
+        revision=revision,
+    )
 
 
 def with_ordering(store: AbstractDocumentStore, placed: Envelope) -> Envelope:

@@ -12,9 +12,9 @@ from restaurant.profile_bff.models import (
     Profile,
     ProfileView,
 )
-from restaurant.profile_bff.revisions import content_of, save
 from restaurant.profile_bff.rules import menu_problems
 from shared.api import HttpApi, HttpError
+from shared.stores.revisions import content_of, counted
 
 if TYPE_CHECKING:
     import flask
@@ -35,7 +35,8 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         """Create or replace the restaurant's profile."""
         _require_staff_of(caller, restaurant_id)
         profile = ProfileView.model_validate({**body.model_dump(), "id": restaurant_id})
-        save(store, RESTAURANTS, restaurant_id, profile.model_dump(mode="json", by_alias=True))
+        saved = profile.model_dump(mode="json", by_alias=True)
+        store.update(RESTAURANTS, restaurant_id, counted(lambda _: saved))
         return profile
 
     @api.route(
@@ -68,7 +69,8 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
                 409, f"restaurant {restaurant_id} has no profile yet: PUT it before its menu"
             )
         menu = MenuView(restaurant_id=restaurant_id, items=body.items)
-        save(store, MENUS, restaurant_id, menu.model_dump(mode="json", by_alias=True))
+        saved = menu.model_dump(mode="json", by_alias=True)
+        store.update(MENUS, restaurant_id, counted(lambda _: saved))
         return menu
 
     @api.route(

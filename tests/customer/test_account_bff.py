@@ -8,12 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from shared.auth import LocalIssuer
 from shared.hub.memory import InMemoryPublisher
 from shared.hub.message import Message
 from shared.topology import Topic
-from tests.customer.conftest import CARD, HOME, Customer
+from tests.customer.conftest import ADDRESS, CARD, HOME, Customer
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from werkzeug.test import TestResponse
 
 PROFILE = {"name": "Alice", "email": "alice@example.com"}
@@ -157,14 +160,57 @@ def test_checkout_learns_of_address_card_and_notification_changes_only(
     bodies = [e.body for e in customer.events("account-updated")]
     told = {"id": "alice", "deliveryAddress": HOME, "notifications": True}
     assert bodies == [
-        {**told, "hasPaymentMethod": False},
-        {**told, "hasPaymentMethod": True},
-        {**told, "hasPaymentMethod": False},
-        {**told, "hasPaymentMethod": False, "notifications": False},
+        {**told, "hasPaymentMethod": False, "revision": 1},
+        {**told, "hasPaymentMethod": True, "revision": 3},  # the name's change was save 2
+        {**told, "hasPaymentMethod": False, "revision": 4},
+        {**told, "hasPaymentMethod": False, "notifications": False, "revision": 5},
     ]
     assert {e.partition_key for e in customer.events("account-updated")} == {"alice"}
     assert customer.doc("checkout-accounts", "alice")["hasPaymentMethod"] is False
     assert not any("pm_card" in str(e.body) for e in customer.events("account-updated"))
+
+
+def test_each_save_that_changes_the_account_counts_one_revision_more(
+    customer: Customer,
+) -> None:
+    customer.call("account-bff", "PUT", "/me", PROFILE)
+    customer.call("account-bff", "PUT", "/me", PROFILE)  # no change: no revision
+    customer.call("account-bff", "DELETE", "/me/payment-method")  # none saved: no change
+    customer.call("account-bff", "PUT", "/me/payment-method", CARD)
+    customer.call("account-bff", "PUT", "/me", {**PROFILE, "deliveryAddress": HOME})
+
+    assert customer.doc("accounts", "alice")["revision"] == 3
+    assert [e.body["revision"] for e in customer.events("account-updated")] == [1, 2, 3]
+    assert "revision" not in account(customer).get_json()
+
+
+def test_an_account_saved_before_revisions_were_counted_gets_its_first_on_its_next_change(
+    customer: Customer,
+) -> None:
+    before = {"id": "alice", **PROFILE, "phone": None, "deliveryAddress": None}
+    customer.store.put("accounts", "alice", {**before, "paymentMethod": None})
+    customer.system.run_until_quiet()
+
+    customer.call("account-bff", "PUT", "/me/payment-method", CARD)
+
+    assert customer.doc("accounts", "alice")["revision"] == 1
+    assert [e.body["revision"] for e in customer.events("account-updated")] == [None, 1]
+
+
+def test_of_two_account_saves_in_one_millisecond_checkout_keeps_the_later_in_any_order(
+    customer: Customer, signing_key: tuple[Path, LocalIssuer]
+) -> None:
+    customer.call("account-bff", "PUT", "/me", {**PROFILE, "deliveryAddress": ADDRESS})
+    customer.call("account-bff", "PUT", "/me", {**PROFILE, "deliveryAddress": HOME})
+    at_work, at_home = customer.events("account-updated")
+    assert at_work.timestamp == at_home.timestamp  # the premise: their time cannot tell
+
+    checkout = Customer(*signing_key)  # another checkout, hearing of them in reverse order
+    for event in (at_home, at_work):  # the first was retried, or overtaken
+        checkout.system.inject("customer", Topic.BUS, event)
+    checkout.system.run_until_quiet()
+
+    assert checkout.doc("checkout-accounts", "alice")["deliveryAddress"] == HOME
 
 
 def test_a_card_token_never_reaches_the_faults(

@@ -174,9 +174,12 @@ class OrderSystem:
         body = {"id": order_id, "restaurantId": restaurant_id, **fields}
         return self._event(f"restaurant.order-{kind}", "order", body, order_id)
 
-    def restaurant_updated(self, restaurant_id: str = "r-1", ordering: str = "kitchen") -> Envelope:
-        """``restaurant.restaurant-updated`` with the restaurant's whole profile."""
-        body = {
+    def restaurant_updated(
+        self, restaurant_id: str = "r-1", ordering: str = "kitchen", revision: int | None = None
+    ) -> Envelope:
+        """``restaurant.restaurant-updated`` with the restaurant's whole profile; without
+        ``revision`` unless given, as published before restaurants counted their saves."""
+        body: dict[str, Any] = {
             "id": restaurant_id,
             "name": "Trattoria",
             "cuisine": "italian",
@@ -184,6 +187,8 @@ class OrderSystem:
             "open": True,
             "ordering": ordering,
         }
+        if revision is not None:
+            body["revision"] = revision
         return self._event("restaurant.restaurant-updated", "restaurant", body, restaurant_id)
 
     def delivery(

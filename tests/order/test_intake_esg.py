@@ -75,7 +75,15 @@ def test_a_restaurant_profile_becomes_restaurant_updated_keyed_by_the_restaurant
     order_system.send("restaurant", order_system.restaurant_updated("r-7", ordering="pos"))
     [event] = order_system.internal("restaurant-updated")
     assert (event.entity, event.partition_key) == ("restaurant", "r-7")
-    assert event.body == {"id": "r-7", "name": "Trattoria", "ordering": "pos"}
+    assert event.body == {"id": "r-7", "name": "Trattoria", "ordering": "pos", "revision": None}
+
+
+def test_a_restaurant_profile_comes_in_with_the_revision_of_its_save(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("restaurant", order_system.restaurant_updated("r-7", revision=4))
+    [event] = order_system.internal("restaurant-updated")
+    assert event.body["revision"] == 4
 
 
 def test_delivery_statuses_map_to_one_internal_type_each(order_system: OrderSystem) -> None:

@@ -5,17 +5,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from werkzeug.test import TestResponse
 
+from restaurant.contracts import RestaurantUpdated
 from shared.api import MAX_BODY_BYTES
 from shared.envelope import Envelope
 from shared.hub.message import Message
 from shared.runtime.faults import resubmit
 from shared.topology import Topic
 from tests.order.conftest import START, FakePos, OrderSystem
+from tests.restaurant.conftest import Restaurant
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def sign(
@@ -97,6 +102,34 @@ def test_an_order_goes_the_way_its_restaurant_took_orders_when_it_was_placed(
     assert [r["body"]["orderId"] for r in pos.requests] == ["o-2"]
     assert [e.body["ordering"] for e in order_system.published("o-1")] == ["kitchen"]
     assert [e.body["ordering"] for e in order_system.published("o-2", version=2)] == ["pos"]
+
+
+def test_of_two_profile_saves_in_one_millisecond_the_later_ordering_is_kept_in_any_order(
+    order_system: OrderSystem, pos: FakePos, tmp_path: Path
+) -> None:
+    # GIVEN staff switch r-1 to the kitchen and then to its point of sale, in one millisecond
+    kitchen = Restaurant(tmp_path)
+    kitchen.open_restaurant("r-1", ordering="kitchen")
+    kitchen.open_restaurant("r-1", ordering="pos")
+    to_kitchen, to_pos = kitchen.external(RestaurantUpdated.TYPE)
+    assert to_kitchen.timestamp == to_pos.timestamp  # the premise: their time cannot tell
+    # WHEN Order hears of them in reverse order (the first was redelivered, or overtaken)
+    order_system.send("restaurant", to_pos, to_kitchen)
+    order_system.send("customer", order_system.order_placed())
+    # THEN the order goes the way of the later save
+    assert [r["body"]["orderId"] for r in pos.requests] == ["o-1"]
+    assert [e.body["ordering"] for e in order_system.published()] == ["pos"]
+
+
+def test_a_counted_save_is_not_undone_by_one_from_before_revisions_of_the_same_millisecond(
+    order_system: OrderSystem, pos: FakePos
+) -> None:
+    counted = order_system.restaurant_updated("r-1", ordering="pos", revision=1)
+    uncounted = order_system.restaurant_updated("r-1", ordering="kitchen")  # as published before
+    assert counted.timestamp == uncounted.timestamp
+    order_system.send("restaurant", counted, uncounted)
+    order_system.send("customer", order_system.order_placed())
+    assert [e.body["ordering"] for e in order_system.published()] == ["pos"]
 
 
 def test_a_pos_restaurant_known_only_from_before_the_decision_moved_keeps_its_pos(

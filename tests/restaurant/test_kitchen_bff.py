@@ -13,6 +13,8 @@ from shared.topology import Topic
 from tests.restaurant.conftest import PROFILE, START, Restaurant
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from werkzeug.test import TestResponse
 
     from shared.stores import Doc
@@ -254,6 +256,25 @@ def test_a_stale_profile_event_does_not_change_how_orders_are_taken(
     restaurant.emit_internal("restaurant-updated", "restaurant", stale, "r-1", timestamp=START)
     restaurant.receive(restaurant.order_status("o-1"))
     assert status_of(restaurant) == "new"
+
+
+def test_of_two_profile_saves_in_one_millisecond_the_later_ordering_is_kept_in_any_order(
+    restaurant: Restaurant, tmp_path: Path
+) -> None:
+    # GIVEN staff switch r-1 to the kitchen and then to its point of sale, in one millisecond
+    saver = Restaurant(tmp_path)
+    saver.open_restaurant("r-1", ordering="kitchen")
+    saver.open_restaurant("r-1", ordering="pos")
+    to_kitchen, to_pos = saver.bus("restaurant-updated")
+    assert to_kitchen.timestamp == to_pos.timestamp  # the premise: their time cannot tell
+    # WHEN the kitchen hears of them in reverse order (the first was retried, or overtaken)
+    for event in (to_pos, to_kitchen):
+        restaurant.system.inject("restaurant", Topic.BUS, event)
+    restaurant.system.run_until_quiet()
+    # THEN an order that does not say where it goes follows the later save: the point of sale
+    restaurant.receive(restaurant.order_status("o-1"))
+    assert ticket(restaurant) is None
+    assert restaurant.system.faults("restaurant") == []
 
 
 # -- the history -----------------------------------------------------------------------
