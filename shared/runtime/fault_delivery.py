@@ -85,8 +85,10 @@ def function_url(subsystem: str, target: str, settings: Settings, region: str) -
 
 def deliver(
     function: FunctionUrl, request: ReplayRequest, session: requests.Session, label: str
-) -> int:
-    """POST ``request`` to ``function`` (``label`` names it in errors); its 2xx status.
+) -> requests.Response:
+    """POST ``request`` to ``function`` (``label`` names it in errors); its 2xx answer, which
+    names the fault when the function refused the request as poison
+    (:func:`~shared.runtime.faults.refusal`).
 
     Raises :class:`ReplayError` when nothing answers, no ID token can be had, or the
     answer is not 2xx.
@@ -112,7 +114,7 @@ def deliver(
             f"{label}: no answer from {function.url} in {TIMEOUT_S[1]:.0f} s"
         ) from None
     if 200 <= response.status_code < 300:
-        return response.status_code
+        return response
     said = " ".join(response.text.split())[:EXCERPT] or response.reason
     raise ReplayError(
         f"{label} at {function.url} refused it (HTTP {response.status_code}: {said})"

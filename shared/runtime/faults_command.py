@@ -373,9 +373,8 @@ def _hand_back(
         message_id = resubmit(store, publisher, fault_id)
         return f"{fault_id} resubmitted to the {found.subsystem} bus as message {message_id}"
     at = _now_ms()
-    with _answers(session) as answers:
-        status = deliver(plan.function, plan.request, session, found.qualified)
-    refused = refusal(answers[-1].headers) if answers else None
+    answer = deliver(plan.function, plan.request, session, found.qualified)
+    status, refused = answer.status_code, refusal(answer.headers)
     if refused is not None:
         recorded = "" if refused.fault_id == fault_id else f" as fault {refused.fault_id}"
         raise FaultsError(
@@ -388,21 +387,6 @@ def _hand_back(
     return (
         f"{fault_id} replayed to {found.qualified} at {plan.function.url}: {done} (HTTP {status})"
     )
-
-
-@contextlib.contextmanager
-def _answers(session: requests.Session) -> Iterator[list[requests.Response]]:
-    """The responses ``session`` receives while the block runs, the final one last."""
-    received: list[requests.Response] = []
-
-    def keep(response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        received.append(response)
-
-    session.hooks["response"].append(keep)
-    try:
-        yield received
-    finally:
-        session.hooks["response"].remove(keep)
 
 
 def _now_ms() -> int:

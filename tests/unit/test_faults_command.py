@@ -822,7 +822,7 @@ def test_a_replay_taken_while_a_redelivery_of_the_original_is_recorded_is_done(
     fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug"))
     deliver = faults_command.deliver
 
-    def with_a_redelivery_recorded(*args: Any) -> int:
+    def with_a_redelivery_recorded(*args: Any) -> requests.Response:
         order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug"))
         return deliver(*args)
 
