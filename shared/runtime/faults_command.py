@@ -297,13 +297,17 @@ def _fault(store: AbstractDocumentStore, subsystem: str, fault_id: str) -> Doc:
 
 
 def _resubmit(args: argparse.Namespace) -> int:
-    if bool(args.fault_ids) == args.all_open:
+    if args.fault_ids and args.all_open:
+        raise FaultsError("give the FAULT_IDs to resubmit or --all-open, not both")
+    if not args.fault_ids and not args.all_open:
         raise FaultsError("give the FAULT_IDs to resubmit, or --all-open")
     app = _app(args.subsystem)
     with _connected(app.name) as (store, publisher):
         if args.all_open:
             open_faults = store.query(FAULTS_COLLECTION, [Where("status", "==", "open")])
             chosen = sorted((d.data for d in open_faults), key=lambda d: fault_time(d) or 0)
+            if not chosen:
+                print(f"no open faults in {app.name}: nothing to resubmit", file=sys.stderr)
         else:
             named = dict.fromkeys(args.fault_ids)  # each once, in the order given
             chosen = [_fault(store, app.name, fault_id) for fault_id in named]

@@ -241,6 +241,17 @@ def test_an_unknown_fault_id_is_a_clear_error_and_nothing_is_published(order, ca
 def test_resubmit_needs_fault_ids_or_all_open(order, capsys):
     assert main(["faults", "resubmit", "order"]) == 2
     assert "give the FAULT_IDs to resubmit, or --all-open" in capsys.readouterr().err
+    fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug"))
+    assert main(["faults", "resubmit", "order", fault_id, "--all-open"]) == 2
+    assert "or --all-open, not both" in capsys.readouterr().err
+    assert order.record(fault_id)["status"] == "open"
+
+
+def test_resubmitting_all_open_faults_when_there_are_none_says_so(order, capsys):
+    assert main(["faults", "resubmit", "order", "--all-open"]) == 0
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.strip() == "no open faults in order: nothing to resubmit"
 
 
 def test_an_unknown_subsystem_is_a_clear_error(order, capsys):
