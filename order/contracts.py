@@ -69,6 +69,13 @@ class OrderStatusChanged(Contract):
     the order, decided once when it was placed (``null`` only for orders placed
     before the field was added).
 
+    Every status the order reaches is published, but one order's statuses may
+    arrive out of order, and repeat: Order announces a status as soon as it
+    decides it, and a retried announcement goes out after a later one. Keep the
+    latest by ``changedAt`` (within one millisecond, by the lifecycle's order,
+    ``cancelled`` last); one that creates something on a status should remember
+    a cancellation that came first.
+
     **Deprecated** since v2 of ``order.order-status-changed``. The deprecation
     window: status-esg publishes v1 beside v2 for at least 90 days after v2
     shipped and until no consumer selects v1 (the contracts catalog lists the
@@ -166,6 +173,13 @@ class OrderStatusChangedV2(Contract):
     restaurant said when it accepted the order, and once it is ready, when it
     was (``null`` before the restaurant accepted).
     Published beside v1 during v1's deprecation window.
+
+    Every status the order reaches is published, but one order's statuses may
+    arrive out of order, and repeat: Order announces a status as soon as it
+    decides it, and a retried announcement goes out after a later one. Keep the
+    latest by ``changedAt`` (within one millisecond, by the lifecycle's order,
+    ``cancelled`` last); one that creates something on a status should remember
+    a cancellation that came first.
     """
 
     TYPE: ClassVar[str] = "order.order-status-changed"
