@@ -118,14 +118,20 @@ class TerraformRoot:
 
 
 def secret_targets(subsystems: Sequence[str]) -> list[str]:
-    """The Secret Manager secrets of every subsystem, as ``-target`` addresses.
+    """The Secret Manager secrets of every subsystem, and its function builder's roles, as
+    ``-target`` addresses.
 
     A first deployment creates them alone (with their projects), so an operator
-    can add the values before the functions that read them are deployed.
+    can add the values before the functions that read them are deployed, and the
+    builder's grants have propagated (IAM takes minutes) before the first build.
     """
     return [
-        f'module.system.module.subsystem["{name}"].google_secret_manager_secret.setting'
+        f'module.system.module.subsystem["{name}"].{resource}'
         for name in subsystems
+        for resource in (
+            "google_secret_manager_secret.setting",
+            "google_project_iam_member.builder",
+        )
     ]
 
 

@@ -222,8 +222,12 @@ def test_a_first_deploy_can_create_only_the_secrets(archives, capsys):
     [plan] = [argv for argv in shell.ran if argv[2] == "plan"]
     targets = [a for a in plan if a.startswith("-target=")]
     assert targets == [
-        f'-target=module.system.module.subsystem["{name}"].google_secret_manager_secret.setting'
+        f'-target=module.system.module.subsystem["{name}"].{resource}'
         for name in ("customer", "delivery", "order", "restaurant")
+        for resource in (
+            "google_secret_manager_secret.setting",
+            "google_project_iam_member.builder",
+        )
     ]
     assert "add their values" in capsys.readouterr().out
 

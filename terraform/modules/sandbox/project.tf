@@ -63,12 +63,28 @@ resource "google_service_account" "builder" {
   depends_on   = [google_project_service.api]
 }
 
+# Role => the only buckets it applies to (null: the whole project). Cloud Functions copies
+# each source archive into its own gcf-v2-sources-<number>-<region> bucket (made at the first
+# deploy, so no bucket grant can name it) and the build fetches it from there.
 resource "google_project_iam_member" "builder" {
-  for_each = toset(["roles/logging.logWriter", "roles/artifactregistry.writer"])
+  for_each = {
+    "roles/logging.logWriter"       = null
+    "roles/artifactregistry.writer" = null
+    "roles/storage.objectViewer"    = "gcf-v2-sources-"
+  }
 
   project = local.project_id
-  role    = each.value
+  role    = each.key
   member  = google_service_account.builder.member
+
+  dynamic "condition" {
+    for_each = each.value == null ? [] : [each.value]
+    content {
+      title       = "function sources"
+      description = "Only the buckets Cloud Functions copies the source archives into."
+      expression  = "resource.name.startsWith(\"projects/_/buckets/${condition.value}\")"
+    }
+  }
 }
 
 resource "google_storage_bucket" "artifacts" {

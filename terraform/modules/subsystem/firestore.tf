@@ -26,8 +26,13 @@ resource "google_firestore_field" "ttl" {
   ttl_config {}
 }
 
+# Keyed by collection and fields with their direction, as the topology writes them
+# ("tickets(restaurantId,status,receivedAt desc)"): two indexes may differ by direction only.
 resource "google_firestore_index" "this" {
-  for_each = { for index in var.firestore_indexes : "${index.collection}(${join(",", index.fields[*].field_path)})" => index }
+  for_each = {
+    for index in var.firestore_indexes :
+    "${index.collection}(${join(",", [for f in index.fields : f.order == "DESCENDING" ? "${f.field_path} desc" : f.field_path])})" => index
+  }
 
   project    = local.project_id
   database   = google_firestore_database.this.name

@@ -62,6 +62,9 @@ resource "google_storage_bucket" "lake" {
       storage_class = "NEARLINE"
     }
   }
+
+  # Storage must be on, and the Pub/Sub service agent exist, before lake_writer grants it.
+  depends_on = [google_project_service.api]
 }
 
 resource "google_storage_bucket_iam_member" "lake_writer" {
