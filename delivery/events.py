@@ -19,7 +19,8 @@ profile by the driver id. Times are epoch milliseconds.
 ``delivery-offered`` (dispatch-control rules)
     id, orderId, driverId, pickup{restaurantId,name,address}, dropoff, expiresAt
 ``offer-withdrawn`` (dispatch-control rules)
-    id, driverId
+    id, driverId, expiresAt (the offer withdrawn: the delivery may be offered to the driver
+    again at once; absent from events announced before it was added)
 ``delivery-assigned`` (dispatch-control rules)
     id, orderId, driverId, pickup, dropoff, assignedAt
 ``delivery-cancelled`` (dispatch-control rules)

@@ -34,7 +34,12 @@ def announce(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     old, new = before.get("status"), after["status"]
     course: list[tuple[str, Json, str]] = []  # (type, body, discriminator)
     if old == "offered" and new in ("searching", "cancelled"):
-        withdrawn = {"id": after["id"], "driverId": before["offer"]["driverId"]}
+        offer = before["offer"]
+        withdrawn = {
+            "id": after["id"],
+            "driverId": offer["driverId"],
+            "expiresAt": offer["expiresAt"],
+        }
         ctx.emit(OFFER_WITHDRAWN, "delivery", withdrawn, partition_key=after["orderId"])
     if old == "assigned" and new == "searching":  # only a release goes back from assigned
         released = {**_status(after), "status": "released", "driver": before["driver"]}

@@ -83,12 +83,17 @@ def _closed_as_assigned(offer: Doc) -> Doc:
 
 
 def _withdrawn(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    """The driver's offer is withdrawn; one made to them again since (a newer ``expiresAt``)
+    stays open."""
     delivery_id, driver_id = event.body["id"], event.body["driverId"]
+    expires_at = event.body.get("expiresAt")  # absent from events announced before it was
 
     def mutate(offer: Doc | None) -> Doc:
         if offer is None:  # withdrawn before we saw the offer: keep it from reopening
             return {"deliveryId": delivery_id, "driverId": driver_id, "status": "withdrawn"}
-        if offer["driverId"] == driver_id and offer["status"] in ("open", "accepted"):
+        made_again = expires_at is not None and offer.get("expiresAt") != expires_at
+        theirs = offer["driverId"] == driver_id and offer["status"] in ("open", "accepted")
+        if theirs and not made_again:
             return {**offer, "status": "withdrawn", "dropoff": area(offer["dropoff"])}
         return offer
 

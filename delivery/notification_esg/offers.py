@@ -32,15 +32,21 @@ def offer_made(store: AbstractDocumentStore, event: Envelope) -> None:
 
 
 def offer_over(
-    store: AbstractDocumentStore, event: Envelope, delivery_id: str, driver_id: str
+    store: AbstractDocumentStore,
+    event: Envelope,
+    delivery_id: str,
+    driver_id: str,
+    expires_at: int | None = None,
 ) -> None:
     """The delivery's offer to ``driver_id`` is over: ``offer-withdrawn`` (declined, missed,
-    or the order cancelled), or the delivery's assignment to them."""
+    or the order cancelled), naming the offer by its ``expires_at``, or the delivery's
+    assignment to them (any offer of it)."""
 
     def close(record: Doc | None) -> Doc:
         if record is None:
             return {"driverId": driver_id, "expiresAt": None, "open": False}
-        if record["driverId"] == driver_id:
+        other = expires_at is not None and record["expiresAt"] not in (None, expires_at)
+        if record["driverId"] == driver_id and not other:  # not an offer made again since
             return {**record, "open": False}
         return record
 

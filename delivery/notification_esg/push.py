@@ -183,7 +183,8 @@ def _delivery_offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 def _offer_withdrawn(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     withdrawn = event.body
-    offer_over(ctx.ports.store, event, withdrawn["id"], withdrawn["driverId"])
+    expires_at = withdrawn.get("expiresAt")
+    offer_over(ctx.ports.store, event, withdrawn["id"], withdrawn["driverId"], expires_at)
 
 
 def _delivery_cancelled(event: Envelope, ctx: Context[DeliveryPorts]) -> None:

@@ -65,7 +65,9 @@ def test_an_unanswered_offer_goes_to_the_next_driver(delivery: Delivery) -> None
     # dan's offer expired at 2:00; after the grace for his answer, the 3:00 tick gives it on
     assert found["offer"] == {"driverId": "eve", "expiresAt": START + 5 * MINUTE}
     assert (found["declinedBy"], found["missedBy"]) == ([], ["dan"])
-    assert delivery.bus("offer-withdrawn") == [{"id": "d-o-1", "driverId": "dan"}]
+    assert delivery.bus("offer-withdrawn") == [
+        {"id": "d-o-1", "driverId": "dan", "expiresAt": START + 2 * MINUTE}
+    ]
     assert delivery.offers("dan") == []
     assert [o["deliveryId"] for o in delivery.offers("eve")] == ["d-o-1"]
     assert delivery.store.get("dispatch-drivers", "dan")["offeredDeliveryId"] is None  # type: ignore[index]
@@ -156,7 +158,9 @@ def test_a_driver_who_goes_offline_lets_their_offer_go_to_the_next_driver(
     found = delivery.delivery("o-1")
     assert found["offer"] == {"driverId": "eve", "expiresAt": START + 2 * MINUTE}
     assert (found["declinedBy"], found["missedBy"]) == ([], ["dan"])
-    assert delivery.bus("offer-withdrawn") == [{"id": "d-o-1", "driverId": "dan"}]
+    assert delivery.bus("offer-withdrawn") == [
+        {"id": "d-o-1", "driverId": "dan", "expiresAt": START + 2 * MINUTE}
+    ]
     assert delivery.offers("dan") == []
     assert delivery.store.get("dispatch-drivers", "dan")["offeredDeliveryId"] is None  # type: ignore[index]
 
@@ -294,7 +298,9 @@ def test_a_cancelled_order_withdraws_the_offer(delivery: Delivery) -> None:
     delivery.order("o-1", "cancelled", reason="no-driver", deliveryAddress=None)
 
     assert delivery.delivery("o-1")["status"] == "cancelled"
-    assert delivery.bus("offer-withdrawn") == [{"id": "d-o-1", "driverId": "dan"}]
+    assert delivery.bus("offer-withdrawn") == [
+        {"id": "d-o-1", "driverId": "dan", "expiresAt": START + 2 * MINUTE}
+    ]
     assert delivery.bus("delivery-cancelled") == [
         {"id": "d-o-1", "orderId": "o-1", "driverId": None}
     ]

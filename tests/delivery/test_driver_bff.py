@@ -258,7 +258,9 @@ def test_a_driver_goes_offline_once_an_accepted_offer_is_withdrawn(delivery: Del
 
     response = delivery.call("PUT", "/me/status", "dan", {"online": False})
 
-    assert delivery.bus("offer-withdrawn") == [{"id": "d-o-1", "driverId": "dan"}]
+    assert delivery.bus("offer-withdrawn") == [
+        {"id": "d-o-1", "driverId": "dan", "expiresAt": START + 2 * MINUTE}
+    ]
     assert response.status_code == 200
     assert response.get_json()["online"] is False
 
@@ -460,6 +462,39 @@ def test_an_offer_withdrawn_before_it_arrived_stays_withdrawn(delivery: Delivery
 
     assert delivery.offers("dan") == []
     assert delivery.answer("d-o-9", "accept", "dan").status_code == 409
+
+
+def test_the_withdrawal_of_an_offer_does_not_close_the_one_made_again_in_the_same_millisecond(
+    delivery: Delivery,
+) -> None:
+    first, again = START + 2 * MINUTE, START + 4 * MINUTE
+    offer = {
+        "id": "d-o-9",
+        "orderId": "o-9",
+        "driverId": "dan",
+        "pickup": {"restaurantId": "r-1", "name": "Trattoria Roma", "address": RESTAURANT},
+        "dropoff": HOME,
+        "expiresAt": again,
+    }
+    at = START + 2 * MINUTE
+    offered = new_event("delivery-offered", "delivery", offer, partition_key="o-9", timestamp=at)
+    withdrawn = new_event(
+        "offer-withdrawn",
+        "delivery",
+        {"id": "d-o-9", "driverId": "dan", "expiresAt": first},
+        partition_key="o-9",
+        timestamp=at,  # one millisecond: only the expiry tells the two offers apart
+    )
+    delivery.driver("dan")
+    delivery.clock.advance_to(at)
+
+    delivery.inject(offered)
+    delivery.inject(withdrawn)
+
+    assert [o["offerId"] for o in delivery.offers("dan")] == [f"d-o-9@{again}"]
+    record = delivery.store.get("notification-offers", "d-o-9")
+    assert record is not None
+    assert (record["expiresAt"], record["open"]) == (again, True)
 
 
 # -- a delivery offered to the same driver again ---------------------------------------------
@@ -682,7 +717,8 @@ def test_an_offer_no_longer_open_keeps_only_the_area_of_the_address(delivery: De
 
     delivery.order("o-4", "accepted")
 
-    assert delivery.bus("offer-withdrawn")[-1] == {"id": "d-o-3", "driverId": "dan"}
+    withdrawn = delivery.bus("offer-withdrawn")[-1]
+    assert withdrawn == {"id": "d-o-3", "driverId": "dan", "expiresAt": START + 2 * MINUTE}
     dropoffs = {
         key: delivery.store.get("driver-offers", key)["dropoff"]  # type: ignore[index]
         for key in ("d-o-1", "d-o-2", "d-o-3", "d-o-4")
