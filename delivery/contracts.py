@@ -11,7 +11,7 @@ from pydantic import Field
 
 from shared.contracts import Contract, ContractModel, EpochMs, Id
 
-DeliveryStatus = Literal["assigned", "released", "picked-up", "delivered"]
+DeliveryStatus = Literal["assigned", "released", "picked-up", "delivered", "cancelled"]
 """Where a delivery stands (documented on :attr:`DeliveryStatusChanged.status`)."""
 
 
@@ -43,8 +43,8 @@ class DeliveryStatusChanged(Contract):
     customer's business). ``driver`` is the driver the status is about: for
     ``released``, the one who handed the order back, who no longer brings it.
 
-    A delivery's statuses come in their course: ``released`` only after the same
-    driver's ``assigned``, ``picked-up`` before ``delivered``, and a driver's status
+    A delivery's statuses come in their course: ``released`` and ``cancelled`` only
+    after the same driver's ``assigned``, ``picked-up`` before ``delivered``, and a driver's status
     after another driver was told ``assigned`` only after that driver's ``released``.
     None is published after a later one; redelivery may repeat one (same ``id``).
     """
@@ -64,7 +64,9 @@ class DeliveryStatusChanged(Contract):
     """Where the delivery stands: ``assigned`` (a driver took it), ``released`` (the
     assigned driver handed it back before picking it up; another driver is being found and
     ``assigned`` follows again), ``picked-up`` (the driver collected the food from the
-    restaurant) or ``delivered``. Values may be added: skip those you do not know."""
+    restaurant), ``delivered``, or ``cancelled`` (the order was cancelled while the driver
+    was assigned: they no longer bring it; published only after their ``assigned``). Values
+    may be added: skip those you do not know."""
     driver: Driver
     """The driver the status is about (for ``released``, the one who handed the order
     back)."""

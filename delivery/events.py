@@ -24,7 +24,7 @@ profile by the driver id. Times are epoch milliseconds.
 ``delivery-assigned`` (dispatch-control rules)
     id, orderId, driverId, pickup, dropoff, assignedAt
 ``delivery-cancelled`` (dispatch-control rules)
-    id, orderId, driverId (null when no driver was assigned), revision
+    id, orderId, driverId (null when no driver was assigned), changedAt, revision
 ``delivery-status-changed`` (dispatch-control rules)
     id, orderId, status, driver{id,name}, location, changedAt, revision; status ``released``
     names the driver who handed the delivery back

@@ -15,6 +15,9 @@ DELIVERY_STATUS_CHANGED = "delivery.delivery-status-changed"
 STATUSES = frozenset({"assigned", "released", "picked-up", "delivered"})
 """The delivery statuses the customer follows (``released``: the driver handed the order back
 and another one is being found); others are skipped."""
+UNFOLLOWED = frozenset({"cancelled"})
+"""Statuses known and left aside: a cancelled delivery's order is cancelled, and Order's own
+status tells the customer so."""
 
 
 class DriverReader(Reader):
@@ -44,7 +47,7 @@ class DeliveryStatusReader(Reader):
 def receive_delivery(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     """Emit ``delivery-status-changed`` keyed by the order, in line with the order's events."""
     delivery = read(event, DeliveryStatusReader)
-    if not knows(ctx, event, "status", delivery.status, STATUSES):
+    if delivery.status in UNFOLLOWED or not knows(ctx, event, "status", delivery.status, STATUSES):
         return
     body = delivery.model_dump(mode="json", by_alias=True)
     ctx.emit("delivery-status-changed", "delivery", body, partition_key=delivery.order_id)

@@ -92,7 +92,12 @@ def _entered(delivery: Doc) -> list[tuple[str, Json]]:
             return [(DELIVERY_STATUS_CHANGED, _status(delivery))]
         case "cancelled":
             driver = delivery["driver"]
-            return [(DELIVERY_CANCELLED, {**common, "driverId": driver and driver["id"]})]
+            cancelled = {
+                **common,
+                "driverId": driver and driver["id"],
+                "changedAt": delivery["changedAt"],
+            }
+            return [(DELIVERY_CANCELLED, cancelled)]
     return []
 
 

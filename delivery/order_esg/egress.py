@@ -13,9 +13,12 @@ coherent course whatever the arrival order:
 * ``delivered`` when ``picked-up`` was never told is published after a ``picked-up``;
 * a driver's ``assigned``, ``picked-up`` or ``delivered`` while another driver is the one
   told assigned is published after that driver's ``released``;
-* a ``released`` of a driver the consumers were not told is assigned is not published.
+* a ``released`` of a driver the consumers were not told is assigned is not published;
+* the cancellation is published as ``cancelled`` only to consumers told a driver is
+  assigned (who no longer brings the order): otherwise Order's own status says it all.
 
-A status announced before revisions existed has none and is published as it comes.
+A status announced before revisions existed has none and is published as it comes (a
+cancellation without one, as before, not at all).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from delivery.events import DELIVERY_CANCELLED
 from shared.contracts import publish
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from delivery.ports import DeliveryPorts
     from shared.envelope import Envelope, Json
     from shared.runtime.context import Context
@@ -44,23 +49,23 @@ for the same internal event."""
 
 
 def publish_delivery_status(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
-    """Publish the delivery's course up to ``event``'s status; a body that breaks the contract
-    becomes a fault. A cancellation is only noted: the contract has no status for it (Order's
-    own status says the order was cancelled)."""
+    """Publish the delivery's course up to ``event``'s status or cancellation; a body that
+    breaks the contract becomes a fault."""
     body = dict(event.body)
     revision = body.pop("revision", None)
     if event.type == DELIVERY_CANCELLED:
-        if revision is not None:
-            _hear(ctx.ports.store, body["id"], revision, None)
-        return
-    status = DeliveryStatusChanged.model_validate(body)
-    if revision is None:
-        publish(ctx, status)
-        return
-    steps = _hear(ctx.ports.store, status.id, revision, status)
+        if revision is None:  # announced before revisions: it cannot be placed in the course
+            return
+        steps = _hear(ctx.ports.store, body["id"], revision, lambda told: cancellation(told, body))
+    else:
+        status = DeliveryStatusChanged.model_validate(body)
+        if revision is None:
+            publish(ctx, status)
+            return
+        steps = _hear(ctx.ports.store, status.id, revision, lambda told: course(told, status))
     if steps is None:
         ctx.log.info(
-            "delivery %s: %s came after a later status; not published", status.id, status.status
+            "delivery %s: %s came after a later one; not published", body["id"], event.type
         )
         return
     for discriminator, step in steps:
@@ -72,7 +77,7 @@ def course(told: Doc | None, status: DeliveryStatusChanged) -> list[Step]:
     ``None``) follow the delivery to ``status``."""
     if told is not None and told["status"] == "cancelled":
         return []
-    assigned = told["driver"] if told is not None and told["status"] == "assigned" else None
+    assigned = _assigned(told)
     if status.status == "released":
         return [("", status)] if assigned and assigned["id"] == status.driver.id else []
     steps: list[Step] = []
@@ -82,6 +87,28 @@ def course(told: Doc | None, status: DeliveryStatusChanged) -> list[Step]:
     if status.status == "delivered" and (told is None or told["status"] != "picked-up"):
         steps.append(("picked-up", _as(status, {"status": "picked-up"})))
     return [*steps, ("", status)]
+
+
+def cancellation(told: Doc | None, cancelled: Json) -> list[Step]:
+    """``cancelled`` for consumers told a driver is assigned (who no longer brings the order);
+    nothing for those never told of one, or told they handed it back."""
+    assigned = _assigned(told)
+    if assigned is None or "changedAt" not in cancelled:
+        return []
+    status = {
+        "id": cancelled["id"],
+        "orderId": cancelled["orderId"],
+        "status": "cancelled",
+        "driver": assigned,
+        "location": None,
+        "changedAt": cancelled["changedAt"],
+    }
+    return [("", DeliveryStatusChanged.model_validate(status))]
+
+
+def _assigned(told: Doc | None) -> Doc | None:
+    """The driver consumers were told is assigned, if that is the last they were told."""
+    return told["driver"] if told is not None and told["status"] == "assigned" else None
 
 
 def _as(status: DeliveryStatusChanged, changes: Json) -> DeliveryStatusChanged:
@@ -94,16 +121,13 @@ def _hear(
     store: AbstractDocumentStore,
     delivery_id: str,
     revision: list[Any],
-    status: DeliveryStatusChanged | None,
+    steps_after: Callable[[Doc | None], list[Step]],
 ) -> list[Step] | None:
-    """Note ``revision``, of ``status`` (``None``: the cancellation), as the latest heard of the
-    delivery and return the statuses to publish for it; ``None`` when a later revision was
-    heard. A repeat of the latest one returns its statuses again: their publication may have
+    """Note ``revision`` as the latest heard of the delivery and return what to publish for
+    it, ``steps_after`` what consumers were told; ``None`` when a later revision was heard.
+    A repeat of the latest one returns its statuses again: their publication may have
     failed."""
     heard = _order(revision)
-
-    def steps_after(told: Doc | None) -> list[Step]:
-        return [] if status is None else course(told, status)
 
     def note(known: Doc | None) -> Doc | None:
         if known is not None and _order(known["revision"]) >= heard:
@@ -111,9 +135,7 @@ def _hear(
         before = None if known is None else known["told"]
         steps = steps_after(before)
         told = before
-        if status is None:
-            told = {"status": "cancelled", "driver": None}
-        elif steps:
+        if steps:
             last = steps[-1][1]
             told = {"status": last.status, "driver": last.driver.model_dump(mode="json")}
         return {"revision": revision, "told": told, "before": before}

@@ -3,8 +3,9 @@
 By status: ``assigned`` -> ``driver-assigned``, ``released`` (the driver handed the order
 back before the pickup) -> ``driver-released``, ``picked-up`` -> ``order-picked-up``,
 ``delivered`` -> ``order-delivered``, each ``{id: orderId, deliveryId, driverId}`` keyed by
-the order id; a status Order does not know is skipped. Delivery repeats a status with every
-new location; those repeats become repeated internal events, which the lifecycle leaves aside.
+the order id; ``cancelled`` (Order cancelled the order) and a status Order does not know
+are skipped. Delivery repeats a status with every new location; those repeats become
+repeated internal events, which the lifecycle leaves aside.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from shared.runtime.context import Context
 
 DELIVERY_STATUS_CHANGED = "delivery.delivery-status-changed"
+UNFOLLOWED = frozenset({"cancelled"})
+"""Statuses known and left aside: Delivery cancels a delivery because Order cancelled the order."""
 INTERNAL_TYPES = {
     "assigned": "driver-assigned",
     "released": "driver-released",
@@ -47,7 +50,9 @@ class Delivery(Reader):
 def receive_delivery_status(event: Envelope, ctx: Context[OrderPorts]) -> None:
     """Emit the internal event for the delivery's status, keyed by the order id."""
     delivery = read(event, Delivery)
-    if not knows(ctx, event, "status", delivery.status, INTERNAL_TYPES):
+    if delivery.status in UNFOLLOWED or not knows(
+        ctx, event, "status", delivery.status, INTERNAL_TYPES
+    ):
         return
     body = {"id": delivery.order_id, "deliveryId": delivery.id, "driverId": delivery.driver.id}
     ctx.emit(INTERNAL_TYPES[delivery.status], "order", body, partition_key=delivery.order_id)

@@ -48,7 +48,12 @@ def always(internal: str) -> Promise:
 
 
 PROMISES: dict[str, Promise] = {
-    "customer/delivery-esg/ingress": always("delivery-status-changed"),
+    "customer/delivery-esg/ingress": by_status(
+        {
+            status: "delivery-status-changed"
+            for status in ("assigned", "released", "picked-up", "delivered")
+        }
+    ),
     "customer/order-esg/ingress": always("order-status-changed"),
     "customer/restaurant-esg/ingress": by_type(
         {

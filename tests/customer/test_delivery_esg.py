@@ -76,3 +76,13 @@ def test_a_driver_handing_the_order_back_comes_in_and_unknown_statuses_are_skipp
     assert customer.faults() == []
     [skipped] = [r for r in caplog.records if "'rerouted' is unknown here" in r.getMessage()]
     assert skipped.levelno == logging.WARNING, "a consumer behind its producer is a warning"
+
+
+def test_a_cancelled_delivery_is_left_aside_quietly(
+    customer: Customer, caplog: pytest.LogCaptureFixture
+) -> None:
+    customer.delivery("o-1", "cancelled", location=None)
+
+    assert customer.events("delivery-status-changed") == []
+    assert customer.faults() == []
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []

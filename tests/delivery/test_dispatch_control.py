@@ -302,7 +302,7 @@ def test_a_cancelled_order_withdraws_the_offer(delivery: Delivery) -> None:
         {"id": "d-o-1", "driverId": "dan", "expiresAt": START + 2 * MINUTE}
     ]
     assert delivery.bus("delivery-cancelled") == [
-        {"id": "d-o-1", "orderId": "o-1", "driverId": None}
+        {"id": "d-o-1", "orderId": "o-1", "driverId": None, "changedAt": START}
     ]
     assert delivery.offers("dan") == []
     assert delivery.answer("d-o-1", "accept", "dan").status_code == 409
@@ -317,7 +317,7 @@ def test_a_cancelled_order_frees_its_driver_for_the_next(delivery: Delivery) -> 
     delivery.order("o-1", "cancelled", reason="no-driver", deliveryAddress=None)
 
     assert delivery.bus("delivery-cancelled") == [
-        {"id": "d-o-1", "orderId": "o-1", "driverId": "dan"}
+        {"id": "d-o-1", "orderId": "o-1", "driverId": "dan", "changedAt": START}
     ]
     assert delivery.delivery("o-2")["offer"]["driverId"] == "dan"
 

@@ -11,6 +11,7 @@ from shared.topology import Topic
 from tests.delivery.conftest import (
     FAR,
     HOME,
+    MINUTE,
     NEAR,
     RESTAURANT,
     START,
@@ -245,3 +246,27 @@ def test_a_status_announced_before_revisions_existed_is_published_as_it_comes(
     delivery.inject(new_event("delivery-status-changed", "delivery", body, partition_key="o-1"))
 
     assert delivery.statuses() == [("assigned", "dan")]
+
+
+def test_a_cancellation_after_the_assignment_is_published_as_cancelled_with_the_driver(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.clock.advance(MINUTE)
+
+    delivery.order("o-1", "cancelled", reason="customer", changedAt=START + MINUTE)
+
+    assert delivery.statuses() == [("assigned", "dan"), ("cancelled", "dan")]
+    cancelled = delivery.events[Topic.EXTERNAL][-1].body
+    assert (cancelled["location"], cancelled["changedAt"]) == (None, START + MINUTE)
+
+
+def test_a_cancellation_before_any_driver_was_told_is_not_published(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")  # offered to dan, not accepted
+
+    delivery.order("o-1", "cancelled", reason="customer", changedAt=START + 1)
+
+    assert delivery.bus("delivery-cancelled") != []
+    assert delivery.statuses() == []

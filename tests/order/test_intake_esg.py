@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from tests.order.conftest import OrderSystem
+
+if TYPE_CHECKING:
+    import pytest
 
 
 def test_a_placed_order_becomes_order_placed_keyed_by_the_order(order_system: OrderSystem) -> None:
@@ -154,3 +159,14 @@ def test_a_release_is_read_beside_statuses_still_unknown(order_system: OrderSyst
 
     assert [e.type for e in order_system.events["bus"]] == ["driver-released"]
     assert order_system.faults() == []
+
+
+def test_a_cancelled_delivery_is_left_aside_quietly(
+    order_system: OrderSystem, caplog: pytest.LogCaptureFixture
+) -> None:
+    cancelled = order_system.delivery("cancelled")
+    order_system.send("delivery", replace(cancelled, body={**cancelled.body, "location": None}))
+
+    assert order_system.events["bus"] == []
+    assert order_system.faults() == []
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
