@@ -7,9 +7,12 @@ CloudEvent whose ``application/protobuf`` data parses back into the same change:
 the same collection, key, documents and ``version``, hence the same cause id, so a
 trigger that handled the change already emits nothing new.
 
-The documents were stored in their JSON form (timestamps as ISO text, bytes as
-base64), so they travel as the JSON values they are; the trigger reads exactly
-those values again. The event has no ``time``: the trigger's target then treats a
+Every value a document can hold travels as the Firestore value it is (a
+``datetime`` as a timestamp, ``bytes`` as bytes, a ``GeoPoint`` as a geo point), so
+the trigger reads the values the change held (see :mod:`shared.stores.eventarc`
+for the mapping). A fault record keeps its documents as JSON, though, where
+timestamps and bytes have already become text: those reach the trigger as text.
+The event has no ``time``: the trigger's target then treats a
 failure as one to retry (HTTP 500), never as one to record as a fault again.
 """
 
@@ -102,7 +105,7 @@ def _fill(fields: Any, doc: Mapping[str, Any]) -> None:
 
 
 def _set(target: Any, value: Any) -> None:
-    """Write a JSON value into a Firestore ``Value`` message."""
+    """Write a document value into a Firestore ``Value`` message, as the client encodes it."""
     if value is None:
         target.null_value = 0
     elif isinstance(value, bool):
@@ -113,6 +116,10 @@ def _set(target: Any, value: Any) -> None:
         target.double_value = value
     elif isinstance(value, str):
         target.string_value = value
+    elif isinstance(value, bytes):
+        target.bytes_value = value
+    elif isinstance(value, datetime):
+        target.timestamp_value.CopyFrom(_stamp(value))
     elif isinstance(value, list):
         target.array_value.SetInParent()
         for item in value:
@@ -120,17 +127,31 @@ def _set(target: Any, value: Any) -> None:
     elif isinstance(value, dict):
         target.map_value.SetInParent()
         _fill(target.map_value.fields, value)
+    elif _is_geo_point(value):
+        target.geo_point_value.latitude = value.latitude
+        target.geo_point_value.longitude = value.longitude
     else:
-        raise EnvelopeError("$", f"{type(value).__name__} is not a JSON value")
+        raise EnvelopeError("$", f"{type(value).__name__} is not a Firestore value")
+
+
+def _is_geo_point(value: Any) -> bool:
+    from google.cloud.firestore_v1 import GeoPoint  # the client: not at import time
+
+    return isinstance(value, GeoPoint)
 
 
 def _timestamp(version: str) -> Any:
-    from google.protobuf import timestamp_pb2  # type: ignore[import-untyped]
-
     try:
         moment = datetime.fromisoformat(version)
     except ValueError as e:
         raise EnvelopeError("version", f"{version!r} is not a timestamp") from e
+    return _stamp(moment)
+
+
+def _stamp(moment: datetime) -> Any:
+    """``moment`` as a protobuf ``Timestamp``; a naive one is UTC, as the client takes it."""
+    from google.protobuf import timestamp_pb2  # type: ignore[import-untyped]
+
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     stamp = timestamp_pb2.Timestamp()

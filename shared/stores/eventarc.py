@@ -5,17 +5,44 @@ On GCP, database-first triggers receive ``google.cloud.firestore.document.v1.wri
 ``google.events.cloud.firestore.v1.DocumentEventData`` message, serialized as
 ``application/protobuf`` (the default) or ``application/json``. This module turns
 one into the same :class:`DocumentChange` the embedded and emulator change feeds
-deliver, with plain JSON-compatible values.
+deliver.
+
+Field values
+------------
+Whatever the backend, a trigger sees the Python values the google-cloud-firestore
+client returns for a read (the embedded store holds the same, see
+:mod:`shared.stores.memory`; the emulator's listener decodes with the client):
+
+==================  =====================================================================
+Firestore value     Python value
+==================  =====================================================================
+null                ``None``
+boolean             ``bool``
+integer             ``int`` (64 bits; never a ``float``, even when whole)
+double              ``float`` (``1.0`` stays a ``float``; NaN and infinities as they are)
+string              ``str``
+bytes               ``bytes`` (not base64 text)
+timestamp           ``DatetimeWithNanoseconds`` (a ``datetime``) in UTC, to the microsecond;
+                    written naive it is taken as UTC, written in another zone it reads
+                    back as the same instant in UTC
+geo point           ``google.cloud.firestore_v1.GeoPoint`` (the stores refuse to write
+                    one; a document written by other means may hold one)
+reference           its resource name, ``projects/.../documents/...`` as ``str``: the
+                    client returns a ``DocumentReference``, which needs a client this
+                    module has not (the stores refuse to write one)
+array               ``list``
+map                 ``dict`` (``{}`` for an empty map)
+==================  =====================================================================
 """
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from google.api_core.datetime_helpers import DatetimeWithNanoseconds
 from google.events.cloud.firestore import DocumentEventData
 from google.protobuf import json_format  # type: ignore[import-untyped]
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
@@ -92,10 +119,10 @@ def parse_document_written(
 
 
 def value_to_python(value: Any, path: str = "$") -> Any:
-    """Convert a Firestore ``Value`` protobuf into a JSON-compatible Python value.
+    """Convert a Firestore ``Value`` protobuf into what the Firestore client reads for it.
 
-    Timestamps become ISO strings, bytes become base64 text, geo points become
-    ``{"latitude": .., "longitude": ..}`` and references stay resource names.
+    See the module's table: timestamps become UTC datetimes, bytes stay bytes,
+    geo points become ``GeoPoint`` and references stay resource names.
     """
     kind = value.WhichOneof("value_type")
     match kind:
@@ -103,15 +130,17 @@ def value_to_python(value: Any, path: str = "$") -> Any:
             return None
         case "boolean_value" | "integer_value" | "double_value" | "string_value":
             return getattr(value, kind)
+        case "bytes_value":
+            return bytes(value.bytes_value)
         case "reference_value":
             return value.reference_value
         case "timestamp_value":
-            return _timestamp(value.timestamp_value, path)
-        case "bytes_value":
-            return base64.b64encode(value.bytes_value).decode("ascii")
+            return _moment(value.timestamp_value, path)
         case "geo_point_value":
+            from google.cloud.firestore_v1 import GeoPoint  # the client: not at import time
+
             point = value.geo_point_value
-            return {"latitude": point.latitude, "longitude": point.longitude}
+            return GeoPoint(point.latitude, point.longitude)
         case "array_value":
             values = value.array_value.values
             return [value_to_python(v, f"{path}[{i}]") for i, v in enumerate(values)]
@@ -160,12 +189,18 @@ def _fields(fields: Any, path: str) -> Doc:
     return {name: value_to_python(value, f"{path}.{name}") for name, value in fields.items()}
 
 
-def _timestamp(timestamp: Any, path: str) -> str:
+def _moment(timestamp: Any, path: str) -> DatetimeWithNanoseconds:
+    """A timestamp field as the client reads it: UTC, to the microsecond."""
     try:
         moment = _EPOCH + timedelta(seconds=timestamp.seconds, microseconds=timestamp.nanos // 1000)
     except OverflowError as e:
         raise EnvelopeError(path, f"timestamp out of range ({e})") from e
-    return iso_utc(moment)
+    fields = (*moment.timetuple()[:6], moment.microsecond)
+    return DatetimeWithNanoseconds(*fields, tzinfo=UTC)  # type: ignore[no-untyped-call]
+
+
+def _timestamp(timestamp: Any, path: str) -> str:
+    return iso_utc(_moment(timestamp, path))
 
 
 def _event_time(time: str) -> str:

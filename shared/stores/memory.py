@@ -8,7 +8,9 @@ beside the live copy that queries match against, so a read is one C call.
 Equality and ``in`` conditions are served from indexes built on first use, so the
 embedded system stays fast as collections grow. Every operation refuses an id
 Firestore would refuse (:func:`~shared.stores.document_rules.check_key`), reads
-included, so a bad id fails here as it fails on GCP.
+included, so a bad id fails here as it fails on GCP. Values read back as the
+Firestore client reads them (the table in :mod:`shared.stores.eventarc`): a
+``datetime`` is stored as the client's ``DatetimeWithNanoseconds`` in UTC.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import marshal
 import pickle
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.clock import Clock
@@ -56,6 +59,11 @@ class Frozen:
             self._blob, self._loads = marshal.dumps(value, _MARSHAL_VERSION), marshal.loads
         except ValueError:  # a value marshal does not know, e.g. a datetime
             self._blob, self._loads = pickle.dumps(value, pickle.HIGHEST_PROTOCOL), pickle.loads
+
+    @property
+    def plain(self) -> bool:
+        """Whether the value holds only what marshal knows (no datetime, for one)."""
+        return self._loads is marshal.loads
 
     def thaw(self) -> Any:
         """A new deep copy of the value."""
@@ -203,9 +211,13 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         if not isinstance(data, dict):
             raise StoreError(f"{collection}/{key}: a document must be a map")
         data = normalized(data)
+        frozen = Frozen(data)
+        if not frozen.plain:
+            data = as_read(data)
+            frozen = Frozen(data)
         docs = self._collections.setdefault(collection, {})
         frozen_docs = self._frozen.setdefault(collection, {})
-        before, previous, frozen = docs.get(key), frozen_docs.get(key), Frozen(data)
+        before, previous = docs.get(key), frozen_docs.get(key)
         if previous is not None and (previous.same_as(frozen) or same_value(before, data)):
             return previous  # a write that changes nothing: Firestore reports no change
         frozen_docs[key] = frozen
@@ -265,6 +277,22 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
 
     def _version(self) -> str:
         return f"{next(self._versions):012d}"
+
+
+def as_read(value: Any) -> Any:
+    """``value`` as the Firestore client reads it back: each ``datetime`` a
+    ``DatetimeWithNanoseconds`` in UTC, to the microsecond (naive ones taken as UTC)."""
+    if isinstance(value, dict):
+        return {k: as_read(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [as_read(v) for v in value]
+    if isinstance(value, datetime):
+        from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+
+        utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        fields = (*utc.timetuple()[:6], utc.microsecond)
+        return DatetimeWithNanoseconds(*fields, tzinfo=UTC)  # type: ignore[no-untyped-call]
+    return value
 
 
 def _hashable(value: Any) -> bool:

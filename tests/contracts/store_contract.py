@@ -18,6 +18,7 @@ import pytest
 
 from shared.envelope import new_event
 from shared.exceptions import InvalidDocument, InvalidKey, InvalidQuery
+from shared.runtime.change_events import StoredChange, document_event_data
 from shared.stores.base import (
     AbstractChangeFeed,
     AbstractDocumentStore,
@@ -26,8 +27,10 @@ from shared.stores.base import (
     Watch,
     Where,
 )
+from shared.stores.eventarc import parse_document_written
 from shared.stores.idempotent import META, apply_event, record_event
 from shared.stores.paging import newest_first
+from tests.contracts.firestore_values import AS_READ, EVERY_VALUE, typed
 
 FEED_TIMEOUT_S = 15.0
 
@@ -579,6 +582,34 @@ class DocumentStoreContract(ABC):
             ("k", "created"),
             ("sentinel", "created"),
         ], changes
+
+    def test_every_value_reaches_a_trigger_as_the_firestore_client_reads_it(
+        self, store: AbstractDocumentStore, watch: Callable[[str], Recorder]
+    ) -> None:
+        """Timestamps in UTC, bytes as bytes, ints and floats apart, on every path to a handler."""
+        recorder = watch(COLL)
+        store.put(COLL, "k", EVERY_VALUE)
+        store.put(COLL, "k", dict(EVERY_VALUE))  # the same values: no change
+        store.update(COLL, "k", lambda d: {**(d or {}), "v": 2})
+        assert typed(store.get(COLL, "k")) == typed({**AS_READ, "v": 2})
+        store.put(COLL, "sentinel", {"v": 0})
+        changes = recorder.wait_for(3)
+        time.sleep(0.2)  # room for a spurious change to arrive
+        assert [(c.key, c.kind) for c in recorder.changes] == [
+            ("k", "created"),
+            ("k", "updated"),
+            ("sentinel", "created"),
+        ], changes
+        created, updated = changes[:2]
+        assert typed(created.after) == typed(AS_READ)
+        assert typed(updated.before) == typed(AS_READ)
+        assert typed(updated.after) == typed({**AS_READ, "v": 2})
+        stored = StoredChange(COLL, "k", updated.before, updated.after, "2026-01-02T03:04:05Z")
+        on_gcp = parse_document_written(document_event_data(stored, "contract"))
+        assert (typed(on_gcp.before), typed(on_gcp.after)) == (
+            typed(updated.before),
+            typed(updated.after),
+        )
 
     def test_each_watcher_gets_its_own_copy_of_a_change(
         self, store: AbstractDocumentStore, watch: Callable[[str], Recorder]

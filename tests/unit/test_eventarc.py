@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import base64
+from datetime import UTC
 from typing import Any
 
 import pytest
+from google.api_core.datetime_helpers import DatetimeWithNanoseconds
+from google.cloud.firestore_v1 import GeoPoint
 from google.events.cloud.firestore import ArrayValue, Document, DocumentEventData, MapValue, Value
 from google.protobuf import json_format, struct_pb2, timestamp_pb2
 from google.type import latlng_pb2
 
 from shared.exceptions import EnvelopeError
 from shared.stores.eventarc import parse_document_written
+from tests.contracts.firestore_values import typed
 
 ROOT = "projects/demo/databases/(default)/documents"
 NAME = f"{ROOT}/orders/o-1"
@@ -71,7 +74,7 @@ def test_deleted_takes_its_version_from_the_event_time() -> None:
     assert parse_document_written(data).version == T1_ISO  # no time: the old update time
 
 
-def test_nested_values_become_plain_python() -> None:
+def test_nested_values_become_what_the_firestore_client_reads() -> None:
     point = latlng_pb2.LatLng(latitude=52.5, longitude=13.4)
     fields = {
         "null": Value(null_value=struct_pb2.NULL_VALUE),
@@ -91,22 +94,24 @@ def test_nested_values_become_plain_python() -> None:
         "empty": array(),
         "meta": mapping(tags=array(string("x")), inner=mapping()),
     }
-    assert parse_document_written(event(value=doc(fields))).after == {
-        "null": None,
-        "yes": True,
-        "no": False,
-        "zero": 0,
-        "big": 2**62,
-        "pi": 3.25,
-        "at": T1_ISO,
-        "text": "",
-        "blob": base64.b64encode(b"\x00\xff").decode(),
-        "ref": f"{ROOT}/customers/c-1",
-        "where": {"latitude": 52.5, "longitude": 13.4},
-        "items": [{"sku": "a", "qty": 2}, 1],
-        "empty": [],
-        "meta": {"tags": ["x"], "inner": {}},
-    }
+    assert typed(parse_document_written(event(value=doc(fields))).after) == typed(
+        {
+            "null": None,
+            "yes": True,
+            "no": False,
+            "zero": 0,
+            "big": 2**62,
+            "pi": 3.25,
+            "at": DatetimeWithNanoseconds(2025, 11, 26, 9, 40, 0, 123456, tzinfo=UTC),
+            "text": "",
+            "blob": b"\x00\xff",
+            "ref": f"{ROOT}/customers/c-1",
+            "where": GeoPoint(52.5, 13.4),
+            "items": [{"sku": "a", "qty": 2}, 1],
+            "empty": [],
+            "meta": {"tags": ["x"], "inner": {}},
+        }
+    )
 
 
 def test_sub_collection_path() -> None:
