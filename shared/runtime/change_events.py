@@ -10,8 +10,7 @@ trigger that handled the change already emits nothing new.
 Every value a document can hold travels as the Firestore value it is (a
 ``datetime`` as a timestamp, ``bytes`` as bytes, a ``GeoPoint`` as a geo point), so
 the trigger reads the values the change held (see :mod:`shared.stores.eventarc`
-for the mapping). A fault record keeps its documents as JSON, though, where
-timestamps and bytes have already become text: those reach the trigger as text.
+for the mapping); a fault record keeps them typed (:mod:`shared.stores.stored_json`).
 The event has no ``time``: the trigger's target then treats a
 failure as one to retry (HTTP 500), never as one to record as a fault again.
 """
@@ -25,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.exceptions import EnvelopeError
+from shared.stores import stored_json
 from shared.stores.eventarc import EVENT_TYPE_PREFIX, PROTOBUF
 
 WRITTEN = f"{EVENT_TYPE_PREFIX}written"
@@ -58,6 +58,7 @@ class StoredChange:
             return None
         if before is None and after is None:
             return None
+        before, after = stored_json.from_json(before), stored_json.from_json(after)
         return cls(doc["collection"], doc["key"], before, after, doc["version"])
 
 

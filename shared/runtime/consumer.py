@@ -35,6 +35,7 @@ from shared.runtime.context import Context
 from shared.runtime.faults import fault_event, message_key
 from shared.runtime.outcome import Outcome
 from shared.runtime.secrets import secrets_scope
+from shared.stores import stored_json
 from shared.topology.model import (
     Consumer,
     Function,
@@ -257,13 +258,14 @@ REDACTED = "[redacted]"
 
 def change_message(change: DocumentChange, attempt: int = 1, redact: Sequence[str] = ()) -> Message:
     """A document change in message form, for faults and dead letters, the ``redact``
-    fields (dotted paths) of its documents masked."""
+    fields (dotted paths) of its documents masked; their values keep their types
+    (:mod:`shared.stores.stored_json`)."""
     data = json.dumps(
         {
             "collection": change.collection,
             "key": change.key,
-            "before": _redacted(change.before, redact),
-            "after": _redacted(change.after, redact),
+            "before": stored_json.to_json(_redacted(change.before, redact)),
+            "after": stored_json.to_json(_redacted(change.after, redact)),
             "version": change.version,
         },
         default=str,

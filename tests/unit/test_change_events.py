@@ -101,11 +101,6 @@ def test_a_stored_change_masks_the_fields_its_trigger_redacts() -> None:
     assert change.after is not None and change.after["paymentMethod"] == "pm_2"  # untouched
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="shared/runtime/consumer.change_message keeps documents as JSON (default=str): "
-    "a replayed change holds its timestamps and bytes as text",
-)
 def test_a_fault_record_keeps_timestamps_and_bytes_as_what_they_are() -> None:
     after = {"at": datetime(2026, 1, 1, 12, 30, 45, 123456, tzinfo=UTC), "blob": b"\x00"}
     change = DocumentChange("pos-inbox", "o-9", None, after, VERSION, epoch_ms(VERSION))
