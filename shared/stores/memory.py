@@ -233,10 +233,10 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         buckets: list[set[str]] = []
         for w in where:
             if w.op == "==" and _hashable(w.value):
-                buckets.append(self._index(collection, w.field).get(w.value, set()))
+                buckets.append(self._index(collection, w.field).get(as_read(w.value), set()))
             elif w.op == "in" and all(_hashable(v) for v in w.value):
                 index = self._index(collection, w.field)
-                buckets.append(set().union(*(index.get(v, set()) for v in w.value)))
+                buckets.append(set().union(*(index.get(as_read(v), set()) for v in w.value)))
         if not buckets:
             return docs.items()
         return [(k, docs[k]) for k in min(buckets, key=len)]

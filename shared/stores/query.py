@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.stores.base import Doc, Where
@@ -36,8 +36,8 @@ def value_key(value: Any) -> tuple[Any, ...]:
         return (1, value)
     if isinstance(value, (int, float)):
         return (2,) if isinstance(value, float) and math.isnan(value) else (3, value)
-    if isinstance(value, datetime):
-        return (4, value)
+    if isinstance(value, datetime):  # a naive one is UTC, as the Firestore client takes it
+        return (4, value if value.tzinfo is not None else value.replace(tzinfo=UTC))
     if isinstance(value, str):
         return (5, value)
     if isinstance(value, bytes):

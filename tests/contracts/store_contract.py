@@ -12,6 +12,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -475,6 +476,15 @@ class DocumentStoreContract(ABC):
         store.put(COLL, "k3", {"x": 0, "y": 9})
         found = store.query(COLL, [Where("y", ">", 0)], order_by="x")
         assert [d.key for d in found] == ["k3", "k2", "k1"]
+
+    def test_a_naive_datetime_in_a_condition_is_utc(self, store: AbstractDocumentStore) -> None:
+        noon = datetime(2026, 1, 2, 12, 0, 0, 250000, tzinfo=UTC)
+        store.put(COLL, "noon", {"at": noon})
+        store.put(COLL, "later", {"at": noon + timedelta(hours=1)})
+        naive = noon.replace(tzinfo=None)
+
+        assert [d.key for d in store.query(COLL, [Where("at", "==", naive)])] == ["noon"]
+        assert [d.key for d in store.query(COLL, [Where("at", ">", naive)])] == ["later"]
 
     def test_query_of_empty_collection(self, store: AbstractDocumentStore) -> None:
         assert store.query("nothing-here", [Where("x", "==", 1)], order_by="x") == []
