@@ -5,6 +5,11 @@ it; the fold (:mod:`.transitions`) applies the timeout only if, as the order sta
 its deadline is past by that stamp. So a deadline that moved later after a timeout was
 proposed (a driver handed the order back, the food will be ready later) is not cut short
 by that timeout; the schedule proposes the later one in its time.
+
+Nothing but its timeout happens to an order after one of its deadlines passed
+(:func:`overdue`): an answer sent after the deadline waits in the fold, which keeps the
+order as it stood at the deadline, so the schedule proposes the timeout from that state
+and the timeout wins whether the answer was folded before the schedule read the order.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shared.stores import Where
+from shared.stores.query import matches
 
 if TYPE_CHECKING:
     from shared.stores import Doc
@@ -51,6 +57,10 @@ class Deadline:
         start: int = max([order[self.since], *later])
         return start + self.length_ms
 
+    def waits_on(self, order: Doc) -> bool:
+        """Whether ``order``, as it stands, waits on this deadline (what the schedule queries)."""
+        return all(matches(order, where) for where in self.applies)
+
 
 _PREPARING = ["accepted", "ready"]
 DEADLINES = (
@@ -88,3 +98,11 @@ DEADLINES = (
 )
 DEADLINE_OF = {deadline.event_type: deadline for deadline in DEADLINES}
 """Each deadline by the type of its timeout event."""
+
+
+def overdue(order: Doc, at: int) -> bool:
+    """Whether a deadline ``order`` waits on, as it stands, passed before ``at``.
+
+    An event at the deadline itself is in time: the deadline loses the tie.
+    """
+    return any(deadline.due_at(order) < at for deadline in DEADLINES if deadline.waits_on(order))

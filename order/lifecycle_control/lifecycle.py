@@ -12,6 +12,13 @@ that does not fit the state yet (anything before ``order-placed``, ``order-deliv
 before ``order-picked-up``) waits and is applied as soon as it fits; events that never
 fit (duplicates, repeats, anything after ``delivered``/``cancelled``) are left aside.
 So duplicates and late arrivals do not change the outcome.
+
+An event after a deadline the order waits on (an answer sent too late) does not fit
+either: only the deadline's timeout does (:func:`~.deadlines.overdue`). So the timeout,
+not the order its writes land in, decides: the order stays as it was at the deadline
+until the timeout, which the schedule proposes from that state, is folded. A driver's
+assignment, the pickup and the delivery are facts, not answers (:data:`FACTS`): they
+stand unless the deadline's timeout is recorded too.
 """
 
 from __future__ import annotations
@@ -19,9 +26,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from order.lifecycle_control.deadlines import DEADLINE_OF, overdue
 from order.lifecycle_control.transitions import TRANSITIONS, Order, Recorded
 
 FINAL = frozenset({"delivered", "cancelled"})
+FACTS = frozenset({"driver-assigned", "order-picked-up", "order-delivered"})
+"""What happened, not an answer to a deadline: a driver on the way, a driver holding the
+food, the customer holding it. Such an event after its deadline stands unless that
+deadline's timeout is recorded too (the schedule read the order before the event); a
+deadline seen to have passed only later (a ``ready`` heard late moves the driver's
+deadline earlier than an assignment already taken) never undoes it."""
 PRECEDENCE = (
     "order-placed",
     "cancel-requested",
@@ -86,6 +100,12 @@ def step(order: Order | None, event: Recorded) -> Order | None:
     if order is None or transition is None or order["status"] not in transition.sources:
         return None
     if not transition.fits(order, event):
+        return None
+    if (
+        event.type not in DEADLINE_OF
+        and event.type not in FACTS
+        and overdue(order, event.timestamp)
+    ):
         return None
     at = max(event.timestamp, order["updatedAt"])
     after = {**order, **transition.changes(order, event, at), "updatedAt": at}

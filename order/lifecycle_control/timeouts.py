@@ -4,7 +4,11 @@ up or never delivered get a timeout event.
 The timeout is only proposed here: it is recorded like any other event, stamped
 with the deadline, and the fold decides. It is proposed :data:`ANSWER_GRACE_MS`
 after the deadline, so an answer given before the deadline that is still on its
-way from another subsystem arrives first and wins; one folded later wins too.
+way from another subsystem arrives first and wins; one that arrives after the timeout
+was folded loses (an announced cancellation is never taken back). An answer given after
+the deadline loses however early it arrives: the fold keeps the order as it stood at the
+deadline (:func:`~order.lifecycle_control.deadlines.overdue`), so this schedule reads the
+same deadline from it, whether or not the answer was folded yet.
 Repeated ticks record the same event once: one per order, type and deadline (a deadline
 that moves, as when a driver hands the order back, gets its own). The deadlines themselves
 are :mod:`order.lifecycle_control.deadlines`.

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from order.lifecycle_control.deadlines import DEADLINE_OF
 from order.lifecycle_control.lifecycle import fold
 from order.lifecycle_control.transitions import Recorded
 
@@ -291,3 +294,69 @@ def test_a_release_on_the_pickup_deadline_itself_wins_the_tie() -> None:
     assert folded.order is not None
     assert (folded.order["status"], folded.order["driverAssigned"]) == ("accepted", False)
     assert [e.type for e in folded.left_aside] == ["pickup-timed-out"]
+
+
+ASSIGNED = [*ACCEPTED, ev("driver-assigned", 3_000)]
+PICKED_UP = [*ASSIGNED, ev("order-picked-up", 4_000)]
+REASON = {
+    "restaurant-timed-out": "restaurant-timeout",
+    "driver-timed-out": "no-driver",
+    "pickup-timed-out": "driver-no-show",
+    "delivery-timed-out": "not-delivered",
+}
+TOO_LATE = {
+    # the order waiting on a deadline, the deadline, the event that comes 1 ms after it
+    "restaurant accepts": (ACCEPTED[:1], 601_000, "restaurant-accepted", "restaurant-timed-out"),
+    "restaurant rejects": (ACCEPTED[:1], 601_000, "restaurant-rejected", "restaurant-timed-out"),
+    "customer cancels": (ACCEPTED[:1], 601_000, "cancel-requested", "restaurant-timed-out"),
+    "food ready": (ACCEPTED, 1_802_000, "restaurant-ready", "driver-timed-out"),
+    "driver hands back": (ASSIGNED, 5_403_000, "driver-released", "pickup-timed-out"),
+    "rejected after all": (ASSIGNED, 5_403_000, "restaurant-rejected", "pickup-timed-out"),
+}
+FACTS_TOO_LATE = {
+    "driver assigned": (ACCEPTED, 1_802_000, "driver-assigned", "driver-timed-out"),
+    "picked up": (ASSIGNED, 5_403_000, "order-picked-up", "pickup-timed-out"),
+    "delivered": (PICKED_UP, 7_204_000, "order-delivered", "delivery-timed-out"),
+}
+
+
+@pytest.mark.parametrize("case", TOO_LATE, ids=str)
+def test_an_event_after_a_passed_deadline_waits_and_loses_to_the_timeout(case: str) -> None:
+    events, deadline, late_type, timeout = TOO_LATE[case]
+    on_time = fold(events).order
+    assert on_time is not None and DEADLINE_OF[timeout].due_at(on_time) == deadline
+
+    late = ev(late_type, deadline + 1)
+    folded = fold([*events, late])
+    # The order stays as it stood at the deadline, so the schedule reads that deadline...
+    assert (folded.order, folded.left_aside) == (on_time, (late,))
+    # ...and its timeout wins.
+    order = fold([*events, late, ev(timeout, deadline)]).order
+    assert order is not None
+    assert (order["status"], order["reason"], order["changedAt"]) == (
+        "cancelled",
+        REASON[timeout],
+        deadline,
+    )
+
+
+@pytest.mark.parametrize("case", FACTS_TOO_LATE, ids=str)
+def test_a_fact_after_a_passed_deadline_is_taken_until_the_timeout_is(case: str) -> None:
+    events, deadline, late_type, timeout = FACTS_TOO_LATE[case]
+    late = ev(late_type, deadline + 1)
+
+    taken = fold([*events, late]).order
+    assert taken is not None and taken != fold(events).order
+    assert (
+        fold([*events, late, ev(timeout, deadline)]).order
+        == fold([*events, ev(timeout, deadline)]).order
+    )  # the timeout, once folded, comes first: the fact is too late then
+
+
+def test_a_ready_heard_late_does_not_undo_an_assignment_already_taken() -> None:
+    # Ready 1 s after the acceptance, heard only after the driver was assigned 35 min later:
+    # the driver deadline (30 min from ready) passed before the assignment, which stands.
+    events = [*ACCEPTED, ev("driver-assigned", 2_000 + 35 * 60_000), ev("restaurant-ready", 3_000)]
+    order = fold(events).order
+    assert order is not None
+    assert (order["status"], order["driverAssigned"]) == ("ready", True)
