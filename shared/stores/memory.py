@@ -117,6 +117,16 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
 
     # -- reads -----------------------------------------------------------------------
 
+    def snapshot(self) -> dict[tuple[str, str], Doc]:
+        """Every document, by (collection, key): copies, for a test to compare before and
+        after (the embedded store only; Firestore lists no collections cheaply)."""
+        with self._lock:
+            return {
+                (collection, key): frozen.thaw()
+                for collection, documents in self._frozen.items()
+                for key, frozen in documents.items()
+            }
+
     def get(self, collection: str, key: str) -> Doc | None:
         check_key(collection, key)
         with self._lock:
