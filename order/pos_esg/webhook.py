@@ -12,7 +12,8 @@ the relay takes it from there.
 Every point of sale signs with the same secret, so a signature does not tell which
 restaurant sent the callback: one about an order not handed to that restaurant's
 point of sale (``pos-orders``) is refused with 404 before it is stored, so it cannot
-take the key of the real answer.
+take the key of the real answer, nor is one about an order id the document store
+refuses. Without a secret (an empty one) the webhook refuses every callback (503).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pydantic.alias_generators import to_camel
 
 from order.pos_esg.to_pos import sent_to_pos
 from shared.api import MAX_BODY_BYTES, HttpError, field_errors, invalid, request_json
+from shared.exceptions import InvalidKey
 
 if TYPE_CHECKING:
     from order.ports import OrderPorts
@@ -66,6 +68,8 @@ def webhook(ports: OrderPorts) -> flask.Flask:
     @app.post("/pos/callbacks")
     def receive() -> Any:
         raw, secret = flask.request.get_data(), ports.pos_webhook_secret.reveal()
+        if not secret:  # an empty key would let anyone sign
+            return {"error": "the webhook has no signing secret configured"}, 503
         header = flask.request.headers.get(SIGNATURE_HEADER, "")
         refusal = _signature_refusal(raw, header, secret, ports.clock.now_ms() // 1000)
         if refusal is not None:
@@ -125,8 +129,12 @@ def _signature_refusal(raw: bytes, header: str, secret: str, now_s: int) -> str 
 
 
 def _handed_over(ports: OrderPorts, callback: PosCallback) -> bool:
-    """Whether the callback's order was handed to its restaurant's point of sale."""
-    note = sent_to_pos(ports.store, callback.order_id)
+    """Whether the callback's order was handed to its restaurant's point of sale (never one
+    whose id the document store refuses)."""
+    try:
+        note = sent_to_pos(ports.store, callback.order_id)
+    except InvalidKey:
+        return False
     return note is not None and note["restaurantId"] == callback.restaurant_id
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import jwt
@@ -19,8 +20,10 @@ class IdentityPlatformVerifier(TokenVerifier):
     """Verifies Identity Platform / Firebase ID tokens for ``project``.
 
     The actor (and a staff member's restaurant) come from custom claims set by
-    the sign-up flow (``actor``, ``restaurant``). ``jwks_url`` is overridable so
-    tests can serve keys locally.
+    the sign-up flow (``actor``, ``restaurant``). Besides the signature, issuer,
+    audience and times, a token must say when its user signed in (``auth_time``,
+    not after now), as Firebase asks verifiers to check. ``jwks_url`` is
+    overridable so tests can serve keys locally.
     """
 
     def __init__(
@@ -37,6 +40,12 @@ class IdentityPlatformVerifier(TokenVerifier):
         try:
             with self._lock:
                 key = self._jwks.get_signing_key_from_jwt(token)
+        except (jwt.PyJWKClientConnectionError, ValueError) as e:
+            # ValueError: the key server answered with something that is not JSON.
+            raise VerifierUnavailable("the signing keys cannot be fetched; try again") from e
+        except jwt.PyJWTError as e:
+            raise AuthError(f"invalid token: {e}") from e
+        try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key.key,
@@ -46,8 +55,15 @@ class IdentityPlatformVerifier(TokenVerifier):
                 options={"require": ["exp", "iat", "sub"]},
                 leeway=CLOCK_SKEW_S,
             )
-        except jwt.PyJWKClientConnectionError as e:
-            raise VerifierUnavailable("the signing keys cannot be fetched; try again") from e
         except jwt.PyJWTError as e:
             raise AuthError(f"invalid token: {e}") from e
+        _check_auth_time(claims.get("auth_time"))
         return claims
+
+
+def _check_auth_time(auth_time: object) -> None:
+    """Refuse a sign-in time that is missing, not a number of seconds, or in the future."""
+    if isinstance(auth_time, bool) or not isinstance(auth_time, int):
+        raise AuthError("invalid token: the 'auth_time' claim must be a time in seconds")
+    if auth_time > time.time() + CLOCK_SKEW_S:
+        raise AuthError("invalid token: the 'auth_time' claim is in the future")

@@ -30,16 +30,26 @@ class Principal:
 
     @classmethod
     def from_claims(cls, claims: dict[str, Any]) -> Principal:
-        """Read the kit's claims (``sub``, ``actor``, optional ``restaurant``)."""
+        """Read the kit's claims (``sub``, ``actor``, optional ``restaurant``).
+
+        The subject and the restaurant become document ids, so each must be one
+        :func:`is_name`; only a staff token names a restaurant, and it must.
+        """
         actor, subject = claims.get("actor"), claims.get("sub")
         if actor not in ACTORS:
             raise AuthError(f"token has no valid 'actor' claim (one of {', '.join(ACTORS)})")
         if not isinstance(subject, str) or not subject:
             raise AuthError("token has no subject")
+        if not is_name(subject):
+            raise AuthError("the token's subject cannot name a caller")
         restaurant = claims.get("restaurant")
-        if actor == "staff" and not isinstance(restaurant, str):
+        if actor != "staff":
+            if restaurant is not None:
+                raise AuthError(f"only staff tokens name a 'restaurant', not a {actor}'s")
+            return cls(actor, subject)
+        if not isinstance(restaurant, str) or not is_name(restaurant):
             raise AuthError("a staff token must name its 'restaurant'")
-        return cls(actor, subject, restaurant if isinstance(restaurant, str) else None)
+        return cls(actor, subject, restaurant)
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -52,8 +62,16 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
-_NAME = re.compile(r"[^\s:@]+")
-"""A subject or restaurant id: no whitespace, and neither separator (``:`` or ``@``)."""
+_NAME = re.compile(r"[^\s:@/]{1,128}")
+"""A subject or restaurant id: no whitespace, no ``/`` (it would be a path in the document
+store), neither separator (``:`` or ``@``), at most 128 characters (Identity Platform's limit)."""
+_RESERVED = re.compile(r"\.{1,2}|__.*__")
+"""Ids the document store keeps for itself."""
+
+
+def is_name(value: str) -> bool:
+    """Whether ``value`` may be a caller's subject or a restaurant id (see :data:`_NAME`)."""
+    return bool(_NAME.fullmatch(value)) and not _RESERVED.fullmatch(value)
 
 
 def parse_identity(spec: str) -> Principal:
@@ -61,16 +79,16 @@ def parse_identity(spec: str) -> Principal:
 
     For example ``customer:alice``, ``driver:dan`` or ``staff:sam@r-1`` (staff
     of restaurant r-1). Only staff belong to a restaurant, and neither the name
-    nor the restaurant may contain ``:``, ``@`` or whitespace.
+    nor the restaurant may contain ``:``, ``@``, ``/`` or whitespace.
     """
     actor, _, rest = spec.partition(":")
     subject, at, restaurant = rest.partition("@")
-    if actor not in ACTORS or not _NAME.fullmatch(subject):
+    if actor not in ACTORS or not is_name(subject):
         raise AuthError(f"identity {spec!r} must look like customer:alice or staff:sam@r-1")
     if actor != "staff" and at:
         raise AuthError(f"only staff have a restaurant: {actor}:{subject}, not {spec!r}")
     if actor == "staff" and not restaurant:
         raise AuthError("a staff identity needs its restaurant: staff:sam@r-1")
-    if actor == "staff" and not _NAME.fullmatch(restaurant):
+    if actor == "staff" and not is_name(restaurant):
         raise AuthError(f"identity {spec!r}: the restaurant must be one id, like staff:sam@r-1")
     return Principal(actor, subject, restaurant or None)

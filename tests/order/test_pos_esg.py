@@ -480,3 +480,39 @@ def test_the_webhook_answers_health_checks_and_unknown_routes(order_system: Orde
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/pos/callbacks").status_code == 405
     assert client.post("/elsewhere").status_code == 404
+
+
+def test_without_a_secret_every_callback_is_refused(
+    pos_order: OrderSystem,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = pos_order.system.ports["order"].pos_webhook_secret
+    monkeypatch.setitem(secret.settings, secret.name, "")
+    body = json.dumps({"orderId": "o-1", "restaurantId": "r-1", "event": "ready"}).encode()
+    sent = pos_order.clock.now_ms() // 1000
+    digest = hmac.new(b"", f"{sent}.".encode() + body, hashlib.sha256).hexdigest()
+    response = pos_order.webhook().post(
+        "/pos/callbacks",
+        data=body,
+        headers={"X-Pos-Signature": f"t={sent},v1={digest}"},
+        content_type="application/json",
+    )
+    assert response.status_code == 503
+    assert response.get_json() == {"error": "the webhook has no signing secret configured"}
+    assert pos_order.store.query("pos-inbox") == []
+
+
+@pytest.mark.parametrize("order_id", ["..", "__o-1__"])
+def test_a_signed_callback_about_an_order_id_the_store_refuses_gets_404(
+    pos_order: OrderSystem,
+    order_id: str,
+) -> None:
+    body = json.dumps({"orderId": order_id, "restaurantId": "r-1", "event": "ready"}).encode()
+    response = pos_order.webhook().post(
+        "/pos/callbacks", data=body, headers=sign(pos_order, body), content_type="application/json"
+    )
+    assert response.status_code == 404
+    assert response.get_json() == {
+        "error": f"order {order_id} was not handed to the point of sale of restaurant r-1"
+    }
+    assert pos_order.store.query("pos-inbox") == []

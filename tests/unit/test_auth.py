@@ -211,6 +211,7 @@ def google_token(key, project, **claims):
         "sub": "uid-1",
         "iat": int(time.time()) - 10,
         "exp": int(time.time()) + 3600,
+        "auth_time": int(time.time()) - 60,
         "actor": "customer",
     }
     payload = {k: v for k, v in {**base, **claims}.items() if v is not DROP}
@@ -414,3 +415,79 @@ def test_an_identity_platform_token_for_another_audience_or_from_another_issuer_
     with pytest.raises(AuthError, match=message):
         IdentityPlatformVerifier("food-prod", jwks_url=url).verify(token)
     assert status_of(IdentityPlatformVerifier("food-prod", jwks_url=url), token) == 401
+
+
+# -- hostile claims: every refusal a 401, never a caller whose ids cannot be document ids --
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["a/b", "..", ".", "__x__", "staff:sam@r-1", "alice@r-1", " ", "al ice", "a\nb", "x" * 129],
+    ids=[
+        "slash",
+        "dot-dot",
+        "dot",
+        "reserved",
+        "identity-spec",
+        "at",
+        "blank",
+        "space",
+        "newline",
+        "too-long",
+    ],
+)
+def test_a_subject_that_cannot_name_a_caller_is_refused_with_401(local_key, subject: str) -> None:
+    token = local_token(local_key, sub=subject)
+    with pytest.raises(AuthError, match="subject"):
+        LocalIssuer(local_key).verify(token)
+    assert status_of(LocalIssuer(local_key), token) == 401
+
+
+@pytest.mark.parametrize("actor", ["customer", "driver"])
+def test_only_a_staff_token_may_name_a_restaurant(local_key, actor: str) -> None:
+    token = local_token(local_key, actor=actor, restaurant="r-1")
+    with pytest.raises(AuthError, match="only staff tokens name a 'restaurant'"):
+        LocalIssuer(local_key).verify(token)
+
+
+@pytest.mark.parametrize("restaurant", ["", "r/1", "..", "r:1", "r 1"])
+def test_a_staff_token_must_name_a_restaurant_that_can_be_an_id(local_key, restaurant: str) -> None:
+    token = local_token(local_key, actor="staff", restaurant=restaurant)
+    with pytest.raises(AuthError, match="must name its 'restaurant'"):
+        LocalIssuer(local_key).verify(token)
+
+
+@pytest.mark.parametrize("spec", ["customer:a/b", "staff:sam@r/1", "driver:..", "customer:__x__"])
+def test_identities_that_cannot_be_ids_are_refused(spec: str) -> None:
+    with pytest.raises(AuthError):
+        parse_identity(spec)
+
+
+@pytest.mark.parametrize(
+    ("auth_time", "message"),
+    [
+        (DROP, "'auth_time' claim must be a time"),
+        ("yesterday", "'auth_time' claim must be a time"),
+        (True, "'auth_time' claim must be a time"),
+        (lambda now: now + 3600, "'auth_time' claim is in the future"),
+    ],
+    ids=["missing", "not-a-number", "boolean", "future"],
+)
+def test_an_identity_platform_token_must_say_when_its_user_signed_in(
+    jwks_server, auth_time: object, message: str
+) -> None:
+    private, url = jwks_server
+    value = auth_time(int(time.time())) if callable(auth_time) else auth_time
+    token = google_token(private, "food-prod", auth_time=value)
+    with pytest.raises(AuthError, match=message):
+        IdentityPlatformVerifier("food-prod", jwks_url=url).verify(token)
+    assert status_of(IdentityPlatformVerifier("food-prod", jwks_url=url), token) == 401
+
+
+def test_a_key_server_answering_junk_is_an_outage_not_a_crash(jwks_server, published) -> None:
+    private, url = jwks_server
+    published["body"] = b"<html>502 Bad Gateway</html>"
+    token = google_token(private, "food-prod")
+    with pytest.raises(VerifierUnavailable):
+        IdentityPlatformVerifier("food-prod", jwks_url=url).verify(token)
+    assert status_of(IdentityPlatformVerifier("food-prod", jwks_url=url), token) == 503
