@@ -68,7 +68,7 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
             raise HttpError(
                 409, f"restaurant {restaurant_id} has no profile yet: PUT it before its menu"
             )
-        menu = MenuView(restaurant_id=restaurant_id, items=body.items)
+        menu = MenuView.model_validate({**body.model_dump(), "restaurant_id": restaurant_id})
         saved = menu.model_dump(mode="json", by_alias=True)
         store.update(MENUS, restaurant_id, counted(lambda _: saved))
         return menu

@@ -1,4 +1,4 @@
-"""The profile API's bodies and views, which are also the stored documents."""
+"""The profile API's bodies, which are also the stored documents, and its views of them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from shared.api_models import RequestBody
+from shared.api_models import RequestBody, ResponseView
 
 RESTAURANTS = "restaurants"
 """Profiles, keyed by restaurant id."""
@@ -61,9 +61,25 @@ class Profile(Body):
         return cuisine.lower()
 
 
+STORED = ConfigDict(extra="ignore")
+"""A view's config: it is read from a stored document, which may still hold a field an
+older version of the API saved and this one no longer has (left out of the answer)."""
+
+
+class AddressView(Address):
+    """A stored restaurant address."""
+
+    model_config = STORED
+
+
 class ProfileView(Profile):
     """A stored profile with its restaurant id."""
 
+    model_config = STORED
+
+    address: AddressView
+    """Where the restaurant is: drivers pick orders up here, and the delivery radius is
+    measured from it."""
     id: str
     """The restaurant's id (the path's ``restaurant_id``)."""
 
@@ -99,8 +115,18 @@ class Menu(Body):
     replace the whole menu."""
 
 
-class MenuView(Menu):
+class MenuItemView(MenuItem):
+    """A stored dish."""
+
+    model_config = STORED
+
+
+class MenuView(ResponseView):
     """A stored menu with its restaurant id."""
 
+    model_config = STORED
+
+    items: list[MenuItemView]
+    """Every dish, available or not, in the order customers see them."""
     restaurant_id: str
     """The restaurant whose menu this is (the path's ``restaurant_id``)."""

@@ -110,6 +110,26 @@ def test_a_profile_saved_before_revisions_were_counted_gets_its_first_on_its_nex
     assert [e.body.get("revision") for e in restaurant.bus("restaurant-updated")] == [None, 1]
 
 
+def test_a_profile_and_menu_stored_with_fields_since_dropped_still_read(
+    restaurant: Restaurant,
+) -> None:
+    put_profile(restaurant)
+    assert put_menu(restaurant).status_code == 200
+    address = {**PROFILE["address"], "floor": 2}
+    old_profile = {**PROFILE, "id": "r-1", "phone": "030 123", "address": address}
+    restaurant.store.put("restaurants", "r-1", old_profile)
+    menu = restaurant.store.get("menus", "r-1")
+    assert menu is not None
+    old_items = [{**item, "spicy": True} for item in menu["items"]]
+    restaurant.store.put("menus", "r-1", {**menu, "items": old_items, "chef": "Gino"})
+
+    profile = get(restaurant, "/restaurants/r-1")
+    assert (profile.status_code, profile.get_json()) == (200, {**PROFILE, "id": "r-1"})
+    read = get(restaurant, "/restaurants/r-1/menu")
+    assert read.status_code == 200
+    assert read.get_json()["items"] == menu["items"]
+
+
 def test_an_unknown_profile_is_404(restaurant: Restaurant) -> None:
     response = get(restaurant, "/restaurants/r-1")
     assert response.status_code == 404
