@@ -303,3 +303,31 @@ def accepted_then_cancelled_unannounced(
     assert delivery.answer("d-o-1", "accept", "dan").status_code == 200
     delivery.order("o-1", "cancelled", reason="rejected", changedAt=START + 1)
     return deliver_late
+
+
+def delivered_before_the_pickup_is_announced(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], None]:
+    """dan, assigned o-1, picks it up and delivers it, and dispatch's announcement of the
+    pickup is held back; the function returned announces it late."""
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    deliver_late = hold_change(delivery, monkeypatch, "rules", "assigned", "picked-up")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+    return deliver_late
+
+
+def reassigned_before_the_hand_back_is_announced(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], None]:
+    """dan hands o-1 back and eve takes it before dispatch's announcement of the hand-back,
+    held back, goes out; the function returned announces it late."""
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR, online=False)
+    offer_then_accept(delivery, "o-1", "dan")
+    deliver_late = hold_change(delivery, monkeypatch, "rules", "assigned", "searching")
+    delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
+    delivery.call("PUT", "/me/status", "eve", {"online": True})  # eve is offered the delivery
+    assert delivery.answer("d-o-1", "accept", "eve").status_code == 200
+    return deliver_late

@@ -23,8 +23,9 @@ from tests.delivery.conftest import (
     Delivery,
     PushFake,
     accepted_then_cancelled_unannounced,
-    hold_change,
+    delivered_before_the_pickup_is_announced,
     offer_then_accept,
+    reassigned_before_the_hand_back_is_announced,
 )
 from tests.delivery.held import hold_event
 
@@ -332,11 +333,7 @@ def test_an_order_status_heard_late_changes_nothing_kept_of_the_order(delivery: 
 def test_a_pickup_announced_after_the_delivery_is_not_pushed_after_it(
     delivery: Delivery, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    delivery.driver("dan")
-    offer_then_accept(delivery, "o-1", "dan")
-    deliver_late = hold_change(delivery, monkeypatch, "rules", "assigned", "picked-up")
-    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
-    delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+    deliver_late = delivered_before_the_pickup_is_announced(delivery, monkeypatch)
 
     deliver_late()
 
@@ -347,13 +344,7 @@ def test_a_pickup_announced_after_the_delivery_is_not_pushed_after_it(
 def test_a_hand_back_announced_after_the_next_assignment_is_not_the_last_word(
     delivery: Delivery, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    delivery.driver("dan", at=NEAR)
-    delivery.driver("eve", at=FAR, online=False)
-    offer_then_accept(delivery, "o-1", "dan")
-    deliver_late = hold_change(delivery, monkeypatch, "rules", "assigned", "searching")
-    delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
-    delivery.call("PUT", "/me/status", "eve", {"online": True})  # eve is offered the delivery
-    assert delivery.answer("d-o-1", "accept", "eve").status_code == 200
+    deliver_late = reassigned_before_the_hand_back_is_announced(delivery, monkeypatch)
 
     deliver_late()
 

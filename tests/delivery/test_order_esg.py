@@ -9,7 +9,6 @@ from delivery.order_esg.egress import course
 from shared.envelope import new_event
 from shared.topology import Topic
 from tests.delivery.conftest import (
-    FAR,
     HOME,
     MINUTE,
     NEAR,
@@ -17,8 +16,10 @@ from tests.delivery.conftest import (
     START,
     Delivery,
     accepted_then_cancelled_unannounced,
+    delivered_before_the_pickup_is_announced,
     hold_change,
     offer_then_accept,
+    reassigned_before_the_hand_back_is_announced,
 )
 
 if TYPE_CHECKING:
@@ -133,11 +134,7 @@ def test_an_assignment_announced_after_the_cancellation_is_not_published(
 def test_a_pickup_announced_after_the_delivery_is_published_before_it(
     delivery: Delivery, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    delivery.driver("dan")
-    offer_then_accept(delivery, "o-1", "dan")
-    deliver_late = hold_change(delivery, monkeypatch, "rules", "assigned", "picked-up")
-    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
-    delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+    deliver_late = delivered_before_the_pickup_is_announced(delivery, monkeypatch)
 
     deliver_late()
 
@@ -154,13 +151,7 @@ def test_a_pickup_announced_after_the_delivery_is_published_before_it(
 def test_a_hand_back_announced_after_the_next_assignment_is_published_before_it(
     delivery: Delivery, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    delivery.driver("dan", at=NEAR)
-    delivery.driver("eve", at=FAR, online=False)
-    offer_then_accept(delivery, "o-1", "dan")
-    deliver_late = hold_change(delivery, monkeypatch, "rules", "assigned", "searching")
-    delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
-    delivery.call("PUT", "/me/status", "eve", {"online": True})  # eve is offered the delivery
-    assert delivery.answer("d-o-1", "accept", "eve").status_code == 200
+    deliver_late = reassigned_before_the_hand_back_is_announced(delivery, monkeypatch)
 
     deliver_late()
 
