@@ -1,9 +1,14 @@
 """Signed callbacks from the point of sale to the platform's webhook.
 
 The body is compact JSON. ``X-Pos-Signature`` is ``t=<unix seconds>,v1=<hex>``:
-the hex HMAC-SHA256, keyed with the shared webhook secret, of the sending time,
-a dot and the exact bytes sent. Signing the time lets the webhook refuse a
-callback replayed long after it was sent.
+the hex HMAC-SHA256, keyed with the key of the restaurant the callback is from,
+of the sending time, a dot and the exact bytes sent. Signing the time lets the
+webhook refuse a callback replayed long after it was sent.
+
+The platform gives each restaurant's point of sale its own key, derived from the
+platform's webhook secret (the hex HMAC-SHA256, keyed with the secret, of
+:data:`KEY_LABEL` and the restaurant id). This fake plays every restaurant's
+point of sale, so it is given the secret and derives each key the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +26,13 @@ from fakes.web import FakeError
 
 SIGNATURE_HEADER = "X-Pos-Signature"
 TIMEOUT_S = 10.0
+KEY_LABEL = "fooddelivery pos callback key v1:"
+
+
+def restaurant_key(secret: str, restaurant_id: str) -> str:
+    """The key the platform gave the point of sale of ``restaurant_id``."""
+    message = (KEY_LABEL + restaurant_id).encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def sign(body: bytes, secret: str, timestamp_s: int) -> str:
@@ -38,7 +50,8 @@ class CallbackFailed(FakeError):
 
 
 class Callbacks:
-    """Posts signed callbacks with a ``requests`` session, stamped by ``now_s``."""
+    """Posts callbacks signed with their restaurant's key (derived from ``secret``) with a
+    ``requests`` session, stamped by ``now_s``."""
 
     def __init__(
         self,
@@ -53,7 +66,8 @@ class Callbacks:
     def send(self, url: str, payload: dict[str, Any]) -> None:
         """POST ``payload`` to ``url``; :class:`CallbackFailed` unless it answers 2xx."""
         body = json.dumps(payload, separators=(",", ":")).encode()
-        signature = sign(body, self._secret, int(self._now_s()))
+        key = restaurant_key(self._secret, payload["restaurantId"])
+        signature = sign(body, key, int(self._now_s()))
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature}
         try:
             response = self._session.post(url, data=body, headers=headers, timeout=TIMEOUT_S)

@@ -2,30 +2,32 @@
 
 ``POST /pos/callbacks`` with a JSON body ``{orderId, restaurantId, event, prepMinutes?,
 reason?}`` signed in ``X-Pos-Signature: t=<unix seconds>,v1=<hex>``, the hex
-HMAC-SHA256 with the shared secret of the sending time, a dot and the raw body.
-A callback sent more than :data:`SIGNATURE_TOLERANCE_S` from the webhook's clock
-is refused, so a captured callback cannot be replayed later; one replayed sooner
-changes nothing, because a verified, valid callback is stored as
-``pos-inbox/{orderId}:{event}`` (a repeat changes nothing). It is answered 202;
-the relay takes it from there.
+HMAC-SHA256 of the sending time, a dot and the raw body, keyed with the key of the
+restaurant the body names (:mod:`order.pos_esg.keys`): a point of sale cannot sign
+for another restaurant. A callback sent more than :data:`SIGNATURE_TOLERANCE_S`
+from the webhook's clock is refused, so a captured callback cannot be replayed
+later; one replayed sooner changes nothing, because a verified, valid callback is
+stored as ``pos-inbox/{orderId}:{event}`` (a repeat changes nothing). It is
+answered 202; the relay takes it from there.
 
-Every point of sale signs with the same secret, so a signature does not tell which
-restaurant sent the callback: one about an order not handed to that restaurant's
-point of sale (``pos-orders``) is refused with 404 before it is stored, so it cannot
-take the key of the real answer, nor is one about an order id the document store
-refuses. Without a secret (an empty one) the webhook refuses every callback (503).
+A callback about an order not handed to that restaurant's point of sale
+(``pos-orders``) is refused with 404 before it is stored, so it cannot take the key
+of the real answer, nor is one about an order id the document store refuses.
+Without a secret (an empty one) the webhook refuses every callback (503).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import flask
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from order.pos_esg.keys import restaurant_key
 from order.pos_esg.to_pos import sent_to_pos
 from shared.api import MAX_BODY_BYTES, HttpError, field_errors, invalid, request_json
 from shared.exceptions import InvalidKey
@@ -71,12 +73,18 @@ def webhook(ports: OrderPorts) -> flask.Flask:
         if not secret:  # an empty key would let anyone sign
             return {"error": "the webhook has no signing secret configured"}, 503
         header = flask.request.headers.get(SIGNATURE_HEADER, "")
-        refusal = _signature_refusal(raw, header, secret, ports.clock.now_ms() // 1000)
-        if refusal is not None:
-            return {"error": refusal}, 401
+        signature = _Signature.parse(header, ports.clock.now_ms() // 1000)
+        if isinstance(signature, str):
+            return {"error": signature}, 401
         data = request_json()
         if not isinstance(data, dict):
             return {"error": "the request body must be a JSON object"}, 400
+        restaurant_id = data.get("restaurantId")
+        if not isinstance(restaurant_id, str) or not restaurant_id:
+            return _refused(invalid("callback", {"restaurantId": "required: whose key signs"}))
+        if not signature.vouches_for(raw, restaurant_key(secret, restaurant_id)):
+            error = f"wrong {SIGNATURE_HEADER} (signed with the key of the restaurant named?)"
+            return {"error": error}, 401
         try:
             callback = PosCallback.model_validate(data)
         except ValidationError as e:
@@ -111,21 +119,32 @@ def webhook(ports: OrderPorts) -> flask.Flask:
     return app
 
 
-def _signature_refusal(raw: bytes, header: str, secret: str, now_s: int) -> str | None:
-    """Why ``header`` does not vouch for ``raw`` sent about ``now_s``; None when it does."""
-    parts: dict[str, list[str]] = {}
-    for part in header.split(","):
-        name, _, value = part.strip().partition("=")
-        parts.setdefault(name, []).append(value)
-    sent = parts.get("t", [""])[0]
-    if not (sent.isascii() and sent.isdigit() and len(sent) <= 12) or "v1" not in parts:
-        return f"missing or malformed {SIGNATURE_HEADER} (expected t=<unix seconds>,v1=<hex>)"
-    if abs(now_s - int(sent)) > SIGNATURE_TOLERANCE_S:
-        return f"{SIGNATURE_HEADER} was made more than {SIGNATURE_TOLERANCE_S} s from now"
-    expected = hmac.new(secret.encode(), f"{sent}.".encode() + raw, hashlib.sha256).hexdigest()
-    if not any(hmac.compare_digest(v.encode(), expected.encode()) for v in parts["v1"]):
-        return f"wrong {SIGNATURE_HEADER}"
-    return None
+@dataclass(frozen=True, slots=True)
+class _Signature:
+    """A well-formed, timely ``X-Pos-Signature``: its time and the digests it offers."""
+
+    sent: str
+    digests: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, header: str, now_s: int) -> _Signature | str:
+        """The signature in ``header`` received at ``now_s``, or why it is refused."""
+        parts: dict[str, list[str]] = {}
+        for part in header.split(","):
+            name, _, value = part.strip().partition("=")
+            parts.setdefault(name, []).append(value)
+        sent = parts.get("t", [""])[0]
+        if not (sent.isascii() and sent.isdigit() and len(sent) <= 12) or "v1" not in parts:
+            return f"missing or malformed {SIGNATURE_HEADER} (expected t=<unix seconds>,v1=<hex>)"
+        if abs(now_s - int(sent)) > SIGNATURE_TOLERANCE_S:
+            return f"{SIGNATURE_HEADER} was made more than {SIGNATURE_TOLERANCE_S} s from now"
+        return cls(sent, tuple(parts["v1"]))
+
+    def vouches_for(self, raw: bytes, key: str) -> bool:
+        """Whether one of the digests is that of ``raw`` signed with ``key``."""
+        signed = f"{self.sent}.".encode() + raw
+        expected = hmac.new(key.encode(), signed, hashlib.sha256).hexdigest().encode()
+        return any(hmac.compare_digest(d.encode(), expected) for d in self.digests)
 
 
 def _handed_over(ports: OrderPorts, callback: PosCallback) -> bool:

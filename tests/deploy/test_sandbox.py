@@ -20,6 +20,7 @@ from functions_framework import create_app
 from fakes import main as sandbox
 from fakes.point_of_sale import SIGNATURE_HEADER, sign
 from fakes.server import RunningServer, serve, stop_background
+from order.pos_esg.keys import restaurant_key
 
 SECRET = "whsec-test"
 
@@ -58,7 +59,8 @@ class Webhook:
             raw = flask.request.get_data()
             signature = flask.request.headers[SIGNATURE_HEADER]
             sent = int(signature.removeprefix("t=").split(",")[0])
-            assert signature == sign(raw, SECRET, sent)
+            key = restaurant_key(SECRET, json.loads(raw)["restaurantId"])  # the platform's
+            assert signature == sign(raw, key, sent)
             with self.lock:
                 self.received.append(json.loads(raw))
             return "", 204

@@ -174,7 +174,8 @@ def test_accepting_calls_back_signed(client: FlaskClient, receiver: Receiver) ->
     assert response.get_json()["status"] == "accepted"
     assert response.get_json()["prepMinutes"] == 20
     [(headers, raw)] = receiver.calls
-    digest = hmac.new(SECRET.encode(), b"1767225600." + raw, hashlib.sha256).hexdigest()
+    key = hmac.new(SECRET.encode(), b"fooddelivery pos callback key v1:r-1", hashlib.sha256)
+    digest = hmac.new(key.hexdigest().encode(), b"1767225600." + raw, hashlib.sha256).hexdigest()
     assert headers["X-Pos-Signature"] == f"t=1767225600,v1={digest}"
     assert headers["Content-Type"] == "application/json"
     assert json.loads(raw) == {

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from typing import TYPE_CHECKING, Any
 
 import flask
@@ -226,3 +229,34 @@ def pos() -> FakePos:
 def order_system(pos: FakePos) -> OrderSystem:
     """The order subsystem, standalone, at ``START`` on a manual clock."""
     return OrderSystem(pos)
+
+
+@pytest.fixture
+def pos_order(order_system: OrderSystem, pos: FakePos) -> OrderSystem:
+    """An order placed at r-1, a point-of-sale restaurant."""
+    order_system.send("restaurant", order_system.restaurant_updated("r-1", ordering="pos"))
+    order_system.send("customer", order_system.order_placed())
+    return order_system
+
+
+POS_KEY_LABEL = b"fooddelivery pos callback key v1:"
+
+
+def pos_key(order_system: OrderSystem, restaurant_id: str) -> str:
+    """The key the platform gives the point of sale of ``restaurant_id``."""
+    secret = order_system.system.ports["order"].pos_webhook_secret.reveal()
+    label = POS_KEY_LABEL + restaurant_id.encode()
+    return hmac.new(secret.encode(), label, hashlib.sha256).hexdigest()
+
+
+def sign(
+    order_system: OrderSystem, body: bytes, age_s: int = 0, key: str | None = None
+) -> dict[str, str]:
+    """Headers of a callback signed ``age_s`` ago (by the order clock) with ``key``.
+
+    The key of the restaurant the body names unless another is given.
+    """
+    key = key or pos_key(order_system, json.loads(body)["restaurantId"])
+    sent = order_system.clock.now_ms() // 1000 - age_s
+    digest = hmac.new(key.encode(), f"{sent}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Pos-Signature": f"t={sent},v1={digest}"}

@@ -16,24 +16,11 @@ from shared.envelope import Envelope
 from shared.hub.message import Message
 from shared.runtime.faults import resubmit
 from shared.topology import Topic
-from tests.order.conftest import START, FakePos, OrderSystem
+from tests.order.conftest import START, FakePos, OrderSystem, pos_key, sign
 from tests.restaurant.conftest import Restaurant
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-
-def sign(
-    order_system: OrderSystem, body: bytes, age_s: int = 0, secret: str | None = None
-) -> dict[str, str]:
-    """Headers of a callback signed ``age_s`` ago (by the order clock) with ``secret``.
-
-    The subsystem's shared secret unless another is given.
-    """
-    secret = secret or order_system.system.ports["order"].pos_webhook_secret.reveal()
-    sent = order_system.clock.now_ms() // 1000 - age_s
-    digest = hmac.new(secret.encode(), f"{sent}.".encode() + body, hashlib.sha256).hexdigest()
-    return {"X-Pos-Signature": f"t={sent},v1={digest}"}
 
 
 def call_back(
@@ -45,14 +32,6 @@ def call_back(
     return order_system.webhook().post(
         "/pos/callbacks", data=body, headers=headers, content_type="application/json"
     )
-
-
-@pytest.fixture
-def pos_order(order_system: OrderSystem, pos: FakePos) -> OrderSystem:
-    """An order placed at r-1, a point-of-sale restaurant."""
-    order_system.send("restaurant", order_system.restaurant_updated("r-1", ordering="pos"))
-    order_system.send("customer", order_system.order_placed())
-    return order_system
 
 
 def test_a_placed_order_of_a_pos_restaurant_goes_to_its_point_of_sale(
@@ -394,7 +373,7 @@ def test_a_signed_callback_about_an_order_not_handed_to_that_pos_is_refused_and_
 def test_a_refused_callback_does_not_swallow_the_right_restaurants_answer(
     pos_order: OrderSystem,
 ) -> None:
-    # Every point of sale signs with the same secret: another restaurant's may call back.
+    # r-2's point of sale signs with its own key, naming itself, about r-1's order
     wrong = call_back(pos_order, event="rejected", reason="not ours", restaurantId="r-2")
     assert wrong.status_code == 404
     right = call_back(pos_order, event="rejected", reason="out of basil")
@@ -425,11 +404,44 @@ def test_the_relay_still_refuses_a_stored_callback_about_another_restaurants_ord
     assert "was not handed to that restaurant's point of sale" in fault["error"]["message"]
 
 
-def test_a_callback_signed_with_another_secret_is_refused(pos_order: OrderSystem) -> None:
+@pytest.mark.parametrize(
+    "signer",
+    ["another restaurant's key", "the platform's secret itself", "a guess"],
+)
+def test_a_callback_not_signed_with_its_restaurants_key_is_refused(
+    pos_order: OrderSystem, signer: str
+) -> None:
+    key = {
+        "another restaurant's key": pos_key(pos_order, "r-2"),
+        "the platform's secret itself": pos_order.system.ports["order"].pos_webhook_secret.reveal(),
+        "a guess": "guess",
+    }[signer]
     body = json.dumps({"orderId": "o-1", "restaurantId": "r-1", "event": "ready"}).encode()
-    forged = sign(pos_order, body, secret="guess")
-    response = pos_order.webhook().post("/pos/callbacks", data=body, headers=forged)
+    response = pos_order.webhook().post(
+        "/pos/callbacks",
+        data=body,
+        headers=sign(pos_order, body, key=key),
+        content_type="application/json",
+    )
     assert response.status_code == 401
+    assert "wrong X-Pos-Signature" in response.get_json()["error"]
+    assert pos_order.store.query("pos-inbox") == []
+
+
+@pytest.mark.parametrize("restaurant_id", [None, "", 7], ids=["missing", "empty", "not-text"])
+def test_a_callback_that_names_no_restaurant_gets_400(
+    pos_order: OrderSystem, restaurant_id: object
+) -> None:
+    fields = {"orderId": "o-1", "event": "ready"}
+    if restaurant_id is not None:
+        fields["restaurantId"] = restaurant_id
+    body = json.dumps(fields).encode()
+    headers = sign(pos_order, body, key=pos_key(pos_order, "r-1"))
+    response = pos_order.webhook().post(
+        "/pos/callbacks", data=body, headers=headers, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert list(response.get_json()["fields"]) == ["restaurantId"]
     assert pos_order.store.query("pos-inbox") == []
 
 
@@ -456,8 +468,9 @@ def test_a_callback_that_breaks_the_rules_gets_400_naming_the_field(
 
 def test_a_body_that_is_not_a_json_object_gets_400(pos_order: OrderSystem) -> None:
     body = b"[1, 2]"
+    headers = sign(pos_order, body, key=pos_key(pos_order, "r-1"))
     response = pos_order.webhook().post(
-        "/pos/callbacks", data=body, headers=sign(pos_order, body), content_type="application/json"
+        "/pos/callbacks", data=body, headers=headers, content_type="application/json"
     )
     assert response.status_code == 400
     assert response.get_json() == {"error": "the request body must be a JSON object"}

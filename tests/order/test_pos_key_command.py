@@ -1,0 +1,86 @@
+"""``fooddelivery pos-key``: the key to give a restaurant's point of sale."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from shared.cli import main
+from tests.order.conftest import OrderSystem, sign
+
+
+def pos_key(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *argv: str, secret: str
+) -> tuple[int, str, str]:
+    monkeypatch.setattr("sys.stdin", io.StringIO(secret))
+    code = main(["pos-key", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_the_printed_key_signs_callbacks_the_webhook_takes_for_that_restaurant_only(
+    pos_order: OrderSystem,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    secret = pos_order.system.ports["order"].pos_webhook_secret.reveal()
+    code, out, _ = pos_key(monkeypatch, capsys, "r-1", secret=secret)
+    assert code == 0
+    key = out.strip()
+    assert len(key) == 64 and key != secret
+
+    def post(restaurant_id: str) -> int:
+        fields = {"orderId": "o-1", "restaurantId": restaurant_id, "event": "ready"}
+        body = json.dumps(fields).encode()
+        headers = sign(pos_order, body, key=key)
+        response = pos_order.webhook().post(
+            "/pos/callbacks", data=body, headers=headers, content_type="application/json"
+        )
+        return response.status_code
+
+    assert post("r-2") == 401
+    assert post("r-1") == 202
+
+
+def test_the_key_differs_per_restaurant_and_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = {
+        pos_key(monkeypatch, capsys, restaurant, secret=secret)[1]
+        for restaurant in ("r-1", "r-2")
+        for secret in ("s-1", "s-2")
+    }
+    assert len(keys) == 4
+
+
+@pytest.mark.parametrize(
+    ("argv", "secret", "message"),
+    [
+        (("r 1",), "s", "'r 1' is not a restaurant id"),
+        (("r-1",), "", "the secret on standard input is empty"),
+    ],
+    ids=["bad-id", "no-secret"],
+)
+def test_bad_input_is_named_with_a_non_zero_exit(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: tuple[str, ...],
+    secret: str,
+    message: str,
+) -> None:
+    code, out, err = pos_key(monkeypatch, capsys, *argv, secret=secret)
+    assert code == 2
+    assert out == ""
+    assert message in err
+
+
+def test_a_trailing_newline_is_kept_and_pointed_out(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, plain, _ = pos_key(monkeypatch, capsys, "r-1", secret="s")
+    code, with_newline, err = pos_key(monkeypatch, capsys, "r-1", secret="s\n")
+    assert code == 0
+    assert with_newline != plain
+    assert "ends with a newline" in err
