@@ -7,15 +7,16 @@ event never notifies twice. The customer's notices also need their
 location-only update or a repeat costs no call at all. A fact is a status, but
 a delivery may be handed back and assigned again: each release is its own fact
 (``released:<driverId>``), and so is each assignment (``assigned:<driverId>``;
-the first one told keeps the key ``assigned``). A customer who turned
-notifications off (``notifyCustomer``, passed on by Order from Customer) gets
-none; their driver is still told what concerns the driver.
+the first one sent keeps the key ``assigned``, claimed before it is sent). A
+customer who turned notifications off (``notifyCustomer``, passed on by Order
+from Customer) gets none; their driver is still told what concerns the driver.
 
 Statuses may arrive out of order (the announcing triggers are unordered and
 retried late), so the customer is told only what is newer than what they heard:
 an order status by Order's ``changedAt``, a delivery status by dispatch's (see
-:data:`COURSE` within a millisecond), and nothing of the delivery once the order
-is cancelled. A driver is pushed an offer only while it is open
+:data:`COURSE` within a millisecond), no acceptance once a delivery status was
+told, and nothing of the delivery once the order is cancelled. A driver is
+pushed an offer only while it is open
 (:mod:`~delivery.notification_esg.offers`): not once it was withdrawn (declined,
 missed, or the order cancelled), taken, or has expired.
 """
@@ -52,9 +53,10 @@ if TYPE_CHECKING:
 
 ORDERS = "notification-orders"
 """``notification-orders/{orderId}``: ``{customerRef, notify, status, changedAt, notified:
-[fact, ...], delivery}``: the order as its latest status has it (by Order's ``changedAt``),
-the facts the customer was told, and the delivery status they were told last, ``{status,
-driverId, changedAt}``. A record kept before statuses were ordered lacks ``status``,
+[fact, ...], delivery, firstAssignment}``: the order as its latest status has it (by Order's
+``changedAt``), the facts the customer was told, the delivery status they were told last,
+``{status, driverId, changedAt}``, and the driver whose assignment took the key ``assigned``
+(absent until one did). A record kept before statuses were ordered lacks ``status``,
 ``changedAt`` and ``delivery`` (any update is newer), and its first assignment is the fact
 ``assigned``, without the driver."""
 RELEASED = "released:"
@@ -62,7 +64,9 @@ RELEASED = "released:"
 ASSIGNED = "assigned:"
 """The prefix of the fact that a driver was assigned the delivery."""
 FIRST_ASSIGNMENT = "assigned"
-"""How the idempotency key names the first assignment the customer is told of."""
+"""How the idempotency key names the first assignment the customer is sent."""
+FIRST_ASSIGNED = "firstAssignment"
+"""The record's field naming the driver whose assignment took the key ``assigned``."""
 COURSE = {"released": 1, "assigned": 2, "picked-up": 3, "delivered": 4}
 """The order of the delivery statuses dispatch stamps in one millisecond; the assignment of a
 driver who has handed the delivery back comes before them all."""
@@ -105,8 +109,16 @@ def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     if record is None or (record["status"], record["changedAt"]) != heard:
         ctx.log.info("order %s: %s came after a later status", order["id"], order["status"])
         return
+    if order["status"] == "accepted" and _delivery_told(record["notified"]):
+        ctx.log.info("order %s: accepted came after a delivery status was told", order["id"])
+        return
     if order["status"] in ORDER_STATUSES:
         _tell_customer(ctx, order["id"], record, order["status"], partial(order_update, order))
+
+
+def _delivery_told(notified: list[str]) -> bool:
+    """Whether the customer was told a delivery status, which only an accepted order has."""
+    return any(fact not in ORDER_STATUSES for fact in notified)
 
 
 def order_stamp(order: Doc) -> tuple[int, bool]:
@@ -207,7 +219,8 @@ def _tell_customer(
     notified = record["notified"]
     if not record.get("notify", True) or _told(fact, notified):
         return
-    key = FIRST_ASSIGNMENT if _first_assignment(fact, notified) else fact
+    first = fact.startswith(ASSIGNED) and _claim_first_assignment(ctx, order_id, fact)
+    key = FIRST_ASSIGNMENT if first else fact
     ctx.ports.push.send(
         compose(record["customerRef"]), idempotency_key=f"{order_id}:{key}:customer"
     )
@@ -235,8 +248,20 @@ def _told(fact: str, notified: list[str]) -> bool:
     return fact.startswith(ASSIGNED) and legacy
 
 
-def _first_assignment(fact: str, notified: list[str]) -> bool:
-    """Whether ``fact`` is the first assignment the customer is told of."""
-    return fact.startswith(ASSIGNED) and not any(
-        f == FIRST_ASSIGNMENT or f.startswith(ASSIGNED) for f in notified
-    )
+def _claim_first_assignment(ctx: Context[DeliveryPorts], order_id: str, fact: str) -> bool:
+    """Whether the assignment ``fact`` has the key ``assigned``: the first one about to be
+    sent claims it in the order's record, as one sent whose answer was lost is not noted
+    (its retry, stale once its driver handed the order back, never notes it) and the next
+    driver's must not take its key; one told before claims existed kept it."""
+    driver_id = fact.removeprefix(ASSIGNED)
+
+    def claim(record: Doc | None) -> Doc | None:
+        if record is None or FIRST_ASSIGNED in record:
+            return None
+        if any(f == FIRST_ASSIGNMENT or f.startswith(ASSIGNED) for f in record["notified"]):
+            return None
+        return {**record, FIRST_ASSIGNED: driver_id}
+
+    store = ctx.ports.store
+    record = store.update(ORDERS, order_id, claim) or store.get(ORDERS, order_id) or {}
+    return record.get(FIRST_ASSIGNED) == driver_id

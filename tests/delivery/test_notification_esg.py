@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+import flask
 import pytest
 import requests
 
@@ -11,6 +13,8 @@ from delivery.notification_esg.provider import HttpPushProvider, PushMessage, Pu
 from shared.envelope import new_event
 from shared.exceptions import BusinessRuleViolation
 from shared.http import WsgiTransport
+from shared.runtime import consumer
+from shared.runtime.outcome import Outcome
 from shared.runtime.secrets import Secret
 from tests.delivery.conftest import (
     FAR,
@@ -28,6 +32,11 @@ from tests.delivery.conftest import (
     reassigned_before_the_hand_back_is_announced,
 )
 from tests.delivery.held import hold_event
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from shared.hub.message import Message
 
 
 def test_the_customer_hears_of_each_step_once(delivery: Delivery) -> None:
@@ -398,6 +407,86 @@ def test_an_order_kept_before_statuses_were_ordered_is_told_each_fact_once(
         "Finding another driver",
         "Driver assigned",
     ]
+
+
+# -- a push retried late --------------------------------------------------------------------
+
+
+def retry_late(delivery: Delivery, monkeypatch: pytest.MonkeyPatch) -> Callable[[], None]:
+    """Keep the redelivery of the first event notification-esg fails to handle until the
+    function returned is called, as a backoff that lasts while the delivery moves on."""
+    real = consumer.ConsumerRuntime.handle
+    held: list[tuple[consumer.ConsumerRuntime[Any], Message]] = []
+
+    def handle(self: consumer.ConsumerRuntime[Any], message: Message) -> Outcome:
+        outcome = real(self, message)
+        if self.name == "push" and outcome is Outcome.RETRY and not held:
+            held.append((self, message))
+            return Outcome.ACK
+        return outcome
+
+    monkeypatch.setattr(consumer.ConsumerRuntime, "handle", handle)
+
+    def redeliver() -> None:
+        [(runtime, message)] = held
+        assert real(runtime, message) == Outcome.ACK
+        delivery.system.run_until_quiet()
+
+    return redeliver
+
+
+def test_an_acceptance_retried_after_a_delivery_step_was_told_is_not_pushed(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the acceptance's push fails once, and its retry comes after dan picked the order up
+    redeliver = retry_late(delivery, monkeypatch)
+    delivery.driver("dan")
+    delivery.push.failures = 1
+    delivery.order("o-1", "accepted")
+    assert delivery.answer("d-o-1", "accept", "dan").status_code == 200
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+
+    # WHEN the acceptance is redelivered
+    redeliver()
+
+    # THEN the customer, told already that the order is on its way, hears nothing older
+    assert told(delivery) == ["Driver assigned", "On its way"]
+    assert delivery.faults() == []
+
+
+def test_a_first_assignment_sent_but_not_noted_keeps_its_key_to_itself(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the provider takes dan's assignment, but its answer is lost; before the retry, dan
+    # hands the order back (the customer is told) and eve takes it
+    send = delivery.push.app.view_functions["send"]
+    lost: list[str] = []
+
+    def answer_lost_once() -> Any:
+        answer = send()
+        if flask.request.get_json()["title"] == "Driver assigned" and not lost:
+            lost.append(flask.request.headers["Idempotency-Key"])
+            return {"error": "the answer was lost"}, 503
+        return answer
+
+    delivery.push.app.view_functions["send"] = answer_lost_once
+    redeliver = retry_late(delivery, monkeypatch)
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    hand_over(delivery, released_by="dan", then="eve")
+
+    # WHEN dan's assignment is redelivered (stale by now)
+    redeliver()
+
+    # THEN eve's assignment went out under a key of its own: the customer hears of each driver
+    assert lost == ["o-1:assigned:customer"]
+    assert [m["body"] for m in delivery.push.to("customer", "ref-o-1")][1:] == [
+        "Dan will bring your order.",
+        "Your driver had to hand your order over; we are finding another one.",
+        "Eve will bring your order.",
+    ]
+    assert "o-1:assigned:eve:customer" in delivery.push.messages
+    assert delivery.faults() == []
 
 
 # -- the HTTP adapter ------------------------------------------------------------------------
