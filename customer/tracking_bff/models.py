@@ -119,7 +119,9 @@ class Tracking(ResponseView):
     status: str
     """Where the order stands: ``pending-payment``, ``placed`` (its payment authorized;
     not yet accepted), ``accepted`` (being prepared), ``ready`` (waiting for its driver),
-    ``picked-up``, ``delivered``, ``cancelled`` or ``payment-declined``; it only moves on."""
+    ``picked-up``, ``delivered``, ``cancelled`` or ``payment-declined``; it only moves on.
+    Order's ``cancelled`` overrules a ``delivered`` only the driver reported (the order was
+    cancelled as ``not-delivered``: its payment is voided)."""
     reason: str | None
     """Why the order was cancelled or its payment declined, ``null`` otherwise: ``customer``,
     ``payment-timeout``, ``rejected``, ``restaurant-timeout``, ``no-driver``,

@@ -3,6 +3,11 @@
 Order statuses and payment states are ranked and a view only moves up: a late
 ``accepted`` is written into the history but never overwrites ``delivered``.
 Every step is idempotent, so applying an event twice changes nothing.
+
+Order decides the order's status; Delivery's ``picked-up`` and ``delivered`` only show it
+sooner. When they disagree (the driver said ``delivered`` after Order's not-delivered
+deadline had cancelled the order and its payment was voided), Order's ``cancelled`` wins,
+as its contract orders a cancellation last.
 """
 
 from __future__ import annotations
@@ -21,9 +26,14 @@ STATUS_RANK = {
     "ready": 3,
     "picked-up": 4,
     "delivered": 5,
-    "cancelled": 5,
     "payment-declined": 5,
+    "cancelled": 6,
 }
+"""The order's statuses in the lifecycle's order, ``cancelled`` last: Order never cancels
+an order it has delivered, so a ``cancelled`` beside ``delivered`` overrules Delivery's
+report."""
+ENDINGS = frozenset({"delivered", "cancelled", "payment-declined"})
+"""Statuses an order ends in: its history holds one, the current status."""
 ENDED_UNDELIVERED = frozenset({"cancelled", "payment-declined"})
 """Statuses of an order nobody brings any more."""
 DELIVERY_STEPS = frozenset({"assigned", "released"})
@@ -65,17 +75,37 @@ def blank(order_id: str) -> Doc:
 
 
 def advance(view: Doc, status: str, at: int) -> Doc:
-    """Record ``status`` (reached at ``at``) in the history; make it current if further along."""
-    history = view["history"]
-    if all(step["status"] != status for step in history):
-        history = sorted(
-            [*history, {"status": status, "at": at}],
-            key=lambda step: (step["at"], STATUS_RANK[step["status"]]),
-        )
+    """Record ``status`` (reached at ``at``) in the history; make it current if further along.
+
+    The history stays one course, each status once, as Order's fold keeps it: a status
+    stamped after a further one was not reached (Order rewrote its history, or Delivery
+    reported a step after the order ended), so it is left out, or dropped when the further
+    one comes; and it ends once, with the current status.
+    """
     current = view["status"]
     if current is None or STATUS_RANK[status] > STATUS_RANK[current]:
         current = status
+    history = view["history"]
+    step = {"status": status, "at": at}
+    if _fits(history, step, current):
+        kept = [earlier for earlier in history if _fits([step], earlier, current)]
+        history = sorted(
+            [*kept, step], key=lambda entry: (entry["at"], STATUS_RANK[entry["status"]])
+        )
     return {**view, "status": current, "history": history}
+
+
+def _fits(history: list[Doc], step: Doc, current: str) -> bool:
+    """Whether ``step`` can stand in ``history`` of an order now ``current``: a status not
+    there yet, not stamped after a further one, and an ending only if it is ``current``."""
+    status, rank = step["status"], STATUS_RANK[step["status"]]
+    if status in ENDINGS and status != current:
+        return False
+    return all(
+        other["status"] != status
+        and not (STATUS_RANK[other["status"]] > rank and other["at"] < step["at"])
+        for other in history
+    )
 
 
 def pay(view: Doc, payment: str) -> Doc:

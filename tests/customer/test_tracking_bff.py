@@ -151,6 +151,83 @@ def test_a_cancelled_order_shows_no_driver(shop: Customer, assigned_first: bool)
     assert (view["status"], view["driver"], view["location"]) == ("cancelled", None, None)
 
 
+News = tuple[str, str, int, str | None]
+"""Who says the order reached which status, when, and why (for a cancellation)."""
+
+
+def hear(customer: Customer, order_id: str, news: News) -> None:
+    producer, status, at, reason = news
+    if producer == "order":
+        customer.order_status(order_id, status, reason=reason, changedAt=at)
+    else:
+        customer.delivery(order_id, status, changedAt=at)
+
+
+@pytest.mark.parametrize("delivered_first", [True, False], ids=["delivered-first", "late"])
+@pytest.mark.parametrize(
+    "delivered_at", [START + 150 * MINUTE, START + 130 * MINUTE], ids=["after", "before"]
+)
+def test_an_order_cancelled_after_its_pickup_is_cancelled_whatever_the_driver_says(
+    shop: Customer, delivered_at: int, delivered_first: bool
+) -> None:
+    # GIVEN Order's not-delivered deadline cancelled an order on its way (and its payment is
+    # voided), and the driver reports it delivered after all, or before the deadline but too
+    # late for Order: Order's news and the driver's arrive in either order
+    order_id = shop.place_order()
+    shop.order_status(order_id, "accepted", changedAt=START + 5 * MINUTE)
+    shop.delivery(order_id, "picked-up", changedAt=START + 20 * MINUTE)
+    delivered: News = ("delivery", "delivered", delivered_at, None)
+    cancelled: News = ("order", "cancelled", START + 140 * MINUTE, "not-delivered")
+    for news in (delivered, cancelled) if delivered_first else (cancelled, delivered):
+        hear(shop, order_id, news)
+
+    # THEN the customer sees what Order and the payment say: cancelled, nobody bringing it
+    view = track(shop, order_id).get_json()
+    assert (view["status"], view["reason"], view["payment"]) == (
+        "cancelled",
+        "not-delivered",
+        "voided",
+    )
+    assert (view["driver"], view["location"]) == (None, None)
+    assert history(view)[-2:] == [
+        ("picked-up", START + 20 * MINUTE),
+        ("cancelled", START + 140 * MINUTE),
+    ]
+
+
+@pytest.mark.parametrize("further_first", [True, False], ids=["further-first", "late"])
+@pytest.mark.parametrize(
+    ("further", "stale"),
+    [
+        # Order announced ready, then folded in a pickup stamped before it: ready never was
+        (
+            ("order", "picked-up", START + 7 * MINUTE, None),
+            ("order", "ready", START + 10 * MINUTE, None),
+        ),
+        # the driver's pickup, reported after the driver-no-show deadline cancelled the order
+        (
+            ("order", "cancelled", START + 90 * MINUTE, "driver-no-show"),
+            ("delivery", "picked-up", START + 95 * MINUTE, None),
+        ),
+    ],
+    ids=["rewritten-by-order", "after-the-end"],
+)
+def test_a_step_stamped_after_a_further_one_is_not_in_the_history(
+    shop: Customer, further: News, stale: News, further_first: bool
+) -> None:
+    order_id = shop.place_order()
+    shop.order_status(order_id, "accepted", changedAt=START + 5 * MINUTE)
+    shop.delivery(order_id, "assigned", location=None, changedAt=START + 6 * MINUTE)
+
+    for news in (further, stale) if further_first else (stale, further):
+        hear(shop, order_id, news)
+
+    view = track(shop, order_id).get_json()
+    _, status, at, _ = further
+    assert view["status"] == status
+    assert history(view)[-2:] == [("accepted", START + 5 * MINUTE), (status, at)]
+
+
 def test_a_redelivered_event_changes_nothing(shop: Customer) -> None:
     order_id = shop.place_order()
     accepted = shop.order_status(order_id, "accepted")
