@@ -189,7 +189,8 @@ class Story:
         delivery = driver.delivery(delivery_id)
         status = delivery["status"] if delivery else None
         if status == "assigned":
-            driver.picked_up(delivery_id)
+            if delivery["pickup"]["ready"]:  # else the driver waits at the restaurant
+                driver.picked_up(delivery_id)
         elif status == "picked-up":
             driver.delivered(delivery_id)
             self.carrying[id(driver)] = None

@@ -1,10 +1,11 @@
 """``driver-bff``: the drivers' app backend.
 
 Drivers keep their profile, go online and report where they are, see and
-answer the offers dispatch makes them, report picking up and delivering their
-orders, and may hand a delivery back before picking it up. A listener keeps
-their offers and deliveries as dispatch decides them; triggers turn what
-drivers do into events for dispatch.
+answer the offers dispatch makes them, see when the food will be ready, report
+picking up and delivering their orders, and may hand a delivery back before
+picking it up. A listener keeps their offers and deliveries as dispatch decides
+them, and how far restaurants are with the orders; triggers turn what drivers
+do into events for dispatch.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from delivery.events import (
     DELIVERY_CANCELLED,
     DELIVERY_OFFERED,
     OFFER_WITHDRAWN,
+    ORDER_UPDATED,
 )
 from shared.hub.routing import on_types
 from shared.topology import Channel, Consumer, Endpoint, Role, Service, ServiceKind, Trigger
@@ -31,7 +33,13 @@ SERVICE = Service(
             "listener",
             Role.LISTENER,
             Channel(
-                on_types(DELIVERY_OFFERED, OFFER_WITHDRAWN, DELIVERY_ASSIGNED, DELIVERY_CANCELLED)
+                on_types(
+                    DELIVERY_OFFERED,
+                    OFFER_WITHDRAWN,
+                    DELIVERY_ASSIGNED,
+                    DELIVERY_CANCELLED,
+                    ORDER_UPDATED,
+                )
             ),
             handlers=(keep_driver_work,),
         ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from delivery.driver_bff.models import Deliveries, DeliveriesQuery, Delivery
+from delivery.driver_bff.pickups import UNKNOWN, readiness
 from delivery.driver_bff.records import (
     ACTIVE,
     DELIVERIES,
@@ -71,11 +72,15 @@ def advance(
     return moved if step in ACTIVE else {**moved, "dropoff": area(moved["dropoff"])}
 
 
-def view(delivery: Doc) -> Delivery:
-    """What the driver sees of a delivery: the customer's address only while it is active."""
+def view(store: AbstractDocumentStore, delivery: Doc) -> Delivery:
+    """What the driver sees of a delivery: the customer's address only while it is active,
+    how far the restaurant is with the food only while it is to be picked up."""
+    to_pick_up = delivery["status"] == "assigned"
+    food = readiness(store, delivery["orderId"]) if to_pick_up else UNKNOWN
+    shown = {**delivery, "pickup": {**delivery["pickup"], **food}}
     if delivery["status"] in ACTIVE:
-        return Delivery.model_validate(delivery)
-    return Delivery.model_validate({**delivery, "dropoff": area(delivery["dropoff"])})
+        return Delivery.model_validate(shown)
+    return Delivery.model_validate({**shown, "dropoff": area(delivery["dropoff"])})
 
 
 STEP_REFUSALS = {404: "no such delivery", 409: "the delivery is not at the step before"}
@@ -88,7 +93,7 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
     def report(caller: Principal, delivery_id: str, step: Step) -> Delivery:
         now = clock.now_ms()
         store.update(DELIVERIES, delivery_id, lambda d: advance(d, caller.subject, step, now))
-        return view(own(store.get(DELIVERIES, delivery_id), caller.subject))
+        return view(store, own(store.get(DELIVERIES, delivery_id), caller.subject))
 
     @api.route(
         "GET", "/me/deliveries", actors={"driver"}, response=Deliveries, query=DeliveriesQuery
@@ -97,7 +102,7 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         """The caller's deliveries, newest first, a page at a time."""
         theirs = [Where("driverId", "==", caller.subject)]
         page = newest_first(store, DELIVERIES, theirs, "assignedAt", query.limit, query.before)
-        found = [view(d.data) for d in page.documents]
+        found = [view(store, d.data) for d in page.documents]
         return Deliveries(deliveries=found, next=page.next)
 
     @api.route(
@@ -109,7 +114,7 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
     )
     def get_delivery(caller: Principal, delivery_id: str) -> Delivery:
         """One of the caller's deliveries (also one they handed back)."""
-        return view(mine(store, delivery_id, caller.subject))
+        return view(store, mine(store, delivery_id, caller.subject))
 
     @api.route(
         "POST",

@@ -1,9 +1,11 @@
-"""Keeps the drivers' offers and deliveries as dispatch decides them."""
+"""Keeps the drivers' offers and deliveries as dispatch decides them, and how far restaurants
+are with the orders (:mod:`~delivery.driver_bff.pickups`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from delivery.driver_bff.pickups import keep_pickup
 from delivery.driver_bff.records import (
     ACTIVE,
     DELIVERIES,
@@ -18,6 +20,7 @@ from delivery.events import (
     DELIVERY_CANCELLED,
     DELIVERY_OFFERED,
     OFFER_WITHDRAWN,
+    ORDER_UPDATED,
 )
 from shared.stores import Doc, apply_event
 
@@ -31,8 +34,10 @@ if TYPE_CHECKING:
 
 
 def keep_driver_work(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
-    """Apply one dispatch decision to the driver's offers or deliveries."""
+    """Apply one dispatch decision to the driver's offers or deliveries, or keep an order's
+    update."""
     handler = {
+        ORDER_UPDATED: keep_pickup,
         DELIVERY_OFFERED: _offered,
         OFFER_WITHDRAWN: _withdrawn,
         DELIVERY_ASSIGNED: _assigned,

@@ -100,6 +100,15 @@ class Pickup(ResponseView):
     """The restaurant's name."""
     address: Address
     """The restaurant's address, where the order is picked up."""
+    ready_by: int | None
+    """While the order is to be picked up (an open offer, an ``assigned`` delivery): when the
+    restaurant expects the food ready, in epoch milliseconds (UTC): the time it gave when it
+    accepted the order, then the time it marked it ready; ``null`` before the restaurant
+    said, and once the delivery is picked up, delivered, cancelled or released."""
+    ready: bool | None
+    """While the order is to be picked up: whether the restaurant has marked the food ready;
+    ``null`` when that is not known yet, and once the delivery is no longer to be picked
+    up."""
 
 
 class Offer(ResponseView):

@@ -6,6 +6,7 @@ import re
 from typing import TYPE_CHECKING, Literal
 
 from delivery.driver_bff.models import Answer, Offer, Offers
+from delivery.driver_bff.pickups import readiness
 from delivery.driver_bff.records import DRIVERS, OFFERS, area
 from shared.api import HttpApi, HttpError
 from shared.stores import Doc, Where
@@ -93,10 +94,15 @@ def open_offers(store: AbstractDocumentStore, driver_id: str, now_ms: int) -> li
     return [d.data for d in found if d.data["expiresAt"] > now_ms]
 
 
-def view(offer: Doc) -> Offer:
-    """What the driver sees of an open offer."""
+def view(store: AbstractDocumentStore, offer: Doc) -> Offer:
+    """What the driver sees of an open offer, with how far the restaurant is with the food."""
+    food = readiness(store, offer["orderId"])
     return Offer.model_validate(
-        {**offer, "offerId": offer_id_of(offer["deliveryId"], offer["expiresAt"])}
+        {
+            **offer,
+            "offerId": offer_id_of(offer["deliveryId"], offer["expiresAt"]),
+            "pickup": {**offer["pickup"], **food},
+        }
     )
 
 
@@ -126,7 +132,7 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
     def get_offers(caller: Principal) -> Offers:
         """The offers open to the caller right now."""
         offers = open_offers(store, caller.subject, clock.now_ms())
-        return Offers(offers=[view(offer) for offer in offers])
+        return Offers(offers=[view(store, offer) for offer in offers])
 
     @api.route(
         "POST",

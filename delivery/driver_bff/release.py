@@ -57,4 +57,4 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
                 lambda d: advance(d, caller.subject, "released", now, details),
             )
         store.update(OFFERS, delivery_id, lambda offer: let_go(offer, caller.subject))
-        return view(mine(store, delivery_id, caller.subject))
+        return view(store, mine(store, delivery_id, caller.subject))

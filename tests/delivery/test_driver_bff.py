@@ -278,7 +278,12 @@ def test_an_offer_shows_in_the_drivers_app(delivery: Delivery) -> None:
             "offerId": OFFER,
             "deliveryId": "d-o-1",
             "orderId": "o-1",
-            "pickup": {"name": "Trattoria Roma", "address": RESTAURANT},
+            "pickup": {
+                "name": "Trattoria Roma",
+                "address": RESTAURANT,
+                "readyBy": None,
+                "ready": False,
+            },
             "dropoff": HOME,
             "expiresAt": OFFER_AT,
         }
@@ -601,7 +606,12 @@ def test_the_assigned_delivery_shows_in_the_drivers_app(delivery: Delivery) -> N
         "deliveryId": "d-o-1",
         "orderId": "o-1",
         "status": "assigned",
-        "pickup": {"name": "Trattoria Roma", "address": RESTAURANT},
+        "pickup": {
+            "name": "Trattoria Roma",
+            "address": RESTAURANT,
+            "readyBy": None,
+            "ready": False,
+        },
         "dropoff": HOME,
         "assignedAt": START,
         "pickedUpAt": None,
@@ -777,7 +787,7 @@ def test_a_driver_hands_an_assigned_delivery_back_and_it_searches_again(
         "deliveryId": "d-o-1",
         "orderId": "o-1",
         "status": "released",
-        "pickup": {"name": "Trattoria Roma", "address": RESTAURANT},
+        "pickup": {"name": "Trattoria Roma", "address": RESTAURANT, "readyBy": None, "ready": None},
         "dropoff": AREA,
         "assignedAt": START,
         "pickedUpAt": None,
@@ -995,3 +1005,64 @@ def test_a_cancellation_heard_before_the_next_drivers_assignment_keeps_the_hand_
     for driver, status in (("dan", "released"), ("eve", "cancelled")):
         history = delivery.call("GET", "/me/deliveries", driver).get_json()["deliveries"]
         assert [d["status"] for d in history] == [status]
+
+
+# -- when the food is ready ------------------------------------------------------------------
+
+READY_BY = START + 15 * MINUTE
+
+
+def pickup(delivery: Delivery, driver: str = "dan") -> tuple[int | None, bool | None]:
+    """``(readyBy, ready)`` of the pickup in the driver's view of d-o-1."""
+    shown = delivery.call("GET", "/deliveries/d-o-1", driver).get_json()["pickup"]
+    return shown["readyBy"], shown["ready"]
+
+
+def test_the_driver_sees_when_the_food_should_be_ready_then_that_it_is(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted", readyBy=READY_BY)
+    [offer] = delivery.offers("dan")
+    assert (offer["pickup"]["readyBy"], offer["pickup"]["ready"]) == (READY_BY, False)
+    assert delivery.answer("d-o-1", "accept", "dan").status_code == 200
+    assert pickup(delivery) == (READY_BY, False)
+
+    delivery.clock.advance(10 * MINUTE)
+    delivery.order("o-1", "ready", readyBy=START + 10 * MINUTE, changedAt=START + 10 * MINUTE)
+
+    assert pickup(delivery) == (START + 10 * MINUTE, True)
+    [listed] = delivery.call("GET", "/me/deliveries", "dan").get_json()["deliveries"]
+    assert (listed["pickup"]["readyBy"], listed["pickup"]["ready"]) == (START + 10 * MINUTE, True)
+
+
+@pytest.mark.parametrize("changed_at", [START, START + 5 * MINUTE], ids=["older", "same-ms"])
+def test_an_update_heard_late_does_not_take_back_the_ready_food(
+    delivery: Delivery, changed_at: int
+) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    ready_at = START + 5 * MINUTE
+    delivery.order("o-1", "ready", readyBy=ready_at, changedAt=ready_at)
+
+    delivery.order("o-1", "accepted", readyBy=READY_BY, changedAt=changed_at)
+
+    assert pickup(delivery) == (ready_at, True)
+
+
+def test_once_picked_up_the_delivery_no_longer_shows_the_food(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted", readyBy=READY_BY)
+    assert delivery.answer("d-o-1", "accept", "dan").status_code == 200
+
+    moved = delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan").get_json()
+
+    assert (moved["pickup"]["readyBy"], moved["pickup"]["ready"]) == (None, None)
+    assert pickup(delivery) == (None, None)
+
+
+def test_ready_in_the_same_millisecond_as_the_acceptance_is_ready(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+
+    delivery.order("o-1", "ready", readyBy=START)  # changedAt START, as the acceptance
+
+    assert pickup(delivery) == (START, True)
