@@ -189,7 +189,7 @@ class Story:
         delivery = driver.delivery(delivery_id)
         status = delivery["status"] if delivery else None
         if status == "assigned":
-            if delivery["pickup"]["ready"]:  # else the driver waits at the restaurant
+            if delivery and delivery["pickup"]["ready"]:  # else they wait at the restaurant
                 driver.picked_up(delivery_id)
         elif status == "picked-up":
             driver.delivered(delivery_id)

@@ -31,11 +31,15 @@ class OrderStatusReader(Reader):
     id: str
     status: str
     cancellation: CancellationReader | None = None
+    ready_by: int | None = None
+    """When the restaurant expects the food ready; absent from events published before
+    Order added it."""
     changed_at: int
 
 
 def receive_status(event: Envelope, ctx: Context[CustomerPorts]) -> None:
-    """Emit ``order-status-changed`` ``{id, status, reason, detail, changedAt}``, keyed by order."""
+    """Emit ``order-status-changed`` ``{id, status, reason, detail, readyBy, changedAt}``,
+    keyed by order."""
     order = read(event, OrderStatusReader)
     if not knows(ctx, event, "status", order.status, STATUSES):
         return
@@ -45,6 +49,7 @@ def receive_status(event: Envelope, ctx: Context[CustomerPorts]) -> None:
         "status": order.status,
         "reason": cancellation.reason if cancellation else None,
         "detail": cancellation.detail if cancellation else None,
+        "readyBy": order.ready_by,
         "changedAt": order.changed_at,
     }
     ctx.emit("order-status-changed", "order", body, partition_key=order.id)

@@ -92,8 +92,8 @@ class Cancellation(ResponseView):
 
 
 class Tracking(ResponseView):
-    """Where an order stands, its driver, its payment and its history, and the customer's
-    request to cancel it if they made one.
+    """Where an order stands, its driver, its payment and its history, when its food will be
+    ready, and the customer's request to cancel it if they made one.
 
     ``driver`` (and ``location``) are ``null`` until a driver is assigned, and again when
     the driver hands the order back before picking it up, until another one is assigned.
@@ -139,6 +139,14 @@ class Tracking(ResponseView):
     ``voided`` (the authorization released) or ``refunded``."""
     history: list[Step]
     """Every status the order reached, once each, oldest first."""
+    ready_by: int | None = None
+    """When the food is ready, in epoch milliseconds (UTC), as Order last said: the time the
+    restaurant expected when it accepted the order, then the time it marked the food ready.
+    ``null`` until the restaurant accepted the order (and until it marks the food ready, if
+    it gave no time when accepting), and once the order is cancelled or its payment
+    declined. Once the order is picked up or delivered it stays as Order last said: when the
+    food was ready, or the restaurant's estimate if it never marked it ready. News arriving
+    late or twice never moves it back."""
     cancellation: Cancellation | None = None
     """The customer's request to cancel the order and what became of it; ``null``: they made
     none."""
@@ -151,7 +159,8 @@ class Tracking(ResponseView):
 
 
 class OrderSummary(ResponseView):
-    """One order in the customer's history, with the customer's request to cancel it if any."""
+    """One order in the customer's history, when its food will be ready, and the customer's
+    request to cancel it if any."""
 
     id: str
     """The order's id: its tracking is at ``GET /orders/{order_id}``."""
@@ -165,6 +174,14 @@ class OrderSummary(ResponseView):
     """What the customer pays for the order, in ``currency``'s minor unit."""
     currency: str
     """The ISO 4217 code of ``total`` (e.g. ``EUR``)."""
+    ready_by: int | None = None
+    """When the food is ready, in epoch milliseconds (UTC), as Order last said: the time the
+    restaurant expected when it accepted the order, then the time it marked the food ready.
+    ``null`` until the restaurant accepted the order (and until it marks the food ready, if
+    it gave no time when accepting), and once the order is cancelled or its payment
+    declined. Once the order is picked up or delivered it stays as Order last said: when the
+    food was ready, or the restaurant's estimate if it never marked it ready. News arriving
+    late or twice never moves it back."""
     cancellation: Cancellation | None = None
     """The customer's request to cancel the order and what became of it; ``null``: they made
     none."""

@@ -8,6 +8,10 @@ Order decides the order's status; Delivery's ``picked-up`` and ``delivered`` onl
 sooner. When they disagree (the driver said ``delivered`` after Order's not-delivered
 deadline had cancelled the order and its payment was voided), Order's ``cancelled`` wins,
 as its contract orders a cancellation last.
+
+``readyBy`` (when the restaurant expects the food ready) is the one of Order's latest event,
+by ``changedAt`` and within one millisecond by the lifecycle's order, as Order's contract
+says to keep its events; none once the order ended undelivered.
 """
 
 from __future__ import annotations
@@ -36,9 +40,16 @@ ENDINGS = frozenset({"delivered", "cancelled", "payment-declined"})
 """Statuses an order ends in: its history holds one, the current status."""
 ENDED_UNDELIVERED = frozenset({"cancelled", "payment-declined"})
 """Statuses of an order nobody brings any more."""
+ORDER_ONLY = frozenset({"accepted", "ready"})
+"""Steps only Order's events report."""
+NEVER = (-1, -1)
+"""Earlier than any Order event, as :func:`_order_time` orders them."""
 DELIVERY_STEPS = frozenset({"assigned", "released"})
 """The delivery's own steps, which show as its driver only; ``picked-up`` and ``delivered``
 are steps of the order too."""
+READY_BY_FROM = "readyByFrom"
+"""The field in which a view keeps ``{status, changedAt}`` of the Order event its
+``readyBy`` comes from: the latest applied."""
 PAYMENT_RANK = {
     "pending": 0,
     "authorized": 1,
@@ -67,6 +78,8 @@ def blank(order_id: str) -> Doc:
         "location": None,
         "payment": "pending",
         "history": [],
+        "readyBy": None,
+        READY_BY_FROM: None,
         "placedAt": None,
         "createdAt": None,
         "updatedAt": None,
@@ -143,7 +156,7 @@ def _placed(view: Doc, event: Envelope) -> Doc:
 
 def _declined(view: Doc, event: Envelope) -> Doc:
     view = {**_known(view, event), "reason": event.body["reason"]}
-    return pay(advance(view, "payment-declined", event.timestamp), "declined")
+    return pay(_unattended(advance(view, "payment-declined", event.timestamp)), "declined")
 
 
 def _cancelled(view: Doc, event: Envelope) -> Doc:
@@ -151,19 +164,54 @@ def _cancelled(view: Doc, event: Envelope) -> Doc:
     authorized after all is voided (``payment-voided`` follows)."""
     order = event.body
     view = {**_known(view, event), "reason": order["reason"]}
-    return pay(advance(view, "cancelled", order["cancelledAt"]), "cancelled")
+    return pay(_unattended(advance(view, "cancelled", order["cancelledAt"])), "cancelled")
 
 
 def _status_changed(view: Doc, event: Envelope) -> Doc:
     order = event.body
-    view = advance(view, order["status"], order["changedAt"])
-    if view["status"] in ENDED_UNDELIVERED:
-        view = {**view, "driver": None, "location": None}
+    view = _unattended(_estimate(advance(view, order["status"], order["changedAt"]), order))
     return {
         **view,
         "reason": order["reason"] or view["reason"],
         "detail": order["detail"] or view["detail"],
     }
+
+
+def _estimate(view: Doc, order: Doc) -> Doc:
+    """The view with ``readyBy`` from Order's event ``order``, unless the view's comes from a
+    later one: a late or repeated event never moves it back. An event from before Order
+    added ``readyBy`` says none."""
+    if _order_time(order) < _estimated(view):
+        return view
+    source = {"status": order["status"], "changedAt": order["changedAt"]}
+    return {**view, "readyBy": order.get("readyBy"), READY_BY_FROM: source}
+
+
+def _estimated(view: Doc) -> tuple[int, int]:
+    """When the Order event the view's ``readyBy`` comes from was, as :func:`_order_time`.
+
+    A view stored before ``readyBy`` was kept has no such event: its latest step only Order
+    reports (``accepted`` or ``ready``) stands for it, so an older event, repeated, sets no
+    estimate the order has moved past.
+    """
+    if READY_BY_FROM not in view:
+        history = view["history"]
+        steps = [(s["at"], STATUS_RANK[s["status"]]) for s in history if s["status"] in ORDER_ONLY]
+        return max(steps, default=NEVER)
+    source = view[READY_BY_FROM]
+    return NEVER if source is None else _order_time(source)
+
+
+def _order_time(order: Doc) -> tuple[int, int]:
+    """``(changedAt, rank)`` of an Order status: how Order's contract orders its events."""
+    return order["changedAt"], STATUS_RANK[order["status"]]
+
+
+def _unattended(view: Doc) -> Doc:
+    """Nobody brings an order that ended undelivered, and no food will be ready for it."""
+    if view["status"] in ENDED_UNDELIVERED:
+        return {**view, "driver": None, "location": None, "readyBy": None}
+    return view
 
 
 def _delivery(view: Doc, event: Envelope) -> Doc:

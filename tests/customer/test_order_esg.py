@@ -6,7 +6,7 @@ from customer.contracts import OrderPlaced
 from order.contracts import OrderStatusChangedV2
 from shared.envelope import new_event
 from shared.topology import Topic
-from tests.customer.conftest import ADDRESS, HOME, Customer
+from tests.customer.conftest import ADDRESS, HOME, MINUTE, START, Customer
 
 
 def test_a_placed_order_is_published_with_exactly_the_contracts_fields(shop: Customer) -> None:
@@ -60,8 +60,33 @@ def test_an_order_status_comes_in_with_what_the_customer_needs(customer: Custome
         "status": "cancelled",
         "reason": "rejected",
         "detail": "out of dough",
+        "readyBy": None,
         "changedAt": customer.clock.now_ms(),
     }
+
+
+def test_an_order_status_comes_in_with_when_the_food_is_ready(customer: Customer) -> None:
+    customer.order_status("o-1", "accepted", readyBy=START + 25 * MINUTE)
+
+    [event] = customer.events("order-status-changed")
+    assert (event.body["status"], event.body["readyBy"]) == ("accepted", START + 25 * MINUTE)
+
+
+def test_an_order_status_published_before_ready_by_was_added_still_comes_in(
+    customer: Customer,
+) -> None:
+    older = new_event(
+        OrderStatusChangedV2.TYPE,
+        "order",
+        {"id": "o-1", "status": "accepted", "changedAt": START},
+        partition_key="o-1",
+        tags={"subsystem": "order", "schemaVersion": "2"},
+    )
+    customer.inject("order", older)
+
+    assert customer.faults() == []
+    [event] = customer.events("order-status-changed")
+    assert (event.body["status"], event.body["readyBy"]) == ("accepted", None)
 
 
 def test_an_order_status_that_breaks_the_contract_becomes_a_fault(customer: Customer) -> None:

@@ -9,9 +9,11 @@ import pytest
 
 from customer.tracking_bff.cancellation import record_request, settle
 from customer.tracking_bff.progress import advance, blank
+from order.contracts import OrderStatusChangedV2
+from shared.envelope import new_event
 from shared.exceptions import StoreError
 from shared.topology import Topic
-from tests.customer.conftest import DECLINED_CARD, MINUTE, START, Customer
+from tests.customer.conftest import ADDRESS, DECLINED_CARD, MINUTE, START, Customer
 
 if TYPE_CHECKING:
     from werkzeug.test import TestResponse
@@ -59,6 +61,7 @@ def test_an_order_is_tracked_from_checkout_to_the_door(shop: Customer) -> None:
         "location": {"lat": 52.53, "lng": 13.40},
         "payment": "captured",
         "history": view["history"],
+        "readyBy": None,  # none of Order's statuses above carries one
         "cancellation": None,
         "placedAt": START,
         "updatedAt": START + 40 * MINUTE,
@@ -291,6 +294,7 @@ def test_a_customer_lists_only_their_own_orders_newest_first(shop: Customer) -> 
             "status": "placed",
             "total": 2550,
             "currency": "EUR",
+            "readyBy": None,
             "cancellation": None,
             "placedAt": START + 2 * MINUTE,
         },
@@ -300,6 +304,7 @@ def test_a_customer_lists_only_their_own_orders_newest_first(shop: Customer) -> 
             "status": "placed",
             "total": 2550,
             "currency": "EUR",
+            "readyBy": None,
             "cancellation": None,
             "placedAt": START,
         },
@@ -703,3 +708,175 @@ def test_orders_of_the_same_millisecond_are_never_split_across_pages(shop: Custo
 def test_a_bad_page_request_gets_400(shop: Customer, query: str) -> None:
     response = shop.call("tracking-bff", "GET", f"/orders{query}")
     assert response.status_code == 400
+
+
+# -- when the food will be ready ------------------------------------------------------------
+
+
+def ready_by(customer: Customer, order_id: str) -> tuple[Any, Any]:
+    """``readyBy`` as the order's tracking and the customer's history show it."""
+    [listed] = [o for o in history_page(customer)["orders"] if o["id"] == order_id]
+    return track(customer, order_id).get_json()["readyBy"], listed["readyBy"]
+
+
+def test_the_view_shows_the_restaurants_estimate_then_when_the_food_was_ready(
+    shop: Customer,
+) -> None:
+    order_id = shop.place_order()
+    assert ready_by(shop, order_id) == (None, None)
+
+    shop.clock.advance_to(START + 5 * MINUTE)
+    shop.order_status(order_id, "accepted", readyBy=START + 30 * MINUTE)
+    assert ready_by(shop, order_id) == (START + 30 * MINUTE, START + 30 * MINUTE)
+
+    shop.clock.advance_to(START + 20 * MINUTE)
+    shop.order_status(order_id, "ready", readyBy=START + 20 * MINUTE)
+    assert ready_by(shop, order_id) == (START + 20 * MINUTE, START + 20 * MINUTE)
+
+    # Delivery's steps say nothing of it; Order's later statuses carry it on
+    shop.clock.advance_to(START + 25 * MINUTE)
+    shop.delivery(order_id, "picked-up")
+    shop.clock.advance_to(START + 40 * MINUTE)
+    shop.order_status(order_id, "delivered", readyBy=START + 20 * MINUTE)
+    assert ready_by(shop, order_id) == (START + 20 * MINUTE, START + 20 * MINUTE)
+
+
+def test_an_acceptance_without_an_estimate_shows_none_until_the_food_is_ready(
+    shop: Customer,
+) -> None:
+    order_id = shop.place_order()
+    shop.order_status(order_id, "accepted", changedAt=START + MINUTE)
+    assert ready_by(shop, order_id) == (None, None)
+
+    shop.order_status(order_id, "ready", readyBy=START + 9 * MINUTE, changedAt=START + 9 * MINUTE)
+    assert ready_by(shop, order_id) == (START + 9 * MINUTE, START + 9 * MINUTE)
+
+
+@pytest.mark.parametrize(
+    "ready_at", [START + 20 * MINUTE, START + 5 * MINUTE], ids=["later", "same-millisecond"]
+)
+def test_a_late_acceptance_does_not_move_the_ready_time_back_to_the_estimate(
+    shop: Customer, ready_at: int
+) -> None:
+    # GIVEN the ready food is known, and Order's news of the acceptance comes after it
+    order_id = shop.place_order()
+    shop.order_status(order_id, "ready", readyBy=ready_at, changedAt=ready_at)
+
+    # WHEN the acceptance arrives, with the restaurant's estimate
+    shop.order_status(
+        order_id, "accepted", readyBy=START + 35 * MINUTE, changedAt=START + 5 * MINUTE
+    )
+
+    # THEN the view keeps when the food was ready
+    assert ready_by(shop, order_id) == (ready_at, ready_at)
+    assert track(shop, order_id).get_json()["status"] == "ready"
+
+
+def test_a_repeated_announcement_leaves_the_ready_time_as_it_was(shop: Customer) -> None:
+    order_id = shop.place_order()
+    accepted = {"readyBy": START + 30 * MINUTE, "changedAt": START + 5 * MINUTE}
+    ready = {"readyBy": START + 20 * MINUTE, "changedAt": START + 20 * MINUTE}
+    shop.order_status(order_id, "accepted", **accepted)
+    shop.order_status(order_id, "ready", **ready)
+
+    # Order retries its announcements (new events, the same news), the acceptance last
+    shop.order_status(order_id, "ready", **ready)
+    shop.order_status(order_id, "accepted", **accepted)
+
+    assert ready_by(shop, order_id) == (START + 20 * MINUTE, START + 20 * MINUTE)
+
+
+@pytest.mark.parametrize("cancelled_first", [True, False], ids=["cancelled-first", "then-late"])
+def test_a_cancelled_order_shows_no_ready_time_whatever_arrives_late(
+    shop: Customer, cancelled_first: bool
+) -> None:
+    # GIVEN the restaurant accepted with an estimate, then gave the order up: Order's two
+    # announcements arrive in either order
+    order_id = shop.place_order()
+    accepted = {"readyBy": START + 30 * MINUTE, "changedAt": START + 5 * MINUTE}
+    cancelled = {"readyBy": START + 30 * MINUTE, "changedAt": START + 10 * MINUTE}
+    if not cancelled_first:
+        shop.order_status(order_id, "accepted", **accepted)
+        assert ready_by(shop, order_id) == (START + 30 * MINUTE, START + 30 * MINUTE)
+    shop.order_status(order_id, "cancelled", reason="rejected", **cancelled)
+    shop.order_status(order_id, "accepted", **accepted)
+
+    # THEN no food will be ready for the customer
+    assert ready_by(shop, order_id) == (None, None)
+
+
+def test_an_order_cancelled_after_its_pickup_loses_its_ready_time(shop: Customer) -> None:
+    # the driver reports it delivered, but Order's not-delivered deadline cancelled it
+    order_id = shop.place_order()
+    shop.order_status(order_id, "ready", readyBy=START + 9 * MINUTE, changedAt=START + 9 * MINUTE)
+    shop.delivery(order_id, "picked-up", changedAt=START + 20 * MINUTE)
+    when = {"readyBy": START + 9 * MINUTE, "changedAt": START + 140 * MINUTE}
+    shop.order_status(order_id, "cancelled", reason="not-delivered", **when)
+    shop.delivery(order_id, "delivered", changedAt=START + 150 * MINUTE)
+
+    assert ready_by(shop, order_id) == (None, None)
+
+
+def test_an_order_never_placed_shows_no_ready_time(shop: Customer) -> None:
+    order_id = shop.place_order(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
+
+    assert ready_by(shop, order_id) == (None, None)
+
+
+def announced_before_ready_by(
+    customer: Customer, order_id: str, status: str, changed_at: int
+) -> None:
+    """Order announces ``status`` as it did before it added ``readyBy``."""
+    money = {"amount": 950, "currency": "EUR"}
+    order = OrderStatusChangedV2.model_validate(
+        {
+            "id": order_id,
+            "customerRef": "ref-1",
+            "restaurant": {"id": "r-1", "name": "Trattoria Roma", "address": ADDRESS},
+            "items": [{"menuItemId": "m", "name": "Pizza", "quantity": 1, "price": money}],
+            "total": money,
+            "status": status,
+            "changedAt": changed_at,
+        }
+    )
+    body = order.model_dump(mode="json", by_alias=True, exclude={"ready_by"})
+    tags = {"subsystem": "order", "schemaVersion": "2"}
+    event = new_event(order.TYPE, order.ENTITY, body, partition_key=order_id, tags=tags)
+    customer.inject("order", event)
+
+
+def test_an_order_accepted_before_ready_by_was_added_shows_it_once_the_food_is_ready(
+    shop: Customer,
+) -> None:
+    order_id = shop.place_order()
+    announced_before_ready_by(shop, order_id, "accepted", START + 5 * MINUTE)
+    assert shop.faults() == []
+    assert track(shop, order_id).get_json()["status"] == "accepted"
+    assert ready_by(shop, order_id) == (None, None)
+
+    shop.order_status(order_id, "ready", readyBy=START + 20 * MINUTE, changedAt=START + 20 * MINUTE)
+
+    assert ready_by(shop, order_id) == (START + 20 * MINUTE, START + 20 * MINUTE)
+
+
+def test_a_view_stored_before_ready_by_was_kept_is_served_and_not_moved_back(
+    shop: Customer,
+) -> None:
+    # GIVEN the view of a ready order, as tracking stored it before it kept readyBy
+    order_id = shop.place_order()
+    accepted = {"readyBy": START + 30 * MINUTE, "changedAt": START + 5 * MINUTE}
+    shop.order_status(order_id, "accepted", **accepted)
+    shop.order_status(order_id, "ready", readyBy=START + 20 * MINUTE, changedAt=START + 20 * MINUTE)
+    stored = shop.doc("tracking", order_id)
+    shop.store.put("tracking", order_id, {k: v for k, v in stored.items() if "readyBy" not in k})
+
+    # THEN it is served, with no ready time known yet
+    assert ready_by(shop, order_id) == (None, None)
+    # AND Order's acceptance, announced again, does not show the estimate the order moved past
+    shop.order_status(order_id, "accepted", **accepted)
+    assert ready_by(shop, order_id) == (None, None)
+    # AND Order's next status shows when the food was ready
+    shop.order_status(
+        order_id, "picked-up", readyBy=START + 20 * MINUTE, changedAt=START + 25 * MINUTE
+    )
+    assert ready_by(shop, order_id) == (START + 20 * MINUTE, START + 20 * MINUTE)
