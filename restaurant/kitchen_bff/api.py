@@ -100,7 +100,10 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
     )
     def reject(caller: Principal, body: RejectOrder, restaurant_id: str, order_id: str) -> Ticket:
         """Refuse an order, saying why: a new one, or one accepted that the kitchen cannot
-        finish after all, until its driver collects it (the customer's payment is voided)."""
+        finish after all, until its driver collects it (the customer's payment is voided).
+
+        A rejection that reaches the Order subsystem after the driver collected the order
+        changes nothing there: the ticket then ends ``picked-up``, keeping its reason."""
         _require_staff_of(caller, restaurant_id)
         change = {"status": "rejected", "reason": body.reason}
         return _move(store, restaurant_id, order_id, OPEN_STATUSES, "rejected", change)

@@ -11,6 +11,12 @@ after the next went out): a withdrawal heard before the order leaves a
 :data:`~restaurant.kitchen_bff.models.WITHDRAWN_UNSEEN` marker in the ticket's
 place, so the order arriving late is never queued. A collection without a ticket
 is for an order the kitchen never queued (it went to the point of sale).
+
+The driver collecting the order is a fact Order announces only for an order it
+had not cancelled: it also closes a ticket the kitchen rejected (Order heard of the
+pickup first and left the rejection aside) or that a later cancellation closed
+first (the order was not delivered in time), so the ticket ends ``picked-up``
+whichever Order's announcements the kitchen hears first.
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ def _remember_ordering(event: Envelope, store: AbstractDocumentStore) -> None:
 
 def _queue(event: Envelope, store: AbstractDocumentStore) -> None:
     order = event.body
+    if store.get(TICKETS, order["id"]) is not None:
+        return  # queued before, or withdrawn before it arrived: nothing to wait for
     if (order.get("ordering") or _ordering_of(store, order["restaurantId"])) != "kitchen":
         return  # the Order subsystem sends it to the restaurant's own point of sale
     ticket = {
@@ -88,8 +96,9 @@ def _to_pos(store: AbstractDocumentStore, order: Doc) -> bool:
 
 
 def _close(status: str) -> Callable[[Envelope, AbstractDocumentStore], None]:
-    """A step that moves a ticket that is not final yet to ``status``; a withdrawal
-    (``cancelled``) of an order not queued yet leaves the marker that keeps it out."""
+    """A step that moves a ticket that is not final yet to ``status`` (and one the kitchen
+    rejected or Order cancelled to ``picked-up``); a withdrawal (``cancelled``) of an order
+    not queued yet leaves the marker that keeps it out."""
 
     def close(event: Envelope, store: AbstractDocumentStore) -> None:
         order = event.body
@@ -98,7 +107,9 @@ def _close(status: str) -> Callable[[Envelope, AbstractDocumentStore], None]:
             if ticket is None and status == "cancelled" and not _to_pos(store, order):
                 marker = {"status": WITHDRAWN_UNSEEN}
                 return {"id": order["id"], "restaurantId": order["restaurantId"], **marker}
-            if ticket is None or ticket["status"] in FINAL_STATUSES | {WITHDRAWN_UNSEEN}:
+            if ticket is None or ticket["status"] in {status, WITHDRAWN_UNSEEN}:
+                return None
+            if ticket["status"] in FINAL_STATUSES and status != "picked-up":
                 return None
             return {**ticket, "status": status}
 

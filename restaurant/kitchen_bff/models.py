@@ -22,7 +22,8 @@ OpenStatus = Literal["new", "accepted", "ready"]
 OPEN_STATUSES: tuple[str, ...] = get_args(OpenStatus)
 """A ticket in one of these is in the kitchen's queue."""
 FINAL_STATUSES = frozenset({"rejected", "cancelled", "picked-up"})
-"""A ticket in one of these never changes again: it is in the kitchen's history."""
+"""A ticket in one of these is in the kitchen's history, for good: only Order's word that the
+driver collected the order turns a ``rejected`` or ``cancelled`` one ``picked-up``."""
 
 
 class Body(RequestBody):
@@ -66,7 +67,9 @@ class Ticket(ResponseView):
     """How many minutes the kitchen said it needs, from when it accepted the order; ``null``
     unless it accepted it."""
     reason: str | None = None
-    """Why the kitchen rejected the order, in its own words; ``null`` unless ``rejected``."""
+    """Why the kitchen rejected the order, in its own words; ``null`` unless it rejected it
+    (kept on an order that is ``picked-up`` all the same: its driver collected it before the
+    rejection reached the Order subsystem, which left the rejection aside)."""
     ready_at: int | None = None
     """When the kitchen marked the order ready, in epoch milliseconds (UTC); ``null`` until
     then."""
@@ -104,6 +107,15 @@ class RejectOrder(Body):
     reason: str = Field(min_length=1, max_length=500)
     """Why, in the kitchen's own words (up to 500 characters); passed on to the Order
     subsystem, the customer sees it as their cancelled order's ``detail``."""
+
+    @field_validator("reason", mode="before")
+    @classmethod
+    def _not_blank(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise PydanticCustomError(
+                "blank_reason", "say why the kitchen refuses the order: the reason is blank"
+            )
+        return value
 
 
 class QueueQuery(QueryString):

@@ -565,6 +565,66 @@ def test_an_order_withdrawn_before_it_arrived_is_never_queued(restaurant: Restau
     assert restaurant.external(*ANSWERS) == []
 
 
+def test_an_order_withdrawn_before_it_arrived_is_no_fault_while_its_restaurant_is_unknown(
+    restaurant: Restaurant,
+) -> None:
+    # An order that does not say where it goes waits for its restaurant's profile; once
+    # withdrawn there is nothing to wait for.
+    restaurant.receive(restaurant.order_status("o-1", "cancelled", reason="customer"))
+    restaurant.receive(restaurant.order_status("o-1"))
+    assert restaurant.system.faults("restaurant") == []
+    restaurant.open_restaurant("r-1")
+    assert queue(restaurant).get_json() == {"orders": []}
+
+
+@pytest.mark.parametrize("steps", [["accept"], ["accept", "ready"]])
+def test_an_order_collected_before_its_rejection_reached_order_shows_picked_up(
+    kitchen: Restaurant, steps: list[str]
+) -> None:
+    # GIVEN the kitchen rejects an order whose driver, as Order heard first, collected it:
+    # Order leaves the rejection aside (the food went out) and announces the pickup
+    for step in steps:
+        act(kitchen, step, {"prepMinutes": 15} if step == "accept" else None)
+    assert act(kitchen, "reject", {"reason": "the oven broke"}).status_code == 200
+    kitchen.receive(kitchen.order_status("o-1", "picked-up"))
+    # THEN the kitchen's history says the driver collected it, with what the kitchen said
+    [collected] = history(kitchen).get_json()["orders"]
+    assert (collected["status"], collected["reason"]) == ("picked-up", "the oven broke")
+    assert queue(kitchen).get_json() == {"orders": []}
+    kitchen.system.run_until_quiet()
+    assert [e.type for e in kitchen.external(*ANSWERS)] == [
+        *(OrderAccepted.TYPE, OrderReady.TYPE)[: len(steps)],
+        OrderRejected.TYPE,
+    ]
+
+
+def test_a_pickup_heard_after_the_later_cancellation_still_shows_the_order_collected(
+    kitchen: Restaurant,
+) -> None:
+    # GIVEN a collected order Order cancelled later (not delivered in time), the
+    # cancellation's announcement overtaking the pickup's
+    act(kitchen, "accept", {"prepMinutes": 5})
+    act(kitchen, "ready")
+    picked_up = kitchen.order_status("o-1", "picked-up")
+    kitchen.clock.advance(2 * 3600_000)
+    kitchen.receive(kitchen.order_status("o-1", "cancelled", reason="not-delivered"))
+    kitchen.receive(picked_up)
+    # THEN the ticket ends as when they came in order (a late cancellation does not
+    # reopen a collected order): the driver collected it
+    assert status_of(kitchen) == "picked-up"
+    kitchen.system.run_until_quiet()
+    assert [e.type for e in kitchen.external(*ANSWERS)] == [OrderAccepted.TYPE, OrderReady.TYPE]
+
+
+def test_a_blank_rejection_reason_is_400_saying_it_is_blank(kitchen: Restaurant) -> None:
+    response = act(kitchen, "reject", {"reason": " \t\n "})
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {
+        "reason": "say why the kitchen refuses the order: the reason is blank"
+    }
+    assert status_of(kitchen) == "new"
+
+
 def test_the_api_documents_its_routes(restaurant: Restaurant) -> None:
     paths = restaurant.client("kitchen-bff").get("/openapi.json").get_json()["paths"]
     orders = "/restaurants/{restaurant_id}/orders"
