@@ -1,6 +1,12 @@
 """The Restaurant subsystem's published events (v1): its restaurants, menus and kitchen answers.
 
 Amounts are integers in the currency's minor unit (cents); times are epoch milliseconds.
+
+The kitchen's answers about one order (accepted, rejected, ready) are published in the
+order the kitchen gave them, keyed by the order, but a consumer may hear them twice or out
+of order (Pub/Sub redelivers, and the gateway's trigger is retried late): it orders one
+order's answers by the envelope's ``timestamp`` (when the kitchen answered) and ignores a
+repeat of an answer it has.
 """
 
 from __future__ import annotations
@@ -109,7 +115,8 @@ class OrderAccepted(Contract):
     restaurant_id: Id
     """The restaurant that accepted it."""
     prep_minutes: int = Field(ge=0, le=240)
-    """How long the kitchen expects to take, in minutes from when it accepted the order."""
+    """How long the kitchen expects to take, in minutes from when it accepted the order: the
+    envelope's ``timestamp``."""
 
 
 class OrderRejected(Contract):

@@ -22,7 +22,7 @@ from shared.auth import DEV_KEY_PATH
 from shared.timeline import Entry, Timeline, causal_order
 
 PROGRESS_FROM = 20
-"""Above this many orders the demo shows progress instead of every order's timeline."""
+"""Above this many orders the demo also prints a progress line a round (on stderr)."""
 
 
 def run(args: argparse.Namespace) -> int:
