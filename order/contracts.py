@@ -119,6 +119,10 @@ class OrderStatusChanged(Contract):
     """Where the restaurant gets the order: ``kitchen`` (its kitchen app) or ``pos`` (its
     own point of sale), decided once when the order was placed; ``null`` only for orders
     placed before the field was added. Values may be added: skip those you do not know."""
+    answer_by: EpochMs | None = Field(default=None, examples=[1767226200000])
+    """While the order is ``placed``: when the restaurant's time to accept or reject it runs
+    out; after it the order is cancelled (``restaurant-timeout``) whatever the restaurant
+    answers. ``null`` in any other status, and from producers before the field was added."""
     changed_at: EpochMs
     """When the order moved to ``status``."""
 
@@ -214,6 +218,10 @@ class OrderStatusChangedV2(Contract):
     notify_customer: bool = True
     """Whether the customer wants push notifications about the order (their choice, passed
     on from Customer)."""
+    answer_by: EpochMs | None = Field(default=None, examples=[1767226200000])
+    """While the order is ``placed``: when the restaurant's time to accept or reject it runs
+    out; after it the order is cancelled (``restaurant-timeout``) whatever the restaurant
+    answers. ``null`` in any other status, and from producers before the field was added."""
     changed_at: EpochMs
     """When the order moved to ``status``."""
 

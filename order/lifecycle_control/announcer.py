@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from order.lifecycle_control.deadlines import answer_by
+
 if TYPE_CHECKING:
     from order.lifecycle_control.transitions import Order
     from order.ports import OrderPorts
@@ -13,7 +15,8 @@ if TYPE_CHECKING:
 
 
 def announce(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
-    """Emit the order's state once per entry of its status history not announced before.
+    """Emit the order's state once per entry of its status history not announced before,
+    with the restaurant's time to answer while it is placed (``answerBy``).
 
     One write may move an order by several statuses (an answer folded late),
     or put a late answer's status before one already announced; each new
@@ -31,7 +34,7 @@ def announce(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
         ctx.emit(
             "order-status-changed",
             "order",
-            state,
+            {**state, "answerBy": answer_by(state)},
             partition_key=change.key,
             discriminator=state["status"],
         )

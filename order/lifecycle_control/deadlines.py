@@ -62,19 +62,22 @@ class Deadline:
         return all(matches(order, where) for where in self.applies)
 
 
+# From when Order took the order in (``receivedAt``), not from the checkout or from
+# when Customer placed it (``changedAt`` while it is placed): neither a payment that
+# took minutes nor a delivery that waited for retries eats into the restaurant's time.
+# Orders recorded before ``receivedAt`` existed run from ``changedAt``.
+RESTAURANT_ANSWER = Deadline(
+    "restaurant-timed-out",
+    (Where("status", "==", "placed"),),
+    "changedAt",
+    RESTAURANT_DEADLINE_MS,
+    later_starts=("receivedAt",),
+)
+"""The restaurant's time to accept or reject a placed order."""
+
 _PREPARING = ["accepted", "ready"]
 DEADLINES = (
-    # From when Order took the order in (``receivedAt``), not from the checkout or from
-    # when Customer placed it (``changedAt`` while it is placed): neither a payment that
-    # took minutes nor a delivery that waited for retries eats into the restaurant's time.
-    # Orders recorded before ``receivedAt`` existed run from ``changedAt``.
-    Deadline(
-        "restaurant-timed-out",
-        (Where("status", "==", "placed"),),
-        "changedAt",
-        RESTAURANT_DEADLINE_MS,
-        later_starts=("receivedAt",),
-    ),
+    RESTAURANT_ANSWER,
     Deadline(
         "driver-timed-out",
         (Where("status", "in", _PREPARING), Where("driverAssigned", "==", False)),
@@ -106,3 +109,10 @@ def overdue(order: Doc, at: int) -> bool:
     An event at the deadline itself is in time: the deadline loses the tie.
     """
     return any(deadline.due_at(order) < at for deadline in DEADLINES if deadline.waits_on(order))
+
+
+def answer_by(order: Doc) -> int | None:
+    """When the restaurant's time to answer ``order`` runs out, while it is placed; ``None``
+    in any other status."""
+    deadline = RESTAURANT_ANSWER
+    return deadline.due_at(order) if deadline.waits_on(order) else None

@@ -28,6 +28,7 @@ PUBLIC_FIELDS = (
     "reason",
     "detail",
     "ordering",
+    "answerBy",
     "changedAt",
 )
 """What leaves the subsystem in v1. Not the delivery address: v1's only reader (Restaurant)
@@ -71,6 +72,7 @@ def _v2(order: Json) -> Json:
         "ordering": order.get("ordering"),
         "readyBy": order.get("readyBy"),
         "notifyCustomer": order.get("notifyCustomer", True),
+        "answerBy": order.get("answerBy"),
         "changedAt": order.get("changedAt"),
     }
     if order.get("status") == "cancelled":

@@ -6,6 +6,7 @@ cancelled, picked up) leave it for the history, which comes a page at a time.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import flask
@@ -81,13 +82,18 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         body=AcceptOrder,
         response=Ticket,
         idempotent=True,
-        refusals={404: NO_SUCH_ORDER, 409: "the order is no longer new"},
+        refusals={
+            404: NO_SUCH_ORDER,
+            409: "the order is no longer new, or the time to answer it (answerBy) ran out",
+        },
     )
     def accept(caller: Principal, body: AcceptOrder, restaurant_id: str, order_id: str) -> Ticket:
-        """Accept a new order and say how many minutes it takes to prepare."""
+        """Accept a new order, until its ``answerBy``, and say how many minutes it takes to
+        prepare."""
         _require_staff_of(caller, restaurant_id)
         change = {"status": "accepted", "prepMinutes": body.prep_minutes}
-        return _move(store, restaurant_id, order_id, ("new",), "accepted", change)
+        now = ports.clock.now_ms()
+        return _move(store, restaurant_id, order_id, ("new",), "accepted", change, now)
 
     @api.route(
         "POST",
@@ -96,17 +102,22 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         body=RejectOrder,
         response=Ticket,
         idempotent=True,
-        refusals={404: NO_SUCH_ORDER, 409: "the order has left the queue"},
+        refusals={
+            404: NO_SUCH_ORDER,
+            409: "the order has left the queue, or the time to answer a new one ran out",
+        },
     )
     def reject(caller: Principal, body: RejectOrder, restaurant_id: str, order_id: str) -> Ticket:
-        """Refuse an order, saying why: a new one, or one accepted that the kitchen cannot
-        finish after all, until its driver collects it (the customer's payment is voided).
+        """Refuse an order, saying why: a new one (until its ``answerBy``), or one accepted
+        that the kitchen cannot finish after all, until its driver collects it (the
+        customer's payment is voided).
 
         A rejection that reaches the Order subsystem after the driver collected the order
         changes nothing there: the ticket then ends ``picked-up``, keeping its reason."""
         _require_staff_of(caller, restaurant_id)
         change = {"status": "rejected", "reason": body.reason}
-        return _move(store, restaurant_id, order_id, OPEN_STATUSES, "rejected", change)
+        now = ports.clock.now_ms()
+        return _move(store, restaurant_id, order_id, OPEN_STATUSES, "rejected", change, now)
 
     @api.route(
         "POST",
@@ -151,8 +162,10 @@ def _move(
     sources: tuple[str, ...],
     outcome: str,
     change: Doc,
+    answered_at: int | None = None,
 ) -> Ticket:
-    """Apply ``change`` to a ticket in one of ``sources``, atomically; 409 from any other."""
+    """Apply ``change`` to a ticket in one of ``sources``, atomically; 409 from any other,
+    and for the answer to a new order given (``answered_at``) after its ``answerBy``."""
 
     def updater(current: Doc | None) -> Doc:
         ticket = _ticket_of(current, restaurant_id, order_id)
@@ -162,6 +175,17 @@ def _move(
                 f"order {order_id} is {ticket['status']}; "
                 f"it can be {outcome} only when {' or '.join(sources)}",
             )
+        answer_by: int | None = ticket.get("answerBy")
+        if ticket["status"] == "new" and answer_by is not None and (answered_at or 0) > answer_by:
+            raise HttpError(
+                409,
+                f"the time to answer order {order_id} ran out at {_utc(answer_by)}: "
+                "the Order subsystem cancels it",
+            )
         return {**ticket, **change}
 
     return Ticket.model_validate(store.update(TICKETS, order_id, updater))
+
+
+def _utc(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="seconds")

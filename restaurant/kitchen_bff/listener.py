@@ -76,6 +76,7 @@ def _queue(event: Envelope, store: AbstractDocumentStore) -> None:
         "currency": order["currency"],
         "status": "new",
         "receivedAt": event.timestamp,
+        "answerBy": order.get("answerBy"),
     }
     store.create(TICKETS, order["id"], ticket)
 

@@ -63,6 +63,10 @@ class Ticket(ResponseView):
     received_at: int
     """When the Order subsystem placed the order, in epoch milliseconds (UTC); the queue is
     oldest first and the history newest first by it."""
+    answer_by: int | None = None
+    """Until when the kitchen may accept or reject the order, in epoch milliseconds (UTC):
+    afterwards both are refused (409) and the Order subsystem cancels the order as the
+    restaurant's timeout; ``null`` for an order Order placed before it said."""
     prep_minutes: int | None = None
     """How many minutes the kitchen said it needs, from when it accepted the order; ``null``
     unless it accepted it."""

@@ -42,13 +42,15 @@ class OrderStatusChanged(Reader):
     currency: str
     status: str
     ordering: str | None = None
+    answer_by: int | None = None
 
 
 def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None:
     """``placed`` becomes ``order-received``; ``cancelled`` and ``picked-up`` close the ticket.
 
-    Each keeps where Order sends the order (``ordering``), ``None`` when an older
-    producer did not say.
+    Each keeps where Order sends the order (``ordering``), and ``order-received`` until
+    when the kitchen may answer it (``answerBy``); ``None`` when an older producer did not
+    say.
     """
     order = read(event, OrderStatusChanged)
     restaurant_id = order.restaurant.id
@@ -60,6 +62,7 @@ def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None
             "total": order.total,
             "currency": order.currency,
             "ordering": order.ordering,
+            "answerBy": order.answer_by,
         }
         ctx.emit("order-received", "order", body, partition_key=order.id)
     elif order.status in FOLLOW_UPS:

@@ -36,6 +36,7 @@ def test_the_published_event_carries_the_contract_and_its_version(
         "detail": None,
         "deliveryAddress": None,
         "ordering": "kitchen",  # r-1 is not known yet: its kitchen app gets the order
+        "answerBy": order_system.order()["receivedAt"] + 10 * 60_000,
         "changedAt": order_system.order()["changedAt"],
     }
 
@@ -138,7 +139,25 @@ def test_v2_is_published_beside_v1_with_money_and_a_cancellation_object(
         "ordering": "kitchen",
         "readyBy": None,
         "notifyCustomer": True,
+        "answerBy": order_system.order()["receivedAt"] + 10 * 60_000,
         "changedAt": order_system.order()["changedAt"],
     }
     assert cancelled.body["cancellation"] == {"reason": "rejected", "detail": "out of dough"}
     assert cancelled.body["deliveryAddress"] is None
+
+
+def test_the_restaurants_time_to_answer_is_published_while_the_order_is_placed(
+    order_system: OrderSystem,
+) -> None:
+    # GIVEN an order Order takes in 3 minutes after Customer placed it (a delivery retried)
+    placed = order_system.order_placed()
+    order_system.clock.advance(3 * 60_000)
+    order_system.send("customer", placed)
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=20))
+
+    answer_by = placed.timestamp + 13 * 60_000  # 10 minutes from when Order took it in
+    for version in (1, 2):
+        published = {
+            e.body["status"]: e.body["answerBy"] for e in order_system.published(version=version)
+        }
+        assert published == {"placed": answer_by, "accepted": None}

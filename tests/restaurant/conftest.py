@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from flask.testing import FlaskClient
 
 START = 1_767_225_600_000
+ANSWER_MS = 10 * 60_000
+"""How long Order gives a restaurant to answer a placed order (its ``answerBy``)."""
 
 PROFILE: dict[str, Any] = {
     "name": "Trattoria Roma",
@@ -116,7 +118,8 @@ class Restaurant:
         """An ``order.order-status-changed`` event as the Order subsystem publishes it.
 
         Without ``ordering`` unless ``changes`` give it, as a producer from before that
-        field published it: the kitchen then goes by the ordering it last heard of.
+        field published it: the kitchen then goes by the ordering it last heard of. A placed
+        order may be answered for :data:`ANSWER_MS` from now.
         """
         body = {
             "id": order_id,
@@ -137,6 +140,7 @@ class Restaurant:
             "total": 1900,
             "currency": "EUR",
             "status": status,
+            "answerBy": self.clock.now_ms() + ANSWER_MS if status == "placed" else None,
             "changedAt": self.clock.now_ms(),
             **changes,
         }

@@ -10,7 +10,7 @@ from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
 from restaurant.kitchen_bff.models import FINAL_STATUSES, OPEN_STATUSES, STATUSES
 from shared.auth import Actor, Principal
 from shared.topology import Topic
-from tests.restaurant.conftest import PROFILE, START, Restaurant
+from tests.restaurant.conftest import ANSWER_MS, PROFILE, START, Restaurant
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -115,6 +115,7 @@ def test_a_placed_order_shows_up_as_a_new_ticket(kitchen: Restaurant) -> None:
                 "currency": "EUR",
                 "status": "new",
                 "receivedAt": START,
+                "answerBy": START + ANSWER_MS,
                 "prepMinutes": None,
                 "reason": None,
                 "readyAt": None,
@@ -651,3 +652,69 @@ def test_the_api_documents_the_queue_and_history_parameters(restaurant: Restaura
     paging = query_parameters(orders + "/history")
     assert sorted(paging) == ["before", "limit"]
     assert (paging["limit"]["minimum"], paging["limit"]["maximum"]) == (1, 100)
+
+
+# -- the time to answer ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "body"),
+    [("accept", {"prepMinutes": 15}), ("reject", {"reason": "too late"})],
+)
+def test_a_new_order_answered_after_its_time_ran_out_is_refused_and_nothing_is_published(
+    kitchen: Restaurant, command: str, body: dict[str, object]
+) -> None:
+    kitchen.clock.advance(ANSWER_MS + 1)
+
+    response = kitchen.client("kitchen-bff").post(
+        f"/restaurants/r-1/orders/o-1/{command}", json=body, headers=kitchen.staff()
+    )
+
+    assert response.status_code == 409
+    assert response.get_json() == {
+        "error": "the time to answer order o-1 ran out at 2026-01-01T00:10:00+00:00: "
+        "the Order subsystem cancels it"
+    }
+    kitchen.system.run_until_quiet()
+    assert queue(kitchen, "?status=new").get_json()["orders"][0]["status"] == "new"
+    assert kitchen.bus("order-accepted", "order-rejected") == []
+
+
+def test_an_answer_at_the_last_millisecond_is_in_time(kitchen: Restaurant) -> None:
+    kitchen.clock.advance(ANSWER_MS)
+
+    response = kitchen.client("kitchen-bff").post(
+        "/restaurants/r-1/orders/o-1/accept", json={"prepMinutes": 15}, headers=kitchen.staff()
+    )
+
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "accepted"
+
+
+def test_an_accepted_order_may_still_be_rejected_after_the_time_to_answer(
+    kitchen: Restaurant,
+) -> None:
+    accepted = kitchen.client("kitchen-bff").post(
+        "/restaurants/r-1/orders/o-1/accept", json={"prepMinutes": 15}, headers=kitchen.staff()
+    )
+    assert accepted.status_code == 200
+    kitchen.clock.advance(ANSWER_MS + 1)
+
+    response = kitchen.client("kitchen-bff").post(
+        "/restaurants/r-1/orders/o-1/reject", json={"reason": "oven broke"}, headers=kitchen.staff()
+    )
+
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "rejected"
+
+
+def test_an_order_from_before_order_said_its_time_to_answer_has_none(kitchen: Restaurant) -> None:
+    kitchen.receive(kitchen.order_status("o-2", "placed", answerBy=None))
+    kitchen.clock.advance(ANSWER_MS + 1)
+
+    response = kitchen.client("kitchen-bff").post(
+        "/restaurants/r-1/orders/o-2/accept", json={"prepMinutes": 15}, headers=kitchen.staff()
+    )
+
+    assert response.status_code == 200
+    assert response.get_json()["answerBy"] is None

@@ -9,7 +9,7 @@ import pytest
 from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
 from restaurant.kitchen_bff.models import TICKETS
 from shared.contracts import Contract
-from tests.restaurant.conftest import START, Restaurant
+from tests.restaurant.conftest import ANSWER_MS, START, Restaurant
 
 ORDER_EVENTS = ("order-received", "order-withdrawn", "order-collected")
 
@@ -41,6 +41,7 @@ def test_a_placed_order_is_received_with_what_the_kitchen_needs(
         "total": 1900,
         "currency": "EUR",
         "ordering": ordering,
+        "answerBy": START + ANSWER_MS,
     }
     assert restaurant.system.faults("restaurant") == []
 
