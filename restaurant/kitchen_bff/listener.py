@@ -112,6 +112,8 @@ def _close(status: str) -> Callable[[Envelope, AbstractDocumentStore], None]:
                 return None
             if ticket["status"] in FINAL_STATUSES and status != "picked-up":
                 return None
+            if status == "cancelled":
+                return {**ticket, "status": status, "cancelledFor": order.get("reason")}
             return {**ticket, "status": status}
 
         store.update(TICKETS, order["id"], updater)

@@ -77,6 +77,12 @@ class Ticket(ResponseView):
     ready_at: int | None = None
     """When the kitchen marked the order ready, in epoch milliseconds (UTC); ``null`` until
     then."""
+    cancelled_for: str | None = None
+    """Why the Order subsystem withdrew the order, once ``cancelled``: ``customer`` (the
+    customer cancelled it), ``restaurant-timeout`` (nobody answered in time), ``no-driver``
+    (no driver took it), ``driver-no-show`` (its driver never came), or a reason Order adds
+    later; ``null`` otherwise, and for an order withdrawn before the reason was passed
+    on."""
 
 
 class TicketList(ResponseView):

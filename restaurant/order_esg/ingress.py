@@ -42,11 +42,13 @@ class OrderStatusChanged(Reader):
     currency: str
     status: str
     ordering: str | None = None
+    reason: str | None = None
     answer_by: int | None = None
 
 
 def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None:
-    """``placed`` becomes ``order-received``; ``cancelled`` and ``picked-up`` close the ticket.
+    """``placed`` becomes ``order-received``; ``cancelled`` (``order-withdrawn``, with Order's
+    reason) and ``picked-up`` close the ticket.
 
     Each keeps where Order sends the order (``ordering``), and ``order-received`` until
     when the kitchen may answer it (``answerBy``); ``None`` when an older producer did not
@@ -67,4 +69,6 @@ def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None
         ctx.emit("order-received", "order", body, partition_key=order.id)
     elif order.status in FOLLOW_UPS:
         body = {"id": order.id, "restaurantId": restaurant_id, "ordering": order.ordering}
+        if order.status == "cancelled":
+            body["reason"] = order.reason
         ctx.emit(FOLLOW_UPS[order.status], "order", body, partition_key=order.id)

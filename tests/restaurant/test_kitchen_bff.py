@@ -119,6 +119,7 @@ def test_a_placed_order_shows_up_as_a_new_ticket(kitchen: Restaurant) -> None:
                 "prepMinutes": None,
                 "reason": None,
                 "readyAt": None,
+                "cancelledFor": None,
             }
         ]
     }
@@ -530,6 +531,33 @@ def test_a_cancelled_or_collected_order_closes_its_ticket(
     kitchen.receive(kitchen.order_status("o-1", status))
     kitchen.receive(kitchen.order_status("o-1", status))
     assert status_of(kitchen) == final
+
+
+@pytest.mark.parametrize("reason", ["customer", "restaurant-timeout", "no-driver"])
+def test_the_kitchen_sees_why_order_withdrew_an_order(kitchen: Restaurant, reason: str) -> None:
+    kitchen.receive(kitchen.order_status("o-1", "cancelled", reason=reason))
+
+    [ticket] = (
+        kitchen.client("kitchen-bff")
+        .get("/restaurants/r-1/orders/history", headers=kitchen.staff())
+        .get_json()["orders"]
+    )
+
+    assert (ticket["status"], ticket["cancelledFor"]) == ("cancelled", reason)
+
+
+def test_an_order_not_cancelled_has_no_cancellation_reason(kitchen: Restaurant) -> None:
+    act(kitchen, "reject", {"reason": "busy"})
+    kitchen.receive(kitchen.order_status("o-1", "cancelled", reason="rejected"))
+
+    ticket = (
+        kitchen.client("kitchen-bff")
+        .get("/restaurants/r-1/orders/o-1", headers=kitchen.staff())
+        .get_json()
+    )
+
+    shown = (ticket["status"], ticket["reason"], ticket["cancelledFor"])
+    assert shown == ("rejected", "busy", None)
 
 
 def test_a_cancelled_order_can_no_longer_be_accepted(kitchen: Restaurant) -> None:

@@ -78,16 +78,20 @@ def test_an_order_that_says_where_it_goes_does_not_wait_for_its_restaurant(
 
 
 @pytest.mark.parametrize(
-    ("status", "internal"), [("cancelled", "order-withdrawn"), ("picked-up", "order-collected")]
+    ("status", "internal", "passed_on"),
+    [
+        ("cancelled", "order-withdrawn", {"reason": "no-driver"}),
+        ("picked-up", "order-collected", {}),
+    ],
 )
 def test_a_cancelled_or_collected_order_closes_the_ticket(
-    restaurant: Restaurant, status: str, internal: str
+    restaurant: Restaurant, status: str, internal: str, passed_on: dict[str, str]
 ) -> None:
     restaurant.receive(restaurant.order_status("o-1", status, reason="no-driver"))
     [event] = restaurant.bus(*ORDER_EVENTS)
     assert event.type == internal
     assert event.partition_key == "o-1"
-    assert event.body == {"id": "o-1", "restaurantId": "r-1", "ordering": None}
+    assert event.body == {"id": "o-1", "restaurantId": "r-1", "ordering": None, **passed_on}
 
 
 @pytest.mark.parametrize("status", ["accepted", "ready", "delivered", "some-future-status"])
