@@ -112,9 +112,8 @@ def _close(status: str) -> Callable[[Envelope, AbstractDocumentStore], None]:
                 return None
             if ticket["status"] in FINAL_STATUSES and status != "picked-up":
                 return None
-            if status == "cancelled":
-                return {**ticket, "status": status, "cancelledFor": order.get("reason")}
-            return {**ticket, "status": status}
+            cancelled_for = order.get("reason") if status == "cancelled" else None
+            return {**ticket, "status": status, "cancelledFor": cancelled_for}
 
         store.update(TICKETS, order["id"], updater)
 

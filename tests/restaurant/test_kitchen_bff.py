@@ -641,6 +641,8 @@ def test_a_pickup_heard_after_the_later_cancellation_still_shows_the_order_colle
     # THEN the ticket ends as when they came in order (a late cancellation does not
     # reopen a collected order): the driver collected it
     assert status_of(kitchen) == "picked-up"
+    one = kitchen.client("kitchen-bff").get("/restaurants/r-1/orders/o-1", headers=kitchen.staff())
+    assert one.get_json()["cancelledFor"] is None
     kitchen.system.run_until_quiet()
     assert [e.type for e in kitchen.external(*ANSWERS)] == [OrderAccepted.TYPE, OrderReady.TYPE]
 
