@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from shared.exceptions import KitError
 from shared.prose import described, prose
 
 if TYPE_CHECKING:
@@ -42,9 +43,21 @@ _ERROR = {
 
 def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
     schema = described(model.model_json_schema(ref_template=_REF, by_alias=True))
-    components.update(schema.pop("$defs", {}))
-    components[model.__name__] = schema
+    for name, nested in schema.pop("$defs", {}).items():
+        _add_component(components, name, nested)
+    _add_component(components, model.__name__, schema)
     return {"$ref": _REF.format(model=model.__name__)}
+
+
+def _add_component(components: dict[str, Any], name: str, schema: dict[str, Any]) -> None:
+    """Name ``schema`` in the document's components; two different schemas of one name (two
+    models of one class name, in different modules) are refused, as one would silently
+    replace the other."""
+    if components.setdefault(name, schema) != schema:
+        raise KitError(
+            f"two different models are named {name} in one API's OpenAPI document: "
+            "rename one of them"
+        )
 
 
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
