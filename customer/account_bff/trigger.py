@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from customer.events import ACCOUNT_UPDATED
 from shared.stores.revisions import REVISION
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ def announce_account(change: DocumentChange, ctx: Context[CustomerPorts]) -> Non
     after = checkout_details(change.after)
     if change.before is None or checkout_details(change.before) != after:
         body = {**after, REVISION: change.after.get(REVISION)}
-        ctx.emit("account-updated", "account", body, partition_key=change.key)
+        ctx.emit(ACCOUNT_UPDATED, "account", body, partition_key=change.key)
 
 
 def checkout_details(account: Doc) -> Doc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from customer.browse_bff.models import MENUS, RESTAURANTS
+from customer.events import MENU_UPDATED, RESTAURANT_UPDATED
 from customer.restaurant_esg.cuisines import cuisine_tag
 from shared.stores import apply_event
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from shared.envelope import Envelope
     from shared.runtime.context import Context
 
-VIEW_OF = {"restaurant-updated": RESTAURANTS, "menu-updated": MENUS}
+VIEW_OF = {RESTAURANT_UPDATED: RESTAURANTS, MENU_UPDATED: MENUS}
 """The view each event type refreshes; both events carry the whole entity."""
 
 

@@ -13,11 +13,12 @@ fed by events.
 from __future__ import annotations
 
 from customer.checkout_bff.api import http_app
-from customer.checkout_bff.cancellation import CANCELLATION_REQUESTED, decide_cancellation
+from customer.checkout_bff.cancellation import decide_cancellation
 from customer.checkout_bff.deadline import give_up_unpaid
 from customer.checkout_bff.models import ORDERS
 from customer.checkout_bff.trigger import announce_order, restore_cart
 from customer.checkout_bff.views import COPY_OF, PAYMENT_OUTCOMES, follow
+from customer.events import CANCELLATION_REQUESTED
 from shared.hub.routing import on_types
 from shared.topology import (
     Channel,

@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING
 
 from customer.checkout_bff.models import ORDERS
 from customer.checkout_bff.orders import PLACED, give_up
+from customer.events import CANCELLATION_REQUESTED, ORDER_CANCEL_REQUESTED
 
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
     from shared.envelope import Envelope
     from shared.runtime.context import Context
 
-CANCELLATION_REQUESTED = "cancellation-requested"
-"""The customer asked to cancel an order (announced by tracking-bff): ``{id, requestedAt}``."""
 CUSTOMER = "customer"
 """The reason of an order the customer cancelled."""
 
@@ -36,4 +35,4 @@ def decide_cancellation(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     order = store.get(ORDERS, order_id)
     if order is not None and order["status"] == PLACED:
         body = {"id": order_id, "requestedAt": requested_at}
-        ctx.emit("order-cancel-requested", "order", body, partition_key=order_id)
+        ctx.emit(ORDER_CANCEL_REQUESTED, "order", body, partition_key=order_id)

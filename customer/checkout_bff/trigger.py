@@ -8,6 +8,12 @@ from typing import TYPE_CHECKING
 
 from customer.checkout_bff.models import CARTS, ORDERS
 from customer.checkout_bff.orders import CANCELLED, DECLINED, NEVER_PLACED, PLACED
+from customer.events import (
+    ORDER_CANCELLED,
+    ORDER_PAYMENT_DECLINED,
+    ORDER_PLACED,
+    ORDER_SUBMITTED,
+)
 
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
@@ -15,9 +21,9 @@ if TYPE_CHECKING:
     from shared.stores import Doc, DocumentChange
 
 ANNOUNCED = {
-    PLACED: "order-placed",
-    DECLINED: "order-payment-declined",
-    CANCELLED: "order-cancelled",
+    PLACED: ORDER_PLACED,
+    DECLINED: ORDER_PAYMENT_DECLINED,
+    CANCELLED: ORDER_CANCELLED,
 }
 """The event each status is announced with, once the order leaves ``pending-payment``."""
 
@@ -36,7 +42,7 @@ def announce_order(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
         return
     public = {k: v for k, v in order.items() if k != "paymentMethod"}
     if before is None:
-        ctx.emit("order-submitted", "order", public, partition_key=change.key)
+        ctx.emit(ORDER_SUBMITTED, "order", public, partition_key=change.key)
     if order["status"] != (before or {}).get("status") and order["status"] in ANNOUNCED:
         ctx.emit(ANNOUNCED[order["status"]], "order", public, partition_key=change.key)
 

@@ -6,6 +6,13 @@ from typing import TYPE_CHECKING
 
 from customer.checkout_bff.models import ACCOUNTS, MENUS, RESTAURANTS
 from customer.checkout_bff.orders import DECLINED, PLACED, leave_pending
+from customer.events import (
+    ACCOUNT_UPDATED,
+    MENU_UPDATED,
+    PAYMENT_AUTHORIZED,
+    PAYMENT_DECLINED,
+    RESTAURANT_UPDATED,
+)
 from shared.stores import apply_event
 
 if TYPE_CHECKING:
@@ -13,12 +20,12 @@ if TYPE_CHECKING:
     from shared.envelope import Envelope
     from shared.runtime.context import Context
 
-COPY_OF = {"restaurant-updated": RESTAURANTS, "menu-updated": MENUS, "account-updated": ACCOUNTS}
+COPY_OF = {RESTAURANT_UPDATED: RESTAURANTS, MENU_UPDATED: MENUS, ACCOUNT_UPDATED: ACCOUNTS}
 """The copy each event type refreshes; each event carries the whole entity and the
 ``revision`` of the save it tells of (none when sent before its producer counted saves), so
 a copy keeps the latest save, also of two in one millisecond (see
 :func:`shared.stores.apply_event`)."""
-PAYMENT_OUTCOMES = ("payment-authorized", "payment-declined")
+PAYMENT_OUTCOMES = (PAYMENT_AUTHORIZED, PAYMENT_DECLINED)
 
 
 def follow(event: Envelope, ctx: Context[CustomerPorts]) -> None:
@@ -30,10 +37,10 @@ def follow(event: Envelope, ctx: Context[CustomerPorts]) -> None:
         apply_event(
             store, collection, event.partition_key, event, lambda _: state, revision=revision
         )
-    elif event.type == "payment-authorized":
+    elif event.type == PAYMENT_AUTHORIZED:
         placed_at = event.body.get("authorizedAt") or event.timestamp
         leave_pending(store, event.body["orderId"], {"status": PLACED, "placedAt": placed_at})
-    elif event.type == "payment-declined":
+    elif event.type == PAYMENT_DECLINED:
         leave_pending(
             store, event.body["orderId"], {"status": DECLINED, "reason": event.body["reason"]}
         )

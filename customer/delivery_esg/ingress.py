@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from customer import events
 from shared.contracts import Reader, knows, read
 
 if TYPE_CHECKING:
@@ -50,4 +51,4 @@ def receive_delivery(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     if delivery.status in UNFOLLOWED or not knows(ctx, event, "status", delivery.status, STATUSES):
         return
     body = delivery.model_dump(mode="json", by_alias=True)
-    ctx.emit("delivery-status-changed", "delivery", body, partition_key=delivery.order_id)
+    ctx.emit(events.DELIVERY_STATUS_CHANGED, "delivery", body, partition_key=delivery.order_id)

@@ -8,6 +8,7 @@ Publishes ``customer.order-placed`` once an order's payment is authorized and
 from __future__ import annotations
 
 from customer.contracts import OrderCancelRequested, OrderPlaced
+from customer.events import ORDER_CANCEL_REQUESTED, ORDER_PLACED
 from customer.order_esg.egress import publish_order_event
 from customer.order_esg.ingress import ORDER_STATUS_CHANGED, VERSION, receive_status
 from shared.contracts import SCHEMA_VERSION_TAG
@@ -21,7 +22,7 @@ SERVICE = Service(
         Consumer(
             "egress",
             Role.EGRESS,
-            Channel(on_types("order-placed", "order-cancel-requested")),
+            Channel(on_types(ORDER_PLACED, ORDER_CANCEL_REQUESTED)),
             handlers=(publish_order_event,),
             publishes=(OrderPlaced.TYPE, OrderCancelRequested.TYPE),
         ),

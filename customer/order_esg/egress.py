@@ -12,6 +12,7 @@ from customer.contracts import (
     OrderPlaced,
     RestaurantRef,
 )
+from customer.events import ORDER_CANCEL_REQUESTED
 from shared.contracts import publish
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
 def publish_order_event(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     """Publish an internal ``order-placed`` or ``order-cancel-requested`` as its contract."""
-    if event.type == "order-cancel-requested":
+    if event.type == ORDER_CANCEL_REQUESTED:
         request = OrderCancelRequested(id=event.body["id"], requested_at=event.body["requestedAt"])
         publish(ctx, request)
     else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from customer import events
 from shared.contracts import Reader, knows, read
 
 if TYPE_CHECKING:
@@ -52,4 +53,4 @@ def receive_status(event: Envelope, ctx: Context[CustomerPorts]) -> None:
         "readyBy": order.ready_by,
         "changedAt": order.changed_at,
     }
-    ctx.emit("order-status-changed", "order", body, partition_key=order.id)
+    ctx.emit(events.ORDER_STATUS_CHANGED, "order", body, partition_key=order.id)

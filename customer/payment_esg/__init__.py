@@ -8,12 +8,8 @@ the order (``{orderId}:capture``).
 
 from __future__ import annotations
 
-from customer.payment_esg.egress import (
-    ORDER_CANCELLED,
-    ORDER_STATUS_CHANGED,
-    ORDER_SUBMITTED,
-    process,
-)
+from customer.events import ORDER_CANCELLED, ORDER_STATUS_CHANGED, ORDER_SUBMITTED
+from customer.payment_esg.egress import process
 from shared.hub.routing import on_types
 from shared.topology import Channel, Consumer, Role, Service, ServiceKind
 

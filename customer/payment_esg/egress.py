@@ -26,6 +26,15 @@ from typing import TYPE_CHECKING
 
 from customer.checkout_bff.models import ORDERS
 from customer.checkout_bff.orders import CANCELLED
+from customer.events import (
+    ORDER_CANCELLED,
+    ORDER_SUBMITTED,
+    PAYMENT_AUTHORIZED,
+    PAYMENT_CAPTURED,
+    PAYMENT_DECLINED,
+    PAYMENT_REFUNDED,
+    PAYMENT_VOIDED,
+)
 from customer.payment_esg.cards import card_token
 from customer.payment_esg.processor import Declined, Settlement
 from shared.exceptions import BusinessRuleViolation, ConflictError
@@ -45,18 +54,16 @@ authorize the order with this card token, so it may hold an authorization whose 
 came back; ``paymentMethod`` is dropped once the answer is stored."""
 AUTHORIZED_FIELDS = ("orderId", "authorizationId", "amount", "currency")
 """What the payment events tell of an authorized payment."""
-ORDER_SUBMITTED = "order-submitted"
 NO_CARD = "no_payment_method"
 """The decline reason when the order's card is gone (the saved card was removed meanwhile)."""
-ORDER_STATUS_CHANGED = "order-status-changed"
-ORDER_CANCELLED = "order-cancelled"
-"""Checkout cancelled the order before it was placed (the customer, or the payment deadline)."""
 
 SETTLEMENTS: dict[str, dict[str, tuple[Settlement, str]]] = {
     "delivered": {"authorized": ("capture", "captured")},
     "cancelled": {"authorized": ("void", "voided"), "captured": ("refund", "refunded")},
 }
 """Per order status: for a payment in a given status, the call to make and the status reached."""
+SETTLED = {"captured": PAYMENT_CAPTURED, "voided": PAYMENT_VOIDED, "refunded": PAYMENT_REFUNDED}
+"""The event each status a settlement reaches is announced with."""
 
 
 def process(event: Envelope, ctx: Context[CustomerPorts]) -> None:
@@ -91,12 +98,12 @@ def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
     store.update(ATTEMPTS, order_id, _forget_card)
     if payment["status"] == "declined":
         body = {"orderId": order_id, "reason": payment["reason"]}
-        ctx.emit("payment-declined", "payment", body, partition_key=order_id)
+        ctx.emit(PAYMENT_DECLINED, "payment", body, partition_key=order_id)
     else:
         # When the processor said yes, which may be long after checkout: the order is placed
         # then (the event itself keeps the time of the checkout it answers).
         body = {**{k: payment[k] for k in AUTHORIZED_FIELDS}, "authorizedAt": _at(payment)}
-        ctx.emit("payment-authorized", "payment", body, partition_key=order_id)
+        ctx.emit(PAYMENT_AUTHORIZED, "payment", body, partition_key=order_id)
     if _cancelled_at_checkout(store, order_id):
         release(order_id, ctx)
 
@@ -143,7 +150,7 @@ def _settle(
         payment = _move(ctx.ports.store, order_id, payment["status"], reached)
     if payment["status"] in {reached for _, reached in moves.values()}:
         body = {k: payment[k] for k in (*AUTHORIZED_FIELDS, "status")}
-        ctx.emit(f"payment-{payment['status']}", "payment", body, partition_key=order_id)
+        ctx.emit(SETTLED[payment["status"]], "payment", body, partition_key=order_id)
 
 
 def _stored(store: AbstractDocumentStore, payment: Doc) -> Doc:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import field_validator
 
+from customer import events
 from customer.restaurant_esg.cuisines import cuisine_tag
 from shared.contracts import Reader, read
 
@@ -75,8 +76,8 @@ def receive(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     if event.type == RESTAURANT_UPDATED:
         restaurant = read(event, RestaurantReader)
         body = restaurant.model_dump(mode="json", by_alias=True)
-        ctx.emit("restaurant-updated", "restaurant", body, partition_key=restaurant.id)
+        ctx.emit(events.RESTAURANT_UPDATED, "restaurant", body, partition_key=restaurant.id)
     elif event.type == MENU_UPDATED:
         menu = read(event, MenuReader)
         body = menu.model_dump(mode="json", by_alias=True)
-        ctx.emit("menu-updated", "menu", body, partition_key=menu.restaurant_id)
+        ctx.emit(events.MENU_UPDATED, "menu", body, partition_key=menu.restaurant_id)

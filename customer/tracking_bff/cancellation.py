@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from customer.events import CANCELLATION_REQUESTED
 from customer.tracking_bff.models import TRACKING
 from customer.tracking_bff.progress import STATUS_RANK
 
@@ -31,8 +32,6 @@ CANCEL_REQUESTS = "cancel-requests"
 """``cancel-requests/{orderId}``: ``{orderId, customerId, requestedAt}``."""
 CANCELLABLE = frozenset({"pending-payment", "placed"})
 """Statuses of the tracking view in which a request can still win."""
-CANCELLATION_REQUESTED = "cancellation-requested"
-"""What the trigger announces; checkout-bff decides what becomes of it."""
 CUSTOMER = "customer"
 """The reason of an order cancelled because the customer asked."""
 

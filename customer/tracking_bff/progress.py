@@ -19,6 +19,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from customer.events import (
+    DELIVERY_STATUS_CHANGED,
+    ORDER_CANCELLED,
+    ORDER_PAYMENT_DECLINED,
+    ORDER_PLACED,
+    ORDER_STATUS_CHANGED,
+    ORDER_SUBMITTED,
+    PAYMENT_CAPTURED,
+    PAYMENT_REFUNDED,
+    PAYMENT_VOIDED,
+)
+
 if TYPE_CHECKING:
     from shared.envelope import Envelope
     from shared.stores import Doc
@@ -237,14 +249,14 @@ def _settled(view: Doc, event: Envelope) -> Doc:
 
 
 APPLY: dict[str, Callable[[Doc, Envelope], Doc]] = {
-    "order-submitted": _submitted,
-    "order-placed": _placed,
-    "order-payment-declined": _declined,
-    "order-cancelled": _cancelled,
-    "order-status-changed": _status_changed,
-    "delivery-status-changed": _delivery,
-    "payment-captured": _settled,
-    "payment-voided": _settled,
-    "payment-refunded": _settled,
+    ORDER_SUBMITTED: _submitted,
+    ORDER_PLACED: _placed,
+    ORDER_PAYMENT_DECLINED: _declined,
+    ORDER_CANCELLED: _cancelled,
+    ORDER_STATUS_CHANGED: _status_changed,
+    DELIVERY_STATUS_CHANGED: _delivery,
+    PAYMENT_CAPTURED: _settled,
+    PAYMENT_VOIDED: _settled,
+    PAYMENT_REFUNDED: _settled,
 }
 """How each event type moves a view; ``paymentMethod`` is never copied."""

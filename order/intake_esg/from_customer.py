@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
+from order import events
 from shared.contracts import Reader, read
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def receive_customer_event(event: Envelope, ctx: Context[OrderPorts]) -> None:
     """Take a placed order or a cancellation request in, keyed by the order id."""
     if event.type == ORDER_CANCEL_REQUESTED:
         request = read(event, CancelRequest)
-        ctx.emit("cancel-requested", "order", {"id": request.id}, partition_key=request.id)
+        ctx.emit(events.CANCEL_REQUESTED, "order", {"id": request.id}, partition_key=request.id)
     else:
         receive_order(event, ctx)
 
@@ -79,4 +80,4 @@ def receive_order(event: Envelope, ctx: Context[OrderPorts]) -> None:
     """Turn a placed order into the internal ``order-placed``, keyed by the order id."""
     order = read(event, PlacedOrder)
     body = order.model_dump(mode="json", by_alias=True)
-    ctx.emit("order-placed", "order", body, partition_key=order.id)
+    ctx.emit(events.ORDER_PLACED, "order", body, partition_key=order.id)

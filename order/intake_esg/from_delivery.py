@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
+from order.events import DRIVER_ASSIGNED, DRIVER_RELEASED, ORDER_DELIVERED, ORDER_PICKED_UP
 from shared.contracts import Reader, knows, read
 
 if TYPE_CHECKING:
@@ -25,10 +26,10 @@ DELIVERY_STATUS_CHANGED = "delivery.delivery-status-changed"
 UNFOLLOWED = frozenset({"cancelled"})
 """Statuses known and left aside: Delivery cancels a delivery because Order cancelled the order."""
 INTERNAL_TYPES = {
-    "assigned": "driver-assigned",
-    "released": "driver-released",
-    "picked-up": "order-picked-up",
-    "delivered": "order-delivered",
+    "assigned": DRIVER_ASSIGNED,
+    "released": DRIVER_RELEASED,
+    "picked-up": ORDER_PICKED_UP,
+    "delivered": ORDER_DELIVERED,
 }
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import Field
 
+from order import events
 from shared.contracts import Reader, knows, read
 
 if TYPE_CHECKING:
@@ -61,9 +62,9 @@ class Restaurant(Reader):
 
 
 _ANSWERS: dict[str, tuple[type[Accepted | Rejected | Ready], str]] = {
-    ORDER_ACCEPTED: (Accepted, "restaurant-accepted"),
-    ORDER_REJECTED: (Rejected, "restaurant-rejected"),
-    ORDER_READY: (Ready, "restaurant-ready"),
+    ORDER_ACCEPTED: (Accepted, events.RESTAURANT_ACCEPTED),
+    ORDER_REJECTED: (Rejected, events.RESTAURANT_REJECTED),
+    ORDER_READY: (Ready, events.RESTAURANT_READY),
 }
 
 
@@ -74,7 +75,7 @@ def receive_restaurant_event(event: Envelope, ctx: Context[OrderPorts]) -> None:
         if not knows(ctx, event, "ordering", restaurant.ordering, ORDERINGS):
             return
         body = restaurant.model_dump(mode="json", by_alias=True)
-        ctx.emit("restaurant-updated", "restaurant", body, partition_key=restaurant.id)
+        ctx.emit(events.RESTAURANT_UPDATED, "restaurant", body, partition_key=restaurant.id)
         return
     reader, internal_type = _ANSWERS[event.type]
     answer = read(event, reader)

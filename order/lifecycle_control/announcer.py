@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from order.events import ORDER_STATUS_CHANGED
 from order.lifecycle_control.deadlines import answer_by
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ def announce(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
     announced = change.before["history"] if change.before is not None else []
     for state in _states(order, announced):
         ctx.emit(
-            "order-status-changed",
+            ORDER_STATUS_CHANGED,
             "order",
             {**state, "answerBy": answer_by(state)},
             partition_key=change.key,

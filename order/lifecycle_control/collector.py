@@ -19,6 +19,18 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+from order.events import (
+    CANCEL_REQUESTED,
+    DRIVER_ASSIGNED,
+    DRIVER_RELEASED,
+    ORDER_DELIVERED,
+    ORDER_PICKED_UP,
+    ORDER_PLACED,
+    RESTAURANT_ACCEPTED,
+    RESTAURANT_READY,
+    RESTAURANT_REJECTED,
+    RESTAURANT_UPDATED,
+)
 from order.lifecycle_control.channel import remember_ordering, with_ordering
 from order.lifecycle_control.event_store import ORDERS, record
 from shared.hub.routing import Rule
@@ -31,15 +43,15 @@ if TYPE_CHECKING:
 
 COLLECTED = frozenset(
     {
-        "order-placed",
-        "cancel-requested",
-        "restaurant-accepted",
-        "restaurant-rejected",
-        "restaurant-ready",
-        "driver-assigned",
-        "driver-released",
-        "order-picked-up",
-        "order-delivered",
+        ORDER_PLACED,
+        CANCEL_REQUESTED,
+        RESTAURANT_ACCEPTED,
+        RESTAURANT_REJECTED,
+        RESTAURANT_READY,
+        DRIVER_ASSIGNED,
+        DRIVER_RELEASED,
+        ORDER_PICKED_UP,
+        ORDER_DELIVERED,
     }
 )
 PREFIXES = ("restaurant-", "driver-")
@@ -54,14 +66,14 @@ ROUTE = Rule(
 def collect(event: Envelope, ctx: Context[OrderPorts]) -> None:
     """Record ``event``; a redelivered one is already there and changes nothing."""
     store = ctx.ports.store
-    if event.type == "restaurant-updated":
+    if event.type == RESTAURANT_UPDATED:
         remember_ordering(store, event)
         return
     if event.type not in COLLECTED:
         return
-    if event.type == "order-placed":
+    if event.type == ORDER_PLACED:
         event = _received(with_ordering(store, event), ctx.clock.now_ms())
-    elif event.type == "cancel-requested" or _rejected_after_accepting(store, event):
+    elif event.type == CANCEL_REQUESTED or _rejected_after_accepting(store, event):
         event = dataclasses.replace(event, timestamp=ctx.clock.now_ms())
     if not record(store, event):
         ctx.log.debug("event %s was recorded before", event.id)
@@ -74,7 +86,7 @@ def _received(placed: Envelope, now_ms: int) -> Envelope:
 
 def _rejected_after_accepting(store: AbstractDocumentStore, event: Envelope) -> bool:
     """A restaurant's rejection of an order that is no longer ``placed`` here."""
-    if event.type != "restaurant-rejected":
+    if event.type != RESTAURANT_REJECTED:
         return False
     order = store.get(ORDERS, event.partition_key)
     return order is not None and order["status"] != "placed"

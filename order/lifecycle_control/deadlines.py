@@ -17,6 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from order.events import (
+    DELIVERY_TIMED_OUT,
+    DRIVER_TIMED_OUT,
+    PICKUP_TIMED_OUT,
+    RESTAURANT_TIMED_OUT,
+)
 from shared.stores import Where
 from shared.stores.query import matches
 
@@ -67,7 +73,7 @@ class Deadline:
 # took minutes nor a delivery that waited for retries eats into the restaurant's time.
 # Orders recorded before ``receivedAt`` existed run from ``changedAt``.
 RESTAURANT_ANSWER = Deadline(
-    "restaurant-timed-out",
+    RESTAURANT_TIMED_OUT,
     (Where("status", "==", "placed"),),
     "changedAt",
     RESTAURANT_DEADLINE_MS,
@@ -79,21 +85,21 @@ _PREPARING = ["accepted", "ready"]
 DEADLINES = (
     RESTAURANT_ANSWER,
     Deadline(
-        "driver-timed-out",
+        DRIVER_TIMED_OUT,
         (Where("status", "in", _PREPARING), Where("driverAssigned", "==", False)),
         "acceptedAt",
         DRIVER_DEADLINE_MS,
         later_starts=("releasedAt", "readyBy"),
     ),
     Deadline(
-        "pickup-timed-out",
+        PICKUP_TIMED_OUT,
         (Where("status", "in", _PREPARING), Where("driverAssigned", "==", True)),
         "assignedAt",
         PICKUP_DEADLINE_MS,
         later_starts=("readyBy",),
     ),
     Deadline(
-        "delivery-timed-out",
+        DELIVERY_TIMED_OUT,
         (Where("status", "==", "picked-up"),),
         "changedAt",
         DELIVERY_DEADLINE_MS,

@@ -26,30 +26,45 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from order.events import (
+    CANCEL_REQUESTED,
+    DELIVERY_TIMED_OUT,
+    DRIVER_ASSIGNED,
+    DRIVER_RELEASED,
+    DRIVER_TIMED_OUT,
+    ORDER_DELIVERED,
+    ORDER_PICKED_UP,
+    ORDER_PLACED,
+    PICKUP_TIMED_OUT,
+    RESTAURANT_ACCEPTED,
+    RESTAURANT_READY,
+    RESTAURANT_REJECTED,
+    RESTAURANT_TIMED_OUT,
+)
 from order.lifecycle_control.deadlines import DEADLINE_OF, overdue
 from order.lifecycle_control.transitions import TRANSITIONS, Order, Recorded
 
 FINAL = frozenset({"delivered", "cancelled"})
-FACTS = frozenset({"driver-assigned", "order-picked-up", "order-delivered"})
+FACTS = frozenset({DRIVER_ASSIGNED, ORDER_PICKED_UP, ORDER_DELIVERED})
 """What happened, not an answer to a deadline: a driver on the way, a driver holding the
 food, the customer holding it. Such an event after its deadline stands unless that
 deadline's timeout is recorded too (the schedule read the order before the event); a
 deadline seen to have passed only later (a ``ready`` heard late moves the driver's
 deadline earlier than an assignment already taken) never undoes it."""
 PRECEDENCE = (
-    "order-placed",
-    "cancel-requested",
-    "restaurant-accepted",
-    "restaurant-rejected",
-    "restaurant-timed-out",
-    "restaurant-ready",
-    "driver-assigned",
-    "driver-released",
-    "driver-timed-out",
-    "order-picked-up",
-    "pickup-timed-out",
-    "order-delivered",
-    "delivery-timed-out",
+    ORDER_PLACED,
+    CANCEL_REQUESTED,
+    RESTAURANT_ACCEPTED,
+    RESTAURANT_REJECTED,
+    RESTAURANT_TIMED_OUT,
+    RESTAURANT_READY,
+    DRIVER_ASSIGNED,
+    DRIVER_RELEASED,
+    DRIVER_TIMED_OUT,
+    ORDER_PICKED_UP,
+    PICKUP_TIMED_OUT,
+    ORDER_DELIVERED,
+    DELIVERY_TIMED_OUT,
 )
 """Event types in lifecycle order: a deadline loses a tie against the answer it waits for,
 and the restaurant's answer loses one against the customer's cancellation."""
@@ -94,7 +109,7 @@ def _settle(order: Order | None, waiting: list[Recorded]) -> Order | None:
 
 def step(order: Order | None, event: Recorded) -> Order | None:
     """The order after ``event``, or ``None`` when the event does not fit it."""
-    if event.type == "order-placed":
+    if event.type == ORDER_PLACED:
         return _placed(event) if order is None else None
     transition = TRANSITIONS.get(event.type)
     if order is None or transition is None or order["status"] not in transition.sources:

@@ -6,6 +6,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from order.events import (
+    CANCEL_REQUESTED,
+    DELIVERY_TIMED_OUT,
+    DRIVER_ASSIGNED,
+    DRIVER_RELEASED,
+    DRIVER_TIMED_OUT,
+    ORDER_DELIVERED,
+    ORDER_PICKED_UP,
+    PICKUP_TIMED_OUT,
+    RESTAURANT_ACCEPTED,
+    RESTAURANT_READY,
+    RESTAURANT_REJECTED,
+    RESTAURANT_TIMED_OUT,
+)
 from order.lifecycle_control.deadlines import DEADLINE_OF
 
 Order = dict[str, Any]
@@ -99,26 +113,26 @@ def _due(guard: Guard) -> Guard:
 _PLACED = frozenset({"placed"})
 _PREPARING = frozenset({"accepted", "ready"})
 TRANSITIONS: dict[str, Transition] = {
-    "cancel-requested": Transition(_PLACED, "cancelled", _cancelled("customer")),
-    "restaurant-accepted": Transition(_PLACED, "accepted", _accepted, _from_its_restaurant),
-    "restaurant-rejected": Transition(
+    CANCEL_REQUESTED: Transition(_PLACED, "cancelled", _cancelled("customer")),
+    RESTAURANT_ACCEPTED: Transition(_PLACED, "accepted", _accepted, _from_its_restaurant),
+    RESTAURANT_REJECTED: Transition(
         _PLACED | _PREPARING, "cancelled", _rejected, _from_its_restaurant
     ),
-    "restaurant-timed-out": Transition(
+    RESTAURANT_TIMED_OUT: Transition(
         _PLACED, "cancelled", _cancelled("restaurant-timeout"), _due(_always)
     ),
-    "restaurant-ready": Transition(frozenset({"accepted"}), "ready", _ready, _from_its_restaurant),
-    "driver-assigned": Transition(_PREPARING, None, _assigned, _without_driver),
-    "driver-released": Transition(_PREPARING, None, _released, _with_driver),
-    "driver-timed-out": Transition(
+    RESTAURANT_READY: Transition(frozenset({"accepted"}), "ready", _ready, _from_its_restaurant),
+    DRIVER_ASSIGNED: Transition(_PREPARING, None, _assigned, _without_driver),
+    DRIVER_RELEASED: Transition(_PREPARING, None, _released, _with_driver),
+    DRIVER_TIMED_OUT: Transition(
         _PREPARING, "cancelled", _cancelled("no-driver"), _due(_without_driver)
     ),
-    "pickup-timed-out": Transition(
+    PICKUP_TIMED_OUT: Transition(
         _PREPARING, "cancelled", _cancelled("driver-no-show"), _due(_with_driver)
     ),
-    "order-picked-up": Transition(_PREPARING, "picked-up", _nothing),
-    "order-delivered": Transition(frozenset({"picked-up"}), "delivered", _nothing),
-    "delivery-timed-out": Transition(
+    ORDER_PICKED_UP: Transition(_PREPARING, "picked-up", _nothing),
+    ORDER_DELIVERED: Transition(frozenset({"picked-up"}), "delivered", _nothing),
+    DELIVERY_TIMED_OUT: Transition(
         frozenset({"picked-up"}), "cancelled", _cancelled("not-delivered"), _due(_always)
     ),
 }

@@ -7,6 +7,7 @@ inbox; the relay turns each stored callback into the restaurant's answer.
 
 from __future__ import annotations
 
+from order.events import ORDER_STATUS_CHANGED
 from order.pos_esg.relay import relay
 from order.pos_esg.to_pos import forward_to_pos
 from order.pos_esg.webhook import INBOX, webhook
@@ -22,7 +23,7 @@ SERVICE = Service(
             Role.EGRESS,
             # A point of sale back within the restaurant's 10 minutes still gets the order:
             # retried for about half an hour (backoff up to a minute) before it is a fault.
-            Channel(on_types("order-status-changed"), max_delivery_attempts=30, min_backoff_s=5),
+            Channel(on_types(ORDER_STATUS_CHANGED), max_delivery_attempts=30, min_backoff_s=5),
             handlers=(forward_to_pos,),
         ),
         Endpoint("webhook", Role.API, app=webhook, secrets=("POS_WEBHOOK_SECRET",)),

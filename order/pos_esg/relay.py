@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from order.events import RESTAURANT_ACCEPTED, RESTAURANT_READY, RESTAURANT_REJECTED
 from order.pos_esg.to_pos import sent_to_pos
 from shared.exceptions import BusinessRuleViolation
 
@@ -19,6 +20,13 @@ if TYPE_CHECKING:
     from shared.runtime.context import Context
     from shared.stores import DocumentChange
 
+ANSWERS = {
+    "accepted": RESTAURANT_ACCEPTED,
+    "rejected": RESTAURANT_REJECTED,
+    "ready": RESTAURANT_READY,
+}
+"""The event each kind of callback (its ``event``) is relayed as."""
+
 
 def relay(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
     """Emit ``restaurant-accepted``, ``-rejected`` or ``-ready`` for a new callback."""
@@ -26,6 +34,11 @@ def relay(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
     if change.kind != "created" or callback is None:
         return
     order_id, restaurant_id = callback["orderId"], callback["restaurantId"]
+    if callback["event"] not in ANSWERS:  # the webhook stores no other; a hand-made one
+        raise BusinessRuleViolation(
+            f"a point-of-sale callback about order {order_id} answers {callback['event']!r}, "
+            f"none of {sorted(ANSWERS)}: not relayed"
+        )
     sent = sent_to_pos(ctx.ports.store, order_id)
     if sent is None or sent["restaurantId"] != restaurant_id:
         raise BusinessRuleViolation(
@@ -39,4 +52,4 @@ def relay(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
         body["reason"] = callback["reason"]
     else:
         body["readyAt"] = callback["receivedAt"]
-    ctx.emit(f"restaurant-{callback['event']}", "order", body, partition_key=order_id)
+    ctx.emit(ANSWERS[callback["event"]], "order", body, partition_key=order_id)

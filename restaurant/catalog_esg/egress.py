@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from restaurant.contracts import Address, MenuItem, MenuUpdated, RestaurantUpdated
+from restaurant.events import MENU_UPDATED, RESTAURANT_UPDATED
 from shared.contracts import Contract, publish
 
 if TYPE_CHECKING:
@@ -62,6 +63,6 @@ def _menu(body: Json) -> MenuUpdated:
 
 
 _CONTRACTS: dict[str, Callable[[Json], Contract]] = {
-    "restaurant-updated": _restaurant,
-    "menu-updated": _menu,
+    RESTAURANT_UPDATED: _restaurant,
+    MENU_UPDATED: _menu,
 }

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from restaurant.events import (
+    ORDER_COLLECTED,
+    ORDER_RECEIVED,
+    ORDER_WITHDRAWN,
+    RESTAURANT_UPDATED,
+)
 from restaurant.kitchen_bff.api import http_app
 from restaurant.kitchen_bff.listener import keep_queue
 from restaurant.kitchen_bff.models import TICKETS
@@ -16,11 +22,7 @@ SERVICE = Service(
         Consumer(
             "listener",
             Role.LISTENER,
-            Channel(
-                on_types(
-                    "order-received", "order-withdrawn", "order-collected", "restaurant-updated"
-                )
-            ),
+            Channel(on_types(ORDER_RECEIVED, ORDER_WITHDRAWN, ORDER_COLLECTED, RESTAURANT_UPDATED)),
             handlers=(keep_queue,),
         ),
         Endpoint("api", Role.API, app=http_app),

@@ -24,6 +24,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from restaurant.events import (
+    ORDER_COLLECTED,
+    ORDER_RECEIVED,
+    ORDER_WITHDRAWN,
+    RESTAURANT_UPDATED,
+)
 from restaurant.kitchen_bff.models import FINAL_STATUSES, TICKETS, WITHDRAWN_UNSEEN
 from shared.stores import apply_event
 
@@ -121,8 +127,8 @@ def _close(status: str) -> Callable[[Envelope, AbstractDocumentStore], None]:
 
 
 _APPLY: dict[str, Callable[[Envelope, AbstractDocumentStore], None]] = {
-    "restaurant-updated": _remember_ordering,
-    "order-received": _queue,
-    "order-withdrawn": _close("cancelled"),
-    "order-collected": _close("picked-up"),
+    RESTAURANT_UPDATED: _remember_ordering,
+    ORDER_RECEIVED: _queue,
+    ORDER_WITHDRAWN: _close("cancelled"),
+    ORDER_COLLECTED: _close("picked-up"),
 }

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from restaurant.events import ORDER_ACCEPTED, ORDER_READY, ORDER_REJECTED
+
 if TYPE_CHECKING:
     from restaurant.ports import RestaurantPorts
     from shared.runtime.context import Context
     from shared.stores import DocumentChange
 
 ANSWERS = {
-    ("new", "accepted"): ("order-accepted", "prepMinutes"),
-    ("new", "rejected"): ("order-rejected", "reason"),
-    ("accepted", "rejected"): ("order-rejected", "reason"),
-    ("ready", "rejected"): ("order-rejected", "reason"),
-    ("accepted", "ready"): ("order-ready", "readyAt"),
+    ("new", "accepted"): (ORDER_ACCEPTED, "prepMinutes"),
+    ("new", "rejected"): (ORDER_REJECTED, "reason"),
+    ("accepted", "rejected"): (ORDER_REJECTED, "reason"),
+    ("ready", "rejected"): (ORDER_REJECTED, "reason"),
+    ("accepted", "ready"): (ORDER_READY, "readyAt"),
 }
 """(status before, status after) -> (event type, the ticket field the event carries)."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
+from restaurant.events import ORDER_ACCEPTED, ORDER_READY, ORDER_REJECTED
 from restaurant.order_esg.egress import publish_answer
 from restaurant.order_esg.ingress import ORDER_STATUS_CHANGED, VERSION, receive_order_status
 from shared.contracts import SCHEMA_VERSION_TAG
@@ -26,7 +27,7 @@ SERVICE = Service(
         Consumer(
             "egress",
             Role.EGRESS,
-            Channel(on_types("order-accepted", "order-rejected", "order-ready")),
+            Channel(on_types(ORDER_ACCEPTED, ORDER_REJECTED, ORDER_READY)),
             handlers=(publish_answer,),
             publishes=(OrderAccepted.TYPE, OrderRejected.TYPE, OrderReady.TYPE),
         ),

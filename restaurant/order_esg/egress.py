@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
+from restaurant.events import ORDER_ACCEPTED, ORDER_READY, ORDER_REJECTED
 from shared.contracts import Contract, publish
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def _ready(body: Json) -> OrderReady:
 
 
 _CONTRACTS: dict[str, Callable[[Json], Contract]] = {
-    "order-accepted": _accepted,
-    "order-rejected": _rejected,
-    "order-ready": _ready,
+    ORDER_ACCEPTED: _accepted,
+    ORDER_REJECTED: _rejected,
+    ORDER_READY: _ready,
 }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from restaurant.events import ORDER_COLLECTED, ORDER_RECEIVED, ORDER_WITHDRAWN
 from shared.contracts import Reader, read
 
 if TYPE_CHECKING:
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 ORDER_STATUS_CHANGED = "order.order-status-changed"
 VERSION = "1"
 """The major version this ingress still reads (v1, in its deprecation window)."""
-FOLLOW_UPS = {"cancelled": "order-withdrawn", "picked-up": "order-collected"}
+FOLLOW_UPS = {"cancelled": ORDER_WITHDRAWN, "picked-up": ORDER_COLLECTED}
 """Statuses after ``placed`` that close the kitchen's ticket, and the event each becomes."""
 
 
@@ -66,7 +67,7 @@ def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None
             "ordering": order.ordering,
             "answerBy": order.answer_by,
         }
-        ctx.emit("order-received", "order", body, partition_key=order.id)
+        ctx.emit(ORDER_RECEIVED, "order", body, partition_key=order.id)
     elif order.status in FOLLOW_UPS:
         body = {"id": order.id, "restaurantId": restaurant_id, "ordering": order.ordering}
         if order.status == "cancelled":
