@@ -139,6 +139,17 @@ variable "archive_dir" {
   default     = "../../../build/archives"
 }
 
+variable "lake_retention_days" {
+  description = "Days an event stays in each subsystem's lake before it is deleted: the lake holds personal data (customers' names and addresses). null keeps every event for good."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.lake_retention_days == null ? true : var.lake_retention_days >= 1 && floor(var.lake_retention_days) == var.lake_retention_days
+    error_message = "lake_retention_days is a whole number of days, at least 1, or null (kept for good)."
+  }
+}
+
 variable "max_instances" {
   description = "Upper bound on each function's instances."
   type        = number

@@ -21,5 +21,6 @@ module "system" {
   auth                = { mode = "identity-platform", identity_project = var.identity_project }
   archive_dir         = var.archive_dir
   max_instances       = var.max_instances
+  lake_retention_days = var.lake_retention_days
   attach_members      = var.attach_members
 }

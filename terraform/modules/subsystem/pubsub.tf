@@ -63,6 +63,32 @@ resource "google_storage_bucket" "lake" {
     }
   }
 
+  # With a retention, an event older than it is deleted, and so, a week later, the version
+  # versioning keeps of it: personal data must not outlive the retention in old versions.
+  dynamic "lifecycle_rule" {
+    for_each = var.lake_retention_days == null ? [] : [var.lake_retention_days]
+    content {
+      condition {
+        age = lifecycle_rule.value
+      }
+      action {
+        type = "Delete"
+      }
+    }
+  }
+
+  dynamic "lifecycle_rule" {
+    for_each = var.lake_retention_days == null ? [] : [7]
+    content {
+      condition {
+        days_since_noncurrent_time = lifecycle_rule.value
+      }
+      action {
+        type = "Delete"
+      }
+    }
+  }
+
   # Storage must be on, and the Pub/Sub service agent exist, before lake_writer grants it.
   depends_on = [google_project_service.api]
 }
@@ -75,7 +101,8 @@ resource "google_storage_bucket_iam_member" "lake_writer" {
   member = "serviceAccount:${local.pubsub_service_agent}"
 }
 
-# Every event on the bus, kept for good: {subsystem}/bus/YYYY/MM/DD/hh/mm_ssZ_<id>.jsonl,
+# Every event on the bus, kept for lake_retention_days (null: for good):
+# {subsystem}/bus/YYYY/MM/DD/hh/mm_ssZ_<id>.jsonl,
 # one envelope per line (the layout of shared/lake).
 resource "google_pubsub_subscription" "lake" {
   project = local.project_id

@@ -36,6 +36,7 @@ module "subsystem" {
   region              = var.region
   firestore_location  = var.firestore_location
   deletion_protection = var.deletion_protection
+  lake_retention_days = var.lake_retention_days
   labels              = var.labels
 
   topics            = each.value.topics
