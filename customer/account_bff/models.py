@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from customer.contracts import Address
 from shared.api_models import RequestBody, ResponseView
@@ -15,6 +15,19 @@ ACCOUNTS = "accounts"
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 PHONE = r"^\+?[0-9][0-9 ()-]{5,19}$"
 TOKEN = r"^pm_[A-Za-z0-9_]{3,64}$"
+
+
+def _trimmed(given: object) -> object:
+    """An address's lines without surrounding blanks, as a request body's own strings are."""
+    if not isinstance(given, dict):
+        return given
+    return {name: v.strip() if isinstance(v, str) else v for name, v in given.items()}
+
+
+GivenAddress = Annotated[Address, BeforeValidator(_trimmed)]
+"""An address as a customer gives it: :class:`~customer.contracts.Address` keeps what it is
+given, so a line of blanks alone would pass as a street, city or postcode; trimmed, it is
+refused as empty (400 naming it)."""
 
 
 class Preferences(RequestBody):
@@ -40,7 +53,7 @@ class Profile(RequestBody):
     phone: str | None = Field(default=None, pattern=PHONE)
     """The customer's phone number: digits, optionally a leading ``+``, spaces, brackets and
     dashes. Left out or ``null``: none."""
-    delivery_address: Address | None = None
+    delivery_address: GivenAddress | None = None
     """Where orders go when checkout names no other address. Left out or ``null``: none saved,
     and each checkout must give one."""
     preferences: Preferences = Field(default_factory=Preferences)

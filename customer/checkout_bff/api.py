@@ -84,6 +84,10 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         cart = store.get(CARTS, caller.subject)
         if cart is None:
             raise HttpError(409, "the cart is empty")
+        ordered_version = cart.get("checkoutId")
+        made = store.get(ORDERS, ordered_version) if ordered_version else None
+        if made is not None:  # a retry of a checkout that made the order and then failed
+            return _consumed(store, caller.subject, ordered_version, made)
         address, card = _delivery_and_payment(body, store.get(ACCOUNTS, caller.subject))
         wanted = [(line["menuItemId"], line["quantity"]) for line in cart["items"]]
         priced = _price(store, cart["restaurantId"], wanted)
@@ -92,7 +96,6 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         if priced.total <= 0:
             raise HttpError(422, "there is nothing to pay", {"items": "the total must be above 0"})
         require_delivery_area(priced.restaurant, address)
-        ordered_version = cart.get("checkoutId")
         account = store.get(ACCOUNTS, caller.subject) or {}
         order = new_order(
             ordered_version or str(ids.new_uuid()),
@@ -104,18 +107,27 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
             notify_customer=account.get("notifications", True),
         )
         if not store.create(ORDERS, order["id"], order):
-            order = store.get(ORDERS, order["id"]) or order  # a retry after a crash
-        # Only the version ordered: a declined payment may have restored it as a new one.
-        store.delete_if(CARTS, caller.subject, lambda now: now.get("checkoutId") == ordered_version)
-        return Checkout(
-            order_id=order["id"],
-            status=order["status"],
-            total=order["total"],
-            currency=order["currency"],
-            push_topic=order["customerRef"],
-        )
+            order = store.get(ORDERS, order["id"]) or order  # a concurrent checkout's
+        return _consumed(store, caller.subject, ordered_version, order)
 
     return api.flask_app()
+
+
+def _consumed(
+    store: AbstractDocumentStore, customer: str, version: str | None, order: Doc
+) -> Checkout:
+    """Consume the cart ``version`` that became ``order``, and answer the order.
+
+    Only that version: a declined payment may have restored the dishes as a new one.
+    """
+    store.delete_if(CARTS, customer, lambda now: now.get("checkoutId") == version)
+    return Checkout(
+        order_id=order["id"],
+        status=order["status"],
+        total=order["total"],
+        currency=order["currency"],
+        push_topic=order["customerRef"],
+    )
 
 
 def _cart_version(restaurant_id: str, priced: PricedCart) -> Doc:

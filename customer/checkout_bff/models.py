@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from customer.contracts import Address
+from customer.account_bff.models import GivenAddress
 from shared.api_models import RequestBody, ResponseView
 
 CARTS = "carts"
@@ -79,7 +79,7 @@ EMPTY_CART = Cart(restaurant_id=None, items=[], total=0, currency=None)
 class CheckoutRequest(RequestBody):
     """Where to deliver and how to pay; the account's saved ones when left out."""
 
-    delivery_address: Address | None = None
+    delivery_address: GivenAddress | None = None
     """Where to deliver this order; it must lie within the restaurant's delivery radius. Left
     out or ``null``: the account's saved delivery address."""
     payment_method: str | None = Field(default=None, pattern=TOKEN)

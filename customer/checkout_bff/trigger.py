@@ -26,6 +26,11 @@ ANNOUNCED = {
     CANCELLED: ORDER_CANCELLED,
 }
 """The event each status is announced with, once the order leaves ``pending-payment``."""
+RESTORED = "cartRestored"
+"""Set on an order never placed once its dishes were put back (or a newer cart kept): a
+change delivered again then puts back nothing, whatever the customer did with the cart."""
+UNANNOUNCED = ("paymentMethod", RESTORED)
+"""The order's fields no event carries: the card token, and checkout's own bookkeeping."""
 
 
 def announce_order(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
@@ -40,7 +45,7 @@ def announce_order(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
     order, before = change.after, change.before
     if order is None:
         return
-    public = {k: v for k, v in order.items() if k != "paymentMethod"}
+    public = {k: v for k, v in order.items() if k not in UNANNOUNCED}
     if before is None:
         ctx.emit(ORDER_SUBMITTED, "order", public, partition_key=change.key)
     if order["status"] != (before or {}).get("status") and order["status"] in ANNOUNCED:
@@ -54,7 +59,9 @@ def restore_cart(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
     The customer can then pay again, with another card or later, without
     choosing the dishes again. A cart the customer started since is left
     alone, and the restored cart is a new version, so its checkout creates a
-    new order. A repeated change restores nothing once that new order exists.
+    new order. A repeated change restores nothing once the order is marked
+    :data:`RESTORED` (one restored before orders were marked: once that new
+    order exists), so dishes the customer removed or ordered since stay gone.
     The ordered version itself may still be there (checkout deletes it just
     after creating the order): it is replaced, and checkout then leaves the
     restored one alone.
@@ -65,10 +72,12 @@ def restore_cart(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
     if before is not None and before["status"] in NEVER_PLACED:
         return
     store = ctx.ports.store
+    if (store.get(ORDERS, order["id"]) or {}).get(RESTORED):
+        return  # the customer may have emptied, or ordered, the restored cart since
     # Named before orders could be cancelled here; renaming it would restore a cart twice.
     retry_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"declined:{order['id']}"))
     if store.get(ORDERS, retry_id) is not None:
-        return  # restored before, and checked out since
+        return  # restored before orders were marked, and checked out since
     restored = {
         "restaurantId": order["restaurant"]["id"],
         "items": order["items"],
@@ -81,3 +90,4 @@ def restore_cart(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
         return restored if cart is None or cart.get("checkoutId") == order["id"] else None
 
     store.update(CARTS, order["customerId"], restore)
+    store.update(ORDERS, order["id"], lambda now: {**now, RESTORED: True} if now else None)

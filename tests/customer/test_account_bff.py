@@ -72,6 +72,8 @@ def test_a_put_replaces_the_profile_and_keeps_the_card(customer: Customer) -> No
         ({"name": "", "email": "alice@example.com"}, "name"),
         ({**PROFILE, "phone": "call me"}, "phone"),
         ({**PROFILE, "deliveryAddress": {**HOME, "lat": 91}}, "deliveryAddress.lat"),
+        ({**PROFILE, "deliveryAddress": {**HOME, "street": "   "}}, "deliveryAddress.street"),
+        ({**PROFILE, "deliveryAddress": {**HOME, "postcode": "\t"}}, "deliveryAddress.postcode"),
         ({**PROFILE, "preferences": {"cuisines": [""]}}, "preferences.cuisines.0"),
         ({**PROFILE, "role": "admin"}, "role"),
         ({"email": "alice@example.com"}, "name"),
@@ -85,6 +87,16 @@ def test_a_bad_profile_gets_400_naming_the_field_and_changes_nothing(
     assert response.status_code == 400
     assert field in response.get_json()["fields"]
     assert customer.store.get("accounts", "alice") is None
+
+
+def test_an_address_is_saved_without_surrounding_blanks(customer: Customer) -> None:
+    padded = {**HOME, "street": " Kastanienallee 7 ", "city": "Berlin\n"}
+
+    response = customer.call("account-bff", "PUT", "/me", {**PROFILE, "deliveryAddress": padded})
+
+    assert response.status_code == 200
+    assert response.get_json()["deliveryAddress"] == HOME
+    assert customer.doc("checkout-accounts", "alice")["deliveryAddress"] == HOME
 
 
 def test_a_card_needs_an_account_first(customer: Customer) -> None:

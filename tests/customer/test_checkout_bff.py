@@ -329,6 +329,31 @@ def test_a_repeated_decline_restores_nothing_once_the_retry_is_ordered(shop: Cus
     assert shop.doc("orders", retried)["status"] == "placed"
 
 
+@pytest.mark.parametrize("since", ["emptied", "repriced-and-ordered"])
+def test_a_repeated_decline_does_not_put_back_dishes_the_customer_dealt_with(
+    shop: Customer, since: str
+) -> None:
+    # GIVEN a declined order whose dishes came back, which the customer then dealt with
+    declined = shop.place_order(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
+    assert cart(shop) == PRICED
+    if since == "emptied":
+        assert shop.call("checkout-bff", "DELETE", "/cart").status_code == 204
+    else:  # the menu changed: the restored cart is reviewed at today's prices and ordered
+        shop.menu("r-1", [{**DISHES[0], "price": 1000}, *DISHES[1:]])
+        assert checkout(shop, {"paymentMethod": "pm_card_visa"}).status_code == 409
+        assert checkout(shop, {"paymentMethod": "pm_card_visa"}).status_code == 201
+    assert cart(shop)["items"] == []
+
+    # WHEN the decline's change is delivered once more
+    order = shop.doc("orders", declined)
+    change = DocumentChange("orders", declined, {**order, "status": "pending-payment"}, order, "v")
+    assert orders_trigger(shop).handle(change) is Outcome.ACK
+    shop.system.run_until_quiet()
+
+    # THEN the cart stays as the customer left it
+    assert cart(shop)["items"] == []
+
+
 def test_an_order_first_seen_already_placed_is_announced_submitted_and_placed(
     shop: Customer,
 ) -> None:
@@ -524,6 +549,19 @@ def test_checkout_prices_the_cart_again(shop: Customer) -> None:
     assert orders(shop) == []
 
 
+@pytest.mark.parametrize("field", ["street", "city", "postcode"])
+def test_an_address_with_a_blank_line_gets_400_naming_it(shop: Customer, field: str) -> None:
+    shop.sign_up()
+    shop.fill_cart()
+
+    response = checkout(shop, {"deliveryAddress": {**ADDRESS, field: "  "}})
+
+    assert response.status_code == 400
+    assert list(response.get_json()["fields"]) == [f"deliveryAddress.{field}"]
+    assert orders(shop) == []
+    assert cart(shop) == PRICED
+
+
 def test_a_price_change_since_the_cart_was_filled_is_shown_before_paying(shop: Customer) -> None:
     shop.sign_up()
     shop.fill_cart()
@@ -648,3 +686,50 @@ def test_an_order_with_nothing_to_pay_is_refused(shop: Customer) -> None:
     assert refused.status_code == 422
     assert refused.get_json()["fields"] == {"items": "the total must be above 0"}
     assert orders(shop) == []
+
+
+def crash_once_consuming_the_cart(shop: Customer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The next checkout dies just after creating its order, before the cart is consumed."""
+    store = shop.store
+    delete_if = store.delete_if
+
+    def crash_once(collection: str, key: str, condition: Any) -> bool:
+        if collection != "carts":
+            return delete_if(collection, key, condition)
+        monkeypatch.setattr(store, "delete_if", delete_if)
+        raise ConnectionError("the process died here")
+
+    monkeypatch.setattr(store, "delete_if", crash_once)
+
+
+@pytest.mark.parametrize(
+    "meanwhile",
+    [
+        lambda shop: shop.menu("r-1", [{**DISHES[0], "price": 1900}, *DISHES[1:]]),
+        lambda shop: shop.restaurant("r-1", open=False),
+        lambda shop: shop.call("account-bff", "DELETE", "/me/payment-method"),
+    ],
+    ids=["repriced", "closed", "card-removed"],
+)
+def test_a_checkout_retried_after_it_created_the_order_answers_that_order(
+    shop: Customer, monkeypatch: pytest.MonkeyPatch, meanwhile: Any
+) -> None:
+    # GIVEN a checkout that created its order and died before it answered
+    shop.sign_up()
+    shop.fill_cart()
+    crash_once_consuming_the_cart(shop, monkeypatch)
+    assert checkout(shop, key="checkout-1").status_code == 500
+    [created] = orders(shop)
+
+    # WHEN what the order was checked against changes before the app retries
+    meanwhile(shop)
+    retried = checkout(shop, key="checkout-1")
+
+    # THEN the retry answers the order made, at the price it was made at, and makes no other
+    assert retried.status_code == 201, retried.get_json()
+    assert retried.get_json()["orderId"] == created["id"]
+    assert retried.get_json()["total"] == 2550
+    assert [o["id"] for o in orders(shop)] == [created["id"]]
+    assert cart(shop)["items"] == []
+    assert checkout(shop).status_code == 409  # nothing left to order twice
+    assert len(orders(shop)) == 1
