@@ -13,6 +13,7 @@ the only field outside the reserved set, so a reader finds it without a schema.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -44,6 +45,8 @@ TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9]*([.-][a-z0-9]+)*$")
 ENTITY_PATTERN = re.compile(r"^[a-z][A-Za-z0-9]*$")
 """What an entity (the payload field's name) is, besides not being a reserved field."""
 _ID_NAMESPACE = uuid.UUID("6f1c1f9e-8d0a-4e49-9d43-5a1f0c7b2e11")
+_ID_HASH = hashlib.sha1(_ID_NAMESPACE.bytes)
+"""SHA-1 fed with the namespace: :func:`derive_id` copies it instead of hashing it again."""
 
 Json = dict[str, Any]
 
@@ -91,9 +94,7 @@ class Envelope:
     def to_bytes(self) -> bytes:
         """Compact UTF-8 JSON, the data of a Pub/Sub message (never NaN or Infinity)."""
         try:
-            text = json.dumps(
-                self.to_json(), separators=(",", ":"), ensure_ascii=False, allow_nan=False
-            )
+            text = _ENCODER.encode(self.to_json())
         except ValueError as e:
             raise EnvelopeError(f"<{self.entity}>", f"not JSON: {e}") from e
         return text.encode()
@@ -104,7 +105,7 @@ class Envelope:
         if len(data) > max_bytes:
             raise EnvelopeError("$", f"{len(data)} bytes exceeds the limit of {max_bytes}")
         try:
-            text = data.decode(json.detect_encoding(data)) if isinstance(data, bytes) else data
+            text = _text(data) if isinstance(data, bytes) else data
             doc = _DECODER.decode(text)
         except (ValueError, UnicodeDecodeError) as e:
             raise EnvelopeError("$", f"not JSON ({e})") from e
@@ -120,6 +121,30 @@ class Envelope:
             problem = "missing" if not entities else f"ambiguous, found {sorted(entities)}"
             raise EnvelopeError("<entity>", f"exactly one payload field is required: {problem}")
         entity = entities[0]
+        get = doc.get
+        id_, type_, timestamp, key = get("id"), get("type"), get("timestamp"), get("partitionKey")
+        body, tags, metadata = get(entity), get("tags"), get("metadata")
+        if (  # exactly the JSON types, as decoded envelopes have them: nothing to name
+            type(doc) is dict
+            and type(id_) is str
+            and type(type_) is str
+            and type(timestamp) is int
+            and type(key) is str
+            and type(body) is dict
+            and type(tags) is dict
+            and (metadata is None or type(metadata) is dict)
+        ):
+            return cls(
+                id=id_,
+                type=type_,
+                timestamp=timestamp,
+                partition_key=key,
+                tags=tags,
+                entity=entity,
+                body=body,
+                raw=get("raw"),
+                metadata=metadata,
+            )
         return cls(
             id=_require(doc, "id", str),
             type=_require(doc, "type", str),
@@ -190,7 +215,14 @@ def new_event(
 
 def derive_id(*parts: str) -> str:
     """A stable UUID from its parts (UUIDv5 in the kit's namespace)."""
-    return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join(parts)))
+    # str(uuid.uuid5(_ID_NAMESPACE, name)) spelled out, without building a UUID.
+    sha = _ID_HASH.copy()
+    sha.update("\x1f".join(parts).encode())
+    digest = bytearray(sha.digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _no_constant(name: str) -> Any:
@@ -199,6 +231,15 @@ def _no_constant(name: str) -> Any:
 
 _DECODER = json.JSONDecoder(parse_constant=_no_constant)
 """One decoder for every envelope (``json.loads`` with an option builds one per call)."""
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+"""One encoder for every envelope, for the same reason."""
+
+
+def _text(data: bytes) -> str:
+    """``data`` decoded as :func:`json.loads` decodes bytes."""
+    if data[:1] == b"{" and data[1:2] != b"\x00":
+        return data.decode()  # no BOM, not UTF-16 or 32: what detect_encoding calls UTF-8
+    return data.decode(json.detect_encoding(data))
 
 
 def now_ms() -> int:
@@ -223,8 +264,72 @@ def _typed(doc: Json, name: str, kind: type) -> Any:
     return value
 
 
+_KNOWN_LIMIT = 4096
+"""How many names of each kind :func:`_check_envelope` remembers as valid."""
+_known_types: set[str] = set()
+_known_entities: set[str] = set()
+_known_tag_names: set[str] = set()
+
+
 def _check_envelope(e: Envelope) -> None:
-    """What every envelope must be, including what Pub/Sub's attributes can carry."""
+    """What every envelope must be, including what Pub/Sub's attributes can carry.
+
+    Most envelopes reuse a few types, entities and tag names: one already found valid
+    is looked up instead of matched again. Anything else, every refusal included, goes
+    through :func:`_check_envelope_fully`, which is the definition.
+    """
+    if _plainly_valid(e):
+        return
+    _check_envelope_fully(e)
+    for known, name in ((_known_types, e.type), (_known_entities, e.entity)):
+        if type(name) is str:
+            _remember(known, name)
+    for key in e.tags:
+        if type(key) is str:
+            _remember(_known_tag_names, key)
+
+
+def _remember(known: set[str], name: str) -> None:
+    if len(known) >= _KNOWN_LIMIT:
+        known.clear()
+    known.add(name)
+
+
+def _plainly_valid(e: Envelope) -> bool:
+    """True only for an envelope :func:`_check_envelope_fully` accepts: its ids short
+    ASCII strings, its names among those it accepted before."""
+    id_, key, kind, entity, timestamp = e.id, e.partition_key, e.type, e.entity, e.timestamp
+    if not (
+        type(id_) is str
+        and type(key) is str
+        and type(kind) is str
+        and type(entity) is str
+        and type(timestamp) is int
+    ):
+        return False
+    if not (
+        0 < len(id_) <= MAX_ATTRIBUTE_BYTES
+        and 0 < len(key) <= MAX_ATTRIBUTE_BYTES
+        and id_.isascii()
+        and key.isascii()
+        and 0 < timestamp < MAX_TIMESTAMP
+        and kind in _known_types
+        and entity in _known_entities
+    ):
+        return False
+    tags = e.tags
+    if len(tags) > MAX_TAGS:
+        return False
+    for name, value in tags.items():
+        if type(name) is not str or name not in _known_tag_names:
+            return False
+        if type(value) is not str or len(value) > MAX_ATTRIBUTE_BYTES or not value.isascii():
+            return False
+    return True
+
+
+def _check_envelope_fully(e: Envelope) -> None:
+    """Raise :class:`EnvelopeError` naming the first field of ``e`` that breaks a rule."""
     for name, value in (("id", e.id), ("partitionKey", e.partition_key)):
         if not value:
             raise EnvelopeError(name, "must not be empty")

@@ -101,13 +101,18 @@ class InMemoryHub:
             )
         self._lake = lake
         self._lake_buffer: dict[tuple[str, str], list[tuple[int, bytes]]] = {}
+        self._stamped: tuple[int | None, str] = (None, "")
+        """The last publish time: (epoch ms, as RFC 3339), reused while the clock stands."""
         self._topics: dict[tuple[str, str], list[Subscription]] = {}
         self._ready: deque[tuple[Subscription, str]] = deque()
         self._delayed: list[tuple[int, int, Subscription, str]] = []
         self._seq = itertools.count()
         self._ids = itertools.count(1)
         self._in_flight = 0
-        self._cond = threading.Condition(threading.RLock())
+        self._lock = threading.RLock()
+        """Held around every change of state; taken directly (``with self._lock``) on the
+        delivery path, where the condition's own ``__enter__`` is a Python call more."""
+        self._cond = threading.Condition(self._lock)
         self._worker: threading.Thread | None = None
         self._stopping = False
         self.delivered = 0
@@ -138,44 +143,54 @@ class InMemoryHub:
 
     def publish(self, project: str, topic: str, messages: Sequence[Message]) -> list[str]:
         """Accept ``messages`` on a topic and fan them out to its subscriptions."""
-        with self._cond:
+        with self._lock:
             subscriptions = self._topics.get((project, topic))
             if subscriptions is None:
                 raise PublishError(f"topic {project}/{topic} does not exist")
             now = self.clock.now_ms()
-            stamp = datetime.fromtimestamp(now / 1000, UTC).isoformat().replace("+00:00", "Z")
+            if now != self._stamped[0]:
+                iso = datetime.fromtimestamp(now / 1000, UTC).isoformat()
+                self._stamped = (now, iso.replace("+00:00", "Z"))
+            stamp = self._stamped[1]
             ids = []
-            for message in messages:
-                message_id = str(next(self._ids))
-                ids.append(message_id)
-                stored = message.published(message_id, stamp)
-                for observe in self.observers:
-                    observe(project, topic, stored)
-                for sub in subscriptions:
-                    if sub.rule is None or sub.rule.matches(stored.attributes):
-                        self.enqueue(sub, stored, stored.ordering_key)
-                if topic == Topic.BUS and self._lake is not None:
-                    self._lake_buffer.setdefault((project, topic), []).append((now, stored.data))
-            if sum(len(b) for b in self._lake_buffer.values()) >= LAKE_BATCH:
+            try:
+                for message in messages:
+                    message_id = str(next(self._ids))
+                    ids.append(message_id)
+                    stored = message.published(message_id, stamp)
+                    for observe in self.observers:
+                        observe(project, topic, stored)
+                    for sub in subscriptions:
+                        if sub.rule is None or sub.rule.matches(stored.attributes):
+                            self._enqueue(sub, stored, stored.ordering_key)
+                    if topic == Topic.BUS and self._lake is not None:
+                        buffer = self._lake_buffer.setdefault((project, topic), [])
+                        buffer.append((now, stored.data))
+            finally:  # whatever was queued before an observer raised is due
+                self._cond.notify_all()
+            if self._lake_buffer and sum(map(len, self._lake_buffer.values())) >= LAKE_BATCH:
                 try:
                     self.flush_lake()
                 except Exception:  # the lake is a separate subscriber: publishing goes on
                     _log.exception("the lake could not be written; will try again")
-            self._cond.notify_all()
             return ids
 
     def enqueue(self, sub: Subscription, item: Any, key: str = "") -> None:
         """Queue ``item`` for delivery to ``sub``; ``key`` orders items on ordered subscriptions."""
-        with self._cond:
-            if not (sub.ordered and key):
-                key = f"{_NO_KEY}{next(self._seq)}"
-            queue = sub.queues.get(key)
-            if queue is None:
-                queue = sub.queues[key] = deque()
-            queue.append(_Pending(item))
-            if len(queue) == 1:
-                self._ready.append((sub, key))
+        with self._lock:
+            self._enqueue(sub, item, key)
             self._cond.notify_all()
+
+    def _enqueue(self, sub: Subscription, item: Any, key: str) -> None:
+        """:meth:`enqueue` for a caller that holds the lock and notifies when done."""
+        if not (sub.ordered and key):
+            key = f"{_NO_KEY}{next(self._seq)}"
+        queue = sub.queues.get(key)
+        if queue is None:
+            queue = sub.queues[key] = deque()
+        queue.append(_Pending(item))
+        if len(queue) == 1:
+            self._ready.append((sub, key))
 
     def flush_lake(self) -> None:
         """Write buffered bus messages to the lake; what cannot be written stays buffered."""
@@ -200,7 +215,7 @@ class InMemoryHub:
 
     def _step(self) -> bool:
         """Deliver one item if one is ready; False when none is."""
-        with self._cond:
+        with self._lock:
             if not self._ready:
                 return False
             if self.chaos is None:
@@ -217,7 +232,7 @@ class InMemoryHub:
             _log.exception("delivery to %s raised; will redeliver", sub.name)
             outcome = Outcome.RETRY
         finally:
-            with self._cond:
+            with self._lock:
                 self._in_flight -= 1
                 self.delivered += 1
         self._observe_delivery(sub.name, time.perf_counter() - began)
@@ -225,7 +240,7 @@ class InMemoryHub:
         if sub.ack_deadline_ms is not None and late_ms > sub.ack_deadline_ms:
             _log.warning("%s answered after %d ms, past its ack deadline", sub.name, late_ms)
             outcome = Outcome.RETRY
-        with self._cond:
+        with self._lock:
             handled = outcome is Outcome.ACK
             if (
                 outcome is Outcome.RETRY

@@ -57,6 +57,8 @@ class Rule:
                 return False
             if event_type not in self.types and not event_type.startswith(self.type_prefixes):
                 return False
+        if not self.tags:  # most rules: no generator for all() to go through
+            return True
         return all(attributes.get(k) == v for k, v in self.tags.items())
 
     def to_filter(self) -> str:

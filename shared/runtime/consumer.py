@@ -74,6 +74,10 @@ class _FunctionRuntime(Generic[P, F]):
         self.role, self.name = fn.role, fn.name
         self.publisher, self.clock, self.env = publisher, clock, env
         self.qualified = f"{subsystem.name}/{service.name}/{fn.name}"
+        # Worked out once: a function is immutable, and these go into every delivery.
+        self._logger_name = f"{subsystem.name}.{service.name}.{fn.name}"
+        self._secrets = frozenset(fn.secrets)
+        self._publishes = frozenset(getattr(fn, "publishes", ()))
 
     def _context(
         self,
@@ -89,7 +93,7 @@ class _FunctionRuntime(Generic[P, F]):
             role=self.role,
             ports=self.ports,
             clock=self.clock,
-            log=event_logger(f"{self.subsystem.name}.{self.service.name}.{self.name}", labels),
+            log=event_logger(self._logger_name, labels),
             cause_id=cause_id,
             correlation_id=correlation_id,
             publishes=publishes,
@@ -106,9 +110,10 @@ class _FunctionRuntime(Generic[P, F]):
         """Run ``steps``; ``message`` makes, only if a fault needs it, what they handled."""
         started = time.perf_counter()
         try:
-            with secrets_scope(self.qualified, self.fn.secrets):
+            with secrets_scope(self.qualified, self._secrets):
                 steps(ctx)
-            self._publish(ctx.emitted)
+            if ctx.emitted:
+                self._publish(ctx.emitted)
         except (PoisonError, ValidationError) as error:
             return self.record_fault(message(), error, ctx, faults)
         except Exception:
@@ -118,11 +123,12 @@ class _FunctionRuntime(Generic[P, F]):
                 exc_info=True,
             )
             return Outcome.RETRY
-        ctx.log.debug(
-            "handled in %.1f ms, emitted %d",
-            (time.perf_counter() - started) * 1000,
-            len(ctx.emitted),
-        )
+        if ctx.log.isEnabledFor(logging.DEBUG):
+            ctx.log.debug(
+                "handled in %.1f ms, emitted %d",
+                (time.perf_counter() - started) * 1000,
+                len(ctx.emitted),
+            )
         return Outcome.ACK
 
     def _publish(self, emitted: Sequence[tuple[Topic, Envelope]]) -> None:
@@ -176,13 +182,14 @@ class ConsumerRuntime(_FunctionRuntime[P, Consumer]):
             event = from_message(message)
         except EnvelopeError as error:
             return self.record_fault(message, error, None, faults)
+        correlation = event.correlation_id
         labels = {
             "eventId": event.id,
             "eventType": event.type,
-            "correlationId": event.correlation_id,
+            "correlationId": correlation,
             "function": self.qualified,
         }
-        ctx = self._context(event.id, event.correlation_id, labels, frozenset(self.fn.publishes))
+        ctx = self._context(event.id, correlation, labels, self._publishes)
         if self.role in (Role.INGRESS, Role.EGRESS):
             # A translated fact happened when its producer said, not when we read it,
             # so views and folds order it by event time even when a gateway lags.

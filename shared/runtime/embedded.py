@@ -30,8 +30,7 @@ from shared.runtime.consumer import (
 from shared.runtime.faults import RECORDER_BACKOFF_S, FaultRecorder
 from shared.runtime.outcome import Outcome
 from shared.runtime.secrets import serve_endpoint
-from shared.stores.base import DocumentChange
-from shared.stores.memory import Frozen, InMemoryDocumentStore
+from shared.stores.memory import FrozenChange, InMemoryDocumentStore
 from shared.topology.checks import check_system
 from shared.topology.model import Endpoint, Topic
 
@@ -140,7 +139,7 @@ class EmbeddedSystem:
                 ordered=False,  # Eventarc does not order a document's changes either
                 dead_letter=_dead_letter_change(forward, trigger.redact),
             )
-            store.watch(trigger.collection, _enqueue_change(self.hub, subscription))
+            store.watch_frozen(trigger.collection, _enqueue_change(self.hub, subscription))
         for service, schedule in app.topology.schedules():
             self.schedules.append(
                 ScheduleRuntime(
@@ -227,14 +226,16 @@ class _TickingClock(Clock):
 
 def _deliver_message(runtime: ConsumerRuntime[Any]) -> Any:
     def deliver(message: Message, attempt: int) -> Outcome:
-        return runtime.handle(message.delivered(attempt))
+        # A message is immutable: the first delivery can hand over the stored one.
+        given = message if message.delivery_attempt == attempt else message.delivered(attempt)
+        return runtime.handle(given)
 
     return deliver
 
 
 def _deliver_change(runtime: TriggerRuntime[Any]) -> Any:
-    def deliver(change: Frozen, attempt: int) -> Outcome:
-        return runtime.handle(_thaw(change), attempt)
+    def deliver(change: FrozenChange, attempt: int) -> Outcome:
+        return runtime.handle(change.thaw(), attempt)
 
     return deliver
 
@@ -242,29 +243,16 @@ def _deliver_change(runtime: TriggerRuntime[Any]) -> Any:
 def _dead_letter_change(
     forward: Callable[[Any, int], None], redact: tuple[str, ...]
 ) -> Callable[[Any, int], None]:
-    def dead_letter(change: Frozen, attempts: int) -> None:
-        forward(change_message(_thaw(change), attempts, redact), attempts)
+    def dead_letter(change: FrozenChange, attempts: int) -> None:
+        forward(change_message(change.thaw(), attempts, redact), attempts)
 
     return dead_letter
 
 
 def _enqueue_change(hub: InMemoryHub, subscription: Subscription) -> Any:
-    """Queue each change frozen: every delivery decodes its own, as Eventarc's do."""
+    """Queue each change frozen: every delivery thaws its own, as Eventarc's decode theirs."""
 
-    def on_change(change: DocumentChange) -> None:
-        fields = (
-            change.collection,
-            change.key,
-            change.before,
-            change.after,
-            change.version,
-            change.written_ms,
-        )
-        frozen = Frozen(fields)
-        hub.enqueue(subscription, frozen, f"{change.collection}/{change.key}")
+    def on_change(change: FrozenChange) -> None:
+        hub.enqueue(subscription, change, f"{change.collection}/{change.key}")
 
     return on_change
-
-
-def _thaw(change: Frozen) -> DocumentChange:
-    return DocumentChange(*change.thaw())

@@ -23,19 +23,40 @@ MAX_DEPTH = 20
 """How deep Firestore lets maps and arrays nest in a document."""
 
 
+_KNOWN_LIMIT = 1 << 16
+"""How many valid ids, and field names, this module remembers as valid."""
+_known_ids: set[str] = set()
+_known_field_names: set[str] = set()
+
+
 def check_key(collection: str, key: str) -> None:
     """Raise :class:`InvalidKey` unless ``key`` can name a document of ``collection``."""
-    check_collection(collection)
+    if type(collection) is not str or collection not in _known_ids:
+        check_collection(collection)
+    if type(key) is str and key in _known_ids:
+        return
     problem = id_problem(key)
     if problem is not None:
         raise InvalidKey("document id", key, problem)
+    _remember(_known_ids, key)
 
 
 def check_collection(collection: str) -> None:
     """Raise :class:`InvalidKey` unless ``collection`` can name a (top-level) collection."""
+    if type(collection) is str and collection in _known_ids:
+        return
     problem = id_problem(collection)
     if problem is not None:
         raise InvalidKey("collection id", collection, problem)
+    _remember(_known_ids, collection)
+
+
+def _remember(known: set[str], name: object) -> None:
+    """Note ``name``, just found valid, so that the next check of it is a lookup."""
+    if type(name) is str:  # a subclass could compare equal to what it is not
+        if len(known) >= _KNOWN_LIMIT:
+            known.clear()
+        known.add(name)
 
 
 def id_problem(name: object) -> str | None:
@@ -100,12 +121,13 @@ def _value(value: Any, depth: int = 0) -> Any:
 def _map(value: dict[Any, Any], depth: int) -> dict[str, Any]:
     out: dict[str, Any] | None = None
     for k, v in value.items():
-        if type(k) is not str:
-            raise _Refused(f"map key {k!r} is not a string")
-        if not is_field_name(k):
-            raise _Refused(f"map key {k!r}: empty keys and keys matching __.*__ are reserved")
+        if type(k) is not str or k not in _known_field_names:
+            _check_field_name(k)
+        kind = type(v)
+        if kind in _PLAIN or (kind is int and _MIN_INT <= v <= _MAX_INT):
+            continue  # the common case, inline: a value kept as it is
         try:
-            new = v if type(v) in _PLAIN else _value(v, depth + 1)
+            new = _value(v, depth + 1)
         except _Refused as refused:
             refused.path.append(k)
             raise
@@ -116,21 +138,32 @@ def _map(value: dict[Any, Any], depth: int) -> dict[str, Any]:
     return value if out is None else out
 
 
+def _check_field_name(k: Any) -> None:
+    if type(k) is not str:
+        raise _Refused(f"map key {k!r} is not a string")
+    if not is_field_name(k):
+        raise _Refused(f"map key {k!r}: empty keys and keys matching __.*__ are reserved")
+    _remember(_known_field_names, k)
+
+
 def _array(value: Any, depth: int) -> list[Any]:
-    if type(value) is list:
-        for v in value:
-            if type(v) not in _PLAIN:
-                break
-        else:
-            return value  # the common case: a list of plain values, kept as it is
-    items: list[Any] = []
+    """``value`` as a list: itself when it is one and no item changes (the common case)."""
+    out: list[Any] | None = None if type(value) is list else []
     for i, v in enumerate(value):
-        try:
-            if isinstance(v, _ARRAYS):
-                raise _Refused("an array cannot hold an array")
-            items.append(_value(v, depth + 1))
-        except _Refused as refused:
-            refused.path.append(str(i))
-            raise
-    unchanged = type(value) is list and all(a is b for a, b in zip(items, value, strict=True))
-    return value if unchanged else items
+        kind = type(v)
+        if kind in _PLAIN or (kind is int and _MIN_INT <= v <= _MAX_INT):
+            new = v
+        else:
+            try:
+                if isinstance(v, _ARRAYS):
+                    raise _Refused("an array cannot hold an array")
+                new = _value(v, depth + 1)
+            except _Refused as refused:
+                refused.path.append(str(i))
+                raise
+        if out is not None:
+            out.append(new)
+        elif new is not v:  # the first item that changes: the list is copied from here on
+            out = value[:i]
+            out.append(new)
+    return value if out is None else out

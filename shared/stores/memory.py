@@ -3,12 +3,13 @@
 Documents are copied in and out, so callers cannot mutate stored state by
 accident, and every write is announced on the change feed, as Firestore's
 document-written events are. Each stored document is kept frozen (serialized
-with :mod:`marshal`, the fastest deep copy CPython has for JSON-like values)
-beside the live copy that queries match against, so a read is one C call.
-Equality and ``in`` conditions are served from indexes built on first use, so the
-embedded system stays fast as collections grow. Every operation refuses an id
-Firestore would refuse (:func:`~shared.stores.document_rules.check_key`), reads
-included, so a bad id fails here as it fails on GCP. Values read back as the
+with :mod:`marshal`, the fastest deep copy CPython has for JSON-like values),
+so a read is one C call, and, in a collection that has been queried, beside the
+live copy that queries match against. Equality and ``in`` conditions are served
+from indexes built on first use, so the embedded system stays fast as collections
+grow. Every operation refuses an id Firestore would refuse
+(:func:`~shared.stores.document_rules.check_key`), reads included, so a bad id
+fails here as it fails on GCP. Values read back as the
 Firestore client reads them (the table in :mod:`shared.stores.eventarc`): a
 ``datetime`` is stored as the client's ``DatetimeWithNanoseconds`` in UTC.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import marshal
+import math
 import pickle
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -37,7 +39,7 @@ from shared.stores.base import (
     Where,
 )
 from shared.stores.document_rules import check_collection, check_key, normalized
-from shared.stores.query import field_value, matches, order_fields, sort_key
+from shared.stores.query import all_of, condition, field_value, order_fields, sort_key
 
 Index = dict[Any, set[str]]
 """Field value -> keys of the documents holding it."""
@@ -73,6 +75,12 @@ class Frozen:
         """True when both hold the same value, types and key order included."""
         return self._blob == other._blob
 
+    def surely_differs(self, other: Frozen) -> bool:
+        """True only when the two values are not :func:`same_value`: both marshalled, to
+        blobs of different lengths (marshal writes a value in as many bytes whatever the
+        order of its maps' keys, so same values have blobs of one length)."""
+        return self.plain and other.plain and len(self._blob) != len(other._blob)
+
 
 def same_value(a: Any, b: Any) -> bool:
     """Whether Firestore would hold ``a`` and ``b`` as the same value: maps whatever their
@@ -86,10 +94,54 @@ def same_value(a: Any, b: Any) -> bool:
     return bool(a == b)
 
 
-class _MemoryWatch(Watch):
+class FrozenChange:
+    """A document change with its documents kept frozen: each :meth:`thaw` is a new
+    :class:`DocumentChange` with copies of its own, as each Eventarc delivery decodes its own."""
+
+    __slots__ = ("after", "before", "collection", "key", "version", "written_ms")
+
     def __init__(
-        self, store: InMemoryDocumentStore, collection: str, callback: ChangeCallback
+        self,
+        collection: str,
+        key: str,
+        before: Frozen | None,
+        after: Frozen | None,
+        version: str,
+        written_ms: int | None,
     ) -> None:
+        self.collection, self.key, self.version = collection, key, version
+        self.before, self.after, self.written_ms = before, after, written_ms
+
+    def thaw(self) -> DocumentChange:
+        """The change, with fresh copies of its documents."""
+        before, after = self.before, self.after
+        return DocumentChange(
+            self.collection,
+            self.key,
+            None if before is None else before.thaw(),
+            None if after is None else after.thaw(),
+            self.version,
+            self.written_ms,
+        )
+
+
+FrozenCallback = Callable[[FrozenChange], None]
+
+
+class _FrozenWatcher:
+    """A :meth:`InMemoryDocumentStore.watch_frozen` callback among the plain ones."""
+
+    __slots__ = ("callback",)
+
+    def __init__(self, callback: FrozenCallback) -> None:
+        self.callback = callback
+
+
+Watcher = ChangeCallback | _FrozenWatcher
+
+
+class _MemoryWatch(Watch):
+    def __init__(self, store: InMemoryDocumentStore, collection: str, callback: Watcher) -> None:
         self._store, self._collection, self._callback = store, collection, callback
 
     def stop(self) -> None:
@@ -108,9 +160,11 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     def __init__(self, clock: Clock | None = None, *, rerun_updaters: bool = False) -> None:
         self._clock = clock
         self._rerun_updaters = rerun_updaters
-        self._collections: dict[str, dict[str, Doc]] = {}
-        self._frozen: dict[str, dict[str, Frozen]] = {}
-        self._watchers: dict[str, list[ChangeCallback]] = {}
+        self._collections: dict[str, dict[str, Frozen]] = {}
+        """Every document, frozen, by collection and key: what the store holds."""
+        self._live: dict[str, dict[str, Doc]] = {}
+        """Live copies, for queries to match against, of the collections queried so far."""
+        self._watchers: dict[str, list[Watcher]] = {}
         self._lock = threading.RLock()
         self._versions = itertools.count(1)
         self._indexes: dict[str, dict[str, Index]] = {}
@@ -123,14 +177,14 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         with self._lock:
             return {
                 (collection, key): frozen.thaw()
-                for collection, documents in self._frozen.items()
+                for collection, documents in self._collections.items()
                 for key, frozen in documents.items()
             }
 
     def get(self, collection: str, key: str) -> Doc | None:
         check_key(collection, key)
         with self._lock:
-            frozen = self._frozen.get(collection, {}).get(key)
+            frozen = self._collections.get(collection, {}).get(key)
             return frozen.thaw() if frozen is not None else None
 
     def query(
@@ -143,12 +197,13 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         limit: int | None = None,
     ) -> list[Document]:
         check_collection(collection)
+        matching = all_of([condition(w) for w in where])
         with self._lock:
-            frozen = self._frozen.get(collection, {})
+            frozen = self._collections.get(collection, {})
             found = [
                 Document(key, frozen[key].thaw())
                 for key, doc in self._candidates(collection, where)
-                if all(matches(doc, w) for w in where)
+                if matching(doc)
             ]
         if order_by is None:
             found.sort(key=lambda d: d.key)
@@ -187,10 +242,11 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     def delete(self, collection: str, key: str) -> None:
         check_key(collection, key)
         with self._lock:
-            before = self._collections.get(collection, {}).pop(key, None)
-            if before is not None:
-                frozen = self._frozen[collection].pop(key)
-                self._reindex(collection, key, before, None)
+            frozen = self._collections.get(collection, {}).pop(key, None)
+            if frozen is not None:
+                live = self._live.get(collection)
+                if live is not None:
+                    self._reindex(collection, key, live.pop(key), None)
                 self._announce(collection, key, frozen, None)
 
     def delete_if(self, collection: str, key: str, condition: Callable[[Doc], bool]) -> bool:
@@ -208,7 +264,16 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             self._watchers.setdefault(collection, []).append(callback)
         return _MemoryWatch(self, collection, callback)
 
-    def _unwatch(self, collection: str, callback: ChangeCallback) -> None:
+    def watch_frozen(self, collection: str, callback: FrozenCallback) -> Watch:
+        """:meth:`watch`, for a watcher that keeps changes to thaw later (the embedded
+        system's trigger queues): it is told with a :class:`FrozenChange`, which one
+        write's watchers share, and saves thawing documents only to freeze them again."""
+        watcher = _FrozenWatcher(callback)
+        with self._lock:
+            self._watchers.setdefault(collection, []).append(watcher)
+        return _MemoryWatch(self, collection, watcher)
+
+    def _unwatch(self, collection: str, callback: Watcher) -> None:
         with self._lock:
             callbacks = self._watchers.get(collection, [])
             if callback in callbacks:
@@ -225,37 +290,65 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         if not frozen.plain:
             data = as_read(data)
             frozen = Frozen(data)
-        docs = self._collections.setdefault(collection, {})
-        frozen_docs = self._frozen.setdefault(collection, {})
-        before, previous = docs.get(key), frozen_docs.get(key)
-        if previous is not None and (previous.same_as(frozen) or same_value(before, data)):
+        frozen_docs = self._collections.setdefault(collection, {})
+        live = self._live.get(collection)
+        previous = frozen_docs.get(key)
+        before = live.get(key) if live is not None else None
+        if previous is not None and _unchanged(previous, frozen, before, data):
             return previous  # a write that changes nothing: Firestore reports no change
         frozen_docs[key] = frozen
-        docs[key] = stored = frozen.thaw()
-        self._reindex(collection, key, before, stored)
+        if live is not None:
+            live[key] = stored = frozen.thaw()
+            self._reindex(collection, key, before, stored)
         self._announce(collection, key, previous, frozen)
         return frozen
+
+    def _live_docs(self, collection: str) -> dict[str, Doc]:
+        """The live copies of ``collection``'s documents, made on its first query and kept
+        up to date by every write from then on."""
+        live = self._live.get(collection)
+        if live is None:
+            frozen = self._collections.get(collection, {})
+            live = self._live[collection] = {key: f.thaw() for key, f in frozen.items()}
+        return live
 
     def _candidates(self, collection: str, where: Sequence[Where]) -> Iterable[tuple[str, Doc]]:
         """The documents that can match: the smallest index bucket of an ``==`` or ``in``,
         else all."""
-        docs = self._collections.get(collection, {})
+        docs = self._live_docs(collection)
         buckets: list[set[str]] = []
+        exact: list[set[str]] = []
+        """The buckets that hold every document matching their condition (all but NaN's)."""
         for w in where:
             if w.op == "==" and _hashable(w.value):
-                buckets.append(self._index(collection, w.field).get(as_read(w.value), set()))
+                bucket = self._index(collection, w.field).get(as_read(w.value), set())
+                values: Iterable[Any] = (w.value,)
             elif w.op == "in" and all(_hashable(v) for v in w.value):
                 index = self._index(collection, w.field)
-                buckets.append(set().union(*(index.get(as_read(v), set()) for v in w.value)))
+                bucket = set()
+                for v in w.value:
+                    found = index.get(v if type(v) in _SCALARS else as_read(v))
+                    if found:
+                        bucket |= found
+                values = w.value
+            else:
+                continue
+            buckets.append(bucket)
+            if not any(type(v) is float and math.isnan(v) for v in values):
+                exact.append(bucket)  # NaN != NaN: an index finds no document for a NaN
         if not buckets:
             return docs.items()
-        return [(k, docs[k]) for k in min(buckets, key=len)]
+        smallest = min(buckets, key=len)
+        # A document missing from an exact bucket cannot match: leave it out before the
+        # conditions are tried on it.
+        keys = smallest.intersection(*(b for b in exact if b is not smallest))
+        return [(k, docs[k]) for k in keys]
 
     def _index(self, collection: str, field: str) -> Index:
         indexes = self._indexes.setdefault(collection, {})
         if field not in indexes:
             index: Index = {}
-            for key, doc in self._collections.get(collection, {}).items():
+            for key, doc in self._live_docs(collection).items():
                 _add(index, field_value(doc, field), key)
             indexes[field] = index
         return indexes[field]
@@ -273,7 +366,13 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         """Tell each watcher, with its own copies of the documents."""
         version = self._version()
         written_ms = self._clock.now_ms() if self._clock is not None else None
+        frozen: FrozenChange | None = None
         for callback in self._watchers.get(collection, ()):
+            if isinstance(callback, _FrozenWatcher):
+                if frozen is None:
+                    frozen = FrozenChange(collection, key, before, after, version, written_ms)
+                callback.callback(frozen)
+                continue
             callback(
                 DocumentChange(
                     collection,
@@ -287,6 +386,20 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
 
     def _version(self) -> str:
         return f"{next(self._versions):012d}"
+
+
+def _unchanged(previous: Frozen, frozen: Frozen, before: Doc | None, data: Doc) -> bool:
+    """Whether ``data`` (frozen as ``frozen``) is the same document as ``previous`` (whose
+    live copy ``before`` is, if the collection keeps them)."""
+    if previous.same_as(frozen):
+        return True
+    if previous.surely_differs(frozen):
+        return False
+    if before is None:
+        before = previous.thaw()
+    # Python's == is laxer than same_value (1 == 1.0 == True) and fast: only when it finds
+    # the documents equal can they be the same.
+    return bool(before == data) and same_value(before, data)
 
 
 def as_read(value: Any) -> Any:
@@ -303,6 +416,10 @@ def as_read(value: Any) -> Any:
         fields = (*utc.timetuple()[:6], utc.microsecond)
         return DatetimeWithNanoseconds(*fields, tzinfo=UTC)  # type: ignore[no-untyped-call]
     return value
+
+
+_SCALARS = frozenset({str, int, float, bool, bytes, type(None)})
+"""Types :func:`as_read` returns as they are."""
 
 
 def _hashable(value: Any) -> bool:

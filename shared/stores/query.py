@@ -8,7 +8,8 @@ range condition only matches values of its own type.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,8 +19,15 @@ _MISSING = object()
 INEQUALITIES = frozenset({"!=", "<", "<=", ">", ">="})
 
 
+Condition = Callable[[Doc], bool]
+"""A compiled :class:`Where`: whether a document matches it."""
+_RANGES = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
 def field_value(doc: Doc, path: str) -> Any:
     """The value at a dotted ``path``, or a sentinel when absent."""
+    if "." not in path:
+        return doc.get(path, _MISSING) if isinstance(doc, dict) else _MISSING
     value: Any = doc
     for part in path.split("."):
         if not isinstance(value, dict) or part not in value:
@@ -30,6 +38,13 @@ def field_value(doc: Doc, path: str) -> Any:
 
 def value_key(value: Any) -> tuple[Any, ...]:
     """A sort key that orders values as Firestore does, type first."""
+    kind = type(value)  # the common exact types first, without the chain below
+    if kind is str:
+        return (5, value)
+    if kind is int:
+        return (3, value)
+    if kind is bool:
+        return (1, value)
     if value is None:
         return (0,)
     if isinstance(value, bool):
@@ -78,6 +93,69 @@ def matches(doc: Doc, where: Where) -> bool:
         case ">=":
             return have >= bound
     return False
+
+
+def condition(where: Where) -> Condition:
+    """``lambda doc: matches(doc, where)``, with what depends on ``where`` alone (the keys of
+    its values) worked out once, for a query that tries it on many documents."""
+    path, op = where.field, where.op
+    try:
+        wanted_keys = [value_key(v) for v in where.value] if op == "in" else []
+        wanted = value_key(where.value) if op != "in" else ()
+    except Exception:  # e.g. a map with keys that do not sort: fail as matches() fails
+        return lambda doc: matches(doc, where)
+    if op == "in":
+
+        def is_in(doc: Doc) -> bool:
+            value = field_value(doc, path)
+            return value is not _MISSING and value_key(value) in wanted_keys
+
+        return is_in
+    if op == "==":
+
+        def equal(doc: Doc) -> bool:
+            value = field_value(doc, path)
+            return value is not _MISSING and value_key(value) == wanted
+
+        return equal
+    if op == "!=":
+
+        def unequal(doc: Doc) -> bool:
+            value = field_value(doc, path)
+            return value is not _MISSING and value is not None and value_key(value) != wanted
+
+        return unequal
+    if op == "array_contains":
+
+        def contains(doc: Doc) -> bool:
+            value = field_value(doc, path)
+            return isinstance(value, list) and any(value_key(v) == wanted for v in value)
+
+        return contains
+    compare = _RANGES.get(op)
+    if compare is None:
+        return lambda doc: False
+
+    def in_range(doc: Doc) -> bool:
+        value = field_value(doc, path)
+        if value is _MISSING:
+            return False
+        have = value_key(value)
+        # a range condition only matches values of its own type
+        return have[0] == wanted[0] and bool(compare(have, wanted))
+
+    return in_range
+
+
+def all_of(conditions: Sequence[Condition]) -> Condition:
+    """One condition that holds when every one of ``conditions`` does."""
+    if not conditions:
+        return lambda doc: True
+    first, *rest = conditions
+    if not rest:
+        return first
+    others = all_of(rest)  # a chain of calls: all() would make a generator per document
+    return lambda doc: first(doc) and others(doc)
 
 
 def order_fields(where: Sequence[Where], order_by: str) -> list[str]:
