@@ -34,7 +34,14 @@ class Address(ContractModel):
 
 
 class RestaurantUpdated(Contract):
-    """A restaurant's public profile, published whenever it changes."""
+    """A restaurant's whole public profile, published each time a save changes it.
+
+    It replaces the profile published before. A consumer may hear one twice, or an older
+    one after a newer (Pub/Sub redelivers, a retried trigger publishes late): of one
+    restaurant's profiles it keeps the latest, the one with the later envelope
+    ``timestamp`` (when the profile was saved) and, of two with the same, the higher
+    ``revision``; it drops the others. The restaurant's menu is another event
+    (``restaurant.menu-updated``), with revisions of its own, and may arrive first."""
 
     TYPE: ClassVar[str] = "restaurant.restaurant-updated"
     ENTITY: ClassVar[str] = "restaurant"
@@ -48,9 +55,10 @@ class RestaurantUpdated(Contract):
     """The kind of food, in the restaurant's words, lower case (e.g. ``pizza``): free text,
     not a fixed list."""
     address: Address
-    """Where the restaurant is: the pickup point for drivers."""
+    """Where the restaurant is: the pickup point for drivers, from which its delivery
+    radius is measured."""
     open: bool
-    """Whether the restaurant takes orders now."""
+    """Whether the restaurant takes orders now (``false``: none may be placed with it)."""
     ordering: Literal["kitchen", "pos"]
     """Where the restaurant gets its orders: ``kitchen`` (the kitchen queue of its kitchen
     app) or ``pos`` (its own point of sale). Values may be added: skip those you do not know."""
@@ -69,7 +77,7 @@ class MenuItem(ContractModel):
     """One dish on a menu."""
 
     id: Id
-    """The dish's id; orders name it ``menuItemId``."""
+    """The dish's id, unique on its menu; orders name it ``menuItemId``."""
     name: str
     """The dish's name."""
     description: str
@@ -77,13 +85,21 @@ class MenuItem(ContractModel):
     price: int = Field(ge=0)
     """The price of one, in ``currency``'s minor unit (cents)."""
     currency: Currency
-    """The currency of ``price``."""
+    """The currency of ``price``: the same for every dish of the menu."""
     available: bool
     """Whether it can be ordered now (``false``: on the menu, but sold out)."""
 
 
 class MenuUpdated(Contract):
-    """A restaurant's whole menu, published whenever it changes."""
+    """A restaurant's whole menu, published each time a save changes it.
+
+    It replaces the menu published before: a dish left out of it is off the menu and can
+    no longer be ordered. A consumer may hear one twice, or an older one after a newer
+    (Pub/Sub redelivers, a retried trigger publishes late): of one restaurant's menus it
+    keeps the latest, the one with the later envelope ``timestamp`` (when the menu was
+    saved) and, of two with the same, the higher ``revision``; it drops the others. The
+    menu may arrive before its restaurant's profile (``restaurant.restaurant-updated``),
+    whose revisions are counted apart."""
 
     TYPE: ClassVar[str] = "restaurant.menu-updated"
     ENTITY: ClassVar[str] = "menu"
@@ -94,7 +110,8 @@ class MenuUpdated(Contract):
     restaurant_id: Id
     """The restaurant whose menu this is; also the events' partition key."""
     items: list[MenuItem]
-    """Every dish on the menu, available or not: it replaces the menu published before."""
+    """Every dish on the menu, available or not, in the order the restaurant shows them;
+    it replaces the menu published before."""
     revision: int | None = Field(default=None, ge=1, examples=[3])
     """Which save of the menu this is: 1 for the first, one more for each save that changed
     it. Of two events about one restaurant's menu, the one with the higher revision is the

@@ -120,6 +120,10 @@ class MenuItemView(MenuItem):
 
     model_config = STORED
 
+    price: int = Field(ge=0)
+    """The price of one, in ``currency``'s minor unit (cents for EUR); a menu saved before
+    prices were capped may still hold one above :data:`MAX_PRICE`."""
+
 
 class MenuView(ResponseView):
     """A stored menu with its restaurant id."""

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from restaurant.profile_bff.models import MAX_PRICE
 from shared.auth import Actor, Principal
 from tests.restaurant.conftest import MENU_ITEMS, PROFILE, Restaurant
 
@@ -128,6 +129,17 @@ def test_a_profile_and_menu_stored_with_fields_since_dropped_still_read(
     read = get(restaurant, "/restaurants/r-1/menu")
     assert read.status_code == 200
     assert read.get_json()["items"] == menu["items"]
+
+
+def test_a_menu_saved_before_prices_were_capped_still_reads(restaurant: Restaurant) -> None:
+    put_profile(restaurant)
+    dear = [{**MENU_ITEMS[0], "price": MAX_PRICE + 1}]
+    restaurant.store.put("menus", "r-1", {"restaurantId": "r-1", "items": dear, "revision": 4})
+
+    read = get(restaurant, "/restaurants/r-1/menu")
+
+    assert (read.status_code, read.get_json()) == (200, {"restaurantId": "r-1", "items": dear})
+    assert put_menu(restaurant, dear).status_code == 400  # saving it again: within the cap
 
 
 def test_an_unknown_profile_is_404(restaurant: Restaurant) -> None:
