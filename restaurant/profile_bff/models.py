@@ -108,7 +108,9 @@ class MenuItem(Body):
 
 
 class Menu(Body):
-    """A restaurant's whole menu, as staff write it."""
+    """A restaurant's whole menu, as staff write it. The request body is at most 64 KiB,
+    whatever the per-dish limits allow (a bigger one is a 413): 200 dishes have about 200
+    characters each (ASCII; fewer in other scripts) for their name and description."""
 
     items: list[MenuItem] = Field(min_length=1, max_length=200)
     """Every dish, available or not (1 to 200), in the order customers see them; they
