@@ -20,6 +20,7 @@ TOPOLOGY = Subsystem(
     indexes=(
         Index("deliveries", ("status", "offer.expiresAt")),
         Index("deliveries", ("status", "searchFrom")),
+        Index("deliveries", ("status", "pickupBlock")),
         Index("dispatch-drivers", ("online", "deliveryId", "cell")),
         Index("driver-deliveries", ("driverId", "assignedAt desc")),
     ),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from delivery.dispatch_control.drivers import keep_driver
+from delivery.dispatch_control.geo import block_of
 from delivery.dispatch_control.records import (
     DELIVERIES,
     DRIVERS,
@@ -127,6 +128,7 @@ def _new_delivery(order: Doc, now_ms: int) -> Doc:
             "name": restaurant["name"],
             "address": restaurant["address"],
         },
+        "pickupBlock": block_of(restaurant["address"]),
         "dropoff": order["deliveryAddress"],
         "status": "searching" if search_from <= now_ms else "scheduled",
         "searchFrom": search_from,

@@ -4,7 +4,9 @@ A cell is a square of :data:`CELL_DEG` degrees of latitude and longitude
 (about 1.1 km north to south, less east to west away from the equator), named
 ``"<row>:<column>"``; columns wrap around at the antimeridian. Dispatch keeps
 each driver's cell, so finding drivers near a pickup reads the rings of cells
-around it, not every driver online.
+around it, not every driver online. A block is a square of :data:`BLOCK_CELLS` by
+:data:`BLOCK_CELLS` cells; dispatch keeps each delivery's pickup block, so finding the
+deliveries within a driver's reach reads the few blocks around them in one query.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ CELL_DEG = 0.01
 SEARCH_RINGS = 10
 """How many rings of cells around a pickup dispatch searches: about 11 km north and
 south, less east and west away from the equator (7 km at Berlin)."""
+BLOCK_CELLS = 5
+"""Cells along each side of a block: the :data:`SEARCH_RINGS` around a cell fit in 5 by 5
+blocks, few enough for one ``in`` condition."""
 _COLUMNS = round(360 / CELL_DEG)
 _METRES_PER_DEG = math.pi * EARTH_RADIUS_M / 180
 
@@ -40,6 +45,25 @@ def ring(point: Mapping[str, float], radius: int) -> list[str]:
         *((dr, dc) for dr in between for dc in (-radius, radius)),
     ]
     return [f"{row + dr}:{_wrapped(column + dc)}" for dr, dc in offsets]
+
+
+def block_of(point: Mapping[str, float]) -> str:
+    """The name of the block holding ``point``'s cell."""
+    row, column = _grid(point)
+    return f"{row // BLOCK_CELLS}:{column // BLOCK_CELLS}"
+
+
+def blocks_within(point: Mapping[str, float], rings: int) -> list[str]:
+    """The blocks holding every cell at most ``rings`` cells from ``point``'s, and no others.
+
+    Blocks never straddle the antimeridian (the columns there are multiples of
+    :data:`BLOCK_CELLS`), so a wrapped column's block is the block of the column.
+    """
+    row, column = _grid(point)
+    rows = range((row - rings) // BLOCK_CELLS, (row + rings) // BLOCK_CELLS + 1)
+    nearby = range(column - rings, column + rings + 1)
+    columns = sorted({_wrapped(c) // BLOCK_CELLS for c in nearby})
+    return [f"{r}:{c}" for r in rows for c in columns]
 
 
 def ring_gap_m(point: Mapping[str, float], radius: int) -> float:

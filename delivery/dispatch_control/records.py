@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Literal
 
-from delivery.dispatch_control.geo import SEARCH_RINGS, cells_apart
+from delivery.dispatch_control.geo import SEARCH_RINGS, blocks_within, cells_apart
 from shared.stores import Doc, Where
+from shared.stores.base import MAX_IN_VALUES
 
 if TYPE_CHECKING:
-    from shared.stores import AbstractDocumentStore
+    from shared.stores import AbstractDocumentStore, Document
     from shared.stores.base import Updater
 
 DRIVERS = "dispatch-drivers"
@@ -20,8 +21,10 @@ while they consider its offer."""
 
 DELIVERIES = "deliveries"
 """``deliveries/{deliveryId}`` (``"d-" + orderId``): ``{id, orderId, customerRef,
-pickup{restaurantId,name,address}, dropoff, status, searchFrom, offer{driverId,expiresAt}|null,
-declinedBy, missedBy, driver{id,name}|null, location, changedAt}``. ``declinedBy`` holds the
+pickup{restaurantId,name,address}, pickupBlock, dropoff, status, searchFrom,
+offer{driverId,expiresAt}|null, declinedBy, missedBy, driver{id,name}|null, location,
+changedAt}``. ``pickupBlock`` is the pickup's block (:mod:`~delivery.dispatch_control.geo`),
+missing on deliveries stored before it was kept. ``declinedBy`` holds the
 drivers who turned the delivery down or handed it back, never offered it again; ``missedBy``
 those whose offer ran out or who went offline holding it, least recent first (missing on
 deliveries stored before it was kept).
@@ -53,22 +56,33 @@ def dispatchable(driver: Doc | None) -> bool:
 
 
 def nudge_searching(
-    store: AbstractDocumentStore, cause: str, drivers: Sequence[Doc], *, skip: str = ""
+    store: AbstractDocumentStore,
+    cause: str,
+    drivers: Sequence[Doc],
+    *,
+    skip: str = "",
+    everywhere: bool = False,
 ) -> None:
     """For each newly available driver, touch the longest-waiting searching delivery within
     their reach that they have not declined (never ``skip``), so the rules try to offer it
     again.
 
-    One delivery per driver keeps a busy hour linear; the offer-timeouts sweep
-    catches any delivery a nudge went past.
+    Only the searching deliveries whose ``pickupBlock`` is among the blocks
+    around the drivers are read (:func:`~delivery.dispatch_control.geo.blocks_within`),
+    not every delivery waiting anywhere. With ``everywhere`` (the offer-timeouts
+    sweep, once a minute) every searching delivery is read, so one stored before
+    ``pickupBlock`` was kept, which no block finds, is still offered by the next sweep.
+    One delivery per driver keeps a busy hour linear; the sweep catches any
+    delivery a nudge went past.
     """
+    located = [driver for driver in drivers if driver["location"] is not None]
+    if not located:
+        return
     waiting = sorted(
-        (d.data for d in store.query(DELIVERIES, [Where("status", "==", "searching")])),
+        (d.data for d in _searching_near(store, located, everywhere=everywhere)),
         key=lambda d: (d["changedAt"], d["id"]),
     )
-    for driver in drivers:
-        if driver["location"] is None:
-            continue
+    for driver in located:
         for delivery in waiting:
             reach = cells_apart(driver["location"], delivery["pickup"]["address"])
             if (
@@ -79,6 +93,24 @@ def nudge_searching(
                 store.update(DELIVERIES, delivery["id"], lambda d: _nudged(d, cause))
                 waiting.remove(delivery)
                 break
+
+
+def _searching_near(
+    store: AbstractDocumentStore, drivers: Sequence[Doc], *, everywhere: bool
+) -> list[Document]:
+    """The searching deliveries in the blocks within the drivers' reach (all of them with
+    ``everywhere``)."""
+    searching = Where("status", "==", "searching")
+    if everywhere:
+        return store.query(DELIVERIES, [searching])
+    near = {b for d in drivers for b in blocks_within(d["location"], SEARCH_RINGS)}
+    blocks = sorted(near)
+    chunks = (blocks[at : at + MAX_IN_VALUES] for at in range(0, len(blocks), MAX_IN_VALUES))
+    return [
+        d
+        for chunk in chunks
+        for d in store.query(DELIVERIES, [searching, Where("pickupBlock", "in", chunk)])
+    ]
 
 
 def _nudged(delivery: Doc | None, cause: str) -> Doc | None:

@@ -48,4 +48,5 @@ def withdraw_expired_offers(now_ms: int, ctx: Context[DeliveryPorts]) -> None:
     online = store.query(DRIVERS, [Where("online", "==", True)])
     free = [d.data for d in online if available(d.data)]
     if free:
-        nudge_searching(store, f"sweep-{now_ms}", free)
+        # Every searching delivery: those stored before their pickupBlock was kept too.
+        nudge_searching(store, f"sweep-{now_ms}", free, everywhere=True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import uuid
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime
@@ -35,9 +36,19 @@ if TYPE_CHECKING:
     from shared.envelope import Envelope
 
 
+_HOUR_MS = 3_600_000
+
+
 def hour_prefix(subsystem: str, topic: str, timestamp_ms: int) -> str:
     """The folder of the hour that holds a message published at ``timestamp_ms``."""
-    t = datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
+    return _hour_folder(subsystem, topic, timestamp_ms // _HOUR_MS)
+
+
+@functools.lru_cache(maxsize=256)
+def _hour_folder(subsystem: str, topic: str, hour: int) -> str:
+    """The folder of the ``hour``-th hour since the epoch: formatted once per topic and hour
+    while they are recent, as a burst of records shares a few."""
+    t = datetime.fromtimestamp(hour * 3600, tz=UTC)
     return f"{subsystem}/{topic}/{t:%Y/%m/%d/%H}/"
 
 

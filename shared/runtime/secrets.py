@@ -14,9 +14,8 @@ saying what to declare, not first on Google Cloud::
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Collection, Iterator, Mapping
-from contextvars import ContextVar
+from collections.abc import Collection, Mapping
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -57,14 +56,29 @@ class Secret:
         return cls(name, "-", {name: value})
 
 
-@contextlib.contextmanager
-def secrets_scope(function: str, declared: Collection[str]) -> Iterator[None]:
-    """While the block runs, ``function`` may reveal only the ``declared`` secrets."""
-    token = _declared.set((function, frozenset(declared)))
-    try:
-        yield
-    finally:
-        _declared.reset(token)
+class secrets_scope:  # lower case, as contextlib.suppress: it is used as a function
+    """While the block runs, ``function`` may reveal only the ``declared`` secrets.
+
+    A class, not a generator, as it wraps every function run. The block's end
+    restores the scope it began in, however it ends. A scope may be entered
+    again once left, not while it is in use.
+    """
+
+    __slots__ = ("_declared", "_function", "_token")
+
+    def __init__(self, function: str, declared: Collection[str]) -> None:
+        self._function, self._declared = function, declared
+        self._token: Token[tuple[str, frozenset[str]] | None] | None = None
+
+    def __enter__(self) -> None:
+        if self._token is not None:
+            raise RuntimeError(f"the secrets scope of {self._function} is already in use")
+        self._token = _declared.set((self._function, frozenset(self._declared)))
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._token is not None:
+            _declared.reset(self._token)
+            self._token = None
 
 
 def serve_endpoint(fn: Endpoint, ports: Any, qualified: str) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -105,10 +105,14 @@ def condition(where: Where) -> Condition:
     except Exception:  # e.g. a map with keys that do not sort: fail as matches() fails
         return lambda doc: matches(doc, where)
     if op == "in":
+        try:
+            wanted_set: Collection[Any] = frozenset(wanted_keys)  # one lookup, not a scan
+        except TypeError:
+            wanted_set = wanted_keys
 
         def is_in(doc: Doc) -> bool:
             value = field_value(doc, path)
-            return value is not _MISSING and value_key(value) in wanted_keys
+            return value is not _MISSING and value_key(value) in wanted_set
 
         return is_in
     if op == "==":

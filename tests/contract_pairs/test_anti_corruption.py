@@ -56,5 +56,5 @@ def test_a_payload_that_breaks_the_reader_becomes_a_fault_and_changes_nothing(
     emitted = [topic for project, topic, _ in published if project == reading.subsystem]
     assert emitted == [Topic.FAULTS]
     store = system.stores[reading.subsystem]
-    written = {name for name, docs in store._collections.items() if docs}  # every collection
+    written = {collection for collection, _key in store.snapshot()}  # every collection
     assert written == {"faults"}
