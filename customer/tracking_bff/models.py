@@ -175,13 +175,8 @@ class OrderSummary(ResponseView):
     currency: str
     """The ISO 4217 code of ``total`` (e.g. ``EUR``)."""
     ready_by: int | None = None
-    """When the food is ready, in epoch milliseconds (UTC), as Order last said: the time the
-    restaurant expected when it accepted the order, then the time it marked the food ready.
-    ``null`` until the restaurant accepted the order (and until it marks the food ready, if
-    it gave no time when accepting), and once the order is cancelled or its payment
-    declined. Once the order is picked up or delivered it stays as Order last said: when the
-    food was ready, or the restaurant's estimate if it never marked it ready. News arriving
-    late or twice never moves it back."""
+    """When the food is ready, in epoch milliseconds (UTC), as in the order's tracking
+    (``GET /orders/{order_id}``)."""
     cancellation: Cancellation | None = None
     """The customer's request to cancel the order and what became of it; ``null``: they made
     none."""
