@@ -65,6 +65,6 @@ def test_the_retention_reaches_the_bucket_from_each_environment(modules):
         assert system["lake_retention_days"] == "${var.lake_retention_days}"
 
 
-def test_dev_keeps_a_month_and_prod_keeps_what_its_owner_decides(modules):
-    assert modules["environments/dev"]["variable"]["lake_retention_days"]["default"] == 30
-    assert modules["environments/prod"]["variable"]["lake_retention_days"]["default"] is None
+def test_every_event_is_kept_for_good_unless_an_owner_sets_a_retention(modules):
+    for env in ENVIRONMENTS:
+        assert modules[f"environments/{env}"]["variable"]["lake_retention_days"]["default"] is None
