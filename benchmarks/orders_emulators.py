@@ -305,7 +305,7 @@ def check(stack: LiveStack, bench: Bench, statuses: dict[str, str]) -> list[str]
 
 def _deliver(driver: DriverApp, offer: dict[str, Any], every_s: float = 0.3) -> None:
     """Take the offered delivery, pick the order up and hand it over."""
-    driver.accept(offer["deliveryId"])
+    driver.accept(offer["offerId"])  # the push names the offer it is about
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         mine = {d["deliveryId"]: d for d in driver.deliveries()}.get(offer["deliveryId"])

@@ -48,3 +48,10 @@ OFFER_WITHDRAWN = "offer-withdrawn"
 DELIVERY_ASSIGNED = "delivery-assigned"
 DELIVERY_CANCELLED = "delivery-cancelled"
 DELIVERY_STATUS_CHANGED = "delivery-status-changed"
+
+
+def offer_id_of(delivery_id: str, expires_at: int) -> str:
+    """The id an offer is answered by (``delivery-offered``'s ``id`` and ``expiresAt``): its
+    delivery and its expiry, so the same delivery offered to the driver again later (after
+    their offer ran out) is another offer."""
+    return f"{delivery_id}@{expires_at}"

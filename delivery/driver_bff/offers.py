@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from delivery.driver_bff.models import Answer, Offer, Offers
 from delivery.driver_bff.pickups import readiness
 from delivery.driver_bff.records import DRIVERS, OFFERS, area
+from delivery.events import offer_id_of
 from shared.api import HttpApi, HttpError
 from shared.stores import Doc, Where
 
@@ -18,12 +19,6 @@ if TYPE_CHECKING:
 
 Verdict = Literal["accepted", "declined"]
 _OFFER_ID = re.compile(r"(?P<delivery>.+)@(?P<expires>[0-9]{1,19})")
-
-
-def offer_id_of(delivery_id: str, expires_at: int) -> str:
-    """The id an offer is answered by: its delivery and its expiry, so the same delivery
-    offered to the driver again later (after their offer ran out) is another offer."""
-    return f"{delivery_id}@{expires_at}"
 
 
 def named(offer_id: str) -> tuple[str, int]:

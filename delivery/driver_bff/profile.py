@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from delivery.driver_bff.models import Location, Profile, ProfileRequest, StatusRequest
-from delivery.driver_bff.offers import ACCEPTING, named, offer_id_of, open_offers
+from delivery.driver_bff.offers import ACCEPTING, named, open_offers
 from delivery.driver_bff.records import ACTIVE, DELIVERIES, DRIVERS, OFFERS
+from delivery.events import offer_id_of
 from shared.api import HttpApi, HttpError
 from shared.stores import Doc, Where
 

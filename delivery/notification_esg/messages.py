@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from delivery.events import offer_id_of
 from delivery.notification_esg.provider import PushMessage
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ def new_offer(offer: Doc) -> PushMessage:
         title="New delivery offer",
         body=f"Pick up at {pickup['name']}, {pickup['address']['street']}.",
         data={
+            "offerId": offer_id_of(offer["id"], offer["expiresAt"]),
             "deliveryId": offer["id"],
             "orderId": offer["orderId"],
             "expiresAt": str(offer["expiresAt"]),

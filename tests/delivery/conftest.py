@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import flask
 import pytest
 
-from delivery.driver_bff.offers import offer_id_of
+from delivery.events import offer_id_of
 from delivery.topology import APP, TOPOLOGY
 from shared.auth import Actor, LocalIssuer, Principal
 from shared.clock import ManualClock

@@ -102,8 +102,24 @@ def test_the_driver_hears_of_a_new_offer(delivery: Delivery) -> None:
         "to": {"kind": "driver", "id": "dan"},
         "title": "New delivery offer",
         "body": "Pick up at Trattoria Roma, Torstraße 1.",
-        "data": {"deliveryId": "d-o-1", "orderId": "o-1", "expiresAt": str(expires)},
+        "data": {
+            "offerId": f"d-o-1@{expires}",
+            "deliveryId": "d-o-1",
+            "orderId": "o-1",
+            "expiresAt": str(expires),
+        },
     }
+
+
+def test_the_driver_answers_the_offer_the_push_names(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    [pushed] = [m for m in delivery.push.messages.values() if m["title"] == "New delivery offer"]
+
+    accepted = delivery.call("POST", f"/offers/{pushed['data']['offerId']}/accept", "dan")
+
+    assert accepted.status_code == 200
+    assert accepted.get_json()["status"] == "accepted"
 
 
 def test_a_cancelled_order_is_explained_to_the_customer_and_its_driver(
