@@ -121,8 +121,22 @@ class AbstractLake(ABC):
         """Keep ``records`` (publish time in epoch ms, message data) in the lake."""
 
     @abstractmethod
-    def objects(self, subsystem: str, topic: str = "bus") -> list[str]:
-        """Object names under ``{subsystem}/{topic}/``, in layout (time) order."""
+    def objects(
+        self,
+        subsystem: str,
+        topic: str = "bus",
+        *,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+    ) -> list[str]:
+        """Object names under ``{subsystem}/{topic}/``, in layout (time) order.
+
+        With ``since_ms`` and/or ``until_ms``, only the objects of the hour folders
+        that overlap ``[since_ms, until_ms)``, found without listing the other
+        folders (:func:`shared.lake.window.folders_in_window`). A folder is the hour
+        a record was *stored* in, which may differ from its envelope's timestamp:
+        a reader filtering on event time widens the window by the lag it allows.
+        """
 
     @abstractmethod
     def read_object(self, name: str) -> Iterator[bytes]:

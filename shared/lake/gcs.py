@@ -22,11 +22,12 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
-from google.api_core.exceptions import Conflict, GoogleAPIError, PreconditionFailed
+from google.api_core.exceptions import Conflict, GoogleAPIError, NotFound, PreconditionFailed
 from google.auth.exceptions import GoogleAuthError
 
 from shared.exceptions import LakeError
 from shared.lake.base import AbstractLake, decode_object, encode_batches, topic_prefix
+from shared.lake.window import folders_in_window
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -80,18 +81,46 @@ class GcsLake(AbstractLake):
         for name, content in encode_batches(subsystem, topic, records):
             self._upload(name, content)
 
-    def objects(self, subsystem: str, topic: str = "bus") -> list[str]:
-        """Object names under ``{subsystem}/{topic}/``, in time order."""
+    def objects(
+        self,
+        subsystem: str,
+        topic: str = "bus",
+        *,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+    ) -> list[str]:
+        """Object names under ``{subsystem}/{topic}/``, in time order; with a window, only
+        those of the hour folders that overlap it, each listed by its own prefix."""
         prefix = topic_prefix(subsystem, topic)
+        if since_ms is None and until_ms is None:
+            return self._names_under(prefix)
+        folders = folders_in_window(self._child_folders, prefix, since_ms, until_ms)
+        return sorted(name for folder in folders for name in self._names_under(folder))
+
+    def _names_under(self, prefix: str) -> list[str]:
         try:
             names = [
                 str(blob.name)
                 for blob in self.client.list_blobs(self._bucket_name, prefix=prefix)
                 if str(blob.name).endswith(_SUFFIX)
             ]
+        except NotFound as e:
+            raise LakeError(f"there is no bucket gs://{self._bucket_name}") from e
         except _SDK_ERRORS as e:
             raise LakeError(f"cannot list gs://{self._bucket_name}/{prefix}: {e}") from e
         return sorted(names)
+
+    def _child_folders(self, prefix: str) -> list[str]:
+        """The "folders" one level below ``prefix``: the common prefixes up to the next ``/``."""
+        try:
+            listing = self.client.list_blobs(self._bucket_name, prefix=prefix, delimiter="/")
+            for _ in listing.pages:  # the prefixes are collected page by page
+                pass
+            return sorted(str(p) for p in listing.prefixes)
+        except NotFound as e:
+            raise LakeError(f"there is no bucket gs://{self._bucket_name}") from e
+        except _SDK_ERRORS as e:
+            raise LakeError(f"cannot list gs://{self._bucket_name}/{prefix}: {e}") from e
 
     def read_object(self, name: str) -> Iterator[bytes]:
         """The records of object ``name`` (downloaded eagerly, so errors surface here)."""

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from shared.exceptions import LakeError
 from shared.lake.base import AbstractLake, decode_object, encode_batches, topic_prefix
+from shared.lake.window import LEVELS, folders_in_window
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -50,14 +51,37 @@ class LocalDirectoryLake(AbstractLake):
             except OSError as e:
                 raise LakeError(f"cannot write lake object {name}: {e}") from e
 
-    def objects(self, subsystem: str, topic: str = "bus") -> list[str]:
-        """Object names under ``{subsystem}/{topic}/``, in time order."""
+    def objects(
+        self,
+        subsystem: str,
+        topic: str = "bus",
+        *,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+    ) -> list[str]:
+        """Object names under ``{subsystem}/{topic}/``, in time order; with a window, only
+        those of the hour folders that overlap it (only their directories are read)."""
         prefix = topic_prefix(subsystem, topic)
-        folder = self._root / prefix
         try:
-            files = [p for p in folder.glob(f"*/*/*/*/*{_SUFFIX}") if not p.name.startswith(".")]
+            if since_ms is None and until_ms is None:
+                return self._files_under(prefix)
+            folders = folders_in_window(self._child_folders, prefix, since_ms, until_ms)
+            return sorted(name for folder in folders for name in self._files_under(folder))
         except OSError as e:
             raise LakeError(f"cannot list lake folder {prefix}: {e}") from e
+
+    def _child_folders(self, folder: str) -> list[str]:
+        try:
+            entries = list((self._root / folder).iterdir())
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return [f"{folder}{p.name}/" for p in entries if p.is_dir()]
+
+    def _files_under(self, folder: str) -> list[str]:
+        """The objects at the layout's depth under ``folder`` (a topic or time folder)."""
+        depth = LEVELS + 2 - folder.rstrip("/").count("/")  # {subsystem}/{topic} is depth 0
+        pattern = "*/" * (depth - 1) + f"*{_SUFFIX}"
+        files = [p for p in (self._root / folder).glob(pattern) if not p.name.startswith(".")]
         return sorted(p.relative_to(self._root).as_posix() for p in files)
 
     def read_object(self, name: str) -> Iterator[bytes]:

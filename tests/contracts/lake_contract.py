@@ -95,6 +95,37 @@ class LakeContract(ABC):
         assert [e.id for e in window] == [e.id for e in events[1:4]]
         assert list(lake.replay("order", since_ms=events[5].timestamp + 1)) == []
 
+    def test_a_window_lists_only_the_hour_folders_that_overlap_it(self, lake: AbstractLake) -> None:
+        stored = {  # hour folder -> publish time; across a day, a month and a year
+            "2024/06/15/08": ms(2024, 6, 15, 8, 5),
+            "2025/12/30/22": T0 - 25 * HOUR_MS + 59 * 60_000,
+            "2025/12/31/23": T0,
+            "2026/01/01/00": T0 + HOUR_MS + 30 * 60_000,
+            "2026/01/01/01": T0 + 2 * HOUR_MS,
+            "2026/01/02/01": T0 + 26 * HOUR_MS + 1,
+        }
+        for n, at in enumerate(stored.values()):
+            lake.append("order", "bus", records(event(at, n)))
+        lake.append("delivery", "bus", records(event(T0 + HOUR_MS)))
+        lake.flush()
+
+        def hours(**window: int) -> list[str]:
+            names = lake.objects("order", "bus", **window)
+            assert names == sorted(names)
+            return [name.removeprefix("order/bus/")[:13] for name in names]
+
+        everything = list(stored)
+        assert hours() == everything
+        assert hours(since_ms=T0 + 30 * 60_000, until_ms=T0 + HOUR_MS + 1) == everything[2:4]
+        assert hours(since_ms=T0 + HOUR_MS, until_ms=T0 + 2 * HOUR_MS) == ["2026/01/01/00"]
+        assert hours(since_ms=T0 + HOUR_MS - 1) == everything[2:]
+        assert hours(until_ms=T0) == everything[:2]
+        assert hours(since_ms=ms(2024, 1, 1, 0), until_ms=ms(2025, 1, 1, 0)) == everything[:1]
+        assert hours(since_ms=T0 + 3 * HOUR_MS, until_ms=T0 + 25 * HOUR_MS) == []
+        assert hours(since_ms=T0 + 40 * HOUR_MS) == []
+        assert lake.objects("delivery", since_ms=T0, until_ms=T0 + HOUR_MS) == []
+        assert lake.objects("customer", since_ms=T0) == []
+
     def test_replay_of_another_subsystem_or_topic_yields_nothing(self, lake: AbstractLake) -> None:
         lake.append("order", "bus", records(event(T0)))
         lake.flush()
@@ -185,6 +216,8 @@ class LakeContract(ABC):
             lake.append(subsystem, topic, records(event(T0)))
         with pytest.raises(ValueError):
             lake.objects(subsystem, topic)
+        with pytest.raises(ValueError):
+            lake.objects(subsystem, topic, since_ms=T0)
 
     def test_reading_a_missing_object_raises_lake_error(self, lake: AbstractLake) -> None:
         with pytest.raises(LakeError):

@@ -1,0 +1,293 @@
+"""``fooddelivery lake events``: an operator's look into a subsystem's event lake.
+
+The lake is a directory (``--dir``), a bucket (``--bucket``), or by default the
+bucket of the environment the subsystem's functions run in:
+
+* on a dev stack (``source <state dir>/env.sh``: ``FOODDELIVERY_MODE=emulator``,
+  ``STORAGE_EMULATOR_HOST``) the stack's bucket ``fooddelivery-<FOODDELIVERY_ENV>-lake``
+  on the Storage emulator (``fooddelivery-dev-lake``: one bucket, a folder per subsystem);
+* on GCP (``FOODDELIVERY_MODE=gcp``, ``FOODDELIVERY_PROJECT_<NAME>``,
+  application-default credentials) the bucket Terraform creates in the subsystem's
+  project, ``<project>-lake``.
+
+Events are chosen by their envelope's timestamp (``--since`` inclusive, ``--until``
+exclusive, as :meth:`AbstractLake.replay`), but the lake is foldered by the hour
+an event was *stored*, which is later than the event. A window reads only the hour
+folders from :data:`STORED_EARLY_MS` before ``--since`` to :data:`STORED_LATE_MS`
+after ``--until``; an event stored more than that after its own time is seen by a
+window without ``--until`` only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import textwrap
+import urllib.parse
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from shared.emulators import STORAGE, listens
+from shared.envelope import Envelope
+from shared.exceptions import EnvelopeError, KitError, LakeError
+from shared.lake.local import LocalDirectoryLake
+from shared.settings import PREFIX, Settings
+from shared.system import load_subsystems
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from shared.lake.base import AbstractLake
+
+TOPIC = "bus"
+HOUR_MS = 3_600_000
+STORED_EARLY_MS = HOUR_MS
+"""How much earlier than an event its hour folder may be: the Cloud Storage subscription
+names a file by when it opened it, up to its max_duration (5 minutes) before a message
+arrives; the rest is room for clock skew."""
+STORED_LATE_MS = HOUR_MS
+"""How much later than an event a windowed read still finds it stored."""
+DEV_BUCKET = "fooddelivery-{env}-lake"
+"""The lake bucket of a dev stack, by its ``FOODDELIVERY_ENV`` (``dev``)."""
+GCP_BUCKET = "{project}-lake"
+"""The lake bucket Terraform creates in a subsystem's project."""
+SOURCE_ENV = "source <state dir>/env.sh"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+DESCRIPTION = (
+    "Print the events a subsystem's bus carried, as its event lake keeps them: oldest "
+    "first, one line each (UTC time, type, partition key, id), or one envelope per "
+    "line with --json."
+)
+EPILOG = f"""\
+TIME is ISO 8601: a date (2026-01-31) or a date and time (2026-01-31T14:30,
+2026-01-31T14:30:05.250+02:00); UTC unless it has an offset. --since is inclusive,
+--until exclusive. A window reads only the lake's hour folders from an hour before
+--since to an hour after --until (an event is stored after it happened); an event
+stored later than that is found by a read without --until. An event the lake holds
+twice is shown once.
+
+The lake, unless --bucket or --dir names it:
+  on a dev stack  the stack's bucket on the Storage emulator, fooddelivery-dev-lake
+                  (after `{SOURCE_ENV}`: {PREFIX}MODE=emulator,
+                  {PREFIX}ENV=dev, STORAGE_EMULATOR_HOST)
+  on GCP          <project>-lake in the subsystem's project ({PREFIX}MODE=gcp,
+                  {PREFIX}PROJECT_<NAME>, application-default credentials)
+
+examples:
+  fooddelivery lake events order --since 2026-01-31T14:00 --until 2026-01-31T15:00
+  fooddelivery lake events order --key o-42 --json | jq .type
+"""
+
+
+class LakeCommandError(KitError):
+    """The command cannot read the lake it was asked about, or was asked wrongly."""
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``lake events`` to the command line."""
+    lake = commands.add_parser(
+        "lake", help="read a subsystem's event lake: every event its bus carried"
+    )
+    actions = lake.add_subparsers(dest="action", required=True, metavar="ACTION")
+    events = actions.add_parser(
+        "events",
+        help="print a subsystem's events, oldest first, by time, type or entity",
+        description=textwrap.fill(DESCRIPTION, width=88),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the epilog's table
+    )
+    events.add_argument(
+        "subsystem", metavar="SUBSYSTEM", help="a registered subsystem (`fooddelivery topology`)"
+    )
+    events.add_argument("--since", metavar="TIME", help="events at or after TIME")
+    events.add_argument("--until", metavar="TIME", help="events before TIME")
+    events.add_argument("--type", metavar="TYPE", help="only events of TYPE, e.g. order-placed")
+    events.add_argument(
+        "--key", metavar="KEY", help="only the events of one entity: its partition key, e.g. o-42"
+    )
+    events.add_argument(
+        "--limit", type=_positive, metavar="N", help="at most N, the oldest (default: all)"
+    )
+    events.add_argument(
+        "--json", action="store_true", help="one envelope per line (JSON Lines), for piping"
+    )
+    where = events.add_mutually_exclusive_group()
+    where.add_argument(
+        "--bucket", metavar="NAME", help="read the lake in this Cloud Storage bucket"
+    )
+    where.add_argument(
+        "--dir", type=Path, metavar="PATH", help="read the lake in this local directory"
+    )
+    events.set_defaults(run=_events)
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) == 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text!r}")
+    return int(text)
+
+
+def parse_time(text: str, option: str) -> int:
+    """Epoch ms of the ISO 8601 date or date-time ``text`` (UTC unless it has an offset)."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise LakeCommandError(
+            f"{option} {text!r} is not an ISO 8601 date or time "
+            "(e.g. 2026-01-31, 2026-01-31T14:30 or 2026-01-31T14:30+02:00)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
+def open_lake(
+    subsystem: str,
+    bucket: str | None = None,
+    directory: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> AbstractLake:
+    """The lake named by ``directory`` or ``bucket``, else the one of the environment."""
+    if directory is not None:
+        if not directory.is_dir():
+            problem = "is not a directory" if directory.exists() else "does not exist"
+            raise LakeCommandError(f"--dir {directory} {problem}")
+        return LocalDirectoryLake(directory)
+    env = os.environ if environ is None else environ
+    name = bucket or default_bucket(subsystem, env)
+    emulator = env.get(STORAGE.env_var)
+    if emulator and not listens(_host_port(emulator)):
+        raise LakeCommandError(
+            f"nothing listens at {STORAGE.env_var}={emulator} (has the stack stopped?)"
+        )
+    from shared.lake.gcs import GcsLake  # only now: google.cloud loads slowly
+
+    return GcsLake(name)
+
+
+def default_bucket(subsystem: str, environ: Mapping[str, str]) -> str:
+    """The lake bucket of the dev stack or GCP project the environment points at."""
+    settings = Settings.from_env(environ)
+    if settings.mode == "emulator":
+        if not environ.get(STORAGE.env_var):
+            raise LakeCommandError(
+                f"{STORAGE.env_var} is not set, so there is no lake to read (a stack started "
+                "with --no-lake keeps none): give --dir PATH or --bucket NAME"
+            )
+        return DEV_BUCKET.format(env=settings.env)
+    project_var = f"{PREFIX}PROJECT_{subsystem.upper()}"
+    if settings.mode == "gcp":
+        if subsystem not in settings.projects:
+            raise LakeCommandError(
+                f"{project_var} is not set: name the subsystem's project, or give --bucket NAME"
+            )
+        return GCP_BUCKET.format(project=settings.projects[subsystem])
+    mode = environ.get(f"{PREFIX}MODE")
+    why = f"{PREFIX}MODE is {mode}" if mode else f"{PREFIX}MODE is not set"
+    raise LakeCommandError(
+        f"{why}, so no lake is known: give --dir PATH or --bucket NAME, run `{SOURCE_ENV}` "
+        f"first (with `fooddelivery dev` running), or set {PREFIX}MODE=gcp and "
+        f"{project_var}=<its project id> (with application-default credentials)"
+    )
+
+
+def _host_port(value: str) -> str:
+    """``host:port`` of an emulator address given as a URL or as ``host:port``."""
+    return urllib.parse.urlsplit(value).netloc if "://" in value else value
+
+
+def read_events(
+    lake: AbstractLake,
+    subsystem: str,
+    *,
+    since_ms: int | None = None,
+    until_ms: int | None = None,
+    event_type: str | None = None,
+    key: str | None = None,
+) -> tuple[list[Envelope], int]:
+    """The chosen events, oldest first and each once, and how many lines were no envelope."""
+    names = lake.objects(
+        subsystem,
+        TOPIC,
+        since_ms=None if since_ms is None else since_ms - STORED_EARLY_MS,
+        until_ms=None if until_ms is None else until_ms + STORED_LATE_MS,
+    )
+    found: dict[str, Envelope] = {}
+    junk = 0
+    for name in names:
+        for line in lake.read_object(name):
+            try:
+                event = Envelope.from_bytes(line)
+            except EnvelopeError:
+                junk += 1
+                continue
+            if (
+                (since_ms is None or event.timestamp >= since_ms)
+                and (until_ms is None or event.timestamp < until_ms)
+                and (event_type is None or event.type == event_type)
+                and (key is None or event.partition_key == key)
+            ):
+                found.setdefault(event.id, event)
+    return sorted(found.values(), key=lambda e: e.timestamp), junk
+
+
+def _events(args: argparse.Namespace) -> int:
+    apps = sorted(app.name for app in load_subsystems())
+    if args.subsystem not in apps:
+        raise LakeCommandError(f"no subsystem {args.subsystem!r}: one of {', '.join(apps)}")
+    since = None if args.since is None else parse_time(args.since, "--since")
+    until = None if args.until is None else parse_time(args.until, "--until")
+    if since is not None and until is not None and since >= until:
+        raise LakeCommandError(f"--since {args.since} is not before --until {args.until}")
+    lake = open_lake(args.subsystem, args.bucket, args.dir)
+    try:
+        events, junk = read_events(
+            lake, args.subsystem, since_ms=since, until_ms=until, event_type=args.type, key=args.key
+        )
+    except LakeError as error:
+        raise LakeCommandError(" ".join(str(error).split())) from None  # one line, always
+    shown = events if args.limit is None else events[: args.limit]
+    if args.json:
+        for event in shown:
+            print(event.to_bytes().decode())
+    else:
+        for line in _lines(shown):
+            print(line)
+    if not events:
+        print(f"no events in {args.subsystem}'s lake{_chosen(args)}", file=sys.stderr)
+    elif len(shown) < len(events):
+        print(f"... and {len(events) - len(shown)} later (--limit)", file=sys.stderr)
+    if junk:
+        print(f"{junk} line(s) that are no envelope skipped", file=sys.stderr)
+    return 0
+
+
+def _lines(events: list[Envelope]) -> list[str]:
+    type_width = max((len(e.type) for e in events), default=0)
+    key_width = max((len(e.partition_key) for e in events), default=0)
+    return [
+        f"{_when(e.timestamp)}  {e.type:<{type_width}}  {e.partition_key:<{key_width}}  {e.id}"
+        for e in events
+    ]
+
+
+def _when(ms: int) -> str:
+    moment = _EPOCH + timedelta(milliseconds=ms)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{ms % 1000:03d}Z"
+
+
+def _chosen(args: argparse.Namespace) -> str:
+    parts = [
+        f"{label} {value}"
+        for label, value in (
+            ("since", args.since),
+            ("until", args.until),
+            ("of type", args.type),
+            ("with key", args.key),
+        )
+        if value is not None
+    ]
+    return f" ({', '.join(parts)})" if parts else ""

@@ -1,0 +1,262 @@
+"""``fooddelivery lake events``: a subsystem's event lake read through the CLI.
+
+The lake is a :class:`LocalDirectoryLake` holding Order events over several
+hours, the way a lake writer stores them: each in the hour folder of its
+publish time, a little after the event's own timestamp.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from devstack.layout import ENV as DEV_ENV
+from devstack.layout import LAKE_BUCKET
+from shared.cli import main
+from shared.envelope import Envelope, new_event
+from shared.lake import LocalDirectoryLake
+from shared.lake import command as lake_command
+from shared.lake.command import default_bucket, open_lake
+from shared.paths import PROJECT_ROOT
+
+MINUTE = 60_000
+HOUR = 60 * MINUTE
+
+
+def ms(day: int, hour: int, minute: int = 0, second: int = 0) -> int:
+    """Epoch ms of 2026-01-DD hh:mm:ss UTC."""
+    return int(datetime(2026, 1, day, hour, minute, second, tzinfo=UTC).timestamp() * 1000)
+
+
+def placed(at: int, key: str, kind: str = "order-placed") -> Envelope:
+    return new_event(kind, "order", {"id": key}, partition_key=key, timestamp=at)
+
+
+# Eight hours of one order's life and another's, 10:00 to 17:59 on 2026-01-31.
+EVENTS = [
+    placed(ms(31, 10, 5), "o-1"),
+    placed(ms(31, 10, 50), "o-2"),
+    placed(ms(31, 11, 0), "o-1", "order-accepted"),
+    placed(ms(31, 12, 30), "o-2", "order-accepted"),
+    placed(ms(31, 13, 0), "o-1", "order-ready"),
+    placed(ms(31, 14, 15), "o-2", "order-ready"),
+    placed(ms(31, 15, 59, 59), "o-1", "order-delivered"),
+    placed(ms(31, 16, 0), "o-2", "order-delivered"),
+    placed(ms(31, 17, 45), "o-3"),
+]
+
+
+@pytest.fixture
+def lake_dir(tmp_path: Path) -> Path:
+    lake = LocalDirectoryLake(tmp_path / "lake")
+    for event in EVENTS:  # stored two seconds after it happened, one object per event
+        lake.append("order", "bus", [(event.timestamp + 2000, event.to_bytes())])
+    lake.append("delivery", "bus", [(ms(31, 12), placed(ms(31, 12), "d-1").to_bytes())])
+    return tmp_path / "lake"
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["lake", "events", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def ids_of(out: str) -> list[str]:
+    return [line.split()[-1] for line in out.splitlines()]
+
+
+def test_every_event_oldest_first_one_readable_line_each(lake_dir, capsys):
+    code, out, err = run(capsys, "order", "--dir", str(lake_dir))
+    assert code == 0, err
+    assert ids_of(out) == [e.id for e in EVENTS]
+    first, third = out.splitlines()[0], out.splitlines()[2]
+    assert re.fullmatch(rf"2026-01-31T10:05:00\.000Z  order-placed +  o-1  {EVENTS[0].id}", first)
+    assert third.startswith("2026-01-31T11:00:00.000Z  order-accepted  ")
+    assert err == ""
+
+
+def test_type_and_key_keep_one_kind_and_one_entitys_history(lake_dir, capsys):
+    _, out, _ = run(capsys, "order", "--dir", str(lake_dir), "--key", "o-1")
+    assert ids_of(out) == [e.id for e in EVENTS if e.partition_key == "o-1"]
+    _, out, _ = run(capsys, "order", "--dir", str(lake_dir), "--type", "order-ready")
+    assert ids_of(out) == [EVENTS[4].id, EVENTS[5].id]
+    _, out, _ = run(
+        capsys, "order", "--dir", str(lake_dir), "--type", "order-ready", "--key", "o-2"
+    )
+    assert ids_of(out) == [EVENTS[5].id]
+
+
+def test_since_is_inclusive_and_until_exclusive_like_replay(lake_dir, capsys):
+    window = ["--since", "2026-01-31T11:00", "--until", "2026-01-31T16:00:00Z"]
+    _, out, _ = run(capsys, "order", "--dir", str(lake_dir), *window)
+    assert ids_of(out) == [e.id for e in EVENTS[2:7]]
+    replayed = LocalDirectoryLake(lake_dir).replay(
+        "order", since_ms=ms(31, 11), until_ms=ms(31, 16)
+    )
+    assert ids_of(out) == [e.id for e in replayed]
+
+
+def test_a_time_with_an_offset_or_a_bare_date_is_understood(lake_dir, capsys):
+    _, out, _ = run(capsys, "order", "--dir", str(lake_dir), "--since", "2026-01-31T18:00+02:00")
+    assert ids_of(out) == [e.id for e in EVENTS[7:]]  # 16:00Z on
+    _, out, _ = run(capsys, "order", "--dir", str(lake_dir), "--until", "2026-01-31")
+    assert out == ""
+    _, out, _ = run(capsys, "order", "--dir", str(lake_dir), "--since", "2026-01-31")
+    assert ids_of(out) == [e.id for e in EVENTS]
+
+
+def test_limit_keeps_the_oldest_and_says_how_many_are_left(lake_dir, capsys):
+    code, out, err = run(capsys, "order", "--dir", str(lake_dir), "--key", "o-2", "--limit", "2")
+    assert code == 0
+    assert ids_of(out) == [EVENTS[1].id, EVENTS[3].id]
+    assert err == "... and 2 later (--limit)\n"
+
+
+def test_json_lines_round_trip_to_the_envelopes(lake_dir, capsys):
+    _, out, _ = run(
+        capsys, "order", "--dir", str(lake_dir), "--json", "--since", "2026-01-31T12:00"
+    )
+    lines = out.splitlines()
+    assert [Envelope.from_bytes(line.encode()) for line in lines] == EVENTS[3:]
+    assert all(json.loads(line)["partitionKey"] for line in lines)
+
+
+class CountingLake(LocalDirectoryLake):
+    """A local lake that notes every object it reads."""
+
+    read: ClassVar[list[str]] = []
+
+    def read_object(self, name: str) -> Iterator[bytes]:
+        CountingLake.read.append(name)
+        return super().read_object(name)
+
+
+def test_a_short_window_reads_only_its_own_and_neighbouring_hour_folders(
+    lake_dir, capsys, monkeypatch
+):
+    monkeypatch.setattr(lake_command, "LocalDirectoryLake", CountingLake)
+    monkeypatch.setattr(CountingLake, "read", [])
+    window = ["--since", "2026-01-31T13:10", "--until", "2026-01-31T13:50"]
+    _, out, _ = run(capsys, "order", "--dir", str(lake_dir), *window)
+    assert out == ""  # nothing happened then
+    folders = sorted({name.split("/")[5] for name in CountingLake.read})
+    assert folders == ["12", "13", "14"]  # an hour of slack on either side
+    assert len(CountingLake.read) == 3  # of nine
+
+
+def test_an_event_stored_late_is_still_found_by_its_own_time(tmp_path, capsys):
+    late = placed(ms(31, 10, 59), "o-9")
+    early = placed(ms(31, 12, 1), "o-9", "order-accepted")
+    lake = LocalDirectoryLake(tmp_path)
+    lake.append("order", "bus", [(ms(31, 11, 40), late.to_bytes())])  # delivered 41 min late
+    lake.append("order", "bus", [(ms(31, 11, 57), early.to_bytes())])  # a GCS file opened early
+    window = ["--since", "2026-01-31T10:30", "--until", "2026-01-31T11:00"]
+    _, out, _ = run(capsys, "order", "--dir", str(tmp_path), *window)
+    assert ids_of(out) == [late.id]
+    window = ["--since", "2026-01-31T12:00", "--until", "2026-01-31T12:30"]
+    _, out, _ = run(capsys, "order", "--dir", str(tmp_path), *window)
+    assert ids_of(out) == [early.id]
+
+
+def test_an_event_kept_twice_is_shown_once_and_junk_is_counted(tmp_path, capsys):
+    event = placed(ms(31, 10), "o-1")
+    lake = LocalDirectoryLake(tmp_path)
+    lake.append("order", "bus", [(event.timestamp, event.to_bytes()), (event.timestamp, b"junk")])
+    lake.append("order", "bus", [(event.timestamp + 5, event.to_bytes())])  # a retried write
+    _, out, err = run(capsys, "order", "--dir", str(tmp_path))
+    assert ids_of(out) == [event.id]
+    assert err == "1 line(s) that are no envelope skipped\n"
+
+
+def test_nothing_found_is_said_on_stderr_with_exit_0(lake_dir, capsys):
+    code, out, err = run(capsys, "order", "--dir", str(lake_dir), "--key", "o-404")
+    assert (code, out) == (0, "")
+    assert err == "no events in order's lake (with key o-404)\n"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["nope"], "no subsystem 'nope': one of customer, delivery, order, restaurant"),
+        (["order", "--since", "yesterday"], "--since 'yesterday' is not an ISO 8601 date or time"),
+        (["order", "--until", "2026-02-30"], "--until '2026-02-30' is not an ISO 8601"),
+        (
+            ["order", "--since", "2026-01-31T12:00", "--until", "2026-01-31T11:00"],
+            "--since 2026-01-31T12:00 is not before --until 2026-01-31T11:00",
+        ),
+        (["order", "--since", "2026-01-31", "--until", "2026-01-31"], "is not before --until"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(lake_dir, capsys, argv, message):
+    code, out, err = run(capsys, *argv, "--dir", str(lake_dir))
+    assert (code, out) == (2, "")
+    assert err.startswith("fooddelivery: ") and message in err
+    assert err.count("\n") == 1
+
+
+def test_a_missing_directory_is_one_line(tmp_path, capsys):
+    code, _, err = run(capsys, "order", "--dir", str(tmp_path / "none"))
+    assert code == 2
+    assert err == f"fooddelivery: --dir {tmp_path / 'none'} does not exist\n"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({}, "FOODDELIVERY_MODE is not set, so no lake is known: give --dir PATH or --bucket"),
+        ({"FOODDELIVERY_MODE": "memory"}, "FOODDELIVERY_MODE is memory, so no lake is known"),
+        ({"FOODDELIVERY_MODE": "emulator"}, "STORAGE_EMULATOR_HOST is not set"),
+        ({"FOODDELIVERY_MODE": "gcp"}, "FOODDELIVERY_PROJECT_ORDER is not set"),
+        ({"FOODDELIVERY_MODE": "nonsense"}, "FOODDELIVERY_MODE must be memory, emulator or gcp"),
+    ],
+)
+def test_no_lake_to_read_is_one_line(capsys, monkeypatch, environ, message):
+    for var in ("FOODDELIVERY_MODE", "STORAGE_EMULATOR_HOST", "FOODDELIVERY_PROJECT_ORDER"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in environ.items():
+        monkeypatch.setenv(var, value)
+    code, out, err = run(capsys, "order")
+    assert (code, out) == (2, "")
+    assert message in err and err.count("\n") == 1
+
+
+def test_a_stopped_emulator_is_one_line_not_a_long_retry(capsys, monkeypatch):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{port}")
+    code, _, err = run(capsys, "order", "--bucket", "some-lake")
+    assert code == 2
+    assert "nothing listens at STORAGE_EMULATOR_HOST=http://127.0.0.1:" in err
+
+
+def test_bucket_and_dir_do_not_go_together(lake_dir, capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["lake", "events", "order", "--dir", str(lake_dir), "--bucket", "b"])
+    assert exit.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_the_default_bucket_is_the_dev_stacks_or_the_terraform_one():
+    dev = {"FOODDELIVERY_MODE": "emulator", "FOODDELIVERY_ENV": DEV_ENV}
+    dev["STORAGE_EMULATOR_HOST"] = "http://127.0.0.1:9023"
+    assert default_bucket("order", dev) == LAKE_BUCKET
+    gcp = {"FOODDELIVERY_MODE": "gcp", "FOODDELIVERY_PROJECT_ORDER": "acme-fd-order-prod"}
+    assert default_bucket("order", gcp) == "acme-fd-order-prod-lake"
+    terraform = (PROJECT_ROOT / "terraform/modules/subsystem/pubsub.tf").read_text()
+    assert 'name     = "${local.project_id}-lake"' in terraform
+
+
+def test_a_named_bucket_is_read_without_a_mode(monkeypatch):
+    monkeypatch.delenv("FOODDELIVERY_MODE", raising=False)
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    lake = open_lake("order", bucket="my-lake", environ={})
+    assert type(lake).__name__ == "GcsLake"
+    assert lake.bucket_name == "my-lake"  # type: ignore[attr-defined]
