@@ -130,8 +130,9 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
     def ready(caller: Principal, restaurant_id: str, order_id: str) -> Ticket:
         """Mark an accepted order as packed and waiting for its driver."""
         _require_staff_of(caller, restaurant_id)
-        change = {"status": "ready", "readyAt": ports.clock.now_ms()}
-        return _move(store, restaurant_id, order_id, ("accepted",), "marked ready", change)
+        now = ports.clock.now_ms()
+        change = {"status": "ready", "readyAt": now}
+        return _move(store, restaurant_id, order_id, ("accepted",), "marked ready", change, now)
 
     return api.flask_app()
 
@@ -162,10 +163,10 @@ def _move(
     sources: tuple[str, ...],
     outcome: str,
     change: Doc,
-    answered_at: int | None = None,
+    answered_at: int,
 ) -> Ticket:
     """Apply ``change`` to a ticket in one of ``sources``, atomically; 409 from any other,
-    and for the answer to a new order given (``answered_at``) after its ``answerBy``."""
+    and for the answer to a new order given (at ``answered_at``) after its ``answerBy``."""
 
     def updater(current: Doc | None) -> Doc:
         ticket = _ticket_of(current, restaurant_id, order_id)
@@ -176,7 +177,7 @@ def _move(
                 f"it can be {outcome} only when {' or '.join(sources)}",
             )
         answer_by: int | None = ticket.get("answerBy")
-        if ticket["status"] == "new" and answer_by is not None and (answered_at or 0) > answer_by:
+        if ticket["status"] == "new" and answer_by is not None and answered_at > answer_by:
             raise HttpError(
                 409,
                 f"the time to answer order {order_id} ran out at {_utc(answer_by)}: "
