@@ -12,6 +12,8 @@ from customer import (
     restaurant_esg,
     tracking_bff,
 )
+from customer.browse_bff.migrations import MIGRATIONS as BROWSE_MIGRATIONS
+from customer.browse_bff.pages import SORT_FIELD
 from customer.contracts import PUBLISHED
 from customer.ports import bootstrap
 from shared.runtime.app import SubsystemApp
@@ -36,10 +38,10 @@ TOPOLOGY = Subsystem(
     indexes=(
         Index("tracking", ("customerId", "createdAt desc")),
         Index("orders", ("status", "createdAt")),
-        Index("catalog-restaurants", ("cuisine", "name")),
-        Index("catalog-restaurants", ("open", "name")),
-        Index("catalog-restaurants", ("cuisine", "open", "name")),
+        Index("catalog-restaurants", ("cuisine", SORT_FIELD)),
+        Index("catalog-restaurants", ("open", SORT_FIELD)),
+        Index("catalog-restaurants", ("cuisine", "open", SORT_FIELD)),
     ),
 )
 
-APP = SubsystemApp(TOPOLOGY, bootstrap, contracts=PUBLISHED)
+APP = SubsystemApp(TOPOLOGY, bootstrap, contracts=PUBLISHED, migrations=BROWSE_MIGRATIONS)

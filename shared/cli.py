@@ -1,7 +1,7 @@
 """The ``fooddelivery`` command.
 
 The kit contributes the generic commands (``topology``, ``token``,
-``contracts``, ``lake``); a project adds its own (``demo``...) through the
+``contracts``, ``lake``, ``migrate``); a project adds its own (``demo``...) through the
 ``fooddelivery.commands`` entry-point group, each a function that registers a
 sub-parser.
 """
@@ -21,6 +21,7 @@ from shared.auth import DEV_KEY_PATH, LocalIssuer, parse_identity
 from shared.catalog.command import register as register_contracts
 from shared.exceptions import KitError
 from shared.lake.command import register as register_lake
+from shared.migrations.command import register as register_migrate
 from shared.system import COMMANDS_GROUP, load_subsystems
 from shared.topology.model import Consumer, Endpoint, Schedule, Trigger
 
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     token.set_defaults(run=_token)
     register_contracts(commands)
     register_lake(commands)
+    register_migrate(commands)
     registered = sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name)
     for ep in registered:
         register: Register = ep.load()

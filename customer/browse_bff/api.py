@@ -34,9 +34,10 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         "GET", "/restaurants", actors={"customer"}, response=RestaurantList, query=RestaurantQuery
     )
     def list_restaurants(caller: Principal, query: RestaurantQuery) -> RestaurantList:
-        """Restaurants by name, a page at a time (``?limit=``, ``?after=`` the ``next`` of the
-        page before), filtered by ``?cuisine=``, ``?open=true|false`` and
-        ``?deliversTo=<lat>,<lng>`` (those whose delivery radius reaches it)."""
+        """Restaurants by name (case and accents aside), a page at a time (``?limit=``,
+        ``?after=`` the ``next`` of the page before), filtered by ``?cuisine=``,
+        ``?open=true|false`` and ``?deliversTo=<lat>,<lng>`` (those whose delivery radius
+        reaches it)."""
         equal = {"cuisine": query.cuisine, "open": query.open}
         where = [Where(name, "==", value) for name, value in equal.items() if value is not None]
         point = query.point()

@@ -22,7 +22,8 @@ class Restaurant(ResponseView):
     """The restaurant's id: the ``restaurant_id`` of its paths here and a cart's
     ``restaurantId``."""
     name: str
-    """The restaurant's name; the list is sorted by it."""
+    """The restaurant's name; the list is sorted by it, case and accents aside (``bao bar``,
+    ``Curry``, ``Öz Kebap``, ``Zaika``)."""
     cuisine: str
     """The kind of food, lower case (e.g. ``pizza``): free text the restaurant chose, which
     ``?cuisine=`` matches."""
@@ -37,8 +38,8 @@ class Restaurant(ResponseView):
 
 
 class RestaurantList(ResponseView):
-    """A page of restaurants sorted by name; ``next`` asks for the following page
-    (``?after=<next>``, with the same filters), ``null`` on the last one."""
+    """A page of restaurants sorted by name, case and accents aside; ``next`` asks for the
+    following page (``?after=<next>``, with the same filters), ``null`` on the last one."""
 
     restaurants: list[Restaurant]
     """This page's restaurants that pass all the filters given (all of them without

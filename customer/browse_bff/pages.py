@@ -1,11 +1,13 @@
-"""Pages of the restaurant list, by name: the cursor between pages and the scan that fills one.
+"""Pages of the restaurant list, by name: the order, the cursor between pages and the scan.
 
-The list is ordered by (name, document key), as the store orders ties. A page
-ends at a :class:`Position`, and the next one starts strictly after it: the
-rest of the restaurants sharing its name (an equality query, in key order),
-then those with a later name (a range on ``name``, served by the same indexes
-as the first page's ``order_by``). Restaurants sharing a name are so neither
-skipped nor repeated across a page boundary.
+The list is ordered as a reader expects a list of names: case and accents aside
+(:func:`sort_name`, stored in each view document as ``sortName``), then by document
+key, as the store orders ties. A page ends at a :class:`Position`, and the next one
+starts strictly after it: the rest of the restaurants sharing its sort name (an
+equality query, in key order), then those with a later one (a range on
+``sortName``, served by the same indexes as the first page's ``order_by``).
+Restaurants sharing a sort name are so neither skipped nor repeated across a page
+boundary.
 
 A filter the store cannot express (``keep``) is applied to what the scan
 reads; the scan stops after ``budget`` documents, and the page it returns
@@ -18,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -27,17 +30,40 @@ from shared.stores import Where
 if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore, Doc, Document
 
+SORT_FIELD = "sortName"
+"""The view field the list is ordered by: :func:`sort_name` of the restaurant's name."""
 SCAN_BUDGET = 500
 """The most documents one request reads for a filtered page (besides the rest of a run of
 restaurants sharing the name it starts or continues at)."""
 
 
+def sort_name(name: str) -> str:
+    """Where ``name`` goes in the list: without accents, case folded, blanks single.
+
+    ``"Öz  Kebap"`` sorts as ``"oz kebap"``, so ``bao bar``, ``Curry``, ``Öz Kebap`` and
+    ``Zaika`` are listed in that order (by code point, ``Zaika`` came before ``bao bar``
+    and ``Öz Kebap`` last).
+    """
+    decomposed = unicodedata.normalize("NFKD", name)
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(bare.casefold().split())
+
+
 @dataclass(frozen=True, slots=True)
 class Position:
-    """A place in the list: the name and key of the last restaurant a page looked at."""
+    """A place in the list: the name and key of the last restaurant a page looked at.
+
+    The token keeps the name, not its :func:`sort_name`, so a token stays valid
+    whatever the sort name of a name becomes.
+    """
 
     name: str
     key: str
+
+    @property
+    def sort_name(self) -> str:
+        """The :data:`SORT_FIELD` value of this place."""
+        return sort_name(self.name)
 
     @classmethod
     def of(cls, doc: Document) -> Position:
@@ -72,7 +98,7 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """Documents by name, and where the next page starts (None: this is the last)."""
+    """Documents in list order, and where the next page starts (None: this is the last)."""
 
     documents: list[Document]
     next: Position | None
@@ -87,13 +113,14 @@ def by_name(
     keep: Callable[[Doc], bool] | None = None,
     budget: int = SCAN_BUDGET,
 ) -> Page:
-    """Up to ``limit`` documents matching ``where`` and ``keep``, by name then key, after
-    ``after``; fewer, with a ``next``, when ``budget`` documents were read first. The
+    """Up to ``limit`` documents matching ``where`` and ``keep``, by sort name then key,
+    after ``after``; fewer, with a ``next``, when ``budget`` documents were read first. The
     ``next`` is the last document read, so what ``keep`` refused is not read again.
 
     Reads ``limit + 1`` documents first, then twice as many each time ``keep`` refused
     too many, so an unfiltered page is one query (two when it starts inside a run of
-    same-name documents). Needs a composite index on the ``where`` fields then ``name``.
+    documents sharing a sort name). Needs a composite index on the ``where`` fields then
+    :data:`SORT_FIELD`.
     """
     budget = max(budget, limit + 1)  # an unfiltered page is never cut short
     kept: list[Document] = []
@@ -121,13 +148,13 @@ def _following(
     position: Position | None,
     size: int,
 ) -> tuple[list[Document], bool]:
-    """The documents right after ``position``: the rest of its name's, then up to ``size``
-    with later names; and whether there may be more after those."""
+    """The documents right after ``position``: the rest of its sort name's, then up to
+    ``size`` with later sort names; and whether there may be more after those."""
     if position is None:
-        later = store.query(collection, where, order_by="name", limit=size)
+        later = store.query(collection, where, order_by=SORT_FIELD, limit=size)
         return later, len(later) == size
-    same = store.query(collection, [*where, Where("name", "==", position.name)])
+    same = store.query(collection, [*where, Where(SORT_FIELD, "==", position.sort_name)])
     rest = [d for d in same if d.key > position.key]
-    later_names = [*where, Where("name", ">", position.name)]
-    later = store.query(collection, later_names, order_by="name", limit=size)
+    later_names = [*where, Where(SORT_FIELD, ">", position.sort_name)]
+    later = store.query(collection, later_names, order_by=SORT_FIELD, limit=size)
     return rest + later, len(later) == size

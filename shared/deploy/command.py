@@ -7,7 +7,9 @@
   then runs ``terraform init`` and ``plan``, refuses a plan that replaces a
   subscription, topic, database or bucket (and so loses what it holds) unless
   ``--allow-replace``, asks (unless ``--auto-approve``) and applies that plan
-  (``--secrets-only``: only the projects and the empty secrets, on a first run);
+  (``--secrets-only``: only the projects and the empty secrets, on a first run),
+  then runs the subsystems' migrations (:mod:`shared.migrations`) on their
+  Firestore databases;
 * ``teardown --env dev`` runs ``terraform destroy`` and then lists, with
   ``gcloud``, anything left in the environment's projects (the subsystems', and
   dev's sandbox): exit 1 if anything is.
@@ -25,7 +27,9 @@ from typing import Any
 from shared.deploy import archive, tfvars, tools
 from shared.deploy.replacements import lossy_replacements, refusal
 from shared.deploy.tfvars import DeployError
+from shared.migrations.command import migrate
 from shared.paths import PROJECT_ROOT
+from shared.runtime.operator import connect
 from shared.system import load_subsystems
 
 ROOT = PROJECT_ROOT
@@ -132,7 +136,19 @@ def run_deploy(args: argparse.Namespace, shell: tools.Shell | None = None) -> in
         tools.check(shell, root.apply(plan_file))
     if args.secrets_only:
         print("secrets created: add their values (README, Deploy to GCP), then deploy again")
+        return 0
+    migrate_deployed(tools.outputs(shell, root).get("projects", {}))
     return 0
+
+
+def migrate_deployed(projects: dict[str, str]) -> None:
+    """Run every subsystem's migrations on its project's Firestore, as the functions now
+    deployed read it (application-default credentials, as Terraform's)."""
+    settings = {"FOODDELIVERY_MODE": "gcp"} | {
+        f"FOODDELIVERY_PROJECT_{name.upper()}": project for name, project in projects.items()
+    }
+    apps = [app for app in load_subsystems() if app.name in projects]
+    migrate(apps, lambda name: connect(name, settings)[0])
 
 
 def run_teardown(args: argparse.Namespace, shell: tools.Shell | None = None) -> int:

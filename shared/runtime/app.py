@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from shared.clock import Clock
     from shared.contracts import Contract
+    from shared.migrations import Migration
     from shared.stores.base import AbstractDocumentStore
     from shared.topology.model import Subsystem
 
@@ -59,12 +60,15 @@ class SubsystemApp(Generic[P]):
     ``bootstrap`` is the one place where a subsystem builds its clients; it runs
     once per process, never at import time. ``contracts`` are the external
     events its egress functions publish (every major version of each), for the
-    consistency checks, the contracts catalog and the contract tests.
+    consistency checks, the contracts catalog and the contract tests. ``migrations``
+    bring the documents older versions stored up to date, in the order given
+    (``fooddelivery migrate``).
     """
 
     topology: Subsystem
     bootstrap: Callable[[Infrastructure], P]
     contracts: tuple[type[Contract], ...] = ()
+    migrations: tuple[Migration, ...] = ()
 
     @property
     def name(self) -> str:

@@ -1,10 +1,10 @@
 """``fooddelivery faults list|show|resubmit``: an operator's way back for faulted messages.
 
 It reaches a subsystem's ``faults`` collection and bus as that subsystem's
-function host does (:class:`~shared.settings.Settings` from the ``FOODDELIVERY_*``
-environment, the same adapters): on a running ``fooddelivery dev`` stack after
-``source .fooddelivery/dev/env.sh``, on GCP with ``FOODDELIVERY_MODE=gcp``,
-``FOODDELIVERY_PROJECT_<NAME>`` and application-default credentials.
+function host does (:func:`shared.runtime.operator.connect`): on a running
+``fooddelivery dev`` stack after ``source .fooddelivery/dev/env.sh``, on GCP with
+``FOODDELIVERY_MODE=gcp``, ``FOODDELIVERY_PROJECT_<NAME>`` and application-default
+credentials.
 
 ``resubmit`` hands each fault's stored message back the way it first came
 (:mod:`shared.runtime.fault_replay`), once the cause is fixed:
@@ -34,7 +34,6 @@ import base64
 import binascii
 import contextlib
 import json
-import os
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -43,7 +42,6 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from shared.emulators import FIRESTORE, PUBSUB, listens
 from shared.exceptions import KitError
 from shared.runtime.fault_delivery import (
     DEFAULT_REGION,
@@ -68,20 +66,18 @@ from shared.runtime.faults import (
     refusal,
     resubmit,
 )
-from shared.runtime.functions import adapters as host_adapters
+from shared.runtime.operator import connect
 from shared.settings import PREFIX, Settings
 from shared.stores.base import Doc, Where
 from shared.system import load_subsystems
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Iterator
 
     from shared.hub.base import AbstractPublisher
     from shared.runtime.app import SubsystemApp
     from shared.stores.base import AbstractDocumentStore
 
-SOURCE_ENV = "source <state dir>/env.sh"
-"""What loads a dev stack's environment (the state dir is `.fooddelivery/dev` by default)."""
 STATUSES = ("open", "resubmitted", "all")
 TRIM = 100
 """The characters of an error message a listed fault shows."""
@@ -164,47 +160,6 @@ def _positive(text: str) -> int:
     if not text.isdigit() or int(text) == 0:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text!r}")
     return int(text)
-
-
-def connect(
-    subsystem: str, environ: Mapping[str, str] | None = None
-) -> tuple[AbstractDocumentStore, AbstractPublisher]:
-    """``subsystem``'s store and publisher, built from the settings as its function host does.
-
-    Its project must be named (``FOODDELIVERY_PROJECT_<NAME>``): ``FOODDELIVERY_PROJECT``
-    and ``GOOGLE_CLOUD_PROJECT`` name the one project a function runs in, not a subsystem.
-    """
-    env = os.environ if environ is None else environ
-    try:
-        settings = Settings.from_env(env)
-    except ValueError as error:
-        raise FaultsError(str(error)) from None
-    problem = _unreachable(subsystem, settings, env)
-    if problem:
-        raise FaultsError(
-            f"{problem}: run `{SOURCE_ENV}` first (with `fooddelivery dev` running; the state dir "
-            "is .fooddelivery/dev by default), or set "
-            f"{PREFIX}MODE=gcp and {PREFIX}PROJECT_{subsystem.upper()}=<its project id> "
-            "(with application-default credentials)"
-        )
-    return host_adapters(subsystem, settings)
-
-
-def _unreachable(subsystem: str, settings: Settings, env: Mapping[str, str]) -> str | None:
-    """What keeps the command from ``subsystem``'s store and bus, if anything."""
-    if settings.mode == "memory":  # a store in another process's memory is out of reach
-        mode = env.get(f"{PREFIX}MODE")
-        return f"{PREFIX}MODE is {mode}" if mode else f"{PREFIX}MODE is not set"
-    if subsystem not in settings.projects:
-        return f"{PREFIX}PROJECT_{subsystem.upper()} is not set"
-    if settings.mode == "emulator":
-        for spec in (FIRESTORE, PUBSUB):
-            where = env.get(spec.env_var)
-            if not where:
-                return f"{spec.env_var} is not set"
-            if not listens(where):
-                return f"nothing listens at {spec.env_var}={where} (has the stack stopped?)"
-    return None
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from customer.browse_bff.models import RESTAURANTS
-from customer.browse_bff.pages import SCAN_BUDGET
+from customer.browse_bff.pages import SCAN_BUDGET, SORT_FIELD, sort_name
 from shared.envelope import new_event
 from shared.topology import Topic
 from tests.customer.conftest import ADDRESS, DISHES, Customer
@@ -234,6 +234,58 @@ def test_filtered_pages_hold_every_match_once_and_are_full_until_the_last(
     assert len(listed) == max(1, -(-len(expected) // limit))
 
 
+@pytest.fixture
+def spelt_freely(customer: Customer) -> Customer:
+    """Names a reader sorts case and accents aside; two share a sort name (b-1, b-2)."""
+    for rid, name in [
+        ("z-1", "Zaika"),
+        ("b-2", "Bao  Bar"),
+        ("o-1", "Öz Kebap"),
+        ("c-1", "curry"),
+        ("b-1", "bao bar"),
+        ("a-1", "Ämbar"),
+        ("e-1", "Éclair"),
+    ]:
+        customer.restaurant(rid, name=name, cuisine="street food" if rid < "c" else "other")
+    return customer
+
+
+@pytest.mark.parametrize("limit", [1, 2, 7])
+def test_the_list_orders_names_as_a_reader_does_case_and_accents_aside(
+    spelt_freely: Customer, limit: int
+) -> None:
+    """By code point it was Bao  Bar, Zaika, bao bar, curry, Ämbar, Éclair, Öz Kebap."""
+    listed = pages(spelt_freely, "", limit)
+
+    assert [rid for page in listed for rid in page] == [
+        "a-1",
+        "b-1",
+        "b-2",
+        "c-1",
+        "e-1",
+        "o-1",
+        "z-1",
+    ]
+
+
+def test_a_filtered_list_orders_names_as_a_reader_does(spelt_freely: Customer) -> None:
+    assert pages(spelt_freely, "cuisine=street+food&open=true", 1) == [["a-1"], ["b-1"], ["b-2"]]
+
+
+@pytest.mark.parametrize(
+    ("name", "sorted_as"),
+    [
+        ("Öz  Kebap", "oz kebap"),
+        (" Straße\t33 ", "strasse 33"),
+        ("\uff30\uff49\uff5a\uff5a\uff41", "pizza"),  # full-width letters
+        ("Crème Brûlée", "creme brulee"),
+        ("東京 Sushi", "東京 sushi"),
+    ],
+)
+def test_a_sort_name_drops_accents_case_and_extra_blanks(name: str, sorted_as: str) -> None:
+    assert sort_name(name) == sorted_as
+
+
 def test_a_page_starts_where_the_last_one_stopped_though_that_restaurant_changed(
     city: Customer,
 ) -> None:
@@ -249,13 +301,19 @@ def test_a_page_starts_where_the_last_one_stopped_though_that_restaurant_changed
 
 def far_away_restaurants(customer: Customer, count: int) -> None:
     """``count`` restaurants named ``Far 0000``... that do not deliver to ``ADDRESS``, and
-    ``Zur Post`` after them by name, which does (stored directly: publishing is slower)."""
+    ``Zur Post`` after them by name, which does (stored directly, as the view stores them:
+    publishing is slower)."""
     for n in range(count):
         rid = f"f-{n:04d}"
         doc = {"id": rid, "name": f"Far {n:04d}", "cuisine": "pizza", "address": FAR}
-        customer.store.put(RESTAURANTS, rid, {**doc, "open": True, "deliveryRadiusM": 5000})
+        customer.store.put(RESTAURANTS, rid, viewed({**doc, "open": True, "deliveryRadiusM": 5000}))
     post = {"id": "z-9", "name": "Zur Post", "cuisine": "german", "address": ADDRESS}
-    customer.store.put(RESTAURANTS, "z-9", {**post, "open": True, "deliveryRadiusM": 5000})
+    customer.store.put(RESTAURANTS, "z-9", viewed({**post, "open": True, "deliveryRadiusM": 5000}))
+
+
+def viewed(restaurant: dict[str, Any]) -> dict[str, Any]:
+    """A restaurant's view document as the browse view stores it."""
+    return {**restaurant, SORT_FIELD: sort_name(restaurant["name"])}
 
 
 def test_delivers_to_reads_a_bounded_number_per_request_and_a_short_page_is_not_the_last(

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from customer.browse_bff.models import RESTAURANTS
 from shared.cli import build_parser, main
 from shared.deploy import command, tools
 from shared.deploy.tfvars import DeployError
+from shared.stores import InMemoryDocumentStore
 from shared.system import load_subsystems
 
 
@@ -109,8 +111,9 @@ def test_deploy_builds_the_archives_then_inits_and_applies(archives):
         ["terraform", "plan"],
         ["terraform", "show"],
         ["terraform", "apply"],
+        ["terraform", "output"],  # the projects, to run the migrations in
     ]
-    plan, show, apply = shell.ran[-3:]
+    plan, show, apply, _ = shell.ran[-4:]
     assert f"-var=archive_dir={archives}" in plan
     saved = plan[4].removeprefix("-out=")
     assert show[-1] == apply[-1] == saved  # the plan applied is the plan checked
@@ -194,7 +197,7 @@ def test_replacing_a_function_or_updating_a_subscription_needs_no_permission(arc
         outputs={"show -json": plan_replacing("google_cloudfunctions2_function", "f", [["name"]])}
     )
     assert command.run_deploy(args(), shell) == 0
-    assert shell.ran[-1][2] == "apply"
+    assert applied_then_migrated(shell)
 
 
 def test_allow_replace_applies_the_plan_anyway(archives):
@@ -204,7 +207,48 @@ def test_allow_replace_applies_the_plan_anyway(archives):
         }
     )
     assert command.run_deploy(args(allow_replace=True), shell) == 0
-    assert shell.ran[-1][2] == "apply"
+    assert applied_then_migrated(shell)
+
+
+def applied_then_migrated(shell: FakeShell) -> bool:
+    """Whether the plan was applied, then the outputs read to run the migrations."""
+    return [argv[2] for argv in shell.ran if argv[0] == "terraform"][-2:] == ["apply", "output"]
+
+
+def test_after_the_apply_each_subsystems_migrations_run_on_its_project(
+    archives, monkeypatch, capsys
+):
+    legacy = InMemoryDocumentStore()
+    legacy.put(RESTAURANTS, "r-1", {"id": "r-1", "name": "Öz Kebap", "cuisine": "Turkish "})
+    reached = []
+
+    def connect(name, environ):
+        reached.append(
+            (name, environ["FOODDELIVERY_MODE"], environ[f"FOODDELIVERY_PROJECT_{name.upper()}"])
+        )
+        return legacy, None
+
+    monkeypatch.setattr(command, "connect", connect)
+    shell = FakeShell(outputs={"output -json": json.dumps({"projects": {"value": PROJECTS}})})
+
+    assert command.run_deploy(args(), shell) == 0
+
+    assert reached == [("customer", "gcp", "fd-customer-dev")]  # order has no migrations
+    assert legacy.get(RESTAURANTS, "r-1") == {
+        "id": "r-1",
+        "name": "Öz Kebap",
+        "cuisine": "turkish",
+        "sortName": "oz kebap",
+    }
+    assert "customer/catalog-sort-names: 1 document changed" in capsys.readouterr().out
+
+
+def test_a_first_deploy_of_the_secrets_runs_no_migration(archives, monkeypatch):
+    monkeypatch.setattr(command, "connect", lambda *_: pytest.fail("connected"))
+    shell = FakeShell(outputs={"output -json": json.dumps({"projects": {"value": PROJECTS}})})
+
+    assert command.run_deploy(args(secrets_only=True), shell) == 0
+    assert [argv[2] for argv in shell.ran if argv[0] == "terraform"][-1] == "apply"
 
 
 @pytest.mark.parametrize(("answer", "code"), [("yes", 0), ("no", 1)])

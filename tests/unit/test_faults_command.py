@@ -32,7 +32,7 @@ from shared.exceptions import BusinessRuleViolation, EnvelopeError
 from shared.http import WsgiTransport
 from shared.hub.memory import InMemoryHub
 from shared.hub.message import Message, dead_lettered, from_message, parse_push, to_message
-from shared.runtime import faults_command
+from shared.runtime import faults_command, operator
 from shared.runtime import functions as function_hosts
 from shared.runtime.consumer import change_message
 from shared.runtime.faults import FAULTS_COLLECTION, FaultRecorder, fault_event, fault_record
@@ -127,7 +127,7 @@ def order(monkeypatch: pytest.MonkeyPatch) -> Order:
         assert (subsystem, settings.mode, settings.projects[subsystem]) == ("order", "gcp", PROJECT)
         return system.store, system.hub.publisher(PROJECT)
 
-    monkeypatch.setattr(faults_command, "host_adapters", adapters)
+    monkeypatch.setattr(operator, "host_adapters", adapters)
     return system
 
 
@@ -281,7 +281,7 @@ def test_without_the_settings_it_says_what_to_do(monkeypatch, capsys, environ, p
         monkeypatch.delenv(name)
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(faults_command, "host_adapters", lambda *_: pytest.fail("not configured"))
+    monkeypatch.setattr(operator, "host_adapters", lambda *_: pytest.fail("not configured"))
 
     assert main(["faults", "list", "order"]) == 2
 
@@ -302,16 +302,16 @@ def test_emulators_that_do_not_listen_are_named_at_once():
         "PUBSUB_EMULATOR_HOST": address,
     }
     try:
-        with pytest.raises(faults_command.FaultsError, match="nothing listens at FIRESTORE"):
-            faults_command.connect("order", environ)
+        with pytest.raises(operator.UnreachableError, match="nothing listens at FIRESTORE"):
+            operator.connect("order", environ)
     finally:
         closed.close()
 
 
 def test_emulator_settings_reach_the_subsystems_own_emulator_project(monkeypatch):
     built = []
-    monkeypatch.setattr(faults_command, "host_adapters", lambda name, s: built.append((name, s)))
-    monkeypatch.setattr(faults_command, "listens", lambda where: where == "127.0.0.1:1")
+    monkeypatch.setattr(operator, "host_adapters", lambda name, s: built.append((name, s)))
+    monkeypatch.setattr(operator, "listens", lambda where: where == "127.0.0.1:1")
     environ = {
         "FOODDELIVERY_MODE": "emulator",
         "FOODDELIVERY_PROJECT_ORDER": "order-dev",
@@ -319,7 +319,7 @@ def test_emulator_settings_reach_the_subsystems_own_emulator_project(monkeypatch
         "FIRESTORE_EMULATOR_HOST": "127.0.0.1:1",
         "PUBSUB_EMULATOR_HOST": "127.0.0.1:1",
     }
-    faults_command.connect("order", environ)
+    operator.connect("order", environ)
     [(name, settings)] = built
     assert (name, settings.mode, settings.projects[name]) == ("order", "emulator", "order-dev")
 
@@ -457,9 +457,9 @@ def dev_stack(order: Order, monkeypatch: pytest.MonkeyPatch) -> str:
     }
     for name, value in environ.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setattr(faults_command, "listens", lambda where: True)
+    monkeypatch.setattr(operator, "listens", lambda where: True)
     monkeypatch.setattr(
-        faults_command, "host_adapters", lambda *_: (order.store, order.hub.publisher(PROJECT))
+        operator, "host_adapters", lambda *_: (order.store, order.hub.publisher(PROJECT))
     )
     return host
 

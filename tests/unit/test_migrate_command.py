@@ -1,0 +1,107 @@
+"""``fooddelivery migrate``: run the subsystems' migrations on the stores their functions use.
+
+The command reaches a store through :func:`shared.runtime.operator.connect`; here that
+hands it in-memory stores, one per subsystem.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from customer.browse_bff.models import RESTAURANTS
+from shared.cli import main
+from shared.runtime import operator
+from shared.stores import InMemoryDocumentStore
+
+
+@pytest.fixture
+def stores(monkeypatch: pytest.MonkeyPatch) -> dict[str, InMemoryDocumentStore]:
+    """The store each subsystem the command connects to gets (created on first use)."""
+    made: dict[str, InMemoryDocumentStore] = {}
+
+    def connect(name: str, environ: Any = None) -> tuple[InMemoryDocumentStore, None]:
+        return made.setdefault(name, InMemoryDocumentStore()), None
+
+    monkeypatch.setattr(operator, "connect", connect)
+    return made
+
+
+def legacy_customer(stores: dict[str, InMemoryDocumentStore]) -> InMemoryDocumentStore:
+    store = stores.setdefault("customer", InMemoryDocumentStore())
+    store.put(RESTAURANTS, "r-1", {"id": "r-1", "name": "Zaika", "cuisine": "Indian"})
+    store.put(RESTAURANTS, "r-2", {"id": "r-2", "name": "bao bar", "cuisine": "taiwanese"})
+    return store
+
+
+def test_migrate_runs_each_migration_and_says_what_it_changed(stores, capsys) -> None:
+    store = legacy_customer(stores)
+
+    assert main(["migrate", "customer"]) == 0
+
+    assert capsys.readouterr().out.splitlines() == [
+        "customer/catalog-sort-names: 2 documents changed",
+        "customer/catalog-cuisine-tags: 1 document changed",
+    ]
+    assert store.get(RESTAURANTS, "r-1")["sortName"] == "zaika"
+    assert main(["migrate", "customer"]) == 0
+    assert "catalog-sort-names: 0 documents changed" in capsys.readouterr().out
+
+
+def test_without_a_subsystem_every_subsystem_with_migrations_is_migrated(stores, capsys) -> None:
+    legacy_customer(stores)
+
+    assert main(["migrate"]) == 0
+
+    assert sorted(stores) == ["customer"]  # the others declare none: not even connected
+    assert "customer/catalog-sort-names: 2 documents changed" in capsys.readouterr().out
+
+
+def test_a_subsystem_without_migrations_says_so(stores, capsys) -> None:
+    assert main(["migrate", "order"]) == 0
+    assert stores == {}
+    assert capsys.readouterr().err == "no migrations to run\n"
+
+
+def test_list_names_the_migrations_and_runs_none(stores, capsys) -> None:
+    assert main(["migrate", "--list"]) == 0
+
+    out = capsys.readouterr().out
+    assert out.startswith("customer/catalog-sort-names: restaurants stored before")
+    assert "customer/catalog-cuisine-tags: " in out
+    assert stores == {}
+
+
+def test_an_unknown_subsystem_is_refused_before_anything_runs(stores, capsys) -> None:
+    assert main(["migrate", "customer", "kitchen"]) == 2
+    assert stores == {}
+    assert "no subsystem 'kitchen': one of customer, delivery, order, restaurant" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_failing_migration_is_named_and_the_next_ones_do_not_run(
+    stores, capsys, monkeypatch
+) -> None:
+    store = legacy_customer(stores)
+    monkeypatch.setattr(store, "update", lambda *_: (_ for _ in ()).throw(OSError("unavailable")))
+
+    assert main(["migrate", "customer"]) == 2
+
+    err = capsys.readouterr().err
+    assert "customer/catalog-sort-names failed (OSError: unavailable)" in err
+    assert "the migrations after it did not run" in err
+    assert store.get(RESTAURANTS, "r-1")["cuisine"] == "Indian"  # the second did not run
+
+
+def test_without_a_stack_or_a_project_the_command_says_how_to_reach_one(
+    monkeypatch, capsys
+) -> None:
+    for name in ("FOODDELIVERY_MODE", "FOODDELIVERY_PROJECT_CUSTOMER", "K_SERVICE"):
+        monkeypatch.delenv(name, raising=False)
+
+    assert main(["migrate", "customer"]) == 2
+
+    err = capsys.readouterr().err
+    assert "FOODDELIVERY_MODE is not set: run `source <state dir>/env.sh` first" in err
