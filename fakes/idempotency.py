@@ -6,8 +6,11 @@ that outcome back with ``Idempotent-Replayed: true`` and changes nothing. The
 same key with a different request (method, path or JSON body) is refused with
 422. A 5xx outcome is not kept: the next attempt with the key runs again.
 
-Requests with the same key run one at a time, so concurrent retries cannot
-both take effect.
+A request whose key another request is still using is refused with 409
+``{"error": ..., "code": "idempotency_key_in_use"}`` and runs nothing, as payment
+processors and points of sale answer a retry that overtakes the first attempt
+(whose answer the caller gave up waiting for): the caller is to try again later,
+when it gets the first outcome replayed.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ import flask
 from fakes.web import FakeError, Reply
 
 REPLAYED_HEADER = "Idempotent-Replayed"
+KEY_IN_USE = "a request with this Idempotency-Key is still being processed: retry later"
+KEY_IN_USE_CODE = "idempotency_key_in_use"
+"""The ``code`` of that 409, telling it from a 409 the operation itself answers."""
 
 
 @dataclass
@@ -42,13 +48,17 @@ class IdempotencyStore:
     def run(self, key: str, fingerprint: str, operation: Callable[[], Reply]) -> tuple[Reply, bool]:
         """The outcome for ``key`` and whether it is a replay; runs ``operation`` at most once.
 
-        A :class:`FakeError` raised by ``operation`` is an outcome like any other.
+        A :class:`FakeError` raised by ``operation`` is an outcome like any other. One
+        raised here is a refusal to run: 422 for another request under the key, 409
+        while another request with the key runs.
         """
         with self._lock:
             entry = self._entries.setdefault(key, _Entry(fingerprint))
         if entry.fingerprint != fingerprint:
             raise FakeError(422, "Idempotency-Key was already used with a different request")
-        with entry.lock:
+        if not entry.lock.acquire(blocking=False):
+            raise FakeError(409, KEY_IN_USE, code=KEY_IN_USE_CODE)
+        try:
             if entry.reply is not None:
                 return entry.reply, True
             try:
@@ -58,6 +68,8 @@ class IdempotencyStore:
             if reply[1] < 500:
                 entry.reply = reply
             return reply, False
+        finally:
+            entry.lock.release()
 
     def respond(self, key: str, operation: Callable[[], Reply]) -> flask.Response:
         """The current Flask request's answer: ``operation``'s outcome, or its replay."""

@@ -3,9 +3,11 @@
 Every call carries an ``Idempotency-Key`` chosen by the caller from the
 business fact (``{orderId}:capture``), so a redelivered event repeats a call
 harmlessly. A 5xx, a 408 or a 429 (or a broken connection) raises a retryable
-error (the event is redelivered with backoff), and so does a 409 to an
-authorization: a request with its key is still running at the processor (a
-settlement's 409 is a state its authorization is not in). A 401 or 403 says our own
+error (the event is redelivered with backoff), and so does a 409 saying a
+request with the same key is still running at the processor (the earlier attempt
+whose answer was given up on): every 409 to an authorization, and a settlement's
+409 whose ``code`` is :data:`KEY_IN_USE_CODE` (any other 409 to a settlement is a
+state its authorization is not in). A 401 or 403 says our own
 credentials are wrong, and a 404 or 405 to an authorization our own processor URL: a
 :class:`BusinessRuleViolation` (a fault for a person to fix at once), never a
 decline the customer would be blamed for; the order
@@ -34,7 +36,9 @@ RETRY_LATER = frozenset({408, 429})
 """The 4xx answers that ask to try again later: a request timeout, too many requests."""
 KEY_IN_USE = 409
 """What processors answer a request whose idempotency key another request is still using;
-to a settlement, it says the authorization is in the wrong state."""
+to a settlement, it may also say the authorization is in the wrong state."""
+KEY_IN_USE_CODE = "idempotency_key_in_use"
+"""The error ``code`` of a 409 that means the key is in use, not a refusal."""
 NOT_US = frozenset({401, 403, 404, 405})
 """The 4xx answers about our own credentials or URL, not about the customer's payment: an
 authorization is made at one fixed path, which cannot be missing unless it is wrong."""
@@ -120,7 +124,10 @@ class HttpPaymentProcessor(PaymentProcessor):
         response = self._post(
             f"/v1/authorizations/{authorization_id}/{action}", {}, idempotency_key
         )
-        _raise_for_status(response, f"{action} authorization {authorization_id}")
+        what = f"{action} authorization {authorization_id}"
+        if response.status_code == KEY_IN_USE and _error(response).get("code") == KEY_IN_USE_CODE:
+            raise ProcessorUnavailable(f"payment processor is still working to {what}")
+        _raise_for_status(response, what)
 
     def _post(self, path: str, body: dict[str, Any], idempotency_key: str) -> requests.Response:
         return self._session.post(

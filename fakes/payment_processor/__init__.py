@@ -8,7 +8,9 @@ declined with 402 ``{"error": ..., "code": "card_declined"}``.
 * ``POST /v1/authorizations`` ``{amount, currency, paymentMethod, reference}``
   -> 201 ``{id, status: "authorized", amount, currency, reference}``
 * ``POST /v1/authorizations/{id}/capture`` (from authorized), ``/void`` (from authorized),
-  ``/refund`` (from captured) -> 200 the authorization; 409 from another state; 404
+  ``/refund`` (from captured) -> 200 the authorization; 409 ``code: "invalid_state"``
+  from another state (``code: "idempotency_key_in_use"`` is a retry that overtook the
+  first attempt); 404
 * ``GET /v1/authorizations/{id}`` -> the authorization with its ``operations``
 * ``GET /v1/authorizations?reference=<ref>`` -> ``{authorizations: [...]}``
 * ``POST /_fake/fail-next`` ``{count, status}`` (see :mod:`fakes.faults`)

@@ -103,7 +103,11 @@ class Ledger:
             current = self._get(authorization_id)
             if current.status != needed:
                 article = "an" if current.status[0] in "aeiou" else "a"
-                raise FakeError(409, f"cannot {action} {article} {current.status} authorization")
+                raise FakeError(
+                    409,
+                    f"cannot {action} {article} {current.status} authorization",
+                    code="invalid_state",
+                )
             updated = replace(
                 current,
                 status=result,

@@ -1,9 +1,10 @@
 """A fake restaurant point of sale: the restaurant's own ordering system.
 
 The platform sends orders and cancellations (each with an ``Idempotency-Key``,
-replayed as in :mod:`fakes.idempotency`). The restaurant's staff answer on the
-shop's own terminal, without authentication; each answer is called back to the
-order's ``callbackUrl``, signed (see :mod:`fakes.point_of_sale.callbacks`).
+replayed as in :mod:`fakes.idempotency`: 409 while a request with the key still
+runs). The restaurant's staff answer on the shop's own terminal, without
+authentication; each answer is called back to the order's ``callbackUrl``,
+signed (see :mod:`fakes.point_of_sale.callbacks`).
 
 Platform:
 

@@ -35,8 +35,14 @@ class PosOrder:
     callback_url: str
 
 
+RETRY_LATER = frozenset({408, 409, 429})
+"""The 4xx answers that ask to call again later: a request timeout, a request with the same
+``Idempotency-Key`` still running there (an earlier attempt whose answer was given up on),
+too many requests."""
+
+
 class PosUnavailable(Exception):
-    """The point of sale failed for now (5xx, 408, 429): the call is retried."""
+    """The point of sale failed for now (5xx, 408, 409, 429): the call is retried."""
 
 
 class PointOfSale(ABC):
@@ -100,6 +106,6 @@ def _check(response: requests.Response, action: str, order_id: str) -> None:
     if 200 <= status < 300:
         return
     problem = f"the point of sale refused to {action} {order_id}: {status} {response.text[:200]}"
-    if status >= 500 or status in (408, 429):
+    if status >= 500 or status in RETRY_LATER:
         raise PosUnavailable(problem)
     raise BusinessRuleViolation(problem)

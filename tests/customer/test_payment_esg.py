@@ -453,6 +453,24 @@ def test_the_adapter_tells_an_outage_from_a_refusal(customer: Customer, status: 
         adapter(customer).settle("auth-9", "capture", idempotency_key="o-9:capture")
 
 
+def test_a_settlement_answered_key_in_use_is_retried_and_a_wrong_state_is_a_fault(
+    customer: Customer,
+) -> None:
+    customer.processor.failures = 1
+    customer.processor.failure = (
+        {"error": "a request with this key is in progress", "code": "idempotency_key_in_use"},
+        409,
+    )
+
+    with pytest.raises(ProcessorUnavailable, match="still working to capture authorization"):
+        adapter(customer).settle("auth-9", "capture", idempotency_key="o-9:capture")
+
+    customer.processor.failures = 1
+    customer.processor.failure = ({"error": "cannot capture", "code": "invalid_state"}, 409)
+    with pytest.raises(BusinessRuleViolation, match="409 cannot capture"):
+        adapter(customer).settle("auth-9", "capture", idempotency_key="o-9:capture")
+
+
 def test_a_409_to_an_authorization_is_a_key_still_in_use_not_a_decline(
     customer: Customer,
 ) -> None:
