@@ -48,12 +48,13 @@ def keep_driver_work(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 def _offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     """The driver's new offer; one of a delivery the driver has already (dispatch took their
-    answer to an earlier offer of it, heard late) never opens."""
+    answer to an earlier offer of it, heard late) never opens, nor does one whose withdrawal
+    came first, however close in time (:func:`_withdrawn_first`)."""
     body, store = event.body, ctx.ports.store
     theirs = _has_delivery(store, body["id"], body["driverId"])
 
     def mutate(offer: Doc | None) -> Doc:
-        if theirs and offer is not None:
+        if offer is not None and (theirs or _withdrawn_first(offer, body)):
             return offer
         past = list((offer or {}).get("pastDrivers", []))
         if offer is not None and offer["driverId"] != body["driverId"]:
@@ -83,6 +84,16 @@ def _has_delivery(store: AbstractDocumentStore, delivery_id: str, driver_id: str
     return store.get(DELIVERIES, handed_back(delivery_id, driver_id)) is not None
 
 
+def _withdrawn_first(offer: Doc, offered: Doc) -> bool:
+    """Whether ``offer`` is what :func:`_withdrawn` kept of the ``offered`` offer (its driver
+    and expiry), withdrawn before it arrived."""
+    return bool(
+        "orderId" not in offer
+        and offer["driverId"] == offered["driverId"]
+        and offer.get("expiresAt") == offered["expiresAt"]
+    )
+
+
 def _closed_as_assigned(offer: Doc) -> Doc:
     return {**offer, "status": "assigned", "dropoff": area(offer["dropoff"])}
 
@@ -95,7 +106,8 @@ def _withdrawn(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
     def mutate(offer: Doc | None) -> Doc:
         if offer is None:  # withdrawn before we saw the offer: keep it from reopening
-            return {"deliveryId": delivery_id, "driverId": driver_id, "status": "withdrawn"}
+            placeholder = {"deliveryId": delivery_id, "driverId": driver_id, "status": "withdrawn"}
+            return placeholder if expires_at is None else {**placeholder, "expiresAt": expires_at}
         made_again = expires_at is not None and offer.get("expiresAt") != expires_at
         theirs = offer["driverId"] == driver_id and offer["status"] in ("open", "accepted")
         if theirs and not made_again:

@@ -32,11 +32,12 @@ class StatusRequest(RequestBody):
 
 
 class Location(RequestBody):
-    """``PUT /me/location``, and where a driver is."""
+    """``PUT /me/location``, and where a driver is: JSON numbers only (no ``true``, no
+    ``"52.5"``)."""
 
-    lat: float = Field(ge=-90, le=90)
+    lat: float = Field(ge=-90, le=90, strict=True)
     """Latitude in decimal degrees (WGS 84), north positive."""
-    lng: float = Field(ge=-180, le=180)
+    lng: float = Field(ge=-180, le=180, strict=True)
     """Longitude in decimal degrees (WGS 84), east positive."""
 
 

@@ -83,18 +83,20 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         offer go to the next driver."""
         if body.online:
             return edit(caller, {"online": True}, needs_location=True)
+        # Read in the course of an offer (open, accepted, assigned): one moving on between
+        # two reads is caught by the later one.
+        answering = {
+            offer_id_of(offer["deliveryId"], offer["expiresAt"])
+            for offer in open_offers(store, caller.subject, clock.now_ms())
+        }
+        pending = awaiting_assignment(store, caller.subject)
+        if pending:
+            raise HttpError(409, _WAIT_FOR_ASSIGNMENT.format(pending[0]))
         if store.query(
             DELIVERIES,
             [Where("driverId", "==", caller.subject), Where("status", "in", list(ACTIVE))],
         ):
             raise HttpError(409, "finish your active delivery before going offline")
-        pending = awaiting_assignment(store, caller.subject)
-        if pending:
-            raise HttpError(409, _WAIT_FOR_ASSIGNMENT.format(pending[0]))
-        answering = {
-            offer_id_of(offer["deliveryId"], offer["expiresAt"])
-            for offer in open_offers(store, caller.subject, clock.now_ms())
-        }
 
         def not_while_accepting(driver: Doc) -> None:
             """An accept of an offer still open when this request looked is in flight."""

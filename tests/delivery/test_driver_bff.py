@@ -73,6 +73,8 @@ def test_changing_the_profile_keeps_availability_and_position(delivery: Delivery
         ("/me", {"name": "Dan", "vehicle": "bike", "rating": 5}, "rating"),
         ("/me/status", {"online": "yes"}, "online"),
         ("/me/location", {"lat": 91, "lng": 0}, "lat"),
+        ("/me/location", {"lat": True, "lng": 0}, "lat"),
+        ("/me/location", {"lat": 52.5, "lng": "13.4"}, "lng"),
         ("/me/location", {"lat": 0}, "lng"),
     ],
 )
