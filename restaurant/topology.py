@@ -5,6 +5,7 @@ from __future__ import annotations
 from restaurant import catalog_esg, kitchen_bff, order_esg, profile_bff
 from restaurant.contracts import PUBLISHED
 from restaurant.ports import bootstrap
+from restaurant.profile_bff.migrations import MIGRATIONS as PROFILE_MIGRATIONS
 from shared.runtime.app import SubsystemApp
 from shared.topology import Index, Subsystem
 
@@ -20,4 +21,4 @@ TOPOLOGY = Subsystem(
     ),
 )
 
-APP = SubsystemApp(TOPOLOGY, bootstrap, contracts=PUBLISHED)
+APP = SubsystemApp(TOPOLOGY, bootstrap, contracts=PUBLISHED, migrations=PROFILE_MIGRATIONS)

@@ -35,6 +35,10 @@ class Address(Body):
     """Longitude in decimal degrees (WGS 84), east positive."""
 
 
+DEFAULT_DELIVERY_RADIUS_M = 5_000
+"""The delivery radius of a restaurant whose staff did not say."""
+
+
 class Profile(Body):
     """A restaurant's public profile, as staff write it."""
 
@@ -50,7 +54,7 @@ class Profile(Body):
     """Whether the restaurant takes orders now: customers cannot order from a closed one."""
     ordering: Literal["kitchen", "pos"]
     """``kitchen``: orders queue in the kitchen app; ``pos``: they go to the restaurant's POS."""
-    delivery_radius_m: int = Field(default=5_000, ge=500, le=30_000)
+    delivery_radius_m: int = Field(default=DEFAULT_DELIVERY_RADIUS_M, ge=500, le=30_000)
     """How far from the restaurant it delivers, in metres as the crow flies (5 km unless staff
     say otherwise)."""
 

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from restaurant.profile_bff.models import MAX_PRICE
+from restaurant.contracts import RestaurantUpdated
+from restaurant.profile_bff.models import MAX_PRICE, RESTAURANTS
+from restaurant.topology import APP
 from shared.auth import Actor, Principal
 from tests.restaurant.conftest import MENU_ITEMS, PROFILE, Restaurant
 
@@ -344,3 +346,22 @@ def test_the_api_documents_its_routes(restaurant: Restaurant) -> None:
         "/restaurants/{restaurant_id}": ["get", "put"],
         "/restaurants/{restaurant_id}/menu": ["get", "put"],
     }
+
+
+def test_a_profile_saved_before_radii_is_announced_with_the_radius_staff_see(
+    restaurant: Restaurant,
+) -> None:
+    legacy = {k: v for k, v in PROFILE.items() if k != "deliveryRadiusM"}
+    restaurant.store.put(RESTAURANTS, "r-1", {**legacy, "id": "r-1", "revision": 3})
+    restaurant.system.run_until_quiet()
+    [told] = restaurant.external(RestaurantUpdated.TYPE)
+    assert told.body["deliveryRadiusM"] is None  # customers: no limit; staff: 5 km
+    shown = restaurant.client("profile-bff").get("/restaurants/r-1", headers=restaurant.staff())
+    assert shown.get_json()["deliveryRadiusM"] == 5000
+
+    assert [m.run(restaurant.store) for m in APP.migrations] == [1]
+    restaurant.system.run_until_quiet()
+
+    [_, announced] = restaurant.external(RestaurantUpdated.TYPE)
+    assert (announced.body["deliveryRadiusM"], announced.body["revision"]) == (5000, 4)
+    assert [m.run(restaurant.store) for m in APP.migrations] == [0]
