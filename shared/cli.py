@@ -1,9 +1,9 @@
 """The ``fooddelivery`` command.
 
-The kit contributes the generic commands (``topology``, ``token``,
-``contracts``, ``lake``, ``migrate``); a project adds its own (``demo``...) through the
-``fooddelivery.commands`` entry-point group, each a function that registers a
-sub-parser.
+The kit contributes the generic commands (``topology``, ``token``, ``contracts``,
+``lake``, ``migrate``, ``tfvars``/``deploy``/``teardown``, ``faults``); a project adds
+its own (``demo``...) through the ``fooddelivery.commands`` entry-point group, each a
+function that registers a sub-parser.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from pathlib import Path
 
 from shared.auth import DEV_KEY_PATH, LocalIssuer, parse_identity
 from shared.catalog.command import register as register_contracts
+from shared.deploy.command import register as register_deploy
 from shared.exceptions import KitError
 from shared.lake.command import register as register_lake
 from shared.migrations.command import register as register_migrate
+from shared.runtime.faults_command import register as register_faults
 from shared.system import COMMANDS_GROUP, load_subsystems
 from shared.topology.model import Consumer, Endpoint, Schedule, Trigger
 
@@ -115,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_contracts(commands)
     register_lake(commands)
     register_migrate(commands)
+    register_deploy(commands)
+    register_faults(commands)
     registered = sorted(entry_points(group=COMMANDS_GROUP), key=lambda e: e.name)
     for ep in registered:
         register: Register = ep.load()
