@@ -33,6 +33,7 @@ from shared.emulators import STORAGE, listens
 from shared.envelope import Envelope
 from shared.exceptions import EnvelopeError, KitError, LakeError
 from shared.lake.local import LocalDirectoryLake
+from shared.runtime.operator import SOURCE_ENV
 from shared.settings import PREFIX, Settings
 from shared.system import load_subsystems
 
@@ -53,7 +54,6 @@ DEV_BUCKET = "fooddelivery-{env}-lake"
 """The lake bucket of a dev stack, by its ``FOODDELIVERY_ENV`` (``dev``)."""
 GCP_BUCKET = "{project}-lake"
 """The lake bucket Terraform creates in a subsystem's project."""
-SOURCE_ENV = "source <state dir>/env.sh"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 DESCRIPTION = (
