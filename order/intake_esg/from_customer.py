@@ -32,7 +32,7 @@ class Address(Reader):
 class Restaurant(Reader):
     """Where the order is prepared."""
 
-    id: str
+    id: str = Field(min_length=1)
     name: str
     address: Address
 
@@ -40,17 +40,22 @@ class Restaurant(Reader):
 class Line(Reader):
     """One line of the order, priced when it was placed."""
 
-    menu_item_id: str
+    menu_item_id: str = Field(min_length=1)
     name: str
     quantity: int = Field(ge=1)
     price: int = Field(ge=0)
 
 
 class PlacedOrder(Reader):
-    """What Order takes over from the customer's checkout."""
+    """What Order takes over from the customer's checkout.
+
+    The ids Order passes on in its own status (the customer's reference, the
+    restaurant's and the dishes') must not be empty, as both contracts say: an order
+    whose every status the egress would refuse is refused here, as a fault.
+    """
 
     id: str = Field(min_length=1)
-    customer_ref: str
+    customer_ref: str = Field(min_length=1)
     restaurant: Restaurant
     items: list[Line] = Field(min_length=1)
     total: int = Field(ge=0)

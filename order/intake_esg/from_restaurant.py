@@ -28,12 +28,17 @@ ORDERINGS = frozenset({"kitchen", "pos"})
 """The ways of taking orders Order knows; a restaurant using another is skipped."""
 
 
+MAX_PREP_MINUTES = 240
+"""The longest preparation ``restaurant.order-accepted`` allows: a longer one breaks the
+contract and is a fault, not an order waiting for its food (and a driver) for days."""
+
+
 class Accepted(Reader):
     """The kitchen took the order."""
 
     id: str = Field(min_length=1)
     restaurant_id: str
-    prep_minutes: int = Field(ge=0)
+    prep_minutes: int = Field(ge=0, le=MAX_PREP_MINUTES)
 
 
 class Rejected(Reader):

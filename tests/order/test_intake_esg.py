@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Any
+
+import pytest
 
 from tests.order.conftest import OrderSystem
-
-if TYPE_CHECKING:
-    import pytest
 
 
 def test_a_placed_order_becomes_order_placed_keyed_by_the_order(order_system: OrderSystem) -> None:
@@ -170,3 +170,55 @@ def test_a_cancelled_delivery_is_left_aside_quietly(
     assert order_system.events["bus"] == []
     assert order_system.faults() == []
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+@pytest.mark.parametrize(
+    ("field", "broken"),
+    [
+        ("customerRef", lambda body: {**body, "customerRef": ""}),
+        ("restaurant.id", lambda body: {**body, "restaurant": {**body["restaurant"], "id": ""}}),
+        (
+            "items.0.menuItemId",
+            lambda body: {**body, "items": [{**body["items"][0], "menuItemId": ""}]},
+        ),
+    ],
+)
+def test_an_order_whose_status_could_never_be_published_is_a_fault_at_intake(
+    order_system: OrderSystem, field: str, broken: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    # GIVEN an order with an empty id where Order's own status contract needs one (Customer's
+    # contract refuses it too)
+    placed = order_system.order_placed()
+    # WHEN it comes in
+    order_system.send("customer", replace(placed, body=broken(placed.body)))
+    # THEN intake refuses it, naming the field, and Order does not run an order whose every
+    # status would be refused at the egress (its cancellation too: nobody would void the
+    # payment)
+    [fault] = order_system.faults()
+    assert fault["function"] == "order/intake-esg/from-customer"
+    assert fault["error"]["type"] == "InvalidEventError"
+    assert field in fault["error"]["message"]
+    assert order_system.store.get("orders", "o-1") is None
+
+
+@pytest.mark.parametrize("prep_minutes", [241, 2 * 10**14], ids=["241", "beyond 64 bits"])
+def test_an_acceptance_beyond_the_contracts_preparation_time_is_a_fault_at_intake(
+    order_system: OrderSystem, prep_minutes: int
+) -> None:
+    # GIVEN a placed order, and an acceptance with a preparation time Restaurant's contract
+    # refuses (at most 240 minutes): the order would wait for a driver for ages, or, beyond
+    # 64 bits once in milliseconds, the fold would fail on it for every later event
+    order_system.send("customer", order_system.order_placed())
+    # WHEN it comes in
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=prep_minutes))
+    # THEN intake refuses it
+    [fault] = order_system.faults()
+    assert fault["function"] == "order/intake-esg/from-restaurant"
+    assert "prepMinutes" in fault["error"]["message"]
+    assert order_system.order()["status"] == "placed"
+    # AND the kitchen's acceptance within the contract still takes the order
+    order_system.advance(1)
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=240))
+    order = order_system.order()
+    assert (order["status"], order["readyBy"]) == ("accepted", order["acceptedAt"] + 240 * 60_000)
+    assert len(order_system.faults()) == 1
