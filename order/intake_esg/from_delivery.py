@@ -4,8 +4,9 @@ By status: ``assigned`` -> ``driver-assigned``, ``released`` (the driver handed 
 back before the pickup) -> ``driver-released``, ``picked-up`` -> ``order-picked-up``,
 ``delivered`` -> ``order-delivered``, each ``{id: orderId, deliveryId, driverId}`` keyed by
 the order id; ``cancelled`` (Order cancelled the order) and a status Order does not know
-are skipped. Delivery repeats a status with every new location; those repeats become
-repeated internal events, which the lifecycle leaves aside.
+are skipped. Delivery repeats ``picked-up`` with every new location; each repeat is the
+same internal event (one id for the delivery's pickup), which the lifecycle records once,
+so a long ride costs Order one fold, not one per location over a growing history.
 """
 
 from __future__ import annotations
@@ -56,4 +57,10 @@ def receive_delivery_status(event: Envelope, ctx: Context[OrderPorts]) -> None:
     ):
         return
     body = {"id": delivery.order_id, "deliveryId": delivery.id, "driverId": delivery.driver.id}
-    ctx.emit(INTERNAL_TYPES[delivery.status], "order", body, partition_key=delivery.order_id)
+    ctx.emit(
+        INTERNAL_TYPES[delivery.status],
+        "order",
+        body,
+        partition_key=delivery.order_id,
+        fact=f"{delivery.id}/picked-up" if delivery.status == "picked-up" else None,
+    )

@@ -70,11 +70,15 @@ class Context(Generic[P]):
         metadata: Json | None = None,
         tags: Mapping[str, str] | None = None,
         external: bool = False,
+        fact: str | None = None,
     ) -> Envelope:
         """Queue an event for publication to the bus (or, for an egress, ``external``).
 
         ``discriminator`` distinguishes several events of one type emitted for
-        the same cause and partition key.
+        the same cause and partition key. ``fact`` names what the event states when
+        several causes state it again (a status a producer repeats with every new
+        location): events of one fact get one id, derived from it instead of the
+        cause, so consumers keep the first and skip the repeats as redeliveries.
         """
         topic = Topic.EXTERNAL if external else Topic.BUS
         if external and (self.role is not Role.EGRESS or type not in self.publishes):
@@ -83,7 +87,13 @@ class Context(Generic[P]):
                 "only an egress publishes the types it declares"
             )
         event = Envelope(
-            id=derive_id(self.cause_id, self.function, type, partition_key, discriminator),
+            id=derive_id(
+                self.cause_id if fact is None else f"fact:{fact}",
+                self.function,
+                type,
+                partition_key,
+                discriminator,
+            ),
             type=type,
             timestamp=self.clock.now_ms() if self.occurred_at is None else self.occurred_at,
             partition_key=partition_key,
