@@ -8,6 +8,9 @@ profile by the driver id. Times are epoch milliseconds.
     notifyCustomer, readyBy, changedAt
 ``driver-updated`` (driver-bff drivers-trigger)
     id, name, online, location
+``driver-taken-offline`` (driver-bff drivers-trigger): the platform took the driver offline
+    id, reason (``missed-offers``: they let offers in a row run out), offlineAt (when; one
+    taking offline, so the push it calls for is sent once)
 ``offer-accepted``, ``offer-declined`` (driver-bff offers-trigger)
     deliveryId, driverId, answeredAt, expiresAt (the offer answered: the delivery may have been
     offered to the driver again since; dispatch takes an answer given in time for the delivery,
@@ -21,6 +24,12 @@ profile by the driver id. Times are epoch milliseconds.
 ``offer-withdrawn`` (dispatch-control rules)
     id, driverId, expiresAt (the offer withdrawn: the delivery may be offered to the driver
     again at once; absent from events announced before it was added)
+``driver-missed-offers`` (dispatch-control rules): the driver let an offer run out unanswered
+    driverId, deliveryId, expiresAt (the offer that ran out), count (how many offers in a row
+    the driver let run out, this one included, since the latest offer they answered or their
+    coming online, as dispatch heard them; at most 10), missed (those offers' ``expiresAt``,
+    oldest first: a consumer that heard of a later answer or coming online leaves out those
+    that ran out before it)
 ``delivery-assigned`` (dispatch-control rules)
     id, orderId, driverId, pickup, dropoff, assignedAt
 ``delivery-cancelled`` (dispatch-control rules)
@@ -34,10 +43,15 @@ profile by the driver id. Times are epoch milliseconds.
 write announced. Dispatch's announcements are unordered (a trigger retried late), so a
 consumer that must keep the delivery's order compares revisions (version as text, then step);
 events announced before revisions existed have none.
+
+Dispatch's collector hears every ``driver-*`` type (by prefix: see
+:data:`~delivery.dispatch_control.COLLECTED`), so it also hears ``driver-missed-offers`` and
+``driver-taken-offline``, and leaves them alone.
 """
 
 ORDER_UPDATED = "order-updated"
 DRIVER_UPDATED = "driver-updated"
+DRIVER_TAKEN_OFFLINE = "driver-taken-offline"
 OFFER_ACCEPTED = "offer-accepted"
 OFFER_DECLINED = "offer-declined"
 DELIVERY_PICKED_UP = "delivery-picked-up"
@@ -45,6 +59,7 @@ DELIVERY_DELIVERED = "delivery-delivered"
 DRIVER_RELEASED = "driver-released"
 DELIVERY_OFFERED = "delivery-offered"
 OFFER_WITHDRAWN = "offer-withdrawn"
+DRIVER_MISSED_OFFERS = "driver-missed-offers"
 DELIVERY_ASSIGNED = "delivery-assigned"
 DELIVERY_CANCELLED = "delivery-cancelled"
 DELIVERY_STATUS_CHANGED = "delivery-status-changed"

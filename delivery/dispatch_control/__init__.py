@@ -17,12 +17,18 @@ the same driver is offered it again at the earliest once their last offer has
 run out and been taken back (2 min 30 s), never in a tight loop. A delivered
 or cancelled delivery keeps only the city and postcode of the customer's
 address.
+
+Each offer a driver lets run out is announced with the run of them since the
+driver last answered an offer or came online (``driver-missed-offers``,
+:mod:`~delivery.dispatch_control.misses`): driver-bff takes a driver who let two
+in a row run out offline, and its ``driver-updated`` stops their offers.
 """
 
 from __future__ import annotations
 
 from delivery.dispatch_control.announce import announce
 from delivery.dispatch_control.collector import collect
+from delivery.dispatch_control.misses import count_missed_offer
 from delivery.dispatch_control.records import DELIVERIES
 from delivery.dispatch_control.rules import offer_to_nearest, settle_drivers
 from delivery.dispatch_control.timeouts import withdraw_expired_offers
@@ -60,7 +66,7 @@ SERVICE = Service(
             "rules",
             Role.TRIGGER,
             collection=DELIVERIES,
-            handlers=(settle_drivers, offer_to_nearest, announce),
+            handlers=(settle_drivers, offer_to_nearest, announce, count_missed_offer),
             correlate_by="orderId",
         ),
         Schedule("offer-timeouts", Role.TRIGGER, every_s=60, handlers=(withdraw_expired_offers,)),

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from delivery.dispatch_control.drivers import keep_driver
 from delivery.dispatch_control.geo import block_of
+from delivery.dispatch_control.misses import forgiven
 from delivery.dispatch_control.records import (
     DELIVERIES,
     DRIVERS,
@@ -156,6 +157,7 @@ def _cancelled(delivery: Doc | None, now_ms: int) -> Doc | None:
 
 def _offer_accepted(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     answer, store = event.body, ctx.ports.store
+    _forgive(answer, store)
     driver = store.get(DRIVERS, answer["driverId"])
 
     def assign(delivery: Doc | None) -> Doc | None:
@@ -177,8 +179,16 @@ def _offer_accepted(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 def _offer_declined(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     answer = event.body
+    _forgive(answer, ctx.ports.store)
     withdraw = withdrawal(answer["driverId"], event.timestamp, "declined")
     ctx.ports.store.update(DELIVERIES, answer["deliveryId"], withdraw)
+
+
+def _forgive(answer: Doc, store: AbstractDocumentStore) -> None:
+    """The driver answered: the offers they let run out before this one are forgiven
+    (:mod:`~delivery.dispatch_control.misses`), however late the answer is heard."""
+    up_to = answer["expiresAt"]
+    store.update(DRIVERS, answer["driverId"], lambda d: forgiven(d, up_to))
 
 
 def _progressed(event: Envelope, ctx: Context[DeliveryPorts]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from delivery.dispatch_control.geo import cell_of
+from delivery.dispatch_control.misses import forgiven
 from delivery.dispatch_control.records import (
     DELIVERIES,
     DRIVERS,
@@ -27,7 +28,9 @@ def keep_driver(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
     A driver who becomes available gets the searching deliveries offered; one
     who goes offline holding an offer lets it go to the next driver, as if it had
-    run out; a driver carrying an order moves the delivery's location along.
+    run out; a driver carrying an order moves the delivery's location along. A driver
+    coming online starts a new run of missed offers (offers that ran out before are
+    forgiven).
     """
     store, update = ctx.ports.store, event.body
     previous: dict[str, Doc | None] = {}
@@ -37,7 +40,10 @@ def keep_driver(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         reservations = {"deliveryId": None, "offeredDeliveryId": None}
         fields = {k: update[k] for k in ("id", "name", "online", "location")}
         fields["cell"] = cell_of(update["location"]) if update["location"] else None
-        return {**reservations, **(driver or {}), **fields}
+        kept = {**reservations, **(driver or {}), **fields}
+        if update["online"] and not (driver or {}).get("online"):
+            return forgiven(kept, event.timestamp) or kept
+        return kept
 
     applied = apply_event(store, DRIVERS, update["id"], event, mutate)
     driver = store.get(DRIVERS, update["id"])

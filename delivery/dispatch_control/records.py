@@ -15,9 +15,11 @@ if TYPE_CHECKING:
 
 DRIVERS = "dispatch-drivers"
 """``dispatch-drivers/{driverId}``: ``{id, name, online, location, cell, deliveryId,
-offeredDeliveryId}``; ``cell`` is the location's grid cell (:mod:`~delivery.dispatch_control.geo`),
-``deliveryId`` the delivery they are busy with, ``offeredDeliveryId`` the one reserved for them
-while they consider its offer."""
+offeredDeliveryId, missedOffers, missesFrom}``; ``cell`` is the location's grid cell
+(:mod:`~delivery.dispatch_control.geo`), ``deliveryId`` the delivery they are busy with,
+``offeredDeliveryId`` the one reserved for them while they consider its offer;
+``missedOffers`` and ``missesFrom`` the offers they let run out in a row (missing until the
+first; :mod:`~delivery.dispatch_control.misses`)."""
 
 DELIVERIES = "deliveries"
 """``deliveries/{deliveryId}`` (``"d-" + orderId``): ``{id, orderId, customerRef,

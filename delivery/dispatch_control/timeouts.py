@@ -1,6 +1,7 @@
 """Offers nobody answered in time go back to searching, the driver counted as having missed
-them (others are offered the delivery first); scheduled deliveries start searching when
-their time comes; and a sweep offers deliveries still waiting while drivers are free."""
+them (others are offered the delivery first; the rules announce the miss, see
+:mod:`~delivery.dispatch_control.misses`); scheduled deliveries start searching when their
+time comes; and a sweep offers deliveries still waiting while drivers are free."""
 
 from __future__ import annotations
 

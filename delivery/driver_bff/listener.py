@@ -1,10 +1,12 @@
-"""Keeps the drivers' offers and deliveries as dispatch decides them, and how far restaurants
-are with the orders (:mod:`~delivery.driver_bff.pickups`)."""
+"""Keeps the drivers' offers and deliveries as dispatch decides them, how far restaurants
+are with the orders (:mod:`~delivery.driver_bff.pickups`), and takes offline the drivers
+who let offers in a row run out (:mod:`~delivery.driver_bff.absence`)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from delivery.driver_bff.absence import take_offline
 from delivery.driver_bff.pickups import keep_pickup
 from delivery.driver_bff.records import (
     ACTIVE,
@@ -19,6 +21,7 @@ from delivery.events import (
     DELIVERY_ASSIGNED,
     DELIVERY_CANCELLED,
     DELIVERY_OFFERED,
+    DRIVER_MISSED_OFFERS,
     OFFER_WITHDRAWN,
     ORDER_UPDATED,
 )
@@ -34,14 +37,15 @@ if TYPE_CHECKING:
 
 
 def keep_driver_work(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
-    """Apply one dispatch decision to the driver's offers or deliveries, or keep an order's
-    update."""
+    """Apply one dispatch decision to the driver's offers, deliveries or availability, or keep
+    an order's update."""
     handler = {
         ORDER_UPDATED: keep_pickup,
         DELIVERY_OFFERED: _offered,
         OFFER_WITHDRAWN: _withdrawn,
         DELIVERY_ASSIGNED: _assigned,
         DELIVERY_CANCELLED: _cancelled,
+        DRIVER_MISSED_OFFERS: take_offline,
     }[event.type]
     handler(event, ctx)
 

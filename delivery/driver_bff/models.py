@@ -68,6 +68,11 @@ class Profile(ResponseView):
     """Whether the driver is online, receiving offers; a new profile starts offline."""
     location: Location | None
     """Where the driver last reported being; ``null`` until they first do."""
+    offline_reason: Literal["missed-offers"] | None = None
+    """Why the platform took the driver offline: ``missed-offers``, they let offers in a row
+    run out unanswered (their app may have stopped); ``null`` when it did not, and again once
+    they set their status (going online again is one ``PUT /me/status``). Values may be
+    added."""
 
 
 class Address(ResponseView):

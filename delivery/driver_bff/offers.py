@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from delivery.driver_bff.models import Answer, Offer, Offers
 from delivery.driver_bff.pickups import readiness
-from delivery.driver_bff.records import DRIVERS, OFFERS, area
+from delivery.driver_bff.records import ANSWERED_UP_TO, DRIVERS, OFFERS, area
 from delivery.events import offer_id_of
 from shared.api import HttpApi, HttpError
 from shared.stores import Doc, Where
@@ -83,6 +83,18 @@ def accepting(store: AbstractDocumentStore, driver_id: str, offer: str) -> bool:
     return bool(driver and driver["online"] and driver.get(ACCEPTING) == offer)
 
 
+def answered(store: AbstractDocumentStore, driver_id: str, expires_at: int) -> None:
+    """Note on the driver's profile that they answered the offer expiring at ``expires_at``:
+    the offers they let run out before it no longer count against them."""
+
+    def note(driver: Doc | None) -> Doc | None:
+        if driver is None or driver.get(ANSWERED_UP_TO, 0) >= expires_at:
+            return None
+        return {**driver, ANSWERED_UP_TO: expires_at}
+
+    store.update(DRIVERS, driver_id, note)
+
+
 def open_offers(store: AbstractDocumentStore, driver_id: str, now_ms: int) -> list[Doc]:
     """The offers open to the driver now, not expired."""
     found = store.query(OFFERS, [Where("driverId", "==", driver_id), Where("status", "==", "open")])
@@ -121,6 +133,7 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
             return answer(offer, caller.subject, verdict, now, online=online, expires_at=expires_at)
 
         store.update(OFFERS, delivery_id, updater)
+        answered(store, caller.subject, expires_at)
         return Answer(delivery_id=delivery_id, offer_id=offer_id, status=verdict)
 
     @api.route("GET", "/me/offers", actors={"driver"}, response=Offers)

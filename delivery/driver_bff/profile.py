@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 from delivery.driver_bff.models import Location, Profile, ProfileRequest, StatusRequest
 from delivery.driver_bff.offers import ACCEPTING, named, open_offers
-from delivery.driver_bff.records import ACTIVE, DELIVERIES, DRIVERS, OFFERS
+from delivery.driver_bff.records import (
+    ACTIVE,
+    DELIVERIES,
+    DRIVERS,
+    OFFERS,
+    OFFLINE_REASON,
+    ONLINE_AT,
+)
 from delivery.events import offer_id_of
 from shared.api import HttpApi, HttpError
 from shared.stores import Doc, Where
@@ -80,9 +87,11 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
     def put_status(caller: Principal, body: StatusRequest) -> Profile:
         """Go online to receive offers (once the location is known), or offline once every
         delivery is finished and every accepted offer assigned; going offline lets an open
-        offer go to the next driver."""
+        offer go to the next driver. Either clears ``offlineReason``; going online, even
+        when online already, also forgives the offers the caller let run out before."""
         if body.online:
-            return edit(caller, {"online": True}, needs_location=True)
+            went_online = {"online": True, ONLINE_AT: clock.now_ms(), OFFLINE_REASON: None}
+            return edit(caller, went_online, needs_location=True)
         # Read in the course of an offer (open, accepted, assigned): one moving on between
         # two reads is caught by the later one.
         answering = {
@@ -104,7 +113,8 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
                 delivery_id, _ = named(driver[ACCEPTING])
                 raise HttpError(409, _WAIT_FOR_ASSIGNMENT.format(delivery_id))
 
-        return edit(caller, {"online": False, ACCEPTING: None}, unless=not_while_accepting)
+        went_offline = {"online": False, ACCEPTING: None, OFFLINE_REASON: None}
+        return edit(caller, went_offline, unless=not_while_accepting)
 
     @api.route(
         "PUT",

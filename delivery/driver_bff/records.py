@@ -9,9 +9,20 @@ if TYPE_CHECKING:
 
 DRIVERS = "drivers"
 """``drivers/{driverId}``: ``{id, name, vehicle, online, location, updatedAt,
-acceptingOfferId}``; the last names the offer the driver last began to accept (see
-:func:`~delivery.driver_bff.offers.accepting`), ``None`` or missing once they went offline
-(profiles written before offers had ids may hold an ``acceptingDeliveryId`` no longer read)."""
+acceptingOfferId, onlineAt, answeredUpTo, offlineReason}``; ``acceptingOfferId`` names the
+offer the driver last began to accept (see :func:`~delivery.driver_bff.offers.accepting`),
+``None`` or missing once they went offline (profiles written before offers had ids may hold
+an ``acceptingDeliveryId`` no longer read). ``onlineAt`` is when they last asked to go online,
+``answeredUpTo`` the ``expiresAt`` of the latest offer they answered (both missing until then),
+``offlineReason`` why the platform took them offline (:data:`OFFLINE_REASONS`), ``None`` or
+missing when it did not; offers that ran out before either do not count against them (see
+:mod:`~delivery.driver_bff.absence`)."""
+ONLINE_AT = "onlineAt"
+ANSWERED_UP_TO = "answeredUpTo"
+OFFLINE_REASON = "offlineReason"
+MISSED_OFFERS = "missed-offers"
+"""The ``offlineReason`` of a driver who let offers in a row run out unanswered."""
+OFFLINE_REASONS = (MISSED_OFFERS,)
 
 OFFERS = "driver-offers"
 """``driver-offers/{deliveryId}``: the latest offer of a delivery, ``{deliveryId, orderId,

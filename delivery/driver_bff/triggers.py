@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from delivery.driver_bff.records import OFFLINE_REASON
 from delivery.events import (
     DELIVERY_DELIVERED,
     DELIVERY_PICKED_UP,
     DRIVER_RELEASED,
+    DRIVER_TAKEN_OFFLINE,
     DRIVER_UPDATED,
     OFFER_ACCEPTED,
     OFFER_DECLINED,
@@ -37,6 +39,18 @@ def publish_driver(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
         return
     body = {"id": change.key, **{f: change.after[f] for f in DISPATCHED_FIELDS}}
     ctx.emit(DRIVER_UPDATED, "driver", body, partition_key=change.key)
+
+
+def publish_taken_offline(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
+    """``driver-taken-offline`` when the platform took the driver offline, so they are told."""
+    before, after = change.before, change.after
+    if before is None or after is None or not before["online"] or after["online"]:
+        return
+    reason = after.get(OFFLINE_REASON)
+    if reason is None:
+        return
+    body = {"id": change.key, "reason": reason, "offlineAt": after["updatedAt"]}
+    ctx.emit(DRIVER_TAKEN_OFFLINE, "driver", body, partition_key=change.key)
 
 
 def publish_answer(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:

@@ -1,7 +1,8 @@
 """``notification-esg``: push notifications over HTTP to the push provider.
 
 Drivers hear of new offers while they are open (not of one withdrawn, taken or
-expired by the time its announcement is handled) and of cancelled deliveries;
+expired by the time its announcement is handled), of cancelled deliveries, and
+that the platform took them offline for the offers they let run out;
 customers hear that their order was accepted or cancelled, that a driver was
 assigned, picked it up and delivered it, and that a driver handed it back (the
 driver who did is not told: they asked for it). Location-only updates send
@@ -20,6 +21,7 @@ from delivery.events import (
     DELIVERY_CANCELLED,
     DELIVERY_OFFERED,
     DELIVERY_STATUS_CHANGED,
+    DRIVER_TAKEN_OFFLINE,
     OFFER_WITHDRAWN,
     ORDER_UPDATED,
 )
@@ -41,6 +43,7 @@ SERVICE = Service(
                     DELIVERY_CANCELLED,
                     DELIVERY_STATUS_CHANGED,
                     ORDER_UPDATED,
+                    DRIVER_TAKEN_OFFLINE,
                 )
             ),
             handlers=(notify,),

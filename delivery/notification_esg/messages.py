@@ -75,6 +75,21 @@ def cancelled_delivery(delivery: Doc) -> PushMessage:
     )
 
 
+def taken_offline(driver: Doc) -> PushMessage:
+    """The driver's notice that the platform took them offline (``driver-taken-offline``),
+    and that going online again is one tap."""
+    return PushMessage(
+        kind="driver",
+        recipient=driver["id"],
+        title="You are offline",
+        body=(
+            "You let several offers in a row run out, so we took you offline to keep orders "
+            "moving. Tap to go online again."
+        ),
+        data={"reason": driver["reason"], "action": "go-online"},
+    )
+
+
 def _to_customer(ref: str, order_id: str, status: str, title: str, text: str) -> PushMessage:
     return PushMessage(
         kind="customer",

@@ -18,7 +18,9 @@ an order status by Order's ``changedAt``, a delivery status by dispatch's (see
 told, and nothing of the delivery once the order is cancelled. A driver is
 pushed an offer only while it is open
 (:mod:`~delivery.notification_esg.offers`): not once it was withdrawn (declined,
-missed, or the order cancelled), taken, or has expired.
+missed, or the order cancelled), taken, or has expired. A driver the platform took
+offline for the offers they let run out is told once (``{driverId}:taken-offline:
+{offlineAt}``), with a tap to go online again.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from delivery.events import (
     DELIVERY_CANCELLED,
     DELIVERY_OFFERED,
     DELIVERY_STATUS_CHANGED,
+    DRIVER_TAKEN_OFFLINE,
     OFFER_WITHDRAWN,
     ORDER_UPDATED,
 )
@@ -39,6 +42,7 @@ from delivery.notification_esg.messages import (
     delivery_update,
     new_offer,
     order_update,
+    taken_offline,
 )
 from delivery.notification_esg.offers import offer_made, offer_over, still_open
 
@@ -84,6 +88,7 @@ def notify(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         DELIVERY_OFFERED: _delivery_offered,
         OFFER_WITHDRAWN: _offer_withdrawn,
         DELIVERY_CANCELLED: _delivery_cancelled,
+        DRIVER_TAKEN_OFFLINE: _driver_taken_offline,
     }
     handlers[event.type](event, ctx)
 
@@ -204,6 +209,13 @@ def _delivery_cancelled(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     if delivery["driverId"] is not None:
         key = f"{delivery['id']}:cancelled:{delivery['driverId']}"
         ctx.ports.push.send(cancelled_delivery(delivery), idempotency_key=key)
+
+
+def _driver_taken_offline(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    """Tell the driver the platform took them offline, once per taking offline."""
+    driver = event.body
+    key = f"{driver['id']}:taken-offline:{driver['offlineAt']}"
+    ctx.ports.push.send(taken_offline(driver), idempotency_key=key)
 
 
 def _tell_customer(

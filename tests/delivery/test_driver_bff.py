@@ -44,6 +44,7 @@ def test_a_driver_creates_and_reads_their_profile(delivery: Delivery) -> None:
         "vehicle": "scooter",
         "online": False,
         "location": None,
+        "offlineReason": None,
     }
     assert created.status_code == 200
     assert created.get_json() == expected
@@ -61,6 +62,7 @@ def test_changing_the_profile_keeps_availability_and_position(delivery: Delivery
         "vehicle": "car",
         "online": True,
         "location": NEAR,
+        "offlineReason": None,
     }
 
 
