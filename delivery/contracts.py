@@ -36,8 +36,9 @@ class Location(ContractModel):
 class DeliveryStatusChanged(Contract):
     """A driver was assigned to the order, handed it back, picked it up, moved, or delivered it.
 
-    Published on every status change and on every new location while the
-    order is on its way. ``location`` is the driver's position from the pickup
+    Published on every status change and, while the order is on its way, as the
+    driver moves: ``picked-up`` again with the new location, at most every 10
+    seconds and for a move of 25 m or more. ``location`` is the driver's position from the pickup
     on; ``null`` while the driver is only assigned, and when they handed the
     order back (where a driver was when accepting, at home maybe, is not the
     customer's business). ``driver`` is the driver the status is about: for

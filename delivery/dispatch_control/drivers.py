@@ -14,6 +14,7 @@ from delivery.dispatch_control.records import (
     nudge_searching,
     release,
 )
+from shared.geo import distance_m
 from shared.stores import apply_event
 
 if TYPE_CHECKING:
@@ -57,10 +58,25 @@ def keep_driver(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         store.update(DELIVERIES, driver["deliveryId"], lambda d: _followed(d, driver, event))
 
 
+FOLLOW_EVERY_MS = 10_000
+"""The least time between two locations of a delivery told to its customer (and so to
+Order): a driver's app may report every second, each report a status published."""
+FOLLOW_MOVE_M = 25
+"""The least move of the driver that changes the delivery's location: less is a driver
+waiting at a light, or the phone's position wandering."""
+
+
 def _followed(delivery: Doc | None, driver: Doc, event: Envelope) -> Doc | None:
+    """The picked-up delivery at the driver's new location, unless the driver moved too
+    little, or too soon after the location it shows (an older report never replaces it)."""
     if delivery is None or delivery["status"] != "picked-up":
         return None
-    moved = driver["location"] is not None and driver["location"] != delivery["location"]
-    if delivery["driver"]["id"] != driver["id"] or not moved:
+    location, shown = driver["location"], delivery["location"]
+    if delivery["driver"]["id"] != driver["id"] or location is None:
         return None
-    return {**delivery, "location": driver["location"], "changedAt": event.timestamp}
+    if shown is not None and (
+        distance_m(shown, location) < FOLLOW_MOVE_M
+        or event.timestamp - delivery["changedAt"] < FOLLOW_EVERY_MS
+    ):
+        return None
+    return {**delivery, "location": location, "changedAt": event.timestamp}

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from delivery.dispatch_control.drivers import FOLLOW_EVERY_MS
 from shared.envelope import new_event
 from shared.topology import Topic
 from tests.delivery.conftest import (
@@ -413,24 +414,53 @@ def test_an_order_not_yet_accepted_needs_no_driver(delivery: Delivery) -> None:
     assert delivery.offers("dan") == []
 
 
+def published_locations(delivery: Delivery) -> list[tuple[str, Any]]:
+    return [
+        (e.body["status"], e.body["location"])
+        for e in delivery.events[Topic.EXTERNAL]
+        if e.type == "delivery.delivery-status-changed"
+    ]
+
+
 def test_the_location_follows_the_driver_once_the_order_is_picked_up(delivery: Delivery) -> None:
     delivery.driver("dan")
     offer_then_accept(delivery, "o-1", "dan")
     delivery.call("PUT", "/me/location", "dan", {"lat": 52.531, "lng": 13.403})  # still assigned
     delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    delivery.clock.advance(FOLLOW_EVERY_MS)
 
     delivery.call("PUT", "/me/location", "dan", {"lat": 52.535, "lng": 13.406})
 
-    locations = [
-        (e.body["status"], e.body["location"])
-        for e in delivery.events[Topic.EXTERNAL]
-        if e.type == "delivery.delivery-status-changed"
-    ]
-    assert locations == [
+    assert published_locations(delivery) == [
         ("assigned", None),  # where dan was when he accepted is not the customer's business
         ("picked-up", {"lat": 52.531, "lng": 13.403}),
         ("picked-up", {"lat": 52.535, "lng": 13.406}),
     ]
+
+
+def test_the_customer_is_told_a_move_at_most_every_few_seconds_and_not_the_jitter(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("PUT", "/me/location", "dan", {"lat": 52.531, "lng": 13.403})
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    for step in range(1, 10):  # an app reporting every second, 30 m at a time
+        delivery.clock.advance(1_000)
+        delivery.call("PUT", "/me/location", "dan", {"lat": 52.531 + step * 0.0003, "lng": 13.403})
+    delivery.clock.advance(1_000)
+    delivery.call("PUT", "/me/location", "dan", {"lat": 52.5337, "lng": 13.403})  # 10 s on
+    delivery.clock.advance(FOLLOW_EVERY_MS)
+    delivery.call("PUT", "/me/location", "dan", {"lat": 52.53371, "lng": 13.403})  # 1 m on
+
+    assert published_locations(delivery)[1:] == [
+        ("picked-up", {"lat": 52.531, "lng": 13.403}),
+        ("picked-up", {"lat": 52.5337, "lng": 13.403}),
+    ]
+    assert delivery.store.get("dispatch-drivers", "dan")["location"] == {
+        "lat": 52.53371,
+        "lng": 13.403,
+    }  # dispatch itself always knows where the driver is
 
 
 def test_an_accepted_order_without_an_address_becomes_a_fault(delivery: Delivery) -> None:

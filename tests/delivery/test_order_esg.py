@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from delivery.contracts import DeliveryStatusChanged
+from delivery.dispatch_control.drivers import FOLLOW_EVERY_MS
 from delivery.order_esg.egress import course
 from shared.envelope import new_event
 from shared.topology import Topic
@@ -187,7 +188,9 @@ def test_a_location_announced_after_a_newer_one_is_not_published(
     offer_then_accept(delivery, "o-1", "dan")
     delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
     deliver_late = hold_change(delivery, monkeypatch, "rules", "picked-up", "picked-up")
+    delivery.clock.advance(FOLLOW_EVERY_MS)
     delivery.call("PUT", "/me/location", "dan", {"lat": 52.531, "lng": 13.403})
+    delivery.clock.advance(FOLLOW_EVERY_MS)
     delivery.call("PUT", "/me/location", "dan", {"lat": 52.535, "lng": 13.406})
 
     deliver_late()
