@@ -32,8 +32,9 @@ EXPIRES = "expireAt"
 KEEP_ANSWER_S = 24 * 3600
 MAX_KEY_CHARS = 200
 RESERVATION_TIMEOUT_S = 120
-"""Longer than any request may run (Cloud Run's default request timeout is 300 s, the
-BFFs answer in well under a second); a reservation older than this was abandoned."""
+"""Longer than any request may run (the functions' request timeout is 60 s,
+``terraform/modules/function``; the BFFs answer in well under a second); a reservation
+older than this was abandoned."""
 
 
 class KeyRefused(KitError):
