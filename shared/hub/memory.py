@@ -11,7 +11,9 @@ on the emulator and on GCP:
   ``faults`` topic with the ``CloudPubSubDeadLetterSource*`` attributes;
 * **filters**: a subscription's rule is applied at publish time, as Pub/Sub
   does server-side (consumers check it again, as they must on the emulator);
-* **lake**: every message published on a ``bus`` topic is kept in the lake.
+* **lake**: every message published on a ``bus`` topic is kept in the lake;
+* **refusals**: its publisher port refuses, before publishing any of a call, a message
+  Pub/Sub would refuse (:func:`~shared.hub.message.check_publishable`).
 
 Two ways to run it: :meth:`InMemoryHub.run_until_quiet` delivers on the calling
 thread until nothing is left (deterministic; with a :class:`ManualClock`, backoff
@@ -41,7 +43,7 @@ from shared.clock import Clock, ManualClock
 from shared.exceptions import PublishError
 from shared.hub.base import AbstractPublisher
 from shared.hub.chaos import Chaos
-from shared.hub.message import Message, dead_lettered
+from shared.hub.message import Message, check_publishable, dead_lettered
 from shared.runtime.outcome import Outcome
 from shared.topology.model import Topic
 
@@ -225,22 +227,17 @@ class InMemoryHub:
             pending = sub.queues[key][0]
             pending.attempts += 1
             self._in_flight += 1
-        began, sent_ms = time.perf_counter(), self.clock.now_ms()
+        # In flight until its answer is taken in: what it queues next (the key's next
+        # message, a retry) is not queued yet, and the hub must not look idle meanwhile.
         try:
-            outcome = sub.deliver(pending.item, pending.attempts)
-        except Exception:
-            _log.exception("delivery to %s raised; will redeliver", sub.name)
-            outcome = Outcome.RETRY
-        finally:
+            outcome = self._answer(sub, pending)
+        except BaseException:
             with self._lock:
                 self._in_flight -= 1
-                self.delivered += 1
-        self._observe_delivery(sub.name, time.perf_counter() - began)
-        late_ms = self.clock.now_ms() - sent_ms
-        if sub.ack_deadline_ms is not None and late_ms > sub.ack_deadline_ms:
-            _log.warning("%s answered after %d ms, past its ack deadline", sub.name, late_ms)
-            outcome = Outcome.RETRY
+            raise
         with self._lock:
+            self._in_flight -= 1
+            self.delivered += 1
             handled = outcome is Outcome.ACK
             if (
                 outcome is Outcome.RETRY
@@ -262,6 +259,22 @@ class InMemoryHub:
                     del sub.queues[key]
             self._cond.notify_all()
         return True
+
+    def _answer(self, sub: Subscription, pending: _Pending) -> Outcome:
+        """Deliver ``pending`` once; its answer, a delivery that raised or answered after
+        the ack deadline counting as RETRY."""
+        began, sent_ms = time.perf_counter(), self.clock.now_ms()
+        try:
+            outcome = sub.deliver(pending.item, pending.attempts)
+        except Exception:
+            _log.exception("delivery to %s raised; will redeliver", sub.name)
+            outcome = Outcome.RETRY
+        self._observe_delivery(sub.name, time.perf_counter() - began)
+        late_ms = self.clock.now_ms() - sent_ms
+        if sub.ack_deadline_ms is not None and late_ms > sub.ack_deadline_ms:
+            _log.warning("%s answered after %d ms, past its ack deadline", sub.name, late_ms)
+            outcome = Outcome.RETRY
+        return outcome
 
     def _redeliver(
         self, sub: Subscription, key: str, acked: _Pending, queue: deque[_Pending]
@@ -391,6 +404,8 @@ class InMemoryPublisher(AbstractPublisher):
         self.hub, self.project = hub, project
 
     def publish(self, topic: Topic, messages: Sequence[Message]) -> list[str]:
+        """Publish on the hub what Pub/Sub would accept (:func:`check_publishable`)."""
+        check_publishable(messages, f"{self.project}/{topic}")
         return self.hub.publish(self.project, str(topic), messages)
 
 

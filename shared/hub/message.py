@@ -11,19 +11,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.envelope import Envelope
-from shared.exceptions import EnvelopeError
+from shared.envelope import CLIENT_KEYWORDS, MAX_ATTRIBUTE_BYTES, MAX_TAG_NAME_BYTES, Envelope
+from shared.exceptions import EnvelopeError, PublishError
 
 ATTRIBUTE_TYPE = "type"
 ATTRIBUTE_ID = "id"
 ATTRIBUTE_PARTITION_KEY = "partitionKey"
 RESERVED_ATTRIBUTES = frozenset({ATTRIBUTE_TYPE, ATTRIBUTE_ID, ATTRIBUTE_PARTITION_KEY})
 DEAD_LETTER_PREFIX = "CloudPubSubDeadLetterSource"
+MAX_ATTRIBUTES = 100
+"""Pub/Sub's limit on a message's attributes; names are 1 to 256 bytes
+(:data:`~shared.envelope.MAX_TAG_NAME_BYTES`), values and the ordering key at most 1024
+(:data:`~shared.envelope.MAX_ATTRIBUTE_BYTES`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +69,47 @@ class Message:
     def is_dead_letter(self) -> bool:
         """True when Pub/Sub forwarded this message to a dead-letter topic."""
         return f"{DEAD_LETTER_PREFIX}Subscription" in self.attributes
+
+
+def check_publishable(messages: Sequence[Message], topic: str) -> None:
+    """Raise :class:`PublishError` naming ``topic`` if Pub/Sub would refuse any of ``messages``.
+
+    Every publisher checks the whole sequence before it sends any of it, so a refused
+    message never leaves part of its call published, and the embedded hub and the
+    emulator (which does not check these limits) refuse what Pub/Sub refuses: a message
+    with neither data nor attributes, too many attributes, a name, value or ordering key
+    over its limit, or an attribute name the Pub/Sub client takes for an argument.
+    """
+    for index, message in enumerate(messages):
+        problem = _unpublishable(message)
+        if problem is not None:
+            raise PublishError(f"cannot publish to {topic}: message {index} {problem}")
+
+
+def _unpublishable(message: Message) -> str | None:
+    """Why Pub/Sub would refuse ``message``; ``None`` if it would not."""
+    attributes = message.attributes
+    if not attributes and not message.data:
+        return "has neither data nor attributes"
+    # UTF-8 takes at most 4 bytes a character: most strings need no encoding to tell.
+    key = message.ordering_key
+    if len(key) * 4 > MAX_ATTRIBUTE_BYTES and len(key.encode()) > MAX_ATTRIBUTE_BYTES:
+        return f"has an ordering key longer than {MAX_ATTRIBUTE_BYTES} bytes"
+    if not attributes:
+        return None
+    if len(attributes) > MAX_ATTRIBUTES:
+        return f"has {len(attributes)} attributes, more than Pub/Sub's {MAX_ATTRIBUTES}"
+    clash = CLIENT_KEYWORDS.intersection(attributes)
+    if clash:
+        return f"has attribute names {sorted(clash)}, reserved by the Pub/Sub client"
+    for name, value in attributes.items():
+        if not name or (
+            len(name) * 4 > MAX_TAG_NAME_BYTES and len(name.encode()) > MAX_TAG_NAME_BYTES
+        ):
+            return f"has an attribute name that is not 1 to {MAX_TAG_NAME_BYTES} bytes"
+        if len(value) * 4 > MAX_ATTRIBUTE_BYTES and len(value.encode()) > MAX_ATTRIBUTE_BYTES:
+            return f"has attribute {name[:40]!r} longer than {MAX_ATTRIBUTE_BYTES} bytes"
+    return None
 
 
 def dead_lettered(message: Message, project: str, subscription: str, attempts: int) -> Message:

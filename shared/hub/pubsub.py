@@ -19,7 +19,7 @@ from google.cloud import pubsub_v1  # type: ignore[attr-defined, import-untyped,
 from shared.envelope import CLIENT_KEYWORDS
 from shared.exceptions import PublishError
 from shared.hub.base import AbstractPublisher
-from shared.hub.message import Message
+from shared.hub.message import Message, check_publishable
 
 if TYPE_CHECKING:
     from shared.topology.model import Topic
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 _LOG = logging.getLogger(__name__)
 
 PUBLISH_KEYWORDS = CLIENT_KEYWORDS
-"""Attribute names the client cannot send (checked on every envelope, too)."""
+"""Attribute names the client cannot send (checked on every envelope and message, too)."""
 
 
 def publisher_client() -> pubsub_v1.PublisherClient:
@@ -73,17 +73,12 @@ class PubSubPublisher(AbstractPublisher):
     def publish(self, topic: Topic, messages: Sequence[Message]) -> list[str]:
         """Publish ``messages`` to ``topic`` and return their ids, in order.
 
-        Raise :class:`PublishError` naming the topic when any message fails.
+        Raise :class:`PublishError` naming the topic when any message fails, before
+        sending any when one is a message Pub/Sub refuses (:func:`check_publishable`).
         Ordering keys that failed are resumed, so a later call can use them.
         """
         path = self.topic_path(topic)
-        for message in messages:
-            clash = PUBLISH_KEYWORDS.intersection(message.attributes)
-            if clash:
-                raise PublishError(
-                    f"cannot publish to {path}: attribute names {sorted(clash)} are reserved "
-                    "by the Pub/Sub client"
-                )
+        check_publishable(messages, path)  # the emulator would take some of them
         pending = [(message, self._submit(path, message)) for message in messages]
         deadline = time.monotonic() + self._timeout_s
         ids: list[str] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -33,6 +33,17 @@ def order_event(key: str, n: int, **tags: str) -> Envelope:
         partition_key=key,
         tags={"source": "checkout-bff", **tags},
     )
+
+
+REFUSED_BY_PUBSUB: dict[str, Callable[[], Message]] = {
+    "neither data nor attributes": lambda: Message(data=b""),
+    "101 attributes": lambda: Message(b"{}", {f"a{i}": "x" for i in range(101)}),
+    "an attribute name over 256 bytes": lambda: Message(b"{}", {"k" * 257: "x"}),
+    "an attribute value over 1024 bytes": lambda: Message(b"{}", {"type": "é" * 513}),
+    "an ordering key over 1024 bytes": lambda: Message(b"{}", {"type": "t"}, "k" * 1025),
+    "an attribute the client takes for itself": lambda: Message(b"{}", {"timeout": "5"}),
+}
+"""Messages Pub/Sub (or the client the kit publishes with) does not accept."""
 
 
 class PublisherContract(ABC):
@@ -144,3 +155,27 @@ class PublisherContract(ABC):
                 publisher.publish(Topic.BUS, [to_message(order_event("o-1", 1))])
         finally:
             publisher.close()
+
+    @pytest.mark.parametrize("problem", sorted(REFUSED_BY_PUBSUB))
+    def test_a_message_pubsub_refuses_is_refused_and_nothing_of_the_call_arrives(
+        self, publisher: AbstractPublisher, problem: str
+    ) -> None:
+        fine = to_message(order_event("o-1", 1))
+
+        with pytest.raises(PublishError, match="bus"):
+            publisher.publish(Topic.BUS, [fine, REFUSED_BY_PUBSUB[problem]()])
+
+        publisher.publish(Topic.BUS, [to_message(order_event("o-2", 2))])
+        assert [m.ordering_key for m in self.wait_for(Topic.BUS, 1)] == ["o-2"]
+
+    def test_the_largest_message_pubsub_takes_is_accepted(
+        self, publisher: AbstractPublisher
+    ) -> None:
+        attributes = {f"a{i}": "é" * 512 for i in range(99)} | {"k" * 256: "x"}
+        message = Message(b"", attributes, "k" * 1024)
+
+        publisher.publish(Topic.BUS, [message])
+
+        (got,) = self.wait_for(Topic.BUS, 1)
+        assert dict(got.attributes) == attributes
+        assert got.ordering_key == "k" * 1024

@@ -277,3 +277,47 @@ def test_an_answer_after_the_ack_deadline_counts_as_a_failed_attempt(hub, clock)
     hub.publish("p", "bus", [msg(1)])
     hub.run_until_quiet()
     assert attempts == [1, 2]  # redelivered, as Pub/Sub would: handlers must be idempotent
+
+
+@pytest.mark.parametrize("answer", [Outcome.ACK, Outcome.RETRY])
+def test_the_hub_is_not_idle_until_a_deliverys_answer_is_taken_in(hub, answer):
+    # A delivery observer runs after the answer, before the hub queues what comes next
+    # (the key's next message, or the retry): a waiter woken then must not see it idle.
+    idle_after_delivery: list[bool] = []
+    hub.delivery_observers.append(lambda name, seconds: idle_after_delivery.append(hub.idle))
+    answers = iter([answer, Outcome.ACK, Outcome.ACK])
+    hub.subscribe("p", "bus", Subscription("s", lambda m, a: next(answers), min_backoff_ms=1))
+    hub.publish("p", "bus", [msg(1, "k"), msg(2, "k")])
+    hub.run_until_quiet()
+    assert idle_after_delivery[0] is False
+    assert hub.idle
+
+
+def test_wait_until_idle_does_not_return_while_a_retry_is_being_scheduled():
+    hub = InMemoryHub(SystemClock())
+    hub.create_topic("p", "bus")
+    answered, resume = threading.Event(), threading.Event()
+    attempts: list[int] = []
+
+    def observe(name: str, seconds: float) -> None:
+        if len(attempts) == 1:  # the first answer is in; hold the worker right here
+            answered.set()
+            resume.wait(5)
+
+    def fail_once(message: Message, attempt: int) -> Outcome:
+        attempts.append(attempt)
+        return Outcome.RETRY if attempt == 1 else Outcome.ACK
+
+    hub.delivery_observers.append(observe)
+    hub.subscribe("p", "bus", Subscription("s", fail_once, min_backoff_ms=10))
+    hub.start()
+    try:
+        hub.publish("p", "bus", [msg(1)])
+        assert answered.wait(5)
+        assert not hub.wait_until_idle(0.05)  # the retry is still to come
+        resume.set()
+        assert hub.wait_until_idle(5)
+    finally:
+        resume.set()
+        hub.stop()
+    assert attempts == [1, 2]
