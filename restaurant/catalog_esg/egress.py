@@ -1,7 +1,8 @@
 """Publish the catalog: profiles and menus leave as the published contracts, nothing more.
 
 Each carries the ``revision`` profile-bff saved it with (none when the change was
-announced before saves were counted), so readers order two saves of one millisecond.
+announced before saves were counted), so readers order two saves of one millisecond, and
+a profile's cuisine in lower case, as the contract says, however old its save.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ def _restaurant(body: Json) -> RestaurantUpdated:
     return RestaurantUpdated(
         id=body["id"],
         name=body["name"],
-        cuisine=body["cuisine"],
+        # A profile saved before profile-bff lower-cased cuisines keeps its own spelling.
+        cuisine=body["cuisine"].lower(),
         address=Address(
             street=address["street"],
             city=address["city"],

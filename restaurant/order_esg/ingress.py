@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pydantic import Field
+
 from restaurant.events import ORDER_COLLECTED, ORDER_RECEIVED, ORDER_WITHDRAWN
-from shared.contracts import Reader, read
+from shared.contracts import Reader, knows, read
 
 if TYPE_CHECKING:
     from restaurant.ports import RestaurantPorts
@@ -15,14 +17,19 @@ if TYPE_CHECKING:
 ORDER_STATUS_CHANGED = "order.order-status-changed"
 VERSION = "1"
 """The major version this ingress still reads (v1, in its deprecation window)."""
+STATUSES = frozenset({"placed", "accepted", "ready", "picked-up", "delivered", "cancelled"})
+"""The statuses of v1 this ingress knows; it skips another one with a warning."""
+ORDERINGS = frozenset({"kitchen", "pos"})
+"""Where Order may send an order, as far as Restaurant knows; an order it sends elsewhere is
+skipped with a warning (never the kitchen's)."""
 FOLLOW_UPS = {"cancelled": ORDER_WITHDRAWN, "picked-up": ORDER_COLLECTED}
 """Statuses after ``placed`` that close the kitchen's ticket, and the event each becomes."""
 
 
 class RestaurantRef(Reader):
-    """Which restaurant prepares the order."""
+    """Which restaurant prepares the order: never empty (its staff see its tickets by it)."""
 
-    id: str
+    id: str = Field(min_length=1)
 
 
 class OrderLine(Reader):
@@ -34,7 +41,11 @@ class OrderLine(Reader):
 
 
 class OrderStatusChanged(Reader):
-    """The parts of ``order.order-status-changed`` the restaurant uses."""
+    """The parts of ``order.order-status-changed`` the restaurant uses.
+
+    ``ordering`` is ``null`` from an Order older than the field, never empty: the kitchen
+    goes by the restaurant's own ordering only when Order did not say.
+    """
 
     id: str
     restaurant: RestaurantRef
@@ -42,7 +53,7 @@ class OrderStatusChanged(Reader):
     total: int
     currency: str
     status: str
-    ordering: str | None = None
+    ordering: str | None = Field(default=None, min_length=1)
     reason: str | None = None
     answer_by: int | None = None
 
@@ -53,9 +64,13 @@ def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None
 
     Each keeps where Order sends the order (``ordering``), and ``order-received`` until
     when the kitchen may answer it (``answerBy``); ``None`` when an older producer did not
-    say.
+    say. A status or an ordering Order added since is skipped, with a warning.
     """
     order = read(event, OrderStatusChanged)
+    if not knows(ctx, event, "status", order.status, STATUSES):
+        return
+    if order.ordering is not None and not knows(ctx, event, "ordering", order.ordering, ORDERINGS):
+        return
     restaurant_id = order.restaurant.id
     if order.status == "placed":
         body = {

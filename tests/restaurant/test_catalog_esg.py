@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from restaurant.contracts import MenuUpdated, RestaurantUpdated
+from restaurant.profile_bff.models import RESTAURANTS
+from restaurant.topology import APP
 from shared.topology import Topic
 from tests.restaurant.conftest import MENU_ITEMS, PROFILE, Restaurant
 
@@ -36,6 +38,21 @@ def test_only_contract_fields_leave_the_subsystem(restaurant: Restaurant) -> Non
     restaurant.emit_internal("restaurant-updated", "restaurant", body, "r-1")
     [published] = restaurant.external(RestaurantUpdated.TYPE)
     assert published.body == {"id": "r-1", **PROFILE, "revision": None}
+
+
+def test_a_cuisine_saved_before_it_was_kept_in_lower_case_is_published_in_lower_case(
+    restaurant: Restaurant,
+) -> None:
+    # GIVEN a profile saved before cuisines were lower-cased and before delivery radii, which
+    # the radius migration saves (and so announces) again as it was
+    legacy = {k: v for k, v in PROFILE.items() if k != "deliveryRadiusM"}
+    restaurant.store.put(RESTAURANTS, "r-1", {**legacy, "id": "r-1", "cuisine": "Italian"})
+    assert [m.run(restaurant.store) for m in APP.migrations] == [1]
+    restaurant.system.run_until_quiet()
+
+    published = restaurant.external(RestaurantUpdated.TYPE)
+    assert [e.body["cuisine"] for e in published] == ["italian", "italian"]
+    assert restaurant.system.faults("restaurant") == []
 
 
 def test_a_redelivered_change_is_published_with_the_same_event_id(restaurant: Restaurant) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -94,11 +95,42 @@ def test_a_cancelled_or_collected_order_closes_the_ticket(
     assert event.body == {"id": "o-1", "restaurantId": "r-1", "ordering": None, **passed_on}
 
 
-@pytest.mark.parametrize("status", ["accepted", "ready", "delivered", "some-future-status"])
-def test_other_statuses_are_ignored(restaurant: Restaurant, status: str) -> None:
+@pytest.mark.parametrize("status", ["accepted", "ready", "delivered"])
+def test_other_statuses_are_ignored(
+    restaurant: Restaurant, status: str, caplog: pytest.LogCaptureFixture
+) -> None:
     restaurant.receive(restaurant.order_status("o-1", status))
     assert restaurant.bus(*ORDER_EVENTS) == []
     assert restaurant.system.faults("restaurant") == []
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    """What the subsystem warned of."""
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+
+
+def test_a_status_order_added_since_is_skipped_with_a_warning(
+    restaurant: Restaurant, caplog: pytest.LogCaptureFixture
+) -> None:
+    restaurant.receive(restaurant.order_status("o-1", "some-future-status"))
+    assert restaurant.bus(*ORDER_EVENTS) == []
+    assert restaurant.system.faults("restaurant") == []
+    [warning] = warnings(caplog)
+    assert "'some-future-status' is unknown here" in warning
+
+
+@pytest.mark.parametrize("status", ["placed", "cancelled", "picked-up"])
+def test_an_order_order_sends_where_the_restaurant_does_not_know_is_skipped_with_a_warning(
+    restaurant: Restaurant, status: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN Order learnt a way of taking orders (a value its contract may add) Restaurant has not
+    restaurant.receive(restaurant.order_status("o-1", status, ordering="tablet"))
+    assert restaurant.bus(*ORDER_EVENTS) == []
+    assert ticket(restaurant) is None
+    assert restaurant.system.faults("restaurant") == []
+    [warning] = warnings(caplog)
+    assert "ordering 'tablet' is unknown here" in warning
 
 
 @pytest.mark.parametrize(
@@ -107,6 +139,8 @@ def test_other_statuses_are_ignored(restaurant: Restaurant, status: str) -> None
         ({"restaurant": None}, "restaurant"),
         ({"total": "a lot"}, "total"),
         ({"items": [{"name": "Pizza", "quantity": 1}]}, "items.0.menuItemId"),
+        ({"restaurant": "", "ordering": "kitchen"}, "restaurant.id"),
+        ({"ordering": ""}, "ordering"),
     ],
 )
 def test_an_event_that_does_not_fit_becomes_a_fault_and_the_next_one_is_read(
@@ -120,6 +154,18 @@ def test_an_event_that_does_not_fit_becomes_a_fault_and_the_next_one_is_read(
     assert fault["error"]["type"] == "InvalidEventError"
     assert field in fault["error"]["message"]
     assert [e.partition_key for e in restaurant.bus(*ORDER_EVENTS)] == ["o-2"]
+
+
+def test_an_empty_ordering_is_a_fault_at_once_not_retried_until_dead_lettered(
+    restaurant: Restaurant,
+) -> None:
+    # GIVEN an order of a restaurant the kitchen never heard of, whose ordering is empty:
+    # neither a way the contract names nor the null of an older Order
+    restaurant.receive(restaurant.order_status("o-1", restaurant="r-9", ordering=""))
+    [fault] = restaurant.system.faults("restaurant")
+    assert (fault["reason"], fault["deliveryAttempt"]) == ("poison", 1)
+    assert fault["function"] == "restaurant/order-esg/ingress"
+    assert fault["error"]["type"] == "InvalidEventError"
 
 
 def test_an_order_id_no_document_can_have_is_a_fault_at_once_not_retried(
