@@ -22,7 +22,8 @@ status tells the customer so."""
 
 
 class DriverReader(Reader):
-    """The driver as the customer may see them: by first name."""
+    """The driver as the customer may see them: by the name of their driver profile, never
+    by their id."""
 
     name: str
 
