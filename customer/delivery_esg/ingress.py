@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pydantic import Field
+
 from customer import events
 from shared.contracts import Reader, knows, read
 
@@ -29,10 +31,11 @@ class DriverReader(Reader):
 
 
 class LocationReader(Reader):
-    """Where the driver is."""
+    """Where the driver is: a point on Earth, or the event breaks the contract (a fault),
+    never a position shown to the customer."""
 
-    lat: float
-    lng: float
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
 
 
 class DeliveryStatusReader(Reader):

@@ -52,6 +52,32 @@ def test_a_delivery_status_that_breaks_the_contract_becomes_a_fault(customer: Cu
     assert "driver" in fault["error"]["message"]
 
 
+@pytest.mark.parametrize("location", [{"lat": 91, "lng": 13.4}, {"lat": 52.5, "lng": -180.5}])
+def test_a_location_off_the_earth_is_a_fault_not_shown_to_the_customer(
+    customer: Customer, location: dict[str, float]
+) -> None:
+    broken = new_event(
+        DeliveryStatusChanged.TYPE,
+        "delivery",
+        {
+            "id": "d-o-1",
+            "orderId": "o-1",
+            "status": "picked-up",
+            "driver": {"id": "dan", "name": "Dan"},
+            "location": location,
+            "changedAt": 1,
+        },
+        partition_key="o-1",
+        tags={"subsystem": "delivery", "schemaVersion": "1"},
+    )
+    customer.inject("delivery", broken)
+
+    assert customer.events("delivery-status-changed") == []
+    [fault] = customer.faults()
+    assert fault["function"] == "customer/delivery-esg/ingress"
+    assert "location" in fault["error"]["message"]
+
+
 def test_a_driver_handing_the_order_back_comes_in_and_unknown_statuses_are_skipped(
     customer: Customer, caplog: pytest.LogCaptureFixture
 ) -> None:
