@@ -252,6 +252,30 @@ def delivery(tmp_path: Path, push: PushFake) -> Delivery:
     return Delivery(tmp_path, push)
 
 
+def offered_o9(expires_at: int, timestamp: int) -> Envelope:
+    """dispatch's ``delivery-offered`` of o-9 to dan, as the driver app's listener hears it."""
+    offer = {
+        "id": "d-o-9",
+        "orderId": "o-9",
+        "driverId": "dan",
+        "pickup": {"restaurantId": "r-1", "name": "Trattoria Roma", "address": RESTAURANT},
+        "dropoff": HOME,
+        "expiresAt": expires_at,
+    }
+    return new_event(
+        "delivery-offered", "delivery", offer, partition_key="o-9", timestamp=timestamp
+    )
+
+
+def withdrawn_o9(expires_at: int | None, timestamp: int) -> Envelope:
+    """dispatch's ``offer-withdrawn`` of dan's offer of o-9 (``expires_at`` None: as
+    announced before withdrawals named the offer)."""
+    body: dict[str, Any] = {"id": "d-o-9", "driverId": "dan"}
+    if expires_at is not None:
+        body["expiresAt"] = expires_at
+    return new_event("offer-withdrawn", "delivery", body, partition_key="o-9", timestamp=timestamp)
+
+
 def offer_then_accept(delivery: Delivery, order_id: str, driver: str) -> None:
     """The order is accepted and ``driver``, the only one near, takes it."""
     delivery.order(order_id, "accepted")

@@ -20,7 +20,9 @@ from tests.delivery.conftest import (
     accepted_then_cancelled_unannounced,
     hold_change,
     offer_then_accept,
+    offered_o9,
     order_payload,
+    withdrawn_o9,
 )
 from tests.delivery.held import hold_event
 
@@ -448,22 +450,8 @@ def test_a_repeated_offer_event_changes_nothing(delivery: Delivery) -> None:
 
 
 def test_an_offer_withdrawn_before_it_arrived_stays_withdrawn(delivery: Delivery) -> None:
-    offer = {
-        "id": "d-o-9",
-        "orderId": "o-9",
-        "driverId": "dan",
-        "pickup": {"restaurantId": "r-1", "name": "Trattoria Roma", "address": RESTAURANT},
-        "dropoff": HOME,
-        "expiresAt": START + 2 * MINUTE,
-    }
-    offered = new_event("delivery-offered", "delivery", offer, partition_key="o-9", timestamp=START)
-    withdrawn = new_event(
-        "offer-withdrawn",
-        "delivery",
-        {"id": "d-o-9", "driverId": "dan"},
-        partition_key="o-9",
-        timestamp=START + 1,
-    )
+    offered = offered_o9(START + 2 * MINUTE, timestamp=START)
+    withdrawn = withdrawn_o9(None, timestamp=START + 1)
     delivery.driver("dan")
 
     delivery.inject(withdrawn)
@@ -477,23 +465,10 @@ def test_the_withdrawal_of_an_offer_does_not_close_the_one_made_again_in_the_sam
     delivery: Delivery,
 ) -> None:
     first, again = START + 2 * MINUTE, START + 4 * MINUTE
-    offer = {
-        "id": "d-o-9",
-        "orderId": "o-9",
-        "driverId": "dan",
-        "pickup": {"restaurantId": "r-1", "name": "Trattoria Roma", "address": RESTAURANT},
-        "dropoff": HOME,
-        "expiresAt": again,
-    }
     at = START + 2 * MINUTE
-    offered = new_event("delivery-offered", "delivery", offer, partition_key="o-9", timestamp=at)
-    withdrawn = new_event(
-        "offer-withdrawn",
-        "delivery",
-        {"id": "d-o-9", "driverId": "dan", "expiresAt": first},
-        partition_key="o-9",
-        timestamp=at,  # one millisecond: only the expiry tells the two offers apart
-    )
+    offered = offered_o9(again, timestamp=at)
+    # one millisecond: only the expiry tells the two offers apart
+    withdrawn = withdrawn_o9(first, timestamp=at)
     delivery.driver("dan")
     delivery.clock.advance_to(at)
 

@@ -6,9 +6,8 @@ from typing import Any
 
 import pytest
 
-from shared.envelope import new_event
 from shared.stores import Where
-from tests.delivery.conftest import HOME, MINUTE, RESTAURANT, START, Delivery
+from tests.delivery.conftest import MINUTE, START, Delivery, offered_o9, withdrawn_o9
 from tests.delivery.held import hold_event
 
 
@@ -42,22 +41,9 @@ def test_an_offer_withdrawn_in_the_millisecond_it_was_made_stays_withdrawn(
     delivery: Delivery,
 ) -> None:
     expires_at = START + 2 * MINUTE
-    offer = {
-        "id": "d-o-9",
-        "orderId": "o-9",
-        "driverId": "dan",
-        "pickup": {"restaurantId": "r-1", "name": "Trattoria Roma", "address": RESTAURANT},
-        "dropoff": HOME,
-        "expiresAt": expires_at,
-    }
-    offered = new_event("delivery-offered", "delivery", offer, partition_key="o-9", timestamp=START)
-    withdrawn = new_event(
-        "offer-withdrawn",
-        "delivery",
-        {"id": "d-o-9", "driverId": "dan", "expiresAt": expires_at},
-        partition_key="o-9",
-        timestamp=START,  # the order was cancelled as the offer was written
-    )
+    offered = offered_o9(expires_at, timestamp=START)
+    # the order was cancelled as the offer was written
+    withdrawn = withdrawn_o9(expires_at, timestamp=START)
     delivery.driver("dan")
 
     delivery.inject(withdrawn)
