@@ -11,8 +11,9 @@ platform declares):
 * a consumer takes Pub/Sub push requests: 204 acks, 503 asks for redelivery, 400
   rejects a body that is not a push request;
 * an endpoint dispatches into the service's Flask app;
-* a trigger takes Eventarc's Firestore CloudEvents, which it parses itself: 200 when
-  handled, 500 (raised) asks Eventarc to retry, 400 rejects what is no CloudEvent;
+* a trigger takes Eventarc's Firestore CloudEvents (binary or structured mode, protobuf
+  or JSON data), which it parses itself: 200 when handled, 500 (raised) asks Eventarc to
+  retry, 400 rejects what is no CloudEvent;
 * a schedule runs one tick per request (Cloud Scheduler's): 204, or 503 to retry.
 
 A consumer, trigger or schedule that refuses what it was handed as poison still
@@ -207,7 +208,8 @@ class FunctionHost:
             from cloudevents.http import from_http
 
             try:
-                event = from_http(dict(request.headers), request.get_data())
+                # The data as sent (not JSON-decoded into a dict): parsing is Eventarc's format.
+                event = from_http(dict(request.headers), request.get_data(), _as_sent)
             except GenericException as error:
                 return f"not a CloudEvent: {error}", 400, {}
             faults: list[Envelope] = []
@@ -223,10 +225,11 @@ class FunctionHost:
         from shared.stores.eventarc import parse_document_written
 
         runtime = self.runtime(name)
+        data = _data_bytes(event.data)
         try:
-            change = parse_document_written(event.data, dict(event.get_attributes()))
+            change = parse_document_written(data, dict(event.get_attributes()))
         except EnvelopeError as error:
-            poison = Message(data=bytes(event.data or b""), message_id=str(event["id"]))
+            poison = Message(data=data, message_id=str(event["id"]))
             if runtime.record_fault(poison, error, faults=faults) is Outcome.RETRY:
                 raise RuntimeError(f"{name} could not record a fault; retry") from error
             return
@@ -240,6 +243,19 @@ class FunctionHost:
             stored = change_message(change, redact=runtime.fn.redact)
             if runtime.record_fault(stored, gave_up, faults=faults) is Outcome.RETRY:
                 raise RuntimeError(f"{name} could not record a fault; retry") from gave_up
+
+
+def _as_sent(data: Any) -> Any:
+    """A CloudEvent's data as it came: the body in binary mode, ``data_base64`` decoded or
+    ``data`` as JSON text in structured mode (the SDK's default would turn JSON into a dict)."""
+    return data
+
+
+def _data_bytes(data: Any) -> bytes:
+    """A CloudEvent's data (see :func:`_as_sent`) as bytes; none is empty."""
+    if isinstance(data, str):
+        return data.encode()
+    return bytes(data) if isinstance(data, bytes | bytearray) else b""
 
 
 def _refused(faults: list[Envelope]) -> dict[str, str]:
