@@ -219,9 +219,10 @@ class HttpApi:
             try:
                 caller = self._authenticate(route)
                 body = _parse_body(route)
+                query = _parse_query(route)
                 if route.idempotent:
-                    return self._idempotent(route, caller, body, params)
-                return self._call(route, caller, body, params)
+                    return self._idempotent(route, caller, body, query, params)
+                return self._call(route, caller, body, query, params)
             except HttpError as e:
                 return e.body(), e.status, e.headers
             except StoreError as e:
@@ -245,13 +246,18 @@ class HttpApi:
         return caller
 
     def _call(
-        self, route: Route, caller: Principal, body: BaseModel | None, params: dict[str, str]
+        self,
+        route: Route,
+        caller: Principal,
+        body: BaseModel | None,
+        query: BaseModel | None,
+        params: dict[str, str],
     ) -> tuple[Any, int]:
         args: dict[str, Any] = dict(params)
         if route.body is not None:
             args["body"] = body
         if route.query is not None:
-            args["query"] = _validated(route.query, _query_string(), "query")
+            args["query"] = query
         result = route.handler(caller, **args)
         if result is None:  # e.g. 204 No Content
             return "", route.status
@@ -263,21 +269,28 @@ class HttpApi:
         return payload, route.status
 
     def _idempotent(
-        self, route: Route, caller: Principal, body: BaseModel | None, params: dict[str, str]
+        self,
+        route: Route,
+        caller: Principal,
+        body: BaseModel | None,
+        query: BaseModel | None,
+        params: dict[str, str],
     ) -> tuple[Any, int]:
         assert self._store is not None
         key = flask.request.headers.get("Idempotency-Key")
         if not key:
-            return self._call(route, caller, body, params)
+            return self._call(route, caller, body, query, params)
         if len(key) > MAX_KEY_CHARS:
             raise HttpError(400, f"Idempotency-Key: at most {MAX_KEY_CHARS} characters")
-        request = fingerprint(route.method, route.path, params, flask.request.get_json(silent=True))
+        # a route that takes no query string ignores it: it is no part of the request
+        query_string = (_query_string(),) if route.query is not None else ()
+        request = fingerprint(route.method, route.path, params, request_json(), *query_string)
         try:
             return IdempotencyKeys(self._store).run(
                 (caller.actor, caller.subject),
                 key,
                 request,
-                lambda: self._call(route, caller, body, params),
+                lambda: self._call(route, caller, body, query, params),
             )
         except KeyRefused as refused:
             raise HttpError(refused.status, str(refused)) from refused
@@ -300,10 +313,21 @@ def _summary_and_description(docstring: str) -> tuple[str, str]:
 def _parse_body(route: Route) -> BaseModel | None:
     if route.body is None:
         return None
+    if not flask.request.is_json:
+        raise HttpError(
+            400, "the request body must be a JSON object, sent as Content-Type: application/json"
+        )
     data = request_json()
     if data is None:
         raise HttpError(400, "the request body must be a JSON object")
     return _validated(route.body, data, "request")
+
+
+def _parse_query(route: Route) -> BaseModel | None:
+    """The route's validated query string (``None`` when it takes none), or a 400."""
+    if route.query is None:
+        return None
+    return _validated(route.query, _query_string(), "query")
 
 
 def request_json() -> Any:

@@ -6,26 +6,29 @@ a request with the same key arriving while the first still runs is refused
 with 409 (retry later), one with the same key but another request with 422,
 and any later one gets the stored answer. A reservation whose request failed
 is released, so the key may be used again; one whose process died is taken
-over after :data:`RESERVATION_TIMEOUT_S`. An answer is kept for
-:data:`KEEP_ANSWER_S`: Firestore deletes it some time after its ``expireAt``
-(a TTL policy, see ``terraform/modules/subsystem/firestore.tf``), and a key used
-again after that runs again.
+over after :data:`RESERVATION_TIMEOUT_S`, as is one whose command ran but whose
+answer the store failed to keep (that request still gets its answer). An answer
+is kept for :data:`KEEP_ANSWER_S`: Firestore deletes it some time after its
+``expireAt`` (a TTL policy, see ``terraform/modules/subsystem/firestore.tf``),
+and a key used again after that runs again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from shared.exceptions import KitError
+from shared.exceptions import KitError, StoreError
 
 if TYPE_CHECKING:
     from shared.stores.base import AbstractDocumentStore, Doc
 
+_log = logging.getLogger("fooddelivery.api")
 COLLECTION = "idempotency-keys"
 EXPIRES = "expireAt"
 """The field of a stored answer after which Firestore may delete it (its TTL field)."""
@@ -87,7 +90,12 @@ class IdempotencyKeys:
             self._store.delete_if(COLLECTION, doc_key, lambda d: d == reservation)
             raise
         answer = {"fingerprint": request, "status": status, "body": body, EXPIRES: expires}
-        self._store.put(COLLECTION, doc_key, answer)
+        try:
+            self._store.put(COLLECTION, doc_key, answer)
+        except StoreError as e:
+            # The command ran: its answer is the truth, a refusal would say it did not. The
+            # reservation stays, so a retry is refused as running, then taken over.
+            _log.warning("cannot keep the answer of Idempotency-Key %s: %s", doc_key, e)
         return body, status
 
     def _stored_answer(self, doc_key: str, request: str) -> tuple[Any, int]:

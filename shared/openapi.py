@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from shared.api import MAX_BODY_BYTES
 from shared.exceptions import KitError
 from shared.prose import described, prose
 
@@ -148,6 +149,9 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": _schema(route.body, components)}},
             }
+            responses.setdefault(
+                "413", {"description": f"the request body is over {MAX_BODY_BYTES} bytes", **error}
+            )
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",

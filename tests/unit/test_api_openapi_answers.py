@@ -1,0 +1,40 @@
+"""The OpenAPI document lists every status a route answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.api import MAX_BODY_BYTES, HttpApi
+from shared.api_models import RequestBody
+from shared.auth import LocalIssuer, Principal
+
+ISSUER = LocalIssuer()
+ALICE = {"Authorization": "Bearer " + ISSUER.mint(Principal("customer", "alice"))}
+
+
+class Note(RequestBody):
+    text: str
+
+
+def notes_api() -> HttpApi:
+    api = HttpApi("Notes", ISSUER)
+
+    @api.route("POST", "/notes", actors={"customer"}, body=Note)
+    def write(caller: Principal, body: Note) -> dict[str, Any]:
+        """Write a note."""
+        return {"text": body.text}
+
+    return api
+
+
+def test_a_route_with_a_body_documents_the_413_it_answers_to_one_too_large() -> None:
+    api = notes_api()
+    client = api.flask_app().test_client()
+
+    answer = client.post("/notes", json={"text": "x" * MAX_BODY_BYTES}, headers=ALICE)
+
+    assert answer.status_code == 413
+    responses = api.openapi()["paths"]["/notes"]["post"]["responses"]
+    assert "413" in responses
+    assert responses["413"]["content"] == responses["400"]["content"]
+    assert str(MAX_BODY_BYTES) in responses["413"]["description"]
