@@ -70,8 +70,19 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
         parameter = {"name": name, "in": "query", "required": name in required}
         if "description" in prop:
             parameter["description"] = prop.pop("description")
-        parameters.append(parameter | {"schema": prop})
+        parameters.append(parameter | {"schema": _not_null(prop)})
     return parameters
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter's schema without its ``null`` branch: a query string cannot carry
+    null (``?before=null`` is a 400); leaving the parameter out is what null means."""
+    branches = schema.get("anyOf")
+    if branches is None or {"type": "null"} not in branches:
+        return schema
+    kept = [branch for branch in branches if branch != {"type": "null"}]
+    rest = {k: v for k, v in schema.items() if k != "anyOf" and not (k == "default" and v is None)}
+    return rest | (kept[0] if len(kept) == 1 else {"anyOf": kept})
 
 
 def _operation_description(route: Route) -> str:
