@@ -26,10 +26,11 @@ profile by the driver id. Times are epoch milliseconds.
     again at once; absent from events announced before it was added)
 ``driver-missed-offers`` (dispatch-control rules): the driver let an offer run out unanswered
     driverId, deliveryId, expiresAt (the offer that ran out), count (how many offers in a row
-    the driver let run out, this one included, since the latest offer they answered or their
-    coming online, as dispatch heard them; at most 10), missed (those offers' ``expiresAt``,
-    oldest first: a consumer that heard of a later answer or coming online leaves out those
-    that ran out before it)
+    the driver let run out since the latest offer they answered or their coming online, as
+    dispatch heard them when it counted this one: the run as it stands, this one and any
+    counted before it included; at most 10), missed (those offers' ``expiresAt``, oldest
+    first: a consumer that heard of a later answer or coming online leaves out those that ran
+    out before it)
 ``delivery-assigned`` (dispatch-control rules)
     id, orderId, driverId, pickup, dropoff, assignedAt
 ``delivery-cancelled`` (dispatch-control rules)

@@ -186,8 +186,9 @@ def _offer_declined(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 def _forgive(answer: Doc, store: AbstractDocumentStore) -> None:
     """The driver answered: the offers they let run out before this one are forgiven
-    (:mod:`~delivery.dispatch_control.misses`), however late the answer is heard."""
-    up_to = answer["expiresAt"]
+    (:mod:`~delivery.dispatch_control.misses`), however late the answer is heard; an answer
+    announced before answers named their offer, those that ran out before it was given."""
+    up_to: int = answer["expiresAt"] if "expiresAt" in answer else answer["answeredAt"]
     store.update(DRIVERS, answer["driverId"], lambda d: forgiven(d, up_to))
 
 

@@ -9,7 +9,9 @@ The run is kept on the driver (``missedOffers``: the offers' ``expiresAt``) and
 forgiven up to a time (``missesFrom``): the expiry of the latest offer the driver
 answered, or when they came online. An offer that expired at or before it is
 forgiven, whichever of the answer and the miss was heard first, so the answers,
-the misses and coming online may be heard in any order, and again.
+the misses and coming online may be heard in any order, and again. Each miss is
+announced with the whole run as it stands once it is counted: a miss counted late
+(its trigger retried after the next miss was counted) still announces a run of both.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ offline long before."""
 
 
 def count_missed_offer(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
-    """Count the offer the delivery's change took back after it ran out, and announce it.
+    """Count the offer the delivery's change took back after it ran out, and announce it with
+    the run it is part of (misses counted before it, later ones included).
 
     Announced again when the trigger is retried (same id, so heard once); not announced
     once forgiven by an answer or coming online heard first.
@@ -46,8 +49,7 @@ def count_missed_offer(change: DocumentChange, ctx: Context[DeliveryPorts]) -> N
     driver_id, expires_at = ran_out
     store = ctx.ports.store
     driver = store.update(DRIVERS, driver_id, lambda d: _missed(d, expires_at))
-    driver = driver or store.get(DRIVERS, driver_id)
-    run = [e for e in (driver or {}).get(MISSED, []) if e <= expires_at]
+    run: list[int] = (driver or store.get(DRIVERS, driver_id) or {}).get(MISSED, [])
     if expires_at not in run:
         return
     body = {

@@ -84,8 +84,8 @@ def accepting(store: AbstractDocumentStore, driver_id: str, offer: str) -> bool:
 
 
 def answered(store: AbstractDocumentStore, driver_id: str, expires_at: int) -> None:
-    """Note on the driver's profile that they answered the offer expiring at ``expires_at``:
-    the offers they let run out before it no longer count against them."""
+    """Note on the driver's profile that they answer, in time, the offer expiring at
+    ``expires_at``: the offers they let run out before it no longer count against them."""
 
     def note(driver: Doc | None) -> Doc | None:
         if driver is None or driver.get(ANSWERED_UP_TO, 0) >= expires_at:
@@ -132,8 +132,11 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         def updater(offer: Doc | None) -> Doc | None:
             return answer(offer, caller.subject, verdict, now, online=online, expires_at=expires_at)
 
-        store.update(OFFERS, delivery_id, updater)
+        # Noted before the answer is written, as accepting is: a miss heard meanwhile must
+        # not take offline a driver whose answer is going through.
+        updater(store.get(OFFERS, delivery_id))  # refuses what the write would refuse
         answered(store, caller.subject, expires_at)
+        store.update(OFFERS, delivery_id, updater)
         return Answer(delivery_id=delivery_id, offer_id=offer_id, status=verdict)
 
     @api.route("GET", "/me/offers", actors={"driver"}, response=Offers)
