@@ -212,6 +212,11 @@ class HttpApi:
         def too_large(_: Exception) -> Any:
             return {"error": f"the request body is over {MAX_BODY_BYTES} bytes"}, 413
 
+        @app.errorhandler(500)
+        def failed(_: Exception) -> Any:
+            # Flask has logged the exception; the client gets the API's error shape, not HTML.
+            return {"error": "the service failed to answer; try again later"}, 500
+
         return app
 
     def _view(self, route: Route) -> Callable[..., Any]:
