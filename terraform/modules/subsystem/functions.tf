@@ -88,9 +88,12 @@ module "function" {
     service_account = google_service_account.invoker["scheduler"].email
   } : null
 
+  # New code goes live once the indexes its queries need are built (a query without its
+  # index fails), and an index it no longer needs is deleted only after it went live.
   depends_on = [
     google_project_iam_member.builder,
     google_storage_bucket_iam_member.builder, # the build reads the source archive
     google_project_iam_member.eventarc_receiver,
+    google_firestore_index.this,
   ]
 }

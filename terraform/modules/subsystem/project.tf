@@ -70,11 +70,20 @@ resource "google_project_iam_member" "eventarc_receiver" {
   member  = google_service_account.invoker["eventarc"].member
 }
 
-# Projects created before April 2021 need this for OIDC push; harmless on newer ones.
+# Pub/Sub signs the OIDC token of every push it makes: the subscriptions' (push) and those
+# of the Firestore triggers' Eventarc transport (eventarc). Projects whose Pub/Sub service
+# agent dates from before April 2021 (create_project = false) need this; harmless on newer ones.
 resource "google_service_account_iam_member" "push_token_creator" {
-  service_account_id = google_service_account.invoker["push"].name
+  for_each = toset(["push", "eventarc"])
+
+  service_account_id = google_service_account.invoker[each.key].name
   role               = "roles/iam.serviceAccountTokenCreator"
   member             = "serviceAccount:${local.pubsub_service_agent}"
+}
+
+moved {
+  from = google_service_account_iam_member.push_token_creator
+  to   = google_service_account_iam_member.push_token_creator["push"]
 }
 
 # Cloud Build builds the functions as this account, not as the default compute account.
