@@ -123,7 +123,8 @@ def run_deploy(args: argparse.Namespace, shell: tools.Shell | None = None) -> in
     tools.preflight(shell)
     tools.check(shell, root.init(), tools.INIT_HINT)
     subsystems = sorted(current_tfvars()["subsystems"])
-    targets = tools.secret_targets(subsystems) if args.secrets_only else ()
+    sandbox = 'module "sandbox"' in (environment(args.env) / "main.tf").read_text()
+    targets = tools.secret_targets(subsystems, sandbox) if args.secrets_only else ()
     with tempfile.TemporaryDirectory(prefix="fooddelivery-plan-") as scratch:
         plan_file = Path(scratch) / f"{args.env}.tfplan"
         tools.check(shell, root.plan(ARCHIVES, plan_file, targets=targets))

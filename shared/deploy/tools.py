@@ -117,15 +117,15 @@ class TerraformRoot:
         return [*flags, "-auto-approve"] if auto_approve else flags
 
 
-def secret_targets(subsystems: Sequence[str]) -> list[str]:
-    """The Secret Manager secrets of every subsystem, and its function builder's roles, as
-    ``-target`` addresses.
+def secret_targets(subsystems: Sequence[str], sandbox: bool = False) -> list[str]:
+    """The Secret Manager secrets of every subsystem, and its function builder's roles (and
+    the ``sandbox``'s, in an environment that has one), as ``-target`` addresses.
 
     A first deployment creates them alone (with their projects), so an operator
     can add the values before the functions that read them are deployed, and the
-    builder's grants have propagated (IAM takes minutes) before the first build.
+    builders' grants have propagated (IAM takes minutes) before the first build.
     """
-    return [
+    targets = [
         f'module.system.module.subsystem["{name}"].{resource}'
         for name in subsystems
         for resource in (
@@ -133,6 +133,7 @@ def secret_targets(subsystems: Sequence[str]) -> list[str]:
             "google_project_iam_member.builder",
         )
     ]
+    return [*targets, "module.sandbox.google_project_iam_member.builder"] if sandbox else targets
 
 
 INIT_HINT = (
