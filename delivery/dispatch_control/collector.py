@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore, Doc
 
 NEEDS_A_DRIVER = ("accepted", "ready")
+COURSE = (*NEEDS_A_DRIVER, "cancelled")
+"""The order statuses dispatch acts on, in their course: of two stamped with the same time
+(Order may give a status the time of the write before it), the later here is the latest."""
 CANCELLABLE = ("scheduled", "searching", "offered", "assigned")
 DISPATCH_LEAD_MS = 20 * 60_000
 """How long before the food is ready (``readyBy``) dispatch starts looking for a driver:
@@ -71,7 +74,7 @@ def collect(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     order, store = event.body, ctx.ports.store
-    if order["status"] not in (*NEEDS_A_DRIVER, "cancelled"):
+    if order["status"] not in COURSE:
         return
     if not _latest(store, order):
         ctx.log.info(
@@ -100,18 +103,24 @@ def _latest(store: AbstractDocumentStore, order: Doc) -> bool:
 
     Order's status announcements may arrive out of order (they come from
     unordered triggers, and a failed one is retried after the next went out): an
-    ``accepted`` arriving after ``cancelled`` must not send a driver.
+    ``accepted`` arriving after ``cancelled`` must not send a driver, even one
+    stamped with the same time.
     """
 
     def newer(known: Doc | None) -> Doc | None:
-        if known is not None and known["changedAt"] >= order["changedAt"]:
+        if known is not None and _place(known) >= _place(order):
             return None
         return {"status": order["status"], "changedAt": order["changedAt"]}
 
     if store.update(ORDERS, order["id"], newer) is not None:
         return True
     known = store.get(ORDERS, order["id"])
-    return known is not None and known["changedAt"] == order["changedAt"]
+    return known is not None and _place(known) == _place(order)
+
+
+def _place(order: Doc) -> tuple[int, int]:
+    """Where an order status comes in the order's course: by time, then by :data:`COURSE`."""
+    return order["changedAt"], COURSE.index(order["status"])
 
 
 def _new_delivery(order: Doc, now_ms: int) -> Doc:
@@ -178,10 +187,22 @@ def _offer_accepted(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 
 def _offer_declined(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    """The driver's open offer is taken back; a decline heard once the offer is gone (taken
+    back as run out, the delivery offered to someone else since) still keeps the delivery
+    from ever being offered to them again."""
     answer = event.body
+    driver_id = answer["driverId"]
     _forgive(answer, ctx.ports.store)
-    withdraw = withdrawal(answer["driverId"], event.timestamp, "declined")
-    ctx.ports.store.update(DELIVERIES, answer["deliveryId"], withdraw)
+    withdraw = withdrawal(driver_id, event.timestamp, "declined")
+
+    def decline(delivery: Doc | None) -> Doc | None:
+        if delivery is None or offered_to(delivery, driver_id):
+            return withdraw(delivery)
+        if delivery["status"] not in CANCELLABLE or driver_id in delivery["declinedBy"]:
+            return None
+        return {**delivery, "declinedBy": [*delivery["declinedBy"], driver_id]}
+
+    ctx.ports.store.update(DELIVERIES, answer["deliveryId"], decline)
 
 
 def _forgive(answer: Doc, store: AbstractDocumentStore) -> None:

@@ -140,8 +140,11 @@ def offered_to(delivery: Doc | None, driver_id: str) -> bool:
     )
 
 
-def withdrawal(driver_id: str, now_ms: int, why: Withdrawn) -> Updater:
-    """An updater taking the driver's offer back so the delivery searches again.
+def withdrawal(
+    driver_id: str, now_ms: int, why: Withdrawn, *, expiring: int | None = None
+) -> Updater:
+    """An updater taking the driver's offer back so the delivery searches again; with
+    ``expiring``, only the offer that expires then (not one made to them again since).
 
     A driver who declined is never offered the delivery again; one who missed it
     goes to the end of ``missedBy``, so others are offered it first.
@@ -149,6 +152,8 @@ def withdrawal(driver_id: str, now_ms: int, why: Withdrawn) -> Updater:
 
     def withdraw(delivery: Doc | None) -> Doc | None:
         if delivery is None or not offered_to(delivery, driver_id):
+            return None
+        if expiring is not None and delivery["offer"]["expiresAt"] != expiring:
             return None
         declined, missed = delivery["declinedBy"], missed_by(delivery)
         if why == "declined":
@@ -174,10 +179,21 @@ def missed_by(delivery: Doc) -> list[str]:
 
 
 def release(store: AbstractDocumentStore, driver: Doc, now_ms: int) -> None:
-    """Withdraw, as missed, the offer held by a driver who can no longer take it (offline)."""
-    if driver["offeredDeliveryId"] is not None and not dispatchable(driver):
-        update = withdrawal(driver["id"], now_ms, "missed")
-        store.update(DELIVERIES, driver["offeredDeliveryId"], update)
+    """Let go of the delivery reserved for a driver who can no longer take it (offline): its
+    offer is withdrawn as missed, and a reservation no offer stands for (a try that died
+    between the reservation and the offer) is dropped, which nothing else would drop."""
+    held = driver["offeredDeliveryId"]
+    if held is None or dispatchable(driver):
+        return
+    store.update(DELIVERIES, held, withdrawal(driver["id"], now_ms, "missed"))
+    if not offered_to(store.get(DELIVERIES, held), driver["id"]):
+        store.update(DRIVERS, driver["id"], lambda d: _unreserved(d, held))
+
+
+def _unreserved(driver: Doc | None, key: str) -> Doc | None:
+    if driver is None or dispatchable(driver) or driver["offeredDeliveryId"] != key:
+        return None  # back online: the reservation may be a try on its way to the offer
+    return {**driver, "offeredDeliveryId": None}
 
 
 def area(address: Doc) -> Doc:

@@ -16,6 +16,7 @@ from delivery.dispatch_control.records import (
     missed_by,
     nudge_searching,
     offered_to,
+    release,
 )
 from shared.geo import distance_m
 from shared.stores import Doc, Document, Where
@@ -33,15 +34,20 @@ def settle_drivers(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
 
     A driver is reserved while a delivery is offered to them and busy while
     it is assigned to them or picked up. Settling against the delivery's
-    current state, not the change, keeps late or repeated changes harmless. A
-    driver the delivery let go is offered the other searching deliveries.
+    current state, not the change, keeps late or repeated changes harmless. An
+    offer made to a driver who went offline meanwhile (dispatch heard of it
+    between their reservation and the offer) is withdrawn at once. A driver the
+    delivery let go is offered the other searching deliveries.
     """
     store = ctx.ports.store
     delivery = store.get(DELIVERIES, change.key)
     if delivery is None:
         return
     involved = sorted(_drivers_of(change.before) | _drivers_of(change.after))
-    settled = (settle(store, driver_id, delivery) for driver_id in involved)
+    settled = [settle(store, driver_id, delivery) for driver_id in involved]
+    for driver in settled:
+        if driver is not None:
+            release(store, driver, ctx.clock.now_ms())
     let_go = [driver for driver in settled if driver is not None and available(driver)]
     if let_go:
         nudge_searching(store, ctx.cause_id, let_go, skip=delivery["id"])
@@ -166,6 +172,8 @@ def _reservation(key: str) -> Updater:
 def _offer(driver_id: str, now_ms: int) -> Updater:
     def offer(delivery: Doc | None) -> Doc | None:
         if delivery is None or delivery["status"] != "searching":
+            return None
+        if driver_id in delivery["declinedBy"]:  # chosen before they declined it, by another try
             return None
         return {
             **delivery,

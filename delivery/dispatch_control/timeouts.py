@@ -42,8 +42,10 @@ def withdraw_expired_offers(now_ms: int, ctx: Context[DeliveryPorts]) -> None:
         ],
     )
     for found in expired:
-        driver_id = found.data["offer"]["driverId"]
-        missed = withdrawal(driver_id, now_ms, "missed")
+        offer = found.data["offer"]
+        driver_id = offer["driverId"]
+        # Only the offer found: another sweep at work may have taken it back and made it again.
+        missed = withdrawal(driver_id, now_ms, "missed", expiring=offer["expiresAt"])
         if store.update(DELIVERIES, found.key, missed) is not None:
             ctx.log.info("offer of %s to %s expired", found.key, driver_id)
     online = store.query(DRIVERS, [Where("online", "==", True)])

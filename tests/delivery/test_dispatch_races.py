@@ -1,0 +1,177 @@
+"""dispatch-control under Google's delivery: statuses of one millisecond heard out of order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.delivery.conftest import FAR, MINUTE, NEAR, START, Delivery
+from tests.delivery.held import hold_event
+
+
+@pytest.mark.parametrize("status", ["accepted", "ready"])
+def test_a_status_of_the_cancellations_millisecond_heard_after_it_sends_no_driver(
+    delivery: Delivery, status: str
+) -> None:
+    # Order may stamp two statuses with one time (an answer folded late takes the time of the
+    # write before it), and announces them from an unordered trigger
+    delivery.driver("dan")
+    delivery.order("o-1", "cancelled", reason="rejected", changedAt=START)
+
+    delivery.order("o-1", status, changedAt=START)
+
+    assert delivery.store.get("deliveries", "d-o-1") is None
+    assert delivery.offers("dan") == []
+    assert delivery.bus("delivery-offered") == []
+
+
+def test_a_driver_reserved_by_an_offer_that_died_half_way_who_went_offline_is_freed(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the offer's second write (the delivery) dies after dan was reserved (the first),
+    # and dan goes offline before the trigger runs again, which then offers o-1 to eve
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    update, crashed = delivery.store.update, []
+
+    def die_writing_the_offer(collection: str, key: str, updater: Any) -> Any:
+        if (
+            collection == "deliveries"
+            and updater.__qualname__.startswith("_offer.")
+            and not crashed
+        ):
+            crashed.append(key)
+            going = delivery.client.put(
+                "/me/status", json={"online": False}, headers=delivery.headers("dan")
+            )
+            assert going.status_code == 200
+            raise ConnectionError("the instance died between the two writes")
+        return update(collection, key, updater)
+
+    monkeypatch.setattr(delivery.store, "update", die_writing_the_offer)
+    delivery.order("o-1", "accepted")
+    assert crashed == ["d-o-1"]
+    assert delivery.delivery("o-1")["offer"]["driverId"] == "eve"
+
+    # WHEN dan comes back online
+    delivery.call("PUT", "/me/status", "dan", {"online": True})
+
+    # THEN he is free, and offered the next order
+    dan = delivery.store.get("dispatch-drivers", "dan")
+    assert dan is not None and dan["offeredDeliveryId"] is None
+    delivery.order("o-2", "accepted")
+    assert delivery.delivery("o-2")["offer"]["driverId"] == "dan"
+
+
+def test_a_driver_whose_decline_is_heard_after_the_offer_ran_out_is_never_offered_it_again(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN dan declines o-1 in time, and dispatch hears of it only once the offer was taken
+    # back as run out and offered to eve
+    deliver_late = hold_event(delivery, monkeypatch, "collector", "offer-declined")
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    delivery.order("o-1", "accepted")
+    assert delivery.answer("d-o-1", "decline", "dan").status_code == 200
+    delivery.system.advance(3 * MINUTE)
+    assert delivery.delivery("o-1")["offer"]["driverId"] == "eve"
+
+    deliver_late()
+
+    # THEN when eve lets it run out too, o-1 is not offered to dan again
+    assert delivery.delivery("o-1")["declinedBy"] == ["dan"]
+    delivery.system.advance(3 * MINUTE)
+    assert [o["driverId"] for o in delivery.bus("delivery-offered")] == ["dan", "eve", "eve"]
+    assert delivery.offers("dan") == []
+
+
+def test_a_driver_who_goes_offline_while_being_offered_a_delivery_lets_it_go_at_once(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN dan goes offline, and dispatch hears of it, between his reservation for o-1 and
+    # the offer's write (two instances at work at once)
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    update, interleaved = delivery.store.update, []
+
+    def go_offline_first(collection: str, key: str, updater: Any) -> Any:
+        if (
+            collection == "deliveries"
+            and updater.__qualname__.startswith("_offer.")
+            and not interleaved
+        ):
+            interleaved.append(key)
+            delivery.call("PUT", "/me/status", "dan", {"online": False})
+        return update(collection, key, updater)
+
+    monkeypatch.setattr(delivery.store, "update", go_offline_first)
+    delivery.order("o-1", "accepted")
+    assert interleaved == ["d-o-1"]
+
+    # THEN the offer goes to eve without waiting for dan's to run out
+    assert delivery.delivery("o-1")["offer"]["driverId"] == "eve"
+    dan = delivery.store.get("dispatch-drivers", "dan")
+    assert dan is not None and (dan["online"], dan["offeredDeliveryId"]) == (False, None)
+
+
+def test_two_sweeps_at_once_take_back_a_run_out_offer_once_not_the_offer_made_again(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the 3:00 sweep runs twice at once (a slow run, or Cloud Scheduler's retry): one
+    # takes dan's run-out offer back and o-1 is offered to him again, before the other's write
+    delivery.driver("dan", at=NEAR)
+    delivery.order("o-1", "accepted")
+    update, interleaved = delivery.store.update, []
+
+    def other_sweep_first(collection: str, key: str, updater: Any) -> Any:
+        if (
+            collection == "deliveries"
+            and updater.__qualname__.startswith("withdrawal.")
+            and not interleaved
+        ):
+            interleaved.append(key)
+            delivery.system.tick()
+            delivery.system.run_until_quiet()
+        return update(collection, key, updater)
+
+    monkeypatch.setattr(delivery.store, "update", other_sweep_first)
+    delivery.system.advance(3 * MINUTE)
+    assert interleaved == ["d-o-1"]
+
+    # THEN the new offer stands
+    assert delivery.delivery("o-1")["offer"] == {"driverId": "dan", "expiresAt": START + 5 * MINUTE}
+    assert [o["expiresAt"] for o in delivery.bus("offer-withdrawn")] == [START + 2 * MINUTE]
+    assert [o["deliveryId"] for o in delivery.offers("dan")] == ["d-o-1"]
+
+
+def test_a_try_that_chose_a_driver_before_they_declined_does_not_offer_it_to_them(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN two tries to offer o-1 at once (its change's and a nudge's) both choose dan; one
+    # offers it to him and he declines before the other reserves him
+    delivery.driver("dan", at=NEAR)
+    update, interleaved = delivery.store.update, []
+
+    def the_other_try_first(collection: str, key: str, updater: Any) -> Any:
+        if (
+            collection == "dispatch-drivers"
+            and updater.__qualname__.startswith("_reservation.")
+            and not interleaved
+        ):
+            interleaved.append(key)
+            update("deliveries", "d-o-1", lambda d: {**d, "nudgedBy": "another"} if d else None)
+            delivery.system.run_until_quiet()
+            assert delivery.answer("d-o-1", "decline", "dan").status_code == 200
+        return update(collection, key, updater)
+
+    monkeypatch.setattr(delivery.store, "update", the_other_try_first)
+    delivery.order("o-1", "accepted")
+    assert interleaved == ["dan"]
+
+    # THEN he is not offered it again
+    found = delivery.delivery("o-1")
+    assert (found["status"], found["declinedBy"]) == ("searching", ["dan"])
+    assert [o["driverId"] for o in delivery.bus("delivery-offered")] == ["dan"]
+    dan = delivery.store.get("dispatch-drivers", "dan")
+    assert dan is not None and dan["offeredDeliveryId"] is None
