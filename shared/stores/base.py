@@ -33,13 +33,23 @@ MAX_IN_VALUES = 30
 """The most values Firestore takes in one ``in`` condition."""
 
 
+def field_path_problem(path: object) -> str | None:
+    """What Firestore finds wrong with ``path`` as a dotted field path, or ``None``."""
+    if not isinstance(path, str):
+        return f"it is a {type(path).__name__}, not a string"
+    if not path or "" in path.split("."):
+        return "a field path is one or more non-empty names joined by '.'"
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Where:
     """A query condition on one field (dotted paths reach into maps).
 
-    Refuses (:class:`~shared.exceptions.InvalidQuery`) what Firestore would: ``in``
-    over no values or more than :data:`MAX_IN_VALUES`, and ``None`` compared other than
-    with ``==`` or ``!=``.
+    Refuses (:class:`~shared.exceptions.InvalidQuery`) what Firestore would: a field
+    path with an empty name, ``in`` over no values or more than :data:`MAX_IN_VALUES`,
+    and ``None`` compared other than with ``==`` or ``!=`` (a query refuses NaN so
+    compared: :func:`shared.stores.query.check_query`).
     """
 
     field: str
@@ -47,6 +57,9 @@ class Where:
     value: Any
 
     def __post_init__(self) -> None:
+        problem = field_path_problem(self.field)
+        if problem is not None:
+            raise InvalidQuery(f"field {self.field!r}: {problem}")
         if self.op == "in" and not 0 < len(self.value) <= MAX_IN_VALUES:
             raise InvalidQuery(
                 f"{self.field} in ...: Firestore takes 1 to {MAX_IN_VALUES} values, "

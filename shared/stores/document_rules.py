@@ -2,9 +2,10 @@
 
 So a document the embedded system stores is one Firestore stores the same way:
 keys are single path segments Firestore does not reserve, map keys are
-non-empty strings it does not reserve (``__.*__``), maps and arrays nest at most
-:data:`MAX_DEPTH` deep, an array never holds an array, integers fit in 64 bits,
-and tuples and sets become arrays (lists). Both backends refuse an invalid key on every operation,
+non-empty strings of at most 1500 UTF-8 bytes it does not reserve (``__.*__``), maps and
+arrays nest at most :data:`MAX_DEPTH` deep, an array never holds an array, integers fit
+in 64 bits, and tuples and sets become arrays (lists). :func:`check_size` holds a document
+to Firestore's size limits. Both backends refuse an invalid key on every operation,
 reads included, with :class:`~shared.exceptions.InvalidKey`.
 """
 
@@ -18,9 +19,14 @@ from shared.exceptions import InvalidDocument, InvalidKey
 _PLAIN = frozenset({str, float, bool, bytes, type(None)})
 _ARRAYS = (list, tuple, set, frozenset)
 _MAX_KEY_BYTES = 1500
+"""The most UTF-8 bytes in a document id, and in a field name."""
 _MIN_INT, _MAX_INT = -(2**63), 2**63 - 1
 MAX_DEPTH = 20
 """How deep Firestore lets maps and arrays nest in a document."""
+MAX_DOCUMENT_BYTES = 1_048_576
+"""The most a document may take, counted as :func:`check_size` counts it."""
+MAX_VALUE_BYTES = MAX_DOCUMENT_BYTES - 89
+"""The most bytes one string (in UTF-8) or bytes value may hold."""
 
 
 _KNOWN_LIMIT = 1 << 16
@@ -85,9 +91,22 @@ def is_field_name(name: str) -> bool:
     return bool(name) and not (len(name) >= 4 and name.startswith("__") and name.endswith("__"))
 
 
+def _utf8_size(text: str) -> int | None:
+    """How many bytes ``text`` takes in UTF-8, or ``None`` when it is not valid UTF-8."""
+    if text.isascii():
+        return len(text)
+    try:
+        return len(text.encode())
+    except UnicodeEncodeError:  # a lone surrogate, e.g. from json.loads('"\\ud83d"')
+        return None
+
+
 def normalized(doc: dict[str, Any]) -> dict[str, Any]:
     """``doc`` as Firestore would store it (the same object when nothing changes), or raise
     :class:`InvalidDocument` naming the first field Firestore would refuse."""
+    if not isinstance(doc, dict):
+        kind = type(doc).__name__
+        raise InvalidDocument("the document", f"a document is a map, not a {kind}")
     try:
         result: dict[str, Any] = _value(doc)
     except _Refused as refused:
@@ -143,6 +162,11 @@ def _check_field_name(k: Any) -> None:
         raise _Refused(f"map key {k!r} is not a string")
     if not is_field_name(k):
         raise _Refused(f"map key {k!r}: empty keys and keys matching __.*__ are reserved")
+    size = _utf8_size(k)
+    if size is None:
+        raise _Refused(f"map key {k!r} is not valid UTF-8")
+    if size > _MAX_KEY_BYTES:
+        raise _Refused(f"map key {k[:20]!r}... is longer than {_MAX_KEY_BYTES} bytes")
     _remember(_known_field_names, k)
 
 
@@ -167,3 +191,71 @@ def _array(value: Any, depth: int) -> list[Any]:
             out = value[:i]
             out.append(new)
     return value if out is None else out
+
+
+def check_size(collection: str, key: str, doc: dict[str, Any]) -> None:
+    """Raise :class:`InvalidDocument` unless Firestore takes ``doc`` (as :func:`normalized`
+    returns it) as the document ``collection``/``key``: every string valid UTF-8, no string
+    or bytes value over :data:`MAX_VALUE_BYTES`, and the whole, as Firestore counts its
+    storage size (the name, 32 bytes, and each field's name and value), at most
+    :data:`MAX_DOCUMENT_BYTES`."""
+    name = (_utf8_size(collection) or 0) + 1 + (_utf8_size(key) or 0) + 1 + 16
+    try:
+        size = name + 32 + _map_size(doc)
+    except _Refused as refused:
+        raise InvalidDocument(".".join(reversed(refused.path)), refused.problem) from None
+    if size > MAX_DOCUMENT_BYTES:
+        raise InvalidDocument(
+            "the document", f"it takes {size} bytes, more than Firestore's {MAX_DOCUMENT_BYTES}"
+        )
+
+
+def _map_size(value: dict[str, Any]) -> int:
+    total = 0
+    for k, v in value.items():
+        total += (len(k) if k.isascii() else len(k.encode())) + 1  # normalized() checked k
+        kind = type(v)
+        if kind is str and v.isascii() and len(v) <= MAX_VALUE_BYTES:
+            total += len(v) + 1  # the common case, inline
+        elif kind in _EIGHT_BYTES:
+            total += 8
+        else:
+            try:
+                total += _size(v)
+            except _Refused as refused:
+                refused.path.append(k)
+                raise
+    return total
+
+
+_EIGHT_BYTES = frozenset({int, float})
+
+
+def _size(value: Any) -> int:
+    """What Firestore counts for a value :func:`normalized` returned."""
+    kind = type(value)
+    if kind is str or kind is bytes:
+        size = _utf8_size(value) if kind is str else len(value)
+        if size is None:
+            raise _Refused("the text is not valid UTF-8 (it holds a lone surrogate)")
+        if size > MAX_VALUE_BYTES:
+            raise _Refused(f"{size} bytes are more than Firestore's {MAX_VALUE_BYTES} in a value")
+        return size + 1 if kind is str else size
+    if kind is dict:
+        return _map_size(value)
+    if kind is list:
+        total = 0
+        for i, v in enumerate(value):
+            kind = type(v)
+            if kind is str and v.isascii() and len(v) <= MAX_VALUE_BYTES:
+                total += len(v) + 1
+            elif kind in _EIGHT_BYTES:
+                total += 8
+            else:
+                try:
+                    total += _size(v)
+                except _Refused as refused:
+                    refused.path.append(str(i))
+                    raise
+        return total
+    return 1 if value is None or kind is bool else 8  # numbers and timestamps

@@ -11,7 +11,6 @@ Firestore (the emulator needs none); declare them with the service.
 from __future__ import annotations
 
 import contextlib
-import copy
 import logging
 import threading
 import zlib
@@ -26,7 +25,9 @@ from google.cloud.firestore_v1.field_path import FieldPath
 
 from shared.exceptions import ConflictError, KitError, StoreError
 from shared.stores.base import AbstractDocumentStore, Doc, Document, Updater, Where
-from shared.stores.document_rules import check_collection, check_key, normalized
+from shared.stores.document_rules import check_collection, check_key, check_size, normalized
+from shared.stores.memory import as_read
+from shared.stores.query import check_query
 
 if TYPE_CHECKING:
     from google.cloud.firestore_v1.document import DocumentReference
@@ -58,6 +59,20 @@ def sdk_errors(action: str) -> Iterator[None]:
         raise StoreError(f"firestore {action} failed: {e}") from e
 
 
+def _field_path(path: str) -> str:
+    """A dotted field path as Firestore takes it: each name that is not a plain identifier
+    quoted (``first-name`` is `` `first-name` ``; sent bare, Firestore refuses it)."""
+    return FieldPath(*path.split(".")).to_api_repr()
+
+
+def _storable(collection: str, key: str, data: Doc) -> Doc:
+    """``data`` as Firestore stores it, refused here as in the embedded store (with
+    :class:`~shared.exceptions.InvalidDocument`), not by the SDK or the server."""
+    data = normalized(data)
+    check_size(collection, key, data)
+    return data
+
+
 def _transact(transaction: Transaction, ref: DocumentReference, updater: Updater) -> Doc | None:
     snapshot = ref.get(transaction=transaction)
     current = snapshot.to_dict() if snapshot.exists else None
@@ -66,7 +81,7 @@ def _transact(transaction: Transaction, ref: DocumentReference, updater: Updater
     except Exception as e:
         raise _UpdaterFailed(e) from e
     if new is not None:
-        new = normalized(new)  # refused here as in the embedded store, not by the SDK
+        new = _storable(ref.parent.id, ref.id, new)
         transaction.set(ref, new)
     return new
 
@@ -135,20 +150,22 @@ class FirestoreDocumentStore(ClientHolder, AbstractDocumentStore):
 
     def create(self, collection: str, key: str, data: Doc) -> bool:
         with sdk_errors(f"create {collection}/{key}"):
-            data = normalized(data)
+            ref = self._ref(collection, key)
+            data = _storable(collection, key, data)
             try:
-                self._ref(collection, key).create(data)
+                ref.create(data)
             except Conflict:  # AlreadyExists
                 return False
             return True
 
     def put(self, collection: str, key: str, data: Doc) -> None:
         with sdk_errors(f"put {collection}/{key}"):
-            self._ref(collection, key).set(normalized(data))
+            ref = self._ref(collection, key)
+            ref.set(_storable(collection, key, data))
 
     def update(self, collection: str, key: str, updater: Updater) -> Doc | None:
         new: Doc | None = self._in_transaction("update", collection, key, _transact, updater)
-        return copy.deepcopy(new)
+        return None if new is None else as_read(new)  # a copy, as a read returns it
 
     def delete(self, collection: str, key: str) -> None:
         with sdk_errors(f"delete {collection}/{key}"):
@@ -193,21 +210,23 @@ class FirestoreDocumentStore(ClientHolder, AbstractDocumentStore):
         would have applied: it reads every match.
         """
         check_collection(collection)
+        check_query(where, order_by)
         if limit is not None and limit <= 0:
             return []
-        query: Any = self._client.collection(collection)
-        for condition in where:
-            value = list(condition.value) if condition.op == "in" else condition.value
-            query = query.where(filter=FieldFilter(condition.field, condition.op, value))
         sort_here = order_by is None and any(w.op in _INEQUALITIES for w in where)
-        if order_by is not None:
-            direction = firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING
-            query = query.order_by(order_by, direction=direction)
-        elif not sort_here:
-            query = query.order_by(FieldPath.document_id())
-        if limit is not None and not sort_here:
-            query = query.limit(limit)
         with sdk_errors(f"query {collection}"):
+            query: Any = self._client.collection(collection)
+            for condition in where:
+                value = list(condition.value) if condition.op == "in" else condition.value
+                field = _field_path(condition.field)
+                query = query.where(filter=FieldFilter(field, condition.op, value))
+            if order_by is not None:
+                direction = firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING
+                query = query.order_by(_field_path(order_by), direction=direction)
+            elif not sort_here:
+                query = query.order_by(FieldPath.document_id())
+            if limit is not None and not sort_here:
+                query = query.limit(limit)
             found = [Document(s.id, s.to_dict() or {}) for s in query.stream()]
         if sort_here:
             found.sort(key=lambda d: d.key)

@@ -9,7 +9,8 @@ live copy that queries match against. Equality and ``in`` conditions are served
 from indexes built on first use, so the embedded system stays fast as collections
 grow. Every operation refuses an id Firestore would refuse
 (:func:`~shared.stores.document_rules.check_key`), reads included, so a bad id
-fails here as it fails on GCP. Values read back as the
+fails here as it fails on GCP; every write is held to Firestore's size limits
+(:func:`~shared.stores.document_rules.check_size`). Values read back as the
 Firestore client reads them (the table in :mod:`shared.stores.eventarc`): a
 ``datetime`` is stored as the client's ``DatetimeWithNanoseconds`` in UTC.
 """
@@ -20,13 +21,13 @@ import itertools
 import marshal
 import math
 import pickle
+import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from shared.clock import Clock
-from shared.exceptions import StoreError
 from shared.stores.base import (
     AbstractChangeFeed,
     AbstractDocumentStore,
@@ -38,8 +39,22 @@ from shared.stores.base import (
     Watch,
     Where,
 )
-from shared.stores.document_rules import check_collection, check_key, normalized
-from shared.stores.query import all_of, condition, field_value, order_fields, sort_key
+from shared.stores.document_rules import (
+    MAX_DOCUMENT_BYTES,
+    check_collection,
+    check_key,
+    check_size,
+    normalized,
+)
+from shared.stores.query import (
+    all_of,
+    check_query,
+    condition,
+    field_value,
+    is_nan,
+    order_fields,
+    sort_key,
+)
 
 Index = dict[Any, set[str]]
 """Field value -> keys of the documents holding it."""
@@ -67,6 +82,13 @@ class Frozen:
         """Whether the value holds only what marshal knows (no datetime, for one)."""
         return self._loads is marshal.loads
 
+    def surely_fits(self) -> bool:
+        """True only when Firestore surely takes the document, whatever its name
+        (:func:`~shared.stores.document_rules.check_size`): marshalled to few enough bytes,
+        none of them a lone surrogate."""
+        blob = self._blob
+        return self.plain and len(blob) <= _SURELY_FITS_BYTES and _SURROGATE.search(blob) is None
+
     def thaw(self) -> Any:
         """A new deep copy of the value."""
         return self._loads(self._blob)
@@ -80,6 +102,13 @@ class Frozen:
         blobs of different lengths (marshal writes a value in as many bytes whatever the
         order of its maps' keys, so same values have blobs of one length)."""
         return self.plain and other.plain and len(self._blob) != len(other._blob)
+
+
+_SURELY_FITS_BYTES = (MAX_DOCUMENT_BYTES - 3100) * 5 // 8
+"""Marshal writes each value in at least 5/8 of the bytes Firestore counts for it (an
+integer: 5 of 8), and a document name takes Firestore at most 3100 bytes."""
+_SURROGATE = re.compile(rb"\xed[\xa0-\xbf]")
+"""How marshal and pickle write a lone surrogate; valid UTF-8 never holds these bytes."""
 
 
 def same_value(a: Any, b: Any) -> bool:
@@ -197,6 +226,9 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         limit: int | None = None,
     ) -> list[Document]:
         check_collection(collection)
+        check_query(where, order_by)
+        if limit is not None and limit <= 0:
+            return []
         matching = all_of([condition(w) for w in where])
         with self._lock:
             frozen = self._collections.get(collection, {})
@@ -283,10 +315,10 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
 
     def _write(self, collection: str, key: str, data: Doc) -> Frozen:
         check_key(collection, key)
-        if not isinstance(data, dict):
-            raise StoreError(f"{collection}/{key}: a document must be a map")
         data = normalized(data)
         frozen = Frozen(data)
+        if not frozen.surely_fits():
+            check_size(collection, key, data)
         if not frozen.plain:
             data = as_read(data)
             frozen = Frozen(data)
@@ -320,6 +352,8 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         exact: list[set[str]] = []
         """The buckets that hold every document matching their condition (all but NaN's)."""
         for w in where:
+            if w.op == "==" and is_nan(w.value):
+                continue  # NaN != NaN: no index finds it
             if w.op == "==" and _hashable(w.value):
                 bucket = self._index(collection, w.field).get(as_read(w.value), set())
                 values: Iterable[Any] = (w.value,)
@@ -423,7 +457,9 @@ _SCALARS = frozenset({str, int, float, bool, bytes, type(None)})
 
 
 def _hashable(value: Any) -> bool:
-    return not isinstance(value, (dict, list))
+    """Whether an index holds ``value`` as it is (a tuple or set is an array to Firestore,
+    which the index leaves out)."""
+    return not isinstance(value, (dict, list, tuple, set, frozenset))
 
 
 def _add(index: Index, value: Any, key: str) -> None:

@@ -2,7 +2,8 @@
 
 Firestore compares values of different types by a fixed type order (null, booleans,
 numbers, timestamps, strings, bytes, arrays, maps), so ``True`` is not ``1`` and a
-range condition only matches values of its own type.
+range condition only matches values of its own type. An ``in`` condition never matches
+null. :func:`check_query` refuses the combinations of conditions Firestore refuses.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from shared.stores.base import Doc, Where
+from shared.exceptions import InvalidQuery
+from shared.stores.base import MAX_IN_VALUES, Doc, Where, field_path_problem
 
 _MISSING = object()
 INEQUALITIES = frozenset({"!=", "<", "<=", ">", ">="})
@@ -57,7 +59,7 @@ def value_key(value: Any) -> tuple[Any, ...]:
         return (5, value)
     if isinstance(value, bytes):
         return (6, value)
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, set, frozenset)):  # the latter two stored as arrays
         return (9, tuple(value_key(v) for v in value))
     if isinstance(value, dict):
         return (10, tuple((k, value_key(v)) for k, v in sorted(value.items())))
@@ -76,7 +78,7 @@ def matches(doc: Doc, where: Where) -> bool:
         case "!=":
             return value is not None and have != value_key(where.value)
         case "in":
-            return any(have == value_key(v) for v in where.value)
+            return value is not None and any(have == value_key(v) for v in where.value)
         case "array_contains":
             wanted = value_key(where.value)
             return isinstance(value, list) and any(value_key(v) == wanted for v in value)
@@ -112,7 +114,7 @@ def condition(where: Where) -> Condition:
 
         def is_in(doc: Doc) -> bool:
             value = field_value(doc, path)
-            return value is not _MISSING and value_key(value) in wanted_set
+            return value is not _MISSING and value is not None and value_key(value) in wanted_set
 
         return is_in
     if op == "==":
@@ -149,6 +151,46 @@ def condition(where: Where) -> Condition:
         return have[0] == wanted[0] and bool(compare(have, wanted))
 
     return in_range
+
+
+def is_nan(value: Any) -> bool:
+    """Whether ``value`` is a float NaN."""
+    return type(value) is float and math.isnan(value)
+
+
+MAX_INEQUALITY_FIELDS = 10
+"""The most fields a Firestore query may hold inequality conditions on."""
+
+
+def check_query(where: Sequence[Where], order_by: str | None) -> None:
+    """Raise :class:`InvalidQuery` for what Firestore refuses in a query: NaN compared
+    other than with ``==`` or ``!=``, more than one ``!=`` (with ``None`` and NaN too) or
+    ``array_contains``, ``in`` conditions whose values multiply to more than
+    :data:`MAX_IN_VALUES` disjunctions, inequalities on more than
+    :data:`MAX_INEQUALITY_FIELDS` fields, or an ``order_by`` that is no field path."""
+    if order_by is not None:
+        problem = field_path_problem(order_by)
+        if problem is not None:
+            raise InvalidQuery(f"order by {order_by!r}: {problem}")
+    for w in where:
+        if w.op not in ("==", "!=") and is_nan(w.value):
+            raise InvalidQuery(f"{w.field} {w.op} NaN: only == and != compare with NaN")
+    if len(where) < 2:
+        return
+    for op in ("!=", "array_contains"):
+        if sum(1 for w in where if w.op == op) > 1:
+            raise InvalidQuery(f"Firestore takes one {op} condition per query")
+    disjunctions = math.prod(len(w.value) for w in where if w.op == "in")
+    if disjunctions > MAX_IN_VALUES:
+        raise InvalidQuery(
+            f"the in conditions make {disjunctions} disjunctions, more than Firestore's "
+            f"{MAX_IN_VALUES}"
+        )
+    fields = {w.field for w in where if w.op in INEQUALITIES}
+    if len(fields) > MAX_INEQUALITY_FIELDS:
+        raise InvalidQuery(
+            f"inequalities on {len(fields)} fields, more than Firestore's {MAX_INEQUALITY_FIELDS}"
+        )
 
 
 def all_of(conditions: Sequence[Condition]) -> Condition:

@@ -8,6 +8,7 @@ Change feeds may be asynchronous, so feed tests poll with a deadline.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -31,9 +32,13 @@ from shared.stores.base import (
 from shared.stores.eventarc import parse_document_written
 from shared.stores.idempotent import META, apply_event, record_event
 from shared.stores.paging import newest_first
-from tests.contracts.firestore_values import AS_READ, EVERY_VALUE, typed
+from tests.contracts.firestore_values import AS_READ, EVERY_VALUE, MOMENT, typed
 
 FEED_TIMEOUT_S = 15.0
+MIB = 1024 * 1024
+"""The most a Firestore document may take, counted as Firestore counts it."""
+LONGEST_VALUE = MIB - 89
+"""The most UTF-8 bytes one string (or bytes value) may hold in Firestore."""
 
 
 def nested(depth: int) -> dict[str, Any]:
@@ -238,6 +243,87 @@ class DocumentStoreContract(ABC):
             store.put(COLL, key, doc)
         assert store.query(COLL) == []
 
+    @staticmethod
+    def _of_size(size: int) -> Doc:
+        """A document of ``COLL``/``k`` that Firestore counts as ``size`` bytes: the name
+        (each id's bytes + 1, and 16) and 32 bytes, plus each field's name (its bytes + 1)
+        and string value (its bytes + 1)."""
+        fields = size - (len(COLL) + 1 + len("k") + 1 + 16) - 32
+        doc: Doc = {}
+        for n in range(4):  # no value longer than Firestore takes in one
+            name = f"f{n}"
+            length = min(fields - len(name) - 2, MIB // 4)
+            doc[name] = "é" * (length // 2) + "x" * (length % 2)
+            fields -= len(name) + 1 + length + 1
+        assert fields == 0
+        return doc
+
+    def test_a_document_of_up_to_1_mib_as_firestore_counts_it_is_stored(
+        self, store: AbstractDocumentStore
+    ) -> None:
+        largest = self._of_size(MIB)
+        store.put(COLL, "k", largest)
+        assert store.get(COLL, "k") == largest
+        with pytest.raises(InvalidDocument) as refused:
+            store.put(COLL, "k", self._of_size(MIB + 1))
+        assert refused.value.field == "the document"
+        assert store.get(COLL, "k") == largest
+
+    @pytest.mark.parametrize("operation", ["create", "put", "update"])
+    def test_a_document_over_1_mib_is_refused_by_every_write(
+        self, store: AbstractDocumentStore, operation: str
+    ) -> None:
+        half = "x" * (MIB // 2)
+        doc = {"at": MOMENT, "a": half, "b": half}  # one string twice is two to Firestore
+        with pytest.raises(InvalidDocument):
+            if operation == "update":
+                store.update(COLL, "k", lambda _: doc)
+            else:
+                getattr(store, operation)(COLL, "k", doc)
+        assert store.get(COLL, "k") is None
+
+    @pytest.mark.parametrize(
+        ("refused", "field", "stored"),
+        [
+            ({"text": "x" * (LONGEST_VALUE + 1)}, "text", {"text": "x" * LONGEST_VALUE}),
+            ({"text": "é" * (LONGEST_VALUE // 2 + 1)}, "text", {"text": "é" * 100}),
+            ({"blob": b"x" * (LONGEST_VALUE + 1)}, "blob", {"blob": b"x" * LONGEST_VALUE}),
+            ({"list": ["x", "x" * (LONGEST_VALUE + 1)]}, "list.1", {"list": ["x", "y"]}),
+            ({"note": "broken \ud83d emoji"}, "note", {"note": "whole \U0001f600 emoji"}),
+            ({"map": {"\udc00": 1}}, "map", {"map": {"\U0001f600": 1}}),
+            ({"f" * 1501: 1}, "the document", {"é" * 750: 1}),
+        ],
+        ids=[
+            "long-text",
+            "long-utf8",
+            "long-bytes",
+            "long-in-array",
+            "surrogate",
+            "surrogate-key",
+            "long-field-name",
+        ],
+    )
+    def test_a_value_firestore_cannot_hold_is_refused(
+        self, store: AbstractDocumentStore, refused: Doc, field: str, stored: Doc
+    ) -> None:
+        with pytest.raises(InvalidDocument) as error:
+            store.put(COLL, "k", refused)
+        assert error.value.field == field
+        assert store.get(COLL, "k") is None
+        store.put(COLL, "k", stored)  # what Firestore just takes
+        assert store.get(COLL, "k") == stored
+
+    @pytest.mark.parametrize("operation", ["create", "put", "update"])
+    def test_a_document_that_is_not_a_map_is_refused(
+        self, store: AbstractDocumentStore, operation: str
+    ) -> None:
+        with pytest.raises(InvalidDocument):
+            if operation == "update":
+                store.update(COLL, "k", lambda _: [1, 2])  # type: ignore[arg-type,return-value]
+            else:
+                getattr(store, operation)(COLL, "k", [1, 2])
+        assert store.get(COLL, "k") is None
+
     def test_maps_nested_20_deep_are_stored(self, store: AbstractDocumentStore) -> None:
         store.put(COLL, "k", {"deep": NESTED_20, "__": 1})
         assert store.get(COLL, "k") == {"deep": NESTED_20, "__": 1}
@@ -248,14 +334,87 @@ class DocumentStoreContract(ABC):
             lambda: Where("v", "in", []),
             lambda: Where("v", "in", list(range(31))),
             lambda: Where("v", "<", None),
+            lambda: Where("", "==", 1),
+            lambda: Where("m..v", "==", 1),
+            lambda: Where(".v", "==", 1),
         ],
-        ids=["in-nothing", "in-31", "less-than-none"],
+        ids=["in-nothing", "in-31", "less-than-none", "empty-field", "empty-name", "dot-first"],
     )
     def test_a_condition_firestore_refuses_is_refused(
         self, store: AbstractDocumentStore, condition: Callable[[], Where]
     ) -> None:
         with pytest.raises(InvalidQuery):
             store.query(COLL, [condition()])
+
+    @pytest.mark.parametrize(
+        ("refused", "taken"),
+        [
+            (([Where("v", "<", math.nan)], None), ([Where("v", "!=", math.nan)], None)),
+            (([Where("tags", "array_contains", math.nan)], None), ([Where("v", "==", 1)], None)),
+            (
+                ([Where("v", "!=", 2), Where("w", "!=", 3)], None),
+                ([Where("v", "!=", 2), Where("w", ">", 0), Where("v", "<", 9)], None),
+            ),
+            (
+                ([Where("v", "!=", None), Where("w", "!=", math.nan)], None),
+                ([Where("v", "!=", None), Where("w", "==", 2)], None),
+            ),
+            (
+                ([Where("tags", "array_contains", 1), Where("more", "array_contains", 2)], None),
+                (
+                    [
+                        Where("tags", "array_contains", 1),
+                        Where("v", "in", [1]),
+                        Where("w", "!=", 3),
+                    ],
+                    None,
+                ),
+            ),
+            (
+                ([Where("v", "in", list(range(6))), Where("w", "in", list(range(6)))], None),
+                ([Where("v", "in", list(range(5))), Where("w", "in", list(range(6)))], None),
+            ),
+            (
+                ([Where(f"f{n}", ">", 0) for n in range(11)], None),
+                ([Where(f"f{n}", ">", 0) for n in range(10)], None),
+            ),
+            (([], ""), ([], "v")),
+            (([], "m."), ([], "m.v")),
+        ],
+        ids=[
+            "nan-range",
+            "nan-array-contains",
+            "two-not-equal",
+            "not-null-and-not-nan",
+            "two-array-contains",
+            "36-disjunctions",
+            "11-inequality-fields",
+            "order-by-empty",
+            "order-by-empty-segment",
+        ],
+    )
+    def test_a_query_firestore_refuses_is_refused(
+        self,
+        store: AbstractDocumentStore,
+        refused: tuple[list[Where], str | None],
+        taken: tuple[list[Where], str | None],
+    ) -> None:
+        store.put(
+            COLL,
+            "k",
+            {
+                "v": 1,
+                "w": 2,
+                "m": {"v": 1},
+                "tags": [1],
+                "more": [2],
+                **{f"f{n}": 1 for n in range(11)},
+            },
+        )
+        with pytest.raises(InvalidQuery):
+            store.query(COLL, refused[0], order_by=refused[1])
+        where, order_by = taken  # the nearest query Firestore answers
+        assert [d.key for d in store.query(COLL, where, order_by=order_by)] == ["k"]
 
     def test_an_in_condition_takes_up_to_30_values(self, store: AbstractDocumentStore) -> None:
         store.put(COLL, "k", {"v": 29})
@@ -338,6 +497,12 @@ class DocumentStoreContract(ABC):
         assert store.update(COLL, "k", bump) == {"n": 2}
         assert seen[0] is None and seen[-1] == {"n": 1}
         assert store.get(COLL, "k") == {"n": 2}
+
+    def test_update_returns_the_document_as_a_read_returns_it(
+        self, store: AbstractDocumentStore
+    ) -> None:
+        written = store.update(COLL, "k", lambda _: dict(EVERY_VALUE))
+        assert typed(written) == typed(AS_READ) == typed(store.get(COLL, "k"))
 
     def test_update_declining_writes_nothing(self, store: AbstractDocumentStore) -> None:
         assert store.update(COLL, "absent", lambda _: None) is None
@@ -485,6 +650,49 @@ class DocumentStoreContract(ABC):
 
         assert [d.key for d in store.query(COLL, [Where("at", "==", naive)])] == ["noon"]
         assert [d.key for d in store.query(COLL, [Where("at", ">", naive)])] == ["later"]
+
+    def test_nan_equality_finds_nan(self, store: AbstractDocumentStore) -> None:
+        store.put(COLL, "nan", {"x": math.nan, "s": "a"})
+        store.put(COLL, "one", {"x": 1.0, "s": "a"})
+        assert [d.key for d in store.query(COLL, [Where("x", "==", 1)])] == ["one"]
+        for where in (
+            [Where("x", "==", math.nan)],
+            [Where("s", "==", "a"), Where("x", "==", math.nan)],
+        ):
+            assert [d.key for d in store.query(COLL, where)] == ["nan"], where
+        assert [d.key for d in store.query(COLL, [Where("x", "!=", math.nan)])] == ["one"]
+
+    def test_an_in_condition_never_matches_null(self, store: AbstractDocumentStore) -> None:
+        store.put(COLL, "null", {"x": None})
+        store.put(COLL, "one", {"x": 1})
+        assert [d.key for d in store.query(COLL, [Where("x", "in", [None, 1])])] == ["one"]
+        assert [d.key for d in store.query(COLL, [Where("x", "==", None)])] == ["null"]
+
+    def test_a_tuple_or_set_in_a_condition_is_an_array(self, store: AbstractDocumentStore) -> None:
+        store.put(COLL, "pair", {"x": [1, 2]})
+        store.put(COLL, "one", {"x": [1]})
+        conditions = [
+            (Where("x", "==", (1, 2)), ["pair"]),
+            (Where("x", "in", [(1, 2), ("a",)]), ["pair"]),
+            (Where("x", "==", frozenset([1])), ["one"]),
+            (Where("x", "in", [frozenset([1])]), ["one"]),
+        ]
+        for where, keys in conditions:
+            assert [d.key for d in store.query(COLL, [where])] == keys, where
+
+    def test_fields_of_any_name_are_queried_and_ordered(self, store: AbstractDocumentStore) -> None:
+        store.put(COLL, "a", {"first-name": "Ada", "a b": {"c-d": 3}, "a`b": 1, "1st": 2})
+        store.put(COLL, "b", {"first-name": "Bo", "a b": {"c-d": 1}, "a`b": 2, "1st": 1})
+        assert [d.key for d in store.query(COLL, [Where("first-name", "==", "Ada")])] == ["a"]
+        assert [d.key for d in store.query(COLL, [Where("a b.c-d", ">", 2)])] == ["a"]
+        assert [d.key for d in store.query(COLL, [Where("a`b", "in", [2])])] == ["b"]
+        assert [d.key for d in store.query(COLL, order_by="1st")] == ["b", "a"]
+        assert [d.key for d in store.query(COLL, order_by="a b.c-d")] == ["b", "a"]
+
+    def test_a_limit_below_one_finds_nothing(self, loaded: AbstractDocumentStore) -> None:
+        for limit in (0, -1):
+            assert loaded.query(COLL, limit=limit) == []
+            assert loaded.query(COLL, order_by="n", limit=limit) == []
 
     def test_query_of_empty_collection(self, store: AbstractDocumentStore) -> None:
         assert store.query("nothing-here", [Where("x", "==", 1)], order_by="x") == []
