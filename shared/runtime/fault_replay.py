@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from shared.exceptions import EnvelopeError, KitError
 from shared.hub.message import push_json
 from shared.runtime.change_events import StoredChange, cloudevent_headers, document_event_data
-from shared.runtime.faults import message_from_json
+from shared.runtime.faults import NOT_KEPT, message_from_json
 from shared.topology.model import (
     Consumer,
     Endpoint,
@@ -96,6 +96,12 @@ class ReplayRequest:
 def origin(topology: Subsystem, doc: Doc) -> Origin:
     """The function that refused the fault ``doc``; :class:`NoWayBack` if there is none now."""
     function = str(doc.get("function") or "")
+    not_kept = doc.get("message", {}).get(NOT_KEPT)
+    if not_kept:
+        raise NoWayBack(
+            f"fault {doc.get('id')}: its message ({doc['message'].get('bytes')} bytes) was "
+            f"{not_kept}, so it cannot be handed back"
+        )
     if not function:
         raise NoWayBack(
             f"fault {doc.get('id')}: its message was published straight onto {topology.name}'s "

@@ -33,8 +33,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.envelope import Envelope, derive_id
-from shared.exceptions import EnvelopeError
-from shared.hub.message import ATTRIBUTE_ID, DEAD_LETTER_PREFIX, Message, from_message
+from shared.exceptions import EnvelopeError, InvalidDocument
+from shared.hub.message import ATTRIBUTE_ID, DEAD_LETTER_PREFIX, Message
 from shared.stores.document_rules import is_field_name
 from shared.topology.model import Topic
 
@@ -48,6 +48,9 @@ FAULTS_COLLECTION = "faults"
 RECORDER_BACKOFF_S = (10, 600)
 """Redelivery backoff (min, max) of the fault recorder's subscription, which has no
 attempt limit and no dead-letter topic: a fault is retried until it is recorded."""
+MAX_FAULT_EVENT_BYTES = 10_000_000
+"""The largest fault event the recorder decodes: Pub/Sub's own limit on a message. A fault
+event holds the refused message whole, so it may be larger than a bus event may be."""
 MAX_ERROR_CHARS = 4000
 RECORDED_MESSAGE = "recordedMessageId"
 """The record's field holding the id of the ``faults`` message it was last recorded from."""
@@ -209,7 +212,7 @@ def fault_record(message: Message) -> tuple[str, Doc]:
             RECORDED_MESSAGE: message.message_id,
         }
     try:
-        event = from_message(message)
+        event = Envelope.from_bytes(message.data, max_bytes=MAX_FAULT_EVENT_BYTES)
     except EnvelopeError:
         event = None
     if event is None or event.type != FAULT_TYPE:
@@ -282,11 +285,50 @@ class FaultRecorder:
         self._store = store
 
     def handle(self, message: Message) -> bool:
-        """Store the fault (idempotently: once more reopens it); acknowledges once stored."""
+        """Store the fault (idempotently: once more reopens it); acknowledges once stored.
+
+        A record the store refuses (a message too large for one document, text it cannot
+        hold) is stored without the message's data (:func:`without_data`), so the fault
+        is kept and the ``faults`` message does not come back for ever.
+        """
         key, doc = fault_record(message)
+        try:
+            self._store_record(key, doc)
+        except InvalidDocument:
+            self._store_record(key, without_data(doc))
+        return True
+
+    def _store_record(self, key: str, doc: Doc) -> None:
         if not self._store.create(FAULTS_COLLECTION, key, doc):
             self._store.update(FAULTS_COLLECTION, key, lambda current: recurred(current, doc))
-        return True
+
+
+NOT_KEPT = "notKept"
+"""The field of a stored message whose data was too large to keep: why."""
+
+
+def without_data(doc: Doc) -> Doc:
+    """The fault record ``doc`` with its message's data left out (its size and SHA-256
+    noted) and its error's text made storable: what a store that refused ``doc`` keeps."""
+    message = doc["message"]
+    data = base64.b64decode(message.get("data", ""))
+    kept = {k: v for k, v in message.items() if k != "data"}
+    error = {k: _storable(str(v)) for k, v in doc["error"].items()}
+    return {
+        **doc,
+        "error": error,
+        "message": {
+            **kept,
+            NOT_KEPT: "too large to keep",
+            "bytes": len(data),
+            "sha256": hashlib.sha256(data).hexdigest(),
+        },
+    }
+
+
+def _storable(text: str) -> str:
+    """``text`` cut to :data:`MAX_ERROR_CHARS`, any lone surrogate replaced."""
+    return text[:MAX_ERROR_CHARS].encode("utf-8", "replace").decode()
 
 
 def resubmit(store: AbstractDocumentStore, publisher: AbstractPublisher, fault_id: str) -> str:

@@ -1,0 +1,56 @@
+"""The fault recorder keeps a fault whatever the size of the message it is about.
+
+A poison message may be as large as Pub/Sub carries, and its fault event (the message in
+base64, the error, a traceback) larger still; a fault record is one Firestore document.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.clock import ManualClock
+from shared.exceptions import PoisonError
+from shared.hub.message import Message, to_message
+from shared.runtime.fault_replay import NoWayBack, origin
+from shared.runtime.faults import FAULTS_COLLECTION, FaultRecorder, fault_event, message_from_json
+from shared.stores import InMemoryDocumentStore
+from shared.topology.model import Topic
+from tests.unit.test_faults_command import ORDER, order_consumer
+
+INGRESS, _ = order_consumer(Topic.EXTERNAL)
+
+
+def recorded(size: int) -> dict[str, object]:
+    """The fault record of a poison message of ``size`` bytes refused by Order's ingress."""
+    poison = Message(data=b"x" * size, attributes={"type": "customer.order-placed", "id": "e-1"})
+    event = fault_event(
+        subsystem="order",
+        function=INGRESS,
+        message=poison,
+        error=PoisonError("not an order"),
+        clock=ManualClock(1_000),
+    )
+    store = InMemoryDocumentStore()
+    assert FaultRecorder(store).handle(to_message(event))
+    [doc] = store.query(FAULTS_COLLECTION)
+    return doc.data
+
+
+def test_the_fault_of_a_large_message_names_its_function_and_keeps_the_message() -> None:
+    doc = recorded(220_000)  # its fault event is over the 256 KiB a bus event may be
+
+    assert (doc["reason"], doc["function"]) == ("poison", INGRESS)
+    assert message_from_json(doc["message"]).data == b"x" * 220_000  # type: ignore[arg-type]
+
+
+def test_a_message_too_large_to_keep_leaves_a_fault_that_says_so_and_is_not_handed_back() -> None:
+    doc = recorded(900_000)  # over a Firestore document, in base64
+
+    assert (doc["reason"], doc["function"]) == ("poison", INGRESS)
+    assert doc["error"]["message"] == "not an order"  # type: ignore[index]
+    kept = doc["message"]
+    assert "data" not in kept  # type: ignore[operator]
+    assert kept["bytes"] == 900_000  # type: ignore[index]
+    assert kept["attributes"] == {"type": "customer.order-placed", "id": "e-1"}  # type: ignore[index]
+    with pytest.raises(NoWayBack, match="too large to keep"):
+        origin(ORDER.topology, doc)
