@@ -55,7 +55,13 @@ class QueryString(_WireModel):
 
 
 class ResponseView(_WireModel):
-    """A response body, often built from a stored document whose other fields it leaves out."""
+    """A response body, often built from a stored document whose other fields it leaves out.
+
+    Every field is in every answer (``null`` when it has no value), so the OpenAPI document
+    lists them all as required, defaults included.
+    """
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
 
 class PageQuery(QueryString):

@@ -17,6 +17,7 @@ from shared.prose import described, prose
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
+    from pydantic.json_schema import JsonSchemaMode
 
     from shared.api import HttpApi, Route
 
@@ -42,8 +43,12 @@ _ERROR = {
 }
 
 
-def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
-    schema = described(model.model_json_schema(ref_template=_REF, by_alias=True))
+def _schema(
+    model: type[BaseModel], components: dict[str, Any], mode: JsonSchemaMode = "validation"
+) -> dict[str, Any]:
+    """``model``'s schema as a reference to its component: as requests are validated, or
+    (``mode="serialization"``) as answers are written."""
+    schema = described(model.model_json_schema(ref_template=_REF, by_alias=True, mode=mode))
     for name, nested in schema.pop("$defs", {}).items():
         _add_component(components, name, nested)
     _add_component(components, model.__name__, schema)
@@ -110,7 +115,9 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
                 | (
                     {
                         "content": {
-                            "application/json": {"schema": _schema(route.response, components)}
+                            "application/json": {
+                                "schema": _schema(route.response, components, "serialization")
+                            }
                         }
                     }
                     if route.response is not None
