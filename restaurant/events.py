@@ -13,7 +13,8 @@ the restaurant id. Times are epoch milliseconds.
     (``ordering`` and ``answerBy`` null when an older Order did not say)
 ``order-withdrawn`` (order-esg ingress): Order cancelled the order
     id, restaurantId, ordering, reason (Order's: customer, restaurant-timeout, no-driver, ...)
-``order-collected`` (order-esg ingress): the driver picked the order up
+``order-collected`` (order-esg ingress): the driver has the order: Order's ``picked-up``,
+    or its ``delivered`` (only a collected order is delivered), so an order may bring two
     id, restaurantId, ordering
 ``order-accepted`` (kitchen-bff trigger)
     id, restaurantId, prepMinutes

@@ -3,14 +3,19 @@
 Only orders the Order subsystem sends to the kitchen are queued: it decides once,
 when the order is placed, and says so in the order's ``ordering``; the others go to
 the restaurant's own point of sale. An order from an older producer that does not
-say is routed by the restaurant's ordering as last heard here.
+say is routed by the restaurant's ordering as last heard here, once: the first time
+it arrives, it gets a ticket or a note in :data:`LEFT_TO_POS`, and the way is kept
+whatever the restaurant switches to afterwards.
 
 Events of one order share its partition key, but Order may publish them out of
 order (its announcements come from unordered triggers, and one can be retried
 after the next went out): a withdrawal heard before the order leaves a
 :data:`~restaurant.kitchen_bff.models.WITHDRAWN_UNSEEN` marker in the ticket's
-place, so the order arriving late is never queued. A collection without a ticket
-is for an order the kitchen never queued (it went to the point of sale).
+place, so the order arriving late is never queued, unless the order is certainly
+not the kitchen's (it says ``pos``, or was left to the point of sale on arrival): an
+order that does not say is marked whatever its restaurant's ordering at the time,
+which may change before the order arrives. A collection without a ticket is for an
+order the kitchen never queued (it went to the point of sale).
 
 The driver collecting the order is a fact Order announces only for an order it
 had not cancelled: it also closes a ticket the kitchen rejected (Order heard of the
@@ -42,6 +47,9 @@ if TYPE_CHECKING:
 KITCHEN_RESTAURANTS = "kitchen-restaurants"
 """How each restaurant takes orders (``kitchen`` or ``pos``), keyed by restaurant id: for
 orders that do not say."""
+LEFT_TO_POS = "kitchen-left-to-pos"
+"""``{id, restaurantId}`` per order that did not say where it goes and that the kitchen, when
+it arrived, left to its restaurant's point of sale, keyed by order id."""
 
 
 class RestaurantNotKnownYet(LookupError):
@@ -70,10 +78,15 @@ def _remember_ordering(event: Envelope, store: AbstractDocumentStore) -> None:
 
 def _queue(event: Envelope, store: AbstractDocumentStore) -> None:
     order = event.body
-    if store.get(TICKETS, order["id"]) is not None:
-        return  # queued before, or withdrawn before it arrived: nothing to wait for
-    if (order.get("ordering") or _ordering_of(store, order["restaurantId"])) != "kitchen":
-        return  # the Order subsystem sends it to the restaurant's own point of sale
+    if _heard_of(store, order):
+        return  # routed before, or withdrawn before it arrived: nothing to wait for
+    if order.get("ordering"):
+        if order["ordering"] != "kitchen":
+            return  # the Order subsystem sends it to the restaurant's own point of sale
+    elif _ordering_of(store, order["restaurantId"]) != "kitchen":
+        note = {"id": order["id"], "restaurantId": order["restaurantId"]}
+        store.create(LEFT_TO_POS, order["id"], note)
+        return  # decided here, once: the restaurant's point of sale has it
     ticket = {
         "id": order["id"],
         "restaurantId": order["restaurantId"],
@@ -94,12 +107,20 @@ def _ordering_of(store: AbstractDocumentStore, restaurant_id: str) -> str:
     return str(restaurant["ordering"])
 
 
+def _heard_of(store: AbstractDocumentStore, order: Doc) -> bool:
+    """Whether the order was routed here before (a ticket, or left to the point of sale), or
+    withdrawn before it arrived (the marker)."""
+    if store.get(TICKETS, order["id"]) is not None:
+        return True
+    return not order.get("ordering") and store.get(LEFT_TO_POS, order["id"]) is not None
+
+
 def _to_pos(store: AbstractDocumentStore, order: Doc) -> bool:
-    """Whether the order goes to the restaurant's point of sale, as far as is known here."""
+    """Whether the order is certainly not the kitchen's: Order says it goes to the point of
+    sale, or it did not say and the kitchen left it there on arrival."""
     if order.get("ordering"):
         return bool(order["ordering"] == "pos")
-    restaurant = store.get(KITCHEN_RESTAURANTS, order["restaurantId"])
-    return restaurant is not None and restaurant["ordering"] == "pos"
+    return store.get(LEFT_TO_POS, order["id"]) is not None
 
 
 def _close(status: str) -> Callable[[Envelope, AbstractDocumentStore], None]:

@@ -22,8 +22,14 @@ STATUSES = frozenset({"placed", "accepted", "ready", "picked-up", "delivered", "
 ORDERINGS = frozenset({"kitchen", "pos"})
 """Where Order may send an order, as far as Restaurant knows; an order it sends elsewhere is
 skipped with a warning (never the kitchen's)."""
-FOLLOW_UPS = {"cancelled": ORDER_WITHDRAWN, "picked-up": ORDER_COLLECTED}
-"""Statuses after ``placed`` that close the kitchen's ticket, and the event each becomes."""
+FOLLOW_UPS = {
+    "cancelled": ORDER_WITHDRAWN,
+    "picked-up": ORDER_COLLECTED,
+    "delivered": ORDER_COLLECTED,
+}
+"""Statuses after ``placed`` that close the kitchen's ticket, and the event each becomes:
+Order delivers only an order its driver collected, so ``delivered`` closes the ticket as
+``picked-up`` does, even when the kitchen never hears of the pickup."""
 
 
 class RestaurantRef(Reader):
@@ -60,7 +66,7 @@ class OrderStatusChanged(Reader):
 
 def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None:
     """``placed`` becomes ``order-received``; ``cancelled`` (``order-withdrawn``, with Order's
-    reason) and ``picked-up`` close the ticket.
+    reason), ``picked-up`` and ``delivered`` (both ``order-collected``) close the ticket.
 
     Each keeps where Order sends the order (``ordering``), and ``order-received`` until
     when the kitchen may answer it (``answerBy``); ``None`` when an older producer did not

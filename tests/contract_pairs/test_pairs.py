@@ -85,7 +85,12 @@ PROMISES: dict[str, Promise] = {
         }
     ),
     "restaurant/order-esg/ingress": by_status(
-        {"placed": "order-received", "cancelled": "order-withdrawn", "picked-up": "order-collected"}
+        {
+            "placed": "order-received",
+            "cancelled": "order-withdrawn",
+            "picked-up": "order-collected",
+            "delivered": "order-collected",
+        }
     ),
 }
 """What each ingress promises to emit on the bus for an event it reads (its mapping)."""

@@ -647,6 +647,76 @@ def test_a_pickup_heard_after_the_later_cancellation_still_shows_the_order_colle
     assert [e.type for e in kitchen.external(*ANSWERS)] == [OrderAccepted.TYPE, OrderReady.TYPE]
 
 
+def test_a_delivered_order_leaves_the_queue_as_collected_whether_or_not_its_pickup_came(
+    kitchen: Restaurant,
+) -> None:
+    # GIVEN a ready order whose pickup the kitchen has not heard of (the ingress lost or
+    # skipped it, or it comes late): Order delivers only an order its driver collected
+    act(kitchen, "accept", {"prepMinutes": 5})
+    act(kitchen, "ready")
+    picked_up = kitchen.order_status("o-1", "picked-up")
+    kitchen.receive(kitchen.order_status("o-1", "delivered"))
+    # THEN the driver collected it: it has left the queue for the history
+    assert queue(kitchen).get_json() == {"orders": []}
+    [collected] = history(kitchen).get_json()["orders"]
+    assert (collected["id"], collected["status"]) == ("o-1", "picked-up")
+    # AND a pickup heard late changes nothing: the history shows the order once
+    kitchen.receive(picked_up, kitchen.order_status("o-1", "delivered"))
+    assert history(kitchen).get_json()["orders"] == [collected]
+    assert kitchen.system.faults("restaurant") == []
+    kitchen.system.run_until_quiet()
+    assert [e.type for e in kitchen.external(*ANSWERS)] == [OrderAccepted.TYPE, OrderReady.TYPE]
+
+
+def test_a_rejected_order_whose_delivery_is_heard_without_its_pickup_shows_picked_up(
+    kitchen: Restaurant,
+) -> None:
+    # GIVEN the kitchen rejects an order Order had heard collected (it left the rejection
+    # aside), and the kitchen hears only of its delivery
+    act(kitchen, "accept", {"prepMinutes": 15})
+    assert act(kitchen, "reject", {"reason": "the oven broke"}).status_code == 200
+    kitchen.receive(kitchen.order_status("o-1", "delivered"))
+    # THEN, as for a pickup, the history says the driver collected it
+    [collected] = history(kitchen).get_json()["orders"]
+    assert (collected["status"], collected["reason"]) == ("picked-up", "the oven broke")
+
+
+def test_a_legacy_order_withdrawn_under_the_point_of_sale_is_not_queued_after_a_switch(
+    restaurant: Restaurant,
+) -> None:
+    # GIVEN an order that does not say where it goes, withdrawn while r-1 took orders at its
+    # point of sale, its placement overtaken by the withdrawal
+    restaurant.open_restaurant("r-1", ordering="pos")
+    placed = restaurant.order_status("o-1")
+    restaurant.receive(restaurant.order_status("o-1", "cancelled", reason="customer"))
+    # WHEN r-1 switches to the kitchen before the placement arrives
+    restaurant.open_restaurant("r-1", ordering="kitchen")
+    restaurant.receive(placed)
+    # THEN the kitchen never queues it: it was withdrawn
+    assert queue(restaurant).get_json() == {"orders": []}
+    assert history(restaurant).get_json()["orders"] == []
+    assert act(restaurant, "accept", {"prepMinutes": 5}).status_code == 404
+    assert restaurant.system.faults("restaurant") == []
+
+
+def test_a_legacy_order_left_to_the_point_of_sale_stays_there_when_heard_again(
+    restaurant: Restaurant,
+) -> None:
+    # GIVEN an order that does not say where it goes, left to r-1's point of sale, and r-1
+    # switching to the kitchen afterwards
+    restaurant.open_restaurant("r-1", ordering="pos")
+    restaurant.receive(restaurant.order_status("o-1"))
+    restaurant.open_restaurant("r-1", ordering="kitchen")
+    # WHEN its placement is heard again (redelivered), before or after its withdrawal
+    restaurant.receive(restaurant.order_status("o-1"))
+    restaurant.receive(restaurant.order_status("o-1", "cancelled", reason="customer"))
+    restaurant.receive(restaurant.order_status("o-1"))
+    # THEN the kitchen keeps the way it took first: the point of sale has it
+    assert queue(restaurant).get_json() == {"orders": []}
+    assert history(restaurant).get_json()["orders"] == []
+    assert ticket(restaurant) is None
+
+
 def test_a_blank_rejection_reason_is_400_saying_it_is_blank(kitchen: Restaurant) -> None:
     response = act(kitchen, "reject", {"reason": " \t\n "})
     assert response.status_code == 400

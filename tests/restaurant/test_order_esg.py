@@ -83,9 +83,10 @@ def test_an_order_that_says_where_it_goes_does_not_wait_for_its_restaurant(
     [
         ("cancelled", "order-withdrawn", {"reason": "no-driver"}),
         ("picked-up", "order-collected", {}),
+        ("delivered", "order-collected", {}),
     ],
 )
-def test_a_cancelled_or_collected_order_closes_the_ticket(
+def test_a_cancelled_collected_or_delivered_order_closes_the_ticket(
     restaurant: Restaurant, status: str, internal: str, passed_on: dict[str, str]
 ) -> None:
     restaurant.receive(restaurant.order_status("o-1", status, reason="no-driver"))
@@ -95,7 +96,7 @@ def test_a_cancelled_or_collected_order_closes_the_ticket(
     assert event.body == {"id": "o-1", "restaurantId": "r-1", "ordering": None, **passed_on}
 
 
-@pytest.mark.parametrize("status", ["accepted", "ready", "delivered"])
+@pytest.mark.parametrize("status", ["accepted", "ready"])
 def test_other_statuses_are_ignored(
     restaurant: Restaurant, status: str, caplog: pytest.LogCaptureFixture
 ) -> None:
