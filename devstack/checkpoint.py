@@ -25,8 +25,10 @@ class Checkpoint:
         self._path = path
         self._lock = threading.Lock()
         self._state: dict[str, dict[str, tuple[str, Doc | None]]] = {}
-        self.resumed = path.exists() and path.stat().st_size > 0
-        """True when an earlier run of the host left a state to resume from."""
+        self.resumed = path.exists()
+        """True when an earlier run of the host left a state to resume from: even an empty one
+        (it handled nothing yet), so that what it had queued, or what changed since, is announced
+        again rather than taken for the initial snapshot."""
         if self.resumed:
             self._load()
         path.parent.mkdir(parents=True, exist_ok=True)

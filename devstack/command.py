@@ -21,14 +21,16 @@ import os
 import shlex
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from devstack import hints
+from devstack.launch import host_args
 from devstack.layout import BASE_PORT, FAKES, HOST_OFFSET, MANIFEST, STATE_DIR, Manifest, Ports
-from devstack.stack import DevError, DevOptions, DevStack, host_args, unknown_subsystems
+from devstack.stack import DevError, DevOptions, DevStack, unknown_subsystems
 from shared import logs
 from shared.auth import DEV_KEY_PATH
 from shared.exceptions import KitError
@@ -189,13 +191,11 @@ def run(args: argparse.Namespace) -> int:
             playing=args.scenario,
         )
         print(text, flush=True)
-        if args.scenario:
-            from devstack.scenario import play
-
-            return play(manifest, args)
-        while True:
+        story = _Story(manifest, args) if args.scenario else None
+        while story is None or story.playing:
             time.sleep(SUPERVISE_EVERY_S)
             stack.supervise()
+        return story.result()
     except KeyboardInterrupt:
         print("\nstopping…", file=sys.stderr, flush=True)
         return 0
@@ -260,6 +260,39 @@ def banner(
     exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(manifest.env.items()))
     env_sh.write_text(exports)
     return "\n".join(lines)
+
+
+class _Story:
+    """The demo story, played on a thread while the command keeps supervising the stack."""
+
+    def __init__(self, manifest: Manifest, args: argparse.Namespace) -> None:
+        from devstack.scenario import play
+
+        self._code = 1
+        self._error: BaseException | None = None
+        # A daemon: after Ctrl-C or a failed stack, a story waiting for hosts must not
+        # hold the command's exit.
+        self._thread = threading.Thread(
+            target=self._play, args=(play, manifest, args), name="story", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def playing(self) -> bool:
+        """True until the story ended."""
+        return self._thread.is_alive()
+
+    def result(self) -> int:
+        """The story's exit code; what it raised is raised here, in the command's thread."""
+        if self._error is not None:
+            raise self._error
+        return self._code
+
+    def _play(self, play: Any, manifest: Manifest, args: argparse.Namespace) -> None:
+        try:
+            self._code = play(manifest, args)
+        except BaseException as error:
+            self._error = error
 
 
 def _fail(message: str) -> int:

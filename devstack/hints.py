@@ -72,3 +72,16 @@ def no_stack(state_dir: Path, why: str = "") -> str:
 def stale_manifest(state_dir: Path) -> str:
     """The message for a ``stack.json`` left behind by a stack that no longer answers."""
     return no_stack(state_dir, f"its {MANIFEST} is left from a stack that no longer answers")
+
+
+def already_running(state_dir: Path, pid: int | None) -> str:
+    """The message for a second stack started on the state dir of one that runs."""
+    which = f" (pid {pid})" if pid is not None else ""
+    env_sh = shlex.quote(str(Path(state_dir) / "env.sh"))
+    attach = command(
+        tool("fooddelivery"), ["dev", "--scenario", "--attach", *state_dir_args(state_dir)]
+    )
+    return (
+        f"a stack is already running at {state_dir}{which}: use it (`source {env_sh}`, "
+        f"or `{attach}`), stop it, or give another --state-dir"
+    )

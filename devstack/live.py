@@ -19,6 +19,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from devstack import hints
+from devstack.health import healthy
 from devstack.layout import MANIFEST, PAYMENT_KEY, PUSH_KEY, Manifest
 from shared.auth import LocalIssuer
 from shared.exceptions import KitError
@@ -47,8 +48,6 @@ def read_manifest(state_dir: Path) -> Manifest:
 
 def attach(state_dir: Path) -> Manifest:
     """The manifest of the stack running at ``state_dir``, once its fakes and hosts answer."""
-    from devstack.stack import healthy
-
     manifest = read_manifest(state_dir)
     parts = {
         **{f"fake {name}": base for name, base in manifest.fakes.items()},

@@ -4,10 +4,14 @@ Order of start: the emulators (Pub/Sub and Firestore side by side, then
 Storage) and the fakes; then Pub/Sub is provisioned from the topologies (push
 endpoints are the hosts' URLs), the lake bucket is created and the hosts are
 started; the stack is ready when every host and fake answers ``/healthz``.
+Before anything starts, the stack locks its state dir (:mod:`devstack.state_lock`):
+one stack per state dir. While it runs, :meth:`DevStack.supervise` restarts a
+host that died and stops the stack when an emulator or a fake died.
 :meth:`DevStack.stop` stops everything it started, hosts first, each by
 process group, and removes the stack's ``stack.json`` so that no command finds a
-stack that is gone. An emulator named by its ``*_EMULATOR_HOST`` variable is used
-as it is, and left running.
+stack that is gone. How each child is started is :mod:`devstack.launch`. An
+emulator named by its ``*_EMULATOR_HOST`` variable is used as it is, and left
+running.
 
 No port is left free between its choice and its use, where another process
 could take it: the stack listens on the port of each host and fake before
@@ -29,30 +33,18 @@ import os
 import socket
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devstack.layout import (
-    ENV,
-    FAKE_MODULES,
-    FAKES,
-    HOST,
-    LAKE_BUCKET,
-    MANIFEST,
-    PAYMENT_KEY,
-    POS_SECRET,
-    PUSH_KEY,
-    Manifest,
-    Ports,
-    project_of,
-    url,
-)
+from devstack import hints
+from devstack.health import healthy
+from devstack.launch import child_env, fake_argv, function_env, host_args
+from devstack.layout import FAKES, HOST, MANIFEST, Manifest, Ports, url
 from devstack.processes import Child, listening_socket
 from devstack.provisioning import create_lake_bucket, provision
+from devstack.state_lock import StateDirBusy, StateDirLock
 from shared import emulators as emu
 from shared.auth import LocalIssuer
 from shared.exceptions import KitError
@@ -105,6 +97,7 @@ class DevStack:
     """True once the stack has started a process (until then :meth:`stop` has nothing to do)."""
     _saved_env: dict[str, str | None] = field(default_factory=dict)
     _quick_deaths: dict[str, int] = field(default_factory=dict)
+    _lock: StateDirLock | None = None
 
     @property
     def external(self) -> frozenset[str]:
@@ -143,6 +136,7 @@ class DevStack:
             )
         if any(s.name == "storage" for s in specs):
             self._check_storage_emulator()
+        self._claim_state_dir()
         ports = self._resolve_ports(specs)
         try:
             self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -152,7 +146,7 @@ class DevStack:
         self.started_processes = True
         self._start_fakes()
         self._start_emulators(ports, specs)
-        env = self._function_env(ports)
+        env = function_env(self.apps, ports, self.options.dev_key, self.emulators.values())
         provision(self.apps, self._host_urls(ports), lake=self.options.lake)
         if self.options.lake:
             create_lake_bucket()
@@ -178,6 +172,19 @@ class DevStack:
         )
         self.manifest.write(self.options.state_dir / MANIFEST)
         return self.manifest
+
+    def _claim_state_dir(self) -> None:
+        """Make the state dir and lock it, so that no second stack shares it."""
+        where = self.options.state_dir
+        lock = StateDirLock(where)
+        try:
+            where.mkdir(parents=True, exist_ok=True)
+            lock.acquire()
+        except StateDirBusy as busy:
+            raise DevError(hints.already_running(where, busy.pid)) from None
+        except OSError as error:
+            raise DevError(f"cannot keep the stack's state in {where}: {error.strerror}") from None
+        self._lock = lock
 
     def _needed(self) -> list[emu.EmulatorSpec]:
         """The emulators this stack uses: Storage only for the event lake."""
@@ -256,47 +263,17 @@ class DevStack:
     def _start_fakes(self) -> None:
         for name in FAKES:
             sock = self.sockets[f"fake-{name}"]
-            argv = [sys.executable, "-m", FAKE_MODULES[name], "--listen-fd", str(sock.fileno())]
-            if name == "pos":
-                argv += ["--webhook-secret", POS_SECRET]
-                if self.options.auto_pos is not None:
-                    argv += ["--auto-answer-s", str(self.options.auto_pos)]
-            elif name == "payments":
-                argv += ["--api-key", PAYMENT_KEY]
-            else:
-                argv += ["--api-key", PUSH_KEY]
+            argv = fake_argv(name, sock.fileno(), self.options.auto_pos)
             log = self.log_dir / f"fake-{name}.log"
-            child = Child(f"fake-{name}", argv, _child_env({}), log, [sock.fileno()])
+            child = Child(f"fake-{name}", argv, child_env({}), log, [sock.fileno()])
             child.start()
             self.fakes[name] = child
-
-    def _function_env(self, ports: Ports) -> dict[str, str]:
-        env = {
-            "FOODDELIVERY_MODE": "emulator",
-            "FOODDELIVERY_ENV": ENV,
-            "FOODDELIVERY_LOG_FORMAT": "text",
-            "FOODDELIVERY_DEV_KEY": str(self.options.dev_key.resolve()),
-            "FOODDELIVERY_PAYMENT_PROCESSOR_URL": url(ports.fakes["payments"]),
-            "FOODDELIVERY_PAYMENT_PROCESSOR_KEY": PAYMENT_KEY,
-            "FOODDELIVERY_PUSH_PROVIDER_URL": url(ports.fakes["push"]),
-            "FOODDELIVERY_PUSH_PROVIDER_KEY": PUSH_KEY,
-            "FOODDELIVERY_POS_URL": url(ports.fakes["pos"]),
-            "FOODDELIVERY_POS_CALLBACK_URL": f"{url(ports.hosts['order'])}/pos_esg_webhook",
-            "FOODDELIVERY_POS_WEBHOOK_SECRET": POS_SECRET,
-        }
-        for app in self.apps:
-            env[f"FOODDELIVERY_PROJECT_{app.name.upper()}"] = project_of(app.name)
-            # where `fooddelivery faults resubmit` hands a fault back to the function
-            env[f"FOODDELIVERY_HOST_{app.name.upper()}"] = url(ports.hosts[app.name])
-        for running in self.emulators.values():
-            env[running.spec.env_var] = running.env_value
-        return env
 
     def _start_host(self, name: str, env: dict[str, str]) -> None:
         sock = self.sockets[f"host-{name}"]
         argv = [sys.executable, *host_args(name, sock, self.options.state_dir, self.options.lake)]
         log = self.log_dir / f"host-{name}.log" if self.options.host_logs_to_files else None
-        child = Child(f"host-{name}", argv, _child_env(env), log, [sock.fileno()])
+        child = Child(f"host-{name}", argv, child_env(env), log, [sock.fileno()])
         child.start()
         self.hosts[name] = child
 
@@ -333,8 +310,11 @@ class DevStack:
     def supervise(self) -> None:
         """Restart a host that died (its pushes are redelivered, its triggers resumed).
 
-        Call it periodically; raises :class:`DevError` when a host keeps dying at start.
+        Call it periodically; raises :class:`DevError` when a host keeps dying at start, or
+        when an emulator or a fake exited: their state is in memory, so a restart would not
+        bring the stack back.
         """
+        self._check_emulators_and_fakes()
         for name, child in self.hosts.items():
             if child.alive:
                 if time.monotonic() - child.started_at > 10:
@@ -352,6 +332,22 @@ class DevStack:
             if self.manifest is not None:
                 self.manifest = replace(self.manifest, groups=self.groups())
                 self.manifest.write(self.options.state_dir / MANIFEST)
+
+    def _check_emulators_and_fakes(self) -> None:
+        exited = [
+            (f"the {name} emulator", running.process.poll(), running.log_path)
+            for name, running in self.emulators.items()
+            if running.process is not None and running.process.poll() is not None
+        ]
+        exited += [
+            (child.name, child.returncode, child.log_path)
+            for child in self.fakes.values()
+            if not child.alive
+        ]
+        if exited:
+            what, code, log = exited[0]
+            where = f" (its log: {log})" if log else ""
+            raise DevError(f"{what} exited with code {code}: the stack cannot go on{where}")
 
     def stop(self) -> None:
         """Stop every process this stack started (hosts, fakes, emulators) and remove its
@@ -377,21 +373,9 @@ class DevStack:
             with contextlib.suppress(OSError, ValueError, TypeError):
                 if Manifest.read(path) == self.manifest:  # not another stack's, written since
                     path.unlink()
-
-
-def host_args(name: str, listen: int | socket.socket, state_dir: Path, lake: bool) -> list[str]:
-    """The interpreter's arguments that run ``name``'s host as the stack runs it.
-
-    ``listen``: the port to listen on, or a listening socket the host inherits.
-    """
-    if isinstance(listen, socket.socket):
-        where = ["--listen-fd", str(listen.fileno())]
-    else:
-        where = ["--port", str(listen)]
-    args = ["-m", "devstack.host", name, *where, "--state-dir", str(state_dir)]
-    if lake:
-        args += ["--lake-bucket", LAKE_BUCKET]
-    return args
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 def unknown_subsystems(names: Collection[str], known: Collection[str]) -> str | None:
@@ -419,17 +403,3 @@ def _fill_free(ports: Ports, subsystems: tuple[str, ...], external: Collection[s
             for name, port in hosts.items()
         },
     )
-
-
-def _child_env(extra: dict[str, str]) -> dict[str, str]:
-    """This process's environment plus ``extra``, with unbuffered Python output."""
-    return {**os.environ, **extra, "PYTHONUNBUFFERED": "1"}
-
-
-def healthy(base_url: str) -> bool:
-    """True when ``GET {base_url}/healthz`` answers 200."""
-    try:
-        with urllib.request.urlopen(f"{base_url}/healthz", timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return False

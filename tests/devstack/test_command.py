@@ -110,3 +110,47 @@ def test_a_dev_command_killed_outright_leaves_nothing_running(tmp_path: Path) ->
     for pid, _, _ in left:  # never leave anything behind, even when the test fails
         os.kill(pid, signal.SIGKILL)
     assert left == [], f"processes outlived the killed command: {left}"
+
+
+def files(state_dir: Path) -> dict[str, object]:
+    """The manifest's and env.sh's text, and which checkpoint files (by inode) are there."""
+    found: dict[str, object] = {
+        n: (state_dir / n).read_text() if (state_dir / n).exists() else None
+        for n in ("stack.json", "env.sh")
+    }
+    found.update({p.name: p.stat().st_ino for p in state_dir.glob("*-triggers.jsonl")})
+    return found
+
+
+@pytest.mark.emulator
+def test_a_second_stack_on_a_running_stack_s_state_dir_is_refused(tmp_path: Path) -> None:
+    """Even on free ports: it would overwrite the first one's stack.json and env.sh and
+    delete the checkpoints its hosts resume from."""
+    require_emulators()
+    first = start_dev(tmp_path, "--free-ports", "--no-lake")
+    groups = [first.process.pid, *wait_ready(first).groups.values()]
+    try:
+        before = files(tmp_path)
+        second = start_dev(tmp_path, "--free-ports", "--no-lake")
+        try:
+            code: int | None = second.process.wait(60)
+        except subprocess.TimeoutExpired:
+            code = None
+            stop_and_check(second)  # it started: stop it, and everything it started
+        after = files(tmp_path)
+    finally:
+        first_code = first.interrupt()
+        time.sleep(0.5)
+        left = group_members(groups)
+        for pid, _, _ in left:  # never leave anything behind, even when the test fails
+            os.kill(pid, signal.SIGKILL)
+
+    assert code == 2, second.output[-3000:]
+    assert second.output.startswith(
+        f"fooddelivery dev: a stack is already running at {tmp_path} "
+        f"(pid {first.process.pid}): use it"
+    ), second.output
+    assert len(second.output.strip().splitlines()) == 1, second.output
+    assert after == before, "the running stack's files were changed"
+    assert first_code == 0, first.output[-3000:]
+    assert left == [], f"processes left behind: {left}"

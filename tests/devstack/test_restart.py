@@ -25,6 +25,12 @@ def host_pid(manifest: Manifest, subsystem: str) -> int | None:
     return int(stats.json()["pid"]) if stats.ok else None
 
 
+def handled(manifest: Manifest, subsystem: str, target: str) -> int:
+    """How many deliveries ``target`` has handled in its host's current process."""
+    stats = requests.get(f"{manifest.hosts[subsystem]}/_dev/stats", timeout=5).json()
+    return int(stats["byTarget"].get(target, 0))
+
+
 def test_killing_the_order_host_mid_flow_loses_no_order(manifest: Manifest) -> None:
     stack = LiveStack(manifest)
     world = World(stack)
@@ -33,9 +39,19 @@ def test_killing_the_order_host_mid_flow_loses_no_order(manifest: Manifest) -> N
     stack.settle()
     killed = host_pid(manifest, "order")
     assert killed is not None
+    egressed = handled(manifest, "customer", "order_esg_egress")
 
-    order_id = alice.order(TRATTORIA, [("margherita", 2), ("tiramisu", 1)])
-    os.kill(killed, signal.SIGKILL)  # while customer.order-placed is on its way to Order
+    os.kill(killed, signal.SIGSTOP)  # Order hears nothing of the order before the kill
+    try:
+        order_id = alice.order(TRATTORIA, [("margherita", 2), ("tiramisu", 1)])
+
+        def on_its_way() -> bool:
+            """customer.order-placed is published to Order (whose host is frozen)"""
+            return handled(manifest, "customer", "order_esg_egress") > egressed
+
+        eventually(on_its_way, timeout_s=30)
+    finally:
+        os.kill(killed, signal.SIGKILL)
 
     def restarted() -> bool:
         """the dev command restarted the order host"""
@@ -49,6 +65,7 @@ def test_killing_the_order_host_mid_flow_loses_no_order(manifest: Manifest) -> N
         return order_id in [t["id"] for t in staff.queue("new")]
 
     eventually(in_kitchen, timeout_s=60)
+    assert handled(manifest, "order", "intake_esg_from_customer") >= 1, "the new host took it"
     staff.accept(order_id, prep_minutes=10)
 
     def offered() -> list:

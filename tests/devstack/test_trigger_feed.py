@@ -115,3 +115,21 @@ def test_a_late_older_version_does_not_overwrite_the_checkpoint(tmp_path) -> Non
     checkpoint.record("t", change("2026-01-01T00:00:01.000000Z", "new"))
     checkpoint.close()
     assert Checkpoint(tmp_path / "cp.jsonl").state("t")["o-1"][1] == {"status": "accepted"}
+
+
+def test_a_host_restarted_before_it_handled_any_change_announces_what_it_missed(
+    tmp_path,
+) -> None:
+    """A host stopped (or killed) with its first changes queued or retrying left an empty
+    checkpoint: its next run must announce the collection's documents, not take them for
+    the initial snapshot of a fresh stack and drop them."""
+    first = Checkpoint(tmp_path / "cp.jsonl")
+    first.close()
+
+    again = Checkpoint(tmp_path / "cp.jsonl")
+    trigger = TriggerFeed("kitchen_bff_trigger", Runtime(0), again, Stats("restaurant"))  # type: ignore[arg-type]
+    feed = Feed()
+    trigger.start(feed)  # type: ignore[arg-type]
+    trigger.stop()
+    assert again.resumed
+    assert feed.resume == {}  # every document the watch finds is a change it missed

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -301,3 +302,75 @@ def test_an_emulator_address_nothing_answers_at_is_refused_before_anything_start
     assert "is set, but nothing listens there" in err
     assert not (tmp_path / "logs").exists(), "no fake or emulator was started"
     assert "stopped:" not in err + capsys.readouterr().out
+
+
+# -- the stack is watched while it runs ----------------------------------------------------
+
+
+class WatchedStack:
+    """Stands for :class:`DevStack`: starts at once, counts its supervision rounds."""
+
+    external: frozenset[str] = frozenset()
+    started_processes = True
+    rounds = 0
+    fails_at: int | None = None
+
+    def __init__(self, options: DevOptions) -> None:
+        self.state_dir = options.state_dir
+
+    def start(self) -> Manifest:
+        return a_manifest(free_port())
+
+    def supervise(self) -> None:
+        type(self).rounds += 1
+        if type(self).rounds == self.fails_at:
+            raise DevError("the order host keeps exiting (code 1)")
+
+    def stop(self) -> None:
+        pass
+
+
+def test_hosts_are_restarted_while_the_story_plays(tmp_path, capsys, monkeypatch) -> None:
+    """``dev --scenario`` plays on a stack it started: a host that dies meanwhile is restarted."""
+    import devstack.scenario
+
+    monkeypatch.setattr(WatchedStack, "rounds", 0)
+    monkeypatch.setattr(command, "DevStack", WatchedStack)
+    monkeypatch.setattr(devstack.scenario, "play", lambda manifest, args: time.sleep(1.5) or 0)
+    code, _ = dev(tmp_path, capsys, "--scenario")
+    assert code == 0
+    assert WatchedStack.rounds >= 2
+
+
+def test_a_stack_that_fails_while_the_story_plays_says_why(tmp_path, capsys, monkeypatch) -> None:
+    import devstack.scenario
+
+    monkeypatch.setattr(WatchedStack, "rounds", 0)
+    monkeypatch.setattr(WatchedStack, "fails_at", 2)
+    monkeypatch.setattr(command, "DevStack", WatchedStack)
+    monkeypatch.setattr(devstack.scenario, "play", lambda manifest, args: time.sleep(30) or 0)
+    started = time.monotonic()
+    code, err = dev(tmp_path, capsys, "--scenario")
+    assert code == 2
+    assert time.monotonic() - started < 10
+    assert err.splitlines()[0] == "fooddelivery dev: the order host keeps exiting (code 1)"
+
+
+def test_an_emulator_or_fake_that_exits_stops_the_stack_with_its_name(tmp_path) -> None:
+    """Their state is in memory: the stack says so and stops rather than run on without them."""
+    from devstack.processes import Child
+
+    exits = Child("fake-pos", [sys.executable, "-c", "raise SystemExit(3)"], {}, tmp_path / "l")
+    exits.start()
+    exits.process.wait(30)  # type: ignore[union-attr]
+    stack = DevStack(DevOptions(command.Ports(), tmp_path, tmp_path / "k.pem"), apps=[])
+    stack.fakes["pos"] = exits
+    with pytest.raises(DevError, match=r"^fake-pos exited with code 3: the stack cannot go on \("):
+        stack.supervise()
+
+    gone = subprocess.Popen([sys.executable, "-c", "raise SystemExit(1)"])
+    gone.wait(30)
+    stack = DevStack(DevOptions(command.Ports(), tmp_path, tmp_path / "k.pem"), apps=[])
+    stack.emulators["pubsub"] = emulators.RunningEmulator(emulators.PUBSUB, "127.0.0.1:1", gone)
+    with pytest.raises(DevError, match=r"^the pubsub emulator exited with code 1"):
+        stack.supervise()
