@@ -1,5 +1,6 @@
-"""The emulator benchmark still runs: two orders through a stack of its own, its checks
-passed (every order delivered, paid once, notified once per status); timing is not judged."""
+"""The emulator benchmarks still run: two orders through a stack of its own, its checks
+passed (every order delivered, paid once, notified once per status), and the kit's
+throughput on a few messages; timing is not judged."""
 
 from __future__ import annotations
 
@@ -28,3 +29,31 @@ def test_the_emulator_benchmark_delivers_its_orders_and_passes_its_checks() -> N
     assert process.returncode == 0, output
     assert "delivered:       2" in output
     assert "result:" in output
+
+
+def test_the_kit_throughput_benchmark_still_runs_and_prints_its_figures() -> None:
+    require_emulators()
+    run = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/kit_throughput.py",
+            "--messages",
+            "100",
+            "--rounds",
+            "1",
+            "--embedded-events",
+            "300",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert run.returncode == 0, run.stdout + run.stderr
+    lines = run.stdout.splitlines()
+    assert [line.split()[0] for line in lines if line.startswith(("publish", "consume"))] == [
+        "publish",
+        "consume",
+    ]
+    assert any(line.startswith("embedded hub: ") for line in lines), run.stdout
