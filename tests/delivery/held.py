@@ -1,4 +1,5 @@
-"""Holding back one event from one consumer, as Pub/Sub may deliver it late."""
+"""Holding back one event from one consumer, as Pub/Sub may deliver it late; and another
+instance's work landing between two writes of one."""
 
 from __future__ import annotations
 
@@ -48,3 +49,26 @@ def hold_event(
         delivery.system.run_until_quiet()
 
     return deliver_late
+
+
+def before_update(
+    delivery: Delivery,
+    monkeypatch: pytest.MonkeyPatch,
+    collection: str,
+    made_by: str,
+    step: Callable[[], None],
+) -> list[str]:
+    """Run ``step`` once, just before the first ``store.update`` of ``collection`` whose
+    updater ``made_by`` built (its qualified name's prefix, e.g. ``"_offer."``): another
+    instance's work landing in between, or, if ``step`` raises, this instance dying there.
+    Returns the keys of the documents it ran before (one, once it ran)."""
+    update, seen = delivery.store.update, []
+
+    def interleaved(written: str, key: str, updater: Any) -> Any:
+        if written == collection and updater.__qualname__.startswith(made_by) and not seen:
+            seen.append(key)
+            step()
+        return update(written, key, updater)
+
+    monkeypatch.setattr(delivery.store, "update", interleaved)
+    return seen

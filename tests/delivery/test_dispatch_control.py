@@ -20,6 +20,7 @@ from tests.delivery.conftest import (
     offer_then_accept,
     order_payload,
 )
+from tests.delivery.held import before_update
 
 ELSEWHERE = {"lat": 52.6, "lng": 13.5}
 """About 10 km from the restaurant."""
@@ -370,19 +371,11 @@ def test_a_driver_reserved_by_an_offer_that_died_half_way_is_freed(
 ) -> None:
     # GIVEN the offer's second write (the delivery) dies after dan was reserved (the first)
     delivery.driver("dan")
-    update, crashed = delivery.store.update, []
 
-    def die_writing_the_offer(collection: str, key: str, updater: Any) -> Any:
-        if (
-            collection == "deliveries"
-            and updater.__qualname__.startswith("_offer.")
-            and not crashed
-        ):
-            crashed.append(key)
-            raise ConnectionError("the instance died between the two writes")
-        return update(collection, key, updater)
+    def die() -> None:
+        raise ConnectionError("the instance died between the two writes")
 
-    monkeypatch.setattr(delivery.store, "update", die_writing_the_offer)
+    crashed = before_update(delivery, monkeypatch, "deliveries", "_offer.", die)
     # ... and the order is cancelled before that change's trigger runs again
     for status, changed_at in (("accepted", START), ("cancelled", START + 1)):
         event = new_event(

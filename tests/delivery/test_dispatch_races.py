@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from tests.delivery.conftest import FAR, MINUTE, NEAR, START, Delivery
-from tests.delivery.held import hold_event
+from tests.delivery.held import before_update, hold_event
 
 
 @pytest.mark.parametrize("status", ["accepted", "ready"])
@@ -33,23 +31,15 @@ def test_a_driver_reserved_by_an_offer_that_died_half_way_who_went_offline_is_fr
     # and dan goes offline before the trigger runs again, which then offers o-1 to eve
     delivery.driver("dan", at=NEAR)
     delivery.driver("eve", at=FAR)
-    update, crashed = delivery.store.update, []
 
-    def die_writing_the_offer(collection: str, key: str, updater: Any) -> Any:
-        if (
-            collection == "deliveries"
-            and updater.__qualname__.startswith("_offer.")
-            and not crashed
-        ):
-            crashed.append(key)
-            going = delivery.client.put(
-                "/me/status", json={"online": False}, headers=delivery.headers("dan")
-            )
-            assert going.status_code == 200
-            raise ConnectionError("the instance died between the two writes")
-        return update(collection, key, updater)
+    def go_offline_then_die() -> None:
+        going = delivery.client.put(
+            "/me/status", json={"online": False}, headers=delivery.headers("dan")
+        )
+        assert going.status_code == 200
+        raise ConnectionError("the instance died between the two writes")
 
-    monkeypatch.setattr(delivery.store, "update", die_writing_the_offer)
+    crashed = before_update(delivery, monkeypatch, "deliveries", "_offer.", go_offline_then_die)
     delivery.order("o-1", "accepted")
     assert crashed == ["d-o-1"]
     assert delivery.delivery("o-1")["offer"]["driverId"] == "eve"
@@ -93,19 +83,11 @@ def test_a_driver_who_goes_offline_while_being_offered_a_delivery_lets_it_go_at_
     # the offer's write (two instances at work at once)
     delivery.driver("dan", at=NEAR)
     delivery.driver("eve", at=FAR)
-    update, interleaved = delivery.store.update, []
 
-    def go_offline_first(collection: str, key: str, updater: Any) -> Any:
-        if (
-            collection == "deliveries"
-            and updater.__qualname__.startswith("_offer.")
-            and not interleaved
-        ):
-            interleaved.append(key)
-            delivery.call("PUT", "/me/status", "dan", {"online": False})
-        return update(collection, key, updater)
+    def go_offline() -> None:
+        delivery.call("PUT", "/me/status", "dan", {"online": False})
 
-    monkeypatch.setattr(delivery.store, "update", go_offline_first)
+    interleaved = before_update(delivery, monkeypatch, "deliveries", "_offer.", go_offline)
     delivery.order("o-1", "accepted")
     assert interleaved == ["d-o-1"]
 
@@ -122,20 +104,12 @@ def test_two_sweeps_at_once_take_back_a_run_out_offer_once_not_the_offer_made_ag
     # takes dan's run-out offer back and o-1 is offered to him again, before the other's write
     delivery.driver("dan", at=NEAR)
     delivery.order("o-1", "accepted")
-    update, interleaved = delivery.store.update, []
 
-    def other_sweep_first(collection: str, key: str, updater: Any) -> Any:
-        if (
-            collection == "deliveries"
-            and updater.__qualname__.startswith("withdrawal.")
-            and not interleaved
-        ):
-            interleaved.append(key)
-            delivery.system.tick()
-            delivery.system.run_until_quiet()
-        return update(collection, key, updater)
+    def other_sweep() -> None:
+        delivery.system.tick()
+        delivery.system.run_until_quiet()
 
-    monkeypatch.setattr(delivery.store, "update", other_sweep_first)
+    interleaved = before_update(delivery, monkeypatch, "deliveries", "withdrawal.", other_sweep)
     delivery.system.advance(3 * MINUTE)
     assert interleaved == ["d-o-1"]
 
@@ -151,21 +125,18 @@ def test_a_try_that_chose_a_driver_before_they_declined_does_not_offer_it_to_the
     # GIVEN two tries to offer o-1 at once (its change's and a nudge's) both choose dan; one
     # offers it to him and he declines before the other reserves him
     delivery.driver("dan", at=NEAR)
-    update, interleaved = delivery.store.update, []
 
-    def the_other_try_first(collection: str, key: str, updater: Any) -> Any:
-        if (
-            collection == "dispatch-drivers"
-            and updater.__qualname__.startswith("_reservation.")
-            and not interleaved
-        ):
-            interleaved.append(key)
-            update("deliveries", "d-o-1", lambda d: {**d, "nudgedBy": "another"} if d else None)
-            delivery.system.run_until_quiet()
-            assert delivery.answer("d-o-1", "decline", "dan").status_code == 200
-        return update(collection, key, updater)
+    def the_other_try() -> None:
+        nudged = delivery.store.update(
+            "deliveries", "d-o-1", lambda d: {**d, "nudgedBy": "another"} if d else None
+        )
+        assert nudged is not None
+        delivery.system.run_until_quiet()
+        assert delivery.answer("d-o-1", "decline", "dan").status_code == 200
 
-    monkeypatch.setattr(delivery.store, "update", the_other_try_first)
+    interleaved = before_update(
+        delivery, monkeypatch, "dispatch-drivers", "_reservation.", the_other_try
+    )
     delivery.order("o-1", "accepted")
     assert interleaved == ["dan"]
 
