@@ -20,7 +20,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from shared.hub.message import dead_lettered
-from shared.runtime.consumer import change_message
+from shared.runtime.consumer import TRIGGER_ATTEMPTS, change_message
 from shared.runtime.outcome import Outcome
 from shared.topology.model import Topic
 
@@ -44,7 +44,7 @@ class TriggerFeed:
         checkpoint: Checkpoint,
         stats: Stats,
         *,
-        max_attempts: int = 5,
+        max_attempts: int = TRIGGER_ATTEMPTS,
         min_backoff_s: float = 1.0,
         max_backoff_s: float = 10.0,
         workers: int = 4,

@@ -73,8 +73,9 @@ class Subscription:
     deliver: Deliver
     rule: Rule | None = None
     ordered: bool = True
-    max_attempts: int | None = 5
-    """Deliveries before the item is dead-lettered; ``None`` retries it for ever."""
+    max_attempts: int | None = None
+    """Deliveries before the item is forwarded to ``dead_letter``; ``None`` retries it for
+    ever, as Pub/Sub does for a subscription without a dead-letter policy."""
     min_backoff_ms: int = 1_000
     max_backoff_ms: int = 60_000
     ack_deadline_ms: int | None = None
@@ -82,6 +83,13 @@ class Subscription:
     redelivered, as Pub/Sub does when a push endpoint answers after the ack deadline."""
     dead_letter: Callable[[Any, int], None] | None = None
     queues: dict[str, deque[_Pending]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.max_attempts is not None and self.dead_letter is None:
+            raise ValueError(
+                f"subscription {self.name}: max_attempts needs a dead_letter to forward to "
+                "(Pub/Sub counts attempts only under a dead-letter policy)"
+            )
 
     def backoff_ms(self, attempt: int) -> int:
         """Exponential backoff after ``attempt`` failed deliveries, capped."""
@@ -231,9 +239,11 @@ class InMemoryHub:
         # message, a retry) is not queued yet, and the hub must not look idle meanwhile.
         try:
             outcome = self._answer(sub, pending)
-        except BaseException:
+        except BaseException:  # e.g. KeyboardInterrupt: the item stays, ready for a redelivery
             with self._lock:
                 self._in_flight -= 1
+                self._ready.appendleft((sub, key))
+                self._cond.notify_all()
             raise
         with self._lock:
             self._in_flight -= 1
@@ -307,13 +317,7 @@ class InMemoryHub:
 
     def _dead_letter(self, sub: Subscription, pending: _Pending) -> Outcome:
         """Forward an item that used up its attempts; RETRY (keep it) if forwarding fails."""
-        if sub.dead_letter is None:
-            _log.error(
-                "%s gave up on an item after %d attempts and has no dead-letter topic",
-                sub.name,
-                pending.attempts,
-            )
-            return Outcome.ACK
+        assert sub.dead_letter is not None  # Subscription refuses max_attempts without one
         try:
             sub.dead_letter(pending.item, pending.attempts)
         except Exception:

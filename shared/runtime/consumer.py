@@ -55,6 +55,10 @@ if TYPE_CHECKING:
 P = TypeVar("P")
 F = TypeVar("F", bound=Function)
 _log = logging.getLogger("fooddelivery.runtime")
+TRIGGER_ATTEMPTS = 5
+"""Runs of a trigger on one document change before the change is dead-lettered, where
+runs are counted (embedded and ``fooddelivery dev``); on GCP Eventarc counts none, and
+:data:`shared.runtime.functions.TRIGGER_RETRY_WINDOW_S` bounds them instead."""
 
 
 class _FunctionRuntime(Generic[P, F]):

@@ -22,6 +22,7 @@ from shared.hub.memory import InMemoryHub, Subscription, dead_letter_to
 from shared.hub.message import to_message
 from shared.runtime.app import Infrastructure, SubsystemApp
 from shared.runtime.consumer import (
+    TRIGGER_ATTEMPTS,
     ConsumerRuntime,
     ScheduleRuntime,
     TriggerRuntime,
@@ -137,6 +138,7 @@ class EmbeddedSystem:
                 name=f"{name}/{sub_id}",
                 deliver=_deliver_change(trigger_runtime),
                 ordered=False,  # Eventarc does not order a document's changes either
+                max_attempts=TRIGGER_ATTEMPTS,
                 dead_letter=_dead_letter_change(forward, trigger.redact),
             )
             store.watch_frozen(trigger.collection, _enqueue_change(self.hub, subscription))

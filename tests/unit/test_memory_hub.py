@@ -147,10 +147,56 @@ def test_dead_letters_go_to_faults_with_pubsub_attributes(hub):
 
 def test_dead_lettered_head_unblocks_its_key(hub):
     target = Recorder({b"1": 99})
-    hub.subscribe("p", "bus", Subscription("s", target, max_attempts=5, min_backoff_ms=1))
+    forwarded: list[bytes] = []
+    hub.subscribe(
+        "p",
+        "bus",
+        Subscription(
+            "s",
+            target,
+            max_attempts=5,
+            min_backoff_ms=1,
+            dead_letter=lambda m, a: forwarded.append(m.data),
+        ),
+    )
     hub.publish("p", "bus", [msg(1, "k"), msg(2, "k")])
     hub.run_until_quiet()
     assert [d for d, _ in target.seen] == [b"1"] * 5 + [b"2"]
+    assert forwarded == [b"1"]
+
+
+def test_without_a_dead_letter_topic_a_failing_message_is_redelivered_for_ever(hub):
+    target = Recorder({b"1": 99})
+    hub.subscribe("p", "bus", Subscription("s", target, min_backoff_ms=1))
+    hub.publish("p", "bus", [msg(1, "k")])
+    with pytest.raises(RuntimeError, match="still busy"):
+        hub.run_until_quiet(max_deliveries=20)
+    assert [d for d, _ in target.seen] == [b"1"] * 21
+
+
+def test_an_attempt_limit_needs_a_dead_letter_topic():
+    with pytest.raises(ValueError, match="needs a dead_letter"):
+        Subscription("s", Recorder(), max_attempts=5)
+
+
+def test_a_delivery_interrupted_by_a_base_exception_keeps_its_message_and_key(hub):
+    interrupted = [False]
+
+    def interrupt_once(message: Message, attempt: int) -> Outcome:
+        if not interrupted[0]:
+            interrupted[0] = True
+            raise KeyboardInterrupt
+        seen.append((message.data, attempt))
+        return Outcome.ACK
+
+    seen: list[tuple[bytes, int]] = []
+    hub.subscribe("p", "bus", Subscription("s", interrupt_once))
+    hub.publish("p", "bus", [msg(1, "k"), msg(2, "k")])
+    with pytest.raises(KeyboardInterrupt):
+        hub.run_until_quiet()
+    assert hub.run_until_quiet() == 2
+    assert seen == [(b"1", 2), (b"2", 1)]
+    assert hub.idle
 
 
 def test_a_dead_letter_that_cannot_be_forwarded_is_kept_and_forwarded_later(hub):
