@@ -61,6 +61,7 @@ from shared.runtime.fault_replay import (
 )
 from shared.runtime.faults import (
     FAULTS_COLLECTION,
+    NOT_KEPT,
     fault_time,
     mark_replayed,
     refusal,
@@ -223,7 +224,8 @@ def _show(args: argparse.Namespace) -> int:
     error = dict(doc.get("error", {}))
     details = error.pop("details", "")
     message = dict(doc.get("message", {}))
-    message["data"], message["dataEncoding"] = _decoded(str(message.get("data", "")))
+    if NOT_KEPT not in message:  # else it says why there is no data, with its size and hash
+        message["data"], message["dataEncoding"] = _decoded(str(message.get("data", "")))
     record = {**doc, "error": error, "message": message}
     print(json.dumps(record, indent=2, ensure_ascii=False, default=str))
     if details:

@@ -35,7 +35,13 @@ from shared.hub.message import Message, dead_lettered, from_message, parse_push,
 from shared.runtime import faults_command, operator
 from shared.runtime import functions as function_hosts
 from shared.runtime.consumer import change_message
-from shared.runtime.faults import FAULTS_COLLECTION, FaultRecorder, fault_event, fault_record
+from shared.runtime.faults import (
+    FAULTS_COLLECTION,
+    NOT_KEPT,
+    FaultRecorder,
+    fault_event,
+    fault_record,
+)
 from shared.stores.base import DocumentChange
 from shared.stores.memory import InMemoryDocumentStore
 from shared.topology.model import Topic, Trigger
@@ -200,6 +206,15 @@ def test_show_gives_data_that_is_no_json_as_text(order, capsys):
         "{not an envelope",
         "text",
     )
+
+
+def test_show_says_why_a_message_too_large_to_keep_has_no_data(order, capsys):
+    huge = Message(data=b"x" * 900_000, attributes={"type": "order-placed"}, message_id="m-9")
+    fault_id = order.fault(BUS_READER, huge, EnvelopeError("$", "not JSON"))
+    assert main(["faults", "show", "order", fault_id]) == 0
+    shown = json.loads(capsys.readouterr().out.split("\nerror details:\n")[0])["message"]
+    assert "data" not in shown and "dataEncoding" not in shown
+    assert (shown[NOT_KEPT], shown["bytes"]) == ("too large to keep", 900_000)
 
 
 def test_resubmit_puts_the_original_message_back_on_the_bus(order, capsys):
