@@ -287,7 +287,7 @@ class HttpApi:
             return self._call(route, caller, body, query, params)
         if len(key) > MAX_KEY_CHARS:
             raise HttpError(400, f"Idempotency-Key: at most {MAX_KEY_CHARS} characters")
-        # a route that takes no query string ignores it: it is no part of the request
+        # a route that takes no query string has none (it is refused): leave it out
         query_string = (_query_string(),) if route.query is not None else ()
         request = fingerprint(route.method, route.path, params, request_json(), *query_string)
         try:
@@ -329,8 +329,11 @@ def _parse_body(route: Route) -> BaseModel | None:
 
 
 def _parse_query(route: Route) -> BaseModel | None:
-    """The route's validated query string (``None`` when it takes none), or a 400."""
+    """The route's validated query string (``None`` when it takes none), or a 400: a
+    parameter the route does not take is refused, as a body's unknown field is."""
     if route.query is None:
+        if flask.request.args:
+            raise invalid("query", dict.fromkeys(flask.request.args, "this endpoint takes none"))
         return None
     return _validated(route.query, _query_string(), "query")
 

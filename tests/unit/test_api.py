@@ -190,6 +190,16 @@ def test_declared_refusals_are_documented_with_the_error_schema():
     assert responses["404"]["content"] == responses["400"]["content"]
 
 
+def test_a_query_string_on_a_route_that_takes_none_gets_400_and_changes_nothing(setup):
+    client, created, _ = setup
+    response = client.post(
+        "/orders/o1?dryRun=true", json={"items": [{"sku": "pizza", "quantity": 1}]}, headers=ALICE
+    )
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {"dryRun": "this endpoint takes none"}
+    assert created == []
+
+
 class Page(BaseModel):
     status: str | None = None
     limit: int = Field(default=20, ge=1, le=100)
