@@ -45,9 +45,11 @@ write announced. Dispatch's announcements are unordered (a trigger retried late)
 consumer that must keep the delivery's order compares revisions (version as text, then step);
 events announced before revisions existed have none.
 
-Dispatch's collector hears every ``driver-*`` type (by prefix: see
-:data:`~delivery.dispatch_control.COLLECTED`), so it also hears ``driver-missed-offers`` and
-``driver-taken-offline``, and leaves them alone.
+Dispatch's collector and notification-esg's push function hear every ``driver-*`` type (by
+prefix: see :data:`~delivery.dispatch_control.COLLECTED` and
+:data:`~delivery.notification_esg.HEARD`), and leave alone the ones they do not need.
+``driver-updated`` carries ``{id, name, online, location, onlineAt}``, ``onlineAt`` when the
+driver last asked to go online (``None`` before they ever did).
 """
 
 ORDER_UPDATED = "order-updated"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from delivery.driver_bff.records import OFFLINE_REASON
+from delivery.driver_bff.records import OFFLINE_REASON, ONLINE_AT
 from delivery.events import (
     DELIVERY_DELIVERED,
     DELIVERY_PICKED_UP,
@@ -31,13 +31,18 @@ STEPS = {
 
 
 def publish_driver(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
-    """``driver-updated`` when the driver's name, availability or position changed."""
+    """``driver-updated`` when the driver's name, availability or position changed, with
+    when they last asked to go online (``onlineAt``, ``None`` before they ever did)."""
     if change.after is None:
         return
     before = change.before or {}
     if all(before.get(f) == change.after[f] for f in DISPATCHED_FIELDS):
         return
-    body = {"id": change.key, **{f: change.after[f] for f in DISPATCHED_FIELDS}}
+    body = {
+        "id": change.key,
+        **{f: change.after[f] for f in DISPATCHED_FIELDS},
+        ONLINE_AT: change.after.get(ONLINE_AT),
+    }
     ctx.emit(DRIVER_UPDATED, "driver", body, partition_key=change.key)
 
 

@@ -2,7 +2,8 @@
 
 Drivers hear of new offers while they are open (not of one withdrawn, taken or
 expired by the time its announcement is handled), of cancelled deliveries, and
-that the platform took them offline for the offers they let run out;
+that the platform took them offline for the offers they let run out (not once they
+were heard online again since, by ``driver-updated``);
 customers hear that their order was accepted or cancelled, that a driver was
 assigned, picked it up and delivered it, and that a driver handed it back (the
 driver who did is not told: they asked for it). Location-only updates send
@@ -21,13 +22,29 @@ from delivery.events import (
     DELIVERY_CANCELLED,
     DELIVERY_OFFERED,
     DELIVERY_STATUS_CHANGED,
-    DRIVER_TAKEN_OFFLINE,
     OFFER_WITHDRAWN,
     ORDER_UPDATED,
 )
 from delivery.notification_esg.push import notify
-from shared.hub.routing import on_types
+from shared.hub.routing import Rule
 from shared.topology import Channel, Consumer, Role, Service, ServiceKind
+
+DRIVERS_EVENTS = "driver-"
+HEARD = Rule(
+    types=frozenset(
+        {
+            DELIVERY_OFFERED,
+            OFFER_WITHDRAWN,
+            DELIVERY_CANCELLED,
+            DELIVERY_STATUS_CHANGED,
+            ORDER_UPDATED,
+        }
+    ),
+    type_prefixes=(DRIVERS_EVENTS,),
+)
+"""What the push function reads; ``driver-taken-offline`` and ``driver-updated`` by their
+prefix (the other ``driver-*`` types are left alone), as listing every type would exceed the
+256 bytes of a Pub/Sub filter."""
 
 SERVICE = Service(
     "notification-esg",
@@ -36,16 +53,7 @@ SERVICE = Service(
         Consumer(
             "push",
             Role.EGRESS,
-            Channel(
-                on_types(
-                    DELIVERY_OFFERED,
-                    OFFER_WITHDRAWN,
-                    DELIVERY_CANCELLED,
-                    DELIVERY_STATUS_CHANGED,
-                    ORDER_UPDATED,
-                    DRIVER_TAKEN_OFFLINE,
-                )
-            ),
+            Channel(HEARD),
             handlers=(notify,),
             secrets=("PUSH_PROVIDER_KEY",),
         ),

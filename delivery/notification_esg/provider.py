@@ -17,6 +17,8 @@ Recipient = Literal["customer", "driver"]
 RETRY_LATER = frozenset({408, 409, 429})
 """The 4xx answers that ask to send again later: a request timeout, a request with the same
 idempotency key still running, too many requests."""
+UNREGISTERED = "recipient_unregistered"
+"""The ``code`` of the provider's 404 for a recipient with no device registered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +34,11 @@ class PushMessage:
 
 class PushUnavailable(ConnectionError):
     """The provider could not take the message now; the event is redelivered later."""
+
+
+class RecipientUnregistered(LookupError):
+    """No device is registered for the recipient: the message can never be delivered, so it
+    is neither retried nor a fault."""
 
 
 class PushProvider(Protocol):
@@ -51,7 +58,9 @@ class HttpPushProvider:
         self._api_key = api_key
 
     def send(self, message: PushMessage, *, idempotency_key: str) -> str:
-        """POST the message; 5xx and 429 are retryable, any other refusal is a fault."""
+        """POST the message; 5xx and :data:`RETRY_LATER` are retryable
+        (:class:`PushUnavailable`), a recipient with no device registered is
+        :class:`RecipientUnregistered`, any other refusal is a fault."""
         response = self._session.post(
             self._url,
             json={
@@ -68,9 +77,20 @@ class HttpPushProvider:
         )
         if response.status_code >= 500 or response.status_code in RETRY_LATER:
             raise PushUnavailable(f"the push provider answered {response.status_code}")
+        if response.status_code == 404 and _code(response) == UNREGISTERED:
+            raise RecipientUnregistered(f"no device is registered for {idempotency_key}")
         if not response.ok:
             raise BusinessRuleViolation(
                 f"the push provider refused {idempotency_key}: "
                 f"{response.status_code} {response.text[:300]}"
             )
         return str(response.json()["id"])
+
+
+def _code(response: requests.Response) -> object:
+    """The ``code`` of the provider's JSON error body, if it has one."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("code") if isinstance(body, dict) else None

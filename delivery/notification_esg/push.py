@@ -20,7 +20,12 @@ pushed an offer only while it is open
 (:mod:`~delivery.notification_esg.offers`): not once it was withdrawn (declined,
 missed, or the order cancelled), taken, or has expired. A driver the platform took
 offline for the offers they let run out is told once (``{driverId}:taken-offline:
-{offlineAt}``), with a tap to go online again.
+{offlineAt}``), with a tap to go online again, unless they were heard online since
+(:mod:`~delivery.notification_esg.drivers`).
+
+A recipient with no device registered at the provider (the app uninstalled, a driver
+never signed in on a phone) is skipped with a ``push skipped`` warning (to count them by,
+as a log-based metric), and the fact handled as told: neither retried nor a fault.
 """
 
 from __future__ import annotations
@@ -33,9 +38,11 @@ from delivery.events import (
     DELIVERY_OFFERED,
     DELIVERY_STATUS_CHANGED,
     DRIVER_TAKEN_OFFLINE,
+    DRIVER_UPDATED,
     OFFER_WITHDRAWN,
     ORDER_UPDATED,
 )
+from delivery.notification_esg.drivers import driver_updated, online_since
 from delivery.notification_esg.messages import (
     ORDER_STATUSES,
     cancelled_delivery,
@@ -45,6 +52,7 @@ from delivery.notification_esg.messages import (
     taken_offline,
 )
 from delivery.notification_esg.offers import offer_made, offer_over, still_open
+from delivery.notification_esg.provider import RecipientUnregistered
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -81,7 +89,8 @@ class UnknownOrder(LookupError):
 
 
 def notify(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
-    """Send the notification ``event`` calls for, if any."""
+    """Send the notification ``event`` calls for, if any; the ``driver-*`` types the channel
+    carries but no notice depends on are left alone."""
     handlers: dict[str, Callable[[Envelope, Context[DeliveryPorts]], None]] = {
         ORDER_UPDATED: _order_updated,
         DELIVERY_STATUS_CHANGED: _delivery_status_changed,
@@ -89,8 +98,11 @@ def notify(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         OFFER_WITHDRAWN: _offer_withdrawn,
         DELIVERY_CANCELLED: _delivery_cancelled,
         DRIVER_TAKEN_OFFLINE: _driver_taken_offline,
+        DRIVER_UPDATED: _driver_updated,
     }
-    handlers[event.type](event, ctx)
+    handler = handlers.get(event.type)
+    if handler is not None:
+        handler(event, ctx)
 
 
 def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
@@ -195,7 +207,7 @@ def _delivery_offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         ctx.log.info("offer of %s to %s is over: not pushed", offer["id"], offer["driverId"])
         return
     key = f"{offer['id']}:offer:{offer['driverId']}:{offer['expiresAt']}"
-    ctx.ports.push.send(new_offer(offer), idempotency_key=key)
+    _push(ctx, new_offer(offer), key)
 
 
 def _offer_withdrawn(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
@@ -208,14 +220,22 @@ def _delivery_cancelled(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     delivery = event.body
     if delivery["driverId"] is not None:
         key = f"{delivery['id']}:cancelled:{delivery['driverId']}"
-        ctx.ports.push.send(cancelled_delivery(delivery), idempotency_key=key)
+        _push(ctx, cancelled_delivery(delivery), key)
+
+
+def _driver_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    driver_updated(ctx.ports.store, event)
 
 
 def _driver_taken_offline(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
-    """Tell the driver the platform took them offline, once per taking offline."""
+    """Tell the driver the platform took them offline, once per taking offline, unless they
+    were heard online since."""
     driver = event.body
+    if online_since(ctx.ports.store, driver["id"], driver["offlineAt"]):
+        ctx.log.info("%s went online again since being taken offline: not told", driver["id"])
+        return
     key = f"{driver['id']}:taken-offline:{driver['offlineAt']}"
-    ctx.ports.push.send(taken_offline(driver), idempotency_key=key)
+    _push(ctx, taken_offline(driver), key)
 
 
 def _tell_customer(
@@ -233,9 +253,7 @@ def _tell_customer(
         return
     first = fact.startswith(ASSIGNED) and _claim_first_assignment(ctx, order_id, fact)
     key = FIRST_ASSIGNMENT if first else fact
-    ctx.ports.push.send(
-        compose(record["customerRef"]), idempotency_key=f"{order_id}:{key}:customer"
-    )
+    _push(ctx, compose(record["customerRef"]), f"{order_id}:{key}:customer")
 
     def note(current: Doc | None) -> Doc | None:
         if current is None:
@@ -249,6 +267,15 @@ def _tell_customer(
         }
 
     ctx.ports.store.update(ORDERS, order_id, note)
+
+
+def _push(ctx: Context[DeliveryPorts], message: PushMessage, key: str) -> None:
+    """Hand ``message`` to the provider under ``key``; skip it, with a warning, when its
+    recipient has no device registered."""
+    try:
+        ctx.ports.push.send(message, idempotency_key=key)
+    except RecipientUnregistered:
+        ctx.log.warning("push skipped: no device registered for the %s of %s", message.kind, key)
 
 
 def _told(fact: str, notified: list[str]) -> bool:

@@ -5,10 +5,14 @@ Every route needs ``Authorization: Bearer <api_key>``.
 * ``POST /v1/messages`` ``{to: {kind: "customer"|"driver", id}, title, body, data?}`` with an
   ``Idempotency-Key`` -> 202 ``{id: "msg_..."}``; the same key again -> the same id, and
   the message is not kept twice (see :mod:`fakes.idempotency`). A driver's ``id`` is the
-  driver's; a customer's is a topic their app subscribed to (an order's ``customerRef``)
+  driver's; a customer's is a topic their app subscribed to (an order's ``customerRef``).
+  A recipient with no device registered -> 404 ``{error, code: "recipient_unregistered"}``
+  (kept and replayed under the key like any refusal)
 * ``GET /v1/messages?kind=customer&id=<ref>`` -> ``{messages: [...]}`` in arrival order;
   both filters optional
 * ``POST /_fake/fail-next`` (see :mod:`fakes.faults`)
+* ``POST /_fake/unregistered`` ``{kind, id}``: the recipient's device is gone (the app was
+  uninstalled, or the driver never signed in on a phone); every recipient has one until then
 """
 
 from __future__ import annotations
@@ -18,13 +22,22 @@ from flask.typing import ResponseReturnValue
 
 from fakes import faults
 from fakes.idempotency import IdempotencyStore
-from fakes.push_provider.outbox import MessageQuery, MessageRequest, Outbox
-from fakes.web import create_base_app, idempotency_key, parse_body, require_bearer, validate
+from fakes.push_provider.outbox import MessageQuery, MessageRequest, Outbox, Recipient
+from fakes.web import (
+    FakeError,
+    create_base_app,
+    idempotency_key,
+    parse_body,
+    require_bearer,
+    validate,
+)
 
 DEFAULT_API_KEY = "push_test_fooddelivery"
 DEFAULT_PORT = 8703
+UNREGISTERED = "recipient_unregistered"
+"""The ``code`` of the 404 for a recipient with no device registered."""
 
-__all__ = ["DEFAULT_API_KEY", "DEFAULT_PORT", "create_app"]
+__all__ = ["DEFAULT_API_KEY", "DEFAULT_PORT", "UNREGISTERED", "create_app"]
 
 
 def create_app(api_key: str = DEFAULT_API_KEY) -> flask.Flask:
@@ -34,12 +47,27 @@ def create_app(api_key: str = DEFAULT_API_KEY) -> flask.Flask:
     require_bearer(app, api_key)
     outbox = Outbox()
     replays = IdempotencyStore()
+    unregistered: set[Recipient] = set()
 
     @app.post("/v1/messages")
     def send() -> ResponseReturnValue:
         key = idempotency_key()
         request = parse_body(MessageRequest)
-        return replays.respond(key, lambda: ({"id": outbox.add(request, key).id}, 202))
+
+        def deliver() -> tuple[dict[str, str], int]:
+            if request.to in unregistered:
+                raise FakeError(
+                    404, "no device is registered for this recipient", code=UNREGISTERED
+                )
+            return {"id": outbox.add(request, key).id}, 202
+
+        return replays.respond(key, deliver)
+
+    @app.post("/_fake/unregistered")
+    def unregister() -> ResponseReturnValue:
+        recipient = parse_body(Recipient)
+        unregistered.add(recipient)
+        return recipient.model_dump()
 
     @app.get("/v1/messages")
     def search() -> ResponseReturnValue:

@@ -122,13 +122,15 @@ def test_a_driver_reports_where_they_are_and_goes_online(delivery: Delivery) -> 
     delivery.driver("dan", at=None, online=False)
 
     located = delivery.call("PUT", "/me/location", "dan", {"lat": 52.5, "lng": 13.4})
+    went_online = delivery.clock.now_ms()
     online = delivery.call("PUT", "/me/status", "dan", {"online": True})
 
     assert located.get_json()["location"] == {"lat": 52.5, "lng": 13.4}
     assert online.get_json()["online"] is True
+    here = {"lat": 52.5, "lng": 13.4}
     assert delivery.bus("driver-updated")[-2:] == [
-        {"id": "dan", "name": "Dan", "online": False, "location": {"lat": 52.5, "lng": 13.4}},
-        {"id": "dan", "name": "Dan", "online": True, "location": {"lat": 52.5, "lng": 13.4}},
+        {"id": "dan", "name": "Dan", "online": False, "location": here, "onlineAt": None},
+        {"id": "dan", "name": "Dan", "online": True, "location": here, "onlineAt": went_online},
     ]
 
 

@@ -9,7 +9,13 @@ import flask
 import pytest
 import requests
 
-from delivery.notification_esg.provider import HttpPushProvider, PushMessage, PushUnavailable
+from delivery.notification_esg.provider import (
+    HttpPushProvider,
+    PushMessage,
+    PushUnavailable,
+    RecipientUnregistered,
+)
+from fakes import push_provider
 from shared.envelope import new_event
 from shared.exceptions import BusinessRuleViolation
 from shared.http import WsgiTransport
@@ -35,6 +41,8 @@ from tests.delivery.held import hold_event
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from flask.testing import FlaskClient
 
     from shared.hub.message import Message
 
@@ -546,3 +554,139 @@ def test_the_adapter_raises_a_retryable_error_on_5xx_and_answers_that_ask_for_la
 def test_the_adapter_turns_a_refusal_into_a_business_rule_violation(push: PushFake) -> None:
     with pytest.raises(BusinessRuleViolation, match="401"):
         provider(push, api_key="wrong-key").send(MESSAGE, idempotency_key="fact-1")
+
+
+def sandbox_provider() -> tuple[HttpPushProvider, FlaskClient]:
+    """The adapter on the sandbox's fake push provider, and a client of that fake."""
+    app = push_provider.create_app(PUSH_KEY)
+    session = requests.Session()
+    session.mount(PUSH_URL, WsgiTransport(app))
+    secret = Secret.given("PUSH_PROVIDER_KEY", PUSH_KEY)
+    return HttpPushProvider(session, PUSH_URL, secret), app.test_client()
+
+
+def test_the_adapter_tells_a_recipient_with_no_device_from_a_refusal() -> None:
+    adapter, fake = sandbox_provider()
+    fake.post("/_fake/unregistered", json={"kind": "driver", "id": "dan"})
+
+    with pytest.raises(RecipientUnregistered):
+        adapter.send(MESSAGE, idempotency_key="fact-1")
+    assert adapter.send(PushMessage("driver", "eve", "Hi", "A message"), idempotency_key="f-2")
+
+
+def test_the_adapter_takes_any_other_404_for_a_refusal(push: PushFake) -> None:
+    session = requests.Session()
+    session.mount(PUSH_URL, WsgiTransport(push.app))
+    secret = Secret.given("PUSH_PROVIDER_KEY", PUSH_KEY)
+    misconfigured = HttpPushProvider(session, PUSH_URL + "/wrong", secret)
+
+    with pytest.raises(BusinessRuleViolation, match="404"):
+        misconfigured.send(MESSAGE, idempotency_key="fact-1")
+
+
+def no_device_for(push: PushFake, kind: str) -> list[str]:
+    """Make the provider answer as for no device registered to recipients of ``kind``; the
+    keys it so answered, in order."""
+    send = push.app.view_functions["send"]
+    refused: list[str] = []
+
+    def unregistered() -> Any:
+        if flask.request.get_json()["to"]["kind"] != kind:
+            return send()
+        refused.append(flask.request.headers["Idempotency-Key"])
+        return {"error": "no device", "code": "recipient_unregistered"}, 404
+
+    push.app.view_functions["send"] = unregistered
+    return refused
+
+
+def test_a_customer_with_no_device_is_skipped_once_a_fact_and_the_driver_still_told(
+    delivery: Delivery,
+) -> None:
+    refused = no_device_for(delivery.push, "customer")
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    statuses = [e for e in delivery.events["bus"] if e.type == "delivery-status-changed"]
+
+    for event in statuses:  # redelivered: the skipped facts are not tried again
+        delivery.inject(event)
+
+    assert delivery.faults() == []
+    assert refused == ["o-1:accepted:customer", "o-1:assigned:customer", "o-1:picked-up:customer"]
+    assert [m["title"] for m in delivery.push.to("driver", "dan")] == ["New delivery offer"]
+    assert delivery.statuses()[-1] == ("picked-up", "dan")
+
+
+def test_a_driver_with_no_device_is_skipped_and_still_gets_the_delivery(
+    delivery: Delivery, caplog: pytest.LogCaptureFixture
+) -> None:
+    refused = no_device_for(delivery.push, "driver")
+    delivery.driver("dan")
+
+    offer_then_accept(delivery, "o-1", "dan")
+
+    assert delivery.faults() == []
+    assert [k.split(":")[1] for k in refused] == ["offer"]
+    skipped = [r.getMessage() for r in caplog.records if r.getMessage().startswith("push skip")]
+    assert skipped == [f"push skipped: no device registered for the driver of {refused[0]}"]
+    assert told(delivery) == ["Order accepted", "Driver assigned"]
+
+
+# -- a driver taken offline ----------------------------------------------------------------
+
+
+def told_offline(delivery: Delivery, driver: str) -> list[dict[str, Any]]:
+    """The pushes telling ``driver`` the platform took them offline."""
+    return [m for m in delivery.push.to("driver", driver) if m["title"] == "You are offline"]
+
+
+def taken_offline_unannounced(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], None]:
+    """dan, the only driver, lets o-1's offer run out twice and is taken offline at 6:00; the
+    push consumer's ``driver-taken-offline`` is held back (e.g. the provider was down); the
+    function returned delivers it."""
+    deliver_late = hold_event(delivery, monkeypatch, "push", "driver-taken-offline")
+    delivery.driver("dan", at=NEAR)
+    delivery.order("o-1", "accepted")
+    delivery.system.advance(6 * MINUTE)
+    assert (delivery.store.get("drivers", "dan") or {}).get("offlineReason") == "missed-offers"
+    return deliver_late
+
+
+def test_a_driver_back_online_before_their_taking_offline_is_heard_is_not_told_it(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deliver_late = taken_offline_unannounced(delivery, monkeypatch)
+    delivery.clock.advance(MINUTE)
+    assert delivery.call("PUT", "/me/status", "dan", {"online": True}).status_code == 200
+
+    deliver_late()
+
+    assert told_offline(delivery, "dan") == []
+    assert delivery.faults() == []
+
+
+def test_a_driver_heard_online_only_before_their_taking_offline_is_told_it(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deliver_late = taken_offline_unannounced(delivery, monkeypatch)
+
+    deliver_late()
+
+    [push] = told_offline(delivery, "dan")
+    assert push["data"] == {"reason": "missed-offers", "action": "go-online"}
+
+
+def test_a_driver_online_is_noted_when_they_go_online_not_at_each_location_they_report(
+    delivery: Delivery,
+) -> None:
+    went_online = delivery.clock.now_ms()
+    delivery.driver("dan")
+    for step in range(3):
+        delivery.clock.advance(MINUTE)
+        moved = {"lat": NEAR["lat"] + 0.001 * (step + 1), "lng": NEAR["lng"]}
+        assert delivery.call("PUT", "/me/location", "dan", moved).status_code == 200
+
+    assert delivery.store.get("notification-drivers", "dan") == {"onlineAt": went_online}

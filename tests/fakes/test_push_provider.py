@@ -167,3 +167,19 @@ def test_fail_next(client: FlaskClient) -> None:
     assert retried.status_code == 202
     assert "Idempotent-Replayed" not in retried.headers
     assert len(messages(client)) == 1
+
+
+def test_a_recipient_with_no_device_is_404_with_a_code_and_nothing_kept(
+    client: FlaskClient,
+) -> None:
+    gone = client.post("/_fake/unregistered", json={"kind": "driver", "id": "d-1"})
+
+    refused = send(client, message("driver", "d-1"), key="1")
+    again = send(client, message("driver", "d-1"), key="1")
+    other = send(client, message("customer", "d-1"), key="2")
+
+    assert gone.get_json() == {"kind": "driver", "id": "d-1"}
+    assert (refused.status_code, refused.get_json()["code"]) == (404, "recipient_unregistered")
+    assert (again.status_code, again.headers["Idempotent-Replayed"]) == (404, "true")
+    assert other.status_code == 202
+    assert [m["to"] for m in messages(client)] == [{"kind": "customer", "id": "d-1"}]
