@@ -14,6 +14,10 @@ from shared.auth.verifier import CLOCK_SKEW_S, TokenVerifier
 GOOGLE_JWKS_URL = (
     "https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com"
 )
+FETCH_TIMEOUT_S = 5.0
+"""How long a fetch of the key set may take: every request waiting on it waits as long."""
+REFRESH_COOLDOWN_S = 30.0
+"""The least time between two fetches forced by tokens naming a key id the key set lacks."""
 
 
 class IdentityPlatformVerifier(TokenVerifier):
@@ -27,24 +31,26 @@ class IdentityPlatformVerifier(TokenVerifier):
     """
 
     def __init__(
-        self, project: str, jwks_url: str = GOOGLE_JWKS_URL, *, keys_lifespan_s: float = 3600
+        self,
+        project: str,
+        jwks_url: str = GOOGLE_JWKS_URL,
+        *,
+        keys_lifespan_s: float = 3600,
+        refresh_cooldown_s: float = REFRESH_COOLDOWN_S,
     ) -> None:
         super().__init__()
         self._project = project
         # The key set is cached for ``keys_lifespan_s``; single keys are not cached apart
         # from it (PyJWT's key cache never forgets a key Google has rotated out).
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=False, lifespan=keys_lifespan_s)
+        self._jwks = jwt.PyJWKClient(
+            jwks_url, cache_keys=False, lifespan=keys_lifespan_s, timeout=FETCH_TIMEOUT_S
+        )
+        self._refresh_cooldown_s = refresh_cooldown_s
+        self._refreshed_at: float | None = None
         self._lock = threading.Lock()
 
     def _decode(self, token: str) -> dict[str, Any]:
-        try:
-            with self._lock:
-                key = self._jwks.get_signing_key_from_jwt(token)
-        except (jwt.PyJWKClientConnectionError, ValueError) as e:
-            # ValueError: the key server answered with something that is not JSON.
-            raise VerifierUnavailable("the signing keys cannot be fetched; try again") from e
-        except jwt.PyJWTError as e:
-            raise AuthError(f"invalid token: {e}") from e
+        key = self._signing_key(token)
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
@@ -59,6 +65,48 @@ class IdentityPlatformVerifier(TokenVerifier):
             raise AuthError(f"invalid token: {e}") from e
         _check_auth_time(claims.get("auth_time"))
         return claims
+
+    def _signing_key(self, token: str) -> jwt.PyJWK:
+        """The published key the token's header names (``kid``).
+
+        A key id the cached key set does not hold makes the set be fetched again (a key
+        Google has just rotated in), at most once per cooldown, so tokens naming made-up
+        ids cannot make every request a fetch. A key set that cannot be fetched or holds
+        no usable key is :class:`VerifierUnavailable`, never the token's fault.
+        """
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as e:
+            raise AuthError(f"invalid token: {e}") from e
+        if not isinstance(kid, str) or not kid:
+            raise AuthError("invalid token: its header names no signing key ('kid')")
+        with self._lock:
+            key = _with_id(self._keys(refresh=False), kid)
+            now = time.monotonic()
+            cooling = (
+                self._refreshed_at is not None
+                and now - self._refreshed_at < self._refresh_cooldown_s
+            )
+            if key is None and not cooling:
+                self._refreshed_at = now
+                key = _with_id(self._keys(refresh=True), kid)
+        if key is None:
+            raise AuthError("invalid token: no published key has its key id ('kid')")
+        return key
+
+    def _keys(self, *, refresh: bool) -> list[jwt.PyJWK]:
+        """The published signing keys (cached unless ``refresh``), or VerifierUnavailable."""
+        try:
+            return self._jwks.get_signing_keys(refresh=refresh)
+        except (jwt.PyJWTError, ValueError) as e:
+            # ValueError: the key server answered with something that is not JSON; the
+            # PyJWT errors: no answer, or one that is not a key set with a usable key.
+            raise VerifierUnavailable("the signing keys cannot be fetched; try again") from e
+
+
+def _with_id(keys: list[jwt.PyJWK], kid: str) -> jwt.PyJWK | None:
+    """The key of ``keys`` whose id is ``kid``, if any."""
+    return next((key for key in keys if key.key_id == kid), None)
 
 
 def _check_auth_time(auth_time: object) -> None:

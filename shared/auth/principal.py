@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from shared.exceptions import KitError
+from shared.stores.document_rules import id_problem
 
 Actor = Literal["customer", "driver", "staff"]
-ACTORS: tuple[Actor, ...] = ("customer", "driver", "staff")
+"""Who may call the BFFs: the one list of actors (tokens' ``actor`` claim, routes' callers)."""
+ACTORS: tuple[Actor, ...] = get_args(Actor)
+MAX_ID_CHARS = 128
+"""The longest subject or restaurant id: Identity Platform's limit for a user id (uid)."""
 
 
 class AuthError(KitError):
@@ -32,16 +36,18 @@ class Principal:
     def from_claims(cls, claims: dict[str, Any]) -> Principal:
         """Read the kit's claims (``sub``, ``actor``, optional ``restaurant``).
 
-        The subject and the restaurant become document ids, so each must be one
-        :func:`is_name`; only a staff token names a restaurant, and it must.
+        The subject and the restaurant become document ids: the subject must pass
+        :func:`subject_problem`, the restaurant :func:`is_name`; only a staff token
+        names a restaurant, and it must.
         """
         actor, subject = claims.get("actor"), claims.get("sub")
         if actor not in ACTORS:
             raise AuthError(f"token has no valid 'actor' claim (one of {', '.join(ACTORS)})")
         if not isinstance(subject, str) or not subject:
             raise AuthError("token has no subject")
-        if not is_name(subject):
-            raise AuthError("the token's subject cannot name a caller")
+        problem = subject_problem(subject)
+        if problem is not None:
+            raise AuthError(f"the token's subject cannot name a caller: {problem}")
         restaurant = claims.get("restaurant")
         if actor != "staff":
             if restaurant is not None:
@@ -62,15 +68,44 @@ def bearer_token(authorization: str | None) -> str:
     return token.strip()
 
 
+def subject_problem(subject: str) -> str | None:
+    """Why ``subject`` cannot name a caller, or ``None`` when it can.
+
+    A subject is the identity provider's user id, taken as it is: Identity Platform
+    uids are any 1 to :data:`MAX_ID_CHARS` characters, and custom ones often hold
+    ``@``, ``:``, ``|``, ``.`` or spaces (``alice@example.com``, ``github:583231``).
+    The BFFs key the caller's documents by it (``accounts/{subject}``), so it must be
+    a Firestore document id (:func:`~shared.stores.document_rules.id_problem`: no
+    ``/``, not ``.``, ``..`` or ``__x__``); and since it reaches logs and error
+    messages, it must be printable (no control, format or line-separator characters)
+    with no blank at either end.
+    """
+    problem = id_problem(subject)
+    if problem is not None:
+        return problem
+    if len(subject) > MAX_ID_CHARS:
+        return f"it is longer than {MAX_ID_CHARS} characters"
+    if not subject.isprintable():
+        return "it holds a control, format or separator character"
+    if subject.strip() != subject:
+        return "it starts or ends with a blank"
+    return None
+
+
 _NAME = re.compile(r"[^\s:@/]{1,128}")
-"""A subject or restaurant id: no whitespace, no ``/`` (it would be a path in the document
-store), neither separator (``:`` or ``@``), at most 128 characters (Identity Platform's limit)."""
+"""A restaurant id, or a name in an identity of the ``token`` command: no whitespace, no ``/``
+(it would be a path in the document store), neither separator of the command's identities
+(``:`` or ``@``), at most :data:`MAX_ID_CHARS` characters."""
 _RESERVED = re.compile(r"\.{1,2}|__.*__")
 """Ids the document store keeps for itself."""
 
 
 def is_name(value: str) -> bool:
-    """Whether ``value`` may be a caller's subject or a restaurant id (see :data:`_NAME`)."""
+    """Whether ``value`` may be a restaurant id, or a name in :func:`parse_identity`.
+
+    Stricter than a token's subject (:func:`subject_problem`): these are the system's
+    own ids and developers' names, and ``:`` and ``@`` separate an identity's parts.
+    """
     return bool(_NAME.fullmatch(value)) and not _RESERVED.fullmatch(value)
 
 
@@ -79,7 +114,8 @@ def parse_identity(spec: str) -> Principal:
 
     For example ``customer:alice``, ``driver:dan`` or ``staff:sam@r-1`` (staff
     of restaurant r-1). Only staff belong to a restaurant, and neither the name
-    nor the restaurant may contain ``:``, ``@``, ``/`` or whitespace.
+    nor the restaurant may contain ``:``, ``@``, ``/`` or whitespace (:func:`is_name`):
+    the development issuer's names are a subset of the subjects a token may carry.
     """
     actor, _, rest = spec.partition(":")
     subject, at, restaurant = rest.partition("@")

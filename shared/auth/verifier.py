@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from shared.auth.principal import Principal
+from shared.auth.principal import AuthError, Principal, VerifierUnavailable
 
 CLOCK_SKEW_S = 30
 """How far the issuer's clock may be ahead of or behind ours (``iat``, ``nbf``, ``exp``)."""
@@ -55,6 +55,9 @@ class DeferredVerifier(TokenVerifier):
     Every function of a subsystem runs its bootstrap, but only the BFF APIs
     verify tokens; deferring keeps the others from needing the verifier's key
     (on Google Cloud the development key is mounted into the BFF APIs only).
+    A verifier that cannot be built (its key is missing or unusable) is the
+    server's fault, not the token's: :class:`VerifierUnavailable` (503, the cause
+    logged, no path told to the caller), and the next token tries again.
     """
 
     def __init__(self, build: Callable[[], TokenVerifier]) -> None:
@@ -66,5 +69,8 @@ class DeferredVerifier(TokenVerifier):
     def _decode(self, token: str) -> dict[str, Any]:
         with self._build_lock:
             if self._built is None:
-                self._built = self._build()
+                try:
+                    self._built = self._build()
+                except AuthError as e:
+                    raise VerifierUnavailable("tokens cannot be checked: no usable key") from e
         return self._built._decode(token)

@@ -247,3 +247,16 @@ def test_a_card_token_never_reaches_the_faults(
     kept = [base64.b64decode(f["message"]["data"]).decode() for f in faults]
     assert all(CARD["token"] not in text for text in [json.dumps(faults), *kept])
     assert any('"token": "[redacted]"' in text for text in kept)
+
+
+@pytest.mark.parametrize("uid", ["alice@example.com", "github:583231", "Jane Doe"])
+def test_a_customer_whose_user_id_holds_separators_has_their_own_account(
+    customer: Customer, uid: str
+) -> None:
+    created = customer.call("account-bff", "PUT", "/me", PROFILE, subject=uid)
+
+    assert created.status_code == 200
+    assert account(customer, uid).get_json() == created.get_json()
+    assert customer.store.get("accounts", uid) is not None
+    assert customer.doc("checkout-accounts", uid)["id"] == uid
+    assert account(customer, "alice").status_code == 404

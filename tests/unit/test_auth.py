@@ -172,7 +172,9 @@ def jwks_body(**keys):
 
 @pytest.fixture
 def published():
-    """What the key server publishes; a test may replace ``published["body"]`` (rotation)."""
+    """What the key server publishes; a test may replace ``published["body"]`` (rotation).
+
+    ``published["fetches"]`` counts the requests the server answered."""
     return {}
 
 
@@ -183,6 +185,7 @@ def jwks_server(published):
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
+            published["fetches"] = published.get("fetches", 0) + 1
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -421,26 +424,75 @@ def test_an_identity_platform_token_for_another_audience_or_from_another_issuer_
 
 
 @pytest.mark.parametrize(
-    "subject",
-    ["a/b", "..", ".", "__x__", "staff:sam@r-1", "alice@r-1", " ", "al ice", "a\nb", "x" * 129],
+    ("subject", "problem"),
+    [
+        ("a/b", "contains '/'"),
+        ("..", "reserved"),
+        (".", "reserved"),
+        ("__x__", "reserved"),
+        (" ", "blank"),
+        (" alice", "blank"),
+        ("alice ", "blank"),
+        ("a\nb", "control"),
+        ("a\tb", "control"),
+        ("a\x00b", "control"),
+        ("a\u2028b", "separator"),
+        ("a\u200bb", "format"),
+        ("x" * 129, "longer than 128"),
+    ],
     ids=[
         "slash",
         "dot-dot",
         "dot",
         "reserved",
-        "identity-spec",
-        "at",
         "blank",
-        "space",
+        "leading-blank",
+        "trailing-blank",
         "newline",
+        "tab",
+        "nul",
+        "line-separator",
+        "zero-width-space",
         "too-long",
     ],
 )
-def test_a_subject_that_cannot_name_a_caller_is_refused_with_401(local_key, subject: str) -> None:
+def test_a_subject_that_cannot_name_a_caller_is_refused_with_401(
+    local_key, subject: str, problem: str
+) -> None:
     token = local_token(local_key, sub=subject)
-    with pytest.raises(AuthError, match="subject"):
+    with pytest.raises(AuthError, match=f"subject cannot name a caller: .*{problem}"):
         LocalIssuer(local_key).verify(token)
     assert status_of(LocalIssuer(local_key), token) == 401
+
+
+FIREBASE_UIDS = [
+    "alice@example.com",
+    "github:583231",
+    "staff:sam@r-1",
+    "auth0|5f7c8ec7c33c6c004bbafe82",
+    "Jane Doe",
+    "élève.42",
+    "x" * 128,
+]
+"""User ids Identity Platform gives or takes (any 1 to 128 characters): ``@``, ``:``, ``|``,
+``.`` and inner spaces are ordinary in custom and federated ones."""
+
+
+@pytest.mark.parametrize("uid", FIREBASE_UIDS)
+def test_an_identity_platform_user_whose_uid_holds_separators_is_accepted(
+    jwks_server, uid: str
+) -> None:
+    key, url = jwks_server
+    verifier = IdentityPlatformVerifier("food-prod", jwks_url=url)
+    assert verifier.verify(google_token(key, "food-prod", sub=uid)) == Principal("customer", uid)
+    assert status_of(verifier, google_token(key, "food-prod", sub=uid, iat=int(time.time()))) == 200
+
+
+@pytest.mark.parametrize("uid", FIREBASE_UIDS)
+def test_a_local_token_carries_any_subject_identity_platform_may(local_key, uid: str) -> None:
+    token = local_token(local_key, sub=uid)
+    assert LocalIssuer(local_key).verify(token) == Principal("customer", uid)
+    assert status_of(LocalIssuer(local_key), token) == 200
 
 
 @pytest.mark.parametrize("actor", ["customer", "driver"])
@@ -491,3 +543,64 @@ def test_a_key_server_answering_junk_is_an_outage_not_a_crash(jwks_server, publi
     with pytest.raises(VerifierUnavailable):
         IdentityPlatformVerifier("food-prod", jwks_url=url).verify(token)
     assert status_of(IdentityPlatformVerifier("food-prod", jwks_url=url), token) == 503
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{}", b"[]", b'{"keys": []}', b'{"keys": "k1"}', b'{"keys": [{"kty": "RSA", "kid": "k1"}]}'],
+    ids=["no-keys-member", "not-an-object", "no-keys", "keys-not-a-list", "key-without-numbers"],
+)
+def test_a_key_set_without_a_usable_key_is_an_outage_not_a_bad_token(
+    jwks_server, published, body: bytes
+) -> None:
+    private, url = jwks_server
+    published["body"] = body
+    token = google_token(private, "food-prod")
+    with pytest.raises(VerifierUnavailable):
+        IdentityPlatformVerifier("food-prod", jwks_url=url).verify(token)
+    assert status_of(IdentityPlatformVerifier("food-prod", jwks_url=url), token) == 503
+
+
+def test_a_key_just_rotated_in_is_fetched_for_the_first_token_naming_it(
+    jwks_server, published
+) -> None:
+    old, url = jwks_server
+    verifier = IdentityPlatformVerifier("food-prod", jwks_url=url)
+    assert verifier.verify(google_token(old, "food-prod", sub="uid-1"))
+    new = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    published["body"] = jwks_body(k1=old, k2=new)  # Google publishes the next key
+
+    token = jwt.encode(
+        jwt.decode(google_token(old, "food-prod"), options={"verify_signature": False}),
+        new,
+        algorithm="RS256",
+        headers={"kid": "k2"},
+    )
+    assert verifier.verify(token) == Principal("customer", "uid-1")
+
+
+def test_tokens_naming_unknown_keys_make_one_fetch_per_cooldown(jwks_server, published) -> None:
+    private, url = jwks_server
+    verifier = IdentityPlatformVerifier("food-prod", jwks_url=url, refresh_cooldown_s=60)
+    for n in range(5):
+        forged = google_token(private, "food-prod")
+        forged = jwt.encode(
+            jwt.decode(forged, options={"verify_signature": False}),
+            private,
+            algorithm="RS256",
+            headers={"kid": f"made-up-{n}"},
+        )
+        with pytest.raises(AuthError, match="no published key"):
+            verifier.verify(forged)
+    assert published["fetches"] == 2  # the key set, then one forced refresh; the rest wait
+
+
+def test_a_bff_whose_key_is_unusable_answers_503_without_naming_the_file(tmp_path: Path) -> None:
+    key = tmp_path / "dev.pem"
+    key.write_text("not a key")
+    verifier = verifier_from({"DEV_KEY": str(key)})
+    token = LocalIssuer().mint(Principal("customer", "alice"))
+    with pytest.raises(VerifierUnavailable) as refused:
+        verifier.verify(token)
+    assert str(key) not in str(refused.value)  # the caller is told no server path
+    assert status_of(verifier_from({"DEV_KEY": str(key)}), token) == 503
