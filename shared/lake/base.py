@@ -6,9 +6,20 @@ subscription writes (``filename_prefix`` = ``{subsystem}/{topic}/``)::
     {subsystem}/{topic}/{YYYY}/{MM}/{DD}/{hh}/{batch}.jsonl
 
 Each line of an object is one message's data (the envelope JSON) as published,
-followed by ``\n``. Batch names sort in time order: ``{first_ms:013d}-{id}.jsonl``
+followed by ``\n``. Batch names sort in time order: ``{first_ms:013d}-{digest}.jsonl``
 where ``first_ms`` is the earliest publish time in the object, so listing an
-hour folder by name lists its objects oldest first.
+hour folder by name lists its objects oldest first, and ``digest`` is taken from
+the object's content: appending the same records again (a retry after a crash or
+a lost answer) names the same objects, which the backends then leave as they are,
+so a retried write stores nothing twice. Records delivered again in a different
+batch (Pub/Sub's at-least-once redelivery) are stored twice; readers keep each
+event id once (:meth:`AbstractLake.replay`).
+
+Folders go by when a record was *stored*, not by its envelope's timestamp: a
+record is stored at most :data:`STORED_EARLY_MS` before its event happened, and
+usually moments after it, but possibly much later (a backlog, an outage of the
+writer). A reader choosing events by timestamp widens its window by that much
+(:func:`stored_window`).
 
 The newline rule: a line must never hold more than one message. Envelope JSON
 (:meth:`Envelope.to_bytes`) never contains a raw ``\n`` or ``\r``, so it is
@@ -25,7 +36,7 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
-import uuid
+import hashlib
 from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -37,6 +48,12 @@ if TYPE_CHECKING:
 
 
 _HOUR_MS = 3_600_000
+STORED_EARLY_MS = _HOUR_MS
+"""How much earlier than an event its hour folder may be: the Cloud Storage subscription
+names a file by when it opened it, up to its max_duration (5 minutes) before a message
+arrives; the rest is room for clock skew."""
+STORED_LATE_MS = _HOUR_MS
+"""How much later than an event a reader that bounds its lag by default expects it stored."""
 
 
 def hour_prefix(subsystem: str, topic: str, timestamp_ms: int) -> str:
@@ -54,6 +71,7 @@ def _hour_folder(subsystem: str, topic: str, hour: int) -> str:
 
 _ESCAPE_PREFIX = b'{"base64":"'
 _ESCAPE_SUFFIX = b'"}'
+_DIGEST_CHARS = 20
 
 
 def topic_prefix(subsystem: str, topic: str) -> str:
@@ -62,6 +80,17 @@ def topic_prefix(subsystem: str, topic: str) -> str:
         if not value or "/" in value or value in {".", ".."}:
             raise ValueError(f"{value!r} is not a valid lake folder name")
     return f"{subsystem}/{topic}/"
+
+
+def stored_window(
+    since_ms: int | None, until_ms: int | None, max_lag_ms: int | None
+) -> tuple[int | None, int | None]:
+    """The storage-time window whose hour folders hold the events timestamped in
+    ``[since_ms, until_ms)``: from :data:`STORED_EARLY_MS` before ``since_ms`` to
+    ``max_lag_ms`` after ``until_ms``, open-ended when either is None."""
+    low = None if since_ms is None else since_ms - STORED_EARLY_MS
+    high = None if until_ms is None or max_lag_ms is None else until_ms + max_lag_ms
+    return low, high
 
 
 def encode_line(data: bytes) -> bytes:
@@ -98,6 +127,8 @@ def encode_batches(
     """Group ``records`` into one object per hour: ``(object name, content)`` pairs.
 
     Within an object records are sorted by publish time; ties keep their given order.
+    An object's name ends in a digest of its content, so the same records name the
+    same objects on every call.
     """
     topic_prefix(subsystem, topic)
     hours: dict[str, list[tuple[int, bytes]]] = {}
@@ -108,8 +139,9 @@ def encode_batches(
     batches = []
     for folder, items in sorted(hours.items()):
         items.sort(key=lambda item: item[0])
-        name = f"{folder}{items[0][0]:013d}-{uuid.uuid4().hex[:12]}.jsonl"
-        batches.append((name, b"".join(encode_line(data) + b"\n" for _, data in items)))
+        content = b"".join(encode_line(data) + b"\n" for _, data in items)
+        digest = hashlib.sha256(content).hexdigest()[:_DIGEST_CHARS]
+        batches.append((f"{folder}{items[0][0]:013d}-{digest}.jsonl", content))
     return batches
 
 
@@ -146,9 +178,24 @@ class AbstractLake(ABC):
         """Write out anything buffered."""
 
     def replay(
-        self, subsystem: str, topic: str = "bus", *, since_ms: int = 0, until_ms: int | None = None
+        self,
+        subsystem: str,
+        topic: str = "bus",
+        *,
+        since_ms: int = 0,
+        until_ms: int | None = None,
+        max_lag_ms: int | None = None,
     ) -> Iterator[Envelope]:
-        """Stream the events kept for ``subsystem``, oldest object first.
+        """Stream the events kept for ``subsystem`` timestamped in ``[since_ms, until_ms)``,
+        oldest object first, each event id once.
+
+        Only the hour folders of :func:`stored_window` are read: from
+        :data:`STORED_EARLY_MS` before ``since_ms`` on. With ``max_lag_ms`` they end
+        that long after ``until_ms``, so an event stored later than that is missed;
+        without it (the default) every later folder is read too, so an event is
+        found however late it was stored. An event id seen before in this replay
+        (the same event stored twice by at-least-once delivery) is not yielded again:
+        the ids yielded so far are kept in memory.
 
         Lines that are not valid envelopes are skipped here; they remain in the
         lake for inspection.
@@ -156,11 +203,15 @@ class AbstractLake(ABC):
         from shared.envelope import Envelope
         from shared.exceptions import EnvelopeError
 
-        for name in self.objects(subsystem, topic):
+        low, high = stored_window(since_ms, until_ms, max_lag_ms)
+        seen: set[str] = set()
+        for name in self.objects(subsystem, topic, since_ms=low, until_ms=high):
             for line in self.read_object(name):
                 try:
                     event = Envelope.from_bytes(line)
                 except EnvelopeError:
                     continue
-                if event.timestamp >= since_ms and (until_ms is None or event.timestamp < until_ms):
+                after_window = until_ms is not None and event.timestamp >= until_ms
+                if event.timestamp >= since_ms and not after_window and event.id not in seen:
+                    seen.add(event.id)
                     yield event

@@ -13,9 +13,12 @@ bucket of the environment the subsystem's functions run in:
 Events are chosen by their envelope's timestamp (``--since`` inclusive, ``--until``
 exclusive, as :meth:`AbstractLake.replay`), but the lake is foldered by the hour
 an event was *stored*, which is later than the event. A window reads only the hour
-folders from :data:`STORED_EARLY_MS` before ``--since`` to :data:`STORED_LATE_MS`
-after ``--until``; an event stored more than that after its own time is seen by a
-window without ``--until`` only.
+folders from :data:`~shared.lake.base.STORED_EARLY_MS` before ``--since`` to
+``--max-lag`` (default :data:`~shared.lake.base.STORED_LATE_MS`) after ``--until``,
+and ``--limit`` stops reading at the first folder that, by ``--max-lag``, can only
+hold events later than those it shows: an event stored more than ``--max-lag``
+after its own time is missed by ``--until`` and by ``--limit``, and found by a
+read with neither.
 """
 
 from __future__ import annotations
@@ -32,7 +35,9 @@ from typing import TYPE_CHECKING
 from shared.emulators import STORAGE, listens
 from shared.envelope import Envelope
 from shared.exceptions import EnvelopeError, KitError, LakeError
+from shared.lake.base import STORED_LATE_MS, stored_window, topic_prefix
 from shared.lake.local import LocalDirectoryLake
+from shared.lake.window import LEVELS, folder_span
 from shared.runtime.operator import SOURCE_ENV
 from shared.settings import PREFIX, Settings
 from shared.system import load_subsystems
@@ -44,12 +49,6 @@ if TYPE_CHECKING:
 
 TOPIC = "bus"
 HOUR_MS = 3_600_000
-STORED_EARLY_MS = HOUR_MS
-"""How much earlier than an event its hour folder may be: the Cloud Storage subscription
-names a file by when it opened it, up to its max_duration (5 minutes) before a message
-arrives; the rest is room for clock skew."""
-STORED_LATE_MS = HOUR_MS
-"""How much later than an event a windowed read still finds it stored."""
 DEV_BUCKET = "fooddelivery-{env}-lake"
 """The lake bucket of a dev stack, by its ``FOODDELIVERY_ENV`` (``dev``)."""
 GCP_BUCKET = "{project}-lake"
@@ -64,10 +63,14 @@ DESCRIPTION = (
 EPILOG = f"""\
 TIME is ISO 8601: a date (2026-01-31) or a date and time (2026-01-31T14:30,
 2026-01-31T14:30:05.250+02:00); UTC unless it has an offset. --since is inclusive,
---until exclusive. A window reads only the lake's hour folders from an hour before
---since to an hour after --until (an event is stored after it happened); an event
-stored later than that is found by a read without --until. An event the lake holds
-twice is shown once.
+--until exclusive. The lake is foldered by the hour an event was stored, a little
+after it happened: a window reads only the hour folders from an hour before --since
+to --max-lag hours (default 1) after --until, and --limit stops reading once the
+folders left, by --max-lag, can only hold later events. An event stored more than
+--max-lag hours late (a backlog, a writer's outage) is missed by --until and
+--limit; raise --max-lag, or leave both out, to find it. An event the lake holds
+twice is shown once. A lake with lake_retention_days (GCP) has deleted what was
+stored longer ago than that.
 
 The lake, unless --bucket or --dir names it:
   on a dev stack  the stack's bucket on the Storage emulator, fooddelivery-dev-lake
@@ -110,6 +113,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     events.add_argument(
         "--limit", type=_positive, metavar="N", help="at most N, the oldest (default: all)"
+    )
+    events.add_argument(
+        "--max-lag",
+        type=_positive,
+        default=STORED_LATE_MS // HOUR_MS,
+        metavar="HOURS",
+        help="how long after it happened an event may have been stored, for --until and "
+        "--limit (default: %(default)s)",
     )
     events.add_argument(
         "--json", action="store_true", help="one envelope per line (JSON Lines), for piping"
@@ -207,17 +218,26 @@ def read_events(
     until_ms: int | None = None,
     event_type: str | None = None,
     key: str | None = None,
-) -> tuple[list[Envelope], int]:
-    """The chosen events, oldest first and each once, and how many lines were no envelope."""
-    names = lake.objects(
-        subsystem,
-        TOPIC,
-        since_ms=None if since_ms is None else since_ms - STORED_EARLY_MS,
-        until_ms=None if until_ms is None else until_ms + STORED_LATE_MS,
-    )
+    limit: int | None = None,
+    max_lag_ms: int = STORED_LATE_MS,
+) -> tuple[list[Envelope], int, bool]:
+    """The chosen events, oldest first and each once (at most ``limit``), how many lines
+    were no envelope, and whether more events than ``limit`` were chosen.
+
+    With ``limit`` the objects are read in time order only until the next one's hour
+    folder starts more than ``max_lag_ms`` after the newest event kept: events stored
+    there happened later than every event kept.
+    """
+    low, high = stored_window(since_ms, until_ms, max_lag_ms)
+    names = lake.objects(subsystem, TOPIC, since_ms=low, until_ms=high)
     found: dict[str, Envelope] = {}
     junk = 0
     for name in names:
+        if limit is not None and len(found) > limit:
+            start = _folder_start(subsystem, name)
+            newest = max(event.timestamp for event in found.values())
+            if start is not None and start - max_lag_ms > newest:
+                break
         for line in lake.read_object(name):
             try:
                 event = Envelope.from_bytes(line)
@@ -231,7 +251,24 @@ def read_events(
                 and (key is None or event.partition_key == key)
             ):
                 found.setdefault(event.id, event)
-    return sorted(found.values(), key=lambda e: e.timestamp), junk
+        if limit is not None and len(found) > limit + 1:
+            found = _oldest(found, limit + 1)
+    events = sorted(found.values(), key=lambda e: e.timestamp)
+    if limit is None:
+        return events, junk, False
+    return events[:limit], junk, len(events) > limit
+
+
+def _oldest(found: dict[str, Envelope], count: int) -> dict[str, Envelope]:
+    """The ``count`` oldest of ``found``; of equal timestamps, the first found."""
+    return dict(sorted(found.items(), key=lambda item: item[1].timestamp)[:count])
+
+
+def _folder_start(subsystem: str, name: str) -> int | None:
+    """Epoch ms at which the hour folder of object ``name`` starts (None: no layout name)."""
+    parts = name.removeprefix(topic_prefix(subsystem, TOPIC)).split("/")
+    span = folder_span(parts[:LEVELS]) if len(parts) == LEVELS + 1 else None
+    return None if span is None else span[0]
 
 
 def _events(args: argparse.Namespace) -> int:
@@ -244,22 +281,28 @@ def _events(args: argparse.Namespace) -> int:
         raise LakeCommandError(f"--since {args.since} is not before --until {args.until}")
     lake = open_lake(args.subsystem, args.bucket, args.dir)
     try:
-        events, junk = read_events(
-            lake, args.subsystem, since_ms=since, until_ms=until, event_type=args.type, key=args.key
+        shown, junk, more = read_events(
+            lake,
+            args.subsystem,
+            since_ms=since,
+            until_ms=until,
+            event_type=args.type,
+            key=args.key,
+            limit=args.limit,
+            max_lag_ms=args.max_lag * HOUR_MS,
         )
     except LakeError as error:
         raise LakeCommandError(" ".join(str(error).split())) from None  # one line, always
-    shown = events if args.limit is None else events[: args.limit]
     if args.json:
         for event in shown:
             print(event.to_bytes().decode())
     else:
         for line in _lines(shown):
             print(line)
-    if not events:
+    if not shown:
         print(f"no events in {args.subsystem}'s lake{_chosen(args)}", file=sys.stderr)
-    elif len(shown) < len(events):
-        print(f"... and {len(events) - len(shown)} later (--limit)", file=sys.stderr)
+    elif more:
+        print(f"... and more, later (--limit {args.limit})", file=sys.stderr)
     if junk:
         print(f"{junk} line(s) that are no envelope skipped", file=sys.stderr)
     return 0

@@ -4,8 +4,9 @@ Objects are written with the layout of :mod:`shared.lake.base`, content type
 ``application/x-ndjson``. Nothing is buffered: :meth:`GcsLake.append` returns
 once every hour object of the call is stored, and :meth:`~GcsLake.flush` has
 nothing to do. Uploads use ``if_generation_match=0`` so lake data is never
-overwritten; when a retried upload finds its own object already there (the
-first attempt landed but its answer was lost) the content is compared and the
+overwritten; when an upload finds its own object already there (an earlier
+try landed but its answer was lost, or the same records were appended again:
+object names hold a digest of their content) the content is compared and the
 write counts as done.
 
 The storage client is built on first use when none is given. With
@@ -27,7 +28,7 @@ from google.auth.exceptions import GoogleAuthError
 
 from shared.exceptions import LakeError
 from shared.lake.base import AbstractLake, decode_object, encode_batches, topic_prefix
-from shared.lake.window import folders_in_window
+from shared.lake.window import LEVELS, folders_in_window
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -98,11 +99,13 @@ class GcsLake(AbstractLake):
         return sorted(name for folder in folders for name in self._names_under(folder))
 
     def _names_under(self, prefix: str) -> list[str]:
+        """The objects at the layout's depth under ``prefix`` (a topic or time folder), as
+        :class:`~shared.lake.local.LocalDirectoryLake` finds them: others are no lake's."""
         try:
             names = [
-                str(blob.name)
+                name
                 for blob in self.client.list_blobs(self._bucket_name, prefix=prefix)
-                if str(blob.name).endswith(_SUFFIX)
+                if _is_object_name(name := str(blob.name))
             ]
         except NotFound as e:
             raise LakeError(f"there is no bucket gs://{self._bucket_name}") from e
@@ -145,6 +148,12 @@ class GcsLake(AbstractLake):
         if self._bucket is None:
             self._bucket = self.client.bucket(self._bucket_name)
         return self._bucket
+
+
+def _is_object_name(name: str) -> bool:
+    """Whether ``name`` is ``{subsystem}/{topic}/YYYY/MM/DD/hh/{batch}.jsonl``, not hidden."""
+    parts = name.split("/")
+    return len(parts) == LEVELS + 3 and name.endswith(_SUFFIX) and not parts[-1].startswith(".")
 
 
 def _default_client() -> Client:

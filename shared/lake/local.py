@@ -6,13 +6,15 @@ Durability: nothing is buffered. :meth:`LocalDirectoryLake.append` writes each
 hour's object to a hidden temporary file, ``fsync``\\ s it, renames it into place
 and ``fsync``\\ s the directory before it returns, so a crash loses nothing that
 ``append`` returned for, and readers never see a partial object. A crash *during*
-``append`` may have stored some of the call's hour objects but not others (a
-retry then duplicates those records; replay consumers dedupe by event id) and
+``append`` may have stored some of the call's hour objects but not others, and
 may leave a ``.tmp`` file behind, which :meth:`~LocalDirectoryLake.objects`
-ignores. :meth:`~LocalDirectoryLake.flush` has nothing to do.
+ignores. A retry of the same records names the same objects (their names hold a
+digest of their content) and leaves those already stored as they are, so nothing
+is stored twice. :meth:`~LocalDirectoryLake.flush` has nothing to do.
 
-Thread safety: every object gets a fresh unique name and is published by an
-atomic rename, so any number of threads (or processes) may append at once.
+Thread safety: every object is written to a temporary file of its own and
+published by an atomic rename, so any number of threads (or processes) may
+append at once.
 """
 
 from __future__ import annotations
@@ -96,6 +98,8 @@ class LocalDirectoryLake(AbstractLake):
         return decode_object(content)
 
     def _write(self, path: Path, content: bytes) -> None:
+        if path.is_file():  # stored by an earlier try: objects appear whole, by rename
+            return
         _make_dirs(path.parent)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:

@@ -11,12 +11,16 @@ import threading
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 
 from shared.envelope import Envelope, new_event
 from shared.exceptions import LakeError
 from shared.lake import AbstractLake, hour_prefix
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 HOUR_MS = 3_600_000
 
@@ -47,9 +51,27 @@ class LakeContract(ABC):
     def make_lake(self) -> AbstractLake:
         """A lake over this test's storage (the same storage on every call)."""
 
+    @abstractmethod
+    def store_raw(self, name: str, content: bytes) -> None:
+        """Put ``content`` at object name ``name`` in this test's storage, bypassing the lake."""
+
     @pytest.fixture
     def lake(self) -> AbstractLake:
         return self.make_lake()
+
+    def test_objects_off_the_layout_are_not_listed(self, lake: AbstractLake) -> None:
+        lake.append("order", "bus", records(event(T0)))
+        lake.flush()
+        [name] = lake.objects("order")
+        hour = name.rsplit("/", 1)[0]
+        for stray in ("order/bus/notes.jsonl", f"{hour}/sub/x.jsonl", f"{hour}/.hidden.jsonl"):
+            self.store_raw(stray, event(T0 + 1).to_bytes() + b"\n")
+        self.store_raw(f"{hour}/readme.txt", b"not an object")
+
+        assert lake.objects("order") == [name]
+        assert lake.objects("order", since_ms=T0 - HOUR_MS) == [name]
+        assert lake.objects("order", since_ms=T0, until_ms=T0 + 1) == [name]
+        assert len(list(lake.replay("order"))) == 1
 
     def test_records_land_in_their_hour_folders(self, lake: AbstractLake) -> None:
         late = [event(T0 + 30 * 60_000, 1), event(T0 + HOUR_MS - 1, 2)]  # 23:30, 23:59:59.999
@@ -199,6 +221,69 @@ class LakeContract(ABC):
         replayed = [e.id for e in self.make_lake().replay("order")]
         assert sorted(replayed) == sorted(written)
         assert len(written) == threads * appends * 2
+
+    def test_appending_the_same_records_again_stores_them_once(self, lake: AbstractLake) -> None:
+        batch = records(event(T0 + 1, 1), event(T0 + HOUR_MS + 2, 2), event(T0 + 3, 3))
+        lake.append("order", "bus", batch)
+        lake.flush()
+        stored = lake.objects("order")
+        lake.append("order", "bus", batch)  # a retry: the first answer was lost
+        lake.flush()
+
+        assert lake.objects("order") == stored
+        assert len(stored) == 2
+        assert len(list(self.make_lake().replay("order"))) == 3
+
+    def test_replay_yields_an_event_stored_twice_once(self, lake: AbstractLake) -> None:
+        first, second = event(T0 + 1, 1), event(T0 + 2, 2)
+        lake.append("order", "bus", records(first))
+        lake.append("order", "bus", [(T0 + 5, first.to_bytes()), *records(second)])  # redelivered
+        lake.append("order", "bus", [(T0 + HOUR_MS, first.to_bytes())])  # in a later hour too
+        lake.flush()
+
+        assert len(lake.objects("order")) == 3
+        assert [e.id for e in lake.replay("order")] == [first.id, second.id]
+
+    def test_replay_reads_only_the_hour_folders_of_its_window(
+        self, lake: AbstractLake, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        events = [event(T0 + h * HOUR_MS + 60_000, h) for h in range(10)]  # one a hour
+        for e in events:
+            lake.append("order", "bus", records(e))
+        lake.flush()
+        read: list[str] = []
+        read_object = lake.read_object
+
+        def spy(name: str) -> Iterator[bytes]:
+            read.append(name)
+            return read_object(name)
+
+        monkeypatch.setattr(lake, "read_object", spy)
+        since = events[5].timestamp
+
+        assert list(lake.replay("order", since_ms=since)) == events[5:]
+        assert len(read) == 6  # from an hour before since on: an event may be stored early
+        read.clear()
+        window = lake.replay("order", since_ms=since, until_ms=since + 1, max_lag_ms=HOUR_MS)
+        assert list(window) == [events[5]]
+        assert [name.removeprefix("order/bus/")[:13] for name in read] == [
+            "2026/01/01/03",
+            "2026/01/01/04",
+            "2026/01/01/05",
+        ]
+
+    def test_replay_finds_an_event_stored_late_unless_the_lag_is_bounded(
+        self, lake: AbstractLake
+    ) -> None:
+        late = event(T0 + 60_000, 1)
+        lake.append("order", "bus", [(T0 + 5 * HOUR_MS, late.to_bytes())])  # a five-hour backlog
+        lake.flush()
+
+        until = T0 + HOUR_MS
+        assert list(lake.replay("order", since_ms=T0, until_ms=until)) == [late]
+        assert list(lake.replay("order", since_ms=T0, until_ms=until, max_lag_ms=HOUR_MS)) == []
+        bounded = lake.replay("order", since_ms=T0, until_ms=until, max_lag_ms=5 * HOUR_MS)
+        assert list(bounded) == [late]
 
     def test_append_of_nothing_writes_nothing(self, lake: AbstractLake) -> None:
         lake.append("order", "bus", [])

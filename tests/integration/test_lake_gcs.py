@@ -19,6 +19,9 @@ class TestGcsLake(LakeContract):
     def make_lake(self) -> GcsLake:
         return GcsLake(self.bucket)
 
+    def store_raw(self, name: str, content: bytes) -> None:
+        self.make_lake().client.bucket(self.bucket).blob(name).upload_from_string(content)
+
     def test_objects_are_ndjson(self, lake: GcsLake) -> None:
         lake.append("order", "bus", records(event(T0)))
         [name] = lake.objects("order")

@@ -112,11 +112,14 @@ def test_a_time_with_an_offset_or_a_bare_date_is_understood(lake_dir, capsys):
     assert ids_of(out) == [e.id for e in EVENTS]
 
 
-def test_limit_keeps_the_oldest_and_says_how_many_are_left(lake_dir, capsys):
+def test_limit_keeps_the_oldest_and_says_more_are_left(lake_dir, capsys):
     code, out, err = run(capsys, "order", "--dir", str(lake_dir), "--key", "o-2", "--limit", "2")
     assert code == 0
     assert ids_of(out) == [EVENTS[1].id, EVENTS[3].id]
-    assert err == "... and 2 later (--limit)\n"
+    assert err == "... and more, later (--limit 2)\n"
+    _, out, err = run(capsys, "order", "--dir", str(lake_dir), "--key", "o-2", "--limit", "4")
+    assert ids_of(out) == [e.id for e in EVENTS if e.partition_key == "o-2"]
+    assert err == ""
 
 
 def test_json_lines_round_trip_to_the_envelopes(lake_dir, capsys):
@@ -149,6 +152,50 @@ def test_a_short_window_reads_only_its_own_and_neighbouring_hour_folders(
     folders = sorted({name.split("/")[5] for name in CountingLake.read})
     assert folders == ["12", "13", "14"]  # an hour of slack on either side
     assert len(CountingLake.read) == 3  # of nine
+
+
+def test_limit_stops_reading_once_later_folders_hold_only_later_events(
+    lake_dir, capsys, monkeypatch
+):
+    monkeypatch.setattr(lake_command, "LocalDirectoryLake", CountingLake)
+    monkeypatch.setattr(CountingLake, "read", [])
+    _, out, err = run(capsys, "order", "--dir", str(lake_dir), "--limit", "2")
+    assert ids_of(out) == [EVENTS[0].id, EVENTS[1].id]
+    assert err == "... and more, later (--limit 2)\n"
+    folders = [name.split("/")[5] for name in CountingLake.read]
+    assert folders == ["10", "10", "11", "12"]  # 13:00 on holds only events after 11:00, a 3rd
+
+
+def test_limit_still_finds_an_older_event_stored_within_the_lag(tmp_path, capsys):
+    first, late, second, third = (placed(ms(31, 10, m), f"o-{m}") for m in (0, 30, 45, 50))
+    lake = LocalDirectoryLake(tmp_path)
+    for on_time in (first, second, third):
+        lake.append("order", "bus", [(on_time.timestamp + 1000, on_time.to_bytes())])
+    lake.append("order", "bus", [(ms(31, 11, 25), late.to_bytes())])  # 55 minutes late
+    for hour in (12, 13, 14):
+        lake.append("order", "bus", [(ms(31, hour), placed(ms(31, hour), "o-x").to_bytes())])
+    _, out, _ = run(capsys, "order", "--dir", str(tmp_path), "--limit", "2")
+    assert ids_of(out) == [first.id, late.id]
+
+
+def test_max_lag_finds_an_event_stored_hours_late(tmp_path, capsys):
+    late = placed(ms(31, 10, 30), "o-9")
+    LocalDirectoryLake(tmp_path).append("order", "bus", [(ms(31, 13, 20), late.to_bytes())])
+    window = ["--since", "2026-01-31T10:00", "--until", "2026-01-31T11:00"]
+    _, out, _ = run(capsys, "order", "--dir", str(tmp_path), *window)
+    assert out == ""  # stored three hours late: beyond the default lag of an hour
+    _, out, _ = run(capsys, "order", "--dir", str(tmp_path), *window, "--max-lag", "3")
+    assert ids_of(out) == [late.id]
+    _, out, _ = run(capsys, "order", "--dir", str(tmp_path), "--since", "2026-01-31T10:00")
+    assert ids_of(out) == [late.id]  # no --until: every later folder is read
+
+
+def test_a_bad_max_lag_is_refused(lake_dir, capsys):
+    for bad in ("0", "-1", "1.5", "an hour"):
+        with pytest.raises(SystemExit) as exit:
+            main(["lake", "events", "order", "--dir", str(lake_dir), "--max-lag", bad])
+        assert exit.value.code == 2
+        assert "--max-lag: must be a positive whole number" in capsys.readouterr().err
 
 
 def test_an_event_stored_late_is_still_found_by_its_own_time(tmp_path, capsys):

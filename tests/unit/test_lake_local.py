@@ -22,6 +22,11 @@ class TestLocalDirectoryLake(LakeContract):
     def make_lake(self) -> LocalDirectoryLake:
         return LocalDirectoryLake(self.root)
 
+    def store_raw(self, name: str, content: bytes) -> None:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
     def test_objects_are_files_with_the_layout_path(self, lake: LocalDirectoryLake) -> None:
         e = event(T0 + 1)
         lake.append("order", "bus", records(e))
