@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import requests
 
-from scenario.actors import CustomerApp, DriverApp, PosTerminal, StaffApp, Urls, tokens
+from scenario.actors import ApiError, CustomerApp, DriverApp, PosTerminal, StaffApp, Urls, tokens
 from scenario.seed import CUSTOMER_NAMES, DRIVER_NAMES, RESTAURANTS, address_near
 from shared.auth import LocalIssuer
 
@@ -74,7 +74,7 @@ class Story:
             for r in RESTAURANTS
         }
         self.pos = PosTerminal(session, urls)
-        drivers = max(3, self.orders // 4)
+        drivers = max(3, (self.orders + 1) // 2)  # so no order waits past its driver deadline
         self.drivers = [
             DriverApp(session, urls, mint("driver", f"driver-{n}")) for n in range(drivers)
         ]
@@ -129,6 +129,8 @@ class Story:
                 self.on_checkout(order_id)
             if n % 50 == 49:
                 self.stack.settle()
+                if self.progress and not outcome.rounds:
+                    self.progress(outcome)  # placing many orders takes a while
         self.stack.settle()
 
     def play_round(self, outcome: Outcome) -> None:
@@ -175,11 +177,22 @@ class Story:
                 if self.carrying.get(id(driver)):
                     continue  # dispatch offers work to free drivers only
                 offers = driver.offers()
-                if offers:
-                    driver.accept(offers[0]["offerId"])
+                if offers and self._accept(driver, offers[0]["offerId"]):
                     self.carrying[id(driver)] = offers[0]["deliveryId"]
                     answered = True
             self.stack.settle()
+
+    @staticmethod
+    def _accept(driver: DriverApp, offer_id: str) -> bool:
+        """Take the offer; False when it ran out or was withdrawn before the answer arrived
+        (dispatch offers the delivery again)."""
+        try:
+            driver.accept(offer_id)
+        except ApiError as error:
+            if error.status != 409:
+                raise
+            return False
+        return True
 
     def _drive(self, driver: DriverApp) -> None:
         """Move the driver's delivery one step: collect it, or hand it over."""

@@ -86,3 +86,58 @@ def test_progress_on_a_terminal_rewrites_one_line(capsys):
 def test_a_bad_order_count_is_refused(capsys):
     assert main(["demo", "--orders", "0"]) == 2
     assert "--orders must be at least 1" in capsys.readouterr().err
+
+
+def test_the_same_seed_prints_the_same_timeline_and_another_seed_another(capsys):
+    # Ties in delivery order are broken by the (random) ids: the seed must draw them too.
+    main(["demo", "--orders", "4", "--seed", "9"])
+    first = capsys.readouterr().out
+    main(["demo", "--orders", "4", "--seed", "9"])
+    assert capsys.readouterr().out == first
+    main(["demo", "--orders", "4", "--seed", "10"])
+    assert capsys.readouterr().out != first
+
+
+def test_too_many_orders_are_refused_before_anything_runs(capsys):
+    from scenario.demo import MAX_ORDERS
+
+    assert main(["demo", "--orders", str(MAX_ORDERS + 1)]) == 2
+    assert f"--orders must be at most {MAX_ORDERS:,}" in capsys.readouterr().err
+
+
+def test_orders_that_never_end_are_reported_and_fail_the_run(capsys, monkeypatch):
+    from scenario.story import Story
+
+    def nobody_acts(self, outcome):
+        outcome.rounds += 1
+
+    monkeypatch.setattr(Story, "play_round", nobody_acts)
+    assert main(["demo", "--orders", "2", "--timeline", "none"]) == 1
+    captured = capsys.readouterr()
+    assert summary(captured.out, "orders") == "2 placed, 2 pending-payment"
+    assert "2 order(s) had not ended after 200 rounds" in captured.err
+
+
+def test_placing_many_orders_shows_progress_before_the_first_round(capsys):
+    assert main(["demo", "--orders", "51", "--timeline", "none"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == "  round   0: 50 orders placed"
+    assert lines[-1].endswith(": 51/51 orders done")
+
+
+def test_progress_counts_every_ended_order_as_done(capsys):
+    from scenario.demo import progress
+    from scenario.story import Outcome
+
+    orders = {"o-1": {"status": "payment-declined"}, "o-2": {"status": "preparing"}}
+    progress(Outcome(orders=orders, rounds=2), rewrite=False)
+    assert capsys.readouterr().err == "  round   2: 1/2 orders done\n"
+
+
+def test_enough_drivers_come_online_that_no_order_waits_past_its_deadline(capsys):
+    # With a driver for every four orders, the last ones waited over 30 minutes: no-driver.
+    assert main(["demo", "--orders", "30", "--seed", "2", "--timeline", "none"]) == 0
+    assert (
+        summary(capsys.readouterr().out, "orders")
+        == "30 placed, 1 cancelled (rejected), 29 delivered"
+    )

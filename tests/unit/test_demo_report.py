@@ -41,3 +41,21 @@ def test_the_first_and_the_refused_order_are_both_traced(capsys):
 
     out = capsys.readouterr().out
     assert out.index("Order o-1 (delivered):") < out.index("Order o-2 (cancelled):")
+
+
+def test_the_timeline_columns_stand_under_their_headings(capsys):
+    timeline = Timeline()
+    timeline.entries.append(Entry(0, "order", "bus", "intake-esg", "order-placed", "o-1"))
+    outcome = Outcome(orders={"o-1": {"status": "delivered"}}, rounds=1)
+
+    report(NoThirdParties(), timeline, outcome, [])
+
+    header, row = capsys.readouterr().out.splitlines()[1:3]
+    assert header.index("time") + len("time") == row.index("+00:00.000") + len("+00:00.000")
+    for heading, value in [
+        ("subsystem", "order"),
+        ("topic", "bus"),
+        ("service", "intake-esg"),
+        ("event", "order-placed"),
+    ]:
+        assert row.index(value) == header.index(heading), (header, row)
