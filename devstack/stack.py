@@ -58,6 +58,11 @@ READY_TIMEOUT_S = 90.0
 RESTART_DELAY_S = 0.5
 MAX_QUICK_DEATHS = 3
 """A host that dies this many times in a row within 10 s of its start is not restarted again."""
+PROBE_EVERY_S = 10.0
+"""How often :meth:`DevStack.supervise` asks each running host for ``/healthz``."""
+HUNG_AFTER_S = 60.0
+"""A host that has answered no probe for this long is taken for hung and restarted, as Cloud
+Run restarts an instance that fails its liveness probe."""
 
 
 class DevError(KitError):
@@ -97,6 +102,8 @@ class DevStack:
     """True once the stack has started a process (until then :meth:`stop` has nothing to do)."""
     _saved_env: dict[str, str | None] = field(default_factory=dict)
     _quick_deaths: dict[str, int] = field(default_factory=dict)
+    _probed_at: dict[str, float] = field(default_factory=dict)
+    _unanswered_since: dict[str, float] = field(default_factory=dict)
     _lock: StateDirLock | None = None
 
     @property
@@ -308,14 +315,24 @@ class DevStack:
         return found
 
     def supervise(self) -> None:
-        """Restart a host that died (its pushes are redelivered, its triggers resumed).
+        """Restart a host that died or hung (its pushes are redelivered, its triggers
+        resumed).
 
         Call it periodically; raises :class:`DevError` when a host keeps dying at start, or
         when an emulator or a fake exited: their state is in memory, so a restart would not
-        bring the stack back.
+        bring the stack back. A host that answers no ``/healthz`` for :data:`HUNG_AFTER_S`
+        is stopped and restarted.
         """
         self._check_emulators_and_fakes()
         for name, child in self.hosts.items():
+            if child.alive and self._hung(name):
+                _log.warning(
+                    "the %s host has not answered /healthz for %.0f s; restarting it",
+                    name,
+                    HUNG_AFTER_S,
+                )
+                child.stop()
+                self._unanswered_since.pop(name, None)
             if child.alive:
                 if time.monotonic() - child.started_at > 10:
                     self._quick_deaths[name] = 0
@@ -332,6 +349,18 @@ class DevStack:
             if self.manifest is not None:
                 self.manifest = replace(self.manifest, groups=self.groups())
                 self.manifest.write(self.options.state_dir / MANIFEST)
+
+    def _hung(self, name: str) -> bool:
+        """Probe the running host ``name`` (at most every :data:`PROBE_EVERY_S`); True once
+        it has answered none for :data:`HUNG_AFTER_S`."""
+        now = time.monotonic()
+        if self.manifest is None or now - self._probed_at.get(name, 0.0) < PROBE_EVERY_S:
+            return False
+        self._probed_at[name] = now
+        if healthy(self.manifest.hosts[name]):
+            self._unanswered_since.pop(name, None)
+            return False
+        return now - self._unanswered_since.setdefault(name, now) >= HUNG_AFTER_S
 
     def _check_emulators_and_fakes(self) -> None:
         exited = [

@@ -374,3 +374,33 @@ def test_an_emulator_or_fake_that_exits_stops_the_stack_with_its_name(tmp_path) 
     stack.emulators["pubsub"] = emulators.RunningEmulator(emulators.PUBSUB, "127.0.0.1:1", gone)
     with pytest.raises(DevError, match=r"^the pubsub emulator exited with code 1"):
         stack.supervise()
+
+
+def test_a_host_that_hangs_is_restarted(tmp_path, monkeypatch, caplog) -> None:
+    """A host alive but answering nothing (listening, never accepting) is taken for hung."""
+    from devstack import stack as stack_module
+    from devstack.processes import Child
+
+    monkeypatch.setattr(stack_module, "PROBE_EVERY_S", 0.0)
+    monkeypatch.setattr(stack_module, "HUNG_AFTER_S", 1.0)
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        hangs = Child("host-order", [sys.executable, "-c", "import time; time.sleep(120)"], {})
+        stack = DevStack(DevOptions(command.Ports(), tmp_path, tmp_path / "k.pem"), apps=[])
+        stack.hosts["order"] = hangs
+        stack.manifest = a_manifest(port)
+        hangs.start()
+        try:
+            first = hangs.pid
+            stack.supervise()  # the first unanswered probe
+            assert hangs.restarts == 0
+            time.sleep(1.1)
+            with caplog.at_level(logging.WARNING, logger="fooddelivery.dev"):
+                stack.supervise()
+            assert hangs.restarts == 1
+            assert hangs.alive and hangs.pid != first
+            assert "the order host has not answered /healthz for 1 s; restarting it" in caplog.text
+        finally:
+            hangs.stop()
