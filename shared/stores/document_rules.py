@@ -259,3 +259,15 @@ def _size(value: Any) -> int:
                     raise
         return total
     return 1 if value is None or kind is bool else 8  # numbers and timestamps
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Whether Firestore would hold ``a`` and ``b`` as the same value: maps whatever their
+    key order, an integer never the same as a float or a boolean."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)

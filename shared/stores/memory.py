@@ -45,6 +45,7 @@ from shared.stores.document_rules import (
     check_key,
     check_size,
     normalized,
+    same_value,
 )
 from shared.stores.query import (
     all_of,
@@ -109,18 +110,6 @@ _SURELY_FITS_BYTES = (MAX_DOCUMENT_BYTES - 3100) * 5 // 8
 integer: 5 of 8), and a document name takes Firestore at most 3100 bytes."""
 _SURROGATE = re.compile(rb"\xed[\xa0-\xbf]")
 """How marshal and pickle write a lone surrogate; valid UTF-8 never holds these bytes."""
-
-
-def same_value(a: Any, b: Any) -> bool:
-    """Whether Firestore would hold ``a`` and ``b`` as the same value: maps whatever their
-    key order, an integer never the same as a float or a boolean."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)
 
 
 class FrozenChange:

@@ -10,7 +10,9 @@ orders them as they were written; the service publishes it with the entity
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from shared.stores.document_rules import same_value
 
 if TYPE_CHECKING:
     from shared.stores.base import Doc
@@ -34,7 +36,7 @@ def counted(write: Write) -> Write:
         fresh = content_of(new)
         if current is not None:
             stored = content_of(current)
-            if stored == fresh and same(stored, fresh):  # ``==`` first: it is quicker
+            if stored == fresh and same_value(stored, fresh):  # ``==`` first: it is quicker
                 return current
         return {**fresh, REVISION: (current or {}).get(REVISION, 0) + 1}
 
@@ -44,15 +46,3 @@ def counted(write: Write) -> Write:
 def content_of(doc: Doc) -> Doc:
     """A stored document as it was saved: without its revision."""
     return {name: value for name, value in doc.items() if name != REVISION}
-
-
-def same(a: Any, b: Any) -> bool:
-    """Whether two stored values are the same as Firestore keeps them: of one type too, so
-    ``1`` and ``1.0`` (an integer and a double) or ``True`` and ``1`` differ."""
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(same(a[name], b[name]) for name in a)
-    if isinstance(a, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b)

@@ -29,7 +29,8 @@ from shared.hub.message import Message
 from shared.runtime.outcome import Outcome
 from shared.stores import document_rules, query
 from shared.stores.base import DocumentChange, Where
-from shared.stores.memory import Frozen, InMemoryDocumentStore, same_value
+from shared.stores.document_rules import same_value
+from shared.stores.memory import Frozen, InMemoryDocumentStore
 from shared.topology import Topic
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
