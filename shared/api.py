@@ -16,7 +16,10 @@ fields', become the schemas' descriptions.
 
 Bad input never reaches a handler: a body that is not JSON or breaks the model
 is answered with 400 and a message per field; a missing or invalid token with
-401; a caller of the wrong kind with 403. Handlers raise :class:`HttpError`
+401 and a ``WWW-Authenticate: Bearer`` challenge (RFC 6750: ``error="invalid_token"``
+and why, when a token was given); a valid token whose account has no role yet
+(:class:`~shared.auth.NoRole`), or a caller of the wrong kind, with 403.
+Handlers raise :class:`HttpError`
 for refusals of their own (404, 409, ...). ``idempotent`` routes honour an
 ``Idempotency-Key`` header: a retry with the same key gets the first response.
 
@@ -52,6 +55,8 @@ from pydantic import BaseModel, ValidationError
 from shared.auth import (
     Actor,
     AuthError,
+    MissingToken,
+    NoRole,
     Principal,
     TokenVerifier,
     VerifierUnavailable,
@@ -239,8 +244,12 @@ class HttpApi:
     def _authenticate(self, route: Route) -> Principal:
         try:
             caller = self._verifier.verify(bearer_token(flask.request.headers.get("Authorization")))
+        except MissingToken as e:
+            raise HttpError(401, str(e), headers=bearer_challenge(self.title)) from e
         except AuthError as e:
-            raise HttpError(401, str(e)) from e
+            raise HttpError(401, str(e), headers=bearer_challenge(self.title, str(e))) from e
+        except NoRole as e:
+            raise HttpError(403, str(e)) from e
         except VerifierUnavailable as e:
             _log.warning("cannot verify a token: %s", e.__cause__)
             raise HttpError(
@@ -307,6 +316,25 @@ class HttpApi:
         from shared.openapi import build_openapi
 
         return build_openapi(self)
+
+
+def bearer_challenge(realm: str, refusal: str | None = None) -> dict[str, str]:
+    """The ``WWW-Authenticate`` header of a 401 (RFC 6750, section 3).
+
+    Without ``refusal`` (no token was given) the challenge names no error; with it
+    (a token was given and refused) it is ``error="invalid_token"`` and the refusal
+    as its ``error_description``.
+    """
+    challenge = f'Bearer realm="{_quotable(realm)}"'
+    if refusal is not None:
+        challenge += f', error="invalid_token", error_description="{_quotable(refusal)}"'
+    return {"WWW-Authenticate": challenge}
+
+
+def _quotable(text: str) -> str:
+    """``text`` with what a quoted challenge parameter may not hold replaced: RFC 6750
+    allows printable ASCII but ``"`` and ``\\`` (``"`` becomes ``'``, the rest ``?``)."""
+    return "".join("'" if c == '"' else c if " " <= c <= "~" and c != "\\" else "?" for c in text)
 
 
 def _summary_and_description(docstring: str) -> tuple[str, str]:

@@ -42,6 +42,13 @@ _ERROR = {
     },
 }
 
+_CHALLENGE = {
+    "description": 'The bearer challenge (RFC 6750): `Bearer realm="<API title>"` when no '
+    'token was given; with `error="invalid_token"` and an `error_description` when the token '
+    "was refused.",
+    "schema": {"type": "string"},
+}
+
 
 def _schema(
     model: type[BaseModel], components: dict[str, Any], mode: JsonSchemaMode = "validation"
@@ -124,8 +131,15 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
                     else {}
                 ),
                 "400": {"description": "invalid request", **error},
-                "401": {"description": "missing or invalid bearer token", **error},
-                "403": {"description": "the caller may not do this", **error},
+                "401": {
+                    "description": "missing or invalid bearer token",
+                    "headers": {"WWW-Authenticate": _CHALLENGE},
+                    **error,
+                },
+                "403": {
+                    "description": "the caller may not do this, or its account has no role yet",
+                    **error,
+                },
                 "409": {"description": "a concurrent change collided with it; retry", **error},
                 "503": {
                     "description": "the data store or the token verifier is unavailable; "
@@ -157,8 +171,9 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
             }
         responses = operation["responses"]
         for status, when in sorted(route.refusals.items()):
-            also = responses.get(str(status), {}).get("description")
-            responses[str(status)] = {
+            kit = responses.get(str(status), {})
+            also = kit.get("description")
+            responses[str(status)] = kit | {
                 "description": f"{prose(when)}; or {also}" if also else prose(when),
                 **error,
             }

@@ -9,7 +9,9 @@ Two verifiers share one port:
   from a custom claim.
 
 A token's claims become a :class:`Principal`: who (``subject``), acting as what
-(``actor``: customer, driver or staff) and, for staff, which ``restaurant``.
+(``actor``: customer, driver or staff) and, for staff, which ``restaurant``. A
+token that is refused is an :class:`AuthError` (401); a valid token whose account
+has no role yet, or one the system does not serve, is :class:`NoRole` (403).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from shared.auth.principal import (
     ACTORS,
     Actor,
     AuthError,
+    MissingToken,
+    NoRole,
     Principal,
     VerifierUnavailable,
     bearer_token,
@@ -43,6 +47,8 @@ __all__ = [
     "IdentityPlatformVerifier",
     "LocalIssuer",
     "LocalVerifier",
+    "MissingToken",
+    "NoRole",
     "Principal",
     "TokenVerifier",
     "VerifierUnavailable",

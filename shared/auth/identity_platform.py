@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
@@ -17,7 +18,14 @@ GOOGLE_JWKS_URL = (
 FETCH_TIMEOUT_S = 5.0
 """How long a fetch of the key set may take: every request waiting on it waits as long."""
 REFRESH_COOLDOWN_S = 30.0
-"""The least time between two fetches forced by tokens naming a key id the key set lacks."""
+"""The least time between two fetches forced by tokens naming a key id the key set lacks,
+and between two tries to fetch the key set again while the endpoint fails."""
+KEYS_GRACE_S = 24 * 3600.0
+"""How long past its lifespan the last key set fetched is still used while the endpoint fails.
+
+Google publishes a signing key well before tokens are signed with it and rotates keys about
+daily, so a key set a day out of date still verifies almost every token."""
+_log = logging.getLogger("fooddelivery.auth")
 
 
 class IdentityPlatformVerifier(TokenVerifier):
@@ -28,6 +36,11 @@ class IdentityPlatformVerifier(TokenVerifier):
     audience and times, a token must say when its user signed in (``auth_time``,
     not after now), as Firebase asks verifiers to check. ``jwks_url`` is
     overridable so tests can serve keys locally.
+
+    Google's key set is kept for ``keys_lifespan_s``. When it cannot be fetched
+    again once that has passed, the last one fetched is still used (a warning
+    logged, a new fetch tried at most once per ``refresh_cooldown_s``) for up to
+    ``keys_grace_s`` more; only then are tokens :class:`VerifierUnavailable`.
     """
 
     def __init__(
@@ -36,17 +49,24 @@ class IdentityPlatformVerifier(TokenVerifier):
         jwks_url: str = GOOGLE_JWKS_URL,
         *,
         keys_lifespan_s: float = 3600,
+        keys_grace_s: float = KEYS_GRACE_S,
         refresh_cooldown_s: float = REFRESH_COOLDOWN_S,
     ) -> None:
         super().__init__()
         self._project = project
-        # The key set is cached for ``keys_lifespan_s``; single keys are not cached apart
-        # from it (PyJWT's key cache never forgets a key Google has rotated out).
+        # The kit caches the key set itself (PyJWT's cache drops it once its lifespan is
+        # over, so it cannot stand in while the endpoint fails);
+        # single keys are not cached apart from it (PyJWT's key cache never forgets a key
+        # Google has rotated out).
         self._jwks = jwt.PyJWKClient(
-            jwks_url, cache_keys=False, lifespan=keys_lifespan_s, timeout=FETCH_TIMEOUT_S
+            jwks_url, cache_keys=False, cache_jwk_set=False, timeout=FETCH_TIMEOUT_S
         )
+        self._lifespan_s, self._grace_s = keys_lifespan_s, keys_grace_s
         self._refresh_cooldown_s = refresh_cooldown_s
         self._refreshed_at: float | None = None
+        self._key_set: list[jwt.PyJWK] | None = None
+        self._fetched_at = 0.0
+        self._failed_at: float | None = None
         self._lock = threading.Lock()
 
     def _decode(self, token: str) -> dict[str, Any]:
@@ -95,13 +115,41 @@ class IdentityPlatformVerifier(TokenVerifier):
         return key
 
     def _keys(self, *, refresh: bool) -> list[jwt.PyJWK]:
-        """The published signing keys (cached unless ``refresh``), or VerifierUnavailable."""
+        """The published signing keys, or VerifierUnavailable.
+
+        The cached key set unless ``refresh`` or its lifespan is over; past it, a key
+        set that cannot be fetched is replaced by the cached one within the grace
+        period. A forced ``refresh`` that fails is VerifierUnavailable: the token
+        names a key the cached set lacks, so it cannot help.
+        """
+        now = time.monotonic()
+        age = now - self._fetched_at
+        if not refresh and self._key_set is not None:
+            if age < self._lifespan_s:
+                return self._key_set
+            retried_lately = (
+                self._failed_at is not None and now - self._failed_at < self._refresh_cooldown_s
+            )
+            if retried_lately and age < self._lifespan_s + self._grace_s:
+                return self._key_set
         try:
-            return self._jwks.get_signing_keys(refresh=refresh)
+            keys = self._jwks.get_signing_keys()
         except (jwt.PyJWTError, ValueError) as e:
             # ValueError: the key server answered with something that is not JSON; the
             # PyJWT errors: no answer, or one that is not a key set with a usable key.
+            self._failed_at = now
+            if not refresh and self._key_set is not None and age < self._lifespan_s + self._grace_s:
+                _log.warning(
+                    "cannot fetch the signing keys (%s); using those fetched %.0f s ago "
+                    "for up to %.0f s more",
+                    e,
+                    age,
+                    self._lifespan_s + self._grace_s - age,
+                )
+                return self._key_set
             raise VerifierUnavailable("the signing keys cannot be fetched; try again") from e
+        self._key_set, self._fetched_at, self._failed_at = keys, time.monotonic(), None
+        return keys
 
 
 def _with_id(keys: list[jwt.PyJWK], kid: str) -> jwt.PyJWK | None:

@@ -20,6 +20,20 @@ class AuthError(KitError):
     """The request's credentials are missing or invalid (HTTP 401)."""
 
 
+class MissingToken(AuthError):
+    """The request carries no bearer token (HTTP 401 whose challenge names no error)."""
+
+
+class NoRole(KitError):
+    """The token is valid, but its account has no role the system serves (HTTP 403).
+
+    Its ``actor`` claim is missing (a user who signed up before the claims were set)
+    or is not one of :data:`ACTORS`. Not an :class:`AuthError`: a new token of the
+    same account would carry the same claims, so a 401, which makes clients sign in
+    again, would only make them loop.
+    """
+
+
 class VerifierUnavailable(KitError):
     """Tokens cannot be checked right now, e.g. the signing keys cannot be fetched (HTTP 503)."""
 
@@ -38,16 +52,25 @@ class Principal:
 
         The subject and the restaurant become document ids: the subject must pass
         :func:`subject_problem`, the restaurant :func:`is_name`; only a staff token
-        names a restaurant, and it must.
+        names a restaurant, and it must. A token naming a valid subject but no
+        actor, or another one, is :class:`NoRole`; the other refusals are
+        :class:`AuthError`.
         """
         actor, subject = claims.get("actor"), claims.get("sub")
-        if actor not in ACTORS:
-            raise AuthError(f"token has no valid 'actor' claim (one of {', '.join(ACTORS)})")
         if not isinstance(subject, str) or not subject:
             raise AuthError("token has no subject")
         problem = subject_problem(subject)
         if problem is not None:
             raise AuthError(f"the token's subject cannot name a caller: {problem}")
+        if actor is None:
+            raise NoRole(
+                "the account has no role yet (its token has no 'actor' claim); "
+                "once it is given one, get a new ID token"
+            )
+        if actor not in ACTORS:
+            raise NoRole(
+                f"the account's role (its token's 'actor' claim) is not one of {', '.join(ACTORS)}"
+            )
         restaurant = claims.get("restaurant")
         if actor != "staff":
             if restaurant is not None:
@@ -59,12 +82,12 @@ class Principal:
 
 
 def bearer_token(authorization: str | None) -> str:
-    """The token of an ``Authorization: Bearer …`` header, or :class:`AuthError`."""
+    """The token of an ``Authorization: Bearer …`` header, or :class:`MissingToken`."""
     if not authorization:
-        raise AuthError("missing Authorization header")
+        raise MissingToken("missing Authorization header")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise AuthError("the Authorization header must be 'Bearer <token>'")
+        raise MissingToken("the Authorization header must be 'Bearer <token>'")
     return token.strip()
 
 

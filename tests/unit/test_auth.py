@@ -12,6 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from werkzeug.test import TestResponse
 
 from shared.api import HttpApi
 from shared.auth import (
@@ -22,6 +23,7 @@ from shared.auth import (
     IdentityPlatformVerifier,
     LocalIssuer,
     LocalVerifier,
+    NoRole,
     Principal,
     TokenVerifier,
     VerifierUnavailable,
@@ -186,7 +188,7 @@ def jwks_server(published):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             published["fetches"] = published.get("fetches", 0) + 1
-            self.send_response(200)
+            self.send_response(published.get("status", 200))
             self.send_header("Content-Type", "application/json")
             self.end_headers()
             self.wfile.write(published["body"])
@@ -227,7 +229,7 @@ def test_identity_platform_tokens_are_verified_against_published_keys(jwks_serve
     assert verifier.verify(google_token(key, "food-prod")) == Principal("customer", "uid-1")
     with pytest.raises(AuthError):
         verifier.verify(google_token(key, "other-project"))
-    with pytest.raises(AuthError):
+    with pytest.raises(NoRole):  # valid, but not a role the system serves: 403, not 401
         verifier.verify(google_token(key, "food-prod", actor="admin"))
     with pytest.raises(AuthError):
         verifier.verify(
@@ -352,8 +354,8 @@ def unverified_claims(token: str) -> dict:
     return {k: v for k, v in claims.items() if k not in ("iat", "exp")}
 
 
-def status_of(verifier: TokenVerifier, token: str) -> int:
-    """The status a BFF API guarded by ``verifier`` answers a call bearing ``token`` with."""
+def answer_of(verifier: TokenVerifier, token: str) -> TestResponse:
+    """What a BFF API guarded by ``verifier`` answers a call bearing ``token`` with."""
     api = HttpApi("Probe", verifier)
 
     @api.route("GET", "/me", actors={"customer"})
@@ -362,7 +364,12 @@ def status_of(verifier: TokenVerifier, token: str) -> int:
         return {"subject": caller.subject}
 
     client = api.flask_app().test_client()
-    return client.get("/me", headers={"Authorization": f"Bearer {token}"}).status_code
+    return client.get("/me", headers={"Authorization": f"Bearer {token}"})
+
+
+def status_of(verifier: TokenVerifier, token: str) -> int:
+    """The status a BFF API guarded by ``verifier`` answers a call bearing ``token`` with."""
+    return answer_of(verifier, token).status_code
 
 
 @pytest.fixture(scope="module")
@@ -604,3 +611,99 @@ def test_a_bff_whose_key_is_unusable_answers_503_without_naming_the_file(tmp_pat
         verifier.verify(token)
     assert str(key) not in str(refused.value)  # the caller is told no server path
     assert status_of(verifier_from({"DEV_KEY": str(key)}), token) == 503
+
+
+# -- a valid token whose account has no role: 403, not 401 (a new token would not help) ------
+
+
+@pytest.fixture(params=["local", "identity-platform"])
+def role_token(request, local_key, jwks_server):
+    """``(verifier, make)``: a verifier and a maker of valid tokens for it, claims changed."""
+    if request.param == "local":
+        return LocalIssuer(local_key), lambda **claims: local_token(local_key, **claims)
+    key, url = jwks_server
+    verifier = IdentityPlatformVerifier("food-prod", jwks_url=url)
+    return verifier, lambda **claims: google_token(key, "food-prod", **claims)
+
+
+@pytest.mark.parametrize("actor", [DROP, None], ids=["no-claim", "null"])
+def test_a_valid_token_whose_account_has_no_role_yet_is_403(role_token, actor) -> None:
+    verifier, make = role_token
+    with pytest.raises(NoRole, match="the account has no role yet"):
+        verifier.verify(make(actor=actor))
+    answer = answer_of(verifier, make(actor=actor, sub="uid-2"))
+    assert answer.status_code == 403
+    assert "no role yet" in answer.get_json()["error"]
+    assert "WWW-Authenticate" not in answer.headers  # nothing to authenticate again for
+
+
+@pytest.mark.parametrize("actor", ["admin", "", "Customer", 42, ["customer"]])
+def test_a_valid_token_whose_role_the_system_does_not_serve_is_403(role_token, actor) -> None:
+    verifier, make = role_token
+    with pytest.raises(NoRole, match=r"role .* is not one of customer, driver, staff"):
+        verifier.verify(make(actor=actor))
+    assert status_of(verifier, make(actor=actor, sub="uid-2")) == 403
+
+
+def test_a_token_without_a_role_whose_subject_cannot_name_a_caller_is_still_401(
+    role_token,
+) -> None:
+    verifier, make = role_token
+    with pytest.raises(AuthError, match="subject cannot name a caller"):
+        verifier.verify(make(actor=DROP, sub="a/b"))
+
+
+def test_a_forged_token_without_a_role_is_401_not_403(local_key) -> None:
+    forged = local_token(rsa.generate_private_key(public_exponent=65537, key_size=2048), actor=DROP)
+    assert status_of(LocalIssuer(local_key), forged) == 401
+
+
+# -- Google's key endpoint failing: the last key set serves for a grace period, then 503 ----
+
+
+def test_the_last_key_set_serves_while_the_key_endpoint_fails(
+    jwks_server, published, caplog
+) -> None:
+    key, url = jwks_server
+    verifier = IdentityPlatformVerifier(
+        "food-prod", jwks_url=url, keys_lifespan_s=0.2, keys_grace_s=60, refresh_cooldown_s=60
+    )
+    assert verifier.verify(google_token(key, "food-prod", sub="uid-1"))
+    published["status"] = 503
+    time.sleep(0.3)  # the key set's lifespan is over
+
+    with caplog.at_level("WARNING", logger="fooddelivery.auth"):
+        assert verifier.verify(google_token(key, "food-prod", sub="uid-2"))
+    assert "cannot fetch the signing keys" in caplog.text
+    assert status_of(verifier, google_token(key, "food-prod", sub="uid-3")) == 200
+    assert published["fetches"] == 2  # the failed fetch is tried again only after the cooldown
+
+
+def test_the_key_set_is_fetched_again_once_the_endpoint_answers(jwks_server, published) -> None:
+    old, url = jwks_server
+    verifier = IdentityPlatformVerifier(
+        "food-prod", jwks_url=url, keys_lifespan_s=0.2, refresh_cooldown_s=0.1
+    )
+    assert verifier.verify(google_token(old, "food-prod", sub="uid-1"))
+    published["status"] = 503
+    time.sleep(0.3)
+    assert verifier.verify(google_token(old, "food-prod", sub="uid-2"))  # the stale set
+
+    published["status"] = 200
+    published["body"] = jwks_body(k2=rsa.generate_private_key(public_exponent=65537, key_size=2048))
+    time.sleep(0.15)  # past the cooldown: the next token fetches the set Google now publishes
+    with pytest.raises(AuthError, match="no published key"):
+        verifier.verify(google_token(old, "food-prod", sub="uid-3"))
+
+
+def test_past_the_grace_period_a_failing_key_endpoint_is_an_outage(jwks_server, published) -> None:
+    key, url = jwks_server
+    verifier = IdentityPlatformVerifier(
+        "food-prod", jwks_url=url, keys_lifespan_s=0.2, keys_grace_s=0.3, refresh_cooldown_s=0
+    )
+    assert verifier.verify(google_token(key, "food-prod", sub="uid-1"))
+    published["body"] = b"<html>502 Bad Gateway</html>"
+    time.sleep(0.6)  # lifespan and grace period are over
+    with pytest.raises(VerifierUnavailable):
+        verifier.verify(google_token(key, "food-prod", sub="uid-2"))
+    assert status_of(verifier, google_token(key, "food-prod", sub="uid-3")) == 503
