@@ -64,7 +64,9 @@ class EmbeddedStack:
         self.issuer = LocalIssuer.from_file(self.dev_key)
         self.actor_session = http_session()
         pos_session = http_session()
-        self.payments_app = payment_processor.create_app(api_key=PAYMENT_KEY)
+        self.payments_app = payment_processor.create_app(
+            api_key=PAYMENT_KEY, now_s=lambda: self.clock.now_ms() / 1000
+        )
         self.push_app = push_provider.create_app(api_key=PUSH_KEY)
         self.pos_app = point_of_sale.create_app(
             webhook_secret=POS_SECRET,

@@ -33,7 +33,8 @@ def new_order(
     """An order awaiting payment, known outside only by a fresh random ``customerRef``.
 
     ``paymentMethod`` is the card token the checkout request named, or ``None`` for
-    the account's saved card. It stays in this document: no event carries it.
+    the account's saved card. It stays in this document, no event carries it, and it
+    is forgotten once payment-esg announces the payment's outcome (:func:`payment_decided`).
     ``notifyCustomer`` is the account's choice at checkout, passed on with the order.
     """
     restaurant = cart.restaurant
@@ -62,6 +63,25 @@ def leave_pending(store: AbstractDocumentStore, order_id: str, changes: Doc) -> 
         lambda order: {**order, **changes} if order and order["status"] == PENDING else None,
     )
     return moved is not None
+
+
+def payment_decided(store: AbstractDocumentStore, order_id: str, changes: Doc) -> None:
+    """Apply the payment's outcome ``changes`` if the order still awaits it, and forget the
+    card token its checkout request named, whatever the order's status.
+
+    payment-esg announces an outcome once it has stored the processor's answer,
+    so it never needs the token again: a retry asks with the card its attempt noted.
+    """
+
+    def decide(order: Doc | None) -> Doc | None:
+        if order is None:
+            return None
+        decided = {**order, **changes} if order["status"] == PENDING else dict(order)
+        if decided.get("paymentMethod") is not None:
+            decided["paymentMethod"] = None
+        return decided if decided != order else None
+
+    store.update(ORDERS, order_id, decide)
 
 
 def give_up(store: AbstractDocumentStore, order_id: str, reason: str, now_ms: int) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from customer.checkout_bff.models import ACCOUNTS, MENUS, RESTAURANTS
-from customer.checkout_bff.orders import DECLINED, PLACED, leave_pending
+from customer.checkout_bff.orders import DECLINED, PLACED, payment_decided
 from customer.events import (
     ACCOUNT_UPDATED,
     MENU_UPDATED,
@@ -29,7 +29,8 @@ PAYMENT_OUTCOMES = (PAYMENT_AUTHORIZED, PAYMENT_DECLINED)
 
 
 def follow(event: Envelope, ctx: Context[CustomerPorts]) -> None:
-    """Refresh a copy, or move the paid (or declined) order out of ``pending-payment``."""
+    """Refresh a copy, or move the paid (or declined) order out of ``pending-payment``; the
+    order forgets the card token its checkout named either way."""
     store = ctx.ports.store
     collection = COPY_OF.get(event.type)
     if collection is not None:
@@ -39,8 +40,8 @@ def follow(event: Envelope, ctx: Context[CustomerPorts]) -> None:
         )
     elif event.type == PAYMENT_AUTHORIZED:
         placed_at = event.body.get("authorizedAt") or event.timestamp
-        leave_pending(store, event.body["orderId"], {"status": PLACED, "placedAt": placed_at})
+        payment_decided(store, event.body["orderId"], {"status": PLACED, "placedAt": placed_at})
     elif event.type == PAYMENT_DECLINED:
-        leave_pending(
+        payment_decided(
             store, event.body["orderId"], {"status": DECLINED, "reason": event.body["reason"]}
         )

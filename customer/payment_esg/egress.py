@@ -202,8 +202,10 @@ def _authorization(order: Doc, token: str | None, ctx: Context[CustomerPorts]) -
                 "order %s: the processor refused to authorize: %s", order["id"], outcome.refusal
             )
         return {**payment, "authorizationId": None, "status": "declined", "reason": outcome.reason}
+    # The processor's time when it gives one: a lost answer's retry learns it minutes later.
+    at = outcome.authorized_at_ms
     authorized = {"authorizationId": outcome.authorization_id, "status": "authorized"}
-    return {**payment, **authorized, "authorizedAt": ctx.clock.now_ms()}
+    return {**payment, **authorized, "authorizedAt": ctx.clock.now_ms() if at is None else at}
 
 
 def _at(payment: Doc) -> int | None:

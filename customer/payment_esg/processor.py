@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from shared.exceptions import BusinessRuleViolation
@@ -48,9 +49,15 @@ REFUSED = "payment_refused"
 
 @dataclass(frozen=True, slots=True)
 class Authorized:
-    """The processor reserved the amount on the payment method."""
+    """The processor reserved the amount on the payment method.
+
+    ``authorized_at_ms`` is when, by the processor's clock (epoch ms), if it said: a
+    retried request answered with the first attempt's outcome still tells the
+    time of that first attempt.
+    """
 
     authorization_id: str
+    authorized_at_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +125,8 @@ class HttpPaymentProcessor(PaymentProcessor):
         if _is_final_refusal(response.status_code):
             return _declined(response)
         _raise_for_status(response, f"authorize {reference}")
-        return Authorized(str(response.json()["id"]))
+        authorization = response.json()
+        return Authorized(str(authorization["id"]), _epoch_ms(authorization.get("authorizedAt")))
 
     def settle(self, authorization_id: str, action: Settlement, *, idempotency_key: str) -> None:
         response = self._post(
@@ -162,6 +170,18 @@ def _raise_for_status(response: requests.Response, what: str) -> None:
         raise BusinessRuleViolation(
             f"payment processor refused to {what}: {response.status_code} {problem}"
         )
+
+
+def _epoch_ms(stamp: object) -> int | None:
+    """An ISO 8601 time with its offset (``2026-01-01T12:00:00.000Z``) in epoch ms; ``None``
+    for anything else, so a processor that does not say leaves the time to the caller."""
+    if not isinstance(stamp, str):
+        return None
+    try:
+        when = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return None if when.tzinfo is None else round(when.timestamp() * 1000)
 
 
 def _error(response: requests.Response) -> dict[str, Any]:

@@ -6,7 +6,8 @@ Every route needs ``Authorization: Bearer <api_key>``; mutating routes need an
 declined with 402 ``{"error": ..., "code": "card_declined"}``.
 
 * ``POST /v1/authorizations`` ``{amount, currency, paymentMethod, reference}``
-  -> 201 ``{id, status: "authorized", amount, currency, reference}``
+  -> 201 ``{id, status: "authorized", amount, currency, reference, authorizedAt}``
+  (``authorizedAt``: ISO 8601 UTC, e.g. ``2026-01-01T12:00:00.000Z``)
 * ``POST /v1/authorizations/{id}/capture`` (from authorized), ``/void`` (from authorized),
   ``/refund`` (from captured) -> 200 the authorization; 409 ``code: "invalid_state"``
   from another state (``code: "idempotency_key_in_use"`` is a retry that overtook the
@@ -18,6 +19,8 @@ declined with 402 ``{"error": ..., "code": "card_declined"}``.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import cast
 
 import flask
@@ -34,12 +37,15 @@ DEFAULT_PORT = 8701
 __all__ = ["DEFAULT_API_KEY", "DEFAULT_PORT", "create_app"]
 
 
-def create_app(api_key: str = DEFAULT_API_KEY) -> flask.Flask:
-    """The payment processor as a Flask app with its own empty state."""
+def create_app(
+    api_key: str = DEFAULT_API_KEY, now_s: Callable[[], float] = time.time
+) -> flask.Flask:
+    """The payment processor as a Flask app with its own empty state; ``now_s`` (epoch
+    seconds) stamps its operations, so a run on a simulated clock gets that clock's times."""
     app = create_base_app("fake-payment-processor")
     faults.install(app)
     require_bearer(app, api_key)
-    ledger = Ledger()
+    ledger = Ledger(now_s)
     replays = IdempotencyStore()
 
     @app.post("/v1/authorizations")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fakes.web import FakeError, new_id, now_iso
+from fakes.web import FakeError, new_id
 
 Status = Literal["authorized", "captured", "voided", "refunded"]
 Action = Literal["capture", "void", "refund"]
@@ -59,13 +62,15 @@ class Authorization:
     operations: tuple[Operation, ...]
 
     def summary(self) -> dict[str, Any]:
-        """What mutating calls answer: id, status, amount, currency, reference."""
+        """What mutating calls answer: id, status, amount, currency, reference, and when the
+        amount was authorized (``authorizedAt``, ISO 8601 UTC with milliseconds)."""
         return {
             "id": self.id,
             "status": self.status,
             "amount": self.amount,
             "currency": self.currency,
             "reference": self.reference,
+            "authorizedAt": self.operations[0].at,
         }
 
     def detail(self) -> dict[str, Any]:
@@ -74,11 +79,13 @@ class Authorization:
 
 
 class Ledger:
-    """All authorizations, in creation order; thread-safe."""
+    """All authorizations, in creation order, their operations stamped by ``now_s`` (epoch
+    seconds); thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, now_s: Callable[[], float] = time.time) -> None:
         self._authorizations: dict[str, Authorization] = {}
         self._lock = threading.Lock()
+        self._now_s = now_s
 
     def authorize(self, request: AuthorizationRequest, key: str) -> Authorization:
         """A new authorization; 402 for the declined test card."""
@@ -90,7 +97,7 @@ class Ledger:
             amount=request.amount,
             currency=request.currency,
             reference=request.reference,
-            operations=(Operation("authorize", now_iso(), key),),
+            operations=(Operation("authorize", self._now_iso(), key),),
         )
         with self._lock:
             self._authorizations[authorization.id] = authorization
@@ -111,7 +118,7 @@ class Ledger:
             updated = replace(
                 current,
                 status=result,
-                operations=(*current.operations, Operation(action, now_iso(), key)),
+                operations=(*current.operations, Operation(action, self._now_iso(), key)),
             )
             self._authorizations[authorization_id] = updated
             return updated
@@ -129,6 +136,10 @@ class Ledger:
                 for a in self._authorizations.values()
                 if reference is None or a.reference == reference
             ]
+
+    def _now_iso(self) -> str:
+        now = datetime.fromtimestamp(self._now_s(), UTC)
+        return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     def _get(self, authorization_id: str) -> Authorization:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +82,12 @@ _SETTLE = {
 }
 
 
+def iso(epoch_ms: int) -> str:
+    """``epoch_ms`` as the processor writes times: ISO 8601 UTC with milliseconds."""
+    stamp = datetime.fromtimestamp(epoch_ms / 1000, UTC).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
+
+
 class FakeProcessor:
     """A tiny payment processor: one answer per Idempotency-Key, declines ``pm_card_declined``."""
 
@@ -93,6 +100,8 @@ class FakeProcessor:
         self.failure: tuple[dict[str, Any], int] = ({"error": "try again later"}, 503)
         self.down_until = 0
         """Every call answers 503 until the clock reaches this time (epoch ms)."""
+        self.stamps = True
+        """Whether an authorization answers when it was made (``authorizedAt``, ISO 8601)."""
         self.lost_answers = 0
         """How many of the next calls do their work and then answer 503, as if the answer
         was lost on its way back."""
@@ -133,7 +142,8 @@ class FakeProcessor:
             auth_id = f"auth-{len(self.authorizations) + 1}"
             auth = {"id": auth_id, "status": "authorized", "amount": body["amount"]}
             self.authorizations[auth_id] = {**auth, "reference": body["reference"]}
-            return dict(self.authorizations[auth_id]), 201
+            stamp = {"authorizedAt": iso(self.clock.now_ms())} if self.stamps else {}
+            return {**self.authorizations[auth_id], **stamp}, 201
 
         return self._once(answer)
 

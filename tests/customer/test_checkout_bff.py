@@ -462,7 +462,52 @@ def test_the_request_may_name_another_address_and_card(shop: Customer) -> None:
     [order] = orders(shop)
     assert response.status_code == 201
     assert order["deliveryAddress"] == ADDRESS
-    assert order["paymentMethod"] == "pm_card_amex"
+    [call] = shop.processor.calls
+    assert call["body"]["paymentMethod"] == "pm_card_amex"
+    assert order["status"] == "placed"
+
+
+@pytest.mark.parametrize(
+    ("card", "status"), [("pm_card_amex", "placed"), (DECLINED_CARD, "payment-declined")]
+)
+def test_a_card_named_at_checkout_is_kept_only_until_the_payment_is_decided(
+    shop: Customer, card: str, status: str
+) -> None:
+    # GIVEN the processor is down for a while after checkout
+    shop.sign_up()
+    shop.fill_cart()
+    shop.processor.down_until = START + MINUTE
+    seen: list[str | None] = []
+    shop.meanwhile(START + 1, lambda: seen.append(orders(shop)[0]["paymentMethod"]))
+
+    checkout(shop, {"paymentMethod": card})
+
+    # THEN the order holds the card while its payment waits, and forgets it once decided
+    assert seen == [card]
+    [order] = orders(shop)
+    assert order["status"] == status
+    assert order["paymentMethod"] is None
+
+
+def test_a_card_named_at_checkout_is_forgotten_when_a_late_authorization_is_voided(
+    shop: Customer,
+) -> None:
+    # GIVEN the processor is down for longer than an order may wait for its payment
+    shop.sign_up()
+    shop.fill_cart()
+    shop.processor.down_until = START + PAYMENT_DEADLINE_MS + 5 * MINUTE
+    shop.tick_while_waiting()
+
+    # WHEN the customer checks out with a card named in the request
+    order_id = checkout(shop, {"paymentMethod": "pm_card_amex"}).get_json()["orderId"]
+
+    # THEN the order cancelled at the deadline forgets the card once the late authorization
+    # (made with it) is announced, and voided
+    [call, *_] = shop.processor.calls
+    assert call["body"]["paymentMethod"] == "pm_card_amex"
+    order = shop.doc("orders", order_id)
+    assert (order["status"], order["paymentMethod"]) == ("cancelled", None)
+    assert shop.doc("payments", order_id)["status"] == "voided"
 
 
 def test_an_address_beyond_the_restaurants_delivery_radius_is_refused(shop: Customer) -> None:

@@ -397,9 +397,46 @@ def authorize(
 
 
 def test_the_adapter_reads_the_processors_answers(customer: Customer) -> None:
-    assert authorize(adapter(customer)) == Authorized("auth-1")
-    assert authorize(adapter(customer), "o-1") == Authorized("auth-1")
+    assert authorize(adapter(customer)) == Authorized("auth-1", START)
+    customer.clock.advance(MINUTE)
+    assert authorize(adapter(customer), "o-1") == Authorized("auth-1", START)  # replayed
     assert authorize(adapter(customer), "o-2", DECLINED_CARD) == Declined("card_declined")
+
+
+@pytest.mark.parametrize("stamp", [None, "yesterday", "2026-01-01T00:00:00", 1767225600])
+def test_the_adapter_leaves_the_time_to_the_caller_when_the_processor_does_not_say_it(
+    customer: Customer, stamp: object
+) -> None:
+    customer.processor.stamps = stamp is not None
+    customer.processor.failures = 1
+    customer.processor.failure = ({"id": "auth-9", "authorizedAt": stamp}, 201)
+    assert authorize(adapter(customer)) == Authorized("auth-9", None)
+
+
+def test_a_payment_is_authorized_when_the_processor_says_not_when_its_answer_arrives(
+    shop: Customer,
+) -> None:
+    # GIVEN the processor authorizes at checkout, but its answer is lost on the way back
+    shop.processor.lost_answers = 1
+
+    # WHEN payment-esg asks again after its backoff, and gets the first answer replayed
+    order_id = shop.place_order()
+
+    # THEN the payment and the order keep the processor's time, not the retry's
+    assert shop.clock.now_ms() > START
+    assert payment(shop, order_id)["authorizedAt"] == START
+    [authorized] = shop.events("payment-authorized")
+    assert authorized.body["authorizedAt"] == START
+    assert shop.doc("orders", order_id)["placedAt"] == START
+
+
+def test_a_processor_that_does_not_say_when_leaves_the_time_of_the_answer(
+    shop: Customer,
+) -> None:
+    shop.processor.stamps = False
+    shop.processor.lost_answers = 1
+    order_id = shop.place_order()
+    assert payment(shop, order_id)["authorizedAt"] == shop.clock.now_ms() > START
 
 
 def test_the_adapter_declines_an_authorization_the_processor_will_never_accept(

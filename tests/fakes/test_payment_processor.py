@@ -47,8 +47,27 @@ def test_authorize_answers_201_with_the_authorization(client: FlaskClient) -> No
         "amount": 2450,
         "currency": "EUR",
         "reference": "o-1",
+        "authorizedAt": body["authorizedAt"],
     }
     assert "Idempotent-Replayed" not in response.headers
+
+
+def test_authorizations_are_stamped_by_the_given_clock_and_keep_their_time() -> None:
+    now = [1_767_225_600.0]
+    client = create_app(now_s=lambda: now[0]).test_client()
+    first = authorize(client).get_json()
+    now[0] += 60
+    auth_id = first["id"]
+
+    assert first["authorizedAt"] == "2026-01-01T00:00:00.000Z"
+    assert authorize(client).get_json()["authorizedAt"] == "2026-01-01T00:00:00.000Z"
+    captured = act(client, auth_id, "capture").get_json()
+    assert captured["authorizedAt"] == "2026-01-01T00:00:00.000Z"
+    operations = client.get(f"/v1/authorizations/{auth_id}", headers=AUTH).get_json()
+    assert [op["at"] for op in operations["operations"]] == [
+        "2026-01-01T00:00:00.000Z",
+        "2026-01-01T00:01:00.000Z",
+    ]
 
 
 def test_a_retry_with_the_same_key_replays_and_authorizes_once(client: FlaskClient) -> None:
@@ -185,7 +204,8 @@ def test_the_declined_card_is_402_and_replayed(client: FlaskClient) -> None:
     [(["capture"], "captured"), (["void"], "voided"), (["capture", "refund"], "refunded")],
 )
 def test_allowed_transitions(client: FlaskClient, steps: list[str], status: str) -> None:
-    auth_id = authorize(client).get_json()["id"]
+    authorized = authorize(client).get_json()
+    auth_id = authorized["id"]
 
     for step in steps:
         response = act(client, auth_id, step)
@@ -197,6 +217,7 @@ def test_allowed_transitions(client: FlaskClient, steps: list[str], status: str)
         "amount": 2450,
         "currency": "EUR",
         "reference": "o-1",
+        "authorizedAt": authorized["authorizedAt"],
     }
 
 
