@@ -31,6 +31,7 @@ from devstack import hints
 from devstack.launch import host_args
 from devstack.layout import BASE_PORT, FAKES, HOST_OFFSET, MANIFEST, STATE_DIR, Manifest, Ports
 from devstack.stack import DevError, DevOptions, DevStack, unknown_subsystems
+from scenario.demo import MAX_ORDERS
 from shared import logs
 from shared.auth import DEV_KEY_PATH
 from shared.exceptions import KitError
@@ -96,7 +97,9 @@ def register(commands: Any) -> None:
     story.add_argument(
         "--attach", action="store_true", help="with --scenario: use the running stack"
     )
-    story.add_argument("--orders", type=int, help=f"orders to place (default {ORDERS})")
+    story.add_argument(
+        "--orders", type=int, help=f"orders to place, at most {MAX_ORDERS:,} (default {ORDERS})"
+    )
     story.add_argument("--seed", type=int, help=f"random seed (default {SEED})")
     story.add_argument(
         "--timeline", choices=("traced", "all", "none"), help="as for demo (default traced)"
@@ -137,6 +140,8 @@ def usage_error(args: argparse.Namespace, subsystems: tuple[str, ...]) -> str | 
             return f"{', '.join(given)}: only with --scenario (which plays the demo story)"
     if args.orders is not None and args.orders < 1:
         return "--orders must be at least 1"
+    if args.orders is not None and args.orders > MAX_ORDERS:
+        return f"--orders must be at most {MAX_ORDERS:,}"
     if args.auto_pos is not None and not (math.isfinite(args.auto_pos) and args.auto_pos >= 0):
         return "--auto-pos must be a number of seconds, 0 or more"
     if args.storage_port is not None and args.no_lake:

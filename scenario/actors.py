@@ -110,11 +110,19 @@ class CustomerApp:
 
     def order(self, restaurant_id: str, lines: list[tuple[str, int]]) -> str:
         """Fill the cart and check out; returns the order id."""
+        self.fill_cart(restaurant_id, lines)
+        return self.checkout(checkout_key())
+
+    def fill_cart(self, restaurant_id: str, lines: list[tuple[str, int]]) -> None:
+        """Replace the cart with ``lines`` (dish id, quantity) of one restaurant."""
         items = [{"menuItemId": item, "quantity": qty} for item, qty in lines]
         self.checkout_api.call("PUT", "/cart", {"restaurantId": restaurant_id, "items": items})
-        placed = self.checkout_api.call(
-            "POST", "/checkout", {}, idempotency_key=f"checkout-{ids.new_uuid()}"
-        )
+
+    def checkout(self, idempotency_key: str) -> str:
+        """Order the cart; returns the order id. A retry must send the same
+        ``idempotency_key`` (:func:`checkout_key`): the BFF then answers the first
+        checkout's order again instead of placing another."""
+        placed = self.checkout_api.call("POST", "/checkout", {}, idempotency_key=idempotency_key)
         order_id: str = placed["orderId"]
         return order_id
 
@@ -211,6 +219,17 @@ class DriverApp:
         self.api.call("PUT", "/me/location", {"lat": lat, "lng": lng})
         self.api.call("PUT", "/me/status", {"online": True})
 
+    def profile(self) -> dict[str, Any]:
+        """The driver's profile: whether they are online, and ``offlineReason`` when the
+        platform took them offline."""
+        found: dict[str, Any] = self.api.call("GET", "/me")
+        return found
+
+    def go_online_again(self) -> None:
+        """Become available again where the app last reported being (the one tap the push
+        asks for once the platform took the driver offline)."""
+        self.api.call("PUT", "/me/status", {"online": True})
+
     def offers(self) -> list[dict[str, Any]]:
         """Open offers to this driver."""
         offers: list[dict[str, Any]] = self.api.call("GET", "/me/offers")["offers"]
@@ -253,6 +272,12 @@ class DriverApp:
         body = {} if reason is None else {"reason": reason}
         released: dict[str, Any] = self.api.call("POST", f"/deliveries/{delivery_id}/release", body)
         return released
+
+
+def checkout_key() -> str:
+    """A new ``Idempotency-Key`` for one checkout (drawn from :mod:`shared.ids`, so a seeded
+    run draws the same keys)."""
+    return f"checkout-{ids.new_uuid()}"
 
 
 def tokens(issuer: LocalIssuer) -> Any:

@@ -79,7 +79,10 @@ class Story:
             DriverApp(session, urls, mint("driver", f"driver-{n}")) for n in range(drivers)
         ]
         self.carrying: dict[int, str | None] = {}
-        """The delivery each driver's app shows as theirs (by ``id(driver)``)."""
+        """The delivery each driver took on (by ``id(driver)``)."""
+        self.assigned: set[int] = set()
+        """The drivers whose app shows the delivery they took on as assigned to them; the
+        others are still free as far as dispatch knows, and look at their offers."""
         customers = min(max(self.orders, 1), 200)
         self.customers = [
             CustomerApp(session, urls, mint("customer", f"customer-{n}")) for n in range(customers)
@@ -140,6 +143,7 @@ class Story:
         self._kitchens(outcome)
         self._point_of_sale()
         self.stack.settle()
+        self._back_online()
         self._answer_offers()
         self.stack.advance(self.rng.randint(2, 4) * 60_000)
         for driver in self.drivers:
@@ -168,14 +172,29 @@ class Story:
         for order in self.pos.received():
             self.pos.accept(order["orderId"], self.rng.randint(15, 30))
 
+    def _back_online(self) -> None:
+        """Free drivers the platform took offline (they let offers run out) go online again:
+        the push telling them so asks for one tap, and every driver here wants work."""
+        went = False
+        for driver in self.drivers:
+            if id(driver) not in self.assigned and not driver.profile()["online"]:
+                driver.go_online_again()
+                went = True
+        if went:
+            self.stack.settle()
+
     def _answer_offers(self) -> None:
-        """Free drivers take the offers their apps show, at once (an offer expires in minutes)."""
+        """Free drivers take the offers their apps show, at once (an offer expires in minutes).
+
+        A driver whose accepted offer is not assigned to them yet looks too: dispatch offers
+        work to free drivers only, so a new offer means the accepted one went elsewhere.
+        """
         answered = True
         while answered:
             answered = False
             for driver in self.drivers:
-                if self.carrying.get(id(driver)):
-                    continue  # dispatch offers work to free drivers only
+                if id(driver) in self.assigned:
+                    continue
                 offers = driver.offers()
                 if offers and self._accept(driver, offers[0]["offerId"]):
                     self.carrying[id(driver)] = offers[0]["deliveryId"]
@@ -199,16 +218,28 @@ class Story:
         delivery_id = self.carrying.get(id(driver))
         if not delivery_id:
             return
-        delivery = driver.delivery(delivery_id)
+        try:
+            delivery = driver.delivery(delivery_id)
+        except ApiError as error:
+            if error.status != 403:
+                raise
+            delivery = None  # dispatch gave it to another driver: back to the offers
+            self._free(driver)
         status = delivery["status"] if delivery else None
+        if status in ("assigned", "picked-up"):
+            self.assigned.add(id(driver))
         if status == "assigned":
             if delivery and delivery["pickup"]["ready"]:  # else they wait at the restaurant
                 driver.picked_up(delivery_id)
         elif status == "picked-up":
             driver.delivered(delivery_id)
-            self.carrying[id(driver)] = None
-        elif status is not None:  # cancelled; None: dispatch has not assigned it yet
-            self.carrying[id(driver)] = None
+            self._free(driver)
+        elif status is not None:  # cancelled; None: not assigned to them (yet)
+            self._free(driver)
+
+    def _free(self, driver: DriverApp) -> None:
+        self.carrying[id(driver)] = None
+        self.assigned.discard(id(driver))
 
     def _done(self, outcome: Outcome) -> bool:
         return len(outcome.orders) == self.orders and all(

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
 from scenario import smoke
 from scenario.stack import EmbeddedStack
+from shared.auth import LocalIssuer
+from shared.cli import main
 from shared.deploy.tfvars import DeployError
+
+ENDPOINTS = {
+    "customer": {
+        f"{n}-bff-api": f"https://c/{n}" for n in ("browse", "account", "checkout", "tracking")
+    },
+    "restaurant": {"profile-bff-api": "https://r/p", "kitchen-bff-api": "https://r/k"},
+    "delivery": {"driver-bff-api": "https://d/d"},
+}
 
 
 @pytest.fixture
@@ -63,3 +74,96 @@ def test_urls_come_from_the_terraform_outputs():
     del endpoints["delivery"]
     with pytest.raises(DeployError, match="no endpoint 'delivery'"):
         smoke.urls_from({"endpoints": endpoints})
+
+
+def test_a_checkout_whose_answer_was_lost_is_retried_with_its_key_and_places_one_order(stack):
+    checkouts: list[dict] = []
+    request = stack.session.request
+
+    def answer_lost_once(method, url, **kwargs):
+        response = request(method, url, **kwargs)
+        if method == "POST" and url.endswith("/checkout"):
+            checkouts.append(response.json())
+            if len(checkouts) == 1:  # the order was placed; its answer never arrives
+                raise requests.ReadTimeout("read timed out")
+        return response
+
+    stack.session.request = answer_lost_once
+
+    def settle():
+        stack.advance(30_000)
+        stack.settle()
+
+    order_id = smoke.deliver_one_order(
+        stack.urls, stack.issuer, timeout_s=5, poll_s=0, session=stack.session, settle=settle
+    )
+    assert len(checkouts) == 2
+    assert [c["orderId"] for c in checkouts] == [order_id, order_id]
+
+
+def test_a_session_the_smoke_test_opens_is_closed_even_when_a_step_fails(stack, monkeypatch):
+    closed: list[bool] = []
+    monkeypatch.setattr(stack.session, "close", lambda: closed.append(True))
+    monkeypatch.setattr(smoke.requests, "Session", lambda: stack.session)
+    with pytest.raises(smoke.SmokeFailure, match="'menu reaches the customer' did not happen"):
+        smoke.deliver_one_order(stack.urls, stack.issuer, timeout_s=0, poll_s=0)
+    assert closed == [True]
+
+
+def test_a_refused_action_names_its_step(stack, monkeypatch):
+    monkeypatch.setattr(stack, "issuer", LocalIssuer())  # a key the BFFs do not know
+    with pytest.raises(smoke.SmokeFailure, match=r"'restaurant publishes its menu' failed: .*401"):
+        smoke.deliver_one_order(
+            stack.urls, stack.issuer, timeout_s=0, poll_s=0, session=stack.session
+        )
+
+
+def test_a_step_that_times_out_says_what_it_was_last_told():
+    def refused():
+        raise smoke.ApiError("PUT", "https://c/cart", 422, {"error": "unknown restaurant"})
+
+    with pytest.raises(smoke.SmokeFailure, match=r"within 0 s \(last answer: PUT .*unknown rest"):
+        smoke.eventually("cart filled", refused, timeout_s=0, poll_s=0)
+
+
+def test_busy_services_and_lost_answers_are_polled_again():
+    answers = iter(
+        [
+            smoke.ApiError("POST", "u", 503, {"error": "starting"}),
+            requests.ConnectionError("refused"),
+            smoke.ApiError("POST", "u", 429, {"error": "slow down"}),
+        ]
+    )
+
+    def attempt():
+        error = next(answers, None)
+        if error is not None:
+            raise error
+        return "order-1"
+
+    assert smoke.eventually("checkout", attempt, timeout_s=5, poll_s=0) == "order-1"
+
+
+def test_a_failed_smoke_test_exits_1_with_the_step(tmp_path, monkeypatch, capsys):
+    key = tmp_path / "key.pem"
+    key.write_text("not used")
+    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(key))
+    monkeypatch.setattr(smoke.tools, "preflight", lambda shell: None)
+    monkeypatch.setattr(smoke.tools, "check", lambda *args: None)
+    monkeypatch.setattr(smoke.tools, "outputs", lambda shell, root: {"endpoints": ENDPOINTS})
+    monkeypatch.setattr(smoke.LocalIssuer, "from_file", lambda path: None)
+
+    def fails(*args, **kwargs):
+        raise smoke.SmokeFailure("smoke step 'checkout' failed: POST u -> 500: {}")
+
+    monkeypatch.setattr(smoke, "deliver_one_order", fails)
+    assert main(["smoke", "--env", "dev", "--state-bucket", "b"]) == 1
+    err = capsys.readouterr().err
+    assert err == "fooddelivery smoke: dev: smoke step 'checkout' failed: POST u -> 500: {}\n"
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "0", "-5"])
+def test_a_timeout_that_is_not_a_positive_number_is_refused(timeout, capsys):
+    code = main(["smoke", "--env", "dev", "--state-bucket", "b", "--timeout", timeout])
+    assert code == 2
+    assert "--timeout must be a number of seconds above 0" in capsys.readouterr().err

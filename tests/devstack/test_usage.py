@@ -167,6 +167,8 @@ def test_the_banner_leaves_out_the_default_state_dir_and_a_lake_that_is_off(
         (["--state-dir", __file__], f"--state-dir {__file__} is not a directory"),
         (["--scenario", "--orders", "0"], "--orders must be at least 1"),
         (["--scenario", "--attach", "--orders", "0"], "--orders must be at least 1"),
+        (["--scenario", "--orders", "10001"], "--orders must be at most 10,000"),
+        (["--scenario", "--attach", "--orders", "99999999"], "--orders must be at most 10,000"),
         (["--external-host", "bogus"], "no subsystem named bogus (known: customer, delivery"),
     ],
 )

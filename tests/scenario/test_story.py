@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scenario.actors import DriverApp
 from scenario.stack import EmbeddedStack
-from scenario.story import Story
+from scenario.story import Outcome, Story
 
 
 def test_a_driver_whose_offer_ran_out_before_they_answered_takes_the_next_one(
@@ -29,3 +29,90 @@ def test_a_driver_whose_offer_ran_out_before_they_answered_takes_the_next_one(
 
     assert late
     assert sorted(o["status"] for o in outcome.orders.values()) == ["cancelled", "delivered"]
+
+
+def delivered_but_the_rejected(outcome: Outcome) -> bool:
+    """Every order was delivered, but one the kitchen refused (none lacked a driver)."""
+    ended = {(o["status"], o["reason"]) for o in outcome.orders.values()}
+    return (
+        ended <= {("delivered", None), ("cancelled", "rejected")}
+        and outcome.count("delivered") >= len(outcome.orders) - 1
+    )
+
+
+def _answer_held_back_until_the_offer_was_withdrawn(stack: EmbeddedStack, monkeypatch) -> list[str]:
+    """The first accept gets through to the driver's app, but dispatch hears of it only after
+    withdrawing the offer as run out (the event carrying the answer was delivered late)."""
+    held: list[str] = []
+    accept = DriverApp.accept
+
+    def accept_heard_late(app: DriverApp, offer_id: str) -> None:
+        accept(app, offer_id)
+        if not held:
+            held.append(offer_id)
+            stack.clock.advance(3 * 60_000)  # past the offer's expiry and its grace
+            stack.system.tick()  # dispatch's sweep runs before the answer's event arrives
+
+    monkeypatch.setattr(DriverApp, "accept", accept_heard_late)
+    return held
+
+
+def test_a_driver_whose_accepted_offer_went_to_another_driver_goes_back_to_the_offers(
+    tmp_path, monkeypatch
+):
+    stack = EmbeddedStack(tmp_path / "dev-key.pem")
+    held = _answer_held_back_until_the_offer_was_withdrawn(stack, monkeypatch)
+    story = Story(stack, orders=2, seed=7)
+    try:
+        outcome = story.run(max_rounds=20)
+    finally:
+        stack.close()
+
+    assert held
+    assert delivered_but_the_rejected(outcome)
+    assert not any(story.carrying.values())  # nobody waits for a delivery that is not theirs
+
+
+def test_a_driver_whose_accepted_offer_was_withdrawn_takes_it_when_offered_again(
+    tmp_path, monkeypatch
+):
+    stack = EmbeddedStack(tmp_path / "dev-key.pem")
+    held = _answer_held_back_until_the_offer_was_withdrawn(stack, monkeypatch)
+    story = Story(stack, orders=2, seed=7)
+    story.drivers = story.drivers[:2]
+    offers = DriverApp.offers
+    # The other driver never looks: the delivery they let run out comes back to the first,
+    # whose app still shows it as not assigned to them (404).
+    monkeypatch.setattr(
+        DriverApp, "offers", lambda app: [] if app is story.drivers[1] else offers(app)
+    )
+    try:
+        outcome = story.run(max_rounds=20)
+    finally:
+        stack.close()
+
+    assert held
+    assert delivered_but_the_rejected(outcome)
+
+
+def test_a_driver_the_platform_took_offline_goes_online_again(tmp_path, monkeypatch):
+    stack = EmbeddedStack(tmp_path / "dev-key.pem")
+    offers = DriverApp.offers
+    back_at = stack.clock.now_ms() + 12 * 60_000
+
+    def in_the_pocket(app: DriverApp) -> list[dict]:
+        if stack.clock.now_ms() < back_at:  # the phone is in the pocket: offers run out
+            return []
+        return offers(app)
+
+    monkeypatch.setattr(DriverApp, "offers", in_the_pocket)
+    story = Story(stack, orders=2, seed=7)
+    story.drivers = story.drivers[:1]
+    try:
+        outcome = story.run(max_rounds=20)
+        pushed = [m for m in stack.notifications() if m["title"] == "You are offline"]
+    finally:
+        stack.close()
+
+    assert len(pushed) == 1  # the platform did take them offline
+    assert delivered_but_the_rejected(outcome)
