@@ -8,13 +8,16 @@ the restaurant id. Times are epoch milliseconds.
     deliveryRadiusM, revision (absent from a profile saved before saves were counted)
 ``menu-updated`` (profile-bff menu-trigger): the whole menu as saved
     restaurantId, items[{id,name,description,price,currency,available}], revision (as above)
-``order-received`` (order-esg ingress): Order placed the order
-    id, restaurantId, items[{menuItemId,name,quantity}], total, currency, ordering, answerBy
-    (``ordering`` and ``answerBy`` null when an older Order did not say)
+``order-received`` (order-esg ingress): Order placed the order; stamped when Order recorded
+    it and sent it here (its announcement's time)
+    id, restaurantId, items[{menuItemId,name,quantity}] (each of one or more),
+    total, currency, ordering, answerBy (``ordering`` and ``answerBy`` null when an older
+    Order did not say)
 ``order-withdrawn`` (order-esg ingress): Order cancelled the order
     id, restaurantId, ordering, reason (Order's: customer, restaurant-timeout, no-driver, ...)
 ``order-collected`` (order-esg ingress): the driver has the order: Order's ``picked-up``,
-    or its ``delivered`` (only a collected order is delivered), so an order may bring two
+    or its ``delivered`` (only a collected order is delivered), whichever is heard first:
+    one per order (two only when a word is heard again)
     id, restaurantId, ordering
 ``order-accepted`` (kitchen-bff trigger)
     id, restaurantId, prepMinutes

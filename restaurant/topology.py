@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from restaurant import catalog_esg, kitchen_bff, order_esg, profile_bff
 from restaurant.contracts import PUBLISHED
+from restaurant.kitchen_bff.listener import LEFT_TO_POS
+from restaurant.kitchen_bff.models import TICKETS
+from restaurant.order_esg.pickups import HEARD
 from restaurant.ports import bootstrap
 from restaurant.profile_bff.migrations import MIGRATIONS as PROFILE_MIGRATIONS
 from shared.runtime.app import SubsystemApp
@@ -19,6 +22,8 @@ TOPOLOGY = Subsystem(
         Index("tickets", ("restaurantId", "status", "receivedAt")),
         Index("tickets", ("restaurantId", "status", "receivedAt desc")),
     ),
+    # Notes and markers of orders the kitchen keeps no ticket of (restaurant.retention).
+    ttl_collections=(HEARD, LEFT_TO_POS, TICKETS),
 )
 
 APP = SubsystemApp(TOPOLOGY, bootstrap, contracts=PUBLISHED, migrations=PROFILE_MIGRATIONS)

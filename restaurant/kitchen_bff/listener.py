@@ -36,6 +36,7 @@ from restaurant.events import (
     RESTAURANT_UPDATED,
 )
 from restaurant.kitchen_bff.models import FINAL_STATUSES, TICKETS, WITHDRAWN_UNSEEN
+from restaurant.retention import EXPIRES, expire_at
 from shared.stores import apply_event
 
 if TYPE_CHECKING:
@@ -48,8 +49,9 @@ KITCHEN_RESTAURANTS = "kitchen-restaurants"
 """How each restaurant takes orders (``kitchen`` or ``pos``), keyed by restaurant id: for
 orders that do not say."""
 LEFT_TO_POS = "kitchen-left-to-pos"
-"""``{id, restaurantId}`` per order that did not say where it goes and that the kitchen, when
-it arrived, left to its restaurant's point of sale, keyed by order id."""
+"""``{id, restaurantId, expireAt}`` per order that did not say where it goes and that the
+kitchen, when it arrived, left to its restaurant's point of sale, keyed by order id; kept
+until its TTL (:mod:`restaurant.retention`), as the marker of an order withdrawn unseen is."""
 
 
 class RestaurantNotKnownYet(LookupError):
@@ -84,7 +86,11 @@ def _queue(event: Envelope, store: AbstractDocumentStore) -> None:
         if order["ordering"] != "kitchen":
             return  # the Order subsystem sends it to the restaurant's own point of sale
     elif _ordering_of(store, order["restaurantId"]) != "kitchen":
-        note = {"id": order["id"], "restaurantId": order["restaurantId"]}
+        note = {
+            "id": order["id"],
+            "restaurantId": order["restaurantId"],
+            EXPIRES: expire_at(event.timestamp),
+        }
         store.create(LEFT_TO_POS, order["id"], note)
         return  # decided here, once: the restaurant's point of sale has it
     ticket = {
@@ -133,7 +139,7 @@ def _close(status: str) -> Callable[[Envelope, AbstractDocumentStore], None]:
 
         def updater(ticket: Doc | None) -> Doc | None:
             if ticket is None and status == "cancelled" and not _to_pos(store, order):
-                marker = {"status": WITHDRAWN_UNSEEN}
+                marker = {"status": WITHDRAWN_UNSEEN, EXPIRES: expire_at(event.timestamp)}
                 return {"id": order["id"], "restaurantId": order["restaurantId"], **marker}
             if ticket is None or ticket["status"] in {status, WITHDRAWN_UNSEEN}:
                 return None

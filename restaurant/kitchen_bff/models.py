@@ -11,7 +11,8 @@ from shared.api_models import PageQuery, QueryString, RequestBody, ResponseView
 
 TICKETS = "tickets"
 """One ticket per queued order, keyed by order id; or, for an order withdrawn before it
-arrived, ``{id, restaurantId, status: WITHDRAWN_UNSEEN}``, which no list or route shows."""
+arrived, ``{id, restaurantId, status: WITHDRAWN_UNSEEN, expireAt}``, which no list or route
+shows and Firestore deletes after its TTL (:mod:`restaurant.retention`; tickets have none)."""
 WITHDRAWN_UNSEEN = "withdrawn-unseen"
 """The status of the marker left by a withdrawal heard before its order: the order, arriving
 late, is not queued."""
@@ -61,8 +62,12 @@ class Ticket(ResponseView):
     (packed, waiting for the driver), ``rejected`` (refused by the kitchen), ``cancelled``
     (withdrawn by the Order subsystem) or ``picked-up`` (collected by the driver)."""
     received_at: int
-    """When the Order subsystem placed the order, in epoch milliseconds (UTC); the queue is
-    oldest first and the history newest first by it."""
+    """When the order reached the restaurant, in epoch milliseconds (UTC): when the Order
+    subsystem recorded it and sent it here (the time of its ``placed`` announcement), from
+    which its ``answerBy`` runs. Not when the customer placed it (``changedAt`` of
+    ``placed``: before payment and Order's intake), and not when this subsystem read it:
+    an order its gateway hears late (a lag, a retry) keeps its place among the others. The
+    queue is oldest first and the history newest first by it."""
     answer_by: int | None = None
     """Until when the kitchen may accept or reject the order, in epoch milliseconds (UTC):
     afterwards both are refused (409) and the Order subsystem cancels the order as the

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from restaurant.events import ORDER_COLLECTED, ORDER_RECEIVED, ORDER_WITHDRAWN
+from restaurant.order_esg.pickups import first_to_collect
 from shared.contracts import Reader, knows, read
 
 if TYPE_CHECKING:
@@ -29,7 +30,9 @@ FOLLOW_UPS = {
 }
 """Statuses after ``placed`` that close the kitchen's ticket, and the event each becomes:
 Order delivers only an order its driver collected, so ``delivered`` closes the ticket as
-``picked-up`` does, even when the kitchen never hears of the pickup."""
+``picked-up`` does, when it comes first or alone; only the first of the two is passed on
+(:func:`~restaurant.order_esg.pickups.first_to_collect`)."""
+COLLECTED = frozenset({"picked-up", "delivered"})
 
 
 class RestaurantRef(Reader):
@@ -39,11 +42,11 @@ class RestaurantRef(Reader):
 
 
 class OrderLine(Reader):
-    """One line of the order, without its price."""
+    """One line of the order, without its price: a dish of the menu, at least one of it."""
 
-    menu_item_id: str
+    menu_item_id: str = Field(min_length=1)
     name: str
-    quantity: int
+    quantity: int = Field(ge=1)
 
 
 class OrderStatusChanged(Reader):
@@ -53,7 +56,7 @@ class OrderStatusChanged(Reader):
     goes by the restaurant's own ordering only when Order did not say.
     """
 
-    id: str
+    id: str = Field(min_length=1)
     restaurant: RestaurantRef
     items: list[OrderLine]
     total: int
@@ -66,11 +69,15 @@ class OrderStatusChanged(Reader):
 
 def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None:
     """``placed`` becomes ``order-received``; ``cancelled`` (``order-withdrawn``, with Order's
-    reason), ``picked-up`` and ``delivered`` (both ``order-collected``) close the ticket.
+    reason), and the first heard of ``picked-up`` and ``delivered`` (``order-collected``)
+    close the ticket.
 
     Each keeps where Order sends the order (``ordering``), and ``order-received`` until
     when the kitchen may answer it (``answerBy``); ``None`` when an older producer did not
-    say. A status or an ordering Order added since is skipped, with a warning.
+    say. Each is stamped with Order's time (the runtime's, for an ingress), so
+    ``order-received`` carries when Order recorded the order and sent it here. A status or
+    an ordering Order added since is skipped, with a warning; a line that names no dish or asks for
+    fewer than one is a fault.
     """
     order = read(event, OrderStatusChanged)
     if not knows(ctx, event, "status", order.status, STATUSES):
@@ -90,6 +97,10 @@ def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None
         }
         ctx.emit(ORDER_RECEIVED, "order", body, partition_key=order.id)
     elif order.status in FOLLOW_UPS:
+        if order.status in COLLECTED and not first_to_collect(
+            ctx.ports.store, order.id, order.status, event.timestamp
+        ):
+            return  # the other one told the kitchen
         body = {"id": order.id, "restaurantId": restaurant_id, "ordering": order.ordering}
         if order.status == "cancelled":
             body["reason"] = order.reason

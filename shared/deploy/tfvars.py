@@ -163,7 +163,10 @@ def _subsystem(subsystem: Subsystem, indexes: Sequence[FirestoreIndex]) -> dict[
             }
             for index in indexes
         ],
-        "firestore_ttl_fields": [{"collection": idempotency_keys.COLLECTION, "field": EXPIRES}],
+        "firestore_ttl_fields": [
+            {"collection": collection, "field": EXPIRES}
+            for collection in (idempotency_keys.COLLECTION, *subsystem.ttl_collections)
+        ],
     }
 
 

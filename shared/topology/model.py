@@ -270,6 +270,10 @@ class Subsystem:
     services: tuple[Service, ...]
     description: str = ""
     indexes: tuple[Index, ...] = ()
+    ttl_collections: tuple[str, ...] = ()
+    """Collections whose documents may carry ``expireAt`` (a timestamp): Terraform gives
+    each a Firestore TTL policy on it, as for the kit's idempotency keys; embedded and on
+    the emulator nothing expires."""
 
     def __post_init__(self) -> None:
         problems = list(self.problems())

@@ -43,6 +43,24 @@ def by_status(table: dict[str, str]) -> Promise:
     return lambda event_type, body: [table[body["status"]]] if body["status"] in table else []
 
 
+def collected_once(table: dict[str, str], collected: tuple[str, str]) -> Promise:
+    """As :func:`by_status`, but of one order's two ``collected`` statuses only the first
+    heard is passed on (again when heard again), until the other is heard."""
+    first_heard: dict[str, str] = {}
+    plain = by_status(table)
+
+    def promise(event_type: str, body: Any) -> list[str]:
+        if body["status"] not in collected:
+            return plain(event_type, body)
+        first = first_heard.setdefault(body["id"], body["status"])
+        if first == body["status"]:
+            return plain(event_type, body)
+        del first_heard[body["id"]]
+        return []
+
+    return promise
+
+
 def always(internal: str) -> Promise:
     return lambda event_type, body: [internal]
 
@@ -84,13 +102,14 @@ PROMISES: dict[str, Promise] = {
             "restaurant.restaurant-updated": "restaurant-updated",
         }
     ),
-    "restaurant/order-esg/ingress": by_status(
+    "restaurant/order-esg/ingress": collected_once(
         {
             "placed": "order-received",
             "cancelled": "order-withdrawn",
             "picked-up": "order-collected",
             "delivered": "order-collected",
-        }
+        },
+        ("picked-up", "delivered"),
     ),
 }
 """What each ingress promises to emit on the bus for an event it reads (its mapping)."""

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
+from restaurant.kitchen_bff.listener import LEFT_TO_POS
 from restaurant.kitchen_bff.models import FINAL_STATUSES, OPEN_STATUSES, STATUSES
 from shared.auth import Actor, Principal
 from shared.topology import Topic
@@ -817,3 +819,51 @@ def test_an_order_from_before_order_said_its_time_to_answer_has_none(kitchen: Re
 
     assert response.status_code == 200
     assert response.get_json()["answerBy"] is None
+
+
+# -- what the kitchen remembers of orders it keeps no ticket of ----------------------------
+
+
+def a_month_after(epoch_ms: int) -> datetime:
+    return datetime.fromtimestamp(epoch_ms / 1000, UTC) + timedelta(days=30)
+
+
+def test_a_withdrawal_heard_first_leaves_a_marker_firestore_deletes_a_month_later(
+    restaurant: Restaurant,
+) -> None:
+    restaurant.open_restaurant("r-1")
+    restaurant.receive(restaurant.order_status("o-1", "cancelled", reason="customer"))
+    marker = ticket(restaurant)
+    assert marker is not None and marker["status"] == "withdrawn-unseen"
+    assert marker["expireAt"] == a_month_after(START)
+    # AND the order arriving late is still kept out, as before
+    restaurant.receive(restaurant.order_status("o-1"))
+    assert queue(restaurant).get_json() == {"orders": []}
+
+
+def test_a_legacy_order_left_to_the_point_of_sale_is_noted_until_a_month_later(
+    restaurant: Restaurant,
+) -> None:
+    restaurant.open_restaurant("r-1", ordering="pos")
+    restaurant.receive(restaurant.order_status("o-1"))
+    note = restaurant.store.get(LEFT_TO_POS, "o-1")
+    assert note is not None and note["expireAt"] == a_month_after(START)
+
+
+def test_a_queued_ticket_never_expires(kitchen: Restaurant) -> None:
+    queued = ticket(kitchen)
+    assert queued is not None and "expireAt" not in queued
+
+
+def test_received_at_is_when_order_sent_the_order_not_when_it_was_placed_or_read(
+    restaurant: Restaurant,
+) -> None:
+    # GIVEN a placement the customer made a minute before Order recorded and sent it, heard
+    # here a minute later still
+    restaurant.open_restaurant("r-1")
+    placed = restaurant.order_status("o-1", changedAt=START - 60_000)
+    restaurant.clock.advance(60_000)
+    restaurant.receive(placed)
+    # THEN the ticket shows when Order sent it: neither the customer's time nor the gateway's
+    [shown] = queue(restaurant).get_json()["orders"]
+    assert shown["receivedAt"] == placed.timestamp == START

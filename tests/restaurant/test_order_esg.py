@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
 from restaurant.kitchen_bff.models import TICKETS
+from restaurant.order_esg.pickups import HEARD
 from shared.contracts import Contract
 from tests.restaurant.conftest import ANSWER_MS, START, Restaurant
 
@@ -209,3 +211,104 @@ def test_an_answer_that_breaks_the_contract_becomes_a_fault(restaurant: Restaura
     [fault] = restaurant.system.faults("restaurant")
     assert fault["function"] == "restaurant/order-esg/egress"
     assert fault["error"]["type"] == "ValidationError"
+
+
+# -- one order-collected per order -------------------------------------------------------
+
+
+def collected(restaurant: Restaurant) -> list[str]:
+    """The ids of the ``order-collected`` events published so far, in order."""
+    return [e.id for e in restaurant.bus("order-collected")]
+
+
+@pytest.mark.parametrize("first", ["picked-up", "delivered"])
+def test_an_order_picked_up_and_delivered_is_collected_once_whichever_comes_first(
+    restaurant: Restaurant, first: str
+) -> None:
+    # GIVEN a kitchen order, accepted and ready
+    restaurant.receive(restaurant.order_status("o-1", ordering="kitchen"))
+    restaurant.store.update(TICKETS, "o-1", lambda t: {**(t or {}), "status": "ready"})
+    other = "delivered" if first == "picked-up" else "picked-up"
+    # WHEN Order's two words that the driver has it come, in either order
+    restaurant.receive(restaurant.order_status("o-1", first, ordering="kitchen"))
+    restaurant.receive(restaurant.order_status("o-1", other, ordering="kitchen"))
+    # THEN the first closes the ticket and only it is passed on
+    assert len(collected(restaurant)) == 1
+    closed = ticket(restaurant)
+    assert closed is not None and closed["status"] == "picked-up"
+    # AND, both heard, the gateway keeps nothing of the order
+    assert restaurant.store.get(HEARD, "o-1") is None
+    assert restaurant.system.faults("restaurant") == []
+
+
+def test_a_delivery_heard_alone_collects_the_order(restaurant: Restaurant) -> None:
+    restaurant.receive(restaurant.order_status("o-1", ordering="kitchen"))
+    restaurant.receive(restaurant.order_status("o-1", "delivered", ordering="kitchen"))
+    assert len(collected(restaurant)) == 1
+    closed = ticket(restaurant)
+    assert closed is not None and closed["status"] == "picked-up"
+
+
+def test_the_first_word_heard_again_is_passed_on_again_as_the_same_event(
+    restaurant: Restaurant,
+) -> None:
+    # GIVEN the pickup was heard, and passed on
+    picked_up = restaurant.order_status("o-1", "picked-up", ordering="kitchen")
+    restaurant.receive(picked_up)
+    # WHEN it is heard again (redelivered, or retried after its event was lost)
+    restaurant.receive(picked_up)
+    # THEN it is passed on again as the same event, which the kitchen drops as a repeat,
+    # and the delivery after it is not
+    restaurant.receive(restaurant.order_status("o-1", "delivered", ordering="kitchen"))
+    [first, again] = collected(restaurant)
+    assert first == again
+
+
+def test_the_first_word_is_remembered_until_a_ttl_a_month_after_it(
+    restaurant: Restaurant,
+) -> None:
+    restaurant.receive(restaurant.order_status("o-1", "picked-up", ordering="kitchen"))
+    heard = restaurant.store.get(HEARD, "o-1")
+    assert heard is not None
+    assert heard["heard"] == "picked-up"
+    assert heard["expireAt"] == datetime.fromtimestamp(START / 1000, UTC) + timedelta(days=30)
+
+
+# -- order lines the kitchen cannot cook -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("items", "field"),
+    [
+        ([{"menuItemId": "margherita", "name": "Pizza", "quantity": 0}], "items.0.quantity"),
+        ([{"menuItemId": "margherita", "name": "Pizza", "quantity": -2}], "items.0.quantity"),
+        ([{"menuItemId": "", "name": "Pizza", "quantity": 1}], "items.0.menuItemId"),
+    ],
+)
+def test_an_order_with_a_line_no_kitchen_can_cook_is_a_fault_at_once(
+    restaurant: Restaurant, items: list[dict[str, Any]], field: str
+) -> None:
+    restaurant.receive(
+        restaurant.order_status("o-1", ordering="kitchen", items=items),
+        restaurant.order_status("o-2", ordering="kitchen"),
+    )
+    [fault] = restaurant.system.faults("restaurant")
+    assert (fault["reason"], fault["deliveryAttempt"]) == ("poison", 1)
+    assert fault["function"] == "restaurant/order-esg/ingress"
+    assert fault["error"]["type"] == "InvalidEventError"
+    assert field in fault["error"]["message"]
+    assert ticket(restaurant) is None
+    assert [e.partition_key for e in restaurant.bus(*ORDER_EVENTS)] == ["o-2"]
+
+
+def test_an_empty_order_id_is_a_fault_of_the_gateway(restaurant: Restaurant) -> None:
+    restaurant.receive(restaurant.order_status("o-1", ordering="kitchen", id=""))
+    # THEN the fault names the empty id, not what the gateway failed to emit with it
+    [fault] = restaurant.system.faults("restaurant")
+    assert fault["function"] == "restaurant/order-esg/ingress"
+    assert fault["error"]["type"] == "InvalidEventError"
+    assert (
+        "OrderStatusChanged: id: String should have at least 1 character"
+        in (fault["error"]["message"])
+    )
+    assert restaurant.bus(*ORDER_EVENTS) == []
