@@ -62,14 +62,17 @@ class StoredChange:
         return cls(doc["collection"], doc["key"], before, after, doc["version"])
 
 
-def cloudevent_headers(event_id: str, project: str, subject: str = "") -> dict[str, str]:
-    """The binary-mode headers of a Firestore ``written`` event from ``project``."""
+def cloudevent_headers(
+    event_id: str, project: str, subject: str = "", content_type: str = PROTOBUF
+) -> dict[str, str]:
+    """The binary-mode headers of a Firestore ``written`` event from ``project``, its data
+    of ``content_type``."""
     headers = {
         "ce-id": event_id,
         "ce-specversion": "1.0",
         "ce-type": WRITTEN,
         "ce-source": f"//firestore.googleapis.com/projects/{project}/databases/{DATABASE}",
-        "Content-Type": PROTOBUF,
+        "Content-Type": content_type,
     }
     if subject:
         headers["ce-subject"] = f"documents/{subject}"

@@ -26,6 +26,7 @@ from shared.exceptions import EnvelopeError, KitError
 from shared.hub.message import push_json
 from shared.runtime.change_events import StoredChange, cloudevent_headers, document_event_data
 from shared.runtime.faults import NOT_KEPT, message_from_json
+from shared.stores.eventarc import CONTENT_TYPE, PROTOBUF
 from shared.topology.model import (
     Consumer,
     Endpoint,
@@ -137,7 +138,9 @@ def replay_request(found: Origin, project: str, doc: Doc) -> ReplayRequest:
         event_id = message.message_id or hashlib.sha256(message.data).hexdigest()
         change = StoredChange.from_data(message.data)
         if change is None:  # the CloudEvent's data did not parse: hand back what came
-            return ReplayRequest(message.data, cloudevent_headers(event_id, project))
+            content_type = message.attributes.get(CONTENT_TYPE, PROTOBUF)
+            headers = cloudevent_headers(event_id, project, content_type=content_type)
+            return ReplayRequest(message.data, headers)
         try:
             data = document_event_data(change, project)
         except EnvelopeError as error:

@@ -222,14 +222,18 @@ class FunctionHost:
     def _on_cloudevent(self, name: str, event: Any, faults: list[Envelope]) -> None:
         """Run trigger ``name`` on an Eventarc ``document.v1.written`` event; raise to have
         it retried. The fault event of a change refused as poison goes to ``faults``."""
-        from shared.stores.eventarc import parse_document_written
+        from shared.stores.eventarc import CONTENT_TYPE, parse_document_written
 
         runtime = self.runtime(name)
         data = _data_bytes(event.data)
+        attributes = dict(event.get_attributes())
         try:
-            change = parse_document_written(data, dict(event.get_attributes()))
+            change = parse_document_written(data, attributes)
         except EnvelopeError as error:
-            poison = Message(data=data, message_id=str(event["id"]))
+            # Its content type is kept, so a replay hands it back as it came.
+            given = attributes.get(CONTENT_TYPE)
+            kept = {CONTENT_TYPE: str(given)} if given else {}
+            poison = Message(data=data, attributes=kept, message_id=str(event["id"]))
             if runtime.record_fault(poison, error, faults=faults) is Outcome.RETRY:
                 raise RuntimeError(f"{name} could not record a fault; retry") from error
             return

@@ -56,6 +56,9 @@ if TYPE_CHECKING:
 EVENT_TYPE_PREFIX = "google.cloud.firestore.document.v1."
 PROTOBUF = "application/protobuf"
 JSON = "application/json"
+CONTENT_TYPE = "datacontenttype"
+"""The CloudEvent attribute naming its data's media type (:data:`PROTOBUF` unless given);
+a trigger's poison message keeps it under the same name, so a replay sends it as it came."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAME = re.compile(r"^projects/[^/]+/databases/[^/]+/documents/(?P<path>.+)$")
@@ -89,7 +92,7 @@ def parse_document_written(
     event_type = attrs.get("type")
     if event_type is not None and not str(event_type).startswith(EVENT_TYPE_PREFIX):
         raise EnvelopeError("type", f"{event_type!r} is not a Firestore document event")
-    message = _decode(data, str(attrs.get("datacontenttype") or PROTOBUF))
+    message = _decode(data, str(attrs.get(CONTENT_TYPE) or PROTOBUF))
     new: Any = message.value if message.HasField("value") else None
     old: Any = message.old_value if message.HasField("old_value") else None
     if new is None and old is None:
@@ -156,7 +159,7 @@ def _normalize(attributes: Mapping[str, Any]) -> dict[str, Any]:
     attrs: dict[str, Any] = {}
     for name, value in attributes.items():
         lowered = name.lower().removeprefix("ce-")
-        attrs["datacontenttype" if lowered == "content-type" else lowered] = value
+        attrs[CONTENT_TYPE if lowered == "content-type" else lowered] = value
     return attrs
 
 

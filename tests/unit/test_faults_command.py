@@ -745,6 +745,21 @@ def test_a_cloudevent_a_trigger_could_not_parse_goes_back_as_it_came(order, func
     assert (order.status(fault_id), order.record(fault_id)["recurrences"]) == ("open", 1)
 
 
+def test_a_json_cloudevent_a_trigger_could_not_parse_goes_back_as_json(order, functions):
+    garbled = Message(
+        data=b'{"value": "not a document"}',
+        attributes={"datacontenttype": "application/json"},
+        message_id="evt-2",
+    )
+    fault_id = order.fault(RELAY, garbled, EnvelopeError("$", "not a DocumentEventData message"))
+
+    main(["faults", "resubmit", "order", fault_id])
+
+    [request] = functions.received
+    assert request.body == garbled.data
+    assert request.headers["content-type"] == "application/json"
+
+
 def test_a_dev_host_without_the_function_leaves_the_fault_open(order, dev_stack, functions, capsys):
     fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug"))
     functions.refuse["intake_esg_from_restaurant"] = (404, "no such target")

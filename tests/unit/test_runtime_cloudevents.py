@@ -127,3 +127,4 @@ def test_a_json_payload_that_is_no_document_event_is_a_fault_not_a_retry(
     assert fault.attributes["type"] == "fault"
     stored = json.loads(fault.data)["fault"]["message"]
     assert base64.b64decode(stored["data"]) == body  # kept as it came, to be replayed
+    assert stored["attributes"] == {"datacontenttype": "application/json"}  # and sent as such
