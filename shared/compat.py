@@ -97,9 +97,9 @@ class Breaking:
 
 def breaking_changes(old: Schema, new: Schema) -> list[Breaking]:
     """Every change from ``old`` to ``new`` that breaks a reader or a replay."""
-    found: list[Breaking] = []
-    _compare(_Resolver(old), old, _Resolver(new), new, "$", found, frozenset())
-    return found
+    comparison = _Comparison(_Resolver(old), _Resolver(new))
+    comparison.values(old, new, "$", frozenset())
+    return comparison.found
 
 
 class _Resolver:
@@ -140,10 +140,12 @@ def _branches(resolve: _Resolver, schema: Schema) -> tuple[Schema, bool]:
     options = _union(schema)
     if options is None:
         kind = schema.get("type")
-        if isinstance(kind, list) and "null" in kind and len(kind) > 1:
-            rest = [k for k in kind if k != "null"]
-            return {**schema, "type": rest[0] if len(rest) == 1 else rest}, True
-        return schema, kind == "null"
+        if not isinstance(kind, list):
+            return schema, kind == "null"
+        rest = [k for k in kind if k != "null"]
+        if len(rest) > 1:  # one alternative per type, to compare them as a union's
+            return {"anyOf": [{**schema, "type": k} for k in rest]}, len(rest) < len(kind)
+        return {**schema, "type": rest[0] if rest else "null"}, len(rest) < len(kind)
     others = [o for o in options if resolve(o).get("type") != "null"]
     nullable = len(others) < len(options)
     if not others:
@@ -154,44 +156,92 @@ def _branches(resolve: _Resolver, schema: Schema) -> tuple[Schema, bool]:
     return {"anyOf": others}, nullable
 
 
-def _compare(
-    old_r: _Resolver,
-    old: Schema,
-    new_r: _Resolver,
-    new: Schema,
-    path: str,
-    out: list[Breaking],
-    seen: frozenset[tuple[int, int]],
-) -> None:
-    old_s, old_null = _branches(old_r, old)
-    new_s, new_null = _branches(new_r, new)
-    # Every schema in ``seen`` is held by a caller up the stack, so its id is its own.
-    pair = (id(old_s), id(new_s))
-    if pair in seen:
-        return  # a recursive definition, being compared already on the way here
-    seen = seen | {pair}
-    if old_null and not new_null:
-        out.append(Breaking(path, "nullability-removed", "null is no longer allowed"))
-    if new_null and not old_null:
-        out.append(Breaking(path, "nullability-added", "the value may now be null"))
-    old_kinds, new_kinds = _kinds(old_r, old_s), _kinds(new_r, new_s)
-    if sorted(old_kinds) != sorted(new_kinds):
-        detail = f"{' | '.join(old_kinds)} -> {' | '.join(new_kinds)}"
-        out.append(Breaking(path, "type-changed", detail))
-        return
-    old_options, new_options = _union(old_s), _union(new_s)
-    if old_options is not None and new_options is not None:
-        pairs = zip(_paired(old_r, old_options), _paired(new_r, new_options), strict=True)
-        for old_o, new_o in pairs:
-            _compare(old_r, old_o, new_r, new_o, path, out, seen)
-        return
-    _compare_enum(old_s, new_s, path, out)
-    _compare_bounds(old_s, new_s, path, out)
-    _compare_keywords(old_s, new_s, path, out)
-    if old_s.get("type") == "object":
-        _compare_object(old_r, old_s, new_r, new_s, path, out, seen)
-    elif old_s.get("type") == "array":
-        _compare_array(old_r, old_s, new_r, new_s, path, out, seen)
+_Seen = frozenset[tuple[int, int]]
+"""The (old, new) schema pairs being compared up the stack, by ``id``."""
+
+
+class _Comparison:
+    """One comparison of two schema documents: how each resolves its ``$ref``s, and
+    the incompatible changes found so far."""
+
+    def __init__(self, old_r: _Resolver, new_r: _Resolver) -> None:
+        self.old_r, self.new_r = old_r, new_r
+        self.found: list[Breaking] = []
+
+    def values(self, old: Schema, new: Schema, path: str, seen: _Seen) -> None:
+        """Compare the schemas of the values at ``path``, and every part of them."""
+        old_s, old_null = _branches(self.old_r, old)
+        new_s, new_null = _branches(self.new_r, new)
+        # Every schema in ``seen`` is held by a caller up the stack, so its id is its own.
+        pair = (id(old_s), id(new_s))
+        if pair in seen:
+            return  # a recursive definition, being compared already on the way here
+        seen = seen | {pair}
+        out = self.found
+        if old_null and not new_null:
+            out.append(Breaking(path, "nullability-removed", "null is no longer allowed"))
+        if new_null and not old_null:
+            out.append(Breaking(path, "nullability-added", "the value may now be null"))
+        old_kinds, new_kinds = _kinds(self.old_r, old_s), _kinds(self.new_r, new_s)
+        if sorted(old_kinds) != sorted(new_kinds):
+            detail = f"{' | '.join(old_kinds)} -> {' | '.join(new_kinds)}"
+            out.append(Breaking(path, "type-changed", detail))
+            return
+        old_options, new_options = _union(old_s), _union(new_s)
+        if old_options is not None and new_options is not None:
+            old_o, new_o = _paired(self.old_r, old_options), _paired(self.new_r, new_options)
+            for old_option, new_option in zip(old_o, new_o, strict=True):
+                self.values(old_option, new_option, path, seen)
+            return
+        _compare_enum(old_s, new_s, path, out)
+        _compare_bounds(old_s, new_s, path, out)
+        _compare_keywords(old_s, new_s, path, out)
+        if old_s.get("type") == "object":
+            self._object(old_s, new_s, path, seen)
+        elif old_s.get("type") == "array":
+            self._array(old_s, new_s, path, seen)
+
+    def _object(self, old: Schema, new: Schema, path: str, seen: _Seen) -> None:
+        old_props, new_props = old.get("properties", {}), new.get("properties", {})
+        old_req, new_req = set(old.get("required", ())), set(new.get("required", ()))
+        out = self.found
+        for name in sorted(old_props):
+            where = f"{path}.{name}"
+            if name not in new_props:
+                gone = "the field is gone (removed or renamed)"
+                out.append(Breaking(where, "field-removed", gone))
+                continue
+            if name in new_req and name not in old_req:
+                out.append(Breaking(where, "made-required", "an optional field became required"))
+            if name in old_req and name not in new_req:
+                out.append(Breaking(where, "made-optional", "a required field may now be missing"))
+            if name not in old_req and name not in new_req:
+                _compare_default(old_props[name], new_props[name], where, out)
+            self.values(old_props[name], new_props[name], where, seen)
+        for name in sorted(set(new_props) - set(old_props)):
+            if name in new_req:
+                out.append(Breaking(f"{path}.{name}", "required-added", "a new field is required"))
+        self._unlisted_properties(old, new, path, seen)
+
+    def _unlisted_properties(self, old: Schema, new: Schema, path: str, seen: _Seen) -> None:
+        """The properties an object does not list: still allowed, and (a map's values) alike."""
+        was, now = _unlisted(old), _unlisted(new)
+        if now is None:
+            if was is not None:
+                detail = "properties it does not list are refused now (published schemas stay open)"
+                self.found.append(Breaking(path, "object-closed", detail))
+            return
+        if was is not None and (was or now):
+            self.values(was, now, f"{path}.*", seen)
+
+    def _array(self, old: Schema, new: Schema, path: str, seen: _Seen) -> None:
+        """The items, and a tuple's items one by one (its length is ``minItems``/``maxItems``)."""
+        was, now = old.get("items", {}), new.get("items", {})
+        if isinstance(was, dict) and isinstance(now, dict):
+            self.values(was, now, f"{path}[]", seen)
+        prefixes = zip(old.get("prefixItems", ()), new.get("prefixItems", ()), strict=False)
+        for i, (old_i, new_i) in enumerate(prefixes):
+            self.values(old_i, new_i, f"{path}[{i}]", seen)
 
 
 def _kinds(resolve: _Resolver, schema: Schema) -> list[str]:
@@ -219,55 +269,6 @@ def _tag(resolve: _Resolver, option: Schema) -> str:
     return " ".join(tags) or str(option.get("$ref", ""))
 
 
-def _compare_object(
-    old_r: _Resolver,
-    old: Schema,
-    new_r: _Resolver,
-    new: Schema,
-    path: str,
-    out: list[Breaking],
-    seen: frozenset[tuple[int, int]],
-) -> None:
-    old_props, new_props = old.get("properties", {}), new.get("properties", {})
-    old_req, new_req = set(old.get("required", ())), set(new.get("required", ()))
-    for name in sorted(old_props):
-        where = f"{path}.{name}"
-        if name not in new_props:
-            out.append(Breaking(where, "field-removed", "the field is gone (removed or renamed)"))
-            continue
-        if name in new_req and name not in old_req:
-            out.append(Breaking(where, "made-required", "an optional field became required"))
-        if name in old_req and name not in new_req:
-            out.append(Breaking(where, "made-optional", "a required field may now be missing"))
-        if name not in old_req and name not in new_req:
-            _compare_default(old_props[name], new_props[name], where, out)
-        _compare(old_r, old_props[name], new_r, new_props[name], where, out, seen)
-    for name in sorted(set(new_props) - set(old_props)):
-        if name in new_req:
-            out.append(Breaking(f"{path}.{name}", "required-added", "a new field is required"))
-    _compare_unlisted(old_r, old, new_r, new, path, out, seen)
-
-
-def _compare_unlisted(
-    old_r: _Resolver,
-    old: Schema,
-    new_r: _Resolver,
-    new: Schema,
-    path: str,
-    out: list[Breaking],
-    seen: frozenset[tuple[int, int]],
-) -> None:
-    """The properties an object does not list: still allowed, and (a map's values) alike."""
-    was, now = _unlisted(old), _unlisted(new)
-    if now is None:
-        if was is not None:
-            detail = "properties it does not list are refused now (published schemas stay open)"
-            out.append(Breaking(path, "object-closed", detail))
-        return
-    if was is not None and (was or now):
-        _compare(old_r, was, new_r, now, f"{path}.*", out, seen)
-
-
 def _unlisted(schema: Schema) -> Schema | None:
     """The schema of the properties an object does not list, ``None`` if it refuses them."""
     if schema.get("unevaluatedProperties") is False:
@@ -276,24 +277,6 @@ def _unlisted(schema: Schema) -> Schema | None:
     if extra is False:
         return None
     return extra if isinstance(extra, dict) else {}
-
-
-def _compare_array(
-    old_r: _Resolver,
-    old: Schema,
-    new_r: _Resolver,
-    new: Schema,
-    path: str,
-    out: list[Breaking],
-    seen: frozenset[tuple[int, int]],
-) -> None:
-    """The items, and a tuple's items one by one (its length is ``minItems``/``maxItems``)."""
-    was, now = old.get("items", {}), new.get("items", {})
-    if isinstance(was, dict) and isinstance(now, dict):
-        _compare(old_r, was, new_r, now, f"{path}[]", out, seen)
-    prefixes = zip(old.get("prefixItems", ()), new.get("prefixItems", ()), strict=False)
-    for i, (old_i, new_i) in enumerate(prefixes):
-        _compare(old_r, old_i, new_r, new_i, f"{path}[{i}]", out, seen)
 
 
 def _compare_default(old: Schema, new: Schema, path: str, out: list[Breaking]) -> None:

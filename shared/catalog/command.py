@@ -7,8 +7,11 @@ is never exported by habit. ``check`` exits 1 on a breaking change, a retired
 version, an unreadable committed schema or a stale file; ``check --against REF``
 (like ``buf breaking --against``) holds the code to the schemas published at
 the git revision ``REF`` instead of the committed ones, and also fails when a
-version published there is gone without being retired. A ``--dir`` that is not
-a directory, or a ``REF`` git cannot read, is a usage error (exit 2).
+version published there is gone without being retired; ``check --against-branch
+BRANCH`` does the same at the revision the change started from (where ``HEAD``
+left ``BRANCH``, else the previous commit; on a first commit, the working tree
+only). A ``--dir`` that is not a directory, a ``REF`` git cannot read, or a
+shallow clone under ``--against-branch`` is a usage error (exit 2).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import sys
 from pathlib import Path
 
 from shared.catalog.gate import EXPORT_COMMAND, Report, check, export
-from shared.catalog.history import published_at
+from shared.catalog.history import Baseline, published_at, start_of_change
 from shared.exceptions import KitError
 from shared.paths import PROJECT_ROOT
 from shared.system import load_subsystems
@@ -50,12 +53,22 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     check_parser = actions.add_parser(
         "check", help="fail on breaking changes and stale generated files"
     )
-    check_parser.add_argument(
+    base = check_parser.add_mutually_exclusive_group()
+    base.add_argument(
         "--against",
         metavar="REF",
         help=(
             "the git revision whose published schemas the code must not break, e.g. "
             "origin/main (default: the committed files in the working tree)"
+        ),
+    )
+    base.add_argument(
+        "--against-branch",
+        metavar="BRANCH",
+        help=(
+            "the same, at the revision this change started from: where HEAD left BRANCH "
+            "(e.g. origin/main) or, on BRANCH itself, the previous commit; refused in a "
+            "shallow clone"
         ),
     )
     for parser in (export_parser, check_parser):
@@ -94,7 +107,7 @@ def _check(args: argparse.Namespace) -> int:
     if not args.dir.is_dir():
         problem = "is not a directory" if args.dir.exists() else "does not exist"
         raise ContractsError(f"{args.dir} {problem}: --dir names the committed contracts directory")
-    baseline = None if args.against is None else published_at(args.dir, args.against)
+    baseline = _baseline(args)
     apps = load_subsystems()
     report = check(apps, args.dir, baseline)
     if not report.ok:
@@ -110,6 +123,20 @@ def _check(args: argparse.Namespace) -> int:
         compatible = f"{report.compared} schema(s) published at {at} still compatible"
         print(f"contracts OK: {compatible}, catalog up to date")
     return 0
+
+
+def _baseline(args: argparse.Namespace) -> Baseline | None:
+    """What ``--against`` or ``--against-branch`` names, ``None`` for the working tree."""
+    if args.against is not None:
+        return published_at(args.dir, args.against)
+    if args.against_branch is None:
+        return None
+    start = start_of_change(args.dir, args.against_branch)
+    if start.ref is None:
+        print(f"contracts: {start.how}: checking the working tree only")
+        return None
+    print(f"contracts: checking against {start.ref}, {start.how}")
+    return published_at(args.dir, start.ref)
 
 
 def _print_problems(lines: list[str], report: Report | None = None) -> None:

@@ -4,7 +4,9 @@ The committed files in the working tree are not a baseline: one change can edit
 a contract and its schema together. What consumers rely on is what was
 published on the branch changes are merged into, so the gate reads the schema
 files of that revision straight from git (``git ls-tree``, ``git show``),
-without checking anything out.
+without checking anything out. :func:`start_of_change` finds that revision
+(``contracts check --against-branch``) and refuses a shallow clone, whose cut
+history would otherwise leave the gate nothing to compare with, silently.
 """
 
 from __future__ import annotations
@@ -73,6 +75,67 @@ def published_at(contracts: Path, ref: str) -> Baseline:
     return Baseline(ref, commit[:12], prefix, schemas)
 
 
+@dataclass(frozen=True, slots=True)
+class Start:
+    """The revision a change started from (``None``: nothing was committed before it),
+    and how it was found, in words."""
+
+    ref: str | None
+    how: str
+
+
+def start_of_change(contracts: Path, branch: str) -> Start:
+    """The revision the change checked out at ``contracts`` started from.
+
+    That is where ``HEAD`` left ``branch`` (their merge base) or, on ``branch``
+    itself or when there is no ``branch``, the previous commit; on a first
+    commit, or outside a git work tree (a source archive), none. Raises
+    :class:`BaselineError` when the clone is shallow (the base may not have been
+    fetched, and no previous commit would pass for "nothing published yet"), or
+    when ``HEAD`` and ``branch`` share no commit.
+    """
+    if not branch or branch.startswith("-"):
+        raise BaselineError(f"--against-branch {branch!r} is not a git branch")
+    try:
+        _git(contracts, "rev-parse", "--show-prefix", problem=str)
+    except BaselineError:  # e.g. unpacked from a source archive: it has no history at all
+        return Start(None, f"{contracts} is not in a git work tree, so it has no history")
+    if _is_shallow(contracts):
+        raise BaselineError(_shallow(contracts))
+    head = _commit(contracts, "HEAD")
+    if head is None:
+        return Start(None, "nothing is committed yet, so nothing was published before this change")
+    upstream = _commit(contracts, branch)
+    if upstream is not None:
+        base = _git(
+            contracts,
+            "merge-base",
+            head,
+            upstream,
+            problem=lambda _: f"HEAD and {branch} share no commit: no base to check against",
+        )
+        if base != head:
+            short = _git(contracts, "rev-parse", "--short=12", base, problem=str)
+            return Start(short, f"where HEAD left {branch}")
+    if _commit(contracts, "HEAD~1") is None:
+        return Start(None, "HEAD is the first commit, so nothing was published before it")
+    on = f"HEAD is in {branch} already" if upstream is not None else f"there is no {branch}"
+    return Start("HEAD~1", f"the previous commit ({on})")
+
+
+def _is_shallow(contracts: Path) -> bool:
+    """Whether the repository of ``contracts`` is a shallow clone (its history cut short)."""
+    return _git(contracts, "rev-parse", "--is-shallow-repository", problem=str) == "true"
+
+
+def _commit(contracts: Path, ref: str) -> str | None:
+    """The commit ``ref`` names, or ``None`` if it names none."""
+    try:
+        return _git(contracts, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", problem=str)
+    except BaselineError:
+        return None
+
+
 def _schema_paths(contracts: Path, ref: str, commit: str, prefix: str) -> list[str]:
     """The repository paths of the files in ``schemas/`` at ``commit`` (none if it had none)."""
     listing = _git(
@@ -123,8 +186,19 @@ def _not_a_repository(where: Path, detail: str) -> str:
     return f"--against reads git history, but {where} is not in a git repository ({detail})"
 
 
-def _no_such_ref(ref: str, where: Path) -> str:
+def _shallow(where: Path) -> str:
     return (
-        f"--against {ref}: no such commit in the repository of {where} "
-        "(a remote branch must be fetched first, e.g. `git fetch origin main`)"
+        f"the repository of {where} is a shallow clone: the schemas published before this "
+        "change may not be in it, so the gate cannot hold the code to them; fetch the "
+        "history (`git fetch --unshallow`; GitHub Actions: actions/checkout with "
+        "`fetch-depth: 0`), or name a fetched base with --against REF"
     )
+
+
+def _no_such_ref(ref: str, where: Path) -> str:
+    fetch = (
+        "it is a shallow clone: fetch the history first, `git fetch --unshallow`"
+        if _is_shallow(where)
+        else "a remote branch must be fetched first, e.g. `git fetch origin main`"
+    )
+    return f"--against {ref}: no such commit in the repository of {where} ({fetch})"

@@ -398,6 +398,21 @@ def test_a_type_list_with_null_is_nullability_not_another_type():
     ]
 
 
+def test_a_type_list_is_compared_as_the_union_it_is_written_as_elsewhere():
+    listed = {"type": ["string", "integer", "null"]}
+    union = {"anyOf": [{"type": "integer"}, {"type": "string", "maxLength": 5}, {"type": "null"}]}
+    assert field_rules(listed, {"anyOf": [{"type": "integer"}, {"type": "string"}]}) == [
+        ("$.f", "nullability-removed")
+    ]
+    assert field_rules(listed, union) == TIGHTENED
+    assert field_rules(union, listed) == LOOSENED
+    assert field_rules(listed, {"type": ["integer", "string", "null"]}) == []
+
+
+def test_a_number_narrowed_to_an_integer_is_a_type_change():
+    assert field_rules({"type": "number"}, {"type": "integer"}) == [("$.f", "type-changed")]
+
+
 # -- openness: published objects accept properties they do not list --------------------------
 
 

@@ -8,6 +8,7 @@ result against the first commit.
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import replace
@@ -30,6 +31,7 @@ from shared.topology.model import Function
 
 Apps = list[SubsystemApp[Any]]
 CANCEL_SCHEMA = "schemas/customer.order-cancel-requested.v1.json"
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 def git(where: Path, *args: str) -> str:
@@ -322,6 +324,128 @@ def test_a_revision_before_any_contract_was_published_holds_nothing(contracts, r
 
     assert run(load_subsystems(), contracts, "--against", "fresh") == 0
     assert "0 schema(s) published at fresh" in capsys.readouterr().out
+
+
+# -- --against-branch: the base found from git, as `make test` finds it ---------------------
+
+
+def clone(contracts: Path, *options: str) -> Path:
+    """``contracts/`` in a clone of the repository of ``contracts`` (its branch: origin/main)."""
+    git(contracts, "branch", "-M", "main")
+    target = contracts.parents[1] / "clone"
+    git(contracts.parents[1], "clone", "-q", *options, f"file://{contracts.parent}", str(target))
+    return target / "contracts"
+
+
+def test_a_shallow_clone_is_refused_not_checked_against_nothing(contracts, run, capsys):
+    """CI's default checkout (one commit) has no base: a break must not pass unseen."""
+    apps = with_contracts("customer", OrderPlaced, CancelWithoutTime)
+    change(apps, contracts)
+    shallow = clone(contracts, "--depth", "1")
+
+    assert run(apps, shallow, "--against-branch", "origin/main") == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("fooddelivery: the repository of ")
+    assert "is a shallow clone" in err
+    assert "`git fetch --unshallow`" in err
+    assert "`fetch-depth: 0`" in err
+
+
+def test_a_ref_missing_from_a_shallow_clone_says_to_fetch_the_history(contracts, run, capsys):
+    change(load_subsystems(), contracts)
+    shallow = clone(contracts, "--depth", "1")
+
+    assert run(load_subsystems(), shallow, "--against", "HEAD~1") == 2
+
+    err = capsys.readouterr().err
+    assert "no such commit" in err
+    assert "it is a shallow clone: fetch the history first, `git fetch --unshallow`" in err
+
+
+def test_on_the_branch_itself_the_base_is_the_previous_commit(contracts, run, capsys):
+    apps = with_contracts("customer", OrderPlaced, CancelWithoutTime)
+    change(apps, contracts)
+    full = clone(contracts)
+
+    assert run(apps, full, "--against-branch", "origin/main") == 1
+
+    captured = capsys.readouterr()
+    assert captured.out == (
+        "contracts: checking against HEAD~1, the previous commit (HEAD is in origin/main already)\n"
+    )
+    assert "customer.order-cancel-requested v1 against HEAD~1: $.requestedAt: field-removed" in (
+        captured.err
+    )
+
+
+def test_a_branch_is_held_to_where_it_left_main_not_to_its_last_commit(contracts, run, capsys):
+    git(contracts, "branch", "-M", "main")
+    base = git(contracts, "rev-parse", "--short=12", "HEAD").strip()
+    git(contracts, "checkout", "-q", "-b", "feature")
+    apps = with_contracts("customer", OrderPlaced, CancelWithoutTime)
+    change(apps, contracts)
+    commit(contracts, "an unrelated change on top")  # HEAD~1 holds the break already
+
+    assert run(apps, contracts, "--against", "HEAD~1") == 0
+    assert run(apps, contracts, "--against-branch", "main") == 1
+
+    captured = capsys.readouterr()
+    assert captured.out.endswith(f"contracts: checking against {base}, where HEAD left main\n")
+    assert f"customer.order-cancel-requested v1 against {base}: $.requestedAt" in captured.err
+
+
+def test_a_first_commit_has_only_the_working_tree_to_check(contracts, run, capsys):
+    assert run(load_subsystems(), contracts, "--against-branch", "origin/main") == 0
+
+    assert capsys.readouterr().out == (
+        "contracts: HEAD is the first commit, so nothing was published before it: "
+        "checking the working tree only\n"
+        f"contracts OK: {schemas(contracts)} schema(s) compatible, catalog up to date\n"
+    )
+
+
+def test_a_tree_outside_git_has_only_the_working_tree_to_check(tmp_path, run, capsys):
+    """A source archive unpacked (no .git) has no history: ``make test`` still runs."""
+    outside = tmp_path / "plain" / "contracts"
+    export(load_subsystems(), outside)
+
+    assert run(load_subsystems(), outside, "--against-branch", "origin/main") == 0
+
+    assert capsys.readouterr().out.startswith(
+        f"contracts: {outside} is not in a git work tree, so it has no history: "
+        "checking the working tree only\n"
+    )
+
+
+def test_a_branch_with_no_history_in_common_is_a_clear_usage_error(contracts, run, capsys):
+    git(contracts, "branch", "-M", "main")
+    git(contracts, "checkout", "-q", "--orphan", "fresh")
+    commit(contracts, "the same files, another history")
+
+    assert run(load_subsystems(), contracts, "--against-branch", "main") == 2
+
+    assert capsys.readouterr().err == (
+        "fooddelivery: HEAD and main share no commit: no base to check against\n"
+    )
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+@pytest.mark.parametrize(
+    ("variables", "against"),
+    [((), "--against-branch origin/main"), (("CONTRACTS_BASE=abc123",), "--against abc123")],
+)
+def test_make_test_runs_the_gate_against_the_base(variables, against):
+    dry_run = subprocess.run(
+        ["make", "-s", "-n", "-o", ".venv/.installed", "contracts-check", *variables],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert " ".join(dry_run.stdout.replace("\\\n", " ").split()) == (
+        f".venv/bin/fooddelivery contracts check {against}"
+    )
 
 
 def _restaurant_contracts_but(left_out: type[Contract]) -> list[type[Contract]]:
