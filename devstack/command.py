@@ -9,7 +9,7 @@ URLs and the environment. Ctrl-C or SIGTERM stops everything it started.
 ``--scenario`` then plays the demo story over the BFF HTTP APIs and stops
 (``--attach`` plays it against a stack already running from the same state dir).
 
-Bad options stop the command before it starts anything, with one line and exit code 2.
+Bad options stop the command before it starts anything, with a message and exit code 2.
 """
 
 from __future__ import annotations

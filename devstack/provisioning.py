@@ -44,7 +44,9 @@ def provision(apps: Sequence[SubsystemApp[Any]], hosts: Mapping[str, str], *, la
         ordering=False,
         envelope_schema=True,
     )
+    kit_subscriptions = 0
     for app in apps:
+        kit_subscriptions += 2 if lake else 1
         provision_subscription(
             project_of(app.name),
             "fault-recorder",
@@ -56,9 +58,11 @@ def provision(apps: Sequence[SubsystemApp[Any]], hosts: Mapping[str, str], *, la
         if lake:
             provision_subscription(project_of(app.name), LAKE_SUBSCRIPTION, Topic.BUS)
     _log.info(
-        "provisioned %d topics and %d subscriptions in %.1f s",
+        "provisioned %d topics and %d subscriptions (%d the kit's own: fault recorders, "
+        "lake writers) in %.1f s",
         len(report.created_topics) + len(report.existing_topics),
-        len(report.created_subscriptions) + len(report.existing_subscriptions),
+        len(report.created_subscriptions) + len(report.existing_subscriptions) + kit_subscriptions,
+        kit_subscriptions,
         time.perf_counter() - started,
     )
 
