@@ -90,15 +90,15 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         return CancelRequest(order_id=order_id, status="cancellation-requested")
 
     def _own_view(caller: Principal, order_id: str) -> dict[str, object]:
+        """The caller's order's view; another customer's order is as unknown as one that does
+        not exist, so that the answer never tells whether an order id is taken."""
         view = store.get(TRACKING, order_id)
-        if view is None or view["customerId"] is None:
+        if view is None or view["customerId"] != caller.subject:
             raise HttpError(
                 404,
                 f"no order {order_id}: if it was placed a moment ago, tracking does not know "
                 "of it yet; retry in a second or two",
             )
-        if view["customerId"] != caller.subject:
-            raise HttpError(403, f"order {order_id} is not yours")
         return view
 
     return api.flask_app()

@@ -71,28 +71,37 @@ def settle(view: Doc) -> Doc:
 
     ``granted`` once the order is cancelled for the customer (whatever was said
     before: the view never contradicts its own status); ``refused`` when it moved
-    on past ``placed`` or ended otherwise while the request was pending.
+    on past ``placed`` or ended otherwise while the request was pending, as of the
+    first step of its history past ``placed``, so that the answer is the same
+    whatever order the news arrived in.
     """
     request = view.get("cancellation")
     if request is None or request["status"] == GRANTED:
         return view
-    status = view["status"]
-    if status == "cancelled" and view["reason"] == CUSTOMER:
-        outcome, reason = GRANTED, None
-    elif request["status"] == REQUESTED and STATUS_RANK[status] > STATUS_RANK["placed"]:
-        outcome, reason = REFUSED, _why_refused(view)
+    if view["status"] == "cancelled" and view["reason"] == CUSTOMER:
+        outcome, at, reason = GRANTED, _reached(view, "cancelled"), None
+    elif STATUS_RANK[view["status"]] > STATUS_RANK["placed"]:
+        first = _first_past_placed(view)
+        outcome, at, reason = REFUSED, first["at"], _why_refused(view, first["status"])
     else:
         return view
-    decided = {**request, "status": outcome, "decidedAt": _reached(view, status), "reason": reason}
+    decided = {**request, "status": outcome, "decidedAt": at, "reason": reason}
     return {**view, "cancellation": decided}
 
 
-def _why_refused(view: Doc) -> str:
-    if view["status"] == "cancelled":
+def _why_refused(view: Doc, status: str) -> str:
+    if status == "cancelled":
         return f"the order had already been cancelled ({view['reason']})"
-    if view["status"] == "payment-declined":
+    if status == "payment-declined":
         return "the payment had already been declined"
     return TOO_LATE
+
+
+def _first_past_placed(view: Doc) -> Doc:
+    """The earliest step of the view's history past ``placed`` (the history is oldest first)."""
+    placed = STATUS_RANK["placed"]
+    steps = (step for step in view["history"] if STATUS_RANK[step["status"]] > placed)
+    return next(steps, {"status": view["status"], "at": _reached(view, view["status"])})
 
 
 def _reached(view: Doc, status: str) -> int:

@@ -132,7 +132,9 @@ class Tracking(ResponseView):
     """Who brings the order; ``null`` until a driver is assigned, after one handed it back
     until the next is, and once the order is cancelled."""
     location: Location | None
-    """Where the driver last reported being, from the pickup on; ``null`` before it."""
+    """Where the driver last reported being, from the pickup on; ``null`` before it, and again
+    once the order is delivered (the driver's last position is the customer's door, and where
+    they go next is none of the customer's business) or ended undelivered."""
     payment: str
     """Where the payment stands: ``pending``, ``authorized``, ``declined``, ``cancelled`` (the
     order was cancelled before its payment was decided), ``captured`` (charged on delivery),

@@ -105,7 +105,10 @@ def advance(view: Doc, status: str, at: int) -> Doc:
     The history stays one course, each status once, as Order's fold keeps it: a status
     stamped after a further one was not reached (Order rewrote its history, or Delivery
     reported a step after the order ended), so it is left out, or dropped when the further
-    one comes; and it ends once, with the current status.
+    one comes; and it ends once, with the current status. A status reported twice (checkout
+    and Order both say ``placed``, the driver and Order both ``picked-up``) is stamped with
+    the earlier report, whichever arrives first, so the history does not depend on the order
+    the news arrives in.
     """
     current = view["status"]
     if current is None or STATUS_RANK[status] > STATUS_RANK[current]:
@@ -122,12 +125,13 @@ def advance(view: Doc, status: str, at: int) -> Doc:
 
 def _fits(history: list[Doc], step: Doc, current: str) -> bool:
     """Whether ``step`` can stand in ``history`` of an order now ``current``: a status not
-    there yet, not stamped after a further one, and an ending only if it is ``current``."""
+    there yet (or there with a later stamp), not stamped after a further one, and an ending
+    only if it is ``current``."""
     status, rank = step["status"], STATUS_RANK[step["status"]]
     if status in ENDINGS and status != current:
         return False
     return all(
-        other["status"] != status
+        not (other["status"] == status and other["at"] <= step["at"])
         and not (STATUS_RANK[other["status"]] > rank and other["at"] < step["at"])
         for other in history
     )
@@ -220,9 +224,13 @@ def _order_time(order: Doc) -> tuple[int, int]:
 
 
 def _unattended(view: Doc) -> Doc:
-    """Nobody brings an order that ended undelivered, and no food will be ready for it."""
+    """Nobody brings an order that ended undelivered, and no food will be ready for it; a
+    delivered order's driver is no longer followed (their last location is the customer's
+    door, and where they go next is theirs)."""
     if view["status"] in ENDED_UNDELIVERED:
         return {**view, "driver": None, "location": None, "readyBy": None}
+    if view["status"] == "delivered":
+        return {**view, "location": None}
     return view
 
 
@@ -232,8 +240,8 @@ def _delivery(view: Doc, event: Envelope) -> Doc:
     if at >= view["deliveryChangedAt"]:
         view = {**view, **_bringing(view, delivery), "deliveryChangedAt": at}
     if delivery["status"] in DELIVERY_STEPS:
-        return view
-    return advance(view, delivery["status"], at)
+        return _unattended(view)
+    return _unattended(advance(view, delivery["status"], at))
 
 
 def _bringing(view: Doc, delivery: Doc) -> Doc:

@@ -58,7 +58,7 @@ def test_an_order_is_tracked_from_checkout_to_the_door(shop: Customer) -> None:
         "reason": None,
         "detail": None,
         "driver": {"name": "Dan"},
-        "location": {"lat": 52.53, "lng": 13.40},
+        "location": None,  # the driver's whereabouts are not followed once it is delivered
         "payment": "captured",
         "history": view["history"],
         "readyBy": None,  # none of Order's statuses above carries one
@@ -95,7 +95,7 @@ def test_late_news_never_moves_an_order_back(shop: Customer) -> None:
         ("picked-up", START + 25 * MINUTE),
         ("delivered", START + 40 * MINUTE),
     ]
-    assert view["location"] == {"lat": 52.53, "lng": 13.40}
+    assert (view["driver"], view["location"]) == ({"name": "Dan"}, None)
 
 
 def test_an_older_location_does_not_replace_a_newer_one(shop: Customer) -> None:
@@ -104,6 +104,35 @@ def test_an_older_location_does_not_replace_a_newer_one(shop: Customer) -> None:
     shop.delivery(order_id, "picked-up", location={"lat": 9.0, "lng": 9.0}, changedAt=START + 1)
 
     assert track(shop, order_id).get_json()["location"] == {"lat": 1.0, "lng": 1.0}
+
+
+@pytest.mark.parametrize("told_by", ["order", "delivery"])
+def test_the_drivers_location_is_shown_on_the_way_and_never_after_the_delivery(
+    shop: Customer, told_by: str
+) -> None:
+    # GIVEN an order on its way, its driver's location shown
+    order_id = shop.place_order()
+    shop.order_status(order_id, "accepted", changedAt=START + 5 * MINUTE)
+    shop.delivery(order_id, "assigned", location=None, changedAt=START + 10 * MINUTE)
+    on_the_way = {"lat": 52.53, "lng": 13.40}
+    shop.delivery(order_id, "picked-up", location=on_the_way, changedAt=START + 20 * MINUTE)
+    assert track(shop, order_id).get_json()["location"] == on_the_way
+
+    # WHEN it is delivered (at the customer's door), as Order or the driver says first
+    if told_by == "order":
+        shop.order_status(order_id, "delivered", changedAt=START + 40 * MINUTE)
+    else:
+        door = {"lat": 52.538, "lng": 13.409}
+        shop.delivery(order_id, "delivered", location=door, changedAt=START + 40 * MINUTE)
+
+    # THEN where the driver is no longer shows, nor does a position the driver sent on the
+    # way that arrives late; who brought it still does
+    view = track(shop, order_id).get_json()
+    shown = (view["status"], view["driver"], view["location"])
+    assert shown == ("delivered", {"name": "Dan"}, None)
+    late = {"lat": 52.535, "lng": 13.405}
+    shop.delivery(order_id, "picked-up", location=late, changedAt=START + 30 * MINUTE)
+    assert track(shop, order_id).get_json()["location"] is None
 
 
 def test_a_driver_who_hands_the_order_back_is_no_longer_shown_until_the_next_one(
@@ -164,6 +193,34 @@ def hear(customer: Customer, order_id: str, news: News) -> None:
         customer.order_status(order_id, status, reason=reason, changedAt=at)
     else:
         customer.delivery(order_id, status, changedAt=at)
+
+
+@pytest.mark.parametrize("driver_first", [True, False], ids=["driver-first", "order-first"])
+def test_a_step_both_the_driver_and_order_report_is_stamped_the_same_whoever_comes_first(
+    shop: Customer, driver_first: bool
+) -> None:
+    # GIVEN the driver reports the pickup at 25 minutes, and Order (which hears it from
+    # Delivery) at 26; then both report the delivery, the driver at 40 and Order at 41
+    order_id = shop.place_order()
+    shop.order_status(order_id, "accepted", changedAt=START + 5 * MINUTE)
+    by_driver: list[News] = [
+        ("delivery", "picked-up", START + 25 * MINUTE, None),
+        ("delivery", "delivered", START + 40 * MINUTE, None),
+    ]
+    by_order: list[News] = [
+        ("order", "picked-up", START + 26 * MINUTE, None),
+        ("order", "delivered", START + 41 * MINUTE, None),
+    ]
+
+    # WHEN their news arrives in either order
+    for news in [*by_driver, *by_order] if driver_first else [*by_order, *by_driver]:
+        hear(shop, order_id, news)
+
+    # THEN the history says when each step was first reported, whoever said it first
+    assert history(track(shop, order_id).get_json())[-2:] == [
+        ("picked-up", START + 25 * MINUTE),
+        ("delivered", START + 40 * MINUTE),
+    ]
 
 
 @pytest.mark.parametrize("delivered_first", [True, False], ids=["delivered-first", "late"])
@@ -311,14 +368,20 @@ def test_a_customer_lists_only_their_own_orders_newest_first(shop: Customer) -> 
     ]
 
 
-def test_another_customers_order_is_forbidden_and_an_unknown_one_is_not_found(
+def test_another_customers_order_is_as_unknown_as_one_that_does_not_exist(
     shop: Customer,
 ) -> None:
     order_id = shop.place_order("alice")
     shop.delivery("o-stray", "assigned")
 
-    assert track(shop, order_id, "bob").status_code == 403
-    assert track(shop, "o-unknown").status_code == 404
+    theirs = track(shop, order_id, "bob")
+    unknown = track(shop, "o-unknown", "bob")
+    assert (theirs.status_code, unknown.status_code) == (404, 404)
+    # the same words, so the answer never tells that the order exists
+    assert theirs.get_json()["error"] == unknown.get_json()["error"].replace("o-unknown", order_id)
+    assert cancel(shop, order_id, "bob").status_code == 404
+    assert track(shop, order_id).get_json()["status"] == "placed"  # bob's asking changed nothing
+    assert shop.store.get("cancel-requests", order_id) is None
     assert track(shop, "o-stray").status_code == 404
     assert shop.call("tracking-bff", "GET", "/orders", subject="bob").get_json() == {
         "orders": [],
@@ -477,6 +540,39 @@ def test_a_request_the_restaurant_beat_is_refused_when_the_acceptance_arrives(
     # AND news of later steps changes nothing
     shop.order_status(order_id, "ready")
     assert track(shop, order_id).get_json()["cancellation"] == view["cancellation"]
+
+
+@pytest.mark.parametrize(
+    "arrivals",
+    [
+        [("order", "accepted", START + MINUTE, None), ("order", "ready", START + 3 * MINUTE, None)],
+        [("order", "ready", START + 3 * MINUTE, None), ("order", "accepted", START + MINUTE, None)],
+        [
+            ("order", "cancelled", START + 4 * MINUTE, "no-driver"),
+            ("order", "accepted", START + MINUTE, None),
+        ],
+    ],
+    ids=["in-order", "ready-first", "cancelled-first"],
+)
+def test_a_refused_request_says_the_same_whatever_order_the_news_arrives_in(
+    shop: Customer, arrivals: list[News]
+) -> None:
+    # GIVEN the customer asked to cancel at 2 minutes, after the restaurant accepted at 1
+    order_id = shop.place_order()
+    shop.clock.advance(2 * MINUTE)
+    cancel(shop, order_id)
+
+    # WHEN Order's news of the acceptance and of a later step arrives, in any order
+    for news in arrivals:
+        hear(shop, order_id, news)
+
+    # THEN the request lost to the acceptance, whichever news came first
+    assert track(shop, order_id).get_json()["cancellation"] == {
+        "status": "refused",
+        "requestedAt": START + 2 * MINUTE,
+        "decidedAt": START + MINUTE,
+        "reason": MOVED_ON,
+    }
 
 
 def test_a_request_is_granted_when_order_cancels_for_the_customer(shop: Customer) -> None:

@@ -386,7 +386,7 @@ def test_actors_see_only_their_own(world):
     bob = world.customer("bob")
     with pytest.raises(ApiError) as other_customer:
         bob.track(order_id)
-    assert other_customer.value.status == 403
+    assert other_customer.value.status == 404  # as unknown as an order that does not exist
     assert bob.history() == []
 
     with pytest.raises(ApiError) as other_restaurant:
