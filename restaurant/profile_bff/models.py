@@ -57,6 +57,11 @@ class Profile(Body):
     delivery_radius_m: int = Field(default=DEFAULT_DELIVERY_RADIUS_M, ge=500, le=30_000)
     """How far from the restaurant it delivers, in metres as the crow flies (5 km unless staff
     say otherwise)."""
+    revision: int | None = Field(default=None, ge=0)
+    """The ``revision`` of the profile this edit was made from (0: there was none yet): if
+    the profile was saved since, the save is refused (409) and nothing changes, so one staff
+    member's edit does not silently undo another's. Left out: the profile is replaced
+    whatever it holds."""
 
     @field_validator("cuisine")
     @classmethod
@@ -86,6 +91,10 @@ class ProfileView(Profile):
     measured from it."""
     id: str
     """The restaurant's id (the path's ``restaurant_id``)."""
+    revision: int | None = None
+    """Which save of the profile this is (1 for the first): send it back with the next PUT
+    so that it is refused if someone saved in between. ``null``: saved before saves were
+    counted."""
 
 
 MAX_PRICE = 1_000_000
@@ -119,6 +128,11 @@ class Menu(Body):
     items: list[MenuItem] = Field(min_length=1, max_length=200)
     """Every dish, available or not (1 to 200), in the order customers see them; they
     replace the whole menu."""
+    revision: int | None = Field(default=None, ge=0)
+    """The ``revision`` of the menu this edit was made from (0: there was none yet): if the
+    menu was saved since, the save is refused (409) and nothing changes, so marking one dish
+    sold out is not undone by a colleague's edit of an older copy. Left out: the menu is
+    replaced whatever it holds."""
 
 
 class MenuItemView(MenuItem):
@@ -140,3 +154,7 @@ class MenuView(ResponseView):
     """Every dish, available or not, in the order customers see them."""
     restaurant_id: str
     """The restaurant whose menu this is (the path's ``restaurant_id``)."""
+    revision: int | None = None
+    """Which save of the menu this is (1 for the first): send it back with the next PUT so
+    that it is refused if someone saved in between. ``null``: saved before saves were
+    counted."""

@@ -53,10 +53,10 @@ def get(restaurant: Restaurant, path: str, headers: dict[str, str] | None = None
 def test_staff_save_and_read_their_profile(restaurant: Restaurant) -> None:
     response = put_profile(restaurant)
     assert response.status_code == 200
-    assert response.get_json() == {**PROFILE, "id": "r-1"}
+    assert response.get_json() == {**PROFILE, "id": "r-1", "revision": 1}
     read = get(restaurant, "/restaurants/r-1")
     assert read.status_code == 200
-    assert read.get_json() == {**PROFILE, "id": "r-1"}
+    assert read.get_json() == {**PROFILE, "id": "r-1", "revision": 1}
 
 
 def test_a_saved_profile_becomes_one_restaurant_updated_event(restaurant: Restaurant) -> None:
@@ -96,7 +96,7 @@ def test_each_save_that_changes_the_profile_counts_one_revision_more_in_the_same
         (True, 3),
     ]
     assert len({e.timestamp for e in events}) == 1  # their time cannot order them
-    assert get(restaurant, "/restaurants/r-1").get_json() == {**PROFILE, "id": "r-1"}
+    assert get(restaurant, "/restaurants/r-1").get_json() == {**PROFILE, "id": "r-1", "revision": 3}
 
 
 def test_a_profile_saved_before_revisions_were_counted_gets_its_first_on_its_next_change(
@@ -108,7 +108,8 @@ def test_a_profile_saved_before_revisions_were_counted_gets_its_first_on_its_nex
 
     put_profile(restaurant, {**PROFILE, "open": False})
 
-    assert get(restaurant, "/restaurants/r-1").get_json() == {**PROFILE, "id": "r-1", "open": False}
+    expected = {**PROFILE, "id": "r-1", "open": False, "revision": 1}
+    assert get(restaurant, "/restaurants/r-1").get_json() == expected
     restaurant.system.run_until_quiet()
     assert [e.body.get("revision") for e in restaurant.bus("restaurant-updated")] == [None, 1]
 
@@ -127,7 +128,8 @@ def test_a_profile_and_menu_stored_with_fields_since_dropped_still_read(
     restaurant.store.put("menus", "r-1", {**menu, "items": old_items, "chef": "Gino"})
 
     profile = get(restaurant, "/restaurants/r-1")
-    assert (profile.status_code, profile.get_json()) == (200, {**PROFILE, "id": "r-1"})
+    expected = {**PROFILE, "id": "r-1", "revision": None}  # put as saved before revisions
+    assert (profile.status_code, profile.get_json()) == (200, expected)
     read = get(restaurant, "/restaurants/r-1/menu")
     assert read.status_code == 200
     assert read.get_json()["items"] == menu["items"]
@@ -140,7 +142,8 @@ def test_a_menu_saved_before_prices_were_capped_still_reads(restaurant: Restaura
 
     read = get(restaurant, "/restaurants/r-1/menu")
 
-    assert (read.status_code, read.get_json()) == (200, {"restaurantId": "r-1", "items": dear})
+    expected = {"restaurantId": "r-1", "items": dear, "revision": 4}
+    assert (read.status_code, read.get_json()) == (200, expected)
     assert put_menu(restaurant, dear).status_code == 400  # saving it again: within the cap
 
 
@@ -180,6 +183,10 @@ def test_a_cuisine_is_kept_in_lower_case_so_customers_find_it_however_it_was_typ
         ({"open": "yes"}, "open"),
         ({"ordering": "fax"}, "ordering"),
         ({"owner": "mallory"}, "owner"),
+        ({"name": "Roma\x1b[2J"}, "name"),
+        ({"cuisine": "pizza\npasta"}, "cuisine"),
+        ({"address": {**PROFILE["address"], "street": "Torstra\x00e 1"}}, "address.street"),
+        ({"name": "\u200b"}, "name"),
     ],
 )
 def test_an_invalid_profile_gets_400_naming_the_field_and_is_not_saved(
@@ -230,9 +237,9 @@ def test_staff_save_and_read_their_menu(restaurant: Restaurant) -> None:
     put_profile(restaurant)
     response = put_menu(restaurant)
     assert response.status_code == 200
-    assert response.get_json() == {"restaurantId": "r-1", "items": MENU_ITEMS}
+    assert response.get_json() == {"restaurantId": "r-1", "items": MENU_ITEMS, "revision": 1}
     read = get(restaurant, "/restaurants/r-1/menu")
-    assert read.get_json() == {"restaurantId": "r-1", "items": MENU_ITEMS}
+    assert read.get_json() == {"restaurantId": "r-1", "items": MENU_ITEMS, "revision": 1}
 
 
 def test_a_description_may_be_left_out(restaurant: Restaurant) -> None:
@@ -270,6 +277,7 @@ def test_each_save_that_changes_the_menu_counts_one_revision_more(
     assert get(restaurant, "/restaurants/r-1/menu").get_json() == {
         "restaurantId": "r-1",
         "items": with_item(0, price=1200),
+        "revision": 2,
     }
 
 
@@ -305,6 +313,10 @@ def with_item(index: int, **changes: Any) -> list[dict[str, Any]]:
         (with_item(0, price=10**19), "items.0.price", "less than or equal to 1000000"),
         (with_item(1, available=None), "items.1.available", "valid boolean"),
         (with_item(0, spicy=True), "items.0.spicy", "Extra inputs"),
+        (with_item(1, name="Tiramis\x00"), "items.1.name", "must not hold control characters"),
+        (with_item(0, id="pizza\tbianca"), "items.0.id", "must not hold control characters"),
+        (with_item(0, description="\x1b[31mhot"), "items.0.description", "control characters"),
+        (with_item(1, name="\u200b\u2060"), "items.1.name", "must hold a visible character"),
     ],
 )
 def test_an_invalid_menu_gets_400_naming_the_field_and_is_not_saved(
@@ -316,6 +328,14 @@ def test_an_invalid_menu_gets_400_naming_the_field_and_is_not_saved(
     assert message in response.get_json()["fields"][field]
     assert field in response.get_json()["error"]
     assert restaurant.store.get("menus", "r-1") is None
+
+
+def test_a_description_may_break_lines_and_a_name_may_join_emoji(restaurant: Restaurant) -> None:
+    put_profile(restaurant)
+    items = with_item(0, name="Pizza \U0001f468\u200d\U0001f373", description="Tomato,\r\n\tbasil")
+    response = put_menu(restaurant, items)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["items"][0]["description"] == "Tomato,\r\n\tbasil"
 
 
 def test_every_repeated_id_and_foreign_currency_is_named(restaurant: Restaurant) -> None:
@@ -365,3 +385,51 @@ def test_a_profile_saved_before_radii_is_announced_with_the_radius_staff_see(
     [_, announced] = restaurant.external(RestaurantUpdated.TYPE)
     assert (announced.body["deliveryRadiusM"], announced.body["revision"]) == (5000, 4)
     assert [m.run(restaurant.store) for m in APP.migrations] == [0]
+
+
+def test_a_menu_edit_made_from_an_older_revision_is_refused_not_undoing_a_colleagues(
+    restaurant: Restaurant,
+) -> None:
+    put_profile(restaurant)
+    assert put_menu(restaurant).get_json()["revision"] == 1
+    sold_out = {"items": with_item(0, available=False), "revision": 1}
+    repriced = {"items": with_item(1, price=700), "revision": 1}  # from the same copy
+    client, headers = restaurant.client("profile-bff"), restaurant.staff()
+
+    first = client.put("/restaurants/r-1/menu", json=sold_out, headers=headers)
+    second = client.put("/restaurants/r-1/menu", json=repriced, headers=headers)
+
+    assert (first.status_code, first.get_json()["revision"]) == (200, 2)
+    assert second.status_code == 409
+    assert second.get_json()["fields"] == {"revision": "is 2, not 1"}
+    read = get(restaurant, "/restaurants/r-1/menu").get_json()
+    assert (read["items"], read["revision"]) == (with_item(0, available=False), 2)
+    restaurant.system.run_until_quiet()
+    assert [e.body["revision"] for e in restaurant.bus("menu-updated")] == [1, 2]
+
+
+def test_a_profile_edit_names_the_revision_it_was_made_from(restaurant: Restaurant) -> None:
+    assert put_profile(restaurant, {**PROFILE, "revision": 0}).get_json()["revision"] == 1
+    new_again = put_profile(restaurant, {**PROFILE, "name": "Roma", "revision": 0})
+    assert new_again.status_code == 409  # it is no longer new
+    closed = put_profile(restaurant, {**PROFILE, "open": False, "revision": 1})
+    assert (closed.status_code, closed.get_json()["revision"]) == (200, 2)
+    stale = put_profile(restaurant, {**PROFILE, "name": "Roma", "revision": 1})
+    assert stale.status_code == 409
+    assert "revision 1 (it is at revision 2)" in stale.get_json()["error"]
+    assert get(restaurant, "/restaurants/r-1").get_json()["open"] is False
+
+
+def test_the_same_edit_sent_again_after_a_lost_answer_is_no_conflict(
+    restaurant: Restaurant,
+) -> None:
+    put_profile(restaurant)
+    put_menu(restaurant)
+    edit = {"items": with_item(0, available=False), "revision": 1}
+    client, headers = restaurant.client("profile-bff"), restaurant.staff()
+
+    answers = [client.put("/restaurants/r-1/menu", json=edit, headers=headers) for _ in "12"]
+
+    assert [(a.status_code, a.get_json()["revision"]) for a in answers] == [(200, 2), (200, 2)]
+    restaurant.system.run_until_quiet()
+    assert [e.body["revision"] for e in restaurant.bus("menu-updated")] == [1, 2]
