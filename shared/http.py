@@ -63,7 +63,7 @@ class WsgiTransport(BaseAdapter):
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
         }
-        for name, value in request.headers.items():
+        for name, value in request.headers.lower_items():  # no lookup per name, as items() has
             key = name.upper().replace("-", "_")
             if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
                 environ[key] = value

@@ -11,6 +11,7 @@ deliveries within a driver's reach reads the few blocks around them in one query
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 
@@ -35,16 +36,22 @@ def cell_of(point: Mapping[str, float]) -> str:
 
 def ring(point: Mapping[str, float], radius: int) -> list[str]:
     """The cells exactly ``radius`` cells away from ``point``'s (its own cell for 0)."""
-    row, column = _grid(point)
+    return list(_ring(*_grid(point), radius))
+
+
+@functools.lru_cache(maxsize=2048)
+def _ring(row: int, column: int, radius: int) -> tuple[str, ...]:
+    """:func:`ring` of the cell; named once per cell and radius, as every search from one
+    pickup reads the same rings."""
     if radius == 0:
-        return [f"{row}:{column}"]
+        return (f"{row}:{column}",)
     across = range(-radius, radius + 1)
     between = range(-radius + 1, radius)
     offsets = [
         *((dr, dc) for dr in (-radius, radius) for dc in across),
         *((dr, dc) for dr in between for dc in (-radius, radius)),
     ]
-    return [f"{row + dr}:{_wrapped(column + dc)}" for dr, dc in offsets]
+    return tuple(f"{row + dr}:{_wrapped(column + dc)}" for dr, dc in offsets)
 
 
 def block_of(point: Mapping[str, float]) -> str:

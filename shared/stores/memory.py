@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import itertools
 import marshal
-import math
 import pickle
 import re
 import threading
@@ -218,14 +217,12 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         check_query(where, order_by)
         if limit is not None and limit <= 0:
             return []
-        matching = all_of([condition(w) for w in where])
+        conditions = [condition(w) for w in where]
         with self._lock:
             frozen = self._collections.get(collection, {})
-            found = [
-                Document(key, frozen[key].thaw())
-                for key, doc in self._candidates(collection, where)
-                if matching(doc)
-            ]
+            candidates, settled = self._candidates(collection, where)
+            matching = all_of([c for i, c in enumerate(conditions) if i not in settled])
+            found = [Document(key, frozen[key].thaw()) for key, doc in candidates if matching(doc)]
         if order_by is None:
             found.sort(key=lambda d: d.key)
         else:  # then by the inequality fields and the key, in the same direction
@@ -333,39 +330,52 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             live = self._live[collection] = {key: f.thaw() for key, f in frozen.items()}
         return live
 
-    def _candidates(self, collection: str, where: Sequence[Where]) -> Iterable[tuple[str, Doc]]:
-        """The documents that can match: the smallest index bucket of an ``==`` or ``in``,
-        else all."""
+    def _candidates(
+        self, collection: str, where: Sequence[Where]
+    ) -> tuple[Iterable[tuple[str, Doc]], set[int]]:
+        """The documents that can match: the smallest index bucket of an ``==`` or ``in``, less
+        those missing from the other buckets, else all; and the positions in ``where`` of the
+        conditions each of them meets, as their buckets hold only what matches them: those
+        on strings (and ``== None``), not numbers (``1``, ``1.0`` and ``True`` share a bucket)."""
         docs = self._live_docs(collection)
         buckets: list[set[str]] = []
-        exact: list[set[str]] = []
-        """The buckets that hold every document matching their condition (all but NaN's)."""
-        for w in where:
-            if w.op == "==" and is_nan(w.value):
-                continue  # NaN != NaN: no index finds it
-            if w.op == "==" and _hashable(w.value):
-                bucket = self._index(collection, w.field).get(as_read(w.value), set())
-                values: Iterable[Any] = (w.value,)
-            elif w.op == "in" and all(_hashable(v) for v in w.value):
-                index = self._index(collection, w.field)
-                bucket = set()
-                for v in w.value:
-                    found = index.get(v if type(v) in _SCALARS else as_read(v))
-                    if found:
-                        bucket |= found
-                values = w.value
-            else:
+        """Each holds every document matching its condition, and maybe others (``1 == 1.0``)."""
+        unjoined: list[list[set[str]]] = []
+        """The buckets, one per value, of the ``in`` conditions whose union would cost more
+        than looking each candidate up in them."""
+        settled: set[int] = set()
+        # ``==`` first: a lookup each, their buckets may spare an ``in`` its union
+        for at, w in enumerate(where):
+            if w.op == "==" and _findable(w.value):
+                value = w.value if type(w.value) in _SCALARS else as_read(w.value)
+                buckets.append(self._index(collection, w.field).get(value, set()))
+                if value is None or type(value) is str:
+                    settled.add(at)
+        for at, w in enumerate(where):
+            if w.op != "in" or not all(type(v) is str or _findable(v) for v in w.value):
                 continue
-            buckets.append(bucket)
-            if not any(type(v) is float and math.isnan(v) for v in values):
-                exact.append(bucket)  # NaN != NaN: an index finds no document for a NaN
+            index = self._index(collection, w.field)
+            parts = [
+                found
+                for v in w.value
+                if (found := index.get(v if type(v) in _SCALARS else as_read(v)))
+            ]
+            fewest = min(map(len, buckets), default=None)
+            if fewest is not None and fewest * len(parts) < sum(map(len, parts)):
+                unjoined.append(parts)
+            else:
+                buckets.append(set().union(*parts))
+            if all(type(v) is str for v in w.value):
+                settled.add(at)
         if not buckets:
-            return docs.items()
+            return docs.items(), set()
         smallest = min(buckets, key=len)
-        # A document missing from an exact bucket cannot match: leave it out before the
-        # conditions are tried on it.
-        keys = smallest.intersection(*(b for b in exact if b is not smallest))
-        return [(k, docs[k]) for k in keys]
+        # A document missing from a bucket cannot match: leave it out before the conditions
+        # are tried on it.
+        keys = smallest.intersection(*(b for b in buckets if b is not smallest))
+        for parts in unjoined:
+            keys = {k for k in keys if any(k in part for part in parts)}
+        return [(k, docs[k]) for k in keys], settled
 
     def _index(self, collection: str, field: str) -> Index:
         indexes = self._indexes.setdefault(collection, {})
@@ -378,10 +388,14 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
 
     def _reindex(self, collection: str, key: str, before: Doc | None, after: Doc | None) -> None:
         for field, index in self._indexes.get(collection, {}).items():
+            old = _ABSENT if before is None else field_value(before, field)
+            new = _ABSENT if after is None else field_value(after, field)
+            if type(old) is type(new) and type(new) in _SAME_BUCKET and old == new:
+                continue  # an index bucket keeps the document
             if before is not None:
-                _discard(index, field_value(before, field), key)
+                _discard(index, old, key)
             if after is not None:
-                _add(index, field_value(after, field), key)
+                _add(index, new, key)
 
     def _announce(
         self, collection: str, key: str, before: Frozen | None, after: Frozen | None
@@ -441,8 +455,18 @@ def as_read(value: Any) -> Any:
     return value
 
 
+_ABSENT = object()
+"""The value of a field in a document that does not exist."""
+_SAME_BUCKET = frozenset({str, int, bool, bytes, type(None)})
+"""Types whose equal values share an index bucket (not float: NaN != NaN)."""
 _SCALARS = frozenset({str, int, float, bool, bytes, type(None)})
 """Types :func:`as_read` returns as they are."""
+
+
+def _findable(value: Any) -> bool:
+    """Whether an index finds every document holding ``value``: not NaN (NaN != NaN), not an
+    array or a map (which the index leaves out)."""
+    return _hashable(value) and not is_nan(value)
 
 
 def _hashable(value: Any) -> bool:

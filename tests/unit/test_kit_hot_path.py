@@ -27,7 +27,7 @@ from shared.exceptions import InvalidDocument
 from shared.hub.memory import InMemoryHub, Subscription
 from shared.hub.message import Message
 from shared.runtime.outcome import Outcome
-from shared.stores import document_rules, query
+from shared.stores import document_rules, memory, query
 from shared.stores.base import DocumentChange, Where
 from shared.stores.document_rules import same_value
 from shared.stores.memory import Frozen, InMemoryDocumentStore
@@ -475,6 +475,85 @@ def test_a_nan_condition_does_not_narrow_a_query_by_its_index():
         store.put("c", f"one-{n}", {"s": "y", "f": 1.0})
     found = store.query("c", [Where("s", "==", "x"), Where("f", "in", [math.nan, 1.0])])
     assert [d.key for d in found] == ["nan"]
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        [Where("f", "in", [math.nan])],
+        [Where("f", "in", [math.nan, 1.0]), Where("g", "in", ["a", "b"])],
+    ],
+)
+def test_an_in_condition_holding_nan_finds_the_nan_documents(where):
+    """An ``in`` holding NaN is never where a query starts, however few documents its other
+    values find: its index bucket lacks the documents holding NaN."""
+    store = InMemoryDocumentStore()
+    store.put("c", "nan", {"f": math.nan, "g": "a"})
+    for n in range(5):
+        store.put("c", f"other-{n}", {"f": 2.0, "g": "a"})
+    assert [d.key for d in store.query("c", where)] == ["nan"]
+    assert query.matches(store.get("c", "nan") or {}, where[0])
+
+
+def test_a_query_tries_on_its_documents_only_the_conditions_its_indexes_leave_open(monkeypatch):
+    """A string's index bucket holds only the documents equal to it, so the condition is not
+    tried again on each; a number's holds ``True``, ``1`` and ``1.0`` alike, so it is."""
+    store = InMemoryDocumentStore()
+    for n in range(20):
+        store.put("c", f"k{n}", {"s": "new" if n % 2 else "old", "b": n % 3, "t": None})
+    store.put("c", "true", {"s": "new", "b": True, "t": None})
+    tried: list[str] = []
+
+    def counted(where: Where) -> query.Condition:
+        compiled = query.condition(where)
+
+        def condition(doc: Any) -> bool:
+            tried.append(where.field)
+            return compiled(doc)
+
+        return condition
+
+    monkeypatch.setattr(memory, "condition", counted)
+    where = [
+        Where("s", "==", "new"),
+        Where("b", "==", 1),
+        Where("s", "in", ["new", "x"]),
+        Where("t", "==", None),
+    ]
+    found = store.query("c", where)
+    assert [d.key for d in found] == ["k1", "k13", "k19", "k7"]
+    assert set(tried) == {"b"}
+
+
+def test_a_write_moves_a_document_only_in_the_indexes_of_the_fields_it_changes(monkeypatch):
+    store = InMemoryDocumentStore()
+    store.put("c", "a", {"s": "x", "n": 1, "f": 1.0, "where": 0})
+    for field, value in (("s", "x"), ("n", 1), ("f", 1.0)):
+        assert [d.key for d in store.query("c", [Where(field, "==", value)])] == ["a"]
+    moved: list[Any] = []
+    add = memory._add
+    monkeypatch.setattr(
+        memory, "_add", lambda index, value, key: moved.append(value) or add(index, value, key)
+    )
+    store.update("c", "a", lambda d: {**(d or {}), "where": 1})
+    assert moved == [1.0]  # a float's bucket is left and found again: NaN != NaN
+    store.update("c", "a", lambda d: {**(d or {}), "n": True})
+    assert [d.key for d in store.query("c", [Where("n", "==", True)])] == ["a"]
+    assert store.query("c", [Where("n", "==", 1)]) == []
+
+
+def test_an_in_condition_narrows_a_query_without_its_union_when_that_costs_more():
+    """A query for the few documents of a status within many blocks finds them among those of
+    the status, as it does when the blocks hold few documents."""
+    store = InMemoryDocumentStore()
+    for n in range(60):
+        status = "searching" if n % 20 == 0 else "delivered"
+        store.put("c", f"d-{n:02d}", {"status": status, "block": f"b{n % 4}"})
+    store.put("c", "far", {"status": "searching", "block": "b9"})
+    where = [Where("status", "==", "searching"), Where("block", "in", ["b0", "b1", "b2"])]
+    assert [d.key for d in store.query("c", where)] == ["d-00", "d-20", "d-40"]
+    few = [Where("status", "==", "delivered"), Where("block", "in", ["b9", "b1"])]
+    assert [d.key for d in store.query("c", few)][:3] == ["d-01", "d-05", "d-09"]
 
 
 def test_a_frozen_watcher_is_told_of_a_write_without_a_copy_being_thawed(monkeypatch):
