@@ -35,7 +35,7 @@ order was placed
     id, requestedAt
 ``order-status-changed`` (order-esg ingress)
     id, status, reason, detail, readyBy, changedAt (``reason`` and ``detail`` null unless
-    cancelled; ``readyBy`` null when Order did not say)
+    cancelled; ``readyBy`` null when Order did not say); tagged ``status`` too
 ``delivery-status-changed`` (delivery-esg ingress): keyed by the order id
     id (the delivery's), orderId, status (assigned, released, picked-up, delivered),
     driver{name}, location{lat,lng} (null when Delivery did not say), changedAt
@@ -56,4 +56,6 @@ PAYMENT_REFUNDED = "payment-refunded"
 CANCELLATION_REQUESTED = "cancellation-requested"
 ORDER_CANCEL_REQUESTED = "order-cancel-requested"
 ORDER_STATUS_CHANGED = "order-status-changed"
+STATUS_TAG = "status"
+"""The tag ``order-status-changed`` carries its status in, for routing rules to select on."""
 DELIVERY_STATUS_CHANGED = "delivery-status-changed"

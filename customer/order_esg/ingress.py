@@ -40,7 +40,7 @@ class OrderStatusReader(Reader):
 
 def receive_status(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     """Emit ``order-status-changed`` ``{id, status, reason, detail, readyBy, changedAt}``,
-    keyed by order."""
+    keyed by order and tagged with its status (consumers select the statuses they act on)."""
     order = read(event, OrderStatusReader)
     if not knows(ctx, event, "status", order.status, STATUSES):
         return
@@ -53,4 +53,10 @@ def receive_status(event: Envelope, ctx: Context[CustomerPorts]) -> None:
         "readyBy": order.ready_by,
         "changedAt": order.changed_at,
     }
-    ctx.emit(events.ORDER_STATUS_CHANGED, "order", body, partition_key=order.id)
+    ctx.emit(
+        events.ORDER_STATUS_CHANGED,
+        "order",
+        body,
+        partition_key=order.id,
+        tags={events.STATUS_TAG: order.status},
+    )

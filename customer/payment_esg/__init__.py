@@ -8,8 +8,8 @@ the order (``{orderId}:capture``).
 
 from __future__ import annotations
 
-from customer.events import ORDER_CANCELLED, ORDER_STATUS_CHANGED, ORDER_SUBMITTED
-from customer.payment_esg.egress import process
+from customer.events import ORDER_CANCELLED, ORDER_STATUS_CHANGED, ORDER_SUBMITTED, STATUS_TAG
+from customer.payment_esg.egress import SETTLEMENTS, process
 from shared.hub.routing import on_types
 from shared.topology import Channel, Consumer, Role, Service, ServiceKind
 
@@ -23,7 +23,8 @@ SERVICE = Service(
             # Money must not wait for a person after a short outage: retry for about
             # 16 hours (backoff up to 10 minutes) before the message becomes a fault.
             Channel(
-                on_types(ORDER_SUBMITTED, ORDER_STATUS_CHANGED, ORDER_CANCELLED),
+                on_types(ORDER_SUBMITTED, ORDER_CANCELLED)
+                | on_types(ORDER_STATUS_CHANGED, **{STATUS_TAG: tuple(SETTLEMENTS)}),
                 max_delivery_attempts=100,
                 min_backoff_s=5,
                 max_backoff_s=600,

@@ -12,6 +12,7 @@ from shared.topology.model import Role
 
 if TYPE_CHECKING:
     from shared.contracts import Contract
+    from shared.hub.routing import Rule
     from shared.runtime.app import SubsystemApp
 
 
@@ -114,9 +115,16 @@ def _readers(
             channel = fn.channel
             if fn.role is not Role.INGRESS or channel.subsystem != producer.name:
                 continue
-            if contract.TYPE not in channel.rule.types:
-                continue
-            wanted = channel.rule.tags.get(SCHEMA_VERSION_TAG)
-            if wanted == str(contract.VERSION) or (wanted is None and len(versions) == 1):
+            if any(_reads(rule, contract, len(versions)) for rule in channel.rule.alternatives):
                 readers.append(Reading(app.name, service.name, fn.name, channel.rule.to_filter()))
     return readers
+
+
+def _reads(rule: Rule, contract: type[Contract], published_versions: int) -> bool:
+    """Whether ``rule`` selects ``contract``'s type and major version."""
+    if contract.TYPE not in rule.types:
+        return False
+    wanted = rule.tags.get(SCHEMA_VERSION_TAG)
+    if wanted is None:
+        return published_versions == 1
+    return str(contract.VERSION) in ((wanted,) if isinstance(wanted, str) else wanted)

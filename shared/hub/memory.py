@@ -48,7 +48,7 @@ from shared.runtime.outcome import Outcome
 from shared.topology.model import Topic
 
 if TYPE_CHECKING:
-    from shared.hub.routing import Rule
+    from shared.hub.routing import Selection
     from shared.lake.base import AbstractLake
 
 _log = logging.getLogger("fooddelivery.hub")
@@ -71,7 +71,7 @@ class Subscription:
 
     name: str
     deliver: Deliver
-    rule: Rule | None = None
+    rule: Selection | None = None
     ordered: bool = True
     max_attempts: int | None = None
     """Deliveries before the item is forwarded to ``dead_letter``; ``None`` retries it for

@@ -4,12 +4,17 @@ A rule is declarative. It renders to a Pub/Sub subscription ``filter`` (applied
 by the broker on GCP) and is evaluated again by the consumer on the message
 attributes, because the Pub/Sub emulator stores filters without applying them.
 Both evaluations see the same attributes, so every mode routes identically.
+
+Rules combine with ``|`` when a function wants events that one rule cannot
+describe: ``on_types("order-submitted") | on_types("order-status-changed",
+status=("delivered", "cancelled"))``. Selecting on a tag, not in the handler,
+spares a delivery (on GCP: a function invocation) for every event it would skip.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from shared.exceptions import TopologyError
@@ -21,6 +26,9 @@ MAX_FILTER_BYTES = 256
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9_.:/-]+$")
 _SAFE_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
+TagValue = str | frozenset[str]
+"""A tag's required value, or the values any one of which it may have."""
+
 
 @dataclass(frozen=True, slots=True)
 class Rule:
@@ -28,26 +36,31 @@ class Rule:
 
     An event matches when its type is one of ``types`` or starts with one of
     ``type_prefixes`` (any type when both are empty) **and** every tag in
-    ``tags`` has the given value. ``Rule()`` matches everything.
+    ``tags`` has the given value (one of the given values, for a set).
+    ``Rule()`` matches everything.
     """
 
     types: frozenset[str] = frozenset()
     type_prefixes: tuple[str, ...] = ()
-    tags: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, TagValue] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for value in (*self.types, *self.type_prefixes, *self.tags.values()):
+        for key, wanted in self.tags.items():
+            if not _SAFE_KEY.match(key) or key == ATTRIBUTE_TYPE:
+                raise TopologyError(f"routing rule tag {key!r} is not a valid attribute name")
+            if not isinstance(wanted, str) and not wanted:
+                raise TopologyError(f"routing rule tag {key!r} allows no value")
+        for value in (*self.types, *self.type_prefixes, *_values(self.tags)):
             if not _SAFE_VALUE.match(value):
                 raise TopologyError(
                     f"routing rule value {value!r} has characters a filter cannot hold"
                 )
-        for key in self.tags:
-            if not _SAFE_KEY.match(key) or key == ATTRIBUTE_TYPE:
-                raise TopologyError(f"routing rule tag {key!r} is not a valid attribute name")
-        if len(self.to_filter().encode()) > MAX_FILTER_BYTES:
-            raise TopologyError(
-                f"routing rule filter exceeds {MAX_FILTER_BYTES} bytes: {self.to_filter()}"
-            )
+        _check_length(self.to_filter())
+
+    @property
+    def alternatives(self) -> tuple[Rule, ...]:
+        """The rules an event may match: this one."""
+        return (self,)
 
     def matches(self, attributes: Mapping[str, str]) -> bool:
         """Evaluate the rule on a message's attributes, as the broker's filter would."""
@@ -59,7 +72,7 @@ class Rule:
                 return False
         if not self.tags:  # most rules: no generator for all() to go through
             return True
-        return all(attributes.get(k) == v for k, v in self.tags.items())
+        return all(_tag_matches(attributes.get(k), v) for k, v in self.tags.items())
 
     def to_filter(self) -> str:
         """The Pub/Sub filter expression; ``""`` (no filter) for a match-all rule."""
@@ -67,23 +80,85 @@ class Rule:
         alternatives += [
             f'hasPrefix(attributes.{ATTRIBUTE_TYPE}, "{p}")' for p in self.type_prefixes
         ]
-        clauses = []
-        if alternatives:
-            clauses.append(
-                alternatives[0] if len(alternatives) == 1 else f"({' OR '.join(alternatives)})"
-            )
-        clauses += [f'attributes.{k} = "{v}"' for k, v in sorted(self.tags.items())]
+        clauses = [_any(alternatives)] if alternatives else []
+        for key, wanted in sorted(self.tags.items()):
+            values = [wanted] if isinstance(wanted, str) else sorted(wanted)
+            clauses.append(_any([f'attributes.{key} = "{v}"' for v in values]))
         return " AND ".join(clauses)
 
-
-def on_types(*types: str, **tags: str) -> Rule:
-    """A rule for the given event types, optionally narrowed by tag values."""
-    return Rule(types=frozenset(types), tags=tags)
+    def __or__(self, other: Rule | AnyOf) -> AnyOf:
+        return AnyOf((self, *other.alternatives))
 
 
-def on_prefixes(*prefixes: str, **tags: str) -> Rule:
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """Select the events any one of ``alternatives`` selects (build it with ``|``)."""
+
+    alternatives: tuple[Rule, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.alternatives) < 2:
+            raise TopologyError("AnyOf needs two rules or more; use the rule itself")
+        if any(not rule.to_filter() for rule in self.alternatives):
+            raise TopologyError("AnyOf with a rule that matches everything: use that rule")
+        _check_length(self.to_filter())
+
+    @property
+    def types(self) -> frozenset[str]:
+        """Every exact type some alternative names."""
+        return frozenset().union(*(rule.types for rule in self.alternatives))
+
+    def matches(self, attributes: Mapping[str, str]) -> bool:
+        """Whether some alternative matches the attributes."""
+        return any(rule.matches(attributes) for rule in self.alternatives)
+
+    def to_filter(self) -> str:
+        """The alternatives' filters joined by ``OR``, each in parentheses when it has
+        an ``AND`` (Pub/Sub refuses ``AND`` and ``OR`` mixed without them)."""
+        parts = [rule.to_filter() for rule in self.alternatives]
+        return " OR ".join(f"({p})" if " AND " in p else p for p in parts)
+
+    def __or__(self, other: Rule | AnyOf) -> AnyOf:
+        return AnyOf((*self.alternatives, *other.alternatives))
+
+
+def on_types(*types: str, **tags: str | Collection[str]) -> Rule:
+    """A rule for the given event types, optionally narrowed by tag values (a
+    collection of values allows any of them)."""
+    return Rule(types=frozenset(types), tags=_normalised(tags))
+
+
+def on_prefixes(*prefixes: str, **tags: str | Collection[str]) -> Rule:
     """A rule for every type starting with one of ``prefixes``."""
-    return Rule(type_prefixes=tuple(prefixes), tags=tags)
+    return Rule(type_prefixes=tuple(prefixes), tags=_normalised(tags))
+
+
+def _normalised(tags: Mapping[str, str | Collection[str]]) -> dict[str, TagValue]:
+    return {k: v if isinstance(v, str) else frozenset(v) for k, v in tags.items()}
+
+
+def _values(tags: Mapping[str, TagValue]) -> Iterator[str]:
+    for wanted in tags.values():
+        if isinstance(wanted, str):
+            yield wanted
+        else:
+            yield from wanted
+
+
+def _tag_matches(value: str | None, wanted: TagValue) -> bool:
+    return value == wanted if isinstance(wanted, str) else value in wanted
+
+
+def _any(alternatives: list[str]) -> str:
+    return alternatives[0] if len(alternatives) == 1 else f"({' OR '.join(alternatives)})"
+
+
+def _check_length(expression: str) -> None:
+    if len(expression.encode()) > MAX_FILTER_BYTES:
+        raise TopologyError(f"routing rule filter exceeds {MAX_FILTER_BYTES} bytes: {expression}")
 
 
 MATCH_ALL = Rule()
+
+Selection = Rule | AnyOf
+"""What a channel carries: one rule, or alternatives."""

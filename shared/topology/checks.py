@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 
 from shared.contracts import SCHEMA_VERSION_TAG
-from shared.hub.routing import Rule
+from shared.hub.routing import Selection
 from shared.topology.model import Role, Subsystem
 
 
@@ -69,24 +69,27 @@ def check_contracts(subsystem: Subsystem, published: Collection[tuple[str, int]]
 
 
 def _check_versions(
-    where: str, rule: Rule, published: Collection[tuple[str, int]]
+    where: str, selection: Selection, published: Collection[tuple[str, int]]
 ) -> Iterator[str]:
-    """An ingress names the published version it reads.
+    """An ingress names the published version it reads, in each of its rules.
 
     Even while one version exists: a subscription's filter cannot change once it
     is deployed, so adding the selection when a v2 appears would mean recreating
     the subscription (and losing what it holds).
     """
-    wanted = rule.tags.get(SCHEMA_VERSION_TAG)
-    if wanted is None:
-        yield (
-            f"{where} selects no version: add the routing tag {SCHEMA_VERSION_TAG} "
-            "(a deployed subscription's filter cannot change later)"
-        )
-        return
-    for event_type in sorted(rule.types):
-        if (event_type, _int(wanted)) not in published:
-            yield f"{where} reads {event_type} v{wanted}, which is not published"
+    for rule in selection.alternatives:
+        wanted = rule.tags.get(SCHEMA_VERSION_TAG)
+        if wanted is None:
+            yield (
+                f"{where} selects no version: add the routing tag {SCHEMA_VERSION_TAG} "
+                "(a deployed subscription's filter cannot change later)"
+            )
+            continue
+        versions = [wanted] if isinstance(wanted, str) else sorted(wanted)
+        for event_type in sorted(rule.types):
+            for version in versions:
+                if (event_type, _int(version)) not in published:
+                    yield f"{where} reads {event_type} v{version}, which is not published"
 
 
 def _int(value: str) -> int:

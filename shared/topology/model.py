@@ -29,7 +29,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from shared.exceptions import TopologyError
-from shared.hub.routing import Rule
+from shared.hub.routing import Selection
 
 if TYPE_CHECKING:
     from shared.runtime.context import Handler, TickHandler, TriggerHandler
@@ -82,7 +82,7 @@ class Channel:
     the sister subsystem whose ``external`` topic it reads.
     """
 
-    rule: Rule
+    rule: Selection
     topic: Topic = Topic.BUS
     subsystem: str | None = None
     ordered: bool = True

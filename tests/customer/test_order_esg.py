@@ -133,3 +133,21 @@ def test_the_customer_reads_v2_and_leaves_v1_to_those_still_on_it(customer: Cust
     customer.order_status("o-1", "cancelled", reason="rejected")
     [event] = customer.events("order-status-changed")
     assert (event.body["reason"], event.body["detail"]) == ("rejected", None)
+
+
+def test_statuses_are_tagged_so_payment_esg_hears_only_those_it_settles(
+    customer: Customer,
+) -> None:
+    heard: list[str] = []
+    customer.system.hub.delivery_observers.append(lambda name, _s: heard.append(name))
+    for status in ("placed", "accepted", "ready", "picked-up", "delivered"):
+        customer.order_status("o-1", status)
+
+    assert [e.tags["status"] for e in customer.events("order-status-changed")] == [
+        "placed",
+        "accepted",
+        "ready",
+        "picked-up",
+        "delivered",
+    ]
+    assert heard.count("customer/payment-esg-processor") == 1

@@ -81,6 +81,25 @@ def test_an_ingress_must_choose_a_version_even_while_there_is_one():
     assert check_system(tagged, contracts) == []
 
 
+def test_each_alternative_of_an_ingress_chooses_a_published_version():
+    contracts = {"alpha": {("alpha.thing-happened", 1), ("alpha.thing-happened", 2)}}
+    rule = on_types("alpha.thing-happened", schemaVersion=("1", "2", "3")) | on_types(
+        "alpha.thing-happened", kind="x"
+    )
+    ingress = Consumer(
+        "ingress",
+        Role.INGRESS,
+        Channel(rule, topic=Topic.EXTERNAL, subsystem="alpha"),
+        handlers=(noop,),
+    )
+    reader = Subsystem("beta", (Service("in-esg", ServiceKind.ESG, (ingress,)),))
+    assert check_system((producer("alpha.thing-happened"), reader), contracts) == [
+        "beta/in-esg/ingress reads alpha.thing-happened v3, which is not published",
+        "beta/in-esg/ingress selects no version: add the routing tag schemaVersion "
+        "(a deployed subscription's filter cannot change later)",
+    ]
+
+
 def test_without_contracts_only_the_producers_are_checked():
     assert check_system((producer("alpha.thing-happened"), consumer(schemaVersion="9"))) == []
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from shared.exceptions import TopologyError
-from shared.hub.routing import MATCH_ALL, Rule, on_prefixes, on_types
+from shared.hub.routing import MATCH_ALL, AnyOf, Rule, on_prefixes, on_types
 
 
 def test_types_render_to_a_pubsub_filter_and_match_the_same_messages():
@@ -36,6 +36,56 @@ def test_tag_only_rule():
     rule = Rule(tags={"source": "kitchen-bff"})
     assert rule.to_filter() == 'attributes.source = "kitchen-bff"'
     assert rule.matches({"type": "anything", "source": "kitchen-bff"})
+
+
+def test_a_tag_given_several_values_matches_any_of_them():
+    rule = on_types("order-status-changed", status=("delivered", "cancelled"))
+    assert rule.to_filter() == (
+        'attributes.type = "order-status-changed" '
+        'AND (attributes.status = "cancelled" OR attributes.status = "delivered")'
+    )
+    assert rule.matches({"type": "order-status-changed", "status": "cancelled"})
+    assert rule.matches({"type": "order-status-changed", "status": "delivered"})
+    assert not rule.matches({"type": "order-status-changed", "status": "ready"})
+    assert not rule.matches({"type": "order-status-changed"})
+
+
+def test_rules_joined_with_or_select_what_either_selects():
+    either = on_types("order-submitted", "order-cancelled") | on_types(
+        "order-status-changed", status=("delivered", "cancelled")
+    )
+    assert isinstance(either, AnyOf)
+    assert either.to_filter() == (
+        '(attributes.type = "order-cancelled" OR attributes.type = "order-submitted") OR '
+        '(attributes.type = "order-status-changed" '
+        'AND (attributes.status = "cancelled" OR attributes.status = "delivered"))'
+    )
+    assert either.types == {"order-submitted", "order-cancelled", "order-status-changed"}
+    assert either.matches({"type": "order-submitted"})
+    assert either.matches({"type": "order-status-changed", "status": "delivered"})
+    assert not either.matches({"type": "order-status-changed", "status": "placed"})
+    assert not either.matches({"type": "order-placed", "status": "delivered"})
+    three = either | on_prefixes("driver-")
+    assert len(three.alternatives) == 3
+    assert three.matches({"type": "driver-updated"})
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: on_types("a", status=()),
+        lambda: on_types("a", status=("ok", 'bad"quote')),
+        lambda: AnyOf((on_types("a"),)),
+        lambda: on_types("a") | MATCH_ALL,
+        lambda: (
+            on_types(*[f"event-type-number-{i}" for i in range(5)])
+            | on_types(*[f"other-event-type-{i}" for i in range(5)])
+        ),
+    ],
+)
+def test_alternatives_a_filter_cannot_express_fail_fast(build):
+    with pytest.raises(TopologyError):
+        build()
 
 
 @pytest.mark.parametrize(
