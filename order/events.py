@@ -32,7 +32,7 @@ the order back before the pickup), ``picked-up`` and ``delivered``
     updatedAt, history[{status,at}], answerBy (while placed: when the restaurant's time to
     answer runs out; else null); a status reached before the current one has its
     history entry's status and time as ``status`` and ``changedAt``, and null ``reason``
-    and ``detail``
+    and ``detail``; tagged ``status`` and ``ordering`` too
 
 Never on the bus: the timeouts schedule records these straight into the order's event
 store, stamped with the deadline they are for:
@@ -53,6 +53,10 @@ DRIVER_RELEASED = "driver-released"
 ORDER_PICKED_UP = "order-picked-up"
 ORDER_DELIVERED = "order-delivered"
 ORDER_STATUS_CHANGED = "order-status-changed"
+STATUS_TAG = "status"
+"""The tag ``order-status-changed`` carries its status in, for routing rules to select on."""
+ORDERING_TAG = "ordering"
+"""The tag ``order-status-changed`` carries the order's ``ordering`` in (kitchen, pos)."""
 RESTAURANT_TIMED_OUT = "restaurant-timed-out"
 DRIVER_TIMED_OUT = "driver-timed-out"
 PICKUP_TIMED_OUT = "pickup-timed-out"

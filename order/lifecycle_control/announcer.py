@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from order.events import ORDER_STATUS_CHANGED
+from order.events import ORDER_STATUS_CHANGED, ORDERING_TAG, STATUS_TAG
+from order.lifecycle_control.channel import DEFAULT_ORDERING
 from order.lifecycle_control.deadlines import answer_by
 
 if TYPE_CHECKING:
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
 
 def announce(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
     """Emit the order's state once per entry of its status history not announced before,
-    with the restaurant's time to answer while it is placed (``answerBy``).
+    with the restaurant's time to answer while it is placed (``answerBy``), tagged with
+    its status and ordering for consumers to select on.
 
     One write may move an order by several statuses (an answer folded late),
     or put a late answer's status before one already announced; each new
@@ -38,6 +40,10 @@ def announce(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
             {**state, "answerBy": answer_by(state)},
             partition_key=change.key,
             discriminator=state["status"],
+            tags={
+                STATUS_TAG: state["status"],
+                ORDERING_TAG: order.get("ordering", DEFAULT_ORDERING),
+            },
         )
 
 

@@ -7,9 +7,9 @@ inbox; the relay turns each stored callback into the restaurant's answer.
 
 from __future__ import annotations
 
-from order.events import ORDER_STATUS_CHANGED
+from order.events import ORDER_STATUS_CHANGED, ORDERING_TAG, STATUS_TAG
 from order.pos_esg.relay import relay
-from order.pos_esg.to_pos import forward_to_pos
+from order.pos_esg.to_pos import HANDLED, forward_to_pos
 from order.pos_esg.webhook import INBOX, webhook
 from shared.hub.routing import on_types
 from shared.topology import Channel, Consumer, Endpoint, Role, Service, ServiceKind, Trigger
@@ -23,7 +23,12 @@ SERVICE = Service(
             Role.EGRESS,
             # A point of sale back within the restaurant's 10 minutes still gets the order:
             # retried for about half an hour (backoff up to a minute) before it is a fault.
-            Channel(on_types(ORDER_STATUS_CHANGED), max_delivery_attempts=30, min_backoff_s=5),
+            # Only orders that go to a point of sale, and only the statuses acted on.
+            Channel(
+                on_types(ORDER_STATUS_CHANGED, **{ORDERING_TAG: "pos", STATUS_TAG: HANDLED}),
+                max_delivery_attempts=30,
+                min_backoff_s=5,
+            ),
             handlers=(forward_to_pos,),
         ),
         Endpoint("webhook", Role.API, app=webhook, secrets=("POS_WEBHOOK_SECRET",)),

@@ -34,6 +34,8 @@ ORDERS = "pos-orders"
 kept have none, and were handed over."""
 CALLBACK_PATH = "/pos/callbacks"
 HANDED_OVER, WITHDRAWN, NEVER = "handed-over", "withdrawn", "never-handed-over"
+HANDLED = ("placed", "cancelled")
+"""The order statuses this egress acts on (of orders whose ``ordering`` is ``pos``)."""
 
 
 def forward_to_pos(event: Envelope, ctx: Context[OrderPorts]) -> None:

@@ -67,6 +67,22 @@ def test_orders_of_kitchen_and_unknown_restaurants_stay_away_from_the_pos(
     assert order_system.statuses("o-1") == order_system.statuses("o-2") == ["placed", "cancelled"]
 
 
+def test_pos_esg_hears_only_the_placing_and_cancelling_of_pos_orders(
+    order_system: OrderSystem, pos: FakePos
+) -> None:
+    heard: list[str] = []
+    order_system.system.hub.delivery_observers.append(lambda name, _s: heard.append(name))
+    order_system.send("restaurant", order_system.restaurant_updated("r-1", ordering="kitchen"))
+    order_system.send("restaurant", order_system.restaurant_updated("r-2", ordering="pos"))
+    order_system.send(
+        "customer", order_system.order_placed("o-1"), order_system.order_placed("o-2", "r-2")
+    )
+    order_system.advance(13)
+    assert order_system.statuses("o-1") == order_system.statuses("o-2") == ["placed", "cancelled"]
+    assert [r["path"] for r in pos.requests] == ["/orders", "/orders/o-2/cancel"]
+    assert heard.count("order/pos-esg-to-pos") == 2
+
+
 def test_an_order_goes_the_way_its_restaurant_took_orders_when_it_was_placed(
     order_system: OrderSystem, pos: FakePos
 ) -> None:
