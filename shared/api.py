@@ -18,7 +18,9 @@ Bad input never reaches a handler: a body that is not JSON or breaks the model
 is answered with 400 and a message per field; a missing or invalid token with
 401 and a ``WWW-Authenticate: Bearer`` challenge (RFC 6750: ``error="invalid_token"``
 and why, when a token was given); a valid token whose account has no role yet
-(:class:`~shared.auth.NoRole`), or a caller of the wrong kind, with 403.
+(:class:`~shared.auth.NoRole`), or a caller of the wrong kind, with 403 and an
+``error="insufficient_scope"`` challenge, as every 403 (a handler's too, e.g. for a
+caller who does not own the resource).
 Handlers raise :class:`HttpError`
 for refusals of their own (404, 409, ...). ``idempotent`` routes honour an
 ``Idempotency-Key`` header: a retry with the same key gets the first response.
@@ -44,6 +46,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -79,7 +82,8 @@ MAX_BODY_BYTES = 64 * 1024
 STORE_RETRY_AFTER_S = 5
 """The ``Retry-After`` of a 503 answered because the document store failed."""
 VERIFIER_RETRY_AFTER_S = 5
-"""The ``Retry-After`` of a 503 answered because tokens cannot be checked right now."""
+"""The ``Retry-After`` of a 503 answered because tokens cannot be checked right now, unless
+the verifier knows when they can (:attr:`~shared.auth.VerifierUnavailable.retry_after_s`)."""
 _PARAM = re.compile(r"{(\w+)}")
 Handler = Callable[..., Any]
 
@@ -234,12 +238,21 @@ class HttpApi:
                     return self._idempotent(route, caller, body, query, params)
                 return self._call(route, caller, body, query, params)
             except HttpError as e:
-                return e.body(), e.status, e.headers
+                return e.body(), e.status, self._challenged(e)
             except StoreError as e:
                 refusal = _store_refusal(e, params)
                 return refusal.body(), refusal.status, refusal.headers
 
         return view
+
+    def _challenged(self, refusal: HttpError) -> dict[str, str]:
+        """The headers of ``refusal``; a 403 also carries an ``insufficient_scope`` challenge
+        (RFC 6750, section 3.1): the token is valid, but the caller may not do this."""
+        if refusal.status != 403 or "WWW-Authenticate" in refusal.headers:
+            return refusal.headers
+        return refusal.headers | bearer_challenge(
+            self.title, refusal.message, error="insufficient_scope"
+        )
 
     def _authenticate(self, route: Route) -> Principal:
         try:
@@ -251,9 +264,10 @@ class HttpApi:
         except NoRole as e:
             raise HttpError(403, str(e)) from e
         except VerifierUnavailable as e:
-            _log.warning("cannot verify a token: %s", e.__cause__)
+            _log.warning("cannot verify a token: %s", e.__cause__ or e)
+            wait_s = VERIFIER_RETRY_AFTER_S if e.retry_after_s is None else e.retry_after_s
             raise HttpError(
-                503, str(e), headers={"Retry-After": str(VERIFIER_RETRY_AFTER_S)}
+                503, str(e), headers={"Retry-After": str(max(1, math.ceil(wait_s)))}
             ) from e
         if caller.actor not in route.actors:
             raise HttpError(403, f"a {caller.actor} may not call {route.method} {route.path}")
@@ -318,16 +332,19 @@ class HttpApi:
         return build_openapi(self)
 
 
-def bearer_challenge(realm: str, refusal: str | None = None) -> dict[str, str]:
-    """The ``WWW-Authenticate`` header of a 401 (RFC 6750, section 3).
+def bearer_challenge(
+    realm: str, refusal: str | None = None, *, error: str = "invalid_token"
+) -> dict[str, str]:
+    """The ``WWW-Authenticate`` header of a 401 or 403 (RFC 6750, section 3).
 
     Without ``refusal`` (no token was given) the challenge names no error; with it
-    (a token was given and refused) it is ``error="invalid_token"`` and the refusal
-    as its ``error_description``.
+    it is ``error`` (``invalid_token``: the token was refused, 401;
+    ``insufficient_scope``: it is valid but does not allow the request, 403) and the
+    refusal as its ``error_description``.
     """
     challenge = f'Bearer realm="{_quotable(realm)}"'
     if refusal is not None:
-        challenge += f', error="invalid_token", error_description="{_quotable(refusal)}"'
+        challenge += f', error="{error}", error_description="{_quotable(refusal)}"'
     return {"WWW-Authenticate": challenge}
 
 

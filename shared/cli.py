@@ -50,18 +50,20 @@ def _topology(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
+    if not args.public_key and not args.identity:
+        print("fooddelivery token: give --as ACTOR:NAME (or --public-key)", file=sys.stderr)
+        return 2
+    # a bad identity is refused before a development key is created for it
+    principal = None if args.public_key else parse_identity(args.identity)
     path = Path(os.environ.get("FOODDELIVERY_DEV_KEY", DEV_KEY_PATH))
     created = not path.exists()
     issuer = LocalIssuer.from_file(path)
     if created:  # say so: a mistyped FOODDELIVERY_DEV_KEY must not pass unnoticed
         print(f"fooddelivery token: created a new development key {path}", file=sys.stderr)
-    if args.public_key:
+    if principal is None:
         print(issuer.public_pem(), end="")
         return 0
-    if not args.identity:
-        print("fooddelivery token: give --as ACTOR:NAME (or --public-key)", file=sys.stderr)
-        return 2
-    print(issuer.mint(parse_identity(args.identity), ttl_s=args.ttl))
+    print(issuer.mint(principal, ttl_s=args.ttl))
     return 0
 
 
@@ -103,7 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--as",
         dest="identity",
         metavar="ACTOR:NAME",
-        help="customer:alice, driver:dan or staff:sam@RESTAURANT",
+        help="customer:alice, customer:alice@example.com, driver:dan or staff:sam@RESTAURANT "
+        "(a staff member's restaurant follows the last @: staff:sam@example.com@r-1)",
     )
     token.add_argument(
         "--public-key",

@@ -48,6 +48,16 @@ _CHALLENGE = {
     "was refused.",
     "schema": {"type": "string"},
 }
+_SCOPE_CHALLENGE = {
+    "description": 'The bearer challenge (RFC 6750): `Bearer realm="<API title>", '
+    'error="insufficient_scope"` and an `error_description` saying why the valid token does '
+    "not allow the request.",
+    "schema": {"type": "string"},
+}
+_RETRY_AFTER = {
+    "description": "How many seconds to wait before retrying (RFC 9110).",
+    "schema": {"type": "integer", "minimum": 1},
+}
 
 
 def _schema(
@@ -138,12 +148,14 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
                 },
                 "403": {
                     "description": "the caller may not do this, or its account has no role yet",
+                    "headers": {"WWW-Authenticate": _SCOPE_CHALLENGE},
                     **error,
                 },
                 "409": {"description": "a concurrent change collided with it; retry", **error},
                 "503": {
                     "description": "the data store or the token verifier is unavailable; "
-                    "retry (after Retry-After when given)",
+                    "retry after Retry-After",
+                    "headers": {"Retry-After": _RETRY_AFTER},
                     **error,
                 },
             },

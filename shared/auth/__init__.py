@@ -11,7 +11,8 @@ Two verifiers share one port:
 A token's claims become a :class:`Principal`: who (``subject``), acting as what
 (``actor``: customer, driver or staff) and, for staff, which ``restaurant``. A
 token that is refused is an :class:`AuthError` (401); a valid token whose account
-has no role yet, or one the system does not serve, is :class:`NoRole` (403).
+has no role yet, one the system does not serve, or one set up wrong (staff of no
+restaurant, a customer or driver of one) is :class:`NoRole` (403).
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ FETCH_TIMEOUT_S = 5.0
 """How long a fetch of the key set may take: every request waiting on it waits as long."""
 REFRESH_COOLDOWN_S = 30.0
 """The least time between two fetches forced by tokens naming a key id the key set lacks,
-and between two tries to fetch the key set again while the endpoint fails."""
+and between two tries to fetch the key set while the endpoint fails (one was ever fetched or
+not)."""
 KEYS_GRACE_S = 24 * 3600.0
 """How long past its lifespan the last key set fetched is still used while the endpoint fails.
 
@@ -33,14 +34,18 @@ class IdentityPlatformVerifier(TokenVerifier):
 
     The actor (and a staff member's restaurant) come from custom claims set by
     the sign-up flow (``actor``, ``restaurant``). Besides the signature, issuer,
-    audience and times, a token must say when its user signed in (``auth_time``,
+    audience (the project itself, as Firebase asks: not a list that names it) and
+    times, a token must say when its user signed in (``auth_time``,
     not after now), as Firebase asks verifiers to check. ``jwks_url`` is
     overridable so tests can serve keys locally.
 
     Google's key set is kept for ``keys_lifespan_s``. When it cannot be fetched
     again once that has passed, the last one fetched is still used (a warning
     logged, a new fetch tried at most once per ``refresh_cooldown_s``) for up to
-    ``keys_grace_s`` more; only then are tokens :class:`VerifierUnavailable`.
+    ``keys_grace_s`` more; only then are tokens :class:`VerifierUnavailable`. The
+    cooldown holds as well while no key set was ever fetched (Google's endpoint failing
+    as the service starts): tokens are then :class:`VerifierUnavailable`, naming when
+    the next fetch will be tried, without a fetch each.
     """
 
     def __init__(
@@ -68,6 +73,9 @@ class IdentityPlatformVerifier(TokenVerifier):
         self._fetched_at = 0.0
         self._failed_at: float | None = None
         self._lock = threading.Lock()
+        """Guards the fields above; never held during a fetch."""
+        self._fetching = threading.Lock()
+        """Held by the one request fetching the key set."""
 
     def _decode(self, token: str) -> dict[str, Any]:
         key = self._signing_key(token)
@@ -78,7 +86,7 @@ class IdentityPlatformVerifier(TokenVerifier):
                 algorithms=["RS256"],
                 audience=self._project,
                 issuer=f"https://securetoken.google.com/{self._project}",
-                options={"require": ["exp", "iat", "sub"]},
+                options={"require": ["exp", "iat", "sub"], "strict_aud": True},
                 leeway=CLOCK_SKEW_S,
             )
         except jwt.PyJWTError as e:
@@ -100,19 +108,23 @@ class IdentityPlatformVerifier(TokenVerifier):
             raise AuthError(f"invalid token: {e}") from e
         if not isinstance(kid, str) or not kid:
             raise AuthError("invalid token: its header names no signing key ('kid')")
-        with self._lock:
-            key = _with_id(self._keys(refresh=False), kid)
-            now = time.monotonic()
-            cooling = (
-                self._refreshed_at is not None
-                and now - self._refreshed_at < self._refresh_cooldown_s
-            )
-            if key is None and not cooling:
-                self._refreshed_at = now
-                key = _with_id(self._keys(refresh=True), kid)
+        key = _with_id(self._keys(refresh=False), kid)
+        if key is None and self._may_force_refresh():
+            key = _with_id(self._keys(refresh=True), kid)
         if key is None:
             raise AuthError("invalid token: no published key has its key id ('kid')")
         return key
+
+    def _may_force_refresh(self) -> bool:
+        """Whether a token naming a key id the key set lacks may have it fetched again now
+        (once per cooldown); if so, the cooldown starts."""
+        with self._lock:
+            now = time.monotonic()
+            last = self._refreshed_at
+            if last is not None and now - last < self._refresh_cooldown_s:
+                return False
+            self._refreshed_at = now
+            return True
 
     def _keys(self, *, refresh: bool) -> list[jwt.PyJWK]:
         """The published signing keys, or VerifierUnavailable.
@@ -120,25 +132,66 @@ class IdentityPlatformVerifier(TokenVerifier):
         The cached key set unless ``refresh`` or its lifespan is over; past it, a key
         set that cannot be fetched is replaced by the cached one within the grace
         period. A forced ``refresh`` that fails is VerifierUnavailable: the token
-        names a key the cached set lacks, so it cannot help.
+        names a key the cached set lacks, so it cannot help. Once a fetch failed, none
+        is tried again before the cooldown is over, whether or not a key set was ever
+        fetched (an outage at start-up must not make every request a fetch): meanwhile
+        the cached set serves within its grace period, or the keys are unavailable
+        until the cooldown ends.
+
+        One request fetches at a time. While it does, the others use the cached set
+        within its grace period rather than wait (a hanging endpoint would hold each of
+        them up to :data:`FETCH_TIMEOUT_S`); only with no such set do they wait, and then
+        take what that fetch brought, or its failure's cooldown.
+        """
+        with self._lock:
+            cached, fallback = self._cached(refresh)
+        if cached is not None:
+            return cached
+        if fallback is None:
+            self._fetching.acquire()
+        elif not self._fetching.acquire(blocking=False):
+            return fallback  # another request is fetching: the last key set serves meanwhile
+        try:
+            with self._lock:  # another request may have fetched (or failed) meanwhile
+                cached, fallback = self._cached(refresh)
+            return cached if cached is not None else self._fetch(refresh, fallback)
+        finally:
+            self._fetching.release()
+
+    def _cached(self, refresh: bool) -> tuple[list[jwt.PyJWK] | None, list[jwt.PyJWK] | None]:
+        """``(keys, fallback)``: the key set to use without a fetch (``None``: fetch one), and
+        the one to use if the fetch fails (``None``: none); VerifierUnavailable while a
+        failed fetch's cooldown runs with no key set to fall back on. Called holding the lock.
         """
         now = time.monotonic()
         age = now - self._fetched_at
-        if not refresh and self._key_set is not None:
-            if age < self._lifespan_s:
-                return self._key_set
-            retried_lately = (
-                self._failed_at is not None and now - self._failed_at < self._refresh_cooldown_s
-            )
-            if retried_lately and age < self._lifespan_s + self._grace_s:
-                return self._key_set
+        fallback = self._key_set if age < self._lifespan_s + self._grace_s else None
+        if refresh:
+            return None, None
+        if self._key_set is not None and age < self._lifespan_s:
+            return self._key_set, fallback
+        if self._failed_at is not None:
+            wait_s = self._failed_at + self._refresh_cooldown_s - now
+            if wait_s > 0:  # the endpoint failed lately: no request fetches before the cooldown
+                if fallback is not None:
+                    return fallback, fallback
+                raise VerifierUnavailable(
+                    "the signing keys cannot be fetched; try again", retry_after_s=wait_s
+                )
+        return None, fallback
+
+    def _fetch(self, refresh: bool, fallback: list[jwt.PyJWK] | None) -> list[jwt.PyJWK]:
+        """Fetch the key set, or on failure use ``fallback`` (unless ``refresh``)."""
+        started = time.monotonic()
         try:
             keys = self._jwks.get_signing_keys()
         except (jwt.PyJWTError, ValueError) as e:
             # ValueError: the key server answered with something that is not JSON; the
             # PyJWT errors: no answer, or one that is not a key set with a usable key.
-            self._failed_at = now
-            if not refresh and self._key_set is not None and age < self._lifespan_s + self._grace_s:
+            with self._lock:
+                self._failed_at = started
+                age = started - self._fetched_at
+            if not refresh and fallback is not None:
                 _log.warning(
                     "cannot fetch the signing keys (%s); using those fetched %.0f s ago "
                     "for up to %.0f s more",
@@ -146,9 +199,13 @@ class IdentityPlatformVerifier(TokenVerifier):
                     age,
                     self._lifespan_s + self._grace_s - age,
                 )
-                return self._key_set
-            raise VerifierUnavailable("the signing keys cannot be fetched; try again") from e
-        self._key_set, self._fetched_at, self._failed_at = keys, time.monotonic(), None
+                return fallback
+            raise VerifierUnavailable(
+                "the signing keys cannot be fetched; try again",
+                retry_after_s=self._refresh_cooldown_s,
+            ) from e
+        with self._lock:
+            self._key_set, self._fetched_at, self._failed_at = keys, time.monotonic(), None
         return keys
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 import time
 from pathlib import Path
@@ -11,6 +14,7 @@ import jwt
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 from shared.auth.principal import AuthError, Principal
 from shared.auth.verifier import CLOCK_SKEW_S, TokenVerifier
@@ -27,12 +31,34 @@ they run.
 AUDIENCE = "fooddelivery"
 
 
+def key_id(public_key: rsa.RSAPublicKey) -> str:
+    """The key's id (``kid``): its RFC 7638 JWK thumbprint (SHA-256, base64url).
+
+    Derived from the key alone, so the issuer and a verifier holding only the public key
+    name it alike, and a new key is a new id.
+    """
+    jwk = RSAAlgorithm.to_jwk(public_key, as_dict=True)
+    canonical = json.dumps(
+        {"e": jwk["e"], "kty": "RSA", "n": jwk["n"]}, separators=(",", ":"), sort_keys=True
+    )
+    digest = hashlib.sha256(canonical.encode()).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 class LocalVerifier(TokenVerifier):
-    """Verifies the development issuer's RS256 tokens with its public key only."""
+    """Verifies the development issuer's RS256 tokens with its public key only.
+
+    Like an Identity Platform token, a token names its signing key in its header
+    (``kid``, :func:`key_id`); one naming another key was minted with another
+    development key and is refused as such. A token naming none is checked with the
+    key as it is (the issuer stamped none before).
+    """
 
     def __init__(self, public_key: rsa.RSAPublicKey) -> None:
         super().__init__()
         self._public_key = public_key
+        self.key_id = key_id(public_key)
+        """The id of the key (:func:`key_id`) that tokens it verifies name."""
 
     @classmethod
     def from_file(cls, path: Path) -> LocalVerifier:
@@ -59,13 +85,22 @@ class LocalVerifier(TokenVerifier):
 
     def _decode(self, token: str) -> dict[str, Any]:
         try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as e:
+            raise AuthError(f"invalid token: {e}") from e
+        if kid is not None and kid != self.key_id:
+            raise AuthError(
+                "invalid token: it names another signing key ('kid'); "
+                "was it minted with another development key?"
+            )
+        try:
             claims: dict[str, Any] = jwt.decode(
                 token,
                 self._public_key,
                 algorithms=["RS256"],
                 audience=AUDIENCE,
                 issuer=LOCAL_ISSUER,
-                options={"require": ["exp", "iat", "sub"]},
+                options={"require": ["exp", "iat", "sub"], "strict_aud": True},
                 leeway=CLOCK_SKEW_S,
             )
         except jwt.PyJWTError as e:
@@ -152,7 +187,7 @@ class LocalIssuer(LocalVerifier):
         }
         if principal.restaurant is not None:
             claims["restaurant"] = principal.restaurant
-        return jwt.encode(claims, self._key, algorithm="RS256")
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.key_id})
 
 
 def _reason(error: OSError) -> str:

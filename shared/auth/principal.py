@@ -28,14 +28,24 @@ class NoRole(KitError):
     """The token is valid, but its account has no role the system serves (HTTP 403).
 
     Its ``actor`` claim is missing (a user who signed up before the claims were set)
-    or is not one of :data:`ACTORS`. Not an :class:`AuthError`: a new token of the
-    same account would carry the same claims, so a 401, which makes clients sign in
-    again, would only make them loop.
+    or is not one of :data:`ACTORS`, or its role is set up wrong: a staff account
+    names no restaurant (or one that cannot be an id), a customer or driver account
+    names one. Not an :class:`AuthError`: a new token of the same account would
+    carry the same claims, so a 401, which makes clients sign in again, would only
+    make them loop.
     """
 
 
 class VerifierUnavailable(KitError):
-    """Tokens cannot be checked right now, e.g. the signing keys cannot be fetched (HTTP 503)."""
+    """Tokens cannot be checked right now, e.g. the signing keys cannot be fetched (HTTP 503).
+
+    ``retry_after_s``: when checking may work again, if the verifier knows (``None``: it
+    does not, the API's default applies).
+    """
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +62,9 @@ class Principal:
 
         The subject and the restaurant become document ids: the subject must pass
         :func:`subject_problem`, the restaurant :func:`is_name`; only a staff token
-        names a restaurant, and it must. A token naming a valid subject but no
-        actor, or another one, is :class:`NoRole`; the other refusals are
-        :class:`AuthError`.
+        names a restaurant, and it must. A subject that cannot name a caller is an
+        :class:`AuthError`; a token naming a valid subject but no actor, another
+        one, or a restaurant that does not fit its actor is :class:`NoRole`.
         """
         actor, subject = claims.get("actor"), claims.get("sub")
         if not isinstance(subject, str) or not subject:
@@ -74,10 +84,16 @@ class Principal:
         restaurant = claims.get("restaurant")
         if actor != "staff":
             if restaurant is not None:
-                raise AuthError(f"only staff tokens name a 'restaurant', not a {actor}'s")
+                raise NoRole(
+                    f"the account's role is set up wrong: only staff tokens name a "
+                    f"'restaurant', not a {actor}'s"
+                )
             return cls(actor, subject)
         if not isinstance(restaurant, str) or not is_name(restaurant):
-            raise AuthError("a staff token must name its 'restaurant'")
+            raise NoRole(
+                "the account's role is set up wrong: a staff token must name its 'restaurant' "
+                "(one id); once it does, get a new ID token"
+            )
         return cls(actor, subject, restaurant)
 
 
@@ -116,38 +132,53 @@ def subject_problem(subject: str) -> str | None:
 
 
 _NAME = re.compile(r"[^\s:@/]{1,128}")
-"""A restaurant id, or a name in an identity of the ``token`` command: no whitespace, no ``/``
-(it would be a path in the document store), neither separator of the command's identities
-(``:`` or ``@``), at most :data:`MAX_ID_CHARS` characters."""
+"""A restaurant id: no whitespace, no ``/`` (it would be a path in the document store), no
+``:`` or ``@`` (they separate the parts of the ``token`` command's identities), at most
+:data:`MAX_ID_CHARS` characters."""
 _RESERVED = re.compile(r"\.{1,2}|__.*__")
 """Ids the document store keeps for itself."""
 
 
 def is_name(value: str) -> bool:
-    """Whether ``value`` may be a restaurant id, or a name in :func:`parse_identity`.
+    """Whether ``value`` may be a restaurant id.
 
-    Stricter than a token's subject (:func:`subject_problem`): these are the system's
-    own ids and developers' names, and ``:`` and ``@`` separate an identity's parts.
+    Stricter than a token's subject (:func:`subject_problem`): these are the system's own
+    ids, and ``:`` and ``@`` separate the parts of a :func:`parse_identity` identity.
     """
     return bool(_NAME.fullmatch(value)) and not _RESERVED.fullmatch(value)
 
 
 def parse_identity(spec: str) -> Principal:
-    """Parse ``ACTOR:NAME``, or ``staff:NAME@RESTAURANT`` for a restaurant's staff.
+    """Parse ``ACTOR:SUBJECT``, or ``staff:SUBJECT@RESTAURANT`` for a restaurant's staff.
 
-    For example ``customer:alice``, ``driver:dan`` or ``staff:sam@r-1`` (staff
-    of restaurant r-1). Only staff belong to a restaurant, and neither the name
-    nor the restaurant may contain ``:``, ``@``, ``/`` or whitespace (:func:`is_name`):
-    the development issuer's names are a subset of the subjects a token may carry.
+    For example ``customer:alice``, ``customer:alice@example.com``, ``driver:dan``,
+    ``staff:sam@r-1`` (staff of restaurant r-1) or ``staff:sam@example.com@r-1``. The
+    actor ends at the first ``:``; a staff identity's restaurant follows its last ``@``.
+    The subject is any a token may carry (:func:`subject_problem`), ``:`` and ``@``
+    included; the restaurant must be one id (:func:`is_name`). Anything else is an
+    :class:`AuthError` saying what is wrong.
     """
-    actor, _, rest = spec.partition(":")
-    subject, at, restaurant = rest.partition("@")
-    if actor not in ACTORS or not is_name(subject):
-        raise AuthError(f"identity {spec!r} must look like customer:alice or staff:sam@r-1")
-    if actor != "staff" and at:
-        raise AuthError(f"only staff have a restaurant: {actor}:{subject}, not {spec!r}")
-    if actor == "staff" and not restaurant:
-        raise AuthError("a staff identity needs its restaurant: staff:sam@r-1")
-    if actor == "staff" and not is_name(restaurant):
-        raise AuthError(f"identity {spec!r}: the restaurant must be one id, like staff:sam@r-1")
-    return Principal(actor, subject, restaurant or None)
+    actor, colon, rest = spec.partition(":")
+    if not colon or actor not in ACTORS:
+        raise AuthError(
+            f"identity {spec!r} must look like customer:alice or staff:sam@r-1: "
+            f"an actor ({', '.join(ACTORS)}), a ':' and a name"
+        )
+    subject: str = rest
+    restaurant: str | None = None
+    if actor == "staff":
+        subject, at, place = rest.rpartition("@")
+        if not at:
+            raise AuthError(f"identity {spec!r}: staff need their restaurant, like staff:sam@r-1")
+        if not is_name(place):
+            raise AuthError(
+                f"identity {spec!r}: the restaurant after the last '@' must be one id, "
+                "like staff:sam@r-1"
+            )
+        restaurant = place
+    if not subject:
+        raise AuthError(f"identity {spec!r} names no one: give a name, like {actor}:alice")
+    problem = subject_problem(subject)
+    if problem is not None:
+        raise AuthError(f"identity {spec!r}: {subject!r} cannot be a token's subject: {problem}")
+    return Principal(actor, subject, restaurant)

@@ -6,7 +6,7 @@ from typing import Any
 
 from shared.api import MAX_BODY_BYTES, HttpApi
 from shared.api_models import QueryString, RequestBody
-from shared.auth import LocalIssuer, Principal
+from shared.auth import LocalIssuer, Principal, VerifierUnavailable
 
 ISSUER = LocalIssuer()
 ALICE = {"Authorization": "Bearer " + ISSUER.mint(Principal("customer", "alice"))}
@@ -62,3 +62,28 @@ def test_an_optional_query_parameter_is_documented_without_null_which_it_cannot_
     assert schemas["before"] == {"title": "Before", "type": "integer"}
     assert schemas["tag"] == {"title": "Tag", "type": "string"}
     assert schemas["limit"] == {"title": "Limit", "type": "integer", "default": 20}
+
+
+class KeysDown:
+    """A verifier whose signing keys cannot be fetched."""
+
+    def verify(self, token: str) -> Principal:
+        raise VerifierUnavailable("the signing keys cannot be fetched", retry_after_s=7.2)
+
+
+def test_the_503_documents_its_retry_after_header_as_the_answer_carries_it() -> None:
+    api = HttpApi("Notes", KeysDown())
+
+    @api.route("GET", "/notes", actors={"customer"})
+    def read(caller: Principal) -> dict[str, Any]:
+        """Read notes."""
+        return {}
+
+    answer = api.flask_app().test_client().get("/notes", headers=ALICE)
+    documented = api.openapi()["paths"]["/notes"]["get"]["responses"]["503"]
+
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "8"  # whole seconds, rounded up
+    retry_after = documented["headers"]["Retry-After"]
+    assert retry_after["schema"] == {"type": "integer", "minimum": 1}
+    assert "seconds to wait" in retry_after["description"]

@@ -1,4 +1,4 @@
-"""Every 401 carries a ``WWW-Authenticate: Bearer`` challenge (RFC 6750, RFC 7235)."""
+"""Every 401 and 403 carries a ``WWW-Authenticate: Bearer`` challenge (RFC 6750, RFC 7235)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 import pytest
 
-from shared.api import HttpApi
+from shared.api import HttpApi, HttpError
 from shared.auth import LOCAL_ISSUER, LocalIssuer, Principal
 
 ISSUER = LocalIssuer()
@@ -19,6 +19,9 @@ QUOTED = r'"[\x20\x21\x23-\x5b\x5d-\x7e]*"'
 """A quoted value RFC 6750 allows: printable ASCII but ``"`` and ``\\``."""
 INVALID_TOKEN = re.compile(
     rf'Bearer realm={QUOTED}, error="invalid_token", error_description=({QUOTED})'
+)
+INSUFFICIENT_SCOPE = re.compile(
+    rf'Bearer realm={QUOTED}, error="insufficient_scope", error_description=({QUOTED})'
 )
 
 
@@ -30,12 +33,29 @@ def notes_api(title: str = "Notes") -> HttpApi:
         """Read notes."""
         return {}
 
+    @api.route("GET", "/notes/{note_id}", actors={"customer"}, refusals={403: "not your note"})
+    def read_one(caller: Principal, note_id: str) -> dict[str, Any]:
+        """Read a note."""
+        if note_id != caller.subject:
+            raise HttpError(403, f"note {note_id} is another customer's")
+        if note_id == "gone":
+            raise HttpError(404, "no such note")
+        return {}
+
     return api
 
 
 def answer(authorization: str | None, title: str = "Notes") -> Any:
     headers = {"Authorization": authorization} if authorization is not None else {}
     return notes_api(title).flask_app().test_client().get("/notes", headers=headers)
+
+
+def forged_with_our_key_id() -> str:
+    """A token naming the issuer's key (``kid``) but signed with another."""
+    stranger = LocalIssuer()
+    token = stranger.mint(Principal("customer", "eve"))
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return jwt.encode(claims, stranger._key, algorithm="RS256", headers={"kid": ISSUER.key_id})
 
 
 def without_audience() -> str:
@@ -56,14 +76,18 @@ def test_a_request_without_a_bearer_token_is_challenged_without_an_error(authori
     ("token", "why"),
     [
         (lambda: "not-a-jwt", "invalid token: Not enough segments"),
-        (lambda: LocalIssuer().mint(Principal("customer", "eve")), "invalid token: Signature"),
+        (
+            lambda: LocalIssuer().mint(Principal("customer", "eve")),
+            "invalid token: it names another signing key",
+        ),
+        (lambda: forged_with_our_key_id(), "invalid token: Signature verification failed"),
         (
             lambda: ISSUER.mint(Principal("customer", "al"), ttl_s=-120),
             "invalid token: Signature has exp",
         ),
         (without_audience, "invalid token: Token is missing the 'aud' claim"),
     ],
-    ids=["not-a-jwt", "another-issuer", "expired", "no-audience"],
+    ids=["not-a-jwt", "another-issuer", "forged", "expired", "no-audience"],
 )
 def test_a_refused_token_is_challenged_with_invalid_token_and_why(
     token: Callable[[], str], why: str
@@ -82,11 +106,35 @@ def test_a_title_outside_printable_ascii_still_makes_a_valid_challenge() -> None
     assert refused.headers["WWW-Authenticate"] == "Bearer realm=\"Caf? 'S?d'\""
 
 
-def test_answers_other_than_401_carry_no_challenge() -> None:
+def test_answers_other_than_401_and_403_carry_no_challenge() -> None:
     assert "WWW-Authenticate" not in answer(ALICE).headers
+    client = notes_api().flask_app().test_client()
+    alice = {"Authorization": ALICE}
+    assert "WWW-Authenticate" not in client.get("/notes/alice", headers=alice).headers
+    gone = "Bearer " + ISSUER.mint(Principal("customer", "gone"))
+    missing = client.get("/notes/gone", headers={"Authorization": gone})
+    assert missing.status_code == 404
+    assert "WWW-Authenticate" not in missing.headers
+
+
+def test_a_caller_of_the_wrong_kind_is_challenged_with_insufficient_scope() -> None:
     driver = "Bearer " + ISSUER.mint(Principal("driver", "dan"))
-    assert answer(driver).status_code == 403
-    assert "WWW-Authenticate" not in answer(driver).headers
+    refused = answer(driver)
+    assert refused.status_code == 403
+    challenge = INSUFFICIENT_SCOPE.fullmatch(refused.headers["WWW-Authenticate"])
+    assert challenge, refused.headers["WWW-Authenticate"]
+    assert challenge.group(1) == '"a driver may not call GET /notes"'
+
+
+def test_a_caller_refused_by_the_handler_is_challenged_with_insufficient_scope() -> None:
+    client = notes_api().flask_app().test_client()
+    refused = client.get("/notes/bob", headers={"Authorization": ALICE})
+    assert refused.status_code == 403
+    assert refused.get_json()["error"] == "note bob is another customer's"
+    assert refused.headers["WWW-Authenticate"] == (
+        'Bearer realm="Notes", error="insufficient_scope", '
+        'error_description="note bob is another customer\'s"'
+    )
 
 
 def test_the_openapi_document_names_the_challenge_of_a_401() -> None:
@@ -96,3 +144,17 @@ def test_the_openapi_document_names_the_challenge_of_a_401() -> None:
     assert 'error="invalid_token"' in challenge["description"]
     # the route documents a 401 of its own: the kit's challenge header stays
     assert responses["401"]["description"].startswith("the note's owner signed out; or ")
+
+
+def test_the_openapi_document_names_the_challenge_of_a_403() -> None:
+    paths = notes_api().openapi()["paths"]
+    for responses in (
+        paths["/notes"]["get"]["responses"],
+        paths["/notes/{note_id}"]["get"]["responses"],
+    ):
+        challenge = responses["403"]["headers"]["WWW-Authenticate"]
+        assert challenge["schema"] == {"type": "string"}
+        assert 'error="insufficient_scope"' in challenge["description"]
+    # the route documents a 403 of its own: the kit's challenge header stays
+    documented = paths["/notes/{note_id}"]["get"]["responses"]["403"]
+    assert documented["description"].startswith("not your note; or ")

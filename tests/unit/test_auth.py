@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import os
 import socket
@@ -31,6 +34,7 @@ from shared.auth import (
     parse_identity,
     verifier_from,
 )
+from shared.auth.local import key_id
 
 
 def test_local_tokens_round_trip_and_survive_a_restart(tmp_path):
@@ -46,6 +50,11 @@ def test_local_tokens_round_trip_and_survive_a_restart(tmp_path):
         ("customer:alice", Principal("customer", "alice")),
         ("driver:dan", Principal("driver", "dan")),
         ("staff:sam@r-1", Principal("staff", "sam", "r-1")),
+        ("customer:alice@example.com", Principal("customer", "alice@example.com")),
+        ("driver:github:583231", Principal("driver", "github:583231")),
+        ("customer:Jane Doe", Principal("customer", "Jane Doe")),
+        ("staff:sam@example.com@r-1", Principal("staff", "sam@example.com", "r-1")),
+        ("staff:github:42@r-1", Principal("staff", "github:42", "r-1")),
     ],
 )
 def test_identities_parse(spec, principal):
@@ -61,19 +70,34 @@ def test_bad_identities_are_refused(spec):
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("customer:alice@r-1", "only staff have a restaurant"),
-        ("driver:dan@r-1", "only staff have a restaurant"),
-        ("customer:alice@", "only staff have a restaurant"),
-        ("customer:a:b", "must look like customer:alice"),
-        ("staff:a:b@r-1", "must look like customer:alice"),
-        ("customer:al ice", "must look like customer:alice"),
-        ("staff:sam@r-1@r-2", "the restaurant must be one id"),
-        ("staff:sam@r:1", "the restaurant must be one id"),
+        ("alice", "must look like customer:alice"),
+        ("chef:bob", "must look like customer:alice"),
+        ("Customer:alice", "must look like customer:alice"),
+        ("staff:sam", "staff need their restaurant"),
+        ("staff:sam@", "the restaurant after the last '@' must be one id"),
+        ("staff:sam@r:1", "the restaurant after the last '@' must be one id"),
+        ("staff:sam@r 1", "the restaurant after the last '@' must be one id"),
+        ("customer:", "names no one"),
+        ("staff:@r-1", "names no one"),
+        ("customer: alice", "cannot be a token's subject: it starts or ends with a blank"),
+        ("customer:a/b", "cannot be a token's subject: .*contains '/'"),
+        ("customer:a\tb", "cannot be a token's subject: it holds a control"),
+        ("customer:" + "x" * 129, "cannot be a token's subject: it is longer than 128"),
     ],
 )
 def test_identities_outside_the_grammar_are_refused(spec, message):
     with pytest.raises(AuthError, match=message):
         parse_identity(spec)
+
+
+@pytest.mark.parametrize("actor", ["customer", "driver", "staff"])
+def test_the_token_command_names_every_subject_a_token_may_carry(actor: str) -> None:
+    issuer = LocalIssuer()
+    for uid in FIREBASE_UIDS:
+        spec = f"{actor}:{uid}@r-1" if actor == "staff" else f"{actor}:{uid}"
+        principal = parse_identity(spec)
+        assert principal == Principal(actor, uid, "r-1" if actor == "staff" else None)
+        assert issuer.verify(issuer.mint(principal)) == principal
 
 
 def test_the_default_key_belongs_to_the_project_not_the_current_directory():
@@ -188,6 +212,9 @@ def jwks_server(published):
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
             published["fetches"] = published.get("fetches", 0) + 1
+            if "hold" in published:  # a hanging endpoint: answer once the test says so
+                published["held"].set()
+                published["hold"].wait(10)
             self.send_response(published.get("status", 200))
             self.send_header("Content-Type", "application/json")
             self.end_headers()
@@ -327,10 +354,11 @@ def test_a_key_file_that_is_not_a_key_is_refused(tmp_path: Path) -> None:
 WRONG_AUDIENCE_OR_ISSUER = [
     ({"aud": "another-app"}, "Audience doesn't match"),
     ({"aud": DROP}, 'missing the "aud" claim'),
+    ({"aud": [AUDIENCE, "another-app"]}, r"Invalid claim format in token \(strict\)"),
     ({"iss": "https://elsewhere.example/issuer"}, "Invalid issuer"),
     ({"iss": DROP}, 'missing the "iss" claim'),
 ]
-WRONG_IDS = ["wrong-audience", "no-audience", "wrong-issuer", "no-issuer"]
+WRONG_IDS = ["wrong-audience", "no-audience", "audiences", "wrong-issuer", "no-issuer"]
 
 
 def local_token(key: rsa.RSAPrivateKey, **claims) -> str:
@@ -411,11 +439,19 @@ def test_an_identity_platform_token_with_the_right_audience_and_issuer_is_accept
     [
         ({"aud": "other-project"}, "Audience doesn't match"),
         ({"aud": DROP}, 'missing the "aud" claim'),
+        ({"aud": ["food-prod", "other-project"]}, r"Invalid claim format in token \(strict\)"),
         ({"iss": "https://securetoken.google.com/other-project"}, "Invalid issuer"),
         ({"iss": "https://accounts.google.com"}, "Invalid issuer"),
         ({"iss": DROP}, 'missing the "iss" claim'),
     ],
-    ids=["wrong-audience", "no-audience", "another-projects-issuer", "google-issuer", "no-issuer"],
+    ids=[
+        "wrong-audience",
+        "no-audience",
+        "audiences",
+        "another-projects-issuer",
+        "google-issuer",
+        "no-issuer",
+    ],
 )
 def test_an_identity_platform_token_for_another_audience_or_from_another_issuer_is_refused(
     jwks_server, claims, message
@@ -500,20 +536,6 @@ def test_a_local_token_carries_any_subject_identity_platform_may(local_key, uid:
     token = local_token(local_key, sub=uid)
     assert LocalIssuer(local_key).verify(token) == Principal("customer", uid)
     assert status_of(LocalIssuer(local_key), token) == 200
-
-
-@pytest.mark.parametrize("actor", ["customer", "driver"])
-def test_only_a_staff_token_may_name_a_restaurant(local_key, actor: str) -> None:
-    token = local_token(local_key, actor=actor, restaurant="r-1")
-    with pytest.raises(AuthError, match="only staff tokens name a 'restaurant'"):
-        LocalIssuer(local_key).verify(token)
-
-
-@pytest.mark.parametrize("restaurant", ["", "r/1", "..", "r:1", "r 1"])
-def test_a_staff_token_must_name_a_restaurant_that_can_be_an_id(local_key, restaurant: str) -> None:
-    token = local_token(local_key, actor="staff", restaurant=restaurant)
-    with pytest.raises(AuthError, match="must name its 'restaurant'"):
-        LocalIssuer(local_key).verify(token)
 
 
 @pytest.mark.parametrize("spec", ["customer:a/b", "staff:sam@r/1", "driver:..", "customer:__x__"])
@@ -634,7 +656,12 @@ def test_a_valid_token_whose_account_has_no_role_yet_is_403(role_token, actor) -
     answer = answer_of(verifier, make(actor=actor, sub="uid-2"))
     assert answer.status_code == 403
     assert "no role yet" in answer.get_json()["error"]
-    assert "WWW-Authenticate" not in answer.headers  # nothing to authenticate again for
+    # RFC 6750: the token is valid but does not allow the request (no invalid_token, which
+    # would send the client to sign in again for a token with the same claims)
+    assert answer.headers["WWW-Authenticate"].startswith(
+        'Bearer realm="Probe", error="insufficient_scope", error_description="the account '
+        "has no role yet"
+    )
 
 
 @pytest.mark.parametrize("actor", ["admin", "", "Customer", 42, ["customer"]])
@@ -643,6 +670,41 @@ def test_a_valid_token_whose_role_the_system_does_not_serve_is_403(role_token, a
     with pytest.raises(NoRole, match=r"role .* is not one of customer, driver, staff"):
         verifier.verify(make(actor=actor))
     assert status_of(verifier, make(actor=actor, sub="uid-2")) == 403
+
+
+@pytest.mark.parametrize("actor", ["customer", "driver"])
+def test_a_valid_token_naming_a_restaurant_for_a_customer_or_driver_is_403(
+    role_token, actor: str
+) -> None:
+    verifier, make = role_token
+    with pytest.raises(NoRole, match="only staff tokens name a 'restaurant', not a"):
+        verifier.verify(make(actor=actor, restaurant="r-1"))
+    answer = answer_of(verifier, make(actor=actor, restaurant="r-1", sub="uid-2"))
+    assert answer.status_code == 403
+    assert "only staff tokens name a 'restaurant'" in answer.get_json()["error"]
+    assert 'error="insufficient_scope"' in answer.headers["WWW-Authenticate"]
+
+
+@pytest.mark.parametrize(
+    "restaurant",
+    [DROP, None, "", "r/1", "..", "r:1", "r 1", 42],
+    ids=["no-claim", "null", "empty", "slash", "dot-dot", "colon", "blank", "number"],
+)
+def test_a_valid_staff_token_without_a_restaurant_that_can_be_an_id_is_403(
+    role_token, restaurant: object
+) -> None:
+    verifier, make = role_token
+    with pytest.raises(NoRole, match="a staff token must name its 'restaurant'"):
+        verifier.verify(make(actor="staff", restaurant=restaurant))
+    answer = answer_of(verifier, make(actor="staff", restaurant=restaurant, sub="uid-2"))
+    assert answer.status_code == 403
+    assert "must name its 'restaurant'" in answer.get_json()["error"]
+
+
+def test_a_forged_staff_token_without_a_restaurant_is_401_not_403(local_key) -> None:
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    forged = local_token(stranger, actor="staff")
+    assert status_of(LocalIssuer(local_key), forged) == 401
 
 
 def test_a_token_without_a_role_whose_subject_cannot_name_a_caller_is_still_401(
@@ -707,3 +769,181 @@ def test_past_the_grace_period_a_failing_key_endpoint_is_an_outage(jwks_server, 
     with pytest.raises(VerifierUnavailable):
         verifier.verify(google_token(key, "food-prod", sub="uid-2"))
     assert status_of(verifier, google_token(key, "food-prod", sub="uid-3")) == 503
+
+
+# -- Google's key endpoint failing before any key set was fetched: one fetch per cooldown ----
+
+
+def test_while_no_key_set_was_ever_fetched_a_failing_endpoint_is_tried_once_per_cooldown(
+    jwks_server, published
+) -> None:
+    key, url = jwks_server
+    published["status"] = 503  # Google's endpoint fails as the service starts
+    verifier = IdentityPlatformVerifier("food-prod", jwks_url=url, refresh_cooldown_s=30)
+    for n in range(5):
+        with pytest.raises(VerifierUnavailable):
+            verifier.verify(google_token(key, "food-prod", sub=f"uid-{n}"))
+    assert published["fetches"] == 1  # the rest waited for the cooldown, not on Google
+    answer = answer_of(verifier, google_token(key, "food-prod", sub="uid-9"))
+    assert answer.status_code == 503
+    assert 25 <= int(answer.headers["Retry-After"]) <= 30  # when the next fetch is tried
+    assert published["fetches"] == 1
+
+
+def test_once_the_cooldown_is_over_the_key_set_is_fetched_and_tokens_verify(
+    jwks_server, published
+) -> None:
+    key, url = jwks_server
+    published["status"] = 503
+    verifier = IdentityPlatformVerifier("food-prod", jwks_url=url, refresh_cooldown_s=0.2)
+    with pytest.raises(VerifierUnavailable):
+        verifier.verify(google_token(key, "food-prod", sub="uid-1"))
+    published["status"] = 200
+    with pytest.raises(VerifierUnavailable):  # still cooling down: no fetch yet
+        verifier.verify(google_token(key, "food-prod", sub="uid-2"))
+    time.sleep(0.3)
+    assert verifier.verify(google_token(key, "food-prod", sub="uid-3")) == Principal(
+        "customer", "uid-3"
+    )
+    assert published["fetches"] == 2
+
+
+def test_past_the_grace_period_a_failing_endpoint_is_tried_once_per_cooldown(
+    jwks_server, published
+) -> None:
+    key, url = jwks_server
+    verifier = IdentityPlatformVerifier(
+        "food-prod", jwks_url=url, keys_lifespan_s=0.1, keys_grace_s=0.1, refresh_cooldown_s=30
+    )
+    assert verifier.verify(google_token(key, "food-prod", sub="uid-1"))
+    published["status"] = 503
+    time.sleep(0.3)  # lifespan and grace period are over
+    for n in range(3):
+        with pytest.raises(VerifierUnavailable):
+            verifier.verify(google_token(key, "food-prod", sub=f"uid-{n + 2}"))
+    assert published["fetches"] == 2
+
+
+# -- local tokens name their signing key, as Identity Platform tokens do ----------------------
+
+
+def test_a_local_token_names_its_key_by_its_thumbprint(tmp_path: Path) -> None:
+    issuer = LocalIssuer.from_file(tmp_path / "dev.pem")
+    public = tmp_path / "dev.pub.pem"
+    public.write_text(issuer.public_pem())
+    token = issuer.mint(Principal("customer", "alice"))
+
+    kid = jwt.get_unverified_header(token)["kid"]
+    assert kid == key_id(issuer._public_key) == LocalVerifier.from_file(public).key_id
+    assert LocalVerifier.from_file(public).verify(token) == Principal("customer", "alice")
+    assert LocalIssuer().key_id != kid  # another key, another id
+
+
+def test_the_key_id_is_the_rfc_7638_thumbprint() -> None:
+    n = (  # RFC 7638, section 3.1
+        "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_B"
+        "JECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_F"
+        "DW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4"
+        "vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw"
+    )
+    public = jwt.algorithms.RSAAlgorithm.from_jwk({"kty": "RSA", "n": n, "e": "AQAB"})
+    assert key_id(public) == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+
+
+def test_a_token_of_another_development_key_is_refused_as_such(local_key) -> None:
+    token = LocalIssuer().mint(Principal("customer", "alice"))
+    with pytest.raises(AuthError, match="minted with another development key"):
+        LocalVerifier(local_key.public_key()).verify(token)
+    assert status_of(LocalIssuer(local_key), token) == 401
+
+
+def test_a_token_naming_the_key_but_signed_with_another_is_refused(local_key) -> None:
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    kid = key_id(local_key.public_key())
+    forged = jwt.encode(
+        unverified_claims(LocalIssuer(local_key).mint(Principal("customer", "alice")))
+        | {"iat": int(time.time()), "exp": int(time.time()) + 60},
+        stranger,
+        algorithm="RS256",
+        headers={"kid": kid},
+    )
+    with pytest.raises(AuthError, match="Signature verification failed"):
+        LocalIssuer(local_key).verify(forged)
+
+
+def test_a_local_token_naming_no_key_is_still_checked_with_the_key(local_key) -> None:
+    assert "kid" not in jwt.get_unverified_header(local_token(local_key))
+    assert LocalIssuer(local_key).verify(local_token(local_key)) == Principal("customer", "alice")
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(AuthError, match="Signature verification failed"):
+        LocalIssuer(local_key).verify(local_token(stranger))
+
+
+# -- algorithm confusion: only RS256 signatures by the issuer's key ---------------------------
+
+
+def unsigned_or_hmac(claims: dict, alg: str, secret: bytes, kid: str | None) -> str:
+    """A token of ``claims`` whose header says ``alg``: ``none`` (no signature) or ``HS256``
+    keyed with ``secret`` (the verifier's public key, as an attacker would)."""
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    header = {"alg": alg, "typ": "JWT", **({"kid": kid} if kid else {})}
+    signing_input = f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
+    if alg == "none":
+        return signing_input + "."
+    mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
+    return f"{signing_input}.{b64(mac)}"
+
+
+@pytest.mark.parametrize("alg", ["none", "HS256"])
+def test_a_local_token_signed_otherwise_than_rs256_is_refused(local_key, alg: str) -> None:
+    verifier = LocalVerifier(local_key.public_key())
+    claims = jwt.decode(local_token(local_key), options={"verify_signature": False})
+    token = unsigned_or_hmac(claims, alg, verifier.public_pem().encode(), verifier.key_id)
+    with pytest.raises(AuthError, match="invalid token: The specified alg value is not allowed"):
+        verifier.verify(token)
+
+
+@pytest.mark.parametrize("alg", ["none", "HS256"])
+def test_an_identity_platform_token_signed_otherwise_than_rs256_is_refused(
+    jwks_server, alg: str
+) -> None:
+    key, url = jwks_server
+    claims = jwt.decode(google_token(key, "food-prod"), options={"verify_signature": False})
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    token = unsigned_or_hmac(claims, alg, public, "k1")
+    with pytest.raises(AuthError, match="invalid token: The specified alg value is not allowed"):
+        IdentityPlatformVerifier("food-prod", jwks_url=url).verify(token)
+
+
+def test_while_one_request_fetches_the_key_set_the_others_use_the_last_one(
+    jwks_server, published
+) -> None:
+    key, url = jwks_server
+    verifier = IdentityPlatformVerifier("food-prod", jwks_url=url, keys_lifespan_s=0.2)
+    assert verifier.verify(google_token(key, "food-prod", sub="uid-1"))
+    published["hold"], published["held"] = threading.Event(), threading.Event()
+    time.sleep(0.3)  # the key set's lifespan is over: the next token fetches it again
+    fetching = threading.Thread(
+        target=verifier.verify, args=(google_token(key, "food-prod", sub="uid-2"),)
+    )
+    fetching.start()
+    try:
+        assert published["held"].wait(5), "the first token did not fetch the key set"
+        answered: list[Principal] = []
+        other = threading.Thread(
+            target=lambda: answered.append(
+                verifier.verify(google_token(key, "food-prod", sub="uid-3"))
+            )
+        )
+        other.start()
+        other.join(5)
+        assert answered == [Principal("customer", "uid-3")], "it waited on the fetch"
+    finally:
+        published["hold"].set()
+        fetching.join(10)
+    assert published["fetches"] == 2

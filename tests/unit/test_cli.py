@@ -107,19 +107,43 @@ def test_token_refuses_a_lifetime_that_is_not_positive(tmp_path, monkeypatch, ca
 @pytest.mark.parametrize(
     ("identity", "message"),
     [
-        ("customer:alice@r-1", "only staff have a restaurant"),
-        ("driver:dan@r-1", "only staff have a restaurant"),
-        ("customer:a:b", "must look like customer:alice"),
+        ("chef:bob", "must look like customer:alice"),
+        ("staff:sam", "staff need their restaurant"),
+        ("staff:sam@r:1", "the restaurant after the last '@' must be one id"),
+        ("customer:", "names no one"),
+        ("customer:a/b", "cannot be a token's subject"),
+        ("customer:alice ", "cannot be a token's subject: it starts or ends with a blank"),
     ],
 )
 def test_token_refuses_identities_outside_the_grammar(
     tmp_path, monkeypatch, capsys, identity, message
 ):
-    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(tmp_path / "key.pem"))
+    key = tmp_path / "key.pem"
+    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(key))
     assert main(["token", "--as", identity]) == 2
     captured = capsys.readouterr()
+    assert captured.err.startswith(f"fooddelivery: identity {identity!r}")
     assert message in captured.err
     assert captured.out == ""
+    assert not key.exists()  # refused before a development key was made for it
+
+
+@pytest.mark.parametrize(
+    ("identity", "principal"),
+    [
+        ("customer:alice@example.com", Principal("customer", "alice@example.com")),
+        ("driver:github:583231", Principal("driver", "github:583231")),
+        ("staff:sam@example.com@r-1", Principal("staff", "sam@example.com", "r-1")),
+    ],
+)
+def test_token_mints_subjects_that_hold_separators(
+    tmp_path, monkeypatch, capsys, identity, principal
+):
+    key = tmp_path / "key.pem"
+    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(key))
+    assert main(["token", "--as", identity]) == 0
+    token = capsys.readouterr().out.strip()
+    assert LocalIssuer.from_file(key).verify(token) == principal
 
 
 def test_the_top_level_help_is_for_users(capsys):
