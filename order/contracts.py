@@ -74,7 +74,10 @@ class OrderStatusChanged(Contract):
     decides it, and a retried announcement goes out after a later one. Keep the
     latest by ``changedAt`` (within one millisecond, by the lifecycle's order,
     ``cancelled`` last); one that creates something on a status should remember
-    a cancellation that came first.
+    a cancellation that came first. An order may skip ``ready`` (the driver picked
+    it up before the restaurant said it was ready), and ``cancelled`` may follow
+    any status but ``delivered``, ``picked-up`` included; it is never stamped
+    before a status announced earlier.
 
     **Deprecated** since v2 of ``order.order-status-changed``. The deprecation
     window: status-esg publishes v1 beside v2 for at least 90 days after v2
@@ -183,7 +186,10 @@ class OrderStatusChangedV2(Contract):
     decides it, and a retried announcement goes out after a later one. Keep the
     latest by ``changedAt`` (within one millisecond, by the lifecycle's order,
     ``cancelled`` last); one that creates something on a status should remember
-    a cancellation that came first.
+    a cancellation that came first. An order may skip ``ready`` (the driver picked
+    it up before the restaurant said it was ready), and ``cancelled`` may follow
+    any status but ``delivered``, ``picked-up`` included; it is never stamped
+    before a status announced earlier.
     """
 
     TYPE: ClassVar[str] = "order.order-status-changed"

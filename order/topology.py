@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from order import intake_esg, lifecycle_control, pos_esg, status_esg
 from order.contracts import PUBLISHED
+from order.lifecycle_control.event_store import EVENTS
 from order.ports import bootstrap
+from order.pos_esg.webhook import INBOX
 from shared.runtime.app import SubsystemApp
 from shared.topology import Index, Subsystem
 
@@ -20,6 +22,8 @@ TOPOLOGY = Subsystem(
         Index("orders", ("status", "driverAssigned", "assignedAt")),
         Index("orders", ("status", "changedAt")),
     ),
+    # Records needed only while an order runs (order.retention).
+    ttl_collections=(EVENTS, INBOX),
 )
 
 APP = SubsystemApp(TOPOLOGY, bootstrap, contracts=PUBLISHED)

@@ -8,6 +8,7 @@ from order.lifecycle_control.event_store import ORDERS, history
 from order.lifecycle_control.lifecycle import FINAL, fold
 
 if TYPE_CHECKING:
+    from order.lifecycle_control.transitions import Order
     from order.ports import OrderPorts
     from shared.runtime.context import Context
     from shared.stores import Doc, DocumentChange
@@ -34,7 +35,7 @@ def apply_rules(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
         left_aside.update(event.id for event in folded.left_aside)
         if folded.order is None or folded.order == current:
             return None
-        return folded.order
+        return _after_announced(folded.order, current)
 
     store.update(ORDERS, order_id, refold)
     if event_id in left_aside:
@@ -44,3 +45,25 @@ def apply_rules(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
             event_id,
             order_id,
         )
+
+
+def _after_announced(order: Order, current: Doc | None) -> Order:
+    """``order``, its final status stamped no earlier than any status announced before.
+
+    A timeout the schedule proposed before a late fact was folded (a pickup after the
+    pickup deadline) ends the order at its deadline, before the fact's status, which
+    was announced. Consumers keep the latest status by ``changedAt`` (the contract), so
+    a cancellation stamped before it would be dropped: it is stamped with the latest
+    announced time instead, where the lifecycle's order puts it last.
+    """
+    if current is None or order["status"] not in FINAL:
+        return order
+    announced = max(entry["at"] for entry in current["history"])
+    if order["changedAt"] >= announced:
+        return order
+    return {
+        **order,
+        "changedAt": announced,
+        "updatedAt": max(order["updatedAt"], announced),
+        "history": [*order["history"][:-1], {"status": order["status"], "at": announced}],
+    }

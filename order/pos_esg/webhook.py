@@ -7,8 +7,8 @@ restaurant the body names (:mod:`order.pos_esg.keys`): a point of sale cannot si
 for another restaurant. A callback sent more than :data:`SIGNATURE_TOLERANCE_S`
 from the webhook's clock is refused, so a captured callback cannot be replayed
 later; one replayed sooner changes nothing, because a verified, valid callback is
-stored as ``pos-inbox/{orderId}:{event}`` (a repeat changes nothing). It is
-answered 202; the relay takes it from there.
+stored as ``pos-inbox/{orderId}:{event}`` (a repeat changes nothing; it expires a
+month later, :mod:`order.retention`). It is answered 202; the relay takes it from there.
 
 A callback about an order not handed to that restaurant's point of sale
 (``pos-orders``) is refused with 404 before it is stored, so it cannot take the key
@@ -29,6 +29,7 @@ from pydantic.alias_generators import to_camel
 
 from order.pos_esg.keys import restaurant_key
 from order.pos_esg.to_pos import sent_to_pos
+from order.retention import EXPIRES, expire_at
 from shared.api import MAX_BODY_BYTES, HttpError, field_errors, invalid, request_json
 from shared.exceptions import InvalidKey
 
@@ -97,6 +98,7 @@ def webhook(ports: OrderPorts) -> flask.Flask:
             return {"error": error}, 404
         doc = callback.model_dump(by_alias=True, exclude_none=True)
         doc["receivedAt"] = ports.clock.now_ms()
+        doc[EXPIRES] = expire_at(doc["receivedAt"])
         ports.store.create(INBOX, f"{callback.order_id}:{callback.event}", doc)
         return {"status": "accepted"}, 202
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
+from order.contracts import OrderStatus
 from order.lifecycle_control.deadlines import DEADLINE_OF
 from order.lifecycle_control.event_store import record
 from order.lifecycle_control.lifecycle import FACTS
@@ -266,3 +267,21 @@ def test_an_answer_by_the_deadline_wins_whichever_write_lands_first(
     due = arrange(order_system, arranged)
     WRITE_ORDERS[write_order](order_system, arranged, due, due + offset)
     expect(order_system, arranged.won)
+
+
+def test_a_cancellation_that_undoes_an_announced_pickup_is_the_latest_status(
+    order_system: OrderSystem,
+) -> None:
+    """The pickup after the deadline was folded and announced before the stale timeout
+    landed: consumers keep the latest status by ``changedAt`` (``cancelled`` last within a
+    millisecond), so the cancellation must not be stamped before the pickup."""
+    arranged = CASES["picked up"]
+    due = arrange(order_system, arranged)
+    answer_then_stale_timeout(order_system, arranged, due, due + 1)
+    expect(order_system, arranged.lost)
+    rank = get_args(OrderStatus)
+    for version in (1, 2):
+        published = [event.body for event in order_system.published(version=version)]
+        assert "picked-up" in [body["status"] for body in published]
+        latest = max(published, key=lambda body: (body["changedAt"], rank.index(body["status"])))
+        assert latest["status"] == "cancelled"
