@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from delivery.dispatch_control.geo import SEARCH_RINGS, blocks_within, cells_apart
 from shared.stores import Doc, Where
@@ -45,6 +46,8 @@ Withdrawn = Literal["declined", "missed"]
 BUSY: tuple[Status, ...] = ("assigned", "picked-up")
 """Statuses in which the delivery's driver has no time for another one."""
 OFFER_TIMEOUT_MS = 2 * 60 * 1000
+
+T = TypeVar("T")
 
 
 def delivery_id(order_id: str) -> str:
@@ -105,14 +108,20 @@ def _searching_near(
     searching = Where("status", "==", "searching")
     if everywhere:
         return store.query(DELIVERIES, [searching])
-    near = {b for d in drivers for b in blocks_within(d["location"], SEARCH_RINGS)}
-    blocks = sorted(near)
-    chunks = (blocks[at : at + MAX_IN_VALUES] for at in range(0, len(blocks), MAX_IN_VALUES))
+    near = sorted({b for d in drivers for b in blocks_within(d["location"], SEARCH_RINGS)})
     return [
         d
-        for chunk in chunks
+        for chunk in in_chunks(near)
         for d in store.query(DELIVERIES, [searching, Where("pickupBlock", "in", chunk)])
     ]
+
+
+def in_chunks(values: Iterable[T]) -> Iterator[list[T]]:
+    """``values`` in order, in lists of at most :data:`~shared.stores.base.MAX_IN_VALUES` (the
+    most one ``in`` condition takes), each taken from ``values`` only when it is asked for."""
+    remaining = iter(values)
+    while chunk := list(islice(remaining, MAX_IN_VALUES)):
+        yield chunk
 
 
 def _nudged(delivery: Doc | None, cause: str) -> Doc | None:

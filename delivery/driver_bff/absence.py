@@ -9,8 +9,10 @@ them nothing more until they go online again.
 
 Only the offers that ran out after the driver last asked to go online and after the
 latest offer they answered or began to accept count, so a late or repeated
-announcement never takes offline a driver who has been heard from since. A
-driver carrying food is never taken offline this way.
+announcement never takes offline a driver who has been heard from since; and only
+those that reached the driver's app before they expired (``offersOpened``), as a
+driver cannot miss an offer they never had a chance to answer. A driver carrying
+food is never taken offline this way.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from delivery.driver_bff.records import (
     DELIVERIES,
     DRIVERS,
     MISSED_OFFERS,
+    OFFERS_OPENED,
     OFFLINE_REASON,
     ONLINE_AT,
 )
@@ -70,12 +73,14 @@ def take_offline(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 
 def unanswered(driver: Doc, missed: list[int]) -> list[int]:
-    """The expiries in ``missed`` of offers that ran out after the driver last asked to go
-    online, and after the latest offer they answered or began to accept."""
+    """The expiries in ``missed`` of offers that reached the driver's app before they expired
+    and ran out after the driver last asked to go online, and after the latest offer they
+    answered or began to accept."""
     accepting = driver.get(ACCEPTING)
     heard = (
         driver.get(ONLINE_AT) or 0,
         driver.get(ANSWERED_UP_TO) or 0,
         named(accepting)[1] if accepting else 0,
     )
-    return [expires_at for expires_at in missed if expires_at > max(heard)]
+    opened = driver.get(OFFERS_OPENED, [])
+    return [e for e in missed if e > max(heard) and e in opened]

@@ -11,7 +11,10 @@ from delivery.driver_bff.pickups import keep_pickup
 from delivery.driver_bff.records import (
     ACTIVE,
     DELIVERIES,
+    DRIVERS,
     OFFERS,
+    OFFERS_OPENED,
+    OFFERS_OPENED_KEPT,
     area,
     cancelled_first,
     handed_back,
@@ -53,7 +56,8 @@ def keep_driver_work(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 def _offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     """The driver's new offer; one of a delivery the driver has already (dispatch took their
     answer to an earlier offer of it, heard late) never opens, nor does one whose withdrawal
-    came first, however close in time (:func:`_withdrawn_first`)."""
+    came first, however close in time (:func:`_withdrawn_first`). One that opens before it
+    expires is noted on the driver's profile: only such an offer is theirs to miss."""
     body, store = event.body, ctx.ports.store
     theirs = _has_delivery(store, body["id"], body["driverId"])
 
@@ -77,6 +81,29 @@ def _offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         return _closed_as_assigned(new) if theirs else new
 
     apply_event(store, OFFERS, body["id"], event, mutate)
+    if ctx.clock.now_ms() < body["expiresAt"] and _opened(store.get(OFFERS, body["id"]), body):
+        store.update(DRIVERS, body["driverId"], lambda d: _opened_in_time(d, body["expiresAt"]))
+
+
+def _opened(offer: Doc | None, offered: Doc) -> bool:
+    """Whether ``offer`` is the ``offered`` offer, opened in the driver's app (whatever became
+    of it since), not kept closed."""
+    return bool(
+        offer is not None
+        and "orderId" in offer
+        and offer["driverId"] == offered["driverId"]
+        and offer["expiresAt"] == offered["expiresAt"]
+        and offer["status"] != "assigned"
+    )
+
+
+def _opened_in_time(driver: Doc | None, expires_at: int) -> Doc | None:
+    """The driver noting the offer expiring at ``expires_at`` as one they could answer
+    (:func:`~delivery.driver_bff.absence.unanswered`); ``None`` when noted already."""
+    if driver is None or expires_at in driver.get(OFFERS_OPENED, []):
+        return None
+    opened = sorted([*driver.get(OFFERS_OPENED, []), expires_at])[-OFFERS_OPENED_KEPT:]
+    return {**driver, OFFERS_OPENED: opened}
 
 
 def _has_delivery(store: AbstractDocumentStore, delivery_id: str, driver_id: str) -> bool:

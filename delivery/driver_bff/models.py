@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, field_validator
@@ -11,15 +12,34 @@ from shared.api_models import PageQuery, RequestBody, ResponseView
 Vehicle = Literal["bike", "scooter", "car"]
 REASON_MAX_CHARS = 200
 """The longest reason a driver may give for handing a delivery back."""
+_INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+"""Unicode categories that show nothing by themselves: controls, formats, separators."""
+
+
+def _one_line(text: str) -> str:
+    """``text``, refused when it holds a control character (a line break, an escape
+    sequence, a NUL): it is shown, or kept, as typed."""
+    control = next((c for c in text if unicodedata.category(c) == "Cc"), None)
+    if control is not None:
+        raise ValueError(f"must not hold control characters such as {control!r}")
+    return text
 
 
 class ProfileRequest(RequestBody):
     """``PUT /me``."""
 
     name: str = Field(min_length=1, max_length=80)
-    """The driver's name (1 to 80 characters); customers see it on the orders they bring."""
+    """The driver's name (1 to 80 characters, one line, at least one of them visible);
+    customers see it on the orders they bring."""
     vehicle: Vehicle
     """How the driver travels: ``bike``, ``scooter`` or ``car``."""
+
+    @field_validator("name")
+    @classmethod
+    def _shown(cls, name: str) -> str:
+        if all(unicodedata.category(c) in _INVISIBLE for c in _one_line(name)):
+            raise ValueError("must hold a visible character")
+        return name
 
 
 class StatusRequest(RequestBody):
@@ -46,13 +66,13 @@ class ReleaseRequest(RequestBody):
     they say (trimmed; a blank reason is none)."""
 
     reason: str | None = Field(default=None, max_length=REASON_MAX_CHARS)
-    """Why, in the driver's words (up to 200 characters). Left out, ``null`` or blank: no
-    reason."""
+    """Why, in the driver's words (up to 200 characters, one line). Left out, ``null`` or
+    blank: no reason."""
 
     @field_validator("reason")
     @classmethod
     def _blank_is_none(cls, reason: str | None) -> str | None:
-        return reason or None
+        return None if reason is None else _one_line(reason) or None
 
 
 class Profile(ResponseView):

@@ -127,10 +127,17 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         delivery_id, expires_at = named(offer_id)
         offer_id = offer_id_of(delivery_id, expires_at)  # as the profile's marker spells it
         now = clock.now_ms()
+
+        def check(offer: Doc | None, *, online: bool) -> Doc | None:
+            return answer(offer, caller.subject, verdict, now, online=online, expires_at=expires_at)
+
+        # Refused before the profile notes anything: an offer that is not the caller's to
+        # answer (made up, another driver's, expired, withdrawn) must not forgive their misses.
+        check(store.get(OFFERS, delivery_id), online=True)
         online = verdict == "accepted" and accepting(store, caller.subject, offer_id)
 
         def updater(offer: Doc | None) -> Doc | None:
-            return answer(offer, caller.subject, verdict, now, online=online, expires_at=expires_at)
+            return check(offer, online=online)
 
         # Noted before the answer is written, as accepting is: a miss heard meanwhile must
         # not take offline a driver whose answer is going through.

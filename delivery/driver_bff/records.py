@@ -9,16 +9,23 @@ if TYPE_CHECKING:
 
 DRIVERS = "drivers"
 """``drivers/{driverId}``: ``{id, name, vehicle, online, location, updatedAt,
-acceptingOfferId, onlineAt, answeredUpTo, offlineReason}``; ``acceptingOfferId`` names the
-offer the driver last began to accept (see :func:`~delivery.driver_bff.offers.accepting`),
-``None`` or missing once they went offline (profiles written before offers had ids may hold
-an ``acceptingDeliveryId`` no longer read). ``onlineAt`` is when they last asked to go online,
-``answeredUpTo`` the ``expiresAt`` of the latest offer they answered (both missing until then),
-``offlineReason`` why the platform took them offline (:data:`OFFLINE_REASONS`), ``None`` or
-missing when it did not; offers that ran out before either do not count against them (see
-:mod:`~delivery.driver_bff.absence`)."""
+acceptingOfferId, onlineAt, answeredUpTo, offersOpened, offlineReason}``;
+``acceptingOfferId`` names the offer the driver last began to accept (see
+:func:`~delivery.driver_bff.offers.accepting`), ``None`` or missing once they went offline
+(profiles written before offers had ids may hold an ``acceptingDeliveryId`` no longer read).
+``onlineAt`` is when they last asked to go online, ``answeredUpTo`` the ``expiresAt`` of the
+latest offer they answered (both missing until then), ``offlineReason`` why the platform took
+them offline (:data:`OFFLINE_REASONS`), ``None`` or missing when it did not; offers that ran
+out before either do not count against them (see :mod:`~delivery.driver_bff.absence`).
+``offersOpened`` holds the ``expiresAt`` of the latest offers (at most
+:data:`OFFERS_OPENED_KEPT`) that reached the driver's app before they expired (missing until
+the first): only those count against them when they run out."""
 ONLINE_AT = "onlineAt"
 ANSWERED_UP_TO = "answeredUpTo"
+OFFERS_OPENED = "offersOpened"
+OFFERS_OPENED_KEPT = 10
+"""The latest offers kept in ``offersOpened``: more than the misses in a row that take a
+driver offline, which all come after the latest offer they answered."""
 OFFLINE_REASON = "offlineReason"
 MISSED_OFFERS = "missed-offers"
 """The ``offlineReason`` of a driver who let offers in a row run out unanswered."""

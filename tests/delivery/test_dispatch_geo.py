@@ -15,6 +15,7 @@ from delivery.dispatch_control.geo import (
 )
 from shared.geo import distance_m
 from shared.stores import Document
+from shared.stores.base import MAX_IN_VALUES
 from tests.delivery.conftest import MINUTE, RESTAURANT, Delivery
 
 PICKUP = {"lat": RESTAURANT["lat"], "lng": RESTAURANT["lng"]}
@@ -83,6 +84,38 @@ def test_finding_a_driver_reads_only_the_cells_near_the_pickup(
 
     assert delivery.delivery("o-1")["offer"]["driverId"] == "local"
     assert set(read) == {"local"}
+
+
+def test_a_search_that_finds_nobody_reads_the_rings_in_as_few_queries_as_it_can(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    queried: list[list[str]] = []
+    query = delivery.store.query
+
+    def counted(collection: str, where: Any = (), **kwargs: Any) -> list[Document]:
+        cells = [w.value for w in where if w.field == "cell"]
+        if collection == "dispatch-drivers" and cells:
+            queried.append(cells[0])
+        return query(collection, where, **kwargs)
+
+    monkeypatch.setattr(delivery.store, "query", counted)
+
+    delivery.order("o-1", "accepted")
+
+    assert delivery.delivery("o-1")["status"] == "searching"
+    around = [cell for radius in range(SEARCH_RINGS + 1) for cell in ring(PICKUP, radius)]
+    assert [cell for cells in queried for cell in cells] == around  # each cell once
+    assert len(queried) == -(-len(around) // MAX_IN_VALUES)  # 15 rather than 21
+
+
+def test_a_driver_in_the_last_ring_is_found(delivery: Delivery) -> None:
+    last_ring = {"lat": RESTAURANT["lat"] + SEARCH_RINGS * CELL_DEG, "lng": RESTAURANT["lng"]}
+    assert cells_apart(last_ring, PICKUP) == SEARCH_RINGS
+    delivery.driver("edge", at=last_ring)
+
+    delivery.order("o-1", "accepted")
+
+    assert delivery.delivery("o-1")["offer"]["driverId"] == "edge"
 
 
 def test_the_nearest_driver_wins_even_two_rings_out(delivery: Delivery) -> None:

@@ -17,7 +17,7 @@ from delivery.dispatch_control.geo import (
     cell_of,
     cells_apart,
 )
-from delivery.dispatch_control.records import DELIVERIES, nudge_searching
+from delivery.dispatch_control.records import DELIVERIES, in_chunks, nudge_searching
 from shared.stores import Document, InMemoryDocumentStore
 from shared.stores.base import MAX_IN_VALUES
 from tests.delivery.conftest import MINUTE, NEAR, RESTAURANT, START, Delivery
@@ -143,6 +143,26 @@ def test_every_cell_in_reach_lies_in_the_blocks_read() -> None:
         blocks = blocks_within(place, SEARCH_RINGS)
         assert sorted(blocks) == sorted({block_of(p) for p in in_reach}), place
         assert len(blocks) <= MAX_IN_VALUES  # one query per driver
+
+
+def test_in_conditions_are_chunked_in_order_and_only_as_asked_for() -> None:
+    taken: list[int] = []
+
+    def values() -> Any:
+        for n in range(2 * MAX_IN_VALUES + 1):
+            taken.append(n)
+            yield n
+
+    chunks = in_chunks(values())
+    first = next(chunks)
+
+    assert first == list(range(MAX_IN_VALUES)) and taken == first
+    assert [first, *chunks] == [
+        list(range(MAX_IN_VALUES)),
+        list(range(MAX_IN_VALUES, 2 * MAX_IN_VALUES)),
+        [2 * MAX_IN_VALUES],
+    ]
+    assert list(in_chunks([])) == []
 
 
 def test_a_delivery_stored_without_its_block_is_offered_by_the_next_sweep(

@@ -73,6 +73,9 @@ def test_changing_the_profile_keeps_availability_and_position(delivery: Delivery
     [
         ("/me", {"name": "", "vehicle": "bike"}, "name"),
         ("/me", {"name": "x" * 81, "vehicle": "bike"}, "name"),
+        ("/me", {"name": "Dan\x1b[2J", "vehicle": "bike"}, "name"),
+        ("/me", {"name": "Dan\nSmith", "vehicle": "bike"}, "name"),
+        ("/me", {"name": "\u200b", "vehicle": "bike"}, "name"),
         ("/me", {"name": "Dan", "vehicle": "truck"}, "vehicle"),
         ("/me", {"name": "Dan", "vehicle": "bike", "rating": 5}, "rating"),
         ("/me/status", {"online": "yes"}, "online"),
@@ -354,6 +357,33 @@ def test_an_unknown_offer_is_404(delivery: Delivery) -> None:
     delivery.driver("dan")
 
     assert delivery.answer("d-nope", "accept", "dan").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("offer_id", "status"),
+    [
+        ("d-nope@9999999999999", 404),  # no such delivery
+        ("d-o-1@9999999999999", 409),  # the delivery's, not an offer made
+        ("d-o-2@" + str(START + 2 * MINUTE), 403),  # another driver's offer
+        (OFFER, 409),  # expired by the time of the answer
+    ],
+)
+def test_an_accept_refused_changes_nothing_on_the_drivers_profile(
+    delivery: Delivery, offer_id: str, status: int
+) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    delivery.driver("eve", at=FAR)
+    delivery.order("o-2", "accepted")  # offered to eve: dan has o-1's
+    delivery.clock.advance(2 * MINUTE if offer_id == OFFER else 0)
+    profile = delivery.store.get("drivers", "dan")
+
+    refused = delivery.call("POST", f"/offers/{offer_id}/accept", "dan")
+
+    assert refused.status_code == status
+    assert refused.get_json()["error"]
+    assert delivery.store.get("drivers", "dan") == profile
+    assert delivery.bus("offer-accepted") == []
 
 
 def test_an_expired_offer_cannot_be_accepted(delivery: Delivery) -> None:
@@ -883,7 +913,12 @@ def test_an_offer_handed_back_cannot_be_accepted_again(delivery: Delivery) -> No
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"reason": "x" * 201}, "reason"), ({"reason": 7}, "reason"), ({"why": "tired"}, "why")],
+    [
+        ({"reason": "x" * 201}, "reason"),
+        ({"reason": 7}, "reason"),
+        ({"reason": "flat tyre\x00"}, "reason"),
+        ({"why": "tired"}, "why"),
+    ],
 )
 def test_a_bad_release_gets_400_and_keeps_the_delivery(
     delivery: Delivery, body: dict[str, Any], field: str

@@ -206,6 +206,31 @@ def test_coming_online_again_starts_the_count_again(delivery: Delivery) -> None:
     assert profile(delivery, "dan")["online"] is True
 
 
+@pytest.mark.parametrize(
+    "late", [10_000, 90_000], ids=["before-it-was-taken-back", "after-it-was-taken-back"]
+)
+def test_an_offer_that_reached_the_app_after_it_expired_is_no_miss(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch, late: int
+) -> None:
+    # GIVEN o-1's second offer to dan (made at 3:00, expiring at 5:00) reaches his app only
+    # ``late`` after it expired: he never had a chance to answer it
+    second_offer = hold_event(
+        delivery, monkeypatch, "listener", "delivery-offered", lambda b: b["expiresAt"] == SECOND
+    )
+    delivery.driver("dan", at=NEAR)
+    delivery.order("o-1", "accepted")
+    delivery.system.advance(5 * MINUTE + late)
+    second_offer()
+
+    delivery.system.advance(6 * MINUTE + 30_000 - (5 * MINUTE + late))  # taken back at 6:00
+
+    # THEN dispatch counts it, but driver-bff leaves dan online: one miss is his
+    assert [(m["expiresAt"], m["count"]) for m in delivery.bus(MISSED)] == [(FIRST, 1), (SECOND, 2)]
+    me = profile(delivery, "dan")
+    assert (me["online"], me["offlineReason"]) == (True, None)
+    assert told_offline(delivery, "dan") == []
+
+
 def test_a_driver_carrying_food_is_never_taken_offline_for_misses(delivery: Delivery) -> None:
     delivery.driver("dan", at=NEAR)
     offer_then_accept(delivery, "o-1", "dan")
