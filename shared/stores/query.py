@@ -77,8 +77,10 @@ def matches(doc: Doc, where: Where) -> bool:
             return have == value_key(where.value)
         case "!=":
             return value is not None and have != value_key(where.value)
-        case "in":
-            return value is not None and any(have == value_key(v) for v in where.value)
+        case "in":  # as Firestore: a NaN among the values finds nothing, unlike ==
+            return value is not None and any(
+                have == value_key(v) for v in where.value if not is_nan(v)
+            )
         case "array_contains":
             wanted = value_key(where.value)
             return isinstance(value, list) and any(value_key(v) == wanted for v in value)
@@ -102,7 +104,7 @@ def condition(where: Where) -> Condition:
     its values) worked out once, for a query that tries it on many documents."""
     path, op = where.field, where.op
     try:
-        wanted_keys = [value_key(v) for v in where.value] if op == "in" else []
+        wanted_keys = [value_key(v) for v in where.value if not is_nan(v)] if op == "in" else []
         wanted = value_key(where.value) if op != "in" else ()
     except Exception:  # e.g. a map with keys that do not sort: fail as matches() fails
         return lambda doc: matches(doc, where)
