@@ -12,6 +12,7 @@ from customer import (
     restaurant_esg,
     tracking_bff,
 )
+from customer.browse_bff.listing import HAS_MENU
 from customer.browse_bff.migrations import MIGRATIONS as BROWSE_MIGRATIONS
 from customer.browse_bff.pages import SORT_FIELD
 from customer.contracts import PUBLISHED
@@ -38,9 +39,10 @@ TOPOLOGY = Subsystem(
     indexes=(
         Index("tracking", ("customerId", "createdAt desc")),
         Index("orders", ("status", "createdAt")),
-        Index("catalog-restaurants", ("cuisine", SORT_FIELD)),
-        Index("catalog-restaurants", ("open", SORT_FIELD)),
-        Index("catalog-restaurants", ("cuisine", "open", SORT_FIELD)),
+        Index("catalog-restaurants", (HAS_MENU, SORT_FIELD)),
+        Index("catalog-restaurants", ("cuisine", HAS_MENU, SORT_FIELD)),
+        Index("catalog-restaurants", ("open", HAS_MENU, SORT_FIELD)),
+        Index("catalog-restaurants", ("cuisine", "open", HAS_MENU, SORT_FIELD)),
     ),
 )
 

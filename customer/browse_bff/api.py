@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import flask
 
+from customer.browse_bff.listing import HAS_MENU
 from customer.browse_bff.models import (
     MENUS,
     RESTAURANTS,
@@ -34,11 +35,12 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         "GET", "/restaurants", actors={"customer"}, response=RestaurantList, query=RestaurantQuery
     )
     def list_restaurants(caller: Principal, query: RestaurantQuery) -> RestaurantList:
-        """Restaurants by name (case and accents aside), a page at a time (``?limit=``,
-        ``?after=`` the ``next`` of the page before), filtered by ``?cuisine=``,
-        ``?open=true|false`` and ``?deliversTo=<lat>,<lng>`` (those whose delivery radius
-        reaches it)."""
-        equal = {"cuisine": query.cuisine, "open": query.open}
+        """Restaurants with a dish on their menu, by name (case and accents aside), a page at
+        a time (``?limit=``, ``?after=`` the ``next`` of the page before), filtered by
+        ``?cuisine=``, ``?open=true|false`` and ``?deliversTo=<lat>,<lng>`` (those whose
+        delivery radius reaches it). A restaurant whose menu has not arrived yet, or lists no
+        dish, is left out: there is nothing to order from it."""
+        equal = {"cuisine": query.cuisine, "open": query.open, HAS_MENU: True}
         where = [Where(name, "==", value) for name, value in equal.items() if value is not None]
         point = query.point()
         keep = None if point is None else lambda r: delivers_to(r, point)

@@ -1,13 +1,14 @@
 """Bring the catalog views stored by older versions up to what the browse API reads.
 
-Both rewrite a restaurant's view document in place from what it holds; the next
-event of the restaurant would write the same.
+Each rewrites a restaurant's view document in place from what it holds (and its menu's
+view); the next event of the restaurant would write the same.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from customer.browse_bff.listing import list_by_menu
 from customer.browse_bff.models import RESTAURANTS
 from customer.browse_bff.pages import SORT_FIELD, sort_name
 from customer.restaurant_esg.cuisines import cuisine_tag
@@ -39,6 +40,12 @@ def retag_cuisines(store: AbstractDocumentStore) -> int:
     return rewrite_each(store, RESTAURANTS, _with_cuisine_tag)
 
 
+def list_by_menus(store: AbstractDocumentStore) -> int:
+    """Tell every restaurant's view whether its menu lists a dish; returns how many did not
+    say yet (or said otherwise). A restaurant without a menu needs nothing: it is unlisted."""
+    return sum(list_by_menu(store, restaurant.key) for restaurant in store.query(RESTAURANTS))
+
+
 MIGRATIONS = (
     Migration(
         "catalog-sort-names",
@@ -51,6 +58,12 @@ MIGRATIONS = (
         "cuisines stored as the restaurant spelt them ('Italian ') become the tag ?cuisine= "
         "matches ('italian')",
         retag_cuisines,
+    ),
+    Migration(
+        "catalog-menus-listed",
+        "restaurants stored before the list left out those without a dish on their menu "
+        "learn whether their menu has one (without it they are left out of the list)",
+        list_by_menus,
     ),
 )
 """The browse views' migrations, in the order they run."""

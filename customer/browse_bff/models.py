@@ -42,8 +42,9 @@ class RestaurantList(ResponseView):
     following page (``?after=<next>``, with the same filters), ``null`` on the last one."""
 
     restaurants: list[Restaurant]
-    """This page's restaurants that pass all the filters given (all of them without
-    filters), by name; at most ``limit``."""
+    """This page's restaurants that pass all the filters given, by name; at most ``limit``.
+    Only restaurants with a dish on their menu are listed (a new restaurant once its menu
+    is published)."""
     next: str | None = None
     """The ``after`` of the following page (an opaque token); ``null`` on the last page.
     With ``deliversTo`` one request looks at a few hundred restaurants at most, so a page

@@ -34,7 +34,8 @@ def new_order(
 
     ``paymentMethod`` is the card token the checkout request named, or ``None`` for
     the account's saved card. It stays in this document, no event carries it, and it
-    is forgotten once payment-esg announces the payment's outcome (:func:`payment_decided`).
+    is forgotten once payment-esg announces the payment's outcome (:func:`payment_decided`),
+    or finds the order cancelled before it asked the processor anything.
     ``notifyCustomer`` is the account's choice at checkout, passed on with the order.
     """
     restaurant = cart.restaurant

@@ -13,12 +13,12 @@ from customer.account_bff.models import ACCOUNTS
 from customer.checkout_bff.models import ORDERS
 
 if TYPE_CHECKING:
-    from shared.stores import AbstractDocumentStore
+    from shared.stores import AbstractDocumentStore, Doc
 
 
-def card_token(store: AbstractDocumentStore, order_id: str) -> str | None:
-    """The token to charge for the order, or ``None`` when it has no card any more."""
-    order = store.get(ORDERS, order_id)
+def card_token(store: AbstractDocumentStore, order: Doc | None) -> str | None:
+    """The token to charge for ``order`` (its document as read), or ``None`` when it has no
+    card any more."""
     if order is None:
         return None
     if order.get("paymentMethod"):
@@ -26,3 +26,14 @@ def card_token(store: AbstractDocumentStore, order_id: str) -> str | None:
     account = store.get(ACCOUNTS, order["customerId"])
     card = (account or {}).get("paymentMethod")
     return str(card["token"]) if card else None
+
+
+def forget_card(store: AbstractDocumentStore, order_id: str) -> None:
+    """Drop the card token the order's checkout named, when nothing will charge it any more."""
+
+    def forget(order: Doc | None) -> Doc | None:
+        if order is None or order.get("paymentMethod") is None:
+            return None
+        return {**order, "paymentMethod": None}
+
+    store.update(ORDERS, order_id, forget)

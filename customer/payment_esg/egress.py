@@ -7,11 +7,13 @@ case the first attempt stored it but failed to publish.
 
 An order checkout cancelled before it was placed (``order-cancelled``) is not
 authorized any more: a retry after the cancellation asks the processor nothing,
-so the customer's card is not held and the retries end, unless the processor
-was asked already (``payment-attempts``: its answer may have been lost). Then
-the retry asks again with the same key, and an authorization made is voided by
-whichever of the two comes second, with the same key as any void
-(``{orderId}:void``), so the processor releases the money once.
+so the customer's card is not held and the retries end; the card token its
+checkout named is forgotten then, as no payment outcome (which forgets it
+otherwise) will be announced. Unless the processor was asked already
+(``payment-attempts``: its answer may have been lost): then the retry asks again
+with the same key, and an authorization made is voided by whichever of the two
+comes second, with the same key as any void (``{orderId}:void``), so the
+processor releases the money once.
 
 A retry sends the very request the processor was first asked, card included, as
 the attempt noted it: the processor answers a key reused with another card 422,
@@ -35,7 +37,7 @@ from customer.events import (
     PAYMENT_REFUNDED,
     PAYMENT_VOIDED,
 )
-from customer.payment_esg.cards import card_token
+from customer.payment_esg.cards import card_token, forget_card
 from customer.payment_esg.processor import Declined, Settlement
 from shared.exceptions import BusinessRuleViolation, ConflictError
 
@@ -83,11 +85,15 @@ def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
     payment = store.get(PAYMENTS, order_id)
     if payment is None:
         attempt = store.get(ATTEMPTS, order_id)
-        if attempt is None and _cancelled_at_checkout(store, order_id):
+        # One read of the order tells both whether it is cancelled and its card: a delivery
+        # that finds it cancelled forgets the card, and one that read it before asks with it.
+        current = store.get(ORDERS, order_id)
+        if attempt is None and _cancelled(current):
             ctx.log.info("order %s was cancelled before its payment: not authorized", order_id)
+            forget_card(store, order_id)  # no outcome will be announced, which would forget it
             return
         # An attempt noted before attempts kept their card names none: the order's card then.
-        token = (attempt or {}).get("paymentMethod") or card_token(store, order_id)
+        token = (attempt or {}).get("paymentMethod") or card_token(store, current)
         # Noted first: if the answer is lost, the retry asks again (same key, same request,
         # same answer) even once the order is cancelled, so an authorization made is voided.
         # A concurrent delivery's note, if first, is the one kept.
@@ -150,7 +156,10 @@ def _settle(
         payment = _move(ctx.ports.store, order_id, payment["status"], reached)
     if payment["status"] in {reached for _, reached in moves.values()}:
         body = {k: payment[k] for k in (*AUTHORIZED_FIELDS, "status")}
-        ctx.emit(SETTLED[payment["status"]], "payment", body, partition_key=order_id)
+        # One settlement, whichever event led here (checkout's cancellation and the late
+        # authorization both void): one event id, so the repeats are duplicates.
+        fact = f"{order_id}/{payment['status']}"
+        ctx.emit(SETTLED[payment["status"]], "payment", body, partition_key=order_id, fact=fact)
 
 
 def _stored(store: AbstractDocumentStore, payment: Doc) -> Doc:
@@ -181,7 +190,11 @@ def _forget_card(attempt: Doc | None) -> Doc | None:
 
 
 def _cancelled_at_checkout(store: AbstractDocumentStore, order_id: str) -> bool:
-    order = store.get(ORDERS, order_id)
+    return _cancelled(store.get(ORDERS, order_id))
+
+
+def _cancelled(order: Doc | None) -> bool:
+    """Whether checkout cancelled the order (as read) before it was placed."""
     return order is not None and order["status"] == CANCELLED
 
 

@@ -130,7 +130,8 @@ class Tracking(ResponseView):
     """The restaurant's own words when it rejected the order; otherwise ``null``."""
     driver: Driver | None
     """Who brings the order; ``null`` until a driver is assigned, after one handed it back
-    until the next is, and once the order is cancelled."""
+    until the next is, and once the order is cancelled. Once it is delivered, who brought it
+    (their ``location`` is no longer shown)."""
     location: Location | None
     """Where the driver last reported being, from the pickup on; ``null`` before it, and again
     once the order is delivered (the driver's last position is the customer's door, and where
@@ -161,8 +162,8 @@ class Tracking(ResponseView):
 
 
 class OrderSummary(ResponseView):
-    """One order in the customer's history, when its food will be ready, and the customer's
-    request to cancel it if any."""
+    """One order in the customer's history, why it was cancelled or declined if it was, when
+    its food will be ready, and the customer's request to cancel it if any."""
 
     id: str
     """The order's id: its tracking is at ``GET /orders/{order_id}``."""
@@ -176,6 +177,11 @@ class OrderSummary(ResponseView):
     """What the customer pays for the order, in ``currency``'s minor unit."""
     currency: str
     """The ISO 4217 code of ``total`` (e.g. ``EUR``)."""
+    reason: str | None = None
+    """Why the order was cancelled or its payment declined, ``null`` otherwise, as in the
+    order's tracking (``GET /orders/{order_id}``): ``customer``, ``payment-timeout``,
+    ``rejected``, ``restaurant-timeout``, ``no-driver``, ``driver-no-show``,
+    ``not-delivered``, or a payment decline code (e.g. ``card_declined``)."""
     ready_by: int | None = None
     """When the food is ready, in epoch milliseconds (UTC), as in the order's tracking
     (``GET /orders/{order_id}``)."""

@@ -7,9 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from customer.browse_bff.models import RESTAURANTS
+from customer.browse_bff import views
+from customer.browse_bff.listing import HAS_MENU, list_by_menu
+from customer.browse_bff.models import MENUS, RESTAURANTS
 from customer.browse_bff.pages import SCAN_BUDGET, SORT_FIELD, sort_name
+from restaurant.contracts import MenuUpdated
 from shared.envelope import new_event
+from shared.stores.idempotent import META
 from shared.topology import Topic
 from tests.customer.conftest import ADDRESS, DISHES, Customer
 
@@ -19,10 +23,13 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def catalog(customer: Customer) -> Customer:
+    """Three restaurants with their menus, and one whose menu has not arrived yet (r-5)."""
     customer.restaurant("r-1", name="Trattoria Roma", cuisine="italian")
     customer.restaurant("r-2", name="Curry House", cuisine="indian", open=False)
     customer.restaurant("r-3", name="Pasta Bar", cuisine="italian", deliveryRadiusM=None)
-    customer.menu("r-1", DISHES)
+    customer.restaurant("r-5", name="Bistro Nuovo", cuisine="italian")
+    for rid in ("r-1", "r-2", "r-3"):
+        customer.menu(rid, DISHES)
     return customer
 
 
@@ -109,7 +116,119 @@ def test_a_restaurant_and_its_menu_can_be_read(catalog: Customer) -> None:
 
 def test_unknown_restaurants_and_missing_menus_are_404(catalog: Customer) -> None:
     assert catalog.call("browse-bff", "GET", "/restaurants/r-9").status_code == 404
-    assert catalog.call("browse-bff", "GET", "/restaurants/r-2/menu").status_code == 404
+    assert catalog.call("browse-bff", "GET", "/restaurants/r-5/menu").status_code == 404
+
+
+def listed(customer: Customer, query: str = "") -> list[str]:
+    return [
+        r["id"]
+        for r in customer.call("browse-bff", "GET", f"/restaurants{query}").get_json()[
+            "restaurants"
+        ]
+    ]
+
+
+def menu_at(customer: Customer, rid: str, items: list[dict[str, Any]], at: int) -> None:
+    """Restaurant publishes ``rid``'s menu as saved at ``at`` (epoch ms)."""
+    menu = MenuUpdated.model_validate({"restaurantId": rid, "items": items})
+    customer.receive("restaurant", menu, rid, timestamp=at)
+
+
+def test_a_restaurant_is_listed_only_while_its_menu_lists_a_dish(catalog: Customer) -> None:
+    # GIVEN a restaurant whose menu has not arrived: there is nothing to order from it
+    assert "r-5" not in listed(catalog)
+    assert "r-5" not in listed(catalog, "?cuisine=italian&open=true")
+    assert catalog.call("browse-bff", "GET", "/restaurants/r-5").status_code == 200
+
+    # WHEN its menu arrives empty, then with dishes, then emptied again
+    now = catalog.clock.now_ms()
+    menu_at(catalog, "r-5", [], now + 1)
+    empty = listed(catalog, "?cuisine=italian")
+    menu_at(catalog, "r-5", DISHES, now + 2)
+    with_dishes = listed(catalog, "?cuisine=italian")
+    menu_at(catalog, "r-5", [], now + 3)
+
+    # THEN it is listed while the menu lists a dish, where its name puts it
+    assert empty == ["r-3", "r-1"]
+    assert with_dishes == ["r-5", "r-3", "r-1"]
+    assert listed(catalog, "?cuisine=italian") == ["r-3", "r-1"]
+
+
+def test_a_menu_that_arrives_before_its_restaurant_lists_it(customer: Customer) -> None:
+    customer.menu("r-7", DISHES)
+    customer.restaurant("r-7", name="Early Menu")
+
+    assert listed(customer) == ["r-7"]
+    assert listed(customer, "?open=true&cuisine=italian") == ["r-7"]
+
+
+def test_a_profile_update_keeps_the_restaurant_listed(
+    catalog: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the view carries the listing over itself, before the menu is looked at again
+    monkeypatch.setattr(views, "list_by_menu", lambda store, restaurant_id: False)
+    catalog.clock.advance(60_000)
+    catalog.restaurant("r-1", name="Trattoria Roma Nuova")
+
+    assert listed(catalog) == ["r-2", "r-3", "r-1"]
+
+
+def test_an_older_menu_arriving_late_does_not_change_the_listing(catalog: Customer) -> None:
+    now = catalog.clock.now_ms()
+    menu_at(catalog, "r-5", DISHES, now + 2)
+    menu_at(catalog, "r-5", [], now + 1)  # saved before, delivered after
+    menu_at(catalog, "r-1", [], now + 2)
+    menu_at(catalog, "r-1", DISHES, now + 1)
+
+    assert listed(catalog) == ["r-5", "r-2", "r-3"]
+    assert catalog.call("browse-bff", "GET", "/restaurants/r-1/menu").get_json()["items"] == []
+
+
+def test_a_menu_read_before_a_later_save_never_overrides_that_saves_listing(
+    catalog: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the listener reads a menu with dishes to list its restaurant, and meanwhile a later
+    # save of the menu, without dishes, is stored and listed by another delivery
+    get = catalog.store.get
+
+    def later_save_meanwhile(collection: str, key: str) -> Any:
+        found = get(collection, key)
+        if collection == MENUS and key == "r-5" and found is not None:
+            monkeypatch.setattr(catalog.store, "get", get)
+            saved = {**found[META], "timestamp": found[META]["timestamp"] + 1}
+            catalog.store.put(MENUS, "r-5", {**found, "items": [], META: saved})
+            assert list_by_menu(catalog.store, "r-5")
+        return found
+
+    monkeypatch.setattr(catalog.store, "get", later_save_meanwhile)
+
+    # WHEN the listener lists the restaurant from what it read
+    catalog.menu("r-5", DISHES)
+
+    # THEN the later save's listing stands: no dish, not listed
+    assert catalog.call("browse-bff", "GET", "/restaurants/r-5/menu").get_json()["items"] == []
+    assert "r-5" not in listed(catalog)
+
+
+def test_a_redelivered_menu_lists_a_restaurant_the_first_delivery_did_not(
+    catalog: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the listener stops after storing the menu, before listing the restaurant
+    update = catalog.store.update
+
+    def stop_once(collection: str, key: str, updater: Any) -> Any:
+        if collection == RESTAURANTS and key == "r-5":
+            monkeypatch.setattr(catalog.store, "update", update)
+            raise ConnectionError("the process died here")
+        return update(collection, key, updater)
+
+    monkeypatch.setattr(catalog.store, "update", stop_once)
+
+    # WHEN the menu arrives (and is delivered again)
+    catalog.menu("r-5", DISHES)
+
+    # THEN the restaurant is listed all the same
+    assert "r-5" in listed(catalog)
 
 
 def test_the_latest_update_wins_and_a_redelivered_one_changes_nothing(catalog: Customer) -> None:
@@ -124,6 +243,7 @@ def test_the_latest_update_wins_and_a_redelivered_one_changes_nothing(catalog: C
 def test_a_cuisine_published_in_mixed_case_is_found_by_its_filter(catalog: Customer) -> None:
     # saved before Restaurant kept cuisines in lower case, and published again as it was
     catalog.restaurant("r-4", name="Sushi Bar", cuisine=" Japanese ")
+    catalog.menu("r-4", DISHES)
 
     found = catalog.call("browse-bff", "GET", "/restaurants?cuisine=japanese").get_json()
 
@@ -147,6 +267,7 @@ def test_an_update_on_the_bus_from_before_cuisines_were_normalised_is_found_too(
     )
     catalog.system.inject("customer", Topic.BUS, old)
     catalog.system.run_until_quiet()
+    catalog.menu("r-4", DISHES)
 
     assert names(catalog.call("browse-bff", "GET", "/restaurants?cuisine=japanese")) == [
         "Sushi Bar"
@@ -182,6 +303,7 @@ CITY = [  # id, name, cuisine, open, address; published out of order on purpose
 def city(customer: Customer) -> Customer:
     for rid, name, cuisine, is_open, address in CITY:
         customer.restaurant(rid, name=name, cuisine=cuisine, open=is_open, address=address)
+        customer.menu(rid, DISHES)
     return customer
 
 
@@ -234,6 +356,26 @@ def test_filtered_pages_hold_every_match_once_and_are_full_until_the_last(
     assert len(listed) == max(1, -(-len(expected) // limit))
 
 
+UNLISTED = [("a-0", "Aioli"), ("p-0", "Pizza Pronto"), ("p-9", "Pizza Pronto"), ("y-0", "Yam")]
+"""Restaurants whose menus have not arrived, named before, among and after the listed ones."""
+
+
+@pytest.mark.parametrize("query", ["", "cuisine=pizza", f"deliversTo={HERE}&open=true"])
+@pytest.mark.parametrize("limit", [1, 2, 3])
+def test_pages_leave_out_restaurants_without_a_menu_and_stay_full(
+    city: Customer, query: str, limit: int
+) -> None:
+    expected = [rid for page in pages(city, query, limit) for rid in page]
+    for rid, name in UNLISTED:
+        city.restaurant(rid, name=name, cuisine="pizza", address=ADDRESS)
+
+    listed = pages(city, query, limit)
+
+    assert [rid for page in listed for rid in page] == expected
+    assert [len(page) for page in listed[:-1]] == [limit] * (len(listed) - 1)
+    assert len(listed) == max(1, -(-len(expected) // limit))
+
+
 @pytest.fixture
 def spelt_freely(customer: Customer) -> Customer:
     """Names a reader sorts case and accents aside; two share a sort name (b-1, b-2)."""
@@ -247,6 +389,7 @@ def spelt_freely(customer: Customer) -> Customer:
         ("e-1", "Éclair"),
     ]:
         customer.restaurant(rid, name=name, cuisine="street food" if rid < "c" else "other")
+        customer.menu(rid, DISHES)
     return customer
 
 
@@ -312,8 +455,8 @@ def far_away_restaurants(customer: Customer, count: int) -> None:
 
 
 def viewed(restaurant: dict[str, Any]) -> dict[str, Any]:
-    """A restaurant's view document as the browse view stores it."""
-    return {**restaurant, SORT_FIELD: sort_name(restaurant["name"])}
+    """A restaurant's view document as the browse view stores it, its menu known."""
+    return {**restaurant, SORT_FIELD: sort_name(restaurant["name"]), HAS_MENU: True}
 
 
 def test_delivers_to_reads_a_bounded_number_per_request_and_a_short_page_is_not_the_last(

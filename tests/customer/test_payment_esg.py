@@ -9,6 +9,7 @@ import pytest
 
 from customer.checkout_bff.orders import give_up
 from customer.payment_esg import egress
+from customer.payment_esg.cards import forget_card
 from customer.payment_esg.processor import (
     Authorized,
     Declined,
@@ -169,10 +170,26 @@ def test_an_authorization_after_the_payment_deadline_is_voided_once(
     assert shop.faults() == []
 
 
-def test_an_order_cancelled_before_payment_esg_asked_anything_is_never_authorized(
-    shop: Customer,
-) -> None:
-    # GIVEN payment-esg has not handled the order yet when checkout cancels it (held back)
+def test_one_void_is_one_event_whichever_of_its_causes_announces_it(shop: Customer) -> None:
+    # GIVEN an authorization that comes after checkout cancelled the order: both the late
+    # authorization and checkout's cancellation lead payment-esg to the void
+    shop.processor.down_until = START + 15 * MINUTE
+    shop.tick_while_waiting()
+
+    order_id = shop.place_order()
+
+    # THEN each says it with the same event id: consumers and the lake keep one void
+    voided = shop.events("payment-voided")
+    assert {e.metadata["causationId"] for e in voided} == {
+        shop.events("order-cancelled")[0].id,
+        shop.events("order-submitted")[0].id,
+    }
+    assert len({e.id for e in voided}) == 1
+    assert payment(shop, order_id)["status"] == "voided"
+
+
+def hold_submissions(shop: Customer) -> Callable[[], None]:
+    """Hold back every ``order-submitted`` from now on; returns what delivers them at last."""
     held: list[Message] = []
     publish = shop.system.hub.publish
 
@@ -182,20 +199,88 @@ def test_an_order_cancelled_before_payment_esg_asked_anything_is_never_authorize
         return publish(project, topic, kept) if kept else []
 
     shop.system.hub.publish = hold_submitted  # type: ignore[method-assign]
+
+    def deliver() -> None:
+        shop.system.hub.publish = publish  # type: ignore[method-assign]
+        publish("customer", Topic.BUS, held)
+        shop.system.run_until_quiet()
+
+    return deliver
+
+
+def test_an_order_cancelled_before_payment_esg_asked_anything_is_never_authorized(
+    shop: Customer,
+) -> None:
+    # GIVEN payment-esg has not handled the order yet when checkout cancels it (held back)
+    deliver = hold_submissions(shop)
     order_id = shop.place_order()
     assert give_up(shop.store, order_id, "customer", shop.clock.now_ms())
     shop.system.run_until_quiet()
     assert shop.doc("orders", order_id)["status"] == "cancelled"
 
     # WHEN payment-esg gets to the order at last
-    shop.system.hub.publish = publish  # type: ignore[method-assign]
-    publish("customer", Topic.BUS, held)
-    shop.system.run_until_quiet()
+    deliver()
 
     # THEN it asks the processor nothing: the customer's card is never held
     assert shop.processor.calls == []
     assert shop.store.get("payments", order_id) is None
     assert shop.faults() == []
+
+
+def test_the_card_of_an_order_cancelled_before_payment_esg_asked_anything_is_forgotten(
+    shop: Customer,
+) -> None:
+    # GIVEN an order paid with a card named at checkout, cancelled before payment-esg got to it
+    shop.sign_up()
+    deliver = hold_submissions(shop)
+    order_id = checkout_with_card(shop, "pm_card_amex")
+    assert shop.doc("orders", order_id)["paymentMethod"] == "pm_card_amex"
+    assert give_up(shop.store, order_id, "customer", shop.clock.now_ms())
+    shop.system.run_until_quiet()
+
+    # WHEN payment-esg gets to the order, and the submission is delivered again
+    deliver()
+    [submitted] = shop.events("order-submitted")
+    shop.system.inject("customer", Topic.BUS, submitted)
+    shop.system.run_until_quiet()
+
+    # THEN nothing was asked, and the card token is kept nowhere
+    assert shop.processor.calls == []
+    assert shop.doc("orders", order_id)["paymentMethod"] is None
+    assert "pm_card_amex" not in str(shop.store.snapshot())
+    assert shop.faults() == []
+
+
+def test_a_delivery_that_read_the_order_before_it_was_cancelled_asks_with_its_card(
+    shop: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN payment-esg reads the order while it is pending, and just after, checkout cancels
+    # it and a concurrent delivery of the submission finds it cancelled and forgets its card
+    shop.sign_up()
+    deliver = hold_submissions(shop)
+    order_id = checkout_with_card(shop, "pm_card_amex")
+    get = shop.store.get
+
+    def cancelled_just_after_the_read(collection: str, key: str) -> Any:
+        found = get(collection, key)
+        if collection == "orders" and key == order_id:
+            monkeypatch.setattr(shop.store, "get", get)
+            assert give_up(shop.store, order_id, "customer", shop.clock.now_ms())
+            forget_card(shop.store, order_id)
+        return found
+
+    monkeypatch.setattr(shop.store, "get", cancelled_just_after_the_read)
+
+    # WHEN payment-esg goes on with what it read
+    deliver()
+
+    # THEN it asks with the card the order named (never the account's saved one), and voids
+    # the authorization, as the order is cancelled
+    [call] = authorize_calls(shop)
+    assert call["body"]["paymentMethod"] == "pm_card_amex"
+    assert shop.processor.authorizations["auth-1"]["status"] == "voided"
+    assert shop.doc("orders", order_id)["status"] == "cancelled"
+    assert "pm_card_amex" not in str(shop.store.snapshot())
 
 
 def test_every_event_of_a_voided_late_authorization_delivered_again_changes_nothing(
@@ -286,7 +371,8 @@ def test_delivery_captures_the_payment_exactly_once(shop: Customer) -> None:
         "currency": "EUR",
         "status": "captured",
     }
-    assert len({e.id for e in captured}) == 2  # one per distinct delivery, none new on a repeat
+    # one capture, one event id, whichever of Order's announcements of the delivery led to it
+    assert len({e.id for e in captured}) == 1
 
 
 def test_a_cancelled_order_is_voided(shop: Customer) -> None:

@@ -351,6 +351,7 @@ def test_a_customer_lists_only_their_own_orders_newest_first(shop: Customer) -> 
             "status": "placed",
             "total": 2550,
             "currency": "EUR",
+            "reason": None,
             "readyBy": None,
             "cancellation": None,
             "placedAt": START + 2 * MINUTE,
@@ -361,10 +362,32 @@ def test_a_customer_lists_only_their_own_orders_newest_first(shop: Customer) -> 
             "status": "placed",
             "total": 2550,
             "currency": "EUR",
+            "reason": None,
             "readyBy": None,
             "cancellation": None,
             "placedAt": START,
         },
+    ]
+
+
+def test_the_history_says_why_an_order_was_cancelled_or_declined(shop: Customer) -> None:
+    rejected = shop.place_order()
+    shop.order_status(rejected, "cancelled", reason="rejected", detail="out of dough")
+    shop.clock.advance(MINUTE)
+    declined = shop.place_order(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
+    shop.clock.advance(MINUTE)
+    placed = shop.place_order()
+
+    listed = shop.call("tracking-bff", "GET", "/orders").get_json()["orders"]
+
+    shown = [(o["id"], o["status"], o["reason"]) for o in listed]
+    assert shown == [
+        (placed, "placed", None),
+        (declined, "payment-declined", "card_declined"),
+        (rejected, "cancelled", "rejected"),
+    ]
+    assert [o["reason"] for o in listed] == [
+        track(shop, o["id"]).get_json()["reason"] for o in listed
     ]
 
 
