@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import time
 import uuid
@@ -93,23 +94,41 @@ class Envelope:
 
     def to_bytes(self) -> bytes:
         """Compact UTF-8 JSON, the data of a Pub/Sub message (never NaN or Infinity)."""
+        doc = self.to_json()
         try:
-            text = _ENCODER.encode(self.to_json())
+            return _ENCODER.encode(doc).encode()
+        except UnicodeEncodeError as e:
+            where = _lone_surrogate_at(doc) or f"<{self.entity}>"
+            raise EnvelopeError(where, _NOT_UTF8) from e
         except ValueError as e:
             raise EnvelopeError(f"<{self.entity}>", f"not JSON: {e}") from e
-        return text.encode()
+        except RecursionError as e:
+            raise EnvelopeError(f"<{self.entity}>", "nested too deeply to encode") from e
 
     @classmethod
     def from_bytes(cls, data: bytes | str, *, max_bytes: int = MAX_ENVELOPE_BYTES) -> Envelope:
-        """Parse and validate wire bytes; raise :class:`EnvelopeError` naming the field."""
+        """Parse and validate wire bytes; raise :class:`EnvelopeError` naming the field.
+
+        Text is taken as its UTF-8 bytes are: a lone surrogate in it, or escaped in the
+        JSON (``"\\ud800"``), is refused, as no UTF-8 text (and no Pub/Sub message) holds one.
+        """
+        if isinstance(data, str):
+            data = data.encode("utf-8", "surrogatepass")  # a lone one then fails to decode
         if len(data) > max_bytes:
             raise EnvelopeError("$", f"{len(data)} bytes exceeds the limit of {max_bytes}")
         try:
-            text = _text(data) if isinstance(data, bytes) else data
+            text = _text(data)
             doc = _DECODER.decode(text)
         except (ValueError, UnicodeDecodeError) as e:
             raise EnvelopeError("$", f"not JSON ({e})") from e
-        return cls.from_json(doc)
+        except RecursionError as e:
+            raise EnvelopeError("$", "nested too deeply to decode") from e
+        event = cls.from_json(doc)  # names a lone surrogate in an id, a key or a tag
+        if _SURROGATE_ESCAPE.search(text) is not None:
+            where = _lone_surrogate_at(doc)
+            if where is not None:
+                raise EnvelopeError(where, _NOT_UTF8)
+        return event
 
     @classmethod
     def from_json(cls, doc: Any) -> Envelope:
@@ -229,7 +248,14 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"{text} is out of a double's range")
+    return value
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite)
 """One decoder for every envelope (``json.loads`` with an option builds one per call)."""
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 """One encoder for every envelope, for the same reason."""
@@ -240,6 +266,45 @@ def _text(data: bytes) -> str:
     if data[:1] == b"{" and data[1:2] != b"\x00":
         return data.decode()  # no BOM, not UTF-16 or 32: what detect_encoding calls UTF-8
     return data.decode(json.detect_encoding(data))
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+"""A JSON escape of a surrogate: one half of a pair (which decodes fine), or a lone one."""
+_NOT_UTF8 = "is not valid UTF-8: it holds a lone surrogate"
+
+
+def _lone_surrogate_at(doc: Json) -> str | None:
+    """The path of the first string (or object key) in ``doc`` that holds a lone
+    surrogate: the top-level field's name, then ``.key`` or ``[index]``. Walked without
+    recursion, as deep as the decoder nested it."""
+    pending: list[tuple[str, Any]] = [("", doc)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if _utf8_size(value) is None:
+                return path or "$"
+        elif isinstance(value, dict):
+            for key in reversed(value):  # the stack then pops them in order
+                named = f"{path}.{_shown(key)}" if path else _shown(key)
+                if _utf8_size(key) is None:
+                    return named
+                pending.append((named, value[key]))
+        elif isinstance(value, list):
+            pending.extend((f"{path}[{n}]", value[n]) for n in reversed(range(len(value))))
+    return None
+
+
+def _shown(name: str) -> str:
+    """``name`` as an error names it: a lone surrogate in it escaped, so the error is text."""
+    return name.encode("utf-8", "backslashreplace").decode()
+
+
+def _utf8_size(text: str) -> int | None:
+    """How many bytes ``text`` takes in UTF-8; ``None`` when it holds a lone surrogate."""
+    try:
+        return len(text.encode())
+    except UnicodeEncodeError:
+        return None
 
 
 def now_ms() -> int:
@@ -305,6 +370,9 @@ def _plainly_valid(e: Envelope) -> bool:
         and type(kind) is str
         and type(entity) is str
         and type(timestamp) is int
+        and type(e.body) is dict
+        and type(e.tags) is dict
+        and (e.metadata is None or type(e.metadata) is dict)
     ):
         return False
     if not (
@@ -329,11 +397,29 @@ def _plainly_valid(e: Envelope) -> bool:
 
 
 def _check_envelope_fully(e: Envelope) -> None:
-    """Raise :class:`EnvelopeError` naming the first field of ``e`` that breaks a rule."""
+    """Raise :class:`EnvelopeError` naming the first field of ``e`` that breaks a rule.
+
+    The fields' types are those :meth:`Envelope.from_json` reads back: an event built in
+    code with another (a float or boolean time, a list for a payload) would be refused
+    by every consumer it reached.
+    """
+    payload = e.entity if isinstance(e.entity, str) else "<entity>"
+    for name, value, kind in (
+        ("id", e.id, str),
+        ("type", e.type, str),
+        ("timestamp", e.timestamp, int),
+        ("partitionKey", e.partition_key, str),
+        ("tags", e.tags, Mapping),
+        ("<entity>", e.entity, str),
+        (payload, e.body, dict),
+        ("metadata", {} if e.metadata is None else e.metadata, dict),
+    ):
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise EnvelopeError(name, f"expected {kind.__name__}, got {type(value).__name__}")
     for name, value in (("id", e.id), ("partitionKey", e.partition_key)):
         if not value:
             raise EnvelopeError(name, "must not be empty")
-        if len(value.encode()) > MAX_ATTRIBUTE_BYTES:
+        if _attribute_size(name, value) > MAX_ATTRIBUTE_BYTES:
             raise EnvelopeError(name, f"is longer than {MAX_ATTRIBUTE_BYTES} bytes")
     if not TYPE_PATTERN.fullmatch(e.type):
         raise EnvelopeError("type", f"{e.type!r} must be lower-case words joined by '-' or '.'")
@@ -344,16 +430,28 @@ def _check_envelope_fully(e: Envelope) -> None:
     if len(e.tags) > MAX_TAGS:
         raise EnvelopeError("tags", f"Pub/Sub carries at most {MAX_TAGS} of them")
     for key, value in e.tags.items():
+        if not isinstance(key, str):
+            raise EnvelopeError("tags", f"a name is a str, not {type(key).__name__}")
+        field = f"tags.{_shown(key)}"
         if not isinstance(value, str):
-            raise EnvelopeError(f"tags.{key}", f"expected str, got {type(value).__name__}")
-        if key in CLIENT_KEYWORDS or not key or len(key.encode()) > MAX_TAG_NAME_BYTES:
+            raise EnvelopeError(field, f"expected str, got {type(value).__name__}")
+        if key in CLIENT_KEYWORDS or not key or _attribute_size(field, key) > MAX_TAG_NAME_BYTES:
             raise EnvelopeError(
-                f"tags.{key}",
+                field,
                 f"the Pub/Sub client reserves {sorted(CLIENT_KEYWORDS)}, and a name is 1 to "
                 f"{MAX_TAG_NAME_BYTES} bytes",
             )
-        if key.startswith("goog") or len(value.encode()) > MAX_ATTRIBUTE_BYTES:
+        if key.startswith("goog") or _attribute_size(field, value) > MAX_ATTRIBUTE_BYTES:
             raise EnvelopeError(
-                f"tags.{key}",
+                field,
                 f"Pub/Sub reserves the 'goog' prefix and values over {MAX_ATTRIBUTE_BYTES} bytes",
             )
+
+
+def _attribute_size(name: str, value: str) -> int:
+    """``value``'s size in UTF-8, as a Pub/Sub attribute carries it; ``name`` names it when
+    it holds a lone surrogate, which no attribute can carry."""
+    size = _utf8_size(value)
+    if size is None:
+        raise EnvelopeError(name, _NOT_UTF8)
+    return size

@@ -26,7 +26,8 @@ P = TypeVar("P")
 class Infrastructure:
     """The kit-level adapters a subsystem's bootstrap builds its ports from.
 
-    ``settings`` carries deployment values such as third-party base URLs;
+    ``settings`` carries deployment values such as third-party base URLs, and the
+    secrets (left out of the repr, so no log or test report shows them);
     ``transports`` serves some of those URLs in process (embedded runtime).
     """
 
@@ -34,7 +35,7 @@ class Infrastructure:
     store: AbstractDocumentStore
     clock: Clock
     env: str = "local"
-    settings: Mapping[str, str] = field(default_factory=dict)
+    settings: Mapping[str, str] = field(default_factory=dict, repr=False)
     transports: Mapping[str, BaseAdapter] = field(default_factory=dict)
 
     def setting(self, name: str) -> str:

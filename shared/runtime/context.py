@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from shared.envelope import Envelope, Json, derive_id
-from shared.exceptions import TopologyError
+from shared.exceptions import PoisonError, TopologyError
 from shared.topology.model import Role, Topic
 
 if TYPE_CHECKING:
@@ -79,6 +79,11 @@ class Context(Generic[P]):
         several causes state it again (a status a producer repeats with every new
         location): events of one fact get one id, derived from it instead of the
         cause, so consumers keep the first and skip the repeats as redeliveries.
+
+        The same event emitted twice is queued once. Two different events that get one
+        id (the same type and key, no discriminator to tell them apart) raise
+        :class:`~shared.exceptions.PoisonError`: consumers would keep the first and
+        drop the other as its duplicate, so the delivery becomes a fault instead.
         """
         topic = Topic.EXTERNAL if external else Topic.BUS
         if external and (self.role is not Role.EGRESS or type not in self.publishes):
@@ -107,8 +112,30 @@ class Context(Generic[P]):
                 **(metadata or {}),
             },
         )
+        for earlier_topic, earlier in self.emitted:
+            if earlier.id == event.id:
+                if earlier_topic is topic and _same_but_time(earlier, event):
+                    return earlier
+                raise PoisonError(
+                    f"{self.service}/{self.function} emitted two different {type!r} events "
+                    f"with one id for partition key {partition_key!r}: consumers would drop "
+                    "the second as a duplicate; tell them apart with discriminator=..."
+                )
         self.emitted.append((topic, event))
         return event
+
+
+def _same_but_time(a: Envelope, b: Envelope) -> bool:
+    """True when ``a`` and ``b`` say the same, whenever each was emitted."""
+    return (a.type, a.partition_key, a.entity, a.body, a.tags, a.raw, a.metadata) == (
+        b.type,
+        b.partition_key,
+        b.entity,
+        b.body,
+        b.tags,
+        b.raw,
+        b.metadata,
+    )
 
 
 Handler = Callable[[Envelope, Context[Any]], None]

@@ -74,6 +74,11 @@ def function_url(subsystem: str, target: str, settings: Settings, region: str) -
                 "`fooddelivery dev` stack (one started before it exported the hosts' URLs "
                 "must be restarted)"
             )
+        if not base.startswith(("http://", "https://")):
+            raise ReplayError(
+                f"{PREFIX}{setting} is {base!r}, not a URL: the host's, as the stack's env.sh "
+                "exports it (http://127.0.0.1:PORT)"
+            )
         return FunctionUrl(f"{base.rstrip('/')}/{target}", f"the {subsystem} host")
     if settings.mode == "gcp":
         project = settings.projects[subsystem]
@@ -113,6 +118,8 @@ def deliver(
         raise ReplayError(
             f"{label}: no answer from {function.url} in {TIMEOUT_S[1]:.0f} s"
         ) from None
+    except requests.RequestException as error:  # e.g. the answer broke off half-way
+        raise ReplayError(f"{label}: no whole answer from {function.url}: {error}") from None
     if 200 <= response.status_code < 300:
         return response
     said = " ".join(response.text.split())[:EXCERPT] or response.reason

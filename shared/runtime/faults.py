@@ -120,7 +120,7 @@ def fault_event(
         or hashlib.sha256(message.data).hexdigest()
     )
     partition_key = message.attributes.get("partitionKey") or original
-    details = "".join(traceback.format_exception(error))[-MAX_ERROR_CHARS:]
+    details = _utf8("".join(traceback.format_exception(error))[-MAX_ERROR_CHARS:])
     return Envelope(
         id=derive_id(FAULT_TYPE, function, original),
         type=FAULT_TYPE,
@@ -130,12 +130,22 @@ def fault_event(
         body={
             "function": function,
             "reason": "poison",
-            "error": {"type": type(error).__name__, "message": str(error), "details": details},
+            "error": {
+                "type": type(error).__name__,
+                "message": _utf8(str(error)),
+                "details": details,
+            },
             "deliveryAttempt": message.delivery_attempt,
             "message": message_json(message),
         },
         tags={"source": "kit", "function": function, "subsystem": subsystem, "env": env},
     )
+
+
+def _utf8(text: str) -> str:
+    """``text`` with any lone surrogate escaped (``\\ud800``): an error may quote what it
+    refused, and the fault event that carries it must still be UTF-8 to be published."""
+    return text.encode("utf-8", "backslashreplace").decode()
 
 
 def message_key(message: Message) -> str:
@@ -206,7 +216,7 @@ def fault_record(message: Message) -> tuple[str, Doc]:
                 "type": "MaxDeliveryAttemptsExceeded",
                 "message": f"not acknowledged after {count} attempts",
             },
-            "deliveryAttempt": int(count) if count.isdigit() else 0,
+            "deliveryAttempt": int(count) if count.isdecimal() else 0,
             "message": message_json(replace(message, attributes=original)),
             "status": "open",
             RECORDED_MESSAGE: message.message_id,
@@ -215,7 +225,7 @@ def fault_record(message: Message) -> tuple[str, Doc]:
         event = Envelope.from_bytes(message.data, max_bytes=MAX_FAULT_EVENT_BYTES)
     except EnvelopeError:
         event = None
-    if event is None or event.type != FAULT_TYPE:
+    if event is None or event.type != FAULT_TYPE or not _kit_made(event.body):
         # Something published straight onto `faults`: keep it as it came.
         key = derive_id(
             "unexpected", message.message_id or hashlib.sha256(message.data).hexdigest()
@@ -237,6 +247,19 @@ def fault_record(message: Message) -> tuple[str, Doc]:
         "timestamp": event.timestamp,
         RECORDED_MESSAGE: message.message_id,
     }
+
+
+def _kit_made(body: Doc) -> bool:
+    """Whether a ``fault`` event's body is shaped as :func:`fault_event` makes it, as the
+    record, its recurrences and its replay read it."""
+    message, error = body.get("message"), body.get("error")
+    return (
+        isinstance(body.get("function"), str)
+        and isinstance(body.get("deliveryAttempt"), int)
+        and isinstance(error, dict)
+        and isinstance(message, dict)
+        and isinstance(message.get("data"), str)
+    )
 
 
 def fault_time(doc: Doc) -> int | None:

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from shared.exceptions import KitError
+from shared.exceptions import KitError, PublishError
 from shared.runtime.fault_delivery import (
     DEFAULT_REGION,
     REGION_SETTING,
@@ -227,7 +227,9 @@ def _show(args: argparse.Namespace) -> int:
     if NOT_KEPT not in message:  # else it says why there is no data, with its size and hash
         message["data"], message["dataEncoding"] = _decoded(str(message.get("data", "")))
     record = {**doc, "error": error, "message": message}
-    print(json.dumps(record, indent=2, ensure_ascii=False, default=str))
+    # A lone surrogate (refused data may hold one, escaped) is printed as its JSON escape.
+    shown = json.dumps(record, indent=2, ensure_ascii=False, default=str)
+    print(shown.encode("utf-8", "backslashreplace").decode())
     if details:
         print(f"\nerror details:\n{details.rstrip()}")
     return 0
@@ -331,7 +333,10 @@ def _hand_back(
     FaultsError (the fault stays open) when the function did not process it."""
     fault_id, found = doc["id"], plan.origin
     if plan.function is None or plan.request is None:
-        message_id = resubmit(store, publisher, fault_id)
+        try:
+            message_id = resubmit(store, publisher, fault_id)
+        except PublishError as error:  # this message, or the bus for now: the others may go
+            raise FaultsError(f"the {found.subsystem} bus refused it: {error}") from None
         return f"{fault_id} resubmitted to the {found.subsystem} bus as message {message_id}"
     at = _now_ms()
     answer = deliver(plan.function, plan.request, session, found.qualified)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from shared.clock import ManualClock
+from shared.exceptions import PoisonError
 from shared.runtime.context import Context
 from shared.topology import Role
 
@@ -50,3 +53,29 @@ def test_the_event_still_names_its_own_cause() -> None:
         "order-picked-up", "order", {}, partition_key="o-1", fact="d-1/picked-up"
     )
     assert event.metadata["causationId"] == "e-2"
+
+
+def test_the_same_event_emitted_twice_is_queued_once() -> None:
+    ctx = context("e-1")
+    first = ctx.emit("order-picked-up", "order", {"id": "o-1"}, partition_key="o-1")
+    ctx.clock.advance(5)  # later, as a system clock would be
+    again = ctx.emit("order-picked-up", "order", {"id": "o-1"}, partition_key="o-1")
+    assert again is first
+    assert [event for _, event in ctx.emitted] == [first]
+
+
+def test_two_different_events_with_one_id_are_refused_not_left_for_consumers_to_drop() -> None:
+    # two statuses of one order from one cause: without a discriminator they share an id,
+    # and every consumer would take the second for a redelivery of the first
+    ctx = context("e-1")
+    ctx.emit("order-status-changed", "order", {"status": "placed"}, partition_key="o-1")
+    with pytest.raises(PoisonError, match="discriminator"):
+        ctx.emit("order-status-changed", "order", {"status": "cancelled"}, partition_key="o-1")
+    ctx.emit(
+        "order-status-changed",
+        "order",
+        {"status": "cancelled"},
+        partition_key="o-1",
+        discriminator="cancelled",
+    )
+    assert [event.body["status"] for _, event in ctx.emitted] == ["placed", "cancelled"]

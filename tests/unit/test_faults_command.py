@@ -208,6 +208,17 @@ def test_show_gives_data_that_is_no_json_as_text(order, capsys):
     )
 
 
+def test_show_prints_an_envelope_holding_a_lone_surrogate_escaped(order, capsys):
+    # GIVEN the fault of an envelope refused for the lone surrogate escaped in its JSON
+    odd = replace(GARBAGE, data=b'{"id": "\\ud800", "order": {"note": "ok \\udc00"}}')
+    fault_id = order.fault(BUS_READER, odd, EnvelopeError("id", "not valid UTF-8"))
+    # WHEN it is shown THEN its data is JSON, the surrogates escaped as the JSON had them
+    assert main(["faults", "show", "order", fault_id]) == 0
+    shown = json.loads(capsys.readouterr().out.split("\nerror details:\n")[0])
+    assert shown["message"]["dataEncoding"] == "json"
+    assert shown["message"]["data"] == {"id": "\ud800", "order": {"note": "ok \udc00"}}
+
+
 def test_show_says_why_a_message_too_large_to_keep_has_no_data(order, capsys):
     huge = Message(data=b"x" * 900_000, attributes={"type": "order-placed"}, message_id="m-9")
     fault_id = order.fault(BUS_READER, huge, EnvelopeError("$", "not JSON"))
@@ -241,6 +252,26 @@ def test_resubmit_replays_a_dead_letter_without_its_dead_letter_attributes(order
     [again] = order.on_bus()
     assert (again.data, dict(again.attributes)) == (PLACED.data, dict(PLACED.attributes))
     assert order.status(fault_id) == "resubmitted"
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["named", "all-open"])
+def test_a_message_the_bus_refuses_stays_open_and_the_next_fault_still_goes_back(
+    order, capsys, named
+):
+    # GIVEN an older fault whose message the Pub/Sub client cannot publish (an attribute
+    # named like one of its arguments, which another client put on the bus), and a newer one
+    odd = replace(GARBAGE, attributes={**GARBAGE.attributes, "timeout": "30"}, message_id="m-9")
+    stuck = order.fault(BUS_READER, odd, EnvelopeError("$", "not JSON"))
+    fine = order.fault(BUS_READER, PLACED, BusinessRuleViolation("closed"))
+    # WHEN both are resubmitted
+    given = [stuck, fine] if named else ["--all-open"]
+    assert main(["faults", "resubmit", "order", *given]) == 1
+    # THEN the refused one is named and left open, and the other went back all the same
+    out, err = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()] == [fine]
+    assert f"left open: fault {stuck}: the order bus refused it: cannot publish" in err
+    assert [m.data for m in order.on_bus()] == [PLACED.data]
+    assert (order.status(stuck), order.status(fine)) == ("open", "resubmitted")
 
 
 def test_an_unknown_fault_id_is_a_clear_error_and_nothing_is_published(order, capsys):
@@ -717,6 +748,50 @@ def test_a_dev_host_that_does_not_answer_leaves_the_fault_open(
         f"{host}/intake_esg_from_restaurant (the order host): is the stack running, "
         "and its host with it?"
     )
+    assert order.status(fault_id) == "open"
+
+
+class DiesMidAnswer(requests.adapters.BaseAdapter):
+    """A host whose connection drops while it answers."""
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        raise requests.exceptions.ChunkedEncodingError("Connection broken: IncompleteRead")
+
+    def close(self) -> None:
+        pass
+
+
+def dies_mid_answer() -> requests.Session:
+    session = requests.Session()
+    session.mount("http://", DiesMidAnswer())
+    return session
+
+
+def test_a_host_whose_answer_breaks_off_leaves_the_fault_open_and_says_so(
+    order, dev_stack, monkeypatch, capsys
+):
+    monkeypatch.setattr(faults_command, "replay_session", dies_mid_answer)
+    fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug"))
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 1
+
+    assert capsys.readouterr().err.strip() == (
+        f"left open: fault {fault_id}: {FROM_RESTAURANT}: no whole answer from "
+        f"{dev_stack}/intake_esg_from_restaurant: Connection broken: IncompleteRead"
+    )
+    assert order.status(fault_id) == "open"
+
+
+def test_a_host_url_without_its_scheme_is_refused_before_anything_is_sent(
+    order, dev_stack, functions, monkeypatch, capsys
+):
+    monkeypatch.setenv("FOODDELIVERY_HOST_ORDER", "127.0.0.1:8713")
+    fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug"))
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 2
+
+    assert "FOODDELIVERY_HOST_ORDER is '127.0.0.1:8713', not a URL" in capsys.readouterr().err
+    assert functions.received == []
     assert order.status(fault_id) == "open"
 
 

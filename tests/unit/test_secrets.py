@@ -5,7 +5,10 @@ from __future__ import annotations
 import flask
 import pytest
 
+from shared.clock import ManualClock
+from shared.runtime.app import Infrastructure
 from shared.runtime.secrets import Secret, secrets_scope, serve_endpoint
+from shared.stores.memory import InMemoryDocumentStore
 from shared.topology.model import Endpoint, Role
 
 KEY = Secret("API_KEY", "customer", {"API_KEY": "k-1", "OTHER_KEY": "k-2"})
@@ -53,3 +56,11 @@ def test_an_endpoint_serves_each_request_within_its_declared_secrets() -> None:
     assert client.get("/API_KEY").text == "k-1"
     with pytest.raises(KeyError, match="webhook reads the secret OTHER_KEY but does not declare"):
         client.get("/OTHER_KEY")
+
+
+def test_no_repr_shows_a_secret_value() -> None:
+    settings = {"API_KEY": "k-1"}
+    infra = Infrastructure("customer", InMemoryDocumentStore(), ManualClock(), "dev", settings)
+    assert "k-1" not in repr(infra)
+    assert "k-1" not in repr(infra.secret("API_KEY"))
+    assert infra.secret("API_KEY").reveal() == "k-1"
