@@ -89,6 +89,7 @@ class OrderStatusChanged(Contract):
     TYPE: ClassVar[str] = "order.order-status-changed"
     ENTITY: ClassVar[str] = "order"
     VERSION: ClassVar[int] = 1
+    ATTRIBUTES: ClassVar[tuple[str, ...]] = ("status",)
 
     id: Id
     """The order's id (as in ``customer.order-placed``)."""
@@ -195,6 +196,7 @@ class OrderStatusChangedV2(Contract):
     TYPE: ClassVar[str] = "order.order-status-changed"
     ENTITY: ClassVar[str] = "order"
     VERSION: ClassVar[int] = 2
+    ATTRIBUTES: ClassVar[tuple[str, ...]] = ("status",)
 
     id: Id
     """The order's id (as in ``customer.order-placed``)."""

@@ -37,6 +37,7 @@ from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 
 from shared.exceptions import InvalidEventError
+from shared.hub.message import RESERVED_ATTRIBUTES
 
 if TYPE_CHECKING:
     from shared.envelope import Envelope
@@ -44,6 +45,11 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION_TAG = "schemaVersion"
 """The envelope tag (and Pub/Sub attribute) that carries a contract's major version."""
+_ENVELOPE_ATTRIBUTES = RESERVED_ATTRIBUTES | {
+    SCHEMA_VERSION_TAG,
+    *("source", "function", "subsystem", "env"),  # the tags every emitted event carries
+}
+"""Attribute names the envelope and the kit take: no contract field may travel under one."""
 
 R = TypeVar("R", bound="Reader")
 
@@ -130,6 +136,11 @@ class Contract(ContractModel):
     PARTITION_KEY: ClassVar[str] = "id"
     """The field (its Python name) whose value the egress publishes as the partition key:
     a required string, checked when the class is defined."""
+    ATTRIBUTES: ClassVar[tuple[str, ...]] = ()
+    """Fields (Python names) whose values also travel as Pub/Sub attributes, under their wire
+    names, so consumers can select on them in a subscription filter (a status, a mode):
+    required fields whose JSON value is a string. Part of the contract: removing one
+    breaks the consumers that filter on it."""
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -140,6 +151,33 @@ class Contract(ContractModel):
                 f"{cls.__name__}.PARTITION_KEY = {cls.PARTITION_KEY!r} must name a required "
                 "str field by its Python name: every event needs a key to be ordered by"
             )
+        for name in cls.ATTRIBUTES:
+            attribute = cls.model_fields.get(name)
+            if attribute is None or not attribute.is_required():
+                raise TypeError(
+                    f"{cls.__name__}.ATTRIBUTES names {name!r}, which is not a required field "
+                    "(by its Python name): an attribute consumers filter on is always there"
+                )
+            if wire_name(cls, name) in _ENVELOPE_ATTRIBUTES:
+                raise TypeError(f"{cls.__name__}.ATTRIBUTES: {name!r} is an envelope attribute")
+
+    @classmethod
+    def attributes_of(cls, body: dict[str, Any]) -> dict[str, str]:
+        """The attributes (wire name to value) of a payload dumped as JSON, by alias."""
+        found = {}
+        for name in cls.ATTRIBUTES:
+            wire = wire_name(cls, name)
+            value = body[wire]
+            if not isinstance(value, str):
+                raise TypeError(f"{cls.__name__}.{name} must dump to a string to be an attribute")
+            found[wire] = value
+        return found
+
+
+def wire_name(model: type[BaseModel], name: str) -> str:
+    """A field's name in JSON (its alias), from its Python name."""
+    info = model.model_fields[name]
+    return info.serialization_alias or info.alias or name
 
 
 class Reader(BaseModel):
@@ -167,14 +205,15 @@ def publish(ctx: Context[Any], contract: Contract, *, discriminator: str = "") -
 
     ``discriminator`` tells apart several events of one type an egress publishes for
     one cause."""
+    body = contract.model_dump(mode="json", by_alias=True)
     return ctx.emit(
         contract.TYPE,
         contract.ENTITY,
-        contract.model_dump(mode="json", by_alias=True),
+        body,
         partition_key=partition_key_of(contract),
         discriminator=f"v{contract.VERSION}" + (f":{discriminator}" if discriminator else ""),
         external=True,
-        tags={SCHEMA_VERSION_TAG: str(contract.VERSION)},
+        tags={SCHEMA_VERSION_TAG: str(contract.VERSION), **contract.attributes_of(body)},
     )
 
 

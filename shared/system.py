@@ -15,7 +15,7 @@ from typing import Any
 
 from shared.exceptions import TopologyError
 from shared.runtime.app import SubsystemApp
-from shared.topology.checks import check_system
+from shared.topology.checks import check_attributes, check_system
 
 SUBSYSTEMS_GROUP = "fooddelivery.subsystems"
 COMMANDS_GROUP = "fooddelivery.commands"
@@ -40,7 +40,9 @@ def checked(apps: list[SubsystemApp[Any]]) -> list[SubsystemApp[Any]]:
     """``apps``, once :func:`~shared.topology.checks.check_system` finds them consistent;
     else :class:`TopologyError` listing every problem."""
     contracts = {app.name: app.published for app in apps}
-    problems = check_system(tuple(app.topology for app in apps), contracts)
+    topologies = tuple(app.topology for app in apps)
+    problems = check_system(topologies, contracts)
+    problems += check_attributes(topologies, {app.name: app.contracts for app in apps})
     if problems:
         raise TopologyError("the system is inconsistent:\n  " + "\n  ".join(problems))
     return apps

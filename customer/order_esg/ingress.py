@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 ORDER_STATUS_CHANGED = "order.order-status-changed"
 VERSION = "2"
 """The major version of ``order.order-status-changed`` this ingress reads."""
+STATUS_TAG = "status"
+"""The tag the internal ``order-status-changed`` carries its status in, for routing rules."""
 STATUSES = frozenset({"placed", "accepted", "ready", "picked-up", "delivered", "cancelled"})
 """The order statuses the customer follows; others are skipped."""
 
@@ -58,5 +60,5 @@ def receive_status(event: Envelope, ctx: Context[CustomerPorts]) -> None:
         "order",
         body,
         partition_key=order.id,
-        tags={events.STATUS_TAG: order.status},
+        tags={STATUS_TAG: order.status},
     )

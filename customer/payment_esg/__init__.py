@@ -8,7 +8,8 @@ the order (``{orderId}:capture``).
 
 from __future__ import annotations
 
-from customer.events import ORDER_CANCELLED, ORDER_STATUS_CHANGED, ORDER_SUBMITTED, STATUS_TAG
+from customer.events import ORDER_CANCELLED, ORDER_STATUS_CHANGED, ORDER_SUBMITTED
+from customer.order_esg.ingress import STATUS_TAG
 from customer.payment_esg.egress import SETTLEMENTS, process
 from shared.hub.routing import on_types
 from shared.topology import Channel, Consumer, Role, Service, ServiceKind

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from order.events import ORDER_STATUS_CHANGED, ORDERING_TAG, STATUS_TAG
+from order.events import ORDER_STATUS_CHANGED
 from order.lifecycle_control.channel import DEFAULT_ORDERING
 from order.lifecycle_control.deadlines import answer_by
 
@@ -14,6 +14,11 @@ if TYPE_CHECKING:
     from order.ports import OrderPorts
     from shared.runtime.context import Context
     from shared.stores import DocumentChange
+
+STATUS_TAG = "status"
+"""The tag ``order-status-changed`` carries its status in, for routing rules to select on."""
+ORDERING_TAG = "ordering"
+"""The tag ``order-status-changed`` carries the order's ``ordering`` in (kitchen, pos)."""
 
 
 def announce(change: DocumentChange, ctx: Context[OrderPorts]) -> None:

@@ -7,7 +7,8 @@ inbox; the relay turns each stored callback into the restaurant's answer.
 
 from __future__ import annotations
 
-from order.events import ORDER_STATUS_CHANGED, ORDERING_TAG, STATUS_TAG
+from order.events import ORDER_STATUS_CHANGED
+from order.lifecycle_control.announcer import ORDERING_TAG, STATUS_TAG
 from order.pos_esg.relay import relay
 from order.pos_esg.to_pos import HANDLED, forward_to_pos
 from order.pos_esg.webhook import INBOX, webhook

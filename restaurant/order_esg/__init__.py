@@ -5,7 +5,12 @@ from __future__ import annotations
 from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
 from restaurant.events import ORDER_ACCEPTED, ORDER_READY, ORDER_REJECTED
 from restaurant.order_esg.egress import publish_answer
-from restaurant.order_esg.ingress import ORDER_STATUS_CHANGED, VERSION, receive_order_status
+from restaurant.order_esg.ingress import (
+    FOLLOW_UPS,
+    ORDER_STATUS_CHANGED,
+    VERSION,
+    receive_order_status,
+)
 from shared.contracts import SCHEMA_VERSION_TAG
 from shared.hub.routing import on_types
 from shared.topology import Channel, Consumer, Role, Service, ServiceKind, Topic
@@ -18,7 +23,11 @@ SERVICE = Service(
             "ingress",
             Role.INGRESS,
             Channel(
-                on_types(ORDER_STATUS_CHANGED, **{SCHEMA_VERSION_TAG: VERSION}),
+                # The statuses the kitchen acts on; Order publishes the status as an attribute.
+                on_types(
+                    ORDER_STATUS_CHANGED,
+                    **{SCHEMA_VERSION_TAG: VERSION, "status": ("placed", *FOLLOW_UPS)},
+                ),
                 topic=Topic.EXTERNAL,
                 subsystem="order",
             ),

@@ -211,6 +211,9 @@ def _message_description(event: Published) -> str:
         f"To receive this version, a subscription filters on "
         f'`attributes.{SCHEMA_VERSION_TAG} = "{event.version}"`.',
     ]
+    if event.attributes:
+        named = ", ".join(f"`{a}`" for a in event.attributes)
+        facts.append(f"The payload's {named} also travel as attributes, to filter on.")
     if event.superseded_by is not None:
         facts.append(f"Deprecated: superseded by v{event.superseded_by}.")
     return prose(event.contract.__doc__ or event.type) + "\n\n" + " ".join(facts)
@@ -227,7 +230,15 @@ def _headers(event: Published) -> Doc:
                     "type": {"const": event.type},
                     SCHEMA_VERSION_TAG: {"const": str(event.version)},
                     "partitionKey": _keyed_by(event),
+                    **{
+                        name: {
+                            "type": "string",
+                            "description": f"The payload's `{name}`, to filter on.",
+                        }
+                        for name in event.attributes
+                    },
                 },
+                **({"required": list(event.attributes)} if event.attributes else {}),
             },
         ],
     }

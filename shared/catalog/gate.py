@@ -217,6 +217,12 @@ def _wire_changes(committed: dict[str, Any], generated: dict[str, Any]) -> list[
         was, now = committed.get(key), generated.get(key)
         if was is not None and now is not None and was != now:
             changes.append(f"$: {rule}: {wording.format(was=was, now=now)}")
+    kept = set(generated.get("x-attributes", []))
+    for gone in [a for a in committed.get("x-attributes", []) if a not in kept]:
+        changes.append(
+            f"$: attribute-removed: {gone!r} no longer travels as an attribute, so a "
+            "subscription filtering on it receives nothing"
+        )
     return changes
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from shared.contracts import SCHEMA_VERSION_TAG
+from shared.contracts import SCHEMA_VERSION_TAG, wire_name
 from shared.prose import first_sentence
 from shared.topology.model import Role
 
@@ -71,6 +71,11 @@ class Published:
         name = self.contract.PARTITION_KEY
         info = self.contract.model_fields[name]
         return info.serialization_alias or info.alias or name
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        """The payload fields (on the wire) that also travel as attributes, for filters."""
+        return tuple(wire_name(self.contract, name) for name in self.contract.ATTRIBUTES)
 
     @property
     def key(self) -> str:

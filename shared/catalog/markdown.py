@@ -112,6 +112,9 @@ def _section(event: Published) -> Iterator[str]:
     yield f"- **consumers:** {readers}"
     yield f"- **envelope field:** `{event.entity}`; attribute `schemaVersion` = `{event.version}`"
     yield f"- **partition key:** the payload's `{event.partition_key}`"
+    if event.attributes:
+        named = ", ".join(f"`{a}`" for a in event.attributes)
+        yield f"- **attributes to filter on:** {named} (copied from the payload)"
     path = schema_file(event.type, event.version)
     yield f"- **schema:** [`{path}`]({path})\n"
     yield _HEADER

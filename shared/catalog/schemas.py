@@ -64,6 +64,8 @@ def schema_of(event: Published) -> Schema:
             "x-producer": f"{event.producer}/{event.service}/{event.function}",
         }
     )
+    if event.attributes:
+        schema["x-attributes"] = list(event.attributes)
     if event.superseded_by is not None:
         schema["deprecated"] = True
         schema["x-superseded-by"] = event.superseded_by

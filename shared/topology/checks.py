@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
 
-from shared.contracts import SCHEMA_VERSION_TAG
-from shared.hub.routing import Selection
+from shared.contracts import SCHEMA_VERSION_TAG, Contract, wire_name
+from shared.hub.routing import Rule, Selection
 from shared.topology.model import Role, Subsystem
 
 
@@ -94,3 +94,36 @@ def _check_versions(
 
 def _int(value: str) -> int:
     return int(value) if value.isdigit() else -1
+
+
+def check_attributes(
+    subsystems: tuple[Subsystem, ...], contracts: Mapping[str, Collection[type[Contract]]]
+) -> list[str]:
+    """An ingress selects only on attributes its producer's contract says travel with the
+    event (:attr:`Contract.ATTRIBUTES <shared.contracts.Contract.ATTRIBUTES>`): on any other,
+    its subscription would receive nothing."""
+    problems: list[str] = []
+    for sub in subsystems:
+        for service, fn in sub.consumers():
+            source = fn.channel.subsystem
+            if fn.role is not Role.INGRESS or source is None or source not in contracts:
+                continue
+            where = f"{sub.name}/{service.name}/{fn.name}"
+            for rule in fn.channel.rule.alternatives:
+                for contract in _selected(rule, contracts[source]):
+                    published = {wire_name(contract, a) for a in contract.ATTRIBUTES}
+                    for tag in sorted(set(rule.tags) - published - {SCHEMA_VERSION_TAG}):
+                        problems.append(
+                            f"{where} filters {contract.TYPE} v{contract.VERSION} on {tag!r}, "
+                            "which its contract does not publish as an attribute"
+                        )
+    return problems
+
+
+def _selected(rule: Rule, contracts: Collection[type[Contract]]) -> Iterator[type[Contract]]:
+    """The contracts (type and version) ``rule`` selects."""
+    wanted = rule.tags.get(SCHEMA_VERSION_TAG)
+    versions = None if wanted is None else {wanted} if isinstance(wanted, str) else wanted
+    for contract in contracts:
+        if contract.TYPE in rule.types and (versions is None or str(contract.VERSION) in versions):
+            yield contract

@@ -54,8 +54,12 @@ def committed_schema(event: Published) -> dict[str, Any]:
     return schema
 
 
-def envelope(event: Published, body: dict[str, Any]) -> Envelope:
-    """``body`` as ``event``'s producer publishes it: type, entity and version tag."""
+def envelope(
+    event: Published, body: dict[str, Any], attributes_from: dict[str, Any] | None = None
+) -> Envelope:
+    """``body`` as ``event``'s producer publishes it: type, entity, version tag and the
+    contract's attributes, copied from ``attributes_from`` (by default ``body`` itself)."""
+    source = body if attributes_from is None else attributes_from
     n = next(_ids)
     return Envelope(
         id=derive_id("contract-test", str(n)),
@@ -70,6 +74,7 @@ def envelope(event: Published, body: dict[str, Any]) -> Envelope:
             "function": event.function,
             "subsystem": event.producer,
             "env": "test",
+            **{name: source[name] for name in event.attributes},
         },
     )
 

@@ -46,7 +46,8 @@ def test_a_payload_that_breaks_the_reader_becomes_a_fault_and_changes_nothing(
     published: list[tuple[str, str, Message]] = []
     system.hub.observers.append(lambda project, topic, m: published.append((project, topic, m)))
 
-    system.inject(event.producer, Topic.EXTERNAL, envelope(event, broken(event)))
+    valid = example(committed_schema(event))  # the attributes a producer's bug leaves right
+    system.inject(event.producer, Topic.EXTERNAL, envelope(event, broken(event), valid))
     system.run_until_quiet()
 
     [fault] = system.faults(reading.subsystem)

@@ -173,7 +173,12 @@ def test_the_asyncapi_document_has_a_channel_per_producer_and_an_operation_per_f
                 "type": {"const": "order.order-status-changed"},
                 "schemaVersion": {"const": "2"},
                 "partitionKey": {"description": "The value of the payload's `id`."},
+                "status": {
+                    "type": "string",
+                    "description": "The payload's `status`, to filter on.",
+                },
             },
+            "required": ["status"],
         },
     ]
 

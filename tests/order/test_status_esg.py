@@ -161,3 +161,32 @@ def test_the_restaurants_time_to_answer_is_published_while_the_order_is_placed(
             e.body["status"]: e.body["answerBy"] for e in order_system.published(version=version)
         }
         assert published == {"placed": answer_by, "accepted": None}
+
+
+def test_the_status_travels_as_an_attribute_restaurant_selects_on(
+    order_system: OrderSystem,
+) -> None:
+    """Restaurant's ingress is woken only for the statuses its kitchen acts on: it filters on
+    the ``status`` attribute Order's contract publishes (in both versions)."""
+    from restaurant.order_esg import SERVICE as RESTAURANT_ORDER_ESG
+    from shared.hub.message import to_message
+
+    order_system.send("customer", order_system.order_placed())
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=5))
+    order_system.clock.advance(60_000)
+    order_system.send(
+        "restaurant", order_system.answer("ready", readyAt=order_system.clock.now_ms())
+    )
+    order_system.send("delivery", order_system.delivery("picked-up"))
+    for version in (1, 2):
+        published = order_system.published(version=version)
+        assert [e.tags["status"] for e in published] == [e.body["status"] for e in published]
+        assert len(published) == 4
+    [ingress] = [f for f in RESTAURANT_ORDER_ESG.functions if f.name == "ingress"]
+    selected = [
+        e.body["status"]
+        for e in order_system.published(version=1)
+        if ingress.channel.rule.matches(to_message(e).attributes)
+    ]
+    assert selected == ["placed", "picked-up"]
+    assert order_system.faults() == []

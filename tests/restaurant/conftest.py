@@ -149,7 +149,12 @@ class Restaurant:
             "order",
             body,
             partition_key=order_id,
-            tags={"source": "status-esg", "subsystem": "order", "schemaVersion": "1"},
+            tags={
+                "source": "status-esg",
+                "subsystem": "order",
+                "schemaVersion": "1",
+                "status": body["status"],
+            },
             timestamp=self.clock.now_ms(),
         )
 

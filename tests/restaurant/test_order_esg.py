@@ -113,14 +113,20 @@ def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
 
 
-def test_a_status_order_added_since_is_skipped_with_a_warning(
-    restaurant: Restaurant, caplog: pytest.LogCaptureFixture
+def test_a_status_order_added_since_is_left_out_by_the_subscription(
+    restaurant: Restaurant,
 ) -> None:
+    """The ingress selects the statuses the kitchen acts on by the ``status`` attribute, so
+    one Order adds later never reaches it: no fault, nothing emitted."""
+    heard: list[str] = []
+    restaurant.system.hub.delivery_observers.append(lambda name, _s: heard.append(name))
     restaurant.receive(restaurant.order_status("o-1", "some-future-status"))
+    restaurant.receive(restaurant.order_status("o-1", "accepted"))
     assert restaurant.bus(*ORDER_EVENTS) == []
     assert restaurant.system.faults("restaurant") == []
-    [warning] = warnings(caplog)
-    assert "'some-future-status' is unknown here" in warning
+    assert "restaurant/order-esg-ingress" not in heard
+    restaurant.receive(restaurant.order_status("o-1", "placed"))
+    assert "restaurant/order-esg-ingress" in heard
 
 
 @pytest.mark.parametrize("status", ["placed", "cancelled", "picked-up"])

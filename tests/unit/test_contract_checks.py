@@ -138,3 +138,48 @@ def test_a_contract_must_be_keyed_by_a_required_string_field(key: str, field: st
     )
     with pytest.raises(TypeError, match=f"PARTITION_KEY = '{key}' must name a required str"):
         exec(source, {"Contract": Contract, "ClassVar": ClassVar, "Id": Id})
+
+
+@pytest.mark.parametrize(
+    ("attribute", "problem"),
+    [("note", "not a required field"), ("type", "is an envelope attribute")],
+)
+def test_a_contracts_attributes_are_required_fields_named_apart_from_the_envelope(
+    attribute: str, problem: str
+) -> None:
+    source = (
+        "class Attributed(Contract):\n"
+        "    TYPE: ClassVar[str] = 'test.attributed'\n"
+        "    ENTITY: ClassVar[str] = 'thing'\n"
+        f"    ATTRIBUTES: ClassVar[tuple[str, ...]] = ({attribute!r},)\n"
+        "    id: str\n"
+        "    type: str\n"
+        "    note: str | None = None\n"
+    )
+    with pytest.raises(TypeError, match=problem):
+        exec(source, {"Contract": Contract, "ClassVar": ClassVar, "Id": Id})
+
+
+def test_an_ingress_may_filter_only_on_attributes_its_producers_contract_publishes():
+    from order.contracts import OrderStatusChanged, OrderStatusChangedV2
+    from shared.topology.checks import check_attributes
+
+    order_status = "order.order-status-changed"
+    reader = consumer_of(
+        on_types(order_status, schemaVersion="1", status="placed")
+        | on_types(order_status, schemaVersion="2", ordering="pos")
+    )
+    assert check_attributes((reader,), {"alpha": (OrderStatusChanged, OrderStatusChangedV2)}) == [
+        "beta/in-esg/ingress filters order.order-status-changed v2 on 'ordering', which its "
+        "contract does not publish as an attribute"
+    ]
+
+
+def consumer_of(rule) -> Subsystem:
+    ingress = Consumer(
+        "ingress",
+        Role.INGRESS,
+        Channel(rule, topic=Topic.EXTERNAL, subsystem="alpha"),
+        handlers=(noop,),
+    )
+    return Subsystem("beta", (Service("in-esg", ServiceKind.ESG, (ingress,)),))

@@ -231,6 +231,27 @@ def test_a_changed_partition_key_is_refused(contracts, run, capsys):
     ) in err
 
 
+class StatusV2WithoutAttribute(OrderStatusChangedV2):
+    """v2 no longer carrying its status as an attribute: filters on it receive nothing."""
+
+    ATTRIBUTES: ClassVar[tuple[str, ...]] = ()
+
+
+def test_an_attribute_no_longer_published_is_refused(contracts, run, capsys):
+    from order.contracts import OrderStatusChanged
+
+    apps = with_contracts("order", OrderStatusChanged, StatusV2WithoutAttribute)
+    change(apps, contracts)
+
+    assert run(apps, contracts, "--against", "HEAD~1") == 1
+
+    err = capsys.readouterr().err
+    assert (
+        "order.order-status-changed v2 against HEAD~1: $: attribute-removed: 'status' no "
+        "longer travels as an attribute, so a subscription filtering on it receives nothing"
+    ) in err
+
+
 def test_a_default_given_by_a_factory_instead_of_a_value_passes(contracts, run, capsys):
     change(with_contracts("customer", OrderPlaced, CancelWithTags), contracts)
     apps = with_contracts("customer", OrderPlaced, CancelWithTagsMadeFresh)

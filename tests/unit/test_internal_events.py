@@ -45,8 +45,9 @@ def _routed(topology: Subsystem) -> tuple[set[str], set[str]]:
     prefixes: set[str] = set()
     for _, consumer in topology.consumers():
         if consumer.channel.topic is Topic.BUS:
-            types.update(consumer.channel.rule.types)
-            prefixes.update(consumer.channel.rule.type_prefixes)
+            for rule in consumer.channel.rule.alternatives:
+                types.update(rule.types)
+                prefixes.update(rule.type_prefixes)
     return types, prefixes
 
 
