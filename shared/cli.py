@@ -63,6 +63,13 @@ def _token(args: argparse.Namespace) -> int:
     if principal is None:
         print(issuer.public_pem(), end="")
         return 0
+    if principal.restaurant is not None and "." in principal.restaurant:
+        print(  # staff:sam@example.com reads as sam of restaurant example.com
+            f"fooddelivery token: minted for staff {principal.subject!r} of restaurant "
+            f"{principal.restaurant!r}; for an email subject name the restaurant after it, "
+            f"like staff:{principal.subject}@{principal.restaurant}@r-1",
+            file=sys.stderr,
+        )
     print(issuer.mint(principal, ttl_s=args.ttl))
     return 0
 

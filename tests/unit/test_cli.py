@@ -39,6 +39,20 @@ def test_token_prints_the_public_key_a_deployed_bff_verifies_with(tmp_path, monk
     assert LocalVerifier.from_file(public).verify(token) == Principal("driver", "dan")
 
 
+def test_a_staff_token_whose_restaurant_looks_like_a_domain_says_whom_it_is_for(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(tmp_path / "dev.pem"))
+    assert main(["token", "--as", "staff:sam@r-1"]) == 0
+    capsys.readouterr()
+    assert main(["token", "--as", "staff:sam@example.com"]) == 0
+    err = capsys.readouterr().err
+    assert "minted for staff 'sam' of restaurant 'example.com'" in err
+    assert "like staff:sam@example.com@r-1" in err
+    assert main(["token", "--as", "staff:sam@example.com@r-1"]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_token_without_an_identity_says_what_to_give(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(tmp_path / "key.pem"))
     assert main(["token"]) == 2
