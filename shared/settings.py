@@ -30,7 +30,8 @@ class Settings:
     project: str = "local"
     projects: Mapping[str, str] = field(default_factory=dict)
     log_format: Literal["json", "text"] = "json"
-    extra: Mapping[str, str] = field(default_factory=dict)
+    extra: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Secrets among them: left out of the repr, as logs and tracebacks show it."""
 
     def project_of(self, subsystem: str) -> str:
         """The project that hosts ``subsystem``."""

@@ -8,6 +8,7 @@ import pytest
 from shared.clock import ManualClock
 from shared.runtime.app import Infrastructure
 from shared.runtime.secrets import Secret, secrets_scope, serve_endpoint
+from shared.settings import Settings
 from shared.stores.memory import InMemoryDocumentStore
 from shared.topology.model import Endpoint, Role
 
@@ -64,3 +65,6 @@ def test_no_repr_shows_a_secret_value() -> None:
     assert "k-1" not in repr(infra)
     assert "k-1" not in repr(infra.secret("API_KEY"))
     assert infra.secret("API_KEY").reveal() == "k-1"
+    loaded = Settings.from_env({"FOODDELIVERY_API_KEY": "k-1"})
+    assert loaded.extra["API_KEY"] == "k-1"
+    assert "k-1" not in repr(loaded)
