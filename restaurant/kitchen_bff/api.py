@@ -173,7 +173,7 @@ def _move(
         if ticket["status"] not in sources:
             raise HttpError(
                 409,
-                f"order {order_id} is {ticket['status']}; "
+                f"order {order_id} is {_status_of(ticket)}; "
                 f"it can be {outcome} only when {' or '.join(sources)}",
             )
         answer_by: int | None = ticket.get("answerBy")
@@ -186,6 +186,15 @@ def _move(
         return {**ticket, **change}
 
     return Ticket.model_validate(store.update(TICKETS, order_id, updater))
+
+
+def _status_of(ticket: Doc) -> str:
+    """The ticket's status for staff: a cancelled one says why Order withdrew it."""
+    status = str(ticket["status"])
+    cancelled_for = ticket.get("cancelledFor")
+    if status == "cancelled" and cancelled_for:
+        return f"{status} (by the Order subsystem: {cancelled_for})"
+    return status
 
 
 def _utc(epoch_ms: int) -> str:

@@ -7,6 +7,7 @@ from typing import Literal, get_args
 from pydantic import ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
+from restaurant.text import text_problem
 from shared.api_models import PageQuery, QueryString, RequestBody, ResponseView
 
 TICKETS = "tickets"
@@ -120,8 +121,9 @@ class RejectOrder(Body):
     """Why the kitchen refuses the order; the Order subsystem passes it on."""
 
     reason: str = Field(min_length=1, max_length=500)
-    """Why, in the kitchen's own words (up to 500 characters); passed on to the Order
-    subsystem, the customer sees it as their cancelled order's ``detail``."""
+    """Why, in the kitchen's own words (up to 500 characters; it may break lines, but holds
+    no other control characters); passed on to the Order subsystem, the customer sees it as
+    their cancelled order's ``detail``."""
 
     @field_validator("reason", mode="before")
     @classmethod
@@ -131,6 +133,15 @@ class RejectOrder(Body):
                 "blank_reason", "say why the kitchen refuses the order: the reason is blank"
             )
         return value
+
+    @field_validator("reason")
+    @classmethod
+    def _fit_to_show(cls, reason: str) -> str:
+        """The customer reads the reason: no control characters, and something to read."""
+        problem = text_problem(reason, multiline=True)
+        if problem is not None:
+            raise PydanticCustomError("unfit_reason", "{problem}", {"problem": problem})
+        return reason
 
 
 class QueueQuery(QueryString):

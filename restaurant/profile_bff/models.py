@@ -115,7 +115,8 @@ class MenuItem(Body):
     price: int = Field(ge=0, le=MAX_PRICE)
     """The price of one, in ``currency``'s minor unit (cents for EUR), at most 1,000,000."""
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    """The ISO 4217 code of ``price`` (e.g. ``EUR``); every dish of a menu has the same."""
+    """The ISO 4217 code of ``price`` (e.g. ``EUR``; a code not in circulation, such as
+    ``XTS``, is refused); every dish of a menu has the same."""
     available: bool
     """Whether the dish can be ordered now (``false``: on the menu, but sold out)."""
 

@@ -1,23 +1,18 @@
-"""What makes a profile or menu valid beyond the shape of its fields.
-
-Text customers read (and kitchens print) holds no control characters: a dish named
-``"Pizza\\x1b[2J"`` or ``"Soup\\x00"`` would reach every customer's app, cart and order
-ticket as it was typed. A name, id or address part is one line and shows at least one
-character (``"\\u200b"``, a zero-width space, shows none); a description may break lines.
+"""What makes a profile or menu valid beyond the shape of its fields: its text is fit to
+show (:mod:`restaurant.text`; a name, id or address part is one line and shows something,
+a description may break lines or be empty), its dish ids unique and its currency one,
+a code of ISO 4217 (:mod:`restaurant.profile_bff.currencies`).
 """
 
 from __future__ import annotations
 
-import unicodedata
 from typing import TYPE_CHECKING
+
+from restaurant.profile_bff.currencies import ISO_4217
+from restaurant.text import text_problem
 
 if TYPE_CHECKING:
     from restaurant.profile_bff.models import Menu, Profile
-
-_LINE_BREAKS = frozenset("\t\n\r")
-"""The control characters a description may hold."""
-_INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
-"""Unicode categories that show nothing by themselves: controls, formats, separators."""
 
 
 def profile_problems(profile: Profile) -> dict[str, str]:
@@ -33,37 +28,28 @@ def profile_problems(profile: Profile) -> dict[str, str]:
 
 
 def menu_problems(menu: Menu) -> dict[str, str]:
-    """Per-field problems: an item id used twice, a currency other than the first item's,
-    or text with a control character (or, but for a description, nothing to show)."""
+    """Per-field problems: an item id used twice, a currency ISO 4217 does not know or other
+    than the first item's, or text with a control character (or, but for a description,
+    nothing to show)."""
     problems: dict[str, str] = {}
     first_use: dict[str, int] = {}
     currency = menu.items[0].currency
     for index, item in enumerate(menu.items):
         at = f"items.{index}"
         problems.update(_problems_of_lines({f"{at}.id": item.id, f"{at}.name": item.name}))
-        described = _text_problem(item.description, multiline=True)
+        described = text_problem(item.description, multiline=True, may_be_blank=True)
         if described is not None:
             problems[f"{at}.description"] = described
         earlier = first_use.setdefault(item.id, index)
         if earlier != index:
             problems.setdefault(f"{at}.id", f"{item.id!r} is already the id of items.{earlier}")
-        if item.currency != currency:
+        if item.currency not in ISO_4217:
+            problems[f"{at}.currency"] = f"{item.currency!r} is no ISO 4217 currency code"
+        elif item.currency != currency:
             problems[f"{at}.currency"] = f"must be {currency} like items.0: a menu has one currency"
     return problems
 
 
 def _problems_of_lines(texts: dict[str, str]) -> dict[str, str]:
-    found = {field: _text_problem(text, multiline=False) for field, text in texts.items()}
+    found = {field: text_problem(text) for field, text in texts.items()}
     return {field: problem for field, problem in found.items() if problem is not None}
-
-
-def _text_problem(text: str, *, multiline: bool) -> str | None:
-    """Why ``text`` may not be shown to customers, or None."""
-    allowed = _LINE_BREAKS if multiline else frozenset()
-    control = next((c for c in text if unicodedata.category(c) == "Cc" and c not in allowed), None)
-    if control is not None:
-        breaks = " (tabs and line breaks may)" if multiline else ""
-        return f"must not hold control characters such as {control!r}{breaks}"
-    if not multiline and all(unicodedata.category(c) in _INVISIBLE for c in text):
-        return "must hold a visible character"
-    return None

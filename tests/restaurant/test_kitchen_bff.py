@@ -569,6 +569,30 @@ def test_a_cancelled_order_can_no_longer_be_accepted(kitchen: Restaurant) -> Non
     assert "is cancelled" in response.get_json()["error"]
 
 
+@pytest.mark.parametrize(
+    ("opened", "then"),
+    [
+        ([], ("accept", {"prepMinutes": 5})),
+        ([], ("reject", {"reason": "busy"})),
+        ([("accept", {"prepMinutes": 5})], ("ready", None)),
+        ([("accept", {"prepMinutes": 5}), ("ready", None)], ("reject", {"reason": "burnt"})),
+    ],
+)
+def test_a_command_on_an_order_withdrawn_meanwhile_is_409_saying_why_and_publishes_nothing(
+    kitchen: Restaurant, opened: list[Step], then: Step
+) -> None:
+    for step in opened:
+        assert act(kitchen, *step).status_code == 200
+    kitchen.receive(kitchen.order_status("o-1", "cancelled", reason="no-driver"))
+    before, published = ticket(kitchen), len(kitchen.external(*ANSWERS))
+    response = act(kitchen, *then)
+    assert response.status_code == 409
+    assert "o-1 is cancelled (by the Order subsystem: no-driver)" in response.get_json()["error"]
+    kitchen.system.run_until_quiet()
+    assert ticket(kitchen) == before
+    assert len(kitchen.external(*ANSWERS)) == published
+
+
 def test_a_late_cancellation_does_not_reopen_a_collected_order(kitchen: Restaurant) -> None:
     act(kitchen, "accept", {"prepMinutes": 5})
     act(kitchen, "ready")
@@ -726,6 +750,33 @@ def test_a_blank_rejection_reason_is_400_saying_it_is_blank(kitchen: Restaurant)
         "reason": "say why the kitchen refuses the order: the reason is blank"
     }
     assert status_of(kitchen) == "new"
+
+
+@pytest.mark.parametrize(
+    ("reason", "message"),
+    [
+        ("Sorry\x1b[2J", "must not hold control characters such as '\\x1b'"),
+        ("Out of flour\x00", "must not hold control characters such as '\\x00'"),
+        ("\u200b\u2060", "must hold a visible character"),
+    ],
+)
+def test_a_rejection_reason_the_customer_cannot_read_is_400_and_nothing_is_published(
+    kitchen: Restaurant, reason: str, message: str
+) -> None:
+    response = act(kitchen, "reject", {"reason": reason})
+    assert response.status_code == 400
+    assert message in response.get_json()["fields"]["reason"]
+    kitchen.system.run_until_quiet()
+    assert status_of(kitchen) == "new"
+    assert kitchen.external(*ANSWERS) == []
+
+
+def test_a_rejection_reason_may_break_lines(kitchen: Restaurant) -> None:
+    response = act(kitchen, "reject", {"reason": "Oven broken.\r\n\tSorry!"})
+    assert response.status_code == 200, response.get_json()
+    kitchen.system.run_until_quiet()
+    [rejected] = kitchen.external(OrderRejected.TYPE)
+    assert rejected.body["reason"] == "Oven broken.\r\n\tSorry!"
 
 
 def test_the_api_documents_its_routes(restaurant: Restaurant) -> None:

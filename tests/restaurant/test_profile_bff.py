@@ -308,6 +308,8 @@ def with_item(index: int, **changes: Any) -> list[dict[str, Any]]:
         (with_item(1, id=" margherita "), "items.1.id", "already the id of items.0"),
         (with_item(1, currency="USD"), "items.1.currency", "must be EUR like items.0"),
         (with_item(0, currency="eur"), "items.0.currency", "should match pattern"),
+        (with_item(1, currency="EUE"), "items.1.currency", "'EUE' is no ISO 4217 currency code"),
+        (with_item(0, currency="XTS"), "items.0.currency", "'XTS' is no ISO 4217 currency code"),
         (with_item(0, price=-1), "items.0.price", "greater than or equal to 0"),
         (with_item(0, price="950"), "items.0.price", "valid integer"),
         (with_item(0, price=10**19), "items.0.price", "less than or equal to 1000000"),
@@ -336,6 +338,17 @@ def test_a_description_may_break_lines_and_a_name_may_join_emoji(restaurant: Res
     response = put_menu(restaurant, items)
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["items"][0]["description"] == "Tomato,\r\n\tbasil"
+
+
+@pytest.mark.parametrize("currency", ["JPY", "CHF", "XOF"])
+def test_a_menu_may_be_priced_in_any_currency_in_circulation(
+    restaurant: Restaurant, currency: str
+) -> None:
+    put_profile(restaurant)
+    items = [{**item, "currency": currency} for item in MENU_ITEMS]
+    response = put_menu(restaurant, items)
+    assert response.status_code == 200, response.get_json()
+    assert {item["currency"] for item in response.get_json()["items"]} == {currency}
 
 
 def test_every_repeated_id_and_foreign_currency_is_named(restaurant: Restaurant) -> None:
