@@ -362,6 +362,7 @@ def _summary_and_description(docstring: str) -> tuple[str, str]:
 
 def _parse_body(route: Route) -> BaseModel | None:
     if route.body is None:
+        _refuse_a_body()
         return None
     if not flask.request.is_json:
         raise HttpError(
@@ -371,6 +372,19 @@ def _parse_body(route: Route) -> BaseModel | None:
     if data is None:
         raise HttpError(400, "the request body must be a JSON object")
     return _validated(route.body, data, "request")
+
+
+def _refuse_a_body() -> None:
+    """A 400 for a body sent to a route that takes none (``{}`` aside, which some clients
+    send with every POST): its fields would be ignored without a word, as a query's are not."""
+    if not flask.request.get_data(cache=True).strip():
+        return
+    data = request_json()
+    if data == {}:
+        return
+    if isinstance(data, dict):
+        raise invalid("request", dict.fromkeys(data, "this endpoint takes no request body"))
+    raise HttpError(400, "this endpoint takes no request body")
 
 
 def _parse_query(route: Route) -> BaseModel | None:

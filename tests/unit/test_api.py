@@ -190,6 +190,29 @@ def test_declared_refusals_are_documented_with_the_error_schema():
     assert responses["404"]["content"] == responses["400"]["content"]
 
 
+def test_a_body_sent_to_a_route_that_takes_none_gets_400_and_changes_nothing():
+    api = HttpApi("Kitchen", ISSUER, store=InMemoryDocumentStore())
+    marked: list[str] = []
+
+    @api.route("POST", "/orders/{order_id}/ready", actors={"customer"})
+    def ready(caller: Principal, order_id: str) -> dict:
+        """Mark an order ready."""
+        marked.append(order_id)
+        return {}
+
+    client = api.flask_app().test_client()
+    refused = client.post("/orders/o1/ready", json={"readyAt": 1}, headers=ALICE)
+    assert refused.status_code == 400
+    assert refused.get_json()["fields"] == {"readyAt": "this endpoint takes no request body"}
+    not_json = client.post("/orders/o1/ready", data="soon", headers=ALICE)
+    assert not_json.status_code == 400
+    assert not_json.get_json()["error"] == "this endpoint takes no request body"
+    assert marked == []
+    for fine in ({"json": {}}, {"data": ""}, {}):
+        assert client.post("/orders/o1/ready", headers=ALICE, **fine).status_code == 200
+    assert marked == ["o1"] * 3
+
+
 def test_a_query_string_on_a_route_that_takes_none_gets_400_and_changes_nothing(setup):
     client, created, _ = setup
     response = client.post(

@@ -51,7 +51,9 @@ def keyed(key: str = "k-1") -> dict[str, str]:
     return {**ALICE, "Idempotency-Key": key}
 
 
-def test_a_body_too_deep_to_decode_sent_to_a_keyed_route_without_a_body_is_ignored() -> None:
+def test_a_body_too_deep_to_decode_sent_to_a_keyed_route_without_a_body_is_a_400() -> None:
+    """A route that takes no body refuses one (its content would be ignored without a word),
+    one too deep to decode too, and the refusal does not use up the key."""
     kitchen = Kitchen()
     deep = "[" * 5_000 + "]" * 5_000
 
@@ -59,9 +61,12 @@ def test_a_body_too_deep_to_decode_sent_to_a_keyed_route_without_a_body_is_ignor
         "/orders/o-1/ready", data=deep, content_type="application/json", headers=keyed()
     )
 
-    assert response.status_code == 200, response.get_data(as_text=True)[:200]
-    assert response.get_json() == {"ready": "o-1", "run": 1}
+    assert response.status_code == 400, response.get_data(as_text=True)[:200]
+    assert response.get_json()["error"] == "this endpoint takes no request body"
+    assert kitchen.ran == []
+    first = kitchen.client.post("/orders/o-1/ready", headers=keyed())
     retry = kitchen.client.post("/orders/o-1/ready", headers=keyed())
+    assert (first.status_code, first.get_json()) == (200, {"ready": "o-1", "run": 1})
     assert (retry.status_code, retry.get_json()) == (200, {"ready": "o-1", "run": 1})
     assert kitchen.ran == ["o-1"]
 
