@@ -30,7 +30,7 @@ from shared.runtime.consumer import (
 )
 from shared.runtime.faults import RECORDER_BACKOFF_S, FaultRecorder
 from shared.runtime.outcome import Outcome
-from shared.runtime.secrets import serve_endpoint
+from shared.runtime.secrets import bootstrapping, serve_endpoint
 from shared.stores.memory import FrozenChange, InMemoryDocumentStore
 from shared.topology.checks import check_system
 from shared.topology.model import Endpoint, Topic
@@ -101,7 +101,8 @@ class EmbeddedSystem:
             infra = Infrastructure(
                 app.name, store, self.clock, env, dict(settings or {}), dict(transports or {})
             )
-            self.ports[app.name] = app.bootstrap(infra)
+            with bootstrapping(app.name):
+                self.ports[app.name] = app.bootstrap(infra)
             self._wire(app)
 
     def _wire(self, app: SubsystemApp[Any]) -> None:

@@ -46,7 +46,7 @@ from shared.runtime.consumer import (
 )
 from shared.runtime.faults import fault_headers
 from shared.runtime.outcome import Outcome
-from shared.runtime.secrets import secrets_scope, serve_endpoint
+from shared.runtime.secrets import bootstrapping, secrets_scope, serve_endpoint
 from shared.settings import Settings
 from shared.topology.model import Consumer, Endpoint, Schedule, Topic, Trigger
 
@@ -108,7 +108,9 @@ class FunctionHost:
                 infra = Infrastructure(
                     self.app.name, store, SystemClock(), settings.env, settings.extra
                 )
-                self._built = (infra, publisher, self.app.bootstrap(infra))
+                with bootstrapping(self.app.name):
+                    ports = self.app.bootstrap(infra)
+                self._built = (infra, publisher, ports)
             return self._built
 
     def target(self, name: str) -> Target:

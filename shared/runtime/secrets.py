@@ -22,8 +22,16 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from shared.topology.model import Endpoint
 
-_declared: ContextVar[tuple[str, frozenset[str]] | None] = ContextVar("secrets", default=None)
-"""(function, the secrets it declares) while a function runs; None outside any."""
+_declared: ContextVar[tuple[str, frozenset[str], str] | None] = ContextVar("secrets", default=None)
+"""(function, the secrets it declares, what to do instead) while a function runs; None
+outside any."""
+DECLARE = "add secrets=({name!r},) to the function in the topology"
+"""What a function that reads a secret it does not declare should do."""
+READ_LATER = (
+    "a bootstrap runs in every function, and on Google Cloud only those that declare "
+    "{name} get it: hand the adapter infra.secret({name!r}), to reveal when it calls out"
+)
+"""What a bootstrap that reads a secret up front should do."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +48,7 @@ class Secret:
         if running is not None and self.name not in running[1]:
             raise KeyError(
                 f"{running[0]} reads the secret {self.name} but does not declare it: "
-                f"add secrets=({self.name!r},) to the function in the topology"
+                + running[2].format(name=self.name)
             )
         try:
             return self.settings[self.name]
@@ -64,21 +72,26 @@ class secrets_scope:  # lower case, as contextlib.suppress: it is used as a func
     again once left, not while it is in use.
     """
 
-    __slots__ = ("_declared", "_function", "_token")
+    __slots__ = ("_advice", "_declared", "_function", "_token")
 
-    def __init__(self, function: str, declared: Collection[str]) -> None:
-        self._function, self._declared = function, declared
-        self._token: Token[tuple[str, frozenset[str]] | None] | None = None
+    def __init__(self, function: str, declared: Collection[str], advice: str = DECLARE) -> None:
+        self._function, self._declared, self._advice = function, declared, advice
+        self._token: Token[tuple[str, frozenset[str], str] | None] | None = None
 
     def __enter__(self) -> None:
         if self._token is not None:
             raise RuntimeError(f"the secrets scope of {self._function} is already in use")
-        self._token = _declared.set((self._function, frozenset(self._declared)))
+        self._token = _declared.set((self._function, frozenset(self._declared), self._advice))
 
     def __exit__(self, *_exc: object) -> None:
         if self._token is not None:
             _declared.reset(self._token)
             self._token = None
+
+
+def bootstrapping(subsystem: str) -> secrets_scope:
+    """The scope a subsystem's bootstrap runs in: no secret may be revealed there."""
+    return secrets_scope(f"{subsystem}'s bootstrap", (), READ_LATER)
 
 
 def serve_endpoint(fn: Endpoint, ports: Any, qualified: str) -> Any:

@@ -6,11 +6,13 @@ import flask
 import pytest
 
 from shared.clock import ManualClock
-from shared.runtime.app import Infrastructure
+from shared.runtime.app import Infrastructure, SubsystemApp
+from shared.runtime.embedded import EmbeddedSystem
+from shared.runtime.functions import FunctionHost
 from shared.runtime.secrets import Secret, secrets_scope, serve_endpoint
 from shared.settings import Settings
 from shared.stores.memory import InMemoryDocumentStore
-from shared.topology.model import Endpoint, Role
+from shared.topology.model import Endpoint, Role, Subsystem
 
 KEY = Secret("API_KEY", "customer", {"API_KEY": "k-1", "OTHER_KEY": "k-2"})
 
@@ -68,3 +70,28 @@ def test_no_repr_shows_a_secret_value() -> None:
     loaded = Settings.from_env({"FOODDELIVERY_API_KEY": "k-1"})
     assert loaded.extra["API_KEY"] == "k-1"
     assert "k-1" not in repr(loaded)
+
+
+def _eager_app() -> SubsystemApp[object]:
+    """A subsystem whose bootstrap reads a secret up front, as it must not."""
+
+    def eager(infra: Infrastructure) -> object:
+        return infra.secret("API_KEY").reveal()
+
+    return SubsystemApp(Subsystem("eager", ()), eager)
+
+
+def test_a_bootstrap_that_reads_a_secret_up_front_fails_locally_as_on_google_cloud() -> None:
+    """On Google Cloud only the functions that declare a secret get it, and a bootstrap runs
+    in every function; locally one bootstrap serves them all, so it may reveal none."""
+    app = _eager_app()
+    with pytest.raises(
+        KeyError, match=r"eager's bootstrap reads the secret API_KEY.*infra.secret"
+    ):
+        EmbeddedSystem([app], settings={"API_KEY": "k-1"})
+    host = FunctionHost(app, Settings(mode="memory", extra={"API_KEY": "k-1"}))
+    with (
+        secrets_scope("eager/some-esg/egress", ("API_KEY",)),  # the first function to run
+        pytest.raises(KeyError, match="eager's bootstrap reads the secret API_KEY"),
+    ):
+        host.infrastructure()
