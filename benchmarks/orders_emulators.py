@@ -303,9 +303,24 @@ def check(stack: LiveStack, bench: Bench, statuses: dict[str, str]) -> list[str]
     return failures
 
 
-def _deliver(driver: DriverApp, offer: dict[str, Any], every_s: float = 0.3) -> None:
-    """Take the offered delivery, pick the order up and hand it over."""
-    driver.accept(offer["offerId"])  # the push names the offer it is about
+def _deliver(
+    driver: DriverApp, offer: dict[str, Any], every_s: float = 0.3, shows_within_s: float = 30.0
+) -> None:
+    """Take the offered delivery, pick the order up and hand it over.
+
+    The push can reach the phone before the driver's app knows the offer (two functions
+    react to the same event): the app answers 404 until it does, so that is tried again
+    for ``shows_within_s``; given up at once, the offer would run out untaken.
+    """
+    shown_by = time.monotonic() + shows_within_s
+    while True:
+        try:
+            driver.accept(offer["offerId"])  # the push names the offer it is about
+            break
+        except ApiError as e:
+            if e.status != 404 or time.monotonic() >= shown_by:
+                raise
+        time.sleep(every_s)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         mine = {d["deliveryId"]: d for d in driver.deliveries()}.get(offer["deliveryId"])

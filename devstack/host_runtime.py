@@ -102,13 +102,26 @@ class HostRuntime:
     def _start_triggers(self) -> None:
         from shared.stores.firestore_feed import FirestoreChangeFeed
 
-        feed = FirestoreChangeFeed(self.project)
+        feed = FirestoreChangeFeed(self.project, self._firestore_client())
         for name, fn in self.targets().items():
             if isinstance(fn, Trigger):
                 runtime = self.functions.runtime(name)
                 trigger = TriggerFeed(name, runtime, self.checkpoint, self.stats)
                 trigger.start(feed)
                 self.feeds.append(trigger)
+
+    def _firestore_client(self) -> Any:
+        """The functions' Firestore client, for the change feed to share (``None``: none).
+
+        gRPC runs a channel's streamed calls (queries, document reads) on a thread it
+        starts whenever none of them is open: on the channel the feed's listeners keep
+        open, the functions' streamed calls no longer start one each.
+        """
+        from shared.stores.firestore import ClientHolder
+
+        store = self.store
+        inner = store.inner if isinstance(store, CountingStore) else store
+        return inner.client if isinstance(inner, ClientHolder) else None
 
     def _start_lake(self, bucket: str) -> None:
         from shared.hub.provision import subscription_path

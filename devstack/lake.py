@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from shared.lake.base import AbstractLake
 
 SUBSCRIPTION = "lake-writer"
+INTERVAL_S = 5.0
+"""Seconds between two pulls: each batch costs a pull, an upload and an acknowledgement
+whatever its size, so fewer, larger batches (a Cloud Storage subscription waits minutes)."""
 _log = logging.getLogger("fooddelivery.dev.lake")
 
 
@@ -35,7 +38,11 @@ class LakeWriter:
     """Pulls ``subsystem``'s bus in batches and appends them to ``lake``."""
 
     def __init__(
-        self, subsystem: str, puller: PubSubBatchPuller, lake: AbstractLake, interval_s: float = 1.0
+        self,
+        subsystem: str,
+        puller: PubSubBatchPuller,
+        lake: AbstractLake,
+        interval_s: float = INTERVAL_S,
     ) -> None:
         self._subsystem, self._puller, self._lake = subsystem, puller, lake
         self._interval_s = interval_s

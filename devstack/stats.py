@@ -175,6 +175,11 @@ class CountingStore(AbstractDocumentStore):
     def __init__(self, inner: AbstractDocumentStore, stats: Stats) -> None:
         self._inner, self._stats = inner, stats
 
+    @property
+    def inner(self) -> AbstractDocumentStore:
+        """The store whose writes this one counts."""
+        return self._inner
+
     def _wrote(self) -> None:
         self._stats.wrote()
 
