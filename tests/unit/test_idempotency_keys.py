@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from shared.api import HttpApi, HttpError
 from shared.auth import LocalIssuer, Principal
@@ -29,6 +30,10 @@ HEADERS = {
 }
 
 
+class PlaceOrder(BaseModel):
+    note: str | None = None
+
+
 class Orders:
     """A keyed command whose handler can be held inside, or made to fail once."""
 
@@ -40,8 +45,10 @@ class Orders:
         self.fail_next = False
         api = HttpApi("Orders", ISSUER, store=self.store)
 
-        @api.route("POST", "/orders", actors={"customer"}, status=201, idempotent=True)
-        def place(caller: Principal) -> dict[str, Any]:
+        @api.route(
+            "POST", "/orders", actors={"customer"}, body=PlaceOrder, status=201, idempotent=True
+        )
+        def place(caller: Principal, body: PlaceOrder) -> dict[str, Any]:
             """Place an order."""
             self.ran += 1
             if self.hold:
