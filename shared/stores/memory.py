@@ -67,41 +67,83 @@ a document thaws as two independent copies, as a Firestore read returns them."""
 
 class Frozen:
     """An immutable snapshot of a document (or any JSON-like value) that thaws into a
-    fresh deep copy each time."""
+    fresh deep copy each time, its datetimes as the Firestore client reads them back
+    (:func:`as_read`).
 
-    __slots__ = ("_blob", "_loads")
+    Marshalled, which is fast; its datetimes, which marshal does not know, are kept
+    apart with where they go (immutable, they need no copy), so a document with a
+    timestamp (a TTL field) does not fall back to pickle, several times slower.
+    """
+
+    __slots__ = ("_blob", "_dates", "_loads")
 
     def __init__(self, value: Any) -> None:
+        self._dates: tuple[tuple[tuple[str | int, ...], datetime], ...] = ()
         try:
             self._blob, self._loads = marshal.dumps(value, _MARSHAL_VERSION), marshal.loads
+            return
         except ValueError:  # a value marshal does not know, e.g. a datetime
-            self._blob, self._loads = pickle.dumps(value, pickle.HIGHEST_PROTOCOL), pickle.loads
+            pass
+        dates: list[tuple[tuple[str | int, ...], datetime]] = []
+        try:
+            self._blob = marshal.dumps(_without_dates(value, (), dates), _MARSHAL_VERSION)
+            self._loads, self._dates = marshal.loads, tuple(dates)
+        except ValueError:  # something else still
+            self._blob = pickle.dumps(as_read(value), pickle.HIGHEST_PROTOCOL)
+            self._loads = pickle.loads
 
     @property
     def plain(self) -> bool:
         """Whether the value holds only what marshal knows (no datetime, for one)."""
-        return self._loads is marshal.loads
+        return self._loads is marshal.loads and not self._dates
 
     def surely_fits(self) -> bool:
         """True only when Firestore surely takes the document, whatever its name
         (:func:`~shared.stores.document_rules.check_size`): marshalled to few enough bytes,
         none of them a lone surrogate."""
-        blob = self._blob
-        return self.plain and len(blob) <= _SURELY_FITS_BYTES and _SURROGATE.search(blob) is None
+        blob, dates = self._blob, len(self._dates)
+        # a datetime Firestore counts as 8 bytes, marshalled in its place as None (1 byte)
+        return (
+            self._loads is marshal.loads
+            and len(blob) + 5 * dates <= _SURELY_FITS_BYTES
+            and _SURROGATE.search(blob) is None
+        )
 
     def thaw(self) -> Any:
         """A new deep copy of the value."""
-        return self._loads(self._blob)
+        value = self._loads(self._blob)
+        for path, date in self._dates:
+            *parents, last = path
+            holder = value
+            for step in parents:
+                holder = holder[step]
+            holder[last] = date
+        return value
 
     def same_as(self, other: Frozen) -> bool:
         """True when both hold the same value, types and key order included."""
-        return self._blob == other._blob
+        return self._blob == other._blob and self._dates == other._dates
 
     def surely_differs(self, other: Frozen) -> bool:
         """True only when the two values are not :func:`same_value`: both marshalled, to
         blobs of different lengths (marshal writes a value in as many bytes whatever the
         order of its maps' keys, so same values have blobs of one length)."""
         return self.plain and other.plain and len(self._blob) != len(other._blob)
+
+
+def _without_dates(
+    value: Any, path: tuple[str | int, ...], dates: list[tuple[tuple[str | int, ...], datetime]]
+) -> Any:
+    """``value`` with each datetime left out (``None`` in its place), noted in ``dates``
+    with its path."""
+    if isinstance(value, datetime):
+        dates.append((path, as_read(value)))
+        return None
+    if isinstance(value, dict):
+        return {k: _without_dates(v, (*path, k), dates) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_dates(v, (*path, i), dates) for i, v in enumerate(value)]
+    return value
 
 
 _SURELY_FITS_BYTES = (MAX_DOCUMENT_BYTES - 3100) * 5 // 8
@@ -306,8 +348,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         if not frozen.surely_fits():
             check_size(collection, key, data)
         if not frozen.plain:
-            data = as_read(data)
-            frozen = Frozen(data)
+            data = frozen.thaw()  # its datetimes as a read returns them
         frozen_docs = self._collections.setdefault(collection, {})
         live = self._live.get(collection)
         previous = frozen_docs.get(key)
