@@ -8,7 +8,7 @@ import pytest
 
 from shared.contracts import Contract, Id
 from shared.exceptions import TopologyError
-from shared.hub.routing import on_types
+from shared.hub.routing import Selection, on_types
 from shared.system import load_subsystems
 from shared.topology import Channel, Consumer, Role, Service, ServiceKind, Subsystem, Topic
 from shared.topology.checks import check_contracts, check_system
@@ -26,7 +26,11 @@ def producer(*publishes: str) -> Subsystem:
 
 
 def consumer(**tags: str) -> Subsystem:
-    rule = on_types("alpha.thing-happened", **tags)
+    return consumer_of(on_types("alpha.thing-happened", **tags))
+
+
+def consumer_of(rule: Selection) -> Subsystem:
+    """Subsystem beta, whose one ingress reads alpha's external topic by ``rule``."""
     ingress = Consumer(
         "ingress",
         Role.INGRESS,
@@ -86,13 +90,7 @@ def test_each_alternative_of_an_ingress_chooses_a_published_version():
     rule = on_types("alpha.thing-happened", schemaVersion=("1", "2", "3")) | on_types(
         "alpha.thing-happened", kind="x"
     )
-    ingress = Consumer(
-        "ingress",
-        Role.INGRESS,
-        Channel(rule, topic=Topic.EXTERNAL, subsystem="alpha"),
-        handlers=(noop,),
-    )
-    reader = Subsystem("beta", (Service("in-esg", ServiceKind.ESG, (ingress,)),))
+    reader = consumer_of(rule)
     assert check_system((producer("alpha.thing-happened"), reader), contracts) == [
         "beta/in-esg/ingress reads alpha.thing-happened v3, which is not published",
         "beta/in-esg/ingress selects no version: add the routing tag schemaVersion "
@@ -173,13 +171,3 @@ def test_an_ingress_may_filter_only_on_attributes_its_producers_contract_publish
         "beta/in-esg/ingress filters order.order-status-changed v2 on 'ordering', which its "
         "contract does not publish as an attribute"
     ]
-
-
-def consumer_of(rule) -> Subsystem:
-    ingress = Consumer(
-        "ingress",
-        Role.INGRESS,
-        Channel(rule, topic=Topic.EXTERNAL, subsystem="alpha"),
-        handlers=(noop,),
-    )
-    return Subsystem("beta", (Service("in-esg", ServiceKind.ESG, (ingress,)),))
