@@ -85,9 +85,7 @@ def test_a_bootstrap_that_reads_a_secret_up_front_fails_locally_as_on_google_clo
     """On Google Cloud only the functions that declare a secret get it, and a bootstrap runs
     in every function; locally one bootstrap serves them all, so it may reveal none."""
     app = _eager_app()
-    with pytest.raises(
-        KeyError, match=r"eager's bootstrap reads the secret API_KEY.*infra.secret"
-    ):
+    with pytest.raises(KeyError, match=r"eager's bootstrap reads the secret API_KEY.*infra.secret"):
         EmbeddedSystem([app], settings={"API_KEY": "k-1"})
     host = FunctionHost(app, Settings(mode="memory", extra={"API_KEY": "k-1"}))
     with (
