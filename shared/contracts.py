@@ -37,7 +37,7 @@ from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 
 from shared.exceptions import InvalidEventError
-from shared.hub.message import RESERVED_ATTRIBUTES
+from shared.hub.message import KIT_TAGS, RESERVED_ATTRIBUTES
 
 if TYPE_CHECKING:
     from shared.envelope import Envelope
@@ -45,10 +45,7 @@ if TYPE_CHECKING:
 
 SCHEMA_VERSION_TAG = "schemaVersion"
 """The envelope tag (and Pub/Sub attribute) that carries a contract's major version."""
-_ENVELOPE_ATTRIBUTES = RESERVED_ATTRIBUTES | {
-    SCHEMA_VERSION_TAG,
-    *("source", "function", "subsystem", "env"),  # the tags every emitted event carries
-}
+_ENVELOPE_ATTRIBUTES = RESERVED_ATTRIBUTES | {SCHEMA_VERSION_TAG, *KIT_TAGS}
 """Attribute names the envelope and the kit take: no contract field may travel under one."""
 
 R = TypeVar("R", bound="Reader")

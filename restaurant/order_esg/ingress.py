@@ -18,8 +18,6 @@ if TYPE_CHECKING:
 ORDER_STATUS_CHANGED = "order.order-status-changed"
 VERSION = "1"
 """The major version this ingress still reads (v1, in its deprecation window)."""
-STATUSES = frozenset({"placed", "accepted", "ready", "picked-up", "delivered", "cancelled"})
-"""The statuses of v1 this ingress knows; it skips another one with a warning."""
 ORDERINGS = frozenset({"kitchen", "pos"})
 """Where Order may send an order, as far as Restaurant knows; an order it sends elsewhere is
 skipped with a warning (never the kitchen's)."""
@@ -75,13 +73,12 @@ def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None
     Each keeps where Order sends the order (``ordering``), and ``order-received`` until
     when the kitchen may answer it (``answerBy``); ``None`` when an older producer did not
     say. Each is stamped with Order's time (the runtime's, for an ingress), so
-    ``order-received`` carries when Order recorded the order and sent it here. A status or
-    an ordering Order added since is skipped, with a warning; a line that names no dish or asks for
-    fewer than one is a fault.
+    ``order-received`` carries when Order recorded the order and sent it here. Only the
+    statuses above reach it (its channel selects them by the ``status`` attribute); an
+    ordering Order added since is skipped, with a warning; a line that names no dish or asks
+    for fewer than one is a fault.
     """
     order = read(event, OrderStatusChanged)
-    if not knows(ctx, event, "status", order.status, STATUSES):
-        return
     if order.ordering is not None and not knows(ctx, event, "ordering", order.ordering, ORDERINGS):
         return
     restaurant_id = order.restaurant.id

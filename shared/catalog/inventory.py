@@ -129,7 +129,7 @@ def _reads(rule: Rule, contract: type[Contract], published_versions: int) -> boo
     """Whether ``rule`` selects ``contract``'s type and major version."""
     if contract.TYPE not in rule.types:
         return False
-    wanted = rule.tags.get(SCHEMA_VERSION_TAG)
-    if wanted is None:
+    versions = rule.allows(SCHEMA_VERSION_TAG)
+    if versions is None:
         return published_versions == 1
-    return str(contract.VERSION) in ((wanted,) if isinstance(wanted, str) else wanted)
+    return str(contract.VERSION) in versions

@@ -23,6 +23,8 @@ ATTRIBUTE_TYPE = "type"
 ATTRIBUTE_ID = "id"
 ATTRIBUTE_PARTITION_KEY = "partitionKey"
 RESERVED_ATTRIBUTES = frozenset({ATTRIBUTE_TYPE, ATTRIBUTE_ID, ATTRIBUTE_PARTITION_KEY})
+KIT_TAGS = ("source", "function", "subsystem", "env")
+"""The tags (and attributes) the kit stamps on every event a function emits."""
 DEAD_LETTER_PREFIX = "CloudPubSubDeadLetterSource"
 MAX_ATTRIBUTES = 100
 """Pub/Sub's limit on a message's attributes; names are 1 to 256 bytes

@@ -62,6 +62,11 @@ class Rule:
         """The rules an event may match: this one."""
         return (self,)
 
+    def allows(self, tag: str) -> frozenset[str] | None:
+        """The values the rule allows ``tag`` (``None``: it does not select on it)."""
+        wanted = self.tags.get(tag)
+        return frozenset({wanted}) if isinstance(wanted, str) else wanted
+
     def matches(self, attributes: Mapping[str, str]) -> bool:
         """Evaluate the rule on a message's attributes, as the broker's filter would."""
         if self.types or self.type_prefixes:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from shared.envelope import Envelope, Json, derive_id
 from shared.exceptions import PoisonError, TopologyError
+from shared.hub.message import KIT_TAGS
 from shared.topology.model import Role, Topic
 
 if TYPE_CHECKING:
@@ -51,12 +52,9 @@ class Context(Generic[P]):
     @property
     def tags(self) -> dict[str, str]:
         """The tags stamped on every event this function emits."""
-        return {
-            "source": self.service,
-            "function": self.function,
-            "subsystem": self.subsystem,
-            "env": self.env,
-        }
+        return dict(
+            zip(KIT_TAGS, (self.service, self.function, self.subsystem, self.env), strict=True)
+        )
 
     def emit(
         self,

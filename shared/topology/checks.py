@@ -78,16 +78,15 @@ def _check_versions(
     the subscription (and losing what it holds).
     """
     for rule in selection.alternatives:
-        wanted = rule.tags.get(SCHEMA_VERSION_TAG)
-        if wanted is None:
+        versions = rule.allows(SCHEMA_VERSION_TAG)
+        if versions is None:
             yield (
                 f"{where} selects no version: add the routing tag {SCHEMA_VERSION_TAG} "
                 "(a deployed subscription's filter cannot change later)"
             )
             continue
-        versions = [wanted] if isinstance(wanted, str) else sorted(wanted)
         for event_type in sorted(rule.types):
-            for version in versions:
+            for version in sorted(versions):
                 if (event_type, _int(version)) not in published:
                     yield f"{where} reads {event_type} v{version}, which is not published"
 
@@ -122,8 +121,7 @@ def check_attributes(
 
 def _selected(rule: Rule, contracts: Collection[type[Contract]]) -> Iterator[type[Contract]]:
     """The contracts (type and version) ``rule`` selects."""
-    wanted = rule.tags.get(SCHEMA_VERSION_TAG)
-    versions = None if wanted is None else {wanted} if isinstance(wanted, str) else wanted
+    versions = rule.allows(SCHEMA_VERSION_TAG)
     for contract in contracts:
         if contract.TYPE in rule.types and (versions is None or str(contract.VERSION) in versions):
             yield contract
