@@ -209,23 +209,7 @@ class HttpApi:
         app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
         app.add_url_rule("/openapi.json", "openapi", lambda: self.openapi())
 
-        @app.errorhandler(404)
-        def not_found(_: Exception) -> Any:
-            return {"error": f"no route for {flask.request.method} {flask.request.path}"}, 404
-
-        @app.errorhandler(405)
-        def not_allowed(_: Exception) -> Any:
-            return {"error": f"{flask.request.method} is not allowed here"}, 405
-
-        @app.errorhandler(413)
-        def too_large(_: Exception) -> Any:
-            return {"error": f"the request body is over {MAX_BODY_BYTES} bytes"}, 413
-
-        @app.errorhandler(500)
-        def failed(_: Exception) -> Any:
-            # Flask has logged the exception; the client gets the API's error shape, not HTML.
-            return {"error": "the service failed to answer; try again later"}, 500
-
+        answer_errors_in_json(app)
         return app
 
     def _view(self, route: Route) -> Callable[..., Any]:
@@ -404,6 +388,28 @@ def request_json() -> Any:
         return flask.request.get_json(silent=True)
     except RecursionError:
         return None
+
+
+def answer_errors_in_json(app: flask.Flask) -> None:
+    """Make ``app`` answer unknown routes, wrong methods, oversized bodies and its own
+    failures in the API's error shape, ``{"error": ...}``, instead of Flask's HTML pages."""
+
+    @app.errorhandler(404)
+    def not_found(_: Exception) -> Any:
+        return {"error": f"no route for {flask.request.method} {flask.request.path}"}, 404
+
+    @app.errorhandler(405)
+    def not_allowed(_: Exception) -> Any:
+        return {"error": f"{flask.request.method} is not allowed here"}, 405
+
+    @app.errorhandler(413)
+    def too_large(_: Exception) -> Any:
+        return {"error": f"the request body is over {MAX_BODY_BYTES} bytes"}, 413
+
+    @app.errorhandler(500)
+    def failed(_: Exception) -> Any:
+        # Flask has logged the exception; the client gets the error shape, not HTML.
+        return {"error": "the service failed to answer; try again later"}, 500
 
 
 def _query_string() -> dict[str, str]:

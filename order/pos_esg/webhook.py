@@ -30,7 +30,14 @@ from pydantic.alias_generators import to_camel
 from order.pos_esg.keys import restaurant_key
 from order.pos_esg.to_pos import sent_to_pos
 from order.retention import EXPIRES, expire_at
-from shared.api import MAX_BODY_BYTES, HttpError, field_errors, invalid, request_json
+from shared.api import (
+    MAX_BODY_BYTES,
+    HttpError,
+    answer_errors_in_json,
+    field_errors,
+    invalid,
+    request_json,
+)
 from shared.exceptions import InvalidKey
 
 if TYPE_CHECKING:
@@ -106,18 +113,7 @@ def webhook(ports: OrderPorts) -> flask.Flask:
     def healthz() -> Any:
         return {"status": "ok"}
 
-    @app.errorhandler(404)
-    def not_found(_: Exception) -> Any:
-        return {"error": f"no route for {flask.request.method} {flask.request.path}"}, 404
-
-    @app.errorhandler(405)
-    def not_allowed(_: Exception) -> Any:
-        return {"error": f"{flask.request.method} is not allowed here"}, 405
-
-    @app.errorhandler(413)
-    def too_large(_: Exception) -> Any:
-        return {"error": f"the request body is over {MAX_BODY_BYTES} bytes"}, 413
-
+    answer_errors_in_json(app)
     return app
 
 

@@ -545,3 +545,15 @@ def test_a_signed_callback_about_an_order_id_the_store_refuses_gets_404(
         "error": f"order {order_id} was not handed to the point of sale of restaurant r-1"
     }
     assert pos_order.store.query("pos-inbox") == []
+
+
+def test_a_webhook_that_fails_answers_500_in_json_so_the_pos_retries(
+    pos_order: OrderSystem, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unavailable(*_: object) -> bool:
+        raise RuntimeError("the store is unavailable")
+
+    monkeypatch.setattr(pos_order.system.ports["order"].store, "create", unavailable)
+    response = call_back(pos_order, event="ready")
+    assert response.status_code == 500
+    assert response.get_json() == {"error": "the service failed to answer; try again later"}
