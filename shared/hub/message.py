@@ -127,8 +127,19 @@ def dead_lettered(message: Message, project: str, subscription: str, attempts: i
 
 
 def to_message(event: Envelope) -> Message:
-    """Map an envelope onto the message that carries it on the bus."""
-    attributes = {k: v for k, v in event.tags.items() if k not in RESERVED_ATTRIBUTES}
+    """Map an envelope onto the message that carries it on the bus.
+
+    Raise :class:`EnvelopeError` for a tag named like one of the envelope's own attributes
+    (:data:`RESERVED_ATTRIBUTES`): its attribute would be the envelope's, not the tag's.
+    """
+    if not RESERVED_ATTRIBUTES.isdisjoint(event.tags):
+        name = min(RESERVED_ATTRIBUTES.intersection(event.tags))
+        raise EnvelopeError(
+            f"tags.{name}",
+            f"{', '.join(sorted(RESERVED_ATTRIBUTES))} name the envelope's own attributes: "
+            "a tag so named would be overwritten on the bus",
+        )
+    attributes = dict(event.tags)
     attributes[ATTRIBUTE_TYPE] = event.type
     attributes[ATTRIBUTE_ID] = event.id
     attributes[ATTRIBUTE_PARTITION_KEY] = event.partition_key

@@ -18,7 +18,8 @@ from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from shared.exceptions import TopologyError
-from shared.hub.message import ATTRIBUTE_TYPE
+from shared.hub.filter_syntax import parse
+from shared.hub.message import ATTRIBUTE_TYPE, RESERVED_ATTRIBUTES
 
 MAX_FILTER_BYTES = 256
 """Pub/Sub's limit on a subscription filter."""
@@ -46,7 +47,13 @@ class Rule:
 
     def __post_init__(self) -> None:
         for key, wanted in self.tags.items():
-            if not _SAFE_KEY.match(key) or key == ATTRIBUTE_TYPE:
+            if key in RESERVED_ATTRIBUTES:
+                raise TopologyError(
+                    f"routing rule tag {key!r}: no event has such a tag, the name is the "
+                    f"envelope's own attribute ({', '.join(sorted(RESERVED_ATTRIBUTES))}); "
+                    "select types with on_types or on_prefixes"
+                )
+            if not _SAFE_KEY.match(key):
                 raise TopologyError(f"routing rule tag {key!r} is not a valid attribute name")
             if not isinstance(wanted, str) and not wanted:
                 raise TopologyError(f"routing rule tag {key!r} allows no value")
@@ -55,7 +62,7 @@ class Rule:
                 raise TopologyError(
                     f"routing rule value {value!r} has characters a filter cannot hold"
                 )
-        _check_length(self.to_filter())
+        _check_filter(self.to_filter())
 
     @property
     def alternatives(self) -> tuple[Rule, ...]:
@@ -106,7 +113,7 @@ class AnyOf:
             raise TopologyError("AnyOf needs two rules or more; use the rule itself")
         if any(not rule.to_filter() for rule in self.alternatives):
             raise TopologyError("AnyOf with a rule that matches everything: use that rule")
-        _check_length(self.to_filter())
+        _check_filter(self.to_filter())
 
     @property
     def types(self) -> frozenset[str]:
@@ -158,9 +165,12 @@ def _any(alternatives: list[str]) -> str:
     return alternatives[0] if len(alternatives) == 1 else f"({' OR '.join(alternatives)})"
 
 
-def _check_length(expression: str) -> None:
+def _check_filter(expression: str) -> None:
+    """Refuse a rendered filter that Pub/Sub would refuse: too long, or off its grammar."""
     if len(expression.encode()) > MAX_FILTER_BYTES:
         raise TopologyError(f"routing rule filter exceeds {MAX_FILTER_BYTES} bytes: {expression}")
+    if expression:
+        parse(expression)
 
 
 MATCH_ALL = Rule()

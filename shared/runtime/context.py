@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from shared.envelope import Envelope, Json, derive_id
-from shared.exceptions import PoisonError, TopologyError
-from shared.hub.message import KIT_TAGS
+from shared.exceptions import EnvelopeError, PoisonError, TopologyError
+from shared.hub.message import KIT_TAGS, RESERVED_ATTRIBUTES
 from shared.topology.model import Role, Topic
 
 if TYPE_CHECKING:
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from shared.stores.base import DocumentChange
 
 P = TypeVar("P")
+
+_KIT_NAMES = RESERVED_ATTRIBUTES | frozenset(KIT_TAGS)
+"""Tag names a handler may not give: the envelope's attributes and the tags the kit stamps."""
 
 
 @dataclass
@@ -82,7 +85,20 @@ class Context(Generic[P]):
         id (the same type and key, no discriminator to tell them apart) raise
         :class:`~shared.exceptions.PoisonError`: consumers would keep the first and
         drop the other as its duplicate, so the delivery becomes a fault instead.
+
+        ``tags`` named like the envelope's attributes (``id``, ``type``, ``partitionKey``)
+        or the kit's own tags (``source``, ``function``, ``subsystem``, ``env``) raise
+        :class:`~shared.exceptions.EnvelopeError`: on the bus they would be overwritten,
+        or would say another function emitted the event.
         """
+        if tags and not _KIT_NAMES.isdisjoint(tags):
+            name = min(_KIT_NAMES.intersection(tags))
+            raise EnvelopeError(
+                f"tags.{name}",
+                f"{self.service}/{self.function} may not tag {type!r} with {name!r}: "
+                f"{', '.join(sorted(_KIT_NAMES))} are the kit's (the envelope's attributes, "
+                "the tags it stamps on every event); name the tag otherwise",
+            )
         topic = Topic.EXTERNAL if external else Topic.BUS
         if external and (self.role is not Role.EGRESS or type not in self.publishes):
             raise TopologyError(

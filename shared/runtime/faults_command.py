@@ -24,7 +24,9 @@ not answer, or whose function refuses it again (non-2xx, or a 2xx naming the fau
 recorded) stays ``open``, with the reason on stderr and a non-zero exit. A bus
 consumer's fault is marked ``resubmitted`` once the bus took its message: what the
 consumers do with it comes later, and one that refuses it again reopens the record
-(:mod:`shared.runtime.faults`).
+(:mod:`shared.runtime.faults`). A named fault that is ``resubmitted`` already is left
+alone, with a word on stderr, unless ``--force``: a refusal since would have reopened it,
+so handing it back again would only publish what its consumers skip.
 """
 
 from __future__ import annotations
@@ -97,7 +99,8 @@ answers that it processed it; one it refuses again (an error, or a 2xx naming th
 it recorded) stays open, the reason goes to stderr and the exit code is 1 (2, before
 anything is handed back, when a named fault has no way back). A bus consumer's fault is
 marked resubmitted once the bus took it: a consumer refusing it again reopens it later
-(see `faults list`).
+(see `faults list`). A named fault that is resubmitted already (no function refused it
+since) is left alone, said so on stderr, unless --force hands it back again.
 """
 
 
@@ -130,6 +133,11 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "fault_ids", nargs="*", metavar="FAULT_ID", help="a fault's id (`faults list`)"
     )
     again.add_argument("--all-open", action="store_true", help="every open fault, oldest first")
+    again.add_argument(
+        "--force",
+        action="store_true",
+        help="hand back a named fault that was resubmitted already (else it is left alone)",
+    )
     again.add_argument(
         "--region",
         default=None,
@@ -270,6 +278,11 @@ def _resubmit(args: argparse.Namespace) -> int:
         else:
             named = dict.fromkeys(args.fault_ids)  # each once, in the order given
             chosen = [_fault(store, app.name, fault_id) for fault_id in named]
+            if not args.force:
+                for doc in chosen:
+                    if doc.get("status") == "resubmitted":
+                        print(_already(doc), file=sys.stderr)
+                chosen = [doc for doc in chosen if doc.get("status") != "resubmitted"]
         settings = Settings.from_env()
         region = args.region or settings.extra.get(REGION_SETTING) or DEFAULT_REGION
         plans: dict[str, Plan | str] = {}
@@ -296,6 +309,22 @@ def _resubmit(args: argparse.Namespace) -> int:
                 print(f"left open: {why}", file=sys.stderr)
                 left_open += 1
     return 1 if left_open else 0
+
+
+def _already(doc: Doc) -> str:
+    """What a named fault that was resubmitted already says instead of going back."""
+    replays, resubmissions = doc.get("replays") or [], doc.get("resubmissions") or []
+    if replays and isinstance(replays[-1], dict):
+        last = replays[-1]
+        how = f"replayed to {last.get('function')} at {_when(last.get('at'))}"
+    elif resubmissions:
+        how = f"published on the bus as message {resubmissions[-1]}"
+    else:
+        how = "marked resubmitted"
+    return (
+        f"{doc['id']} was resubmitted already ({how}) and not refused since: left alone "
+        "(--force hands it back again)"
+    )
 
 
 def replay_session() -> requests.Session:

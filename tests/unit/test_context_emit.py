@@ -7,7 +7,8 @@ import logging
 import pytest
 
 from shared.clock import ManualClock
-from shared.exceptions import PoisonError
+from shared.exceptions import EnvelopeError, PoisonError
+from shared.hub.message import to_message
 from shared.runtime.context import Context
 from shared.topology import Role
 
@@ -79,3 +80,25 @@ def test_two_different_events_with_one_id_are_refused_not_left_for_consumers_to_
         discriminator="cancelled",
     )
     assert [event.body["status"] for _, event in ctx.emitted] == ["placed", "cancelled"]
+
+
+@pytest.mark.parametrize(
+    "name", ["id", "type", "partitionKey", "source", "function", "subsystem", "env"]
+)
+def test_a_tag_named_like_the_kits_attributes_is_refused_where_it_is_emitted(name: str) -> None:
+    # an envelope attribute would overwrite it on the bus; a kit tag would say another
+    # function emitted the event
+    ctx = context("e-1")
+    with pytest.raises(EnvelopeError, match=f"intake-esg/from-delivery may not tag .* {name!r}"):
+        ctx.emit("order-picked-up", "order", {}, partition_key="o-1", tags={name: "x"})
+    assert ctx.emitted == []
+    assert issubclass(EnvelopeError, PoisonError)  # the delivery becomes a fault at once
+
+
+def test_a_tag_of_its_own_travels_as_an_attribute_beside_the_kits() -> None:
+    event = context("e-1").emit(
+        "order-picked-up", "order", {}, partition_key="o-1", tags={"status": "picked-up"}
+    )
+    attributes = to_message(event).attributes
+    assert attributes["status"] == event.tags["status"] == "picked-up"
+    assert (attributes["source"], attributes["type"]) == ("intake-esg", "order-picked-up")

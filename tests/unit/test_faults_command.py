@@ -246,6 +246,41 @@ def test_resubmit_puts_the_original_message_back_on_the_bus(order, capsys):
     assert (record["status"], record["resubmissions"]) == ("resubmitted", [again.message_id])
 
 
+def test_a_fault_resubmitted_already_is_left_alone_unless_forced(order, capsys):
+    # GIVEN a fault put back on the bus, and another still open
+    done = order.fault(BUS_READER, GARBAGE, EnvelopeError("$", "not JSON"))
+    fresh = order.fault(BUS_READER, PLACED, BusinessRuleViolation("closed"))
+    assert main(["faults", "resubmit", "order", done]) == 0
+    [first] = order.on_bus()
+    capsys.readouterr()
+    # WHEN both are named THEN only the open one goes back, and the other is said to be done
+    assert main(["faults", "resubmit", "order", done, fresh]) == 0
+    out, err = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()] == [fresh]
+    assert err.strip() == (
+        f"{done} was resubmitted already (published on the bus as message "
+        f"{first.message_id}) and not refused since: left alone (--force hands it back again)"
+    )
+    assert [m.data for m in order.on_bus()] == [GARBAGE.data, PLACED.data]
+    assert order.record(done)["resubmissions"] == [first.message_id]
+    # WHEN it is forced THEN it goes back once more
+    assert main(["faults", "resubmit", "order", done, "--force"]) == 0
+    assert [m.data for m in order.on_bus()] == [GARBAGE.data, PLACED.data, GARBAGE.data]
+    assert len(order.record(done)["resubmissions"]) == 2
+
+
+def test_a_fault_refused_again_after_its_resubmission_goes_back_without_force(order, capsys):
+    fault_id = order.fault(BUS_READER, GARBAGE, EnvelopeError("$", "not JSON"))
+    assert main(["faults", "resubmit", "order", fault_id]) == 0
+    order.fault(BUS_READER, GARBAGE, EnvelopeError("$", "not JSON"))  # refused once more
+    assert (order.status(fault_id), len(order.record(fault_id)["resubmissions"])) == ("open", 1)
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 0
+
+    assert len(order.on_bus()) == 2
+    assert order.status(fault_id) == "resubmitted"
+
+
 def test_resubmit_replays_a_dead_letter_without_its_dead_letter_attributes(order, capsys):
     fault_id = order.dead_letter(PLACED)
     assert main(["faults", "resubmit", "order", fault_id]) == 0
@@ -546,11 +581,30 @@ def test_a_replay_of_a_handled_message_emits_the_same_event_which_consumers_skip
     fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug, fixed since"))
 
     assert main(["faults", "resubmit", "order", fault_id]) == 0
-    assert main(["faults", "resubmit", "order", fault_id]) == 0
+    assert main(["faults", "resubmit", "order", fault_id, "--force"]) == 0
 
     first, second = [from_message(m) for m in order.on_bus()]
     assert first.id == second.id  # derived from the message: the same event, skipped
     assert len(order.record(fault_id)["replays"]) == 2
+
+
+def test_an_ingress_fault_replayed_already_is_not_replayed_again_unless_forced(
+    order, functions, capsys
+):
+    fault_id = order.fault(FROM_RESTAURANT, ACCEPTED, BusinessRuleViolation("a bug, fixed since"))
+    assert main(["faults", "resubmit", "order", fault_id]) == 0
+    [replay] = order.record(fault_id)["replays"]
+    capsys.readouterr()
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 0
+
+    out, err = capsys.readouterr()
+    assert out == ""
+    when = datetime.fromtimestamp(replay["at"] // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert f"{fault_id} was resubmitted already (replayed to {FROM_RESTAURANT} at {when})" in err
+    assert len(functions.received) == 1
+    assert main(["faults", "resubmit", "order", fault_id, "--force"]) == 0
+    assert len(functions.received) == 2
 
 
 def test_an_ingress_dead_letter_is_replayed_without_its_dead_letter_attributes(order, functions):
@@ -666,7 +720,7 @@ def test_the_region_of_the_functions_is_an_option_or_a_setting(
     monkeypatch.setenv("FOODDELIVERY_REGION", "us-central1")
 
     assert main(["faults", "resubmit", "order", fault_id]) == 0
-    assert main(["faults", "resubmit", "order", fault_id, "--region", "asia-east1"]) == 0
+    assert main(["faults", "resubmit", "order", fault_id, "--region", "asia-east1", "--force"]) == 0
 
     assert [r.url for r in functions.received] == [
         f"https://us-central1-{PROJECT}.cloudfunctions.net/intake-esg-from-restaurant",

@@ -15,7 +15,7 @@ def test_envelope_maps_to_a_message_with_routing_attributes_and_ordering_key():
         "order",
         {"id": "o1"},
         partition_key="o1",
-        tags={"source": "checkout-bff", "type": "spoofed"},
+        tags={"source": "checkout-bff"},
     )
     message = to_message(event)
     assert message.ordering_key == "o1"
@@ -26,6 +26,16 @@ def test_envelope_maps_to_a_message_with_routing_attributes_and_ordering_key():
         "source": "checkout-bff",
     }
     assert from_message(message) == event
+
+
+@pytest.mark.parametrize("name", ["type", "id", "partitionKey"])
+def test_a_tag_named_like_an_envelope_attribute_is_refused_not_overwritten(name):
+    # the data would keep the tag while the attribute of its name says something else
+    event = new_event(
+        "order-placed", "order", {"id": "o1"}, partition_key="o1", tags={name: "spoofed"}
+    )
+    with pytest.raises(EnvelopeError, match=f"tags.{name}: .*would be overwritten on the bus"):
+        to_message(event)
 
 
 def test_push_body_round_trips():

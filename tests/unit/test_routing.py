@@ -94,9 +94,16 @@ def test_alternatives_a_filter_cannot_express_fail_fast(build):
         lambda: on_types('bad"quote'),
         lambda: Rule(tags={"not valid": "x"}),
         lambda: Rule(tags={"type": "x"}),
+        lambda: Rule(tags={"id": "x"}),
+        lambda: on_types("a", partitionKey="o-1"),
         lambda: on_types(*[f"event-type-number-{i}" for i in range(10)]),
     ],
 )
 def test_rules_a_filter_cannot_express_fail_fast(build):
     with pytest.raises(TopologyError):
         build()
+
+
+def test_a_rule_on_a_tag_named_like_an_envelope_attribute_says_what_to_do():
+    with pytest.raises(TopologyError, match="'partitionKey': no event has such a tag"):
+        on_types("a", partitionKey="o-1")
