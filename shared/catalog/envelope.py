@@ -77,7 +77,9 @@ _FIELDS = {
     ),
     "tags": (
         "String labels, each repeated as the Pub/Sub attribute of the same name (see the "
-        "attributes); keys starting with `goog` are reserved by Pub/Sub."
+        "attributes); keys starting with `goog` are reserved by Pub/Sub, and `id`, `type` "
+        "and `partitionKey` name the envelope's own attributes, so the kit refuses them as "
+        "tags."
     ),
     "raw": (
         "A source system's native data, kept by the gateway that translated it; "
