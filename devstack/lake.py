@@ -2,14 +2,18 @@
 
 On GCP a Cloud Storage subscription writes each ``bus`` to the lake bucket with
 no code. Locally a pull subscription (``lake-writer``) feeds this worker, which
-writes each pulled batch with :class:`~shared.lake.gcs.GcsLake` (the same object
-layout) and acknowledges it only once stored.
+writes each batch with :class:`~shared.lake.gcs.GcsLake` (the same object layout)
+and acknowledges it only once stored. A batch is what the subscription holds: the
+emulator hands out at most 100 messages a pull, so the worker pulls again at once
+while messages come, up to :data:`MAX_BATCH` or :data:`FILL_S` a batch, and waits
+:data:`INTERVAL_S` only once a pull came back empty.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -22,8 +26,15 @@ if TYPE_CHECKING:
 
 SUBSCRIPTION = "lake-writer"
 INTERVAL_S = 5.0
-"""Seconds between two pulls: each batch costs a pull, an upload and an acknowledgement
-whatever its size, so fewer, larger batches (a Cloud Storage subscription waits minutes)."""
+"""Seconds between two batches once caught up: each batch costs an upload and an
+acknowledgement whatever its size, so fewer, larger batches (a Cloud Storage subscription
+waits minutes)."""
+MAX_BATCH = 1000
+"""Messages after which a batch takes no more pulls; a batch ended that way, or by
+:data:`FILL_S`, is followed by the next one at once."""
+FILL_S = 1.0
+"""Seconds at most spent pulling one batch, so a steady trickle is stored well within the
+subscription's acknowledgement deadline (60 s)."""
 _log = logging.getLogger("fooddelivery.dev.lake")
 
 
@@ -43,12 +54,16 @@ class LakeWriter:
         puller: PubSubBatchPuller,
         lake: AbstractLake,
         interval_s: float = INTERVAL_S,
+        max_batch: int = MAX_BATCH,
+        fill_s: float = FILL_S,
     ) -> None:
         self._subsystem, self._puller, self._lake = subsystem, puller, lake
-        self._interval_s = interval_s
+        self._interval_s, self._max_batch, self._fill_s = interval_s, max_batch, fill_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="lake-writer", daemon=True)
         self.written = 0
+        self._caught_up = True
+        """Whether the last batch ended on an empty pull: else more are waiting."""
 
     def start(self) -> None:
         """Start pulling."""
@@ -65,14 +80,27 @@ class LakeWriter:
         while not self._stop.is_set():
             try:
                 self.write_batch()
+                if not self._caught_up:
+                    continue  # a backlog: the next batch is waiting
             except Exception:
                 _log.exception("lake writer of %s failed; retrying", self._subsystem)
             self._stop.wait(self._interval_s)
 
     def write_batch(self) -> int:
-        """Pull one batch, store it, acknowledge it; returns how many messages it held."""
+        """Pull one batch (pulls until one comes back empty, the batch holds ``max_batch``
+        messages or ``fill_s`` have passed), store it, acknowledge it; returns how many
+        messages it held."""
+        self._caught_up = False
         batch = self._puller.pull()
+        filled_by = time.monotonic() + self._fill_s
+        while batch and len(batch) < self._max_batch and time.monotonic() < filled_by:
+            more = self._puller.pull()
+            if not more:
+                self._caught_up = True
+                break
+            batch += more
         if not batch:
+            self._caught_up = True
             return 0
         records = [(publish_ms(message), message.data) for _, message in batch]
         ack_ids = [ack_id for ack_id, _ in batch]

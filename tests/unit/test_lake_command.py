@@ -191,7 +191,7 @@ def test_max_lag_finds_an_event_stored_hours_late(tmp_path, capsys):
 
 
 def test_a_bad_max_lag_is_refused(lake_dir, capsys):
-    for bad in ("0", "-1", "1.5", "an hour"):
+    for bad in ("0", "-1", "1.5", "an hour", "²"):
         with pytest.raises(SystemExit) as exit:
             main(["lake", "events", "order", "--dir", str(lake_dir), "--max-lag", bad])
         assert exit.value.code == 2

@@ -1,0 +1,100 @@
+"""The dev stack's lake writer keeps up with its bus: the emulator hands out at most 100
+messages a pull, so one pull every few seconds would store only 20 messages a second."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from devstack.lake import LakeWriter
+from shared.hub.message import Message
+from shared.lake.local import LocalDirectoryLake
+
+PAGE = 100
+"""What the Pub/Sub emulator returns at most for one pull, whatever ``max_messages`` asks."""
+
+
+def message(n: int) -> Message:
+    return Message(data=b'{"n":%d}' % n, publish_time="2026-01-31T14:00:00.000000Z")
+
+
+class Subscription:
+    """A pull subscription holding ``backlog`` messages, handed out a page a pull; with
+    ``trickle`` every pull after the backlog waits a moment and returns one more."""
+
+    def __init__(self, backlog: int, trickle: bool = False, pull_s: float = 0.0) -> None:
+        self.waiting = deque(message(n) for n in range(backlog))
+        self.trickle, self.next, self.pull_s = trickle, backlog, pull_s
+        self.pulls = 0
+        self.acked: list[str] = []
+
+    def pull(self) -> list[tuple[str, Message]]:
+        self.pulls += 1
+        time.sleep(self.pull_s)
+        if not self.waiting and self.trickle:
+            time.sleep(0.05)
+            self.waiting.append(message(self.next))
+            self.next += 1
+        page = [self.waiting.popleft() for _ in range(min(PAGE, len(self.waiting)))]
+        return [(f"ack-{m.data.decode()}", m) for m in page]
+
+    def ack(self, ack_ids: list[str]) -> None:
+        self.acked += ack_ids
+
+    def nack(self, ack_ids: list[str]) -> None:
+        raise AssertionError("nothing fails here")
+
+    def close(self) -> None:
+        pass
+
+
+def stored(lake: LocalDirectoryLake) -> int:
+    return sum(len(list(lake.read_object(name))) for name in lake.objects("order"))
+
+
+def test_one_batch_takes_the_whole_backlog_not_one_page(tmp_path: Any) -> None:
+    subscription = Subscription(backlog=350)
+    lake = LocalDirectoryLake(tmp_path)
+    writer = LakeWriter("order", subscription, lake)  # type: ignore[arg-type]
+
+    assert writer.write_batch() == 350
+    assert stored(lake) == 350 and len(subscription.acked) == 350
+    assert len(lake.objects("order")) == 1  # one object for the hour, not one a page
+
+
+def test_a_backlog_is_written_batch_after_batch_without_waiting(tmp_path: Any) -> None:
+    subscription = Subscription(backlog=2500)
+    lake = LocalDirectoryLake(tmp_path)
+    writer = LakeWriter("order", subscription, lake)  # type: ignore[arg-type]
+    writer.start()
+    threading.Event().wait(2.0)  # less than the 5 s a writer waits once caught up
+    writer.stop()
+
+    assert stored(lake) == 2500
+    assert len(lake.objects("order")) == 3  # MAX_BATCH (1000), 1000, then the 500 left
+
+
+def test_a_trickle_is_stored_within_the_fill_time(tmp_path: Any) -> None:
+    subscription = Subscription(backlog=1, trickle=True)  # never comes back empty
+    lake = LocalDirectoryLake(tmp_path)
+    writer = LakeWriter("order", subscription, lake, fill_s=0.3)  # type: ignore[arg-type]
+
+    started = time.monotonic()
+    written = writer.write_batch()
+    assert time.monotonic() - started < 1.0
+    assert 1 < written < 1000
+    assert stored(lake) == written == len(subscription.acked)
+
+
+def test_a_batch_cut_short_by_slow_pulls_is_followed_at_once(tmp_path: Any) -> None:
+    subscription = Subscription(backlog=600, pull_s=0.1)  # a busy emulator: 1000/s at best
+    lake = LocalDirectoryLake(tmp_path)
+    writer = LakeWriter("order", subscription, lake, fill_s=0.25)  # type: ignore[arg-type]
+    writer.start()
+    threading.Event().wait(2.0)  # less than the 5 s a writer waits once caught up
+    writer.stop()
+
+    assert stored(lake) == 600
+    assert len(lake.objects("order")) > 1  # the fill time cut the backlog into batches
