@@ -5,7 +5,7 @@
 * ``deploy --env dev`` checks the tools and credentials, refuses stale tfvars,
   builds the source archives (the subsystems', and the dev sandbox's fakes),
   then runs ``terraform init`` and ``plan``, refuses a plan that replaces a
-  subscription, topic, database or bucket (and so loses what it holds) unless
+  subscription, topic, database, bucket or secret (and so loses what it holds) unless
   ``--allow-replace``, asks (unless ``--auto-approve``) and applies that plan
   (``--secrets-only``: only the projects and the empty secrets, on a first run),
   then runs the subsystems' migrations (:mod:`shared.migrations`) on their
@@ -37,6 +37,8 @@ ROOT = PROJECT_ROOT
 TERRAFORM = ROOT / "terraform"
 ARCHIVES = ROOT / "build" / "archives"
 STATE_BUCKET_ENV = "FOODDELIVERY_TF_STATE_BUCKET"
+DEFAULT_REGION = "europe-west1"
+"""The environments' default region (terraform/environments/*/variables.tf)."""
 
 
 def environments(root: Path = TERRAFORM) -> list[Path]:
@@ -159,11 +161,12 @@ def run_teardown(args: argparse.Namespace, shell: tools.Shell | None = None) -> 
     tools.preflight(shell)
     build_archives()  # the configuration hashes the archives, even to destroy
     tools.check(shell, root.init(), tools.INIT_HINT)
-    projects = tools.outputs(shell, root).get("projects", {})
+    deployed = tools.outputs(shell, root)
+    projects = deployed.get("projects", {})
+    # The scheduler jobs are where the environment put them, unless told otherwise.
+    region = args.region or deployed.get("region") or DEFAULT_REGION
     tools.check(shell, root.destroy(ARCHIVES, auto_approve=args.auto_approve))
-    left = [
-        item for p in sorted(projects.values()) for item in tools.leftovers(shell, p, args.region)
-    ]
+    left = [item for p in sorted(projects.values()) for item in tools.leftovers(shell, p, region)]
     for item in left:
         print(f"left behind: {item}", file=sys.stderr)
     print(f"teardown of {args.env}: {'INCOMPLETE' if left else 'nothing left'}")
@@ -191,7 +194,10 @@ def register(commands: Any) -> None:
     deploy.add_argument(
         "--allow-replace",
         action="store_true",
-        help="apply even if the plan deletes or replaces a subscription, topic, database or bucket",
+        help=(
+            "apply even if the plan deletes or replaces a subscription, topic, database, "
+            "bucket or secret"
+        ),
     )
     deploy.set_defaults(run=run_deploy)
 
@@ -200,7 +206,11 @@ def register(commands: Any) -> None:
     )
     _environment_options(teardown)
     teardown.add_argument(
-        "--region", default="europe-west1", help="region of the scheduler jobs to look for"
+        "--region",
+        help=(
+            "region of the scheduler jobs to look for (default: the environment's, "
+            f"from its outputs, or {DEFAULT_REGION})"
+        ),
     )
     teardown.set_defaults(run=run_teardown)
 

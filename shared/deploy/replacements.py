@@ -1,10 +1,11 @@
 """Find, in a Terraform plan, the deletions and replacements that would lose messages or data.
 
 Some attributes cannot change in place: a Pub/Sub subscription's ``filter`` or
-message ordering, a bucket's location. Terraform then destroys the resource and
-creates it again, and whatever it held is gone: a subscription's undelivered
-messages, a bucket's objects. A consumer removed or renamed deletes its
-subscription outright. ``fooddelivery deploy`` reads the saved plan
+message ordering, a bucket's location, a secret's replication. Terraform then
+destroys the resource and creates it again, and whatever it held is gone: a
+subscription's undelivered messages, a bucket's objects, the values an operator
+added to a secret. A consumer removed or renamed deletes its subscription
+outright. ``fooddelivery deploy`` reads the saved plan
 (``terraform show -json``) and refuses such a plan unless told it may.
 """
 
@@ -18,6 +19,8 @@ LOSSES = {
     "google_pubsub_topic": "messages published meanwhile would be lost",
     "google_firestore_database": "its documents would be lost",
     "google_storage_bucket": "its objects would be lost",
+    # Its versions are the keys an operator added with gcloud: Terraform cannot put them back.
+    "google_secret_manager_secret": "the values added to it would be lost",
 }
 """The resource types that hold messages or data, and what replacing one loses."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from argparse import Namespace
 from pathlib import Path
 
@@ -166,6 +167,7 @@ def test_deploy_refuses_a_plan_that_replaces_a_subscription(archives):
         ("google_pubsub_topic", "messages published meanwhile would be lost"),
         ("google_firestore_database", "its documents would be lost"),
         ("google_storage_bucket", "its objects would be lost"),
+        ("google_secret_manager_secret", "the values added to it would be lost"),
     ],
 )
 def test_deploy_refuses_to_replace_whatever_holds_data(archives, resource_type, loss):
@@ -390,6 +392,36 @@ def test_teardown_lists_what_is_left_and_exits_1(archives, capsys):
     assert "fd-customer-dev: topic projects/p/topics/bus" in err
     assert "fd-order-dev: topic projects/p/topics/bus" in err
     assert "subscription" not in err  # other lists came back empty
+
+
+def scheduler_locations(shell: FakeShell) -> set[str]:
+    """The ``--location`` of every scheduler job listing a teardown ran."""
+    return {argv[4] for argv in shell.ran if argv[1:4] == ["scheduler", "jobs", "list"]}
+
+
+def test_teardown_looks_for_scheduler_jobs_in_the_environments_region(archives):
+    deployed = {"projects": {"value": PROJECTS}, "region": {"value": "us-central1"}}
+    shell = teardown_shell(
+        outputs={"output -json": json.dumps(deployed), "lifecycleState": "ACTIVE\n"}
+    )
+    assert command.run_teardown(args(region=None), shell) == 0
+    assert scheduler_locations(shell) == {"--location=us-central1"}
+    assert build_parser().parse_args(["teardown", "--env", "dev"]).region is None
+
+
+def test_teardown_region_named_on_the_command_line_wins(archives):
+    deployed = {"projects": {"value": PROJECTS}, "region": {"value": "us-central1"}}
+    shell = teardown_shell(
+        outputs={"output -json": json.dumps(deployed), "lifecycleState": "ACTIVE\n"}
+    )
+    assert command.run_teardown(args(region="asia-east1"), shell) == 0
+    assert scheduler_locations(shell) == {"--location=asia-east1"}
+
+
+def test_every_environment_outputs_its_region():
+    for env in command.environments():
+        outputs = (env / "outputs.tf").read_text()
+        assert re.search(r'output "region" \{[^}]*value\s*=\s*var\.region', outputs), env.name
 
 
 def test_leftover_queries_cover_every_kind_the_deployment_creates():

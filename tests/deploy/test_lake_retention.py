@@ -20,6 +20,8 @@ def delete_rules(modules: dict[str, Any], days: int | None, tmp_path: Any) -> li
     dynamic rule's ``for_each`` evaluated, its content's condition filled in."""
     rules = []
     for dynamic in modules["modules/subsystem"]["resource"][LAKE].get("dynamic", []):
+        if "lifecycle_rule" not in dynamic:
+            continue
         rule = dynamic["lifecycle_rule"]
         [content] = rule["content"]
         [action] = content["action"]
@@ -68,3 +70,24 @@ def test_the_retention_reaches_the_bucket_from_each_environment(modules):
 def test_every_event_is_kept_for_good_unless_an_owner_sets_a_retention(modules):
     for env in ENVIRONMENTS:
         assert modules[f"environments/{env}"]["variable"]["lake_retention_days"]["default"] is None
+
+
+def soft_delete_seconds(modules: dict[str, Any], days: int | None, tmp_path: Any) -> list[Any]:
+    """The lake bucket's ``soft_delete_policy`` durations with ``lake_retention_days = days``
+    (none: the bucket keeps its default, which is seven days)."""
+    bucket = modules["modules/subsystem"]["resource"][LAKE]
+    durations = [
+        block["retention_duration_seconds"] for block in bucket.get("soft_delete_policy", [])
+    ]
+    for dynamic in bucket.get("dynamic", []):
+        if "soft_delete_policy" in dynamic:
+            block = dynamic["soft_delete_policy"]
+            [content] = block["content"]
+            assert content["retention_duration_seconds"] == "${soft_delete_policy.value}"
+            durations += console(block["for_each"][2:-1], {"lake_retention_days": days}, tmp_path)
+    return durations
+
+
+def test_with_a_retention_no_soft_deleted_copy_outlives_the_week_of_old_versions(modules, tmp_path):
+    assert soft_delete_seconds(modules, 30, tmp_path) == [0]
+    assert soft_delete_seconds(modules, None, tmp_path) == []  # the bucket's default stays

@@ -27,3 +27,8 @@ output "ingress_subscriptions" {
   description = "Cross-project ingress subscriptions, by consumer/function."
   value       = module.system.ingress_subscriptions
 }
+
+output "region" {
+  description = "Region of the functions and scheduler jobs (teardown looks there for what is left)."
+  value       = var.region
+}

@@ -120,7 +120,7 @@ variable "archive_dir" {
 }
 
 variable "lake_retention_days" {
-  description = "Days an event stays in each subsystem's lake before it is deleted, for a data-retention policy (the lake holds customers' names and addresses); views rebuilt from the lake then see only that window. null (the default) keeps every event for good."
+  description = "Days an event stays in each subsystem's lake before it is deleted, for a data-retention policy (the lake holds customers' delivery addresses and drivers' names and reported locations); views rebuilt from the lake then see only that window. null (the default) keeps every event for good."
   type        = number
   default     = null
 

@@ -52,6 +52,10 @@ module "function" {
   build_service_account = google_service_account.builder.id
   max_instances         = var.max_instances
   labels                = merge(local.labels, { service = each.value.service })
+  # A push consumer has until its channel's ack deadline to answer: the request may take as
+  # long (a shorter timeout fails work the channel allows), and no longer (Pub/Sub would
+  # redeliver while the first attempt still runs).
+  timeout_s = try(each.value.subscription.ack_deadline_s, 60)
 
   environment        = local.settings_env
   secret_environment = local.secret_env[each.key]

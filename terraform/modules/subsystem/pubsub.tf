@@ -26,6 +26,13 @@ resource "google_pubsub_schema" "envelope" {
   type       = "AVRO"
   definition = var.envelope_schema.definition
 
+  # A changed envelope schema comes under a new id (-v2): the new one exists and `external`
+  # uses it before the old one goes. Deleted first, every publish to `external` would fail
+  # ("Schema associated with topic deleted") until the topic is updated.
+  lifecycle {
+    create_before_destroy = true
+  }
+
   depends_on = [google_project_service.api]
 }
 
@@ -86,6 +93,15 @@ resource "google_storage_bucket" "lake" {
       action {
         type = "Delete"
       }
+    }
+  }
+
+  # Soft delete (a bucket's default: 7 days) would keep a deleted old version restorable for
+  # another week: with a retention, the week of old versions is the only grace.
+  dynamic "soft_delete_policy" {
+    for_each = var.lake_retention_days == null ? [] : [0]
+    content {
+      retention_duration_seconds = soft_delete_policy.value # 0: soft delete off
     }
   }
 

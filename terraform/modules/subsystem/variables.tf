@@ -154,6 +154,12 @@ variable "auth" {
     condition     = contains(["identity-platform", "local-test"], var.auth.mode)
     error_message = "auth.mode is identity-platform or local-test."
   }
+
+  # Without it every BFF call fails: the functions have no project to check tokens against.
+  validation {
+    condition     = var.auth.mode != "identity-platform" || try(length(var.auth.identity_project) > 0, false)
+    error_message = "auth.mode identity-platform needs auth.identity_project, the project whose Identity Platform signs users in."
+  }
 }
 
 variable "source_archive_path" {
@@ -168,7 +174,7 @@ variable "runtime" {
 }
 
 variable "lake_retention_days" {
-  description = "Days an event stays in each subsystem's lake before it is deleted, for a data-retention policy (the lake holds customers' names and addresses); views rebuilt from the lake then see only that window. null (the default) keeps every event for good."
+  description = "Days an event stays in each subsystem's lake before it is deleted, for a data-retention policy (the lake holds customers' delivery addresses and drivers' names and reported locations); views rebuilt from the lake then see only that window. null (the default) keeps every event for good."
   type        = number
   default     = null
 

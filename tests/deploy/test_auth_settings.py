@@ -1,0 +1,41 @@
+"""The BFFs' token settings are refused at plan time when the functions could not use them.
+
+``identity-platform`` without ``identity_project`` would deploy BFFs whose verifier has no
+project to check tokens against (:func:`shared.auth.verifier_from` raises on every call);
+dev lets an operator switch ``auth_mode`` and leave ``identity_project`` at its null default.
+Checked without the provider: the ``auth`` variable's validations evaluated by
+``terraform console``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from .test_first_apply import console
+
+
+def accepted(modules: dict[str, Any], auth: dict[str, Any], scratch: Any) -> bool:
+    """Whether every validation of modules/subsystem's ``auth`` holds for ``auth``."""
+    validations = modules["modules/subsystem"]["variable"]["auth"]["validation"]
+    conditions = [validation["condition"][2:-1] for validation in validations]
+    every = " && ".join(f"({condition})" for condition in conditions)
+    return bool(console(every, {"auth": auth}, scratch))
+
+
+@pytest.mark.parametrize(
+    ("mode", "identity_project", "valid"),
+    [
+        ("local-test", None, True),
+        ("identity-platform", "acme-fd-identity", True),
+        ("identity-platform", None, False),
+        ("identity-platform", "", False),
+        ("firebase", "acme-fd-identity", False),
+    ],
+)
+def test_identity_platform_needs_the_project_that_signs_users_in(
+    modules, tmp_path, mode, identity_project, valid
+):
+    auth = {"mode": mode, "identity_project": identity_project}
+    assert accepted(modules, auth, tmp_path) is valid
