@@ -30,8 +30,8 @@ def checkout_details(account: Doc) -> Doc:
     notifications}``.
 
     Never the card's token: events are kept for good in the lake, and a token
-    must be deletable with the card. payment-esg reads the saved card from the
-    account itself when it authorizes (:mod:`customer.payment_esg.cards`).
+    must be deletable with the card. Checkout reads the saved card from the
+    account itself when the customer checks out (:mod:`customer.account_bff.card`).
     """
     return {
         "id": account["id"],

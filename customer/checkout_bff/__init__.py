@@ -7,7 +7,8 @@ payment-esg to authorize it, and the outcome moves it to ``placed`` or
 is placed, is ``cancelled`` here and never reaches Order. An order that ends
 without being placed puts its dishes back in the cart for another try.
 Restaurants, menus and saved account details come from checkout's own copies,
-fed by events.
+fed by events; only the saved card's token, which no event carries, is read from
+the account itself, at checkout, so the card saved then pays for the order.
 """
 
 from __future__ import annotations

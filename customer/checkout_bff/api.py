@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from customer.account_bff.card import saved_card_token
 from customer.checkout_bff.area import require_delivery_area
 from customer.checkout_bff.models import (
     ACCOUNTS,
@@ -89,6 +90,8 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         if made is not None:  # a retry of a checkout that made the order and then failed
             return _consumed(store, caller.subject, ordered_version, made)
         address, card = _delivery_and_payment(body, store.get(ACCOUNTS, caller.subject))
+        # The saved card pays as it is now: one changed or removed after checkout does not.
+        card = card or saved_card_token(store, caller.subject)
         wanted = [(line["menuItemId"], line["quantity"]) for line in cart["items"]]
         priced = _price(store, cart["restaurantId"], wanted)
         if _as_shown(priced.lines, priced.currency) != _as_shown(cart["items"], cart["currency"]):
@@ -180,7 +183,7 @@ def _price(
 
 def _delivery_and_payment(body: CheckoutRequest, known: Doc | None) -> tuple[Doc, str | None]:
     """The address, and the card token given in the request (``None``: the account's saved
-    card, which payment-esg reads from the account itself; it never travels in an event).
+    card, which checkout reads from the account itself; it never travels in an event).
 
     Checkout knows accounts from ``account-updated`` events, so an account saved
     a moment ago may not have reached it yet; the message says so.

@@ -84,7 +84,8 @@ class CheckoutRequest(RequestBody):
     out or ``null``: the account's saved delivery address."""
     payment_method: str | None = Field(default=None, pattern=TOKEN)
     """A card token from the payment processor (``pm_...``) to pay for this order only. Left
-    out or ``null``: the account's saved card."""
+    out or ``null``: the account's saved card, as saved at checkout (a card changed or
+    removed afterwards does not change what pays for this order)."""
 
 
 class Checkout(ResponseView):

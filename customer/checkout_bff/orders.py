@@ -32,10 +32,12 @@ def new_order(
 ) -> Doc:
     """An order awaiting payment, known outside only by a fresh random ``customerRef``.
 
-    ``paymentMethod`` is the card token the checkout request named, or ``None`` for
-    the account's saved card. It stays in this document, no event carries it, and it
-    is forgotten once payment-esg announces the payment's outcome (:func:`payment_decided`),
-    or finds the order cancelled before it asked the processor anything.
+    ``paymentMethod`` is the card token that pays: the one the checkout request named,
+    else the account's saved card as it was at checkout (``None`` only when checkout's
+    copy of the account said a card is saved that was removed meanwhile: payment-esg then
+    finds none). It stays in this document, no event carries it, and it is forgotten once
+    payment-esg announces the payment's outcome (:func:`payment_decided`), or finds the
+    order cancelled before it asked the processor anything.
     ``notifyCustomer`` is the account's choice at checkout, passed on with the order.
     """
     restaurant = cart.restaurant

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from customer import events
-from shared.contracts import Reader, knows, read
+from shared.contracts import EpochMs, Id, Reader, knows, read
 
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
@@ -41,12 +41,14 @@ class LocationReader(Reader):
 class DeliveryStatusReader(Reader):
     """Where the order's delivery stands."""
 
-    id: str
-    order_id: str
+    id: Id
+    order_id: Id
+    """The order everything the customer subsystem knows of the delivery is keyed by: never
+    empty, or the event breaks the contract (a fault naming it)."""
     status: str
     driver: DriverReader
     location: LocationReader | None = None
-    changed_at: int
+    changed_at: EpochMs
 
 
 def receive_delivery(event: Envelope, ctx: Context[CustomerPorts]) -> None:

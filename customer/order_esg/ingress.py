@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from customer import events
-from shared.contracts import Reader, knows, read
+from shared.contracts import EpochMs, Id, Reader, knows, read
 
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
@@ -31,13 +31,13 @@ class CancellationReader(Reader):
 class OrderStatusReader(Reader):
     """Where the order stands; the rest of Order's payload is not the customer's concern."""
 
-    id: str
+    id: Id
     status: str
     cancellation: CancellationReader | None = None
-    ready_by: int | None = None
+    ready_by: EpochMs | None = None
     """When the restaurant expects the food ready; absent from events published before
     Order added it."""
-    changed_at: int
+    changed_at: EpochMs
 
 
 def receive_status(event: Envelope, ctx: Context[CustomerPorts]) -> None:

@@ -1,15 +1,18 @@
 """Which card pays for an order: read where it is kept, never from an event.
 
 Card tokens stay in the documents that own them, so deleting a card deletes
-its token; events, which the lake keeps for good, carry none. The order names
-the token its checkout request gave, or none for the account's saved card.
+its token (an order keeps the one paying for it only until the payment's outcome);
+events, which the lake keeps for good, carry none. The order names the token its
+checkout request gave, or the account's saved card as checkout found it; one that
+names none (checked out before checkout fixed the saved card, or whose saved card
+went just before checkout) is paid with the account's card, if it has one.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from customer.account_bff.models import ACCOUNTS
+from customer.account_bff.card import saved_card_token
 from customer.checkout_bff.models import ORDERS
 
 if TYPE_CHECKING:
@@ -23,9 +26,7 @@ def card_token(store: AbstractDocumentStore, order: Doc | None) -> str | None:
         return None
     if order.get("paymentMethod"):
         return str(order["paymentMethod"])
-    account = store.get(ACCOUNTS, order["customerId"])
-    card = (account or {}).get("paymentMethod")
-    return str(card["token"]) if card else None
+    return saved_card_token(store, order["customerId"])
 
 
 def forget_card(store: AbstractDocumentStore, order_id: str) -> None:

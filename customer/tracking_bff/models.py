@@ -191,6 +191,9 @@ class OrderSummary(ResponseView):
     placed_at: int | None
     """When the order was placed, in epoch milliseconds (UTC): when the payment processor
     authorized its payment. ``null`` until then, and for an order never placed."""
+    created_at: int
+    """When the customer checked the order out, in epoch milliseconds (UTC), placed or not:
+    the history is ordered by it, newest first, and a page's ``next`` is such a time."""
 
 
 class OrderList(ResponseView):

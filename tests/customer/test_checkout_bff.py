@@ -235,7 +235,7 @@ def test_checkout_creates_a_pending_order_and_clears_the_cart(shop: Customer) ->
         "createdAt": shop.clock.now_ms(),
     }
     assert order["customerRef"] not in (order["id"], "alice")
-    assert shop.doc("orders", placed["orderId"])["paymentMethod"] is None  # the saved card
+    assert shop.doc("orders", placed["orderId"])["paymentMethod"] is None  # forgotten once paid
     assert submitted.partition_key == placed["orderId"]
 
 
@@ -465,6 +465,30 @@ def test_the_request_may_name_another_address_and_card(shop: Customer) -> None:
     [call] = shop.processor.calls
     assert call["body"]["paymentMethod"] == "pm_card_amex"
     assert order["status"] == "placed"
+
+
+@pytest.mark.parametrize("change", ["replaced", "removed"])
+def test_the_saved_card_pays_as_it_was_at_checkout(shop: Customer, change: str) -> None:
+    # GIVEN a customer checks out with their saved card
+    shop.sign_up()
+    shop.fill_cart()
+    response = shop.client("checkout-bff").post("/checkout", json={}, headers=shop.headers())
+    order_id = response.get_json()["orderId"]
+
+    # WHEN they replace or remove the saved card before payment-esg asks the processor
+    account, mine = shop.client("account-bff"), shop.headers()
+    if change == "replaced":
+        amex = {"token": "pm_card_amex", "brand": "amex", "last4": "0005"}
+        assert account.put("/me/payment-method", json=amex, headers=mine).status_code == 200
+    else:
+        assert account.delete("/me/payment-method", headers=mine).status_code == 204
+    shop.system.run_until_quiet()
+
+    # THEN the card chosen at checkout pays for the order, and the order forgets it once paid
+    [call] = shop.processor.calls
+    assert call["body"]["paymentMethod"] == "pm_card_visa"
+    order = shop.doc("orders", order_id)
+    assert (order["status"], order["paymentMethod"]) == ("placed", None)
 
 
 @pytest.mark.parametrize(

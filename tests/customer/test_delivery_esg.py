@@ -53,6 +53,9 @@ PICKED_UP = {
         # a location off the Earth, never shown to the customer
         ({**PICKED_UP, "location": {"lat": 91, "lng": 13.4}}, "location"),
         ({**PICKED_UP, "location": {"lat": 52.5, "lng": -180.5}}, "location"),
+        # no order to key it by, and a time before 1970: the contract's own bounds
+        ({**PICKED_UP, "orderId": ""}, "orderId"),
+        ({**PICKED_UP, "changedAt": -1}, "changedAt"),
     ],
 )
 def test_a_delivery_status_that_breaks_the_contract_becomes_a_fault(

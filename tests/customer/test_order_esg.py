@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from customer.contracts import OrderPlaced
 from order.contracts import OrderStatusChangedV2
 from shared.envelope import new_event
@@ -103,6 +105,33 @@ def test_an_order_status_that_breaks_the_contract_becomes_a_fault(customer: Cust
     [fault] = customer.faults()
     assert fault["function"] == "customer/order-esg/ingress"
     assert fault["error"]["type"] == "InvalidEventError"
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ({"id": "", "status": "accepted", "changedAt": 1}, "id"),
+        ({"id": "o-1", "status": "accepted", "changedAt": -1}, "changedAt"),
+        ({"id": "o-1", "status": "accepted", "readyBy": -1, "changedAt": 1}, "readyBy"),
+    ],
+)
+def test_an_order_status_outside_the_contracts_bounds_is_a_fault_naming_the_field(
+    customer: Customer, body: dict[str, object], named: str
+) -> None:
+    broken = new_event(
+        OrderStatusChangedV2.TYPE,
+        "order",
+        body,
+        partition_key="o-1",
+        tags={"subsystem": "order", "schemaVersion": "2"},
+    )
+    customer.inject("order", broken)
+
+    assert customer.events("order-status-changed") == []
+    [fault] = customer.faults()
+    assert fault["function"] == "customer/order-esg/ingress"
+    assert fault["error"]["type"] == "InvalidEventError"
+    assert f"{named}:" in fault["error"]["message"]
 
 
 def test_a_status_order_added_since_is_skipped_not_a_fault(customer: Customer) -> None:

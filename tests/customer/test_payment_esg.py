@@ -616,12 +616,17 @@ def test_no_event_ever_carries_a_card_token(shop: Customer) -> None:
     assert [c["body"]["paymentMethod"] for c in authorizations] == ["pm_card_visa", "pm_card_amex"]
 
 
-def test_a_saved_card_removed_before_the_payment_declines_the_order(shop: Customer) -> None:
+def test_a_saved_card_removed_before_checkout_heard_of_it_declines_the_order(
+    shop: Customer,
+) -> None:
+    # GIVEN the customer removes their saved card, and checks out before checkout's copy of
+    # the account says so (it still says a card is saved)
     shop.sign_up()
     shop.fill_cart()
-    response = shop.client("checkout-bff").post("/checkout", json={}, headers=shop.headers())
-    order_id = response.get_json()["orderId"]
     shop.client("account-bff").delete("/me/payment-method", headers=shop.headers())
+    response = shop.client("checkout-bff").post("/checkout", json={}, headers=shop.headers())
+    assert response.status_code == 201, response.get_json()
+    order_id = response.get_json()["orderId"]
     shop.system.run_until_quiet()
 
     assert payment(shop, order_id)["reason"] == "no_payment_method"

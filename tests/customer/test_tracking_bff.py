@@ -355,6 +355,7 @@ def test_a_customer_lists_only_their_own_orders_newest_first(shop: Customer) -> 
             "readyBy": None,
             "cancellation": None,
             "placedAt": START + 2 * MINUTE,
+            "createdAt": START + 2 * MINUTE,
         },
         {
             "id": first,
@@ -366,8 +367,20 @@ def test_a_customer_lists_only_their_own_orders_newest_first(shop: Customer) -> 
             "readyBy": None,
             "cancellation": None,
             "placedAt": START,
+            "createdAt": START,
         },
     ]
+
+
+def test_the_history_says_when_each_order_was_checked_out_placed_or_not(shop: Customer) -> None:
+    declined = shop.place_order(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
+    shop.clock.advance(MINUTE)
+    placed = shop.place_order()
+
+    listed = shop.call("tracking-bff", "GET", "/orders").get_json()["orders"]
+
+    shown = [(o["id"], o["placedAt"], o["createdAt"]) for o in listed]
+    assert shown == [(placed, START + MINUTE, START + MINUTE), (declined, None, START)]
 
 
 def test_the_history_says_why_an_order_was_cancelled_or_declined(shop: Customer) -> None:
