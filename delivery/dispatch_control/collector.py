@@ -86,6 +86,8 @@ def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         created = store.create(DELIVERIES, key, _new_delivery(order, event.timestamp))
         if not created and order["status"] == "ready":  # ready before it was said: search now
             store.update(DELIVERIES, key, lambda d: start_search(d, event.timestamp))
+        elif not created:  # the food is said to be ready at another time
+            store.update(DELIVERIES, key, lambda d: _rescheduled(d, order, event.timestamp))
     elif order["status"] == "cancelled":
         store.update(DELIVERIES, key, lambda d: _cancelled(d, event.timestamp))
         delivery = store.get(DELIVERIES, key)
@@ -123,12 +125,18 @@ def _place(order: Doc) -> tuple[int, int]:
     return order["changedAt"], COURSE.index(order["status"])
 
 
+def _search_from(order: Doc, now_ms: int) -> int:
+    """When to start looking for a driver for ``order``: :data:`DISPATCH_LEAD_MS` before the
+    food is ready, now if it is ready or said to be soon (or nobody said when)."""
+    ready_by = order.get("readyBy") if order["status"] == "accepted" else None
+    return now_ms if ready_by is None else max(now_ms, ready_by - DISPATCH_LEAD_MS)
+
+
 def _new_delivery(order: Doc, now_ms: int) -> Doc:
     if order["deliveryAddress"] is None:
         raise BusinessRuleViolation(f"order {order['id']} needs a driver but has no address")
     restaurant = order["restaurant"]
-    ready_by = order.get("readyBy") if order["status"] == "accepted" else None
-    search_from = now_ms if ready_by is None else max(now_ms, ready_by - DISPATCH_LEAD_MS)
+    search_from = _search_from(order, now_ms)
     return {
         "id": delivery_id(order["id"]),
         "orderId": order["id"],
@@ -156,6 +164,19 @@ def start_search(delivery: Doc | None, now_ms: int) -> Doc | None:
     if delivery is None or delivery["status"] != "scheduled":
         return None
     return {**delivery, "status": "searching", "changedAt": now_ms}
+
+
+def _rescheduled(delivery: Doc | None, order: Doc, now_ms: int) -> Doc | None:
+    """A scheduled delivery's search moves with the time the food is now said to be ready
+    (the latest order update's ``readyBy``), starting now if that is due; a delivery
+    searching already, or further on, is left as it is."""
+    if delivery is None or delivery["status"] != "scheduled":
+        return None
+    search_from = _search_from(order, now_ms)
+    if search_from == delivery["searchFrom"]:
+        return None
+    status = "searching" if search_from <= now_ms else "scheduled"
+    return {**delivery, "status": status, "searchFrom": search_from, "changedAt": now_ms}
 
 
 def _cancelled(delivery: Doc | None, now_ms: int) -> Doc | None:

@@ -65,7 +65,7 @@ def _offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         if offer is not None and (theirs or _withdrawn_first(offer, body)):
             return offer
         past = list((offer or {}).get("pastDrivers", []))
-        if offer is not None and offer["driverId"] != body["driverId"]:
+        if offer is not None and offer["driverId"] not in (body["driverId"], *past):
             past.append(offer["driverId"])
         new = {
             "deliveryId": body["id"],

@@ -148,7 +148,10 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
 
     @api.route("GET", "/me/offers", actors={"driver"}, response=Offers)
     def get_offers(caller: Principal) -> Offers:
-        """The offers open to the caller right now."""
+        """The offers open to the caller right now; none while the caller is offline (they
+        could not accept them: dispatch withdraws them once it hears of it)."""
+        if not (store.get(DRIVERS, caller.subject) or {}).get("online", False):
+            return Offers(offers=[])
         offers = open_offers(store, caller.subject, clock.now_ms())
         return Offers(offers=[view(store, offer) for offer in offers])
 

@@ -37,11 +37,13 @@ driverId, pickup{name,address}, dropoff, expiresAt, status, answeredAt, pastDriv
 status is ``open``, ``accepted``, ``declined``, ``withdrawn``, ``released`` (accepted, then
 handed back) or ``assigned`` (the delivery was assigned to the driver on their answer to an
 earlier offer of it, which dispatch heard late); only an open offer keeps the whole
-``dropoff``, the others its :func:`area`. The delivery and ``expiresAt`` identify an offer:
-a driver may be offered a delivery again once their offer ran out. An offer withdrawn before
-it arrived is kept as ``{deliveryId, driverId, expiresAt, status: "withdrawn"}``, so that
-offer never opens when it comes (``expiresAt`` is missing when the withdrawal named none: then
-only an offer announced before the withdrawal stays closed)."""
+``dropoff``, the others its :func:`area`. ``pastDrivers`` names, once each, the drivers the
+delivery was offered to before its latest driver (a late answer of theirs is told the offer was
+withdrawn). The delivery and ``expiresAt`` identify an offer: a driver may be offered a
+delivery again once their offer ran out. An offer withdrawn before it arrived is kept as
+``{deliveryId, driverId, expiresAt, status: "withdrawn"}``, so that offer never opens when it
+comes (``expiresAt`` is missing when the withdrawal named none: then only an offer announced
+before the withdrawal stays closed)."""
 
 DELIVERIES = "driver-deliveries"
 """``driver-deliveries/{deliveryId}``: ``{deliveryId, orderId, driverId, pickup, dropoff, status,

@@ -9,7 +9,8 @@ coherent course whatever the arrival order:
 * a status older than one already heard (or than the cancellation) is not published;
   each internal status and cancellation carries its ``revision`` (see
   :mod:`delivery.events`), and the latest one heard is kept in
-  ``egress-deliveries/{deliveryId}`` with what the consumers were told;
+  ``egress-deliveries/{deliveryId}`` with what the consumers were told, noted once it is
+  published (a status whose publication failed is never taken as told);
 * ``delivered`` when ``picked-up`` was never told is published after a ``picked-up``;
 * a driver's ``assigned``, ``picked-up`` or ``delivered`` while another driver is the one
   told assigned is published after that driver's ``released``;
@@ -35,12 +36,15 @@ if TYPE_CHECKING:
     from delivery.ports import DeliveryPorts
     from shared.envelope import Envelope, Json
     from shared.runtime.context import Context
-    from shared.stores import AbstractDocumentStore, Doc
+    from shared.stores import Doc
 
 DELIVERIES = "egress-deliveries"
-"""``egress-deliveries/{deliveryId}``: ``{revision, told, before}``: the latest status or
-cancellation of the delivery heard of, and what the consumers were told after it and before
-it (``{status, driver}`` or ``null``)."""
+"""``egress-deliveries/{deliveryId}``: ``{heard, revision, told, before}``: the latest status
+or cancellation of the delivery heard of (``heard``, whose statuses are being published), the
+latest one published (``revision``), and what the consumers were told after that one and
+before it (``{status, driver}`` or ``null``). ``revision``, ``told`` and ``before`` are
+missing until a first one is published; ``heard`` is missing from records kept before it
+was (it is ``revision`` then)."""
 
 
 Step = tuple[str, DeliveryStatusChanged]
@@ -56,13 +60,13 @@ def publish_delivery_status(event: Envelope, ctx: Context[DeliveryPorts]) -> Non
     if event.type == DELIVERY_CANCELLED:
         if revision is None:  # announced before revisions: it cannot be placed in the course
             return
-        steps = _hear(ctx.ports.store, body["id"], revision, lambda told: cancellation(told, body))
+        steps = _hear(ctx, body["id"], revision, lambda told: cancellation(told, body))
     else:
         status = DeliveryStatusChanged.model_validate(body)
         if revision is None:
             publish(ctx, status)
             return
-        steps = _hear(ctx.ports.store, status.id, revision, lambda told: course(told, status))
+        steps = _hear(ctx, status.id, revision, lambda told: course(told, status))
     if steps is None:
         ctx.log.info(
             "delivery %s: %s came after a later one; not published", body["id"], event.type
@@ -118,7 +122,7 @@ def _as(status: DeliveryStatusChanged, changes: Json) -> DeliveryStatusChanged:
 
 
 def _hear(
-    store: AbstractDocumentStore,
+    ctx: Context[DeliveryPorts],
     delivery_id: str,
     revision: list[Any],
     steps_after: Callable[[Doc | None], list[Step]],
@@ -126,26 +130,46 @@ def _hear(
     """Note ``revision`` as the latest heard of the delivery and return what to publish for
     it, ``steps_after`` what consumers were told; ``None`` when a later revision was heard.
     A repeat of the latest one returns its statuses again: their publication may have
-    failed."""
-    heard = _order(revision)
+    failed.
 
-    def note(known: Doc | None) -> Doc | None:
-        if known is not None and _order(known["revision"]) >= heard:
-            return None
-        before = None if known is None else known["told"]
-        steps = steps_after(before)
-        told = before
-        if steps:
-            last = steps[-1][1]
-            told = {"status": last.status, "driver": last.driver.model_dump(mode="json")}
-        return {"revision": revision, "told": told, "before": before}
+    What consumers were told is noted only once the statuses are published
+    (:meth:`~shared.runtime.context.Context.after_publish`): a status whose publication
+    failed for good (dead-lettered) is never taken as told, so the next one still publishes
+    what it implies (the pickup before the delivery, the hand-back before the next driver).
+    """
+    store, heard = ctx.ports.store, _order(revision)
 
-    noted = store.update(DELIVERIES, delivery_id, note)
-    if noted is None:
-        noted = store.get(DELIVERIES, delivery_id)
-        if noted is None or _order(noted["revision"]) != heard:
+    def claim(known: Doc | None) -> Doc | None:
+        if known is not None and _order(_heard(known)) >= heard:
             return None
-    return steps_after(noted["before"])
+        return {**(known or {}), "heard": revision}
+
+    known = store.update(DELIVERIES, delivery_id, claim) or store.get(DELIVERIES, delivery_id)
+    if known is None or _order(_heard(known)) != heard:
+        return None
+    if "revision" not in known:
+        before = None
+    else:
+        before = known["before"] if _order(known["revision"]) == heard else known["told"]
+    steps = steps_after(before)
+    told = before
+    if steps:
+        last = steps[-1][1]
+        told = {"status": last.status, "driver": last.driver.model_dump(mode="json")}
+
+    def note(current: Doc | None) -> Doc | None:
+        if current is not None and _order(current.get("revision", ["", -1])) >= heard:
+            return None
+        return {**(current or {}), "revision": revision, "told": told, "before": before}
+
+    ctx.after_publish(lambda: store.update(DELIVERIES, delivery_id, note))
+    return steps
+
+
+def _heard(known: Doc) -> list[Any]:
+    """The latest revision ``known`` says was heard."""
+    heard: list[Any] = known["heard"] if "heard" in known else known["revision"]
+    return heard
 
 
 def _order(revision: list[Any]) -> tuple[str, int]:

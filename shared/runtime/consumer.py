@@ -118,6 +118,8 @@ class _FunctionRuntime(Generic[P, F]):
                 steps(ctx)
             if ctx.emitted:
                 self._publish(ctx.emitted)
+            for action in ctx.published:
+                action()
         except (PoisonError, ValidationError) as error:
             return self.record_fault(message(), error, ctx, faults)
         except Exception:

@@ -51,6 +51,8 @@ class Context(Generic[P]):
     occurred_at: int | None = None
     """When set (an ingress), what it emits keeps this time: when the fact happened."""
     emitted: list[tuple[Topic, Envelope]] = field(default_factory=list)
+    published: list[Callable[[], object]] = field(default_factory=list)
+    """What to run once the events emitted are published (:meth:`after_publish`)."""
 
     @property
     def tags(self) -> dict[str, str]:
@@ -137,6 +139,14 @@ class Context(Generic[P]):
                 )
         self.emitted.append((topic, event))
         return event
+
+    def after_publish(self, action: Callable[[], object]) -> None:
+        """Run ``action`` once every event emitted is published: a record of what was
+        published is written only after it was, so a failure between the two publishes the
+        same events again (consumers drop the repeats) and never records one nobody got.
+        Actions run in the order given, also when nothing was emitted; what one returns is
+        ignored, and an exception it raises is treated as a handler's."""
+        self.published.append(action)
 
 
 def _same_but_time(a: Envelope, b: Envelope) -> bool:

@@ -252,12 +252,13 @@ def delivery(tmp_path: Path, push: PushFake) -> Delivery:
     return Delivery(tmp_path, push)
 
 
-def offered_o9(expires_at: int, timestamp: int) -> Envelope:
-    """dispatch's ``delivery-offered`` of o-9 to dan, as the driver app's listener hears it."""
+def offered_o9(expires_at: int, timestamp: int, driver: str = "dan") -> Envelope:
+    """dispatch's ``delivery-offered`` of o-9 to ``driver``, as the driver app's listener hears
+    it."""
     offer = {
         "id": "d-o-9",
         "orderId": "o-9",
-        "driverId": "dan",
+        "driverId": driver,
         "pickup": {"restaurantId": "r-1", "name": "Trattoria Roma", "address": RESTAURANT},
         "dropoff": HOME,
         "expiresAt": expires_at,

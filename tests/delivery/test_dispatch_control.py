@@ -642,6 +642,36 @@ def test_food_ready_before_it_was_said_starts_the_search_at_once(delivery: Deliv
     assert [o["deliveryId"] for o in delivery.offers("dan")] == ["d-o-1"]
 
 
+def test_food_said_to_be_ready_sooner_moves_the_scheduled_search_earlier(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted", readyBy=START + 120 * MINUTE)
+
+    delivery.order("o-1", "accepted", readyBy=START + 30 * MINUTE, changedAt=START + 1)
+    delivery.system.advance(9 * MINUTE)
+    assert delivery.offers("dan") == []
+    delivery.system.advance(2 * MINUTE)  # 20 minutes before the food is ready now
+
+    assert [o["deliveryId"] for o in delivery.offers("dan")] == ["d-o-1"]
+
+
+def test_food_said_to_be_ready_later_moves_the_scheduled_search_later(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted", readyBy=START + 30 * MINUTE)
+
+    delivery.order("o-1", "accepted", readyBy=START + 120 * MINUTE, changedAt=START + 1)
+    delivery.system.advance(11 * MINUTE)
+
+    assert (delivery.delivery("o-1")["status"], delivery.offers("dan")) == ("scheduled", [])
+    assert delivery.delivery("o-1")["searchFrom"] == START + 100 * MINUTE
+    # an update heard late, older than the one that moved it, moves it back no more
+    delivery.order("o-1", "accepted", readyBy=START + 30 * MINUTE)
+    assert delivery.delivery("o-1")["searchFrom"] == START + 100 * MINUTE
+
+
 def test_a_scheduled_delivery_can_be_cancelled(delivery: Delivery) -> None:
     delivery.order("o-1", "accepted", readyBy=START + 120 * MINUTE)
     delivery.order("o-1", "cancelled", reason="customer")

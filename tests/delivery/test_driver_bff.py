@@ -438,6 +438,44 @@ def test_a_driver_who_went_offline_cannot_accept_the_offer_they_had(delivery: De
     assert delivery.answer("d-o-1", "accept", "dan").status_code == 409
 
 
+def test_a_driver_who_went_offline_no_longer_sees_the_offers_they_had(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    assert len(delivery.offers("dan")) == 1
+    offline = delivery.client.put(
+        "/me/status", json={"online": False}, headers=delivery.headers("dan")
+    )
+    assert offline.status_code == 200
+
+    # before dispatch has heard of it and withdrawn the offer: it could not be accepted
+    shown = delivery.client.get("/me/offers", headers=delivery.headers("dan"))
+
+    assert shown.status_code == 200
+    assert shown.get_json() == {"offers": []}
+    assert delivery.store.get("driver-offers", "d-o-1")["status"] == "open"  # type: ignore[index]
+
+
+def test_a_delivery_offered_back_and_forth_names_each_past_driver_once(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan")
+    delivery.driver("eve")
+    offers = [
+        offered_o9(START + n * MINUTE, timestamp=START + n, driver=driver)
+        for n, driver in enumerate(["dan", "eve", "dan", "eve", "dan"], start=1)
+    ]
+
+    for offered in offers:
+        delivery.inject(offered)
+
+    offer = delivery.store.get("driver-offers", "d-o-9")
+    assert offer is not None
+    assert (offer["driverId"], offer["pastDrivers"]) == ("dan", ["dan", "eve"])
+    assert delivery.answer("d-o-9", "accept", "eve").status_code == 409  # withdrawn
+
+
 def test_a_declined_offer_cannot_be_accepted_afterwards(delivery: Delivery) -> None:
     delivery.driver("dan")
     delivery.order("o-1", "accepted")

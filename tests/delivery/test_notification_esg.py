@@ -165,6 +165,16 @@ def test_a_provider_outage_is_retried_and_notifies_once(delivery: Delivery) -> N
     assert delivery.faults() == []
 
 
+def test_a_provider_rate_limiting_for_minutes_still_notifies_once(delivery: Delivery) -> None:
+    delivery.push.failures, delivery.push.failure_status = 8, 429  # about 5 minutes of backoff
+
+    delivery.order("o-1", "accepted")
+
+    assert list(delivery.push.messages) == ["o-1:accepted:customer"]
+    assert delivery.push.calls == 9
+    assert delivery.faults() == []
+
+
 def test_a_repeated_status_event_notifies_once(delivery: Delivery) -> None:
     accepted = delivery.order("o-1", "accepted")
     calls = delivery.push.calls
@@ -188,7 +198,7 @@ def test_a_status_of_an_order_never_seen_ends_as_a_fault(delivery: Delivery) -> 
     delivery.inject(new_event("delivery-status-changed", "delivery", body, partition_key="o-7"))
 
     [fault] = [f for f in delivery.faults() if f["function"] == "notification-esg-push"]
-    assert (fault["reason"], fault["deliveryAttempt"]) == ("dead-letter", 5)
+    assert (fault["reason"], fault["deliveryAttempt"]) == ("dead-letter", 15)
     assert delivery.push.messages == {}
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from delivery.contracts import DeliveryStatusChanged
 from delivery.dispatch_control.drivers import FOLLOW_EVERY_MS
 from delivery.order_esg.egress import course
-from shared.envelope import new_event
+from shared.envelope import Envelope, new_event
+from shared.exceptions import PublishError
+from shared.runtime import consumer
 from shared.topology import Topic
 from tests.delivery.conftest import (
     HOME,
@@ -24,6 +26,8 @@ from tests.delivery.conftest import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import pytest
 
 
@@ -264,3 +268,31 @@ def test_a_cancellation_before_any_driver_was_told_is_not_published(delivery: De
 
     assert delivery.bus("delivery-cancelled") != []
     assert delivery.statuses() == []
+
+
+def test_a_status_whose_publication_failed_for_good_is_not_taken_as_told(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the pickup's publication fails until its delivery is dead-lettered (a fault to
+    # resubmit): consumers never heard of the pickup
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    real = consumer.ConsumerRuntime._publish
+
+    def external_down(self: Any, emitted: Sequence[tuple[Topic, Envelope]]) -> None:
+        if self.qualified == "delivery/order-esg/egress":
+            raise PublishError("the external topic is unavailable")
+        real(self, emitted)
+
+    monkeypatch.setattr(consumer.ConsumerRuntime, "_publish", external_down)
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    monkeypatch.undo()
+    [fault] = [f for f in delivery.faults() if f["function"] == "order-esg-egress"]
+    assert fault["reason"] == "dead-letter"
+    assert delivery.statuses() == [("assigned", "dan")]
+
+    # WHEN the delivery is published
+    delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+
+    # THEN the pickup it implies goes out before it: Order moves a picked-up order only
+    assert delivery.statuses() == [("assigned", "dan"), ("picked-up", "dan"), ("delivered", "dan")]
