@@ -30,6 +30,15 @@ if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore, Doc
 
 
+EMPTY_CART_REFUSAL = (
+    "the cart is empty: if you just checked out, the order is among your orders "
+    "(GET /orders on the tracking API); fill the cart (PUT /cart) to order again"
+)
+"""Why a checkout of an empty cart is refused: a second click sent without an
+``Idempotency-Key`` finds the cart the first one ordered gone. The same words for every
+empty cart, so the answer tells nothing of any order."""
+
+
 def http_app(ports: CustomerPorts) -> flask.Flask:
     """The Flask app serving ``/cart`` and ``/checkout``; the cart is always the caller's."""
     api = HttpApi("Customer checkout", ports.verifier, store=ports.store)
@@ -74,24 +83,26 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         status=201,
         idempotent=True,
         refusals={
-            409: "the cart is empty, or the menu changed since it was filled "
-            "(the cart now holds the menu as it is)",
-            422: "the cart cannot be ordered, no delivery address or payment method is known, "
-            "or the restaurant does not deliver to the address",
+            409: "the cart is empty (an order checked out from it is in the tracking API's "
+            "GET /orders), or the menu changed since it was filled (the cart now holds the "
+            "menu as it is)",
+            422: "the cart cannot be ordered, no delivery address is known or no card is given "
+            "or saved, or the restaurant does not deliver to the address",
         },
     )
     def checkout(caller: Principal, body: CheckoutRequest) -> Checkout:
         """Order the caller's cart; the order is placed once the payment is authorized."""
         cart = store.get(CARTS, caller.subject)
         if cart is None:
-            raise HttpError(409, "the cart is empty")
+            raise HttpError(409, EMPTY_CART_REFUSAL)
         ordered_version = cart.get("checkoutId")
         made = store.get(ORDERS, ordered_version) if ordered_version else None
         if made is not None:  # a retry of a checkout that made the order and then failed
             return _consumed(store, caller.subject, ordered_version, made)
-        address, card = _delivery_and_payment(body, store.get(ACCOUNTS, caller.subject))
+        account = store.get(ACCOUNTS, caller.subject)
         # The saved card pays as it is now: one changed or removed after checkout does not.
-        card = card or saved_card_token(store, caller.subject)
+        card = body.payment_method or saved_card_token(store, caller.subject)
+        address, card = _delivery_and_payment(body, account, card)
         wanted = [(line["menuItemId"], line["quantity"]) for line in cart["items"]]
         priced = _price(store, cart["restaurantId"], wanted)
         if _as_shown(priced.lines, priced.currency) != _as_shown(cart["items"], cart["currency"]):
@@ -99,7 +110,6 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         if priced.total <= 0:
             raise HttpError(422, "there is nothing to pay", {"items": "the total must be above 0"})
         require_delivery_area(priced.restaurant, address)
-        account = store.get(ACCOUNTS, caller.subject) or {}
         order = new_order(
             ordered_version or str(ids.new_uuid()),
             caller.subject,
@@ -107,7 +117,7 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
             address,
             card,
             ports.clock.now_ms(),
-            notify_customer=account.get("notifications", True),
+            notify_customer=(account or {}).get("notifications", True),
         )
         if not store.create(ORDERS, order["id"], order):
             order = store.get(ORDERS, order["id"]) or order  # a concurrent checkout's
@@ -181,31 +191,32 @@ def _price(
         raise HttpError(422, f"the cart cannot be ordered: {e}", e.fields) from e
 
 
-def _delivery_and_payment(body: CheckoutRequest, known: Doc | None) -> tuple[Doc, str | None]:
-    """The address, and the card token given in the request (``None``: the account's saved
-    card, which checkout reads from the account itself; it never travels in an event).
+def _delivery_and_payment(
+    body: CheckoutRequest, known: Doc | None, card: str | None
+) -> tuple[Doc, str]:
+    """The address, and the card token that pays (``card``: the one the request gave, else
+    the account's saved card, read from the account itself; it never travels in an event).
 
-    Checkout knows accounts from ``account-updated`` events, so an account saved
-    a moment ago may not have reached it yet; the message says so.
+    Checkout knows saved addresses from ``account-updated`` events, so one saved a moment
+    ago may not have reached it yet; the message says so. The card has no such delay.
     """
     account = known or {}
     given = body.delivery_address
     address: Doc | None = given.model_dump(mode="json") if given else account.get("deliveryAddress")
-    card: str | None = body.payment_method
-    has_card = card is not None or bool(account.get("hasPaymentMethod"))
-    if address is None or not has_card:
-        missing = [
-            name
-            for name, v in (("deliveryAddress", address), ("paymentMethod", has_card or None))
-            if v is None
-        ]
-        why = (
+    missing: dict[str, str] = {}
+    if address is None:
+        missing["deliveryAddress"] = (
             "none given and none saved in the account (one saved a moment ago reaches "
             "checkout within seconds)"
             if known is not None
             else "none given, and checkout knows no account of yours yet "
             "(a new account reaches it within seconds)"
         )
-        fields = dict.fromkeys(missing, why)
-        raise HttpError(422, "checkout needs " + " and ".join(missing), fields)
+    if card is None:
+        missing["paymentMethod"] = (
+            "none given and no card saved in the account (PUT /me/payment-method on the "
+            "account API)"
+        )
+    if address is None or card is None:
+        raise HttpError(422, "checkout needs " + " and ".join(missing), missing)
     return address, card

@@ -16,7 +16,9 @@ RESTAURANTS = "checkout-restaurants"
 MENUS = "checkout-menus"
 """Checkout's own copy of the menus, keyed by restaurant id."""
 ACCOUNTS = "checkout-accounts"
-"""Each customer's saved delivery address and whether a card is saved, keyed by subject."""
+"""Checkout's copy of each customer's account from ``account-updated``, keyed by subject: the
+saved delivery address and notification choice. Whether a card is saved checkout reads from
+the account itself, with its token, at checkout (:mod:`customer.account_bff.card`)."""
 
 TOKEN = r"^pm_[A-Za-z0-9_]{3,64}$"
 MAX_QUANTITY = 50

@@ -25,7 +25,7 @@ def new_order(
     customer_id: str,
     cart: PricedCart,
     delivery_address: Doc,
-    payment_method: str | None,
+    payment_method: str,
     now_ms: int,
     *,
     notify_customer: bool = True,
@@ -33,11 +33,12 @@ def new_order(
     """An order awaiting payment, known outside only by a fresh random ``customerRef``.
 
     ``paymentMethod`` is the card token that pays: the one the checkout request named,
-    else the account's saved card as it was at checkout (``None`` only when checkout's
-    copy of the account said a card is saved that was removed meanwhile: payment-esg then
-    finds none). It stays in this document, no event carries it, and it is forgotten once
-    payment-esg announces the payment's outcome (:func:`payment_decided`), or finds the
-    order cancelled before it asked the processor anything.
+    else the account's saved card as it was at checkout (checkout refuses an order with
+    neither; orders checked out before it fixed the saved card may hold ``None``, which
+    payment-esg reads as the account's card). It stays in this document, no event carries
+    it, and it is forgotten once payment-esg announces the payment's outcome
+    (:func:`payment_decided`), or finds the order cancelled before it asked the processor
+    anything.
     ``notifyCustomer`` is the account's choice at checkout, passed on with the order.
     """
     restaurant = cart.restaurant

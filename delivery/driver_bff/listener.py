@@ -19,6 +19,7 @@ from delivery.driver_bff.records import (
     cancelled_first,
     handed_back,
     is_cancelled_first,
+    offered_area,
 )
 from delivery.events import (
     DELIVERY_ASSIGNED,
@@ -57,7 +58,8 @@ def _offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     """The driver's new offer; one of a delivery the driver has already (dispatch took their
     answer to an earlier offer of it, heard late) never opens, nor does one whose withdrawal
     came first, however close in time (:func:`_withdrawn_first`). One that opens before it
-    expires is noted on the driver's profile: only such an offer is theirs to miss."""
+    expires is noted on the driver's profile: only such an offer is theirs to miss. The offer
+    keeps only the customer's area and distance: the street is the assigned driver's to know."""
     body, store = event.body, ctx.ports.store
     theirs = _has_delivery(store, body["id"], body["driverId"])
 
@@ -72,7 +74,7 @@ def _offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
             "orderId": body["orderId"],
             "driverId": body["driverId"],
             "pickup": {"name": body["pickup"]["name"], "address": body["pickup"]["address"]},
-            "dropoff": body["dropoff"],
+            "dropoff": offered_area(body["pickup"]["address"], body["dropoff"]),
             "expiresAt": body["expiresAt"],
             "status": "open",
             "answeredAt": None,

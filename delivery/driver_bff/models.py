@@ -119,6 +119,19 @@ class Area(ResponseView):
     """Postal code, as written in the address's country."""
 
 
+class OfferedArea(ResponseView):
+    """Where an offered delivery goes, as the driver sees it before taking it on: the area of
+    the customer's address and how far it is, no street or coordinates (those come with the
+    assignment)."""
+
+    city: str
+    """City or town."""
+    postcode: str
+    """Postal code, as written in the address's country."""
+    distance_m: int
+    """How far the address is from the restaurant, in metres, as the crow flies."""
+
+
 class Pickup(ResponseView):
     """The restaurant to pick the order up at."""
 
@@ -150,8 +163,9 @@ class Offer(ResponseView):
     """The order to deliver."""
     pickup: Pickup
     """Where to pick the order up."""
-    dropoff: Address
-    """Where to deliver it: the customer's address."""
+    dropoff: OfferedArea
+    """Where to deliver it: only the area of the customer's address and its distance from the
+    restaurant; the whole address is shown once the delivery is assigned to the caller."""
     expires_at: int
     """Until when the offer can be accepted, in epoch milliseconds (UTC); afterwards it is
     withdrawn."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from delivery.driver_bff.models import Answer, Offer, Offers
 from delivery.driver_bff.pickups import readiness
-from delivery.driver_bff.records import ANSWERED_UP_TO, DRIVERS, OFFERS, area
+from delivery.driver_bff.records import ANSWERED_UP_TO, DRIVERS, OFFERS, area, offered_area
 from delivery.events import offer_id_of
 from shared.api import HttpApi, HttpError
 from shared.stores import Doc, Where
@@ -102,13 +102,16 @@ def open_offers(store: AbstractDocumentStore, driver_id: str, now_ms: int) -> li
 
 
 def view(store: AbstractDocumentStore, offer: Doc) -> Offer:
-    """What the driver sees of an open offer, with how far the restaurant is with the food."""
+    """What the driver sees of an open offer: the pickup, with how far the restaurant is with
+    the food, and only the area of the customer's address and how far it is."""
     food = readiness(store, offer["orderId"])
+    pickup = offer["pickup"]
     return Offer.model_validate(
         {
             **offer,
             "offerId": offer_id_of(offer["deliveryId"], offer["expiresAt"]),
-            "pickup": {**offer["pickup"], **food},
+            "pickup": {**pickup, **food},
+            "dropoff": offered_area(pickup["address"], offer["dropoff"]),
         }
     )
 

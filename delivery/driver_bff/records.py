@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from shared.geo import distance_m
+
 if TYPE_CHECKING:
     from shared.stores import Doc
 
@@ -36,11 +38,14 @@ OFFERS = "driver-offers"
 driverId, pickup{name,address}, dropoff, expiresAt, status, answeredAt, pastDrivers}``;
 status is ``open``, ``accepted``, ``declined``, ``withdrawn``, ``released`` (accepted, then
 handed back) or ``assigned`` (the delivery was assigned to the driver on their answer to an
-earlier offer of it, which dispatch heard late); only an open offer keeps the whole
-``dropoff``, the others its :func:`area`. ``pastDrivers`` names, once each, the drivers the
-delivery was offered to before its latest driver (a late answer of theirs is told the offer was
-withdrawn). The delivery and ``expiresAt`` identify an offer: a driver may be offered a
-delivery again once their offer ran out. An offer withdrawn before it arrived is kept as
+earlier offer of it, which dispatch heard late); no offer keeps the customer's street or
+coordinates: an open one's ``dropoff`` is its :func:`offered_area`, the others' its
+:func:`area` (the whole address comes with the assignment, in :data:`DELIVERIES`; offers stored
+before hold it while open, and are shown only their :func:`offered_area`). ``pastDrivers``
+names, once each, the drivers the delivery was offered to before its latest driver (a late
+answer of theirs is told the offer was withdrawn). The delivery and ``expiresAt`` identify an
+offer: a driver may be offered a delivery again once their offer ran out. An offer withdrawn
+before it arrived is kept as
 ``{deliveryId, driverId, expiresAt, status: "withdrawn"}``, so that offer never opens when it
 comes (``expiresAt`` is missing when the withdrawal named none: then only an offer announced
 before the withdrawal stays closed)."""
@@ -68,6 +73,16 @@ def area(address: Doc) -> Doc:
     """What the driver keeps of a customer's address once they no longer need it: the city
     and postcode, no street or coordinates."""
     return {"city": address["city"], "postcode": address["postcode"]}
+
+
+def offered_area(pickup: Doc, dropoff: Doc) -> Doc:
+    """What a driver is shown of a customer's address before taking the delivery on: its
+    :func:`area` and ``distanceM``, how far it is from the ``pickup`` address in whole metres
+    (as the crow flies). ``dropoff`` is the whole address, or what this kept of it."""
+    distance = dropoff.get("distanceM")
+    if distance is None:
+        distance = round(distance_m(pickup, dropoff))
+    return {**area(dropoff), "distanceM": distance}
 
 
 def cancelled_first(delivery_id: str, order_id: str, driver_id: str) -> Doc:

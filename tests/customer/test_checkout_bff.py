@@ -567,6 +567,25 @@ def test_checkout_with_an_empty_cart_is_a_conflict(shop: Customer) -> None:
     assert orders(shop) == []
 
 
+def test_a_second_click_without_idempotency_key_points_to_the_orders(shop: Customer) -> None:
+    # GIVEN a checkout answered, its cart ordered
+    shop.sign_up()
+    shop.fill_cart()
+    first = checkout(shop)
+    assert first.status_code == 201
+
+    # WHEN the app sends a second click without an Idempotency-Key
+    again = checkout(shop)
+
+    # THEN it is refused, saying where the order went, in the words any empty cart gets
+    assert again.status_code == 409
+    message = again.get_json()["error"]
+    assert "GET /orders" in message
+    assert first.get_json()["orderId"] not in message
+    assert message == checkout(shop, subject="bob").get_json()["error"]
+    assert len(orders(shop)) == 1
+
+
 def test_checkout_without_address_or_card_names_what_is_missing(shop: Customer) -> None:
     shop.call("account-bff", "PUT", "/me", {"name": "Alice", "email": "alice@example.com"})
     shop.fill_cart()
@@ -576,9 +595,12 @@ def test_checkout_without_address_or_card_names_what_is_missing(shop: Customer) 
     assert response.status_code == 422
     fields = response.get_json()["fields"]
     assert set(fields) == {"deliveryAddress", "paymentMethod"}
-    assert fields["paymentMethod"] == (
+    assert fields["deliveryAddress"] == (
         "none given and none saved in the account (one saved a moment ago reaches checkout "
         "within seconds)"
+    )
+    assert fields["paymentMethod"] == (
+        "none given and no card saved in the account (PUT /me/payment-method on the account API)"
     )
     assert orders(shop) == []
     assert cart(shop) == PRICED
@@ -591,9 +613,57 @@ def test_checkout_before_the_new_account_reached_it_says_so(shop: Customer) -> N
 
     assert response.status_code == 422
     assert (
-        "checkout knows no account of yours yet" in response.get_json()["fields"]["paymentMethod"]
+        "checkout knows no account of yours yet" in response.get_json()["fields"]["deliveryAddress"]
     )
     assert orders(shop) == []
+
+
+def test_a_card_saved_a_moment_ago_pays_before_checkouts_copy_hears_of_it(
+    shop: Customer,
+) -> None:
+    # GIVEN an account without a card, as checkout's copy of it says
+    account = {"name": "Alice", "email": "alice@example.com", "deliveryAddress": HOME}
+    assert shop.call("account-bff", "PUT", "/me", account).status_code == 200
+    shop.fill_cart()
+    assert shop.doc("checkout-accounts", "alice")["hasPaymentMethod"] is False
+
+    # WHEN the customer saves a card and checks out before the copy hears of it
+    amex = {"token": "pm_card_amex", "brand": "amex", "last4": "0005"}
+    mine = shop.headers()
+    assert (
+        shop.client("account-bff").put("/me/payment-method", json=amex, headers=mine).status_code
+        == 200
+    )
+    response = shop.client("checkout-bff").post("/checkout", json={}, headers=mine)
+    assert shop.doc("checkout-accounts", "alice")["hasPaymentMethod"] is False  # not heard yet
+
+    # THEN the card just saved pays for the order
+    assert response.status_code == 201, response.get_json()
+    shop.system.run_until_quiet()
+    [call] = shop.processor.calls
+    assert call["body"]["paymentMethod"] == "pm_card_amex"
+    assert shop.doc("orders", response.get_json()["orderId"])["status"] == "placed"
+
+
+def test_a_saved_card_removed_before_checkouts_copy_heard_of_it_is_a_clear_422(
+    shop: Customer,
+) -> None:
+    # GIVEN the customer removes their saved card, and checks out before checkout's copy of
+    # the account says so (it still says a card is saved)
+    shop.sign_up()
+    shop.fill_cart()
+    mine = shop.headers()
+    assert shop.client("account-bff").delete("/me/payment-method", headers=mine).status_code == 204
+    response = shop.client("checkout-bff").post("/checkout", json={}, headers=mine)
+    assert shop.doc("checkout-accounts", "alice")["hasPaymentMethod"] is True  # not heard yet
+
+    # THEN checkout refuses, naming the card, and keeps the cart: no order to decline later
+    assert response.status_code == 422
+    assert set(response.get_json()["fields"]) == {"paymentMethod"}
+    shop.system.run_until_quiet()
+    assert orders(shop) == []
+    assert cart(shop) == PRICED
+    assert shop.processor.calls == []
 
 
 def test_a_malformed_checkout_gets_400(shop: Customer) -> None:

@@ -27,6 +27,8 @@ from tests.delivery.conftest import (
 from tests.delivery.held import hold_event
 
 AREA = {"city": HOME["city"], "postcode": HOME["postcode"]}
+OFFERED_AREA = {**AREA, "distanceM": 1162}
+"""What an open offer shows of ``HOME``: its area, and how far it is from ``RESTAURANT``."""
 OFFER_AT = START + 2 * MINUTE
 """When o-1's delivery's first offer, made at ``START``, expires."""
 OFFER = f"d-o-1@{OFFER_AT}"
@@ -295,7 +297,7 @@ def test_an_offer_shows_in_the_drivers_app(delivery: Delivery) -> None:
                 "readyBy": None,
                 "ready": False,
             },
-            "dropoff": HOME,
+            "dropoff": OFFERED_AREA,
             "expiresAt": OFFER_AT,
         }
     ]
@@ -782,8 +784,44 @@ def test_an_offer_no_longer_open_keeps_only_the_area_of_the_address(delivery: De
         key: delivery.store.get("driver-offers", key)["dropoff"]  # type: ignore[index]
         for key in ("d-o-1", "d-o-2", "d-o-3", "d-o-4")
     }
-    assert dropoffs == {"d-o-1": AREA, "d-o-2": AREA, "d-o-3": AREA, "d-o-4": HOME}
-    assert delivery.offers("dan")[0]["dropoff"] == HOME
+    assert dropoffs == {"d-o-1": AREA, "d-o-2": AREA, "d-o-3": AREA, "d-o-4": OFFERED_AREA}
+    assert delivery.offers("dan")[0]["dropoff"] == OFFERED_AREA
+
+
+def test_an_open_offer_shows_the_customers_street_to_no_one_until_assigned(
+    delivery: Delivery,
+) -> None:
+    # GIVEN a delivery offered to dan
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+
+    # THEN neither his app nor the offer kept for it holds the customer's street or position
+    [offer] = delivery.offers("dan")
+    stored = delivery.store.get("driver-offers", "d-o-1")
+    for shown in (offer["dropoff"], stored["dropoff"]):  # type: ignore[index]
+        assert shown == OFFERED_AREA
+    assert HOME["street"] not in delivery.call("GET", "/me/offers", "dan").get_data(as_text=True)
+
+    # WHEN he accepts and dispatch assigns him the delivery
+    assert delivery.answer("d-o-1", "accept", "dan").status_code == 200
+    delivery.system.run_until_quiet()
+
+    # THEN the whole address is his to see
+    assert delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()["dropoff"] == HOME
+
+
+def test_an_open_offer_kept_with_the_whole_address_shows_only_its_area(
+    delivery: Delivery,
+) -> None:
+    # GIVEN an open offer stored with the customer's whole address (as it was stored before)
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    stored = delivery.store.get("driver-offers", "d-o-1")
+    assert stored is not None
+    delivery.store.put("driver-offers", "d-o-1", {**stored, "dropoff": HOME})
+
+    # THEN the app shows only its area and distance
+    assert delivery.offers("dan")[0]["dropoff"] == OFFERED_AREA
 
 
 def test_a_drivers_deliveries_come_a_page_at_a_time_newest_first(delivery: Delivery) -> None:
