@@ -29,10 +29,11 @@ the order back before the pickup), ``picked-up`` and ``delivered``
 ``order-status-changed`` (lifecycle-control announcer): once per status the order reached
     the order's state: order-placed's fields with ordering and receivedAt, then status,
     reason, detail, acceptedAt, readyBy, driverAssigned, assignedAt, releasedAt, changedAt,
-    updatedAt, history[{status,at}], answerBy (while placed: when the restaurant's time to
-    answer runs out; else null); a status reached before the current one has its
-    history entry's status and time as ``status`` and ``changedAt``, and null ``reason``
-    and ``detail``; tagged ``status`` and ``ordering`` too
+    updatedAt, history[{status,at,readyBy}] (readyBy as the status was reached; entries
+    written before they kept it lack it), answerBy (while placed: when the restaurant's
+    time to answer runs out; else null); a status reached before the current one has its
+    history entry's status, time and readyBy as ``status``, ``changedAt`` and ``readyBy``,
+    and null ``reason`` and ``detail``; tagged ``status`` and ``ordering`` too
 
 Never on the bus: the timeouts schedule records these straight into the order's event
 store, stamped with the deadline they are for:

@@ -22,7 +22,8 @@ the restaurant id. Times are epoch milliseconds.
 ``order-accepted`` (kitchen-bff trigger)
     id, restaurantId, prepMinutes
 ``order-rejected`` (kitchen-bff trigger)
-    id, restaurantId, reason (the staff's words)
+    id, restaurantId, reason (the staff's words; the kitchen's own for an order that lists
+    no dish, refused on arrival)
 ``order-ready`` (kitchen-bff trigger)
     id, restaurantId, readyAt
 """

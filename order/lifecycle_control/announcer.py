@@ -53,11 +53,13 @@ def announce(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
 
 
 def _states(order: Order, announced: list[dict[str, object]]) -> Iterator[Order]:
-    """The order as of each history entry not in ``announced``; only the current one has a
-    reason."""
+    """The order as of each history entry not in ``announced``: only the current one has a
+    reason, and each its own ``readyBy`` (an acceptance folded in with the food's readiness
+    says the restaurant's estimate, an order placed with its acceptance none)."""
     history = order["history"]
+    seen = {_key(entry) for entry in announced}
     for position, entry in enumerate(history):
-        if entry in announced:
+        if _key(entry) in seen:
             continue
         if position == len(history) - 1:
             yield order
@@ -68,4 +70,19 @@ def _states(order: Order, announced: list[dict[str, object]]) -> Iterator[Order]
                 "changedAt": entry["at"],
                 "reason": None,
                 "detail": None,
+                "readyBy": _ready_by(entry, order),
             }
+
+
+def _key(entry: dict[str, object]) -> tuple[object, object]:
+    """An entry by its status and time: entries written before they kept ``readyBy`` match
+    the same entries written since."""
+    return entry["status"], entry["at"]
+
+
+def _ready_by(entry: dict[str, object], order: Order) -> object:
+    """``readyBy`` as of ``entry``; for an entry written before entries kept it, none while
+    placed and the order's own after."""
+    if "readyBy" in entry:
+        return entry["readyBy"]
+    return None if entry["status"] == "placed" else order.get("readyBy")

@@ -126,8 +126,15 @@ def step(order: Order | None, event: Recorded) -> Order | None:
     after = {**order, **transition.changes(order, event, at), "updatedAt": at}
     if transition.target is not None:
         after.update(status=transition.target, changedAt=at)
-        after["history"] = [*order["history"], {"status": transition.target, "at": at}]
+        after["history"] = [*order["history"], _entry(after)]
     return after
+
+
+def _entry(order: Order) -> dict[str, object]:
+    """The history entry of the status ``order`` has just reached: the status, its time and
+    the order's ``readyBy`` then, which a later status may change (an entry announced late
+    is announced as the order was at it)."""
+    return {"status": order["status"], "at": order["changedAt"], "readyBy": order["readyBy"]}
 
 
 def _placed(event: Recorded) -> Order:
@@ -144,5 +151,5 @@ def _placed(event: Recorded) -> Order:
         "releasedAt": None,
         "changedAt": at,
         "updatedAt": at,
-        "history": [{"status": "placed", "at": at}],
+        "history": [{"status": "placed", "at": at, "readyBy": None}],
     }

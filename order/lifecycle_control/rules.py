@@ -65,5 +65,5 @@ def _after_announced(order: Order, current: Doc | None) -> Order:
         **order,
         "changedAt": announced,
         "updatedAt": max(order["updatedAt"], announced),
-        "history": [*order["history"][:-1], {"status": order["status"], "at": announced}],
+        "history": [*order["history"][:-1], {**order["history"][-1], "at": announced}],
     }

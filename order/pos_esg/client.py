@@ -35,14 +35,18 @@ class PosOrder:
     callback_url: str
 
 
-RETRY_LATER = frozenset({408, 409, 429})
-"""The 4xx answers that ask to call again later: a request timeout, a request with the same
-``Idempotency-Key`` still running there (an earlier attempt whose answer was given up on),
-too many requests."""
+RETRY_LATER = frozenset({408, 429})
+"""The 4xx answers that ask to call again later: a request timeout, too many requests."""
+CONFLICT = 409
+KEY_IN_USE_CODE = "idempotency_key_in_use"
+"""The error ``code`` of a 409 saying a request with the same ``Idempotency-Key`` still runs
+there (an earlier attempt whose answer was given up on): the call is made again later, when
+the first attempt's outcome is replayed."""
 
 
 class PosUnavailable(Exception):
-    """The point of sale failed for now (5xx, 408, 409, 429): the call is retried."""
+    """The point of sale failed for now (5xx, 408, 429, a 409 whose key is in use): the call
+    is retried."""
 
 
 class PointOfSale(ABC):
@@ -59,6 +63,13 @@ class PointOfSale(ABC):
 
 class HttpPointOfSale(PointOfSale):
     """The point of sale over HTTP, with an ``Idempotency-Key`` on every call.
+
+    A point of sale answers a retry with the first attempt's outcome while it remembers the
+    key, and a 409 with the code :data:`KEY_IN_USE_CODE` while that attempt still runs
+    (retried later). Any other 409 is the operation's own: to a hand-over, the point of sale
+    already holds an order with that id (it took an earlier attempt, and has forgotten the
+    key since): handed over; a withdrawal has none (it cancels from any state), so one
+    there is a fault, as any other 4xx is.
 
     With ``id_tokens``, every call also carries a Google ID token, for a point
     of sale that runs as a private service on Google Cloud (the dev sandbox's).
@@ -79,6 +90,8 @@ class HttpPointOfSale(PointOfSale):
             "callbackUrl": order.callback_url,
         }
         response = self._post("/orders", body, key=f"{order.order_id}:submit")
+        if response.status_code == CONFLICT and not _key_in_use(response):
+            return  # the point of sale holds the order already
         _check(response, "submit order", order.order_id)
 
     def cancel(self, order_id: str) -> None:
@@ -106,6 +119,17 @@ def _check(response: requests.Response, action: str, order_id: str) -> None:
     if 200 <= status < 300:
         return
     problem = f"the point of sale refused to {action} {order_id}: {status} {response.text[:200]}"
-    if status >= 500 or status in RETRY_LATER:
+    if status >= 500 or status in RETRY_LATER or _key_in_use(response):
         raise PosUnavailable(problem)
     raise BusinessRuleViolation(problem)
+
+
+def _key_in_use(response: requests.Response) -> bool:
+    """Whether ``response`` is the 409 of a request whose ``Idempotency-Key`` is in use."""
+    if response.status_code != CONFLICT:
+        return False
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("code") == KEY_IN_USE_CODE

@@ -1,5 +1,10 @@
 """Egress to the point of sale: hands placed orders over and withdraws cancelled ones.
 
+A withdrawal tells the restaurant's staff to stop preparing the order, so an order
+cancelled after its driver collected it (``not-delivered``: the food left) is not
+withdrawn: the restaurant's part was done, as the kitchen app's ticket stays
+``picked-up``; and neither is one the point of sale rejected itself.
+
 Only orders whose ``ordering`` is ``pos`` go there: lifecycle-control decides
 that once, when the order is placed (:mod:`order.lifecycle_control.channel`),
 and every status of the order carries it. An order handed to the point of sale
@@ -98,5 +103,19 @@ def _submit(order: dict[str, Any], ctx: Context[OrderPorts]) -> None:
 def _withdraw(order: dict[str, Any], ctx: Context[OrderPorts]) -> None:
     if order["reason"] == "rejected":
         return  # refused by the point of sale itself: nothing to withdraw
+    if _collected(order):
+        ctx.log.info(
+            "order %s was cancelled (%s) after its driver collected it: the point of sale's "
+            "part is done, nothing to withdraw",
+            order["id"],
+            order["reason"],
+        )
+        return
     ctx.ports.pos.cancel(order["id"])
     ctx.log.info("order %s withdrawn from the point of sale", order["id"])
+
+
+def _collected(order: dict[str, Any]) -> bool:
+    """Whether the driver had collected the order before it was cancelled (``not-delivered``):
+    the food left the restaurant, so the kitchen has nothing left to stop."""
+    return any(entry["status"] == "picked-up" for entry in order.get("history") or [])

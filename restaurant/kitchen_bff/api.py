@@ -54,7 +54,8 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
             Where("status", "in", list(statuses)),
         ]
         docs = store.query(TICKETS, where, order_by="receivedAt")
-        return TicketList(orders=[Ticket.model_validate(doc.data) for doc in docs])
+        now = ports.clock.now_ms()
+        return TicketList(orders=[_view(doc.data, now) for doc in docs])
 
     @api.route("GET", HISTORY, actors={"staff"}, response=TicketPage, query=HistoryQuery)
     def order_history(caller: Principal, restaurant_id: str, query: HistoryQuery) -> TicketPage:
@@ -65,7 +66,8 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
             Where("status", "in", sorted(FINAL_STATUSES)),
         ]
         page = newest_first(store, TICKETS, finished, "receivedAt", query.limit, query.before)
-        found = [Ticket.model_validate(doc.data) for doc in page.documents]
+        now = ports.clock.now_ms()
+        found = [_view(doc.data, now) for doc in page.documents]
         return TicketPage(orders=found, next=page.next)
 
     @api.route("GET", ORDER, actors={"staff"}, response=Ticket, refusals={404: NO_SUCH_ORDER})
@@ -73,7 +75,7 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         """One of the restaurant's orders."""
         _require_staff_of(caller, restaurant_id)
         ticket = _ticket_of(store.get(TICKETS, order_id), restaurant_id, order_id)
-        return Ticket.model_validate(ticket)
+        return _view(ticket, ports.clock.now_ms())
 
     @api.route(
         "POST",
@@ -176,16 +178,28 @@ def _move(
                 f"order {order_id} is {_status_of(ticket)}; "
                 f"it can be {outcome} only when {' or '.join(sources)}",
             )
-        answer_by: int | None = ticket.get("answerBy")
-        if ticket["status"] == "new" and answer_by is not None and answered_at > answer_by:
+        if _expired(ticket, answered_at):
             raise HttpError(
                 409,
-                f"the time to answer order {order_id} ran out at {_utc(answer_by)}: "
+                f"the time to answer order {order_id} ran out at {_utc(ticket['answerBy'])}: "
                 "the Order subsystem cancels it",
             )
         return {**ticket, **change}
 
-    return Ticket.model_validate(store.update(TICKETS, order_id, updater))
+    moved = store.update(TICKETS, order_id, updater)
+    assert moved is not None  # the updater writes or raises
+    return _view(moved, answered_at)
+
+
+def _expired(ticket: Doc, at: int) -> bool:
+    """Whether ``ticket`` is new and its time to answer ran out before ``at``."""
+    answer_by: int | None = ticket.get("answerBy")
+    return ticket["status"] == "new" and answer_by is not None and at > answer_by
+
+
+def _view(ticket: Doc, now: int) -> Ticket:
+    """The ticket as staff see it at ``now``."""
+    return Ticket.model_validate({**ticket, "expired": _expired(ticket, now)})
 
 
 def _status_of(ticket: Doc) -> str:

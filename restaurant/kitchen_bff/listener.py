@@ -17,6 +17,12 @@ order that does not say is marked whatever its restaurant's ordering at the time
 which may change before the order arrives. A collection without a ticket is for an
 order the kitchen never queued (it went to the point of sale).
 
+An order that lists no dish (Order's contract allows one; Order's intake never places
+one) is refused on arrival: its ticket is created ``rejected``
+(:data:`NOTHING_TO_PREPARE`), which the trigger publishes like a rejection by staff, so
+Order cancels it at once and the customer's payment is released, rather than staff facing
+a ticket with nothing on it, or Order waiting for the restaurant's timeout.
+
 The driver collecting the order is a fact Order announces only for an order it
 had not cancelled: it also closes a ticket the kitchen rejected (Order heard of the
 pickup first and left the rejection aside) or that a later cancellation closed
@@ -54,6 +60,10 @@ kitchen, when it arrived, left to its restaurant's point of sale, keyed by order
 until its TTL (:mod:`restaurant.retention`), as the marker of an order withdrawn unseen is."""
 
 
+NOTHING_TO_PREPARE = "the order lists no dish to prepare"
+"""The kitchen's reason for refusing, on arrival, an order without lines."""
+
+
 class RestaurantNotKnownYet(LookupError):
     """An order that does not say where it goes arrived before its restaurant's profile:
     retried until the profile is here."""
@@ -61,6 +71,10 @@ class RestaurantNotKnownYet(LookupError):
 
 def keep_queue(event: Envelope, ctx: Context[RestaurantPorts]) -> None:
     """Apply one restaurant or order event to the queue; duplicates change nothing."""
+    if event.type == ORDER_RECEIVED and not event.body["items"]:
+        ctx.log.warning(
+            "order %s lists no dish: refused as %r", event.body["id"], NOTHING_TO_PREPARE
+        )
     _APPLY[event.type](event, ctx.ports.store)
 
 
@@ -103,6 +117,8 @@ def _queue(event: Envelope, store: AbstractDocumentStore) -> None:
         "receivedAt": event.timestamp,
         "answerBy": order.get("answerBy"),
     }
+    if not order["items"]:
+        ticket.update(status="rejected", reason=NOTHING_TO_PREPARE)
     store.create(TICKETS, order["id"], ticket)
 
 

@@ -73,11 +73,17 @@ class Ticket(ResponseView):
     """Until when the kitchen may accept or reject the order, in epoch milliseconds (UTC):
     afterwards both are refused (409) and the Order subsystem cancels the order as the
     restaurant's timeout; ``null`` for an order Order placed before it said."""
+    expired: bool = False
+    """Whether the order is ``new`` and its ``answerBy`` has passed: it can no longer be
+    accepted or rejected (409), and stays in the queue only until the Order subsystem's
+    cancellation (``restaurant-timeout``) arrives, a few minutes later, and moves it to the
+    history; ``false`` for every other ticket."""
     prep_minutes: int | None = None
     """How many minutes the kitchen said it needs, from when it accepted the order; ``null``
     unless it accepted it."""
     reason: str | None = None
-    """Why the kitchen rejected the order, in its own words; ``null`` unless it rejected it
+    """Why the kitchen rejected the order, in its own words (an order that lists no dish is
+    refused on arrival: ``the order lists no dish to prepare``); ``null`` unless it rejected it
     (kept on an order that is ``picked-up`` all the same: its driver collected it before the
     rejection reached the Order subsystem, which left the rejection aside)."""
     ready_at: int | None = None
@@ -96,7 +102,8 @@ class TicketList(ResponseView):
 
     orders: list[Ticket]
     """The open tickets (``new``, ``accepted`` and ``ready``, or only the ``?status=`` asked
-    for), oldest ``receivedAt`` first; the queue is not paged."""
+    for), oldest ``receivedAt`` first; the queue is not paged. A ``new`` ticket whose time
+    to answer ran out is still listed, ``expired``, until Order's cancellation arrives."""
 
 
 class TicketPage(ResponseView):

@@ -22,10 +22,15 @@ ANSWERS = {
 
 
 def announce_answer(change: DocumentChange, ctx: Context[RestaurantPorts]) -> None:
-    """Emit ``order-accepted``, ``order-rejected`` or ``order-ready`` on those transitions."""
-    if change.before is None or change.after is None:
+    """Emit ``order-accepted``, ``order-rejected`` or ``order-ready`` on those transitions.
+
+    A ticket created answered (an order with no dish, refused on arrival) is answered from
+    ``new``.
+    """
+    if change.after is None:
         return
-    answer = ANSWERS.get((change.before["status"], change.after["status"]))
+    before = "new" if change.before is None else change.before["status"]
+    answer = ANSWERS.get((before, change.after["status"]))
     if answer is None:
         return
     event_type, field = answer

@@ -47,8 +47,14 @@ KITCHEN = {
 }
 
 
+KEY_IN_USE = {"error": "a request with this key is still running", "code": "idempotency_key_in_use"}
+"""What a point of sale answers, with a 409, to a request whose ``Idempotency-Key`` another
+request is still using (as :mod:`fakes.idempotency` does)."""
+
+
 class FakePos:
-    """A point of sale that records every request and answers as the test tells it."""
+    """A point of sale that records every request and answers as the test tells it: each of
+    ``next_statuses`` fails one request, a 409 as a key still in use."""
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
@@ -57,6 +63,10 @@ class FakePos:
         self.app = flask.Flask("fake-pos")
         self.app.add_url_rule("/orders", view_func=self._submit, methods=["POST"])
         self.app.add_url_rule("/orders/<order_id>/cancel", view_func=self._cancel, methods=["POST"])
+
+    @staticmethod
+    def _failure(status: int) -> tuple[dict[str, str], int]:
+        return (KEY_IN_USE if status == 409 else {"error": "told to fail"}), status
 
     def _record(self) -> int | None:
         request = flask.request
@@ -72,7 +82,7 @@ class FakePos:
     def _submit(self) -> Any:
         status = self._record()
         if status is not None:
-            return {"error": "told to fail"}, status
+            return self._failure(status)
         order_id = flask.request.get_json()["orderId"]
         self.orders.add(order_id)
         return {"posOrderId": f"pos-{order_id}", "orderId": order_id, "status": "received"}, 201
@@ -80,7 +90,7 @@ class FakePos:
     def _cancel(self, order_id: str) -> Any:
         status = self._record()
         if status is not None:
-            return {"error": "told to fail"}, status
+            return self._failure(status)
         if order_id not in self.orders:
             return {"error": f"no order {order_id}"}, 404
         return {"orderId": order_id, "status": "cancelled"}, 200

@@ -542,3 +542,15 @@ def test_a_timeout_left_aside_for_the_wait_before_a_release_does_not_stop_the_ne
     order = order_system.order()
     assert (order["status"], order["reason"]) == ("cancelled", "no-driver")
     assert order["changedAt"] == released_at + 30 * MINUTE
+
+
+def test_an_order_stored_before_its_history_kept_ready_times_announces_only_what_is_new(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("customer", order_system.order_placed())
+    stored = order_system.order()
+    old_history = [{"status": h["status"], "at": h["at"]} for h in stored["history"]]
+    order_system.store.put("orders", "o-1", {**stored, "history": old_history})
+
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=15))
+    assert order_system.statuses() == ["placed", "accepted"]

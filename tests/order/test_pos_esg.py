@@ -237,6 +237,26 @@ def test_an_order_cancelled_for_a_timeout_is_withdrawn_from_the_pos(
     assert pos.requests[-1] == {"path": "/orders/o-1/cancel", "key": "o-1:cancel", "body": {}}
 
 
+def test_an_order_cancelled_after_its_pickup_is_not_withdrawn_from_the_pos(
+    pos_order: OrderSystem, pos: FakePos
+) -> None:
+    call_back(pos_order, event="accepted", prepMinutes=20)
+    pos_order.system.run_until_quiet()
+    pos_order.send("delivery", pos_order.delivery("assigned"))
+    pos_order.send("delivery", pos_order.delivery("picked-up"))
+    pos_order.advance(125)  # never delivered: the food left the restaurant long ago
+    assert (pos_order.order()["status"], pos_order.order()["reason"]) == (
+        "cancelled",
+        "not-delivered",
+    )
+    assert [r["path"] for r in pos.requests] == ["/orders"]
+    assert pos_order.store.get("pos-orders", "o-1") == {
+        "restaurantId": "r-1",
+        "status": "withdrawn",
+    }
+    assert pos_order.faults() == []
+
+
 def test_withdrawing_an_order_the_pos_does_not_know_is_fine(
     pos_order: OrderSystem, pos: FakePos
 ) -> None:

@@ -1,9 +1,12 @@
 """pos-esg: a 409 from the point of sale (a request with the same key still running) is retried.
 
-Point-of-sale and payment APIs answer 409 to a request whose ``Idempotency-Key`` another
-request is still using (the hand-over's first attempt timed out here, but still runs
-there). The call must be made again later, when it is replayed, never made a fault: a
-withdrawal made a fault is never sent, and the kitchen cooks a cancelled order.
+Point-of-sale and payment APIs answer 409 with the code ``idempotency_key_in_use`` to a
+request whose ``Idempotency-Key`` another request is still using (the hand-over's first
+attempt timed out here, but still runs there). The call must be made again later, when it
+is replayed, never made a fault: a withdrawal made a fault is never sent, and the kitchen
+cooks a cancelled order. Any other 409 is the operation's own: to a hand-over, the point of
+sale holds the order already (it forgot the key of the attempt that gave it); a withdrawal
+has none, so one there is a fault for a person, never retried for half an hour.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+import flask
 import pytest
 import requests
 
@@ -21,6 +25,7 @@ from fakes.point_of_sale.orders import Order
 from fakes.point_of_sale.orders import PointOfSale as FakePointOfSale
 from fakes.server import stop_background
 from order.pos_esg.client import HttpPointOfSale, PosLine, PosOrder, PosUnavailable
+from shared.exceptions import BusinessRuleViolation
 from shared.http import WsgiTransport
 from tests.order.conftest import FakePos, OrderSystem
 
@@ -102,3 +107,39 @@ def test_a_hand_over_retried_while_the_first_still_runs_at_the_fake_is_retried_l
         release.set()
         first.join()
     pos.submit(ORDER)  # later: the first attempt's answer, replayed
+
+
+def test_a_hand_over_the_pos_took_under_a_key_it_forgot_is_handed_over() -> None:
+    app = create_app()
+    session = requests.Session()
+    session.mount("http://pos.test", WsgiTransport(app))
+    gateway = HttpPointOfSale(session, "http://pos.test")
+    body = {
+        "orderId": ORDER.order_id,
+        "restaurantId": ORDER.restaurant_id,
+        "items": [{"name": "Margherita", "quantity": 2}],
+        "callbackUrl": ORDER.callback_url,
+    }
+    # An earlier attempt got the order there, under a key the point of sale no longer knows.
+    taken = session.post("http://pos.test/orders", json=body, headers={"Idempotency-Key": "gone"})
+    assert taken.status_code == 201
+
+    gateway.submit(ORDER)  # answered 409: the order id is known there
+
+    assert [o["orderId"] for o in session.get("http://pos.test/orders").json()["orders"]] == ["o-1"]
+    stop_background(app)
+    session.close()
+
+
+def test_a_withdrawal_answered_a_409_of_its_own_is_a_fault_not_retried() -> None:
+    app = flask.Flask("pos-answering-conflict")
+    app.add_url_rule(
+        "/orders/<order_id>/cancel",
+        view_func=lambda order_id: ({"error": f"order {order_id} is being delivered"}, 409),
+        methods=["POST"],
+    )
+    session = requests.Session()
+    session.mount("http://pos.test", WsgiTransport(app))
+    with pytest.raises(BusinessRuleViolation, match=r"409 .*being delivered"):
+        HttpPointOfSale(session, "http://pos.test").cancel("o-1")
+    session.close()

@@ -190,3 +190,30 @@ def test_the_status_travels_as_an_attribute_restaurant_selects_on(
     ]
     assert selected == ["placed", "picked-up"]
     assert order_system.faults() == []
+
+
+def test_a_placed_order_announced_with_its_acceptance_says_no_ready_time_yet(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=25))
+    order_system.send("customer", order_system.order_placed())  # one write: placed, accepted
+    placed, accepted = order_system.published(version=2)
+    assert (placed.body["status"], placed.body["readyBy"]) == ("placed", None)
+    assert accepted.body["readyBy"] == order_system.order()["acceptedAt"] + 25 * 60_000
+
+
+def test_an_acceptance_announced_with_the_readiness_says_the_restaurants_estimate(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("customer", order_system.order_placed())
+    order_system.advance(1)
+    accepted = order_system.answer("accepted", prepMinutes=25)  # sent now, heard late
+    order_system.advance(1)
+    order_system.send("restaurant", order_system.answer("ready", readyAt=1))  # waits
+    order_system.send("restaurant", accepted)  # one write: accepted, ready
+
+    _, accepted_v2, ready_v2 = order_system.published(version=2)
+    assert accepted_v2.body["status"] == "accepted"
+    assert accepted_v2.body["readyBy"] == accepted.timestamp + 25 * 60_000
+    assert ready_v2.body["status"] == "ready"
+    assert ready_v2.body["readyBy"] == order_system.order()["readyBy"] == ready_v2.body["changedAt"]

@@ -118,6 +118,7 @@ def test_a_placed_order_shows_up_as_a_new_ticket(kitchen: Restaurant) -> None:
                 "status": "new",
                 "receivedAt": START,
                 "answerBy": START + ANSWER_MS,
+                "expired": False,
                 "prepMinutes": None,
                 "reason": None,
                 "readyAt": None,
@@ -832,6 +833,29 @@ def test_a_new_order_answered_after_its_time_ran_out_is_refused_and_nothing_is_p
     assert kitchen.bus("order-accepted", "order-rejected") == []
 
 
+def test_a_new_order_whose_time_ran_out_shows_expired_until_order_cancels_it(
+    kitchen: Restaurant,
+) -> None:
+    kitchen.receive(kitchen.order_status("o-2"))
+    act(kitchen, "accept", {"prepMinutes": 15}, "o-2")
+    kitchen.clock.advance(ANSWER_MS)
+    assert [t["expired"] for t in queue(kitchen).get_json()["orders"]] == [False, False]
+
+    kitchen.clock.advance(1)
+    listed = queue(kitchen).get_json()["orders"]
+    assert [(t["id"], t["status"], t["expired"]) for t in listed] == [
+        ("o-1", "new", True),
+        ("o-2", "accepted", False),
+    ]
+    one = kitchen.client("kitchen-bff").get("/restaurants/r-1/orders/o-1", headers=kitchen.staff())
+    assert one.get_json()["expired"] is True
+
+    kitchen.receive(kitchen.order_status("o-1", "cancelled", reason="restaurant-timeout"))
+    assert ids(queue(kitchen)) == ["o-2"]
+    [cancelled] = history(kitchen).get_json()["orders"]
+    assert (cancelled["status"], cancelled["expired"]) == ("cancelled", False)
+
+
 def test_an_answer_at_the_last_millisecond_is_in_time(kitchen: Restaurant) -> None:
     kitchen.clock.advance(ANSWER_MS)
 
@@ -918,3 +942,32 @@ def test_received_at_is_when_order_sent_the_order_not_when_it_was_placed_or_read
     # THEN the ticket shows when Order sent it: neither the customer's time nor the gateway's
     [shown] = queue(restaurant).get_json()["orders"]
     assert shown["receivedAt"] == placed.timestamp == START
+
+
+# -- an order with nothing to prepare ------------------------------------------------------
+
+
+def test_an_order_that_lists_no_dish_is_refused_on_arrival_saying_why(
+    restaurant: Restaurant,
+) -> None:
+    restaurant.open_restaurant("r-1")
+    restaurant.receive(restaurant.order_status("o-1", items=[], total=0))
+    restaurant.system.run_until_quiet()
+
+    assert ids(queue(restaurant)) == []
+    [refused] = history(restaurant).get_json()["orders"]
+    assert (refused["status"], refused["items"], refused["reason"]) == (
+        "rejected",
+        [],
+        "the order lists no dish to prepare",
+    )
+    [rejected] = restaurant.external(*ANSWERS)
+    assert (rejected.type, rejected.body) == (
+        OrderRejected.TYPE,
+        {"id": "o-1", "restaurantId": "r-1", "reason": "the order lists no dish to prepare"},
+    )
+    assert restaurant.system.faults("restaurant") == []
+
+    restaurant.receive(restaurant.order_status("o-1", "cancelled", reason="rejected"))
+    assert status_of(restaurant) == "rejected"
+    assert len(restaurant.external(*ANSWERS)) == 1
