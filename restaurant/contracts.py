@@ -121,7 +121,11 @@ class MenuUpdated(Contract):
 
 
 class OrderAccepted(Contract):
-    """The kitchen took the order and will prepare it."""
+    """The kitchen took the order and will prepare it.
+
+    One order's answers (accepted, rejected, ready) may arrive twice or out of order
+    (Pub/Sub redelivers, a retried trigger publishes late): order them by the envelope's
+    ``timestamp``, when the kitchen answered, and ignore a repeat of an answer you have."""
 
     TYPE: ClassVar[str] = "restaurant.order-accepted"
     ENTITY: ClassVar[str] = "order"
@@ -138,7 +142,11 @@ class OrderAccepted(Contract):
 
 class OrderRejected(Contract):
     """The kitchen refused the order: a new one, or one it accepted and cannot finish after
-    all, until the driver collects it."""
+    all, until the driver collects it.
+
+    One order's answers (accepted, rejected, ready) may arrive twice or out of order
+    (Pub/Sub redelivers, a retried trigger publishes late): order them by the envelope's
+    ``timestamp``, when the kitchen answered, and ignore a repeat of an answer you have."""
 
     TYPE: ClassVar[str] = "restaurant.order-rejected"
     ENTITY: ClassVar[str] = "order"
@@ -153,7 +161,11 @@ class OrderRejected(Contract):
 
 
 class OrderReady(Contract):
-    """The order is packed and waiting for the driver."""
+    """The order is packed and waiting for the driver.
+
+    One order's answers (accepted, rejected, ready) may arrive twice or out of order
+    (Pub/Sub redelivers, a retried trigger publishes late): order them by the envelope's
+    ``timestamp``, when the kitchen answered, and ignore a repeat of an answer you have."""
 
     TYPE: ClassVar[str] = "restaurant.order-ready"
     ENTITY: ClassVar[str] = "order"

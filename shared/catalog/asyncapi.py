@@ -67,6 +67,13 @@ says which one a message carries, and a consumer's subscription filter selects t
 versions it reads (each receive operation shows its filter). A deprecated version \
 is published beside its successor until no consumer selects it.
 
+A consumer subscribes in its own project to the producer's topic \
+(`projects/<project>/topics/external`, once `roles/pubsub.subscriber` on it is granted), \
+with a filter on `attributes.type` and `attributes.schemaVersion` (without one it \
+receives every fact once per published version) and with message ordering enabled: \
+events with the same `partitionKey` (the ordering key) then arrive in the order they \
+were published. Delivery is at least once: drop an envelope `id` already processed.
+
 Payload schemas are open: within a major version a producer may add optional \
 fields (and enum values), so a consumer must accept properties it does not know, \
 and skip values it does not know. Producers never send fields their contract does \
@@ -106,7 +113,11 @@ def _server(producer: str) -> Doc:
         "host": "pubsub.googleapis.com",
         "protocol": "googlepubsub",
         "title": f"{producer}'s project",
-        "description": f"Pub/Sub in the {producer} subsystem's own project.",
+        "description": (
+            f"Pub/Sub in the {producer} subsystem's own project: one per environment (the "
+            "deployment's Terraform output `projects` names them); its `external` topic is "
+            "`projects/<project>/topics/external`."
+        ),
     }
 
 

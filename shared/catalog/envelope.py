@@ -71,7 +71,8 @@ _FIELDS = {
     ),
     "partitionKey": (
         "The ordering key (Pub/Sub's too): events with the same key are delivered in the "
-        "order they were published. Its value is one payload field's, named in each "
+        "order they were published to a subscription with message ordering enabled (to "
+        "others, in any order). Its value is one payload field's, named in each "
         "message's description and in its schema's `x-partition-key`. At most 1024 bytes "
         "of UTF-8."
     ),

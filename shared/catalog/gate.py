@@ -7,7 +7,10 @@ Without a baseline it holds the code to the committed files in the working tree:
 * a committed major version that nobody publishes any more is an error until
   its schema file is deleted, on purpose;
 * every generated file must equal the committed one (stale otherwise);
-* a committed schema that is not readable JSON is reported, never compared.
+* a committed schema that is not readable JSON is reported, never compared;
+* the envelope and the Pub/Sub attributes every event travels with (the
+  committed ``asyncapi.yaml``'s ``components.schemas``) must not be broken
+  either: every consumer reads them, and its subscription filters on them.
 
 With a :class:`~shared.catalog.history.Baseline` (``contracts check --against``)
 the schemas published at that revision are what the code must not break, since
@@ -15,8 +18,8 @@ one change can edit a contract and its committed schema together. Every
 version published there must still be published, or be retired the one way
 there is: its contract class removed and its schema file deleted (no consumer
 can still select it: :func:`shared.system.load_subsystems` refuses such a
-system before the gate runs). The working tree must still be readable and up
-to date.
+system before the gate runs), and the envelope and attributes published there
+must not be broken. The working tree must still be readable and up to date.
 """
 
 from __future__ import annotations
@@ -28,9 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from shared.catalog import asyncapi, markdown, mermaid
-from shared.catalog.history import Baseline
+from shared.catalog.envelope import attributes_schema, envelope_schema
+from shared.catalog.history import ASYNCAPI_FILE, Baseline
 from shared.catalog.inventory import Published, inventory
 from shared.catalog.schemas import SCHEMAS_DIR, parse_schema_file, render_json, schema_of
+from shared.catalog.yamltext import from_yaml
 from shared.compat import breaking_changes
 from shared.runtime.app import SubsystemApp
 
@@ -125,6 +130,14 @@ def check(
             reported.add(shown)
     if baseline is not None:
         _check_against(events, root, baseline, report, reported)
+        if baseline.asyncapi is not None:
+            where = f"{baseline.prefix}{ASYNCAPI_FILE} at {baseline.ref}"
+            _compare_wire_format(report, baseline.asyncapi, where, baseline.ref, reported)
+    else:
+        committed_doc = _committed_bytes(root / ASYNCAPI_FILE)
+        if committed_doc is not None:
+            shown = f"{root.name}/{ASYNCAPI_FILE}"
+            _compare_wire_format(report, committed_doc, shown, None, reported)
     for name, text in generate(apps).items():
         target, shown = root / name, f"{root.name}/{name}"
         if shown not in reported and _committed_text(target) != text:
@@ -198,6 +211,48 @@ def _compare(report: Report, event: Published, old: dict[str, Any], since: str |
     report.breaking += [_breaking(event, change, since) for change in changes]
 
 
+_WIRE_FORMAT = {
+    asyncapi.ENVELOPE: ("envelope", envelope_schema),
+    asyncapi.ATTRIBUTES: ("attributes", attributes_schema),
+}
+"""What every event travels in, by its name in ``components.schemas``: what the gate calls
+it, and how the code generates it."""
+
+
+def _compare_wire_format(
+    report: Report, document: bytes, shown: str, since: str | None, reported: set[str]
+) -> None:
+    """Add to ``report`` every change from the envelope and attributes published in the
+    AsyncAPI ``document`` (shown as ``shown``) that breaks a consumer.
+
+    They are held to the same rules as a payload: every consumer reads the envelope, and
+    its subscription filter selects on the attributes (one renamed or removed, and the
+    filter silently matches nothing)."""
+    try:
+        published = from_yaml(document.decode("utf-8"))["components"]["schemas"]
+        pairs = [
+            (what, published[key], generated()) for key, (what, generated) in _WIRE_FORMAT.items()
+        ]
+        changes = [
+            (what, str(change)) for what, old, new in pairs for change in breaking_changes(old, new)
+        ]
+    except _UNCOMPARABLE:
+        way_out = (
+            "restore it from version control" if since is None else "check against another revision"
+        )
+        report.unreadable.append(
+            f"{shown} has no envelope and attributes the gate can compare: {way_out}"
+        )
+        reported.add(shown)
+        return
+    against = "" if since is None else f" against {since}"
+    report.breaking += [
+        f"the {what}{against}: {change} (every consumer reads the {what}: keep it, or "
+        "publish a new envelope version)"
+        for what, change in changes
+    ]
+
+
 _ON_THE_WIRE = (
     ("x-entity", "entity-renamed", "the payload travels under {now!r}, not {was!r}"),
     (
@@ -243,6 +298,14 @@ def _deleted(event: Published, shown: str, ref: str) -> str:
 
 def _shown(root: Path, name: str) -> str:
     return f"{root.name}/{SCHEMAS_DIR}/{name}"
+
+
+def _committed_bytes(path: Path) -> bytes | None:
+    """The committed file's bytes, or ``None`` when there is no readable file."""
+    try:
+        return path.read_bytes() if path.is_file() else None
+    except OSError:
+        return None
 
 
 def _committed_text(path: Path) -> str | None:

@@ -23,6 +23,10 @@ _Wording = Callable[[str], str]
 """Words a ``git`` failure for the developer, given git's last line of complaint."""
 
 
+ASYNCAPI_FILE = "asyncapi.yaml"
+"""The AsyncAPI document in the contracts directory: the envelope and attributes published."""
+
+
 class BaselineError(KitError):
     """The revision to compare with cannot be read."""
 
@@ -33,13 +37,15 @@ class Baseline:
 
     ``ref`` is the revision as given (``origin/main``), ``commit`` what it named
     when read; ``schemas`` maps each file name in ``schemas/`` to its bytes, and
-    ``prefix`` is the contracts directory's path inside the repository.
+    ``prefix`` is the contracts directory's path inside the repository;
+    ``asyncapi`` is the AsyncAPI document's bytes (``None`` if there was none).
     """
 
     ref: str
     commit: str
     prefix: str
     schemas: dict[str, bytes]
+    asyncapi: bytes | None = None
 
     def path(self, name: str) -> str:
         """``name``'s path inside the repository, as ``git`` names it."""
@@ -72,7 +78,13 @@ def published_at(contracts: Path, ref: str) -> Baseline:
         path.rsplit("/", 1)[-1]: _show(contracts, ref, commit, path)
         for path in _schema_paths(contracts, ref, commit, prefix)
     }
-    return Baseline(ref, commit[:12], prefix, schemas)
+    document = f"{prefix}{ASYNCAPI_FILE}"
+    asyncapi = (
+        _show(contracts, ref, commit, document)
+        if document in _paths(contracts, ref, commit, document)
+        else None
+    )
+    return Baseline(ref, commit[:12], prefix, schemas, asyncapi)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +150,11 @@ def _commit(contracts: Path, ref: str) -> str | None:
 
 def _schema_paths(contracts: Path, ref: str, commit: str, prefix: str) -> list[str]:
     """The repository paths of the files in ``schemas/`` at ``commit`` (none if it had none)."""
+    return _paths(contracts, ref, commit, f"{prefix}{SCHEMAS_DIR}/")
+
+
+def _paths(contracts: Path, ref: str, commit: str, where: str) -> list[str]:
+    """The repository paths of the files at or under ``where`` in ``commit``."""
     listing = _git(
         contracts,
         "ls-tree",
@@ -146,8 +163,8 @@ def _schema_paths(contracts: Path, ref: str, commit: str, prefix: str) -> list[s
         "--full-tree",
         commit,
         "--",
-        f"{prefix}{SCHEMAS_DIR}/",
-        problem=lambda detail: f"cannot list the schemas at {ref}: {detail}",
+        where,
+        problem=lambda detail: f"cannot list {where} at {ref}: {detail}",
     )
     return [path for path in listing.split("\0") if path]
 

@@ -22,27 +22,69 @@ Subsystems share nothing but these events. Each travels on its producer's
 in the `schemaVersion` attribute; each consumer's ingress selects the version
 it reads and reads it with its own tolerant reader.
 
-**Evolving an event.** Adding an optional field or a value to any enumerated
-field is compatible, because readers are tolerant: they ignore fields they do
-not use, and read enumerated fields as strings, skipping values they do not
-know. Those are the only compatible changes: a major version is read both ways
-round (consumers on the old schema read new events; the lake, fault replays and
+**Subscribing.** A producer's events are on the topic `external` in its
+subsystem's own project (`projects/<project>/topics/external`; each environment
+has its own four projects, which the deployment's Terraform output `projects`
+names, and the `env` attribute says which environment published an event).
+The producer grants `roles/pubsub.subscriber` on that topic to the consumer,
+whose subscription lives in its own project (retries and dead letters are its
+own) and selects with a filter on the attributes: always `attributes.type` and
+`attributes.schemaVersion` (two major versions of an event are published side
+by side, each under its own envelope `id`: without a version filter a
+subscription receives every fact once per version), and where an event lists
+attributes to filter on, those too. Pub/Sub fixes a subscription's filter and
+its message ordering when the subscription is created, and acknowledges unread
+the messages the filter excludes: to move to another major version, create a
+second subscription beside the first, switch over, then delete the first (the
+versions' events have ids of their own: tell a fact handled already by its
+payload, not by its id). The
+receive operations in [`asyncapi.yaml`](asyncapi.yaml) show the filters this
+system's own consumers use. The message data is the envelope below, as JSON.
+
+**Delivery.** At least once: Pub/Sub may deliver an event more than once, and a
+producer that retries publishes it again under the same envelope `id`, so a
+consumer drops an id it has processed already. Events with the same partition
+key (the `partitionKey` attribute, also the message's ordering key) arrive in
+the order they were published only on a subscription with message ordering
+enabled; events with different keys arrive in any order. Even so, a producer
+may publish an event after a later one about the same entity (a retry publishes
+late): where it does, the event's section says which field tells the latest.
+
+**Versions.** Each event type has major versions, carried in the
+`schemaVersion` attribute. Within one, only two changes are made, because
+readers are tolerant: an optional field is added (readers ignore fields they do
+not use), or a value is added to an enumerated field (every such field says
+"Values may be added": readers read it as a string and skip values they do
+not know). Anything else is a new major version, published beside
+the old one by the same producer: the old one's schema and AsyncAPI message say
+`deprecated: true`, its section here says how long it stays published (its
+deprecation window, and at least until no consumer listed here selects it), and
+then its schema file is deleted.
+
+**Evolving an event** (for producers). A major version is read both ways round
+(consumers on the old schema read new events; the lake, fault replays and
 redelivery bring old events to new readers). Change the contract, run
 `fooddelivery contracts export`, commit the files. Removing or renaming a
 field, changing a type, making a field required, optional, nullable or no
 longer nullable, removing an enum value, changing a default, tightening or
-loosening a bound, length, pattern or format, closing an object, or changing
-the partition key is refused by the check: publish a new major
-version beside the old one (a second contract class with `VERSION = n + 1`,
-published by the same egress), move the consumers over, and retire the old
-version when nobody reads it (remove its class and delete its schema file).
-The old version's schema and AsyncAPI message say `deprecated: true` meanwhile.
+loosening a bound, length, pattern or format, closing an object, changing
+the partition key or no longer publishing an attribute, and any such change to
+the envelope or the attributes every event carries, is refused by the check:
+publish a new major version beside the old one (a second contract class with
+`VERSION = n + 1`, published by the same egress), move the consumers over, and
+retire the old version when nobody reads it (remove its class and delete its
+schema file).
 
 **Unknown properties.** Because a field may be added within a major version
 (under the same schema `$id`), the published schemas are open: no object in
 them has `additionalProperties: false`, and every consumer must accept, and
 ignore, properties it does not know, also when it validates events against a
-schema file it fetched earlier. Producers are strict the other way round: a
+schema file it fetched earlier. Likewise, a schema lists the values of an
+enumerated field known when it was fetched: a consumer that validates must not
+refuse an event only because such a value is not in its copy's `enum` (it skips
+the value, as any value it does not know). A field that is not required may
+be absent (events published before it was added lack it): absent means its
+default, shown with its values. Producers are strict the other way round: a
 contract refuses fields it does not declare, so nothing else is ever published.
 
 **Units.** Amounts are integers in the currency's minor unit (cents); times are
@@ -139,7 +181,7 @@ def _fields(schema: Schema, defs: Schema, prefix: str) -> Iterator[str]:
         path = f"{prefix}{name}"
         kind, inner = _kind(sub, defs)
         needed = "yes" if name in required else "no"
-        yield f"| `{path}` | {kind} | {needed} | {_bounds(sub, defs)} | {_description(sub, defs)} |"
+        yield f"| `{path}` | {kind} | {needed} | {_values(sub, defs)} | {_description(sub, defs)} |"
         if inner is not None:
             suffix = "[]." if _resolve(sub, defs).get("type") == "array" else "."
             yield from _fields(inner, defs, f"{path}{suffix}")
@@ -185,11 +227,25 @@ def _bounds(schema: Schema, defs: Schema) -> str:
         ("minLength", "length >="),
         ("maxLength", "length <="),
         ("minItems", "items >="),
+        ("maxItems", "items <="),
+        ("multipleOf", "a multiple of"),
     ):
         if key in schema:
             notes.append(f"{word} {schema[key]}")
+    if schema.get("uniqueItems") is True:
+        notes.append("no two items equal")
     if "pattern" in schema:
         notes.append(f"pattern `{schema['pattern']}`")
-    if schema.get("default") is not None:
-        notes.append(f"default `{json.dumps(schema['default'])}`")
+    if "format" in schema:
+        notes.append(f"format `{schema['format']}`")
     return "; ".join(notes)
+
+
+def _default(schema: Schema) -> str:
+    """What an absent value means, in words (nothing for a required field)."""
+    return f"default `{json.dumps(schema['default'])}`" if "default" in schema else ""
+
+
+def _values(schema: Schema, defs: Schema) -> str:
+    """The values column: what the field's values may be, then its default."""
+    return "; ".join(filter(None, (_bounds(schema, defs), _default(schema))))

@@ -252,6 +252,20 @@ def test_an_attribute_no_longer_published_is_refused(contracts, run, capsys):
     ) in err
 
 
+def test_an_envelope_attribute_renamed_and_exported_is_refused(contracts, run, capsys, monkeypatch):
+    monkeypatch.setattr(
+        "shared.runtime.context.KIT_TAGS", ("source", "function", "subsystem", "environment")
+    )
+    apps = load_subsystems()
+    change(apps, contracts)  # the AsyncAPI document exported with the new attribute
+
+    assert run(apps, contracts, "--against", "HEAD~1") == 1
+
+    err = capsys.readouterr().err
+    assert "the attributes against HEAD~1: $.env: field-removed" in err
+    assert "publish a new envelope version" in err
+
+
 def test_a_default_given_by_a_factory_instead_of_a_value_passes(contracts, run, capsys):
     change(with_contracts("customer", OrderPlaced, CancelWithTags), contracts)
     apps = with_contracts("customer", OrderPlaced, CancelWithTagsMadeFresh)
