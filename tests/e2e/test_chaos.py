@@ -15,6 +15,7 @@ offered it again before a free driver) are fixed, and their flows are played her
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -121,3 +122,16 @@ def test_a_seed_makes_the_same_run_again(tmp_path, monkeypatch):
         return seen
 
     assert events_of_a_run() == events_of_a_run()
+
+
+def test_the_chaotic_stack_redelivers_acknowledged_messages(tmp_path, monkeypatch, caplog):
+    """The flows above prove something only if their stack is chaotic: it is."""
+    stack = chaotic_stack(5, tmp_path, monkeypatch)
+    try:
+        with caplog.at_level(logging.INFO, logger="fooddelivery.hub"):
+            Story(stack, orders=3, seed=3).run()
+    finally:
+        stack.close()
+
+    again = [m for m in caplog.messages if m.startswith("chaos: ") and "again" in m]
+    assert again, "no acknowledged message was delivered again"

@@ -225,7 +225,8 @@ def test_an_unanswered_offer_is_offered_to_the_next_driver(world):
     assert again["deliveryId"] == offer["deliveryId"]
     with pytest.raises(ApiError) as refused:
         first.accept(offer["offerId"])
-    assert refused.value.status in (403, 409)
+    assert refused.value.status == 409  # it was theirs: withdrawn, not "not made to you" (403)
+    assert refused.value.body["error"] == "the offer was withdrawn"
     second.accept(again["offerId"])
     world.stack.settle()
     assert world.alice.track(order_id)["driver"]["name"] == second_name(second, dan)

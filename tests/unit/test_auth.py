@@ -10,6 +10,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
 import jwt
 import pytest
@@ -31,6 +32,7 @@ from shared.auth import (
     TokenVerifier,
     VerifierUnavailable,
     bearer_token,
+    identity_platform,
     parse_identity,
     verifier_from,
 )
@@ -791,17 +793,23 @@ def test_while_no_key_set_was_ever_fetched_a_failing_endpoint_is_tried_once_per_
 
 
 def test_once_the_cooldown_is_over_the_key_set_is_fetched_and_tokens_verify(
-    jwks_server, published
+    jwks_server, published, monkeypatch
 ) -> None:
     key, url = jwks_server
+    # The verifier's own clock: a busy machine must not end the cooldown between two calls.
+    now = [1_000.0]
+    clock = SimpleNamespace(monotonic=lambda: now[0], time=time.time)
+    monkeypatch.setattr(identity_platform, "time", clock)
     published["status"] = 503
     verifier = IdentityPlatformVerifier("food-prod", jwks_url=url, refresh_cooldown_s=0.2)
     with pytest.raises(VerifierUnavailable):
         verifier.verify(google_token(key, "food-prod", sub="uid-1"))
     published["status"] = 200
+    now[0] += 0.19
     with pytest.raises(VerifierUnavailable):  # still cooling down: no fetch yet
         verifier.verify(google_token(key, "food-prod", sub="uid-2"))
-    time.sleep(0.3)
+    assert published["fetches"] == 1
+    now[0] += 0.02
     assert verifier.verify(google_token(key, "food-prod", sub="uid-3")) == Principal(
         "customer", "uid-3"
     )

@@ -3,7 +3,6 @@ messages a pull, so one pull every few seconds would store only 20 messages a se
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import deque
 from typing import Any
@@ -54,6 +53,15 @@ def stored(lake: LocalDirectoryLake) -> int:
     return sum(len(list(lake.read_object(name))) for name in lake.objects("order"))
 
 
+def written_within(writer: LakeWriter, count: int, seconds: float = 4.5) -> None:
+    """Wait until ``writer`` has written ``count`` messages; fail after ``seconds``, less than
+    the 5 s a writer waits once caught up, so a writer that waited between batches fails."""
+    deadline = time.monotonic() + seconds
+    while writer.written < count:
+        assert time.monotonic() < deadline, f"{writer.written} of {count} written"
+        time.sleep(0.02)
+
+
 def test_one_batch_takes_the_whole_backlog_not_one_page(tmp_path: Any) -> None:
     subscription = Subscription(backlog=350)
     lake = LocalDirectoryLake(tmp_path)
@@ -69,7 +77,7 @@ def test_a_backlog_is_written_batch_after_batch_without_waiting(tmp_path: Any) -
     lake = LocalDirectoryLake(tmp_path)
     writer = LakeWriter("order", subscription, lake)  # type: ignore[arg-type]
     writer.start()
-    threading.Event().wait(2.0)  # less than the 5 s a writer waits once caught up
+    written_within(writer, 2500)
     writer.stop()
 
     assert stored(lake) == 2500
@@ -93,7 +101,7 @@ def test_a_batch_cut_short_by_slow_pulls_is_followed_at_once(tmp_path: Any) -> N
     lake = LocalDirectoryLake(tmp_path)
     writer = LakeWriter("order", subscription, lake, fill_s=0.25)  # type: ignore[arg-type]
     writer.start()
-    threading.Event().wait(2.0)  # less than the 5 s a writer waits once caught up
+    written_within(writer, 600)
     writer.stop()
 
     assert stored(lake) == 600

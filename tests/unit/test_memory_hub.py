@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -61,11 +62,17 @@ def test_every_subscription_gets_every_matching_message_once(hub):
 def test_delivery_observers_hear_of_every_delivery_with_its_duration(hub):
     heard: list[tuple[str, float]] = []
     hub.delivery_observers.append(lambda name, seconds: heard.append((name, seconds)))
-    hub.subscribe("p", "bus", Subscription("a", Recorder({b"1": 1})))
+    recorder = Recorder({b"1": 1})
+
+    def slow(message: Message, attempt: int) -> Outcome:
+        time.sleep(0.05)  # a lower bound only: a busy machine makes a delivery longer
+        return recorder(message, attempt)
+
+    hub.subscribe("p", "bus", Subscription("a", slow))
     hub.publish("p", "bus", [msg(1)])
     hub.run_until_quiet()
     assert [name for name, _ in heard] == ["a", "a"]  # the retry, then the success
-    assert all(seconds >= 0 for _, seconds in heard)
+    assert all(seconds >= 0.05 for _, seconds in heard), heard
 
 
 def test_retry_redelivers_after_backoff_counting_attempts(hub, clock):
