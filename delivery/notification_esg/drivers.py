@@ -4,8 +4,9 @@ offline.
 The push telling a driver the platform took them offline (``driver-taken-offline``) may be
 handled late (the provider was down; the trigger announcing it was retried late): by then the
 driver may have gone online again. Both events come from driver-bff's drivers trigger and
-carry driver-bff's times: ``onlineAt`` (when the driver last asked to go online) later than
-``offlineAt`` means they went online since.
+carry driver-bff's times: ``onlineAt`` (when the driver last asked to go online) at or after
+``offlineAt`` means they went online since (the onlineAt a driver had when taken offline is
+always earlier: every miss counted against them ran out after it, and was taken back later).
 """
 
 from __future__ import annotations
@@ -37,6 +38,6 @@ def driver_updated(store: AbstractDocumentStore, event: Envelope) -> None:
 
 
 def online_since(store: AbstractDocumentStore, driver_id: str, at: int) -> bool:
-    """Whether the driver asked to go online after ``at`` (epoch ms, driver-bff's time)."""
+    """Whether the driver asked to go online at or after ``at`` (epoch ms, driver-bff's time)."""
     record = store.get(DRIVERS, driver_id)
-    return record is not None and record["onlineAt"] > at
+    return record is not None and record["onlineAt"] >= at

@@ -9,7 +9,7 @@ from delivery.dispatch_control import misses
 from shared.envelope import new_event
 from shared.runtime import consumer
 from shared.runtime.outcome import Outcome
-from tests.delivery.conftest import START, Delivery
+from tests.delivery.conftest import MINUTE, NEAR, START, Delivery, hold_change
 from tests.delivery.held import hold_event
 from tests.delivery.test_missed_offers import (
     FIRST,
@@ -117,3 +117,23 @@ def test_an_accept_announced_before_answers_named_their_offer_still_assigns(
 
     assert delivery.statuses() == [("assigned", "dan")]
     assert delivery.faults() == []
+
+
+def test_a_miss_counted_after_the_driver_came_online_again_is_not_announced(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the withdrawal of dan's first offer, run out at 2:00, reaches the rules trigger
+    # only after dan went offline and online again at 3:10, which forgave it
+    deliver_late = hold_change(delivery, monkeypatch, "rules", "offered", "searching")
+    delivery.driver("dan", at=NEAR)
+    delivery.order("o-1", "accepted")
+    delivery.system.advance(3 * MINUTE)
+    delivery.clock.advance(10_000)
+    delivery.call("PUT", "/me/status", "dan", {"online": False})
+    delivery.call("PUT", "/me/status", "dan", {"online": True})
+
+    deliver_late()
+
+    # THEN dispatch announces no miss (driver-bff would leave it out anyway)
+    assert delivery.bus(MISSED) == []
+    assert (delivery.store.get("dispatch-drivers", "dan") or {})[misses.MISSED] == []

@@ -328,6 +328,25 @@ def test_an_offer_over_before_its_push_went_out_is_not_pushed(
     assert offers_pushed(delivery, "dan") == []
 
 
+@pytest.mark.parametrize(
+    ("before_expiry", "pushed"), [(1, True), (0, False)], ids=["last-ms", "at-expiry"]
+)
+def test_an_offer_heard_late_is_pushed_only_before_it_expires(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch, before_expiry: int, pushed: bool
+) -> None:
+    # GIVEN dan's offer reaches the push consumer late, ``before_expiry`` ms before it expires
+    # (at its expiresAt an answer is refused, by driver-bff and by dispatch)
+    deliver_late = hold_event(delivery, monkeypatch, "push", "delivery-offered")
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    [expires] = [offer["expiresAt"] for offer in delivery.bus("delivery-offered")]
+    delivery.clock.advance(expires - before_expiry - delivery.clock.now_ms())
+
+    deliver_late()
+
+    assert offers_pushed(delivery, "dan") == ([expires] if pushed else [])
+
+
 def test_only_the_offer_made_again_is_pushed_when_the_first_one_is_heard_after_it(
     delivery: Delivery, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -700,3 +719,19 @@ def test_a_driver_online_is_noted_when_they_go_online_not_at_each_location_they_
         assert delivery.call("PUT", "/me/location", "dan", moved).status_code == 200
 
     assert delivery.store.get("notification-drivers", "dan") == {"onlineAt": went_online}
+
+
+def test_a_driver_back_online_in_the_millisecond_they_were_taken_offline_is_not_told_it(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN dan asks to go online in the very millisecond driver-bff took him offline
+    deliver_late = taken_offline_unannounced(delivery, monkeypatch)
+    offline_at = (delivery.store.get("drivers", "dan") or {})["updatedAt"]
+    assert delivery.call("PUT", "/me/status", "dan", {"online": True}).status_code == 200
+    assert delivery.store.get("notification-drivers", "dan") == {"onlineAt": offline_at}
+
+    deliver_late()
+
+    # THEN he is online, and not told he is offline
+    assert (delivery.store.get("drivers", "dan") or {})["online"] is True
+    assert told_offline(delivery, "dan") == []
