@@ -199,6 +199,10 @@ class PosTerminal:
         """Accept on the terminal; the POS calls the Order subsystem back."""
         self.api.call("POST", f"/orders/{order_id}/accept", {"prepMinutes": prep_minutes})
 
+    def reject(self, order_id: str, reason: str) -> None:
+        """Refuse on the terminal; the POS calls the Order subsystem back."""
+        self.api.call("POST", f"/orders/{order_id}/reject", {"reason": reason})
+
     def ready(self, order_id: str) -> None:
         """Mark ready on the terminal."""
         self.api.call("POST", f"/orders/{order_id}/ready")

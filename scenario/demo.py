@@ -1,8 +1,9 @@
 """``fooddelivery demo``: orders cross all four subsystems in one process.
 
 Seeds restaurants, menus, drivers and customers through the BFF APIs, plays
-the story (one restaurant refuses an order, so the payment is voided), then
-prints the timeline of a few orders and a summary.
+the story (one restaurant refuses an order, so the payment is voided; one driver
+lets an offer run out, so dispatch offers the delivery again), then prints the
+timeline of those two orders and a summary.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from scenario.stack import EmbeddedStack
 from scenario.story import FINAL, Outcome, Story
 from shared import ids, logs
 from shared.auth import DEV_KEY_PATH
-from shared.timeline import Entry, Timeline, causal_order
+from shared.timeline import Entry, Timeline, causal_order, first_time
 
 PROGRESS_FROM = 20
 """Above this many orders the demo also prints a progress line a round (on stderr)."""
@@ -55,11 +56,13 @@ def _play(stack: EmbeddedStack, args: argparse.Namespace) -> int:
     # With --verbose the functions' log lines share the terminal: no line is rewritten.
     rewrite = sys.stderr.isatty() and not args.verbose
     shown = functools.partial(progress, rewrite=rewrite) if show_progress else None
-    story = Story(stack, args.orders, args.seed, shown)
+    story = Story(stack, args.orders, args.seed, shown, missed_offer=True)
     print(f"Food delivery, embedded: {args.orders} order(s) across four subsystems\n")
-    outcome = story.run(MAX_ROUNDS)
-    if show_progress and rewrite:
-        print(file=sys.stderr)  # end the rewritten line
+    try:
+        outcome = story.run(MAX_ROUNDS)
+    finally:
+        if show_progress and rewrite:
+            print(file=sys.stderr)  # end the rewritten line, on Ctrl-C too
     faults = _faults(stack)
     report(stack, timeline, outcome, faults, args.timeline)
     unfinished = args.orders - sum(1 for o in outcome.orders.values() if o["status"] in FINAL)
@@ -89,10 +92,15 @@ def report(
     mode: str = "traced",
     rounds: str = "a few simulated minutes each",
 ) -> None:
-    """Print the traced orders' timelines (``mode``: traced, all, none) and the summary."""
-    first = list(outcome.orders)[:1]
-    # With one order, the refused order is the first: print its timeline once.
-    traced = list(dict.fromkeys([*first, *([outcome.rejected] if outcome.rejected else [])]))
+    """Print the traced orders' timelines (``mode``: traced, all, none) and the summary.
+
+    The traced orders are the one a driver let its offer run out for (else the first), and
+    the one the kitchen refused."""
+    # The order offered again (else the first the kitchen did not refuse: the refused one may
+    # be the first placed), then the refused one; with one order, the refused one alone.
+    others = [o for o in outcome.orders if o != outcome.rejected]
+    first = [outcome.reoffered] if outcome.reoffered in others else others[:1]
+    traced = [*first, *([outcome.rejected] if outcome.rejected else [])]
     for order_id in [] if mode == "none" else traced:
         _print_timeline(timeline, order_id, outcome.orders[order_id]["status"])
     if mode == "all":
@@ -124,13 +132,11 @@ def _print_timeline(timeline: Timeline, order_id: str, status: str) -> None:
 def _print_entries(title: str, entries: list[Entry]) -> None:
     print(f"{title}:")
     print(f"  {'time':>10}  {'subsystem':<10} {'topic':<8} {'service':<18} event")
-    start = min((e.timestamp for e in entries), default=0)
+    start = first_time(entries)
     for e in causal_order(entries):
         minutes, ms = divmod(e.timestamp - start, 60_000)
-        print(
-            f"  +{minutes:02d}:{ms / 1000:06.3f}  {e.subsystem:<10} {e.topic:<8} "
-            f"{e.source:<18} {e.type}"
-        )
+        at = f"+{minutes:02d}:{ms / 1000:06.3f}" if e.readable else "?"
+        print(f"  {at:>10}  {e.subsystem:<10} {e.topic:<8} {e.source:<18} {e.type}")
     print()
 
 
@@ -176,9 +182,10 @@ def register(commands: Any) -> None:
         help="drive orders through all four subsystems in one process",
         description=(
             "Play the demo story in one process: restaurants open, customers order, one"
-            " kitchen refuses an order (its payment is voided), drivers deliver the others."
-            " Prints the timeline of the first and the refused order and a summary; exits 1"
-            " when a function recorded a fault or an order did not end."
+            " kitchen refuses an order (its payment is voided), drivers deliver the others"
+            " (one lets an offer run out, so dispatch offers the delivery again). Prints the"
+            " timeline of the order offered again and of the refused one, and a summary;"
+            " exits 1 when a function recorded a fault or an order did not end."
         ),
     )
     parser.add_argument(
@@ -189,7 +196,10 @@ def register(commands: Any) -> None:
         "--timeline",
         choices=("traced", "all", "none"),
         default="traced",
-        help="print the first and the refused order's events (default), every event, or none",
+        help=(
+            "print the events of the order offered again and of the refused one (default),"
+            " every event, or none"
+        ),
     )
     parser.add_argument("--verbose", action="store_true", help="show every function's log lines")
     parser.set_defaults(run=run)

@@ -46,6 +46,8 @@ class Outcome:
 
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     rejected: str | None = None
+    reoffered: str | None = None
+    """The order whose first offer a driver let run out (with :attr:`Story.missed_offer`)."""
     rounds: int = 0
 
     def count(self, status: str) -> int:
@@ -65,6 +67,10 @@ class Story:
     """``None``: every order is placed before the first round; else this many per round."""
     on_checkout: Callable[[str], None] | None = None
     """Called with each order id as soon as its checkout succeeded (for latency figures)."""
+    missed_offer: bool = False
+    """The first driver offered a delivery lets the offer run out (their phone is in their
+    pocket), so dispatch offers it again; only where time can be advanced at will (the
+    embedded stack), as the offer runs out minutes later."""
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
@@ -83,6 +89,8 @@ class Story:
         self.assigned: set[int] = set()
         """The drivers whose app shows the delivery they took on as assigned to them; the
         others are still free as far as dispatch knows, and look at their offers."""
+        self.ignored: str | None = None
+        """The offer let run out (with :attr:`missed_offer`), by ``offerId``."""
         customers = min(max(self.orders, 1), 200)
         self.customers = [
             CustomerApp(session, urls, mint("customer", f"customer-{n}")) for n in range(customers)
@@ -141,15 +149,15 @@ class Story:
         outcome.rounds += 1
         self.stack.advance(self.rng.randint(1, 2) * 60_000)
         self._kitchens(outcome)
-        self._point_of_sale()
+        self._point_of_sale(outcome)
         self.stack.settle()
         self._back_online()
-        self._answer_offers()
+        self._answer_offers(outcome)
         self.stack.advance(self.rng.randint(2, 4) * 60_000)
         for driver in self.drivers:
             self._drive(driver)
         self.stack.settle()
-        self._answer_offers()
+        self._answer_offers(outcome)
         for order_id, order in outcome.orders.items():
             if order["status"] not in FINAL:
                 view = order["customer"].track(order_id)
@@ -166,11 +174,17 @@ class Story:
                 else:
                     staff.accept(ticket["id"], self.rng.randint(10, 25))
 
-    def _point_of_sale(self) -> None:
+    def _point_of_sale(self, outcome: Outcome) -> None:
+        """The restaurant on its own ordering system answers there; it refuses the order the
+        story refuses when no kitchen app had one to refuse (every order came to it)."""
         for order in self.pos.accepted():
             self.pos.ready(order["orderId"])
         for order in self.pos.received():
-            self.pos.accept(order["orderId"], self.rng.randint(15, 30))
+            if outcome.rejected is None:
+                outcome.rejected = order["orderId"]
+                self.pos.reject(order["orderId"], REJECTION)
+            else:
+                self.pos.accept(order["orderId"], self.rng.randint(15, 30))
 
     def _back_online(self) -> None:
         """Free drivers the platform took offline (they let offers run out) go online again:
@@ -183,8 +197,9 @@ class Story:
         if went:
             self.stack.settle()
 
-    def _answer_offers(self) -> None:
-        """Free drivers take the offers their apps show, at once (an offer expires in minutes).
+    def _answer_offers(self, outcome: Outcome) -> None:
+        """Free drivers take the offers their apps show, at once (an offer expires in minutes),
+        but the one offer let run out (:attr:`missed_offer`).
 
         A driver whose accepted offer is not assigned to them yet looks too: dispatch offers
         work to free drivers only, so a new offer means the accepted one went elsewhere.
@@ -196,6 +211,10 @@ class Story:
                 if id(driver) in self.assigned:
                     continue
                 offers = driver.offers()
+                if offers and self.missed_offer and outcome.reoffered is None:
+                    self.ignored, outcome.reoffered = offers[0]["offerId"], offers[0]["orderId"]
+                if offers and offers[0]["offerId"] == self.ignored:
+                    continue
                 if offers and self._accept(driver, offers[0]["offerId"]):
                     self.carrying[id(driver)] = offers[0]["deliveryId"]
                     answered = True

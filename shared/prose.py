@@ -16,19 +16,22 @@ from collections.abc import Callable
 from typing import Any
 
 _ROLE = re.compile(r":[a-z]+(?::[a-z]+)?:`~?([^`]+)`")
+_TITLED = re.compile(r"(.+?)\s*<[^>]+>")
+"""A role's explicit title and its target: ``Money.cents <a.b.Money.cents>``."""
 _LITERAL = re.compile(r"``(.+?)``", re.DOTALL)
 _LIST_ITEM = re.compile(r"^([*+-]|\d+\.)\s")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?<!e\.g\.)(?<!i\.e\.)\s+(?=[A-Z])")
 
 
 def prose(docstring: str) -> str:
     """``docstring`` as clean prose: `code` for literals and roles, one line per paragraph.
 
     A role keeps only the last part of the name (:class:`~a.b.Money` becomes
-    `Money`); lines of a paragraph are joined, list items keep their own line,
-    and paragraphs stay separated by a blank line.
+    `Money`), or its explicit title (``Money.cents <a.b.Money.cents>`` in a role becomes
+    `Money.cents`); lines of a paragraph are joined, list items keep their own
+    line, and paragraphs stay separated by a blank line.
     """
-    text = _ROLE.sub(lambda m: f"`{m[1].rsplit('.', 1)[-1]}`", inspect.cleandoc(docstring))
+    text = _ROLE.sub(_role, inspect.cleandoc(docstring))
     text = _LITERAL.sub(lambda m: f"`{m[1]}`", text)
     return "\n\n".join(_unwrap(p) for p in re.split(r"\n\s*\n", text) if p.strip())
 
@@ -40,6 +43,11 @@ def help_text(docstring: str, width: int = 79) -> str:
         "\n".join(textwrap.fill(line, width) for line in paragraph.split("\n"))
         for paragraph in prose(docstring).split("\n\n")
     )
+
+
+def _role(match: re.Match[str]) -> str:
+    titled = _TITLED.fullmatch(match[1])
+    return f"`{titled[1]}`" if titled else f"`{match[1].rsplit('.', 1)[-1]}`"
 
 
 def first_sentence(docstring: str) -> str:

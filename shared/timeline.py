@@ -13,6 +13,9 @@ from shared.contracts import SCHEMA_VERSION_TAG
 from shared.envelope import Envelope
 from shared.exceptions import EnvelopeError
 
+UNDECODABLE = "<undecodable>"
+"""The type shown for a message that is not an envelope (it has no time)."""
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -33,11 +36,17 @@ class Entry:
     cause: str | None = None
     """The id of the event that caused it (its ``causationId``), if any."""
 
+    @property
+    def readable(self) -> bool:
+        """False for a message that was not an envelope, which has no time."""
+        return self.type != UNDECODABLE
+
     def line(self, start_ms: int) -> str:
-        """``+12.345s  customer  bus       checkout-bff  order-placed  o-1``."""
-        offset = (self.timestamp - start_ms) / 1000
+        """``+12.345s  customer  bus       checkout-bff  order-placed  o-1`` (the time ``?``
+        for an event that could not be read)."""
+        offset = f"+{(self.timestamp - start_ms) / 1000:8.3f}s" if self.readable else "?"
         return (
-            f"+{offset:8.3f}s  {self.subsystem:<10} {self.topic:<8} {self.source:<20} "
+            f"{offset:>10}  {self.subsystem:<10} {self.topic:<8} {self.source:<20} "
             f"{self.type:<34} {self.key}"
         )
 
@@ -54,7 +63,7 @@ class Timeline:
         try:
             event = Envelope.from_bytes(message.data)
         except EnvelopeError:
-            entry = Entry(0, project, topic, "?", "<undecodable>", message.message_id)
+            entry = Entry(0, project, topic, "?", UNDECODABLE, message.message_id)
         else:
             entry = Entry(
                 event.timestamp,
@@ -71,9 +80,7 @@ class Timeline:
 
     def lines(self) -> list[str]:
         """Every entry, oldest first, as aligned text."""
-        if not self.entries:
-            return []
-        start = min(e.timestamp for e in self.entries if e.timestamp) or 0
+        start = first_time(self.entries)
         return [e.line(start) for e in causal_order(self.entries)]
 
     def counts(self) -> Counter[str]:
@@ -84,6 +91,12 @@ class Timeline:
     def now() -> str:
         """The wall-clock time, for headers."""
         return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def first_time(entries: Iterable[Entry]) -> int:
+    """The earliest time among ``entries``, leaving out the events that could not be read
+    (which have none); 0 when there is none."""
+    return min((e.timestamp for e in entries if e.readable), default=0)
 
 
 def causal_order(entries: Iterable[Entry]) -> list[Entry]:

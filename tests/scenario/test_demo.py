@@ -141,3 +141,68 @@ def test_enough_drivers_come_online_that_no_order_waits_past_its_deadline(capsys
         summary(capsys.readouterr().out, "orders")
         == "30 placed, 1 cancelled (rejected), 29 delivered"
     )
+
+
+def timelines(out: str) -> dict[str, list[str]]:
+    """Each traced order's timeline (by its heading), as its rows' event columns."""
+    found: dict[str, list[str]] = {}
+    for block in out.split("\n\n"):
+        heading, *rows = block.strip().splitlines()
+        if heading.startswith("Order "):
+            found[heading] = [row.split(maxsplit=4)[-1] for row in rows[1:]]
+    return found
+
+
+def test_a_driver_lets_an_offer_run_out_and_the_demo_traces_it_offered_again(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+
+    delivered = [events for heading, events in timelines(out).items() if "(delivered)" in heading]
+    assert len(delivered) == 1, out
+    [events] = delivered
+    assert events.count("delivery-offered") == 2, events
+    assert events.index("offer-withdrawn") < events.index("offer-accepted")
+    assert summary(out, "orders") == "5 placed, 1 cancelled (rejected), 4 delivered"
+
+
+def test_when_every_order_goes_to_the_point_of_sale_it_refuses_one(capsys):
+    # With this seed both orders go to the restaurant on its own ordering system.
+    assert main(["demo", "--orders", "2", "--seed", "2"]) == 0
+    out = capsys.readouterr().out
+
+    assert summary(out, "orders") == "2 placed, 1 cancelled (rejected), 1 delivered"
+    assert summary(out, "payments") == "1 captured, 1 voided"
+    refused = [events for heading, events in timelines(out).items() if "(cancelled)" in heading]
+    assert refused and "payment-voided" in refused[0], out
+
+
+def test_the_readme_shows_what_the_demo_prints(capsys):
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    sample = readme.split("```\nFood delivery, embedded", 1)[1].split("```", 1)[0]
+    assert main(["demo"]) == 0
+    printed = iter(capsys.readouterr().out.splitlines())
+
+    for line in ("Food delivery, embedded" + sample).splitlines():
+        if line.strip() in ("", "…"):
+            continue
+        # "…" stands for the rest of an id: each line shown is printed, in this order.
+        pattern = re.compile(".*?".join(map(re.escape, line.split("…"))))
+        assert any(pattern.fullmatch(out) for out in printed), line
+
+
+def test_interrupted_on_a_terminal_the_progress_line_is_ended(capsys, monkeypatch):
+    from scenario import demo
+
+    shown = demo.progress
+
+    def ctrl_c_after_the_first_round(outcome, *, rewrite=None):
+        shown(outcome, rewrite=rewrite)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "progress", ctrl_c_after_the_first_round)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["demo", "--orders", "21", "--timeline", "none"]) == 130
+    # The shell's prompt comes back on a line of its own, not after the progress.
+    assert capsys.readouterr().err == "\r  round   1: 1/21 orders done\n"

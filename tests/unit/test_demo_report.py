@@ -59,3 +59,16 @@ def test_the_timeline_columns_stand_under_their_headings(capsys):
         ("event", "order-placed"),
     ]:
         assert row.index(value) == header.index(heading), (header, row)
+
+
+def test_when_the_first_order_was_refused_the_next_one_is_traced_too(capsys):
+    # With some seeds the kitchen refuses the very first order: the timeline must still
+    # show an order that went the whole way, not the refused one alone.
+    orders = {"o-1": {"status": "cancelled"}, "o-2": {"status": "delivered"}}
+    outcome = Outcome(orders=orders, rejected="o-1", rounds=3)
+
+    report(NoThirdParties(), timeline_of("o-1", "o-2"), outcome, [])
+
+    out = capsys.readouterr().out
+    assert out.count("Order o-1 (cancelled):") == 1
+    assert out.index("Order o-2 (delivered):") < out.index("Order o-1 (cancelled):")

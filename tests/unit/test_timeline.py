@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from shared.timeline import Entry, causal_order
+from shared.envelope import new_event
+from shared.hub.message import Message
+from shared.timeline import Entry, Timeline, causal_order
 
 
 def entry(event_id: str, at: int, cause: str | None = None) -> Entry:
@@ -35,3 +37,45 @@ def test_an_event_whose_cause_is_not_an_event_keeps_its_place() -> None:
     ordered = causal_order([accepted, status, published])
 
     assert [e.id for e in ordered] == ["accepted", "status", "published"]
+
+
+def _observed(timeline: Timeline, data: bytes) -> None:
+    timeline.observe("order", "bus", Message(data=data, message_id="m-1"))
+
+
+def test_an_event_that_could_not_be_read_is_listed_without_a_time() -> None:
+    timeline = Timeline()
+    _observed(timeline, b"not an envelope")
+    [line] = timeline.lines()  # before the fix: min() of no times raised ValueError
+    assert line.startswith("         ?  order      bus      ?") and line.endswith(" m-1")
+
+    read = new_event("order-placed", "order", {}, partition_key="o-1", timestamp=5_000)
+    _observed(timeline, read.to_bytes())
+    lines = timeline.lines()
+
+    assert lines[0].startswith("         ?  order")  # the unreadable one, which has no time
+    assert lines[1].startswith("+   0.000s  order")  # times count from the readable ones
+
+
+def test_the_demo_prints_an_unreadable_event_without_a_time(capsys) -> None:
+    from scenario.demo import report
+    from scenario.story import Outcome
+
+    timeline = Timeline()
+    _observed(timeline, b"not an envelope")
+    read = new_event("order-placed", "order", {}, partition_key="o-1", timestamp=5_000)
+    _observed(timeline, read.to_bytes())
+
+    report(NoThirdParties(), timeline, Outcome(orders={"o-1": {"status": "placed"}}), [], "all")
+
+    rows = capsys.readouterr().out.split("Every event:\n", 1)[1].splitlines()[1:3]
+    assert rows[0].startswith("           ?  order      bus")
+    assert rows[1].startswith("  +00:00.000  order      bus")
+
+
+class NoThirdParties:
+    def authorizations(self, order_id: str) -> list[dict[str, object]]:
+        return []
+
+    def notifications(self) -> list[dict[str, object]]:
+        return []
