@@ -163,6 +163,18 @@ def usage_error(args: argparse.Namespace, subsystems: tuple[str, ...]) -> str | 
 
 def run(args: argparse.Namespace) -> int:
     """Start the stack, print READY, supervise it until Ctrl-C/SIGTERM, stop everything."""
+    # First of all: a Ctrl-C while the subsystems load must stop the command too.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    # A shell starts background jobs with SIGINT ignored; `kill -INT` must still stop us.
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return _run(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
+
+
+def _run(args: argparse.Namespace) -> int:
     logs.configure("text")
     logging.getLogger("fooddelivery.runtime").setLevel(logging.CRITICAL)
     problem = usage_error(args, tuple(app.name for app in load_subsystems()))
@@ -180,9 +192,6 @@ def run(args: argparse.Namespace) -> int:
         except KitError as error:
             return _fail(str(error))
         return play(manifest, args)
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    # A shell starts background jobs with SIGINT ignored; `kill -INT` must still stop us.
-    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.perf_counter()
     stack = DevStack(options_from(args))
     try:
@@ -208,8 +217,6 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(error))
     finally:
         stack.stop()
-        signal.signal(signal.SIGTERM, previous)
-        signal.signal(signal.SIGINT, previous_int)
         if stack.started_processes:
             print(
                 "stopped: every process the stack started has exited", file=sys.stderr, flush=True

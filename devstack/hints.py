@@ -69,6 +69,12 @@ def no_stack(state_dir: Path, why: str = "") -> str:
     )
 
 
+def starting(state_dir: Path, pid: int | None) -> str:
+    """The message for a command that needs a running stack and finds one still starting."""
+    which = f" (pid {pid})" if pid is not None else ""
+    return f"the stack at {state_dir}{which} is still starting: try again once it printed READY"
+
+
 def stale_manifest(state_dir: Path) -> str:
     """The message for a ``stack.json`` left behind by a stack that no longer answers."""
     return no_stack(state_dir, f"its {MANIFEST} is left from a stack that no longer answers")

@@ -65,7 +65,9 @@ def _root_app(host: HostRuntime) -> flask.Flask:
     @app.get("/_dev/events")
     def events() -> Any:
         after = flask.request.args.get("after", "0")
-        return {"events": host.stats.events(int(after) if after.isdigit() else 0)}
+        if not (after.isascii() and after.isdigit()):
+            return {"error": f"after must be a count of events (0, 1, ...), not {after!r}"}, 400
+        return {"events": host.stats.events(int(after))}
 
     @app.get("/_dev/faults")
     def faults() -> Any:

@@ -5,7 +5,7 @@
 trigger change pending and no delivery that asked for a retry recently (the
 broker redelivers it after a backoff). ``advance()`` does nothing: the clock is
 real. The issuer signs with the stack's development key. :func:`attach` finds the
-stack running at a state dir, or says clearly that none is.
+stack running at a state dir, or says clearly that none is (or that it is still starting).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from requests.adapters import HTTPAdapter
 from devstack import hints
 from devstack.health import healthy
 from devstack.layout import MANIFEST, PAYMENT_KEY, PUSH_KEY, Manifest
+from devstack.state_lock import StateDirBusy, check_free
 from shared.auth import LocalIssuer
 from shared.exceptions import KitError
 from shared.timeline import Entry
@@ -41,6 +42,10 @@ def read_manifest(state_dir: Path) -> Manifest:
     try:
         return Manifest.read(path)
     except FileNotFoundError:
+        try:
+            check_free(state_dir)
+        except StateDirBusy as busy:
+            raise NoStackError(hints.starting(state_dir, busy.pid)) from None
         raise NoStackError(hints.no_stack(state_dir)) from None
     except (OSError, ValueError, TypeError) as error:
         raise NoStackError(f"cannot read {path}: {error}") from None
@@ -55,6 +60,10 @@ def attach(state_dir: Path) -> Manifest:
     }
     down = [f"the {what} ({base})" for what, base in parts.items() if not healthy(base)]
     if len(down) == len(parts):
+        try:
+            check_free(state_dir)  # a new stack may be starting where one was killed
+        except StateDirBusy as busy:
+            raise NoStackError(hints.starting(state_dir, busy.pid)) from None
         raise NoStackError(hints.stale_manifest(state_dir))
     if down:
         raise NoStackError(

@@ -4,7 +4,8 @@ Pub/Sub gets each subsystem's topics and subscriptions (the cross-subsystem
 ingress ones included) from the topologies, plus per subsystem a
 ``fault-recorder`` push subscription on ``faults`` and, with the lake, a pull
 subscription on ``bus`` for the lake writer. The Storage emulator gets the
-lake bucket.
+lake bucket. On emulators that already hold them (``*_EMULATOR_HOST``), the
+subscriptions are updated to push to this stack's hosts.
 """
 
 from __future__ import annotations
@@ -57,12 +58,14 @@ def provision(apps: Sequence[SubsystemApp[Any]], hosts: Mapping[str, str], *, la
         )
         if lake:
             provision_subscription(project_of(app.name), LAKE_SUBSCRIPTION, Topic.BUS)
+    updated = len(report.updated_subscriptions)
     _log.info(
         "provisioned %d topics and %d subscriptions (%d the kit's own: fault recorders, "
-        "lake writers) in %.1f s",
+        "lake writers)%s in %.1f s",
         len(report.created_topics) + len(report.existing_topics),
         len(report.created_subscriptions) + len(report.existing_subscriptions) + kit_subscriptions,
         kit_subscriptions,
+        f", {updated} found with other settings and updated" if updated else "",
         time.perf_counter() - started,
     )
 

@@ -32,6 +32,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
@@ -206,6 +207,14 @@ class DevStack:
             ports = replace(ports, firestore=0)
         if "storage" not in started:
             ports = replace(ports, storage=0)
+        given: dict[int, str] = {}
+        for what, port in ports.requested().items():
+            if port in given:
+                raise DevError(
+                    f"port {port} is given to both {given[port]} and {what}: choose other "
+                    "ports (--pubsub-port, --firestore-port, --storage-port, --base-port)"
+                )
+            given[port] = what
         busy = {
             what: port for what, port in ports.requested().items() if not emu.port_is_free(port)
         }
@@ -247,20 +256,29 @@ class DevStack:
                 self.emulators[spec.name] = emu.start(spec)
 
     def _start_emulators(self, ports: Ports, specs: list[emu.EmulatorSpec]) -> None:
+        """Start the emulators side by side. Ctrl-C meanwhile cancels the starts still
+        waiting (each stops its emulator) and keeps the ones that did start, for
+        :meth:`stop`."""
         given = {"pubsub": ports.pubsub, "firestore": ports.firestore, "storage": ports.storage}
+        cancel = threading.Event()
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
             futures = {  # a port the user did not give (0) is emu.start's to pick, and re-pick
                 spec.name: pool.submit(
-                    emu.start, spec, given[spec.name] or None, log_dir=self.log_dir
+                    emu.start, spec, given[spec.name] or None, log_dir=self.log_dir, cancel=cancel
                 )
                 for spec in specs
             }
-            errors: list[BaseException] = []
-            for name, future in futures.items():
-                try:
-                    self.emulators[name] = future.result()
-                except BaseException as e:
-                    errors.append(e)
+            try:
+                concurrent.futures.wait(futures.values())
+            except BaseException:
+                cancel.set()
+                raise
+            finally:
+                concurrent.futures.wait(futures.values())
+                for name, future in futures.items():
+                    if future.exception() is None:
+                        self.emulators[name] = future.result()
+        errors = [e for f in futures.values() if (e := f.exception()) is not None]
         if errors:
             raise DevError(f"an emulator did not start: {errors[0]}") from errors[0]
         for running in self.emulators.values():
@@ -343,6 +361,7 @@ class DevStack:
                 raise DevError(f"the {name} host keeps exiting (code {child.returncode})")
             _log.warning("the %s host exited with code %s; restarting it", name, child.returncode)
             child.stop()
+            self._unanswered_since.pop(name, None)  # the new process's silence counts afresh
             time.sleep(RESTART_DELAY_S)
             child.restarts += 1
             child.start()

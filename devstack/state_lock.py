@@ -63,6 +63,21 @@ class StateDirLock:
             self._fd = None
 
 
+def check_free(state_dir: Path) -> None:
+    """Raise :class:`StateDirBusy` when a stack holds ``state_dir``'s lock (one that is
+    still starting, say), without taking it or writing to it."""
+    try:
+        fd = os.open(state_dir / LOCK, os.O_RDONLY)
+    except OSError:
+        return  # no lock file: no stack ever ran here
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise StateDirBusy(state_dir, _pid_in(fd)) from None
+    finally:
+        os.close(fd)  # also lets a shared lock just taken go
+
+
 def _pid_in(fd: int) -> int | None:
     """The pid the holder wrote, if it did (it may be between open and write)."""
     try:

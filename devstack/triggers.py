@@ -9,6 +9,11 @@ A run that asks for a retry goes back in the queue with exponential backoff;
 after ``max_attempts`` the change is dead-lettered to the subsystem's ``faults``
 topic, as :class:`~shared.runtime.embedded.EmbeddedSystem` does, so nothing is
 dropped silently.
+
+The checkpoint a restarted host resumes from moves past a document's change only
+once every earlier change of that document is done too: a later write handled
+while an earlier one waits for its retry is held back, else a host stopped
+meanwhile would resume past the earlier one and never run it.
 """
 
 from __future__ import annotations
@@ -57,6 +62,10 @@ class TriggerFeed:
         self._queue: list[tuple[float, int, int, DocumentChange]] = []
         self._seq = itertools.count()
         self._busy: set[str] = set()
+        self._open: dict[str, list[str]] = {}
+        """key -> versions of its changes queued, waiting for a retry or running."""
+        self._done: dict[str, list[DocumentChange]] = {}
+        """key -> its changes done but not yet checkpointed (an earlier one is open)."""
         self._cond = threading.Condition()
         self._stopping = False
         self._watch: Watch | None = None
@@ -89,7 +98,13 @@ class TriggerFeed:
             if thread.is_alive():
                 thread.join(timeout_s)
 
-    def _enqueue(self, change: DocumentChange, attempt: int = 1, delay_s: float = 0.0) -> None:
+    def _enqueue(self, change: DocumentChange) -> None:
+        """The watch's callback: a change to run."""
+        with self._cond:
+            self._open.setdefault(change.key, []).append(change.version)
+            self._requeue(change, 1, 0.0)
+
+    def _requeue(self, change: DocumentChange, attempt: int, delay_s: float) -> None:
         with self._cond:
             due = time.monotonic() + delay_s
             self._queue.append((due, next(self._seq), attempt, change))
@@ -117,7 +132,7 @@ class TriggerFeed:
                 self._run(change, attempt)
             except Exception:  # never let the worker die: retry the change later
                 _log.exception("trigger %s failed on %s", self.target, change.key)
-                self._enqueue(change, attempt, self._max_backoff_s)
+                self._requeue(change, attempt, self._max_backoff_s)
             finally:
                 with self._cond:
                     self._busy.discard(change.key)
@@ -130,16 +145,34 @@ class TriggerFeed:
         ms = (time.perf_counter() - started) * 1000
         key = f"{change.collection}/{change.key}"
         if outcome is Outcome.ACK:
-            self._checkpoint.record(self.target, change)
+            self._finish(change)
             self._stats.handled(self.target, "trigger", change.kind, key, "ack", ms)
         elif attempt >= self._max_attempts:
             self._dead_letter(change, attempt)
-            self._checkpoint.record(self.target, change)
+            self._finish(change)
             self._stats.handled(self.target, "trigger", change.kind, key, "dead", ms)
         else:
             self._stats.handled(self.target, "trigger", change.kind, key, "retry", ms)
             backoff = min(self._max_backoff_s, self._min_backoff_s * 2 ** (attempt - 1))
-            self._enqueue(change, attempt + 1, backoff)
+            self._requeue(change, attempt + 1, backoff)
+
+    def _finish(self, change: DocumentChange) -> None:
+        """Checkpoint ``change`` (handled or dead-lettered), and the later changes of its
+        document held back for it, unless an earlier change of the document is still open."""
+        with self._cond:
+            versions = self._open.get(change.key, [])
+            if change.version in versions:
+                versions.remove(change.version)
+            done = sorted([*self._done.pop(change.key, []), change], key=lambda c: c.version)
+            first_open = min(versions, default=None)
+            if not versions:
+                self._open.pop(change.key, None)
+            held = [c for c in done if first_open is not None and c.version >= first_open]
+            if held:
+                self._done[change.key] = held
+            for ready in done:
+                if first_open is None or ready.version < first_open:
+                    self._checkpoint.record(self.target, ready)
 
     def _dead_letter(self, change: DocumentChange, attempts: int) -> None:
         """Forward the change to ``faults`` with Pub/Sub's dead-letter attributes."""

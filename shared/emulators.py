@@ -29,6 +29,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -192,8 +193,13 @@ def start(
     *,
     log_dir: Path | None = None,
     timeout_s: float = 60.0,
+    cancel: threading.Event | None = None,
 ) -> RunningEmulator:
     """Start ``spec`` on ``port`` (a free one if ``None``) and wait until it answers.
+
+    ``cancel`` set while it waits stops the emulator it started and raises
+    :class:`EmulatorError` (how a caller starting several at once on threads stops
+    them all on Ctrl-C, without waiting for each to answer first).
 
     On a port it picked, an emulator that loses the port to another process is
     started again on another free port (:data:`PICK_ATTEMPTS` in all); the port it
@@ -211,14 +217,14 @@ def start(
                 f"emulator, or unset {spec.env_var} to have one started (a shell that "
                 "sourced a stack's env.sh keeps its addresses after the stack stops)"
             )
-        _wait_ready(spec, host_port, None, timeout_s)
+        _wait_ready(spec, host_port, None, timeout_s, cancel=cancel)
         return RunningEmulator(spec, host_port)
     missing = missing_tools((spec,))
     if missing:
         raise EmulatorError(f"the {spec.name} emulator needs {', '.join(missing)} on PATH")
     if port is not None:
         try:
-            return _start_on(spec, port, log_dir, timeout_s)
+            return _start_on(spec, port, log_dir, timeout_s, cancel)
         except PortTaken as e:
             raise EmulatorError(
                 f"port {port} for the {spec.name} emulator is in use by another process: "
@@ -229,7 +235,7 @@ def start(
     for _ in range(PICK_ATTEMPTS):
         picked = free_port()
         try:
-            return _start_on(spec, picked, log_dir, timeout_s)
+            return _start_on(spec, picked, log_dir, timeout_s, cancel)
         except PortTaken as e:
             failures.append(str(e))
             _log.warning("%s; starting it again on another port", e)
@@ -252,7 +258,11 @@ def _data_dir(spec: EmulatorSpec, log_dir: Path | None) -> tempfile.TemporaryDir
 
 
 def _start_on(
-    spec: EmulatorSpec, port: int, log_dir: Path | None, timeout_s: float
+    spec: EmulatorSpec,
+    port: int,
+    log_dir: Path | None,
+    timeout_s: float,
+    cancel: threading.Event | None = None,
 ) -> RunningEmulator:
     """Start ``spec`` on ``port``; raise :class:`PortTaken` when another process holds it."""
     if not port_is_free(port):
@@ -269,7 +279,7 @@ def _start_on(
         )
     running = RunningEmulator(spec, f"{HOST}:{port}", process, log_path, data_dir)
     try:
-        _wait_ready(spec, running.host_port, process, timeout_s, log_path)
+        _wait_ready(spec, running.host_port, process, timeout_s, log_path, cancel)
     except BaseException:
         running.stop()
         raise
@@ -314,8 +324,9 @@ def _wait_ready(
     process: subprocess.Popen[bytes] | None,
     timeout_s: float,
     log_path: Path | None = None,
+    cancel: threading.Event | None = None,
 ) -> None:
-    """Wait until the emulator at ``host_port`` answers.
+    """Wait until the emulator at ``host_port`` answers, or ``cancel`` is set.
 
     For an emulator this process started (``process``), only once the port is
     its own: raises :class:`PortTaken` as soon as another process holds it, and
@@ -325,6 +336,8 @@ def _wait_ready(
     url = f"http://{host_port}{spec.ready_path}"
     port = urllib.parse.urlsplit(url).port or 80
     while time.monotonic() < deadline:
+        if cancel is not None and cancel.is_set():
+            raise EmulatorError(f"the {spec.name} emulator's start was cancelled")
         if process is None or _may_answer(spec, port, process, log_path):
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:

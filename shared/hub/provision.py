@@ -2,7 +2,12 @@
 
 Used on the emulator by ``fooddelivery dev`` and the integration tests; the
 same calls work on GCP, where Terraform owns the resources instead. Creation
-is idempotent: what already exists is left as it is (and not compared).
+is idempotent: a topic that exists is left as it is; a subscription that exists
+is compared with the one asked for, and what differs is updated in place (push
+endpoint, ack deadline, retry and dead-letter policies: e.g. a stack started
+again on other ports against the same emulator). What Pub/Sub cannot change on
+a subscription (its topic, filter or ordering) is a :class:`ProvisionError`
+naming it, rather than a subscription left delivering by the old settings.
 
 Each subsystem owns the topics ``bus``, ``faults`` and ``external`` in its own
 project. Each consumer gets one subscription, in its subsystem's project, on
@@ -29,6 +34,10 @@ ProjectOf = Callable[[str], str]
 """Maps a subsystem's name to its project id."""
 PushEndpointOf = Callable[[Service, Consumer], str]
 """Maps a consumer to the URL its push subscription delivers to."""
+MUTABLE_FIELDS = ("push_config", "ack_deadline_seconds", "retry_policy", "dead_letter_policy")
+"""What provisioning updates on a subscription that exists with other settings."""
+FIXED_FIELDS = ("topic", "filter", "enable_message_ordering")
+"""What Pub/Sub cannot change on a subscription once created."""
 
 
 class ProvisionError(KitError):
@@ -43,6 +52,8 @@ class ProvisionReport:
     existing_topics: tuple[str, ...] = ()
     created_subscriptions: tuple[str, ...] = ()
     existing_subscriptions: tuple[str, ...] = ()
+    updated_subscriptions: tuple[str, ...] = ()
+    """Existing subscriptions (also in ``existing_subscriptions``) whose settings were updated."""
 
     def __add__(self, other: ProvisionReport) -> ProvisionReport:
         return ProvisionReport(
@@ -50,6 +61,7 @@ class ProvisionReport:
             self.existing_topics + other.existing_topics,
             self.created_subscriptions + other.created_subscriptions,
             self.existing_subscriptions + other.existing_subscriptions,
+            self.updated_subscriptions + other.updated_subscriptions,
         )
 
 
@@ -163,6 +175,7 @@ def provision_system(
                 )
                 try:
                     created = _create(sub.create_subscription, request)
+                    updated = not created and _update_subscription(sub, request)
                 except api_exceptions.NotFound as e:
                     raise ProvisionError(
                         f"cannot create {request['name']}: topic {request['topic']} or "
@@ -173,7 +186,10 @@ def provision_system(
                 if created:
                     report += ProvisionReport(created_subscriptions=(name,))
                 else:
-                    report += ProvisionReport(existing_subscriptions=(name,))
+                    report += ProvisionReport(
+                        existing_subscriptions=(name,),
+                        updated_subscriptions=(name,) if updated else (),
+                    )
     return report
 
 
@@ -188,7 +204,8 @@ def provision_subscription(
     max_backoff_s: float = 10.0,
     subscriber: pubsub_v1.SubscriberClient | None = None,
 ) -> bool:
-    """Create one kit-owned subscription on ``project``'s own ``topic``; False if it exists.
+    """Create one kit-owned subscription on ``project``'s own ``topic``; False if it exists
+    (then updated to these settings, as :func:`provision_system` does).
 
     For what the kit runs beside the declared functions, e.g. the fault recorder
     on ``faults`` (push) or a lake writer on ``bus`` (pull, ``push_endpoint``
@@ -207,7 +224,10 @@ def provision_subscription(
         request["push_config"] = {"push_endpoint": push_endpoint}
     sub = subscriber if subscriber is not None else pubsub_v1.SubscriberClient()
     try:
-        return _create(sub.create_subscription, request)
+        created = _create(sub.create_subscription, request)
+        if not created:
+            _update_subscription(sub, request)
+        return created
     except api_exceptions.NotFound as e:
         raise ProvisionError(
             f"cannot create {request['name']}: topic {request['topic']} does not exist"
@@ -266,6 +286,34 @@ def _create(method: Callable[..., Any], request: dict[str, Any]) -> bool:
     except api_exceptions.AlreadyExists:
         return False
     return True
+
+
+def _update_subscription(sub: Any, request: dict[str, Any]) -> bool:
+    """Bring the existing subscription ``request`` names to its settings; True if any changed.
+
+    Raises :class:`ProvisionError` when it differs in what Pub/Sub cannot update.
+    """
+    wanted = pubsub_v1.types.Subscription(request)
+    existing = sub.get_subscription(request={"subscription": wanted.name})
+    fixed = [f for f in FIXED_FIELDS if getattr(existing, f) != getattr(wanted, f)]
+    if fixed:
+        differences = "; ".join(
+            f"{f} {getattr(existing, f)!r}, declared {getattr(wanted, f)!r}" for f in fixed
+        )
+        raise ProvisionError(
+            f"{wanted.name} exists with another {', '.join(fixed)} ({differences}), which "
+            "Pub/Sub cannot change: delete the subscription (or start the emulator afresh) "
+            "and provision again"
+        )
+    changed = [f for f in MUTABLE_FIELDS if getattr(existing, f) != getattr(wanted, f)]
+    if changed:
+        sub.update_subscription(
+            request={
+                "subscription": wanted,
+                "update_mask": {"paths": changed},
+            }
+        )
+    return bool(changed)
 
 
 @contextlib.contextmanager

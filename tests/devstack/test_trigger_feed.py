@@ -133,3 +133,56 @@ def test_a_host_restarted_before_it_handled_any_change_announces_what_it_missed(
     trigger.stop()
     assert again.resumed
     assert feed.resume == {}  # every document the watch finds is a change it missed
+
+
+class FirstWriteRetries(Runtime):
+    """Asks for a retry of the document's first write (``status`` new) until told, and
+    acknowledges every other write."""
+
+    def __init__(self) -> None:
+        super().__init__(failures=0)
+        self.handled: list[str] = []
+        self.fixed = False
+
+    def handle(self, change, attempt):
+        if change.after["status"] == "new" and not self.fixed:
+            return Outcome.RETRY
+        self.handled.append(change.version)
+        return Outcome.ACK
+
+
+def test_a_later_write_handled_first_does_not_move_the_checkpoint_past_an_earlier_one(
+    tmp_path,
+) -> None:
+    """The document's first write waits for its retry while its second is handled: a host
+    stopped now must resume from before the first write, else it never runs it."""
+    runtime, checkpoint = FirstWriteRetries(), Checkpoint(tmp_path / "cp.jsonl")
+    trigger = TriggerFeed(
+        "kitchen_bff_trigger",
+        runtime,  # type: ignore[arg-type]
+        checkpoint,
+        Stats("restaurant"),
+        max_attempts=5,
+        min_backoff_s=0.3,
+        max_backoff_s=0.3,
+    )
+    feed = Feed()
+    trigger.start(feed)  # type: ignore[arg-type]
+    first, second = change(status="new"), change("2026-01-01T00:00:02.000000Z", "accepted")
+    feed.callback(first)
+    feed.callback(second)
+    deadline = time.monotonic() + 5
+    while second.version not in runtime.handled and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert runtime.handled == [second.version]  # the second write ran, the first waits
+
+    # THEN the checkpoint has not moved past the first write
+    assert checkpoint.state("kitchen_bff_trigger") == {}
+    # AND once the first write is handled, it moves to the second at once
+    runtime.fixed = True
+    while trigger.pending and time.monotonic() < deadline:
+        time.sleep(0.01)
+    trigger.stop()
+    assert checkpoint.state("kitchen_bff_trigger") == {
+        "o-1": (second.version, {"status": "accepted"})
+    }

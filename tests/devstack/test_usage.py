@@ -7,17 +7,21 @@ late would reach :class:`DevStack`, which these tests replace by one that fails.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from devstack import command, hints, route
 from devstack.layout import LAKE_BUCKET, MANIFEST, Manifest
 from devstack.stack import DevError, DevOptions, DevStack
+from devstack.state_lock import StateDirLock
 from devstack.stats import Stats
 from scenario.actors import Urls
 from shared import emulators
@@ -91,6 +95,24 @@ def test_attach_to_a_stopped_stack_s_leftover_manifest_says_none_runs(tmp_path, 
     assert code == 2
     assert "no stack is running at" in err and "no longer answers" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_attach_to_a_stack_still_starting_says_so(tmp_path, capsys) -> None:
+    """Before READY a stack holds its state dir but has no manifest yet (or a killed one's):
+    "no stack is running, start one" would send the user to start a second."""
+    starting = StateDirLock(tmp_path)
+    starting.acquire()
+    try:
+        code, err = dev(tmp_path, capsys, "--scenario", "--attach")
+        a_manifest(free_port()).write(tmp_path / MANIFEST)  # left by a stack killed outright
+        code_left, err_left = dev(tmp_path, capsys, "--scenario", "--attach")
+    finally:
+        starting.release()
+    expected = (
+        f"fooddelivery dev: the stack at {tmp_path} (pid {os.getpid()}) is still starting: "
+        "try again once it printed READY"
+    )
+    assert (code, err.strip()) == (code_left, err_left.strip()) == (2, expected)
 
 
 def test_stopping_a_stack_removes_its_manifest_but_not_a_newer_one(tmp_path) -> None:
@@ -406,3 +428,72 @@ def test_a_host_that_hangs_is_restarted(tmp_path, monkeypatch, caplog) -> None:
             assert "the order host has not answered /healthz for 1 s; restarting it" in caplog.text
         finally:
             hangs.stop()
+
+
+def test_a_host_restarted_after_it_died_unanswering_is_given_its_time_to_start(
+    tmp_path, monkeypatch
+) -> None:
+    """A host that had stopped answering and then died is restarted; the silence of the old
+    process must not count against the new one, still starting, as a hang."""
+    from devstack import stack as stack_module
+    from devstack.processes import Child
+
+    monkeypatch.setattr(stack_module, "PROBE_EVERY_S", 0.0)
+    monkeypatch.setattr(stack_module, "HUNG_AFTER_S", 1.0)
+    with socket.socket() as listener:  # listening, never accepting: no /healthz answer
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        host = Child("host-order", [sys.executable, "-c", "import time; time.sleep(120)"], {})
+        stack = DevStack(DevOptions(command.Ports(), tmp_path, tmp_path / "k.pem"), apps=[])
+        stack.hosts["order"] = host
+        stack.manifest = a_manifest(listener.getsockname()[1])
+        host.start()
+        try:
+            stack.supervise()  # the old process answers no probe
+            host.stop()  # then dies
+            stack.supervise()  # restarted
+            assert host.restarts == 1
+            time.sleep(0.7)  # more than HUNG_AFTER_S since the old process's first silence
+            stack.supervise()  # the new one, still starting, answers no probe either
+            assert host.restarts == 1
+        finally:
+            host.stop()
+
+
+def test_a_port_given_to_two_parts_of_the_stack_is_refused_naming_both(tmp_path) -> None:
+    """Else the stack listens there for the host, then says the emulator's port is in use by
+    another process: itself."""
+    port = free_port()
+    ports = command.Ports(port, 0, 0, {}, {"customer": port})
+    stack = DevStack(DevOptions(ports, tmp_path, tmp_path / "k.pem"), apps=[])
+    with pytest.raises(DevError) as refused:
+        stack._resolve_ports([emulators.PUBSUB])
+    assert str(refused.value) == (
+        f"port {port} is given to both the Pub/Sub emulator and the customer host: choose "
+        "other ports (--pubsub-port, --firestore-port, --storage-port, --base-port)"
+    )
+
+
+def test_ctrl_c_while_the_subsystems_load_stops_the_command_before_anything_starts(
+    tmp_path, monkeypatch
+) -> None:
+    """Started in the background, the command inherits SIGINT ignored: a `kill -INT` that
+    came while it loaded the subsystems (seconds) was lost, and the stack started anyway."""
+    loaded, calls = command.load_subsystems, []
+
+    def interrupted_while_loading() -> Any:
+        calls.append(1)
+        if len(calls) == 1:  # once, while the command first loads them
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.2)  # the signal is handled meanwhile
+        return loaded()
+
+    monkeypatch.setattr(command, "load_subsystems", interrupted_while_loading)
+    monkeypatch.setattr(command, "DevStack", NothingStarts)
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell starts a background job
+    try:
+        code = main(["dev", "--state-dir", str(tmp_path)])
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # given back as it was
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert code == 130
