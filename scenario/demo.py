@@ -24,8 +24,11 @@ from shared.timeline import Entry, Timeline, causal_order, first_time
 
 PROGRESS_FROM = 20
 """Above this many orders the demo also prints a progress line a round (on stderr)."""
-MAX_ORDERS = 10_000
-"""The most orders one run plays (about a second per ten orders on a laptop)."""
+MAX_ORDERS = 3_000
+"""The most orders one run plays. Every order is placed at once, with a driver for every
+two, so each costs more the more there are: about a minute of CPU for 1,000 orders and
+eight for 3,000 on the 2-core development machine. The benchmark
+(``benchmarks/orders_embedded.py``) places them in waves instead."""
 MAX_ROUNDS = 200
 """Rounds after which the story stops, finished or not."""
 

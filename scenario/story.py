@@ -22,6 +22,12 @@ from shared.auth import LocalIssuer
 FINAL = frozenset({"delivered", "cancelled", "payment-declined"})
 REJECTION = "Out of fresh basil tonight"
 
+ROUNDS_IN_FLIGHT = 8
+"""Rounds an order stays open at most, from its checkout to its delivery (about three), with
+room to spare: orders arriving round after round need drivers for this many rounds' arrivals,
+not for the whole run's (a fleet growing with the run would crowd the city and slow every
+dispatch search and every round of drivers looking at their apps)."""
+
 
 class Stack(Protocol):
     """What the story needs from the system it drives."""
@@ -80,7 +86,12 @@ class Story:
             for r in RESTAURANTS
         }
         self.pos = PosTerminal(session, urls)
-        drivers = max(3, (self.orders + 1) // 2)  # so no order waits past its driver deadline
+        # A driver for every two orders in flight, so none waits past its driver deadline: all
+        # of them at once, or the arrivals of the rounds an order stays open.
+        in_flight = self.orders
+        if self.arrivals_per_round is not None:
+            in_flight = min(in_flight, ROUNDS_IN_FLIGHT * self.arrivals_per_round)
+        drivers = max(3, (in_flight + 1) // 2)
         self.drivers = [
             DriverApp(session, urls, mint("driver", f"driver-{n}")) for n in range(drivers)
         ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from scenario.actors import DriverApp
 from scenario.stack import EmbeddedStack
-from scenario.story import Outcome, Story
+from scenario.story import ROUNDS_IN_FLIGHT, Outcome, Story
 
 
 def test_a_driver_whose_offer_ran_out_before_they_answered_takes_the_next_one(
@@ -116,3 +116,18 @@ def test_a_driver_the_platform_took_offline_goes_online_again(tmp_path, monkeypa
 
     assert len(pushed) == 1  # the platform did take them offline
     assert delivered_but_the_rejected(outcome)
+
+
+def test_orders_arriving_round_after_round_need_drivers_for_those_in_flight_only(tmp_path):
+    # a fleet growing with the whole run would crowd the city: every dispatch search and
+    # every round of drivers looking at their apps would cost more the longer the run
+    stack = EmbeddedStack(tmp_path / "dev-key.pem")
+    story = Story(stack, orders=90, seed=7, arrivals_per_round=5)
+    try:
+        outcome = story.run(max_rounds=60)
+    finally:
+        stack.close()
+
+    assert len(story.drivers) == 5 * ROUNDS_IN_FLIGHT // 2 < 90 // 2
+    assert len(outcome.orders) == 90
+    assert delivered_but_the_rejected(outcome)  # and none waited past its driver deadline
