@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from werkzeug.test import TestResponse
 
+from order.pos_esg.to_pos import NEVER, ORDERS
 from restaurant.contracts import RestaurantUpdated
 from shared.api import MAX_BODY_BYTES
 from shared.envelope import Envelope
@@ -272,11 +273,12 @@ def cancel_request(order_system: OrderSystem) -> Envelope:
     return order_system._event("customer.order-cancel-requested", "order", body, "o-1")
 
 
-def test_an_order_whose_cancellation_is_announced_first_never_reaches_the_pos(
-    order_system: OrderSystem, pos: FakePos, monkeypatch: pytest.MonkeyPatch
+def placed_announced_after_its_cancellation(
+    order_system: OrderSystem, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # GIVEN the announcement of "placed" fails once: the announcer trigger is retried, after
-    # the cancellation's announcement went out (triggers are not ordered)
+    """o-1 of a point-of-sale restaurant and its cancellation arrive together, and the
+    announcement of "placed" fails once: the announcer trigger is retried, after the
+    cancellation's announcement went out (triggers are not ordered)."""
     order_system.send("restaurant", order_system.restaurant_updated("r-1", ordering="pos"))
     hub = order_system.system.hub
     publish, failed = hub.publish, []
@@ -289,19 +291,43 @@ def test_an_order_whose_cancellation_is_announced_first_never_reaches_the_pos(
         return publish(project, topic, messages)
 
     monkeypatch.setattr(hub, "publish", fail_placed_once)
-
-    # WHEN the order and its cancellation arrive together
     order_system.system.inject("customer", Topic.EXTERNAL, order_system.order_placed())
     order_system.system.inject("customer", Topic.EXTERNAL, cancel_request(order_system))
     order_system.system.run_until_quiet()
-
-    # THEN "placed" went out after "cancelled", and the point of sale never got the order
     assert failed
+
+
+def test_an_order_whose_cancellation_is_announced_first_never_reaches_the_pos(
+    order_system: OrderSystem, pos: FakePos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    placed_announced_after_its_cancellation(order_system, monkeypatch)
+
+    # "placed" went out after "cancelled", and the point of sale never got the order
     assert order_system.statuses(version=2) == ["cancelled", "placed"]
     assert pos.requests == []
     assert order_system.faults() == []
     # nor does a callback about it count
     assert call_back(order_system, event="accepted", prepMinutes=20).status_code == 404
+
+
+def test_a_cancellation_heard_again_is_not_withdrawn_from_a_pos_that_never_had_it(
+    order_system: OrderSystem, pos: FakePos, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    placed_announced_after_its_cancellation(order_system, monkeypatch)
+    assert pos.requests == []
+
+    # WHEN the cancellation is delivered to pos-esg again
+    [cancelled] = [
+        e for e in order_system.internal("order-status-changed") if e.body["status"] == "cancelled"
+    ]
+    order_system.system.inject("order", Topic.BUS, cancelled)
+    order_system.system.run_until_quiet()
+
+    # THEN the point of sale still hears nothing of it, and the note says so
+    assert pos.requests == []
+    note = order_system.store.get(ORDERS, "o-1")
+    assert note is not None and note["status"] == NEVER
+    assert order_system.faults() == []
 
 
 def test_a_pos_down_for_minutes_still_gets_the_order(
