@@ -6,7 +6,8 @@ from publishing a probe contract the way an egress does
 (:func:`shared.contracts.publish`, :meth:`~shared.envelope.Envelope.to_json`,
 :func:`shared.hub.message.to_message`) and from the envelope's own checks. So
 renaming ``partitionKey`` on the wire or the ``schemaVersion`` tag changes
-the generated document, and ``contracts check`` finds it stale.
+the generated document, and ``contracts check`` refuses it as breaking the
+envelope or the attributes published before.
 
 The envelope is closed (the reserved fields and one payload field, an object
 named like an entity: :meth:`~shared.envelope.Envelope.from_json` refuses
@@ -200,8 +201,9 @@ def envelope_schema() -> Schema:
         "description": (
             "Every event on an `external` topic, as the message's JSON data: the event's "
             "identity and time, its tags, tracing metadata, and the payload under one field "
-            "named after its entity. The envelope is closed: it changes only with a new "
-            "envelope version (its Pub/Sub topic schema's id ends in the version)."
+            "named after its entity. Besides its own fields it holds only that payload field, an "
+            "object: the envelope changes only with a new envelope version (its Pub/Sub "
+            "topic schema's id ends in the version)."
         ),
         "required": [name for name in written if name in RESERVED_FIELDS],
         "properties": properties,

@@ -26,9 +26,14 @@ it reads and reads it with its own tolerant reader.
 subsystem's own project (`projects/<project>/topics/external`; each environment
 has its own four projects, which the deployment's Terraform output `projects`
 names, and the `env` attribute says which environment published an event).
-The producer grants `roles/pubsub.subscriber` on that topic to the consumer,
-whose subscription lives in its own project (retries and dead letters are its
-own) and selects with a filter on the attributes: always `attributes.type` and
+The producer grants `roles/pubsub.subscriber` on that topic to whoever creates
+the consumer's subscription (the consumer's deployer: `gcloud pubsub topics
+add-iam-policy-binding external --project=<project> --member=<deployer>
+--role=roles/pubsub.subscriber`; this system's own subsystems get it from
+Terraform). The subscription lives in the consumer's project (retries and dead
+letters are its own), has message ordering enabled to receive each key's events
+in the order they were published (this system's own consumers do), and selects
+with a filter on the attributes: always `attributes.type` and
 `attributes.schemaVersion` (two major versions of an event are published side
 by side, each under its own envelope `id`: without a version filter a
 subscription receives every fact once per version), and where an event lists
