@@ -5,7 +5,8 @@ callbacks (``pos-inbox``) are read while the order is folded, and nothing folds 
 order once it has ended, hours after it was placed. Each such record carries
 :data:`EXPIRES`, a Firestore TTL field (the topology lists its collections, Terraform
 declares the policy), and Firestore deletes it some time after that; the event lake
-keeps every event for good. Embedded and on the emulators nothing deletes it. The
+keeps every event (for good, unless the deployment sets `lake_retention_days`). Embedded
+and on the emulators nothing deletes it. The
 folded orders (``orders``) and the hand-over notes (``pos-orders``) are kept: they
 are what keeps a late or resubmitted event from starting an ended order again.
 """
