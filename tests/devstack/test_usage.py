@@ -24,6 +24,7 @@ from devstack.stack import DevError, DevOptions, DevStack
 from devstack.state_lock import StateDirLock
 from devstack.stats import Stats
 from scenario.actors import Urls
+from scenario.demo import MAX_ORDERS
 from shared import emulators
 from shared.cli import main
 from shared.contracts import SCHEMA_VERSION_TAG
@@ -189,8 +190,14 @@ def test_the_banner_leaves_out_the_default_state_dir_and_a_lake_that_is_off(
         (["--state-dir", __file__], f"--state-dir {__file__} is not a directory"),
         (["--scenario", "--orders", "0"], "--orders must be at least 1"),
         (["--scenario", "--attach", "--orders", "0"], "--orders must be at least 1"),
-        (["--scenario", "--orders", "10001"], "--orders must be at most 10,000"),
-        (["--scenario", "--attach", "--orders", "99999999"], "--orders must be at most 10,000"),
+        (
+            ["--scenario", "--orders", str(MAX_ORDERS + 1)],
+            f"--orders must be at most {MAX_ORDERS:,}",
+        ),
+        (
+            ["--scenario", "--attach", "--orders", "99999999"],
+            f"--orders must be at most {MAX_ORDERS:,}",
+        ),
         (["--external-host", "bogus"], "no subsystem named bogus (known: customer, delivery"),
     ],
 )
