@@ -291,7 +291,7 @@ def _example(event: Published) -> Doc:
     )
     return {
         "name": "example",
-        "summary": f"A {event.type} v{event.version} event as published.",
+        "summary": f"Example of {event.type} v{event.version} as published.",
         "headers": dict(sorted(to_message(sent).attributes.items())),
         "payload": sent.to_json(),
     }
