@@ -2,7 +2,8 @@
 
 A child gets a new session (``start_new_session``), so Ctrl-C at the terminal
 reaches only the ``fooddelivery dev`` command, which then stops every child by
-signalling its whole group: nothing a child forked is left behind. Each child
+signalling its whole group (:func:`stop_groups`, several side by side): nothing a
+child forked is left behind. Each child
 is also tethered (:mod:`shared.tether`): should the command be killed outright,
 every group stops itself.
 
@@ -27,6 +28,8 @@ from shared import tether
 
 LISTEN_BACKLOG = 128
 """As werkzeug's servers listen."""
+STOP_TIMEOUT_S = 10.0
+"""How long a stopped process group has to exit after SIGTERM before it gets SIGKILL."""
 
 
 class Child:
@@ -84,18 +87,36 @@ class Child:
                 out.close()
         self.started_at = time.monotonic()
 
-    def stop(self, timeout_s: float = 10.0) -> None:
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> None:
         """SIGTERM the group, wait, then SIGKILL whatever of the group is left."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            signal_group(self.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                signal_group(self.pid, signal.SIGKILL)
-                self.process.wait(timeout_s)
-        signal_group(self.pid, signal.SIGKILL)  # any grandchild still in the group
+        if self.process is not None:
+            stop_groups([self.process], timeout_s)
+
+
+def stop_groups(
+    processes: Sequence[subprocess.Popen[bytes]], timeout_s: float = STOP_TIMEOUT_S
+) -> None:
+    """Stop the process groups led by ``processes`` together: SIGTERM every group first,
+    then wait for all of them within one ``timeout_s`` and SIGKILL the groups of those
+    still running; last, SIGKILL every group once more for any grandchild left in it.
+
+    So stopping several takes as long as the slowest, not the sum of them all.
+    """
+    running = [p for p in processes if p.poll() is None]
+    for process in running:
+        signal_group(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    stragglers = []
+    for process in running:
+        try:
+            process.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            signal_group(process.pid, signal.SIGKILL)
+            stragglers.append(process)
+    for process in stragglers:
+        process.wait(timeout_s)
+    for process in processes:
+        signal_group(process.pid, signal.SIGKILL)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

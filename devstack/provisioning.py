@@ -5,7 +5,10 @@ ingress ones included) from the topologies, plus per subsystem a
 ``fault-recorder`` push subscription on ``faults`` and, with the lake, a pull
 subscription on ``bus`` for the lake writer. The Storage emulator gets the
 lake bucket. On emulators that already hold them (``*_EMULATOR_HOST``), the
-subscriptions are updated to push to this stack's hosts.
+subscriptions are updated to push to this stack's hosts. All of it within
+:data:`PROVISION_TIMEOUT_S`: an emulator that stops answering meanwhile fails the
+start with a :class:`~shared.hub.provision.ProvisionTimeout` naming it, instead of
+holding it for the minutes the admin calls would retry.
 """
 
 from __future__ import annotations
@@ -23,14 +26,27 @@ if TYPE_CHECKING:
     from shared.runtime.app import SubsystemApp
 
 _log = logging.getLogger("fooddelivery.dev")
+PROVISION_TIMEOUT_S = 60.0
+"""How long provisioning may take in all; it takes seconds on a working emulator."""
 
 
-def provision(apps: Sequence[SubsystemApp[Any]], hosts: Mapping[str, str], *, lake: bool) -> None:
-    """Create every topic and subscription; ``hosts`` maps each subsystem to its host's URL."""
+def provision(
+    apps: Sequence[SubsystemApp[Any]],
+    hosts: Mapping[str, str],
+    *,
+    lake: bool,
+    timeout_s: float = PROVISION_TIMEOUT_S,
+) -> None:
+    """Create every topic and subscription; ``hosts`` maps each subsystem to its host's URL.
+
+    Raises :class:`~shared.hub.provision.ProvisionTimeout` when Pub/Sub has not answered
+    it all within ``timeout_s``.
+    """
     from devstack.lake import SUBSCRIPTION as LAKE_SUBSCRIPTION
-    from shared.hub.provision import provision_subscription, provision_system
+    from shared.hub.provision import Deadline, provision_subscription, provision_system
 
     started = time.perf_counter()
+    deadline = Deadline.after(timeout_s)
     owner = {id(service): app.name for app in apps for service in app.topology.services}
 
     def endpoint(service: Any, consumer: Any) -> str:
@@ -44,6 +60,7 @@ def provision(apps: Sequence[SubsystemApp[Any]], hosts: Mapping[str, str], *, la
         endpoint,
         ordering=False,
         envelope_schema=True,
+        deadline=deadline,
     )
     kit_subscriptions = 0
     for app in apps:
@@ -55,9 +72,12 @@ def provision(apps: Sequence[SubsystemApp[Any]], hosts: Mapping[str, str], *, la
             push_endpoint=f"{hosts[app.name]}/_faults",
             min_backoff_s=RECORDER_BACKOFF_S[0],
             max_backoff_s=RECORDER_BACKOFF_S[1],
+            deadline=deadline,
         )
         if lake:
-            provision_subscription(project_of(app.name), LAKE_SUBSCRIPTION, Topic.BUS)
+            provision_subscription(
+                project_of(app.name), LAKE_SUBSCRIPTION, Topic.BUS, deadline=deadline
+            )
     updated = len(report.updated_subscriptions)
     _log.info(
         "provisioned %d topics and %d subscriptions (%d the kit's own: fault recorders, "

@@ -7,11 +7,11 @@ started; the stack is ready when every host and fake answers ``/healthz``.
 Before anything starts, the stack locks its state dir (:mod:`devstack.state_lock`):
 one stack per state dir. While it runs, :meth:`DevStack.supervise` restarts a
 host that died and stops the stack when an emulator or a fake died.
-:meth:`DevStack.stop` stops everything it started, hosts first, each by
-process group, and removes the stack's ``stack.json`` so that no command finds a
-stack that is gone. How each child is started is :mod:`devstack.launch`. An
-emulator named by its ``*_EMULATOR_HOST`` variable is used as it is, and left
-running.
+:meth:`DevStack.stop` stops everything it started by process group, the hosts
+and fakes side by side first, then the emulators, and removes the stack's
+``stack.json`` so that no command finds a stack that is gone. How each child is
+started is :mod:`devstack.launch`. An emulator named by its ``*_EMULATOR_HOST``
+variable is used as it is, and left running.
 
 No port is left free between its choice and its use, where another process
 could take it: the stack listens on the port of each host and fake before
@@ -43,7 +43,7 @@ from devstack import hints
 from devstack.health import healthy
 from devstack.launch import child_env, fake_argv, function_env, host_args
 from devstack.layout import FAKES, HOST, MANIFEST, Manifest, Ports, url
-from devstack.processes import Child, listening_socket
+from devstack.processes import Child, listening_socket, stop_groups
 from devstack.provisioning import create_lake_bucket, provision
 from devstack.state_lock import StateDirBusy, StateDirLock
 from shared import emulators as emu
@@ -61,6 +61,8 @@ MAX_QUICK_DEATHS = 3
 """A host that dies this many times in a row within 10 s of its start is not restarted again."""
 PROBE_EVERY_S = 10.0
 """How often :meth:`DevStack.supervise` asks each running host for ``/healthz``."""
+EMULATOR_STOP_TIMEOUT_S = 15.0
+"""How long the emulators have to exit after SIGTERM (their JVMs) before they get SIGKILL."""
 HUNG_AFTER_S = 60.0
 """A host that has answered no probe for this long is taken for hung and restarted, as Cloud
 Run restarts an instance that fails its liveness probe."""
@@ -155,7 +157,14 @@ class DevStack:
         self._start_fakes()
         self._start_emulators(ports, specs)
         env = function_env(self.apps, ports, self.options.dev_key, self.emulators.values())
-        provision(self.apps, self._host_urls(ports), lake=self.options.lake)
+        from shared.hub.provision import ProvisionTimeout  # google.cloud: only when starting
+
+        try:
+            provision(self.apps, self._host_urls(ports), lake=self.options.lake)
+        except ProvisionTimeout as error:
+            pubsub = self.emulators.get("pubsub")
+            log = f" (its log: {pubsub.log_path})" if pubsub and pubsub.log_path else ""
+            raise DevError(f"{error}{log}") from error
         if self.options.lake:
             create_lake_bucket()
         if any(s.name == "firestore" for s in specs):
@@ -399,11 +408,19 @@ class DevStack:
 
     def stop(self) -> None:
         """Stop every process this stack started (hosts, fakes, emulators) and remove its
-        ``stack.json``; idempotent."""
-        for child in [*self.hosts.values(), *self.fakes.values()]:
-            child.stop()
+        ``stack.json``; idempotent.
+
+        The hosts and fakes stop side by side, then the emulators side by side: a host
+        that stops still talks to them (the lake writer acknowledges the batch in hand).
+        """
+        children = [*self.hosts.values(), *self.fakes.values()]
+        stop_groups([c.process for c in children if c.process is not None])
+        emulators = [e.process for e in self.emulators.values() if e.process is not None]
+        stop_groups(emulators, EMULATOR_STOP_TIMEOUT_S)
+        for child in children:
+            child.stop()  # exited already: sweeps its group once more
         for running in self.emulators.values():
-            running.stop()
+            running.stop()  # exited already: removes its data
         for sock in self.sockets.values():
             sock.close()
         self.sockets.clear()

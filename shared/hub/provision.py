@@ -9,6 +9,10 @@ again on other ports against the same emulator). What Pub/Sub cannot change on
 a subscription (its topic, filter or ordering) is a :class:`ProvisionError`
 naming it, rather than a subscription left delivering by the old settings.
 
+Given a :class:`Deadline`, every admin call of one provisioning shares it: a Pub/Sub
+that stops answering is a :class:`ProvisionTimeout` once it has passed, instead of
+each call retrying for its own minutes (``create_topic`` for 600 s).
+
 Each subsystem owns the topics ``bus``, ``faults`` and ``external`` in its own
 project. Each consumer gets one subscription, in its subsystem's project, on
 its channel's topic: the own ``bus``, or another subsystem's ``external``
@@ -18,13 +22,17 @@ topic for an ingress (cross-project), dead-lettering to the own ``faults``.
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from google.api_core import exceptions as api_exceptions
+from google.api_core import retry as api_retry
 from google.cloud import pubsub_v1  # type: ignore[attr-defined, import-untyped, unused-ignore]
+from google.pubsub_v1 import SchemaServiceClient
 
 from shared.exceptions import KitError
 from shared.hub.topic_schemas import attach_envelope_schema
@@ -40,8 +48,77 @@ FIXED_FIELDS = ("topic", "filter", "enable_message_ordering")
 """What Pub/Sub cannot change on a subscription once created."""
 
 
+_RETRYABLE = api_retry.if_exception_type(
+    api_exceptions.ServiceUnavailable, api_exceptions.Aborted, api_exceptions.Unknown
+)
+"""What the admin calls retry by default (``create_topic`` only the first)."""
+
+
 class ProvisionError(KitError):
     """A resource could not be created, e.g. another subsystem's topic is missing."""
+
+
+class ProvisionTimeout(ProvisionError):
+    """Pub/Sub did not answer before the provisioning's :class:`Deadline`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """One time limit shared by every admin call of a provisioning (and their retries)."""
+
+    seconds: float
+    at: float
+    """When it passes, on :func:`time.monotonic`'s clock."""
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        """The deadline ``seconds`` from now."""
+        return cls(seconds, time.monotonic() + seconds)
+
+    def call_options(self) -> dict[str, Any]:
+        """``timeout`` and ``retry`` for one admin call, bounded by what is left.
+
+        Raises :class:`ProvisionTimeout` when nothing is.
+        """
+        left = self.at - time.monotonic()
+        if left <= 0:
+            raise self._timeout("no time left for the next call")
+        retry = api_retry.Retry(
+            initial=0.1, maximum=5.0, multiplier=1.3, predicate=_RETRYABLE, timeout=left
+        )
+        return {"timeout": left, "retry": retry}
+
+    @contextlib.contextmanager
+    def kept(self) -> Iterator[None]:
+        """Turn the admin calls' timeouts within into :class:`ProvisionTimeout`."""
+        try:
+            yield
+        except (api_exceptions.DeadlineExceeded, api_exceptions.RetryError) as e:
+            raise self._timeout(e) from e
+
+    def _timeout(self, cause: object) -> ProvisionTimeout:
+        where = os.environ.get("PUBSUB_EMULATOR_HOST") or "pubsub.googleapis.com"
+        return ProvisionTimeout(
+            f"Pub/Sub at {where} did not answer within {self.seconds:g} s of provisioning "
+            f"({cause}); is it running and answering?"
+        )
+
+
+class _Bounded:
+    """A Pub/Sub client whose every method call is bounded by ``deadline``."""
+
+    def __init__(self, client: Any, deadline: Deadline) -> None:
+        self._client, self._deadline = client, deadline
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if not callable(attribute):
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return attribute(*args, **kwargs, **self._deadline.call_options())
+
+        return call
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +196,7 @@ def provision(
     ordering: bool = True,
     publisher: pubsub_v1.PublisherClient | None = None,
     subscriber: pubsub_v1.SubscriberClient | None = None,
+    deadline: Deadline | None = None,
 ) -> ProvisionReport:
     """Create the subsystem's topics, then one subscription per consumer.
 
@@ -135,6 +213,7 @@ def provision(
         ordering=ordering,
         publisher=publisher,
         subscriber=subscriber,
+        deadline=deadline,
     )
 
 
@@ -147,23 +226,27 @@ def provision_system(
     envelope_schema: bool = False,
     publisher: pubsub_v1.PublisherClient | None = None,
     subscriber: pubsub_v1.SubscriberClient | None = None,
+    deadline: Deadline | None = None,
 ) -> ProvisionReport:
     """Provision several subsystems: every topic first, then every subscription.
 
     ``envelope_schema`` attaches the envelope's Avro schema to each ``external``
     topic (:mod:`shared.hub.topic_schemas`), so the broker refuses anything that
-    is not an event envelope. Verified on the emulator only.
+    is not an event envelope. Verified on the emulator only. ``deadline`` bounds every
+    call (else :class:`ProvisionTimeout`).
     """
     subsystems = tuple(subsystems)
     report = ProvisionReport()
-    with _clients(publisher, subscriber) as (pub, sub):
+    with _clients(publisher, subscriber, deadline) as (pub, sub, schemas):
         for subsystem in subsystems:
             project = project_of(subsystem.name)
             for topic in Topic:
                 path = topic_path(project, topic)
                 created = _create(pub.create_topic, {"name": path})
                 if envelope_schema and topic is Topic.EXTERNAL:
-                    attach_envelope_schema(project, topic.value, publisher_client=pub)
+                    attach_envelope_schema(
+                        project, topic.value, schema_client=schemas, publisher_client=pub
+                    )
                 if created:
                     report += ProvisionReport(created_topics=(path,))
                 else:
@@ -203,6 +286,7 @@ def provision_subscription(
     min_backoff_s: float = 1.0,
     max_backoff_s: float = 10.0,
     subscriber: pubsub_v1.SubscriberClient | None = None,
+    deadline: Deadline | None = None,
 ) -> bool:
     """Create one kit-owned subscription on ``project``'s own ``topic``; False if it exists
     (then updated to these settings, as :func:`provision_system` does).
@@ -210,6 +294,7 @@ def provision_subscription(
     For what the kit runs beside the declared functions, e.g. the fault recorder
     on ``faults`` (push) or a lake writer on ``bus`` (pull, ``push_endpoint``
     ``None``). It has no dead-letter policy: there is nowhere further to send it.
+    ``deadline`` bounds every call (else :class:`ProvisionTimeout`).
     """
     request: dict[str, Any] = {
         "name": subscription_path(project, subscription),
@@ -223,10 +308,12 @@ def provision_subscription(
     if push_endpoint is not None:
         request["push_config"] = {"push_endpoint": push_endpoint}
     sub = subscriber if subscriber is not None else pubsub_v1.SubscriberClient()
+    bounded = sub if deadline is None else _Bounded(sub, deadline)
     try:
-        created = _create(sub.create_subscription, request)
-        if not created:
-            _update_subscription(sub, request)
+        with deadline.kept() if deadline is not None else contextlib.nullcontext():
+            created = _create(bounded.create_subscription, request)
+            if not created:
+                _update_subscription(bounded, request)
         return created
     except api_exceptions.NotFound as e:
         raise ProvisionError(
@@ -269,7 +356,7 @@ def deprovision(
 ) -> None:
     """Delete the subsystem's declared subscriptions and its topics (what is missing is skipped)."""
     project = project_of(subsystem.name)
-    with _clients(publisher, subscriber) as (pub, sub):
+    with _clients(publisher, subscriber) as (pub, sub, _):
         for service, consumer in subsystem.consumers():
             path = subscription_path(project, consumer.subscription(service))
             with contextlib.suppress(api_exceptions.NotFound):
@@ -317,12 +404,20 @@ def _update_subscription(sub: Any, request: dict[str, Any]) -> bool:
 
 
 @contextlib.contextmanager
-def _clients(publisher: Any, subscriber: Any) -> Iterator[tuple[Any, Any]]:
-    """The given admin clients, or new ones closed on exit."""
+def _clients(
+    publisher: Any, subscriber: Any, deadline: Deadline | None = None
+) -> Iterator[tuple[Any, Any, Any]]:
+    """The given admin clients, or new ones closed on exit, and a schema client (``None``
+    without ``deadline``: :func:`attach_envelope_schema` makes its own); each bounded by
+    ``deadline``, whose passing within is a :class:`ProvisionTimeout`."""
     pub = publisher if publisher is not None else pubsub_v1.PublisherClient()
     sub = subscriber if subscriber is not None else pubsub_v1.SubscriberClient()
     try:
-        yield pub, sub
+        if deadline is None:
+            yield pub, sub, None
+        else:
+            with SchemaServiceClient() as schemas, deadline.kept():
+                yield _Bounded(pub, deadline), _Bounded(sub, deadline), _Bounded(schemas, deadline)
     finally:
         if publisher is None:
             pub.transport.close()

@@ -123,9 +123,12 @@ class _FunctionRuntime(Generic[P, F]):
         except (PoisonError, ValidationError) as error:
             return self.record_fault(message(), error, ctx, faults)
         except Exception:
+            # A push without deliveryAttempt (the emulator's; GCP's without a dead-letter
+            # policy) reads as attempt 1 every time: only a count beyond 1 is known to be one.
+            attempt = message().delivery_attempt
             ctx.log.warning(
-                "failed, asking for redelivery (attempt %d)",
-                message().delivery_attempt,
+                "failed, asking for redelivery%s",
+                f" (attempt {attempt})" if attempt > 1 else "",
                 exc_info=True,
             )
             return Outcome.RETRY

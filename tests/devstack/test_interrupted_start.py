@@ -29,6 +29,7 @@ class FakeEmulator:
     def __init__(self, spec: emu.EmulatorSpec) -> None:
         self.spec, self.stopped = spec, False
         self.env_value = "127.0.0.1:1"
+        self.process = None
 
     def stop(self) -> None:
         self.stopped = True

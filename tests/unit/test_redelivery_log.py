@@ -1,0 +1,68 @@
+"""The warning for a failed delivery names its attempt only when the broker counted one:
+the emulator's pushes carry no ``deliveryAttempt``, so each of its retries parses as
+attempt 1, and ``attempt 1`` on every retry would be a false count."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from shared.clock import ManualClock
+from shared.envelope import Envelope, new_event
+from shared.hub.base import AbstractPublisher
+from shared.hub.message import Message, parse_push, push_body, to_message
+from shared.hub.routing import on_types
+from shared.runtime.consumer import ConsumerRuntime
+from shared.runtime.context import Context
+from shared.runtime.outcome import Outcome
+from shared.topology import Channel, Consumer, Role, Service, ServiceKind, Subsystem, Topic
+
+HAPPENED = replace(
+    to_message(new_event("thing-happened", "thing", {"id": "t-1"}, partition_key="t-1")),
+    message_id="m-1",
+)
+
+
+class Bus(AbstractPublisher):
+    def publish(self, topic: Topic, messages: Any) -> list[str]:
+        return []
+
+
+def failing(event: Envelope, ctx: Context[Any]) -> None:
+    raise ConnectionError("the store is unavailable")
+
+
+def runtime() -> ConsumerRuntime[Any]:
+    consumer = Consumer(
+        "listener", Role.LISTENER, Channel(on_types("thing-happened")), handlers=(failing,)
+    )
+    service = Service("things", ServiceKind.CONTROL, (consumer,))
+    return ConsumerRuntime(
+        Subsystem("things", (service,)), service, consumer, None, Bus(), ManualClock(), "test"
+    )
+
+
+def warning_for(message: Message, caplog: pytest.LogCaptureFixture) -> str:
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert runtime().handle(message) is Outcome.RETRY
+    (record,) = [r for r in caplog.records if "redelivery" in r.getMessage()]
+    return record.getMessage()
+
+
+def test_an_emulator_push_without_a_delivery_attempt_claims_no_attempt(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = push_body("projects/p/subscriptions/things-listener", HAPPENED)
+    del body["deliveryAttempt"]  # as the emulator pushes, on every retry alike
+    _, message = parse_push(body)
+    text = warning_for(message, caplog)
+    assert text == "failed, asking for redelivery"
+
+
+def test_a_counted_attempt_is_named(caplog: pytest.LogCaptureFixture) -> None:
+    text = warning_for(HAPPENED.delivered(3), caplog)
+    assert text == "failed, asking for redelivery (attempt 3)"
