@@ -91,31 +91,16 @@ def test_an_order_status_published_before_ready_by_was_added_still_comes_in(
     assert (event.body["status"], event.body["readyBy"]) == ("accepted", None)
 
 
-def test_an_order_status_that_breaks_the_contract_becomes_a_fault(customer: Customer) -> None:
-    broken = new_event(
-        OrderStatusChangedV2.TYPE,
-        "order",
-        {"id": "o-1", "changedAt": "yesterday"},
-        partition_key="o-1",
-        tags={"subsystem": "order", "schemaVersion": "2"},
-    )
-    customer.inject("order", broken)
-
-    assert customer.events("order-status-changed") == []
-    [fault] = customer.faults()
-    assert fault["function"] == "customer/order-esg/ingress"
-    assert fault["error"]["type"] == "InvalidEventError"
-
-
 @pytest.mark.parametrize(
     ("body", "named"),
     [
+        ({"id": "o-1", "changedAt": "yesterday"}, "changedAt"),
         ({"id": "", "status": "accepted", "changedAt": 1}, "id"),
         ({"id": "o-1", "status": "accepted", "changedAt": -1}, "changedAt"),
         ({"id": "o-1", "status": "accepted", "readyBy": -1, "changedAt": 1}, "readyBy"),
     ],
 )
-def test_an_order_status_outside_the_contracts_bounds_is_a_fault_naming_the_field(
+def test_an_order_status_that_breaks_the_contract_is_a_fault_naming_the_field(
     customer: Customer, body: dict[str, object], named: str
 ) -> None:
     broken = new_event(
