@@ -41,6 +41,8 @@ from abc import ABC, abstractmethod
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from shared.lake.window import folders_in_window
+
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
@@ -152,7 +154,6 @@ class AbstractLake(ABC):
     def append(self, subsystem: str, topic: str, records: Sequence[tuple[int, bytes]]) -> None:
         """Keep ``records`` (publish time in epoch ms, message data) in the lake."""
 
-    @abstractmethod
     def objects(
         self,
         subsystem: str,
@@ -169,6 +170,35 @@ class AbstractLake(ABC):
         a record was *stored* in, which may differ from its envelope's timestamp:
         a reader filtering on event time widens the window by the lag it allows.
         """
+        prefix = topic_prefix(subsystem, topic)
+        if since_ms is None and until_ms is None:
+            return self._list_objects(prefix)
+        folders = folders_in_window(self._list_folders, prefix, since_ms, until_ms)
+        return sorted(name for folder in folders for name in self._list_objects(folder))
+
+    def objects_oldest_first(
+        self,
+        subsystem: str,
+        topic: str = "bus",
+        *,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+    ) -> Iterator[str]:
+        """The names :meth:`objects` returns, in the same order, listed one hour folder at a
+        time as they are consumed: a reader that stops early never lists the later hours
+        (:meth:`objects` lists every object of the window first, in as few calls as it can)."""
+        prefix = topic_prefix(subsystem, topic)
+        for folder in folders_in_window(self._list_folders, prefix, since_ms, until_ms, hours=True):
+            yield from self._list_objects(folder)
+
+    @abstractmethod
+    def _list_folders(self, folder: str) -> list[str]:
+        """The folders one level below ``folder``, each ending in ``/`` (any order)."""
+
+    @abstractmethod
+    def _list_objects(self, folder: str) -> list[str]:
+        """The objects at the layout's depth under ``folder`` (a topic or time folder),
+        sorted by name; names that are no lake object's are left out."""
 
     @abstractmethod
     def read_object(self, name: str) -> Iterator[bytes]:

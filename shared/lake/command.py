@@ -15,10 +15,10 @@ exclusive, as :meth:`AbstractLake.replay`), but the lake is foldered by the hour
 an event was *stored*, which is later than the event. A window reads only the hour
 folders from :data:`~shared.lake.base.STORED_EARLY_MS` before ``--since`` to
 ``--max-lag`` (default :data:`~shared.lake.base.STORED_LATE_MS`) after ``--until``,
-and ``--limit`` stops reading at the first folder that, by ``--max-lag``, can only
-hold events later than those it shows: an event stored more than ``--max-lag``
-after its own time is missed by ``--until`` and by ``--limit``, and found by a
-read with neither.
+and ``--limit`` lists and reads one hour folder at a time, stopping at the first
+that, by ``--max-lag``, can only hold events later than those it shows: an event
+stored more than ``--max-lag`` after its own time is missed by ``--until`` and by
+``--limit``, and found by a read with neither.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from shared.settings import PREFIX, Settings
 from shared.system import load_subsystems
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from shared.lake.base import AbstractLake
 
@@ -224,12 +224,15 @@ def read_events(
     """The chosen events, oldest first and each once (at most ``limit``), how many lines
     were no envelope, and whether more events than ``limit`` were chosen.
 
-    With ``limit`` the objects are read in time order only until the next one's hour
-    folder starts more than ``max_lag_ms`` after the newest event kept: events stored
-    there happened later than every event kept.
+    With ``limit`` the objects are listed and read in time order, one hour folder at a
+    time, only until the next one's hour folder starts more than ``max_lag_ms`` after
+    the newest event kept: events stored there happened later than every event kept.
     """
     low, high = stored_window(since_ms, until_ms, max_lag_ms)
-    names = lake.objects(subsystem, TOPIC, since_ms=low, until_ms=high)
+    if limit is None:
+        names: Iterable[str] = lake.objects(subsystem, TOPIC, since_ms=low, until_ms=high)
+    else:
+        names = lake.objects_oldest_first(subsystem, TOPIC, since_ms=low, until_ms=high)
     found: dict[str, Envelope] = {}
     junk = 0
     for name in names:

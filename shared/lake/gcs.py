@@ -27,8 +27,8 @@ from google.api_core.exceptions import Conflict, GoogleAPIError, NotFound, Preco
 from google.auth.exceptions import GoogleAuthError
 
 from shared.exceptions import LakeError
-from shared.lake.base import AbstractLake, decode_object, encode_batches, topic_prefix
-from shared.lake.window import LEVELS, folders_in_window
+from shared.lake.base import AbstractLake, decode_object, encode_batches
+from shared.lake.window import LEVELS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -82,23 +82,7 @@ class GcsLake(AbstractLake):
         for name, content in encode_batches(subsystem, topic, records):
             self._upload(name, content)
 
-    def objects(
-        self,
-        subsystem: str,
-        topic: str = "bus",
-        *,
-        since_ms: int | None = None,
-        until_ms: int | None = None,
-    ) -> list[str]:
-        """Object names under ``{subsystem}/{topic}/``, in time order; with a window, only
-        those of the hour folders that overlap it, each listed by its own prefix."""
-        prefix = topic_prefix(subsystem, topic)
-        if since_ms is None and until_ms is None:
-            return self._names_under(prefix)
-        folders = folders_in_window(self._child_folders, prefix, since_ms, until_ms)
-        return sorted(name for folder in folders for name in self._names_under(folder))
-
-    def _names_under(self, prefix: str) -> list[str]:
+    def _list_objects(self, prefix: str) -> list[str]:
         """The objects at the layout's depth under ``prefix`` (a topic or time folder), as
         :class:`~shared.lake.local.LocalDirectoryLake` finds them: others are no lake's."""
         try:
@@ -113,7 +97,7 @@ class GcsLake(AbstractLake):
             raise LakeError(f"cannot list gs://{self._bucket_name}/{prefix}: {e}") from e
         return sorted(names)
 
-    def _child_folders(self, prefix: str) -> list[str]:
+    def _list_folders(self, prefix: str) -> list[str]:
         """The "folders" one level below ``prefix``: the common prefixes up to the next ``/``."""
         try:
             listing = self.client.list_blobs(self._bucket_name, prefix=prefix, delimiter="/")

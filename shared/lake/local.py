@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shared.exceptions import LakeError
-from shared.lake.base import AbstractLake, decode_object, encode_batches, topic_prefix
-from shared.lake.window import LEVELS, folders_in_window
+from shared.lake.base import AbstractLake, decode_object, encode_batches
+from shared.lake.window import LEVELS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
@@ -53,37 +53,24 @@ class LocalDirectoryLake(AbstractLake):
             except OSError as e:
                 raise LakeError(f"cannot write lake object {name}: {e}") from e
 
-    def objects(
-        self,
-        subsystem: str,
-        topic: str = "bus",
-        *,
-        since_ms: int | None = None,
-        until_ms: int | None = None,
-    ) -> list[str]:
-        """Object names under ``{subsystem}/{topic}/``, in time order; with a window, only
-        those of the hour folders that overlap it (only their directories are read)."""
-        prefix = topic_prefix(subsystem, topic)
-        try:
-            if since_ms is None and until_ms is None:
-                return self._files_under(prefix)
-            folders = folders_in_window(self._child_folders, prefix, since_ms, until_ms)
-            return sorted(name for folder in folders for name in self._files_under(folder))
-        except OSError as e:
-            raise LakeError(f"cannot list lake folder {prefix}: {e}") from e
-
-    def _child_folders(self, folder: str) -> list[str]:
+    def _list_folders(self, folder: str) -> list[str]:
+        """The directories one level below ``folder``."""
         try:
             entries = list((self._root / folder).iterdir())
+            return [f"{folder}{p.name}/" for p in entries if p.is_dir()]
         except (FileNotFoundError, NotADirectoryError):
             return []
-        return [f"{folder}{p.name}/" for p in entries if p.is_dir()]
+        except OSError as e:
+            raise LakeError(f"cannot list lake folder {folder}: {e}") from e
 
-    def _files_under(self, folder: str) -> list[str]:
-        """The objects at the layout's depth under ``folder`` (a topic or time folder)."""
+    def _list_objects(self, folder: str) -> list[str]:
+        """The files at the layout's depth under ``folder`` (a topic or time folder)."""
         depth = LEVELS + 2 - folder.rstrip("/").count("/")  # {subsystem}/{topic} is depth 0
         pattern = "*/" * (depth - 1) + f"*{_SUFFIX}"
-        files = [p for p in (self._root / folder).glob(pattern) if not p.name.startswith(".")]
+        try:
+            files = [p for p in (self._root / folder).glob(pattern) if not p.name.startswith(".")]
+        except OSError as e:
+            raise LakeError(f"cannot list lake folder {folder}: {e}") from e
         return sorted(p.relative_to(self._root).as_posix() for p in files)
 
     def read_object(self, name: str) -> Iterator[bytes]:

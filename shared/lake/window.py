@@ -54,6 +54,8 @@ def folders_in_window(
     prefix: str,
     since_ms: int | None,
     until_ms: int | None,
+    *,
+    hours: bool = False,
 ) -> Iterator[str]:
     """The folders under the topic folder ``prefix`` whose objects may fall in the window.
 
@@ -61,8 +63,11 @@ def folders_in_window(
     time order, whole year, month or day folders inside the window and the hour
     folders that overlap its edges; every object stored in a yielded folder is
     in an hour folder that overlaps the window, and every such object is under
-    one. ``list_folders(folder)`` names the child folders of ``folder``, each
-    ending in ``/``. Folders whose names are not the layout's are left out.
+    one. With ``hours`` only hour folders are yielded, the walk descending into
+    the folders inside the window too, lazily: a reader that stops early lists
+    no later folder. ``list_folders(folder)`` names the child folders of
+    ``folder``, each ending in ``/``. Folders whose names are not the layout's
+    are left out.
     """
     low, high = since_ms, until_ms
 
@@ -75,7 +80,7 @@ def folders_in_window(
             if (high is not None and start >= high) or (low is not None and end <= low):
                 continue
             inside = (low is None or start >= low) and (high is None or end <= high)
-            if inside or depth == LEVELS:
+            if depth == LEVELS or (inside and not hours):
                 yield child
             else:
                 yield from walk(child, depth + 1)

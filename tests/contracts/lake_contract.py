@@ -105,6 +105,20 @@ class LakeContract(ABC):
             [third.to_bytes()],
         ]
 
+    def test_objects_oldest_first_lists_what_objects_lists(self, lake: AbstractLake) -> None:
+        hours = [T0 - 25 * HOUR_MS, T0, T0 + 30 * 60_000, T0 + HOUR_MS, T0 + 40 * 24 * HOUR_MS]
+        for n, at in enumerate(hours):  # across days, a month and a year
+            lake.append("order", "bus", records(event(at, n)))
+        self.store_raw(hour_prefix("order", "bus", T0) + "x/stray.jsonl", b"{}\n")
+        lake.flush()
+
+        for window in [(None, None), (T0, None), (None, T0 + HOUR_MS), (T0 - HOUR_MS, T0 + 1)]:
+            since, until = window
+            listed = lake.objects("order", since_ms=since, until_ms=until)
+            lazily = list(lake.objects_oldest_first("order", since_ms=since, until_ms=until))
+            assert lazily == listed, window
+        assert len(lake.objects("order")) == len(hours)
+
     def test_replay_yields_oldest_first_within_since_and_until(self, lake: AbstractLake) -> None:
         events = [event(T0 + i * 20 * 60_000, i) for i in range(6)]  # spans three hours
         lake.append("order", "bus", records(*events[3:]))

@@ -132,9 +132,14 @@ def test_json_lines_round_trip_to_the_envelopes(lake_dir, capsys):
 
 
 class CountingLake(LocalDirectoryLake):
-    """A local lake that notes every object it reads."""
+    """A local lake that notes every object it reads and every folder it lists objects of."""
 
     read: ClassVar[list[str]] = []
+    listed: ClassVar[list[str]] = []
+
+    def _list_objects(self, folder: str) -> list[str]:
+        CountingLake.listed.append(folder)
+        return super()._list_objects(folder)
 
     def read_object(self, name: str) -> Iterator[bytes]:
         CountingLake.read.append(name)
@@ -164,6 +169,17 @@ def test_limit_stops_reading_once_later_folders_hold_only_later_events(
     assert err == "... and more, later (--limit 2)\n"
     folders = [name.split("/")[5] for name in CountingLake.read]
     assert folders == ["10", "10", "11", "12"]  # 13:00 on holds only events after 11:00, a 3rd
+
+
+def test_limit_lists_the_lake_one_hour_folder_at_a_time(lake_dir, capsys, monkeypatch):
+    monkeypatch.setattr(lake_command, "LocalDirectoryLake", CountingLake)
+    monkeypatch.setattr(CountingLake, "listed", [])
+    for since in ([], ["--since", "2026-01-01T00:00"]):  # no window; a window of whole days
+        CountingLake.listed.clear()
+        _, out, _ = run(capsys, "order", "--dir", str(lake_dir), "--limit", "2", *since)
+        assert ids_of(out) == [EVENTS[0].id, EVENTS[1].id]
+        hours = [folder.split("/")[5] for folder in CountingLake.listed]
+        assert hours == ["10", "11", "12", "13"]  # never the whole lake, nor the later hours
 
 
 def test_limit_still_finds_an_older_event_stored_within_the_lag(tmp_path, capsys):
