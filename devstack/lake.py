@@ -38,10 +38,12 @@ subscription's acknowledgement deadline (60 s)."""
 _log = logging.getLogger("fooddelivery.dev.lake")
 
 
-def publish_ms(message: Message) -> int:
-    """The message's publish time in epoch milliseconds (0 when unknown)."""
+def publish_ms(message: Message, stored_ms: int) -> int:
+    """The message's publish time in epoch milliseconds; ``stored_ms``, the time it is
+    stored, for a message without one (its folder then is its storage hour, as for every
+    record, rather than 1970's)."""
     if not message.publish_time:
-        return 0
+        return stored_ms
     return int(datetime.fromisoformat(message.publish_time).timestamp() * 1000)
 
 
@@ -102,7 +104,8 @@ class LakeWriter:
         if not batch:
             self._caught_up = True
             return 0
-        records = [(publish_ms(message), message.data) for _, message in batch]
+        stored_ms = int(time.time() * 1000)
+        records = [(publish_ms(message, stored_ms), message.data) for _, message in batch]
         ack_ids = [ack_id for ack_id, _ in batch]
         try:
             self._lake.append(self._subsystem, "bus", records)

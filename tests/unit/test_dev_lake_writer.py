@@ -106,3 +106,15 @@ def test_a_batch_cut_short_by_slow_pulls_is_followed_at_once(tmp_path: Any) -> N
 
     assert stored(lake) == 600
     assert len(lake.objects("order")) > 1  # the fill time cut the backlog into batches
+
+
+def test_a_message_without_publish_time_is_filed_under_the_hour_it_is_stored(tmp_path):
+    subscription = Subscription(0)
+    subscription.waiting.append(Message(data=b'{"n":0}'))  # no publish time
+    lake = LocalDirectoryLake(tmp_path)
+    before = time.time()
+    LakeWriter("order", subscription, lake).write_batch()  # type: ignore[arg-type]
+
+    [name] = lake.objects("order")
+    hours = {time.strftime("%Y/%m/%d/%H", time.gmtime(t)) for t in (before, time.time())}
+    assert name.split("/", 2)[2].rsplit("/", 1)[0] in hours  # not 1970/01/01/00
