@@ -24,9 +24,9 @@ class Address(ContractModel):
     """City or town."""
     postcode: str = Field(min_length=1, max_length=20)
     """Postal code, as written in the address's country."""
-    lat: float = Field(ge=-90, le=90)
+    lat: float = Field(ge=-90, le=90, strict=True)
     """Latitude in decimal degrees (WGS 84), north positive."""
-    lng: float = Field(ge=-180, le=180)
+    lng: float = Field(ge=-180, le=180, strict=True)
     """Longitude in decimal degrees (WGS 84), east positive."""
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, StrictBool
 
 from customer.contracts import Address
 from shared.api_models import RequestBody, ResponseView
@@ -38,9 +38,10 @@ class Preferences(RequestBody):
     )
     """Cuisines the customer likes (up to 20, e.g. ``pizza``), kept as given; nothing
     filters or recommends by them yet. Left out: none."""
-    notifications: bool = True
-    """Whether the customer wants push notifications about their orders (left out: ``true``);
-    each order keeps the choice made at its checkout."""
+    notifications: StrictBool = True
+    """Whether the customer wants push notifications about their orders: ``true`` or
+    ``false`` (``"no"`` or ``0`` is refused, not guessed at; left out: ``true``); each order
+    keeps the choice made at its checkout."""
 
 
 class Profile(RequestBody):
