@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, StrictBool
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool
 
 from customer.contracts import Address
 from shared.api_models import RequestBody, ResponseView
@@ -42,6 +42,13 @@ class Preferences(RequestBody):
     """Whether the customer wants push notifications about their orders: ``true`` or
     ``false`` (``"no"`` or ``0`` is refused, not guessed at; left out: ``true``); each order
     keeps the choice made at its checkout."""
+
+
+class StoredPreferences(Preferences):
+    """Preferences as an account holds them: a preference a later version of the API saved,
+    and this one does not know (after a rollback), is left out of the answer, not a 500."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 class Profile(RequestBody):
@@ -95,7 +102,7 @@ class Account(ResponseView):
     """The customer's phone number; ``null``: none given."""
     delivery_address: Address | None
     """Where orders go when checkout names no other address; ``null``: none saved."""
-    preferences: Preferences
+    preferences: StoredPreferences
     """The cuisines the customer likes and whether they want notifications about orders."""
     payment_method: Card | None
     """The saved card, its brand and last digits only; ``null``: no card saved (each checkout

@@ -264,3 +264,18 @@ def test_a_customer_whose_user_id_holds_separators_has_their_own_account(
     assert customer.store.get("accounts", uid) is not None
     assert customer.doc("checkout-accounts", uid)["id"] == uid
     assert account(customer, "alice").status_code == 404
+
+
+def test_a_preference_this_version_does_not_know_is_left_out_not_a_500(
+    customer: Customer,
+) -> None:
+    customer.call("account-bff", "PUT", "/me", PROFILE)
+    saved = customer.store.get("accounts", "alice")
+    assert saved is not None
+    later = {**saved["preferences"], "spiceLevel": 3}  # saved by a newer version, rolled back
+    customer.store.put("accounts", "alice", {**saved, "preferences": later})
+
+    response = account(customer)
+
+    assert response.status_code == 200
+    assert response.get_json()["preferences"] == {"cuisines": [], "notifications": True}
