@@ -44,6 +44,13 @@ class Preferences(RequestBody):
     keeps the choice made at its checkout."""
 
 
+class SavedAddress(Address):
+    """The saved address as an account holds it: a field a later version of the API stored,
+    and this one does not know (after a rollback), is left out of the answer, not a 500."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
 class StoredPreferences(Preferences):
     """Preferences as an account holds them: a preference a later version of the API saved,
     and this one does not know (after a rollback), is left out of the answer, not a 500."""
@@ -100,7 +107,7 @@ class Account(ResponseView):
     """The customer's email address."""
     phone: str | None
     """The customer's phone number; ``null``: none given."""
-    delivery_address: Address | None
+    delivery_address: SavedAddress | None
     """Where orders go when checkout names no other address; ``null``: none saved."""
     preferences: StoredPreferences
     """The cuisines the customer likes and whether they want notifications about orders."""

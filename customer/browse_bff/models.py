@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from customer.browse_bff.pages import Position
 from customer.contracts import Address
@@ -13,6 +13,13 @@ RESTAURANTS = "catalog-restaurants"
 """Restaurants, keyed by restaurant id."""
 MENUS = "catalog-menus"
 """Menus, keyed by restaurant id."""
+
+
+class PickupAddress(Address):
+    """A restaurant's address as its view holds it: a field a later version of this BFF
+    stored, and this one does not know (after a rollback), is left out, not a 500."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 class Restaurant(ResponseView):
@@ -27,7 +34,7 @@ class Restaurant(ResponseView):
     cuisine: str
     """The kind of food, lower case (e.g. ``pizza``): free text the restaurant chose, which
     ``?cuisine=`` matches."""
-    address: Address
+    address: PickupAddress
     """Where the restaurant is: the pickup point, from which its delivery radius is measured."""
     open: bool
     """Whether the restaurant takes orders now; a cart from a closed one cannot be checked

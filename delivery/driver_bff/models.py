@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, field_validator
+from pydantic import ConfigDict, Field, StrictBool, field_validator
 
 from shared.api_models import PageQuery, RequestBody, ResponseView
 
@@ -75,6 +75,13 @@ class ReleaseRequest(RequestBody):
         return None if reason is None else _one_line(reason) or None
 
 
+class LastLocation(Location):
+    """Where a driver is, as their profile holds it: a field a later version of this BFF
+    stored, and this one does not know (after a rollback), is left out, not a 500."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
 class Profile(ResponseView):
     """The caller's driver profile."""
 
@@ -86,7 +93,7 @@ class Profile(ResponseView):
     """How the driver travels: ``bike``, ``scooter`` or ``car``."""
     online: bool
     """Whether the driver is online, receiving offers; a new profile starts offline."""
-    location: Location | None
+    location: LastLocation | None
     """Where the driver last reported being; ``null`` until they first do."""
     offline_reason: Literal["missed-offers"] | None = None
     """Why the platform took the driver offline: ``missed-offers``, they let offers in a row
