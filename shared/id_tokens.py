@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -83,6 +84,9 @@ def _expiry(token: str) -> float:
     try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return float(claims["exp"])
+        expires_at = float(claims["exp"])
     except (IndexError, ValueError, KeyError, TypeError) as e:
         raise IdTokenError("the ID token is not a JWT with an exp claim") from e
+    if not math.isfinite(expires_at):  # NaN never compares as passed: it would be kept for good
+        raise IdTokenError(f"the ID token's exp claim is not a time: {expires_at}")
+    return expires_at

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import errno
 import hashlib
 import json
 import os
+import secrets
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -120,8 +123,9 @@ class LocalIssuer(LocalVerifier):
     def from_file(cls, path: Path) -> LocalIssuer:
         """Load the private key at ``path``, creating it (mode 0600) on first use.
 
-        A file that cannot be read or created, or that holds anything but an
-        unencrypted RSA private key, is an :class:`AuthError` naming the path.
+        A file that cannot be read or created, that holds anything but an
+        unencrypted RSA private key, or that other users may read or change, is an
+        :class:`AuthError` naming the path.
         """
         if path.exists():
             return cls._load(path)
@@ -139,8 +143,17 @@ class LocalIssuer(LocalVerifier):
             ) from e
         except OSError as e:
             raise AuthError(f"cannot create the development key {path}: {_reason(e)}") from e
+        # Written whole to a file of its own first, then linked into place: a process
+        # reading the key meanwhile finds none (and makes its own), never half of one.
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as e:
+            raise AuthError(f"cannot create the development key {path}: {_reason(e)}") from e
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(pem)
+            _publish(draft, path, pem)
         except FileExistsError:
             if path.exists():  # another process created it first: share that key
                 return cls._load(path)
@@ -148,13 +161,9 @@ class LocalIssuer(LocalVerifier):
                 f"cannot create the development key {path}: it is a broken symbolic link"
             ) from None
         except OSError as e:
-            raise AuthError(f"cannot create the development key {path}: {_reason(e)}") from e
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(pem)
-        except OSError as e:
-            path.unlink(missing_ok=True)
             raise AuthError(f"cannot write the development key {path}: {_reason(e)}") from e
+        finally:
+            draft.unlink(missing_ok=True)
         return issuer
 
     @classmethod
@@ -172,6 +181,7 @@ class LocalIssuer(LocalVerifier):
             raise AuthError(f"{path} is not a PEM private key") from e
         if not isinstance(key, rsa.RSAPrivateKey):
             raise AuthError(f"{path} is not an RSA private key")
+        _require_private(path)
         return cls(key)
 
     def mint(self, principal: Principal, ttl_s: int = 3600) -> str:
@@ -193,6 +203,49 @@ class LocalIssuer(LocalVerifier):
 def _reason(error: OSError) -> str:
     """The OS's words for ``error``, without Python's ``[Errno n]`` prefix."""
     return error.strerror or str(error)
+
+
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS}
+"""What ``link`` fails with on a file system without hard links (FAT, some shared folders)."""
+
+
+def _publish(draft: Path, path: Path, pem: bytes) -> None:
+    """Put the key written whole at ``draft`` at ``path``; FileExistsError when a key is there.
+
+    On a file system without hard links, ``pem`` is written at ``path`` itself, created only if
+    absent: a reader may then catch it half written, but no key is ever replaced.
+    """
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        raise
+    except OSError as e:
+        if e.errno not in _NO_HARD_LINKS:
+            raise
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(pem)
+        except OSError:
+            path.unlink(missing_ok=True)
+            raise
+
+
+def _require_private(path: Path) -> None:
+    """Refuse a key file that users other than its owner may read or change (POSIX only):
+    whoever reads it mints tokens the development stack, and a ``local-test`` deployment
+    given its public key, accept. The issuer creates its key with mode 0600."""
+    if os.name != "posix":
+        return
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError as e:
+        raise AuthError(f"cannot read the development key {path}: {_reason(e)}") from e
+    if mode & 0o077:
+        raise AuthError(
+            f"the development key {path} is open to other users (mode {mode:04o}), who could "
+            f"mint tokens with it; make it private (chmod 600 {path}) or delete it for a new one"
+        )
 
 
 def _read_key(path: Path) -> bytes:

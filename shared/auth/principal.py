@@ -98,13 +98,31 @@ class Principal:
 
 
 def bearer_token(authorization: str | None) -> str:
-    """The token of an ``Authorization: Bearer …`` header, or :class:`MissingToken`."""
+    """The token of an ``Authorization: Bearer …`` header (the scheme in any case, spaces
+    before the token), or :class:`MissingToken`.
+
+    A header whose credentials are not one token (RFC 6750's ``b64token``) is an
+    :class:`AuthError` saying so: several tokens, or several ``Authorization`` headers,
+    which the server joins with commas.
+    """
     if not authorization:
         raise MissingToken("missing Authorization header")
     scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise MissingToken("the Authorization header must be 'Bearer <token>'")
-    return token.strip()
+    if "," in token:
+        raise AuthError("send one Authorization header, with one bearer token")
+    if not _B64TOKEN.fullmatch(token):
+        raise AuthError(
+            "the Authorization header must be 'Bearer <token>': one token, "
+            "of letters, digits and -._~+/ (then any '=')"
+        )
+    return token
+
+
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+"""A bearer token (RFC 6750, section 2.1: ``b64token``); a JWT is one."""
 
 
 def subject_problem(subject: str) -> str | None:

@@ -67,3 +67,19 @@ def test_without_credentials_fetching_says_so(
         IdTokenError, match=re.escape("cannot mint an ID token for https://pos.example")
     ):
         fetch_google_id_token("https://pos.example")
+
+
+@pytest.mark.parametrize("exp", [float("nan"), float("inf")])
+def test_a_token_whose_expiry_is_not_a_time_is_an_error_not_kept_for_good(exp: float) -> None:
+    minted: list[str] = []
+
+    def fetch(_audience: str) -> str:
+        minted.append(jwt_expiring_at(exp))
+        return minted[-1]
+
+    tokens = IdTokens("https://pos.example", fetch)
+    with pytest.raises(IdTokenError, match="exp claim is not a time"):
+        tokens.token()
+    with pytest.raises(IdTokenError):
+        tokens.token()
+    assert len(minted) == 2

@@ -1,0 +1,103 @@
+"""The development issuer's key file: created whole, once, readable by its owner only."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared.auth import AuthError, LocalIssuer, LocalVerifier, Principal
+
+
+def test_a_key_being_written_is_never_read_half_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two commands minting their first token at once (``fooddelivery token`` run in
+    # parallel): the second must not find the first one's key file still empty.
+    path = tmp_path / "key.pem"
+    writing, finish = threading.Event(), threading.Event()
+    real_fdopen = os.fdopen
+
+    def slow_fdopen(fd: int, *args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name == "first":
+            writing.set()
+            finish.wait(10)
+        return real_fdopen(fd, *args, **kwargs)
+
+    monkeypatch.setattr(os, "fdopen", slow_fdopen)
+    made: dict[str, LocalIssuer | BaseException] = {}
+
+    def first() -> None:
+        try:
+            made["first"] = LocalIssuer.from_file(path)
+        except BaseException as e:  # reported by the assertion below
+            made["first"] = e
+
+    thread = threading.Thread(target=first, name="first")
+    thread.start()
+    assert writing.wait(10)
+    try:
+        second = LocalIssuer.from_file(path)
+    finally:
+        finish.set()
+        thread.join(10)
+
+    first_issuer = made["first"]
+    assert isinstance(first_issuer, LocalIssuer)
+    assert first_issuer.key_id == second.key_id == LocalIssuer.from_file(path).key_id
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["key.pem"]
+
+
+def _written(path: Path, mode: int) -> LocalIssuer:
+    """A fresh issuer whose private key ``path`` holds, with ``mode``."""
+    fresh = path.with_name("fresh.pem")
+    issuer = LocalIssuer.from_file(fresh)
+    path.write_bytes(fresh.read_bytes())
+    fresh.unlink()
+    path.chmod(mode)
+    return issuer
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620], ids=lambda m: f"{m:04o}")
+def test_a_key_other_users_may_read_or_change_is_refused_saying_how_to_fix_it(
+    tmp_path: Path, mode: int
+) -> None:
+    key = tmp_path / "key.pem"
+    _written(key, mode)
+
+    with pytest.raises(AuthError, match=rf"open to other users \(mode 0{mode:o}\).*chmod 600"):
+        LocalIssuer.from_file(key)
+
+    key.chmod(0o600)
+    assert LocalIssuer.from_file(key).public_pem() == LocalVerifier.from_file(key).public_pem()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_a_verifier_reads_a_key_others_may_read(tmp_path: Path) -> None:
+    # A deployment mounts the key read-only for every user; it verifies, it never mints.
+    key = tmp_path / "key.pem"
+    token = _written(key, 0o444).mint(Principal("customer", "alice"))
+    assert LocalVerifier.from_file(key).verify(token) == Principal("customer", "alice")
+
+
+def test_a_key_is_created_on_a_file_system_without_hard_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_links(*_args: Any, **_kwargs: Any) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    path = tmp_path / "key.pem"
+
+    issuer = LocalIssuer.from_file(path)
+
+    assert LocalIssuer.from_file(path).key_id == issuer.key_id
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["key.pem"]
