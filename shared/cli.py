@@ -74,8 +74,13 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive_seconds(text: str) -> int:
-    """An argparse type: a whole number of seconds greater than zero."""
+MAX_TOKEN_TTL_S = 86_400
+"""The longest a development token lives: a day. The key that signs it is also trusted by a
+``local-test`` deployment, and a token cannot be revoked but by replacing the key."""
+
+
+def _token_lifetime(text: str) -> int:
+    """An argparse type: a whole number of seconds, from 1 to :data:`MAX_TOKEN_TTL_S`."""
     try:
         seconds = int(text)
     except ValueError:
@@ -84,6 +89,10 @@ def _positive_seconds(text: str) -> int:
         ) from None
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"must be positive, not {seconds}")
+    if seconds > MAX_TOKEN_TTL_S:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {MAX_TOKEN_TTL_S} (a day), not {seconds}: mint a new one instead"
+        )
     return seconds
 
 
@@ -121,7 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the issuer's public key instead (what a deployed BFF verifies with)",
     )
     token.add_argument(
-        "--ttl", type=_positive_seconds, default=3600, help="lifetime in seconds (default 3600)"
+        "--ttl",
+        type=_token_lifetime,
+        default=3600,
+        help=f"lifetime in seconds, at most {MAX_TOKEN_TTL_S} (default 3600)",
     )
     token.set_defaults(run=_token)
     register_contracts(commands)

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jwt
 import pytest
 
 from shared.auth import LocalIssuer, LocalVerifier, Principal
@@ -19,6 +20,13 @@ def test_token_mints_a_verifiable_token_with_a_persistent_key(tmp_path, monkeypa
     assert main(["token", "--as", "staff:sam@r-1"]) == 0
     token = capsys.readouterr().out.strip()
     assert LocalIssuer.from_file(key).verify(token) == Principal("staff", "sam", "r-1")
+
+
+def test_token_lives_as_long_as_asked_up_to_a_day(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(tmp_path / "key.pem"))
+    assert main(["token", "--as", "driver:dan", "--ttl", "86400"]) == 0
+    claims = jwt.decode(capsys.readouterr().out.strip(), options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 86_400
 
 
 def test_a_bad_identity_is_a_clear_error_and_a_nonzero_exit(tmp_path, monkeypatch, capsys):
@@ -108,9 +116,12 @@ def test_token_says_when_it_creates_a_key(tmp_path, monkeypatch, capsys):
         ("0", "argument --ttl: must be positive, not 0"),
         ("-5", "argument --ttl: must be positive, not -5"),
         ("soon", "argument --ttl: must be a whole number of seconds, not 'soon'"),
+        ("86401", "argument --ttl: must be at most 86400 (a day), not 86401"),
     ],
 )
-def test_token_refuses_a_lifetime_that_is_not_positive(tmp_path, monkeypatch, capsys, ttl, message):
+def test_token_refuses_a_lifetime_that_is_not_positive_or_over_a_day(
+    tmp_path, monkeypatch, capsys, ttl, message
+):
     monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(tmp_path / "key.pem"))
     with pytest.raises(SystemExit) as exited:
         main(["token", "--as", "driver:dan", "--ttl", ttl])
