@@ -4,7 +4,9 @@ The first request with a key runs; its outcome (success or business refusal,
 any status below 500) is kept. The same key with the same request again gets
 that outcome back with ``Idempotent-Replayed: true`` and changes nothing. The
 same key with a different request (method, path or JSON body) is refused with
-422. A 5xx outcome is not kept: the next attempt with the key runs again.
+422 ``{"error": ..., "code": "idempotency_key_reused"}``, as payment processors
+refuse a key reused with other parameters (whose first request may have taken
+effect). A 5xx outcome is not kept: the next attempt with the key runs again.
 
 A request whose key another request is still using is refused with 409
 ``{"error": ..., "code": "idempotency_key_in_use"}`` and runs nothing, as payment
@@ -29,6 +31,10 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 KEY_IN_USE = "a request with this Idempotency-Key is still being processed: retry later"
 KEY_IN_USE_CODE = "idempotency_key_in_use"
 """The ``code`` of that 409, telling it from a 409 the operation itself answers."""
+KEY_REUSED = "Idempotency-Key was already used with a different request"
+KEY_REUSED_CODE = "idempotency_key_reused"
+"""The ``code`` of the 422 to a key reused with another request, telling it from a 422 the
+operation itself answers."""
 
 
 @dataclass
@@ -55,7 +61,7 @@ class IdempotencyStore:
         with self._lock:
             entry = self._entries.setdefault(key, _Entry(fingerprint))
         if entry.fingerprint != fingerprint:
-            raise FakeError(422, "Idempotency-Key was already used with a different request")
+            raise FakeError(422, KEY_REUSED, code=KEY_REUSED_CODE)
         if not entry.lock.acquire(blocking=False):
             raise FakeError(409, KEY_IN_USE, code=KEY_IN_USE_CODE)
         try:

@@ -19,7 +19,9 @@ A retry sends the very request the processor was first asked, card included, as
 the attempt noted it: the processor answers a key reused with another card 422,
 and a card removed meanwhile must not turn an authorization already made into a
 decline that leaves the money held. The attempt forgets the card once the answer
-is stored.
+is stored: a delivery that finds it forgotten takes that answer, and one that
+has no card to ask again with (an attempt noted before attempts kept their card)
+is a fault, never a decline, as the first request may hold the money.
 """
 
 from __future__ import annotations
@@ -83,8 +85,12 @@ def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
     authorization that came after checkout cancelled the order."""
     store, order_id = ctx.ports.store, order["id"]
     payment = store.get(PAYMENTS, order_id)
+    attempt = None if payment else store.get(ATTEMPTS, order_id)
+    if attempt is not None and not attempt.get("paymentMethod"):
+        # Its card forgotten: the answer was stored after the read above (or it was noted
+        # before attempts kept their card).
+        payment = store.get(PAYMENTS, order_id)
     if payment is None:
-        attempt = store.get(ATTEMPTS, order_id)
         # One read of the order tells both whether it is cancelled and its card: a delivery
         # that finds it cancelled forgets the card, and one that read it before asks with it.
         current = store.get(ORDERS, order_id)
@@ -94,13 +100,25 @@ def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
             return
         # An attempt noted before attempts kept their card names none: the order's card then.
         token = (attempt or {}).get("paymentMethod") or card_token(store, current)
+        if token is None and attempt is not None:
+            raise BusinessRuleViolation(
+                f"order {order_id}: the processor was asked to authorize it with a card no "
+                f"longer known, so it cannot be asked again: find the authorization by "
+                f"reference {order_id}, if any, and void it by hand"
+            )
         # Noted first: if the answer is lost, the retry asks again (same key, same request,
         # same answer) even once the order is cancelled, so an authorization made is voided.
-        # A concurrent delivery's note, if first, is the one kept.
+        # A concurrent delivery's note, if first, is the one kept: its card, or, forgotten
+        # once its answer was stored, that answer.
         note = {"orderId": order_id, "paymentMethod": token}
         if token is not None and attempt is None and not store.create(ATTEMPTS, order_id, note):
-            token = (store.get(ATTEMPTS, order_id) or {}).get("paymentMethod", token)
-        payment = _stored(store, _authorization(order, token, ctx))
+            token = (store.get(ATTEMPTS, order_id) or note).get("paymentMethod")
+            if token is None:
+                payment = store.get(PAYMENTS, order_id)
+                if payment is None:  # stored before the card is forgotten: cannot be
+                    raise ConflictError(f"the payment of order {order_id} is being stored")
+        if payment is None:
+            payment = _stored(store, _authorization(order, token, ctx))
     store.update(ATTEMPTS, order_id, _forget_card)
     if payment["status"] == "declined":
         body = {"orderId": order_id, "reason": payment["reason"]}

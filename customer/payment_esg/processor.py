@@ -6,14 +6,22 @@ harmlessly. A 5xx, a 408 or a 429 (or a broken connection) raises a retryable
 error (the event is redelivered with backoff), and so does a 409 saying a
 request with the same key is still running at the processor (the earlier attempt
 whose answer was given up on): every 409 to an authorization, and a settlement's
-409 whose ``code`` is :data:`KEY_IN_USE_CODE` (any other 409 to a settlement is a
-state its authorization is not in). A 401 or 403 says our own
-credentials are wrong, and a 404 or 405 to an authorization our own processor URL: a
+409 whose ``code`` is :data:`KEY_IN_USE_CODE`. Any other 409 to a settlement is a
+state its authorization is not in: a refusal, unless the authorization is in the
+state the settlement leads to already, which is the settlement done (by a first
+request whose answer was lost and is no longer replayed: processors keep keys
+about a day).
+
+A 401 or 403 says our own credentials are wrong, a 404 or 405 to an
+authorization (or any redirect) our own processor URL: a
 :class:`BusinessRuleViolation` (a fault for a person to fix at once), never a
-decline the customer would be blamed for; the order
-then ends at checkout's payment deadline. Any other refusal of an authorization
-is a :class:`Declined`, as the processor will never accept that request; any
-other refusal of a settlement is a :class:`BusinessRuleViolation`.
+decline the customer would be blamed for; the order then ends at checkout's
+payment deadline. So is a refusal of an authorization whose ``code`` is
+:data:`KEY_REUSED_CODE`: the key was first used with another request, which may
+have authorized, money a person must find by the order's reference. Any other
+refusal of an authorization is a :class:`Declined`, as the processor will never
+accept that request; any other refusal of a settlement is a
+:class:`BusinessRuleViolation`.
 """
 
 from __future__ import annotations
@@ -33,6 +41,8 @@ if TYPE_CHECKING:
 
 Settlement = Literal["capture", "void", "refund"]
 """What can be done with an authorization after the fact."""
+REACHES: dict[Settlement, str] = {"capture": "captured", "void": "voided", "refund": "refunded"}
+"""The status each settlement leaves an authorization in."""
 RETRY_LATER = frozenset({408, 429})
 """The 4xx answers that ask to try again later: a request timeout, too many requests."""
 KEY_IN_USE = 409
@@ -40,6 +50,8 @@ KEY_IN_USE = 409
 to a settlement, it may also say the authorization is in the wrong state."""
 KEY_IN_USE_CODE = "idempotency_key_in_use"
 """The error ``code`` of a 409 that means the key is in use, not a refusal."""
+KEY_REUSED_CODE = "idempotency_key_reused"
+"""The error ``code`` of a refusal (422) of a key first used with another request."""
 NOT_US = frozenset({401, 403, 404, 405})
 """The 4xx answers about our own credentials or URL, not about the customer's payment: an
 authorization is made at one fixed path, which cannot be missing unless it is wrong."""
@@ -122,6 +134,12 @@ class HttpPaymentProcessor(PaymentProcessor):
         response = self._post("/v1/authorizations", body, idempotency_key)
         if response.status_code == KEY_IN_USE:
             raise ProcessorUnavailable(f"payment processor is still authorizing {reference}")
+        if response.status_code >= 400 and _body(response).get("code") == KEY_REUSED_CODE:
+            raise BusinessRuleViolation(
+                f"payment processor refused to authorize {reference}: {idempotency_key} was "
+                "first used with another request, which may hold an authorization: find it "
+                f"by reference {reference} and void it by hand"
+            )
         if _is_final_refusal(response.status_code):
             return _declined(response)
         _raise_for_status(response, f"authorize {reference}")
@@ -133,9 +151,30 @@ class HttpPaymentProcessor(PaymentProcessor):
             f"/v1/authorizations/{authorization_id}/{action}", {}, idempotency_key
         )
         what = f"{action} authorization {authorization_id}"
-        if response.status_code == KEY_IN_USE and _error(response).get("code") == KEY_IN_USE_CODE:
-            raise ProcessorUnavailable(f"payment processor is still working to {what}")
+        if response.status_code == KEY_IN_USE:
+            if _body(response).get("code") == KEY_IN_USE_CODE:
+                raise ProcessorUnavailable(f"payment processor is still working to {what}")
+            if self._status(authorization_id) == REACHES[action]:
+                return
         _raise_for_status(response, what)
+
+    def _status(self, authorization_id: str) -> str | None:
+        """The authorization's status as the processor tells it; ``None`` when it refuses to."""
+        response = self._session.get(
+            f"{self._base_url}/v1/authorizations/{authorization_id}",
+            headers={"Authorization": f"Bearer {self._api_key.reveal()}"},
+            timeout=DEFAULT_TIMEOUT_S,
+            allow_redirects=False,
+        )
+        if response.status_code >= 500 or response.status_code in RETRY_LATER:
+            raise ProcessorUnavailable(
+                f"payment processor could not read authorization {authorization_id}: "
+                f"{response.status_code}"
+            )
+        if response.status_code >= 400:
+            return None
+        status = _body(response).get("status")
+        return status if isinstance(status, str) else None
 
     def _post(self, path: str, body: dict[str, Any], idempotency_key: str) -> requests.Response:
         return self._session.post(
@@ -146,6 +185,9 @@ class HttpPaymentProcessor(PaymentProcessor):
                 "Idempotency-Key": idempotency_key,
             },
             timeout=DEFAULT_TIMEOUT_S,
+            # Followed, a redirect turns the POST into a GET whose 2xx would pass for a
+            # capture or void done: it is answered as our processor URL being wrong.
+            allow_redirects=False,
         )
 
 
@@ -155,7 +197,7 @@ def _is_final_refusal(status: int) -> bool:
 
 
 def _declined(response: requests.Response) -> Declined:
-    error = _error(response)
+    error = _body(response)
     if response.status_code == 402:
         return Declined(str(error.get("code") or "declined"))
     refusal = f"{response.status_code} {error.get('error', response.reason)}"
@@ -166,9 +208,15 @@ def _raise_for_status(response: requests.Response, what: str) -> None:
     if response.status_code >= 500 or response.status_code in RETRY_LATER:
         raise ProcessorUnavailable(f"payment processor could not {what}: {response.status_code}")
     if response.status_code >= 400:
-        problem = _error(response).get("error", response.reason)
+        problem = _body(response).get("error", response.reason)
         raise BusinessRuleViolation(
             f"payment processor refused to {what}: {response.status_code} {problem}"
+        )
+    if not 200 <= response.status_code < 300:
+        where = response.headers.get("Location", "nowhere")
+        raise BusinessRuleViolation(
+            f"payment processor did not {what}: {response.status_code} to {where} "
+            "(is PAYMENT_PROCESSOR_URL the API's own?)"
         )
 
 
@@ -184,7 +232,8 @@ def _epoch_ms(stamp: object) -> int | None:
     return None if when.tzinfo is None else round(when.timestamp() * 1000)
 
 
-def _error(response: requests.Response) -> dict[str, Any]:
+def _body(response: requests.Response) -> dict[str, Any]:
+    """The response's JSON object (an error's ``{error, code}``); empty for anything else."""
     try:
         body = response.json()
     except ValueError:

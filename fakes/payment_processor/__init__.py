@@ -1,9 +1,10 @@
 """A fake card payment processor: authorize, then capture, void or refund.
 
 Every route needs ``Authorization: Bearer <api_key>``; mutating routes need an
-``Idempotency-Key`` and replay their first outcome for it (see
-:mod:`fakes.idempotency`). The payment method ``pm_card_declined`` is always
-declined with 402 ``{"error": ..., "code": "card_declined"}``.
+``Idempotency-Key`` and replay their first outcome for it; a key reused with another
+request is 422 ``code: "idempotency_key_reused"`` (see :mod:`fakes.idempotency`). The
+payment method ``pm_card_declined`` is always declined with 402
+``{"error": ..., "code": "card_declined"}``.
 
 * ``POST /v1/authorizations`` ``{amount, currency, paymentMethod, reference}``
   -> 201 ``{id, status: "authorized", amount, currency, reference, authorizedAt}``

@@ -89,7 +89,8 @@ def iso(epoch_ms: int) -> str:
 
 
 class FakeProcessor:
-    """A tiny payment processor: one answer per Idempotency-Key, declines ``pm_card_declined``."""
+    """A tiny payment processor: one answer per Idempotency-Key (422 to a key reused with
+    another path or body), declines ``pm_card_declined``."""
 
     def __init__(self, clock: ManualClock) -> None:
         self.clock = clock
@@ -106,11 +107,13 @@ class FakeProcessor:
         """How many of the next calls do their work and then answer 503, as if the answer
         was lost on its way back."""
         self._answers: dict[str, tuple[dict[str, Any], int]] = {}
+        self._requests: dict[str, tuple[str, Any]] = {}
         self.app = flask.Flask("fake-payment-processor")
         self.app.add_url_rule("/v1/authorizations", view_func=self._authorize, methods=["POST"])
         self.app.add_url_rule(
             "/v1/authorizations/<auth_id>/<action>", view_func=self._settle, methods=["POST"]
         )
+        self.app.add_url_rule("/v1/authorizations/<auth_id>", view_func=self._read)
 
     def paths(self, suffix: str) -> list[str]:
         """The paths of the calls that ended with ``suffix``."""
@@ -127,6 +130,10 @@ class FakeProcessor:
             return {"error": "down for maintenance"}, 503
         key = request.headers["Idempotency-Key"]
         self.calls.append({"path": request.path, "key": key, "body": request.get_json()})
+        asked = (request.path, request.get_json())
+        if self._requests.setdefault(key, asked) != asked:
+            reused = "Idempotency-Key was already used with a different request"
+            return {"error": reused, "code": "idempotency_key_reused"}, 422
         if key not in self._answers:
             self._answers[key] = answer()
         if self.lost_answers:
@@ -146,6 +153,12 @@ class FakeProcessor:
             return {**self.authorizations[auth_id], **stamp}, 201
 
         return self._once(answer)
+
+    def _read(self, auth_id: str) -> tuple[dict[str, Any], int]:
+        if flask.request.headers.get("Authorization") != f"Bearer {PAYMENTS_KEY}":
+            return {"error": "unknown API key"}, 401
+        auth = self.authorizations.get(auth_id)
+        return (dict(auth), 200) if auth else ({"error": f"no authorization {auth_id}"}, 404)
 
     def _settle(self, auth_id: str, action: str) -> tuple[dict[str, Any], int]:
         def answer() -> tuple[dict[str, Any], int]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import flask
 import pytest
 
 from customer.checkout_bff.orders import give_up
@@ -16,6 +17,8 @@ from customer.payment_esg.processor import (
     HttpPaymentProcessor,
     ProcessorUnavailable,
 )
+from fakes import payment_processor
+from fakes.server import serve
 from shared.exceptions import BusinessRuleViolation
 from shared.http import WsgiTransport, http_session
 from shared.hub.message import Message
@@ -31,6 +34,9 @@ from tests.customer.conftest import (
     START,
     Customer,
 )
+
+if TYPE_CHECKING:
+    from flask.typing import ResponseReturnValue
 
 
 def payment(customer: Customer, order_id: str) -> dict[str, Any]:
@@ -755,3 +761,186 @@ def checkout_with_card(shop: Customer, token: str) -> str:
     assert response.status_code == 201, response.get_json()
     order_id: str = response.get_json()["orderId"]
     return order_id
+
+
+def real_fake_adapter() -> HttpPaymentProcessor:
+    """The adapter in front of the fake processor of the dev stack and e2e tests."""
+    app = payment_processor.create_app(PAYMENTS_KEY)
+    session = http_session({PAYMENTS_URL: WsgiTransport(app)})
+    return HttpPaymentProcessor(
+        session, PAYMENTS_URL, Secret.given("PAYMENT_PROCESSOR_KEY", PAYMENTS_KEY)
+    )
+
+
+def test_a_key_reused_with_another_request_is_a_fault_never_a_decline() -> None:
+    # GIVEN the processor authorized a first request under the order's key (the real fake:
+    # it answers a key reused with another request 422, as processors do)
+    processor = real_fake_adapter()
+    assert isinstance(authorize(processor, "o-1", "pm_card_visa"), Authorized)
+
+    # WHEN the key is sent again with another card, THEN it is no decline: the money the first
+    # request holds is for a person to find
+    with pytest.raises(BusinessRuleViolation, match="o-1:authorize was first used"):
+        authorize(processor, "o-1", "pm_card_amex")
+
+
+def test_a_retry_refused_for_its_reused_key_leaves_the_order_undeclined(shop: Customer) -> None:
+    # GIVEN the processor authorizes an order (its attempt noted before attempts kept their
+    # card, the order naming none), its answer is lost, and the saved card is replaced
+    shop.sign_up()
+    shop.fill_cart()
+    shop.processor.lost_answers = 1
+    amex = {"token": "pm_card_amex", "brand": "amex", "last4": "0005"}
+
+    def as_before_attempts_kept_their_card() -> None:
+        [order] = shop.store.query("orders")
+        shop.store.update("orders", order.key, lambda o: {**o, "paymentMethod": None} if o else o)
+        shop.store.update("payment-attempts", order.key, lambda _: {"orderId": order.key})
+        shop.client("account-bff").put("/me/payment-method", json=amex, headers=shop.headers())
+
+    after_the_first_authorize_call(shop, as_before_attempts_kept_their_card)
+
+    # WHEN payment-esg asks again, with the saved card now, and the processor refuses the key
+    order_id = checkout(shop)
+    first, retry = authorize_calls(shop)
+    assert (first["body"]["paymentMethod"], retry["body"]["paymentMethod"]) == (
+        "pm_card_visa",
+        "pm_card_amex",
+    )
+
+    # THEN the order is not declined (its dishes not handed back while the card is held): a
+    # fault tells a person of the authorization the first request made
+    assert shop.events("payment-declined") == []
+    assert shop.store.get("payments", order_id) is None
+    assert shop.doc("orders", order_id)["status"] == "pending-payment"
+    [fault] = shop.faults()
+    assert "void it by hand" in fault["error"]["message"]
+    assert shop.processor.authorizations["auth-1"]["status"] == "authorized"
+
+
+@pytest.mark.parametrize(
+    ("order_status", "settled", "event"),
+    [("delivered", "captured", "payment-captured"), ("cancelled", "voided", "payment-voided")],
+)
+def test_a_settlement_the_processor_made_already_is_done_not_a_fault(
+    shop: Customer, order_status: str, settled: str, event: str
+) -> None:
+    # GIVEN the processor settled the authorization already, but neither its answer nor a
+    # replay of it comes back (processors keep idempotency keys about a day): a settlement
+    # asked again gets 409, the authorization being in another state than it needs
+    order_id = shop.place_order()
+    shop.processor.authorizations["auth-1"]["status"] = settled
+
+    shop.order_status(order_id, order_status)
+
+    # THEN the settlement is done: stored and announced, not a fault for a person
+    assert payment(shop, order_id)["status"] == settled
+    assert [e.body["status"] for e in shop.events(event)] == [settled]
+    assert shop.faults() == []
+
+
+def test_the_adapter_takes_a_409_to_a_settlement_made_already_as_done() -> None:
+    processor = real_fake_adapter()
+    authorized = authorize(processor)
+    assert isinstance(authorized, Authorized)
+    auth_id = authorized.authorization_id
+    processor.settle(auth_id, "capture", idempotency_key="first-capture")
+
+    processor.settle(auth_id, "capture", idempotency_key="o-1:capture")  # 409, captured
+
+    with pytest.raises(BusinessRuleViolation, match="409 cannot void a captured"):
+        processor.settle(auth_id, "void", idempotency_key="o-1:void")
+    with pytest.raises(BusinessRuleViolation, match="404"):
+        processor.settle("auth-unknown", "void", idempotency_key="o-2:void")
+
+
+def test_a_redirect_is_our_processor_url_being_wrong_never_a_settlement_done() -> None:
+    # GIVEN a processor URL that redirects (say http:// to https://) to where a GET answers 200
+    elsewhere = flask.Flask("redirecting")
+
+    @elsewhere.post("/v1/authorizations")
+    def authorizations() -> ResponseReturnValue:
+        return flask.redirect("/moved/authorizations", 301)
+
+    @elsewhere.post("/v1/authorizations/<path:rest>")
+    def settlements(rest: str) -> ResponseReturnValue:
+        return flask.redirect(f"/moved/{rest}", 302)
+
+    @elsewhere.get("/moved/<path:rest>")
+    def moved(rest: str) -> ResponseReturnValue:
+        return {"id": "auth-moved", "status": "ok"}
+
+    with serve(elsewhere) as server:
+        processor = HttpPaymentProcessor(
+            http_session(), server.url, Secret.given("PAYMENT_PROCESSOR_KEY", PAYMENTS_KEY)
+        )
+        # THEN neither a capture nor an authorization passes for done: a fault names the URL
+        with pytest.raises(BusinessRuleViolation, match="302 to /moved/auth-1/capture"):
+            processor.settle("auth-1", "capture", idempotency_key="o-1:capture")
+        with pytest.raises(BusinessRuleViolation, match="301 to /moved/authorizations"):
+            authorize(processor)
+
+
+@pytest.mark.parametrize(
+    "unseen",
+    [("payments",), ("payments", "payment-attempts")],
+    ids=["attempt-read-after", "attempt-read-before"],
+)
+def test_a_delivery_that_a_concurrent_one_answered_meanwhile_takes_its_answer(
+    shop: Customer, monkeypatch: pytest.MonkeyPatch, unseen: tuple[str, ...]
+) -> None:
+    # GIVEN an order paid with a card named at checkout (the saved card is another), authorized
+    shop.sign_up()
+    order_id = checkout_with_card(shop, "pm_card_amex")
+    assert payment(shop, order_id)["status"] == "authorized"
+    assert shop.doc("orders", order_id)["paymentMethod"] is None  # forgotten once placed
+
+    # WHEN a second delivery of the submission read the payment (and the attempt) before the
+    # first stored them, and the rest after the first forgot the cards
+    get = shop.store.get
+    stale = {(collection, order_id) for collection in unseen}
+
+    def read_before_the_first_delivery_stored(collection: str, key: str) -> Any:
+        if (collection, key) in stale:
+            stale.remove((collection, key))
+            return None
+        return get(collection, key)
+
+    monkeypatch.setattr(shop.store, "get", read_before_the_first_delivery_stored)
+    [submitted] = shop.events("order-submitted")
+    shop.system.inject("customer", Topic.BUS, submitted)
+    shop.system.run_until_quiet()
+
+    # THEN it takes the answer stored, asking nothing (never the saved card under the key)
+    assert [c["body"]["paymentMethod"] for c in authorize_calls(shop)] == ["pm_card_amex"]
+    assert shop.faults() == []
+    assert shop.events("payment-declined") == []
+    assert len({e.id for e in shop.events("payment-authorized")}) == 1
+
+
+def test_a_retry_of_an_attempt_whose_card_is_unknown_is_a_fault_never_a_decline(
+    shop: Customer,
+) -> None:
+    # GIVEN the processor authorizes an order (its attempt noted before attempts kept their
+    # card, the order naming none), its answer is lost, and the saved card is removed
+    shop.sign_up()
+    shop.fill_cart()
+    shop.processor.lost_answers = 1
+
+    def as_before_attempts_kept_their_card() -> None:
+        [order] = shop.store.query("orders")
+        shop.store.update("orders", order.key, lambda o: {**o, "paymentMethod": None} if o else o)
+        shop.store.update("payment-attempts", order.key, lambda _: {"orderId": order.key})
+        shop.client("account-bff").delete("/me/payment-method", headers=shop.headers())
+
+    after_the_first_authorize_call(shop, as_before_attempts_kept_their_card)
+
+    # WHEN payment-esg tries again, with no card to ask with
+    order_id = checkout(shop)
+
+    # THEN the order is not declined while the first request may hold the money: a fault
+    assert len(authorize_calls(shop)) == 1
+    assert shop.events("payment-declined") == []
+    assert shop.doc("orders", order_id)["status"] == "pending-payment"
+    [fault] = shop.faults()
+    assert "void it by hand" in fault["error"]["message"]

@@ -88,7 +88,8 @@ def test_the_same_key_with_a_different_body_is_422(client: FlaskClient) -> None:
 
     assert response.status_code == 422
     assert response.get_json() == {
-        "error": "Idempotency-Key was already used with a different request"
+        "error": "Idempotency-Key was already used with a different request",
+        "code": "idempotency_key_reused",
     }
 
 
