@@ -31,7 +31,7 @@ import io
 import os
 import time
 from collections.abc import Callable, Mapping
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 import flask
 from flask.typing import ResponseReturnValue
@@ -81,10 +81,25 @@ def restrict_callbacks(app: flask.Flask, prefix: str) -> flask.Flask:
             return
         body = request.get_json(silent=True)
         url = body.get("callbackUrl") if isinstance(body, dict) else None
-        if isinstance(url, str) and not url.startswith(prefix):
+        if isinstance(url, str) and not is_under(url, prefix):
             raise FakeError(403, f"this point of sale calls back only under {prefix}")
 
     return app
+
+
+def is_under(url: str, prefix: str) -> bool:
+    """Whether ``url`` is ``prefix`` or below it: the same origin, and a path that is the
+    prefix's or continues it past a ``/``, with no ``.`` or ``..`` segment to climb out by
+    (``https://h/hook`` holds ``https://h/hook/pos``, not ``https://h/hook-2`` nor
+    ``https://h/hook/../admin``)."""
+    given, allowed = urlsplit(url), urlsplit(prefix)
+    if (given.scheme, given.netloc) != (allowed.scheme, allowed.netloc):
+        return False
+    segments = unquote(given.path).split("/")
+    if "." in segments or ".." in segments:
+        return False
+    base = allowed.path.rstrip("/")
+    return given.path == allowed.path or given.path.startswith(base + "/")
 
 
 def await_answers(app: flask.Flask, order_id: str, hold_s: float) -> None:

@@ -16,6 +16,7 @@ import flask
 from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import MethodNotAllowed
 
 M = TypeVar("M", bound=BaseModel)
 Reply = tuple[dict[str, Any], int]
@@ -65,8 +66,9 @@ def create_base_app(name: str) -> flask.Flask:
         return {"error": f"no route for {flask.request.method} {flask.request.path}"}, 404
 
     @app.errorhandler(405)
-    def not_allowed(_: Exception) -> ResponseReturnValue:
-        return {"error": f"{flask.request.method} is not allowed here"}, 405
+    def not_allowed(error: MethodNotAllowed) -> ResponseReturnValue:
+        allowed = ", ".join(error.valid_methods or ())
+        return {"error": f"{flask.request.method} is not allowed here"}, 405, {"Allow": allowed}
 
     @app.errorhandler(500)
     def crashed(_: Exception) -> ResponseReturnValue:

@@ -54,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import flask
 from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import MethodNotAllowed, RequestEntityTooLarge
 
 from shared.auth import (
     Actor,
@@ -66,12 +67,7 @@ from shared.auth import (
     bearer_token,
 )
 from shared.exceptions import ConflictError, InvalidDocument, InvalidKey, StoreError
-from shared.idempotency_keys import (
-    MAX_KEY_CHARS,
-    IdempotencyKeys,
-    KeyRefused,
-    fingerprint,
-)
+from shared.idempotency_keys import IdempotencyKeys, KeyRefused, fingerprint, key_problem
 
 if TYPE_CHECKING:
     from shared.stores.base import AbstractDocumentStore
@@ -85,6 +81,7 @@ VERIFIER_RETRY_AFTER_S = 5
 """The ``Retry-After`` of a 503 answered because tokens cannot be checked right now, unless
 the verifier knows when they can (:attr:`~shared.auth.VerifierUnavailable.retry_after_s`)."""
 _PARAM = re.compile(r"{(\w+)}")
+_OBJECT_WANTED = "Input should be a JSON object"
 Handler = Callable[..., Any]
 
 
@@ -198,7 +195,7 @@ class HttpApi:
         """A Flask app serving every route plus ``/healthz`` and ``/openapi.json``."""
         app = flask.Flask(self.title)
         app.json.sort_keys = False  # type: ignore[attr-defined]
-        app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+        limit_bodies(app)
         for route in self.routes:
             app.add_url_rule(
                 _PARAM.sub(r"<\1>", route.path),
@@ -292,14 +289,15 @@ class HttpApi:
         key = flask.request.headers.get("Idempotency-Key")
         if not key:
             return self._call(route, caller, body, query, params)
-        if len(key) > MAX_KEY_CHARS:
-            raise HttpError(400, f"Idempotency-Key: at most {MAX_KEY_CHARS} characters")
+        problem = key_problem(key)
+        if problem is not None:
+            raise HttpError(400, problem)
         # a route that takes no query string has none (it is refused): leave it out
         query_string = (_query_string(),) if route.query is not None else ()
         request = fingerprint(route.method, route.path, params, request_json(), *query_string)
         try:
             return IdempotencyKeys(self._store).run(
-                (caller.actor, caller.subject),
+                _key_owner(caller),
                 key,
                 request,
                 lambda: self._call(route, caller, body, query, params),
@@ -314,6 +312,18 @@ class HttpApi:
         from shared.openapi import build_openapi
 
         return build_openapi(self)
+
+
+def _key_owner(caller: Principal) -> tuple[str, str]:
+    """Whose an ``Idempotency-Key`` is: the caller, and for staff the restaurant they act for.
+
+    A replayed answer skips the handler and its ownership checks, so a key used as staff of
+    one restaurant must not replay for the same account acting for another. Neither an
+    actor nor a restaurant id holds ``@``, so ``staff@r-1`` names one pair.
+    """
+    if caller.restaurant is None:
+        return caller.actor, caller.subject
+    return f"{caller.actor}@{caller.restaurant}", caller.subject
 
 
 def bearer_challenge(
@@ -390,6 +400,22 @@ def request_json() -> Any:
         return None
 
 
+def limit_bodies(app: flask.Flask) -> None:
+    """Refuse a request body over :data:`MAX_BODY_BYTES` with 413, however it is sent.
+
+    Werkzeug refuses a ``Content-Length`` over its limit, but reads a chunked body only up
+    to the limit and hands it over cut short, as if it were all: the caller would be told
+    its JSON is broken (400), not too large. So werkzeug reads to one byte more, and a body
+    that reaches it is refused here, before anything reads it.
+    """
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1
+
+    @app.before_request
+    def refuse_a_body_too_large() -> None:
+        if len(flask.request.get_data(cache=True)) > MAX_BODY_BYTES:
+            raise RequestEntityTooLarge()
+
+
 def answer_errors_in_json(app: flask.Flask) -> None:
     """Make ``app`` answer unknown routes, wrong methods, oversized bodies and its own
     failures in the API's error shape, ``{"error": ...}``, instead of Flask's HTML pages."""
@@ -399,8 +425,10 @@ def answer_errors_in_json(app: flask.Flask) -> None:
         return {"error": f"no route for {flask.request.method} {flask.request.path}"}, 404
 
     @app.errorhandler(405)
-    def not_allowed(_: Exception) -> Any:
-        return {"error": f"{flask.request.method} is not allowed here"}, 405
+    def not_allowed(error: MethodNotAllowed) -> Any:
+        # RFC 9110, section 15.5.6: a 405 names the methods the resource allows
+        allowed = ", ".join(error.valid_methods or ())
+        return {"error": f"{flask.request.method} is not allowed here"}, 405, {"Allow": allowed}
 
     @app.errorhandler(413)
     def too_large(_: Exception) -> Any:
@@ -432,8 +460,17 @@ def _validated(model: type[BaseModel], data: Any, what: str) -> BaseModel:
 
 
 def field_errors(error: ValidationError) -> dict[str, str]:
-    """One message per offending field, keyed by its dotted path (``items.0.quantity``)."""
-    return {".".join(str(p) for p in err["loc"]) or "$": err["msg"] for err in error.errors()}
+    """One message per offending field, keyed by its dotted path (``items.0.quantity``).
+
+    Where pydantic's message names a model (``... or instance of CartLine``), the Python
+    class the client never sees, the message says what JSON is wanted instead.
+    """
+    return {
+        ".".join(str(p) for p in err["loc"]) or "$": _OBJECT_WANTED
+        if err["type"] == "model_type"
+        else err["msg"]
+        for err in error.errors()
+    }
 
 
 def invalid(what: str, fields: dict[str, str]) -> HttpError:

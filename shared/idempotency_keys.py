@@ -10,7 +10,8 @@ over after :data:`RESERVATION_TIMEOUT_S`, as is one whose command ran but whose
 answer the store failed to keep (that request still gets its answer). An answer
 is kept for :data:`KEEP_ANSWER_S`: Firestore deletes it some time after its
 ``expireAt`` (a TTL policy, see ``terraform/modules/subsystem/firestore.tf``),
-and a key used again after that runs again.
+and a key used again after that runs again. A key is at most :data:`MAX_KEY_CHARS`
+printable ASCII characters (:func:`key_problem`; the BFF answers 400 to another).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -34,6 +36,9 @@ EXPIRES = "expireAt"
 """The field of a stored answer after which Firestore may delete it (its TTL field)."""
 KEEP_ANSWER_S = 24 * 3600
 MAX_KEY_CHARS = 200
+KEY_PATTERN = "^[ -~]*$"
+"""What an ``Idempotency-Key`` may hold: printable ASCII, as a header's value reliably can
+(a UUID, say); a key must also be at most :data:`MAX_KEY_CHARS` characters long."""
 RESERVATION_TIMEOUT_S = 120
 """Longer than any request may run (the functions' request timeout is 60 s,
 ``terraform/modules/function``; the BFFs answer in well under a second); a reservation
@@ -46,6 +51,15 @@ class KeyRefused(KitError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+def key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be an ``Idempotency-Key`` (a 400's message), or ``None``."""
+    if len(key) > MAX_KEY_CHARS:
+        return f"Idempotency-Key: at most {MAX_KEY_CHARS} characters"
+    if not re.fullmatch(KEY_PATTERN, key):
+        return "Idempotency-Key: only printable ASCII characters (a UUID, say)"
+    return None
 
 
 def fingerprint(*parts: Any) -> str:

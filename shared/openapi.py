@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.api import MAX_BODY_BYTES
 from shared.exceptions import KitError
+from shared.idempotency_keys import KEY_PATTERN, MAX_KEY_CHARS
 from shared.prose import described, prose
 
 if TYPE_CHECKING:
@@ -54,6 +55,11 @@ _SCOPE_CHALLENGE = {
     "not allow the request.",
     "schema": {"type": "string"},
 }
+_KEY_DESCRIPTION = (
+    "A key of the caller's choosing (a new UUID, say) that makes a retry safe: a request "
+    "with a key the caller used for the same request before gets the first answer again "
+    "and changes nothing; with another request, 422; while the first still runs, 409."
+)
 _RETRY_AFTER = {
     "description": "How many seconds to wait before retrying (RFC 9110).",
     "schema": {"type": "integer", "minimum": 1},
@@ -174,13 +180,21 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
                     "name": "Idempotency-Key",
                     "in": "header",
                     "required": False,
-                    "schema": {"type": "string", "maxLength": 200},
+                    "description": _KEY_DESCRIPTION,
+                    "schema": {
+                        "type": "string",
+                        "maxLength": MAX_KEY_CHARS,
+                        "pattern": KEY_PATTERN,
+                    },
                 }
             )
             operation["responses"]["422"] = {
                 "description": "key reused for another request",
                 **error,
             }
+            operation["responses"]["409"]["description"] += (
+                ", or a request with this Idempotency-Key is still running; retry it later"
+            )
         responses = operation["responses"]
         for status, when in sorted(route.refusals.items()):
             kit = responses.get(str(status), {})
@@ -194,9 +208,10 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": _schema(route.body, components)}},
             }
-            responses.setdefault(
-                "413", {"description": f"the request body is over {MAX_BODY_BYTES} bytes", **error}
-            )
+        # a route that takes no body reads one sent anyway, to refuse it: it can be too large
+        responses.setdefault(
+            "413", {"description": f"the request body is over {MAX_BODY_BYTES} bytes", **error}
+        )
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",

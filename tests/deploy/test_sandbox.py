@@ -143,3 +143,33 @@ def test_the_pos_calls_back_only_under_its_prefix(monkeypatch, tmp_path, webhook
     accepted = pos.post("/orders", json=order(webhook.url), headers={"Idempotency-Key": "o-1"})
     assert accepted.status_code == 201
     assert [o["orderId"] for o in pos.get("/orders").get_json()["orders"]] == ["o-1"]
+
+
+@pytest.mark.parametrize(
+    "beside",
+    [
+        "{url}-elsewhere",
+        "{url}/../../admin",
+        "{url}/%2e%2e/%2E%2E/admin",
+    ],
+)
+def test_the_pos_refuses_a_callback_url_that_only_starts_like_its_prefix(
+    monkeypatch, tmp_path, webhook, beside
+):
+    monkeypatch.setenv("POS_CALLBACK_PREFIX", webhook.url)
+    url = beside.format(url=webhook.url)
+    pos = client("point_of_sale", tmp_path)
+
+    refused = pos.post("/orders", json=order(url), headers={"Idempotency-Key": "o-1"})
+
+    assert refused.status_code == 403, url
+    assert pos.get("/orders").get_json() == {"orders": []}
+
+
+def test_the_pos_calls_back_below_its_prefix(monkeypatch, tmp_path, webhook):
+    monkeypatch.setenv("POS_CALLBACK_PREFIX", webhook.url.removesuffix("/callbacks"))
+    pos = client("point_of_sale", tmp_path)
+
+    accepted = pos.post("/orders", json=order(webhook.url), headers={"Idempotency-Key": "o-1"})
+
+    assert accepted.status_code == 201
