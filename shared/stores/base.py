@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from shared.exceptions import InvalidQuery
+from shared.stores.document_rules import MAX_QUERY_PATH_BYTES, is_field_name
 
 Doc = dict[str, Any]
 Operator = Literal["==", "!=", "<", "<=", ">", ">=", "in", "array_contains"]
@@ -34,11 +35,22 @@ MAX_IN_VALUES = 30
 
 
 def field_path_problem(path: object) -> str | None:
-    """What Firestore finds wrong with ``path`` as a dotted field path, or ``None``."""
+    """What Firestore finds wrong with ``path`` as a dotted field path in a query, or
+    ``None``: an empty or reserved (``__.*__``) name, or more than
+    :data:`~shared.stores.document_rules.MAX_QUERY_PATH_BYTES` in UTF-8."""
     if not isinstance(path, str):
         return f"it is a {type(path).__name__}, not a string"
-    if not path or "" in path.split("."):
+    names = path.split(".")
+    if not path or "" in names:
         return "a field path is one or more non-empty names joined by '.'"
+    if not all(map(is_field_name, names)):
+        return "names matching __.*__ are reserved"
+    try:
+        size = len(path.encode())
+    except UnicodeEncodeError:  # a lone surrogate
+        return "it is not valid UTF-8"
+    if size > MAX_QUERY_PATH_BYTES:
+        return f"it takes {size} bytes, more than the {MAX_QUERY_PATH_BYTES} a query takes"
     return None
 
 
@@ -47,9 +59,10 @@ class Where:
     """A query condition on one field (dotted paths reach into maps).
 
     Refuses (:class:`~shared.exceptions.InvalidQuery`) what Firestore would: a field
-    path with an empty name, ``in`` over no values or more than :data:`MAX_IN_VALUES`,
-    and ``None`` compared other than with ``==`` or ``!=`` (a query refuses NaN so
-    compared: :func:`shared.stores.query.check_query`).
+    path it does not take (:func:`field_path_problem`), ``in`` over no values or more
+    than :data:`MAX_IN_VALUES`, and ``None`` compared other than with ``==`` or ``!=``
+    (a query refuses NaN so compared, and values Firestore cannot compare:
+    :func:`shared.stores.query.check_query`).
     """
 
     field: str

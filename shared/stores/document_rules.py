@@ -2,7 +2,8 @@
 
 So a document the embedded system stores is one Firestore stores the same way:
 keys are single path segments Firestore does not reserve, map keys are
-non-empty strings of at most 1500 UTF-8 bytes it does not reserve (``__.*__``), maps and
+non-empty strings it does not reserve (``__.*__``) whose field path (the names of the maps
+above joined by ``.``) takes at most 1500 UTF-8 bytes, maps and
 arrays nest at most :data:`MAX_DEPTH` deep, an array never holds an array, integers fit
 in 64 bits, and tuples and sets become arrays (lists). :func:`check_size` holds a document
 to Firestore's size limits. Both backends refuse an invalid key on every operation,
@@ -19,7 +20,8 @@ from shared.exceptions import InvalidDocument, InvalidKey
 _PLAIN = frozenset({str, float, bool, bytes, type(None)})
 _ARRAYS = (list, tuple, set, frozenset)
 _MAX_KEY_BYTES = 1500
-"""The most UTF-8 bytes in a document id, and in a field name."""
+"""The most UTF-8 bytes in a document id, and in a field path (a field name with the names
+of the maps above it, joined by ``.``; arrays on the way add nothing)."""
 _MIN_INT, _MAX_INT = -(2**63), 2**63 - 1
 MAX_DEPTH = 20
 """How deep Firestore lets maps and arrays nest in a document."""
@@ -27,6 +29,11 @@ MAX_DOCUMENT_BYTES = 1_048_576
 """The most a document may take, counted as :func:`check_size` counts it."""
 MAX_VALUE_BYTES = MAX_DOCUMENT_BYTES - 89
 """The most bytes one string (in UTF-8) or bytes value may hold."""
+MAX_QUERY_VALUE_BYTES = 1500
+"""The most a value compared in a query may take, counted as :func:`check_size` counts it."""
+MAX_QUERY_PATH_BYTES = 1499
+"""The most UTF-8 bytes of a field path a query conditions or orders on (one fewer than
+a stored field's path may take: the emulator refuses 1500)."""
 
 
 _KNOWN_LIMIT = 1 << 16
@@ -120,7 +127,9 @@ class _Refused(Exception):
         self.problem, self.path = problem, list[str]()
 
 
-def _value(value: Any, depth: int = 0) -> Any:
+def _value(value: Any, depth: int = 0, prefix: int = 0) -> Any:
+    """``value`` as Firestore stores it; ``prefix`` is how many UTF-8 bytes the field path
+    of the map holding it takes, with the ``.`` after it (0 in the document itself)."""
     kind = type(value)
     if kind in _PLAIN:
         return value
@@ -131,22 +140,24 @@ def _value(value: Any, depth: int = 0) -> Any:
     if kind is dict or isinstance(value, _ARRAYS):
         if depth > MAX_DEPTH:
             raise _Refused(f"maps and arrays nest at most {MAX_DEPTH} deep")
-        return _map(value, depth) if kind is dict else _array(value, depth)
+        return _map(value, depth, prefix) if kind is dict else _array(value, depth, prefix)
     if isinstance(value, datetime):
         return value
     raise _Refused(f"{kind.__name__} is not a Firestore value")
 
 
-def _map(value: dict[Any, Any], depth: int) -> dict[str, Any]:
+def _map(value: dict[Any, Any], depth: int, prefix: int) -> dict[str, Any]:
     out: dict[str, Any] | None = None
     for k, v in value.items():
         if type(k) is not str or k not in _known_field_names:
             _check_field_name(k)
+        if prefix:  # a nested field: its whole path counts (a top-level name was checked)
+            _check_path(prefix, k)
         kind = type(v)
         if kind in _PLAIN or (kind is int and _MIN_INT <= v <= _MAX_INT):
             continue  # the common case, inline: a value kept as it is
         try:
-            new = _value(v, depth + 1)
+            new = _value(v, depth + 1, prefix + _name_size(k) + 1)
         except _Refused as refused:
             refused.path.append(k)
             raise
@@ -170,7 +181,19 @@ def _check_field_name(k: Any) -> None:
     _remember(_known_field_names, k)
 
 
-def _array(value: Any, depth: int) -> list[Any]:
+def _name_size(k: str) -> int:
+    """The UTF-8 bytes of a field name :func:`_check_field_name` took."""
+    return len(k) if k.isascii() else len(k.encode())
+
+
+def _check_path(prefix: int, k: str) -> None:
+    if prefix + _name_size(k) > _MAX_KEY_BYTES:
+        raise _Refused(
+            f"the field path to map key {k[:20]!r} is longer than {_MAX_KEY_BYTES} bytes"
+        )
+
+
+def _array(value: Any, depth: int, prefix: int) -> list[Any]:
     """``value`` as a list: itself when it is one and no item changes (the common case)."""
     out: list[Any] | None = None if type(value) is list else []
     for i, v in enumerate(value):
@@ -181,7 +204,7 @@ def _array(value: Any, depth: int) -> list[Any]:
             try:
                 if isinstance(v, _ARRAYS):
                     raise _Refused("an array cannot hold an array")
-                new = _value(v, depth + 1)
+                new = _value(v, depth + 1, prefix)
             except _Refused as refused:
                 refused.path.append(str(i))
                 raise
@@ -259,6 +282,53 @@ def _size(value: Any) -> int:
                     raise
         return total
     return 1 if value is None or kind is bool else 8  # numbers and timestamps
+
+
+def query_value_problem(value: Any) -> str | None:
+    """What Firestore finds wrong with ``value`` compared in a query (one of an ``in``
+    condition's values), or ``None``: a type it has no value for, a map key that is no
+    string or is reserved (``__.*__``), an integer beyond 64 bits, text that is not valid
+    UTF-8, or more than :data:`MAX_QUERY_VALUE_BYTES` in all. Unlike a stored value, it may
+    hold arrays in arrays, empty map keys, and nest deeper than :data:`MAX_DEPTH`."""
+    try:
+        size = _query_value_size(value)
+    except _Refused as refused:
+        return refused.problem
+    if size > MAX_QUERY_VALUE_BYTES:
+        return f"it takes {size} bytes, more than the {MAX_QUERY_VALUE_BYTES} a query compares"
+    return None
+
+
+def _query_value_size(value: Any) -> int:
+    """What Firestore counts for ``value`` (the Python types its client encodes, as
+    :func:`_size` counts them), or raise :class:`_Refused`."""
+    if value is None or isinstance(value, bool):
+        return 1
+    if isinstance(value, int):
+        if not _MIN_INT <= value <= _MAX_INT:
+            raise _Refused(f"{value} does not fit in 64 bits")
+        return 8
+    if isinstance(value, (float, datetime)):
+        return 8
+    if isinstance(value, str):
+        size = _utf8_size(value)
+        if size is None:
+            raise _Refused("the text is not valid UTF-8 (it holds a lone surrogate)")
+        return size + 1
+    if isinstance(value, bytes):
+        return len(value)
+    if isinstance(value, _ARRAYS):
+        return sum(_query_value_size(v) for v in value)
+    if isinstance(value, dict):
+        total = 0
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise _Refused(f"map key {k!r} is not a string")
+            if k and not is_field_name(k):
+                raise _Refused(f"map key {k!r}: keys matching __.*__ are reserved")
+            total += _query_value_size(k) + _query_value_size(v)
+        return total
+    raise _Refused(f"{type(value).__name__} is not a Firestore value")
 
 
 def same_value(a: Any, b: Any) -> bool:

@@ -18,6 +18,7 @@ Firestore client reads them (the table in :mod:`shared.stores.eventarc`): a
 from __future__ import annotations
 
 import itertools
+import logging
 import marshal
 import pickle
 import re
@@ -55,6 +56,8 @@ from shared.stores.query import (
     order_fields,
     sort_key,
 )
+
+_log = logging.getLogger(__name__)
 
 Index = dict[Any, set[str]]
 """Field value -> keys of the documents holding it."""
@@ -208,7 +211,9 @@ class _MemoryWatch(Watch):
 
 
 class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
-    """A thread-safe in-process document store that is also its own change feed.
+    """A thread-safe in-process document store that is also its own change feed (whose
+    callbacks run in the writing thread; one that raises is logged, as on Firestore's
+    listener, and fails neither the write nor the other watchers).
 
     With a ``clock``, each change says when it was written. With
     ``rerun_updaters``, :meth:`update` runs its updater twice and keeps the second
@@ -279,10 +284,11 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     # -- writes ----------------------------------------------------------------------
 
     def create(self, collection: str, key: str, data: Doc) -> bool:
+        data, frozen = self._prepared(collection, key, data)  # refused even if it exists
         with self._lock:
             if key in self._collections.get(collection, {}):
                 return False
-            self._write(collection, key, data)
+            self._store(collection, key, data, frozen)
             return True
 
     def put(self, collection: str, key: str, data: Doc) -> None:
@@ -342,6 +348,13 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     # -- internals -------------------------------------------------------------------
 
     def _write(self, collection: str, key: str, data: Doc) -> Frozen:
+        return self._store(collection, key, *self._prepared(collection, key, data))
+
+    @staticmethod
+    def _prepared(collection: str, key: str, data: Doc) -> tuple[Doc, Frozen]:
+        """``data`` as the document ``collection``/``key`` holds it, and frozen; refused
+        (:class:`~shared.exceptions.InvalidKey`, :class:`~shared.exceptions.InvalidDocument`)
+        as Firestore refuses it."""
         check_key(collection, key)
         data = normalized(data)
         frozen = Frozen(data)
@@ -349,6 +362,10 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             check_size(collection, key, data)
         if not frozen.plain:
             data = frozen.thaw()  # its datetimes as a read returns them
+        return data, frozen
+
+    def _store(self, collection: str, key: str, data: Doc, frozen: Frozen) -> Frozen:
+        """Keep a :meth:`_prepared` document and announce the change, if it is one."""
         frozen_docs = self._collections.setdefault(collection, {})
         live = self._live.get(collection)
         previous = frozen_docs.get(key)
@@ -441,7 +458,8 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     def _announce(
         self, collection: str, key: str, before: Frozen | None, after: Frozen | None
     ) -> None:
-        """Tell each watcher, with its own copies of the documents."""
+        """Tell each watcher, with its own copies of the documents; a plain one that raises
+        is logged (a frozen one, the embedded system's own queue, fails the write)."""
         version = self._version()
         written_ms = self._clock.now_ms() if self._clock is not None else None
         frozen: FrozenChange | None = None
@@ -451,16 +469,18 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
                     frozen = FrozenChange(collection, key, before, after, version, written_ms)
                 callback.callback(frozen)
                 continue
-            callback(
-                DocumentChange(
-                    collection,
-                    key,
-                    None if before is None else before.thaw(),
-                    None if after is None else after.thaw(),
-                    version,
-                    written_ms,
-                )
+            change = DocumentChange(
+                collection,
+                key,
+                None if before is None else before.thaw(),
+                None if after is None else after.thaw(),
+                version,
+                written_ms,
             )
+            try:
+                callback(change)
+            except Exception:  # as a Firestore listener: logged, the write and feed go on
+                _log.exception("change callback failed for %s/%s", collection, key)
 
     def _version(self) -> str:
         return f"{next(self._versions):012d}"

@@ -16,6 +16,7 @@ from typing import Any
 
 from shared.exceptions import InvalidQuery
 from shared.stores.base import MAX_IN_VALUES, Doc, Where, field_path_problem
+from shared.stores.document_rules import MAX_QUERY_VALUE_BYTES, query_value_problem
 
 _MISSING = object()
 INEQUALITIES = frozenset({"!=", "<", "<=", ">", ">="})
@@ -165,7 +166,8 @@ MAX_INEQUALITY_FIELDS = 10
 
 
 def check_query(where: Sequence[Where], order_by: str | None) -> None:
-    """Raise :class:`InvalidQuery` for what Firestore refuses in a query: NaN compared
+    """Raise :class:`InvalidQuery` for what Firestore refuses in a query: a value it cannot
+    compare (:func:`~shared.stores.document_rules.query_value_problem`), NaN compared
     other than with ``==`` or ``!=``, more than one ``!=`` (with ``None`` and NaN too) or
     ``array_contains``, ``in`` conditions whose values multiply to more than
     :data:`MAX_IN_VALUES` disjunctions, inequalities on more than
@@ -177,6 +179,12 @@ def check_query(where: Sequence[Where], order_by: str | None) -> None:
     for w in where:
         if w.op not in ("==", "!=") and is_nan(w.value):
             raise InvalidQuery(f"{w.field} {w.op} NaN: only == and != compare with NaN")
+        for value in w.value if w.op == "in" else (w.value,):
+            if type(value) is str and len(value) < _SURELY_COMPARED and value.isascii():
+                continue  # the common case, inline
+            problem = query_value_problem(value)
+            if problem is not None:
+                raise InvalidQuery(f"{w.field} {w.op} {_shown(value)}: {problem}")
     if len(where) < 2:
         return
     for op in ("!=", "array_contains"):
@@ -193,6 +201,16 @@ def check_query(where: Sequence[Where], order_by: str | None) -> None:
         raise InvalidQuery(
             f"inequalities on {len(fields)} fields, more than Firestore's {MAX_INEQUALITY_FIELDS}"
         )
+
+
+_SURELY_COMPARED = MAX_QUERY_VALUE_BYTES
+"""ASCII text shorter than this (its bytes, and 1) is a value any query compares."""
+
+
+def _shown(value: Any) -> str:
+    """``value`` in an error message: its ``repr``, cut short."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def all_of(conditions: Sequence[Condition]) -> Condition:

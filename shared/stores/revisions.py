@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from shared.stores.document_rules import same_value
+from shared.stores.document_rules import normalized, same_value
+from shared.stores.memory import as_read
 
 if TYPE_CHECKING:
     from shared.stores.base import Doc
@@ -27,7 +28,8 @@ Write = Callable[["Doc | None"], "Doc | None"]
 
 def counted(write: Write) -> Write:
     """``write`` as a save that counts: the document it makes gets the next revision when it
-    changed anything; an unchanged one is written back as it is (no change, no trigger)."""
+    changed anything, as the store would hold it (a tuple as an array, a datetime in
+    UTC); an unchanged one is written back as it is (no change, no trigger)."""
 
     def save(current: Doc | None) -> Doc | None:
         new = write(current)
@@ -35,8 +37,8 @@ def counted(write: Write) -> Write:
             return None
         fresh = content_of(new)
         if current is not None:
-            stored = content_of(current)
-            if stored == fresh and same_value(stored, fresh):  # ``==`` first: it is quicker
+            stored, held = content_of(current), as_read(normalized(fresh))  # as a read gets it
+            if stored == held and same_value(stored, held):  # ``==`` first: it is quicker
                 return current
         return {**fresh, REVISION: (current or {}).get(REVISION, 0) + 1}
 

@@ -13,7 +13,8 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -313,6 +314,41 @@ class DocumentStoreContract(ABC):
         store.put(COLL, "k", stored)  # what Firestore just takes
         assert store.get(COLL, "k") == stored
 
+    @pytest.mark.parametrize(
+        ("refused", "field", "stored"),
+        [
+            ({"a" * 700: {"b" * 800: 1}}, "a" * 700, {"a" * 700: {"b" * 799: 1}}),
+            (
+                {"m": {"é" * 374: {"x" * 750: {}}}},
+                "m." + "é" * 374,
+                {"m": {"é" * 374: {"x" * 749: {}}}},
+            ),
+            ({"a" * 700: [1, {"b" * 800: 1}]}, "a" * 700 + ".1", {"a" * 700: [1, {"b" * 799: 1}]}),
+        ],
+        ids=["nested", "three-deep-utf8", "in-array"],
+    )
+    def test_a_field_path_over_1500_bytes_is_refused(
+        self, store: AbstractDocumentStore, refused: Doc, field: str, stored: Doc
+    ) -> None:
+        """The names of a field and the maps above it, joined by '.', take at most 1500
+        UTF-8 bytes (an array on the way adds nothing)."""
+        with pytest.raises(InvalidDocument) as error:
+            store.put(COLL, "k", refused)
+        assert error.value.field == field
+        assert store.get(COLL, "k") is None
+        store.put(COLL, "k", stored)
+        assert store.get(COLL, "k") == stored
+
+    def test_create_refuses_a_document_firestore_refuses_even_when_one_exists(
+        self, store: AbstractDocumentStore
+    ) -> None:
+        assert store.create(COLL, "k", {"v": 1}) is True
+        with pytest.raises(InvalidDocument):
+            store.create(COLL, "k", {"v": 2**64})
+        with pytest.raises(InvalidDocument):
+            store.create(COLL, "k", {"m": {"__kind__": 1}})
+        assert store.get(COLL, "k") == {"v": 1}
+
     @pytest.mark.parametrize("operation", ["create", "put", "update"])
     def test_a_document_that_is_not_a_map_is_refused(
         self, store: AbstractDocumentStore, operation: str
@@ -337,8 +373,23 @@ class DocumentStoreContract(ABC):
             lambda: Where("", "==", 1),
             lambda: Where("m..v", "==", 1),
             lambda: Where(".v", "==", 1),
+            lambda: Where("__x__", "==", 1),
+            lambda: Where("m.__x__", "==", 1),
+            lambda: Where("a" * 1500, "==", 1),
+            lambda: Where("m." + "é" * 749, "==", 1),
         ],
-        ids=["in-nothing", "in-31", "less-than-none", "empty-field", "empty-name", "dot-first"],
+        ids=[
+            "in-nothing",
+            "in-31",
+            "less-than-none",
+            "empty-field",
+            "empty-name",
+            "dot-first",
+            "reserved-field",
+            "reserved-nested-field",
+            "1500-byte-path",
+            "1500-byte-utf8-path",
+        ],
     )
     def test_a_condition_firestore_refuses_is_refused(
         self, store: AbstractDocumentStore, condition: Callable[[], Where]
@@ -380,6 +431,8 @@ class DocumentStoreContract(ABC):
             ),
             (([], ""), ([], "v")),
             (([], "m."), ([], "m.v")),
+            (([], "__x__"), ([], "__")),
+            (([], "m." + "v" * 1498), ([], "m.v")),
         ],
         ids=[
             "nan-range",
@@ -391,6 +444,8 @@ class DocumentStoreContract(ABC):
             "11-inequality-fields",
             "order-by-empty",
             "order-by-empty-segment",
+            "order-by-reserved",
+            "order-by-1500-bytes",
         ],
     )
     def test_a_query_firestore_refuses_is_refused(
@@ -408,6 +463,7 @@ class DocumentStoreContract(ABC):
                 "m": {"v": 1},
                 "tags": [1],
                 "more": [2],
+                "__": 1,
                 **{f"f{n}": 1 for n in range(11)},
             },
         )
@@ -415,6 +471,76 @@ class DocumentStoreContract(ABC):
             store.query(COLL, refused[0], order_by=refused[1])
         where, order_by = taken  # the nearest query Firestore answers
         assert [d.key for d in store.query(COLL, where, order_by=order_by)] == ["k"]
+
+    @pytest.mark.parametrize(
+        ("refused", "taken"),
+        [
+            (2**63, 2**63 - 1),
+            (-(2**63) - 1, -(2**63)),
+            (Decimal(1), 1.0),
+            (date(2026, 1, 2), datetime(2026, 1, 2, tzinfo=UTC)),
+            (object(), None),
+            ("broken \ud83d", "whole \U0001f600"),
+            ({1: "one"}, {"1": "one"}),
+            ({"m": {"__kind__": 1}}, {"m": {"__": 1}}),
+            ("x" * 1500, "x" * 1499),
+            ("é" * 750, "é" * 749 + "x"),
+            (b"x" * 1501, b"x" * 1500),
+            (["x" * 749, "y" * 750], ["x" * 749, "y" * 749]),
+            ({"a": "x" * 1498}, {"a": "x" * 1497}),
+            ({"m": {"n": "x" * 1496}}, {"m": {"n": "x" * 1495}}),
+            ({"k" * 1492: 1}, {"k" * 1491: 1}),
+        ],
+        ids=[
+            "int-over-64-bits",
+            "int-under-64-bits",
+            "decimal",
+            "date",
+            "object",
+            "surrogate",
+            "int-map-key",
+            "reserved-map-key",
+            "text-of-1501-bytes",
+            "utf8-of-1501-bytes",
+            "bytes-1501",
+            "array-of-1501-bytes",
+            "map-of-1501-bytes",
+            "nested-map-of-1501-bytes",
+            "long-map-key",
+        ],
+    )
+    @pytest.mark.parametrize("op", ["==", "!=", "<", "in", "array_contains"])
+    def test_a_value_firestore_cannot_compare_is_refused(
+        self, store: AbstractDocumentStore, refused: Any, taken: Any, op: Any
+    ) -> None:
+        """A condition's value is held to what Firestore compares: values it holds, of at
+        most 1500 bytes as it counts them (each of an ``in`` condition's values)."""
+        if op in ("<", "array_contains") and taken is None:
+            taken = 0  # only == and != compare with None
+        array = isinstance(taken, list)  # an array cannot hold it
+        store.put(COLL, "k", {"v": taken, "tags": [] if array else [taken]})
+
+        def query(value: Any) -> list[str]:
+            wrapped = [value, "other"] if op == "in" else value
+            field = "tags" if op == "array_contains" else "v"
+            return [d.key for d in store.query(COLL, [Where(field, op, wrapped)])]
+
+        with pytest.raises(InvalidQuery):
+            query(refused)
+        finds = op in ("==", "in", "array_contains") and not (
+            (op == "in" and taken is None) or (op == "array_contains" and array)
+        )
+        assert query(taken) == (["k"] if finds else [])
+
+    def test_a_condition_may_compare_what_no_document_holds(
+        self, store: AbstractDocumentStore
+    ) -> None:
+        """Arrays in arrays, empty map keys and maps nested deeper than 20: no document holds
+        them, yet Firestore compares them (and finds nothing)."""
+        store.put(COLL, "k", {"v": 1})
+        for value in ([[1]], {"": 1}, NESTED_21):
+            assert store.query(COLL, [Where("v", "==", value)]) == []
+            assert store.query(COLL, [Where("v", "in", [value, 1])])[0].key == "k"
 
     def test_an_in_condition_takes_up_to_30_values(self, store: AbstractDocumentStore) -> None:
         store.put(COLL, "k", {"v": 29})
@@ -853,6 +979,27 @@ class DocumentStoreContract(ABC):
         mine.after["v"] = "changed by the first watcher"
         assert [c.after for c in second.wait_for(1)] == [{"v": 1}]
         assert store.get(COLL, "k") == {"v": 1}
+
+    def test_a_callback_that_raises_fails_neither_the_write_nor_other_watchers(
+        self, store: AbstractDocumentStore, watch: Callable[[str], Recorder]
+    ) -> None:
+        """As a listener on Firestore's stream: the error is logged, the feed goes on."""
+        failing = Recorder()
+
+        def fail(change: DocumentChange) -> None:
+            failing(change)
+            raise RuntimeError("a broken trigger")
+
+        handle = self.make_feed(store).watch(COLL, fail)
+        try:
+            recorder = watch(COLL)
+            store.put(COLL, "a", {"v": 1})
+            store.update(COLL, "b", lambda _: {"v": 2})
+            assert sorted(c.key for c in recorder.wait_for(2)) == ["a", "b"]
+            assert sorted(c.key for c in failing.wait_for(2)) == ["a", "b"]
+        finally:
+            handle.stop()
+        assert store.get(COLL, "a") == {"v": 1}
 
     def test_feed_does_not_replay_initial_state(
         self, store: AbstractDocumentStore, watch: Callable[[str], Recorder]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
+from shared.stores.base import DocumentChange
+from shared.stores.memory import InMemoryDocumentStore
 from shared.stores.revisions import REVISION, counted
 
 
@@ -41,3 +44,24 @@ def test_a_change_of_value_or_of_type_is_a_new_revision(before: Any, after: Any)
 
 def test_writing_nothing_writes_nothing():
     assert counted(lambda _: None)({"v": 1, REVISION: 3}) is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        (1, 2),  # stored as an array
+        {"pair": ("a", "b")},
+        datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),  # read back as DatetimeWithNanoseconds
+        datetime(2026, 1, 2, 4, 4, 5, tzinfo=timezone(timedelta(hours=1))),  # read back in UTC
+        datetime(2026, 1, 2, 3, 4, 5),  # naive: taken as UTC
+    ],
+    ids=["tuple", "tuple-in-map", "utc-datetime", "other-zone", "naive"],
+)
+def test_a_value_the_store_holds_in_another_form_is_no_change(value: Any):
+    store = InMemoryDocumentStore()
+    changes: list[DocumentChange] = []
+    store.watch("c", changes.append)
+    first = store.update("c", "k", counted(lambda _: {"v": value}))
+    again = store.update("c", "k", counted(lambda _: {"v": value}))
+    assert first is not None and again == first and again[REVISION] == 1
+    assert [c.kind for c in changes] == ["created"]
