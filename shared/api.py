@@ -33,6 +33,8 @@ What the document store raises out of a handler is answered in JSON too:
   with a message for that field, like any invalid field; otherwise 400.
 * :class:`~shared.exceptions.InvalidDocument` (a value Firestore cannot store,
   such as an integer beyond 64 bits): 400 naming the stored field.
+* :class:`~shared.exceptions.InvalidQuery` (a value Firestore cannot search for,
+  such as text over 1500 bytes, taken from the request): 400.
 * :class:`~shared.exceptions.ConflictError` (a write kept losing races): 409,
   retry the request.
 * any other :class:`~shared.exceptions.StoreError` (the store is unavailable):
@@ -66,7 +68,13 @@ from shared.auth import (
     VerifierUnavailable,
     bearer_token,
 )
-from shared.exceptions import ConflictError, InvalidDocument, InvalidKey, StoreError
+from shared.exceptions import (
+    ConflictError,
+    InvalidDocument,
+    InvalidKey,
+    InvalidQuery,
+    StoreError,
+)
 from shared.idempotency_keys import IdempotencyKeys, KeyRefused, fingerprint, key_problem
 
 if TYPE_CHECKING:
@@ -485,6 +493,8 @@ def _store_refusal(error: StoreError, params: Mapping[str, str]) -> HttpError:
         return _invalid_id(error, params)
     if isinstance(error, InvalidDocument):
         return HttpError(400, f"invalid request: the data store cannot keep {error}")
+    if isinstance(error, InvalidQuery):
+        return HttpError(400, f"invalid request: the data store cannot search for {error}")
     _log.warning("%s %s: %s", flask.request.method, flask.request.path, error)
     if isinstance(error, ConflictError):
         return HttpError(409, "the request collided with a concurrent change; retry it")

@@ -88,8 +88,10 @@ class InvalidDocument(StoreError, PoisonError, ValueError):
 
 class InvalidQuery(StoreError, ValueError):
     """A query condition Firestore refuses (an ``in`` over no values or more than 30, an
-    ordering comparison with ``None``): a bug in the code that built it, raised by every
-    backend as soon as the condition is made."""
+    ordering comparison with ``None``, a value it cannot compare such as text over 1500
+    bytes): raised by every backend as soon as the condition is made. A bug in the code
+    that built it, or a value taken from a request that should have been refused first
+    (a BFF answers it 400)."""
 
 
 class LakeError(KitError):

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from shared.stores import Where
+from shared.stores.document_rules import query_value_problem
 
 if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore, Doc, Document
@@ -93,7 +94,10 @@ class Position:
             raise ValueError("not a page token this list gave") from error
         if not is_position:
             raise ValueError("not a page token this list gave")
-        return cls(value[0], value[1])
+        position = cls(value[0], value[1])
+        if query_value_problem(position.sort_name) or query_value_problem(position.key):
+            raise ValueError("not a page token this list gave")  # nothing the store can seek
+        return position
 
 
 @dataclass(frozen=True, slots=True)

@@ -535,6 +535,7 @@ def token(raw: bytes) -> str:
         token(b'["Bao Bar", "b-1", "x"]'),
         token(b"[" * 3000),  # deeper than the JSON decoder goes
         token(b'["\\ud800", "b-1"]'),  # a lone surrogate: no text a name can hold
+        token(b'["' + b"x" * 1600 + b'", "b-1"]'),  # longer than a query may compare
         "A" * 4097,
     ],
 )

@@ -16,7 +16,7 @@ from pydantic.alias_generators import to_camel
 
 from shared.api import STORE_RETRY_AFTER_S, HttpApi, HttpError
 from shared.auth import LocalIssuer, Principal
-from shared.exceptions import ConflictError, InvalidDocument, StoreError
+from shared.exceptions import ConflictError, InvalidDocument, InvalidQuery, StoreError
 from shared.idempotency_keys import COLLECTION as KEYS
 from shared.stores import InMemoryDocumentStore
 
@@ -146,6 +146,14 @@ def test_a_value_the_store_cannot_keep_is_a_json_400_naming_it(app):
     app.failures.append(InvalidDocument("total", "18446744073709551616 does not fit in 64 bits"))
     body = assert_json_error(app.client.post("/shops/s-1/orders", headers=ALICE), 400)
     assert "total: 18446744073709551616 does not fit in 64 bits" in body["error"]
+
+
+def test_a_value_the_store_cannot_search_for_is_a_json_400_not_a_retry_later(app):
+    app.failures.append(InvalidQuery("a condition on name: it takes 1601 bytes, more than 1500"))
+    response = app.client.post("/shops/s-1/orders", headers=ALICE)
+    body = assert_json_error(response, 400)
+    assert "cannot search for a condition on name" in body["error"]
+    assert "Retry-After" not in response.headers
 
 
 def test_a_conflict_is_a_json_409(app):
