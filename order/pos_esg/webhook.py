@@ -31,11 +31,11 @@ from order.pos_esg.keys import restaurant_key
 from order.pos_esg.to_pos import sent_to_pos
 from order.retention import EXPIRES, expire_at
 from shared.api import (
-    MAX_BODY_BYTES,
     HttpError,
     answer_errors_in_json,
     field_errors,
     invalid,
+    limit_bodies,
     request_json,
 )
 from shared.exceptions import InvalidKey
@@ -73,7 +73,7 @@ class PosCallback(BaseModel):
 def webhook(ports: OrderPorts) -> flask.Flask:
     """The Flask app behind the webhook: ``POST /pos/callbacks`` and ``GET /healthz``."""
     app = flask.Flask("order-pos-webhook")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    limit_bodies(app)
 
     @app.post("/pos/callbacks")
     def receive() -> Any:
