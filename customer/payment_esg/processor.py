@@ -143,8 +143,16 @@ class HttpPaymentProcessor(PaymentProcessor):
         if _is_final_refusal(response.status_code):
             return _declined(response)
         _raise_for_status(response, f"authorize {reference}")
-        authorization = response.json()
-        return Authorized(str(authorization["id"]), _epoch_ms(authorization.get("authorizedAt")))
+        authorization = _body(response)
+        authorization_id = authorization.get("id")
+        if not isinstance(authorization_id, str) or not authorization_id:
+            # a body cut short on the way, say: asked again under the same key, the processor
+            # replays its answer whole
+            raise ProcessorUnavailable(
+                f"payment processor answered authorize {reference} with "
+                f"{response.status_code} but no authorization id"
+            )
+        return Authorized(authorization_id, _epoch_ms(authorization.get("authorizedAt")))
 
     def settle(self, authorization_id: str, action: Settlement, *, idempotency_key: str) -> None:
         response = self._post(

@@ -600,6 +600,18 @@ def test_a_settlement_answered_key_in_use_is_retried_and_a_wrong_state_is_a_faul
         adapter(customer).settle("auth-9", "capture", idempotency_key="o-9:capture")
 
 
+@pytest.mark.parametrize("body", [{"status": "authorized"}, {"id": ""}, {"id": 7}, ["auth-1"]])
+def test_an_authorization_answered_without_its_id_is_asked_again_not_a_crash(
+    customer: Customer, body: object
+) -> None:
+    customer.processor.failures = 1
+    customer.processor.failure = (body, 201)
+
+    with pytest.raises(ProcessorUnavailable, match="201 but no authorization id"):
+        authorize(adapter(customer))
+    assert isinstance(authorize(adapter(customer)), Authorized)
+
+
 def test_a_409_to_an_authorization_is_a_key_still_in_use_not_a_decline(
     customer: Customer,
 ) -> None:
