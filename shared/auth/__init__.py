@@ -63,9 +63,9 @@ def verifier_from(settings: Mapping[str, str]) -> TokenVerifier:
     """The verifier a deployment's settings ask for.
 
     ``AUTH=identity-platform`` verifies Identity Platform tokens of
-    ``IDENTITY_PROJECT``; otherwise (development) the local issuer's key at
-    ``DEV_KEY`` (default :data:`DEV_KEY_PATH`) is used, read
-    when the first token is verified. On a workstation that file is the
+    ``IDENTITY_PROJECT`` (of its tenant ``IDENTITY_TENANT`` when set); otherwise
+    (development) the local issuer's key at ``DEV_KEY`` (default :data:`DEV_KEY_PATH`)
+    is used, read when the first token is verified. On a workstation that file is the
     issuer's private key (created on first use); a deployment gives the BFFs
     only its public key (``fooddelivery token --public-key``), so they can
     verify tokens but not mint them.
@@ -75,7 +75,11 @@ def verifier_from(settings: Mapping[str, str]) -> TokenVerifier:
         project = settings.get("IDENTITY_PROJECT")
         if not project:
             raise AuthError("AUTH=identity-platform needs FOODDELIVERY_IDENTITY_PROJECT")
-        return IdentityPlatformVerifier(project, settings.get("JWKS_URL", GOOGLE_JWKS_URL))
+        return IdentityPlatformVerifier(
+            project,
+            settings.get("JWKS_URL", GOOGLE_JWKS_URL),
+            tenant=settings.get("IDENTITY_TENANT") or None,
+        )
     if mode != "local":
         raise AuthError(f"FOODDELIVERY_AUTH must be local or identity-platform, not {mode!r}")
     key = Path(settings.get("DEV_KEY", str(DEV_KEY_PATH)))

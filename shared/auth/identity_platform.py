@@ -39,6 +39,11 @@ class IdentityPlatformVerifier(TokenVerifier):
     not after now), as Firebase asks verifiers to check. ``jwks_url`` is
     overridable so tests can serve keys locally.
 
+    With Identity Platform's multi-tenancy a token names the tenant its user signed
+    in to (``firebase.tenant``): a token is accepted only from ``tenant``, and
+    without one only from the project's own users, so the users of another tenant
+    (another app's, whose claims another sign-up flow sets) are never let in.
+
     Google's key set is kept for ``keys_lifespan_s``. When it cannot be fetched
     again once that has passed, the last one fetched is still used (a warning
     logged, a new fetch tried at most once per ``refresh_cooldown_s``) for up to
@@ -56,9 +61,10 @@ class IdentityPlatformVerifier(TokenVerifier):
         keys_lifespan_s: float = 3600,
         keys_grace_s: float = KEYS_GRACE_S,
         refresh_cooldown_s: float = REFRESH_COOLDOWN_S,
+        tenant: str | None = None,
     ) -> None:
         super().__init__()
-        self._project = project
+        self._project, self._tenant = project, tenant
         # The kit caches the key set itself (PyJWT's cache drops it once its lifespan is
         # over, so it cannot stand in while the endpoint fails);
         # single keys are not cached apart from it (PyJWT's key cache never forgets a key
@@ -92,7 +98,17 @@ class IdentityPlatformVerifier(TokenVerifier):
         except jwt.PyJWTError as e:
             raise AuthError(f"invalid token: {e}") from e
         _check_auth_time(claims.get("auth_time"))
+        self._check_tenant(claims.get("firebase"))
         return claims
+
+    def _check_tenant(self, firebase: object) -> None:
+        """Refuse a token of a tenant other than the one this deployment serves."""
+        tenant = firebase.get("tenant") if isinstance(firebase, dict) else None
+        if tenant == self._tenant:
+            return
+        served = f"tenant {self._tenant!r}" if self._tenant else "the project's own users"
+        of = f"tenant {tenant!r}" if tenant is not None else "the project's own users"
+        raise AuthError(f"invalid token: it signs in a user of {of}; this API serves {served}")
 
     def _signing_key(self, token: str) -> jwt.PyJWK:
         """The published key the token's header names (``kid``).

@@ -39,3 +39,47 @@ def test_identity_platform_needs_the_project_that_signs_users_in(
 ):
     auth = {"mode": mode, "identity_project": identity_project}
     assert accepted(modules, auth, tmp_path) is valid
+
+
+@pytest.mark.parametrize(
+    ("auth", "expected"),
+    [
+        (
+            {"mode": "identity-platform", "identity_project": "idp", "identity_tenant": None},
+            {"FOODDELIVERY_AUTH": "identity-platform", "FOODDELIVERY_IDENTITY_PROJECT": "idp"},
+        ),
+        (
+            {"mode": "identity-platform", "identity_project": "idp", "identity_tenant": "t-1"},
+            {
+                "FOODDELIVERY_AUTH": "identity-platform",
+                "FOODDELIVERY_IDENTITY_PROJECT": "idp",
+                "FOODDELIVERY_IDENTITY_TENANT": "t-1",
+            },
+        ),
+        (
+            {"mode": "local-test", "identity_project": None, "identity_tenant": None},
+            {"FOODDELIVERY_AUTH": "local", "FOODDELIVERY_DEV_KEY": "/keys/key.pem"},
+        ),
+    ],
+)
+def test_the_functions_are_told_the_tenant_whose_users_sign_in_only_when_there_is_one(
+    modules, tmp_path, auth, expected
+):
+    expression = modules["modules/subsystem"]["locals"]["settings_env"][2:-1]
+    for name in ("project_id", "dev_key_dir"):
+        expression = expression.replace(f"local.{name}", f"var.local_{name}")
+    variables = {
+        "env": "dev",
+        "region": "europe-west1",
+        "projects": {},
+        "settings": {},
+        "url_settings": {},
+        "auth": auth,
+        "local_project_id": "p-1",
+        "local_dev_key_dir": "/keys",
+    }
+    settings = console(expression, variables, tmp_path)
+    auth_settings = {
+        k: v for k, v in settings.items() if "AUTH" in k or "IDENTITY" in k or "KEY" in k
+    }
+    assert auth_settings == expected

@@ -268,6 +268,30 @@ def test_identity_platform_tokens_are_verified_against_published_keys(jwks_serve
         )
 
 
+def test_a_token_of_another_tenant_is_refused(jwks_server):
+    key, url = jwks_server
+    of_tenant = {"firebase": {"tenant": "brand-a", "sign_in_provider": "password"}}
+    own_users = IdentityPlatformVerifier("food-prod", jwks_url=url)
+    brand_a = verifier_from(
+        {
+            "AUTH": "identity-platform",
+            "IDENTITY_PROJECT": "food-prod",
+            "JWKS_URL": url,
+            "IDENTITY_TENANT": "brand-a",
+        }
+    )
+
+    assert own_users.verify(google_token(key, "food-prod", firebase={"sign_in_provider": "x"}))
+    with pytest.raises(AuthError, match="user of tenant 'brand-a'; this API serves the project"):
+        own_users.verify(google_token(key, "food-prod", **of_tenant))
+    assert brand_a.verify(google_token(key, "food-prod", **of_tenant))
+    with pytest.raises(AuthError, match="project's own users; this API serves tenant 'brand-a'"):
+        brand_a.verify(google_token(key, "food-prod"))
+    other = {"firebase": {"tenant": "brand-b"}}
+    with pytest.raises(AuthError, match="tenant 'brand-b'"):
+        brand_a.verify(google_token(key, "food-prod", **other))
+
+
 def test_a_key_rotated_out_is_refused_once_the_key_set_is_fetched_again(jwks_server, published):
     key, url = jwks_server
     verifier = IdentityPlatformVerifier("food-prod", jwks_url=url, keys_lifespan_s=0.2)

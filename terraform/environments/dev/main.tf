@@ -42,7 +42,7 @@ module "system" {
   settings            = local.settings
   secret_settings     = var.secret_settings
   url_settings        = var.url_settings
-  auth                = { mode = var.auth_mode, identity_project = var.identity_project }
+  auth                = { mode = var.auth_mode, identity_project = var.identity_project, identity_tenant = var.identity_tenant }
   archive_dir         = var.archive_dir
   max_instances       = var.max_instances
   lake_retention_days = var.lake_retention_days

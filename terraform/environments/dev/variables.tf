@@ -178,3 +178,9 @@ variable "identity_project" {
   type        = string
   default     = null
 }
+
+variable "identity_tenant" {
+  description = "The Identity Platform tenant whose users sign in (multi-tenancy); null: the project's own users, and tokens of every tenant are refused."
+  type        = string
+  default     = null
+}

@@ -146,3 +146,9 @@ variable "identity_project" {
   description = "The project whose Identity Platform issues the users' ID tokens."
   type        = string
 }
+
+variable "identity_tenant" {
+  description = "The Identity Platform tenant whose users sign in (multi-tenancy); null: the project's own users, and tokens of every tenant are refused."
+  type        = string
+  default     = null
+}

@@ -13,10 +13,13 @@ locals {
     { for name, value in var.settings : "FOODDELIVERY_${name}" => value },
     # The cloudfunctions.net URL is known before the function exists: no dependency cycle.
     { for name, fn in var.url_settings : "FOODDELIVERY_${name}" => "https://${var.region}-${local.project_id}.cloudfunctions.net/${fn}" },
-    var.auth.mode == "identity-platform" ? tomap({
-      FOODDELIVERY_AUTH             = "identity-platform"
-      FOODDELIVERY_IDENTITY_PROJECT = var.auth.identity_project
-      }) : tomap({
+    var.auth.mode == "identity-platform" ? tomap(merge(
+      {
+        FOODDELIVERY_AUTH             = "identity-platform"
+        FOODDELIVERY_IDENTITY_PROJECT = var.auth.identity_project
+      },
+      var.auth.identity_tenant == null ? {} : { FOODDELIVERY_IDENTITY_TENANT = var.auth.identity_tenant },
+      )) : tomap({
       FOODDELIVERY_AUTH    = "local"
       FOODDELIVERY_DEV_KEY = "${local.dev_key_dir}/key.pem"
     }),

@@ -144,10 +144,11 @@ variable "url_settings" {
 }
 
 variable "auth" {
-  description = "How BFFs verify bearer tokens: identity-platform (of identity_project) or local-test (a shared development key from Secret Manager; dev only)."
+  description = "How BFFs verify bearer tokens: identity-platform (of identity_project, and of its tenant identity_tenant when users sign in to one; without it, tokens of any tenant are refused) or local-test (a shared development key from Secret Manager; dev only)."
   type = object({
     mode             = string
     identity_project = optional(string)
+    identity_tenant  = optional(string)
   })
 
   validation {

@@ -126,6 +126,7 @@ variable "auth" {
   type = object({
     mode             = string
     identity_project = optional(string)
+    identity_tenant  = optional(string)
   })
 }
 
