@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
+from order.contracts import OrderStatus
 from order.lifecycle_control.event_store import ORDERS, history
 from order.lifecycle_control.lifecycle import FINAL, fold
 
@@ -12,6 +13,9 @@ if TYPE_CHECKING:
     from order.ports import OrderPorts
     from shared.runtime.context import Context
     from shared.stores import Doc, DocumentChange
+
+LIFECYCLE_ORDER: tuple[str, ...] = get_args(OrderStatus)
+"""The statuses in the lifecycle's order, by which consumers keep one of two stamped alike."""
 
 
 def apply_rules(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
@@ -33,9 +37,10 @@ def apply_rules(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
         # one run again instead of being overwritten by it.
         folded = fold(history(store, order_id))
         left_aside.update(event.id for event in folded.left_aside)
-        if folded.order is None or folded.order == current:
+        if folded.order is None:
             return None
-        return _after_announced(folded.order, current)
+        after = _as_announced(folded.order, current)
+        return None if after == current else after
 
     store.update(ORDERS, order_id, refold)
     if event_id in left_aside:
@@ -47,23 +52,38 @@ def apply_rules(change: DocumentChange, ctx: Context[OrderPorts]) -> None:
         )
 
 
-def _after_announced(order: Order, current: Doc | None) -> Order:
-    """``order``, its final status stamped no earlier than any status announced before.
+def _as_announced(order: Order, current: Doc | None) -> Order:
+    """``order`` with its statuses stamped no earlier than they were announced, and its
+    current status the latest announced.
 
-    A timeout the schedule proposed before a late fact was folded (a pickup after the
-    pickup deadline) ends the order at its deadline, before the fact's status, which
-    was announced. Consumers keep the latest status by ``changedAt`` (the contract), so
-    a cancellation stamped before it would be dropped: it is stamped with the latest
-    announced time instead, where the lifecycle's order puts it last.
+    Consumers keep the latest status by ``changedAt``, within one millisecond by the
+    lifecycle's order (the contract). A status that replaces an announced one is the fold's
+    verdict on events heard late, stamped when they happened: a timeout the schedule
+    proposed before a late fact was folded (a pickup after the pickup deadline) ends the
+    order at its deadline, before the fact's status, and a pickup heard after the
+    restaurant's ``ready`` (which it replaces) is stamped before it. Stamped as folded,
+    consumers would drop it for the status it replaces; it is stamped with the latest
+    announced time instead (a millisecond later where the lifecycle's order would not put
+    it last). A status announced keeps the stamp it was announced with unless the fold
+    stamps it later (the schedule reads a deadline from it), so it is not announced again
+    under an earlier time, and never restamped when it is the current status again.
     """
-    if current is None or order["status"] not in FINAL:
+    if current is None:
         return order
-    announced = max(entry["at"] for entry in current["history"])
-    if order["changedAt"] >= announced:
-        return order
-    return {
-        **order,
-        "changedAt": announced,
-        "updatedAt": max(order["updatedAt"], announced),
-        "history": [*order["history"][:-1], {**order["history"][-1], "at": announced}],
-    }
+    announced = {entry["status"]: entry["at"] for entry in current["history"]}
+    history = [
+        {**entry, "at": max(entry["at"], announced.get(entry["status"], entry["at"]))}
+        for entry in order["history"]
+    ]
+    latest = max((entry["at"], _rank(entry["status"])) for entry in current["history"])
+    last = history[-1]
+    if last["status"] not in announced and (last["at"], _rank(last["status"])) < latest:
+        at = latest[0] if _rank(last["status"]) > latest[1] else latest[0] + 1
+        history[-1] = {**last, "at": at}
+    at = history[-1]["at"]
+    return {**order, "history": history, "changedAt": at, "updatedAt": max(order["updatedAt"], at)}
+
+
+def _rank(status: str) -> int:
+    """Where ``status`` stands in the lifecycle's order."""
+    return LIFECYCLE_ORDER.index(status)

@@ -57,8 +57,12 @@ class PointOfSale(ABC):
         """Hand ``order`` over; repeating it for the same order changes nothing."""
 
     @abstractmethod
-    def cancel(self, order_id: str) -> None:
-        """Withdraw an order; one the point of sale does not know is fine."""
+    def cancel(self, order_id: str, *, again: bool = False) -> None:
+        """Withdraw an order; one the point of sale does not know is fine.
+
+        ``again``: a withdrawal after one that may have reached the point of sale before
+        the order did, made under a key of its own (the first one's answer is not replayed).
+        """
 
 
 class HttpPointOfSale(PointOfSale):
@@ -94,10 +98,9 @@ class HttpPointOfSale(PointOfSale):
             return  # the point of sale holds the order already
         _check(response, "submit order", order.order_id)
 
-    def cancel(self, order_id: str) -> None:
-        response = self._post(
-            f"/orders/{quote(order_id, safe='')}/cancel", {}, key=f"{order_id}:cancel"
-        )
+    def cancel(self, order_id: str, *, again: bool = False) -> None:
+        key = f"{order_id}:cancel" + (":again" if again else "")
+        response = self._post(f"/orders/{quote(order_id, safe='')}/cancel", {}, key=key)
         if response.status_code != 404:
             _check(response, "cancel order", order_id)
 

@@ -16,7 +16,10 @@ triggers, and a failed one is retried after the next went out), and a placed
 order whose hand-over was dead-lettered may be resubmitted long after it was
 cancelled. So the note also says when the order was withdrawn: a cancellation
 heard first leaves a note that it was never handed over, and a placed order
-whose note says withdrawn is not handed over (again).
+whose note says withdrawn is not handed over (again). A cancellation handled while the
+order is on its way to the point of sale may withdraw it there before it arrives (the point
+of sale does not know it yet, which is fine): so once the order is handed over, a note that
+says withdrawn by then withdraws it again.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ def forward_to_pos(event: Envelope, ctx: Context[OrderPorts]) -> None:
         store.create(ORDERS, order["id"], handed_over)
         if _status(store.get(ORDERS, order["id"])) == HANDED_OVER:
             _submit(order, ctx)
+            if _status(store.get(ORDERS, order["id"])) == WITHDRAWN:
+                _withdraw_overtaken(order, ctx)
         else:
             ctx.log.info("order %s was cancelled before it could be handed over", order["id"])
     elif order["status"] == "cancelled":
@@ -113,6 +118,13 @@ def _withdraw(order: dict[str, Any], ctx: Context[OrderPorts]) -> None:
         return
     ctx.ports.pos.cancel(order["id"])
     ctx.log.info("order %s withdrawn from the point of sale", order["id"])
+
+
+def _withdraw_overtaken(order: dict[str, Any], ctx: Context[OrderPorts]) -> None:
+    """Withdraw an order cancelled while it was being handed over: the withdrawal, made
+    meanwhile, may have reached the point of sale before the order and found nothing."""
+    ctx.ports.pos.cancel(order["id"], again=True)
+    ctx.log.info("order %s was cancelled while it was handed over: withdrawn", order["id"])
 
 
 def _collected(order: dict[str, Any]) -> bool:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from typing import get_args
 
 import pytest
 
+from order.contracts import OrderStatus
 from order.lifecycle_control.event_store import record
 from shared.envelope import Envelope, derive_id, new_event
 from shared.stores import Where
@@ -243,6 +245,38 @@ def test_a_status_that_replaces_an_announced_one_is_announced(
 
     assert order_system.order()["status"] == "picked-up"
     assert order_system.statuses() == ["placed", "accepted", "ready", "picked-up"]
+
+
+def latest_published(order_system: OrderSystem, version: int) -> str:
+    """The status a consumer keeps: the latest by ``changedAt``, then by the lifecycle."""
+    rank = get_args(OrderStatus)
+    bodies = [event.body for event in order_system.published(version=version)]
+    latest = max(bodies, key=lambda body: (body["changedAt"], rank.index(body["status"])))
+    return str(latest["status"])
+
+
+def test_a_status_that_replaces_an_announced_one_is_the_latest_and_announced_once(
+    order_system: OrderSystem,
+) -> None:
+    """The pickup, stamped by the driver before the restaurant's ``ready`` Order heard first,
+    replaces it: consumers keep the latest by ``changedAt``, so it must not be stamped
+    before ``ready``, nor announced again under its own time once the order moves on."""
+    place_and_accept(order_system)
+    order_system.send("delivery", order_system.delivery("assigned"))
+    order_system.advance(1)
+    picked_up = order_system.delivery("picked-up")
+    order_system.advance(1)
+    order_system.send("restaurant", order_system.answer("ready", readyAt=1))
+    order_system.send("delivery", picked_up)
+    for version in (1, 2):
+        assert latest_published(order_system, version) == "picked-up"
+
+    order_system.send("delivery", order_system.delivery("delivered"))
+    for version in (1, 2):
+        assert latest_published(order_system, version) == "delivered"
+    assert order_system.statuses() == ["placed", "accepted", "ready", "picked-up", "delivered"]
+    order = order_system.order()
+    assert order["changedAt"] == order["history"][-1]["at"]
 
 
 def test_a_driver_who_never_picks_up_loses_the_order(order_system: OrderSystem) -> None:
