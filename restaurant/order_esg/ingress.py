@@ -40,29 +40,33 @@ class RestaurantRef(Reader):
 
 
 class OrderLine(Reader):
-    """One line of the order, without its price: a dish of the menu, at least one of it."""
+    """One line of the order, without its price: a dish of the menu, at least one of it (a
+    JSON integer: ``"2"``, ``2.0`` or ``true`` is no quantity to cook)."""
 
     menu_item_id: str = Field(min_length=1)
     name: str
-    quantity: int = Field(ge=1)
+    quantity: int = Field(strict=True, ge=1)
 
 
 class OrderStatusChanged(Reader):
     """The parts of ``order.order-status-changed`` the restaurant uses.
 
     ``ordering`` is ``null`` from an Order older than the field, never empty: the kitchen
-    goes by the restaurant's own ordering only when Order did not say.
+    goes by the restaurant's own ordering only when Order did not say. The money and the
+    time to answer are read as the contract writes them, JSON integers: a ``total`` of
+    ``"1900"`` or ``true`` (read as 1), or an ``answerBy`` of ``"1767226200000"``, is a fault
+    rather than a number the kitchen guesses.
     """
 
     id: str = Field(min_length=1)
     restaurant: RestaurantRef
     items: list[OrderLine]
-    total: int
-    currency: str
+    total: int = Field(strict=True, ge=0)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
     status: str
     ordering: str | None = Field(default=None, min_length=1)
     reason: str | None = None
-    answer_by: int | None = None
+    answer_by: int | None = Field(default=None, strict=True, ge=0)
 
 
 def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None:

@@ -29,11 +29,13 @@ def profile_problems(profile: Profile) -> dict[str, str]:
 
 def menu_problems(menu: Menu) -> dict[str, str]:
     """Per-field problems: an item id used twice, a currency ISO 4217 does not know or other
-    than the first item's, or text with a control character (or, but for a description,
-    nothing to show)."""
+    than the first known one's (a typo on items.0 is named as such, never held up as the
+    menu's currency), or text with a control character (or, but for a description, nothing
+    to show)."""
     problems: dict[str, str] = {}
     first_use: dict[str, int] = {}
-    currency = menu.items[0].currency
+    priced_by = next((i for i, item in enumerate(menu.items) if item.currency in ISO_4217), 0)
+    currency = menu.items[priced_by].currency
     for index, item in enumerate(menu.items):
         at = f"items.{index}"
         problems.update(_problems_of_lines({f"{at}.id": item.id, f"{at}.name": item.name}))
@@ -46,7 +48,9 @@ def menu_problems(menu: Menu) -> dict[str, str]:
         if item.currency not in ISO_4217:
             problems[f"{at}.currency"] = f"{item.currency!r} is no ISO 4217 currency code"
         elif item.currency != currency:
-            problems[f"{at}.currency"] = f"must be {currency} like items.0: a menu has one currency"
+            problems[f"{at}.currency"] = (
+                f"must be {currency} like items.{priced_by}: a menu has one currency"
+            )
     return problems
 
 

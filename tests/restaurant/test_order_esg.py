@@ -147,6 +147,15 @@ def test_an_order_order_sends_where_the_restaurant_does_not_know_is_skipped_with
     [
         ({"restaurant": None}, "restaurant"),
         ({"total": "a lot"}, "total"),
+        # money, counts and times are JSON integers, never guessed from text or a boolean
+        ({"total": "1900"}, "total"),
+        ({"total": True}, "total"),
+        ({"total": 1900.0}, "total"),
+        ({"total": -1900}, "total"),
+        ({"currency": ""}, "currency"),
+        ({"answerBy": str(START + ANSWER_MS)}, "answerBy"),
+        ({"items": [{"menuItemId": "margherita", "name": "Pizza", "quantity": "2"}]}, "quantity"),
+        ({"items": [{"menuItemId": "margherita", "name": "Pizza", "quantity": True}]}, "quantity"),
         ({"items": [{"name": "Pizza", "quantity": 1}]}, "items.0.menuItemId"),
         ({"restaurant": "", "ordering": "kitchen"}, "restaurant.id"),
         ({"ordering": ""}, "ordering"),

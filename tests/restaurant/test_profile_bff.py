@@ -187,6 +187,9 @@ def test_a_cuisine_is_kept_in_lower_case_so_customers_find_it_however_it_was_typ
         ({"cuisine": "pizza\npasta"}, "cuisine"),
         ({"address": {**PROFILE["address"], "street": "Torstra\x00e 1"}}, "address.street"),
         ({"name": "\u200b"}, "name"),
+        # one-line text: a line or paragraph separator breaks it as a newline does
+        ({"name": "Trattoria\u2028Roma"}, "name"),
+        ({"address": {**PROFILE["address"], "street": "Torstraße\u2029 1"}}, "address.street"),
     ],
 )
 def test_an_invalid_profile_gets_400_naming_the_field_and_is_not_saved(
@@ -319,6 +322,8 @@ def with_item(index: int, **changes: Any) -> list[dict[str, Any]]:
         (with_item(0, id="pizza\tbianca"), "items.0.id", "must not hold control characters"),
         (with_item(0, description="\x1b[31mhot"), "items.0.description", "control characters"),
         (with_item(1, name="\u200b\u2060"), "items.1.name", "must hold a visible character"),
+        (with_item(1, name="Tiramis\u2028\u00f9"), "items.1.name", "must be one line"),
+        (with_item(0, id="pizza\u2029bianca"), "items.0.id", "must be one line"),
     ],
 )
 def test_an_invalid_menu_gets_400_naming_the_field_and_is_not_saved(
@@ -334,10 +339,11 @@ def test_an_invalid_menu_gets_400_naming_the_field_and_is_not_saved(
 
 def test_a_description_may_break_lines_and_a_name_may_join_emoji(restaurant: Restaurant) -> None:
     put_profile(restaurant)
-    items = with_item(0, name="Pizza \U0001f468\u200d\U0001f373", description="Tomato,\r\n\tbasil")
+    description = "Tomato,\r\n\tbasil\u2028mozzarella"
+    items = with_item(0, name="Pizza \U0001f468\u200d\U0001f373", description=description)
     response = put_menu(restaurant, items)
     assert response.status_code == 200, response.get_json()
-    assert response.get_json()["items"][0]["description"] == "Tomato,\r\n\tbasil"
+    assert response.get_json()["items"][0]["description"] == description
 
 
 @pytest.mark.parametrize("currency", ["JPY", "CHF", "XOF"])
@@ -359,6 +365,29 @@ def test_every_repeated_id_and_foreign_currency_is_named(restaurant: Restaurant)
     ]
     response = put_menu(restaurant, items)
     assert set(response.get_json()["fields"]) == {"items.2.id", "items.3.id", "items.3.currency"}
+
+
+def test_a_currency_typo_on_the_first_dish_is_named_not_held_up_as_the_menus(
+    restaurant: Restaurant,
+) -> None:
+    # GIVEN a menu whose first dish has a typo for a currency, the next one is in euros and
+    # the last in pounds
+    put_profile(restaurant)
+    currencies = ["EUE", "EUR", "GBP"]
+    items = [
+        {**MENU_ITEMS[0], "id": f"dish-{i}", "currency": currency}
+        for i, currency in enumerate(currencies)
+    ]
+    response = put_menu(restaurant, items)
+    # THEN the typo is the problem, and a foreign dish is told the currency of the first
+    # dish with a real one: never to match the typo
+    assert response.status_code == 400
+    fields = response.get_json()["fields"]
+    assert fields == {
+        "items.0.currency": "'EUE' is no ISO 4217 currency code",
+        "items.2.currency": "must be EUR like items.1: a menu has one currency",
+    }
+    assert restaurant.store.get("menus", "r-1") is None
 
 
 def test_staff_of_another_restaurant_cannot_change_or_read_the_menu(
