@@ -409,7 +409,7 @@ class InMemoryPublisher(AbstractPublisher):
 
     def publish(self, topic: Topic, messages: Sequence[Message]) -> list[str]:
         """Publish on the hub what Pub/Sub would accept (:func:`check_publishable`)."""
-        check_publishable(messages, f"{self.project}/{topic}")
+        check_publishable(messages, f"projects/{self.project}/topics/{topic}")
         return self.hub.publish(self.project, str(topic), messages)
 
 

@@ -28,8 +28,15 @@ KIT_TAGS = ("source", "function", "subsystem", "env")
 DEAD_LETTER_PREFIX = "CloudPubSubDeadLetterSource"
 MAX_ATTRIBUTES = 100
 """Pub/Sub's limit on a message's attributes; names are 1 to 256 bytes
-(:data:`~shared.envelope.MAX_TAG_NAME_BYTES`), values and the ordering key at most 1024
+(:data:`~shared.envelope.MAX_TAG_NAME_BYTES`) and do not start with ``goog``
+(:data:`RESERVED_ATTRIBUTE_PREFIX`), values and the ordering key at most 1024
 (:data:`~shared.envelope.MAX_ATTRIBUTE_BYTES`)."""
+RESERVED_ATTRIBUTE_PREFIX = "goog"
+"""Pub/Sub refuses an attribute name that starts with this."""
+MAX_PUBLISH_BYTES = 10_000_000
+"""Pub/Sub's limit on a publish request, which the client enforces on each message: the
+message's encoded data, attributes and ordering key, with the topic's name
+(:func:`publish_request_bytes`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,42 +83,88 @@ class Message:
 def check_publishable(messages: Sequence[Message], topic: str) -> None:
     """Raise :class:`PublishError` naming ``topic`` if Pub/Sub would refuse any of ``messages``.
 
-    Every publisher checks the whole sequence before it sends any of it, so a refused
-    message never leaves part of its call published, and the embedded hub and the
-    emulator (which does not check these limits) refuse what Pub/Sub refuses: a message
-    with neither data nor attributes, too many attributes, a name, value or ordering key
-    over its limit, or an attribute name the Pub/Sub client takes for an argument.
+    ``topic`` is the topic's resource name (``projects/{project}/topics/{topic}``), which
+    counts towards a publish request's size. Every publisher checks the whole sequence
+    before it sends any of it, so a refused message never leaves part of its call
+    published, and the embedded hub and the emulator (which does not check these limits)
+    refuse what Pub/Sub refuses: a message with neither data nor attributes, too many
+    attributes, a name, value or ordering key over its limit, an attribute name starting
+    with ``goog`` or one the Pub/Sub client takes for an argument, or a message larger
+    than a publish request may be (:data:`MAX_PUBLISH_BYTES`).
     """
     for index, message in enumerate(messages):
-        problem = _unpublishable(message)
+        problem = _unpublishable(message, topic)
         if problem is not None:
             raise PublishError(f"cannot publish to {topic}: message {index} {problem}")
 
 
-def _unpublishable(message: Message) -> str | None:
-    """Why Pub/Sub would refuse ``message``; ``None`` if it would not."""
+def publish_request_bytes(message: Message, topic: str) -> int:
+    """The encoded size of a publish request carrying ``message`` alone to ``topic`` (its
+    resource name): what the Pub/Sub client measures against :data:`MAX_PUBLISH_BYTES`."""
+    size = _field_bytes(len(message.data)) + _field_bytes(len(message.ordering_key.encode()))
+    for name, value in message.attributes.items():  # a map entry holds even an empty value
+        entry = sum(1 + _varint_bytes(n) + n for n in (len(name.encode()), len(value.encode())))
+        size += 1 + _varint_bytes(entry) + entry
+    return _field_bytes(len(topic.encode())) + 1 + _varint_bytes(size) + size
+
+
+def _field_bytes(length: int) -> int:
+    """Bytes of a protobuf string or bytes field of ``length`` (none when it is empty)."""
+    return 1 + _varint_bytes(length) + length if length else 0
+
+
+def _varint_bytes(value: int) -> int:
+    return max(1, (value.bit_length() + 6) // 7)
+
+
+def _unpublishable(message: Message, topic: str) -> str | None:
+    """Why Pub/Sub would refuse ``message`` on ``topic``; ``None`` if it would not."""
     attributes = message.attributes
+    if not isinstance(message.data, bytes):
+        return f"has data of type {type(message.data).__name__}, not bytes"
     if not attributes and not message.data:
         return "has neither data nor attributes"
-    # UTF-8 takes at most 4 bytes a character: most strings need no encoding to tell.
-    key = message.ordering_key
-    if len(key) * 4 > MAX_ATTRIBUTE_BYTES and len(key.encode()) > MAX_ATTRIBUTE_BYTES:
+    if not isinstance(message.ordering_key, str) or not all(
+        type(name) is str and type(value) is str for name, value in attributes.items()
+    ):
+        return "has an ordering key, attribute name or value that is not a string"
+    key_bytes = _utf8_bytes(message.ordering_key)
+    if key_bytes < 0:
+        return "has an ordering key that is not UTF-8 text (it holds a lone surrogate)"
+    if key_bytes > MAX_ATTRIBUTE_BYTES:
         return f"has an ordering key longer than {MAX_ATTRIBUTE_BYTES} bytes"
-    if not attributes:
-        return None
     if len(attributes) > MAX_ATTRIBUTES:
         return f"has {len(attributes)} attributes, more than Pub/Sub's {MAX_ATTRIBUTES}"
     clash = CLIENT_KEYWORDS.intersection(attributes)
     if clash:
         return f"has attribute names {sorted(clash)}, reserved by the Pub/Sub client"
     for name, value in attributes.items():
-        if not name or (
-            len(name) * 4 > MAX_TAG_NAME_BYTES and len(name.encode()) > MAX_TAG_NAME_BYTES
-        ):
+        name_bytes, value_bytes = _utf8_bytes(name), _utf8_bytes(value)
+        if name_bytes < 0 or value_bytes < 0:
+            return f"has attribute {name[:40]!r} that is not UTF-8 text (a lone surrogate)"
+        if not 0 < name_bytes <= MAX_TAG_NAME_BYTES:
             return f"has an attribute name that is not 1 to {MAX_TAG_NAME_BYTES} bytes"
-        if len(value) * 4 > MAX_ATTRIBUTE_BYTES and len(value.encode()) > MAX_ATTRIBUTE_BYTES:
+        if name.startswith(RESERVED_ATTRIBUTE_PREFIX):
+            return f"has attribute {name[:40]!r}: Pub/Sub reserves names starting 'goog'"
+        if value_bytes > MAX_ATTRIBUTE_BYTES:
             return f"has attribute {name[:40]!r} longer than {MAX_ATTRIBUTE_BYTES} bytes"
+    # What else a message Pub/Sub takes may hold (100 attributes, an ordering key, the topic
+    # name) is under 200 kB: smaller data needs no exact count.
+    if len(message.data) > MAX_PUBLISH_BYTES - 200_000:
+        size = publish_request_bytes(message, topic)
+        if size > MAX_PUBLISH_BYTES:
+            return f"makes a publish request of {size} bytes, more than {MAX_PUBLISH_BYTES}"
     return None
+
+
+def _utf8_bytes(text: str) -> int:
+    """The length of ``text`` in UTF-8; -1 when it is no UTF-8 text (a lone surrogate)."""
+    if text.isascii():
+        return len(text)
+    try:
+        return len(text.encode())
+    except UnicodeEncodeError:
+        return -1
 
 
 def dead_lettered(message: Message, project: str, subscription: str, attempts: int) -> Message:

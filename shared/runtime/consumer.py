@@ -270,40 +270,50 @@ class ScheduleRuntime(_FunctionRuntime[P, Schedule]):
 
 REDACTED = "[redacted]"
 """What a redacted field of a stored change holds."""
+REDACTED_ATTRIBUTE = "redacted"
+"""The attribute of a stored change naming (comma-separated) the fields it holds masked:
+handed back, the trigger would run on :data:`REDACTED` in place of their values."""
 
 
 def change_message(change: DocumentChange, attempt: int = 1, redact: Sequence[str] = ()) -> Message:
     """A document change in message form, for faults and dead letters, the ``redact``
     fields (dotted paths) of its documents masked; their values keep their types
-    (:mod:`shared.stores.stored_json`)."""
+    (:mod:`shared.stores.stored_json`). The fields it masked are named in its
+    :data:`REDACTED_ATTRIBUTE`."""
+    masked: list[str] = []
     data = json.dumps(
         {
             "collection": change.collection,
             "key": change.key,
-            "before": stored_json.to_json(_redacted(change.before, redact)),
-            "after": stored_json.to_json(_redacted(change.after, redact)),
+            "before": stored_json.to_json(_redacted(change.before, redact, masked)),
+            "after": stored_json.to_json(_redacted(change.after, redact, masked)),
             "version": change.version,
         },
         default=str,
     ).encode()
+    attributes = {"change": change.kind, "document": change.key}
+    if masked:
+        attributes[REDACTED_ATTRIBUTE] = ",".join(dict.fromkeys(masked))
     return Message(
         data=data,
-        attributes={"change": change.kind, "document": change.key},
+        attributes=attributes,
         message_id=derive_id(change.collection, change.key, change.version),
         delivery_attempt=attempt,
     )
 
 
-def _redacted(doc: Doc | None, paths: Sequence[str]) -> Doc | None:
-    """``doc`` with the value at each of ``paths`` that holds one replaced by :data:`REDACTED`."""
+def _redacted(doc: Doc | None, paths: Sequence[str], masked: list[str]) -> Doc | None:
+    """``doc`` with the value at each of ``paths`` that holds one replaced by :data:`REDACTED`;
+    the paths it replaced are appended to ``masked``."""
     if doc is None or not paths:
         return doc
-    masked = copy.deepcopy(doc)
+    copied = copy.deepcopy(doc)
     for path in paths:
         *parents, name = path.split(".")
-        holder: Any = masked
+        holder: Any = copied
         for part in parents:
             holder = holder.get(part) if isinstance(holder, dict) else None
         if isinstance(holder, dict) and holder.get(name) is not None:
             holder[name] = REDACTED
-    return masked
+            masked.append(path)
+    return copied

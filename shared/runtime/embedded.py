@@ -166,8 +166,10 @@ class EmbeddedSystem:
         )
 
     def inject(self, subsystem: str, topic: Topic, event: Envelope) -> None:
-        """Publish ``event`` on ``subsystem``'s ``topic`` as if its own functions had."""
-        self.hub.publish(subsystem, topic, [to_message(event)])
+        """Publish ``event`` on ``subsystem``'s ``topic`` as if its own functions had: through
+        its publisher port, which refuses (:class:`~shared.exceptions.PublishError`) what
+        Pub/Sub would."""
+        self.hub.publisher(subsystem).publish(topic, [to_message(event)])
 
     def run_until_quiet(self, max_deliveries: int = 1_000_000) -> int:
         """Deliver everything pending on this thread; see :meth:`InMemoryHub.run_until_quiet`."""

@@ -10,7 +10,8 @@ letters the same way). That function gets the message back the way it came first
   cannot publish there): the Pub/Sub push request its subscription delivered, the
   same message with the same id, POSTed to the function;
 * a database-first trigger: the Eventarc CloudEvent of the stored document change
-  (:mod:`shared.runtime.change_events`);
+  (:mod:`shared.runtime.change_events`), unless the change was kept with fields masked
+  (its trigger's ``redact``): the trigger would run on the mask, not the values;
 * a schedule: one more tick (a tick carries nothing but its time, so it runs now).
 """
 
@@ -25,6 +26,7 @@ from typing import TYPE_CHECKING
 from shared.exceptions import EnvelopeError, KitError
 from shared.hub.message import push_json
 from shared.runtime.change_events import StoredChange, cloudevent_headers, document_event_data
+from shared.runtime.consumer import REDACTED, REDACTED_ATTRIBUTE
 from shared.runtime.faults import NOT_KEPT, message_from_json
 from shared.stores.eventarc import CONTENT_TYPE, PROTOBUF
 from shared.topology.model import (
@@ -135,6 +137,13 @@ def replay_request(found: Origin, project: str, doc: Doc) -> ReplayRequest:
         )
         return ReplayRequest(push_json(subscription, message), {"Content-Type": "application/json"})
     if way is Way.CLOUDEVENT:
+        masked = message.attributes.get(REDACTED_ATTRIBUTE)
+        if masked:
+            raise NoWayBack(
+                f"fault {doc.get('id')}: its change was kept with {masked} masked, so "
+                f"{found.qualified} would run on {REDACTED!r} in their place; write the "
+                "document again to have the trigger run on it"
+            )
         event_id = message.message_id or hashlib.sha256(message.data).hexdigest()
         change = StoredChange.from_data(message.data)
         if change is None:  # the CloudEvent's data did not parse: hand back what came

@@ -34,7 +34,14 @@ from typing import TYPE_CHECKING, Any
 
 from shared.envelope import Envelope, derive_id
 from shared.exceptions import EnvelopeError, InvalidDocument
-from shared.hub.message import ATTRIBUTE_ID, DEAD_LETTER_PREFIX, Message
+from shared.hub.message import (
+    ATTRIBUTE_ID,
+    DEAD_LETTER_PREFIX,
+    MAX_PUBLISH_BYTES,
+    Message,
+    publish_request_bytes,
+    to_message,
+)
 from shared.stores.document_rules import is_field_name
 from shared.topology.model import Topic
 
@@ -59,6 +66,9 @@ FAULT_HEADER = "Fooddelivery-Fault"
 FAULT_ERROR_HEADER = "Fooddelivery-Fault-Error"
 """The header of that answer saying why (``Type: message``, percent-encoded, trimmed)."""
 ANSWER_ERROR_CHARS = 300
+_LONGEST_TOPIC = f"projects/{'p' * 30}/topics/{'t' * 255}"
+"""A topic name at least as long as any a fault event is published to: its publish request
+is measured with it (:data:`~shared.hub.message.MAX_PUBLISH_BYTES`)."""
 
 
 ODD_ATTRIBUTES = "oddAttributes"
@@ -121,25 +131,35 @@ def fault_event(
     )
     partition_key = message.attributes.get("partitionKey") or original
     details = _utf8("".join(traceback.format_exception(error))[-MAX_ERROR_CHARS:])
-    return Envelope(
+    said = _utf8(str(error))
+    body = {
+        "function": function,
+        "reason": "poison",
+        "error": {
+            "type": type(error).__name__,
+            "message": said,
+            "details": details,
+        },
+        "deliveryAttempt": message.delivery_attempt,
+    }
+    kept = message_json(message)
+    event = Envelope(
         id=derive_id(FAULT_TYPE, function, original),
         type=FAULT_TYPE,
         timestamp=clock.now_ms(),
         partition_key=partition_key,
         entity="fault",
-        body={
-            "function": function,
-            "reason": "poison",
-            "error": {
-                "type": type(error).__name__,
-                "message": _utf8(str(error)),
-                "details": details,
-            },
-            "deliveryAttempt": message.delivery_attempt,
-            "message": message_json(message),
-        },
+        body={**body, "message": kept},
         tags={"source": "kit", "function": function, "subsystem": subsystem, "env": env},
     )
+    # All but the data and the error's text (attributes, traceback) is under 1 MB, escaped
+    # as JSON may escape it: a fault event under this needs no exact count.
+    small = len(kept.get("data", "")) + 6 * len(said) < MAX_PUBLISH_BYTES - 1_000_000
+    if small or publish_request_bytes(to_message(event), _LONGEST_TOPIC) <= MAX_PUBLISH_BYTES:
+        return event
+    # The message in base64 would make a fault event Pub/Sub refuses, and the poison message
+    # would be retried until dead-lettered: the fault is kept, its message's data is not.
+    return replace(event, body={**body, "message": _data_left_out(kept)})
 
 
 def _utf8(text: str) -> str:
@@ -258,7 +278,7 @@ def _kit_made(body: Doc) -> bool:
         and isinstance(body.get("deliveryAttempt"), int)
         and isinstance(error, dict)
         and isinstance(message, dict)
-        and isinstance(message.get("data"), str)
+        and (isinstance(message.get("data"), str) or NOT_KEPT in message)
     )
 
 
@@ -333,19 +353,22 @@ NOT_KEPT = "notKept"
 def without_data(doc: Doc) -> Doc:
     """The fault record ``doc`` with its message's data left out (its size and SHA-256
     noted) and its error's text made storable: what a store that refused ``doc`` keeps."""
-    message = doc["message"]
+    error = {k: _storable(str(v)) for k, v in doc["error"].items()}
+    return {**doc, "error": error, "message": _data_left_out(doc["message"])}
+
+
+def _data_left_out(message: Doc) -> Doc:
+    """A stored message (:func:`message_json`) without its data: its size and SHA-256 noted
+    instead, and :data:`NOT_KEPT` saying why."""
+    if NOT_KEPT in message:
+        return message
     data = base64.b64decode(message.get("data", ""))
     kept = {k: v for k, v in message.items() if k != "data"}
-    error = {k: _storable(str(v)) for k, v in doc["error"].items()}
     return {
-        **doc,
-        "error": error,
-        "message": {
-            **kept,
-            NOT_KEPT: "too large to keep",
-            "bytes": len(data),
-            "sha256": hashlib.sha256(data).hexdigest(),
-        },
+        **kept,
+        NOT_KEPT: "too large to keep",
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
     }
 
 

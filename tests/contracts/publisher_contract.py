@@ -42,6 +42,10 @@ REFUSED_BY_PUBSUB: dict[str, Callable[[], Message]] = {
     "an attribute value over 1024 bytes": lambda: Message(b"{}", {"type": "é" * 513}),
     "an ordering key over 1024 bytes": lambda: Message(b"{}", {"type": "t"}, "k" * 1025),
     "an attribute the client takes for itself": lambda: Message(b"{}", {"timeout": "5"}),
+    "an attribute name starting with goog": lambda: Message(b"{}", {"googTrace": "x"}),
+    "a publish request over 10 MB": lambda: Message(b"x" * 10_000_000, {"type": "t"}),
+    "an attribute value that is no UTF-8 text": lambda: Message(b"{}", {"type": "t\ud800"}),
+    "an ordering key that is no UTF-8 text": lambda: Message(b"{}", {"type": "t"}, "o-\ud800"),
 }
 """Messages Pub/Sub (or the client the kit publishes with) does not accept."""
 

@@ -401,3 +401,17 @@ def test_events_keep_the_time_of_what_caused_them_however_late_they_are_handled(
     }
     assert stamps["cart-checked-out"] == written_at
     assert stamps["alpha.order-submitted"] == written_at
+
+
+def test_an_injected_event_pubsub_would_refuse_is_refused_and_nothing_is_delivered(system):
+    from shared.exceptions import PublishError
+
+    delivered: list[str] = []
+    system.hub.delivery_observers.append(lambda name, _s: delivered.append(name))
+    huge = new_event("cart-checked-out", "cart", {"blob": "x" * 10_000_000}, partition_key="c1")
+
+    with pytest.raises(PublishError, match=r"alpha/topics/bus.*more than 10000000"):
+        system.inject("alpha", Topic.BUS, huge)
+
+    system.run_until_quiet()
+    assert delivered == []

@@ -6,11 +6,13 @@ base64, the error, a traceback) larger still; a fault record is one Firestore do
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from shared.clock import ManualClock
 from shared.exceptions import PoisonError
-from shared.hub.message import Message, to_message
+from shared.hub.message import Message, check_publishable, to_message
 from shared.runtime.fault_replay import NoWayBack, origin
 from shared.runtime.faults import FAULTS_COLLECTION, FaultRecorder, fault_event, message_from_json
 from shared.stores import InMemoryDocumentStore
@@ -54,3 +56,28 @@ def test_a_message_too_large_to_keep_leaves_a_fault_that_says_so_and_is_not_hand
     assert kept["attributes"] == {"type": "customer.order-placed", "id": "e-1"}  # type: ignore[index]
     with pytest.raises(NoWayBack, match="too large to keep"):
         origin(ORDER.topology, doc)
+
+
+def test_a_message_too_large_for_its_fault_event_is_recorded_at_once_without_its_data() -> None:
+    # GIVEN a poison message of 8 MB: in base64 its fault event would be over Pub/Sub's limit
+    poison = Message(
+        data=b"x" * 8_000_000, attributes={"type": "customer.order-placed", "id": "e-1"}
+    )
+    event = fault_event(
+        subsystem="order",
+        function=INGRESS,
+        message=poison,
+        error=PoisonError("not an order"),
+        clock=ManualClock(1_000),
+    )
+
+    # THEN the fault event is one Pub/Sub takes, so the refusal is recorded, not retried
+    check_publishable([to_message(event)], "projects/order-dev/topics/faults")
+    store = InMemoryDocumentStore()
+    assert FaultRecorder(store).handle(to_message(event))
+    [doc] = store.query(FAULTS_COLLECTION)
+    assert (doc.data["reason"], doc.data["error"]["message"]) == ("poison", "not an order")
+    kept = doc.data["message"]
+    assert "data" not in kept
+    assert (kept["bytes"], kept["sha256"]) == (8_000_000, hashlib.sha256(poison.data).hexdigest())
+    assert kept["attributes"] == {"type": "customer.order-placed", "id": "e-1"}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import logging
 from collections import defaultdict
+from collections.abc import Iterator
 
 import pytest
 
-from shared import cli
+from shared import cli, logs
 from shared.clock import ManualClock
 from shared.hub.chaos import CHAOS_ENV, Chaos
 from shared.hub.memory import InMemoryHub, Subscription
@@ -200,6 +202,18 @@ def test_under_chaos_each_write_moves_a_manual_clock_on_so_no_two_share_a_millis
     assert still.now_ms() == start
 
 
+@pytest.fixture
+def kit_logging() -> Iterator[None]:
+    """The kit's logging as it was before the test: the demo configures it for the process."""
+    root = logging.getLogger(logs.ROOT)
+    handlers, level, propagate = list(root.handlers), root.level, root.propagate
+    yield
+    root.handlers[:] = handlers
+    root.propagate = propagate
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("kit_logging")
 def test_a_seed_that_is_no_integer_stops_the_demo_with_a_message(monkeypatch, capsys):
     monkeypatch.setenv(CHAOS_ENV, "abc")
 
