@@ -14,7 +14,10 @@ after the drivers who never missed it; among those who did, the one who
 missed it longest ago comes first. So the delivery goes to everyone else
 first, and comes back to a driver who missed it when nobody else can take it;
 the same driver is offered it again at the earliest once their last offer has
-run out and been taken back (2 min 30 s), never in a tight loop. A delivered
+run out and been taken back (2 min 30 s), never in a tight loop. A driver holds one
+delivery at a time, offered or assigned: an offer that lands once its driver was taken by
+another delivery (they went offline and back between their reservation and the offer) is
+taken back at once, counting against them neither way. A delivered
 or cancelled delivery keeps only the city and postcode of the customer's
 address.
 

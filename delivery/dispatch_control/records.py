@@ -41,8 +41,10 @@ Status = Literal[
     "scheduled", "searching", "offered", "assigned", "picked-up", "delivered", "cancelled"
 ]
 """``scheduled``: the food is far from ready, so the search starts at ``searchFrom``."""
-Withdrawn = Literal["declined", "missed"]
-"""Why an offer was taken back: the driver said no, or let it run out or went offline."""
+Withdrawn = Literal["declined", "missed", "taken"]
+"""Why an offer was taken back: the driver said no, let it run out or went offline, or was
+taken by another delivery before the offer was written (which counts against them neither
+way)."""
 BUSY: tuple[Status, ...] = ("assigned", "picked-up")
 """Statuses in which the delivery's driver has no time for another one."""
 OFFER_TIMEOUT_MS = 2 * 60 * 1000
@@ -156,7 +158,8 @@ def withdrawal(
     ``expiring``, only the offer that expires then (not one made to them again since).
 
     A driver who declined is never offered the delivery again; one who missed it
-    goes to the end of ``missedBy``, so others are offered it first.
+    goes to the end of ``missedBy``, so others are offered it first; one taken by another
+    delivery stays where they were in neither.
     """
 
     def withdraw(delivery: Doc | None) -> Doc | None:
@@ -167,7 +170,7 @@ def withdrawal(
         declined, missed = delivery["declinedBy"], missed_by(delivery)
         if why == "declined":
             declined = [*declined, driver_id]
-        else:
+        elif why == "missed":
             missed = [*(d for d in missed if d != driver_id), driver_id]
         return {
             **delivery,

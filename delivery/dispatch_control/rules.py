@@ -18,6 +18,7 @@ from delivery.dispatch_control.records import (
     nudge_searching,
     offered_to,
     release,
+    withdrawal,
 )
 from shared.geo import distance_m
 from shared.stores import Doc, Where
@@ -36,8 +37,9 @@ def settle_drivers(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     it is assigned to them or picked up. Settling against the delivery's
     current state, not the change, keeps late or repeated changes harmless. An
     offer made to a driver who went offline meanwhile (dispatch heard of it
-    between their reservation and the offer) is withdrawn at once. A driver the
-    delivery let go is offered the other searching deliveries.
+    between their reservation and the offer) is withdrawn at once, and so is one
+    made to a driver another delivery took meanwhile (:func:`withdraw_unheld`). A
+    driver the delivery let go is offered the other searching deliveries.
     """
     store = ctx.ports.store
     delivery = store.get(DELIVERIES, change.key)
@@ -48,6 +50,7 @@ def settle_drivers(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     for driver in settled:
         if driver is not None:
             release(store, driver, ctx.clock.now_ms())
+            withdraw_unheld(store, driver, delivery, ctx.clock.now_ms())
     let_go = [driver for driver in settled if driver is not None and available(driver)]
     if let_go:
         nudge_searching(store, ctx.cause_id, let_go, skip=delivery["id"])
@@ -71,6 +74,24 @@ def settle(store: AbstractDocumentStore, driver_id: str, delivery: Doc) -> Doc |
         return settled if settled != driver else None
 
     return store.update(DRIVERS, driver_id, updater) or store.get(DRIVERS, driver_id)
+
+
+def withdraw_unheld(store: AbstractDocumentStore, driver: Doc, delivery: Doc, now_ms: int) -> None:
+    """Take back ``delivery``'s offer to ``driver`` when they hold another delivery: reserved
+    for its offer, or busy with it.
+
+    An offer is written after its driver's reservation; going offline in between drops a
+    reservation no offer stands for yet, so a driver back online may be reserved for, and
+    offered, another delivery before this offer lands. Left standing, both could be
+    accepted, and the driver would carry two deliveries.
+    """
+    key = delivery["id"]
+    if not offered_to(delivery, driver["id"]):
+        return
+    if driver["offeredDeliveryId"] == key and driver["deliveryId"] is None:
+        return
+    expiring = delivery["offer"]["expiresAt"]
+    store.update(DELIVERIES, key, withdrawal(driver["id"], now_ms, "taken", expiring=expiring))
 
 
 def offer_to_nearest(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:

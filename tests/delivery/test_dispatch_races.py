@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.delivery.conftest import FAR, MINUTE, NEAR, START, Delivery
+from shared.envelope import new_event
+from tests.delivery.conftest import FAR, MINUTE, NEAR, START, Delivery, order_payload
 from tests.delivery.held import before_update, hold_event
 
 
@@ -146,3 +147,47 @@ def test_a_try_that_chose_a_driver_before_they_declined_does_not_offer_it_to_the
     assert [o["driverId"] for o in delivery.bus("delivery-offered")] == ["dan"]
     dan = delivery.store.get("dispatch-drivers", "dan")
     assert dan is not None and dan["offeredDeliveryId"] is None
+
+
+@pytest.mark.parametrize("takes_o2", [False, True])
+def test_an_offer_written_after_its_driver_was_reserved_for_another_is_taken_back(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch, takes_o2: bool
+) -> None:
+    # GIVEN between dan's reservation for o-1 and the offer's write, dan goes offline (which
+    # drops a reservation no offer stands for yet) and back online, and is offered o-2, which
+    # has waited longer (heard late), and maybe takes it: another instance's work landing
+    # between the two writes
+    delivery.driver("dan", at=NEAR)
+    delivery.system.advance(MINUTE)
+    o2_accepted = new_event(
+        "order.order-status-changed",
+        "order",
+        order_payload("o-2", "accepted"),
+        partition_key="o-2",
+        timestamp=START,
+        tags={"subsystem": "order", "schemaVersion": "2"},
+    )
+
+    def offline_online_and_offered_another() -> None:
+        delivery.call("PUT", "/me/status", "dan", {"online": False})
+        delivery.inject(o2_accepted, producer="order")
+        delivery.call("PUT", "/me/status", "dan", {"online": True})
+        assert delivery.delivery("o-2")["offer"]["driverId"] == "dan"
+        if takes_o2:
+            assert delivery.answer("d-o-2", "accept", "dan").status_code == 200
+
+    interleaved = before_update(
+        delivery, monkeypatch, "deliveries", "_offer.", offline_online_and_offered_another
+    )
+    delivery.order("o-1", "accepted")
+    assert interleaved == ["d-o-1"]
+
+    # THEN o-1 is not offered to dan, who holds o-2, and searches again without counting
+    # against him
+    assert [o["deliveryId"] for o in delivery.offers("dan")] == ([] if takes_o2 else ["d-o-2"])
+    o1 = delivery.delivery("o-1")
+    assert (o1["status"], o1["missedBy"], o1["declinedBy"]) == ("searching", [], [])
+    dan = delivery.store.get("dispatch-drivers", "dan")
+    held = ("d-o-2", None) if takes_o2 else (None, "d-o-2")
+    assert dan is not None and (dan["deliveryId"], dan["offeredDeliveryId"]) == held
+    assert delivery.bus("driver-missed-offers") == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import pytest
+
 from delivery.contracts import DeliveryStatusChanged
 from delivery.dispatch_control.drivers import FOLLOW_EVERY_MS
 from delivery.order_esg.egress import course
@@ -27,8 +29,6 @@ from tests.delivery.conftest import (
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    import pytest
 
 
 def test_an_order_status_change_becomes_order_updated_with_only_what_delivery_needs(
@@ -59,6 +59,33 @@ def test_an_order_event_that_breaks_the_contract_becomes_a_fault(delivery: Deliv
     assert fault["error"]["type"] == "InvalidEventError"
     assert "customerRef" in fault["error"]["message"]
     assert delivery.bus("order-updated") == []
+
+
+@pytest.mark.parametrize(
+    ("field", "changes"),
+    [
+        (
+            "restaurant.address.lat",
+            {"restaurant": {"id": "r-1", "name": "Roma", "address": {**RESTAURANT, "lat": 1e308}}},
+        ),
+        ("deliveryAddress.lng", {"deliveryAddress": {**HOME, "lng": 181.0}}),
+    ],
+)
+def test_an_address_off_the_globe_becomes_a_fault_naming_it(
+    delivery: Delivery, field: str, changes: dict[str, Any]
+) -> None:
+    # A position no point on Earth has: dispatch could neither place the pickup in a grid cell
+    # (an overflow, retried until dead-lettered) nor tell a driver how far the customer is
+    delivery.driver("dan")
+
+    delivery.order("o-1", "accepted", **changes)
+
+    [fault] = delivery.faults()
+    assert fault["function"] == "delivery/order-esg/ingress"
+    assert fault["error"]["type"] == "InvalidEventError"
+    assert field in fault["error"]["message"]
+    assert delivery.bus("order-updated") == []
+    assert delivery.store.get("deliveries", "d-o-1") is None
 
 
 def test_delivery_status_changes_are_published_as_the_v1_contract(delivery: Delivery) -> None:
