@@ -76,8 +76,10 @@ class OrderStatusChanged(Contract):
     ``cancelled`` last); one that creates something on a status should remember
     a cancellation that came first. An order may skip ``ready`` (the driver picked
     it up before the restaurant said it was ready), and ``cancelled`` may follow
-    any status but ``delivered``, ``picked-up`` included; it is never stamped
-    before a status announced earlier.
+    any status but ``delivered``, ``picked-up`` included. A status that replaces
+    one announced earlier (a pickup heard after the restaurant's ``ready``, a
+    cancellation) is never stamped before it, so the latest by ``changedAt`` is
+    the order's status now.
 
     **Deprecated** since v2 of ``order.order-status-changed``. The deprecation
     window: status-esg publishes v1 beside v2 for at least 90 days after v2
@@ -189,8 +191,10 @@ class OrderStatusChangedV2(Contract):
     ``cancelled`` last); one that creates something on a status should remember
     a cancellation that came first. An order may skip ``ready`` (the driver picked
     it up before the restaurant said it was ready), and ``cancelled`` may follow
-    any status but ``delivered``, ``picked-up`` included; it is never stamped
-    before a status announced earlier.
+    any status but ``delivered``, ``picked-up`` included. A status that replaces
+    one announced earlier (a pickup heard after the restaurant's ``ready``, a
+    cancellation) is never stamped before it, so the latest by ``changedAt`` is
+    the order's status now.
     """
 
     TYPE: ClassVar[str] = "order.order-status-changed"
