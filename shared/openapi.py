@@ -158,6 +158,7 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
                     **error,
                 },
                 "409": {"description": "a concurrent change collided with it; retry", **error},
+                "500": {"description": "the service failed to answer; retry later", **error},
                 "503": {
                     "description": "the data store or the token verifier is unavailable; "
                     "retry after Retry-After",

@@ -1,14 +1,45 @@
-"""The whole system embedded, every HTTP surface served on 127.0.0.1."""
+"""The whole system embedded, every HTTP surface served on 127.0.0.1.
+
+Every answer a BFF gives in these tests is checked against the OpenAPI document it
+serves (:mod:`tests.e2e.conformance`): a test during which one broke it fails at its
+teardown, listing each undocumented status and each body its schema does not admit.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from scenario.actors import CustomerApp, DriverApp, PosTerminal, StaffApp, tokens
 from scenario.seed import RESTAURANTS
 from scenario.stack import EmbeddedStack
+from shared.runtime.embedded import EmbeddedSystem
+from tests.e2e.conformance import Conformance, report
+
+
+@pytest.fixture(scope="session", autouse=True)
+def conformance() -> Iterator[Conformance]:
+    """Watches every app the embedded systems serve, all session long."""
+    watcher = Conformance()
+    serve = EmbeddedSystem.serve
+
+    def watched(self: EmbeddedSystem, subsystem: str, target: str) -> Any:
+        return watcher.watch(serve(self, subsystem, target))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(EmbeddedSystem, "serve", watched)
+        yield watcher
+
+
+@pytest.fixture(autouse=True)
+def conforming_answers(conformance: Conformance) -> Iterator[None]:
+    """Fails the test if a BFF answered it (or a fixture it uses) against its document."""
+    yield
+    problems = conformance.take_problems()
+    if problems:
+        pytest.fail(report(problems), pytrace=False)
 
 
 @pytest.fixture

@@ -163,7 +163,18 @@ def test_openapi_document_describes_every_route(setup):
     }
     assert {"Item", "PlaceOrder", "OrderView", "Error"} <= set(doc["components"]["schemas"])
     assert [p["name"] for p in post["parameters"]] == ["order_id", "Idempotency-Key"]
-    assert set(post["responses"]) == {"201", "400", "401", "403", "404", "409", "413", "422", "503"}
+    assert set(post["responses"]) == {
+        "201",
+        "400",
+        "401",
+        "403",
+        "404",
+        "409",
+        "413",
+        "422",
+        "500",
+        "503",
+    }
     assert post["responses"]["404"]["description"].startswith("no such order_id")
     assert "Retry-After" in post["responses"]["503"]["description"]
 

@@ -87,3 +87,19 @@ def test_the_503_documents_its_retry_after_header_as_the_answer_carries_it() -> 
     retry_after = documented["headers"]["Retry-After"]
     assert retry_after["schema"] == {"type": "integer", "minimum": 1}
     assert "seconds to wait" in retry_after["description"]
+
+
+def test_the_500_a_failing_handler_answers_is_documented_with_the_error_schema() -> None:
+    api = HttpApi("Notes", ISSUER)
+
+    @api.route("GET", "/notes", actors={"customer"})
+    def read(caller: Principal) -> dict[str, Any]:
+        """Read notes."""
+        raise RuntimeError("the disk is gone")
+
+    answer = api.flask_app().test_client().get("/notes", headers=ALICE)
+    responses = api.openapi()["paths"]["/notes"]["get"]["responses"]
+
+    assert answer.status_code == 500
+    assert answer.get_json() == {"error": "the service failed to answer; try again later"}
+    assert responses["500"]["content"] == responses["400"]["content"]
