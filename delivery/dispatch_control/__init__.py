@@ -4,7 +4,9 @@ The collector keeps dispatch's drivers and deliveries from what orders,
 drivers and offers do; the rules offer a searching delivery to the nearest
 available driver, keep drivers' reservations true and announce every
 transition; a schedule takes back offers left unanswered for two minutes, once
-an answer given in time can no longer be on its way (30 s later).
+an answer given in time can no longer be on its way (30 s later), and frees drivers
+still reserved by an offer whose every try died between its two writes (reserving the
+driver, then writing the offer) once the reservation is 5 min old.
 
 A driver who declines a delivery, or hands it back after accepting it (before
 the pickup), is never offered it again; a delivery handed back searches again at

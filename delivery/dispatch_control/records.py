@@ -16,11 +16,13 @@ if TYPE_CHECKING:
 
 DRIVERS = "dispatch-drivers"
 """``dispatch-drivers/{driverId}``: ``{id, name, online, location, cell, deliveryId,
-offeredDeliveryId, missedOffers, missesFrom}``; ``cell`` is the location's grid cell
-(:mod:`~delivery.dispatch_control.geo`), ``deliveryId`` the delivery they are busy with,
-``offeredDeliveryId`` the one reserved for them while they consider its offer;
-``missedOffers`` and ``missesFrom`` the offers they let run out in a row (missing until the
-first; :mod:`~delivery.dispatch_control.misses`)."""
+offeredDeliveryId, reservedAt, missedOffers, missesFrom}``; ``cell`` is the location's grid
+cell (:mod:`~delivery.dispatch_control.geo`), ``deliveryId`` the delivery they are busy with,
+``offeredDeliveryId`` the one reserved for them while they consider its offer, ``reservedAt``
+when an offer try last reserved them (missing until the first, and on reservations made
+before it was kept; left as it is once the reservation goes); ``missedOffers`` and
+``missesFrom`` the offers they let run out in a row (missing until the first;
+:mod:`~delivery.dispatch_control.misses`)."""
 
 DELIVERIES = "deliveries"
 """``deliveries/{deliveryId}`` (``"d-" + orderId``): ``{id, orderId, customerRef,

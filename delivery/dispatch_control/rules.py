@@ -111,7 +111,7 @@ def offer_to_nearest(change: DocumentChange, ctx: Context[DeliveryPorts]) -> Non
         return
     now = ctx.clock.now_ms()
     for driver in _candidates(store, delivery):
-        if store.update(DRIVERS, driver["id"], _reservation(delivery["id"])) is None:
+        if store.update(DRIVERS, driver["id"], _reservation(delivery["id"], now)) is None:
             continue  # someone else reserved them meanwhile
         if store.update(DELIVERIES, delivery["id"], _offer(driver["id"], now)) is None:
             # the delivery moved on meanwhile: let the driver go again
@@ -183,13 +183,13 @@ def _candidates(store: AbstractDocumentStore, delivery: Doc) -> list[Doc]:
     )
 
 
-def _reservation(key: str) -> Updater:
+def _reservation(key: str, now_ms: int) -> Updater:
     def reserve(driver: Doc | None) -> Doc | None:
         if driver is None or not dispatchable(driver) or driver["deliveryId"] is not None:
             return None
         if driver["offeredDeliveryId"] not in (None, key):
             return None
-        return {**driver, "offeredDeliveryId": key}
+        return {**driver, "offeredDeliveryId": key, "reservedAt": now_ms}
 
     return reserve
 

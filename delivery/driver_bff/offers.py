@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore
 
 Verdict = Literal["accepted", "declined"]
+ACCEPT_LANDS_WITHIN_MS = 30_000
+"""How long after its offer expired an accept begun in time may still be written; one that
+would be written later is refused as expired. Until then an accept of the offer may be on
+its way, so its driver cannot go offline (see :func:`accepting`)."""
 _OFFER_ID = re.compile(r"(?P<delivery>.+)@(?P<expires>[0-9]{1,19})")
 
 
@@ -72,7 +76,12 @@ written with the check that they are online, so a concurrent request to go offli
 
 def accepting(store: AbstractDocumentStore, driver_id: str, offer: str) -> bool:
     """Note on the driver's profile that they are accepting ``offer``, if they are online
-    (checked in the same write); whether they are."""
+    (checked in the same write); whether they are.
+
+    A request to go offline refuses while the note names an offer still open whose accept
+    may be on its way (:func:`answerable`); the accept, written at most
+    :data:`ACCEPT_LANDS_WITHIN_MS` after the offer expired, cannot land once it is let go.
+    """
 
     def note(driver: Doc | None) -> Doc | None:
         if driver is None or not driver["online"] or driver.get(ACCEPTING) == offer:
@@ -99,6 +108,13 @@ def open_offers(store: AbstractDocumentStore, driver_id: str, now_ms: int) -> li
     """The offers open to the driver now, not expired."""
     found = store.query(OFFERS, [Where("driverId", "==", driver_id), Where("status", "==", "open")])
     return [d.data for d in found if d.data["expiresAt"] > now_ms]
+
+
+def answerable(store: AbstractDocumentStore, driver_id: str, now_ms: int) -> set[str]:
+    """The ids of the driver's open offers an accept begun before their expiry may still be
+    written to now: those expired less than :data:`ACCEPT_LANDS_WITHIN_MS` ago included."""
+    found = open_offers(store, driver_id, now_ms - ACCEPT_LANDS_WITHIN_MS)
+    return {offer_id_of(offer["deliveryId"], offer["expiresAt"]) for offer in found}
 
 
 def view(store: AbstractDocumentStore, offer: Doc) -> Offer:
@@ -130,6 +146,7 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         delivery_id, expires_at = named(offer_id)
         offer_id = offer_id_of(delivery_id, expires_at)  # as the profile's marker spells it
         now = clock.now_ms()
+        too_late = expires_at + ACCEPT_LANDS_WITHIN_MS
 
         def check(offer: Doc | None, *, online: bool) -> Doc | None:
             return answer(offer, caller.subject, verdict, now, online=online, expires_at=expires_at)
@@ -140,7 +157,11 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         online = verdict == "accepted" and accepting(store, caller.subject, offer_id)
 
         def updater(offer: Doc | None) -> Doc | None:
-            return check(offer, online=online)
+            written = check(offer, online=online)
+            # The expiry was checked at the request's time: an accept must also land in time.
+            if written is not None and verdict == "accepted" and clock.now_ms() >= too_late:
+                raise HttpError(409, "the offer has expired")
+            return written
 
         # Noted before the answer is written, as accepting is: a miss heard meanwhile must
         # not take offline a driver whose answer is going through.

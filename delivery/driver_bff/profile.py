@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from delivery.driver_bff.models import Location, Profile, ProfileRequest, StatusRequest
-from delivery.driver_bff.offers import ACCEPTING, named, open_offers
+from delivery.driver_bff.offers import ACCEPTING, answerable, named
 from delivery.driver_bff.records import (
     ACTIVE,
     DELIVERIES,
@@ -14,7 +14,6 @@ from delivery.driver_bff.records import (
     OFFLINE_REASON,
     ONLINE_AT,
 )
-from delivery.events import offer_id_of
 from shared.api import HttpApi, HttpError
 from shared.stores import Doc, Where
 
@@ -94,10 +93,7 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
             return edit(caller, went_online, needs_location=True)
         # Read in the course of an offer (open, accepted, assigned): one moving on between
         # two reads is caught by the later one.
-        answering = {
-            offer_id_of(offer["deliveryId"], offer["expiresAt"])
-            for offer in open_offers(store, caller.subject, clock.now_ms())
-        }
+        answering = answerable(store, caller.subject, clock.now_ms())
         pending = awaiting_assignment(store, caller.subject)
         if pending:
             raise HttpError(409, _WAIT_FOR_ASSIGNMENT.format(pending[0]))
@@ -108,7 +104,8 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
             raise HttpError(409, "finish your active delivery before going offline")
 
         def not_while_accepting(driver: Doc) -> None:
-            """An accept of an offer still open when this request looked is in flight."""
+            """An accept of an offer still answerable when this request looked (expired just
+            now included) may be in flight."""
             if driver.get(ACCEPTING) in answering:
                 delivery_id, _ = named(driver[ACCEPTING])
                 raise HttpError(409, _WAIT_FOR_ASSIGNMENT.format(delivery_id))

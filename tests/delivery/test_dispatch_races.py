@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from delivery.dispatch_control.timeouts import STALE_RESERVATION_MS
 from shared.envelope import new_event
 from tests.delivery.conftest import FAR, MINUTE, NEAR, START, Delivery, order_payload
 from tests.delivery.held import before_update, hold_event
@@ -190,4 +193,36 @@ def test_an_offer_written_after_its_driver_was_reserved_for_another_is_taken_bac
     dan = delivery.store.get("dispatch-drivers", "dan")
     held = ("d-o-2", None) if takes_o2 else (None, "d-o-2")
     assert dan is not None and (dan["deliveryId"], dan["offeredDeliveryId"]) == held
+    assert delivery.bus("driver-missed-offers") == []
+
+
+def test_a_driver_reserved_by_an_offer_whose_every_try_died_half_way_is_freed_by_the_sweep(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN every try to offer o-1 dies after reserving dan (the first write) and before the
+    # offer (the second), until the change is dead-lettered; dan stays online
+    delivery.driver("dan")
+    update = delivery.store.update
+
+    def offer_dies(collection: str, key: str, updater: Any) -> Any:
+        if collection == "deliveries" and updater.__qualname__.startswith("_offer."):
+            raise ConnectionError("the instance died between the two writes")
+        return update(collection, key, updater)
+
+    monkeypatch.setattr(delivery.store, "update", offer_dies)
+    delivery.order("o-1", "accepted")
+    monkeypatch.undo()
+    assert delivery.faults() != []  # the change was dead-lettered
+    dan = delivery.store.get("dispatch-drivers", "dan")
+    assert dan is not None and dan["offeredDeliveryId"] == "d-o-1"
+    assert delivery.delivery("o-1")["status"] == "searching"
+
+    # WHEN the sweep runs while the reservation is younger than the bound, then once older
+    delivery.system.advance(STALE_RESERVATION_MS - MINUTE)
+    assert delivery.delivery("o-1")["status"] == "searching"
+    delivery.system.advance(MINUTE)
+
+    # THEN dan is freed, and the sweep offers him the delivery that waited
+    assert delivery.delivery("o-1")["offer"]["driverId"] == "dan"
+    assert [o["deliveryId"] for o in delivery.offers("dan")] == ["d-o-1"]
     assert delivery.bus("driver-missed-offers") == []

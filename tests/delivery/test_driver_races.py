@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from delivery.driver_bff.offers import ACCEPT_LANDS_WITHIN_MS
 from shared.stores import Where
 from tests.delivery.conftest import MINUTE, START, Delivery, offered_o9, withdrawn_o9
 from tests.delivery.held import hold_event
@@ -52,3 +53,61 @@ def test_an_offer_withdrawn_in_the_millisecond_it_was_made_stays_withdrawn(
     assert delivery.offers("dan") == []
     assert delivery.answer("d-o-9", "accept", "dan").status_code == 409
     assert delivery.call("PUT", "/me/status", "dan", {"online": False}).status_code == 200
+
+
+def offline_as_an_accept_lands(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch, after_expiry_ms: int
+) -> tuple[int, int]:
+    """dan begins accepting o-1's offer just before it expires; before his answer is written,
+    the clock passes the expiry by ``after_expiry_ms`` and his app asks to go offline. The
+    status codes of the accept and of the offline."""
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    expires_at = delivery.delivery("o-1")["offer"]["expiresAt"]
+    delivery.clock.advance_to(expires_at - 1)
+    update, offline = delivery.store.update, []
+
+    def go_offline_meanwhile(collection: str, key: str, updater: Any) -> Any:
+        if collection == "driver-offers" and not offline:
+            delivery.clock.advance_to(expires_at + after_expiry_ms)
+            headers = delivery.headers("dan")
+            offline.append(
+                delivery.client.put("/me/status", json={"online": False}, headers=headers)
+            )
+        return update(collection, key, updater)
+
+    monkeypatch.setattr(delivery.store, "update", go_offline_meanwhile)
+    accepted = delivery.client.post(
+        f"/offers/{delivery.offer_id('d-o-1')}/accept", headers=delivery.headers("dan")
+    )
+    monkeypatch.undo()
+    delivery.system.run_until_quiet()
+    return accepted.status_code, offline[0].status_code
+
+
+def test_going_offline_as_an_accept_begun_before_the_expiry_lands_is_refused(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN dan's accept, begun in time, is written just after the offer expired, and he asks
+    # to go offline in between
+    accepted, offline = offline_as_an_accept_lands(delivery, monkeypatch, 1_000)
+
+    # THEN the accept stands and the offline is refused: never assigned while offline
+    assert (accepted, offline) == (200, 409)
+    assert delivery.call("GET", "/me", "dan").get_json()["online"] is True
+    found = delivery.delivery("o-1")
+    assert (found["status"], found["driver"]["id"]) == ("assigned", "dan")
+
+
+def test_an_accept_that_would_land_too_long_after_the_expiry_is_refused(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN dan's accept, begun in time, would be written ACCEPT_LANDS_WITHIN_MS after the
+    # offer expired, once his request to go offline no longer waited for it
+    accepted, offline = offline_as_an_accept_lands(delivery, monkeypatch, ACCEPT_LANDS_WITHIN_MS)
+
+    # THEN he is offline and the accept is refused: dispatch never hears of it
+    assert (accepted, offline) == (409, 200)
+    assert delivery.call("GET", "/me", "dan").get_json()["online"] is False
+    assert delivery.bus("offer-accepted") == []
+    assert delivery.delivery("o-1")["status"] != "assigned"
