@@ -7,8 +7,12 @@ threads run the trigger (the changes of one document one at a time, in no
 guaranteed order, as on Eventarc).
 A run that asks for a retry goes back in the queue with exponential backoff;
 after ``max_attempts`` the change is dead-lettered to the subsystem's ``faults``
-topic, as :class:`~shared.runtime.embedded.EmbeddedSystem` does, so nothing is
-dropped silently.
+topic, so nothing is dropped silently. The retries are those of every runtime
+(:mod:`shared.runtime.consumer`): the same :data:`TRIGGER_ATTEMPTS` runs and the same
+dead letter (reason ``dead-letter``, the function named ``service-function``,
+``MaxDeliveryAttemptsExceeded``), on Eventarc's backoff made :data:`DEV_TIME_SCALE`
+times shorter: the stack runs in real time, and a developer should see a fault within
+a minute, not the hour GCP takes.
 
 The checkpoint a restarted host resumes from moves past a document's change only
 once every earlier change of that document is done too: a later write handled
@@ -24,10 +28,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from shared.hub.message import dead_lettered
-from shared.runtime.consumer import TRIGGER_ATTEMPTS, change_message
+from shared.runtime.consumer import TRIGGER_ATTEMPTS, TRIGGER_BACKOFF_S
 from shared.runtime.outcome import Outcome
-from shared.topology.model import Topic
 
 if TYPE_CHECKING:
     from devstack.checkpoint import Checkpoint
@@ -37,6 +39,9 @@ if TYPE_CHECKING:
     from shared.stores.firestore_feed import FirestoreChangeFeed
 
 _log = logging.getLogger("fooddelivery.dev.triggers")
+DEV_TIME_SCALE = 0.01
+"""How much shorter the dev stack's waits between a trigger's runs are than Eventarc's:
+its :data:`TRIGGER_ATTEMPTS` runs take about half a minute instead of an hour."""
 
 
 class TriggerFeed:
@@ -50,8 +55,8 @@ class TriggerFeed:
         stats: Stats,
         *,
         max_attempts: int = TRIGGER_ATTEMPTS,
-        min_backoff_s: float = 1.0,
-        max_backoff_s: float = 10.0,
+        min_backoff_s: float = TRIGGER_BACKOFF_S[0] * DEV_TIME_SCALE,
+        max_backoff_s: float = TRIGGER_BACKOFF_S[1] * DEV_TIME_SCALE,
         workers: int = 4,
     ) -> None:
         """``workers`` run changes side by side, never two of the same document at once."""
@@ -148,7 +153,7 @@ class TriggerFeed:
             self._finish(change)
             self._stats.handled(self.target, "trigger", change.kind, key, "ack", ms)
         elif attempt >= self._max_attempts:
-            self._dead_letter(change, attempt)
+            self.runtime.dead_letter(change, attempt)  # raises: the loop retries it later
             self._finish(change)
             self._stats.handled(self.target, "trigger", change.kind, key, "dead", ms)
         else:
@@ -173,11 +178,3 @@ class TriggerFeed:
             for ready in done:
                 if first_open is None or ready.version < first_open:
                     self._checkpoint.record(self.target, ready)
-
-    def _dead_letter(self, change: DocumentChange, attempts: int) -> None:
-        """Forward the change to ``faults`` with Pub/Sub's dead-letter attributes."""
-        runtime = self.runtime
-        message = change_message(change, attempts, runtime.fn.redact)
-        subscription = f"{runtime.service.name}-{runtime.fn.name}"
-        forwarded = dead_lettered(message, runtime.subsystem.name, subscription, attempts)
-        runtime.publisher.publish(Topic.FAULTS, [forwarded])

@@ -14,6 +14,19 @@ embedded hub. For each delivery:
 
 A caller that must know whether a delivery was refused (a function's target, to say so
 in its answer) passes ``faults``: the fault event published for it is appended there.
+
+A database-first trigger has no subscription of ours, so whoever runs it retries it, and
+all three runtimes retry it alike: with Eventarc's backoff (:data:`TRIGGER_BACKOFF_S`)
+until the change has failed for :data:`TRIGGER_RETRY_WINDOW_S` since it was written, then
+:meth:`TriggerRuntime.dead_letter` forwards it to ``faults`` as Pub/Sub dead-letters a
+consumer's message. Embedded, the hub counts the :data:`TRIGGER_ATTEMPTS` runs that
+schedule makes in the window (a manual clock skips the waits); ``fooddelivery dev`` makes
+them on a compressed schedule; on GCP the function's target measures the change's age,
+as Eventarc counts no attempts. Either way a person sees the same fault: reason
+``dead-letter``, the function named ``service-function`` as a consumer's dead letter
+names its subscription, ``MaxDeliveryAttemptsExceeded: not acknowledged after N
+attempts``. Not ``poison``: nothing refused the change, it kept failing (an outage, a
+bug), so it is triaged, and resubmitted once the cause is fixed, as a dead letter is.
 """
 
 from __future__ import annotations
@@ -29,7 +42,7 @@ from pydantic import ValidationError
 
 from shared.envelope import Envelope, derive_id
 from shared.exceptions import EnvelopeError, PoisonError
-from shared.hub.message import Message, from_message, to_message
+from shared.hub.message import Message, dead_lettered, from_message, to_message
 from shared.logs import event_logger
 from shared.runtime.context import Context
 from shared.runtime.faults import fault_event, message_key
@@ -55,10 +68,29 @@ if TYPE_CHECKING:
 P = TypeVar("P")
 F = TypeVar("F", bound=Function)
 _log = logging.getLogger("fooddelivery.runtime")
-TRIGGER_ATTEMPTS = 5
-"""Runs of a trigger on one document change before the change is dead-lettered, where
-runs are counted (embedded and ``fooddelivery dev``); on GCP Eventarc counts none, and
-:data:`shared.runtime.functions.TRIGGER_RETRY_WINDOW_S` bounds them instead."""
+TRIGGER_BACKOFF_S = (10, 600)
+"""Backoff (min, max) between a trigger's runs on one change: Eventarc's for a Cloud
+Functions (2nd gen) event trigger that retries, doubling from the minimum."""
+TRIGGER_RETRY_WINDOW_S = 3600
+"""How long a change that keeps failing is retried before it is dead-lettered: Eventarc
+would go on for a day, then drop it silently, so the kit gives up first and keeps it."""
+
+
+def trigger_runs(age_s: float, backoff_s: tuple[float, float] = TRIGGER_BACKOFF_S) -> int:
+    """The runs a trigger makes on a change within ``age_s`` of its write, the first at
+    once and each next one ``backoff_s`` later (doubling, capped), as Eventarc makes them."""
+    runs, at = 1, 0.0
+    while True:
+        at += min(backoff_s[1], backoff_s[0] * 2 ** (runs - 1))
+        if at > age_s:
+            return runs
+        runs += 1
+
+
+TRIGGER_ATTEMPTS = trigger_runs(TRIGGER_RETRY_WINDOW_S) + 1
+"""Runs of a trigger on one change before it is dead-lettered, where runs are counted
+(embedded, ``fooddelivery dev``): the last is the first at least
+:data:`TRIGGER_RETRY_WINDOW_S` after the write, where GCP's target gives up."""
 
 
 class _FunctionRuntime(Generic[P, F]):
@@ -243,6 +275,30 @@ class TriggerRuntime(_FunctionRuntime[P, Trigger]):
         return self._run(
             steps, ctx, lambda: change_message(change, attempt, self.fn.redact), faults
         )
+
+    @property
+    def subscription(self) -> str:
+        """What its dead letters name it by: ``service-function``, as a consumer's
+        subscription names it (Eventarc's own subscription is no name of ours)."""
+        return f"{self.service.name}-{self.fn.name}"
+
+    def dead_letter(self, change: DocumentChange, attempts: int) -> Message:
+        """Forward ``change``, run ``attempts`` times in vain, to ``faults`` as Pub/Sub
+        dead-letters a message (its ``redact`` fields masked); the message forwarded.
+
+        Raises what publishing raises: the caller keeps the change and retries it.
+        """
+        message = change_message(change, attempts, self.fn.redact)
+        forwarded = dead_lettered(message, self.subsystem.name, self.subscription, attempts)
+        self.publisher.publish(Topic.FAULTS, [forwarded])
+        _log.error(
+            "%s dead-lettered %s/%s after %d attempts",
+            self.qualified,
+            change.collection,
+            change.key,
+            attempts,
+        )
+        return forwarded
 
 
 class ScheduleRuntime(_FunctionRuntime[P, Schedule]):

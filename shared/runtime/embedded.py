@@ -7,6 +7,11 @@ fault collection. Wiring follows the topology declarations only.
 Chaos mode (:class:`~shared.hub.chaos.Chaos`, or ``FOODDELIVERY_CHAOS_SEED=<int>``
 in the environment) delivers events and document changes in the orders and with
 the duplicates Pub/Sub and Eventarc allow, instead of first in, first out and once.
+
+A trigger that keeps failing on a change is retried on Eventarc's schedule and then
+dead-lettered as on GCP (:mod:`shared.runtime.consumer`): its :data:`TRIGGER_ATTEMPTS`
+runs span :data:`~shared.runtime.consumer.TRIGGER_RETRY_WINDOW_S` by the system's clock,
+which a :class:`ManualClock` skips through, so a test sees the fault GCP would record.
 """
 
 from __future__ import annotations
@@ -23,10 +28,10 @@ from shared.hub.message import to_message
 from shared.runtime.app import Infrastructure, SubsystemApp
 from shared.runtime.consumer import (
     TRIGGER_ATTEMPTS,
+    TRIGGER_BACKOFF_S,
     ConsumerRuntime,
     ScheduleRuntime,
     TriggerRuntime,
-    change_message,
 )
 from shared.runtime.faults import RECORDER_BACKOFF_S, FaultRecorder
 from shared.runtime.outcome import Outcome
@@ -133,14 +138,14 @@ class EmbeddedSystem:
             trigger_runtime = TriggerRuntime(
                 app.topology, service, trigger, ports, publisher, self.clock, self.env
             )
-            sub_id = f"{service.name}-{trigger.name}"
-            forward = dead_letter_to(self.hub, name, sub_id)
             subscription = Subscription(
-                name=f"{name}/{sub_id}",
+                name=f"{name}/{trigger_runtime.subscription}",
                 deliver=_deliver_change(trigger_runtime),
                 ordered=False,  # Eventarc does not order a document's changes either
                 max_attempts=TRIGGER_ATTEMPTS,
-                dead_letter=_dead_letter_change(forward, trigger.redact),
+                min_backoff_ms=TRIGGER_BACKOFF_S[0] * 1000,
+                max_backoff_ms=TRIGGER_BACKOFF_S[1] * 1000,
+                dead_letter=_dead_letter_change(trigger_runtime),
             )
             store.watch_frozen(trigger.collection, _enqueue_change(self.hub, subscription))
         for service, schedule in app.topology.schedules():
@@ -245,11 +250,9 @@ def _deliver_change(runtime: TriggerRuntime[Any]) -> Any:
     return deliver
 
 
-def _dead_letter_change(
-    forward: Callable[[Any, int], None], redact: tuple[str, ...]
-) -> Callable[[Any, int], None]:
+def _dead_letter_change(runtime: TriggerRuntime[Any]) -> Callable[[Any, int], None]:
     def dead_letter(change: FrozenChange, attempts: int) -> None:
-        forward(change_message(change.thaw(), attempts, redact), attempts)
+        runtime.dead_letter(change.thaw(), attempts)
 
     return dead_letter
 

@@ -2,8 +2,9 @@
 
 A fault record names the function that refused its message: a fault event as
 ``subsystem/service/function``, a dead letter by its subscription
-``service-function`` (the dev stack and the embedded runtime name a trigger's dead
-letters the same way). That function gets the message back the way it came first:
+``service-function`` (a trigger's dead letters name it the same way, whichever runtime
+gave up on the change: :meth:`~shared.runtime.consumer.TriggerRuntime.dead_letter`).
+That function gets the message back the way it came first:
 
 * a consumer of the subsystem's own ``bus``: published on the bus again;
 * an ingress, which reads a sister subsystem's ``external`` topic (the subsystem

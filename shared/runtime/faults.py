@@ -5,7 +5,9 @@ Two things arrive on a subsystem's ``faults`` topic:
 * **fault events** that the kit publishes when a handler meets a poison message
   (undecodable bytes, an invalid event, a business-rule violation);
 * **dead letters** that Pub/Sub forwards after a subscription's maximum delivery
-  attempts: the original message plus ``CloudPubSubDeadLetterSource*`` attributes.
+  attempts: the original message plus ``CloudPubSubDeadLetterSource*`` attributes; a
+  trigger's runtime forwards a document change it gave up on the same way (Eventarc has
+  no dead-letter topic), so it is recorded alike on every platform.
 
 The fault recorder stores both in the ``faults`` collection in one shape,
 keeping the original message, so it can be handed back once the cause is fixed:

@@ -13,7 +13,12 @@ platform declares):
 * an endpoint dispatches into the service's Flask app;
 * a trigger takes Eventarc's Firestore CloudEvents (binary or structured mode, protobuf
   or JSON data), which it parses itself: 200 when handled, 500 (raised) asks Eventarc to
-  retry, 400 rejects what is no CloudEvent;
+  retry, 400 rejects what is no CloudEvent. Eventarc counts no attempts and would retry
+  for a day, then drop the change silently: a change still failing
+  :data:`~shared.runtime.consumer.TRIGGER_RETRY_WINDOW_S` after its write (the event's
+  ``time``) is dead-lettered to ``faults`` and acknowledged, the attempts counted as
+  Eventarc's backoff makes them, so the fault is the one the embedded runtime and the
+  dev stack record (see :mod:`shared.runtime.consumer`);
 * a schedule runs one tick per request (Cloud Scheduler's): 204, or 503 to retry.
 
 A consumer, trigger or schedule that refuses what it was handed as poison still
@@ -39,10 +44,11 @@ from shared.exceptions import EnvelopeError, TopologyError
 from shared.hub.message import Message, parse_push
 from shared.runtime.app import Infrastructure, SubsystemApp
 from shared.runtime.consumer import (
+    TRIGGER_RETRY_WINDOW_S,
     ConsumerRuntime,
     ScheduleRuntime,
     TriggerRuntime,
-    change_message,
+    trigger_runs,
 )
 from shared.runtime.faults import fault_headers
 from shared.runtime.outcome import Outcome
@@ -58,9 +64,6 @@ if TYPE_CHECKING:
     from shared.stores.base import AbstractDocumentStore
 
 _log = logging.getLogger("fooddelivery.functions")
-TRIGGER_RETRY_WINDOW_S = 3600
-"""How long a trigger's CloudEvent is retried (Eventarc would go on for days, then drop it
-silently) before the change is recorded as a fault, as a dead letter would be."""
 Target = Callable[..., Any]
 Answer = tuple[str, int, dict[str, str]]
 
@@ -239,16 +242,18 @@ class FunctionHost:
             if runtime.record_fault(poison, error, faults=faults) is Outcome.RETRY:
                 raise RuntimeError(f"{name} could not record a fault; retry") from error
             return
-        if runtime.handle(change, faults=faults) is Outcome.RETRY:
+        age_s = _age_s(event, runtime.clock.now_ms())
+        # A replay has no time: its attempts are unknown, and it is never dead-lettered.
+        attempt = 1 if age_s is None else trigger_runs(age_s)
+        if runtime.handle(change, attempt, faults=faults) is Outcome.RETRY:
             where = f"{change.collection}/{change.key}"
-            age_s = _age_s(event, runtime.clock.now_ms())
             if age_s is None or age_s < TRIGGER_RETRY_WINDOW_S:
                 raise RuntimeError(f"{name} failed on {where}; retry")
-            # Eventarc has no dead-letter topic: record the change as a fault instead.
-            gave_up = RuntimeError(f"{name} still failed on {where} {age_s:.0f} s later")
-            stored = change_message(change, redact=runtime.fn.redact)
-            if runtime.record_fault(stored, gave_up, faults=faults) is Outcome.RETRY:
-                raise RuntimeError(f"{name} could not record a fault; retry") from gave_up
+            # Eventarc has no dead-letter topic: forward the change to faults as one would.
+            try:
+                runtime.dead_letter(change, attempt)
+            except Exception as error:
+                raise RuntimeError(f"{name} could not dead-letter {where}; retry") from error
 
 
 def _as_sent(data: Any) -> Any:

@@ -10,6 +10,7 @@ from devstack.checkpoint import Checkpoint
 from devstack.stats import Stats
 from devstack.triggers import TriggerFeed
 from shared.hub.message import DEAD_LETTER_PREFIX
+from shared.runtime.consumer import TriggerRuntime
 from shared.runtime.outcome import Outcome
 from shared.stores.base import DocumentChange
 from shared.topology.model import Topic
@@ -25,13 +26,18 @@ class Publisher:
 
 
 class Runtime:
-    """Asks for a retry ``failures`` times, then acknowledges."""
+    """Asks for a retry ``failures`` times, then acknowledges; dead-letters as a real
+    trigger runtime does."""
+
+    subscription = TriggerRuntime.subscription
+    dead_letter = TriggerRuntime.dead_letter
 
     def __init__(self, failures: int) -> None:
         self.failures, self.attempts = failures, []
         self.fn = SimpleNamespace(collection="tickets", name="trigger", redact=())
         self.service = SimpleNamespace(name="kitchen-bff")
         self.subsystem = SimpleNamespace(name="restaurant")
+        self.qualified = "restaurant/kitchen-bff/trigger"
         self.publisher = Publisher()
 
     def handle(self, change, attempt):

@@ -10,7 +10,7 @@ from functions_framework import create_app
 
 from shared.envelope import new_event
 from shared.hub.memory import Subscription
-from shared.hub.message import Message, push_body, to_message
+from shared.hub.message import DEAD_LETTER_PREFIX, Message, push_body, to_message
 from shared.runtime.functions import adapters
 from shared.runtime.outcome import Outcome
 from shared.sample.alpha import TOPOLOGY
@@ -218,7 +218,7 @@ def cart_written() -> bytes:
     return bytes(DocumentEventData.serialize(DocumentEventData(value=written)))
 
 
-def test_a_trigger_still_failing_after_the_retry_window_records_a_fault(monkeypatch):
+def test_a_trigger_still_failing_after_the_retry_window_dead_letters_the_change(monkeypatch):
     from shared.runtime.functions import TRIGGER_RETRY_WINDOW_S
 
     trigger = TriggerWithTopicsDown(monkeypatch, down={Topic.BUS})
@@ -228,8 +228,9 @@ def test_a_trigger_still_failing_after_the_retry_window_records_a_fault(monkeypa
     assert trigger.faults == []
     assert trigger.deliver(body, TRIGGER_RETRY_WINDOW_S + 60) == 200
     [fault] = trigger.faults
-    assert fault.attributes["type"] == "fault"
-    assert b"carts/c1" in fault.data and b"later" in fault.data
+    assert fault.attributes[f"{DEAD_LETTER_PREFIX}Subscription"] == "cart-bff-trigger"
+    assert fault.attributes["document"] == "c1"
+    assert b'"collection": "carts"' in fault.data
 
 
 @pytest.mark.parametrize("case", ["poison", "gave-up"])
@@ -246,7 +247,10 @@ def test_a_trigger_that_cannot_record_its_fault_asks_eventarc_to_retry(monkeypat
     trigger.down.discard(Topic.FAULTS)
     assert trigger.deliver(body, TRIGGER_RETRY_WINDOW_S + 60) == 200
     [fault] = trigger.faults
-    assert fault.attributes["type"] == "fault"
+    if case == "poison":
+        assert fault.attributes["type"] == "fault"
+    else:
+        assert fault.is_dead_letter
 
 
 @pytest.mark.parametrize(
