@@ -22,6 +22,13 @@ decline that leaves the money held. The attempt forgets the card once the answer
 is stored: a delivery that finds it forgotten takes that answer, and one that
 has no card to ask again with (an attempt noted before attempts kept their card)
 is a fault, never a decline, as the first request may hold the money.
+
+The processor replays its answer only while it keeps the key, about a day: a
+retry whose attempt was noted longer ago than :data:`KEY_SAFE_WINDOW_MS` (a fault
+resubmitted the next day, a long outage; or noted before attempts kept their time)
+first looks the order's authorization up by its reference and adopts the one it
+finds, whatever its status; only if there is none does it authorize anew, lest a
+second authorization leave the first one holding the customer's money.
 """
 
 from __future__ import annotations
@@ -40,7 +47,13 @@ from customer.events import (
     PAYMENT_VOIDED,
 )
 from customer.payment_esg.cards import card_token, forget_card
-from customer.payment_esg.processor import Declined, Settlement
+from customer.payment_esg.processor import (
+    KEY_SAFE_WINDOW_MS,
+    REACHES,
+    Authorization,
+    Declined,
+    Settlement,
+)
 from shared.exceptions import BusinessRuleViolation, ConflictError
 
 if TYPE_CHECKING:
@@ -53,11 +66,14 @@ PAYMENTS = "payments"
 """``{orderId, authorizationId, amount, currency, status, reason, authorizedAt}`` keyed by
 order id."""
 ATTEMPTS = "payment-attempts"
-"""``payment-attempts/{orderId}``: ``{orderId, paymentMethod}``, the processor was asked to
-authorize the order with this card token, so it may hold an authorization whose answer never
-came back; ``paymentMethod`` is dropped once the answer is stored."""
+"""``payment-attempts/{orderId}``: ``{orderId, paymentMethod, askedAt}``, the processor was
+asked to authorize the order with this card token, first at ``askedAt`` (epoch ms), so it may
+hold an authorization whose answer never came back; ``paymentMethod`` is dropped once the
+answer is stored."""
 AUTHORIZED_FIELDS = ("orderId", "authorizationId", "amount", "currency")
 """What the payment events tell of an authorized payment."""
+ADOPTABLE = frozenset({"authorized", *REACHES.values()})
+"""The processor's statuses of an authorization found by reference that a payment can take."""
 NO_CARD = "no_payment_method"
 """The decline reason when the order's card is gone (the saved card was removed meanwhile)."""
 
@@ -110,15 +126,16 @@ def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
         # same answer) even once the order is cancelled, so an authorization made is voided.
         # A concurrent delivery's note, if first, is the one kept: its card, or, forgotten
         # once its answer was stored, that answer.
-        note = {"orderId": order_id, "paymentMethod": token}
+        note = {"orderId": order_id, "paymentMethod": token, "askedAt": ctx.clock.now_ms()}
         if token is not None and attempt is None and not store.create(ATTEMPTS, order_id, note):
-            token = (store.get(ATTEMPTS, order_id) or note).get("paymentMethod")
+            attempt = store.get(ATTEMPTS, order_id) or note
+            token = attempt.get("paymentMethod")
             if token is None:
                 payment = store.get(PAYMENTS, order_id)
                 if payment is None:  # stored before the card is forgotten: cannot be
                     raise ConflictError(f"the payment of order {order_id} is being stored")
         if payment is None:
-            payment = _stored(store, _authorization(order, token, ctx))
+            payment = _stored(store, _authorization(order, token, attempt, ctx))
     store.update(ATTEMPTS, order_id, _forget_card)
     if payment["status"] == "declined":
         body = {"orderId": order_id, "reason": payment["reason"]}
@@ -216,10 +233,20 @@ def _cancelled(order: Doc | None) -> bool:
     return order is not None and order["status"] == CANCELLED
 
 
-def _authorization(order: Doc, token: str | None, ctx: Context[CustomerPorts]) -> Doc:
+def _authorization(
+    order: Doc, token: str | None, attempt: Doc | None, ctx: Context[CustomerPorts]
+) -> Doc:
+    """The payment the processor's answer makes; ``attempt`` is the one noted before, if
+    this asks again."""
     payment = {"orderId": order["id"], "amount": order["total"], "currency": order["currency"]}
     if token is None:  # the saved card was removed before the payment was taken
         return {**payment, "authorizationId": None, "status": "declined", "reason": NO_CARD}
+    if attempt is not None and _key_may_be_gone(attempt, ctx):
+        found = _adopted(order["id"], ctx)
+        if found is not None:
+            at = found.authorized_at_ms
+            adopted = {"authorizationId": found.authorization_id, "status": found.status}
+            return {**payment, **adopted, "authorizedAt": ctx.clock.now_ms() if at is None else at}
     outcome = ctx.ports.payments.authorize(
         reference=order["id"],
         amount=order["total"],
@@ -237,6 +264,45 @@ def _authorization(order: Doc, token: str | None, ctx: Context[CustomerPorts]) -
     at = outcome.authorized_at_ms
     authorized = {"authorizationId": outcome.authorization_id, "status": "authorized"}
     return {**payment, **authorized, "authorizedAt": ctx.clock.now_ms() if at is None else at}
+
+
+def _key_may_be_gone(attempt: Doc, ctx: Context[CustomerPorts]) -> bool:
+    """Whether the processor may have pruned the attempt's key: first asked longer ago than
+    it surely keeps keys, or at a time unknown (noted before attempts kept it)."""
+    asked = attempt.get("askedAt")
+    return not isinstance(asked, int) or ctx.clock.now_ms() - asked > KEY_SAFE_WINDOW_MS
+
+
+def _adopted(order_id: str, ctx: Context[CustomerPorts]) -> Authorization | None:
+    """The authorization the processor holds for the order, found by its reference: the
+    oldest still authorized, else the oldest; ``None`` when there is none."""
+    found = ctx.ports.payments.find(order_id)
+    if not found:
+        return None
+    adopted = next((a for a in found if a.status == "authorized"), found[0])
+    if adopted.status not in ADOPTABLE:
+        raise BusinessRuleViolation(
+            f"order {order_id}: its first authorization request is older than the processor "
+            f"keeps keys, and the authorization found by reference {order_id}, "
+            f"{adopted.authorization_id}, is {adopted.status}: settle it by hand"
+        )
+    others = [a.authorization_id for a in found if a is not adopted]
+    if others:
+        ctx.log.warning(
+            "order %s: adopted authorization %s; the processor holds others by its reference "
+            "(%s): void any still authorized by hand",
+            order_id,
+            adopted.authorization_id,
+            ", ".join(others),
+        )
+    ctx.log.info(
+        "order %s: asked to authorize longer ago than the processor keeps keys: adopted %s "
+        "(%s), found by reference",
+        order_id,
+        adopted.authorization_id,
+        adopted.status,
+    )
+    return adopted
 
 
 def _at(payment: Doc) -> int | None:

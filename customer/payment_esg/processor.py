@@ -12,6 +12,10 @@ state the settlement leads to already, which is the settlement done (by a first
 request whose answer was lost and is no longer replayed: processors keep keys
 about a day).
 
+Processors keep an idempotency key about a day, no longer: a request whose first
+attempt is older than :data:`KEY_SAFE_WINDOW_MS` may run anew, so the caller first
+looks for what it made by the business reference (:meth:`PaymentProcessor.find`).
+
 A 401 or 403 says our own credentials are wrong, a 404 or 405 to an
 authorization (or any redirect) our own processor URL: a
 :class:`BusinessRuleViolation` (a fault for a person to fix at once), never a
@@ -52,6 +56,14 @@ KEY_IN_USE_CODE = "idempotency_key_in_use"
 """The error ``code`` of a 409 that means the key is in use, not a refusal."""
 KEY_REUSED_CODE = "idempotency_key_reused"
 """The error ``code`` of a refusal (422) of a key first used with another request."""
+KEY_SAFE_WINDOW_MS = 23 * 60 * 60 * 1000
+"""How long after a request's first attempt (epoch ms, by our clock, noted before the
+call) a retry may count on the processor replaying the first answer under the same
+idempotency key. Processors keep keys about 24 hours (Stripe may prune a key once it is
+24 hours old and runs a request with a pruned key as a new one; Checkout.com's keys expire
+after 24 hours by default): this leaves an hour for the two clocks and the time the first
+request took. Past it, a retried authorization looks the order's up by its reference
+before asking anew."""
 NOT_US = frozenset({401, 403, 404, 405})
 """The 4xx answers about our own credentials or URL, not about the customer's payment: an
 authorization is made at one fixed path, which cannot be missing unless it is wrong."""
@@ -84,6 +96,19 @@ class Declined:
     refusal: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    """An authorization the processor holds, as a look-up by reference finds it.
+
+    ``status`` is the processor's (``authorized``, ``captured``, ``voided``, ``refunded``);
+    ``authorized_at_ms`` is when it was made (epoch ms), if the processor says.
+    """
+
+    authorization_id: str
+    status: str
+    authorized_at_ms: int | None = None
+
+
 class ProcessorUnavailable(Exception):
     """The processor failed on its side; the same call may succeed later."""
 
@@ -106,6 +131,10 @@ class PaymentProcessor(ABC):
     @abstractmethod
     def settle(self, authorization_id: str, action: Settlement, *, idempotency_key: str) -> None:
         """Capture, void or refund an authorization."""
+
+    @abstractmethod
+    def find(self, reference: str) -> list[Authorization]:
+        """The authorizations made with ``reference``, whatever their status, oldest first."""
 
 
 class HttpPaymentProcessor(PaymentProcessor):
@@ -166,14 +195,21 @@ class HttpPaymentProcessor(PaymentProcessor):
                 return
         _raise_for_status(response, what)
 
+    def find(self, reference: str) -> list[Authorization]:
+        response = self._get("/v1/authorizations", {"reference": reference})
+        what = f"find the authorizations of {reference}"
+        _raise_for_status(response, what)
+        listed = _body(response).get("authorizations")
+        found = [_authorization(entry) for entry in listed] if isinstance(listed, list) else None
+        if found is None or None in found:
+            # an answer cut short, say: asked again, the processor lists them whole; never
+            # taken for "none", which would authorize the order a second time
+            raise ProcessorUnavailable(f"payment processor could not {what}: unreadable answer")
+        return [a for a in found if a is not None]
+
     def _status(self, authorization_id: str) -> str | None:
         """The authorization's status as the processor tells it; ``None`` when it refuses to."""
-        response = self._session.get(
-            f"{self._base_url}/v1/authorizations/{authorization_id}",
-            headers={"Authorization": f"Bearer {self._api_key.reveal()}"},
-            timeout=DEFAULT_TIMEOUT_S,
-            allow_redirects=False,
-        )
+        response = self._get(f"/v1/authorizations/{authorization_id}")
         if response.status_code >= 500 or response.status_code in RETRY_LATER:
             raise ProcessorUnavailable(
                 f"payment processor could not read authorization {authorization_id}: "
@@ -183,6 +219,15 @@ class HttpPaymentProcessor(PaymentProcessor):
             return None
         status = _body(response).get("status")
         return status if isinstance(status, str) else None
+
+    def _get(self, path: str, params: dict[str, str] | None = None) -> requests.Response:
+        return self._session.get(
+            self._base_url + path,
+            params=params,
+            headers={"Authorization": f"Bearer {self._api_key.reveal()}"},
+            timeout=DEFAULT_TIMEOUT_S,
+            allow_redirects=False,
+        )
 
     def _post(self, path: str, body: dict[str, Any], idempotency_key: str) -> requests.Response:
         return self._session.post(
@@ -226,6 +271,18 @@ def _raise_for_status(response: requests.Response, what: str) -> None:
             f"payment processor did not {what}: {response.status_code} to {where} "
             "(is PAYMENT_PROCESSOR_URL the API's own?)"
         )
+
+
+def _authorization(entry: object) -> Authorization | None:
+    """One listed authorization; ``None`` when it lacks its id or status."""
+    if not isinstance(entry, dict):
+        return None
+    authorization_id, status = entry.get("id"), entry.get("status")
+    if not isinstance(authorization_id, str) or not authorization_id:
+        return None
+    if not isinstance(status, str) or not status:
+        return None
+    return Authorization(authorization_id, status, _epoch_ms(entry.get("authorizedAt")))
 
 
 def _epoch_ms(stamp: object) -> int | None:

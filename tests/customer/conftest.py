@@ -114,6 +114,7 @@ class FakeProcessor:
             "/v1/authorizations/<auth_id>/<action>", view_func=self._settle, methods=["POST"]
         )
         self.app.add_url_rule("/v1/authorizations/<auth_id>", view_func=self._read)
+        self.app.add_url_rule("/v1/authorizations", view_func=self._find, methods=["GET"])
 
     def paths(self, suffix: str) -> list[str]:
         """The paths of the calls that ended with ``suffix``."""
@@ -159,6 +160,13 @@ class FakeProcessor:
             return {"error": "unknown API key"}, 401
         auth = self.authorizations.get(auth_id)
         return (dict(auth), 200) if auth else ({"error": f"no authorization {auth_id}"}, 404)
+
+    def _find(self) -> tuple[dict[str, Any], int]:
+        if flask.request.headers.get("Authorization") != f"Bearer {PAYMENTS_KEY}":
+            return {"error": "unknown API key"}, 401
+        reference = flask.request.args.get("reference")
+        found = [a for a in self.authorizations.values() if a["reference"] == reference]
+        return {"authorizations": found}, 200
 
     def _settle(self, auth_id: str, action: str) -> tuple[dict[str, Any], int]:
         def answer() -> tuple[dict[str, Any], int]:

@@ -12,6 +12,7 @@ from customer.checkout_bff.orders import give_up
 from customer.payment_esg import egress
 from customer.payment_esg.cards import forget_card
 from customer.payment_esg.processor import (
+    Authorization,
     Authorized,
     Declined,
     HttpPaymentProcessor,
@@ -36,6 +37,7 @@ from tests.customer.conftest import (
 )
 
 if TYPE_CHECKING:
+    from flask.testing import FlaskClient
     from flask.typing import ResponseReturnValue
 
 
@@ -702,8 +704,8 @@ def test_a_retry_after_a_lost_answer_asks_with_the_card_first_asked_with(
     assert shop.doc("orders", order_id)["status"] == "placed"
     assert payment(shop, order_id)["authorizationId"] == "auth-1"
     assert shop.events("payment-declined") == []
-    # and the attempt forgets the card once the answer is stored
-    assert shop.doc("payment-attempts", order_id) == {"orderId": order_id}
+    # and the attempt forgets the card once the answer is stored, keeping when it first asked
+    assert shop.doc("payment-attempts", order_id) == {"orderId": order_id, "askedAt": START}
 
 
 def test_a_key_still_in_use_at_the_processor_is_asked_again_later(shop: Customer) -> None:
@@ -796,9 +798,11 @@ def test_a_key_reused_with_another_request_is_a_fault_never_a_decline() -> None:
         authorize(processor, "o-1", "pm_card_amex")
 
 
-def test_a_retry_refused_for_its_reused_key_leaves_the_order_undeclined(shop: Customer) -> None:
+def test_a_retry_of_an_attempt_noted_before_attempts_kept_their_time_adopts_what_it_finds(
+    shop: Customer,
+) -> None:
     # GIVEN the processor authorizes an order (its attempt noted before attempts kept their
-    # card, the order naming none), its answer is lost, and the saved card is replaced
+    # card and time, the order naming none), its answer is lost, and the saved card is replaced
     shop.sign_up()
     shop.fill_cart()
     shop.processor.lost_answers = 1
@@ -812,22 +816,16 @@ def test_a_retry_refused_for_its_reused_key_leaves_the_order_undeclined(shop: Cu
 
     after_the_first_authorize_call(shop, as_before_attempts_kept_their_card)
 
-    # WHEN payment-esg asks again, with the saved card now, and the processor refuses the key
+    # WHEN payment-esg tries again, not knowing whether the processor still keeps the key
     order_id = checkout(shop)
-    first, retry = authorize_calls(shop)
-    assert (first["body"]["paymentMethod"], retry["body"]["paymentMethod"]) == (
-        "pm_card_visa",
-        "pm_card_amex",
-    )
 
-    # THEN the order is not declined (its dishes not handed back while the card is held): a
-    # fault tells a person of the authorization the first request made
+    # THEN it finds the authorization the first request made by the order's reference and
+    # adopts it: never asked again with the other card, nothing left held, no fault
+    assert [c["body"]["paymentMethod"] for c in authorize_calls(shop)] == ["pm_card_visa"]
+    assert payment(shop, order_id)["authorizationId"] == "auth-1"
+    assert shop.doc("orders", order_id)["status"] == "placed"
     assert shop.events("payment-declined") == []
-    assert shop.store.get("payments", order_id) is None
-    assert shop.doc("orders", order_id)["status"] == "pending-payment"
-    [fault] = shop.faults()
-    assert "void it by hand" in fault["error"]["message"]
-    assert shop.processor.authorizations["auth-1"]["status"] == "authorized"
+    assert shop.faults() == []
 
 
 @pytest.mark.parametrize(
@@ -956,3 +954,205 @@ def test_a_retry_of_an_attempt_whose_card_is_unknown_is_a_fault_never_a_decline(
     assert shop.doc("orders", order_id)["status"] == "pending-payment"
     [fault] = shop.faults()
     assert "void it by hand" in fault["error"]["message"]
+
+
+def test_a_retry_refused_for_its_reused_key_leaves_the_order_undeclined(shop: Customer) -> None:
+    # GIVEN the processor declines an order's first card (its attempt noted before attempts
+    # kept their card and time, the order naming none), its answer is lost, and the saved
+    # card is replaced: a look-up by reference finds no authorization
+    shop.sign_up(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
+    shop.fill_cart()
+    shop.processor.lost_answers = 1
+    amex = {"token": "pm_card_amex", "brand": "amex", "last4": "0005"}
+
+    def as_before_attempts_kept_their_card() -> None:
+        [order] = shop.store.query("orders")
+        shop.store.update("orders", order.key, lambda o: {**o, "paymentMethod": None} if o else o)
+        shop.store.update("payment-attempts", order.key, lambda _: {"orderId": order.key})
+        shop.client("account-bff").put("/me/payment-method", json=amex, headers=shop.headers())
+
+    after_the_first_authorize_call(shop, as_before_attempts_kept_their_card)
+
+    # WHEN payment-esg asks again, with the saved card now, and the processor refuses the key
+    order_id = checkout(shop)
+    first, retry = authorize_calls(shop)
+    assert (first["body"]["paymentMethod"], retry["body"]["paymentMethod"]) == (
+        DECLINED_CARD,
+        "pm_card_amex",
+    )
+
+    # THEN the order is not declined for it: a fault tells a person to look at the first request
+    assert shop.events("payment-declined") == []
+    assert shop.store.get("payments", order_id) is None
+    assert shop.doc("orders", order_id)["status"] == "pending-payment"
+    [fault] = shop.faults()
+    assert "void it by hand" in fault["error"]["message"]
+
+
+# -- a retry later than the processor keeps idempotency keys (about a day) --------------
+
+HOUR = 60 * MINUTE
+BEARER = {"Authorization": f"Bearer {PAYMENTS_KEY}"}
+
+
+def with_the_real_fake(shop: Customer, seen: list[str]) -> FlaskClient:
+    """Put the dev stack's fake processor (keys kept a day, on the shop's clock) behind the
+    shop's processor URL; ``seen`` collects ``METHOD path?query`` of each request to it."""
+    app = payment_processor.create_app(PAYMENTS_KEY, now_s=lambda: shop.clock.now_ms() / 1000)
+
+    def recorded(environ: dict[str, Any], start_response: Any) -> Any:
+        query = environ.get("QUERY_STRING")
+        seen.append(
+            f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}{'?' if query else ''}{query or ''}"
+        )
+        return app.wsgi_app(environ, start_response)
+
+    shop.processor.app.wsgi_app = recorded  # type: ignore[method-assign]
+    return app.test_client()
+
+
+def authorized_then_down(shop: Customer, fake: FlaskClient, seen: list[str]) -> str:
+    """Check out: the processor authorizes, its answer is lost, and it is down from then on,
+    so payment-esg gives up (a fault) and checkout cancels the order at its deadline; then
+    it is back, unasked. Returns the order id."""
+    assert fake.post("/_fake/fail-next", json={"count": 1, "after": True}).status_code == 200
+    down: list[bool] = []
+
+    def go_down(_subscription: str, _seconds: float) -> None:
+        if not down and "POST /v1/authorizations" in seen:
+            down.append(True)
+            fake.post("/_fake/fail-next", json={"count": 1000})
+
+    shop.system.hub.delivery_observers.append(go_down)
+    shop.tick_while_waiting()
+    order_id = shop.place_order()
+    assert shop.doc("orders", order_id)["reason"] == "payment-timeout"
+    assert shop.store.get("payments", order_id) is None
+    assert fake.post("/_fake/fail-next", json={"count": 0}).status_code == 200
+    return order_id
+
+
+def resubmit_at(shop: Customer, at_ms: int) -> None:
+    """The processor is back at ``at_ms``, and a person resubmits payment-esg's fault then."""
+    [fault] = shop.store.query("faults")
+    shop.clock.advance_to(at_ms)
+    resubmit(shop.store, shop.system.hub.publisher("customer"), fault.key)
+    shop.system.run_until_quiet()
+
+
+def held_by(fake: FlaskClient, order_id: str) -> list[dict[str, Any]]:
+    found = fake.get(f"/v1/authorizations?reference={order_id}", headers=BEARER).get_json()
+    authorizations: list[dict[str, Any]] = found["authorizations"]
+    return authorizations
+
+
+@pytest.mark.parametrize("hours", [22, 25])
+def test_a_retry_after_the_processor_may_have_forgotten_the_key_authorizes_once(
+    shop: Customer, hours: int
+) -> None:
+    # GIVEN the processor authorized the order, but its answer was lost and it was down since
+    seen: list[str] = []
+    fake = with_the_real_fake(shop, seen)
+    order_id = authorized_then_down(shop, fake, seen)
+    [first] = held_by(fake, order_id)
+    seen.clear()
+
+    # WHEN the fault is resubmitted within the day the processor keeps the key, or after
+    resubmit_at(shop, START + hours * HOUR)
+
+    # THEN the authorization the first request made is the order's, voided as the order is
+    # cancelled: never a second one left holding the customer's money
+    [authorization] = held_by(fake, order_id)
+    assert authorization["id"] == first["id"]
+    assert authorization["status"] == "voided"
+    assert payment(shop, order_id)["authorizationId"] == first["id"]
+    assert payment(shop, order_id)["status"] == "voided"
+    assert shop.doc("orders", order_id)["status"] == "cancelled"
+    # looked up by reference only once the key may be gone; asked again only while it is kept
+    lookup = f"GET /v1/authorizations?reference={order_id}"
+    asked = [r for r in seen if r in (lookup, "POST /v1/authorizations")]
+    assert asked == (["POST /v1/authorizations"] if hours == 22 else [lookup])
+
+
+def test_an_authorization_found_settled_is_adopted_never_made_again(shop: Customer) -> None:
+    # GIVEN the first authorization's answer was lost, and a person voided it meanwhile
+    seen: list[str] = []
+    fake = with_the_real_fake(shop, seen)
+    order_id = authorized_then_down(shop, fake, seen)
+    [first] = held_by(fake, order_id)
+    voided = fake.post(
+        f"/v1/authorizations/{first['id']}/void", headers={**BEARER, "Idempotency-Key": "by-hand"}
+    )
+    assert voided.status_code == 200
+
+    # WHEN the fault is resubmitted the next day
+    resubmit_at(shop, START + 25 * HOUR)
+
+    # THEN the payment takes it as it stands: nothing authorized anew, the void announced
+    [authorization] = held_by(fake, order_id)
+    assert authorization["status"] == "voided"
+    assert [op["kind"] for op in authorization["operations"]] == ["authorize", "void"]
+    assert payment(shop, order_id)["status"] == "voided"
+    assert [e.body["authorizationId"] for e in shop.events("payment-voided")] == [first["id"]]
+    assert shop.events("order-placed") == []
+
+
+def test_the_adapter_finds_the_authorizations_of_a_reference() -> None:
+    processor = real_fake_adapter()
+    assert processor.find("o-1") == []
+    first = authorize(processor, "o-1")
+    authorize(processor, "o-2")
+    assert isinstance(first, Authorized)
+    processor.settle(first.authorization_id, "void", idempotency_key="o-1:void")
+
+    assert processor.find("o-1") == [
+        Authorization(first.authorization_id, "voided", first.authorized_at_ms)
+    ]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [({"authorizations": [{"status": "authorized"}]}, 200), ({"items": []}, 200), ({}, 503)],
+    ids=["entry-without-id", "no-list", "outage"],
+)
+def test_a_look_up_the_adapter_cannot_read_is_asked_again_never_taken_for_none(
+    answer: tuple[dict[str, Any], int],
+) -> None:
+    app = flask.Flask("processor")
+    app.add_url_rule("/v1/authorizations", view_func=lambda: answer)
+    session = http_session({PAYMENTS_URL: WsgiTransport(app)})
+    processor = HttpPaymentProcessor(
+        session, PAYMENTS_URL, Secret.given("PAYMENT_PROCESSOR_KEY", PAYMENTS_KEY)
+    )
+
+    with pytest.raises(ProcessorUnavailable):
+        processor.find("o-1")
+
+
+def test_a_look_up_refused_for_our_credentials_is_a_fault(customer: Customer) -> None:
+    with pytest.raises(BusinessRuleViolation, match="401"):
+        adapter(customer, key="sk_wrong").find("o-1")
+
+
+def test_an_authorization_found_in_a_status_payments_do_not_know_is_a_fault(shop: Customer) -> None:
+    # GIVEN the first request's answer is lost, its attempt's time is unknown (noted before
+    # attempts kept it), and the processor has since moved the authorization to its own status
+    shop.sign_up()
+    shop.fill_cart()
+    shop.processor.lost_answers = 1
+
+    def expired_and_untimed() -> None:
+        [attempt] = shop.store.query("payment-attempts")
+        shop.store.update("payment-attempts", attempt.key, lambda a: {**a, "askedAt": None})
+        shop.processor.authorizations["auth-1"]["status"] = "expired"
+
+    after_the_first_authorize_call(shop, expired_and_untimed)
+
+    # WHEN payment-esg asks again
+    order_id = checkout(shop)
+
+    # THEN it neither authorizes anew nor guesses: a person settles it
+    assert len(authorize_calls(shop)) == 1
+    assert shop.store.get("payments", order_id) is None
+    [fault] = shop.faults()
+    assert "auth-1, is expired: settle it by hand" in fault["error"]["message"]

@@ -10,7 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from fakes.payment_processor import DEFAULT_API_KEY, create_app
+from fakes.payment_processor import DEFAULT_API_KEY, DEFAULT_KEY_RETENTION_S, create_app
 from fakes.web import new_id
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
@@ -356,3 +356,61 @@ def test_a_crash_answers_500_in_json_and_does_not_use_up_the_key(
     assert crashed.get_json() == {"error": "the fake failed unexpectedly; see its log"}
     assert retried.status_code == 201
     assert "Idempotent-Replayed" not in retried.headers
+
+
+def test_a_key_is_kept_a_day_then_its_request_runs_again() -> None:
+    now = [1_767_225_600.0]
+    client = create_app(now_s=lambda: now[0]).test_client()
+    first = authorize(client).get_json()
+
+    now[0] += DEFAULT_KEY_RETENTION_S - 1
+    replayed = authorize(client)
+    now[0] += 1
+    again = authorize(client)
+
+    assert DEFAULT_KEY_RETENTION_S == 24 * 60 * 60
+    assert replayed.get_json() == first
+    assert again.status_code == 201
+    assert "Idempotent-Replayed" not in again.headers
+    assert again.get_json()["id"] != first["id"]
+    listed = client.get("/v1/authorizations?reference=o-1", headers=AUTH).get_json()
+    assert [a["id"] for a in listed["authorizations"]] == [first["id"], again.get_json()["id"]]
+    # the new first use is kept a day in turn
+    assert authorize(client).get_json() == again.get_json()
+
+
+def test_a_pruned_key_may_carry_another_request_and_a_settlement_runs_again() -> None:
+    now = [1_767_225_600.0]
+    client = create_app(now_s=lambda: now[0], key_retention_s=60).test_client()
+    auth_id = authorize(client).get_json()["id"]
+    assert act(client, auth_id, "void", key="k").status_code == 200
+    assert authorize(client, paymentMethod="pm_card_amex").status_code == 422
+
+    now[0] += 60
+
+    assert authorize(client, paymentMethod="pm_card_amex").status_code == 201
+    again = act(client, auth_id, "void", key="k")
+    assert again.status_code == 409
+    assert again.get_json()["code"] == "invalid_state"
+
+
+def test_keys_kept_for_good_when_told() -> None:
+    now = [1_767_225_600.0]
+    client = create_app(now_s=lambda: now[0], key_retention_s=None).test_client()
+    first = authorize(client).get_json()
+    now[0] += 365 * DEFAULT_KEY_RETENTION_S
+
+    assert authorize(client).get_json() == first
+
+
+@pytest.mark.parametrize("retention", [0, -1.0])
+def test_a_key_retention_must_be_positive(retention: float) -> None:
+    with pytest.raises(ValueError, match="key retention must be positive"):
+        create_app(key_retention_s=retention)
+
+
+def test_the_command_line_sets_the_key_retention() -> None:
+    from fakes.payment_processor.__main__ import parser
+
+    assert parser.parse_args([]).key_retention_s == DEFAULT_KEY_RETENTION_S
+    assert parser.parse_args(["--key-retention-s", "90"]).key_retention_s == 90.0
