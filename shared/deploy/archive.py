@@ -12,8 +12,10 @@ The dev sandbox (``terraform/modules/sandbox``) has one more archive, ``fakes``:
 the same ``requirements.txt``, and the ``fakes/`` package.
 
 Entries are sorted, carry a fixed timestamp and fixed permissions, and caches
-are left out, so an unchanged tree gives an identical zip (and Terraform, which
-names the uploaded object after its hash, changes nothing).
+are left out (as are tests, hidden files such as ``.env``, build metadata and
+editor leftovers, none of which a function reads), so an unchanged tree gives an
+identical zip (and Terraform, which names the uploaded object after its hash,
+changes nothing).
 """
 
 from __future__ import annotations
@@ -44,8 +46,9 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 """The earliest time a zip entry can hold: every entry gets it."""
 TARGET_PYTHON = "3.12"
 """The Cloud Functions runtime (python312) the requirements are resolved for."""
-_SKIPPED_DIRS = frozenset({"__pycache__"})
-_SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo"})
+_SKIPPED_DIRS = frozenset({"__pycache__", "tests"})
+_SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo", ".egg-info", ".orig", ".rej", ".swp"})
+_TEST_MODULES = ("conftest.py", "test_*.py", "*_test.py")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +116,8 @@ def requirements(pyproject: Path, constraints: Path) -> str:
         "platform_python_implementation": "CPython",
     }
     needed: set[str] = set()
-    pending = [Requirement(line) for line in project["dependencies"]]
+    declared = (Requirement(line) for line in project["dependencies"])
+    pending = [r for r in declared if r.marker is None or r.marker.evaluate(environment)]
     while pending:
         requirement = pending.pop()
         for extra in sorted(requirement.extras) or [""]:
@@ -245,8 +249,19 @@ def _dependencies(
 
 
 def _package_files(directory: Path) -> Iterator[Path]:
+    """The files of the package at ``directory`` a deployed function may need: not caches,
+    tests, build metadata, editor leftovers or hidden files (``.env``, ``.mypy_cache/``)."""
     for path in sorted(directory.rglob("*")):
-        if not path.is_file() or _SKIPPED_DIRS & set(path.parts):
-            continue
-        if path.suffix not in _SKIPPED_SUFFIXES:
+        if path.is_file() and _shipped(path.relative_to(directory)):
             yield path
+
+
+def _shipped(relative: Path) -> bool:
+    """Whether a file at ``relative`` (to its package) belongs in an archive."""
+    parts = relative.parts
+    if any(part.startswith(".") or part in _SKIPPED_DIRS for part in parts):
+        return False
+    if any(Path(part).suffix in _SKIPPED_SUFFIXES for part in parts):
+        return False
+    name = relative.name
+    return not name.endswith("~") and not any(relative.match(p) for p in _TEST_MODULES)

@@ -5,7 +5,7 @@
 * ``deploy --env dev`` checks the tools and credentials, refuses stale tfvars,
   builds the source archives (the subsystems', and the dev sandbox's fakes),
   then runs ``terraform init`` and ``plan``, refuses a plan that replaces a
-  subscription, topic, database, bucket or secret (and so loses what it holds) unless
+  subscription, topic, database, bucket, secret or project (and so loses what it holds) unless
   ``--allow-replace``, asks (unless ``--auto-approve``) and applies that plan
   (``--secrets-only``: only the projects and the empty secrets, on a first run),
   then runs the subsystems' migrations (:mod:`shared.migrations`) on their
@@ -136,12 +136,42 @@ def run_deploy(args: argparse.Namespace, shell: tools.Shell | None = None) -> in
         if not args.auto_approve and not shell.confirm(f"Apply this plan to {args.env}?"):
             print("not applied")
             return 1
-        tools.check(shell, root.apply(plan_file))
+        tools.check(shell, root.apply(plan_file), partly_applied(args.env))
     if args.secrets_only:
         print("secrets created: add their values (README, Deploy to GCP), then deploy again")
         return 0
-    migrate_deployed(tools.outputs(shell, root).get("projects", {}))
+    projects: dict[str, str] = {}
+    try:
+        projects = tools.outputs(shell, root).get("projects", {})
+        migrate_deployed(projects)
+    except Exception as error:  # the apply is done: say so, whatever stopped the migrations
+        raise DeployError(not_migrated(args.env, projects, error)) from error
     return 0
+
+
+def partly_applied(env: str) -> str:
+    """What a failed ``terraform apply`` left, and what to do."""
+    return (
+        f"{env} may be partly updated (what was applied before the error stays) and its "
+        f"migrations did not run: fix the cause, then `fooddelivery deploy --env {env}` again"
+    )
+
+
+def not_migrated(env: str, projects: dict[str, str], error: Exception) -> str:
+    """Why the migrations after a successful apply did not all run, and how to run them."""
+    settings = " ".join(
+        f"FOODDELIVERY_PROJECT_{name.upper()}={id_}" for name, id_ in sorted(projects.items())
+    )
+    again = (
+        f"`FOODDELIVERY_MODE=gcp {settings} fooddelivery migrate`"
+        if projects
+        else f"`fooddelivery deploy --env {env}` again"
+    )
+    return (
+        f"{env} is applied, but its migrations did not all run "
+        f"({type(error).__name__}: {error}); its functions may read documents not migrated "
+        f"yet: fix the cause, then run {again}"
+    )
 
 
 def migrate_deployed(projects: dict[str, str]) -> None:
@@ -165,7 +195,11 @@ def run_teardown(args: argparse.Namespace, shell: tools.Shell | None = None) -> 
     projects = deployed.get("projects", {})
     # The scheduler jobs are where the environment put them, unless told otherwise.
     region = args.region or deployed.get("region") or DEFAULT_REGION
-    tools.check(shell, root.destroy(ARCHIVES, auto_approve=args.auto_approve))
+    partly = (
+        f"{args.env} may be partly destroyed: fix the cause, then "
+        f"`fooddelivery teardown --env {args.env}` again"
+    )
+    tools.check(shell, root.destroy(ARCHIVES, auto_approve=args.auto_approve), partly)
     left = [item for p in sorted(projects.values()) for item in tools.leftovers(shell, p, region)]
     for item in left:
         print(f"left behind: {item}", file=sys.stderr)
@@ -196,7 +230,7 @@ def register(commands: Any) -> None:
         action="store_true",
         help=(
             "apply even if the plan deletes or replaces a subscription, topic, database, "
-            "bucket or secret"
+            "bucket, secret or project"
         ),
     )
     deploy.set_defaults(run=run_deploy)

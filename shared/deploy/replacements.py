@@ -21,6 +21,8 @@ LOSSES = {
     "google_storage_bucket": "its objects would be lost",
     # Its versions are the keys an operator added with gcloud: Terraform cannot put them back.
     "google_secret_manager_secret": "the values added to it would be lost",
+    # Deleting a project deletes all it holds, though the plan lists none of it as deleted.
+    "google_project": "everything in it (messages, documents, objects, secrets) would be lost",
 }
 """The resource types that hold messages or data, and what replacing one loses."""
 

@@ -40,6 +40,7 @@ from shared.topology.model import (
     Topic,
     Trigger,
 )
+from shared.topology.model import cron as schedule_cron
 
 TFVARS_NAME = "topology.auto.tfvars.json"
 FAULT_RECORDER = "faults-recorder"
@@ -128,19 +129,12 @@ def function_name(service: Service, fn: Function) -> str:
 
 def cron(every_s: int) -> str:
     """A Cloud Scheduler cron expression firing every ``every_s`` seconds."""
-    minutes, rest = divmod(every_s, 60)
-    if rest == 0 and minutes == 1:
-        return "* * * * *"
-    if rest == 0 and minutes < 60 and 60 % minutes == 0:
-        return f"*/{minutes} * * * *"
-    hours, rest = divmod(every_s, 3600)
-    if rest == 0 and hours < 24 and 24 % hours == 0:
-        return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
-    if every_s == 86_400:
-        return "0 0 * * *"
-    raise DeployError(
-        f"every_s={every_s} cannot be a cron schedule: use a divisor of 60 minutes or 24 hours"
-    )
+    expression = schedule_cron(every_s)
+    if expression is None:
+        raise DeployError(
+            f"every_s={every_s} cannot be a cron schedule: use a divisor of 60 minutes or 24 hours"
+        )
+    return expression
 
 
 def _subsystem(subsystem: Subsystem, indexes: Sequence[FirestoreIndex]) -> dict[str, Any]:
@@ -165,9 +159,15 @@ def _subsystem(subsystem: Subsystem, indexes: Sequence[FirestoreIndex]) -> dict[
         ],
         "firestore_ttl_fields": [
             {"collection": collection, "field": EXPIRES}
-            for collection in (idempotency_keys.COLLECTION, *subsystem.ttl_collections)
+            for collection in _ttl_collections(subsystem)
         ],
     }
+
+
+def _ttl_collections(subsystem: Subsystem) -> list[str]:
+    """The kit's idempotency keys, then the subsystem's own; one TTL policy each (a subsystem
+    naming the kit's collection too would otherwise declare its policy twice)."""
+    return list(dict.fromkeys((idempotency_keys.COLLECTION, *subsystem.ttl_collections)))
 
 
 def _function(service: Service, fn: Function) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from typing import Any
 
 from shared.deploy.tfvars import DeployError
 
+INTERRUPTED = 130
+"""The exit code of a command the operator interrupted (as a shell reports SIGINT)."""
 ADC_HINT = "run `gcloud auth login` and `gcloud auth application-default login` first"
 
 
@@ -28,8 +30,22 @@ class Shell:
         return shutil.which(program)
 
     def run(self, argv: Sequence[str]) -> int:
-        """Run with the terminal attached; return the exit code."""
-        return subprocess.run(list(argv), check=False).returncode
+        """Run with the terminal attached; return the exit code, :data:`INTERRUPTED` when
+        the operator interrupted it.
+
+        Ctrl-C reaches the program too, and Terraform stops gracefully: it finishes the
+        calls under way, records them in its state and releases the state's lock. So the
+        program is waited for, never killed, as :func:`subprocess.run` would kill it.
+        """
+        process = subprocess.Popen(list(argv))
+        interrupted = False
+        while True:
+            try:
+                code = process.wait()
+            except KeyboardInterrupt:
+                interrupted = True
+                continue
+            return INTERRUPTED if interrupted else code
 
     def capture(self, argv: Sequence[str]) -> tuple[int, str]:
         """Run with output captured; return (exit code, stdout)."""
@@ -62,7 +78,8 @@ def check(shell: Shell, argv: Sequence[str], hint: str = "") -> None:
     code = shell.run(argv)
     if code != 0:
         suffix = f": {hint}" if hint else ""
-        raise DeployError(f"`{' '.join(argv)}` failed with exit code {code}{suffix}")
+        failed = "was interrupted" if code == INTERRUPTED else f"failed with exit code {code}"
+        raise DeployError(f"`{' '.join(argv)}` {failed}{suffix}")
 
 
 # -- terraform ----------------------------------------------------------------------------
@@ -147,8 +164,7 @@ def planned(shell: Shell, root: TerraformRoot, plan_file: Path) -> dict[str, Any
     code, text = shell.capture(root.show(plan_file))
     if code != 0:
         raise DeployError(f"`{' '.join(root.show(plan_file))}` failed with exit code {code}")
-    plan: dict[str, Any] = json.loads(text or "{}")
-    return plan
+    return _json(root.show(plan_file), text)
 
 
 def outputs(shell: Shell, root: TerraformRoot) -> dict[str, Any]:
@@ -156,8 +172,19 @@ def outputs(shell: Shell, root: TerraformRoot) -> dict[str, Any]:
     code, text = shell.capture(root.output())
     if code != 0:
         raise DeployError(f"`{' '.join(root.output())}` failed with exit code {code}")
-    raw: dict[str, Any] = json.loads(text or "{}")
+    raw = _json(root.output(), text)
     return {name: value["value"] for name, value in raw.items()}
+
+
+def _json(argv: Sequence[str], text: str) -> dict[str, Any]:
+    """What ``argv`` printed, as the JSON object it should be, or a DeployError saying so."""
+    try:
+        document = json.loads(text or "{}")
+    except json.JSONDecodeError as error:
+        raise DeployError(f"`{' '.join(argv)}` printed no JSON ({error}): {text[:200]!r}") from None
+    if not isinstance(document, dict):
+        raise DeployError(f"`{' '.join(argv)}` printed {type(document).__name__}, not an object")
+    return document
 
 
 # -- gcloud: what a teardown may leave behind ---------------------------------------------
@@ -201,10 +228,14 @@ def leftover_commands(project: str, region: str) -> list[tuple[str, list[str]]]:
 def leftovers(shell: Shell, project: str, region: str) -> list[str]:
     """Everything of the deployment still in ``project``; ``[]`` when it is gone.
 
-    A project that is deleted (or scheduled for deletion) holds nothing any more.
+    A project that is deleted (or scheduled for deletion) holds nothing any more; one
+    whose state cannot be read is reported, as what it holds cannot be known.
     """
-    code, state = shell.capture(project_state_command(project))
-    if code != 0 or state.strip() != "ACTIVE":
+    describe = project_state_command(project)
+    code, state = shell.capture(describe)
+    if code != 0:
+        return [f"{project}: could not read whether it is deleted (`{' '.join(describe)}`)"]
+    if state.strip() != "ACTIVE":
         return []
     found = []
     for kind, argv in leftover_commands(project, region):

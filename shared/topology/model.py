@@ -36,6 +36,15 @@ if TYPE_CHECKING:
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _SETTING = re.compile(r"^[A-Z][A-Z0-9_]*$")
+KIT_SETTINGS = frozenset(
+    {"MODE", "ENV", "PROJECT", "LOG_FORMAT"}  # shared.settings.Settings
+    | {"AUTH", "DEV_KEY", "IDENTITY_PROJECT", "IDENTITY_TENANT"}  # shared.auth
+)
+"""The ``FOODDELIVERY_*`` settings the kit reads (:class:`shared.settings.Settings`) and
+Terraform gives every function: a secret of one of these names (or ``PROJECT_<NAME>``) would
+be a second variable of that name, which Cloud Run refuses and the kit would not read."""
+PUBSUB_RESERVED_PREFIX = "goog"
+"""Pub/Sub refuses topic and subscription ids that start with it."""
 
 
 class ServiceKind(StrEnum):
@@ -127,6 +136,10 @@ class Function:
         for secret in self.secrets:
             if not _SETTING.match(secret):
                 yield f"secret {secret!r} must be an upper-case setting name, e.g. API_KEY"
+            elif secret in KIT_SETTINGS or secret.startswith("PROJECT_"):
+                yield f"secret {secret!r} is the kit's setting FOODDELIVERY_{secret}: rename it"
+        for secret in sorted({s for s in self.secrets if self.secrets.count(s) > 1}):
+            yield f"secret {secret!r} is declared twice"
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +179,12 @@ class Consumer(Function):
             yield f"a consumer cannot have role {self.role}"
         if self.channel.topic is Topic.EXTERNAL and self.role is not Role.INGRESS:
             yield "only an ingress reads an 'external' topic"
+        if self.role is Role.INGRESS and self.channel.subsystem is None:
+            # Else no check sees what it reads: its types need no producer, nor a version.
+            yield (
+                "an ingress reads another subsystem's 'external' topic: name it "
+                "(channel.subsystem) and set topic=Topic.EXTERNAL"
+            )
         if self.publishes and self.role is not Role.EGRESS:
             yield "only an egress publishes external events"
 
@@ -187,6 +206,8 @@ class Trigger(Function):
         yield from Function.problems(self)
         if not self.collection:
             yield "a trigger must name the collection it watches"
+        else:
+            yield from collection_problems(self.collection)
         if not self.handlers:
             yield "a trigger needs at least one handler"
         if self.role is not Role.TRIGGER:
@@ -208,10 +229,41 @@ class Schedule(Function):
         yield from Function.problems(self)
         if not 60 <= self.every_s <= 86_400:
             yield f"every_s must be 60-86400 (Cloud Scheduler's range), got {self.every_s}"
+        elif cron(self.every_s) is None:
+            yield (
+                f"every_s={self.every_s} cannot be a cron schedule: use a divisor of "
+                "60 minutes or 24 hours"
+            )
         if not self.handlers:
             yield "a schedule needs at least one handler"
         if self.role is not Role.TRIGGER:
             yield f"a schedule cannot have role {self.role}"
+
+
+def collection_problems(collection: str) -> Iterator[str]:
+    """What Firestore (and a trigger's document path pattern) refuses in a collection id."""
+    if not collection or collection in (".", "..") or "/" in collection:
+        yield f"collection {collection!r} must be one collection id: not empty, '.', '..', no '/'"
+    elif re.fullmatch(r"__.*__", collection):
+        yield f"collection {collection!r}: ids of the form __name__ are Firestore's own"
+    elif len(collection.encode()) > 1500:
+        yield f"collection {collection[:20]!r}...: an id is at most 1500 bytes"
+
+
+def cron(every_s: int) -> str | None:
+    """The Cloud Scheduler cron expression firing every ``every_s`` seconds; ``None`` when
+    cron cannot fire at that period (its steps divide an hour or a day)."""
+    minutes, rest = divmod(every_s, 60)
+    if rest == 0 and minutes == 1:
+        return "* * * * *"
+    if rest == 0 and 0 < minutes < 60 and 60 % minutes == 0:
+        return f"*/{minutes} * * * *"
+    hours, rest = divmod(every_s, 3600)
+    if rest == 0 and 0 < hours < 24 and 24 % hours == 0:
+        return "0 * * * *" if hours == 1 else f"0 */{hours} * * *"
+    if every_s == 86_400:
+        return "0 0 * * *"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +281,13 @@ class Service:
             yield f"name {self.name!r} must be lower-case words joined by '-'"
         if not self.functions:
             yield "a service needs at least one function"
+        if self.name.startswith(PUBSUB_RESERVED_PREFIX) and any(
+            isinstance(fn, Consumer) for fn in self.functions
+        ):
+            yield (
+                f"name {self.name!r} starts its consumers' subscription ids, and Pub/Sub "
+                f"refuses ids starting with {PUBSUB_RESERVED_PREFIX!r}"
+            )
         seen: set[str] = set()
         for fn in self.functions:
             if fn.name in seen:
@@ -254,6 +313,8 @@ class Index:
 
     def problems(self) -> Iterator[str]:
         """What is wrong with this index, if anything."""
+        for problem in collection_problems(self.collection):
+            yield f"index on {self.collection!r}: {problem}"
         if len(self.fields) < 2:
             yield f"index on {self.collection!r}: a composite index needs at least two fields"
         for spec in self.fields:
@@ -301,6 +362,13 @@ class Subsystem:
                     )
         for index in self.indexes:
             yield from index.problems()
+        for index in sorted({i for i in self.indexes if self.indexes.count(i) > 1}, key=repr):
+            yield f"index on {index.collection!r} {index.fields} is declared twice"
+        for collection in self.ttl_collections:
+            for problem in collection_problems(collection):
+                yield f"ttl collection {collection!r}: {problem}"
+        for twice in sorted({c for c in self.ttl_collections if self.ttl_collections.count(c) > 1}):
+            yield f"ttl collection {twice!r} is declared twice"
         targets = [fn.target(s) for s in self.services for fn in s.functions]
         for duplicate in sorted({t for t in targets if targets.count(t) > 1}):
             yield f"target {duplicate!r} is produced by two functions"

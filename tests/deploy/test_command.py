@@ -13,6 +13,7 @@ from customer.browse_bff.models import RESTAURANTS
 from shared.cli import build_parser, main
 from shared.deploy import command, tools
 from shared.deploy.tfvars import DeployError
+from shared.migrations.command import MigrationError
 from shared.stores import InMemoryDocumentStore
 from shared.system import load_subsystems
 
@@ -168,6 +169,7 @@ def test_deploy_refuses_a_plan_that_replaces_a_subscription(archives):
         ("google_firestore_database", "its documents would be lost"),
         ("google_storage_bucket", "its objects would be lost"),
         ("google_secret_manager_secret", "the values added to it would be lost"),
+        ("google_project", r"everything in it \(messages, documents, objects, secrets\)"),
     ],
 )
 def test_deploy_refuses_to_replace_whatever_holds_data(archives, resource_type, loss):
@@ -243,6 +245,55 @@ def test_after_the_apply_each_subsystems_migrations_run_on_its_project(
         "sortName": "oz kebap",
     }
     assert "customer/catalog-sort-names: 1 document changed" in capsys.readouterr().out
+
+
+def test_a_failed_apply_says_the_environment_may_be_partly_updated(archives, monkeypatch):
+    monkeypatch.setattr(command, "connect", lambda *_: pytest.fail("connected"))
+    shell = FakeShell(codes={f"terraform -chdir={command.environment('dev')} apply": 1})
+    with pytest.raises(DeployError) as failed:
+        command.run_deploy(args(), shell)
+    assert "dev may be partly updated" in str(failed.value)
+    assert "migrations did not run" in str(failed.value)
+    assert "`fooddelivery deploy --env dev` again" in str(failed.value)
+
+
+@pytest.mark.parametrize(
+    "error", [RuntimeError("no application-default credentials"), MigrationError("x failed")]
+)
+def test_migrations_failing_after_the_apply_say_it_is_applied_and_how_to_finish(
+    archives, monkeypatch, error
+):
+    def connect(name, environ):
+        raise error
+
+    monkeypatch.setattr(command, "connect", connect)
+    shell = FakeShell(outputs={"output -json": json.dumps({"projects": {"value": PROJECTS}})})
+    with pytest.raises(DeployError) as failed:
+        command.run_deploy(args(), shell)
+    message = str(failed.value)
+    assert message.startswith("dev is applied, but its migrations did not all run")
+    assert str(error) in message
+    assert (
+        "`FOODDELIVERY_MODE=gcp FOODDELIVERY_PROJECT_CUSTOMER=fd-customer-dev "
+        "FOODDELIVERY_PROJECT_ORDER=fd-order-dev fooddelivery migrate`"
+    ) in message
+
+
+def test_unreadable_outputs_after_the_apply_say_it_is_applied(archives, monkeypatch):
+    monkeypatch.setattr(command, "connect", lambda *_: pytest.fail("connected"))
+    shell = FakeShell(codes={f"terraform -chdir={command.environment('dev')} output": 1})
+    with pytest.raises(DeployError) as failed:
+        command.run_deploy(args(), shell)
+    assert str(failed.value).startswith("dev is applied, but its migrations did not all run")
+    assert "`fooddelivery deploy --env dev` again" in str(failed.value)
+
+
+@pytest.mark.parametrize("printed", ["Warning: no plan\n", "[]"])
+def test_a_plan_terraform_shows_as_no_json_object_stops_the_deploy_clearly(archives, printed):
+    shell = FakeShell(outputs={"show -json": printed})
+    with pytest.raises(DeployError, match=r"`terraform -chdir=\S+ show -json \S+` printed"):
+        command.run_deploy(args(), shell)
+    assert not [argv for argv in shell.ran if argv[2] == "apply"]
 
 
 def test_a_first_deploy_of_the_secrets_runs_no_migration(archives, monkeypatch):
@@ -392,6 +443,20 @@ def test_teardown_lists_what_is_left_and_exits_1(archives, capsys):
     assert "fd-customer-dev: topic projects/p/topics/bus" in err
     assert "fd-order-dev: topic projects/p/topics/bus" in err
     assert "subscription" not in err  # other lists came back empty
+
+
+def test_teardown_that_cannot_read_a_projects_state_is_incomplete(archives, capsys):
+    shell = teardown_shell(codes={"gcloud projects describe": 1})
+    assert command.run_teardown(args(), shell) == 1
+    captured = capsys.readouterr()
+    assert "fd-customer-dev: could not read whether it is deleted" in captured.err
+    assert "teardown of dev: INCOMPLETE" in captured.out
+
+
+def test_a_failed_destroy_says_what_may_be_left_and_how_to_finish(archives):
+    shell = teardown_shell(codes={f"terraform -chdir={command.environment('dev')} destroy": 1})
+    with pytest.raises(DeployError, match=r"dev may be partly destroyed: .* teardown --env dev"):
+        command.run_teardown(args(), shell)
 
 
 def scheduler_locations(shell: FakeShell) -> set[str]:

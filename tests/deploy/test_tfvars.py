@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from shared import idempotency_keys
 from shared.deploy import tfvars
 from shared.deploy.command import environments
 from shared.deploy.tfvars import DeployError
@@ -91,7 +92,7 @@ def test_schedules_become_cron(every_s, cron):
     assert tfvars.cron(every_s) == cron
 
 
-@pytest.mark.parametrize("every_s", [90, 420, 25200])
+@pytest.mark.parametrize("every_s", [0, 30, 90, 420, 25200])
 def test_periods_cron_cannot_express_are_refused(every_s):
     with pytest.raises(DeployError, match=f"every_s={every_s}"):
         tfvars.cron(every_s)
@@ -152,3 +153,23 @@ def test_a_subsystems_ttl_collections_get_a_ttl_policy_after_the_kits(generated)
     order = generated["subsystems"]["order"]["firestore_ttl_fields"]
     expiring = ("idempotency-keys", "order-events", "pos-inbox")
     assert order == [{"collection": c, "field": "expireAt"} for c in expiring]
+
+
+def test_a_subsystem_naming_the_kits_ttl_collection_gets_one_policy_for_it():
+    # Terraform keys the TTL policies by collection and field: a repeated one stops the plan.
+    tiny = Subsystem(
+        "tiny", _tiny().services, ttl_collections=("carts", idempotency_keys.COLLECTION)
+    )
+    rendered = tfvars.render([tiny])["subsystems"]["tiny"]["firestore_ttl_fields"]
+    assert rendered == [
+        {"collection": idempotency_keys.COLLECTION, "field": "expireAt"},
+        {"collection": "carts", "field": "expireAt"},
+    ]
+
+
+def test_an_index_or_ttl_collection_declared_twice_is_refused():
+    with pytest.raises(TopologyError, match=r"index on 'c' \('a', 'b'\) is declared twice"):
+        _tiny(indexes=(Index("c", ("a", "b")), Index("c", ("a", "b"))))
+    _tiny(indexes=(Index("c", ("a", "b")), Index("c", ("a", "b desc"))))  # differ by direction
+    with pytest.raises(TopologyError, match="ttl collection 'carts' is declared twice"):
+        Subsystem("tiny", _tiny().services, ttl_collections=("carts", "carts"))
