@@ -24,6 +24,7 @@ from pathlib import Path
 
 from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
+from measure import header, stop_on_sigterm
 
 from shared import emulators
 from shared.procfs import group_members
@@ -38,6 +39,8 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[0, 1000, 4000])
     parser.add_argument("--writes", type=int, default=200)
     args = parser.parse_args()
+    stop_on_sigterm()  # the emulator stops as on Ctrl-C
+    print(header("emulator_listeners", vars(args)), flush=True)
     emulator = emulators.start(emulators.FIRESTORE)
     assert emulator.process is not None
     pgid = os.getpgid(emulator.process.pid)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from google.cloud import pubsub_v1  # type: ignore[attr-defined, import-untyped, unused-ignore]
+from measure import header, stop_on_sigterm
 
 from shared import emulators
 from shared.clock import ManualClock, SystemClock
@@ -109,12 +110,12 @@ def consume_raw(subscription: str, n: int) -> float:
         callback,
         flow_control=pubsub_v1.types.FlowControl(max_messages=1000),
     )
-    done.wait(300)
+    finished = done.wait(300)
     elapsed = time.perf_counter() - started
     future.cancel()
     future.result(timeout=30)  # let the stream shut down before closing its channel
     subscriber.close()
-    return elapsed
+    return _all_consumed(finished, "raw", n, elapsed)
 
 
 def consume_kit(subscription: str, n: int) -> float:
@@ -126,15 +127,23 @@ def consume_kit(subscription: str, n: int) -> float:
     def handle(message: Message) -> bool:
         ok = runtime.handle(message) is Outcome.ACK
         with lock:
-            count[0] += 1
+            count[0] += ok  # a message nacked comes again: counted once, when acked
             if count[0] >= n:
                 done.set()
         return ok
 
     started = time.perf_counter()
     with PubSubPullWorker(subscription, handle, max_messages=1000):
-        done.wait(300)
+        finished = done.wait(300)
         elapsed = time.perf_counter() - started
+    return _all_consumed(finished, "kit", n, elapsed)
+
+
+def _all_consumed(finished: bool, path: str, n: int, elapsed: float) -> float:
+    """``elapsed``, once the ``path`` consumer acked all ``n`` messages; else an error, rather
+    than a rate computed from a timeout."""
+    if not finished:
+        raise RuntimeError(f"the {path} consumer acked fewer than {n} messages in {elapsed:.0f} s")
     return elapsed
 
 
@@ -155,8 +164,11 @@ def embedded(n: int) -> float:
         started = time.perf_counter()
         for i in range(0, n, 100):
             publisher.publish(Topic.BUS, batch[i : i + 100])
-        system.run_until_quiet()
-        return time.perf_counter() - started
+        delivered = system.run_until_quiet()
+        elapsed = time.perf_counter() - started
+        if delivered != n:
+            raise RuntimeError(f"the embedded hub made {delivered} deliveries of {n} events")
+        return elapsed
 
 
 def measure_round(
@@ -196,6 +208,8 @@ def main() -> None:
     parser.add_argument("--embedded-events", type=int, default=50_000)
     parser.add_argument("--chunk", type=int, default=1000, help="messages per kit publish call")
     args = parser.parse_args()
+    stop_on_sigterm()  # the emulator stops as on Ctrl-C
+    print(header("kit_throughput", vars(args)), flush=True)
     batch = messages(args.messages)
 
     results = []

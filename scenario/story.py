@@ -9,13 +9,23 @@ round each actor looks at their app and does what it shows, then time passes.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import requests
 
-from scenario.actors import ApiError, CustomerApp, DriverApp, PosTerminal, StaffApp, Urls, tokens
+from scenario.actors import (
+    ApiError,
+    CustomerApp,
+    DriverApp,
+    PosTerminal,
+    StaffApp,
+    Urls,
+    checkout_key,
+    tokens,
+)
 from scenario.seed import CUSTOMER_NAMES, DRIVER_NAMES, RESTAURANTS, address_near
 from shared.auth import LocalIssuer
 
@@ -71,8 +81,13 @@ class Story:
     progress: Callable[[Outcome], None] | None = None
     arrivals_per_round: int | None = None
     """``None``: every order is placed before the first round; else this many per round."""
-    on_checkout: Callable[[str], None] | None = None
-    """Called with each order id as soon as its checkout succeeded (for latency figures)."""
+    on_checkout: Callable[[str, float], None] | None = None
+    """Called with each order id as soon as its checkout succeeded, and the
+    :func:`time.perf_counter` reading taken just before its checkout request was sent (for
+    latency figures)."""
+    on_tracked: Callable[[str, str], None] | None = None
+    """Called with an order id and its status each time the customer's tracking view shows
+    the order a status it did not show before (for latency figures)."""
     missed_offer: bool = False
     """The first driver offered a delivery lets the offer run out (their phone is in their
     pocket), so dispatch offers it again; only where time can be advanced at will (the
@@ -143,12 +158,14 @@ class Story:
             restaurant = self.rng.choice(customer.restaurants())
             menu = [item for item in customer.menu(restaurant["id"]) if item["available"]]
             picks = self.rng.sample(menu, k=min(len(menu), self.rng.randint(1, 3)))
-            order_id = customer.order(
+            customer.fill_cart(
                 restaurant["id"], [(item["id"], self.rng.randint(1, 2)) for item in picks]
             )
+            sent = time.perf_counter()
+            order_id = customer.checkout(checkout_key())
             outcome.orders[order_id] = {"customer": customer, "status": "pending-payment"}
             if self.on_checkout:
-                self.on_checkout(order_id)
+                self.on_checkout(order_id, sent)
             if n % 50 == 49:
                 self.stack.settle()
                 if self.progress and not outcome.rounds:
@@ -172,6 +189,8 @@ class Story:
         for order_id, order in outcome.orders.items():
             if order["status"] not in FINAL:
                 view = order["customer"].track(order_id)
+                if self.on_tracked and view["status"] != order["status"]:
+                    self.on_tracked(order_id, view["status"])
                 order["status"], order["reason"] = view["status"], view["reason"]
 
     def _kitchens(self, outcome: Outcome) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import sys
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -54,3 +57,89 @@ def test_an_offer_that_never_shows_is_given_up(bench: Any) -> None:
     driver = Driver(unknown_for=1000)
     with pytest.raises(ApiError):
         bench._deliver(driver, {"offerId": "o-1", "deliveryId": "d-1"}, 0.01, 0.1)
+
+
+class Customer:
+    """A customer app recording when its checkout request went out."""
+
+    def __init__(self, status: str = "delivered") -> None:
+        self.requested_at: float | None = None
+        self.status = status
+
+    def order(self, restaurant_id: str, lines: list[tuple[str, int]]) -> str:
+        self.fill_cart(restaurant_id, lines)
+        return self.checkout("key")
+
+    def fill_cart(self, restaurant_id: str, lines: list[tuple[str, int]]) -> None:
+        time.sleep(0.05)  # filling the cart is not part of the checkout
+
+    def checkout(self, idempotency_key: str) -> str:
+        self.requested_at = time.perf_counter()
+        time.sleep(0.05)  # the answer takes a while
+        return "o-1"
+
+    def track(self, order_id: str) -> dict[str, Any]:
+        return {"status": self.status}
+
+
+def _bench(bench: Any, customers: list[Any]) -> Any:
+    made = object.__new__(bench.Bench)
+    made.customers, made.customer_of = customers, {}
+    made.checkout_sent, made.delivered_seen = {}, {}
+    made.pool = concurrent.futures.ThreadPoolExecutor(2)
+    made.done = threading.Event()
+    return made
+
+
+def test_the_latency_clock_starts_when_the_checkout_request_is_sent(bench: Any) -> None:
+    customer = Customer()
+    made = _bench(bench, [customer])
+
+    made.checkout(0)
+
+    assert customer.requested_at is not None
+    assert customer.requested_at - 0.01 < made.checkout_sent["o-1"] <= customer.requested_at
+    assert made.customer_of == {"o-1": customer}
+
+
+def test_the_latency_clock_stops_when_the_tracking_view_first_shows_the_delivery(
+    bench: Any,
+) -> None:
+    customer = Customer(status="picked-up")
+    made = _bench(bench, [customer])
+    made.customer_of = {"o-1": customer}
+
+    assert made.statuses() == {"o-1": "picked-up"}
+    assert made.delivered_seen == {}
+    customer.status = "delivered"
+    before = time.perf_counter()
+    assert made.statuses() == {"o-1": "delivered"}
+    seen = made.delivered_seen["o-1"]
+    assert before <= seen <= time.perf_counter()
+    made.statuses()
+    assert made.delivered_seen == {"o-1": seen}  # the first sighting, not the latest
+
+
+def test_drivers_act_on_their_offers_in_daemon_threads(bench: Any) -> None:
+    made = _bench(bench, [])
+    daemons: list[bool] = []
+
+    class Phone:
+        def accept(self, offer_id: str) -> None:
+            daemons.append(threading.current_thread().daemon)
+            made.done.set()
+            raise ApiError("POST", f"/offers/{offer_id}/accept", 409, {"error": "taken"})
+
+    class Stack:
+        def driver_messages(self) -> list[dict[str, Any]]:
+            offer = {"expiresAt": 1, "offerId": "o-1", "deliveryId": "d-1"}
+            return [{"id": "m-1", "to": {"id": "drv"}, "data": offer}]
+
+    made.stack, made.driver_by_id = Stack(), {"drv": Phone()}
+    made.dispatch()
+    for _ in range(100):
+        if daemons:
+            break
+        time.sleep(0.05)
+
+    assert daemons == [True]  # an interrupted run does not wait for the drivers
