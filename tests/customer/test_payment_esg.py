@@ -798,6 +798,18 @@ def test_a_key_reused_with_another_request_is_a_fault_never_a_decline() -> None:
         authorize(processor, "o-1", "pm_card_amex")
 
 
+AMEX = {"token": "pm_card_amex", "brand": "amex", "last4": "0005"}
+
+
+def as_before_attempts_kept_their_card(shop: Customer) -> None:
+    """Make the one order's attempt one noted before attempts kept their card and time (the
+    order naming no card), and replace the saved card with an Amex."""
+    [order] = shop.store.query("orders")
+    shop.store.update("orders", order.key, lambda o: {**o, "paymentMethod": None} if o else o)
+    shop.store.update("payment-attempts", order.key, lambda _: {"orderId": order.key})
+    shop.client("account-bff").put("/me/payment-method", json=AMEX, headers=shop.headers())
+
+
 def test_a_retry_of_an_attempt_noted_before_attempts_kept_their_time_adopts_what_it_finds(
     shop: Customer,
 ) -> None:
@@ -806,15 +818,7 @@ def test_a_retry_of_an_attempt_noted_before_attempts_kept_their_time_adopts_what
     shop.sign_up()
     shop.fill_cart()
     shop.processor.lost_answers = 1
-    amex = {"token": "pm_card_amex", "brand": "amex", "last4": "0005"}
-
-    def as_before_attempts_kept_their_card() -> None:
-        [order] = shop.store.query("orders")
-        shop.store.update("orders", order.key, lambda o: {**o, "paymentMethod": None} if o else o)
-        shop.store.update("payment-attempts", order.key, lambda _: {"orderId": order.key})
-        shop.client("account-bff").put("/me/payment-method", json=amex, headers=shop.headers())
-
-    after_the_first_authorize_call(shop, as_before_attempts_kept_their_card)
+    after_the_first_authorize_call(shop, lambda: as_before_attempts_kept_their_card(shop))
 
     # WHEN payment-esg tries again, not knowing whether the processor still keeps the key
     order_id = checkout(shop)
@@ -963,15 +967,7 @@ def test_a_retry_refused_for_its_reused_key_leaves_the_order_undeclined(shop: Cu
     shop.sign_up(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
     shop.fill_cart()
     shop.processor.lost_answers = 1
-    amex = {"token": "pm_card_amex", "brand": "amex", "last4": "0005"}
-
-    def as_before_attempts_kept_their_card() -> None:
-        [order] = shop.store.query("orders")
-        shop.store.update("orders", order.key, lambda o: {**o, "paymentMethod": None} if o else o)
-        shop.store.update("payment-attempts", order.key, lambda _: {"orderId": order.key})
-        shop.client("account-bff").put("/me/payment-method", json=amex, headers=shop.headers())
-
-    after_the_first_authorize_call(shop, as_before_attempts_kept_their_card)
+    after_the_first_authorize_call(shop, lambda: as_before_attempts_kept_their_card(shop))
 
     # WHEN payment-esg asks again, with the saved card now, and the processor refuses the key
     order_id = checkout(shop)
