@@ -217,10 +217,11 @@ def register(commands: Any) -> None:
 
     deploy = commands.add_parser("deploy", help="build the archives and terraform apply")
     _environment_options(deploy)
-    deploy.add_argument(
+    only = deploy.add_mutually_exclusive_group()
+    only.add_argument(
         "--archives-only", action="store_true", help="only build build/archives/*.zip"
     )
-    deploy.add_argument(
+    only.add_argument(
         "--secrets-only",
         action="store_true",
         help="first deployment: create the projects and empty secrets only, to fill them",

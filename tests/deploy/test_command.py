@@ -367,6 +367,16 @@ def test_an_unknown_environment_is_refused_before_any_archive_is_built(
     assert not archives.exists()
 
 
+def test_archives_only_and_secrets_only_together_are_refused(archives, monkeypatch, capsys):
+    monkeypatch.setattr(command, "build_archives", lambda: pytest.fail("built archives"))
+    argv = ["deploy", "--env", "dev", "--state-bucket", "b", "--archives-only", "--secrets-only"]
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    assert "not allowed with argument --archives-only" in capsys.readouterr().err
+    assert not archives.exists()
+
+
 def test_archives_only_needs_no_state_bucket(archives, monkeypatch):
     monkeypatch.delenv(command.STATE_BUCKET_ENV, raising=False)
     shell = FakeShell()
