@@ -88,6 +88,10 @@ STORE_RETRY_AFTER_S = 5
 VERIFIER_RETRY_AFTER_S = 5
 """The ``Retry-After`` of a 503 answered because tokens cannot be checked right now, unless
 the verifier knows when they can (:attr:`~shared.auth.VerifierUnavailable.retry_after_s`)."""
+KEY_IN_USE_RETRY_AFTER_S = 1
+"""The ``Retry-After`` of a 409 to a request whose ``Idempotency-Key`` an earlier one still
+holds: most end within a second (one whose process died is taken over after
+:data:`~shared.idempotency_keys.RESERVATION_TIMEOUT_S`)."""
 _PARAM = re.compile(r"{(\w+)}")
 _OBJECT_WANTED = "Input should be a JSON object"
 Handler = Callable[..., Any]
@@ -311,7 +315,10 @@ class HttpApi:
                 lambda: self._call(route, caller, body, query, params),
             )
         except KeyRefused as refused:
-            raise HttpError(refused.status, str(refused)) from refused
+            running = (
+                {"Retry-After": str(KEY_IN_USE_RETRY_AFTER_S)} if refused.status == 409 else {}
+            )
+            raise HttpError(refused.status, str(refused), headers=running) from refused
 
     # -- OpenAPI -----------------------------------------------------------------------
 

@@ -79,7 +79,9 @@ def test_a_retry_while_the_first_request_runs_is_refused_and_runs_nothing() -> N
     orders.release.set()
     running.join(10)
     assert retry.status_code == 409 and "still running" in retry.get_json()["error"]
+    assert retry.headers["Retry-After"] == "1"
     assert other.status_code == 422
+    assert "Retry-After" not in other.headers
     assert first[0].status_code == 201 and first[0].get_json() == {"order": "o-1"}
     assert orders.ran == 1
     again = orders.post()
