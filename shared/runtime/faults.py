@@ -61,6 +61,8 @@ MAX_FAULT_EVENT_BYTES = 10_000_000
 """The largest fault event the recorder decodes: Pub/Sub's own limit on a message. A fault
 event holds the refused message whole, so it may be larger than a bus event may be."""
 MAX_ERROR_CHARS = 4000
+"""How much of an error's message (its start) and of its traceback (its end) a fault keeps:
+an error quoting a huge refused value must not make its fault event too large to publish."""
 RECORDED_MESSAGE = "recordedMessageId"
 """The record's field holding the id of the ``faults`` message it was last recorded from."""
 FAULT_HEADER = "Fooddelivery-Fault"
@@ -133,7 +135,7 @@ def fault_event(
     )
     partition_key = message.attributes.get("partitionKey") or original
     details = _utf8("".join(traceback.format_exception(error))[-MAX_ERROR_CHARS:])
-    said = _utf8(str(error))
+    said = _utf8(_start_of(str(error)))
     body = {
         "function": function,
         "reason": "poison",
@@ -162,6 +164,13 @@ def fault_event(
     # The message in base64 would make a fault event Pub/Sub refuses, and the poison message
     # would be retried until dead-lettered: the fault is kept, its message's data is not.
     return replace(event, body={**body, "message": _data_left_out(kept)})
+
+
+def _start_of(text: str) -> str:
+    """``text``, or its first :data:`MAX_ERROR_CHARS` characters and how many more there are."""
+    if len(text) <= MAX_ERROR_CHARS:
+        return text
+    return f"{text[:MAX_ERROR_CHARS]}… ({len(text) - MAX_ERROR_CHARS} more characters)"
 
 
 def _utf8(text: str) -> str:

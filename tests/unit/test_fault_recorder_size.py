@@ -81,3 +81,19 @@ def test_a_message_too_large_for_its_fault_event_is_recorded_at_once_without_its
     assert "data" not in kept
     assert (kept["bytes"], kept["sha256"]) == (8_000_000, hashlib.sha256(poison.data).hexdigest())
     assert kept["attributes"] == {"type": "customer.order-placed", "id": "e-1"}
+
+
+def test_an_error_quoting_a_huge_value_is_kept_by_its_start_and_the_fault_published() -> None:
+    refused = "x" * 11_000_000
+    event = fault_event(
+        subsystem="order",
+        function=INGRESS,
+        message=Message(data=b"{}", attributes={"type": "customer.order-placed", "id": "e-2"}),
+        error=PoisonError(f"not an order: {refused}"),
+        clock=ManualClock(1_000),
+    )
+
+    check_publishable([to_message(event)], "projects/p/topics/faults")
+    said = event.body["error"]["message"]
+    assert said.startswith("not an order: xxx")
+    assert said.endswith(f"… ({len(refused) + 14 - 4000} more characters)")
