@@ -94,7 +94,12 @@ def cells_apart(a: Mapping[str, float], b: Mapping[str, float]) -> int:
 
 
 def _grid(point: Mapping[str, float]) -> tuple[int, int]:
-    return math.floor(point["lat"] / CELL_DEG), _wrapped(math.floor(point["lng"] / CELL_DEG))
+    """The row and column of ``point``'s cell. Order's contract bounds no coordinate: a
+    latitude beyond a pole is taken as the pole and a longitude is read around the globe
+    (181 is -179), so no number dispatch is given stops it."""
+    lat = min(max(point["lat"], -90.0), 90.0)
+    lng = math.fmod(point["lng"], 360.0)
+    return math.floor(lat / CELL_DEG), _wrapped(math.floor(lng / CELL_DEG))
 
 
 def _wrapped(column: int) -> int:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import Field
-
 from delivery.events import ORDER_UPDATED
 from shared.contracts import Reader, read
 
@@ -20,14 +18,13 @@ VERSION = "2"
 
 
 class AddressReader(Reader):
-    """A pickup or delivery address with its coordinates: a point on Earth, or the event
-    breaks the contract (a fault naming the field), never a pickup dispatch cannot place."""
+    """A pickup or delivery address with its coordinates."""
 
     street: str
     city: str
     postcode: str
-    lat: float = Field(ge=-90, le=90)
-    lng: float = Field(ge=-180, le=180)
+    lat: float
+    lng: float
 
 
 class RestaurantReader(Reader):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pytest
@@ -153,3 +154,11 @@ def test_cells_wrap_around_at_the_antimeridian() -> None:
     assert cell_of(west) in ring(east, 1)
     assert cells_apart(east, west) == 1
     assert cells_apart({"lat": 0.0, "lng": 0.0}, {"lat": 0.0, "lng": 90.0}) == 9000
+
+
+def test_a_point_off_the_globe_is_read_around_it_and_never_stops_the_grid() -> None:
+    assert cell_of({"lat": 52.5, "lng": 181.0}) == cell_of({"lat": 52.5, "lng": -179.0})
+    assert cell_of({"lat": 1e308, "lng": 1e308}) == cell_of(
+        {"lat": 90.0, "lng": math.fmod(1e308, 360)}
+    )
+    assert cell_of({"lat": -95.0, "lng": 0.5}) == cell_of({"lat": -90.0, "lng": 0.5})
