@@ -19,7 +19,8 @@ heard first leaves a note that it was never handed over, and a placed order
 whose note says withdrawn is not handed over (again). A cancellation handled while the
 order is on its way to the point of sale may withdraw it there before it arrives (the point
 of sale does not know it yet, which is fine): so once the order is handed over, a note that
-says withdrawn by then withdraws it again.
+says withdrawn by then withdraws it again, and so does a placed order delivered again whose
+note says withdrawn (the try that handed it over may have died before it could look).
 """
 
 from __future__ import annotations
@@ -53,10 +54,15 @@ def forward_to_pos(event: Envelope, ctx: Context[OrderPorts]) -> None:
     if order["status"] == "placed" and order.get("ordering") == "pos":
         handed_over = {"restaurantId": order["restaurant"]["id"], "status": HANDED_OVER}
         store.create(ORDERS, order["id"], handed_over)
-        if _status(store.get(ORDERS, order["id"])) == HANDED_OVER:
+        noted = _status(store.get(ORDERS, order["id"]))
+        if noted == HANDED_OVER:
             _submit(order, ctx)
             if _status(store.get(ORDERS, order["id"])) == WITHDRAWN:
                 _withdraw_overtaken(order, ctx)
+        elif noted == WITHDRAWN:
+            # Handed over, then withdrawn: an earlier try of this hand-over may have died once
+            # the point of sale took the order, before it could see the withdrawal overtake it.
+            _withdraw_overtaken(order, ctx)
         else:
             ctx.log.info("order %s was cancelled before it could be handed over", order["id"])
     elif order["status"] == "cancelled":

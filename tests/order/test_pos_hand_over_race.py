@@ -23,6 +23,7 @@ from fakes.point_of_sale.models import OrderRequest
 from fakes.point_of_sale.orders import Order
 from fakes.point_of_sale.orders import PointOfSale as FakePointOfSale
 from order.ports import OrderPorts
+from order.pos_esg import to_pos
 from order.pos_esg.client import HttpPointOfSale
 from order.pos_esg.to_pos import forward_to_pos
 from shared.clock import ManualClock
@@ -94,6 +95,33 @@ def test_an_order_cancelled_while_it_is_handed_over_is_withdrawn_once_it_arrives
 
     monkeypatch.setattr(FakePointOfSale, "receive", cancelled_meanwhile)
     forward_to_pos(announced("placed"), ctx)
+
+    held = session.get("http://pos.test/orders/o-1")
+    assert held.status_code == 200
+    assert held.json()["status"] == "cancelled"
+
+
+def test_a_hand_over_that_died_once_the_order_arrived_withdraws_it_when_tried_again(
+    session: requests.Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = context(session)
+    receive = FakePointOfSale.receive
+
+    def cancelled_meanwhile_then_died(self: FakePointOfSale, request: OrderRequest) -> Order:
+        forward_to_pos(announced("cancelled", "customer"), ctx)
+        taken = receive(self, request)
+        monkeypatch.setattr(to_pos, "_status", died)  # the try dies before it reads the note
+        return taken
+
+    def died(note: object) -> str:
+        raise RuntimeError("the function instance was stopped")
+
+    monkeypatch.setattr(FakePointOfSale, "receive", cancelled_meanwhile_then_died)
+    with pytest.raises(RuntimeError):
+        forward_to_pos(announced("placed"), ctx)
+    monkeypatch.undo()
+
+    forward_to_pos(announced("placed"), ctx)  # the hand-over tried again
 
     held = session.get("http://pos.test/orders/o-1")
     assert held.status_code == 200
