@@ -64,6 +64,12 @@ class ResponseView(_WireModel):
     model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
 
+STORED = ConfigDict(extra="ignore")
+"""The config of a request model nested in a :class:`ResponseView` (an address, a location):
+the view is read from a stored document, which may hold a field another version of the API
+saved and this one does not know (after a rollback): left out of the answer, not a 500."""
+
+
 class PageQuery(QueryString):
     """A list endpoint's ``?limit=`` (documents per page; a page holds more when several
     share the last one's stamp) and ``?before=`` (the ``next`` of the page before); any

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BeforeValidator, Field, StrictBool
 
 from customer.contracts import Address
-from shared.api_models import RequestBody, ResponseView
+from shared.api_models import STORED, RequestBody, ResponseView
 
 ACCOUNTS = "accounts"
 """Accounts, keyed by the customer's subject: the profile and ``paymentMethod`` (with its token)."""
@@ -48,14 +48,14 @@ class SavedAddress(Address):
     """The saved address as an account holds it: a field a later version of the API stored,
     and this one does not know (after a rollback), is left out of the answer, not a 500."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = STORED
 
 
 class StoredPreferences(Preferences):
     """Preferences as an account holds them: a preference a later version of the API saved,
     and this one does not know (after a rollback), is left out of the answer, not a 500."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = STORED
 
 
 class Profile(RequestBody):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from customer.browse_bff.pages import Position
 from customer.contracts import Address
 from customer.restaurant_esg.cuisines import cuisine_tag
-from shared.api_models import MAX_PAGE_LIMIT, PAGE_LIMIT, QueryString, ResponseView
+from shared.api_models import MAX_PAGE_LIMIT, PAGE_LIMIT, STORED, QueryString, ResponseView
 
 RESTAURANTS = "catalog-restaurants"
 """Restaurants, keyed by restaurant id."""
@@ -19,7 +19,7 @@ class PickupAddress(Address):
     """A restaurant's address as its view holds it: a field a later version of this BFF
     stored, and this one does not know (after a rollback), is left out, not a 500."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = STORED
 
 
 class Restaurant(ResponseView):

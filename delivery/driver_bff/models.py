@@ -5,9 +5,9 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StrictBool, field_validator
+from pydantic import Field, StrictBool, field_validator
 
-from shared.api_models import PageQuery, RequestBody, ResponseView
+from shared.api_models import STORED, PageQuery, RequestBody, ResponseView
 
 Vehicle = Literal["bike", "scooter", "car"]
 REASON_MAX_CHARS = 200
@@ -79,7 +79,7 @@ class LastLocation(Location):
     """Where a driver is, as their profile holds it: a field a later version of this BFF
     stored, and this one does not know (after a rollback), is left out, not a 500."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = STORED
 
 
 class Profile(ResponseView):

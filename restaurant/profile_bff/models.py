@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
-from shared.api_models import RequestBody, ResponseView
+from shared.api_models import STORED, RequestBody, ResponseView
 
 RESTAURANTS = "restaurants"
 """Profiles, keyed by restaurant id."""
@@ -68,11 +68,6 @@ class Profile(Body):
     def _one_spelling(cls, cuisine: str) -> str:
         """Cuisines are tags customers filter by: ``Italian`` and ``italian`` are one."""
         return cuisine.lower()
-
-
-STORED = ConfigDict(extra="ignore")
-"""A view's config: it is read from a stored document, which may still hold a field an
-older version of the API saved and this one no longer has (left out of the answer)."""
 
 
 class AddressView(Address):
