@@ -190,6 +190,9 @@ def test_a_cuisine_is_kept_in_lower_case_so_customers_find_it_however_it_was_typ
         # one-line text: a line or paragraph separator breaks it as a newline does
         ({"name": "Trattoria\u2028Roma"}, "name"),
         ({"address": {**PROFILE["address"], "street": "Torstraße\u2029 1"}}, "address.street"),
+        # a bidirectional override left open reverses what the app shows after the name
+        ({"name": "Roma\u202e"}, "name"),
+        ({"cuisine": "pizza\u2069"}, "cuisine"),
     ],
 )
 def test_an_invalid_profile_gets_400_naming_the_field_and_is_not_saved(
@@ -324,6 +327,8 @@ def with_item(index: int, **changes: Any) -> list[dict[str, Any]]:
         (with_item(1, name="\u200b\u2060"), "items.1.name", "must hold a visible character"),
         (with_item(1, name="Tiramis\u2028\u00f9"), "items.1.name", "must be one line"),
         (with_item(0, id="pizza\u2029bianca"), "items.0.id", "must be one line"),
+        (with_item(1, name="Tiramis\u202eù"), "items.1.name", "must close every bidirectional"),
+        (with_item(0, description="hot\u2067 \u202c"), "items.0.description", "'\\u202c'"),
     ],
 )
 def test_an_invalid_menu_gets_400_naming_the_field_and_is_not_saved(
@@ -344,6 +349,14 @@ def test_a_description_may_break_lines_and_a_name_may_join_emoji(restaurant: Res
     response = put_menu(restaurant, items)
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["items"][0]["description"] == description
+
+
+def test_a_name_may_isolate_right_to_left_text_it_closes(restaurant: Restaurant) -> None:
+    put_profile(restaurant)
+    name = "Falafel \u2067\u0641\u0644\u0627\u0641\u0644\u2069 \u202bwrap\u202c"
+    response = put_menu(restaurant, with_item(0, name=name))
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["items"][0]["name"] == name
 
 
 @pytest.mark.parametrize("currency", ["JPY", "CHF", "XOF"])
