@@ -7,8 +7,8 @@ from typing import Literal, get_args
 from pydantic import ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from restaurant.text import text_problem
 from shared.api_models import PageQuery, QueryString, RequestBody, ResponseView
+from shared.text import text_problem
 
 TICKETS = "tickets"
 """One ticket per queued order, keyed by order id; or, for an order withdrawn before it

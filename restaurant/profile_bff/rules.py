@@ -1,5 +1,5 @@
 """What makes a profile or menu valid beyond the shape of its fields: its text is fit to
-show (:mod:`restaurant.text`; a name, id or address part is one line and shows something,
+show (:mod:`shared.text`; a name, id or address part is one line and shows something,
 a description may break lines or be empty), its dish ids unique and its currency one,
 a code of ISO 4217 (:mod:`restaurant.profile_bff.currencies`).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from restaurant.profile_bff.currencies import ISO_4217
-from restaurant.text import text_problem
+from shared.text import text_problem
 
 if TYPE_CHECKING:
     from restaurant.profile_bff.models import Menu, Profile

@@ -1,4 +1,5 @@
-"""What makes staff-typed text fit to show to customers (and print on kitchen tickets).
+"""What makes typed text fit to show to other people: a dish or a restaurant's name shown
+to customers, a reason printed on a kitchen ticket, a driver's name on an order.
 
 Such text holds no control characters: a dish named ``"Pizza\\x1b[2J"`` or a rejection
 reason ``"Sorry\\x00"`` would reach every customer's app as it was typed. A name, id or
@@ -33,7 +34,7 @@ _BIDI_CLOSERS = frozenset(_BIDI_OPENERS.values())
 
 
 def text_problem(text: str, *, multiline: bool = False, may_be_blank: bool = False) -> str | None:
-    """Why ``text`` may not be shown to customers, or None: a control character (but for
+    """Why ``text`` may not be shown to others, or None: a control character (but for
     tabs and line breaks in ``multiline`` text), a line or paragraph separator in one-line
     text, a bidirectional embedding, override or isolate left unmatched, or nothing to show
     (unless ``may_be_blank``).
