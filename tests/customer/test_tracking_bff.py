@@ -299,6 +299,35 @@ def test_a_redelivered_event_changes_nothing(shop: Customer) -> None:
     assert shop.store.get("tracking", order_id) == view
 
 
+@pytest.mark.parametrize("foreign", ["a/b", "__x__", "..", "."])
+def test_news_of_an_order_id_no_document_can_have_is_read_and_not_tracked(
+    shop: Customer, foreign: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Order's and Delivery's contracts allow any id; checkout's ids are document ids, so
+    such an order is none of the customer's: left aside with a warning, not a fault."""
+    order_id = shop.place_order()
+
+    shop.order_status(foreign, "accepted")
+    shop.delivery(foreign, "picked-up")
+    shop.order_status(order_id, "accepted")
+
+    assert shop.faults() == []
+    assert [view.key for view in shop.store.query("tracking")] == [order_id]
+    assert track(shop, order_id).get_json()["status"] == "accepted"
+    warned = [r for r in caplog.records if "is none of the customer's" in r.getMessage()]
+    assert len(warned) == 2
+
+
+def test_a_delivery_id_no_document_can_have_still_tracks_its_order(shop: Customer) -> None:
+    """Only the order id keys what tracking keeps; the delivery's own id is just carried."""
+    order_id = shop.place_order()
+
+    shop.delivery(order_id, "picked-up", id="__d/1__")
+
+    assert shop.faults() == []
+    assert track(shop, order_id).get_json()["status"] == "picked-up"
+
+
 def test_a_declined_order_says_so(shop: Customer) -> None:
     order_id = shop.place_order(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
 
@@ -834,6 +863,25 @@ def test_orders_of_the_same_millisecond_are_never_split_across_pages(shop: Custo
     page = history_page(shop, "?limit=2")
     assert sorted(o["id"] for o in page["orders"]) == sorted(placed)
     assert page["next"] is None
+
+
+def test_orders_changing_or_placed_while_paging_neither_repeat_nor_skip(shop: Customer) -> None:
+    placed = []
+    for _ in range(4):
+        shop.clock.advance(MINUTE)
+        placed.append(shop.place_order())
+    first = history_page(shop, "?limit=2")
+
+    shop.order_status(placed[0], "accepted")  # the oldest moves on, and a newer one
+    shop.order_status(placed[3], "cancelled", reason="rejected")
+    shop.clock.advance(MINUTE)
+    newer = shop.place_order()  # checked out meanwhile: on the first page, when asked again
+    second = history_page(shop, f"?limit=2&before={first['next']}")
+
+    listed = [o["id"] for o in first["orders"] + second["orders"]]
+    assert listed == placed[::-1]
+    assert second["next"] is None
+    assert [o["id"] for o in history_page(shop, "?limit=1")["orders"]] == [newer]
 
 
 @pytest.mark.parametrize("query", ["?limit=0", "?limit=101", "?before=-1", "?page=2"])
