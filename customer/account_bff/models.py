@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, StrictBool
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from customer.contracts import Address
 from shared.api_models import STORED, RequestBody, ResponseView
+from shared.text import text_problem
 
 ACCOUNTS = "accounts"
 """Accounts, keyed by the customer's subject: the profile and ``paymentMethod`` (with its token)."""
@@ -17,17 +27,52 @@ PHONE = r"^\+?[0-9][0-9 ()-]{5,19}$"
 TOKEN = r"^pm_[A-Za-z0-9_]{3,64}$"
 
 
+COORDINATES = ("lat", "lng")
+
+
 def _trimmed(given: object) -> object:
-    """An address's lines without surrounding blanks, as a request body's own strings are."""
+    """An address's lines without surrounding blanks, as a request body's own strings are;
+    a coordinate that is ``NaN`` or infinite (JSON has neither, but the request's parser reads
+    them) is refused as no finite number, rather than as out of range."""
     if not isinstance(given, dict):
         return given
+    not_finite = [
+        InitErrorDetails(type="finite_number", loc=(name,), input=given[name])
+        for name in COORDINATES
+        if isinstance(given.get(name), float) and not math.isfinite(given[name])
+    ]
+    if not_finite:
+        raise ValidationError.from_exception_data(Address.__name__, not_finite)
     return {name: v.strip() if isinstance(v, str) else v for name, v in given.items()}
 
 
-GivenAddress = Annotated[Address, BeforeValidator(_trimmed)]
+LINES = ("street", "city", "postcode")
+
+
+def _fit_to_show(address: Address) -> Address:
+    """``address``, refused when a line is unfit to show the driver who brings the order
+    (:func:`~shared.text.text_problem`: a control character, a line separator, a
+    bidirectional override left open, or nothing visible)."""
+    unfit = [
+        InitErrorDetails(
+            type=PydanticCustomError("unfit_text", "{problem}", {"problem": problem}),
+            loc=(name,),
+            input=getattr(address, name),
+        )
+        for name in LINES
+        if (problem := text_problem(getattr(address, name))) is not None
+    ]
+    if unfit:
+        raise ValidationError.from_exception_data(Address.__name__, unfit)
+    return address
+
+
+GivenAddress = Annotated[Address, BeforeValidator(_trimmed), AfterValidator(_fit_to_show)]
 """An address as a customer gives it: :class:`~customer.contracts.Address` keeps what it is
 given, so a line of blanks alone would pass as a street, city or postcode; trimmed, it is
-refused as empty (400 naming it)."""
+refused as empty (400 naming it). A ``NaN`` or infinite coordinate is refused as no finite
+number, and a line unfit to show the driver (a control character, a line separator, a
+bidirectional override left open) as such (400 naming it)."""
 
 
 class Preferences(RequestBody):
@@ -62,7 +107,8 @@ class Profile(RequestBody):
     """The profile as the customer writes it (``PUT /me`` replaces it whole)."""
 
     name: str = Field(min_length=1, max_length=100)
-    """The customer's name, as they give it (1 to 100 characters)."""
+    """The customer's name, as they give it (1 to 100 characters, one line, at least one of
+    them visible)."""
     email: str = Field(max_length=254, pattern=EMAIL)
     """The customer's email address; only its shape (``name@domain.tld``) is checked."""
     phone: str | None = Field(default=None, pattern=PHONE)
@@ -74,6 +120,14 @@ class Profile(RequestBody):
     preferences: Preferences = Field(default_factory=Preferences)
     """What the customer likes to eat and whether they want notifications; left out: no
     cuisines, notifications on."""
+
+    @field_validator("name")
+    @classmethod
+    def _name_fit_to_show(cls, name: str) -> str:
+        problem = text_problem(name)
+        if problem is not None:
+            raise PydanticCustomError("unfit_text", "{problem}", {"problem": problem})
+        return name
 
 
 class PaymentMethod(RequestBody):

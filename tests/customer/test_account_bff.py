@@ -81,6 +81,17 @@ def test_a_put_replaces_the_profile_and_keeps_the_card(customer: Customer) -> No
         ({**PROFILE, "preferences": {"notifications": 0}}, "preferences.notifications"),
         ({**PROFILE, "role": "admin"}, "role"),
         ({"email": "alice@example.com"}, "name"),
+        # text the driver or the customer's own app shows must be fit to show
+        ({**PROFILE, "name": "Alice\u202e"}, "name"),
+        (
+            {**PROFILE, "deliveryAddress": {**HOME, "street": "Alle\x1b[2J 7"}},
+            "deliveryAddress.street",
+        ),
+        ({**PROFILE, "deliveryAddress": {**HOME, "city": "Ber\u2028lin"}}, "deliveryAddress.city"),
+        (
+            {**PROFILE, "deliveryAddress": {**HOME, "postcode": "\u200b"}},
+            "deliveryAddress.postcode",
+        ),
     ],
 )
 def test_a_bad_profile_gets_400_naming_the_field_and_changes_nothing(

@@ -2,7 +2,8 @@
 
 A boolean or a string is refused with a 400 naming the field wherever a customer gives an
 address (their account, a checkout), rather than read as a number (``true`` as 1.0, a
-point in the Gulf of Guinea); whole numbers remain numbers.
+point in the Gulf of Guinea); whole numbers remain numbers. ``NaN`` and ``Infinity``, which
+JSON lacks but the request's parser reads, are refused as no finite number, not as out of range.
 """
 
 from __future__ import annotations
@@ -55,3 +56,59 @@ def test_an_account_address_in_whole_degrees_is_kept(customer: Customer) -> None
 
     assert response.status_code == 200
     assert response.get_json()["deliveryAddress"] == whole
+
+
+NOT_FINITE = [("lat", float("nan")), ("lng", float("inf")), ("lat", float("-inf"))]
+
+
+@pytest.mark.parametrize(("field", "value"), NOT_FINITE)
+def test_a_saved_address_whose_coordinate_is_no_finite_number_is_refused_saying_so(
+    customer: Customer, field: str, value: float
+) -> None:
+    """JSON has no ``NaN`` or ``Infinity``, but the request's parser reads them: such a
+    coordinate is no number, not one out of range."""
+    body = {**PROFILE, "deliveryAddress": {**HOME, field: value}}
+
+    response = customer.call("account-bff", "PUT", "/me", body)
+
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {
+        f"deliveryAddress.{field}": "Input should be a finite number"
+    }
+
+
+@pytest.mark.parametrize(("field", "value"), NOT_FINITE)
+def test_a_checkout_to_a_coordinate_that_is_no_finite_number_is_refused_saying_so(
+    customer: Customer, field: str, value: float
+) -> None:
+    customer.open_restaurant()
+    customer.sign_up()
+    customer.fill_cart()
+
+    response = customer.call(
+        "checkout-bff", "POST", "/checkout", {"deliveryAddress": {**ADDRESS, field: value}}
+    )
+
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {
+        f"deliveryAddress.{field}": "Input should be a finite number"
+    }
+    assert customer.store.query("orders") == []
+
+
+def test_a_checkout_to_an_address_unfit_to_show_the_driver_is_refused_saying_why(
+    customer: Customer,
+) -> None:
+    customer.open_restaurant()
+    customer.sign_up()
+    customer.fill_cart()
+    address = {**ADDRESS, "street": "Kastanienallee 7\u202e", "city": "Ber\x00lin"}
+
+    response = customer.call("checkout-bff", "POST", "/checkout", {"deliveryAddress": address})
+
+    assert response.status_code == 400
+    fields = response.get_json()["fields"]
+    assert list(fields) == ["deliveryAddress.street", "deliveryAddress.city"]
+    assert "bidirectional" in fields["deliveryAddress.street"]
+    assert "control characters" in fields["deliveryAddress.city"]
+    assert customer.store.query("orders") == []
