@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import logging
 import threading
 import time
+import urllib.request
 from typing import Any
+from urllib.error import URLError
+from urllib.parse import urlparse
 
 import jwt
 
@@ -21,6 +26,14 @@ REFRESH_COOLDOWN_S = 30.0
 """The least time between two fetches forced by tokens naming a key id the key set lacks,
 and between two tries to fetch the key set while the endpoint fails (one was ever fetched or
 not)."""
+KEYS_LIFESPAN_S = 3600.0
+"""How long a key set is kept when its answer says nothing of it (no ``max-age``)."""
+KEYS_LIFESPAN_BOUNDS_S = (60.0, 6 * 3600.0)
+"""The least and the most a key set is kept, whatever its answer's ``max-age`` says.
+
+Google's answers say some hours. The least keeps an answer that says ``max-age=0`` from
+making every token a fetch; the most drops a key Google has withdrawn within hours,
+whatever a cache on the way says."""
 KEYS_GRACE_S = 24 * 3600.0
 """How long past its lifespan the last key set fetched is still used while the endpoint fails.
 
@@ -44,13 +57,18 @@ class IdentityPlatformVerifier(TokenVerifier):
     without one only from the project's own users, so the users of another tenant
     (another app's, whose claims another sign-up flow sets) are never let in.
 
-    Google's key set is kept for ``keys_lifespan_s``. When it cannot be fetched
-    again once that has passed, the last one fetched is still used (a warning
-    logged, a new fetch tried at most once per ``refresh_cooldown_s``) for up to
-    ``keys_grace_s`` more; only then are tokens :class:`VerifierUnavailable`. The
-    cooldown holds as well while no key set was ever fetched (Google's endpoint failing
-    as the service starts): tokens are then :class:`VerifierUnavailable`, naming when
-    the next fetch will be tried, without a fetch each.
+    Google's key set is kept as long as its answer's ``Cache-Control: max-age`` says
+    (less its ``Age``, as a cache on the way counts it), kept within
+    ``keys_lifespan_bounds_s``; :data:`KEYS_LIFESPAN_S` when it says nothing
+    (``keys_lifespan_s`` keeps every key set that long whatever it says). A token
+    naming a key id the set lacks has it fetched again before then, once per
+    ``refresh_cooldown_s``. When it cannot be fetched again once its lifespan has
+    passed, the last one fetched is still used (a warning logged, a new fetch tried at
+    most once per ``refresh_cooldown_s``) for up to ``keys_grace_s`` more; only then are
+    tokens :class:`VerifierUnavailable`. The cooldown holds as well while no key set was
+    ever fetched (Google's endpoint failing as the service starts): tokens are then
+    :class:`VerifierUnavailable`, naming when the next fetch will be tried, without a
+    fetch each.
     """
 
     def __init__(
@@ -58,21 +76,23 @@ class IdentityPlatformVerifier(TokenVerifier):
         project: str,
         jwks_url: str = GOOGLE_JWKS_URL,
         *,
-        keys_lifespan_s: float = 3600,
+        keys_lifespan_s: float | None = None,
+        keys_lifespan_bounds_s: tuple[float, float] = KEYS_LIFESPAN_BOUNDS_S,
         keys_grace_s: float = KEYS_GRACE_S,
         refresh_cooldown_s: float = REFRESH_COOLDOWN_S,
         tenant: str | None = None,
     ) -> None:
         super().__init__()
         self._project, self._tenant = project, tenant
-        # The kit caches the key set itself (PyJWT's cache drops it once its lifespan is
-        # over, so it cannot stand in while the endpoint fails);
-        # single keys are not cached apart from it (PyJWT's key cache never forgets a key
-        # Google has rotated out).
-        self._jwks = jwt.PyJWKClient(
-            jwks_url, cache_keys=False, cache_jwk_set=False, timeout=FETCH_TIMEOUT_S
-        )
-        self._lifespan_s, self._grace_s = keys_lifespan_s, keys_grace_s
+        if urlparse(jwks_url).scheme.lower() not in ("http", "https"):
+            raise AuthError(f"the signing keys' URL must be http(s), not {jwks_url!r}")
+        # The kit fetches and caches the key set itself: PyJWT's client reads no answer's
+        # Cache-Control, and its cache drops a key set once its lifespan is over, so it
+        # cannot stand in while the endpoint fails.
+        self._jwks_url = jwks_url
+        self._fixed_lifespan_s, self._lifespan_bounds_s = keys_lifespan_s, keys_lifespan_bounds_s
+        self._lifespan_s, self._grace_s = KEYS_LIFESPAN_S, keys_grace_s
+        """The current key set's lifespan (its answer's), and the grace after it."""
         self._refresh_cooldown_s = refresh_cooldown_s
         self._refreshed_at: float | None = None
         self._key_set: list[jwt.PyJWK] | None = None
@@ -200,7 +220,7 @@ class IdentityPlatformVerifier(TokenVerifier):
         """Fetch the key set, or on failure use ``fallback`` (unless ``refresh``)."""
         started = time.monotonic()
         try:
-            keys = self._jwks.get_signing_keys()
+            keys, fresh_s = _fetch_key_set(self._jwks_url)
         except (jwt.PyJWTError, ValueError) as e:
             # ValueError: the key server answered with something that is not JSON; the
             # PyJWT errors: no answer, or one that is not a key set with a usable key.
@@ -220,9 +240,70 @@ class IdentityPlatformVerifier(TokenVerifier):
                 "the signing keys cannot be fetched; try again",
                 retry_after_s=self._refresh_cooldown_s,
             ) from e
+        lifespan_s = self._lifespan_for(fresh_s)
         with self._lock:
             self._key_set, self._fetched_at, self._failed_at = keys, time.monotonic(), None
+            self._lifespan_s = lifespan_s
         return keys
+
+    def _lifespan_for(self, fresh_s: float | None) -> float:
+        """How long to keep a key set whose answer says it is fresh for ``fresh_s``."""
+        if self._fixed_lifespan_s is not None:
+            return self._fixed_lifespan_s
+        if fresh_s is None:
+            return KEYS_LIFESPAN_S
+        least, most = self._lifespan_bounds_s
+        return min(most, max(least, fresh_s))
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """Refuses to follow a redirect: the key set is read from the URL given, or not at all."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects())
+
+
+def _fetch_key_set(url: str) -> tuple[list[jwt.PyJWK], float | None]:
+    """The signing keys published at ``url``, and for how long its answer says they are
+    fresh (:func:`_freshness_s`).
+
+    Raises a :class:`jwt.PyJWTError` when nothing answers (or not 2xx) or the answer holds
+    no usable signing key, ``ValueError`` when it is not JSON.
+    """
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    try:
+        with _OPENER.open(request, timeout=FETCH_TIMEOUT_S) as response:
+            data = json.load(response)
+            fresh_s = _freshness_s(response.headers)
+    except (URLError, OSError, http.client.HTTPException) as e:  # OSError: timeouts too
+        raise jwt.PyJWKClientConnectionError(f"cannot fetch {url}: {e}") from e
+    if not isinstance(data, dict):
+        raise jwt.PyJWKClientError("the key server's answer is not a JSON object")
+    key_set = jwt.PyJWKSet.from_dict(data)
+    keys = [k for k in key_set.keys if k.public_key_use in ("sig", None) and k.key_id]
+    if not keys:
+        raise jwt.PyJWKClientError("the key server's answer holds no signing key with an id")
+    return keys, fresh_s
+
+
+def _freshness_s(headers: http.client.HTTPMessage) -> float | None:
+    """How long an answer stays fresh by its headers: its ``Cache-Control`` ``max-age`` less
+    its ``Age`` (RFC 9111); ``None`` when it names no usable ``max-age``."""
+    directives = ",".join(headers.get_all("Cache-Control") or [])
+    max_age: int | None = None
+    for directive in directives.split(","):
+        name, _, value = directive.partition("=")
+        if name.strip().lower() == "max-age":
+            value = value.strip().strip('"')
+            max_age = int(value) if value.isascii() and value.isdecimal() else None
+            break
+    if max_age is None:
+        return None
+    age = (headers.get("Age") or "").strip()
+    return float(max_age - (int(age) if age.isascii() and age.isdecimal() else 0))
 
 
 def _with_id(keys: list[jwt.PyJWK], kid: str) -> jwt.PyJWK | None:

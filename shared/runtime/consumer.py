@@ -36,6 +36,8 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import ValidationError
@@ -45,7 +47,7 @@ from shared.exceptions import EnvelopeError, PoisonError
 from shared.hub.message import Message, dead_lettered, from_message, to_message
 from shared.logs import event_logger
 from shared.runtime.context import Context
-from shared.runtime.faults import fault_event, message_key
+from shared.runtime.faults import fault_event, fault_record, message_key, publish_time_text
 from shared.runtime.outcome import Outcome
 from shared.runtime.secrets import secrets_scope
 from shared.stores import stored_json
@@ -286,17 +288,24 @@ class TriggerRuntime(_FunctionRuntime[P, Trigger]):
         """Forward ``change``, run ``attempts`` times in vain, to ``faults`` as Pub/Sub
         dead-letters a message (its ``redact`` fields masked); the message forwarded.
 
+        Its message was published, as a dead letter says (``…TopicPublishTime``), when
+        the change was written, where the store tells. The log names the fault it becomes.
+
         Raises what publishing raises: the caller keeps the change and retries it.
         """
         message = change_message(change, attempts, self.fn.redact)
+        if change.written_ms is not None:
+            written = datetime.fromtimestamp(change.written_ms / 1000, UTC)
+            message = replace(message, publish_time=publish_time_text(written))
         forwarded = dead_lettered(message, self.subsystem.name, self.subscription, attempts)
         self.publisher.publish(Topic.FAULTS, [forwarded])
         _log.error(
-            "%s dead-lettered %s/%s after %d attempts",
+            "%s dead-lettered %s/%s after %d attempts as fault %s",
             self.qualified,
             change.collection,
             change.key,
             attempts,
+            fault_record(forwarded)[0],
         )
         return forwarded
 

@@ -31,7 +31,7 @@ import traceback
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.envelope import Envelope, derive_id
@@ -74,6 +74,10 @@ _LONGEST_TOPIC = f"projects/{'p' * 30}/topics/{'t' * 255}"
 """A topic name at least as long as any a fault event is published to: its publish request
 is measured with it (:data:`~shared.hub.message.MAX_PUBLISH_BYTES`)."""
 
+
+TOPIC_PUBLISH_TIME = f"{DEAD_LETTER_PREFIX}TopicPublishTime"
+"""The attribute in which Pub/Sub gives a dead letter the time its message was first
+published (the dead letter's own publish time is when it reached ``faults``)."""
 
 ODD_ATTRIBUTES = "oddAttributes"
 """Where a stored message keeps attributes whose names Firestore refuses as field names
@@ -201,9 +205,20 @@ def fault_headers(fault: Envelope) -> dict[str, str]:
     Pub/Sub, Eventarc and Cloud Scheduler ignore them; ``faults resubmit`` reads them
     with :func:`refusal`. The error travels percent-encoded: a header holds ASCII only.
     """
-    error = fault.body["error"]
+    return _answer_headers(fault.id, fault.body["error"])
+
+
+def dead_letter_headers(dead_letter: Message) -> dict[str, str]:
+    """The headers of a function's answer when it gave up on a message and forwarded it to
+    ``faults`` as ``dead_letter`` (a trigger on GCP, which has no dead-letter topic): the
+    fault the recorder stores it as, and why, as :func:`fault_headers` names a poison one."""
+    key, record = fault_record(dead_letter)
+    return _answer_headers(key, record["error"])
+
+
+def _answer_headers(fault_id: str, error: Mapping[str, Any]) -> dict[str, str]:
     why = " ".join(f"{error['type']}: {error['message']}".split())[:ANSWER_ERROR_CHARS]
-    return {FAULT_HEADER: fault.id, FAULT_ERROR_HEADER: urllib.parse.quote(why)}
+    return {FAULT_HEADER: fault_id, FAULT_ERROR_HEADER: urllib.parse.quote(why)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +254,8 @@ def fault_record(message: Message) -> tuple[str, Doc]:
             attrs[f"{DEAD_LETTER_PREFIX}Subscription"],
             attrs.get(ATTRIBUTE_ID) or hashlib.sha256(message.data).hexdigest(),
         )
+        # Its publish time is the dead letter's own, on `faults`: the original's is an attribute.
+        published = _publish_time(attrs.get(TOPIC_PUBLISH_TIME, "")) or message.publish_time
         return key, {
             "id": key,
             "reason": "dead-letter",
@@ -248,7 +265,7 @@ def fault_record(message: Message) -> tuple[str, Doc]:
                 "message": f"not acknowledged after {count} attempts",
             },
             "deliveryAttempt": int(count) if count.isdecimal() else 0,
-            "message": message_json(replace(message, attributes=original)),
+            "message": message_json(replace(message, attributes=original, publish_time=published)),
             "status": "open",
             RECORDED_MESSAGE: message.message_id,
         }
@@ -280,6 +297,23 @@ def fault_record(message: Message) -> tuple[str, Doc]:
     }
 
 
+def publish_time_text(when: datetime) -> str:
+    """``when`` as a message's publish time is written: RFC 3339 in UTC, ending in ``Z``
+    (a time without a zone is taken for UTC)."""
+    utc = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return utc.isoformat().replace("+00:00", "Z")
+
+
+def _publish_time(text: str) -> str | None:
+    """The publish time ``text`` (``…Z`` or ``…+00:00``, as Pub/Sub writes it in a dead
+    letter's :data:`TOPIC_PUBLISH_TIME`) as :func:`publish_time_text` writes it; ``None``
+    when it is empty or no time."""
+    try:
+        return publish_time_text(datetime.fromisoformat(text)) if text else None
+    except ValueError:
+        return None
+
+
 def _kit_made(body: Doc) -> bool:
     """Whether a ``fault`` event's body is shaped as :func:`fault_event` makes it, as the
     record, its recurrences and its replay read it."""
@@ -297,7 +331,8 @@ def fault_time(doc: Doc) -> int | None:
     """When a stored fault arose (epoch ms), if the record tells.
 
     A fault event carries its own time; a dead letter or an unexpected message
-    only its message's publish time.
+    only its message's publish time (a dead letter's: when its message was first
+    published, where Pub/Sub said, not when it was dead-lettered).
     """
     if isinstance(doc.get("timestamp"), int):
         return int(doc["timestamp"])

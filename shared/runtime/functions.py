@@ -23,7 +23,9 @@ platform declares):
 
 A consumer, trigger or schedule that refuses what it was handed as poison still
 acknowledges it (204, 200), and its answer names the fault it recorded
-(:func:`~shared.runtime.faults.fault_headers`): the broker ignores that, while
+(:func:`~shared.runtime.faults.fault_headers`), as a trigger's answer names the fault
+of a change it dead-lettered (:func:`~shared.runtime.faults.dead_letter_headers`,
+which its error log names too): the broker ignores that, while
 ``faults resubmit`` learns at once that a replay was refused. A CloudEvent function's
 answer is the framework's, never its own, hence the triggers' HTTP signature.
 Infrastructure is built on the first call, from :class:`Settings`, never at import.
@@ -50,7 +52,7 @@ from shared.runtime.consumer import (
     TriggerRuntime,
     trigger_runs,
 )
-from shared.runtime.faults import fault_headers
+from shared.runtime.faults import dead_letter_headers, fault_headers
 from shared.runtime.outcome import Outcome
 from shared.runtime.secrets import bootstrapping, secrets_scope, serve_endpoint
 from shared.settings import Settings
@@ -218,15 +220,16 @@ class FunctionHost:
             except GenericException as error:
                 return f"not a CloudEvent: {error}", 400, {}
             faults: list[Envelope] = []
-            self._on_cloudevent(name, event, faults)
-            return "", 200, _refused(faults)
+            dead_letter = self._on_cloudevent(name, event, faults)
+            return "", 200, dead_letter or _refused(faults)
 
         trigger.__name__ = name
         return trigger
 
-    def _on_cloudevent(self, name: str, event: Any, faults: list[Envelope]) -> None:
+    def _on_cloudevent(self, name: str, event: Any, faults: list[Envelope]) -> dict[str, str]:
         """Run trigger ``name`` on an Eventarc ``document.v1.written`` event; raise to have
-        it retried. The fault event of a change refused as poison goes to ``faults``."""
+        it retried. The fault event of a change refused as poison goes to ``faults``; the
+        headers naming the fault of a change dead-lettered are returned (else none)."""
         from shared.stores.eventarc import CONTENT_TYPE, parse_document_written
 
         runtime = self.runtime(name)
@@ -241,7 +244,7 @@ class FunctionHost:
             poison = Message(data=data, attributes=kept, message_id=str(event["id"]))
             if runtime.record_fault(poison, error, faults=faults) is Outcome.RETRY:
                 raise RuntimeError(f"{name} could not record a fault; retry") from error
-            return
+            return {}
         age_s = _age_s(event, runtime.clock.now_ms())
         # A replay has no time: its attempts are unknown, and it is never dead-lettered.
         attempt = 1 if age_s is None else trigger_runs(age_s)
@@ -251,9 +254,11 @@ class FunctionHost:
                 raise RuntimeError(f"{name} failed on {where}; retry")
             # Eventarc has no dead-letter topic: forward the change to faults as one would.
             try:
-                runtime.dead_letter(change, attempt)
+                forwarded = runtime.dead_letter(change, attempt)
             except Exception as error:
                 raise RuntimeError(f"{name} could not dead-letter {where}; retry") from error
+            return dead_letter_headers(forwarded)
+        return {}
 
 
 def _as_sent(data: Any) -> Any:

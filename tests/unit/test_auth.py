@@ -200,7 +200,8 @@ def jwks_body(**keys):
 
 @pytest.fixture
 def published():
-    """What the key server publishes; a test may replace ``published["body"]`` (rotation).
+    """What the key server publishes; a test may replace ``published["body"]`` (rotation)
+    and give ``published["headers"]`` to send (``Cache-Control``).
 
     ``published["fetches"]`` counts the requests the server answered."""
     return {}
@@ -219,6 +220,8 @@ def jwks_server(published):
                 published["hold"].wait(10)
             self.send_response(published.get("status", 200))
             self.send_header("Content-Type", "application/json")
+            for name, value in published.get("headers", {}).items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(published["body"])
 
@@ -854,6 +857,77 @@ def test_past_the_grace_period_a_failing_endpoint_is_tried_once_per_cooldown(
         with pytest.raises(VerifierUnavailable):
             verifier.verify(google_token(key, "food-prod", sub=f"uid-{n + 2}"))
     assert published["fetches"] == 2
+
+
+# -- the key set is kept as long as Google's answer says, within bounds -----------------------
+
+HOURS = 3600.0
+
+
+@pytest.mark.parametrize(
+    ("headers", "kept_s"),
+    [
+        ({"Cache-Control": "public, max-age=19000, must-revalidate, no-transform"}, 19000),
+        ({"Cache-Control": "public, max-age=19000", "Age": "18000"}, 1000),  # cached on the way
+        ({"Cache-Control": "max-age=0"}, identity_platform.KEYS_LIFESPAN_BOUNDS_S[0]),
+        (
+            {"Cache-Control": "public, max-age=31536000"},
+            identity_platform.KEYS_LIFESPAN_BOUNDS_S[1],
+        ),
+        ({}, identity_platform.KEYS_LIFESPAN_S),  # says nothing: an hour
+        ({"Cache-Control": "max-age=soon"}, identity_platform.KEYS_LIFESPAN_S),
+    ],
+    ids=["max-age", "less-its-age", "at-least", "at-most", "none", "junk"],
+)
+def test_the_key_set_is_kept_as_long_as_its_answer_says_within_bounds(
+    jwks_server, published, monkeypatch, headers: dict[str, str], kept_s: float
+) -> None:
+    key, url = jwks_server
+    published["headers"] = headers
+    now = [1_000.0]
+    monkeypatch.setattr(
+        identity_platform, "time", SimpleNamespace(monotonic=lambda: now[0], time=time.time)
+    )
+    verifier = IdentityPlatformVerifier("food-prod", jwks_url=url)
+    assert verifier.verify(google_token(key, "food-prod", sub="uid-1"))
+    now[0] += kept_s - 1
+    assert verifier.verify(google_token(key, "food-prod", sub="uid-2"))
+    assert published["fetches"] == 1  # still fresh
+    now[0] += 2
+    assert verifier.verify(google_token(key, "food-prod", sub="uid-3"))
+    assert published["fetches"] == 2  # stale: fetched again
+
+
+def test_the_bounds_are_sane() -> None:
+    least, most = identity_platform.KEYS_LIFESPAN_BOUNDS_S
+    assert identity_platform.REFRESH_COOLDOWN_S <= least <= identity_platform.KEYS_LIFESPAN_S
+    assert identity_platform.KEYS_LIFESPAN_S <= most <= 24 * HOURS
+
+
+def test_a_key_rotated_in_is_fetched_before_a_long_max_age_runs_out_once_per_cooldown(
+    jwks_server, published, monkeypatch
+) -> None:
+    old, url = jwks_server
+    published["headers"] = {"Cache-Control": "public, max-age=20000"}
+    now = [1_000.0]
+    monkeypatch.setattr(
+        identity_platform, "time", SimpleNamespace(monotonic=lambda: now[0], time=time.time)
+    )
+    verifier = IdentityPlatformVerifier("food-prod", jwks_url=url, refresh_cooldown_s=30)
+    assert verifier.verify(google_token(old, "food-prod", sub="uid-1"))
+    new = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    published["body"] = jwks_body(k1=old, k2=new)
+    now[0] += 60
+    claims = jwt.decode(google_token(old, "food-prod"), options={"verify_signature": False})
+    for n in range(3):
+        token = jwt.encode(claims | {"sub": f"uid-{n + 2}"}, new, "RS256", headers={"kid": "k2"})
+        assert verifier.verify(token) == Principal("customer", f"uid-{n + 2}")
+    assert published["fetches"] == 2  # once for the new key; its set then serves the others
+    forged = jwt.encode(claims, new, "RS256", headers={"kid": "made-up"})
+    for _ in range(3):
+        with pytest.raises(AuthError, match="no published key"):
+            verifier.verify(forged)
+    assert published["fetches"] == 2  # within the cooldown: unknown ids fetch nothing
 
 
 # -- local tokens name their signing key, as Identity Platform tokens do ----------------------

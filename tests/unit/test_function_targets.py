@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from functions_framework import create_app
@@ -197,6 +198,10 @@ class TriggerWithTopicsDown:
 
     def deliver(self, body: bytes, written_ago_s: float) -> int:
         """POST the event as Eventarc does, for a write ``written_ago_s`` ago; the status."""
+        return self.answer(body, written_ago_s).status_code
+
+    def answer(self, body: bytes, written_ago_s: float) -> Any:
+        """POST the event as Eventarc does, for a write ``written_ago_s`` ago; the answer."""
         from datetime import UTC, datetime, timedelta
 
         request = eventarc_request(body)
@@ -204,7 +209,7 @@ class TriggerWithTopicsDown:
         request["headers"]["ce-time"] = at.isoformat().replace("+00:00", "Z")
         response = self.app.test_client().post("/", **request)
         self.publisher.hub.run_until_quiet()
-        return response.status_code
+        return response
 
 
 def cart_written() -> bytes:
@@ -231,6 +236,21 @@ def test_a_trigger_still_failing_after_the_retry_window_dead_letters_the_change(
     assert fault.attributes[f"{DEAD_LETTER_PREFIX}Subscription"] == "cart-bff-trigger"
     assert fault.attributes["document"] == "c1"
     assert b'"collection": "carts"' in fault.data
+
+
+def test_the_answer_to_the_delivery_that_dead_letters_a_change_names_its_fault(monkeypatch):
+    from shared.runtime.faults import fault_record, refusal
+    from shared.runtime.functions import TRIGGER_RETRY_WINDOW_S
+
+    trigger = TriggerWithTopicsDown(monkeypatch, down={Topic.BUS})
+
+    response = trigger.answer(cart_written(), TRIGGER_RETRY_WINDOW_S + 60)
+
+    assert response.status_code == 200
+    [dead_letter] = trigger.faults
+    said = refusal(response.headers)
+    assert said is not None and said.fault_id == fault_record(dead_letter)[0]
+    assert said.error.startswith("MaxDeliveryAttemptsExceeded: not acknowledged after")
 
 
 @pytest.mark.parametrize("case", ["poison", "gave-up"])
