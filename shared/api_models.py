@@ -17,14 +17,18 @@ speaks the same wire format::
   fields of the document it does not name (bookkeeping) are left out.
 
 A BFF narrows these where it must, e.g. strict types on its bodies with
-``model_config = ConfigDict(strict=True)`` in a subclass. :class:`PageQuery` is
-the query string of every paged list (:mod:`shared.stores.paging`).
+``model_config = ConfigDict(strict=True)`` in a subclass. A query string's numbers and
+yes-or-no values are :data:`QueryInt` and :data:`QueryBool`: written one way only.
+:class:`PageQuery` is the query string of every paged list (:mod:`shared.stores.paging`).
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from shared.stores.paging import LATEST_STAMP_MS
 
@@ -32,6 +36,34 @@ PAGE_LIMIT = 20
 """How many documents a paged list holds when ``?limit=`` is left out."""
 MAX_PAGE_LIMIT = 100
 """The largest ``?limit=`` a paged list accepts."""
+
+
+def _digits(value: object) -> object:
+    """A query value as a whole number is written: decimal digits (surrounding blanks
+    trimmed); ``1.0``, ``1_0``, ``+1`` or ``1e2`` are refused rather than read as one."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not (text.isascii() and text.isdecimal()):
+        raise PydanticCustomError("int_parsing", "Input should be a whole number in digits")
+    return text
+
+
+def _true_or_false(value: object) -> object:
+    """A query value as yes or no is written: ``true`` or ``false`` (surrounding blanks
+    trimmed); ``yes``, ``1`` or ``on`` are refused rather than guessed at."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text not in ("true", "false"):
+        raise PydanticCustomError("bool_parsing", "Input should be true or false")
+    return text == "true"
+
+
+QueryInt = Annotated[int, BeforeValidator(_digits)]
+"""A whole number in a query string: decimal digits only."""
+QueryBool = Annotated[bool, BeforeValidator(_true_or_false)]
+"""Yes or no in a query string: ``true`` or ``false`` only."""
 
 
 class _WireModel(BaseModel):
@@ -75,9 +107,9 @@ class PageQuery(QueryString):
     share the last one's stamp) and ``?before=`` (the ``next`` of the page before); any
     other query parameter is refused."""
 
-    limit: int = Field(default=PAGE_LIMIT, ge=1, le=MAX_PAGE_LIMIT)
+    limit: QueryInt = Field(default=PAGE_LIMIT, ge=1, le=MAX_PAGE_LIMIT)
     """How many to list per page, 20 unless given; a page holds more when several share
     the time of its last one, so that none falls between two pages."""
-    before: int | None = Field(default=None, ge=0, le=LATEST_STAMP_MS)
+    before: QueryInt | None = Field(default=None, ge=0, le=LATEST_STAMP_MS)
     """The ``next`` of the page before (epoch milliseconds, UTC): lists only those whose time,
     the one the list is sorted by, is strictly earlier. Left out: the first page, the newest."""

@@ -7,7 +7,15 @@ from pydantic import Field, field_validator
 from customer.browse_bff.pages import Position
 from customer.contracts import Address
 from customer.restaurant_esg.cuisines import cuisine_tag
-from shared.api_models import MAX_PAGE_LIMIT, PAGE_LIMIT, STORED, QueryString, ResponseView
+from shared.api_models import (
+    MAX_PAGE_LIMIT,
+    PAGE_LIMIT,
+    STORED,
+    QueryBool,
+    QueryInt,
+    QueryString,
+    ResponseView,
+)
 
 RESTAURANTS = "catalog-restaurants"
 """Restaurants, keyed by restaurant id."""
@@ -92,12 +100,12 @@ class RestaurantQuery(QueryString):
 
     cuisine: str | None = Field(default=None, min_length=1, max_length=50)
     """Only restaurants of this cuisine (e.g. ``italian``), matched whole and ignoring case."""
-    open: bool | None = None
+    open: QueryBool | None = None
     """``true``: only restaurants taking orders now; ``false``: only closed ones. Left out:
     both."""
     delivers_to: str | None = Field(default=None, pattern=r"^-?\d{1,2}(\.\d+)?,-?\d{1,3}(\.\d+)?$")
     """``<lat>,<lng>``: only restaurants that deliver there."""
-    limit: int = Field(default=PAGE_LIMIT, ge=1, le=MAX_PAGE_LIMIT)
+    limit: QueryInt = Field(default=PAGE_LIMIT, ge=1, le=MAX_PAGE_LIMIT)
     """How many restaurants to list per page at most, 20 unless given (up to 100)."""
     after: str | None = Field(default=None, max_length=4096)
     """The ``next`` of the page before (an opaque token): lists only the restaurants after

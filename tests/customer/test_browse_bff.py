@@ -95,13 +95,28 @@ def test_a_filter_given_twice_is_refused_not_guessed(catalog: Customer) -> None:
     assert response.get_json()["fields"] == {"open": "given more than once"}
 
 
-def test_an_open_filter_that_is_not_a_boolean_is_refused(catalog: Customer) -> None:
-    response = catalog.call("browse-bff", "GET", "/restaurants?open=maybe")
+@pytest.mark.parametrize("given", ["maybe", "yes", "1", "on", "True", ""])
+def test_an_open_filter_that_is_not_true_or_false_is_refused(catalog: Customer, given: str) -> None:
+    response = catalog.call("browse-bff", "GET", f"/restaurants?open={given}")
 
     assert response.status_code == 400
-    assert response.get_json()["fields"] == {
-        "open": "Input should be a valid boolean, unable to interpret input"
-    }
+    assert response.get_json()["fields"] == {"open": "Input should be true or false"}
+
+
+@pytest.mark.parametrize("given", ["1.0", "1_0", "%2B3", "1e1", "%D9%A3", "", "-1"])
+def test_a_limit_not_written_in_digits_is_refused(catalog: Customer, given: str) -> None:
+    response = catalog.call("browse-bff", "GET", f"/restaurants?limit={given}")
+
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {"limit": "Input should be a whole number in digits"}
+
+
+def test_a_query_number_and_yes_or_no_may_be_padded_with_blanks(catalog: Customer) -> None:
+    padded = catalog.call("browse-bff", "GET", "/restaurants?open=%20true%20&limit=%201%20")
+    plain = catalog.call("browse-bff", "GET", "/restaurants?open=true&limit=1")
+
+    assert padded.status_code == 200, padded.get_json()
+    assert padded.get_json() == plain.get_json()
 
 
 def test_a_restaurant_and_its_menu_can_be_read(catalog: Customer) -> None:
@@ -507,7 +522,7 @@ def test_a_page_holds_twenty_unless_limited_and_at_most_a_hundred(customer: Cust
     [
         ("0", "Input should be greater than or equal to 1"),
         ("101", "Input should be less than or equal to 100"),
-        ("many", "Input should be a valid integer, unable to parse string as an integer"),
+        ("many", "Input should be a whole number in digits"),
     ],
 )
 def test_a_limit_out_of_bounds_is_refused(catalog: Customer, limit: str, message: str) -> None:

@@ -890,6 +890,18 @@ def test_a_bad_page_request_gets_400(shop: Customer, query: str) -> None:
     assert response.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("?limit=2.0", "limit"), ("?limit=1_0", "limit"), ("?before=1e12", "before")],
+)
+def test_a_page_number_not_written_in_digits_gets_400_not_a_guess(
+    shop: Customer, query: str, field: str
+) -> None:
+    response = shop.call("tracking-bff", "GET", f"/orders{query}")
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {field: "Input should be a whole number in digits"}
+
+
 # -- when the food will be ready ------------------------------------------------------------
 
 
