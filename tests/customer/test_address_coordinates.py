@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from werkzeug.test import TestResponse
 
 from customer.contracts import Address
 from tests.customer.conftest import ADDRESS, HOME, Customer
@@ -28,6 +29,14 @@ def test_a_coordinate_that_is_no_number_is_refused(field: str, value: Any) -> No
     assert [error["loc"] for error in refused.value.errors()] == [(field,)]
 
 
+def check_out_to(customer: Customer, address: dict[str, Any]) -> TestResponse:
+    """Check a full cart out to ``address``, for a customer signed up at an open restaurant."""
+    customer.open_restaurant()
+    customer.sign_up()
+    customer.fill_cart()
+    return customer.call("checkout-bff", "POST", "/checkout", {"deliveryAddress": address})
+
+
 def test_whole_degrees_are_numbers_too() -> None:
     assert Address.model_validate({**HOME, "lat": 52, "lng": 13}).lat == 52.0
 
@@ -36,13 +45,7 @@ def test_whole_degrees_are_numbers_too() -> None:
 def test_a_checkout_to_an_address_whose_coordinates_are_no_numbers_is_refused(
     customer: Customer, field: str, value: Any
 ) -> None:
-    customer.open_restaurant()
-    customer.sign_up()
-    customer.fill_cart()
-
-    response = customer.call(
-        "checkout-bff", "POST", "/checkout", {"deliveryAddress": {**ADDRESS, field: value}}
-    )
+    response = check_out_to(customer, {**ADDRESS, field: value})
 
     assert response.status_code == 400
     assert list(response.get_json()["fields"]) == [f"deliveryAddress.{field}"]
@@ -81,13 +84,7 @@ def test_a_saved_address_whose_coordinate_is_no_finite_number_is_refused_saying_
 def test_a_checkout_to_a_coordinate_that_is_no_finite_number_is_refused_saying_so(
     customer: Customer, field: str, value: float
 ) -> None:
-    customer.open_restaurant()
-    customer.sign_up()
-    customer.fill_cart()
-
-    response = customer.call(
-        "checkout-bff", "POST", "/checkout", {"deliveryAddress": {**ADDRESS, field: value}}
-    )
+    response = check_out_to(customer, {**ADDRESS, field: value})
 
     assert response.status_code == 400
     assert response.get_json()["fields"] == {
@@ -99,12 +96,9 @@ def test_a_checkout_to_a_coordinate_that_is_no_finite_number_is_refused_saying_s
 def test_a_checkout_to_an_address_unfit_to_show_the_driver_is_refused_saying_why(
     customer: Customer,
 ) -> None:
-    customer.open_restaurant()
-    customer.sign_up()
-    customer.fill_cart()
     address = {**ADDRESS, "street": "Kastanienallee 7\u202e", "city": "Ber\x00lin"}
 
-    response = customer.call("checkout-bff", "POST", "/checkout", {"deliveryAddress": address})
+    response = check_out_to(customer, address)
 
     assert response.status_code == 400
     fields = response.get_json()["fields"]
