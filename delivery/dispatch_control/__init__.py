@@ -8,7 +8,9 @@ an answer given in time can no longer be on its way (30 s later), and frees driv
 still reserved by an offer whose every try died between its two writes (reserving the
 driver, then writing the offer) once the reservation is 5 min old.
 
-A driver who declines a delivery, or hands it back after accepting it (before
+A driver is assigned a delivery only while dispatch has them online: an accept heard
+once they went offline assigns nothing, and their offer goes as missed. A driver who
+declines a delivery, or hands it back after accepting it (before
 the pickup), is never offered it again; a delivery handed back searches again at
 once, and its driver is free for other offers. A driver who
 misses its offer (lets it run out, or goes offline holding it) is only ranked

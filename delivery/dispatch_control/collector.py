@@ -13,6 +13,7 @@ from delivery.dispatch_control.records import (
     ORDERS,
     area,
     delivery_id,
+    dispatchable,
     offered_to,
     withdrawal,
 )
@@ -186,14 +187,21 @@ def _cancelled(delivery: Doc | None, now_ms: int) -> Doc | None:
 
 
 def _offer_accepted(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
+    """The driver takes the delivery offered to them if they answered in time and are still
+    online as it is assigned; one heard offline by then (another instance saving it) lets the
+    offer go as missed, as going offline holding it does."""
     answer, store = event.body, ctx.ports.store
     _forgive(answer, store)
-    driver = store.get(DRIVERS, answer["driverId"])
+    gone: list[int] = []  # the expiry of the offer its offline driver let go
 
     def assign(delivery: Doc | None) -> Doc | None:
+        driver = store.get(DRIVERS, answer["driverId"])  # read again on each try of the write
         if driver is None or delivery is None or not offered_to(delivery, driver["id"]):
             return None
         if answer["answeredAt"] >= delivery["offer"]["expiresAt"]:
+            return None
+        if not dispatchable(driver):
+            gone.append(delivery["offer"]["expiresAt"])
             return None
         return {
             **delivery,
@@ -205,6 +213,11 @@ def _offer_accepted(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         }
 
     store.update(DELIVERIES, answer["deliveryId"], assign)
+    if gone:
+        driver_id, key = answer["driverId"], answer["deliveryId"]
+        ctx.log.info("%s accepted %s, but went offline: not assigned", driver_id, key)
+        missed = withdrawal(driver_id, event.timestamp, "missed", expiring=gone[-1])
+        store.update(DELIVERIES, key, missed)
 
 
 def _offer_declined(event: Envelope, ctx: Context[DeliveryPorts]) -> None:

@@ -52,13 +52,31 @@ class StatusRequest(RequestBody):
 
 
 class Location(RequestBody):
-    """``PUT /me/location``, and where a driver is: JSON numbers only (no ``true``, no
-    ``"52.5"``)."""
+    """Where a driver is: JSON numbers only (no ``true``, no ``"52.5"``)."""
 
     lat: float = Field(ge=-90, le=90, strict=True)
     """Latitude in decimal degrees (WGS 84), north positive."""
     lng: float = Field(ge=-180, le=180, strict=True)
     """Longitude in decimal degrees (WGS 84), east positive."""
+
+
+REPORT_SKEW_MS = 30_000
+"""How far ahead of the server's clock a ``reportedAt`` may be: a phone's clock a little
+fast."""
+REPORT_MAX_AGE_MS = 60 * 60_000
+"""How far behind the server's clock a ``reportedAt`` may be: a report sent again for an
+hour over a bad network; an older one is a device's clock gone wrong."""
+
+
+class LocationReport(Location):
+    """``PUT /me/location``: where the driver is, and when the app took that position."""
+
+    reported_at: int | None = Field(default=None, ge=0, le=2**63 - 1, strict=True)
+    """When the app took the position, in epoch milliseconds (UTC), by the device's clock: a
+    report taken before the location kept (sent earlier, delivered later: a retry, a bad
+    network) is ignored, not taken over a newer one; the answer shows the location kept. At
+    most 30 s ahead of the server's clock and an hour behind it, else a 400 (check the
+    device's clock). Left out or ``null``: the report is taken as it arrives, as of then."""
 
 
 class ReleaseRequest(RequestBody):

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from delivery.driver_bff.models import Location, Profile, ProfileRequest, StatusRequest
+from delivery.driver_bff.models import (
+    REPORT_MAX_AGE_MS,
+    REPORT_SKEW_MS,
+    LocationReport,
+    Profile,
+    ProfileRequest,
+    StatusRequest,
+)
 from delivery.driver_bff.offers import ACCEPTING, answerable, named
 from delivery.driver_bff.records import (
     ACTIVE,
     DELIVERIES,
     DRIVERS,
+    LOCATION_AT,
     OFFERS,
     OFFLINE_REASON,
     ONLINE_AT,
@@ -117,13 +125,45 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         "PUT",
         "/me/location",
         actors={"driver"},
-        body=Location,
+        body=LocationReport,
         response=Profile,
         refusals={409: "no profile yet"},
     )
-    def put_location(caller: Principal, body: Location) -> Profile:
-        """Report where the caller is now."""
-        return edit(caller, {"location": body.model_dump()})
+    def put_location(caller: Principal, body: LocationReport) -> Profile:
+        """Report where the caller is; a report the app took before the location kept
+        (``reportedAt``) is ignored, and the answer shows the location kept."""
+        now = clock.now_ms()
+        taken = _reported_at(body, now)
+        location = body.model_dump(exclude={"reported_at"})
+
+        def updater(driver: Doc | None) -> Doc | None:
+            if driver is None:
+                raise HttpError(409, "create your profile first (PUT /me)")
+            kept = driver.get(LOCATION_AT)
+            if body.reported_at is not None and kept is not None and taken <= kept:
+                return None  # sent before the one kept, delivered after it
+            at = max(taken, kept or 0)  # a report saying no time never moves it back
+            return {**driver, "location": location, LOCATION_AT: at, "updatedAt": now}
+
+        written = store.update(DRIVERS, caller.subject, updater)
+        return Profile.model_validate(written or store.get(DRIVERS, caller.subject))
+
+
+def _reported_at(report: LocationReport, now_ms: int) -> int:
+    """When the report's position was taken: its ``reportedAt``, refused (400) outside
+    :data:`REPORT_MAX_AGE_MS` before ``now_ms`` and :data:`REPORT_SKEW_MS` after it; ``now_ms``
+    when it says none."""
+    at = report.reported_at
+    if at is None:
+        return now_ms
+    if at > now_ms + REPORT_SKEW_MS:
+        problem = f"is {at - now_ms} ms ahead of the server's clock (at most {REPORT_SKEW_MS})"
+    elif at < now_ms - REPORT_MAX_AGE_MS:
+        problem = f"is more than {REPORT_MAX_AGE_MS // 60_000} minutes ago"
+    else:
+        return at
+    message = f"reportedAt {problem}: check the device's clock"
+    raise HttpError(400, message, fields={"reportedAt": message})
 
 
 _WAIT_FOR_ASSIGNMENT = (

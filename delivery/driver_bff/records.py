@@ -10,8 +10,10 @@ if TYPE_CHECKING:
     from shared.stores import Doc
 
 DRIVERS = "drivers"
-"""``drivers/{driverId}``: ``{id, name, vehicle, online, location, updatedAt,
-acceptingOfferId, onlineAt, answeredUpTo, offersOpened, offlineReason}``;
+"""``drivers/{driverId}``: ``{id, name, vehicle, online, location, locationAt, updatedAt,
+acceptingOfferId, onlineAt, answeredUpTo, offersOpened, offlineReason}``; ``locationAt`` is
+when the app took the position ``location`` holds (its ``reportedAt``, or when a report saying
+none arrived; missing until a location is reported, and on profiles stored before it was kept);
 ``acceptingOfferId`` names the offer the driver last began to accept (see
 :func:`~delivery.driver_bff.offers.accepting`), ``None`` or missing once they went offline
 (profiles written before offers had ids may hold an ``acceptingDeliveryId`` no longer read).
@@ -23,6 +25,7 @@ out before either do not count against them (see :mod:`~delivery.driver_bff.abse
 :data:`OFFERS_OPENED_KEPT`) that reached the driver's app before they expired (missing until
 the first): only those count against them when they run out."""
 ONLINE_AT = "onlineAt"
+LOCATION_AT = "locationAt"
 ANSWERED_UP_TO = "answeredUpTo"
 OFFERS_OPENED = "offersOpened"
 OFFERS_OPENED_KEPT = 10

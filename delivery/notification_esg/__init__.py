@@ -53,10 +53,11 @@ SERVICE = Service(
         Consumer(
             "push",
             Role.EGRESS,
-            # A provider down or rate-limiting for a few minutes still gets the notices:
-            # retried for about 11 minutes (backoff up to a minute; a Retry-After cannot be
-            # honoured one message at a time) before the message becomes a fault. An offer over
-            # by then is not pushed, nor a status older than one told since.
+            # A provider down or rate-limiting for a few minutes, or refusing our API key until
+            # it is put right, still gets the notices: retried for about 11 minutes (backoff up
+            # to a minute; a Retry-After cannot be honoured one message at a time) before the
+            # message becomes a fault. An offer over by then is not pushed, nor a status older
+            # than one told since.
             Channel(HEARD, max_delivery_attempts=15, min_backoff_s=5),
             handlers=(notify,),
             secrets=("PUSH_PROVIDER_KEY",),

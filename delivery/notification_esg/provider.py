@@ -17,6 +17,9 @@ Recipient = Literal["customer", "driver"]
 RETRY_LATER = frozenset({408, 409, 429})
 """The 4xx answers that ask to send again later: a request timeout, a request with the same
 idempotency key still running, too many requests."""
+OUR_CREDENTIALS = frozenset({401, 403})
+"""The answers refusing our API key (wrong, revoked or without the right): our configuration,
+not the message, so the message is sent again once it is fixed."""
 UNREGISTERED = "recipient_unregistered"
 """The ``code`` of the provider's 404 for a recipient with no device registered."""
 
@@ -34,6 +37,12 @@ class PushMessage:
 
 class PushUnavailable(ConnectionError):
     """The provider could not take the message now; the event is redelivered later."""
+
+
+class PushCredentialsRefused(PushUnavailable):
+    """The provider refused our API key: every message fails alike until ``PUSH_PROVIDER_KEY``
+    is put right, so each is redelivered with backoff, then dead-lettered (to be resubmitted
+    once it is), rather than a fault of its own at once."""
 
 
 class RecipientUnregistered(LookupError):
@@ -59,7 +68,8 @@ class HttpPushProvider:
 
     def send(self, message: PushMessage, *, idempotency_key: str) -> str:
         """POST the message; 5xx and :data:`RETRY_LATER` are retryable
-        (:class:`PushUnavailable`), a recipient with no device registered is
+        (:class:`PushUnavailable`), and so is a refusal of our API key
+        (:class:`PushCredentialsRefused`); a recipient with no device registered is
         :class:`RecipientUnregistered`, any other refusal is a fault."""
         response = self._session.post(
             self._url,
@@ -77,6 +87,11 @@ class HttpPushProvider:
         )
         if response.status_code >= 500 or response.status_code in RETRY_LATER:
             raise PushUnavailable(f"the push provider answered {response.status_code}")
+        if response.status_code in OUR_CREDENTIALS:
+            raise PushCredentialsRefused(
+                f"the push provider refused our API key ({response.status_code}): check the "
+                "secret PUSH_PROVIDER_KEY; the notification is sent once it is right"
+            )
         if response.status_code == 404 and _code(response) == UNREGISTERED:
             raise RecipientUnregistered(f"no device is registered for {idempotency_key}")
         if not response.ok:

@@ -18,14 +18,20 @@ an order status by Order's ``changedAt``, a delivery status by dispatch's (see
 told, and nothing of the delivery once the order is cancelled. A driver is
 pushed an offer only while it is open
 (:mod:`~delivery.notification_esg.offers`): not once it was withdrawn (declined,
-missed, or the order cancelled), taken, or has expired. A driver the platform took
-offline for the offers they let run out is told once (``{driverId}:taken-offline:
-{offlineAt}``), with a tap to go online again, unless they were heard online since
-(:mod:`~delivery.notification_esg.drivers`).
+missed, or the order cancelled), taken, or has expired; nor while the driver is heard
+offline (:mod:`~delivery.notification_esg.drivers`): the offer's withdrawal is then on its
+way, and the event is redelivered until it comes (or the driver is heard online again). A
+driver the platform took offline for the offers they let run out is told once
+(``{driverId}:taken-offline:{offlineAt}``), with a tap to go online again, unless they were
+heard online since (:mod:`~delivery.notification_esg.drivers`).
 
 A recipient with no device registered at the provider (the app uninstalled, a driver
 never signed in on a phone) is skipped with a ``push skipped`` warning (to count them by,
-as a log-based metric), and the fact handled as told: neither retried nor a fault.
+as a log-based metric), and the fact handled as told: neither retried nor a fault. A
+provider refusing our API key (401, 403) is our configuration, not the event: the event is
+redelivered with backoff like one during an outage, logged as an error each time, and
+dead-lettered (a fault to resubmit once ``PUSH_PROVIDER_KEY`` is right) when that lasts; a
+notice that is stale by then (an offer over) is not sent.
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from delivery.events import (
     OFFER_WITHDRAWN,
     ORDER_UPDATED,
 )
-from delivery.notification_esg.drivers import driver_updated, online_since
+from delivery.notification_esg.drivers import driver_updated, heard_offline, online_since
 from delivery.notification_esg.messages import (
     ORDER_STATUSES,
     cancelled_delivery,
@@ -52,7 +58,7 @@ from delivery.notification_esg.messages import (
     taken_offline,
 )
 from delivery.notification_esg.offers import offer_made, offer_over, still_open
-from delivery.notification_esg.provider import RecipientUnregistered
+from delivery.notification_esg.provider import PushCredentialsRefused, RecipientUnregistered
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -86,6 +92,12 @@ driver who has handed the delivery back comes before them all."""
 
 class UnknownOrder(LookupError):
     """A delivery update came before its order; the event is redelivered later."""
+
+
+class OfferHeldBack(LookupError):
+    """An offer open to a driver heard offline since: its withdrawal, or the driver coming
+    online again, is on its way; the event is redelivered later, pushed only if still open to
+    a driver online."""
 
 
 def notify(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
@@ -206,6 +218,8 @@ def _delivery_offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     if not still_open(store, offer, ctx.clock.now_ms()):
         ctx.log.info("offer of %s to %s is over: not pushed", offer["id"], offer["driverId"])
         return
+    if heard_offline(store, offer["driverId"]):
+        raise OfferHeldBack(f"offer of {offer['id']} to {offer['driverId']}, who went offline")
     key = f"{offer['id']}:offer:{offer['driverId']}:{offer['expiresAt']}"
     _push(ctx, new_offer(offer), key)
 
@@ -271,11 +285,15 @@ def _tell_customer(
 
 def _push(ctx: Context[DeliveryPorts], message: PushMessage, key: str) -> None:
     """Hand ``message`` to the provider under ``key``; skip it, with a warning, when its
-    recipient has no device registered."""
+    recipient has no device registered; one the provider could not take (an outage, our API
+    key refused) is redelivered."""
     try:
         ctx.ports.push.send(message, idempotency_key=key)
     except RecipientUnregistered:
         ctx.log.warning("push skipped: no device registered for the %s of %s", message.kind, key)
+    except PushCredentialsRefused as refused:
+        ctx.log.error("push of %s held back: %s", key, refused)
+        raise
 
 
 def _told(fact: str, notified: list[str]) -> bool:

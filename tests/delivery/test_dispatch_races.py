@@ -226,3 +226,30 @@ def test_a_driver_reserved_by_an_offer_whose_every_try_died_half_way_is_freed_by
     assert delivery.delivery("o-1")["offer"]["driverId"] == "dan"
     assert [o["deliveryId"] for o in delivery.offers("dan")] == ["d-o-1"]
     assert delivery.bus("driver-missed-offers") == []
+
+
+def test_an_accept_heard_once_its_driver_went_offline_assigns_nothing(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN o-1 offered to dan, who accepts it in time; another instance saves him offline
+    # (its own withdrawal of his offer still to come) as dispatch collects the accept
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    delivery.order("o-1", "accepted")
+    assert delivery.delivery("o-1")["offer"]["driverId"] == "dan"
+
+    def saved_offline() -> None:
+        delivery.store.update("dispatch-drivers", "dan", lambda d: {**d, "online": False})
+
+    landed = before_update(delivery, monkeypatch, "deliveries", "_offer_accepted.", saved_offline)
+
+    # WHEN the accept is collected
+    assert delivery.answer("d-o-1", "accept", "dan").status_code == 200
+
+    # THEN dan is not assigned o-1: his offer goes as missed, and eve is offered it
+    assert landed == ["d-o-1"]
+    assert delivery.bus("delivery-assigned") == []
+    assert delivery.delivery("o-1")["offer"]["driverId"] == "eve"
+    assert delivery.delivery("o-1")["missedBy"] == ["dan"]
+    assert delivery.store.get("dispatch-drivers", "dan")["deliveryId"] is None
+    assert delivery.faults() == []

@@ -85,6 +85,9 @@ def test_changing_the_profile_keeps_availability_and_position(delivery: Delivery
         ("/me/location", {"lat": True, "lng": 0}, "lat"),
         ("/me/location", {"lat": 52.5, "lng": "13.4"}, "lng"),
         ("/me/location", {"lat": 0}, "lng"),
+        ("/me/location", {**NEAR, "reportedAt": "1767225600000"}, "reportedAt"),
+        ("/me/location", {**NEAR, "reportedAt": -1}, "reportedAt"),
+        ("/me/location", {**NEAR, "reportedAt": 2**63}, "reportedAt"),
     ],
 )
 def test_bad_input_gets_400_naming_the_field(
@@ -159,6 +162,72 @@ def test_only_what_dispatch_needs_emits_driver_updated(delivery: Delivery) -> No
     delivery.call("PUT", "/me/status", "dan", {"online": True})
 
     assert len(delivery.bus("driver-updated")) == before
+
+
+def test_a_location_taken_before_the_one_kept_is_ignored(delivery: Delivery) -> None:
+    # A report sent earlier but delivered later (a retry, a bad network) must not move the
+    # driver back to where they were
+    delivery.driver("dan", at=None, online=False)
+    now = delivery.clock.now_ms()
+    delivery.call("PUT", "/me/location", "dan", {**FAR, "reportedAt": now - 1_000})
+    published = len(delivery.bus("driver-updated"))
+
+    late = delivery.call("PUT", "/me/location", "dan", {**NEAR, "reportedAt": now - 5_000})
+    again = delivery.call("PUT", "/me/location", "dan", {**NEAR, "reportedAt": now - 1_000})
+
+    assert (late.status_code, again.status_code) == (200, 200)
+    assert late.get_json()["location"] == again.get_json()["location"] == FAR
+    assert len(delivery.bus("driver-updated")) == published
+    newer = delivery.call("PUT", "/me/location", "dan", {**NEAR, "reportedAt": now - 500})
+    assert newer.get_json()["location"] == NEAR
+    assert delivery.bus("driver-updated")[-1]["location"] == NEAR
+
+
+def test_a_location_saying_no_time_is_taken_as_it_arrives(delivery: Delivery) -> None:
+    delivery.driver("dan", at=None, online=False)
+    now = delivery.clock.now_ms()
+    delivery.call("PUT", "/me/location", "dan", {**FAR, "reportedAt": now + 20_000})
+
+    untimed = delivery.call("PUT", "/me/location", "dan", NEAR)  # an app sending no time
+    late = delivery.call("PUT", "/me/location", "dan", {**FAR, "reportedAt": now - 1})
+
+    assert untimed.get_json()["location"] == late.get_json()["location"] == NEAR
+
+
+@pytest.mark.parametrize(
+    ("offset", "problem"), [(30_001, "ahead of the server's clock"), (-3_600_001, "60 minutes")]
+)
+def test_a_location_time_far_from_the_servers_clock_gets_400(
+    delivery: Delivery, offset: int, problem: str
+) -> None:
+    delivery.driver("dan", at=NEAR)
+    report = {**FAR, "reportedAt": delivery.clock.now_ms() + offset}
+
+    refused = delivery.call("PUT", "/me/location", "dan", report)
+
+    assert refused.status_code == 400
+    assert problem in refused.get_json()["fields"]["reportedAt"]
+    assert delivery.call("GET", "/me", "dan").get_json()["location"] == NEAR
+
+
+@pytest.mark.parametrize("offset", [30_000, -3_600_000])
+def test_a_location_time_just_within_the_bounds_is_taken(delivery: Delivery, offset: int) -> None:
+    delivery.driver("dan", at=None, online=False)
+    report = {**FAR, "reportedAt": delivery.clock.now_ms() + offset}
+
+    assert delivery.call("PUT", "/me/location", "dan", report).get_json()["location"] == FAR
+
+
+def test_the_api_documents_the_time_a_location_was_taken(delivery: Delivery) -> None:
+    spec = delivery.client.get("/openapi.json").get_json()
+    body = spec["paths"]["/me/location"]["put"]["requestBody"]["content"]["application/json"]
+    schema = body["schema"]
+    if "$ref" in schema:
+        schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    reported_at = schema["properties"]["reportedAt"]
+    assert "reportedAt" not in schema.get("required", [])
+    assert "ignored" in reported_at["description"]
+    assert "30 s ahead" in reported_at["description"]
 
 
 def test_a_driver_cannot_go_offline_during_a_delivery(delivery: Delivery) -> None:

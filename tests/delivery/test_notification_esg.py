@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -9,8 +10,10 @@ import flask
 import pytest
 import requests
 
+from delivery.notification_esg.drivers import driver_updated, heard_offline
 from delivery.notification_esg.provider import (
     HttpPushProvider,
+    PushCredentialsRefused,
     PushMessage,
     PushUnavailable,
     RecipientUnregistered,
@@ -22,6 +25,7 @@ from shared.http import WsgiTransport
 from shared.runtime import consumer
 from shared.runtime.outcome import Outcome
 from shared.runtime.secrets import Secret
+from shared.stores import InMemoryDocumentStore
 from tests.delivery.conftest import (
     FAR,
     FURTHER,
@@ -202,15 +206,43 @@ def test_a_status_of_an_order_never_seen_ends_as_a_fault(delivery: Delivery) -> 
     assert delivery.push.messages == {}
 
 
-def test_a_refusal_by_the_provider_becomes_a_fault(tmp_path: Path, push: PushFake) -> None:
-    delivery = Delivery(tmp_path, push, push_key="wrong-key")
+def test_a_refusal_of_the_message_by_the_provider_becomes_a_fault(delivery: Delivery) -> None:
+    delivery.push.failures, delivery.push.failure_status = 1, 400
 
     delivery.order("o-1", "accepted")
 
     [fault] = delivery.faults()
     assert fault["function"] == "delivery/notification-esg/push"
     assert fault["error"]["type"] == "BusinessRuleViolation"
-    assert push.calls == 1
+    assert delivery.push.calls == 1
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_provider_refusing_our_key_until_it_is_put_right_still_notifies_once(
+    delivery: Delivery, status: int
+) -> None:
+    # Our configuration, not the message: each notice waits for the key to be put right
+    delivery.push.failures, delivery.push.failure_status = 4, status
+
+    delivery.order("o-1", "accepted")
+
+    assert list(delivery.push.messages) == ["o-1:accepted:customer"]
+    assert delivery.push.calls == 5
+    assert delivery.faults() == []
+
+
+def test_a_wrong_key_for_good_dead_letters_each_notice_to_resubmit(
+    tmp_path: Path, push: PushFake
+) -> None:
+    delivery = Delivery(tmp_path, push, push_key="wrong-key")
+
+    delivery.order("o-1", "accepted")
+
+    [fault] = delivery.faults()
+    assert fault["function"] == "notification-esg-push"
+    assert (fault["reason"], fault["deliveryAttempt"]) == ("dead-letter", 15)
+    assert push.calls == 15
+    assert push.messages == {}
 
 
 def hand_over(delivery: Delivery, released_by: str, then: str) -> None:
@@ -359,6 +391,61 @@ def test_only_the_offer_made_again_is_pushed_when_the_first_one_is_heard_after_i
 
     _, again = (offer["expiresAt"] for offer in delivery.bus("delivery-offered"))
     assert offers_pushed(delivery, "dan") == [again]
+
+
+def offered_while_going_offline(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], Outcome]:
+    """dan is offered o-1 and goes offline; the push consumer hears him offline, but neither
+    the offer nor its withdrawal yet: the function returned hands it the offer, answering
+    with its outcome (the withdrawal stays held: see :func:`hold_event`)."""
+    real = consumer.ConsumerRuntime.handle
+    offered: list[tuple[consumer.ConsumerRuntime[Any], Any]] = []
+
+    def handle(self: consumer.ConsumerRuntime[Any], message: Any) -> Outcome:
+        if self.name == "push" and message.attributes.get("type") == "delivery-offered":
+            offered.append((self, message))
+            return Outcome.ACK
+        return real(self, message)
+
+    monkeypatch.setattr(consumer.ConsumerRuntime, "handle", handle)
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    assert delivery.call("PUT", "/me/status", "dan", {"online": False}).status_code == 200
+    [(runtime, message)] = offered
+    return lambda: real(runtime, message)
+
+
+def test_an_offer_to_a_driver_heard_offline_waits_for_its_withdrawal_and_is_not_pushed(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    withdrawal = hold_event(delivery, monkeypatch, "push", "offer-withdrawn")
+    hand_over_offer = offered_while_going_offline(delivery, monkeypatch)
+
+    assert hand_over_offer() == Outcome.RETRY  # redelivered later
+    withdrawal()
+    assert hand_over_offer() == Outcome.ACK
+
+    assert offers_pushed(delivery, "dan") == []
+    assert delivery.faults() == []
+
+
+def test_an_offer_open_to_a_driver_heard_online_again_is_pushed(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN dan heard offline, no withdrawal of his offer heard
+    hold_event(delivery, monkeypatch, "push", "offer-withdrawn")
+    hand_over_offer = offered_while_going_offline(delivery, monkeypatch)
+    assert hand_over_offer() == Outcome.RETRY
+
+    # WHEN he is heard online again before the offer is handed over again
+    delivery.clock.advance(1_000)
+    assert delivery.call("PUT", "/me/status", "dan", {"online": True}).status_code == 200
+
+    # THEN the offer, open as far as the push consumer heard, is pushed
+    assert hand_over_offer() == Outcome.ACK
+    [first, *_] = delivery.bus("delivery-offered")
+    assert offers_pushed(delivery, "dan") == [first["expiresAt"]]
 
 
 # -- statuses heard out of order ----------------------------------------------------------
@@ -581,8 +668,21 @@ def test_the_adapter_raises_a_retryable_error_on_5xx_and_answers_that_ask_for_la
 
 
 def test_the_adapter_turns_a_refusal_into_a_business_rule_violation(push: PushFake) -> None:
-    with pytest.raises(BusinessRuleViolation, match="401"):
-        provider(push, api_key="wrong-key").send(MESSAGE, idempotency_key="fact-1")
+    push.failures, push.failure_status = 1, 400
+
+    with pytest.raises(BusinessRuleViolation, match="400"):
+        provider(push).send(MESSAGE, idempotency_key="fact-1")
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_the_adapter_raises_a_retryable_error_when_our_key_is_refused(
+    push: PushFake, status: int
+) -> None:
+    push.failures, push.failure_status = 1, status
+
+    with pytest.raises(PushCredentialsRefused, match=f"{status}.*PUSH_PROVIDER_KEY"):
+        provider(push).send(MESSAGE, idempotency_key="fact-1")
+    assert issubclass(PushCredentialsRefused, PushUnavailable)
 
 
 def sandbox_provider() -> tuple[HttpPushProvider, FlaskClient]:
@@ -718,7 +818,9 @@ def test_a_driver_online_is_noted_when_they_go_online_not_at_each_location_they_
         moved = {"lat": NEAR["lat"] + 0.001 * (step + 1), "lng": NEAR["lng"]}
         assert delivery.call("PUT", "/me/location", "dan", moved).status_code == 200
 
-    assert delivery.store.get("notification-drivers", "dan") == {"onlineAt": went_online}
+    record = delivery.store.get("notification-drivers", "dan") or {}
+    assert (record["onlineAt"], record["online"]) == (went_online, True)
+    assert record["availableAt"] == went_online  # written as he went online, not since
 
 
 def test_a_driver_back_online_in_the_millisecond_they_were_taken_offline_is_not_told_it(
@@ -728,10 +830,28 @@ def test_a_driver_back_online_in_the_millisecond_they_were_taken_offline_is_not_
     deliver_late = taken_offline_unannounced(delivery, monkeypatch)
     offline_at = (delivery.store.get("drivers", "dan") or {})["updatedAt"]
     assert delivery.call("PUT", "/me/status", "dan", {"online": True}).status_code == 200
-    assert delivery.store.get("notification-drivers", "dan") == {"onlineAt": offline_at}
+    record = delivery.store.get("notification-drivers", "dan") or {}
+    assert (record["onlineAt"], record["online"]) == (offline_at, True)
 
     deliver_late()
 
     # THEN he is online, and not told he is offline
     assert (delivery.store.get("drivers", "dan") or {})["online"] is True
     assert told_offline(delivery, "dan") == []
+
+
+def test_a_drivers_availability_heard_out_of_order_keeps_the_latest() -> None:
+    store = InMemoryDocumentStore()
+
+    def heard(online: bool, online_at: int, written: int) -> bool:
+        body = {"id": "dan", "name": "Dan", "online": online, "location": NEAR}
+        update = {**body, "onlineAt": online_at}
+        event = new_event("driver-updated", "driver", update, partition_key="dan")
+        driver_updated(store, replace(event, timestamp=written))
+        return heard_offline(store, "dan")
+
+    assert heard(False, START, written=START + 2) is True  # online at START, then offline
+    assert heard(True, START, written=START + 1) is True  # going online, heard late
+    assert heard(True, START + 3, written=START + 3) is False  # online again
+    assert heard(False, START, written=START + 2) is False  # going offline before, heard again
+    assert heard(False, START + 3, written=START + 3) is True  # offline in that millisecond

@@ -82,6 +82,45 @@ def test_an_address_off_the_globe_still_makes_a_delivery(
     assert delivery.store.get("deliveries", "d-o-1") is not None
 
 
+LATE = 2**63
+"""A time Order's contract allows (it bounds none above) that no 64-bit integer holds."""
+
+
+@pytest.mark.parametrize(
+    ("accepted_at", "ready_by"),
+    [(LATE, None), (10**20, 10**20), (START, LATE), (0, 0), (253_402_300_799_999, None)],
+)
+def test_any_time_the_contract_allows_is_read_by_every_consumer(
+    delivery: Delivery, accepted_at: int, ready_by: int | None
+) -> None:
+    # Past 64 bits, the collector, the driver app's listener and the push function each
+    # failed to store it: three faults, and the order's later cancellation faulted alike
+    delivery.driver("dan")
+
+    delivery.order("o-1", "accepted", changedAt=accepted_at, readyBy=ready_by)
+    delivery.order("o-1", "cancelled", reason="customer", changedAt=accepted_at + 1)
+
+    assert delivery.faults() == []
+    assert delivery.delivery("o-1")["status"] == "cancelled"
+    assert [m["title"] for m in delivery.push.to("customer", "ref-o-1")] == [
+        "Order accepted",
+        "Order cancelled",
+    ]
+
+
+@pytest.mark.parametrize("field", ["changedAt", "readyBy"])
+def test_a_time_before_1970_breaks_the_contract_and_is_a_fault_at_the_ingress(
+    delivery: Delivery, field: str
+) -> None:
+    delivery.order("o-1", "accepted", **{field: -1})
+
+    [fault] = delivery.faults()
+    assert fault["function"] == "delivery/order-esg/ingress"
+    assert fault["error"]["type"] == "InvalidEventError"
+    assert field in fault["error"]["message"]
+    assert delivery.bus("order-updated") == []
+
+
 def test_delivery_status_changes_are_published_as_the_v1_contract(delivery: Delivery) -> None:
     delivery.driver("dan")
     offer_then_accept(delivery, "o-1", "dan")
