@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, field_validator
 
 from shared.api_models import STORED, PageQuery, RequestBody, ResponseView
+from shared.text import text_problem
 
 Vehicle = Literal["bike", "scooter", "car"]
 REASON_MAX_CHARS = 200
 """The longest reason a driver may give for handing a delivery back."""
-_INVISIBLE = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
-"""Unicode categories that show nothing by themselves: controls, formats, separators."""
 
 
-def _one_line(text: str) -> str:
-    """``text``, refused when it holds a control character (a line break, an escape
-    sequence, a NUL): it is shown, or kept, as typed."""
-    control = next((c for c in text if unicodedata.category(c) == "Cc"), None)
-    if control is not None:
-        raise ValueError(f"must not hold control characters such as {control!r}")
+def _fit_to_show(text: str, *, may_be_blank: bool = False) -> str:
+    """``text``, refused when it is unfit to show as typed (:func:`~shared.text.text_problem`:
+    a control character, a line separator, a bidirectional override left open, or, unless
+    ``may_be_blank``, nothing visible)."""
+    problem = text_problem(text, may_be_blank=may_be_blank)
+    if problem is not None:
+        raise ValueError(problem)
     return text
 
 
@@ -37,9 +36,7 @@ class ProfileRequest(RequestBody):
     @field_validator("name")
     @classmethod
     def _shown(cls, name: str) -> str:
-        if all(unicodedata.category(c) in _INVISIBLE for c in _one_line(name)):
-            raise ValueError("must hold a visible character")
-        return name
+        return _fit_to_show(name)
 
 
 class StatusRequest(RequestBody):
@@ -90,7 +87,7 @@ class ReleaseRequest(RequestBody):
     @field_validator("reason")
     @classmethod
     def _blank_is_none(cls, reason: str | None) -> str | None:
-        return None if reason is None else _one_line(reason) or None
+        return None if reason is None else _fit_to_show(reason, may_be_blank=True) or None
 
 
 class LastLocation(Location):

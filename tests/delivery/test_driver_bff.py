@@ -78,6 +78,8 @@ def test_changing_the_profile_keeps_availability_and_position(delivery: Delivery
         ("/me", {"name": "Dan\x1b[2J", "vehicle": "bike"}, "name"),
         ("/me", {"name": "Dan\nSmith", "vehicle": "bike"}, "name"),
         ("/me", {"name": "\u200b", "vehicle": "bike"}, "name"),
+        ("/me", {"name": "Dan\u2028Smith", "vehicle": "bike"}, "name"),
+        ("/me", {"name": "Dan\u202e", "vehicle": "bike"}, "name"),
         ("/me", {"name": "Dan", "vehicle": "truck"}, "vehicle"),
         ("/me", {"name": "Dan", "vehicle": "bike", "rating": 5}, "rating"),
         ("/me/status", {"online": "yes"}, "online"),
@@ -1062,6 +1064,8 @@ def test_an_offer_handed_back_cannot_be_accepted_again(delivery: Delivery) -> No
         ({"reason": "x" * 201}, "reason"),
         ({"reason": 7}, "reason"),
         ({"reason": "flat tyre\x00"}, "reason"),
+        ({"reason": "flat\u2029tyre"}, "reason"),
+        ({"reason": "flat tyre\u2066"}, "reason"),
         ({"why": "tired"}, "why"),
     ],
 )
