@@ -17,17 +17,25 @@ import requests
 
 from devstack.layout import Manifest
 from devstack.live import LiveStack
-from scenario.demo import progress, report
+from scenario.actors import ApiError
+from scenario.demo import progress, report, verdict
 from scenario.story import Story
 from shared.timeline import Timeline
 
 
 def play(manifest: Manifest, args: argparse.Namespace) -> int:
-    """Play ``args.orders`` orders; 0 when no new fault was recorded meanwhile, else 1."""
+    """Play ``args.orders`` orders; 0 when each ended as the story means and no new fault was
+    recorded meanwhile, else 1 (:func:`scenario.demo.verdict`)."""
     try:
         return _play(manifest, args)
     except (requests.ConnectionError, requests.Timeout) as error:
         print(f"\nfooddelivery dev: the stack stopped answering: {error}", file=sys.stderr)
+        return 1
+    except ApiError as error:
+        print(
+            f"\nfooddelivery dev: a request was refused, the story stopped: {error}",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -45,7 +53,7 @@ def _play(manifest: Manifest, args: argparse.Namespace) -> int:
     timeline = Timeline(entries=stack.events(cursor))
     this_run = ThisRun(stack, set(outcome.orders))
     report(this_run, timeline, outcome, faults, args.timeline, rounds="real time")
-    return 0 if not faults else 1
+    return verdict(outcome, args.orders, faults, "fooddelivery dev")
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,10 @@ class Api:
             headers["Idempotency-Key"] = idempotency_key
         url = f"{self._base}{path}"
         response = self._session.request(method, url, json=body, headers=headers, timeout=TIMEOUT_S)
-        payload = response.json() if response.content else None
+        try:
+            payload = response.json() if response.content else None
+        except ValueError:  # not a BFF's answer: a load balancer's page, an HTML 429 or 503
+            raise ApiError(method, url, response.status_code, response.text[:500]) from None
         if response.status_code >= 400:
             raise ApiError(method, url, response.status_code, payload)
         return payload

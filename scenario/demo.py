@@ -9,13 +9,13 @@ timeline of those two orders and a summary.
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any, Protocol
 
+from scenario.actors import ApiError
 from scenario.stack import EmbeddedStack
 from scenario.story import FINAL, Outcome, Story
 from shared import ids, logs
@@ -58,23 +58,54 @@ def _play(stack: EmbeddedStack, args: argparse.Namespace) -> int:
     show_progress = args.orders > PROGRESS_FROM
     # With --verbose the functions' log lines share the terminal: no line is rewritten.
     rewrite = sys.stderr.isatty() and not args.verbose
-    shown = functools.partial(progress, rewrite=rewrite) if show_progress else None
-    story = Story(stack, args.orders, args.seed, shown, missed_offer=True)
-    print(f"Food delivery, embedded: {args.orders} order(s) across four subsystems\n")
+    line_open = False  # a progress line waits to be ended (once one was rewritten)
+
+    def show(outcome: Outcome) -> None:
+        nonlocal line_open
+        line_open = rewrite
+        progress(outcome, rewrite=rewrite)
+
+    story = Story(stack, args.orders, args.seed, show if show_progress else None, missed_offer=True)
+    # Flushed, as is the report before the verdict: stdout and stderr may share one file.
+    print(f"Food delivery, embedded: {args.orders} order(s) across four subsystems\n", flush=True)
     try:
-        outcome = story.run(MAX_ROUNDS)
-    finally:
-        if show_progress and rewrite:
-            print(file=sys.stderr)  # end the rewritten line, on Ctrl-C too
+        try:
+            outcome = story.run(MAX_ROUNDS)
+        finally:
+            if line_open:
+                print(file=sys.stderr)  # end the rewritten line, on Ctrl-C too
+    except ApiError as error:  # a defect, which the faults may explain: no traceback
+        print(
+            f"fooddelivery demo: a request was refused, the story stopped: {error}", file=sys.stderr
+        )
+        for fault in _faults(stack):
+            print(f"  fault in {fault['function']}: {fault['error']['message']}", file=sys.stderr)
+        return 1
     faults = _faults(stack)
     report(stack, timeline, outcome, faults, args.timeline)
-    unfinished = args.orders - sum(1 for o in outcome.orders.values() if o["status"] in FINAL)
+    return verdict(outcome, args.orders, faults, "fooddelivery demo")
+
+
+def verdict(outcome: Outcome, orders: int, faults: list[dict[str, Any]], command: str) -> int:
+    """0 when all ``orders`` ended as the story means (every one delivered but the one the
+    kitchen refused, cancelled) and no function recorded a fault; else 1, saying on stderr
+    which orders did not (``command`` names the command in the message)."""
+    sys.stdout.flush()  # the report first, where stdout and stderr share a file
+    unfinished = orders - sum(1 for o in outcome.orders.values() if o["status"] in FINAL)
     if unfinished:
         print(
-            f"fooddelivery demo: {unfinished} order(s) had not ended after {outcome.rounds} rounds",
+            f"{command}: {unfinished} order(s) had not ended after {outcome.rounds} rounds",
             file=sys.stderr,
         )
-    return 0 if not faults and not unfinished else 1
+    miscarried = outcome.miscarried()
+    if miscarried:
+        ended = Counter(_status(outcome.orders[order_id]) for order_id in miscarried)
+        print(
+            f"{command}: {len(miscarried)} order(s) ended otherwise than the story means"
+            f" (delivered, or cancelled for the one the kitchen refused): {_counts(ended)}",
+            file=sys.stderr,
+        )
+    return 0 if not faults and not unfinished and not miscarried else 1
 
 
 class ThirdParties(Protocol):
@@ -107,7 +138,7 @@ def report(
     for order_id in [] if mode == "none" else traced:
         _print_timeline(timeline, order_id, outcome.orders[order_id]["status"])
     if mode == "all":
-        _print_entries("Every event", timeline.entries)
+        _print_entries("Every event", timeline.entries, keyed=True)
     _print_summary(stack, timeline, outcome, faults, rounds)
 
 
@@ -132,14 +163,19 @@ def _print_timeline(timeline: Timeline, order_id: str, status: str) -> None:
     _print_entries(f"Order {order_id} ({status})", entries)
 
 
-def _print_entries(title: str, entries: list[Entry]) -> None:
+def _print_entries(title: str, entries: list[Entry], *, keyed: bool = False) -> None:
+    """The entries as a table; ``keyed``: with the key (order, driver, restaurant...) each
+    is about, for a table of more than one order's events."""
+    width = max((len(e.type) for e in entries), default=0) if keyed else 0
     print(f"{title}:")
-    print(f"  {'time':>10}  {'subsystem':<10} {'topic':<8} {'service':<18} event")
+    heading = f"  {'time':>10}  {'subsystem':<10} {'topic':<8} {'service':<18} {'event':<{width}}"
+    print(f"{heading} key" if keyed else heading)
     start = first_time(entries)
     for e in causal_order(entries):
         minutes, ms = divmod(e.timestamp - start, 60_000)
         at = f"+{minutes:02d}:{ms / 1000:06.3f}" if e.readable else "?"
-        print(f"  {at:>10}  {e.subsystem:<10} {e.topic:<8} {e.source:<18} {e.type}")
+        row = f"  {at:>10}  {e.subsystem:<10} {e.topic:<8} {e.source:<18} {e.type:<{width}}"
+        print(f"{row} {e.key}" if keyed else row)
     print()
 
 
@@ -150,10 +186,7 @@ def _print_summary(
     faults: list[dict[str, Any]],
     rounds: str,
 ) -> None:
-    statuses = Counter(
-        f"{o['status']} ({o['reason']})" if o.get("reason") else o["status"]
-        for o in outcome.orders.values()
-    )
+    statuses = Counter(_status(o) for o in outcome.orders.values())
     payments = Counter(
         a["status"] for order_id in outcome.orders for a in stack.authorizations(order_id)
     )
@@ -168,6 +201,11 @@ def _print_summary(
     print(f"  faults:        {len(faults)}")
     for fault in faults:
         print(f"    {fault['function']}: {fault['error']['message']}")
+
+
+def _status(order: dict[str, Any]) -> str:
+    """``delivered``, or ``cancelled (rejected)`` when the order ended for a reason."""
+    return f"{order['status']} ({order['reason']})" if order.get("reason") else order["status"]
 
 
 def _counts(counter: Counter[str]) -> str:
@@ -188,7 +226,8 @@ def register(commands: Any) -> None:
             " kitchen refuses an order (its payment is voided), drivers deliver the others"
             " (one lets an offer run out, so dispatch offers the delivery again). Prints the"
             " timeline of the order offered again and of the refused one, and a summary;"
-            " exits 1 when a function recorded a fault or an order did not end."
+            " exits 1 when a function recorded a fault, a BFF refused a request, or an order"
+            " did not end or ended otherwise (not delivered, but for the refused one)."
         ),
     )
     parser.add_argument(

@@ -70,6 +70,16 @@ class Outcome:
         """Orders that ended in ``status``."""
         return sum(1 for o in self.orders.values() if o["status"] == status)
 
+    def miscarried(self) -> list[str]:
+        """The orders that ended otherwise than the story means: the one the kitchen refused
+        not cancelled, or another not delivered (cancelled for want of a driver, say)."""
+        return [
+            order_id
+            for order_id, o in self.orders.items()
+            if o["status"] in FINAL
+            and o["status"] != ("cancelled" if order_id == self.rejected else "delivered")
+        ]
+
 
 @dataclass
 class Story:
@@ -198,11 +208,17 @@ class Story:
             for ticket in staff.queue("accepted"):
                 staff.ready(ticket["id"])
             for ticket in staff.queue("new"):
-                if outcome.rejected is None:
+                if self._refuses(outcome, ticket["id"]):
                     outcome.rejected = ticket["id"]
                     staff.reject(ticket["id"], REJECTION)
                 else:
                     staff.accept(ticket["id"], self.rng.randint(10, 25))
+
+    @staticmethod
+    def _refuses(outcome: Outcome, order_id: str) -> bool:
+        """Whether the kitchen refuses this order: the first of the story's own it sees (a
+        stack played on before may still hold orders nobody answered; those are taken)."""
+        return outcome.rejected is None and order_id in outcome.orders
 
     def _point_of_sale(self, outcome: Outcome) -> None:
         """The restaurant on its own ordering system answers there; it refuses the order the
@@ -210,7 +226,7 @@ class Story:
         for order in self.pos.accepted():
             self.pos.ready(order["orderId"])
         for order in self.pos.received():
-            if outcome.rejected is None:
+            if self._refuses(outcome, order["orderId"]):
                 outcome.rejected = order["orderId"]
                 self.pos.reject(order["orderId"], REJECTION)
             else:

@@ -167,3 +167,48 @@ def test_a_timeout_that_is_not_a_positive_number_is_refused(timeout, capsys):
     code = main(["smoke", "--env", "dev", "--state-bucket", "b", "--timeout", timeout])
     assert code == 2
     assert "--timeout must be a number of seconds above 0" in capsys.readouterr().err
+
+
+class Pages(requests.adapters.HTTPAdapter):
+    """Answers each request with the next of ``pages``: (status, content type, body)."""
+
+    def __init__(self, *pages: tuple[int, str, str]) -> None:
+        super().__init__()
+        self.pages = list(pages)
+
+    def send(self, request, **kwargs):
+        status, content_type, body = self.pages.pop(0)
+        response = requests.Response()
+        response.status_code, response.url, response.request = status, request.url, request
+        response.headers["Content-Type"] = content_type
+        response._content = body.encode()
+        return response
+
+
+def test_a_busy_page_that_is_not_json_is_polled_again():
+    # Cloud Run's front end answers 429 and 503 with an HTML page, not the BFF's JSON:
+    # reading it as JSON raised a decoding error, which stopped the smoke test with a
+    # traceback instead of polling again.
+    session = requests.Session()
+    session.mount(
+        "https://c/",
+        Pages(
+            (503, "text/html", "<html><body>Service Unavailable</body></html>"),
+            (429, "text/html", "<html><body>Rate exceeded.</body></html>"),
+            (200, "application/json", '{"items": [{"id": "margherita"}]}'),
+        ),
+    )
+    browse = smoke.CustomerApp(session, smoke.urls_from({"endpoints": ENDPOINTS}), "t")
+
+    menu = smoke.eventually("menu reaches the customer", lambda: browse.menu("r-1"), 5, 0)
+
+    assert menu == [{"id": "margherita"}]
+
+
+def test_an_answer_that_is_not_json_is_a_refusal_naming_what_came_back():
+    session = requests.Session()
+    session.mount("https://c/", Pages((200, "text/html", "<html>Sign in</html>")))
+    browse = smoke.CustomerApp(session, smoke.urls_from({"endpoints": ENDPOINTS}), "t")
+
+    with pytest.raises(smoke.SmokeFailure, match=r"'menu' failed: GET .* -> 200: <html>Sign in"):
+        smoke.eventually("menu", lambda: browse.menu("r-1"), 5, 0)

@@ -206,3 +206,84 @@ def test_interrupted_on_a_terminal_the_progress_line_is_ended(capsys, monkeypatc
     assert main(["demo", "--orders", "21", "--timeline", "none"]) == 130
     # The shell's prompt comes back on a line of its own, not after the progress.
     assert capsys.readouterr().err == "\r  round   1: 1/21 orders done\n"
+
+
+def test_orders_that_end_otherwise_than_the_story_means_fail_the_run(capsys, monkeypatch):
+    from scenario.actors import DriverApp
+
+    monkeypatch.setattr(DriverApp, "offers", lambda app: [])  # every phone in a pocket
+    assert main(["demo", "--orders", "3", "--timeline", "none"]) == 1
+    captured = capsys.readouterr()
+    # Every order ended, and no function failed: the summary alone told of the failure.
+    orders = "3 placed, 2 cancelled (no-driver), 1 cancelled (rejected)"
+    assert summary(captured.out, "orders") == orders
+    assert summary(captured.out, "faults") == "0"
+    assert captured.err.endswith(
+        "fooddelivery demo: 2 order(s) ended otherwise than the story means (delivered, or"
+        " cancelled for the one the kitchen refused): 2 cancelled (no-driver)\n"
+    )
+
+
+def test_a_refused_request_stops_the_story_with_a_line_saying_so(capsys, monkeypatch):
+    # It ended in a traceback of the story's internals.
+    from scenario.actors import StaffApp
+
+    accept = StaffApp.accept
+    monkeypatch.setattr(
+        StaffApp, "accept", lambda app, order_id, minutes=15: accept(app, order_id, 0)
+    )
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["demo", "--orders", "51", "--timeline", "none"]) == 1  # progress from round 0
+    *progress, refused = capsys.readouterr().err.split("\n")[:-1]
+    # On a line of its own, once the progress line was ended.
+    assert progress and progress[-1].startswith("\r  round"), progress
+    assert re.fullmatch(
+        r"fooddelivery demo: a request was refused, the story stopped: POST \S+/accept"
+        r" -> 400: .*prepMinutes.*",
+        refused,
+    ), refused
+
+
+def test_written_to_one_file_the_output_comes_in_the_order_it_happened(tmp_path):
+    # Piped, stdout is block-buffered: the progress lines and the failure message (stderr)
+    # landed above the heading and the summary they follow (`make demo > log 2>&1`).
+    import os
+    import subprocess
+
+    script = (
+        "import sys\n"
+        "from scenario.actors import DriverApp\n"
+        "from shared.cli import main\n"
+        "DriverApp.offers = lambda app: []\n"  # every phone in a pocket: no order delivered
+        "sys.exit(main(['demo', '--orders', '21', '--timeline', 'none']))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    env["FOODDELIVERY_DEV_KEY"] = str(tmp_path / "dev-key.pem")
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        timeout=240,
+    )
+    lines = run.stdout.splitlines()
+
+    assert run.returncode == 1, run.stdout
+    assert lines[0] == "Food delivery, embedded: 21 order(s) across four subsystems"
+    assert lines[2].startswith("  round   1: ")  # progress, as the rounds are played
+    assert lines[-2] == "  faults:        0"
+    assert lines[-1].startswith("fooddelivery demo: 20 order(s) ended otherwise")
+
+
+def test_interrupted_on_a_terminal_before_any_progress_nothing_is_left_to_end(capsys, monkeypatch):
+    # The line was "ended" even when none had been written: a stray empty line.
+    from scenario.story import Story
+
+    def ctrl_c(self, max_rounds=200):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Story, "play", ctrl_c)  # while the world is seeded, say
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["demo", "--orders", "21", "--timeline", "none"]) == 130
+    assert capsys.readouterr().err == ""

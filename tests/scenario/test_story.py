@@ -131,3 +131,37 @@ def test_orders_arriving_round_after_round_need_drivers_for_those_in_flight_only
     assert len(story.drivers) == 5 * ROUNDS_IN_FLIGHT // 2 < 90 // 2
     assert len(outcome.orders) == 90
     assert delivered_but_the_rejected(outcome)  # and none waited past its driver deadline
+
+
+def test_on_a_stack_played_on_before_the_kitchen_refuses_one_of_the_storys_own_orders(
+    tmp_path, capsys
+):
+    # `dev --scenario --attach` again after an interrupted run: the kitchen still shows an
+    # order nobody answered. Refusing it (it is no order of this run) left the story without
+    # its refusal, and the report failed looking the refused order up among the run's orders.
+    from scenario.actors import CustomerApp, tokens
+    from scenario.demo import report
+    from shared.timeline import Timeline
+
+    stack = EmbeddedStack(tmp_path / "dev-key.pem")
+    story = Story(stack, orders=2, seed=7)
+    try:
+        story.seed_world()
+        earlier = CustomerApp(stack.session, stack.urls, tokens(stack.issuer)("customer", "early"))
+        address = {"street": "Torstraße 3", "city": "Berlin", "postcode": "10115"}
+        earlier.sign_up("Early", {**address, "lat": 52.52, "lng": 13.40}, "pm_card_visa")
+        stack.settle()
+        earlier.fill_cart("trattoria-roma", [("margherita", 1)])
+        left_over = earlier.checkout("checkout-left-over")
+        stack.settle()
+        outcome = story.play(max_rounds=20)
+        report(stack, Timeline(), outcome, [], "none")
+        left_over_status = earlier.track(left_over)["status"]
+    finally:
+        stack.close()
+
+    assert outcome.rejected in outcome.orders
+    assert delivered_but_the_rejected(outcome)
+    assert outcome.count("cancelled") == 1
+    assert left_over_status == "delivered"  # the staff took it, as they take every other
+    assert "2 placed, 1 cancelled (rejected), 1 delivered" in capsys.readouterr().out

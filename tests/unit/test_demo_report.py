@@ -72,3 +72,21 @@ def test_when_the_first_order_was_refused_the_next_one_is_traced_too(capsys):
     out = capsys.readouterr().out
     assert out.count("Order o-1 (cancelled):") == 1
     assert out.index("Order o-2 (delivered):") < out.index("Order o-1 (cancelled):")
+
+
+def test_every_event_shows_which_order_or_restaurant_it_is_about(capsys):
+    # The table of every event had no key column: events of different orders looked alike.
+    timeline = Timeline()
+    timeline.entries += [
+        Entry(0, "restaurant", "bus", "profile-bff", "menu-updated", "trattoria-roma"),
+        Entry(1, "order", "external", "status-esg", "order.order-status-changed v2", "o-1"),
+        Entry(2, "order", "bus", "lifecycle-control", "order-status-changed", "o-2"),
+    ]
+    orders = {"o-1": {"status": "delivered"}, "o-2": {"status": "delivered"}}
+
+    report(NoThirdParties(), timeline, Outcome(orders=orders, rounds=1), [], "all")
+
+    table = capsys.readouterr().out.split("Every event:\n", 1)[1].split("\n\n", 1)[0]
+    header, *rows = table.splitlines()
+    assert [row.split()[-1] for row in rows] == ["trattoria-roma", "o-1", "o-2"]
+    assert {row.rindex(" ") + 1 for row in rows} == {header.index("key")}  # one column
