@@ -19,7 +19,7 @@ from devstack.layout import Manifest
 from devstack.live import LiveStack
 from scenario.actors import ApiError
 from scenario.demo import progress, report, verdict
-from scenario.story import Story
+from scenario.story import Story, StoryStopped
 from shared.timeline import Timeline
 
 
@@ -31,11 +31,9 @@ def play(manifest: Manifest, args: argparse.Namespace) -> int:
     except (requests.ConnectionError, requests.Timeout) as error:
         print(f"\nfooddelivery dev: the stack stopped answering: {error}", file=sys.stderr)
         return 1
-    except ApiError as error:
-        print(
-            f"\nfooddelivery dev: a request was refused, the story stopped: {error}",
-            file=sys.stderr,
-        )
+    except (ApiError, StoryStopped) as error:
+        refused = "a request was refused, " if isinstance(error, ApiError) else ""
+        print(f"\nfooddelivery dev: {refused}the story stopped: {error}", file=sys.stderr)
         return 1
 
 
@@ -44,7 +42,11 @@ def _play(manifest: Manifest, args: argparse.Namespace) -> int:
     earlier, cursor = {f["id"] for f in stack.faults()}, stack.cursor()
     # The hosts log to the same terminal: a rewritten line would run into their lines.
     story = Story(stack, args.orders, args.seed, functools.partial(progress, rewrite=False))
-    print(f"\nFood delivery on the emulators: {args.orders} order(s) across four subsystems\n")
+    # Flushed: progress and the verdict go to stderr, which may share stdout's file.
+    print(
+        f"\nFood delivery on the emulators: {args.orders} order(s) across four subsystems\n",
+        flush=True,
+    )
     started = time.perf_counter()
     outcome = story.run()
     stack.settle()

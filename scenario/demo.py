@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from scenario.actors import ApiError
 from scenario.stack import EmbeddedStack
-from scenario.story import FINAL, Outcome, Story
+from scenario.story import FINAL, Outcome, Story, StoryStopped
 from shared import ids, logs
 from shared.auth import DEV_KEY_PATH
 from shared.timeline import Entry, Timeline, causal_order, first_time
@@ -74,10 +74,9 @@ def _play(stack: EmbeddedStack, args: argparse.Namespace) -> int:
         finally:
             if line_open:
                 print(file=sys.stderr)  # end the rewritten line, on Ctrl-C too
-    except ApiError as error:  # a defect, which the faults may explain: no traceback
-        print(
-            f"fooddelivery demo: a request was refused, the story stopped: {error}", file=sys.stderr
-        )
+    except (ApiError, StoryStopped) as error:  # a defect, which the faults may explain
+        refused = "a request was refused, " if isinstance(error, ApiError) else ""
+        print(f"fooddelivery demo: {refused}the story stopped: {error}", file=sys.stderr)
         for fault in _faults(stack):
             print(f"  fault in {fault['function']}: {fault['error']['message']}", file=sys.stderr)
         return 1

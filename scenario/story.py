@@ -39,6 +39,10 @@ not for the whole run's (a fleet growing with the run would crowd the city and s
 dispatch search and every round of drivers looking at their apps)."""
 
 
+class StoryStopped(Exception):
+    """The story cannot go on: what it needs is not there (no restaurant open to order from)."""
+
+
 class Stack(Protocol):
     """What the story needs from the system it drives."""
 
@@ -165,7 +169,7 @@ class Story:
         for _ in range(count):
             n = len(outcome.orders)
             customer = self.customers[n % len(self.customers)]
-            restaurant = self.rng.choice(customer.restaurants())
+            restaurant = self.rng.choice(self._open_restaurants(customer))
             menu = [item for item in customer.menu(restaurant["id"]) if item["available"]]
             picks = self.rng.sample(menu, k=min(len(menu), self.rng.randint(1, 3)))
             customer.fill_cart(
@@ -181,6 +185,16 @@ class Story:
                 if self.progress and not outcome.rounds:
                     self.progress(outcome)  # placing many orders takes a while
         self.stack.settle()
+
+    def _open_restaurants(self, customer: CustomerApp) -> list[dict[str, Any]]:
+        """The restaurants ``customer`` can order from: never none (:class:`StoryStopped`)."""
+        found = customer.restaurants()
+        if not found:
+            raise StoryStopped(
+                "no restaurant is open to order from: the browse view has not shown the"
+                " restaurants published (is the stack still catching up?)"
+            )
+        return found
 
     def play_round(self, outcome: Outcome) -> None:
         """Every actor acts on what their app shows, while a few minutes pass."""

@@ -244,6 +244,18 @@ def test_a_refused_request_stops_the_story_with_a_line_saying_so(capsys, monkeyp
     ), refused
 
 
+def test_no_restaurant_to_order_from_stops_the_story_with_a_line_saying_so(capsys, monkeypatch):
+    # The story picked from an empty list: an IndexError from random's internals.
+    from scenario.actors import CustomerApp
+
+    monkeypatch.setattr(CustomerApp, "restaurants", lambda app, cuisine=None: [])
+    assert main(["demo", "--orders", "2", "--timeline", "none"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "fooddelivery demo: the story stopped: no restaurant is open to order from: the browse"
+        " view has not shown the restaurants published (is the stack still catching up?)"
+    )
+
+
 def test_written_to_one_file_the_output_comes_in_the_order_it_happened(tmp_path):
     # Piped, stdout is block-buffered: the progress lines and the failure message (stderr)
     # landed above the heading and the summary they follow (`make demo > log 2>&1`).
