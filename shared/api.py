@@ -47,6 +47,7 @@ retry with the same key runs again.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import math
 import re
@@ -379,7 +380,7 @@ def _parse_body(route: Route) -> BaseModel | None:
         )
     data = request_json()
     if data is None:
-        raise HttpError(400, "the request body must be a JSON object")
+        raise HttpError(400, not_a_json_object(data))
     return _validated(route.body, data, "request")
 
 
@@ -413,6 +414,20 @@ def request_json() -> Any:
         return flask.request.get_json(silent=True)
     except RecursionError:
         return None
+
+
+def not_a_json_object(data: Any) -> str:
+    """Why the current request's body, which :func:`request_json` read as ``data``, is no
+    JSON object: not JSON at all (where the decoder stopped), nested too deeply, or JSON
+    of another kind."""
+    if data is None:
+        try:
+            json.loads(flask.request.get_data(cache=True))
+        except RecursionError:
+            return "the request body's JSON is nested too deeply to read"
+        except ValueError as error:  # UnicodeDecodeError too
+            return f"the request body is not valid JSON: {error}"
+    return "the request body must be a JSON object"
 
 
 def limit_bodies(app: flask.Flask) -> None:

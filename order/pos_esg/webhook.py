@@ -36,6 +36,7 @@ from shared.api import (
     field_errors,
     invalid,
     limit_bodies,
+    not_a_json_object,
     request_json,
 )
 from shared.exceptions import InvalidKey
@@ -86,7 +87,7 @@ def webhook(ports: OrderPorts) -> flask.Flask:
             return {"error": signature}, 401
         data = request_json()
         if not isinstance(data, dict):
-            return {"error": "the request body must be a JSON object"}, 400
+            return {"error": not_a_json_object(data)}, 400
         restaurant_id = data.get("restaurantId")
         if not isinstance(restaurant_id, str) or not restaurant_id:
             return _refused(invalid("callback", {"restaurantId": "required: whose key signs"}))

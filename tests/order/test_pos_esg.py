@@ -542,6 +542,19 @@ def test_a_body_that_is_not_a_json_object_gets_400(pos_order: OrderSystem) -> No
     assert response.get_json() == {"error": "the request body must be a JSON object"}
 
 
+def test_a_body_that_is_not_json_is_told_where_it_went_wrong(pos_order: OrderSystem) -> None:
+    body = b'{"restaurantId": "r-1",'
+    headers = sign(pos_order, body, key=pos_key(pos_order, "r-1"))
+    response = pos_order.webhook().post(
+        "/pos/callbacks", data=body, headers=headers, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "error": "the request body is not valid JSON: Expecting property name enclosed in double"
+        " quotes: line 1 column 24 (char 23)"
+    }
+
+
 def test_an_oversized_callback_is_refused_with_a_json_message(pos_order: OrderSystem) -> None:
     body = json.dumps(
         {"orderId": "o-1", "restaurantId": "r-1", "event": "ready", "x": "a" * MAX_BODY_BYTES}

@@ -92,12 +92,28 @@ def test_a_body_that_is_not_json_gets_400(setup):
     assert "JSON" in response.get_json()["error"]
 
 
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ('{"items": [}', "the request body is not valid JSON: Expecting value: line 1 column 12"),
+        (b"\xff{}", "the request body is not valid JSON: 'utf-8' codec can't decode byte 0xff"),
+        ("null", "the request body must be a JSON object"),
+    ],
+)
+def test_a_json_body_that_is_no_object_is_told_where_it_went_wrong(setup, body, error):
+    client, created, _ = setup
+    response = client.post("/orders/o1", data=body, content_type="application/json", headers=ALICE)
+    assert response.status_code == 400
+    assert response.get_json()["error"].startswith(error)
+    assert created == []
+
+
 def test_a_body_nested_too_deep_for_the_decoder_gets_400(setup):
     client, created, _ = setup
     deep = "[" * 5_000 + "]" * 5_000
     response = client.post("/orders/o1", data=deep, content_type="application/json", headers=ALICE)
     assert response.status_code == 400
-    assert "JSON" in response.get_json()["error"]
+    assert response.get_json()["error"] == "the request body's JSON is nested too deeply to read"
     assert created == []
 
 
