@@ -6,7 +6,9 @@ that outcome back with ``Idempotent-Replayed: true`` and changes nothing. The
 same key with a different request (method, path or JSON body) is refused with
 422 ``{"error": ..., "code": "idempotency_key_reused"}``, as payment processors
 refuse a key reused with other parameters (whose first request may have taken
-effect). A 5xx outcome is not kept: the next attempt with the key runs again.
+effect). A 5xx outcome is not kept, the next attempt with the key running again,
+unless the store keeps server errors (as Stripe-like payment processors do, once
+the request began to run): then it is replayed like any other.
 
 A request whose key another request is still using is refused with 409
 ``{"error": ..., "code": "idempotency_key_in_use"}`` and runs nothing, as payment
@@ -45,11 +47,13 @@ class _Entry:
 
 
 class IdempotencyStore:
-    """Outcomes of requests by idempotency key; safe to share between threads."""
+    """Outcomes of requests by idempotency key (5xx ones too if ``keep_server_errors``); safe
+    to share between threads."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_server_errors: bool = False) -> None:
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
+        self._keep_server_errors = keep_server_errors
 
     def run(self, key: str, fingerprint: str, operation: Callable[[], Reply]) -> tuple[Reply, bool]:
         """The outcome for ``key`` and whether it is a replay; runs ``operation`` at most once.
@@ -71,7 +75,7 @@ class IdempotencyStore:
                 reply = operation()
             except FakeError as e:
                 reply = e.reply()
-            if reply[1] < 500:
+            if reply[1] < 500 or self._keep_server_errors:
                 entry.reply = reply
             return reply, False
         finally:

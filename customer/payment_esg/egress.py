@@ -21,14 +21,17 @@ and a card removed meanwhile must not turn an authorization already made into a
 decline that leaves the money held. The attempt forgets the card once the answer
 is stored: a delivery that finds it forgotten takes that answer, and one that
 has no card to ask again with (an attempt noted before attempts kept their card)
-is a fault, never a decline, as the first request may hold the money.
+adopts what a look-up by reference finds (see below), else is a fault, never a
+decline, as the first request may hold the money.
 
 The processor replays its answer only while it keeps the key, about a day: a
 retry whose attempt was noted longer ago than :data:`KEY_SAFE_WINDOW_MS` (a fault
 resubmitted the next day, a long outage; or noted before attempts kept their time)
 first looks the order's authorization up by its reference and adopts the one it
 finds, whatever its status; only if there is none does it authorize anew, lest a
-second authorization leave the first one holding the customer's money.
+second authorization leave the first one holding the customer's money. One found
+voided or refunded holds no money: the order is declined for it (reason
+``authorization_voided``, say), never placed to be delivered unpaid.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ from customer.payment_esg.processor import (
     Declined,
     Settlement,
 )
-from shared.exceptions import BusinessRuleViolation, ConflictError
+from shared.exceptions import BusinessRuleViolation, ConflictError, InvalidKey
 
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
@@ -74,6 +77,9 @@ AUTHORIZED_FIELDS = ("orderId", "authorizationId", "amount", "currency")
 """What the payment events tell of an authorized payment."""
 ADOPTABLE = frozenset({"authorized", *REACHES.values()})
 """The processor's statuses of an authorization found by reference that a payment can take."""
+RELEASED = frozenset({"voided", "refunded"})
+"""The statuses of an adopted authorization that holds no money any more: the order is declined
+for them (reason ``authorization_voided``, say), never placed."""
 NO_CARD = "no_payment_method"
 """The decline reason when the order's card is gone (the saved card was removed meanwhile)."""
 
@@ -116,12 +122,6 @@ def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
             return
         # An attempt noted before attempts kept their card names none: the order's card then.
         token = (attempt or {}).get("paymentMethod") or card_token(store, current)
-        if token is None and attempt is not None:
-            raise BusinessRuleViolation(
-                f"order {order_id}: the processor was asked to authorize it with a card no "
-                f"longer known, so it cannot be asked again: find the authorization by "
-                f"reference {order_id}, if any, and void it by hand"
-            )
         # Noted first: if the answer is lost, the retry asks again (same key, same request,
         # same answer) even once the order is cancelled, so an authorization made is voided.
         # A concurrent delivery's note, if first, is the one kept: its card, or, forgotten
@@ -137,8 +137,10 @@ def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
         if payment is None:
             payment = _stored(store, _authorization(order, token, attempt, ctx))
     store.update(ATTEMPTS, order_id, _forget_card)
-    if payment["status"] == "declined":
-        body = {"orderId": order_id, "reason": payment["reason"]}
+    if payment["status"] in ("declined", *RELEASED):
+        # An adopted authorization released already pays for nothing: the order is declined.
+        reason = payment.get("reason") or f"authorization_{payment['status']}"
+        body = {"orderId": order_id, "reason": reason}
         ctx.emit(PAYMENT_DECLINED, "payment", body, partition_key=order_id)
     else:
         # When the processor said yes, which may be long after checkout: the order is placed
@@ -168,7 +170,13 @@ def settle(order_id: str, order_status: str, ctx: Context[CustomerPorts]) -> Non
     moves = SETTLEMENTS.get(order_status)
     if moves is None:
         return
-    payment = ctx.ports.store.get(PAYMENTS, order_id)
+    try:
+        payment = ctx.ports.store.get(PAYMENTS, order_id)
+    except InvalidKey as e:  # no order checkout made: its ids name documents
+        raise BusinessRuleViolation(
+            f"order {order_id!r} is {order_status} but was never paid: its id cannot name "
+            f"a payment ({e.problem})"
+        ) from e
     if payment is None:
         raise BusinessRuleViolation(f"order {order_id} is {order_status} but was never paid")
     if order_status == "delivered" and payment["status"] not in ("authorized", "captured"):
@@ -238,26 +246,35 @@ def _authorization(
 ) -> Doc:
     """The payment the processor's answer makes; ``attempt`` is the one noted before, if
     this asks again."""
-    payment = {"orderId": order["id"], "amount": order["total"], "currency": order["currency"]}
-    if token is None:  # the saved card was removed before the payment was taken
-        return {**payment, "authorizationId": None, "status": "declined", "reason": NO_CARD}
+    order_id = order["id"]
+    payment = {"orderId": order_id, "amount": order["total"], "currency": order["currency"]}
+    # Looked up first, card or none: what the first request made is the order's.
     if attempt is not None and _key_may_be_gone(attempt, ctx):
-        found = _adopted(order["id"], ctx)
+        found = _adopted(order_id, ctx)
         if found is not None:
             at = found.authorized_at_ms
             adopted = {"authorizationId": found.authorization_id, "status": found.status}
             return {**payment, **adopted, "authorizedAt": ctx.clock.now_ms() if at is None else at}
+    if token is None and attempt is not None:
+        looked = " (none found just now)" if _key_may_be_gone(attempt, ctx) else ""
+        raise BusinessRuleViolation(
+            f"order {order_id}: the processor was asked to authorize it with a card no "
+            f"longer known, so it cannot be asked again: find the authorization by "
+            f"reference {order_id}{looked}, if any, and void it by hand"
+        )
+    if token is None:  # the saved card was removed before the payment was taken
+        return {**payment, "authorizationId": None, "status": "declined", "reason": NO_CARD}
     outcome = ctx.ports.payments.authorize(
-        reference=order["id"],
+        reference=order_id,
         amount=order["total"],
         currency=order["currency"],
         payment_method=token,
-        idempotency_key=f"{order['id']}:authorize",
+        idempotency_key=f"{order_id}:authorize",
     )
     if isinstance(outcome, Declined):
         if outcome.refusal:  # not the card: our request, which a person should look at
             ctx.log.warning(
-                "order %s: the processor refused to authorize: %s", order["id"], outcome.refusal
+                "order %s: the processor refused to authorize: %s", order_id, outcome.refusal
             )
         return {**payment, "authorizationId": None, "status": "declined", "reason": outcome.reason}
     # The processor's time when it gives one: a lost answer's retry learns it minutes later.

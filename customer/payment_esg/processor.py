@@ -14,7 +14,16 @@ about a day).
 
 Processors keep an idempotency key about a day, no longer: a request whose first
 attempt is older than :data:`KEY_SAFE_WINDOW_MS` may run anew, so the caller first
-looks for what it made by the business reference (:meth:`PaymentProcessor.find`).
+looks for what it made by the business reference (:meth:`PaymentProcessor.find`),
+reading every page of the list (``limit``, ``startingAfter``, ``hasMore``) up to
+:data:`FIND_MAX_PAGES`.
+
+Processors keep a 5xx under its key too, once the request began to run (Stripe does):
+a retry with the key gets the same 5xx again until the key is pruned, so a 5xx
+answered as a replay (``Idempotent-Replayed: true``) is no outage to wait out but a
+:class:`BusinessRuleViolation` saying when a resubmission can help; unless, to a
+settlement, the authorization is in the state the settlement leads to already (the
+first request did its work before it failed), which is the settlement done.
 
 A 401 or 403 says our own credentials are wrong, a 404 or 405 to an
 authorization (or any redirect) our own processor URL: a
@@ -64,6 +73,13 @@ idempotency key. Processors keep keys about 24 hours (Stripe may prune a key onc
 after 24 hours by default): this leaves an hour for the two clocks and the time the first
 request took. Past it, a retried authorization looks the order's up by its reference
 before asking anew."""
+FIND_PAGE_LIMIT = 100
+"""How many authorizations a look-up by reference asks for a page (Stripe-like lists page)."""
+FIND_MAX_PAGES = 10
+"""How many pages a look-up by reference reads at most: an order has one authorization, a
+few when people made others by hand; past that it is a fault, never a part read as all."""
+REPLAYED_HEADER = "Idempotent-Replayed"
+"""The header (``true``) with which a processor marks an answer replayed for a reused key."""
 NOT_US = frozenset({401, 403, 404, 405})
 """The 4xx answers about our own credentials or URL, not about the customer's payment: an
 authorization is made at one fixed path, which cannot be missing unless it is wrong."""
@@ -161,6 +177,7 @@ class HttpPaymentProcessor(PaymentProcessor):
             "reference": reference,
         }
         response = self._post("/v1/authorizations", body, idempotency_key)
+        _raise_if_failure_kept(response, f"authorize {reference}", idempotency_key)
         if response.status_code == KEY_IN_USE:
             raise ProcessorUnavailable(f"payment processor is still authorizing {reference}")
         if response.status_code >= 400 and _body(response).get("code") == KEY_REUSED_CODE:
@@ -188,6 +205,9 @@ class HttpPaymentProcessor(PaymentProcessor):
             f"/v1/authorizations/{authorization_id}/{action}", {}, idempotency_key
         )
         what = f"{action} authorization {authorization_id}"
+        if _failure_kept(response) and self._status(authorization_id) == REACHES[action]:
+            return
+        _raise_if_failure_kept(response, what, idempotency_key)
         if response.status_code == KEY_IN_USE:
             if _body(response).get("code") == KEY_IN_USE_CODE:
                 raise ProcessorUnavailable(f"payment processor is still working to {what}")
@@ -196,16 +216,26 @@ class HttpPaymentProcessor(PaymentProcessor):
         _raise_for_status(response, what)
 
     def find(self, reference: str) -> list[Authorization]:
-        response = self._get("/v1/authorizations", {"reference": reference})
         what = f"find the authorizations of {reference}"
-        _raise_for_status(response, what)
-        listed = _body(response).get("authorizations")
-        found = [_authorization(entry) for entry in listed] if isinstance(listed, list) else None
-        if found is None or None in found:
-            # an answer cut short, say: asked again, the processor lists them whole; never
-            # taken for "none", which would authorize the order a second time
-            raise ProcessorUnavailable(f"payment processor could not {what}: unreadable answer")
-        return [a for a in found if a is not None]
+        found: list[Authorization] = []
+        params = {"reference": reference, "limit": str(FIND_PAGE_LIMIT)}
+        for _ in range(FIND_MAX_PAGES):
+            response = self._get("/v1/authorizations", params)
+            _raise_for_status(response, what)
+            page, more = _page(_body(response))
+            if page is None:
+                # an answer cut short, say: asked again, the processor lists them whole; never
+                # taken for "none", which would authorize the order a second time
+                raise ProcessorUnavailable(f"payment processor could not {what}: unreadable answer")
+            found += page
+            if not more:
+                return found
+            params = {**params, "startingAfter": page[-1].authorization_id}
+        # never a part taken for the whole: the one to adopt may be on a page not read
+        raise BusinessRuleViolation(
+            f"payment processor holds more than {FIND_MAX_PAGES * FIND_PAGE_LIMIT} "
+            f"authorizations by reference {reference}: settle them by hand"
+        )
 
     def _status(self, authorization_id: str) -> str | None:
         """The authorization's status as the processor tells it; ``None`` when it refuses to."""
@@ -257,6 +287,21 @@ def _declined(response: requests.Response) -> Declined:
     return Declined(str(error.get("code") or REFUSED), refusal=refusal)
 
 
+def _failure_kept(response: requests.Response) -> bool:
+    """Whether the answer is a 5xx the processor replays for the key: every retry gets it."""
+    replayed = response.headers.get(REPLAYED_HEADER, "").lower() == "true"
+    return replayed and response.status_code >= 500
+
+
+def _raise_if_failure_kept(response: requests.Response, what: str, key: str) -> None:
+    if _failure_kept(response):
+        raise BusinessRuleViolation(
+            f"payment processor could not {what}: {response.status_code}, kept under "
+            f"idempotency key {key} and replayed to every retry until the processor prunes "
+            "the key, about a day after its first use: resubmit after then"
+        )
+
+
 def _raise_for_status(response: requests.Response, what: str) -> None:
     if response.status_code >= 500 or response.status_code in RETRY_LATER:
         raise ProcessorUnavailable(f"payment processor could not {what}: {response.status_code}")
@@ -271,6 +316,19 @@ def _raise_for_status(response: requests.Response, what: str) -> None:
             f"payment processor did not {what}: {response.status_code} to {where} "
             "(is PAYMENT_PROCESSOR_URL the API's own?)"
         )
+
+
+def _page(body: dict[str, Any]) -> tuple[list[Authorization] | None, bool]:
+    """A page of a look-up's authorizations and whether another follows (``hasMore``, false
+    when the processor does not page); ``None`` for a page that cannot be read whole."""
+    listed, more = body.get("authorizations"), body.get("hasMore", False)
+    if not isinstance(listed, list) or not isinstance(more, bool):
+        return None, False
+    page = [_authorization(entry) for entry in listed]
+    readable = [a for a in page if a is not None]
+    if len(readable) < len(page) or (more and not readable):
+        return None, False
+    return readable, more
 
 
 def _authorization(entry: object) -> Authorization | None:

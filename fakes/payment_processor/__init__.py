@@ -16,8 +16,15 @@ payment method ``pm_card_declined`` is always declined with 402
   from another state (``code: "idempotency_key_in_use"`` is a retry that overtook the
   first attempt); 404
 * ``GET /v1/authorizations/{id}`` -> the authorization with its ``operations``
-* ``GET /v1/authorizations?reference=<ref>`` -> ``{authorizations: [...]}``
+* ``GET /v1/authorizations?reference=<ref>&limit=<n>&startingAfter=<id>`` -> ``{authorizations:
+  [...], hasMore}``: a page of at most ``limit`` (1 to 100, default 10) oldest first, after
+  the authorization ``startingAfter`` (from the first without it); ``hasMore`` says whether
+  another page follows, asked for with ``startingAfter`` the last id of this one
 * ``POST /_fake/fail-next`` ``{count, status}`` (see :mod:`fakes.faults`)
+* ``POST /_fake/fail-inside`` ``{count, status, after}``: the next ``count`` authorizations
+  or settlements that run fail on the processor's own side, after doing their work if
+  ``after``; as Stripe does with a request that began to run, their answer (``status``,
+  500 unless told) is kept under the key and replayed to every retry until it is pruned
 """
 
 from __future__ import annotations
@@ -33,12 +40,23 @@ from fakes import faults
 from fakes.idempotency import IdempotencyStore
 from fakes.payment_processor.keys import DEFAULT_KEY_RETENTION_S, KeyRetention
 from fakes.payment_processor.ledger import Action, AuthorizationRequest, Ledger
-from fakes.web import create_base_app, idempotency_key, parse_body, require_bearer
+from fakes.web import FakeError, Reply, create_base_app, idempotency_key, parse_body, require_bearer
 
 DEFAULT_API_KEY = "sk_test_fooddelivery"
 DEFAULT_PORT = 8701
+DEFAULT_PAGE_LIMIT = 10
+"""How many authorizations a page of a search holds unless ``limit`` says (Stripe's default)."""
+MAX_PAGE_LIMIT = 100
+"""The largest ``limit`` a search takes (a larger one is 400)."""
 
-__all__ = ["DEFAULT_API_KEY", "DEFAULT_KEY_RETENTION_S", "DEFAULT_PORT", "create_app"]
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_KEY_RETENTION_S",
+    "DEFAULT_PAGE_LIMIT",
+    "DEFAULT_PORT",
+    "MAX_PAGE_LIMIT",
+    "create_app",
+]
 
 
 def create_app(
@@ -54,15 +72,29 @@ def create_app(
     faults.install(app)
     require_bearer(app, api_key)
     ledger = Ledger(now_s)
-    replays = IdempotencyStore()
+    replays = IdempotencyStore(keep_server_errors=True)
     keys = KeyRetention(key_retention_s, now_s)
+    inside = faults.FailNext()
+
+    def failing(operation: Callable[[], Reply]) -> Callable[[], Reply]:
+        """``operation``, failed as ``/_fake/fail-inside`` asks, if it does."""
+
+        def run() -> Reply:
+            failure = inside.take()
+            if failure is None:
+                return operation()
+            if failure.after:
+                operation()
+            return failure.answer()
+
+        return run
 
     @app.post("/v1/authorizations")
     def authorize() -> ResponseReturnValue:
         key = idempotency_key()
         request = parse_body(AuthorizationRequest)
         return replays.respond(
-            keys.current(key), lambda: (ledger.authorize(request, key).summary(), 201)
+            keys.current(key), failing(lambda: (ledger.authorize(request, key).summary(), 201))
         )
 
     @app.post("/v1/authorizations/<authorization_id>/<any(capture, void, refund):action>")
@@ -70,8 +102,16 @@ def create_app(
         key = idempotency_key()
         verb = cast(Action, action)
         return replays.respond(
-            keys.current(key), lambda: (ledger.apply(authorization_id, verb, key).summary(), 200)
+            keys.current(key),
+            failing(lambda: (ledger.apply(authorization_id, verb, key).summary(), 200)),
         )
+
+    @app.post("/_fake/fail-inside")
+    def fail_inside() -> ResponseReturnValue:
+        body = parse_body(faults.FailNextRequest)
+        status = body.status if "status" in body.model_fields_set else 500
+        inside.arm(body.count, faults.Failure(status, body.after, body.code))
+        return {"count": body.count, "status": status, "after": body.after}
 
     @app.get("/v1/authorizations/<authorization_id>")
     def read(authorization_id: str) -> ResponseReturnValue:
@@ -79,7 +119,18 @@ def create_app(
 
     @app.get("/v1/authorizations")
     def search() -> ResponseReturnValue:
-        found = ledger.find(flask.request.args.get("reference"))
-        return {"authorizations": [a.detail() for a in found]}
+        args = flask.request.args
+        limit = _page_limit(args.get("limit"))
+        found, more = ledger.page(args.get("reference"), limit, args.get("startingAfter"))
+        return {"authorizations": [a.detail() for a in found], "hasMore": more}
 
     return app
+
+
+def _page_limit(asked: str | None) -> int:
+    """The page size ``limit`` asks for; 400 unless it is a whole number from 1 to the most."""
+    if asked is None:
+        return DEFAULT_PAGE_LIMIT
+    if not (asked.isascii() and asked.isdigit()) or not 1 <= int(asked) <= MAX_PAGE_LIMIT:
+        raise FakeError(400, f"limit must be a whole number from 1 to {MAX_PAGE_LIMIT}")
+    return int(asked)

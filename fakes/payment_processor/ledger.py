@@ -137,6 +137,20 @@ class Ledger:
                 if reference is None or a.reference == reference
             ]
 
+    def page(
+        self, reference: str | None, limit: int, starting_after: str | None = None
+    ) -> tuple[list[Authorization], bool]:
+        """At most ``limit`` of :meth:`find`'s authorizations, those after the one with id
+        ``starting_after`` (from the first if None), and whether more follow; 400 for an
+        id not in the list."""
+        found = self.find(reference)
+        if starting_after is not None:
+            ids = [a.id for a in found]
+            if starting_after not in ids:
+                raise FakeError(400, f"startingAfter {starting_after} is not in this list")
+            found = found[ids.index(starting_after) + 1 :]
+        return found[:limit], len(found) > limit
+
     def _now_iso(self) -> str:
         now = datetime.fromtimestamp(self._now_s(), UTC)
         return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")

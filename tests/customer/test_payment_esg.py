@@ -10,8 +10,10 @@ import pytest
 
 from customer.checkout_bff.orders import give_up
 from customer.payment_esg import egress
+from customer.payment_esg import processor as processor_module
 from customer.payment_esg.cards import forget_card
 from customer.payment_esg.processor import (
+    FIND_MAX_PAGES,
     Authorization,
     Authorized,
     Declined,
@@ -471,6 +473,24 @@ def test_an_order_that_was_never_paid_becomes_a_fault(shop: Customer) -> None:
     assert shop.processor.calls == []
 
 
+@pytest.mark.parametrize("order_status", ["delivered", "cancelled"])
+def test_an_order_whose_id_cannot_name_a_payment_is_a_fault_that_says_so(
+    shop: Customer, order_status: str
+) -> None:
+    # GIVEN Order tells of an order whose id no payment can be stored under (Firestore ids
+    # hold no "/"): checkout never made it, so it was never paid
+    shop.order_status("a/b", order_status)
+
+    # THEN a fault says so in payment-esg's words, not the store's
+    [fault] = [f for f in shop.faults() if f["function"] == "customer/payment-esg/processor"]
+    assert fault["error"]["type"] == "BusinessRuleViolation"
+    assert fault["error"]["message"] == (
+        f"order 'a/b' is {order_status} but was never paid: its id cannot name a payment "
+        "(it contains '/')"
+    )
+    assert shop.processor.calls == []
+
+
 def adapter(customer: Customer, key: str = PAYMENTS_KEY) -> HttpPaymentProcessor:
     session = http_session({PAYMENTS_URL: WsgiTransport(customer.processor.app)})
     return HttpPaymentProcessor(
@@ -832,6 +852,36 @@ def test_a_retry_of_an_attempt_noted_before_attempts_kept_their_time_adopts_what
     assert shop.faults() == []
 
 
+@pytest.mark.parametrize("released", ["voided", "refunded"])
+def test_an_authorization_found_released_declines_an_order_still_pending(
+    shop: Customer, released: str
+) -> None:
+    # GIVEN the processor authorized an order (its attempt noted before attempts kept their
+    # card and time), its answer was lost, and the authorization was released meanwhile
+    shop.sign_up()
+    shop.fill_cart()
+    shop.processor.lost_answers = 1
+
+    def released_by_hand() -> None:
+        as_before_attempts_kept_their_card(shop)
+        shop.processor.authorizations["auth-1"]["status"] = released
+
+    after_the_first_authorize_call(shop, released_by_hand)
+
+    # WHEN payment-esg tries again while the order still awaits its payment
+    order_id = checkout(shop)
+
+    # THEN it adopts what it finds, but holds no money with it: the order is declined, never
+    # placed (to be delivered unpaid), and nothing is authorized anew
+    assert len(authorize_calls(shop)) == 1
+    assert payment(shop, order_id)["status"] == released
+    assert shop.events("payment-authorized") == shop.events("order-placed") == []
+    [declined] = shop.events("payment-declined")
+    assert declined.body == {"orderId": order_id, "reason": f"authorization_{released}"}
+    assert shop.doc("orders", order_id)["status"] == "payment-declined"
+    assert shop.faults() == []
+
+
 @pytest.mark.parametrize(
     ("order_status", "settled", "event"),
     [("delivered", "captured", "payment-captured"), ("cancelled", "voided", "payment-voided")],
@@ -932,12 +982,11 @@ def test_a_delivery_that_a_concurrent_one_answered_meanwhile_takes_its_answer(
     assert len({e.id for e in shop.events("payment-authorized")}) == 1
 
 
-def test_a_retry_of_an_attempt_whose_card_is_unknown_is_a_fault_never_a_decline(
-    shop: Customer,
-) -> None:
-    # GIVEN the processor authorizes an order (its attempt noted before attempts kept their
-    # card, the order naming none), its answer is lost, and the saved card is removed
-    shop.sign_up()
+def with_a_card_forgotten_before_attempts_kept_it(shop: Customer, card: str) -> None:
+    """Sign up with ``card`` and fill the cart; the first authorization's answer is lost, and
+    then its attempt is one noted before attempts kept their card (and time), the order names
+    none, and the saved card is removed: a retry has no card to ask with."""
+    shop.sign_up(card={"token": card, "brand": "visa", "last4": "4242"})
     shop.fill_cart()
     shop.processor.lost_answers = 1
 
@@ -949,7 +998,33 @@ def test_a_retry_of_an_attempt_whose_card_is_unknown_is_a_fault_never_a_decline(
 
     after_the_first_authorize_call(shop, as_before_attempts_kept_their_card)
 
-    # WHEN payment-esg tries again, with no card to ask with
+
+def test_a_retry_with_no_card_to_ask_with_adopts_what_it_finds_by_reference(
+    shop: Customer,
+) -> None:
+    # GIVEN the processor authorized an order, its answer was lost, and a retry has no card
+    # to ask with (its attempt noted before attempts kept their card and time)
+    with_a_card_forgotten_before_attempts_kept_it(shop, "pm_card_visa")
+
+    # WHEN payment-esg tries again
+    order_id = checkout(shop)
+
+    # THEN it looks the authorization up by the order's reference before giving up, and
+    # adopts it: the order is placed with it, no fault, nothing asked again
+    assert len(authorize_calls(shop)) == 1
+    assert payment(shop, order_id)["authorizationId"] == "auth-1"
+    assert shop.doc("orders", order_id)["status"] == "placed"
+    assert shop.faults() == []
+
+
+def test_a_retry_with_no_card_that_finds_nothing_is_a_fault_never_a_decline(
+    shop: Customer,
+) -> None:
+    # GIVEN the first request's answer was lost (it declined the card, so the processor holds
+    # no authorization by the order's reference), and a retry has no card to ask with
+    with_a_card_forgotten_before_attempts_kept_it(shop, DECLINED_CARD)
+
+    # WHEN payment-esg tries again
     order_id = checkout(shop)
 
     # THEN the order is not declined while the first request may hold the money: a fault
@@ -957,7 +1032,7 @@ def test_a_retry_of_an_attempt_whose_card_is_unknown_is_a_fault_never_a_decline(
     assert shop.events("payment-declined") == []
     assert shop.doc("orders", order_id)["status"] == "pending-payment"
     [fault] = shop.faults()
-    assert "void it by hand" in fault["error"]["message"]
+    assert "(none found just now), if any, and void it by hand" in fault["error"]["message"]
 
 
 def test_a_retry_refused_for_its_reused_key_leaves_the_order_undeclined(shop: Customer) -> None:
@@ -1065,9 +1140,77 @@ def test_a_retry_after_the_processor_may_have_forgotten_the_key_authorizes_once(
     assert payment(shop, order_id)["status"] == "voided"
     assert shop.doc("orders", order_id)["status"] == "cancelled"
     # looked up by reference only once the key may be gone; asked again only while it is kept
-    lookup = f"GET /v1/authorizations?reference={order_id}"
+    lookup = f"GET /v1/authorizations?reference={order_id}&limit=100"
     asked = [r for r in seen if r in (lookup, "POST /v1/authorizations")]
     assert asked == (["POST /v1/authorizations"] if hours == 22 else [lookup])
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before-its-work", "after-its-work"])
+def test_a_failure_the_processor_keeps_under_the_key_is_a_fault_then_settled_next_day(
+    shop: Customer, after: bool
+) -> None:
+    # GIVEN the processor fails the authorization on its side (before or after it authorized)
+    # and, as Stripe does, keeps that 500 under the key and replays it to every retry
+    seen: list[str] = []
+    fake = with_the_real_fake(shop, seen)
+    fake.post("/_fake/fail-inside", json={"count": 1, "after": after})
+
+    # WHEN the customer checks out
+    order_id = shop.place_order()
+
+    # THEN payment-esg does not retry a replayed answer for hours: a fault says why and when
+    # to resubmit
+    assert seen.count("POST /v1/authorizations") == 2  # the first attempt, and its replay
+    [fault] = shop.faults()
+    assert "500, kept under idempotency key" in fault["error"]["message"]
+    assert shop.store.get("payments", order_id) is None
+
+    # AND resubmitted the next day, once the order was cancelled at its deadline, the payment
+    # takes what the first request made, if anything, and leaves nothing held
+    shop.clock.advance(25 * HOUR)
+    shop.system.tick()
+    shop.system.run_until_quiet()
+    assert shop.doc("orders", order_id)["status"] == "cancelled"
+    resubmit_at(shop, shop.clock.now_ms())
+    [authorization] = held_by(fake, order_id)
+    assert authorization["status"] == "voided"
+    assert payment(shop, order_id)["status"] == "voided"
+    assert shop.events("order-placed") == []
+
+
+def test_a_settlement_whose_kept_failure_came_after_its_work_is_done(shop: Customer) -> None:
+    # GIVEN an order paid, and a processor that captures, then fails on its side and keeps
+    # that 500 under the capture's key
+    seen: list[str] = []
+    fake = with_the_real_fake(shop, seen)
+    order_id = shop.place_order()
+    fake.post("/_fake/fail-inside", json={"count": 1, "after": True})
+
+    # WHEN the order is delivered
+    shop.order_status(order_id, "delivered")
+
+    # THEN the replayed 500 is read against the authorization: captured, so done at once
+    [authorization] = held_by(fake, order_id)
+    assert [op["kind"] for op in authorization["operations"]] == ["authorize", "capture"]
+    assert len([r for r in seen if r.endswith("/capture")]) == 2
+    assert payment(shop, order_id)["status"] == "captured"
+    assert [e.body["status"] for e in shop.events("payment-captured")] == ["captured"]
+    assert shop.faults() == []
+
+
+def test_a_settlement_whose_kept_failure_did_nothing_is_a_fault(shop: Customer) -> None:
+    seen: list[str] = []
+    fake = with_the_real_fake(shop, seen)
+    order_id = shop.place_order()
+    fake.post("/_fake/fail-inside", json={"count": 1})
+
+    shop.order_status(order_id, "delivered")
+
+    [fault] = shop.faults()
+    assert "could not capture authorization" in fault["error"]["message"]
+    assert f"kept under idempotency key {order_id}:capture" in fault["error"]["message"]
+    assert len([r for r in seen if r.endswith("/capture")]) == 2
+    assert payment(shop, order_id)["status"] == "authorized"
 
 
 def test_an_authorization_found_settled_is_adopted_never_made_again(shop: Customer) -> None:
@@ -1108,8 +1251,14 @@ def test_the_adapter_finds_the_authorizations_of_a_reference() -> None:
 
 @pytest.mark.parametrize(
     "answer",
-    [({"authorizations": [{"status": "authorized"}]}, 200), ({"items": []}, 200), ({}, 503)],
-    ids=["entry-without-id", "no-list", "outage"],
+    [
+        ({"authorizations": [{"status": "authorized"}]}, 200),
+        ({"items": []}, 200),
+        ({}, 503),
+        ({"authorizations": [], "hasMore": "yes"}, 200),
+        ({"authorizations": [], "hasMore": True}, 200),
+    ],
+    ids=["entry-without-id", "no-list", "outage", "unreadable-has-more", "more-after-nothing"],
 )
 def test_a_look_up_the_adapter_cannot_read_is_asked_again_never_taken_for_none(
     answer: tuple[dict[str, Any], int],
@@ -1123,6 +1272,49 @@ def test_a_look_up_the_adapter_cannot_read_is_asked_again_never_taken_for_none(
 
     with pytest.raises(ProcessorUnavailable):
         processor.find("o-1")
+
+
+def test_the_adapter_reads_every_page_of_a_look_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the processor holds more authorizations by a reference than a page lists
+    monkeypatch.setattr(processor_module, "FIND_PAGE_LIMIT", 5)
+    processor = real_fake_adapter()
+    made = []
+    for n in range(12):
+        outcome = processor.authorize(
+            reference="o-1",
+            amount=100,
+            currency="EUR",
+            payment_method="pm_card_visa",
+            idempotency_key=f"by-hand-{n}",
+        )
+        assert isinstance(outcome, Authorized)
+        made.append(outcome.authorization_id)
+
+    # WHEN the adapter looks them up, THEN it finds them all, oldest first
+    assert [a.authorization_id for a in processor.find("o-1")] == made
+
+
+def test_a_look_up_reads_a_bounded_number_of_pages_never_a_part_for_the_whole() -> None:
+    # GIVEN a processor whose pages never end
+    asked: list[str | None] = []
+    app = flask.Flask("processor")
+
+    @app.get("/v1/authorizations")
+    def endless() -> ResponseReturnValue:
+        asked.append(flask.request.args.get("startingAfter"))
+        entry = {"id": f"auth-{len(asked)}", "status": "voided"}
+        return {"authorizations": [entry], "hasMore": True}
+
+    session = http_session({PAYMENTS_URL: WsgiTransport(app)})
+    processor = HttpPaymentProcessor(
+        session, PAYMENTS_URL, Secret.given("PAYMENT_PROCESSOR_KEY", PAYMENTS_KEY)
+    )
+
+    # WHEN the adapter looks up by reference, THEN it follows the pages up to its bound, then
+    # it is a fault: the one to adopt may be on a page it did not read
+    with pytest.raises(BusinessRuleViolation, match="more than 1000 authorizations"):
+        processor.find("o-1")
+    assert asked == [None] + [f"auth-{n}" for n in range(1, FIND_MAX_PAGES)]
 
 
 def test_a_look_up_refused_for_our_credentials_is_a_fault(customer: Customer) -> None:

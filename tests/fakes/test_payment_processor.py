@@ -138,7 +138,10 @@ def test_a_missing_or_wrong_key_is_401(client: FlaskClient, headers: dict[str, s
         "error": "missing or invalid API key (Authorization: Bearer <key>)"
     }
     assert posted.headers["WWW-Authenticate"] == "Bearer"
-    assert client.get("/v1/authorizations", headers=AUTH).get_json() == {"authorizations": []}
+    assert client.get("/v1/authorizations", headers=AUTH).get_json() == {
+        "authorizations": [],
+        "hasMore": False,
+    }
 
 
 def test_the_api_key_is_configurable() -> None:
@@ -197,7 +200,10 @@ def test_the_declined_card_is_402_and_replayed(client: FlaskClient) -> None:
     assert first.get_json() == {"error": "the card was declined", "code": "card_declined"}
     assert second.get_json() == first.get_json()
     assert second.headers["Idempotent-Replayed"] == "true"
-    assert client.get("/v1/authorizations", headers=AUTH).get_json() == {"authorizations": []}
+    assert client.get("/v1/authorizations", headers=AUTH).get_json() == {
+        "authorizations": [],
+        "hasMore": False,
+    }
 
 
 @pytest.mark.parametrize(
@@ -305,6 +311,62 @@ def test_search_by_reference(client: FlaskClient) -> None:
     assert [a["id"] for a in found["authorizations"]] == [one, three]
     assert found["authorizations"][0]["operations"][0]["kind"] == "authorize"
     assert len(everything["authorizations"]) == 3
+
+
+def test_a_search_answers_page_by_page(client: FlaskClient) -> None:
+    ids = [authorize(client, key=f"k-{n}", reference="o-1").get_json()["id"] for n in range(12)]
+
+    def page(query: str) -> dict[str, Any]:
+        response = client.get(f"/v1/authorizations?reference=o-1{query}", headers=AUTH)
+        assert response.status_code == 200, response.get_json()
+        found: dict[str, Any] = response.get_json()
+        return found
+
+    first = page("")  # ten, unless told
+    assert ([a["id"] for a in first["authorizations"]], first["hasMore"]) == (ids[:10], True)
+    rest = page(f"&startingAfter={ids[9]}")
+    assert ([a["id"] for a in rest["authorizations"]], rest["hasMore"]) == (ids[10:], False)
+    few = page(f"&limit=5&startingAfter={ids[4]}")
+    assert ([a["id"] for a in few["authorizations"]], few["hasMore"]) == (ids[5:10], True)
+    assert page("&limit=100")["authorizations"][-1]["id"] == ids[-1]
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=ten", "startingAfter=auth-x"])
+def test_a_page_asked_for_wrongly_is_400(client: FlaskClient, query: str) -> None:
+    authorize(client)
+
+    response = client.get(f"/v1/authorizations?reference=o-1&{query}", headers=AUTH)
+
+    assert response.status_code == 400
+    assert "error" in response.get_json()
+
+
+@pytest.mark.parametrize("after", [False, True], ids=["before-its-work", "after-its-work"])
+def test_a_failure_inside_is_kept_under_its_key_until_the_key_is_pruned(after: bool) -> None:
+    now = [1_767_225_600.0]
+    client = create_app(now_s=lambda: now[0]).test_client()
+    armed = client.post("/_fake/fail-inside", json={"count": 1, "after": after})
+    assert armed.get_json() == {"count": 1, "status": 500, "after": after}
+
+    first, again = authorize(client), authorize(client)
+
+    # a request that began to run keeps its 5xx, as Stripe's do: every retry gets it replayed
+    assert first.status_code == again.status_code == 500
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    held = client.get("/v1/authorizations?reference=o-1", headers=AUTH).get_json()
+    assert len(held["authorizations"]) == (1 if after else 0)
+    assert authorize(client, key="another").status_code == 201  # the switch is spent
+    # until the key is pruned: then the request runs anew
+    now[0] += DEFAULT_KEY_RETENTION_S
+    assert authorize(client).status_code == 201
+
+
+def test_a_failure_before_an_authorization_runs_is_not_kept(client: FlaskClient) -> None:
+    client.post("/_fake/fail-next", json={"count": 1, "status": 503})
+
+    assert authorize(client).status_code == 503
+    assert authorize(client).status_code == 201
 
 
 def test_fail_next_fails_requests_before_they_change_anything(client: FlaskClient) -> None:
