@@ -25,5 +25,7 @@ longest retention of an unacknowledged message (7 days)."""
 
 
 def expire_at(event_ms: int) -> datetime:
-    """When a record written for an event of ``event_ms`` (epoch ms) may be deleted."""
+    """When a record written at ``event_ms`` (epoch ms) may be deleted. Callers pass when
+    this subsystem wrote it, never another subsystem's time, which may be far off: an
+    order's event stamped long ago would expire while the order runs."""
     return datetime.fromtimestamp(event_ms / 1000, UTC) + KEEP_FOR

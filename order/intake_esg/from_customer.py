@@ -20,13 +20,14 @@ ORDER_CANCEL_REQUESTED = "customer.order-cancel-requested"
 
 
 class Address(Reader):
-    """A delivery or pickup address."""
+    """A delivery or pickup address, on the globe as Customer's contract bounds it: Order
+    passes it on to Delivery, which finds drivers near it."""
 
     street: str
     city: str
     postcode: str
-    lat: float
-    lng: float
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
 
 
 class Restaurant(Reader):

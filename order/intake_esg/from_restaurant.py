@@ -31,6 +31,9 @@ ORDERINGS = frozenset({"kitchen", "pos"})
 MAX_PREP_MINUTES = 240
 """The longest preparation ``restaurant.order-accepted`` allows: a longer one breaks the
 contract and is a fault, not an order waiting for its food (and a driver) for days."""
+MAX_REASON_LENGTH = 500
+"""The longest reason ``restaurant.order-rejected`` allows: Order passes it on to the
+customer (``detail``), so a longer one breaks the contract and is a fault."""
 
 
 class Accepted(Reader):
@@ -46,7 +49,7 @@ class Rejected(Reader):
 
     id: str = Field(min_length=1)
     restaurant_id: str
-    reason: str
+    reason: str = Field(min_length=1, max_length=MAX_REASON_LENGTH)
 
 
 class Ready(Reader):

@@ -12,6 +12,12 @@ that reaches Order after the restaurant's answer changes nothing, however early
 the customer sent it. So is a restaurant's rejection of an order it had already
 accepted: it counts from its arrival, so a pickup Order heard of first stands
 (the food went out) instead of being undone by a rejection sent a moment before.
+
+Every other event keeps its producer's time, but never one later than when Order heard it
+(:func:`_no_later_than`): another subsystem's clock running ahead cannot make an answer
+given in time look late (past the restaurant's deadline), put it after a cancellation
+that reached Order later, nor move the deadlines that run from it into Order's future;
+nor can a restaurant's profile saved by such a clock outrank the saves after it.
 """
 
 from __future__ import annotations
@@ -65,18 +71,26 @@ ROUTE = Rule(
 
 def collect(event: Envelope, ctx: Context[OrderPorts]) -> None:
     """Record ``event``; a redelivered one is already there and changes nothing."""
-    store = ctx.ports.store
+    store, now_ms = ctx.ports.store, ctx.clock.now_ms()
     if event.type == RESTAURANT_UPDATED:
-        remember_ordering(store, event)
+        remember_ordering(store, _no_later_than(event, now_ms))
         return
     if event.type not in COLLECTED:
         return
     if event.type == ORDER_PLACED:
-        event = _received(with_ordering(store, event), ctx.clock.now_ms())
+        event = _received(with_ordering(store, event), now_ms)
     elif event.type == CANCEL_REQUESTED or _rejected_after_accepting(store, event):
-        event = dataclasses.replace(event, timestamp=ctx.clock.now_ms())
-    if not record(store, event):
+        event = dataclasses.replace(event, timestamp=now_ms)
+    if not record(store, _no_later_than(event, now_ms), now_ms):
         ctx.log.debug("event %s was recorded before", event.id)
+
+
+def _no_later_than(event: Envelope, now_ms: int) -> Envelope:
+    """``event`` stamped no later than ``now_ms``, when Order heard it: nothing happened after
+    Order heard of it, whatever the producer's clock says."""
+    if event.timestamp <= now_ms:
+        return event
+    return dataclasses.replace(event, timestamp=now_ms)
 
 
 def _received(placed: Envelope, now_ms: int) -> Envelope:

@@ -14,14 +14,20 @@ if TYPE_CHECKING:
 
 EVENTS = "order-events"
 """Every event about an order, keyed by event id, indexed by ``orderId``; each expires
-(:mod:`order.retention`) a month after it happened."""
+(:mod:`order.retention`) a month after it was recorded."""
 ORDERS = "orders"
 """The state folded from each order's events, keyed by order id."""
 
 
-def record(store: AbstractDocumentStore, event: Envelope) -> bool:
-    """Append an order's event (keyed by the order id); ``False`` if it was recorded before."""
-    doc = {**event.to_json(), "orderId": event.partition_key, EXPIRES: expire_at(event.timestamp)}
+def record(store: AbstractDocumentStore, event: Envelope, now_ms: int) -> bool:
+    """Append an order's event (keyed by the order id) at ``now_ms``; ``False`` if it was
+    recorded before.
+
+    It expires a month after ``now_ms``, not after its own time: an event stamped long ago
+    (a producer's clock set back) must not be deleted while its order still runs, which
+    would fold the order back to an earlier status.
+    """
+    doc = {**event.to_json(), "orderId": event.partition_key, EXPIRES: expire_at(now_ms)}
     return store.create(EVENTS, event.id, doc)
 
 

@@ -39,10 +39,12 @@ def check_deadlines(now_ms: int, ctx: Context[OrderPorts]) -> None:
         for doc in ctx.ports.store.query(ORDERS, [*deadline.applies, due]):
             at = deadline.due_at(doc.data)
             if at + ANSWER_GRACE_MS <= now_ms:
-                _time_out(ctx, doc.key, deadline.event_type, at)
+                _time_out(ctx, doc.key, deadline.event_type, at, now_ms)
 
 
-def _time_out(ctx: Context[OrderPorts], order_id: str, type: str, deadline: int) -> None:
+def _time_out(
+    ctx: Context[OrderPorts], order_id: str, type: str, deadline: int, now_ms: int
+) -> None:
     event = Envelope(
         id=derive_id(order_id, type, str(deadline)),
         type=type,
@@ -53,5 +55,5 @@ def _time_out(ctx: Context[OrderPorts], order_id: str, type: str, deadline: int)
         tags=ctx.tags,
         metadata={"correlationId": order_id, "causationId": ctx.cause_id},
     )
-    if record(ctx.ports.store, event):
+    if record(ctx.ports.store, event, now_ms):
         ctx.log.info("order %s: %s at %d", order_id, type, deadline)

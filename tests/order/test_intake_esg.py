@@ -232,3 +232,59 @@ def test_an_acceptance_beyond_the_contracts_preparation_time_is_a_fault_at_intak
     order = order_system.order()
     assert (order["status"], order["readyBy"]) == ("accepted", order["acceptedAt"] + 240 * 60_000)
     assert len(order_system.faults()) == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "broken"),
+    [
+        (
+            "deliveryAddress.lat",
+            lambda body: {**body, "deliveryAddress": {**body["deliveryAddress"], "lat": 91.0}},
+        ),
+        (
+            "restaurant.address.lng",
+            lambda body: {
+                **body,
+                "restaurant": {
+                    **body["restaurant"],
+                    "address": {**body["restaurant"]["address"], "lng": -1000.0},
+                },
+            },
+        ),
+    ],
+)
+def test_an_address_off_the_globe_is_a_fault_at_intake(
+    order_system: OrderSystem, field: str, broken: Callable[[dict[str, Any]], dict[str, Any]]
+) -> None:
+    # GIVEN an order whose address breaks Customer's contract (latitude within 90 degrees,
+    # longitude within 180)
+    placed = order_system.order_placed()
+    # WHEN it comes in
+    order_system.send("customer", replace(placed, body=broken(placed.body)))
+    # THEN intake refuses it, naming the field, instead of sending Delivery to look for
+    # drivers near a point that does not exist
+    [fault] = order_system.faults()
+    assert fault["function"] == "order/intake-esg/from-customer"
+    assert field in fault["error"]["message"]
+    assert order_system.store.get("orders", "o-1") is None
+    assert order_system.published() == []
+
+
+@pytest.mark.parametrize("reason", ["", "x" * 501], ids=["empty", "501 characters"])
+def test_a_rejection_whose_reason_breaks_the_contract_is_a_fault_at_intake(
+    order_system: OrderSystem, reason: str
+) -> None:
+    # GIVEN a placed order, and a rejection whose words Restaurant's contract refuses (1 to
+    # 500 characters): Order would pass them on to the customer as the order's detail
+    order_system.send("customer", order_system.order_placed())
+    # WHEN it comes in
+    order_system.send("restaurant", order_system.answer("rejected", reason=reason))
+    # THEN intake refuses it, naming the field, and the order waits for a valid answer
+    [fault] = order_system.faults()
+    assert fault["function"] == "order/intake-esg/from-restaurant"
+    assert "reason" in fault["error"]["message"]
+    assert order_system.order()["status"] == "placed"
+    # AND a rejection within the contract still cancels it with the restaurant's words
+    order_system.send("restaurant", order_system.answer("rejected", reason="x" * 500))
+    order = order_system.order()
+    assert (order["status"], order["detail"]) == ("cancelled", "x" * 500)

@@ -279,6 +279,26 @@ def test_a_status_that_replaces_an_announced_one_is_the_latest_and_announced_onc
     assert order["changedAt"] == order["history"][-1]["at"]
 
 
+def test_a_ready_the_restaurant_marks_after_the_pickup_is_never_announced(
+    order_system: OrderSystem,
+) -> None:
+    """The contract lets an order skip ``ready``: a kitchen that marks the food ready after
+    the driver took it tells no consumer anything (Customer's history goes from
+    ``accepted`` to ``picked-up``, dispatch has its driver, Restaurant knows it itself)."""
+    place_and_accept(order_system)
+    order_system.send("delivery", order_system.delivery("assigned"))
+    order_system.advance(1)
+    order_system.send("delivery", order_system.delivery("picked-up"))
+    order_system.advance(1)
+    order_system.send("restaurant", order_system.answer("ready", readyAt=1))
+
+    for version in (1, 2):
+        assert order_system.statuses(version=version) == ["placed", "accepted", "picked-up"]
+    order = order_system.order()
+    assert [h["status"] for h in order["history"]] == ["placed", "accepted", "picked-up"]
+    assert recorded(order_system, "restaurant-ready") == 1  # kept, not applied
+
+
 def test_a_driver_who_never_picks_up_loses_the_order(order_system: OrderSystem) -> None:
     place_and_accept(order_system)
     order_system.advance(20)  # past the 15 minutes the kitchen needs
@@ -564,7 +584,7 @@ def test_a_timeout_left_aside_for_the_wait_before_a_release_does_not_stop_the_ne
         entity="order",
         body={"id": "o-1"},
     )
-    record(order_system.store, stale)
+    record(order_system.store, stale, order_system.clock.now_ms())
     order_system.system.run_until_quiet()
     assert order_system.order()["status"] == "accepted"
 

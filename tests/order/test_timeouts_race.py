@@ -132,26 +132,32 @@ def stale_timeout(case: Case, due: int) -> Envelope:
     )
 
 
+def arrive(order_system: OrderSystem, due: int, at: int) -> None:
+    """Bring the clock to the deadline, or to the answer's time if that is later: an answer
+    reaches Order no sooner than it was given (Order stamps none later than it heard it)."""
+    order_system.clock.advance_to(max(due, at))
+
+
 def deliver(order_system: OrderSystem, event: Envelope) -> None:
     order_system.system.inject("order", Topic.BUS, event)
     order_system.system.run_until_quiet()
 
 
 def write_stale_timeout(order_system: OrderSystem, case: Case, due: int) -> None:
-    record(order_system.store, stale_timeout(case, due))
+    record(order_system.store, stale_timeout(case, due), order_system.clock.now_ms())
     order_system.system.run_until_quiet()
 
 
 def answer_then_fresh_tick(order_system: OrderSystem, case: Case, due: int, at: int) -> None:
     """The answer is folded before the tick that would time the order out reads it."""
-    order_system.clock.advance_to(due)
+    arrive(order_system, due, at)
     deliver(order_system, answer(case, at))
     order_system.advance(3)
 
 
 def answer_then_late_tick(order_system: OrderSystem, case: Case, due: int, at: int) -> None:
     """The schedule lags: its first tick after the deadline comes 20 minutes late."""
-    order_system.clock.advance_to(due)
+    arrive(order_system, due, at)
     deliver(order_system, answer(case, at))
     order_system.clock.advance(20 * MINUTE)
     order_system.advance(1)
@@ -160,7 +166,7 @@ def answer_then_late_tick(order_system: OrderSystem, case: Case, due: int, at: i
 def answer_then_stale_timeout(order_system: OrderSystem, case: Case, due: int, at: int) -> None:
     """The answer is recorded first; a tick that read the order before it records the
     timeout; later ticks read the order again."""
-    order_system.clock.advance_to(due)
+    arrive(order_system, due, at)
     deliver(order_system, answer(case, at))
     write_stale_timeout(order_system, case, due)
     order_system.advance(3)
