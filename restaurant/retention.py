@@ -5,6 +5,11 @@ announcements may go out of order, Pub/Sub redelivers, a fault is resubmitted): 
 carries :data:`EXPIRES`, a Firestore TTL field (the topology lists its collections,
 Terraform declares the policy), and Firestore deletes it some time after that.
 Embedded and on the emulators nothing deletes it.
+
+The time is counted from when the record is written, by the subsystem's own clock, not
+from the event's timestamp, which is Order's: an event stamped long ago (Order's clock set
+back) would otherwise leave a record Firestore deletes at once, and one stamped in the far
+future a record it never deletes.
 """
 
 from __future__ import annotations
@@ -13,13 +18,24 @@ from datetime import UTC, datetime, timedelta
 
 from shared.idempotency_keys import EXPIRES
 
-__all__ = ["EXPIRES", "KEEP_FOR", "expire_at"]
+__all__ = ["EXPIRES", "KEEP_FOR", "TOO_LATE", "expire_at"]
 
 KEEP_FOR = timedelta(days=30)
 """Well past Pub/Sub's longest retention of an unacknowledged message (7 days): an event
-of the order heard later than this (a fault resubmitted after a month) is taken afresh."""
+of the order heard later than this (a fault resubmitted after a month) is taken afresh; the
+order itself is then too late to be queued (:data:`TOO_LATE`)."""
 
 
-def expire_at(event_ms: int) -> datetime:
-    """When a record written for an event of ``event_ms`` (epoch ms) may be deleted."""
-    return datetime.fromtimestamp(event_ms / 1000, UTC) + KEEP_FOR
+TOO_LATE = timedelta(days=7)
+"""An order heard this long after its time to answer ran out is not queued: no one could
+answer it without its ticket, so Order cancelled it long since, and the marker of that
+withdrawal, or the note that the order went to the point of sale, may be gone: kept
+:data:`KEEP_FOR` from when it was written, never long before the time to answer ran out
+(10 minutes after Order sent the order). Pub/Sub keeps a message 7 days at most, so only a
+fault resubmitted late comes this late."""
+
+
+def expire_at(written_ms: int) -> datetime:
+    """When a record written at ``written_ms`` (epoch ms, the subsystem's clock) may be
+    deleted."""
+    return datetime.fromtimestamp(written_ms / 1000, UTC) + KEEP_FOR

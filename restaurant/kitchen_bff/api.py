@@ -86,16 +86,23 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         idempotent=True,
         refusals={
             404: NO_SUCH_ORDER,
-            409: "the order is no longer new, or the time to answer it (answerBy) ran out",
+            409: (
+                "the order is neither new nor accepted with these prepMinutes, or the time "
+                "to answer it (answerBy) ran out"
+            ),
         },
     )
     def accept(caller: Principal, body: AcceptOrder, restaurant_id: str, order_id: str) -> Ticket:
         """Accept a new order, until its ``answerBy``, and say how many minutes it takes to
-        prepare."""
+        prepare.
+
+        Accepting again an order accepted with the same ``prepMinutes`` (a retry without an
+        ``Idempotency-Key``, or a colleague's same answer) is answered 200 with the ticket
+        and publishes nothing; with other ``prepMinutes`` it is a 409."""
         _require_staff_of(caller, restaurant_id)
-        change = {"status": "accepted", "prepMinutes": body.prep_minutes}
+        asked = {"status": "accepted", "prepMinutes": body.prep_minutes}
         now = ports.clock.now_ms()
-        return _move(store, restaurant_id, order_id, ("new",), "accepted", change, now)
+        return _move(store, restaurant_id, order_id, ("new",), "accepted", asked, now)
 
     @api.route(
         "POST",
@@ -106,7 +113,10 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         idempotent=True,
         refusals={
             404: NO_SUCH_ORDER,
-            409: "the order has left the queue, or the time to answer a new one ran out",
+            409: (
+                "the order has left the queue (but for one rejected with this reason), or "
+                "the time to answer a new one ran out"
+            ),
         },
     )
     def reject(caller: Principal, body: RejectOrder, restaurant_id: str, order_id: str) -> Ticket:
@@ -115,11 +125,15 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         customer's payment is voided).
 
         A rejection that reaches the Order subsystem after the driver collected the order
-        changes nothing there: the ticket then ends ``picked-up``, keeping its reason."""
+        changes nothing there: the ticket then ends ``picked-up``, keeping its reason.
+
+        Rejecting again an order rejected with the same reason (a retry without an
+        ``Idempotency-Key``, or a colleague's same answer) is answered 200 with the ticket
+        and publishes nothing; with another reason it is a 409."""
         _require_staff_of(caller, restaurant_id)
-        change = {"status": "rejected", "reason": body.reason}
+        asked = {"status": "rejected", "reason": body.reason}
         now = ports.clock.now_ms()
-        return _move(store, restaurant_id, order_id, OPEN_STATUSES, "rejected", change, now)
+        return _move(store, restaurant_id, order_id, OPEN_STATUSES, "rejected", asked, now)
 
     @api.route(
         "POST",
@@ -127,14 +141,20 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         actors={"staff"},
         response=Ticket,
         idempotent=True,
-        refusals={404: NO_SUCH_ORDER, 409: "the order is not accepted"},
+        refusals={404: NO_SUCH_ORDER, 409: "the order is neither accepted nor ready"},
     )
     def ready(caller: Principal, restaurant_id: str, order_id: str) -> Ticket:
-        """Mark an accepted order as packed and waiting for its driver."""
+        """Mark an accepted order as packed and waiting for its driver.
+
+        Marking ready again an order that is ready (a retry without an ``Idempotency-Key``,
+        or a colleague's same word) is answered 200 with the ticket as it is (its first
+        ``readyAt``) and publishes nothing."""
         _require_staff_of(caller, restaurant_id)
         now = ports.clock.now_ms()
-        change = {"status": "ready", "readyAt": now}
-        return _move(store, restaurant_id, order_id, ("accepted",), "marked ready", change, now)
+        asked, stamps = {"status": "ready"}, {"readyAt": now}
+        return _move(
+            store, restaurant_id, order_id, ("accepted",), "marked ready", asked, now, stamps
+        )
 
     return api.flask_app()
 
@@ -164,14 +184,26 @@ def _move(
     order_id: str,
     sources: tuple[str, ...],
     outcome: str,
-    change: Doc,
+    asked: Doc,
     answered_at: int,
+    stamps: Doc | None = None,
 ) -> Ticket:
-    """Apply ``change`` to a ticket in one of ``sources``, atomically; 409 from any other,
-    and for the answer to a new order given (at ``answered_at``) after its ``answerBy``."""
+    """Apply ``asked`` (the status and details the command asks for, e.g. ``prepMinutes``)
+    and ``stamps`` (e.g. ``readyAt``) to a ticket in one of ``sources``, atomically.
 
-    def updater(current: Doc | None) -> Doc:
+    A ticket that holds what is asked already (the same command again: a retry after a lost
+    answer, or two staff giving the same answer) is returned as it is, nothing written or
+    published. 409 from any other status, for the same status with other details, and for
+    the answer to a new order given (at ``answered_at``) after its ``answerBy``.
+    """
+    found: list[Doc] = []
+
+    def updater(current: Doc | None) -> Doc | None:
         ticket = _ticket_of(current, restaurant_id, order_id)
+        found[:] = [ticket]
+        if ticket["status"] == asked["status"]:
+            _refuse_other_details(ticket, asked, order_id, outcome)
+            return None  # asked again: the ticket holds it already
         if ticket["status"] not in sources:
             raise HttpError(
                 409,
@@ -184,11 +216,22 @@ def _move(
                 f"the time to answer order {order_id} ran out at {_utc(ticket['answerBy'])}: "
                 "the Order subsystem cancels it",
             )
-        return {**ticket, **change}
+        return {**ticket, **asked, **(stamps or {})}
 
     moved = store.update(TICKETS, order_id, updater)
-    assert moved is not None  # the updater writes or raises
-    return _view(moved, answered_at)
+    return _view(found[0] if moved is None else moved, answered_at)
+
+
+def _refuse_other_details(ticket: Doc, asked: Doc, order_id: str, outcome: str) -> None:
+    """409 when ``ticket``, in the status ``asked`` names, holds other details than asked."""
+    other = {name: ticket.get(name) for name in asked if ticket.get(name) != asked[name]}
+    if other:
+        held = ", ".join(f"{name} {value!r}" for name, value in other.items())
+        raise HttpError(
+            409,
+            f"order {order_id} was {outcome} already, with {held}: "
+            "an answer given cannot be changed",
+        )
 
 
 def _expired(ticket: Doc, at: int) -> bool:

@@ -17,6 +17,11 @@ order that does not say is marked whatever its restaurant's ordering at the time
 which may change before the order arrives. A collection without a ticket is for an
 order the kitchen never queued (it went to the point of sale).
 
+Markers and notes are kept a month (:mod:`restaurant.retention`); an order heard more than
+a week after its time to answer ran out (a fault resubmitted late) is not queued at all:
+no one answered it, so Order cancelled it long since, and the marker or note that would
+keep it out may be gone.
+
 An order that lists no dish (Order's contract allows one; Order's intake never places
 one) is refused on arrival: its ticket is created ``rejected``
 (:data:`NOTHING_TO_PREPARE`), which the trigger publishes like a rejection by staff, so
@@ -33,6 +38,7 @@ whichever Order's announcements the kitchen hears first.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from restaurant.events import (
@@ -42,7 +48,7 @@ from restaurant.events import (
     RESTAURANT_UPDATED,
 )
 from restaurant.kitchen_bff.models import FINAL_STATUSES, TICKETS, WITHDRAWN_UNSEEN
-from restaurant.retention import EXPIRES, expire_at
+from restaurant.retention import EXPIRES, TOO_LATE, expire_at
 from shared.stores import apply_event
 
 if TYPE_CHECKING:
@@ -64,21 +70,45 @@ NOTHING_TO_PREPARE = "the order lists no dish to prepare"
 """The kitchen's reason for refusing, on arrival, an order without lines."""
 
 
+Step = Callable[["Envelope", "AbstractDocumentStore", int], None]
+"""How one event changes the queue, given the store and the time it is heard (epoch ms):
+what the notes and markers it leaves expire after (:mod:`restaurant.retention`)."""
+
+
 class RestaurantNotKnownYet(LookupError):
     """An order that does not say where it goes arrived before its restaurant's profile:
     retried until the profile is here."""
 
 
 def keep_queue(event: Envelope, ctx: Context[RestaurantPorts]) -> None:
-    """Apply one restaurant or order event to the queue; duplicates change nothing."""
+    """Apply one restaurant or order event to the queue; duplicates change nothing, and an
+    order heard :data:`~restaurant.retention.TOO_LATE` is not queued."""
+    now_ms = ctx.clock.now_ms()
+    if event.type == ORDER_RECEIVED and _too_late(event, now_ms):
+        ctx.log.warning(
+            "order %s heard more than %s after its time to answer ran out: not queued "
+            "(the Order subsystem cancelled it)",
+            event.body["id"],
+            TOO_LATE,
+        )
+        return
     if event.type == ORDER_RECEIVED and not event.body["items"]:
         ctx.log.warning(
             "order %s lists no dish: refused as %r", event.body["id"], NOTHING_TO_PREPARE
         )
-    _APPLY[event.type](event, ctx.ports.store)
+    _APPLY[event.type](event, ctx.ports.store, now_ms)
 
 
-def _remember_ordering(event: Envelope, store: AbstractDocumentStore) -> None:
+def _too_late(event: Envelope, now_ms: int) -> bool:
+    """Whether the order's time to answer (its ``answerBy``; when Order sent it, from an
+    Order that did not say) ran out more than :data:`~restaurant.retention.TOO_LATE` before
+    ``now_ms``."""
+    answer_by: int | None = event.body.get("answerBy")
+    due = event.timestamp if answer_by is None else answer_by
+    return now_ms - due > TOO_LATE // timedelta(milliseconds=1)
+
+
+def _remember_ordering(event: Envelope, store: AbstractDocumentStore, now_ms: int) -> None:
     """Keep the ordering of the restaurant's later save: by time, then by the ``revision``
     profile-bff counted (two saves in one millisecond share their time)."""
     restaurant_id, ordering = event.body["id"], event.body["ordering"]
@@ -92,7 +122,7 @@ def _remember_ordering(event: Envelope, store: AbstractDocumentStore) -> None:
     )
 
 
-def _queue(event: Envelope, store: AbstractDocumentStore) -> None:
+def _queue(event: Envelope, store: AbstractDocumentStore, now_ms: int) -> None:
     order = event.body
     if _heard_of(store, order):
         return  # routed before, or withdrawn before it arrived: nothing to wait for
@@ -103,7 +133,7 @@ def _queue(event: Envelope, store: AbstractDocumentStore) -> None:
         note = {
             "id": order["id"],
             "restaurantId": order["restaurantId"],
-            EXPIRES: expire_at(event.timestamp),
+            EXPIRES: expire_at(now_ms),
         }
         store.create(LEFT_TO_POS, order["id"], note)
         return  # decided here, once: the restaurant's point of sale has it
@@ -145,17 +175,17 @@ def _to_pos(store: AbstractDocumentStore, order: Doc) -> bool:
     return store.get(LEFT_TO_POS, order["id"]) is not None
 
 
-def _close(status: str) -> Callable[[Envelope, AbstractDocumentStore], None]:
+def _close(status: str) -> Step:
     """A step that moves a ticket that is not final yet to ``status`` (and one the kitchen
     rejected or Order cancelled to ``picked-up``); a withdrawal (``cancelled``) of an order
     not queued yet leaves the marker that keeps it out."""
 
-    def close(event: Envelope, store: AbstractDocumentStore) -> None:
+    def close(event: Envelope, store: AbstractDocumentStore, now_ms: int) -> None:
         order = event.body
 
         def updater(ticket: Doc | None) -> Doc | None:
             if ticket is None and status == "cancelled" and not _to_pos(store, order):
-                marker = {"status": WITHDRAWN_UNSEEN, EXPIRES: expire_at(event.timestamp)}
+                marker = {"status": WITHDRAWN_UNSEEN, EXPIRES: expire_at(now_ms)}
                 return {"id": order["id"], "restaurantId": order["restaurantId"], **marker}
             if ticket is None or ticket["status"] in {status, WITHDRAWN_UNSEEN}:
                 return None
@@ -169,7 +199,7 @@ def _close(status: str) -> Callable[[Envelope, AbstractDocumentStore], None]:
     return close
 
 
-_APPLY: dict[str, Callable[[Envelope, AbstractDocumentStore], None]] = {
+_APPLY: dict[str, Step] = {
     RESTAURANT_UPDATED: _remember_ordering,
     ORDER_RECEIVED: _queue,
     ORDER_WITHDRAWN: _close("cancelled"),

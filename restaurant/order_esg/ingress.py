@@ -99,7 +99,7 @@ def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None
         ctx.emit(ORDER_RECEIVED, "order", body, partition_key=order.id)
     elif order.status in FOLLOW_UPS:
         if order.status in COLLECTED and not first_to_collect(
-            ctx.ports.store, order.id, order.status, event.timestamp
+            ctx.ports.store, order.id, order.status, ctx.clock.now_ms()
         ):
             return  # the other one told the kitchen
         body = {"id": order.id, "restaurantId": restaurant_id, "ordering": order.ordering}

@@ -23,17 +23,15 @@ HEARD = "order-esg-collected"
 the other not yet, keyed by order id; ``heard`` is the status heard first."""
 
 
-def first_to_collect(
-    store: AbstractDocumentStore, order_id: str, status: str, event_ms: int
-) -> bool:
-    """Whether ``status`` (``picked-up`` or ``delivered``, of an event at ``event_ms``) should
-    tell the kitchen: it is the first of the two heard, or heard again.
+def first_to_collect(store: AbstractDocumentStore, order_id: str, status: str, now_ms: int) -> bool:
+    """Whether ``status`` (``picked-up`` or ``delivered``, heard at ``now_ms``) should tell
+    the kitchen: it is the first of the two heard, or heard again.
 
     Hearing the first again (a redelivery, or a retry after the event was not published)
     tells the kitchen again, which drops the repeat; the other one, heard after it, does
     not, and forgets the order.
     """
-    record = {"id": order_id, "heard": status, EXPIRES: expire_at(event_ms)}
+    record = {"id": order_id, "heard": status, EXPIRES: expire_at(now_ms)}
     if store.create(HEARD, order_id, record):
         return True
     return not store.delete_if(HEARD, order_id, lambda first: first["heard"] != status)

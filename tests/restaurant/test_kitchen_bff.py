@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -10,6 +11,7 @@ import pytest
 from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
 from restaurant.kitchen_bff.listener import LEFT_TO_POS
 from restaurant.kitchen_bff.models import FINAL_STATUSES, OPEN_STATUSES, STATUSES
+from restaurant.topology import TOPOLOGY
 from shared.auth import Actor, Principal
 from shared.topology import Topic
 from tests.restaurant.conftest import ANSWER_MS, PROFILE, START, Restaurant
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 
     from werkzeug.test import TestResponse
 
+    from shared.envelope import Envelope
     from shared.stores import Doc
 
 ANSWERS = (OrderAccepted.TYPE, OrderRejected.TYPE, OrderReady.TYPE)
@@ -407,8 +410,16 @@ def test_an_order_its_driver_collected_can_no_longer_be_rejected(kitchen: Restau
 @pytest.mark.parametrize(
     ("first", "then", "message"),
     [
-        (("accept", {"prepMinutes": 5}), ("accept", {"prepMinutes": 5}), "is accepted"),
-        (("reject", {"reason": "busy"}), ("reject", {"reason": "busy"}), "is rejected"),
+        (
+            ("accept", {"prepMinutes": 5}),
+            ("accept", {"prepMinutes": 10}),
+            "was accepted already, with prepMinutes 5",
+        ),
+        (
+            ("reject", {"reason": "busy"}),
+            ("reject", {"reason": "out of dough"}),
+            "was rejected already, with reason 'busy'",
+        ),
         (("reject", {"reason": "busy"}), ("accept", {"prepMinutes": 5}), "is rejected"),
         (None, ("ready", None), "is new; it can be marked ready only when accepted"),
     ],
@@ -429,6 +440,65 @@ def test_a_command_in_the_wrong_state_is_409_and_changes_nothing(
     kitchen.system.run_until_quiet()
     assert ticket(kitchen) == before
     assert len(kitchen.external(*ANSWERS)) == published
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        [("accept", {"prepMinutes": 5})],
+        [("reject", {"reason": "busy"})],
+        [("accept", {"prepMinutes": 5}), ("reject", {"reason": "the oven broke"})],
+        [("accept", {"prepMinutes": 5}), ("ready", None)],
+    ],
+    ids=["accept", "reject", "reject-accepted", "ready"],
+)
+def test_a_command_asking_again_for_what_it_got_is_200_with_the_ticket_and_publishes_nothing(
+    kitchen: Restaurant, steps: list[Step]
+) -> None:
+    """Retried without an ``Idempotency-Key`` after a lost answer, or a colleague's same
+    answer: the ticket holds what is asked already, so it is no conflict; nothing changes."""
+    for step in steps:
+        answered = act(kitchen, *step)
+        assert answered.status_code == 200, answered.get_json()
+    kitchen.system.run_until_quiet()
+    before, published = ticket(kitchen), len(kitchen.external(*ANSWERS))
+    kitchen.clock.advance(60_000)
+    again = act(kitchen, *steps[-1])
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json() == answered.get_json()
+    kitchen.system.run_until_quiet()
+    assert ticket(kitchen) == before
+    assert len(kitchen.external(*ANSWERS)) == published
+
+
+def test_an_accept_asked_again_after_the_time_to_answer_is_200(kitchen: Restaurant) -> None:
+    """The order was accepted in time: asking again for it, late, is no late answer."""
+    assert act(kitchen, "accept", {"prepMinutes": 5}).status_code == 200
+    kitchen.clock.advance(ANSWER_MS + 1)
+    again = act(kitchen, "accept", {"prepMinutes": 5})
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json()["status"] == "accepted"
+
+
+@pytest.mark.parametrize(
+    ("steps", "then", "message"),
+    [
+        (
+            [("accept", {"prepMinutes": 5}), ("ready", None)],
+            ("accept", {"prepMinutes": 5}),
+            "is ready",
+        ),
+        ([("reject", {"reason": "busy"})], ("ready", None), "is rejected"),
+    ],
+)
+def test_a_command_asking_for_a_step_the_order_has_passed_is_409(
+    kitchen: Restaurant, steps: list[Step], then: Step, message: str
+) -> None:
+    for step in steps:
+        assert act(kitchen, *step).status_code == 200
+    response = act(kitchen, *then)
+    assert response.status_code == 409
+    assert message in response.get_json()["error"]
 
 
 def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(kitchen: Restaurant) -> None:
@@ -793,6 +863,16 @@ def test_the_api_documents_its_routes(restaurant: Restaurant) -> None:
     }
 
 
+@pytest.mark.parametrize("action", ["accept", "reject", "ready"])
+def test_the_api_documents_what_asking_again_is_answered(
+    restaurant: Restaurant, action: str
+) -> None:
+    paths = restaurant.client("kitchen-bff").get("/openapi.json").get_json()["paths"]
+    operation = paths[f"/restaurants/{{restaurant_id}}/orders/{{order_id}}/{action}"]["post"]
+    assert "is answered 200 with the ticket" in operation["description"]
+    assert "publishes nothing" in operation["description"]
+
+
 def test_the_api_documents_the_queue_and_history_parameters(restaurant: Restaurant) -> None:
     paths = restaurant.client("kitchen-bff").get("/openapi.json").get_json()["paths"]
     orders = "/restaurants/{restaurant_id}/orders"
@@ -923,6 +1003,108 @@ def test_a_legacy_order_left_to_the_point_of_sale_is_noted_until_a_month_later(
     restaurant.receive(restaurant.order_status("o-1"))
     note = restaurant.store.get(LEFT_TO_POS, "o-1")
     assert note is not None and note["expireAt"] == a_month_after(START)
+
+
+def stamped_in_1970(event: Envelope) -> Envelope:
+    """``event`` as Order publishes it with its clock set back to the epoch."""
+    return dataclasses.replace(event, timestamp=1)
+
+
+def test_a_marker_of_an_order_stamped_long_ago_expires_a_month_after_it_was_heard(
+    restaurant: Restaurant,
+) -> None:
+    """Order's clock set back: a marker expiring a month after the withdrawal's own time
+    would be deleted at once, and the order arriving later queued, though withdrawn."""
+    restaurant.open_restaurant("r-1")
+    restaurant.clock.advance(60_000)
+    withdrawn = restaurant.order_status("o-1", "cancelled", reason="customer")
+    restaurant.receive(stamped_in_1970(withdrawn))
+    marker = ticket(restaurant)
+    assert marker is not None and marker["status"] == "withdrawn-unseen"
+    assert marker["expireAt"] == a_month_after(START + 60_000)
+
+
+def test_a_note_of_an_order_stamped_long_ago_expires_a_month_after_it_was_heard(
+    restaurant: Restaurant,
+) -> None:
+    restaurant.open_restaurant("r-1", ordering="pos")
+    restaurant.clock.advance(60_000)
+    restaurant.receive(stamped_in_1970(restaurant.order_status("o-1")))
+    note = restaurant.store.get(LEFT_TO_POS, "o-1")
+    assert note is not None and note["expireAt"] == a_month_after(START + 60_000)
+
+
+def forget_expired(restaurant: Restaurant) -> None:
+    """Delete what Firestore's TTL policy deletes by now (the in-memory store keeps it)."""
+    now = datetime.fromtimestamp(restaurant.clock.now_ms() / 1000, UTC)
+    for collection in TOPOLOGY.ttl_collections:
+        for doc in restaurant.store.query(collection):
+            if doc.data.get("expireAt") is not None and doc.data["expireAt"] <= now:
+                restaurant.store.delete(collection, doc.key)
+
+
+@pytest.mark.parametrize("says_answer_by", [True, False], ids=["answer-by", "legacy"])
+def test_an_order_heard_after_its_withdrawal_was_forgotten_is_not_queued(
+    restaurant: Restaurant, says_answer_by: bool
+) -> None:
+    """A placed announcement resubmitted as a fault after the withdrawal's marker expired:
+    Order cancelled the order a month ago, so nothing is queued for staff to cook."""
+    restaurant.open_restaurant("r-1")
+    placed = restaurant.order_status("o-1", **({} if says_answer_by else {"answerBy": None}))
+    restaurant.receive(restaurant.order_status("o-1", "cancelled", reason="customer"))
+    restaurant.clock.advance(31 * 24 * 3600_000)
+    forget_expired(restaurant)
+    assert ticket(restaurant) is None
+    restaurant.receive(placed)
+    assert ticket(restaurant) is None
+    assert queue(restaurant).get_json() == {"orders": []}
+    assert act(restaurant, "accept", {"prepMinutes": 5}).status_code == 404
+    assert restaurant.system.faults("restaurant") == []
+
+
+def test_a_legacy_order_heard_after_its_point_of_sale_note_was_forgotten_is_not_queued(
+    restaurant: Restaurant,
+) -> None:
+    """It went to the point of sale a month ago: the restaurant switching to its kitchen
+    since does not bring it into the kitchen's queue."""
+    restaurant.open_restaurant("r-1", ordering="pos")
+    placed = restaurant.order_status("o-1")
+    restaurant.receive(placed)
+    restaurant.clock.advance(31 * 24 * 3600_000)
+    restaurant.open_restaurant("r-1", ordering="kitchen")
+    forget_expired(restaurant)
+    assert restaurant.store.get(LEFT_TO_POS, "o-1") is None
+    restaurant.receive(placed)
+    assert ticket(restaurant) is None
+
+
+@pytest.mark.parametrize("late", ["delivered", "picked-up", "cancelled"])
+def test_a_word_of_a_collected_order_heard_after_its_note_was_forgotten_changes_nothing(
+    kitchen: Restaurant, late: str
+) -> None:
+    """Order's other word of the collection (or a withdrawal) resubmitted after order-esg
+    forgot which came first: the ticket stays collected and the kitchen publishes nothing."""
+    act(kitchen, "accept", {"prepMinutes": 5})
+    act(kitchen, "ready")
+    kitchen.receive(kitchen.order_status("o-1", "picked-up"))
+    before, published = ticket(kitchen), len(kitchen.external(*ANSWERS))
+    kitchen.clock.advance(31 * 24 * 3600_000)
+    forget_expired(kitchen)
+    kitchen.receive(kitchen.order_status("o-1", late, reason="customer"))
+    assert ticket(kitchen) == before
+    assert len(kitchen.external(*ANSWERS)) == published
+    assert kitchen.system.faults("restaurant") == []
+
+
+@pytest.mark.parametrize(("late_ms", "queued"), [(0, True), (1, False)])
+def test_an_order_is_queued_until_a_week_after_its_time_to_answer_ran_out(
+    restaurant: Restaurant, late_ms: int, queued: bool
+) -> None:
+    restaurant.open_restaurant("r-1")
+    placed = restaurant.order_status("o-1", ordering="kitchen")
+    restaurant.clock.advance(ANSWER_MS + 7 * 24 * 3600_000 + late_ms)
+    restaurant.receive(placed)
+    assert (ticket(restaurant) is not None) is queued
 
 
 def test_a_queued_ticket_never_expires(kitchen: Restaurant) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
 from restaurant.kitchen_bff.models import TICKETS
 from restaurant.order_esg.pickups import HEARD
 from shared.contracts import Contract
+from shared.envelope import MAX_TIMESTAMP
 from tests.restaurant.conftest import ANSWER_MS, START, Restaurant
 
 ORDER_EVENTS = ("order-received", "order-withdrawn", "order-collected")
@@ -287,6 +289,24 @@ def test_the_first_word_is_remembered_until_a_ttl_a_month_after_it(
     assert heard is not None
     assert heard["heard"] == "picked-up"
     assert heard["expireAt"] == datetime.fromtimestamp(START / 1000, UTC) + timedelta(days=30)
+
+
+@pytest.mark.parametrize("stamped", [1, MAX_TIMESTAMP - 1], ids=["in-1970", "past-year-9999"])
+def test_the_first_word_stamped_by_a_clock_gone_wrong_is_remembered_a_month_from_now(
+    restaurant: Restaurant, stamped: int
+) -> None:
+    """Order's clock set back or far ahead: the note expires a month after it was written,
+    neither at once (Firestore would delete it, and the other word would tell the kitchen
+    again) nor never, and the word is passed on."""
+    restaurant.clock.advance(60_000)
+    status = restaurant.order_status("o-1", "picked-up", ordering="kitchen")
+    restaurant.receive(dataclasses.replace(status, timestamp=stamped))
+    assert restaurant.system.faults("restaurant") == []
+    heard = restaurant.store.get(HEARD, "o-1")
+    assert heard is not None
+    expected = datetime.fromtimestamp((START + 60_000) / 1000, UTC) + timedelta(days=30)
+    assert heard["expireAt"] == expected
+    assert [e.type for e in restaurant.bus(*ORDER_EVENTS)] == ["order-collected"]
 
 
 # -- order lines the kitchen cannot cook -------------------------------------------------
