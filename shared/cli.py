@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any, TextIO, cast
 
 from shared.auth import DEV_KEY_PATH, LocalIssuer, parse_identity
 from shared.catalog.command import register as register_contracts
@@ -165,6 +166,19 @@ def _know_own_parser(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
+    stdout = sys.stdout
+    sys.stdout = cast(TextIO, _GuardedOutput(stdout))
+    try:
+        return _run(argv)
+    except OutputError as error:  # `> /dev/full`, a full disk, a file over its quota...
+        print(f"fooddelivery: cannot write the output: {error}", file=sys.stderr)
+        _discard_stdout()  # else the exit's flush of what is still buffered fails again
+        return 1
+    finally:
+        sys.stdout = stdout
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         args, stray = build_parser().parse_known_args(argv)
         if stray:
@@ -181,6 +195,46 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise  # stdout is no pipe: some other pipe broke, a real error
         return BROKEN_PIPE
     return code
+
+
+class OutputError(Exception):
+    """Standard output refused what a command printed, for another reason than a closed
+    pipe (which ends the command quietly)."""
+
+
+class _GuardedOutput:
+    """Standard output while a command runs: a write or flush that fails raises
+    :class:`OutputError`, told apart from any other ``OSError`` the command meets.
+
+    ``stream`` is None when the process started with its stdout closed (``>&-``): Python
+    then drops what is printed, so the first write raises instead (a token printed to
+    nowhere must not pass for one minted)."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if self._stream is None:
+            raise OutputError("standard output is closed")
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise OutputError(e.strerror or str(e)) from e
+
+    def flush(self) -> None:
+        if self._stream is None:
+            return
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise OutputError(e.strerror or str(e)) from e
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 BROKEN_PIPE = 128 + signal.SIGPIPE if hasattr(signal, "SIGPIPE") else 141
@@ -200,10 +254,19 @@ def _discard_piped_stdout() -> bool:
         return False
     if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
         return False
+    _discard_stdout()
+    return True
+
+
+def _discard_stdout() -> None:
+    """Point stdout's file descriptor at /dev/null (nothing done when it has none)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, fd)
     os.close(devnull)
-    return True
 
 
 if __name__ == "__main__":

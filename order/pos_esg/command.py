@@ -45,7 +45,15 @@ def _run(args: argparse.Namespace) -> int:
     if sys.stdin.isatty():
         print(f"fooddelivery pos-key: {USAGE_HINT}", file=sys.stderr)
         return 2
-    secret = sys.stdin.read()
+    try:
+        secret = sys.stdin.read()
+        secret.encode()  # the key is derived from the secret's UTF-8 bytes
+    except UnicodeError:
+        print(
+            f"fooddelivery pos-key: the secret on standard input is not UTF-8 text; {USAGE_HINT}",
+            file=sys.stderr,
+        )
+        return 2
     if not secret:
         print(
             f"fooddelivery pos-key: the secret on standard input is empty; {USAGE_HINT}",

@@ -67,8 +67,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="BRANCH",
         help=(
             "the same, at the revision this change started from: where HEAD left BRANCH "
-            "(e.g. origin/main) or, on BRANCH itself, the previous commit; refused in a "
-            "shallow clone"
+            "(e.g. origin/main) or, on BRANCH itself or where there is no BRANCH, the "
+            "previous commit; refused in a shallow clone"
         ),
     )
     for parser in (export_parser, check_parser):

@@ -40,8 +40,9 @@ from shared.compat import breaking_changes
 from shared.runtime.app import SubsystemApp
 
 EXPORT_COMMAND = "fooddelivery contracts export"
-_UNCOMPARABLE = (OSError, ValueError, LookupError, TypeError, AttributeError)
-"""What reading or comparing a schema that is not one raises (bad JSON, a dangling ``$ref``...)."""
+_UNCOMPARABLE = (OSError, ValueError, LookupError, TypeError, AttributeError, RecursionError)
+"""What reading or comparing a schema that is not one raises (bad JSON, a dangling ``$ref``,
+nesting deeper than Python's parser and the comparison recurse...)."""
 
 Identity = tuple[str, int]
 """An external event's (type, major version)."""
@@ -136,10 +137,10 @@ def check(
     else:
         committed_doc = _committed_bytes(root / ASYNCAPI_FILE)
         if committed_doc is not None:
-            shown = f"{root.name}/{ASYNCAPI_FILE}"
+            shown = _in(root, ASYNCAPI_FILE)
             _compare_wire_format(report, committed_doc, shown, None, reported)
     for name, text in generate(apps).items():
-        target, shown = root / name, f"{root.name}/{name}"
+        target, shown = root / name, _in(root, name)
         if shown not in reported and _committed_text(target) != text:
             report.stale.append(shown)
     return report
@@ -154,7 +155,7 @@ def export(apps: Sequence[SubsystemApp[Any]], root: Path) -> list[str]:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-        changed.append(f"{root.name}/{name}")
+        changed.append(_in(root, name))
     return changed
 
 
@@ -297,7 +298,13 @@ def _deleted(event: Published, shown: str, ref: str) -> str:
 
 
 def _shown(root: Path, name: str) -> str:
-    return f"{root.name}/{SCHEMAS_DIR}/{name}"
+    return _in(root, f"{SCHEMAS_DIR}/{name}")
+
+
+def _in(root: Path, name: str) -> str:
+    """The file ``name`` of the contracts directory ``root``, as a developer finds it:
+    ``contracts/README.md``, or ``README.md`` when ``root`` has no name (``--dir .``)."""
+    return f"{root.name}/{name}" if root.name else name
 
 
 def _committed_bytes(path: Path) -> bytes | None:
@@ -331,6 +338,8 @@ def _problem(error: Exception) -> str:
         return f"cannot be read ({error.strerror or error})"
     if isinstance(error, UnicodeDecodeError):
         return "is not UTF-8 text"
+    if isinstance(error, RecursionError):
+        return "is nested too deeply to read"
     return "is not a JSON Schema the gate can compare"
 
 

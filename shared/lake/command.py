@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import textwrap
 import urllib.parse
@@ -127,7 +128,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     where = events.add_mutually_exclusive_group()
     where.add_argument(
-        "--bucket", metavar="NAME", help="read the lake in this Cloud Storage bucket"
+        "--bucket", metavar="NAME", help="read the lake in this Cloud Storage bucket (or gs://NAME)"
     )
     where.add_argument(
         "--dir", type=Path, metavar="PATH", help="read the lake in this local directory"
@@ -168,7 +169,15 @@ def open_lake(
             raise LakeCommandError(f"--dir {directory} {problem}")
         return LocalDirectoryLake(directory)
     env = os.environ if environ is None else environ
-    name = bucket or default_bucket(subsystem, env)
+    if bucket is None:
+        name = default_bucket(subsystem, env)
+    else:
+        name = bucket.removeprefix("gs://").rstrip("/")
+        if not is_bucket_name(name):
+            raise LakeCommandError(
+                f"--bucket {bucket!r} is not a Cloud Storage bucket name ({BUCKET_RULE}): "
+                "give NAME or gs://NAME"
+            )
     emulator = env.get(STORAGE.env_var)
     if emulator and not listens(_host_port(emulator)):
         raise LakeCommandError(
@@ -195,13 +204,38 @@ def default_bucket(subsystem: str, environ: Mapping[str, str]) -> str:
             raise LakeCommandError(
                 f"{project_var} is not set: name the subsystem's project, or give --bucket NAME"
             )
-        return GCP_BUCKET.format(project=settings.projects[subsystem])
+        project = settings.projects[subsystem]
+        name = GCP_BUCKET.format(project=project)
+        if not is_bucket_name(name):
+            raise LakeCommandError(
+                f"{project_var}={project!r} is not a Google Cloud project id (its lake bucket "
+                f"would be {name!r}, no bucket name): name the subsystem's project, or give "
+                "--bucket NAME"
+            )
+        return name
     mode = environ.get(f"{PREFIX}MODE")
     why = f"{PREFIX}MODE is {mode}" if mode else f"{PREFIX}MODE is not set"
     raise LakeCommandError(
         f"{why}, so no lake is known: give --dir PATH or --bucket NAME, run `{SOURCE_ENV}` "
         f"first (with `fooddelivery dev` running), or set {PREFIX}MODE=gcp and "
         f"{project_var}=<its project id> (with application-default credentials)"
+    )
+
+
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9._-]*[a-z0-9]")
+BUCKET_RULE = (
+    "3 to 63 lower-case letters, digits, '-', '_' and '.', starting and ending with a letter "
+    "or digit"
+)
+
+
+def is_bucket_name(name: str) -> bool:
+    """Whether ``name`` is a Cloud Storage bucket name (up to 222 characters with dots, no
+    part between them longer than 63)."""
+    return (
+        3 <= len(name) <= 222
+        and _BUCKET_NAME.fullmatch(name) is not None
+        and all(len(part) <= 63 for part in name.split("."))
     )
 
 
@@ -304,6 +338,12 @@ def _events(args: argparse.Namespace) -> int:
             print(line)
     if not shown:
         print(f"no events in {args.subsystem}'s lake{_chosen(args)}", file=sys.stderr)
+        if args.dir is not None and not (args.dir / topic_prefix(args.subsystem, TOPIC)).is_dir():
+            print(  # `--dir lake/order` instead of `--dir lake`: say where it looked
+                f"(there is no {topic_prefix(args.subsystem, TOPIC)} under {args.dir}: --dir "
+                "names the lake's root, which holds a folder per subsystem)",
+                file=sys.stderr,
+            )
     elif more:
         print(f"... and more, later (--limit {args.limit})", file=sys.stderr)
     if junk:
@@ -312,12 +352,19 @@ def _events(args: argparse.Namespace) -> int:
 
 
 def _lines(events: list[Envelope]) -> list[str]:
+    keys = [_printable(e.partition_key) for e in events]
     type_width = max((len(e.type) for e in events), default=0)
-    key_width = max((len(e.partition_key) for e in events), default=0)
+    key_width = max((len(key) for key in keys), default=0)
     return [
-        f"{_when(e.timestamp)}  {e.type:<{type_width}}  {e.partition_key:<{key_width}}  {e.id}"
-        for e in events
+        f"{_when(e.timestamp)}  {e.type:<{type_width}}  {key:<{key_width}}  {_printable(e.id)}"
+        for e, key in zip(events, keys, strict=True)
     ]
+
+
+def _printable(text: str) -> str:
+    """``text`` as it is, or escaped as in Python (``\\n``, ``\\x1b``) when it holds a
+    character that would break the line or reach the terminal as a control."""
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def _when(ms: int) -> str:

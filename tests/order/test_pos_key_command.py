@@ -84,3 +84,16 @@ def test_a_trailing_newline_is_kept_and_pointed_out(
     assert code == 0
     assert with_newline != plain
     assert "ends with a newline" in err
+
+
+@pytest.mark.parametrize("errors", ["strict", "surrogateescape"])
+def test_a_secret_that_is_not_utf8_is_named_with_a_non_zero_exit(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], errors: str
+) -> None:
+    """A binary file piped in: decoding fails, or (a C locale) its bytes cannot sign."""
+    binary = io.TextIOWrapper(io.BytesIO(b"\xff\xfe"), encoding="utf-8", errors=errors)
+    monkeypatch.setattr("sys.stdin", binary)
+    assert main(["pos-key", "r-1"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "the secret on standard input is not UTF-8 text" in err

@@ -93,6 +93,32 @@ def test_a_committed_schema_the_gate_cannot_compare_is_reported(committed, capsy
     assert "is not a JSON Schema the gate can compare" in capsys.readouterr().err
 
 
+DEEP = 100_000
+"""Deeper than Python's JSON parser (and the gate's comparison) can recurse."""
+
+
+@pytest.mark.parametrize("action", ["check", "export"])
+def test_a_committed_schema_nested_too_deeply_is_reported_not_a_traceback(
+    committed, capsys, action
+):
+    (committed / SCHEMA).write_text("[" * DEEP + "]" * DEEP, encoding="utf-8")
+
+    assert main(["contracts", action, "--dir", str(committed)]) == 1
+
+    err = capsys.readouterr().err
+    assert f"contracts/{SCHEMA} is nested too deeply to read: restore it" in err
+    assert "Traceback" not in err
+
+
+def test_a_committed_asyncapi_document_nested_too_deeply_is_reported(committed, capsys):
+    (committed / "asyncapi.yaml").write_text("- " * DEEP + "1\n", encoding="utf-8")
+
+    assert main(["contracts", "check", "--dir", str(committed)]) == 1
+
+    err = capsys.readouterr().err
+    assert "contracts/asyncapi.yaml has no envelope and attributes the gate can compare" in err
+
+
 def test_after_a_breaking_change_check_gives_only_the_breaking_advice(
     committed, monkeypatch, capsys
 ):
@@ -168,3 +194,24 @@ def test_outside_ci_a_breaking_change_can_be_exported_on_purpose(committed, monk
 
     assert main(["contracts", "export", "--allow-breaking", "--dir", str(committed)]) == 0
     assert (committed / SCHEMA).read_text(encoding="utf-8") != before
+
+
+def test_check_help_says_what_against_branch_falls_back_to(capsys):
+    """With no such branch (a clone without origin/main) the base is the previous commit."""
+    with pytest.raises(SystemExit):
+        main(["contracts", "check", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "on BRANCH itself or where there is no BRANCH, the previous commit" in help_text
+
+
+def test_files_of_the_current_directory_are_named_from_it(tmp_path, monkeypatch, capsys):
+    """``--dir .``: a path has no name to start with, so files are not shown as ``/README.md``."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["contracts", "export", "--dir", "."]) == 0
+    written = capsys.readouterr().out.splitlines()
+    assert "wrote README.md" in written and "wrote schemas/" in "\n".join(written)
+    (tmp_path / "README.md").write_text("edited\n", encoding="utf-8")
+
+    assert main(["contracts", "check", "--dir", "."]) == 1
+
+    assert capsys.readouterr().err.startswith("contracts: README.md is stale")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import errno
+import io
 import os
 import subprocess
 import sys
@@ -218,6 +220,66 @@ def test_a_broken_pipe_that_is_not_stdout_is_not_hidden(monkeypatch):
     monkeypatch.setattr("shared.cli._topology", breaks)
     with pytest.raises(BrokenPipeError):
         main(["topology"])  # stdout is captured here, not a pipe
+
+
+class FullDisk(io.StringIO):
+    """A standard output on a full disk: every write fails."""
+
+    def write(self, text: str) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_output_that_cannot_be_written_is_one_clear_line_and_exit_1(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdout", FullDisk())
+    assert main(["topology"]) == 1
+    assert capsys.readouterr().err == (
+        "fooddelivery: cannot write the output: No space left on device\n"
+    )
+
+
+def test_an_os_error_that_is_not_stdouts_is_not_hidden(monkeypatch):
+    def fails(args):
+        raise OSError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr("shared.cli._topology", fails)
+    with pytest.raises(PermissionError):
+        main(["topology"])
+
+
+def _into(stdout: int | None, key: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    """Run ``fooddelivery ARGV`` with ``stdout`` as its standard output (None: closed)."""
+    script = f"import sys; from shared.cli import main; sys.exit(main({list(argv)!r}))"
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        stdout=subprocess.DEVNULL if stdout is None else stdout,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env={**os.environ, "FOODDELIVERY_DEV_KEY": str(key)},
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=None if stdout is not None else lambda: os.close(1),
+    )
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
+@pytest.mark.parametrize("argv", [("topology",), ("token", "--public-key"), ("--help",)])
+def test_a_full_disk_under_stdout_is_one_line_not_a_traceback(tmp_path, argv):
+    with open("/dev/full", "w") as full:
+        done = _into(full.fileno(), tmp_path / "dev.pem", *argv)
+    assert done.stderr.endswith("fooddelivery: cannot write the output: No space left on device\n")
+    assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
+    assert done.returncode == 1
+
+
+@pytest.mark.skipif(os.name != "posix", reason="closes stdout with os.close in the child")
+def test_a_closed_stdout_is_one_line_not_a_traceback(tmp_path):
+    done = _into(None, tmp_path / "dev.pem", "token", "--as", "customer:alice")
+    assert done.stderr.endswith(
+        "fooddelivery: cannot write the output: standard output is closed\n"
+    )
+    assert "Traceback" not in done.stderr
+    assert done.returncode == 1
 
 
 def test_topology_says_what_feeds_every_function(capsys):

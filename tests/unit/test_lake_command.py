@@ -300,6 +300,63 @@ def test_a_stopped_emulator_is_one_line_not_a_long_retry(capsys, monkeypatch):
     assert "nothing listens at STORAGE_EMULATOR_HOST=http://127.0.0.1:" in err
 
 
+@pytest.mark.parametrize("bucket", ["", "my-lake-", "Lake", "a b", "lake/order", "la"])
+def test_a_bucket_that_cannot_be_one_is_one_line_and_exit_2(capsys, monkeypatch, bucket):
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("FOODDELIVERY_MODE", "gcp")
+    monkeypatch.setenv("FOODDELIVERY_PROJECT_ORDER", "acme-fd-order-prod")
+    code, out, err = run(capsys, "order", f"--bucket={bucket}")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"fooddelivery: --bucket {bucket!r} is not a Cloud Storage bucket name")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("bucket", ["my-lake", "gs://my-lake", "gs://my-lake/", "lake.example.com"])
+def test_a_bucket_is_named_as_gsutil_names_it_too(monkeypatch, bucket):
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    lake = open_lake("order", bucket=bucket, environ={})
+    assert lake.bucket_name == bucket.removeprefix("gs://").rstrip("/")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("project", ["", "Acme Prod", "-acme"])
+def test_a_project_no_lake_bucket_is_named_after_is_one_line(capsys, monkeypatch, project):
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    monkeypatch.setenv("FOODDELIVERY_MODE", "gcp")
+    monkeypatch.setenv("FOODDELIVERY_PROJECT_ORDER", project)
+    code, out, err = run(capsys, "order")
+    assert (code, out) == (2, "")
+    assert err.startswith(
+        f"fooddelivery: FOODDELIVERY_PROJECT_ORDER={project!r} is not a Google Cloud project id"
+    )
+    assert err.count("\n") == 1
+
+
+def test_a_key_with_control_characters_is_shown_escaped_on_its_one_line(tmp_path, capsys):
+    """A partition key may hold any character (an envelope's is free text): a line break
+    must not split the event's line, nor an escape sequence reach the operator's terminal."""
+    lake = LocalDirectoryLake(tmp_path)
+    odd = placed(ms(31, 10), "r-1\n2026-01-31T10:00:00.000Z  forged\x1b[2J")
+    lake.append("order", "bus", [(odd.timestamp, odd.to_bytes())])
+    code, out, _ = run(capsys, "order", "--dir", str(tmp_path))
+    assert code == 0
+    assert out == (
+        f"2026-01-31T10:00:00.000Z  order-placed  "
+        f"r-1\\n2026-01-31T10:00:00.000Z  forged\\x1b[2J  {odd.id}\n"
+    )
+
+
+def test_a_dir_that_is_not_the_lakes_root_is_pointed_out(lake_dir, capsys):
+    code, out, err = run(capsys, "order", "--dir", str(lake_dir / "order"))
+    assert (code, out) == (0, "")
+    assert err == (
+        "no events in order's lake\n"
+        f"(there is no order/bus/ under {lake_dir / 'order'}: --dir names the lake's root, "
+        "which holds a folder per subsystem)\n"
+    )
+    code, out, err = run(capsys, "order", "--dir", str(lake_dir), "--key", "o-404")
+    assert err == "no events in order's lake (with key o-404)\n"
+
+
 def test_bucket_and_dir_do_not_go_together(lake_dir, capsys):
     with pytest.raises(SystemExit) as exit:
         main(["lake", "events", "order", "--dir", str(lake_dir), "--bucket", "b"])
