@@ -32,7 +32,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 
@@ -70,6 +70,17 @@ EpochMs = Annotated[
     int, Field(ge=0, examples=[1767225600000]), Meaning("Epoch milliseconds (UTC).")
 ]
 """A point in time in epoch milliseconds."""
+LATEST_MS = 253_402_300_799_999
+"""The last millisecond of the year 9999: the latest time a consumer keeps. A contract's
+:data:`EpochMs` is bounded only below, and a later time fits neither a store's 64-bit
+integers (Firestore's end at 2**63 - 1) nor a date."""
+ReadEpochMs = Annotated[
+    int, Field(ge=0, strict=True), AfterValidator(lambda ms: min(ms, LATEST_MS))
+]
+"""A producer's :data:`EpochMs` as a :class:`Reader` takes it: a JSON integer (``"1767…"``,
+``1.5e12`` or ``true`` breaks the contract: a fault naming the field, not a time guessed),
+never negative; one past :data:`LATEST_MS` is read as that, still the latest, so the
+consumer can keep it."""
 Currency = Annotated[
     str,
     Field(pattern=r"^[A-Z]{3}$", examples=["EUR"]),

@@ -58,7 +58,7 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         response=Cart,
         refusals={
             422: "the cart cannot be ordered (unknown restaurant or dish, closed, unavailable, "
-            "more than 50 of a dish)"
+            "more than 50 of a dish, a total beyond what one order may come to)"
         },
     )
     def put_cart(caller: Principal, body: CartRequest) -> Cart:

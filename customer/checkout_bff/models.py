@@ -23,6 +23,10 @@ the account itself, with its token, at checkout (:mod:`customer.account_bff.card
 TOKEN = r"^pm_[A-Za-z0-9_]{3,64}$"
 MAX_QUANTITY = 50
 """The most of one dish a cart (and so an order) holds, on one line or added up over several."""
+MAX_TOTAL = 2**53 - 1
+"""The most a cart (and so an order) may come to, in minor units: the largest whole number
+every JSON reader (a JavaScript app's too) reads exactly, well inside the store's 64-bit
+integers. Only dishes priced before Restaurant capped prices can reach it."""
 
 
 class CartLine(RequestBody):
@@ -43,7 +47,8 @@ class CartRequest(RequestBody):
     items: list[CartLine] = Field(min_length=1, max_length=30)
     """The dishes, 1 to 30 lines; they replace whatever the cart held. Lines of the same
     dish become one line, where the dish first comes, with their quantities added up: at
-    most 50 of a dish in all (422 naming the line that goes past it)."""
+    most 50 of a dish in all (422 naming the line that goes past it). The cart comes to at
+    most 9,007,199,254,740,991 in the currency's minor unit (422 naming ``items``)."""
 
 
 class PricedLine(ResponseView):

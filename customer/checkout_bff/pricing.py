@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from customer.checkout_bff.models import MAX_QUANTITY, MENUS, RESTAURANTS
+from customer.checkout_bff.models import MAX_QUANTITY, MAX_TOTAL, MENUS, RESTAURANTS
 
 if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore, Doc
@@ -42,6 +42,7 @@ def price(
 
     Lines of the same dish become one, where the dish first came, with their
     quantities added up: at most :data:`MAX_QUANTITY` of a dish in all, as on one line.
+    The cart comes to at most :data:`MAX_TOTAL`.
     """
     restaurant = store.get(RESTAURANTS, restaurant_id)
     if restaurant is None or not restaurant["open"]:
@@ -64,9 +65,14 @@ def price(
         lines.append(_line(dishes[item_id], sum(quantities)))
         if sum(quantities) > MAX_QUANTITY:
             problems.update(_too_many(dishes[item_id]["name"], on, quantities))
+    priced = PricedCart(restaurant, lines, currency)
+    if not problems and priced.total > MAX_TOTAL:
+        problems["items"] = (
+            f"the total would be {priced.total}, more than one order may come to ({MAX_TOTAL})"
+        )
     if problems:
         raise Unpriceable(problems)
-    return PricedCart(restaurant, lines, currency)
+    return priced
 
 
 def _too_many(name: str, on: list[int], quantities: list[int]) -> dict[str, str]:

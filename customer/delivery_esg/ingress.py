@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from customer import events
-from shared.contracts import EpochMs, Id, Reader, knows, read
+from shared.contracts import Id, ReadEpochMs, Reader, knows, read
 
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
@@ -48,11 +48,15 @@ class DeliveryStatusReader(Reader):
     status: str
     driver: DriverReader
     location: LocationReader | None = None
-    changed_at: EpochMs
+    changed_at: ReadEpochMs
 
 
 def receive_delivery(event: Envelope, ctx: Context[CustomerPorts]) -> None:
-    """Emit ``delivery-status-changed`` keyed by the order, in line with the order's events."""
+    """Emit ``delivery-status-changed`` keyed by the order, in line with the order's events.
+
+    A ``changedAt`` past :data:`~shared.contracts.LATEST_MS` comes in as that
+    (:data:`~shared.contracts.ReadEpochMs`); a negative one is a fault naming the field.
+    """
     delivery = read(event, DeliveryStatusReader)
     if delivery.status in UNFOLLOWED or not knows(ctx, event, "status", delivery.status, STATUSES):
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from customer import events
-from shared.contracts import EpochMs, Id, Reader, knows, read
+from shared.contracts import Id, ReadEpochMs, Reader, knows, read
 
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
@@ -34,15 +34,19 @@ class OrderStatusReader(Reader):
     id: Id
     status: str
     cancellation: CancellationReader | None = None
-    ready_by: EpochMs | None = None
+    ready_by: ReadEpochMs | None = None
     """When the restaurant expects the food ready; absent from events published before
     Order added it."""
-    changed_at: EpochMs
+    changed_at: ReadEpochMs
 
 
 def receive_status(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     """Emit ``order-status-changed`` ``{id, status, reason, detail, readyBy, changedAt}``,
-    keyed by order and tagged with its status (consumers select the statuses they act on)."""
+    keyed by order and tagged with its status (consumers select the statuses they act on).
+
+    A time past :data:`~shared.contracts.LATEST_MS`, which the contract allows, comes in as
+    that (:data:`~shared.contracts.ReadEpochMs`); a negative one is a fault naming the field.
+    """
     order = read(event, OrderStatusReader)
     if not knows(ctx, event, "status", order.status, STATUSES):
         return

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from customer import events
 from customer.restaurant_esg.cuisines import cuisine_tag
-from shared.contracts import Reader, read
+from shared.contracts import Currency, Id, Reader, read
 
 if TYPE_CHECKING:
     from customer.ports import CustomerPorts
@@ -25,19 +25,21 @@ MENU_UPDATED = "restaurant.menu-updated"
 
 
 class AddressReader(Reader):
-    """Where the restaurant is."""
+    """Where the restaurant is, within the bounds of Restaurant's contract, which are those
+    ``customer.order-placed`` passes it on in: an address beyond them is a fault here, not
+    an order whose payment is authorized and that can never be published."""
 
-    street: str
-    city: str
-    postcode: str
-    lat: float
-    lng: float
+    street: str = Field(min_length=1, max_length=200)
+    city: str = Field(min_length=1, max_length=100)
+    postcode: str = Field(min_length=1, max_length=20)
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
 
 
 class RestaurantReader(Reader):
     """What customers see of a restaurant (its ordering channel is none of their business)."""
 
-    id: str
+    id: Id
     name: str
     cuisine: str
     address: AddressReader
@@ -53,20 +55,23 @@ class RestaurantReader(Reader):
 
 
 class MenuItemReader(Reader):
-    """One dish on the menu."""
+    """One dish on the menu, within the bounds of Restaurant's contract, which
+    ``customer.order-placed`` holds its lines to (a price below 0, a currency that is no
+    ISO 4217 code): a dish beyond them is a fault here, not an order whose payment is
+    authorized and that can never be published."""
 
-    id: str
+    id: Id
     name: str
     description: str
-    price: int
-    currency: str
+    price: int = Field(ge=0)
+    currency: Currency
     available: bool
 
 
 class MenuReader(Reader):
     """A restaurant's whole menu."""
 
-    restaurant_id: str
+    restaurant_id: Id
     items: list[MenuItemReader]
     revision: int | None = None
 

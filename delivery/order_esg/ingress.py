@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from delivery.events import ORDER_UPDATED
-from shared.contracts import EpochMs, Reader, read
+from shared.contracts import ReadEpochMs, Reader, read
 
 if TYPE_CHECKING:
     from delivery.ports import DeliveryPorts
@@ -15,10 +15,6 @@ if TYPE_CHECKING:
 ORDER_STATUS_CHANGED = "order.order-status-changed"
 VERSION = "2"
 """The major version of ``order.order-status-changed`` this ingress reads."""
-LATEST_MS = 253_402_300_799_999
-"""The latest time Delivery keeps, the last millisecond of the year 9999: Order's contract
-bounds its times only below (at 0), and a later one would not fit the stores' 64-bit
-integers (nor a date)."""
 
 
 class AddressReader(Reader):
@@ -55,8 +51,8 @@ class OrderReader(Reader):
     restaurant: RestaurantReader
     delivery_address: AddressReader | None = None
     notify_customer: bool = True
-    ready_by: EpochMs | None = None
-    changed_at: EpochMs
+    ready_by: ReadEpochMs | None = None
+    changed_at: ReadEpochMs
 
 
 def receive_order_status(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
@@ -64,13 +60,12 @@ def receive_order_status(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
     The internal ``order-updated`` keeps its own shape ``{id, status, reason,
     customerRef, restaurant, deliveryAddress, notifyCustomer, readyBy, changedAt}``
-    whatever version Order publishes. A time the contract allows past :data:`LATEST_MS`
-    is passed on as that (still the latest, and kept in their course by status within it);
+    whatever version Order publishes. A time the contract allows past
+    :data:`~shared.contracts.LATEST_MS` is passed on as that (still the latest, and kept in
+    their course by status within it);
     a negative one breaks the contract: a fault naming the field.
     """
     order = read(event, OrderReader)
     body = order.model_dump(mode="json", by_alias=True, exclude={"cancellation"})
     body["reason"] = order.cancellation.reason if order.cancellation else None
-    body["changedAt"] = min(order.changed_at, LATEST_MS)
-    body["readyBy"] = None if order.ready_by is None else min(order.ready_by, LATEST_MS)
     ctx.emit(ORDER_UPDATED, "order", body, partition_key=order.id)

@@ -8,7 +8,7 @@ from pydantic import Field
 
 from restaurant.events import ORDER_COLLECTED, ORDER_RECEIVED, ORDER_WITHDRAWN
 from restaurant.order_esg.pickups import first_to_collect
-from shared.contracts import Reader, knows, read
+from shared.contracts import ReadEpochMs, Reader, knows, read
 
 if TYPE_CHECKING:
     from restaurant.ports import RestaurantPorts
@@ -66,7 +66,7 @@ class OrderStatusChanged(Reader):
     status: str
     ordering: str | None = Field(default=None, min_length=1)
     reason: str | None = None
-    answer_by: int | None = Field(default=None, strict=True, ge=0)
+    answer_by: ReadEpochMs | None = None
 
 
 def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None:

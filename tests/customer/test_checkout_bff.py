@@ -198,6 +198,37 @@ def test_a_cart_kept_from_before_with_too_many_of_a_dish_is_not_ordered(shop: Cu
     assert orders(shop) == []
 
 
+@pytest.mark.parametrize("price", [2**53 // 50, 10**17])
+def test_a_cart_coming_to_more_than_one_order_may_is_refused_naming_its_items(
+    shop: Customer, price: int
+) -> None:
+    # Dishes priced before Restaurant capped prices: a total past 2**53 - 1 was kept (no
+    # JavaScript app reads it exactly), one past 64 bits a 400 about the data store
+    legacy = [{**dish, "price": price, "available": True} for dish in DISHES]
+    shop.menu(items=legacy)
+    items = [{"menuItemId": dish["id"], "quantity": 50} for dish in DISHES]
+
+    response = shop.call("checkout-bff", "PUT", "/cart", {"restaurantId": "r-1", "items": items})
+
+    assert response.status_code == 422
+    [(field, problem)] = response.get_json()["fields"].items()
+    assert field == "items"
+    assert f"the total would be {150 * price}" in problem
+    assert shop.store.get("carts", "alice") is None
+
+
+def test_a_cart_repriced_past_what_one_order_may_come_to_is_not_ordered(shop: Customer) -> None:
+    shop.sign_up()
+    shop.fill_cart()
+    shop.menu(items=[{**dish, "price": 10**17} for dish in DISHES])
+
+    response = checkout(shop)
+
+    assert response.status_code == 422
+    assert list(response.get_json()["fields"]) == ["items"]
+    assert orders(shop) == []
+
+
 # -- checkout ---------------------------------------------------------------------------
 
 

@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from delivery.contracts import DeliveryStatusChanged
+from shared.contracts import LATEST_MS
 from shared.envelope import new_event
 from tests.customer.conftest import Customer
 
@@ -110,3 +111,20 @@ def test_a_cancelled_delivery_is_left_aside_quietly(
     assert customer.events("delivery-status-changed") == []
     assert customer.faults() == []
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+@pytest.mark.parametrize("changed_at", [2**63, 10**20, LATEST_MS])
+def test_any_time_the_contract_allows_comes_in_as_one_the_customer_can_keep(
+    shop: Customer, changed_at: int
+) -> None:
+    # Delivery's contract bounds no time above: past 64 bits, tracking-bff's listener could not
+    # store the driver, a fault each time
+    order_id = shop.place_order()
+
+    shop.delivery(order_id, "picked-up", changedAt=changed_at)
+
+    assert shop.faults() == []
+    [event] = shop.events("delivery-status-changed")
+    assert event.body["changedAt"] == LATEST_MS
+    view = shop.call("tracking-bff", "GET", f"/orders/{order_id}").get_json()
+    assert view["driver"] == {"name": "Dan"}

@@ -6,6 +6,7 @@ import pytest
 
 from customer.contracts import OrderPlaced
 from order.contracts import OrderStatusChangedV2
+from shared.contracts import LATEST_MS
 from shared.envelope import new_event
 from shared.topology import Topic
 from tests.customer.conftest import ADDRESS, HOME, MINUTE, START, Customer
@@ -165,3 +166,38 @@ def test_statuses_are_tagged_so_payment_esg_hears_only_those_it_settles(
         "delivered",
     ]
     assert heard.count("customer/payment-esg-processor") == 1
+
+
+LATE = 2**63
+"""A time Order's contract allows (it bounds none above) that no 64-bit integer holds."""
+
+
+@pytest.mark.parametrize(
+    ("changed_at", "ready_by"),
+    [(LATE, None), (START, LATE), (10**20, 10**20), (LATEST_MS, LATEST_MS)],
+)
+def test_any_time_the_contract_allows_comes_in_as_one_the_customer_can_keep(
+    shop: Customer, changed_at: int, ready_by: int | None
+) -> None:
+    # Past 64 bits, tracking-bff's listener could not store it: a fault, the status never shown
+    order_id = shop.place_order()
+
+    shop.order_status(order_id, "accepted", changedAt=changed_at, readyBy=ready_by)
+
+    assert shop.faults() == []
+    [event] = shop.events("order-status-changed")
+    assert event.body["changedAt"] == min(changed_at, LATEST_MS)
+    assert event.body["readyBy"] == (None if ready_by is None else min(ready_by, LATEST_MS))
+    view = shop.call("tracking-bff", "GET", f"/orders/{order_id}").get_json()
+    assert (view["status"], view["readyBy"]) == ("accepted", event.body["readyBy"])
+
+
+def test_statuses_stamped_past_the_latest_time_keep_their_course(shop: Customer) -> None:
+    order_id = shop.place_order()
+
+    shop.order_status(order_id, "delivered", changedAt=LATE + 1)
+    shop.order_status(order_id, "accepted", changedAt=LATE)
+
+    assert shop.faults() == []
+    view = shop.call("tracking-bff", "GET", f"/orders/{order_id}").get_json()
+    assert view["status"] == "delivered"

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
+from customer.contracts import OrderPlaced
 from restaurant.contracts import MenuUpdated, RestaurantUpdated
 from shared.envelope import new_event
+from shared.topology import Topic
 from tests.customer.conftest import ADDRESS, DISHES, Customer
 
 
@@ -70,3 +76,49 @@ def test_an_update_that_breaks_the_contract_becomes_a_fault(customer: Customer) 
     assert fault["function"] == "customer/restaurant-esg/ingress"
     assert fault["error"]["type"] == "InvalidEventError"
     assert "name" in fault["error"]["message"] and "open" in fault["error"]["message"]
+
+
+PROFILE: dict[str, Any] = {
+    "id": "r-1",
+    "name": "Trattoria Roma",
+    "cuisine": "italian",
+    "address": ADDRESS,
+    "open": True,
+    "ordering": "kitchen",
+}
+
+
+@pytest.mark.parametrize(
+    ("event_type", "body", "named"),
+    [
+        (MenuUpdated.TYPE, {"items": [DISHES[0], {**DISHES[1], "price": -100}]}, "price"),
+        (MenuUpdated.TYPE, {"items": [DISHES[0], {**DISHES[1], "currency": "eur"}]}, "currency"),
+        (MenuUpdated.TYPE, {"items": [{**DISHES[0], "id": ""}, DISHES[1]]}, "items.0.id"),
+        (RestaurantUpdated.TYPE, {"address": {**ADDRESS, "street": "x" * 201}}, "street"),
+        (RestaurantUpdated.TYPE, {"address": {**ADDRESS, "postcode": ""}}, "postcode"),
+        (RestaurantUpdated.TYPE, {"address": {**ADDRESS, "lat": 91}}, "lat"),
+    ],
+)
+def test_what_an_order_could_not_be_published_with_is_a_fault_at_the_ingress(
+    shop: Customer, event_type: str, body: dict[str, Any], named: str
+) -> None:
+    # Restaurant's contract forbids each; taken in, the dish or address was ordered, the payment
+    # authorized, and customer.order-placed could never be published: the money held, the
+    # order never reaching Order
+    whole = {"restaurantId": "r-1", **body} if event_type == MenuUpdated.TYPE else PROFILE | body
+    broken = new_event(
+        event_type,
+        "menu" if event_type == MenuUpdated.TYPE else "restaurant",
+        whole,
+        partition_key="r-1",
+        tags={"subsystem": "restaurant", "schemaVersion": "1"},
+    )
+    shop.inject("restaurant", broken)
+
+    [fault] = shop.faults()
+    assert fault["function"] == "customer/restaurant-esg/ingress"
+    assert named in fault["error"]["message"]
+    order_id = shop.place_order()  # from the menu and profile as they were
+    assert len(shop.faults()) == 1
+    [placed] = shop.events(OrderPlaced.TYPE, Topic.EXTERNAL)
+    assert placed.body["id"] == order_id
