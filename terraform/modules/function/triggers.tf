@@ -45,8 +45,10 @@ resource "google_pubsub_subscription" "push" {
 }
 
 # Dead-lettering: the Pub/Sub service agent must be able to acknowledge what it forwards.
+# Counted on max_delivery_attempts (from the tfvars): the dead-letter topic's id is unknown
+# until the topic exists, and a count that depends on it stops the first plan.
 resource "google_pubsub_subscription_iam_member" "dead_letter" {
-  count = var.push_subscription == null ? 0 : (var.push_subscription.dead_letter_topic_id == null ? 0 : 1)
+  count = var.push_subscription == null ? 0 : (var.push_subscription.max_delivery_attempts == null ? 0 : 1)
 
   project      = var.project_id
   subscription = google_pubsub_subscription.push[0].name

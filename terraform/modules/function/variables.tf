@@ -127,6 +127,11 @@ variable "push_subscription" {
     pubsub_service_agent  = string
   })
   default = null
+
+  validation {
+    condition     = var.push_subscription == null ? true : (var.push_subscription.max_delivery_attempts == null) == (var.push_subscription.dead_letter_topic_id == null)
+    error_message = "A push subscription dead-letters with both max_delivery_attempts and dead_letter_topic_id, or with neither."
+  }
 }
 
 variable "firestore_trigger" {

@@ -23,6 +23,10 @@ resource "google_firestore_field" "ttl" {
   collection = each.value.collection
   field      = each.value.field
 
+  # No single-field index: no query reads it, and an indexed timestamp that only grows
+  # would hold the collection to 500 writes a second.
+  index_config {}
+
   ttl_config {}
 }
 
