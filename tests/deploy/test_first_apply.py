@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from .conftest import terraform_binary
 from .test_drift import ENVIRONMENTS, committed
 
 REFERENCE = re.compile(r"(?<![\w.])(local\.\w+|module\.\w+|terraform_data\.\w+|google_\w+\.\w+)")
@@ -36,9 +36,7 @@ NEEDS_NO_PROJECT_API = {
 
 def console(expression: str, variables: Mapping[str, Any], scratch: Path) -> Any:
     """``expression`` evaluated by ``terraform console`` with ``variables`` (any type)."""
-    terraform = shutil.which("terraform")
-    if terraform is None:
-        pytest.skip("terraform is not on PATH")
+    terraform = terraform_binary()
     declared = "".join(f'variable "{name}" {{\n  type = any\n}}\n' for name in variables)
     (scratch / "main.tf").write_text(declared)
     (scratch / "inputs.tfvars.json").write_text(json.dumps(variables))

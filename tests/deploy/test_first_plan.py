@@ -26,9 +26,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from .conftest import TERRAFORM
+from .conftest import TERRAFORM, terraform_binary
 from .test_first_apply import ANSI
 
 UNKNOWN = "local.unknown"
@@ -160,9 +158,7 @@ def unwrap(expression: str) -> str:
 
 def plan(root: Path) -> subprocess.CompletedProcess[str]:
     """``terraform init`` and ``plan`` of ``root``, which uses only the built-in provider."""
-    terraform = shutil.which("terraform")
-    if terraform is None:
-        pytest.skip("terraform is not on PATH")
+    terraform = terraform_binary()
     env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
     for args in (["init", "-input=false", "-no-color"], ["plan", "-input=false", "-no-color"]):
         done = subprocess.run(
