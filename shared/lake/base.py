@@ -29,6 +29,15 @@ with the escape prefix ``{"base64":"``, is stored as the JSON line
 turns such a line back into the original bytes, so every record round-trips
 exactly. (Objects written by the Cloud Storage subscription itself are not
 escaped; their lines are returned as they are.)
+
+What a reader skips: objects may be deleted at any time (a lifecycle rule, with
+``lake_retention_days``), also between listing them and reading them. Reading an
+object that is not there raises :class:`ObjectGone`; the readers here
+(:meth:`AbstractLake.replay`, :meth:`AbstractLake.read_envelopes`) skip such an
+object, and the lines of an object that are no envelope (a corrupt or truncated
+object), and note each skipped object once, by name, in :class:`SkipNotes`: the
+caller reports them (``fooddelivery lake events`` on stderr), or, without notes,
+:meth:`AbstractLake.replay` logs one warning per skipped object.
 """
 
 from __future__ import annotations
@@ -37,10 +46,13 @@ import base64
 import binascii
 import functools
 import hashlib
+import logging
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from shared.exceptions import LakeError
 from shared.lake.window import folders_in_window
 
 if TYPE_CHECKING:
@@ -48,6 +60,8 @@ if TYPE_CHECKING:
 
     from shared.envelope import Envelope
 
+
+_log = logging.getLogger("fooddelivery.lake")
 
 _HOUR_MS = 3_600_000
 STORED_EARLY_MS = _HOUR_MS
@@ -147,6 +161,42 @@ def encode_batches(
     return batches
 
 
+class ObjectGone(LakeError):
+    """The object ``name`` is not (or no longer) in the lake: deleted after it was listed
+    (a lifecycle rule), or never there."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+@dataclass
+class SkipNotes:
+    """What a read of the lake skipped rather than failed on, each object once, in the
+    order read: for its reader to report once, when it is done."""
+
+    gone: list[str] = field(default_factory=list)
+    """Objects listed but gone when read (:class:`ObjectGone`)."""
+    bad_lines: dict[str, int] = field(default_factory=dict)
+    """Objects with lines that are no envelope (corrupt, truncated): how many each."""
+
+    def __bool__(self) -> bool:
+        return bool(self.gone or self.bad_lines)
+
+    def describe(self) -> list[str]:
+        """One line per skipped object, naming it."""
+        return [
+            *(
+                f"skipped {name}: gone before it was read (deleted since listed)"
+                for name in self.gone
+            ),
+            *(
+                f"skipped {count} line(s) of {name} that are no envelope"
+                for name, count in self.bad_lines.items()
+            ),
+        ]
+
+
 class AbstractLake(ABC):
     """Append-only storage of raw message data, read back in time order."""
 
@@ -202,7 +252,30 @@ class AbstractLake(ABC):
 
     @abstractmethod
     def read_object(self, name: str) -> Iterator[bytes]:
-        """The records of one object, one per line, unescaped by the newline rule."""
+        """The records of one object, one per line, unescaped by the newline rule.
+
+        The object is read before this returns, so its errors are raised here: :class:`ObjectGone`
+        if there is no object ``name`` (deleted since it was listed), else :class:`LakeError`.
+        """
+
+    def read_envelopes(self, name: str, notes: SkipNotes) -> Iterator[Envelope]:
+        """The envelopes in object ``name``, in its order. An object gone meanwhile yields
+        nothing and is noted in ``notes.gone``; lines that are no envelope are skipped and
+        counted in ``notes.bad_lines``. Other read errors raise :class:`LakeError`."""
+        from shared.envelope import Envelope
+        from shared.exceptions import EnvelopeError
+
+        try:
+            lines = self.read_object(name)
+        except ObjectGone:
+            if name not in notes.gone:
+                notes.gone.append(name)
+            return
+        for line in lines:
+            try:
+                yield Envelope.from_bytes(line)
+            except EnvelopeError:
+                notes.bad_lines[name] = notes.bad_lines.get(name, 0) + 1
 
     def flush(self) -> None:  # noqa: B027 - optional hook
         """Write out anything buffered."""
@@ -215,6 +288,7 @@ class AbstractLake(ABC):
         since_ms: int = 0,
         until_ms: int | None = None,
         max_lag_ms: int | None = None,
+        notes: SkipNotes | None = None,
     ) -> Iterator[Envelope]:
         """Stream the events kept for ``subsystem`` timestamped in ``[since_ms, until_ms)``,
         oldest object first, each event id once.
@@ -227,21 +301,26 @@ class AbstractLake(ABC):
         (the same event stored twice by at-least-once delivery) is not yielded again:
         the ids yielded so far are kept in memory.
 
-        Lines that are not valid envelopes are skipped here; they remain in the
-        lake for inspection.
-        """
-        from shared.envelope import Envelope
-        from shared.exceptions import EnvelopeError
+        The objects are listed once, when the first event is asked for: objects stored
+        while the replay runs (its own events published again, and stored again by the
+        lake writer) are not read, so a replay ends, and replaying again yields the same
+        envelopes, ids unchanged, for consumers to recognise as seen.
 
+        An object gone before it is read (a lifecycle rule deleted it) and lines that
+        are no envelope (they remain in the lake for inspection) are skipped and noted
+        in ``notes`` (:class:`SkipNotes`), or, without ``notes``, each such object is
+        logged once as a warning.
+        """
+        own = SkipNotes() if notes is None else notes
         low, high = stored_window(since_ms, until_ms, max_lag_ms)
         seen: set[str] = set()
         for name in self.objects(subsystem, topic, since_ms=low, until_ms=high):
-            for line in self.read_object(name):
-                try:
-                    event = Envelope.from_bytes(line)
-                except EnvelopeError:
-                    continue
+            for event in self.read_envelopes(name, own):
                 after_window = until_ms is not None and event.timestamp >= until_ms
                 if event.timestamp >= since_ms and not after_window and event.id not in seen:
                     seen.add(event.id)
                     yield event
+            if notes is None and own:
+                for note in own.describe():
+                    _log.warning("event lake: %s", note)
+                own = SkipNotes()

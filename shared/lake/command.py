@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING
 
 from shared.emulators import STORAGE, listens
 from shared.envelope import Envelope
-from shared.exceptions import EnvelopeError, KitError, LakeError
-from shared.lake.base import STORED_LATE_MS, stored_window, topic_prefix
+from shared.exceptions import KitError, LakeError
+from shared.lake.base import STORED_LATE_MS, SkipNotes, stored_window, topic_prefix
 from shared.lake.local import LocalDirectoryLake
 from shared.lake.window import LEVELS, folder_span
 from shared.runtime.operator import SOURCE_ENV
@@ -71,7 +71,9 @@ folders left, by --max-lag, can only hold later events. An event stored more tha
 --max-lag hours late (a backlog, a writer's outage) is missed by --until and
 --limit; raise --max-lag, or leave both out, to find it. An event the lake holds
 twice is shown once. A lake with lake_retention_days (GCP) has deleted what was
-stored longer ago than that.
+stored longer ago than that; an object deleted while it is being read, and the
+lines of an object that are no envelope (corrupt, truncated), are skipped, each
+object named once on stderr.
 
 The lake, unless --bucket or --dir names it:
   on a dev stack  the stack's bucket on the Storage emulator, fooddelivery-dev-lake
@@ -142,8 +144,8 @@ def _positive(text: str) -> int:
     return int(text)
 
 
-def parse_time(text: str, option: str) -> int:
-    """Epoch ms of the ISO 8601 date or date-time ``text`` (UTC unless it has an offset)."""
+def parse_moment(text: str, option: str) -> datetime:
+    """The ISO 8601 date or date-time ``text`` (UTC unless it has an offset)."""
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -151,9 +153,19 @@ def parse_time(text: str, option: str) -> int:
             f"{option} {text!r} is not an ISO 8601 date or time "
             "(e.g. 2026-01-31, 2026-01-31T14:30 or 2026-01-31T14:30+02:00)"
         ) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // timedelta(milliseconds=1)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def parse_time(text: str, option: str) -> int:
+    """Epoch ms of the ISO 8601 date or date-time ``text`` (UTC unless it has an offset),
+    rounded up: event times are whole ms, so ``t >= since`` and ``t < until`` choose the
+    same events with the rounded bound as with the exact one (--since 10:00:00.0005
+    keeps an event at 10:00:00.000 out; --until 10:00:00.0005 keeps it in)."""
+    return _ceil_ms(parse_moment(text, option))
+
+
+def _ceil_ms(moment: datetime) -> int:
+    return -((_EPOCH - moment) // timedelta(milliseconds=1))
 
 
 def open_lake(
@@ -254,9 +266,10 @@ def read_events(
     key: str | None = None,
     limit: int | None = None,
     max_lag_ms: int = STORED_LATE_MS,
-) -> tuple[list[Envelope], int, bool]:
-    """The chosen events, oldest first and each once (at most ``limit``), how many lines
-    were no envelope, and whether more events than ``limit`` were chosen.
+) -> tuple[list[Envelope], SkipNotes, bool]:
+    """The chosen events, oldest first and each once (at most ``limit``), the objects
+    skipped (gone when read) and lines skipped (no envelope) on the way, and whether
+    more events than ``limit`` were chosen.
 
     With ``limit`` the objects are listed and read in time order, one hour folder at a
     time, only until the next one's hour folder starts more than ``max_lag_ms`` after
@@ -268,19 +281,14 @@ def read_events(
     else:
         names = lake.objects_oldest_first(subsystem, TOPIC, since_ms=low, until_ms=high)
     found: dict[str, Envelope] = {}
-    junk = 0
+    notes = SkipNotes()
     for name in names:
         if limit is not None and len(found) > limit:
             start = _folder_start(subsystem, name)
             newest = max(event.timestamp for event in found.values())
             if start is not None and start - max_lag_ms > newest:
                 break
-        for line in lake.read_object(name):
-            try:
-                event = Envelope.from_bytes(line)
-            except EnvelopeError:
-                junk += 1
-                continue
+        for event in lake.read_envelopes(name, notes):
             if (
                 (since_ms is None or event.timestamp >= since_ms)
                 and (until_ms is None or event.timestamp < until_ms)
@@ -292,8 +300,8 @@ def read_events(
             found = _oldest(found, limit + 1)
     events = sorted(found.values(), key=lambda e: e.timestamp)
     if limit is None:
-        return events, junk, False
-    return events[:limit], junk, len(events) > limit
+        return events, notes, False
+    return events[:limit], notes, len(events) > limit
 
 
 def _oldest(found: dict[str, Envelope], count: int) -> dict[str, Envelope]:
@@ -312,17 +320,17 @@ def _events(args: argparse.Namespace) -> int:
     apps = sorted(app.name for app in load_subsystems())
     if args.subsystem not in apps:
         raise LakeCommandError(f"no subsystem {args.subsystem!r}: one of {', '.join(apps)}")
-    since = None if args.since is None else parse_time(args.since, "--since")
-    until = None if args.until is None else parse_time(args.until, "--until")
+    since = None if args.since is None else parse_moment(args.since, "--since")
+    until = None if args.until is None else parse_moment(args.until, "--until")
     if since is not None and until is not None and since >= until:
         raise LakeCommandError(f"--since {args.since} is not before --until {args.until}")
     lake = open_lake(args.subsystem, args.bucket, args.dir)
     try:
-        shown, junk, more = read_events(
+        shown, notes, more = read_events(
             lake,
             args.subsystem,
-            since_ms=since,
-            until_ms=until,
+            since_ms=None if since is None else _ceil_ms(since),
+            until_ms=None if until is None else _ceil_ms(until),
             event_type=args.type,
             key=args.key,
             limit=args.limit,
@@ -346,8 +354,8 @@ def _events(args: argparse.Namespace) -> int:
             )
     elif more:
         print(f"... and more, later (--limit {args.limit})", file=sys.stderr)
-    if junk:
-        print(f"{junk} line(s) that are no envelope skipped", file=sys.stderr)
+    for note in notes.describe():
+        print(_printable(note), file=sys.stderr)
     return 0
 
 

@@ -27,7 +27,7 @@ from google.api_core.exceptions import Conflict, GoogleAPIError, NotFound, Preco
 from google.auth.exceptions import GoogleAuthError
 
 from shared.exceptions import LakeError
-from shared.lake.base import AbstractLake, decode_object, encode_batches
+from shared.lake.base import AbstractLake, ObjectGone, decode_object, encode_batches
 from shared.lake.window import LEVELS
 
 if TYPE_CHECKING:
@@ -110,9 +110,12 @@ class GcsLake(AbstractLake):
             raise LakeError(f"cannot list gs://{self._bucket_name}/{prefix}: {e}") from e
 
     def read_object(self, name: str) -> Iterator[bytes]:
-        """The records of object ``name`` (downloaded eagerly, so errors surface here)."""
+        """The records of object ``name`` (downloaded eagerly, so errors surface here:
+        :class:`ObjectGone` for a 404, as for an object a lifecycle rule deleted)."""
         try:
             content = bytes(self._get_bucket().blob(name).download_as_bytes())
+        except NotFound as e:
+            raise ObjectGone(name, f"gs://{self._bucket_name}/{name} is gone: {e}") from e
         except _SDK_ERRORS as e:
             raise LakeError(f"cannot read gs://{self._bucket_name}/{name}: {e}") from e
         return decode_object(content)

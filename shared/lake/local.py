@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shared.exceptions import LakeError
-from shared.lake.base import AbstractLake, decode_object, encode_batches
+from shared.lake.base import AbstractLake, ObjectGone, decode_object, encode_batches
 from shared.lake.window import LEVELS
 
 if TYPE_CHECKING:
@@ -68,18 +68,22 @@ class LocalDirectoryLake(AbstractLake):
         depth = LEVELS + 2 - folder.rstrip("/").count("/")  # {subsystem}/{topic} is depth 0
         pattern = "*/" * (depth - 1) + f"*{_SUFFIX}"
         try:
-            files = [p for p in (self._root / folder).glob(pattern) if not p.name.startswith(".")]
+            found = (self._root / folder).glob(pattern)
+            files = [p for p in found if not p.name.startswith(".") and p.is_file()]
         except OSError as e:
             raise LakeError(f"cannot list lake folder {folder}: {e}") from e
         return sorted(p.relative_to(self._root).as_posix() for p in files)
 
     def read_object(self, name: str) -> Iterator[bytes]:
-        """The records of object ``name`` (read eagerly, so a missing object fails here)."""
+        """The records of object ``name`` (read eagerly, so a missing object fails here:
+        :class:`ObjectGone`)."""
         parts = name.split("/")
         if name.startswith("/") or any(part in {"", ".", ".."} for part in parts):
             raise LakeError(f"{name!r} is not a lake object name")
         try:
             content = self._root.joinpath(*parts).read_bytes()
+        except FileNotFoundError as e:
+            raise ObjectGone(name, f"lake object {name} is gone: {e.strerror}") from e
         except OSError as e:
             raise LakeError(f"cannot read lake object {name}: {e}") from e
         return decode_object(content)

@@ -7,6 +7,7 @@ implements :meth:`LakeContract.make_lake`; each call must return a lake over the
 
 from __future__ import annotations
 
+import logging
 import threading
 from abc import ABC, abstractmethod
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ import pytest
 
 from shared.envelope import Envelope, new_event
 from shared.exceptions import LakeError
-from shared.lake import AbstractLake, hour_prefix
+from shared.lake import AbstractLake, ObjectGone, SkipNotes, hour_prefix
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -55,6 +56,10 @@ class LakeContract(ABC):
     def store_raw(self, name: str, content: bytes) -> None:
         """Put ``content`` at object name ``name`` in this test's storage, bypassing the lake."""
 
+    @abstractmethod
+    def delete_raw(self, name: str) -> None:
+        """Delete object ``name`` from this test's storage, as a lifecycle rule does."""
+
     @pytest.fixture
     def lake(self) -> AbstractLake:
         return self.make_lake()
@@ -64,7 +69,8 @@ class LakeContract(ABC):
         lake.flush()
         [name] = lake.objects("order")
         hour = name.rsplit("/", 1)[0]
-        for stray in ("order/bus/notes.jsonl", f"{hour}/sub/x.jsonl", f"{hour}/.hidden.jsonl"):
+        strays = ("order/bus/notes.jsonl", f"{hour}/sub/x.jsonl", f"{hour}/.hidden.jsonl")
+        for stray in (*strays, f"{hour}/folder.jsonl/x.jsonl"):
             self.store_raw(stray, event(T0 + 1).to_bytes() + b"\n")
         self.store_raw(f"{hour}/readme.txt", b"not an object")
 
@@ -321,3 +327,107 @@ class LakeContract(ABC):
     def test_reading_a_missing_object_raises_lake_error(self, lake: AbstractLake) -> None:
         with pytest.raises(LakeError):
             lake.read_object("order/bus/2025/12/31/23/0000000000000-missing.jsonl")
+
+    def test_reading_an_object_gone_raises_object_gone_naming_it(self, lake: AbstractLake) -> None:
+        lake.append("order", "bus", records(event(T0)))
+        lake.flush()
+        [name] = lake.objects("order")
+        self.delete_raw(name)
+
+        with pytest.raises(ObjectGone) as gone:
+            lake.read_object(name)
+        assert gone.value.name == name
+        assert name in str(gone.value)
+
+    def test_an_object_deleted_between_listing_and_reading_is_skipped_and_noted_once(
+        self, lake: AbstractLake, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        events = [event(T0 + h * HOUR_MS, h) for h in range(3)]  # one object an hour
+        for e in events:
+            lake.append("order", "bus", records(e))
+        lake.flush()
+        doomed = lake.objects("order")[1]
+        list_objects = lake._list_objects
+
+        def list_then_expire(folder: str) -> list[str]:
+            listed = list_objects(folder)
+            if doomed in listed:
+                self.delete_raw(doomed)  # the lifecycle rule strikes right after the listing
+            return listed
+
+        monkeypatch.setattr(lake, "_list_objects", list_then_expire)
+        notes = SkipNotes()
+        assert list(lake.replay("order", notes=notes)) == [events[0], events[2]]
+        assert notes.gone == [doomed]
+        assert notes.bad_lines == {}
+        assert list(lake.read_envelopes(doomed, notes)) == []
+        assert notes.gone == [doomed]  # noted once, however often it is met
+
+        lake.append("order", "bus", records(events[1]))  # the same object, to be deleted again
+        lake.flush()
+        with caplog.at_level(logging.WARNING, logger="fooddelivery.lake"):
+            assert list(lake.replay("order", since_ms=T0)) == [events[0], events[2]]
+        [warning] = caplog.records
+        assert doomed in warning.getMessage()
+        assert "gone" in warning.getMessage()
+
+    def test_corrupt_objects_are_skipped_and_named_their_good_lines_kept(
+        self, lake: AbstractLake, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        whole, cut, sound = event(T0 + 1, 1), event(T0 + 2, 2), event(T0 + 3, 3)
+        lake.append("order", "bus", records(sound))
+        lake.flush()
+        hour = hour_prefix("order", "bus", T0)
+        truncated = f"{hour}{T0 + 1:013d}-truncated.jsonl"  # a write cut short
+        self.store_raw(truncated, whole.to_bytes() + b"\n" + cut.to_bytes()[:40])
+        binary = f"{hour}{T0 + 2:013d}-binary.jsonl"  # no JSON lines at all
+        self.store_raw(binary, b"\x1f\x8b\x08\x00\xff\xfe\n\x00\x01{[\n\x80")
+        notes = SkipNotes()
+
+        replayed = list(lake.replay("order", notes=notes))
+
+        assert replayed == [whole, sound]
+        assert notes.bad_lines == {truncated: 1, binary: 3}
+        assert notes.gone == []
+        described = notes.describe()
+        assert len(described) == 2
+        assert truncated in described[0] and binary in described[1]
+        with caplog.at_level(logging.WARNING, logger="fooddelivery.lake"):
+            assert len(list(lake.replay("order"))) == 2
+        messages = [r.getMessage() for r in caplog.records]
+        assert len(messages) == 2
+        assert truncated in messages[0] and binary in messages[1]
+
+    def test_replaying_again_yields_the_same_envelopes_though_they_were_stored_again(
+        self, lake: AbstractLake
+    ) -> None:
+        events = [event(T0 + i * 20 * 60_000, i) for i in range(4)]
+        lake.append("order", "bus", records(*events))
+        lake.flush()
+
+        first = []
+        for replayed in lake.replay("order"):  # published again, and the lake stores it again
+            first.append(replayed)
+            lake.append("order", "bus", [(T0 + 5 * HOUR_MS + len(first), replayed.to_bytes())])
+            lake.append("order", "bus", records(event(T0 + 6 * HOUR_MS + len(first), 99)))
+            lake.flush()
+
+        assert first == events  # it ended with what was there when it began
+        second = list(lake.replay("order", until_ms=T0 + 5 * HOUR_MS))
+        assert second == events  # the same ids: consumers that saw them ignore them
+        assert [e.to_bytes() for e in second] == [e.to_bytes() for e in events]
+        everything = [e.id for e in lake.replay("order")]
+        assert len(everything) == len(set(everything)) == len(events) + 4
+
+    def test_since_is_inclusive_and_until_exclusive_to_the_millisecond(
+        self, lake: AbstractLake
+    ) -> None:
+        at = [event(T0 + HOUR_MS - 1, 1), event(T0 + HOUR_MS, 2), event(T0 + HOUR_MS + 1, 3)]
+        lake.append("order", "bus", records(*at))
+        lake.flush()
+        edge = T0 + HOUR_MS  # also an hour folder's edge
+
+        assert list(lake.replay("order", since_ms=edge)) == at[1:]
+        assert list(lake.replay("order", until_ms=edge)) == at[:1]
+        assert list(lake.replay("order", since_ms=edge, until_ms=edge + 1)) == at[1:2]
+        assert list(lake.replay("order", since_ms=edge, until_ms=edge + 1, max_lag_ms=0)) == [at[1]]

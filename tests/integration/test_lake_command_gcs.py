@@ -106,3 +106,26 @@ def test_a_missing_bucket_is_one_line_and_exit_2(emulator_hosts, capsys):
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
     assert err == f"fooddelivery: there is no bucket gs://{name}\n"
+
+
+def test_an_object_a_lifecycle_rule_deletes_while_read_is_skipped_and_named(
+    bucket, events, capsys, monkeypatch
+):
+    listed = GcsLake(bucket).objects("order", since_ms=ms(30, 0), until_ms=ms(30, 9))
+    doomed = listed[1]
+    list_objects = GcsLake._list_objects
+
+    def list_then_expire(self: GcsLake, prefix: str) -> list[str]:
+        names = list_objects(self, prefix)
+        if doomed in names:
+            self.client.bucket(bucket).blob(doomed).delete()  # between listing and reading
+        return names
+
+    monkeypatch.setattr(GcsLake, "_list_objects", list_then_expire)
+    window = ["--since", "2026-01-30T00:00", "--until", "2026-01-30T09:00"]
+    code = main(["lake", "events", "order", "--bucket", bucket, "--json", *window])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    in_window = [e for e in events if ms(30, 0) <= e.timestamp < ms(30, 9)]
+    assert out == "".join(e.to_bytes().decode() + "\n" for i, e in enumerate(in_window) if i != 1)
+    assert err == f"skipped {doomed}: gone before it was read (deleted since listed)\n"

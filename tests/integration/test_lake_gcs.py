@@ -22,6 +22,9 @@ class TestGcsLake(LakeContract):
     def store_raw(self, name: str, content: bytes) -> None:
         self.make_lake().client.bucket(self.bucket).blob(name).upload_from_string(content)
 
+    def delete_raw(self, name: str) -> None:
+        self.make_lake().client.bucket(self.bucket).blob(name).delete()
+
     def test_objects_are_ndjson(self, lake: GcsLake) -> None:
         lake.append("order", "bus", records(event(T0)))
         [name] = lake.objects("order")

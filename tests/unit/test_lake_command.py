@@ -233,9 +233,10 @@ def test_an_event_kept_twice_is_shown_once_and_junk_is_counted(tmp_path, capsys)
     lake = LocalDirectoryLake(tmp_path)
     lake.append("order", "bus", [(event.timestamp, event.to_bytes()), (event.timestamp, b"junk")])
     lake.append("order", "bus", [(event.timestamp + 5, event.to_bytes())])  # a retried write
+    first = lake.objects("order")[0]
     _, out, err = run(capsys, "order", "--dir", str(tmp_path))
     assert ids_of(out) == [event.id]
-    assert err == "1 line(s) that are no envelope skipped\n"
+    assert err == f"skipped 1 line(s) of {first} that are no envelope\n"
 
 
 def test_nothing_found_is_said_on_stderr_with_exit_0(lake_dir, capsys):
@@ -380,3 +381,63 @@ def test_a_named_bucket_is_read_without_a_mode(monkeypatch):
     lake = open_lake("order", bucket="my-lake", environ={})
     assert type(lake).__name__ == "GcsLake"
     assert lake.bucket_name == "my-lake"  # type: ignore[attr-defined]
+
+
+class ExpiringLake(LocalDirectoryLake):
+    """A local lake whose lifecycle rule deletes ``doomed`` just after it is listed."""
+
+    doomed: ClassVar[set[str]] = set()
+
+    def _list_objects(self, folder: str) -> list[str]:
+        listed = super()._list_objects(folder)
+        for name in ExpiringLake.doomed & set(listed):
+            (self.root / name).unlink()
+        return listed
+
+
+@pytest.mark.parametrize("limit", [[], ["--limit", "20"]])
+def test_an_object_deleted_while_being_read_is_skipped_and_named_once(
+    lake_dir, capsys, monkeypatch, limit
+):
+    names = LocalDirectoryLake(lake_dir).objects("order")
+    doomed = {names[2], names[5]}
+    monkeypatch.setattr(lake_command, "LocalDirectoryLake", ExpiringLake)
+    monkeypatch.setattr(ExpiringLake, "doomed", doomed)
+    code, out, err = run(capsys, "order", "--dir", str(lake_dir), *limit)
+    assert code == 0, err
+    assert ids_of(out) == [e.id for i, e in enumerate(EVENTS) if i not in (2, 5)]
+    gone = "gone before it was read (deleted since listed)"
+    assert err == "".join(f"skipped {name}: {gone}\n" for name in sorted(doomed))
+
+
+def test_a_truncated_object_is_named_and_its_whole_lines_kept(tmp_path, capsys):
+    whole, cut = placed(ms(31, 10), "o-1"), placed(ms(31, 10, 1), "o-2")
+    name = "order/bus/2026/01/31/10/1769853600000-cut.jsonl"
+    path = tmp_path / name
+    path.parent.mkdir(parents=True)
+    path.write_bytes(whole.to_bytes() + b"\n" + cut.to_bytes()[:-10])  # the write was cut short
+    code, out, err = run(capsys, "order", "--dir", str(tmp_path))
+    assert (code, ids_of(out)) == (0, [whole.id])
+    assert err == f"skipped 1 line(s) of {name} that are no envelope\n"
+
+
+def test_since_and_until_finer_than_a_millisecond_keep_their_edges(tmp_path, capsys):
+    at = placed(ms(31, 10), "o-1")  # 10:00:00.000
+    LocalDirectoryLake(tmp_path).append("order", "bus", [(at.timestamp, at.to_bytes())])
+    lake = ["order", "--dir", str(tmp_path)]
+    _, out, _ = run(capsys, *lake, "--since", "2026-01-31T10:00:00.000500")
+    assert out == ""  # it happened before --since
+    _, out, _ = run(capsys, *lake, "--until", "2026-01-31T10:00:00.000500")
+    assert ids_of(out) == [at.id]  # it happened before --until
+    _, out, _ = run(capsys, *lake, "--since", "2026-01-31T09:59:59.999900")
+    assert ids_of(out) == [at.id]
+    code, out, err = run(
+        capsys,
+        *lake,
+        "--since",
+        "2026-01-31T10:00:00.000100",
+        "--until",
+        "2026-01-31T10:00:00.000900",
+    )
+    assert (code, out) == (0, "")  # a window between two milliseconds holds no event
+    assert err.startswith("no events in order's lake")

@@ -27,6 +27,9 @@ class TestLocalDirectoryLake(LakeContract):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
 
+    def delete_raw(self, name: str) -> None:
+        (self.root / name).unlink()
+
     def test_objects_are_files_with_the_layout_path(self, lake: LocalDirectoryLake) -> None:
         e = event(T0 + 1)
         lake.append("order", "bus", records(e))
