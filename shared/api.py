@@ -42,6 +42,12 @@ What the document store raises out of a handler is answered in JSON too:
 
 Every refusal, these included, frees the request's ``Idempotency-Key``, so a
 retry with the same key runs again.
+
+Every answer, a refusal's and ``OPTIONS``'s too, carries :data:`ANSWER_HEADERS`
+(``Cache-Control: no-store``, ``X-Content-Type-Options: nosniff``): answers hold the
+caller's own data, which no proxy or browser may keep, and a JSON error echoing the
+request is never read as HTML. The app serves its routes, ``/healthz`` and
+``/openapi.json``, and nothing else (no static files).
 """
 
 from __future__ import annotations
@@ -51,13 +57,14 @@ import json
 import logging
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import flask
 from pydantic import BaseModel, ValidationError
-from werkzeug.exceptions import MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
 from shared.auth import (
     Actor,
@@ -93,6 +100,14 @@ KEY_IN_USE_RETRY_AFTER_S = 1
 """The ``Retry-After`` of a 409 to a request whose ``Idempotency-Key`` an earlier one still
 holds: most end within a second (one whose process died is taken over after
 :data:`~shared.idempotency_keys.RESERVATION_TIMEOUT_S`)."""
+ANSWER_HEADERS: Mapping[str, str] = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+"""Headers every answer of a kit app carries unless its route sets them itself: answers
+hold the caller's own data (an address, a card's last digits, an order), so no shared
+cache or browser may keep them (RFC 9111, ``no-store``), and a browser must not guess
+HTML in a JSON body that echoes the request (``nosniff``)."""
 _PARAM = re.compile(r"{(\w+)}")
 _OBJECT_WANTED = "Input should be a JSON object"
 Handler = Callable[..., Any]
@@ -206,7 +221,7 @@ class HttpApi:
 
     def flask_app(self) -> flask.Flask:
         """A Flask app serving every route plus ``/healthz`` and ``/openapi.json``."""
-        app = flask.Flask(self.title)
+        app = json_api_flask(self.title)
         app.json.sort_keys = False  # type: ignore[attr-defined]
         limit_bodies(app)
         for route in self.routes:
@@ -217,10 +232,23 @@ class HttpApi:
                 methods=[route.method],
             )
         app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
-        app.add_url_rule("/openapi.json", "openapi", lambda: self.openapi())
+        app.add_url_rule("/openapi.json", "openapi", self._document_once())
 
         answer_errors_in_json(app)
         return app
+
+    def _document_once(self) -> Callable[[], dict[str, Any]]:
+        """The ``/openapi.json`` view: the document of the routes served, built on its first
+        request only (anyone may ask for it, without a token, and building it costs tens of
+        milliseconds: asked for again and again, it must not cost as much each time)."""
+        built: list[dict[str, Any]] = []
+
+        def document() -> dict[str, Any]:
+            if not built:
+                built.append(self.openapi())
+            return built[0]
+
+        return document
 
     def _view(self, route: Route) -> Callable[..., Any]:
         def view(**params: str) -> Any:
@@ -430,6 +458,29 @@ def not_a_json_object(data: Any) -> str:
     return "the request body must be a JSON object"
 
 
+class _PrivateAnswer(flask.Response):
+    """A response that carries :data:`ANSWER_HEADERS` from the start, whatever makes it (a
+    view, an error handler, Flask's automatic ``OPTIONS`` answer), so that every
+    ``after_request`` hook sees them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, value in ANSWER_HEADERS.items():
+            self.headers.setdefault(name, value)
+
+
+def json_api_flask(name: str) -> flask.Flask:
+    """A Flask app for a JSON API, named ``name``: every answer carries
+    :data:`ANSWER_HEADERS`, and it serves no static files.
+
+    Flask would serve, without a token, any file under ``static/`` of the current directory
+    (the deployed source, for an app whose name is no module's) at ``/static/<path>``.
+    """
+    app = flask.Flask(name, static_folder=None)
+    app.response_class = _PrivateAnswer
+    return app
+
+
 def limit_bodies(app: flask.Flask) -> None:
     """Refuse a request body over :data:`MAX_BODY_BYTES` with 413, however it is sent.
 
@@ -448,7 +499,13 @@ def limit_bodies(app: flask.Flask) -> None:
 
 def answer_errors_in_json(app: flask.Flask) -> None:
     """Make ``app`` answer unknown routes, wrong methods, oversized bodies and its own
-    failures in the API's error shape, ``{"error": ...}``, instead of Flask's HTML pages."""
+    failures in the API's error shape, ``{"error": ...}``, instead of Flask's HTML pages.
+
+    A failure is answered by the app itself, however it is dispatched: on Google Cloud the
+    function target calls the app's ``full_dispatch_request`` (:mod:`shared.runtime.functions`),
+    past the ``wsgi_app`` that would turn an exception into Flask's 500, so an exception left
+    to escape it would be answered by the functions framework: an HTML page, as a crash.
+    """
 
     @app.errorhandler(404)
     def not_found(_: Exception) -> Any:
@@ -468,6 +525,13 @@ def answer_errors_in_json(app: flask.Flask) -> None:
     def failed(_: Exception) -> Any:
         # Flask has logged the exception; the client gets the error shape, not HTML.
         return {"error": "the service failed to answer; try again later"}, 500
+
+    @app.errorhandler(Exception)
+    def crashed(error: Exception) -> Any:
+        if isinstance(error, HTTPException):  # one of werkzeug's with no handler of its own
+            return error
+        app.log_exception(sys.exc_info())  # as Flask logs a failure it answers itself
+        return failed(error)
 
 
 def _query_string() -> dict[str, str]:

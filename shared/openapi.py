@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from shared.api import MAX_BODY_BYTES
+from shared.api import ANSWER_HEADERS, MAX_BODY_BYTES
 from shared.exceptions import KitError
 from shared.idempotency_keys import KEY_PATTERN, MAX_KEY_CHARS
 from shared.prose import described, prose
@@ -60,6 +60,17 @@ _KEY_DESCRIPTION = (
     "with a key the caller used for the same request before gets the first answer again "
     "and changes nothing; with another request, 422; while the first still runs, 409."
 )
+_ANSWER_HEADERS = {
+    "Cache-Control": {
+        "description": "`no-store`: the answer is the caller's, for no cache to keep (RFC 9111).",
+        "schema": {"type": "string", "const": ANSWER_HEADERS["Cache-Control"]},
+    },
+    "X-Content-Type-Options": {
+        "description": "`nosniff`: the body is what its `Content-Type` says, never sniffed.",
+        "schema": {"type": "string", "const": ANSWER_HEADERS["X-Content-Type-Options"]},
+    },
+}
+"""The headers every answer carries (:data:`~shared.api.ANSWER_HEADERS`)."""
 _RETRY_AFTER = {
     "description": "How many seconds to wait before retrying (RFC 9110).",
     "schema": {"type": "integer", "minimum": 1},
@@ -213,6 +224,8 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
         responses.setdefault(
             "413", {"description": f"the request body is over {MAX_BODY_BYTES} bytes", **error}
         )
+        for response in responses.values():
+            response["headers"] = {**_ANSWER_HEADERS, **response.get("headers", {})}
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",

@@ -35,6 +35,7 @@ from shared.api import (
     answer_errors_in_json,
     field_errors,
     invalid,
+    json_api_flask,
     limit_bodies,
     not_a_json_object,
     request_json,
@@ -73,7 +74,7 @@ class PosCallback(BaseModel):
 
 def webhook(ports: OrderPorts) -> flask.Flask:
     """The Flask app behind the webhook: ``POST /pos/callbacks`` and ``GET /healthz``."""
-    app = flask.Flask("order-pos-webhook")
+    app = json_api_flask("order-pos-webhook")
     limit_bodies(app)
 
     @app.post("/pos/callbacks")

@@ -11,7 +11,7 @@ import pytest
 
 from scenario.actors import ApiError
 from scenario.stack import BFFS, EmbeddedStack
-from shared.api import HttpApi, HttpError
+from shared.api import ANSWER_HEADERS, HttpApi, HttpError
 from shared.api_models import ResponseView
 from shared.auth import LocalIssuer, Principal
 from tests.e2e.conformance import Conformance, DocumentChecker
@@ -126,9 +126,10 @@ def test_a_documented_header_left_out_is_named() -> None:
         checker = DocumentChecker(api.openapi())
     body = b'{"error": "no token"}'
     path = "/things/{thing_id}"
-    challenge = {"www-authenticate": 'Bearer realm="Things"'}
+    private = {name.lower(): value for name, value in ANSWER_HEADERS.items()}
+    challenge = {"www-authenticate": 'Bearer realm="Things"', **private}
     assert checker.problem("GET", path, 401, body, "application/json", challenge) is None
-    problem = checker.problem("GET", path, 401, body, "application/json", {})
+    problem = checker.problem("GET", path, 401, body, "application/json", private)
     assert problem == (
         "Things GET /things/{thing_id} -> 401: without the documented header(s) WWW-Authenticate"
     )
