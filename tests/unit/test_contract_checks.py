@@ -121,6 +121,39 @@ def test_loading_the_system_refuses_an_egress_without_a_contract(monkeypatch):
         system.load_subsystems()
 
 
+def test_loading_the_system_refuses_an_entry_point_named_otherwise_than_its_subsystem(
+    monkeypatch,
+):
+    # Deploying finds a subsystem's files and projects by the entry point's name: it crashed
+    # with a KeyError for `points = "loyalty.topology:APP"`.
+    import shared.system as system
+
+    delivery = next(app for app in load_subsystems() if app.name == "delivery")
+
+    class EntryPoint:
+        name, value = "drivers", "delivery.topology:APP"
+
+        def load(self):
+            return delivery
+
+    monkeypatch.setattr(system, "entry_points", lambda group: [EntryPoint()])
+    with pytest.raises(TopologyError) as refused:
+        system.load_subsystems()
+    assert str(refused.value) == (
+        "entry point drivers = delivery.topology:APP names subsystem 'delivery': name the "
+        "entry point 'delivery', as its subsystem is named"
+    )
+
+
+def test_two_subsystems_of_one_name_are_refused_before_anything_else() -> None:
+    from shared.system import checked
+
+    apps = load_subsystems()
+    twin = next(app for app in apps if app.name == "order")
+    with pytest.raises(TopologyError, match=r"^two subsystems are named 'order'$"):
+        checked([*apps, twin])
+
+
 @pytest.mark.parametrize(
     ("key", "field"),
     [("orderId", "order_id: Id"), ("order_id", "order_id: Id | None = None"), ("n", "n: int")],
