@@ -29,7 +29,16 @@ from typing import Any
 
 from devstack import hints
 from devstack.launch import host_args
-from devstack.layout import BASE_PORT, FAKES, HOST_OFFSET, MANIFEST, STATE_DIR, Manifest, Ports
+from devstack.layout import (
+    BASE_PORT,
+    EMULATORS,
+    FAKES,
+    HOST_OFFSET,
+    MANIFEST,
+    STATE_DIR,
+    Manifest,
+    Ports,
+)
 from devstack.stack import DevError, DevOptions, DevStack, unknown_subsystems
 from scenario.demo import MAX_ORDERS
 from shared import logs
@@ -128,6 +137,9 @@ def options_from(args: argparse.Namespace) -> DevOptions:
         auto_pos=args.auto_pos,
         lake=not args.no_lake,
         external_hosts=frozenset(args.external_host),
+        given_ports=frozenset(
+            name for name in EMULATORS if getattr(args, f"{name}_port") is not None
+        ),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from devstack.layout import MANIFEST, STATE_DIR
@@ -90,4 +90,26 @@ def already_running(state_dir: Path, pid: int | None) -> str:
     return (
         f"a stack is already running at {state_dir}{which}: use it (`source {env_sh}`, "
         f"or `{attach}`), stop it, or give another --state-dir"
+    )
+
+
+def busy_ports(busy: Mapping[str, int], given: Mapping[str, str]) -> str:
+    """The message for ports in use: ``busy`` maps what would listen to its port, ``given``
+    what the user gave a port to (e.g. the Pub/Sub emulator) to the option they gave it with.
+
+    ``--free-ports`` moves only the ports the user did not give, so it is suggested only for
+    those.
+    """
+    listed = ", ".join(f"{port} ({what})" for what, port in busy.items())
+    start = f"port(s) already in use: {listed}. Stop what listens there"
+    theirs = [given[what] for what in busy if what in given]
+    ours = [f"{port} ({what})" for what, port in busy.items() if what not in given]
+    if not ours:
+        return f"{start}, or give {' and '.join(theirs)} another port"
+    choose = "choose other ports (--pubsub-port, --firestore-port, --storage-port, --base-port)"
+    if not theirs:
+        return f"{start}, {choose} or pass --free-ports"
+    return (
+        f"{start}, or {choose}; --free-ports would move {', '.join(ours)}, "
+        f"not the port you gave {' and '.join(theirs)}"
     )

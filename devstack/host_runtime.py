@@ -19,6 +19,7 @@ from devstack.lake import SUBSCRIPTION as LAKE_SUBSCRIPTION
 from devstack.lake import LakeWriter
 from devstack.scheduler import Scheduler
 from devstack.stats import CountingStore, RecordingPublisher, Stats
+from devstack.store_marks import checkpoint_path
 from devstack.triggers import TriggerFeed
 from shared.runtime.faults import FaultRecorder
 from shared.runtime.functions import FunctionHost
@@ -51,7 +52,7 @@ class HostRuntime:
             wrap_publisher=lambda inner: RecordingPublisher(inner, self.stats),
             wrap_store=lambda inner: CountingStore(inner, self.stats),
         )
-        self.checkpoint = Checkpoint(state_dir / f"{app.name}-triggers.jsonl")
+        self.checkpoint = Checkpoint(checkpoint_path(state_dir, app.name))
         self._lake_bucket = lake_bucket
         self.feeds: list[TriggerFeed] = []
         self.scheduler = Scheduler([])

@@ -35,6 +35,12 @@ BASE_PORT = 8700
 """Fakes listen on base+1..3 (their own defaults), hosts on base+11.. in subsystem order."""
 HOST_OFFSET = 11
 """The first host listens on base + HOST_OFFSET."""
+EMULATORS = {
+    "pubsub": "the Pub/Sub emulator",
+    "firestore": "the Firestore emulator",
+    "storage": "the Storage emulator",
+}
+"""Each emulator (by the name its port option bears: ``--pubsub-port``...) as messages name it."""
 STATE_DIR = LOCAL_STATE / "dev"
 """Where a stack keeps its logs, checkpoints, ``stack.json`` and ``env.sh`` by default."""
 
@@ -65,9 +71,9 @@ class Ports:
     def requested(self) -> dict[str, int]:
         """Every chosen (non-zero) port, by what will listen on it."""
         wanted = {
-            "the Pub/Sub emulator": self.pubsub,
-            "the Firestore emulator": self.firestore,
-            "the Storage emulator": self.storage,
+            EMULATORS["pubsub"]: self.pubsub,
+            EMULATORS["firestore"]: self.firestore,
+            EMULATORS["storage"]: self.storage,
             **{f"the fake {name}": port for name, port in self.fakes.items()},
             **{f"the {name} host": port for name, port in self.hosts.items()},
         }

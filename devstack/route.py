@@ -3,7 +3,8 @@
 Run one function alone (``functions-framework --source order/main.py --target
 lifecycle_control_collector --port 8091``), then point its push subscription at
 it: ``python -m devstack.route order lifecycle_control_collector http://127.0.0.1:8091``.
-Without URL the subscription goes back to the stack's host. Reads the running
+Without URL the subscription goes back to the stack's host; so does every
+subscription when the stack is started again (it provisions them afresh). Reads the running
 stack's manifest (``--state-dir``, default ``.fooddelivery/dev``). Anything that
 makes this impossible (no stack, an unknown subsystem or target) is one line and
 exit code 2.

@@ -42,13 +42,14 @@ from typing import TYPE_CHECKING, Any
 from devstack import hints
 from devstack.health import healthy
 from devstack.launch import child_env, fake_argv, function_env, host_args
-from devstack.layout import FAKES, HOST, MANIFEST, Manifest, Ports, url
+from devstack.layout import EMULATORS, FAKES, HOST, MANIFEST, Manifest, Ports, project_of, url
 from devstack.processes import Child, listening_socket, stop_groups
 from devstack.provisioning import create_lake_bucket, provision
 from devstack.state_lock import StateDirBusy, StateDirLock
+from devstack.store_marks import reconcile
 from shared import emulators as emu
 from shared.auth import LocalIssuer
-from shared.exceptions import KitError
+from shared.exceptions import KitError, StoreError
 from shared.system import load_subsystems
 
 if TYPE_CHECKING:
@@ -85,6 +86,9 @@ class DevOptions:
     external_hosts: frozenset[str] = frozenset()
     """Subsystems whose host the user runs (e.g. under a debugger) on its port: not started,
     not waited for, not restarted."""
+    given_ports: frozenset[str] = frozenset()
+    """The emulators (``pubsub``, ``firestore``, ``storage``) whose port the user gave
+    (``--pubsub-port``...): ``--free-ports`` moves every port but theirs."""
     host_logs_to_files: bool = False
     """Hosts write to ``<state dir>/logs/host-<name>.log`` instead of this process's stdout."""
 
@@ -170,6 +174,7 @@ class DevStack:
         if any(s.name == "firestore" for s in specs):
             for old in self.options.state_dir.glob("*-triggers.jsonl"):
                 old.unlink()  # a fresh Firestore: earlier checkpoints describe nothing
+        self._mark_firestore()
         ours = [a.name for a in self.apps if a.name not in self.options.external_hosts]
         for name in ours:
             self._start_host(name, env)
@@ -189,6 +194,27 @@ class DevStack:
         )
         self.manifest.write(self.options.state_dir / MANIFEST)
         return self.manifest
+
+    def _mark_firestore(self) -> None:
+        """Empty the trigger checkpoints that describe another Firestore than this one (an
+        emulator of ``FIRESTORE_EMULATOR_HOST`` restarted since), and mark it as this state
+        dir's (:mod:`devstack.store_marks`)."""
+        from shared.stores.firestore import FirestoreDocumentStore  # google.cloud: only here
+
+        stores: list[FirestoreDocumentStore] = []
+
+        def store_of(subsystem: str) -> FirestoreDocumentStore:
+            stores.append(FirestoreDocumentStore(project_of(subsystem)))
+            return stores[-1]
+
+        where = os.environ.get(emu.FIRESTORE.env_var, "")
+        try:
+            reconcile(self.options.state_dir, [a.name for a in self.apps], store_of, where=where)
+        except StoreError as error:
+            raise DevError(f"the Firestore emulator at {where} refused: {error}") from error
+        finally:
+            for store in stores:
+                store.close()
 
     def _claim_state_dir(self) -> None:
         """Make the state dir and lock it, so that no second stack shares it."""
@@ -228,12 +254,8 @@ class DevStack:
             what: port for what, port in ports.requested().items() if not emu.port_is_free(port)
         }
         if busy:
-            listed = ", ".join(f"{port} ({what})" for what, port in busy.items())
-            raise DevError(
-                f"port(s) already in use: {listed}. Stop what listens there, choose other "
-                "ports (--pubsub-port, --firestore-port, --storage-port, --base-port) "
-                "or pass --free-ports"
-            )
+            options = {EMULATORS[name]: f"--{name}-port" for name in self.options.given_ports}
+            raise DevError(hints.busy_ports(busy, options))
         ports = _fill_free(ports, tuple(a.name for a in self.apps), self.external)
         ours = {n: p for n, p in ports.hosts.items() if n not in self.external}
         return replace(

@@ -237,6 +237,10 @@ class DriverApp:
         asks for once the platform took the driver offline)."""
         self.api.call("PUT", "/me/status", {"online": True})
 
+    def go_offline(self) -> None:
+        """End the shift: no more offers (refused with 409 while a delivery is active)."""
+        self.api.call("PUT", "/me/status", {"online": False})
+
     def offers(self) -> list[dict[str, Any]]:
         """Open offers to this driver."""
         offers: list[dict[str, Any]] = self.api.call("GET", "/me/offers")["offers"]

@@ -8,6 +8,7 @@ round each actor looks at their app and does what it shows, then time passes.
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 from collections.abc import Callable
@@ -121,9 +122,7 @@ class Story:
         if self.arrivals_per_round is not None:
             in_flight = min(in_flight, ROUNDS_IN_FLIGHT * self.arrivals_per_round)
         drivers = max(3, (in_flight + 1) // 2)
-        self.drivers = [
-            DriverApp(session, urls, mint("driver", f"driver-{n}")) for n in range(drivers)
-        ]
+        self.drivers = [self._driver_app(n) for n in range(drivers)]
         self.carrying: dict[int, str | None] = {}
         """The delivery each driver took on (by ``id(driver)``)."""
         self.assigned: set[int] = set()
@@ -153,12 +152,16 @@ class Story:
         return outcome
 
     def seed_world(self) -> None:
-        """Restaurants publish profiles and menus; drivers and customers sign up."""
+        """Restaurants publish profiles and menus; drivers and customers sign up (a driver an
+        earlier run on this stack left with a delivery carries on with it, and those of an
+        earlier, larger cast go offline)."""
         for restaurant in RESTAURANTS:
             self.staff[restaurant.id].publish(restaurant.profile(), restaurant.menu())
         for n, driver in enumerate(self.drivers):
             driver.sign_up(DRIVER_NAMES[n % len(DRIVER_NAMES)], self.rng.choice(["bike", "car"]))
             driver.go_online(*address_near(self.rng, 52.52, 13.405, spread=0.02)[1])
+            self._take_up_earlier(driver)
+        self._end_earlier_shifts()
         for n, customer in enumerate(self.customers):
             address, _ = address_near(self.rng, 52.51, 13.39, spread=0.03)
             customer.sign_up(CUSTOMER_NAMES[n % len(CUSTOMER_NAMES)], address, "pm_card_visa")
@@ -279,6 +282,40 @@ class Story:
                     self.carrying[id(driver)] = offers[0]["deliveryId"]
                     answered = True
             self.stack.settle()
+
+    def _take_up_earlier(self, driver: DriverApp) -> None:
+        """The driver carries on with a delivery their app shows active from an earlier run on
+        this stack (one stopped halfway): dispatch offers no work to a driver who has one, so
+        left alone it would keep them from the story's orders."""
+        active = [d for d in driver.deliveries() if d["status"] in ("assigned", "picked-up")]
+        if active:
+            self.carrying[id(driver)] = active[0]["deliveryId"]
+            self.assigned.add(id(driver))
+
+    def _driver_app(self, n: int) -> DriverApp:
+        """The app of the story's ``n``-th driver (``driver-<n>``, in every run)."""
+        token = tokens(self.stack.issuer)("driver", f"driver-{n}")
+        return DriverApp(self.stack.session, self.stack.urls, token)
+
+    def _end_earlier_shifts(self) -> None:
+        """Drivers an earlier, larger run on this stack signed up beyond this cast go offline:
+        left online, nobody answers the offers they get, and an order can wait for them, one
+        offer after another, until it is cancelled for want of a driver. One still holding a
+        delivery cannot go offline, but is offered nothing either."""
+        for n in itertools.count(len(self.drivers)):
+            driver = self._driver_app(n)
+            try:
+                online = driver.profile()["online"]
+            except ApiError as error:
+                if error.status != 404:
+                    raise
+                return  # no profile: no earlier run had this many drivers
+            if online:
+                try:
+                    driver.go_offline()
+                except ApiError as error:
+                    if error.status != 409:
+                        raise
 
     @staticmethod
     def _accept(driver: DriverApp, offer_id: str) -> bool:

@@ -165,3 +165,53 @@ def test_on_a_stack_played_on_before_the_kitchen_refuses_one_of_the_storys_own_o
     assert outcome.count("cancelled") == 1
     assert left_over_status == "delivered"  # the staff took it, as they take every other
     assert "2 placed, 1 cancelled (rejected), 1 delivered" in capsys.readouterr().out
+
+
+def test_on_a_stack_played_on_before_drivers_finish_the_deliveries_left_to_them(tmp_path):
+    # `dev --scenario --attach` again after a run stopped while every driver carried a
+    # delivery: dispatch offers no work to a driver with one, so the new run's orders
+    # waited for drivers nobody would free.
+    stack = EmbeddedStack(tmp_path / "dev-key.pem")
+    try:
+        earlier = Story(stack, orders=3, seed=7)
+        earlier.seed_world()
+        earlier.place_orders(Outcome(), 3)
+        for _ in range(10):  # kitchens cook and drivers take offers, but nobody drives
+            earlier._kitchens(Outcome())
+            earlier._point_of_sale(Outcome())
+            stack.advance(60_000)
+            stack.settle()
+            earlier._answer_offers(Outcome())
+            if all(any(d["status"] == "assigned" for d in a.deliveries()) for a in earlier.drivers):
+                break
+        else:
+            raise AssertionError("the earlier run's drivers did not all get a delivery")
+        story = Story(stack, orders=2, seed=8)
+        outcome = story.run(max_rounds=20)
+        left = [d for a in story.drivers for d in a.deliveries() if d["status"] == "assigned"]
+    finally:
+        stack.close()
+
+    assert len(story.drivers) == len(earlier.drivers)  # the same drivers, by their tokens
+    assert delivered_but_the_rejected(outcome)
+    assert left == []
+
+
+def test_on_a_stack_played_on_by_a_larger_cast_its_other_drivers_go_offline(tmp_path):
+    # `dev --scenario --attach --orders 4` after a run of 40 orders: its drivers beyond this
+    # cast stayed online, were offered this run's deliveries and let the offers run out,
+    # until an order was cancelled for want of a driver.
+    stack = EmbeddedStack(tmp_path / "dev-key.pem")
+    try:
+        earlier = Story(stack, orders=40, seed=7)
+        earlier.seed_world()
+        story = Story(stack, orders=4, seed=8)
+        outcome = story.run(max_rounds=30)
+        others = earlier.drivers[len(story.drivers) :]
+        online = [app for app in others if app.profile()["online"]]
+    finally:
+        stack.close()
+
+    assert len(others) > len(story.drivers)
+    assert delivered_but_the_rejected(outcome)
+    assert online == []
