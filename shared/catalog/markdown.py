@@ -24,7 +24,7 @@ it reads and reads it with its own tolerant reader.
 
 **Subscribing.** A producer's events are on the topic `external` in its
 subsystem's own project (`projects/<project>/topics/external`; each environment
-has its own four projects, which the deployment's Terraform output `projects`
+has its own project per subsystem, which the deployment's Terraform output `projects`
 names, and the `env` attribute says which environment published an event).
 The producer grants `roles/pubsub.subscriber` on that topic to whoever creates
 the consumer's subscription (the consumer's deployer: `gcloud pubsub topics

@@ -74,10 +74,14 @@ def spec_for(topology: Subsystem, package: str) -> ArchiveSpec:
 
 
 def missing_targets(spec: ArchiveSpec) -> list[str]:
-    """The targets of ``spec`` its package's ``main.py`` does not expose: the archive's
-    ``main.py`` imports them from there, so none may be missing."""
+    """What ``spec``'s package's ``main.py`` does not expose of what the archive's ``main.py``
+    imports from it: a declared target, or the :class:`~shared.runtime.functions.FunctionHost`
+    named ``host`` that the fault recorder runs on (``"host"``)."""
+    from shared.runtime.functions import FunctionHost
+
     main = importlib.import_module(f"{spec.package}.main")
-    return [target for target in spec.targets if not callable(getattr(main, target, None))]
+    missing = [target for target in spec.targets if not callable(getattr(main, target, None))]
+    return missing if isinstance(getattr(main, "host", None), FunctionHost) else [*missing, "host"]
 
 
 def main_module(spec: ArchiveSpec) -> str:

@@ -64,8 +64,9 @@ def build_archives(out_dir: Path | None = None) -> list[Path]:
         missing = archive.missing_targets(spec)
         if missing:
             raise DeployError(
-                f"{spec.package}/main.py does not expose {', '.join(missing)}: add "
-                f'`<target> = host.target("<target>")` for each declared function'
+                f"{spec.package}/main.py does not expose {', '.join(missing)}: name its "
+                'FunctionHost `host` and add `<target> = host.target("<target>")` for each '
+                "declared function"
             )
     return [*[archive.build(spec, ROOT, out) for spec in specs], archive.build_fakes(ROOT, out)]
 

@@ -392,6 +392,18 @@ def test_no_archive_is_built_when_a_main_py_lacks_a_declared_function(archives, 
     assert not archives.exists() or list(archives.iterdir()) == []
 
 
+def test_no_archive_is_built_when_a_main_py_names_its_host_otherwise(archives, monkeypatch):
+    # The archive's main.py imports `host` for the fault recorder: named otherwise, the
+    # archive was built and failed to load on Cloud Functions with an ImportError.
+    import restaurant.main
+
+    monkeypatch.setattr(restaurant.main, "functions", restaurant.main.host, raising=False)
+    monkeypatch.delattr(restaurant.main, "host")
+    with pytest.raises(DeployError, match=r"restaurant/main.py does not expose host: name its"):
+        command.run_deploy(args(archives_only=True, state_bucket=None), FakeShell())
+    assert not archives.exists() or list(archives.iterdir()) == []
+
+
 def test_deploy_without_a_state_bucket_builds_nothing(archives, monkeypatch):
     monkeypatch.delenv(command.STATE_BUCKET_ENV, raising=False)
     monkeypatch.setattr(command, "build_archives", lambda: pytest.fail("built archives"))
