@@ -13,7 +13,8 @@ def check_system(
     subsystems: tuple[Subsystem, ...],
     contracts: Mapping[str, Collection[tuple[str, int]]] | None = None,
 ) -> list[str]:
-    """Cross-subsystem checks: every consumed external type has a producer.
+    """Cross-subsystem checks: every consumed external type has a producer, and every
+    ingress names the types it reads (:func:`_check_named_types`).
 
     With ``contracts`` (the (type, major version) pairs each subsystem
     publishes, see :attr:`SubsystemApp.published
@@ -33,6 +34,12 @@ def check_system(
                 problems.append(
                     f"{sub.name} consumes {missing!r} but {producer} does not publish it"
                 )
+        for service, fn in sub.consumers():
+            source = fn.channel.subsystem
+            if fn.role is Role.INGRESS and source is not None:
+                where = f"{sub.name}/{service.name}/{fn.name}"
+                publishes = by_name[source].publishes if source in by_name else None
+                problems += _check_named_types(where, fn.channel.rule, source, publishes)
     if contracts is None:
         return problems
     for sub in subsystems:
@@ -68,6 +75,47 @@ def check_contracts(subsystem: Subsystem, published: Collection[tuple[str, int]]
     return problems
 
 
+def _check_named_types(
+    where: str, selection: Selection, producer: str, publishes: Collection[str] | None
+) -> Iterator[str]:
+    """An ingress names each type it reads, in each of its rules: no prefix, no rule of
+    every type.
+
+    An ingress has a reader for each type (and version) it reads; every other check, and
+    the catalog, go by the types it names. A prefix would also select the types its
+    producer adds later, which no reader expects (a deployed filter cannot change), or
+    none at all. ``publishes`` is ``None`` when the producer is unknown (reported apart).
+    """
+    known = publishes or ()
+    for rule in selection.alternatives:
+        if rule.types and not rule.type_prefixes:
+            continue
+        if rule.type_prefixes:
+            prefixes = ", ".join(map(repr, rule.type_prefixes))
+            what = f"selects types by prefix {prefixes}"
+            matching = sorted(t for t in known if t.startswith(rule.type_prefixes))
+        else:
+            what = "selects every type"
+            matching = sorted(known)
+        if matching:
+            example = _on_types(sorted(rule.types.union(matching)), rule)
+            how = f"name each type it has a reader for, e.g. {example}"
+        else:
+            if rule.type_prefixes and publishes is not None:
+                what += f", and no type {producer} publishes starts with it"
+            how = "name each type it has a reader for with on_types(...)"
+        yield f"{where} {what}: an ingress must {how}"
+
+
+def _on_types(types: Collection[str], rule: Rule) -> str:
+    """``rule`` written with ``on_types`` for ``types``, its tags kept."""
+    tags = [
+        f"{key}={value!r}" if isinstance(value, str) else f"{key}={tuple(sorted(value))!r}"
+        for key, value in sorted(rule.tags.items())
+    ]
+    return f"on_types({', '.join([*map(repr, types), *tags])})"
+
+
 def _check_versions(
     where: str, selection: Selection, published: Collection[tuple[str, int]]
 ) -> Iterator[str]:
@@ -85,14 +133,27 @@ def _check_versions(
                 "(a deployed subscription's filter cannot change later)"
             )
             continue
+        for version in sorted(v for v in versions if not _is_major(v)):
+            yield (
+                f"{where} selects {SCHEMA_VERSION_TAG}={version!r}, which no event carries: "
+                f"the tag is the major version's number, e.g. {SCHEMA_VERSION_TAG}="
+                f"{_major_of(version)!r}"
+            )
         for event_type in sorted(rule.types):
-            for version in sorted(versions):
-                if (event_type, _int(version)) not in published:
+            for version in sorted(v for v in versions if _is_major(v)):
+                if (event_type, int(version)) not in published:
                     yield f"{where} reads {event_type} v{version}, which is not published"
 
 
-def _int(value: str) -> int:
-    return int(value) if value.isdigit() else -1
+def _is_major(version: str) -> bool:
+    """Whether ``version`` is a major version as producers tag it: ``str(int)``."""
+    return version.isdecimal() and version.isascii() and str(int(version)) == version
+
+
+def _major_of(version: str) -> str:
+    """The tag ``version`` was meant to be (``"v2"``, ``"02"``: ``"2"``), at a guess."""
+    digits = "".join(c for c in version if c.isascii() and c.isdigit())
+    return str(int(digits)) if digits else "1"
 
 
 def check_attributes(

@@ -81,6 +81,19 @@ ROLES_BY_KIND: dict[ServiceKind, frozenset[Role]] = {
 """An ESG may take a third party's calls over HTTP (a webhook, role ``api``): the
 webhook stores what it receives in an inbox collection and the ESG's trigger
 relays it to the bus, so an accepted callback is never lost."""
+_KIND_NAMES: dict[ServiceKind, str] = {
+    ServiceKind.BFF: "BFF",
+    ServiceKind.ESG: "ESG",
+    ServiceKind.CONTROL: "control service",
+}
+"""How messages name each kind of service."""
+_ROLE_NAMES: dict[Role, str] = {Role.API: "API"}
+"""How messages name a role, where not by its value."""
+
+
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article: ``an ESG``, ``a BFF``, ``an ingress``."""
+    return f"{'an' if noun[:1].lower() in 'aeio' else 'a'} {noun}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,7 +307,10 @@ class Service:
                 yield f"function {fn.name!r} is declared twice"
             seen.add(fn.name)
             if fn.role not in ROLES_BY_KIND[self.kind]:
-                yield f"function {fn.name!r}: a {self.kind} cannot have a {fn.role} function"
+                yield (
+                    f"function {fn.name!r}: {_a(_KIND_NAMES[self.kind])} cannot have "
+                    f"{_a(_ROLE_NAMES.get(fn.role, fn.role))} function"
+                )
             for problem in fn.problems():
                 yield f"function {fn.name!r}: {problem}"
 
@@ -411,7 +427,11 @@ class Subsystem:
         return frozenset(t for _, fn in self.consumers() for t in fn.publishes)
 
     def consumes(self) -> dict[str, frozenset[str]]:
-        """External event types read by ingress functions, by producing subsystem."""
+        """External event types read by ingress functions, by producing subsystem.
+
+        Only the types their rules name: an ingress may not select types by prefix
+        (:func:`~shared.topology.checks.check_system` refuses it).
+        """
         found: dict[str, set[str]] = {}
         for _, fn in self.consumers():
             if fn.role is Role.INGRESS and fn.channel.subsystem is not None:

@@ -19,6 +19,7 @@ from shared.contracts import SCHEMA_VERSION_TAG
 from shared.envelope import Envelope, derive_id
 from shared.hub.base import AbstractPublisher
 from shared.hub.message import Message
+from shared.hub.routing import Selection
 from shared.runtime.app import Infrastructure, SubsystemApp
 from shared.runtime.consumer import ConsumerRuntime
 from shared.stores import InMemoryDocumentStore
@@ -79,15 +80,37 @@ def envelope(
     )
 
 
+def routed(selection: Selection, event: Published, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with each attribute that ``selection`` filters ``event`` on set to a value it
+    allows (``body``'s own where it is one), so that a subscription of that rule carries it.
+
+    The alternative that selects ``event``'s type and version decides (the first, if
+    several do); :class:`LookupError` if none does.
+    """
+    for rule in selection.alternatives:
+        versions = rule.allows(SCHEMA_VERSION_TAG)
+        if event.type in rule.types and (versions is None or str(event.version) in versions):
+            routed_body = dict(body)
+            for name in event.attributes:
+                allowed = rule.allows(name)
+                if allowed is not None and str(body[name]) not in allowed:
+                    routed_body[name] = sorted(allowed)[0]
+            return routed_body
+    raise LookupError(f"{selection.to_filter()!r} does not select {event.key}")
+
+
 def app_named(name: str) -> SubsystemApp[Any]:
     """The loaded subsystem called ``name``."""
     [app] = [a for a in APPS if a.name == name]
     return app
 
 
-def ingress_of(reading: Reading) -> tuple[SubsystemApp[Any], Any, Consumer]:
-    """The app, service and consumer function behind ``reading``."""
-    app = app_named(reading.subsystem)
+def ingress_of(
+    reading: Reading, app: SubsystemApp[Any] | None = None
+) -> tuple[SubsystemApp[Any], Any, Consumer]:
+    """The app (by default the loaded one), service and consumer function behind
+    ``reading``."""
+    app = app_named(reading.subsystem) if app is None else app
     for service, fn in app.topology.consumers():
         if service.name == reading.service and fn.name == reading.function:
             return app, service, fn

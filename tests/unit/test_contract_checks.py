@@ -8,7 +8,7 @@ import pytest
 
 from shared.contracts import Contract, Id
 from shared.exceptions import TopologyError
-from shared.hub.routing import Selection, on_types
+from shared.hub.routing import Rule, Selection, on_prefixes, on_types
 from shared.system import load_subsystems
 from shared.topology import Channel, Consumer, Role, Service, ServiceKind, Subsystem, Topic
 from shared.topology.checks import check_contracts, check_system
@@ -203,4 +203,91 @@ def test_an_ingress_may_filter_only_on_attributes_its_producers_contract_publish
     assert check_attributes((reader,), {"alpha": (OrderStatusChanged, OrderStatusChangedV2)}) == [
         "beta/in-esg/ingress filters order.order-status-changed v2 on 'ordering', which its "
         "contract does not publish as an attribute"
+    ]
+
+
+def test_an_ingress_selecting_types_by_prefix_is_refused_naming_the_types_to_write():
+    # A prefix also selects the types its producer adds later, which the ingress has no
+    # reader for; it passed every check, since they compare only the types a rule names.
+    system = (
+        producer("alpha.thing-happened", "alpha.thing-undone"),
+        consumer_of(on_prefixes("alpha.thing-", schemaVersion="2")),
+    )
+    contracts = {"alpha": {("alpha.thing-happened", 2), ("alpha.thing-undone", 2)}}
+    assert check_system(system, contracts) == [
+        "beta/in-esg/ingress selects types by prefix 'alpha.thing-': an ingress must name "
+        "each type it has a reader for, e.g. on_types('alpha.thing-happened', "
+        "'alpha.thing-undone', schemaVersion='2')"
+    ]
+
+
+def test_an_ingress_prefix_that_matches_no_published_type_is_refused():
+    system = (producer("alpha.thing-happened"), consumer_of(on_prefixes("alpha.other-")))
+    assert check_system(system) == [
+        "beta/in-esg/ingress selects types by prefix 'alpha.other-', and no type alpha "
+        "publishes starts with it: an ingress must name each type it has a reader for with "
+        "on_types(...)"
+    ]
+
+
+def test_an_ingress_prefix_on_an_unknown_subsystem_is_refused_without_guessing_its_types():
+    ingress = Consumer(
+        "ingress",
+        Role.INGRESS,
+        Channel(on_prefixes("ghost."), topic=Topic.EXTERNAL, subsystem="ghost"),
+        handlers=(noop,),
+    )
+    reader = Subsystem("beta", (Service("in-esg", ServiceKind.ESG, (ingress,)),))
+    assert check_system((producer(), reader)) == [
+        "beta reads unknown subsystem 'ghost'",
+        "beta/in-esg/ingress selects types by prefix 'ghost.': an ingress must name each "
+        "type it has a reader for with on_types(...)",
+    ]
+
+
+def test_an_ingress_rule_of_every_type_is_refused_in_any_alternative():
+    rule = on_types("alpha.thing-happened", schemaVersion="1") | Rule(
+        tags={"schemaVersion": "1", "status": frozenset({"a", "b"})}
+    )
+    system = (producer("alpha.thing-happened"), consumer_of(rule))
+    assert check_system(system) == [
+        "beta/in-esg/ingress selects every type: an ingress must name each type it has a "
+        "reader for, e.g. on_types('alpha.thing-happened', schemaVersion='1', "
+        "status=('a', 'b'))"
+    ]
+
+
+def test_loading_the_system_refuses_an_ingress_selecting_by_prefix() -> None:
+    from dataclasses import replace
+
+    from shared.system import checked
+
+    apps = {app.name: app for app in load_subsystems()}
+    delivery = apps["delivery"]
+    [esg] = [s for s in delivery.topology.services if s.name == "order-esg"]
+    [ingress] = [f for f in esg.functions if f.name == "ingress"]
+    assert isinstance(ingress, Consumer)
+    by_prefix = replace(ingress, channel=replace(ingress.channel, rule=on_prefixes("order.")))
+    services = tuple(
+        replace(s, functions=tuple(by_prefix if f is ingress else f for f in s.functions))
+        if s is esg
+        else s
+        for s in delivery.topology.services
+    )
+    apps["delivery"] = replace(delivery, topology=replace(delivery.topology, services=services))
+    with pytest.raises(TopologyError, match=r"delivery/order-esg/ingress selects types by prefix"):
+        checked(list(apps.values()))
+
+
+@pytest.mark.parametrize(("written", "meant"), [("v2", "2"), ("02", "2")])
+def test_an_ingress_version_written_otherwise_than_producers_tag_it_is_refused(
+    written: str, meant: str
+) -> None:
+    # Producers tag schemaVersion=str(VERSION): "v2" read "reads alpha.thing-happened vv2",
+    # and "02" passed the check though its filter matches no event.
+    system = (producer("alpha.thing-happened"), consumer(schemaVersion=written))
+    contracts = {"alpha": {("alpha.thing-happened", 2)}}
+    assert check_system(system, contracts) == [
+        f"beta/in-esg/ingress selects schemaVersion={written!r}, which no event carries: "
+        f"the tag is the major version's number, e.g. schemaVersion={meant!r}"
     ]

@@ -57,7 +57,15 @@ def test_sample_topology_views():
         ((Service("svc", ServiceKind.BFF, (listener(), listener())),), "declared twice"),
         (
             (Service("svc", ServiceKind.CONTROL, (Endpoint("api", Role.API, app=noop),)),),
-            "a control cannot have a api function",
+            "function 'api': a control service cannot have an API function",
+        ),
+        (
+            (Service("svc", ServiceKind.ESG, (listener(),)),),
+            "function 'listener': an ESG cannot have a listener function",
+        ),
+        (
+            (Service("svc", ServiceKind.BFF, (Trigger("t", Role.INGRESS, "c", (noop,)),)),),
+            "function 't': a BFF cannot have an ingress function",
         ),
         (
             (Service("svc", ServiceKind.BFF, (listener(max_delivery_attempts=3),)),),
