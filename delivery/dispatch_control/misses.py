@@ -60,7 +60,7 @@ def count_missed_offer(change: DocumentChange, ctx: Context[DeliveryPorts]) -> N
         "missed": run,
     }
     ctx.emit(DRIVER_MISSED_OFFERS, "driver", body, partition_key=driver_id)
-    ctx.log.info("%s let %d offers in a row run out", driver_id, len(run))
+    ctx.log.info("%s let the offer of %s run out (%d in a row)", driver_id, change.key, len(run))
 
 
 def _ran_out(change: DocumentChange) -> tuple[str, int] | None:

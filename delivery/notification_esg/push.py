@@ -136,10 +136,14 @@ def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     heard = (order["status"], order["changedAt"])
     record = store.update(ORDERS, order["id"], remember) or store.get(ORDERS, order["id"])
     if record is None or (record["status"], record["changedAt"]) != heard:
-        ctx.log.info("order %s: %s came after a later status", order["id"], order["status"])
+        ctx.log.info(
+            "order %s: %s came after a later status; not notified", order["id"], order["status"]
+        )
         return
     if order["status"] == "accepted" and _delivery_told(record["notified"]):
-        ctx.log.info("order %s: accepted came after a delivery status was told", order["id"])
+        ctx.log.info(
+            "order %s: accepted came after a delivery status was told; not notified", order["id"]
+        )
         return
     if order["status"] in ORDER_STATUSES:
         _tell_customer(ctx, order["id"], record, order["status"], partial(order_update, order))

@@ -79,7 +79,17 @@ class AutoAnswerer:
         except CallbackFailed as e:
             if attempt < MAX_ATTEMPTS:
                 self.schedule(order_id, step, attempt + 1)
-            _log.warning("auto-%s of order %s, attempt %d: %s", step, order_id, attempt, e)
+            _log.warning(
+                "auto-%s of order %s, attempt %d of %d: %s; %s",
+                step,
+                order_id,
+                attempt,
+                MAX_ATTEMPTS,
+                e,
+                "trying again"
+                if attempt < MAX_ATTEMPTS
+                else f"gave up: answer it by hand (POST /orders/{order_id}/{step})",
+            )
         except FakeError as e:
             _log.info("auto-%s of order %s skipped: %s", step, order_id, e)
         except Exception:

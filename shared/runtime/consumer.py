@@ -156,13 +156,15 @@ class _FunctionRuntime(Generic[P, F]):
                 action()
         except (PoisonError, ValidationError) as error:
             return self.record_fault(message(), error, ctx, faults)
-        except Exception:
+        except Exception as error:
             # A push without deliveryAttempt (the emulator's; GCP's without a dead-letter
             # policy) reads as attempt 1 every time: only a count beyond 1 is known to be one.
             attempt = message().delivery_attempt
             ctx.log.warning(
-                "failed, asking for redelivery%s",
+                "failed, asking for redelivery%s: %s: %s",
                 f" (attempt {attempt})" if attempt > 1 else "",
+                type(error).__name__,
+                error,
                 exc_info=True,
             )
             return Outcome.RETRY
@@ -198,15 +200,27 @@ class _FunctionRuntime(Generic[P, F]):
             env=self.env,
             key=self._fault_key(message),
         )
+        logger = ctx.log if ctx is not None else _log
         try:
             self.publisher.publish(Topic.FAULTS, [to_message(fault)])
         except Exception:
-            _log.exception("could not publish fault %s; asking for redelivery", fault.id)
+            logger.exception(
+                "%s could not publish fault %s of message %s (%s); asking for redelivery",
+                self.qualified,
+                fault.id,
+                message.message_id or "-",
+                error,
+            )
             return Outcome.RETRY
         if faults is not None:
             faults.append(fault)
-        logger = ctx.log if ctx is not None else _log
-        logger.error("poison message recorded as fault %s: %s", fault.id, error)
+        logger.error(
+            "poison message recorded as fault %s: %s (fooddelivery faults show %s %s)",
+            fault.id,
+            error,
+            self.subsystem.name,
+            fault.id,
+        )
         return Outcome.ACK
 
     def _fault_key(self, message: Message) -> str | None:
@@ -299,13 +313,16 @@ class TriggerRuntime(_FunctionRuntime[P, Trigger]):
             message = replace(message, publish_time=publish_time_text(written))
         forwarded = dead_lettered(message, self.subsystem.name, self.subscription, attempts)
         self.publisher.publish(Topic.FAULTS, [forwarded])
+        fault_id = fault_record(forwarded)[0]
         _log.error(
-            "%s dead-lettered %s/%s after %d attempts as fault %s",
+            "%s dead-lettered %s/%s after %d attempts as fault %s (fooddelivery faults show %s %s)",
             self.qualified,
             change.collection,
             change.key,
             attempts,
-            fault_record(forwarded)[0],
+            fault_id,
+            self.subsystem.name,
+            fault_id,
         )
         return forwarded
 

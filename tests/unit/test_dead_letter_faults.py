@@ -145,7 +145,8 @@ def test_a_trigger_dead_letters_a_change_as_published_when_written_and_logs_its_
     assert record["reason"] == "dead-letter"
     assert fault_time(record) == written_ms  # not the hour later it was given up on
     [given_up] = [r.getMessage() for r in caplog.records if "dead-lettered" in r.getMessage()]
-    assert given_up.endswith(f"as fault {record['id']}")
+    fault = record["id"]
+    assert given_up.endswith(f"as fault {fault} (fooddelivery faults show alpha {fault})")
 
 
 def test_the_answer_naming_a_dead_letter_names_the_fault_the_recorder_stores() -> None:

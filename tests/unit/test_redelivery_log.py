@@ -60,9 +60,25 @@ def test_an_emulator_push_without_a_delivery_attempt_claims_no_attempt(
     del body["deliveryAttempt"]  # as the emulator pushes, on every retry alike
     _, message = parse_push(body)
     text = warning_for(message, caplog)
-    assert text == "failed, asking for redelivery"
+    assert text == "failed, asking for redelivery: ConnectionError: the store is unavailable"
 
 
 def test_a_counted_attempt_is_named(caplog: pytest.LogCaptureFixture) -> None:
     text = warning_for(HAPPENED.delivered(3), caplog)
-    assert text == "failed, asking for redelivery (attempt 3)"
+    assert text == (
+        "failed, asking for redelivery (attempt 3): ConnectionError: the store is unavailable"
+    )
+
+
+def test_the_reason_is_in_the_message_not_only_in_the_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Cloud Logging shows an entry by its message: a retry that does not say why, repeated
+    on every attempt, sends the operator to each entry's stack trace."""
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        runtime().handle(HAPPENED)
+    (record,) = caplog.records
+    assert "ConnectionError: the store is unavailable" in record.getMessage()
+    assert record.exc_info is not None  # the traceback is still there, for a defect
+    assert record.__dict__["labels"]["eventId"] == HAPPENED.attributes["id"]
