@@ -7,6 +7,8 @@ Handlers signal how a failure must be treated by the exception they raise:
 * Any other exception is *retryable*: the consumer answers non-2xx and the
   broker redelivers with backoff until the subscription's maximum attempts,
   after which the message is dead-lettered to the subsystem's ``faults`` topic.
+  :class:`NotYet` is retryable too, but says the handler waits on purpose (what it
+  needs is on its way): logged as information, without a traceback.
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ class InvalidEventError(PoisonError):
 
 class BusinessRuleViolation(PoisonError):
     """The event is valid but the domain refuses it (e.g. an illegal transition)."""
+
+
+class NotYet(KitError):
+    """The message cannot be handled yet, by design: what it needs has not arrived (an
+    order before its restaurant's profile, a withdrawal on its way). It is redelivered
+    like any retryable failure, and dead-lettered if the wait never ends; the consumer
+    logs the wait as information, not as a failure."""
 
 
 class SettingError(KitError, ValueError):

@@ -59,6 +59,7 @@ from delivery.notification_esg.messages import (
 )
 from delivery.notification_esg.offers import offer_made, offer_over, still_open
 from delivery.notification_esg.provider import PushCredentialsRefused, RecipientUnregistered
+from shared.exceptions import NotYet
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -90,11 +91,11 @@ COURSE = {"released": 1, "assigned": 2, "picked-up": 3, "delivered": 4}
 driver who has handed the delivery back comes before them all."""
 
 
-class UnknownOrder(LookupError):
+class UnknownOrder(NotYet):
     """A delivery update came before its order; the event is redelivered later."""
 
 
-class OfferHeldBack(LookupError):
+class OfferHeldBack(NotYet):
     """An offer open to a driver heard offline since: its withdrawal, or the driver coming
     online again, is on its way; the event is redelivered later, pushed only if still open to
     a driver online."""

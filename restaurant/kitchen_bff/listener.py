@@ -49,6 +49,7 @@ from restaurant.events import (
 )
 from restaurant.kitchen_bff.models import FINAL_STATUSES, TICKETS, WITHDRAWN_UNSEEN
 from restaurant.retention import EXPIRES, TOO_LATE, expire_at
+from shared.exceptions import NotYet
 from shared.stores import apply_event
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ Step = Callable[["Envelope", "AbstractDocumentStore", int], None]
 what the notes and markers it leaves expire after (:mod:`restaurant.retention`)."""
 
 
-class RestaurantNotKnownYet(LookupError):
+class RestaurantNotKnownYet(NotYet):
     """An order that does not say where it goes arrived before its restaurant's profile:
     retried until the profile is here."""
 

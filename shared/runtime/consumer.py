@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import ValidationError
 
 from shared.envelope import Envelope, derive_id
-from shared.exceptions import EnvelopeError, PoisonError
+from shared.exceptions import EnvelopeError, NotYet, PoisonError
 from shared.hub.message import Message, dead_lettered, from_message, to_message
 from shared.logs import event_logger
 from shared.runtime.context import Context
@@ -156,6 +156,9 @@ class _FunctionRuntime(Generic[P, F]):
                 action()
         except (PoisonError, ValidationError) as error:
             return self.record_fault(message(), error, ctx, faults)
+        except NotYet as waiting:  # by design: what it needs is on its way
+            ctx.log.info("waits, asking for redelivery: %s", waiting)
+            return Outcome.RETRY
         except Exception as error:
             # A push without deliveryAttempt (the emulator's; GCP's without a dead-letter
             # policy) reads as attempt 1 every time: only a count beyond 1 is known to be one.

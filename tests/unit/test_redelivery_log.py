@@ -12,6 +12,7 @@ import pytest
 
 from shared.clock import ManualClock
 from shared.envelope import Envelope, new_event
+from shared.exceptions import NotYet
 from shared.hub.base import AbstractPublisher
 from shared.hub.message import Message, parse_push, push_body, to_message
 from shared.hub.routing import on_types
@@ -35,9 +36,17 @@ def failing(event: Envelope, ctx: Context[Any]) -> None:
     raise ConnectionError("the store is unavailable")
 
 
-def runtime() -> ConsumerRuntime[Any]:
+class ThingNotKnownYet(NotYet):
+    """What a handler raises when what it needs has not arrived, by design."""
+
+
+def waiting(event: Envelope, ctx: Context[Any]) -> None:
+    raise ThingNotKnownYet("thing t-1 has no profile here yet")
+
+
+def runtime(handler: Any = failing) -> ConsumerRuntime[Any]:
     consumer = Consumer(
-        "listener", Role.LISTENER, Channel(on_types("thing-happened")), handlers=(failing,)
+        "listener", Role.LISTENER, Channel(on_types("thing-happened")), handlers=(handler,)
     )
     service = Service("things", ServiceKind.CONTROL, (consumer,))
     return ConsumerRuntime(
@@ -81,4 +90,21 @@ def test_the_reason_is_in_the_message_not_only_in_the_traceback(
     (record,) = caplog.records
     assert "ConnectionError: the store is unavailable" in record.getMessage()
     assert record.exc_info is not None  # the traceback is still there, for a defect
+    assert record.__dict__["labels"]["eventId"] == HAPPENED.attributes["id"]
+
+
+def test_a_wait_by_design_is_redelivered_and_logged_as_information_without_a_traceback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An order before its restaurant's profile, an offer whose withdrawal is on its way:
+    logged as a warning with a traceback on every retry, they looked like defects."""
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        assert runtime(waiting).handle(HAPPENED.delivered(2)) is Outcome.RETRY
+    (record,) = caplog.records
+    assert record.levelno == logging.INFO
+    assert record.getMessage() == (
+        "waits, asking for redelivery: thing t-1 has no profile here yet"
+    )
+    assert record.exc_info is None
     assert record.__dict__["labels"]["eventId"] == HAPPENED.attributes["id"]
