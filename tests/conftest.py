@@ -6,12 +6,26 @@ is absent *and* ``CI`` is not set; under ``CI=true`` a missing emulator fails.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
 import pytest
 
-from shared import emulators
+from shared import emulators, logs
+
+
+@pytest.fixture(autouse=True)
+def kit_logging_as_it_was() -> Iterator[None]:
+    """Each test leaves the kit's logger as it found it: :func:`shared.logs.configure`
+    (which the demo and a function host call, in process) sets it for good, stopping its
+    records from reaching pytest's capture in every test after."""
+    root = logging.getLogger(logs.ROOT)
+    handlers, level, propagate = list(root.handlers), root.level, root.propagate
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    root.propagate = propagate
 
 
 def _in_ci() -> bool:
