@@ -111,9 +111,15 @@ class LiveStack:
         return found
 
     def settle(self) -> None:
-        """Wait until every host is quiet (at most ``settle_timeout_s``)."""
+        """Wait until every host is quiet (at most ``settle_timeout_s``); else warn which
+        hosts were still busy, and with what."""
         if not self.wait_quiet():
-            _log.warning("the stack was still busy after %.0f s", self.settle_timeout_s)
+            busy = busy_hosts(self.stats(), self.retry_quiet_s) or ["none by now"]
+            _log.warning(
+                "the stack was still busy after %.0f s: %s",
+                self.settle_timeout_s,
+                "; ".join(busy),
+            )
 
     def wait_quiet(self) -> bool:
         """Wait until every host is quiet; False if that took longer than the timeout."""
@@ -125,13 +131,7 @@ class LiveStack:
             signature = tuple(
                 (n, s["handled"], s["published"]) if s else (n, None) for n, s in stats.items()
             )
-            busy = any(
-                s is None
-                or s["inflight"]
-                or s["pending"]
-                or (s["sinceRetryS"] is not None and s["sinceRetryS"] < self.retry_quiet_s)
-                for s in stats.values()
-            )
+            busy = bool(busy_hosts(stats, self.retry_quiet_s))
             now = time.monotonic()
             if signature != last or busy:
                 last, quiet_since = signature, now
@@ -205,3 +205,24 @@ class LiveStack:
         )
         response.raise_for_status()
         return response.json()
+
+
+def busy_hosts(stats: dict[str, dict[str, Any] | None], retry_quiet_s: float) -> list[str]:
+    """Each host of ``stats`` (:meth:`LiveStack.stats`) that is not quiet, and why: it does
+    not answer, has deliveries in flight or pending, or asked for a redelivery less than
+    ``retry_quiet_s`` ago."""
+    found: list[str] = []
+    for name, stat in stats.items():
+        if stat is None:
+            found.append(f"{name} (does not answer)")
+            continue
+        why = [
+            f"{stat['inflight']} in flight" if stat["inflight"] else "",
+            f"{stat['pending']} pending" if stat["pending"] else "",
+            f"a retry {stat['sinceRetryS']:.0f} s ago"
+            if stat["sinceRetryS"] is not None and stat["sinceRetryS"] < retry_quiet_s
+            else "",
+        ]
+        if any(why):
+            found.append(f"{name} ({', '.join(w for w in why if w)})")
+    return found
