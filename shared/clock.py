@@ -6,6 +6,10 @@ import threading
 import time
 from abc import ABC, abstractmethod
 
+LATEST_MS = 253_402_300_799_999
+"""The last millisecond of the year 9999: the latest time the system keeps (Firestore's
+integers end at 2**63 - 1, and a later time is no date)."""
+
 
 class Clock(ABC):
     """A source of epoch-millisecond time."""

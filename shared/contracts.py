@@ -36,6 +36,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 
+from shared.clock import LATEST_MS
 from shared.exceptions import InvalidEventError
 from shared.hub.message import KIT_TAGS, RESERVED_ATTRIBUTES
 
@@ -70,10 +71,6 @@ EpochMs = Annotated[
     int, Field(ge=0, examples=[1767225600000]), Meaning("Epoch milliseconds (UTC).")
 ]
 """A point in time in epoch milliseconds."""
-LATEST_MS = 253_402_300_799_999
-"""The last millisecond of the year 9999: the latest time a consumer keeps. A contract's
-:data:`EpochMs` is bounded only below, and a later time fits neither a store's 64-bit
-integers (Firestore's end at 2**63 - 1) nor a date."""
 ReadEpochMs = Annotated[
     int, Field(ge=0, strict=True), AfterValidator(lambda ms: min(ms, LATEST_MS))
 ]

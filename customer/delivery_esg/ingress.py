@@ -54,7 +54,7 @@ class DeliveryStatusReader(Reader):
 def receive_delivery(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     """Emit ``delivery-status-changed`` keyed by the order, in line with the order's events.
 
-    A ``changedAt`` past :data:`~shared.contracts.LATEST_MS` comes in as that
+    A ``changedAt`` past :data:`~shared.clock.LATEST_MS` comes in as that
     (:data:`~shared.contracts.ReadEpochMs`); a negative one is a fault naming the field.
     """
     delivery = read(event, DeliveryStatusReader)

@@ -44,7 +44,7 @@ def receive_status(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     """Emit ``order-status-changed`` ``{id, status, reason, detail, readyBy, changedAt}``,
     keyed by order and tagged with its status (consumers select the statuses they act on).
 
-    A time past :data:`~shared.contracts.LATEST_MS`, which the contract allows, comes in as
+    A time past :data:`~shared.clock.LATEST_MS`, which the contract allows, comes in as
     that (:data:`~shared.contracts.ReadEpochMs`); a negative one is a fault naming the field.
     """
     order = read(event, OrderStatusReader)

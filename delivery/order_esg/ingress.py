@@ -61,7 +61,7 @@ def receive_order_status(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     The internal ``order-updated`` keeps its own shape ``{id, status, reason,
     customerRef, restaurant, deliveryAddress, notifyCustomer, readyBy, changedAt}``
     whatever version Order publishes. A time the contract allows past
-    :data:`~shared.contracts.LATEST_MS` is passed on as that (still the latest, and kept in
+    :data:`~shared.clock.LATEST_MS` is passed on as that (still the latest, and kept in
     their course by status within it);
     a negative one breaks the contract: a fault naming the field.
     """

@@ -12,15 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from shared.clock import LATEST_MS
 from shared.stores.base import Document, Where
 
 if TYPE_CHECKING:
     from shared.stores.base import AbstractDocumentStore
 
 
-LATEST_STAMP_MS = 253_402_300_799_999
-"""The last millisecond of the year 9999: no page boundary is later (and Firestore's
-integers end at 2**63 - 1)."""
+LATEST_STAMP_MS = LATEST_MS
+"""No page boundary is later than :data:`~shared.clock.LATEST_MS`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from delivery.contracts import DeliveryStatusChanged
-from shared.contracts import LATEST_MS
+from shared.clock import LATEST_MS
 from shared.envelope import new_event
 from tests.customer.conftest import Customer
 

@@ -6,7 +6,7 @@ import pytest
 
 from customer.contracts import OrderPlaced
 from order.contracts import OrderStatusChangedV2
-from shared.contracts import LATEST_MS
+from shared.clock import LATEST_MS
 from shared.envelope import new_event
 from shared.topology import Topic
 from tests.customer.conftest import ADDRESS, HOME, MINUTE, START, Customer
