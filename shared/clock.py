@@ -5,10 +5,18 @@ from __future__ import annotations
 import threading
 import time
 from abc import ABC, abstractmethod
+from datetime import UTC, datetime
 
 LATEST_MS = 253_402_300_799_999
 """The last millisecond of the year 9999: the latest time the system keeps (Firestore's
 integers end at 2**63 - 1, and a later time is no date)."""
+
+
+def utc_text(ms: int) -> str:
+    """The epoch-millisecond time ``ms`` as people and logs read it: RFC 3339 in UTC to
+    the millisecond, e.g. ``2026-01-01T00:00:00.000Z``."""
+    moment = datetime.fromtimestamp(ms // 1000, UTC).replace(microsecond=ms % 1000 * 1000)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class Clock(ABC):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from order.lifecycle_control.deadlines import DEADLINES
 from order.lifecycle_control.event_store import ORDERS, record
+from shared.clock import utc_text
 from shared.envelope import Envelope, derive_id
 from shared.stores import Where
 
@@ -56,4 +57,4 @@ def _time_out(
         metadata={"correlationId": order_id, "causationId": ctx.cause_id},
     )
     if record(ctx.ports.store, event, now_ms):
-        ctx.log.info("order %s: %s at %d", order_id, type, deadline)
+        ctx.log.info("order %s: %s (deadline %s)", order_id, type, utc_text(deadline))
