@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from shared.clock import LATEST_MS
 from shared.exceptions import BusinessRuleViolation
 from shared.http import DEFAULT_TIMEOUT_S
 
@@ -345,14 +346,18 @@ def _authorization(entry: object) -> Authorization | None:
 
 def _epoch_ms(stamp: object) -> int | None:
     """An ISO 8601 time with its offset (``2026-01-01T12:00:00.000Z``) in epoch ms; ``None``
-    for anything else, so a processor that does not say leaves the time to the caller."""
+    for anything else, so a processor that does not say leaves the time to the caller. A
+    time before 1970 or past :data:`LATEST_MS` is no time an event can carry: ``None`` too."""
     if not isinstance(stamp, str):
         return None
     try:
         when = datetime.fromisoformat(stamp)
     except ValueError:
         return None
-    return None if when.tzinfo is None else round(when.timestamp() * 1000)
+    if when.tzinfo is None:
+        return None
+    ms = round(when.timestamp() * 1000)
+    return ms if 0 <= ms <= LATEST_MS else None
 
 
 def _body(response: requests.Response) -> dict[str, Any]:

@@ -517,7 +517,18 @@ def test_the_adapter_reads_the_processors_answers(customer: Customer) -> None:
     assert authorize(adapter(customer), "o-2", DECLINED_CARD) == Declined("card_declined")
 
 
-@pytest.mark.parametrize("stamp", [None, "yesterday", "2026-01-01T00:00:00", 1767225600])
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        None,
+        "yesterday",
+        "2026-01-01T00:00:00",
+        1767225600,
+        "1969-12-31T23:59:59Z",  # no event time is negative (order-placed's placedAt)
+        "0001-01-01T00:00:00+01:00",
+        "9999-12-31T23:59:59-14:00",  # past the latest time the system keeps
+    ],
+)
 def test_the_adapter_leaves_the_time_to_the_caller_when_the_processor_does_not_say_it(
     customer: Customer, stamp: object
 ) -> None:
