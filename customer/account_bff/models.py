@@ -11,7 +11,6 @@ from pydantic import (
     Field,
     StrictBool,
     ValidationError,
-    field_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -75,18 +74,56 @@ number, and a line unfit to show the driver (a control character, a line separat
 bidirectional override left open) as such (400 naming it)."""
 
 
+def _line_fit_to_show(text: str) -> str:
+    """``text``, refused when it is unfit to show as one line in the customer's app
+    (:func:`~shared.text.text_problem`)."""
+    problem = text_problem(text)
+    if problem is not None:
+        raise PydanticCustomError("unfit_text", "{problem}", {"problem": problem})
+    return text
+
+
+ShownLine = Annotated[str, AfterValidator(_line_fit_to_show)]
+"""One line of text the customer's app shows as it was given: a control character, a line
+separator, a bidirectional override left open, or nothing visible is refused (400 naming
+it)."""
+
+
 class Preferences(RequestBody):
     """What the customer likes to eat and whether they want notifications."""
 
     cuisines: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
         default_factory=list, max_length=20
     )
-    """Cuisines the customer likes (up to 20, e.g. ``pizza``), kept as given; nothing
-    filters or recommends by them yet. Left out: none."""
+    """Cuisines the customer likes (up to 20, e.g. ``pizza``, each one line with at least
+    one visible character), kept as given; nothing filters or recommends by them yet. Left
+    out: none."""
     notifications: StrictBool = True
     """Whether the customer wants push notifications about their orders: ``true`` or
     ``false`` (``"no"`` or ``0`` is refused, not guessed at; left out: ``true``); each order
     keeps the choice made at its checkout."""
+
+
+def _cuisines_fit_to_show(preferences: Preferences) -> Preferences:
+    """``preferences``, refused when a cuisine is unfit to show (see :data:`ShownLine`);
+    checked here, not in :class:`Preferences`, so that a stored account still reads as
+    saved (:class:`StoredPreferences`)."""
+    unfit = [
+        InitErrorDetails(
+            type=PydanticCustomError("unfit_text", "{problem}", {"problem": problem}),
+            loc=("cuisines", index),
+            input=cuisine,
+        )
+        for index, cuisine in enumerate(preferences.cuisines)
+        if (problem := text_problem(cuisine)) is not None
+    ]
+    if unfit:
+        raise ValidationError.from_exception_data(Preferences.__name__, unfit)
+    return preferences
+
+
+GivenPreferences = Annotated[Preferences, AfterValidator(_cuisines_fit_to_show)]
+"""Preferences as a customer gives them: a cuisine unfit to show is refused (400 naming it)."""
 
 
 class SavedAddress(Address):
@@ -106,28 +143,21 @@ class StoredPreferences(Preferences):
 class Profile(RequestBody):
     """The profile as the customer writes it (``PUT /me`` replaces it whole)."""
 
-    name: str = Field(min_length=1, max_length=100)
+    name: ShownLine = Field(min_length=1, max_length=100)
     """The customer's name, as they give it (1 to 100 characters, one line, at least one of
     them visible)."""
-    email: str = Field(max_length=254, pattern=EMAIL)
-    """The customer's email address; only its shape (``name@domain.tld``) is checked."""
+    email: ShownLine = Field(max_length=254, pattern=EMAIL)
+    """The customer's email address; only its shape (``name@domain.tld``, no control
+    character) is checked."""
     phone: str | None = Field(default=None, pattern=PHONE)
     """The customer's phone number: digits, optionally a leading ``+``, spaces, brackets and
     dashes. Left out or ``null``: none."""
     delivery_address: GivenAddress | None = None
     """Where orders go when checkout names no other address. Left out or ``null``: none saved,
     and each checkout must give one."""
-    preferences: Preferences = Field(default_factory=Preferences)
+    preferences: GivenPreferences = Field(default_factory=Preferences)
     """What the customer likes to eat and whether they want notifications; left out: no
     cuisines, notifications on."""
-
-    @field_validator("name")
-    @classmethod
-    def _name_fit_to_show(cls, name: str) -> str:
-        problem = text_problem(name)
-        if problem is not None:
-            raise PydanticCustomError("unfit_text", "{problem}", {"problem": problem})
-        return name
 
 
 class PaymentMethod(RequestBody):
@@ -137,8 +167,9 @@ class PaymentMethod(RequestBody):
     """The payment processor's token for the card (``pm_`` and 3 to 64 letters, digits or
     underscores); it pays for orders checked out without a card of their own, and is never
     shown again."""
-    brand: str = Field(min_length=1, max_length=20)
-    """The card's brand as the app shows it (e.g. ``visa``), 1 to 20 characters."""
+    brand: ShownLine = Field(min_length=1, max_length=20)
+    """The card's brand as the app shows it (e.g. ``visa``), 1 to 20 characters, one line,
+    at least one of them visible."""
     last4: str = Field(pattern=r"^[0-9]{4}$")
     """The last four digits of the card number, as the app shows them."""
 

@@ -92,6 +92,13 @@ def test_a_put_replaces_the_profile_and_keeps_the_card(customer: Customer) -> No
             {**PROFILE, "deliveryAddress": {**HOME, "postcode": "\u200b"}},
             "deliveryAddress.postcode",
         ),
+        ({**PROFILE, "email": "alice\x00@example.com"}, "email"),
+        ({**PROFILE, "email": "alice\u202e@example.com"}, "email"),
+        (
+            {**PROFILE, "preferences": {"cuisines": ["thai", "pi\u2028zza"]}},
+            "preferences.cuisines.1",
+        ),
+        ({**PROFILE, "preferences": {"cuisines": ["\u200b"]}}, "preferences.cuisines.0"),
     ],
 )
 def test_a_bad_profile_gets_400_naming_the_field_and_changes_nothing(
@@ -139,6 +146,10 @@ def test_a_saved_card_is_shown_by_brand_and_last_digits_only(customer: Customer)
         ({**CARD, "last4": "42"}, "last4"),
         ({**CARD, "last4": "42a4"}, "last4"),
         ({"token": "pm_card_visa", "last4": "4242"}, "brand"),
+        # the app shows the brand as it was given
+        ({**CARD, "brand": "vi\x1b[2Jsa"}, "brand"),
+        ({**CARD, "brand": "visa\u202e"}, "brand"),
+        ({**CARD, "brand": "\u200b"}, "brand"),
     ],
 )
 def test_a_bad_card_gets_400_naming_the_field(
@@ -290,3 +301,16 @@ def test_a_preference_this_version_does_not_know_is_left_out_not_a_500(
 
     assert response.status_code == 200
     assert response.get_json()["preferences"] == {"cuisines": [], "notifications": True}
+
+
+def test_a_cuisine_saved_before_unfit_ones_were_refused_still_reads(customer: Customer) -> None:
+    customer.call("account-bff", "PUT", "/me", PROFILE)
+    saved = customer.store.get("accounts", "alice")
+    assert saved is not None
+    earlier = {**saved["preferences"], "cuisines": ["thai\x00"]}
+    customer.store.put("accounts", "alice", {**saved, "preferences": earlier})
+
+    response = account(customer)
+
+    assert response.status_code == 200
+    assert response.get_json()["preferences"]["cuisines"] == ["thai\x00"]
