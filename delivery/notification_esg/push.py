@@ -12,8 +12,9 @@ customer who turned notifications off (``notifyCustomer``, passed on by Order
 from Customer) gets none; their driver is still told what concerns the driver.
 
 Statuses may arrive out of order (the announcing triggers are unordered and
-retried late), so the customer is told only what is newer than what they heard:
-an order status by Order's ``changedAt``, a delivery status by dispatch's (see
+retried late), so the customer is told only what is newer than what they were told:
+an order status by Order's ``changedAt`` (a later silent one, ``ready``, is no reason to keep
+the acceptance back), a delivery status by dispatch's (see
 :data:`COURSE` within a millisecond), no acceptance once a delivery status was
 told, and nothing of the delivery once the order is cancelled. A driver is
 pushed an offer only while it is open
@@ -95,6 +96,12 @@ class UnknownOrder(NotYet):
     """A delivery update came before its order; the event is redelivered later."""
 
 
+class KeyRefused(NotYet):
+    """The provider refused our API key, which :func:`_push` logged as an error: the notice
+    waits for ``PUSH_PROVIDER_KEY`` to be put right; the event is redelivered with backoff,
+    then dead-lettered."""
+
+
 class OfferHeldBack(NotYet):
     """An offer open to a driver heard offline since: its withdrawal, or the driver coming
     online again, is on its way; the event is redelivered later, pushed only if still open to
@@ -136,7 +143,7 @@ def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
     heard = (order["status"], order["changedAt"])
     record = store.update(ORDERS, order["id"], remember) or store.get(ORDERS, order["id"])
-    if record is None or (record["status"], record["changedAt"]) != heard:
+    if record is None or _later_told(record, heard):
         ctx.log.info(
             "order %s: %s came after a later status; not notified", order["id"], order["status"]
         )
@@ -148,6 +155,12 @@ def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         return
     if order["status"] in ORDER_STATUSES:
         _tell_customer(ctx, order["id"], record, order["status"], partial(order_update, order))
+
+
+def _later_told(record: Doc, heard: tuple[str, int]) -> bool:
+    """Whether the order's latest status kept in ``record`` is a later one than ``heard`` that
+    the customer is told of; a later silent one (``ready``) makes no earlier notice stale."""
+    return (record["status"], record["changedAt"]) != heard and record["status"] in ORDER_STATUSES
 
 
 def _delivery_told(notified: list[str]) -> bool:
@@ -176,14 +189,21 @@ def _delivery_status_changed(event: Envelope, ctx: Context[DeliveryPorts]) -> No
     if record is None:
         raise UnknownOrder(f"no customer known for order {delivery['orderId']} yet")
     if record.get("status") == "cancelled":
+        ctx.log.info("order %s: %s came after its cancellation; not notified", *_named(delivery))
         return
     last, handed_back = record.get("delivery"), _handed_back(record["notified"], step)
     if last is not None and course(step, handed_back) < course(last, handed_back):
+        ctx.log.info("order %s: %s came after a later status; not notified", *_named(delivery))
         return
     fact = delivery_fact(step, record["notified"])
     if fact is not None:
         compose = partial(delivery_update, delivery)
         _tell_customer(ctx, delivery["orderId"], record, fact, compose, delivery=step)
+
+
+def _named(delivery: Doc) -> tuple[str, str]:
+    """The order and the delivery status (with its driver) a log line names."""
+    return delivery["orderId"], f"{delivery['status']} ({delivery['driver']['id']})"
 
 
 def course(step: Doc, handed_back: set[str]) -> tuple[int, int]:
@@ -298,7 +318,8 @@ def _push(ctx: Context[DeliveryPorts], message: PushMessage, key: str) -> None:
         ctx.log.warning("push skipped: no device registered for the %s of %s", message.kind, key)
     except PushCredentialsRefused as refused:
         ctx.log.error("push of %s held back: %s", key, refused)
-        raise
+        # Reported once, above: the runtime notes a wait as information, a failure again.
+        raise KeyRefused(f"push of {key} waits for PUSH_PROVIDER_KEY") from refused
 
 
 def _told(fact: str, notified: list[str]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -229,6 +230,30 @@ def test_a_provider_refusing_our_key_until_it_is_put_right_still_notifies_once(
     assert list(delivery.push.messages) == ["o-1:accepted:customer"]
     assert delivery.push.calls == 5
     assert delivery.faults() == []
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refusal_of_our_key_is_logged_once_an_attempt_as_an_error_naming_the_notice(
+    delivery: Delivery, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    delivery.push.failures, delivery.push.failure_status = 1, status
+
+    with caplog.at_level(logging.INFO, logger="fooddelivery"):
+        delivery.order("o-1", "accepted")
+
+    reported = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [(r.levelno, r.getMessage()) for r in reported] == [
+        (
+            logging.ERROR,
+            f"push of o-1:accepted:customer held back: the push provider refused our API key "
+            f"({status}): check the secret PUSH_PROVIDER_KEY; the notification is sent once it "
+            "is right",
+        )
+    ]
+    [record] = reported
+    assert record.exc_info is None
+    assert record.__dict__["labels"]["correlationId"] == "o-1"
+    assert list(delivery.push.messages) == ["o-1:accepted:customer"]
 
 
 def test_a_wrong_key_for_good_dead_letters_each_notice_to_resubmit(
@@ -467,6 +492,19 @@ def test_an_acceptance_heard_after_the_cancellation_sends_no_accepted_push(
     assert told(delivery) == ["Order cancelled"]
 
 
+def test_an_acceptance_heard_after_a_silent_later_status_is_still_pushed(
+    delivery: Delivery,
+) -> None:
+    # GIVEN the kitchen marked the order ready (nothing to tell) before its acceptance is heard
+    delivery.order("o-1", "ready", changedAt=START + 2_000)
+
+    delivery.order("o-1", "accepted", changedAt=START + 1_000)  # e.g. retried after an outage
+
+    assert told(delivery) == ["Order accepted"]
+    record = delivery.store.get("notification-orders", "o-1") or {}
+    assert (record["status"], record["changedAt"]) == ("ready", START + 2_000)
+
+
 def test_an_order_status_heard_late_changes_nothing_kept_of_the_order(delivery: Delivery) -> None:
     delivery.order("o-1", "cancelled", reason="rejected", changedAt=START + 2_000)
 
@@ -488,6 +526,19 @@ def test_a_pickup_announced_after_the_delivery_is_not_pushed_after_it(
 
     assert delivery.bus("delivery-status-changed")[-1]["status"] == "picked-up"  # announced last
     assert told(delivery) == ["Order accepted", "Driver assigned", "Delivered"]
+
+
+def test_a_delivery_status_not_pushed_as_stale_says_so_naming_the_order_and_driver(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    deliver_late = delivered_before_the_pickup_is_announced(delivery, monkeypatch)
+
+    with caplog.at_level(logging.INFO, logger="fooddelivery.delivery.notification-esg"):
+        deliver_late()
+
+    assert "order o-1: picked-up (dan) came after a later status; not notified" in [
+        r.getMessage() for r in caplog.records
+    ]
 
 
 def test_a_hand_back_announced_after_the_next_assignment_is_not_the_last_word(
@@ -546,6 +597,19 @@ def test_an_order_kept_before_statuses_were_ordered_is_told_each_fact_once(
         "Driver assigned",
         "Finding another driver",
         "Driver assigned",
+    ]
+
+
+def test_a_delivery_status_after_the_cancellation_says_it_was_not_notified(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    deliver_late = accepted_then_cancelled_unannounced(delivery, monkeypatch)
+
+    with caplog.at_level(logging.INFO, logger="fooddelivery.delivery.notification-esg"):
+        deliver_late()
+
+    assert "order o-1: assigned (dan) came after its cancellation; not notified" in [
+        r.getMessage() for r in caplog.records
     ]
 
 
