@@ -86,7 +86,8 @@ class Position:
             is_position = (
                 isinstance(value, list)
                 and len(value) == 2
-                and all(isinstance(part, str) and part.encode() for part in value)
+                and all(isinstance(part, str) for part in value)
+                and all(part.encode() for part in value[1:])  # a name may be empty, no id is
             )
         except (binascii.Error, ValueError, RecursionError) as error:
             # JSON and UTF-8 errors (a lone surrogate in a part too) are ValueErrors; JSON
