@@ -23,6 +23,10 @@ MENUS = "catalog-menus"
 """Menus, keyed by restaurant id."""
 
 
+POINT = r"^-?[0-9]{1,2}(\.[0-9]+)?,-?[0-9]{1,3}(\.[0-9]+)?$"
+"""``<lat>,<lng>`` in decimal degrees, ASCII digits only (as every query number)."""
+
+
 class PickupAddress(Address):
     """A restaurant's address as its view holds it: a field a later version of this BFF
     stored, and this one does not know (after a rollback), is left out, not a 500."""
@@ -103,7 +107,7 @@ class RestaurantQuery(QueryString):
     open: QueryBool | None = None
     """``true``: only restaurants taking orders now; ``false``: only closed ones. Left out:
     both."""
-    delivers_to: str | None = Field(default=None, pattern=r"^-?\d{1,2}(\.\d+)?,-?\d{1,3}(\.\d+)?$")
+    delivers_to: str | None = Field(default=None, pattern=POINT)
     """``<lat>,<lng>``: only restaurants that deliver there."""
     limit: QueryInt = Field(default=PAGE_LIMIT, ge=1, le=MAX_PAGE_LIMIT)
     """How many restaurants to list per page at most, 20 unless given (up to 100)."""

@@ -73,7 +73,17 @@ def test_restaurants_can_be_filtered_by_cuisine_and_opening(
 
 
 @pytest.mark.parametrize(
-    "where", ["north", "52.5", "52.5,13.4,1", "952.5,13.4", "95,13.4", "52.5,500", "-99.9,-999.9"]
+    "where",
+    [
+        "north",
+        "52.5",
+        "52.5,13.4,1",
+        "952.5,13.4",
+        "95,13.4",
+        "52.5,500",
+        "-99.9,-999.9",
+        "\u0665\u0662,\u0661\u0663",  # digits, but not the ASCII ones query numbers are
+    ],
 )
 def test_a_delivers_to_that_is_not_a_point_is_refused(catalog: Customer, where: str) -> None:
     response = catalog.call("browse-bff", "GET", f"/restaurants?deliversTo={where}")
