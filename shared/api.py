@@ -14,8 +14,14 @@ summary, the rest the description. Bodies, query strings and responses derive
 from the bases in :mod:`shared.api_models`, whose docstrings, and their
 fields', become the schemas' descriptions.
 
-Bad input never reaches a handler: a body that is not JSON or breaks the model
-is answered with 400 and a message per field; a missing or invalid token with
+Bad input never reaches a handler: a body that is not JSON, names one member of an
+object twice (RFC 7493, I-JSON: readers differ on which one counts) or breaks the model
+is answered with 400 (a message per field for the model); a body sent as another type
+than ``application/json``, or compressed (``Content-Encoding``), with 415 (RFC 9110,
+section 15.5.16), ``Accept-Encoding: identity`` and, for POST and PATCH,
+``Accept-Post`` or ``Accept-Patch: application/json``; a body or an ``Idempotency-Key``
+sent to a route that takes none with 400 (for a key, naming the routes that take one:
+ignored, it would pass a retry off as safe); a missing or invalid token with
 401 and a ``WWW-Authenticate: Bearer`` challenge (RFC 6750: ``error="invalid_token"``
 and why, when a token was given); a valid token whose account has no role yet
 (:class:`~shared.auth.NoRole`), or a caller of the wrong kind, with 403 and an
@@ -62,6 +68,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import flask
+from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
 
@@ -107,6 +114,10 @@ ANSWER_HEADERS: Mapping[str, str] = {
 hold the caller's own data (an address, a card's last digits, an order), so no shared
 cache or browser may keep them (RFC 9111, ``no-store``), and a browser must not guess
 HTML in a JSON body that echoes the request (``nosniff``)."""
+JSON = "application/json"
+"""The one media type a request body is read in (``application/*+json`` types too)."""
+_BODY_HEADERS = {"POST": "Accept-Post", "PATCH": "Accept-Patch"}
+"""The header that names the media types a method's body may have (W3C LDP, RFC 5789)."""
 _PARAM = re.compile(r"{(\w+)}")
 _OBJECT_WANTED = "Input should be a JSON object"
 Handler = Callable[..., Any]
@@ -221,7 +232,8 @@ class HttpApi:
     def flask_app(self) -> flask.Flask:
         """A Flask app serving every route plus ``/healthz`` and ``/openapi.json``."""
         app = json_api_flask(self.title)
-        app.json.sort_keys = False  # type: ignore[attr-defined]
+        app.json = _StrictJson(app)
+        app.json.sort_keys = False
         limit_bodies(app)
         for route in self.routes:
             app.add_url_rule(
@@ -253,6 +265,7 @@ class HttpApi:
         def view(**params: str) -> Any:
             try:
                 caller = self._authenticate(route)
+                self._refuse_an_unused_key(route)
                 body = _parse_body(route)
                 query = _parse_query(route)
                 if route.idempotent:
@@ -265,6 +278,20 @@ class HttpApi:
                 return refusal.body(), refusal.status, refusal.headers
 
         return view
+
+    def _refuse_an_unused_key(self, route: Route) -> None:
+        """A 400 for an ``Idempotency-Key`` sent to a route that takes none, naming those that
+        do: ignored, it would let the caller believe a retry safe, and a key reused for another
+        request caught (422), where neither is."""
+        if route.idempotent or not flask.request.headers.get("Idempotency-Key"):
+            return
+        keyed = [f"{r.method} {r.path}" for r in self.routes if r.idempotent]
+        takers = f"only {', '.join(keyed)} of this API" if keyed else "no endpoint of this API"
+        raise HttpError(
+            400,
+            f"{route.method} {route.path} takes no Idempotency-Key, so a retry with one would "
+            f"run again: {takers} takes one",
+        )
 
     def _challenged(self, refusal: HttpError) -> dict[str, str]:
         """The headers of ``refusal``; a 403 also carries an ``insufficient_scope`` challenge
@@ -401,14 +428,42 @@ def _parse_body(route: Route) -> BaseModel | None:
     if route.body is None:
         _refuse_a_body()
         return None
-    if not flask.request.is_json:
-        raise HttpError(
-            400, "the request body must be a JSON object, sent as Content-Type: application/json"
-        )
+    _refuse_an_unreadable_body(route)
     data = request_json()
     if data is None:
         raise HttpError(400, not_a_json_object(data))
     return _validated(route.body, data, "request")
+
+
+def _refuse_an_unreadable_body(route: Route) -> None:
+    """A 415 for a body ``route`` cannot read (RFC 9110, section 15.5.16): compressed, or sent
+    as another type than JSON (what ``curl -d`` sends, a form, say); a 400 when none was sent."""
+    coding = flask.request.headers.get("Content-Encoding", "").strip()
+    if coding.lower() not in ("", "identity"):
+        raise HttpError(
+            415,
+            f"the request body must be sent as it is, not encoded (Content-Encoding: {coding})",
+            headers=unsupported_body_headers(route.method),
+        )
+    if flask.request.is_json:
+        return
+    if not flask.request.get_data(cache=True):
+        raise HttpError(
+            400, f"the request body must be a JSON object, sent as Content-Type: {JSON}"
+        )
+    sent = f"not {flask.request.mimetype}" if flask.request.mimetype else "it came without one"
+    raise HttpError(
+        415,
+        f"the request body must be a JSON object, sent as Content-Type: {JSON} ({sent})",
+        headers=unsupported_body_headers(route.method),
+    )
+
+
+def unsupported_body_headers(method: str) -> dict[str, str]:
+    """The headers of a 415 to ``method``: the content coding a body is read in (RFC 9110,
+    section 12.5.3: none) and, for POST and PATCH, the media type (:data:`JSON`)."""
+    named = _BODY_HEADERS.get(method)
+    return {"Accept-Encoding": "identity", **({named: JSON} if named else {})}
 
 
 def _refuse_a_body() -> None:
@@ -449,12 +504,31 @@ def not_a_json_object(data: Any) -> str:
     of another kind."""
     if data is None:
         try:
-            json.loads(flask.request.get_data(cache=True))
+            flask.current_app.json.loads(flask.request.get_data(cache=True))
         except RecursionError:
             return "the request body's JSON is nested too deeply to read"
         except ValueError as error:  # UnicodeDecodeError too
             return f"the request body is not valid JSON: {error}"
     return "the request body must be a JSON object"
+
+
+class _StrictJson(DefaultJSONProvider):
+    """Flask's JSON, but an object naming one member twice is no JSON a request may send
+    (RFC 7493, I-JSON): readers disagree on which one counts (Python's the last), so a check
+    in front of the API could pass the first and the handler act on the second."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """``s`` decoded as :func:`json.loads` does, refusing a repeated member name."""
+        return json.loads(s, object_pairs_hook=_unique_members, **kwargs)
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    members = dict(pairs)
+    if len(members) < len(pairs):
+        names = [name for name, _ in pairs]
+        twice = next(name for i, name in enumerate(names) if name in names[:i])
+        raise ValueError(f"the member {twice!r} is given more than once in one object")
+    return members
 
 
 class _PrivateAnswer(flask.Response):

@@ -18,11 +18,12 @@ import json as jsonlib
 import sys
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import unquote_to_bytes, urlencode, urlsplit
 
 import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from requests.utils import requote_uri
 
 DEFAULT_TIMEOUT_S = 10.0
 
@@ -44,11 +45,13 @@ class WsgiTransport(BaseAdapter):
         """Run ``request`` through the app and wrap its answer as a ``requests`` response."""
         assert request.url is not None and request.method is not None
         body = request.body.encode() if isinstance(request.body, str) else request.body or b""
-        url = urlsplit(request.url)
+        # as a client sends it: ASCII, anything else percent-encoded as UTF-8
+        url = urlsplit(requote_uri(request.url))
         environ: dict[str, Any] = {
             "REQUEST_METHOD": request.method,
             "SCRIPT_NAME": "",
-            "PATH_INFO": unquote(url.path) or "/",
+            # the path's bytes, one character each (PEP 3333), as a server hands them over
+            "PATH_INFO": unquote_to_bytes(url.path).decode("latin-1") or "/",
             "QUERY_STRING": url.query,
             "SERVER_NAME": url.hostname or "localhost",
             "SERVER_PORT": str(url.port or 80),

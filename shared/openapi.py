@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from shared.api import ANSWER_HEADERS, MAX_BODY_BYTES
+from shared.api import ANSWER_HEADERS, JSON, MAX_BODY_BYTES, unsupported_body_headers
 from shared.exceptions import KitError
 from shared.idempotency_keys import KEY_PATTERN, MAX_KEY_CHARS
 from shared.prose import described, prose
@@ -71,6 +71,28 @@ _ANSWER_HEADERS = {
     },
 }
 """The headers every answer carries (:data:`~shared.api.ANSWER_HEADERS`)."""
+_UNSUPPORTED_BODY_HEADERS = {
+    "Accept-Encoding": {
+        "description": "`identity`: a request body is read as it is sent, never compressed.",
+        "schema": {"type": "string", "const": "identity"},
+    },
+    **{
+        name: {
+            "description": f"`{JSON}`: the one media type a request body is read in.",
+            "schema": {"type": "string", "const": JSON},
+        }
+        for name in ("Accept-Post", "Accept-Patch")
+    },
+}
+"""The headers of a 415 (:func:`~shared.api.unsupported_body_headers`)."""
+_OPEN_RESPONSES = (
+    "Request bodies and query strings are closed: a field or parameter an operation does not "
+    "list is refused (400), as is a request body or an `Idempotency-Key` sent to an operation "
+    "that takes none. Responses are open: a later version may add fields to them, so a client "
+    "ignores any field it does not know (RFC 7493, section 4.2), while every field listed is "
+    "in every answer."
+)
+"""The document's ``info.description``: what a client may rely on, and must tolerate."""
 _RETRY_AFTER = {
     "description": "How many seconds to wait before retrying (RFC 9110).",
     "schema": {"type": "integer", "minimum": 1},
@@ -218,7 +240,16 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
         if route.body is not None:
             operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {"schema": _schema(route.body, components)}},
+                "content": {JSON: {"schema": _schema(route.body, components)}},
+            }
+            responses["415"] = {
+                "description": f"the request body is not sent as `{JSON}`, or is compressed "
+                "(`Content-Encoding`)",
+                "headers": {
+                    name: _UNSUPPORTED_BODY_HEADERS[name]
+                    for name in unsupported_body_headers(route.method)
+                },
+                **error,
             }
         # a route that takes no body reads one sent anyway, to refuse it: it can be too large
         responses.setdefault(
@@ -229,7 +260,7 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
         paths.setdefault(route.path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",
-        "info": {"title": api.title, "version": api.version},
+        "info": {"title": api.title, "version": api.version, "description": _OPEN_RESPONSES},
         "paths": paths,
         "components": {
             "schemas": components,

@@ -85,11 +85,12 @@ def test_invalid_bodies_get_400_with_a_message_per_field(setup, body, field):
     assert created == []
 
 
-def test_a_body_that_is_not_json_gets_400(setup):
+def test_a_body_that_is_not_json_gets_415(setup):
     client, created, _ = setup
     response = client.post("/orders/o1", data="items=1", headers=ALICE)
-    assert response.status_code == 400
+    assert response.status_code == 415
     assert "JSON" in response.get_json()["error"]
+    assert created == []
 
 
 @pytest.mark.parametrize(
@@ -187,6 +188,7 @@ def test_openapi_document_describes_every_route(setup):
         "404",
         "409",
         "413",
+        "415",
         "422",
         "500",
         "503",

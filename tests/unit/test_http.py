@@ -75,3 +75,16 @@ def test_statuses_and_empty_bodies_come_back_unchanged(session: requests.Session
 def test_other_urls_still_go_over_the_network(session: requests.Session) -> None:
     with pytest.raises(requests.ConnectionError):
         session.get("http://127.0.0.1:9/nothing-listens-here", timeout=2)
+
+
+@pytest.mark.parametrize("path", ["caf%C3%A9/%E2%82%AC", "café/€"])
+def test_a_path_beyond_ascii_arrives_as_a_server_would_hand_it_over(
+    session: requests.Session, path: str
+) -> None:
+    served = echo_app().test_client().get("/echo/caf%C3%A9/%E2%82%AC?q=%E2%82%AC")
+
+    answer = session.get(f"http://echo.test/echo/{path}?q=€", timeout=5)
+
+    assert answer.status_code == served.status_code == 200
+    assert answer.json()["path"] == served.get_json()["path"] == "café/€"
+    assert answer.json()["args"] == served.get_json()["args"] == {"q": "€"}
