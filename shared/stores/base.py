@@ -10,13 +10,14 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from shared.exceptions import InvalidQuery
 from shared.stores.document_rules import MAX_QUERY_PATH_BYTES, is_field_name
 
 Doc = dict[str, Any]
 Operator = Literal["==", "!=", "<", "<=", ">", ">=", "in", "array_contains"]
+OPERATORS: frozenset[str] = frozenset(get_args(Operator))
 Updater = Callable[[Doc | None], Doc | None]
 """Receives the current document (``None`` if absent) and returns the new one,
 or ``None`` to leave the document as it is."""
@@ -58,10 +59,12 @@ def field_path_problem(path: object) -> str | None:
 class Where:
     """A query condition on one field (dotted paths reach into maps).
 
-    Refuses (:class:`~shared.exceptions.InvalidQuery`) what Firestore would: a field
-    path it does not take (:func:`field_path_problem`), ``in`` over no values or more
-    than :data:`MAX_IN_VALUES`, and ``None`` compared other than with ``==`` or ``!=``
-    (a query refuses NaN so compared, and values Firestore cannot compare:
+    Refuses (:class:`~shared.exceptions.InvalidQuery`) what Firestore would, and an
+    operator the port has not (``not-in``: the embedded store would find nothing,
+    Firestore something): a field path it does not take (:func:`field_path_problem`),
+    ``in`` over anything but a list (or tuple or set) of 1 to :data:`MAX_IN_VALUES`
+    values, and ``None`` compared other than with ``==`` or ``!=`` (a query refuses NaN
+    so compared, and values Firestore cannot compare:
     :func:`shared.stores.query.check_query`).
     """
 
@@ -73,6 +76,11 @@ class Where:
         problem = field_path_problem(self.field)
         if problem is not None:
             raise InvalidQuery(f"field {self.field!r}: {problem}")
+        if self.op not in OPERATORS:
+            raise InvalidQuery(f"{self.field} {self.op!r} ...: not one of {sorted(OPERATORS)}")
+        if self.op == "in" and not isinstance(self.value, (list, tuple, set, frozenset)):
+            kind = type(self.value).__name__
+            raise InvalidQuery(f"{self.field} in ...: takes a list of values, not a {kind}")
         if self.op == "in" and not 0 < len(self.value) <= MAX_IN_VALUES:
             raise InvalidQuery(
                 f"{self.field} in ...: Firestore takes 1 to {MAX_IN_VALUES} values, "

@@ -12,7 +12,7 @@ reads included, with :class:`~shared.exceptions.InvalidKey`.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from shared.exceptions import InvalidDocument, InvalidKey
@@ -142,8 +142,20 @@ def _value(value: Any, depth: int = 0, prefix: int = 0) -> Any:
             raise _Refused(f"maps and arrays nest at most {MAX_DEPTH} deep")
         return _map(value, depth, prefix) if kind is dict else _array(value, depth, prefix)
     if isinstance(value, datetime):
+        _check_instant(value)
         return value
     raise _Refused(f"{kind.__name__} is not a Firestore value")
+
+
+def _check_instant(value: datetime) -> None:
+    """Refuse a datetime whose instant is outside the years 1 to 9999 in UTC, as no Firestore
+    timestamp holds it (an aware one near either end; a naive one is taken as UTC)."""
+    if value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            problem = f"{value} is outside Firestore's timestamps (years 1 to 9999 UTC)"
+            raise _Refused(problem) from None
 
 
 def _map(value: dict[Any, Any], depth: int, prefix: int) -> dict[str, Any]:
@@ -308,7 +320,10 @@ def _query_value_size(value: Any) -> int:
         if not _MIN_INT <= value <= _MAX_INT:
             raise _Refused(f"{value} does not fit in 64 bits")
         return 8
-    if isinstance(value, (float, datetime)):
+    if isinstance(value, datetime):
+        _check_instant(value)
+        return 8
+    if isinstance(value, float):
         return 8
     if isinstance(value, str):
         size = _utf8_size(value)

@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from google.api_core.exceptions import Aborted, Conflict, GoogleAPIError
+from google.api_core.exceptions import Aborted, AlreadyExists, GoogleAPIError
 from google.auth.exceptions import GoogleAuthError
 from google.cloud import firestore
 from google.cloud.firestore_v1 import FieldFilter
@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from google.cloud.firestore_v1.transaction import Transaction
 
 TRANSACTION_ATTEMPTS = 10
-"""Attempts of one ``update`` transaction before it fails with :class:`ConflictError`."""
+"""Attempts of one ``update`` transaction's commit (the SDK's retries) and of its read (this
+module's) before it fails with :class:`ConflictError`."""
 _INEQUALITIES = frozenset({"!=", "<", "<=", ">", ">="})
 _LOCKS = tuple(threading.Lock() for _ in range(64))
 _log = logging.getLogger(__name__)
@@ -71,6 +72,17 @@ def _storable(collection: str, key: str, data: Doc) -> Doc:
     data = normalized(data)
     check_size(collection, key, data)
     return data
+
+
+def _unmasked(error: BaseException) -> BaseException:
+    """The error a transaction failed with: ``error``, or, when that is the error its rollback
+    then failed with (an API error, or a ``ValueError`` when it had not begun), the first,
+    which the SDK keeps as the rollback error's ``__context__``."""
+    first = error.__context__
+    rollback = isinstance(error, GoogleAPIError) or type(error) is ValueError
+    if rollback and isinstance(first, (_UpdaterFailed, KitError, GoogleAPIError, ValueError)):
+        return first
+    return error
 
 
 def _transact(transaction: Transaction, ref: DocumentReference, updater: Updater) -> Doc | None:
@@ -154,8 +166,10 @@ class FirestoreDocumentStore(ClientHolder, AbstractDocumentStore):
             data = _storable(collection, key, data)
             try:
                 ref.create(data)
-            except Conflict:  # AlreadyExists
+            except AlreadyExists:  # not any 409: an Aborted create (contention) created nothing
                 return False
+            except Aborted as e:
+                raise ConflictError(f"create {collection}/{key} lost a race") from e
             return True
 
     def put(self, collection: str, key: str, data: Doc) -> None:
@@ -178,19 +192,36 @@ class FirestoreDocumentStore(ClientHolder, AbstractDocumentStore):
     def _in_transaction(
         self, action: str, collection: str, key: str, body: Callable[..., Any], argument: Any
     ) -> Any:
-        """Run ``body(transaction, ref, argument)`` in a retried transaction on one document."""
+        """Run ``body(transaction, ref, argument)`` in a retried transaction on one document.
+
+        The SDK retries a transaction whose commit aborts, not one whose begin or read
+        aborts (as Firestore's reads may under contention): that one, which wrote nothing,
+        is run again here in a new transaction, up to :data:`TRANSACTION_ATTEMPTS` times.
+        """
         try:
             with sdk_errors(f"{action} {collection}/{key}"):
                 ref = self._ref(collection, key)
-                transaction = self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS)
-                run = firestore.transactional(body)  # per call: it holds the retry state
                 with _lock(self._project, ref.path):
-                    try:
-                        return run(transaction, ref, argument)
-                    except ValueError as e:  # "failed to commit in N attempts"
-                        if not isinstance(e.__cause__, Aborted):
-                            raise
-                        raise ConflictError(f"{action} {collection}/{key} kept aborting") from e
+                    for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+                        transaction = self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS)
+                        run = firestore.transactional(body)  # per call: it holds the retry state
+                        try:
+                            return run(transaction, ref, argument)
+                        except (GoogleAPIError, ValueError) as e:
+                            failure = _unmasked(e)
+                            read_aborted = isinstance(failure, Aborted)
+                            if read_aborted and attempt < TRANSACTION_ATTEMPTS:
+                                continue
+                            commits_aborted = type(failure) is ValueError and isinstance(
+                                failure.__cause__, Aborted
+                            )  # the SDK's "failed to commit in N attempts"
+                            if read_aborted or commits_aborted:
+                                message = f"{action} {collection}/{key} kept aborting"
+                                raise ConflictError(message) from failure
+                            if failure is e:
+                                raise
+                            raise failure from e
+                raise AssertionError("unreachable")
         except _UpdaterFailed as e:
             raise e.args[0] from None
 

@@ -13,7 +13,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -315,6 +315,35 @@ class DocumentStoreContract(ABC):
         assert store.get(COLL, "k") == stored
 
     @pytest.mark.parametrize(
+        "moment",
+        [
+            datetime.max.replace(tzinfo=timezone(timedelta(hours=-5))),
+            datetime.min.replace(tzinfo=timezone(timedelta(hours=1))),
+        ],
+        ids=["after-9999-utc", "before-year-1-utc"],
+    )
+    def test_a_moment_outside_firestores_timestamps_is_refused(
+        self, store: AbstractDocumentStore, moment: datetime
+    ) -> None:
+        """An aware datetime whose instant in UTC falls outside the years 1 to 9999: no write
+        stores it, no query compares it; the two ends themselves are taken."""
+        ends = [datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)]
+        for write in (
+            lambda doc: store.put(COLL, "k", doc),
+            lambda doc: store.update(COLL, "k", lambda _: doc),
+        ):
+            with pytest.raises(InvalidDocument) as refused:
+                write({"at": {"when": [moment]}})
+            assert refused.value.field == "at.when.0"
+        assert store.get(COLL, "k") is None
+        store.put(COLL, "k", {"at": ends[1], "ends": ends})
+        for where in (Where("at", "<", moment), Where("at", "in", [moment, ends[1]])):
+            with pytest.raises(InvalidQuery):
+                store.query(COLL, [where])
+        assert [d.key for d in store.query(COLL, [Where("at", "in", ends)])] == ["k"]
+        assert store.get(COLL, "k") == {"at": ends[1], "ends": ends}
+
+    @pytest.mark.parametrize(
         ("refused", "field", "stored"),
         [
             ({"a" * 700: {"b" * 800: 1}}, "a" * 700, {"a" * 700: {"b" * 799: 1}}),
@@ -369,6 +398,10 @@ class DocumentStoreContract(ABC):
         [
             lambda: Where("v", "in", []),
             lambda: Where("v", "in", list(range(31))),
+            lambda: Where("v", "in", "ab"),
+            lambda: Where("v", "in", 3),
+            lambda: Where("v", "not-in", [1]),  # type: ignore[arg-type]
+            lambda: Where("tags", "array_contains_any", [1]),  # type: ignore[arg-type]
             lambda: Where("v", "<", None),
             lambda: Where("", "==", 1),
             lambda: Where("m..v", "==", 1),
@@ -381,6 +414,10 @@ class DocumentStoreContract(ABC):
         ids=[
             "in-nothing",
             "in-31",
+            "in-text",
+            "in-number",
+            "not-in",
+            "array-contains-any",
             "less-than-none",
             "empty-field",
             "empty-name",

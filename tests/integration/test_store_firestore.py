@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from typing import Any
 
 import pytest
 
-from shared.stores.base import AbstractChangeFeed, AbstractDocumentStore
-from shared.stores.firestore import FirestoreDocumentStore
+from shared.exceptions import ConflictError, InvalidDocument
+from shared.stores.base import AbstractChangeFeed, AbstractDocumentStore, Doc
+from shared.stores.firestore import TRANSACTION_ATTEMPTS, FirestoreDocumentStore
 from shared.stores.firestore_feed import FirestoreChangeFeed
 from tests.contracts.store_contract import DocumentStoreContract
 
@@ -69,3 +71,131 @@ def test_documents_the_emulator_resends_unchanged_are_not_decoded_again(
 
     assert sorted(seen) == [(f"o-{n:03d}", n, -n - 1) for n in range(10)]
     assert len(decoded) <= 20, f"{len(decoded)} documents decoded for 10 changes"
+
+
+def _aborting_reads(monkeypatch: pytest.MonkeyPatch, times: int) -> list[int]:
+    """Make the first ``times`` reads in a transaction abort, as Firestore's reads may under
+    contention; returns a list that grows by one per read tried in a transaction."""
+    from google.api_core.exceptions import Aborted
+    from google.cloud.firestore_v1.document import DocumentReference
+
+    reads: list[int] = []
+    real_get = DocumentReference.get
+
+    def get(self: DocumentReference, *args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("transaction") is not None:
+            reads.append(1)
+            if len(reads) <= times:
+                raise Aborted("Aborted due to cross-transaction contention.")
+        return real_get(self, *args, **kwargs)
+
+    monkeypatch.setattr(DocumentReference, "get", get)
+    return reads
+
+
+def test_a_transaction_whose_read_aborts_is_run_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK retries only an aborted commit; an aborted read wrote nothing and is retried too."""
+    store = FirestoreDocumentStore(project=f"abort-{uuid.uuid4().hex[:12]}")
+    try:
+        store.put("c", "k", {"n": 1})
+        reads = _aborting_reads(monkeypatch, times=2)
+        seen: list[Doc | None] = []
+        assert store.update("c", "k", lambda d: seen.append(d) or {"n": (d or {})["n"] + 1})
+        assert (len(reads), seen) == (3, [{"n": 1}])
+        reads.clear()
+        assert store.delete_if("c", "k", lambda d: d["n"] == 2) is True
+        assert len(reads) == 3
+        assert store.get("c", "k") is None
+    finally:
+        store.close()
+
+
+def test_a_read_that_keeps_aborting_is_a_conflict(monkeypatch: pytest.MonkeyPatch) -> None:
+    store = FirestoreDocumentStore(project=f"abort-{uuid.uuid4().hex[:12]}")
+    try:
+        store.put("c", "k", {"n": 1})
+        reads = _aborting_reads(monkeypatch, times=TRANSACTION_ATTEMPTS)
+        with pytest.raises(ConflictError):
+            store.update("c", "k", lambda d: {"n": 2})
+        assert len(reads) == TRANSACTION_ATTEMPTS
+        monkeypatch.undo()
+        assert store.get("c", "k") == {"n": 1}
+    finally:
+        store.close()
+
+
+def test_a_failed_rollback_hides_not_why_the_transaction_failed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The SDK raises the rollback's error over the first: the caller still gets the first."""
+    from google.api_core.exceptions import ServiceUnavailable
+    from google.cloud.firestore_v1.transaction import Transaction
+
+    real_rollback = Transaction._rollback
+
+    def rollback(self: Transaction) -> None:
+        real_rollback(self)
+        raise ServiceUnavailable("the connection dropped")
+
+    store = FirestoreDocumentStore(project=f"rollback-{uuid.uuid4().hex[:12]}")
+    try:
+        store.put("c", "k", {"n": 1})
+        monkeypatch.setattr(Transaction, "_rollback", rollback)
+        with pytest.raises(KeyError):
+            store.update("c", "k", lambda d: {"n": (d or {})["missing"]})
+        with pytest.raises(KeyError):
+            store.delete_if("c", "k", lambda d: d["missing"])
+        with pytest.raises(InvalidDocument):
+            store.update("c", "k", lambda d: {"n": 2**64})
+        reads = _aborting_reads(monkeypatch, times=1)
+        assert store.update("c", "k", lambda d: {"n": 3}) == {"n": 3}
+        assert len(reads) == 2
+    finally:
+        store.close()
+
+
+def test_a_create_that_aborts_is_a_conflict_not_a_document_that_exists(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Aborted (contention) is a 409 as AlreadyExists is, yet it created nothing: reporting
+    the document as there (``False``) would have a caller drop what it meant to record."""
+    from google.api_core.exceptions import Aborted
+    from google.cloud.firestore_v1.document import DocumentReference
+
+    def create(self: DocumentReference, *args: Any, **kwargs: Any) -> Any:
+        raise Aborted("Too much contention on these documents. Please try again.")
+
+    store = FirestoreDocumentStore(project=f"create-{uuid.uuid4().hex[:12]}")
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(DocumentReference, "create", create)
+            with pytest.raises(ConflictError):
+                store.create("c", "k", {"v": 1})
+        assert store.get("c", "k") is None
+        assert store.create("c", "k", {"v": 1}) is True
+        assert store.create("c", "k", {"v": 2}) is False
+    finally:
+        store.close()
+
+
+def test_a_transaction_whose_begin_aborts_is_run_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Then the SDK's rollback fails too (nothing to roll back): the abort is what counts."""
+    from google.api_core.exceptions import Aborted
+    from google.cloud.firestore_v1.transaction import Transaction
+
+    real_begin = Transaction._begin
+    begun: list[int] = []
+
+    def begin(self: Transaction, *args: Any, **kwargs: Any) -> None:
+        begun.append(1)
+        if len(begun) == 1:
+            raise Aborted("Aborted due to cross-transaction contention.")
+        real_begin(self, *args, **kwargs)
+
+    store = FirestoreDocumentStore(project=f"begin-{uuid.uuid4().hex[:12]}")
+    try:
+        monkeypatch.setattr(Transaction, "_begin", begin)
+        assert store.update("c", "k", lambda d: {"n": 1}) == {"n": 1}
+        assert len(begun) == 2
+    finally:
+        store.close()
