@@ -10,5 +10,5 @@ code runs against it (or in process through :class:`shared.http.WsgiTransport`):
 
 What they share: :mod:`fakes.server` (serving), :mod:`fakes.idempotency`
 (replays by ``Idempotency-Key``), :mod:`fakes.faults` (``POST /_fake/fail-next``)
-and :mod:`fakes.web` (JSON errors, validation, API keys).
+and :mod:`fakes.web` (JSON errors, body size limit, validation, API keys).
 """

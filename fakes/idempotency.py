@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import flask
 
-from fakes.web import FakeError, Reply
+from fakes.web import FakeError, Reply, request_json
 
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEY_IN_USE = "a request with this Idempotency-Key is still being processed: retry later"
@@ -93,6 +93,6 @@ class IdempotencyStore:
 def request_fingerprint() -> str:
     """A digest of the current request's method, path and body (JSON compared by value)."""
     request = flask.request
-    data = request.get_json(silent=True)
+    data = request_json()
     body = json.dumps(data, sort_keys=True) if data is not None else request.get_data(as_text=True)
     return hashlib.sha256(json.dumps([request.method, request.path, body]).encode()).hexdigest()

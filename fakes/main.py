@@ -39,7 +39,7 @@ from flask.typing import ResponseReturnValue
 from fakes import payment_processor as payment_processor_app
 from fakes import point_of_sale as point_of_sale_app
 from fakes import push_provider as push_provider_app
-from fakes.web import FakeError
+from fakes.web import FakeError, request_json
 
 DEFAULT_AUTO_ANSWER_S = 2.0
 """Seconds from an order's arrival to its acceptance, and from acceptance to ready."""
@@ -79,7 +79,7 @@ def restrict_callbacks(app: flask.Flask, prefix: str) -> flask.Flask:
         request = flask.request
         if request.method != "POST" or request.path != "/orders":
             return
-        body = request.get_json(silent=True)
+        body = request_json()
         url = body.get("callbackUrl") if isinstance(body, dict) else None
         if isinstance(url, str) and not is_under(url, prefix):
             raise FakeError(403, f"this point of sale calls back only under {prefix}")

@@ -1,4 +1,5 @@
-"""What every fake shares: JSON error bodies, body validation, API keys, ids and timestamps.
+"""What every fake shares: JSON error bodies, a body size limit, body validation, API keys, ids
+and timestamps.
 
 Errors have the same shape as the platform's own APIs (see :mod:`shared.api`):
 ``{"error": "...", "fields": {...}}``, where ``fields`` appears only for
@@ -16,13 +17,15 @@ import flask
 from flask.json.provider import DefaultJSONProvider
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, ValidationError
-from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.exceptions import MethodNotAllowed, RequestEntityTooLarge
 
 M = TypeVar("M", bound=BaseModel)
 Reply = tuple[dict[str, Any], int]
 """A JSON body and its HTTP status."""
 
 MAX_IDEMPOTENCY_KEY = 255
+MAX_BODY_BYTES = 1024 * 1024
+"""The largest request body a fake takes; a larger one is refused with 413."""
 
 
 class FakeError(Exception):
@@ -51,10 +54,19 @@ class FakeError(Exception):
 
 
 def create_base_app(name: str) -> flask.Flask:
-    """A Flask app answering errors in JSON, with ``GET /healthz``."""
+    """A Flask app answering errors in JSON, with ``GET /healthz``, refusing a body over
+    :data:`MAX_BODY_BYTES` with 413 before any other hook runs."""
     app = flask.Flask(name)
     if isinstance(app.json, DefaultJSONProvider):
         app.json.sort_keys = False
+    # werkzeug refuses a Content-Length over the limit, but cuts a chunked body short at
+    # it: reading to one byte more tells a body too large from one that fits
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES + 1
+
+    @app.before_request
+    def refuse_a_body_too_large() -> None:
+        if len(flask.request.get_data(cache=True)) > MAX_BODY_BYTES:
+            raise RequestEntityTooLarge()
 
     @app.errorhandler(FakeError)
     def refused(error: FakeError) -> ResponseReturnValue:
@@ -69,6 +81,10 @@ def create_base_app(name: str) -> flask.Flask:
     def not_allowed(error: MethodNotAllowed) -> ResponseReturnValue:
         allowed = ", ".join(error.valid_methods or ())
         return {"error": f"{flask.request.method} is not allowed here"}, 405, {"Allow": allowed}
+
+    @app.errorhandler(413)
+    def too_large(_: Exception) -> ResponseReturnValue:
+        return {"error": f"the request body is over {MAX_BODY_BYTES} bytes"}, 413
 
     @app.errorhandler(500)
     def crashed(_: Exception) -> ResponseReturnValue:
@@ -105,9 +121,18 @@ def idempotency_key() -> str:
     return key
 
 
+def request_json() -> Any:
+    """The current request's JSON body, or ``None`` when it is not JSON (or nested deeper
+    than the decoder goes)."""
+    try:
+        return flask.request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
 def parse_body(model: type[M]) -> M:
     """The JSON body validated as ``model``; 400 with a message per field otherwise."""
-    data = flask.request.get_json(silent=True)
+    data = request_json()
     if not isinstance(data, dict):
         raise FakeError(400, "the body must be a JSON object (Content-Type: application/json)")
     return validate(model, data)

@@ -3,7 +3,9 @@
 Each order is accepted (15 minutes of preparation) ``delay_s`` seconds after it
 arrives, and marked ready ``delay_s`` seconds after that. A failed callback is
 tried again after the same delay, up to :data:`MAX_ATTEMPTS` times; an order
-whose state changed meanwhile (cancelled, answered by hand) is left alone.
+whose state changed meanwhile (cancelled, answered by hand) is left alone. Stopping
+waits at most :data:`STOP_WAIT_S` for an answer whose callback is on its way, so a
+webhook that hangs does not hold the fake up for the callback's whole timeout.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import math
 import threading
 import time
 from typing import Literal
@@ -21,6 +24,8 @@ from fakes.web import FakeError
 
 PREP_MINUTES = 15
 MAX_ATTEMPTS = 3
+STOP_WAIT_S = 1.0
+"""How long :meth:`AutoAnswerer.stop` waits for an answer in progress (its callback)."""
 Step = Literal["accept", "ready"]
 _log = logging.getLogger("fakes.point_of_sale")
 
@@ -29,8 +34,8 @@ class AutoAnswerer:
     """A daemon thread answering orders on a schedule; :meth:`stop` ends it."""
 
     def __init__(self, pos: PointOfSale, delay_s: float) -> None:
-        if delay_s < 0:
-            raise ValueError("the auto-answer delay cannot be negative")
+        if not (math.isfinite(delay_s) and delay_s >= 0):
+            raise ValueError(f"the auto-answer delay must be seconds, 0 or more, not {delay_s}")
         self._pos = pos
         self._delay_s = delay_s
         self._due: list[tuple[float, int, str, Step, int]] = []
@@ -49,11 +54,12 @@ class AutoAnswerer:
             self._wakeup.notify()
 
     def stop(self) -> None:
-        """Stop answering and wait for the thread to end; idempotent."""
+        """Stop answering; wait for an answer in progress at most :data:`STOP_WAIT_S`, after
+        which its daemon thread ends with the process; idempotent."""
         with self._wakeup:
             self._stopped = True
             self._wakeup.notify()
-        self._thread.join()
+        self._thread.join(STOP_WAIT_S)
 
     def _run(self) -> None:
         while True:

@@ -3,7 +3,8 @@
 The body is compact JSON. ``X-Pos-Signature`` is ``t=<unix seconds>,v1=<hex>``:
 the hex HMAC-SHA256, keyed with the key of the restaurant the callback is from,
 of the sending time, a dot and the exact bytes sent. Signing the time lets the
-webhook refuse a callback replayed long after it was sent.
+webhook refuse a callback replayed long after it was sent. As webhook senders do, it
+posts only to the URL it was given: a redirect is not followed, and fails the callback.
 
 The platform gives each restaurant's point of sale its own key, derived from the
 platform's webhook secret (the hex HMAC-SHA256, keyed with the secret, of
@@ -64,14 +65,19 @@ class Callbacks:
         self._now_s = now_s
 
     def send(self, url: str, payload: dict[str, Any]) -> None:
-        """POST ``payload`` to ``url``; :class:`CallbackFailed` unless it answers 2xx."""
+        """POST ``payload`` to ``url``; :class:`CallbackFailed` unless it answers 2xx (a
+        redirect is not followed)."""
         body = json.dumps(payload, separators=(",", ":")).encode()
         key = restaurant_key(self._secret, payload["restaurantId"])
         signature = sign(body, key, int(self._now_s()))
         headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature}
         try:
-            response = self._session.post(url, data=body, headers=headers, timeout=TIMEOUT_S)
+            response = self._session.post(
+                url, data=body, headers=headers, timeout=TIMEOUT_S, allow_redirects=False
+            )
         except requests.RequestException as e:
             raise CallbackFailed(f"{type(e).__name__}: {e}") from e
+        if response.is_redirect:
+            raise CallbackFailed(f"{url} answered {response.status_code}, a redirect: not followed")
         if not 200 <= response.status_code < 300:
             raise CallbackFailed(f"{url} answered {response.status_code}")

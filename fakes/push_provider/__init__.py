@@ -2,7 +2,8 @@
 
 Every route needs ``Authorization: Bearer <api_key>``.
 
-* ``POST /v1/messages`` ``{to: {kind: "customer"|"driver", id}, title, body, data?}`` with an
+* ``POST /v1/messages`` ``{to: {kind: "customer"|"driver", id}, title, body, data?}`` (``data``:
+  string values, at most 4 KiB of keys and values, as push services take) with an
   ``Idempotency-Key`` -> 202 ``{id: "msg_..."}``; the same key again -> the same id, and
   the message is not kept twice (see :mod:`fakes.idempotency`). A driver's ``id`` is the
   driver's; a customer's is a topic their app subscribed to (an order's ``customerRef``).

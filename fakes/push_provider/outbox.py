@@ -6,11 +6,14 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from fakes.web import new_id, now_iso
 
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+MAX_DATA_BYTES = 4096
+"""The most a message's ``data`` holds, keys and values in UTF-8: push services (FCM, APNs)
+refuse a payload over 4 KiB."""
 
 
 class Recipient(BaseModel):
@@ -31,6 +34,14 @@ class MessageRequest(BaseModel):
     title: str = Field(min_length=1, max_length=120)
     body: str = Field(min_length=1, max_length=500)
     data: dict[str, str] = Field(default_factory=dict, max_length=50)
+
+    @field_validator("data")
+    @classmethod
+    def _fits_a_push(cls, data: dict[str, str]) -> dict[str, str]:
+        size = sum(len(key.encode()) + len(value.encode()) for key, value in data.items())
+        if size > MAX_DATA_BYTES:
+            raise ValueError(f"at most {MAX_DATA_BYTES} bytes of keys and values, not {size}")
+        return data
 
 
 class MessageQuery(BaseModel):

@@ -423,3 +423,27 @@ def test_auto_answer_stops(session: requests.Session, receiver: Receiver) -> Non
     assert status_of(client) == "received"
     assert receiver.calls == []
     worker.stop()
+
+
+def test_a_redirecting_webhook_fails_the_callback_which_is_not_followed(
+    client: FlaskClient, receiver: Receiver
+) -> None:
+    """A webhook sender posts only to the URL it was given: a webhook that answers only
+    through a redirect (say, to add a trailing slash) would fail against a real one."""
+    app = flask.Flask("redirecting")
+
+    @app.post("/pos/callbacks")
+    def redirect() -> flask.Response:
+        return flask.redirect(receiver.url, 308)
+
+    with serve(app) as redirecting:
+        submit(client, order(f"{redirecting.url}/pos/callbacks"))
+        response = client.post("/orders/o-1/accept", json={"prepMinutes": 20})
+
+    assert response.status_code == 502
+    assert response.get_json() == {
+        "error": f"the callback failed: {redirecting.url}/pos/callbacks answered 308, "
+        "a redirect: not followed"
+    }
+    assert receiver.calls == []
+    assert status_of(client) == "received"

@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from fakes.push_provider import DEFAULT_API_KEY, create_app
+from fakes.push_provider.outbox import MAX_DATA_BYTES
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
 
@@ -131,6 +132,23 @@ def test_limits_are_inclusive(client: FlaskClient) -> None:
     response = send(client, message(title="t" * 120, body="b" * 500))
 
     assert response.status_code == 202
+
+
+def test_data_over_a_push_payload_is_400_as_push_services_refuse_it(
+    client: FlaskClient,
+) -> None:
+    """A gateway whose data fits the fake must fit FCM's and APNs' 4 KiB too."""
+    fits = {"orderId": "o-1", "note": "é" * ((MAX_DATA_BYTES - len("orderIdo-1note")) // 2)}
+    too_much = {**fits, "x": "y"}
+
+    refused = send(client, message(data=too_much), key="too-much")
+    accepted = send(client, message(data=fits), key="fits")
+
+    assert refused.status_code == 400
+    assert list(refused.get_json()["fields"]) == ["data"]
+    assert f"at most {MAX_DATA_BYTES} bytes" in refused.get_json()["fields"]["data"]
+    assert accepted.status_code == 202
+    assert [m["data"] for m in messages(client)] == [fits]
 
 
 def test_messages_are_searchable_in_arrival_order(client: FlaskClient) -> None:
