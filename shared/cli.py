@@ -4,6 +4,10 @@ The kit contributes the generic commands (``topology``, ``token``, ``contracts``
 ``lake``, ``migrate``, ``tfvars``/``deploy``/``teardown``, ``faults``); a project adds
 its own (``demo``...) through the ``fooddelivery.commands`` entry-point group, each a
 function that registers a sub-parser.
+
+This module imports the standard library only: the commands' modules (a second or more
+of imports) load inside :func:`main`, so a Ctrl-C while they do ends like one during the
+command, with exit code 130 and no traceback.
 """
 
 from __future__ import annotations
@@ -13,25 +17,17 @@ import os
 import signal
 import stat
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
-from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Any, TextIO, cast
-
-from shared.auth import DEV_KEY_PATH, LocalIssuer, parse_identity
-from shared.catalog.command import register as register_contracts
-from shared.deploy.command import register as register_deploy
-from shared.exceptions import KitError
-from shared.lake.command import register as register_lake
-from shared.migrations.command import register as register_migrate
-from shared.runtime.faults_command import register as register_faults
-from shared.system import COMMANDS_GROUP, load_subsystems
-from shared.topology.model import Consumer, Endpoint, Schedule, Trigger
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
 def _topology(args: argparse.Namespace) -> int:
+    from shared.system import load_subsystems
+    from shared.topology.model import Consumer, Endpoint, Schedule, Trigger
+
     for app in load_subsystems():
         topo = app.topology
         print(f"{topo.name}: publishes {sorted(topo.publishes) or '-'}")
@@ -51,12 +47,15 @@ def _topology(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
+    from shared.auth import LocalIssuer, parse_identity
+    from shared.auth.local import dev_key_path
+
     if not args.public_key and not args.identity:
         print("fooddelivery token: give --as ACTOR:NAME (or --public-key)", file=sys.stderr)
         return 2
     # a bad identity is refused before a development key is created for it
     principal = None if args.public_key else parse_identity(args.identity)
-    path = Path(os.environ.get("FOODDELIVERY_DEV_KEY", DEV_KEY_PATH))
+    path = dev_key_path(os.environ.get("FOODDELIVERY_DEV_KEY"))
     created = not path.exists()
     issuer = LocalIssuer.from_file(path)
     if created:  # say so: a mistyped FOODDELIVERY_DEV_KEY must not pass unnoticed
@@ -101,14 +100,40 @@ DESCRIPTION = (
     "Work with the food-delivery system: inspect its topology and event contracts, "
     "mint development tokens, run it on your machine, and deploy it to Google Cloud."
 )
+INTERRUPTED = 128 + signal.SIGINT
+"""The exit code of a command stopped by Ctrl-C (or SIGINT)."""
+BROKEN_PIPE = 128 + signal.SIGPIPE if hasattr(signal, "SIGPIPE") else 141
+"""The exit code of a command whose output pipe closed: as if killed by SIGPIPE."""
+EPILOG = f"""\
+Run 'fooddelivery COMMAND --help' for a command's options.
+
+exit codes (every command):
+  0    done
+  1    it ran, and failed: a check found problems, work was left undone (a fault
+       left open, an order not delivered), or the output could not be written
+  2    refused or stopped: a bad option, argument, file or environment variable,
+       or a service out of reach; one line on stderr says which
+  {INTERRUPTED:<4} interrupted (Ctrl-C)
+  {BROKEN_PIPE:<4} the output pipe closed (`fooddelivery topology | head -1`)
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with the kit's and the project's commands."""
+    from importlib.metadata import entry_points
+
+    from shared.catalog.command import register as register_contracts
+    from shared.deploy.command import register as register_deploy
+    from shared.lake.command import register as register_lake
+    from shared.migrations.command import register as register_migrate
+    from shared.runtime.faults_command import register as register_faults
+    from shared.system import COMMANDS_GROUP
+
     parser = argparse.ArgumentParser(
         prog="fooddelivery",
-        description=DESCRIPTION,
-        epilog="Run 'fooddelivery COMMAND --help' for a command's options.",
+        description=textwrap.fill(DESCRIPTION, width=79),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the exit codes' table
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     topology = commands.add_parser(
@@ -165,9 +190,17 @@ def _know_own_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the process exit code."""
-    stdout = sys.stdout
+    """Run the command line; returns the process exit code (listed in :data:`EPILOG`)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C at any moment, even while the commands' modules load
+        return INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    stdout, stderr = sys.stdout, sys.stderr
     sys.stdout = cast(TextIO, _GuardedOutput(stdout))
+    sys.stderr = cast(TextIO, _QuietErrors(stderr))
     try:
         return _run(argv)
     except OutputError as error:  # `> /dev/full`, a full disk, a file over its quota...
@@ -175,10 +208,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _discard_stdout()  # else the exit's flush of what is still buffered fails again
         return 1
     finally:
-        sys.stdout = stdout
+        sys.stdout, sys.stderr = stdout, stderr
 
 
 def _run(argv: Sequence[str] | None) -> int:
+    from shared.exceptions import KitError
+
     try:
         args, stray = build_parser().parse_known_args(argv)
         if stray:
@@ -189,7 +224,7 @@ def _run(argv: Sequence[str] | None) -> int:
         print(f"fooddelivery: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        return 130
+        return INTERRUPTED
     except BrokenPipeError:  # the reader went away (`fooddelivery topology | head`)
         if not _discard_piped_stdout():
             raise  # stdout is no pipe: some other pipe broke, a real error
@@ -237,8 +272,46 @@ class _GuardedOutput:
         return getattr(self._stream, name)
 
 
-BROKEN_PIPE = 128 + signal.SIGPIPE if hasattr(signal, "SIGPIPE") else 141
-"""The exit code of a command whose output pipe closed: as if killed by SIGPIPE."""
+class _QuietErrors:
+    """Standard error while a command runs: a message it cannot take is dropped, so the
+    exit code stays the command's and the message does not end up in the output.
+
+    ``stream`` is None when the process started with its stderr closed (``2>&-``), where
+    ``print(..., file=None)`` would write to stdout. A write that fails (a pipe whose
+    reader went away) points the stream's descriptor at /dev/null: what follows, and the
+    exit's flush of what is still buffered, go there."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if self._stream is not None:
+            try:
+                return self._stream.write(text)
+            except (OSError, ValueError):  # ValueError: the stream was closed
+                self._give_up()
+        return len(text)
+
+    def flush(self) -> None:
+        if self._stream is not None:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                self._give_up()
+
+    def isatty(self) -> bool:
+        return self._stream is not None and self._stream.isatty()
+
+    def _give_up(self) -> None:
+        try:
+            fd = cast(TextIO, self._stream).fileno()
+        except (AttributeError, OSError, ValueError):
+            self._stream = None
+            return
+        _to_devnull(fd)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _discard_piped_stdout() -> bool:
@@ -264,6 +337,11 @@ def _discard_stdout() -> None:
         fd = sys.stdout.fileno()
     except (AttributeError, OSError, ValueError):
         return
+    _to_devnull(fd)
+
+
+def _to_devnull(fd: int) -> None:
+    """Point the file descriptor ``fd`` at /dev/null."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, fd)
     os.close(devnull)

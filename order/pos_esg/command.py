@@ -30,19 +30,21 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         description="Print the key a restaurant's point of sale signs its callbacks with, "
         "derived from the platform's POS webhook secret read from standard input.",
     )
-    parser.add_argument("restaurant_id", metavar="RESTAURANT_ID")
+    parser.add_argument(
+        "restaurant_id", metavar="RESTAURANT_ID", help="the restaurant whose key to print, e.g. r-1"
+    )
     parser.set_defaults(run=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not is_name(args.restaurant_id):
+    if not is_name(args.restaurant_id) or not _utf8(args.restaurant_id):
         print(
             f"fooddelivery pos-key: {args.restaurant_id!r} is not a restaurant id "
             "(no whitespace, '/', ':' or '@'; at most 128 characters)",
             file=sys.stderr,
         )
         return 2
-    if sys.stdin.isatty():
+    if sys.stdin is None or sys.stdin.isatty():  # None: started with stdin closed (<&-)
         print(f"fooddelivery pos-key: {USAGE_HINT}", file=sys.stderr)
         return 2
     try:
@@ -68,3 +70,12 @@ def _run(args: argparse.Namespace) -> int:
         )
     print(restaurant_key(secret, args.restaurant_id))
     return 0
+
+
+def _utf8(text: str) -> bool:
+    """Whether ``text`` is UTF-8 text: an argument that is not holds surrogates."""
+    try:
+        text.encode()
+    except UnicodeError:
+        return False
+    return True

@@ -34,6 +34,15 @@ they run.
 AUDIENCE = "fooddelivery"
 
 
+def dev_key_path(setting: str | None) -> Path:
+    """The key file a ``FOODDELIVERY_DEV_KEY`` value names: :data:`DEV_KEY_PATH` when it
+    is unset, empty or blank (as ``FOODDELIVERY_DEV_KEY=`` leaves it), never the current
+    directory an empty path would name."""
+    if setting is None or not setting.strip():
+        return DEV_KEY_PATH
+    return Path(setting)
+
+
 def key_id(public_key: rsa.RSAPublicKey) -> str:
     """The key's id (``kid``): its RFC 7638 JWK thumbprint (SHA-256, base64url).
 

@@ -77,12 +77,15 @@ def shown(path: Path) -> str:
 
 
 def environment(name: str) -> Path:
-    """The root of environment ``name`` (``terraform/environments/<name>``), or DeployError."""
-    directory = TERRAFORM / "environments" / name
-    if not (directory / "main.tf").is_file():
-        known = ", ".join(p.name for p in environments())
-        raise DeployError(f"no environment {name!r} (known: {known})")
-    return directory
+    """The root of environment ``name`` (``terraform/environments/<name>``), or DeployError.
+
+    Only an environment's own name: ``dev/`` or ``../environments/dev`` reach the same root,
+    but would name another Terraform state (``prefix=fooddelivery/<name>``), an empty one.
+    """
+    known = [p.name for p in environments()]
+    if name not in known:
+        raise DeployError(f"no environment {name!r} (known: {', '.join(known)})")
+    return TERRAFORM / "environments" / name
 
 
 def terraform_root(args: argparse.Namespace) -> tools.TerraformRoot:

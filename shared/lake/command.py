@@ -252,8 +252,12 @@ def is_bucket_name(name: str) -> bool:
 
 
 def _host_port(value: str) -> str:
-    """``host:port`` of an emulator address given as a URL or as ``host:port``."""
-    return urllib.parse.urlsplit(value).netloc if "://" in value else value
+    """``host:port`` of an emulator address given as a URL or as ``host:port`` (a URL that
+    does not parse is left as it is, where nothing listens)."""
+    try:
+        return urllib.parse.urlsplit(value).netloc if "://" in value else value
+    except ValueError:  # http://[::1:8080, an IPv6 address without its closing bracket
+        return value
 
 
 def read_events(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.exceptions import KitError
 from shared.runtime import operator
+from shared.settings import Settings
 from shared.system import load_subsystems
 
 if TYPE_CHECKING:
@@ -65,6 +66,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _run(args: argparse.Namespace) -> int:
+    # refused whatever the command does: a subsystem without migrations never reads it
+    Settings.from_env()
     apps = chosen(args.subsystems)
     if args.list:
         for app in apps:

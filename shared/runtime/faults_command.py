@@ -115,12 +115,17 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     )
     actions = faults.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = _action(actions, "list", "one line per fault, newest first", _list)
-    listing.add_argument("--status", choices=STATUSES, default="open", help="(default open)")
+    listing.add_argument(
+        "--status",
+        choices=STATUSES,
+        default="open",
+        help="which faults: open ones, resubmitted ones or all (default open)",
+    )
     listing.add_argument(
         "--limit", type=_positive, default=50, metavar="N", help="at most N (default 50)"
     )
     show = _action(actions, "show", "a fault's whole record, its message decoded", _show)
-    show.add_argument("fault_id", metavar="FAULT_ID")
+    show.add_argument("fault_id", metavar="FAULT_ID", help="a fault's id (`faults list`)")
     again = _action(
         actions,
         "resubmit",

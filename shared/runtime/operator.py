@@ -62,6 +62,8 @@ def _unreachable(subsystem: str, settings: Settings, env: Mapping[str, str]) -> 
         return f"{PREFIX}MODE is {mode}" if mode else f"{PREFIX}MODE is not set"
     if subsystem not in settings.projects:
         return f"{PREFIX}PROJECT_{subsystem.upper()} is not set"
+    if not settings.projects[subsystem].strip():  # else Google's client says "no credentials"
+        return f"{PREFIX}PROJECT_{subsystem.upper()} is empty"
     if settings.mode == "emulator":
         for spec in (FIRESTORE, PUBSUB):
             where = env.get(spec.env_var)

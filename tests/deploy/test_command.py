@@ -356,6 +356,15 @@ def test_deploy_needs_a_state_bucket_and_a_known_environment(archives, monkeypat
         command.run_deploy(args(env="staging"), FakeShell())
 
 
+@pytest.mark.parametrize("env", ["dev/", "./dev", "../environments/dev"])
+def test_an_environment_is_named_not_pathed(archives, env):
+    # the same root, but another Terraform state: prefix=fooddelivery/<env> would be empty
+    shell = FakeShell()
+    with pytest.raises(DeployError, match=r"no environment .* \(known: dev, prod\)"):
+        command.run_deploy(args(env=env), shell)
+    assert shell.ran == []
+
+
 @pytest.mark.parametrize("archives_only", [False, True])
 def test_an_unknown_environment_is_refused_before_any_archive_is_built(
     archives, monkeypatch, capsys, archives_only

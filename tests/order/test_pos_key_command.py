@@ -59,9 +59,10 @@ def test_the_key_differs_per_restaurant_and_secret(
     ("argv", "secret", "message"),
     [
         (("r 1",), "s", "'r 1' is not a restaurant id"),
+        (("r-\udcff",), "s", "'r-\\udcff' is not a restaurant id"),  # argv not UTF-8
         (("r-1",), "", "the secret on standard input is empty"),
     ],
-    ids=["bad-id", "no-secret"],
+    ids=["bad-id", "not-utf8-id", "no-secret"],
 )
 def test_bad_input_is_named_with_a_non_zero_exit(
     monkeypatch: pytest.MonkeyPatch,
@@ -97,3 +98,13 @@ def test_a_secret_that_is_not_utf8_is_named_with_a_non_zero_exit(
     out, err = capsys.readouterr()
     assert out == ""
     assert "the secret on standard input is not UTF-8 text" in err
+
+
+def test_a_closed_standard_input_says_what_to_pipe_in(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("sys.stdin", None)  # how Python starts with stdin closed (<&-)
+    assert main(["pos-key", "r-1"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("fooddelivery pos-key: pipe the platform's POS webhook secret in")

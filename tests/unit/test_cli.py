@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import argparse
 import errno
 import io
 import os
@@ -11,7 +12,7 @@ import jwt
 import pytest
 
 from shared.auth import LocalIssuer, LocalVerifier, Principal
-from shared.cli import BROKEN_PIPE, main
+from shared.cli import BROKEN_PIPE, build_parser, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -298,3 +299,126 @@ def test_a_stray_argument_is_reported_with_its_commands_usage(capsys):
     err = capsys.readouterr().err
     assert err.startswith("usage: fooddelivery faults list ")
     assert err.rstrip().endswith("fooddelivery faults list: error: unrecognized arguments: --bogus")
+
+
+@pytest.mark.parametrize("value", ["", " "])
+def test_an_empty_dev_key_variable_is_read_as_unset(tmp_path, monkeypatch, capsys, value):
+    default = tmp_path / "default" / "dev-signing-key.pem"
+    monkeypatch.setattr("shared.auth.local.DEV_KEY_PATH", default)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", value)
+
+    assert main(["token", "--as", "customer:alice"]) == 0
+
+    token = capsys.readouterr().out.strip()
+    assert LocalIssuer.from_file(default).verify(token) == Principal("customer", "alice")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["default"]  # no key named " "
+
+
+def _python(
+    script: str,
+    *,
+    stdout: int | None = None,
+    stderr: int | None = None,
+    close: int | None = None,
+    key: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` in a fresh interpreter at the project root, with file descriptor
+    ``close`` closed (as ``2>&-`` leaves it) and ``key`` as the development key."""
+    env = {**os.environ, "FOODDELIVERY_DEV_KEY": str(key)} if key else None
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE if stdout is None else stdout,
+        stderr=subprocess.PIPE if stderr is None else stderr,
+        cwd=ROOT,
+        env=env,
+        text=True,
+        timeout=120,
+        check=False,
+        preexec_fn=None if close is None else lambda: os.close(close),
+    )
+
+
+def _main(*argv: str) -> str:
+    return f"import sys; from shared.cli import main; sys.exit(main({list(argv)!r}))"
+
+
+INTERRUPTS_AN_IMPORT = """
+import sys
+
+class Interrupt:  # Ctrl-C while the commands' modules load
+    def find_spec(self, name, path=None, target=None):
+        if name == "shared.catalog.command":
+            raise KeyboardInterrupt
+
+sys.meta_path.insert(0, Interrupt())
+"""
+
+
+def test_ctrl_c_while_the_commands_load_exits_130_without_a_traceback():
+    done = _python(INTERRUPTS_AN_IMPORT + _main("topology"))
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="closes stderr with os.close in the child")
+def test_with_stderr_closed_messages_stay_out_of_the_output(tmp_path):
+    done = _python(_main("token", "--as", "customer:alice"), close=2, key=tmp_path / "new.pem")
+    assert done.returncode == 0
+    token = done.stdout.strip()  # not preceded by "created a new development key"
+    assert LocalIssuer.from_file(tmp_path / "new.pem").verify(token) == Principal(
+        "customer", "alice"
+    )
+    refused = _python(_main("token"), close=2, key=tmp_path / "new.pem")
+    assert (refused.returncode, refused.stdout) == (2, "")
+
+
+@pytest.mark.parametrize(
+    ("argv", "code"),
+    [
+        (("token",), 2),  # its own message
+        (("migrate", "kitchen"), 2),  # a KitError
+        (("token", "--as", "customer:alice"), 0),  # "created a new development key"
+    ],
+)
+def test_a_closed_stderr_pipe_keeps_the_commands_exit_code(tmp_path, argv, code):
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = _python(_main(*argv), stdout=subprocess.DEVNULL, stderr=write, key=tmp_path / "k")
+    finally:
+        os.close(write)
+    assert done.returncode == code
+
+
+def _parsers(parser, path=("fooddelivery",)):
+    """Every (sub)command's parser with its command line; a subcommand must have a help line."""
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            listed = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, sub in action.choices.items():
+                assert listed.get(name), f"{' '.join(path)} {name} has no one-line help"
+                yield from _parsers(sub, (*path, name))
+
+
+def test_every_command_and_argument_says_what_it_is_in_help():
+    for path, parser in _parsers(build_parser()):
+        for action in parser._actions:
+            if not isinstance(action, argparse._SubParsersAction):
+                name = "/".join(action.option_strings) or action.metavar or action.dest
+                assert action.help, f"{' '.join(path)}: {name} has no help"
+
+
+def test_the_top_level_help_lists_the_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    codes = out[out.index("exit codes") :].splitlines()[1:]
+    assert [line.split()[0] for line in codes if line[:3].strip()] == [
+        "0",
+        "1",
+        "2",
+        "130",
+        str(BROKEN_PIPE),
+    ]

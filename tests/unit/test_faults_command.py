@@ -352,6 +352,10 @@ def test_an_unknown_subsystem_is_a_clear_error(order, capsys):
             "FOODDELIVERY_PROJECT_ORDER is not set",
         ),
         (
+            {"FOODDELIVERY_MODE": "gcp", "FOODDELIVERY_PROJECT_ORDER": ""},
+            "FOODDELIVERY_PROJECT_ORDER is empty",
+        ),
+        (
             {"FOODDELIVERY_MODE": "emulator", "FOODDELIVERY_PROJECT_ORDER": "order-dev"},
             "FIRESTORE_EMULATOR_HOST is not set",
         ),

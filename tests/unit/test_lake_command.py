@@ -301,6 +301,16 @@ def test_a_stopped_emulator_is_one_line_not_a_long_retry(capsys, monkeypatch):
     assert "nothing listens at STORAGE_EMULATOR_HOST=http://127.0.0.1:" in err
 
 
+def test_an_emulator_address_that_does_not_parse_is_one_line(capsys, monkeypatch):
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", "http://[::1:9023")
+    code, out, err = run(capsys, "order", "--bucket", "some-lake")
+    assert (code, out) == (2, "")
+    assert err == (
+        "fooddelivery: nothing listens at STORAGE_EMULATOR_HOST=http://[::1:9023 "
+        "(has the stack stopped?)\n"
+    )
+
+
 @pytest.mark.parametrize("bucket", ["", "my-lake-", "Lake", "a b", "lake/order", "la"])
 def test_a_bucket_that_cannot_be_one_is_one_line_and_exit_2(capsys, monkeypatch, bucket):
     monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)

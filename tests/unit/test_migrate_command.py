@@ -106,3 +106,17 @@ def test_without_a_stack_or_a_project_the_command_says_how_to_reach_one(
 
     err = capsys.readouterr().err
     assert "FOODDELIVERY_MODE is not set: run `source <state dir>/env.sh` first" in err
+
+
+@pytest.mark.parametrize("argv", [["order"], ["--list"], []])
+def test_an_unknown_mode_is_refused_with_the_accepted_ones(stores, monkeypatch, capsys, argv):
+    # `migrate order` and `--list` reach no store, so nothing else would read the mode
+    monkeypatch.setenv("FOODDELIVERY_MODE", "bogus")
+
+    assert main(["migrate", *argv]) == 2
+
+    assert capsys.readouterr() == (
+        "",
+        "fooddelivery: FOODDELIVERY_MODE must be memory, emulator or gcp, not 'bogus'\n",
+    )
+    assert stores == {}
