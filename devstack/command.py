@@ -42,7 +42,7 @@ from devstack.layout import (
 from devstack.stack import DevError, DevOptions, DevStack, unknown_subsystems
 from scenario.demo import MAX_ORDERS
 from shared import logs
-from shared.auth import DEV_KEY_PATH
+from shared.auth.local import dev_key_path
 from shared.exceptions import KitError
 from shared.paths import PROJECT_ROOT
 from shared.prose import help_text
@@ -129,7 +129,7 @@ def options_from(args: argparse.Namespace) -> DevOptions:
         fakes=ports.fakes,
         hosts=ports.hosts,
     )
-    dev_key = Path(os.environ.get("FOODDELIVERY_DEV_KEY", DEV_KEY_PATH)).resolve()
+    dev_key = dev_key_path(os.environ.get("FOODDELIVERY_DEV_KEY")).resolve()
     return DevOptions(
         ports=ports,
         state_dir=args.state_dir.resolve(),

@@ -12,14 +12,13 @@ import argparse
 import os
 import sys
 from collections import Counter
-from pathlib import Path
 from typing import Any, Protocol
 
 from scenario.actors import ApiError
 from scenario.stack import EmbeddedStack
 from scenario.story import FINAL, Outcome, Story, StoryStopped
 from shared import ids, logs
-from shared.auth import DEV_KEY_PATH
+from shared.auth.local import dev_key_path
 from shared.timeline import Entry, Timeline, causal_order, first_time
 
 PROGRESS_FROM = 20
@@ -43,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"fooddelivery demo: --orders must be at most {MAX_ORDERS:,}", file=sys.stderr)
         return 2
     logs.configure("text", level="DEBUG" if args.verbose else "CRITICAL")
-    stack = EmbeddedStack(dev_key=Path(os.environ.get("FOODDELIVERY_DEV_KEY", DEV_KEY_PATH)))
+    stack = EmbeddedStack(dev_key=dev_key_path(os.environ.get("FOODDELIVERY_DEV_KEY")))
     # Ties in delivery order are broken by id: the seed must draw the ids too.
     ids.seed(args.seed)
     try:

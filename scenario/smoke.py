@@ -19,7 +19,6 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
-from pathlib import Path
 from typing import Any, TypeVar
 
 import requests
@@ -34,7 +33,8 @@ from scenario.actors import (
     tokens,
 )
 from scenario.seed import RESTAURANTS
-from shared.auth import DEV_KEY_PATH, LocalIssuer
+from shared.auth import LocalIssuer
+from shared.auth.local import dev_key_path
 from shared.deploy import tools
 from shared.deploy.command import STATE_BUCKET_ENV, terraform_root
 from shared.deploy.tfvars import DeployError
@@ -214,7 +214,7 @@ def run(args: argparse.Namespace, shell: tools.Shell | None = None) -> int:
     if not (math.isfinite(args.timeout) and args.timeout > 0):
         raise DeployError("--timeout must be a number of seconds above 0")
     root = terraform_root(args)
-    key = Path(os.environ.get("FOODDELIVERY_DEV_KEY", DEV_KEY_PATH))
+    key = dev_key_path(os.environ.get("FOODDELIVERY_DEV_KEY"))
     if not key.is_file():
         raise DeployError(f"no development key at {key}: smoke needs auth_mode = local-test")
     shell = shell or tools.Shell()

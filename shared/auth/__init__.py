@@ -18,10 +18,16 @@ restaurant, a customer or driver of one) is :class:`NoRole` (403).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 from shared.auth.identity_platform import GOOGLE_JWKS_URL, IdentityPlatformVerifier
-from shared.auth.local import AUDIENCE, DEV_KEY_PATH, LOCAL_ISSUER, LocalIssuer, LocalVerifier
+from shared.auth.local import (
+    AUDIENCE,
+    DEV_KEY_PATH,
+    LOCAL_ISSUER,
+    LocalIssuer,
+    LocalVerifier,
+    dev_key_path,
+)
 from shared.auth.principal import (
     ACTORS,
     Actor,
@@ -82,7 +88,7 @@ def verifier_from(settings: Mapping[str, str]) -> TokenVerifier:
         )
     if mode != "local":
         raise AuthError(f"FOODDELIVERY_AUTH must be local or identity-platform, not {mode!r}")
-    key = Path(settings.get("DEV_KEY", str(DEV_KEY_PATH)))
+    key = dev_key_path(settings.get("DEV_KEY"))
     return DeferredVerifier(
         lambda: LocalIssuer.from_file(key) if not key.exists() else LocalVerifier.from_file(key)
     )

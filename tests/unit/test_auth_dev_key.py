@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from shared.auth import AuthError, LocalIssuer, LocalVerifier, Principal
+from shared.auth import AuthError, LocalIssuer, LocalVerifier, Principal, verifier_from
 
 
 def test_a_key_being_written_is_never_read_half_written(
@@ -101,3 +101,19 @@ def test_a_key_is_created_on_a_file_system_without_hard_links(
     assert LocalIssuer.from_file(path).key_id == issuer.key_id
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["key.pem"]
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_a_bff_given_an_empty_dev_key_setting_verifies_with_the_default_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    # FOODDELIVERY_DEV_KEY= (set, empty) named the current directory, which is no key
+    default = tmp_path / "default" / "dev-signing-key.pem"
+    monkeypatch.setattr("shared.auth.local.DEV_KEY_PATH", default)
+    monkeypatch.chdir(tmp_path)
+    token = LocalIssuer.from_file(default).mint(Principal("customer", "alice"))
+
+    verifier = verifier_from({"DEV_KEY": value})
+
+    assert verifier.verify(token) == Principal("customer", "alice")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["default"]
