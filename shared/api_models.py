@@ -19,18 +19,19 @@ speaks the same wire format::
 A BFF narrows these where it must, e.g. strict types on its bodies with
 ``model_config = ConfigDict(strict=True)`` in a subclass. A query string's numbers and
 yes-or-no values are :data:`QueryInt` and :data:`QueryBool`: written one way only.
-:class:`PageQuery` is the query string of every paged list (:mod:`shared.stores.paging`).
+:class:`CursorQuery` is the query string of every paged list (:mod:`shared.stores.paging`),
+:class:`PageQuery` that of one newest first.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from shared.stores.paging import LATEST_STAMP_MS
+from shared.stores.paging import LATEST_STAMP_MS, MAX_TOKEN_LENGTH, Cursor
 
 PAGE_LIMIT = 20
 """How many documents a paged list holds when ``?limit=`` is left out."""
@@ -102,14 +103,68 @@ the view is read from a stored document, which may hold a field another version 
 saved and this one does not know (after a rollback): left out of the answer, not a 500."""
 
 
-class PageQuery(QueryString):
-    """A list endpoint's ``?limit=`` (documents per page; a page holds more when several
-    share the last one's stamp) and ``?before=`` (the ``next`` of the page before); any
-    other query parameter is refused."""
+class CursorQuery(QueryString):
+    """A paged list's ``?limit=`` (documents per page, at most) and ``?after=`` (the ``next``
+    of the page before, an opaque token: :class:`shared.stores.paging.Cursor`); any other
+    query parameter is refused."""
 
     limit: QueryInt = Field(default=PAGE_LIMIT, ge=1, le=MAX_PAGE_LIMIT)
-    """How many to list per page, 20 unless given; a page holds more when several share
-    the time of its last one, so that none falls between two pages."""
+    """How many to list per page at most, 20 unless given (up to 100)."""
+    after: str | None = Field(default=None, max_length=MAX_TOKEN_LENGTH)
+    """The ``next`` of the page before (an opaque token): lists only those after where that
+    page stopped. Left out: the first page."""
+
+    @field_validator("after")
+    @classmethod
+    def _a_token_this_list_gave(cls, after: str | None) -> str | None:
+        """Refuse (400) a token that is no ``next`` of a list."""
+        if after is not None:
+            Cursor.from_token(after)
+        return after
+
+    def cursor(self) -> Cursor | None:
+        """Where the page starts: after the place ``after`` stands for; the first page
+        without it."""
+        return None if self.after is None else Cursor.from_token(self.after)
+
+
+class PageQuery(CursorQuery):
+    """A list's query string, newest first: ``?limit=``, ``?after=`` (the ``next`` of the page
+    before) and, instead of ``after``, ``?before=`` (a time: the page starts with those
+    stamped strictly earlier); any other query parameter is refused."""
+
     before: QueryInt | None = Field(default=None, ge=0, le=LATEST_STAMP_MS)
-    """The ``next`` of the page before (epoch milliseconds, UTC): lists only those whose time,
-    the one the list is sorted by, is strictly earlier. Left out: the first page, the newest."""
+    """Instead of ``after``: a time in epoch milliseconds (UTC); the page starts with those
+    whose time, the one the list is sorted by, is strictly earlier. (Before ``next`` became
+    a token, it was such a time, sent back as ``before``; a client holding one may still
+    send it.) Left out, with ``after``: the first page, the newest."""
+
+    @field_validator("before", mode="before")
+    @classmethod
+    def _a_time(cls, before: object) -> object:
+        """A page's ``next`` sent as ``before`` is refused, pointing to ``after``."""
+        if not isinstance(before, str):
+            return before
+        try:
+            Cursor.from_token(before.strip())
+        except ValueError:
+            return before  # refused, if it is no time, as any other number in a query
+        raise PydanticCustomError(
+            "token_as_before",
+            "before takes a time in epoch milliseconds; send a page's next as ?after=",
+        )
+
+    @field_validator("before")
+    @classmethod
+    def _not_with_after(cls, before: int | None, info: ValidationInfo) -> int | None:
+        """Refuse (400) ``before`` beside ``after``: both say where the page starts."""
+        if before is not None and info.data.get("after") is not None:
+            raise ValueError("give after (the next of the page before) or before, not both")
+        return before
+
+    def cursor(self) -> Cursor | None:
+        """Where the page starts: after the place ``after`` stands for, or before every
+        document stamped ``before``; the first page without either."""
+        if self.before is not None:
+            return Cursor.before(self.before)
+        return super().cursor()

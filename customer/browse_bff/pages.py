@@ -17,9 +17,6 @@ early: only a page without ``next`` is the last.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from shared.stores import Where
 from shared.stores.document_rules import query_value_problem
+from shared.stores.paging import NOT_A_TOKEN, decode_token, encode_token
 
 if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore, Doc, Document
@@ -72,32 +70,19 @@ class Position:
         return cls(doc.data["name"], doc.key)
 
     def token(self) -> str:
-        """The opaque token a client sends back: URL-safe base64 of ``[name, key]``."""
-        raw = json.dumps([self.name, self.key], ensure_ascii=False, separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        """The opaque token a client sends back: :func:`~shared.stores.paging.encode_token`
+        of ``[name, key]``."""
+        return encode_token([self.name, self.key])
 
     @classmethod
     def from_token(cls, token: str) -> Position:
         """The position a :meth:`token` stands for; ValueError if it is not one."""
-        try:
-            padded = token + "=" * (-len(token) % 4)
-            raw = base64.b64decode(padded, altchars=b"-_", validate=True)
-            value = json.loads(raw.decode())
-            is_position = (
-                isinstance(value, list)
-                and len(value) == 2
-                and all(isinstance(part, str) for part in value)
-                and all(part.encode() for part in value[1:])  # a name may be empty, no id is
-            )
-        except (binascii.Error, ValueError, RecursionError) as error:
-            # JSON and UTF-8 errors (a lone surrogate in a part too) are ValueErrors; JSON
-            # nested deeper than the decoder goes is a RecursionError
-            raise ValueError("not a page token this list gave") from error
-        if not is_position:
-            raise ValueError("not a page token this list gave")
-        position = cls(value[0], value[1])
+        parts = decode_token(token, 2)
+        if not all(isinstance(part, str) for part in parts) or not parts[1]:
+            raise ValueError(NOT_A_TOKEN)  # a name may be empty, no id is
+        position = cls(parts[0], parts[1])
         if query_value_problem(position.sort_name) or query_value_problem(position.key):
-            raise ValueError("not a page token this list gave")  # nothing the store can seek
+            raise ValueError(NOT_A_TOKEN)  # nothing the store can seek
         return position
 
 

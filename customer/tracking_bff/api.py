@@ -36,9 +36,9 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
     def list_orders(caller: Principal, query: HistoryQuery) -> OrderList:
         """The caller's orders, newest first, a page at a time."""
         mine = [Where("customerId", "==", caller.subject)]
-        page = newest_first(store, TRACKING, mine, "createdAt", query.limit, query.before)
+        page = newest_first(store, TRACKING, mine, "createdAt", query.limit, query.cursor())
         summaries = [OrderSummary.model_validate(d.data) for d in page.documents]
-        return OrderList(orders=summaries, next=page.next)
+        return OrderList(orders=summaries, next=page.next_token)
 
     @api.route(
         "GET",

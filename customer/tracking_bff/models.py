@@ -193,19 +193,21 @@ class OrderSummary(ResponseView):
     authorized its payment. ``null`` until then, and for an order never placed."""
     created_at: int
     """When the customer checked the order out, in epoch milliseconds (UTC), placed or not:
-    the history is ordered by it, newest first, and a page's ``next`` is such a time."""
+    the history is ordered by it, newest first, and ``?before=`` takes such a time."""
 
 
 class OrderList(ResponseView):
     """A page of the customer's orders, newest first; ``next`` asks for the following page
-    (``?before=<next>``), ``None`` on the last one."""
+    (``?after=<next>``), ``null`` on the last one."""
 
     orders: list[OrderSummary]
-    """This page's orders, newest checkout first."""
-    next: int | None = None
-    """The ``before`` of the following page (a checkout time, epoch milliseconds); ``null``
-    on the last page."""
+    """This page's orders, newest checkout first (then by id, descending); at most
+    ``limit``."""
+    next: str | None = None
+    """The ``after`` of the following page (an opaque token); ``null`` on the last page.
+    (It was a checkout time to send back as ``before``, which the history still takes.)"""
 
 
 class HistoryQuery(PageQuery):
-    """``?limit=`` orders per page, ``?before=`` the ``next`` of the page before."""
+    """``?limit=`` orders per page, ``?after=`` the ``next`` of the page before (or
+    ``?before=`` a time)."""

@@ -101,9 +101,9 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
     def get_deliveries(caller: Principal, query: DeliveriesQuery) -> Deliveries:
         """The caller's deliveries, newest first, a page at a time."""
         theirs = [Where("driverId", "==", caller.subject)]
-        page = newest_first(store, DELIVERIES, theirs, "assignedAt", query.limit, query.before)
+        page = newest_first(store, DELIVERIES, theirs, "assignedAt", query.limit, query.cursor())
         found = [view(store, d.data) for d in page.documents]
-        return Deliveries(deliveries=found, next=page.next)
+        return Deliveries(deliveries=found, next=page.next_token)
 
     @api.route(
         "GET",

@@ -243,15 +243,16 @@ class Delivery(ResponseView):
 
 class Deliveries(ResponseView):
     """``GET /me/deliveries``: a page of the caller's deliveries, newest first; ``next`` asks
-    for the following page (``?before=<next>``), ``None`` on the last one."""
+    for the following page (``?after=<next>``), ``null`` on the last one."""
 
     deliveries: list[Delivery]
     """This page's deliveries, those the caller handed back included, newest ``assignedAt``
-    first."""
-    next: int | None = None
-    """The ``before`` of the following page (an ``assignedAt``); ``null`` on the last
-    page."""
+    first (then by id, descending); at most ``limit``."""
+    next: str | None = None
+    """The ``after`` of the following page (an opaque token); ``null`` on the last page.
+    (It was an ``assignedAt`` to send back as ``before``, which the list still takes.)"""
 
 
 class DeliveriesQuery(PageQuery):
-    """``?limit=`` deliveries per page, ``?before=`` the ``next`` of the page before."""
+    """``?limit=`` deliveries per page, ``?after=`` the ``next`` of the page before (or
+    ``?before=`` a time)."""

@@ -1,7 +1,10 @@
 """The kitchen BFF's HTTP API: staff work through their restaurant's order queue.
 
 The queue holds the open tickets (new, accepted, ready); finished ones (rejected,
-cancelled, picked up) leave it for the history, which comes a page at a time.
+cancelled, picked up) leave it for the history. Both come a page at a time
+(:mod:`shared.stores.paging`): a ticket whose time to answer ran out stays queued until
+Order's cancellation is heard, so a queue has no length a single answer could be trusted
+with.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from restaurant.kitchen_bff.models import (
 )
 from shared.api import HttpApi, HttpError
 from shared.stores import Where
-from shared.stores.paging import newest_first
+from shared.stores.paging import newest_first, oldest_first
 
 if TYPE_CHECKING:
     from restaurant.ports import RestaurantPorts
@@ -46,29 +49,33 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
 
     @api.route("GET", ORDERS, actors={"staff"}, response=TicketList, query=QueueQuery)
     def list_orders(caller: Principal, restaurant_id: str, query: QueueQuery) -> TicketList:
-        """The restaurant's open orders, oldest first; ``?status=new`` keeps only that status."""
+        """The restaurant's open orders, oldest first, a page at a time (``?limit=``,
+        ``?after=`` the ``next`` of the page before); ``?status=new`` keeps only that
+        status."""
         _require_staff_of(caller, restaurant_id)
         statuses = OPEN_STATUSES if query.status is None else (query.status,)
         where = [
             Where("restaurantId", "==", restaurant_id),
             Where("status", "in", list(statuses)),
         ]
-        docs = store.query(TICKETS, where, order_by="receivedAt")
+        page = oldest_first(store, TICKETS, where, "receivedAt", query.limit, query.cursor())
         now = ports.clock.now_ms()
-        return TicketList(orders=[_view(doc.data, now) for doc in docs])
+        found = [_view(doc.data, now) for doc in page.documents]
+        return TicketList(orders=found, next=page.next_token)
 
     @api.route("GET", HISTORY, actors={"staff"}, response=TicketPage, query=HistoryQuery)
     def order_history(caller: Principal, restaurant_id: str, query: HistoryQuery) -> TicketPage:
-        """The restaurant's finished orders, newest first, a page at a time."""
+        """The restaurant's finished orders, newest first, a page at a time (``?limit=``,
+        ``?after=`` the ``next`` of the page before, or ``?before=`` a time)."""
         _require_staff_of(caller, restaurant_id)
         finished = [
             Where("restaurantId", "==", restaurant_id),
             Where("status", "in", sorted(FINAL_STATUSES)),
         ]
-        page = newest_first(store, TICKETS, finished, "receivedAt", query.limit, query.before)
+        page = newest_first(store, TICKETS, finished, "receivedAt", query.limit, query.cursor())
         now = ports.clock.now_ms()
         found = [_view(doc.data, now) for doc in page.documents]
-        return TicketPage(orders=found, next=page.next)
+        return TicketPage(orders=found, next=page.next_token)
 
     @api.route("GET", ORDER, actors={"staff"}, response=Ticket, refusals={404: NO_SUCH_ORDER})
     def get_order(caller: Principal, restaurant_id: str, order_id: str) -> Ticket:

@@ -7,7 +7,14 @@ from typing import Literal, get_args
 from pydantic import ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from shared.api_models import PageQuery, QueryString, RequestBody, ResponseView
+from shared.api_models import (
+    MAX_PAGE_LIMIT,
+    CursorQuery,
+    PageQuery,
+    QueryInt,
+    RequestBody,
+    ResponseView,
+)
 from shared.text import text_problem
 
 TICKETS = "tickets"
@@ -26,6 +33,9 @@ OPEN_STATUSES: tuple[str, ...] = get_args(OpenStatus)
 FINAL_STATUSES = frozenset({"rejected", "cancelled", "picked-up"})
 """A ticket in one of these is in the kitchen's history, for good: only Order's word that the
 driver collected the order turns a ``rejected`` or ``cancelled`` one ``picked-up``."""
+QUEUE_LIMIT = MAX_PAGE_LIMIT
+"""How many tickets a page of the queue holds when ``?limit=`` is left out: as many as a page
+may, so that a client reading one page sees the whole queue of any working kitchen."""
 
 
 class Body(RequestBody):
@@ -98,23 +108,29 @@ class Ticket(ResponseView):
 
 
 class TicketList(ResponseView):
-    """The queue: the open tickets, oldest first."""
+    """A page of the queue: open tickets, oldest received first; ``next`` asks for the
+    following page (``?after=<next>``, with the same ``status``), ``null`` on the last one."""
 
     orders: list[Ticket]
-    """The open tickets (``new``, ``accepted`` and ``ready``, or only the ``?status=`` asked
-    for), oldest ``receivedAt`` first; the queue is not paged. A ``new`` ticket whose time
-    to answer ran out is still listed, ``expired``, until Order's cancellation arrives."""
+    """This page's open tickets (``new``, ``accepted`` and ``ready``, or only the
+    ``?status=`` asked for), oldest ``receivedAt`` first (then by id); at most ``limit``. A
+    ``new`` ticket whose time to answer ran out is still listed, ``expired``, until Order's
+    cancellation arrives."""
+    next: str | None = None
+    """The ``after`` of the following page (an opaque token); ``null`` on the last page. A
+    client that shows the whole queue follows it until it is ``null``."""
 
 
 class TicketPage(ResponseView):
     """A page of the history: finished tickets, newest received first; ``next`` asks for the
-    following page (``?before=<next>``), ``None`` on the last one."""
+    following page (``?after=<next>``), ``null`` on the last one."""
 
     orders: list[Ticket]
     """This page's finished tickets (``rejected``, ``cancelled`` and ``picked-up``), newest
-    ``receivedAt`` first."""
-    next: int | None = None
-    """The ``before`` of the following page (a ``receivedAt``); ``null`` on the last page."""
+    ``receivedAt`` first (then by id, descending); at most ``limit``."""
+    next: str | None = None
+    """The ``after`` of the following page (an opaque token); ``null`` on the last page.
+    (It was a ``receivedAt`` to send back as ``before``, which the history still takes.)"""
 
 
 class AcceptOrder(Body):
@@ -151,8 +167,10 @@ class RejectOrder(Body):
         return reason
 
 
-class QueueQuery(QueryString):
-    """The queue's query string: ``?status=new`` keeps only that status; nothing else.
+class QueueQuery(CursorQuery):
+    """The queue's query string: ``?status=new`` keeps only that status; ``?limit=`` tickets
+    per page (100 unless given, up to 100), ``?after=`` the ``next`` of the page before;
+    nothing else.
 
     A finished status is refused, pointing to the history, rather than answered with an
     empty queue.
@@ -161,6 +179,9 @@ class QueueQuery(QueryString):
     status: OpenStatus | None = None
     """Only tickets in this status: ``new``, ``accepted`` or ``ready`` (a finished one is
     refused, pointing to the history). Left out: all three."""
+    limit: QueryInt = Field(default=QUEUE_LIMIT, ge=1, le=MAX_PAGE_LIMIT)
+    """How many tickets to list per page at most, 100 unless given (up to 100): a kitchen's
+    queue is seldom longer, so one page usually holds it whole."""
 
     @field_validator("status", mode="before")
     @classmethod
@@ -176,4 +197,5 @@ class QueueQuery(QueryString):
 
 
 class HistoryQuery(PageQuery):
-    """``?limit=`` tickets per page, ``?before=`` the ``next`` of the page before."""
+    """``?limit=`` tickets per page, ``?after=`` the ``next`` of the page before (or
+    ``?before=`` a time)."""

@@ -32,7 +32,7 @@ from shared.stores.base import (
 )
 from shared.stores.eventarc import parse_document_written
 from shared.stores.idempotent import META, apply_event, record_event
-from shared.stores.paging import newest_first
+from shared.stores.paging import Cursor, Page, newest_first, oldest_first
 from tests.contracts.firestore_values import AS_READ, EVERY_VALUE, MOMENT, typed
 
 FEED_TIMEOUT_S = 15.0
@@ -874,26 +874,57 @@ class DocumentStoreContract(ABC):
     def test_query_of_empty_collection(self, store: AbstractDocumentStore) -> None:
         assert store.query("nothing-here", [Where("x", "==", 1)], order_by="x") == []
 
-    # -- pages, newest first ----------------------------------------------------------
+    # -- pages by stamp, then key -----------------------------------------------------
 
-    def test_pages_newest_first_never_split_a_millisecond(
+    def test_pages_newest_first_cut_a_millisecond_exactly(
         self, store: AbstractDocumentStore
     ) -> None:
-        stamps = {"a": 1, "b": 2, "c": 3, "d": 3, "e": 4, "x": 9}
+        stamps = {"a": 1, "b": 2, "c": 3, "d": 3, "d2": 3, "d3": 3, "e": 4, "x": 9}
         for key, at in stamps.items():
             store.put(COLL, key, {"owner": "me" if key != "x" else "you", "at": at})
         mine = [Where("owner", "==", "me")]
 
-        pages, before = [], None
-        while True:
-            page = newest_first(store, COLL, mine, "at", limit=2, before=before)
-            pages.append([d.key for d in page.documents])
-            if page.next is None:
-                break
-            before = page.next
+        pages = every_page(newest_first, store, mine, limit=2)
 
-        # c and d share a millisecond: both join the page that reaches it
-        assert pages == [["e", "d", "c"], ["b", "a"]]
+        # four documents share a millisecond, more than a page holds: by key, descending
+        assert pages == [["e", "d3"], ["d2", "d"], ["c", "b"], ["a"]]
+        assert every_page(newest_first, store, mine, limit=7) == [
+            ["e", "d3", "d2", "d", "c", "b", "a"]
+        ]
+        assert every_page(newest_first, store, mine, limit=8) == [
+            ["e", "d3", "d2", "d", "c", "b", "a"]
+        ]
+
+    def test_pages_oldest_first_cut_a_millisecond_exactly(
+        self, store: AbstractDocumentStore
+    ) -> None:
+        stamps = {"a": 1, "b": 2, "c": 2, "d": 2, "e": 2, "f": 2, "g": 3, "x": 2, "y": 2}
+        for key, at in stamps.items():
+            kind = "done" if key == "y" else ["new", "ready"][ord(key) % 2]
+            store.put(COLL, key, {"owner": "me" if key != "x" else "you", "at": at, "kind": kind})
+        mine = [Where("owner", "==", "me"), Where("kind", "in", ["new", "ready"])]
+
+        assert every_page(oldest_first, store, mine, limit=2) == [
+            ["a", "b"],
+            ["c", "d"],
+            ["e", "f"],
+            ["g"],
+        ]
+        assert every_page(oldest_first, store, mine, limit=3) == [
+            ["a", "b", "c"],
+            ["d", "e", "f"],
+            ["g"],
+        ]
+
+    def test_a_page_newest_first_starts_before_a_time(self, store: AbstractDocumentStore) -> None:
+        for key, at in {"a": 1, "b": 2, "c": 2, "d": 3}.items():
+            store.put(COLL, key, {"owner": "me", "at": at})
+        mine = [Where("owner", "==", "me")]
+
+        page = newest_first(store, COLL, mine, "at", limit=5, after=Cursor.before(3))
+
+        assert [d.key for d in page.documents] == ["c", "b", "a"]
+        assert page.next is None
 
     # -- idempotent event writes -----------------------------------------------------
 
@@ -1072,3 +1103,23 @@ class DocumentStoreContract(ABC):
         store.put(COLL, "b", {"v": 2})
         assert [c.key for c in sentinel.wait_for(1)] == ["b"]
         assert [c.key for c in stopped.changes] == ["a"]
+
+
+def every_page(
+    pages: Callable[..., Page],
+    store: AbstractDocumentStore,
+    where: list[Where],
+    limit: int,
+) -> list[list[str]]:
+    """The keys of each page of ``COLL`` by ``at`` that ``pages`` cuts, following ``next``
+    as a client does: through its token."""
+    found: list[list[str]] = []
+    after: Cursor | None = None
+    while len(found) < 20:
+        page = pages(store, COLL, where, "at", limit=limit, after=after)
+        assert len(page.documents) <= limit
+        found.append([d.key for d in page.documents])
+        if page.next_token is None:
+            return found
+        after = Cursor.from_token(page.next_token)
+    raise AssertionError(f"no last page after 20: {found}")

@@ -853,16 +853,43 @@ def test_the_history_comes_a_page_at_a_time_newest_first(shop: Customer) -> None
         pages.append([o["id"] for o in page["orders"]])
         if page["next"] is None:
             break
-        query = f"?limit=2&before={page['next']}"
+        query = f"?limit=2&after={page['next']}"
 
     assert pages == [newest_first[:2], newest_first[2:4], newest_first[4:]]
 
 
-def test_orders_of_the_same_millisecond_are_never_split_across_pages(shop: Customer) -> None:
-    placed = [shop.place_order() for _ in range(3)]  # the clock does not move
-    page = history_page(shop, "?limit=2")
-    assert sorted(o["id"] for o in page["orders"]) == sorted(placed)
-    assert page["next"] is None
+def test_orders_of_the_same_millisecond_are_split_exactly_across_pages(shop: Customer) -> None:
+    shop.clock.advance(MINUTE)
+    placed = [shop.place_order() for _ in range(5)]  # the clock does not move
+    shop.clock.advance(MINUTE)
+    latest = shop.place_order()
+
+    pages, query = [], "?limit=2"
+    while len(pages) < 10:
+        page = history_page(shop, query)
+        pages.append([o["id"] for o in page["orders"]])
+        if page["next"] is None:
+            break
+        query = f"?limit=2&after={page['next']}"
+
+    # no page holds more than asked, each order comes once: by id, descending, within the
+    # millisecond
+    same_ms = sorted(placed, reverse=True)
+    assert pages == [[latest, same_ms[0]], same_ms[1:3], same_ms[3:5]]
+
+
+def test_the_history_still_takes_a_checkout_time_as_before(shop: Customer) -> None:
+    placed = []
+    for _ in range(3):
+        shop.clock.advance(MINUTE)
+        placed.append(shop.place_order())
+    newest = history_page(shop, "?limit=1")["orders"][0]
+    assert newest["id"] == placed[2]
+
+    earlier = history_page(shop, f"?before={newest['createdAt']}")
+
+    assert [o["id"] for o in earlier["orders"]] == placed[1::-1]
+    assert earlier["next"] is None
 
 
 def test_orders_changing_or_placed_while_paging_neither_repeat_nor_skip(shop: Customer) -> None:
@@ -876,7 +903,7 @@ def test_orders_changing_or_placed_while_paging_neither_repeat_nor_skip(shop: Cu
     shop.order_status(placed[3], "cancelled", reason="rejected")
     shop.clock.advance(MINUTE)
     newer = shop.place_order()  # checked out meanwhile: on the first page, when asked again
-    second = history_page(shop, f"?limit=2&before={first['next']}")
+    second = history_page(shop, f"?limit=2&after={first['next']}")
 
     listed = [o["id"] for o in first["orders"] + second["orders"]]
     assert listed == placed[::-1]
@@ -884,10 +911,13 @@ def test_orders_changing_or_placed_while_paging_neither_repeat_nor_skip(shop: Cu
     assert [o["id"] for o in history_page(shop, "?limit=1")["orders"]] == [newer]
 
 
-@pytest.mark.parametrize("query", ["?limit=0", "?limit=101", "?before=-1", "?page=2"])
+@pytest.mark.parametrize(
+    "query", ["?limit=0", "?limit=101", "?before=-1", "?page=2", "?after=1767225600000"]
+)
 def test_a_bad_page_request_gets_400(shop: Customer, query: str) -> None:
     response = shop.call("tracking-bff", "GET", f"/orders{query}")
     assert response.status_code == 400
+    assert list(response.get_json()["fields"]) == [query[1:].split("=")[0]]
 
 
 @pytest.mark.parametrize(

@@ -905,17 +905,54 @@ def test_a_drivers_deliveries_come_a_page_at_a_time_newest_first(delivery: Deliv
 
     first = delivery.call("GET", "/me/deliveries?limit=2", "dan").get_json()
     assert [d["deliveryId"] for d in first["deliveries"]] == ["d-o-3", "d-o-2"]
-    last = delivery.call("GET", f"/me/deliveries?limit=2&before={first['next']}", "dan")
+    last = delivery.call("GET", f"/me/deliveries?limit=2&after={first['next']}", "dan")
     assert [d["deliveryId"] for d in last.get_json()["deliveries"]] == ["d-o-1"]
     assert last.get_json()["next"] is None
+    assigned_at = first["deliveries"][1]["assignedAt"]
+    earlier = delivery.call("GET", f"/me/deliveries?before={assigned_at}", "dan").get_json()
+    assert [d["deliveryId"] for d in earlier["deliveries"]] == ["d-o-1"]
+
+
+def test_deliveries_of_one_millisecond_are_split_exactly_across_pages(delivery: Delivery) -> None:
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+    stored = delivery.store.get("driver-deliveries", "d-o-1")
+    assert stored is not None
+    for n in (0, 2, 3, 4):  # delivered too, assigned in the same millisecond: stored directly
+        copy = {**stored, "deliveryId": f"d-o-{n}", "orderId": f"o-{n}"}
+        delivery.store.put("driver-deliveries", f"d-o-{n}", copy)
+
+    pages: list[list[str]] = []
+    query = "?limit=2"
+    while len(pages) < 10:
+        page = delivery.call("GET", f"/me/deliveries{query}", "dan").get_json()
+        pages.append([d["deliveryId"] for d in page["deliveries"]])
+        if page["next"] is None:
+            break
+        query = f"?limit=2&after={page['next']}"
+
+    assert pages == [["d-o-4", "d-o-3"], ["d-o-2", "d-o-1"], ["d-o-0"]]
 
 
 @pytest.mark.parametrize(
-    "query", ["?limit=0", "?limit=101", "?before=-1", "?before=9223372036854775808", "?page=2"]
+    "query",
+    [
+        "?limit=0",
+        "?limit=101",
+        "?before=-1",
+        "?before=9223372036854775808",
+        "?page=2",
+        "?after=d-o-1",
+        "?after=WzEsIiJd",  # [1,""]: no delivery has an empty id
+    ],
 )
 def test_a_bad_page_of_deliveries_gets_400(delivery: Delivery, query: str) -> None:
     delivery.driver("dan")
-    assert delivery.call("GET", f"/me/deliveries{query}", "dan").status_code == 400
+    response = delivery.call("GET", f"/me/deliveries{query}", "dan")
+    assert response.status_code == 400
+    assert list(response.get_json()["fields"]) == [query[1:].split("=")[0]]
 
 
 # -- handing a delivery back ---------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import logging
 from datetime import UTC, datetime, timedelta
@@ -128,7 +129,8 @@ def test_a_placed_order_shows_up_as_a_new_ticket(kitchen: Restaurant) -> None:
                 "readyAt": None,
                 "cancelledFor": None,
             }
-        ]
+        ],
+        "next": None,
     }
     one = kitchen.client("kitchen-bff").get("/restaurants/r-1/orders/o-1", headers=kitchen.staff())
     assert one.get_json() == response.get_json()["orders"][0]
@@ -192,10 +194,104 @@ def test_an_unknown_status_filter_is_400(kitchen: Restaurant) -> None:
     assert "new" in response.get_json()["fields"]["status"]
 
 
-def test_a_query_parameter_the_queue_does_not_take_is_400_not_ignored(kitchen: Restaurant) -> None:
-    response = queue(kitchen, "?limit=1")
+@pytest.mark.parametrize("unknown", ["before=1767225600000", "page=2", "offset=20"])
+def test_a_query_parameter_the_queue_does_not_take_is_400_not_ignored(
+    kitchen: Restaurant, unknown: str
+) -> None:
+    response = queue(kitchen, f"?{unknown}")
     assert response.status_code == 400
-    assert "limit" in response.get_json()["fields"]
+    assert list(response.get_json()["fields"]) == [unknown.split("=")[0]]
+
+
+def read_whole(restaurant: Restaurant, path: str, query: str) -> list[list[str]]:
+    """The ids of every page of ``path`` (the queue or the history), following ``next``."""
+    pages: list[list[str]] = []
+    after = ""
+    while len(pages) < 50:
+        response = queue(restaurant, f"{path}?{query}{after}")
+        pages.append(ids(response))
+        token = response.get_json()["next"]
+        if token is None:
+            return pages
+        after = f"&after={token}"
+    raise AssertionError(f"no last page after 50: {pages}")
+
+
+def test_a_queue_longer_than_a_page_is_read_whole_a_page_at_a_time(kitchen: Restaurant) -> None:
+    # GIVEN seven tickets received in one millisecond, after o-1 and before o-9; o-8 expired
+    # long ago, its cancellation never heard, and o-3 is ready
+    kitchen.receive(kitchen.order_status("o-8"))
+    kitchen.clock.advance(ANSWER_MS + 60_000)
+    kitchen.receive(*(kitchen.order_status(f"o-2{n}") for n in range(7)))
+    kitchen.clock.advance(1)
+    kitchen.receive(kitchen.order_status("o-9"))
+    act(kitchen, "accept", {"prepMinutes": 5}, order_id="o-23")
+    act(kitchen, "ready", order_id="o-23")
+    same_ms = [f"o-2{n}" for n in range(7)]
+
+    # WHEN the queue is read two tickets a page
+    pages = read_whole(kitchen, "", "limit=2")
+
+    # THEN each ticket comes once, oldest first and by id within a millisecond, and no page
+    # holds more than two, however many share a millisecond
+    assert [n for page in pages for n in page] == ["o-1", "o-8", *same_ms, "o-9"]
+    assert [len(page) for page in pages] == [2, 2, 2, 2, 2]
+    # the filter holds across pages
+    assert read_whole(kitchen, "", "status=new&limit=3") == [
+        ["o-1", "o-8", "o-20"],
+        ["o-21", "o-22", "o-24"],
+        ["o-25", "o-26", "o-9"],
+    ]
+    first = queue(kitchen, "?limit=2").get_json()["orders"]
+    assert [t["expired"] for t in first] == [True, True]
+
+
+def test_the_queue_holds_a_hundred_tickets_a_page_unless_told(restaurant: Restaurant) -> None:
+    restaurant.open_restaurant("r-1")
+    restaurant.receive(*(restaurant.order_status(f"o-{n:03}") for n in range(101)))
+
+    first = queue(restaurant).get_json()
+
+    assert [t["id"] for t in first["orders"]] == [f"o-{n:03}" for n in range(100)]
+    assert first["next"] is not None
+    assert ids(queue(restaurant, f"?after={first['next']}")) == ["o-100"]
+
+
+def page_token(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+MALFORMED_TOKENS = [
+    "not a token!",
+    "1767225600000",
+    page_token(b"\xff\xfe"),  # not UTF-8
+    page_token(b"[1767225600000"),  # not JSON
+    page_token(b'{"stamp": 1767225600000, "id": "o-1"}'),
+    page_token(b"[1767225600000]"),
+    page_token(b'["1767225600000", "o-1"]'),
+    page_token(b'[1767225600000.5, "o-1"]'),
+    page_token(b'[true, "o-1"]'),
+    page_token(b'[-1, "o-1"]'),
+    page_token(b'[253402300800000, "o-1"]'),  # after the year 9999
+    page_token(b'[1767225600000, ""]'),  # no ticket has an empty id
+    page_token(b'[1767225600000, "o-1", "x"]'),
+    page_token(b'["Bao Bar", "b-1"]'),  # the restaurant list's
+    page_token(b"[" * 3000),  # deeper than the JSON decoder goes
+    "A" * 4097,
+]
+
+
+@pytest.mark.parametrize("path", ["", "/history"])
+@pytest.mark.parametrize("after", MALFORMED_TOKENS)
+def test_a_malformed_page_token_is_400_naming_after(
+    kitchen: Restaurant, path: str, after: str
+) -> None:
+    response = queue(kitchen, f"{path}?after={after}")
+
+    assert response.status_code == 400
+    fields = response.get_json()["fields"]
+    assert list(fields) == ["after"]
+    assert "page token" in fields["after"] or "at most 4096" in fields["after"]
 
 
 def test_a_restaurant_sees_only_its_own_orders(kitchen: Restaurant) -> None:
@@ -218,7 +314,7 @@ def test_orders_of_a_restaurant_on_its_own_point_of_sale_are_not_queued(
 ) -> None:
     restaurant.open_restaurant("r-1", ordering="pos")
     restaurant.receive(restaurant.order_status("o-1"), restaurant.order_status("o-1", "cancelled"))
-    assert queue(restaurant).get_json() == {"orders": []}
+    assert queue(restaurant).get_json() == {"orders": [], "next": None}
     assert ticket(restaurant) is None
     assert restaurant.system.faults("restaurant") == []
 
@@ -326,12 +422,62 @@ def test_the_history_comes_a_page_at_a_time(kitchen: Restaurant) -> None:
     first = history(kitchen, "?limit=2").get_json()
     assert [t["id"] for t in first["orders"]] == ["o-6", "o-5"]
     assert first["next"] is not None
-    second = history(kitchen, f"?limit=2&before={first['next']}").get_json()
+    second = history(kitchen, f"?limit=2&after={first['next']}").get_json()
     assert [t["id"] for t in second["orders"]] == ["o-4", "o-3"]
-    last = history(kitchen, f"?limit=2&before={second['next']}").get_json()
+    last = history(kitchen, f"?limit=2&after={second['next']}").get_json()
     assert [t["id"] for t in last["orders"]] == ["o-2"]
     assert last["next"] is None
     assert ids(history(kitchen)) == ["o-6", "o-5", "o-4", "o-3", "o-2"]
+
+
+def test_tickets_sharing_a_millisecond_are_split_between_pages_of_the_history(
+    kitchen: Restaurant,
+) -> None:
+    # GIVEN five finished tickets received in one millisecond, between two others
+    place_and_finish(kitchen, "o-0", "rejected")
+    kitchen.clock.advance(60_000)
+    kitchen.receive(*(kitchen.order_status(f"o-2{n}") for n in range(5)))
+    for n in range(5):
+        act(kitchen, "reject", {"reason": "busy"}, order_id=f"o-2{n}")
+    kitchen.clock.advance(60_000)
+    place_and_finish(kitchen, "o-9", "cancelled")
+
+    # WHEN the history is read two tickets a page
+    pages = read_whole(kitchen, "/history", "limit=2")
+
+    # THEN no page holds more than two, and each ticket comes once, newest first and by id
+    # (descending) within a millisecond
+    assert pages == [["o-9", "o-24"], ["o-23", "o-22"], ["o-21", "o-20"], ["o-0"]]
+
+
+def test_the_history_still_takes_a_time_as_before(kitchen: Restaurant) -> None:
+    place_and_finish(kitchen, "o-2", "rejected")
+    kitchen.clock.advance(60_000)
+    place_and_finish(kitchen, "o-3", "cancelled")
+    place_and_finish(kitchen, "o-4", "cancelled")
+    kitchen.clock.advance(60_000)
+    place_and_finish(kitchen, "o-5", "rejected")
+
+    earlier = history(kitchen, f"?limit=1&before={START + 120_000}").get_json()
+
+    assert [t["id"] for t in earlier["orders"]] == ["o-4"]
+    assert ids(history(kitchen, f"?after={earlier['next']}")) == ["o-3", "o-2"]
+    assert ids(history(kitchen, f"?before={START + 60_000}")) == ["o-2"]
+    assert ids(history(kitchen, f"?before={START}")) == []
+
+
+def test_a_page_token_sent_as_before_is_400_pointing_to_after(kitchen: Restaurant) -> None:
+    place_and_finish(kitchen, "o-2", "rejected")
+    place_and_finish(kitchen, "o-3", "rejected")
+    token = history(kitchen, "?limit=1").get_json()["next"]
+
+    response = history(kitchen, f"?before={token}")
+
+    assert response.status_code == 400
+    assert "?after=" in response.get_json()["fields"]["before"]
+    both = history(kitchen, f"?after={token}&before={START}")
+    assert both.status_code == 400
+    assert "not both" in both.get_json()["fields"]["before"]
 
 
 @pytest.mark.parametrize(
@@ -707,7 +853,7 @@ def test_an_order_withdrawn_before_it_arrived_is_no_fault_while_its_restaurant_i
     restaurant.receive(restaurant.order_status("o-1"))
     assert restaurant.system.faults("restaurant") == []
     restaurant.open_restaurant("r-1")
-    assert queue(restaurant).get_json() == {"orders": []}
+    assert queue(restaurant).get_json() == {"orders": [], "next": None}
 
 
 @pytest.mark.parametrize("steps", [["accept"], ["accept", "ready"]])
@@ -723,7 +869,7 @@ def test_an_order_collected_before_its_rejection_reached_order_shows_picked_up(
     # THEN the kitchen's history says the driver collected it, with what the kitchen said
     [collected] = history(kitchen).get_json()["orders"]
     assert (collected["status"], collected["reason"]) == ("picked-up", "the oven broke")
-    assert queue(kitchen).get_json() == {"orders": []}
+    assert queue(kitchen).get_json() == {"orders": [], "next": None}
     kitchen.system.run_until_quiet()
     assert [e.type for e in kitchen.external(*ANSWERS)] == [
         *(OrderAccepted.TYPE, OrderReady.TYPE)[: len(steps)],
@@ -761,7 +907,7 @@ def test_a_delivered_order_leaves_the_queue_as_collected_whether_or_not_its_pick
     picked_up = kitchen.order_status("o-1", "picked-up")
     kitchen.receive(kitchen.order_status("o-1", "delivered"))
     # THEN the driver collected it: it has left the queue for the history
-    assert queue(kitchen).get_json() == {"orders": []}
+    assert queue(kitchen).get_json() == {"orders": [], "next": None}
     [collected] = history(kitchen).get_json()["orders"]
     assert (collected["id"], collected["status"]) == ("o-1", "picked-up")
     # AND a pickup heard late changes nothing: the history shows the order once
@@ -797,7 +943,7 @@ def test_a_legacy_order_withdrawn_under_the_point_of_sale_is_not_queued_after_a_
     restaurant.open_restaurant("r-1", ordering="kitchen")
     restaurant.receive(placed)
     # THEN the kitchen never queues it: it was withdrawn
-    assert queue(restaurant).get_json() == {"orders": []}
+    assert queue(restaurant).get_json() == {"orders": [], "next": None}
     assert history(restaurant).get_json()["orders"] == []
     assert act(restaurant, "accept", {"prepMinutes": 5}).status_code == 404
     assert restaurant.system.faults("restaurant") == []
@@ -816,7 +962,7 @@ def test_a_legacy_order_left_to_the_point_of_sale_stays_there_when_heard_again(
     restaurant.receive(restaurant.order_status("o-1", "cancelled", reason="customer"))
     restaurant.receive(restaurant.order_status("o-1"))
     # THEN the kitchen keeps the way it took first: the point of sale has it
-    assert queue(restaurant).get_json() == {"orders": []}
+    assert queue(restaurant).get_json() == {"orders": [], "next": None}
     assert history(restaurant).get_json()["orders"] == []
     assert ticket(restaurant) is None
 
@@ -890,8 +1036,13 @@ def test_the_api_documents_the_queue_and_history_parameters(restaurant: Restaura
 
     assert query_parameters(orders)["status"]["enum"] == ["new", "accepted", "ready"]
     paging = query_parameters(orders + "/history")
-    assert sorted(paging) == ["before", "limit"]
+    assert sorted(paging) == ["after", "before", "limit"]
     assert (paging["limit"]["minimum"], paging["limit"]["maximum"]) == (1, 100)
+    assert paging["limit"]["default"] == 20
+    queued = query_parameters(orders)
+    assert sorted(queued) == ["after", "limit", "status"]
+    assert (queued["limit"]["minimum"], queued["limit"]["maximum"]) == (1, 100)
+    assert queued["limit"]["default"] == 100
 
 
 # -- the time to answer ----------------------------------------------------------------------
@@ -1000,7 +1151,7 @@ def test_a_withdrawal_heard_first_leaves_a_marker_firestore_deletes_a_month_late
     assert marker["expireAt"] == a_month_after(START)
     # AND the order arriving late is still kept out, as before
     restaurant.receive(restaurant.order_status("o-1"))
-    assert queue(restaurant).get_json() == {"orders": []}
+    assert queue(restaurant).get_json() == {"orders": [], "next": None}
 
 
 def test_a_legacy_order_left_to_the_point_of_sale_is_noted_until_a_month_later(
@@ -1064,7 +1215,7 @@ def test_an_order_heard_after_its_withdrawal_was_forgotten_is_not_queued(
     assert ticket(restaurant) is None
     restaurant.receive(placed)
     assert ticket(restaurant) is None
-    assert queue(restaurant).get_json() == {"orders": []}
+    assert queue(restaurant).get_json() == {"orders": [], "next": None}
     assert act(restaurant, "accept", {"prepMinutes": 5}).status_code == 404
     assert restaurant.system.faults("restaurant") == []
 

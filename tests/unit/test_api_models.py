@@ -6,6 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.api_models import PageQuery, QueryString, RequestBody, ResponseView
+from shared.stores.paging import Cursor
 
 
 class Rename(RequestBody):
@@ -52,9 +53,24 @@ def test_a_page_query_is_a_query_string_whose_parameters_say_what_they_do():
     assert (query.limit, query.before) == (5, 1_767_225_600_000)
     assert (PageQuery().limit, PageQuery().before) == (20, None)
     with pytest.raises(ValidationError, match="extra"):
-        PageQuery.model_validate({"limit": "5", "after": "1"})
+        PageQuery.model_validate({"limit": "5", "offset": "1"})
     with pytest.raises(ValidationError, match="less than or equal to 100"):
         PageQuery.model_validate({"limit": "101"})
     properties = PageQuery.model_json_schema(by_alias=True)["properties"]
-    assert sorted(properties) == ["before", "limit"]
+    assert sorted(properties) == ["after", "before", "limit"]
     assert all(prop["description"] for prop in properties.values())
+
+
+def test_a_page_query_starts_after_a_token_or_before_a_time_never_both():
+    token = Cursor(1_767_225_600_000, "o-1").token()
+    assert PageQuery.model_validate({"after": token}).cursor() == Cursor(1_767_225_600_000, "o-1")
+    assert PageQuery.model_validate({"before": "5"}).cursor() == Cursor.before(5)
+    assert PageQuery().cursor() is None
+    with pytest.raises(ValidationError, match="not a page token") as refused:
+        PageQuery.model_validate({"after": "1767225600000"})
+    assert [error["loc"] for error in refused.value.errors()] == [("after",)]
+    with pytest.raises(ValidationError, match="not both") as refused:
+        PageQuery.model_validate({"after": token, "before": "5"})
+    assert [error["loc"] for error in refused.value.errors()] == [("before",)]
+    with pytest.raises(ValidationError, match=r"send a page's next as \?after="):
+        PageQuery.model_validate({"before": token})
