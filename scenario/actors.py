@@ -158,11 +158,18 @@ class StaffApp:
         self.profile.call("PUT", f"/restaurants/{self.restaurant}/menu", {"items": items})
 
     def queue(self, status: str = "new") -> list[dict[str, Any]]:
-        """The kitchen's open tickets in ``status`` (new, accepted or ready), oldest first."""
-        tickets: list[dict[str, Any]] = self.kitchen.call(
-            "GET", f"/restaurants/{self.restaurant}/orders?status={status}"
-        )["orders"]
-        return tickets
+        """The kitchen's open tickets in ``status`` (new, accepted or ready), oldest first,
+        following the pages' ``next``."""
+        query = {"status": status}
+        tickets: list[dict[str, Any]] = []
+        while True:
+            page = self.kitchen.call(
+                "GET", f"/restaurants/{self.restaurant}/orders?{urlencode(query)}"
+            )
+            tickets += page["orders"]
+            if page["next"] is None:
+                return tickets
+            query["after"] = page["next"]
 
     def accept(self, order_id: str, prep_minutes: int = 15) -> None:
         """Take the order."""
