@@ -65,6 +65,11 @@ class Meaning:
     text: str
 
 
+MAX_AMOUNT = 2**53 - 1
+"""The most an amount may come to, in its currency's minor unit: the largest whole number
+every JSON reader (a JavaScript app's too) reads exactly (RFC 7493, I-JSON, section 2.2),
+well inside the stores' 64-bit integers."""
+
 Id = Annotated[str, Field(min_length=1), Meaning("An opaque id, never empty.")]
 """An entity's id: never empty (events are keyed by ids, and a key cannot be)."""
 EpochMs = Annotated[

@@ -6,6 +6,7 @@ from pydantic import Field
 
 from customer.account_bff.models import GivenAddress
 from shared.api_models import RequestBody, ResponseView
+from shared.contracts import MAX_AMOUNT
 
 CARTS = "carts"
 """Each customer's priced cart, keyed by their subject."""
@@ -23,10 +24,10 @@ the account itself, with its token, at checkout (:mod:`customer.account_bff.card
 TOKEN = r"^pm_[A-Za-z0-9_]{3,64}$"
 MAX_QUANTITY = 50
 """The most of one dish a cart (and so an order) holds, on one line or added up over several."""
-MAX_TOTAL = 2**53 - 1
-"""The most a cart (and so an order) may come to, in minor units: the largest whole number
-every JSON reader (a JavaScript app's too) reads exactly, well inside the store's 64-bit
-integers. Only dishes priced before Restaurant capped prices can reach it."""
+MAX_TOTAL = MAX_AMOUNT
+"""The most a cart (and so an order) may come to, in minor units: the most any amount may
+(:data:`~shared.contracts.MAX_AMOUNT`). Only dishes priced before Restaurant capped prices
+can reach it."""
 
 
 class CartLine(RequestBody):

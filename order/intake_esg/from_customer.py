@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from order import events
-from shared.contracts import Reader, read
+from shared.contracts import ReadEpochMs, Reader, read
 
 if TYPE_CHECKING:
     from order.ports import OrderPorts
@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 ORDER_PLACED = "customer.order-placed"
 ORDER_CANCEL_REQUESTED = "customer.order-cancel-requested"
+MAX_QUANTITY = 50
+"""The most of one dish a line of ``customer.order-placed`` may hold: more breaks the
+contract and is a fault, not an order the kitchen is asked to cook."""
 
 
 class Address(Reader):
@@ -43,7 +46,7 @@ class Line(Reader):
 
     menu_item_id: str = Field(min_length=1)
     name: str
-    quantity: int = Field(ge=1)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
     price: int = Field(ge=0)
 
 
@@ -52,7 +55,9 @@ class PlacedOrder(Reader):
 
     The ids Order passes on in its own status (the customer's reference, the
     restaurant's and the dishes') must not be empty, as both contracts say: an order
-    whose every status the egress would refuse is refused here, as a fault.
+    whose every status the egress would refuse is refused here, as a fault. A time past
+    :data:`~shared.clock.LATEST_MS` is read as that (:data:`~shared.contracts.ReadEpochMs`),
+    which the collector can keep.
     """
 
     id: str = Field(min_length=1)
@@ -62,7 +67,7 @@ class PlacedOrder(Reader):
     total: int = Field(ge=0)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     delivery_address: Address
-    placed_at: int
+    placed_at: ReadEpochMs
     notify_customer: bool = True
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from order import events
-from shared.contracts import Reader, knows, read
+from shared.contracts import ReadEpochMs, Reader, knows, read
 
 if TYPE_CHECKING:
     from order.ports import OrderPorts
@@ -53,11 +53,12 @@ class Rejected(Reader):
 
 
 class Ready(Reader):
-    """The order waits for its driver."""
+    """The order waits for its driver (since ``readyAt``, read as
+    :data:`~shared.contracts.ReadEpochMs` reads times)."""
 
     id: str = Field(min_length=1)
     restaurant_id: str
-    ready_at: int
+    ready_at: ReadEpochMs
 
 
 class Restaurant(Reader):

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from order.lifecycle_control.event_store import EVENTS
+from shared.clock import LATEST_MS
 from tests.order.conftest import OrderSystem
 
 
@@ -288,3 +289,47 @@ def test_a_rejection_whose_reason_breaks_the_contract_is_a_fault_at_intake(
     order_system.send("restaurant", order_system.answer("rejected", reason="x" * 500))
     order = order_system.order()
     assert (order["status"], order["detail"]) == ("cancelled", "x" * 500)
+
+
+@pytest.mark.parametrize("quantity", [51, 2**63], ids=["51", "beyond 64 bits"])
+def test_a_line_beyond_the_contracts_quantity_is_a_fault_at_intake(
+    order_system: OrderSystem, quantity: int
+) -> None:
+    # GIVEN an order with more of a dish than Customer's contract allows (at most 50): beyond
+    # 64 bits the collector could not record it
+    placed = order_system.order_placed()
+    broken = {**placed.body, "items": [{**placed.body["items"][0], "quantity": quantity}]}
+    # WHEN it comes in
+    order_system.send("customer", replace(placed, body=broken))
+    # THEN intake refuses it, naming the field, not the collector failing on it
+    [fault] = order_system.faults()
+    assert fault["function"] == "order/intake-esg/from-customer"
+    assert "items.0.quantity" in fault["error"]["message"]
+    assert order_system.store.get("orders", "o-1") is None
+
+
+def test_a_placement_stamped_past_the_latest_time_comes_in_as_the_latest(
+    order_system: OrderSystem,
+) -> None:
+    # Customer's contract bounds placedAt by nothing above: past 64 bits the collector could
+    # not record the order, which was never run
+    placed = order_system.order_placed()
+    order_system.send("customer", replace(placed, body={**placed.body, "placedAt": 2**63}))
+
+    assert order_system.faults() == []
+    [event] = order_system.internal("order-placed")
+    assert event.body["placedAt"] == LATEST_MS
+    assert order_system.statuses() == ["placed"]
+
+
+def test_readiness_stamped_past_the_latest_time_comes_in_as_the_latest(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("customer", order_system.order_placed())
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=10))
+    order_system.send("restaurant", order_system.answer("ready", readyAt=2**63))
+
+    assert order_system.faults() == []
+    [event] = order_system.internal("restaurant-ready")
+    assert event.body["readyAt"] == LATEST_MS
+    assert order_system.order()["status"] == "ready"
