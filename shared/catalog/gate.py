@@ -113,7 +113,12 @@ def check(
     events = {(e.type, e.version): e for e in inventory(apps)}
     report = Report()
     reported: set[str] = set()
-    for path in sorted((root / SCHEMAS_DIR).glob("*.json")):
+    try:
+        committed_schemas, listed = _schema_files(root / SCHEMAS_DIR), True
+    except OSError as e:  # not an empty folder: its schemas are unknown, not stale
+        committed_schemas, listed = [], False
+        report.unreadable.append(_unreadable(_in(root, SCHEMAS_DIR), e))
+    for path in committed_schemas:
         identity = parse_schema_file(path.name)
         if identity is None:
             continue
@@ -130,20 +135,39 @@ def check(
             report.unreadable.append(_unreadable(shown, e))
             reported.add(shown)
     if baseline is not None:
-        _check_against(events, root, baseline, report, reported)
+        _check_against(events, root, baseline, report, reported, listed=listed)
         if baseline.asyncapi is not None:
             where = f"{baseline.prefix}{ASYNCAPI_FILE} at {baseline.ref}"
             _compare_wire_format(report, baseline.asyncapi, where, baseline.ref, reported)
     else:
-        committed_doc = _committed_bytes(root / ASYNCAPI_FILE)
+        shown = _in(root, ASYNCAPI_FILE)
+        try:
+            committed_doc = _existing_bytes(root / ASYNCAPI_FILE)
+        except OSError as e:
+            committed_doc = None
+            report.unreadable.append(_unreadable(shown, e))
+            reported.add(shown)
         if committed_doc is not None:
-            shown = _in(root, ASYNCAPI_FILE)
             _compare_wire_format(report, committed_doc, shown, None, reported)
     for name, text in generate(apps).items():
         target, shown = root / name, _in(root, name)
-        if shown not in reported and _committed_text(target) != text:
-            report.stale.append(shown)
+        if shown in reported or (not listed and name.startswith(f"{SCHEMAS_DIR}/")):
+            continue
+        try:
+            if _existing_text(target) != text:
+                report.stale.append(shown)
+        except OSError as e:
+            report.unreadable.append(_unreadable(shown, e))
     return report
+
+
+def _schema_files(folder: Path) -> list[Path]:
+    """The ``*.json`` files of the committed schemas folder, sorted (none if it is missing);
+    :class:`OSError` if it cannot be listed (:meth:`Path.glob` would skip it silently)."""
+    try:
+        return sorted(path for path in folder.iterdir() if path.name.endswith(".json"))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
 
 
 def export(apps: Sequence[SubsystemApp[Any]], root: Path) -> list[str]:
@@ -165,18 +189,21 @@ def _check_against(
     baseline: Baseline,
     report: Report,
     reported: set[str],
+    *,
+    listed: bool = True,
 ) -> None:
-    """Hold the code to every schema published at ``baseline``."""
+    """Hold the code to every schema published at ``baseline``; unless the schemas folder
+    was ``listed`` (it is reported unreadable) no file is called deleted."""
     for name, data in sorted(baseline.schemas.items()):
         identity = parse_schema_file(name)
         if identity is None:
             continue
         event, shown = events.get(identity), _shown(root, name)
         if event is None:
-            if not (root / SCHEMAS_DIR / name).exists():  # else reported as retired already
+            if listed and not (root / SCHEMAS_DIR / name).exists():  # else reported as retired
                 _retirement(identity, baseline, report)
             continue
-        if not (root / SCHEMAS_DIR / name).is_file():
+        if listed and not (root / SCHEMAS_DIR / name).is_file():
             report.removed.append(_deleted(event, shown, baseline.ref))
             reported.add(shown)
         try:
@@ -307,23 +334,32 @@ def _in(root: Path, name: str) -> str:
     return f"{root.name}/{name}" if root.name else name
 
 
-def _committed_bytes(path: Path) -> bytes | None:
-    """The committed file's bytes, or ``None`` when there is no readable file."""
+def _existing_bytes(path: Path) -> bytes | None:
+    """The committed file's bytes, or ``None`` when there is no such file; :class:`OSError`
+    when there is one that cannot be read (no permission), which is no missing file."""
+    return path.read_bytes() if path.is_file() else None
+
+
+def _existing_text(path: Path) -> str | None:
+    """The committed file's text, or ``None`` when there is no such text file; :class:`OSError`
+    as :func:`_existing_bytes`."""
     try:
-        return path.read_bytes() if path.is_file() else None
-    except OSError:
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+    except UnicodeDecodeError:
         return None
 
 
 def _committed_text(path: Path) -> str | None:
     """The committed file's text, or ``None`` when there is no readable text file."""
     try:
-        return path.read_text(encoding="utf-8") if path.is_file() else None
-    except (OSError, UnicodeDecodeError):
+        return _existing_text(path)
+    except OSError:
         return None
 
 
 def _unreadable(shown: str, error: Exception) -> str:
+    if isinstance(error, PermissionError):
+        return f"{shown} {_problem(error)}: make it readable (the gate cannot check it)"
     return (
         f"{shown} {_problem(error)}: restore it from version control "
         "(the gate cannot compare it with the contract)"

@@ -114,11 +114,17 @@ def run_deploy(args: argparse.Namespace, shell: tools.Shell | None = None) -> in
     """Build the archives and apply the environment.
 
     The arguments are checked before anything is built: a mistyped environment
-    (or, unless ``--archives-only``, a missing state bucket) writes nothing.
+    (or, unless ``--archives-only``, a missing state bucket, or no terminal to ask on
+    without ``--auto-approve``) writes nothing.
     """
     shell = shell or tools.Shell()
     environment(args.env)
     root = None if args.archives_only else terraform_root(args)
+    if root is not None and not args.auto_approve and not shell.can_ask():
+        raise DeployError(
+            f"deploy asks before it applies to {args.env}, and standard input is no terminal "
+            "to answer on: run it in a terminal, or give --auto-approve"
+        )
     stale = tfvars.stale(current_tfvars(), environments())
     if stale:
         raise DeployError(f"{shown(stale[0])} is stale: run `fooddelivery tfvars`")

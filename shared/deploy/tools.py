@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ ADC_HINT = "run `gcloud auth login` and `gcloud auth application-default login` 
 
 class Shell:
     """Runs commands: :meth:`run` streams output to the terminal, :meth:`capture` keeps it;
-    :meth:`confirm` asks the operator."""
+    :meth:`confirm` asks the operator, if :meth:`can_ask`."""
 
     def which(self, program: str) -> str | None:
         """The program's path, or ``None`` when it is not installed."""
@@ -52,8 +53,17 @@ class Shell:
         done = subprocess.run(list(argv), check=False, capture_output=True, text=True)
         return done.returncode, done.stdout
 
+    def can_ask(self) -> bool:
+        """Whether standard input is a terminal an operator can answer :meth:`confirm` on:
+        not closed (``<&-``), nor a file or a pipe."""
+        stdin = sys.stdin
+        return stdin is not None and not stdin.closed and stdin.isatty()
+
     def confirm(self, question: str) -> bool:
-        """Ask on the terminal; only ``yes`` is yes (as Terraform asks)."""
+        """Ask on the terminal; only ``yes`` is yes (as Terraform asks). No terminal, or
+        none left (Ctrl-D), is no."""
+        if not self.can_ask():
+            return False
         try:
             return input(f"{question} Only 'yes' will be accepted: ").strip() == "yes"
         except EOFError:

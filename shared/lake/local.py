@@ -64,15 +64,27 @@ class LocalDirectoryLake(AbstractLake):
             raise LakeError(f"cannot list lake folder {folder}: {e}") from e
 
     def _list_objects(self, folder: str) -> list[str]:
-        """The files at the layout's depth under ``folder`` (a topic or time folder)."""
+        """The files at the layout's depth under ``folder`` (a topic or time folder).
+
+        A folder that cannot be listed (no permission) is a :class:`LakeError` naming it,
+        never skipped as if empty (as :meth:`Path.glob` skips it)."""
         depth = LEVELS + 2 - folder.rstrip("/").count("/")  # {subsystem}/{topic} is depth 0
-        pattern = "*/" * (depth - 1) + f"*{_SUFFIX}"
+        return sorted(self._files_below(folder.rstrip("/") + "/", depth))
+
+    def _files_below(self, folder: str, depth: int) -> Iterator[str]:
+        """The names of the object files ``depth`` folder levels below ``folder``."""
         try:
-            found = (self._root / folder).glob(pattern)
-            files = [p for p in found if not p.name.startswith(".") and p.is_file()]
+            with os.scandir(self._root / folder) as scan:
+                entries = list(scan)
+            for entry in entries:
+                if depth > 1 and entry.is_dir():
+                    yield from self._files_below(f"{folder}{entry.name}/", depth - 1)
+                elif depth == 1 and _is_object_file(entry):
+                    yield f"{folder}{entry.name}"
+        except (FileNotFoundError, NotADirectoryError):
+            return  # not made yet, or gone since its parent was listed
         except OSError as e:
             raise LakeError(f"cannot list lake folder {folder}: {e}") from e
-        return sorted(p.relative_to(self._root).as_posix() for p in files)
 
     def read_object(self, name: str) -> Iterator[bytes]:
         """The records of object ``name`` (read eagerly, so a missing object fails here:
@@ -103,6 +115,11 @@ class LocalDirectoryLake(AbstractLake):
             tmp.unlink(missing_ok=True)
             raise
         _fsync_dir(path.parent)
+
+
+def _is_object_file(entry: os.DirEntry[str]) -> bool:
+    """Whether ``entry`` is an object: a ``.jsonl`` file, not a hidden temporary one."""
+    return entry.name.endswith(_SUFFIX) and not entry.name.startswith(".") and entry.is_file()
 
 
 def _make_dirs(folder: Path) -> None:

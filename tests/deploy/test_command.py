@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from argparse import Namespace
@@ -21,9 +22,9 @@ from shared.system import load_subsystems
 class FakeShell(tools.Shell):
     """Records commands; answers from canned results keyed by the command's first words."""
 
-    def __init__(self, missing=(), codes=None, outputs=None, answer="yes"):
+    def __init__(self, missing=(), codes=None, outputs=None, answer="yes", terminal=True):
         self.missing, self.codes, self.outputs = set(missing), codes or {}, outputs or {}
-        self.answer, self.asked = answer, []
+        self.answer, self.asked, self.terminal = answer, [], terminal
         self.ran: list[list[str]] = []
 
     def which(self, program):
@@ -43,6 +44,9 @@ class FakeShell(tools.Shell):
         code = self._answer(argv)
         text = next((out for key, out in self.outputs.items() if key in " ".join(argv)), "")
         return code, text
+
+    def can_ask(self):
+        return self.terminal
 
     def confirm(self, question):
         self.asked.append(question)
@@ -313,6 +317,55 @@ def test_without_auto_approve_the_operator_is_asked(archives, capsys, answer, co
     assert len(applied) == (1 if answer == "yes" else 0)
 
 
+def test_without_a_terminal_to_ask_on_deploy_refuses_before_running_anything(archives):
+    shell = FakeShell(terminal=False)
+    with pytest.raises(DeployError) as refused:
+        command.run_deploy(args(auto_approve=False), shell)
+    assert str(refused.value) == (
+        "deploy asks before it applies to dev, and standard input is no terminal to answer "
+        "on: run it in a terminal, or give --auto-approve"
+    )
+    assert (shell.ran, shell.asked) == ([], [])
+    assert not archives.exists()
+
+
+def test_without_a_terminal_auto_approve_and_archives_only_still_run(archives):
+    no_terminal = FakeShell(terminal=False)
+    assert command.run_deploy(args(), no_terminal) == 0
+    assert command.run_deploy(args(auto_approve=False, archives_only=True), no_terminal) == 0
+
+
+@pytest.mark.parametrize("stdin", ["closed", "at-end-of-file"])
+def test_deploy_with_no_terminal_is_one_line_and_exit_2(monkeypatch, capsys, stdin):
+    """``fooddelivery deploy --env dev <&-`` (Python's ``sys.stdin`` is then None) or
+    ``< /dev/null``: refused before anything is built or run, never a traceback."""
+    monkeypatch.setattr("sys.stdin", None if stdin == "closed" else io.StringIO(""))
+    monkeypatch.setattr(command, "build_archives", lambda *_: pytest.fail("built"))
+    for method in ("which", "run", "capture"):
+        monkeypatch.setattr(tools.Shell, method, lambda *_: pytest.fail("ran"))
+
+    assert main(["deploy", "--env", "dev", "--state-bucket", "tf-state"]) == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("fooddelivery: deploy asks before it applies to dev, and standard ")
+    assert err.endswith("give --auto-approve\n") and err.count("\n") == 1
+
+
+def test_the_shell_asks_only_on_a_terminal(monkeypatch):
+    class Terminal:
+        closed = False
+
+        def isatty(self):
+            return True
+
+    shell = tools.Shell()
+    monkeypatch.setattr("builtins.input", lambda _: "yes")
+    monkeypatch.setattr("sys.stdin", Terminal())
+    assert shell.can_ask() and shell.confirm("Apply?")
+    monkeypatch.setattr("sys.stdin", None)  # started with standard input closed
+    assert not shell.can_ask() and not shell.confirm("Apply?")
+
+
 @pytest.mark.parametrize(("env", "sandbox"), [("dev", True), ("prod", False)])
 def test_a_first_deploy_can_create_only_the_secrets(archives, capsys, env, sandbox):
     shell = FakeShell()
@@ -434,6 +487,7 @@ def test_deploy_refuses_stale_tfvars(archives, monkeypatch, tmp_path):
 
 def test_cli_without_terraform_exits_2_with_the_reason(archives, monkeypatch, capsys):
     monkeypatch.setattr(tools.shutil, "which", lambda program: None)
+    monkeypatch.setattr(tools.Shell, "can_ask", lambda self: True)  # run from a terminal
     assert main(["deploy", "--env", "dev", "--state-bucket", "b"]) == 2
     assert "terraform is not installed" in capsys.readouterr().err
 

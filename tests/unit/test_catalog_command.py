@@ -13,6 +13,7 @@ from order.contracts import OrderStatusChanged
 from shared.catalog.inventory import inventory
 from shared.cli import main
 from shared.system import load_subsystems
+from tests.unit.unreadable import refuse_reads
 
 CONTRACTS = Path(__file__).resolve().parents[2] / "contracts"
 SCHEMA = "schemas/order.order-status-changed.v1.json"
@@ -215,3 +216,33 @@ def test_files_of_the_current_directory_are_named_from_it(tmp_path, monkeypatch,
     assert main(["contracts", "check", "--dir", "."]) == 1
 
     assert capsys.readouterr().err.startswith("contracts: README.md is stale")
+
+
+@pytest.mark.parametrize("listing_only", [False, True], ids=["folder", "listing"])
+def test_a_schemas_folder_that_cannot_be_read_is_named_not_every_schema_stale(
+    committed, monkeypatch, capsys, listing_only
+):
+    refuse_reads(monkeypatch, committed / "schemas", listing_only=listing_only)
+
+    assert main(["contracts", "check", "--dir", str(committed)]) == 1
+
+    err = capsys.readouterr().err
+    assert err == (
+        "contracts: contracts/schemas cannot be read (Permission denied): make it readable "
+        "(the gate cannot check it)\n"
+    )
+
+
+@pytest.mark.parametrize("name", ["README.md", "asyncapi.yaml", "topology.mmd", SCHEMA])
+def test_a_committed_file_that_cannot_be_read_is_named_not_stale(
+    committed, monkeypatch, capsys, name
+):
+    refuse_reads(monkeypatch, committed / name)
+
+    assert main(["contracts", "check", "--dir", str(committed)]) == 1
+
+    err = capsys.readouterr().err
+    assert err == (
+        f"contracts: contracts/{name} cannot be read (Permission denied): make it readable "
+        "(the gate cannot check it)\n"
+    )

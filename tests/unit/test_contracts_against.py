@@ -28,6 +28,7 @@ from shared.runtime.app import SubsystemApp
 from shared.system import checked, load_subsystems
 from shared.topology import Consumer
 from shared.topology.model import Function
+from tests.unit.unreadable import refuse_reads
 
 Apps = list[SubsystemApp[Any]]
 CANCEL_SCHEMA = "schemas/customer.order-cancel-requested.v1.json"
@@ -504,3 +505,17 @@ def _selecting_v2(fn: Function) -> Function:
         return fn
     rule = replace(fn.channel.rule, tags={SCHEMA_VERSION_TAG: "2"})
     return replace(fn, channel=replace(fn.channel, rule=rule))
+
+
+def test_a_schemas_folder_that_cannot_be_read_is_named_not_a_traceback(
+    contracts, run, capsys, monkeypatch
+):
+    refuse_reads(monkeypatch, contracts / "schemas")
+
+    assert run(load_subsystems(), contracts, "--against", "HEAD") == 1
+
+    err = capsys.readouterr().err
+    assert err == (
+        "contracts: contracts/schemas cannot be read (Permission denied): make it readable "
+        "(the gate cannot check it)\n"
+    )

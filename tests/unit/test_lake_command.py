@@ -25,6 +25,7 @@ from shared.lake import LocalDirectoryLake
 from shared.lake import command as lake_command
 from shared.lake.command import default_bucket, open_lake
 from shared.paths import PROJECT_ROOT
+from tests.unit.unreadable import refuse_reads
 
 MINUTE = 60_000
 HOUR = 60 * MINUTE
@@ -451,3 +452,14 @@ def test_since_and_until_finer_than_a_millisecond_keep_their_edges(tmp_path, cap
     )
     assert (code, out) == (0, "")  # a window between two milliseconds holds no event
     assert err.startswith("no events in order's lake")
+
+
+def test_a_folder_the_user_cannot_read_is_named_and_exit_2_not_no_events(
+    lake_dir, capsys, monkeypatch
+):
+    refuse_reads(monkeypatch, lake_dir / "order" / "bus" / "2026" / "01" / "31" / "12")
+    for window in ([], ["--since", "2026-01-31T12:00", "--until", "2026-01-31T13:00"]):
+        code, out, err = run(capsys, "order", "--dir", str(lake_dir), *window)
+        assert (code, out) == (2, "")
+        assert err.startswith("fooddelivery: cannot list lake folder order/bus/2026/01/31/12/: ")
+        assert "Permission denied" in err and err.count("\n") == 1

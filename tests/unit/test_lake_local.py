@@ -9,6 +9,7 @@ import pytest
 from shared.exceptions import LakeError
 from shared.lake import LocalDirectoryLake
 from tests.contracts.lake_contract import T0, LakeContract, event, records
+from tests.unit.unreadable import refuse_reads
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -48,3 +49,19 @@ class TestLocalDirectoryLake(LakeContract):
         for name in ("../outside.jsonl", "/etc/passwd", "order//x.jsonl"):
             with pytest.raises(LakeError):
                 lake.read_object(name)
+
+
+@pytest.mark.parametrize("window", [{}, {"since_ms": T0, "until_ms": T0 + 1}])
+def test_a_folder_that_cannot_be_listed_is_named_not_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: dict[str, int]
+) -> None:
+    lake = LocalDirectoryLake(tmp_path / "lake")
+    lake.append("order", "bus", records(event(T0)))
+    [name] = lake.objects("order")
+    hour = name.rsplit("/", 1)[0]
+    refuse_reads(monkeypatch, tmp_path / "lake" / hour)
+
+    with pytest.raises(LakeError, match=f"cannot list lake folder {hour}/: .*Permission denied"):
+        lake.objects("order", **window)
+    with pytest.raises(LakeError, match=f"cannot list lake folder {hour}/"):
+        list(lake.objects_oldest_first("order", **window))
