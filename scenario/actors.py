@@ -50,12 +50,23 @@ class Api:
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def call(
-        self, method: str, path: str, body: Any = None, *, idempotency_key: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        idempotency_key: str | None = None,
+        if_match: str | None = None,
     ) -> Any:
-        """Send one request; return the decoded JSON (``None`` for 204) or raise ApiError."""
+        """Send one request; return the decoded JSON (``None`` for 204) or raise ApiError.
+
+        ``if_match`` (an ``ETag`` as answered, quotes included) makes the request
+        conditional: refused with 412 if the resource changed since."""
         headers = dict(self._headers)
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key
+        if if_match:
+            headers["If-Match"] = if_match
         url = f"{self._base}{path}"
         response = self._session.request(method, url, json=body, headers=headers, timeout=TIMEOUT_S)
         try:
@@ -145,12 +156,20 @@ class CustomerApp:
 
 
 class StaffApp:
-    """A restaurant's back office: profile, menu and the kitchen queue."""
+    """A restaurant's back office: profile, menu and the kitchen queue.
+
+    It answers a ticket as it last read it: each answer sends the ticket's ``revision`` from
+    the queue (or from the answer before) as ``If-Match``, so that an order a colleague
+    answered, or Order withdrew, in between is refused (412, :class:`ApiError`) rather than
+    answered again on top of what happened; a ticket it has not read is answered
+    unconditionally."""
 
     def __init__(self, session: requests.Session, urls: Urls, token: str, restaurant: str) -> None:
         self.profile = Api(session, urls.profile, token)
         self.kitchen = Api(session, urls.kitchen, token)
         self.restaurant = restaurant
+        self._read: dict[str, str] = {}
+        """The ``ETag`` of each ticket as last read, by order id."""
 
     def publish(self, profile: dict[str, Any], items: list[dict[str, Any]]) -> None:
         """Set the restaurant's profile and its menu."""
@@ -167,6 +186,7 @@ class StaffApp:
                 "GET", f"/restaurants/{self.restaurant}/orders?{urlencode(query)}"
             )
             tickets += page["orders"]
+            self._remember(page["orders"])
             if page["next"] is None:
                 return tickets
             query["after"] = page["next"]
@@ -184,9 +204,23 @@ class StaffApp:
         self._act(order_id, "ready", None)
 
     def _act(self, order_id: str, action: str, body: dict[str, Any] | None) -> None:
-        self.kitchen.call(
-            "POST", f"/restaurants/{self.restaurant}/orders/{order_id}/{action}", body
+        ticket = self.kitchen.call(
+            "POST",
+            f"/restaurants/{self.restaurant}/orders/{order_id}/{action}",
+            body,
+            if_match=self._read.get(order_id),
         )
+        self._remember([ticket])
+
+    def _remember(self, tickets: list[dict[str, Any]]) -> None:
+        """Keep the tag of each ticket as read: its ``revision``, quoted as its ``ETag`` (none
+        from a kitchen that counts no revisions: the next answer goes unconditionally)."""
+        for ticket in tickets:
+            revision = ticket.get("revision")
+            if revision is None:
+                self._read.pop(ticket["id"], None)
+            else:
+                self._read[ticket["id"]] = f'"{revision}"'
 
 
 class PosTerminal:

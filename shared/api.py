@@ -49,6 +49,13 @@ What the document store raises out of a handler is answered in JSON too:
 Every refusal, these included, frees the request's ``Idempotency-Key``, so a
 retry with the same key runs again.
 
+A route that declares ``etag`` answers a success with an ``ETag`` (RFC 9110, section 8.8.3):
+the strong entity tag of the resource as answered, replays of an ``Idempotency-Key``
+included. Its handler reads the request's ``If-Match`` with :func:`if_match` and refuses a
+command on a resource that changed since with 412 (RFC 9110, section 13.1.1), in the same
+atomic write that would have changed it; a route that declares a 412 refusal documents the
+``If-Match`` header. Without ``If-Match`` a request is unconditional, as it always was.
+
 Every answer, a refusal's and ``OPTIONS``'s too, carries :data:`ANSWER_HEADERS`
 (``Cache-Control: no-store``, ``X-Content-Type-Options: nosniff``): answers hold the
 caller's own data, which no proxy or browser may keep, and a JSON error echoing the
@@ -163,6 +170,8 @@ class Route:
     """The statuses the handler refuses with besides 400/401/403, and when (for OpenAPI)."""
     description: str = ""
     """The rest of the handler's docstring (``""``: none)."""
+    etag: Callable[[Any], str] | None = None
+    """The opaque tag (unquoted) of a success's JSON body, answered as its ``ETag``."""
 
 
 class HttpApi:
@@ -192,6 +201,7 @@ class HttpApi:
         idempotent: bool = False,
         query: type[BaseModel] | None = None,
         refusals: Mapping[int, str] | None = None,
+        etag: Callable[[Any], str] | None = None,
     ) -> Callable[[Handler], Handler]:
         """Declare an operation; path parameters are written ``{name}``.
 
@@ -200,7 +210,9 @@ class HttpApi:
         ``refusals`` documents the other 4xx statuses the handler answers with,
         e.g. ``{404: "no such order"}``; the OpenAPI document lists them. The
         handler's docstring is the operation's summary (its first paragraph) and
-        description (the rest).
+        description (the rest). ``etag`` gives the opaque tag of a success's JSON body,
+        answered quoted as its ``ETag``; a route that refuses with 412 takes ``If-Match``
+        (:func:`if_match`), and its OpenAPI operation says so.
         """
         if idempotent and self._store is None:
             raise ValueError(f"{method} {path}: idempotent routes need a store")
@@ -221,6 +233,7 @@ class HttpApi:
                     query,
                     dict(refusals or {}),
                     description,
+                    etag,
                 )
             )
             return handler
@@ -269,8 +282,8 @@ class HttpApi:
                 body = _parse_body(route)
                 query = _parse_query(route)
                 if route.idempotent:
-                    return self._idempotent(route, caller, body, query, params)
-                return self._call(route, caller, body, query, params)
+                    return _tagged(route, self._idempotent(route, caller, body, query, params))
+                return _tagged(route, self._call(route, caller, body, query, params))
             except HttpError as e:
                 return e.body(), e.status, self._challenged(e)
             except StoreError as e:
@@ -382,6 +395,70 @@ class HttpApi:
         from shared.openapi import build_openapi
 
         return build_openapi(self)
+
+
+@dataclass(frozen=True, slots=True)
+class IfMatch:
+    """A request's ``If-Match`` (RFC 9110, section 13.1.1): ``*``, or the entity tags it lists."""
+
+    tags: frozenset[str]
+    """The opaque tags (unquoted) of the strong entity tags listed: a weak one (``W/"3"``)
+    never matches, as the comparison is strong (RFC 9110, section 8.8.3.2)."""
+    any: bool = False
+    """``*``: whatever the resource's current tag is."""
+
+    def matches(self, current: str) -> bool:
+        """Whether a resource whose current opaque tag is ``current`` meets the condition."""
+        return self.any or current in self.tags
+
+
+_ETAGC = r"[\x21\x23-\x7e\x80-\xff]*"
+"""What an opaque tag holds between its quotes (RFC 9110, section 8.8.3: ``etagc``)."""
+_LISTED_TAG = re.compile(rf'[ \t]*(?:(W/)?"({_ETAGC})")?[ \t]*(?:,|\Z)')
+"""One element of an ``If-Match`` list, with the comma after it: empty elements are allowed."""
+
+
+def if_match() -> IfMatch | None:
+    """The current request's ``If-Match`` (its lines taken together), ``None`` without one;
+    400 for one that is neither ``*`` nor a list of quoted entity tags."""
+    lines = flask.request.headers.getlist("If-Match")
+    if not lines:
+        return None
+    value = ", ".join(lines)
+    if value.strip() == "*":
+        return IfMatch(frozenset(), any=True)
+    strong: set[str] = set()
+    at = 0
+    while at < len(value):
+        element = _LISTED_TAG.match(value, at)
+        if element is None:
+            raise HttpError(
+                400,
+                f"If-Match: {value!r} is neither * nor a list of entity tags: send the ETag "
+                'of an answer as it came, quotes included (e.g. If-Match: "3")',
+            )
+        if element.group(2) is not None and element.group(1) is None:
+            strong.add(element.group(2))
+        at = element.end()
+    return IfMatch(frozenset(strong))
+
+
+def entity_tag(opaque: str) -> str:
+    """``opaque`` as a strong entity tag, quoted (``3`` -> ``"3"``); ``ValueError`` for a tag
+    that cannot be one (a ``"``, a space or a control character)."""
+    if not re.fullmatch(_ETAGC, opaque):
+        raise ValueError(f"{opaque!r} cannot be an entity tag")
+    return f'"{opaque}"'
+
+
+def _tagged(
+    route: Route, answer: tuple[Any, int]
+) -> tuple[Any, int] | tuple[Any, int, dict[str, str]]:
+    """``answer`` with its ``ETag`` when ``route`` declares one and it is a success."""
+    payload, status = answer
+    if route.etag is None or not 200 <= status < 300 or payload == "":
+        return answer
+    return payload, status, {"ETag": entity_tag(route.etag(payload))}
 
 
 def _key_owner(caller: Principal) -> tuple[str, str]:

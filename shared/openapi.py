@@ -93,6 +93,16 @@ _OPEN_RESPONSES = (
     "in every answer."
 )
 """The document's ``info.description``: what a client may rely on, and must tolerate."""
+_ETAG = {
+    "description": "The strong entity tag of the resource as answered (RFC 9110, section "
+    "8.8.3): send it back as `If-Match` to act on it only as it is now.",
+    "schema": {"type": "string"},
+}
+_IF_MATCH = (
+    "The `ETag` of the resource as the caller last read it (or `*`): if it changed since, "
+    "nothing is done and the answer is 412 (RFC 9110, section 13.1.1). Left out: the request "
+    "is unconditional."
+)
 _RETRY_AFTER = {
     "description": "How many seconds to wait before retrying (RFC 9110).",
     "schema": {"type": "integer", "minimum": 1},
@@ -228,6 +238,18 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
             }
             operation["responses"]["409"]["description"] += (
                 ", or a request with this Idempotency-Key is still running; retry it later"
+            )
+        if route.etag is not None:
+            operation["responses"][str(route.status)]["headers"] = {"ETag": _ETAG}
+        if 412 in route.refusals:
+            operation["parameters"].append(
+                {
+                    "name": "If-Match",
+                    "in": "header",
+                    "required": False,
+                    "description": _IF_MATCH,
+                    "schema": {"type": "string"},
+                }
             )
         responses = operation["responses"]
         for status, when in sorted(route.refusals.items()):

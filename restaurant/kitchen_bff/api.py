@@ -26,8 +26,10 @@ from restaurant.kitchen_bff.models import (
     Ticket,
     TicketList,
     TicketPage,
+    revised,
+    ticket_tag,
 )
-from shared.api import HttpApi, HttpError
+from shared.api import HttpApi, HttpError, IfMatch, entity_tag, if_match
 from shared.stores import Where
 from shared.stores.paging import newest_first, oldest_first
 
@@ -40,6 +42,10 @@ ORDERS = "/restaurants/{restaurant_id}/orders"
 ORDER = ORDERS + "/{order_id}"
 HISTORY = ORDERS + "/history"
 NO_SUCH_ORDER = "the restaurant has no such order"
+CHANGED_SINCE = (
+    "`If-Match` names another revision of the ticket than its current one (a colleague "
+    "answered it, or Order withdrew it, since it was read): nothing is done"
+)
 
 
 def http_app(ports: RestaurantPorts) -> flask.Flask:
@@ -77,7 +83,14 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         found = [_view(doc.data, now) for doc in page.documents]
         return TicketPage(orders=found, next=page.next_token)
 
-    @api.route("GET", ORDER, actors={"staff"}, response=Ticket, refusals={404: NO_SUCH_ORDER})
+    @api.route(
+        "GET",
+        ORDER,
+        actors={"staff"},
+        response=Ticket,
+        refusals={404: NO_SUCH_ORDER},
+        etag=ticket_tag,
+    )
     def get_order(caller: Principal, restaurant_id: str, order_id: str) -> Ticket:
         """One of the restaurant's orders."""
         _require_staff_of(caller, restaurant_id)
@@ -97,7 +110,9 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
                 "the order is neither new nor accepted with these prepMinutes, or the time "
                 "to answer it (answerBy) ran out"
             ),
+            412: CHANGED_SINCE,
         },
+        etag=ticket_tag,
     )
     def accept(caller: Principal, body: AcceptOrder, restaurant_id: str, order_id: str) -> Ticket:
         """Accept a new order, until its ``answerBy``, and say how many minutes it takes to
@@ -105,11 +120,17 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
 
         Accepting again an order accepted with the same ``prepMinutes`` (a retry without an
         ``Idempotency-Key``, or a colleague's same answer) is answered 200 with the ticket
-        and publishes nothing; with other ``prepMinutes`` it is a 409."""
+        and publishes nothing; with other ``prepMinutes`` it is a 409.
+
+        Accepting with ``If-Match`` (the ``ETag`` of the ticket as read) is done only if
+        the ticket is still at that revision: if a colleague answered it, or Order withdrew
+        it, since, it is refused with 412 and nothing changes. The same answer given already
+        is answered 200 all the same, whatever ``If-Match`` says, and a retry with the first
+        request's ``Idempotency-Key`` gets the first answer again."""
         _require_staff_of(caller, restaurant_id)
         asked = {"status": "accepted", "prepMinutes": body.prep_minutes}
         now = ports.clock.now_ms()
-        return _move(store, restaurant_id, order_id, ("new",), "accepted", asked, now)
+        return _move(store, restaurant_id, order_id, ("new",), "accepted", asked, now, if_match())
 
     @api.route(
         "POST",
@@ -124,7 +145,9 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
                 "the order has left the queue (but for one rejected with this reason), or "
                 "the time to answer a new one ran out"
             ),
+            412: CHANGED_SINCE,
         },
+        etag=ticket_tag,
     )
     def reject(caller: Principal, body: RejectOrder, restaurant_id: str, order_id: str) -> Ticket:
         """Refuse an order, saying why: a new one (until its ``answerBy``), or one accepted
@@ -136,11 +159,19 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
 
         Rejecting again an order rejected with the same reason (a retry without an
         ``Idempotency-Key``, or a colleague's same answer) is answered 200 with the ticket
-        and publishes nothing; with another reason it is a 409."""
+        and publishes nothing; with another reason it is a 409.
+
+        Rejecting with ``If-Match`` (the ``ETag`` of the ticket as read) is done only if
+        the ticket is still at that revision: if a colleague answered it, or Order withdrew
+        it, since, it is refused with 412 and nothing changes. The same answer given already
+        is answered 200 all the same, whatever ``If-Match`` says, and a retry with the first
+        request's ``Idempotency-Key`` gets the first answer again."""
         _require_staff_of(caller, restaurant_id)
         asked = {"status": "rejected", "reason": body.reason}
         now = ports.clock.now_ms()
-        return _move(store, restaurant_id, order_id, OPEN_STATUSES, "rejected", asked, now)
+        return _move(
+            store, restaurant_id, order_id, OPEN_STATUSES, "rejected", asked, now, if_match()
+        )
 
     @api.route(
         "POST",
@@ -148,19 +179,38 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         actors={"staff"},
         response=Ticket,
         idempotent=True,
-        refusals={404: NO_SUCH_ORDER, 409: "the order is neither accepted nor ready"},
+        refusals={
+            404: NO_SUCH_ORDER,
+            409: "the order is neither accepted nor ready",
+            412: CHANGED_SINCE,
+        },
+        etag=ticket_tag,
     )
     def ready(caller: Principal, restaurant_id: str, order_id: str) -> Ticket:
         """Mark an accepted order as packed and waiting for its driver.
 
         Marking ready again an order that is ready (a retry without an ``Idempotency-Key``,
         or a colleague's same word) is answered 200 with the ticket as it is (its first
-        ``readyAt``) and publishes nothing."""
+        ``readyAt``) and publishes nothing.
+
+        Marking ready with ``If-Match`` (the ``ETag`` of the ticket as read) is done only if
+        the ticket is still at that revision: if a colleague answered it, or Order withdrew
+        it, since, it is refused with 412 and nothing changes. An order ready already is
+        answered 200 all the same, whatever ``If-Match`` says, and a retry with the first
+        request's ``Idempotency-Key`` gets the first answer again."""
         _require_staff_of(caller, restaurant_id)
         now = ports.clock.now_ms()
         asked, stamps = {"status": "ready"}, {"readyAt": now}
         return _move(
-            store, restaurant_id, order_id, ("accepted",), "marked ready", asked, now, stamps
+            store,
+            restaurant_id,
+            order_id,
+            ("accepted",),
+            "marked ready",
+            asked,
+            now,
+            if_match(),
+            stamps,
         )
 
     return api.flask_app()
@@ -193,24 +243,31 @@ def _move(
     outcome: str,
     asked: Doc,
     answered_at: int,
+    expected: IfMatch | None,
     stamps: Doc | None = None,
 ) -> Ticket:
     """Apply ``asked`` (the status and details the command asks for, e.g. ``prepMinutes``)
-    and ``stamps`` (e.g. ``readyAt``) to a ticket in one of ``sources``, atomically.
+    and ``stamps`` (e.g. ``readyAt``) to a ticket in one of ``sources``, atomically, as its
+    next revision.
 
     A ticket that holds what is asked already (the same command again: a retry after a lost
     answer, or two staff giving the same answer) is returned as it is, nothing written or
-    published. 409 from any other status, for the same status with other details, and for
-    the answer to a new order given (at ``answered_at``) after its ``answerBy``.
+    published, whatever ``expected`` (the request's ``If-Match``) says: what was asked is
+    done (RFC 9110, section 13.1.1, lets a server answer 2xx then). Otherwise 412 when
+    ``expected`` does not match the ticket's revision; then 409 from any other status, for
+    the same status with other details, and for the answer to a new order given (at
+    ``answered_at``) after its ``answerBy``.
     """
     found: list[Doc] = []
 
     def updater(current: Doc | None) -> Doc | None:
         ticket = _ticket_of(current, restaurant_id, order_id)
         found[:] = [ticket]
+        if all(ticket.get(name) == value for name, value in asked.items()):
+            return None  # asked again: the ticket holds it already
+        _require_match(ticket, expected, order_id)
         if ticket["status"] == asked["status"]:
             _refuse_other_details(ticket, asked, order_id, outcome)
-            return None  # asked again: the ticket holds it already
         if ticket["status"] not in sources:
             raise HttpError(
                 409,
@@ -223,10 +280,23 @@ def _move(
                 f"the time to answer order {order_id} ran out at {_utc(ticket['answerBy'])}: "
                 "the Order subsystem cancels it",
             )
-        return {**ticket, **asked, **(stamps or {})}
+        return revised(ticket, {**asked, **(stamps or {})})
 
     moved = store.update(TICKETS, order_id, updater)
     return _view(found[0] if moved is None else moved, answered_at)
+
+
+def _require_match(ticket: Doc, expected: IfMatch | None, order_id: str) -> None:
+    """412 when ``expected`` (the request's ``If-Match``) does not name ``ticket`` as it is."""
+    current = ticket_tag(ticket)
+    if expected is None or expected.matches(current):
+        return
+    raise HttpError(
+        412,
+        f"order {order_id} changed since the revision If-Match names: it is "
+        f"{_status_of(ticket)} now, at revision {current} (ETag {entity_tag(current)}); "
+        "nothing was done: read it again and answer it as it is",
+    )
 
 
 def _refuse_other_details(ticket: Doc, asked: Doc, order_id: str, outcome: str) -> None:

@@ -47,10 +47,11 @@ from restaurant.events import (
     ORDER_WITHDRAWN,
     RESTAURANT_UPDATED,
 )
-from restaurant.kitchen_bff.models import FINAL_STATUSES, TICKETS, WITHDRAWN_UNSEEN
+from restaurant.kitchen_bff.models import FINAL_STATUSES, TICKETS, WITHDRAWN_UNSEEN, revised
 from restaurant.retention import EXPIRES, TOO_LATE, expire_at
 from shared.exceptions import NotYet
 from shared.stores import apply_event
+from shared.stores.revisions import REVISION
 
 if TYPE_CHECKING:
     from restaurant.ports import RestaurantPorts
@@ -147,6 +148,7 @@ def _queue(event: Envelope, store: AbstractDocumentStore, now_ms: int) -> None:
         "status": "new",
         "receivedAt": event.timestamp,
         "answerBy": order.get("answerBy"),
+        REVISION: 1,
     }
     if not order["items"]:
         ticket.update(status="rejected", reason=NOTHING_TO_PREPARE)
@@ -193,7 +195,7 @@ def _close(status: str) -> Step:
             if ticket["status"] in FINAL_STATUSES and status != "picked-up":
                 return None
             cancelled_for = order.get("reason") if status == "cancelled" else None
-            return {**ticket, "status": status, "cancelledFor": cancelled_for}
+            return revised(ticket, {"status": status, "cancelledFor": cancelled_for})
 
         store.update(TICKETS, order["id"], updater)
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from collections.abc import Mapping
+from typing import Any, Literal, get_args
 
 from pydantic import ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
@@ -15,6 +16,7 @@ from shared.api_models import (
     RequestBody,
     ResponseView,
 )
+from shared.stores.revisions import REVISION
 from shared.text import text_problem
 
 TICKETS = "tickets"
@@ -36,6 +38,18 @@ driver collected the order turns a ``rejected`` or ``cancelled`` one ``picked-up
 QUEUE_LIMIT = MAX_PAGE_LIMIT
 """How many tickets a page of the queue holds when ``?limit=`` is left out: as many as a page
 may, so that a client reading one page sees the whole queue of any working kitchen."""
+
+
+def ticket_tag(ticket: Mapping[str, Any]) -> str:
+    """The opaque tag of a ticket (stored, or its JSON view): its revision, which every
+    change of the ticket counts; answered quoted as the ticket's ``ETag``."""
+    return str(ticket.get(REVISION) or 0)
+
+
+def revised(ticket: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """``ticket`` with ``changes``, as its next revision (a ticket queued before tickets
+    counted their changes is at revision 0)."""
+    return {**ticket, **changes, REVISION: (ticket.get(REVISION) or 0) + 1}
 
 
 class Body(RequestBody):
@@ -99,6 +113,12 @@ class Ticket(ResponseView):
     ready_at: int | None = None
     """When the kitchen marked the order ready, in epoch milliseconds (UTC); ``null`` until
     then."""
+    revision: int = 0
+    """Which version of the ticket this is: 1 when it was queued, one more at each change
+    (an answer, Order's cancellation, the driver's collection); 0 for one queued before
+    changes were counted and unchanged since. The answer's ``ETag`` is it, quoted
+    (``"2"``): sent back as ``If-Match``, an answer is given only if the ticket is still as
+    read, and refused with 412 otherwise."""
     cancelled_for: str | None = None
     """Why the Order subsystem withdrew the order, once ``cancelled``: ``customer`` (the
     customer cancelled it), ``restaurant-timeout`` (nobody answered in time), ``no-driver``

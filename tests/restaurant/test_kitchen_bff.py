@@ -127,6 +127,7 @@ def test_a_placed_order_shows_up_as_a_new_ticket(kitchen: Restaurant) -> None:
                 "prepMinutes": None,
                 "reason": None,
                 "readyAt": None,
+                "revision": 1,
                 "cancelledFor": None,
             }
         ],
