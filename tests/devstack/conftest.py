@@ -8,6 +8,7 @@ checks that no process of any group it started is left.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -87,9 +88,21 @@ def wait_ready(dev: DevProcess) -> Manifest:
     deadline = time.monotonic() + READY_TIMEOUT_S
     while not dev.ready.wait(0.2):
         if dev.process.poll() is not None or time.monotonic() > deadline:
-            dev.process.kill()
+            kill_everything(dev)
             pytest.fail(f"fooddelivery dev did not get ready:\n{dev.output[-5000:]}")
     return dev.manifest()
+
+
+def kill_everything(dev: DevProcess) -> None:
+    """SIGKILL every process of the command's group and of each group its manifest names
+    (if it wrote one yet): killing the command alone leaves its children running."""
+    groups = [dev.process.pid]
+    with contextlib.suppress(OSError, ValueError, TypeError):
+        groups += list(dev.manifest().groups.values())
+    for pid, _, _ in group_members(groups):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    dev.process.wait(10)
 
 
 def stop_and_check(dev: DevProcess) -> tuple[int, list[tuple[int, int, str]]]:

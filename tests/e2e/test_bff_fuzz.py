@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_jsonschema import from_schema
 
-from scenario.stack import EmbeddedStack
+from scenario.stack import BFFS, EmbeddedStack
 from shared.auth import Principal
 from shared.system import load_subsystems
 from shared.topology.model import ServiceKind
@@ -365,6 +365,16 @@ def mutate(data: st.DataObject, value: Any, keys: st.SearchStrategy[str]) -> Any
 
 
 # -- the properties -----------------------------------------------------------------------
+
+
+def test_every_bff_is_fuzzed_and_every_kind_of_input_has_routes_to_take_it() -> None:
+    """The properties below are parametrised by the operations read from the documents: a
+    BFF whose document lost its paths, or no route with a path parameter or a body, would
+    leave a property with no case (skipped, not failed), checking nothing."""
+    fuzzed = {(op.subsystem, op.target) for op in OPERATIONS}
+    assert fuzzed == {(app.name, target) for app, target in BFFS.values()}
+    assert WITH_PARAMS, "no route with a path parameter to fuzz"
+    assert WITH_BODY, "no route with a request body to fuzz"
 
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=str)
