@@ -25,11 +25,14 @@ from pathlib import Path
 from typing import IO
 
 from shared import tether
+from shared.procfs import group_members
 
 LISTEN_BACKLOG = 128
 """As werkzeug's servers listen."""
 STOP_TIMEOUT_S = 10.0
 """How long a stopped process group has to exit after SIGTERM before it gets SIGKILL."""
+GROUP_EXIT_WAIT_S = 5.0
+"""How long the processes of a group killed with SIGKILL take to be gone, at most."""
 
 
 class Child:
@@ -98,7 +101,9 @@ def stop_groups(
 ) -> None:
     """Stop the process groups led by ``processes`` together: SIGTERM every group first,
     then wait for all of them within one ``timeout_s`` and SIGKILL the groups of those
-    still running; last, SIGKILL every group once more for any grandchild left in it.
+    still running; last, SIGKILL every group once more for any grandchild left in it, and
+    wait (up to :data:`GROUP_EXIT_WAIT_S`) until none of it lives on, so that a caller
+    saying everything has exited says so truly.
 
     So stopping several takes as long as the slowest, not the sum of them all.
     """
@@ -117,6 +122,15 @@ def stop_groups(
         process.wait(timeout_s)
     for process in processes:
         signal_group(process.pid, signal.SIGKILL)
+    _await_empty([p.pid for p in processes], GROUP_EXIT_WAIT_S)
+
+
+def _await_empty(pgids: Sequence[int], timeout_s: float) -> None:
+    """Wait until no live process is left in ``pgids`` (a killed process ends a moment after
+    the signal), for at most ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while group_members(pgids) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

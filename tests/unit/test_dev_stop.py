@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from devstack.layout import Ports
 from devstack.processes import Child, stop_groups
 from devstack.stack import DevOptions, DevStack
@@ -85,3 +87,23 @@ def test_stragglers_share_one_grace_period(tmp_path: Path) -> None:
     assert all(p.returncode is not None for p in processes)
     assert 1.0 <= took < 2.5, f"stopping took {took:.1f} s"
     assert group_members([p.pid for p in processes]) == []
+
+
+def test_stopping_returns_only_once_no_process_of_the_groups_lives_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A process killed with SIGKILL ends a moment after the signal: `dev` says "every
+    # process the stack started has exited" right after stop_groups returns.
+    process = subprocess.Popen(started(tmp_path, "quick", SLOW), start_new_session=True)
+    wait_ready(tmp_path, 1)
+    looks: list[list[int]] = []
+    dying = [[(process.pid + 1, process.pid, "python3")]] * 2  # a grandchild, seen twice
+
+    def members(pgids: list[int]) -> list[tuple[int, int, str]]:
+        looks.append(list(pgids))
+        return dying.pop() if dying else group_members(pgids)
+
+    monkeypatch.setattr("devstack.processes.group_members", members)
+    stop_groups([process], timeout_s=5.0)
+
+    assert looks == [[process.pid]] * 3  # twice still there, then gone
