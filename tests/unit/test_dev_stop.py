@@ -4,6 +4,7 @@ any group is left behind."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from devstack.layout import Ports
-from devstack.processes import Child, stop_groups
+from devstack.processes import Child, signal_group, stop_groups
 from devstack.stack import DevOptions, DevStack
 from shared import emulators as emu
 from shared.procfs import group_members
@@ -103,7 +104,10 @@ def test_stopping_returns_only_once_no_process_of_the_groups_lives_on(
         looks.append(list(pgids))
         return dying.pop() if dying else group_members(pgids)
 
-    monkeypatch.setattr("devstack.processes.group_members", members)
-    stop_groups([process], timeout_s=5.0)
+    try:
+        monkeypatch.setattr("devstack.processes.group_members", members)
+        stop_groups([process], timeout_s=5.0)
+    finally:
+        signal_group(process.pid, signal.SIGKILL)  # nothing left, whatever failed
 
     assert looks == [[process.pid]] * 3  # twice still there, then gone
