@@ -245,8 +245,6 @@ class HttpApi:
     def flask_app(self) -> flask.Flask:
         """A Flask app serving every route plus ``/healthz`` and ``/openapi.json``."""
         app = json_api_flask(self.title)
-        app.json = _StrictJson(app)
-        app.json.sort_keys = False
         limit_bodies(app)
         for route in self.routes:
             app.add_url_rule(
@@ -621,13 +619,16 @@ class _PrivateAnswer(flask.Response):
 
 def json_api_flask(name: str) -> flask.Flask:
     """A Flask app for a JSON API, named ``name``: every answer carries
-    :data:`ANSWER_HEADERS`, and it serves no static files.
+    :data:`ANSWER_HEADERS`, it serves no static files, and it reads no JSON object that
+    names a member twice (:class:`_StrictJson`).
 
     Flask would serve, without a token, any file under ``static/`` of the current directory
     (the deployed source, for an app whose name is no module's) at ``/static/<path>``.
     """
     app = flask.Flask(name, static_folder=None)
     app.response_class = _PrivateAnswer
+    app.json = _StrictJson(app)
+    app.json.sort_keys = False
     return app
 
 

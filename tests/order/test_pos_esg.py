@@ -555,6 +555,19 @@ def test_a_body_that_is_not_json_is_told_where_it_went_wrong(pos_order: OrderSys
     }
 
 
+def test_a_body_naming_a_member_twice_is_refused(pos_order: OrderSystem) -> None:
+    # readers differ on which one counts: the signature covers both, the handler would act
+    # on the last
+    body = b'{"orderId": "o-1", "restaurantId": "r-1", "event": "ready", "event": "rejected"}'
+    headers = sign(pos_order, body, key=pos_key(pos_order, "r-1"))
+    response = pos_order.webhook().post(
+        "/pos/callbacks", data=body, headers=headers, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "'event' is given more than once" in response.get_json()["error"]
+    assert pos_order.store.query("pos-inbox") == []
+
+
 def test_an_oversized_callback_is_refused_with_a_json_message(pos_order: OrderSystem) -> None:
     body = json.dumps(
         {"orderId": "o-1", "restaurantId": "r-1", "event": "ready", "x": "a" * MAX_BODY_BYTES}
