@@ -22,6 +22,7 @@ from devstack import hints
 from devstack.health import healthy
 from devstack.layout import MANIFEST, PAYMENT_KEY, PUSH_KEY, Manifest
 from devstack.state_lock import StateDirBusy, check_free
+from scenario.actors import processor_authorizations
 from shared.auth import LocalIssuer
 from shared.exceptions import KitError
 from shared.timeline import Entry
@@ -145,10 +146,9 @@ class LiveStack:
 
     def authorizations(self, order_id: str) -> list[dict[str, Any]]:
         """What the payment processor holds for ``order_id``."""
-        found: list[dict[str, Any]] = self._fake(
-            "payments", f"/v1/authorizations?reference={order_id}", PAYMENT_KEY
-        )["authorizations"]
-        return found
+        return processor_authorizations(
+            lambda path: self._fake("payments", path, PAYMENT_KEY), order_id
+        )
 
     def notifications(self) -> list[dict[str, Any]]:
         """Every message the push provider accepted."""

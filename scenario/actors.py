@@ -7,6 +7,7 @@ tests and ``fooddelivery dev --scenario`` exercise the same public surface.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -339,3 +340,17 @@ def tokens(issuer: LocalIssuer) -> Any:
         return issuer.mint(Principal(actor, subject, restaurant), ttl_s=6 * 3600)  # type: ignore[arg-type]
 
     return mint
+
+
+def processor_authorizations(read: Callable[[str], Any], order_id: str) -> list[dict[str, Any]]:
+    """Every authorization the payment processor holds for ``order_id``, as its dashboard
+    lists them (``read`` GETs a path of its API and returns the JSON), following the
+    pages (``hasMore``, ``startingAfter``) of its search."""
+    query = {"reference": order_id, "limit": "100"}
+    found: list[dict[str, Any]] = []
+    while True:
+        page = read(f"/v1/authorizations?{urlencode(query)}")
+        found += page["authorizations"]
+        if not page["hasMore"]:
+            return found
+        query["startingAfter"] = page["authorizations"][-1]["id"]

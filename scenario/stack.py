@@ -23,7 +23,7 @@ from delivery.topology import APP as DELIVERY
 from fakes import payment_processor, point_of_sale, push_provider
 from fakes.server import RunningServer, serve
 from restaurant.topology import APP as RESTAURANT
-from scenario.actors import Urls
+from scenario.actors import Urls, processor_authorizations
 from shared.auth import LocalIssuer
 from shared.clock import Clock, ManualClock
 from shared.emulators import free_port
@@ -130,10 +130,9 @@ class EmbeddedStack:
 
     def authorizations(self, order_id: str) -> list[dict[str, Any]]:
         """What the payment processor holds for ``order_id``, as its dashboard shows it."""
-        found: list[dict[str, Any]] = self._inspect(
-            self.payments_url, f"/v1/authorizations?reference={order_id}", PAYMENT_KEY
-        )["authorizations"]
-        return found
+        return processor_authorizations(
+            lambda path: self._inspect(self.payments_url, path, PAYMENT_KEY), order_id
+        )
 
     def notifications(self) -> list[dict[str, Any]]:
         """Every message the push provider accepted."""
