@@ -5,32 +5,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 
 import pytest
 
 from shared.clock import ManualClock
-from shared.envelope import new_event
 from shared.hub.base import AbstractPublisher
-from shared.hub.message import Message, from_message, to_message
+from shared.hub.message import Message, from_message
 from shared.runtime.app import Infrastructure
 from shared.runtime.consumer import ConsumerRuntime
 from shared.runtime.outcome import Outcome
 from shared.sample import alpha
 from shared.stores.memory import InMemoryDocumentStore
 from shared.topology import Topic
-
-BREAKS_A_RULE = replace(
-    to_message(
-        new_event(
-            "cart-checked-out", "cart", {"id": "c1", "items": ["forbidden"]}, partition_key="c1"
-        )
-    ),
-    message_id="m-1",
-)
-UNDECODABLE = Message(
-    data=b"{not an envelope", attributes={"type": "cart-checked-out"}, message_id="m-2"
-)
+from tests.unit.poison import BREAKS_A_RULE, UNDECODABLE
 
 
 class Faults(AbstractPublisher):
