@@ -202,28 +202,41 @@ class FirestoreDocumentStore(ClientHolder, AbstractDocumentStore):
             with sdk_errors(f"{action} {collection}/{key}"):
                 ref = self._ref(collection, key)
                 with _lock(self._project, ref.path):
-                    for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
-                        transaction = self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS)
-                        run = firestore.transactional(body)  # per call: it holds the retry state
+                    attempt = 1
+                    while True:
                         try:
-                            return run(transaction, ref, argument)
-                        except (GoogleAPIError, ValueError) as e:
-                            failure = _unmasked(e)
-                            read_aborted = isinstance(failure, Aborted)
-                            if read_aborted and attempt < TRANSACTION_ATTEMPTS:
-                                continue
-                            commits_aborted = type(failure) is ValueError and isinstance(
-                                failure.__cause__, Aborted
-                            )  # the SDK's "failed to commit in N attempts"
-                            if read_aborted or commits_aborted:
+                            return self._transact_once(action, collection, key, body, ref, argument)
+                        except Aborted as aborted:  # at begin or read: nothing was written
+                            if attempt == TRANSACTION_ATTEMPTS:
                                 message = f"{action} {collection}/{key} kept aborting"
-                                raise ConflictError(message) from failure
-                            if failure is e:
-                                raise
-                            raise failure from e
-                raise AssertionError("unreachable")
+                                raise ConflictError(message) from aborted
+                            attempt += 1
         except _UpdaterFailed as e:
             raise e.args[0] from None
+
+    def _transact_once(
+        self,
+        action: str,
+        collection: str,
+        key: str,
+        body: Callable[..., Any],
+        ref: DocumentReference,
+        argument: Any,
+    ) -> Any:
+        """One transaction of ``body`` (the SDK retries its commit when it aborts); raises
+        the error it failed with, not its rollback's (:func:`_unmasked`)."""
+        transaction = self._client.transaction(max_attempts=TRANSACTION_ATTEMPTS)
+        run = firestore.transactional(body)  # per call: it holds the retry state
+        try:
+            return run(transaction, ref, argument)
+        except (GoogleAPIError, ValueError) as e:
+            failure = _unmasked(e)
+            if type(failure) is ValueError and isinstance(failure.__cause__, Aborted):
+                # the SDK's "failed to commit in N attempts"
+                raise ConflictError(f"{action} {collection}/{key} kept aborting") from failure
+            if failure is e:
+                raise
+            raise failure from e
 
     def query(
         self,
