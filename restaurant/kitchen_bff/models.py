@@ -40,16 +40,20 @@ QUEUE_LIMIT = MAX_PAGE_LIMIT
 may, so that a client reading one page sees the whole queue of any working kitchen."""
 
 
+def _revision(ticket: Mapping[str, Any]) -> int:
+    """The ticket's revision: 0 for one queued before tickets counted their changes."""
+    return int(ticket.get(REVISION) or 0)
+
+
 def ticket_tag(ticket: Mapping[str, Any]) -> str:
     """The opaque tag of a ticket (stored, or its JSON view): its revision, which every
     change of the ticket counts; answered quoted as the ticket's ``ETag``."""
-    return str(ticket.get(REVISION) or 0)
+    return str(_revision(ticket))
 
 
 def revised(ticket: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """``ticket`` with ``changes``, as its next revision (a ticket queued before tickets
-    counted their changes is at revision 0)."""
-    return {**ticket, **changes, REVISION: (ticket.get(REVISION) or 0) + 1}
+    """``ticket`` with ``changes``, as its next revision."""
+    return {**ticket, **changes, REVISION: _revision(ticket) + 1}
 
 
 class Body(RequestBody):
