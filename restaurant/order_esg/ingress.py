@@ -17,7 +17,13 @@ if TYPE_CHECKING:
 
 ORDER_STATUS_CHANGED = "order.order-status-changed"
 VERSION = "1"
-"""The major version this ingress still reads (v1, in its deprecation window)."""
+"""The major version this ingress still reads: v1, deprecated, which Order publishes beside v2
+for at least 90 days after v2 shipped and until no consumer selects it (``order/contracts.py``,
+docs/domain.md). Restaurant is its last reader, so v1 can go once this ingress reads v2: a
+second subscription selecting ``schemaVersion`` 2 beside this one, a reader of v2's shape
+(``total`` and prices as ``{amount, currency}``, ``cancellation.reason`` for ``reason``),
+the switch, then this subscription deleted (contracts/README.md); Order then removes v1's
+class and schema in one change."""
 ORDERINGS = frozenset({"kitchen", "pos"})
 """Where Order may send an order, as far as Restaurant knows; an order it sends elsewhere is
 skipped with a warning (never the kitchen's)."""

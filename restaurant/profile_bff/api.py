@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from restaurant.profile_bff.models import (
@@ -11,9 +12,10 @@ from restaurant.profile_bff.models import (
     MenuView,
     Profile,
     ProfileView,
+    saved_tag,
 )
 from restaurant.profile_bff.rules import menu_problems, profile_problems
-from shared.api import HttpApi, HttpError
+from shared.api import HttpApi, HttpError, IfMatch, entity_tag, if_match
 from shared.stores.document_rules import same_value
 from shared.stores.revisions import REVISION, content_of, counted
 
@@ -24,6 +26,11 @@ if TYPE_CHECKING:
     from restaurant.ports import RestaurantPorts
     from shared.auth import Principal
     from shared.stores import AbstractDocumentStore, Doc
+
+CHANGED_SINCE = (
+    "`If-Match` names another revision than the one stored (a colleague saved since it was "
+    "read), or there is none stored yet: nothing is saved"
+)
 
 
 def http_app(ports: RestaurantPorts) -> flask.Flask:
@@ -37,16 +44,18 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         actors={"staff"},
         body=Profile,
         response=ProfileView,
-        refusals={409: "saved since the revision the edit names"},
+        refusals={409: "saved since the revision the edit names", 412: CHANGED_SINCE},
+        etag=saved_tag,
     )
     def put_profile(caller: Principal, body: Profile, restaurant_id: str) -> ProfileView:
         """Create or replace the restaurant's profile (refused if it was saved since the
-        ``revision`` the edit names)."""
+        ``revision`` the edit names, or since the ``ETag`` its ``If-Match`` names)."""
         _require_staff_of(caller, restaurant_id)
         _refuse(profile_problems(body))
         fields = body.model_dump(exclude={"revision"})
         saved = ProfileView.model_validate({**fields, "id": restaurant_id})
-        written = _save(store, RESTAURANTS, restaurant_id, saved, body.revision, "profile")
+        condition = _Condition(body.revision, if_match())
+        written = _save(store, RESTAURANTS, restaurant_id, saved, condition, "profile")
         return ProfileView.model_validate(written)
 
     @api.route(
@@ -55,6 +64,7 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         actors={"staff"},
         response=ProfileView,
         refusals={404: "no profile yet"},
+        etag=saved_tag,
     )
     def get_profile(caller: Principal, restaurant_id: str) -> ProfileView:
         """Read the restaurant's profile."""
@@ -70,11 +80,15 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         actors={"staff"},
         body=Menu,
         response=MenuView,
-        refusals={409: "no profile yet, or saved since the revision the edit names"},
+        refusals={
+            409: "no profile yet, or saved since the revision the edit names",
+            412: CHANGED_SINCE,
+        },
+        etag=saved_tag,
     )
     def put_menu(caller: Principal, body: Menu, restaurant_id: str) -> MenuView:
         """Replace the restaurant's whole menu (refused if it was saved since the ``revision``
-        the edit names)."""
+        the edit names, or since the ``ETag`` its ``If-Match`` names)."""
         _require_staff_of(caller, restaurant_id)
         _refuse(menu_problems(body))
         if store.get(RESTAURANTS, restaurant_id) is None:
@@ -83,7 +97,8 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
             )
         fields = body.model_dump(exclude={"revision"})
         saved = MenuView.model_validate({**fields, "restaurant_id": restaurant_id})
-        written = _save(store, MENUS, restaurant_id, saved, body.revision, "menu")
+        condition = _Condition(body.revision, if_match())
+        written = _save(store, MENUS, restaurant_id, saved, condition, "menu")
         return MenuView.model_validate(written)
 
     @api.route(
@@ -92,6 +107,7 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         actors={"staff"},
         response=MenuView,
         refusals={404: "no menu yet"},
+        etag=saved_tag,
     )
     def get_menu(caller: Principal, restaurant_id: str) -> MenuView:
         """Read the restaurant's menu."""
@@ -104,31 +120,46 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
     return api.flask_app()
 
 
+@dataclass(frozen=True, slots=True)
+class _Condition:
+    """What an edit says it was made from: the body's ``revision`` and the ``If-Match``."""
+
+    revision: int | None
+    """The revision named in the body (0: nothing stored); ``None``: none named."""
+    tags: IfMatch | None
+    """The request's ``If-Match``; ``None``: none sent."""
+
+
 def _save(
     store: AbstractDocumentStore,
     collection: str,
     key: str,
     saved: BaseModel,
-    expected: int | None,
+    condition: _Condition,
     what: str,
 ) -> Doc:
-    """Save ``saved`` (as its next revision if it changed anything) and return what is stored;
-    409 when ``expected`` is given and is not the revision stored (0: nothing stored), unless
-    what is stored is ``saved`` already (the same PUT again, e.g. retried after a lost answer).
+    """Save ``saved`` (as its next revision if it changed anything) and return what is stored,
+    unless what is stored is ``saved`` already (the same PUT again, e.g. retried after a lost
+    answer): then it is returned as it is, whatever ``condition`` says. Otherwise 412 when
+    the ``If-Match`` names no tag of what is stored (:func:`saved_tag`; nothing stored
+    matches none), then 409 when the ``revision`` named is not the one stored (0: nothing
+    stored); in the same atomic write, so nothing is saved then.
     """
     document = saved.model_dump(mode="json", by_alias=True, exclude={REVISION})
     stored: list[int | None] = []
 
     def write(current: Doc | None) -> Doc | None:
+        if current is not None and same_value(content_of(current), document):
+            return document  # stored already: counted() writes nothing
+        _require_match(current, condition.tags, what)
         revision = 0 if current is None else current.get(REVISION)
         stored[:] = [revision]
-        if expected is None or revision == expected:
-            return document
-        already = current is not None and same_value(content_of(current), document)
-        return document if already else None
+        expected = condition.revision
+        return document if expected is None or revision == expected else None
 
     written = store.update(collection, key, counted(write))
     if written is None:
+        expected = condition.revision
         now = "null" if stored[0] is None else stored[0]  # saved before saves were counted
         raise HttpError(
             409,
@@ -137,6 +168,22 @@ def _save(
             {REVISION: f"is {now}, not {expected}"},
         )
     return written
+
+
+def _require_match(current: Doc | None, tags: IfMatch | None, what: str) -> None:
+    """412 when ``tags`` (the request's ``If-Match``) names no tag of ``current``."""
+    if tags is None:
+        return
+    if current is None:
+        raise HttpError(412, f"there is no {what} yet, so If-Match names none: nothing was saved")
+    tag = saved_tag(current)
+    if not tags.matches(tag):
+        raise HttpError(
+            412,
+            f"the {what} was saved since the revision If-Match names (it is at revision {tag}, "
+            f"ETag {entity_tag(tag)}): nothing was saved: read it again and make the change "
+            "to it",
+        )
 
 
 def _refuse(problems: dict[str, str]) -> None:

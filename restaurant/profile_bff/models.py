@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
 from shared.api_models import STORED, RequestBody, ResponseView
+from shared.stores.revisions import REVISION
 
 RESTAURANTS = "restaurants"
 """Profiles, keyed by restaurant id."""
 MENUS = "menus"
 """Menus, keyed by restaurant id."""
+
+
+def saved_tag(saved: Mapping[str, Any]) -> str:
+    """The opaque tag of a stored profile or menu (or its JSON view): its revision, ``0`` for
+    one saved before saves were counted; answered quoted as its ``ETag``."""
+    return str(saved.get(REVISION) or 0)
 
 
 class Body(RequestBody):
@@ -61,7 +69,8 @@ class Profile(Body):
     """The ``revision`` of the profile this edit was made from (0: there was none yet): if
     the profile was saved since, the save is refused (409) and nothing changes, so one staff
     member's edit does not silently undo another's. Left out: the profile is replaced
-    whatever it holds."""
+    whatever it holds, unless the request's ``If-Match`` names the ``ETag`` it was read with
+    (which a profile saved before saves were counted has too: ``"0"``)."""
 
     @field_validator("cuisine")
     @classmethod
@@ -89,7 +98,7 @@ class ProfileView(Profile):
     revision: int | None = None
     """Which save of the profile this is (1 for the first): send it back with the next PUT
     so that it is refused if someone saved in between. ``null``: saved before saves were
-    counted."""
+    counted (its ``ETag`` is ``"0"``: send that as ``If-Match`` to save it only as read)."""
 
 
 MAX_PRICE = 1_000_000
@@ -128,7 +137,8 @@ class Menu(Body):
     """The ``revision`` of the menu this edit was made from (0: there was none yet): if the
     menu was saved since, the save is refused (409) and nothing changes, so marking one dish
     sold out is not undone by a colleague's edit of an older copy. Left out: the menu is
-    replaced whatever it holds."""
+    replaced whatever it holds, unless the request's ``If-Match`` names the ``ETag`` it was
+    read with (which a menu saved before saves were counted has too: ``"0"``)."""
 
 
 class MenuItemView(MenuItem):
@@ -153,4 +163,4 @@ class MenuView(ResponseView):
     revision: int | None = None
     """Which save of the menu this is (1 for the first): send it back with the next PUT so
     that it is refused if someone saved in between. ``null``: saved before saves were
-    counted."""
+    counted (its ``ETag`` is ``"0"``: send that as ``If-Match`` to save it only as read)."""

@@ -11,6 +11,7 @@ from restaurant.contracts import RestaurantUpdated
 from restaurant.profile_bff.models import MAX_PRICE, RESTAURANTS
 from restaurant.topology import APP
 from shared.auth import Actor, Principal
+from shared.contracts import MAX_AMOUNT
 from tests.restaurant.conftest import MENU_ITEMS, PROFILE, Restaurant
 
 if TYPE_CHECKING:
@@ -319,6 +320,8 @@ def with_item(index: int, **changes: Any) -> list[dict[str, Any]]:
         (with_item(0, price=-1), "items.0.price", "greater than or equal to 0"),
         (with_item(0, price="950"), "items.0.price", "valid integer"),
         (with_item(0, price=10**19), "items.0.price", "less than or equal to 1000000"),
+        (with_item(0, price=MAX_AMOUNT + 1), "items.0.price", "less than or equal to 1000000"),
+        (with_item(0, price=2**63), "items.0.price", "less than or equal to 1000000"),
         (with_item(1, available=None), "items.1.available", "valid boolean"),
         (with_item(0, spicy=True), "items.0.spicy", "Extra inputs"),
         (with_item(1, name="Tiramis\x00"), "items.1.name", "must not hold control characters"),
