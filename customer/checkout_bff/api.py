@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import flask
+
 from customer.account_bff.card import saved_card_token
 from customer.checkout_bff.area import require_delivery_area
 from customer.checkout_bff.models import (
@@ -19,12 +21,12 @@ from customer.checkout_bff.models import (
 )
 from customer.checkout_bff.orders import new_order
 from customer.checkout_bff.pricing import PricedCart, Unpriceable, price
+from customer.checkout_bff.trigger import RESTORED_FROM
 from shared import ids
 from shared.api import HttpApi, HttpError
+from shared.idempotency_keys import fingerprint
 
 if TYPE_CHECKING:
-    import flask
-
     from customer.ports import CustomerPorts
     from shared.auth import Principal
     from shared.stores import AbstractDocumentStore, Doc
@@ -92,13 +94,17 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
     )
     def checkout(caller: Principal, body: CheckoutRequest) -> Checkout:
         """Order the caller's cart; the order is placed once the payment is authorized."""
-        cart = store.get(CARTS, caller.subject)
+        cart = _versioned(store, caller.subject)
         if cart is None:
             raise HttpError(409, EMPTY_CART_REFUSAL)
-        ordered_version = cart.get("checkoutId")
-        made = store.get(ORDERS, ordered_version) if ordered_version else None
+        ordered_version: str = cart["checkoutId"]
+        made = store.get(ORDERS, ordered_version)
         if made is not None:  # a retry of a checkout that made the order and then failed
             return _consumed(store, caller.subject, ordered_version, made)
+        key = _checkout_key()
+        first = _first_try(store, cart, key)
+        if first is not None:  # a retry of one whose order gave its dishes back since
+            return _answer(first)
         account = store.get(ACCOUNTS, caller.subject)
         # The saved card pays as it is now: one changed or removed after checkout does not.
         card = body.payment_method or saved_card_token(store, caller.subject)
@@ -111,13 +117,14 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
             raise HttpError(422, "there is nothing to pay", {"items": "the total must be above 0"})
         require_delivery_area(priced.restaurant, address)
         order = new_order(
-            ordered_version or str(ids.new_uuid()),
+            ordered_version,
             caller.subject,
             priced,
             address,
             card,
             ports.clock.now_ms(),
             notify_customer=(account or {}).get("notifications", True),
+            checkout_key=key,
         )
         if not store.create(ORDERS, order["id"], order):
             order = store.get(ORDERS, order["id"]) or order  # a concurrent checkout's
@@ -126,14 +133,32 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
     return api.flask_app()
 
 
-def _consumed(
-    store: AbstractDocumentStore, customer: str, version: str | None, order: Doc
-) -> Checkout:
+def _versioned(store: AbstractDocumentStore, customer: str) -> Doc | None:
+    """The customer's cart, ``None`` if empty; one put before carts were versioned is given
+    its version first, in one atomic write, so that checkouts of it at once make one order."""
+    cart = store.get(CARTS, customer)
+    if cart is None or cart.get("checkoutId"):
+        return cart
+    version = str(ids.new_uuid())
+    fixed = store.update(
+        CARTS,
+        customer,
+        lambda now: {**now, "checkoutId": version} if now and not now.get("checkoutId") else None,
+    )
+    return fixed if fixed is not None else store.get(CARTS, customer)
+
+
+def _consumed(store: AbstractDocumentStore, customer: str, version: str, order: Doc) -> Checkout:
     """Consume the cart ``version`` that became ``order``, and answer the order.
 
     Only that version: a declined payment may have restored the dishes as a new one.
     """
     store.delete_if(CARTS, customer, lambda now: now.get("checkoutId") == version)
+    return _answer(order)
+
+
+def _answer(order: Doc) -> Checkout:
+    """The answer of a checkout that made ``order``."""
     return Checkout(
         order_id=order["id"],
         status=order["status"],
@@ -141,6 +166,24 @@ def _consumed(
         currency=order["currency"],
         push_topic=order["customerRef"],
     )
+
+
+def _checkout_key() -> str | None:
+    """The digest of the request's ``Idempotency-Key``; ``None`` without one."""
+    key = flask.request.headers.get("Idempotency-Key")
+    return fingerprint(key) if key else None
+
+
+def _first_try(store: AbstractDocumentStore, cart: Doc, key: str | None) -> Doc | None:
+    """The order a request with ``key`` made from the cart ``cart`` was put back from, if it
+    did: a retry of that checkout (its first try died before it answered, the key was freed,
+    and the order was declined or cancelled meanwhile) answers that order, as a retry of one
+    that answered would, and leaves the dishes for the customer's next checkout."""
+    source = cart.get(RESTORED_FROM)
+    if key is None or source is None:
+        return None
+    order = store.get(ORDERS, source)
+    return order if order is not None and order.get("checkoutKey") == key else None
 
 
 def _cart_version(restaurant_id: str, priced: PricedCart) -> Doc:

@@ -103,8 +103,9 @@ class Checkout(ResponseView):
     """The order's id: follow it at the tracking API's ``GET /orders/{order_id}``."""
     status: str
     """``pending-payment``: the new order awaits its payment's authorization. Only when the
-    cart had become an order already (a checkout retried after a failure) is it that order's
-    status now (e.g. ``placed``)."""
+    cart had become an order already (a checkout retried after a failure, with the same
+    ``Idempotency-Key``) is it that order's status now (e.g. ``placed``, or
+    ``payment-declined`` once its dishes came back to the cart)."""
     total: int
     """What the customer pays for the order (the cart's ``total``), in ``currency``'s minor
     unit."""

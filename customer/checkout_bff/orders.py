@@ -29,6 +29,7 @@ def new_order(
     now_ms: int,
     *,
     notify_customer: bool = True,
+    checkout_key: str | None = None,
 ) -> Doc:
     """An order awaiting payment, known outside only by a fresh random ``customerRef``.
 
@@ -40,6 +41,8 @@ def new_order(
     (:func:`payment_decided`), or finds the order cancelled before it asked the processor
     anything.
     ``notifyCustomer`` is the account's choice at checkout, passed on with the order.
+    ``checkoutKey`` is the digest of the checkout request's ``Idempotency-Key`` (``None``
+    without one), so that a retry of it still knows the order once its cart was restored.
     """
     restaurant = cart.restaurant
     return {
@@ -53,6 +56,7 @@ def new_order(
         "deliveryAddress": delivery_address,
         "paymentMethod": payment_method,
         "notifyCustomer": notify_customer,
+        "checkoutKey": checkout_key,
         "status": PENDING,
         "createdAt": now_ms,
     }

@@ -29,7 +29,9 @@ ANNOUNCED = {
 RESTORED = "cartRestored"
 """Set on an order never placed once its dishes were put back (or a newer cart kept): a
 change delivered again then puts back nothing, whatever the customer did with the cart."""
-UNANNOUNCED = ("paymentMethod", RESTORED)
+RESTORED_FROM = "restoredFrom"
+"""Set on a cart put back from an order never placed: that order's id."""
+UNANNOUNCED = ("paymentMethod", "checkoutKey", RESTORED)
 """The order's fields no event carries: the card token, and checkout's own bookkeeping."""
 
 
@@ -84,6 +86,7 @@ def restore_cart(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
         "total": order["total"],
         "currency": order["currency"],
         "checkoutId": retry_id,
+        RESTORED_FROM: order["id"],
     }
 
     def restore(cart: Doc | None) -> Doc | None:

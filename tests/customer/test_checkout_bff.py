@@ -906,3 +906,64 @@ def test_a_checkout_retried_after_it_created_the_order_answers_that_order(
     assert cart(shop)["items"] == []
     assert checkout(shop).status_code == 409  # nothing left to order twice
     assert len(orders(shop)) == 1
+
+
+def test_a_cart_kept_from_before_versions_checked_out_twice_at_once_makes_one_order(
+    shop: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a cart put before carts were versioned (it has no checkoutId)
+    shop.sign_up()
+    shop.fill_cart()
+    legacy = {k: v for k, v in shop.doc("carts", "alice").items() if k != "checkoutId"}
+    shop.store.put("carts", "alice", legacy)
+    create = shop.store.create
+    answers: list[TestResponse] = []
+
+    def second_click_first(collection: str, key: str, data: dict[str, Any]) -> bool:
+        if collection == "orders" and not answers:  # the other click overtakes this one
+            monkeypatch.setattr(shop.store, "create", create)
+            client = shop.client("checkout-bff")
+            answers.append(client.post("/checkout", json={}, headers=shop.headers()))
+        return create(collection, key, data)
+
+    monkeypatch.setattr(shop.store, "create", second_click_first)
+
+    # WHEN two checkouts of it run at once
+    first = checkout(shop)
+
+    # THEN they make one order, which both answer
+    [second] = answers
+    assert first.status_code == second.status_code == 201, (first.get_json(), second.get_json())
+    assert first.get_json() == second.get_json()
+    assert [o["id"] for o in orders(shop)] == [first.get_json()["orderId"]]
+    assert cart(shop)["items"] == []
+
+
+def test_a_checkout_retried_after_its_order_was_declined_answers_that_order(
+    shop: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a checkout that made its order and died before it answered, and the order's
+    # payment declined fast, its dishes back in the cart, before the app retries
+    shop.sign_up(card={"token": DECLINED_CARD, "brand": "visa", "last4": "0002"})
+    shop.fill_cart()
+    crash_once_consuming_the_cart(shop, monkeypatch)
+    assert checkout(shop, key="checkout-1").status_code == 500
+    [declined] = orders(shop)
+    assert declined["status"] == "payment-declined"
+    assert cart(shop) == PRICED
+
+    # WHEN the app retries the checkout with its Idempotency-Key
+    retried = checkout(shop, key="checkout-1")
+
+    # THEN the retry answers the order its first try made, orders nothing again, and leaves
+    # the dishes in the cart for a checkout the customer asks for with another card
+    assert retried.status_code == 201, retried.get_json()
+    assert (retried.get_json()["orderId"], retried.get_json()["status"]) == (
+        declined["id"],
+        "payment-declined",
+    )
+    assert [o["id"] for o in orders(shop)] == [declined["id"]]
+    assert cart(shop) == PRICED
+    again = checkout(shop, {"paymentMethod": "pm_card_visa"}, key="checkout-2")
+    assert again.status_code == 201, again.get_json()
+    assert shop.doc("orders", again.get_json()["orderId"])["status"] == "placed"
