@@ -14,10 +14,12 @@ summary, the rest the description. Bodies, query strings and responses derive
 from the bases in :mod:`shared.api_models`, whose docstrings, and their
 fields', become the schemas' descriptions.
 
-Bad input never reaches a handler: a body that is not JSON, names one member of an
-object twice (RFC 7493, I-JSON: readers differ on which one counts) or breaks the model
-is answered with 400 (a message per field for the model); a body sent as another type
-than ``application/json``, or compressed (``Content-Encoding``), with 415 (RFC 9110,
+Bad input never reaches a handler: a body that is not JSON (RFC 8259: ``NaN`` and
+``Infinity`` are not, nor is a number beyond a double's range, nor a body in another
+encoding than UTF-8), names one member of an object twice (RFC 7493, I-JSON: readers differ
+on which one counts) or breaks the model is answered with 400 (a message per field for the
+model); a body sent as another type than ``application/json``, with a ``charset`` other
+than ``utf-8``, or compressed (``Content-Encoding``), with 415 (RFC 9110,
 section 15.5.16), ``Accept-Encoding: identity`` and, for POST and PATCH,
 ``Accept-Post`` or ``Accept-Patch: application/json``; a body or an ``Idempotency-Key``
 sent to a route that takes none with 400 (for a key, naming the routes that take one:
@@ -59,8 +61,10 @@ atomic write that would have changed it; a route that declares a 412 refusal doc
 Every answer, a refusal's and ``OPTIONS``'s too, carries :data:`ANSWER_HEADERS`
 (``Cache-Control: no-store``, ``X-Content-Type-Options: nosniff``): answers hold the
 caller's own data, which no proxy or browser may keep, and a JSON error echoing the
-request is never read as HTML. The app serves its routes, ``/healthz`` and
-``/openapi.json``, and nothing else (no static files).
+request is never read as HTML. An answer without content (a 204, ``OPTIONS``'s, which
+names the methods in ``Allow``) carries no ``Content-Type``. A refusal repeats at most
+:data:`MAX_ECHO_CHARS` characters of anything the request sent (:func:`echoed`). The app
+serves its routes, ``/healthz`` and ``/openapi.json``, and nothing else (no static files).
 """
 
 from __future__ import annotations
@@ -123,10 +127,18 @@ cache or browser may keep them (RFC 9111, ``no-store``), and a browser must not 
 HTML in a JSON body that echoes the request (``nosniff``)."""
 JSON = "application/json"
 """The one media type a request body is read in (``application/*+json`` types too)."""
+CHARSET = "utf-8"
+"""The one character encoding a request body is read in (RFC 8259, section 8.1); a
+``charset`` parameter naming another is refused with 415."""
+MAX_ECHO_CHARS = 200
+"""The most characters of something the request sent (a path, a parameter's or a member's
+name, a header) that a refusal repeats; the rest is left out, saying how much."""
 _BODY_HEADERS = {"POST": "Accept-Post", "PATCH": "Accept-Patch"}
 """The header that names the media types a method's body may have (W3C LDP, RFC 5789)."""
 _PARAM = re.compile(r"{(\w+)}")
 _OBJECT_WANTED = "Input should be a JSON object"
+_FINITE_WANTED = "Input should be a finite number"
+"""What a field whose value is ``NaN`` or infinite is told, as pydantic tells a float field."""
 Handler = Callable[..., Any]
 
 
@@ -432,8 +444,8 @@ def if_match() -> IfMatch | None:
         if element is None:
             raise HttpError(
                 400,
-                f"If-Match: {value!r} is neither * nor a list of entity tags: send the ETag "
-                'of an answer as it came, quotes included (e.g. If-Match: "3")',
+                f"If-Match: {echoed(repr(value))} is neither * nor a list of entity tags: "
+                'send the ETag of an answer as it came, quotes included (e.g. If-Match: "3")',
             )
         if element.group(2) is not None and element.group(1) is None:
             strong.add(element.group(2))
@@ -506,7 +518,7 @@ def _parse_body(route: Route) -> BaseModel | None:
     _refuse_an_unreadable_body(route)
     data = request_json()
     if data is None:
-        raise HttpError(400, not_a_json_object(data))
+        raise _not_a_json_object(data)
     return _validated(route.body, data, "request")
 
 
@@ -517,19 +529,37 @@ def _refuse_an_unreadable_body(route: Route) -> None:
     if coding.lower() not in ("", "identity"):
         raise HttpError(
             415,
-            f"the request body must be sent as it is, not encoded (Content-Encoding: {coding})",
+            "the request body must be sent as it is, not encoded "
+            f"(Content-Encoding: {echoed(coding)})",
             headers=unsupported_body_headers(route.method),
         )
     if flask.request.is_json:
+        _refuse_another_charset(route)
         return
     if not flask.request.get_data(cache=True):
         raise HttpError(
             400, f"the request body must be a JSON object, sent as Content-Type: {JSON}"
         )
-    sent = f"not {flask.request.mimetype}" if flask.request.mimetype else "it came without one"
+    mimetype = flask.request.mimetype
+    sent = f"not {echoed(mimetype)}" if mimetype else "it came without one"
     raise HttpError(
         415,
         f"the request body must be a JSON object, sent as Content-Type: {JSON} ({sent})",
+        headers=unsupported_body_headers(route.method),
+    )
+
+
+def _refuse_another_charset(route: Route) -> None:
+    """A 415 for a JSON body said to be in another character encoding than UTF-8, the one
+    JSON is exchanged in (RFC 8259, section 8.1): read as UTF-8 anyway, it would be misread
+    or refused as broken JSON, depending on the characters sent."""
+    charset = flask.request.mimetype_params.get("charset")
+    if charset is None or charset.strip().lower() in (CHARSET, "utf8"):
+        return
+    raise HttpError(
+        415,
+        f"the request body must be JSON in UTF-8 (RFC 8259), sent as Content-Type: {JSON} or "
+        f"{JSON}; charset={CHARSET} (not charset={echoed(charset)})",
         headers=unsupported_body_headers(route.method),
     )
 
@@ -577,24 +607,99 @@ def not_a_json_object(data: Any) -> str:
     """Why the current request's body, which :func:`request_json` read as ``data``, is no
     JSON object: not JSON at all (where the decoder stopped), nested too deeply, or JSON
     of another kind."""
+    return _not_a_json_object(data).message
+
+
+def _not_a_json_object(data: Any) -> HttpError:
+    """The 400 refusal of a body :func:`request_json` read as ``data``, no JSON object (see
+    :func:`not_a_json_object`); a ``NaN`` or an infinite number is named as a field too."""
     if data is None:
         try:
             flask.current_app.json.loads(flask.request.get_data(cache=True))
         except RecursionError:
-            return "the request body's JSON is nested too deeply to read"
+            return HttpError(400, "the request body's JSON is nested too deeply to read")
+        except _NoJsonNumber as error:
+            why = f"the request body is not valid JSON: {error}"
+            return HttpError(400, why, {echoed(error.path): _FINITE_WANTED})
         except ValueError as error:  # UnicodeDecodeError too
-            return f"the request body is not valid JSON: {error}"
-    return "the request body must be a JSON object"
+            return HttpError(400, f"the request body is not valid JSON: {error}")
+    return HttpError(400, "the request body must be a JSON object")
 
 
 class _StrictJson(DefaultJSONProvider):
-    """Flask's JSON, but an object naming one member twice is no JSON a request may send
-    (RFC 7493, I-JSON): readers disagree on which one counts (Python's the last), so a check
-    in front of the API could pass the first and the handler act on the second."""
+    """Flask's JSON, but reading JSON only (RFC 8259), and of that, none a reader could
+    take otherwise than meant:
+
+    * an object naming one member twice (RFC 7493, I-JSON): readers disagree on which one
+      counts (Python's the last), so a check in front of the API could pass the first and
+      the handler act on the second;
+    * ``NaN``, ``Infinity`` and ``-Infinity``, which Python reads but are no JSON (RFC 8259,
+      section 6), and a number too large to be a finite double (``1e400``), which Python
+      reads as infinity: no JSON could answer either;
+    * a body in another encoding than UTF-8 (RFC 8259, section 8.1), which Python would
+      guess at (UTF-16, UTF-32); a UTF-8 byte order mark is ignored, as section 8.1 allows.
+    """
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        """``s`` decoded as :func:`json.loads` does, refusing a repeated member name."""
-        return json.loads(s, object_pairs_hook=_unique_members, **kwargs)
+        """``s`` decoded as :func:`json.loads` does, refusing (:class:`ValueError`) what is
+        no JSON, or no JSON every reader takes alike (see the class)."""
+        text = s.decode("utf-8-sig") if isinstance(s, bytes | bytearray) else s
+        unread: list[_NotANumber] = []
+
+        def not_a_number(literal: str, *, constant: bool = True) -> _NotANumber:
+            unread.append(_NotANumber(literal, constant))
+            return unread[-1]
+
+        def finite(literal: str) -> float | _NotANumber:
+            number = float(literal)
+            return number if math.isfinite(number) else not_a_number(literal, constant=False)
+
+        data = json.loads(
+            text,
+            object_pairs_hook=_unique_members,
+            parse_constant=not_a_number,
+            parse_float=finite,
+            **kwargs,
+        )
+        if unread:
+            raise _NoJsonNumber(unread[0], _path_of(unread[0], data))
+        return data
+
+
+class _NoJsonNumber(ValueError):
+    """A JSON text holds ``NaN``, ``Infinity`` or a number no double holds, at ``path``."""
+
+    def __init__(self, number: _NotANumber, path: str) -> None:
+        where = f"at {echoed(path)}"
+        super().__init__(
+            f"{number.literal} ({where}) is no JSON value (RFC 8259)"
+            if number.constant
+            else f"{echoed(number.literal)} ({where}) is beyond the numbers a double holds"
+        )
+        self.path = path
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _NotANumber:
+    """Where ``NaN``, ``Infinity`` or a number beyond a double's range stood in a JSON text,
+    until the text is refused (:class:`_StrictJson`)."""
+
+    literal: str
+    constant: bool
+    """``NaN``, ``Infinity`` or ``-Infinity``, not a number out of range."""
+
+
+def _path_of(marker: _NotANumber, data: Any) -> str:
+    """The dotted path (``items.0.price``, ``$`` for the whole) of ``marker`` in ``data``."""
+    todo: list[tuple[str, Any]] = [("", data)]
+    while todo:
+        path, item = todo.pop()
+        if item is marker:
+            return path or "$"
+        if isinstance(item, dict | list):
+            children = item.items() if isinstance(item, dict) else enumerate(item)
+            todo.extend((f"{path}.{k}" if path else str(k), child) for k, child in children)
+    return "$"  # pragma: no cover - the marker is in the data it was read into
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -619,8 +724,9 @@ class _PrivateAnswer(flask.Response):
 
 def json_api_flask(name: str) -> flask.Flask:
     """A Flask app for a JSON API, named ``name``: every answer carries
-    :data:`ANSWER_HEADERS`, it serves no static files, and it reads no JSON object that
-    names a member twice (:class:`_StrictJson`).
+    :data:`ANSWER_HEADERS`, one without content no ``Content-Type``
+    (:func:`_untyped_when_empty`), it serves no static files, and it reads JSON only, and no
+    JSON readers differ on (:class:`_StrictJson`).
 
     Flask would serve, without a token, any file under ``static/`` of the current directory
     (the deployed source, for an app whose name is no module's) at ``/static/<path>``.
@@ -629,7 +735,17 @@ def json_api_flask(name: str) -> flask.Flask:
     app.response_class = _PrivateAnswer
     app.json = _StrictJson(app)
     app.json.sort_keys = False
+    app.after_request(_untyped_when_empty)
     return app
+
+
+def _untyped_when_empty(answer: flask.Response) -> flask.Response:
+    """``answer`` without a ``Content-Type`` when it has no content (a 204, ``OPTIONS``'s
+    answer): there is nothing for a type to describe (RFC 9110, section 8.3), and Flask's
+    default, ``text/html``, would say there is a page. A ``HEAD`` answer keeps its ``GET``'s."""
+    if answer.status_code == 204 or (not answer.is_streamed and not answer.get_data()):
+        del answer.headers["Content-Type"]
+    return answer
 
 
 def limit_bodies(app: flask.Flask) -> None:
@@ -660,13 +776,15 @@ def answer_errors_in_json(app: flask.Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(_: Exception) -> Any:
-        return {"error": f"no route for {flask.request.method} {flask.request.path}"}, 404
+        sent = f"{echoed(flask.request.method)} {echoed(flask.request.path)}"
+        return {"error": f"no route for {sent}"}, 404
 
     @app.errorhandler(405)
     def not_allowed(error: MethodNotAllowed) -> Any:
         # RFC 9110, section 15.5.6: a 405 names the methods the resource allows
         allowed = ", ".join(error.valid_methods or ())
-        return {"error": f"{flask.request.method} is not allowed here"}, 405, {"Allow": allowed}
+        method = echoed(flask.request.method)
+        return {"error": f"{method} is not allowed here"}, 405, {"Allow": allowed}
 
     @app.errorhandler(413)
     def too_large(_: Exception) -> Any:
@@ -721,9 +839,21 @@ def field_errors(error: ValidationError) -> dict[str, str]:
 
 
 def invalid(what: str, fields: dict[str, str]) -> HttpError:
-    """The 400 refusal of an invalid ``what`` (request, query, callback), naming each field."""
-    message = f"invalid {what}: " + "; ".join(f"{k}: {v}" for k, v in fields.items())
-    return HttpError(400, message, fields)
+    """The 400 refusal of an invalid ``what`` (request, query, callback), naming each field
+    (a name the client made up, such as an unknown parameter's, cut to :func:`echoed`)."""
+    named = {echoed(name): why for name, why in fields.items()}
+    message = f"invalid {what}: " + "; ".join(f"{k}: {v}" for k, v in named.items())
+    return HttpError(400, message, named)
+
+
+def echoed(sent: str) -> str:
+    """``sent`` (something the request holds: a path, a name, a header) as a refusal repeats
+    it: whole up to :data:`MAX_ECHO_CHARS` characters, else cut there, saying how many more
+    there were, so that a 10 KB parameter name is not sent back, twice. It is cut between
+    characters, never inside one's UTF-8 or JSON encoding."""
+    if len(sent) <= MAX_ECHO_CHARS:
+        return sent
+    return f"{sent[:MAX_ECHO_CHARS]}... ({len(sent) - MAX_ECHO_CHARS} more characters)"
 
 
 def _store_refusal(error: StoreError, params: Mapping[str, str]) -> HttpError:
@@ -746,7 +876,7 @@ def _store_refusal(error: StoreError, params: Mapping[str, str]) -> HttpError:
 
 def _invalid_id(error: InvalidKey, params: Mapping[str, str]) -> HttpError:
     """404 when a path parameter is the refused id, else 400 naming the fields holding it."""
-    why = f"{error.key!r} cannot be an id: {error.problem}"
+    why = f"{echoed(repr(error.key))} cannot be an id: {error.problem}"
     for name, value in params.items():
         if value == error.key:
             return HttpError(404, f"no such {name}: {why}")

@@ -11,7 +11,13 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from shared.api import ANSWER_HEADERS, JSON, MAX_BODY_BYTES, unsupported_body_headers
+from shared.api import (
+    ANSWER_HEADERS,
+    CHARSET,
+    JSON,
+    MAX_BODY_BYTES,
+    unsupported_body_headers,
+)
 from shared.exceptions import KitError
 from shared.idempotency_keys import KEY_PATTERN, MAX_KEY_CHARS
 from shared.prose import described, prose
@@ -265,7 +271,8 @@ def build_openapi(api: HttpApi) -> dict[str, Any]:
                 "content": {JSON: {"schema": _schema(route.body, components)}},
             }
             responses["415"] = {
-                "description": f"the request body is not sent as `{JSON}`, or is compressed "
+                "description": f"the request body is not sent as `{JSON}`, or in another "
+                f"encoding than UTF-8 (a `charset` other than `{CHARSET}`), or is compressed "
                 "(`Content-Encoding`)",
                 "headers": {
                     name: _UNSUPPORTED_BODY_HEADERS[name]

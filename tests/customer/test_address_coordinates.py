@@ -3,7 +3,8 @@
 A boolean or a string is refused with a 400 naming the field wherever a customer gives an
 address (their account, a checkout), rather than read as a number (``true`` as 1.0, a
 point in the Gulf of Guinea); whole numbers remain numbers. ``NaN`` and ``Infinity``, which
-JSON lacks but the request's parser reads, are refused as no finite number, not as out of range.
+JSON lacks (the kit's reader refuses them), are refused as no finite number, not as out of
+range.
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ NOT_FINITE = [("lat", float("nan")), ("lng", float("inf")), ("lat", float("-inf"
 def test_a_saved_address_whose_coordinate_is_no_finite_number_is_refused_saying_so(
     customer: Customer, field: str, value: float
 ) -> None:
-    """JSON has no ``NaN`` or ``Infinity``, but the request's parser reads them: such a
-    coordinate is no number, not one out of range."""
+    """JSON has no ``NaN`` or ``Infinity`` (the kit's reader refuses them, naming the
+    field): such a coordinate is no number, not one out of range."""
     body = {**PROFILE, "deliveryAddress": {**HOME, field: value}}
 
     response = customer.call("account-bff", "PUT", "/me", body)

@@ -146,3 +146,41 @@ def test_the_document_lists_the_415_with_the_headers_it_carries() -> None:
         "const": "application/json",
     }
     assert post["content"] == paths["/notes"]["post"]["responses"]["400"]["content"]
+
+
+@pytest.mark.parametrize("charset", ["latin-1", "ISO-8859-1", "utf-16", '"windows-1252"', "x"])
+def test_a_json_body_in_another_charset_than_utf_8_is_a_415_naming_utf_8(
+    client: Any, written: list[str], charset: str
+) -> None:
+    content_type = f"application/json; charset={charset}"
+    # ASCII: read as UTF-8 it would pass, but a name with an accent would not
+    answer = client.post("/notes", data=b'{"text": "hi"}', content_type=content_type, headers=ALICE)
+
+    assert answer.status_code == 415
+    assert answer.get_json()["error"] == (
+        "the request body must be JSON in UTF-8 (RFC 8259), sent as Content-Type: "
+        "application/json or application/json; charset=utf-8 "
+        f"(not charset={charset.strip(chr(34))})"
+    )
+    assert answer.headers["Accept-Post"] == "application/json"
+    assert answer.headers["Accept-Encoding"] == "identity"
+    assert written == []
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "UTF-8", '"utf-8"', "utf8"])
+def test_a_json_body_said_to_be_utf_8_is_read(
+    client: Any, written: list[str], charset: str
+) -> None:
+    content_type = f"application/json; charset={charset}"
+    body = '{"text": "crème brûlée"}'.encode()
+
+    answer = client.post("/notes", data=body, content_type=content_type, headers=ALICE)
+
+    assert answer.status_code == 200
+    assert written == ["crème brûlée"]
+
+
+def test_the_document_says_a_body_in_another_charset_is_a_415() -> None:
+    post = notes_api([]).openapi()["paths"]["/notes"]["post"]["responses"]["415"]
+
+    assert "a `charset` other than `utf-8`" in post["description"]
