@@ -43,6 +43,7 @@ from shared.clock import Clock, ManualClock
 from shared.exceptions import PublishError
 from shared.hub.base import AbstractPublisher
 from shared.hub.chaos import Chaos
+from shared.hub.limits import delivery_problems
 from shared.hub.message import Message, check_publishable, dead_lettered
 from shared.runtime.outcome import Outcome
 from shared.topology.model import Topic
@@ -55,6 +56,8 @@ _log = logging.getLogger("fooddelivery.hub")
 Deliver = Callable[[Any, int], Outcome]
 """Called with the item and its attempt number (1 for the first delivery)."""
 LAKE_BATCH = 2000
+STOP_TIMEOUT_S = 10.0
+"""How long :meth:`InMemoryHub.stop` waits for the delivery in progress to return."""
 _NO_KEY = "\x00"
 """What the queue keys of messages delivered in no particular order start with."""
 
@@ -75,7 +78,8 @@ class Subscription:
     ordered: bool = True
     max_attempts: int | None = None
     """Deliveries before the item is forwarded to ``dead_letter``; ``None`` retries it for
-    ever, as Pub/Sub does for a subscription without a dead-letter policy."""
+    ever, as Pub/Sub does for a subscription without a dead-letter policy. The settings
+    are held to Pub/Sub's limits (:mod:`shared.hub.limits`): a ``ValueError`` otherwise."""
     min_backoff_ms: int = 1_000
     max_backoff_ms: int = 60_000
     ack_deadline_ms: int | None = None
@@ -90,6 +94,14 @@ class Subscription:
                 f"subscription {self.name}: max_attempts needs a dead_letter to forward to "
                 "(Pub/Sub counts attempts only under a dead-letter policy)"
             )
+        problems = delivery_problems(
+            max_attempts=self.max_attempts,
+            min_backoff_s=self.min_backoff_ms / 1000,
+            max_backoff_s=self.max_backoff_ms / 1000,
+            ack_deadline_s=None if self.ack_deadline_ms is None else self.ack_deadline_ms / 1000,
+        )
+        if problems:
+            raise ValueError(f"subscription {self.name}: {'; '.join(problems)}, as on Pub/Sub")
 
     def backoff_ms(self, attempt: int) -> int:
         """Exponential backoff after ``attempt`` failed deliveries, capped."""
@@ -124,7 +136,8 @@ class InMemoryHub:
         delivery path, where the condition's own ``__enter__`` is a Python call more."""
         self._cond = threading.Condition(self._lock)
         self._worker: threading.Thread | None = None
-        self._stopping = False
+        self._stopping = threading.Event()
+        """The running worker's signal to stop; each worker has its own."""
         self.delivered = 0
         self.observers: list[Callable[[str, str, Message], None]] = []
         """Called with (project, topic, message) for every message published."""
@@ -365,38 +378,52 @@ class InMemoryHub:
 
     def start(self) -> None:
         """Deliver on a background thread until :meth:`stop`."""
-        if self._worker is not None:
-            return
-        self._stopping = False
-        self._worker = threading.Thread(target=self._work, name="in-memory-hub", daemon=True)
-        self._worker.start()
-
-    def stop(self) -> None:
-        """Stop the background thread and flush the lake."""
         with self._cond:
-            self._stopping = True
+            if self._worker is not None:
+                return
+            self._stopping = threading.Event()
+            self._worker = threading.Thread(
+                target=self._work, args=(self._stopping,), name="in-memory-hub", daemon=True
+            )
+            self._worker.start()
+
+    def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> bool:
+        """Stop the background thread and flush the lake; False if a delivery still runs.
+
+        The thread stops once the delivery it is making returns. A handler that hangs
+        keeps it past ``timeout_s``: this then logs the fact and returns False rather
+        than hang too, and the thread (a daemon) ends when the handler returns, its
+        answer taken in, delivering nothing more; :meth:`start` may start another.
+        """
+        with self._cond:
+            worker, self._worker = self._worker, None
+            self._stopping.set()
             self._cond.notify_all()
-        if self._worker is not None:
-            self._worker.join()
-            self._worker = None
+        stopped = True
+        if worker is not None:
+            worker.join(timeout_s)
+            stopped = not worker.is_alive()
+            if not stopped:
+                _log.warning("a delivery still runs %g s after stop(); not waiting", timeout_s)
         self.flush_lake()
+        return stopped
 
     def wait_until_idle(self, timeout_s: float) -> bool:
         """Block until the hub is idle (threaded mode); False on timeout."""
         with self._cond:
             return self._cond.wait_for(lambda: self.idle, timeout_s)
 
-    def _work(self) -> None:
+    def _work(self, stopping: threading.Event) -> None:
         while True:
             with self._cond:
                 self._release_due()
-                while not self._ready and not self._stopping:
+                while not self._ready and not stopping.is_set():
                     timeout = None
                     if self._delayed:
                         timeout = max(0.0, (self._delayed[0][0] - self.clock.now_ms()) / 1000)
                     self._cond.wait(timeout)
                     self._release_due()
-                if self._stopping:
+                if stopping.is_set():
                     return
             self._step()
 

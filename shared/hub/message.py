@@ -53,10 +53,11 @@ class Message:
     # The hub copies every message on publish and on each delivery: these two spell the
     # constructor out, several times faster than dataclasses.replace.
     def published(self, message_id: str, publish_time: str) -> Message:
-        """This message as the broker stored it: with its id and publish time."""
+        """This message as the broker stored it: with its id and publish time, and its
+        attributes copied (a publisher that changes its dict afterwards changes nothing)."""
         return Message(
             self.data,
-            self.attributes,
+            dict(self.attributes),
             self.ordering_key,
             message_id,
             publish_time,

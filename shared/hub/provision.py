@@ -35,6 +35,7 @@ from google.cloud import pubsub_v1  # type: ignore[attr-defined, import-untyped,
 from google.pubsub_v1 import SchemaServiceClient
 
 from shared.exceptions import KitError
+from shared.hub.limits import delivery_problems
 from shared.hub.topic_schemas import attach_envelope_schema
 from shared.topology.model import Consumer, Service, Subsystem, Topic
 
@@ -294,8 +295,20 @@ def provision_subscription(
     For what the kit runs beside the declared functions, e.g. the fault recorder
     on ``faults`` (push) or a lake writer on ``bus`` (pull, ``push_endpoint``
     ``None``). It has no dead-letter policy: there is nowhere further to send it.
-    ``deadline`` bounds every call (else :class:`ProvisionTimeout`).
+    ``deadline`` bounds every call (else :class:`ProvisionTimeout`). Settings Pub/Sub
+    would refuse are a :class:`ProvisionError` before any call, on the emulator too
+    (:mod:`shared.hub.limits`).
     """
+    problems = delivery_problems(
+        max_attempts=None,
+        min_backoff_s=min_backoff_s,
+        max_backoff_s=max_backoff_s,
+        ack_deadline_s=ack_deadline_s,
+    )
+    if problems:
+        raise ProvisionError(
+            f"cannot create {subscription_path(project, subscription)}: {'; '.join(problems)}"
+        )
     request: dict[str, Any] = {
         "name": subscription_path(project, subscription),
         "topic": topic_path(project, topic),

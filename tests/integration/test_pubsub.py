@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from google.api_core import exceptions as api_exceptions
+from google.api_core import retry as api_retry
 from google.cloud import pubsub_v1
 
 from shared.emulators import free_port
@@ -31,7 +32,7 @@ from shared.hub.provision import (
     subscription_path,
     topic_path,
 )
-from shared.hub.pubsub import PubSubPublisher, publisher_client
+from shared.hub.pubsub import PubSubPublisher
 from shared.hub.pubsub_pull import PubSubPullWorker
 from shared.hub.routing import on_prefixes, on_types
 from shared.topology.model import Channel, Consumer, Role, Service, ServiceKind, Subsystem, Topic
@@ -102,6 +103,19 @@ class Admin:
             }
         )
         return path
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left() -> Iterator[None]:
+    """Each test ends the client threads it started (a stream's, a batch's commit): one
+    left retrying draws on the global ``random`` while later tests run (Hypothesis warns)."""
+    before = set(threading.enumerate())
+    yield
+    deadline = time.monotonic() + 10
+    left = [t for t in threading.enumerate() if t not in before and t.name.startswith("Thread-")]
+    for thread in left:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    assert [t.name for t in left if t.is_alive()] == []
 
 
 @pytest.fixture(scope="module")
@@ -410,11 +424,28 @@ def test_publish_after_close_raises() -> None:
 
 def test_a_broker_that_does_not_answer_fails_the_publish(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PUBSUB_EMULATOR_HOST", f"127.0.0.1:{free_port()}")  # nothing listens
-    # the test owns the client and leaves its channel open: closing it under the SDK's
-    # endlessly retrying commit thread would kill that thread with "closed channel"
-    publisher = PubSubPublisher(projects("silent")("hub"), publisher_client(), timeout_s=1)
+    # The SDK retries an ordered publish for ever: this client retries until the test is
+    # done, so that its commit thread then ends by itself. Closing the channel under that
+    # thread instead would kill it with "closed channel".
+    done = threading.Event()
+    retry = api_retry.Retry(
+        predicate=lambda e: isinstance(e, api_exceptions.ServiceUnavailable) and not done.is_set(),
+        initial=0.05,
+        maximum=0.2,
+    )
+    client = pubsub_v1.PublisherClient(
+        publisher_options=pubsub_v1.types.PublisherOptions(
+            enable_message_ordering=True, retry=retry
+        )
+    )
+    publisher = PubSubPublisher(projects("silent")("hub"), client, timeout_s=1)
     try:
         with pytest.raises(PublishError, match="no answer within 1 s"):
             publisher.publish(Topic.BUS, [to_message(order_event("o-1", 1))])
     finally:
+        done.set()
         publisher.close()
+        for thread in threading.enumerate():
+            if thread.name == "Thread-CommitBatchPublisher":
+                thread.join(5)
+        client.transport.close()

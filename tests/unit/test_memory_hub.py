@@ -216,17 +216,17 @@ def test_a_dead_letter_that_cannot_be_forwarded_is_kept_and_forwarded_later(hub)
         forwarded.append((message.data, attempts))
 
     target = Recorder({b"1": 99})
-    sub = Subscription("s", target, max_attempts=2, min_backoff_ms=1, dead_letter=forward)
+    sub = Subscription("s", target, max_attempts=5, min_backoff_ms=1, dead_letter=forward)
     hub.subscribe("p", "bus", sub)
     hub.publish("p", "bus", [msg(1, "k"), msg(2, "k")])
     with pytest.raises(RuntimeError, match="still busy"):  # retried while it cannot be forwarded
-        hub.run_until_quiet(max_deliveries=5)
+        hub.run_until_quiet(max_deliveries=8)
     assert forwarded == []
-    assert [d for d, _ in target.seen] == [b"1"] * 6  # and its key is held behind it
+    assert [d for d, _ in target.seen] == [b"1"] * 9  # and its key is held behind it
     broken[0] = False
     hub.run_until_quiet()
-    assert forwarded == [(b"1", 7)]
-    assert [d for d, _ in target.seen] == [b"1"] * 7 + [b"2"]
+    assert forwarded == [(b"1", 10)]
+    assert [d for d, _ in target.seen] == [b"1"] * 10 + [b"2"]
     assert hub.idle
 
 
@@ -374,3 +374,82 @@ def test_wait_until_idle_does_not_return_while_a_retry_is_being_scheduled():
         resume.set()
         hub.stop()
     assert attempts == [1, 2]
+
+
+def test_stop_does_not_hang_on_a_hung_handler_and_the_old_worker_delivers_no_more():
+    hub = InMemoryHub(SystemClock())
+    hub.create_topic("p", "bus")
+    entered, release = threading.Event(), threading.Event()
+    seen: list[tuple[bytes, threading.Thread]] = []
+
+    def hang_on_first(message: Message, attempt: int) -> Outcome:
+        seen.append((message.data, threading.current_thread()))
+        if message.data == b"1":
+            entered.set()
+            release.wait(10)
+        return Outcome.ACK
+
+    hub.subscribe("p", "bus", Subscription("s", hang_on_first))
+    hub.start()
+    try:
+        hub.publish("p", "bus", [msg(1)])
+        assert entered.wait(5)
+        began = time.monotonic()
+        assert hub.stop(timeout_s=0.2) is False  # the handler still hangs
+        assert time.monotonic() - began < 2
+        hub.start()  # a new worker delivers what comes next; the hung one, once free, stops
+        release.set()
+        hung = seen[0][1]
+        hung.join(5)
+        assert not hung.is_alive()
+        hub.publish("p", "bus", [msg(2), msg(3)])
+        assert hub.wait_until_idle(5)
+    finally:
+        release.set()
+        assert hub.stop()
+    assert [data for data, _ in seen] == [b"1", b"2", b"3"]
+    assert seen[1][1] is seen[2][1] is not hung
+
+
+@pytest.mark.parametrize(
+    "settings, problem",
+    [
+        ({"max_attempts": 4}, "max delivery attempts must be 5-100, got 4"),
+        ({"max_attempts": 101}, "max delivery attempts must be 5-100, got 101"),
+        ({"min_backoff_ms": -1}, "backoff must satisfy"),
+        ({"min_backoff_ms": 10_000, "max_backoff_ms": 5_000}, "backoff must satisfy"),
+        ({"max_backoff_ms": 601_000}, "backoff must satisfy"),
+        ({"ack_deadline_ms": 5_000}, "ack deadline must be 10-600 s, got 5 s"),
+        ({"ack_deadline_ms": 601_000}, "ack deadline must be 10-600 s"),
+    ],
+)
+def test_a_subscription_pubsub_would_refuse_is_refused(settings, problem):
+    with pytest.raises(ValueError, match=problem):
+        Subscription("s", Recorder(), dead_letter=lambda m, a: None, **settings)
+
+
+def test_the_limits_themselves_are_accepted():
+    for attempts, backoff_ms, deadline_ms in ((5, 0, 10_000), (100, 600_000, 600_000)):
+        Subscription(
+            "s",
+            Recorder(),
+            max_attempts=attempts,
+            min_backoff_ms=backoff_ms,
+            max_backoff_ms=backoff_ms,
+            ack_deadline_ms=deadline_ms,
+            dead_letter=lambda m, a: None,
+        )
+
+
+def test_a_publisher_that_changes_its_attributes_afterwards_changes_nothing_published(hub):
+    # Pub/Sub copies a message when it is published; so does the hub.
+    wanted = Recorder()
+    hub.subscribe("p", "bus", Subscription("wanted", wanted, rule=on_types("wanted")))
+    received: list[Message] = []
+    hub.subscribe("p", "bus", Subscription("all", lambda m, a: received.append(m) or Outcome.ACK))
+    attributes = {"type": "wanted"}
+    hub.publish("p", "bus", [Message(b"1", attributes)])
+    attributes["type"] = "other"  # e.g. reused to build the next message
+    hub.run_until_quiet()
+    assert wanted.seen == [(b"1", 1)]
+    assert [dict(m.attributes) for m in received] == [{"type": "wanted"}]
