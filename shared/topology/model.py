@@ -29,6 +29,13 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from shared.exceptions import TopologyError
+from shared.hub.limits import (
+    MAX_ACK_DEADLINE_S,
+    MAX_BACKOFF_S,
+    MAX_DELIVERY_ATTEMPTS,
+    MIN_ACK_DEADLINE_S,
+    MIN_DELIVERY_ATTEMPTS,
+)
 from shared.hub.routing import Selection
 
 if TYPE_CHECKING:
@@ -115,12 +122,18 @@ class Channel:
 
     def problems(self) -> Iterator[str]:
         """What is wrong with this channel, if anything."""
-        if not 5 <= self.max_delivery_attempts <= 100:
-            yield f"max_delivery_attempts must be 5-100, got {self.max_delivery_attempts}"
-        if not 0 <= self.min_backoff_s <= self.max_backoff_s <= 600:
-            yield "backoff must satisfy 0 <= min_backoff_s <= max_backoff_s <= 600"
-        if not 10 <= self.ack_deadline_s <= 600:
-            yield f"ack_deadline_s must be 10-600, got {self.ack_deadline_s}"
+        if not MIN_DELIVERY_ATTEMPTS <= self.max_delivery_attempts <= MAX_DELIVERY_ATTEMPTS:
+            yield (
+                f"max_delivery_attempts must be {MIN_DELIVERY_ATTEMPTS}-{MAX_DELIVERY_ATTEMPTS}, "
+                f"got {self.max_delivery_attempts}"
+            )
+        if not 0 <= self.min_backoff_s <= self.max_backoff_s <= MAX_BACKOFF_S:
+            yield f"backoff must satisfy 0 <= min_backoff_s <= max_backoff_s <= {MAX_BACKOFF_S}"
+        if not MIN_ACK_DEADLINE_S <= self.ack_deadline_s <= MAX_ACK_DEADLINE_S:
+            yield (
+                f"ack_deadline_s must be {MIN_ACK_DEADLINE_S}-{MAX_ACK_DEADLINE_S}, "
+                f"got {self.ack_deadline_s}"
+            )
         if self.subsystem is not None and self.topic is not Topic.EXTERNAL:
             yield "a channel on another subsystem can only read its 'external' topic"
 
