@@ -47,6 +47,7 @@ def load_module(directory: Path) -> dict[str, dict[str, Any]]:
         "variable": {},
         "locals": {},
         "check": {},
+        "output": {},
     }
     for path in sorted(directory.glob("*.tf")):
         with path.open() as f:
@@ -55,7 +56,7 @@ def load_module(directory: Path) -> dict[str, dict[str, Any]]:
             for kind, named in entry.items():
                 for name, body in named.items():
                     blocks["resource"][f"{kind}.{name}"] = body
-        for kind in ("module", "variable", "locals", "check"):
+        for kind in ("module", "variable", "locals", "check", "output"):
             for entry in parsed.get(kind, []):
                 blocks[kind].update(entry)
     return blocks

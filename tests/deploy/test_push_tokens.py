@@ -36,3 +36,11 @@ def test_pubsub_may_sign_for_every_identity_it_pushes_as(modules, tmp_path):
     else:
         granted = set(re.findall(r'invoker\["(\w+)"\]', grant["service_account_id"]))
     assert sorted(signers - granted) == [], "identities Pub/Sub cannot sign for"
+
+
+def test_nothing_pushes_before_pubsub_may_sign_its_tokens(modules):
+    """The functions' subscriptions and Eventarc triggers (and, through the function's ``url``,
+    the bridges: ``test_ingress_invokers``) are made after the grant: a push Pub/Sub cannot
+    sign is refused, and after ``max_delivery_attempts`` dead-lettered."""
+    call = modules["modules/subsystem"]["module"]["function"]
+    assert f"${{{GRANT}}}" in call["depends_on"]

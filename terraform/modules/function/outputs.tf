@@ -6,6 +6,13 @@ output "name" {
 output "url" {
   description = "The function's HTTPS (Cloud Run) URL: push endpoint, BFF base URL or scheduler target."
   value       = local.run_uri
+
+  # Handed out only once its callers may invoke it: a bridge's ingress subscription is made
+  # from it, and pushes refused meanwhile (403) would be dead-lettered after a few attempts.
+  depends_on = [
+    google_cloud_run_v2_service_iam_member.invoker,
+    google_cloud_run_v2_service_iam_member.public,
+  ]
 }
 
 output "service_account_email" {

@@ -96,11 +96,14 @@ module "function" {
   } : null
 
   # New code goes live once the indexes its queries need are built (a query without its
-  # index fails), and an index it no longer needs is deleted only after it went live.
+  # index fails), and an index it no longer needs is deleted only after it went live. Nothing
+  # pushes to it before Pub/Sub may sign the push and Eventarc identities' tokens (refused
+  # pushes are dead-lettered).
   depends_on = [
     google_project_iam_member.builder,
     google_storage_bucket_iam_member.builder, # the build reads the source archive
     google_project_iam_member.eventarc_receiver,
+    google_service_account_iam_member.push_token_creator,
     google_firestore_index.this,
   ]
 }
