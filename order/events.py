@@ -28,12 +28,14 @@ the order back before the pickup), ``picked-up`` and ``delivered``
     id (the order's), deliveryId, driverId
 ``order-status-changed`` (lifecycle-control announcer): once per status the order reached
     the order's state: order-placed's fields with ordering and receivedAt, then status,
-    reason, detail, acceptedAt, readyBy, driverAssigned, assignedAt, releasedAt, changedAt,
-    updatedAt, history[{status,at,readyBy}] (readyBy as the status was reached; entries
-    written before they kept it lack it), answerBy (while placed: when the restaurant's
-    time to answer runs out; else null); a status reached before the current one has its
-    history entry's status, time and readyBy as ``status``, ``changedAt`` and ``readyBy``,
-    and null ``reason`` and ``detail``; tagged ``status`` and ``ordering`` too
+    reason, detail, acceptedAt, readyBy, driverAssigned, assignedAt, driverId (the assigned
+    driver's), releasedAt, handedBackBy (the drivers who handed it back), changedAt,
+    updatedAt, heardAt (when Order heard the latest event it applied, by its own clock: no
+    deadline runs from before it), history[{status,at,readyBy}] (readyBy as the status was
+    reached; entries written before they kept it lack it), answerBy (while placed: when the
+    restaurant's time to answer runs out; else null); a status reached before the current
+    one has its history entry's status, time and readyBy as ``status``, ``changedAt`` and
+    ``readyBy``, and null ``reason`` and ``detail``; tagged ``status`` and ``ordering`` too
 
 Never on the bus: the timeouts schedule records these straight into the order's event
 store, stamped with the deadline they are for:

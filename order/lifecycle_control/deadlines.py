@@ -6,6 +6,12 @@ its deadline is past by that stamp. So a deadline that moved later after a timeo
 proposed (a driver handed the order back, the food will be ready later) is not cut short
 by that timeout; the schedule proposes the later one in its time.
 
+A deadline runs from its producer's time (an acceptance, an assignment, a pickup) but never
+from before Order heard of it (``heardAt``, Order's own clock when it recorded the latest event
+it applied): a producer whose clock runs behind, or an event that waited for redeliveries,
+does not cut the time the next step has (the restaurant's deadline runs from ``receivedAt``
+for the same reason).
+
 Nothing but its timeout happens to an order after one of its deadlines passed
 (:func:`overdue`): an answer sent after the deadline waits in the fold, which keeps the
 order as it stood at the deadline, so the schedule proposes the timeout from that state
@@ -82,6 +88,8 @@ RESTAURANT_ANSWER = Deadline(
 """The restaurant's time to accept or reject a placed order."""
 
 _PREPARING = ["accepted", "ready"]
+HEARD_AT = "heardAt"
+"""When Order heard of the latest event it applied to the order, by its own clock."""
 DEADLINES = (
     RESTAURANT_ANSWER,
     Deadline(
@@ -89,20 +97,21 @@ DEADLINES = (
         (Where("status", "in", _PREPARING), Where("driverAssigned", "==", False)),
         "acceptedAt",
         DRIVER_DEADLINE_MS,
-        later_starts=("releasedAt", "readyBy"),
+        later_starts=("releasedAt", "readyBy", HEARD_AT),
     ),
     Deadline(
         PICKUP_TIMED_OUT,
         (Where("status", "in", _PREPARING), Where("driverAssigned", "==", True)),
         "assignedAt",
         PICKUP_DEADLINE_MS,
-        later_starts=("readyBy",),
+        later_starts=("readyBy", HEARD_AT),
     ),
     Deadline(
         DELIVERY_TIMED_OUT,
         (Where("status", "==", "picked-up"),),
         "changedAt",
         DELIVERY_DEADLINE_MS,
+        later_starts=(HEARD_AT,),
     ),
 )
 DEADLINE_OF = {deadline.event_type: deadline for deadline in DEADLINES}

@@ -13,8 +13,9 @@ if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore, Doc
 
 EVENTS = "order-events"
-"""Every event about an order, keyed by event id, indexed by ``orderId``; each expires
-(:mod:`order.retention`) a month after it was recorded."""
+"""Every event about an order, keyed by event id, indexed by ``orderId``, with the time Order
+recorded it (``recordedAt``); each expires (:mod:`order.retention`) a month after that."""
+RECORDED_AT = "recordedAt"
 ORDERS = "orders"
 """The state folded from each order's events, keyed by order id."""
 
@@ -27,7 +28,12 @@ def record(store: AbstractDocumentStore, event: Envelope, now_ms: int) -> bool:
     (a producer's clock set back) must not be deleted while its order still runs, which
     would fold the order back to an earlier status.
     """
-    doc = {**event.to_json(), "orderId": event.partition_key, EXPIRES: expire_at(now_ms)}
+    doc = {
+        **event.to_json(),
+        "orderId": event.partition_key,
+        RECORDED_AT: now_ms,
+        EXPIRES: expire_at(now_ms),
+    }
     return store.create(EVENTS, event.id, doc)
 
 
@@ -38,4 +44,10 @@ def history(store: AbstractDocumentStore, order_id: str) -> list[Recorded]:
 
 def _recorded(doc: Doc) -> Recorded:
     # Every event of an order carries its payload under the entity name "order".
-    return Recorded(id=doc["id"], type=doc["type"], timestamp=doc["timestamp"], body=doc["order"])
+    return Recorded(
+        id=doc["id"],
+        type=doc["type"],
+        timestamp=doc["timestamp"],
+        body=doc["order"],
+        heard_at=doc.get(RECORDED_AT),
+    )

@@ -13,6 +13,12 @@ before ``order-picked-up``) waits and is applied as soon as it fits; events that
 fit (duplicates, repeats, anything after ``delivered``/``cancelled``) are left aside.
 So duplicates and late arrivals do not change the outcome.
 
+Of the events that happen once to an order (its placing, and its restaurant's acceptance and
+readiness, :data:`ONCE`), the one Order heard first counts and any other is left aside: one
+sent again under a new id, stamped earlier, would otherwise take its place in the order's past
+and move it back (an earlier acceptance moves ``readyBy``, leaving a ``ready`` announced since
+overdue; another ``order-placed`` names another restaurant, whose answer never came).
+
 An event after a deadline the order waits on (an answer sent too late) does not fit
 either: only the deadline's timeout does (:func:`~.deadlines.overdue`). So the timeout,
 not the order its writes land in, decides: the order stays as it was at the deadline
@@ -68,6 +74,9 @@ PRECEDENCE = (
 )
 """Event types in lifecycle order: a deadline loses a tie against the answer it waits for,
 and the restaurant's answer loses one against the customer's cancellation."""
+ONCE = (RESTAURANT_ACCEPTED, RESTAURANT_READY)
+"""The restaurant's answers that happen once to an order: of several from its restaurant (the
+one the ``order-placed`` Order heard first names), the one Order heard first counts."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +89,35 @@ class Folded:
 
 def fold(events: Iterable[Recorded]) -> Folded:
     """Fold an order's events, in any arrival order, into its state."""
+    events = list(events)
+    repeats = _repeats(events)
+    left_out = {id(event) for event in repeats}  # by identity: a duplicate may be equal
     order: Order | None = None
     waiting: list[Recorded] = []
-    for event in sorted(events, key=_fold_order):
+    for event in sorted((e for e in events if id(e) not in left_out), key=_fold_order):
         waiting.append(event)
         order = _settle(order, waiting)
-    return Folded(order, tuple(waiting))
+    return Folded(order, (*waiting, *repeats))
+
+
+def _repeats(events: list[Recorded]) -> list[Recorded]:
+    """The events of a kind that happens once that Order heard after the first of the kind."""
+    placings = sorted((e for e in events if e.type == ORDER_PLACED), key=_heard_order)
+    repeats = placings[1:]
+    if not placings:
+        return repeats
+    restaurant_id = placings[0].body["restaurant"]["id"]
+    for type in ONCE:
+        answers = [
+            e for e in events if e.type == type and e.body.get("restaurantId") == restaurant_id
+        ]
+        repeats.extend(sorted(answers, key=_heard_order)[1:])
+    return repeats
+
+
+def _heard_order(event: Recorded) -> tuple[int, int, str]:
+    heard = event.timestamp if event.heard_at is None else event.heard_at
+    return heard, event.timestamp, event.id
 
 
 def _fold_order(event: Recorded) -> tuple[int, int, str]:
@@ -123,7 +155,12 @@ def step(order: Order | None, event: Recorded) -> Order | None:
     ):
         return None
     at = max(event.timestamp, order["updatedAt"])
-    after = {**order, **transition.changes(order, event, at), "updatedAt": at}
+    after = {
+        **order,
+        **transition.changes(order, event, at),
+        "updatedAt": at,
+        "heardAt": max(order.get("heardAt") or 0, _heard(event, at)),
+    }
     if transition.target is not None:
         after.update(status=transition.target, changedAt=at)
         after["history"] = [*order["history"], _entry(after)]
@@ -137,6 +174,11 @@ def _entry(order: Order) -> dict[str, object]:
     return {"status": order["status"], "at": order["changedAt"], "readyBy": order["readyBy"]}
 
 
+def _heard(event: Recorded, at: int) -> int:
+    """When Order heard ``event``; ``at`` for an event recorded before that was kept."""
+    return at if event.heard_at is None else event.heard_at
+
+
 def _placed(event: Recorded) -> Order:
     at = event.timestamp
     return {
@@ -148,8 +190,10 @@ def _placed(event: Recorded) -> Order:
         "readyBy": None,
         "driverAssigned": False,
         "assignedAt": None,
+        "driverId": None,
         "releasedAt": None,
         "changedAt": at,
         "updatedAt": at,
+        "heardAt": _heard(event, at),
         "history": [{"status": "placed", "at": at, "readyBy": None}],
     }

@@ -28,12 +28,14 @@ Order = dict[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class Recorded:
-    """One event of the order's micro event store, as the fold needs it."""
+    """One event of the order's micro event store, as the fold needs it: ``heard_at`` is when
+    Order recorded it, by its own clock (``None`` for events recorded before that was kept)."""
 
     id: str
     type: str
     timestamp: int
     body: dict[str, Any] = field(default_factory=dict)
+    heard_at: int | None = None
 
 
 Changes = Callable[[Order, Recorded, int], dict[str, Any]]
@@ -79,12 +81,20 @@ def _cancelled(reason: str) -> Changes:
 
 
 def _assigned(order: Order, event: Recorded, at: int) -> dict[str, Any]:
-    return {"driverAssigned": True, "assignedAt": at}
+    return {"driverAssigned": True, "assignedAt": at, "driverId": event.body.get("driverId")}
 
 
 def _released(order: Order, event: Recorded, at: int) -> dict[str, Any]:
     """The driver handed the order back: it waits for another one, from now."""
-    return {"driverAssigned": False, "assignedAt": None, "releasedAt": at}
+    driver = event.body.get("driverId")
+    handed_back = [*order.get("handedBackBy", []), *([] if driver is None else [driver])]
+    return {
+        "driverAssigned": False,
+        "assignedAt": None,
+        "releasedAt": at,
+        "driverId": None,
+        "handedBackBy": handed_back,
+    }
 
 
 def _from_its_restaurant(order: Order, event: Recorded) -> bool:
@@ -95,8 +105,24 @@ def _without_driver(order: Order, event: Recorded) -> bool:
     return not order["driverAssigned"]
 
 
+def _new_driver(order: Order, event: Recorded) -> bool:
+    """No driver is assigned, and this one never handed the order back: Delivery never offers
+    an order again to a driver who did, so their assignment heard again is a stale repeat."""
+    return _without_driver(order, event) and event.body.get("driverId") not in order.get(
+        "handedBackBy", []
+    )
+
+
 def _with_driver(order: Order, event: Recorded) -> bool:
     return bool(order["driverAssigned"])
+
+
+def _by_its_driver(order: Order, event: Recorded) -> bool:
+    """A driver is assigned and the event is theirs: a hand-back of an earlier assignment,
+    heard after the next driver's, never frees the next driver (an order assigned before the
+    driver was kept, or an event that names none, is not told apart)."""
+    assigned, releasing = order.get("driverId"), event.body.get("driverId")
+    return _with_driver(order, event) and (None in (assigned, releasing) or releasing == assigned)
 
 
 def _due(guard: Guard) -> Guard:
@@ -122,8 +148,8 @@ TRANSITIONS: dict[str, Transition] = {
         _PLACED, "cancelled", _cancelled("restaurant-timeout"), _due(_always)
     ),
     RESTAURANT_READY: Transition(frozenset({"accepted"}), "ready", _ready, _from_its_restaurant),
-    DRIVER_ASSIGNED: Transition(_PREPARING, None, _assigned, _without_driver),
-    DRIVER_RELEASED: Transition(_PREPARING, None, _released, _with_driver),
+    DRIVER_ASSIGNED: Transition(_PREPARING, None, _assigned, _new_driver),
+    DRIVER_RELEASED: Transition(_PREPARING, None, _released, _by_its_driver),
     DRIVER_TIMED_OUT: Transition(
         _PREPARING, "cancelled", _cancelled("no-driver"), _due(_without_driver)
     ),

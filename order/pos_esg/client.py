@@ -38,6 +38,8 @@ class PosOrder:
 RETRY_LATER = frozenset({408, 429})
 """The 4xx answers that ask to call again later: a request timeout, too many requests."""
 CONFLICT = 409
+NOTHING_TO_WITHDRAW = frozenset({404, 410})
+"""A withdrawal's answers saying the point of sale holds no such order (any more): done."""
 KEY_IN_USE_CODE = "idempotency_key_in_use"
 """The error ``code`` of a 409 saying a request with the same ``Idempotency-Key`` still runs
 there (an earlier attempt whose answer was given up on): the call is made again later, when
@@ -73,7 +75,10 @@ class HttpPointOfSale(PointOfSale):
     (retried later). Any other 409 is the operation's own: to a hand-over, the point of sale
     already holds an order with that id (it took an earlier attempt, and has forgotten the
     key since): handed over; a withdrawal has none (it cancels from any state), so one
-    there is a fault, as any other 4xx is.
+    there is a fault, as any other 4xx is. A withdrawal answered 404 or 410 finds nothing
+    to withdraw there, which is fine. A redirect is never followed: ``requests`` would turn
+    the POST into a GET whose 2xx would pass for the call done; it is a fault naming where
+    it leads (our point-of-sale URL is wrong).
 
     With ``id_tokens``, every call also carries a Google ID token, for a point
     of sale that runs as a private service on Google Cloud (the dev sandbox's).
@@ -101,7 +106,7 @@ class HttpPointOfSale(PointOfSale):
     def cancel(self, order_id: str, *, again: bool = False) -> None:
         key = f"{order_id}:cancel" + (":again" if again else "")
         response = self._post(f"/orders/{quote(order_id, safe='')}/cancel", {}, key=key)
-        if response.status_code != 404:
+        if response.status_code not in NOTHING_TO_WITHDRAW:
             _check(response, "cancel order", order_id)
 
     def _post(self, path: str, body: Mapping[str, object], *, key: str) -> requests.Response:
@@ -113,6 +118,7 @@ class HttpPointOfSale(PointOfSale):
                 **(self._id_tokens.headers() if self._id_tokens else {}),
             },
             timeout=DEFAULT_TIMEOUT_S,
+            allow_redirects=False,
         )
 
 
@@ -122,6 +128,12 @@ def _check(response: requests.Response, action: str, order_id: str) -> None:
     if 200 <= status < 300:
         return
     problem = f"the point of sale refused to {action} {order_id}: {status} {response.text[:200]}"
+    if response.is_redirect:
+        location = response.headers.get("Location", "")
+        problem = (
+            f"the point of sale answered {action} {order_id} with a redirect, {status} to "
+            f"{location[:200]}: not followed; is POS_URL right?"
+        )
     if status >= 500 or status in RETRY_LATER or _key_in_use(response):
         raise PosUnavailable(problem)
     raise BusinessRuleViolation(problem)

@@ -95,3 +95,65 @@ def test_a_profile_saved_by_a_clock_running_ahead_does_not_outrank_the_saves_aft
     order_system.send("customer", order_system.order_placed())
 
     assert [e.body["ordering"] for e in order_system.published()] == ["kitchen"]
+
+
+def behind(event: Envelope, minutes: float) -> Envelope:
+    """``event`` as a producer whose clock runs ``minutes`` behind Order's stamps it."""
+    return ahead(event, -minutes)
+
+
+def test_a_restaurant_clock_running_behind_does_not_bring_the_driver_deadline_forward(
+    order_system: OrderSystem,
+) -> None:
+    """A deadline runs no earlier than from when Order heard what starts it: stamped 8 minutes
+    early, an acceptance would leave Delivery 22 of its 30 minutes to find a driver."""
+    order_system.send("customer", order_system.order_placed())
+    order_system.advance(8)
+    heard_at = order_system.clock.now_ms()
+    order_system.send("restaurant", behind(order_system.answer("accepted", prepMinutes=0), 8))
+
+    order_system.advance(29)  # 29 minutes after Order heard it, past the deadline as stamped
+    assert order_system.order()["status"] == "accepted"
+
+    order_system.advance(4)
+    order = order_system.order()
+    assert (order["status"], order["reason"]) == ("cancelled", "no-driver")
+    assert order["changedAt"] == heard_at + 30 * MINUTE
+
+
+def test_a_delivery_clock_running_behind_does_not_bring_the_pickup_deadline_forward(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("customer", order_system.order_placed())
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=0))
+    order_system.advance(20)
+    heard_at = order_system.clock.now_ms()
+    order_system.send("delivery", behind(order_system.delivery("assigned"), 15))
+
+    order_system.advance(89)  # 89 minutes after Order heard of the assignment
+    assert order_system.order()["status"] == "accepted"
+
+    order_system.advance(4)
+    order = order_system.order()
+    assert (order["status"], order["reason"]) == ("cancelled", "driver-no-show")
+    assert order["changedAt"] == heard_at + 90 * MINUTE
+
+
+def test_a_delivery_clock_running_behind_does_not_bring_the_delivery_deadline_forward(
+    order_system: OrderSystem,
+) -> None:
+    order_system.send("customer", order_system.order_placed())
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=0))
+    order_system.send("delivery", order_system.delivery("assigned"))
+    order_system.advance(30)
+    heard_at = order_system.clock.now_ms()
+    order_system.send("delivery", behind(order_system.delivery("picked-up"), 25))
+    assert order_system.order()["status"] == "picked-up"
+
+    order_system.advance(119)  # 119 minutes after Order heard of the pickup
+    assert order_system.order()["status"] == "picked-up"
+
+    order_system.advance(4)
+    order = order_system.order()
+    assert (order["status"], order["reason"]) == ("cancelled", "not-delivered")
+    assert order["changedAt"] == heard_at + 120 * MINUTE
