@@ -11,13 +11,19 @@ if TYPE_CHECKING:
     from shared.stores import Doc
 
 CANCEL_REASONS = {
-    "customer": "You cancelled it; the payment is released.",
+    "customer": "You cancelled it.",
     "rejected": "The restaurant could not take your order.",
     "restaurant-timeout": "The restaurant did not answer in time.",
     "no-driver": "No driver was free to bring it to you.",
     "driver-no-show": "The driver did not collect it.",
-    "not-delivered": "It was not delivered; you will not be charged.",
+    "not-delivered": "It was not delivered.",
 }
+"""Why an order was cancelled, by Order's ``reason``."""
+NOT_CHARGED = "You will not be charged: the amount held on your card is released."
+"""What every cancellation in :data:`CANCEL_REASONS` means for the customer's money: Order
+places an order only once its payment is authorized and cancels it only before it is
+delivered, when the payment would be captured, so the authorization is voided (never
+refunded, and never missing). Of a reason added since, nothing is said: it may not be so."""
 ORDER_STATUSES = ("accepted", "cancelled")
 """Order statuses the customer hears of from the order; the rest come from the delivery."""
 
@@ -27,8 +33,9 @@ def order_update(order: Doc, customer_ref: str) -> PushMessage:
     if order["status"] == "accepted":
         title, text = "Order accepted", f"{order['restaurant']['name']} is preparing your order."
     else:
-        reason = CANCEL_REASONS.get(order["reason"] or "", "")
-        title, text = "Order cancelled", f"Your order was cancelled. {reason}".strip()
+        reason = order["reason"] or ""
+        why = f"{CANCEL_REASONS[reason]} {NOT_CHARGED}" if reason in CANCEL_REASONS else ""
+        title, text = "Order cancelled", f"Your order was cancelled. {why}".strip()
     return _to_customer(customer_ref, order["id"], order["status"], title, text)
 
 

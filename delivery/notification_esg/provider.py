@@ -22,6 +22,15 @@ OUR_CREDENTIALS = frozenset({401, 403})
 not the message, so the message is sent again once it is fixed."""
 UNREGISTERED = "recipient_unregistered"
 """The ``code`` of the provider's 404 for a recipient with no device registered."""
+GONE = 410
+"""The answer for a device token the push service dropped (an app uninstalled: APNs' and Web
+Push's ``Unregistered``): no device to send to, like a 404 with :data:`UNREGISTERED`."""
+TITLE_CHARS, BODY_CHARS = 120, 500
+"""The longest title and body the provider takes; longer ones are shortened to fit."""
+DATA_BYTES = 4096
+"""The most the provider takes of a message's ``data``, keys and values in UTF-8 (push services
+refuse a payload over 4 KiB)."""
+ELLIPSIS = "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,16 +76,23 @@ class HttpPushProvider:
         self._api_key = api_key
 
     def send(self, message: PushMessage, *, idempotency_key: str) -> str:
-        """POST the message; 5xx and :data:`RETRY_LATER` are retryable
-        (:class:`PushUnavailable`), and so is a refusal of our API key
-        (:class:`PushCredentialsRefused`); a recipient with no device registered is
-        :class:`RecipientUnregistered`, any other refusal is a fault."""
+        """POST the message, its title and body shortened to the provider's limits; 5xx and
+        :data:`RETRY_LATER` are retryable (:class:`PushUnavailable`), and so is a refusal of
+        our API key (:class:`PushCredentialsRefused`); a recipient with no device registered
+        (or :data:`GONE`) is :class:`RecipientUnregistered`; ``data`` over
+        :data:`DATA_BYTES`, which cannot be shortened, and any other refusal are a fault."""
+        size = sum(len(key.encode()) + len(value.encode()) for key, value in message.data.items())
+        if size > DATA_BYTES:
+            raise BusinessRuleViolation(
+                f"the data of {idempotency_key} is {size} bytes, over the push provider's "
+                f"{DATA_BYTES}"
+            )
         response = self._session.post(
             self._url,
             json={
                 "to": {"kind": message.kind, "id": message.recipient},
-                "title": message.title,
-                "body": message.body,
+                "title": _fit(message.title, TITLE_CHARS),
+                "body": _fit(message.body, BODY_CHARS),
                 "data": message.data,
             },
             headers={
@@ -92,7 +108,8 @@ class HttpPushProvider:
                 f"the push provider refused our API key ({response.status_code}): check the "
                 "secret PUSH_PROVIDER_KEY; the notification is sent once it is right"
             )
-        if response.status_code == 404 and _code(response) == UNREGISTERED:
+        unregistered = response.status_code == 404 and _code(response) == UNREGISTERED
+        if unregistered or response.status_code == GONE:
             raise RecipientUnregistered(f"no device is registered for {idempotency_key}")
         if not response.ok:
             raise BusinessRuleViolation(
@@ -109,3 +126,9 @@ def _code(response: requests.Response) -> object:
     except ValueError:
         return None
     return body.get("code") if isinstance(body, dict) else None
+
+
+def _fit(text: str, chars: int) -> str:
+    """``text``, cut to ``chars`` characters with an ellipsis if it is longer (a restaurant's
+    name, say, that Order's contract does not bound)."""
+    return text if len(text) <= chars else text[: chars - len(ELLIPSIS)].rstrip() + ELLIPSIS

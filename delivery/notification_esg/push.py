@@ -12,7 +12,12 @@ customer who turned notifications off (``notifyCustomer``, passed on by Order
 from Customer) gets none; their driver is still told what concerns the driver.
 
 Statuses may arrive out of order (the announcing triggers are unordered and
-retried late), so the customer is told only what is newer than what they were told:
+retried late), and two of one order may be handled at once (a redelivery while the first
+delivery still runs), so the customer is told only what is newer than what they were told, or
+are being told: a delivery status is claimed in the order's record (``delivery``) before it is
+sent, atomically with the checks that it is newer than the one claimed last and that the order
+is not cancelled, and noted as told once sent (a send that fails leaves its claim, which its
+retry takes up again, so a crash may push it twice but never loses it);
 an order status by Order's ``changedAt`` (a later silent one, ``ready``, is no reason to keep
 the acceptance back), a delivery status by dispatch's (see
 :data:`COURSE` within a millisecond), no acceptance once a delivery status was
@@ -37,6 +42,7 @@ notice that is stale by then (an offer over) is not sent.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -69,16 +75,16 @@ if TYPE_CHECKING:
     from delivery.ports import DeliveryPorts
     from shared.envelope import Envelope
     from shared.runtime.context import Context
-    from shared.stores import Doc
+    from shared.stores import AbstractDocumentStore, Doc
 
 ORDERS = "notification-orders"
 """``notification-orders/{orderId}``: ``{customerRef, notify, status, changedAt, notified:
 [fact, ...], delivery, firstAssignment}``: the order as its latest status has it (by Order's
-``changedAt``), the facts the customer was told, the delivery status they were told last,
-``{status, driverId, changedAt}``, and the driver whose assignment took the key ``assigned``
-(absent until one did). A record kept before statuses were ordered lacks ``status``,
-``changedAt`` and ``delivery`` (any update is newer), and its first assignment is the fact
-``assigned``, without the driver."""
+``changedAt``), the facts the customer was told, the delivery status claimed last (told, or
+being told), ``{status, driverId, changedAt}``, and the driver whose assignment took the key
+``assigned`` (absent until one did). A record kept before statuses were ordered lacks
+``status``, ``changedAt`` and ``delivery`` (any update is newer), and its first assignment is
+the fact ``assigned``, without the driver."""
 RELEASED = "released:"
 """The prefix of the fact that a driver handed the delivery back."""
 ASSIGNED = "assigned:"
@@ -148,7 +154,7 @@ def _order_updated(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
             "order %s: %s came after a later status; not notified", order["id"], order["status"]
         )
         return
-    if order["status"] == "accepted" and _delivery_told(record["notified"]):
+    if order["status"] == "accepted" and _delivery_told(record):
         ctx.log.info(
             "order %s: accepted came after a delivery status was told; not notified", order["id"]
         )
@@ -163,9 +169,11 @@ def _later_told(record: Doc, heard: tuple[str, int]) -> bool:
     return (record["status"], record["changedAt"]) != heard and record["status"] in ORDER_STATUSES
 
 
-def _delivery_told(notified: list[str]) -> bool:
-    """Whether the customer was told a delivery status, which only an accepted order has."""
-    return any(fact not in ORDER_STATUSES for fact in notified)
+def _delivery_told(record: Doc) -> bool:
+    """Whether the customer was told, or is being told, a delivery status, which only an
+    accepted order has."""
+    claimed = record.get("delivery") is not None
+    return claimed or any(fact not in ORDER_STATUSES for fact in record["notified"])
 
 
 def order_stamp(order: Doc) -> tuple[int, bool]:
@@ -185,20 +193,57 @@ def _delivery_status_changed(event: Envelope, ctx: Context[DeliveryPorts]) -> No
         "driverId": delivery["driver"]["id"],
         "changedAt": delivery["changedAt"],
     }
-    record = ctx.ports.store.get(ORDERS, delivery["orderId"])
-    if record is None:
+    claim = _claim_step(ctx.ports.store, delivery["orderId"], step)
+    if claim.record is None:
         raise UnknownOrder(f"no customer known for order {delivery['orderId']} yet")
-    if record.get("status") == "cancelled":
-        ctx.log.info("order %s: %s came after its cancellation; not notified", *_named(delivery))
+    if claim.refused:
+        ctx.log.info("order %s: %s %s; not notified", *_named(delivery), claim.refused)
         return
-    last, handed_back = record.get("delivery"), _handed_back(record["notified"], step)
-    if last is not None and course(step, handed_back) < course(last, handed_back):
-        ctx.log.info("order %s: %s came after a later status; not notified", *_named(delivery))
-        return
-    fact = delivery_fact(step, record["notified"])
-    if fact is not None:
+    if claim.fact is not None:
         compose = partial(delivery_update, delivery)
-        _tell_customer(ctx, delivery["orderId"], record, fact, compose, delivery=step)
+        _tell_customer(ctx, delivery["orderId"], claim.record, claim.fact, compose)
+
+
+@dataclass(slots=True)
+class _Claim:
+    """What :func:`_claim_step` found: the order's ``record`` (``None`` if none is kept yet),
+    why the status is not told (``refused``, empty if it is not), and the ``fact`` to tell
+    (``None`` if there is none, or it was told)."""
+
+    record: Doc | None = None
+    refused: str = ""
+    fact: str | None = None
+
+
+def _claim_step(store: AbstractDocumentStore, order_id: str, step: Doc) -> _Claim:
+    """Claim the delivery status ``step`` in the order's record before it is told: atomically,
+    unless the order is cancelled or a later status was claimed; a status claimed already (a
+    redelivery, or the retry of a send that failed) is the claim's still."""
+    claim = _Claim()
+
+    def claimed(record: Doc | None) -> Doc | None:
+        nonlocal claim
+        claim = _Claim(record)  # an updater may run again (a transaction retried)
+        if record is None:
+            return None
+        if record.get("status") == "cancelled":
+            claim.refused = "came after its cancellation"
+            return None
+        last, handed_back = record.get("delivery"), _handed_back(record["notified"], step)
+        if last is not None and course(step, handed_back) < course(last, handed_back):
+            claim.refused = "came after a later status"
+            return None
+        fact = delivery_fact(step, record["notified"])
+        if fact is None or _told(fact, record["notified"]):
+            return None
+        claim.fact = fact
+        if last == step:
+            return None
+        claim.record = {**record, "delivery": step}
+        return claim.record
+
+    store.update(ORDERS, order_id, claimed)
+    return claim
 
 
 def _named(delivery: Doc) -> tuple[str, str]:
@@ -283,10 +328,9 @@ def _tell_customer(
     record: Doc,
     fact: str,
     compose: Callable[[str], PushMessage],
-    delivery: Doc | None = None,
 ) -> None:
     """Send the customer the notice ``compose`` makes for ``fact`` once (never if they want
-    none), then note it in the order's ``record``, with the ``delivery`` status it told."""
+    none), then note it in the order's ``record``."""
     notified = record["notified"]
     if not record.get("notify", True) or _told(fact, notified):
         return
@@ -299,11 +343,7 @@ def _tell_customer(
             return None
         told = current["notified"]
         told = told if fact in told else [*told, fact]
-        return {
-            **current,
-            "notified": told,
-            **({"delivery": delivery} if delivery is not None else {}),
-        }
+        return {**current, "notified": told}
 
     ctx.ports.store.update(ORDERS, order_id, note)
 

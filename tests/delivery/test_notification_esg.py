@@ -144,7 +144,10 @@ def test_a_cancelled_order_is_explained_to_the_customer_and_its_driver(
     delivery.order("o-1", "cancelled", reason="no-driver", deliveryAddress=None)
 
     customer = delivery.push.messages["o-1:cancelled:customer"]
-    assert customer["body"] == "Your order was cancelled. No driver was free to bring it to you."
+    assert customer["body"] == (
+        "Your order was cancelled. No driver was free to bring it to you. You will not be "
+        "charged: the amount held on your card is released."
+    )
     driver = delivery.push.messages["d-o-1:cancelled:dan"]
     assert (driver["to"], driver["title"]) == (
         {"kind": "driver", "id": "dan"},
@@ -156,7 +159,42 @@ def test_a_rejected_order_is_cancelled_without_a_driver_to_tell(delivery: Delive
     delivery.order("o-1", "cancelled", reason="rejected", deliveryAddress=None)
 
     assert [m["body"] for m in delivery.push.messages.values()] == [
-        "Your order was cancelled. The restaurant could not take your order."
+        "Your order was cancelled. The restaurant could not take your order. You will not be "
+        "charged: the amount held on your card is released."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("reason", "why"),
+    [
+        ("customer", "You cancelled it."),
+        ("rejected", "The restaurant could not take your order."),
+        ("restaurant-timeout", "The restaurant did not answer in time."),
+        ("no-driver", "No driver was free to bring it to you."),
+        ("driver-no-show", "The driver did not collect it."),
+        ("not-delivered", "It was not delivered."),
+    ],
+)
+def test_every_cancellation_says_why_and_that_the_hold_on_the_card_is_released(
+    delivery: Delivery, reason: str, why: str
+) -> None:
+    # Order cancels only before the delivery, when the payment would be captured: each
+    # cancellation voids the authorization checkout made
+    delivery.order("o-1", "cancelled", reason=reason)
+
+    assert [m["body"] for m in delivery.push.to("customer", "ref-o-1")] == [
+        f"Your order was cancelled. {why} You will not be charged: the amount held on your "
+        "card is released."
+    ]
+
+
+def test_a_cancellation_for_a_reason_added_since_says_nothing_of_money(
+    delivery: Delivery,
+) -> None:
+    delivery.order("o-1", "cancelled", reason="fraud-suspected")  # Order's values may be added
+
+    assert [m["body"] for m in delivery.push.to("customer", "ref-o-1")] == [
+        "Your order was cancelled."
     ]
 
 
@@ -775,6 +813,37 @@ def test_the_adapter_takes_any_other_404_for_a_refusal(push: PushFake) -> None:
 
     with pytest.raises(BusinessRuleViolation, match="404"):
         misconfigured.send(MESSAGE, idempotency_key="fact-1")
+
+
+def test_the_adapter_takes_a_410_for_a_device_gone(push: PushFake) -> None:
+    push.failures, push.failure_status = 1, 410  # APNs' and Web Push's Unregistered
+
+    with pytest.raises(RecipientUnregistered):
+        provider(push).send(MESSAGE, idempotency_key="fact-1")
+
+
+def test_the_adapter_shortens_a_title_and_body_over_the_providers_limits() -> None:
+    adapter, fake = sandbox_provider()
+    long = PushMessage("customer", "ref-o-1", "T" * 200, "Trattoria " * 60)
+
+    adapter.send(long, idempotency_key="fact-1")
+
+    [sent] = fake.get("/v1/messages", headers={"Authorization": f"Bearer {PUSH_KEY}"}).json[
+        "messages"
+    ]
+    assert sent["title"] == "T" * 119 + "…"
+    assert sent["body"] == "Trattoria " * 49 + "Trattoria…"
+    assert (len(sent["title"]), len(sent["body"])) == (120, 500)
+
+
+def test_the_adapter_refuses_data_over_4_kib_without_calling_the_provider(
+    push: PushFake,
+) -> None:
+    too_much = replace(MESSAGE, data={"k": "v" * 4096})
+
+    with pytest.raises(BusinessRuleViolation, match="fact-1 is 4097 bytes, over"):
+        provider(push).send(too_much, idempotency_key="fact-1")
+    assert push.calls == 0
 
 
 def no_device_for(push: PushFake, kind: str) -> list[str]:
