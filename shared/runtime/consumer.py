@@ -272,7 +272,18 @@ class TriggerRuntime(_FunctionRuntime[P, Trigger]):
     def handle(
         self, change: DocumentChange, attempt: int = 1, faults: list[Envelope] | None = None
     ) -> Outcome:
-        """Process one delivery of a document change."""
+        """Process one delivery of a document change; a change of a document outside the
+        trigger's collection is refused as poison, its handlers never run on it."""
+        if change.collection != self.fn.collection:
+            # Eventarc's path pattern lets no such change through: one sent by hand or
+            # misrouted would have the handlers act on a document of another kind.
+            refused = EnvelopeError(
+                "document",
+                f"{change.collection}/{change.key} is no document of {self.fn.collection!r}, "
+                f"the collection {self.qualified} watches",
+            )
+            message = change_message(change, attempt, self.fn.redact)
+            return self.record_fault(message, refused, None, faults)
         cause = derive_id(change.collection, change.key, change.version)
         doc = change.after or change.before or {}
         by = self.fn.correlate_by

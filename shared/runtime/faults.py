@@ -378,18 +378,23 @@ class FaultRecorder:
 
         A record the store refuses (a message too large for one document, text it cannot
         hold) is stored without the message's data (:func:`without_data`), so the fault
-        is kept and the ``faults`` message does not come back for ever.
+        is kept and the ``faults`` message does not come back for ever; so is a record that
+        only its recurrence makes too large (a longer error on a message near the limit).
         """
         key, doc = fault_record(message)
         try:
             self._store_record(key, doc)
         except InvalidDocument:
-            self._store_record(key, without_data(doc))
+            self._store_record(key, without_data(doc), shrink=True)
         return True
 
-    def _store_record(self, key: str, doc: Doc) -> None:
+    def _store_record(self, key: str, doc: Doc, shrink: bool = False) -> None:
+        def again(current: Doc | None) -> Doc | None:
+            updated = recurred(current, doc)
+            return without_data(updated) if shrink and updated is not None else updated
+
         if not self._store.create(FAULTS_COLLECTION, key, doc):
-            self._store.update(FAULTS_COLLECTION, key, lambda current: recurred(current, doc))
+            self._store.update(FAULTS_COLLECTION, key, again)
 
 
 NOT_KEPT = "notKept"

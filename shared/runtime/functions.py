@@ -21,6 +21,10 @@ platform declares):
   dev stack record (see :mod:`shared.runtime.consumer`);
 * a schedule runs one tick per request (Cloud Scheduler's): 204, or 503 to retry.
 
+A consumer, trigger or schedule takes POST only (what Pub/Sub, Eventarc and Cloud
+Scheduler send), at whatever path, as Cloud Functions serves it: any other method is
+answered 405, so a GET runs no tick.
+
 A consumer, trigger or schedule that refuses what it was handed as poison still
 acknowledges it (204, 200), and its answer names the fault it recorded
 (:func:`~shared.runtime.faults.fault_headers`), as a trigger's answer names the fault
@@ -33,6 +37,7 @@ Infrastructure is built on the first call, from :class:`Settings`, never at impo
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import threading
@@ -133,6 +138,8 @@ class FunctionHost:
             target = self._schedule_target(name)
         else:  # pragma: no cover
             raise TopologyError(f"{service.name}/{fn.name} has no target kind")
+        if not isinstance(fn, Endpoint):
+            target = _posted_only(target)
         # Registered by name: functions-framework serves it as an HTTP function even where
         # the platform declares another signature (a Firestore-triggered function's).
         return functions_framework.http(target)
@@ -217,7 +224,9 @@ class FunctionHost:
             try:
                 # The data as sent (not JSON-decoded into a dict): parsing is Eventarc's format.
                 event = from_http(dict(request.headers), request.get_data(), _as_sent)
-            except GenericException as error:
+            except (GenericException, ValueError, TypeError) as error:
+                # Without its ce-* headers a body is read as a structured event: the SDK
+                # then fails on bytes that are no UTF-8 (protobuf data) or on odd JSON.
                 return f"not a CloudEvent: {error}", 400, {}
             faults: list[Envelope] = []
             dead_letter = self._on_cloudevent(name, event, faults)
@@ -259,6 +268,22 @@ class FunctionHost:
                 raise RuntimeError(f"{name} could not dead-letter {where}; retry") from error
             return dead_letter_headers(forwarded)
         return {}
+
+
+def _posted_only(target: Target) -> Target:
+    """``target`` answering 405 to any method but POST, the one Pub/Sub, Eventarc and Cloud
+    Scheduler use: functions-framework hands an HTTP function every method, and a GET from a
+    browser or a probe must not run a schedule's tick or pass for a malformed delivery."""
+
+    @functools.wraps(target)
+    def posted(request: flask.Request) -> Answer:
+        if request.method != "POST":
+            said = f"{request.method} is not allowed: this function takes POST requests only"
+            return said, 405, {"Allow": "POST"}
+        answer: Answer = target(request)
+        return answer
+
+    return posted
 
 
 def _as_sent(data: Any) -> Any:

@@ -53,6 +53,12 @@ class Secret:
         try:
             return self.settings[self.name]
         except KeyError:
+            if running is not None:  # declared: it is its value that is missing
+                raise KeyError(
+                    f"{running[0]} declares the secret {self.name}, but FOODDELIVERY_{self.name} "
+                    "is not set: give it a value (on Google Cloud, a version of its secret in "
+                    "Secret Manager; locally, in the environment)"
+                ) from None
             raise KeyError(
                 f"{self.subsystem} needs the secret FOODDELIVERY_{self.name}: declare it in the "
                 f"function's secrets=(...) so that it is mounted"

@@ -7,6 +7,7 @@ base64, the error, a traceback) larger still; a fault record is one Firestore do
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pytest
 
@@ -97,3 +98,33 @@ def test_an_error_quoting_a_huge_value_is_kept_by_its_start_and_the_fault_publis
     said = event.body["error"]["message"]
     assert said.startswith("not an order: xxx")
     assert said.endswith(f"… ({len(refused) + 14 - 4000} more characters)")
+
+
+def test_a_recurrence_that_makes_a_record_too_large_is_still_recorded_without_the_data() -> None:
+    # GIVEN the fault of a message just small enough to be kept whole in its record
+    poison = Message(data=b"x" * 784_000, attributes={"type": "customer.order-placed", "id": "e-3"})
+    store = InMemoryDocumentStore()
+    recorder = FaultRecorder(store)
+
+    def refused(why: str, message_id: str) -> dict[str, object]:
+        event = fault_event(
+            subsystem="order",
+            function=INGRESS,
+            message=poison,
+            error=PoisonError(why),
+            clock=ManualClock(1_000),
+        )
+        assert recorder.handle(replace(to_message(event), message_id=message_id))
+        recorded = store.get(FAULTS_COLLECTION, event.id)
+        assert recorded is not None
+        return recorded
+
+    first = refused("not an order", "m-1")
+    assert message_from_json(first["message"]).data == poison.data  # type: ignore[arg-type]
+    # WHEN its replay is refused again, with an error long enough to push the record over
+    again = refused("not an order: " + "y" * 3_900, "m-2")
+    # THEN the recurrence is recorded (open again), the message's data left out, not retried
+    assert (again["status"], again["recurrences"]) == ("open", 1)
+    assert again["error"]["message"].startswith("not an order: yyy")  # type: ignore[index]
+    kept = again["message"]
+    assert "data" not in kept and kept["bytes"] == 784_000  # type: ignore[operator,index]

@@ -40,6 +40,17 @@ def test_a_missing_secret_names_its_environment_variable() -> None:
         Secret("API_KEY", "customer", {}).reveal()
 
 
+def test_a_declared_secret_without_a_value_says_to_give_it_one_not_to_declare_it() -> None:
+    with (
+        secrets_scope("customer/payment-esg/processor", ("API_KEY",)),
+        pytest.raises(KeyError) as raised,
+    ):
+        Secret("API_KEY", "customer", {}).reveal()
+    said = str(raised.value)
+    assert "processor declares the secret API_KEY, but FOODDELIVERY_API_KEY is not set" in said
+    assert "declare it in" not in said
+
+
 def test_an_endpoint_serves_each_request_within_its_declared_secrets() -> None:
     def app(_ports: object) -> flask.Flask:
         web = flask.Flask("keys")
