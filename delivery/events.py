@@ -7,7 +7,7 @@ profile by the driver id. Times are epoch milliseconds.
     id, status, reason, customerRef, restaurant{id,name,address}, deliveryAddress,
     notifyCustomer, readyBy, changedAt
 ``driver-updated`` (driver-bff drivers-trigger)
-    id, name, online, location
+    id, name, online, location, onlineAt, version
 ``driver-taken-offline`` (driver-bff drivers-trigger): the platform took the driver offline
     id, reason (``missed-offers``: they let offers in a row run out), offlineAt (when; one
     taking offline, so the push it calls for is sent once)
@@ -20,10 +20,10 @@ profile by the driver id. Times are epoch milliseconds.
 ``driver-released`` (driver-bff deliveries-trigger): the driver handed an assigned delivery back
     deliveryId, orderId, driverId, reason (the driver's words, or null)
 ``delivery-offered`` (dispatch-control rules)
-    id, orderId, driverId, pickup{restaurantId,name,address}, dropoff, expiresAt
+    id, orderId, driverId, pickup{restaurantId,name,address}, dropoff, expiresAt, revision
 ``offer-withdrawn`` (dispatch-control rules)
     id, driverId, expiresAt (the offer withdrawn: the delivery may be offered to the driver
-    again at once; absent from events announced before it was added)
+    again at once; absent from events announced before it was added), revision
 ``driver-missed-offers`` (dispatch-control rules): the driver let an offer run out unanswered
     driverId, deliveryId, expiresAt (the offer that ran out), count (how many offers in a row
     the driver let run out since the latest offer they answered or their coming online, as
@@ -32,7 +32,7 @@ profile by the driver id. Times are epoch milliseconds.
     first: a consumer that heard of a later answer or coming online leaves out those that ran
     out before it)
 ``delivery-assigned`` (dispatch-control rules)
-    id, orderId, driverId, pickup, dropoff, assignedAt
+    id, orderId, driverId, pickup, dropoff, assignedAt, revision
 ``delivery-cancelled`` (dispatch-control rules)
     id, orderId, driverId (null when no driver was assigned), changedAt, revision
 ``delivery-status-changed`` (dispatch-control rules)
@@ -43,14 +43,20 @@ profile by the driver id. Times are epoch milliseconds.
 (its change ``version``, which sorts in write order) and the event's place among those that
 write announced. Dispatch's announcements are unordered (a trigger retried late), so a
 consumer that must keep the delivery's order compares revisions (version as text, then step);
-events announced before revisions existed have none.
+events announced before revisions existed have none (offers, withdrawals and assignments
+had none before statuses did: an offer, its withdrawal and the next offer may be written in
+one millisecond, with one ``expiresAt``).
 
 Dispatch's collector and notification-esg's push function hear every ``driver-*`` type (by
 prefix: see :data:`~delivery.dispatch_control.COLLECTED` and
 :data:`~delivery.notification_esg.HEARD`), and leave alone the ones they do not need.
-``driver-updated`` carries ``{id, name, online, location, onlineAt}``, ``onlineAt`` when the
-driver last asked to go online (``None`` before they ever did).
+``driver-updated`` carries ``{id, name, online, location, onlineAt, version}``, ``onlineAt``
+when the driver last asked to go online (``None`` before they ever did), ``version`` the
+profile's save it announces (versions of one driver's saves sort, as text, in write order;
+absent from events announced before it was added).
 """
+
+from typing import Any
 
 ORDER_UPDATED = "order-updated"
 DRIVER_UPDATED = "driver-updated"
@@ -73,3 +79,13 @@ def offer_id_of(delivery_id: str, expires_at: int) -> str:
     delivery and its expiry, so the same delivery offered to the driver again later (after
     their offer ran out) is another offer."""
     return f"{delivery_id}@{expires_at}"
+
+
+REVISION = "revision"
+"""The field of dispatch's announcements holding their ``[version, step]``."""
+
+
+def revision_order(revision: list[Any]) -> tuple[str, int]:
+    """A ``revision`` as it sorts: by the write's version (as text), then by the step."""
+    version, step = revision
+    return str(version), int(step)

@@ -24,9 +24,9 @@ def announce(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
 
     A delivery handed back (assigned, then searching again) is published as ``released``
     with the driver who released it; one delivered straight from ``assigned`` is published
-    ``picked-up`` first, so every consumer sees the pickup. Each status and cancellation
-    carries its ``revision``, where it comes in the delivery's course (see
-    :mod:`delivery.events`).
+    ``picked-up`` first, so every consumer sees the pickup. Every event carries its
+    ``revision``, where it comes in the delivery's course (see :mod:`delivery.events`): an
+    offer, its withdrawal and the next offer may be written in one millisecond.
     """
     if change.after is None:
         return
@@ -40,7 +40,7 @@ def announce(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
             "driverId": offer["driverId"],
             "expiresAt": offer["expiresAt"],
         }
-        ctx.emit(OFFER_WITHDRAWN, "delivery", withdrawn, partition_key=after["orderId"])
+        course.append((OFFER_WITHDRAWN, withdrawn, ""))
     if old == "assigned" and new == "searching":  # only a release goes back from assigned
         released = {**_status(after), "status": "released", "driver": before["driver"]}
         course.append((DELIVERY_STATUS_CHANGED, released, ""))
@@ -52,12 +52,10 @@ def announce(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     elif new == "picked-up" and before.get("location") != after["location"]:
         course.append((DELIVERY_STATUS_CHANGED, _status(after), ""))
     for step, (event_type, body, discriminator) in enumerate(course):
-        if event_type in (DELIVERY_STATUS_CHANGED, DELIVERY_CANCELLED):
-            body = {**body, "revision": [change.version, step]}
         ctx.emit(
             event_type,
             "delivery",
-            body,
+            {**body, "revision": [change.version, step]},
             partition_key=after["orderId"],
             discriminator=discriminator,
         )

@@ -183,7 +183,8 @@ def _rescheduled(delivery: Doc | None, order: Doc, now_ms: int) -> Doc | None:
 def _cancelled(delivery: Doc | None, now_ms: int) -> Doc | None:
     if delivery is None or delivery["status"] not in CANCELLABLE:
         return None
-    return _finished({**delivery, "status": "cancelled", "changedAt": now_ms})
+    at = max(now_ms, delivery["changedAt"])  # never before the assignment it ends
+    return _finished({**delivery, "status": "cancelled", "changedAt": at})
 
 
 def _offer_accepted(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
@@ -209,7 +210,7 @@ def _offer_accepted(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
             "offer": None,
             "driver": {"id": driver["id"], "name": driver["name"]},
             "location": None,  # followed from the pickup on
-            "changedAt": event.timestamp,
+            "changedAt": max(event.timestamp, delivery.get("releasedAt", -1) + 1),
         }
 
     store.update(DELIVERIES, answer["deliveryId"], assign)
@@ -258,7 +259,8 @@ def _progressed(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         if delivery["driver"]["id"] != report["driverId"]:
             return None
         location = driver.get("location") or delivery["location"]
-        moved = {**delivery, "status": status, "location": location, "changedAt": event.timestamp}
+        at = max(event.timestamp, delivery["changedAt"])  # never before the assignment
+        moved = {**delivery, "status": status, "location": location, "changedAt": at}
         return _finished(moved) if status == "delivered" else moved
 
     store.update(DELIVERIES, report["deliveryId"], advance)
@@ -266,7 +268,12 @@ def _progressed(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 def _released(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     """The assigned driver handed the delivery back: it searches again at once, never to be
-    offered to them again (they said they cannot take it)."""
+    offered to them again (they said they cannot take it).
+
+    The hand-back is stamped after the assignment it ends, and the next assignment after the
+    hand-back (``releasedAt``), each at least a millisecond later: a consumer keeping the
+    latest status by ``changedAt`` cannot tell ``released`` and ``assigned`` of one
+    millisecond apart (their course repeats), and one heard late would hide the new driver."""
     report = event.body
 
     def hand_back(delivery: Doc | None) -> Doc | None:
@@ -274,13 +281,15 @@ def _released(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
             return None
         if delivery["driver"]["id"] != report["driverId"]:
             return None
+        released_at = max(event.timestamp, delivery["changedAt"] + 1)
         return {
             **delivery,
             "status": "searching",
             "driver": None,
             "location": None,
             "declinedBy": [*delivery["declinedBy"], report["driverId"]],
-            "changedAt": event.timestamp,
+            "changedAt": released_at,
+            "releasedAt": released_at,
         }
 
     if ctx.ports.store.update(DELIVERIES, report["deliveryId"], hand_back) is not None:

@@ -9,6 +9,7 @@ from delivery.dispatch_control.misses import forgiven
 from delivery.dispatch_control.records import (
     DELIVERIES,
     DRIVERS,
+    VERSION,
     available,
     dispatchable,
     nudge_searching,
@@ -32,21 +33,31 @@ def keep_driver(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     run out; a driver carrying an order moves the delivery's location along. A driver
     coming online starts a new run of missed offers (offers that ran out before are
     forgiven).
+
+    Of two saves of the driver's profile in one millisecond, heard in reverse order (the
+    announcing trigger is unordered), the later save wins by its ``version``: by time alone
+    the one heard last would, and a driver who went offline could stay online here.
     """
     store, update = ctx.ports.store, event.body
     previous: dict[str, Doc | None] = {}
+    version: str | None = update.get(VERSION)  # missing from events announced before it was
 
     def mutate(driver: Doc | None) -> Doc:
         previous["driver"] = driver
+        if driver is not None and _saved_later(driver, version):
+            return driver
         reservations = {"deliveryId": None, "offeredDeliveryId": None}
         fields = {k: update[k] for k in ("id", "name", "online", "location")}
         fields["cell"] = cell_of(update["location"]) if update["location"] else None
+        if version is not None:
+            fields[VERSION] = version
         kept = {**reservations, **(driver or {}), **fields}
         if update["online"] and not (driver or {}).get("online"):
             return forgiven(kept, event.timestamp) or kept
         return kept
 
     applied = apply_event(store, DRIVERS, update["id"], event, mutate)
+    applied = applied and not _saved_later(previous.get("driver"), version)
     driver = store.get(DRIVERS, update["id"])
     came_online = applied and not dispatchable(previous.get("driver"))
     if driver is not None:
@@ -56,6 +67,13 @@ def keep_driver(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         nudge_searching(store, ctx.cause_id, [driver])
     if driver is not None and driver["deliveryId"] is not None:
         store.update(DELIVERIES, driver["deliveryId"], lambda d: _followed(d, driver, event))
+
+
+def _saved_later(driver: Doc | None, version: str | None) -> bool:
+    """Whether ``driver`` holds a save of the profile written after the one ``version``
+    names (versions of one document's writes sort, as text, in write order)."""
+    kept = (driver or {}).get(VERSION)
+    return version is not None and kept is not None and version <= kept
 
 
 FOLLOW_EVERY_MS = 10_000

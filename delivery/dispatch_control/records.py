@@ -22,17 +22,20 @@ cell (:mod:`~delivery.dispatch_control.geo`), ``deliveryId`` the delivery they a
 when an offer try last reserved them (missing until the first, and on reservations made
 before it was kept; left as it is once the reservation goes); ``missedOffers`` and
 ``missesFrom`` the offers they let run out in a row (missing until the first;
-:mod:`~delivery.dispatch_control.misses`)."""
+:mod:`~delivery.dispatch_control.misses`); ``version`` the save of driver-bff's profile kept
+(``driver-updated``'s ``version``; missing until an event names one)."""
+VERSION = "version"
 
 DELIVERIES = "deliveries"
 """``deliveries/{deliveryId}`` (``"d-" + orderId``): ``{id, orderId, customerRef,
 pickup{restaurantId,name,address}, pickupBlock, dropoff, status, searchFrom,
 offer{driverId,expiresAt}|null, declinedBy, missedBy, driver{id,name}|null, location,
-changedAt}``. ``pickupBlock`` is the pickup's block (:mod:`~delivery.dispatch_control.geo`),
-missing on deliveries stored before it was kept. ``declinedBy`` holds the
-drivers who turned the delivery down or handed it back, never offered it again; ``missedBy``
-those whose offer ran out or who went offline holding it, least recent first (missing on
-deliveries stored before it was kept).
+changedAt, releasedAt}``; ``releasedAt`` is when a driver last handed it back (missing until
+then), so the next assignment is stamped after it. ``pickupBlock`` is the pickup's block
+(:mod:`~delivery.dispatch_control.geo`), missing on deliveries stored before it was kept.
+``declinedBy`` holds the drivers who turned the delivery down or handed it back, never offered
+it again; ``missedBy`` those whose offer ran out or who went offline holding it, least recent
+first (missing on deliveries stored before it was kept).
 Once delivered or cancelled, ``dropoff`` keeps only its city and postcode."""
 
 ORDERS = "dispatch-orders"

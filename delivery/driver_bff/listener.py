@@ -28,6 +28,8 @@ from delivery.events import (
     DRIVER_MISSED_OFFERS,
     OFFER_WITHDRAWN,
     ORDER_UPDATED,
+    REVISION,
+    revision_order,
 )
 from shared.stores import Doc, apply_event
 
@@ -64,7 +66,9 @@ def _offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     theirs = _has_delivery(store, body["id"], body["driverId"])
 
     def mutate(offer: Doc | None) -> Doc:
-        if offer is not None and (theirs or _withdrawn_first(offer, body)):
+        if offer is not None and (
+            theirs or _withdrawn_first(offer, body) or _announced_before(offer, body)
+        ):
             return offer
         past = list((offer or {}).get("pastDrivers", []))
         if offer is not None and offer["driverId"] not in (body["driverId"], *past):
@@ -79,6 +83,7 @@ def _offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
             "status": "open",
             "answeredAt": None,
             "pastDrivers": past,
+            REVISION: body.get(REVISION),
         }
         return _closed_as_assigned(new) if theirs else new
 
@@ -127,6 +132,15 @@ def _withdrawn_first(offer: Doc, offered: Doc) -> bool:
     )
 
 
+def _announced_before(offer: Doc, announced: Doc) -> bool:
+    """Whether dispatch announced ``announced`` (an offer, or its withdrawal) before the offer
+    or withdrawal ``offer`` holds: an offer, its withdrawal and the next driver's offer may
+    be written in one millisecond, with one expiry, and heard in any order. Only their
+    ``revision`` tells them apart (events and records from before it was kept are not)."""
+    kept, heard = offer.get(REVISION), announced.get(REVISION)
+    return kept is not None and heard is not None and revision_order(heard) < revision_order(kept)
+
+
 def _closed_as_assigned(offer: Doc) -> Doc:
     return {**offer, "status": "assigned", "dropoff": area(offer["dropoff"])}
 
@@ -136,15 +150,21 @@ def _withdrawn(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     stays open."""
     delivery_id, driver_id = event.body["id"], event.body["driverId"]
     expires_at = event.body.get("expiresAt")  # absent from events announced before it was
+    revision = event.body.get(REVISION)
 
     def mutate(offer: Doc | None) -> Doc:
         if offer is None:  # withdrawn before we saw the offer: keep it from reopening
             placeholder = {"deliveryId": delivery_id, "driverId": driver_id, "status": "withdrawn"}
-            return placeholder if expires_at is None else {**placeholder, "expiresAt": expires_at}
+            if expires_at is not None:
+                placeholder["expiresAt"] = expires_at
+            return {**placeholder, REVISION: revision}
+        if _announced_before(offer, event.body):  # the next driver's offer is in already
+            return offer
         made_again = expires_at is not None and offer.get("expiresAt") != expires_at
         theirs = offer["driverId"] == driver_id and offer["status"] in ("open", "accepted")
         if theirs and not made_again:
-            return {**offer, "status": "withdrawn", "dropoff": area(offer["dropoff"])}
+            withdrawn = {**offer, "status": "withdrawn", "dropoff": area(offer["dropoff"])}
+            return {**withdrawn, REVISION: revision}
         return offer
 
     apply_event(ctx.ports.store, OFFERS, delivery_id, event, mutate)

@@ -38,7 +38,9 @@ OFFLINE_REASONS = (MISSED_OFFERS,)
 
 OFFERS = "driver-offers"
 """``driver-offers/{deliveryId}``: the latest offer of a delivery, ``{deliveryId, orderId,
-driverId, pickup{name,address}, dropoff, expiresAt, status, answeredAt, pastDrivers}``;
+driverId, pickup{name,address}, dropoff, expiresAt, status, answeredAt, pastDrivers,
+revision}`` (``revision``: that of dispatch's latest offer or withdrawal applied, ``None`` or
+missing when it named none, so an older one heard late changes nothing);
 status is ``open``, ``accepted``, ``declined``, ``withdrawn``, ``released`` (accepted, then
 handed back) or ``assigned`` (the delivery was assigned to the driver on their answer to an
 earlier offer of it, which dispatch heard late); no offer keeps the customer's street or

@@ -32,7 +32,9 @@ STEPS = {
 
 def publish_driver(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     """``driver-updated`` when the driver's name, availability or position changed, with
-    when they last asked to go online (``onlineAt``, ``None`` before they ever did)."""
+    when they last asked to go online (``onlineAt``, ``None`` before they ever did) and the
+    profile's save it comes from (``version``: of two saves in one millisecond, heard in
+    either order, it tells the later)."""
     if change.after is None:
         return
     before = change.before or {}
@@ -42,6 +44,7 @@ def publish_driver(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
         "id": change.key,
         **{f: change.after[f] for f in DISPATCHED_FIELDS},
         ONLINE_AT: change.after.get(ONLINE_AT),
+        "version": change.version,
     }
     ctx.emit(DRIVER_UPDATED, "driver", body, partition_key=change.key)
 

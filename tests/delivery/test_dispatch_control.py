@@ -582,6 +582,52 @@ def test_the_next_driver_takes_a_delivery_handed_back_to_the_door(delivery: Deli
     assert eve is not None and eve["deliveryId"] is None
 
 
+def test_a_hand_back_and_the_next_assignment_of_one_millisecond_are_stamped_in_their_course(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    offer_then_accept(delivery, "o-1", "dan")
+
+    release(delivery, "o-1", "dan")  # all in one millisecond: the clock stands still
+    assert delivery.answer("d-o-1", "accept", "eve").status_code == 200
+    eves = delivery.call("GET", "/deliveries/d-o-1", "eve").get_json()
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "eve")
+
+    published = [
+        (e.body["status"], e.body["driver"]["id"], e.body["changedAt"])
+        for e in delivery.events[Topic.EXTERNAL]
+    ]
+    # A consumer keeping the latest by changedAt must not take dan's hand-back, heard late,
+    # for news after eve's assignment, nor eve's pickup for news before it.
+    assert published == [
+        ("assigned", "dan", START),
+        ("released", "dan", START + 1),
+        ("assigned", "eve", START + 2),
+        ("picked-up", "eve", START + 2),
+    ]
+    assert eves["assignedAt"] == START + 2
+
+
+def test_a_cancellation_in_the_millisecond_of_a_reassignment_is_stamped_no_earlier(
+    delivery: Delivery,
+) -> None:
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    offer_then_accept(delivery, "o-1", "dan")
+    release(delivery, "o-1", "dan")
+    assert delivery.answer("d-o-1", "accept", "eve").status_code == 200
+
+    delivery.order("o-1", "cancelled", reason="rejected")
+
+    last = delivery.events[Topic.EXTERNAL][-1].body
+    assert (last["status"], last["driver"]["id"], last["changedAt"]) == (
+        "cancelled",
+        "eve",
+        START + 2,
+    )
+
+
 def test_a_release_by_a_driver_who_no_longer_has_the_delivery_changes_nothing(
     delivery: Delivery,
 ) -> None:

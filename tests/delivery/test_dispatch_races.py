@@ -253,3 +253,25 @@ def test_an_accept_heard_once_its_driver_went_offline_assigns_nothing(
     assert delivery.delivery("o-1")["missedBy"] == ["dan"]
     assert delivery.store.get("dispatch-drivers", "dan")["deliveryId"] is None
     assert delivery.faults() == []
+
+
+def test_a_driver_who_went_offline_in_the_millisecond_of_a_location_report_heard_late_stays_offline(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN dan's app reports a position and goes offline in one millisecond, and the
+    # position's driver-updated (still online) reaches dispatch after the offline one
+    delivery.driver("dan", at=NEAR)
+    moved = {"lat": 52.5301, "lng": 13.4021}
+    deliver_late = hold_event(
+        delivery, monkeypatch, "collector", "driver-updated", lambda b: b["location"] == moved
+    )
+    delivery.call("PUT", "/me/location", "dan", moved)
+    assert delivery.call("PUT", "/me/status", "dan", {"online": False}).status_code == 200
+
+    deliver_late()
+    delivery.order("o-1", "accepted")
+
+    dan = delivery.store.get("dispatch-drivers", "dan")
+    assert dan is not None and dan["online"] is False
+    assert delivery.delivery("o-1")["status"] == "searching"  # nobody to offer it to
+    assert delivery.bus("delivery-offered") == []

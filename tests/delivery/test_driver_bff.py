@@ -138,10 +138,14 @@ def test_a_driver_reports_where_they_are_and_goes_online(delivery: Delivery) -> 
     assert located.get_json()["location"] == {"lat": 52.5, "lng": 13.4}
     assert online.get_json()["online"] is True
     here = {"lat": 52.5, "lng": 13.4}
-    assert delivery.bus("driver-updated")[-2:] == [
+    *_, (located_as, located_at), (online_as, online_at) = [
+        (body, body.pop("version")) for body in delivery.bus("driver-updated")
+    ]
+    assert [located_as, online_as] == [
         {"id": "dan", "name": "Dan", "online": False, "location": here, "onlineAt": None},
         {"id": "dan", "name": "Dan", "online": True, "location": here, "onlineAt": went_online},
     ]
+    assert located_at < online_at  # the profile's saves, in write order
 
 
 def test_a_driver_must_report_where_they_are_before_going_online(delivery: Delivery) -> None:

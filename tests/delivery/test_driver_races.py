@@ -8,7 +8,7 @@ import pytest
 
 from delivery.driver_bff.offers import ACCEPT_LANDS_WITHIN_MS
 from shared.stores import Where
-from tests.delivery.conftest import MINUTE, START, Delivery, offered_o9, withdrawn_o9
+from tests.delivery.conftest import FAR, MINUTE, NEAR, START, Delivery, offered_o9, withdrawn_o9
 from tests.delivery.held import hold_event
 
 
@@ -111,3 +111,46 @@ def test_an_accept_that_would_land_too_long_after_the_expiry_is_refused(
     assert delivery.call("GET", "/me", "dan").get_json()["online"] is False
     assert delivery.bus("offer-accepted") == []
     assert delivery.delivery("o-1")["status"] != "assigned"
+
+
+def test_an_offer_heard_after_the_next_drivers_offer_of_its_millisecond_stays_closed(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN o-1 is offered to dan, who goes offline, so it goes to eve, all in one millisecond
+    # (one expiry for both offers), and dan's offer reaches the driver app last
+    delivery.driver("dan", at=NEAR)
+    delivery.driver("eve", at=FAR)
+    deliver_late = hold_event(
+        delivery, monkeypatch, "listener", "delivery-offered", lambda b: b["driverId"] == "dan"
+    )
+    delivery.order("o-1", "accepted")
+    assert delivery.call("PUT", "/me/status", "dan", {"online": False}).status_code == 200
+    assert delivery.delivery("o-1")["offer"]["driverId"] == "eve"
+
+    deliver_late()
+
+    # THEN eve's offer stays hers, and she takes the delivery
+    [offer] = delivery.offers("eve")
+    assert delivery.call("POST", f"/offers/{offer['offerId']}/accept", "eve").status_code == 200
+    assert delivery.delivery("o-1")["driver"] == {"id": "eve", "name": "Eve"}
+    assert delivery.call("GET", "/deliveries/d-o-1", "eve").get_json()["status"] == "assigned"
+
+
+def test_a_withdrawal_heard_after_the_same_drivers_next_offer_of_its_millisecond_leaves_it_open(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN dan goes offline holding o-1's offer and online again, and is offered it again,
+    # all in one millisecond (one expiry for both offers); the withdrawal reaches his app last
+    delivery.driver("dan")
+    deliver_late = hold_event(delivery, monkeypatch, "listener", "offer-withdrawn")
+    delivery.order("o-1", "accepted")
+    assert delivery.call("PUT", "/me/status", "dan", {"online": False}).status_code == 200
+    assert delivery.call("PUT", "/me/status", "dan", {"online": True}).status_code == 200
+    assert len(delivery.bus("delivery-offered")) == 2
+
+    deliver_late()
+
+    # THEN the offer open to him is the second one, and he takes the delivery
+    [offer] = delivery.offers("dan")
+    assert delivery.call("POST", f"/offers/{offer['offerId']}/accept", "dan").status_code == 200
+    assert delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()["status"] == "assigned"
