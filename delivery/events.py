@@ -56,6 +56,7 @@ profile's save it announces (versions of one driver's saves sort, as text, in wr
 absent from events announced before it was added).
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 ORDER_UPDATED = "order-updated"
@@ -89,3 +90,12 @@ def revision_order(revision: list[Any]) -> tuple[str, int]:
     """A ``revision`` as it sorts: by the write's version (as text), then by the step."""
     version, step = revision
     return str(version), int(step)
+
+
+def announced_before(heard: Mapping[str, Any], kept: Mapping[str, Any] | None) -> bool:
+    """Whether dispatch announced ``heard`` (an event's body) before what ``kept`` (a record
+    built from its announcements) holds, by their :data:`REVISION`: an offer, its end and
+    the next offer may be written in one millisecond, and heard in any order. Where either
+    names none (events and records from before it was kept) they are not told apart."""
+    theirs, ours = heard.get(REVISION), (kept or {}).get(REVISION)
+    return theirs is not None and ours is not None and revision_order(theirs) < revision_order(ours)

@@ -29,7 +29,7 @@ from delivery.events import (
     OFFER_WITHDRAWN,
     ORDER_UPDATED,
     REVISION,
-    revision_order,
+    announced_before,
 )
 from shared.stores import Doc, apply_event
 
@@ -67,7 +67,7 @@ def _offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
     def mutate(offer: Doc | None) -> Doc:
         if offer is not None and (
-            theirs or _withdrawn_first(offer, body) or _announced_before(offer, body)
+            theirs or _withdrawn_first(offer, body) or announced_before(body, offer)
         ):
             return offer
         past = list((offer or {}).get("pastDrivers", []))
@@ -132,15 +132,6 @@ def _withdrawn_first(offer: Doc, offered: Doc) -> bool:
     )
 
 
-def _announced_before(offer: Doc, announced: Doc) -> bool:
-    """Whether dispatch announced ``announced`` (an offer, or its withdrawal) before the offer
-    or withdrawal ``offer`` holds: an offer, its withdrawal and the next driver's offer may
-    be written in one millisecond, with one expiry, and heard in any order. Only their
-    ``revision`` tells them apart (events and records from before it was kept are not)."""
-    kept, heard = offer.get(REVISION), announced.get(REVISION)
-    return kept is not None and heard is not None and revision_order(heard) < revision_order(kept)
-
-
 def _closed_as_assigned(offer: Doc) -> Doc:
     return {**offer, "status": "assigned", "dropoff": area(offer["dropoff"])}
 
@@ -158,7 +149,7 @@ def _withdrawn(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
             if expires_at is not None:
                 placeholder["expiresAt"] = expires_at
             return {**placeholder, REVISION: revision}
-        if _announced_before(offer, event.body):  # the next driver's offer is in already
+        if announced_before(event.body, offer):  # the next driver's offer is in already
             return offer
         made_again = expires_at is not None and offer.get("expiresAt") != expires_at
         theirs = offer["driverId"] == driver_id and offer["status"] in ("open", "accepted")

@@ -11,6 +11,7 @@ import flask
 import pytest
 import requests
 
+from delivery.dispatch_control.records import OFFER_TIMEOUT_MS
 from delivery.notification_esg.drivers import driver_updated, heard_offline
 from delivery.notification_esg.provider import (
     HttpPushProvider,
@@ -419,6 +420,24 @@ def test_an_offer_over_before_its_push_went_out_is_not_pushed(
     ENDINGS[ending](delivery)
 
     deliver_late()  # e.g. redelivered once the provider, down when it came, is back
+
+    assert offers_pushed(delivery, "dan") == []
+
+
+def test_an_offer_accepted_in_its_own_millisecond_and_heard_after_the_assignment_is_not_pushed(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN dan accepts o-1's offer in the millisecond it was made, and the push consumer
+    # hears the assignment before the offer: only dispatch's revision tells them apart
+    deliver_late = hold_event(delivery, monkeypatch, "push", "delivery-offered")
+    delivery.driver("dan")
+    delivery.order("o-1", "accepted")
+    ENDINGS["accepted"](delivery)
+    [offer] = delivery.bus("delivery-offered")
+    [assigned] = [s for s in delivery.bus("delivery-status-changed") if s["status"] == "assigned"]
+    assert assigned["changedAt"] == offer["expiresAt"] - OFFER_TIMEOUT_MS  # when it was made
+
+    deliver_late()
 
     assert offers_pushed(delivery, "dan") == []
 
