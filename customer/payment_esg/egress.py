@@ -31,7 +31,18 @@ first looks the order's authorization up by its reference and adopts the one it
 finds, whatever its status; only if there is none does it authorize anew, lest a
 second authorization leave the first one holding the customer's money. One found
 voided or refunded holds no money: the order is declined for it (reason
-``authorization_voided``, say), never placed to be delivered unpaid.
+``authorization_voided``, say), never placed to be delivered unpaid. Only an
+authorization for the order's amount and currency is adopted; one for another sum
+is a fault for a person, never the order's payment.
+
+A failure the processor keeps under the key (a 5xx replayed to every retry, as Stripe
+does once a request began to run) ends that request, whatever it did: the retry looks
+the authorization up by reference at once and adopts what it finds; with nothing
+found, the attempt moves to a new key (``{orderId}:authorize:2``, then ``:3``) noted
+before it is used, so a lost answer is asked again under it, and the order is
+authorized within its deadline, not a day later by a person; unless checkout cancelled
+the order meanwhile: then nothing is asked again, and the payment is declined
+(``order_cancelled``), nothing held.
 """
 
 from __future__ import annotations
@@ -54,7 +65,10 @@ from customer.payment_esg.processor import (
     KEY_SAFE_WINDOW_MS,
     REACHES,
     Authorization,
+    Authorized,
     Declined,
+    FailureKept,
+    ProcessorUnavailable,
     Settlement,
 )
 from shared.exceptions import BusinessRuleViolation, ConflictError, InvalidKey
@@ -66,13 +80,14 @@ if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore, Doc
 
 PAYMENTS = "payments"
-"""``{orderId, authorizationId, amount, currency, status, reason, authorizedAt}`` keyed by
-order id."""
+"""``{orderId, authorizationId, amount, currency, status, reason, authorizedAt, rounds}`` keyed
+by order id; ``rounds`` names, per settlement (``capture``...), which key it asks with (absent:
+0; see :func:`idempotency_key`)."""
 ATTEMPTS = "payment-attempts"
-"""``payment-attempts/{orderId}``: ``{orderId, paymentMethod, askedAt}``, the processor was
-asked to authorize the order with this card token, first at ``askedAt`` (epoch ms), so it may
-hold an authorization whose answer never came back; ``paymentMethod`` is dropped once the
-answer is stored."""
+"""``payment-attempts/{orderId}``: ``{orderId, paymentMethod, askedAt, round}``, the processor
+was asked to authorize the order with this card token, under the key of ``round`` (absent: 0;
+see :func:`idempotency_key`) first at ``askedAt`` (epoch ms), so it may hold an authorization
+whose answer never came back; ``paymentMethod`` is dropped once the answer is stored."""
 AUTHORIZED_FIELDS = ("orderId", "authorizationId", "amount", "currency")
 """What the payment events tell of an authorized payment."""
 ADOPTABLE = frozenset({"authorized", *REACHES.values()})
@@ -80,6 +95,9 @@ ADOPTABLE = frozenset({"authorized", *REACHES.values()})
 RELEASED = frozenset({"voided", "refunded"})
 """The statuses of an adopted authorization that holds no money any more: the order is declined
 for them (reason ``authorization_voided``, say), never placed."""
+CANCELLED_FIRST = "order_cancelled"
+"""The decline reason when the processor failed the order's authorization, made nothing, and
+the order was cancelled before it could be asked anew."""
 NO_CARD = "no_payment_method"
 """The decline reason when the order's card is gone (the saved card was removed meanwhile)."""
 
@@ -194,8 +212,24 @@ def _settle(
     order_id = payment["orderId"]
     if payment["status"] in moves:
         action, reached = moves[payment["status"]]
-        key = f"{order_id}:{action}"
-        ctx.ports.payments.settle(payment["authorizationId"], action, idempotency_key=key)
+        asked = _round(payment.get("rounds", {}), action)
+        key = idempotency_key(order_id, action, asked)
+        try:
+            ctx.ports.payments.settle(payment["authorizationId"], action, idempotency_key=key)
+        except FailureKept as kept:
+            was = payment["status"]
+            ctx.ports.store.update(
+                PAYMENTS,
+                order_id,
+                lambda stored: (
+                    {**stored, "rounds": {**stored.get("rounds", {}), action: asked + 1}}
+                    if stored
+                    and stored["status"] == was
+                    and _round(stored.get("rounds", {}), action) == asked
+                    else None
+                ),
+            )
+            raise ProcessorUnavailable(f"{kept}; asked again under a new key") from kept
         payment = _move(ctx.ports.store, order_id, payment["status"], reached)
     if payment["status"] in {reached for _, reached in moves.values()}:
         body = {k: payment[k] for k in (*AUTHORIZED_FIELDS, "status")}
@@ -249,14 +283,12 @@ def _authorization(
     order_id = order["id"]
     payment = {"orderId": order_id, "amount": order["total"], "currency": order["currency"]}
     # Looked up first, card or none: what the first request made is the order's.
-    if attempt is not None and _key_may_be_gone(attempt, ctx):
-        found = _adopted(order_id, ctx)
-        if found is not None:
-            at = found.authorized_at_ms
-            adopted = {"authorizationId": found.authorization_id, "status": found.status}
-            return {**payment, **adopted, "authorizedAt": ctx.clock.now_ms() if at is None else at}
+    stale = attempt is not None and _key_may_be_gone(attempt, ctx)
+    found = _adopted(order, "first asked longer ago than keys are kept", ctx) if stale else None
+    if found is not None:
+        return _taken(payment, found, ctx)
     if token is None and attempt is not None:
-        looked = " (none found just now)" if _key_may_be_gone(attempt, ctx) else ""
+        looked = " (none found just now)" if stale else ""
         raise BusinessRuleViolation(
             f"order {order_id}: the processor was asked to authorize it with a card no "
             f"longer known, so it cannot be asked again: find the authorization by "
@@ -264,13 +296,9 @@ def _authorization(
         )
     if token is None:  # the saved card was removed before the payment was taken
         return {**payment, "authorizationId": None, "status": "declined", "reason": NO_CARD}
-    outcome = ctx.ports.payments.authorize(
-        reference=order_id,
-        amount=order["total"],
-        currency=order["currency"],
-        payment_method=token,
-        idempotency_key=f"{order_id}:authorize",
-    )
+    outcome = _ask(order, token, attempt, ctx)
+    if isinstance(outcome, Authorization):
+        return _taken(payment, outcome, ctx)
     if isinstance(outcome, Declined):
         if outcome.refusal:  # not the card: our request, which a person should look at
             ctx.log.warning(
@@ -283,6 +311,69 @@ def _authorization(
     return {**payment, **authorized, "authorizedAt": ctx.clock.now_ms() if at is None else at}
 
 
+def _taken(payment: Doc, found: Authorization, ctx: Context[CustomerPorts]) -> Doc:
+    """The payment that adopts an authorization found by reference."""
+    at = found.authorized_at_ms
+    adopted = {"authorizationId": found.authorization_id, "status": found.status}
+    return {**payment, **adopted, "authorizedAt": ctx.clock.now_ms() if at is None else at}
+
+
+def _ask(
+    order: Doc, token: str, attempt: Doc | None, ctx: Context[CustomerPorts]
+) -> Authorized | Declined | Authorization:
+    """The processor's answer to the order's authorization, asked under the attempt's key.
+
+    A failure the processor keeps under the key ended the request: what it made, if
+    anything, is adopted; if nothing, the order is declined if checkout cancelled it
+    meanwhile, else the attempt moves on to the next key, asked with on the redelivery.
+    Only from the key this delivery asked with: a concurrent delivery that saw the same
+    failure asks with the key the first one moved to, never a third.
+    """
+    order_id, asked = order["id"], _round(attempt)
+    try:
+        return ctx.ports.payments.authorize(
+            reference=order_id,
+            amount=order["total"],
+            currency=order["currency"],
+            payment_method=token,
+            idempotency_key=idempotency_key(order_id, "authorize", asked),
+        )
+    except FailureKept as kept:
+        found = _adopted(order, "the processor kept a failure under the key", ctx)
+        if found is not None:
+            return found
+        if _cancelled_at_checkout(ctx.ports.store, order_id):
+            # Nothing held, and nothing wanted any more: never asked anew (to be voided).
+            ctx.log.info("order %s: %s; cancelled meanwhile: not asked again", order_id, kept)
+            return Declined(CANCELLED_FIRST)
+        now = ctx.clock.now_ms()
+        ctx.ports.store.update(
+            ATTEMPTS,
+            order_id,
+            lambda noted: (
+                {**noted, "round": asked + 1, "askedAt": now}
+                if noted and _round(noted) == asked
+                else None
+            ),
+        )
+        raise ProcessorUnavailable(
+            f"{kept}; nothing found by reference {order_id}: asked again under a new key"
+        ) from kept
+
+
+def idempotency_key(order_id: str, action: str, asked: int) -> str:
+    """The idempotency key of the order's ``action`` (``authorize``, ``capture``...) in its
+    ``asked``-th round (from 0): a round ends with a failure the processor keeps under its
+    key, and the next asks under ``{orderId}:{action}:2``, then ``:3``."""
+    return f"{order_id}:{action}" if asked == 0 else f"{order_id}:{action}:{asked + 1}"
+
+
+def _round(noted: Doc | None, field: str = "round") -> int:
+    """Which key (see :func:`idempotency_key`) ``noted[field]`` says to ask with."""
+    asked = (noted or {}).get(field, 0)
+    return asked if isinstance(asked, int) and not isinstance(asked, bool) else 0
+
+
 def _key_may_be_gone(attempt: Doc, ctx: Context[CustomerPorts]) -> bool:
     """Whether the processor may have pruned the attempt's key: first asked longer ago than
     it surely keeps keys, or at a time unknown (noted before attempts kept it)."""
@@ -290,17 +381,26 @@ def _key_may_be_gone(attempt: Doc, ctx: Context[CustomerPorts]) -> bool:
     return not isinstance(asked, int) or ctx.clock.now_ms() - asked > KEY_SAFE_WINDOW_MS
 
 
-def _adopted(order_id: str, ctx: Context[CustomerPorts]) -> Authorization | None:
-    """The authorization the processor holds for the order, found by its reference: the
-    oldest still authorized, else the oldest; ``None`` when there is none."""
+def _adopted(order: Doc, why: str, ctx: Context[CustomerPorts]) -> Authorization | None:
+    """The authorization the processor holds for the order, found by its reference (looked
+    up as ``why`` says): of those for the order's amount and currency, the oldest still
+    authorized, else the oldest; ``None`` when there is none by the reference."""
+    order_id = order["id"]
     found = ctx.ports.payments.find(order_id)
     if not found:
         return None
-    adopted = next((a for a in found if a.status == "authorized"), found[0])
+    fitting = [a for a in found if _fits(a, order)]
+    if not fitting:
+        listed = ", ".join(f"{a.authorization_id} {a.amount} {a.currency}" for a in found)
+        raise BusinessRuleViolation(
+            f"order {order_id}: {why}, and the authorizations found by reference {order_id} "
+            f"({listed}) hold none of its {order['total']} {order['currency']}: settle them "
+            "by hand"
+        )
+    adopted = next((a for a in fitting if a.status == "authorized"), fitting[0])
     if adopted.status not in ADOPTABLE:
         raise BusinessRuleViolation(
-            f"order {order_id}: its first authorization request is older than the processor "
-            f"keeps keys, and the authorization found by reference {order_id}, "
+            f"order {order_id}: {why}, and the authorization found by reference {order_id}, "
             f"{adopted.authorization_id}, is {adopted.status}: settle it by hand"
         )
     others = [a.authorization_id for a in found if a is not adopted]
@@ -312,14 +412,28 @@ def _adopted(order_id: str, ctx: Context[CustomerPorts]) -> Authorization | None
             adopted.authorization_id,
             ", ".join(others),
         )
+    if adopted.status == "captured":
+        # Nothing here captures before delivery: a person did, and the order pays with it
+        # (captured at delivery, refunded if cancelled), but should know.
+        ctx.log.warning(
+            "order %s: adopted authorization %s was captured before the order was placed",
+            order_id,
+            adopted.authorization_id,
+        )
     ctx.log.info(
-        "order %s: asked to authorize longer ago than the processor keeps keys: adopted %s "
-        "(%s), found by reference",
+        "order %s: %s: adopted %s (%s), found by reference",
         order_id,
+        why,
         adopted.authorization_id,
         adopted.status,
     )
     return adopted
+
+
+def _fits(found: Authorization, order: Doc) -> bool:
+    """Whether an authorization found holds the order's amount and currency, as far as the
+    processor says."""
+    return found.amount in (None, order["total"]) and found.currency in (None, order["currency"])
 
 
 def _at(payment: Doc) -> int | None:

@@ -21,9 +21,13 @@ reading every page of the list (``limit``, ``startingAfter``, ``hasMore``) up to
 Processors keep a 5xx under its key too, once the request began to run (Stripe does):
 a retry with the key gets the same 5xx again until the key is pruned, so a 5xx
 answered as a replay (``Idempotent-Replayed: true``) is no outage to wait out but a
-:class:`BusinessRuleViolation` saying when a resubmission can help; unless, to a
-settlement, the authorization is in the state the settlement leads to already (the
-first request did its work before it failed), which is the settlement done.
+:class:`FailureKept`: the request is over, whatever it did. To an authorization, the
+caller looks for what it made by the reference and asks anew under a new key only if
+there is nothing. A settlement reads the authorization: in the state the settlement leads
+to, it is done (the first request did its work before it failed); still in the state the
+settlement takes it from, it did nothing, and the caller asks anew under a new key (the
+state keeps the processor from settling twice); in any other, it is a
+:class:`BusinessRuleViolation` for a person.
 
 A 401 or 403 says our own credentials are wrong, a 404 or 405 to an
 authorization (or any redirect) our own processor URL: a
@@ -57,6 +61,8 @@ Settlement = Literal["capture", "void", "refund"]
 """What can be done with an authorization after the fact."""
 REACHES: dict[Settlement, str] = {"capture": "captured", "void": "voided", "refund": "refunded"}
 """The status each settlement leaves an authorization in."""
+NEEDS: dict[Settlement, str] = {"capture": "authorized", "void": "authorized", "refund": "captured"}
+"""The status each settlement takes an authorization from."""
 RETRY_LATER = frozenset({408, 429})
 """The 4xx answers that ask to try again later: a request timeout, too many requests."""
 KEY_IN_USE = 409
@@ -84,6 +90,8 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 NOT_US = frozenset({401, 403, 404, 405})
 """The 4xx answers about our own credentials or URL, not about the customer's payment: an
 authorization is made at one fixed path, which cannot be missing unless it is wrong."""
+CONCEALED = "[card token]"
+"""What a card token the processor quotes in an error message is logged as."""
 REFUSED = "payment_refused"
 """The decline reason when the processor refuses an authorization without a code of its own."""
 
@@ -118,16 +126,27 @@ class Authorization:
     """An authorization the processor holds, as a look-up by reference finds it.
 
     ``status`` is the processor's (``authorized``, ``captured``, ``voided``, ``refunded``);
-    ``authorized_at_ms`` is when it was made (epoch ms), if the processor says.
+    ``authorized_at_ms`` is when it was made (epoch ms), ``amount`` (minor units) and
+    ``currency`` what it holds, each if the processor says.
     """
 
     authorization_id: str
     status: str
     authorized_at_ms: int | None = None
+    amount: int | None = None
+    currency: str | None = None
 
 
 class ProcessorUnavailable(Exception):
     """The processor failed on its side; the same call may succeed later."""
+
+
+class FailureKept(BusinessRuleViolation):
+    """The processor failed a request on its side and keeps that failure under the
+    idempotency key: asked again with the key, it answers the same failure until it prunes
+    the key (about a day). The request is over: an authorization's, if it made anything, is
+    found by the reference, and a new key may ask again once nothing is; a settlement's did
+    nothing (it is raised only then), and a new key may ask again at once."""
 
 
 class PaymentProcessor(ABC):
@@ -178,7 +197,8 @@ class HttpPaymentProcessor(PaymentProcessor):
             "reference": reference,
         }
         response = self._post("/v1/authorizations", body, idempotency_key)
-        _raise_if_failure_kept(response, f"authorize {reference}", idempotency_key)
+        if _failure_kept(response):
+            raise FailureKept(_kept(response, f"authorize {reference}", idempotency_key))
         if response.status_code == KEY_IN_USE:
             raise ProcessorUnavailable(f"payment processor is still authorizing {reference}")
         if response.status_code >= 400 and _body(response).get("code") == KEY_REUSED_CODE:
@@ -188,8 +208,8 @@ class HttpPaymentProcessor(PaymentProcessor):
                 f"by reference {reference} and void it by hand"
             )
         if _is_final_refusal(response.status_code):
-            return _declined(response)
-        _raise_for_status(response, f"authorize {reference}")
+            return _declined(response, payment_method)
+        _raise_for_status(response, f"authorize {reference}", payment_method)
         authorization = _body(response)
         authorization_id = authorization.get("id")
         if not isinstance(authorization_id, str) or not authorization_id:
@@ -199,6 +219,12 @@ class HttpPaymentProcessor(PaymentProcessor):
                 f"payment processor answered authorize {reference} with "
                 f"{response.status_code} but no authorization id"
             )
+        held = (authorization.get("amount", amount), authorization.get("currency", currency))
+        if held != (amount, currency):
+            raise BusinessRuleViolation(
+                f"payment processor answered authorize {reference} ({amount} {currency}) with "
+                f"authorization {authorization_id} of {held[0]} {held[1]}: void it by hand"
+            )
         return Authorized(authorization_id, _epoch_ms(authorization.get("authorizedAt")))
 
     def settle(self, authorization_id: str, action: Settlement, *, idempotency_key: str) -> None:
@@ -206,9 +232,16 @@ class HttpPaymentProcessor(PaymentProcessor):
             f"/v1/authorizations/{authorization_id}/{action}", {}, idempotency_key
         )
         what = f"{action} authorization {authorization_id}"
-        if _failure_kept(response) and self._status(authorization_id) == REACHES[action]:
-            return
-        _raise_if_failure_kept(response, what, idempotency_key)
+        if _failure_kept(response):
+            status = self._status(authorization_id)
+            if status == REACHES[action]:
+                return
+            kept = _kept(response, what, idempotency_key)
+            if status == NEEDS[action]:
+                # Over, and nothing done: the authorization's state keeps a request under a
+                # new key from settling it twice.
+                raise FailureKept(kept)
+            raise BusinessRuleViolation(f"{kept}; it is {status}: settle it by hand")
         if response.status_code == KEY_IN_USE:
             if _body(response).get("code") == KEY_IN_USE_CODE:
                 raise ProcessorUnavailable(f"payment processor is still working to {what}")
@@ -280,12 +313,19 @@ def _is_final_refusal(status: int) -> bool:
     return 400 <= status < 500 and status not in RETRY_LATER | NOT_US
 
 
-def _declined(response: requests.Response) -> Declined:
+def _declined(response: requests.Response, payment_method: str) -> Declined:
     error = _body(response)
     if response.status_code == 402:
         return Declined(str(error.get("code") or "declined"))
-    refusal = f"{response.status_code} {error.get('error', response.reason)}"
-    return Declined(str(error.get("code") or REFUSED), refusal=refusal)
+    problem = _concealed(error.get("error", response.reason), payment_method)
+    return Declined(str(error.get("code") or REFUSED), refusal=f"{response.status_code} {problem}")
+
+
+def _concealed(problem: object, payment_method: str | None) -> str:
+    """The processor's error message without the card token it may quote (``No such
+    PaymentMethod: 'pm_...'``): it goes to logs and faults, which keep no card tokens."""
+    text = str(problem)
+    return text.replace(payment_method, CONCEALED) if payment_method else text
 
 
 def _failure_kept(response: requests.Response) -> bool:
@@ -294,20 +334,22 @@ def _failure_kept(response: requests.Response) -> bool:
     return replayed and response.status_code >= 500
 
 
-def _raise_if_failure_kept(response: requests.Response, what: str, key: str) -> None:
-    if _failure_kept(response):
-        raise BusinessRuleViolation(
-            f"payment processor could not {what}: {response.status_code}, kept under "
-            f"idempotency key {key} and replayed to every retry until the processor prunes "
-            "the key, about a day after its first use: resubmit after then"
-        )
+def _kept(response: requests.Response, what: str, key: str) -> str:
+    """What a failure the processor keeps under ``key`` says."""
+    return (
+        f"payment processor could not {what}: {response.status_code}, kept under "
+        f"idempotency key {key} and replayed to every retry until the processor prunes "
+        "the key, about a day after its first use"
+    )
 
 
-def _raise_for_status(response: requests.Response, what: str) -> None:
+def _raise_for_status(
+    response: requests.Response, what: str, payment_method: str | None = None
+) -> None:
     if response.status_code >= 500 or response.status_code in RETRY_LATER:
         raise ProcessorUnavailable(f"payment processor could not {what}: {response.status_code}")
     if response.status_code >= 400:
-        problem = _body(response).get("error", response.reason)
+        problem = _concealed(_body(response).get("error", response.reason), payment_method)
         raise BusinessRuleViolation(
             f"payment processor refused to {what}: {response.status_code} {problem}"
         )
@@ -341,7 +383,14 @@ def _authorization(entry: object) -> Authorization | None:
         return None
     if not isinstance(status, str) or not status:
         return None
-    return Authorization(authorization_id, status, _epoch_ms(entry.get("authorizedAt")))
+    amount, currency = entry.get("amount"), entry.get("currency")
+    return Authorization(
+        authorization_id,
+        status,
+        _epoch_ms(entry.get("authorizedAt")),
+        amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+        currency if isinstance(currency, str) else None,
+    )
 
 
 def _epoch_ms(stamp: object) -> int | None:

@@ -1157,7 +1157,7 @@ def test_a_retry_after_the_processor_may_have_forgotten_the_key_authorizes_once(
 
 
 @pytest.mark.parametrize("after", [False, True], ids=["before-its-work", "after-its-work"])
-def test_a_failure_the_processor_keeps_under_the_key_is_a_fault_then_settled_next_day(
+def test_a_failure_the_processor_keeps_under_the_key_is_looked_up_then_asked_anew(
     shop: Customer, after: bool
 ) -> None:
     # GIVEN the processor fails the authorization on its side (before or after it authorized)
@@ -1169,24 +1169,55 @@ def test_a_failure_the_processor_keeps_under_the_key_is_a_fault_then_settled_nex
     # WHEN the customer checks out
     order_id = shop.place_order()
 
-    # THEN payment-esg does not retry a replayed answer for hours: a fault says why and when
-    # to resubmit
-    assert seen.count("POST /v1/authorizations") == 2  # the first attempt, and its replay
-    [fault] = shop.faults()
-    assert "500, kept under idempotency key" in fault["error"]["message"]
-    assert shop.store.get("payments", order_id) is None
-
-    # AND resubmitted the next day, once the order was cancelled at its deadline, the payment
-    # takes what the first request made, if anything, and leaves nothing held
-    shop.clock.advance(25 * HOUR)
-    shop.system.tick()
-    shop.system.run_until_quiet()
-    assert shop.doc("orders", order_id)["status"] == "cancelled"
-    resubmit_at(shop, shop.clock.now_ms())
+    # THEN payment-esg does not wait a day for the key to go: once the replay says the request
+    # is over, it takes what that request made, found by reference, or, with nothing found,
+    # asks anew under a new key; one authorization, the order placed within its deadline
+    lookup = f"GET /v1/authorizations?reference={order_id}&limit=100"
+    asked = [r for r in seen if r in (lookup, "POST /v1/authorizations")]
+    first_two = ["POST /v1/authorizations"] * 2  # the first attempt, and its replay
+    assert asked == first_two + ([lookup] if after else [lookup, "POST /v1/authorizations"])
     [authorization] = held_by(fake, order_id)
-    assert authorization["status"] == "voided"
-    assert payment(shop, order_id)["status"] == "voided"
-    assert shop.events("order-placed") == []
+    key = f"{order_id}:authorize" if after else f"{order_id}:authorize:2"
+    assert [op["idempotencyKey"] for op in authorization["operations"]] == [key]
+    assert payment(shop, order_id)["authorizationId"] == authorization["id"]
+    assert shop.doc("orders", order_id)["status"] == "placed"
+    assert shop.clock.now_ms() < START + 10 * MINUTE
+    assert shop.faults() == []
+
+    # AND the order's void, once cancelled, releases that one authorization
+    shop.order_status(order_id, "cancelled", reason="rejected")
+    assert [a["status"] for a in held_by(fake, order_id)] == ["voided"]
+
+
+def test_a_new_key_after_a_kept_failure_is_kept_for_a_retry_after_a_lost_answer(
+    shop: Customer,
+) -> None:
+    # GIVEN the processor keeps a 500 under the order's first key, and the answer to the
+    # request under the new key is lost
+    seen: list[str] = []
+    fake = with_the_real_fake(shop, seen)
+    fake.post("/_fake/fail-inside", json={"count": 1})
+    lost: list[bool] = []
+
+    def lose_the_new_keys_answer(_subscription: str, _seconds: float) -> None:
+        if not lost and any(r.startswith("GET /v1/authorizations?") for r in seen):
+            lost.append(True)
+            fake.post("/_fake/fail-next", json={"count": 1, "after": True})
+
+    shop.system.hub.delivery_observers.append(lose_the_new_keys_answer)
+
+    # WHEN the customer checks out
+    order_id = shop.place_order()
+
+    # THEN the retry asks under the new key again, never a third: one authorization, placed
+    assert lost
+    assert seen.count("POST /v1/authorizations") == 4  # kept 500, its replay, lost, replayed
+    [authorization] = held_by(fake, order_id)
+    assert [op["idempotencyKey"] for op in authorization["operations"]] == [
+        f"{order_id}:authorize:2"
+    ]
+    assert shop.doc("orders", order_id)["status"] == "placed"
+    assert shop.faults() == []
 
 
 def test_a_settlement_whose_kept_failure_came_after_its_work_is_done(shop: Customer) -> None:
@@ -1209,17 +1240,64 @@ def test_a_settlement_whose_kept_failure_came_after_its_work_is_done(shop: Custo
     assert shop.faults() == []
 
 
-def test_a_settlement_whose_kept_failure_did_nothing_is_a_fault(shop: Customer) -> None:
+@pytest.mark.parametrize(
+    ("order_status", "settled"), [("delivered", "captured"), ("cancelled", "voided")]
+)
+def test_a_settlement_whose_kept_failure_did_nothing_is_asked_anew_under_a_new_key(
+    shop: Customer, order_status: str, settled: str
+) -> None:
+    # GIVEN an order paid, and a processor that fails the settlement on its side before doing
+    # anything, and keeps that 500 under the settlement's key
     seen: list[str] = []
     fake = with_the_real_fake(shop, seen)
     order_id = shop.place_order()
     fake.post("/_fake/fail-inside", json={"count": 1})
 
+    # WHEN the order is delivered (or cancelled)
+    shop.order_status(order_id, order_status)
+
+    # THEN the replayed 500 is read against the authorization, still authorized, so the
+    # settlement is asked anew under a new key at once: settled once, no fault for a person
+    action = "capture" if order_status == "delivered" else "void"
+    [authorization] = held_by(fake, order_id)
+    assert [(op["kind"], op["idempotencyKey"]) for op in authorization["operations"]] == [
+        ("authorize", f"{order_id}:authorize"),
+        (action, f"{order_id}:{action}:2"),
+    ]
+    assert len([r for r in seen if r.endswith(f"/{action}")]) == 3  # failed, replayed, anew
+    assert payment(shop, order_id)["status"] == settled
+    assert len({e.id for e in shop.events(f"payment-{settled}")}) == 1
+    assert shop.faults() == []
+
+
+def test_a_settlement_whose_kept_failure_left_another_state_is_a_fault(shop: Customer) -> None:
+    # GIVEN a capture the processor fails on its side, keeping the 500, and the authorization
+    # is voided by hand meanwhile
+    seen: list[str] = []
+    fake = with_the_real_fake(shop, seen)
+    order_id = shop.place_order()
+    fake.post("/_fake/fail-inside", json={"count": 1})
+    [first] = held_by(fake, order_id)
+
+    voided: list[int] = []
+
+    def voided_by_hand(_subscription: str, _seconds: float) -> None:
+        if not voided and any(r.endswith("/capture") for r in seen):
+            by_hand = {**BEARER, "Idempotency-Key": "by-hand"}
+            voided.append(
+                fake.post(f"/v1/authorizations/{first['id']}/void", headers=by_hand).status_code
+            )
+
+    shop.system.hub.delivery_observers.append(voided_by_hand)
+
+    # WHEN the order is delivered
     shop.order_status(order_id, "delivered")
 
+    # THEN nothing is asked anew: a person settles a delivered order its payment cannot pay
+    assert voided == [200]
     [fault] = shop.faults()
-    assert "could not capture authorization" in fault["error"]["message"]
     assert f"kept under idempotency key {order_id}:capture" in fault["error"]["message"]
+    assert "it is voided: settle it by hand" in fault["error"]["message"]
     assert len([r for r in seen if r.endswith("/capture")]) == 2
     assert payment(shop, order_id)["status"] == "authorized"
 
@@ -1256,7 +1334,7 @@ def test_the_adapter_finds_the_authorizations_of_a_reference() -> None:
     processor.settle(first.authorization_id, "void", idempotency_key="o-1:void")
 
     assert processor.find("o-1") == [
-        Authorization(first.authorization_id, "voided", first.authorized_at_ms)
+        Authorization(first.authorization_id, "voided", first.authorized_at_ms, 100, "EUR")
     ]
 
 
@@ -1355,3 +1433,124 @@ def test_an_authorization_found_in_a_status_payments_do_not_know_is_a_fault(shop
     assert shop.store.get("payments", order_id) is None
     [fault] = shop.faults()
     assert "auth-1, is expired: settle it by hand" in fault["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "held", [{"amount": 100}, {"currency": "GBP"}], ids=["another-amount", "another-currency"]
+)
+def test_an_authorization_found_for_another_amount_is_never_adopted(
+    shop: Customer, held: dict[str, Any]
+) -> None:
+    # GIVEN the first request's answer is lost, a retry looks the authorization up by reference
+    # (its attempt's time unknown), and what the processor holds by it is not the order's total
+    shop.sign_up()
+    shop.fill_cart()
+    shop.processor.lost_answers = 1
+
+    def another_amount() -> None:
+        as_before_attempts_kept_their_card(shop)
+        shop.processor.authorizations["auth-1"].update(held)
+
+    after_the_first_authorize_call(shop, another_amount)
+
+    # WHEN payment-esg asks again
+    order_id = checkout(shop)
+
+    # THEN it does not place the order on it (its capture would take another sum): a person
+    # settles it, and nothing is authorized anew
+    assert len(authorize_calls(shop)) == 1
+    assert shop.store.get("payments", order_id) is None
+    assert shop.events("payment-authorized") == []
+    [fault] = shop.faults()
+    assert "hold none of its 2550 EUR: settle them by hand" in fault["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [{"amount": 99, "currency": "EUR"}, {"amount": 100, "currency": "USD"}],
+    ids=["another-amount", "another-currency"],
+)
+def test_an_authorization_answered_for_another_sum_is_a_fault(
+    customer: Customer, answer: dict[str, Any]
+) -> None:
+    customer.processor.failures = 1
+    customer.processor.failure = ({"id": "auth-9", **answer}, 201)
+
+    with pytest.raises(BusinessRuleViolation, match=r"auth-9 of .*: void it by hand"):
+        authorize(adapter(customer))
+
+
+def test_an_authorization_found_captured_pays_for_the_order_it_is_adopted_by(
+    shop: Customer,
+) -> None:
+    # GIVEN the first request's answer is lost, and a person captured its authorization before
+    # payment-esg, not knowing when it first asked, looks it up by reference
+    shop.sign_up()
+    shop.fill_cart()
+    shop.processor.lost_answers = 1
+
+    def captured_by_hand() -> None:
+        as_before_attempts_kept_their_card(shop)
+        shop.processor.authorizations["auth-1"]["status"] = "captured"
+
+    after_the_first_authorize_call(shop, captured_by_hand)
+    order_id = checkout(shop)
+
+    # THEN the money taken pays for the order: placed, and its delivery announces the capture
+    # without capturing again
+    assert shop.doc("orders", order_id)["status"] == "placed"
+    shop.order_status(order_id, "delivered")
+    assert shop.processor.paths("/capture") == []
+    assert [e.body["status"] for e in shop.events("payment-captured")] == ["captured"]
+    assert shop.faults() == []
+
+
+@pytest.mark.parametrize("status", [400, 404])
+def test_a_card_token_the_processor_quotes_is_never_logged_nor_kept_in_a_fault(
+    shop: Customer, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    # GIVEN the processor refuses the authorization quoting the card token, as Stripe's "No
+    # such PaymentMethod" does (a 400 declines the order, a 404 is our URL: a fault)
+    shop.processor.failures = 1
+    quoted = {"error": "No such PaymentMethod: 'pm_card_visa'", "code": "resource_missing"}
+    shop.processor.failure = (quoted, status)
+
+    # WHEN the customer checks out
+    with caplog.at_level("INFO"):
+        shop.place_order()
+
+    # THEN what is logged and kept says what was refused, without the token
+    assert "No such PaymentMethod: '[card token]'" in caplog.text
+    assert "pm_card_visa" not in caplog.text
+    assert "pm_card_visa" not in str(shop.store.query("faults"))
+
+
+def test_an_order_cancelled_before_a_kept_failure_is_seen_is_never_asked_anew(
+    shop: Customer,
+) -> None:
+    # GIVEN the processor fails the authorization on its side, making nothing, and keeps that
+    # 500 under the key; the customer cancels before payment-esg asks again
+    seen: list[str] = []
+    fake = with_the_real_fake(shop, seen)
+    fake.post("/_fake/fail-inside", json={"count": 1})
+    cancelled: list[bool] = []
+
+    def cancel(_subscription: str, _seconds: float) -> None:
+        if not cancelled and "POST /v1/authorizations" in seen:
+            [order] = shop.store.query("orders")
+            cancelled.append(give_up(shop.store, order.key, "customer", shop.clock.now_ms()))
+
+    shop.system.hub.delivery_observers.append(cancel)
+
+    # WHEN payment-esg gets the kept failure replayed
+    order_id = shop.place_order()
+
+    # THEN it holds nothing on the customer's card: no new key, no authorization to void
+    assert cancelled == [True]
+    assert seen.count("POST /v1/authorizations") == 2  # the first attempt, and its replay
+    assert held_by(fake, order_id) == []
+    assert payment(shop, order_id)["status"] == "declined"
+    assert shop.doc("orders", order_id)["status"] == "cancelled"
+    assert shop.doc("orders", order_id)["paymentMethod"] is None
+    assert "paymentMethod" not in shop.doc("payment-attempts", order_id)
+    assert shop.faults() == []
