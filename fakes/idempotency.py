@@ -6,9 +6,11 @@ that outcome back with ``Idempotent-Replayed: true`` and changes nothing. The
 same key with a different request (method, path or JSON body) is refused with
 422 ``{"error": ..., "code": "idempotency_key_reused"}``, as payment processors
 refuse a key reused with other parameters (whose first request may have taken
-effect). A 5xx outcome is not kept, the next attempt with the key running again,
-unless the store keeps server errors (as Stripe-like payment processors do, once
-the request began to run): then it is replayed like any other.
+effect). A 5xx outcome is not kept unless the store keeps server errors (as Stripe
+does once the request began to run: its retries get the 500 replayed). One not kept
+leaves nothing under the key, which is free again: the next request with it runs,
+the same request or another, as for a key never used. So does a request the fake
+crashed on (an exception other than :class:`~fakes.web.FakeError`).
 
 A request whose key another request is still using is refused with 409
 ``{"error": ..., "code": "idempotency_key_in_use"}`` and runs nothing, as payment
@@ -23,7 +25,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import flask
 
@@ -41,8 +43,10 @@ operation itself answers."""
 
 @dataclass
 class _Entry:
+    """A key's request: still running while it has no reply (a key is held by a request that
+    runs or by the outcome it kept, never by nothing)."""
+
     fingerprint: str
-    lock: threading.Lock = field(default_factory=threading.Lock)
     reply: Reply | None = None
 
 
@@ -63,23 +67,28 @@ class IdempotencyStore:
         while another request with the key runs.
         """
         with self._lock:
-            entry = self._entries.setdefault(key, _Entry(fingerprint))
-        if entry.fingerprint != fingerprint:
-            raise FakeError(422, KEY_REUSED, code=KEY_REUSED_CODE)
-        if not entry.lock.acquire(blocking=False):
-            raise FakeError(409, KEY_IN_USE, code=KEY_IN_USE_CODE)
-        try:
-            if entry.reply is not None:
+            entry = self._entries.get(key)
+            if entry is None:
+                entry = self._entries[key] = _Entry(fingerprint)
+            elif entry.fingerprint != fingerprint:
+                raise FakeError(422, KEY_REUSED, code=KEY_REUSED_CODE)
+            elif entry.reply is None:
+                raise FakeError(409, KEY_IN_USE, code=KEY_IN_USE_CODE)
+            else:
                 return entry.reply, True
+        reply: Reply | None = None
+        try:
             try:
                 reply = operation()
             except FakeError as e:
                 reply = e.reply()
-            if reply[1] < 500 or self._keep_server_errors:
-                entry.reply = reply
             return reply, False
         finally:
-            entry.lock.release()
+            with self._lock:
+                if reply is not None and (reply[1] < 500 or self._keep_server_errors):
+                    entry.reply = reply
+                else:
+                    del self._entries[key]
 
     def respond(self, key: str, operation: Callable[[], Reply]) -> flask.Response:
         """The current Flask request's answer: ``operation``'s outcome, or its replay."""

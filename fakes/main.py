@@ -11,14 +11,17 @@ re-exports these targets in its ``main.py``):
   :data:`DEFAULT_AUTO_ANSWER_S`) after it arrives, and marked ready as long after.
 
 The secrets come from Secret Manager as environment variables. Each app is built
-on its first request, never at import, so loading the module needs no settings.
+on its first request, never at import, so loading the module needs no settings;
+building it checks them all, before it takes any request: a missing secret, or a
+``POS_*`` time that is not seconds in its range, fails it with an error naming it.
 
 State stays in memory, as in the local fakes: the sandbox runs at most one
 instance of each function, and an instance that is recycled (idle, redeployed)
 forgets what it held. Cloud Functions give an instance CPU only while it serves
 a request, so the point of sale keeps the request that submits an order open
 until its auto-answers are called back (at most :data:`DEFAULT_HOLD_S`
-seconds, ``POS_HOLD_S``): the answers never wait for CPU between requests.
+seconds, ``POS_HOLD_S``, under the platform's timeout): the answers never wait for
+CPU between requests.
 With ``POS_CALLBACK_PREFIX`` set, the point of sale calls back only URLs under
 that prefix (the platform's webhook): a public fake must not post to anyone.
 The test-only ``/_fake/`` routes (fault injection) are closed.
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import functools
 import io
+import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -45,6 +49,10 @@ DEFAULT_AUTO_ANSWER_S = 2.0
 """Seconds from an order's arrival to its acceptance, and from acceptance to ready."""
 DEFAULT_HOLD_S = 8.0
 """How long the submitting request may wait for the answers: below the platform's 10 s timeout."""
+PLATFORM_TIMEOUT_S = 10.0
+"""How long the platform waits for the point of sale's answer: a hold must end before."""
+_HOLD_S = "fakes.pos_hold_s"
+"""The ``app.extensions`` key of the point of sale's hold, in seconds."""
 UNANSWERED = frozenset({"received", "accepted"})
 """Point-of-sale statuses the auto-answerer still has to move on."""
 POLL_S = 0.1
@@ -58,6 +66,28 @@ def setting(name: str, environ: Mapping[str, str] | None = None) -> str:
     if not value:
         raise RuntimeError(f"the sandbox needs the environment variable {name}")
     return value
+
+
+def seconds(
+    name: str,
+    default: float,
+    environ: Mapping[str, str] | None = None,
+    *,
+    below: float | None = None,
+) -> float:
+    """An optional setting of the sandbox in seconds, 0 or more (and under ``below``);
+    ``default`` when it is unset or empty, an error naming it when it is not such a number."""
+    text = (os.environ if environ is None else environ).get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if math.isfinite(value) and value >= 0 and (below is None or value < below):
+        return value
+    bounds = "0 or more" if below is None else f"from 0 to under {below:g}"
+    raise RuntimeError(f"the sandbox's {name} must be seconds, {bounds}, not {text!r}")
 
 
 def close_test_routes(app: flask.Flask) -> flask.Flask:
@@ -137,10 +167,12 @@ def _push_provider() -> flask.Flask:
 
 @functools.cache
 def _point_of_sale() -> flask.Flask:
+    auto_answer_s = seconds("POS_AUTO_ANSWER_S", DEFAULT_AUTO_ANSWER_S)
+    hold_s = seconds("POS_HOLD_S", DEFAULT_HOLD_S, below=PLATFORM_TIMEOUT_S)
     app = point_of_sale_app.create_app(
-        webhook_secret=setting("POS_WEBHOOK_SECRET"),
-        auto_answer_s=float(os.environ.get("POS_AUTO_ANSWER_S", DEFAULT_AUTO_ANSWER_S)),
+        webhook_secret=setting("POS_WEBHOOK_SECRET"), auto_answer_s=auto_answer_s
     )
+    app.extensions[_HOLD_S] = hold_s
     prefix = os.environ.get("POS_CALLBACK_PREFIX", "")
     return close_test_routes(restrict_callbacks(app, prefix) if prefix else app)
 
@@ -166,7 +198,7 @@ def point_of_sale(request: flask.Request) -> ResponseReturnValue:
     if request.method == "POST" and request.path == "/orders" and response.status_code == 201:
         order_id = (response.get_json(silent=True) or {}).get("orderId")
         if isinstance(order_id, str):
-            await_answers(app, order_id, float(os.environ.get("POS_HOLD_S", DEFAULT_HOLD_S)))
+            await_answers(app, order_id, app.extensions[_HOLD_S])
     return response
 
 

@@ -97,8 +97,11 @@ def create_base_app(name: str) -> flask.Flask:
 def require_bearer(app: flask.Flask, api_key: str) -> None:
     """Refuse with 401 every request without ``Authorization: Bearer <api_key>``.
 
-    ``/healthz`` and the test-only ``/_fake/`` routes stay open.
+    ``/healthz`` and the test-only ``/_fake/`` routes stay open. :class:`ValueError` for an
+    empty key, which would let in ``Authorization: Bearer`` with none.
     """
+    if not api_key.strip():
+        raise ValueError("the API key must not be empty")
     expected = f"Bearer {api_key}".encode()
 
     @app.before_request

@@ -23,7 +23,7 @@ class KeyRetention:
     """
 
     def __init__(self, retention_s: float | None, now_s: Callable[[], float] = time.time) -> None:
-        if retention_s is not None and retention_s <= 0:
+        if retention_s is not None and not retention_s > 0:  # nan too
             raise ValueError(f"key retention must be positive, not {retention_s}")
         self._retention_s = retention_s
         self._now_s = now_s

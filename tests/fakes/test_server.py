@@ -195,6 +195,9 @@ def test_an_interrupt_as_it_says_it_listens_still_stops_it_cleanly(
             "the auto-answer delay must be seconds, 0 or more",
         ),
         ("payment_processor", "--key-retention-s=0", "key retention must be positive, not 0.0"),
+        ("payment_processor", "--key-retention-s=nan", "key retention must be positive, not nan"),
+        ("payment_processor", "--api-key=", "the API key must not be empty"),
+        ("push_provider", "--api-key= ", "the API key must not be empty"),
     ],
 )
 def test_an_option_out_of_range_is_a_usage_error_not_a_traceback(
