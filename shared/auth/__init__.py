@@ -27,6 +27,7 @@ from shared.auth.local import (
     LocalIssuer,
     LocalVerifier,
     dev_key_path,
+    dev_verifier,
 )
 from shared.auth.principal import (
     ACTORS,
@@ -89,6 +90,4 @@ def verifier_from(settings: Mapping[str, str]) -> TokenVerifier:
     if mode != "local":
         raise AuthError(f"FOODDELIVERY_AUTH must be local or identity-platform, not {mode!r}")
     key = dev_key_path(settings.get("DEV_KEY"))
-    return DeferredVerifier(
-        lambda: LocalIssuer.from_file(key) if not key.exists() else LocalVerifier.from_file(key)
-    )
+    return DeferredVerifier(lambda: dev_verifier(key))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import logging
 import threading
@@ -15,7 +16,7 @@ from urllib.parse import urlparse
 import jwt
 
 from shared.auth.principal import AuthError, VerifierUnavailable
-from shared.auth.verifier import CLOCK_SKEW_S, TokenVerifier
+from shared.auth.verifier import CLOCK_SKEW_S, TokenVerifier, refusal
 
 GOOGLE_JWKS_URL = (
     "https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com"
@@ -46,11 +47,16 @@ class IdentityPlatformVerifier(TokenVerifier):
     """Verifies Identity Platform / Firebase ID tokens for ``project``.
 
     The actor (and a staff member's restaurant) come from custom claims set by
-    the sign-up flow (``actor``, ``restaurant``). Besides the signature, issuer,
-    audience (the project itself, as Firebase asks: not a list that names it) and
-    times, a token must say when its user signed in (``auth_time``,
-    not after now), as Firebase asks verifiers to check. ``jwks_url`` is
-    overridable so tests can serve keys locally.
+    the sign-up flow (``actor``, ``restaurant``). Only the Admin SDK, run with the
+    identity project's credentials, sets custom claims, never a user signing in or up:
+    that is what lets them grant roles, so a sign-up flow must not copy one from what
+    the user asked for (a staff role needs the restaurant's say).
+
+    Besides the signature, issuer, audience (the project itself, as Firebase asks: not
+    a list that names it) and times, a token must say when its user signed in
+    (``auth_time``, not after now), as Firebase asks verifiers to check. ``jwks_url`` is
+    overridable so tests can serve keys locally: over https, or plain http only from
+    this machine.
 
     With Identity Platform's multi-tenancy a token names the tenant its user signed
     in to (``firebase.tenant``): a token is accepted only from ``tenant``, and
@@ -68,7 +74,8 @@ class IdentityPlatformVerifier(TokenVerifier):
     tokens :class:`VerifierUnavailable`. The cooldown holds as well while no key set was
     ever fetched (Google's endpoint failing as the service starts): tokens are then
     :class:`VerifierUnavailable`, naming when the next fetch will be tried, without a
-    fetch each.
+    fetch each. While the endpoint fails, a token naming a key id the last set lacks is
+    :class:`VerifierUnavailable` too, not refused: its key may have been rotated in since.
     """
 
     def __init__(
@@ -84,8 +91,11 @@ class IdentityPlatformVerifier(TokenVerifier):
     ) -> None:
         super().__init__()
         self._project, self._tenant = project, tenant
-        if urlparse(jwks_url).scheme.lower() not in ("http", "https"):
-            raise AuthError(f"the signing keys' URL must be http(s), not {jwks_url!r}")
+        if not _trusted_key_url(jwks_url):
+            raise AuthError(
+                "the signing keys' URL must be https (http only on this machine, for tests), "
+                f"not {jwks_url!r}"
+            )
         # The kit fetches and caches the key set itself: PyJWT's client reads no answer's
         # Cache-Control, and its cache drops a key set once its lifespan is over, so it
         # cannot stand in while the endpoint fails.
@@ -116,7 +126,7 @@ class IdentityPlatformVerifier(TokenVerifier):
                 leeway=CLOCK_SKEW_S,
             )
         except jwt.PyJWTError as e:
-            raise AuthError(f"invalid token: {e}") from e
+            raise refusal(e) from e
         _check_auth_time(claims.get("auth_time"))
         self._check_tenant(claims.get("firebase"))
         return claims
@@ -136,20 +146,36 @@ class IdentityPlatformVerifier(TokenVerifier):
         A key id the cached key set does not hold makes the set be fetched again (a key
         Google has just rotated in), at most once per cooldown, so tokens naming made-up
         ids cannot make every request a fetch. A key set that cannot be fetched or holds
-        no usable key is :class:`VerifierUnavailable`, never the token's fault.
+        no usable key is :class:`VerifierUnavailable`, never the token's fault; so is a key
+        id the set lacks while the last fetch failed (:meth:`_unknown_key`).
         """
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as e:
-            raise AuthError(f"invalid token: {e}") from e
+            raise refusal(e) from e
         if not isinstance(kid, str) or not kid:
             raise AuthError("invalid token: its header names no signing key ('kid')")
         key = _with_id(self._keys(refresh=False), kid)
         if key is None and self._may_force_refresh():
             key = _with_id(self._keys(refresh=True), kid)
         if key is None:
-            raise AuthError("invalid token: no published key has its key id ('kid')")
+            raise self._unknown_key()
         return key
+
+    def _unknown_key(self) -> AuthError | VerifierUnavailable:
+        """The refusal of a token naming a key id the key set lacks: :class:`AuthError`; but
+        while the last fetch of the key set failed, :class:`VerifierUnavailable`, to be tried
+        again once a fetch may be: the key may be one Google has rotated in since, and a 401
+        would only make the client sign in again for a token naming the same key."""
+        with self._lock:
+            if self._failed_at is None:
+                return AuthError("invalid token: no published key has its key id ('kid')")
+            last = self._failed_at if self._refreshed_at is None else self._refreshed_at
+            wait_s = max(0.0, last + self._refresh_cooldown_s - time.monotonic())
+        return VerifierUnavailable(
+            "the signing keys cannot be fetched to check the token's key id ('kid'); try again",
+            retry_after_s=wait_s,
+        )
 
     def _may_force_refresh(self) -> bool:
         """Whether a token naming a key id the key set lacks may have it fetched again now
@@ -304,6 +330,24 @@ def _freshness_s(headers: http.client.HTTPMessage) -> float | None:
         return None
     age = (headers.get("Age") or "").strip()
     return float(max_age - (int(age) if age.isascii() and age.isdecimal() else 0))
+
+
+def _trusted_key_url(url: str) -> bool:
+    """Whether the key set may be fetched from ``url``: over https, or over http from this
+    machine (a test's key server). Whoever can answer a plain-http fetch on the way could
+    publish keys of their own, and sign any token."""
+    parsed = urlparse(url)
+    scheme = parsed.scheme.lower()
+    if scheme == "https":
+        return bool(parsed.hostname)
+    if scheme != "http" or not parsed.hostname:
+        return False
+    if parsed.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parsed.hostname).is_loopback
+    except ValueError:
+        return False
 
 
 def _with_id(keys: list[jwt.PyJWK], kid: str) -> jwt.PyJWK | None:

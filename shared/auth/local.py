@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from shared.auth.principal import AuthError, Principal
-from shared.auth.verifier import CLOCK_SKEW_S, TokenVerifier
+from shared.auth.verifier import CLOCK_SKEW_S, TokenVerifier, refusal
 from shared.paths import LOCAL_STATE
 
 LOCAL_ISSUER = "https://fooddelivery.local/issuer"
@@ -99,7 +99,7 @@ class LocalVerifier(TokenVerifier):
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as e:
-            raise AuthError(f"invalid token: {e}") from e
+            raise refusal(e) from e
         if kid is not None and kid != self.key_id:
             raise AuthError(
                 "invalid token: it names another signing key ('kid'); "
@@ -116,7 +116,7 @@ class LocalVerifier(TokenVerifier):
                 leeway=CLOCK_SKEW_S,
             )
         except jwt.PyJWTError as e:
-            raise AuthError(f"invalid token: {e}") from e
+            raise refusal(e) from e
         return claims
 
 
@@ -136,7 +136,7 @@ class LocalIssuer(LocalVerifier):
         unencrypted RSA private key, or that other users may read or change, is an
         :class:`AuthError` naming the path.
         """
-        if path.exists():
+        if _exists(path):
             return cls._load(path)
         issuer = cls()
         pem = issuer._key.private_bytes(
@@ -164,7 +164,7 @@ class LocalIssuer(LocalVerifier):
                 f.write(pem)
             _publish(draft, path, pem)
         except FileExistsError:
-            if path.exists():  # another process created it first: share that key
+            if _exists(path):  # another process created it first: share that key
                 return cls._load(path)
             raise AuthError(
                 f"cannot create the development key {path}: it is a broken symbolic link"
@@ -207,6 +207,14 @@ class LocalIssuer(LocalVerifier):
         if principal.restaurant is not None:
             claims["restaurant"] = principal.restaurant
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.key_id})
+
+
+def dev_verifier(path: Path) -> LocalVerifier:
+    """The verifier of the development key at ``path``: the key there (a deployment's public
+    key, or the issuer's private key), or a new issuer's when there is none yet (created on
+    first use, as :meth:`LocalIssuer.from_file` does). A key that cannot be read, created or
+    used is an :class:`AuthError` naming the path."""
+    return LocalVerifier.from_file(path) if _exists(path) else LocalIssuer.from_file(path)
 
 
 def _reason(error: OSError) -> str:
@@ -257,11 +265,20 @@ def _require_private(path: Path) -> None:
         )
 
 
+def _exists(path: Path) -> bool:
+    """Whether there is a key file at ``path``, or an :class:`AuthError` when that cannot be
+    told (a directory on the way that may not be searched, a name too long)."""
+    try:
+        return path.exists()
+    except OSError as e:
+        raise AuthError(f"cannot read the development key {path}: {_reason(e)}") from e
+
+
 def _read_key(path: Path) -> bytes:
     """The bytes of the key file at ``path``, or an :class:`AuthError` saying why not."""
-    if path.is_dir():
-        raise AuthError(f"the development key {path} is a directory; it must name the key file")
     try:
+        if path.is_dir():
+            raise AuthError(f"the development key {path} is a directory; it must name the key file")
         return path.read_bytes()
     except OSError as e:
         raise AuthError(f"cannot read the development key {path}: {_reason(e)}") from e

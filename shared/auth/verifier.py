@@ -9,10 +9,35 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+import jwt
+
 from shared.auth.principal import AuthError, Principal, VerifierUnavailable
 
 CLOCK_SKEW_S = 30
 """How far the issuer's clock may be ahead of or behind ours (``iat``, ``nbf``, ``exp``)."""
+_QUOTING_REASONS = {
+    "Invalid header string": "its header is not a JSON object",
+    "Invalid payload string": "its payload is not a JSON object",
+    "Unsupported critical extension": (
+        "its header names a critical extension ('crit') this API does not support"
+    ),
+}
+"""PyJWT's reasons that go on to quote the token (``reason: what it holds``), and ours."""
+
+
+def refusal(error: jwt.PyJWTError) -> AuthError:
+    """The :class:`AuthError` for a token PyJWT refused, saying why in PyJWT's words, but
+    never repeating what the token holds.
+
+    The reason reaches the caller (the 401's body and its ``WWW-Authenticate`` challenge):
+    the few of PyJWT's that quote the token (a critical extension it does not support, a
+    header that is not JSON) would send back whatever anyone put in one, so ours replace them.
+    """
+    reason = str(error)
+    quoting, colon, _ = reason.partition(": ")
+    if colon and quoting in _QUOTING_REASONS:
+        reason = _QUOTING_REASONS[quoting]
+    return AuthError(f"invalid token: {reason}")
 
 
 class TokenVerifier(ABC):

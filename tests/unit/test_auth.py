@@ -800,6 +800,40 @@ def test_past_the_grace_period_a_failing_key_endpoint_is_an_outage(jwks_server, 
     assert status_of(verifier, google_token(key, "food-prod", sub="uid-3")) == 503
 
 
+def test_while_the_key_endpoint_fails_a_key_the_last_set_lacks_is_an_outage_not_a_bad_token(
+    jwks_server, published
+) -> None:
+    # A long outage outlives Google's key rotation: tokens signed with a key rotated in
+    # since cannot be checked. A 401 would have the client sign in again, for a token
+    # naming the same key: every one of them is a 503 until the key set can be fetched.
+    old, url = jwks_server
+    verifier = IdentityPlatformVerifier(
+        "food-prod", jwks_url=url, keys_lifespan_s=0.2, keys_grace_s=60, refresh_cooldown_s=60
+    )
+    assert verifier.verify(google_token(old, "food-prod", sub="uid-1"))
+    new = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    published["body"] = jwks_body(k1=old, k2=new)
+    published["status"] = 503
+    time.sleep(0.3)  # the key set's lifespan is over
+    claims = jwt.decode(google_token(old, "food-prod"), options={"verify_signature": False})
+
+    for n in range(3):
+        token = jwt.encode(claims | {"sub": f"uid-{n + 2}"}, new, "RS256", headers={"kid": "k2"})
+        with pytest.raises(VerifierUnavailable):
+            verifier.verify(token)
+    answer = answer_of(verifier, token)
+    assert answer.status_code == 503
+    assert 1 <= int(answer.headers["Retry-After"]) <= 60
+    assert verifier.verify(google_token(old, "food-prod", sub="uid-9"))  # the last set serves
+    assert published["fetches"] == 3  # the set, its failed refetch, one forced refresh
+
+    published["status"] = 200
+    verifier = IdentityPlatformVerifier("food-prod", jwks_url=url)
+    forged = jwt.encode(claims, new, "RS256", headers={"kid": "made-up"})
+    with pytest.raises(AuthError, match="no published key"):  # the endpoint answers: a 401
+        verifier.verify(forged)
+
+
 # -- Google's key endpoint failing before any key set was fetched: one fetch per cooldown ----
 
 

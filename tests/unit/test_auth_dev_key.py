@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from shared.auth import AuthError, LocalIssuer, LocalVerifier, Principal, verifier_from
+from shared.api import HttpApi
+from shared.auth import (
+    AuthError,
+    LocalIssuer,
+    LocalVerifier,
+    Principal,
+    VerifierUnavailable,
+    verifier_from,
+)
 
 
 def test_a_key_being_written_is_never_read_half_written(
@@ -117,3 +125,34 @@ def test_a_bff_given_an_empty_dev_key_setting_verifies_with_the_default_key(
 
     assert verifier.verify(token) == Principal("customer", "alice")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["default"]
+
+
+def test_a_key_path_that_cannot_be_looked_at_is_a_clear_auth_error(tmp_path: Path) -> None:
+    # Not "no key yet": the file system cannot say (here a name too long; likewise a
+    # directory on the way that may not be searched).
+    key = tmp_path / ("k" * 300) / "key.pem"
+    with pytest.raises(AuthError, match=r"cannot read the development key .*: File name too long"):
+        LocalIssuer.from_file(key)
+    with pytest.raises(AuthError, match=r"cannot read the development key .*: File name too long"):
+        LocalVerifier.from_file(key)
+
+
+def test_a_bff_whose_key_path_cannot_be_looked_at_answers_503_not_500(tmp_path: Path) -> None:
+    key = tmp_path / ("k" * 300) / "key.pem"
+    token = LocalIssuer().mint(Principal("customer", "alice"))
+    with pytest.raises(VerifierUnavailable) as refused:
+        verifier_from({"DEV_KEY": str(key)}).verify(token)
+    assert str(key) not in str(refused.value)
+
+    api = HttpApi("Probe", verifier_from({"DEV_KEY": str(key)}))
+
+    @api.route("GET", "/me", actors={"customer"})
+    def me(caller: Principal) -> dict[str, str]:
+        """Who the caller is."""
+        return {"subject": caller.subject}
+
+    answered = (
+        api.flask_app().test_client().get("/me", headers={"Authorization": f"Bearer {token}"})
+    )
+    assert answered.status_code == 503
+    assert "Retry-After" in answered.headers
