@@ -5,6 +5,7 @@ from __future__ import annotations
 from order import intake_esg, lifecycle_control, pos_esg, status_esg
 from order.contracts import PUBLISHED
 from order.lifecycle_control.event_store import EVENTS
+from order.migrations import MIGRATIONS
 from order.ports import bootstrap
 from order.pos_esg.webhook import INBOX
 from shared.runtime.app import SubsystemApp
@@ -26,4 +27,4 @@ TOPOLOGY = Subsystem(
     ttl_collections=(EVENTS, INBOX),
 )
 
-APP = SubsystemApp(TOPOLOGY, bootstrap, contracts=PUBLISHED)
+APP = SubsystemApp(TOPOLOGY, bootstrap, contracts=PUBLISHED, migrations=MIGRATIONS)

@@ -6,6 +6,7 @@ from restaurant import catalog_esg, kitchen_bff, order_esg, profile_bff
 from restaurant.contracts import PUBLISHED
 from restaurant.kitchen_bff.listener import LEFT_TO_POS
 from restaurant.kitchen_bff.models import TICKETS
+from restaurant.migrations import MIGRATIONS as RETENTION_MIGRATIONS
 from restaurant.order_esg.pickups import HEARD
 from restaurant.ports import bootstrap
 from restaurant.profile_bff.migrations import MIGRATIONS as PROFILE_MIGRATIONS
@@ -21,9 +22,15 @@ TOPOLOGY = Subsystem(
     indexes=(
         Index("tickets", ("restaurantId", "status", "receivedAt")),
         Index("tickets", ("restaurantId", "status", "receivedAt desc")),
+        Index("tickets", ("status", "answerBy")),  # kitchen-bff's lapse schedule
     ),
     # Notes and markers of orders the kitchen keeps no ticket of (restaurant.retention).
     ttl_collections=(HEARD, LEFT_TO_POS, TICKETS),
 )
 
-APP = SubsystemApp(TOPOLOGY, bootstrap, contracts=PUBLISHED, migrations=PROFILE_MIGRATIONS)
+APP = SubsystemApp(
+    TOPOLOGY,
+    bootstrap,
+    contracts=PUBLISHED,
+    migrations=(*PROFILE_MIGRATIONS, *RETENTION_MIGRATIONS),
+)

@@ -214,14 +214,16 @@ class StaffApp:
         self._remember([ticket])
 
     def _remember(self, tickets: list[dict[str, Any]]) -> None:
-        """Keep the tag of each ticket as read: its ``revision``, quoted as its ``ETag`` (none
-        from a kitchen that counts no revisions: the next answer goes unconditionally)."""
+        """Keep the tag of each ticket as read: its ``revision``, and ``-expired`` once it is,
+        quoted as its ``ETag`` (none from a kitchen that counts no revisions: the next answer
+        goes unconditionally)."""
         for ticket in tickets:
             revision = ticket.get("revision")
             if revision is None:
                 self._read.pop(ticket["id"], None)
             else:
-                self._read[ticket["id"]] = f'"{revision}"'
+                expired = "-expired" if ticket.get("expired") else ""
+                self._read[ticket["id"]] = f'"{revision}{expired}"'
 
 
 class PosTerminal:

@@ -3,8 +3,13 @@
 The queue holds the open tickets (new, accepted, ready); finished ones (rejected,
 cancelled, picked up) leave it for the history. Both come a page at a time
 (:mod:`shared.stores.paging`): a ticket whose time to answer ran out stays queued until
-Order's cancellation is heard, so a queue has no length a single answer could be trusted
-with.
+Order's cancellation is heard (or, should it never be, for a day:
+:mod:`restaurant.kitchen_bff.lapse`), so a queue has no length a single answer could be
+trusted with.
+
+A ticket's ``ETag`` is its revision, and says whether it is ``expired``
+(:func:`~restaurant.kitchen_bff.models.ticket_tag`): the one part of the answer that
+changes with the clock rather than with the ticket.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import flask
 
 from restaurant.kitchen_bff.models import (
     FINAL_STATUSES,
+    LAPSED_AT,
     OPEN_STATUSES,
     TICKETS,
     WITHDRAWN_UNSEEN,
@@ -26,7 +32,10 @@ from restaurant.kitchen_bff.models import (
     Ticket,
     TicketList,
     TicketPage,
+    is_expired,
     revised,
+    stored_tag,
+    ticket_revision,
     ticket_tag,
 )
 from shared.api import HttpApi, HttpError, IfMatch, entity_tag, if_match
@@ -43,8 +52,8 @@ ORDER = ORDERS + "/{order_id}"
 HISTORY = ORDERS + "/history"
 NO_SUCH_ORDER = "the restaurant has no such order"
 CHANGED_SINCE = (
-    "`If-Match` names another revision of the ticket than its current one (a colleague "
-    "answered it, or Order withdrew it, since it was read): nothing is done"
+    "`If-Match` names another tag of the ticket than its current one (a colleague answered "
+    "it, Order withdrew it, or its time to answer ran out, since it was read): nothing is done"
 )
 
 
@@ -123,10 +132,11 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         and publishes nothing; with other ``prepMinutes`` it is a 409.
 
         Accepting with ``If-Match`` (the ``ETag`` of the ticket as read) is done only if
-        the ticket is still at that revision: if a colleague answered it, or Order withdrew
-        it, since, it is refused with 412 and nothing changes. The same answer given already
-        is answered 200 all the same, whatever ``If-Match`` says, and a retry with the first
-        request's ``Idempotency-Key`` gets the first answer again."""
+        the ticket is still as read: if a colleague answered it, Order withdrew it, or its
+        time to answer ran out (its ``ETag`` then ends ``-expired``), since, it is refused
+        with 412 and nothing changes. The same answer given already is answered 200 all the
+        same, whatever ``If-Match`` says, and a retry with the first request's
+        ``Idempotency-Key`` gets the first answer again."""
         _require_staff_of(caller, restaurant_id)
         asked = {"status": "accepted", "prepMinutes": body.prep_minutes}
         now = ports.clock.now_ms()
@@ -162,10 +172,11 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
         and publishes nothing; with another reason it is a 409.
 
         Rejecting with ``If-Match`` (the ``ETag`` of the ticket as read) is done only if
-        the ticket is still at that revision: if a colleague answered it, or Order withdrew
-        it, since, it is refused with 412 and nothing changes. The same answer given already
-        is answered 200 all the same, whatever ``If-Match`` says, and a retry with the first
-        request's ``Idempotency-Key`` gets the first answer again."""
+        the ticket is still as read: if a colleague answered it, Order withdrew it, or its
+        time to answer ran out (its ``ETag`` then ends ``-expired``), since, it is refused
+        with 412 and nothing changes. The same answer given already is answered 200 all the
+        same, whatever ``If-Match`` says, and a retry with the first request's
+        ``Idempotency-Key`` gets the first answer again."""
         _require_staff_of(caller, restaurant_id)
         asked = {"status": "rejected", "reason": body.reason}
         now = ports.clock.now_ms()
@@ -265,7 +276,7 @@ def _move(
         found[:] = [ticket]
         if all(ticket.get(name) == value for name, value in asked.items()):
             return None  # asked again: the ticket holds it already
-        _require_match(ticket, expected, order_id)
+        _require_match(ticket, expected, order_id, answered_at)
         if ticket["status"] == asked["status"]:
             _refuse_other_details(ticket, asked, order_id, outcome)
         if ticket["status"] not in sources:
@@ -274,7 +285,7 @@ def _move(
                 f"order {order_id} is {_status_of(ticket)}; "
                 f"it can be {outcome} only when {' or '.join(sources)}",
             )
-        if _expired(ticket, answered_at):
+        if is_expired(ticket, answered_at):
             raise HttpError(
                 409,
                 f"the time to answer order {order_id} ran out at {_utc(ticket['answerBy'])}: "
@@ -286,16 +297,22 @@ def _move(
     return _view(found[0] if moved is None else moved, answered_at)
 
 
-def _require_match(ticket: Doc, expected: IfMatch | None, order_id: str) -> None:
-    """412 when ``expected`` (the request's ``If-Match``) does not name ``ticket`` as it is."""
-    current = ticket_tag(ticket)
+def _require_match(ticket: Doc, expected: IfMatch | None, order_id: str, at: int) -> None:
+    """412 when ``expected`` (the request's ``If-Match``) does not name ``ticket`` as it is
+    at ``at``."""
+    current = stored_tag(ticket, at)
     if expected is None or expected.matches(current):
         return
+    ran_out = (
+        f" and its time to answer ran out at {_utc(ticket['answerBy'])}"
+        if is_expired(ticket, at)
+        else ""
+    )
     raise HttpError(
         412,
         f"order {order_id} changed since the revision If-Match names: it is "
-        f"{_status_of(ticket)} now, at revision {current} (ETag {entity_tag(current)}); "
-        "nothing was done: read it again and answer it as it is",
+        f"{_status_of(ticket)} now, at revision {ticket_revision(ticket)}{ran_out} "
+        f"(ETag {entity_tag(current)}); nothing was done: read it again and answer it as it is",
     )
 
 
@@ -311,15 +328,9 @@ def _refuse_other_details(ticket: Doc, asked: Doc, order_id: str, outcome: str) 
         )
 
 
-def _expired(ticket: Doc, at: int) -> bool:
-    """Whether ``ticket`` is new and its time to answer ran out before ``at``."""
-    answer_by: int | None = ticket.get("answerBy")
-    return ticket["status"] == "new" and answer_by is not None and at > answer_by
-
-
 def _view(ticket: Doc, now: int) -> Ticket:
     """The ticket as staff see it at ``now``."""
-    return Ticket.model_validate({**ticket, "expired": _expired(ticket, now)})
+    return Ticket.model_validate({**ticket, "expired": is_expired(ticket, now)})
 
 
 def _status_of(ticket: Doc) -> str:
@@ -328,6 +339,8 @@ def _status_of(ticket: Doc) -> str:
     cancelled_for = ticket.get("cancelledFor")
     if status == "cancelled" and cancelled_for:
         return f"{status} (by the Order subsystem: {cancelled_for})"
+    if status == "cancelled" and ticket.get(LAPSED_AT) is not None:
+        return f"{status} (unanswered in time: the Order subsystem cancels such orders)"
     return status
 
 

@@ -33,6 +33,10 @@ had not cancelled: it also closes a ticket the kitchen rejected (Order heard of 
 pickup first and left the rejection aside) or that a later cancellation closed
 first (the order was not delivered in time), so the ticket ends ``picked-up``
 whichever Order's announcements the kitchen hears first.
+
+A new ticket whose cancellation is not heard a day after its time to answer ran out is
+closed by the kitchen itself (:mod:`restaurant.kitchen_bff.lapse`); the cancellation, heard
+later after all, only adds its reason.
 """
 
 from __future__ import annotations
@@ -47,7 +51,13 @@ from restaurant.events import (
     ORDER_WITHDRAWN,
     RESTAURANT_UPDATED,
 )
-from restaurant.kitchen_bff.models import FINAL_STATUSES, TICKETS, WITHDRAWN_UNSEEN, revised
+from restaurant.kitchen_bff.models import (
+    FINAL_STATUSES,
+    LAPSED_AT,
+    TICKETS,
+    WITHDRAWN_UNSEEN,
+    revised,
+)
 from restaurant.retention import EXPIRES, TOO_LATE, expire_at
 from shared.exceptions import NotYet
 from shared.stores import apply_event
@@ -181,7 +191,8 @@ def _to_pos(store: AbstractDocumentStore, order: Doc) -> bool:
 def _close(status: str) -> Step:
     """A step that moves a ticket that is not final yet to ``status`` (and one the kitchen
     rejected or Order cancelled to ``picked-up``); a withdrawal (``cancelled``) of an order
-    not queued yet leaves the marker that keeps it out."""
+    not queued yet leaves the marker that keeps it out, and one of an order the kitchen
+    closed itself (:mod:`restaurant.kitchen_bff.lapse`) says why Order cancelled it."""
 
     def close(event: Envelope, store: AbstractDocumentStore, now_ms: int) -> None:
         order = event.body
@@ -190,7 +201,11 @@ def _close(status: str) -> Step:
             if ticket is None and status == "cancelled" and not _to_pos(store, order):
                 marker = {"status": WITHDRAWN_UNSEEN, EXPIRES: expire_at(now_ms)}
                 return {"id": order["id"], "restaurantId": order["restaurantId"], **marker}
-            if ticket is None or ticket["status"] in {status, WITHDRAWN_UNSEEN}:
+            if ticket is None:
+                return None
+            if _reason_unheard(ticket, status) and order.get("reason"):
+                return revised(ticket, {"cancelledFor": order["reason"]})
+            if ticket["status"] in {status, WITHDRAWN_UNSEEN}:
                 return None
             if ticket["status"] in FINAL_STATUSES and status != "picked-up":
                 return None
@@ -200,6 +215,17 @@ def _close(status: str) -> Step:
         store.update(TICKETS, order["id"], updater)
 
     return close
+
+
+def _reason_unheard(ticket: Doc, status: str) -> bool:
+    """Whether ``ticket`` is one the kitchen closed itself and ``status`` is Order's
+    cancellation of it, whose reason the ticket does not hold yet."""
+    return (
+        status == "cancelled"
+        and ticket["status"] == "cancelled"
+        and ticket.get(LAPSED_AT) is not None
+        and not ticket.get("cancelledFor")
+    )
 
 
 _APPLY: dict[str, Step] = {

@@ -35,25 +35,49 @@ OPEN_STATUSES: tuple[str, ...] = get_args(OpenStatus)
 FINAL_STATUSES = frozenset({"rejected", "cancelled", "picked-up"})
 """A ticket in one of these is in the kitchen's history, for good: only Order's word that the
 driver collected the order turns a ``rejected`` or ``cancelled`` one ``picked-up``."""
+EXPIRED_TAG = "-expired"
+"""What the tag of an expired ticket adds to its revision (:func:`ticket_tag`)."""
+LAPSED_AT = "lapsedAt"
+"""When the kitchen closed a ``new`` ticket itself, :data:`LAPSE_AFTER` past its
+``answerBy``, never having heard Order's cancellation
+(:data:`~restaurant.kitchen_bff.lapse.LAPSE_AFTER`)."""
 QUEUE_LIMIT = MAX_PAGE_LIMIT
 """How many tickets a page of the queue holds when ``?limit=`` is left out: as many as a page
 may, so that a client reading one page sees the whole queue of any working kitchen."""
 
 
-def _revision(ticket: Mapping[str, Any]) -> int:
+def ticket_revision(ticket: Mapping[str, Any]) -> int:
     """The ticket's revision: 0 for one queued before tickets counted their changes."""
     return int(ticket.get(REVISION) or 0)
 
 
-def ticket_tag(ticket: Mapping[str, Any]) -> str:
-    """The opaque tag of a ticket (stored, or its JSON view): its revision, which every
-    change of the ticket counts; answered quoted as the ticket's ``ETag``."""
-    return str(_revision(ticket))
+def is_expired(ticket: Mapping[str, Any], at: int) -> bool:
+    """Whether ``ticket`` (stored) is new and its time to answer ran out before ``at``."""
+    answer_by: int | None = ticket.get("answerBy")
+    return ticket["status"] == "new" and answer_by is not None and at > answer_by
+
+
+def ticket_tag(view: Mapping[str, Any]) -> str:
+    """The opaque tag of a ticket as answered (its JSON view, ``expired`` included): its
+    revision, which every change of the ticket counts, with ``-expired`` once its time to
+    answer ran out (``3``, then ``3-expired``); answered quoted as the ticket's ``ETag``.
+
+    ``expired`` changes with the clock, not with the ticket, so the tag has it too: a strong
+    entity tag names one representation (RFC 9110, section 8.8.1), and a copy read before the
+    time ran out is not the ticket as it is now.
+    """
+    revision = str(ticket_revision(view))
+    return f"{revision}{EXPIRED_TAG}" if view.get("expired") else revision
+
+
+def stored_tag(ticket: Mapping[str, Any], at: int) -> str:
+    """The :func:`ticket_tag` of a stored ``ticket`` as it would be answered at ``at``."""
+    return ticket_tag({**ticket, "expired": is_expired(ticket, at)})
 
 
 def revised(ticket: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
     """``ticket`` with ``changes``, as its next revision."""
-    return {**ticket, **changes, REVISION: _revision(ticket) + 1}
+    return {**ticket, **changes, REVISION: ticket_revision(ticket) + 1}
 
 
 class Body(RequestBody):
@@ -102,10 +126,13 @@ class Ticket(ResponseView):
     afterwards both are refused (409) and the Order subsystem cancels the order as the
     restaurant's timeout; ``null`` for an order Order placed before it said."""
     expired: bool = False
-    """Whether the order is ``new`` and its ``answerBy`` has passed: it can no longer be
-    accepted or rejected (409), and stays in the queue only until the Order subsystem's
-    cancellation (``restaurant-timeout``) arrives, a few minutes later, and moves it to the
-    history; ``false`` for every other ticket."""
+    """Whether the order is ``new`` and its ``answerBy`` has passed, as of this answer: it can
+    no longer be accepted or rejected (409), and stays in the queue only until the Order
+    subsystem's cancellation (``restaurant-timeout``) arrives, a few minutes later, and moves
+    it to the history (should that cancellation never be heard, the kitchen moves it there
+    itself a day after ``answerBy``: see ``lapsedAt``); ``false`` for every other ticket. It
+    turns ``true`` with the clock, not with a change of the ticket: the ``ETag`` says so too
+    (``"1"``, then ``"1-expired"``)."""
     prep_minutes: int | None = None
     """How many minutes the kitchen said it needs, from when it accepted the order; ``null``
     unless it accepted it."""
@@ -119,16 +146,22 @@ class Ticket(ResponseView):
     then."""
     revision: int = 0
     """Which version of the ticket this is: 1 when it was queued, one more at each change
-    (an answer, Order's cancellation, the driver's collection); 0 for one queued before
-    changes were counted and unchanged since. The answer's ``ETag`` is it, quoted
-    (``"2"``): sent back as ``If-Match``, an answer is given only if the ticket is still as
-    read, and refused with 412 otherwise."""
+    (an answer, Order's cancellation, the driver's collection, the kitchen closing it
+    unanswered); 0 for one queued before changes were counted and unchanged since. The
+    answer's ``ETag`` is it, quoted (``"2"``), followed by ``-expired`` while ``expired`` is
+    ``true`` (``"1-expired"``): sent back as ``If-Match``, an answer is given only if the
+    ticket is still as read (its time to answer included), and refused with 412 otherwise."""
     cancelled_for: str | None = None
     """Why the Order subsystem withdrew the order, once ``cancelled``: ``customer`` (the
     customer cancelled it), ``restaurant-timeout`` (nobody answered in time), ``no-driver``
     (no driver took it), ``driver-no-show`` (its driver never came), or a reason Order adds
-    later; ``null`` otherwise, and for an order withdrawn before the reason was passed
-    on."""
+    later; ``null`` otherwise, for an order withdrawn before the reason was passed on, and
+    for one the kitchen closed itself (``lapsedAt``) until Order's word arrives."""
+    lapsed_at: int | None = None
+    """When the kitchen closed the order itself, in epoch milliseconds (UTC): it was still
+    ``new`` a day after its ``answerBy``, and Order's cancellation, certain once ``answerBy``
+    passed unanswered, was never heard (lost to a fault). The ticket is then ``cancelled``
+    and in the history; ``null`` for every other ticket."""
 
 
 class TicketList(ResponseView):
@@ -139,7 +172,7 @@ class TicketList(ResponseView):
     """This page's open tickets (``new``, ``accepted`` and ``ready``, or only the
     ``?status=`` asked for), oldest ``receivedAt`` first (then by id); at most ``limit``. A
     ``new`` ticket whose time to answer ran out is still listed, ``expired``, until Order's
-    cancellation arrives."""
+    cancellation arrives, or for a day after its ``answerBy`` at most."""
     next: str | None = None
     """The ``after`` of the following page (an opaque token); ``null`` on the last page. A
     client that shows the whole queue follows it until it is ``null``."""

@@ -10,22 +10,39 @@ them after every apply).
 A migration must be idempotent: it runs after every deployment, and may run
 while the functions write the same documents. :func:`rewrite_each` gives both:
 it changes one document at a time in a transaction, from the document as it is
-then, and leaves alone those already up to date.
+then, and leaves alone those already up to date. :func:`expire_unstamped` gives
+records stored before they carried their TTL field (:data:`EXPIRES`) one, so that
+Firestore's TTL policy deletes them too.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from shared.exceptions import TopologyError
+from shared.exceptions import KitError, TopologyError
+from shared.idempotency_keys import EXPIRES
+from shared.stores.query import matches
 
 if TYPE_CHECKING:
-    from shared.stores.base import AbstractDocumentStore, Doc
+    from shared.stores.base import AbstractDocumentStore, Doc, Where
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+class RewriteFailed(KitError):
+    """A document could not be rewritten (the documents rewritten before it stay so); the
+    error it failed with is its ``__cause__``."""
+
+    def __init__(self, document: str, changed: int, error: Exception) -> None:
+        super().__init__(
+            f"{document} ({type(error).__name__}: {error}), after changing "
+            f"{changed} document{'s' * (changed != 1)}"
+        )
+        self.document, self.changed, self.error = document, changed, error
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,21 +66,56 @@ def rewrite_each(
     store: AbstractDocumentStore,
     collection: str,
     rewrite: Callable[[Doc], Doc | None],
+    where: Sequence[Where] = (),
 ) -> int:
-    """Rewrite every document of ``collection`` that ``rewrite`` changes; returns how many.
+    """Rewrite every document of ``collection`` (matching ``where``) that ``rewrite``
+    changes; returns how many.
 
     ``rewrite`` gets a document as stored and returns it as it should be, or
     ``None`` when it is up to date. Each document is rewritten in its own
-    transaction from its value at that moment, so a function writing it meanwhile
-    loses nothing. Reads the whole collection: meant for views of a few thousand
-    documents, not for an event store.
+    transaction from its value at that moment (left alone if it no longer matches
+    ``where``), so a function writing it meanwhile loses nothing. A document up to
+    date as the collection is read is not read again: a run with nothing to change
+    reads the documents once and writes nothing. Reads every match at once: meant
+    for a few thousand documents, or for records kept a month, not for an event
+    store kept for good.
+
+    A document that cannot be rewritten (``rewrite`` fails on it, or the store does)
+    stops the run with a :class:`RewriteFailed` naming it.
     """
     changed = 0
-    for document in store.query(collection):
+    for document in store.query(collection, where):
 
         def updater(current: Doc | None) -> Doc | None:
-            return None if current is None else rewrite(current)
+            if current is None or not all(matches(current, w) for w in where):
+                return None
+            return rewrite(current)
 
-        if store.update(collection, document.key, updater) is not None:
-            changed += 1
+        try:
+            if rewrite(document.data) is None:
+                continue  # a function writing it since writes it as this code does
+            if store.update(collection, document.key, updater) is not None:
+                changed += 1
+        except Exception as error:
+            raise RewriteFailed(f"{collection}/{document.key}", changed, error) from error
     return changed
+
+
+def expire_unstamped(
+    store: AbstractDocumentStore,
+    collection: str,
+    expires: datetime,
+    where: Sequence[Where] = (),
+) -> int:
+    """Give every document of ``collection`` (matching ``where``) that holds no timestamp in
+    :data:`EXPIRES` ``expires`` there; returns how many.
+
+    Firestore's TTL policy deletes only documents whose TTL field holds a timestamp: one
+    stored before it carried the field, or holding another type of value there (epoch
+    milliseconds, say), would be kept for good.
+    """
+
+    def stamped(doc: Doc) -> Doc | None:
+        return None if isinstance(doc.get(EXPIRES), datetime) else {**doc, EXPIRES: expires}
+
+    return rewrite_each(store, collection, stamped, where)

@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from shared.exceptions import KitError
+from shared.migrations import RewriteFailed
+from shared.migrations.dry_run import ReadOnlyStore
 from shared.runtime import operator
 from shared.settings import Settings
 from shared.system import load_subsystems
@@ -62,6 +64,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     parser.add_argument(
         "--list", action="store_true", help="name each migration and what it does; run none"
     )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="count the documents each migration would change, from the documents as stored "
+        "(a migration does not see what the ones before it would change); write nothing",
+    )
     parser.set_defaults(run=_run)
 
 
@@ -74,7 +82,7 @@ def _run(args: argparse.Namespace) -> int:
             for migration in app.migrations:
                 print(f"{app.name}/{migration.name}: {migration.summary}")
         return 0
-    migrate(apps, lambda name: operator.connect(name)[0])
+    migrate(apps, lambda name: operator.connect(name)[0], dry_run=args.dry_run)
     return 0
 
 
@@ -89,10 +97,14 @@ def chosen(names: Sequence[str]) -> list[SubsystemApp[Any]]:
     return [apps[name] for name in dict.fromkeys(names)] if names else list(apps.values())
 
 
-def migrate(apps: Sequence[SubsystemApp[Any]], connect: Connect) -> Mapping[str, int]:
+def migrate(
+    apps: Sequence[SubsystemApp[Any]], connect: Connect, *, dry_run: bool = False
+) -> Mapping[str, int]:
     """Run every migration of ``apps`` on the store ``connect`` gives for each subsystem,
     printing a line each; returns the documents each migration changed, by
-    ``subsystem/migration``. A subsystem without migrations is not connected to.
+    ``subsystem/migration``. A subsystem without migrations is not connected to. With
+    ``dry_run``, each runs on the store read only (:class:`ReadOnlyStore`): what it would
+    change is counted, and nothing is written.
 
     The first migration that fails stops the run with a :class:`MigrationError` naming it.
     """
@@ -101,19 +113,34 @@ def migrate(apps: Sequence[SubsystemApp[Any]], connect: Connect) -> Mapping[str,
         if not app.migrations:
             continue
         store = connect(app.name)
+        if dry_run:
+            store = ReadOnlyStore(store)
         for migration in app.migrations:
             name = f"{app.name}/{migration.name}"
             try:
                 changed[name] = migration.run(store)
             except Exception as error:  # a store error: stop and say which migration
                 raise MigrationError(
-                    f"{name} failed ({type(error).__name__}: {error}); the migrations after "
-                    "it did not run: fix the cause and run `fooddelivery migrate` again"
+                    f"{name} failed {_failure(error)}; the migrations after it did not run: "
+                    "fix the cause and run `fooddelivery migrate` again"
                 ) from error
-            print(f"{name}: {_documents(changed[name])} changed")
+            print(f"{name}: {_documents(changed[name])} {'would change' if dry_run else 'changed'}")
     if not changed:
         print("no migrations to run", file=sys.stderr)
+    elif dry_run:
+        print("dry run: nothing was written", file=sys.stderr)
     return changed
+
+
+def _failure(error: Exception) -> str:
+    """Why a migration failed, and at which document when it says."""
+    if isinstance(error, RewriteFailed):
+        cause = error.error
+        return (
+            f"({type(cause).__name__}: {cause}) at {error.document}, after changing "
+            f"{_documents(error.changed)}"
+        )
+    return f"({type(error).__name__}: {error})"
 
 
 def _documents(count: int) -> str:

@@ -241,7 +241,7 @@ def test_after_the_apply_each_subsystems_migrations_run_on_its_project(
 
     assert command.run_deploy(args(), shell) == 0
 
-    assert reached == [("customer", "gcp", "fd-customer-dev")]  # order has no migrations
+    assert reached == [("customer", "gcp", "fd-customer-dev"), ("order", "gcp", "fd-order-dev")]
     assert legacy.get(RESTAURANTS, "r-1") == {
         "id": "r-1",
         "name": "Öz Kebap",

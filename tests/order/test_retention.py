@@ -6,7 +6,7 @@ import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
-from order.topology import TOPOLOGY
+from order.topology import APP, TOPOLOGY
 from shared.envelope import MAX_TIMESTAMP
 from shared.stores import Where
 from shared.topology import Topic
@@ -97,3 +97,27 @@ def test_an_event_timestamped_past_the_last_expiry_there_is_recorded_as_heard(
     [doc] = order_system.store.query("order-events", [Where("orderId", "==", "o-1")])
     assert doc.data["expireAt"] == month_after(now)
     assert (order_system.order()["status"], order_system.order()["changedAt"]) == ("placed", now)
+
+
+def test_events_recorded_before_they_expired_expire_once_migrated_and_fold_nothing_anew(
+    order_system: OrderSystem,
+) -> None:
+    """A version before order.retention stored events without ``expireAt``: Firestore's TTL
+    would keep them for good. The migration gives them one a month on, and the rewrite is
+    no new event to fold or announce."""
+    order_system.send("customer", order_system.order_placed())
+    order_system.send("restaurant", order_system.answer("accepted", prepMinutes=15))
+    for doc in order_system.store.query("order-events"):
+        old = {name: value for name, value in doc.data.items() if name != "expireAt"}
+        order_system.store.put("order-events", doc.key, old)
+    order = order_system.order()
+    announced = len(order_system.published())
+
+    assert [m.run(order_system.store) for m in APP.migrations] == [2]
+    order_system.system.run_until_quiet()
+
+    expiries = [d.data["expireAt"] for d in order_system.store.query("order-events")]
+    assert expiries and all(isinstance(expires, datetime) for expires in expiries)
+    assert (order_system.order(), len(order_system.published())) == (order, announced)
+    assert order_system.faults() == []
+    assert [m.run(order_system.store) for m in APP.migrations] == [0]

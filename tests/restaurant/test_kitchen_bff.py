@@ -129,6 +129,7 @@ def test_a_placed_order_shows_up_as_a_new_ticket(kitchen: Restaurant) -> None:
                 "readyAt": None,
                 "revision": 1,
                 "cancelledFor": None,
+                "lapsedAt": None,
             }
         ],
         "next": None,

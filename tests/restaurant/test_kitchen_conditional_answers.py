@@ -11,7 +11,7 @@ import pytest
 
 from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
 from scenario.actors import ApiError, StaffApp, Urls
-from tests.restaurant.conftest import Restaurant
+from tests.restaurant.conftest import ANSWER_MS, Restaurant
 
 if TYPE_CHECKING:
     from werkzeug.test import TestResponse
@@ -285,3 +285,21 @@ def test_the_staff_app_answers_a_ticket_it_never_read_unconditionally(
     staff_app(kitchen, wire).accept("o-1")
     assert "If-Match" not in wire.sent[-1]
     assert stored(kitchen)["status"] == "accepted"
+
+
+def test_the_staff_app_answering_a_ticket_it_read_expired_is_told_the_time_ran_out(
+    kitchen: Restaurant,
+) -> None:
+    """The tag the app keeps from the queue is the ticket's ``ETag`` there, ``-expired``
+    included: its late rejection is the 409 of a time run out, not a 412."""
+    wire = _Wire(kitchen)
+    app = staff_app(kitchen, wire)
+    kitchen.clock.advance(ANSWER_MS + 1)
+    assert [t["id"] for t in app.queue()] == ["o-1"]
+
+    with pytest.raises(ApiError) as refused:
+        app.reject("o-1", "out of mozzarella")
+
+    assert wire.sent[-1]["If-Match"] == read(kitchen).headers["ETag"] == '"1-expired"'
+    assert refused.value.status == 409
+    assert stored(kitchen)["status"] == "new"

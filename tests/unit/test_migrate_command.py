@@ -50,17 +50,35 @@ def test_migrate_runs_each_migration_and_says_what_it_changed(stores, capsys) ->
     assert "catalog-sort-names: 0 documents changed" in capsys.readouterr().out
 
 
+def test_a_dry_run_counts_what_would_change_and_writes_nothing(stores, capsys) -> None:
+    store = legacy_customer(stores)
+    before = {d.key: d.data for d in store.query(RESTAURANTS)}
+
+    assert main(["migrate", "--dry-run", "customer"]) == 0
+
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [
+        "customer/catalog-sort-names: 2 documents would change",
+        "customer/catalog-cuisine-tags: 1 document would change",
+        "customer/catalog-menus-listed: 0 documents would change",
+    ]
+    assert err == "dry run: nothing was written\n"
+    assert {d.key: d.data for d in store.query(RESTAURANTS)} == before
+    assert main(["migrate", "customer"]) == 0
+    assert "customer/catalog-sort-names: 2 documents changed" in capsys.readouterr().out
+
+
 def test_without_a_subsystem_every_subsystem_with_migrations_is_migrated(stores, capsys) -> None:
     legacy_customer(stores)
 
     assert main(["migrate"]) == 0
 
-    assert sorted(stores) == ["customer", "restaurant"]  # the others declare none
+    assert sorted(stores) == ["customer", "order", "restaurant"]  # delivery declares none
     assert "customer/catalog-sort-names: 2 documents changed" in capsys.readouterr().out
 
 
 def test_a_subsystem_without_migrations_says_so(stores, capsys) -> None:
-    assert main(["migrate", "order"]) == 0
+    assert main(["migrate", "delivery"]) == 0
     assert stores == {}
     assert capsys.readouterr().err == "no migrations to run\n"
 
@@ -108,9 +126,9 @@ def test_without_a_stack_or_a_project_the_command_says_how_to_reach_one(
     assert "FOODDELIVERY_MODE is not set: run `source <state dir>/env.sh` first" in err
 
 
-@pytest.mark.parametrize("argv", [["order"], ["--list"], []])
+@pytest.mark.parametrize("argv", [["delivery"], ["--list"], []])
 def test_an_unknown_mode_is_refused_with_the_accepted_ones(stores, monkeypatch, capsys, argv):
-    # `migrate order` and `--list` reach no store, so nothing else would read the mode
+    # `migrate delivery` and `--list` reach no store, so nothing else would read the mode
     monkeypatch.setenv("FOODDELIVERY_MODE", "bogus")
 
     assert main(["migrate", *argv]) == 2
@@ -120,3 +138,17 @@ def test_an_unknown_mode_is_refused_with_the_accepted_ones(stores, monkeypatch, 
         "fooddelivery: FOODDELIVERY_MODE must be memory, emulator or gcp, not 'bogus'\n",
     )
     assert stores == {}
+
+
+def test_a_document_a_migration_cannot_rewrite_is_named(stores, capsys) -> None:
+    store = legacy_customer(stores)
+    store.put(RESTAURANTS, "r-3", {"id": "r-3", "cuisine": "thai"})  # no name: hand-made
+
+    assert main(["migrate", "customer"]) == 2
+
+    err = capsys.readouterr().err
+    assert (
+        "customer/catalog-sort-names failed (KeyError: 'name') at catalog-restaurants/r-3, "
+        "after changing 2 documents; the migrations after it did not run"
+    ) in err
+    assert store.get(RESTAURANTS, "r-1")["sortName"] == "zaika"  # those before it stay done
