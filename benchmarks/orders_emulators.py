@@ -52,8 +52,8 @@ from typing import Any
 
 from measure import header, percentile, side_effect_failures, stop_on_sigterm
 
-from devstack.layout import MANIFEST, Manifest, Ports
-from devstack.live import LiveStack
+from devstack.layout import Manifest, Ports
+from devstack.live import LiveStack, NoStackError, attach
 from devstack.stack import DevOptions, DevStack
 from scenario.actors import (
     ApiError,
@@ -87,7 +87,12 @@ def main() -> int:
     stop_on_sigterm()
     print(header("orders_emulators", vars(args)), flush=True)
     if args.attach:
-        return run(Manifest.read(args.state_dir / MANIFEST), args)
+        try:
+            manifest = attach(args.state_dir)
+        except NoStackError as error:  # none there, still starting, or part of it down
+            print(f"orders_emulators: {error}", file=sys.stderr)
+            return 2
+        return run(manifest, args)
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
         stack = DevStack(
