@@ -24,6 +24,7 @@ import flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from devstack.host_runtime import HostRuntime, kind_of
+from shared.api import untyped_when_empty
 from shared.exceptions import EnvelopeError
 from shared.hub.message import parse_push
 from shared.runtime.faults import FAULTS_COLLECTION, refusal
@@ -47,6 +48,7 @@ def build_app(host: HostRuntime) -> WSGIApplication:
 
 def _root_app(host: HostRuntime) -> flask.Flask:
     app = flask.Flask(f"devstack-{host.app.name}")
+    app.after_request(untyped_when_empty)  # a 204 is no text/html page
     targets = host.targets()
     callables = {
         name: host.functions.target(name)

@@ -725,7 +725,7 @@ class _PrivateAnswer(flask.Response):
 def json_api_flask(name: str) -> flask.Flask:
     """A Flask app for a JSON API, named ``name``: every answer carries
     :data:`ANSWER_HEADERS`, one without content no ``Content-Type``
-    (:func:`_untyped_when_empty`), it serves no static files, and it reads JSON only, and no
+    (:func:`untyped_when_empty`), it serves no static files, and it reads JSON only, and no
     JSON readers differ on (:class:`_StrictJson`).
 
     Flask would serve, without a token, any file under ``static/`` of the current directory
@@ -735,11 +735,11 @@ def json_api_flask(name: str) -> flask.Flask:
     app.response_class = _PrivateAnswer
     app.json = _StrictJson(app)
     app.json.sort_keys = False
-    app.after_request(_untyped_when_empty)
+    app.after_request(untyped_when_empty)
     return app
 
 
-def _untyped_when_empty(answer: flask.Response) -> flask.Response:
+def untyped_when_empty(answer: flask.Response) -> flask.Response:
     """``answer`` without a ``Content-Type`` when it has no content (a 204, ``OPTIONS``'s
     answer): there is nothing for a type to describe (RFC 9110, section 8.3), and Flask's
     default, ``text/html``, would say there is a page. A ``HEAD`` answer keeps its ``GET``'s."""

@@ -47,7 +47,7 @@ def _topology(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    from shared.auth import LocalIssuer, parse_identity
+    from shared.auth import AuthError, LocalIssuer, parse_identity
     from shared.auth.local import dev_key_path
 
     if not args.public_key and not args.identity:
@@ -56,7 +56,10 @@ def _token(args: argparse.Namespace) -> int:
     # a bad identity is refused before a development key is created for it
     principal = None if args.public_key else parse_identity(args.identity)
     path = dev_key_path(os.environ.get("FOODDELIVERY_DEV_KEY"))
-    created = not path.exists()
+    try:
+        created = not path.exists()
+    except OSError as e:  # a name too long, a directory on the way that may not be searched
+        raise AuthError(f"cannot read the development key {path}: {e.strerror or e}") from e
     issuer = LocalIssuer.from_file(path)
     if created:  # say so: a mistyped FOODDELIVERY_DEV_KEY must not pass unnoticed
         print(f"fooddelivery token: created a new development key {path}", file=sys.stderr)

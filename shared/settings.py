@@ -22,7 +22,9 @@ class Settings:
     * ``gcp``: the real services of ``project``.
 
     ``projects`` maps every subsystem to its project id (``FOODDELIVERY_PROJECT_<NAME>``);
-    ``extra`` holds the remaining ``FOODDELIVERY_*`` values, such as third-party URLs.
+    ``extra`` holds the remaining ``FOODDELIVERY_*`` values, such as third-party URLs, and
+    ``MODE`` again: a subsystem's adapters see only ``extra``, and some depend on the mode
+    (on ``gcp`` the token verifier needs ``AUTH``, see :func:`shared.auth.verifier_from`).
     """
 
     mode: Mode = "memory"
@@ -32,6 +34,9 @@ class Settings:
     log_format: Literal["json", "text"] = "json"
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Secrets among them: left out of the repr, as logs and tracebacks show it."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "extra", {**self.extra, "MODE": self.mode})
 
     def project_of(self, subsystem: str) -> str:
         """The project that hosts ``subsystem``."""

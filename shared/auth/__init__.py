@@ -41,6 +41,7 @@ from shared.auth.principal import (
     parse_identity,
 )
 from shared.auth.verifier import CLOCK_SKEW_S, DeferredVerifier, TokenVerifier
+from shared.exceptions import SettingError
 
 __all__ = [
     "ACTORS",
@@ -75,9 +76,18 @@ def verifier_from(settings: Mapping[str, str]) -> TokenVerifier:
     is used, read when the first token is verified. On a workstation that file is the
     issuer's private key (created on first use); a deployment gives the BFFs
     only its public key (``fooddelivery token --public-key``), so they can
-    verify tokens but not mint them.
+    verify tokens but not mint them. On Google Cloud (``MODE=gcp``) ``AUTH`` must be set: a
+    function there has no development key to fall back on, so an unset one is a
+    :class:`~shared.exceptions.SettingError` when the subsystem starts, not a 401 per token.
     """
-    mode = settings.get("AUTH", "local")
+    mode = settings.get("AUTH")
+    if mode is None:
+        if settings.get("MODE") == "gcp":
+            raise SettingError(
+                "FOODDELIVERY_AUTH is not set: on Google Cloud (FOODDELIVERY_MODE=gcp) it must "
+                "be local or identity-platform"
+            )
+        mode = "local"
     if mode == "identity-platform":
         project = settings.get("IDENTITY_PROJECT")
         if not project:

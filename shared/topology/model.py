@@ -45,11 +45,12 @@ _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _SETTING = re.compile(r"^[A-Z][A-Z0-9_]*$")
 KIT_SETTINGS = frozenset(
     {"MODE", "ENV", "PROJECT", "LOG_FORMAT"}  # shared.settings.Settings
-    | {"AUTH", "DEV_KEY", "IDENTITY_PROJECT", "IDENTITY_TENANT"}  # shared.auth
+    | {"AUTH", "DEV_KEY", "IDENTITY_PROJECT", "IDENTITY_TENANT", "JWKS_URL"}  # shared.auth
 )
-"""The ``FOODDELIVERY_*`` settings the kit reads (:class:`shared.settings.Settings`) and
-Terraform gives every function: a secret of one of these names (or ``PROJECT_<NAME>``) would
-be a second variable of that name, which Cloud Run refuses and the kit would not read."""
+"""The ``FOODDELIVERY_*`` settings the kit reads (:class:`shared.settings.Settings`,
+:func:`shared.auth.verifier_from`), most of which Terraform gives every function: a secret of
+one of these names (or ``PROJECT_<NAME>``) would be a second variable of that name, which Cloud
+Run refuses and the kit would not read, or the kit would take it for its own setting."""
 PUBSUB_RESERVED_PREFIX = "goog"
 """Pub/Sub refuses topic and subscription ids that start with it."""
 

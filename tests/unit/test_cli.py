@@ -104,6 +104,21 @@ def test_an_unusable_dev_key_is_one_clear_line_and_exit_2(tmp_path, monkeypatch,
         assert message in err and str(bad) in err
 
 
+@pytest.mark.parametrize("option", [["--as", "customer:alice"], ["--public-key"]])
+def test_a_dev_key_path_that_cannot_be_looked_at_is_one_line_and_exit_2(
+    tmp_path, monkeypatch, capsys, option
+):
+    # The file system cannot say whether a key is there: not a traceback, not a new key.
+    key = tmp_path / ("k" * 300) / "key.pem"
+    monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(key))
+    assert main(["token", *option]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"fooddelivery: cannot read the development key {key}: File name too long\n"
+    )
+    assert captured.out == ""
+
+
 def test_token_says_when_it_creates_a_key(tmp_path, monkeypatch, capsys):
     key = tmp_path / "new" / "key.pem"
     monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(key))

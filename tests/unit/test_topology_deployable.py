@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+from shared.auth import verifier_from
 from shared.exceptions import TopologyError
 from shared.hub.routing import on_types
 from shared.topology import (
@@ -19,6 +22,7 @@ from shared.topology import (
     Topic,
     Trigger,
 )
+from shared.topology.model import KIT_SETTINGS
 
 
 def noop(*_):
@@ -47,10 +51,44 @@ def test_a_secret_declared_twice_is_refused():
     assert "function 'api': secret 'API_KEY' is declared twice" in problems
 
 
-@pytest.mark.parametrize("name", ["MODE", "ENV", "PROJECT", "AUTH", "DEV_KEY", "PROJECT_ORDER"])
+@pytest.mark.parametrize(
+    "name", ["MODE", "ENV", "PROJECT", "AUTH", "DEV_KEY", "JWKS_URL", "PROJECT_ORDER"]
+)
 def test_a_secret_named_like_a_kit_setting_is_refused(name):
     problems = declare(Service("cart-bff", ServiceKind.BFF, (api(name),)))
     assert f"secret {name!r} is the kit's setting FOODDELIVERY_{name}" in problems
+
+
+class Recording(dict[str, str]):
+    """Settings that note every name read from them."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.read: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        self.read.add(name)
+        return super().__getitem__(name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self.read.add(name)
+        return super().get(name, default)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"MODE": "gcp", "AUTH": "identity-platform", "IDENTITY_PROJECT": "idp"},
+        {"MODE": "gcp", "AUTH": "local"},
+        {},
+    ],
+)
+def test_every_setting_the_verifier_reads_is_a_kit_setting(settings):
+    # A function's secret of such a name would be taken for the kit's own setting (a
+    # JWKS_URL secret would point the BFFs' token checks at whatever URL it holds).
+    recording = Recording(settings)
+    verifier_from(recording)
+    assert recording.read and recording.read <= KIT_SETTINGS, recording.read - KIT_SETTINGS
 
 
 def test_a_secret_of_its_own_name_is_accepted():
