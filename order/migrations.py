@@ -33,6 +33,7 @@ MIGRATIONS = (
         "events and point-of-sale callbacks stored before they expired (kept for good) "
         "expire a month from now, as those written now do",
         lambda store: expire_unstamped_records(store, SystemClock().now_ms()),
+        backfill=True,  # every version since stamps them
     ),
 )
 """Order's migrations, in the order they run."""

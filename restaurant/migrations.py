@@ -45,6 +45,7 @@ MIGRATIONS = (
         "notes of orders left to the point of sale and markers of orders withdrawn unseen, "
         "stored before they expired (kept for good), expire a month from now",
         lambda store: expire_unstamped_notes(store, SystemClock().now_ms()),
+        backfill=True,  # every version since stamps them
     ),
 )
 """The kitchen's retention migrations, in the order they run."""

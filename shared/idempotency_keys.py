@@ -35,6 +35,14 @@ COLLECTION = "idempotency-keys"
 EXPIRES = "expireAt"
 """The field of a stored answer after which Firestore may delete it (its TTL field)."""
 KEEP_ANSWER_S = 24 * 3600
+
+
+def expire_at(now_ms: int) -> datetime:
+    """The :data:`EXPIRES` of an answer (or reservation) stored at ``now_ms``: replayed for
+    :data:`KEEP_ANSWER_S`, then deleted by Firestore's TTL policy some time after."""
+    return datetime.fromtimestamp(now_ms / 1000, UTC) + timedelta(seconds=KEEP_ANSWER_S)
+
+
 MAX_KEY_CHARS = 200
 KEY_PATTERN = "^[ -~]*$"
 """What an ``Idempotency-Key`` may hold: printable ASCII, as a header's value reliably can
@@ -86,7 +94,7 @@ class IdempotencyKeys:
         """
         doc_key = hashlib.sha256(json.dumps([*owner, key]).encode()).hexdigest()
         now_ms = int(time.time() * 1000)
-        expires = datetime.fromtimestamp(now_ms / 1000, UTC) + timedelta(seconds=KEEP_ANSWER_S)
+        expires = expire_at(now_ms)
         reservation = {
             "fingerprint": request,
             "status": None,

@@ -5,7 +5,8 @@ field the old one never wrote (a query that orders by it: Firestore leaves out
 every document without the field), the subsystem declares a :class:`Migration`
 that brings the stored documents up to date, and ``fooddelivery migrate`` runs it
 against the dev stack or a deployed environment (``fooddelivery deploy`` runs
-them after every apply).
+them after every apply). The kit adds its own to every subsystem's
+(:data:`shared.migrations.kit.KIT_MIGRATIONS`, for the documents the kit stores).
 
 A migration must be idempotent: it runs after every deployment, and may run
 while the functions write the same documents. :func:`rewrite_each` gives both:
@@ -13,6 +14,20 @@ it changes one document at a time in a transaction, from the document as it is
 then, and leaves alone those already up to date. :func:`expire_unstamped` gives
 records stored before they carried their TTL field (:data:`EXPIRES`) one, so that
 Firestore's TTL policy deletes them too.
+
+The rule: a migration runs on every deploy unless it is a *backfill*
+(``backfill=True``), one whose old shape no version that may run again writes
+(records every version since a past one stamps with their TTL field, say). One
+whose old shape a version still running may write (the previous one, during a
+rollout) is no backfill. A backfill's run that found nothing to change is
+recorded, with the backfill's ``version``, in the subsystem's store
+(:mod:`shared.migrations.done`), and later runs skip it unless ``fooddelivery
+migrate --force``: it would read a whole collection for nothing. The run that
+changed documents records nothing: an instance of the version before, still
+finishing its requests after the apply, may have written the old shape behind
+it, and the next run finds that. Bump a backfill's ``version`` when it is given
+more to do (another collection); after rolling back to a version older than a
+backfill and forward again, run ``fooddelivery migrate --force``.
 """
 
 from __future__ import annotations
@@ -50,16 +65,22 @@ class Migration:
     """One idempotent change to a subsystem's stored documents.
 
     ``run`` makes the change and returns how many documents it changed (none when
-    they are all up to date already).
+    they are all up to date already). A ``backfill`` is skipped once a run of its
+    ``version`` changed nothing (see the module's docstring for which may be); any
+    other runs every time.
     """
 
     name: str
     summary: str
     run: Callable[[AbstractDocumentStore], int]
+    backfill: bool = False
+    version: int = 1
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
             raise TopologyError(f"migration name {self.name!r} must be lower-case-with-hyphens")
+        if self.version < 1:
+            raise TopologyError(f"migration {self.name}: version must be 1 or more")
 
 
 def rewrite_each(

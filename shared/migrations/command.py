@@ -3,8 +3,9 @@
 Runs each named subsystem's :class:`~shared.migrations.Migration` s, in the order
 declared, against the store its functions use (:func:`shared.runtime.operator.connect`:
 a dev stack after ``source <state dir>/env.sh``, or GCP with ``FOODDELIVERY_MODE=gcp``
-and ``FOODDELIVERY_PROJECT_<NAME>``). Migrations are idempotent: a second run changes
-nothing.
+and ``FOODDELIVERY_PROJECT_<NAME>``), the kit's first. Migrations are idempotent: a second
+run changes nothing. A backfill that found nothing to change is skipped afterwards, unless
+``--force`` (:mod:`shared.migrations`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import argparse
 import sys
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.exceptions import KitError
-from shared.migrations import RewriteFailed
+from shared.migrations import Migration, RewriteFailed
+from shared.migrations.done import done_at, record_done
 from shared.migrations.dry_run import ReadOnlyStore
 from shared.runtime import operator
 from shared.settings import Settings
@@ -30,7 +33,8 @@ DESCRIPTION = (
     "Run the subsystems' migrations: each brings documents an older version stored up to "
     "what the code reads now (a field a query orders by, a value spelt anew). They are "
     "idempotent, so running them again changes nothing; `fooddelivery deploy` runs them "
-    "after every apply. Without SUBSYSTEM, every subsystem's."
+    "after every apply. A backfill (documents only older versions wrote) is skipped once a "
+    "run of it found nothing to change. Without SUBSYSTEM, every subsystem's."
 )
 EPILOG = """\
 The store is the one the subsystem's functions use:
@@ -70,6 +74,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="count the documents each migration would change, from the documents as stored "
         "(a migration does not see what the ones before it would change); write nothing",
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="run the backfills found done too (after rolling back to a version older than "
+        "one, and forward again)",
+    )
     parser.set_defaults(run=_run)
 
 
@@ -79,10 +89,11 @@ def _run(args: argparse.Namespace) -> int:
     apps = chosen(args.subsystems)
     if args.list:
         for app in apps:
-            for migration in app.migrations:
-                print(f"{app.name}/{migration.name}: {migration.summary}")
+            for migration in app.all_migrations:
+                backfill = " (a backfill)" if migration.backfill else ""
+                print(f"{app.name}/{migration.name}{backfill}: {migration.summary}")
         return 0
-    migrate(apps, lambda name: operator.connect(name)[0], dry_run=args.dry_run)
+    migrate(apps, lambda name: operator.connect(name)[0], dry_run=args.dry_run, force=args.force)
     return 0
 
 
@@ -98,38 +109,68 @@ def chosen(names: Sequence[str]) -> list[SubsystemApp[Any]]:
 
 
 def migrate(
-    apps: Sequence[SubsystemApp[Any]], connect: Connect, *, dry_run: bool = False
+    apps: Sequence[SubsystemApp[Any]],
+    connect: Connect,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
 ) -> Mapping[str, int]:
-    """Run every migration of ``apps`` on the store ``connect`` gives for each subsystem,
-    printing a line each; returns the documents each migration changed, by
-    ``subsystem/migration``. A subsystem without migrations is not connected to. With
-    ``dry_run``, each runs on the store read only (:class:`ReadOnlyStore`): what it would
-    change is counted, and nothing is written.
+    """Run every migration of ``apps`` (:attr:`~shared.runtime.app.SubsystemApp.all_migrations`)
+    on the store ``connect`` gives for each subsystem, printing a line each; returns the
+    documents each migration changed, by ``subsystem/migration``. With ``dry_run``, each runs
+    on the store read only (:class:`ReadOnlyStore`): what it would change is counted, and
+    nothing is written.
+
+    A backfill a run found nothing to change in before is skipped (and left out of what is
+    returned) unless ``force``; one that changes nothing now is recorded so
+    (:mod:`shared.migrations.done`), except in a dry run.
 
     The first migration that fails stops the run with a :class:`MigrationError` naming it.
     """
     changed: dict[str, int] = {}
+    ran = False
     for app in apps:
-        if not app.migrations:
+        if not app.all_migrations:
             continue
+        ran = True
         store = connect(app.name)
         if dry_run:
             store = ReadOnlyStore(store)
-        for migration in app.migrations:
+        for migration in app.all_migrations:
             name = f"{app.name}/{migration.name}"
             try:
-                changed[name] = migration.run(store)
+                count = _run_one(migration, store, name, dry_run=dry_run, force=force)
             except Exception as error:  # a store error: stop and say which migration
                 raise MigrationError(
                     f"{name} failed {_failure(error)}; the migrations after it did not run: "
                     "fix the cause and run `fooddelivery migrate` again"
                 ) from error
-            print(f"{name}: {_documents(changed[name])} {'would change' if dry_run else 'changed'}")
-    if not changed:
+            if count is not None:
+                changed[name] = count
+    if not ran:
         print("no migrations to run", file=sys.stderr)
     elif dry_run:
         print("dry run: nothing was written", file=sys.stderr)
     return changed
+
+
+def _run_one(
+    migration: Migration, store: AbstractDocumentStore, name: str, *, dry_run: bool, force: bool
+) -> int | None:
+    """Run ``migration`` and print what it did; ``None`` when it was skipped as done."""
+    done = done_at(store, migration) if migration.backfill else None
+    if done is not None and not force:
+        at = done.astimezone(UTC)
+        print(f"{name}: skipped, a backfill done ({at:%Y-%m-%d %H:%M} UTC found nothing to change)")
+        return None
+    started = datetime.now(UTC)
+    count = migration.run(store)
+    line = f"{name}: {_documents(count)} {'would change' if dry_run else 'changed'}"
+    if migration.backfill and count == 0 and not dry_run:
+        record_done(store, migration, started)
+        line += " (done: later runs skip it)"
+    print(line)
+    return count
 
 
 def _failure(error: Exception) -> str:

@@ -6,7 +6,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from shared.exceptions import TopologyError
 from shared.http import http_session
+from shared.migrations.kit import KIT_MIGRATIONS
 from shared.runtime.secrets import Secret
 
 if TYPE_CHECKING:
@@ -62,14 +64,27 @@ class SubsystemApp(Generic[P]):
     once per process, never at import time. ``contracts`` are the external
     events its egress functions publish (every major version of each), for the
     consistency checks, the contracts catalog and the contract tests. ``migrations``
-    bring the documents older versions stored up to date, in the order given
-    (``fooddelivery migrate``).
+    bring the documents older versions stored up to date, in the order given, after
+    the kit's (:attr:`all_migrations`, as ``fooddelivery migrate`` runs them).
     """
 
     topology: Subsystem
     bootstrap: Callable[[Infrastructure], P]
     contracts: tuple[type[Contract], ...] = ()
     migrations: tuple[Migration, ...] = ()
+
+    def __post_init__(self) -> None:
+        names = [migration.name for migration in self.all_migrations]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:  # a backfill done is recorded by its name
+            raise TopologyError(
+                f"{self.name}: more than one migration is named {', '.join(map(repr, twice))}"
+            )
+
+    @property
+    def all_migrations(self) -> tuple[Migration, ...]:
+        """The kit's migrations (:mod:`shared.migrations.kit`), then :attr:`migrations`."""
+        return (*KIT_MIGRATIONS, *self.migrations)
 
     @property
     def name(self) -> str:

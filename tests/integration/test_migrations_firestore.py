@@ -11,7 +11,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from order.migrations import expire_unstamped_records
+from order.topology import APP as ORDER
 from restaurant.migrations import expire_unstamped_notes
+from shared.migrations import done
+from shared.migrations.command import migrate
 from shared.migrations.dry_run import ReadOnlyStore
 from shared.stores.firestore import FirestoreDocumentStore
 
@@ -56,3 +59,32 @@ def test_records_stored_before_they_expired_get_a_timestamp_once(
         0,
         0,
     )
+
+
+def test_a_backfill_found_done_on_firestore_is_skipped_until_forced(
+    store: FirestoreDocumentStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer = {"fingerprint": "f-1", "status": 201, "body": {"id": "o-1"}}  # before expireAt
+    store.put("idempotency-keys", "k-1", answer)
+    store.put("order-events", "e-1", {"id": "e-1", "orderId": "o-1", "type": "order-placed"})
+    before = datetime.now(UTC)
+
+    migrate([ORDER], lambda _: store)
+    migrate([ORDER], lambda _: store)
+
+    expires = (store.get("idempotency-keys", "k-1") or {})["expireAt"]
+    assert before + timedelta(days=1) <= expires <= datetime.now(UTC) + timedelta(days=1)
+    recorded = store.get(done.COLLECTION, done.KEY) or {}
+    assert sorted(recorded) == ["idempotency-keys-expire", "order-records-expire"]
+    assert recorded["order-records-expire"]["version"] == 1
+    assert before <= recorded["order-records-expire"]["at"] <= datetime.now(UTC)
+    capsys.readouterr()
+
+    store.put("order-events", "e-2", {"id": "e-2", "orderId": "o-1", "type": "order-placed"})
+    migrate([ORDER], lambda _: store)
+    assert "order/order-records-expire: skipped, a backfill done (" in capsys.readouterr().out
+    assert "expireAt" not in (store.get("order-events", "e-2") or {})
+
+    migrate([ORDER], lambda _: store, force=True)
+    assert "order/order-records-expire: 1 document changed\n" in capsys.readouterr().out
+    assert isinstance((store.get("order-events", "e-2") or {})["expireAt"], datetime)

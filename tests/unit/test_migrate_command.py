@@ -12,6 +12,7 @@ import pytest
 
 from customer.browse_bff.models import RESTAURANTS
 from shared.cli import main
+from shared.migrations.command import migrate
 from shared.runtime import operator
 from shared.stores import InMemoryDocumentStore
 
@@ -41,6 +42,7 @@ def test_migrate_runs_each_migration_and_says_what_it_changed(stores, capsys) ->
     assert main(["migrate", "customer"]) == 0
 
     assert capsys.readouterr().out.splitlines() == [
+        "customer/idempotency-keys-expire: 0 documents changed (done: later runs skip it)",
         "customer/catalog-sort-names: 2 documents changed",
         "customer/catalog-cuisine-tags: 1 document changed",
         "customer/catalog-menus-listed: 0 documents changed",  # no menus stored
@@ -58,6 +60,7 @@ def test_a_dry_run_counts_what_would_change_and_writes_nothing(stores, capsys) -
 
     out, err = capsys.readouterr()
     assert out.splitlines() == [
+        "customer/idempotency-keys-expire: 0 documents would change",
         "customer/catalog-sort-names: 2 documents would change",
         "customer/catalog-cuisine-tags: 1 document would change",
         "customer/catalog-menus-listed: 0 documents would change",
@@ -68,18 +71,27 @@ def test_a_dry_run_counts_what_would_change_and_writes_nothing(stores, capsys) -
     assert "customer/catalog-sort-names: 2 documents changed" in capsys.readouterr().out
 
 
-def test_without_a_subsystem_every_subsystem_with_migrations_is_migrated(stores, capsys) -> None:
+def test_without_a_subsystem_every_subsystem_is_migrated(stores, capsys) -> None:
     legacy_customer(stores)
 
     assert main(["migrate"]) == 0
 
-    assert sorted(stores) == ["customer", "order", "restaurant"]  # delivery declares none
+    assert sorted(stores) == ["customer", "delivery", "order", "restaurant"]
     assert "customer/catalog-sort-names: 2 documents changed" in capsys.readouterr().out
 
 
-def test_a_subsystem_without_migrations_says_so(stores, capsys) -> None:
+def test_a_subsystem_declaring_none_runs_the_kits(stores, capsys) -> None:
     assert main(["migrate", "delivery"]) == 0
-    assert stores == {}
+
+    assert sorted(stores) == ["delivery"]
+    assert capsys.readouterr() == (
+        "delivery/idempotency-keys-expire: 0 documents changed (done: later runs skip it)\n",
+        "",
+    )
+
+
+def test_no_subsystem_has_no_migrations_to_run(capsys) -> None:
+    assert migrate([], lambda name: pytest.fail(f"connected to {name}")) == {}
     assert capsys.readouterr().err == "no migrations to run\n"
 
 
@@ -87,8 +99,12 @@ def test_list_names_the_migrations_and_runs_none(stores, capsys) -> None:
     assert main(["migrate", "--list"]) == 0
 
     out = capsys.readouterr().out
-    assert out.startswith("customer/catalog-sort-names: restaurants stored before")
-    assert "customer/catalog-cuisine-tags: " in out
+    assert out.startswith(
+        "customer/idempotency-keys-expire (a backfill): answers to Idempotency-Key requests"
+    )
+    assert "\ncustomer/catalog-sort-names: restaurants stored before" in out
+    assert "\ndelivery/idempotency-keys-expire (a backfill): " in out
+    assert "\norder/order-records-expire (a backfill): " in out
     assert stores == {}
 
 
@@ -104,7 +120,14 @@ def test_a_failing_migration_is_named_and_the_next_ones_do_not_run(
     stores, capsys, monkeypatch
 ) -> None:
     store = legacy_customer(stores)
-    monkeypatch.setattr(store, "update", lambda *_: (_ for _ in ()).throw(OSError("unavailable")))
+    update = store.update
+
+    def unavailable(collection: str, *args: Any) -> Any:
+        if collection == RESTAURANTS:
+            raise OSError("unavailable")
+        return update(collection, *args)
+
+    monkeypatch.setattr(store, "update", unavailable)
 
     assert main(["migrate", "customer"]) == 2
 
@@ -128,7 +151,7 @@ def test_without_a_stack_or_a_project_the_command_says_how_to_reach_one(
 
 @pytest.mark.parametrize("argv", [["delivery"], ["--list"], []])
 def test_an_unknown_mode_is_refused_with_the_accepted_ones(stores, monkeypatch, capsys, argv):
-    # `migrate delivery` and `--list` reach no store, so nothing else would read the mode
+    # `--list` reaches no store, so nothing else would read the mode
     monkeypatch.setenv("FOODDELIVERY_MODE", "bogus")
 
     assert main(["migrate", *argv]) == 2
