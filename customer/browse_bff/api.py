@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import flask
 
-from customer.browse_bff.listing import HAS_MENU
+from customer.browse_bff.listing import HAS_MENU, orderable
 from customer.browse_bff.models import (
     MENUS,
     RESTAURANTS,
@@ -39,14 +39,15 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         a time (``?limit=``, ``?after=`` the ``next`` of the page before), filtered by
         ``?cuisine=``, ``?open=true|false`` and ``?deliversTo=<lat>,<lng>`` (those whose
         delivery radius reaches it). A restaurant whose menu has not arrived yet, or lists no
-        dish, is left out: there is nothing to order from it."""
+        dish, is left out: there is nothing to order from it. One closed, or whose dishes are
+        all sold out, is listed, not ``orderable``."""
         equal = {"cuisine": query.cuisine, "open": query.open, HAS_MENU: True}
         where = [Where(name, "==", value) for name, value in equal.items() if value is not None]
         point = query.point()
         keep = None if point is None else lambda r: delivers_to(r, point)
         page = by_name(store, RESTAURANTS, where, query.limit, query.position(), keep)
         return RestaurantList(
-            restaurants=[Restaurant.model_validate(d.data) for d in page.documents],
+            restaurants=[_restaurant(d.data) for d in page.documents],
             next=None if page.next is None else page.next.token(),
         )
 
@@ -58,11 +59,11 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         refusals={404: "no such restaurant"},
     )
     def get_restaurant(caller: Principal, restaurant_id: str) -> Restaurant:
-        """One restaurant's profile."""
+        """One restaurant's profile (also one not listed: its menu has no dish)."""
         doc = store.get(RESTAURANTS, restaurant_id)
         if doc is None:
             raise HttpError(404, f"no restaurant {restaurant_id}")
-        return Restaurant.model_validate(doc)
+        return _restaurant(doc)
 
     @api.route(
         "GET",
@@ -79,6 +80,10 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         return Menu.model_validate(doc)
 
     return api.flask_app()
+
+
+def _restaurant(view: Doc) -> Restaurant:
+    return Restaurant.model_validate({**view, "orderable": orderable(view)})
 
 
 def delivers_to(restaurant: Doc, point: dict[str, float]) -> bool:

@@ -41,8 +41,9 @@ def retag_cuisines(store: AbstractDocumentStore) -> int:
 
 
 def list_by_menus(store: AbstractDocumentStore) -> int:
-    """Tell every restaurant's view whether its menu lists a dish; returns how many did not
-    say yet (or said otherwise). A restaurant without a menu needs nothing: it is unlisted."""
+    """Tell every restaurant's view whether its menu lists a dish, and one available; returns
+    how many did not say yet (or said otherwise). A restaurant without a menu needs nothing:
+    it is unlisted."""
     return sum(list_by_menu(store, restaurant.key) for restaurant in store.query(RESTAURANTS))
 
 
@@ -62,7 +63,8 @@ MIGRATIONS = (
     Migration(
         "catalog-menus-listed",
         "restaurants stored before the list left out those without a dish on their menu "
-        "learn whether their menu has one (without it they are left out of the list)",
+        "learn whether their menu has one (without it they are left out of the list), and "
+        "whether one is available (without it they are orderable while open)",
         list_by_menus,
     ),
 )

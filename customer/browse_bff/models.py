@@ -42,7 +42,7 @@ class Restaurant(ResponseView):
     ``restaurantId``."""
     name: str
     """The restaurant's name; the list is sorted by it, case and accents aside (``bao bar``,
-    ``Curry``, ``Öz Kebap``, ``Zaika``)."""
+    ``Curry``, ``Öz Kebap``, ``Zaika``), by its first 200 characters."""
     cuisine: str
     """The kind of food, lower case (e.g. ``pizza``): free text the restaurant chose, which
     ``?cuisine=`` matches."""
@@ -54,6 +54,11 @@ class Restaurant(ResponseView):
     delivery_radius_m: int | None = None
     """How far from the restaurant it delivers, in metres as the crow flies (``null``: no
     limit said, it delivers anywhere)."""
+    orderable: bool
+    """Whether a cart from the restaurant can be checked out now: it is ``open`` and a dish
+    on its menu is ``available``. ``false``: closed, or every dish sold out (the app may
+    show it greyed out); checkout refuses its carts. Whether it delivers to an address is
+    ``deliveryRadiusM``'s (and ``?deliversTo=``'s)."""
 
 
 class RestaurantList(ResponseView):
@@ -63,7 +68,7 @@ class RestaurantList(ResponseView):
     restaurants: list[Restaurant]
     """This page's restaurants that pass all the filters given, by name; at most ``limit``.
     Only restaurants with a dish on their menu are listed (a new restaurant once its menu
-    is published)."""
+    is published); those closed or with every dish sold out too, not ``orderable``."""
     next: str | None = None
     """The ``after`` of the following page (an opaque token); ``null`` on the last page.
     With ``deliversTo`` one request looks at a few hundred restaurants at most, so a page
@@ -105,8 +110,8 @@ class RestaurantQuery(QueryString):
     cuisine: str | None = Field(default=None, min_length=1, max_length=50)
     """Only restaurants of this cuisine (e.g. ``italian``), matched whole and ignoring case."""
     open: QueryBool | None = None
-    """``true``: only restaurants taking orders now; ``false``: only closed ones. Left out:
-    both."""
+    """``true``: only restaurants taking orders now (one may still have every dish sold out:
+    see ``orderable``); ``false``: only closed ones. Left out: both."""
     delivers_to: str | None = Field(default=None, pattern=POINT)
     """``<lat>,<lng>``: only restaurants that deliver there."""
     limit: QueryInt = Field(default=PAGE_LIMIT, ge=1, le=MAX_PAGE_LIMIT)

@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 
 SORT_FIELD = "sortName"
 """The view field the list is ordered by: :func:`sort_name` of the restaurant's name."""
+SORTED_CHARS = 200
+"""How many characters of a name its place in the list depends on (more than Restaurant lets
+a name have): the rest sorts by key, so a page token never holds more of a name."""
+SORT_NAME_BYTES = 1000
+"""The most UTF-8 bytes of a :func:`sort_name`: the store seeks no longer value."""
 SCAN_BUDGET = 500
 """The most documents one request reads for a filtered page (besides the rest of a run of
 restaurants sharing the name it starts or continues at)."""
@@ -41,11 +46,13 @@ def sort_name(name: str) -> str:
 
     ``"Öz  Kebap"`` sorts as ``"oz kebap"``, so ``bao bar``, ``Curry``, ``Öz Kebap`` and
     ``Zaika`` are listed in that order (by code point, ``Zaika`` came before ``bao bar``
-    and ``Öz Kebap`` last).
+    and ``Öz Kebap`` last). Only the first :data:`SORTED_CHARS` characters count, and the
+    result is cut to :data:`SORT_NAME_BYTES`, so the store can seek any name's place.
     """
-    decomposed = unicodedata.normalize("NFKD", name)
+    decomposed = unicodedata.normalize("NFKD", name[:SORTED_CHARS])
     bare = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(bare.casefold().split())
+    folded = " ".join(bare.casefold().split())
+    return folded.encode()[:SORT_NAME_BYTES].decode(errors="ignore")  # whole characters
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +60,8 @@ class Position:
     """A place in the list: the name and key of the last restaurant a page looked at.
 
     The token keeps the name, not its :func:`sort_name`, so a token stays valid
-    whatever the sort name of a name becomes.
+    whatever the sort name of a name becomes; only the characters the sort name is
+    made of (:data:`SORTED_CHARS`), so a token of a long name stays short.
     """
 
     name: str
@@ -67,7 +75,7 @@ class Position:
     @classmethod
     def of(cls, doc: Document) -> Position:
         """Where ``doc`` stands in the list."""
-        return cls(doc.data["name"], doc.key)
+        return cls(doc.data["name"][:SORTED_CHARS], doc.key)
 
     def token(self) -> str:
         """The opaque token a client sends back: :func:`~shared.stores.paging.encode_token`
@@ -81,6 +89,8 @@ class Position:
         if not all(isinstance(part, str) for part in parts) or not parts[1]:
             raise ValueError(NOT_A_TOKEN)  # a name may be empty, no id is
         position = cls(parts[0], parts[1])
+        if len(position.name) > SORTED_CHARS or query_value_problem(position.name):
+            raise ValueError(NOT_A_TOKEN)  # more than a token holds, or no text
         if query_value_problem(position.sort_name) or query_value_problem(position.key):
             raise ValueError(NOT_A_TOKEN)  # nothing the store can seek
         return position

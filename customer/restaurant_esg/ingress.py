@@ -7,6 +7,7 @@ and a restaurant's cuisine comes in as the tag customers filter by (see :mod:`.c
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 from pydantic import Field, field_validator
@@ -69,11 +70,21 @@ class MenuItemReader(Reader):
 
 
 class MenuReader(Reader):
-    """A restaurant's whole menu."""
+    """A restaurant's whole menu; each dish's id once, as Restaurant's contract says: of a
+    dish listed twice browse would show both, and checkout charge one's price."""
 
     restaurant_id: Id
     items: list[MenuItemReader]
     revision: int | None = None
+
+    @field_validator("items")
+    @classmethod
+    def _each_dish_once(cls, items: list[MenuItemReader]) -> list[MenuItemReader]:
+        counted = Counter(item.id for item in items)
+        twice = sorted(dish for dish, count in counted.items() if count > 1)
+        if twice:
+            raise ValueError(f"dishes listed more than once: {', '.join(twice)}")
+        return items
 
 
 def receive(event: Envelope, ctx: Context[CustomerPorts]) -> None:

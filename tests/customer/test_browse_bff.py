@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from customer.browse_bff import views
-from customer.browse_bff.listing import HAS_MENU, list_by_menu
+from customer.browse_bff.listing import DISH_AVAILABLE, HAS_MENU, list_by_menu
 from customer.browse_bff.models import MENUS, RESTAURANTS
-from customer.browse_bff.pages import SCAN_BUDGET, SORT_FIELD, sort_name
+from customer.browse_bff.pages import SCAN_BUDGET, SORT_FIELD, SORT_NAME_BYTES, sort_name
 from restaurant.contracts import MenuUpdated
 from shared.envelope import new_event
 from shared.stores.idempotent import META
@@ -50,6 +50,7 @@ def test_restaurants_are_listed_by_name(catalog: Customer) -> None:
         "address": ADDRESS,
         "open": True,
         "deliveryRadiusM": 5000,
+        "orderable": True,
     }
 
 
@@ -256,6 +257,94 @@ def test_a_redelivered_menu_lists_a_restaurant_the_first_delivery_did_not(
     assert "r-5" in listed(catalog)
 
 
+SOLD_OUT = [{**dish, "available": False} for dish in DISHES]
+
+
+def orderable(customer: Customer, query: str = "") -> dict[str, bool]:
+    """Each listed restaurant's ``orderable``, by id."""
+    found = customer.call("browse-bff", "GET", f"/restaurants{query}").get_json()
+    return {r["id"]: r["orderable"] for r in found["restaurants"]}
+
+
+def cart_refused(customer: Customer, rid: str) -> bool:
+    """Whether checkout refuses a cart of the restaurant's first dish."""
+    cart = {"restaurantId": rid, "items": [{"menuItemId": DISHES[0]["id"], "quantity": 1}]}
+    response = customer.call("checkout-bff", "PUT", "/cart", cart)
+    assert response.status_code in (200, 422), response.get_json()
+    return response.status_code == 422
+
+
+def test_a_restaurant_with_every_dish_sold_out_is_listed_as_not_orderable(
+    catalog: Customer,
+) -> None:
+    # GIVEN Trattoria Roma sells out of every dish
+    catalog.clock.advance(60_000)
+    catalog.menu("r-1", SOLD_OUT)
+
+    # THEN it stays listed, where it was (pages do not shift), but not orderable, as a
+    # closed one; checkout refuses both, and takes the one that is orderable
+    assert orderable(catalog) == {"r-2": False, "r-3": True, "r-1": False}
+    assert orderable(catalog, "?open=true") == {"r-3": True, "r-1": False}
+    assert catalog.call("browse-bff", "GET", "/restaurants/r-1").get_json()["orderable"] is False
+    assert [cart_refused(catalog, rid) for rid in ("r-1", "r-2", "r-3")] == [True, True, False]
+
+    # WHEN a dish is back
+    catalog.clock.advance(60_000)
+    catalog.menu("r-1", [DISHES[0], *SOLD_OUT[1:]])
+
+    # THEN it is orderable again
+    assert orderable(catalog)["r-1"] is True
+    assert not cart_refused(catalog, "r-1")
+
+
+def test_a_restaurant_without_a_menu_is_not_orderable(catalog: Customer) -> None:
+    restaurant = catalog.call("browse-bff", "GET", "/restaurants/r-5").get_json()
+
+    assert restaurant["orderable"] is False
+    assert cart_refused(catalog, "r-5")
+
+
+def test_a_sold_out_menu_that_arrives_before_its_restaurant_is_not_orderable(
+    customer: Customer,
+) -> None:
+    customer.menu("r-7", SOLD_OUT)
+    customer.restaurant("r-7", name="Early Menu")
+
+    assert orderable(customer) == {"r-7": False}
+
+
+def test_a_profile_update_keeps_what_the_view_knew_of_available_dishes(
+    catalog: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog.clock.advance(60_000)
+    catalog.menu("r-1", SOLD_OUT)
+    monkeypatch.setattr(views, "list_by_menu", lambda store, restaurant_id: False)
+    catalog.clock.advance(60_000)
+    catalog.restaurant("r-1", name="Trattoria Roma Nuova")
+
+    assert orderable(catalog) == {"r-2": False, "r-3": True, "r-1": False}
+
+
+def test_a_view_stored_before_it_kept_available_dishes_learns_them_from_its_menu(
+    catalog: Customer,
+) -> None:
+    # GIVEN a sold-out menu (as Restaurant publishes it: counted), and the restaurant's view
+    # as the version before stored it
+    menu = MenuUpdated.model_validate({"restaurantId": "r-1", "items": SOLD_OUT, "revision": 4})
+    catalog.receive("restaurant", menu, "r-1", timestamp=catalog.clock.now_ms() + 1)
+    view = catalog.doc(RESTAURANTS, "r-1")
+    del view[DISH_AVAILABLE]
+    catalog.store.put(RESTAURANTS, "r-1", view)
+    assert orderable(catalog)["r-1"] is True  # as that version told it
+
+    # WHEN the same menu is delivered again (or the migration runs)
+    assert list_by_menu(catalog.store, "r-1")
+
+    # THEN the view learns no dish is available
+    assert orderable(catalog)["r-1"] is False
+    assert not list_by_menu(catalog.store, "r-1")  # and a second time changes nothing
+
+
 def test_the_latest_update_wins_and_a_redelivered_one_changes_nothing(catalog: Customer) -> None:
     catalog.clock.advance(60_000)
     closed = catalog.restaurant("r-1", name="Trattoria Roma", open=False)
@@ -413,6 +502,28 @@ def test_pages_leave_out_restaurants_without_a_menu_and_stay_full(
     assert len(listed) == max(1, -(-len(expected) // limit))
 
 
+@pytest.mark.parametrize(
+    "long_name",
+    ["A" * 1600, "Ä" * 1600, "東京" * 700, "Pizza " * 100 + "Aioli"],
+    ids=["ascii", "accented", "cjk", "two-sharing-a-prefix"],
+)
+def test_pages_go_on_past_a_restaurant_with_a_very_long_name(
+    customer: Customer, long_name: str
+) -> None:
+    # Restaurant's contract does not bound a name (its own profile API takes 100
+    # characters); the token of the place after a long one must still be one the list
+    # takes back, and no restaurant be listed twice or skipped
+    others = [("l-2", "Pizza " * 100 + "Zaika"), ("b-1", "Bao"), ("z-1", "龍")]  # 龍: last
+    for rid, name in [("l-1", long_name), *others]:
+        customer.restaurant(rid, name=name)
+        customer.menu(rid, DISHES)
+
+    listed = pages(customer, "", 1)
+
+    assert sorted(rid for page in listed for rid in page) == ["b-1", "l-1", "l-2", "z-1"]
+    assert len(listed) == 4
+
+
 @pytest.fixture
 def spelt_freely(customer: Customer) -> Customer:
     """Names a reader sorts case and accents aside; two share a sort name (b-1, b-2)."""
@@ -460,10 +571,22 @@ def test_a_filtered_list_orders_names_as_a_reader_does(spelt_freely: Customer) -
         ("\uff30\uff49\uff5a\uff5a\uff41", "pizza"),  # full-width letters
         ("Crème Brûlée", "creme brulee"),
         ("東京 Sushi", "東京 sushi"),
+        ("Ä" * 300, "a" * 200),  # only the first 200 characters count
     ],
 )
 def test_a_sort_name_drops_accents_case_and_extra_blanks(name: str, sorted_as: str) -> None:
     assert sort_name(name) == sorted_as
+
+
+def test_a_sort_name_is_cut_to_what_the_store_can_seek() -> None:
+    ligature = "\ufdfa"  # one character, 18 once decomposed, 2 bytes each
+    spelt_out = "صلى الله عليه وسلم"
+
+    cut = sort_name(ligature * 150)
+
+    assert len(cut.encode()) <= SORT_NAME_BYTES < len((spelt_out * 150).encode())
+    assert (spelt_out * 150).startswith(cut)
+    assert cut.startswith(spelt_out * 20)
 
 
 def test_a_page_starts_where_the_last_one_stopped_though_that_restaurant_changed(

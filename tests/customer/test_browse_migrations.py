@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from customer.browse_bff.listing import HAS_MENU
+from customer.browse_bff.listing import DISH_AVAILABLE, HAS_MENU
 from customer.browse_bff.migrations import fill_sort_names, list_by_menus, retag_cuisines
 from customer.browse_bff.models import MENUS, RESTAURANTS
 from customer.topology import APP
+from restaurant.contracts import MenuUpdated
 from tests.customer.conftest import ADDRESS, DISHES, Customer
 
 
@@ -97,3 +98,23 @@ def test_a_restaurant_removed_while_the_migration_reads_is_not_stored_again(
 
     assert fill_sort_names(legacy.store) == 1  # r-2 only
     assert legacy.store.get(RESTAURANTS, "r-1") is None
+
+
+def test_a_restaurant_stored_before_dishes_were_told_available_learns_it(
+    customer: Customer,
+) -> None:
+    # GIVEN a sold-out menu published with its revision, and the view as the version
+    # before stored it (it knew the menu's save, not whether a dish is available)
+    sold_out = [{**dish, "available": False} for dish in DISHES]
+    customer.restaurant("r-1", name="Zaika")
+    menu = MenuUpdated.model_validate({"restaurantId": "r-1", "items": sold_out, "revision": 2})
+    customer.receive("restaurant", menu, "r-1")
+    view = customer.doc(RESTAURANTS, "r-1")
+    del view[DISH_AVAILABLE]
+    customer.store.put(RESTAURANTS, "r-1", view)
+
+    assert list_by_menus(customer.store) == 1
+    assert list_by_menus(customer.store) == 0
+
+    [restaurant] = customer.call("browse-bff", "GET", "/restaurants").get_json()["restaurants"]
+    assert restaurant["orderable"] is False

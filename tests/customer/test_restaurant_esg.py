@@ -122,3 +122,19 @@ def test_what_an_order_could_not_be_published_with_is_a_fault_at_the_ingress(
     assert len(shop.faults()) == 1
     [placed] = shop.events(OrderPlaced.TYPE, Topic.EXTERNAL)
     assert placed.body["id"] == order_id
+
+
+def test_a_menu_listing_a_dish_twice_becomes_a_fault_and_the_menu_stays(
+    customer: Customer,
+) -> None:
+    # browse would show both, at their prices, and checkout charge the last one's
+    customer.menu("r-1", DISHES)
+    dearer = {**DISHES[0], "price": DISHES[0]["price"] + 500}
+    customer.menu("r-1", [*DISHES, dearer])
+
+    assert len(customer.events("menu-updated")) == 1
+    [fault] = customer.faults()
+    assert fault["function"] == "customer/restaurant-esg/ingress"
+    assert f"dishes listed more than once: {DISHES[0]['id']}" in fault["error"]["message"]
+    shown = customer.call("browse-bff", "GET", "/restaurants/r-1/menu").get_json()["items"]
+    assert shown == DISHES
