@@ -5,7 +5,9 @@ embedded hub. For each delivery:
 
 1. the routing rule is evaluated on the message attributes (the emulator does
    not apply subscription filters); a non-matching message is acknowledged;
-2. the envelope is decoded; an undecodable message is a poison message;
+2. the envelope is decoded; an undecodable message is a poison message, and so is
+   one whose envelope says otherwise than its attributes on what the rule selects by
+   (its type, a tag): its handlers never run on it;
 3. the handlers run in order, then the events they emitted are published;
 4. a :class:`~shared.exceptions.PoisonError` (or a pydantic validation error)
    becomes a fault event on ``faults`` and the message is acknowledged; any
@@ -32,10 +34,11 @@ bug), so it is triaged, and resubmitted once the cause is fixed, as a dead lette
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -44,7 +47,13 @@ from pydantic import ValidationError
 
 from shared.envelope import Envelope, derive_id
 from shared.exceptions import EnvelopeError, NotYet, PoisonError
-from shared.hub.message import Message, dead_lettered, from_message, to_message
+from shared.hub.message import (
+    ATTRIBUTE_TYPE,
+    Message,
+    dead_lettered,
+    from_message,
+    to_message,
+)
 from shared.logs import event_logger
 from shared.runtime.context import Context
 from shared.runtime.faults import fault_event, fault_record, message_key, publish_time_text
@@ -65,6 +74,7 @@ from shared.topology.model import (
 if TYPE_CHECKING:
     from shared.clock import Clock
     from shared.hub.base import AbstractPublisher
+    from shared.hub.routing import Selection
     from shared.stores.base import Doc, DocumentChange
 
 P = TypeVar("P")
@@ -240,6 +250,7 @@ class ConsumerRuntime(_FunctionRuntime[P, Consumer]):
             return Outcome.ACK
         try:
             event = from_message(message)
+            self._check_routed(message.attributes, event)
         except EnvelopeError as error:
             return self.record_fault(message, error, None, faults)
         correlation = event.correlation_id
@@ -264,6 +275,38 @@ class ConsumerRuntime(_FunctionRuntime[P, Consumer]):
     def _fault_key(self, message: Message) -> str:
         # The broker gives a message published again a new id: the fault must not change.
         return message_key(message)
+
+    @functools.cached_property
+    def _routed(self) -> tuple[str, ...]:
+        return _routed_attributes(self.fn.channel.rule)
+
+    def _check_routed(self, attributes: Mapping[str, str], event: Envelope) -> None:
+        """Raise :class:`EnvelopeError` naming both values when ``event`` says otherwise than
+        ``attributes`` on a field the routing rule selected it by (its type, a tag).
+
+        The kit puts the envelope's own values in the attributes; a message from another
+        publisher might not, and its handlers would run on an event of a kind the
+        subscription does not carry."""
+        for name in self._routed:
+            said = attributes.get(name)
+            own = event.type if name == ATTRIBUTE_TYPE else event.tags.get(name)
+            if said != own:
+                field = name if name == ATTRIBUTE_TYPE else f"tags.{name}"
+                raise EnvelopeError(
+                    field,
+                    f"the message's attributes say {name}={said!r}, its envelope says {own!r}: "
+                    f"{self.qualified} is routed on the attributes, so it refuses the message",
+                )
+
+
+def _routed_attributes(rule: Selection) -> tuple[str, ...]:
+    """The attributes ``rule`` selects messages by: ``type`` and the tags it names."""
+    names: dict[str, None] = {}
+    for alternative in rule.alternatives:
+        if alternative.types or alternative.type_prefixes:
+            names[ATTRIBUTE_TYPE] = None
+        names.update(dict.fromkeys(alternative.tags))
+    return tuple(names)
 
 
 class TriggerRuntime(_FunctionRuntime[P, Trigger]):

@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.envelope import Envelope, derive_id
+from shared.envelope import MAX_ATTRIBUTE_BYTES, Envelope, derive_id
 from shared.exceptions import EnvelopeError, InvalidDocument
 from shared.hub.message import (
     ATTRIBUTE_ID,
@@ -50,7 +50,7 @@ from shared.topology.model import Topic
 if TYPE_CHECKING:
     from shared.clock import Clock
     from shared.hub.base import AbstractPublisher
-    from shared.stores.base import AbstractDocumentStore, Doc
+    from shared.stores.base import AbstractDocumentStore, Doc, Updater
 
 FAULT_TYPE = "fault"
 FAULTS_COLLECTION = "faults"
@@ -137,7 +137,7 @@ def fault_event(
         or message.message_id
         or hashlib.sha256(message.data).hexdigest()
     )
-    partition_key = message.attributes.get("partitionKey") or original
+    partition_key = _ordering_key(message.attributes.get("partitionKey") or original)
     details = _utf8("".join(traceback.format_exception(error))[-MAX_ERROR_CHARS:])
     said = _utf8(_start_of(str(error)))
     body = {
@@ -168,6 +168,14 @@ def fault_event(
     # The message in base64 would make a fault event Pub/Sub refuses, and the poison message
     # would be retried until dead-lettered: the fault is kept, its message's data is not.
     return replace(event, body={**body, "message": _data_left_out(kept)})
+
+
+def _ordering_key(key: str) -> str:
+    """``key`` as a fault event's partition (and ordering) key: itself when Pub/Sub takes
+    it, else its SHA-256. A CloudEvent sent by hand may have an id over the limit, and its
+    fault must still be published, not retried until Eventarc drops it."""
+    encoded = key.encode("utf-8", "surrogatepass")
+    return key if len(encoded) <= MAX_ATTRIBUTE_BYTES else hashlib.sha256(encoded).hexdigest()
 
 
 def _start_of(text: str) -> str:
@@ -397,6 +405,10 @@ class FaultRecorder:
             self._store.update(FAULTS_COLLECTION, key, again)
 
 
+MAX_MARKS = 20
+"""How many of its latest ``resubmissions`` and ``replays`` a fault record keeps: a fault
+handed back again and again must not outgrow its document."""
+
 NOT_KEPT = "notKept"
 """The field of a stored message whose data was too large to keep: why."""
 
@@ -435,6 +447,8 @@ def resubmit(store: AbstractDocumentStore, publisher: AbstractPublisher, fault_i
     is marked ``resubmitted`` (the message id noted in its ``resubmissions``) unless it
     was recorded again since it was read here: a consumer that refused the message once
     more before the mark leaves it open, as one that refuses it after the mark reopens it.
+    The record keeps the latest :data:`MAX_MARKS` message ids, and drops its message's data
+    if the mark would make it too large for its document (:func:`without_data`).
     """
     doc = store.get(FAULTS_COLLECTION, fault_id)
     if doc is None:
@@ -446,11 +460,11 @@ def resubmit(store: AbstractDocumentStore, publisher: AbstractPublisher, fault_i
     def mark(current: Doc | None) -> Doc | None:
         if current is None:
             return None
-        history = [*current.get("resubmissions", []), message_id]
+        history = [*current.get("resubmissions", []), message_id][-MAX_MARKS:]
         status = "resubmitted" if recurrences(current) == seen else current.get("status", "open")
         return {**current, "status": status, "resubmissions": history}
 
-    store.update(FAULTS_COLLECTION, fault_id, mark)
+    _mark(store, fault_id, mark)
     return message_id
 
 
@@ -458,13 +472,30 @@ def mark_replayed(store: AbstractDocumentStore, fault_id: str, replay: Doc) -> b
     """Mark a fault ``resubmitted`` after its function processed the replay ``replay``
     (noted in the record's ``replays``): its answer said so, whatever else recorded the
     fault meanwhile (a redelivery of the original message, refused before the replay).
-    False if the record is gone.
+    False if the record is gone. Marks are kept as :func:`resubmit` keeps them.
     """
 
     def mark(current: Doc | None) -> Doc | None:
         if current is None:
             return None
-        history = [*current.get("replays", []), replay]
+        history = [*current.get("replays", []), replay][-MAX_MARKS:]
         return {**current, "status": "resubmitted", "replays": history}
 
-    return store.update(FAULTS_COLLECTION, fault_id, mark) is not None
+    return _mark(store, fault_id, mark) is not None
+
+
+def _mark(store: AbstractDocumentStore, fault_id: str, mark: Updater) -> Doc | None:
+    """Update the fault record with ``mark``; the record marked, ``None`` if it is gone.
+
+    A record near Firestore's limit that the mark would push over it is marked without its
+    message's data (:func:`without_data`), as the recorder keeps a record too large: the
+    message was handed back, and the record must say so.
+    """
+    try:
+        return store.update(FAULTS_COLLECTION, fault_id, mark)
+    except InvalidDocument:
+        return store.update(
+            FAULTS_COLLECTION,
+            fault_id,
+            lambda current: mark(None if current is None else without_data(current)),
+        )

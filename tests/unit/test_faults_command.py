@@ -28,7 +28,7 @@ from shared import id_tokens
 from shared.cli import main
 from shared.clock import ManualClock
 from shared.envelope import new_event
-from shared.exceptions import BusinessRuleViolation, EnvelopeError
+from shared.exceptions import BusinessRuleViolation, EnvelopeError, InvalidDocument
 from shared.http import WsgiTransport
 from shared.hub.memory import InMemoryHub
 from shared.hub.message import Message, dead_lettered, from_message, parse_push, to_message
@@ -37,12 +37,15 @@ from shared.runtime import functions as function_hosts
 from shared.runtime.consumer import change_message
 from shared.runtime.faults import (
     FAULTS_COLLECTION,
+    MAX_MARKS,
     NOT_KEPT,
     FaultRecorder,
     fault_event,
     fault_record,
+    mark_replayed,
 )
 from shared.stores.base import DocumentChange
+from shared.stores.document_rules import check_size
 from shared.stores.memory import InMemoryDocumentStore
 from shared.topology.model import Topic, Trigger
 
@@ -1011,3 +1014,75 @@ def test_a_replay_taken_while_a_redelivery_of_the_original_is_recorded_is_done(
         1,
         1,
     )
+
+
+# -- marks on a record near Firestore's limit --------------------------------------------
+
+
+def near_the_limit(order: Order, function: str, message: Message) -> str:
+    """Record ``function``'s fault on ``message`` with its data padded until its record is
+    as large as a Firestore document may be, the data kept; the fault's id."""
+    low, high = 0, 1_000_000
+    while high - low > 1:  # the most padding whose record Firestore still takes whole
+        middle = (low + high) // 2
+        padded = replace(message, data=message.data + b" " * middle)
+        event = fault_event(
+            subsystem="order",
+            function=function,
+            message=padded,
+            error=BusinessRuleViolation("a bug"),
+            clock=order.clock,
+        )
+        key, doc = fault_record(to_message(event))
+        try:
+            check_size(FAULTS_COLLECTION, key, doc)
+            low = middle
+        except InvalidDocument:
+            high = middle
+    fault_id = order.fault(
+        function, replace(message, data=message.data + b" " * low), BusinessRuleViolation("a bug")
+    )
+    assert NOT_KEPT not in order.record(fault_id)["message"]
+    return fault_id
+
+
+def test_a_resubmission_of_a_fault_near_the_size_limit_is_marked_and_reported(order, capsys):
+    fault_id = near_the_limit(order, BUS_READER, PLACED)
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 0
+
+    [again] = order.on_bus()
+    assert again.data.startswith(PLACED.data)
+    assert capsys.readouterr().out.strip() == (
+        f"{fault_id} resubmitted to the order bus as message {again.message_id}"
+    )
+    record = order.record(fault_id)
+    assert (record["status"], record["resubmissions"]) == ("resubmitted", [again.message_id])
+    # the mark fits because the record no longer keeps the message's data, as the recorder
+    # keeps a record too large with it; what it was is noted
+    assert record["message"][NOT_KEPT] and record["message"]["bytes"] == len(again.data)
+
+
+def test_a_replay_marked_on_a_fault_near_the_size_limit_is_recorded(order):
+    fault_id = near_the_limit(order, FROM_RESTAURANT, ACCEPTED)
+    replay = {"function": FROM_RESTAURANT, "url": FROM_RESTAURANT_URL, "at": 1}
+
+    assert mark_replayed(order.store, fault_id, replay)
+
+    record = order.record(fault_id)
+    assert (record["status"], record["replays"]) == ("resubmitted", [replay])
+    assert record["message"][NOT_KEPT]
+
+
+def test_a_fault_handed_back_again_and_again_keeps_its_latest_marks_only(order):
+    fault_id = order.fault(BUS_READER, GARBAGE, EnvelopeError("$", "not JSON"))
+
+    for _ in range(MAX_MARKS + 5):
+        assert main(["faults", "resubmit", "order", fault_id, "--force"]) == 0
+        mark_replayed(order.store, fault_id, {"function": BUS_READER, "url": "-", "at": 1})
+
+    record = order.record(fault_id)
+    published = [m.message_id for m in order.on_bus()]
+    assert record["resubmissions"] == published[-MAX_MARKS:]
+    assert len(record["replays"]) == MAX_MARKS
+    assert NOT_KEPT not in record["message"]  # a small message is kept, to go back again
