@@ -43,6 +43,18 @@ before it is used, so a lost answer is asked again under it, and the order is
 authorized within its deadline, not a day later by a person; unless checkout cancelled
 the order meanwhile: then nothing is asked again, and the payment is declined
 (``order_cancelled``), nothing held.
+
+The processor's answer says where the money stands: an authorization answered
+``captured`` (an account set to capture when it authorizes) is stored so and pays for
+the order (its delivery captures nothing more; its cancellation refunds it); one answered
+in a status that holds nothing (``requires_action``) declines the order
+(``authorization_requires_action``); one in a status it cannot tell is a fault for a person,
+nothing stored.
+
+A void that finds the authorization captured (by a person, or by such an account for a
+payment stored before its answer's status was read) does not leave the money of a
+cancelled order taken: the payment is stored captured, and refunded under the refund's
+own key (``{orderId}:refund``), which a redelivery repeats harmlessly; a warning says so.
 """
 
 from __future__ import annotations
@@ -68,6 +80,7 @@ from customer.payment_esg.processor import (
     Authorized,
     Declined,
     FailureKept,
+    InAnotherState,
     ProcessorUnavailable,
     Settlement,
 )
@@ -230,6 +243,21 @@ def _settle(
                 ),
             )
             raise ProcessorUnavailable(f"{kept}; asked again under a new key") from kept
+        except InAnotherState as found:
+            if action != "void" or found.status != "captured":
+                # a refusal like any other, for a person
+                raise BusinessRuleViolation(str(found)) from found
+            # The money of a cancelled order was taken meanwhile: it goes back, once.
+            ctx.log.warning(
+                "order %s: the void of authorization %s found it captured already (%s): "
+                "refunding it",
+                order_id,
+                payment["authorizationId"],
+                found,
+            )
+            captured = _move(ctx.ports.store, order_id, payment["status"], "captured")
+            _settle(captured, moves, ctx)
+            return
         payment = _move(ctx.ports.store, order_id, payment["status"], reached)
     if payment["status"] in {reached for _, reached in moves.values()}:
         body = {k: payment[k] for k in (*AUTHORIZED_FIELDS, "status")}
@@ -302,12 +330,19 @@ def _authorization(
     if isinstance(outcome, Declined):
         if outcome.refusal:  # not the card: our request, which a person should look at
             ctx.log.warning(
-                "order %s: the processor refused to authorize: %s", order_id, outcome.refusal
+                "order %s: the processor did not authorize: %s", order_id, outcome.refusal
             )
         return {**payment, "authorizationId": None, "status": "declined", "reason": outcome.reason}
+    if outcome.status == "captured":
+        ctx.log.warning(
+            "order %s: the processor captured authorization %s as it authorized it (does the "
+            "account capture automatically?): the order is paid, a cancellation refunds it",
+            order_id,
+            outcome.authorization_id,
+        )
     # The processor's time when it gives one: a lost answer's retry learns it minutes later.
     at = outcome.authorized_at_ms
-    authorized = {"authorizationId": outcome.authorization_id, "status": "authorized"}
+    authorized = {"authorizationId": outcome.authorization_id, "status": outcome.status}
     return {**payment, **authorized, "authorizedAt": ctx.clock.now_ms() if at is None else at}
 
 

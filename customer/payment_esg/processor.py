@@ -29,6 +29,18 @@ settlement takes it from, it did nothing, and the caller asks anew under a new k
 state keeps the processor from settling twice); in any other, it is a
 :class:`BusinessRuleViolation` for a person.
 
+An authorization's answer says where the money stands (``status``): ``authorized`` (or
+no status at all: the processor's 201 to an authorization) holds it; ``captured`` (an
+account set to capture when it authorizes) took it, and pays for the order as well;
+one of :data:`HOLDS_NOTHING` (``requires_action``: the customer must confirm the
+payment first, which this flow has no step for) holds nothing, a :class:`Declined`
+(reason ``authorization_requires_action``); any other is a
+:class:`BusinessRuleViolation` for a person, never taken for an authorization.
+
+A settlement refused (409) because the authorization is in another state than it needs
+or leads to raises :class:`InAnotherState`, naming that state, so the caller can tell a
+void that found the money captured (to refund) from a true refusal.
+
 A 401 or 403 says our own credentials are wrong, a 404 or 405 to an
 authorization (or any redirect) our own processor URL: a
 :class:`BusinessRuleViolation` (a fault for a person to fix at once), never a
@@ -87,6 +99,20 @@ FIND_MAX_PAGES = 10
 few when people made others by hand; past that it is a fault, never a part read as all."""
 REPLAYED_HEADER = "Idempotent-Replayed"
 """The header (``true``) with which a processor marks an answer replayed for a reused key."""
+HOLDS_NOTHING = frozenset(
+    {
+        "voided",
+        "refunded",
+        "declined",
+        "failed",
+        "canceled",
+        "requires_action",
+        "requires_confirmation",
+        "requires_payment_method",
+    }
+)
+"""The statuses an authorization may be answered with that hold none of the customer's money:
+released, refused, or waiting for the customer (``requires_action``: 3-D Secure, say)."""
 NOT_US = frozenset({401, 403, 404, 405})
 """The 4xx answers about our own credentials or URL, not about the customer's payment: an
 authorization is made at one fixed path, which cannot be missing unless it is wrong."""
@@ -96,17 +122,23 @@ REFUSED = "payment_refused"
 """The decline reason when the processor refuses an authorization without a code of its own."""
 
 
+Held = Literal["authorized", "captured"]
+"""Where an authorization that holds the customer's money stands."""
+
+
 @dataclass(frozen=True, slots=True)
 class Authorized:
     """The processor reserved the amount on the payment method.
 
     ``authorized_at_ms`` is when, by the processor's clock (epoch ms), if it said: a
     retried request answered with the first attempt's outcome still tells the
-    time of that first attempt.
+    time of that first attempt. ``status`` is ``captured`` when the processor took the
+    money at once (an account set to capture automatically).
     """
 
     authorization_id: str
     authorized_at_ms: int | None = None
+    status: Held = "authorized"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +146,8 @@ class Declined:
     """The processor refused the payment; ``reason`` is its code (``card_declined``).
 
     ``refusal`` is set when the processor refused the request rather than the card
-    (a 4xx other than 402): its status and message, for the logs, never for the customer.
+    (a 4xx other than 402), or answered with an authorization that holds nothing: its
+    status and message, for the logs, never for the customer.
     """
 
     reason: str
@@ -149,6 +182,16 @@ class FailureKept(BusinessRuleViolation):
     nothing (it is raised only then), and a new key may ask again at once."""
 
 
+class InAnotherState(BusinessRuleViolation):
+    """The processor refused a settlement: the authorization is ``status`` (``None`` when
+    the processor would not say), neither the state the settlement needs nor the one it
+    leads to."""
+
+    def __init__(self, message: str, status: str | None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class PaymentProcessor(ABC):
     """Authorizes card payments and settles the authorizations."""
 
@@ -166,7 +209,8 @@ class PaymentProcessor(ABC):
 
     @abstractmethod
     def settle(self, authorization_id: str, action: Settlement, *, idempotency_key: str) -> None:
-        """Capture, void or refund an authorization."""
+        """Capture, void or refund an authorization; :class:`InAnotherState` when its state
+        allows neither."""
 
     @abstractmethod
     def find(self, reference: str) -> list[Authorization]:
@@ -219,13 +263,24 @@ class HttpPaymentProcessor(PaymentProcessor):
                 f"payment processor answered authorize {reference} with "
                 f"{response.status_code} but no authorization id"
             )
+        status = authorization.get("status") or "authorized"
+        answered = f"payment processor answered authorize {reference}"
+        if isinstance(status, str) and status in HOLDS_NOTHING:
+            refusal = f"{response.status_code} authorization {authorization_id} is {status}"
+            return Declined(f"authorization_{status}", refusal=refusal)
+        if status not in ("authorized", "captured"):
+            raise BusinessRuleViolation(
+                f"{answered} with authorization {authorization_id} in status {status!r}, "
+                f"which it may or may not hold money in: settle it by hand"
+            )
         held = (authorization.get("amount", amount), authorization.get("currency", currency))
         if held != (amount, currency):
             raise BusinessRuleViolation(
-                f"payment processor answered authorize {reference} ({amount} {currency}) with "
-                f"authorization {authorization_id} of {held[0]} {held[1]}: void it by hand"
+                f"{answered} ({amount} {currency}) with authorization {authorization_id} of "
+                f"{held[0]} {held[1]}: {'refund' if status == 'captured' else 'void'} it by hand"
             )
-        return Authorized(authorization_id, _epoch_ms(authorization.get("authorizedAt")))
+        held_as: Held = "captured" if status == "captured" else "authorized"
+        return Authorized(authorization_id, _epoch_ms(authorization.get("authorizedAt")), held_as)
 
     def settle(self, authorization_id: str, action: Settlement, *, idempotency_key: str) -> None:
         response = self._post(
@@ -241,12 +296,14 @@ class HttpPaymentProcessor(PaymentProcessor):
                 # Over, and nothing done: the authorization's state keeps a request under a
                 # new key from settling it twice.
                 raise FailureKept(kept)
-            raise BusinessRuleViolation(f"{kept}; it is {status}: settle it by hand")
+            raise InAnotherState(f"{kept}; it is {status}: settle it by hand", status)
         if response.status_code == KEY_IN_USE:
             if _body(response).get("code") == KEY_IN_USE_CODE:
                 raise ProcessorUnavailable(f"payment processor is still working to {what}")
-            if self._status(authorization_id) == REACHES[action]:
+            status = self._status(authorization_id)
+            if status == REACHES[action]:
                 return
+            raise InAnotherState(_refused(response, what), status)
         _raise_for_status(response, what)
 
     def find(self, reference: str) -> list[Authorization]:
@@ -349,16 +406,19 @@ def _raise_for_status(
     if response.status_code >= 500 or response.status_code in RETRY_LATER:
         raise ProcessorUnavailable(f"payment processor could not {what}: {response.status_code}")
     if response.status_code >= 400:
-        problem = _concealed(_body(response).get("error", response.reason), payment_method)
-        raise BusinessRuleViolation(
-            f"payment processor refused to {what}: {response.status_code} {problem}"
-        )
+        raise BusinessRuleViolation(_refused(response, what, payment_method))
     if not 200 <= response.status_code < 300:
         where = response.headers.get("Location", "nowhere")
         raise BusinessRuleViolation(
             f"payment processor did not {what}: {response.status_code} to {where} "
             "(is PAYMENT_PROCESSOR_URL the API's own?)"
         )
+
+
+def _refused(response: requests.Response, what: str, payment_method: str | None = None) -> str:
+    """What a refusal (4xx) of ``what`` says, without the card token it may quote."""
+    problem = _concealed(_body(response).get("error", response.reason), payment_method)
+    return f"payment processor refused to {what}: {response.status_code} {problem}"
 
 
 def _page(body: dict[str, Any]) -> tuple[list[Authorization] | None, bool]:

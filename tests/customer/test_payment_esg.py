@@ -1554,3 +1554,223 @@ def test_an_order_cancelled_before_a_kept_failure_is_seen_is_never_asked_anew(
     assert shop.doc("orders", order_id)["paymentMethod"] is None
     assert "paymentMethod" not in shop.doc("payment-attempts", order_id)
     assert shop.faults() == []
+
+
+@pytest.mark.parametrize(
+    ("answered", "outcome"),
+    [
+        ("authorized", Authorized("auth-9")),
+        ("captured", Authorized("auth-9", status="captured")),
+        (
+            "requires_action",
+            Declined(
+                "authorization_requires_action",
+                refusal="201 authorization auth-9 is requires_action",
+            ),
+        ),
+        ("voided", Declined("authorization_voided", refusal="201 authorization auth-9 is voided")),
+    ],
+)
+def test_the_adapter_reads_where_the_money_stands_from_the_answer(
+    customer: Customer, answered: str, outcome: Authorized | Declined
+) -> None:
+    customer.processor.failures = 1
+    customer.processor.failure = ({"id": "auth-9", "status": answered}, 201)
+    assert authorize(adapter(customer)) == outcome
+
+
+@pytest.mark.parametrize("status", ["processing", ["captured"], 7])
+def test_the_adapter_takes_an_authorization_in_a_status_it_cannot_tell_for_a_fault(
+    customer: Customer, status: object
+) -> None:
+    customer.processor.failures = 1
+    customer.processor.failure = ({"id": "auth-9", "status": status}, 201)
+    with pytest.raises(BusinessRuleViolation, match=r"auth-9 in status .*, which it may"):
+        authorize(adapter(customer))
+
+
+def capturing_at_once(shop: Customer) -> None:
+    """Make the shop's processor capture each authorization as it makes it and answer
+    ``captured``, as an account set to capture automatically does."""
+    authorize_view = shop.processor.app.view_functions["_authorize"]
+
+    def captured() -> tuple[dict[str, Any], int]:
+        answer, status = authorize_view()
+        for made in shop.processor.authorizations.values():
+            if made["status"] == "authorized":
+                made["status"] = "captured"
+        return ({**answer, "status": "captured"} if status == 201 else answer), status
+
+    shop.processor.app.view_functions["_authorize"] = captured
+
+
+def test_an_authorization_answered_captured_pays_for_the_order_captured_once(
+    shop: Customer,
+) -> None:
+    # GIVEN a processor account that captures when it authorizes
+    capturing_at_once(shop)
+
+    # WHEN the customer checks out and the order is delivered
+    order_id = shop.place_order()
+    assert payment(shop, order_id)["status"] == "captured"
+    assert shop.doc("orders", order_id)["status"] == "placed"
+    shop.order_status(order_id, "delivered")
+
+    # THEN the money taken at checkout pays for it: nothing captured again, the capture told
+    assert shop.processor.paths("/capture") == []
+    assert [e.body["status"] for e in shop.events("payment-captured")] == ["captured"]
+    assert shop.faults() == []
+
+
+def test_an_order_whose_payment_was_captured_at_once_is_refunded_on_cancellation(
+    shop: Customer,
+) -> None:
+    capturing_at_once(shop)
+    order_id = shop.place_order()
+
+    shop.order_status(order_id, "cancelled", reason="rejected")
+
+    assert shop.processor.paths("/void") == []
+    assert shop.processor.paths("/refund") == ["/v1/authorizations/auth-1/refund"]
+    assert shop.processor.calls[-1]["key"] == f"{order_id}:refund"
+    assert shop.processor.authorizations["auth-1"]["status"] == "refunded"
+    assert payment(shop, order_id)["status"] == "refunded"
+    assert [e.body["status"] for e in shop.events("payment-refunded")] == ["refunded"]
+    assert shop.faults() == []
+
+
+def test_a_captured_authorization_after_the_payment_deadline_is_refunded_once(
+    shop: Customer,
+) -> None:
+    # GIVEN a processor that captures when it authorizes, down for longer than an order may
+    # wait for its payment: checkout cancels the order before the answer comes
+    capturing_at_once(shop)
+    shop.processor.down_until = START + 15 * MINUTE
+    shop.tick_while_waiting()
+
+    order_id = shop.place_order()
+
+    # THEN the money taken after the cancellation goes back, once
+    assert shop.doc("orders", order_id)["status"] == "cancelled"
+    assert shop.processor.paths("/void") == []
+    assert shop.processor.paths("/refund") == ["/v1/authorizations/auth-1/refund"]
+    assert shop.processor.authorizations["auth-1"]["status"] == "refunded"
+    assert payment(shop, order_id)["status"] == "refunded"
+    assert len({e.id for e in shop.events("payment-refunded")}) == 1
+    assert shop.faults() == []
+
+
+def test_an_authorization_holding_nothing_declines_the_order(shop: Customer) -> None:
+    # GIVEN the processor answers an authorization that waits for the customer (3-D Secure)
+    shop.processor.failures = 1
+    shop.processor.failure = ({"id": "auth-9", "status": "requires_action"}, 201)
+
+    order_id = shop.place_order()
+
+    # THEN it holds no money: the order is declined, saying why, never placed
+    assert payment(shop, order_id)["status"] == "declined"
+    [declined] = shop.events("payment-declined")
+    assert declined.body == {"orderId": order_id, "reason": "authorization_requires_action"}
+    assert shop.doc("orders", order_id)["status"] == "payment-declined"
+    assert shop.events("payment-authorized") == shop.events("order-placed") == []
+    assert shop.faults() == []
+
+
+def test_an_authorization_in_a_status_it_cannot_tell_is_a_fault_nothing_stored(
+    shop: Customer,
+) -> None:
+    shop.processor.failures = 1
+    shop.processor.failure = ({"id": "auth-9", "status": "processing"}, 201)
+
+    order_id = shop.place_order()
+
+    [fault] = shop.faults()
+    assert "auth-9 in status 'processing'" in fault["error"]["message"]
+    assert shop.store.get("payments", order_id) is None
+    assert shop.events("payment-authorized") == shop.events("payment-declined") == []
+    assert shop.doc("orders", order_id)["status"] == "pending-payment"
+
+
+def test_a_void_that_finds_the_money_captured_refunds_it_once(
+    shop: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN an order authorized, whose authorization a person (or an account capturing
+    # automatically, answered before payment-esg read the status) captured meanwhile
+    order_id = shop.place_order()
+    shop.processor.authorizations["auth-1"]["status"] = "captured"
+    # and the first delivery dies once the refund is made, before it is stored
+    update = shop.store.update
+
+    def crash_once(collection: str, key: str, change: Callable[[Any], Any]) -> Any:
+        if collection == "payments" and shop.processor.paths("/refund"):
+            monkeypatch.setattr(shop.store, "update", update)
+            raise ConnectionError("the process died here")
+        return update(collection, key, change)
+
+    monkeypatch.setattr(shop.store, "update", crash_once)
+
+    # WHEN the order is cancelled, and Order's news of it delivered again
+    cancelled = shop.order_status(order_id, "cancelled", reason="rejected")
+    shop.inject("order", cancelled)
+
+    # THEN the money goes back under the refund's own key, refunded once, told once
+    assert shop.processor.paths("/void") == ["/v1/authorizations/auth-1/void"]
+    assert [c["key"] for c in shop.processor.calls if c["path"].endswith("/refund")] == [
+        f"{order_id}:refund"
+    ] * 2  # the redelivery's, replayed
+    assert shop.processor.authorizations["auth-1"]["status"] == "refunded"
+    assert payment(shop, order_id)["status"] == "refunded"
+    refunded = shop.events("payment-refunded")
+    assert {e.body["status"] for e in refunded} == {"refunded"}
+    assert len({e.id for e in refunded}) == 1
+    assert shop.events("payment-voided") == []
+    assert shop.faults() == []
+
+
+def test_a_void_that_finds_the_authorization_released_otherwise_is_still_a_fault(
+    shop: Customer,
+) -> None:
+    order_id = shop.place_order()
+    shop.processor.authorizations["auth-1"]["status"] = "refunded"
+    shop.order_status(order_id, "cancelled", reason="rejected")
+
+    [fault] = shop.faults()
+    assert fault["error"]["type"] == "BusinessRuleViolation"
+    assert "409" in fault["error"]["message"]
+    assert shop.processor.paths("/refund") == []
+    assert payment(shop, order_id)["status"] == "authorized"
+
+
+def test_a_void_whose_kept_failure_finds_the_money_captured_refunds_it(shop: Customer) -> None:
+    # GIVEN a void the processor fails on its side, keeping the 500, and the authorization
+    # captured by hand meanwhile
+    seen: list[str] = []
+    fake = with_the_real_fake(shop, seen)
+    order_id = shop.place_order()
+    fake.post("/_fake/fail-inside", json={"count": 1})
+    [first] = held_by(fake, order_id)
+    captured: list[int] = []
+
+    def captured_by_hand(_subscription: str, _seconds: float) -> None:
+        if not captured and any(r.endswith("/void") for r in seen):
+            by_hand = {**BEARER, "Idempotency-Key": "by-hand"}
+            captured.append(
+                fake.post(f"/v1/authorizations/{first['id']}/capture", headers=by_hand).status_code
+            )
+
+    shop.system.hub.delivery_observers.append(captured_by_hand)
+
+    # WHEN the order is cancelled
+    shop.order_status(order_id, "cancelled", reason="rejected")
+
+    # THEN the replayed 500 is read against the authorization, captured: the money goes back
+    assert captured == [200]
+    [authorization] = held_by(fake, order_id)
+    assert [(op["kind"], op["idempotencyKey"]) for op in authorization["operations"]] == [
+        ("authorize", f"{order_id}:authorize"),
+        ("capture", "by-hand"),
+        ("refund", f"{order_id}:refund"),
+    ]
+    assert payment(shop, order_id)["status"] == "refunded"
+    assert len({e.id for e in shop.events("payment-refunded")}) == 1
+    assert shop.faults() == []
