@@ -16,14 +16,15 @@ fields', become the schemas' descriptions.
 
 Bad input never reaches a handler: a body that is not JSON (RFC 8259: ``NaN`` and
 ``Infinity`` are not, nor is a number beyond a double's range, nor a body in another
-encoding than UTF-8), names one member of an object twice (RFC 7493, I-JSON: readers differ
-on which one counts) or breaks the model is answered with 400 (a message per field for the
-model); a body sent as another type than ``application/json``, with a ``charset`` other
-than ``utf-8``, or compressed (``Content-Encoding``), with 415 (RFC 9110,
-section 15.5.16), ``Accept-Encoding: identity`` and, for POST and PATCH,
-``Accept-Post`` or ``Accept-Patch: application/json``; a body or an ``Idempotency-Key``
-sent to a route that takes none with 400 (for a key, naming the routes that take one:
-ignored, it would pass a retry off as safe); a missing or invalid token with
+encoding than UTF-8), names one member of an object twice or holds an escaped lone
+surrogate (RFC 7493, I-JSON: readers differ on which member counts, and a lone surrogate is
+no character) or breaks the model is answered with 400 (a message per field for the model,
+listing at most :data:`MAX_LISTED_FIELDS` fields); a body sent as another type than
+``application/json``, with a ``charset`` other than ``utf-8``, or compressed
+(``Content-Encoding``), with 415 (RFC 9110, section 15.5.16), ``Accept-Encoding: identity``
+and, for POST and PATCH, ``Accept-Post`` or ``Accept-Patch: application/json``; a body or an
+``Idempotency-Key`` sent to a route that takes none with 400 (for a key, naming the routes
+that take one: ignored, it would pass a retry off as safe); a missing or invalid token with
 401 and a ``WWW-Authenticate: Bearer`` challenge (RFC 6750: ``error="invalid_token"``
 and why, when a token was given); a valid token whose account has no role yet
 (:class:`~shared.auth.NoRole`), or a caller of the wrong kind, with 403 and an
@@ -65,11 +66,14 @@ request is never read as HTML. An answer without content (a 204, ``OPTIONS``'s, 
 names the methods in ``Allow``) carries no ``Content-Type``. A refusal repeats at most
 :data:`MAX_ECHO_CHARS` characters of anything the request sent (:func:`echoed`). The app
 serves its routes, ``/healthz`` and ``/openapi.json``, and nothing else (no static files).
+A handler's answer that JSON cannot hold (``NaN``, an infinite number) is a failure, answered
+500 and logged, never sent as invalid JSON.
 """
 
 from __future__ import annotations
 
 import inspect
+import itertools
 import json
 import logging
 import math
@@ -133,12 +137,21 @@ CHARSET = "utf-8"
 MAX_ECHO_CHARS = 200
 """The most characters of something the request sent (a path, a parameter's or a member's
 name, a header) that a refusal repeats; the rest is left out, saying how much."""
+MAX_LISTED_FIELDS = 20
+"""The most fields a refusal of an invalid request lists (:func:`invalid`), in its message and
+its ``fields``; the message says how many more there were."""
 _BODY_HEADERS = {"POST": "Accept-Post", "PATCH": "Accept-Patch"}
 """The header that names the media types a method's body may have (W3C LDP, RFC 5789)."""
 _PARAM = re.compile(r"{(\w+)}")
 _OBJECT_WANTED = "Input should be a JSON object"
 _FINITE_WANTED = "Input should be a finite number"
 """What a field whose value is ``NaN`` or infinite is told, as pydantic tells a float field."""
+_TEXT_WANTED = "Input should be text: a lone surrogate is no character (RFC 7493)"
+"""What a field whose string holds, or a member whose name is, a lone surrogate is told."""
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_MAYBE_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+"""What a JSON text holding a lone surrogate holds: an escaped one (or one of a pair), or one
+as it is (a ``str`` handed over, not UTF-8 bytes, which cannot hold one)."""
 Handler = Callable[..., Any]
 
 
@@ -365,6 +378,7 @@ class HttpApi:
             if isinstance(result, BaseModel)
             else result
         )
+        _writable(route, payload)
         return payload, route.status
 
     def _idempotent(
@@ -459,6 +473,17 @@ def entity_tag(opaque: str) -> str:
     if not re.fullmatch(_ETAGC, opaque):
         raise ValueError(f"{opaque!r} cannot be an entity tag")
     return f'"{opaque}"'
+
+
+def _writable(route: Route, payload: Any) -> None:
+    """Raise :class:`ValueError` (the handler's bug: a 500) when ``payload``, ``route``'s
+    answer, is no JSON, e.g. holds ``NaN``: before an ``Idempotency-Key`` keeps it to replay."""
+    try:
+        flask.current_app.json.dumps(payload)
+    except ValueError as error:
+        raise ValueError(
+            f"{route.method} {route.path} answered what JSON cannot hold: {error}"
+        ) from error
 
 
 def _tagged(
@@ -618,9 +643,9 @@ def _not_a_json_object(data: Any) -> HttpError:
             flask.current_app.json.loads(flask.request.get_data(cache=True))
         except RecursionError:
             return HttpError(400, "the request body's JSON is nested too deeply to read")
-        except _NoJsonNumber as error:
+        except _NoIJson as error:
             why = f"the request body is not valid JSON: {error}"
-            return HttpError(400, why, {echoed(error.path): _FINITE_WANTED})
+            return HttpError(400, why, {echoed(error.path): error.wanted})
         except ValueError as error:  # UnicodeDecodeError too
             return HttpError(400, f"the request body is not valid JSON: {error}")
     return HttpError(400, "the request body must be a JSON object")
@@ -636,8 +661,14 @@ class _StrictJson(DefaultJSONProvider):
     * ``NaN``, ``Infinity`` and ``-Infinity``, which Python reads but are no JSON (RFC 8259,
       section 6), and a number too large to be a finite double (``1e400``), which Python
       reads as infinity: no JSON could answer either;
+    * a string, or a member's name, holding an escaped lone surrogate (``"\\ud800"``), which
+      is no Unicode character (RFC 7493, section 2.1): Python reads it into a ``str`` that
+      no UTF-8 encoder, the document store's included, takes;
     * a body in another encoding than UTF-8 (RFC 8259, section 8.1), which Python would
       guess at (UTF-16, UTF-32); a UTF-8 byte order mark is ignored, as section 8.1 allows.
+
+    And writing JSON only: ``NaN`` or an infinite number to be sent is a :class:`ValueError`
+    (a handler's bug, answered 500), not Python's ``NaN`` that no JSON reader takes.
     """
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
@@ -663,20 +694,57 @@ class _StrictJson(DefaultJSONProvider):
         )
         if unread:
             raise _NoJsonNumber(unread[0], _path_of(unread[0], data))
+        if _MAYBE_SURROGATE.search(text):
+            lone = _lone_surrogate_at(data)
+            if lone is not None:
+                raise _NoText(lone)
         return data
 
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        """``obj`` as JSON text; :class:`ValueError` for ``NaN`` or an infinite number, which
+        no JSON holds (RFC 8259, section 6): never sent as if it were JSON."""
+        kwargs.setdefault("allow_nan", False)
+        text: str = super().dumps(obj, **kwargs)
+        return text
 
-class _NoJsonNumber(ValueError):
+
+class _NoIJson(ValueError):
+    """A JSON text that no reader could take as meant, because of the value at ``path``; a
+    field of that name is told ``wanted``."""
+
+    wanted: str
+
+    def __init__(self, why: str, path: str) -> None:
+        super().__init__(why)
+        self.path = path
+
+
+class _NoJsonNumber(_NoIJson):
     """A JSON text holds ``NaN``, ``Infinity`` or a number no double holds, at ``path``."""
+
+    wanted = _FINITE_WANTED
 
     def __init__(self, number: _NotANumber, path: str) -> None:
         where = f"at {echoed(path)}"
         super().__init__(
             f"{number.literal} ({where}) is no JSON value (RFC 8259)"
             if number.constant
-            else f"{echoed(number.literal)} ({where}) is beyond the numbers a double holds"
+            else f"{echoed(number.literal)} ({where}) is beyond the numbers a double holds",
+            path,
         )
-        self.path = path
+
+
+class _NoText(_NoIJson):
+    """A JSON text holds a string, or names a member, with a lone surrogate, at ``path``."""
+
+    wanted = _TEXT_WANTED
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"the string at {echoed(path)} holds a lone surrogate (an escaped \\ud800 to "
+            "\\udfff not in a pair), which is no character (RFC 7493, section 2.1)",
+            path,
+        )
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -698,8 +766,34 @@ def _path_of(marker: _NotANumber, data: Any) -> str:
             return path or "$"
         if isinstance(item, dict | list):
             children = item.items() if isinstance(item, dict) else enumerate(item)
-            todo.extend((f"{path}.{k}" if path else str(k), child) for k, child in children)
+            todo.extend((_member(path, k), child) for k, child in children)
     return "$"  # pragma: no cover - the marker is in the data it was read into
+
+
+def _lone_surrogate_at(data: Any) -> str | None:
+    """The dotted path of a string in ``data``, or of a member whose name, holds a lone
+    surrogate (the first of an object's members, then of its values, in order); ``None``."""
+    todo: list[tuple[str, Any]] = [("", data)]
+    while todo:
+        path, item = todo.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return path or "$"
+        elif isinstance(item, dict):
+            named = next((name for name in item if _SURROGATE.search(name)), None)
+            if named is not None:
+                return _member(path, named)
+            todo.extend((_member(path, k), child) for k, child in reversed(item.items()))
+        elif isinstance(item, list):
+            todo.extend((_member(path, i), item[i]) for i in reversed(range(len(item))))
+    return None
+
+
+def _member(path: str, name: object) -> str:
+    """The dotted path of the member or item ``name`` of the value at ``path``; a surrogate
+    in the name, no character, is written as its escape (``\\ud800``)."""
+    shown = str(name).encode("utf-8", "backslashreplace").decode("utf-8")
+    return f"{path}.{shown}" if path else shown
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -840,9 +934,14 @@ def field_errors(error: ValidationError) -> dict[str, str]:
 
 def invalid(what: str, fields: dict[str, str]) -> HttpError:
     """The 400 refusal of an invalid ``what`` (request, query, callback), naming each field
-    (a name the client made up, such as an unknown parameter's, cut to :func:`echoed`)."""
-    named = {echoed(name): why for name, why in fields.items()}
+    (a name the client made up, such as an unknown parameter's, cut to :func:`echoed`), the
+    first :data:`MAX_LISTED_FIELDS` of them only: the message says how many more there were."""
+    listed = list(itertools.islice(fields.items(), MAX_LISTED_FIELDS))
+    named = {echoed(name): why for name, why in listed}
     message = f"invalid {what}: " + "; ".join(f"{k}: {v}" for k, v in named.items())
+    more = len(fields) - len(listed)
+    if more:
+        message += f"; and {more} more {'field' if more == 1 else 'fields'}"
     return HttpError(400, message, named)
 
 

@@ -16,6 +16,7 @@ from shared.api import (
     CHARSET,
     JSON,
     MAX_BODY_BYTES,
+    MAX_LISTED_FIELDS,
     unsupported_body_headers,
 )
 from shared.exceptions import KitError
@@ -44,7 +45,8 @@ _ERROR = {
             "additionalProperties": {"type": "string"},
             "description": "What is wrong with each field the refusal is about, keyed by the "
             "field's name or dotted path (e.g. `items.0.menuItemId`); left out when it is about "
-            "no particular field.",
+            f"no particular field. At most {MAX_LISTED_FIELDS} fields are listed: `error` says "
+            "how many more there were.",
         },
     },
 }

@@ -9,7 +9,7 @@ from delivery.driver_bff.models import Answer, Offer, Offers
 from delivery.driver_bff.pickups import readiness
 from delivery.driver_bff.records import ANSWERED_UP_TO, DRIVERS, OFFERS, area, offered_area
 from delivery.events import offer_id_of
-from shared.api import HttpApi, HttpError
+from shared.api import HttpApi, HttpError, echoed
 from shared.stores import Doc, Where
 
 if TYPE_CHECKING:
@@ -30,7 +30,9 @@ def named(offer_id: str) -> tuple[str, int]:
     else."""
     found = _OFFER_ID.fullmatch(offer_id)
     if found is None:
-        raise HttpError(404, f"no such offer {offer_id!r} (an offer is answered by its offerId)")
+        raise HttpError(
+            404, f"no such offer {echoed(repr(offer_id))} (an offer is answered by its offerId)"
+        )
     return found["delivery"], int(found["expires"])
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from shared.exceptions import EnvelopeError, StoreError
 from shared.hub.message import parse_push
 from shared.runtime.faults import FaultRecorder
+from shared.runtime.functions import as_text
 
 if TYPE_CHECKING:
     import flask
@@ -23,7 +24,8 @@ def fault_recorder_target(host: FunctionHost) -> Target:
     """A push target storing what arrives on the subsystem's ``faults`` topic.
 
     204 acknowledges; 503 (the store failed) asks Pub/Sub to redeliver; 400
-    rejects a body that is not a push request.
+    rejects a body that is not a push request. It answers as a function's target does
+    (:func:`~shared.runtime.functions.as_text`): in plain text, or with no content type at all.
     """
 
     def faults_recorder(request: flask.Request) -> tuple[str, int]:
@@ -38,4 +40,4 @@ def fault_recorder_target(host: FunctionHost) -> Target:
             return "redeliver", 503
         return "", 204
 
-    return faults_recorder
+    return as_text(faults_recorder)

@@ -32,7 +32,10 @@ of a change it dead-lettered (:func:`~shared.runtime.faults.dead_letter_headers`
 which its error log names too): the broker ignores that, while
 ``faults resubmit`` learns at once that a replay was refused. A CloudEvent function's
 answer is the framework's, never its own, hence the triggers' HTTP signature.
-Infrastructure is built on the first call, from :class:`Settings`, never at import.
+A consumer's, trigger's or schedule's answer says what it says in plain text (``text/plain;
+charset=utf-8``); one that says nothing (a 204, a trigger's 200) has no ``Content-Type``
+(:func:`as_text`). Infrastructure is built on the first call, from :class:`Settings`, never
+at import.
 """
 
 from __future__ import annotations
@@ -139,7 +142,7 @@ class FunctionHost:
         else:  # pragma: no cover
             raise TopologyError(f"{service.name}/{fn.name} has no target kind")
         if not isinstance(fn, Endpoint):
-            target = _posted_only(target)
+            target = as_text(_posted_only(target))
         # Registered by name: functions-framework serves it as an HTTP function even where
         # the platform declares another signature (a Firestore-triggered function's).
         return functions_framework.http(target)
@@ -284,6 +287,24 @@ def _posted_only(target: Target) -> Target:
         return answer
 
     return posted
+
+
+def as_text(target: Target) -> Target:
+    """``target``, which answers ``(message, status[, headers])``, answering with a response:
+    the message as ``text/plain`` in UTF-8, or, when it is empty (a 204, a trigger's 200), no
+    ``Content-Type`` at all (RFC 9110, section 8.3), as a BFF's empty answer has none. Flask
+    would call either ``text/html``, a page."""
+    import flask
+
+    @functools.wraps(target)
+    def answered(request: flask.Request) -> flask.Response:
+        message, status, *rest = target(request)
+        answer = flask.Response(message, status, rest[0] if rest else {}, mimetype="text/plain")
+        if not message:
+            del answer.headers["Content-Type"]
+        return answer
+
+    return answered
 
 
 def _as_sent(data: Any) -> Any:

@@ -42,7 +42,8 @@ def push(host, body):
     target = fault_recorder_target(host)
     app = flask.Flask("t")
     with app.test_request_context(json=body):
-        return target(flask.request)
+        answer = target(flask.request)
+        return answer.get_data(as_text=True), answer.status_code
 
 
 def test_a_dead_letter_is_stored_once(host):
@@ -79,3 +80,21 @@ def test_a_store_error_answers_503_so_pub_sub_redelivers(host, monkeypatch):
     [document] = store.query(FAULTS_COLLECTION, [])
     assert document.data["reason"] == "dead-letter"
     assert document.data["function"] == "x-listener"
+
+
+def test_a_dead_letter_stored_is_answered_without_a_content_type(host):
+    target = fault_recorder_target(host)
+    with flask.Flask("t").test_request_context(json=DEAD_LETTER):
+        answer = target(flask.request)
+
+    assert answer.status_code == 204
+    assert "Content-Type" not in answer.headers  # nothing to describe: no text/html page
+
+
+def test_a_refusal_is_plain_text(host):
+    target = fault_recorder_target(host)
+    with flask.Flask("t").test_request_context(json={"hello": "world"}):
+        answer = target(flask.request)
+
+    assert answer.status_code == 400
+    assert answer.headers["Content-Type"] == "text/plain; charset=utf-8"

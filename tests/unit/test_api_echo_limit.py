@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.api import MAX_ECHO_CHARS, HttpApi, echoed, if_match
+from shared.api import MAX_ECHO_CHARS, MAX_LISTED_FIELDS, HttpApi, echoed, if_match
 from shared.api_models import QueryString, RequestBody
 from shared.auth import LocalIssuer, Principal
 
@@ -106,3 +106,38 @@ def test_an_unread_content_type_is_named_by_its_beginning(client: Any) -> None:
     answer = client.post("/notes", data=b"{}", content_type=f"text/{LONG}", headers=ALICE)
 
     assert refusal(answer, 415)["error"].endswith(f"(not {echoed(f'text/{LONG}')})")
+
+
+def test_a_refusal_lists_at_most_so_many_fields_and_counts_the_rest(client: Any) -> None:
+    names = [f"q{i}" for i in range(MAX_LISTED_FIELDS + 480)]
+
+    body = refusal(client.get("/notes?" + "&".join(f"{n}=1" for n in names), headers=ALICE), 400)
+
+    listed = names[:MAX_LISTED_FIELDS]
+    assert list(body["fields"]) == listed
+    assert body["error"] == (
+        "invalid query: "
+        + "; ".join(f"{n}: {body['fields'][n]}" for n in listed)
+        + "; and 480 more fields"
+    )
+
+
+@pytest.mark.parametrize(("extra", "said"), [(0, ""), (1, "; and 1 more field")])
+def test_a_refusal_lists_every_field_up_to_the_most(client: Any, extra: int, said: str) -> None:
+    names = [f"q{i}" for i in range(MAX_LISTED_FIELDS + extra)]
+
+    body = refusal(
+        client.get("/notes/latest?" + "&".join(f"{n}=1" for n in names), headers=ALICE), 400
+    )
+
+    assert list(body["fields"]) == names[:MAX_LISTED_FIELDS]
+    assert body["error"].endswith(f"q{MAX_LISTED_FIELDS - 1}: this endpoint takes none{said}")
+
+
+def test_unknown_members_are_listed_up_to_the_most_too(client: Any) -> None:
+    note = {"text": "hi"} | {f"m{i}": 1 for i in range(100)}
+
+    body = refusal(client.post("/notes", json=note, headers=ALICE), 400)
+
+    assert list(body["fields"]) == [f"m{i}" for i in range(MAX_LISTED_FIELDS)]
+    assert body["error"].endswith("; and 80 more fields")

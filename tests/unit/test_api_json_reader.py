@@ -135,3 +135,37 @@ def test_a_utf_8_body_with_a_byte_order_mark_is_read(client: Any, read: list[Rou
 
     assert answer.status_code == 200
     assert read[0].name == "crème"
+
+
+@pytest.mark.parametrize(
+    ("body", "path"),
+    [
+        (b'{"name": "\\ud800"}', "name"),
+        (b'{"name": "a\\uDFFFb"}', "name"),
+        (b'{"name": "\\ude00\\ud83d"}', "name"),  # a pair in the wrong order is two lone ones
+        (b'{"stops": [{"lat": 1, "lng": 2}], "name": "\\ud83d"}', "name"),
+        (b'{"stops": [{"lat": 1, "lng": 2, "x": ["ok", "\\udbff"]}]}', "stops.0.x.1"),
+        (b'{"\\ud800": 1}', "\\ud800"),  # a member's name, shown as its escape
+        (b'"\\ud800"', "$"),
+    ],
+)
+def test_a_lone_surrogate_is_no_text_and_a_400_naming_where_it_stands(
+    client: Any, read: list[Route], body: bytes, path: str
+) -> None:
+    answer = post(client, body)
+
+    assert answer.status_code == 400
+    assert answer.get_json() == {
+        "error": f"the request body is not valid JSON: the string at {path} holds a lone "
+        "surrogate (an escaped \\ud800 to \\udfff not in a pair), which is no character "
+        "(RFC 7493, section 2.1)",
+        "fields": {path: "Input should be text: a lone surrogate is no character (RFC 7493)"},
+    }
+    assert read == []
+
+
+def test_a_surrogate_pair_is_one_character(client: Any, read: list[Route]) -> None:
+    answer = post(client, b'{"name": "\\ud83d\\ude00 \\\\ud800"}')  # an emoji; a backslash
+
+    assert answer.status_code == 200
+    assert read[0].name == "\U0001f600 \\ud800"

@@ -55,8 +55,11 @@ GAMMA = Subsystem(
 def answer(target: Any, method: str) -> tuple[str, int, dict[str, str]]:
     """What ``target`` answers a ``method`` request to ``/``."""
     with flask.Flask(__name__).test_request_context("/", method=method):
-        said: tuple[str, int, dict[str, str]] = target(flask.request)
-        return said
+        said: flask.Response = target(flask.request)
+        extra = {
+            k: v for k, v in said.headers.items() if k not in ("Content-Type", "Content-Length")
+        }
+        return said.get_data(as_text=True), said.status_code, extra
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
