@@ -31,7 +31,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from shared.stores.paging import LATEST_STAMP_MS, MAX_TOKEN_LENGTH, Cursor
+from shared.stores.paging import LATEST_STAMP_MS, MAX_TOKEN_LENGTH, Cursor, PageToken
 
 PAGE_LIMIT = 20
 """How many documents a paged list holds when ``?limit=`` is left out."""
@@ -117,15 +117,17 @@ class CursorQuery(QueryString):
     @field_validator("after")
     @classmethod
     def _a_token_this_list_gave(cls, after: str | None) -> str | None:
-        """Refuse (400) a token that is no ``next`` of a list."""
-        if after is not None:
-            Cursor.from_token(after)
-        return after
+        """Refuse (400) a token that is no ``next`` of a list; keep the place it stands for."""
+        return None if after is None else PageToken.read(after)
 
     def cursor(self) -> Cursor | None:
         """Where the page starts: after the place ``after`` stands for; the first page
         without it."""
-        return None if self.after is None else Cursor.from_token(self.after)
+        if self.after is None:
+            return None
+        if isinstance(self.after, PageToken):  # as validated: read once
+            return self.after.cursor
+        return Cursor.from_token(self.after)  # set without validation
 
 
 class PageQuery(CursorQuery):

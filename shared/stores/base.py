@@ -137,7 +137,10 @@ class AbstractDocumentStore(ABC):
 
     @abstractmethod
     def create(self, collection: str, key: str, data: Doc) -> bool:
-        """Create the document; return ``False`` (and change nothing) if it exists."""
+        """Create the document; return ``False`` (and change nothing) if it exists.
+
+        A backend that retries the write reports the document an earlier try of this call
+        wrote (its answer lost) as created, not as existing."""
 
     @abstractmethod
     def put(self, collection: str, key: str, data: Doc) -> None:

@@ -13,11 +13,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from google.api_core.exceptions import Aborted, AlreadyExists, GoogleAPIError
+from google.api_core.exceptions import (
+    Aborted,
+    AlreadyExists,
+    GoogleAPIError,
+    ResourceExhausted,
+    ServiceUnavailable,
+)
+from google.api_core.retry import Retry, if_exception_type
 from google.auth.exceptions import GoogleAuthError
 from google.cloud import firestore
 from google.cloud.firestore_v1 import FieldFilter
@@ -27,7 +35,7 @@ from shared.exceptions import ConflictError, KitError, StoreError
 from shared.stores.base import AbstractDocumentStore, Doc, Document, Updater, Where
 from shared.stores.document_rules import check_collection, check_key, check_size, normalized
 from shared.stores.memory import as_read
-from shared.stores.query import check_query
+from shared.stores.query import check_query, value_key
 
 if TYPE_CHECKING:
     from google.cloud.firestore_v1.document import DocumentReference
@@ -36,6 +44,10 @@ if TYPE_CHECKING:
 TRANSACTION_ATTEMPTS = 10
 """Attempts of one ``update`` transaction's commit (the SDK's retries) and of its read (this
 module's) before it fails with :class:`ConflictError`."""
+CLOCK_SKEW_S = 5.0
+"""How far Firestore's clock may be behind this process's: a document a retried ``create``
+finds was created by one of its own tries only if Firestore stamped it no earlier than this
+before the call began."""
 _INEQUALITIES = frozenset({"!=", "<", "<=", ">", ">="})
 _LOCKS = tuple(threading.Lock() for _ in range(64))
 _log = logging.getLogger(__name__)
@@ -113,6 +125,37 @@ def _transact_delete(
     return holds
 
 
+def _create_retry(on_lost: Callable[[Exception], None]) -> Retry:
+    """The SDK's retry of a commit, calling ``on_lost`` with each error after which the try
+    may have landed (``ServiceUnavailable``: the answer, not the request, may be what was
+    lost; ``ResourceExhausted`` is a refusal)."""
+
+    def on_error(error: Exception) -> None:
+        if isinstance(error, ServiceUnavailable):
+            on_lost(error)
+
+    return Retry(
+        predicate=if_exception_type(ResourceExhausted, ServiceUnavailable),
+        initial=0.1,
+        maximum=60.0,
+        multiplier=1.3,
+        timeout=60.0,
+        on_error=on_error,
+    )
+
+
+def _created_by_this_call(ref: DocumentReference, data: Doc, began: float) -> bool:
+    """Whether the document at ``ref`` is the one a try of a create of ``data`` begun at
+    ``began`` (epoch seconds) wrote: equal to it (as queries compare values, so NaN is NaN)
+    and created since, give or take :data:`CLOCK_SKEW_S`."""
+    snapshot = ref.get()
+    if not snapshot.exists or snapshot.create_time is None:
+        return False
+    if snapshot.create_time.timestamp() < began - CLOCK_SKEW_S:
+        return False
+    return value_key(snapshot.to_dict() or {}) == value_key(data)
+
+
 class ClientHolder:
     """Holds a Firestore client: the one given, or one it builds and closes."""
 
@@ -161,13 +204,24 @@ class FirestoreDocumentStore(ClientHolder, AbstractDocumentStore):
             return snapshot.to_dict() if snapshot.exists else None
 
     def create(self, collection: str, key: str, data: Doc) -> bool:
+        """See :meth:`AbstractDocumentStore.create`.
+
+        The commit is retried as the SDK retries it. A try that failed with
+        ``ServiceUnavailable`` may have landed with its answer lost; when a later try then
+        finds the document, it counts as created by this call if it is equal to ``data``
+        and Firestore created it since the call began (:data:`CLOCK_SKEW_S`): else this call
+        would report as there what it wrote itself, and its caller drop what it meant to
+        record. (A twin another call created in that window is taken for this call's own:
+        announced twice rather than lost.)
+        """
         with sdk_errors(f"create {collection}/{key}"):
             ref = self._ref(collection, key)
             data = _storable(collection, key, data)
+            began, lost = time.time(), list[Exception]()
             try:
-                ref.create(data)
+                ref.create(data, retry=_create_retry(lost.append))
             except AlreadyExists:  # not any 409: an Aborted create (contention) created nothing
-                return False
+                return bool(lost) and _created_by_this_call(ref, data, began)
             except Aborted as e:
                 raise ConflictError(f"create {collection}/{key} lost a race") from e
             return True

@@ -104,6 +104,22 @@ class Cursor:
         return cls(stamp, key)
 
 
+class PageToken(str):
+    """A page token as a query string holds it, read once: the text, and the :attr:`cursor`
+    it stands for."""
+
+    cursor: Cursor
+    """The place the token stands for."""
+
+    @classmethod
+    def read(cls, token: str) -> PageToken:
+        """``token`` with its cursor; ValueError (:data:`NOT_A_TOKEN`) as
+        :meth:`Cursor.from_token` if it is not a page token."""
+        read = cls(token)
+        read.cursor = Cursor.from_token(token)
+        return read
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     """Documents in list order, and where the next page starts (None: this is the last)."""

@@ -199,3 +199,73 @@ def test_a_transaction_whose_begin_aborts_is_run_again(monkeypatch: pytest.Monke
         assert len(begun) == 2
     finally:
         store.close()
+
+
+def _commits_failing(
+    monkeypatch: pytest.MonkeyPatch,
+    store: FirestoreDocumentStore,
+    *,
+    landed: bool,
+    failing: frozenset[int] = frozenset({1}),
+) -> list[int]:
+    """Make the commits numbered ``failing`` (from 1) fail with ``ServiceUnavailable`` under
+    the SDK's retry: after Firestore applied them (``landed``: the answer was lost) or before
+    sending them; returns a list that grows by one per commit tried."""
+    from google.api_core.exceptions import ServiceUnavailable
+
+    transport = store.client._firestore_api._transport
+    wrapped = transport._wrapped_methods[transport.commit]
+    real = wrapped._target
+    commits: list[int] = []
+
+    def commit(*args: Any, **kwargs: Any) -> Any:
+        commits.append(1)
+        if len(commits) not in failing:
+            return real(*args, **kwargs)
+        if landed:
+            real(*args, **kwargs)
+        raise ServiceUnavailable("the connection dropped")
+
+    monkeypatch.setattr(wrapped, "_target", commit)
+    return commits
+
+
+def test_a_create_whose_answer_was_lost_reports_what_it_created(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The SDK retries a commit that failed with ServiceUnavailable; when the first try had
+    landed, the retry finds the document: this call created it, not another."""
+    store = FirestoreDocumentStore(project=f"lost-{uuid.uuid4().hex[:12]}")
+    try:
+        commits = _commits_failing(monkeypatch, store, landed=True)
+        assert store.create("c", "k", {"v": 1, "nan": float("nan"), "at": [1.5, "x"]}) is True
+        assert len(commits) == 2
+        assert store.get("c", "k") == {
+            "v": 1,
+            "nan": pytest.approx(float("nan"), nan_ok=True),
+            "at": [1.5, "x"],
+        }
+        assert store.create("c", "k", {"v": 1, "nan": float("nan"), "at": [1.5, "x"]}) is False
+    finally:
+        store.close()
+
+
+def test_a_retried_create_that_finds_another_document_reports_it_there(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Retried after a lost answer, a create finding a document other than its own (different
+    data, or equal data created before the call began) reports it there, as without a retry."""
+    from shared.stores import firestore as module
+
+    store = FirestoreDocumentStore(project=f"lost-{uuid.uuid4().hex[:12]}")
+    try:
+        store.put("c", "other", {"v": 2})
+        store.put("c", "twin", {"v": 1})
+        commits = _commits_failing(monkeypatch, store, landed=False, failing=frozenset({1, 3}))
+        assert store.create("c", "other", {"v": 1}) is False  # created since, but not equal
+        monkeypatch.setattr(module, "CLOCK_SKEW_S", 0.0)
+        assert store.create("c", "twin", {"v": 1}) is False  # equal, but created before
+        assert len(commits) == 4
+        assert store.get("c", "other") == {"v": 2}
+    finally:
+        store.close()
