@@ -47,7 +47,10 @@ class DeliveryStatusChanged(Contract):
     A delivery's statuses come in their course: ``released`` and ``cancelled`` only
     after the same driver's ``assigned``, ``picked-up`` before ``delivered``, and a driver's status
     after another driver was told ``assigned`` only after that driver's ``released``.
-    None is published after a later one; redelivery may repeat one (same ``id``).
+    Each is published at least once: redelivery may repeat one (same ``id``), and two of a
+    delivery's changes handled at once may publish one again (another ``id``) or after a later
+    one. ``revision`` tells where each comes: a consumer keeping where the delivery stands takes
+    a status only if its ``revision`` is greater than that of the latest it took.
     """
 
     TYPE: ClassVar[str] = "delivery.delivery-status-changed"
@@ -76,6 +79,11 @@ class DeliveryStatusChanged(Contract):
     ``released``."""
     changed_at: EpochMs
     """When the status changed, or the driver reported the location."""
+    revision: str | None = Field(default=None, examples=["2026-05-04T12:00:00.000000Z/002/01"])
+    """Where the status comes in the delivery's course: of two statuses of one delivery, the
+    one whose revision is greater (compared as text) is the later; a repeat has the same one.
+    Opaque: only its order means anything. ``null`` on statuses published before it was
+    added."""
 
 
 PUBLISHED: tuple[type[Contract], ...] = (DeliveryStatusChanged,)

@@ -26,7 +26,10 @@ pushed an offer only while it is open
 (:mod:`~delivery.notification_esg.offers`): not once it was withdrawn (declined,
 missed, or the order cancelled), taken, or has expired; nor while the driver is heard
 offline (:mod:`~delivery.notification_esg.drivers`): the offer's withdrawal is then on its
-way, and the event is redelivered until it comes (or the driver is heard online again). A
+way, and the event is redelivered until it comes (or the driver is heard online again). An
+offer is not claimed as a delivery status is: two deliveries of it at once send it under one
+idempotency key, which the provider delivers once, and no claim could keep a withdrawal from
+landing between the check and the send (the driver's acceptance is then refused, 409). A
 driver the platform took offline for the offers they let run out is told once
 (``{driverId}:taken-offline:{offlineAt}``), with a tap to go online again, unless they were
 heard online since (:mod:`~delivery.notification_esg.drivers`).

@@ -18,6 +18,13 @@ coherent course whatever the arrival order:
 * the cancellation is published as ``cancelled`` only to consumers told a driver is
   assigned (who no longer brings the order): otherwise Order's own status says it all.
 
+Two of a delivery's statuses may still be handled at once (a redelivery after an ack
+deadline while the first delivery runs): the later follows on from what the earlier claimed,
+not yet noted as told, and publishes it again, so every status is published at least once,
+maybe twice and out of order. Each published status carries its ``revision`` (the internal
+event's, and its place among the statuses published for it, as text that sorts in the
+delivery's course), by which consumers order them.
+
 A status announced before revisions existed has none and is published as it comes (a
 cancellation without one, as before, not at all).
 """
@@ -39,12 +46,14 @@ if TYPE_CHECKING:
     from shared.stores import Doc
 
 DELIVERIES = "egress-deliveries"
-"""``egress-deliveries/{deliveryId}``: ``{heard, revision, told, before}``: the latest status
-or cancellation of the delivery heard of (``heard``, whose statuses are being published), the
-latest one published (``revision``), and what the consumers were told after that one and
-before it (``{status, driver}`` or ``null``). ``revision``, ``told`` and ``before`` are
-missing until a first one is published; ``heard`` is missing from records kept before it
-was (it is ``revision`` then)."""
+"""``egress-deliveries/{deliveryId}``: ``{heard, pending, revision, told, before}``: the latest
+status or cancellation of the delivery heard of (``heard``, whose statuses are being
+published), the statuses it claimed with those claimed before it not yet noted published
+(``pending``: ``{heard, discriminator, status}`` each), the latest one published
+(``revision``), and what the consumers were told after that one and before it (``{status,
+driver}`` or ``null``). ``revision``, ``told`` and ``before`` are missing until a first one is
+published; ``heard`` is missing from records kept before it was (it is ``revision`` then),
+``pending`` from those kept before claims were."""
 
 
 Step = tuple[str, DeliveryStatusChanged]
@@ -136,26 +145,39 @@ def _hear(
     (:meth:`~shared.runtime.context.Context.after_publish`): a status whose publication
     failed for good (dead-lettered) is never taken as told, so the next one still publishes
     what it implies (the pickup before the delivery, the hand-back before the next driver).
+    Until then the statuses claimed are kept (``pending``): one heard while an earlier one is
+    still being published (handled at once, after an ack deadline) follows on from what that
+    one claimed and publishes it again, so no status is lost whichever of them fails.
     """
     store, heard = ctx.ports.store, _order(revision)
+    found: list[tuple[list[Doc], Doc | None]] = []  # (statuses to publish, told before)
 
     def claim(known: Doc | None) -> Doc | None:
-        if known is not None and _order(_heard(known)) >= heard:
+        found.clear()  # an updater may run again (a transaction retried)
+        latest = _order(_heard(known)) if known is not None else None
+        if latest is not None and latest > heard:
             return None
-        return {**(known or {}), "heard": revision}
+        if known is not None and latest == heard and "pending" not in known:
+            before = _legacy_before(known, heard)  # claimed before claims were kept
+            found.append((_claimed(steps_after(before), revision), before))
+            return None
+        if known is not None and latest == heard and _noted_at(known) == heard:
+            before = known["before"]
+            found.append((_claimed(steps_after(before), revision), before))
+            return None
+        carried = [kept for kept in _unnoted(known) if _order(kept["heard"]) < heard]
+        before = _told_by(carried[-1]) if carried else _noted(known)
+        if known is not None and latest == heard:  # claimed, maybe published, not noted
+            found.append((_unnoted(known), before))
+            return None
+        found.append((_compact([*carried, *_claimed(steps_after(before), revision)]), before))
+        return {**(known or {}), "heard": revision, "pending": found[-1][0]}
 
-    known = store.update(DELIVERIES, delivery_id, claim) or store.get(DELIVERIES, delivery_id)
-    if known is None or _order(_heard(known)) != heard:
+    store.update(DELIVERIES, delivery_id, claim)
+    if not found:
         return None
-    if "revision" not in known:
-        before = None
-    else:
-        before = known["before"] if _order(known["revision"]) == heard else known["told"]
-    steps = steps_after(before)
-    told = before
-    if steps:
-        last = steps[-1][1]
-        told = {"status": last.status, "driver": last.driver.model_dump(mode="json")}
+    [(claimed, before)] = found
+    told = _told_by(claimed[-1]) if claimed else before
 
     def note(current: Doc | None) -> Doc | None:
         if current is not None and _order(current.get("revision", ["", -1])) >= heard:
@@ -163,7 +185,76 @@ def _hear(
         return {**(current or {}), "revision": revision, "told": told, "before": before}
 
     ctx.after_publish(lambda: store.update(DELIVERIES, delivery_id, note))
-    return steps
+    return [_step(kept, heard) for kept in claimed]
+
+
+def _claimed(steps: list[Step], revision: list[Any]) -> list[Doc]:
+    """``steps``, the statuses the internal event of ``revision`` calls for, as kept while
+    they are published: each with its place in the delivery's course."""
+    version, step = _order(revision)
+    return [
+        {
+            "heard": revision,
+            "discriminator": discriminator,
+            "status": {
+                **status.model_dump(mode="json", by_alias=True),
+                "revision": f"{version}/{step:03d}/{place:02d}",
+            },
+        }
+        for place, (discriminator, status) in enumerate(steps)
+    ]
+
+
+def _step(kept: Doc, heard: tuple[str, int]) -> Step:
+    """The status ``kept`` to publish for the internal event of revision ``heard``; one an
+    earlier event claimed is told apart from its own statuses by its revision."""
+    status = DeliveryStatusChanged.model_validate(kept["status"])
+    if _order(kept["heard"]) == heard:
+        return kept["discriminator"], status
+    return f"{status.revision}:{kept['discriminator']}", status
+
+
+def _compact(claimed: list[Doc]) -> list[Doc]:
+    """``claimed`` without a status followed by another of the same status and driver (a
+    location reported since): what is kept stays bounded while publications fail."""
+    return [
+        kept
+        for kept, after in zip(claimed, [*claimed[1:], None], strict=False)
+        if after is None or _told_by(after) != _told_by(kept)
+    ]
+
+
+def _unnoted(known: Doc | None) -> list[Doc]:
+    """The statuses claimed (``pending``) by revisions heard but not noted published."""
+    if known is None:
+        return []
+    noted = _noted_at(known)
+    return [kept for kept in known.get("pending", []) if _order(kept["heard"]) > noted]
+
+
+def _noted_at(known: Doc) -> tuple[str, int]:
+    """The latest revision noted published (before any if none was)."""
+    return _order(known["revision"]) if "revision" in known else ("", -1)
+
+
+def _noted(known: Doc | None) -> Doc | None:
+    """What consumers were told by the latest statuses noted published."""
+    return known.get("told") if known is not None else None
+
+
+def _legacy_before(known: Doc, heard: tuple[str, int]) -> Doc | None:
+    """What consumers were told before the statuses of ``heard``, the latest heard, in a
+    record kept before the statuses claimed were."""
+    if "revision" not in known:
+        return None
+    told: Doc | None = known["before"] if _noted_at(known) == heard else known["told"]
+    return told
+
+
+def _told_by(kept: Doc) -> Doc:
+    """What consumers are told by the status ``kept``."""
+    status = kept["status"]
+    return {"status": status["status"], "driver": status["driver"]}
 
 
 def _heard(known: Doc) -> list[Any]:

@@ -530,6 +530,7 @@ def test_a_delivery_handed_back_goes_to_the_next_driver_never_back_to_the_first(
     assert (found["driver"], found["location"], found["declinedBy"]) == (None, None, ["dan"])
     assert delivery.statuses() == [("assigned", "dan"), ("released", "dan")]
     [released] = [e.body for e in delivery.events[Topic.EXTERNAL] if e.body["status"] == "released"]
+    [*_, (version, step)] = delivery.revisions("delivery-status-changed")
     assert released == {
         "id": "d-o-1",
         "orderId": "o-1",
@@ -537,6 +538,7 @@ def test_a_delivery_handed_back_goes_to_the_next_driver_never_back_to_the_first(
         "driver": {"id": "dan", "name": "Dan"},
         "location": None,
         "changedAt": START + MINUTE,
+        "revision": f"{version}/{step:03d}/00",
     }
     delivery.answer("d-o-1", "decline", "eve")
     delivery.system.advance(10 * MINUTE)

@@ -126,6 +126,7 @@ def test_delivery_status_changes_are_published_as_the_v1_contract(delivery: Deli
     offer_then_accept(delivery, "o-1", "dan")
 
     [event] = delivery.events[Topic.EXTERNAL]
+    [(version, step)] = delivery.revisions("delivery-status-changed")
     assert event.type == "delivery.delivery-status-changed"
     assert event.partition_key == "o-1"
     assert event.tags["schemaVersion"] == "1"
@@ -136,6 +137,7 @@ def test_delivery_status_changes_are_published_as_the_v1_contract(delivery: Deli
         "driver": {"id": "dan", "name": "Dan"},
         "location": None,  # followed from the pickup on
         "changedAt": START,
+        "revision": f"{version}/{step:03d}/00",  # the first status dispatch's write calls for
     }
 
 

@@ -1,0 +1,222 @@
+"""order-esg egress: two of one delivery's statuses handled at once (a redelivery after an ack
+deadline while the first delivery still runs) publish every status at least once, each with a
+``revision`` consumers order them by."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from delivery.dispatch_control.drivers import FOLLOW_EVERY_MS
+from shared.exceptions import PublishError
+from shared.hub.message import Message, from_message
+from shared.runtime import consumer
+from shared.runtime.outcome import Outcome
+from shared.topology import Topic
+from tests.delivery.conftest import Delivery, offer_then_accept
+from tests.delivery.held import before_update
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    import pytest
+
+    from shared.envelope import Envelope
+
+
+def held_by_egress(
+    monkeypatch: pytest.MonkeyPatch, held: set[str]
+) -> Callable[..., Callable[[], None]]:
+    """Keep from order-esg's egress the first ``delivery-status-changed`` of each status in
+    ``held``, acknowledged as if handled; the function returned names one (by its status) and
+    returns what delivers it then (and checks it is handled with ``outcome``)."""
+    real = consumer.ConsumerRuntime.handle
+    kept: dict[str, tuple[consumer.ConsumerRuntime[Any], Message]] = {}
+
+    def handle(self: consumer.ConsumerRuntime[Any], message: Message) -> Outcome:
+        status = from_message(message).body.get("status")
+        if self.qualified == "delivery/order-esg/egress" and status in held - kept.keys():
+            kept[status] = (self, message)
+            return Outcome.ACK
+        return real(self, message)
+
+    monkeypatch.setattr(consumer.ConsumerRuntime, "handle", handle)
+
+    def deliverer(status: str, outcome: Outcome = Outcome.ACK) -> Callable[[], None]:
+        def deliver() -> None:
+            runtime, message = kept[status]
+            assert real(runtime, message) == outcome
+
+        return deliver
+
+    return deliverer
+
+
+def while_noting(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch, step: Callable[[], None]
+) -> list[str]:
+    """Run ``step`` once, after a status was published and before it is noted as told: the
+    other status handled in full meanwhile."""
+    return before_update(delivery, monkeypatch, "egress-deliveries", "_hear.<locals>.note", step)
+
+
+def published(delivery: Delivery) -> list[tuple[str, str, str]]:
+    """(revision, status, driver) of each ``delivery.delivery-status-changed``, in the order
+    consumers ordering them by revision take them (a repeat once)."""
+    statuses = {
+        (e.body.get("revision") or "", e.body["status"], e.body["driver"]["id"])
+        for e in delivery.events[Topic.EXTERNAL]
+        if e.type == "delivery.delivery-status-changed"
+    }
+    return sorted(statuses)
+
+
+def test_a_hand_back_handled_while_the_assignment_is_published_is_published(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN dan took o-1 and handed it back; the egress publishes the assignment and, before
+    # it notes it as told, handles the hand-back (the assignment redelivered meanwhile)
+    delivery.driver("dan")
+    held = held_by_egress(monkeypatch, {"assigned", "released"})
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
+    interleaved = while_noting(delivery, monkeypatch, held("released"))
+
+    # WHEN the assignment is handled, the hand-back in the middle of it
+    held("assigned")()
+
+    # THEN consumers hear of the hand-back after the assignment, whatever order they come in
+    assert interleaved == ["d-o-1"]
+    assert len(delivery.events[Topic.EXTERNAL]) == 3  # the assignment twice, one revision
+    assert all(revision for revision, *_ in published(delivery))
+    assert [status[1:] for status in published(delivery)] == [
+        ("assigned", "dan"),
+        ("released", "dan"),
+    ]
+    record = delivery.store.get("egress-deliveries", "d-o-1") or {}
+    assert record["told"] == {"status": "released", "driver": {"id": "dan", "name": "Dan"}}
+
+
+def test_a_hand_back_handled_while_the_assignment_is_published_comes_before_a_cancellation(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the hand-back was handled while dan's assignment was being published
+    delivery.driver("dan")
+    held = held_by_egress(monkeypatch, {"assigned", "released"})
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
+    while_noting(delivery, monkeypatch, held("released"))
+    held("assigned")()
+
+    # WHEN the order is cancelled before another driver takes it
+    delivery.order("o-1", "cancelled", reason="customer", changedAt=delivery.clock.now_ms() + 1)
+
+    # THEN nobody is told dan no longer brings it: they were told he handed it back
+    assert [status[1:] for status in published(delivery)] == [
+        ("assigned", "dan"),
+        ("released", "dan"),
+    ]
+
+
+def test_an_assignment_whose_publication_failed_is_published_by_the_hand_back(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the egress claimed dan's assignment and handled his hand-back before publishing
+    # it; then the assignment's publication failed (the instance died, say)
+    delivery.driver("dan")
+    held = held_by_egress(monkeypatch, {"assigned", "released"})
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
+    real, handled = consumer.ConsumerRuntime._publish, []
+
+    def fails_after_the_hand_back(self: Any, emitted: Sequence[tuple[Topic, Envelope]]) -> None:
+        statuses = [e.body["status"] for _, e in emitted]
+        if self.qualified == "delivery/order-esg/egress" and statuses == ["assigned"]:
+            if not handled:
+                handled.append(True)
+                held("released")()
+            raise PublishError("the external topic is unavailable")
+        real(self, emitted)
+
+    monkeypatch.setattr(consumer.ConsumerRuntime, "_publish", fails_after_the_hand_back)
+    held("assigned", Outcome.RETRY)()
+    monkeypatch.setattr(consumer.ConsumerRuntime, "_publish", real)
+
+    # WHEN the assignment is redelivered
+    held("assigned")()
+
+    # THEN the hand-back published the assignment it follows on from, before it; the late
+    # assignment publishes nothing after it
+    assert handled == [True]
+    assert [status[1:] for status in published(delivery)] == [
+        ("assigned", "dan"),
+        ("released", "dan"),
+    ]
+    assert delivery.statuses() == [("assigned", "dan"), ("released", "dan")]
+
+
+def test_a_status_heard_again_while_claimed_publishes_what_it_claimed_as_the_same_events(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN dan's assignment and hand-back were each published, neither noted as told (the
+    # instances died noting them)
+    delivery.driver("dan")
+    held = held_by_egress(monkeypatch, {"assigned", "released"})
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
+    update = delivery.store.update
+
+    def dies_noting(collection: str, key: str, updater: Any) -> Any:
+        if updater.__qualname__.startswith("_hear.<locals>.note"):
+            raise RuntimeError("the instance died")
+        return update(collection, key, updater)
+
+    monkeypatch.setattr(delivery.store, "update", dies_noting)
+    held("assigned", Outcome.RETRY)()
+    held("released", Outcome.RETRY)()
+    monkeypatch.setattr(delivery.store, "update", update)
+    first = [e.id for e in delivery.events[Topic.EXTERNAL]]
+
+    # WHEN the hand-back is redelivered
+    held("released")()
+
+    # THEN it publishes the assignment it follows on from and itself again, as the same events
+    assert len(first) == 3  # the assignment, by itself and by the hand-back; the hand-back
+    assert [e.id for e in delivery.events[Topic.EXTERNAL]][3:] == first[1:]
+    assert [status[1:] for status in published(delivery)] == [
+        ("assigned", "dan"),
+        ("released", "dan"),
+    ]
+    record = delivery.store.get("egress-deliveries", "d-o-1") or {}
+    assert record["told"] == {"status": "released", "driver": {"id": "dan", "name": "Dan"}}
+
+
+def test_locations_whose_publication_failed_are_published_once_the_topic_is_back(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the external topic is down while dan picks o-1 up and reports where he is (each
+    # dead-lettered): what the egress keeps claimed does not grow with every location
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    real = consumer.ConsumerRuntime._publish
+
+    def external_down(self: Any, emitted: Sequence[tuple[Topic, Envelope]]) -> None:
+        if self.qualified == "delivery/order-esg/egress":
+            raise PublishError("the external topic is unavailable")
+        real(self, emitted)
+
+    monkeypatch.setattr(consumer.ConsumerRuntime, "_publish", external_down)
+    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+    for lat in (52.531, 52.535, 52.539):
+        delivery.clock.advance(FOLLOW_EVERY_MS)
+        delivery.call("PUT", "/me/location", "dan", {"lat": lat, "lng": 13.406})
+    record = delivery.store.get("egress-deliveries", "d-o-1") or {}
+    assert [kept["status"]["status"] for kept in record["pending"]] == ["picked-up"]
+    monkeypatch.setattr(consumer.ConsumerRuntime, "_publish", real)
+
+    # WHEN dan delivers it
+    delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")
+
+    # THEN consumers hear of the pickup, at its latest location, then of the delivery
+    assert delivery.statuses() == [("assigned", "dan"), ("picked-up", "dan"), ("delivered", "dan")]
+    picked_up = delivery.events[Topic.EXTERNAL][1].body
+    assert picked_up["location"] == {"lat": 52.539, "lng": 13.406}
