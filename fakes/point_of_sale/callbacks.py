@@ -27,6 +27,9 @@ from fakes.web import FakeError
 
 SIGNATURE_HEADER = "X-Pos-Signature"
 TIMEOUT_S = 10.0
+ANSWER_EXCERPT_CHARS = 200
+"""How much of a failing webhook's answer a :class:`CallbackFailed` quotes: enough for its
+error (a refused signature says so), not a whole page."""
 KEY_LABEL = "fooddelivery pos callback key v1:"
 
 
@@ -80,4 +83,17 @@ class Callbacks:
         if response.is_redirect:
             raise CallbackFailed(f"{url} answered {response.status_code}, a redirect: not followed")
         if not 200 <= response.status_code < 300:
-            raise CallbackFailed(f"{url} answered {response.status_code}")
+            answer = excerpt(response.content)
+            said = f": {answer}" if answer else ""
+            raise CallbackFailed(f"{url} answered {response.status_code}{said}")
+
+
+def excerpt(body: bytes) -> str:
+    """The start of an answer's ``body`` on one line: decoded as UTF-8 (what does not decode
+    replaced), each run of whitespace or control characters a single space, cut at
+    :data:`ANSWER_EXCERPT_CHARS` characters with ``…`` when there is more."""
+    text = body[: ANSWER_EXCERPT_CHARS * 4].decode("utf-8", errors="replace")
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    if len(text) <= ANSWER_EXCERPT_CHARS and len(body) <= ANSWER_EXCERPT_CHARS * 4:
+        return text
+    return text[:ANSWER_EXCERPT_CHARS] + "…"

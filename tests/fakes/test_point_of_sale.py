@@ -288,7 +288,9 @@ def test_a_failing_callback_is_502_and_changes_nothing(
     failed = client.post("/orders/o-1/accept", json={"prepMinutes": 20})
 
     assert failed.status_code == 502
-    assert failed.get_json() == {"error": f"the callback failed: {receiver.url} answered 500"}
+    assert failed.get_json() == {
+        "error": f'the callback failed: {receiver.url} answered 500: {{"status":"accepted"}}'
+    }
     assert status_of(client) == "received"
     assert client.get("/orders/o-1").get_json()["prepMinutes"] is None
 
@@ -298,6 +300,60 @@ def test_a_failing_callback_is_502_and_changes_nothing(
     assert retried.status_code == 200
     assert status_of(client) == "accepted"
     assert len(receiver.calls) == 2
+
+
+def test_a_refused_callback_quotes_the_webhooks_answer(client: FlaskClient) -> None:
+    """A point of sale started with the wrong secret: the webhook's answer says so."""
+    app = flask.Flask("refusing")
+    refusal = "wrong X-Pos-Signature (signed with the key of the restaurant named?)"
+
+    @app.post("/pos/callbacks")
+    def refuse() -> tuple[dict[str, str], int]:
+        return {"error": refusal}, 401
+
+    with serve(app) as webhook:
+        submit(client, order(f"{webhook.url}/pos/callbacks"))
+        response = client.post("/orders/o-1/accept", json={"prepMinutes": 20})
+
+    assert response.status_code == 502
+    assert response.get_json() == {
+        "error": f"the callback failed: {webhook.url}/pos/callbacks answered 401: "
+        f'{{"error":"{refusal}"}}'
+    }
+    assert status_of(client) == "received"
+
+
+def test_a_long_answer_is_quoted_on_one_line_up_to_200_characters(client: FlaskClient) -> None:
+    app = flask.Flask("verbose")
+
+    @app.post("/pos/callbacks")
+    def page() -> tuple[str, int]:
+        return "<html>\n\t<p>" + "x" * 1000 + "</p>\x1b[31m", 500
+
+    with serve(app) as webhook:
+        submit(client, order(f"{webhook.url}/pos/callbacks"))
+        response = client.post("/orders/o-1/accept", json={"prepMinutes": 20})
+
+    quoted = "<html> <p>" + "x" * 190 + "…"
+    assert response.get_json() == {
+        "error": f"the callback failed: {webhook.url}/pos/callbacks answered 500: {quoted}"
+    }
+
+
+def test_an_empty_answer_quotes_nothing(client: FlaskClient) -> None:
+    app = flask.Flask("silent")
+
+    @app.post("/pos/callbacks")
+    def silent() -> tuple[str, int]:
+        return "", 503
+
+    with serve(app) as webhook:
+        submit(client, order(f"{webhook.url}/pos/callbacks"))
+        response = client.post("/orders/o-1/accept", json={"prepMinutes": 20})
+
+    assert response.get_json() == {
+        "error": f"the callback failed: {webhook.url}/pos/callbacks answered 503"
+    }
 
 
 def test_an_unreachable_callback_is_502(client: FlaskClient) -> None:
