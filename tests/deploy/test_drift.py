@@ -38,7 +38,11 @@ def cron_period_s(cron: str) -> int:
     minute, hour, *rest = cron.split()
     assert rest == ["*", "*", "*"], cron
     if hour == "*":
-        return 60 if minute == "*" else int(minute.removeprefix("*/")) * 60
+        if minute == "*":
+            return 60
+        if minute.startswith("*/"):
+            return int(minute.removeprefix("*/")) * 60
+        return 3600  # at a fixed minute of every hour
     assert minute == "0", cron
     return 3600 if hour == "*" else 86_400 if hour == "0" else int(hour.removeprefix("*/")) * 3600
 
