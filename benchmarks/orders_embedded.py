@@ -17,7 +17,11 @@ ones are cooked and delivered. It prints:
   with the gateways' calls to the third parties) versus the actors' own HTTP
   calls to the BFFs, and the events published and deliveries made per order;
 * the functions that took the most of it, with deliveries per order and the
-  mean time per delivery.
+  mean time per delivery;
+* the floor the HTTP calls alone set: in-process HTTP requests per order (actors to
+  BFFs, gateways to third parties) times the cost of a trivial request through the
+  same transport and Flask, measured in the same run, and the orders/s that floor
+  allows on one core.
 
 It then checks the side effects (:func:`measure.side_effect_failures`): every order
 delivered but the one the story's kitchen refuses (cancelled, its payment voided), every
@@ -35,13 +39,17 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import flask
 from measure import header, percentile, side_effect_failures
 
 from scenario.stack import EmbeddedStack
 from scenario.story import FINAL, Story
 from shared import logs
+from shared.http import Session, WsgiTransport
 from shared.hub.memory import InMemoryHub
 from shared.hub.message import Message
 
@@ -88,9 +96,11 @@ def main() -> int:
         published = 0
         delivering.update(s=0.0, deliveries=0)
         spent, runs = time_each_function(stack.system.hub)
+        http_calls = count_in_process_requests()
         started = time.perf_counter()
         outcome = story.play(max_rounds=10 * args.orders)
         elapsed = time.perf_counter() - started
+        http_calls_made = http_calls()
         statuses = {order_id: order["status"] for order_id, order in outcome.orders.items()}
         rejected = [outcome.rejected] if outcome.rejected else []
         failures = side_effect_failures(
@@ -130,6 +140,14 @@ def main() -> int:
             f"  {seconds / max(delivering['s'], 1e-9):4.0%}  {name:<44} "
             f"{runs[name] / per_order:5.1f}/order, {seconds / runs[name] * 1e6:5.0f} us each"
         )
+    trivial_s = trivial_request_seconds()
+    floor_s = http_calls_made / per_order * trivial_s
+    print(
+        f"HTTP floor: {http_calls_made / per_order:.1f} in-process requests per order x "
+        f"{trivial_s * 1e6:,.0f} us for a trivial one (same transport and Flask, measured "
+        f"now) = {floor_s * 1000:.1f} ms per order: at most {1 / floor_s:,.0f} orders/s "
+        "from the HTTP calls alone"
+    )
     for failure in failures:
         print(f"FAIL: {failure}")
     verdict = "PASS" if rate >= TARGET_ORDERS_PER_S else "BELOW TARGET"
@@ -154,6 +172,34 @@ def time_each_function(hub: InMemoryHub) -> tuple[dict[str, float], Counter[str]
 
     hub.delivery_observers.append(observe)
     return spent, runs
+
+
+def count_in_process_requests() -> Callable[[], int]:
+    """Count every request served in process from now on; call the result for the count."""
+    count = 0
+    send = WsgiTransport.send
+
+    def counted(self: WsgiTransport, request: Any, **kwargs: Any) -> Any:
+        nonlocal count
+        count += 1
+        return send(self, request, **kwargs)
+
+    WsgiTransport.send = counted  # type: ignore[method-assign]
+    return lambda: count
+
+
+def trivial_request_seconds(requests: int = 2000) -> float:
+    """Mean seconds of a JSON POST to a Flask route answering a constant, in process."""
+    app = flask.Flask("trivial")
+    app.add_url_rule("/", "trivial", lambda: {"ok": True}, methods=["POST"])
+    session = Session()
+    session.mount("http://trivial.embedded", WsgiTransport(app))
+    for _ in range(requests // 10):  # warm up
+        session.post("http://trivial.embedded/", json={"orderId": "o-1"})
+    began = time.perf_counter()
+    for _ in range(requests):
+        session.post("http://trivial.embedded/", json={"orderId": "o-1"})
+    return (time.perf_counter() - began) / requests
 
 
 if __name__ == "__main__":
