@@ -21,7 +21,8 @@ from shared.envelope import Envelope
 from shared.exceptions import EnvelopeError
 from shared.hub.base import AbstractPublisher
 from shared.hub.message import Message
-from shared.stores.base import AbstractDocumentStore, Doc, Document, Updater, Where
+from shared.stores.base import AbstractDocumentStore, Doc, Updater
+from shared.stores.delegating import DelegatingStore
 from shared.timeline import causation_id, versioned_type
 from shared.topology.model import Topic
 
@@ -169,57 +170,34 @@ class RecordingPublisher(AbstractPublisher):
         self._inner.close()
 
 
-class CountingStore(AbstractDocumentStore):
+class CountingStore(DelegatingStore):
     """A document store that counts the writes it passes on (for the write-rate figures)."""
 
     def __init__(self, inner: AbstractDocumentStore, stats: Stats) -> None:
-        self._inner, self._stats = inner, stats
-
-    @property
-    def inner(self) -> AbstractDocumentStore:
-        """The store whose writes this one counts."""
-        return self._inner
-
-    def _wrote(self) -> None:
-        self._stats.wrote()
-
-    def get(self, collection: str, key: str) -> Doc | None:
-        return self._inner.get(collection, key)
+        super().__init__(inner)
+        self._stats = stats
 
     def create(self, collection: str, key: str, data: Doc) -> bool:
-        created = self._inner.create(collection, key, data)
-        self._wrote()
+        created = super().create(collection, key, data)
+        self._stats.wrote()
         return created
 
     def put(self, collection: str, key: str, data: Doc) -> None:
-        self._inner.put(collection, key, data)
-        self._wrote()
+        super().put(collection, key, data)
+        self._stats.wrote()
 
     def update(self, collection: str, key: str, updater: Updater) -> Doc | None:
-        written = self._inner.update(collection, key, updater)
+        written = super().update(collection, key, updater)
         if written is not None:
-            self._wrote()
+            self._stats.wrote()
         return written
 
     def delete(self, collection: str, key: str) -> None:
-        self._inner.delete(collection, key)
-        self._wrote()
+        super().delete(collection, key)
+        self._stats.wrote()
 
     def delete_if(self, collection: str, key: str, condition: Callable[[Doc], bool]) -> bool:
-        deleted = self._inner.delete_if(collection, key, condition)
+        deleted = super().delete_if(collection, key, condition)
         if deleted:
-            self._wrote()
+            self._stats.wrote()
         return deleted
-
-    def query(
-        self,
-        collection: str,
-        where: Sequence[Where] = (),
-        *,
-        order_by: str | None = None,
-        descending: bool = False,
-        limit: int | None = None,
-    ) -> list[Document]:
-        return self._inner.query(
-            collection, where, order_by=order_by, descending=descending, limit=limit
-        )

@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 from order.lifecycle_control.event_store import EVENTS
 from order.pos_esg.webhook import INBOX
 from order.retention import expire_at
-from shared.clock import SystemClock
-from shared.migrations import Migration, expire_unstamped
+from shared.migrations import expire_unstamped, expiry_backfill
 
 if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore
@@ -28,12 +27,11 @@ def expire_unstamped_records(store: AbstractDocumentStore, now_ms: int) -> int:
 
 
 MIGRATIONS = (
-    Migration(
+    expiry_backfill(
         "order-records-expire",
         "events and point-of-sale callbacks stored before they expired (kept for good) "
         "expire a month from now, as those written now do",
-        lambda store: expire_unstamped_records(store, SystemClock().now_ms()),
-        backfill=True,  # every version since stamps them
+        expire_unstamped_records,
     ),
 )
 """Order's migrations, in the order they run."""

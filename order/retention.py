@@ -13,9 +13,10 @@ are what keeps a late or resubmitted event from starting an ended order again.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from shared.idempotency_keys import EXPIRES
+from shared.stores.ttl import expire_after
 
 __all__ = ["EXPIRES", "KEEP_FOR", "expire_at"]
 
@@ -28,4 +29,4 @@ def expire_at(event_ms: int) -> datetime:
     """When a record written at ``event_ms`` (epoch ms) may be deleted. Callers pass when
     this subsystem wrote it, never another subsystem's time, which may be far off: an
     order's event stamped long ago would expire while the order runs."""
-    return datetime.fromtimestamp(event_ms / 1000, UTC) + KEEP_FOR
+    return expire_after(event_ms, KEEP_FOR)

@@ -15,8 +15,7 @@ from restaurant.kitchen_bff.listener import LEFT_TO_POS
 from restaurant.kitchen_bff.models import TICKETS, WITHDRAWN_UNSEEN
 from restaurant.order_esg.pickups import HEARD
 from restaurant.retention import expire_at
-from shared.clock import SystemClock
-from shared.migrations import Migration, expire_unstamped
+from shared.migrations import expire_unstamped, expiry_backfill
 from shared.stores import Where
 
 if TYPE_CHECKING:
@@ -40,12 +39,11 @@ def expire_unstamped_notes(store: AbstractDocumentStore, now_ms: int) -> int:
 
 
 MIGRATIONS = (
-    Migration(
+    expiry_backfill(
         "kitchen-notes-expire",
         "notes of orders left to the point of sale and markers of orders withdrawn unseen, "
         "stored before they expired (kept for good), expire a month from now",
-        lambda store: expire_unstamped_notes(store, SystemClock().now_ms()),
-        backfill=True,  # every version since stamps them
+        expire_unstamped_notes,
     ),
 )
 """The kitchen's retention migrations, in the order they run."""

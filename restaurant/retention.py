@@ -14,9 +14,10 @@ future a record it never deletes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from shared.idempotency_keys import EXPIRES
+from shared.stores.ttl import expire_after
 
 __all__ = ["EXPIRES", "KEEP_FOR", "TOO_LATE", "expire_at"]
 
@@ -38,4 +39,4 @@ fault resubmitted late comes this late."""
 def expire_at(written_ms: int) -> datetime:
     """When a record written at ``written_ms`` (epoch ms, the subsystem's clock) may be
     deleted."""
-    return datetime.fromtimestamp(written_ms / 1000, UTC) + KEEP_FOR
+    return expire_after(written_ms, KEEP_FOR)

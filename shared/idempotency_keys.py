@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from shared.exceptions import KitError, StoreError
+from shared.stores.ttl import expire_after
 
 if TYPE_CHECKING:
     from shared.stores.base import AbstractDocumentStore, Doc
@@ -40,7 +41,7 @@ KEEP_ANSWER_S = 24 * 3600
 def expire_at(now_ms: int) -> datetime:
     """The :data:`EXPIRES` of an answer (or reservation) stored at ``now_ms``: replayed for
     :data:`KEEP_ANSWER_S`, then deleted by Firestore's TTL policy some time after."""
-    return datetime.fromtimestamp(now_ms / 1000, UTC) + timedelta(seconds=KEEP_ANSWER_S)
+    return expire_after(now_ms, timedelta(seconds=KEEP_ANSWER_S))
 
 
 MAX_KEY_CHARS = 200

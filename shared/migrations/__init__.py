@@ -13,7 +13,8 @@ while the functions write the same documents. :func:`rewrite_each` gives both:
 it changes one document at a time in a transaction, from the document as it is
 then, and leaves alone those already up to date. :func:`expire_unstamped` gives
 records stored before they carried their TTL field (:data:`EXPIRES`) one, so that
-Firestore's TTL policy deletes them too.
+Firestore's TTL policy deletes them too, and :func:`expiry_backfill` declares the
+migration that does so.
 
 The rule: a migration runs on every deploy unless it is a *backfill*
 (``backfill=True``), one whose old shape no version that may run again writes
@@ -38,6 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from shared.clock import SystemClock
 from shared.exceptions import KitError, TopologyError
 from shared.idempotency_keys import EXPIRES
 from shared.stores.query import matches
@@ -140,3 +142,17 @@ def expire_unstamped(
         return None if isinstance(doc.get(EXPIRES), datetime) else {**doc, EXPIRES: expires}
 
     return rewrite_each(store, collection, stamped, where)
+
+
+def expiry_backfill(
+    name: str, summary: str, expire: Callable[[AbstractDocumentStore, int], int]
+) -> Migration:
+    """The backfill ``name`` that gives the records stored before they carried :data:`EXPIRES`
+    one: ``expire(store, now_ms)`` gives each the expiry of a record written at ``now_ms``,
+    the time it runs, and returns how many it gave one (with :func:`expire_unstamped`).
+
+    A backfill, as every version since those records carried the field stamps them.
+    """
+    return Migration(
+        name, summary, lambda store: expire(store, SystemClock().now_ms()), backfill=True
+    )

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shared.clock import SystemClock
 from shared.idempotency_keys import COLLECTION, expire_at
-from shared.migrations import Migration, expire_unstamped
+from shared.migrations import expire_unstamped, expiry_backfill
 
 if TYPE_CHECKING:
     from shared.stores.base import AbstractDocumentStore
@@ -25,12 +24,11 @@ def expire_unstamped_keys(store: AbstractDocumentStore, now_ms: int) -> int:
 
 
 KIT_MIGRATIONS = (
-    Migration(
+    expiry_backfill(
         "idempotency-keys-expire",
         "answers to Idempotency-Key requests stored before they expired (kept and replayed "
         "for good) expire a day from now, as those stored now do",
-        lambda store: expire_unstamped_keys(store, SystemClock().now_ms()),
-        backfill=True,
+        expire_unstamped_keys,
     ),
 )
 """The kit's migrations, in the order they run (before the subsystem's)."""
