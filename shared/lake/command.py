@@ -1,4 +1,5 @@
-"""``fooddelivery lake events``: an operator's look into a subsystem's event lake.
+"""``fooddelivery lake events|replay``: an operator's look into a subsystem's event lake,
+and its way to publish the lake's events on the bus again (:mod:`shared.lake.republish`).
 
 The lake is a directory (``--dir``), a bucket (``--bucket``), or by default the
 bucket of the environment the subsystem's functions run in:
@@ -46,6 +47,7 @@ from shared.system import load_subsystems
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from shared.hub.base import AbstractPublisher
     from shared.lake.base import AbstractLake
 
 TOPIC = "bus"
@@ -87,15 +89,42 @@ examples:
   fooddelivery lake events order --key o-42 --json | jq .type
 """
 
+REPLAY_DESCRIPTION = (
+    "Publish a subsystem's events from its event lake on its bus again, oldest first, "
+    "chosen as `lake events` chooses them: to rebuild a view that was dropped, or fill a "
+    "new one. Each event keeps its id, so a consumer that processed it already skips it."
+)
+REPLAY_EPILOG = f"""\
+--since is required (--since 1970-01-01 replays the whole lake). TIME, --until, --type,
+--key, --max-lag, --bucket and --dir are as for `lake events`; an event the lake holds
+twice is published once.
+
+Every consumer of the bus receives the events again, egress gateways too (which pass
+them on to sister subsystems): consumers are idempotent, so this changes nothing but
+what was lost. A rebuilt view that a database-first trigger watches runs that trigger
+again (its documents are created anew). The lake writer stores the events again; the
+lake's readers keep each id once. The bus is reached as `fooddelivery faults
+resubmit` reaches it: on a dev stack after `{SOURCE_ENV}`, on GCP with
+{PREFIX}MODE=gcp, {PREFIX}PROJECT_<NAME> and application-default credentials.
+
+An event the bus would not take (over Pub/Sub's limits) is named on stderr and not
+published, and the exit code is 1. Should the bus refuse a batch, the command says how
+many events were published before it and exits 2: run it again.
+
+examples:
+  fooddelivery lake replay order --since 2026-01-31T14:00 --dry-run
+  fooddelivery lake replay order --since 2026-01-31 --key o-42
+"""
+
 
 class LakeCommandError(KitError):
     """The command cannot read the lake it was asked about, or was asked wrongly."""
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``lake events`` to the command line."""
+    """Add ``lake events`` and ``lake replay`` to the command line."""
     lake = commands.add_parser(
-        "lake", help="read a subsystem's event lake: every event its bus carried"
+        "lake", help="read a subsystem's event lake, or publish its events on the bus again"
     )
     actions = lake.add_subparsers(dest="action", required=True, metavar="ACTION")
     events = actions.add_parser(
@@ -105,19 +134,44 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,  # keeps the epilog's table
     )
-    events.add_argument(
-        "subsystem", metavar="SUBSYSTEM", help="a registered subsystem (`fooddelivery topology`)"
-    )
-    events.add_argument("--since", metavar="TIME", help="events at or after TIME")
-    events.add_argument("--until", metavar="TIME", help="events before TIME")
-    events.add_argument("--type", metavar="TYPE", help="only events of TYPE, e.g. order-placed")
-    events.add_argument(
-        "--key", metavar="KEY", help="only the events of one entity: its partition key, e.g. o-42"
-    )
+    _choice_arguments(events, since_required=False)
     events.add_argument(
         "--limit", type=_positive, metavar="N", help="at most N, the oldest (default: all)"
     )
     events.add_argument(
+        "--json", action="store_true", help="one envelope per line (JSON Lines), for piping"
+    )
+    events.set_defaults(run=_events)
+    replay = actions.add_parser(
+        "replay",
+        help="publish a subsystem's events from its lake on its bus again, to rebuild views",
+        description=textwrap.fill(REPLAY_DESCRIPTION, width=88),
+        epilog=REPLAY_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _choice_arguments(replay, since_required=True)
+    replay.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the events that would be published (as `lake events` does), publish none",
+    )
+    replay.set_defaults(run=_replay)
+
+
+def _choice_arguments(parser: argparse.ArgumentParser, *, since_required: bool) -> None:
+    """The arguments that choose a subsystem's events and name its lake."""
+    parser.add_argument(
+        "subsystem", metavar="SUBSYSTEM", help="a registered subsystem (`fooddelivery topology`)"
+    )
+    parser.add_argument(
+        "--since", metavar="TIME", required=since_required, help="events at or after TIME"
+    )
+    parser.add_argument("--until", metavar="TIME", help="events before TIME")
+    parser.add_argument("--type", metavar="TYPE", help="only events of TYPE, e.g. order-placed")
+    parser.add_argument(
+        "--key", metavar="KEY", help="only the events of one entity: its partition key, e.g. o-42"
+    )
+    parser.add_argument(
         "--max-lag",
         type=_positive,
         default=STORED_LATE_MS // HOUR_MS,
@@ -125,17 +179,13 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help="how long after it happened an event may have been stored, for --until and "
         "--limit (default: %(default)s)",
     )
-    events.add_argument(
-        "--json", action="store_true", help="one envelope per line (JSON Lines), for piping"
-    )
-    where = events.add_mutually_exclusive_group()
+    where = parser.add_mutually_exclusive_group()
     where.add_argument(
         "--bucket", metavar="NAME", help="read the lake in this Cloud Storage bucket (or gs://NAME)"
     )
     where.add_argument(
         "--dir", type=Path, metavar="PATH", help="read the lake in this local directory"
     )
-    events.set_defaults(run=_events)
 
 
 def _positive(text: str) -> int:
@@ -320,7 +370,8 @@ def _folder_start(subsystem: str, name: str) -> int | None:
     return None if span is None else span[0]
 
 
-def _events(args: argparse.Namespace) -> int:
+def _window(args: argparse.Namespace) -> tuple[int | None, int | None]:
+    """``--since`` and ``--until`` in epoch ms, once the subsystem and both are checked."""
     apps = sorted(app.name for app in load_subsystems())
     if args.subsystem not in apps:
         raise LakeCommandError(f"no subsystem {args.subsystem!r}: one of {', '.join(apps)}")
@@ -328,20 +379,32 @@ def _events(args: argparse.Namespace) -> int:
     until = None if args.until is None else parse_moment(args.until, "--until")
     if since is not None and until is not None and since >= until:
         raise LakeCommandError(f"--since {args.since} is not before --until {args.until}")
+    since_ms = None if since is None else _ceil_ms(since)
+    return since_ms, (None if until is None else _ceil_ms(until))
+
+
+def _chosen_events(
+    args: argparse.Namespace, window: tuple[int | None, int | None], limit: int | None
+) -> tuple[list[Envelope], SkipNotes, bool]:
+    """The events ``args`` choose in ``window`` (:func:`read_events`)."""
     lake = open_lake(args.subsystem, args.bucket, args.dir)
     try:
-        shown, notes, more = read_events(
+        return read_events(
             lake,
             args.subsystem,
-            since_ms=None if since is None else _ceil_ms(since),
-            until_ms=None if until is None else _ceil_ms(until),
+            since_ms=window[0],
+            until_ms=window[1],
             event_type=args.type,
             key=args.key,
-            limit=args.limit,
+            limit=limit,
             max_lag_ms=args.max_lag * HOUR_MS,
         )
     except LakeError as error:
         raise LakeCommandError(" ".join(str(error).split())) from None  # one line, always
+
+
+def _events(args: argparse.Namespace) -> int:
+    shown, notes, more = _chosen_events(args, _window(args), args.limit)
     if args.json:
         for event in shown:
             print(event.to_bytes().decode())
@@ -349,18 +412,83 @@ def _events(args: argparse.Namespace) -> int:
         for line in _lines(shown):
             print(line)
     if not shown:
-        print(f"no events in {args.subsystem}'s lake{_chosen(args)}", file=sys.stderr)
-        if args.dir is not None and not (args.dir / topic_prefix(args.subsystem, TOPIC)).is_dir():
-            print(  # `--dir lake/order` instead of `--dir lake`: say where it looked
-                f"(there is no {topic_prefix(args.subsystem, TOPIC)} under {args.dir}: --dir "
-                "names the lake's root, which holds a folder per subsystem)",
-                file=sys.stderr,
-            )
+        _say_none(args)
     elif more:
         print(f"... and more, later (--limit {args.limit})", file=sys.stderr)
     for note in notes.describe():
         print(_printable(note), file=sys.stderr)
     return 0
+
+
+def _say_none(args: argparse.Namespace) -> None:
+    print(f"no events in {args.subsystem}'s lake{_chosen(args)}", file=sys.stderr)
+    if args.dir is not None and not (args.dir / topic_prefix(args.subsystem, TOPIC)).is_dir():
+        print(  # `--dir lake/order` instead of `--dir lake`: say where it looked
+            f"(there is no {topic_prefix(args.subsystem, TOPIC)} under {args.dir}: --dir "
+            "names the lake's root, which holds a folder per subsystem)",
+            file=sys.stderr,
+        )
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from shared.lake import republish  # the hub's modules load only for this command
+
+    window = _window(args)
+    publisher = None if args.dry_run else _bus_publisher(args.subsystem)
+    try:
+        events, notes, _ = _chosen_events(args, window, None)
+        topic = f"projects/{_project(args.subsystem)}/topics/{TOPIC}"
+        prepared = republish.prepare(events, topic)
+        for event_id, why in prepared.refused:
+            print(f"not published: {_printable(event_id)}: {_printable(why)}", file=sys.stderr)
+        if not events:
+            _say_none(args)
+        elif publisher is None:
+            for line in _lines(events):
+                print(line)
+            print(
+                f"--dry-run: {len(prepared.messages)} event(s) would be published on "
+                f"{args.subsystem}'s bus",
+                file=sys.stderr,
+            )
+        else:
+            try:
+                count = republish.publish(publisher, prepared.messages)
+            except republish.RepublishError as error:
+                raise LakeCommandError(
+                    f"{error}; run the same command again (consumers skip what they processed)"
+                ) from None
+            print(
+                f"published {count} event(s) from {args.subsystem}'s lake on its bus again "
+                "(ids unchanged: consumers skip those they processed)",
+                file=sys.stderr,
+            )
+    finally:
+        if publisher is not None:
+            publisher.close()
+    for note in notes.describe():
+        print(_printable(note), file=sys.stderr)
+    return 1 if prepared.refused else 0
+
+
+def _bus_publisher(subsystem: str) -> AbstractPublisher:
+    """The publisher of ``subsystem``'s bus, as its function host builds it."""
+    from shared.runtime.operator import UnreachableError, connect
+
+    try:
+        _, publisher = connect(subsystem)
+    except UnreachableError as error:
+        raise LakeCommandError(f"cannot reach {subsystem}'s bus: {error}") from None
+    return publisher
+
+
+def _project(subsystem: str) -> str:
+    """The project of ``subsystem``'s bus as the environment names it (the subsystem's name
+    when none does): it counts towards a publish request's size."""
+    try:
+        return Settings.from_env(os.environ).projects.get(subsystem) or subsystem
+    except ValueError:
+        return subsystem
 
 
 def _lines(events: list[Envelope]) -> list[str]:
@@ -386,7 +514,7 @@ def _when(ms: int) -> str:
 
 def _chosen(args: argparse.Namespace) -> str:
     parts = [
-        f"{label} {value}"
+        f"{label} {_printable(value)}"
         for label, value in (
             ("since", args.since),
             ("until", args.until),

@@ -7,7 +7,11 @@ nothing to do. Uploads use ``if_generation_match=0`` so lake data is never
 overwritten; when an upload finds its own object already there (an earlier
 try landed but its answer was lost, or the same records were appended again:
 object names hold a digest of their content) the content is compared and the
-write counts as done.
+write counts as done, so two writers of one object at once (a redelivery racing
+its first delivery) both succeed; different content under the name is a
+:class:`LakeError` and the object is left as it is. The Storage emulator ignores
+the precondition and overwrites: harmless for the lake's own writes (same name,
+same content), so the race is proved on a fake (``tests/unit/test_lake_gcs_upload.py``).
 
 The storage client is built on first use when none is given. With
 ``STORAGE_EMULATOR_HOST`` set the SDK talks to the emulator with anonymous
@@ -127,7 +131,10 @@ class GcsLake(AbstractLake):
                 blob.upload_from_string(content, content_type=CONTENT_TYPE, if_generation_match=0)
             except PreconditionFailed:
                 if bytes(blob.download_as_bytes()) != content:
-                    raise LakeError(f"gs://{self._bucket_name}/{name} already exists") from None
+                    raise LakeError(
+                        f"gs://{self._bucket_name}/{name} already holds different content (it "
+                        "was not written by this lake from these records); it is left as it is"
+                    ) from None
         except _SDK_ERRORS as e:
             raise LakeError(f"cannot write gs://{self._bucket_name}/{name}: {e}") from e
 

@@ -7,7 +7,10 @@ import time
 from collections import deque
 from typing import Any
 
+import pytest
+
 from devstack.lake import LakeWriter
+from shared.exceptions import LakeError
 from shared.hub.message import Message
 from shared.lake.local import LocalDirectoryLake
 
@@ -118,3 +121,29 @@ def test_a_message_without_publish_time_is_filed_under_the_hour_it_is_stored(tmp
     [name] = lake.objects("order")
     hours = {time.strftime("%Y/%m/%d/%H", time.gmtime(t)) for t in (before, time.time())}
     assert name.split("/", 2)[2].rsplit("/", 1)[0] in hours  # not 1970/01/01/00
+
+
+class FailingLake(LocalDirectoryLake):
+    def append(self, subsystem: str, topic: str, records: Any) -> None:
+        raise LakeError("the bucket is gone")
+
+
+class NackedSubscription(Subscription):
+    def __init__(self, backlog: int) -> None:
+        super().__init__(backlog)
+        self.nacked: list[str] = []
+
+    def nack(self, ack_ids: list[str]) -> None:
+        self.nacked += ack_ids
+
+
+def test_a_batch_the_lake_refuses_is_handed_back_not_acknowledged(tmp_path: Any) -> None:
+    """At least once: a message is acknowledged only once the lake stored it."""
+    subscription = NackedSubscription(backlog=150)
+    writer = LakeWriter("order", subscription, FailingLake(tmp_path))  # type: ignore[arg-type]
+
+    with pytest.raises(LakeError):
+        writer.write_batch()
+    assert subscription.acked == []
+    assert len(subscription.nacked) == 150
+    assert writer.written == 0

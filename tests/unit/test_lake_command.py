@@ -463,3 +463,13 @@ def test_a_folder_the_user_cannot_read_is_named_and_exit_2_not_no_events(
         assert (code, out) == (2, "")
         assert err.startswith("fooddelivery: cannot list lake folder order/bus/2026/01/31/12/: ")
         assert "Permission denied" in err and err.count("\n") == 1
+
+
+def test_a_choice_with_control_characters_is_echoed_escaped_on_one_line(lake_dir, capsys):
+    """What no event matched is said back on stderr: a --key or --type holding a line
+    break or an escape sequence must not break the line nor reach the terminal raw."""
+    code, out, err = run(
+        capsys, "order", "--dir", str(lake_dir), "--key", "o-9\n\x1b[2J", "--type", "x\ry"
+    )
+    assert (code, out) == (0, "")
+    assert err == "no events in order's lake (of type x\\ry, with key o-9\\n\\x1b[2J)\n"
