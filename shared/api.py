@@ -32,7 +32,8 @@ and why, when a token was given); a valid token whose account has no role yet
 caller who does not own the resource).
 Handlers raise :class:`HttpError`
 for refusals of their own (404, 409, ...). ``idempotent`` routes honour an
-``Idempotency-Key`` header: a retry with the same key gets the first response.
+``Idempotency-Key`` header: a retry with the same key gets the first response, byte for byte
+(its JSON text is kept as it was sent).
 
 What the document store raises out of a handler is answered in JSON too:
 
@@ -80,12 +81,13 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import flask
 from flask.json.provider import DefaultJSONProvider
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, RequestEntityTooLarge
+from werkzeug.sansio.response import Response as SansioResponse
 
 from shared.auth import (
     Actor,
@@ -305,8 +307,8 @@ class HttpApi:
                 body = _parse_body(route)
                 query = _parse_query(route)
                 if route.idempotent:
-                    return _tagged(route, self._idempotent(route, caller, body, query, params))
-                return _tagged(route, self._call(route, caller, body, query, params))
+                    return self._idempotent(route, caller, body, query, params)
+                return _sent(route, *self._call(route, caller, body, query, params))
             except HttpError as e:
                 return e.body(), e.status, self._challenged(e)
             except StoreError as e:
@@ -364,7 +366,9 @@ class HttpApi:
         body: BaseModel | None,
         query: BaseModel | None,
         params: dict[str, str],
-    ) -> tuple[Any, int]:
+    ) -> tuple[str, int, Any]:
+        """``route``'s answer to the request: its JSON text (``""``: no content, e.g. a 204),
+        written once, its status, and the payload the text is of."""
         args: dict[str, Any] = dict(params)
         if route.body is not None:
             args["body"] = body
@@ -372,14 +376,13 @@ class HttpApi:
             args["query"] = query
         result = route.handler(caller, **args)
         if result is None:  # e.g. 204 No Content
-            return "", route.status
+            return "", route.status, None
         payload = (
             result.model_dump(mode="json", by_alias=True)
             if isinstance(result, BaseModel)
             else result
         )
-        _writable(route, payload)
-        return payload, route.status
+        return _json_text(route, payload), route.status, payload
 
     def _idempotent(
         self,
@@ -388,29 +391,36 @@ class HttpApi:
         body: BaseModel | None,
         query: BaseModel | None,
         params: dict[str, str],
-    ) -> tuple[Any, int]:
+    ) -> flask.Response | tuple[str, int]:
+        """``route``'s answer as :meth:`_call` gives it, or, for a request with an
+        ``Idempotency-Key`` used before, the text that answered it first."""
         assert self._store is not None
         key = flask.request.headers.get("Idempotency-Key")
         if not key:
-            return self._call(route, caller, body, query, params)
+            return _sent(route, *self._call(route, caller, body, query, params))
         problem = key_problem(key)
         if problem is not None:
             raise HttpError(400, problem)
         # a route that takes no query string has none (it is refused): leave it out
         query_string = (_query_string(),) if route.query is not None else ()
         request = fingerprint(route.method, route.path, params, request_json(), *query_string)
+        payloads: list[Any] = []
+
+        def call() -> tuple[str, int]:
+            text, status, payload = self._call(route, caller, body, query, params)
+            payloads.append(payload)
+            return text, status  # kept as it is sent
+
         try:
-            return IdempotencyKeys(self._store).run(
-                _key_owner(caller),
-                key,
-                request,
-                lambda: self._call(route, caller, body, query, params),
-            )
+            kept, status = IdempotencyKeys(self._store).run(_key_owner(caller), key, request, call)
         except KeyRefused as refused:
             running = (
                 {"Retry-After": str(KEY_IN_USE_RETRY_AFTER_S)} if refused.status == 409 else {}
             )
             raise HttpError(refused.status, str(refused), headers=running) from refused
+        if payloads:
+            return _sent(route, kept, status, payloads[0])
+        return _replayed(route, kept, status)
 
     # -- OpenAPI -----------------------------------------------------------------------
 
@@ -475,25 +485,43 @@ def entity_tag(opaque: str) -> str:
     return f'"{opaque}"'
 
 
-def _writable(route: Route, payload: Any) -> None:
-    """Raise :class:`ValueError` (the handler's bug: a 500) when ``payload``, ``route``'s
-    answer, is no JSON, e.g. holds ``NaN``: before an ``Idempotency-Key`` keeps it to replay."""
+def _json_text(route: Route, payload: Any) -> str:
+    """``payload``, ``route``'s answer, as the JSON text sent (and kept for an
+    ``Idempotency-Key`` to replay); :class:`ValueError` (the handler's bug: a 500) when it is
+    no JSON, e.g. holds ``NaN``, so that nothing is sent or kept."""
     try:
-        flask.current_app.json.dumps(payload)
+        return _writer().answer_text(payload)
     except ValueError as error:
         raise ValueError(
             f"{route.method} {route.path} answered what JSON cannot hold: {error}"
         ) from error
 
 
-def _tagged(
-    route: Route, answer: tuple[Any, int]
-) -> tuple[Any, int] | tuple[Any, int, dict[str, str]]:
-    """``answer`` with its ``ETag`` when ``route`` declares one and it is a success."""
-    payload, status = answer
-    if route.etag is None or not 200 <= status < 300 or payload == "":
-        return answer
-    return payload, status, {"ETag": entity_tag(route.etag(payload))}
+def _sent(route: Route, text: str, status: int, payload: Any) -> flask.Response | tuple[str, int]:
+    """The answer whose JSON ``text`` (of ``payload``) :func:`_json_text` wrote, with its
+    ``ETag`` when ``route`` declares one and it is a success; ``""``: no content."""
+    if text == "":
+        return text, status
+    headers: dict[str, str] = {}
+    if route.etag is not None and 200 <= status < 300:
+        headers["ETag"] = entity_tag(route.etag(payload))
+    return flask.current_app.response_class(
+        text, status=status, headers=headers, mimetype=_writer().mimetype
+    )
+
+
+def _writer() -> _StrictJson:
+    """The current app's JSON: a kit app's (:func:`json_api_flask`)."""
+    return cast("_StrictJson", flask.current_app.json)
+
+
+def _replayed(route: Route, kept: Any, status: int) -> flask.Response | tuple[str, int]:
+    """The answer an ``Idempotency-Key`` kept, sent again: its text as first sent, or, kept
+    before answers were kept as text, its payload (written now)."""
+    if not isinstance(kept, str):
+        return _sent(route, _json_text(route, kept), status, kept)
+    needs_payload = route.etag is not None and kept != "" and 200 <= status < 300
+    return _sent(route, kept, status, json.loads(kept) if needs_payload else None)
 
 
 def _key_owner(caller: Principal) -> tuple[str, str]:
@@ -706,6 +734,18 @@ class _StrictJson(DefaultJSONProvider):
         kwargs.setdefault("allow_nan", False)
         text: str = super().dumps(obj, **kwargs)
         return text
+
+    def answer_text(self, obj: Any) -> str:
+        """``obj`` as the text of an answer (:meth:`response`'s): compact, or indented in
+        debug mode unless :attr:`compact` says otherwise, and ending in a newline."""
+        pretty = (self.compact is None and self._app.debug) or self.compact is False
+        spacing: dict[str, Any] = {"indent": 2} if pretty else {"separators": (",", ":")}
+        return f"{self.dumps(obj, **spacing)}\n"
+
+    def response(self, *args: Any, **kwargs: Any) -> SansioResponse:
+        """A JSON answer of ``args`` or ``kwargs``, as Flask's, its text :meth:`answer_text`."""
+        text = self.answer_text(self._prepare_response_obj(args, kwargs))
+        return self._app.response_class(text, mimetype=self.mimetype)
 
 
 class _NoIJson(ValueError):

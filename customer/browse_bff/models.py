@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from customer.browse_bff.pages import Position
+from customer.browse_bff.pages import Position, PositionToken
 from customer.contracts import Address
 from customer.restaurant_esg.cuisines import cuisine_tag
 from shared.api_models import (
@@ -129,7 +129,11 @@ class RestaurantQuery(QueryString):
 
     def position(self) -> Position | None:
         """Where the page starts: after the position ``after`` stands for, if given."""
-        return None if self.after is None else Position.from_token(self.after)
+        if self.after is None:
+            return None
+        if isinstance(self.after, PositionToken):  # as validated: read once
+            return self.after.position
+        return Position.from_token(self.after)  # set without validation
 
     @field_validator("delivers_to")
     @classmethod
@@ -144,10 +148,9 @@ class RestaurantQuery(QueryString):
     @field_validator("after")
     @classmethod
     def _a_token_this_list_gave(cls, after: str | None) -> str | None:
-        """Refuse (400) a token that is no ``next`` of this list."""
-        if after is not None:
-            Position.from_token(after)
-        return after
+        """Refuse (400) a token that is no ``next`` of this list; keep the place it stands
+        for."""
+        return None if after is None else PositionToken.read(after)
 
     @field_validator("cuisine")
     @classmethod

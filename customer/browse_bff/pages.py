@@ -96,6 +96,22 @@ class Position:
         return position
 
 
+class PositionToken(str):
+    """A page token as the query string holds it, read once: the text, and the
+    :attr:`position` it stands for."""
+
+    position: Position
+    """The place the token stands for."""
+
+    @classmethod
+    def read(cls, token: str) -> PositionToken:
+        """``token`` with its position; ValueError as :meth:`Position.from_token` if it is
+        not one."""
+        read = cls(token)
+        read.position = Position.from_token(token)
+        return read
+
+
 @dataclass(frozen=True, slots=True)
 class Page:
     """Documents in list order, and where the next page starts (None: this is the last)."""

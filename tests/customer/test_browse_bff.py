@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from customer.browse_bff import pages as paging
 from customer.browse_bff import views
 from customer.browse_bff.listing import DISH_AVAILABLE, HAS_MENU, list_by_menu
 from customer.browse_bff.models import MENUS, RESTAURANTS
@@ -706,6 +707,25 @@ def test_a_malformed_page_token_is_refused(catalog: Customer, after: str) -> Non
     fields = response.get_json()["fields"]
     assert list(fields) == ["after"]
     assert "page token" in fields["after"] or "at most 4096" in fields["after"]
+
+
+def test_a_page_token_is_read_once_per_request(
+    catalog: Customer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = catalog.call("browse-bff", "GET", "/restaurants?limit=1").get_json()
+    decode = paging.decode_token
+    reads: list[str] = []
+
+    def counted(token: str, size: int) -> list[Any]:
+        reads.append(token)
+        return decode(token, size)
+
+    monkeypatch.setattr(paging, "decode_token", counted)
+
+    second = catalog.call("browse-bff", "GET", f"/restaurants?limit=1&after={first['next']}")
+
+    assert names(second) == ["Pasta Bar"]
+    assert reads == [first["next"]]
 
 
 @pytest.mark.parametrize("unknown", ["page=2", "before=1767225600000", "offset=20", "Limit=5"])
