@@ -83,7 +83,8 @@ def view(store: AbstractDocumentStore, delivery: Doc) -> Delivery:
     return Delivery.model_validate({**shown, "dropoff": area(delivery["dropoff"])})
 
 
-STEP_REFUSALS = {404: "no such delivery", 409: "the delivery is not at the step before"}
+NO_SUCH_DELIVERY = "no such delivery (an id that cannot exist included)"
+STEP_REFUSALS = {404: NO_SUCH_DELIVERY, 409: "the delivery is not at the step before"}
 
 
 def register(api: HttpApi, ports: DeliveryPorts) -> None:
@@ -110,7 +111,7 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         "/deliveries/{delivery_id}",
         actors={"driver"},
         response=Delivery,
-        refusals={404: "no such delivery"},
+        refusals={404: NO_SUCH_DELIVERY},
     )
     def get_delivery(caller: Principal, delivery_id: str) -> Delivery:
         """One of the caller's deliveries (also one they handed back)."""

@@ -70,9 +70,7 @@ def _offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
             theirs or _withdrawn_first(offer, body) or announced_before(body, offer)
         ):
             return offer
-        past = list((offer or {}).get("pastDrivers", []))
-        if offer is not None and offer["driverId"] not in (body["driverId"], *past):
-            past.append(offer["driverId"])
+        past = _past_drivers(offer, body["driverId"])
         new = {
             "deliveryId": body["id"],
             "orderId": body["orderId"],
@@ -90,6 +88,18 @@ def _offered(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     apply_event(store, OFFERS, body["id"], event, mutate)
     if ctx.clock.now_ms() < body["expiresAt"] and _opened(store.get(OFFERS, body["id"]), body):
         store.update(DRIVERS, body["driverId"], lambda d: _opened_in_time(d, body["expiresAt"]))
+
+
+def _past_drivers(offer: Doc | None, driver_id: str) -> list[str]:
+    """The drivers a delivery whose latest offer is ``offer`` was offered to before, once
+    each, as its offer to ``driver_id`` replaces it: never ``driver_id`` itself, who may have
+    been offered it before (their offer ran out, and the others' too)."""
+    if offer is None:
+        return []
+    past = [d for d in offer.get("pastDrivers", []) if d != driver_id]
+    if offer["driverId"] not in (driver_id, *past):
+        past.append(offer["driverId"])
+    return past
 
 
 def _opened(offer: Doc | None, offered: Doc) -> bool:

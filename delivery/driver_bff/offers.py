@@ -11,6 +11,7 @@ from delivery.driver_bff.records import ANSWERED_UP_TO, DRIVERS, OFFERS, area, o
 from delivery.events import offer_id_of
 from shared.api import HttpApi, HttpError, echoed
 from shared.stores import Doc, Where
+from shared.stores.document_rules import id_problem
 
 if TYPE_CHECKING:
     from delivery.ports import DeliveryPorts
@@ -27,12 +28,17 @@ _OFFER_ID = re.compile(r"(?P<delivery>.+)@(?P<expires>[0-9]{1,19})")
 
 def named(offer_id: str) -> tuple[str, int]:
     """The delivery and the expiry of the offer an :func:`offer_id_of` names; 404 for anything
-    else."""
+    else, one naming a delivery that cannot be an id (``__x__@5``) included, as the kit
+    answers a path parameter that cannot be an id (:mod:`shared.api`)."""
     found = _OFFER_ID.fullmatch(offer_id)
     if found is None:
         raise HttpError(
             404, f"no such offer {echoed(repr(offer_id))} (an offer is answered by its offerId)"
         )
+    problem = id_problem(found["delivery"])
+    if problem is not None:
+        why = f"{echoed(repr(found['delivery']))} cannot be an id: {problem}"
+        raise HttpError(404, f"no such offer {echoed(repr(offer_id))}: {why}")
     return found["delivery"], int(found["expires"])
 
 
@@ -135,7 +141,7 @@ def view(store: AbstractDocumentStore, offer: Doc) -> Offer:
 
 
 ANSWER_REFUSALS = {
-    404: "no such offer",
+    404: "no such offer (an offerId that cannot exist included)",
     409: "the offer was withdrawn, has expired or was answered already, or the driver is offline",
 }
 

@@ -47,13 +47,14 @@ earlier offer of it, which dispatch heard late); no offer keeps the customer's s
 coordinates: an open one's ``dropoff`` is its :func:`offered_area`, the others' its
 :func:`area` (the whole address comes with the assignment, in :data:`DELIVERIES`; offers stored
 before hold it while open, and are shown only their :func:`offered_area`). ``pastDrivers``
-names, once each, the drivers the delivery was offered to before its latest driver (a late
-answer of theirs is told the offer was withdrawn). The delivery and ``expiresAt`` identify an
-offer: a driver may be offered a delivery again once their offer ran out. An offer withdrawn
-before it arrived is kept as
-``{deliveryId, driverId, expiresAt, status: "withdrawn"}``, so that offer never opens when it
-comes (``expiresAt`` is missing when the withdrawal named none: then only an offer announced
-before the withdrawal stays closed)."""
+names, once each, the drivers the delivery was offered to before its latest driver, never that
+driver (who may have been offered it before too; offers stored before may name them, and are
+read as if they did not): a late answer of theirs is told the offer was withdrawn. The
+delivery and ``expiresAt`` identify an offer: a driver may be offered a delivery again once
+their offer ran out. An offer withdrawn before it arrived is kept as ``{deliveryId,
+driverId, expiresAt, status: "withdrawn"}``, so that offer never opens when it comes
+(``expiresAt`` is missing when the withdrawal named none: then only an offer announced before
+the withdrawal stays closed)."""
 
 DELIVERIES = "driver-deliveries"
 """``driver-deliveries/{deliveryId}``: ``{deliveryId, orderId, driverId, pickup, dropoff, status,

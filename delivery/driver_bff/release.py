@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from shared.stores import Doc
 
 RELEASE_REFUSALS = {
-    404: "no such delivery",
+    404: "no such delivery (an id that cannot exist included)",
     409: "the delivery is no longer assigned: picked up, delivered or cancelled",
 }
 

@@ -549,7 +549,7 @@ def test_a_delivery_offered_back_and_forth_names_each_past_driver_once(
 
     offer = delivery.store.get("driver-offers", "d-o-9")
     assert offer is not None
-    assert (offer["driverId"], offer["pastDrivers"]) == ("dan", ["dan", "eve"])
+    assert (offer["driverId"], offer["pastDrivers"]) == ("dan", ["eve"])  # never its driver
     assert delivery.answer("d-o-9", "accept", "eve").status_code == 409  # withdrawn
 
 
