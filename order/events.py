@@ -25,17 +25,20 @@ On the bus:
 ``driver-assigned``, ``driver-released``, ``order-picked-up``, ``order-delivered``
 (intake-esg from-delivery): the delivery's ``assigned``, ``released`` (the driver handed
 the order back before the pickup), ``picked-up`` and ``delivered``
-    id (the order's), deliveryId, driverId
+    id (the order's), deliveryId, driverId, revision (where the status comes in the
+    delivery's course, as text that sorts in it; null when Delivery did not say)
 ``order-status-changed`` (lifecycle-control announcer): once per status the order reached
     the order's state: order-placed's fields with ordering and receivedAt, then status,
     reason, detail, acceptedAt, readyBy, driverAssigned, assignedAt, driverId (the assigned
-    driver's), releasedAt, handedBackBy (the drivers who handed it back), changedAt,
-    updatedAt, heardAt (when Order heard the latest event it applied, by its own clock: no
-    deadline runs from before it), history[{status,at,readyBy}] (readyBy as the status was
-    reached; entries written before they kept it lack it), answerBy (while placed: when the
-    restaurant's time to answer runs out; else null); a status reached before the current
-    one has its history entry's status, time and readyBy as ``status``, ``changedAt`` and
-    ``readyBy``, and null ``reason`` and ``detail``; tagged ``status`` and ``ordering`` too
+    driver's), releasedAt, handedBackBy (the drivers who handed it back), deliveryRevision
+    (the greatest revision of the delivery's statuses applied; missing until one that has
+    one is), changedAt, updatedAt, heardAt (when Order heard the latest event it applied, by
+    its own clock: no deadline runs from before it), history[{status,at,readyBy}] (readyBy as
+    the status was reached; entries written before they kept it lack it), answerBy (while
+    placed: when the restaurant's time to answer runs out; else null); a status reached
+    before the current one has its history entry's status, time and readyBy as ``status``,
+    ``changedAt`` and ``readyBy``, and null ``reason`` and ``detail``; tagged ``status`` and
+    ``ordering`` too
 
 Never on the bus: the timeouts schedule records these straight into the order's event
 store, stamped with the deadline they are for:

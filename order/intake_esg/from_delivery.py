@@ -2,11 +2,14 @@
 
 By status: ``assigned`` -> ``driver-assigned``, ``released`` (the driver handed the order
 back before the pickup) -> ``driver-released``, ``picked-up`` -> ``order-picked-up``,
-``delivered`` -> ``order-delivered``, each ``{id: orderId, deliveryId, driverId}`` keyed by
-the order id; ``cancelled`` (Order cancelled the order) and a status Order does not know
-are skipped. Delivery repeats ``picked-up`` with every new location; each repeat is the
-same internal event (one id for the delivery's pickup), which the lifecycle records once,
-so a long ride costs Order one fold, not one per location over a growing history.
+``delivered`` -> ``order-delivered``, each ``{id: orderId, deliveryId, driverId, revision}``
+keyed by the order id; ``cancelled`` (Order cancelled the order) and a status Order does not
+know are skipped. ``revision`` is where the status comes in the delivery's course (``null``
+when Delivery did not say): the lifecycle sets aside a status at or before the latest it
+applied, one Delivery published again after a later one. Delivery repeats ``picked-up`` with
+every new location; each repeat is the same internal event (one id for the delivery's
+pickup), which the lifecycle records once, so a long ride costs Order one fold, not one per
+location over a growing history.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class Delivery(Reader):
     order_id: str = Field(min_length=1)
     status: str
     driver: Driver
+    revision: str | None = None
 
 
 def receive_delivery_status(event: Envelope, ctx: Context[OrderPorts]) -> None:
@@ -56,7 +60,12 @@ def receive_delivery_status(event: Envelope, ctx: Context[OrderPorts]) -> None:
         ctx, event, "status", delivery.status, INTERNAL_TYPES
     ):
         return
-    body = {"id": delivery.order_id, "deliveryId": delivery.id, "driverId": delivery.driver.id}
+    body = {
+        "id": delivery.order_id,
+        "deliveryId": delivery.id,
+        "driverId": delivery.driver.id,
+        "revision": delivery.revision,
+    }
     ctx.emit(
         INTERNAL_TYPES[delivery.status],
         "order",

@@ -11,7 +11,9 @@ Events are folded in timestamp order, ties broken by :data:`PRECEDENCE`. An even
 that does not fit the state yet (anything before ``order-placed``, ``order-delivered``
 before ``order-picked-up``) waits and is applied as soon as it fits; events that never
 fit (duplicates, repeats, anything after ``delivered``/``cancelled``) are left aside.
-So duplicates and late arrivals do not change the outcome.
+So duplicates and late arrivals do not change the outcome. Delivery may publish one of its
+statuses again after a later one: of two that say where they come in the delivery's course
+(``revision``), one at or before the latest applied never fits.
 
 Of the events that happen once to an order (its placing, and its restaurant's acceptance and
 readiness, :data:`ONCE`), the one Order heard first counts and any other is left aside: one

@@ -24,6 +24,9 @@ from order.lifecycle_control.deadlines import DEADLINE_OF
 
 Order = dict[str, Any]
 """An order's state: the placed order's data plus its lifecycle fields (camelCase)."""
+DELIVERY_REVISION = "deliveryRevision"
+"""The field in which an order keeps the greatest ``revision`` of the delivery's statuses
+applied to it (missing until one that has a revision is)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +110,11 @@ def _without_driver(order: Order, event: Recorded) -> bool:
 
 def _new_driver(order: Order, event: Recorded) -> bool:
     """No driver is assigned, and this one never handed the order back: Delivery never offers
-    an order again to a driver who did, so their assignment heard again is a stale repeat."""
-    return _without_driver(order, event) and event.body.get("driverId") not in order.get(
-        "handedBackBy", []
+    an order again to a driver who did, so their assignment heard again is a stale repeat.
+    When both carry a revision, :func:`_in_course` decides instead: an assignment later in the
+    delivery's course than every status applied is a new one, whoever it names."""
+    return _without_driver(order, event) and (
+        _revised(order, event) or event.body.get("driverId") not in order.get("handedBackBy", [])
     )
 
 
@@ -123,6 +128,36 @@ def _by_its_driver(order: Order, event: Recorded) -> bool:
     driver was kept, or an event that names none, is not told apart)."""
     assigned, releasing = order.get("driverId"), event.body.get("driverId")
     return _with_driver(order, event) and (None in (assigned, releasing) or releasing == assigned)
+
+
+def _revised(order: Order, event: Recorded) -> bool:
+    """Both the delivery's status ``event`` and a status applied to ``order`` say where they
+    come in the delivery's course (their ``revision``)."""
+    return event.body.get("revision") is not None and order.get(DELIVERY_REVISION) is not None
+
+
+def _in_course(guard: Guard) -> Guard:
+    """``guard``, and the delivery's status comes after every one applied, by revision when
+    both have one: Delivery may publish a status again after a later one (a hand-back after
+    the next assignment), which would move the order back."""
+
+    def fits(order: Order, event: Recorded) -> bool:
+        later = not _revised(order, event) or event.body["revision"] > order[DELIVERY_REVISION]
+        return later and guard(order, event)
+
+    return fits
+
+
+def _noted(changes: Changes) -> Changes:
+    """``changes``, and the delivery's status's ``revision``, if it has one, as the latest
+    applied."""
+
+    def noting(order: Order, event: Recorded, at: int) -> dict[str, Any]:
+        revision = event.body.get("revision")
+        noted = {} if revision is None else {DELIVERY_REVISION: revision}
+        return {**changes(order, event, at), **noted}
+
+    return noting
 
 
 def _due(guard: Guard) -> Guard:
@@ -148,16 +183,18 @@ TRANSITIONS: dict[str, Transition] = {
         _PLACED, "cancelled", _cancelled("restaurant-timeout"), _due(_always)
     ),
     RESTAURANT_READY: Transition(frozenset({"accepted"}), "ready", _ready, _from_its_restaurant),
-    DRIVER_ASSIGNED: Transition(_PREPARING, None, _assigned, _new_driver),
-    DRIVER_RELEASED: Transition(_PREPARING, None, _released, _by_its_driver),
+    DRIVER_ASSIGNED: Transition(_PREPARING, None, _noted(_assigned), _in_course(_new_driver)),
+    DRIVER_RELEASED: Transition(_PREPARING, None, _noted(_released), _in_course(_by_its_driver)),
     DRIVER_TIMED_OUT: Transition(
         _PREPARING, "cancelled", _cancelled("no-driver"), _due(_without_driver)
     ),
     PICKUP_TIMED_OUT: Transition(
         _PREPARING, "cancelled", _cancelled("driver-no-show"), _due(_with_driver)
     ),
-    ORDER_PICKED_UP: Transition(_PREPARING, "picked-up", _nothing),
-    ORDER_DELIVERED: Transition(frozenset({"picked-up"}), "delivered", _nothing),
+    ORDER_PICKED_UP: Transition(_PREPARING, "picked-up", _noted(_nothing), _in_course(_always)),
+    ORDER_DELIVERED: Transition(
+        frozenset({"picked-up"}), "delivered", _noted(_nothing), _in_course(_always)
+    ),
     DELIVERY_TIMED_OUT: Transition(
         frozenset({"picked-up"}), "cancelled", _cancelled("not-delivered"), _due(_always)
     ),

@@ -100,7 +100,7 @@ def test_delivery_statuses_map_to_one_internal_type_each(order_system: OrderSyst
         order_system.delivery("picked-up"),
         order_system.delivery("delivered"),
     )
-    expected = {"id": "o-1", "deliveryId": "d-o-1", "driverId": "dan"}
+    expected = {"id": "o-1", "deliveryId": "d-o-1", "driverId": "dan", "revision": None}
     for type in ("driver-assigned", "order-picked-up", "order-delivered"):
         [event] = order_system.internal(type)
         assert (event.body, event.entity, event.partition_key) == (expected, "order", "o-1")
@@ -156,11 +156,25 @@ def test_a_driver_handing_the_order_back_becomes_driver_released(
 
     [event] = order_system.internal("driver-released")
     assert (event.body, event.entity, event.partition_key) == (
-        {"id": "o-1", "deliveryId": "d-o-1", "driverId": "dan"},
+        {"id": "o-1", "deliveryId": "d-o-1", "driverId": "dan", "revision": None},
         "order",
         "o-1",
     )
     assert order_system.faults() == []
+
+
+def test_a_delivery_status_passes_its_revision_on(order_system: OrderSystem) -> None:
+    assigned = order_system.delivery("assigned")
+    revision = "2026-05-04T12:00:00.000000Z/002/01"
+    order_system.send("delivery", replace(assigned, body={**assigned.body, "revision": revision}))
+
+    [event] = order_system.internal("driver-assigned")
+    assert event.body == {
+        "id": "o-1",
+        "deliveryId": "d-o-1",
+        "driverId": "dan",
+        "revision": revision,
+    }
 
 
 def test_a_release_is_read_beside_statuses_still_unknown(order_system: OrderSystem) -> None:
