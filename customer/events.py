@@ -38,7 +38,9 @@ order was placed
     cancelled; ``readyBy`` null when Order did not say); tagged ``status`` too
 ``delivery-status-changed`` (delivery-esg ingress): keyed by the order id
     id (the delivery's), orderId, status (assigned, released, picked-up, delivered),
-    driver{name}, location{lat,lng} (null when Delivery did not say), changedAt
+    driver{name}, location{lat,lng} (null when Delivery did not say), changedAt, revision
+    (where the status comes in the delivery's course, as text that sorts in it; null when
+    Delivery did not say)
 """
 
 RESTAURANT_UPDATED = "restaurant-updated"

@@ -135,7 +135,9 @@ class PageQuery(CursorQuery):
     before) and, instead of ``after``, ``?before=`` (a time: the page starts with those
     stamped strictly earlier); any other query parameter is refused."""
 
-    before: QueryInt | None = Field(default=None, ge=0, le=LATEST_STAMP_MS)
+    # the bounds before the digits' check, so that the schema states them as minimum and
+    # maximum (after it, pydantic writes them as "ge" and "le", which JSON Schema ignores)
+    before: Annotated[int, Field(ge=0, le=LATEST_STAMP_MS), BeforeValidator(_digits)] | None = None
     """Instead of ``after``: a time in epoch milliseconds (UTC); the page starts with those
     whose time, the one the list is sorted by, is strictly earlier. (Before ``next`` became
     a token, it was such a time, sent back as ``before``; a client holding one may still

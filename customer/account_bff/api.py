@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from customer.account_bff.models import ACCOUNTS, Account, Card, PaymentMethod, Profile
-from shared.api import HttpApi, HttpError
-from shared.stores.revisions import counted
+from customer.account_bff.models import (
+    ACCOUNTS,
+    Account,
+    Card,
+    PaymentMethod,
+    Profile,
+    account_tag,
+)
+from shared.api import HttpApi, HttpError, IfMatch, entity_tag, if_match
+from shared.stores.document_rules import same_value
+from shared.stores.revisions import content_of, counted
 
 if TYPE_CHECKING:
     import flask
@@ -15,6 +23,12 @@ if TYPE_CHECKING:
     from shared.auth import Principal
     from shared.stores import Doc
 
+CHANGED_SINCE = (
+    "`If-Match` names no `ETag` of the account as it is now (it was saved since it was read, "
+    "on another device say), or there is no account yet: nothing is saved"
+)
+"""The 412 refusal of ``PUT /me``, as the OpenAPI document lists it."""
+
 
 def http_app(ports: CustomerPorts) -> flask.Flask:
     """The Flask app serving ``/me``; the account is always the caller's (their subject)."""
@@ -22,7 +36,12 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
     store = ports.store
 
     @api.route(
-        "GET", "/me", actors={"customer"}, response=Account, refusals={404: "no account yet"}
+        "GET",
+        "/me",
+        actors={"customer"},
+        response=Account,
+        refusals={404: "no account yet"},
+        etag=account_tag,
     )
     def get_account(caller: Principal) -> Account:
         """The caller's account."""
@@ -31,14 +50,34 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
             raise HttpError(404, "no account yet: create it with PUT /me")
         return Account.model_validate(doc)
 
-    @api.route("PUT", "/me", actors={"customer"}, body=Profile, response=Account)
+    @api.route(
+        "PUT",
+        "/me",
+        actors={"customer"},
+        body=Profile,
+        response=Account,
+        refusals={412: CHANGED_SINCE},
+        etag=account_tag,
+    )
     def put_account(caller: Principal, body: Profile) -> Account:
-        """Create the caller's account or replace its profile (the saved card is kept)."""
+        """Create the caller's account or replace its profile (the saved card is kept); refused
+        if the account changed since the ``ETag`` its ``If-Match`` names.
+
+        A profile read on one device and saved from it after another device saved a change
+        would undo that change (a new delivery address, say): sent with ``If-Match``, the
+        ``ETag`` of the account as read, it is refused with 412 instead, and nothing is
+        saved. The same save again (retried after its answer was lost) is answered as the
+        first, whatever ``If-Match`` says.
+        """
+        condition = if_match()
 
         def write(current: Doc | None) -> Doc:
             card = (current or {}).get("paymentMethod")
             profile = body.model_dump(mode="json", by_alias=True)
-            return {"id": caller.subject, **profile, "paymentMethod": card}
+            account = {"id": caller.subject, **profile, "paymentMethod": card}
+            if current is None or not same_value(content_of(current), account):
+                _require_match(current, condition)
+            return account
 
         return Account.model_validate(store.update(ACCOUNTS, caller.subject, counted(write)))
 
@@ -69,3 +108,20 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
 def _with_card(account: Doc | None, card: Doc | None) -> Doc | None:
     """The account with ``card`` saved; ``None`` (no write) when there is no account."""
     return None if account is None else {**account, "paymentMethod": card}
+
+
+def _require_match(current: Doc | None, condition: IfMatch | None) -> None:
+    """412 when ``condition`` (the request's ``If-Match``) names no tag of the account
+    ``current`` as it is answered (:func:`~customer.account_bff.models.account_tag`); an
+    account not created yet matches none."""
+    if condition is None:
+        return
+    if current is None:
+        raise HttpError(412, "there is no account yet, so If-Match names none: nothing was saved")
+    tag = account_tag(Account.model_validate(current).model_dump(mode="json", by_alias=True))
+    if not condition.matches(tag):
+        raise HttpError(
+            412,
+            f"the account changed since it was read (its ETag is now {entity_tag(tag)}): "
+            "nothing was saved: read it again (GET /me) and make the change to it",
+        )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -199,3 +202,12 @@ class Account(ResponseView):
     payment_method: Card | None
     """The saved card, its brand and last digits only; ``null``: no card saved (each checkout
     must then name one)."""
+
+
+def account_tag(answered: Mapping[str, Any]) -> str:
+    """The opaque tag of an account as :class:`Account` answers it (its JSON), answered quoted
+    as its ``ETag``: a digest of the answer, so that it changes with what the customer sees,
+    card included, and with nothing else (the card's token and the revision are never
+    shown)."""
+    text = json.dumps(answered, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -49,6 +49,10 @@ class DeliveryStatusReader(Reader):
     driver: DriverReader
     location: LocationReader | None = None
     changed_at: ReadEpochMs
+    revision: str | None = None
+    """Where the status comes in the delivery's course (text that sorts in it), passed on so
+    tracking sets aside a status Delivery published again after a later one; ``None`` when
+    Delivery did not say."""
 
 
 def receive_delivery(event: Envelope, ctx: Context[CustomerPorts]) -> None:

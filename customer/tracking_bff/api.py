@@ -13,7 +13,7 @@ from customer.tracking_bff.models import (
     OrderSummary,
     Tracking,
 )
-from shared.api import HttpApi, HttpError
+from shared.api import HttpApi, HttpError, echoed
 from shared.stores import Where
 from shared.stores.paging import newest_first
 
@@ -81,7 +81,9 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         """
         view = _own_view(caller, order_id)
         if view["status"] not in CANCELLABLE:
-            raise HttpError(409, f"order {order_id} is {view['status']}: it cannot be cancelled")
+            raise HttpError(
+                409, f"order {echoed(order_id)} is {view['status']}: it cannot be cancelled"
+            )
         at = ports.clock.now_ms()
         request = {"orderId": order_id, "customerId": caller.subject, "requestedAt": at}
         if not store.create(CANCEL_REQUESTS, order_id, request):
@@ -91,13 +93,14 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
 
     def _own_view(caller: Principal, order_id: str) -> dict[str, object]:
         """The caller's order's view; another customer's order is as unknown as one that does
-        not exist, so that the answer never tells whether an order id is taken."""
+        not exist, so that the answer never tells whether an order id is taken; the refusal
+        repeats at most :data:`~shared.api.MAX_ECHO_CHARS` characters of the id asked for."""
         view = store.get(TRACKING, order_id)
         if view is None or view["customerId"] != caller.subject:
             raise HttpError(
                 404,
-                f"no order {order_id}: if it was placed a moment ago, tracking does not know "
-                "of it yet; retry in a second or two",
+                f"no order {echoed(order_id)}: if it was placed a moment ago, tracking does not "
+                "know of it yet; retry in a second or two",
             )
         return view
 

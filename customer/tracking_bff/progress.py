@@ -12,6 +12,10 @@ as its contract orders a cancellation last.
 ``readyBy`` (when the restaurant expects the food ready) is the one of Order's latest event,
 by ``changedAt`` and within one millisecond by the lifecycle's order, as Order's contract
 says to keep its events; none once the order ended undelivered.
+
+The driver and their location are those of Delivery's latest status, by its ``revision``
+as Delivery's contract says (a status it published again after a later one is set aside),
+and by ``changedAt`` for a status published before Delivery added it.
 """
 
 from __future__ import annotations
@@ -59,6 +63,9 @@ NEVER = (-1, -1)
 DELIVERY_STEPS = frozenset({"assigned", "released"})
 """The delivery's own steps, which show as its driver only; ``picked-up`` and ``delivered``
 are steps of the order too."""
+DELIVERY_REVISION = "deliveryRevision"
+"""The field in which a view keeps the ``revision`` of the delivery status its driver and
+location come from (``None``: that status had none, or none was taken yet)."""
 READY_BY_FROM = "readyByFrom"
 """The field in which a view keeps ``{status, changedAt}`` of the Order event its
 ``readyBy`` comes from: the latest applied."""
@@ -96,6 +103,7 @@ def blank(order_id: str) -> Doc:
         "createdAt": None,
         "updatedAt": None,
         "deliveryChangedAt": 0,
+        DELIVERY_REVISION: None,
     }
 
 
@@ -237,11 +245,27 @@ def _unattended(view: Doc) -> Doc:
 def _delivery(view: Doc, event: Envelope) -> Doc:
     delivery = event.body
     at = delivery["changedAt"]
-    if at >= view["deliveryChangedAt"]:
-        view = {**view, **_bringing(view, delivery), "deliveryChangedAt": at}
+    if _later_delivery(view, delivery):
+        taken = {"deliveryChangedAt": at, DELIVERY_REVISION: delivery.get("revision")}
+        view = {**view, **_bringing(view, delivery), **taken}
     if delivery["status"] in DELIVERY_STEPS:
         return _unattended(view)
     return _unattended(advance(view, delivery["status"], at))
+
+
+def _later_delivery(view: Doc, delivery: Doc) -> bool:
+    """Whether the delivery status ``delivery`` comes after the one the view's driver is from.
+
+    By ``revision`` when both have one, as Delivery's contract orders its statuses: two
+    share a ``changedAt`` when Delivery hands the order from one driver to the next (the
+    first one's ``released`` and the next one's ``assigned``), and a status may come again
+    after a later one, so a repeated ``released`` must not hide the driver who came after
+    it. Otherwise by ``changedAt``, the later (or the same) time taken.
+    """
+    revision, taken = delivery.get("revision"), view.get(DELIVERY_REVISION)
+    if revision is not None and taken is not None:
+        return bool(revision > taken)
+    return bool(delivery["changedAt"] >= view["deliveryChangedAt"])
 
 
 def _bringing(view: Doc, delivery: Doc) -> Doc:

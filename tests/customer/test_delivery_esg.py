@@ -27,6 +27,7 @@ def test_a_delivery_status_comes_in_keyed_by_its_order_with_the_drivers_name_onl
         "driver": {"name": "Dan"},
         "location": {"lat": 52.5, "lng": 13.4},
         "changedAt": customer.clock.now_ms(),
+        "revision": None,
     }
 
 
@@ -128,3 +129,24 @@ def test_any_time_the_contract_allows_comes_in_as_one_the_customer_can_keep(
     assert event.body["changedAt"] == LATEST_MS
     view = shop.call("tracking-bff", "GET", f"/orders/{order_id}").get_json()
     assert view["driver"] == {"name": "Dan"}
+
+
+def test_a_hand_back_published_again_after_the_next_assignment_leaves_the_next_driver(
+    shop: Customer,
+) -> None:
+    # Delivery hands the order from Dan to Eva: Dan's ``released`` and Eva's ``assigned`` share
+    # a time, their revisions order them, and Dan's is published again after Eva's
+    order_id = shop.place_order()
+    dan, eva = {"id": "dan", "name": "Dan"}, {"id": "eva", "name": "Eva"}
+    shop.delivery(order_id, "assigned", driver=dan, location=None, revision="r/001/00")
+    shop.clock.advance(60_000)
+    handed_back = {"driver": dan, "location": None, "revision": "r/002/00"}
+    shop.delivery(order_id, "released", **handed_back)
+    shop.delivery(order_id, "assigned", driver=eva, location=None, revision="r/002/01")
+
+    shop.delivery(order_id, "released", **handed_back)  # again, under another id
+
+    assert len(shop.events("delivery-status-changed")) == 4
+    view = shop.call("tracking-bff", "GET", f"/orders/{order_id}").get_json()
+    assert view["driver"] == {"name": "Eva"}
+    assert shop.faults() == []

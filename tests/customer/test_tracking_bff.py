@@ -10,6 +10,7 @@ import pytest
 from customer.tracking_bff.cancellation import record_request, settle
 from customer.tracking_bff.progress import advance, blank
 from order.contracts import OrderStatusChangedV2
+from shared.api import MAX_ECHO_CHARS
 from shared.envelope import new_event
 from shared.exceptions import StoreError
 from shared.topology import Topic
@@ -452,6 +453,17 @@ def test_another_customers_order_is_as_unknown_as_one_that_does_not_exist(
         "orders": [],
         "next": None,
     }
+
+
+def test_a_refusal_repeats_a_long_order_id_cut_short(shop: Customer) -> None:
+    long_id = "o" * 1400  # an id a document can have (under 1500 bytes), so the store looks
+    cut = f"{'o' * MAX_ECHO_CHARS}... ({1400 - MAX_ECHO_CHARS} more characters)"
+
+    for refused in (track(shop, long_id), cancel(shop, long_id)):
+        assert refused.status_code == 404
+        error = refused.get_json()["error"]
+        assert cut in error
+        assert "o" * (MAX_ECHO_CHARS + 1) not in error
 
 
 def test_tracking_is_for_customers_only(shop: Customer) -> None:
