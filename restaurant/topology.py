@@ -5,6 +5,7 @@ from __future__ import annotations
 from restaurant import catalog_esg, kitchen_bff, order_esg, profile_bff
 from restaurant.contracts import PUBLISHED
 from restaurant.kitchen_bff.listener import LEFT_TO_POS
+from restaurant.kitchen_bff.migrations import MIGRATIONS as KITCHEN_MIGRATIONS
 from restaurant.kitchen_bff.models import TICKETS
 from restaurant.migrations import MIGRATIONS as RETENTION_MIGRATIONS
 from restaurant.order_esg.pickups import HEARD
@@ -20,9 +21,10 @@ TOPOLOGY = Subsystem(
         "Restaurant staff keep their profile and menu and work through the kitchen's order queue."
     ),
     indexes=(
-        Index("tickets", ("restaurantId", "status", "receivedAt")),
-        Index("tickets", ("restaurantId", "status", "receivedAt desc")),
-        Index("tickets", ("status", "answerBy")),  # kitchen-bff's lapse schedule
+        Index("tickets", ("restaurantId", "status", "queuedAt")),  # the queue
+        Index("tickets", ("restaurantId", "status", "receivedAt desc")),  # the history
+        Index("tickets", ("status", "answerBy")),  # kitchen-bff's lapse schedule: new
+        Index("tickets", ("status", "queuedAt")),  # and accepted or ready
     ),
     # Notes and markers of orders the kitchen keeps no ticket of (restaurant.retention).
     ttl_collections=(HEARD, LEFT_TO_POS, TICKETS),
@@ -32,5 +34,5 @@ APP = SubsystemApp(
     TOPOLOGY,
     bootstrap,
     contracts=PUBLISHED,
-    migrations=(*PROFILE_MIGRATIONS, *RETENTION_MIGRATIONS),
+    migrations=(*PROFILE_MIGRATIONS, *KITCHEN_MIGRATIONS, *RETENTION_MIGRATIONS),
 )

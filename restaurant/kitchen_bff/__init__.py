@@ -41,6 +41,7 @@ SERVICE = Service(
     ),
     description=(
         "The kitchen's order queue: accept, reject with a reason, mark ready; closes a new "
-        "order whose cancellation is not heard a day after its time to answer ran out."
+        "order whose cancellation is not heard a day after its time to answer ran out, and "
+        "an accepted or ready one whose end is not heard a day after it was queued."
     ),
 )

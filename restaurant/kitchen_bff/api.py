@@ -1,11 +1,13 @@
 """The kitchen BFF's HTTP API: staff work through their restaurant's order queue.
 
 The queue holds the open tickets (new, accepted, ready); finished ones (rejected,
-cancelled, picked up) leave it for the history. Both come a page at a time
+cancelled, picked up, lapsed) leave it for the history. Both come a page at a time
 (:mod:`shared.stores.paging`): a ticket whose time to answer ran out stays queued until
 Order's cancellation is heard (or, should it never be, for a day:
 :mod:`restaurant.kitchen_bff.lapse`), so a queue has no length a single answer could be
-trusted with.
+trusted with. The queue is in the order the kitchen heard its tickets (``queuedAt``, its own
+clock), so one heard late joins its end, where a client paging the queue still finds it; the
+history is by when Order sent each order (``receivedAt``).
 
 A ticket's ``ETag`` is its revision, and says whether it is ``expired``
 (:func:`~restaurant.kitchen_bff.models.ticket_tag`): the one part of the answer that
@@ -21,8 +23,10 @@ import flask
 
 from restaurant.kitchen_bff.models import (
     FINAL_STATUSES,
+    LAPSED,
     LAPSED_AT,
     OPEN_STATUSES,
+    QUEUED_AT,
     TICKETS,
     WITHDRAWN_UNSEEN,
     AcceptOrder,
@@ -64,16 +68,18 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
 
     @api.route("GET", ORDERS, actors={"staff"}, response=TicketList, query=QueueQuery)
     def list_orders(caller: Principal, restaurant_id: str, query: QueueQuery) -> TicketList:
-        """The restaurant's open orders, oldest first, a page at a time (``?limit=``,
-        ``?after=`` the ``next`` of the page before); ``?status=new`` keeps only that
-        status."""
+        """The restaurant's open orders, in the order the kitchen heard them (``queuedAt``,
+        oldest first), a page at a time (``?limit=``, ``?after=`` the ``next`` of the page
+        before); ``?status=new`` keeps only that status. An order heard late (Order's
+        announcement lagged or was retried) joins the end of the queue, so a client paging
+        it meanwhile still lists it."""
         _require_staff_of(caller, restaurant_id)
         statuses = OPEN_STATUSES if query.status is None else (query.status,)
         where = [
             Where("restaurantId", "==", restaurant_id),
             Where("status", "in", list(statuses)),
         ]
-        page = oldest_first(store, TICKETS, where, "receivedAt", query.limit, query.cursor())
+        page = oldest_first(store, TICKETS, where, QUEUED_AT, query.limit, query.cursor())
         now = ports.clock.now_ms()
         found = [_view(doc.data, now) for doc in page.documents]
         return TicketList(orders=found, next=page.next_token)
@@ -341,6 +347,11 @@ def _status_of(ticket: Doc) -> str:
         return f"{status} (by the Order subsystem: {cancelled_for})"
     if status == "cancelled" and ticket.get(LAPSED_AT) is not None:
         return f"{status} (unanswered in time: the Order subsystem cancels such orders)"
+    if status == LAPSED:
+        return (
+            f"{status} (closed by the kitchen a day after it was queued, the Order "
+            "subsystem's word of its pickup or cancellation never heard)"
+        )
     return status
 
 

@@ -34,9 +34,15 @@ pickup first and left the rejection aside) or that a later cancellation closed
 first (the order was not delivered in time), so the ticket ends ``picked-up``
 whichever Order's announcements the kitchen hears first.
 
+A ticket joins the queue stamped with this subsystem's clock (``queuedAt``), by which the
+queue is listed: an order heard late joins its end.
+
 A new ticket whose cancellation is not heard a day after its time to answer ran out is
 closed by the kitchen itself (:mod:`restaurant.kitchen_bff.lapse`); the cancellation, heard
-later after all, only adds its reason.
+later after all, only adds its reason. An accepted or ready ticket that hears neither its
+pickup nor its cancellation is closed ``lapsed`` a day after it joined the queue; Order's
+word, heard later after all, then says how it ended: ``cancelled`` (with why) or
+``picked-up``.
 """
 
 from __future__ import annotations
@@ -53,7 +59,9 @@ from restaurant.events import (
 )
 from restaurant.kitchen_bff.models import (
     FINAL_STATUSES,
+    LAPSED,
     LAPSED_AT,
+    QUEUED_AT,
     TICKETS,
     WITHDRAWN_UNSEEN,
     revised,
@@ -157,6 +165,7 @@ def _queue(event: Envelope, store: AbstractDocumentStore, now_ms: int) -> None:
         "currency": order["currency"],
         "status": "new",
         "receivedAt": event.timestamp,
+        QUEUED_AT: now_ms,
         "answerBy": order.get("answerBy"),
         REVISION: 1,
     }
@@ -190,9 +199,10 @@ def _to_pos(store: AbstractDocumentStore, order: Doc) -> bool:
 
 def _close(status: str) -> Step:
     """A step that moves a ticket that is not final yet to ``status`` (and one the kitchen
-    rejected or Order cancelled to ``picked-up``); a withdrawal (``cancelled``) of an order
-    not queued yet leaves the marker that keeps it out, and one of an order the kitchen
-    closed itself (:mod:`restaurant.kitchen_bff.lapse`) says why Order cancelled it."""
+    rejected, Order cancelled or the kitchen closed ``lapsed`` to ``picked-up``, and a
+    ``lapsed`` one to ``cancelled``); a withdrawal (``cancelled``) of an order not queued yet
+    leaves the marker that keeps it out, and one of a new order the kitchen closed itself
+    (:mod:`restaurant.kitchen_bff.lapse`) says why Order cancelled it."""
 
     def close(event: Envelope, store: AbstractDocumentStore, now_ms: int) -> None:
         order = event.body
@@ -207,8 +217,8 @@ def _close(status: str) -> Step:
                 return revised(ticket, {"cancelledFor": order["reason"]})
             if ticket["status"] in {status, WITHDRAWN_UNSEEN}:
                 return None
-            if ticket["status"] in FINAL_STATUSES and status != "picked-up":
-                return None
+            if ticket["status"] in FINAL_STATUSES - {LAPSED} and status != "picked-up":
+                return None  # final: only its pickup changes it (any word, a lapsed one)
             cancelled_for = order.get("reason") if status == "cancelled" else None
             return revised(ticket, {"status": status, "cancelledFor": cancelled_for})
 

@@ -27,20 +27,31 @@ WITHDRAWN_UNSEEN = "withdrawn-unseen"
 """The status of the marker left by a withdrawal heard before its order: the order, arriving
 late, is not queued."""
 
-TicketStatus = Literal["new", "accepted", "rejected", "ready", "cancelled", "picked-up"]
+TicketStatus = Literal["new", "accepted", "rejected", "ready", "cancelled", "picked-up", "lapsed"]
 STATUSES: tuple[str, ...] = get_args(TicketStatus)
 OpenStatus = Literal["new", "accepted", "ready"]
 OPEN_STATUSES: tuple[str, ...] = get_args(OpenStatus)
 """A ticket in one of these is in the kitchen's queue."""
-FINAL_STATUSES = frozenset({"rejected", "cancelled", "picked-up"})
+LAPSED = "lapsed"
+"""The status of an accepted or ready ticket the kitchen closed itself, never having heard
+how the order ended (:mod:`restaurant.kitchen_bff.lapse`): Order's word, heard later after
+all, turns it ``cancelled`` or ``picked-up``."""
+FINAL_STATUSES = frozenset({"rejected", "cancelled", "picked-up", LAPSED})
 """A ticket in one of these is in the kitchen's history, for good: only Order's word that the
-driver collected the order turns a ``rejected`` or ``cancelled`` one ``picked-up``."""
+driver collected the order turns a ``rejected``, ``cancelled`` or ``lapsed`` one
+``picked-up``, and only its cancellation a ``lapsed`` one ``cancelled``."""
 EXPIRED_TAG = "-expired"
 """What the tag of an expired ticket adds to its revision (:func:`ticket_tag`)."""
 LAPSED_AT = "lapsedAt"
-"""When the kitchen closed a ``new`` ticket itself, :data:`LAPSE_AFTER` past its
-``answerBy``, never having heard Order's cancellation
-(:data:`~restaurant.kitchen_bff.lapse.LAPSE_AFTER`)."""
+"""When the kitchen closed a ticket itself: a ``new`` one
+:data:`~restaurant.kitchen_bff.lapse.LAPSE_AFTER` past its ``answerBy``, never having heard
+Order's cancellation, or an ``accepted`` or ``ready`` one
+:data:`~restaurant.kitchen_bff.lapse.OPEN_LAPSE_AFTER` after it joined the queue, never
+having heard whether its driver collected it or Order cancelled it."""
+QUEUED_AT = "queuedAt"
+"""When the ticket joined the queue, by this subsystem's clock as it wrote it (epoch ms): the
+queue is oldest first by it, so a ticket heard late joins the queue's end, after the place
+any client paging the queue has reached."""
 QUEUE_LIMIT = MAX_PAGE_LIMIT
 """How many tickets a page of the queue holds when ``?limit=`` is left out: as many as a page
 may, so that a client reading one page sees the whole queue of any working kitchen."""
@@ -113,14 +124,22 @@ class Ticket(ResponseView):
     status: TicketStatus
     """``new`` (awaiting the kitchen's answer), ``accepted`` (being prepared), ``ready``
     (packed, waiting for the driver), ``rejected`` (refused by the kitchen), ``cancelled``
-    (withdrawn by the Order subsystem) or ``picked-up`` (collected by the driver)."""
+    (withdrawn by the Order subsystem), ``picked-up`` (collected by the driver) or
+    ``lapsed`` (accepted or ready, and closed by the kitchen a day after it joined the queue,
+    never having heard whether the driver collected it or Order cancelled it: see
+    ``lapsedAt``)."""
     received_at: int
     """When the order reached the restaurant, in epoch milliseconds (UTC): when the Order
     subsystem recorded it and sent it here (the time of its ``placed`` announcement), from
     which its ``answerBy`` runs. Not when the customer placed it (``changedAt`` of
-    ``placed``: before payment and Order's intake), and not when this subsystem read it:
-    an order its gateway hears late (a lag, a retry) keeps its place among the others. The
-    queue is oldest first and the history newest first by it."""
+    ``placed``: before payment and Order's intake), and not when the kitchen heard it
+    (``queuedAt``). The history is newest first by it."""
+    queued_at: int | None = None
+    """When the ticket joined the kitchen's queue, in epoch milliseconds (UTC), by this
+    subsystem's clock: the queue is oldest first by it. Usually ``receivedAt``, or moments
+    after; later for an order heard late (a lag, a retry), which joins the end of the queue
+    rather than a place a client paging the queue has passed. ``null`` for a ticket that
+    left the queue before tickets were stamped so."""
     answer_by: int | None = None
     """Until when the kitchen may accept or reject the order, in epoch milliseconds (UTC):
     afterwards both are refused (409) and the Order subsystem cancels the order as the
@@ -158,10 +177,15 @@ class Ticket(ResponseView):
     later; ``null`` otherwise, for an order withdrawn before the reason was passed on, and
     for one the kitchen closed itself (``lapsedAt``) until Order's word arrives."""
     lapsed_at: int | None = None
-    """When the kitchen closed the order itself, in epoch milliseconds (UTC): it was still
-    ``new`` a day after its ``answerBy``, and Order's cancellation, certain once ``answerBy``
-    passed unanswered, was never heard (lost to a fault). The ticket is then ``cancelled``
-    and in the history; ``null`` for every other ticket."""
+    """When the kitchen closed the order itself, in epoch milliseconds (UTC), having heard
+    nothing of its end (lost to a fault): a ``new`` one a day after its ``answerBy`` (Order's
+    cancellation is certain once ``answerBy`` passed unanswered: the ticket is then
+    ``cancelled``), or an ``accepted`` or ``ready`` one a day after it joined the queue
+    (``queuedAt``: far past every deadline Order gives the order's delivery; whether its
+    driver collected it or Order cancelled it is not known, so the ticket is then
+    ``lapsed``). Either is then in the history, and Order's word, should it come after all,
+    says how it ended (``cancelledFor``, or ``picked-up``); ``null`` for every other
+    ticket."""
 
 
 class TicketList(ResponseView):
@@ -170,12 +194,18 @@ class TicketList(ResponseView):
 
     orders: list[Ticket]
     """This page's open tickets (``new``, ``accepted`` and ``ready``, or only the
-    ``?status=`` asked for), oldest ``receivedAt`` first (then by id); at most ``limit``. A
+    ``?status=`` asked for), oldest ``queuedAt`` first (then by id); at most ``limit``. A
     ``new`` ticket whose time to answer ran out is still listed, ``expired``, until Order's
-    cancellation arrives, or for a day after its ``answerBy`` at most."""
+    cancellation arrives, or for a day after its ``answerBy`` at most; an ``accepted`` or
+    ``ready`` one for a day after it joined the queue at most."""
     next: str | None = None
     """The ``after`` of the following page (an opaque token); ``null`` on the last page. A
-    client that shows the whole queue follows it until it is ``null``."""
+    client that shows the whole queue follows it until it is ``null``, and polls by reading
+    the queue again from its first page. The queue is in the order the kitchen heard the
+    tickets (``queuedAt``), not Order's (``receivedAt``), so a ticket heard while a client
+    pages joins after the page it is on and is listed on a later page, whatever Order's
+    stamp on it (but for one whose write is under way as the page is read, in the
+    milliseconds a write takes: the client's next reading of the queue lists it)."""
 
 
 class TicketPage(ResponseView):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from restaurant.profile_bff.models import (
     MENUS,
@@ -146,28 +146,51 @@ def _save(
     stored); in the same atomic write, so nothing is saved then.
     """
     document = saved.model_dump(mode="json", by_alias=True, exclude={REVISION})
-    stored: list[int | None] = []
+    found: list[Doc | None] = []
 
     def write(current: Doc | None) -> Doc | None:
         if current is not None and same_value(content_of(current), document):
             return document  # stored already: counted() writes nothing
         _require_match(current, condition.tags, what)
+        found[:] = [current]
         revision = 0 if current is None else current.get(REVISION)
-        stored[:] = [revision]
         expected = condition.revision
         return document if expected is None or revision == expected else None
 
     written = store.update(collection, key, counted(write))
-    if written is None:
-        expected = condition.revision
-        now = "null" if stored[0] is None else stored[0]  # saved before saves were counted
+    if written is None:  # refused: the body names another revision than the one stored
+        _refuse_revision(found[0], condition.revision, what)
+    return written
+
+
+def _refuse_revision(current: Doc | None, expected: int | None, what: str) -> NoReturn:
+    """409: the body names revision ``expected``, and ``current`` (what is stored, if
+    anything) is at another, or at none: saved before saves were counted (said so, rather
+    than "revision null")."""
+    again = "read it again and make the change to it"
+    if current is None:
         raise HttpError(
             409,
-            f"the {what} was saved since revision {expected} (it is at revision {now}): "
-            "read it again and make the change to it",
-            {REVISION: f"is {now}, not {expected}"},
+            f"there is no {what} yet, though the edit names revision {expected}: "
+            "send revision 0, or none, to save the first one",
+            {REVISION: f"is 0 (no {what} saved yet), not {expected}"},
         )
-    return written
+    revision = current.get(REVISION)
+    if revision is None:
+        raise HttpError(
+            409,
+            f"the {what} was saved before saves were counted, so it has no revision "
+            f"{expected} (its ETag is {entity_tag(saved_tag(current))}): {again}",
+            {
+                REVISION: f"the stored {what} has none (saved before saves were counted), "
+                f"not {expected}"
+            },
+        )
+    raise HttpError(
+        409,
+        f"the {what} was saved since revision {expected} (it is at revision {revision}): {again}",
+        {REVISION: f"is {revision}, not {expected}"},
+    )
 
 
 def _require_match(current: Doc | None, tags: IfMatch | None, what: str) -> None:

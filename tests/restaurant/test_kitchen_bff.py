@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
+from restaurant.kitchen_bff.lapse import OPEN_LAPSE_AFTER
 from restaurant.kitchen_bff.listener import LEFT_TO_POS
+from restaurant.kitchen_bff.migrations import stamp_queued_tickets
 from restaurant.kitchen_bff.models import FINAL_STATUSES, OPEN_STATUSES, STATUSES
 from restaurant.topology import TOPOLOGY
 from shared.auth import Actor, Principal
@@ -93,6 +95,11 @@ def place_and_finish(
         act(restaurant, "ready", None, order_id, restaurant_id)
     if final in ("cancelled", "picked-up"):
         restaurant.receive(restaurant.order_status(order_id, final, restaurant=restaurant_id))
+    if final == "lapsed":  # accepted, and neither its pickup nor its cancellation heard
+        act(restaurant, "accept", {"prepMinutes": 5}, order_id, restaurant_id)
+        restaurant.clock.advance(OPEN_LAPSE_AFTER // timedelta(milliseconds=1) + 1)
+        restaurant.system.tick()
+        restaurant.system.run_until_quiet()
     assert status_of(restaurant, order_id) == final
 
 
@@ -122,6 +129,7 @@ def test_a_placed_order_shows_up_as_a_new_ticket(kitchen: Restaurant) -> None:
                 "currency": "EUR",
                 "status": "new",
                 "receivedAt": START,
+                "queuedAt": START,
                 "answerBy": START + ANSWER_MS,
                 "expired": False,
                 "prepMinutes": None,
@@ -257,6 +265,51 @@ def test_the_queue_holds_a_hundred_tickets_a_page_unless_told(restaurant: Restau
     assert [t["id"] for t in first["orders"]] == [f"o-{n:03}" for n in range(100)]
     assert first["next"] is not None
     assert ids(queue(restaurant, f"?after={first['next']}")) == ["o-100"]
+
+
+def test_a_ticket_heard_late_is_listed_to_a_client_paging_the_queue(kitchen: Restaurant) -> None:
+    # GIVEN o-1 and o-2 queued, and o-0, which Order sent a minute before both, not heard yet
+    late = dataclasses.replace(kitchen.order_status("o-0"), timestamp=START - 60_000)
+    kitchen.clock.advance(60_000)
+    kitchen.receive(kitchen.order_status("o-2"))
+    # WHEN a client reads the queue's first page, o-0 is heard, and the client reads on
+    page = queue(kitchen, "?limit=1").get_json()
+    seen = [t["id"] for t in page["orders"]]
+    kitchen.clock.advance(60_000)
+    kitchen.receive(late)
+    while page["next"] is not None:
+        page = queue(kitchen, f"?limit=1&after={page['next']}").get_json()
+        seen += [t["id"] for t in page["orders"]]
+    # THEN the client saw every ticket: o-0 joined the end of the queue, where the kitchen
+    # heard it, not the place Order's stamp would give it, before the page the client read
+    assert seen == ["o-1", "o-2", "o-0"]
+    shown = queue(kitchen).get_json()["orders"]
+    assert [(t["id"], t["receivedAt"], t["queuedAt"]) for t in shown] == [
+        ("o-1", START, START),
+        ("o-2", START + 60_000, START + 60_000),
+        ("o-0", START - 60_000, START + 120_000),
+    ]
+
+
+def test_an_open_ticket_queued_before_queued_at_is_listed_once_migrated(
+    kitchen: Restaurant,
+) -> None:
+    """The queue orders by ``queuedAt``, which Firestore requires: the migration gives an open
+    ticket stored without it its ``receivedAt``, leaving finished ones and its revision."""
+    place_and_finish(kitchen, "o-2", "rejected")
+    for order_id in ("o-1", "o-2"):
+        old = ticket(kitchen, order_id)
+        assert old is not None
+        kitchen.store.put("tickets", order_id, {k: v for k, v in old.items() if k != "queuedAt"})
+    assert ids(queue(kitchen)) == []
+
+    assert stamp_queued_tickets(kitchen.store) == 1
+    assert stamp_queued_tickets(kitchen.store) == 0
+
+    [shown] = queue(kitchen).get_json()["orders"]
+    assert (shown["id"], shown["queuedAt"], shown["revision"]) == ("o-1", START, 1)
+    assert "queuedAt" not in (ticket(kitchen, "o-2") or {})
+    assert ids(history(kitchen)) == ["o-2"]
 
 
 def page_token(raw: bytes) -> str:

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from restaurant.kitchen_bff.lapse import LAPSE_AFTER, LAPSE_EVERY_S
+from restaurant.kitchen_bff.lapse import LAPSE_AFTER, LAPSE_EVERY_S, OPEN_LAPSE_AFTER
 from restaurant.kitchen_bff.models import TICKETS
+from shared.stores import Where
 from tests.restaurant.conftest import ANSWER_MS, START, Restaurant
 
 if TYPE_CHECKING:
@@ -155,8 +156,9 @@ def test_a_new_ticket_whose_cancellation_is_never_heard_leaves_the_queue_a_day_o
 
 
 def test_no_order_order_may_still_wait_an_answer_for_is_closed(kitchen: Restaurant) -> None:
-    """Only new tickets a day past their answerBy go: one answered, one placed later, and
-    one from an Order that did not say when its time runs out stay."""
+    """Only new tickets a day past their answerBy go cancelled: one placed later, and one
+    from an Order that did not say when its time runs out stay; one answered is not
+    cancelled (it lapses, a day after it was queued, by the rule for answered tickets)."""
     kitchen.receive(kitchen.order_status("o-2", answerBy=None))
     kitchen.receive(kitchen.order_status("o-3"))
     assert act(kitchen, "accept", {"prepMinutes": 15}).status_code == 200
@@ -166,13 +168,15 @@ def test_no_order_order_may_still_wait_an_answer_for_is_closed(kitchen: Restaura
     until(kitchen, ANSWER_BY + DAY_MS + HOUR_MS)
 
     assert [(t["id"], t["status"]) for t in listed(kitchen)] == [
-        ("o-1", "accepted"),
         ("o-2", "new"),
         ("o-4", "new"),
     ]
-    assert [(t["id"], t["status"]) for t in listed(kitchen, "/history")] == [("o-3", "cancelled")]
+    assert [(t["id"], t["status"]) for t in listed(kitchen, "/history")] == [
+        ("o-3", "cancelled"),
+        ("o-1", "lapsed"),
+    ]
     until(kitchen, ANSWER_BY + 10 * DAY_MS)
-    assert [t["id"] for t in listed(kitchen)] == ["o-1", "o-2"]
+    assert [t["id"] for t in listed(kitchen)] == ["o-2"]
 
 
 def test_a_ticket_answered_or_withdrawn_while_the_schedule_runs_is_left_as_it_is(
@@ -213,3 +217,96 @@ def test_the_cancellation_heard_after_the_kitchen_closed_the_ticket_says_why(
     assert (ticket["status"], ticket["cancelledFor"]) == ("cancelled", "restaurant-timeout")
     assert (ticket["lapsedAt"], ticket["revision"]) == (closed["lapsedAt"], 3)
     assert kitchen.bus(*ANSWERS) == []
+
+
+# -- an accepted or ready ticket whose end is never heard -----------------------------------
+
+OPEN_DAY_MS = OPEN_LAPSE_AFTER // timedelta(milliseconds=1)
+
+
+def answered(kitchen: Restaurant, status: str) -> None:
+    """Take o-1 to ``status``: ``accepted``, or ``ready``."""
+    assert act(kitchen, "accept", {"prepMinutes": 15}).status_code == 200
+    if status == "ready":
+        assert act(kitchen, "ready", None).status_code == 200
+    kitchen.system.run_until_quiet()
+
+
+@pytest.mark.parametrize("status", ["accepted", "ready"])
+def test_an_answered_ticket_whose_end_is_never_heard_lapses_a_day_after_it_was_queued(
+    kitchen: Restaurant, status: str
+) -> None:
+    answered(kitchen, status)
+    published = [e.type for e in kitchen.bus(*ANSWERS)]
+    until(kitchen, START + OPEN_DAY_MS)
+    assert [(t["id"], t["status"]) for t in listed(kitchen)] == [("o-1", status)]
+
+    until(kitchen, START + OPEN_DAY_MS + HOUR_MS)
+
+    assert listed(kitchen) == []
+    [closed] = listed(kitchen, "/history")
+    assert closed == read(kitchen).get_json()
+    assert (closed["status"], closed["cancelledFor"]) == ("lapsed", None)
+    assert closed["lapsedAt"] == START + OPEN_DAY_MS + HOUR_MS
+    assert [e.type for e in kitchen.bus(*ANSWERS)] == published  # nothing more to announce
+    refused = act(kitchen, "reject", {"reason": "too late"})
+    assert refused.status_code == 409
+    assert "lapsed (closed by the kitchen a day after it was queued" in refused.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("word", "reason", "ended"),
+    [
+        ("cancelled", "no-driver", ("cancelled", "no-driver")),
+        ("picked-up", None, ("picked-up", None)),
+        ("delivered", None, ("picked-up", None)),
+    ],
+)
+def test_the_word_heard_after_the_kitchen_closed_an_answered_ticket_says_how_it_ended(
+    kitchen: Restaurant, word: str, reason: str | None, ended: tuple[str, str | None]
+) -> None:
+    answered(kitchen, "ready")
+    until(kitchen, START + OPEN_DAY_MS + HOUR_MS)
+    lapsed_at = stored(kitchen)["lapsedAt"]
+    heard = kitchen.order_status("o-1", word, reason=reason)
+
+    kitchen.receive(heard)
+    kitchen.receive(heard)  # redelivered
+
+    ticket = read(kitchen).get_json()
+    assert (ticket["status"], ticket["cancelledFor"]) == ended
+    assert (ticket["lapsedAt"], ticket["revision"]) == (lapsed_at, 5)
+    assert [t["id"] for t in listed(kitchen, "/history")] == ["o-1"]
+
+
+def test_a_late_cancellation_does_not_undo_the_pickup_heard_after_the_kitchen_closed_it(
+    kitchen: Restaurant,
+) -> None:
+    answered(kitchen, "accepted")
+    until(kitchen, START + OPEN_DAY_MS + HOUR_MS)
+    kitchen.receive(kitchen.order_status("o-1", "picked-up"))
+    kitchen.receive(kitchen.order_status("o-1", "cancelled", reason="not-delivered"))
+    assert (stored(kitchen)["status"], stored(kitchen)["cancelledFor"]) == ("picked-up", None)
+
+
+def test_an_answered_ticket_collected_while_the_schedule_runs_is_left_as_it_is(
+    kitchen: Restaurant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answered(kitchen, "ready")
+    store = kitchen.store
+    query = store.query
+
+    def then_collected(collection: str, where: list[Where], **kwargs: Any) -> Any:
+        found = query(collection, where, **kwargs)
+        if any(w.field == "queuedAt" for w in where):  # the answered tickets due
+            kitchen.receive(kitchen.order_status("o-1", "picked-up"))
+        return found
+
+    kitchen.clock.advance(OPEN_DAY_MS + 1)
+    monkeypatch.setattr(store, "query", then_collected)
+    kitchen.system.tick()
+    monkeypatch.undo()
+
+    ticket = stored(kitchen)
+    assert ticket["status"] == "picked-up"
+    assert "lapsedAt" not in ticket

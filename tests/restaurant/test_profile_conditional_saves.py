@@ -157,3 +157,38 @@ def test_the_api_documents_if_match_on_its_saves_and_etag_on_its_answers(
         assert "412" in saves["responses"]
         for operation in ("get", "put"):
             assert "ETag" in paths[path][operation]["responses"]["200"]["headers"]
+
+
+def test_an_edit_naming_a_revision_of_a_profile_saved_before_saves_were_counted_says_so(
+    restaurant: Restaurant,
+) -> None:
+    """Such a profile has no revision: the 409 says why, not "revision null"."""
+    restaurant.store.put(RESTAURANTS, "r-1", {**PROFILE, "id": "r-1"})
+
+    refused = put(restaurant, PROFILE_PATH, {**PROFILE, "open": False, "revision": 3})
+
+    assert refused.status_code == 409
+    assert refused.get_json() == {
+        "error": "the profile was saved before saves were counted, so it has no revision 3 "
+        '(its ETag is "0"): read it again and make the change to it',
+        "fields": {
+            "revision": "the stored profile has none (saved before saves were counted), not 3"
+        },
+    }
+    assert stored(restaurant, RESTAURANTS) == {**PROFILE, "id": "r-1"}
+
+
+def test_an_edit_naming_a_revision_of_a_menu_not_saved_yet_says_there_is_none(
+    menu: Restaurant,
+) -> None:
+    menu.store.delete(MENUS, "r-1")
+
+    refused = put(menu, MENU_PATH, {"items": MENU_ITEMS, "revision": 2})
+
+    assert refused.status_code == 409
+    assert refused.get_json() == {
+        "error": "there is no menu yet, though the edit names revision 2: send revision 0, "
+        "or none, to save the first one",
+        "fields": {"revision": "is 0 (no menu saved yet), not 2"},
+    }
+    assert stored(menu, MENUS) is None
