@@ -42,13 +42,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"fooddelivery demo: --orders must be at most {MAX_ORDERS:,}", file=sys.stderr)
         return 2
     logs.configure("text", level="DEBUG" if args.verbose else "CRITICAL")
-    stack = EmbeddedStack(dev_key=dev_key_path(os.environ.get("FOODDELIVERY_DEV_KEY")))
-    # Ties in delivery order are broken by id: the seed must draw the ids too.
-    ids.seed(args.seed)
     try:
-        return _play(stack, args)
-    finally:
-        ids.seed(None)
+        stack = EmbeddedStack(dev_key=dev_key_path(os.environ.get("FOODDELIVERY_DEV_KEY")))
+        # Ties in delivery order are broken by id: the seed must draw the ids too.
+        ids.seed(args.seed)
+        try:
+            return _play(stack, args)
+        finally:
+            ids.seed(None)
+    except KeyboardInterrupt:  # the command line exits with its code for Ctrl-C
+        sys.stdout.flush()  # what was printed first, where stdout and stderr share a file
+        print("fooddelivery demo: interrupted", file=sys.stderr)
+        raise
 
 
 def _play(stack: EmbeddedStack, args: argparse.Namespace) -> int:

@@ -205,7 +205,9 @@ def test_interrupted_on_a_terminal_the_progress_line_is_ended(capsys, monkeypatc
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     assert main(["demo", "--orders", "21", "--timeline", "none"]) == 130
     # The shell's prompt comes back on a line of its own, not after the progress.
-    assert capsys.readouterr().err == "\r  round   1: 1/21 orders done\n"
+    assert capsys.readouterr().err == (
+        "\r  round   1: 1/21 orders done\nfooddelivery demo: interrupted\n"
+    )
 
 
 def test_orders_that_end_otherwise_than_the_story_means_fail_the_run(capsys, monkeypatch):
@@ -298,4 +300,16 @@ def test_interrupted_on_a_terminal_before_any_progress_nothing_is_left_to_end(ca
     monkeypatch.setattr(Story, "play", ctrl_c)  # while the world is seeded, say
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     assert main(["demo", "--orders", "21", "--timeline", "none"]) == 130
-    assert capsys.readouterr().err == ""
+    assert capsys.readouterr().err == "fooddelivery demo: interrupted\n"
+
+
+def test_interrupted_while_the_system_is_built_it_says_so(capsys, monkeypatch):
+    # Ctrl-C ended the demo with exit code 130 and not a word: it could pass for a crash.
+    from scenario import demo
+
+    def ctrl_c(**settings):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "EmbeddedStack", ctrl_c)
+    assert main(["demo", "--timeline", "none"]) == 130
+    assert capsys.readouterr().err == "fooddelivery demo: interrupted\n"
