@@ -180,19 +180,27 @@ class EmbeddedSystem:
         """Deliver everything pending on this thread; see :meth:`InMemoryHub.run_until_quiet`."""
         return self.hub.run_until_quiet(max_deliveries)
 
-    def tick(self) -> None:
-        """Run every schedule once at the clock's current time (as Cloud Scheduler would)."""
+    def tick(self, since_ms: int | None = None) -> None:
+        """Run the schedules at the clock's current time: every one (as ``gcloud scheduler
+        jobs run`` would), or, given ``since_ms``, those whose cron fired after it (Cloud
+        Scheduler fires every ``every_s`` seconds on the UTC clock: ``*/5 * * * *`` at
+        minutes 0, 5, ...), once each however many times it fired."""
+        now = self.clock.now_ms()
         for runtime in self.schedules:
-            runtime.handle()  # a failed tick is not retried: the next one comes soon
+            if since_ms is None or _fired_between(runtime.fn.every_s, since_ms, now):
+                runtime.handle()  # a failed tick is not retried: the next one comes soon
 
     def advance(self, ms: int, *, tick_every_ms: int = 60_000) -> None:
-        """Move a :class:`ManualClock` forward by ``ms``, ticking and delivering as time passes."""
+        """Move a :class:`ManualClock` forward by ``ms`` in steps of at most
+        ``tick_every_ms``, after each step running the schedules that fired during it
+        (:meth:`tick`) and delivering what they and the earlier steps caused."""
         if not isinstance(self.clock, ManualClock):
             raise TypeError("advance() needs the system to run on a ManualClock")
         target = self.clock.now_ms() + ms
         while self.clock.now_ms() < target:
-            self.clock.advance(min(tick_every_ms, target - self.clock.now_ms()))
-            self.tick()
+            since = self.clock.now_ms()
+            self.clock.advance(min(tick_every_ms, target - since))
+            self.tick(since_ms=since)
             self.run_until_quiet()
 
     def start(self) -> None:
@@ -217,6 +225,14 @@ class EmbeddedSystem:
     def faults(self, subsystem: str) -> list[dict[str, Any]]:
         """The faults recorded by ``subsystem``."""
         return [d.data for d in self.stores[subsystem].query("faults")]
+
+
+def _fired_between(every_s: int, since_ms: int, now_ms: int) -> bool:
+    """Whether a schedule firing every ``every_s`` seconds on the UTC clock (at the
+    multiples of ``every_s`` since the epoch, as its cron expression does: ``every_s``
+    divides an hour or a day) fired after ``since_ms`` and at or before ``now_ms``."""
+    period_ms = every_s * 1000
+    return now_ms // period_ms > since_ms // period_ms
 
 
 class _TickingClock(Clock):
