@@ -46,13 +46,13 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from measure import header, percentile, side_effect_failures, stop_on_sigterm
 
-from devstack.layout import Manifest, Ports
+from devstack.layout import STATE_DIR, Manifest, Ports
 from devstack.live import LiveStack, NoStackError, attach
 from devstack.stack import DevOptions, DevStack
 from scenario.actors import (
@@ -74,15 +74,27 @@ FINAL = ("delivered", "cancelled")
 FULL_ROUND_S = 5.0
 
 
-def main() -> int:
-    """Run the benchmark; exit 1 when a check fails."""
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command line; ``--state-dir`` made absolute, from the working directory."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--orders", type=int, default=100)
     parser.add_argument("--workers", type=int, default=16, help="actor threads")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds for all orders")
     parser.add_argument("--attach", action="store_true", help="use the running stack")
-    parser.add_argument("--state-dir", type=Path, default=Path(".fooddelivery/dev"))
-    args = parser.parse_args()
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=STATE_DIR,
+        help=f"with --attach: the running stack's (default {STATE_DIR})",
+    )
+    args = parser.parse_args(argv)
+    args.state_dir = args.state_dir.resolve()
+    return args
+
+
+def main() -> int:
+    """Run the benchmark; exit 1 when a check fails."""
+    args = parse_args()
     logs.configure("text", level="WARNING")
     stop_on_sigterm()
     print(header("orders_emulators", vars(args)), flush=True)

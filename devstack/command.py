@@ -4,7 +4,8 @@ Starts the Pub/Sub, Firestore and Storage emulators (or uses the ones named by
 ``PUBSUB_EMULATOR_HOST`` / ``FIRESTORE_EMULATOR_HOST`` / ``STORAGE_EMULATOR_HOST``),
 the three third-party fakes and one function host per subsystem, provisions
 every topic and subscription from the topologies, and prints READY with the
-URLs and the environment. Ctrl-C or SIGTERM stops everything it started.
+URLs and the environment. Ctrl-C or SIGTERM stops everything it started (and, before
+READY, exits with code 130).
 
 ``--scenario`` then plays the demo story over the BFF HTTP APIs and stops
 (``--attach`` plays it against a stack already running from the same state dir).
@@ -15,6 +16,7 @@ Bad options stop the command before it starts anything, with a message and exit 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import os
@@ -23,6 +25,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -49,6 +52,9 @@ from shared.prose import help_text
 from shared.system import load_subsystems
 
 SUPERVISE_EVERY_S = 0.3
+INTERRUPTED = 128 + signal.SIGINT
+"""The exit code of a command stopped by Ctrl-C (or SIGTERM) before it printed READY."""
+_STOPPED = "every process the stack started has exited"
 ORDERS, SEED = 5, 7
 """The scenario's defaults: orders to place, and the story's random seed."""
 _log = logging.getLogger("fooddelivery.dev")
@@ -158,7 +164,11 @@ def usage_error(args: argparse.Namespace, subsystems: tuple[str, ...]) -> str | 
         return "--auto-pos must be a number of seconds, 0 or more"
     if args.storage_port is not None and args.no_lake:
         return "--storage-port goes without --no-lake (the Storage emulator holds the lake)"
-    if args.state_dir.exists() and not args.state_dir.is_dir():
+    try:
+        not_a_dir = args.state_dir.exists() and not args.state_dir.is_dir()
+    except OSError as error:  # a name too long, a directory on the way that may not be searched
+        return f"--state-dir {args.state_dir}: {error.strerror or error}"
+    if not_a_dir:
         return f"--state-dir {args.state_dir} is not a directory"
     for option in ("pubsub_port", "firestore_port", "storage_port"):
         port = getattr(args, option)
@@ -181,6 +191,9 @@ def run(args: argparse.Namespace) -> int:
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return _run(args)
+    except KeyboardInterrupt:  # before the stack started anything, or while a story played
+        print("\nfooddelivery dev: interrupted", file=sys.stderr, flush=True)
+        return INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
         signal.signal(signal.SIGINT, previous_int)
@@ -206,6 +219,7 @@ def _run(args: argparse.Namespace) -> int:
         return play(manifest, args)
     started = time.perf_counter()
     stack = DevStack(options_from(args))
+    ready = interrupted = False
     try:
         manifest = stack.start()
         text = banner(
@@ -217,22 +231,31 @@ def _run(args: argparse.Namespace) -> int:
             playing=args.scenario,
         )
         print(text, flush=True)
+        ready = True
         story = _Story(manifest, args) if args.scenario else None
         while story is None or story.playing:
             time.sleep(SUPERVISE_EVERY_S)
             stack.supervise()
         return story.result()
     except KeyboardInterrupt:
+        if not ready:  # said in one line once everything stopped
+            interrupted = True
+            return INTERRUPTED
         print("\nstopping…", file=sys.stderr, flush=True)
         return 0
     except KitError as error:  # the reason first, then that everything stopped
         return _fail(str(error))
     finally:
-        stack.stop()
-        if stack.started_processes:
+        with _signals_ignored():  # a second Ctrl-C must not cut the stop short
+            stack.stop()
+        if interrupted:
             print(
-                "stopped: every process the stack started has exited", file=sys.stderr, flush=True
+                f"\nfooddelivery dev: interrupted while starting; {_STOPPED}",
+                file=sys.stderr,
+                flush=True,
             )
+        elif stack.started_processes:
+            print(f"stopped: {_STOPPED}", file=sys.stderr, flush=True)
 
 
 def banner(
@@ -326,6 +349,18 @@ def _fail(message: str) -> int:
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """Ignore Ctrl-C and SIGTERM meanwhile: the stack is being stopped already, and a stop
+    cut short would leave its processes to their tethers, after the command has exited."""
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 __all__ = ["MANIFEST", "STATE_DIR", "DevError", "register"]

@@ -64,6 +64,8 @@ PROBE_EVERY_S = 10.0
 """How often :meth:`DevStack.supervise` asks each running host for ``/healthz``."""
 EMULATOR_STOP_TIMEOUT_S = 15.0
 """How long the emulators have to exit after SIGTERM (their JVMs) before they get SIGKILL."""
+SIGNAL_CHECK_S = 0.2
+"""How long the command waits on its threads at most before it runs the signal handlers due."""
 HUNG_AFTER_S = 60.0
 """A host that has answered no probe for this long is taken for hung and restarted, as Cloud
 Run restarts an instance that fails its liveness probe."""
@@ -287,29 +289,30 @@ class DevStack:
                 self.emulators[spec.name] = emu.start(spec)
 
     def _start_emulators(self, ports: Ports, specs: list[emu.EmulatorSpec]) -> None:
-        """Start the emulators side by side. Ctrl-C meanwhile cancels the starts still
-        waiting (each stops its emulator) and keeps the ones that did start, for
-        :meth:`stop`."""
+        """Start the emulators side by side. Each one is the stack's (for :meth:`stop`) as
+        soon as it started; Ctrl-C, whenever it comes, cancels the starts still waiting
+        (each stops its emulator)."""
         given = {"pubsub": ports.pubsub, "firestore": ports.firestore, "storage": ports.storage}
         cancel = threading.Event()
+
+        def start(spec: emu.EmulatorSpec) -> None:
+            # a port the user did not give (0) is emu.start's to pick, and re-pick
+            running = emu.start(spec, given[spec.name] or None, log_dir=self.log_dir, cancel=cancel)
+            self.emulators[spec.name] = running
+
+        futures: list[concurrent.futures.Future[None]] = []
         with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
-            futures = {  # a port the user did not give (0) is emu.start's to pick, and re-pick
-                spec.name: pool.submit(
-                    emu.start, spec, given[spec.name] or None, log_dir=self.log_dir, cancel=cancel
-                )
-                for spec in specs
-            }
-            try:
-                concurrent.futures.wait(futures.values())
+            try:  # from the first start on: a Ctrl-C before the last one began cancels it too
+                for spec in specs:
+                    futures.append(pool.submit(start, spec))
+                # In rounds: a signal that comes just as a wait begins does not wake it, and
+                # the handler, which raises the KeyboardInterrupt, runs once a round ends.
+                while concurrent.futures.wait(futures, timeout=SIGNAL_CHECK_S).not_done:
+                    pass
             except BaseException:
                 cancel.set()
-                raise
-            finally:
-                concurrent.futures.wait(futures.values())
-                for name, future in futures.items():
-                    if future.exception() is None:
-                        self.emulators[name] = future.result()
-        errors = [e for f in futures.values() if (e := f.exception()) is not None]
+                raise  # once every start has ended: leaving the pool waits for them
+        errors = [e for f in futures if (e := f.exception()) is not None]
         if errors:
             raise DevError(f"an emulator did not start: {errors[0]}") from errors[0]
         for running in self.emulators.values():
@@ -322,16 +325,16 @@ class DevStack:
             argv = fake_argv(name, sock.fileno(), self.options.auto_pos)
             log = self.log_dir / f"fake-{name}.log"
             child = Child(f"fake-{name}", argv, child_env({}), log, [sock.fileno()])
+            self.fakes[name] = child  # first: a Ctrl-C just after its start must stop it too
             child.start()
-            self.fakes[name] = child
 
     def _start_host(self, name: str, env: dict[str, str]) -> None:
         sock = self.sockets[f"host-{name}"]
         argv = [sys.executable, *host_args(name, sock, self.options.state_dir, self.options.lake)]
         log = self.log_dir / f"host-{name}.log" if self.options.host_logs_to_files else None
         child = Child(f"host-{name}", argv, child_env(env), log, [sock.fileno()])
+        self.hosts[name] = child  # first: a Ctrl-C just after its start must stop it too
         child.start()
-        self.hosts[name] = child
 
     def _host_urls(self, ports: Ports) -> dict[str, str]:
         return {app.name: url(ports.hosts[app.name]) for app in self.apps}

@@ -15,7 +15,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,11 +24,51 @@ import pytest
 
 from devstack.layout import MANIFEST, Manifest
 from shared import emulators
-from shared.procfs import group_members
+from shared.procfs import PROC, group_members
 from tests.conftest import _in_ci
 
 READY_TIMEOUT_S = 120.0
 EMULATOR_VARS = tuple(spec.env_var for spec in emulators.ALL)
+
+
+Proc = tuple[int, int]
+"""A process as (pid, start time in clock ticks since boot): a pid used again since is not it."""
+
+
+def _stat(pid: int) -> tuple[int, str, int] | None:
+    """(parent pid, state, start time) of a process; ``None`` once it is gone."""
+    try:
+        text = (PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2 :].split()  # the command may hold spaces and ')'
+    return int(fields[1]), fields[0], int(fields[19])
+
+
+def descendants(pid: int) -> set[Proc]:
+    """Every live process below ``pid``: its children, theirs, and so on."""
+    children: dict[int, list[Proc]] = {}
+    for entry in PROC.iterdir():
+        found = _stat(int(entry.name)) if entry.name.isdigit() else None
+        if found is not None and found[1] != "Z":
+            children.setdefault(found[0], []).append((int(entry.name), found[2]))
+    below: set[Proc] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            below.add(child)
+            todo.append(child[0])
+    return below
+
+
+def still_alive(procs: Iterable[Proc]) -> list[Proc]:
+    """Those of ``procs`` that still run (not a zombie, not a new process on the same pid)."""
+    alive = []
+    for pid, started in sorted(procs):
+        found = _stat(pid)
+        if found is not None and found[1] != "Z" and found[2] == started:
+            alive.append((pid, started))
+    return alive
 
 
 @dataclass
@@ -39,6 +79,8 @@ class DevProcess:
     state_dir: Path
     lines: list[str] = field(default_factory=list)
     ready: threading.Event = field(default_factory=threading.Event)
+    groups: set[int] = field(default_factory=set)
+    """Every process group its manifests named so far (a restarted host gets a new one)."""
 
     @property
     def output(self) -> str:
@@ -46,6 +88,13 @@ class DevProcess:
 
     def manifest(self) -> Manifest:
         return Manifest.read(self.state_dir / MANIFEST)
+
+    def known_groups(self) -> list[int]:
+        """The command's own process group and every one it is known to have started:
+        those its manifest names now (if it wrote one) and those it named before."""
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            self.groups.update(self.manifest().groups.values())
+        return [self.process.pid, *sorted(self.groups - {self.process.pid})]
 
     def interrupt(self, timeout_s: float = 60.0) -> int:
         """Ctrl-C as a terminal sends it (to the command's process group); the exit code."""
@@ -90,32 +139,54 @@ def wait_ready(dev: DevProcess) -> Manifest:
         if dev.process.poll() is not None or time.monotonic() > deadline:
             kill_everything(dev)
             pytest.fail(f"fooddelivery dev did not get ready:\n{dev.output[-5000:]}")
-    return dev.manifest()
+    try:
+        manifest = dev.manifest()
+    except BaseException:
+        kill_everything(dev)
+        raise
+    dev.known_groups()  # recorded: a later manifest may name other groups, or be gone
+    return manifest
 
 
-def kill_everything(dev: DevProcess) -> None:
-    """SIGKILL every process of the command's group and of each group its manifest names
-    (if it wrote one yet): killing the command alone leaves its children running."""
-    groups = [dev.process.pid]
-    with contextlib.suppress(OSError, ValueError, TypeError):
-        groups += list(dev.manifest().groups.values())
-    for pid, _, _ in group_members(groups):
+def kill_everything(dev: DevProcess, also: Iterable[Proc] = ()) -> None:
+    """SIGKILL every process of the command's group and of each group it is known to have
+    started, and every one of ``also`` still alive: killing the command alone leaves its
+    children running."""
+    doomed = [pid for pid, _, _ in group_members(dev.known_groups())]
+    doomed += [pid for pid, _ in still_alive(also)]
+    for pid in doomed:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    dev.process.wait(10)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        dev.process.wait(10)
 
 
-def stop_and_check(dev: DevProcess) -> tuple[int, list[tuple[int, int, str]]]:
-    """SIGINT the command; its exit code and whatever of its process groups is still alive."""
-    groups = [dev.process.pid, *dev.manifest().groups.values()]
+def stop_and_check(
+    dev: DevProcess, how: signal.Signals = signal.SIGINT
+) -> tuple[int, list[tuple[int, int, str]]]:
+    """Stop the command as Ctrl-C does (SIGINT to its process group) or as ``kill PID`` does
+    (SIGTERM to the command alone); its exit code, and whatever is still alive of the
+    process groups it is known to have started and of the processes that ran below it, the
+    moment the command has exited (each tether would stop its group a moment later).
+
+    Whatever is left is killed, even when the test then fails."""
+    groups = dev.known_groups()
+    below = descendants(dev.process.pid)
     try:
-        code = dev.interrupt()
+        if how == signal.SIGINT:
+            code = dev.interrupt()
+        else:
+            dev.process.send_signal(how)
+            code = dev.process.wait(60)
     except subprocess.TimeoutExpired:
         code = -1
-    time.sleep(0.5)
-    left = group_members(groups)
-    for pid, _, _ in left:  # never leave anything behind, even when the test fails
-        os.kill(pid, signal.SIGKILL)
+    finally:  # at once: the command said every process had exited, not its tethers later
+        left = group_members(groups)
+        seen = {pid for pid, _, _ in left}
+        left += [
+            (pid, -1, "outside its groups") for pid, _ in still_alive(below) if pid not in seen
+        ]
+        kill_everything(dev, below)
     return code, left
 
 

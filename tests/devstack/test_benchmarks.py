@@ -4,11 +4,14 @@ throughput on a few messages; timing is not judged."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import subprocess
 import sys
 
 from shared.paths import PROJECT_ROOT
-from tests.devstack.conftest import require_emulators
+from tests.devstack.conftest import descendants, require_emulators, still_alive
 
 
 def test_the_emulator_benchmark_delivers_its_orders_and_passes_its_checks() -> None:
@@ -19,12 +22,21 @@ def test_the_emulator_benchmark_delivers_its_orders_and_passes_its_checks() -> N
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
     try:
         output, _ = process.communicate(timeout=300)
     except subprocess.TimeoutExpired:
         process.terminate()  # the benchmark stops the stack it started (its tethers too)
         output, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:  # never leave it running, even when the test fails
+            below = descendants(process.pid)
+            os.killpg(process.pid, signal.SIGKILL)
+            for pid, _ in still_alive(below):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            process.wait(10)
 
     assert process.returncode == 0, output
     assert "delivered:       2" in output

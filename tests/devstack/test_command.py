@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -16,7 +15,10 @@ import pytest
 from devstack.layout import HOST_OFFSET
 from shared.procfs import group_members
 from tests.devstack.conftest import (
+    DevProcess,
+    descendants,
     dev_env,
+    kill_everything,
     require_emulators,
     start_dev,
     stop_and_check,
@@ -98,18 +100,42 @@ def test_a_dev_command_killed_outright_leaves_nothing_running(tmp_path: Path) ->
     """SIGKILL gives the command no chance to clean up: each tethered group stops itself."""
     require_emulators()
     started = start_dev(tmp_path, "--free-ports", "--no-lake")
-    groups = list(wait_ready(started).groups.values())
-    assert len(group_members(groups)) >= len(groups)
+    try:
+        groups = list(wait_ready(started).groups.values())
+        running = group_members(groups)
 
-    started.process.kill()
-    started.process.wait(10)
-    deadline, left = time.monotonic() + 30, group_members(groups)
-    while left and time.monotonic() < deadline:
-        time.sleep(0.5)
-        left = group_members(groups)
-    for pid, _, _ in left:  # never leave anything behind, even when the test fails
-        os.kill(pid, signal.SIGKILL)
+        started.process.kill()
+        started.process.wait(10)
+        deadline, left = time.monotonic() + 30, group_members(groups)
+        while left and time.monotonic() < deadline:
+            time.sleep(0.5)
+            left = group_members(groups)
+    finally:
+        kill_everything(started)  # never leave anything behind, even when the test fails
+    assert len(running) >= len(groups)
     assert left == [], f"processes outlived the killed command: {left}"
+
+
+@pytest.mark.emulator
+def test_sigterm_stops_every_process_the_stack_started(tmp_path: Path) -> None:
+    """As ``kill PID`` or a service manager sends it: to the command alone, not its group.
+    What is left is told by the process groups the stack recorded and by the processes
+    seen below the command, not by their names."""
+    require_emulators()
+    started = start_dev(tmp_path, "--free-ports", "--no-lake")
+    manifest = wait_ready(started)
+    below = descendants(started.process.pid)
+
+    code, left = stop_and_check(started, signal.SIGTERM)
+
+    assert {"emulator-pubsub", "emulator-firestore", "host-order", "fake-pos"} <= set(
+        manifest.groups
+    )
+    assert len(below) > len(manifest.groups), "the emulators' java and the tethers' watchers"
+    assert code == 0, started.output[-3000:]
+    assert left == [], f"processes left behind: {left}"
+    assert started.output.rstrip().endswith("stopped: every process the stack started has exited")
+    assert not (tmp_path / "stack.json").exists(), "a stopped stack leaves no manifest behind"
 
 
 def files(state_dir: Path) -> dict[str, object]:
@@ -128,23 +154,22 @@ def test_a_second_stack_on_a_running_stack_s_state_dir_is_refused(tmp_path: Path
     delete the checkpoints its hosts resume from."""
     require_emulators()
     first = start_dev(tmp_path, "--free-ports", "--no-lake")
-    groups = [first.process.pid, *wait_ready(first).groups.values()]
+    second: DevProcess | None = None
     try:
+        wait_ready(first)
         before = files(tmp_path)
         second = start_dev(tmp_path, "--free-ports", "--no-lake")
         try:
             code: int | None = second.process.wait(60)
         except subprocess.TimeoutExpired:
             code = None
-            stop_and_check(second)  # it started: stop it, and everything it started
         after = files(tmp_path)
-    finally:
-        first_code = first.interrupt()
-        time.sleep(0.5)
-        left = group_members(groups)
-        for pid, _, _ in left:  # never leave anything behind, even when the test fails
-            os.kill(pid, signal.SIGKILL)
+    finally:  # never leave anything behind, even when the test fails
+        if second is not None and second.process.poll() is None:
+            stop_and_check(second)  # it started: stop it, and everything it started
+        first_code, left = stop_and_check(first)
 
+    assert second is not None
     assert code == 2, second.output[-3000:]
     assert second.output.startswith(
         f"fooddelivery dev: a stack is already running at {tmp_path} "

@@ -1,4 +1,5 @@
-"""Ctrl-C while the emulators start: every emulator started is stopped, and it is a Ctrl-C.
+"""Ctrl-C while the stack starts: every emulator, fake and host started is stopped, and it is
+a Ctrl-C.
 
 The emulators start side by side on threads. Ctrl-C came to the command while it waited
 for the first one: it was taken for that emulator's failure ("an emulator did not
@@ -9,8 +10,10 @@ the command had said every process had exited).
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -18,9 +21,12 @@ from typing import Any
 
 import pytest
 
-from devstack.layout import Ports
+from devstack import stack as stack_module
+from devstack.layout import FAKES, Ports
+from devstack.processes import Child
 from devstack.stack import DevOptions, DevStack
 from shared import emulators as emu
+from shared.procfs import group_members
 
 
 class FakeEmulator:
@@ -91,3 +97,69 @@ def test_ctrl_c_while_the_emulators_start_stops_every_one_quickly(
     stack.stop()
     assert sorted(e.spec.name for e in starts.started) == ["firestore", "pubsub"]  # side by side
     assert all(e.stopped for e in starts.started)
+
+
+SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
+"""Stands for a fake or a host: a process that runs until it is stopped."""
+
+
+@pytest.mark.parametrize("part", ["fake", "host"])
+def test_ctrl_c_just_after_a_fake_or_host_started_stops_it_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, part: str
+) -> None:
+    """The stack learnt of a child only once its start had returned: a Ctrl-C in between
+    left it to its tether, after the command had said every process had exited."""
+    monkeypatch.setattr(stack_module, "fake_argv", lambda *args: SLEEPER)
+    monkeypatch.setattr(stack_module, "host_args", lambda *args: SLEEPER[1:])
+    started: list[int] = []
+    start = Child.start
+
+    def start_then_ctrl_c(child: Child) -> None:
+        start(child)
+        started.append(child.pid)
+        raise KeyboardInterrupt  # the moment the start returned
+
+    monkeypatch.setattr(Child, "start", start_then_ctrl_c)
+    stack = DevStack(DevOptions(Ports(0, 0, 0, {}, {}), tmp_path, tmp_path / "k.pem"), apps=[])
+    try:
+        if part == "fake":
+            for name in FAKES:
+                stack._listen(f"fake-{name}", 0)
+            with pytest.raises(KeyboardInterrupt):
+                stack._start_fakes()
+        else:
+            stack._listen("host-order", 0)
+            with pytest.raises(KeyboardInterrupt):
+                stack._start_host("order", {})
+        stack.stop()
+        left = group_members(started)
+    finally:
+        for pid, _, _ in group_members(started):  # never leave anything behind
+            os.kill(pid, signal.SIGKILL)
+    assert len(started) == 1
+    assert left == [], f"the {part} started just before the Ctrl-C was left running: {left}"
+
+
+def test_ctrl_c_as_the_last_emulator_start_is_handed_out_stops_every_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C that came while the starts were being handed to their threads was not
+    taken for one: no start was cancelled, none that started was the stack's to stop."""
+    starts = SlowStarts()
+    monkeypatch.setattr(emu, "start", starts)
+
+    class CtrlCAfterTheLastSubmit(concurrent.futures.ThreadPoolExecutor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+            future = super().submit(fn, *args, **kwargs)
+            if args and args[0] is emu.FIRESTORE:
+                assert starts.firestore_starting.wait(30)
+                raise KeyboardInterrupt  # just as its start was handed out
+            return future
+
+    monkeypatch.setattr(concurrent.futures, "ThreadPoolExecutor", CtrlCAfterTheLastSubmit)
+    stack = DevStack(DevOptions(Ports(0, 0, 0, {}, {}), tmp_path, tmp_path / "k.pem"), apps=[])
+    with pytest.raises(KeyboardInterrupt):
+        stack._start_emulators(Ports(0, 0, 0, {}, {}), [emu.PUBSUB, emu.FIRESTORE])
+    stack.stop()
+    assert sorted(e.spec.name for e in starts.started) == ["firestore", "pubsub"]
+    assert [e.spec.name for e in starts.started if not e.stopped] == []

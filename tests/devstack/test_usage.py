@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -188,6 +188,11 @@ def test_the_banner_leaves_out_the_default_state_dir_and_a_lake_that_is_off(
         (["--auto-pos", "nan"], "--auto-pos must be a number of seconds, 0 or more"),
         (["--storage-port", "9999", "--no-lake"], "--storage-port goes without --no-lake"),
         (["--state-dir", __file__], f"--state-dir {__file__} is not a directory"),
+        (["--state-dir", "x" * 300], f"--state-dir {'x' * 300}: File name too long"),
+        (
+            ["--scenario", "--attach", "--state-dir", "x" * 300],
+            f"--state-dir {'x' * 300}: File name too long",
+        ),
         (["--scenario", "--orders", "0"], "--orders must be at least 1"),
         (["--scenario", "--attach", "--orders", "0"], "--orders must be at least 1"),
         (
@@ -248,6 +253,59 @@ def test_a_stack_that_cannot_start_says_why_before_that_it_stopped(
         "fooddelivery dev: fake pos exited with code 1 at start",
         "stopped: every process the stack started has exited",
     ]
+
+
+class InterruptedWhileStarting:
+    """Stands for a stack that hears Ctrl-C while it starts (a host loading, say)."""
+
+    external: frozenset[str] = frozenset()
+    started_processes = True
+    stopped: ClassVar[list[bool]] = []
+
+    def __init__(self, options: DevOptions) -> None:
+        InterruptedWhileStarting.stopped = []
+
+    def start(self) -> Manifest:
+        raise KeyboardInterrupt
+
+    def stop(self) -> None:
+        self.stopped.append(True)
+
+
+INTERRUPTED_WHILE_STARTING = (
+    "fooddelivery dev: interrupted while starting; every process the stack started has exited"
+)
+
+
+def test_ctrl_c_while_the_stack_starts_stops_it_and_says_so_in_one_line(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    """It said "stopping…", then "stopped: ...", and exited 0 as after READY."""
+    monkeypatch.setattr(command, "DevStack", InterruptedWhileStarting)
+    code, err = dev(tmp_path, capsys)
+    assert InterruptedWhileStarting.stopped == [True]
+    assert code == 130
+    assert err.strip().splitlines() == [INTERRUPTED_WHILE_STARTING]
+
+
+def test_a_second_ctrl_c_while_the_stack_stops_does_not_cut_the_stop_short(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    """Pressed again while the emulators' JVMs take their time to exit, Ctrl-C ended the
+    command halfway through the stop, leaving the rest to the tethers and saying nothing."""
+
+    class InterruptedTwice(InterruptedWhileStarting):
+        def stop(self) -> None:
+            os.kill(os.getpid(), signal.SIGINT)  # again while it stops
+            time.sleep(0.2)  # the signal is handled meanwhile
+            super().stop()
+
+    monkeypatch.setattr(command, "DevStack", InterruptedTwice)
+    code, err = dev(tmp_path, capsys)
+    assert InterruptedTwice.stopped == [True], "the stop was cut short"
+    assert code == 130
+    assert err.strip().splitlines() == [INTERRUPTED_WHILE_STARTING]
+    assert signal.getsignal(signal.SIGINT) is not signal.SIG_IGN  # given back after the stop
 
 
 def test_a_stack_that_started_nothing_does_not_say_it_stopped(
