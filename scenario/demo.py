@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     if args.orders > MAX_ORDERS:
         print(f"fooddelivery demo: --orders must be at most {MAX_ORDERS:,}", file=sys.stderr)
         return 2
-    logs.configure("text", level="DEBUG" if args.verbose else "CRITICAL")
+    logs.configure("text", level="DEBUG" if args.verbose else "CRITICAL", stream=sys.stderr)
     try:
         stack = EmbeddedStack(dev_key=dev_key_path(os.environ.get("FOODDELIVERY_DEV_KEY")))
         # Ties in delivery order are broken by id: the seed must draw the ids too.

@@ -14,7 +14,7 @@ import logging
 import sys
 from collections.abc import Mapping, MutableMapping
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TextIO
 
 ROOT = "fooddelivery"
 _SEVERITY = {
@@ -96,10 +96,15 @@ class TerminalFormatter(logging.Formatter):
 
 
 def configure(
-    fmt: Literal["json", "text"] = "text", level: int | str = logging.INFO, project: str = ""
+    fmt: Literal["json", "text"] = "text",
+    level: int | str = logging.INFO,
+    project: str = "",
+    stream: TextIO | None = None,
 ) -> None:
-    """Send the kit's logs to stdout in ``fmt``; call once per process."""
-    handler = logging.StreamHandler(sys.stdout)
+    """Send the kit's logs to ``stream`` (stdout, where Cloud Run and Cloud Functions
+    collect them, by default) in ``fmt``; call once per process. A command whose stdout is
+    its report (the demo) passes stderr."""
+    handler = logging.StreamHandler(sys.stdout if stream is None else stream)
     handler.setFormatter(CloudLoggingFormatter(project) if fmt == "json" else TerminalFormatter())
     root = logging.getLogger(ROOT)
     root.handlers[:] = [handler]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sys
 from typing import Any
 
 from shared import logs
@@ -15,7 +16,7 @@ from shared.timeline import Timeline
 
 def run(args: argparse.Namespace) -> int:
     """Drive ``args.orders`` checkouts and print the timeline and a summary."""
-    logs.configure("text", level="DEBUG" if args.verbose else "CRITICAL")
+    logs.configure("text", level="DEBUG" if args.verbose else "CRITICAL", stream=sys.stderr)
     rng = random.Random(args.seed)
     clock = ManualClock()
     system = EmbeddedSystem([alpha.APP, beta.APP], clock=clock)

@@ -313,3 +313,12 @@ def test_interrupted_while_the_system_is_built_it_says_so(capsys, monkeypatch):
     monkeypatch.setattr(demo, "EmbeddedStack", ctrl_c)
     assert main(["demo", "--timeline", "none"]) == 130
     assert capsys.readouterr().err == "fooddelivery demo: interrupted\n"
+
+
+def test_with_verbose_the_functions_log_lines_go_to_stderr_and_the_report_stays_clean(capsys):
+    assert main(["demo", "--orders", "2", "--timeline", "none", "--verbose"]) == 0
+    printed = capsys.readouterr()
+    assert " DEBUG " in printed.err and " handled in " in printed.err
+    report = printed.out.splitlines()
+    assert report[0].startswith("Food delivery, embedded")
+    assert not any(" DEBUG " in line or " handled in " in line for line in report)
