@@ -3,14 +3,16 @@
 Each keeps the ``revision`` Restaurant published it with (``null`` when it did not
 say), which orders two saves of one millisecond (see :func:`shared.stores.apply_event`),
 and a restaurant's cuisine comes in as the tag customers filter by (see :mod:`.cuisines`).
+Restaurant's contract bounds no count, radius or price above; one past what the stores keep
+comes in as :data:`MOST_KEPT` (see :data:`Kept`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from customer import events
 from customer.restaurant_esg.cuisines import cuisine_tag
@@ -23,6 +25,13 @@ if TYPE_CHECKING:
 
 RESTAURANT_UPDATED = "restaurant.restaurant-updated"
 MENU_UPDATED = "restaurant.menu-updated"
+MOST_KEPT = 2**63 - 1
+"""The largest integer the customer's stores keep (Firestore's, 64 bits)."""
+Kept = Annotated[int, AfterValidator(lambda n: min(n, MOST_KEPT))]
+"""An integer Restaurant's contract bounds not above, read so that the customer can keep it:
+one past :data:`MOST_KEPT` is read as that, still the largest. A radius still reaches every
+address, a revision is still the latest save, a price still comes to more than one order may
+(checkout refuses a cart with the dish). Kept as it came, it faulted every view it reached."""
 
 
 class AddressReader(Reader):
@@ -45,8 +54,8 @@ class RestaurantReader(Reader):
     cuisine: str
     address: AddressReader
     open: bool
-    delivery_radius_m: int | None = None
-    revision: int | None = None
+    delivery_radius_m: Kept | None = None
+    revision: Kept | None = None
 
     @field_validator("cuisine")
     @classmethod
@@ -64,7 +73,7 @@ class MenuItemReader(Reader):
     id: Id
     name: str
     description: str
-    price: int = Field(ge=0)
+    price: Kept = Field(ge=0)
     currency: Currency
     available: bool
 
@@ -75,7 +84,7 @@ class MenuReader(Reader):
 
     restaurant_id: Id
     items: list[MenuItemReader]
-    revision: int | None = None
+    revision: Kept | None = None
 
     @field_validator("items")
     @classmethod

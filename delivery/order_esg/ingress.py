@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from delivery.events import ORDER_UPDATED
-from shared.contracts import ReadEpochMs, Reader, read
+from shared.contracts import ReadEpochMs, Reader, knows, read
 
 if TYPE_CHECKING:
     from delivery.ports import DeliveryPorts
@@ -15,6 +15,9 @@ if TYPE_CHECKING:
 ORDER_STATUS_CHANGED = "order.order-status-changed"
 VERSION = "2"
 """The major version of ``order.order-status-changed`` this ingress reads."""
+STATUSES = frozenset({"placed", "accepted", "ready", "picked-up", "delivered", "cancelled"})
+"""The order statuses Delivery knows; a status Order adds is skipped until it is taught here
+(its consumers would take it for the order's latest: the driver app's food no longer ready)."""
 
 
 class AddressReader(Reader):
@@ -63,9 +66,12 @@ def receive_order_status(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     whatever version Order publishes. A time the contract allows past
     :data:`~shared.clock.LATEST_MS` is passed on as that (still the latest, and kept in
     their course by status within it);
-    a negative one breaks the contract: a fault naming the field.
+    a negative one breaks the contract: a fault naming the field. A status not in
+    :data:`STATUSES` is skipped, with a warning (:func:`~shared.contracts.knows`).
     """
     order = read(event, OrderReader)
+    if not knows(ctx, event, "status", order.status, STATUSES):
+        return
     body = order.model_dump(mode="json", by_alias=True, exclude={"cancellation"})
     body["reason"] = order.cancellation.reason if order.cancellation else None
     ctx.emit(ORDER_UPDATED, "order", body, partition_key=order.id)

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from customer.contracts import OrderPlaced
+from customer.restaurant_esg.ingress import MOST_KEPT
 from restaurant.contracts import MenuUpdated, RestaurantUpdated
 from shared.envelope import new_event
 from shared.topology import Topic
@@ -138,3 +139,42 @@ def test_a_menu_listing_a_dish_twice_becomes_a_fault_and_the_menu_stays(
     assert f"dishes listed more than once: {DISHES[0]['id']}" in fault["error"]["message"]
     shown = customer.call("browse-bff", "GET", "/restaurants/r-1/menu").get_json()["items"]
     assert shown == DISHES
+
+
+HUGE = 2**63
+"""A number Restaurant's contract allows (it bounds no radius, revision or price above) that
+no 64-bit integer holds."""
+
+
+def test_a_radius_and_revision_past_64_bits_come_in_as_the_largest_kept(
+    customer: Customer,
+) -> None:
+    # Kept as they came, browse's and checkout's views could not store them: two faults, the
+    # restaurant never shown nor orderable
+    customer.restaurant("r-1", deliveryRadiusM=HUGE, revision=HUGE)
+    customer.menu("r-1")
+
+    assert customer.faults() == []
+    [restaurant] = customer.events("restaurant-updated")
+    assert (restaurant.body["deliveryRadiusM"], restaurant.body["revision"]) == (
+        MOST_KEPT,
+        MOST_KEPT,
+    )
+    far = "/restaurants?deliversTo=-52.5,-166.6"  # the far side of the globe: still reached
+    listed = customer.call("browse-bff", "GET", far).get_json()["restaurants"]
+    assert [r["id"] for r in listed] == ["r-1"]
+
+
+def test_a_price_past_64_bits_comes_in_as_the_largest_kept_and_is_never_ordered(
+    customer: Customer,
+) -> None:
+    customer.restaurant("r-1")
+    customer.menu("r-1", [{**DISHES[0], "price": HUGE}, *DISHES[1:]])
+
+    assert customer.faults() == []
+    shown = customer.call("browse-bff", "GET", "/restaurants/r-1/menu").get_json()["items"]
+    assert [dish["price"] for dish in shown] == [MOST_KEPT, *(d["price"] for d in DISHES[1:])]
+    customer.sign_up()
+    cart = {"restaurantId": "r-1", "items": [{"menuItemId": DISHES[0]["id"], "quantity": 1}]}
+    refused = customer.call("checkout-bff", "PUT", "/cart", cart)
+    assert (refused.status_code, list(refused.get_json()["fields"])) == (422, ["items"])

@@ -170,6 +170,23 @@ def test_a_cancellation_in_v2_reaches_the_bus_with_its_reason(delivery: Delivery
     assert "cancellation" not in event.body
 
 
+def test_a_status_order_added_since_is_skipped_not_taken_for_the_latest(
+    delivery: Delivery,
+) -> None:
+    # Passed on, every consumer kept it as the order's latest status: the driver's app said
+    # the food was no longer ready
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.order("o-1", "ready", readyBy=START + 1, changedAt=START + 1)
+
+    delivery.order("o-1", "courier-waiting", readyBy=START + 1, changedAt=START + 2)
+
+    assert [order["status"] for order in delivery.bus("order-updated")] == ["accepted", "ready"]
+    assert delivery.faults() == []
+    shown = delivery.call("GET", "/deliveries/d-o-1", "dan").get_json()["pickup"]
+    assert (shown["readyBy"], shown["ready"]) == (START + 1, True)
+
+
 def test_v1_is_left_to_the_consumers_still_on_it(delivery: Delivery) -> None:
     v1 = new_event(
         "order.order-status-changed",
