@@ -50,7 +50,8 @@ def receive_status(event: Envelope, ctx: Context[CustomerPorts]) -> None:
     order = read(event, OrderStatusReader)
     if not knows(ctx, event, "status", order.status, STATUSES):
         return
-    cancellation = order.cancellation
+    # The contract says null unless cancelled; the schema allows one on any status.
+    cancellation = order.cancellation if order.status == "cancelled" else None
     body = {
         "id": order.id,
         "status": order.status,

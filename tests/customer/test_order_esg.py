@@ -68,6 +68,20 @@ def test_an_order_status_comes_in_with_what_the_customer_needs(customer: Custome
     }
 
 
+def test_a_cancellation_on_a_status_other_than_cancelled_is_not_passed_on(
+    customer: Customer,
+) -> None:
+    # The schema allows one on any status; the contract says it is null unless cancelled.
+    customer.order_status("o-1", "accepted", reason="rejected", detail="out of dough")
+
+    [event] = customer.events("order-status-changed")
+    assert (event.body["status"], event.body["reason"], event.body["detail"]) == (
+        "accepted",
+        None,
+        None,
+    )
+
+
 def test_an_order_status_comes_in_with_when_the_food_is_ready(customer: Customer) -> None:
     customer.order_status("o-1", "accepted", readyBy=START + 25 * MINUTE)
 
