@@ -9,8 +9,9 @@
   ``--allow-replace``, asks (unless ``--auto-approve``) and applies that plan
   (``--secrets-only``: only the projects and the empty secrets, on a first run),
   then runs the subsystems' migrations (:mod:`shared.migrations`) on their
-  Firestore databases;
-* ``teardown --env dev`` runs ``terraform destroy`` and then lists, with
+  Firestore databases (``--force-backfills``: the backfills recorded done too);
+* ``teardown --env dev`` runs ``terraform destroy`` (asking, unless ``--auto-approve``)
+  and then lists, with
   ``gcloud``, anything left in the environment's projects (the subsystems', and
   dev's sandbox): exit 1 if anything is.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -37,6 +39,8 @@ ROOT = PROJECT_ROOT
 TERRAFORM = ROOT / "terraform"
 ARCHIVES = ROOT / "build" / "archives"
 STATE_BUCKET_ENV = "FOODDELIVERY_TF_STATE_BUCKET"
+PROJECT_IDS_ENV = "TF_VAR_project_ids"
+"""Where Terraform also reads the ``project_ids`` variable from (its case matters)."""
 DEFAULT_REGION = "europe-west1"
 """The environments' default region (terraform/environments/*/variables.tf)."""
 
@@ -88,6 +92,53 @@ def environment(name: str) -> Path:
     return TERRAFORM / "environments" / name
 
 
+def configured(directory: Path) -> None:
+    """A DeployError unless the environment at ``directory`` is given its project ids: in
+    ``terraform.tfvars`` (copied from the example beside it), another ``*.auto.tfvars``
+    file, or ``TF_VAR_project_ids``. Terraform would stop at the plan, after the init."""
+    given = [directory / "terraform.tfvars", directory / "terraform.tfvars.json"]
+    given += [p for p in directory.glob("*.auto.tfvars*") if p.name != tfvars.TFVARS_NAME]
+    if any(p.is_file() for p in given) or os.environ.get(PROJECT_IDS_ENV):
+        return
+    raise DeployError(
+        f"{shown(directory / 'terraform.tfvars')} is missing: copy terraform.tfvars.example "
+        "beside it and set the project ids, folder and billing account "
+        "(README, Deploy to GCP, 2. Configure)"
+    )
+
+
+_PROTECTED = re.compile(r"^\s*deletion_protection\s*=\s*true\b", re.MULTILINE)
+
+
+def unprotected(directory: Path, env: str) -> None:
+    """A DeployError when the environment at ``directory`` protects its data from deletion
+    (``deletion_protection = true``, prod's): a destroy would delete its functions, topics
+    and subscriptions, and only then stop at the projects (``PREVENT``), keeping the
+    databases (``ABANDON``) and any lake bucket holding objects."""
+    if _PROTECTED.search((directory / "main.tf").read_text()):
+        raise DeployError(
+            f"{env} is protected (deletion_protection = true in {shown(directory / 'main.tf')}):"
+            " a destroy would delete its functions, topics and subscriptions, then fail at the "
+            "projects, keeping its databases and lakes; to tear it down, set it to false and "
+            f"`fooddelivery deploy --env {env}` first"
+        )
+
+
+def has_sandbox(directory: Path) -> bool:
+    """Whether the environment at ``directory`` deploys the sandbox (dev's fakes)."""
+    return 'module "sandbox"' in (directory / "main.tf").read_text()
+
+
+def needs_a_terminal(args: argparse.Namespace, shell: tools.Shell, asks: str) -> None:
+    """A DeployError when, without ``--auto-approve``, the command would ask (``asks``:
+    "deploy asks before it applies to dev") and standard input is no terminal to answer on."""
+    if not args.auto_approve and not shell.can_ask():
+        raise DeployError(
+            f"{asks}, and standard input is no terminal to answer on: run it in a terminal, "
+            "or give --auto-approve"
+        )
+
+
 def terraform_root(args: argparse.Namespace) -> tools.TerraformRoot:
     """The environment the command works on, with its state bucket."""
     directory = environment(args.env)
@@ -113,29 +164,29 @@ def run_tfvars(args: argparse.Namespace) -> int:
 def run_deploy(args: argparse.Namespace, shell: tools.Shell | None = None) -> int:
     """Build the archives and apply the environment.
 
-    The arguments are checked before anything is built: a mistyped environment
-    (or, unless ``--archives-only``, a missing state bucket, or no terminal to ask on
-    without ``--auto-approve``) writes nothing.
+    The arguments, and (unless ``--archives-only``) the configuration, the tools and the
+    credentials, are checked before anything is built: a mistyped environment, a missing
+    state bucket or ``terraform.tfvars``, no terminal to ask on without ``--auto-approve``,
+    no terraform or gcloud, or no credentials writes nothing.
     """
     shell = shell or tools.Shell()
     environment(args.env)
     root = None if args.archives_only else terraform_root(args)
-    if root is not None and not args.auto_approve and not shell.can_ask():
-        raise DeployError(
-            f"deploy asks before it applies to {args.env}, and standard input is no terminal "
-            "to answer on: run it in a terminal, or give --auto-approve"
-        )
+    if root is not None:
+        needs_a_terminal(args, shell, f"deploy asks before it applies to {args.env}")
+        configured(root.directory)
     stale = tfvars.stale(current_tfvars(), environments())
     if stale:
         raise DeployError(f"{shown(stale[0])} is stale: run `fooddelivery tfvars`")
+    if root is not None:
+        tools.preflight(shell)
     for path in build_archives():
         print(f"built {shown(path)}")
     if root is None:
         return 0
-    tools.preflight(shell)
     tools.check(shell, root.init(), tools.INIT_HINT)
     subsystems = sorted(current_tfvars()["subsystems"])
-    sandbox = 'module "sandbox"' in (environment(args.env) / "main.tf").read_text()
+    sandbox = has_sandbox(root.directory)
     targets = tools.secret_targets(subsystems, sandbox) if args.secrets_only else ()
     with tempfile.TemporaryDirectory(prefix="fooddelivery-plan-") as scratch:
         plan_file = Path(scratch) / f"{args.env}.tfplan"
@@ -153,9 +204,11 @@ def run_deploy(args: argparse.Namespace, shell: tools.Shell | None = None) -> in
     projects: dict[str, str] = {}
     try:
         projects = tools.outputs(shell, root).get("projects", {})
-        migrate_deployed(projects)
+        migrate_deployed(projects, force=args.force_backfills)
     except Exception as error:  # the apply is done: say so, whatever stopped the migrations
-        raise DeployError(not_migrated(args.env, projects, error)) from error
+        raise DeployError(
+            not_migrated(args.env, projects, error, force=args.force_backfills)
+        ) from error
     return 0
 
 
@@ -167,15 +220,18 @@ def partly_applied(env: str) -> str:
     )
 
 
-def not_migrated(env: str, projects: dict[str, str], error: Exception) -> str:
-    """Why the migrations after a successful apply did not all run, and how to run them."""
+def not_migrated(
+    env: str, projects: dict[str, str], error: Exception, *, force: bool = False
+) -> str:
+    """Why the migrations after a successful apply did not all run, and how to run them
+    (with ``--force`` if they ran so)."""
     settings = " ".join(
         f"FOODDELIVERY_PROJECT_{name.upper()}={id_}" for name, id_ in sorted(projects.items())
     )
     again = (
-        f"`FOODDELIVERY_MODE=gcp {settings} fooddelivery migrate`"
+        f"`FOODDELIVERY_MODE=gcp {settings} fooddelivery migrate{' --force' * force}`"
         if projects
-        else f"`fooddelivery deploy --env {env}` again"
+        else f"`fooddelivery deploy --env {env}{' --force-backfills' * force}` again"
     )
     return (
         f"{env} is applied, but its migrations did not all run "
@@ -184,25 +240,35 @@ def not_migrated(env: str, projects: dict[str, str], error: Exception) -> str:
     )
 
 
-def migrate_deployed(projects: dict[str, str]) -> None:
+def migrate_deployed(projects: dict[str, str], *, force: bool = False) -> None:
     """Run every subsystem's migrations on its project's Firestore, as the functions now
-    deployed read it (application-default credentials, as Terraform's)."""
+    deployed read it (application-default credentials, as Terraform's); with ``force``, the
+    backfills recorded done too (``fooddelivery migrate --force``)."""
     settings = {"FOODDELIVERY_MODE": "gcp"} | {
         f"FOODDELIVERY_PROJECT_{name.upper()}": project for name, project in projects.items()
     }
     apps = [app for app in load_subsystems() if app.name in projects]
-    migrate(apps, lambda name: connect(name, settings)[0])
+    migrate(apps, lambda name: connect(name, settings)[0], force=force)
 
 
 def run_teardown(args: argparse.Namespace, shell: tools.Shell | None = None) -> int:
-    """Destroy the environment, then list what is left; exit 1 if anything is."""
+    """Destroy the environment, then list what is left; exit 1 if anything is.
+
+    Safe to run again after a destroy that stopped halfway: that one removed the outputs,
+    so the projects to look in are then read from the environment's variables.
+    """
     shell = shell or tools.Shell()
     root = terraform_root(args)
+    unprotected(root.directory, args.env)
+    needs_a_terminal(args, shell, f"teardown asks before it destroys {args.env}")
+    configured(root.directory)
     tools.preflight(shell)
     build_archives()  # the configuration hashes the archives, even to destroy
     tools.check(shell, root.init(), tools.INIT_HINT)
     deployed = tools.outputs(shell, root)
-    projects = deployed.get("projects", {})
+    projects = deployed.get("projects") or tools.configured_projects(
+        shell, root, ARCHIVES, has_sandbox(root.directory)
+    )
     # The scheduler jobs are where the environment put them, unless told otherwise.
     region = args.region or deployed.get("region") or DEFAULT_REGION
     partly = (
@@ -242,6 +308,14 @@ def register(commands: Any) -> None:
         help=(
             "apply even if the plan deletes or replaces a subscription, topic, database, "
             "bucket, secret or project"
+        ),
+    )
+    deploy.add_argument(
+        "--force-backfills",
+        action="store_true",
+        help=(
+            "run the backfills recorded done too, as `fooddelivery migrate --force` (after "
+            "rolling back to a version older than one, and forward again)"
         ),
     )
     deploy.set_defaults(run=run_deploy)

@@ -48,9 +48,10 @@ class Shell:
                 continue
             return INTERRUPTED if interrupted else code
 
-    def capture(self, argv: Sequence[str]) -> tuple[int, str]:
-        """Run with output captured; return (exit code, stdout)."""
-        done = subprocess.run(list(argv), check=False, capture_output=True, text=True)
+    def capture(self, argv: Sequence[str], stdin: str = "") -> tuple[int, str]:
+        """Run with output captured, ``stdin`` as its standard input; return (exit code,
+        stdout)."""
+        done = subprocess.run(list(argv), check=False, capture_output=True, text=True, input=stdin)
         return done.returncode, done.stdout
 
     def can_ask(self) -> bool:
@@ -138,6 +139,10 @@ class TerraformRoot:
         """``terraform output -json``: every output of the environment."""
         return [*self._base(), "output", "-json"]
 
+    def console(self, archive_dir: Path) -> list[str]:
+        """``terraform console``: evaluates the expressions on its standard input."""
+        return [*self._base(), "console", *self._vars(archive_dir, auto_approve=False)]
+
     @staticmethod
     def _vars(archive_dir: Path, auto_approve: bool) -> list[str]:
         flags = [f"-var=archive_dir={archive_dir.resolve()}"]
@@ -184,6 +189,32 @@ def outputs(shell: Shell, root: TerraformRoot) -> dict[str, Any]:
         raise DeployError(f"`{' '.join(root.output())}` failed with exit code {code}")
     raw = _json(root.output(), text)
     return {name: value["value"] for name, value in raw.items()}
+
+
+def configured_projects(
+    shell: Shell, root: TerraformRoot, archive_dir: Path, sandbox: bool
+) -> dict[str, str]:
+    """The project ids the environment's variables name (``project_ids``, and
+    ``sandbox_project_id`` when it has a ``sandbox``), as Terraform reads them.
+
+    What the ``projects`` output says once applied; read where the outputs are gone: a
+    destroy that stopped halfway has removed them, not the projects.
+    """
+    projects = "var.project_ids"
+    if sandbox:
+        projects = f"merge({projects}, {{ sandbox = var.sandbox_project_id }})"
+    argv = root.console(archive_dir)
+    code, text = shell.capture(argv, stdin=f"jsonencode({projects})\n")
+    if code != 0:
+        raise DeployError(f"`{' '.join(argv)}` failed with exit code {code}")
+    try:  # the JSON text, printed as a quoted string
+        encoded = json.loads(text.strip() or '""')
+        document = json.loads(encoded) if isinstance(encoded, str) else None
+    except json.JSONDecodeError:
+        document = None
+    if not isinstance(document, dict) or not all(isinstance(v, str) for v in document.values()):
+        raise DeployError(f"`{' '.join(argv)}` printed no project ids: {text[:200]!r}")
+    return {str(name): id_ for name, id_ in document.items()}
 
 
 def _json(argv: Sequence[str], text: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import io
 import json
 import re
 from argparse import Namespace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ class FakeShell(tools.Shell):
         self.missing, self.codes, self.outputs = set(missing), codes or {}, outputs or {}
         self.answer, self.asked, self.terminal = answer, [], terminal
         self.ran: list[list[str]] = []
+        self.stdin: list[str] = []
 
     def which(self, program):
         return None if program in self.missing else f"/usr/bin/{program}"
@@ -40,7 +42,8 @@ class FakeShell(tools.Shell):
     def run(self, argv):
         return self._answer(argv)
 
-    def capture(self, argv):
+    def capture(self, argv, stdin=""):
+        self.stdin.append(stdin)
         code = self._answer(argv)
         text = next((out for key, out in self.outputs.items() if key in " ".join(argv)), "")
         return code, text
@@ -61,6 +64,7 @@ def args(**overrides) -> Namespace:
         "archives_only": False,
         "secrets_only": False,
         "allow_replace": False,
+        "force_backfills": False,
         "region": "europe-west1",
     }
     return Namespace(**{**values, **overrides})
@@ -69,6 +73,8 @@ def args(**overrides) -> Namespace:
 @pytest.fixture
 def archives(tmp_path, monkeypatch):
     monkeypatch.setattr(command, "ARCHIVES", tmp_path / "archives")
+    # the project ids terraform.tfvars gives an operator's checkout (none is committed)
+    monkeypatch.setenv("TF_VAR_project_ids", '{ customer = "acme-fd-customer-dev" }')
     return tmp_path / "archives"
 
 
@@ -608,3 +614,161 @@ def test_tfvars_check_reports_stale_files(monkeypatch, tmp_path, capsys):
     assert command.run_tfvars(Namespace(check=False)) == 0
     assert command.run_tfvars(Namespace(check=True)) == 0
     assert Path(env / "topology.auto.tfvars.json").is_file()
+
+
+# -- failing early, re-running, and what an operator needs after a rollback ----------------
+
+
+@pytest.mark.parametrize(
+    "shell",
+    [
+        FakeShell(missing={"terraform"}),
+        FakeShell(missing={"gcloud"}),
+        FakeShell(codes={"gcloud auth": 1}),
+    ],
+)
+def test_no_tools_or_credentials_stop_the_deploy_before_any_archive_is_built(archives, shell):
+    with pytest.raises(DeployError):
+        command.run_deploy(args(), shell)
+    assert not archives.exists()
+
+
+def test_teardown_without_tools_builds_nothing(archives):
+    with pytest.raises(DeployError, match="terraform is not installed"):
+        command.run_teardown(args(), teardown_shell(missing={"terraform"}))
+    assert not archives.exists()
+
+
+def test_the_project_ids_come_from_a_tfvars_file_or_the_environment(tmp_path, monkeypatch):
+    monkeypatch.delenv("TF_VAR_project_ids", raising=False)
+    (tmp_path / "topology.auto.tfvars.json").write_text("{}")  # generated: names no project
+    with pytest.raises(DeployError, match=r"terraform.tfvars is missing: copy terraform.tfvars"):
+        command.configured(tmp_path)
+    monkeypatch.setenv("TF_VAR_project_ids", '{ customer = "c" }')
+    command.configured(tmp_path)
+    monkeypatch.delenv("TF_VAR_project_ids")
+    for name in ("terraform.tfvars", "projects.auto.tfvars"):
+        (tmp_path / name).write_text('project_ids = { customer = "c" }\n')
+        command.configured(tmp_path)
+        (tmp_path / name).unlink()
+
+
+@pytest.mark.parametrize("verb", ["deploy", "teardown"])
+def test_an_unconfigured_environment_is_one_line_and_exit_2_before_anything_runs(
+    archives, monkeypatch, capsys, tmp_path, verb
+):
+    # no terraform.tfvars: Terraform would stop at the plan, after the archives and the init
+    monkeypatch.delenv("TF_VAR_project_ids", raising=False)
+    env = tmp_path / "dev"
+    env.mkdir()
+    (env / "main.tf").write_text("")
+    monkeypatch.setattr(command, "environment", lambda name: env)
+    for method in ("run", "capture"):
+        monkeypatch.setattr(tools.Shell, method, lambda *_, **__: pytest.fail("ran"))
+    argv = [verb, "--env", "dev", "--state-bucket", "b", "--auto-approve"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "terraform.tfvars is missing" in err
+    assert not archives.exists()
+
+
+def test_teardown_without_a_terminal_refuses_before_running_anything(archives):
+    # Terraform would ask, find no answer ("error asking for approval: EOF") and fail, and
+    # teardown would say the environment "may be partly destroyed".
+    shell = teardown_shell(terminal=False)
+    with pytest.raises(DeployError, match="teardown asks before it destroys dev, and standard"):
+        command.run_teardown(args(auto_approve=False), shell)
+    assert shell.ran == []
+    assert not archives.exists()
+    assert command.run_teardown(args(auto_approve=True), teardown_shell(terminal=False)) == 0
+
+
+def test_teardown_again_after_a_destroy_stopped_halfway_looks_in_the_configured_projects(
+    archives, capsys
+):
+    # A destroy that fails halfway removes the outputs, not what is left: `terraform output`
+    # then prints {}, and the run the error message asks for checked no project at all.
+    configured = {"customer": "fd-customer-dev", "sandbox": "fd-sandbox-dev"}
+    shell = teardown_shell(
+        outputs={
+            "output -json": "{}\n",
+            " console": json.dumps(json.dumps(configured)) + "\n",
+            "lifecycleState": "ACTIVE\n",
+            "functions list": "checkout-bff-api\n",
+        }
+    )
+    assert command.run_teardown(args(), shell) == 1
+    err = capsys.readouterr().err
+    assert "fd-customer-dev: function checkout-bff-api" in err
+    assert "fd-sandbox-dev: function checkout-bff-api" in err
+    consoled = next(i for i, argv in enumerate(shell.ran) if "console" in argv)
+    assert consoled < next(i for i, argv in enumerate(shell.ran) if "destroy" in argv)
+
+
+@pytest.mark.parametrize("sandbox", [True, False])
+def test_the_configured_projects_are_asked_of_terraform(tmp_path, sandbox):
+    root = tools.TerraformRoot(tmp_path / "dev", "dev", "tf-state")
+    shell = FakeShell(outputs={" console": '"{\\"customer\\":\\"c-dev\\"}"\n'})
+    assert tools.configured_projects(shell, root, tmp_path, sandbox) == {"customer": "c-dev"}
+    assert shell.ran == [root.console(tmp_path)]
+    expected = "var.project_ids"
+    if sandbox:
+        expected = "merge(var.project_ids, { sandbox = var.sandbox_project_id })"
+    assert shell.stdin == [f"jsonencode({expected})\n"]
+
+
+def test_a_protected_environment_is_not_torn_down(archives):
+    # prod's projects are PREVENT, its databases ABANDON, its lakes kept: a destroy deleted
+    # the functions, topics and subscriptions (and their messages) before failing at them.
+    shell = teardown_shell()
+    with pytest.raises(DeployError, match=r"prod is protected \(deletion_protection = true"):
+        command.run_teardown(args(env="prod"), shell)
+    assert shell.ran == []
+    assert not archives.exists()
+
+
+def test_teardown_that_cannot_read_the_configured_projects_destroys_nothing(archives):
+    shell = teardown_shell(outputs={"output -json": "{}", " console": "Error: x\n"})
+    with pytest.raises(DeployError, match=r" console .*` printed no project ids"):
+        command.run_teardown(args(), shell)
+    assert not [argv for argv in shell.ran if "destroy" in argv]
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_deploy_force_backfills_runs_the_backfills_recorded_done(
+    archives, monkeypatch, capsys, force
+):
+    # After rolling back to a version older than a backfill and forward again, the backfill
+    # recorded done must run again: the forward deploy is where the operator says so.
+    from shared.migrations.done import record_done
+    from shared.migrations.kit import KIT_MIGRATIONS
+
+    store = InMemoryDocumentStore()
+    record_done(store, KIT_MIGRATIONS[0], datetime(2026, 11, 1, tzinfo=UTC))
+    monkeypatch.setattr(command, "connect", lambda name, environ: (store, None))
+    shell = FakeShell(outputs={"output -json": json.dumps({"projects": {"value": PROJECTS}})})
+    assert command.run_deploy(args(force_backfills=force), shell) == 0
+    out = capsys.readouterr().out
+    ran = "customer/idempotency-keys-expire: 0 documents changed"
+    assert (ran in out) == force
+    assert ("customer/idempotency-keys-expire: skipped" in out) == (not force)
+
+
+def test_deploy_takes_force_backfills_on_the_command_line():
+    parsed = build_parser().parse_args(["deploy", "--env", "dev", "--force-backfills"])
+    assert parsed.force_backfills is True
+    assert build_parser().parse_args(["deploy", "--env", "dev"]).force_backfills is False
+
+
+def test_migrations_failing_after_a_forced_deploy_say_to_finish_with_force(archives, monkeypatch):
+    def connect(name, environ):
+        raise RuntimeError("quota")
+
+    monkeypatch.setattr(command, "connect", connect)
+    shell = FakeShell(outputs={"output -json": json.dumps({"projects": {"value": PROJECTS}})})
+    with pytest.raises(DeployError) as failed:
+        command.run_deploy(args(force_backfills=True), shell)
+    assert "FOODDELIVERY_PROJECT_ORDER=fd-order-dev fooddelivery migrate --force`" in str(
+        failed.value
+    )
