@@ -6,20 +6,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from shared.contracts import Contract
 from shared.exceptions import TopologyError
 from shared.http import http_session
+from shared.migrations import Migration
 from shared.migrations.kit import KIT_MIGRATIONS
 from shared.runtime.secrets import Secret
+from shared.topology.model import Subsystem, described, tuple_problems
 
 if TYPE_CHECKING:
     import requests
     from requests.adapters import BaseAdapter
 
     from shared.clock import Clock
-    from shared.contracts import Contract
-    from shared.migrations import Migration
     from shared.stores.base import AbstractDocumentStore
-    from shared.topology.model import Subsystem
 
 P = TypeVar("P")
 
@@ -41,11 +41,15 @@ class Infrastructure:
     transports: Mapping[str, BaseAdapter] = field(default_factory=dict)
 
     def setting(self, name: str) -> str:
-        """A required setting, or a :class:`KeyError` naming its environment variable."""
+        """A required setting, or a :class:`KeyError` naming its environment variable (and
+        how an :class:`~shared.runtime.embedded.EmbeddedSystem` is given it: unprefixed)."""
         try:
             return self.settings[name]
         except KeyError:
-            raise KeyError(f"{self.subsystem} needs the setting FOODDELIVERY_{name}") from None
+            raise KeyError(
+                f"{self.subsystem} needs the setting FOODDELIVERY_{name} (in the environment; "
+                f"in process, EmbeddedSystem(settings={{{name!r}: ...}}))"
+            ) from None
 
     def secret(self, name: str) -> Secret:
         """A secret setting, read when the adapter first uses it (see :class:`Secret`)."""
@@ -74,6 +78,23 @@ class SubsystemApp(Generic[P]):
     migrations: tuple[Migration, ...] = ()
 
     def __post_init__(self) -> None:
+        if not isinstance(self.topology, Subsystem):
+            raise TopologyError(
+                f"SubsystemApp's topology must be a Subsystem, got {described(self.topology)}: "
+                "SubsystemApp(TOPOLOGY, bootstrap, ...)"
+            )
+        if not callable(self.bootstrap):
+            raise TopologyError(
+                f"{self.name}: bootstrap must be the function that builds the ports from the "
+                f"Infrastructure, got {described(self.bootstrap)} (the kit calls it once per "
+                "process)"
+            )
+        shapes = [
+            *tuple_problems("contracts", self.contracts, "Contract classes", _is_contract),
+            *tuple_problems("migrations", self.migrations, "migrations", _is_migration),
+        ]
+        if shapes:
+            raise TopologyError(f"{self.name}: " + "; ".join(shapes))
         names = [migration.name for migration in self.all_migrations]
         twice = sorted({name for name in names if names.count(name) > 1})
         if twice:  # a backfill done is recorded by its name
@@ -95,3 +116,11 @@ class SubsystemApp(Generic[P]):
     def published(self) -> frozenset[tuple[str, int]]:
         """Every (external type, major version) this subsystem publishes."""
         return frozenset((c.TYPE, c.VERSION) for c in self.contracts)
+
+
+def _is_contract(value: object) -> bool:
+    return isinstance(value, type) and issubclass(value, Contract)
+
+
+def _is_migration(value: object) -> bool:
+    return isinstance(value, Migration)

@@ -8,6 +8,13 @@ from shared.contracts import SCHEMA_VERSION_TAG, Contract, wire_name
 from shared.hub.routing import Rule, Selection
 from shared.topology.model import Role, Subsystem
 
+UNKNOWN_SUBSYSTEM_HINT = (
+    "check the channel's subsystem=, and that the producer is registered (an entry point in "
+    "pyproject.toml, installed by make); a test of a subsystem alone runs it in "
+    "EmbeddedSystem(..., standalone=True)"
+)
+"""What to do when an ingress reads a subsystem that is not part of the system loaded."""
+
 
 def check_system(
     subsystems: tuple[Subsystem, ...],
@@ -28,7 +35,10 @@ def check_system(
     for sub in subsystems:
         for producer, types in sub.consumes().items():
             if producer not in by_name:
-                problems.append(f"{sub.name} reads unknown subsystem {producer!r}")
+                problems.append(
+                    f"{sub.name} reads unknown subsystem {producer!r} (known: "
+                    f"{', '.join(sorted(by_name))}): {UNKNOWN_SUBSYSTEM_HINT}"
+                )
                 continue
             for missing in sorted(types - by_name[producer].publishes):
                 problems.append(

@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from shared.exceptions import TopologyError
@@ -104,6 +105,61 @@ def _a(noun: str) -> str:
     return f"{'an' if noun[:1].lower() in 'aeio' else 'a'} {noun}"
 
 
+def described(value: object) -> str:
+    """How a message names a value given where another was expected."""
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, ModuleType):
+        return f"the module {value.__name__}"
+    if isinstance(value, type):
+        return f"the class {value.__name__}"
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"the function {value.__qualname__}"
+    name = getattr(value, "name", None)
+    kind = type(value).__name__
+    return f"{_a(kind)} {name!r}" if isinstance(name, str) else _a(kind)
+
+
+def tuple_problems(
+    field: str,
+    value: object,
+    noun: str,
+    accepts: Callable[[object], bool],
+    *,
+    hashed: bool = False,
+) -> list[str]:
+    """Why ``value`` is not the tuple of ``noun`` that ``field`` must be; empty when it is.
+
+    ``(x)`` is ``x`` in Python: a lone item written without its trailing comma is the likely
+    slip, and the message shows the fix. A module given for the service it declares is named
+    with its ``SERVICE``. A list passes too, unless the field is ``hashed`` (a set holds it).
+    """
+    if not isinstance(value, tuple) and (hashed or not isinstance(value, list)):
+        fix = f": write {field}=({_as_written(value)},), the trailing comma makes the tuple"
+        lone = accepts(value)
+        return [f"{field} must be a tuple of {noun}, got {described(value)}{fix if lone else ''}"]
+    problems = []
+    for n, item in enumerate(value):
+        if not accepts(item):
+            problem = f"{field}[{n}] is {described(item)}, not one of the {noun}"
+            if isinstance(item, ModuleType) and hasattr(item, "SERVICE"):
+                problem += f": name its service, {item.__name__}.SERVICE"
+            problems.append(problem)
+    return problems
+
+
+def _as_written(value: object) -> str:
+    """``value`` as the declaration would name it, where the message can tell."""
+    if isinstance(value, str):
+        return repr(value)
+    name = getattr(value, "__name__", None)
+    return name if isinstance(name, str) and callable(value) else "item"
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, str)
+
+
 @dataclass(frozen=True, slots=True)
 class Channel:
     """A subscription: the events of one topic that a routing rule selects.
@@ -123,6 +179,11 @@ class Channel:
 
     def problems(self) -> Iterator[str]:
         """What is wrong with this channel, if anything."""
+        if not isinstance(self.rule, Selection):
+            yield (
+                "the channel's rule must be a routing rule, on_types(...), on_prefixes(...) or "
+                f"Rule(...), got {described(self.rule)}"
+            )
         if not MIN_DELIVERY_ATTEMPTS <= self.max_delivery_attempts <= MAX_DELIVERY_ATTEMPTS:
             yield (
                 f"max_delivery_attempts must be {MIN_DELIVERY_ATTEMPTS}-{MAX_DELIVERY_ATTEMPTS}, "
@@ -160,6 +221,10 @@ class Function:
         """What is wrong with this function, if anything."""
         if not _NAME.match(self.name):
             yield f"name {self.name!r} must be lower-case words joined by '-'"
+        wrong = tuple_problems("secrets", self.secrets, "setting names", _strings)
+        yield from wrong
+        if wrong:
+            return
         for secret in self.secrets:
             if not _SETTING.match(secret):
                 yield f"secret {secret!r} must be an upper-case setting name, e.g. API_KEY"
@@ -200,6 +265,8 @@ class Consumer(Function):
     def problems(self) -> Iterator[str]:
         yield from Function.problems(self)
         yield from self.channel.problems()
+        yield from tuple_problems("handlers", self.handlers, "handler functions", callable)
+        yield from tuple_problems("publishes", self.publishes, "external types", _strings)
         if not self.handlers:
             yield "a consumer needs at least one handler"
         if self.role not in (Role.LISTENER, Role.INGRESS, Role.EGRESS):
@@ -235,6 +302,7 @@ class Trigger(Function):
             yield "a trigger must name the collection it watches"
         else:
             yield from collection_problems(self.collection)
+        yield from tuple_problems("handlers", self.handlers, "handler functions", callable)
         if not self.handlers:
             yield "a trigger needs at least one handler"
         if self.role is not Role.TRIGGER:
@@ -261,6 +329,7 @@ class Schedule(Function):
                 f"every_s={self.every_s} cannot be a cron schedule: use a divisor of "
                 "60 minutes or 24 hours"
             )
+        yield from tuple_problems("handlers", self.handlers, "handler functions", callable)
         if not self.handlers:
             yield "a schedule needs at least one handler"
         if self.role is not Role.TRIGGER:
@@ -377,6 +446,10 @@ class Subsystem:
         """Every inconsistency in the declaration, prefixed with the service's name."""
         if not _NAME.match(self.name):
             yield f"name {self.name!r} must be lower-case words joined by '-'"
+        shapes = self._shape_problems()
+        if shapes:  # the checks below walk the declaration's tuples
+            yield from shapes
+            return
         seen: set[str] = set()
         for service in self.services:
             if service.name in seen:
@@ -402,6 +475,31 @@ class Subsystem:
         targets = [fn.target(s) for s in self.services for fn in s.functions]
         for duplicate in sorted({t for t in targets if targets.count(t) > 1}):
             yield f"target {duplicate!r} is produced by two functions"
+
+    def _shape_problems(self) -> list[str]:
+        """Where the declaration holds something else than the tuples and objects its
+        fields are: a lone item for a tuple of one, a module for its service."""
+        problems = [
+            *tuple_problems("services", self.services, "services", _services),
+            *tuple_problems("indexes", self.indexes, "indexes", _indexes),
+            *tuple_problems("ttl_collections", self.ttl_collections, "collection ids", _strings),
+        ]
+        if problems:
+            return problems
+        for service in self.services:
+            where = f"service {service.name!r}"
+            wrong = tuple_problems("functions", service.functions, "functions", _functions)
+            problems += (f"{where}: {problem}" for problem in wrong)
+            for fn in () if wrong else service.functions:
+                if isinstance(fn, Consumer) and not isinstance(fn.channel, Channel):
+                    problems.append(
+                        f"{where}: function {fn.name!r}: channel must be a Channel, got "
+                        f"{described(fn.channel)}: Channel(on_types(...))"
+                    )
+        for index in self.indexes:
+            wrong = tuple_problems("fields", index.fields, "field names", _strings, hashed=True)
+            problems += (f"index on {index.collection!r}: {problem}" for problem in wrong)
+        return problems
 
     # -- views of the declaration ------------------------------------------------------
 
@@ -457,4 +555,20 @@ class Subsystem:
         for service, fn in self.functions():
             if fn.target(service) == target:
                 return service, fn
-        raise TopologyError(f"subsystem {self.name!r} has no function with target {target!r}")
+        targets = ", ".join(fn.target(service) for service, fn in self.functions())
+        raise TopologyError(
+            f"subsystem {self.name!r} has no function with target {target!r} (its targets: "
+            f"{targets})"
+        )
+
+
+def _functions(value: object) -> bool:
+    return isinstance(value, Function)
+
+
+def _services(value: object) -> bool:
+    return isinstance(value, Service)
+
+
+def _indexes(value: object) -> bool:
+    return isinstance(value, Index)

@@ -11,7 +11,7 @@ from shared.exceptions import TopologyError
 from shared.hub.routing import Rule, Selection, on_prefixes, on_types
 from shared.system import load_subsystems
 from shared.topology import Channel, Consumer, Role, Service, ServiceKind, Subsystem, Topic
-from shared.topology.checks import check_contracts, check_system
+from shared.topology.checks import UNKNOWN_SUBSYSTEM_HINT, check_contracts, check_system
 
 
 def noop(event, ctx):
@@ -239,7 +239,7 @@ def test_an_ingress_prefix_on_an_unknown_subsystem_is_refused_without_guessing_i
     )
     reader = Subsystem("beta", (Service("in-esg", ServiceKind.ESG, (ingress,)),))
     assert check_system((producer(), reader)) == [
-        "beta reads unknown subsystem 'ghost'",
+        f"beta reads unknown subsystem 'ghost' (known: alpha, beta): {UNKNOWN_SUBSYSTEM_HINT}",
         "beta/in-esg/ingress selects types by prefix 'ghost.': an ingress must name each "
         "type it has a reader for with on_types(...)",
     ]

@@ -17,6 +17,7 @@ from shared.topology import (
     Trigger,
     check_system,
 )
+from shared.topology.checks import UNKNOWN_SUBSYSTEM_HINT
 
 
 def noop(event, ctx):
@@ -140,7 +141,7 @@ def test_system_check_finds_consumed_types_nobody_publishes():
         ),
     )
     assert check_system((alpha.TOPOLOGY, reader)) == [
-        "alpha reads unknown subsystem 'beta'",
+        f"alpha reads unknown subsystem 'beta' (known: alpha, reader): {UNKNOWN_SUBSYSTEM_HINT}",
         "reader consumes 'alpha.unknown' but alpha does not publish it",
-        "reader reads unknown subsystem 'ghost'",
+        f"reader reads unknown subsystem 'ghost' (known: alpha, reader): {UNKNOWN_SUBSYSTEM_HINT}",
     ]
