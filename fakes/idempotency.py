@@ -17,6 +17,11 @@ A request whose key another request is still using is refused with 409
 processors and points of sale answer a retry that overtakes the first attempt
 (whose answer the caller gave up waiting for): the caller is to try again later,
 when it gets the first outcome replayed.
+
+A key is kept :data:`DEFAULT_KEY_RETENTION_S` (a day) after its first use unless told
+otherwise, as Stripe prunes keys once they are 24 hours old: the same key later is a new
+request, which runs again. Outcomes past that are dropped from memory as requests come, so a
+fake left running for days holds about a day's keys, not every key it was ever sent.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -39,6 +45,8 @@ KEY_REUSED = "Idempotency-Key was already used with a different request"
 KEY_REUSED_CODE = "idempotency_key_reused"
 """The ``code`` of the 422 to a key reused with another request, telling it from a 422 the
 operation itself answers."""
+DEFAULT_KEY_RETENTION_S = 24 * 60 * 60.0
+"""How long a key is kept after its first use unless told otherwise: a day."""
 
 
 @dataclass
@@ -47,17 +55,35 @@ class _Entry:
     runs or by the outcome it kept, never by nothing)."""
 
     fingerprint: str
+    first_use: float
     reply: Reply | None = None
 
 
 class IdempotencyStore:
-    """Outcomes of requests by idempotency key (5xx ones too if ``keep_server_errors``); safe
-    to share between threads."""
+    """Outcomes of requests by idempotency key (5xx ones too if ``keep_server_errors``), each
+    kept ``retention_s`` after the key's first use by ``now_s`` (epoch seconds; ``None``: kept
+    for good); safe to share between threads."""
 
-    def __init__(self, *, keep_server_errors: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        keep_server_errors: bool = False,
+        retention_s: float | None = DEFAULT_KEY_RETENTION_S,
+        now_s: Callable[[], float] = time.time,
+    ) -> None:
+        if retention_s is not None and not retention_s > 0:  # nan too
+            raise ValueError(f"key retention must be positive, not {retention_s}")
+        # in the order of the keys' first use, so the oldest are pruned first
         self._entries: dict[str, _Entry] = {}
         self._lock = threading.Lock()
         self._keep_server_errors = keep_server_errors
+        self._retention_s = retention_s
+        self._now_s = now_s
+
+    def __len__(self) -> int:
+        """How many keys are held (by a request running or the outcome it kept)."""
+        with self._lock:
+            return len(self._entries)
 
     def run(self, key: str, fingerprint: str, operation: Callable[[], Reply]) -> tuple[Reply, bool]:
         """The outcome for ``key`` and whether it is a replay; runs ``operation`` at most once.
@@ -67,9 +93,14 @@ class IdempotencyStore:
         while another request with the key runs.
         """
         with self._lock:
+            now = self._now_s()
+            self._prune(now)
             entry = self._entries.get(key)
+            if entry is not None and self._expired(entry, now):
+                del self._entries[key]  # kept out of order, by a clock set back
+                entry = None
             if entry is None:
-                entry = self._entries[key] = _Entry(fingerprint)
+                entry = self._entries[key] = _Entry(fingerprint, now)
             elif entry.fingerprint != fingerprint:
                 raise FakeError(422, KEY_REUSED, code=KEY_REUSED_CODE)
             elif entry.reply is None:
@@ -89,6 +120,28 @@ class IdempotencyStore:
                     entry.reply = reply
                 else:
                     del self._entries[key]
+
+    def _expired(self, entry: _Entry, now: float) -> bool:
+        """Whether ``entry`` kept its outcome for its time (one still running is held)."""
+        return (
+            entry.reply is not None
+            and self._retention_s is not None
+            and now - entry.first_use >= self._retention_s
+        )
+
+    def _prune(self, now: float) -> None:
+        """Drop the outcomes kept for their time, oldest first, up to the first still in its
+        time (under the lock)."""
+        if self._retention_s is None:
+            return
+        expired: list[str] = []
+        for key, entry in self._entries.items():
+            if now - entry.first_use < self._retention_s:
+                break
+            if entry.reply is not None:
+                expired.append(key)
+        for key in expired:
+            del self._entries[key]
 
     def respond(self, key: str, operation: Callable[[], Reply]) -> flask.Response:
         """The current Flask request's answer: ``operation``'s outcome, or its replay."""

@@ -24,6 +24,15 @@ ACCEPT_LANDS_WITHIN_MS = 30_000
 would be written later is refused as expired. Until then an accept of the offer may be on
 its way, so its driver cannot go offline (see :func:`accepting`)."""
 _OFFER_ID = re.compile(r"(?P<delivery>.+)@(?P<expires>[0-9]{1,19})")
+NOT_ARRIVED = (
+    "no such offer: it may not have arrived here yet (the push can come first); "
+    "retry after Retry-After"
+)
+"""The 404 to an answer naming a delivery no offer of which was heard: the push announcing it
+and this BFF's listener hear dispatch on separate subscriptions, so a driver may tap a pushed
+offer before it is kept here."""
+NOT_ARRIVED_RETRY_AFTER_S = 1
+"""The ``Retry-After`` of that 404: the listener usually hears the offer within a second."""
 
 
 def named(offer_id: str) -> tuple[str, int]:
@@ -55,10 +64,11 @@ def answer(
 
     ``expires_at`` names the offer answered: another offer of the delivery (one made to the
     driver again since) is not answered by it. An offline driver may decline but not
-    accept; an answered offer keeps only the area of the customer's address.
+    accept; an answered offer keeps only the area of the customer's address. A delivery
+    none of whose offers was heard yet is a 404 with ``Retry-After`` (:data:`NOT_ARRIVED`).
     """
     if offer is None:
-        raise HttpError(404, "no such offer")
+        raise HttpError(404, NOT_ARRIVED, headers={"Retry-After": str(NOT_ARRIVED_RETRY_AFTER_S)})
     if offer["driverId"] != driver_id:
         if driver_id in offer.get("pastDrivers", []):
             raise HttpError(409, "the offer was withdrawn")
@@ -141,7 +151,12 @@ def view(store: AbstractDocumentStore, offer: Doc) -> Offer:
 
 
 ANSWER_REFUSALS = {
-    404: "no such offer (an offerId that cannot exist included)",
+    404: (
+        "no such offer (an offerId that cannot exist included); for an offerId that can exist, "
+        "the offer may not have arrived yet (a push can come before it): the answer then has "
+        f"`Retry-After: {NOT_ARRIVED_RETRY_AFTER_S}`, and the same request may be sent again "
+        "after it"
+    ),
     409: "the offer was withdrawn, has expired or was answered already, or the driver is offline",
 }
 

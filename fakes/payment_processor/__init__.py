@@ -3,8 +3,8 @@
 Every route needs ``Authorization: Bearer <api_key>``; mutating routes need an
 ``Idempotency-Key`` and replay their first outcome for it; a key reused with another
 request is 422 ``code: "idempotency_key_reused"`` (see :mod:`fakes.idempotency`). As real
-processors do, a key is kept ``key_retention_s`` after its first use (a day by default, see
-:mod:`fakes.payment_processor.keys`): the same request later runs again. The
+processors do, a key is kept ``key_retention_s`` after its first use (a day by default):
+the same request later runs again (a second authorization). The
 payment method ``pm_card_declined`` is always declined with 402
 ``{"error": ..., "code": "card_declined"}``.
 
@@ -37,8 +37,7 @@ import flask
 from flask.typing import ResponseReturnValue
 
 from fakes import faults
-from fakes.idempotency import IdempotencyStore
-from fakes.payment_processor.keys import DEFAULT_KEY_RETENTION_S, KeyRetention
+from fakes.idempotency import DEFAULT_KEY_RETENTION_S, IdempotencyStore
 from fakes.payment_processor.ledger import Action, AuthorizationRequest, Ledger
 from fakes.web import FakeError, Reply, create_base_app, idempotency_key, parse_body, require_bearer
 
@@ -72,8 +71,7 @@ def create_app(
     faults.install(app)
     require_bearer(app, api_key)
     ledger = Ledger(now_s)
-    replays = IdempotencyStore(keep_server_errors=True)
-    keys = KeyRetention(key_retention_s, now_s)
+    replays = IdempotencyStore(keep_server_errors=True, retention_s=key_retention_s, now_s=now_s)
     inside = faults.FailNext()
 
     def failing(operation: Callable[[], Reply]) -> Callable[[], Reply]:
@@ -94,7 +92,7 @@ def create_app(
         key = idempotency_key()
         request = parse_body(AuthorizationRequest)
         return replays.respond(
-            keys.current(key), failing(lambda: (ledger.authorize(request, key).summary(), 201))
+            key, failing(lambda: (ledger.authorize(request, key).summary(), 201))
         )
 
     @app.post("/v1/authorizations/<authorization_id>/<any(capture, void, refund):action>")
@@ -102,8 +100,7 @@ def create_app(
         key = idempotency_key()
         verb = cast(Action, action)
         return replays.respond(
-            keys.current(key),
-            failing(lambda: (ledger.apply(authorization_id, verb, key).summary(), 200)),
+            key, failing(lambda: (ledger.apply(authorization_id, verb, key).summary(), 200))
         )
 
     @app.post("/_fake/fail-inside")

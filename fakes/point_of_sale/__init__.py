@@ -2,7 +2,8 @@
 
 The platform sends orders and cancellations (each with an ``Idempotency-Key``,
 replayed as in :mod:`fakes.idempotency`: 409 while a request with the key still
-runs). The restaurant's staff answer on the shop's own terminal, without
+runs; a key is kept ``key_retention_s`` after its first use, a day by default).
+The restaurant's staff answer on the shop's own terminal, without
 authentication; each answer is called back to the order's ``callbackUrl``,
 signed (see :mod:`fakes.point_of_sale.callbacks`).
 
@@ -33,7 +34,7 @@ import requests
 from flask.typing import ResponseReturnValue
 
 from fakes import faults
-from fakes.idempotency import IdempotencyStore
+from fakes.idempotency import DEFAULT_KEY_RETENTION_S, IdempotencyStore
 from fakes.point_of_sale.auto_answer import AutoAnswerer
 from fakes.point_of_sale.callbacks import SIGNATURE_HEADER, Callbacks, sign
 from fakes.point_of_sale.models import AcceptRequest, OrderRequest, RejectRequest
@@ -52,6 +53,7 @@ def create_app(
     session: requests.Session | None = None,
     auto_answer_s: float | None = None,
     now_s: Callable[[], float] = time.time,
+    key_retention_s: float | None = DEFAULT_KEY_RETENTION_S,
 ) -> flask.Flask:
     """The point of sale as a Flask app with its own empty state.
 
@@ -60,12 +62,13 @@ def create_app(
     :mod:`fakes.point_of_sale.auto_answer`); it is listed in
     ``app.extensions[fakes.server.BACKGROUND]`` and must be stopped
     (:func:`fakes.server.stop_background`). Callbacks are stamped with ``now_s``
-    (epoch seconds; wall time by default).
+    (epoch seconds; wall time by default), by which idempotency keys are kept
+    ``key_retention_s`` after their first use (``None``: for good).
     """
     app = create_base_app("fake-point-of-sale")
     faults.install(app)
     pos = PointOfSale(Callbacks(webhook_secret, session or requests.Session(), now_s))
-    replays = IdempotencyStore()
+    replays = IdempotencyStore(retention_s=key_retention_s, now_s=now_s)
     if auto_answer_s is not None:
         app.extensions[BACKGROUND] = [AutoAnswerer(pos, auto_answer_s)]
 

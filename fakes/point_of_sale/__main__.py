@@ -1,10 +1,12 @@
-"""``python -m fakes.point_of_sale [--port 8702] [--webhook-secret S] [--auto-answer-s SEC]``."""
+"""``python -m fakes.point_of_sale [--port 8702] [--webhook-secret S] [--auto-answer-s SEC]
+[--key-retention-s S]``."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from fakes.idempotency import DEFAULT_KEY_RETENTION_S
 from fakes.point_of_sale import DEFAULT_PORT, DEFAULT_WEBHOOK_SECRET, create_app
 from fakes.server import main
 
@@ -20,6 +22,12 @@ parser.add_argument(
     default=None,
     metavar="SECONDS",
     help="accept each new order after SECONDS, then mark it ready after SECONDS more",
+)
+parser.add_argument(
+    "--key-retention-s",
+    type=float,
+    default=DEFAULT_KEY_RETENTION_S,
+    help="seconds an idempotency key is kept after its first use (default a day)",
 )
 
 if __name__ == "__main__":

@@ -4,13 +4,15 @@ Every route needs ``Authorization: Bearer <api_key>``.
 
 * ``POST /v1/messages`` ``{to: {kind: "customer"|"driver", id}, title, body, data?}`` (``data``:
   string values, at most 4 KiB of keys and values, as push services take) with an
-  ``Idempotency-Key`` -> 202 ``{id: "msg_..."}``; the same key again -> the same id, and
-  the message is not kept twice (see :mod:`fakes.idempotency`). A driver's ``id`` is the
+  ``Idempotency-Key`` -> 202 ``{id: "msg_..."}``; the same key again, within
+  ``key_retention_s`` of its first use (a day by default), -> the same id, and the message is
+  not kept twice (see :mod:`fakes.idempotency`). A driver's ``id`` is the
   driver's; a customer's is a topic their app subscribed to (an order's ``customerRef``).
   A recipient with no device registered -> 404 ``{error, code: "recipient_unregistered"}``
   (kept and replayed under the key like any refusal)
 * ``GET /v1/messages?kind=customer&id=<ref>`` -> ``{messages: [...]}`` in arrival order;
-  both filters optional
+  both filters optional; a message is kept (and listed) as long as its key,
+  ``key_retention_s``, then dropped from memory
 * ``POST /_fake/fail-next`` (see :mod:`fakes.faults`)
 * ``POST /_fake/unregistered`` ``{kind, id}``: the recipient's device is gone (the app was
   uninstalled, or the driver never signed in on a phone); every recipient has one until then
@@ -18,11 +20,14 @@ Every route needs ``Authorization: Bearer <api_key>``.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import flask
 from flask.typing import ResponseReturnValue
 
 from fakes import faults
-from fakes.idempotency import IdempotencyStore
+from fakes.idempotency import DEFAULT_KEY_RETENTION_S, IdempotencyStore
 from fakes.push_provider.outbox import MessageQuery, MessageRequest, Outbox, Recipient
 from fakes.web import (
     FakeError,
@@ -41,13 +46,19 @@ UNREGISTERED = "recipient_unregistered"
 __all__ = ["DEFAULT_API_KEY", "DEFAULT_PORT", "UNREGISTERED", "create_app"]
 
 
-def create_app(api_key: str = DEFAULT_API_KEY) -> flask.Flask:
-    """The push provider as a Flask app with its own empty outbox."""
+def create_app(
+    api_key: str = DEFAULT_API_KEY,
+    now_s: Callable[[], float] = time.time,
+    key_retention_s: float | None = DEFAULT_KEY_RETENTION_S,
+) -> flask.Flask:
+    """The push provider as a Flask app with its own empty outbox; its idempotency keys are
+    kept ``key_retention_s`` after their first use by ``now_s`` (epoch seconds; ``None``: for
+    good)."""
     app = create_base_app("fake-push-provider")
     faults.install(app)
     require_bearer(app, api_key)
-    outbox = Outbox()
-    replays = IdempotencyStore()
+    outbox = Outbox(key_retention_s, now_s)
+    replays = IdempotencyStore(retention_s=key_retention_s, now_s=now_s)
     unregistered: set[Recipient] = set()
 
     @app.post("/v1/messages")

@@ -1,8 +1,12 @@
-"""The messages the push provider was asked to send, in arrival order."""
+"""The messages the push provider was asked to send, in arrival order, each kept as long as
+its idempotency key."""
 
 from __future__ import annotations
 
 import threading
+import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -59,6 +63,8 @@ class Message:
     request: MessageRequest
     idempotency_key: str
     at: str
+    kept_at: float
+    """When it was kept, by the outbox's clock (epoch seconds)."""
 
     def to_json(self) -> dict[str, Any]:
         """The message as ``GET /v1/messages`` shows it."""
@@ -71,24 +77,43 @@ class Message:
 
 
 class Outbox:
-    """Every message accepted; thread-safe."""
+    """The messages accepted in the last ``retention_s`` by ``now_s`` (epoch seconds;
+    ``None``: every message); older ones are dropped as messages come; thread-safe."""
 
-    def __init__(self) -> None:
-        self._messages: list[Message] = []
+    def __init__(
+        self, retention_s: float | None = None, now_s: Callable[[], float] = time.time
+    ) -> None:
+        self._messages: deque[Message] = deque()
         self._lock = threading.Lock()
+        self._retention_s = retention_s
+        self._now_s = now_s
 
     def add(self, request: MessageRequest, key: str) -> Message:
         """Keep a new message."""
-        message = Message(new_id("msg"), request, key, now_iso())
+        now = self._now_s()
+        message = Message(new_id("msg"), request, key, now_iso(), now)
         with self._lock:
+            while self._messages and self._expired(self._messages[0], now):
+                self._messages.popleft()
             self._messages.append(message)
         return message
 
     def find(self, kind: str | None = None, recipient_id: str | None = None) -> list[Message]:
-        """The messages to recipients of ``kind`` and ``recipient_id`` (None: any)."""
+        """The messages kept to recipients of ``kind`` and ``recipient_id`` (None: any)."""
+        now = self._now_s()
         with self._lock:
             return [
                 m
                 for m in self._messages
-                if kind in (None, m.request.to.kind) and recipient_id in (None, m.request.to.id)
+                if kind in (None, m.request.to.kind)
+                and recipient_id in (None, m.request.to.id)
+                and not self._expired(m, now)
             ]
+
+    def __len__(self) -> int:
+        """How many messages are held in memory."""
+        with self._lock:
+            return len(self._messages)
+
+    def _expired(self, message: Message, now: float) -> bool:
+        return self._retention_s is not None and now - message.kept_at >= self._retention_s

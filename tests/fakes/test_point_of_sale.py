@@ -503,3 +503,27 @@ def test_a_redirecting_webhook_fails_the_callback_which_is_not_followed(
     }
     assert receiver.calls == []
     assert status_of(client) == "received"
+
+
+def test_a_key_is_kept_a_day_then_its_request_runs_again(
+    session: requests.Session, receiver: Receiver
+) -> None:
+    now = [NOW_S]
+    client = create_app(webhook_secret=SECRET, session=session, now_s=lambda: now[0]).test_client()
+    submit(client, order(receiver.url))
+
+    now[0] += 24 * 60 * 60 - 1
+    replayed = submit(client, order(receiver.url))
+    now[0] += 1
+    again = submit(client, order(receiver.url))
+
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert again.status_code == 409  # run anew: the order is known
+    assert "Idempotent-Replayed" not in again.headers
+
+
+def test_the_command_line_sets_the_key_retention() -> None:
+    from fakes.point_of_sale.__main__ import parser
+
+    assert parser.parse_args([]).key_retention_s == 24 * 60 * 60
+    assert parser.parse_args(["--key-retention-s", "90"]).key_retention_s == 90.0

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from fakes.push_provider import DEFAULT_API_KEY, create_app
-from fakes.push_provider.outbox import MAX_DATA_BYTES
+from fakes.push_provider.outbox import MAX_DATA_BYTES, MessageRequest, Outbox
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
 
@@ -201,3 +201,66 @@ def test_a_recipient_with_no_device_is_404_with_a_code_and_nothing_kept(
     assert (again.status_code, again.headers["Idempotent-Replayed"]) == (404, "true")
     assert other.status_code == 202
     assert [m["to"] for m in messages(client)] == [{"kind": "customer", "id": "d-1"}]
+
+
+def test_a_key_is_kept_a_day_then_its_message_is_sent_again() -> None:
+    now = [1_767_225_600.0]
+    client = create_app(now_s=lambda: now[0]).test_client()
+    first = send(client, message()).get_json()["id"]
+
+    now[0] += 24 * 60 * 60 - 1
+    replayed = send(client, message())
+    now[0] += 1
+    again = send(client, message())
+
+    assert replayed.get_json()["id"] == first
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert again.status_code == 202
+    assert "Idempotent-Replayed" not in again.headers
+    assert again.get_json()["id"] != first
+    assert [m["id"] for m in messages(client)] == [again.get_json()["id"]]  # the first's day is up
+
+
+def test_keys_are_kept_for_good_when_told() -> None:
+    now = [1_767_225_600.0]
+    client = create_app(now_s=lambda: now[0], key_retention_s=None).test_client()
+    first = send(client, message()).get_json()["id"]
+    now[0] += 365 * 24 * 60 * 60
+
+    assert send(client, message()).get_json()["id"] == first
+
+
+def test_the_command_line_sets_the_key_retention() -> None:
+    from fakes.push_provider.__main__ import parser
+
+    assert parser.parse_args([]).key_retention_s == 24 * 60 * 60
+    assert parser.parse_args(["--key-retention-s", "90"]).key_retention_s == 90.0
+
+
+def test_a_message_is_listed_as_long_as_its_key_is_kept() -> None:
+    now = [1_767_225_600.0]
+    client = create_app(now_s=lambda: now[0], key_retention_s=60).test_client()
+    for n in range(100):
+        send(client, message(), key=f"k-{n}")
+        now[0] += 1
+
+    listed = messages(client)
+    assert [m["idempotencyKey"] for m in listed] == [f"k-{n}" for n in range(41, 100)]
+    now[0] += 60
+    assert messages(client) == []
+
+
+def test_the_outbox_drops_messages_past_their_time_as_messages_come() -> None:
+    now = [1_767_225_600.0]
+    outbox = Outbox(60, lambda: now[0])
+    request = MessageRequest.model_validate(message())
+    for n in range(100):
+        outbox.add(request, f"k-{n}")
+        now[0] += 1
+    assert len(outbox) == 60
+
+    now[0] += 60
+    outbox.add(request, "late")
+
+    assert len(outbox) == 1
+    assert [m.idempotency_key for m in outbox.find()] == ["late"]
