@@ -37,6 +37,7 @@ from pydantic.alias_generators import to_camel
 from pydantic.fields import FieldInfo
 
 from shared.clock import LATEST_MS
+from shared.envelope import ENTITY_PATTERN, RESERVED_FIELDS, TYPE_PATTERN
 from shared.exceptions import InvalidEventError
 from shared.hub.message import KIT_TAGS, RESERVED_ATTRIBUTES
 
@@ -155,6 +156,7 @@ class Contract(ContractModel):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
+        _check_identity(cls)
         field = cls.model_fields.get(cls.PARTITION_KEY)
         if field is None or not field.is_required() or field.annotation is not str:
             raise TypeError(
@@ -182,6 +184,30 @@ class Contract(ContractModel):
                 raise TypeError(f"{cls.__name__}.{name} must dump to a string to be an attribute")
             found[wire] = value
         return found
+
+
+def _check_identity(cls: type[Contract]) -> None:
+    """Refuse a ``TYPE``, ``ENTITY`` or ``VERSION`` no envelope can carry, when the class is
+    defined: the catalog would publish a schema file under that name that the compatibility
+    gate never reads (``schemas/<type>.v<major>.json``, a major version from 1)."""
+    name = cls.__name__
+    event_type = getattr(cls, "TYPE", None)
+    if not isinstance(event_type, str) or not TYPE_PATTERN.fullmatch(event_type):
+        raise TypeError(
+            f"{name}.TYPE = {event_type!r} must be lower-case words joined by '-' or '.' "
+            "(e.g. 'order.order-placed')"
+        )
+    entity = getattr(cls, "ENTITY", None)
+    if not isinstance(entity, str) or not ENTITY_PATTERN.fullmatch(entity):
+        raise TypeError(
+            f"{name}.ENTITY = {entity!r} must be a camelCase name (e.g. 'order'): the "
+            "envelope field that carries the payload"
+        )
+    if entity in RESERVED_FIELDS:
+        raise TypeError(f"{name}.ENTITY = {entity!r} is an envelope field of its own")
+    version = cls.VERSION
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise TypeError(f"{name}.VERSION = {version!r} must be a major version: 1, 2, ...")
 
 
 def wire_name(model: type[BaseModel], name: str) -> str:

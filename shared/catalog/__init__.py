@@ -9,7 +9,7 @@ classes the kit generates, never by hand:
 * ``contracts/README.md``: the human catalog (:mod:`.markdown`);
 * ``contracts/topology.mmd``: the Mermaid topology diagram (:mod:`.mermaid`).
 
-Descriptions are the contracts' docstrings as prose (:mod:`.prose`).
+Descriptions are the contracts' docstrings as prose (:mod:`shared.prose`).
 ``fooddelivery contracts export`` writes them; ``fooddelivery contracts check``
 (:mod:`.gate`) refuses breaking changes and stale files.
 """

@@ -21,7 +21,7 @@ from typing import Any
 
 from shared.catalog.envelope import as_published, attributes_schema, envelope_schema
 from shared.catalog.inventory import Published, Reading
-from shared.catalog.schemas import example, render_json, schema_file, schema_of
+from shared.catalog.schemas import example_of, render_json, schema_file, schema_of
 from shared.catalog.yamltext import to_yaml
 from shared.contracts import SCHEMA_VERSION_TAG
 from shared.hub.message import to_message
@@ -284,7 +284,7 @@ def _payload(event: Published) -> Doc:
 
 def _example(event: Published) -> Doc:
     """The contract's example as its egress publishes it: attributes and envelope."""
-    body = example(schema_of(event))
+    body = example_of(event)
     contract = event.contract.model_validate(body)
     sent = as_published(
         contract, event.producer, event.service, event.function, body[event.partition_key]

@@ -100,6 +100,8 @@ def _export(args: argparse.Namespace) -> int:
     for path in changed:
         print(f"wrote {path}")
     print(f"contracts: {len(changed)} file(s) written, the rest up to date")
+    for line in [*report.retired, *report.stray]:  # never deleted for you: `check` refuses them
+        print(f"contracts: {line}", file=sys.stderr)
     return 0
 
 
@@ -116,8 +118,7 @@ def _check(args: argparse.Namespace) -> int:
     for line in report.retirements:
         print(f"contracts: {line}")
     if baseline is None:
-        schemas = len(list((args.dir / "schemas").glob("*.json")))
-        print(f"contracts OK: {schemas} schema(s) compatible, catalog up to date")
+        print(f"contracts OK: {report.compared} schema(s) compatible, catalog up to date")
     else:
         at = f"{baseline.ref} ({baseline.commit})"
         compatible = f"{report.compared} schema(s) published at {at} still compatible"

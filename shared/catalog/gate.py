@@ -65,13 +65,16 @@ class Report:
 
     Breaking changes, versions published at the baseline that are gone without
     being retired (``removed``), retired versions whose schema is still
-    committed, unreadable schemas and stale files; ``retirements`` are the
-    versions retired on purpose since the baseline (news, not problems), and
-    ``compared`` counts the baseline's schemas the code was held to.
+    committed, ``.json`` files in the schemas folder that are no schema file
+    (``stray``: neither written nor checked, yet served beside the schemas),
+    unreadable schemas and stale files; ``retirements`` are the versions retired
+    on purpose since the baseline (news, not problems), and ``compared`` counts
+    the schemas the code was held to (the baseline's, else the committed ones).
     """
 
     breaking: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
+    stray: list[str] = field(default_factory=list)
     stale: list[str] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -81,14 +84,17 @@ class Report:
     @property
     def ok(self) -> bool:
         """True when nothing was found."""
-        return not (self.breaking or self.retired or self.stale or self.unreadable or self.removed)
+        return not (self.stale or self._refused)
+
+    @property
+    def _refused(self) -> bool:
+        """True when something beyond stale files was found."""
+        return bool(self.breaking or self.retired or self.stray or self.unreadable or self.removed)
 
     @property
     def only_stale(self) -> bool:
         """True when exporting is all that is needed."""
-        return bool(self.stale) and not (
-            self.breaking or self.retired or self.unreadable or self.removed
-        )
+        return bool(self.stale) and not self._refused
 
     def lines(self) -> list[str]:
         """The findings as messages a developer can act on.
@@ -97,7 +103,7 @@ class Report:
         the way out, bumping the major version is (and the export after it
         rewrites them).
         """
-        out = [*self.unreadable, *self.breaking, *self.removed, *self.retired]
+        out = [*self.unreadable, *self.breaking, *self.removed, *self.retired, *self.stray]
         if not self.breaking:
             out += [f"{path} is stale: run `{EXPORT_COMMAND}`" for path in self.stale]
         return out
@@ -121,6 +127,7 @@ def check(
     for path in committed_schemas:
         identity = parse_schema_file(path.name)
         if identity is None:
+            report.stray.append(_stray(_shown(root, path.name)))
             continue
         event = events.get(identity)
         if event is None:
@@ -131,6 +138,7 @@ def check(
             committed = _schema(path.read_bytes())
             if baseline is None:
                 _compare(report, event, committed, since=None)
+                report.compared += 1
         except _UNCOMPARABLE as e:
             report.unreadable.append(_unreadable(shown, e))
             reported.add(shown)
@@ -377,6 +385,13 @@ def _problem(error: Exception) -> str:
     if isinstance(error, RecursionError):
         return "is nested too deeply to read"
     return "is not a JSON Schema the gate can compare"
+
+
+def _stray(shown: str) -> str:
+    return (
+        f"{shown} is not a schema file the export writes (<type>.v<major>.json), so the gate "
+        "cannot check it: delete it (a retired version's schema goes with its class)"
+    )
 
 
 def _retired(identity: Identity, path: Path) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from shared.catalog.envelope import attributes_schema, envelope_schema
 from shared.catalog.inventory import Published
-from shared.catalog.schemas import Schema, example, schema_file, schema_of
+from shared.catalog.schemas import Schema, example_of, schema_file, schema_of
 
 _INTRO = """\
 # Contracts catalog
@@ -169,7 +169,7 @@ def _section(event: Published) -> Iterator[str]:
     yield from _fields(schema, schema.get("$defs", {}), "")
     yield "\nExample payload:\n"
     yield "```json"
-    yield json.dumps(example(schema), indent=2, ensure_ascii=False)
+    yield json.dumps(example_of(event), indent=2, ensure_ascii=False)
     yield "```\n"
 
 
@@ -188,8 +188,16 @@ def _fields(schema: Schema, defs: Schema, prefix: str) -> Iterator[str]:
         needed = "yes" if name in required else "no"
         yield f"| `{path}` | {kind} | {needed} | {_values(sub, defs)} | {_description(sub, defs)} |"
         if inner is not None:
-            suffix = "[]." if _resolve(sub, defs).get("type") == "array" else "."
+            suffix = "[]." if _is_array(sub, defs) else "."
             yield from _fields(inner, defs, f"{path}{suffix}")
+
+
+def _is_array(schema: Schema, defs: Schema) -> bool:
+    """Whether the field holds an array (``null`` aside): its object's fields are ``name[].x``."""
+    schema = _resolve(schema, defs)
+    if "anyOf" in schema:
+        return any(_is_array(o, defs) for o in schema["anyOf"])
+    return schema.get("type") == "array"
 
 
 def _kind(schema: Schema, defs: Schema) -> tuple[str, Schema | None]:
@@ -221,9 +229,9 @@ def _bounds(schema: Schema, defs: Schema) -> str:
         return "; ".join(filter(None, (_bounds(o, defs) for o in schema["anyOf"])))
     notes: list[str] = []
     if "enum" in schema:
-        notes.append("one of " + ", ".join(f"`{v}`" for v in schema["enum"]))
+        notes.append("one of " + ", ".join(f"`{_literal(v)}`" for v in schema["enum"]))
     if "const" in schema:
-        notes.append(f"always `{schema['const']}`")
+        notes.append(f"always `{_literal(schema['const'])}`")
     for key, word in (
         ("minimum", ">="),
         ("exclusiveMinimum", ">"),
@@ -243,7 +251,15 @@ def _bounds(schema: Schema, defs: Schema) -> str:
         notes.append(f"pattern `{schema['pattern']}`")
     if "format" in schema:
         notes.append(f"format `{schema['format']}`")
+    items = schema.get("items")
+    if schema.get("type") == "array" and isinstance(items, dict) and (each := _bounds(items, defs)):
+        notes.append(f"each {each}")
     return "; ".join(notes)
+
+
+def _literal(value: object) -> str:
+    """A value as the JSON a consumer receives (``true``, ``null``); a string as it is."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _default(schema: Schema) -> str:

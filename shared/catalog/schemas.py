@@ -17,11 +17,14 @@ superseded by a newer one is ``deprecated``.
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 
+from shared.exceptions import KitError
 from shared.prose import described, each_schema
 
 if TYPE_CHECKING:
@@ -112,11 +115,41 @@ def example(schema: Schema) -> Any:
     allow. A string is named after its field (``name-1``), an id after what it
     identifies, so ids agree across events: ``orderId`` and an order's ``id``
     are both ``order-1`` (the entity of the payload, ``x-entity``, names its
-    own ``id``). A string with a ``pattern`` needs ``examples`` (pydantic:
-    ``Field(examples=[...])``), since no pattern can be guessed.
+    own ``id``). A number keeps to its bounds and ``multipleOf``, an array to its length
+    and a tuple to its positions. A string with a ``pattern`` or a ``format``, and an array
+    of several distinct items, need ``examples`` (pydantic: ``Field(examples=[...])``),
+    since none can be guessed: :class:`ValueError` says which field.
     """
     entity = schema.get("x-entity", "value")
     return _example(schema, schema.get("$defs", {}), entity, frozenset(), entity)
+
+
+class ExampleError(KitError):
+    """A contract's example cannot be made, or does not fit the contract."""
+
+
+def example_of(event: Published) -> Any:
+    """The catalog's example payload of ``event`` (:func:`example`), checked by its contract.
+
+    Raises :class:`ExampleError`, naming the event and the field, when no example can be
+    made (a ``pattern`` without ``examples``...) or the one made does not fit the contract
+    (the field then needs ``examples``): an example that does not fit is never published.
+    """
+    where = f"{event.type} v{event.version}"
+    try:
+        body = example(schema_of(event))
+    except ValueError as e:
+        raise ExampleError(f"{where}: no example for the catalog: {e}") from e
+    try:
+        event.contract.model_validate(body)
+    except ValidationError as e:
+        first = e.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "$"
+        raise ExampleError(
+            f"{where}: the catalog's example does not fit the contract ({field}: {first['msg']}): "
+            f"give the field examples=[...]"
+        ) from e
+    return body
 
 
 class _Recursion(Exception):
@@ -141,22 +174,25 @@ def _example(schema: Schema, defs: Schema, name: str, inside: frozenset[str], ow
     kind = schema.get("type")
     if kind == "object":
         props = schema.get("properties", {})
-        return {field: _example(sub, defs, field, inside, name) for field, sub in props.items()}
+        found = {field: _example(sub, defs, field, inside, name) for field, sub in props.items()}
+        extra = schema.get("additionalProperties")
+        for i in range(len(found), schema.get("minProperties", 0)):  # a map that is never empty
+            found[f"key-{i + 1}"] = _example(
+                extra if isinstance(extra, dict) else {}, defs, name, inside, owner
+            )
+        return found
     if kind == "array":
-        try:
-            item = _example(schema.get("items", {}), defs, name.removesuffix("s"), inside, owner)
-        except _Recursion:
-            return []  # a recursive structure ends with an empty list
-        return [item] * max(1, schema.get("minItems", 1))
+        return _array(schema, defs, name, inside, owner)
     if "default" in schema:
         return schema["default"]
     if kind == "string":
-        if "pattern" in schema:
-            raise ValueError(f"field {name!r} has a pattern: give it examples=[...]")
+        for keyword in ("pattern", "format"):
+            if keyword in schema:
+                raise ValueError(f"field {name!r} has a {keyword}: give it examples=[...]")
         text = f"{_identified(name, owner)}-1"
         return text[: schema.get("maxLength", len(text))].ljust(schema.get("minLength", 0), "x")
     if kind in ("integer", "number"):
-        return _number(schema, integer=kind == "integer")
+        return _number(schema, name, integer=kind == "integer")
     if kind == "boolean":
         return True
     return None
@@ -173,18 +209,70 @@ def _identified(name: str, owner: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name).lower()
 
 
-def _number(schema: Schema, *, integer: bool) -> int | float:
-    """The middle of the bounds, else the bound, else 1."""
-    low = schema.get("minimum")
-    high = schema.get("maximum")
-    if "exclusiveMinimum" in schema:
-        low = schema["exclusiveMinimum"] + 1
-    if "exclusiveMaximum" in schema:
-        high = schema["exclusiveMaximum"] - 1
+def _array(schema: Schema, defs: Schema, name: str, inside: frozenset[str], owner: str) -> Any:
+    """As many items as ``minItems`` asks (at least one, unless ``maxItems`` is 0), a tuple's
+    by position; a recursive structure ends with an empty list."""
+    item_name = name.removesuffix("s")
+    positions = schema.get("prefixItems", [])
+    try:
+        items = [_example(sub, defs, item_name, inside, owner) for sub in positions]
+        wanted = max(1, schema.get("minItems", 1))
+        wanted = min(wanted, schema.get("maxItems", wanted))
+        if len(items) < wanted:
+            item = _example(schema.get("items", {}), defs, item_name, inside, owner)
+            if schema.get("uniqueItems") and len(items) + 1 < wanted:
+                raise ValueError(f"field {name!r} needs distinct items: give it examples=[...]")
+            items += [item] * (wanted - len(items))
+    except _Recursion:
+        return []
+    return items
+
+
+def _number(schema: Schema, name: str, *, integer: bool) -> int | float:
+    """The middle of the bounds, else just inside the bound, else 1; a multiple of
+    ``multipleOf`` when there is one inside them."""
+    low = _bound(schema, "minimum", "exclusiveMinimum", 1 if integer else None)
+    high = _bound(schema, "maximum", "exclusiveMaximum", -1 if integer else None)
     if low is not None and high is not None:
-        value = (low + high) / 2
+        value = (low[0] + high[0]) / 2
     elif low is not None:
-        value = low
+        value = low[0] + 1 if low[1] else low[0]
     else:
-        value = 1 if high is None else min(high, 1)
+        value = 1 if high is None else min(high[0] - 1 if high[1] else high[0], 1)
+    multiple = schema.get("multipleOf")
+    if multiple:
+        value = _multiple_near(value, multiple, low, high, name)
     return int(value) if integer else float(value)
+
+
+def _bound(
+    schema: Schema, inclusive: str, exclusive: str, shift: int | None
+) -> tuple[float, bool] | None:
+    """A bound and whether it is exclusive; an integer's (``shift`` given) exclusive bound is
+    the inclusive one ``shift`` beside it."""
+    if exclusive in schema:
+        if shift is not None:
+            return schema[exclusive] + shift, False
+        return schema[exclusive], True
+    return (schema[inclusive], False) if inclusive in schema else None
+
+
+def _multiple_near(
+    value: float,
+    multiple: float,
+    low: tuple[float, bool] | None,
+    high: tuple[float, bool] | None,
+    name: str,
+) -> float:
+    """The multiple of ``multiple`` closest above ``value`` inside the bounds, else below it."""
+    for candidate in (
+        math.ceil(value / multiple) * multiple,
+        math.floor(value / multiple) * multiple,
+    ):
+        above = low is None or candidate > low[0] or (candidate == low[0] and not low[1])
+        below = high is None or candidate < high[0] or (candidate == high[0] and not high[1])
+        if above and below:
+            return candidate
+    raise ValueError(
+        f"field {name!r} has no multiple of {multiple} in its bounds: give it examples"
+    )

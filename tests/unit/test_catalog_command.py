@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import Field, field_validator
 
 from order.contracts import OrderStatusChanged
 from shared.catalog.inventory import inventory
@@ -246,3 +247,80 @@ def test_a_committed_file_that_cannot_be_read_is_named_not_stale(
         f"contracts: contracts/{name} cannot be read (Permission denied): make it readable "
         "(the gate cannot check it)\n"
     )
+
+
+@pytest.mark.parametrize("action", ["export", "check"])
+def test_a_contract_without_a_possible_example_is_one_line_naming_the_event(
+    committed, monkeypatch, capsys, action
+):
+    class Coded(OrderStatusChanged):
+        code: str = Field(pattern="^[A-Z]+$")
+
+    apps = load_subsystems()
+    v2 = [e.contract for e in inventory(apps) if e.type == "order.order-status-changed"][1:]
+    apps = [replace(a, contracts=(Coded, *v2)) if a.name == "order" else a for a in apps]
+    monkeypatch.setattr("shared.catalog.command.load_subsystems", lambda: apps)
+
+    assert main(["contracts", action, "--dir", str(committed)]) == 2
+
+    assert capsys.readouterr().err == (
+        "fooddelivery: order.order-status-changed v1: no example for the catalog: field "
+        "'code' has a pattern: give it examples=[...]\n"
+    )
+
+
+def test_a_json_file_in_schemas_that_is_no_schema_file_is_refused(committed, capsys):
+    """A version left behind under another name is neither written nor checked: refused."""
+    shutil.copy(committed / SCHEMA, committed / "schemas" / "order.order-status-changed.json")
+
+    assert main(["contracts", "check", "--dir", str(committed)]) == 1
+
+    assert capsys.readouterr().err == (
+        "contracts: contracts/schemas/order.order-status-changed.json is not a schema file "
+        "the export writes (<type>.v<major>.json), so the gate cannot check it: delete it "
+        "(a retired version's schema goes with its class)\n"
+    )
+
+
+def test_an_example_the_contract_refuses_is_one_line_naming_the_event_and_field(
+    committed, monkeypatch, capsys
+):
+    """A rule the schema cannot state (a validator) refuses the example made from it."""
+
+    class Referenced(OrderStatusChanged):
+        @field_validator("customer_ref")
+        @classmethod
+        def _prefixed(cls, value: str) -> str:
+            if not value.startswith("ref-"):
+                raise ValueError("a customer reference starts with 'ref-'")
+            return value
+
+    apps = load_subsystems()
+    v2 = [e.contract for e in inventory(apps) if e.type == "order.order-status-changed"][1:]
+    apps = [replace(a, contracts=(Referenced, *v2)) if a.name == "order" else a for a in apps]
+    monkeypatch.setattr("shared.catalog.command.load_subsystems", lambda: apps)
+
+    assert main(["contracts", "export", "--dir", str(committed)]) == 2
+
+    assert capsys.readouterr().err == (
+        "fooddelivery: order.order-status-changed v1: the catalog's example does not fit the "
+        "contract (customerRef: Value error, a customer reference starts with 'ref-'): give "
+        "the field examples=[...]\n"
+    )
+
+
+def test_export_names_the_schema_of_a_version_no_longer_published(committed, monkeypatch, capsys):
+    """The file is left for a person to delete, but not silently: `check` refuses it."""
+    apps = load_subsystems()
+    v2 = [e.contract for e in inventory(apps) if e.type == "order.order-status-changed"][1:]
+    apps = [replace(a, contracts=tuple(v2)) if a.name == "order" else a for a in apps]
+    monkeypatch.setattr("shared.catalog.command.load_subsystems", lambda: apps)
+
+    assert main(["contracts", "export", "--dir", str(committed)]) == 0
+
+    assert capsys.readouterr().err == (
+        "contracts: order.order-status-changed v1: committed but no longer published; "
+        "consumers may still read it: publish it again, or delete "
+        "schemas/order.order-status-changed.v1.json once no consumer reads it\n"
+    )
+    assert (committed / SCHEMA).exists()

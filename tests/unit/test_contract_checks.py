@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+import re
+from typing import Any, ClassVar
 
 import pytest
 
@@ -169,6 +170,32 @@ def test_a_contract_must_be_keyed_by_a_required_string_field(key: str, field: st
     )
     with pytest.raises(TypeError, match=f"PARTITION_KEY = '{key}' must name a required str"):
         exec(source, {"Contract": Contract, "ClassVar": ClassVar, "Id": Id})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "problem"),
+    [
+        ("TYPE", "'order.Order_Placed'", "TYPE = 'order.Order_Placed' must be lower-case words"),
+        ("VERSION", "0", "VERSION = 0 must be a major version"),
+        ("VERSION", "True", "VERSION = True must be a major version"),
+        ("ENTITY", "'order-line'", "ENTITY = 'order-line' must be a camelCase name"),
+        ("ENTITY", "'tags'", "ENTITY = 'tags' is an envelope field of its own"),
+    ],
+    ids=["type", "version-0", "version-bool", "entity", "entity-reserved"],
+)
+def test_a_contracts_identity_is_one_the_envelope_and_the_schema_file_can_carry(
+    name: str, value: str, problem: str
+) -> None:
+    """Else the catalog writes a schema file the compatibility gate never reads."""
+    identity = {"TYPE": "'test.keyed'", "ENTITY": "'keyed'", "VERSION": "1", name: value}
+    source = (
+        "class Keyed(Contract):\n"
+        + "".join(f"    {k}: ClassVar[Any] = {v}\n" for k, v in identity.items())
+        + "    id: Id\n"
+    )
+
+    with pytest.raises(TypeError, match=re.escape(problem)):
+        exec(source, {"Contract": Contract, "ClassVar": ClassVar, "Any": Any, "Id": Id})
 
 
 @pytest.mark.parametrize(
