@@ -69,7 +69,7 @@ def check_contracts(subsystem: Subsystem, published: Collection[tuple[str, int]]
     """A subsystem's contracts against its egress functions.
 
     Every type an egress ``publishes`` needs a contract and every contract an
-    egress that publishes it; external types are namespaced by the subsystem
+    egress that publishes it, one only; external types are namespaced by the subsystem
     (``order.order-status-changed``).
     """
     problems: list[str] = []
@@ -82,6 +82,17 @@ def check_contracts(subsystem: Subsystem, published: Collection[tuple[str, int]]
     for event_type in sorted(declared):
         if not event_type.startswith(f"{name}."):
             problems.append(f"{name}'s external type {event_type!r} must start with '{name}.'")
+    egresses: dict[str, list[str]] = {}
+    for service, fn in subsystem.consumers():
+        for event_type in fn.publishes:
+            egresses.setdefault(event_type, []).append(f"{name}/{service.name}/{fn.name}")
+    for event_type, where in sorted(egresses.items()):
+        if len(where) > 1:
+            problems.append(
+                f"{name} publishes {event_type!r} from {len(where)} egress functions "
+                f"({', '.join(where)}): one egress owns each external type, so that its "
+                "versions, ids and ordering keys come from one place"
+            )
     return problems
 
 

@@ -66,6 +66,24 @@ def test_an_external_type_must_carry_its_subsystems_namespace():
     ]
 
 
+def test_an_external_type_is_published_by_one_egress_only():
+    def egress(name: str) -> Consumer:
+        return Consumer(
+            name,
+            Role.EGRESS,
+            Channel(on_types("x")),
+            handlers=(noop,),
+            publishes=("alpha.thing-happened",),
+        )
+
+    two = Subsystem("alpha", (Service("out-esg", ServiceKind.ESG, (egress("a"), egress("b"))),))
+    assert check_contracts(two, {("alpha.thing-happened", 1)}) == [
+        "alpha publishes 'alpha.thing-happened' from 2 egress functions (alpha/out-esg/a, "
+        "alpha/out-esg/b): one egress owns each external type, so that its versions, ids and "
+        "ordering keys come from one place"
+    ]
+
+
 def test_an_ingress_must_read_a_published_version():
     system = (producer("alpha.thing-happened"), consumer(schemaVersion="3"))
     contracts = {"alpha": {("alpha.thing-happened", 1)}}
