@@ -440,6 +440,97 @@ def _storable(text: str) -> str:
     return text[:MAX_ERROR_CHARS].encode("utf-8", "replace").decode()
 
 
+CLAIM = "claim"
+"""The field of a fault record an operator's command holds while it hands the fault back:
+``{"token": ..., "until": epoch ms}`` (:func:`claim`), so that no other command hands the
+same fault back meanwhile."""
+CLAIM_MS = 15 * 60_000
+"""How long a claim holds: longer than a replay may wait for its function's answer, so that
+only a command that died with the claim leaves it to lapse."""
+
+
+def claim(
+    store: AbstractDocumentStore, fault_id: str, token: str, now_ms: int, *, force: bool = False
+) -> Doc | None:
+    """Claim the fault ``fault_id`` for handing it back, as ``token``; the record claimed.
+
+    ``None`` when it may not go back now: it is gone, another command holds a claim on it
+    that has not lapsed, or it is no longer ``open`` (unless ``force``). Checked and written
+    in one transaction, so of two commands handing back the same fault at once, one does.
+    """
+
+    def take(current: Doc | None) -> Doc | None:
+        if current is None:
+            return None
+        if _claim_token(current) not in (None, token) and _claimed_until(current) > now_ms:
+            return None
+        if not force and current.get("status", "open") != "open":
+            return None
+        return {**current, CLAIM: {"token": token, "until": now_ms + CLAIM_MS}}
+
+    try:
+        return store.update(FAULTS_COLLECTION, fault_id, take)
+    except InvalidDocument:  # too near Firestore's limit to hold a claim too: goes unclaimed
+        current = store.get(FAULTS_COLLECTION, fault_id)
+        return current if take(current) is not None else None
+
+
+def release(store: AbstractDocumentStore, fault_id: str, token: str) -> None:
+    """Give up the claim ``token`` holds on ``fault_id`` (it was not handed back)."""
+
+    def drop_claim(current: Doc | None) -> Doc | None:
+        if current is None or _claim_token(current) != token:
+            return None
+        return _unclaimed(current)
+
+    store.update(FAULTS_COLLECTION, fault_id, drop_claim)
+
+
+DROPPED = "dropped"
+"""The status of a fault an operator decided not to hand back (:func:`drop`)."""
+
+
+def drop(
+    store: AbstractDocumentStore, fault_id: str, reason: str, *, at: int, by: str
+) -> Doc | None:
+    """Mark the fault ``fault_id`` :data:`DROPPED`, ``reason`` (with ``at``, epoch ms, and
+    ``by``) noted in its ``drops`` for audit; the record stays. The record marked, or
+    ``None`` when it is gone, dropped already, or being handed back (:func:`claim`).
+
+    The recorder reopens it should its function refuse the message again.
+    """
+
+    def mark(current: Doc | None) -> Doc | None:
+        if current is None or current.get("status") == DROPPED:
+            return None
+        if _claimed_until(current) > at:
+            return None
+        history = [*current.get("drops", []), {"reason": reason, "at": at, "by": by}]
+        return {**_unclaimed(current), "status": DROPPED, "drops": history[-MAX_MARKS:]}
+
+    return _mark(store, fault_id, mark)
+
+
+def _claim_token(doc: Doc) -> str | None:
+    held = doc.get(CLAIM)
+    return str(held.get("token")) if isinstance(held, dict) else None
+
+
+def _claimed_until(doc: Doc) -> int:
+    """Until when (epoch ms) the record ``doc`` is claimed; 0 when it is not."""
+    held = doc.get(CLAIM)
+    return int(held.get("until") or 0) if isinstance(held, dict) else 0
+
+
+def claimed(doc: Doc, now_ms: int) -> bool:
+    """Whether a command holds a claim on the fault record ``doc`` at ``now_ms``."""
+    return _claimed_until(doc) > now_ms
+
+
+def _unclaimed(doc: Doc) -> Doc:
+    return {k: v for k, v in doc.items() if k != CLAIM}
+
+
 def resubmit(store: AbstractDocumentStore, publisher: AbstractPublisher, fault_id: str) -> str:
     """Publish a fault's original message to the bus again; return the new message id.
 
@@ -462,7 +553,7 @@ def resubmit(store: AbstractDocumentStore, publisher: AbstractPublisher, fault_i
             return None
         history = [*current.get("resubmissions", []), message_id][-MAX_MARKS:]
         status = "resubmitted" if recurrences(current) == seen else current.get("status", "open")
-        return {**current, "status": status, "resubmissions": history}
+        return {**_unclaimed(current), "status": status, "resubmissions": history}
 
     _mark(store, fault_id, mark)
     return message_id
@@ -479,7 +570,7 @@ def mark_replayed(store: AbstractDocumentStore, fault_id: str, replay: Doc) -> b
         if current is None:
             return None
         history = [*current.get("replays", []), replay][-MAX_MARKS:]
-        return {**current, "status": "resubmitted", "replays": history}
+        return {**_unclaimed(current), "status": "resubmitted", "replays": history}
 
     return _mark(store, fault_id, mark) is not None
 

@@ -35,9 +35,12 @@ import argparse
 import base64
 import binascii
 import contextlib
+import getpass
 import json
 import sys
 import textwrap
+import unicodedata
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -62,11 +65,16 @@ from shared.runtime.fault_replay import (
     replay_request,
 )
 from shared.runtime.faults import (
+    DROPPED,
     FAULTS_COLLECTION,
     NOT_KEPT,
+    claim,
+    claimed,
+    drop,
     fault_time,
     mark_replayed,
     refusal,
+    release,
     resubmit,
 )
 from shared.runtime.operator import connect
@@ -81,7 +89,9 @@ if TYPE_CHECKING:
     from shared.runtime.app import SubsystemApp
     from shared.stores.base import AbstractDocumentStore
 
-STATUSES = ("open", "resubmitted", "all")
+STATUSES = ("open", "resubmitted", DROPPED, "all")
+CLOSED = ("resubmitted", DROPPED)
+"""The statuses of a fault that a named ``resubmit`` leaves alone unless ``--force``."""
 TRIM = 100
 """The characters of an error message a listed fault shows."""
 RESUBMIT_EPILOG = """\
@@ -99,8 +109,9 @@ answers that it processed it; one it refuses again (an error, or a 2xx naming th
 it recorded) stays open, the reason goes to stderr and the exit code is 1 (2, before
 anything is handed back, when a named fault has no way back). A bus consumer's fault is
 marked resubmitted once the bus took it: a consumer refusing it again reopens it later
-(see `faults list`). A named fault that is resubmitted already (no function refused it
-since) is left alone, said so on stderr, unless --force hands it back again.
+(see `faults list`). A named fault that is resubmitted or dropped already (no function
+refused it since) is left alone, said so on stderr, unless --force hands it back again.
+A fault another command is handing back right now is left alone, --force or not.
 """
 
 
@@ -109,9 +120,10 @@ class FaultsError(KitError):
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``faults list``, ``faults show`` and ``faults resubmit`` to the command line."""
+    """Add ``faults list``, ``show``, ``resubmit`` and ``drop`` to the command line."""
     faults = commands.add_parser(
-        "faults", help="list, inspect and resubmit the messages a subsystem's functions refused"
+        "faults",
+        help="list, inspect, resubmit and drop the messages a subsystem's functions refused",
     )
     actions = faults.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = _action(actions, "list", "one line per fault, newest first", _list)
@@ -119,13 +131,31 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--status",
         choices=STATUSES,
         default="open",
-        help="which faults: open ones, resubmitted ones or all (default open)",
+        help="which faults: open, resubmitted or dropped ones, or all (default open)",
     )
     listing.add_argument(
         "--limit", type=_positive, default=50, metavar="N", help="at most N (default 50)"
     )
+    listing.add_argument(
+        "--skip", type=_whole, default=0, metavar="N", help="after the newest N (a next page)"
+    )
+    listing.add_argument(
+        "--function",
+        metavar="NAME",
+        help="refused by this function (service/function, or as the record names it)",
+    )
+    listing.add_argument(
+        "--since", type=_age, metavar="AGE", help="arisen within AGE (30m, 2h, 7d...)"
+    )
+    listing.add_argument(
+        "--older-than", type=_age, metavar="AGE", help="arisen more than AGE ago (30m, 2h, 7d...)"
+    )
+    listing.add_argument("--json", action="store_true", help=f"one JSON object a line: {COLUMNS}")
     show = _action(actions, "show", "a fault's whole record, its message decoded", _show)
     show.add_argument("fault_id", metavar="FAULT_ID", help="a fault's id (`faults list`)")
+    show.add_argument(
+        "--json", action="store_true", help="the record alone as one JSON document, details in it"
+    )
     again = _action(
         actions,
         "resubmit",
@@ -141,13 +171,25 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     again.add_argument(
         "--force",
         action="store_true",
-        help="hand back a named fault that was resubmitted already (else it is left alone)",
+        help="hand back a named fault resubmitted or dropped already (else it is left alone)",
     )
     again.add_argument(
         "--region",
         default=None,
         help=f"on GCP, the functions' region (default ${PREFIX}{REGION_SETTING}, "
         f"else {DEFAULT_REGION})",
+    )
+    dropping = _action(
+        actions,
+        "drop",
+        "close faults that are not to go back, the reason kept in each record for audit",
+        _drop,
+    )
+    dropping.add_argument(
+        "fault_ids", nargs="+", metavar="FAULT_ID", help="a fault's id (`faults list`)"
+    )
+    dropping.add_argument(
+        "--reason", required=True, type=_reason, help="why (kept in the record's drops)"
     )
 
 
@@ -176,6 +218,31 @@ def _positive(text: str) -> int:
     return int(text)
 
 
+def _whole(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}")
+    return int(text)
+
+
+AGE_UNITS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def _age(text: str) -> int:
+    """``30m``, ``2h``, ``7d``... in milliseconds."""
+    number, unit = text[:-1], text[-1:]
+    if unit not in AGE_UNITS or not number.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number and s, m, h or d (2h, 7d), not {text!r}"
+        )
+    return int(number) * AGE_UNITS[unit]
+
+
+def _reason(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must say why")
+    return " ".join(text.split())
+
+
 @contextlib.contextmanager
 def _connected(subsystem: str) -> Iterator[tuple[AbstractDocumentStore, AbstractPublisher]]:
     store, publisher = connect(subsystem)
@@ -193,19 +260,72 @@ def _app(name: str) -> SubsystemApp[Any]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    _app(args.subsystem)
+    app = _app(args.subsystem)
     where = [] if args.status == "all" else [Where("status", "==", args.status)]
+    functions = _function_names(app, args.function) if args.function else None
+    now = _now_ms()
     with _connected(args.subsystem) as (store, _):
         documents = store.query(FAULTS_COLLECTION, where)
-    found = sorted((d.data for d in documents), key=lambda d: fault_time(d) or 0, reverse=True)
-    for doc in found[: args.limit]:
-        print(_line(doc))
-    if not found:
+    found = sorted(
+        (d.data for d in documents if _chosen(d.data, functions, args, now)),
+        key=lambda d: fault_time(d) or 0,
+        reverse=True,
+    )
+    page = found[args.skip : args.skip + args.limit]
+    for doc in page:
+        print(json.dumps(_summary(doc), ensure_ascii=True) if args.json else _line(doc))
+    if not page:
         shown = "" if args.status == "all" else f"{args.status} "
-        print(f"no {shown}faults in {args.subsystem}", file=sys.stderr)
-    elif len(found) > args.limit:
-        print(f"... and {len(found) - args.limit} older (--limit)", file=sys.stderr)
+        more = f" past the newest {args.skip}" if found else ""
+        print(f"no {shown}faults in {args.subsystem}{more}", file=sys.stderr)
+    elif len(found) > args.skip + args.limit:
+        older = len(found) - args.skip - args.limit
+        print(f"... and {older} older (--skip {args.skip + args.limit})", file=sys.stderr)
     return 0
+
+
+def _function_names(app: SubsystemApp[Any], name: str) -> set[str]:
+    """The names fault records give the functions ``name`` designates: fault events'
+    ``subsystem/service/function``, dead letters' ``service-function``."""
+    names = {name}
+    for service, fn in app.topology.functions():
+        qualified, dead_letter = f"{app.name}/{service.name}/{fn.name}", f"{service.name}-{fn.name}"
+        if name in (qualified, f"{service.name}/{fn.name}", dead_letter, fn.name):
+            names |= {qualified, dead_letter}
+    return names
+
+
+def _chosen(doc: Doc, functions: set[str] | None, args: argparse.Namespace, now: int) -> bool:
+    """Whether the filters of ``faults list`` keep the fault ``doc``."""
+    if functions is not None and doc.get("function") not in functions:
+        return False
+    if args.since is None and args.older_than is None:
+        return True
+    arose = fault_time(doc)
+    if arose is None:  # its age unknown: no filter by age keeps it
+        return False
+    if args.since is not None and arose < now - args.since:
+        return False
+    return args.older_than is None or arose <= now - args.older_than
+
+
+COLUMNS = "time, id, status, reason, function, error (type: message)"
+"""What a line of ``faults list`` says, two spaces apart (the error last, trimmed)."""
+
+
+def _summary(doc: Doc) -> dict[str, Any]:
+    """What ``faults list --json`` prints of a fault: a line's columns, the error whole."""
+    error = doc.get("error", {})
+    return {
+        "time": None if fault_time(doc) is None else _when(fault_time(doc)),
+        "id": doc["id"],
+        "status": doc.get("status", "?"),
+        "reason": doc.get("reason", "?"),
+        "function": doc.get("function") or "",
+        "error": {"type": error.get("type", "?"), "message": error.get("message", "")},
+        "deliveryAttempt": doc.get("deliveryAttempt", 0),
+        "recurrences": doc.get("recurrences", 0),
+    }
 
 
 def _line(doc: Doc) -> str:
@@ -221,7 +341,28 @@ def _line(doc: Doc) -> str:
         doc.get("function") or "-",
         f"{error.get('type', '?')}: {message}",
     ]
-    return "  ".join(fields)
+    return _printable("  ".join(str(field) for field in fields))
+
+
+def _printable(text: str, keep: str = "") -> str:
+    """``text`` with each control, format or surrogate character but those in ``keep``
+    written as its JSON escape (``\\u001b``): an error may quote what a stranger sent, and
+    the terminal it is printed to must not take it for commands (colours, a title, a line
+    rewritten, text reversed). JSON text stays the same JSON."""
+    return "".join(
+        char
+        if char in keep or unicodedata.category(char) not in ("Cc", "Cf", "Cs")
+        else _escape(char)
+        for char in text
+    )
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    high, low = divmod(code - 0x10000, 0x400)
+    return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
 
 
 def _when(ms: int | None) -> str:
@@ -239,12 +380,18 @@ def _show(args: argparse.Namespace) -> int:
     message = dict(doc.get("message", {}))
     if NOT_KEPT not in message:  # else it says why there is no data, with its size and hash
         message["data"], message["dataEncoding"] = _decoded(str(message.get("data", "")))
+    if args.json:  # one document, whole: the details in its error
+        record = {**doc, "error": {**error, "details": details}, "message": message}
+        print(json.dumps(record, ensure_ascii=True, default=str))
+        return 0
     record = {**doc, "error": error, "message": message}
-    # A lone surrogate (refused data may hold one, escaped) is printed as its JSON escape.
+    # A lone surrogate (refused data may hold one, escaped) is printed as its JSON escape,
+    # and so is any control or format character.
     shown = json.dumps(record, indent=2, ensure_ascii=False, default=str)
-    print(shown.encode("utf-8", "backslashreplace").decode())
+    print(_printable(shown, keep="\n"))
     if details:
-        print(f"\nerror details:\n{details.rstrip()}")
+        shown_details = _printable(str(details).rstrip(), keep="\n\t")
+        print(f"\nerror details:\n{shown_details}")
     return 0
 
 
@@ -268,6 +415,30 @@ def _fault(store: AbstractDocumentStore, subsystem: str, fault_id: str) -> Doc:
     return doc
 
 
+def _drop(args: argparse.Namespace) -> int:
+    app = _app(args.subsystem)
+    by = _operator()
+    with _connected(app.name) as (store, _):
+        chosen = [_fault(store, app.name, fault_id) for fault_id in dict.fromkeys(args.fault_ids)]
+        kept = 0
+        for doc in chosen:
+            if drop(store, doc["id"], args.reason, at=_now_ms(), by=by) is not None:
+                print(f"{doc['id']} dropped: {args.reason}")
+                continue
+            print(_not_claimed(store, doc["id"]), file=sys.stderr)
+            now = store.get(FAULTS_COLLECTION, doc["id"])
+            kept += now is None or now.get("status") != DROPPED
+    return 1 if kept else 0
+
+
+def _operator() -> str:
+    """Who runs the command, as a dropped fault notes it."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name, nor user in the password database
+        return "unknown"
+
+
 def _resubmit(args: argparse.Namespace) -> int:
     if args.fault_ids and args.all_open:
         raise FaultsError("give the FAULT_IDs to resubmit or --all-open, not both")
@@ -285,9 +456,9 @@ def _resubmit(args: argparse.Namespace) -> int:
             chosen = [_fault(store, app.name, fault_id) for fault_id in named]
             if not args.force:
                 for doc in chosen:
-                    if doc.get("status") == "resubmitted":
+                    if doc.get("status") in CLOSED:
                         print(_already(doc), file=sys.stderr)
-                chosen = [doc for doc in chosen if doc.get("status") != "resubmitted"]
+                chosen = [doc for doc in chosen if doc.get("status") not in CLOSED]
         settings = Settings.from_env()
         region = args.region or settings.extra.get(REGION_SETTING) or DEFAULT_REGION
         plans: dict[str, Plan | str] = {}
@@ -306,18 +477,43 @@ def _resubmit(args: argparse.Namespace) -> int:
                 if isinstance(plan, str):
                     why = plan
                 else:
+                    token = uuid.uuid4().hex
+                    if claim(store, doc["id"], token, _now_ms(), force=args.force) is None:
+                        print(_not_claimed(store, doc["id"]), file=sys.stderr)
+                        continue
                     try:
                         print(_hand_back(store, publisher, session, plan, doc))
                         continue
                     except (FaultsError, ReplayError) as error:
                         why = f"fault {doc['id']}: {error}"
-                print(f"left open: {why}", file=sys.stderr)
+                    finally:  # a fault marked handed back holds no claim any more
+                        release(store, doc["id"], token)
+                print(_printable(f"left open: {why}"), file=sys.stderr)
                 left_open += 1
     return 1 if left_open else 0
 
 
+def _not_claimed(store: AbstractDocumentStore, fault_id: str) -> str:
+    """Why a fault could not be claimed (:func:`claim`) or dropped (:func:`drop`)."""
+    doc = store.get(FAULTS_COLLECTION, fault_id)
+    if doc is None:
+        return f"{fault_id} is gone: left alone"
+    if claimed(doc, _now_ms()):
+        return f"{fault_id} is being handed back by another command right now: left alone"
+    if doc.get("status") in CLOSED:
+        return _already(doc)
+    return f"{fault_id} is {doc.get('status')} now: left alone"
+
+
 def _already(doc: Doc) -> str:
-    """What a named fault that was resubmitted already says instead of going back."""
+    """What a named fault that was resubmitted or dropped already says instead of going back."""
+    drops = doc.get("drops") or []
+    if doc.get("status") == DROPPED and drops and isinstance(drops[-1], dict):
+        last = drops[-1]
+        return (
+            f"{doc['id']} was dropped at {_when(last.get('at'))} by {last.get('by')} "
+            f"({last.get('reason')}) and not refused since: left alone (--force hands it back)"
+        )
     replays, resubmissions = doc.get("replays") or [], doc.get("resubmissions") or []
     if replays and isinstance(replays[-1], dict):
         last = replays[-1]
