@@ -38,7 +38,8 @@ import functools
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+import traceback
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -56,7 +57,13 @@ from shared.hub.message import (
 )
 from shared.logs import event_logger
 from shared.runtime.context import Context
-from shared.runtime.faults import fault_event, fault_record, message_key, publish_time_text
+from shared.runtime.faults import (
+    fault_event,
+    fault_record,
+    mask,
+    message_key,
+    publish_time_text,
+)
 from shared.runtime.outcome import Outcome
 from shared.runtime.secrets import secrets_scope
 from shared.stores import stored_json
@@ -154,8 +161,10 @@ class _FunctionRuntime(Generic[P, F]):
         ctx: Context[P],
         message: Callable[[], Message],
         faults: list[Envelope] | None = None,
+        masked: Collection[str] = (),
     ) -> Outcome:
-        """Run ``steps``; ``message`` makes, only if a fault needs it, what they handled."""
+        """Run ``steps``; ``message`` makes, only if a fault needs it, what they handled.
+        The ``masked`` values never reach a fault or a log line (:func:`fault_event`)."""
         started = time.perf_counter()
         try:
             with secrets_scope(self.qualified, self._secrets):
@@ -165,7 +174,7 @@ class _FunctionRuntime(Generic[P, F]):
             for action in ctx.published:
                 action()
         except (PoisonError, ValidationError) as error:
-            return self.record_fault(message(), error, ctx, faults)
+            return self.record_fault(message(), error, ctx, faults, masked)
         except NotYet as waiting:  # by design: what it needs is on its way
             ctx.log.info("waits, asking for redelivery: %s", waiting)
             return Outcome.RETRY
@@ -173,9 +182,14 @@ class _FunctionRuntime(Generic[P, F]):
             # A push without deliveryAttempt (the emulator's; GCP's without a dead-letter
             # policy) reads as attempt 1 every time: only a count beyond 1 is known to be one.
             attempt = message().delivery_attempt
+            again = f" (attempt {attempt})" if attempt > 1 else ""
+            if masked:  # the traceback as text, masked: the logger would print it raw
+                told = mask("".join(traceback.format_exception(error)), masked).rstrip()
+                ctx.log.warning("failed, asking for redelivery%s: %s", again, told)
+                return Outcome.RETRY
             ctx.log.warning(
                 "failed, asking for redelivery%s: %s: %s",
-                f" (attempt {attempt})" if attempt > 1 else "",
+                again,
                 type(error).__name__,
                 error,
                 exc_info=True,
@@ -201,9 +215,11 @@ class _FunctionRuntime(Generic[P, F]):
         error: BaseException,
         ctx: Context[Any] | None = None,
         faults: list[Envelope] | None = None,
+        masked: Collection[str] = (),
     ) -> Outcome:
         """Publish a fault event for a poison ``message`` (appended to ``faults`` once
-        published); RETRY if even that fails."""
+        published), the ``masked`` values replaced in its error's text; RETRY if even that
+        fails."""
         fault = fault_event(
             subsystem=self.subsystem.name,
             function=self.qualified,
@@ -212,8 +228,10 @@ class _FunctionRuntime(Generic[P, F]):
             clock=self.clock,
             env=self.env,
             key=self._fault_key(message),
+            masked=masked,
         )
         logger = ctx.log if ctx is not None else _log
+        said = mask(str(error), masked)
         try:
             self.publisher.publish(Topic.FAULTS, [to_message(fault)])
         except Exception:
@@ -222,7 +240,7 @@ class _FunctionRuntime(Generic[P, F]):
                 self.qualified,
                 fault.id,
                 message.message_id or "-",
-                error,
+                said,
             )
             return Outcome.RETRY
         if faults is not None:
@@ -230,7 +248,7 @@ class _FunctionRuntime(Generic[P, F]):
         logger.error(
             "poison message recorded as fault %s: %s (fooddelivery faults show %s %s)",
             fault.id,
-            error,
+            said,
             self.subsystem.name,
             fault.id,
         )
@@ -346,7 +364,11 @@ class TriggerRuntime(_FunctionRuntime[P, Trigger]):
                 handler(change, c)
 
         return self._run(
-            steps, ctx, lambda: change_message(change, attempt, self.fn.redact), faults
+            steps,
+            ctx,
+            lambda: change_message(change, attempt, self.fn.redact),
+            faults,
+            redacted_values(change, self.fn.redact),
         )
 
     @property
@@ -439,6 +461,37 @@ def change_message(change: DocumentChange, attempt: int = 1, redact: Sequence[st
         message_id=derive_id(change.collection, change.key, change.version),
         delivery_attempt=attempt,
     )
+
+
+MASKED_FROM = 6
+"""The fewest characters of a redacted value masked in error text (:func:`redacted_values`)."""
+
+
+def redacted_values(change: DocumentChange, paths: Sequence[str]) -> tuple[str, ...]:
+    """The text of every value ``change``'s documents hold at ``paths`` (each string and
+    number within, for a map or a list): what its faults and log lines must not quote.
+    One shorter than :data:`MASKED_FROM` characters is left out: masking it would garble
+    the traceback (a line number), and no token is that short."""
+    found: list[str] = []
+
+    def collect(value: Any) -> None:
+        if isinstance(value, dict):
+            for inner in value.values():
+                collect(inner)
+        elif isinstance(value, list | tuple):
+            for inner in value:
+                collect(inner)
+        elif isinstance(value, str | int | float) and not isinstance(value, bool):
+            text = str(value)
+            found.extend([text] if len(text) >= MASKED_FROM else [])
+
+    for doc in (change.before, change.after):
+        for path in paths if doc is not None else ():
+            holder: Any = doc
+            for part in path.split("."):
+                holder = holder.get(part) if isinstance(holder, dict) else None
+            collect(holder)
+    return tuple(dict.fromkeys(found))
 
 
 def _redacted(doc: Doc | None, paths: Sequence[str], masked: list[str]) -> Doc | None:

@@ -29,7 +29,7 @@ import hashlib
 import json
 import traceback
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -119,8 +119,11 @@ def fault_event(
     clock: Clock,
     env: str = "local",
     key: str | None = None,
+    masked: Collection[str] = (),
 ) -> Envelope:
-    """The fault event for ``message`` that ``function`` rejected with ``error``.
+    """The fault event for ``message`` that ``function`` rejected with ``error``, each of the
+    ``masked`` values (a card token a trigger redacts) replaced in the error's text and
+    traceback by ``[redacted]``: an error may quote what it refused.
 
     Its id derives from the function and ``key``, what identifies the message across
     its deliveries and publications, so a redelivered poison message yields the same
@@ -138,8 +141,8 @@ def fault_event(
         or hashlib.sha256(message.data).hexdigest()
     )
     partition_key = _ordering_key(message.attributes.get("partitionKey") or original)
-    details = _utf8("".join(traceback.format_exception(error))[-MAX_ERROR_CHARS:])
-    said = _utf8(_start_of(str(error)))
+    details = _utf8(mask("".join(traceback.format_exception(error)), masked)[-MAX_ERROR_CHARS:])
+    said = _utf8(_start_of(mask(str(error), masked)))
     body = {
         "function": function,
         "reason": "poison",
@@ -168,6 +171,18 @@ def fault_event(
     # The message in base64 would make a fault event Pub/Sub refuses, and the poison message
     # would be retried until dead-lettered: the fault is kept, its message's data is not.
     return replace(event, body={**body, "message": _data_left_out(kept)})
+
+
+MASK = "[redacted]"
+"""What a masked value reads as in a fault's error text."""
+
+
+def mask(text: str, values: Collection[str]) -> str:
+    """``text`` with every occurrence of each of ``values`` (the longest first, so one
+    that holds another is masked whole) replaced by :data:`MASK`."""
+    for value in sorted((v for v in values if v), key=len, reverse=True):
+        text = text.replace(value, MASK)
+    return text
 
 
 def _ordering_key(key: str) -> str:
