@@ -317,11 +317,12 @@ class LakeContract(ABC):
     def test_unusable_folder_names_are_refused(
         self, lake: AbstractLake, subsystem: str, topic: str
     ) -> None:
-        with pytest.raises(ValueError):
+        refused = "is not a valid lake folder name"
+        with pytest.raises(ValueError, match=refused):
             lake.append(subsystem, topic, records(event(T0)))
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=refused):
             lake.objects(subsystem, topic)
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match=refused):
             lake.objects(subsystem, topic, since_ms=T0)
 
     def test_reading_a_missing_object_raises_lake_error(self, lake: AbstractLake) -> None:

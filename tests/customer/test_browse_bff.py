@@ -706,7 +706,8 @@ def test_a_malformed_page_token_is_refused(catalog: Customer, after: str) -> Non
     assert response.status_code == 400
     fields = response.get_json()["fields"]
     assert list(fields) == ["after"]
-    assert "page token" in fields["after"] or "at most 4096" in fields["after"]
+    # Only a token past 4096 characters is refused for its length, before it is read.
+    assert ("at most 4096" if len(after) > 4096 else "page token") in fields["after"]
 
 
 def test_a_page_token_is_read_once_per_request(

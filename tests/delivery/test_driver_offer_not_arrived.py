@@ -30,7 +30,8 @@ def test_an_accept_that_overtakes_its_offer_is_told_to_retry_and_then_taken(
     assert early.status_code == 404
     assert early.get_json() == {"error": NOT_ARRIVED}
     assert early.headers["Retry-After"] == "1"
-    assert "acceptingOfferId" not in (delivery.store.get("drivers", "dan") or {})
+    dan = delivery.store.get("drivers", "dan")
+    assert dan is not None and "acceptingOfferId" not in dan
     assert delivery.bus("offer-accepted") == []
 
     # AND the same request, sent again once the offer arrived, is taken

@@ -61,7 +61,7 @@ def test_a_crash_frees_the_key() -> None:
     def crash() -> Reply:
         raise RuntimeError("bug in the fake")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="bug in the fake"):
         store.run("k", "first", crash)
 
     assert store.run("k", "other", lambda: ({"id": "y"}, 201)) == (({"id": "y"}, 201), False)

@@ -117,7 +117,7 @@ def test_a_hand_over_that_died_once_the_order_arrived_withdraws_it_when_tried_ag
         raise RuntimeError("the function instance was stopped")
 
     monkeypatch.setattr(FakePointOfSale, "receive", cancelled_meanwhile_then_died)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="the function instance was stopped"):
         forward_to_pos(announced("placed"), ctx)
     monkeypatch.undo()
 

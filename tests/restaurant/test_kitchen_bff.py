@@ -308,7 +308,8 @@ def test_an_open_ticket_queued_before_queued_at_is_listed_once_migrated(
 
     [shown] = queue(kitchen).get_json()["orders"]
     assert (shown["id"], shown["queuedAt"], shown["revision"]) == ("o-1", START, 1)
-    assert "queuedAt" not in (ticket(kitchen, "o-2") or {})
+    finished = ticket(kitchen, "o-2")
+    assert finished is not None and "queuedAt" not in finished
     assert ids(history(kitchen)) == ["o-2"]
 
 
@@ -346,7 +347,8 @@ def test_a_malformed_page_token_is_400_naming_after(
     assert response.status_code == 400
     fields = response.get_json()["fields"]
     assert list(fields) == ["after"]
-    assert "page token" in fields["after"] or "at most 4096" in fields["after"]
+    # Only a token past 4096 characters is refused for its length, before it is read.
+    assert ("at most 4096" if len(after) > 4096 else "page token") in fields["after"]
 
 
 def test_a_restaurant_sees_only_its_own_orders(kitchen: Restaurant) -> None:

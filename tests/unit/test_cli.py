@@ -190,8 +190,9 @@ def test_token_mints_subjects_that_hold_separators(
 
 
 def test_the_top_level_help_is_for_users(capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exited:
         main(["--help"])
+    assert exited.value.code == 0
     out = capsys.readouterr().out
     assert "inspect its topology" in out
     assert "``" not in out and "entry-point" not in out
@@ -426,8 +427,9 @@ def test_every_command_and_argument_says_what_it_is_in_help():
 
 
 def test_the_top_level_help_lists_the_exit_codes(capsys):
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit) as exited:
         main(["--help"])
+    assert exited.value.code == 0
     out = capsys.readouterr().out
     codes = out[out.index("exit codes") :].splitlines()[1:]
     assert [line.split()[0] for line in codes if line[:3].strip()] == [

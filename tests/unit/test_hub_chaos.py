@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -98,9 +99,16 @@ def test_the_environment_turns_chaos_on_with_its_seed(monkeypatch):
         Chaos.from_env()
 
 
-@pytest.mark.parametrize("settings", [{"redeliver": 1.0}, {"replay_depth": 0}, {"tick_ms": -1}])
-def test_settings_out_of_range_are_refused(settings):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"redeliver": 1.0}, "redeliver must be in [0, 1), not 1.0"),
+        ({"replay_depth": 0}, "replay_depth must be at least 1, not 0"),
+        ({"tick_ms": -1}, "tick_ms cannot be negative, not -1"),
+    ],
+)
+def test_settings_out_of_range_are_refused(settings, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
         Chaos(seed=1, **settings)
 
 

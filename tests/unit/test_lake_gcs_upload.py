@@ -93,6 +93,7 @@ def test_two_writers_of_the_same_records_at_once_both_succeed(client: FakeClient
         writer.start()
     for writer in writers:
         writer.join(10)
+    assert not [w for w in writers if w.is_alive()], "a writer never finished"
     assert errors == []
     assert client.fake.objects == {NAME: CONTENT}
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from shared.exceptions import TopologyError
@@ -70,37 +72,47 @@ def test_rules_joined_with_or_select_what_either_selects():
     assert three.matches({"type": "driver-updated"})
 
 
+BAD_QUOTE = """value 'bad"quote' has characters a filter cannot hold"""
+THE_ENVELOPES_OWN = "no event has such a tag, the name is the envelope's own attribute"
+
+
 @pytest.mark.parametrize(
-    "build",
+    ("build", "message"),
     [
-        lambda: on_types("a", status=()),
-        lambda: on_types("a", status=("ok", 'bad"quote')),
-        lambda: AnyOf((on_types("a"),)),
-        lambda: on_types("a") | MATCH_ALL,
-        lambda: (
-            on_types(*[f"event-type-number-{i}" for i in range(5)])
-            | on_types(*[f"other-event-type-{i}" for i in range(5)])
+        (lambda: on_types("a", status=()), "routing rule tag 'status' allows no value"),
+        (lambda: on_types("a", status=("ok", 'bad"quote')), BAD_QUOTE),
+        (lambda: AnyOf((on_types("a"),)), "AnyOf needs two rules or more"),
+        (lambda: on_types("a") | MATCH_ALL, "AnyOf with a rule that matches everything"),
+        (
+            lambda: (
+                on_types(*[f"event-type-number-{i}" for i in range(5)])
+                | on_types(*[f"other-event-type-{i}" for i in range(5)])
+            ),
+            "routing rule filter exceeds 256 bytes",
         ),
     ],
 )
-def test_alternatives_a_filter_cannot_express_fail_fast(build):
-    with pytest.raises(TopologyError):
+def test_alternatives_a_filter_cannot_express_fail_fast(build, message):
+    with pytest.raises(TopologyError, match=re.escape(message)):
         build()
 
 
 @pytest.mark.parametrize(
-    "build",
+    ("build", "message"),
     [
-        lambda: on_types('bad"quote'),
-        lambda: Rule(tags={"not valid": "x"}),
-        lambda: Rule(tags={"type": "x"}),
-        lambda: Rule(tags={"id": "x"}),
-        lambda: on_types("a", partitionKey="o-1"),
-        lambda: on_types(*[f"event-type-number-{i}" for i in range(10)]),
+        (lambda: on_types('bad"quote'), BAD_QUOTE),
+        (lambda: Rule(tags={"not valid": "x"}), "tag 'not valid' is not a valid attribute name"),
+        (lambda: Rule(tags={"type": "x"}), f"tag 'type': {THE_ENVELOPES_OWN}"),
+        (lambda: Rule(tags={"id": "x"}), f"tag 'id': {THE_ENVELOPES_OWN}"),
+        (lambda: on_types("a", partitionKey="o-1"), f"tag 'partitionKey': {THE_ENVELOPES_OWN}"),
+        (
+            lambda: on_types(*[f"event-type-number-{i}" for i in range(10)]),
+            "routing rule filter exceeds 256 bytes",
+        ),
     ],
 )
-def test_rules_a_filter_cannot_express_fail_fast(build):
-    with pytest.raises(TopologyError):
+def test_rules_a_filter_cannot_express_fail_fast(build, message):
+    with pytest.raises(TopologyError, match=re.escape(message)):
         build()
 
 

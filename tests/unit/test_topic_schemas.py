@@ -61,11 +61,14 @@ def test_every_declared_type_is_the_envelopes_own(name):
     if avro == {"type": "map", "values": "string"}:
         assert isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
         wrong: object = {"source": 1}
+        field = f"{name}.source"
     else:
         assert isinstance(value, {"string": str, "long": int}[avro])
         wrong = WRONG_KIND[avro]
-    with pytest.raises(EnvelopeError):
+        field = name
+    with pytest.raises(EnvelopeError) as info:
         Envelope.from_json({**FULL, name: wrong})
+    assert info.value.field == field
 
 
 @pytest.mark.parametrize("optional", ["raw", "metadata"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -47,9 +48,16 @@ def test_the_committed_asyncapi_document_reads_as_a_yaml_reader_reads_it() -> No
 
 
 @pytest.mark.parametrize(
-    "text",
-    ["", "a: [1, 2\n", "a:\n  b: 1\n c: 2\n", "a: 1\n  b: 2\n", "a: plain words\n", "a:\n"],
+    ("text", "message"),
+    [
+        ("", "no YAML value: the text is empty"),
+        ("a: [1, 2\n", "line 1: not a JSON scalar: '[1, 2'"),
+        ("a:\n  b: 1\n c: 2\n", "line 3: unexpected indentation"),
+        ("a: 1\n  b: 2\n", "line 2: unexpected indentation"),
+        ("a: plain words\n", "line 1: not a JSON scalar: 'plain words'"),
+        ("a:\n", "line 2: a value indented by 2 expected"),
+    ],
 )
-def test_other_text_is_refused(text: str) -> None:
-    with pytest.raises(ValueError):
+def test_other_text_is_refused(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
         from_yaml(text)
