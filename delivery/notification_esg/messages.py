@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
-from delivery.events import REVISION, offer_id_of
+from delivery.events import offer_id_of
 from delivery.notification_esg.provider import PushMessage
 
 if TYPE_CHECKING:
@@ -56,29 +55,19 @@ def delivery_update(delivery: Doc, customer_ref: str) -> PushMessage:
 
 
 def new_offer(offer: Doc) -> PushMessage:
-    """The driver's notice of a delivery offered to them (a ``delivery-offered`` body).
-
-    Its data carry the offer's ``revision`` as JSON text (``["<version>",<step>]``), where
-    dispatch announced it in the delivery's course: pushes may arrive out of order, so an app
-    sets aside one whose revision comes before the one it holds for the delivery (versions
-    compared as text, then steps). An offer announced before revisions existed has none.
-    """
+    """The driver's notice of a delivery offered to them."""
     pickup = offer["pickup"]
-    data = {
-        "offerId": offer_id_of(offer["id"], offer["expiresAt"]),
-        "deliveryId": offer["id"],
-        "orderId": offer["orderId"],
-        "expiresAt": str(offer["expiresAt"]),
-    }
-    revision = offer.get(REVISION)
-    if revision is not None:
-        data[REVISION] = json.dumps(revision, separators=(",", ":"))
     return PushMessage(
         kind="driver",
         recipient=offer["driverId"],
         title="New delivery offer",
         body=f"Pick up at {pickup['name']}, {pickup['address']['street']}.",
-        data=data,
+        data={
+            "offerId": offer_id_of(offer["id"], offer["expiresAt"]),
+            "deliveryId": offer["id"],
+            "orderId": offer["orderId"],
+            "expiresAt": str(offer["expiresAt"]),
+        },
     )
 
 

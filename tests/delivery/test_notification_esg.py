@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -13,9 +12,7 @@ import pytest
 import requests
 
 from delivery.dispatch_control.records import OFFER_TIMEOUT_MS
-from delivery.events import revision_order
 from delivery.notification_esg.drivers import driver_updated, heard_offline
-from delivery.notification_esg.messages import new_offer
 from delivery.notification_esg.provider import (
     HttpPushProvider,
     PushCredentialsRefused,
@@ -114,7 +111,6 @@ def test_the_driver_hears_of_a_new_offer(delivery: Delivery) -> None:
     delivery.order("o-1", "accepted")
 
     expires = START + 120_000
-    [(version, step)] = delivery.revisions("delivery-offered")
     assert delivery.push.messages[f"d-o-1:offer:dan:{expires}"] == {
         "id": "msg_2",
         "to": {"kind": "driver", "id": "dan"},
@@ -125,40 +121,8 @@ def test_the_driver_hears_of_a_new_offer(delivery: Delivery) -> None:
             "deliveryId": "d-o-1",
             "orderId": "o-1",
             "expiresAt": str(expires),
-            "revision": f'["{version}",{step}]',
         },
     }
-
-
-def test_an_offer_pushed_carries_the_revision_that_orders_it_after_the_earlier_one(
-    delivery: Delivery,
-) -> None:
-    # GIVEN dan lets his offer run out and, nobody else being near, is offered o-1 again
-    delivery.driver("dan")
-    delivery.order("o-1", "accepted")
-    delivery.system.advance(3 * MINUTE)
-
-    # THEN each push names its offer's revision, so an app holding the second sets aside the
-    # first arriving late
-    pushed = [m["data"] for m in delivery.push.to("driver", "dan") if "offerId" in m["data"]]
-    first, again = ([v, s] for v, s in delivery.revisions("delivery-offered"))
-    assert [json.loads(data["revision"]) for data in pushed] == [first, again]
-    assert revision_order(again) > revision_order(first)
-
-
-def test_an_offer_announced_before_revisions_is_pushed_without_one() -> None:
-    offer = {
-        "id": "d-o-1",
-        "orderId": "o-1",
-        "driverId": "dan",
-        "pickup": {"name": "Trattoria Roma", "address": {"street": "Torstraße 1"}},
-        "expiresAt": START,
-    }
-
-    assert "revision" not in new_offer(offer).data
-    assert new_offer({**offer, "revision": ["000000000007", 1]}).data["revision"] == (
-        '["000000000007",1]'
-    )
 
 
 def test_the_driver_answers_the_offer_the_push_names(delivery: Delivery) -> None:
