@@ -209,5 +209,17 @@ def account_tag(answered: Mapping[str, Any]) -> str:
     as its ``ETag``: a digest of the answer, so that it changes with what the customer sees,
     card included, and with nothing else (the card's token and the revision are never
     shown)."""
+    return _digest(answered)
+
+
+def card_tag(answered: Mapping[str, Any]) -> str:
+    """The opaque tag of the saved card as :class:`Card` answers it (``/me/payment-method``),
+    answered quoted as its ``ETag``: a digest of the answer, as :func:`account_tag`, of the
+    card alone (a profile saved meanwhile leaves it as it was)."""
+    return _digest(answered)
+
+
+def _digest(answered: Mapping[str, Any]) -> str:
+    """A digest of an answer's JSON, the same whatever the order of its keys."""
     text = json.dumps(answered, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -19,7 +19,7 @@ from customer.checkout_bff.models import (
     Checkout,
     CheckoutRequest,
 )
-from customer.checkout_bff.orders import new_order
+from customer.checkout_bff.orders import CHECKOUT_ASKED, DECLINED, new_order
 from customer.checkout_bff.pricing import PricedCart, Unpriceable, price
 from customer.checkout_bff.trigger import RESTORED_FROM
 from shared import ids
@@ -39,6 +39,16 @@ EMPTY_CART_REFUSAL = (
 """Why a checkout of an empty cart is refused: a second click sent without an
 ``Idempotency-Key`` finds the cart the first one ordered gone. The same words for every
 empty cart, so the answer tells nothing of any order."""
+DECLINED_AGAIN_REFUSAL = (
+    "this checkout asks what the one before it asked, whose payment was declined (a second "
+    "click?): nothing was ordered, and the card was not asked again. The dishes are back in "
+    "the cart (GET /cart): to pay for them, name another card or save another, or send the "
+    "checkout with an Idempotency-Key to try the same card again"
+)
+"""Why a checkout without an ``Idempotency-Key`` that repeats one whose payment was declined
+is refused: the decline put the dishes back in the cart, so a second click arriving after it
+would find them there and order them again, asking the processor to charge the card it just
+declined a second time."""
 
 
 def http_app(ports: CustomerPorts) -> flask.Flask:
@@ -86,8 +96,9 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         idempotent=True,
         refusals={
             409: "the cart is empty (an order checked out from it is in the tracking API's "
-            "GET /orders), or the menu changed since it was filled (the cart now holds the "
-            "menu as it is)",
+            "GET /orders), the menu changed since it was filled (the cart now holds the "
+            "menu as it is), or the request repeats, without an Idempotency-Key, the checkout "
+            "whose declined payment put the dishes back in the cart (a second click)",
             422: "the cart cannot be ordered, no delivery address is known or no card is given "
             "or saved, or the restaurant does not deliver to the address",
         },
@@ -109,6 +120,9 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         # The saved card pays as it is now: one changed or removed after checkout does not.
         card = body.payment_method or saved_card_token(store, caller.subject)
         address, card = _delivery_and_payment(body, account, card)
+        asked = fingerprint(body.model_dump(mode="json", by_alias=True), card)
+        if key is None and _repeats_a_decline(store, cart, asked):
+            raise HttpError(409, DECLINED_AGAIN_REFUSAL, {"paymentMethod": "declined"})
         wanted = [(line["menuItemId"], line["quantity"]) for line in cart["items"]]
         priced = _price(store, cart["restaurantId"], wanted)
         if _as_shown(priced.lines, priced.currency) != _as_shown(cart["items"], cart["currency"]):
@@ -125,6 +139,7 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
             ports.clock.now_ms(),
             notify_customer=(account or {}).get("notifications", True),
             checkout_key=key,
+            asked=asked,
         )
         if not store.create(ORDERS, order["id"], order):
             order = store.get(ORDERS, order["id"]) or order  # a concurrent checkout's
@@ -184,6 +199,25 @@ def _first_try(store: AbstractDocumentStore, cart: Doc, key: str | None) -> Doc 
         return None
     order = store.get(ORDERS, source)
     return order if order is not None and order.get("checkoutKey") == key else None
+
+
+def _repeats_a_decline(store: AbstractDocumentStore, cart: Doc, asked: str) -> bool:
+    """Whether a checkout without an ``Idempotency-Key`` asking ``asked`` (the digest of its
+    body and the card that would pay) repeats the one whose order ``cart`` was put back from:
+    one without a key either, which asked the same, and whose payment was declined. A
+    second click that arrives after the decline put the dishes back would otherwise order
+    them again, with the card just declined; a checkout naming another card, after another
+    card was saved, or sent with a key, is the customer's own new try."""
+    source = cart.get(RESTORED_FROM)
+    if source is None:
+        return False
+    order = store.get(ORDERS, source)
+    return (
+        order is not None
+        and order["status"] == DECLINED
+        and order.get("checkoutKey") is None
+        and order.get(CHECKOUT_ASKED) == asked
+    )
 
 
 def _cart_version(restaurant_id: str, priced: PricedCart) -> Doc:

@@ -18,6 +18,10 @@ CANCELLED = "cancelled"
 """Given up before it was placed: the customer cancelled it, or its payment took too long."""
 NEVER_PLACED = frozenset({DECLINED, CANCELLED})
 """The final statuses of an order that never reached Order."""
+CHECKOUT_ASKED = "checkoutAsked"
+"""The field in which an order keeps the digest of what its checkout asked (its request's
+body and the card that pays): a digest, never the token itself, which is forgotten once the
+payment is decided."""
 
 
 def new_order(
@@ -30,6 +34,7 @@ def new_order(
     *,
     notify_customer: bool = True,
     checkout_key: str | None = None,
+    asked: str | None = None,
 ) -> Doc:
     """An order awaiting payment, known outside only by a fresh random ``customerRef``.
 
@@ -43,6 +48,9 @@ def new_order(
     ``notifyCustomer`` is the account's choice at checkout, passed on with the order.
     ``checkoutKey`` is the digest of the checkout request's ``Idempotency-Key`` (``None``
     without one), so that a retry of it still knows the order once its cart was restored.
+    ``checkoutAsked`` is ``asked``, the digest of what the checkout asked (its body and the
+    card that pays), so that the same request sent again without a key, a second click, is
+    told from a new try once a declined payment put the dishes back.
     """
     restaurant = cart.restaurant
     return {
@@ -57,6 +65,7 @@ def new_order(
         "paymentMethod": payment_method,
         "notifyCustomer": notify_customer,
         "checkoutKey": checkout_key,
+        CHECKOUT_ASKED: asked,
         "status": PENDING,
         "createdAt": now_ms,
     }

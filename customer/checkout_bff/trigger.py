@@ -7,7 +7,13 @@ import uuid
 from typing import TYPE_CHECKING
 
 from customer.checkout_bff.models import CARTS, ORDERS
-from customer.checkout_bff.orders import CANCELLED, DECLINED, NEVER_PLACED, PLACED
+from customer.checkout_bff.orders import (
+    CANCELLED,
+    CHECKOUT_ASKED,
+    DECLINED,
+    NEVER_PLACED,
+    PLACED,
+)
 from customer.events import (
     ORDER_CANCELLED,
     ORDER_PAYMENT_DECLINED,
@@ -31,7 +37,7 @@ RESTORED = "cartRestored"
 change delivered again then puts back nothing, whatever the customer did with the cart."""
 RESTORED_FROM = "restoredFrom"
 """Set on a cart put back from an order never placed: that order's id."""
-UNANNOUNCED = ("paymentMethod", "checkoutKey", RESTORED)
+UNANNOUNCED = ("paymentMethod", "checkoutKey", CHECKOUT_ASKED, RESTORED)
 """The order's fields no event carries: the card token, and checkout's own bookkeeping."""
 
 

@@ -31,9 +31,13 @@ first looks the order's authorization up by its reference and adopts the one it
 finds, whatever its status; only if there is none does it authorize anew, lest a
 second authorization leave the first one holding the customer's money. One found
 voided or refunded holds no money: the order is declined for it (reason
-``authorization_voided``, say), never placed to be delivered unpaid. Only an
+``authorization_voided``, say), never placed to be delivered unpaid; so is one found in a
+status that never held any (``requires_action``, say: reason
+``authorization_requires_action``), as the first answer would have declined it. One that
+holds the money (authorized, else captured) is adopted before any of those. Only an
 authorization for the order's amount and currency is adopted; one for another sum
-is a fault for a person, never the order's payment.
+is a fault for a person, never the order's payment, and so is one in a status payments
+cannot tell.
 
 A failure the processor keeps under the key (a 5xx replayed to every retry, as Stripe
 does once a request began to run) ends that request, whatever it did: the retry looks
@@ -74,6 +78,7 @@ from customer.events import (
 )
 from customer.payment_esg.cards import card_token, forget_card
 from customer.payment_esg.processor import (
+    HOLDS_NOTHING,
     KEY_SAFE_WINDOW_MS,
     REACHES,
     Authorization,
@@ -108,6 +113,13 @@ ADOPTABLE = frozenset({"authorized", *REACHES.values()})
 RELEASED = frozenset({"voided", "refunded"})
 """The statuses of an adopted authorization that holds no money any more: the order is declined
 for them (reason ``authorization_voided``, say), never placed."""
+NEVER_HELD = HOLDS_NOTHING - RELEASED
+"""The statuses of an authorization found by reference that never held the money (refused,
+or waiting for a step of the customer's this flow has none of, such as ``requires_action``):
+the payment is declined for it, as the processor's first answer in that status declines it
+(reason ``authorization_requires_action``, say)."""
+HOLDING = ("authorized", "captured")
+"""The statuses of an authorization that holds the money, in the order a look-up adopts them."""
 CANCELLED_FIRST = "order_cancelled"
 """The decline reason when the processor failed the order's authorization, made nothing, and
 the order was cancelled before it could be asked anew."""
@@ -347,7 +359,11 @@ def _authorization(
 
 
 def _taken(payment: Doc, found: Authorization, ctx: Context[CustomerPorts]) -> Doc:
-    """The payment that adopts an authorization found by reference."""
+    """The payment that adopts an authorization found by reference: declined, for the
+    authorization's status, when it never held the money."""
+    if found.status in NEVER_HELD:
+        declined = {"status": "declined", "reason": f"authorization_{found.status}"}
+        return {**payment, "authorizationId": found.authorization_id, **declined}
     at = found.authorized_at_ms
     adopted = {"authorizationId": found.authorization_id, "status": found.status}
     return {**payment, **adopted, "authorizedAt": ctx.clock.now_ms() if at is None else at}
@@ -419,7 +435,8 @@ def _key_may_be_gone(attempt: Doc, ctx: Context[CustomerPorts]) -> bool:
 def _adopted(order: Doc, why: str, ctx: Context[CustomerPorts]) -> Authorization | None:
     """The authorization the processor holds for the order, found by its reference (looked
     up as ``why`` says): of those for the order's amount and currency, the oldest still
-    authorized, else the oldest; ``None`` when there is none by the reference."""
+    authorized, else the oldest captured, else the oldest; ``None`` when there is none by the
+    reference. One in a status payments cannot tell is a fault for a person."""
     order_id = order["id"]
     found = ctx.ports.payments.find(order_id)
     if not found:
@@ -432,8 +449,11 @@ def _adopted(order: Doc, why: str, ctx: Context[CustomerPorts]) -> Authorization
             f"({listed}) hold none of its {order['total']} {order['currency']}: settle them "
             "by hand"
         )
-    adopted = next((a for a in fitting if a.status == "authorized"), fitting[0])
-    if adopted.status not in ADOPTABLE:
+    holding = sorted(
+        (a for a in fitting if a.status in HOLDING), key=lambda a: HOLDING.index(a.status)
+    )
+    adopted = holding[0] if holding else fitting[0]
+    if adopted.status not in ADOPTABLE | NEVER_HELD:
         raise BusinessRuleViolation(
             f"order {order_id}: {why}, and the authorization found by reference {order_id}, "
             f"{adopted.authorization_id}, is {adopted.status}: settle it by hand"

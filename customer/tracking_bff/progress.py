@@ -15,7 +15,9 @@ says to keep its events; none once the order ended undelivered.
 
 The driver and their location are those of Delivery's latest status, by its ``revision``
 as Delivery's contract says (a status it published again after a later one is set aside),
-and by ``changedAt`` for a status published before Delivery added it.
+and by ``changedAt`` for a status published before Delivery added it. The greatest
+``revision`` heard is kept whatever comes between: a status without one, taken by its time,
+never lets a status Delivery published again after a later one back in.
 """
 
 from __future__ import annotations
@@ -64,8 +66,9 @@ DELIVERY_STEPS = frozenset({"assigned", "released"})
 """The delivery's own steps, which show as its driver only; ``picked-up`` and ``delivered``
 are steps of the order too."""
 DELIVERY_REVISION = "deliveryRevision"
-"""The field in which a view keeps the ``revision`` of the delivery status its driver and
-location come from (``None``: that status had none, or none was taken yet)."""
+"""The field in which a view keeps the greatest ``revision`` of the delivery's statuses heard
+(``None``: none had one yet; in a view stored before it was the greatest, the revision of
+the status its driver came from, or ``None`` when that had none)."""
 READY_BY_FROM = "readyByFrom"
 """The field in which a view keeps ``{status, changedAt}`` of the Order event its
 ``readyBy`` comes from: the latest applied."""
@@ -246,8 +249,10 @@ def _delivery(view: Doc, event: Envelope) -> Doc:
     delivery = event.body
     at = delivery["changedAt"]
     if _later_delivery(view, delivery):
-        taken = {"deliveryChangedAt": at, DELIVERY_REVISION: delivery.get("revision")}
-        view = {**view, **_bringing(view, delivery), **taken}
+        view = {**view, **_bringing(view, delivery), "deliveryChangedAt": at}
+    revision, heard = delivery.get("revision"), view.get(DELIVERY_REVISION)
+    if revision is not None and (heard is None or revision > heard):
+        view = {**view, DELIVERY_REVISION: revision}
     if delivery["status"] in DELIVERY_STEPS:
         return _unattended(view)
     return _unattended(advance(view, delivery["status"], at))
@@ -256,15 +261,18 @@ def _delivery(view: Doc, event: Envelope) -> Doc:
 def _later_delivery(view: Doc, delivery: Doc) -> bool:
     """Whether the delivery status ``delivery`` comes after the one the view's driver is from.
 
-    By ``revision`` when both have one, as Delivery's contract orders its statuses: two
-    share a ``changedAt`` when Delivery hands the order from one driver to the next (the
-    first one's ``released`` and the next one's ``assigned``), and a status may come again
-    after a later one, so a repeated ``released`` must not hide the driver who came after
-    it. Otherwise by ``changedAt``, the later (or the same) time taken.
+    By ``revision`` when it has one and one was heard before, as Delivery's contract orders
+    its statuses: two share a ``changedAt`` when Delivery hands the order from one driver to
+    the next (the first one's ``released`` and the next one's ``assigned``), and a status may
+    come again after a later one, so a repeated ``released`` must not hide the driver who
+    came after it: after the greatest heard, even when a status without one was taken since
+    (by its time), so that a status published again stays set aside. Otherwise (a status
+    published before Delivery added ``revision``, or the first with one) by ``changedAt``,
+    the later (or the same) time taken.
     """
-    revision, taken = delivery.get("revision"), view.get(DELIVERY_REVISION)
-    if revision is not None and taken is not None:
-        return bool(revision > taken)
+    revision, heard = delivery.get("revision"), view.get(DELIVERY_REVISION)
+    if revision is not None and heard is not None:
+        return bool(revision > heard)
     return bool(delivery["changedAt"] >= view["deliveryChangedAt"])
 
 

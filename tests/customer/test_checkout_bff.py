@@ -617,6 +617,65 @@ def test_a_second_click_without_idempotency_key_points_to_the_orders(shop: Custo
     assert len(orders(shop)) == 1
 
 
+DECLINED_VISA = {"token": DECLINED_CARD, "brand": "visa", "last4": "0002"}
+
+
+def authorizations(shop: Customer) -> int:
+    """How many times the processor was asked to authorize a payment."""
+    return len([c for c in shop.processor.calls if c["path"] == "/v1/authorizations"])
+
+
+@pytest.mark.parametrize("body", [{}, {"paymentMethod": DECLINED_CARD}], ids=["saved", "named"])
+def test_a_second_click_after_the_payment_was_declined_orders_nothing_again(
+    shop: Customer, body: dict[str, Any]
+) -> None:
+    # GIVEN a checkout sent without an Idempotency-Key, whose payment was declined before the
+    # app's second click arrived: the dishes are back in the cart
+    shop.sign_up(card=DECLINED_VISA)
+    shop.fill_cart()
+    first = checkout(shop, body)
+    assert first.status_code == 201
+    assert shop.doc("orders", first.get_json()["orderId"])["status"] == "payment-declined"
+    assert cart(shop) == PRICED
+
+    # WHEN the second click arrives, the same request again
+    again = checkout(shop, body)
+
+    # THEN it is refused, saying why and how to pay: no second order, the card not asked again
+    assert again.status_code == 409, again.get_json()
+    assert "second click" in again.get_json()["error"]
+    assert first.get_json()["orderId"] not in again.get_json()["error"]
+    assert [o["id"] for o in orders(shop)] == [first.get_json()["orderId"]]
+    assert authorizations(shop) == 1
+    assert cart(shop) == PRICED
+
+
+@pytest.mark.parametrize("new_try", ["another-card", "another-saved-card", "with-a-key"])
+def test_after_a_decline_the_customers_new_try_orders_the_dishes(
+    shop: Customer, new_try: str
+) -> None:
+    # GIVEN a checkout without an Idempotency-Key whose payment was declined
+    shop.sign_up(card=DECLINED_VISA)
+    shop.fill_cart()
+    declined = checkout(shop).get_json()["orderId"]
+
+    # WHEN the customer tries again: another card, another saved, or the same with a key
+    if new_try == "another-card":
+        response = checkout(shop, {"paymentMethod": "pm_card_visa"})
+    elif new_try == "another-saved-card":
+        card = {"token": "pm_card_visa", "brand": "visa", "last4": "4242"}
+        assert shop.call("account-bff", "PUT", "/me/payment-method", card).status_code == 200
+        response = checkout(shop)
+    else:
+        response = checkout(shop, key="try-again")
+
+    # THEN a new order is made and its payment asked for
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["orderId"] != declined
+    assert len(orders(shop)) == 2
+    assert authorizations(shop) == 2
+
+
 def test_checkout_without_address_or_card_names_what_is_missing(shop: Customer) -> None:
     shop.call("account-bff", "PUT", "/me", {"name": "Alice", "email": "alice@example.com"})
     shop.fill_cart()

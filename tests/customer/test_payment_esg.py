@@ -893,6 +893,67 @@ def test_an_authorization_found_released_declines_an_order_still_pending(
     assert shop.faults() == []
 
 
+@pytest.mark.parametrize("status", ["requires_action", "failed"])
+def test_an_authorization_found_that_never_held_the_money_declines_the_order(
+    shop: Customer, status: str
+) -> None:
+    # GIVEN the processor's answer to an order's authorization was lost (its attempt noted
+    # before attempts kept their card and time), and what the request made holds nothing: it
+    # waits for a step of the customer's this flow has none of (3-D Secure), or it failed
+    shop.sign_up()
+    shop.fill_cart()
+    shop.processor.lost_answers = 1
+
+    def never_held() -> None:
+        as_before_attempts_kept_their_card(shop)
+        shop.processor.authorizations["auth-1"]["status"] = status
+
+    after_the_first_authorize_call(shop, never_held)
+
+    # WHEN payment-esg tries again and finds it by the order's reference
+    order_id = checkout(shop)
+
+    # THEN the order is declined for it, as the processor's first answer in that status
+    # declines it: no fault, nothing authorized anew, never placed
+    assert len(authorize_calls(shop)) == 1
+    assert payment(shop, order_id)["status"] == "declined"
+    [declined] = shop.events("payment-declined")
+    assert declined.body == {"orderId": order_id, "reason": f"authorization_{status}"}
+    assert shop.doc("orders", order_id)["status"] == "payment-declined"
+    assert shop.events("payment-authorized") == []
+    assert shop.faults() == []
+
+
+def test_an_authorization_found_holding_the_money_is_adopted_before_one_that_never_did(
+    shop: Customer,
+) -> None:
+    # GIVEN the first request's authorization waits for the customer, and a person made
+    # another one for the order (by its reference), captured at once
+    shop.sign_up()
+    shop.fill_cart()
+    shop.processor.lost_answers = 1
+
+    def another_captured() -> None:
+        as_before_attempts_kept_their_card(shop)
+        first = shop.processor.authorizations["auth-1"]
+        first["status"] = "requires_action"
+        shop.processor.authorizations["auth-2"] = {**first, "id": "auth-2", "status": "captured"}
+
+    after_the_first_authorize_call(shop, another_captured)
+
+    # WHEN payment-esg tries again and finds both by the order's reference
+    order_id = checkout(shop)
+
+    # THEN it pays with the one that holds the money, never declining an order paid for
+    assert (payment(shop, order_id)["authorizationId"], payment(shop, order_id)["status"]) == (
+        "auth-2",
+        "captured",
+    )
+    assert shop.doc("orders", order_id)["status"] == "placed"
+    assert shop.events("payment-declined") == []
+    assert shop.faults() == []
+
+
 @pytest.mark.parametrize(
     ("order_status", "settled", "event"),
     [("delivered", "captured", "payment-captured"), ("cancelled", "voided", "payment-voided")],

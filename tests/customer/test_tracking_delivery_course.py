@@ -104,3 +104,38 @@ def test_delivery_esg_passes_on_the_revision_tracking_orders_the_hand_over_by(
     shop.delivery(order_id, "released", driver=dan, revision="0002/01", **handed_over)
 
     assert driver(shop, order_id) == EVA
+
+
+def test_a_status_without_a_revision_keeps_the_greatest_revision_heard(shop: Customer) -> None:
+    """An older producer's status (no ``revision``) taken by its time after the hand-over
+    does not make tracking forget where the hand-over put Eva."""
+    # GIVEN Dan handed the order over to Eva in one millisecond
+    order_id = shop.place_order()
+    delivery(shop, order_id, "assigned", DAN, START + 1, revision="0001/01")
+    delivery(shop, order_id, "released", DAN, START + 2, revision="0002/01")
+    delivery(shop, order_id, "assigned", EVA, START + 2, revision="0002/02")
+    # AND an older producer published Eva's assignment again, without a revision
+    delivery(shop, order_id, "assigned", EVA, START + 2)
+    assert driver(shop, order_id) == EVA
+
+    # WHEN Dan's release is published again
+    delivery(shop, order_id, "released", DAN, START + 2, revision="0002/01")
+
+    # THEN Eva still shows as bringing the order
+    assert driver(shop, order_id) == EVA
+    assert shop.doc("tracking", order_id)["deliveryRevision"] == "0002/02"
+
+
+def test_statuses_without_a_revision_after_ones_with_it_are_ordered_by_time(
+    shop: Customer,
+) -> None:
+    order_id = shop.place_order()
+    delivery(shop, order_id, "assigned", DAN, START + 1, revision="0001/01")
+    delivery(shop, order_id, "released", DAN, START + 2, revision="0002/01")
+
+    delivery(shop, order_id, "assigned", DAN, START + 1)  # older: set aside
+    assert driver(shop, order_id) is None
+    delivery(shop, order_id, "assigned", EVA, START + 3)  # later: taken
+    assert driver(shop, order_id) == EVA
+    delivery(shop, order_id, "released", DAN, START + 2, revision="0002/01")  # again
+    assert driver(shop, order_id) == EVA
