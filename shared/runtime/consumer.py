@@ -58,6 +58,7 @@ from shared.hub.message import (
 from shared.logs import event_logger
 from shared.runtime.context import Context
 from shared.runtime.faults import (
+    REDACTED,
     fault_event,
     fault_record,
     mask,
@@ -429,8 +430,6 @@ class ScheduleRuntime(_FunctionRuntime[P, Schedule]):
         return "tick"
 
 
-REDACTED = "[redacted]"
-"""What a redacted field of a stored change holds."""
 REDACTED_ATTRIBUTE = "redacted"
 """The attribute of a stored change naming (comma-separated) the fields it holds masked:
 handed back, the trigger would run on :data:`REDACTED` in place of their values."""

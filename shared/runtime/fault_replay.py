@@ -19,6 +19,7 @@ That function gets the message back the way it came first:
 from __future__ import annotations
 
 import hashlib
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -27,8 +28,8 @@ from typing import TYPE_CHECKING
 from shared.exceptions import EnvelopeError, KitError
 from shared.hub.message import push_json
 from shared.runtime.change_events import StoredChange, cloudevent_headers, document_event_data
-from shared.runtime.consumer import REDACTED, REDACTED_ATTRIBUTE
-from shared.runtime.faults import NOT_KEPT, message_from_json
+from shared.runtime.consumer import REDACTED_ATTRIBUTE
+from shared.runtime.faults import REDACTED, data_left_out, message_from_json
 from shared.stores.eventarc import CONTENT_TYPE, PROTOBUF
 from shared.topology.model import (
     Consumer,
@@ -98,14 +99,16 @@ class ReplayRequest:
 
 
 def origin(topology: Subsystem, doc: Doc) -> Origin:
-    """The function that refused the fault ``doc``; :class:`NoWayBack` if there is none now."""
+    """The function that refused the fault ``doc``; :class:`NoWayBack` if there is none now,
+    or if its message was stored without its data (:func:`not_kept`)."""
+    left_out = not_kept(topology, doc)
+    if left_out is not None:
+        raise NoWayBack(left_out)
+    return _refuser(topology, doc)
+
+
+def _refuser(topology: Subsystem, doc: Doc) -> Origin:
     function = str(doc.get("function") or "")
-    not_kept = doc.get("message", {}).get(NOT_KEPT)
-    if not_kept:
-        raise NoWayBack(
-            f"fault {doc.get('id')}: its message ({doc['message'].get('bytes')} bytes) was "
-            f"{not_kept}, so it cannot be handed back"
-        )
     if not function:
         raise NoWayBack(
             f"fault {doc.get('id')}: its message was published straight onto {topology.name}'s "
@@ -162,3 +165,61 @@ def replay_request(found: Origin, project: str, doc: Doc) -> ReplayRequest:
     if way is Way.TICK:
         return ReplayRequest(b"")
     raise NoWayBack(f"fault {doc.get('id')}: {found.qualified} reads the bus; publish it there")
+
+
+def not_kept(topology: Subsystem, doc: Doc) -> str | None:
+    """Why the fault ``doc`` cannot be handed back when its record holds no data of its
+    message (too large to keep: :func:`~shared.runtime.faults.data_left_out`), and the other
+    way the message can reach its function again; ``None`` when the record holds the data.
+
+    A bus consumer's event is in the subsystem's event lake, an ingress's came from the
+    sister's (its egress passes it on again): ``fooddelivery lake replay`` publishes it
+    again, its id unchanged. A trigger runs again when its document is written again.
+    """
+    left_out = data_left_out(doc)
+    if left_out is None:
+        return None
+    fault_id = str(doc.get("id"))
+    why = f"fault {fault_id}: {left_out}, so it cannot be handed back"
+    try:
+        way_back = _another_way(topology, _refuser(topology, doc), doc["message"])
+    except NoWayBack:
+        return why
+    close = f"`fooddelivery faults drop {topology.name} {shlex.quote(fault_id)} --reason TEXT`"
+    return f"{why}; {way_back}; then close the fault with {close}"
+
+
+def _another_way(topology: Subsystem, found: Origin, message: Doc) -> str:
+    """How the message ``found`` refused reaches it again, other than from its fault."""
+    attributes = message.get("attributes") or {}
+    way = found.way
+    if way is Way.CLOUDEVENT:
+        assert isinstance(found.function, Trigger)
+        document = attributes.get("document")
+        which = f"{found.function.collection}/{document}" if document else "its document"
+        return f"write {which} again to have {found.qualified} run on it"
+    if way is Way.TICK:
+        return f"{found.qualified} runs again on its next tick"
+    assert isinstance(found.function, Consumer)
+    subsystem = found.function.channel.subsystem or topology.name
+    options = "".join(
+        f" --{option} {shlex.quote(attributes[attribute])}"
+        for option, attribute in (("type", "type"), ("key", "partitionKey"))
+        if attributes.get(attribute) and (way is Way.BUS or option == "key")
+    )
+    command = f"`fooddelivery lake replay {subsystem} --since TIME{options}`"
+    published = message.get("publishTime")
+    when = f" (it was published at {published})" if published else ""
+    if way is Way.BUS:
+        where = f"its event is in {topology.name}'s event lake: publish it on the bus again"
+        seen = f", event {attributes['id']} among them" if attributes.get("id") else ""
+    else:  # an ingress's event is the sister's egress's, from the sister's own
+        where = (
+            f"it came from {subsystem}'s external topic: publish it from {subsystem}'s event "
+            f"lake again, and {subsystem}'s egress passes it on to {topology.name}"
+        )
+        seen = ""
+    return (
+        f"{where} with {command}, TIME at or before the event's own time{when}, with "
+        f"--dry-run first to see what would go{seen} (consumers skip what they processed)"
+    )

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.envelope import MAX_ATTRIBUTE_BYTES, Envelope, derive_id
-from shared.exceptions import EnvelopeError, InvalidDocument
+from shared.exceptions import EnvelopeError, InvalidDocument, KitError
 from shared.hub.message import (
     ATTRIBUTE_ID,
     DEAD_LETTER_PREFIX,
@@ -123,7 +123,7 @@ def fault_event(
 ) -> Envelope:
     """The fault event for ``message`` that ``function`` rejected with ``error``, each of the
     ``masked`` values (a card token a trigger redacts) replaced in the error's text and
-    traceback by ``[redacted]``: an error may quote what it refused.
+    traceback by :data:`REDACTED`: an error may quote what it refused.
 
     Its id derives from the function and ``key``, what identifies the message across
     its deliveries and publications, so a redelivered poison message yields the same
@@ -173,15 +173,16 @@ def fault_event(
     return replace(event, body={**body, "message": _data_left_out(kept)})
 
 
-MASK = "[redacted]"
-"""What a masked value reads as in a fault's error text."""
+REDACTED = "[redacted]"
+"""What a masked value reads as: in a fault's error text (:func:`mask`), and in place of a
+redacted field of a stored document change (:func:`shared.runtime.consumer.change_message`)."""
 
 
 def mask(text: str, values: Collection[str]) -> str:
     """``text`` with every occurrence of each of ``values`` (the longest first, so one
-    that holds another is masked whole) replaced by :data:`MASK`."""
+    that holds another is masked whole) replaced by :data:`REDACTED`."""
     for value in sorted((v for v in values if v), key=len, reverse=True):
-        text = text.replace(value, MASK)
+        text = text.replace(value, REDACTED)
     return text
 
 
@@ -428,6 +429,19 @@ NOT_KEPT = "notKept"
 """The field of a stored message whose data was too large to keep: why."""
 
 
+class MessageNotKept(KitError):
+    """A fault's message was stored without its data (:data:`NOT_KEPT`): it cannot go back."""
+
+
+def data_left_out(doc: Doc) -> str | None:
+    """Why the fault record ``doc`` holds no data of its message (``too large to keep``,
+    with its size), so that its message cannot be handed back; ``None`` when it holds it."""
+    message = doc.get("message")
+    if not isinstance(message, dict) or not message.get(NOT_KEPT):
+        return None
+    return f"its message ({message.get('bytes', '?')} bytes) was {message[NOT_KEPT]}"
+
+
 def without_data(doc: Doc) -> Doc:
     """The fault record ``doc`` with its message's data left out (its size and SHA-256
     noted) and its error's text made storable: what a store that refused ``doc`` keeps."""
@@ -554,11 +568,15 @@ def resubmit(store: AbstractDocumentStore, publisher: AbstractPublisher, fault_i
     was recorded again since it was read here: a consumer that refused the message once
     more before the mark leaves it open, as one that refuses it after the mark reopens it.
     The record keeps the latest :data:`MAX_MARKS` message ids, and drops its message's data
-    if the mark would make it too large for its document (:func:`without_data`).
+    if the mark would make it too large for its document (:func:`without_data`). Raises
+    :class:`MessageNotKept` if the record holds no data of the message (:func:`data_left_out`).
     """
     doc = store.get(FAULTS_COLLECTION, fault_id)
     if doc is None:
         raise KeyError(f"no fault {fault_id!r}")
+    left_out = data_left_out(doc)
+    if left_out is not None:
+        raise MessageNotKept(f"fault {fault_id}: {left_out}, so it cannot be published again")
     seen = recurrences(doc)
     message = message_from_json(doc["message"])
     [message_id] = publisher.publish(Topic.BUS, [replace(message, message_id="", publish_time="")])

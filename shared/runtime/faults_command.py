@@ -61,6 +61,7 @@ from shared.runtime.fault_replay import (
     Origin,
     ReplayRequest,
     Way,
+    not_kept,
     origin,
     replay_request,
 )
@@ -68,6 +69,7 @@ from shared.runtime.faults import (
     DROPPED,
     FAULTS_COLLECTION,
     NOT_KEPT,
+    MessageNotKept,
     claim,
     claimed,
     drop,
@@ -79,7 +81,7 @@ from shared.runtime.faults import (
 )
 from shared.runtime.operator import connect
 from shared.settings import PREFIX, Settings
-from shared.stores.base import Doc, Where
+from shared.stores.base import MAX_IN_VALUES, Doc, Where
 from shared.system import load_subsystems
 
 if TYPE_CHECKING:
@@ -111,7 +113,9 @@ anything is handed back, when a named fault has no way back). A bus consumer's f
 marked resubmitted once the bus took it: a consumer refusing it again reopens it later
 (see `faults list`). A named fault that is resubmitted or dropped already (no function
 refused it since) is left alone, said so on stderr, unless --force hands it back again.
-A fault another command is handing back right now is left alone, --force or not.
+A fault another command is handing back right now is left alone, --force or not. A fault
+whose message was too large to keep has none to hand back: the command says how else it
+reaches its function (`fooddelivery lake replay`, or its document written again).
 """
 
 
@@ -263,6 +267,9 @@ def _list(args: argparse.Namespace) -> int:
     app = _app(args.subsystem)
     where = [] if args.status == "all" else [Where("status", "==", args.status)]
     functions = _function_names(app, args.function) if args.function else None
+    if functions is not None and len(functions) <= MAX_IN_VALUES:
+        # read the function's faults only: equality conditions need no composite index
+        where.append(Where("function", "in", sorted(functions)))
     now = _now_ms()
     with _connected(args.subsystem) as (store, _):
         documents = store.query(FAULTS_COLLECTION, where)
@@ -372,7 +379,7 @@ def _when(ms: int | None) -> str:
 
 
 def _show(args: argparse.Namespace) -> int:
-    _app(args.subsystem)
+    app = _app(args.subsystem)
     with _connected(args.subsystem) as (store, _):
         doc = _fault(store, args.subsystem, args.fault_id)
     error = dict(doc.get("error", {}))
@@ -383,15 +390,18 @@ def _show(args: argparse.Namespace) -> int:
     if args.json:  # one document, whole: the details in its error
         record = {**doc, "error": {**error, "details": details}, "message": message}
         print(json.dumps(record, ensure_ascii=True, default=str))
-        return 0
-    record = {**doc, "error": error, "message": message}
-    # A lone surrogate (refused data may hold one, escaped) is printed as its JSON escape,
-    # and so is any control or format character.
-    shown = json.dumps(record, indent=2, ensure_ascii=False, default=str)
-    print(_printable(shown, keep="\n"))
-    if details:
-        shown_details = _printable(str(details).rstrip(), keep="\n\t")
-        print(f"\nerror details:\n{shown_details}")
+    else:
+        record = {**doc, "error": error, "message": message}
+        # A lone surrogate (refused data may hold one, escaped) is printed as its JSON
+        # escape, and so is any control or format character.
+        shown = json.dumps(record, indent=2, ensure_ascii=False, default=str)
+        print(_printable(shown, keep="\n"))
+        if details:
+            shown_details = _printable(str(details).rstrip(), keep="\n\t")
+            print(f"\nerror details:\n{shown_details}")
+    left_out = not_kept(app.topology, doc)
+    if left_out is not None:  # the record is shown all the same: exit 0
+        print(_printable(f"note: {left_out}"), file=sys.stderr)
     return 0
 
 
@@ -469,7 +479,7 @@ def _resubmit(args: argparse.Namespace) -> int:
                 plans[doc["id"]] = str(error)
         refusals = [why for why in plans.values() if isinstance(why, str)]
         if refusals and not args.all_open:  # nothing is handed back unless all can be
-            raise FaultsError("; ".join(refusals))
+            raise FaultsError(_printable("; ".join(refusals)))
         left_open = 0
         with replay_session() as session:
             for doc in chosen:
@@ -486,6 +496,9 @@ def _resubmit(args: argparse.Namespace) -> int:
                         continue
                     except (FaultsError, ReplayError) as error:
                         why = f"fault {doc['id']}: {error}"
+                    except MessageNotKept as error:  # its data left out since it was read
+                        now = store.get(FAULTS_COLLECTION, doc["id"]) or doc
+                        why = not_kept(app.topology, now) or str(error)
                     finally:  # a fault marked handed back holds no claim any more
                         release(store, doc["id"], token)
                 print(_printable(f"left open: {why}"), file=sys.stderr)

@@ -126,3 +126,20 @@ def test_what_a_stranger_sent_reaches_no_terminal_as_control_characters(order, c
     record, details = shown.split("\nerror details:\n")
     assert "bad note \\u001b]0;owned" in details
     assert json.loads(record)["error"]["message"] == f"bad note {sent}"
+
+
+def test_list_by_function_reads_that_functions_faults_only(three, order, capsys, monkeypatch):
+    # GIVEN a query that notes how many faults the store hands over
+    query, read = order.store.query, []
+
+    def noted(*args, **kwargs):
+        found = query(*args, **kwargs)
+        read.extend(found)
+        return found
+
+    monkeypatch.setattr(order.store, "query", noted)
+
+    # WHEN the ingress's faults are listed THEN the store hands over its fault alone
+    assert main(["faults", "list", "order", "--function", FROM_RESTAURANT]) == 0
+    assert listed(capsys) == [three[2]]
+    assert [doc.key for doc in read] == [three[2]]
