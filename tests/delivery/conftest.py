@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import flask
 import pytest
 
+from delivery.dispatch_control.drivers import FOLLOW_EVERY_MS
 from delivery.events import offer_id_of
 from delivery.topology import APP, TOPOLOGY
 from shared.auth import Actor, LocalIssuer, Principal
 from shared.clock import ManualClock
 from shared.envelope import Envelope, new_event
+from shared.exceptions import PublishError
 from shared.http import WsgiTransport
 from shared.hub.message import Message, from_message
 from shared.runtime import consumer
@@ -22,7 +25,7 @@ from shared.stores import InMemoryDocumentStore
 from shared.topology import Topic
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator, Sequence
 
     from flask.testing import FlaskClient
     from werkzeug.test import TestResponse
@@ -277,6 +280,20 @@ def withdrawn_o9(expires_at: int | None, timestamp: int) -> Envelope:
     return new_event("offer-withdrawn", "delivery", body, partition_key="o-9", timestamp=timestamp)
 
 
+def status_announced(status: str, order_id: str = "o-1") -> Envelope:
+    """dispatch's ``delivery-status-changed`` of dan's delivery of the order, with no
+    ``revision`` (as announced before revisions existed)."""
+    body = {
+        "id": f"d-{order_id}",
+        "orderId": order_id,
+        "status": status,
+        "driver": {"id": "dan", "name": "Dan"},
+        "location": None,
+        "changedAt": START,
+    }
+    return new_event("delivery-status-changed", "delivery", body, partition_key=order_id)
+
+
 def offer_then_accept(delivery: Delivery, order_id: str, driver: str) -> None:
     """The order is accepted and ``driver``, the only one near, takes it."""
     delivery.order(order_id, "accepted")
@@ -356,3 +373,38 @@ def reassigned_before_the_hand_back_is_announced(
     delivery.call("PUT", "/me/status", "eve", {"online": True})  # eve is offered the delivery
     assert delivery.answer("d-o-1", "accept", "eve").status_code == 200
     return deliver_late
+
+
+@contextmanager
+def external_topic_down(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Within the block order-esg's egress cannot publish (each publication raises
+    :class:`PublishError`, as when the external topic is unavailable); every other function
+    publishes as ever."""
+    real = consumer.ConsumerRuntime._publish
+
+    def external_down(
+        self: consumer.ConsumerRuntime[Any], emitted: Sequence[tuple[Topic, Envelope]]
+    ) -> None:
+        if self.qualified == "delivery/order-esg/egress":
+            raise PublishError("the external topic is unavailable")
+        real(self, emitted)
+
+    monkeypatch.setattr(consumer.ConsumerRuntime, "_publish", external_down)
+    try:
+        yield
+    finally:
+        monkeypatch.setattr(consumer.ConsumerRuntime, "_publish", real)
+
+
+def picked_up_unpublished(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch, *locations: dict[str, float]
+) -> None:
+    """dan takes o-1 (that is published), then picks it up and reports ``locations`` (each
+    after the time he is followed at) while order-esg's egress cannot publish."""
+    delivery.driver("dan")
+    offer_then_accept(delivery, "o-1", "dan")
+    with external_topic_down(monkeypatch):
+        delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
+        for location in locations:
+            delivery.clock.advance(FOLLOW_EVERY_MS)
+            delivery.call("PUT", "/me/location", "dan", location)

@@ -42,6 +42,7 @@ from tests.delivery.conftest import (
     delivered_before_the_pickup_is_announced,
     offer_then_accept,
     reassigned_before_the_hand_back_is_announced,
+    status_announced,
 )
 from tests.delivery.held import hold_event
 
@@ -230,16 +231,7 @@ def test_a_repeated_status_event_notifies_once(delivery: Delivery) -> None:
 
 
 def test_a_status_of_an_order_never_seen_ends_as_a_fault(delivery: Delivery) -> None:
-    body = {
-        "id": "d-o-7",
-        "orderId": "o-7",
-        "status": "assigned",
-        "driver": {"id": "dan", "name": "Dan"},
-        "location": None,
-        "changedAt": START,
-    }
-
-    delivery.inject(new_event("delivery-status-changed", "delivery", body, partition_key="o-7"))
+    delivery.inject(status_announced("assigned", "o-7"))
 
     [fault] = [f for f in delivery.faults() if f["function"] == "notification-esg-push"]
     assert (fault["reason"], fault["deliveryAttempt"]) == ("dead-letter", 15)

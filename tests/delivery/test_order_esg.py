@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from delivery.contracts import DeliveryStatusChanged
 from delivery.dispatch_control.drivers import FOLLOW_EVERY_MS
 from delivery.order_esg.egress import course
-from shared.envelope import Envelope, new_event
-from shared.exceptions import PublishError
-from shared.runtime import consumer
+from shared.envelope import new_event
 from shared.topology import Topic
 from tests.delivery.conftest import (
     HOME,
@@ -24,11 +22,10 @@ from tests.delivery.conftest import (
     delivered_before_the_pickup_is_announced,
     hold_change,
     offer_then_accept,
+    picked_up_unpublished,
     reassigned_before_the_hand_back_is_announced,
+    status_announced,
 )
-
-if TYPE_CHECKING:
-    from collections.abc import Sequence
 
 
 def test_an_order_status_change_becomes_order_updated_with_only_what_delivery_needs(
@@ -144,17 +141,7 @@ def test_delivery_status_changes_are_published_as_the_v1_contract(delivery: Deli
 def test_an_internal_status_the_contract_does_not_know_becomes_a_fault(
     delivery: Delivery,
 ) -> None:
-    body = {
-        "id": "d-o-1",
-        "orderId": "o-1",
-        "status": "searching",
-        "driver": {"id": "dan", "name": "Dan"},
-        "location": None,
-        "changedAt": START,
-    }
-    event = new_event("delivery-status-changed", "delivery", body, partition_key="o-1")
-
-    delivery.inject(event)
+    delivery.inject(status_announced("searching"))
 
     assert delivery.events[Topic.EXTERNAL] == []
     [fault] = [f for f in delivery.faults() if f["function"] == "delivery/order-esg/egress"]
@@ -312,15 +299,7 @@ def test_a_status_heard_again_is_published_again_as_the_same_events(delivery: De
 def test_a_status_announced_before_revisions_existed_is_published_as_it_comes(
     delivery: Delivery,
 ) -> None:
-    body = {
-        "id": "d-o-1",
-        "orderId": "o-1",
-        "status": "assigned",
-        "driver": {"id": "dan", "name": "Dan"},
-        "location": None,
-        "changedAt": START,
-    }
-    delivery.inject(new_event("delivery-status-changed", "delivery", body, partition_key="o-1"))
+    delivery.inject(status_announced("assigned"))
 
     assert delivery.statuses() == [("assigned", "dan")]
 
@@ -354,18 +333,7 @@ def test_a_status_whose_publication_failed_for_good_is_not_taken_as_told(
 ) -> None:
     # GIVEN the pickup's publication fails until its delivery is dead-lettered (a fault to
     # resubmit): consumers never heard of the pickup
-    delivery.driver("dan")
-    offer_then_accept(delivery, "o-1", "dan")
-    real = consumer.ConsumerRuntime._publish
-
-    def external_down(self: Any, emitted: Sequence[tuple[Topic, Envelope]]) -> None:
-        if self.qualified == "delivery/order-esg/egress":
-            raise PublishError("the external topic is unavailable")
-        real(self, emitted)
-
-    monkeypatch.setattr(consumer.ConsumerRuntime, "_publish", external_down)
-    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
-    monkeypatch.undo()
+    picked_up_unpublished(delivery, monkeypatch)
     [fault] = [f for f in delivery.faults() if f["function"] == "order-esg-egress"]
     assert fault["reason"] == "dead-letter"
     assert delivery.statuses() == [("assigned", "dan")]

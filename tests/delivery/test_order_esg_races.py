@@ -6,13 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from delivery.dispatch_control.drivers import FOLLOW_EVERY_MS
 from shared.exceptions import PublishError
 from shared.hub.message import Message, from_message
 from shared.runtime import consumer
 from shared.runtime.outcome import Outcome
 from shared.topology import Topic
-from tests.delivery.conftest import Delivery, offer_then_accept
+from tests.delivery.conftest import Delivery, offer_then_accept, picked_up_unpublished
 from tests.delivery.held import before_update
 
 if TYPE_CHECKING:
@@ -51,6 +50,19 @@ def held_by_egress(
     return deliverer
 
 
+def taken_and_handed_back(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Callable[[], None]]:
+    """dan took o-1 and handed it back, and order-esg's egress has heard neither: the function
+    returned names one (by its status) and returns what delivers it then (see
+    :func:`held_by_egress`)."""
+    delivery.driver("dan")
+    held = held_by_egress(monkeypatch, {"assigned", "released"})
+    offer_then_accept(delivery, "o-1", "dan")
+    delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
+    return held
+
+
 def while_noting(
     delivery: Delivery, monkeypatch: pytest.MonkeyPatch, step: Callable[[], None]
 ) -> list[str]:
@@ -70,15 +82,26 @@ def published(delivery: Delivery) -> list[tuple[str, str, str]]:
     return sorted(statuses)
 
 
+HANDED_BACK = [("assigned", "dan"), ("released", "dan")]
+"""(status, driver) consumers hear of when dan took o-1 and handed it back, in that order."""
+
+
+def heard(delivery: Delivery) -> list[tuple[str, str]]:
+    """(status, driver) of each status published, in revision order (a repeat once)."""
+    return [(status, driver) for _, status, driver in published(delivery)]
+
+
+def told(delivery: Delivery) -> Any:
+    """What order-esg's egress noted it told consumers of d-o-1."""
+    return (delivery.store.get("egress-deliveries", "d-o-1") or {}).get("told")
+
+
 def test_a_hand_back_handled_while_the_assignment_is_published_is_published(
     delivery: Delivery, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN dan took o-1 and handed it back; the egress publishes the assignment and, before
     # it notes it as told, handles the hand-back (the assignment redelivered meanwhile)
-    delivery.driver("dan")
-    held = held_by_egress(monkeypatch, {"assigned", "released"})
-    offer_then_accept(delivery, "o-1", "dan")
-    delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
+    held = taken_and_handed_back(delivery, monkeypatch)
     interleaved = while_noting(delivery, monkeypatch, held("released"))
 
     # WHEN the assignment is handled, the hand-back in the middle of it
@@ -88,22 +111,15 @@ def test_a_hand_back_handled_while_the_assignment_is_published_is_published(
     assert interleaved == ["d-o-1"]
     assert len(delivery.events[Topic.EXTERNAL]) == 3  # the assignment twice, one revision
     assert all(revision for revision, *_ in published(delivery))
-    assert [status[1:] for status in published(delivery)] == [
-        ("assigned", "dan"),
-        ("released", "dan"),
-    ]
-    record = delivery.store.get("egress-deliveries", "d-o-1") or {}
-    assert record["told"] == {"status": "released", "driver": {"id": "dan", "name": "Dan"}}
+    assert heard(delivery) == HANDED_BACK
+    assert told(delivery) == {"status": "released", "driver": {"id": "dan", "name": "Dan"}}
 
 
 def test_a_hand_back_handled_while_the_assignment_is_published_comes_before_a_cancellation(
     delivery: Delivery, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN the hand-back was handled while dan's assignment was being published
-    delivery.driver("dan")
-    held = held_by_egress(monkeypatch, {"assigned", "released"})
-    offer_then_accept(delivery, "o-1", "dan")
-    delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
+    held = taken_and_handed_back(delivery, monkeypatch)
     while_noting(delivery, monkeypatch, held("released"))
     held("assigned")()
 
@@ -111,10 +127,7 @@ def test_a_hand_back_handled_while_the_assignment_is_published_comes_before_a_ca
     delivery.order("o-1", "cancelled", reason="customer", changedAt=delivery.clock.now_ms() + 1)
 
     # THEN nobody is told dan no longer brings it: they were told he handed it back
-    assert [status[1:] for status in published(delivery)] == [
-        ("assigned", "dan"),
-        ("released", "dan"),
-    ]
+    assert heard(delivery) == HANDED_BACK
 
 
 def test_an_assignment_whose_publication_failed_is_published_by_the_hand_back(
@@ -122,10 +135,7 @@ def test_an_assignment_whose_publication_failed_is_published_by_the_hand_back(
 ) -> None:
     # GIVEN the egress claimed dan's assignment and handled his hand-back before publishing
     # it; then the assignment's publication failed (the instance died, say)
-    delivery.driver("dan")
-    held = held_by_egress(monkeypatch, {"assigned", "released"})
-    offer_then_accept(delivery, "o-1", "dan")
-    delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
+    held = taken_and_handed_back(delivery, monkeypatch)
     real, handled = consumer.ConsumerRuntime._publish, []
 
     def fails_after_the_hand_back(self: Any, emitted: Sequence[tuple[Topic, Envelope]]) -> None:
@@ -147,11 +157,8 @@ def test_an_assignment_whose_publication_failed_is_published_by_the_hand_back(
     # THEN the hand-back published the assignment it follows on from, before it; the late
     # assignment publishes nothing after it
     assert handled == [True]
-    assert [status[1:] for status in published(delivery)] == [
-        ("assigned", "dan"),
-        ("released", "dan"),
-    ]
-    assert delivery.statuses() == [("assigned", "dan"), ("released", "dan")]
+    assert heard(delivery) == HANDED_BACK
+    assert delivery.statuses() == HANDED_BACK
 
 
 def test_a_status_heard_again_while_claimed_publishes_what_it_claimed_as_the_same_events(
@@ -159,10 +166,7 @@ def test_a_status_heard_again_while_claimed_publishes_what_it_claimed_as_the_sam
 ) -> None:
     # GIVEN dan's assignment and hand-back were each published, neither noted as told (the
     # instances died noting them)
-    delivery.driver("dan")
-    held = held_by_egress(monkeypatch, {"assigned", "released"})
-    offer_then_accept(delivery, "o-1", "dan")
-    delivery.call("POST", "/deliveries/d-o-1/release", "dan", {})
+    held = taken_and_handed_back(delivery, monkeypatch)
     update = delivery.store.update
 
     def dies_noting(collection: str, key: str, updater: Any) -> Any:
@@ -182,12 +186,8 @@ def test_a_status_heard_again_while_claimed_publishes_what_it_claimed_as_the_sam
     # THEN it publishes the assignment it follows on from and itself again, as the same events
     assert len(first) == 3  # the assignment, by itself and by the hand-back; the hand-back
     assert [e.id for e in delivery.events[Topic.EXTERNAL]][3:] == first[1:]
-    assert [status[1:] for status in published(delivery)] == [
-        ("assigned", "dan"),
-        ("released", "dan"),
-    ]
-    record = delivery.store.get("egress-deliveries", "d-o-1") or {}
-    assert record["told"] == {"status": "released", "driver": {"id": "dan", "name": "Dan"}}
+    assert heard(delivery) == HANDED_BACK
+    assert told(delivery) == {"status": "released", "driver": {"id": "dan", "name": "Dan"}}
 
 
 def test_locations_whose_publication_failed_are_published_once_the_topic_is_back(
@@ -195,23 +195,11 @@ def test_locations_whose_publication_failed_are_published_once_the_topic_is_back
 ) -> None:
     # GIVEN the external topic is down while dan picks o-1 up and reports where he is (each
     # dead-lettered): what the egress keeps claimed does not grow with every location
-    delivery.driver("dan")
-    offer_then_accept(delivery, "o-1", "dan")
-    real = consumer.ConsumerRuntime._publish
-
-    def external_down(self: Any, emitted: Sequence[tuple[Topic, Envelope]]) -> None:
-        if self.qualified == "delivery/order-esg/egress":
-            raise PublishError("the external topic is unavailable")
-        real(self, emitted)
-
-    monkeypatch.setattr(consumer.ConsumerRuntime, "_publish", external_down)
-    delivery.call("POST", "/deliveries/d-o-1/picked-up", "dan")
-    for lat in (52.531, 52.535, 52.539):
-        delivery.clock.advance(FOLLOW_EVERY_MS)
-        delivery.call("PUT", "/me/location", "dan", {"lat": lat, "lng": 13.406})
+    picked_up_unpublished(
+        delivery, monkeypatch, *({"lat": lat, "lng": 13.406} for lat in (52.531, 52.535, 52.539))
+    )
     record = delivery.store.get("egress-deliveries", "d-o-1") or {}
     assert [kept["status"]["status"] for kept in record["pending"]] == ["picked-up"]
-    monkeypatch.setattr(consumer.ConsumerRuntime, "_publish", real)
 
     # WHEN dan delivers it
     delivery.call("POST", "/deliveries/d-o-1/delivered", "dan")

@@ -131,7 +131,10 @@ def test_migrate_force_runs_the_backfills_found_done(monkeypatch, capsys) -> Non
 
 
 def test_every_subsystem_runs_the_kits_migrations_first() -> None:
-    for app in load_subsystems():
+    apps = load_subsystems()
+    assert sorted(app.name for app in apps) == ["customer", "delivery", "order", "restaurant"]
+    assert KIT_MIGRATIONS
+    for app in apps:
         assert app.all_migrations[: len(KIT_MIGRATIONS)] == KIT_MIGRATIONS, app.name
         assert app.all_migrations[len(KIT_MIGRATIONS) :] == app.migrations, app.name
 

@@ -152,3 +152,4 @@ def test_the_contracts_table_says_who_publishes_and_reads_each_version() -> None
             assert set(cells[3].split(", ")) == readers, (type, version)
             assert ("deprecated" in cells[1]) == (event.superseded_by is not None)
     assert listed == set(events)
+    assert ("order.order-status-changed", 2) in listed

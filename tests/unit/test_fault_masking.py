@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from shared.clock import ManualClock
 from shared.exceptions import PoisonError
-from shared.hub.memory import InMemoryHub
 from shared.hub.message import Message
 from shared.runtime.consumer import TriggerRuntime, redacted_values
 from shared.runtime.outcome import Outcome
 from shared.stores.base import DocumentChange
 from shared.topology import Role, Service, ServiceKind, Subsystem, Topic, Trigger
+from tests.unit.recorded import trigger_runtime
 
 TOKEN = "pm_secret_4242_abcdef"
 VERSION = "2026-01-01T00:00:00.000000Z"
@@ -47,15 +46,9 @@ def runtime(handler: Any) -> tuple[TriggerRuntime[Any], dict[str, list[Message]]
         handlers=(handler,),
         redact=("card.token",),
     )
-    topology = Subsystem("shop", (Service("checkout-bff", ServiceKind.BFF, (trigger,)),))
-    clock = ManualClock(1_000)
-    hub = InMemoryHub(clock)
-    for topic in Topic:
-        hub.create_topic("shop", topic)
-    published: dict[str, list[Message]] = {topic: [] for topic in Topic}
-    hub.observers.append(lambda _project, topic, m: published[topic].append(m))
-    [(service, fn)] = list(topology.triggers())
-    return TriggerRuntime(topology, service, fn, None, hub.publisher("shop"), clock), published
+    return trigger_runtime(
+        Subsystem("shop", (Service("checkout-bff", ServiceKind.BFF, (trigger,)),))
+    )
 
 
 def change() -> DocumentChange:

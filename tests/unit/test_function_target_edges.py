@@ -16,11 +16,8 @@ from functions_framework import create_app
 from google.events.cloud.firestore import Document, DocumentEventData, Value
 from google.protobuf import timestamp_pb2  # type: ignore[import-untyped]
 
-from shared.clock import ManualClock
-from shared.hub.memory import InMemoryHub
 from shared.hub.message import Message
 from shared.runtime.app import SubsystemApp
-from shared.runtime.consumer import TriggerRuntime
 from shared.runtime.faults import FAULT_HEADER, refusal
 from shared.runtime.functions import FunctionHost
 from shared.runtime.outcome import Outcome
@@ -28,7 +25,8 @@ from shared.sample.alpha import TOPOLOGY as ALPHA
 from shared.settings import Settings
 from shared.stores.base import DocumentChange
 from shared.topology import Role, Service, ServiceKind, Subsystem, Topic
-from shared.topology.model import Schedule, Trigger
+from shared.topology.model import Schedule
+from tests.unit.recorded import trigger_runtime
 from tests.unit.test_function_targets import SOURCE, push
 from tests.unit.test_runtime_cloudevents import ATTRIBUTES, CartTrigger, binary
 
@@ -145,14 +143,7 @@ def test_a_change_outside_the_triggers_collection_is_a_fault_not_run(
 
 
 def test_a_trigger_runtime_refuses_a_change_of_another_collection_wherever_it_runs() -> None:
-    clock = ManualClock(1_000)
-    hub = InMemoryHub(clock)
-    for topic in Topic:
-        hub.create_topic("alpha", topic)
-    published: dict[str, list[Message]] = {topic: [] for topic in Topic}
-    hub.observers.append(lambda _project, topic, m: published[topic].append(m))
-    [(service, fn)] = [(s, f) for s, f in ALPHA.functions() if isinstance(f, Trigger)]
-    runtime = TriggerRuntime(ALPHA, service, fn, None, hub.publisher("alpha"), clock)
+    runtime, published = trigger_runtime(ALPHA)
     change = DocumentChange("orders", "o1", None, {"id": "o1"}, "2026-01-01T00:00:00.000000Z")
 
     assert runtime.handle(change) is Outcome.ACK

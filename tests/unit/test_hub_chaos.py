@@ -131,7 +131,9 @@ def test_an_ordered_key_stays_in_order_through_retries_and_replays():
     fail_once = {msg(n, key).data: 1 for n in (2, 5) for key in KEYS}
     for seed in range(20):
         target = deliver(Chaos(seed=seed, redeliver=0.3), ordered=True, failures=fail_once)
-        for key, sequence in by_key(target.data).items():
+        delivered = by_key(target.data)
+        assert sorted(delivered) == sorted(KEYS), seed
+        for key, sequence in delivered.items():
             assert keeps_key_order(sequence), (seed, key, sequence)
             assert set(sequence) == set(range(10))
 

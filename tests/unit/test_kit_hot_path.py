@@ -418,7 +418,7 @@ _WHERES = st.tuples(
 
 
 @SETTINGS
-@given(st.lists(_FIELD_VALUES, max_size=8), _WHERES)
+@given(st.lists(_FIELD_VALUES, min_size=1, max_size=8), _WHERES)
 def test_a_compiled_condition_matches_as_matches_does(values, where_parts):
     where = _where(*where_parts)
     compiled = query.condition(where)
