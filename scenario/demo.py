@@ -1,4 +1,4 @@
-"""``fooddelivery demo``: orders cross all four subsystems in one process.
+"""``fooddelivery demo``: orders cross every subsystem in one process.
 
 Seeds restaurants, menus, drivers and customers through the BFF APIs, plays
 the story (one restaurant refuses an order, so the payment is voided; one driver
@@ -25,8 +25,8 @@ PROGRESS_FROM = 20
 """Above this many orders the demo also prints a progress line a round (on stderr)."""
 MAX_ORDERS = 3_000
 """The most orders one run plays. Every order is placed at once, with a driver for every
-two, so each costs more the more there are: about a minute of CPU for 1,000 orders and
-eight for 3,000 on the 2-core development machine. The benchmark
+two, so each costs more the more there are: 65 s for 1,000 orders (measured 2026-11-28)
+and about eight minutes for 3,000 on the 2-core development machine. The benchmark
 (``benchmarks/orders_embedded.py``) places them in waves instead."""
 MAX_ROUNDS = 200
 """Rounds after which the story stops, finished or not."""
@@ -71,7 +71,8 @@ def _play(stack: EmbeddedStack, args: argparse.Namespace) -> int:
 
     story = Story(stack, args.orders, args.seed, show if show_progress else None, missed_offer=True)
     # Flushed, as is the report before the verdict: stdout and stderr may share one file.
-    print(f"Food delivery, embedded: {args.orders} order(s) across four subsystems\n", flush=True)
+    across = plural(len(stack.system.apps), "subsystem")
+    print(f"Food delivery, embedded: {plural(args.orders, 'order')} across {across}\n", flush=True)
     try:
         try:
             outcome = story.run(MAX_ROUNDS)
@@ -92,20 +93,28 @@ def _play(stack: EmbeddedStack, args: argparse.Namespace) -> int:
 def verdict(outcome: Outcome, orders: int, faults: list[dict[str, Any]], command: str) -> int:
     """0 when all ``orders`` ended as the story means (every one delivered but the one the
     kitchen refused, cancelled) and no function recorded a fault; else 1, saying on stderr
-    which orders did not (``command`` names the command in the message)."""
+    which orders did not and how many faults there were, a line each (``command`` names the
+    command in the messages)."""
     sys.stdout.flush()  # the report first, where stdout and stderr share a file
     unfinished = orders - sum(1 for o in outcome.orders.values() if o["status"] in FINAL)
     if unfinished:
         print(
-            f"{command}: {unfinished} order(s) had not ended after {outcome.rounds} rounds",
+            f"{command}: {plural(unfinished, 'order')} had not ended"
+            f" after {plural(outcome.rounds, 'round')}",
             file=sys.stderr,
         )
     miscarried = outcome.miscarried()
     if miscarried:
         ended = Counter(_status(outcome.orders[order_id]) for order_id in miscarried)
         print(
-            f"{command}: {len(miscarried)} order(s) ended otherwise than the story means"
-            f" (delivered, or cancelled for the one the kitchen refused): {_counts(ended)}",
+            f"{command}: {plural(len(miscarried), 'order')} ended otherwise than the story"
+            f" means (delivered, or cancelled for the one the kitchen refused): {_counts(ended)}",
+            file=sys.stderr,
+        )
+    if faults:
+        listed = "it" if len(faults) == 1 else "them"
+        print(
+            f"{command}: {plural(len(faults), 'fault')} recorded (the summary lists {listed})",
             file=sys.stderr,
         )
     return 0 if not faults and not unfinished and not miscarried else 1
@@ -169,7 +178,7 @@ def _print_timeline(timeline: Timeline, order_id: str, status: str) -> None:
 def _print_entries(title: str, entries: list[Entry], *, keyed: bool = False) -> None:
     """The entries as a table; ``keyed``: with the key (order, driver, restaurant...) each
     is about, for a table of more than one order's events."""
-    width = max((len(e.type) for e in entries), default=0) if keyed else 0
+    width = max((len(e.label) for e in entries), default=0) if keyed else 0
     print(f"{title}:")
     heading = f"  {'time':>10}  {'subsystem':<10} {'topic':<8} {'service':<18} {'event':<{width}}"
     print(f"{heading} key" if keyed else heading)
@@ -177,7 +186,7 @@ def _print_entries(title: str, entries: list[Entry], *, keyed: bool = False) -> 
     for e in causal_order(entries):
         minutes, ms = divmod(e.timestamp - start, 60_000)
         at = f"+{minutes:02d}:{ms / 1000:06.3f}" if e.readable else "?"
-        row = f"  {at:>10}  {e.subsystem:<10} {e.topic:<8} {e.source:<18} {e.type:<{width}}"
+        row = f"  {at:>10}  {e.subsystem:<10} {e.topic:<8} {e.source:<18} {e.label:<{width}}"
         print(f"{row} {e.key}" if keyed else row)
     print()
 
@@ -206,6 +215,11 @@ def _print_summary(
         print(f"    {fault['function']}: {fault['error']['message']}")
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 order``, ``2 orders``: ``count`` and ``noun``, with an s unless there is one."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def _status(order: dict[str, Any]) -> str:
     """``delivered``, or ``cancelled (rejected)`` when the order ended for a reason."""
     return f"{order['status']} ({order['reason']})" if order.get("reason") else order["status"]
@@ -223,14 +237,15 @@ def register(commands: Any) -> None:
     """Add the ``demo`` command."""
     parser = commands.add_parser(
         "demo",
-        help="drive orders through all four subsystems in one process",
+        help="drive orders through every subsystem in one process",
         description=(
             "Play the demo story in one process: restaurants open, customers order, one"
             " kitchen refuses an order (its payment is voided), drivers deliver the others"
             " (one lets an offer run out, so dispatch offers the delivery again). Prints the"
             " timeline of the order offered again and of the refused one, and a summary;"
             " exits 1 when a function recorded a fault, a BFF refused a request, or an order"
-            " did not end or ended otherwise (not delivered, but for the refused one)."
+            " did not end or ended otherwise (not delivered, but for the refused one), a line"
+            " on stderr saying which."
         ),
     )
     parser.add_argument(

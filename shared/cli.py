@@ -184,12 +184,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _know_own_parser(parser: argparse.ArgumentParser) -> None:
     """Let every (sub)command's parser name itself in the parsed arguments, so a stray
-    argument is reported with that command's usage, not the top level's."""
-    parser.set_defaults(command_parser=parser)
+    argument is reported with that command's usage, not the top level's.
+
+    A required subcommand is checked by :func:`_run` after the stray arguments, not by
+    argparse before them (``fooddelivery --bogus`` names ``--bogus``): each parser names the
+    one it requires, if any, as ``required_command``."""
+    required = None
     for action in parser._actions:  # argparse lists subcommands nowhere public
         if isinstance(action, argparse._SubParsersAction):
+            if action.required and action.dest != argparse.SUPPRESS:
+                action.required, required = False, action
             for sub in dict.fromkeys(action.choices.values()):
                 _know_own_parser(sub)
+    parser.set_defaults(command_parser=parser, required_command=required)
+
+
+def _missing_command(args: argparse.Namespace) -> str | None:
+    """The metavar (else the name) of the subcommand the command given requires, when
+    ``args`` has none; else None."""
+    action: argparse.Action | None = args.required_command
+    if action is None or getattr(args, action.dest, None) is not None:
+        return None
+    return action.metavar if isinstance(action.metavar, str) else action.dest
+
+
+def _stray_parser(
+    top: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str], stray: list[str]
+) -> argparse.ArgumentParser:
+    """The parser to report ``stray`` arguments with: the top level's (``top``) for one given
+    before the command (``fooddelivery --bogus topology``), else the command's."""
+    command: argparse.ArgumentParser = args.command_parser
+    if args.command is None or args.command not in argv:
+        return command
+    before = argv[: argv.index(args.command)]
+    return top if any(arg in before for arg in stray) else command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -218,9 +246,15 @@ def _run(argv: Sequence[str] | None) -> int:
     from shared.exceptions import KitError
 
     try:
-        args, stray = build_parser().parse_known_args(argv)
+        argv = sys.argv[1:] if argv is None else list(argv)
+        parser = build_parser()
+        args, stray = parser.parse_known_args(argv)
         if stray:
-            args.command_parser.error(f"unrecognized arguments: {' '.join(stray)}")
+            where = _stray_parser(parser, args, argv, stray)
+            where.error(f"unrecognized arguments: {' '.join(stray)}")
+        missing = _missing_command(args)
+        if missing is not None:
+            args.command_parser.error(f"the following arguments are required: {missing}")
         code: int = args.run(args)
         sys.stdout.flush()  # a closed pipe must fail here, where it is handled
     except KitError as error:

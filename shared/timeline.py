@@ -15,6 +15,8 @@ from shared.exceptions import EnvelopeError
 
 UNDECODABLE = "<undecodable>"
 """The type shown for a message that is not an envelope (it has no time)."""
+NOTE_LENGTH = 40
+"""The most characters of an event's reason shown after its type (longer ones are cut)."""
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -35,11 +37,19 @@ class Entry:
     id: str = ""
     cause: str | None = None
     """The id of the event that caused it (its ``causationId``), if any."""
+    note: str = ""
+    """Why it happened, when the event says (see :func:`note_of`)."""
 
     @property
     def readable(self) -> bool:
         """False for a message that was not an envelope, which has no time."""
         return self.type != UNDECODABLE
+
+    @property
+    def label(self) -> str:
+        """The type, followed by the note in brackets when there is one:
+        ``offer-withdrawn (expired)``."""
+        return f"{self.type} ({self.note})" if self.note else self.type
 
     def line(self, start_ms: int) -> str:
         """``+12.345s  customer  bus       checkout-bff  order-placed  o-1`` (the time ``?``
@@ -47,7 +57,7 @@ class Entry:
         offset = f"+{(self.timestamp - start_ms) / 1000:8.3f}s" if self.readable else "?"
         return (
             f"{offset:>10}  {self.subsystem:<10} {self.topic:<8} {self.source:<20} "
-            f"{self.type:<34} {self.key}"
+            f"{self.label:<34} {self.key}"
         )
 
 
@@ -74,6 +84,7 @@ class Timeline:
                 event.partition_key,
                 event.id,
                 causation_id(event),
+                note_of(event),
             )
         with self._lock:
             self.entries.append(entry)
@@ -138,6 +149,24 @@ def causation_id(event: Envelope) -> str | None:
     """The id of the event (or document change) ``event`` was emitted in reaction to."""
     value = (event.metadata or {}).get("causationId")
     return value if isinstance(value, str) else None
+
+
+def note_of(event: Envelope) -> str:
+    """Why ``event`` happened, as far as it says: its body's ``reason`` (``rejected``, a
+    kitchen's words; on one line, cut to :data:`NOTE_LENGTH` characters), else ``expired``
+    when its ``expiresAt`` is not after its time (an offer withdrawn because it ran out,
+    not because it was declined or its order cancelled); else empty."""
+    body = event.body if isinstance(event.body, dict) else {}
+    reason = body.get("reason")
+    if isinstance(reason, str):
+        text = "".join(c if c.isprintable() else " " for c in reason)
+        text = " ".join(text.split())
+        if text:
+            return text if len(text) <= NOTE_LENGTH else f"{text[: NOTE_LENGTH - 1]}…"
+    expires_at = body.get("expiresAt")
+    if type(expires_at) is int and expires_at <= event.timestamp:
+        return "expired"
+    return ""
 
 
 def versioned_type(event: Envelope) -> str:

@@ -255,7 +255,9 @@ def run_teardown(args: argparse.Namespace, shell: tools.Shell | None = None) -> 
     """Destroy the environment, then list what is left; exit 1 if anything is.
 
     Safe to run again after a destroy that stopped halfway: that one removed the outputs,
-    so the projects to look in are then read from the environment's variables.
+    so the projects to look in are then read from the environment's variables. An
+    environment whose state holds nothing (never deployed) is not destroyed: one line says
+    so (see :func:`_nothing_deployed`).
     """
     shell = shell or tools.Shell()
     root = terraform_root(args)
@@ -271,6 +273,8 @@ def run_teardown(args: argparse.Namespace, shell: tools.Shell | None = None) -> 
     )
     # The scheduler jobs are where the environment put them, unless told otherwise.
     region = args.region or deployed.get("region") or DEFAULT_REGION
+    if not deployed and not tools.holds_resources(shell, root):
+        return _nothing_deployed(shell, root, projects, region)
     partly = (
         f"{args.env} may be partly destroyed: fix the cause, then "
         f"`fooddelivery teardown --env {args.env}` again"
@@ -281,6 +285,30 @@ def run_teardown(args: argparse.Namespace, shell: tools.Shell | None = None) -> 
         print(f"left behind: {item}", file=sys.stderr)
     print(f"teardown of {args.env}: {'INCOMPLETE' if left else 'nothing left'}")
     return 1 if left else 0
+
+
+def _nothing_deployed(
+    shell: tools.Shell, root: tools.TerraformRoot, projects: dict[str, str], region: str
+) -> int:
+    """The teardown of an environment whose state holds nothing (never deployed, or already
+    torn down): nothing to destroy; its projects are still looked in, as the state may be
+    another's (a mistyped bucket), but one that cannot be seen was never created."""
+    left = [
+        item
+        for project in sorted(projects.values())
+        for item in tools.leftovers(shell, project, region, unseen_is_gone=True)
+    ]
+    for item in left:
+        print(f"left behind: {item}", file=sys.stderr)
+    state = f"gs://{root.state_bucket}/fooddelivery/{root.env}"
+    if left:
+        print(f"teardown of {root.env}: INCOMPLETE (its Terraform state, {state}, is empty)")
+        return 1
+    print(
+        f"teardown of {root.env}: nothing deployed (its Terraform state, {state}, holds no "
+        "resources, and its projects hold nothing of it or do not exist)"
+    )
+    return 0
 
 
 def register(commands: Any) -> None:

@@ -7,6 +7,7 @@ through a :class:`Shell`, which tests replace with a recording fake.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -48,11 +49,11 @@ class Shell:
                 continue
             return INTERRUPTED if interrupted else code
 
-    def capture(self, argv: Sequence[str], stdin: str = "") -> tuple[int, str]:
+    def capture(self, argv: Sequence[str], stdin: str = "") -> tuple[int, str, str]:
         """Run with output captured, ``stdin`` as its standard input; return (exit code,
-        stdout)."""
+        stdout, stderr)."""
         done = subprocess.run(list(argv), check=False, capture_output=True, text=True, input=stdin)
-        return done.returncode, done.stdout
+        return done.returncode, done.stdout, done.stderr
 
     def can_ask(self) -> bool:
         """Whether standard input is a terminal an operator can answer :meth:`confirm` on:
@@ -79,7 +80,7 @@ def preflight(shell: Shell) -> None:
     ):
         if shell.which(program) is None:
             raise DeployError(f"{program} is not installed: {hint}")
-    code, _ = shell.capture(["gcloud", "auth", "application-default", "print-access-token"])
+    code, _, _ = shell.capture(["gcloud", "auth", "application-default", "print-access-token"])
     if code != 0:
         raise DeployError(f"no Google application-default credentials: {ADC_HINT}")
 
@@ -91,6 +92,44 @@ def check(shell: Shell, argv: Sequence[str], hint: str = "") -> None:
         suffix = f": {hint}" if hint else ""
         failed = "was interrupted" if code == INTERRUPTED else f"failed with exit code {code}"
         raise DeployError(f"`{' '.join(argv)}` {failed}{suffix}")
+
+
+def failed(argv: Sequence[str], code: int, stderr: str) -> DeployError:
+    """A captured command's failure: the command, its exit code and, when its standard error
+    says, why (:func:`explanation`)."""
+    why = explanation(stderr)
+    return DeployError(f"`{' '.join(argv)}` failed with exit code {code}{f': {why}' * bool(why)}")
+
+
+EXPLANATION_LENGTH = 300
+"""The most characters of a command's own explanation a message quotes."""
+_COLOR = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_FRAME = "╷│╵"
+
+
+def explanation(stderr: str) -> str:
+    """The line of a command's standard error that says why it failed, without colors or
+    Terraform's frames: Terraform's first ``Error:`` (gcloud's ``ERROR:``), else the first
+    line that neither introduces something (ends with ``:``) nor belongs to one of
+    Terraform's warnings; empty when there is none."""
+    first = ""
+    warning = False  # within a framed Terraform warning
+    for raw in _COLOR.sub("", stderr).splitlines():
+        framed = raw.strip()[:1] in _FRAME
+        line = raw.strip().lstrip(_FRAME).strip()
+        if raw.strip().startswith("╷"):
+            warning = False
+        if framed and line.startswith("Warning:"):
+            warning = True
+        if line.startswith(("Error:", "ERROR:")):
+            return _cut(line)
+        if line and not first and not line.endswith(":") and not (framed and warning):
+            first = line
+    return _cut(first)
+
+
+def _cut(line: str) -> str:
+    return line if len(line) <= EXPLANATION_LENGTH else f"{line[: EXPLANATION_LENGTH - 1]}…"
 
 
 # -- terraform ----------------------------------------------------------------------------
@@ -126,6 +165,10 @@ class TerraformRoot:
     def show(self, plan_file: Path) -> list[str]:
         """``terraform show -json`` of a saved plan."""
         return [*self._base(), "show", "-json", str(plan_file)]
+
+    def state(self) -> list[str]:
+        """``terraform show -json`` of the environment's state."""
+        return [*self._base(), "show", "-json"]
 
     def apply(self, plan_file: Path) -> list[str]:
         """``terraform apply`` of a saved plan, exactly as it was shown."""
@@ -176,19 +219,35 @@ INIT_HINT = (
 
 def planned(shell: Shell, root: TerraformRoot, plan_file: Path) -> dict[str, Any]:
     """The saved plan as ``terraform show -json`` describes it."""
-    code, text = shell.capture(root.show(plan_file))
+    code, text, errors = shell.capture(root.show(plan_file))
     if code != 0:
-        raise DeployError(f"`{' '.join(root.show(plan_file))}` failed with exit code {code}")
+        raise failed(root.show(plan_file), code, errors)
     return _json(root.show(plan_file), text)
 
 
 def outputs(shell: Shell, root: TerraformRoot) -> dict[str, Any]:
     """The environment's outputs as plain values (``{}`` before the first apply)."""
-    code, text = shell.capture(root.output())
+    code, text, errors = shell.capture(root.output())
     if code != 0:
-        raise DeployError(f"`{' '.join(root.output())}` failed with exit code {code}")
+        raise failed(root.output(), code, errors)
     raw = _json(root.output(), text)
     return {name: value["value"] for name, value in raw.items()}
+
+
+def holds_resources(shell: Shell, root: TerraformRoot) -> bool:
+    """Whether the environment's Terraform state holds any resource: not before the first
+    apply, nor after a destroy that finished."""
+    code, text, errors = shell.capture(root.state())
+    if code != 0:
+        raise failed(root.state(), code, errors)
+    values = _json(root.state(), text).get("values") or {}
+    modules = [values.get("root_module") or {}]
+    while modules:
+        module = modules.pop()
+        if module.get("resources"):
+            return True
+        modules += module.get("child_modules") or []
+    return False
 
 
 def configured_projects(
@@ -204,9 +263,9 @@ def configured_projects(
     if sandbox:
         projects = f"merge({projects}, {{ sandbox = var.sandbox_project_id }})"
     argv = root.console(archive_dir)
-    code, text = shell.capture(argv, stdin=f"jsonencode({projects})\n")
+    code, text, errors = shell.capture(argv, stdin=f"jsonencode({projects})\n")
     if code != 0:
-        raise DeployError(f"`{' '.join(argv)}` failed with exit code {code}")
+        raise failed(argv, code, errors)
     try:  # the JSON text, printed as a quoted string
         encoded = json.loads(text.strip() or '""')
         document = json.loads(encoded) if isinstance(encoded, str) else None
@@ -266,23 +325,37 @@ def leftover_commands(project: str, region: str) -> list[tuple[str, list[str]]]:
     ]
 
 
-def leftovers(shell: Shell, project: str, region: str) -> list[str]:
+def leftovers(
+    shell: Shell, project: str, region: str, *, unseen_is_gone: bool = False
+) -> list[str]:
     """Everything of the deployment still in ``project``; ``[]`` when it is gone.
 
     A project that is deleted (or scheduled for deletion) holds nothing any more; one
-    whose state cannot be read is reported, as what it holds cannot be known.
+    whose state cannot be read is reported, as what it holds cannot be known, unless
+    ``unseen_is_gone`` (an environment never deployed: its projects were never created).
     """
     describe = project_state_command(project)
-    code, state = shell.capture(describe)
+    code, state, errors = shell.capture(describe)
     if code != 0:
-        return [f"{project}: could not read whether it is deleted (`{' '.join(describe)}`)"]
+        why = explanation(errors)
+        return (
+            []
+            if unseen_is_gone
+            else [
+                f"{project}: could not read whether it is deleted (`{' '.join(describe)}`"
+                f"{f': {why}' * bool(why)})"
+            ]
+        )
     if state.strip() != "ACTIVE":
         return []
     found = []
     for kind, argv in leftover_commands(project, region):
-        code, text = shell.capture(argv)
+        code, text, errors = shell.capture(argv)
         if code != 0:
-            found.append(f"{project}: could not list {kind}s (`{' '.join(argv)}`)")
+            why = explanation(errors)
+            found.append(
+                f"{project}: could not list {kind}s (`{' '.join(argv)}`{f': {why}' * bool(why)})"
+            )
             continue
         found += [f"{project}: {kind} {name}" for name in text.split() if name]
     return found

@@ -23,8 +23,11 @@ from shared.system import load_subsystems
 class FakeShell(tools.Shell):
     """Records commands; answers from canned results keyed by the command's first words."""
 
-    def __init__(self, missing=(), codes=None, outputs=None, answer="yes", terminal=True):
+    def __init__(
+        self, missing=(), codes=None, outputs=None, answer="yes", terminal=True, errors=None
+    ):
         self.missing, self.codes, self.outputs = set(missing), codes or {}, outputs or {}
+        self.errors = errors or {}
         self.answer, self.asked, self.terminal = answer, [], terminal
         self.ran: list[list[str]] = []
         self.stdin: list[str] = []
@@ -46,7 +49,8 @@ class FakeShell(tools.Shell):
         self.stdin.append(stdin)
         code = self._answer(argv)
         text = next((out for key, out in self.outputs.items() if key in " ".join(argv)), "")
-        return code, text
+        error = next((err for key, err in self.errors.items() if key in " ".join(argv)), "")
+        return code, text, error
 
     def can_ask(self):
         return self.terminal
@@ -694,6 +698,7 @@ def test_teardown_again_after_a_destroy_stopped_halfway_looks_in_the_configured_
         outputs={
             "output -json": "{}\n",
             " console": json.dumps(json.dumps(configured)) + "\n",
+            "show -json": STATE_WITH_A_PROJECT,
             "lifecycleState": "ACTIVE\n",
             "functions list": "checkout-bff-api\n",
         }
@@ -772,3 +777,122 @@ def test_migrations_failing_after_a_forced_deploy_say_to_finish_with_force(archi
     assert "FOODDELIVERY_PROJECT_ORDER=fd-order-dev fooddelivery migrate --force`" in str(
         failed.value
     )
+
+
+STATE_WITH_A_PROJECT = json.dumps(
+    {
+        "format_version": "1.0",
+        "values": {
+            "root_module": {
+                "child_modules": [
+                    {"child_modules": [{"resources": [{"address": "google_project.this"}]}]}
+                ]
+            }
+        },
+    }
+)
+NEVER_DEPLOYED = {
+    "output -json": "{}\n",
+    " console": json.dumps(json.dumps({"customer": "fd-customer-dev"})) + "\n",
+    "show -json": '{"format_version": "1.0"}\n',
+}
+NOT_FOUND = "ERROR: (gcloud.projects.describe) [fd-customer-dev] not found or permission denied\n"
+
+
+@pytest.mark.parametrize("state", ['{"format_version": "1.0"}', '{"values": {"root_module": {}}}'])
+def test_tearing_down_what_was_never_deployed_is_one_line_and_exit_0(archives, capsys, state):
+    # It destroyed nothing, then could not describe the projects never created: a line each
+    # on stderr, INCOMPLETE and exit 1.
+    outputs = {**NEVER_DEPLOYED, "show -json": state}
+    shell = teardown_shell(
+        outputs=outputs, codes={"gcloud projects describe": 1}, errors={"describe": NOT_FOUND}
+    )
+
+    assert command.run_teardown(args(), shell) == 0
+
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert captured.out == (
+        "teardown of dev: nothing deployed (its Terraform state, gs://tf-state/fooddelivery/dev,"
+        " holds no resources, and its projects hold nothing of it or do not exist)\n"
+    )
+    assert not [argv for argv in shell.ran if "destroy" in argv]
+
+
+def test_an_empty_state_beside_a_deployment_still_lists_what_is_left(archives, capsys):
+    # A mistyped state bucket names an empty state: what the projects hold is still told.
+    outputs = {**NEVER_DEPLOYED, "lifecycleState": "ACTIVE\n", "topics list": "bus\n"}
+    shell = teardown_shell(outputs=outputs)
+
+    assert command.run_teardown(args(), shell) == 1
+
+    captured = capsys.readouterr()
+    assert captured.err == "left behind: fd-customer-dev: topic bus\n"
+    assert captured.out.startswith("teardown of dev: INCOMPLETE (its Terraform state, gs://")
+
+
+def test_a_deployed_state_is_destroyed_even_without_outputs(archives):
+    shell = teardown_shell(outputs={**NEVER_DEPLOYED, "show -json": STATE_WITH_A_PROJECT})
+    assert command.run_teardown(args(), shell) == 0
+    assert [argv for argv in shell.ran if "destroy" in argv]
+
+
+TERRAFORM_STDERR = (
+    "There are some problems with the CLI configuration:\n"
+    "\x1b[33m╷\x1b[0m\n"
+    "\x1b[33m│\x1b[0m \x1b[1mWarning: Unable to open CLI configuration file\x1b[0m\n"
+    "\x1b[33m│\x1b[0m\n"
+    "\x1b[33m│\x1b[0m The CLI configuration file at ~/.terraformrc does not exist.\n"
+    "\x1b[33m╵\x1b[0m\n"
+    "\x1b[31m╷\x1b[0m\n"
+    "\x1b[31m│\x1b[0m \x1b[1m\x1b[31mError: \x1b[0m\x1b[1mBackend initialization required,"
+    ' please run "terraform init"\x1b[0m\n'
+    "\x1b[31m│\x1b[0m\n"
+    "\x1b[31m│\x1b[0m Reason: Initial configuration of the requested backend\n"
+    "\x1b[31m╵\x1b[0m\n"
+)
+
+
+@pytest.mark.parametrize("verb", ["output -json", "console"])
+def test_a_failed_terraform_read_says_why_in_terraforms_words(archives, verb):
+    # It said only "failed with exit code 1": the reason went to a stderr nobody saw.
+    outputs = {"output -json": "{}", " console": json.dumps(json.dumps({"customer": "c"}))}
+    command_line = f"terraform -chdir={command.environment('dev')} {verb}"
+    shell = teardown_shell(
+        outputs=outputs, codes={command_line: 1}, errors={command_line: TERRAFORM_STDERR}
+    )
+    with pytest.raises(DeployError) as failed:
+        command.run_teardown(args(), shell)
+    message = str(failed.value)
+    assert message.startswith(f"`{command_line}")
+    assert message.endswith(
+        " failed with exit code 1: Error: Backend initialization required, please run"
+        ' "terraform init"'
+    )
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("stderr", "why"),
+    [
+        ("", ""),
+        (TERRAFORM_STDERR, 'Error: Backend initialization required, please run "terraform init"'),
+        (
+            "No state file was found!\n\nState management commands need one.\n",
+            "No state file was found!",
+        ),
+        (NOT_FOUND, NOT_FOUND.strip()),
+        ("x" * 400, "x" * 299 + "…"),
+    ],
+)
+def test_a_commands_explanation_is_its_error_line(stderr, why):
+    assert tools.explanation(stderr) == why
+
+
+def test_a_project_that_cannot_be_described_says_why(archives, capsys):
+    shell = teardown_shell(codes={"gcloud projects describe": 1}, errors={"describe": NOT_FOUND})
+    assert command.run_teardown(args(), shell) == 1
+    assert (
+        "fd-customer-dev: could not read whether it is deleted (`gcloud projects describe"
+        f" fd-customer-dev --format=value(lifecycleState)`: {NOT_FOUND.strip()})"
+    ) in capsys.readouterr().err

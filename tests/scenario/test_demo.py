@@ -115,7 +115,7 @@ def test_orders_that_never_end_are_reported_and_fail_the_run(capsys, monkeypatch
     assert main(["demo", "--orders", "2", "--timeline", "none"]) == 1
     captured = capsys.readouterr()
     assert summary(captured.out, "orders") == "2 placed, 2 pending-payment"
-    assert "2 order(s) had not ended after 200 rounds" in captured.err
+    assert "2 orders had not ended after 200 rounds" in captured.err
 
 
 def test_placing_many_orders_shows_progress_before_the_first_round(capsys):
@@ -161,7 +161,8 @@ def test_a_driver_lets_an_offer_run_out_and_the_demo_traces_it_offered_again(cap
     assert len(delivered) == 1, out
     [events] = delivered
     assert events.count("delivery-offered") == 2, events
-    assert events.index("offer-withdrawn") < events.index("offer-accepted")
+    # withdrawn because it ran out (the event column says so), before the driver who took it
+    assert events.index("offer-withdrawn (expired)") < events.index("offer-accepted")
     assert summary(out, "orders") == "5 placed, 1 cancelled (rejected), 4 delivered"
 
 
@@ -221,7 +222,7 @@ def test_orders_that_end_otherwise_than_the_story_means_fail_the_run(capsys, mon
     assert summary(captured.out, "orders") == orders
     assert summary(captured.out, "faults") == "0"
     assert captured.err.endswith(
-        "fooddelivery demo: 2 order(s) ended otherwise than the story means (delivered, or"
+        "fooddelivery demo: 2 orders ended otherwise than the story means (delivered, or"
         " cancelled for the one the kitchen refused): 2 cancelled (no-driver)\n"
     )
 
@@ -284,10 +285,10 @@ def test_written_to_one_file_the_output_comes_in_the_order_it_happened(tmp_path)
     lines = run.stdout.splitlines()
 
     assert run.returncode == 1, run.stdout
-    assert lines[0] == "Food delivery, embedded: 21 order(s) across four subsystems"
+    assert lines[0] == "Food delivery, embedded: 21 orders across 4 subsystems"
     assert lines[2].startswith("  round   1: ")  # progress, as the rounds are played
     assert lines[-2] == "  faults:        0"
-    assert lines[-1].startswith("fooddelivery demo: 20 order(s) ended otherwise")
+    assert lines[-1].startswith("fooddelivery demo: 20 orders ended otherwise")
 
 
 def test_interrupted_on_a_terminal_before_any_progress_nothing_is_left_to_end(capsys, monkeypatch):
@@ -322,3 +323,45 @@ def test_with_verbose_the_functions_log_lines_go_to_stderr_and_the_report_stays_
     report = printed.out.splitlines()
     assert report[0].startswith("Food delivery, embedded")
     assert not any(" DEBUG " in line or " handled in " in line for line in report)
+
+
+def test_the_heading_counts_the_registered_subsystems_and_says_order_for_one(capsys, monkeypatch):
+    # It said "5 order(s) across four subsystems" whatever was registered.
+    from scenario import stack
+    from shared.sample import alpha, beta
+
+    registered = stack.load_subsystems
+    monkeypatch.setattr(stack, "load_subsystems", lambda: [*registered(), alpha.APP, beta.APP])
+    assert main(["demo", "--orders", "1", "--timeline", "none"]) == 0
+    heading = capsys.readouterr().out.splitlines()[0]
+    assert heading == "Food delivery, embedded: 1 order across 6 subsystems"
+
+
+@pytest.mark.parametrize(
+    ("faults", "line"),
+    [
+        (1, "fooddelivery demo: 1 fault recorded (the summary lists it)\n"),
+        (2, "fooddelivery demo: 2 faults recorded (the summary lists them)\n"),
+    ],
+)
+def test_a_run_failed_only_by_faults_says_so_on_stderr(capsys, faults, line):
+    # Every order ended as meant: the exit code 1 came with nothing on stderr.
+    from scenario.demo import verdict
+    from scenario.story import Outcome
+
+    orders = {"o-1": {"status": "delivered"}, "o-2": {"status": "cancelled"}}
+    outcome = Outcome(orders=orders, rejected="o-2", rounds=3)
+    recorded = [{"function": "f", "error": {"message": "boom"}}] * faults
+
+    assert verdict(outcome, 2, recorded, "fooddelivery demo") == 1
+    assert capsys.readouterr().err == line
+
+
+def test_a_run_without_faults_or_stray_orders_says_nothing_on_stderr(capsys):
+    from scenario.demo import verdict
+    from scenario.story import Outcome
+
+    outcome = Outcome(orders={"o-1": {"status": "delivered"}}, rounds=1)
+
+    assert verdict(outcome, 1, [], "fooddelivery demo") == 0
+    assert capsys.readouterr().err == ""

@@ -60,7 +60,7 @@ def test_orders_that_never_end_fail_the_scenario(stand_in, capsys, monkeypatch) 
 
     monkeypatch.setattr(Story, "play_round", nobody_acts)
     assert play(2) == 1
-    assert "fooddelivery dev: 2 order(s) had not ended after 200 rounds" in capsys.readouterr().err
+    assert "fooddelivery dev: 2 orders had not ended after 200 rounds" in capsys.readouterr().err
 
 
 def test_a_refused_request_stops_the_scenario_with_a_line_saying_so(

@@ -317,6 +317,32 @@ def test_a_stray_argument_is_reported_with_its_commands_usage(capsys):
     assert err.rstrip().endswith("fooddelivery faults list: error: unrecognized arguments: --bogus")
 
 
+@pytest.mark.parametrize("argv", [["--bogus"], ["--bogus", "topology"]])
+def test_an_unknown_top_level_option_is_named_with_the_top_level_usage(capsys, argv):
+    # It was reported as a missing COMMAND (or with topology's usage), not naming --bogus.
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: fooddelivery [-h] COMMAND ...\n")
+    assert err.rstrip().endswith("fooddelivery: error: unrecognized arguments: --bogus")
+
+
+@pytest.mark.parametrize(
+    ("argv", "usage", "missing"),
+    [([], "fooddelivery [-h]", "COMMAND"), (["faults"], "fooddelivery faults [-h]", "ACTION")],
+)
+def test_a_missing_command_is_still_named(capsys, argv, usage, missing):
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: {usage} ")
+    assert err.rstrip().endswith(f"error: the following arguments are required: {missing}")
+
+
 @pytest.mark.parametrize("value", ["", " "])
 def test_an_empty_dev_key_variable_is_read_as_unset(tmp_path, monkeypatch, capsys, value):
     default = tmp_path / "default" / "dev-signing-key.pem"

@@ -73,6 +73,60 @@ def test_the_demo_prints_an_unreadable_event_without_a_time(capsys) -> None:
     assert rows[1].startswith("  +00:00.000  order      bus")
 
 
+def _withdrawn(at: int, expires_at: int) -> bytes:
+    body = {"id": "o-1", "driverId": "d-1", "expiresAt": expires_at, "revision": ["1", 0]}
+    return new_event(
+        "offer-withdrawn", "delivery", body, partition_key="o-1", timestamp=at
+    ).to_bytes()
+
+
+def test_an_offer_withdrawn_once_it_ran_out_says_it_expired() -> None:
+    # A withdrawal read the same whether the offer ran out, was declined or its order ended.
+    timeline = Timeline()
+    _observed(timeline, _withdrawn(at=180_000, expires_at=120_000))
+    _observed(timeline, _withdrawn(at=120_000, expires_at=120_000))
+    _observed(timeline, _withdrawn(at=60_000, expires_at=120_000))  # declined in time
+
+    assert [e.label for e in timeline.entries] == [
+        "offer-withdrawn (expired)",
+        "offer-withdrawn (expired)",
+        "offer-withdrawn",
+    ]
+
+
+def test_an_event_that_gives_a_reason_shows_it_on_one_line_cut_short() -> None:
+    timeline = Timeline()
+    for reason in ["rejected", "Out of\nbasil\x1b[31m", "x" * 60, "  ", None]:
+        body = {"id": "o-1", "reason": reason}
+        event = new_event("order-rejected", "order", body, partition_key="o-1", timestamp=1)
+        _observed(timeline, event.to_bytes())
+
+    assert [e.note for e in timeline.entries] == [
+        "rejected",
+        "Out of basil [31m",
+        "x" * 39 + "…",
+        "",
+        "",
+    ]
+    assert timeline.lines()[0].split()[5:7] == ["order-rejected", "(rejected)"]
+
+
+def test_the_demo_prints_each_events_reason_after_its_type(capsys) -> None:
+    from scenario.demo import report
+    from scenario.story import Outcome
+
+    timeline = Timeline()
+    _observed(timeline, _withdrawn(at=180_000, expires_at=120_000))
+
+    report(NoThirdParties(), timeline, Outcome(orders={"o-1": {"status": "placed"}}), [], "all")
+
+    out = capsys.readouterr().out
+    traced = out.split("Order o-1 (placed):\n", 1)[1].splitlines()[1]
+    assert traced.endswith(" offer-withdrawn (expired)")
+    every = out.split("Every event:\n", 1)[1].splitlines()[1]
+    assert every.endswith(" offer-withdrawn (expired) o-1")
+
+
 class NoThirdParties:
     def authorizations(self, order_id: str) -> list[dict[str, object]]:
         return []
