@@ -35,6 +35,14 @@ for refusals of their own (404, 409, ...). ``idempotent`` routes honour an
 ``Idempotency-Key`` header: a retry with the same key gets the first response, byte for byte
 (its JSON text is kept as it was sent).
 
+Every refusal, the kit's own (404 and 405 for a route or method the app does not serve,
+413, 500, any werkzeug raises) included, is a problem details object (RFC 9457) sent as
+:data:`PROBLEM_JSON`: ``type`` (``about:blank``: the status says what went wrong),
+``title`` (the status's phrase), ``status``, ``detail`` (the message) and, as extension
+members, ``error`` (the message again) and, for an invalid request, ``fields`` (a message
+per field), the members every refusal had before problem details (:meth:`HttpError.problem`).
+A 500 says that the service failed, never why: that is logged.
+
 What the document store raises out of a handler is answered in JSON too:
 
 * :class:`~shared.exceptions.InvalidKey` (an id Firestore refuses, such as
@@ -81,6 +89,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, cast
 
 import flask
@@ -133,6 +142,11 @@ cache or browser may keep them (RFC 9111, ``no-store``), and a browser must not 
 HTML in a JSON body that echoes the request (``nosniff``)."""
 JSON = "application/json"
 """The one media type a request body is read in (``application/*+json`` types too)."""
+PROBLEM_JSON = "application/problem+json"
+"""The media type of every refusal: a problem details object (RFC 9457, section 3)."""
+PROBLEM_TYPE = "about:blank"
+"""The ``type`` of every refusal: no URI of its own, the status says what the problem is
+(RFC 9457, section 4.2.1); ``title`` is then the status's phrase."""
 CHARSET = "utf-8"
 """The one character encoding a request body is read in (RFC 8259, section 8.1); a
 ``charset`` parameter naming another is refused with 415."""
@@ -174,8 +188,54 @@ class HttpError(Exception):
         self.headers = dict(headers or {})
 
     def body(self) -> dict[str, Any]:
-        """The JSON error body: ``error`` and, for validation errors, ``fields``."""
+        """The members a refusal had before problem details: ``error`` (the message) and, for
+        validation errors, ``fields``; :meth:`problem` keeps them as extension members."""
         return {"error": self.message, **({"fields": self.fields} if self.fields else {})}
+
+    def problem(self) -> dict[str, Any]:
+        """The refusal as a problem details object (RFC 9457): ``type`` (:data:`PROBLEM_TYPE`),
+        ``title`` (:func:`status_title`), ``status``, ``detail`` (the message), then
+        :meth:`body`'s members, so that a client reading ``error`` and ``fields`` still
+        finds them."""
+        return {
+            "type": PROBLEM_TYPE,
+            "title": status_title(self.status),
+            "status": self.status,
+            "detail": self.message,
+            **self.body(),
+        }
+
+
+_RFC_9110_PHRASES: Mapping[int, str] = {
+    413: "Content Too Large",
+    416: "Range Not Satisfiable",
+    422: "Unprocessable Content",
+}
+"""The phrases RFC 9110 renamed, which older Pythons' :class:`~http.HTTPStatus` still names
+as RFC 7231 did: a title does not change with the Python a BFF runs on."""
+
+
+def status_title(status: int) -> str:
+    """The phrase of ``status`` (RFC 9110, section 15), a refusal's ``title``; a status with
+    none, its class's (``Client Error``, ``Server Error``)."""
+    renamed = _RFC_9110_PHRASES.get(status)
+    if renamed is not None:
+        return renamed
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Server Error" if status >= 500 else "Client Error"
+
+
+def problem_answer(refusal: HttpError, headers: Mapping[str, str] | None = None) -> flask.Response:
+    """``refusal`` answered as :data:`PROBLEM_JSON` (:meth:`HttpError.problem`), with its
+    headers, or ``headers`` instead."""
+    return flask.current_app.response_class(
+        _writer().answer_text(refusal.problem()),
+        status=refusal.status,
+        headers=dict(refusal.headers if headers is None else headers),
+        mimetype=PROBLEM_JSON,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,7 +343,7 @@ class HttpApi:
         app.add_url_rule("/healthz", "healthz", lambda: {"status": "ok"})
         app.add_url_rule("/openapi.json", "openapi", self._document_once())
 
-        answer_errors_in_json(app)
+        answer_errors_in_json(app, problem_details=True)
         return app
 
     def _document_once(self) -> Callable[[], dict[str, Any]]:
@@ -310,10 +370,9 @@ class HttpApi:
                     return self._idempotent(route, caller, body, query, params)
                 return _sent(route, *self._call(route, caller, body, query, params))
             except HttpError as e:
-                return e.body(), e.status, self._challenged(e)
+                return problem_answer(e, self._challenged(e))
             except StoreError as e:
-                refusal = _store_refusal(e, params)
-                return refusal.body(), refusal.status, refusal.headers
+                return problem_answer(_store_refusal(e, params))
 
         return view
 
@@ -898,9 +957,12 @@ def limit_bodies(app: flask.Flask) -> None:
             raise RequestEntityTooLarge()
 
 
-def answer_errors_in_json(app: flask.Flask) -> None:
+def answer_errors_in_json(app: flask.Flask, *, problem_details: bool = False) -> None:
     """Make ``app`` answer unknown routes, wrong methods, oversized bodies and its own
-    failures in the API's error shape, ``{"error": ...}``, instead of Flask's HTML pages.
+    failures in the API's error shape, ``{"error": ...}``, instead of Flask's HTML pages;
+    with ``problem_details`` (every :class:`HttpApi` app), as problem details
+    (:func:`problem_answer`), ``error`` among them, and so any other refusal werkzeug
+    raises (a ``400 Bad Request`` of its own, say) too.
 
     A failure is answered by the app itself, however it is dispatched: on Google Cloud the
     function target calls the app's ``full_dispatch_request`` (:mod:`shared.runtime.functions`),
@@ -908,35 +970,53 @@ def answer_errors_in_json(app: flask.Flask) -> None:
     to escape it would be answered by the functions framework: an HTML page, as a crash.
     """
 
+    def refused(status: int, message: str, headers: Mapping[str, str] | None = None) -> Any:
+        if problem_details:
+            return problem_answer(HttpError(status, message, headers=headers))
+        return {"error": message}, status, dict(headers or {})
+
     @app.errorhandler(404)
     def not_found(_: Exception) -> Any:
         sent = f"{echoed(flask.request.method)} {echoed(flask.request.path)}"
-        return {"error": f"no route for {sent}"}, 404
+        return refused(404, f"no route for {sent}")
 
     @app.errorhandler(405)
     def not_allowed(error: MethodNotAllowed) -> Any:
         # RFC 9110, section 15.5.6: a 405 names the methods the resource allows
         allowed = ", ".join(error.valid_methods or ())
         method = echoed(flask.request.method)
-        return {"error": f"{method} is not allowed here"}, 405, {"Allow": allowed}
+        return refused(405, f"{method} is not allowed here", {"Allow": allowed})
 
     @app.errorhandler(413)
     def too_large(_: Exception) -> Any:
-        return {"error": f"the request body is over {MAX_BODY_BYTES} bytes"}, 413
+        return refused(413, f"the request body is over {MAX_BODY_BYTES} bytes")
 
     @app.errorhandler(500)
     def failed(_: Exception) -> Any:
-        # Flask has logged the exception; the client gets the error shape, not HTML.
-        return {"error": "the service failed to answer; try again later"}, 500
+        # Flask has logged the exception; the client gets the error shape, not HTML, and
+        # nothing of why (a message, a path, a trace): that is for the log only.
+        return refused(500, "the service failed to answer; try again later")
 
     @app.errorhandler(Exception)
     def crashed(error: Exception) -> Any:
         if isinstance(error, HTTPException):  # one of werkzeug's with no handler of its own
-            return error
+            return _werkzeug_refusal(error, refused) if problem_details else error
         # The kit's logger, not Flask's: on GCP its one JSON entry keeps the traceback
         # together; Flask's own handler writes plain lines to stderr, an entry each.
         _log.exception("%s %s failed; answered 500", flask.request.method, flask.request.path)
         return failed(error)
+
+
+def _werkzeug_refusal(
+    error: HTTPException, refused: Callable[[int, str, Mapping[str, str]], Any]
+) -> Any:
+    """A refusal werkzeug raised (no handler of the app's answers it) as ``refused`` answers
+    one, with its headers; what is no refusal (a redirect) or has its answer made already
+    (``abort(response)``) is answered as werkzeug would."""
+    if error.response is not None or error.code is None or error.code < 400:
+        return error
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    return refused(error.code, error.description or status_title(error.code), headers)
 
 
 def _query_string() -> dict[str, str]:

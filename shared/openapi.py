@@ -17,6 +17,8 @@ from shared.api import (
     JSON,
     MAX_BODY_BYTES,
     MAX_LISTED_FIELDS,
+    PROBLEM_JSON,
+    PROBLEM_TYPE,
     unsupported_body_headers,
 )
 from shared.exceptions import KitError
@@ -31,25 +33,50 @@ if TYPE_CHECKING:
 
 _PARAM = re.compile(r"{(\w+)}")
 _REF = "#/components/schemas/{model}"
-_ERROR = {
+_PROBLEM = {
     "type": "object",
-    "description": "Why the request was refused.",
-    "required": ["error"],
+    "description": "Why the request was refused: a problem details object (RFC 9457), sent as "
+    f"`{PROBLEM_JSON}`. Besides its standard members it has `error` and `fields`, which every "
+    "refusal had before it was a problem details object: a client reading those still may. "
+    "Like every answer it is open: a client ignores a member it does not know.",
+    "required": ["type", "title", "status", "detail", "error"],
     "properties": {
+        "type": {
+            "type": "string",
+            "format": "uri-reference",
+            "description": f"What kind of problem it is, a URI: `{PROBLEM_TYPE}` (the status "
+            "says it all) unless a later version defines one of its own for the problem.",
+        },
+        "title": {
+            "type": "string",
+            "description": "The status's phrase (e.g. `Conflict`), the same for every "
+            "problem of its type.",
+        },
+        "status": {
+            "type": "integer",
+            "minimum": 400,
+            "maximum": 599,
+            "description": "The answer's HTTP status code.",
+        },
+        "detail": {
+            "type": "string",
+            "description": "What went wrong this time, in English (e.g. `the cart is empty`).",
+        },
         "error": {
             "type": "string",
-            "description": "What went wrong, in English (e.g. `the cart is empty`).",
+            "description": "The same as `detail`, kept for the clients that read it.",
         },
         "fields": {
             "type": "object",
             "additionalProperties": {"type": "string"},
             "description": "What is wrong with each field the refusal is about, keyed by the "
             "field's name or dotted path (e.g. `items.0.menuItemId`); left out when it is about "
-            f"no particular field. At most {MAX_LISTED_FIELDS} fields are listed: `error` says "
+            f"no particular field. At most {MAX_LISTED_FIELDS} fields are listed: `detail` says "
             "how many more there were.",
         },
     },
 }
+"""The schema of every refusal (:meth:`~shared.api.HttpError.problem`)."""
 
 _CHALLENGE = {
     "description": 'The bearer challenge (RFC 6750): `Bearer realm="<API title>"` when no '
@@ -172,9 +199,9 @@ def _operation_description(route: Route) -> str:
 
 def build_openapi(api: HttpApi) -> dict[str, Any]:
     """Paths, request/response schemas, bearer security and the error responses."""
-    components: dict[str, Any] = {"Error": _ERROR}
+    components: dict[str, Any] = {"Problem": _PROBLEM}
     paths: dict[str, Any] = {}
-    error = {"content": {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}}}
+    error = {"content": {PROBLEM_JSON: {"schema": {"$ref": _REF.format(model="Problem")}}}}
     for route in api.routes:
         operation: dict[str, Any] = {
             "operationId": route.handler.__name__,

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from delivery.driver_bff.offers import NOT_ARRIVED
 from tests.delivery.held import hold_event
+from tests.problems import refusal
 
 if TYPE_CHECKING:
     import pytest
@@ -28,7 +29,7 @@ def test_an_accept_that_overtakes_its_offer_is_told_to_retry_and_then_taken(
 
     # THEN he is told it may not have arrived yet, and when to try again; nothing is noted
     assert early.status_code == 404
-    assert early.get_json() == {"error": NOT_ARRIVED}
+    assert refusal(early) == {"error": NOT_ARRIVED}
     assert early.headers["Retry-After"] == "1"
     dan = delivery.store.get("drivers", "dan")
     assert dan is not None and "acceptingOfferId" not in dan

@@ -8,6 +8,7 @@ import pytest
 
 from shared.api import echoed
 from tests.delivery.conftest import Delivery
+from tests.problems import refusal
 
 LONG = "d-" + "x" * 10_000
 
@@ -19,7 +20,7 @@ def test_an_id_naming_no_offer_is_named_by_its_beginning(delivery: Delivery, ver
     answer = delivery.call("POST", f"/offers/{LONG}/{verdict}", "dan")
 
     assert answer.status_code == 404
-    assert answer.get_json() == {
+    assert refusal(answer) == {
         "error": f"no such offer {echoed(repr(LONG))} (an offer is answered by its offerId)"
     }
 

@@ -2,12 +2,12 @@
 
 :class:`Conformance` watches the Flask apps of the BFFs (an ``after_request`` hook, so
 test clients and the servers on loopback alike are seen): each answer of a documented
-operation must have a status the operation documents, and a body its documented schema
-admits (the ``Error`` schema for a refusal; no body where none is documented), with the
-headers it documents for that status (``WWW-Authenticate``, ``Retry-After``). A closed
-schema (``additionalProperties: false``) admits no field it does not list, and every
-required field must be there. What breaks the document is kept as a problem, one line
-each, for the test that caused it to fail with.
+operation must have a status the operation documents, and a body of the media type and
+schema documented (``application/problem+json`` and the ``Problem`` schema for a refusal;
+no body where none is documented), with the headers it documents for that status
+(``WWW-Authenticate``, ``Retry-After``). A closed schema (``additionalProperties: false``)
+admits no field it does not list, and every required field must be there. What breaks the
+document is kept as a problem, one line each, for the test that caused it to fail with.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ MAX_ERRORS = 3
 """How many schema errors one problem names (the rest are counted)."""
 MAX_SHOWN = 200
 """How many characters of an offending body a problem quotes."""
+JSON = "application/json"
 
 
 class DocumentChecker:
@@ -73,15 +74,17 @@ class DocumentChecker:
         content = responses[key].get("content")
         if not content:
             return f"{where}: a body where none is documented: {_shown(body)}" if body else None
-        if "application/json" not in content:
+        types = [name for name in content if name == JSON or name.endswith("+json")]
+        if not types:
             return None
-        if mimetype != "application/json":
-            return f"{where}: {mimetype or 'no content type'} where JSON is documented"
+        if mimetype not in types:
+            named = "JSON" if types == [JSON] else " or ".join(types)
+            return f"{where}: {mimetype or 'no content type'} where {named} is documented"
         try:
             payload = json.loads(body)
         except ValueError:
             return f"{where}: a body that is not JSON: {_shown(body)}"
-        validator = self._validator(method, path, key, content["application/json"])
+        validator = self._validator(method, path, key, content[mimetype])
         if validator is None:
             return None
         errors = sorted(validator.iter_errors(payload), key=lambda e: list(e.absolute_path))

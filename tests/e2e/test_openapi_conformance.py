@@ -3,6 +3,7 @@ e2e tests, and names each status or body a BFF's OpenAPI document does not allow
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 
 from scenario.actors import ApiError
 from scenario.stack import BFFS, EmbeddedStack
-from shared.api import ANSWER_HEADERS, HttpApi, HttpError
+from shared.api import ANSWER_HEADERS, PROBLEM_JSON, HttpApi, HttpError
 from shared.api_models import ResponseView
 from shared.auth import LocalIssuer, Principal
 from tests.e2e.conformance import Conformance, DocumentChecker
@@ -68,7 +69,7 @@ def test_an_undocumented_status_is_named() -> None:
     assert problem.startswith("Things GET /things/{thing_id} -> 410: status not documented")
 
 
-def test_a_refusal_that_breaks_the_error_schema_is_named() -> None:
+def test_a_refusal_that_breaks_the_problem_schema_is_named() -> None:
     [problem] = _problems(None, "teapot")
     assert problem.startswith("Things GET /things/{thing_id} -> 418: the body breaks its schema")
     assert "$.fields.x: 1 is not of type 'string'" in problem
@@ -124,15 +125,33 @@ def test_a_documented_header_left_out_is_named() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         api, _ = _api(None, Path(tmp))
         checker = DocumentChecker(api.openapi())
-    body = b'{"error": "no token"}'
+    body = json.dumps(HttpError(401, "no token").problem()).encode()
     path = "/things/{thing_id}"
     private = {name.lower(): value for name, value in ANSWER_HEADERS.items()}
     challenge = {"www-authenticate": 'Bearer realm="Things"', **private}
-    assert checker.problem("GET", path, 401, body, "application/json", challenge) is None
-    problem = checker.problem("GET", path, 401, body, "application/json", private)
+    assert checker.problem("GET", path, 401, body, PROBLEM_JSON, challenge) is None
+    problem = checker.problem("GET", path, 401, body, PROBLEM_JSON, private)
     assert problem == (
         "Things GET /things/{thing_id} -> 401: without the documented header(s) WWW-Authenticate"
     )
+
+
+def test_a_refusal_in_another_media_type_than_problem_json_is_named() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        api, _ = _api(None, Path(tmp))
+        checker = DocumentChecker(api.openapi())
+    path = "/things/{thing_id}"
+    headers = [*ANSWER_HEADERS, "WWW-Authenticate"]
+    body = json.dumps(HttpError(401, "no token").problem()).encode()
+
+    problem = checker.problem("GET", path, 401, body, "application/json", headers)
+
+    assert problem == (
+        "Things GET /things/{thing_id} -> 401: application/json where "
+        "application/problem+json is documented"
+    )
+    old_shape = checker.problem("GET", path, 401, b'{"error": "no token"}', PROBLEM_JSON, headers)
+    assert old_shape is not None and "'type' is a required property" in old_shape
 
 
 def test_the_e2e_tests_answers_are_watched(

@@ -11,6 +11,7 @@ import pytest
 
 from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
 from scenario.actors import ApiError, StaffApp, Urls
+from tests.problems import refusal
 from tests.restaurant.conftest import ANSWER_MS, Restaurant
 
 if TYPE_CHECKING:
@@ -81,7 +82,7 @@ def test_a_colleague_rejecting_the_new_order_someone_accepted_meanwhile_is_412(
     refused = act(kitchen, REJECT, tag)
 
     assert refused.status_code == 412
-    assert refused.get_json() == {
+    assert refusal(refused) == {
         "error": "order o-1 changed since the revision If-Match names: it is accepted now, "
         'at revision 2 (ETag "2"); nothing was done: read it again and answer it as it is'
     }

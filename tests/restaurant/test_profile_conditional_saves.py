@@ -10,6 +10,7 @@ import pytest
 
 from restaurant.contracts import MenuUpdated, RestaurantUpdated
 from restaurant.profile_bff.models import MENUS, RESTAURANTS
+from tests.problems import refusal
 from tests.restaurant.conftest import MENU_ITEMS, PROFILE, Restaurant
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def test_a_menu_edit_made_from_a_copy_a_colleague_saved_over_is_412_and_changes_
     repriced = put(menu, MENU_PATH, menu_with(1, price=700), tag)  # from the copy at "1"
 
     assert repriced.status_code == 412
-    assert repriced.get_json() == {
+    assert refusal(repriced) == {
         "error": "the menu was saved since the revision If-Match names (it is at revision 2, "
         'ETag "2"): nothing was saved: read it again and make the change to it'
     }
@@ -168,7 +169,7 @@ def test_an_edit_naming_a_revision_of_a_profile_saved_before_saves_were_counted_
     refused = put(restaurant, PROFILE_PATH, {**PROFILE, "open": False, "revision": 3})
 
     assert refused.status_code == 409
-    assert refused.get_json() == {
+    assert refusal(refused) == {
         "error": "the profile was saved before saves were counted, so it has no revision 3 "
         '(its ETag is "0"): read it again and make the change to it',
         "fields": {
@@ -186,7 +187,7 @@ def test_an_edit_naming_a_revision_of_a_menu_not_saved_yet_says_there_is_none(
     refused = put(menu, MENU_PATH, {"items": MENU_ITEMS, "revision": 2})
 
     assert refused.status_code == 409
-    assert refused.get_json() == {
+    assert refusal(refused) == {
         "error": "there is no menu yet, though the edit names revision 2: send revision 0, "
         "or none, to save the first one",
         "fields": {"revision": "is 0 (no menu saved yet), not 2"},

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from shared.api import VERIFIER_RETRY_AFTER_S, HttpApi, HttpError
 from shared.auth import LocalIssuer, Principal, VerifierUnavailable
 from shared.stores import InMemoryDocumentStore
+from tests.problems import refusal
 
 
 class Item(BaseModel):
@@ -163,7 +164,7 @@ def test_idempotency_key_replays_the_first_response(setup):
 
 def test_handler_refusals_and_unknown_routes_are_json(setup):
     client, _, _ = setup
-    assert client.get("/orders/x", headers=ALICE).get_json() == {"error": "no order x"}
+    assert refusal(client.get("/orders/x", headers=ALICE)) == {"error": "no order x"}
     assert client.get("/nope").status_code == 404
     assert client.delete("/orders/x", headers=ALICE).status_code == 405
     assert client.get("/healthz").get_json() == {"status": "ok"}
@@ -178,7 +179,7 @@ def test_openapi_document_describes_every_route(setup):
     assert post["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/PlaceOrder"
     }
-    assert {"Item", "PlaceOrder", "OrderView", "Error"} <= set(doc["components"]["schemas"])
+    assert {"Item", "PlaceOrder", "OrderView", "Problem"} <= set(doc["components"]["schemas"])
     assert [p["name"] for p in post["parameters"]] == ["order_id", "Idempotency-Key"]
     assert set(post["responses"]) == {
         "201",

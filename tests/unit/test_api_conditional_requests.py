@@ -10,6 +10,7 @@ import pytest
 from shared.api import HttpApi, HttpError, IfMatch, entity_tag, if_match
 from shared.auth import LocalIssuer, Principal
 from shared.stores import InMemoryDocumentStore
+from tests.problems import refusal
 
 ISSUER = LocalIssuer()
 ALICE = {"Authorization": "Bearer " + ISSUER.mint(Principal("customer", "alice"))}
@@ -74,7 +75,7 @@ def test_a_matching_if_match_lets_the_command_run_and_a_stale_one_is_412() -> No
 
     stale = counter.client.post("/counter/bump", headers={**ALICE, "If-Match": '"1"'})
     assert stale.status_code == 412
-    assert stale.get_json() == {"error": "the counter is at revision 2"}
+    assert refusal(stale) == {"error": "the counter is at revision 2"}
     assert "ETag" not in stale.headers
     assert counter.revision == 2
 

@@ -14,6 +14,7 @@ from werkzeug.test import EnvironBuilder
 
 from shared.api import ANSWER_HEADERS, HttpApi
 from shared.auth import LocalIssuer, Principal
+from tests.problems import refusal
 
 ISSUER = LocalIssuer()
 ALICE = {"Authorization": "Bearer " + ISSUER.mint(Principal("customer", "alice"))}
@@ -48,7 +49,7 @@ def test_a_failure_is_the_kits_json_500_on_the_function_target_too(
 
     assert answer.status_code == 500
     assert answer.is_json
-    assert answer.get_json() == {"error": "the service failed to answer; try again later"}
+    assert refusal(answer) == {"error": "the service failed to answer; try again later"}
     assert all(answer.headers[name] == value for name, value in ANSWER_HEADERS.items())
     assert "the disk is on fire" in caplog.text
     assert "the disk is on fire" not in answer.get_data(as_text=True)

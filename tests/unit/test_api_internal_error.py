@@ -9,6 +9,7 @@ import pytest
 
 from shared.api import HttpApi
 from shared.auth import LocalIssuer, Principal
+from tests.problems import refusal
 
 ISSUER = LocalIssuer()
 ALICE = {"Authorization": "Bearer " + ISSUER.mint(Principal("customer", "alice"))}
@@ -29,5 +30,5 @@ def test_an_unexpected_failure_is_a_json_500_and_is_logged(
 
     assert answer.status_code == 500
     assert answer.is_json
-    assert answer.get_json() == {"error": "the service failed to answer; try again later"}
+    assert refusal(answer) == {"error": "the service failed to answer; try again later"}
     assert "the disk is on fire" in caplog.text

@@ -12,6 +12,7 @@ from pydantic import Field
 from shared.api import HttpApi, echoed
 from shared.api_models import RequestBody
 from shared.auth import LocalIssuer, Principal
+from tests.problems import refusal
 
 ISSUER = LocalIssuer()
 ALICE = {"Authorization": "Bearer " + ISSUER.mint(Principal("customer", "alice"))}
@@ -71,7 +72,7 @@ def test_nan_and_infinity_are_no_json_and_a_400_naming_where_they_stand(
     answer = post(client, body)
 
     assert answer.status_code == 400
-    assert answer.get_json() == {
+    assert refusal(answer) == {
         "error": f"the request body is not valid JSON: {literal} (at {path}) is no JSON value "
         "(RFC 8259)",
         "fields": {path: "Input should be a finite number"},
@@ -86,7 +87,7 @@ def test_a_number_beyond_a_double_is_a_400_not_an_infinity(
     answer = post(client, f'{{"stops": [{{"lat": {number}, "lng": 0}}]}}'.encode())
 
     assert answer.status_code == 400
-    assert answer.get_json() == {
+    assert refusal(answer) == {
         "error": f"the request body is not valid JSON: {number} (at stops.0.lat) is beyond the "
         "numbers a double holds",
         "fields": {"stops.0.lat": "Input should be a finite number"},
@@ -155,7 +156,7 @@ def test_a_lone_surrogate_is_no_text_and_a_400_naming_where_it_stands(
     answer = post(client, body)
 
     assert answer.status_code == 400
-    assert answer.get_json() == {
+    assert refusal(answer) == {
         "error": f"the request body is not valid JSON: the string at {path} holds a lone "
         "surrogate (an escaped \\ud800 to \\udfff not in a pair), which is no character "
         "(RFC 7493, section 2.1)",

@@ -15,6 +15,7 @@ from shared.api import HttpApi, answer_errors_in_json, json_api_flask
 from shared.api_models import ResponseView
 from shared.auth import LocalIssuer, Principal
 from shared.stores import InMemoryDocumentStore
+from tests.problems import refusal
 
 ISSUER = LocalIssuer()
 ALICE = {"Authorization": "Bearer " + ISSUER.mint(Principal("customer", "alice"))}
@@ -61,7 +62,7 @@ def test_an_answer_json_cannot_hold_is_a_logged_500(
         answer = client.get(path, headers=ALICE)
 
     assert answer.status_code == 500
-    assert answer.get_json() == FAILED  # JSON: a reader that refuses NaN reads it
+    assert refusal(answer) == FAILED  # JSON: a reader that refuses NaN reads it
     assert f"GET {path} answered what JSON cannot hold" in caplog.text
 
 
@@ -74,7 +75,7 @@ def test_a_keyed_request_whose_answer_failed_runs_again(caplog: pytest.LogCaptur
         first, again = (client.post("/scores", headers=keyed) for _ in range(2))
 
     assert (first.status_code, again.status_code) == (500, 500)
-    assert again.get_json() == FAILED
+    assert refusal(again) == FAILED
     assert len(runs) == 2  # the failure was not kept as the answer to replay
 
 

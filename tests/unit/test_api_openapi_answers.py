@@ -7,6 +7,7 @@ from typing import Any
 from shared.api import MAX_BODY_BYTES, HttpApi
 from shared.api_models import QueryString, RequestBody
 from shared.auth import LocalIssuer, Principal, VerifierUnavailable
+from tests.problems import refusal
 
 ISSUER = LocalIssuer()
 ALICE = {"Authorization": "Bearer " + ISSUER.mint(Principal("customer", "alice"))}
@@ -101,5 +102,5 @@ def test_the_500_a_failing_handler_answers_is_documented_with_the_error_schema()
     responses = api.openapi()["paths"]["/notes"]["get"]["responses"]
 
     assert answer.status_code == 500
-    assert answer.get_json() == {"error": "the service failed to answer; try again later"}
+    assert refusal(answer) == {"error": "the service failed to answer; try again later"}
     assert responses["500"]["content"] == responses["400"]["content"]

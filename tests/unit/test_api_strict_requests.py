@@ -11,6 +11,7 @@ from shared.api import HttpApi
 from shared.api_models import RequestBody, ResponseView
 from shared.auth import LocalIssuer, Principal
 from shared.stores import InMemoryDocumentStore
+from tests.problems import refusal
 
 ISSUER = LocalIssuer()
 ALICE = {"Authorization": "Bearer " + ISSUER.mint(Principal("customer", "alice"))}
@@ -71,7 +72,7 @@ def test_a_key_sent_to_a_route_that_takes_none_is_a_400_naming_those_that_do(
     assert ran == []
     if method != "HEAD":
         rule = path.replace("b-1", "{basket_id}")
-        assert answer.get_json() == {
+        assert refusal(answer) == {
             "error": f"{method} {rule} takes no Idempotency-Key, so a retry with one would run "
             "again: only POST /baskets of this API takes one"
         }

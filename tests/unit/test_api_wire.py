@@ -15,6 +15,7 @@ from shared.api import MAX_BODY_BYTES, HttpApi
 from shared.api_models import RequestBody, ResponseView
 from shared.auth import LocalIssuer, Principal
 from shared.stores import InMemoryDocumentStore
+from tests.problems import refusal
 
 ISSUER = LocalIssuer()
 ALICE = {"Authorization": "Bearer " + ISSUER.mint(Principal("customer", "alice"))}
@@ -62,7 +63,7 @@ def test_a_method_the_route_does_not_take_is_a_json_405_naming_the_allowed_ones(
     response = client.put("/baskets", json=BASKET, headers=ALICE)
 
     assert response.status_code == 405
-    assert response.get_json() == {"error": "PUT is not allowed here"}
+    assert refusal(response) == {"error": "PUT is not allowed here"}
     assert set(response.headers["Allow"].split(", ")) == {"OPTIONS", "POST"}
 
 
@@ -164,7 +165,17 @@ def test_a_chunked_body_over_the_limit_is_a_413_not_a_body_cut_short() -> None:
         server.stop()
 
     assert small == (201, {"lines": 1})
-    assert huge == (413, {"error": f"the request body is over {MAX_BODY_BYTES} bytes"})
+    too_large = f"the request body is over {MAX_BODY_BYTES} bytes"
+    assert huge == (
+        413,
+        {
+            "type": "about:blank",
+            "title": "Content Too Large",
+            "status": 413,
+            "detail": too_large,
+            "error": too_large,
+        },
+    )
     assert len(ran) == 1
 
 

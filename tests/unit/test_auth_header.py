@@ -9,6 +9,7 @@ from werkzeug.datastructures import Headers
 
 from shared.api import HttpApi
 from shared.auth import AuthError, LocalIssuer, MissingToken, Principal, bearer_token
+from tests.problems import refusal
 
 ISSUER = LocalIssuer()
 ALICE = ISSUER.mint(Principal("customer", "alice"))
@@ -43,7 +44,7 @@ def test_two_authorization_headers_are_refused_saying_so() -> None:
     answer = client().get("/notes", headers=both)
 
     assert answer.status_code == 401
-    assert answer.get_json() == {"error": "send one Authorization header, with one bearer token"}
+    assert refusal(answer) == {"error": "send one Authorization header, with one bearer token"}
     assert 'error="invalid_token"' in answer.headers["WWW-Authenticate"]
 
 
