@@ -25,7 +25,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -49,7 +49,9 @@ from shared.auth.local import dev_key_path
 from shared.exceptions import KitError
 from shared.paths import PROJECT_ROOT
 from shared.prose import help_text
+from shared.runtime.app import SubsystemApp
 from shared.system import load_subsystems
+from shared.topology.model import ServiceKind
 
 SUPERVISE_EVERY_S = 0.3
 INTERRUPTED = 128 + signal.SIGINT
@@ -76,7 +78,7 @@ def register(commands: Any) -> None:
         "--base-port",
         type=int,
         default=BASE_PORT,
-        help=f"fakes on BASE+1..3, hosts on BASE+11..14 (default {BASE_PORT})",
+        help=f"fakes on BASE+1..3, hosts from BASE+11, one per subsystem (default {BASE_PORT})",
     )
     ports.add_argument(
         "--free-ports", action="store_true", help="any free port for whatever is not given"
@@ -202,7 +204,8 @@ def run(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     logs.configure("text")
     logging.getLogger("fooddelivery.runtime").setLevel(logging.CRITICAL)
-    problem = usage_error(args, tuple(app.name for app in load_subsystems()))
+    apps = load_subsystems()
+    problem = usage_error(args, tuple(app.name for app in apps))
     if problem:
         return _fail(problem)
     args.orders = ORDERS if args.orders is None else args.orders
@@ -227,6 +230,7 @@ def _run(args: argparse.Namespace) -> int:
             time.perf_counter() - started,
             args.state_dir,
             stack.external,
+            apps=apps,
             lake=not args.no_lake,
             playing=args.scenario,
         )
@@ -264,20 +268,24 @@ def banner(
     state_dir: Path,
     external: frozenset[str] = frozenset(),
     *,
+    apps: Sequence[SubsystemApp[Any]] | None = None,
     lake: bool = True,
     playing: bool = False,
 ) -> str:
     """The READY text: URLs, environment, and how to use them (commands that work as shown);
-    ``playing``: the story starts now, so how to play it is not shown."""
-    urls = manifest.urls()
+    ``apps``: the stack's subsystems (default: every registered one), whose HTTP functions
+    it lists; ``playing``: the story starts now, so how to play it is not shown."""
     env_sh = state_dir / "env.sh"
     source = f"source {shlex.quote(str(env_sh))}"
+    bffs, others = http_functions(load_subsystems() if apps is None else apps, manifest)
     lines = [f"READY in {seconds:.1f} s", "", "BFF APIs (bearer token needed):"]
-    for name in ("browse", "account", "checkout", "tracking", "profile", "kitchen", "driver"):
-        lines.append(f"  {name:<9} {getattr(urls, name)}")
+    lines += _listed(bffs)
+    if others:
+        lines += ["", "Other HTTP functions (webhooks):", *_listed(others)]
     lines += ["", "Function hosts (POST /<target> for push, schedule and trigger targets):"]
+    wide = max((len(name) for name in manifest.hosts), default=10)
     for name, base in manifest.hosts.items():
-        lines.append(f"  {name:<10} {base}   stats: {base}/_dev/stats")
+        lines.append(f"  {name:<{wide}} {base}   stats: {base}/_dev/stats")
     for name in sorted(external):
         port = int(manifest.hosts[name].rsplit(":", 1)[1])
         host = hints.command(hints.python(), host_args(name, port, state_dir, lake))
@@ -305,8 +313,42 @@ def banner(
         lines.append(f"Play the story: {story}")
     lines.append("Ctrl-C stops everything.")
     exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(manifest.env.items()))
-    env_sh.write_text(exports)
+    _write_private(env_sh, exports)
     return "\n".join(lines)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``path`` readable by its owner only: ``env.sh`` holds the settings the command
+    was started with, a subsystem's keys among them."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # one written before keeps its mode otherwise
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+
+
+def http_functions(
+    apps: Sequence[SubsystemApp[Any]], manifest: Manifest
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Every HTTP function of ``apps`` as (``subsystem/service``, URL), subsystems in
+    alphabetical order, each's functions as declared: the BFFs' APIs, then the others
+    (an ESG's webhook for a third party). A service's function is named too when the
+    service has more than one."""
+    bffs: list[tuple[str, str]] = []
+    others: list[tuple[str, str]] = []
+    for app in sorted(apps, key=lambda a: a.name):
+        endpoints = list(app.topology.endpoints())
+        for service, fn in endpoints:
+            label = f"{app.name}/{service.name}"
+            if sum(1 for other, _ in endpoints if other is service) > 1:
+                label += f" {fn.name}"
+            found = bffs if service.kind is ServiceKind.BFF else others
+            found.append((label, manifest.endpoints[fn.target(service)]))
+    return bffs, others
+
+
+def _listed(labelled: list[tuple[str, str]]) -> list[str]:
+    width = max((len(label) for label, _ in labelled), default=0)
+    return [f"  {label:<{width}}  {url}" for label, url in labelled]
 
 
 class _Story:

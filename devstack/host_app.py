@@ -13,6 +13,11 @@
 Each of the three ``POST /<target>`` kinds is answered by the function's own target,
 so a message, tick or change it refuses as poison is answered as on GCP: acknowledged,
 the answer naming the fault (:func:`~shared.runtime.faults.fault_headers`).
+
+What the host refuses itself (an unknown path or target, a wrong method, a bad request to
+one of its own routes, a trigger that raised) it answers as a BFF answers a refusal
+(:func:`~shared.api.problem_answer` of an :class:`~shared.api.HttpError`), never with
+Flask's HTML pages.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 
 from devstack.host_runtime import HostRuntime, kind_of
-from shared.api import untyped_when_empty
+from shared.api import HttpError, answer_errors_in_json, echoed, json_api_flask, problem_answer
 from shared.exceptions import EnvelopeError
 from shared.hub.message import parse_push
 from shared.runtime.faults import FAULTS_COLLECTION, refusal
@@ -47,8 +52,8 @@ def build_app(host: HostRuntime) -> WSGIApplication:
 
 
 def _root_app(host: HostRuntime) -> flask.Flask:
-    app = flask.Flask(f"devstack-{host.app.name}")
-    app.after_request(untyped_when_empty)  # a 204 is no text/html page
+    app = json_api_flask(f"devstack-{host.app.name}")  # a 204 is no text/html page either
+    _refuse_in_the_kit_s_shape(app)
     targets = host.targets()
     callables = {
         name: host.functions.target(name)
@@ -68,7 +73,7 @@ def _root_app(host: HostRuntime) -> flask.Flask:
     def events() -> Any:
         after = flask.request.args.get("after", "0")
         if not (after.isascii() and after.isdigit()):
-            return {"error": f"after must be a count of events (0, 1, ...), not {after!r}"}, 400
+            raise HttpError(400, f"after must be a count of events (0, 1, ...), not {after!r}")
         return {"events": host.stats.events(int(after))}
 
     @app.get("/_dev/faults")
@@ -81,7 +86,7 @@ def _root_app(host: HostRuntime) -> flask.Flask:
         try:
             _, message = parse_push(flask.request.get_json(silent=True))
         except EnvelopeError as error:
-            return f"not a Pub/Sub push request: {error}", 400
+            raise HttpError(400, f"not a Pub/Sub push request: {error}") from error
         assert host.recorder is not None
         with host.stats.handling():
             host.recorder.handle(message)
@@ -94,9 +99,9 @@ def _root_app(host: HostRuntime) -> flask.Flask:
     def deliver(target: str) -> Any:
         function = callables.get(target)
         if function is None:
-            return {
-                "error": f"{host.app.name} has no push, schedule or trigger target {target!r}"
-            }, 404
+            raise HttpError(
+                404, f"{host.app.name} has no push, schedule or trigger target {echoed(target)!r}"
+            )
         kind = kind_of(targets[target])
         if kind == "schedule":
             return _run(host, target, function, "schedule", "tick", "")
@@ -133,7 +138,7 @@ def _run(
         try:
             answer = function(flask.request)
         except Exception as error:  # a trigger asks for a retry by raising, as on Eventarc
-            answer = (str(error), 500)
+            answer = problem_answer(HttpError(500, f"{target} failed: {error}"))
     response = flask.make_response(answer)
     if response.status_code == 400:
         outcome = "bad"
@@ -146,3 +151,14 @@ def _run(
     ms = (time.perf_counter() - started) * 1000
     host.stats.handled(target, kind, event_type, key, outcome, ms)
     return response
+
+
+def _refuse_in_the_kit_s_shape(app: flask.Flask) -> None:
+    """Answer ``app``'s own refusals as the kit's APIs do (:func:`~shared.api.problem_answer`):
+    an :class:`HttpError` raised by a route, and the kit's answers to unknown paths, wrong
+    methods, failures and werkzeug's other refusals (a 400 of a request it cannot read)."""
+    answer_errors_in_json(app, problem_details=True)
+
+    @app.errorhandler(HttpError)
+    def refused(error: HttpError) -> Any:
+        return problem_answer(error)

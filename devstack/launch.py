@@ -27,6 +27,7 @@ from devstack.layout import (
     project_of,
     url,
 )
+from shared.settings import PREFIX
 
 if TYPE_CHECKING:
     from shared.emulators import RunningEmulator
@@ -70,9 +71,19 @@ def function_env(
     ports: Ports,
     dev_key: Path,
     emulators: Iterable[RunningEmulator],
+    inherited: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment every function of the stack runs with (and ``env.sh`` exports)."""
-    env = {
+    """The environment every function of the stack runs with (and ``env.sh`` exports).
+
+    ``inherited`` (default: this process's environment) gives the settings a subsystem
+    reads that the stack does not set itself (``FOODDELIVERY_PARTNER_URL``, exported
+    before ``fooddelivery dev``): the hosts inherit them, and ``env.sh`` carries them
+    too, so a function run alone after sourcing it has them as well. The stack's own
+    values win.
+    """
+    given = os.environ if inherited is None else inherited
+    env = {k: v for k, v in given.items() if k.startswith(PREFIX)}
+    env |= {
         "FOODDELIVERY_MODE": "emulator",
         "FOODDELIVERY_ENV": ENV,
         "FOODDELIVERY_LOG_FORMAT": "text",

@@ -18,8 +18,9 @@ import requests
 from devstack.layout import Manifest
 from devstack.live import LiveStack
 from scenario.actors import ApiError
-from scenario.demo import progress, report, verdict
+from scenario.demo import plural, progress, report, verdict
 from scenario.story import Story, StoryStopped
+from shared.system import load_subsystems
 from shared.timeline import Timeline
 
 
@@ -43,8 +44,9 @@ def _play(manifest: Manifest, args: argparse.Namespace) -> int:
     # The hosts log to the same terminal: a rewritten line would run into their lines.
     story = Story(stack, args.orders, args.seed, functools.partial(progress, rewrite=False))
     # Flushed: progress and the verdict go to stderr, which may share stdout's file.
+    across = plural(len(load_subsystems()), "subsystem")
     print(
-        f"\nFood delivery on the emulators: {args.orders} order(s) across four subsystems\n",
+        f"\nFood delivery on the emulators: {plural(args.orders, 'order')} across {across}\n",
         flush=True,
     )
     started = time.perf_counter()

@@ -10,6 +10,7 @@ from werkzeug.test import Client
 
 from devstack.host_app import build_app
 from devstack.stats import Stats
+from shared.api import HttpError
 from shared.hub.message import Message
 from shared.topology.model import Topic
 
@@ -36,4 +37,5 @@ def test_events_after_a_count(client: Client) -> None:
 def test_events_after_what_is_no_count_is_refused(client: Client, after: str) -> None:
     answer = client.get("/_dev/events", query_string={"after": after})
     assert answer.status_code == 400
-    assert answer.json == {"error": f"after must be a count of events (0, 1, ...), not {after!r}"}
+    refusal = HttpError(400, f"after must be a count of events (0, 1, ...), not {after!r}")
+    assert answer.json == refusal.problem()

@@ -66,7 +66,7 @@ def test_the_scenario_command_prints_the_timeline_and_summary(dev_stack) -> None
         timeout=120,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "Food delivery on the emulators: 2 order(s)" in run.stdout
+    assert "Food delivery on the emulators: 2 orders across 4 subsystems" in run.stdout
     assert "(cancelled):" in run.stdout and "(delivered):" in run.stdout
     assert "payment-voided" in run.stdout and "payment-captured" in run.stdout
     assert "order.order-status-changed v1" in run.stdout  # versioned, as the demo shows it

@@ -23,7 +23,6 @@ from devstack.layout import LAKE_BUCKET, MANIFEST, Manifest
 from devstack.stack import DevError, DevOptions, DevStack
 from devstack.state_lock import StateDirLock
 from devstack.stats import Stats
-from scenario.actors import Urls
 from scenario.demo import MAX_ORDERS
 from shared import emulators
 from shared.cli import main
@@ -31,6 +30,7 @@ from shared.contracts import SCHEMA_VERSION_TAG
 from shared.envelope import new_event
 from shared.hub.message import Message
 from shared.paths import PROJECT_ROOT
+from shared.system import load_subsystems
 from shared.topology.model import Topic
 
 HOSTS = ("customer", "delivery", "order", "restaurant")
@@ -71,7 +71,11 @@ def a_manifest(port: int) -> Manifest:
     return Manifest(
         hosts={name: base for name in HOSTS},
         fakes={name: base for name in ("payments", "pos", "push")},
-        endpoints={f"{n}_bff_api": base for n in Urls.__dataclass_fields__ if n != "pos"},
+        endpoints={
+            fn.target(service): f"{base}/{fn.target(service)}"
+            for app in load_subsystems()
+            for service, fn in app.topology.endpoints()
+        },
         env={"PUBSUB_EMULATOR_HOST": f"127.0.0.1:{port}"},
         dev_key="key.pem",
     )

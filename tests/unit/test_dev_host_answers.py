@@ -1,20 +1,27 @@
 """The dev host's answers without content (a push acknowledged, a tick run, a fault recorded)
 carry no ``Content-Type``, as a BFF's do: there is nothing for a type to describe, and Flask's
-default would call it an HTML page. Answers with content keep theirs."""
+default would call it an HTML page. Answers with content keep theirs, and what the host refuses
+itself (an unknown path or target, a wrong method, a request it cannot read, a trigger that
+raised) is a refusal as the kit's APIs answer one, never Flask's HTML page."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
+import flask
 import pytest
-from werkzeug.test import Client
+from werkzeug.exceptions import BadRequest
+from werkzeug.test import Client, TestResponse
 
+from devstack import host_app
 from devstack.host_app import FAULTS_PATH, build_app
 from devstack.host_runtime import HostRuntime
 from order.topology import APP as ORDER
+from shared.api import PROBLEM_JSON, HttpError, answer_errors_in_json, json_api_flask
 from shared.envelope import new_event
-from shared.hub.message import Message, push_body, to_message
+from shared.exceptions import EnvelopeError
+from shared.hub.message import Message, parse_push, push_body, to_message
 from shared.runtime.faults import FaultRecorder
 from shared.settings import Settings
 
@@ -54,9 +61,76 @@ def test_a_fault_recorded_is_204_without_a_content_type(client: Client) -> None:
 
 
 def test_an_answer_with_content_keeps_its_type(client: Client) -> None:
+    assert client.get("/healthz").headers["Content-Type"] == "application/json"
     missing = client.post("/no_such_target")
     assert missing.status_code == 404
-    assert missing.headers["Content-Type"] == "application/json"
+    assert missing.headers["Content-Type"] == PROBLEM_JSON
     refused = client.post(FAULTS_PATH, data=b"not json")
     assert refused.status_code == 400
-    assert refused.headers["Content-Type"].startswith("text/html")  # Flask's, as before
+    assert refused.headers["Content-Type"] == PROBLEM_JSON
+
+
+# -- what the host refuses itself is in the kit's error shape, never Flask's HTML ---------
+
+
+def kit_page(method: str, path: str) -> TestResponse:
+    """What the kit answers for ``method path`` on an app of no such route (a BFF's page)."""
+    app = json_api_flask("reference")
+    answer_errors_in_json(app, problem_details=True)
+    app.add_url_rule("/<target>", "target", lambda target: "", methods=["POST"])
+    return Client(app).open(path, method=method)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/nowhere/at/all"), ("GET", "/static/x.css"), ("GET", "/lifecycle_control_collector")],
+)
+def test_an_unknown_path_or_method_is_the_kit_s_page(
+    client: Client, method: str, path: str
+) -> None:
+    answer, expected = client.open(path, method=method), kit_page(method, path)
+    assert answer.status_code == expected.status_code
+    assert answer.headers["Content-Type"] == expected.headers["Content-Type"]
+    assert answer.headers.get("Allow") == expected.headers.get("Allow")
+    assert answer.json == expected.json
+
+
+def test_a_target_the_host_lacks_is_refused_as_the_kit_refuses(client: Client) -> None:
+    answer = client.post("/no_such_target")
+    refusal = HttpError(404, "order has no push, schedule or trigger target 'no_such_target'")
+    assert answer.headers["Content-Type"] == PROBLEM_JSON
+    assert (answer.status_code, answer.json) == (404, refusal.problem())
+
+
+def test_a_fault_push_that_is_no_push_is_refused_as_the_kit_refuses(client: Client) -> None:
+    with pytest.raises(EnvelopeError) as why:
+        parse_push(None)
+    answer = client.post(FAULTS_PATH, data=b"not json")
+    refusal = HttpError(400, f"not a Pub/Sub push request: {why.value}")
+    assert answer.headers["Content-Type"] == PROBLEM_JSON
+    assert (answer.status_code, answer.json) == (400, refusal.problem())
+
+
+def test_a_trigger_that_raises_is_a_500_in_the_kit_s_shape(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(request: object) -> object:
+        raise RuntimeError("the store is gone")
+
+    host = HostRuntime(ORDER, Settings(mode="memory", extra=POS), tmp_path)
+    monkeypatch.setattr(host.functions, "target", lambda name: broken)
+    answer = Client(build_app(host)).post("/lifecycle_control_rules")
+    refusal = HttpError(500, "lifecycle_control_rules failed: the store is gone")
+    assert (answer.status_code, answer.headers["Content-Type"]) == (500, PROBLEM_JSON)
+    assert answer.json == refusal.problem()
+    host.checkpoint.close()
+
+
+def test_werkzeug_s_other_refusals_are_in_the_kit_s_shape(tmp_path: Path) -> None:
+    host = HostRuntime(ORDER, Settings(mode="memory", extra=POS), tmp_path)
+    root = host_app._root_app(host)
+    root.add_url_rule("/unreadable", "unreadable", lambda: flask.abort(400))
+    answer = Client(root).get("/unreadable")
+    assert (answer.status_code, answer.headers["Content-Type"]) == (400, PROBLEM_JSON)
+    assert answer.json == HttpError(400, BadRequest.description).problem()
+    host.checkpoint.close()

@@ -1,7 +1,7 @@
-# The dev environment: the four subsystems, each in its own project, deletable in full
+# The dev environment: every subsystem, each in its own project, deletable in full
 # (fooddelivery teardown --env dev), with BFFs that accept local-test tokens by default,
 # and the sandbox: the third parties (payment processor, push provider, restaurants' point
-# of sale) as the fakes of fakes/, in a fifth project. Prod calls the real providers instead.
+# of sale) as the fakes of fakes/, in a project of their own. Prod calls the real providers instead.
 
 locals {
   # Where the subsystems find the third parties: the sandbox's fakes, at their cloudfunctions.net

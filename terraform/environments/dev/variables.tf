@@ -55,7 +55,7 @@ variable "project_ids" {
 }
 
 variable "create_projects" {
-  description = "Create the four projects (true) or deploy into existing, empty ones (false)."
+  description = "Create the subsystems' projects, one per subsystem (true), or deploy into existing, empty ones (false)."
   type        = bool
   default     = true
 }

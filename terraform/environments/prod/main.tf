@@ -1,4 +1,4 @@
-# The prod environment: the four subsystems, each in its own project, protected from
+# The prod environment: every subsystem, each in its own project, protected from
 # deletion, with BFFs that accept only Identity Platform ID tokens.
 
 module "system" {

@@ -1,4 +1,4 @@
-# The sandbox's own project: the third parties of dev, apart from the four subsystems, as
+# The sandbox's own project: the third parties of dev, apart from the subsystems' ones, as
 # real providers would be. Its APIs, the Cloud Build identity, the source archive and audit logs.
 
 locals {

@@ -1,5 +1,5 @@
 variable "name" {
-  description = "The subsystem's name (customer, restaurant, order, delivery)."
+  description = "The subsystem's name, as its topology and its entry point name it (e.g. order)."
   type        = string
 }
 
