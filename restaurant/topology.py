@@ -22,8 +22,9 @@ TOPOLOGY = Subsystem(
     ),
     indexes=(
         Index("tickets", ("restaurantId", "status", "queuedAt")),  # the queue
-        Index("tickets", ("restaurantId", "status", "receivedAt desc")),  # the history
-        Index("tickets", ("status", "answerBy")),  # kitchen-bff's lapse schedule: new
+        Index("tickets", ("restaurantId", "status", "finishedAt desc")),  # the history
+        Index("tickets", ("status", "answerBy")),  # kitchen-bff's lapse schedule: new,
+        Index("tickets", ("status", "answerBy", "queuedAt")),  # new without answerBy,
         Index("tickets", ("status", "queuedAt")),  # and accepted or ready
     ),
     # Notes and markers of orders the kitchen keeps no ticket of (restaurant.retention).

@@ -78,6 +78,12 @@ def sent_to_pos(store: AbstractDocumentStore, order_id: str) -> dict[str, Any] |
     return note if note is not None and _status(note) != NEVER else None
 
 
+def was_withdrawn(note: dict[str, Any]) -> bool:
+    """Whether the order of a :func:`sent_to_pos` note was cancelled since it was handed over
+    (withdrawn from the point of sale, or, collected by its driver already, left there)."""
+    return _status(note) == WITHDRAWN
+
+
 def _status(note: dict[str, Any] | None) -> str | None:
     return None if note is None else str(note.get("status", HANDED_OVER))
 

@@ -12,7 +12,14 @@ month later, :mod:`order.retention`). It is answered 202; the relay takes it fro
 
 A callback about an order not handed to that restaurant's point of sale
 (``pos-orders``) is refused with 404 before it is stored, so it cannot take the key
-of the real answer, nor is one about an order id the document store refuses.
+of the real answer, nor is one about an order id the document store refuses. One about an
+order the Order subsystem cancelled since (its note says ``withdrawn``) is refused with 409,
+saying so, and nothing is stored or relayed: the answer would change nothing, as the kitchen
+app refuses (409) an answer to a cancelled order, and the point of sale's staff learn the
+order is off rather than prepare it. The same callback again, stored before the
+cancellation (a retry after a lost answer), is still answered 202. A callback that crosses
+the withdrawal (stored before the note says so) is answered 202, relayed, and changes
+nothing: the order is cancelled.
 Without a secret (an empty one) the webhook refuses every callback (503).
 """
 
@@ -28,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from order.pos_esg.keys import restaurant_key
-from order.pos_esg.to_pos import sent_to_pos
+from order.pos_esg.to_pos import sent_to_pos, was_withdrawn
 from order.retention import EXPIRES, expire_at
 from shared.api import (
     HttpError,
@@ -101,14 +108,23 @@ def webhook(ports: OrderPorts) -> flask.Flask:
             return _refused(invalid("callback", field_errors(e)))
         if callback.missing():
             return _refused(invalid("callback", callback.missing()))
-        if not _handed_over(ports, callback):
-            order, restaurant = callback.order_id, callback.restaurant_id
+        order, restaurant = callback.order_id, callback.restaurant_id
+        note = _handed_over(ports, callback)
+        if note is None:
             error = f"order {order} was not handed to the point of sale of restaurant {restaurant}"
             return {"error": error}, 404
+        key = f"{order}:{callback.event}"
+        if was_withdrawn(note) and ports.store.get(INBOX, key) is None:
+            error = (
+                f"order {order} was cancelled by the Order subsystem and withdrawn from the "
+                f"point of sale of restaurant {restaurant}: the answer {callback.event!r} "
+                "changes nothing; do not prepare the order"
+            )
+            return {"error": error}, 409
         doc = callback.model_dump(by_alias=True, exclude_none=True)
         doc["receivedAt"] = ports.clock.now_ms()
         doc[EXPIRES] = expire_at(doc["receivedAt"])
-        ports.store.create(INBOX, f"{callback.order_id}:{callback.event}", doc)
+        ports.store.create(INBOX, key, doc)
         return {"status": "accepted"}, 202
 
     @app.get("/healthz")
@@ -147,14 +163,14 @@ class _Signature:
         return any(hmac.compare_digest(d.encode(), expected) for d in self.digests)
 
 
-def _handed_over(ports: OrderPorts, callback: PosCallback) -> bool:
-    """Whether the callback's order was handed to its restaurant's point of sale (never one
-    whose id the document store refuses)."""
+def _handed_over(ports: OrderPorts, callback: PosCallback) -> dict[str, Any] | None:
+    """The note that the callback's order was handed to its restaurant's point of sale, if
+    it was (never for one whose id the document store refuses)."""
     try:
         note = sent_to_pos(ports.store, callback.order_id)
     except InvalidKey:
-        return False
-    return note is not None and note["restaurantId"] == callback.restaurant_id
+        return None
+    return note if note is not None and note["restaurantId"] == callback.restaurant_id else None
 
 
 def _refused(error: HttpError) -> tuple[dict[str, Any], int]:

@@ -41,7 +41,8 @@ SERVICE = Service(
     ),
     description=(
         "The kitchen's order queue: accept, reject with a reason, mark ready; closes a new "
-        "order whose cancellation is not heard a day after its time to answer ran out, and "
+        "order whose cancellation is not heard a day after its time to answer ran out (or, "
+        "when Order did not say when that is, a day after it was queued), and "
         "an accepted or ready one whose end is not heard a day after it was queued."
     ),
 )

@@ -7,7 +7,8 @@ Order's cancellation is heard (or, should it never be, for a day:
 :mod:`restaurant.kitchen_bff.lapse`), so a queue has no length a single answer could be
 trusted with. The queue is in the order the kitchen heard its tickets (``queuedAt``, its own
 clock), so one heard late joins its end, where a client paging the queue still finds it; the
-history is by when Order sent each order (``receivedAt``).
+history is by when each ticket finished (``finishedAt``, its own clock too), so one that
+finishes joins its start, never behind a paging client's place.
 
 A ticket's ``ETag`` is its revision, and says whether it is ``expired``
 (:func:`~restaurant.kitchen_bff.models.ticket_tag`): the one part of the answer that
@@ -23,6 +24,7 @@ import flask
 
 from restaurant.kitchen_bff.models import (
     FINAL_STATUSES,
+    FINISHED_AT,
     LAPSED,
     LAPSED_AT,
     OPEN_STATUSES,
@@ -86,14 +88,16 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
 
     @api.route("GET", HISTORY, actors={"staff"}, response=TicketPage, query=HistoryQuery)
     def order_history(caller: Principal, restaurant_id: str, query: HistoryQuery) -> TicketPage:
-        """The restaurant's finished orders, newest first, a page at a time (``?limit=``,
-        ``?after=`` the ``next`` of the page before, or ``?before=`` a time)."""
+        """The restaurant's finished orders, the latest to finish first (``finishedAt``, by
+        the kitchen's clock), a page at a time (``?limit=``, ``?after=`` the ``next`` of the
+        page before, or ``?before=`` a time). An order that finishes while a client pages the
+        history joins its first page, never one the client has yet to read past."""
         _require_staff_of(caller, restaurant_id)
         finished = [
             Where("restaurantId", "==", restaurant_id),
             Where("status", "in", sorted(FINAL_STATUSES)),
         ]
-        page = newest_first(store, TICKETS, finished, "receivedAt", query.limit, query.cursor())
+        page = newest_first(store, TICKETS, finished, FINISHED_AT, query.limit, query.cursor())
         now = ports.clock.now_ms()
         found = [_view(doc.data, now) for doc in page.documents]
         return TicketPage(orders=found, next=page.next_token)
@@ -297,7 +301,7 @@ def _move(
                 f"the time to answer order {order_id} ran out at {_utc(ticket['answerBy'])}: "
                 "the Order subsystem cancels it",
             )
-        return revised(ticket, {**asked, **(stamps or {})})
+        return revised(ticket, {**asked, **(stamps or {})}, answered_at)
 
     moved = store.update(TICKETS, order_id, updater)
     return _view(found[0] if moved is None else moved, answered_at)

@@ -12,7 +12,9 @@ closes, hourly:
   ``lapsedAt`` and no ``cancelledFor`` (the kitchen does not know whether the customer or
   the timeout cancelled it); Order's cancellation, should it arrive after all, fills in
   ``cancelledFor``. A ticket without ``answerBy`` (from an Order that did not say it) is
-  left alone: its deadline is Order's alone to know, and staff may still answer it.
+  closed so :data:`LAPSE_AFTER` after it joined the queue (``queuedAt``): its deadline was
+  Order's alone to know, but Order gives a restaurant minutes to answer, never a day, so no
+  one is waiting for an answer to it by then (staff may answer it until then).
 - a ticket still ``accepted`` or ``ready`` :data:`OPEN_LAPSE_AFTER` after it joined the
   queue (``queuedAt``). Order's deadlines end every order long before (delivered, or
   cancelled for want of a driver or a delivery), but which way is not known here: the
@@ -21,8 +23,9 @@ closes, hourly:
 
 Either publishes nothing: there is no answer to announce.
 
-Each tick reads only the tickets due: two queries on a status and a time, served by the
-``(status, answerBy)`` and ``(status, queuedAt)`` indexes, whatever the size of the history.
+Each tick reads only the tickets due: three queries on a status and a time, served by the
+``(status, answerBy)``, ``(status, answerBy, queuedAt)`` and ``(status, queuedAt)`` indexes,
+whatever the size of the history.
 """
 
 from __future__ import annotations
@@ -42,9 +45,10 @@ if TYPE_CHECKING:
     from shared.stores import Doc
 
 LAPSE_AFTER = timedelta(days=1)
-"""How long past its ``answerBy`` a ticket still ``new`` is closed: far beyond Order's
-cancellation (minutes) and any clock skew between the subsystems, and short enough that a
-day's queue is not cluttered with orders no one can answer."""
+"""How long past its ``answerBy`` (or, without one, after it joined the queue) a ticket still
+``new`` is closed: far beyond Order's cancellation (minutes) and any clock skew between the
+subsystems, and short enough that a day's queue is not cluttered with orders no one can
+answer."""
 OPEN_LAPSE_AFTER = timedelta(days=1)
 """How long after it joined the queue a ticket still ``accepted`` or ``ready`` is closed:
 far beyond Order's deadlines for the order, which add up to about eight hours (the
@@ -58,16 +62,15 @@ LAPSE_EVERY_S = 3600
 
 def close_lapsed(now_ms: int, ctx: Context[RestaurantPorts]) -> None:
     """Close every ``new`` ticket whose ``answerBy`` passed more than :data:`LAPSE_AFTER`
-    before ``now_ms``, and every ``accepted`` or ``ready`` one that joined the queue more than
+    before ``now_ms`` (or, without ``answerBy``, that joined the queue more than that before
+    it), and every ``accepted`` or ``ready`` one that joined the queue more than
     :data:`OPEN_LAPSE_AFTER` before it; one answered, withdrawn or collected meanwhile is left
     as it is."""
     unanswered = now_ms - LAPSE_AFTER // timedelta(milliseconds=1)
     unended = now_ms - OPEN_LAPSE_AFTER // timedelta(milliseconds=1)
-    closed_new = _close(
-        ctx,
-        [Where("status", "==", "new"), Where("answerBy", "<", unanswered)],
-        {"status": "cancelled", "cancelledFor": None, LAPSED_AT: now_ms},
-    )
+    cancelled = {"status": "cancelled", "cancelledFor": None, LAPSED_AT: now_ms}
+    new = Where("status", "==", "new")
+    closed_new = _close(ctx, [new, Where("answerBy", "<", unanswered)], cancelled, now_ms)
     for key in closed_new:
         ctx.log.warning(
             "order %s: still new %s after its time to answer ran out, and the Order "
@@ -75,10 +78,19 @@ def close_lapsed(now_ms: int, ctx: Context[RestaurantPorts]) -> None:
             key,
             LAPSE_AFTER,
         )
+    no_deadline = [new, Where("answerBy", "==", None), Where(QUEUED_AT, "<", unanswered)]
+    for key in _close(ctx, no_deadline, cancelled, now_ms):
+        ctx.log.warning(
+            "order %s: still new %s after it was queued, with no time to answer said, and "
+            "the Order subsystem's cancellation never heard: closed as cancelled",
+            key,
+            LAPSE_AFTER,
+        )
     closed_open = _close(
         ctx,
         [Where("status", "in", list(PREPARING)), Where(QUEUED_AT, "<", unended)],
         {"status": LAPSED, LAPSED_AT: now_ms},
+        now_ms,
     )
     for key in closed_open:
         ctx.log.warning(
@@ -89,21 +101,23 @@ def close_lapsed(now_ms: int, ctx: Context[RestaurantPorts]) -> None:
         )
 
 
-def _close(ctx: Context[RestaurantPorts], due: Sequence[Where], changes: Doc) -> list[str]:
-    """Apply ``changes`` to each ticket matching ``due``, checked again as it is when it is
-    written; returns the keys of those closed."""
+def _close(
+    ctx: Context[RestaurantPorts], due: Sequence[Where], changes: Doc, now_ms: int
+) -> list[str]:
+    """Apply ``changes`` at ``now_ms`` to each ticket matching ``due``, checked again as it is
+    when it is written; returns the keys of those closed."""
     store = ctx.ports.store
     closed: list[str] = []
     for doc in store.query(TICKETS, due):
-        if store.update(TICKETS, doc.key, _closer(due, changes)) is not None:
+        if store.update(TICKETS, doc.key, _closer(due, changes, now_ms)) is not None:
             closed.append(doc.key)
     return closed
 
 
-def _closer(due: Sequence[Where], changes: Doc) -> Callable[[Doc | None], Doc | None]:
+def _closer(due: Sequence[Where], changes: Doc, now_ms: int) -> Callable[[Doc | None], Doc | None]:
     def close(ticket: Doc | None) -> Doc | None:
         if ticket is None or not all(matches(ticket, where) for where in due):
             return None  # answered, withdrawn or closed since the query read it
-        return revised(ticket, changes)
+        return revised(ticket, changes, now_ms)
 
     return close

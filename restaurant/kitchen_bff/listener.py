@@ -35,7 +35,9 @@ first (the order was not delivered in time), so the ticket ends ``picked-up``
 whichever Order's announcements the kitchen hears first.
 
 A ticket joins the queue stamped with this subsystem's clock (``queuedAt``), by which the
-queue is listed: an order heard late joins its end.
+queue is listed: an order heard late joins its end. It leaves the queue for the history
+stamped so again (``finishedAt``, once), by which the history is listed: a ticket that
+finishes joins the history's start.
 
 A new ticket whose cancellation is not heard a day after its time to answer ran out is
 closed by the kitchen itself (:mod:`restaurant.kitchen_bff.lapse`); the cancellation, heard
@@ -59,6 +61,7 @@ from restaurant.events import (
 )
 from restaurant.kitchen_bff.models import (
     FINAL_STATUSES,
+    FINISHED_AT,
     LAPSED,
     LAPSED_AT,
     QUEUED_AT,
@@ -170,7 +173,7 @@ def _queue(event: Envelope, store: AbstractDocumentStore, now_ms: int) -> None:
         REVISION: 1,
     }
     if not order["items"]:
-        ticket.update(status="rejected", reason=NOTHING_TO_PREPARE)
+        ticket.update({"status": "rejected", "reason": NOTHING_TO_PREPARE, FINISHED_AT: now_ms})
     store.create(TICKETS, order["id"], ticket)
 
 
@@ -214,13 +217,13 @@ def _close(status: str) -> Step:
             if ticket is None:
                 return None
             if _reason_unheard(ticket, status) and order.get("reason"):
-                return revised(ticket, {"cancelledFor": order["reason"]})
+                return revised(ticket, {"cancelledFor": order["reason"]}, now_ms)
             if ticket["status"] in {status, WITHDRAWN_UNSEEN}:
                 return None
             if ticket["status"] in FINAL_STATUSES - {LAPSED} and status != "picked-up":
                 return None  # final: only its pickup changes it (any word, a lapsed one)
             cancelled_for = order.get("reason") if status == "cancelled" else None
-            return revised(ticket, {"status": status, "cancelledFor": cancelled_for})
+            return revised(ticket, {"status": status, "cancelledFor": cancelled_for}, now_ms)
 
         store.update(TICKETS, order["id"], updater)
 

@@ -44,14 +44,20 @@ EXPIRED_TAG = "-expired"
 """What the tag of an expired ticket adds to its revision (:func:`ticket_tag`)."""
 LAPSED_AT = "lapsedAt"
 """When the kitchen closed a ticket itself: a ``new`` one
-:data:`~restaurant.kitchen_bff.lapse.LAPSE_AFTER` past its ``answerBy``, never having heard
-Order's cancellation, or an ``accepted`` or ``ready`` one
+:data:`~restaurant.kitchen_bff.lapse.LAPSE_AFTER` past its ``answerBy`` (without one, after
+it joined the queue), never having heard Order's cancellation, or an ``accepted`` or ``ready`` one
 :data:`~restaurant.kitchen_bff.lapse.OPEN_LAPSE_AFTER` after it joined the queue, never
 having heard whether its driver collected it or Order cancelled it."""
 QUEUED_AT = "queuedAt"
 """When the ticket joined the queue, by this subsystem's clock as it wrote it (epoch ms): the
 queue is oldest first by it, so a ticket heard late joins the queue's end, after the place
 any client paging the queue has reached."""
+FINISHED_AT = "finishedAt"
+"""When the ticket left the queue for the history, by this subsystem's clock as it wrote it
+(epoch ms): set once, when the ticket first turns final, and kept as it is on its later
+changes (a ``lapsed`` one ``picked-up``, say). The history is newest first by it, so a
+ticket that finishes joins the history's start, never the middle of it a client paging the
+history has passed."""
 QUEUE_LIMIT = MAX_PAGE_LIMIT
 """How many tickets a page of the queue holds when ``?limit=`` is left out: as many as a page
 may, so that a client reading one page sees the whole queue of any working kitchen."""
@@ -86,9 +92,13 @@ def stored_tag(ticket: Mapping[str, Any], at: int) -> str:
     return ticket_tag({**ticket, "expired": is_expired(ticket, at)})
 
 
-def revised(ticket: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """``ticket`` with ``changes``, as its next revision."""
-    return {**ticket, **changes, REVISION: ticket_revision(ticket) + 1}
+def revised(ticket: Mapping[str, Any], changes: Mapping[str, Any], at: int) -> dict[str, Any]:
+    """``ticket`` with ``changes``, as its next revision written at ``at`` (epoch ms, this
+    subsystem's clock): stamped :data:`FINISHED_AT` ``at`` if the changes take it from the
+    queue to the history."""
+    finishes = ticket["status"] in OPEN_STATUSES and changes.get("status") in FINAL_STATUSES
+    stamp = {FINISHED_AT: at} if finishes else {}
+    return {**ticket, **changes, **stamp, REVISION: ticket_revision(ticket) + 1}
 
 
 class Body(RequestBody):
@@ -133,17 +143,26 @@ class Ticket(ResponseView):
     subsystem recorded it and sent it here (the time of its ``placed`` announcement), from
     which its ``answerBy`` runs. Not when the customer placed it (``changedAt`` of
     ``placed``: before payment and Order's intake), and not when the kitchen heard it
-    (``queuedAt``). The history is newest first by it."""
+    (``queuedAt``)."""
     queued_at: int | None = None
     """When the ticket joined the kitchen's queue, in epoch milliseconds (UTC), by this
     subsystem's clock: the queue is oldest first by it. Usually ``receivedAt``, or moments
     after; later for an order heard late (a lag, a retry), which joins the end of the queue
     rather than a place a client paging the queue has passed. ``null`` for a ticket that
     left the queue before tickets were stamped so."""
+    finished_at: int | None = None
+    """When the ticket left the queue for the history (turned ``rejected``, ``cancelled``,
+    ``picked-up`` or ``lapsed``), in epoch milliseconds (UTC), by this subsystem's clock: the
+    history is newest first by it. Set once: a later change of a finished ticket (Order's
+    word on one the kitchen closed itself, say) keeps it. For a ticket that finished before
+    tickets were stamped so, the latest time known of it (``lapsedAt``, ``readyAt``,
+    ``queuedAt`` or ``receivedAt``); ``null`` while the ticket is in the queue."""
     answer_by: int | None = None
     """Until when the kitchen may accept or reject the order, in epoch milliseconds (UTC):
     afterwards both are refused (409) and the Order subsystem cancels the order as the
-    restaurant's timeout; ``null`` for an order Order placed before it said."""
+    restaurant's timeout; ``null`` for an order Order placed before it said (staff may answer
+    such a one until the kitchen closes it, a day after it joined the queue: see
+    ``lapsedAt``)."""
     expired: bool = False
     """Whether the order is ``new`` and its ``answerBy`` has passed, as of this answer: it can
     no longer be accepted or rejected (409), and stays in the queue only until the Order
@@ -178,14 +197,14 @@ class Ticket(ResponseView):
     for one the kitchen closed itself (``lapsedAt``) until Order's word arrives."""
     lapsed_at: int | None = None
     """When the kitchen closed the order itself, in epoch milliseconds (UTC), having heard
-    nothing of its end (lost to a fault): a ``new`` one a day after its ``answerBy`` (Order's
-    cancellation is certain once ``answerBy`` passed unanswered: the ticket is then
-    ``cancelled``), or an ``accepted`` or ``ready`` one a day after it joined the queue
-    (``queuedAt``: far past every deadline Order gives the order's delivery; whether its
-    driver collected it or Order cancelled it is not known, so the ticket is then
-    ``lapsed``). Either is then in the history, and Order's word, should it come after all,
-    says how it ended (``cancelledFor``, or ``picked-up``); ``null`` for every other
-    ticket."""
+    nothing of its end (lost to a fault): a ``new`` one a day after its ``answerBy``, or,
+    without one, a day after it joined the queue (Order's cancellation is certain once the
+    time to answer passed unanswered: the ticket is then ``cancelled``), or an ``accepted``
+    or ``ready`` one a day after it joined the queue (``queuedAt``: far past every deadline
+    Order gives the order's delivery; whether its driver collected it or Order cancelled it
+    is not known, so the ticket is then ``lapsed``). Either is then in the history, and
+    Order's word, should it come after all, says how it ended (``cancelledFor``, or
+    ``picked-up``); ``null`` for every other ticket."""
 
 
 class TicketList(ResponseView):
@@ -196,8 +215,9 @@ class TicketList(ResponseView):
     """This page's open tickets (``new``, ``accepted`` and ``ready``, or only the
     ``?status=`` asked for), oldest ``queuedAt`` first (then by id); at most ``limit``. A
     ``new`` ticket whose time to answer ran out is still listed, ``expired``, until Order's
-    cancellation arrives, or for a day after its ``answerBy`` at most; an ``accepted`` or
-    ``ready`` one for a day after it joined the queue at most."""
+    cancellation arrives, or for a day after its ``answerBy`` at most (one without
+    ``answerBy`` for a day after it joined the queue); an ``accepted`` or ``ready`` one for a
+    day after it joined the queue at most."""
     next: str | None = None
     """The ``after`` of the following page (an opaque token); ``null`` on the last page. A
     client that shows the whole queue follows it until it is ``null``, and polls by reading
@@ -209,15 +229,19 @@ class TicketList(ResponseView):
 
 
 class TicketPage(ResponseView):
-    """A page of the history: finished tickets, newest received first; ``next`` asks for the
-    following page (``?after=<next>``), ``null`` on the last one."""
+    """A page of the history: finished tickets, the latest to finish first; ``next`` asks for
+    the following page (``?after=<next>``), ``null`` on the last one."""
 
     orders: list[Ticket]
-    """This page's finished tickets (``rejected``, ``cancelled`` and ``picked-up``), newest
-    ``receivedAt`` first (then by id, descending); at most ``limit``."""
+    """This page's finished tickets (``rejected``, ``cancelled``, ``picked-up`` and
+    ``lapsed``), newest ``finishedAt`` first (then by id, descending); at most ``limit``."""
     next: str | None = None
-    """The ``after`` of the following page (an opaque token); ``null`` on the last page.
-    (It was a ``receivedAt`` to send back as ``before``, which the history still takes.)"""
+    """The ``after`` of the following page (an opaque token); ``null`` on the last page. The
+    history is in the order the tickets finished, by the kitchen's clock (``finishedAt``), not
+    in Order's (``receivedAt``), so a ticket that finishes while a client pages joins the
+    history's first page, which the client reads again to see it, never a place behind the
+    page the client is on. (``next`` was a time to send back as ``before``, which the history
+    still takes: a ``finishedAt``.)"""
 
 
 class AcceptOrder(Body):
@@ -285,4 +309,5 @@ class QueueQuery(CursorQuery):
 
 class HistoryQuery(PageQuery):
     """``?limit=`` tickets per page, ``?after=`` the ``next`` of the page before (or
-    ``?before=`` a time)."""
+    ``?before=`` a time: the page starts with the tickets that finished, ``finishedAt``,
+    strictly earlier)."""

@@ -658,3 +658,50 @@ def test_a_webhook_that_fails_answers_500_in_json_so_the_pos_retries(
     response = call_back(pos_order, event="ready")
     assert response.status_code == 500
     assert response.get_json() == {"error": "the service failed to answer; try again later"}
+
+
+# -- a callback about an order cancelled since ---------------------------------------------
+
+
+def test_an_answer_about_an_order_withdrawn_since_is_409_saying_so_and_changes_nothing(
+    pos_order: OrderSystem, pos: FakePos
+) -> None:
+    # GIVEN the order was withdrawn from the point of sale: nobody answered in time
+    pos_order.advance(13)
+    assert pos.requests[-1]["path"] == "/orders/o-1/cancel"
+    published = len(pos_order.published())
+
+    # WHEN the point of sale's staff accept it all the same (their terminal had not heard)
+    response = call_back(pos_order, event="accepted", prepMinutes=20)
+
+    # THEN they are told the order is off, as the kitchen app tells its staff (409), and
+    # nothing is stored or relayed
+    assert response.status_code == 409
+    assert response.get_json() == {
+        "error": "order o-1 was cancelled by the Order subsystem and withdrawn from the point "
+        "of sale of restaurant r-1: the answer 'accepted' changes nothing; do not prepare "
+        "the order"
+    }
+    assert pos_order.store.query("pos-inbox") == []
+    pos_order.system.run_until_quiet()
+    assert pos_order.internal("restaurant-accepted") == []
+    assert len(pos_order.published()) == published
+    assert pos_order.faults() == []
+
+
+def test_an_answer_stored_before_the_withdrawal_sent_again_is_still_202(
+    pos_order: OrderSystem,
+) -> None:
+    """A retry after a lost answer gets the answer the first try got: the callback is kept."""
+    assert call_back(pos_order, event="rejected", reason="out of basil").status_code == 202
+    pos_order.system.run_until_quiet()
+    assert pos_order.store.get("pos-orders", "o-1") == {
+        "restaurantId": "r-1",
+        "status": "withdrawn",
+    }
+
+    again = call_back(pos_order, event="rejected", reason="out of basil")
+
+    assert (again.status_code, again.get_json()) == (202, {"status": "accepted"})
+    assert call_back(pos_order, event="accepted", prepMinutes=20).status_code == 409
+    assert len(pos_order.internal("restaurant-rejected")) == 1

@@ -13,11 +13,12 @@ import pytest
 from restaurant.contracts import OrderAccepted, OrderReady, OrderRejected
 from restaurant.kitchen_bff.lapse import OPEN_LAPSE_AFTER
 from restaurant.kitchen_bff.listener import LEFT_TO_POS
-from restaurant.kitchen_bff.migrations import stamp_queued_tickets
+from restaurant.kitchen_bff.migrations import stamp_finished_tickets, stamp_queued_tickets
 from restaurant.kitchen_bff.models import FINAL_STATUSES, OPEN_STATUSES, STATUSES
 from restaurant.topology import TOPOLOGY
 from shared.auth import Actor, Principal
 from shared.topology import Topic
+from tests.problems import refusal
 from tests.restaurant.conftest import ANSWER_MS, PROFILE, START, Restaurant
 
 if TYPE_CHECKING:
@@ -130,6 +131,7 @@ def test_a_placed_order_shows_up_as_a_new_ticket(kitchen: Restaurant) -> None:
                 "status": "new",
                 "receivedAt": START,
                 "queuedAt": START,
+                "finishedAt": None,
                 "answerBy": START + ANSWER_MS,
                 "expired": False,
                 "prepMinutes": None,
@@ -448,28 +450,112 @@ def test_of_two_profile_saves_in_one_millisecond_the_later_ordering_is_kept_in_a
 # -- the history -----------------------------------------------------------------------
 
 
-def test_the_history_holds_the_finished_tickets_newest_first(kitchen: Restaurant) -> None:
+def test_the_history_holds_the_finished_tickets_the_latest_to_finish_first(
+    kitchen: Restaurant,
+) -> None:
     kitchen.clock.advance(60_000)
     late = kitchen.order_status("o-4")
     kitchen.clock.advance(60_000)
     place_and_finish(kitchen, "o-2", "picked-up")
     kitchen.receive(late)  # stamped before o-2, stored after it
-    act(kitchen, "reject", {"reason": "out of mozzarella"}, order_id="o-4")
     kitchen.clock.advance(60_000)
     place_and_finish(kitchen, "o-3", "cancelled")
     kitchen.clock.advance(60_000)
+    act(kitchen, "reject", {"reason": "out of mozzarella"}, order_id="o-4")
     kitchen.receive(kitchen.order_status("o-5"))
     act(kitchen, "accept", {"prepMinutes": 10}, order_id="o-5")
     response = history(kitchen)
     assert response.status_code == 200
     assert response.get_json()["next"] is None
     found = response.get_json()["orders"]
-    assert [(t["id"], t["status"], t["receivedAt"]) for t in found] == [
-        ("o-3", "cancelled", START + 180_000),
-        ("o-2", "picked-up", START + 120_000),
-        ("o-4", "rejected", START + 60_000),
+    assert [(t["id"], t["status"], t["receivedAt"], t["finishedAt"]) for t in found] == [
+        ("o-4", "rejected", START + 60_000, START + 240_000),
+        ("o-3", "cancelled", START + 180_000, START + 180_000),
+        ("o-2", "picked-up", START + 120_000, START + 120_000),
     ]
-    assert found[2]["reason"] == "out of mozzarella"
+    assert found[0]["reason"] == "out of mozzarella"
+    assert ticket(kitchen, "o-5") is not None
+    assert [t["finishedAt"] for t in queue(kitchen).get_json()["orders"]] == [None, None]
+
+
+def test_a_ticket_that_finishes_while_a_client_pages_the_history_joins_its_first_page(
+    kitchen: Restaurant,
+) -> None:
+    # GIVEN o-1, o-3 and o-5 finished, and o-4, sent between o-3 and o-5, accepted
+    act(kitchen, "reject", {"reason": "busy"})
+    kitchen.clock.advance(60_000)
+    place_and_finish(kitchen, "o-3", "rejected")
+    kitchen.clock.advance(60_000)
+    kitchen.receive(kitchen.order_status("o-4"))
+    act(kitchen, "accept", {"prepMinutes": 10}, order_id="o-4")
+    kitchen.clock.advance(60_000)
+    place_and_finish(kitchen, "o-5", "rejected")
+    # WHEN a client reads the history a ticket a page, and o-4 is collected after its second
+    page = history(kitchen, "?limit=1").get_json()
+    seen = [[t["id"] for t in page["orders"]]]
+    while page["next"] is not None:
+        page = history(kitchen, f"?limit=1&after={page['next']}").get_json()
+        seen.append([t["id"] for t in page["orders"]])
+        if len(seen) == 2:
+            kitchen.clock.advance(60_000)
+            kitchen.receive(kitchen.order_status("o-4", "picked-up"))
+    # ... and then, as it polls, reads the history again from its first page until the
+    # ticket it saw first
+    page = history(kitchen, "?limit=1").get_json()
+    polled = [t["id"] for t in page["orders"]]
+    while page["next"] is not None and "o-5" not in polled:
+        page = history(kitchen, f"?limit=1&after={page['next']}").get_json()
+        polled += [t["id"] for t in page["orders"]]
+
+    # THEN o-4 joined the history's start, where the poll finds it, not the place Order's
+    # stamp would give it, behind the pages the client had read
+    assert seen == [["o-5"], ["o-3"], ["o-1"]]
+    assert polled == ["o-4", "o-5"]
+    shown = history(kitchen).get_json()["orders"]
+    assert [(t["id"], t["receivedAt"], t["finishedAt"]) for t in shown] == [
+        ("o-4", START + 120_000, START + 240_000),
+        ("o-5", START + 180_000, START + 180_000),
+        ("o-3", START + 60_000, START + 60_000),
+        ("o-1", START, START),
+    ]
+
+
+def test_a_finished_ticket_stored_before_finished_at_is_listed_once_migrated(
+    kitchen: Restaurant,
+) -> None:
+    """The history orders by ``finishedAt``, which Firestore requires: the migration gives a
+    finished ticket stored without it the latest time it holds, leaving open ones and its
+    revision."""
+    act(kitchen, "reject", {"reason": "busy"})
+    kitchen.clock.advance(60_000)
+    kitchen.receive(kitchen.order_status("o-2"))
+    act(kitchen, "accept", {"prepMinutes": 5}, order_id="o-2")
+    kitchen.clock.advance(60_000)
+    act(kitchen, "ready", None, order_id="o-2")
+    kitchen.clock.advance(60_000)
+    kitchen.receive(kitchen.order_status("o-2", "picked-up"))
+    place_and_finish(kitchen, "o-3", "lapsed")
+    kitchen.receive(kitchen.order_status("o-4"))
+    legacy = {"queuedAt": None, "finishedAt": None}  # o-1 from before both stamps
+    for order_id in ("o-1", "o-2", "o-3", "o-4"):
+        old = ticket(kitchen, order_id)
+        assert old is not None
+        gone = {"finishedAt", *(legacy if order_id == "o-1" else ())}
+        kitchen.store.put("tickets", order_id, {k: v for k, v in old.items() if k not in gone})
+    assert ids(history(kitchen)) == []
+
+    assert stamp_finished_tickets(kitchen.store) == 3
+    assert stamp_finished_tickets(kitchen.store) == 0
+
+    shown = history(kitchen).get_json()["orders"]
+    lapsed_at = (ticket(kitchen, "o-3") or {})["lapsedAt"]
+    assert [(t["id"], t["finishedAt"], t["revision"]) for t in shown] == [
+        ("o-3", lapsed_at, 3),  # when the kitchen closed it
+        ("o-2", START + 120_000, 4),  # when it was ready, the latest it holds
+        ("o-1", START, 2),  # when Order sent it, all it holds
+    ]
+    assert "finishedAt" not in (ticket(kitchen, "o-4") or {})
+    assert ids(queue(kitchen)) == ["o-4"]
 
 
 def test_the_history_comes_a_page_at_a_time(kitchen: Restaurant) -> None:
@@ -773,7 +859,7 @@ def test_staff_of_another_restaurant_cannot_read_the_queue(kitchen: Restaurant) 
     assert queue(kitchen, headers=kitchen.staff("r-2")).status_code == 403
     refused = history(kitchen, headers=kitchen.staff("r-2"))
     assert refused.status_code == 403
-    assert refused.get_json() == {
+    assert refusal(refused) == {
         "error": "staff of restaurant r-2 may not see orders of r-1",
     }
     response = kitchen.client("kitchen-bff").get(
@@ -1119,7 +1205,7 @@ def test_a_new_order_answered_after_its_time_ran_out_is_refused_and_nothing_is_p
     )
 
     assert response.status_code == 409
-    assert response.get_json() == {
+    assert refusal(response) == {
         "error": "the time to answer order o-1 ran out at 2026-01-01T00:10:00+00:00: "
         "the Order subsystem cancels it"
     }

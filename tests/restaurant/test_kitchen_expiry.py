@@ -157,13 +157,14 @@ def test_a_new_ticket_whose_cancellation_is_never_heard_leaves_the_queue_a_day_o
 
 def test_no_order_order_may_still_wait_an_answer_for_is_closed(kitchen: Restaurant) -> None:
     """Only new tickets a day past their answerBy go cancelled: one placed later, and one
-    from an Order that did not say when its time runs out stay; one answered is not
-    cancelled (it lapses, a day after it was queued, by the rule for answered tickets)."""
-    kitchen.receive(kitchen.order_status("o-2", answerBy=None))
+    from an Order that did not say when its time runs out queued less than a day ago, stay;
+    one answered is not cancelled (it lapses, a day after it was queued, by the rule for
+    answered tickets)."""
     kitchen.receive(kitchen.order_status("o-3"))
     assert act(kitchen, "accept", {"prepMinutes": 15}).status_code == 200
     until(kitchen, ANSWER_BY + DAY_MS - HOUR_MS)
     kitchen.receive(kitchen.order_status("o-4"))
+    kitchen.receive(kitchen.order_status("o-2", answerBy=None))
 
     until(kitchen, ANSWER_BY + DAY_MS + HOUR_MS)
 
@@ -176,7 +177,7 @@ def test_no_order_order_may_still_wait_an_answer_for_is_closed(kitchen: Restaura
         ("o-1", "lapsed"),
     ]
     until(kitchen, ANSWER_BY + 10 * DAY_MS)
-    assert [t["id"] for t in listed(kitchen)] == ["o-2"]
+    assert listed(kitchen) == []
 
 
 def test_a_ticket_answered_or_withdrawn_while_the_schedule_runs_is_left_as_it_is(
@@ -216,7 +217,39 @@ def test_the_cancellation_heard_after_the_kitchen_closed_the_ticket_says_why(
     ticket = read(kitchen).get_json()
     assert (ticket["status"], ticket["cancelledFor"]) == ("cancelled", "restaurant-timeout")
     assert (ticket["lapsedAt"], ticket["revision"]) == (closed["lapsedAt"], 3)
+    assert ticket["finishedAt"] == closed["lapsedAt"]  # it left the queue then, once
     assert kitchen.bus(*ANSWERS) == []
+
+
+# -- a new ticket from an Order that did not say when its time to answer runs out ----------
+
+
+def test_a_new_ticket_without_answer_by_leaves_the_queue_a_day_after_it_was_queued(
+    kitchen: Restaurant,
+) -> None:
+    """Order gives a restaurant minutes to answer, whether it says until when or not: a day
+    on, no one waits for an answer to the order, and Order's cancellation was lost."""
+    # GIVEN o-2, from an Order that does not say answerBy, heard an hour after Order sent it
+    sent = kitchen.order_status("o-2", answerBy=None)
+    until(kitchen, START + HOUR_MS)
+    kitchen.receive(sent)
+    until(kitchen, START + HOUR_MS + DAY_MS)
+    assert [(t["id"], t["expired"]) for t in listed(kitchen) if t["id"] == "o-2"] == [
+        ("o-2", False)
+    ]
+
+    # WHEN a day has passed since the kitchen queued it, its cancellation never heard
+    until(kitchen, START + HOUR_MS + DAY_MS + HOUR_MS)
+
+    # THEN the kitchen closed it, as it closes one whose answerBy passed a day ago
+    assert [t["id"] for t in listed(kitchen)] == []
+    closed = read(kitchen, "o-2").get_json()
+    assert (closed["status"], closed["cancelledFor"]) == ("cancelled", None)
+    assert closed["lapsedAt"] == closed["finishedAt"] == START + HOUR_MS + DAY_MS + HOUR_MS
+    assert [t["id"] for t in listed(kitchen, "/history")] == ["o-2", "o-1"]
+    assert kitchen.bus(*ANSWERS) == []
+    kitchen.receive(kitchen.order_status("o-2", "cancelled", reason="restaurant-timeout"))
+    assert read(kitchen, "o-2").get_json()["cancelledFor"] == "restaurant-timeout"
 
 
 # -- an accepted or ready ticket whose end is never heard -----------------------------------
@@ -276,6 +309,7 @@ def test_the_word_heard_after_the_kitchen_closed_an_answered_ticket_says_how_it_
     ticket = read(kitchen).get_json()
     assert (ticket["status"], ticket["cancelledFor"]) == ended
     assert (ticket["lapsedAt"], ticket["revision"]) == (lapsed_at, 5)
+    assert ticket["finishedAt"] == lapsed_at  # it left the queue then, once
     assert [t["id"] for t in listed(kitchen, "/history")] == ["o-1"]
 
 
