@@ -75,6 +75,13 @@ DELIVERY_CANCELLED = "delivery-cancelled"
 DELIVERY_STATUS_CHANGED = "delivery-status-changed"
 
 
+OFFER_TIMEOUT_MS = 2 * 60_000
+"""How long an offer stays open: ``delivery-offered``'s ``expiresAt`` is when dispatch made it
+plus this. Dispatch makes a delivery's offers one after another, so of two of its offers the
+later expires later (or at the same time, made in one millisecond), and no offer made by now
+expires later than this from now."""
+
+
 def offer_id_of(delivery_id: str, expires_at: int) -> str:
     """The id an offer is answered by (``delivery-offered``'s ``id`` and ``expiresAt``): its
     delivery and its expiry, so the same delivery offered to the driver again later (after

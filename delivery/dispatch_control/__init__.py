@@ -29,6 +29,13 @@ Each offer a driver lets run out is announced with the run of them since the
 driver last answered an offer or came online (``driver-missed-offers``,
 :mod:`~delivery.dispatch_control.misses`): driver-bff takes a driver who let two
 in a row run out offline, and its ``driver-updated`` stops their offers.
+
+A delivery nobody takes (every driver in reach declined it, or let its offers run out
+until driver-bff took them offline) waits, searching, with no retry loop and nothing
+announced: it is offered at once to a driver who becomes free near it and has not declined
+it (coming online, finishing or handing back a delivery, or found by the minute's sweep).
+Dispatch gives up on no delivery itself and tells Order nothing: the order's deadline for
+a driver is Order's (30 min; ``no-driver``), and its cancellation ends the search.
 """
 
 from __future__ import annotations

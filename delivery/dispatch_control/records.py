@@ -7,6 +7,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Literal, TypeVar
 
 from delivery.dispatch_control.geo import SEARCH_RINGS, blocks_within, cells_apart
+from delivery.events import OFFER_TIMEOUT_MS as OFFER_TIMEOUT_MS  # the offers dispatch makes
 from shared.stores import Doc, Where
 from shared.stores.base import MAX_IN_VALUES
 
@@ -52,7 +53,6 @@ taken by another delivery before the offer was written (which counts against the
 way)."""
 BUSY: tuple[Status, ...] = ("assigned", "picked-up")
 """Statuses in which the delivery's driver has no time for another one."""
-OFFER_TIMEOUT_MS = 2 * 60 * 1000
 
 T = TypeVar("T")
 

@@ -197,7 +197,8 @@ class Offers(ResponseView):
     """``GET /me/offers``."""
 
     offers: list[Offer]
-    """The offers open to the caller that have not expired, in no set order."""
+    """The offers open to the caller that have not expired, of orders not cancelled, in no set
+    order."""
 
 
 class Answer(ResponseView):

@@ -6,9 +6,9 @@ import re
 from typing import TYPE_CHECKING, Literal
 
 from delivery.driver_bff.models import Answer, Offer, Offers
-from delivery.driver_bff.pickups import readiness
+from delivery.driver_bff.pickups import cancelled, readiness
 from delivery.driver_bff.records import ANSWERED_UP_TO, DRIVERS, OFFERS, area, offered_area
-from delivery.events import offer_id_of
+from delivery.events import OFFER_TIMEOUT_MS, offer_id_of
 from shared.api import HttpApi, HttpError, echoed
 from shared.stores import Doc, Where
 from shared.stores.document_rules import id_problem
@@ -28,11 +28,22 @@ NOT_ARRIVED = (
     "no such offer: it may not have arrived here yet (the push can come first); "
     "retry after Retry-After"
 )
-"""The 404 to an answer naming a delivery no offer of which was heard: the push announcing it
-and this BFF's listener hear dispatch on separate subscriptions, so a driver may tap a pushed
-offer before it is kept here."""
+"""The 404 to an answer naming an offer later than any of its delivery heard (none of them
+heard, or only earlier ones): the push announcing it and this BFF's listener hear dispatch
+on separate subscriptions, so a driver may tap a pushed offer before it is kept here."""
 NOT_ARRIVED_RETRY_AFTER_S = 1
 """The ``Retry-After`` of that 404: the listener usually hears the offer within a second."""
+NOT_MADE = "no such offer: none made by now expires that late"
+"""The 404, with no ``Retry-After``, to an answer naming an offer of a delivery none of whose
+offers was heard, expiring later than any offer made by now may (see :func:`heard`)."""
+EXPIRED = "the offer has expired"
+ORDER_CANCELLED = "the offer was withdrawn: the order was cancelled"
+EXPIRED_UNHEARD = "no such offer: it has expired, and had not arrived here"
+"""The 404, with no ``Retry-After``, to an answer naming an offer not heard here (see
+:func:`heard`) whose expiry is past: it could no longer be answered once it arrived."""
+CLOCK_SKEW_MS = 60_000
+"""How far ahead of this BFF's clock dispatch's may be: an offer expiring more than
+:data:`~delivery.events.OFFER_TIMEOUT_MS` and this after now cannot have been made yet."""
 
 
 def named(offer_id: str) -> tuple[str, int]:
@@ -59,16 +70,17 @@ def answer(
     *,
     online: bool,
     expires_at: int,
+    order_cancelled: bool = False,
 ) -> Doc | None:
     """The offer with the driver's verdict, ``None`` when it already has it, or the refusal.
 
     ``expires_at`` names the offer answered: another offer of the delivery (one made to the
     driver again since) is not answered by it. An offline driver may decline but not
-    accept; an answered offer keeps only the area of the customer's address. A delivery
-    none of whose offers was heard yet is a 404 with ``Retry-After`` (:data:`NOT_ARRIVED`).
+    accept; an answered offer keeps only the area of the customer's address. An offer not
+    heard yet is refused as :func:`heard` says; one whose order was heard cancelled
+    (``order_cancelled``) as withdrawn, before its withdrawal arrives.
     """
-    if offer is None:
-        raise HttpError(404, NOT_ARRIVED, headers={"Retry-After": str(NOT_ARRIVED_RETRY_AFTER_S)})
+    offer = heard(offer, expires_at, now_ms)
     if offer["driverId"] != driver_id:
         if driver_id in offer.get("pastDrivers", []):
             raise HttpError(409, "the offer was withdrawn")
@@ -79,11 +91,40 @@ def answer(
         return None
     if offer["status"] != "open":
         raise HttpError(409, f"the offer is already {offer['status']}")
+    if order_cancelled:
+        raise HttpError(409, ORDER_CANCELLED)
     if verdict == "accepted" and not online:
         raise HttpError(409, "you are offline: go online (PUT /me/status) to accept offers")
     if now_ms >= offer["expiresAt"]:
-        raise HttpError(409, "the offer has expired")
+        raise HttpError(409, EXPIRED)
     return {**offer, "status": verdict, "answeredAt": now_ms, "dropoff": area(offer["dropoff"])}
+
+
+def heard(offer: Doc | None, expires_at: int, now_ms: int) -> Doc:
+    """``offer``, the delivery's latest offer heard, when the answer to the offer expiring at
+    ``expires_at`` is to be checked against it (it is that offer, or a later one); else the
+    refusal of an answer to an offer not heard yet.
+
+    Of two offers of a delivery the later expires later (:data:`~delivery.events.OFFER_TIMEOUT_MS`),
+    so an offer expiring after the one heard, or of a delivery none of whose offers was heard,
+    is on its way here: the answer is a 404 with ``Retry-After`` (:data:`NOT_ARRIVED`), and
+    the same request is taken once it arrives. Only while the offer named may still arrive in
+    time to be answered: past its expiry, by this BFF's clock, the 404 says it expired
+    (:data:`EXPIRED_UNHEARD`), and one expiring later than any offer made by now is
+    :data:`NOT_MADE`, both without ``Retry-After``; that one, an earlier offer heard, is left to
+    :func:`answer`, which refuses it as withdrawn. An offer made in the millisecond of the one
+    heard, to another driver, is not told from it.
+    """
+    held = None if offer is None else offer.get("expiresAt")
+    if offer is not None and (held is None or expires_at <= held):
+        return offer
+    if now_ms >= expires_at:
+        raise HttpError(404, EXPIRED_UNHEARD)
+    if expires_at <= now_ms + OFFER_TIMEOUT_MS + CLOCK_SKEW_MS:
+        raise HttpError(404, NOT_ARRIVED, headers={"Retry-After": str(NOT_ARRIVED_RETRY_AFTER_S)})
+    if offer is None:
+        raise HttpError(404, NOT_MADE)
+    return offer
 
 
 ACCEPTING = "acceptingOfferId"
@@ -153,11 +194,15 @@ def view(store: AbstractDocumentStore, offer: Doc) -> Offer:
 ANSWER_REFUSALS = {
     404: (
         "no such offer (an offerId that cannot exist included); for an offerId that can exist, "
-        "the offer may not have arrived yet (a push can come before it): the answer then has "
-        f"`Retry-After: {NOT_ARRIVED_RETRY_AFTER_S}`, and the same request may be sent again "
-        "after it"
+        "the offer may not have arrived yet (a push can come before it, and before the end of "
+        "the delivery's earlier offer): while it may still arrive in time to be answered (it "
+        f"has not expired), the answer then has `Retry-After: {NOT_ARRIVED_RETRY_AFTER_S}`, "
+        "and the same request may be sent again after it"
     ),
-    409: "the offer was withdrawn, has expired or was answered already, or the driver is offline",
+    409: (
+        "the offer was withdrawn (its order cancelled included), has expired or was answered "
+        "already, or the driver is offline"
+    ),
 }
 
 
@@ -172,7 +217,16 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
         too_late = expires_at + ACCEPT_LANDS_WITHIN_MS
 
         def check(offer: Doc | None, *, online: bool) -> Doc | None:
-            return answer(offer, caller.subject, verdict, now, online=online, expires_at=expires_at)
+            ended = offer is not None and cancelled(store, offer.get("orderId"))
+            return answer(
+                offer,
+                caller.subject,
+                verdict,
+                now,
+                online=online,
+                expires_at=expires_at,
+                order_cancelled=ended,
+            )
 
         # Refused before the profile notes anything: an offer that is not the caller's to
         # answer (made up, another driver's, expired, withdrawn) must not forgive their misses.
@@ -183,7 +237,7 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
             written = check(offer, online=online)
             # The expiry was checked at the request's time: an accept must also land in time.
             if written is not None and verdict == "accepted" and clock.now_ms() >= too_late:
-                raise HttpError(409, "the offer has expired")
+                raise HttpError(409, EXPIRED)
             return written
 
         # Noted before the answer is written, as accepting is: a miss heard meanwhile must
@@ -195,12 +249,14 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
 
     @api.route("GET", "/me/offers", actors={"driver"}, response=Offers)
     def get_offers(caller: Principal) -> Offers:
-        """The offers open to the caller right now; none while the caller is offline (they
-        could not accept them: dispatch withdraws them once it hears of it)."""
+        """The offers open to the caller right now: none while the caller is offline (they
+        could not accept them: dispatch withdraws them once it hears of it), nor any expired
+        or of an order cancelled, though their withdrawal has not arrived yet."""
         if not (store.get(DRIVERS, caller.subject) or {}).get("online", False):
             return Offers(offers=[])
         offers = open_offers(store, caller.subject, clock.now_ms())
-        return Offers(offers=[view(store, offer) for offer in offers])
+        shown = [offer for offer in offers if not cancelled(store, offer["orderId"])]
+        return Offers(offers=[view(store, offer) for offer in shown])
 
     @api.route(
         "POST",

@@ -55,3 +55,10 @@ def readiness(store: AbstractDocumentStore, order_id: str) -> Doc:
     if known is None:
         return UNKNOWN
     return {"readyBy": known["readyBy"], "ready": known["status"] in READY}
+
+
+def cancelled(store: AbstractDocumentStore, order_id: str | None) -> bool:
+    """Whether the latest update of the order heard says it was cancelled (for good: dispatch
+    withdraws its offers, which may be heard later)."""
+    known = None if order_id is None else store.get(PICKUPS, order_id)
+    return known is not None and known["status"] == "cancelled"
