@@ -229,13 +229,28 @@ def status_title(status: int) -> str:
 
 def problem_answer(refusal: HttpError, headers: Mapping[str, str] | None = None) -> flask.Response:
     """``refusal`` answered as :data:`PROBLEM_JSON` (:meth:`HttpError.problem`), with its
-    headers, or ``headers`` instead."""
-    return flask.current_app.response_class(
-        _writer().answer_text(refusal.problem()),
+    headers, or ``headers`` instead.
+
+    Outside a kit app (:func:`json_api_flask`), in any Flask app or none (the functions
+    framework's own app, answering for a BFF that could not be set up), it is written as a
+    kit app writes it, compact, and carries :data:`ANSWER_HEADERS` as every kit answer does.
+    """
+    kit = flask.current_app.json if flask.has_app_context() else None
+    if isinstance(kit, _StrictJson):
+        text, answer_class = kit.answer_text(refusal.problem()), flask.current_app.response_class
+    else:
+        text, answer_class = _compact_text(refusal.problem()), _PrivateAnswer
+    return answer_class(
+        text,
         status=refusal.status,
         headers=dict(refusal.headers if headers is None else headers),
         mimetype=PROBLEM_JSON,
     )
+
+
+def _compact_text(obj: Any) -> str:
+    """``obj`` as a kit app writes an answer out of debug mode (:meth:`_StrictJson.answer_text`)."""
+    return f"{json.dumps(obj, separators=(',', ':'), allow_nan=False)}\n"
 
 
 @dataclass(frozen=True, slots=True)

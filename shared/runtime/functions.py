@@ -35,7 +35,15 @@ answer is the framework's, never its own, hence the triggers' HTTP signature.
 A consumer's, trigger's or schedule's answer says what it says in plain text (``text/plain;
 charset=utf-8``); one that says nothing (a 204, a trigger's 200) has no ``Content-Type``
 (:func:`as_text`). Infrastructure is built on the first call, from :class:`Settings`, never
-at import.
+at import, once however many calls come at once.
+
+A function that cannot be set up (a setting missing or wrong, an adapter or the service's app
+that cannot be built) logs why, with its traceback and the function's name, and answers 503:
+a consumer, trigger or schedule in plain text, so that Pub/Sub, Eventarc or Cloud Scheduler
+delivers again; an endpoint as problem details (:func:`~shared.api.problem_answer`), with the
+headers of every kit answer and a ``Retry-After`` of :data:`SET_UP_RETRY_AFTER_S`, saying
+nothing of why. The failure is not kept: the next call tries the set-up again, so a transient
+cause (a credentials fetch that timed out) heals without a redeployment.
 """
 
 from __future__ import annotations
@@ -76,6 +84,11 @@ if TYPE_CHECKING:
 _log = logging.getLogger("fooddelivery.functions")
 Target = Callable[..., Any]
 Answer = tuple[str, int, dict[str, str]]
+SET_UP_RETRY_AFTER_S = 5
+"""The ``Retry-After`` of an endpoint's 503 when its function could not be set up: the next
+request tries the set-up again."""
+NOT_SET_UP = "the function could not be set up"
+"""What a consumer's, trigger's or schedule's 503 says when it could not be set up."""
 
 
 class FunctionHost:
@@ -96,7 +109,8 @@ class FunctionHost:
         self._settings = settings
         self._wrap_publisher = wrap_publisher
         self._wrap_store = wrap_store
-        self._lock = threading.Lock()
+        # Re-entrant: a runtime is built under it, and it builds the infrastructure first.
+        self._lock = threading.RLock()
         self._built: tuple[Infrastructure, AbstractPublisher, Any] | None = None
         self._runtimes: dict[str, Any] = {}
 
@@ -148,11 +162,20 @@ class FunctionHost:
         return functions_framework.http(target)
 
     def runtime(self, name: str) -> Any:
-        """The consumer/trigger runtime, or the Flask app, behind a target."""
-        with self._lock:
-            cached = self._runtimes.get(name)
+        """The consumer/trigger runtime, or the Flask app, behind a target: built on first use,
+        once (concurrent first calls wait for it); a build that fails is tried again by the
+        next call."""
+        cached = self._runtimes.get(name)  # only ever set whole, under the lock
         if cached is not None:
             return cached
+        with self._lock:
+            built = self._runtimes.get(name)
+            if built is None:
+                built = self._runtimes[name] = self._build(name)
+            return built
+
+    def _build(self, name: str) -> Any:
+        """The runtime, or the Flask app, behind target ``name``, built now."""
         infra, publisher, ports = self.infrastructure()
         service, fn = self.app.topology.find(name)
         built: Any
@@ -171,8 +194,16 @@ class FunctionHost:
         else:
             assert isinstance(fn, Endpoint)
             built = serve_endpoint(fn, ports, f"{self.app.name}/{service.name}/{fn.name}")
-        with self._lock:
-            return self._runtimes.setdefault(name, built)
+        return built
+
+    def _set_up(self, name: str) -> Any | None:
+        """:meth:`runtime`, or ``None`` when it cannot be built now: logged, with its
+        traceback and the function's name (see the module)."""
+        try:
+            return self.runtime(name)
+        except Exception:
+            _log.exception("%s could not be set up; answered 503, the next call tries again", name)
+            return None
 
     def _push_target(self, name: str) -> Target:
         def push(request: flask.Request) -> Answer:
@@ -180,8 +211,11 @@ class FunctionHost:
                 _, message = parse_push(request.get_json(silent=True))
             except EnvelopeError as error:
                 return f"not a Pub/Sub push request: {error}", 400, {}
+            runtime = self._set_up(name)
+            if runtime is None:
+                return f"redeliver: {NOT_SET_UP}", 503, {}
             faults: list[Envelope] = []
-            outcome = self.runtime(name).handle(message, faults=faults)
+            outcome = runtime.handle(message, faults=faults)
             if outcome is not Outcome.ACK:
                 return "redeliver", 503, {}
             return "", 204, _refused(faults)
@@ -194,7 +228,9 @@ class FunctionHost:
         qualified = f"{self.app.name}/{service.name}/{fn.name}"
 
         def http(request: flask.Request) -> Any:
-            app = self.runtime(name)
+            app = self._set_up(name)
+            if app is None:
+                return _not_set_up()
             body = request.get_data()
             environ = {
                 **request.environ,
@@ -210,8 +246,11 @@ class FunctionHost:
 
     def _schedule_target(self, name: str) -> Target:
         def tick(request: flask.Request) -> Answer:
+            runtime = self._set_up(name)
+            if runtime is None:
+                return f"retry: {NOT_SET_UP}", 503, {}
             faults: list[Envelope] = []
-            outcome = self.runtime(name).handle(faults=faults)
+            outcome = runtime.handle(faults=faults)
             if outcome is not Outcome.ACK:
                 return "retry", 503, {}
             return "", 204, _refused(faults)
@@ -231,20 +270,25 @@ class FunctionHost:
                 # Without its ce-* headers a body is read as a structured event: the SDK
                 # then fails on bytes that are no UTF-8 (protobuf data) or on odd JSON.
                 return f"not a CloudEvent: {error}", 400, {}
+            runtime = self._set_up(name)
+            if runtime is None:
+                return f"retry: {NOT_SET_UP}", 503, {}
             faults: list[Envelope] = []
-            dead_letter = self._on_cloudevent(name, event, faults)
+            dead_letter = self._on_cloudevent(name, runtime, event, faults)
             return "", 200, dead_letter or _refused(faults)
 
         trigger.__name__ = name
         return trigger
 
-    def _on_cloudevent(self, name: str, event: Any, faults: list[Envelope]) -> dict[str, str]:
-        """Run trigger ``name`` on an Eventarc ``document.v1.written`` event; raise to have
-        it retried. The fault event of a change refused as poison goes to ``faults``; the
-        headers naming the fault of a change dead-lettered are returned (else none)."""
+    def _on_cloudevent(
+        self, name: str, runtime: TriggerRuntime[Any], event: Any, faults: list[Envelope]
+    ) -> dict[str, str]:
+        """Run trigger ``name`` (its ``runtime``) on an Eventarc ``document.v1.written`` event;
+        raise to have it retried. The fault event of a change refused as poison goes to
+        ``faults``; the headers naming the fault of a change dead-lettered are returned (else
+        none)."""
         from shared.stores.eventarc import CONTENT_TYPE, parse_document_written
 
-        runtime = self.runtime(name)
         data = _data_bytes(event.data)
         attributes = dict(event.get_attributes())
         try:
@@ -271,6 +315,20 @@ class FunctionHost:
                 raise RuntimeError(f"{name} could not dead-letter {where}; retry") from error
             return dead_letter_headers(forwarded)
         return {}
+
+
+def _not_set_up() -> flask.Response:
+    """An endpoint's answer when its function could not be set up: a problem details 503,
+    saying nothing of why (the log says that), with the kit's answer headers."""
+    from shared.api import HttpError, problem_answer  # the kit's API, an endpoint's only
+
+    return problem_answer(
+        HttpError(
+            503,
+            f"the service is unavailable; retry in {SET_UP_RETRY_AFTER_S} s",
+            headers={"Retry-After": str(SET_UP_RETRY_AFTER_S)},
+        )
+    )
 
 
 def _posted_only(target: Target) -> Target:
