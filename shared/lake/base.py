@@ -34,8 +34,10 @@ What a reader skips: objects may be deleted at any time (a lifecycle rule, with
 ``lake_retention_days``), also between listing them and reading them. Reading an
 object that is not there raises :class:`ObjectGone`; the readers here
 (:meth:`AbstractLake.replay`, :meth:`AbstractLake.read_envelopes`) skip such an
-object, and the lines of an object that are no envelope (a corrupt or truncated
-object), and note each skipped object once, by name, in :class:`SkipNotes`: the
+object, an object whose content cannot be read as lines at all (:class:`ForeignObject`:
+a file copied into the bucket with an encoding its content does not have), and the
+lines of an object that are no envelope (a corrupt or truncated object, or a foreign
+file), and note each skipped object once, by name, in :class:`SkipNotes`: the
 caller reports them (``fooddelivery lake events`` on stderr), or, without notes,
 :meth:`AbstractLake.replay` logs one warning per skipped object.
 """
@@ -170,6 +172,16 @@ class ObjectGone(LakeError):
         self.name = name
 
 
+class ForeignObject(LakeError):
+    """The object ``name`` holds what the lake cannot read as lines at all (a file copied into
+    the bucket under a lake name, with an encoding its content does not have): reading it
+    again fails again, so readers skip it."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 @dataclass
 class SkipNotes:
     """What a read of the lake skipped rather than failed on, each object once, in the
@@ -179,9 +191,16 @@ class SkipNotes:
     """Objects listed but gone when read (:class:`ObjectGone`)."""
     bad_lines: dict[str, int] = field(default_factory=dict)
     """Objects with lines that are no envelope (corrupt, truncated): how many each."""
+    foreign: dict[str, str] = field(default_factory=dict)
+    """Objects that cannot be read as lines at all (:class:`ForeignObject`): why each."""
 
     def __bool__(self) -> bool:
-        return bool(self.gone or self.bad_lines)
+        return bool(self.gone or self.bad_lines or self.foreign)
+
+    @property
+    def objects(self) -> int:
+        """How many objects were skipped, wholly or in part."""
+        return len({*self.gone, *self.bad_lines, *self.foreign})
 
     def describe(self) -> list[str]:
         """One line per skipped object, naming it."""
@@ -193,6 +212,10 @@ class SkipNotes:
             *(
                 f"skipped {count} line(s) of {name} that are no envelope"
                 for name, count in self.bad_lines.items()
+            ),
+            *(
+                f"skipped {name}: not in the lake's line format, left as it is ({why})"
+                for name, why in self.foreign.items()
             ),
         ]
 
@@ -255,13 +278,15 @@ class AbstractLake(ABC):
         """The records of one object, one per line, unescaped by the newline rule.
 
         The object is read before this returns, so its errors are raised here: :class:`ObjectGone`
-        if there is no object ``name`` (deleted since it was listed), else :class:`LakeError`.
+        if there is no object ``name`` (deleted since it was listed), :class:`ForeignObject` if
+        its content cannot be read as lines, else :class:`LakeError`.
         """
 
     def read_envelopes(self, name: str, notes: SkipNotes) -> Iterator[Envelope]:
         """The envelopes in object ``name``, in its order. An object gone meanwhile yields
-        nothing and is noted in ``notes.gone``; lines that are no envelope are skipped and
-        counted in ``notes.bad_lines``. Other read errors raise :class:`LakeError`."""
+        nothing and is noted in ``notes.gone``, one that cannot be read as lines
+        (:class:`ForeignObject`) in ``notes.foreign``; lines that are no envelope are skipped
+        and counted in ``notes.bad_lines``. Other read errors raise :class:`LakeError`."""
         from shared.envelope import Envelope
         from shared.exceptions import EnvelopeError
 
@@ -270,6 +295,9 @@ class AbstractLake(ABC):
         except ObjectGone:
             if name not in notes.gone:
                 notes.gone.append(name)
+            return
+        except ForeignObject as error:
+            notes.foreign[name] = " ".join(str(error).split())
             return
         for line in lines:
             try:

@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
     from shared.hub.base import AbstractPublisher
     from shared.lake.base import AbstractLake
+    from shared.lake.republish import Republisher
+    from shared.lake.stream import OrderedEvents
 
 TOPIC = "bus"
 HOUR_MS = 3_600_000
@@ -73,9 +75,10 @@ folders left, by --max-lag, can only hold later events. An event stored more tha
 --max-lag hours late (a backlog, a writer's outage) is missed by --until and
 --limit; raise --max-lag, or leave both out, to find it. An event the lake holds
 twice is shown once. A lake with lake_retention_days (GCP) has deleted what was
-stored longer ago than that; an object deleted while it is being read, and the
-lines of an object that are no envelope (corrupt, truncated), are skipped, each
-object named once on stderr.
+stored longer ago than that; an object deleted while it is being read, one not in
+the lake's line format (a file copied in, with a Content-Encoding its content does
+not have), and the lines of an object that are no envelope (corrupt, truncated, a
+foreign file), are skipped, each object named once on stderr.
 
 The lake, unless --bucket or --dir names it:
   on a dev stack  the stack's bucket on the Storage emulator, fooddelivery-dev-lake
@@ -96,20 +99,30 @@ REPLAY_DESCRIPTION = (
 )
 REPLAY_EPILOG = f"""\
 --since is required (--since 1970-01-01 replays the whole lake). TIME, --until, --type,
---key, --max-lag, --bucket and --dir are as for `lake events`; an event the lake holds
-twice is published once.
+--key, --max-lag, --bucket and --dir are as for `lake events`.
+
+It streams: it reads the lake an hour folder at a time, oldest first, and publishes
+as it goes, holding in memory only the events of about --max-lag + 2 hours, so any
+window fits. Events go out in time order as long as each was stored within --max-lag
+of happening; one stored later goes out when it is read, behind newer ones. An event
+the lake holds twice is published once, unless its copies were stored more than
+--max-lag apart (consumers skip the second). Objects stored after the replay started
+(its own events, stored again) are not read.
 
 Every consumer of the bus receives the events again, egress gateways too (which pass
 them on to sister subsystems): consumers are idempotent, so this changes nothing but
 what was lost. A rebuilt view that a database-first trigger watches runs that trigger
 again (its documents are created anew). The lake writer stores the events again; the
 lake's readers keep each id once. The bus is reached as `fooddelivery faults
-resubmit` reaches it: on a dev stack after `{SOURCE_ENV}`, on GCP with
-{PREFIX}MODE=gcp, {PREFIX}PROJECT_<NAME> and application-default credentials.
+resubmit` reaches it, but with no store (no Firestore access needed): on a dev stack
+after `{SOURCE_ENV}`; on GCP with {PREFIX}MODE=gcp,
+{PREFIX}PROJECT_<NAME> and application-default credentials.
 
 An event the bus would not take (over Pub/Sub's limits) is named on stderr and not
-published, and the exit code is 1. Should the bus refuse a batch, the command says how
-many events were published before it and exits 2: run it again.
+published, and the exit code is 1. An object skipped (as by `lake events`: gone, not in
+the lake's line format, or lines that are no envelope) is named on stderr and counted
+in the summary. Should the bus refuse a batch, or a read of the lake fail, the command
+says how many events were published and the --since to run it again with, and exits 2.
 
 examples:
   fooddelivery lake replay order --since 2026-01-31T14:00 --dry-run
@@ -432,54 +445,124 @@ def _say_none(args: argparse.Namespace) -> None:
 
 def _replay(args: argparse.Namespace) -> int:
     from shared.lake import republish  # the hub's modules load only for this command
+    from shared.lake.stream import OrderedEvents, replay_objects
 
-    window = _window(args)
+    since_ms, until_ms = _window(args)
     publisher = None if args.dry_run else _bus_publisher(args.subsystem)
+    notes = SkipNotes()
+    max_lag_ms = args.max_lag * HOUR_MS
+    sender = republish.Republisher(publisher, f"projects/{_project(args.subsystem)}/topics/{TOPIC}")
+    reader: OrderedEvents | None = None
+    widths = (0, 0)
     try:
-        events, notes, _ = _chosen_events(args, window, None)
-        topic = f"projects/{_project(args.subsystem)}/topics/{TOPIC}"
-        prepared = republish.prepare(events, topic)
-        for event_id, why in prepared.refused:
-            print(f"not published: {_printable(event_id)}: {_printable(why)}", file=sys.stderr)
-        if not events:
-            _say_none(args)
-        elif publisher is None:
-            for line in _lines(events):
-                print(line)
-            print(
-                f"--dry-run: {len(prepared.messages)} event(s) would be published on "
-                f"{args.subsystem}'s bus",
-                file=sys.stderr,
-            )
-        else:
-            try:
-                count = republish.publish(publisher, prepared.messages)
-            except republish.RepublishError as error:
-                raise LakeCommandError(
-                    f"{error}; run the same command again (consumers skip what they processed)"
-                ) from None
-            print(
-                f"published {count} event(s) from {args.subsystem}'s lake on its bus again "
-                "(ids unchanged: consumers skip those they processed)",
-                file=sys.stderr,
-            )
+        lake = open_lake(args.subsystem, args.bucket, args.dir)
+        low, high = stored_window(since_ms, until_ms, max_lag_ms)
+        names = replay_objects(
+            lake, args.subsystem, TOPIC, since_ms=low, until_ms=high, now_ms=_now_ms()
+        )
+        reader = OrderedEvents(
+            lake,
+            args.subsystem,
+            TOPIC,
+            names,
+            notes,
+            chosen=lambda e: _is_chosen(e, since_ms, until_ms, args.type, args.key),
+            max_lag_ms=max_lag_ms,
+        )
+        for chunk in reader.chunks():
+            for event_id, why in sender.queue(chunk):
+                print(f"not published: {_printable(event_id)}: {_printable(why)}", file=sys.stderr)
+            if publisher is None:
+                lines, widths = _aligned(chunk, widths)
+                for line in lines:
+                    print(line)
+            sender.send()
+        sender.send(all_queued=True)
+    except LakeError as error:  # a RepublishError too
+        raise LakeCommandError(_stopped(error, args, sender, reader, since_ms)) from None
     finally:
         if publisher is not None:
             publisher.close()
+    _say_replayed(args, sender, notes)
     for note in notes.describe():
         print(_printable(note), file=sys.stderr)
-    return 1 if prepared.refused else 0
+    return 1 if sender.refused else 0
+
+
+def _is_chosen(
+    event: Envelope,
+    since_ms: int | None,
+    until_ms: int | None,
+    event_type: str | None,
+    key: str | None,
+) -> bool:
+    return (
+        (since_ms is None or event.timestamp >= since_ms)
+        and (until_ms is None or event.timestamp < until_ms)
+        and (event_type is None or event.type == event_type)
+        and (key is None or event.partition_key == key)
+    )
+
+
+def _now_ms() -> int:
+    return _ceil_ms(datetime.now(UTC))
+
+
+def _stopped(
+    error: LakeError,
+    args: argparse.Namespace,
+    sender: Republisher,
+    reader: OrderedEvents | None,
+    since_ms: int | None,
+) -> str:
+    """One line: why the replay stopped and, once it published events, how to go on."""
+    from shared.lake.republish import RepublishError
+
+    why = " ".join(str(error).split())
+    if sender.published == 0 or args.dry_run:
+        refused = isinstance(error, RepublishError)
+        return f"{why}; none was published: run the same command again" if refused else why
+    why = f"{why}; {sender.published} event(s) were published before it"
+    times = [sender.pending_since(), None if reader is None else reader.pending_since()]
+    resume = min((t for t in times if t is not None), default=None)
+    if resume is None:
+        return f"{why}: run the same command again (consumers skip what they processed)"
+    resume = resume if since_ms is None else max(resume, since_ms)
+    return (
+        f"{why}, every event before {_when(resume)} among them: run the command again with "
+        f"--since {_when(resume)} to go on (consumers skip what they processed)"
+    )
+
+
+def _say_replayed(args: argparse.Namespace, sender: Republisher, notes: SkipNotes) -> None:
+    skipped = f"; {notes.objects} object(s) of the lake skipped, named below" if notes else ""
+    if sender.published + sender.refused == 0:
+        _say_none(args)
+        if skipped:
+            print(skipped.removeprefix("; "), file=sys.stderr)
+    elif args.dry_run:
+        print(
+            f"--dry-run: {sender.published} event(s) would be published on "
+            f"{args.subsystem}'s bus{skipped}",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"published {sender.published} event(s) from {args.subsystem}'s lake on its bus "
+            f"again (ids unchanged: consumers skip those they processed){skipped}",
+            file=sys.stderr,
+        )
 
 
 def _bus_publisher(subsystem: str) -> AbstractPublisher:
-    """The publisher of ``subsystem``'s bus, as its function host builds it."""
-    from shared.runtime.operator import UnreachableError, connect
+    """The publisher of ``subsystem``'s bus, as its function host builds it (no store: a
+    replay needs no access to Firestore)."""
+    from shared.runtime.operator import UnreachableError, connect_bus
 
     try:
-        _, publisher = connect(subsystem)
+        return connect_bus(subsystem)
     except UnreachableError as error:
         raise LakeCommandError(f"cannot reach {subsystem}'s bus: {error}") from None
-    return publisher
 
 
 def _project(subsystem: str) -> str:
@@ -492,13 +575,21 @@ def _project(subsystem: str) -> str:
 
 
 def _lines(events: list[Envelope]) -> list[str]:
+    return _aligned(events, (0, 0))[0]
+
+
+def _aligned(events: list[Envelope], widths: tuple[int, int]) -> tuple[list[str], tuple[int, int]]:
+    """``events`` one line each, the type and key columns as wide as the widest so far
+    (``widths``, given on: a stream's columns only grow), and the widths now."""
     keys = [_printable(e.partition_key) for e in events]
-    type_width = max((len(e.type) for e in events), default=0)
-    key_width = max((len(key) for key in keys), default=0)
-    return [
+    type_width = max((len(e.type) for e in events), default=widths[0])
+    key_width = max((len(key) for key in keys), default=widths[1])
+    type_width, key_width = max(type_width, widths[0]), max(key_width, widths[1])
+    lines = [
         f"{_when(e.timestamp)}  {e.type:<{type_width}}  {key:<{key_width}}  {_printable(e.id)}"
         for e, key in zip(events, keys, strict=True)
     ]
+    return lines, (type_width, key_width)
 
 
 def _printable(text: str) -> str:

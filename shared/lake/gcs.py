@@ -29,9 +29,16 @@ from typing import TYPE_CHECKING
 
 from google.api_core.exceptions import Conflict, GoogleAPIError, NotFound, PreconditionFailed
 from google.auth.exceptions import GoogleAuthError
+from requests.exceptions import ContentDecodingError
 
 from shared.exceptions import LakeError
-from shared.lake.base import AbstractLake, ObjectGone, decode_object, encode_batches
+from shared.lake.base import (
+    AbstractLake,
+    ForeignObject,
+    ObjectGone,
+    decode_object,
+    encode_batches,
+)
 from shared.lake.window import LEVELS
 
 if TYPE_CHECKING:
@@ -115,11 +122,14 @@ class GcsLake(AbstractLake):
 
     def read_object(self, name: str) -> Iterator[bytes]:
         """The records of object ``name`` (downloaded eagerly, so errors surface here:
-        :class:`ObjectGone` for a 404, as for an object a lifecycle rule deleted)."""
+        :class:`ObjectGone` for a 404, as for an object a lifecycle rule deleted;
+        :class:`ForeignObject` for content its Content-Encoding does not decode)."""
         try:
             content = bytes(self._get_bucket().blob(name).download_as_bytes())
         except NotFound as e:
             raise ObjectGone(name, f"gs://{self._bucket_name}/{name} is gone: {e}") from e
+        except ContentDecodingError as e:  # Content-Encoding: gzip on what is no gzip
+            raise ForeignObject(name, f"gs://{self._bucket_name}/{name}: {e}") from e
         except _SDK_ERRORS as e:
             raise LakeError(f"cannot read gs://{self._bucket_name}/{name}: {e}") from e
         return decode_object(content)

@@ -88,3 +88,56 @@ def publish(
             ) from error
         done += len(chunk)
     return done
+
+
+class Republisher:
+    """Publishes events on the bus as they come, :data:`BATCH` at a time, holding no more
+    than a batch: for a replay as long as the lake. Without a publisher (``--dry-run``) it
+    only counts what it would publish."""
+
+    def __init__(
+        self, publisher: AbstractPublisher | None, topic: str, batch: int | None = None
+    ) -> None:
+        self._publisher, self._topic = publisher, topic
+        self._batch = BATCH if batch is None else batch
+        self._pending: list[tuple[int, Message]] = []
+        self.published = 0
+        """Events published so far (or that would be, without a publisher)."""
+        self.refused = 0
+        """Events no bus would take (:func:`prepare`)."""
+
+    def queue(self, events: Sequence[Envelope]) -> list[tuple[str, str]]:
+        """Queue ``events`` (in order); returns those no bus would take, as ``(event id,
+        why)``, which are not queued."""
+        refused = []
+        for event in events:
+            prepared = prepare([event], self._topic)
+            refused += prepared.refused
+            self._pending += [(event.timestamp, message) for message in prepared.messages]
+        self.refused += len(refused)
+        return refused
+
+    def send(self, *, all_queued: bool = False) -> None:
+        """Publish the queued events in full batches, and with ``all_queued`` the last one
+        too. Raises :class:`RepublishError` when the bus refuses a batch, which stays queued
+        (:meth:`pending_since`)."""
+        while len(self._pending) >= self._batch or (all_queued and self._pending):
+            self._send(self._batch)
+
+    def pending_since(self) -> int | None:
+        """The earliest time of a queued event not yet published (None: none queued)."""
+        return min((at for at, _ in self._pending), default=None)
+
+    def _send(self, size: int) -> None:
+        chunk = [message for _, message in self._pending[:size]]
+        if self._publisher is not None:
+            try:
+                self._publisher.publish(Topic.BUS, chunk)
+            except PublishError as error:
+                raise RepublishError(
+                    self.published,
+                    f"the bus refused a batch of {len(chunk)} event(s) "
+                    f"({' '.join(str(error).split())})",
+                ) from error
+        del self._pending[:size]
+        self.published += len(chunk)

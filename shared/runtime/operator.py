@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from shared.emulators import FIRESTORE, PUBSUB, listens
+from shared.emulators import FIRESTORE, PUBSUB, EmulatorSpec, listens
 from shared.exceptions import KitError
 from shared.runtime.functions import adapters as host_adapters
 from shared.settings import PREFIX, Settings
@@ -39,12 +39,29 @@ def connect(
     Its project must be named (``FOODDELIVERY_PROJECT_<NAME>``): ``FOODDELIVERY_PROJECT``
     and ``GOOGLE_CLOUD_PROJECT`` name the one project a function runs in, not a subsystem.
     """
+    return host_adapters(subsystem, _settings(subsystem, environ, (FIRESTORE, PUBSUB)))
+
+
+def connect_bus(subsystem: str, environ: Mapping[str, str] | None = None) -> AbstractPublisher:
+    """``subsystem``'s publisher alone, as :func:`connect` builds it, for a command that only
+    publishes (``fooddelivery lake replay``): it needs no access to Firestore."""
+    from shared.hub.pubsub import PubSubPublisher
+
+    settings = _settings(subsystem, environ, (PUBSUB,))
+    return PubSubPublisher(settings.projects[subsystem])
+
+
+def _settings(
+    subsystem: str, environ: Mapping[str, str] | None, emulators: tuple[EmulatorSpec, ...]
+) -> Settings:
+    """The settings that lead to ``subsystem``'s project, through ``emulators`` in emulator
+    mode; else :class:`UnreachableError` saying what is missing."""
     env = os.environ if environ is None else environ
     try:
         settings = Settings.from_env(env)
     except ValueError as error:
         raise UnreachableError(str(error)) from None
-    problem = _unreachable(subsystem, settings, env)
+    problem = _unreachable(subsystem, settings, env, emulators)
     if problem:
         raise UnreachableError(
             f"{problem}: run `{SOURCE_ENV}` first (with `fooddelivery dev` running; the state dir "
@@ -52,11 +69,13 @@ def connect(
             f"{PREFIX}MODE=gcp and {PREFIX}PROJECT_{subsystem.upper()}=<its project id> "
             "(with application-default credentials)"
         )
-    return host_adapters(subsystem, settings)
+    return settings
 
 
-def _unreachable(subsystem: str, settings: Settings, env: Mapping[str, str]) -> str | None:
-    """What keeps the command from ``subsystem``'s store and bus, if anything."""
+def _unreachable(
+    subsystem: str, settings: Settings, env: Mapping[str, str], emulators: tuple[EmulatorSpec, ...]
+) -> str | None:
+    """What keeps the command from ``subsystem``'s project (through ``emulators``), if anything."""
     if settings.mode == "memory":  # a store in another process's memory is out of reach
         mode = env.get(f"{PREFIX}MODE")
         return f"{PREFIX}MODE is {mode}" if mode else f"{PREFIX}MODE is not set"
@@ -65,7 +84,7 @@ def _unreachable(subsystem: str, settings: Settings, env: Mapping[str, str]) -> 
     if not settings.projects[subsystem].strip():  # else Google's client says "no credentials"
         return f"{PREFIX}PROJECT_{subsystem.upper()} is empty"
     if settings.mode == "emulator":
-        for spec in (FIRESTORE, PUBSUB):
+        for spec in emulators:
             where = env.get(spec.env_var)
             if not where:
                 return f"{spec.env_var} is not set"

@@ -1,7 +1,7 @@
 """``fooddelivery lake replay``: a window of a subsystem's lake published on its bus again.
 
 The lake is a :class:`LocalDirectoryLake`; the bus is a recording publisher put where
-the command reaches the subsystem's bus (:func:`shared.runtime.operator.connect`).
+the command reaches the subsystem's bus (:func:`shared.runtime.operator.connect_bus`).
 """
 
 from __future__ import annotations
@@ -83,11 +83,11 @@ def bus(monkeypatch: pytest.MonkeyPatch) -> RecordingBus:
     recording = RecordingBus()
     connected: list[str] = []
 
-    def connect(subsystem: str, environ: object = None) -> tuple[None, RecordingBus]:
+    def connect_bus(subsystem: str, environ: object = None) -> RecordingBus:
         connected.append(subsystem)
-        return None, recording
+        return recording
 
-    monkeypatch.setattr(operator, "connect", connect)
+    monkeypatch.setattr(operator, "connect_bus", connect_bus)
     return recording
 
 
@@ -146,10 +146,10 @@ def test_since_is_required(lake_dir, bus, capsys):
 
 
 def test_bad_input_is_refused_before_the_bus_is_reached(lake_dir, monkeypatch, capsys):
-    def connect(subsystem: str, environ: object = None) -> None:
+    def connect_bus(subsystem: str, environ: object = None) -> None:
         raise AssertionError("bad input reaches no bus")
 
-    monkeypatch.setattr(operator, "connect", connect)
+    monkeypatch.setattr(operator, "connect_bus", connect_bus)
     code, _, err = run(capsys, "order", "--dir", str(lake_dir), "--since", "yesterday")
     assert code == 2
     assert "--since 'yesterday' is not an ISO 8601 date" in err
@@ -168,16 +168,24 @@ def test_an_unreachable_bus_is_a_message_not_a_traceback(lake_dir, monkeypatch, 
 
 def test_a_refused_batch_says_how_many_were_published_before_it(lake_dir, monkeypatch, capsys):
     refusing = RecordingBus(refuse_call=2)
-    monkeypatch.setattr(operator, "connect", lambda subsystem, environ=None: (None, refusing))
+    monkeypatch.setattr(operator, "connect_bus", lambda subsystem, environ=None: refusing)
     monkeypatch.setattr("shared.lake.republish.BATCH", 2)
     code, _, err = run(capsys, "order", "--dir", str(lake_dir), "--since", "2026-01-31")
     assert code == 2
-    assert len(refusing.published) == 2
-    assert "events 3 to 4 of 5" in err
-    assert "the 2 before them were published" in err
-    assert "run the same command again" in err
+    assert [from_message(m) for m in refusing.published] == EVENTS[:2]
+    assert "the bus refused a batch of 2 event(s) (the broker is unavailable)" in err
+    assert "2 event(s) were published before it" in err
+    resume = "2026-01-31T11:00:00.000Z"  # the third event's time: the first not published
+    assert f"every event before {resume} among them" in err
+    assert f"run the command again with --since {resume} to go on" in err
     assert len(err.splitlines()) == 1
     assert refusing.closed
+
+    resumed = RecordingBus()
+    monkeypatch.setattr(operator, "connect_bus", lambda subsystem, environ=None: resumed)
+    code, _, _ = run(capsys, "order", "--dir", str(lake_dir), "--since", resume)
+    assert code == 0
+    assert [from_message(m) for m in resumed.published] == EVENTS[2:]
 
 
 def test_an_event_no_bus_takes_is_named_and_the_rest_published(tmp_path, bus, capsys):
