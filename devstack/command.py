@@ -2,9 +2,9 @@
 
 Starts the Pub/Sub, Firestore and Storage emulators (or uses the ones named by
 ``PUBSUB_EMULATOR_HOST`` / ``FIRESTORE_EMULATOR_HOST`` / ``STORAGE_EMULATOR_HOST``),
-the three third-party fakes and one function host per subsystem, provisions
-every topic and subscription from the topologies, and prints READY with the
-URLs and the environment. Ctrl-C or SIGTERM stops everything it started (and, before
+the fakes of the third parties the subsystems use and one function host per
+subsystem, provisions every topic and subscription from the topologies, and prints
+READY with the URLs and the environment. Ctrl-C or SIGTERM stops everything it started (and, before
 READY, exits with code 130).
 
 ``--scenario`` then plays the demo story over the BFF HTTP APIs and stops
@@ -25,7 +25,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -51,7 +51,7 @@ from shared.paths import PROJECT_ROOT
 from shared.prose import help_text
 from shared.runtime.app import SubsystemApp
 from shared.system import load_subsystems
-from shared.topology.model import ServiceKind
+from shared.topology.model import Consumer, Endpoint, Function, Role, Service, ServiceKind
 
 SUPERVISE_EVERY_S = 0.3
 INTERRUPTED = 128 + signal.SIGINT
@@ -206,6 +206,10 @@ def _run(args: argparse.Namespace) -> int:
     logging.getLogger("fooddelivery.runtime").setLevel(logging.CRITICAL)
     apps = load_subsystems()
     problem = usage_error(args, tuple(app.name for app in apps))
+    if problem is None and args.scenario:
+        from devstack.scenario import story_problem
+
+        problem = story_problem(apps)
     if problem:
         return _fail(problem)
     args.orders = ORDERS if args.orders is None else args.orders
@@ -275,9 +279,12 @@ def banner(
     """The READY text: URLs, environment, and how to use them (commands that work as shown);
     ``apps``: the stack's subsystems (default: every registered one), whose HTTP functions
     it lists; ``playing``: the story starts now, so how to play it is not shown."""
+    from devstack.scenario import story_problem
+
     env_sh = state_dir / "env.sh"
     source = f"source {shlex.quote(str(env_sh))}"
-    bffs, others = http_functions(load_subsystems() if apps is None else apps, manifest)
+    system = load_subsystems() if apps is None else apps
+    bffs, others = http_functions(system, manifest)
     lines = [f"READY in {seconds:.1f} s", "", "BFF APIs (bearer token needed):"]
     lines += _listed(bffs)
     if others:
@@ -291,30 +298,69 @@ def banner(
         host = hints.command(hints.python(), host_args(name, port, state_dir, lake))
         lines.append(f"  {name} is yours to run, after `{source}`:")
         lines.append(f"    {host}")
-    lines += ["", "Third-party fakes:"]
-    lines += [f"  {name:<9} {base}" for name, base in manifest.fakes.items()]
+    if manifest.fakes:  # only those of the third parties some subsystem uses
+        lines += ["", "Third-party fakes:"]
+        lines += [f"  {name:<9} {base}" for name, base in manifest.fakes.items()]
     lines += ["", f"Environment of every function (also in {env_sh}):"]
     lines += [f"  export {k}={shlex.quote(v)}" for k, v in sorted(manifest.env.items())]
     at = hints.state_dir_args(state_dir)
-    source_file = hints.shown(PROJECT_ROOT / "order" / "main.py")  # pasted from anywhere
-    serve = ["--source", source_file, "--target", "lifecycle_control_collector"]
-    route = ["order", "lifecycle_control_collector", "http://127.0.0.1:8091", *at]
+    lines += run_alone(system, source, at)
     lines += [
-        "",
-        f"Run one function alone against this stack, after `{source}`:",
-        "  " + hints.command(hints.tool("functions-framework"), [*serve, "--port", "8091"]),
-        "  and send its pushes there (without the URL: back to the stack's host):",
-        "  " + hints.command(f"{hints.python()} -m devstack.route", route),
         "Mint a token:  "
         + hints.command(hints.tool("fooddelivery"), ["token", "--as", "customer:alice"]),
     ]
-    if not playing:
+    if not playing and story_problem(system) is None:  # a system with the demo's subsystems
         story = hints.command(hints.tool("fooddelivery"), ["dev", "--scenario", "--attach", *at])
         lines.append(f"Play the story: {story}")
     lines.append("Ctrl-C stops everything.")
     exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(manifest.env.items()))
     _write_private(env_sh, exports)
     return "\n".join(lines)
+
+
+def run_alone(apps: Sequence[SubsystemApp[Any]], source: str, at: Sequence[str]) -> list[str]:
+    """The READY lines that show how to run one function of ``apps`` alone against the stack
+    (after ``source``; ``at``: the state dir's option): the first BFF API and the first
+    listener (else another function fed by a subscription) of the first subsystem, in
+    alphabetical order, that has one; none when no subsystem has either."""
+    bff = _first(apps, lambda s, fn: isinstance(fn, Endpoint) and s.kind is ServiceKind.BFF)
+    pushed = _first(apps, lambda s, fn: isinstance(fn, Consumer) and fn.role is Role.LISTENER)
+    pushed = pushed or _first(apps, lambda s, fn: isinstance(fn, Consumer))
+    if bff is None and pushed is None:
+        return []
+    lines = ["", f"Run one function alone against this stack, after `{source}`:"]
+    for found, port in ((bff, "8090"), (pushed, "8091")):
+        if found is not None:
+            serve = ["--source", _main_py(found[0]), "--target", found[1], "--port", port]
+            lines.append("  " + hints.command(hints.tool("functions-framework"), serve))
+    if pushed is not None:
+        route = [*pushed, "http://127.0.0.1:8091", *at]
+        lines += [
+            f"  and send {pushed[1]}'s pushes there (without the URL: back to the stack's host):",
+            "  " + hints.command(f"{hints.python()} -m devstack.route", route),
+        ]
+    return lines
+
+
+def _first(
+    apps: Sequence[SubsystemApp[Any]], wanted: Callable[[Service, Function], bool]
+) -> tuple[str, str] | None:
+    """(subsystem, target) of the first function of ``apps`` (alphabetically by subsystem,
+    each's functions as declared) that is ``wanted``."""
+    for app in sorted(apps, key=lambda a: a.name):
+        for service, fn in app.topology.functions():
+            if wanted(service, fn):
+                return app.name, fn.target(service)
+    return None
+
+
+def _main_py(subsystem: str) -> str:
+    """Where functions-framework finds ``subsystem``'s targets: its package's ``main.py`` (the
+    package its entry point names, as ``fooddelivery deploy`` packages it; else its name)."""
+    from shared.deploy.archive import subsystem_packages
+
+    package = subsystem_packages().get(subsystem, subsystem)
+    return hints.shown(PROJECT_ROOT / package / "main.py")  # pasted from anywhere
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -27,6 +27,7 @@ from devstack.layout import (
     project_of,
     url,
 )
+from devstack.third_parties import fake_settings
 from shared.settings import PREFIX
 
 if TYPE_CHECKING:
@@ -75,11 +76,12 @@ def function_env(
 ) -> dict[str, str]:
     """The environment every function of the stack runs with (and ``env.sh`` exports).
 
-    ``inherited`` (default: this process's environment) gives the settings a subsystem
-    reads that the stack does not set itself (``FOODDELIVERY_PARTNER_URL``, exported
-    before ``fooddelivery dev``): the hosts inherit them, and ``env.sh`` carries them
-    too, so a function run alone after sourcing it has them as well. The stack's own
-    values win.
+    The fakes' URLs and keys are there for the third parties some function of ``apps``
+    uses (:func:`~devstack.third_parties.fake_settings`). ``inherited`` (default: this
+    process's environment) gives the settings a subsystem reads that the stack does not
+    set itself (``FOODDELIVERY_PARTNER_URL``, exported before ``fooddelivery dev``): the
+    hosts inherit them, and ``env.sh`` carries them too, so a function run alone after
+    sourcing it has them as well. The stack's own values win.
     """
     given = os.environ if inherited is None else inherited
     env = {k: v for k, v in given.items() if k.startswith(PREFIX)}
@@ -88,14 +90,9 @@ def function_env(
         "FOODDELIVERY_ENV": ENV,
         "FOODDELIVERY_LOG_FORMAT": "text",
         "FOODDELIVERY_DEV_KEY": str(dev_key.resolve()),
-        "FOODDELIVERY_PAYMENT_PROCESSOR_URL": url(ports.fakes["payments"]),
-        "FOODDELIVERY_PAYMENT_PROCESSOR_KEY": PAYMENT_KEY,
-        "FOODDELIVERY_PUSH_PROVIDER_URL": url(ports.fakes["push"]),
-        "FOODDELIVERY_PUSH_PROVIDER_KEY": PUSH_KEY,
-        "FOODDELIVERY_POS_URL": url(ports.fakes["pos"]),
-        "FOODDELIVERY_POS_CALLBACK_URL": f"{url(ports.hosts['order'])}/pos_esg_webhook",
-        "FOODDELIVERY_POS_WEBHOOK_SECRET": POS_SECRET,
     }
+    apps = list(apps)
+    env |= fake_settings(apps, ports.fakes, ports.hosts)
     for app in apps:
         env[f"FOODDELIVERY_PROJECT_{app.name.upper()}"] = project_of(app.name)
         # where `fooddelivery faults resubmit` hands a fault back to the function

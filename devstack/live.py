@@ -193,6 +193,7 @@ class LiveStack:
                     e["key"],
                     e["id"],
                     e.get("cause"),
+                    e.get("note") or "",  # a host of an older stack sends none
                 )
                 seen.setdefault(f"{e['topic']}:{e['id']}", entry)
         return list(seen.values())

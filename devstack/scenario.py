@@ -10,18 +10,37 @@ import argparse
 import functools
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import requests
 
-from devstack.layout import Manifest
+from devstack.layout import FAKES, Manifest
 from devstack.live import LiveStack
-from scenario.actors import ApiError
+from devstack.third_parties import used_fakes
+from scenario.actors import ApiError, Urls
 from scenario.demo import plural, progress, report, verdict
 from scenario.story import Story, StoryStopped
+from shared.runtime.app import SubsystemApp
 from shared.system import load_subsystems
 from shared.timeline import Timeline
+
+
+def story_problem(apps: Sequence[SubsystemApp[Any]]) -> str | None:
+    """Why the demo story cannot be played on a stack of ``apps`` (a copy of the template
+    without the demo's subsystems), or ``None`` when it can: it calls the demo's BFF APIs
+    and reads the fakes' dashboards."""
+    targets = {fn.target(service) for app in apps for service, fn in app.topology.endpoints()}
+    bffs = [f"{name}_bff_api" for name in Urls.__dataclass_fields__ if name != "pos"]
+    missing = [target for target in bffs if target not in targets]
+    missing += [f"the fake {name}" for name in FAKES if name not in used_fakes(apps)]
+    if not missing:
+        return None
+    return (
+        "--scenario plays the demo's story, which needs the demo's subsystems; "
+        f"this system has no {', '.join(missing)}"
+    )
 
 
 def play(manifest: Manifest, args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """Start, watch and stop a whole dev stack: emulators, fakes, one host per subsystem.
 
 Order of start: the emulators (Pub/Sub and Firestore side by side, then
-Storage) and the fakes; then Pub/Sub is provisioned from the topologies (push
+Storage) and the fakes of the third parties the subsystems use
+(:mod:`devstack.third_parties`); then Pub/Sub is provisioned from the topologies (push
 endpoints are the hosts' URLs), the lake bucket is created and the hosts are
 started; the stack is ready when every host and fake answers ``/healthz``.
 Before anything starts, the stack locks its state dir (:mod:`devstack.state_lock`):
@@ -42,11 +43,12 @@ from typing import TYPE_CHECKING, Any
 from devstack import hints
 from devstack.health import healthy
 from devstack.launch import child_env, fake_argv, function_env, host_args
-from devstack.layout import EMULATORS, FAKES, HOST, MANIFEST, Manifest, Ports, project_of, url
+from devstack.layout import EMULATORS, HOST, MANIFEST, Manifest, Ports, project_of, url
 from devstack.processes import Child, listening_socket, stop_groups
 from devstack.provisioning import create_lake_bucket, provision
 from devstack.state_lock import StateDirBusy, StateDirLock
 from devstack.store_marks import reconcile
+from devstack.third_parties import pos_webhook, used_fakes
 from shared import emulators as emu
 from shared.auth import LocalIssuer
 from shared.exceptions import KitError, StoreError
@@ -141,6 +143,7 @@ class DevStack:
             raise DevError(unknown)
         # Once, before four hosts race to create it; an unusable key fails before anything starts.
         LocalIssuer.from_file(self.options.dev_key)
+        pos_webhook(self.apps)  # a webhook the topologies leave unclear: before anything starts
         specs = [s for s in self._needed() if not os.environ.get(s.env_var)]
         self._use_given_emulators(specs)
         missing = emu.missing_tools(tuple(specs))
@@ -160,7 +163,7 @@ class DevStack:
             where = self.options.state_dir
             raise DevError(f"cannot keep the stack's state in {where}: {error.strerror}") from None
         self.started_processes = True
-        self._start_fakes()
+        self._start_fakes(ports)
         self._start_emulators(ports, specs)
         env = function_env(self.apps, ports, self.options.dev_key, self.emulators.values())
         from shared.hub.provision import ProvisionTimeout  # google.cloud: only when starting
@@ -236,7 +239,11 @@ class DevStack:
         return [s for s in emu.ALL if self.options.lake or s is not emu.STORAGE]
 
     def _resolve_ports(self, specs: list[emu.EmulatorSpec]) -> Ports:
+        """Every port of the stack, listening on those of its hosts and fakes: only the
+        fakes some subsystem uses, whose ports alone must be free."""
+        used = used_fakes(self.apps)
         ports = self.options.ports
+        ports = replace(ports, fakes={n: p for n, p in ports.fakes.items() if n in used})
         started = {s.name for s in specs}
         if "pubsub" not in started:
             ports = replace(ports, pubsub=0)
@@ -258,7 +265,7 @@ class DevStack:
         if busy:
             options = {EMULATORS[name]: f"--{name}-port" for name in self.options.given_ports}
             raise DevError(hints.busy_ports(busy, options))
-        ports = _fill_free(ports, tuple(a.name for a in self.apps), self.external)
+        ports = _fill_free(ports, tuple(a.name for a in self.apps), self.external, used)
         ours = {n: p for n, p in ports.hosts.items() if n not in self.external}
         return replace(
             ports,
@@ -319,8 +326,8 @@ class DevStack:
             self._saved_env.setdefault(running.spec.env_var, os.environ.get(running.spec.env_var))
             os.environ[running.spec.env_var] = running.env_value
 
-    def _start_fakes(self) -> None:
-        for name in FAKES:
+    def _start_fakes(self, ports: Ports) -> None:
+        for name in ports.fakes:
             sock = self.sockets[f"fake-{name}"]
             argv = fake_argv(name, sock.fileno(), self.options.auto_pos)
             log = self.log_dir / f"fake-{name}.log"
@@ -476,8 +483,10 @@ def unknown_subsystems(names: Collection[str], known: Collection[str]) -> str | 
     return f"no subsystem named {', '.join(unknown)} (known: {', '.join(sorted(known))})"
 
 
-def _fill_free(ports: Ports, subsystems: tuple[str, ...], external: Collection[str]) -> Ports:
-    """Hosts the user runs get a free port when left at 0.
+def _fill_free(
+    ports: Ports, subsystems: tuple[str, ...], external: Collection[str], fakes: Collection[str]
+) -> Ports:
+    """Hosts the user runs get a free port when left at 0; ``fakes`` are those the stack runs.
 
     What else is left at 0 stays so: the stack listens on a free port for a host
     or fake, and :func:`shared.emulators.start` picks one for an emulator.
@@ -487,7 +496,7 @@ def _fill_free(ports: Ports, subsystems: tuple[str, ...], external: Collection[s
         pubsub=ports.pubsub,
         firestore=ports.firestore,
         storage=ports.storage,
-        fakes={name: ports.fakes.get(name, 0) for name in FAKES},
+        fakes={name: ports.fakes.get(name, 0) for name in fakes},
         hosts={
             name: (port or emu.free_port()) if name in external else port
             for name, port in hosts.items()

@@ -23,7 +23,7 @@ from shared.hub.base import AbstractPublisher
 from shared.hub.message import Message
 from shared.stores.base import AbstractDocumentStore, Doc, Updater
 from shared.stores.delegating import DelegatingStore
-from shared.timeline import causation_id, versioned_type
+from shared.timeline import causation_id, note_of, versioned_type
 from shared.topology.model import Topic
 
 MAX_EVENTS = 200_000
@@ -51,6 +51,9 @@ class Published:
     key: str
     cause: str | None = None
     """The id of the event (or document change) it was emitted in reaction to."""
+    note: str = ""
+    """Why it happened, when the event says (:func:`shared.timeline.note_of`): the timeline
+    shows it after the type, as the embedded demo's does."""
 
 
 class Stats:
@@ -152,6 +155,7 @@ def _entry(seq: int, subsystem: str, topic: Topic, message: Message) -> Publishe
         versioned_type(event),
         event.partition_key,
         causation_id(event),
+        note_of(event),
     )
 
 

@@ -141,9 +141,12 @@ def test_the_banner_s_commands_name_the_venv_and_a_non_default_state_dir(tmp_pat
     python = hints.python()
     assert str(Path(sys.executable).parent) in str(Path(fooddelivery).absolute())
     assert f"Play the story: {fooddelivery} dev --scenario --attach --state-dir {tmp_path}" in text
-    assert f"{python} -m devstack.route order lifecycle_control_collector" in text
+    # the first BFF API and listener of the first subsystem, alphabetically
+    assert f"{python} -m devstack.route customer browse_bff_listener" in text
     assert f"http://127.0.0.1:8091 --state-dir {tmp_path}" in text
-    assert f"{hints.tool('functions-framework')} --source order/main.py" in text
+    serve = f"{hints.tool('functions-framework')} --source customer/main.py"
+    assert f"{serve} --target browse_bff_api --port 8090\n" in text
+    assert f"{serve} --target browse_bff_listener --port 8091\n" in text
     assert f"order is yours to run, after `source {tmp_path}/env.sh`:" in text
     assert (
         f"    {python} -m devstack.host order --port 8713 --state-dir {tmp_path} "
@@ -154,9 +157,9 @@ def test_the_banner_s_commands_name_the_venv_and_a_non_default_state_dir(tmp_pat
 def test_the_banner_s_function_source_works_pasted_from_a_subdirectory(
     tmp_path, monkeypatch
 ) -> None:
-    monkeypatch.chdir(PROJECT_ROOT / "customer")
+    monkeypatch.chdir(PROJECT_ROOT / "order")
     text = command.banner(a_manifest(8713), 1.0, tmp_path, frozenset())
-    assert f"--source {PROJECT_ROOT}/order/main.py --target lifecycle_control_collector" in text
+    assert f"--source {PROJECT_ROOT}/customer/main.py --target browse_bff_listener" in text
 
 
 def test_the_banner_leaves_out_the_default_state_dir_and_a_lake_that_is_off(
