@@ -3,8 +3,9 @@
 Every environment root (``terraform/environments/<env>/``) reads one committed
 file holding the variable ``subsystems``: for each subsystem its topics, its
 functions (what fires each one, which topics it may publish to) and the
-Firestore composite indexes its queries need; and ``envelope_schema``, the Avro
-schema every ``external`` topic checks messages against. Terraform creates every resource
+Firestore composite indexes its queries need (the kit's own on ``faults`` among
+them); and ``envelope_schema``, the Avro schema every ``external`` topic checks
+messages against. Terraform creates every resource
 with ``for_each`` over this map, so the topology stays the single source of
 truth; a test regenerates the file and fails when the committed one is stale.
 
@@ -26,7 +27,7 @@ from typing import Any
 from shared import idempotency_keys
 from shared.exceptions import KitError
 from shared.idempotency_keys import EXPIRES
-from shared.runtime.faults import RECORDER_BACKOFF_S
+from shared.runtime.faults import FAULT_INDEXES, RECORDER_BACKOFF_S
 from shared.topology.model import (
     Channel,
     Consumer,
@@ -78,7 +79,7 @@ def render(subsystems: Sequence[Subsystem]) -> dict[str, Any]:
 
     return {
         "subsystems": {
-            s.name: _subsystem(s, [firestore_index(i) for i in s.indexes])
+            s.name: _subsystem(s, [firestore_index(i) for i in _indexes(s)])
             for s in sorted(subsystems, key=lambda s: s.name)
         },
         "envelope_schema": {
@@ -86,6 +87,12 @@ def render(subsystems: Sequence[Subsystem]) -> dict[str, Any]:
             "definition": json.dumps(envelope_avro_schema()),
         },
     }
+
+
+def _indexes(subsystem: Subsystem) -> list[Index]:
+    """The kit's indexes (:data:`~shared.runtime.faults.FAULT_INDEXES`), then the subsystem's
+    own; each once (Terraform keys them by collection and fields)."""
+    return list(dict.fromkeys((*FAULT_INDEXES, *subsystem.indexes)))
 
 
 def firestore_index(index: Index) -> FirestoreIndex:

@@ -9,7 +9,8 @@ Two things arrive on a subsystem's ``faults`` topic:
   trigger's runtime forwards a document change it gave up on the same way (Eventarc has
   no dead-letter topic), so it is recorded alike on every platform.
 
-The fault recorder stores both in the ``faults`` collection in one shape,
+The fault recorder stores both in the ``faults`` collection in one shape (when the
+fault arose in :data:`ARISEN_AT`, what ``faults list`` orders by, whichever it was),
 keeping the original message, so it can be handed back once the cause is fixed:
 published to the bus again (:func:`resubmit`), or delivered to the function that
 refused it (:mod:`shared.runtime.fault_replay`; :func:`mark_replayed` records that).
@@ -34,6 +35,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from shared.clock import SystemClock
 from shared.envelope import MAX_ATTRIBUTE_BYTES, Envelope, derive_id
 from shared.exceptions import EnvelopeError, InvalidDocument, KitError
 from shared.hub.message import (
@@ -45,7 +47,7 @@ from shared.hub.message import (
     to_message,
 )
 from shared.stores.document_rules import is_field_name
-from shared.topology.model import Topic
+from shared.topology.model import Index, Topic
 
 if TYPE_CHECKING:
     from shared.clock import Clock
@@ -63,6 +65,16 @@ event holds the refused message whole, so it may be larger than a bus event may 
 MAX_ERROR_CHARS = 4000
 """How much of an error's message (its start) and of its traceback (its end) a fault keeps:
 an error quoting a huge refused value must not make its fault event too large to publish."""
+ARISEN_AT = "arisenAt"
+"""The field of every fault record holding when the fault arose (epoch ms, :func:`arisen_at`):
+what ``faults list`` orders, pages and filters by (:data:`FAULT_INDEXES`)."""
+FAULT_INDEXES = (
+    Index(FAULTS_COLLECTION, ("status", f"{ARISEN_AT} desc")),
+    Index(FAULTS_COLLECTION, ("function", f"{ARISEN_AT} desc")),
+    Index(FAULTS_COLLECTION, ("status", "function", f"{ARISEN_AT} desc")),
+)
+"""The composite indexes of every subsystem's ``faults`` collection: ``faults list`` by
+status, function or both, newest first (by :data:`ARISEN_AT` alone needs none)."""
 RECORDED_MESSAGE = "recordedMessageId"
 """The record's field holding the id of the ``faults`` message it was last recorded from."""
 FAULT_HEADER = "Fooddelivery-Fault"
@@ -265,8 +277,23 @@ def refusal(headers: Mapping[str, str]) -> Refusal | None:
     return Refusal(fault_id, urllib.parse.unquote(lowered.get(FAULT_ERROR_HEADER.lower(), "")))
 
 
-def fault_record(message: Message) -> tuple[str, Doc]:
-    """Normalize what arrived on ``faults`` into the stored fault document (key, doc)."""
+def fault_record(message: Message, now_ms: int | None = None) -> tuple[str, Doc]:
+    """Normalize what arrived on ``faults`` into the stored fault document (key, doc), with
+    :data:`ARISEN_AT` (``now_ms``, else the wall clock's, if the message tells no time)."""
+    key, doc = _normalized(message)
+    return key, {**doc, ARISEN_AT: arisen_at(doc, now_ms)}
+
+
+def arisen_at(doc: Doc, now_ms: int | None = None) -> int:
+    """What a fault record's :data:`ARISEN_AT` holds: when it arose (:func:`fault_time`),
+    else ``now_ms`` (the wall clock's if ``None``): it arose no later than it was recorded."""
+    arose = fault_time(doc)
+    if arose is not None:
+        return arose
+    return SystemClock().now_ms() if now_ms is None else now_ms
+
+
+def _normalized(message: Message) -> tuple[str, Doc]:
     if message.is_dead_letter:
         attrs = message.attributes
         original = {k: v for k, v in attrs.items() if not k.startswith(DEAD_LETTER_PREFIX)}
@@ -383,6 +410,8 @@ def recurred(current: Doc | None, again: Doc) -> Doc | None:
         return None
     return {
         **current,
+        # a record stored before it carried the field gets it now (its own time, if it tells)
+        ARISEN_AT: current.get(ARISEN_AT) or arisen_at(current, again.get(ARISEN_AT)),
         "status": "open",
         "recurrences": recurrences(current) + 1,
         "error": again["error"],
@@ -394,8 +423,8 @@ def recurred(current: Doc | None, again: Doc) -> Doc | None:
 class FaultRecorder:
     """Consumes a subsystem's ``faults`` topic into its ``faults`` collection."""
 
-    def __init__(self, store: AbstractDocumentStore) -> None:
-        self._store = store
+    def __init__(self, store: AbstractDocumentStore, clock: Clock | None = None) -> None:
+        self._store, self._clock = store, clock or SystemClock()
 
     def handle(self, message: Message) -> bool:
         """Store the fault (idempotently: once more reopens it); acknowledges once stored.
@@ -405,7 +434,7 @@ class FaultRecorder:
         is kept and the ``faults`` message does not come back for ever; so is a record that
         only its recurrence makes too large (a longer error on a message near the limit).
         """
-        key, doc = fault_record(message)
+        key, doc = fault_record(message, self._clock.now_ms())
         try:
             self._store_record(key, doc)
         except InvalidDocument:

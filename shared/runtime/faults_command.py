@@ -66,6 +66,7 @@ from shared.runtime.fault_replay import (
     replay_request,
 )
 from shared.runtime.faults import (
+    ARISEN_AT,
     DROPPED,
     FAULTS_COLLECTION,
     NOT_KEPT,
@@ -265,30 +266,59 @@ def _app(name: str) -> SubsystemApp[Any]:
 
 def _list(args: argparse.Namespace) -> int:
     app = _app(args.subsystem)
-    where = [] if args.status == "all" else [Where("status", "==", args.status)]
-    functions = _function_names(app, args.function) if args.function else None
-    if functions is not None and len(functions) <= MAX_IN_VALUES:
-        # read the function's faults only: equality conditions need no composite index
-        where.append(Where("function", "in", sorted(functions)))
-    now = _now_ms()
+    functions = sorted(_function_names(app, args.function)) if args.function else None
+    queries = _listing_queries(args, functions, _now_ms())
+    wanted = args.skip + args.limit + 1  # one more than the page tells whether older ones are
     with _connected(args.subsystem) as (store, _):
-        documents = store.query(FAULTS_COLLECTION, where)
-    found = sorted(
-        (d.data for d in documents if _chosen(d.data, functions, args, now)),
-        key=lambda d: fault_time(d) or 0,
-        reverse=True,
-    )
-    page = found[args.skip : args.skip + args.limit]
-    for doc in page:
-        print(json.dumps(_summary(doc), ensure_ascii=True) if args.json else _line(doc))
-    if not page:
-        shown = "" if args.status == "all" else f"{args.status} "
-        more = f" past the newest {args.skip}" if found else ""
-        print(f"no {shown}faults in {args.subsystem}{more}", file=sys.stderr)
-    elif len(found) > args.skip + args.limit:
-        older = len(found) - args.skip - args.limit
-        print(f"... and {older} older (--skip {args.skip + args.limit})", file=sys.stderr)
+        found = _newest(store, queries, wanted)
+        page = found[args.skip : args.skip + args.limit]
+        for doc in page:
+            print(json.dumps(_summary(doc), ensure_ascii=True) if args.json else _line(doc))
+        if not page:
+            shown = "" if args.status == "all" else f"{args.status} "
+            more = f" past the newest {args.skip}" if found else ""
+            print(f"no {shown}faults in {args.subsystem}{more}", file=sys.stderr)
+        elif len(found) > args.skip + args.limit:
+            matching = sum(
+                store.count(FAULTS_COLLECTION, where, order_by=ARISEN_AT, descending=True)
+                for where in queries
+            )
+            # at least those read: a fault may have changed status since the page was read
+            older = max(matching, len(found)) - args.skip - args.limit
+            print(f"... and {older} older (--skip {args.skip + args.limit})", file=sys.stderr)
     return 0
+
+
+def _listing_queries(
+    args: argparse.Namespace, functions: list[str] | None, now: int
+) -> list[list[Where]]:
+    """The conditions of the queries ``faults list`` makes, one a batch of ``--function``'s
+    names (:data:`MAX_IN_VALUES` to an ``in``; they find disjoint faults), each ordered by
+    :data:`ARISEN_AT` (:data:`~shared.runtime.faults.FAULT_INDEXES`): ``--since`` and
+    ``--older-than`` are a range on it, which every record holds a number in."""
+    where = [] if args.status == "all" else [Where("status", "==", args.status)]
+    since = 0 if args.since is None else now - args.since
+    where.append(Where(ARISEN_AT, ">=", since))
+    if args.older_than is not None:
+        where.append(Where(ARISEN_AT, "<=", now - args.older_than))
+    if functions is None:
+        return [where]
+    batches = range(0, len(functions), MAX_IN_VALUES)
+    return [[*where, Where("function", "in", functions[i : i + MAX_IN_VALUES])] for i in batches]
+
+
+def _newest(store: AbstractDocumentStore, queries: list[list[Where]], wanted: int) -> list[Doc]:
+    """The newest ``wanted`` faults the ``queries`` find, newest first: ``wanted`` of each
+    read at most."""
+    found = [
+        document
+        for where in queries
+        for document in store.query(
+            FAULTS_COLLECTION, where, order_by=ARISEN_AT, descending=True, limit=wanted
+        )
+    ]
+    found.sort(key=lambda d: (d.data[ARISEN_AT], d.key), reverse=True)
+    return [document.data for document in found[:wanted]]
 
 
 def _function_names(app: SubsystemApp[Any], name: str) -> set[str]:
@@ -300,20 +330,6 @@ def _function_names(app: SubsystemApp[Any], name: str) -> set[str]:
         if name in (qualified, f"{service.name}/{fn.name}", dead_letter, fn.name):
             names |= {qualified, dead_letter}
     return names
-
-
-def _chosen(doc: Doc, functions: set[str] | None, args: argparse.Namespace, now: int) -> bool:
-    """Whether the filters of ``faults list`` keep the fault ``doc``."""
-    if functions is not None and doc.get("function") not in functions:
-        return False
-    if args.since is None and args.older_than is None:
-        return True
-    arose = fault_time(doc)
-    if arose is None:  # its age unknown: no filter by age keeps it
-        return False
-    if args.since is not None and arose < now - args.since:
-        return False
-    return args.older_than is None or arose <= now - args.older_than
 
 
 COLUMNS = "time, id, status, reason, function, error (type: message)"

@@ -140,7 +140,14 @@ class AbstractDocumentStore(ABC):
         """Create the document; return ``False`` (and change nothing) if it exists.
 
         A backend that retries the write reports the document an earlier try of this call
-        wrote (its answer lost) as created, not as existing."""
+        wrote (its answer lost) as created, not as existing. Across calls a create is not
+        idempotent: one that failed (:class:`~shared.exceptions.StoreError`, a timeout) may
+        have written the document all the same, and the next call (a redelivery, a client's
+        retry) then gets ``False``, equal data or not: a duplicate event's data is equal
+        too, so equality cannot tell the caller's own write. ``False`` therefore means
+        "stored, maybe by an earlier try of this very work, whose steps after the create
+        may not have run": a caller reads what is stored and carries on idempotently,
+        rather than take ``False`` for "all done"."""
 
     @abstractmethod
     def put(self, collection: str, key: str, data: Doc) -> None:
@@ -152,7 +159,11 @@ class AbstractDocumentStore(ABC):
 
         Returns the document written, or ``None`` when ``updater`` declined to
         write. Concurrent updates of the same document are serialized
-        (retried transactions on Firestore).
+        (retried transactions on Firestore). ``updater`` may run more than once and
+        may read, but an ``update`` or ``delete_if`` called from inside it, or a write
+        there of the document being updated, is refused with
+        :class:`~shared.stores.nesting.NestedTransaction`: on Firestore it would wait
+        for the lock the transaction running it holds.
         """
 
     @abstractmethod
@@ -164,7 +175,8 @@ class AbstractDocumentStore(ABC):
         """Atomically delete the document if it exists and ``condition`` holds for it.
 
         Returns whether it was deleted. Use it to delete only the version a
-        handler has seen, when another writer may have replaced it since.
+        handler has seen, when another writer may have replaced it since. Like
+        :meth:`update`, refused from inside an updater or condition.
         """
 
     @abstractmethod
@@ -178,6 +190,23 @@ class AbstractDocumentStore(ABC):
         limit: int | None = None,
     ) -> list[Document]:
         """Documents matching every condition, optionally ordered and limited."""
+
+    def count(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+    ) -> int:
+        """How many documents :meth:`query` finds with these arguments (ordered by a field,
+        those that hold it): the order tells Firestore which composite index counts them,
+        so a count takes the index its listing's query does.
+
+        This reads them all; a backend that counts them without reading each (Firestore's
+        aggregation query) says so by overriding it.
+        """
+        return len(self.query(collection, where, order_by=order_by, descending=descending))
 
 
 class AbstractChangeFeed(ABC):

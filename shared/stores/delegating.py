@@ -56,3 +56,13 @@ class DelegatingStore(AbstractDocumentStore):
         return self._inner.query(
             collection, where, order_by=order_by, descending=descending, limit=limit
         )
+
+    def count(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+    ) -> int:
+        return self._inner.count(collection, where, order_by=order_by, descending=descending)

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 from google.api_core.exceptions import (
     Aborted,
     AlreadyExists,
+    DeadlineExceeded,
     GoogleAPIError,
     ResourceExhausted,
+    RetryError,
     ServiceUnavailable,
 )
 from google.api_core.retry import Retry, if_exception_type
@@ -35,6 +37,7 @@ from shared.exceptions import ConflictError, KitError, StoreError
 from shared.stores.base import AbstractDocumentStore, Doc, Document, Updater, Where
 from shared.stores.document_rules import check_collection, check_key, check_size, normalized
 from shared.stores.memory import as_read
+from shared.stores.nesting import callback_of, refuse_nested, refuse_write_held
 from shared.stores.query import check_query, value_key
 
 if TYPE_CHECKING:
@@ -48,6 +51,10 @@ CLOCK_SKEW_S = 5.0
 """How far Firestore's clock may be behind this process's: a document a retried ``create``
 finds was created by one of its own tries only if Firestore stamped it no earlier than this
 before the call began."""
+CREATE_RETRY_S = 60.0
+"""How long a ``create`` retries its commit (the SDK's deadline for one)."""
+_MAYBE_LANDED = (ServiceUnavailable, DeadlineExceeded)
+"""Errors after which a commit may have been applied: what was lost may be the answer."""
 _INEQUALITIES = frozenset({"!=", "<", "<=", ">", ">="})
 _LOCKS = tuple(threading.Lock() for _ in range(64))
 _log = logging.getLogger(__name__)
@@ -126,22 +133,29 @@ def _transact_delete(
 
 
 def _create_retry(on_lost: Callable[[Exception], None]) -> Retry:
-    """The SDK's retry of a commit, calling ``on_lost`` with each error after which the try
-    may have landed (``ServiceUnavailable``: the answer, not the request, may be what was
-    lost; ``ResourceExhausted`` is a refusal)."""
+    """The SDK's retry of a commit, and of one that timed out (``DeadlineExceeded``, which the
+    SDK does not retry: a create is conditional, so trying it again is safe), calling
+    ``on_lost`` with each error after which the try may have landed (:data:`_MAYBE_LANDED`:
+    the answer, not the request, may be what was lost; ``ResourceExhausted`` is a refusal)."""
 
     def on_error(error: Exception) -> None:
-        if isinstance(error, ServiceUnavailable):
+        if isinstance(error, _MAYBE_LANDED):
             on_lost(error)
 
     return Retry(
-        predicate=if_exception_type(ResourceExhausted, ServiceUnavailable),
+        predicate=if_exception_type(ResourceExhausted, *_MAYBE_LANDED),
         initial=0.1,
         maximum=60.0,
         multiplier=1.3,
-        timeout=60.0,
+        timeout=CREATE_RETRY_S,
         on_error=on_error,
     )
+
+
+def _maybe_landed(error: GoogleAPIError) -> bool:
+    """Whether the commit that failed with ``error`` (the last try's, or the retry's giving
+    up after it) may have been applied."""
+    return isinstance(error, _MAYBE_LANDED) or isinstance(error.__cause__, _MAYBE_LANDED)
 
 
 def _created_by_this_call(ref: DocumentReference, data: Doc, began: float) -> bool:
@@ -188,7 +202,10 @@ class FirestoreDocumentStore(ClientHolder, AbstractDocumentStore):
     client's transactional decorator, so ``updater`` may run more than once and
     must be pure). Updates of one document from one process are also serialized
     locally, which spares Firestore (and the emulator, whose lock-timeout aborts
-    make contended transactions very slow) most of the contention.
+    make contended transactions very slow) most of the contention. So an ``update`` or
+    ``delete_if`` called from inside an updater or condition, which would wait for ever for
+    a lock its caller holds, is refused (:mod:`shared.stores.nesting`), and so is a write of
+    the document the transaction holds, which would wait for Firestore's lock.
 
     An id Firestore refuses is refused before any request, as the embedded
     store refuses it, with :class:`~shared.exceptions.InvalidKey`.
@@ -206,17 +223,21 @@ class FirestoreDocumentStore(ClientHolder, AbstractDocumentStore):
     def create(self, collection: str, key: str, data: Doc) -> bool:
         """See :meth:`AbstractDocumentStore.create`.
 
-        The commit is retried as the SDK retries it. A try that failed with
-        ``ServiceUnavailable`` may have landed with its answer lost; when a later try then
-        finds the document, it counts as created by this call if it is equal to ``data``
-        and Firestore created it since the call began (:data:`CLOCK_SKEW_S`): else this call
-        would report as there what it wrote itself, and its caller drop what it meant to
-        record. (A twin another call created in that window is taken for this call's own:
-        announced twice rather than lost.)
+        The commit is retried as the SDK retries it, and when it timed out
+        (``DeadlineExceeded``). A try that failed with ``ServiceUnavailable`` or
+        ``DeadlineExceeded`` may have landed with its answer lost; when a later try then
+        finds the document, or the last try failed so, the document counts as created by this
+        call if it is equal to ``data`` and Firestore created it since the call began
+        (:data:`CLOCK_SKEW_S`): else this call would report as there what it wrote itself (or
+        fail having written it), and its caller drop what it meant to record. (A twin another
+        call created in that window is taken for this call's own: announced twice rather
+        than lost.) When it is not found so, the call fails with
+        :class:`~shared.exceptions.StoreError`, as an unavailable store does.
         """
         with sdk_errors(f"create {collection}/{key}"):
             ref = self._ref(collection, key)
             data = _storable(collection, key, data)
+            refuse_write_held("create", self._project, collection, key)
             began, lost = time.time(), list[Exception]()
             try:
                 ref.create(data, retry=_create_retry(lost.append))
@@ -224,23 +245,46 @@ class FirestoreDocumentStore(ClientHolder, AbstractDocumentStore):
                 return bool(lost) and _created_by_this_call(ref, data, began)
             except Aborted as e:
                 raise ConflictError(f"create {collection}/{key} lost a race") from e
+            except (RetryError, *_MAYBE_LANDED) as e:
+                if not (lost or _maybe_landed(e)) or not _created_by_this_call(ref, data, began):
+                    raise
             return True
 
     def put(self, collection: str, key: str, data: Doc) -> None:
         with sdk_errors(f"put {collection}/{key}"):
             ref = self._ref(collection, key)
-            ref.set(_storable(collection, key, data))
+            data = _storable(collection, key, data)
+            refuse_write_held("put", self._project, collection, key)
+            ref.set(data)
 
     def update(self, collection: str, key: str, updater: Updater) -> Doc | None:
-        new: Doc | None = self._in_transaction("update", collection, key, _transact, updater)
+        action = f"update {collection}/{key}"
+        refuse_nested(action)  # it would wait for the lock its caller holds
+        document = (self._project, collection, key)
+
+        def marked(current: Doc | None) -> Doc | None:
+            with callback_of(action, document):
+                return updater(current)
+
+        new: Doc | None = self._in_transaction("update", collection, key, _transact, marked)
         return None if new is None else as_read(new)  # a copy, as a read returns it
 
     def delete(self, collection: str, key: str) -> None:
         with sdk_errors(f"delete {collection}/{key}"):
-            self._ref(collection, key).delete()
+            ref = self._ref(collection, key)
+            refuse_write_held("delete", self._project, collection, key)
+            ref.delete()
 
     def delete_if(self, collection: str, key: str, condition: Callable[[Doc], bool]) -> bool:
-        deleted: bool = self._in_transaction("delete", collection, key, _transact_delete, condition)
+        action = f"delete_if {collection}/{key}"
+        refuse_nested(action)
+        document = (self._project, collection, key)
+
+        def marked(current: Doc) -> bool:
+            with callback_of(action, document):
+                return condition(current)
+
+        deleted: bool = self._in_transaction("delete", collection, key, _transact_delete, marked)
         return deleted
 
     def _in_transaction(
@@ -313,11 +357,7 @@ class FirestoreDocumentStore(ClientHolder, AbstractDocumentStore):
             return []
         sort_here = order_by is None and any(w.op in _INEQUALITIES for w in where)
         with sdk_errors(f"query {collection}"):
-            query: Any = self._client.collection(collection)
-            for condition in where:
-                value = list(condition.value) if condition.op == "in" else condition.value
-                field = _field_path(condition.field)
-                query = query.where(filter=FieldFilter(field, condition.op, value))
+            query = self._filtered(collection, where)
             if order_by is not None:
                 direction = firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING
                 query = query.order_by(_field_path(order_by), direction=direction)
@@ -329,3 +369,33 @@ class FirestoreDocumentStore(ClientHolder, AbstractDocumentStore):
         if sort_here:
             found.sort(key=lambda d: d.key)
         return found[:limit] if limit is not None else found
+
+    def count(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+    ) -> int:
+        """How many documents :meth:`query` finds with these arguments: an aggregation
+        query, which Firestore bills a read per thousand documents counted, not one per
+        document, on the composite index the same query ordered so takes."""
+        check_collection(collection)
+        check_query(where, order_by)
+        with sdk_errors(f"count {collection}"):
+            query = self._filtered(collection, where)
+            if order_by is not None:
+                direction = firestore.Query.DESCENDING if descending else firestore.Query.ASCENDING
+                query = query.order_by(_field_path(order_by), direction=direction)
+            results = query.count().get()
+        return sum(int(result.value) for batch in results for result in batch)
+
+    def _filtered(self, collection: str, where: Sequence[Where]) -> Any:
+        """The SDK's query of ``collection`` with every condition of ``where``."""
+        query: Any = self._client.collection(collection)
+        for condition in where:
+            value = list(condition.value) if condition.op == "in" else condition.value
+            field = _field_path(condition.field)
+            query = query.where(filter=FieldFilter(field, condition.op, value))
+        return query

@@ -47,6 +47,7 @@ from shared.stores.document_rules import (
     normalized,
     same_value,
 )
+from shared.stores.nesting import callback_of, refuse_nested, refuse_write_held
 from shared.stores.query import (
     all_of,
     check_query,
@@ -285,6 +286,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
 
     def create(self, collection: str, key: str, data: Doc) -> bool:
         data, frozen = self._prepared(collection, key, data)  # refused even if it exists
+        refuse_write_held("create", id(self), collection, key)
         with self._lock:
             if key in self._collections.get(collection, {}):
                 return False
@@ -292,14 +294,20 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             return True
 
     def put(self, collection: str, key: str, data: Doc) -> None:
+        refuse_write_held("put", id(self), collection, key)
         with self._lock:
             self._write(collection, key, data)
 
     def update(self, collection: str, key: str, updater: Updater) -> Doc | None:
+        action = f"update {collection}/{key}"
+        refuse_nested(action)
         with self._lock:
             if self._rerun_updaters:
-                updater(self.get(collection, key))  # a try that lost the contention
-            new = updater(self.get(collection, key))
+                with callback_of(action, (id(self), collection, key)):
+                    updater(self.get(collection, key))  # a try that lost the contention
+            current = self.get(collection, key)
+            with callback_of(action, (id(self), collection, key)):
+                new = updater(current)
             if new is None:
                 return None
             written: Doc = self._write(collection, key, new).thaw()
@@ -307,6 +315,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
 
     def delete(self, collection: str, key: str) -> None:
         check_key(collection, key)
+        refuse_write_held("delete", id(self), collection, key)
         with self._lock:
             frozen = self._collections.get(collection, {}).pop(key, None)
             if frozen is not None:
@@ -316,9 +325,15 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
                 self._announce(collection, key, frozen, None)
 
     def delete_if(self, collection: str, key: str, condition: Callable[[Doc], bool]) -> bool:
+        action = f"delete_if {collection}/{key}"
+        refuse_nested(action)
         with self._lock:
             current = self.get(collection, key)
-            if current is None or not condition(current):
+            if current is None:
+                return False
+            with callback_of(action, (id(self), collection, key)):
+                holds = condition(current)
+            if not holds:
                 return False
             self.delete(collection, key)
             return True

@@ -32,6 +32,7 @@ from shared.stores.base import (
 )
 from shared.stores.eventarc import parse_document_written
 from shared.stores.idempotent import META, apply_event, record_event
+from shared.stores.nesting import NestedTransaction
 from shared.stores.paging import Cursor, Page, newest_first, oldest_first
 from tests.contracts.firestore_values import AS_READ, EVERY_VALUE, MOMENT, typed
 
@@ -692,6 +693,67 @@ class DocumentStoreContract(ABC):
         with pytest.raises(ValueError, match="refused"):
             store.update(COLL, "k", boom)
         assert store.get(COLL, "k") == {"v": 1}
+
+    @pytest.mark.parametrize("inner", ["update", "delete_if"])
+    @pytest.mark.parametrize("outer", ["update", "delete_if"])
+    @pytest.mark.parametrize("inner_key", ["k", "other"])
+    def test_a_transaction_inside_another_ones_callback_is_refused(
+        self, store: AbstractDocumentStore, outer: str, inner: str, inner_key: str
+    ) -> None:
+        """On Firestore the inner one would wait for ever for the lock the outer one holds
+        (of one document, or of two that share a lock); refused, it changes nothing."""
+        store.put(COLL, "k", {"v": 1})
+        store.put(COLL, "other", {"v": 2})
+
+        def nested(_: Doc | None) -> Any:
+            if inner == "update":
+                store.update(COLL, inner_key, lambda d: {"v": 3})
+            else:
+                store.delete_if(COLL, inner_key, lambda d: True)
+            return {"v": 4} if outer == "update" else True
+
+        with pytest.raises(NestedTransaction, match=f"{inner} {COLL}/{inner_key} was called"):
+            if outer == "update":
+                store.update(COLL, "k", nested)
+            else:
+                store.delete_if(COLL, "k", nested)
+        assert (store.get(COLL, "k"), store.get(COLL, "other")) == ({"v": 1}, {"v": 2})
+        assert store.update(COLL, "k", lambda d: {"v": 5}) == {"v": 5}  # outside one: taken
+
+    @pytest.mark.parametrize("write", ["create", "put", "delete"])
+    @pytest.mark.parametrize("outer", ["update", "delete_if"])
+    def test_a_write_of_the_document_a_callback_holds_is_refused(
+        self, store: AbstractDocumentStore, outer: str, write: str
+    ) -> None:
+        """Firestore's transaction holds the document: the write would wait for its lock
+        until it timed out. Another document's write is taken, as Firestore takes it."""
+
+        def writing(key: str) -> Callable[[Doc | None], Any]:
+            def callback(_: Doc | None) -> Any:
+                if write == "delete":
+                    store.delete(COLL, key)
+                else:
+                    getattr(store, write)(COLL, key, {"v": 3})
+                return {"v": 4} if outer == "update" else False
+
+            return callback
+
+        def run(callback: Callable[[Doc | None], Any]) -> object:
+            if outer == "update":
+                return store.update(COLL, "k", callback)
+            return store.delete_if(COLL, "k", callback)
+
+        store.put(COLL, "k", {"v": 1})
+        with pytest.raises(NestedTransaction, match=f"{write} {COLL}/k was called"):
+            run(writing("k"))
+        assert store.get(COLL, "k") == {"v": 1}
+        run(writing("other"))
+        assert store.get(COLL, "other") == (None if write == "delete" else {"v": 3})
+
+    def test_an_updater_may_read(self, store: AbstractDocumentStore) -> None:
+        store.put(COLL, "other", {"v": 2})
+        written = store.update(COLL, "k", lambda _: {"v": (store.get(COLL, "other") or {})["v"]})
+        assert written == {"v": 2}
 
     def test_concurrent_updates_lose_no_increment(self, store: AbstractDocumentStore) -> None:
         threads, rounds = 8, 5

@@ -67,7 +67,7 @@ def test_declared_indexes_reach_their_subsystem(generated):
         ],
     } in indexes
     restaurant = generated["subsystems"]["restaurant"]["firestore_indexes"]
-    assert {i["collection"] for i in restaurant} == {"tickets"}
+    assert {i["collection"] for i in restaurant} == {"tickets", "faults"}  # faults: the kit's
     customer = generated["subsystems"]["customer"]["firestore_indexes"]
     assert {
         "collection": "tracking",

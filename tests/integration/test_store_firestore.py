@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from shared.exceptions import ConflictError, InvalidDocument
+from shared.exceptions import ConflictError, InvalidDocument, StoreError
 from shared.stores.base import AbstractChangeFeed, AbstractDocumentStore, Doc
 from shared.stores.firestore import TRANSACTION_ATTEMPTS, FirestoreDocumentStore
 from shared.stores.firestore_feed import FirestoreChangeFeed
@@ -207,11 +207,14 @@ def _commits_failing(
     *,
     landed: bool,
     failing: frozenset[int] = frozenset({1}),
+    error: type[Exception] | None = None,
 ) -> list[int]:
-    """Make the commits numbered ``failing`` (from 1) fail with ``ServiceUnavailable`` under
-    the SDK's retry: after Firestore applied them (``landed``: the answer was lost) or before
-    sending them; returns a list that grows by one per commit tried."""
+    """Make the commits numbered ``failing`` (from 1) fail with ``error`` (``ServiceUnavailable``
+    by default) under the SDK's retry: after Firestore applied them (``landed``: the answer was
+    lost) or before sending them; returns a list that grows by one per commit tried."""
     from google.api_core.exceptions import ServiceUnavailable
+
+    failure = error or ServiceUnavailable
 
     transport = store.client._firestore_api._transport
     wrapped = transport._wrapped_methods[transport.commit]
@@ -224,7 +227,7 @@ def _commits_failing(
             return real(*args, **kwargs)
         if landed:
             real(*args, **kwargs)
-        raise ServiceUnavailable("the connection dropped")
+        raise failure("the connection dropped")
 
     monkeypatch.setattr(wrapped, "_target", commit)
     return commits
@@ -267,5 +270,47 @@ def test_a_retried_create_that_finds_another_document_reports_it_there(
         assert store.create("c", "twin", {"v": 1}) is False  # equal, but created before
         assert len(commits) == 4
         assert store.get("c", "other") == {"v": 2}
+    finally:
+        store.close()
+
+
+def test_a_create_that_timed_out_after_landing_reports_what_it_created(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DeadlineExceeded, which the SDK does not retry, may come after the commit was applied:
+    the create tries again, finds its own document and reports it created, not there."""
+    from google.api_core.exceptions import DeadlineExceeded
+
+    store = FirestoreDocumentStore(project=f"lost-{uuid.uuid4().hex[:12]}")
+    try:
+        commits = _commits_failing(monkeypatch, store, landed=True, error=DeadlineExceeded)
+        assert store.create("c", "k", {"v": 1}) is True
+        assert len(commits) == 2
+        assert store.get("c", "k") == {"v": 1}
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("landed", [True, False])
+def test_a_create_whose_retries_ran_out_reports_what_it_created_else_fails(
+    monkeypatch: pytest.MonkeyPatch, landed: bool
+) -> None:
+    """When the last try's answer was lost too, the create looks: its own document is
+    created; none is a failure, not a document that is there."""
+    from google.api_core.exceptions import DeadlineExceeded
+
+    from shared.stores import firestore as module
+
+    store = FirestoreDocumentStore(project=f"lost-{uuid.uuid4().hex[:12]}")
+    try:
+        monkeypatch.setattr(module, "CREATE_RETRY_S", 0.0)
+        commits = _commits_failing(monkeypatch, store, landed=landed, error=DeadlineExceeded)
+        if landed:
+            assert store.create("c", "k", {"v": 1}) is True
+        else:
+            with pytest.raises(StoreError, match="create c/k failed"):
+                store.create("c", "k", {"v": 1})
+        assert len(commits) == 1
+        assert store.get("c", "k") == ({"v": 1} if landed else None)
     finally:
         store.close()

@@ -127,6 +127,7 @@ def test_migrate_force_runs_the_backfills_found_done(monkeypatch, capsys) -> Non
 
     assert capsys.readouterr().out == (
         "delivery/idempotency-keys-expire: 0 documents changed (done: later runs skip it)\n"
+        "delivery/faults-arisen-at: 0 documents changed\n"
     )
 
 

@@ -43,6 +43,7 @@ def test_migrate_runs_each_migration_and_says_what_it_changed(stores, capsys) ->
 
     assert capsys.readouterr().out.splitlines() == [
         "customer/idempotency-keys-expire: 0 documents changed (done: later runs skip it)",
+        "customer/faults-arisen-at: 0 documents changed",
         "customer/catalog-sort-names: 2 documents changed",
         "customer/catalog-cuisine-tags: 1 document changed",
         "customer/catalog-menus-listed: 0 documents changed",  # no menus stored
@@ -61,6 +62,7 @@ def test_a_dry_run_counts_what_would_change_and_writes_nothing(stores, capsys) -
     out, err = capsys.readouterr()
     assert out.splitlines() == [
         "customer/idempotency-keys-expire: 0 documents would change",
+        "customer/faults-arisen-at: 0 documents would change",
         "customer/catalog-sort-names: 2 documents would change",
         "customer/catalog-cuisine-tags: 1 document would change",
         "customer/catalog-menus-listed: 0 documents would change",
@@ -85,7 +87,8 @@ def test_a_subsystem_declaring_none_runs_the_kits(stores, capsys) -> None:
 
     assert sorted(stores) == ["delivery"]
     assert capsys.readouterr() == (
-        "delivery/idempotency-keys-expire: 0 documents changed (done: later runs skip it)\n",
+        "delivery/idempotency-keys-expire: 0 documents changed (done: later runs skip it)\n"
+        "delivery/faults-arisen-at: 0 documents changed\n",
         "",
     )
 
