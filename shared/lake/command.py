@@ -16,10 +16,11 @@ exclusive, as :meth:`AbstractLake.replay`), but the lake is foldered by the hour
 an event was *stored*, which is later than the event. A window reads only the hour
 folders from :data:`~shared.lake.base.STORED_EARLY_MS` before ``--since`` to
 ``--max-lag`` (default :data:`~shared.lake.base.STORED_LATE_MS`) after ``--until``,
-and ``--limit`` lists and reads one hour folder at a time, stopping at the first
-that, by ``--max-lag``, can only hold events later than those it shows: an event
-stored more than ``--max-lag`` after its own time is missed by ``--until`` and by
-``--limit``, and found by a read with neither.
+listed and read one hour folder at a time as a stream (:mod:`shared.lake.stream`:
+in time order, each id once, in bounded memory, for events stored within ``--max-lag``);
+``--limit`` stops at the first folder that, by ``--max-lag``, can only hold events later
+than those it shows: an event stored more than ``--max-lag`` after its own time is missed
+by ``--until`` and by ``--limit``, and found (out of order) by a read with neither.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ from shared.envelope import Envelope
 from shared.exceptions import KitError, LakeError
 from shared.lake.base import STORED_LATE_MS, SkipNotes, stored_window, topic_prefix
 from shared.lake.local import LocalDirectoryLake
-from shared.lake.window import LEVELS, folder_span
 from shared.runtime.operator import SOURCE_ENV
 from shared.settings import PREFIX, Settings
 from shared.system import load_subsystems
@@ -73,12 +73,22 @@ after it happened: a window reads only the hour folders from an hour before --si
 to --max-lag hours (default 1) after --until, and --limit stops reading once the
 folders left, by --max-lag, can only hold later events. An event stored more than
 --max-lag hours late (a backlog, a writer's outage) is missed by --until and
---limit; raise --max-lag, or leave both out, to find it. An event the lake holds
-twice is shown once. A lake with lake_retention_days (GCP) has deleted what was
-stored longer ago than that; an object deleted while it is being read, one not in
-the lake's line format (a file copied in, with a Content-Encoding its content does
-not have), and the lines of an object that are no envelope (corrupt, truncated, a
-foreign file), are skipped, each object named once on stderr.
+--limit; raise --max-lag, or leave both out, to find it.
+
+It streams: it reads the lake an hour folder at a time, oldest first, and prints as
+it goes, holding in memory only the events of about --max-lag + 2 hours, so any
+window fits. Events come in time order as long as each was stored within --max-lag
+of happening; one stored later is printed when it is read, behind newer ones. An
+event the lake holds twice is shown once, unless its copies were stored more than
+--max-lag apart. The first 1000 lines are held to align their columns; later ones
+widen a column when they need it. Should a read of the lake fail after events were
+printed, the command says the --since to run it again with (exit code 2).
+
+A lake with lake_retention_days (GCP) has deleted what was stored longer ago than
+that; an object deleted while it is being read, one not in the lake's line format (a
+file copied in, with a Content-Encoding its content does not have), and the lines of
+an object that are no envelope (corrupt, truncated, a foreign file), are skipped,
+each object named once on stderr.
 
 The lake, unless --bucket or --dir names it:
   on a dev stack  the stack's bucket on the Storage emulator, fooddelivery-dev-lake
@@ -323,64 +333,33 @@ def _host_port(value: str) -> str:
         return value
 
 
-def read_events(
+def ordered_events(
     lake: AbstractLake,
     subsystem: str,
+    names: Iterable[str],
+    notes: SkipNotes,
     *,
-    since_ms: int | None = None,
-    until_ms: int | None = None,
-    event_type: str | None = None,
-    key: str | None = None,
-    limit: int | None = None,
-    max_lag_ms: int = STORED_LATE_MS,
-) -> tuple[list[Envelope], SkipNotes, bool]:
-    """The chosen events, oldest first and each once (at most ``limit``), the objects
-    skipped (gone when read) and lines skipped (no envelope) on the way, and whether
-    more events than ``limit`` were chosen.
+    since_ms: int | None,
+    until_ms: int | None,
+    event_type: str | None,
+    key: str | None,
+    max_lag_ms: int,
+) -> OrderedEvents:
+    """The events of objects ``names`` chosen by time (``since_ms`` inclusive, ``until_ms``
+    exclusive), type and partition key, oldest first as far as ``max_lag_ms`` allows
+    (:class:`~shared.lake.stream.OrderedEvents`): what `lake events` prints and `lake replay`
+    publishes."""
+    from shared.lake.stream import OrderedEvents
 
-    With ``limit`` the objects are listed and read in time order, one hour folder at a
-    time, only until the next one's hour folder starts more than ``max_lag_ms`` after
-    the newest event kept: events stored there happened later than every event kept.
-    """
-    low, high = stored_window(since_ms, until_ms, max_lag_ms)
-    if limit is None:
-        names: Iterable[str] = lake.objects(subsystem, TOPIC, since_ms=low, until_ms=high)
-    else:
-        names = lake.objects_oldest_first(subsystem, TOPIC, since_ms=low, until_ms=high)
-    found: dict[str, Envelope] = {}
-    notes = SkipNotes()
-    for name in names:
-        if limit is not None and len(found) > limit:
-            start = _folder_start(subsystem, name)
-            newest = max(event.timestamp for event in found.values())
-            if start is not None and start - max_lag_ms > newest:
-                break
-        for event in lake.read_envelopes(name, notes):
-            if (
-                (since_ms is None or event.timestamp >= since_ms)
-                and (until_ms is None or event.timestamp < until_ms)
-                and (event_type is None or event.type == event_type)
-                and (key is None or event.partition_key == key)
-            ):
-                found.setdefault(event.id, event)
-        if limit is not None and len(found) > limit + 1:
-            found = _oldest(found, limit + 1)
-    events = sorted(found.values(), key=lambda e: e.timestamp)
-    if limit is None:
-        return events, notes, False
-    return events[:limit], notes, len(events) > limit
-
-
-def _oldest(found: dict[str, Envelope], count: int) -> dict[str, Envelope]:
-    """The ``count`` oldest of ``found``; of equal timestamps, the first found."""
-    return dict(sorted(found.items(), key=lambda item: item[1].timestamp)[:count])
-
-
-def _folder_start(subsystem: str, name: str) -> int | None:
-    """Epoch ms at which the hour folder of object ``name`` starts (None: no layout name)."""
-    parts = name.removeprefix(topic_prefix(subsystem, TOPIC)).split("/")
-    span = folder_span(parts[:LEVELS]) if len(parts) == LEVELS + 1 else None
-    return None if span is None else span[0]
+    return OrderedEvents(
+        lake,
+        subsystem,
+        TOPIC,
+        names,
+        notes,
+        chosen=lambda e: _is_chosen(e, since_ms, until_ms, event_type, key),
+        max_lag_ms=max_lag_ms,
+    )
 
 
 def _window(args: argparse.Namespace) -> tuple[int | None, int | None]:
@@ -396,34 +375,48 @@ def _window(args: argparse.Namespace) -> tuple[int | None, int | None]:
     return since_ms, (None if until is None else _ceil_ms(until))
 
 
-def _chosen_events(
-    args: argparse.Namespace, window: tuple[int | None, int | None], limit: int | None
-) -> tuple[list[Envelope], SkipNotes, bool]:
-    """The events ``args`` choose in ``window`` (:func:`read_events`)."""
-    lake = open_lake(args.subsystem, args.bucket, args.dir)
+def _events(args: argparse.Namespace) -> int:
+    """Print the chosen events as they are read, an hour folder at a time (``--limit N``:
+    the first N, then whether another follows)."""
+    since_ms, until_ms = _window(args)
+    max_lag_ms = args.max_lag * HOUR_MS
+    notes = SkipNotes()
+    reader: OrderedEvents | None = None
+    shown, more = 0, False
+    table = None if args.json else _Table()
     try:
-        return read_events(
+        lake = open_lake(args.subsystem, args.bucket, args.dir)
+        low, high = stored_window(since_ms, until_ms, max_lag_ms)
+        names = lake.objects_oldest_first(args.subsystem, TOPIC, since_ms=low, until_ms=high)
+        reader = ordered_events(
             lake,
             args.subsystem,
-            since_ms=window[0],
-            until_ms=window[1],
+            names,
+            notes,
+            since_ms=since_ms,
+            until_ms=until_ms,
             event_type=args.type,
             key=args.key,
-            limit=limit,
-            max_lag_ms=args.max_lag * HOUR_MS,
+            max_lag_ms=max_lag_ms,
         )
+        for chunk in reader.chunks():
+            if args.limit is not None and shown + len(chunk) > args.limit:
+                chunk, more = chunk[: args.limit - shown], True
+            if table is None:
+                for event in chunk:
+                    print(event.to_bytes().decode())
+            else:
+                table.add(chunk)
+            sys.stdout.flush()
+            shown += len(chunk)
+            if more:
+                break
     except LakeError as error:
-        raise LakeCommandError(" ".join(str(error).split())) from None  # one line, always
-
-
-def _events(args: argparse.Namespace) -> int:
-    shown, notes, more = _chosen_events(args, _window(args), args.limit)
-    if args.json:
-        for event in shown:
-            print(event.to_bytes().decode())
-    else:
-        for line in _lines(shown):
-            print(line)
+        why = " ".join(str(error).split())  # one line, always
+        raise LakeCommandError(_stopped_printing(why, shown, reader, since_ms)) from None
+    finally:
+        if table is not None:
+            table.close()
     if not shown:
         _say_none(args)
     elif more:
@@ -431,6 +424,28 @@ def _events(args: argparse.Namespace) -> int:
     for note in notes.describe():
         print(_printable(note), file=sys.stderr)
     return 0
+
+
+def _stopped_printing(
+    why: str, shown: int, reader: OrderedEvents | None, since_ms: int | None
+) -> str:
+    """One line: why `lake events` stopped and, once it printed events, where to go on."""
+    if shown == 0:
+        return why
+    why = f"{why}; {shown} event(s) were printed before it"
+    resume = None if reader is None else _resume(reader.pending_since(), since_ms)
+    if resume is None:
+        return why
+    return (
+        f"{why}, every event before {_when(resume)} among them: run the command again with "
+        f"--since {_when(resume)} to go on"
+    )
+
+
+def _resume(pending: int | None, since_ms: int | None) -> int | None:
+    """The --since to go on from: the earliest time an event not yet handled may have,
+    within the window."""
+    return pending if pending is None or since_ms is None else max(pending, since_ms)
 
 
 def _say_none(args: argparse.Namespace) -> None:
@@ -445,7 +460,7 @@ def _say_none(args: argparse.Namespace) -> None:
 
 def _replay(args: argparse.Namespace) -> int:
     from shared.lake import republish  # the hub's modules load only for this command
-    from shared.lake.stream import OrderedEvents, replay_objects
+    from shared.lake.stream import replay_objects
 
     since_ms, until_ms = _window(args)
     publisher = None if args.dry_run else _bus_publisher(args.subsystem)
@@ -453,34 +468,36 @@ def _replay(args: argparse.Namespace) -> int:
     max_lag_ms = args.max_lag * HOUR_MS
     sender = republish.Republisher(publisher, f"projects/{_project(args.subsystem)}/topics/{TOPIC}")
     reader: OrderedEvents | None = None
-    widths = (0, 0)
+    table = _Table() if publisher is None else None
     try:
         lake = open_lake(args.subsystem, args.bucket, args.dir)
         low, high = stored_window(since_ms, until_ms, max_lag_ms)
         names = replay_objects(
             lake, args.subsystem, TOPIC, since_ms=low, until_ms=high, now_ms=_now_ms()
         )
-        reader = OrderedEvents(
+        reader = ordered_events(
             lake,
             args.subsystem,
-            TOPIC,
             names,
             notes,
-            chosen=lambda e: _is_chosen(e, since_ms, until_ms, args.type, args.key),
+            since_ms=since_ms,
+            until_ms=until_ms,
+            event_type=args.type,
+            key=args.key,
             max_lag_ms=max_lag_ms,
         )
         for chunk in reader.chunks():
             for event_id, why in sender.queue(chunk):
                 print(f"not published: {_printable(event_id)}: {_printable(why)}", file=sys.stderr)
-            if publisher is None:
-                lines, widths = _aligned(chunk, widths)
-                for line in lines:
-                    print(line)
+            if table is not None:
+                table.add(chunk)
             sender.send()
         sender.send(all_queued=True)
     except LakeError as error:  # a RepublishError too
         raise LakeCommandError(_stopped(error, args, sender, reader, since_ms)) from None
     finally:
+        if table is not None:
+            table.close()
         if publisher is not None:
             publisher.close()
     _say_replayed(args, sender, notes)
@@ -524,10 +541,9 @@ def _stopped(
         return f"{why}; none was published: run the same command again" if refused else why
     why = f"{why}; {sender.published} event(s) were published before it"
     times = [sender.pending_since(), None if reader is None else reader.pending_since()]
-    resume = min((t for t in times if t is not None), default=None)
+    resume = _resume(min((t for t in times if t is not None), default=None), since_ms)
     if resume is None:
         return f"{why}: run the same command again (consumers skip what they processed)"
-    resume = resume if since_ms is None else max(resume, since_ms)
     return (
         f"{why}, every event before {_when(resume)} among them: run the command again with "
         f"--since {_when(resume)} to go on (consumers skip what they processed)"
@@ -574,22 +590,48 @@ def _project(subsystem: str) -> str:
         return subsystem
 
 
-def _lines(events: list[Envelope]) -> list[str]:
-    return _aligned(events, (0, 0))[0]
+ALIGNED_LINES = 1000
+"""How many event lines are held back to align their columns as one table: a longer
+output is printed as it is read, its columns widening for a later line that needs it."""
 
 
-def _aligned(events: list[Envelope], widths: tuple[int, int]) -> tuple[list[str], tuple[int, int]]:
-    """``events`` one line each, the type and key columns as wide as the widest so far
-    (``widths``, given on: a stream's columns only grow), and the widths now."""
-    keys = [_printable(e.partition_key) for e in events]
-    type_width = max((len(e.type) for e in events), default=widths[0])
-    key_width = max((len(key) for key in keys), default=widths[1])
-    type_width, key_width = max(type_width, widths[0]), max(key_width, widths[1])
-    lines = [
-        f"{_when(e.timestamp)}  {e.type:<{type_width}}  {key:<{key_width}}  {_printable(e.id)}"
-        for e, key in zip(events, keys, strict=True)
-    ]
-    return lines, (type_width, key_width)
+class _Table:
+    """Event lines (UTC time, type, partition key, id) printed as one table: the type and key
+    columns as wide as the widest of the first ``held`` lines, which are printed together (at
+    :meth:`close` if there are fewer); each later chunk is printed at once, widening a column
+    that a line of it needs wider (a stream's columns only grow)."""
+
+    def __init__(self, held: int | None = None) -> None:
+        self._held = ALIGNED_LINES if held is None else held
+        self._rows: list[tuple[str, str, str, str]] = []
+        self._holding = True
+        self._widths = (0, 0)
+
+    def add(self, events: Iterable[Envelope]) -> None:
+        """Print ``events``, or hold them while fewer than ``held`` lines came."""
+        rows = [
+            (_when(e.timestamp), e.type, _printable(e.partition_key), _printable(e.id))
+            for e in events
+        ]
+        if self._holding:
+            self._rows += rows
+            if len(self._rows) < self._held:
+                return
+            rows, self._rows, self._holding = self._rows, [], False
+        self._print(rows)
+
+    def close(self) -> None:
+        """Print the lines still held."""
+        rows, self._rows, self._holding = self._rows, [], False
+        self._print(rows)
+
+    def _print(self, rows: list[tuple[str, str, str, str]]) -> None:
+        type_width = max((len(row[1]) for row in rows), default=0)
+        key_width = max((len(row[2]) for row in rows), default=0)
+        self._widths = max(type_width, self._widths[0]), max(key_width, self._widths[1])
+        types, keys = self._widths
+        for when, kind, key, event_id in rows:
+            print(f"{when}  {kind:<{types}}  {key:<{keys}}  {event_id}")
 
 
 def _printable(text: str) -> str:
