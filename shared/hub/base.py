@@ -18,6 +18,12 @@ class AbstractPublisher(ABC):
     order per ordering key, and raises :class:`~shared.exceptions.PublishError`
     otherwise: a caller never believes a message was sent when it was not.
     It returns the message ids the broker assigned.
+
+    The converse does not hold: a message of a call that raised may still be
+    published, later (on Pub/Sub the client goes on retrying a batch after the call
+    gave up, and a request the broker took may have lost its answer). A caller that
+    publishes again after a ``PublishError`` may so publish a message twice, as
+    Pub/Sub may deliver one twice anyway: consumers dedupe by the envelope's id.
     """
 
     @abstractmethod

@@ -4,7 +4,9 @@ It behaves like Pub/Sub push delivery so that code tested here behaves the same
 on the emulator and on GCP:
 
 * **at-least-once**: a delivery answered with :attr:`Outcome.RETRY` (or an
-  exception) is redelivered after exponential backoff, its attempt counted;
+  exception) is redelivered after exponential backoff, its attempt counted (and
+  reported to the subscriber only under a dead-letter policy, as Pub/Sub's
+  ``deliveryAttempt`` is);
 * **ordering per key**: on an ordered subscription the next message of an
   ordering key is delivered only after the previous one is acknowledged;
 * **dead letters**: after ``max_attempts`` the message goes to the subsystem's
@@ -54,7 +56,9 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("fooddelivery.hub")
 Deliver = Callable[[Any, int], Outcome]
-"""Called with the item and its attempt number (1 for the first delivery)."""
+"""Called with the item and its attempt number as Pub/Sub reports it: counted (1 for the
+first delivery) on a subscription with a dead-letter policy (``max_attempts``), else 1 on
+every delivery, as Pub/Sub leaves it unset there (which the kit reads as 1)."""
 LAKE_BATCH = 2000
 STOP_TIMEOUT_S = 10.0
 """How long :meth:`InMemoryHub.stop` waits for the delivery in progress to return."""
@@ -288,7 +292,7 @@ class InMemoryHub:
         the ack deadline counting as RETRY."""
         began, sent_ms = time.perf_counter(), self.clock.now_ms()
         try:
-            outcome = sub.deliver(pending.item, pending.attempts)
+            outcome = sub.deliver(pending.item, _reported_attempt(sub, pending))
         except Exception:
             _log.exception("delivery to %s raised; will redeliver", sub.name)
             outcome = Outcome.RETRY
@@ -426,6 +430,12 @@ class InMemoryHub:
                 if stopping.is_set():
                     return
             self._step()
+
+
+def _reported_attempt(sub: Subscription, pending: _Pending) -> int:
+    """The attempt number a delivery of ``pending`` carries: Pub/Sub counts attempts only
+    under a dead-letter policy; the hub counts them always, for its backoff."""
+    return pending.attempts if sub.max_attempts is not None else 1
 
 
 class InMemoryPublisher(AbstractPublisher):

@@ -51,6 +51,12 @@ class PubSubPublisher(AbstractPublisher):
     Messages go out concurrently through the client's batches; :meth:`publish`
     then waits for every one (up to ``timeout_s`` in all) so it never returns
     before the broker has accepted the whole sequence.
+
+    ``timeout_s`` bounds the wait, not the client's retries: with message ordering
+    enabled the client retries a batch without a deadline (it overrides any retry
+    deadline it is given), until the broker takes or refuses it, or :meth:`close` closes a
+    client this publisher built. A message of a call that raised
+    :class:`PublishError` may so land later (see :class:`AbstractPublisher`).
     """
 
     def __init__(

@@ -57,7 +57,16 @@ def deliver(
     hub = InMemoryHub(ManualClock(), chaos=chaos)
     hub.create_topic("p", Topic.BUS)
     target = Recorder(failures)
-    hub.subscribe("p", Topic.BUS, Subscription("s", target, ordered=ordered, min_backoff_ms=5))
+    # under a dead-letter policy, so that deliveries report their attempts, as on Pub/Sub
+    sub = Subscription(
+        "s",
+        target,
+        ordered=ordered,
+        min_backoff_ms=5,
+        max_attempts=100,
+        dead_letter=lambda m, a: None,
+    )
+    hub.subscribe("p", Topic.BUS, sub)
     hub.publish("p", Topic.BUS, [msg(n, key) for n in range(per_key) for key in KEYS])
     hub.run_until_quiet()
     return target

@@ -16,6 +16,9 @@ from shared.lake import LocalDirectoryLake
 from shared.runtime.outcome import Outcome
 from shared.topology import Topic
 
+COUNTED = {"max_attempts": 100, "dead_letter": lambda item, attempts: None}
+"""A dead-letter policy: only under one does Pub/Sub (and the hub) report attempt numbers."""
+
 
 def msg(n: int, key: str = "", type: str = "t") -> Message:
     return Message(data=str(n).encode(), attributes={"type": type}, ordering_key=key)
@@ -78,13 +81,29 @@ def test_delivery_observers_hear_of_every_delivery_with_its_duration(hub):
 def test_retry_redelivers_after_backoff_counting_attempts(hub, clock):
     target = Recorder({b"1": 2})
     hub.subscribe(
-        "p", "bus", Subscription("s", target, min_backoff_ms=1_000, max_backoff_ms=10_000)
+        "p",
+        "bus",
+        Subscription("s", target, min_backoff_ms=1_000, max_backoff_ms=10_000, **COUNTED),
     )
     start = clock.now_ms()
     hub.publish("p", "bus", [msg(1)])
     hub.run_until_quiet()
     assert target.seen == [(b"1", 1), (b"1", 2), (b"1", 3)]
     assert clock.now_ms() - start == 1_000 + 2_000  # exponential backoff in virtual time
+
+
+def test_without_a_dead_letter_policy_every_delivery_reports_attempt_1(hub, clock):
+    # Pub/Sub sets deliveryAttempt only under a dead-letter policy (the kit reads its
+    # absence as 1): code tested here must not lean on a count GCP would not give it.
+    target = Recorder({b"1": 3})
+    hub.subscribe(
+        "p", "bus", Subscription("s", target, min_backoff_ms=1_000, max_backoff_ms=10_000)
+    )
+    start = clock.now_ms()
+    hub.publish("p", "bus", [msg(1)])
+    hub.run_until_quiet()
+    assert target.seen == [(b"1", 1)] * 4
+    assert clock.now_ms() - start == 1_000 + 2_000 + 4_000  # the backoff still grows
 
 
 def test_exceptions_in_delivery_count_as_retry(hub):
@@ -96,7 +115,7 @@ def test_exceptions_in_delivery_count_as_retry(hub):
             raise RuntimeError("boom")
         return Outcome.ACK
 
-    hub.subscribe("p", "bus", Subscription("s", explode, min_backoff_ms=1))
+    hub.subscribe("p", "bus", Subscription("s", explode, min_backoff_ms=1, **COUNTED))
     hub.publish("p", "bus", [msg(1)])
     hub.run_until_quiet()
     assert calls == [1, 2]
@@ -197,7 +216,7 @@ def test_a_delivery_interrupted_by_a_base_exception_keeps_its_message_and_key(hu
         return Outcome.ACK
 
     seen: list[tuple[bytes, int]] = []
-    hub.subscribe("p", "bus", Subscription("s", interrupt_once))
+    hub.subscribe("p", "bus", Subscription("s", interrupt_once, **COUNTED))
     hub.publish("p", "bus", [msg(1, "k"), msg(2, "k")])
     with pytest.raises(KeyboardInterrupt):
         hub.run_until_quiet()
@@ -326,7 +345,7 @@ def test_an_answer_after_the_ack_deadline_counts_as_a_failed_attempt(hub, clock)
             clock.advance(90_000)  # the handler took 90 s
         return Outcome.ACK
 
-    hub.subscribe("p", "bus", Subscription("s", slow_first, ack_deadline_ms=60_000))
+    hub.subscribe("p", "bus", Subscription("s", slow_first, ack_deadline_ms=60_000, **COUNTED))
     hub.publish("p", "bus", [msg(1)])
     hub.run_until_quiet()
     assert attempts == [1, 2]  # redelivered, as Pub/Sub would: handlers must be idempotent
@@ -362,7 +381,7 @@ def test_wait_until_idle_does_not_return_while_a_retry_is_being_scheduled():
         return Outcome.RETRY if attempt == 1 else Outcome.ACK
 
     hub.delivery_observers.append(observe)
-    hub.subscribe("p", "bus", Subscription("s", fail_once, min_backoff_ms=10))
+    hub.subscribe("p", "bus", Subscription("s", fail_once, min_backoff_ms=10, **COUNTED))
     hub.start()
     try:
         hub.publish("p", "bus", [msg(1)])
