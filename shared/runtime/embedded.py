@@ -4,6 +4,10 @@ Each subsystem keeps what it would have in its own GCP project: its own
 ``bus``/``faults``/``external`` topics, its own document store and its own
 fault collection. Wiring follows the topology declarations only.
 
+Each store has the composite indexes Terraform gives the subsystem's Firestore (the
+kit's and its topology's): a query Firestore would refuse without one it lacks is
+refused here too (:class:`~shared.stores.indexes.MissingIndex`), not first on GCP.
+
 Chaos mode (:class:`~shared.hub.chaos.Chaos`, or ``FOODDELIVERY_CHAOS_SEED=<int>``
 in the environment) delivers events and document changes in the orders and with
 the duplicates Pub/Sub and Eventarc allow, instead of first in, first out and once.
@@ -33,7 +37,7 @@ from shared.runtime.consumer import (
     ScheduleRuntime,
     TriggerRuntime,
 )
-from shared.runtime.faults import RECORDER_BACKOFF_S, FaultRecorder
+from shared.runtime.faults import FAULT_INDEXES, RECORDER_BACKOFF_S, FaultRecorder
 from shared.runtime.outcome import Outcome
 from shared.runtime.secrets import bootstrapping, serve_endpoint
 from shared.stores.memory import FrozenChange, InMemoryDocumentStore
@@ -101,7 +105,9 @@ class EmbeddedSystem:
                     self.hub.create_topic(producer, Topic.EXTERNAL)
         for app in apps:
             store = self.stores[app.name] = InMemoryDocumentStore(
-                clock=store_clock, rerun_updaters=chaos is not None
+                clock=store_clock,
+                rerun_updaters=chaos is not None,
+                indexes=(*FAULT_INDEXES, *app.topology.indexes),  # as Terraform creates them
             )
             infra = Infrastructure(
                 app.name, store, self.clock, env, dict(settings or {}), dict(transports or {})

@@ -47,6 +47,7 @@ from shared.stores.document_rules import (
     normalized,
     same_value,
 )
+from shared.stores.indexes import DeclaredIndexes
 from shared.stores.nesting import callback_of, refuse_nested, refuse_write_held
 from shared.stores.query import (
     all_of,
@@ -57,10 +58,11 @@ from shared.stores.query import (
     order_fields,
     sort_key,
 )
+from shared.topology.model import Index
 
 _log = logging.getLogger(__name__)
 
-Index = dict[Any, set[str]]
+ValueIndex = dict[Any, set[str]]
 """Field value -> keys of the documents holding it."""
 
 
@@ -219,12 +221,23 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     With a ``clock``, each change says when it was written. With
     ``rerun_updaters``, :meth:`update` runs its updater twice and keeps the second
     result, as a Firestore transaction under contention does: an updater that
-    is not a pure function of the document it gets shows up (chaos mode).
+    is not a pure function of the document it gets shows up (chaos mode). Given the
+    composite ``indexes`` its collections have on Firestore (the embedded system gives
+    each subsystem's store the ones its topology and the kit declare), a query or count
+    Firestore would refuse for want of one is refused
+    (:class:`~shared.stores.indexes.MissingIndex`); without, every query is taken.
     """
 
-    def __init__(self, clock: Clock | None = None, *, rerun_updaters: bool = False) -> None:
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        *,
+        rerun_updaters: bool = False,
+        indexes: Iterable[Index] | None = None,
+    ) -> None:
         self._clock = clock
         self._rerun_updaters = rerun_updaters
+        self._declared = DeclaredIndexes(indexes) if indexes is not None else None
         self._collections: dict[str, dict[str, Frozen]] = {}
         """Every document, frozen, by collection and key: what the store holds."""
         self._live: dict[str, dict[str, Doc]] = {}
@@ -232,7 +245,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         self._watchers: dict[str, list[Watcher]] = {}
         self._lock = threading.RLock()
         self._versions = itertools.count(1)
-        self._indexes: dict[str, dict[str, Index]] = {}
+        self._indexes: dict[str, dict[str, ValueIndex]] = {}
 
     # -- reads -----------------------------------------------------------------------
 
@@ -263,6 +276,8 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     ) -> list[Document]:
         check_collection(collection)
         check_query(where, order_by)
+        if self._declared is not None:
+            self._declared.check(collection, where, order_by, descending)
         if limit is not None and limit <= 0:
             return []
         conditions = [condition(w) for w in where]
@@ -450,10 +465,10 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             keys = {k for k in keys if any(k in part for part in parts)}
         return [(k, docs[k]) for k in keys], settled
 
-    def _index(self, collection: str, field: str) -> Index:
+    def _index(self, collection: str, field: str) -> ValueIndex:
         indexes = self._indexes.setdefault(collection, {})
         if field not in indexes:
-            index: Index = {}
+            index: ValueIndex = {}
             for key, doc in self._live_docs(collection).items():
                 _add(index, field_value(doc, field), key)
             indexes[field] = index
@@ -551,12 +566,12 @@ def _hashable(value: Any) -> bool:
     return not isinstance(value, (dict, list, tuple, set, frozenset))
 
 
-def _add(index: Index, value: Any, key: str) -> None:
+def _add(index: ValueIndex, value: Any, key: str) -> None:
     if _hashable(value):
         index.setdefault(value, set()).add(key)
 
 
-def _discard(index: Index, value: Any, key: str) -> None:
+def _discard(index: ValueIndex, value: Any, key: str) -> None:
     if _hashable(value) and value in index:
         index[value].discard(key)
         if not index[value]:

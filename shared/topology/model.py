@@ -403,8 +403,9 @@ class Index:
     """A composite Firestore index that one of the subsystem's queries needs.
 
     ``fields`` lists equality fields first, then the range or order field;
-    ``"createdAt desc"`` orders a field descending. Embedded and on the
-    emulator nothing needs it; Terraform creates it on GCP.
+    ``"createdAt desc"`` orders a field descending. Terraform creates it on GCP;
+    the embedded system refuses a query that needs one undeclared, as Firestore does
+    (:mod:`shared.stores.indexes`); the emulator needs none.
     """
 
     collection: str
