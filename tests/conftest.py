@@ -19,13 +19,28 @@ from shared import emulators, logs
 def kit_logging_as_it_was() -> Iterator[None]:
     """Each test leaves the kit's logger as it found it: :func:`shared.logs.configure`
     (which the demo and a function host call, in process) sets it for good, stopping its
-    records from reaching pytest's capture in every test after."""
+    records from reaching pytest's capture in every test after; a command may also quiet one
+    of its loggers (``fooddelivery dev`` quiets ``fooddelivery.runtime``), whose level is put
+    back too."""
     root = logging.getLogger(logs.ROOT)
     handlers, level, propagate = list(root.handlers), root.level, root.propagate
+    levels = {name: logger.level for name, logger in _kit_loggers()}
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
     root.propagate = propagate
+    for name, logger in _kit_loggers():
+        logger.setLevel(levels.get(name, logging.NOTSET))
+
+
+def _kit_loggers() -> list[tuple[str, logging.Logger]]:
+    """The kit's loggers below its root that exist, by name."""
+    prefix = f"{logs.ROOT}."
+    return [
+        (name, logger)
+        for name, logger in logging.root.manager.loggerDict.items()
+        if name.startswith(prefix) and isinstance(logger, logging.Logger)
+    ]
 
 
 def _in_ci() -> bool:

@@ -126,7 +126,7 @@ def test_ctrl_c_just_after_a_fake_or_host_started_stops_it_too(
             for name in FAKES:
                 stack._listen(f"fake-{name}", 0)
             with pytest.raises(KeyboardInterrupt):
-                stack._start_fakes()
+                stack._start_fakes(Ports(0, 0, 0, dict.fromkeys(FAKES, 0), {}))
         else:
             stack._listen("host-order", 0)
             with pytest.raises(KeyboardInterrupt):
