@@ -335,30 +335,26 @@ def _host_port(value: str) -> str:
 
 def ordered_events(
     lake: AbstractLake,
-    subsystem: str,
+    args: argparse.Namespace,
     names: Iterable[str],
     notes: SkipNotes,
-    *,
-    since_ms: int | None,
-    until_ms: int | None,
-    event_type: str | None,
-    key: str | None,
-    max_lag_ms: int,
+    window: tuple[int | None, int | None],
 ) -> OrderedEvents:
-    """The events of objects ``names`` chosen by time (``since_ms`` inclusive, ``until_ms``
-    exclusive), type and partition key, oldest first as far as ``max_lag_ms`` allows
+    """The events of objects ``names`` chosen by time (``window``: since inclusive, until
+    exclusive), ``--type`` and ``--key``, oldest first as far as ``--max-lag`` allows
     (:class:`~shared.lake.stream.OrderedEvents`): what `lake events` prints and `lake replay`
     publishes."""
     from shared.lake.stream import OrderedEvents
 
+    since_ms, until_ms = window
     return OrderedEvents(
         lake,
-        subsystem,
+        args.subsystem,
         TOPIC,
         names,
         notes,
-        chosen=lambda e: _is_chosen(e, since_ms, until_ms, event_type, key),
-        max_lag_ms=max_lag_ms,
+        chosen=lambda e: _is_chosen(e, since_ms, until_ms, args.type, args.key),
+        max_lag_ms=args.max_lag * HOUR_MS,
     )
 
 
@@ -388,17 +384,7 @@ def _events(args: argparse.Namespace) -> int:
         lake = open_lake(args.subsystem, args.bucket, args.dir)
         low, high = stored_window(since_ms, until_ms, max_lag_ms)
         names = lake.objects_oldest_first(args.subsystem, TOPIC, since_ms=low, until_ms=high)
-        reader = ordered_events(
-            lake,
-            args.subsystem,
-            names,
-            notes,
-            since_ms=since_ms,
-            until_ms=until_ms,
-            event_type=args.type,
-            key=args.key,
-            max_lag_ms=max_lag_ms,
-        )
+        reader = ordered_events(lake, args, names, notes, (since_ms, until_ms))
         for chunk in reader.chunks():
             if args.limit is not None and shown + len(chunk) > args.limit:
                 chunk, more = chunk[: args.limit - shown], True
@@ -475,17 +461,7 @@ def _replay(args: argparse.Namespace) -> int:
         names = replay_objects(
             lake, args.subsystem, TOPIC, since_ms=low, until_ms=high, now_ms=_now_ms()
         )
-        reader = ordered_events(
-            lake,
-            args.subsystem,
-            names,
-            notes,
-            since_ms=since_ms,
-            until_ms=until_ms,
-            event_type=args.type,
-            key=args.key,
-            max_lag_ms=max_lag_ms,
-        )
+        reader = ordered_events(lake, args, names, notes, (since_ms, until_ms))
         for chunk in reader.chunks():
             for event_id, why in sender.queue(chunk):
                 print(f"not published: {_printable(event_id)}: {_printable(why)}", file=sys.stderr)
