@@ -43,6 +43,7 @@ from devstack.layout import (
     Ports,
 )
 from devstack.stack import DevError, DevOptions, DevStack, unknown_subsystems
+from devstack.third_parties import SECRETS, used_fakes
 from scenario.demo import MAX_ORDERS
 from shared import logs
 from shared.auth.local import dev_key_path
@@ -185,6 +186,25 @@ def usage_error(args: argparse.Namespace, subsystems: tuple[str, ...]) -> str | 
     return unknown_subsystems(args.external_host, subsystems)
 
 
+def auto_pos_problem(args: argparse.Namespace, apps: Sequence[SubsystemApp[Any]]) -> str | None:
+    """Why ``--auto-pos`` cannot take effect, if it is given and cannot: the stack it
+    would start has no fake point of sale (no function of ``apps`` declares the point of
+    sale's secret), or ``--attach`` starts none (the running one answers as it was told)."""
+    if args.auto_pos is None:
+        return None
+    if args.attach:
+        return (
+            "--auto-pos goes without --attach: the running stack's point of sale answers as "
+            "it was started to (start the stack with --auto-pos)"
+        )
+    if "pos" not in used_fakes(apps):
+        return (
+            f"--auto-pos: no function declares the secret {SECRETS['pos']}, so the stack "
+            "runs no fake point of sale to answer"
+        )
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Start the stack, print READY, supervise it until Ctrl-C/SIGTERM, stop everything."""
     # First of all: a Ctrl-C while the subsystems load must stop the command too.
@@ -205,7 +225,7 @@ def _run(args: argparse.Namespace) -> int:
     logs.configure("text")
     logging.getLogger("fooddelivery.runtime").setLevel(logging.CRITICAL)
     apps = load_subsystems()
-    problem = usage_error(args, tuple(app.name for app in apps))
+    problem = usage_error(args, tuple(app.name for app in apps)) or auto_pos_problem(args, apps)
     if problem is None and args.scenario:
         from devstack.scenario import story_problem
 

@@ -8,7 +8,9 @@
   (how ``fooddelivery faults resubmit`` hands a trigger its change again; 200 when
   handled, 500 asks for a retry, 400 rejects what is no CloudEvent);
 * ``POST /_faults``: the fault recorder, fed by a push subscription on ``faults``;
-* ``GET /healthz``, ``GET /_dev/stats``, ``GET /_dev/events?after=N``, ``GET /_dev/faults``.
+* ``GET /healthz``, ``GET /_dev/stats``, ``GET /_dev/events?after=N``, ``GET /_dev/faults``
+  (a page of the fault records, newest first: ``?limit=N``, at most 1000, default 100;
+  ``&after=NEXT`` for the page after, ``NEXT`` being the answer's ``next``, null at the end).
 
 Each of the three ``POST /<target>`` kinds is answered by the function's own target,
 so a message, tick or change it refuses as poison is answered as on GCP: acknowledged,
@@ -32,9 +34,12 @@ from devstack.host_runtime import HostRuntime, kind_of
 from shared.api import HttpError, answer_errors_in_json, echoed, json_api_flask, problem_answer
 from shared.exceptions import EnvelopeError
 from shared.hub.message import parse_push
-from shared.runtime.faults import FAULTS_COLLECTION, refusal
+from shared.runtime.faults import ARISEN_AT, refusal
+from shared.runtime.faults_command import PAGE, fault_page
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from _typeshed.wsgi import WSGIApplication
 
 FAULTS_PATH = "/_faults"
@@ -78,7 +83,14 @@ def _root_app(host: HostRuntime) -> flask.Flask:
 
     @app.get("/_dev/faults")
     def faults() -> Any:
-        return {"faults": [d.data for d in host.store.query(FAULTS_COLLECTION)]}
+        limit, after = _fault_page_args(flask.request.args)
+        found = fault_page(host.store, [], limit + 1, after)  # one more tells if others are
+        page = found[:limit]
+        more = len(found) > limit
+        return {
+            "faults": [d.data for d in page],
+            "next": f"{page[-1].data[ARISEN_AT]}:{page[-1].key}" if more else None,
+        }
 
     @app.post(FAULTS_PATH)
     def record_fault() -> Any:
@@ -151,6 +163,29 @@ def _run(
     ms = (time.perf_counter() - started) * 1000
     host.stats.handled(target, kind, event_type, key, outcome, ms)
     return response
+
+
+MAX_FAULTS = 1000
+"""The most faults one answer of ``/_dev/faults`` holds (``limit``)."""
+
+
+def _fault_page_args(args: Mapping[str, str]) -> tuple[int, tuple[int, str] | None]:
+    """``/_dev/faults``'s ``limit`` (default :data:`~shared.runtime.faults_command.PAGE`) and
+    ``after`` (the ``next`` of the answer before: ``ARISEN_AT:FAULT_ID``); an
+    :class:`HttpError` 400 saying what is wrong with either."""
+    limit_text = args.get("limit", str(PAGE))
+    if not (limit_text.isascii() and limit_text.isdigit() and 1 <= int(limit_text) <= MAX_FAULTS):
+        raise HttpError(400, f"limit must be from 1 to {MAX_FAULTS}, not {echoed(limit_text)!r}")
+    after_text = args.get("after")
+    if after_text is None:
+        return int(limit_text), None
+    at, _, key = after_text.partition(":")
+    if not (at.isascii() and at.isdigit() and key):
+        raise HttpError(
+            400,
+            f"after must be the next of the answer before (TIME:ID), not {echoed(after_text)!r}",
+        )
+    return int(limit_text), (int(at), key)
 
 
 def _refuse_in_the_kit_s_shape(app: flask.Flask) -> None:

@@ -163,12 +163,19 @@ class LiveStack:
         return found
 
     def faults(self) -> list[dict[str, Any]]:
-        """The faults every subsystem recorded."""
+        """The faults every subsystem recorded (each host's newest first, a page at a time)."""
         found: list[dict[str, Any]] = []
         for base in self.manifest.hosts.values():
-            response = self._session.get(f"{base}/_dev/faults", timeout=10)
-            response.raise_for_status()
-            found += response.json()["faults"]
+            after: str | None = None
+            while True:
+                params = {} if after is None else {"after": after}
+                response = self._session.get(f"{base}/_dev/faults", params=params, timeout=10)
+                response.raise_for_status()
+                answer = response.json()
+                found += answer["faults"]
+                after = answer["next"]
+                if after is None:
+                    break
         return found
 
     def cursor(self) -> dict[str, int]:

@@ -18,8 +18,9 @@ import signal
 import stat
 import sys
 import textwrap
-from collections.abc import Callable, Sequence
-from typing import Any, TextIO, cast
+from collections.abc import Callable, Iterator, Sequence
+from gettext import gettext
+from typing import Any, NoReturn, TextIO, cast
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -132,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     from shared.runtime.faults_command import register as register_faults
     from shared.system import COMMANDS_GROUP
 
-    parser = argparse.ArgumentParser(
+    parser: argparse.ArgumentParser = _Parser(
         prog="fooddelivery",
         description=textwrap.fill(DESCRIPTION, width=79),
         epilog=EPILOG,
@@ -199,6 +200,68 @@ def _know_own_parser(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(command_parser=parser, required_command=required)
 
 
+_REQUIRED = gettext("the following arguments are required: %s").partition("%s")[0]
+"""How argparse's message about missing required arguments starts (translated as argparse
+translates it)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser (its subcommands' too) that raises :class:`_MissingArguments`
+    rather than report missing required arguments, so that :func:`_parse` names a stray
+    argument first: ``fooddelivery faults list --bogus`` is about ``--bogus``."""
+
+    deferring = False
+    """Whether :func:`_parse`'s first parse is running (the only time it raises)."""
+
+    def error(self, message: str) -> NoReturn:
+        if _Parser.deferring and message.startswith(_REQUIRED):
+            raise _MissingArguments(self, message)
+        super().error(message)
+
+
+class _MissingArguments(Exception):
+    """``parser`` found required arguments missing: argparse's ``message`` says which."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser, self.message = parser, message
+
+
+def _parse(
+    parser: argparse.ArgumentParser, argv: list[str]
+) -> tuple[argparse.Namespace, list[str]]:
+    """``parser.parse_known_args(argv)``, except that missing required arguments are
+    reported (exit code 2) only when no argument is stray: stray ones are for the caller
+    to report first, as the likelier mistake (an option mistyped, or in the wrong place)."""
+    try:
+        _Parser.deferring = True
+        return parser.parse_known_args(argv)
+    except _MissingArguments as missing:
+        _Parser.deferring = False
+        relaxed = [action for action in _actions(parser) if action.required]
+        for action in relaxed:  # no --help is seen here: it would have ended the first parse
+            action.required = False
+        try:
+            args, stray = parser.parse_known_args(argv)
+        finally:
+            for action in relaxed:
+                action.required = True
+        if stray:
+            return args, stray
+        missing.parser.error(missing.message)
+    finally:
+        _Parser.deferring = False
+
+
+def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
+    """The actions of ``parser``, and of its subcommands' parsers, theirs, and so on."""
+    for action in parser._actions:
+        yield action
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                yield from _actions(sub)
+
+
 def _missing_command(args: argparse.Namespace) -> str | None:
     """The metavar (else the name) of the subcommand the command given requires, when
     ``args`` has none; else None."""
@@ -248,7 +311,7 @@ def _run(argv: Sequence[str] | None) -> int:
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
         parser = build_parser()
-        args, stray = parser.parse_known_args(argv)
+        args, stray = _parse(parser, argv)
         if stray:
             where = _stray_parser(parser, args, argv, stray)
             where.error(f"unrecognized arguments: {' '.join(stray)}")

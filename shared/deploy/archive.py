@@ -13,7 +13,8 @@ the same ``requirements.txt``, and the ``fakes/`` package.
 
 Entries are sorted, carry a fixed timestamp and fixed permissions, and caches
 are left out (as are tests, hidden files such as ``.env``, build metadata and
-editor leftovers, none of which a function reads), so an unchanged tree gives an
+editor leftovers and backups, none of which a function reads; a link out of its
+package is refused), so an unchanged tree gives an
 identical zip (and Terraform, which names the uploaded object after its hash,
 changes nothing).
 """
@@ -47,7 +48,9 @@ ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 TARGET_PYTHON = "3.12"
 """The Cloud Functions runtime (python312) the requirements are resolved for."""
 _SKIPPED_DIRS = frozenset({"__pycache__", "tests"})
-_SKIPPED_SUFFIXES = frozenset({".pyc", ".pyo", ".egg-info", ".orig", ".rej", ".swp"})
+_SKIPPED_SUFFIXES = frozenset(
+    {".pyc", ".pyo", ".egg-info", ".orig", ".rej", ".swp", ".bak", ".tmp"}
+)
 _TEST_MODULES = ("conftest.py", "test_*.py", "*_test.py")
 
 
@@ -254,9 +257,16 @@ def _dependencies(
 
 def _package_files(directory: Path) -> Iterator[Path]:
     """The files of the package at ``directory`` a deployed function may need: not caches,
-    tests, build metadata, editor leftovers or hidden files (``.env``, ``.mypy_cache/``)."""
+    tests, build metadata, editor leftovers or hidden files (``.env``, ``.mypy_cache/``).
+    A link to a file outside the package is a :class:`DeployError`: what it points to (a
+    secret kept elsewhere, another build's file) is not the tree's to ship."""
     for path in sorted(directory.rglob("*")):
         if path.is_file() and _shipped(path.relative_to(directory)):
+            if path.is_symlink() and not path.resolve().is_relative_to(directory.resolve()):
+                raise DeployError(
+                    f"{path} links to {path.resolve()}, outside its package: an archive ships "
+                    "what is in the tree (copy the file in, or leave the link out)"
+                )
             yield path
 
 
@@ -268,4 +278,6 @@ def _shipped(relative: Path) -> bool:
     if any(Path(part).suffix in _SKIPPED_SUFFIXES for part in parts):
         return False
     name = relative.name
-    return not name.endswith("~") and not any(relative.match(p) for p in _TEST_MODULES)
+    if name.endswith("~") or (name.startswith("#") and name.endswith("#")):  # editors' backups
+        return False
+    return not any(relative.match(p) for p in _TEST_MODULES)

@@ -11,7 +11,9 @@ where ``first_ms`` is the earliest publish time in the object, so listing an
 hour folder by name lists its objects oldest first, and ``digest`` is taken from
 the object's content: appending the same records again (a retry after a crash or
 a lost answer) names the same objects, which the backends then leave as they are,
-so a retried write stores nothing twice. Records delivered again in a different
+so a retried write stores nothing twice (an object of other content found under a name,
+copied there by hand, is left as it is: the records take the next name of
+:func:`object_names`). Records delivered again in a different
 batch (Pub/Sub's at-least-once redelivery) are stored twice; readers keep each
 event id once (:meth:`AbstractLake.replay`).
 
@@ -35,7 +37,9 @@ What a reader skips: objects may be deleted at any time (a lifecycle rule, with
 object that is not there raises :class:`ObjectGone`; the readers here
 (:meth:`AbstractLake.replay`, :meth:`AbstractLake.read_envelopes`) skip such an
 object, an object whose content cannot be read as lines at all (:class:`ForeignObject`:
-a file copied into the bucket with an encoding its content does not have), and the
+a file copied into the bucket with an encoding its content does not have, or one whose
+first bytes are those of another file format, :data:`FILE_SIGNATURES`: it is not read
+further), and the
 lines of an object that are no envelope (a corrupt or truncated object, or a foreign
 file), and note each skipped object once, by name, in :class:`SkipNotes`: the
 caller reports them (``fooddelivery lake events`` on stderr), or, without notes,
@@ -90,6 +94,7 @@ def _hour_folder(subsystem: str, topic: str, hour: int) -> str:
 _ESCAPE_PREFIX = b'{"base64":"'
 _ESCAPE_SUFFIX = b'"}'
 _DIGEST_CHARS = 20
+_SUFFIX = ".jsonl"
 
 
 def topic_prefix(subsystem: str, topic: str) -> str:
@@ -159,8 +164,107 @@ def encode_batches(
         items.sort(key=lambda item: item[0])
         content = b"".join(encode_line(data) + b"\n" for _, data in items)
         digest = hashlib.sha256(content).hexdigest()[:_DIGEST_CHARS]
-        batches.append((f"{folder}{items[0][0]:013d}-{digest}.jsonl", content))
+        batches.append((f"{folder}{items[0][0]:013d}-{digest}{_SUFFIX}", content))
     return batches
+
+
+NAME_TRIES = 5
+"""The names an object may take (:func:`object_names`) before a write gives up."""
+
+
+def object_names(name: str) -> Iterator[str]:
+    """Where the object :func:`encode_batches` names ``name`` is stored: under ``name``,
+    unless something else holds that name (an object with other content, copied there
+    by hand: the lake's own objects under one name hold the same records), then under
+    ``{name}-2.jsonl``, ``-3``... up to :data:`NAME_TRIES` names in all, the first free or
+    holding the same content. A writer and its retries walk the same names, so the same
+    records are still stored once; the object holding the name is left as it is (its lines
+    are skipped by readers unless they are envelopes)."""
+    yield name
+    stem = name.removesuffix(_SUFFIX)
+    for n in range(2, NAME_TRIES + 1):
+        yield f"{stem}-{n}{_SUFFIX}"
+
+
+def note_moved(where: str, name: str, moved_to: str) -> None:
+    """Log that the object ``name`` was stored as ``moved_to`` (:func:`object_names`)."""
+    _log.warning(
+        "event lake: %s%s holds different content (not written by this lake from these "
+        "records), left as it is: stored them as %s instead",
+        where,
+        name,
+        moved_to,
+    )
+
+
+def names_taken(where: str, name: str) -> LakeError:
+    """The error of a write that found every name of :func:`object_names` holding other
+    content (``where``: the lake's location, prefixed to the object's name)."""
+    return LakeError(
+        f"{where}{name} and its {NAME_TRIES - 1} other names (-2 to -{NAME_TRIES}) already "
+        "hold different content (not written by this lake from these records); they are "
+        "left as they are: move them away for these records to be stored"
+    )
+
+
+FILE_SIGNATURES = {
+    b"\x1f\x8b": "gzip",
+    b"PK\x03\x04": "zip",
+    b"(\xb5/\xfd": "zstd",
+    b"\xfd7zXZ\x00": "xz",
+    b"Obj\x01": "Avro",
+    b"PAR1": "Parquet",
+    b"%PDF-": "PDF",
+    b"\x89PNG\r\n\x1a\n": "PNG",
+    b"\xff\xd8\xff": "JPEG",
+}
+"""The first bytes of files of other formats than the lake's lines (an object of the
+lake starts with its first record, an envelope's JSON): by these a reader tells a foreign
+object before it reads the rest (:func:`check_head`)."""
+HEAD_BYTES = max(len(signature) for signature in FILE_SIGNATURES)
+"""How many first bytes of an object :func:`check_head` needs."""
+
+
+def check_head(name: str, head: bytes, where: str = "") -> None:
+    """Raise :class:`ForeignObject` if ``head``, the first bytes of object ``name`` (its
+    first :data:`HEAD_BYTES`, or all of a shorter one), show another file format
+    (:data:`FILE_SIGNATURES`): its content is then not read at all (``where``: the lake's
+    location, prefixed to the name in the message)."""
+    for signature, format_name in FILE_SIGNATURES.items():
+        if head.startswith(signature):
+            raise ForeignObject(
+                name, f"{where}{name} starts as a {format_name} file does, not read further"
+            )
+
+
+class HeadChecked:
+    """A binary stream an object is downloaded into: what it is written is kept, and its
+    first bytes are checked (:func:`check_head`) as soon as they arrive, so that the
+    download of a foreign object stops there (:class:`ForeignObject`)."""
+
+    def __init__(self, name: str, where: str = "") -> None:
+        self._name, self._where = name, where
+        self._content = bytearray()
+        self._checked = False
+
+    def write(self, data: bytes) -> int:
+        """Keep ``data``; raise :class:`ForeignObject` once the first bytes show another
+        file format."""
+        self._content += data
+        if not self._checked and len(self._content) >= HEAD_BYTES:
+            self._check()
+        return len(data)
+
+    def content(self) -> bytes:
+        """Everything written: the whole object once its download ended (checked too if it
+        is shorter than :data:`HEAD_BYTES`)."""
+        if not self._checked:
+            self._check()
+        return bytes(self._content)
+
+    def _check(self) -> None:
+        self._checked = True
+        check_head(self._name, bytes(self._content[:HEAD_BYTES]), self._where)
 
 
 class ObjectGone(LakeError):

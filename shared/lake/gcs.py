@@ -8,8 +8,9 @@ overwritten; when an upload finds its own object already there (an earlier
 try landed but its answer was lost, or the same records were appended again:
 object names hold a digest of their content) the content is compared and the
 write counts as done, so two writers of one object at once (a redelivery racing
-its first delivery) both succeed; different content under the name is a
-:class:`LakeError` and the object is left as it is. The Storage emulator ignores
+its first delivery) both succeed; different content under the name (an object
+copied there) is left as it is, and the records take the next name of
+:func:`~shared.lake.base.object_names` (a warning says so). The Storage emulator ignores
 the precondition and overwrites: harmless for the lake's own writes (same name,
 same content), so the race is proved on a fake (``tests/unit/test_lake_gcs_upload.py``).
 
@@ -35,9 +36,13 @@ from shared.exceptions import LakeError
 from shared.lake.base import (
     AbstractLake,
     ForeignObject,
+    HeadChecked,
     ObjectGone,
     decode_object,
     encode_batches,
+    names_taken,
+    note_moved,
+    object_names,
 )
 from shared.lake.window import LEVELS
 
@@ -123,9 +128,13 @@ class GcsLake(AbstractLake):
     def read_object(self, name: str) -> Iterator[bytes]:
         """The records of object ``name`` (downloaded eagerly, so errors surface here:
         :class:`ObjectGone` for a 404, as for an object a lifecycle rule deleted;
-        :class:`ForeignObject` for content its Content-Encoding does not decode)."""
+        :class:`ForeignObject` for content its Content-Encoding does not decode, or that
+        starts as another file format does: its download stops there)."""
+        where = f"gs://{self._bucket_name}/"
+        downloaded = HeadChecked(name, where)  # a foreign object's download stops early
         try:
-            content = bytes(self._get_bucket().blob(name).download_as_bytes())
+            self._get_bucket().blob(name).download_to_file(downloaded)
+            content = downloaded.content()
         except NotFound as e:
             raise ObjectGone(name, f"gs://{self._bucket_name}/{name} is gone: {e}") from e
         except ContentDecodingError as e:  # Content-Encoding: gzip on what is no gzip
@@ -135,18 +144,27 @@ class GcsLake(AbstractLake):
         return decode_object(content)
 
     def _upload(self, name: str, content: bytes) -> None:
+        """Store ``content`` under the first of :func:`object_names` that is free or holds it."""
+        where = f"gs://{self._bucket_name}/"
+        for candidate in object_names(name):
+            if self._upload_as(candidate, content):
+                if candidate != name:
+                    note_moved(where, name, candidate)
+                return
+        raise names_taken(where, name)
+
+    def _upload_as(self, name: str, content: bytes) -> bool:
+        """Store ``content`` as object ``name`` unless it exists; whether ``name`` holds
+        ``content`` now (False: other content, left as it is)."""
         blob = self._get_bucket().blob(name)
         try:
             try:
                 blob.upload_from_string(content, content_type=CONTENT_TYPE, if_generation_match=0)
             except PreconditionFailed:
-                if bytes(blob.download_as_bytes()) != content:
-                    raise LakeError(
-                        f"gs://{self._bucket_name}/{name} already holds different content (it "
-                        "was not written by this lake from these records); it is left as it is"
-                    ) from None
+                return bytes(blob.download_as_bytes()) == content
         except _SDK_ERRORS as e:
             raise LakeError(f"cannot write gs://{self._bucket_name}/{name}: {e}") from e
+        return True
 
     def _get_bucket(self) -> Bucket:
         if self._bucket is None:

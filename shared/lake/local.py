@@ -10,7 +10,9 @@ and ``fsync``\\ s the directory before it returns, so a crash loses nothing that
 may leave a ``.tmp`` file behind, which :meth:`~LocalDirectoryLake.objects`
 ignores. A retry of the same records names the same objects (their names hold a
 digest of their content) and leaves those already stored as they are, so nothing
-is stored twice. :meth:`~LocalDirectoryLake.flush` has nothing to do.
+is stored twice; a file of other content under an object's name (copied there) is
+left as it is, and the records take the next name of
+:func:`~shared.lake.base.object_names`. :meth:`~LocalDirectoryLake.flush` has nothing to do.
 
 Thread safety: every object is written to a temporary file of its own and
 published by an atomic rename, so any number of threads (or processes) may
@@ -25,7 +27,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shared.exceptions import LakeError
-from shared.lake.base import AbstractLake, ObjectGone, decode_object, encode_batches
+from shared.lake.base import (
+    HEAD_BYTES,
+    AbstractLake,
+    ObjectGone,
+    check_head,
+    decode_object,
+    encode_batches,
+    names_taken,
+    note_moved,
+    object_names,
+)
 from shared.lake.window import LEVELS
 
 if TYPE_CHECKING:
@@ -48,10 +60,16 @@ class LocalDirectoryLake(AbstractLake):
     def append(self, subsystem: str, topic: str, records: Sequence[tuple[int, bytes]]) -> None:
         """Write one object per hour folder that ``records`` fall into, durably."""
         for name, content in encode_batches(subsystem, topic, records):
-            try:
-                self._write(self._root / name, content)
-            except OSError as e:
-                raise LakeError(f"cannot write lake object {name}: {e}") from e
+            for candidate in object_names(name):
+                try:
+                    if self._write(self._root / candidate, content):
+                        if candidate != name:
+                            note_moved(f"{self._root}/", name, candidate)
+                        break
+                except OSError as e:
+                    raise LakeError(f"cannot write lake object {candidate}: {e}") from e
+            else:
+                raise names_taken(f"{self._root}/", name)
 
     def _list_folders(self, folder: str) -> list[str]:
         """The directories one level below ``folder``."""
@@ -88,21 +106,27 @@ class LocalDirectoryLake(AbstractLake):
 
     def read_object(self, name: str) -> Iterator[bytes]:
         """The records of object ``name`` (read eagerly, so a missing object fails here:
-        :class:`ObjectGone`)."""
+        :class:`ObjectGone`; one starting as another file format does, after its first bytes:
+        :class:`~shared.lake.base.ForeignObject`)."""
         parts = name.split("/")
         if name.startswith("/") or any(part in {"", ".", ".."} for part in parts):
             raise LakeError(f"{name!r} is not a lake object name")
         try:
-            content = self._root.joinpath(*parts).read_bytes()
+            with self._root.joinpath(*parts).open("rb") as file:
+                head = file.read(HEAD_BYTES)
+                check_head(name, head)  # a foreign file is not read whole
+                content = head + file.read()
         except FileNotFoundError as e:
             raise ObjectGone(name, f"lake object {name} is gone: {e.strerror}") from e
         except OSError as e:
             raise LakeError(f"cannot read lake object {name}: {e}") from e
         return decode_object(content)
 
-    def _write(self, path: Path, content: bytes) -> None:
-        if path.is_file():  # stored by an earlier try: objects appear whole, by rename
-            return
+    def _write(self, path: Path, content: bytes) -> bool:
+        """Write ``content`` at ``path`` unless a file is there; whether ``path`` holds
+        ``content`` now (False: a file of other content, left as it is)."""
+        if path.is_file():  # stored by an earlier try (objects appear whole, by rename)?
+            return path.stat().st_size == len(content) and path.read_bytes() == content
         _make_dirs(path.parent)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:
@@ -115,6 +139,7 @@ class LocalDirectoryLake(AbstractLake):
             tmp.unlink(missing_ok=True)
             raise
         _fsync_dir(path.parent)
+        return True
 
 
 def _is_object_file(entry: os.DirEntry[str]) -> bool:

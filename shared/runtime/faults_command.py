@@ -82,11 +82,11 @@ from shared.runtime.faults import (
 )
 from shared.runtime.operator import connect
 from shared.settings import PREFIX, Settings
-from shared.stores.base import MAX_IN_VALUES, Doc, Where
+from shared.stores.base import MAX_IN_VALUES, Doc, Document, Where
 from shared.system import load_subsystems
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterable, Iterator
 
     from shared.hub.base import AbstractPublisher
     from shared.runtime.app import SubsystemApp
@@ -471,12 +471,21 @@ def _resubmit(args: argparse.Namespace) -> int:
     if not args.fault_ids and not args.all_open:
         raise FaultsError("give the FAULT_IDs to resubmit, or --all-open")
     app = _app(args.subsystem)
+    settings = Settings.from_env()
+    region = args.region or settings.extra.get(REGION_SETTING) or DEFAULT_REGION
+
+    def planned(doc: Doc) -> Plan | str:
+        """How ``doc`` goes back, or why it cannot."""
+        try:
+            return _plan(app, settings, region, doc)
+        except (NoWayBack, ReplayError) as error:
+            return str(error)
+
     with _connected(app.name) as (store, publisher):
+        chosen: Iterable[Doc]
+        plans: dict[str, Plan | str] = {}
         if args.all_open:
-            open_faults = store.query(FAULTS_COLLECTION, [Where("status", "==", "open")])
-            chosen = sorted((d.data for d in open_faults), key=lambda d: fault_time(d) or 0)
-            if not chosen:
-                print(f"no open faults in {app.name}: nothing to resubmit", file=sys.stderr)
+            chosen = _open_faults(store, app.name)  # read a page at a time, as they go back
         else:
             named = dict.fromkeys(args.fault_ids)  # each once, in the order given
             chosen = [_fault(store, app.name, fault_id) for fault_id in named]
@@ -485,21 +494,14 @@ def _resubmit(args: argparse.Namespace) -> int:
                     if doc.get("status") in CLOSED:
                         print(_already(doc), file=sys.stderr)
                 chosen = [doc for doc in chosen if doc.get("status") not in CLOSED]
-        settings = Settings.from_env()
-        region = args.region or settings.extra.get(REGION_SETTING) or DEFAULT_REGION
-        plans: dict[str, Plan | str] = {}
-        for doc in chosen:
-            try:
-                plans[doc["id"]] = _plan(app, settings, region, doc)
-            except (NoWayBack, ReplayError) as error:
-                plans[doc["id"]] = str(error)
-        refusals = [why for why in plans.values() if isinstance(why, str)]
-        if refusals and not args.all_open:  # nothing is handed back unless all can be
-            raise FaultsError(_printable("; ".join(refusals)))
+            plans = {doc["id"]: planned(doc) for doc in chosen}
+            refusals = [why for why in plans.values() if isinstance(why, str)]
+            if refusals:  # nothing named is handed back unless all can be
+                raise FaultsError(_printable("; ".join(refusals)))
         left_open = 0
         with replay_session() as session:
             for doc in chosen:
-                plan = plans[doc["id"]]
+                plan = plans.get(doc["id"]) or planned(doc)
                 if isinstance(plan, str):
                     why = plan
                 else:
@@ -520,6 +522,71 @@ def _resubmit(args: argparse.Namespace) -> int:
                 print(_printable(f"left open: {why}"), file=sys.stderr)
                 left_open += 1
     return 1 if left_open else 0
+
+
+PAGE = 100
+"""The faults read at once: by ``resubmit --all-open``, and at most by the dev hosts'
+``/_dev/faults``."""
+
+
+def fault_page(
+    store: AbstractDocumentStore,
+    where: list[Where],
+    limit: int,
+    after: tuple[int, str] | None = None,
+) -> list[Document]:
+    """The newest ``limit`` fault records the conditions ``where`` find, newest first (by
+    :data:`ARISEN_AT`, then by key, descending), after ``after``: the (:data:`ARISEN_AT`,
+    key) of the last record of the page before. Ordered by :data:`ARISEN_AT` as
+    ``faults list`` orders, on the same indexes (:data:`~shared.runtime.faults.FAULT_INDEXES`);
+    records with the same time as the page's last are read apart, so a page ending among
+    them misses none and repeats none, whatever order the store gives such ties."""
+    found: dict[str, Document] = {}
+    older = list(where)
+    if after is not None:
+        older.append(Where(ARISEN_AT, "<", after[0]))
+        found |= {d.key: d for d in _arisen_at(store, where, after[0]) if d.key < after[1]}
+    for doc in store.query(
+        FAULTS_COLLECTION, older, order_by=ARISEN_AT, descending=True, limit=limit
+    ):
+        found[doc.key] = doc
+    page = sorted(found.values(), key=_newest_first, reverse=True)[:limit]
+    if len(page) == limit and (after is None or page[-1].data[ARISEN_AT] != after[0]):
+        last = page[-1].data[ARISEN_AT]  # the store's limit may have cut these ties anyhow
+        found |= {d.key: d for d in _arisen_at(store, where, last)}
+        page = sorted(found.values(), key=_newest_first, reverse=True)[:limit]
+    return page
+
+
+def _arisen_at(store: AbstractDocumentStore, where: list[Where], at: int) -> list[Document]:
+    """The records ``where`` finds that arose at ``at`` exactly."""
+    return store.query(FAULTS_COLLECTION, [*where, Where(ARISEN_AT, "==", at)])
+
+
+def _newest_first(doc: Document) -> tuple[int, str]:
+    return doc.data[ARISEN_AT], doc.key
+
+
+def _open_faults(store: AbstractDocumentStore, subsystem: str) -> Iterator[Doc]:
+    """The open faults, oldest first, each read again just before it is yielded (another
+    command may have handed it back since): their keys are found a page of :data:`PAGE`
+    at a time, newest first (the index's order), without their records kept."""
+    keys: list[str] = []
+    after: tuple[int, str] | None = None
+    while True:
+        page = fault_page(store, [Where("status", "==", "open")], PAGE, after)
+        keys += [doc.key for doc in page]
+        if len(page) < PAGE:
+            break
+        after = _newest_first(page[-1])
+    if not keys:
+        print(f"no open faults in {subsystem}: nothing to resubmit", file=sys.stderr)
+    for key in reversed(keys):
+        doc = store.get(FAULTS_COLLECTION, key)
+        if doc is None or doc.get("status") != "open":
+            print(_not_claimed(store, key), file=sys.stderr)
+            continue
+        yield doc
 
 
 def _not_claimed(store: AbstractDocumentStore, fault_id: str) -> str:

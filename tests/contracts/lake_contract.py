@@ -19,6 +19,7 @@ import pytest
 from shared.envelope import Envelope, new_event
 from shared.exceptions import LakeError
 from shared.lake import AbstractLake, ObjectGone, SkipNotes, hour_prefix
+from shared.lake.base import FILE_SIGNATURES
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -382,7 +383,7 @@ class LakeContract(ABC):
         truncated = f"{hour}{T0 + 1:013d}-truncated.jsonl"  # a write cut short
         self.store_raw(truncated, whole.to_bytes() + b"\n" + cut.to_bytes()[:40])
         binary = f"{hour}{T0 + 2:013d}-binary.jsonl"  # no JSON lines at all
-        self.store_raw(binary, b"\x1f\x8b\x08\x00\xff\xfe\n\x00\x01{[\n\x80")
+        self.store_raw(binary, b"\x08\x00\xff\xfe\n\x00\x01{[\n\x80")  # no file format's
         notes = SkipNotes()
 
         replayed = list(lake.replay("order", notes=notes))
@@ -398,6 +399,23 @@ class LakeContract(ABC):
         messages = [r.getMessage() for r in caplog.records]
         assert len(messages) == 2
         assert truncated in messages[0] and binary in messages[1]
+
+    @pytest.mark.parametrize("signature", sorted(FILE_SIGNATURES))
+    def test_an_object_starting_as_another_file_format_is_skipped_as_foreign(
+        self, lake: AbstractLake, signature: bytes
+    ) -> None:
+        sound = event(T0 + 3, 3)
+        lake.append("order", "bus", records(sound))
+        lake.flush()
+        copied = f"{hour_prefix('order', 'bus', T0)}{T0 + 1:013d}-copied.jsonl"
+        self.store_raw(copied, signature + b"\n" + event(T0 + 2, 2).to_bytes() + b"\n")
+        notes = SkipNotes()
+
+        assert list(lake.replay("order", notes=notes)) == [sound]
+        assert list(notes.foreign) == [copied] and notes.bad_lines == {}
+        [described] = notes.describe()
+        assert described.startswith(f"skipped {copied}: not in the lake's line format")
+        assert f"starts as a {FILE_SIGNATURES[signature]} file does" in described
 
     def test_replaying_again_yields_the_same_envelopes_though_they_were_stored_again(
         self, lake: AbstractLake

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from shared.deploy import archive
 from shared.paths import PROJECT_ROOT as ROOT
 
@@ -24,6 +26,11 @@ LEFT_OUT = (
     "shop/main.py.orig",
     "shop/shop.egg-info/PKG-INFO",
     "shop/__pycache__/main.cpython-312.pyc",
+    "shop/menu/__pycache__/__init__.cpython-311.opt-1.pyc",
+    "shop/main.pyc",
+    "shop/main.py.bak",
+    "shop/menu/dishes.json.tmp",
+    "shop/#main.py#",
 )
 
 
@@ -67,3 +74,23 @@ def test_a_dependency_marked_for_another_platform_or_python_is_not_required(tmp_
     pinned = archive.requirements(pyproject, constraints).splitlines()[1:]
     assert any(line.startswith("flask==") for line in pinned)
     assert not [line for line in pinned if line.startswith(("pywin32", "tomli"))]
+
+
+def test_a_link_out_of_its_package_is_refused(tmp_path):
+    # It shipped what it pointed to: here a secret kept next to the checkout.
+    secret = tmp_path / "elsewhere" / "prod.json"
+    secret.parent.mkdir()
+    secret.write_text('{"key": "s3cr3t"}')
+    root = tree(tmp_path / "checkout")
+    (root / "shop" / "settings.json").symlink_to(secret)
+
+    with pytest.raises(archive.DeployError, match=r"shop/settings.json links to .*prod.json"):
+        names(root)
+
+
+def test_a_link_within_its_package_ships_what_it_points_to(tmp_path):
+    root = tree(tmp_path)
+    (root / "shop" / "dishes.json").symlink_to(root / "shop" / "menu" / "dishes.json")
+    spec = archive.ArchiveSpec("shop", "shop", ("cart_api",))
+    shipped = dict(archive.entries(spec, root, ""))
+    assert shipped["shop/dishes.json"] == shipped["shop/menu/dishes.json"]

@@ -223,6 +223,30 @@ def test_bad_options_stop_the_command_before_anything_starts(
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("args", [["--auto-pos"], ["--auto-pos", "0"]])
+def test_auto_pos_without_a_point_of_sale_is_refused_before_anything_starts(
+    tmp_path, capsys, monkeypatch, args
+) -> None:
+    # It was ignored: no fake point of sale ran to answer by itself.
+    without_pos = [app for app in load_subsystems() if app.name != "order"]
+    monkeypatch.setattr(command, "load_subsystems", lambda: without_pos)
+    monkeypatch.setattr(command, "DevStack", NothingStarts)
+    code, err = dev(tmp_path, capsys, *args)
+    assert code == 2
+    assert err == (
+        "fooddelivery dev: --auto-pos: no function declares the secret POS_WEBHOOK_SECRET, "
+        "so the stack runs no fake point of sale to answer\n"
+    )
+
+
+def test_auto_pos_is_refused_with_attach(tmp_path, capsys, monkeypatch) -> None:
+    # It was ignored: the running stack's point of sale answers as it was started to.
+    monkeypatch.setattr(command, "DevStack", NothingStarts)
+    code, err = dev(tmp_path, capsys, "--scenario", "--attach", "--auto-pos")
+    assert code == 2
+    assert err.startswith("fooddelivery dev: --auto-pos goes without --attach")
+
+
 def test_a_state_dir_that_cannot_be_made_stops_the_command_before_anything_starts(
     tmp_path, capsys, monkeypatch
 ) -> None:

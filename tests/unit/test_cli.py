@@ -317,6 +317,42 @@ def test_a_stray_argument_is_reported_with_its_commands_usage(capsys):
     assert err.rstrip().endswith("fooddelivery faults list: error: unrecognized arguments: --bogus")
 
 
+@pytest.mark.parametrize(
+    ("argv", "usage"),
+    [
+        (["faults", "list", "--bogus"], "fooddelivery faults list "),
+        (["faults", "resubmit", "--bogus"], "fooddelivery faults resubmit "),
+        (["faults", "drop", "order", "f-1", "--bogus"], "fooddelivery faults drop "),
+    ],
+)
+def test_an_unknown_option_is_named_before_a_missing_argument(capsys, argv, usage):
+    # It was reported as the subsystem (or --reason) missing, not naming --bogus.
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: {usage}")
+    assert err.rstrip().endswith(": error: unrecognized arguments: --bogus")
+
+
+@pytest.mark.parametrize(
+    ("argv", "missing"),
+    [
+        (["faults", "list"], "subsystem"),
+        (["faults", "drop", "order", "f-1"], "--reason"),
+    ],
+)
+def test_a_missing_argument_is_still_named_and_the_usage_still_requires_it(capsys, argv, missing):
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith(f"error: the following arguments are required: {missing}")
+    assert "[--reason" not in err
+
+
 @pytest.mark.parametrize("argv", [["--bogus"], ["--bogus", "topology"]])
 def test_an_unknown_top_level_option_is_named_with_the_top_level_usage(capsys, argv):
     # It was reported as a missing COMMAND (or with topology's usage), not naming --bogus.

@@ -134,3 +134,42 @@ def test_werkzeug_s_other_refusals_are_in_the_kit_s_shape(tmp_path: Path) -> Non
     assert (answer.status_code, answer.headers["Content-Type"]) == (400, PROBLEM_JSON)
     assert answer.json == HttpError(400, BadRequest.description).problem()
     host.checkpoint.close()
+
+
+def test_the_faults_are_answered_a_page_at_a_time(client: Client) -> None:
+    # They were all read and answered at once, however many.
+    for n in range(5):
+        garbage = Message(data=b"garbage", attributes={"type": "x"}, message_id=f"m-{n}")
+        assert client.post(FAULTS_PATH, json=push_body(SUBSCRIPTION, garbage)).status_code == 204
+
+    pages, after = [], None
+    while True:
+        query = {"limit": "2"} if after is None else {"limit": "2", "after": after}
+        answer = client.get("/_dev/faults", query_string=query)
+        assert answer.status_code == 200
+        pages.append(answer.json["faults"])
+        after = answer.json["next"]
+        if after is None:
+            break
+
+    assert [len(page) for page in pages] == [2, 2, 1]
+    faults = [fault for page in pages for fault in page]
+    assert sorted(f["message"]["messageId"] for f in faults) == [f"m-{n}" for n in range(5)]
+    times = [(f["arisenAt"], f["id"]) for f in faults]
+    assert times == sorted(times, reverse=True)  # newest first
+
+
+@pytest.mark.parametrize(
+    ("query", "wrong"),
+    [
+        ({"limit": "0"}, "limit must be from 1 to 1000, not '0'"),
+        ({"limit": "1001"}, "limit must be from 1 to 1000"),
+        ({"limit": "x"}, "limit must be from 1 to 1000"),
+        ({"after": "soon"}, "after must be the next of the answer before (TIME:ID)"),
+        ({"after": "12:"}, "after must be the next of the answer before (TIME:ID)"),
+    ],
+)
+def test_a_bad_faults_page_is_refused_saying_why(client: Client, query, wrong) -> None:
+    answer = client.get("/_dev/faults", query_string=query)
+    assert answer.status_code == 400
+    assert wrong in answer.json["detail"]

@@ -12,6 +12,7 @@ import pytest
 from devstack.lake import LakeWriter
 from shared.exceptions import LakeError
 from shared.hub.message import Message
+from shared.lake.base import encode_batches
 from shared.lake.local import LocalDirectoryLake
 
 PAGE = 100
@@ -147,3 +148,20 @@ def test_a_batch_the_lake_refuses_is_handed_back_not_acknowledged(tmp_path: Any)
     assert subscription.acked == []
     assert len(subscription.nacked) == 150
     assert writer.written == 0
+
+
+def test_a_batch_whose_name_holds_another_file_is_stored_next_to_it(tmp_path: Any) -> None:
+    # It was acknowledged unstored: the file under its name was taken for its own.
+    batch = [(1769868000000, message(n).data) for n in range(3)]
+    [(name, content)] = encode_batches("order", "bus", batch)
+    foreign = tmp_path / name
+    foreign.parent.mkdir(parents=True)
+    foreign.write_bytes(b"copied here by hand\n")
+    subscription = NackedSubscription(backlog=3)
+    lake = LocalDirectoryLake(tmp_path)
+
+    assert LakeWriter("order", subscription, lake).write_batch() == 3  # type: ignore[arg-type]
+    assert len(subscription.acked) == 3 and subscription.nacked == []
+    assert foreign.read_bytes() == b"copied here by hand\n"
+    assert (tmp_path / name.replace(".jsonl", "-2.jsonl")).read_bytes() == content
+    assert stored(lake) == 4  # the foreign line, left for readers to skip, and the batch

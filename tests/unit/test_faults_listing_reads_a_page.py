@@ -299,3 +299,55 @@ def test_faults_closed_between_the_page_and_the_count_leave_the_older_ones_read(
 
     # THEN the one older fault read is still told of, not "-3 older"
     assert "... and 1 older (--skip 3)" in capsys.readouterr().err
+
+
+class Pages(DelegatingStore):
+    """Notes each query's conditions, limit and how many documents it handed over."""
+
+    def __init__(self, inner: InMemoryDocumentStore) -> None:
+        super().__init__(inner)
+        self.queries: list[tuple[list[Where], int | None, int]] = []
+
+    def query(
+        self,
+        collection: str,
+        where: Sequence[Where] = (),
+        *,
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int | None = None,
+    ) -> list[Document]:
+        found = super().query(
+            collection, where, order_by=order_by, descending=descending, limit=limit
+        )
+        self.queries.append((list(where), limit, len(found)))
+        return found
+
+
+def test_resubmit_all_open_reads_a_page_at_a_time_and_hands_back_oldest_first(
+    order, capsys, monkeypatch
+):
+    # GIVEN ten open faults, four of them arisen at the same millisecond across a page's end
+    ids = [
+        order.fault(BUS_READER, replace(GARBAGE, message_id=f"m-{n}"), EnvelopeError("$", "no"))
+        for n in range(10)
+    ]
+    tied = order.store.get(FAULTS_COLLECTION, ids[3])[ARISEN_AT]
+    for fault_id in ids[3:7]:
+        order.store.update(FAULTS_COLLECTION, fault_id, lambda d: {**d, ARISEN_AT: tied})
+    monkeypatch.setattr(faults_command, "PAGE", 3)
+    order.store = pages = Pages(order.store)
+
+    # WHEN every open fault is resubmitted
+    assert main(["faults", "resubmit", "order", "--all-open"]) == 0
+
+    # THEN each went back once, oldest first (the tied ones in any order among themselves)
+    handed = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert handed[:3] == ids[:3] and handed[7:] == ids[7:]
+    assert sorted(handed[3:7]) == sorted(ids[3:7])
+    # AND the open faults were read a page at a time: by arisenAt with a limit of a page,
+    # or those of one millisecond (the ties at a page's end)
+    assert pages.queries
+    for where, limit, found in pages.queries:
+        tie = any(w.field == ARISEN_AT and w.op == "==" for w in where)
+        assert tie or (limit == 3 and found <= 3), (where, limit, found)

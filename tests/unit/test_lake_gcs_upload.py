@@ -15,7 +15,7 @@ import pytest
 from google.api_core.exceptions import NotFound, PreconditionFailed
 
 from shared.exceptions import LakeError
-from shared.lake.base import encode_batches
+from shared.lake.base import NAME_TRIES, encode_batches, object_names
 from shared.lake.gcs import GcsLake
 from tests.contracts.lake_contract import T0, event, records
 
@@ -98,10 +98,28 @@ def test_two_writers_of_the_same_records_at_once_both_succeed(client: FakeClient
     assert client.fake.objects == {NAME: CONTENT}
 
 
-def test_other_content_under_the_name_is_an_error_and_left_as_it_is(client: FakeClient) -> None:
+def test_other_content_under_the_name_is_left_as_it_is_and_the_records_take_the_next_name(
+    client: FakeClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # It was a LakeError on every try: the dev lake writer nacked and retried for ever.
     client.fake.objects[NAME] = b"someone else's\n"
+    lake = GcsLake("lake", client=client)  # type: ignore[arg-type]
+    lake.append("order", "bus", BATCH)
+    lake.append("order", "bus", BATCH)  # a retry finds its object under the same name
+
+    moved = NAME.removesuffix(".jsonl") + "-2.jsonl"
+    assert client.fake.objects == {NAME: b"someone else's\n", moved: CONTENT}
+    assert f"gs://lake/{NAME} holds different content" in caplog.text
+    assert f"stored them as {moved} instead" in caplog.text
+
+
+def test_other_content_under_every_name_is_an_error_and_left_as_it_is(client: FakeClient) -> None:
+    names = list(object_names(NAME))
+    for name in names:
+        client.fake.objects[name] = b"someone else's\n"
     with pytest.raises(LakeError) as raised:
         GcsLake("lake", client=client).append("order", "bus", BATCH)  # type: ignore[arg-type]
-    assert f"gs://lake/{NAME}" in str(raised.value)
+    assert f"gs://lake/{NAME} and its {NAME_TRIES - 1} other names" in str(raised.value)
     assert "different content" in str(raised.value)
-    assert client.fake.objects[NAME] == b"someone else's\n"
+    assert len(names) == NAME_TRIES
+    assert client.fake.objects == dict.fromkeys(names, b"someone else's\n")

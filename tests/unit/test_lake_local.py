@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import TYPE_CHECKING
 
 import pytest
 
 from shared.exceptions import LakeError
-from shared.lake import LocalDirectoryLake
+from shared.lake import LocalDirectoryLake, SkipNotes, hour_prefix
+from shared.lake.base import NAME_TRIES, encode_batches, object_names
 from tests.contracts.lake_contract import T0, LakeContract, event, records
 from tests.unit.unreadable import refuse_reads
 
@@ -65,3 +67,56 @@ def test_a_folder_that_cannot_be_listed_is_named_not_skipped(
         lake.objects("order", **window)
     with pytest.raises(LakeError, match=f"cannot list lake folder {hour}/"):
         list(lake.objects_oldest_first("order", **window))
+
+
+def test_a_file_of_other_content_under_an_objects_name_is_left_and_the_records_move_on(
+    tmp_path: Path,
+) -> None:
+    # It was taken for the object already stored: the records were lost.
+    lake = LocalDirectoryLake(tmp_path)
+    batch = records(event(T0, 1), event(T0 + 1, 2))
+    [(name, content)] = encode_batches("order", "bus", batch)
+    names = list(object_names(name))
+    for taken in names[:2]:
+        (tmp_path / taken).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / taken).write_bytes(b"copied here\n")
+
+    lake.append("order", "bus", batch)
+    lake.append("order", "bus", batch)  # a retry: stored once
+
+    assert [(tmp_path / n).read_bytes() for n in names[:3]] == [b"copied here\n"] * 2 + [content]
+    assert lake.objects("order") == sorted(names[:3])
+
+
+def test_files_of_other_content_under_every_name_are_an_error(tmp_path: Path) -> None:
+    lake = LocalDirectoryLake(tmp_path)
+    batch = records(event(T0, 1))
+    [(name, _)] = encode_batches("order", "bus", batch)
+    for taken in object_names(name):
+        (tmp_path / taken).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / taken).write_bytes(b"copied here\n")
+
+    with pytest.raises(LakeError, match=f"{name} and its {NAME_TRIES - 1} other names"):
+        lake.append("order", "bus", batch)
+
+
+def test_a_large_foreign_file_is_skipped_after_its_first_bytes(tmp_path: Path) -> None:
+    # It was read whole (here 64 MiB) before its lines were found to be no envelopes.
+    lake = LocalDirectoryLake(tmp_path)
+    name = f"{hour_prefix('order', 'bus', T0)}{T0:013d}-copied.jsonl"
+    path = tmp_path / name
+    path.parent.mkdir(parents=True)
+    with path.open("wb") as file:
+        file.write(b"PK\x03\x04")  # a zip archive
+        file.truncate(64 << 20)  # sparse: no disk used
+    notes = SkipNotes()
+
+    tracemalloc.start()
+    try:
+        assert list(lake.read_envelopes(name, notes)) == []
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert list(notes.foreign) == [name]
+    assert "starts as a zip file does" in notes.foreign[name]
+    assert peak < 1 << 20

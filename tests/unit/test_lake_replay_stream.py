@@ -184,12 +184,19 @@ def test_a_dry_run_streams_the_lines_and_publishes_nothing(tmp_path, monkeypatch
 class Blob:
     def __init__(self, bucket: dict[str, bytes], name: str) -> None:
         self.bucket, self.name = bucket, name
+        self.downloaded = 0
 
-    def download_as_bytes(self) -> bytes:
+    def download_to_file(self, file: Any) -> None:
         content = self.bucket[self.name]
         if content.startswith(b"GZIP?"):  # stored with Content-Encoding: gzip, not gzip
             raise ContentDecodingError("Received response with content-encoding: gzip")
-        return content
+        for start in range(0, len(content), CHUNK):  # as the SDK streams it
+            chunk = content[start : start + CHUNK]
+            self.downloaded += len(chunk)
+            file.write(chunk)
+
+
+CHUNK = 8192
 
 
 class Listing:
@@ -239,6 +246,30 @@ def test_a_gcs_object_its_encoding_does_not_decode_is_skipped_and_named() -> Non
     [note] = notes.describe()
     assert note.startswith(f"skipped {foreign}: not in the lake's line format, left as it is (")
     assert "content-encoding: gzip" in note
+
+
+def test_a_large_foreign_gcs_object_is_skipped_after_its_first_chunk() -> None:
+    # It was downloaded whole (here 4 MiB) before its lines were found to be no envelopes.
+    folder = "order/bus/2026/01/31/00/"
+    name = f"{folder}{T0:013d}-archive.jsonl"
+    objects = {name: b"PK\x03\x04" + bytes(4 << 20)}
+    blobs: list[Blob] = []
+
+    class Recording(Client):
+        def bucket(self, bucket_name: str) -> Any:
+            class Bucket:
+                def blob(self, blob_name: str) -> Blob:
+                    blobs.append(Blob(objects, blob_name))
+                    return blobs[-1]
+
+            return Bucket()
+
+    notes = SkipNotes()
+    assert list(GcsLake("lake", client=Recording(objects)).read_envelopes(name, notes)) == []
+    assert list(notes.foreign) == [name]
+    assert f"gs://lake/{name} starts as a zip file does" in notes.foreign[name]
+    [blob] = blobs
+    assert blob.downloaded == CHUNK
 
 
 def test_replay_skips_a_foreign_object_names_it_and_counts_it(bus, capsys, monkeypatch):
