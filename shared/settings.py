@@ -10,6 +10,7 @@ from typing import Literal
 from shared.exceptions import SettingError
 
 Mode = Literal["memory", "emulator", "gcp"]
+LogFormat = Literal["json", "text"]
 PREFIX = "FOODDELIVERY_"
 
 
@@ -31,7 +32,7 @@ class Settings:
     env: str = "local"
     project: str = "local"
     projects: Mapping[str, str] = field(default_factory=dict)
-    log_format: Literal["json", "text"] = "json"
+    log_format: LogFormat = "json"
     extra: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Secrets among them: left out of the repr, as logs and tracebacks show it."""
 
@@ -41,6 +42,13 @@ class Settings:
     def project_of(self, subsystem: str) -> str:
         """The project that hosts ``subsystem``."""
         return self.projects.get(subsystem, f"{subsystem}-{self.env}")
+
+    @staticmethod
+    def log_format_in(environ: Mapping[str, str]) -> LogFormat:
+        """``FOODDELIVERY_LOG_FORMAT``, or the default (json) when it is unset or unusable: how
+        to log the :class:`SettingError` of :meth:`from_env` itself."""
+        given = environ.get(f"{PREFIX}LOG_FORMAT")
+        return "text" if given == "text" else "json"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

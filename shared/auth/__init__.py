@@ -77,8 +77,11 @@ def verifier_from(settings: Mapping[str, str]) -> TokenVerifier:
     issuer's private key (created on first use); a deployment gives the BFFs
     only its public key (``fooddelivery token --public-key``), so they can
     verify tokens but not mint them. On Google Cloud (``MODE=gcp``) ``AUTH`` must be set: a
-    function there has no development key to fall back on, so an unset one is a
-    :class:`~shared.exceptions.SettingError` when the subsystem starts, not a 401 per token.
+    function there has no development key to fall back on. An ``AUTH`` unset there, unknown,
+    or ``identity-platform`` without its project or with a ``JWKS_URL`` that is no https (nor on
+    this machine) is a deployment's mistake, not a caller's: a
+    :class:`~shared.exceptions.SettingError` when the subsystem starts (its functions answer
+    503, the setting named in their log), never an :class:`AuthError` (a 401) per token.
     """
     mode = settings.get("AUTH")
     if mode is None:
@@ -91,13 +94,19 @@ def verifier_from(settings: Mapping[str, str]) -> TokenVerifier:
     if mode == "identity-platform":
         project = settings.get("IDENTITY_PROJECT")
         if not project:
-            raise AuthError("AUTH=identity-platform needs FOODDELIVERY_IDENTITY_PROJECT")
-        return IdentityPlatformVerifier(
-            project,
-            settings.get("JWKS_URL", GOOGLE_JWKS_URL),
-            tenant=settings.get("IDENTITY_TENANT") or None,
-        )
+            raise SettingError(
+                "FOODDELIVERY_AUTH=identity-platform needs FOODDELIVERY_IDENTITY_PROJECT: the "
+                "project whose Identity Platform signs the users in"
+            )
+        try:
+            return IdentityPlatformVerifier(
+                project,
+                settings.get("JWKS_URL", GOOGLE_JWKS_URL),
+                tenant=settings.get("IDENTITY_TENANT") or None,
+            )
+        except AuthError as error:  # the keys' URL it is given is refused
+            raise SettingError(f"FOODDELIVERY_JWKS_URL: {error}") from error
     if mode != "local":
-        raise AuthError(f"FOODDELIVERY_AUTH must be local or identity-platform, not {mode!r}")
+        raise SettingError(f"FOODDELIVERY_AUTH must be local or identity-platform, not {mode!r}")
     key = dev_key_path(settings.get("DEV_KEY"))
     return DeferredVerifier(lambda: dev_verifier(key))

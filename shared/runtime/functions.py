@@ -38,7 +38,8 @@ charset=utf-8``); one that says nothing (a 204, a trigger's 200) has no ``Conten
 at import, once however many calls come at once.
 
 A function that cannot be set up (a setting missing or wrong, an adapter or the service's app
-that cannot be built) logs why, with its traceback and the function's name, and answers 503:
+that cannot be built) logs why through the kit's logs (set up even when the settings cannot be
+read), with its traceback and the function's name, and answers 503 (:meth:`FunctionHost.set_up`):
 a consumer, trigger or schedule in plain text, so that Pub/Sub, Eventarc or Cloud Scheduler
 delivers again; an endpoint as problem details (:func:`~shared.api.problem_answer`), with the
 headers of every kit answer and a ``Retry-After`` of :data:`SET_UP_RETRY_AFTER_S`, saying
@@ -51,14 +52,15 @@ from __future__ import annotations
 import functools
 import io
 import logging
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from shared import logs
 from shared.clock import SystemClock
-from shared.exceptions import EnvelopeError, TopologyError
+from shared.exceptions import EnvelopeError, SettingError, TopologyError
 from shared.hub.message import Message, parse_push
 from shared.runtime.app import Infrastructure, SubsystemApp
 from shared.runtime.consumer import (
@@ -68,7 +70,7 @@ from shared.runtime.consumer import (
     TriggerRuntime,
     trigger_runs,
 )
-from shared.runtime.faults import dead_letter_headers, fault_headers
+from shared.runtime.faults import FAULT_INDEXES, dead_letter_headers, fault_headers
 from shared.runtime.outcome import Outcome
 from shared.runtime.secrets import bootstrapping, secrets_scope, serve_endpoint
 from shared.settings import Settings
@@ -80,7 +82,9 @@ if TYPE_CHECKING:
     from shared.envelope import Envelope
     from shared.hub.base import AbstractPublisher
     from shared.stores.base import AbstractDocumentStore
+    from shared.topology.model import Index
 
+T = TypeVar("T")
 _log = logging.getLogger("fooddelivery.functions")
 Target = Callable[..., Any]
 Answer = tuple[str, int, dict[str, str]]
@@ -125,9 +129,15 @@ class FunctionHost:
         """(infrastructure, publisher, ports), built on first use."""
         with self._lock:
             if self._built is None:
-                settings = self.settings
+                try:
+                    settings = self.settings
+                except SettingError:
+                    # Logged by the caller (set_up) through the kit's logs, as any set-up failure.
+                    logs.configure(Settings.log_format_in(os.environ))
+                    raise
                 logs.configure(settings.log_format, project=settings.project)
-                store, publisher = adapters(self.app.name, settings)
+                indexes = (*FAULT_INDEXES, *self.app.topology.indexes)  # as Terraform creates them
+                store, publisher = adapters(self.app.name, settings, indexes)
                 if self._wrap_publisher is not None:
                     publisher = self._wrap_publisher(publisher)
                 if self._wrap_store is not None:
@@ -196,14 +206,24 @@ class FunctionHost:
             built = serve_endpoint(fn, ports, f"{self.app.name}/{service.name}/{fn.name}")
         return built
 
-    def _set_up(self, name: str) -> Any | None:
-        """:meth:`runtime`, or ``None`` when it cannot be built now: logged, with its
-        traceback and the function's name (see the module)."""
+    def set_up(self, name: str, build: Callable[[], T]) -> T | None:
+        """What ``build`` returns, or ``None`` when it fails: logged once, naming function
+        ``name`` and why, with its traceback, for its target to answer 503 (see the module).
+        Every target of the host sets up through it, and so must one added beside them (the
+        deployed fault recorder)."""
         try:
-            return self.runtime(name)
-        except Exception:
-            _log.exception("%s could not be set up; answered 503, the next call tries again", name)
+            return build()
+        except Exception as error:
+            _log.exception(
+                "%s could not be set up: %s; answered 503, the next call tries again",
+                name,
+                _reason(error),
+            )
             return None
+
+    def _set_up(self, name: str) -> Any | None:
+        """:meth:`runtime` through :meth:`set_up`."""
+        return self.set_up(name, lambda: self.runtime(name))
 
     def _push_target(self, name: str) -> Target:
         def push(request: flask.Request) -> Answer:
@@ -317,6 +337,12 @@ class FunctionHost:
         return {}
 
 
+def _reason(error: Exception) -> str:
+    """``error``'s type and message, on one line (a :class:`KeyError`'s message unquoted)."""
+    said = error.args[0] if isinstance(error, KeyError) and error.args else error
+    return " ".join(f"{type(error).__name__}: {said}".split())
+
+
 def _not_set_up() -> flask.Response:
     """An endpoint's answer when its function could not be set up: a problem details 503,
     saying nothing of why (the log says that), with the kit's answer headers."""
@@ -392,9 +418,15 @@ def _age_s(event: Any, now_ms: int) -> float | None:
     return now_ms / 1000 - written.timestamp()
 
 
-def adapters(subsystem: str, settings: Settings) -> tuple[AbstractDocumentStore, AbstractPublisher]:
+def adapters(
+    subsystem: str, settings: Settings, indexes: Iterable[Index] | None = None
+) -> tuple[AbstractDocumentStore, AbstractPublisher]:
     """``subsystem``'s store and publisher for ``settings.mode``; Google adapters load only
     when needed.
+
+    ``indexes`` are the composite indexes ``subsystem``'s Firestore has: given them, the
+    memory store refuses a query Firestore would refuse for want of one, as the embedded
+    system's does (:class:`~shared.stores.indexes.MissingIndex`); Firestore knows its own.
 
     The project is the subsystem's own (``FOODDELIVERY_PROJECT_<NAME>``) when given, so
     a ``GOOGLE_CLOUD_PROJECT`` a developer's shell exports cannot put every subsystem of a
@@ -411,7 +443,7 @@ def adapters(subsystem: str, settings: Settings) -> tuple[AbstractDocumentStore,
         hub = InMemoryHub(SystemClock())
         for topic in Topic:
             hub.create_topic(project, topic)
-        return InMemoryDocumentStore(), hub.publisher(project)
+        return InMemoryDocumentStore(indexes=indexes), hub.publisher(project)
     from shared.hub.pubsub import PubSubPublisher
     from shared.stores.firestore import FirestoreDocumentStore
 

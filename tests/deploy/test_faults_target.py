@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
+import logging
 
 import flask
 import pytest
@@ -98,3 +100,53 @@ def test_a_refusal_is_plain_text(host):
 
     assert answer.status_code == 400
     assert answer.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+def logged_errors(capsys):
+    """The error entries the kit's logs wrote (JSON, as on GCP) so far."""
+    entries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    return [entry for entry in entries if entry.get("severity") == "ERROR"]
+
+
+def test_a_recorder_that_cannot_be_set_up_asks_pub_sub_to_redeliver(capsys, caplog):
+    # GIVEN a host whose subsystem cannot be bootstrapped: a setting it needs is missing
+    host = FunctionHost(APP, Settings(mode="memory", extra={"POS_CALLBACK_URL": "http://cb"}))
+    target = fault_recorder_target(host)
+
+    # WHEN a dead letter is pushed
+    with flask.Flask("t").test_request_context(json=DEAD_LETTER):
+        answer = target(flask.request)
+
+    # THEN it answers 503 in plain text (Pub/Sub redelivers), not the framework's HTML 500,
+    # and the kit's logs say why once, naming the target
+    assert answer.status_code == 503
+    assert answer.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert answer.get_data(as_text=True) == "redeliver: the function could not be set up"
+    [entry] = logged_errors(capsys)
+    assert entry["logger"] == "fooddelivery.functions"
+    assert "faults_recorder" in entry["message"] and "FOODDELIVERY_POS_URL" in entry["message"]
+    assert "KeyError" in entry["stack_trace"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]  # no other logger's
+
+
+def test_a_recorder_whose_settings_cannot_be_read_logs_why_and_sets_up_on_redelivery(
+    monkeypatch, capsys
+):
+    # GIVEN a mode no function can be set up with
+    monkeypatch.setenv("FOODDELIVERY_MODE", "bogus-mode")
+    monkeypatch.setenv("FOODDELIVERY_LOG_FORMAT", "json")
+    for name, value in SETTINGS.items():
+        monkeypatch.setenv(f"FOODDELIVERY_{name}", value)
+    host = FunctionHost(APP)
+
+    # WHEN a dead letter is pushed, THEN it is to be redelivered, the setting named in the log
+    assert push(host, DEAD_LETTER) == ("redeliver: the function could not be set up", 503)
+    [entry] = logged_errors(capsys)
+    assert "faults_recorder" in entry["message"]
+    assert "FOODDELIVERY_MODE must be memory, emulator or gcp" in entry["message"]
+
+    # WHEN the setting is fixed and Pub/Sub redelivers, THEN the fault is stored
+    monkeypatch.setenv("FOODDELIVERY_MODE", "memory")
+    assert push(host, DEAD_LETTER) == ("", 204)
+    [document] = host.infrastructure()[0].store.query(FAULTS_COLLECTION, [])
+    assert document.data["reason"] == "dead-letter"

@@ -4,15 +4,17 @@ development issuer there would make a key of its own and refuse every token)."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import replace
 from typing import Any
 
+import flask
 import pytest
 
 from restaurant.topology import APP as RESTAURANT
-from shared.auth import DeferredVerifier, verifier_from
-from shared.exceptions import KitError
+from shared.auth import AuthError, DeferredVerifier, verifier_from
+from shared.exceptions import KitError, SettingError
 from shared.runtime import functions
 from shared.runtime.functions import FunctionHost
 from shared.settings import Settings
@@ -51,8 +53,8 @@ def test_a_function_on_gcp_without_auth_fails_at_start(monkeypatch: pytest.Monke
     # The bootstrap sees only the settings' extra: the mode must reach it there.
     in_memory = functions.adapters
 
-    def adapters(subsystem: str, settings: Settings) -> Any:
-        return in_memory(subsystem, replace(settings, mode="memory"))
+    def adapters(subsystem: str, settings: Settings, *given: Any) -> Any:
+        return in_memory(subsystem, replace(settings, mode="memory"), *given)
 
     monkeypatch.setattr(functions, "adapters", adapters)
     host = FunctionHost(RESTAURANT, Settings(mode="gcp", project="fd-restaurant-prod"))
@@ -60,3 +62,40 @@ def test_a_function_on_gcp_without_auth_fails_at_start(monkeypatch: pytest.Monke
         host.infrastructure()
     configured = Settings(mode="gcp", project="fd-restaurant-prod", extra={"AUTH": "local"})
     assert FunctionHost(RESTAURANT, configured).infrastructure()
+
+
+@pytest.mark.parametrize(
+    ("settings", "named"),
+    [
+        (
+            {"AUTH": "firebase"},
+            "FOODDELIVERY_AUTH must be local or identity-platform, not 'firebase'",
+        ),
+        ({"AUTH": "identity-platform"}, "FOODDELIVERY_AUTH=identity-platform needs "),
+        ({"AUTH": "identity-platform", "IDENTITY_PROJECT": ""}, "FOODDELIVERY_IDENTITY_PROJECT"),
+    ],
+    ids=["unknown", "identity-platform without its project", "with an empty project"],
+)
+def test_an_auth_setting_that_cannot_be_used_is_a_setting_error_not_a_refused_token(
+    settings: dict[str, str], named: str
+) -> None:
+    with pytest.raises(SettingError, match=re.escape(named)) as refused:
+        verifier_from(settings)
+    assert not isinstance(refused.value, AuthError)  # which a BFF answers 401, the caller's fault
+
+
+def test_a_bff_with_an_auth_setting_it_cannot_use_answers_503_and_logs_the_setting(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    host = FunctionHost(RESTAURANT, Settings(mode="memory", extra={"AUTH": "firebase"}))
+    target = host.target("kitchen_bff_api")
+
+    with flask.Flask(__name__).test_request_context("/", headers={"Authorization": "Bearer x"}):
+        answer = target(flask.request)
+
+    assert (answer.status_code, answer.headers["Retry-After"]) == (503, "5")
+    [logged] = capsys.readouterr().out.splitlines()
+    assert json.loads(logged)["message"] == (
+        "kitchen_bff_api could not be set up: SettingError: FOODDELIVERY_AUTH must be local or "
+        "identity-platform, not 'firebase'; answered 503, the next call tries again"
+    )

@@ -25,6 +25,7 @@ from shared.auth import (
     TokenVerifier,
     verifier_from,
 )
+from shared.exceptions import SettingError
 
 PROJECT = "food-prod"
 
@@ -131,8 +132,9 @@ def test_a_development_token_is_refused_in_production(google_keys) -> None:
 def test_keys_are_never_fetched_over_plain_http_from_another_machine(url: str) -> None:
     with pytest.raises(AuthError, match="must be https"):
         IdentityPlatformVerifier(PROJECT, url)
-    with pytest.raises(AuthError, match="must be https"):
-        production(url)
+    setting = r"^FOODDELIVERY_JWKS_URL: the signing keys' URL must be https \("
+    with pytest.raises(SettingError, match=setting):
+        production(url)  # a deployment's mistake: its functions answer 503, no caller a 401
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """A function whose set-up fails (a setting missing or wrong, an adapter or the service's app
-that cannot be built) answers in its own shape, logs why once, naming itself, and tries
-again on the next call.
+that cannot be built) answers in its own shape, logs why once through the kit's logs (even when
+it is the settings that cannot be read), naming itself, and tries again on the next call.
 
 A BFF answers a problem details 503 with the kit's answer headers and nothing of why, not the
 functions framework's HTML crash page; a consumer, trigger or schedule a plain 503, which
@@ -37,6 +37,12 @@ BAD_MODE = "bogus-mode"
 TEXT = "text/plain; charset=utf-8"
 
 
+@pytest.fixture(autouse=True)
+def logs_as_on_gcp(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kit's logs in JSON, as Cloud Logging reads them, whatever the shell exports."""
+    monkeypatch.setenv("FOODDELIVERY_LOG_FORMAT", "json")
+
+
 def loaded(target: str, signature_type: str = "http") -> Any:
     """A client of the sample's ``target``, loaded as Cloud Functions loads it."""
     return create_app(target=target, source=SOURCE, signature_type=signature_type).test_client()
@@ -47,22 +53,28 @@ def errors_logged(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-def assert_logged_once(caplog: pytest.LogCaptureFixture, target: str, cause: str) -> None:
-    """One error record, the kit's, naming ``target``, with the traceback of ``cause``."""
-    [record] = errors_logged(caplog)
-    assert record.name == "fooddelivery.functions"
-    assert target in record.getMessage()
-    assert record.exc_info is not None and cause in str(record.exc_info[1])
-
-
 def logged_errors(capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
     """The error entries the kit's logs wrote (JSON, as on GCP) so far."""
     entries = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     return [entry for entry in entries if entry.get("severity") == "ERROR"]
 
 
+def assert_logged_once(
+    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, target: str, cause: str
+) -> None:
+    """One error logged, the kit's, as Cloud Logging reads it (a JSON line on stdout): naming
+    ``target`` and ``cause``, with the traceback of ``cause``; none by any other logger."""
+    [entry] = logged_errors(capsys)
+    assert entry["logger"] == "fooddelivery.functions"
+    assert target in entry["message"] and cause in entry["message"]
+    assert cause in entry["stack_trace"]
+    assert errors_logged(caplog) == []  # Flask's or the framework's own
+
+
 def test_a_bff_that_cannot_be_set_up_answers_a_problem_details_503(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("FOODDELIVERY_MODE", BAD_MODE)
     client = loaded("cart_bff_api")
@@ -78,7 +90,7 @@ def test_a_bff_that_cannot_be_set_up_answers_a_problem_details_503(
     assert all(got.headers[name] == value for name, value in ANSWER_HEADERS.items())
     said = got.get_data(as_text=True)
     assert BAD_MODE not in said and "FOODDELIVERY_MODE" not in said and "Traceback" not in said
-    assert_logged_once(caplog, "cart_bff_api", BAD_MODE)
+    assert_logged_once(capsys, caplog, "cart_bff_api", BAD_MODE)
 
 
 def test_a_bff_sets_up_again_on_the_next_request(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -100,11 +112,11 @@ def test_an_adapter_failing_once_is_built_on_the_next_request(
     build = function_hosts.adapters
     calls: list[str] = []
 
-    def credentials_once(subsystem: str, settings: Settings) -> Any:
+    def credentials_once(subsystem: str, settings: Settings, *given: Any) -> Any:
         calls.append(subsystem)
         if len(calls) == 1:
             raise TimeoutError("the metadata server did not answer for credentials")
-        return build(subsystem, settings)
+        return build(subsystem, settings, *given)
 
     monkeypatch.setattr(function_hosts, "adapters", credentials_once)
     client = loaded("cart_bff_api")
@@ -122,7 +134,9 @@ def test_an_adapter_failing_once_is_built_on_the_next_request(
 
 
 def test_a_consumer_that_cannot_be_set_up_asks_pub_sub_to_redeliver(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("FOODDELIVERY_MODE", BAD_MODE)
     client = loaded("orders_esg_egress")
@@ -132,13 +146,15 @@ def test_a_consumer_that_cannot_be_set_up_asks_pub_sub_to_redeliver(
 
     assert (got.status_code, got.headers["Content-Type"]) == (503, TEXT)
     assert got.get_data(as_text=True) == "redeliver: the function could not be set up"
-    assert_logged_once(caplog, "orders_esg_egress", BAD_MODE)
+    assert_logged_once(capsys, caplog, "orders_esg_egress", BAD_MODE)
     monkeypatch.setenv("FOODDELIVERY_MODE", "memory")
     assert push(client, Message(data=b"{}")).status_code == 204  # set up on redelivery
 
 
 def test_a_trigger_that_cannot_be_set_up_asks_eventarc_to_retry(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setenv("FOODDELIVERY_MODE", BAD_MODE)
     client = loaded("cart_bff_trigger", "cloudevent")
@@ -149,7 +165,53 @@ def test_a_trigger_that_cannot_be_set_up_asks_eventarc_to_retry(
     assert (got.status_code, got.headers["Content-Type"]) == (503, TEXT)
     assert got.get_data(as_text=True) == "retry: the function could not be set up"
     assert "X-Google-Status" not in got.headers  # no crash of the framework's
-    assert_logged_once(caplog, "cart_bff_trigger", BAD_MODE)
+    assert_logged_once(capsys, caplog, "cart_bff_trigger", BAD_MODE)
+
+
+@pytest.mark.parametrize(
+    ("environ", "named"),
+    [
+        ({"FOODDELIVERY_MODE": BAD_MODE}, "FOODDELIVERY_MODE must be memory, emulator or gcp"),
+        ({"FOODDELIVERY_LOG_FORMAT": "yaml"}, "FOODDELIVERY_LOG_FORMAT must be json or text"),
+    ],
+    ids=["mode", "log format"],
+)
+def test_settings_that_cannot_be_read_are_logged_as_cloud_logging_reads_a_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    environ: dict[str, str],
+    named: str,
+) -> None:
+    monkeypatch.delenv("FOODDELIVERY_LOG_FORMAT", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    client = loaded("orders_esg_egress")
+
+    assert push(client, Message(data=b"{}")).status_code == 503
+
+    [entry] = logged_errors(capsys)  # the kit's logs set up, in their default format
+    assert entry["message"] == (
+        f"orders_esg_egress could not be set up: SettingError: {named}, not "
+        f"'{next(iter(environ.values()))}'; answered 503, the next call tries again"
+    )
+
+
+def test_settings_that_cannot_be_read_are_logged_in_the_log_format_asked_for(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FOODDELIVERY_MODE", BAD_MODE)
+    monkeypatch.setenv("FOODDELIVERY_LOG_FORMAT", "text")
+    client = loaded("orders_esg_egress")
+
+    assert push(client, Message(data=b"{}")).status_code == 503
+
+    first, *traceback = capsys.readouterr().out.splitlines()
+    assert first.split(maxsplit=1)[1] == (
+        "ERROR   functions  orders_esg_egress could not be set up: SettingError: "
+        f"FOODDELIVERY_MODE must be memory, emulator or gcp, not '{BAD_MODE}'; answered 503, the "
+        "next call tries again"
+    )
+    assert traceback[0] == "Traceback (most recent call last):"
 
 
 def test_a_schedule_that_cannot_be_set_up_asks_cloud_scheduler_to_retry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,11 +13,15 @@ from functions_framework import create_app
 from shared.envelope import new_event
 from shared.hub.memory import Subscription
 from shared.hub.message import DEAD_LETTER_PREFIX, Message, push_body, to_message
-from shared.runtime.functions import adapters
+from shared.runtime.faults import ARISEN_AT, FAULTS_COLLECTION
+from shared.runtime.functions import FunctionHost, adapters
 from shared.runtime.outcome import Outcome
-from shared.sample.alpha import TOPOLOGY
+from shared.sample.alpha import APP, TOPOLOGY
 from shared.settings import Settings
+from shared.stores.base import Where
+from shared.stores.indexes import MissingIndex
 from shared.topology import Topic
+from shared.topology.model import Index
 
 SOURCE = str(Path(__file__).parents[2] / "shared" / "sample" / "alpha_main.py")
 
@@ -291,3 +296,17 @@ def test_a_host_uses_its_subsystems_own_project_first(monkeypatch, general, own,
     adapters("order", settings)
 
     assert built == [expected, expected]
+
+
+def test_a_host_in_memory_mode_refuses_a_query_its_declared_indexes_do_not_serve():
+    topology = dataclasses.replace(APP.topology, indexes=(Index("carts", ("status", "at")),))
+    host = FunctionHost(dataclasses.replace(APP, topology=topology), Settings(mode="memory"))
+    store = host.infrastructure()[0].store
+    shipped = [Where("status", "==", "shipped")]
+
+    assert store.query("carts", shipped, order_by="at") == []  # the subsystem's own index
+    open_faults = [Where("status", "==", "open")]
+    assert store.query(FAULTS_COLLECTION, open_faults, order_by=ARISEN_AT, descending=True) == []
+    with pytest.raises(MissingIndex) as refused:  # as Firestore would, for want of an index
+        store.query("carts", shipped, order_by="checkedOutAt")
+    assert refused.value.index == Index("carts", ("status", "checkedOutAt"))
