@@ -5,20 +5,39 @@ merges them for equality conditions; anything more needs a composite index someo
 declared, or the query fails (``FailedPrecondition: The query requires an index``).
 Neither the emulator nor the embedded store checks this on their own, so
 :class:`~shared.stores.memory.InMemoryDocumentStore`, given the indexes a subsystem
-declares, refuses (:class:`MissingIndex`) what Firestore would refuse:
+declares, refuses (:class:`MissingIndex`) what Firestore would refuse. The rules, from
+Google's documentation ("Index types in Cloud Firestore", "Query with range and
+inequality filters on multiple fields", and ``StructuredQuery.orderBy`` in the REST
+reference):
 
 * equality conditions alone (``==``, ``in``, ``array_contains``) need none;
-* range conditions (``<``, ``<=``, ``>``, ``>=``, ``!=``) on one field, ordered by that
-  field or not at all, or an order alone, need none;
-* an order or range condition on one field with equality conditions on others needs
-  ``(equality fields..., field [desc])``, in the order's direction; Firestore merges
-  composite indexes with that same last field, so ``(a, f)`` and ``(b, f)`` serve
-  ``a == 1 and b == 2`` ordered by ``f``;
-* range conditions on several fields, or an order on one and a range on another, need
-  one holding them all after the equality fields.
+* a query is ordered by its ``order_by``, then by its other range fields (``<``,
+  ``<=``, ``>``, ``>=``, ``!=``) in lexicographic order, all in the order's direction;
+  without ``order_by``, by its range fields ascending ("By default, inequality clauses
+  apply an ascending sort order");
+* ordered by one field, with no equality conditions, it needs none (a single-field
+  index serves it, either way round);
+* otherwise it needs ``(equality fields..., ordered fields...)``, each ordered field in
+  the query's direction: "the ORDER BY clause of a query determines which indexes can
+  be used to serve the query. For example, an ORDER BY a ASC, b ASC query requires a
+  composite index on the a ASC, b ASC fields", and a descending order "need[s] an
+  additional index in the descending direction". An ascending index does not serve a
+  descending order, nor a descending one an ascending order, with or without
+  ``order_by``; the equality fields may be in any order and either direction;
+* Firestore merges composite indexes ending in the same ordered fields, so ``(a, f)``
+  and ``(b, f)`` serve ``a == 1 and b == 2`` ordered by ``f``.
 
-Where the rule is not plain (an order on a field an equality condition fixes, an
-``array_contains`` with an order or a range), the query is let through.
+Where the documentation leaves the rule open, the query is let through rather than
+refused wrongly: an order on a field an equality condition fixes; an ``array_contains``
+with an order or a range (Firestore needs an index with an array-contains field, which
+:class:`~shared.topology.model.Index` cannot declare); merging indexes for an order on
+several fields (documented for one ``orderBy``). A declared index with a field after the
+ordered ones does not serve: Firestore orders by the document name right after them ("If
+an order on __name__ is not specified, it is appended by default").
+
+A verdict depends on the query's shape alone (collection, fields and operators, order
+and direction), never its values, so :class:`DeclaredIndexes` works it out once per
+shape and looks it up after.
 """
 
 from __future__ import annotations
@@ -53,15 +72,30 @@ class MissingIndex(StoreError):
 IndexField = tuple[str, bool]
 """A field of a composite index and whether it is descending."""
 
+Shape = tuple[str, tuple[tuple[str, str], ...], str | None, bool]
+"""What a verdict depends on: the collection, each condition's field and operator, the
+order field and whether descending; never the values."""
+
+Refusal = tuple[str, Index]
+"""A refused shape's description and the index it needs (:class:`MissingIndex`'s own)."""
+
+MAX_SHAPES = 4096
+"""Verdicts kept before starting over: a program has a few dozen query shapes, but one
+building conditions from its input could have any number."""
+
 
 class DeclaredIndexes:
-    """The composite indexes a store's collections have, checking queries against them."""
+    """The composite indexes a store's collections have, checking queries against them.
+
+    The verdict on a query shape is worked out on its first query and looked up after,
+    so checking a repeated query costs a dict lookup."""
 
     def __init__(self, indexes: Iterable[Index]) -> None:
         self._by_collection: dict[str, list[tuple[IndexField, ...]]] = {}
         for index in indexes:
             fields = tuple(_parsed(spec) for spec in index.fields)
             self._by_collection.setdefault(index.collection, []).append(fields)
+        self._verdicts: dict[Shape, Refusal | None] = {}
 
     def check(
         self,
@@ -72,16 +106,29 @@ class DeclaredIndexes:
     ) -> None:
         """Raise :class:`MissingIndex` when Firestore surely needs a composite index for this
         query that none of the declared ones is, or makes by merging."""
+        shape = (collection, tuple([(w.field, w.op) for w in where]), order_by, descending)
+        try:
+            refusal = self._verdicts[shape]
+        except KeyError:
+            refusal = self._refusal(collection, where, order_by, descending)
+            if len(self._verdicts) >= MAX_SHAPES:
+                self._verdicts.clear()
+            self._verdicts[shape] = refusal
+        if refusal is not None:
+            raise MissingIndex(collection, *refusal)
+
+    def _refusal(
+        self, collection: str, where: Sequence[Where], order_by: str | None, descending: bool
+    ) -> Refusal | None:
+        """Why Firestore refuses this query, worked out from scratch, or ``None``."""
         needed = needed_index(collection, where, order_by, descending)
         if needed is None:
-            return
+            return None
         equalities = _equality_fields(where)
-        order = [_parsed(spec) for spec in needed.fields[len(equalities) :]]
-        declared = self._by_collection.get(collection, [])
-        if order_by is None:  # an implicit order: not plain that its direction matters
-            declared = [*declared, *(_reversed(fields) for fields in declared)]
-        if not _served(set(equalities), order, declared):
-            raise MissingIndex(collection, _described(where, order_by, descending), needed)
+        order = tuple(_parsed(spec) for spec in needed.fields[len(equalities) :])
+        if _served(set(equalities), order, self._by_collection.get(collection, [])):
+            return None
+        return _described(where, order_by, descending), needed
 
 
 def needed_index(
@@ -107,34 +154,23 @@ def needed_index(
 
 
 def _served(
-    equalities: set[str], order: list[IndexField], declared: list[tuple[IndexField, ...]]
+    equalities: set[str], order: tuple[IndexField, ...], declared: list[tuple[IndexField, ...]]
 ) -> bool:
     """Whether the ``declared`` indexes serve equality conditions on ``equalities`` ordered
-    by ``order``: one order field, by those ending in it exactly (and the field's own
-    single-field index) merged; several, by one that holds them all after the equalities."""
-    if len(order) == 1:
-        covered: set[str] = set()
-        for fields in declared:
-            prefix = {name for name, _ in fields[:-1]}
-            if fields[-1] == order[0] and prefix <= equalities:
-                covered |= prefix
-        return covered == equalities
-    wanted = {name for name, _ in order}
+    by ``order``: those ending in exactly ``order``, directions included, whose other
+    fields are equality fields, merged, must hold every equality field (and there must be
+    one such index)."""
+    merged: set[str] | None = None
     for fields in declared:
-        head = {name for name, _ in fields[: len(equalities)]}
-        rest = {name for name, _ in fields[len(equalities) :]}
-        if head == equalities and wanted <= rest:
-            return True
-    return False
+        prefix = {name for name, _ in fields[: -len(order)]}
+        if fields[-len(order) :] == order and prefix <= equalities:
+            merged = prefix if merged is None else merged | prefix
+    return merged == equalities
 
 
 def _equality_fields(where: Sequence[Where]) -> list[str]:
     """The fields of the query's ``==`` and ``in`` conditions, each once, in its order."""
     return list(dict.fromkeys(w.field for w in where if w.op in _EQUALITIES))
-
-
-def _reversed(fields: tuple[IndexField, ...]) -> tuple[IndexField, ...]:
-    return tuple((name, not desc) for name, desc in fields)
 
 
 def _parsed(spec: str) -> IndexField:

@@ -402,10 +402,11 @@ class Service:
 class Index:
     """A composite Firestore index that one of the subsystem's queries needs.
 
-    ``fields`` lists equality fields first, then the range or order field;
-    ``"createdAt desc"`` orders a field descending. Terraform creates it on GCP;
-    the embedded system refuses a query that needs one undeclared, as Firestore does
-    (:mod:`shared.stores.indexes`); the emulator needs none.
+    ``fields`` lists equality fields first, then the ordered ones in the order
+    Firestore sorts by (the ``order_by`` field, then any other range fields by name),
+    each in the query's direction; ``"createdAt desc"`` orders a field descending.
+    Terraform creates it on GCP; the embedded system refuses a query that needs one
+    undeclared, as Firestore does (:mod:`shared.stores.indexes`); the emulator needs none.
     """
 
     collection: str
