@@ -77,9 +77,10 @@ DELIVERY_STATUS_CHANGED = "delivery-status-changed"
 
 OFFER_TIMEOUT_MS = 2 * 60_000
 """How long an offer stays open: ``delivery-offered``'s ``expiresAt`` is when dispatch made it
-plus this. Dispatch makes a delivery's offers one after another, so of two of its offers the
-later expires later (or at the same time, made in one millisecond), and no offer made by now
-expires later than this from now."""
+plus this, or a millisecond after the delivery's offer before when that one was made in the
+same millisecond. Dispatch makes a delivery's offers one after another, so of two of its offers
+the later expires later (its ``expiresAt`` names it alone), and no offer made by now expires
+later than this from now, but for those few milliseconds."""
 
 
 def offer_id_of(delivery_id: str, expires_at: int) -> str:

@@ -10,9 +10,14 @@ driver, then writing the offer) once the reservation is 5 min old.
 
 A driver is assigned a delivery only while dispatch has them online: an accept heard
 once they went offline assigns nothing, and their offer goes as missed. A driver who
-declines a delivery, or hands it back after accepting it (before
-the pickup), is never offered it again; a delivery handed back searches again at
-once, and its driver is free for other offers. A driver who
+hands a delivery back after accepting it (before the pickup) is never offered it again;
+a delivery handed back searches again at once, and its driver is free for other offers.
+A driver who declines a delivery is offered it again only once nobody else can take it
+(no free driver in reach who has not declined it), and at the earliest
+``DECLINE_COOL_DOWN_MS`` (10 min) after their latest decline: the one who declined it
+longest ago first, as an ordinary offer (the same timeout), never while they are offline
+or busy; declining it again starts their cool-down again. A decline takes back only the
+offer it answers. A driver who
 misses its offer (lets it run out, or goes offline holding it) is only ranked
 after the drivers who never missed it; among those who did, the one who
 missed it longest ago comes first. So the delivery goes to everyone else
@@ -33,9 +38,11 @@ in a row run out offline, and its ``driver-updated`` stops their offers.
 A delivery nobody takes (every driver in reach declined it, or let its offers run out
 until driver-bff took them offline) waits, searching, with no retry loop and nothing
 announced: it is offered at once to a driver who becomes free near it and has not declined
-it (coming online, finishing or handing back a delivery, or found by the minute's sweep).
-Dispatch gives up on no delivery itself and tells Order nothing: the order's deadline for
-a driver is Order's (30 min; ``no-driver``), and its cancellation ends the search.
+it (coming online, finishing or handing back a delivery, or found by the minute's sweep),
+and goes round again to those who declined it as their cool-downs end (found by the same
+nudges and sweep). Dispatch gives up on no delivery itself and tells Order nothing: the
+order's deadline for a driver is Order's (30 min; ``no-driver``), and its cancellation ends
+the search, withdrawing an offer standing then.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ from delivery.dispatch_control.records import (
     DRIVERS,
     ORDERS,
     area,
+    declined,
+    declined_at,
     delivery_id,
     dispatchable,
     offered_to,
@@ -153,6 +155,7 @@ def _new_delivery(order: Doc, now_ms: int) -> Doc:
         "searchFrom": search_from,
         "offer": None,
         "declinedBy": [],
+        "declinedAt": {},
         "missedBy": [],
         "driver": None,
         "location": None,
@@ -222,20 +225,21 @@ def _offer_accepted(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 
 def _offer_declined(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
-    """The driver's open offer is taken back; a decline heard once the offer is gone (taken
-    back as run out, the delivery offered to someone else since) still keeps the delivery
-    from ever being offered to them again."""
+    """The driver's offer is taken back; a decline heard once the offer is gone (taken back as
+    run out, the delivery offered to someone else, or to them again, since) is still noted, so
+    the delivery is offered to them again only after the cool-down
+    (:func:`~delivery.dispatch_control.records.may_offer_again`). A decline takes back only the
+    offer it answers (one announced before answers named their offer, any offer to them): a
+    repeat heard once the delivery was offered to them again leaves that offer standing."""
     answer = event.body
     driver_id = answer["driverId"]
     _forgive(answer, ctx.ports.store)
-    withdraw = withdrawal(driver_id, event.timestamp, "declined")
+    withdraw = withdrawal(driver_id, event.timestamp, "declined", expiring=answer.get("expiresAt"))
 
     def decline(delivery: Doc | None) -> Doc | None:
-        if delivery is None or offered_to(delivery, driver_id):
-            return withdraw(delivery)
-        if delivery["status"] not in CANCELLABLE or driver_id in delivery["declinedBy"]:
+        if delivery is None or delivery["status"] not in CANCELLABLE:
             return None
-        return {**delivery, "declinedBy": [*delivery["declinedBy"], driver_id]}
+        return withdraw(delivery) or declined(delivery, driver_id, event.timestamp)
 
     ctx.ports.store.update(DELIVERIES, answer["deliveryId"], decline)
 
@@ -268,7 +272,8 @@ def _progressed(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
 
 def _released(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     """The assigned driver handed the delivery back: it searches again at once, never to be
-    offered to them again (they said they cannot take it).
+    offered to them again (they said they cannot take it; a decline of theirs before no longer
+    counts, so no cool-down ends it).
 
     The hand-back is stamped after the assignment it ends, and the next assignment after the
     hand-back (``releasedAt``), each at least a millisecond later: a consumer keeping the
@@ -282,12 +287,15 @@ def _released(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         if delivery["driver"]["id"] != report["driverId"]:
             return None
         released_at = max(event.timestamp, delivery["changedAt"] + 1)
+        driver_id = report["driverId"]
+        by = delivery["declinedBy"]
         return {
             **delivery,
             "status": "searching",
             "driver": None,
             "location": None,
-            "declinedBy": [*delivery["declinedBy"], report["driverId"]],
+            "declinedBy": by if driver_id in by else [*by, driver_id],
+            "declinedAt": {d: at for d, at in declined_at(delivery).items() if d != driver_id},
             "changedAt": released_at,
             "releasedAt": released_at,
         }

@@ -64,7 +64,7 @@ def keep_driver(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         release(store, driver, event.timestamp)
     # A redelivery (not applied) may follow a nudge that failed after the driver was saved.
     if driver is not None and available(driver) and (came_online or not applied):
-        nudge_searching(store, ctx.cause_id, [driver])
+        nudge_searching(store, ctx.cause_id, [driver], now_ms=event.timestamp)
     if driver is not None and driver["deliveryId"] is not None:
         store.update(DELIVERIES, driver["deliveryId"], lambda d: _followed(d, driver, event))
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from delivery.dispatch_control.records import DRIVERS
+from delivery.dispatch_control.records import DRIVERS, declined_at
 from delivery.events import DRIVER_MISSED_OFFERS
 
 if TYPE_CHECKING:
@@ -67,8 +67,9 @@ def _ran_out(change: DocumentChange) -> tuple[str, int] | None:
     """The driver and expiry of the offer the change took back unanswered after it ran out.
 
     An offer is taken back, the delivery searching again, when the driver declines it
-    (they answered), goes offline holding it (before it ran out: they chose to stop), or
-    lets it run out; only the last counts.
+    (they answered: the change notes their decline), goes offline holding it (before it ran
+    out: they chose to stop), or lets it run out; only the last counts. A driver offered the
+    delivery again after declining it lets that offer run out as anyone does.
     """
     before, after = change.before, change.after
     if before is None or after is None:
@@ -76,9 +77,14 @@ def _ran_out(change: DocumentChange) -> tuple[str, int] | None:
     if before["status"] != "offered" or after["status"] != "searching":
         return None
     offer = before["offer"]
-    if offer["driverId"] in after["declinedBy"] or after["changedAt"] < offer["expiresAt"]:
+    driver_id = offer["driverId"]
+    declined_now = driver_id in after["declinedBy"] and (
+        driver_id not in before["declinedBy"]
+        or declined_at(before).get(driver_id) != declined_at(after).get(driver_id)
+    )
+    if declined_now or after["changedAt"] < offer["expiresAt"]:
         return None
-    return offer["driverId"], offer["expiresAt"]
+    return driver_id, offer["expiresAt"]
 
 
 def _missed(driver: Doc | None, expires_at: int) -> Doc | None:

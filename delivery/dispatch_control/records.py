@@ -26,17 +26,24 @@ before it was kept; left as it is once the reservation goes); ``missedOffers`` a
 :mod:`~delivery.dispatch_control.misses`); ``version`` the save of driver-bff's profile kept
 (``driver-updated``'s ``version``; missing until an event names one)."""
 VERSION = "version"
+LAST_EXPIRY = "lastOfferExpiresAt"
 
 DELIVERIES = "deliveries"
 """``deliveries/{deliveryId}`` (``"d-" + orderId``): ``{id, orderId, customerRef,
 pickup{restaurantId,name,address}, pickupBlock, dropoff, status, searchFrom,
-offer{driverId,expiresAt}|null, declinedBy, missedBy, driver{id,name}|null, location,
-changedAt, releasedAt}``; ``releasedAt`` is when a driver last handed it back (missing until
-then), so the next assignment is stamped after it. ``pickupBlock`` is the pickup's block
-(:mod:`~delivery.dispatch_control.geo`), missing on deliveries stored before it was kept.
-``declinedBy`` holds the drivers who turned the delivery down or handed it back, never offered
-it again; ``missedBy`` those whose offer ran out or who went offline holding it, least recent
-first (missing on deliveries stored before it was kept).
+offer{driverId,expiresAt}|null, declinedBy, declinedAt, missedBy, driver{id,name}|null,
+location, changedAt, releasedAt, lastOfferExpiresAt}``; ``releasedAt`` is when a driver last
+handed it back (missing until then), so the next assignment is stamped after it.
+``pickupBlock`` is the pickup's block (:mod:`~delivery.dispatch_control.geo`), missing on
+deliveries stored before it was kept. ``declinedBy`` holds the drivers who turned the delivery
+down or handed it back, once each; ``declinedAt`` maps each of them who turned it down (not one
+who handed it back, nor one stored before it was kept: it is missing then) to when they last
+did, so it may be offered to them again (:func:`may_offer_again`); ``missedBy`` those whose
+offer ran out or who went offline holding it, least recent first (missing on deliveries stored
+before it was kept). ``lastOfferExpiresAt`` is the ``expiresAt`` of its latest offer (missing
+until the first, and on deliveries offered before it was kept): each offer expires at least a
+millisecond after the one before, so the delivery and the expiry name one offer (``offerId``),
+though a decline, its withdrawal and the next offer share a millisecond.
 Once delivered or cancelled, ``dropoff`` keeps only its city and postcode."""
 
 ORDERS = "dispatch-orders"
@@ -53,6 +60,10 @@ taken by another delivery before the offer was written (which counts against the
 way)."""
 BUSY: tuple[Status, ...] = ("assigned", "picked-up")
 """Statuses in which the delivery's driver has no time for another one."""
+DECLINE_COOL_DOWN_MS = 10 * 60_000
+"""How long after a driver declined a delivery it may be offered to them again, once nobody
+else can take it: long enough for what made them say no to change (the food nearer ready, the
+driver elsewhere), short enough for two more rounds before Order gives up waiting (30 min)."""
 
 T = TypeVar("T")
 
@@ -74,10 +85,12 @@ def nudge_searching(
     *,
     skip: str = "",
     everywhere: bool = False,
+    now_ms: int,
 ) -> None:
     """For each newly available driver, touch the longest-waiting searching delivery within
     their reach that they have not declined (never ``skip``), so the rules try to offer it
-    again.
+    again; with none, the longest-waiting they declined that :func:`may_offer_again` them at
+    ``now_ms``.
 
     Only the searching deliveries whose ``pickupBlock`` is among the blocks
     around the drivers are read (:func:`~delivery.dispatch_control.geo.blocks_within`),
@@ -95,16 +108,18 @@ def nudge_searching(
         key=lambda d: (d["changedAt"], d["id"]),
     )
     for driver in located:
-        for delivery in waiting:
-            reach = cells_apart(driver["location"], delivery["pickup"]["address"])
-            if (
-                delivery["id"] != skip
-                and driver["id"] not in delivery["declinedBy"]
-                and reach <= SEARCH_RINGS
-            ):
-                store.update(DELIVERIES, delivery["id"], lambda d: _nudged(d, cause))
-                waiting.remove(delivery)
-                break
+        reachable = [
+            delivery
+            for delivery in waiting
+            if delivery["id"] != skip
+            and cells_apart(driver["location"], delivery["pickup"]["address"]) <= SEARCH_RINGS
+        ]
+        undeclined = (d for d in reachable if driver["id"] not in d["declinedBy"])
+        again = (d for d in reachable if may_offer_again(d, driver["id"], now_ms))
+        delivery = next(undeclined, None) or next(again, None)
+        if delivery is not None:
+            store.update(DELIVERIES, delivery["id"], lambda d: _nudged(d, cause))
+            waiting.remove(delivery)
 
 
 def _searching_near(
@@ -162,9 +177,9 @@ def withdrawal(
     """An updater taking the driver's offer back so the delivery searches again; with
     ``expiring``, only the offer that expires then (not one made to them again since).
 
-    A driver who declined is never offered the delivery again; one who missed it
-    goes to the end of ``missedBy``, so others are offered it first; one taken by another
-    delivery stays where they were in neither.
+    A driver who declined is offered the delivery again only as :func:`may_offer_again`
+    says; one who missed it goes to the end of ``missedBy``, so others are offered it first;
+    one taken by another delivery stays where they were in neither.
     """
 
     def withdraw(delivery: Doc | None) -> Doc | None:
@@ -172,21 +187,45 @@ def withdrawal(
             return None
         if expiring is not None and delivery["offer"]["expiresAt"] != expiring:
             return None
-        declined, missed = delivery["declinedBy"], missed_by(delivery)
+        withdrawn = {**delivery, "status": "searching", "offer": None, "changedAt": now_ms}
         if why == "declined":
-            declined = [*declined, driver_id]
-        elif why == "missed":
-            missed = [*(d for d in missed if d != driver_id), driver_id]
-        return {
-            **delivery,
-            "status": "searching",
-            "offer": None,
-            "declinedBy": declined,
-            "missedBy": missed,
-            "changedAt": now_ms,
-        }
+            return declined(withdrawn, driver_id, now_ms) or withdrawn
+        if why == "missed":
+            missed = [*(d for d in missed_by(delivery) if d != driver_id), driver_id]
+            return {**withdrawn, "missedBy": missed}
+        return withdrawn
 
     return withdraw
+
+
+def declined(delivery: Doc, driver_id: str, at_ms: int) -> Doc | None:
+    """The delivery with the driver's decline at ``at_ms`` noted (``declinedBy``, and
+    ``declinedAt``); ``None`` when that changes nothing: a later decline of theirs is noted, or
+    they handed it back (or declined it before declines were timed), so are never offered it
+    again."""
+    declines, by = declined_at(delivery), delivery["declinedBy"]
+    if driver_id in by and at_ms <= declines.get(driver_id, at_ms):
+        return None
+    return {
+        **delivery,
+        "declinedBy": by if driver_id in by else [*by, driver_id],
+        "declinedAt": {**declines, driver_id: at_ms},
+    }
+
+
+def declined_at(delivery: Doc) -> dict[str, int]:
+    """When each driver who turned the delivery down last did (not those who handed it
+    back)."""
+    declines: dict[str, int] = delivery.get("declinedAt") or {}
+    return declines
+
+
+def may_offer_again(delivery: Doc, driver_id: str, now_ms: int) -> bool:
+    """Whether the delivery may be offered at ``now_ms`` to a driver who declined it: they
+    declined it (not handed it back) at least :data:`DECLINE_COOL_DOWN_MS` ago. Only once
+    nobody else can take it (:func:`~delivery.dispatch_control.rules.offer_to_nearest`)."""
+    at = declined_at(delivery).get(driver_id)
+    return at is not None and now_ms >= at + DECLINE_COOL_DOWN_MS
 
 
 def missed_by(delivery: Doc) -> list[str]:

@@ -10,10 +10,13 @@ from delivery.dispatch_control.records import (
     BUSY,
     DELIVERIES,
     DRIVERS,
+    LAST_EXPIRY,
     OFFER_TIMEOUT_MS,
     available,
+    declined_at,
     dispatchable,
     in_chunks,
+    may_offer_again,
     missed_by,
     nudge_searching,
     offered_to,
@@ -53,7 +56,8 @@ def settle_drivers(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
             withdraw_unheld(store, driver, delivery, ctx.clock.now_ms())
     let_go = [driver for driver in settled if driver is not None and available(driver)]
     if let_go:
-        nudge_searching(store, ctx.cause_id, let_go, skip=delivery["id"])
+        now = ctx.clock.now_ms()
+        nudge_searching(store, ctx.cause_id, let_go, skip=delivery["id"], now_ms=now)
 
 
 def settle(store: AbstractDocumentStore, driver_id: str, delivery: Doc) -> Doc | None:
@@ -96,7 +100,9 @@ def withdraw_unheld(store: AbstractDocumentStore, driver: Doc, delivery: Doc, no
 
 def offer_to_nearest(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     """Offer a searching delivery to the nearest available driver who has not declined it,
-    drivers who missed its offer after the others."""
+    drivers who missed its offer after the others; when there is none, to a driver who
+    declined it at least :data:`~delivery.dispatch_control.records.DECLINE_COOL_DOWN_MS` ago,
+    the one who declined it longest ago first."""
     if change.after is None or change.after["status"] != "searching":
         return
     store = ctx.ports.store
@@ -110,7 +116,7 @@ def offer_to_nearest(change: DocumentChange, ctx: Context[DeliveryPorts]) -> Non
             settle(store, reserved.key, delivery)
         return
     now = ctx.clock.now_ms()
-    for driver in _candidates(store, delivery):
+    for driver in _candidates(store, delivery, now):
         if store.update(DRIVERS, driver["id"], _reservation(delivery["id"], now)) is None:
             continue  # someone else reserved them meanwhile
         if store.update(DELIVERIES, delivery["id"], _offer(driver["id"], now)) is None:
@@ -130,9 +136,11 @@ FREE = (Where("online", "==", True), Where("deliveryId", "==", None))
 """What a driver offered a delivery needs to be, that a query can tell."""
 
 
-def _candidates(store: AbstractDocumentStore, delivery: Doc) -> list[Doc]:
+def _candidates(store: AbstractDocumentStore, delivery: Doc, now_ms: int) -> list[Doc]:
     """The free drivers near the pickup who have not declined it: first those who never
     missed its offer, nearest first, then those who did, who missed it longest ago first.
+    With none, those who declined it and :func:`may_offer_again` now, who declined it longest
+    ago first, then nearest first.
 
     Rings of cells around the pickup are read outwards, up to
     :data:`SEARCH_RINGS`, until no ring left can hold a driver nearer than the
@@ -144,15 +152,17 @@ def _candidates(store: AbstractDocumentStore, delivery: Doc) -> list[Doc]:
     """
     key = delivery["id"]
     pickup = delivery["pickup"]["address"]
-    missed = missed_by(delivery)
+    missed, declines = missed_by(delivery), declined_at(delivery)
 
-    def usable(driver: Doc) -> bool:
+    def free(driver: Doc) -> bool:
         return (
             dispatchable(driver)
             and driver["deliveryId"] is None
             and driver["offeredDeliveryId"] in (None, key)
-            and driver["id"] not in delivery["declinedBy"]
         )
+
+    def usable(driver: Doc) -> bool:
+        return free(driver) and driver["id"] not in delivery["declinedBy"]
 
     def misses(driver: Doc) -> int:
         """0 for a driver who never missed the offer, else 1 + their place in ``missedBy``."""
@@ -170,13 +180,24 @@ def _candidates(store: AbstractDocumentStore, delivery: Doc) -> list[Doc]:
             found[driver.key] = driver.data
             if usable(driver.data) and not misses(driver.data):
                 nearest = min(nearest, distance_m(driver.data["location"], pickup))
-    return sorted(
+    first = sorted(
         filter(usable, found.values()),
         key=lambda d: (
             # Reserved by a try that died half-way, unless the reservation is the offer they
             # just missed, whose withdrawal has not freed them yet (its trigger may run late).
             d["offeredDeliveryId"] != key or bool(misses(d)),
             misses(d),
+            distance_m(d["location"], pickup),
+            d["id"],
+        ),
+    )
+    if first:
+        return first
+    return sorted(
+        (d for d in found.values() if free(d) and may_offer_again(delivery, d["id"], now_ms)),
+        key=lambda d: (
+            d["offeredDeliveryId"] != key,  # reserved by a try that died half-way
+            declines[d["id"]],
             distance_m(d["location"], pickup),
             d["id"],
         ),
@@ -198,12 +219,15 @@ def _offer(driver_id: str, now_ms: int) -> Updater:
     def offer(delivery: Doc | None) -> Doc | None:
         if delivery is None or delivery["status"] != "searching":
             return None
-        if driver_id in delivery["declinedBy"]:  # chosen before they declined it, by another try
-            return None
+        if driver_id in delivery["declinedBy"] and not may_offer_again(delivery, driver_id, now_ms):
+            return None  # chosen before they declined it, by another try
+        # Later than the offer before, though made in its millisecond: the expiry names it.
+        expires_at = max(now_ms + OFFER_TIMEOUT_MS, delivery.get(LAST_EXPIRY, 0) + 1)
         return {
             **delivery,
             "status": "offered",
-            "offer": {"driverId": driver_id, "expiresAt": now_ms + OFFER_TIMEOUT_MS},
+            "offer": {"driverId": driver_id, "expiresAt": expires_at},
+            LAST_EXPIRY: expires_at,
             "changedAt": now_ms,
         }
 

@@ -2,7 +2,8 @@
 them (others are offered the delivery first; the rules announce the miss, see
 :mod:`~delivery.dispatch_control.misses`); scheduled deliveries start searching when their
 time comes; drivers left reserved with no offer standing for them are freed; and a sweep
-offers deliveries still waiting while drivers are free."""
+offers deliveries still waiting while drivers are free (to a driver who declined one once
+their cool-down has passed)."""
 
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ def withdraw_expired_offers(now_ms: int, ctx: Context[DeliveryPorts]) -> None:
     free = [d.data for d in online if available(d.data)]
     if free:
         # Every searching delivery: those stored before their pickupBlock was kept too.
-        nudge_searching(store, f"sweep-{now_ms}", free, everywhere=True)
+        nudge_searching(store, f"sweep-{now_ms}", free, everywhere=True, now_ms=now_ms)
 
 
 def settle_stale_reservations(store: AbstractDocumentStore, now_ms: int) -> list[str]:

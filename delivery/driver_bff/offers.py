@@ -105,15 +105,14 @@ def heard(offer: Doc | None, expires_at: int, now_ms: int) -> Doc:
     ``expires_at`` is to be checked against it (it is that offer, or a later one); else the
     refusal of an answer to an offer not heard yet.
 
-    Of two offers of a delivery the later expires later (:data:`~delivery.events.OFFER_TIMEOUT_MS`),
-    so an offer expiring after the one heard, or of a delivery none of whose offers was heard,
-    is on its way here: the answer is a 404 with ``Retry-After`` (:data:`NOT_ARRIVED`), and
-    the same request is taken once it arrives. Only while the offer named may still arrive in
-    time to be answered: past its expiry, by this BFF's clock, the 404 says it expired
-    (:data:`EXPIRED_UNHEARD`), and one expiring later than any offer made by now is
-    :data:`NOT_MADE`, both without ``Retry-After``; that one, an earlier offer heard, is left to
-    :func:`answer`, which refuses it as withdrawn. An offer made in the millisecond of the one
-    heard, to another driver, is not told from it.
+    Of two offers of a delivery the later expires later (dispatch makes it so, though both be
+    made in one millisecond), so an offer expiring after the one heard, or of a delivery none of
+    whose offers was heard, is on its way here: the answer is a 404 with ``Retry-After``
+    (:data:`NOT_ARRIVED`), and the same request is taken once it arrives. Only while the offer
+    named may still arrive in time to be answered: past its expiry, by this BFF's clock, the 404
+    says it expired (:data:`EXPIRED_UNHEARD`), and one expiring later than any offer made by now
+    is :data:`NOT_MADE`, both without ``Retry-After``; that one, an earlier offer heard, is left
+    to :func:`answer`, which refuses it as withdrawn.
     """
     held = None if offer is None else offer.get("expiresAt")
     if offer is not None and (held is None or expires_at <= held):
@@ -171,9 +170,14 @@ def open_offers(store: AbstractDocumentStore, driver_id: str, now_ms: int) -> li
 
 def answerable(store: AbstractDocumentStore, driver_id: str, now_ms: int) -> set[str]:
     """The ids of the driver's open offers an accept begun before their expiry may still be
-    written to now: those expired less than :data:`ACCEPT_LANDS_WITHIN_MS` ago included."""
+    written to now: those expired less than :data:`ACCEPT_LANDS_WITHIN_MS` ago included, not
+    those of an order heard cancelled (its accept is refused when written)."""
     found = open_offers(store, driver_id, now_ms - ACCEPT_LANDS_WITHIN_MS)
-    return {offer_id_of(offer["deliveryId"], offer["expiresAt"]) for offer in found}
+    return {
+        offer_id_of(offer["deliveryId"], offer["expiresAt"])
+        for offer in found
+        if not cancelled(store, offer.get("orderId"))
+    }
 
 
 def view(store: AbstractDocumentStore, offer: Doc) -> Offer:

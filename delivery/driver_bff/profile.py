@@ -13,6 +13,7 @@ from delivery.driver_bff.models import (
     StatusRequest,
 )
 from delivery.driver_bff.offers import ACCEPTING, answerable, named
+from delivery.driver_bff.pickups import cancelled
 from delivery.driver_bff.records import (
     ACTIVE,
     DELIVERIES,
@@ -93,7 +94,8 @@ def register(api: HttpApi, ports: DeliveryPorts) -> None:
     )
     def put_status(caller: Principal, body: StatusRequest) -> Profile:
         """Go online to receive offers (once the location is known), or offline once every
-        delivery is finished and every accepted offer assigned; going offline lets an open
+        delivery is finished and every accepted offer assigned (or its order cancelled: the
+        delivery is over for the caller before dispatch answers); going offline lets an open
         offer go to the next driver. Either clears ``offlineReason``; going online, even
         when online already, also forgives the offers the caller let run out before."""
         if body.online:
@@ -174,11 +176,12 @@ _WAIT_FOR_ASSIGNMENT = (
 
 def awaiting_assignment(store: AbstractDocumentStore, driver_id: str) -> list[str]:
     """The deliveries whose offer the driver accepted and dispatch has not yet answered
-    (assigned to them, or withdrawn).
+    (assigned to them, or withdrawn), of orders not heard cancelled.
 
     A driver who went offline now would have dispatch withdraw the offer if it heard of
     the availability before the answer: the two events have different partition keys, so
-    nothing orders them.
+    nothing orders them. An order heard cancelled is over for the driver whichever dispatch
+    hears first: the offer withdrawn, or the delivery assigned to them and then cancelled.
     """
     accepted = store.query(
         OFFERS, [Where("driverId", "==", driver_id), Where("status", "==", "accepted")]
@@ -187,4 +190,5 @@ def awaiting_assignment(store: AbstractDocumentStore, driver_id: str) -> list[st
         offer.key
         for offer in accepted
         if (store.get(DELIVERIES, offer.key) or {}).get("driverId") != driver_id
+        and not cancelled(store, offer.data["orderId"])
     )

@@ -1,10 +1,12 @@
 """dispatch-control: a delivery no driver takes (every driver in reach declined it, or let its
 offers run out until driver-bff took them offline) waits, searching, with no retry loop: it is
-offered at once to a driver who becomes free and has not declined it, and ends when Order,
-whose no-driver deadline it is, cancels the order."""
+offered at once to a driver who becomes free and has not declined it, again to those who
+declined it once their cool-down has passed (:mod:`tests.delivery.test_dispatch_offer_again`),
+and ends when Order, whose no-driver deadline it is, cancels the order."""
 
 from __future__ import annotations
 
+from delivery.dispatch_control.records import DECLINE_COOL_DOWN_MS
 from order.lifecycle_control.deadlines import DRIVER_DEADLINE_MS as NO_DRIVER_DEADLINE
 from shared.topology import Topic
 from tests.delivery.conftest import FAR, MINUTE, NEAR, START, Delivery
@@ -22,11 +24,13 @@ def everyone_declined(delivery: Delivery) -> None:
     assert delivery.answer("d-o-1", "decline", "eve").status_code == 200
 
 
-def test_a_delivery_everyone_declined_waits_untouched_by_the_sweeps(delivery: Delivery) -> None:
+def test_a_delivery_everyone_declined_waits_untouched_by_the_sweeps_until_the_cool_down(
+    delivery: Delivery,
+) -> None:
     everyone_declined(delivery)
     waiting, announced = delivery.delivery("o-1"), len(bus_types(delivery))
 
-    delivery.system.advance(NO_DRIVER_DEADLINE)
+    delivery.system.advance(DECLINE_COOL_DOWN_MS - 1)
 
     assert delivery.delivery("o-1") == waiting  # not rewritten: no nudge, no offer
     assert waiting["status"] == "searching"
@@ -38,13 +42,13 @@ def test_a_driver_who_comes_online_is_offered_what_everyone_else_declined_at_onc
     delivery: Delivery,
 ) -> None:
     everyone_declined(delivery)
-    delivery.system.advance(10 * MINUTE)
+    delivery.system.advance(5 * MINUTE)
 
     delivery.driver("fay", at=FAR)
 
     assert delivery.delivery("o-1")["offer"] == {
         "driverId": "fay",
-        "expiresAt": START + 12 * MINUTE,
+        "expiresAt": START + 7 * MINUTE,
     }
     assert [o["deliveryId"] for o in delivery.offers("fay")] == ["d-o-1"]
 

@@ -92,7 +92,7 @@ def test_a_free_driver_reads_only_the_deliveries_waiting_near_them(
     searching(store, "d-berlin", BERLIN, START + 100)
     read = reads(monkeypatch, store)
 
-    nudge_searching(store, "c-1", [driver("dan", BERLIN)])
+    nudge_searching(store, "c-1", [driver("dan", BERLIN)], now_ms=START)
 
     assert nudged(store) == {"d-berlin": "c-1"}
     assert read == ["d-berlin"]
@@ -117,7 +117,7 @@ def test_each_driver_nudges_the_longest_waiting_delivery_in_reach_they_did_not_d
     read = reads(monkeypatch, store)
 
     drivers = [driver("dan", BERLIN), driver("nowhere", None), driver("eve", BERLIN)]
-    nudge_searching(store, "c-1", [*drivers, driver("max", MUNICH)], skip="d-skipped")
+    nudge_searching(store, "c-1", [*drivers, driver("max", MUNICH)], skip="d-skipped", now_ms=START)
 
     assert nudged(store) == {"d-edge": "c-1", "d-next-a": "c-1", "d-munich": "c-1"}
     assert "d-beyond" in read  # its block is around dan's, though the cell is out of reach

@@ -29,7 +29,7 @@ def test_a_delivery_assigned_after_the_nudge_read_it_is_left_as_it_is(
 
     monkeypatch.setattr(store, "query", assigned_meanwhile)
 
-    nudge_searching(store, "c-1", [driver("dan", BERLIN)])
+    nudge_searching(store, "c-1", [driver("dan", BERLIN)], now_ms=START)
 
     assert nudged(store) == {}
     stored = store.get(DELIVERIES, "d-1")
