@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import flask
 import pytest
 
-from customer.topology import APP, TOPOLOGY
+from customer.topology import APP
 from delivery.contracts import DeliveryStatusChanged
 from order.contracts import OrderStatusChangedV2
 from restaurant.contracts import MenuUpdated, RestaurantUpdated
@@ -20,9 +20,7 @@ from shared.clock import ManualClock
 from shared.contracts import Contract
 from shared.envelope import Envelope, new_event
 from shared.http import WsgiTransport
-from shared.hub.message import Message, from_message
-from shared.runtime.embedded import EmbeddedSystem
-from shared.stores import InMemoryDocumentStore
+from shared.runtime.standalone import StandaloneSubsystem
 from shared.topology import Topic
 
 if TYPE_CHECKING:
@@ -181,35 +179,23 @@ class FakeProcessor:
         return self._once(answer)
 
 
-class Customer:
+class Customer(StandaloneSubsystem):
     """The subsystem running standalone, with what tests need to drive and observe it."""
 
     def __init__(self, key: Path, issuer: LocalIssuer) -> None:
-        self.issuer = issuer
-        self.clock = ManualClock(START)
-        self.processor = FakeProcessor(self.clock)
-        self.system = EmbeddedSystem(
-            [APP],
-            standalone=True,
-            clock=self.clock,
+        clock = ManualClock(START)
+        self.processor = FakeProcessor(clock)
+        super().__init__(
+            APP,
+            clock=clock,
             settings={
-                "DEV_KEY": str(key),
                 "PAYMENT_PROCESSOR_URL": PAYMENTS_URL,
                 "PAYMENT_PROCESSOR_KEY": PAYMENTS_KEY,
             },
             transports={PAYMENTS_URL: WsgiTransport(self.processor.app)},
+            dev_key=key,
+            issuer=issuer,
         )
-        self.messages: dict[str, list[Message]] = {Topic.BUS: [], Topic.EXTERNAL: []}
-        self.system.hub.observers.append(self._observe)
-
-    def _observe(self, project: str, topic: str, message: Message) -> None:
-        if project == "customer" and topic in self.messages:
-            self.messages[topic].append(message)
-
-    @property
-    def store(self) -> InMemoryDocumentStore:
-        """The subsystem's document store."""
-        return self.system.stores["customer"]
 
     def doc(self, collection: str, key: str) -> dict[str, Any]:
         """A stored document that must exist."""
@@ -217,14 +203,9 @@ class Customer:
         assert doc is not None, f"no {collection}/{key}"
         return doc
 
-    def events(self, event_type: str, topic: str = Topic.BUS) -> list[Envelope]:
+    def events(self, event_type: str, topic: Topic = Topic.BUS) -> list[Envelope]:
         """What the subsystem published of ``event_type`` on ``topic``."""
-        found = [from_message(m) for m in self.messages[topic]]
-        return [e for e in found if e.type == event_type]
-
-    def faults(self) -> list[dict[str, Any]]:
-        """The faults the subsystem recorded."""
-        return self.system.faults("customer")
+        return self.events_on(topic, event_type)
 
     # -- time passing while events wait for redelivery --------------------------------
 
@@ -259,16 +240,11 @@ class Customer:
 
     def client(self, service: str) -> FlaskClient:
         """A test client of ``service``'s API."""
-        [target] = [fn.target(s) for s, fn in TOPOLOGY.endpoints() if s.name == service]
-        app: flask.Flask = self.system.serve("customer", target)
-        return app.test_client()
+        return self.api(service)
 
     def headers(self, subject: str | None = "alice", actor: Actor = "customer") -> dict[str, str]:
         """Bearer headers for ``actor:subject`` (none for ``subject=None``)."""
-        if subject is None:
-            return {}
-        token = self.issuer.mint(Principal(actor, subject))
-        return {"Authorization": f"Bearer {token}"}
+        return {} if subject is None else self.bearer(Principal(actor, subject))
 
     def call(
         self,
@@ -313,9 +289,8 @@ class Customer:
         return event
 
     def inject(self, producer: str, event: Envelope) -> None:
-        """Put ``event`` on ``producer``'s external topic and deliver everything."""
-        self.system.inject(producer, Topic.EXTERNAL, event)
-        self.system.run_until_quiet()
+        """Publish ``event`` as ``producer`` does (:meth:`send`) and deliver everything."""
+        self.send(producer, event)
 
     def restaurant(self, restaurant_id: str = "r-1", **changes: Any) -> Envelope:
         """Restaurant publishes a restaurant's profile."""

@@ -12,16 +12,14 @@ import pytest
 from delivery.dispatch_control.drivers import FOLLOW_EVERY_MS
 from delivery.events import offer_id_of
 from delivery.topology import APP, TOPOLOGY
-from shared.auth import Actor, LocalIssuer, Principal
+from shared.auth import Actor, Principal
 from shared.clock import ManualClock
 from shared.envelope import Envelope, new_event
 from shared.exceptions import PublishError
 from shared.http import WsgiTransport
-from shared.hub.message import Message, from_message
 from shared.runtime import consumer
-from shared.runtime.embedded import EmbeddedSystem
 from shared.runtime.outcome import Outcome
-from shared.stores import InMemoryDocumentStore
+from shared.runtime.standalone import StandaloneSubsystem
 from shared.topology import Topic
 
 if TYPE_CHECKING:
@@ -111,46 +109,31 @@ class PushFake:
         return [m for m in self.messages.values() if m["to"] == {"kind": kind, "id": recipient}]
 
 
-class Delivery:
+class Delivery(StandaloneSubsystem):
     """The subsystem running standalone, with what tests need to drive and observe it."""
 
     def __init__(self, tmp_path: Path, push: PushFake, push_key: str = PUSH_KEY) -> None:
-        key = tmp_path / "key.pem"
-        self.issuer = LocalIssuer.from_file(key)
-        self.clock = ManualClock(START)
         self.push = push
-        self.system = EmbeddedSystem(
-            [APP],
-            standalone=True,
-            clock=self.clock,
-            settings={
-                "DEV_KEY": str(key),
-                "PUSH_PROVIDER_URL": PUSH_URL,
-                "PUSH_PROVIDER_KEY": push_key,
-            },
+        super().__init__(
+            APP,
+            clock=ManualClock(START),
+            settings={"PUSH_PROVIDER_URL": PUSH_URL, "PUSH_PROVIDER_KEY": push_key},
             transports={PUSH_URL: WsgiTransport(push.app)},
+            dev_key=tmp_path / "key.pem",
         )
-        self.events: dict[str, list[Envelope]] = {Topic.BUS: [], Topic.EXTERNAL: []}
-        self.system.hub.observers.append(self._observe)
-        [(service, endpoint)] = TOPOLOGY.endpoints()
-        app = self.system.serve("delivery", endpoint.target(service))
-        self.client: FlaskClient = app.test_client()
-
-    def _observe(self, project: str, topic: str, message: Message) -> None:
-        if project == "delivery" and topic in self.events:
-            self.events[topic].append(from_message(message))
+        [(service, _)] = TOPOLOGY.endpoints()
+        self.client: FlaskClient = self.api(service.name)
 
     @property
-    def store(self) -> InMemoryDocumentStore:
-        """The subsystem's document store."""
-        return self.system.stores["delivery"]
+    def events(self) -> dict[Topic, list[Envelope]]:
+        """The events published on the bus and the external topic."""
+        return {topic: self.events_on(topic) for topic in (Topic.BUS, Topic.EXTERNAL)}
 
     # -- driving it ----------------------------------------------------------------------
 
     def headers(self, driver: str, actor: Actor = "driver") -> dict[str, str]:
         """The Authorization header of ``driver`` (or of someone acting as ``actor``)."""
-        token = self.issuer.mint(Principal(actor, driver))
-        return {"Authorization": f"Bearer {token}"}
+        return self.bearer(Principal(actor, driver))
 
     def call(self, method: str, path: str, driver: str, body: Any = None) -> TestResponse:
         """Call the driver API as ``driver``, then deliver whatever it set off."""
@@ -193,9 +176,7 @@ class Delivery:
 
     def inject(self, event: Envelope, producer: str = "delivery") -> None:
         """Publish ``event`` (on the producer's external topic, or on our bus) and deliver."""
-        topic = Topic.BUS if producer == "delivery" else Topic.EXTERNAL
-        self.system.inject(producer, topic, event)
-        self.system.run_until_quiet()
+        self.send(producer, event)
 
     # -- observing it --------------------------------------------------------------------
 
@@ -218,29 +199,22 @@ class Delivery:
         :meth:`revisions`)."""
         return [
             {k: v for k, v in e.body.items() if k != "revision"}
-            for e in self.events[Topic.BUS]
-            if e.type == event_type
+            for e in self.events_on(Topic.BUS, event_type)
         ]
 
     def revisions(self, event_type: str) -> list[tuple[str, int]]:
         """The ``revision`` of each internal event of one type, in publication order."""
         return [
             (e.body["revision"][0], e.body["revision"][1])
-            for e in self.events[Topic.BUS]
-            if e.type == event_type
+            for e in self.events_on(Topic.BUS, event_type)
         ]
 
     def statuses(self) -> list[tuple[str, str]]:
         """(status, driver) of each published ``delivery.delivery-status-changed``."""
         return [
             (e.body["status"], e.body["driver"]["id"])
-            for e in self.events[Topic.EXTERNAL]
-            if e.type == "delivery.delivery-status-changed"
+            for e in self.events_on(Topic.EXTERNAL, "delivery.delivery-status-changed")
         ]
-
-    def faults(self) -> list[dict[str, Any]]:
-        """The faults the subsystem recorded."""
-        return self.system.faults("delivery")
 
 
 @pytest.fixture

@@ -14,14 +14,11 @@ from order.topology import APP
 from shared.clock import ManualClock
 from shared.envelope import Envelope, new_event
 from shared.http import WsgiTransport
-from shared.hub.message import Message, from_message
-from shared.runtime.embedded import EmbeddedSystem
+from shared.runtime.standalone import StandaloneSubsystem
 from shared.topology import Topic
 
 if TYPE_CHECKING:
     from flask.testing import FlaskClient
-
-    from shared.stores import InMemoryDocumentStore
 
 START = 1_767_225_600_000
 MINUTE = 60_000
@@ -96,39 +93,21 @@ class FakePos:
         return {"orderId": order_id, "status": "cancelled"}, 200
 
 
-class OrderSystem:
+class OrderSystem(StandaloneSubsystem):
     """The subsystem running standalone, with what tests need to drive and observe it."""
 
     def __init__(self, pos: FakePos) -> None:
-        self.clock = ManualClock(START)
-        self.system = EmbeddedSystem(
-            [APP],
-            standalone=True,
-            clock=self.clock,
+        super().__init__(
+            APP,
+            clock=ManualClock(START),
             settings=SETTINGS,
             transports={"http://pos.test": WsgiTransport(pos.app)},
         )
-        self.events: dict[str, list[Envelope]] = {Topic.BUS: [], Topic.EXTERNAL: []}
-        self.system.hub.observers.append(self._observe)
-
-    def _observe(self, project: str, topic: str, message: Message) -> None:
-        if project == "order" and topic in self.events:
-            self.events[topic].append(from_message(message))
 
     @property
-    def store(self) -> InMemoryDocumentStore:
-        """The subsystem's document store."""
-        return self.system.stores["order"]
-
-    def send(self, producer: str, *events: Envelope) -> None:
-        """Publish ``events`` on ``producer``'s external topic and deliver everything."""
-        for event in events:
-            self.system.inject(producer, Topic.EXTERNAL, event)
-        self.system.run_until_quiet()
-
-    def advance(self, minutes: float) -> None:
-        """Let time pass, ticking the schedules every minute."""
-        self.system.advance(int(minutes * MINUTE))
+    def events(self) -> dict[Topic, list[Envelope]]:
+        """The events published on the bus and the external topic."""
+        return {topic: self.events_on(topic) for topic in (Topic.BUS, Topic.EXTERNAL)}
 
     def order(self, order_id: str = "o-1") -> dict[str, Any]:
         """The folded state of an order, which must exist."""
@@ -138,13 +117,13 @@ class OrderSystem:
 
     def internal(self, type: str) -> list[Envelope]:
         """The internal events of ``type`` published on the bus."""
-        return [e for e in self.events[Topic.BUS] if e.type == type]
+        return self.events_on(Topic.BUS, type)
 
     def published(self, order_id: str = "o-1", version: int = 1) -> list[Envelope]:
         """The ``order.order-status-changed`` events (of one major version) for an order."""
         return [
             e
-            for e in self.events[Topic.EXTERNAL]
+            for e in self.events_on(Topic.EXTERNAL)
             if e.partition_key == order_id and e.tags.get("schemaVersion") == str(version)
         ]
 
@@ -154,12 +133,7 @@ class OrderSystem:
 
     def webhook(self) -> FlaskClient:
         """A test client of the pos-esg webhook."""
-        app: flask.Flask = self.system.serve("order", "pos_esg_webhook")
-        return app.test_client()
-
-    def faults(self) -> list[dict[str, Any]]:
-        """The faults the subsystem recorded."""
-        return self.system.faults("order")
+        return self.api("pos-esg")
 
     # -- the sister subsystems' events ---------------------------------------------------
 

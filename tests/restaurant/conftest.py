@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from restaurant.topology import APP
-from shared.auth import LocalIssuer, Principal
+from shared.auth import Principal
 from shared.clock import ManualClock
 from shared.envelope import Envelope, new_event
-from shared.hub.message import Message, from_message
-from shared.runtime.embedded import EmbeddedSystem
-from shared.stores import InMemoryDocumentStore
+from shared.runtime.standalone import StandaloneSubsystem
 from shared.topology import Topic
 
 if TYPE_CHECKING:
-    import flask
+    from pathlib import Path
+
     from flask.testing import FlaskClient
 
 START = 1_767_225_600_000
@@ -59,48 +57,32 @@ MENU_ITEMS: list[dict[str, Any]] = [
 ]
 
 
-class Restaurant:
+class Restaurant(StandaloneSubsystem):
     """The subsystem running standalone, with what tests need to drive and observe it."""
 
     def __init__(self, tmp_path: Path) -> None:
-        key = tmp_path / "key.pem"
-        self.issuer = LocalIssuer.from_file(key)
-        self.clock = ManualClock(START)
-        self.system = EmbeddedSystem(
-            [APP], standalone=True, clock=self.clock, settings={"DEV_KEY": str(key)}
-        )
-        self.events: dict[str, list[Envelope]] = {Topic.BUS: [], Topic.EXTERNAL: []}
-        self.system.hub.observers.append(self._observe)
-
-    def _observe(self, project: str, topic: str, message: Message) -> None:
-        if project == "restaurant" and topic in self.events:
-            self.events[topic].append(from_message(message))
+        super().__init__(APP, clock=ManualClock(START), dev_key=tmp_path / "key.pem")
 
     @property
-    def store(self) -> InMemoryDocumentStore:
-        """The subsystem's document store."""
-        return self.system.stores["restaurant"]
+    def events(self) -> dict[Topic, list[Envelope]]:
+        """The events published on the bus and the external topic."""
+        return {topic: self.events_on(topic) for topic in (Topic.BUS, Topic.EXTERNAL)}
 
     def client(self, service: str) -> FlaskClient:
         """A test client of ``service``'s API endpoint."""
-        app: flask.Flask = self.system.serve("restaurant", f"{service}_api".replace("-", "_"))
-        return app.test_client()
+        return self.api(service)
 
     def staff(self, restaurant: str = "r-1") -> dict[str, str]:
         """Headers of a staff member of ``restaurant``."""
         return self.bearer(Principal("staff", f"sam-{restaurant}", restaurant))
 
-    def bearer(self, principal: Principal) -> dict[str, str]:
-        """Headers carrying a token for ``principal``."""
-        return {"Authorization": "Bearer " + self.issuer.mint(principal)}
-
     def bus(self, *types: str) -> list[Envelope]:
         """Internal events published so far, of the given types."""
-        return [e for e in self.events[Topic.BUS] if e.type in types]
+        return self.events_on(Topic.BUS, *types)
 
     def external(self, *types: str) -> list[Envelope]:
         """External events published so far, of the given types."""
-        return [e for e in self.events[Topic.EXTERNAL] if e.type in types]
+        return self.events_on(Topic.EXTERNAL, *types)
 
     def open_restaurant(self, restaurant: str = "r-1", **changes: Any) -> None:
         """Save a profile through the API and deliver what follows."""
@@ -160,9 +142,7 @@ class Restaurant:
 
     def receive(self, *events: Envelope) -> None:
         """Deliver events on the Order subsystem's external topic, and what follows."""
-        for event in events:
-            self.system.inject("order", Topic.EXTERNAL, event)
-        self.system.run_until_quiet()
+        self.send("order", *events)
 
     def emit_internal(
         self,
@@ -175,8 +155,7 @@ class Restaurant:
         """Publish an internal event on the subsystem's own bus, and deliver what follows."""
         when = self.clock.now_ms() if timestamp is None else timestamp
         event = new_event(type, entity, body, partition_key=key, timestamp=when)
-        self.system.inject("restaurant", Topic.BUS, event)
-        self.system.run_until_quiet()
+        self.send("restaurant", event)
         return event
 
 
