@@ -16,6 +16,11 @@ MAX_BACKOFF_S = 600
 MIN_ACK_DEADLINE_S = 10
 MAX_ACK_DEADLINE_S = 600
 """A subscription's ack deadline is 10 to 600 s."""
+MIN_RETENTION_S = 600
+MAX_RETENTION_S = 31 * 86_400
+DEFAULT_RETENTION_S = 7 * 86_400
+"""A subscription keeps an unacknowledged message 10 minutes to 31 days after it was
+published (``message_retention_duration``), 7 days unless told otherwise, then deletes it."""
 
 
 def delivery_problems(
@@ -24,11 +29,13 @@ def delivery_problems(
     min_backoff_s: float,
     max_backoff_s: float,
     ack_deadline_s: float | None,
+    retention_s: float | None = None,
 ) -> list[str]:
     """What Pub/Sub would refuse in these settings; empty if nothing.
 
     ``max_attempts`` ``None`` is a subscription without a dead-letter policy and
-    ``ack_deadline_s`` ``None`` one whose deliveries have no deadline.
+    ``ack_deadline_s`` ``None`` one whose deliveries have no deadline; ``retention_s``
+    ``None`` leaves the retention unchecked.
     """
     problems = []
     if max_attempts is not None and not (
@@ -49,5 +56,10 @@ def delivery_problems(
         problems.append(
             f"ack deadline must be {MIN_ACK_DEADLINE_S}-{MAX_ACK_DEADLINE_S} s, "
             f"got {ack_deadline_s:g} s"
+        )
+    if retention_s is not None and not MIN_RETENTION_S <= retention_s <= MAX_RETENTION_S:
+        problems.append(
+            f"message retention must be {MIN_RETENTION_S}-{MAX_RETENTION_S} s, "
+            f"got {retention_s:g} s"
         )
     return problems

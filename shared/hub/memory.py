@@ -11,6 +11,11 @@ on the emulator and on GCP:
   ordering key is delivered only after the previous one is acknowledged;
 * **dead letters**: after ``max_attempts`` the message goes to the subsystem's
   ``faults`` topic with the ``CloudPubSubDeadLetterSource*`` attributes;
+* **ack deadline**: a delivery not answered within the subscription's
+  ``ack_deadline_ms`` (a push request that timed out) is a failed attempt; its late
+  answer is ignored (see below);
+* **retention**: a message still unacknowledged ``retention_ms`` after it was
+  published is dropped, with a warning, as Pub/Sub deletes it;
 * **filters**: a subscription's rule is applied at publish time, as Pub/Sub
   does server-side (consumers check it again, as they must on the emulator);
 * **lake**: every message published on a ``bus`` topic is kept in the lake;
@@ -21,6 +26,20 @@ Two ways to run it: :meth:`InMemoryHub.run_until_quiet` delivers on the calling
 thread until nothing is left (deterministic; with a :class:`ManualClock`, backoff
 waits advance virtual time), and :meth:`InMemoryHub.start` delivers on a
 background thread in real time.
+
+How a delivery past its ack deadline is seen depends on the mode, as a Python thread
+cannot be stopped. Its elapsed time is the longer of the hub's clock and the wall
+clock (a :class:`ManualClock` stands still while a handler runs, a slow handler
+does not). In threaded mode a watch (every :data:`WATCH_INTERVAL_S`) expires the
+delivery at its deadline: the attempt is counted failed (backoff, then redelivery
+or, after the last attempt, the dead letter) and a new worker delivers on, the
+message again among them, while the old one finishes the handler and stops, its
+answer ignored: GCP's timed-out instance also runs on. On an ordered subscription
+only the expired message may come again meanwhile, never its key's next one.
+:meth:`InMemoryHub.run_until_quiet` delivers on the caller's thread, which a handler
+holds until it returns: the attempt then counts failed, its answer ignored, and it
+is redelivered after its backoff, never while it still runs (that would make the
+calling thread's runs, the demo's and tests', depend on timing).
 
 By default it delivers first in, first out, each message once: kinder than Google.
 With a :class:`~shared.hub.chaos.Chaos` it shuffles deliveries wherever Pub/Sub
@@ -45,7 +64,7 @@ from shared.clock import Clock, ManualClock
 from shared.exceptions import PublishError
 from shared.hub.base import AbstractPublisher
 from shared.hub.chaos import Chaos
-from shared.hub.limits import delivery_problems
+from shared.hub.limits import DEFAULT_RETENTION_S, delivery_problems
 from shared.hub.message import Message, check_publishable, dead_lettered
 from shared.runtime.outcome import Outcome
 from shared.topology.model import Topic
@@ -64,11 +83,16 @@ STOP_TIMEOUT_S = 10.0
 """How long :meth:`InMemoryHub.stop` waits for the delivery in progress to return."""
 _NO_KEY = "\x00"
 """What the queue keys of messages delivered in no particular order start with."""
+WATCH_INTERVAL_S = 0.5
+"""How often threaded mode looks for deliveries past their ack deadline: an ack deadline
+is 10 s at least, so one is expired at most 5% late."""
 
 
 @dataclass
 class _Pending:
     item: Any
+    since_ms: int
+    """When it was published (queued), by the hub's clock: its retention counts from here."""
     attempts: int = 0
 
 
@@ -87,8 +111,11 @@ class Subscription:
     min_backoff_ms: int = 1_000
     max_backoff_ms: int = 60_000
     ack_deadline_ms: int | None = None
-    """A delivery that answers later than this (by the hub's clock) counts as failed and is
-    redelivered, as Pub/Sub does when a push endpoint answers after the ack deadline."""
+    """A delivery not answered within this counts as failed and is redelivered, its late
+    answer ignored, as Pub/Sub does when a push request times out; ``None``: no deadline."""
+    retention_ms: int = DEFAULT_RETENTION_S * 1000
+    """How long an unacknowledged message is kept after it was published (Pub/Sub's
+    ``message_retention_duration``, 7 days by default): an older one is dropped."""
     dead_letter: Callable[[Any, int], None] | None = None
     queues: dict[str, deque[_Pending]] = field(default_factory=dict, repr=False)
 
@@ -103,6 +130,7 @@ class Subscription:
             min_backoff_s=self.min_backoff_ms / 1000,
             max_backoff_s=self.max_backoff_ms / 1000,
             ack_deadline_s=None if self.ack_deadline_ms is None else self.ack_deadline_ms / 1000,
+            retention_s=self.retention_ms / 1000,
         )
         if problems:
             raise ValueError(f"subscription {self.name}: {'; '.join(problems)}, as on Pub/Sub")
@@ -110,6 +138,29 @@ class Subscription:
     def backoff_ms(self, attempt: int) -> int:
         """Exponential backoff after ``attempt`` failed deliveries, capped."""
         return int(min(self.max_backoff_ms, self.min_backoff_ms * 2 ** (attempt - 1)))
+
+
+@dataclass(eq=False)
+class _Attempt:
+    """One delivery in progress, which an ack-deadline watch may expire before it returns."""
+
+    sub: Subscription
+    key: str
+    pending: _Pending
+    sent_ms: int
+    began: float
+    """When it was sent, by :func:`time.perf_counter`."""
+    worker: threading.Event | None
+    """The stop signal of the worker thread making it; ``None`` on the caller's thread."""
+    expired: bool = False
+
+    def overdue_ms(self, now_ms: int) -> int:
+        """How far past its ack deadline it is (positive) by the hub's clock or the wall
+        clock, whichever has moved more; never positive without a deadline."""
+        if self.sub.ack_deadline_ms is None:
+            return 0
+        elapsed_ms = max(now_ms - self.sent_ms, (time.perf_counter() - self.began) * 1000)
+        return int(elapsed_ms) - self.sub.ack_deadline_ms
 
 
 class InMemoryHub:
@@ -142,6 +193,11 @@ class InMemoryHub:
         self._worker: threading.Thread | None = None
         self._stopping = threading.Event()
         """The running worker's signal to stop; each worker has its own."""
+        self._watched: set[_Attempt] = set()
+        """The workers' deliveries in progress that have an ack deadline."""
+        self._watch: threading.Thread | None = None
+        self._unwatch = threading.Event()
+        """The running watch's signal to stop."""
         self.delivered = 0
         self.observers: list[Callable[[str, str, Message], None]] = []
         """Called with (project, topic, message) for every message published."""
@@ -189,7 +245,7 @@ class InMemoryHub:
                         observe(project, topic, stored)
                     for sub in subscriptions:
                         if sub.rule is None or sub.rule.matches(stored.attributes):
-                            self._enqueue(sub, stored, stored.ordering_key)
+                            self._enqueue(sub, stored, stored.ordering_key, now)
                     if topic == Topic.BUS and self._lake is not None:
                         buffer = self._lake_buffer.setdefault((project, topic), [])
                         buffer.append((now, stored.data))
@@ -205,17 +261,17 @@ class InMemoryHub:
     def enqueue(self, sub: Subscription, item: Any, key: str = "") -> None:
         """Queue ``item`` for delivery to ``sub``; ``key`` orders items on ordered subscriptions."""
         with self._lock:
-            self._enqueue(sub, item, key)
+            self._enqueue(sub, item, key, self.clock.now_ms())
             self._cond.notify_all()
 
-    def _enqueue(self, sub: Subscription, item: Any, key: str) -> None:
+    def _enqueue(self, sub: Subscription, item: Any, key: str, now_ms: int) -> None:
         """:meth:`enqueue` for a caller that holds the lock and notifies when done."""
         if not (sub.ordered and key):
             key = f"{_NO_KEY}{next(self._seq)}"
         queue = sub.queues.get(key)
         if queue is None:
             queue = sub.queues[key] = deque()
-        queue.append(_Pending(item))
+        queue.append(_Pending(item, now_ms))
         if len(queue) == 1:
             self._ready.append((sub, key))
 
@@ -240,67 +296,135 @@ class InMemoryHub:
 
     # -- delivery ------------------------------------------------------------------------------
 
-    def _step(self) -> bool:
-        """Deliver one item if one is ready; False when none is."""
+    def _step(self, worker: threading.Event | None = None) -> bool:
+        """Deliver one item if one is ready; False when none is. ``worker`` is the stop
+        signal of the worker thread calling, whose deliveries the watch may expire."""
         with self._lock:
-            if not self._ready:
-                return False
-            if self.chaos is None:
-                sub, key = self._ready.popleft()
-            else:
-                sub, key = self.chaos.take(self._ready)
-            pending = sub.queues[key][0]
+            while True:
+                if not self._ready:
+                    return False
+                if self.chaos is None:
+                    sub, key = self._ready.popleft()
+                else:
+                    sub, key = self.chaos.take(self._ready)
+                pending = sub.queues[key][0]
+                now = self.clock.now_ms()
+                if now - pending.since_ms < sub.retention_ms:
+                    break
+                self._drop(sub, key, now)
             pending.attempts += 1
             self._in_flight += 1
+            attempt = _Attempt(sub, key, pending, now, time.perf_counter(), worker)
+            if worker is not None and sub.ack_deadline_ms is not None:
+                self._watched.add(attempt)
         # In flight until its answer is taken in: what it queues next (the key's next
         # message, a retry) is not queued yet, and the hub must not look idle meanwhile.
         try:
-            outcome = self._answer(sub, pending)
+            outcome = self._answer(attempt)
         except BaseException:  # e.g. KeyboardInterrupt: the item stays, ready for a redelivery
             with self._lock:
-                self._in_flight -= 1
-                self._ready.appendleft((sub, key))
-                self._cond.notify_all()
+                if not attempt.expired:
+                    self._watched.discard(attempt)
+                    self._in_flight -= 1
+                    self._ready.appendleft((sub, key))
+                    self._cond.notify_all()
             raise
         with self._lock:
-            self._in_flight -= 1
-            self.delivered += 1
-            handled = outcome is Outcome.ACK
-            if (
-                outcome is Outcome.RETRY
-                and sub.max_attempts is not None
-                and pending.attempts >= sub.max_attempts
-            ):
-                outcome = self._dead_letter(sub, pending)
-            if outcome is Outcome.RETRY:
-                due = self.clock.now_ms() + sub.backoff_ms(pending.attempts)
-                heapq.heappush(self._delayed, (due, next(self._seq), sub, key))
-            else:
-                queue = sub.queues[key]
-                queue.popleft()
-                if handled and self.chaos is not None:
-                    self._redeliver(sub, key, pending, queue)
-                if queue:
-                    self._ready.append((sub, key))
-                else:
-                    del sub.queues[key]
-            self._cond.notify_all()
+            if attempt.expired:  # already counted failed: Pub/Sub ignores a late ack
+                _log.warning(
+                    "%s answered %s after its ack deadline: ignored", sub.name, outcome.name
+                )
+                return True
+            self._watched.discard(attempt)
+            late_ms = attempt.overdue_ms(self.clock.now_ms())
+            if late_ms > 0:
+                _log.warning(
+                    "%s answered %d ms past its ack deadline (%d s): counted as failed, "
+                    "redelivering",
+                    sub.name,
+                    late_ms,
+                    _seconds(sub.ack_deadline_ms),
+                )
+                outcome = Outcome.RETRY
+            self._take_in(attempt, outcome)
         return True
 
-    def _answer(self, sub: Subscription, pending: _Pending) -> Outcome:
-        """Deliver ``pending`` once; its answer, a delivery that raised or answered after
-        the ack deadline counting as RETRY."""
-        began, sent_ms = time.perf_counter(), self.clock.now_ms()
+    def _take_in(self, attempt: _Attempt, outcome: Outcome) -> None:
+        """Act on ``attempt``'s answer (the caller holds the lock): acknowledge the item, or
+        queue its redelivery, or forward it to the dead-letter topic after the last attempt."""
+        sub, key, pending = attempt.sub, attempt.key, attempt.pending
+        self._in_flight -= 1
+        self.delivered += 1
+        handled = outcome is Outcome.ACK
+        if (
+            outcome is Outcome.RETRY
+            and sub.max_attempts is not None
+            and pending.attempts >= sub.max_attempts
+        ):
+            outcome = self._dead_letter(sub, pending)
+        if outcome is Outcome.RETRY:
+            due = self.clock.now_ms() + sub.backoff_ms(pending.attempts)
+            heapq.heappush(self._delayed, (due, next(self._seq), sub, key))
+        else:
+            queue = sub.queues[key]
+            queue.popleft()
+            if handled and self.chaos is not None:
+                self._redeliver(sub, key, pending, queue)
+            self._move_on(sub, key, queue)
+        self._cond.notify_all()
+
+    def _move_on(self, sub: Subscription, key: str, queue: deque[_Pending]) -> None:
+        """After its head left ``queue``: its next item is ready, or the queue goes."""
+        if queue:
+            self._ready.append((sub, key))
+        else:
+            del sub.queues[key]
+
+    def _drop(self, sub: Subscription, key: str, now_ms: int) -> None:
+        """Drop the head of ``key``'s queue, older than ``sub``'s retention, as Pub/Sub does."""
+        queue = sub.queues[key]
+        pending = queue.popleft()
+        _log.warning(
+            "%s dropped %s, unacknowledged %d s after it was published: past the "
+            "subscription's message retention (%d s), as Pub/Sub deletes it",
+            sub.name,
+            _named(pending.item),
+            (now_ms - pending.since_ms) // 1000,
+            _seconds(sub.retention_ms),
+        )
+        self._move_on(sub, key, queue)
+
+    def _expire_overdue(self) -> None:
+        """Count as failed every worker's delivery past its ack deadline, as Pub/Sub counts a
+        push request that timed out, and let a new worker deliver on if one is held."""
+        with self._lock:
+            now = self.clock.now_ms()
+            for attempt in [a for a in self._watched if a.overdue_ms(now) > 0]:
+                self._watched.discard(attempt)
+                attempt.expired = True
+                _log.warning(
+                    "%s has not answered %s within its ack deadline (%d s): counted as "
+                    "failed and redelivered; the handler still runs and its answer will be "
+                    "ignored",
+                    attempt.sub.name,
+                    _named(attempt.pending.item),
+                    _seconds(attempt.sub.ack_deadline_ms),
+                )
+                self._take_in(attempt, Outcome.RETRY)
+                if attempt.worker is self._stopping and not self._stopping.is_set():
+                    self._stopping.set()  # the held worker stops once its handler returns
+                    self._worker = None
+                    self._start_worker()
+
+    def _answer(self, attempt: _Attempt) -> Outcome:
+        """Make ``attempt``; its answer, a delivery that raised counting as RETRY."""
+        sub, pending = attempt.sub, attempt.pending
         try:
             outcome = sub.deliver(pending.item, _reported_attempt(sub, pending))
         except Exception:
             _log.exception("delivery to %s raised; will redeliver", sub.name)
             outcome = Outcome.RETRY
-        self._observe_delivery(sub.name, time.perf_counter() - began)
-        late_ms = self.clock.now_ms() - sent_ms
-        if sub.ack_deadline_ms is not None and late_ms > sub.ack_deadline_ms:
-            _log.warning("%s answered after %d ms, past its ack deadline", sub.name, late_ms)
-            outcome = Outcome.RETRY
+        self._observe_delivery(sub.name, time.perf_counter() - attempt.began)
         return outcome
 
     def _redeliver(
@@ -381,15 +505,28 @@ class InMemoryHub:
     # -- threaded mode ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Deliver on a background thread until :meth:`stop`."""
+        """Deliver on a background thread until :meth:`stop`, and watch its deliveries'
+        ack deadlines on another."""
         with self._cond:
             if self._worker is not None:
                 return
-            self._stopping = threading.Event()
-            self._worker = threading.Thread(
-                target=self._work, args=(self._stopping,), name="in-memory-hub", daemon=True
+            self._start_worker()
+            self._unwatch = threading.Event()
+            self._watch = threading.Thread(
+                target=self._watch_deadlines,
+                args=(self._unwatch,),
+                name="in-memory-hub-deadlines",
+                daemon=True,
             )
-            self._worker.start()
+            self._watch.start()
+
+    def _start_worker(self) -> None:
+        """Start a worker thread (the caller holds the lock)."""
+        self._stopping = threading.Event()
+        self._worker = threading.Thread(
+            target=self._work, args=(self._stopping,), name="in-memory-hub", daemon=True
+        )
+        self._worker.start()
 
     def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> bool:
         """Stop the background thread and flush the lake; False if a delivery still runs.
@@ -398,11 +535,17 @@ class InMemoryHub:
         keeps it past ``timeout_s``: this then logs the fact and returns False rather
         than hang too, and the thread (a daemon) ends when the handler returns, its
         answer taken in, delivering nothing more; :meth:`start` may start another.
+        A handler already past its ack deadline is not waited for: its delivery was
+        counted failed, and its thread ends as this one would, its answer ignored.
         """
         with self._cond:
             worker, self._worker = self._worker, None
+            watch, self._watch = self._watch, None
             self._stopping.set()
+            self._unwatch.set()
             self._cond.notify_all()
+        if watch is not None:
+            watch.join()
         stopped = True
         if worker is not None:
             worker.join(timeout_s)
@@ -429,7 +572,26 @@ class InMemoryHub:
                     self._release_due()
                 if stopping.is_set():
                     return
-            self._step()
+            self._step(stopping)
+
+    def _watch_deadlines(self, unwatch: threading.Event) -> None:
+        while not unwatch.wait(WATCH_INTERVAL_S):
+            self._expire_overdue()
+
+
+def _seconds(ms: int | None) -> int:
+    return 0 if ms is None else ms // 1000
+
+
+def _named(item: Any) -> str:
+    """``item`` as a log names it: a message by its id, a document change by its document."""
+    message_id = getattr(item, "message_id", None)
+    if message_id:
+        return f"message {message_id}"
+    collection, key = getattr(item, "collection", None), getattr(item, "key", None)
+    if collection is not None and key is not None:
+        return f"the change of {collection}/{key}"
+    return type(item).__name__
 
 
 def _reported_attempt(sub: Subscription, pending: _Pending) -> int:

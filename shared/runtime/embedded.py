@@ -27,6 +27,7 @@ from shared import ids
 from shared.clock import Clock, ManualClock, SystemClock
 from shared.exceptions import TopologyError
 from shared.hub.chaos import Chaos
+from shared.hub.limits import MAX_RETENTION_S
 from shared.hub.memory import InMemoryHub, Subscription, dead_letter_to
 from shared.hub.message import to_message
 from shared.runtime.app import Infrastructure, SubsystemApp
@@ -52,6 +53,9 @@ if TYPE_CHECKING:
     from shared.lake.base import AbstractLake
 
 FAULT_RECORDER = "fault-recorder"
+FUNCTION_TIMEOUT_MS = 60_000
+"""The request timeout Terraform gives a function no channel feeds (a trigger) and the fault
+recorder's ack deadline: a run not answered within it counts as failed, as on GCP."""
 
 
 class EmbeddedSystem:
@@ -151,6 +155,7 @@ class EmbeddedSystem:
                 max_attempts=TRIGGER_ATTEMPTS,
                 min_backoff_ms=TRIGGER_BACKOFF_S[0] * 1000,
                 max_backoff_ms=TRIGGER_BACKOFF_S[1] * 1000,
+                ack_deadline_ms=FUNCTION_TIMEOUT_MS,
                 dead_letter=_dead_letter_change(trigger_runtime),
             )
             store.watch_frozen(trigger.collection, _enqueue_change(self.hub, subscription))
@@ -173,6 +178,8 @@ class EmbeddedSystem:
                 max_attempts=None,
                 min_backoff_ms=RECORDER_BACKOFF_S[0] * 1000,
                 max_backoff_ms=RECORDER_BACKOFF_S[1] * 1000,
+                ack_deadline_ms=FUNCTION_TIMEOUT_MS,
+                retention_ms=MAX_RETENTION_S * 1000,  # Terraform's, without a dead-letter topic
             ),
         )
 

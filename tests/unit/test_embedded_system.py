@@ -10,7 +10,7 @@ from shared.clock import ManualClock
 from shared.envelope import new_event
 from shared.hub.message import Message, to_message
 from shared.lake.local import LocalDirectoryLake
-from shared.runtime.embedded import EmbeddedSystem
+from shared.runtime.embedded import FUNCTION_TIMEOUT_MS, EmbeddedSystem
 from shared.runtime.faults import resubmit
 from shared.sample import alpha, beta
 from shared.stores.idempotent import META
@@ -415,3 +415,23 @@ def test_an_injected_event_pubsub_would_refuse_is_refused_and_nothing_is_deliver
 
     system.run_until_quiet()
     assert delivered == []
+
+
+def test_a_trigger_run_past_its_function_timeout_counts_as_failed_and_runs_again(system):
+    # On GCP a trigger's function times out after 60 s (Terraform's timeout for a function
+    # no channel feeds) and Eventarc delivers the change again.
+    runs: list[str] = []
+
+    def first_trigger_run_takes_too_long(name: str, seconds: float) -> None:
+        if name.startswith("alpha/") and "trigger" in name:
+            runs.append(name)
+            if len(runs) == 1:
+                system.clock.advance(FUNCTION_TIMEOUT_MS + 1)
+
+    system.hub.delivery_observers.append(first_trigger_run_takes_too_long)
+    checkout(system, "c1")
+    system.run_until_quiet()
+    # the cart's two changes (checked out, then shipped), the first run twice
+    assert len(runs) == 3 and len(set(runs)) == 1
+    assert system.stores["alpha"].get("carts", "c1")["status"] == "shipped"
+    assert system.faults("alpha") == system.faults("beta") == []

@@ -16,6 +16,7 @@ import pytest
 from shared.clock import ManualClock
 from shared.envelope import new_event
 from shared.exceptions import StoreError
+from shared.hub.limits import MAX_RETENTION_S
 from shared.runtime.embedded import EmbeddedSystem
 from shared.runtime.faults import FAULTS_COLLECTION, RECORDER_BACKOFF_S
 from shared.sample import alpha, beta
@@ -104,4 +105,22 @@ def test_a_dead_letter_is_retried_past_any_attempt_limit_until_recorded(system, 
     gaps = [later - earlier for (_, earlier), (_, later) in pairwise(writes.attempts)]
     assert gaps[0] == RECORDER_BACKOFF_S[0] * 1000
     assert max(gaps) == gaps[-1] == RECORDER_BACKOFF_S[1] * 1000
+    assert system.hub.idle
+
+
+def test_a_fault_never_recorded_is_dropped_after_the_retention_terraform_gives(
+    system, monkeypatch, caplog
+):
+    # GIVEN alpha's store fails every fault write
+    writes = fault_writes_failing(monkeypatch, system, failures=1_000_000)
+    # WHEN an order breaks a business rule, which makes a fault
+    system.inject("alpha", Topic.BUS, checked_out("c1", ("forbidden",)))
+    system.run_until_quiet(max_deliveries=10_000)
+    # THEN the recorder tried for as long as its subscription keeps a message on GCP (31
+    # days: Terraform's retention without a dead-letter topic), then it was dropped
+    first, last = writes.attempts[0][1], writes.attempts[-1][1]
+    retention_ms, backoff_ms = MAX_RETENTION_S * 1000, RECORDER_BACKOFF_S[1] * 1000
+    assert retention_ms - backoff_ms <= last - first < retention_ms
+    assert "alpha/fault-recorder dropped message" in caplog.text
+    assert system.faults("alpha") == []
     assert system.hub.idle

@@ -1,0 +1,199 @@
+"""A delivery past its subscription's ack deadline is a failed attempt, as a push request
+that timed out is on Pub/Sub: redelivered (in threaded mode while the first still runs),
+counted, dead-lettered after the last attempt, its late answer ignored."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from shared.clock import ManualClock
+from shared.hub import memory
+from shared.hub.memory import InMemoryHub, Subscription
+from shared.hub.message import Message
+from shared.runtime.outcome import Outcome
+from shared.topology import Topic
+
+DEADLINE_MS = 10_000
+WAIT_S = 5.0
+HANG_S = 30.0
+"""How long a held handler waits to be released: longer than any test runs."""
+
+
+def msg(name: str, key: str = "") -> Message:
+    return Message(data=name.encode(), attributes={"type": "t"}, ordering_key=key)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def hub(clock: ManualClock) -> InMemoryHub:
+    hub = InMemoryHub(clock)
+    for topic in Topic:
+        hub.create_topic("p", topic)
+    return hub
+
+
+class Held:
+    """A handler whose first delivery of ``b"1"`` hangs until released, then answers
+    ``stale``; every other delivery is recorded and acknowledged."""
+
+    def __init__(self, stale: Outcome) -> None:
+        self.stale = stale
+        self.entered, self.release = threading.Event(), threading.Event()
+        self.returned = threading.Event()
+        self.seen: list[tuple[bytes, int]] = []
+        self._lock = threading.Lock()
+
+    def __call__(self, message: Message, attempt: int) -> Outcome:
+        with self._lock:
+            self.seen.append((message.data, attempt))
+            first = message.data == b"1" and attempt == 1
+        if not first:
+            return Outcome.ACK
+        self.entered.set()
+        self.release.wait(HANG_S)
+        self.returned.set()
+        return self.stale
+
+    def wait_for(self, count: int) -> list[tuple[bytes, int]]:
+        deadline = time.monotonic() + WAIT_S
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.seen) >= count:
+                    return list(self.seen)
+            time.sleep(0.005)
+        pytest.fail(f"expected {count} deliveries, got {self.seen}")
+
+
+@pytest.fixture
+def threaded(hub: InMemoryHub, monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemoryHub]:
+    monkeypatch.setattr(memory, "WATCH_INTERVAL_S", 0.01)
+    yield hub
+    hub.stop(timeout_s=WAIT_S)
+
+
+@pytest.mark.parametrize("stale", [Outcome.ACK, Outcome.RETRY])
+def test_a_hung_delivery_is_redelivered_at_its_deadline_while_it_still_runs(
+    threaded: InMemoryHub, clock: ManualClock, stale: Outcome, caplog: pytest.LogCaptureFixture
+) -> None:
+    held = Held(stale)
+    threaded.subscribe(
+        "p",
+        "bus",
+        Subscription(
+            "s",
+            held,
+            max_attempts=5,
+            dead_letter=lambda item, attempts: None,
+            min_backoff_ms=0,
+            ack_deadline_ms=DEADLINE_MS,
+        ),
+    )
+    threaded.start()
+    try:
+        hold_and_expire(threaded, clock, held, caplog)
+    finally:
+        held.release.set()
+
+
+def hold_and_expire(
+    threaded: InMemoryHub, clock: ManualClock, held: Held, caplog: pytest.LogCaptureFixture
+) -> None:
+    threaded.publish("p", "bus", [msg("1", "k"), msg("2", "k"), msg("3", "other")])
+    assert held.entered.wait(WAIT_S)
+    assert not threaded.wait_until_idle(0.05)  # the hub delivers one at a time: it waits
+
+    clock.advance(DEADLINE_MS + 1)
+
+    # A new worker delivers on, the expired message again while its first attempt still
+    # runs, and only after it the key's next message.
+    assert held.wait_for(4) == [(b"1", 1), (b"3", 1), (b"1", 2), (b"2", 1)]
+    assert threaded.wait_until_idle(WAIT_S)
+    assert not held.returned.is_set()
+    assert "s has not answered message 1 within its ack deadline (10 s)" in caplog.text
+
+    held.release.set()
+    assert held.returned.wait(WAIT_S)
+    ignored = f"s answered {held.stale.name} after its ack deadline: ignored"
+    deadline = time.monotonic() + WAIT_S
+    while ignored not in caplog.text:
+        assert time.monotonic() < deadline, caplog.text
+        time.sleep(0.005)
+
+    threaded.publish("p", "bus", [msg("4", "k")])  # the stale answer neither acknowledged
+    assert threaded.wait_until_idle(WAIT_S)  # the key's head nor asked for it again
+    assert held.seen == [(b"1", 1), (b"3", 1), (b"1", 2), (b"2", 1), (b"4", 1)]
+
+
+def test_an_expired_last_attempt_is_dead_lettered(
+    threaded: InMemoryHub, clock: ManualClock
+) -> None:
+    forwarded: list[tuple[bytes, int]] = []
+    entered = threading.Semaphore(0)
+    release = threading.Event()
+
+    def hang(message: Message, attempt: int) -> Outcome:
+        entered.release()
+        release.wait(HANG_S)
+        return Outcome.ACK
+
+    threaded.subscribe(
+        "p",
+        "bus",
+        Subscription(
+            "s",
+            hang,
+            max_attempts=5,
+            dead_letter=lambda item, attempts: forwarded.append((item.data, attempts)),
+            min_backoff_ms=0,
+            ack_deadline_ms=DEADLINE_MS,
+        ),
+    )
+    threaded.start()
+    try:
+        threaded.publish("p", "bus", [msg("1")])
+        for _ in range(5):
+            assert entered.acquire(timeout=WAIT_S)
+            clock.advance(DEADLINE_MS + 1)
+        assert threaded.wait_until_idle(WAIT_S)
+    finally:
+        release.set()
+    assert forwarded == [(b"1", 5)]
+
+
+def test_on_the_callers_thread_a_handler_slower_than_its_deadline_by_the_wall_clock_is_redelivered(
+    hub: InMemoryHub, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A manual clock stands still while a handler runs; the wall clock does not.
+    wall = [1000.0]
+    monkeypatch.setattr(memory, "time", type("Wall", (), {"perf_counter": lambda: wall[0]}))
+    attempts: list[int] = []
+
+    def slow_first(message: Message, attempt: int) -> Outcome:
+        attempts.append(attempt)
+        if attempt == 1:
+            wall[0] += DEADLINE_MS / 1000 + 1  # the handler took 11 s of real time
+        return Outcome.ACK
+
+    hub.subscribe(
+        "p",
+        "bus",
+        Subscription(
+            "s",
+            slow_first,
+            max_attempts=5,
+            dead_letter=lambda item, attempts: None,
+            ack_deadline_ms=DEADLINE_MS,
+        ),
+    )
+    hub.publish("p", "bus", [msg("1")])
+    hub.run_until_quiet()
+    assert attempts == [1, 2]
+    assert "s answered 1000 ms past its ack deadline (10 s)" in caplog.text
