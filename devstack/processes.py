@@ -5,7 +5,8 @@ reaches only the ``fooddelivery dev`` command, which then stops every child by
 signalling its whole group (:func:`stop_groups`, several side by side): nothing a
 child forked is left behind. Each child
 is also tethered (:mod:`shared.tether`): should the command be killed outright,
-every group stops itself.
+every group stops itself. While a child starts, Ctrl-C and SIGTERM are held until the
+stack knows it (:meth:`Child.start`), so the stop they lead to stops it too.
 
 A server the stack starts on a port it picked gets its listening socket from
 the stack (:func:`listening_socket`, handed down with ``pass_fds``) instead of
@@ -19,8 +20,9 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -33,6 +35,8 @@ STOP_TIMEOUT_S = 10.0
 """How long a stopped process group has to exit after SIGTERM before it gets SIGKILL."""
 GROUP_EXIT_WAIT_S = 5.0
 """How long the processes of a group killed with SIGKILL take to be gone, at most."""
+HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""The signals that stop the command, held while a child starts."""
 
 
 class Child:
@@ -71,20 +75,26 @@ class Child:
         return None if self.process is None else self.process.poll()
 
     def start(self) -> None:
-        """Start (or start again) in a new process group."""
+        """Start (or start again) in a new process group.
+
+        A SIGINT or SIGTERM that comes meanwhile is delivered once :attr:`process` is set:
+        its handler raising inside :class:`subprocess.Popen`, after the fork, would leave
+        the child running unknown to whoever stops the stack.
+        """
         out: IO[bytes] | None = None
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
             out = self.log_path.open("ab")
         try:
-            self.process = tether.popen(
-                self.argv,
-                env=self.env,
-                pass_fds=self.pass_fds,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT if out is not None else None,
-            )
+            with _signals_held():
+                self.process = tether.popen(
+                    self.argv,
+                    env=self.env,
+                    pass_fds=self.pass_fds,
+                    stdin=subprocess.DEVNULL,
+                    stdout=out,
+                    stderr=subprocess.STDOUT if out is not None else None,
+                )
         finally:
             if out is not None:
                 out.close()
@@ -94,6 +104,30 @@ class Child:
         """SIGTERM the group, wait, then SIGKILL whatever of the group is left."""
         if self.process is not None:
             stop_groups([self.process], timeout_s)
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold :data:`HELD_SIGNALS` meanwhile, then deliver each that came to its own handler.
+
+    Held by Python handlers, not ``pthread_sigmask``: a child inherits the signal mask, and
+    would then ignore the SIGTERM that stops it. Python runs handlers in the main thread
+    only, so elsewhere there is nothing to hold.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    previous = {
+        sig: signal.signal(sig, lambda signum, _: came.append(signum)) for sig in HELD_SIGNALS
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        for signum in dict.fromkeys(came):
+            signal.raise_signal(signum)
 
 
 def stop_groups(

@@ -10,8 +10,10 @@ the git revision ``REF`` instead of the committed ones, and also fails when a
 version published there is gone without being retired; ``check --against-branch
 BRANCH`` does the same at the revision the change started from (where ``HEAD``
 left ``BRANCH``, else the previous commit; on a first commit, the working tree
-only). A ``--dir`` that is not a directory, a ``REF`` git cannot read, or a
-shallow clone under ``--against-branch`` is a usage error (exit 2).
+only). A ``--dir`` that is not a directory, a ``REF`` git cannot read, a
+``BRANCH`` that names nothing (unless it is a remote's, ``origin/main``, in a
+repository with no remote yet) or a shallow clone under ``--against-branch`` is
+a usage error (exit 2): a mistyped branch is never swapped for another base.
 """
 
 from __future__ import annotations
@@ -67,8 +69,9 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="BRANCH",
         help=(
             "the same, at the revision this change started from: where HEAD left BRANCH "
-            "(e.g. origin/main) or, on BRANCH itself or where there is no BRANCH, the "
-            "previous commit; refused in a shallow clone"
+            "(e.g. origin/main) or, on BRANCH itself or for a remote's BRANCH in a repository "
+            "with no remote, the previous commit; a BRANCH that names nothing, or a shallow "
+            "clone, is refused"
         ),
     )
     for parser in (export_parser, check_parser):

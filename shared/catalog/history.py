@@ -100,11 +100,14 @@ def start_of_change(contracts: Path, branch: str) -> Start:
     """The revision the change checked out at ``contracts`` started from.
 
     That is where ``HEAD`` left ``branch`` (their merge base) or, on ``branch``
-    itself or when there is no ``branch``, the previous commit; on a first
-    commit, or outside a git work tree (a source archive), none. Raises
-    :class:`BaselineError` when the clone is shallow (the base may not have been
-    fetched, and no previous commit would pass for "nothing published yet"), or
-    when ``HEAD`` and ``branch`` share no commit.
+    itself, the previous commit; on a first commit, or outside a git work tree
+    (a source archive), none. A ``branch`` of a remote (``origin/main``) in a
+    repository with no remote at all (one never pushed) is no one's base yet:
+    the previous commit again. Raises :class:`BaselineError` when the clone is
+    shallow (the base may not have been fetched, and no previous commit would
+    pass for "nothing published yet"), when ``branch`` names nothing (mistyped,
+    or not fetched: any other base would pass or fail the gate for the wrong
+    reason), or when ``HEAD`` and ``branch`` share no commit.
     """
     if not branch or branch.startswith("-"):
         raise BaselineError(f"--against-branch {branch!r} is not a git branch")
@@ -118,6 +121,8 @@ def start_of_change(contracts: Path, branch: str) -> Start:
     if head is None:
         return Start(None, "nothing is committed yet, so nothing was published before this change")
     upstream = _commit(contracts, branch)
+    if upstream is None and not _remoteless(contracts, branch):
+        raise BaselineError(_no_such_branch(branch, contracts))
     if upstream is not None:
         base = _git(
             contracts,
@@ -131,8 +136,18 @@ def start_of_change(contracts: Path, branch: str) -> Start:
             return Start(short, f"where HEAD left {branch}")
     if _commit(contracts, "HEAD~1") is None:
         return Start(None, "HEAD is the first commit, so nothing was published before it")
-    on = f"HEAD is in {branch} already" if upstream is not None else f"there is no {branch}"
+    on = (
+        f"HEAD is in {branch} already"
+        if upstream is not None
+        else f"the repository has no remote, so no {branch}"
+    )
     return Start("HEAD~1", f"the previous commit ({on})")
+
+
+def _remoteless(contracts: Path, branch: str) -> bool:
+    """Whether ``branch`` reads as a remote's branch (``origin/main``) in a repository that has
+    no remote at all, so that it cannot name one yet."""
+    return "/" in branch and not _git(contracts, "remote", problem=str)
 
 
 def _is_shallow(contracts: Path) -> bool:
@@ -209,6 +224,14 @@ def _shallow(where: Path) -> str:
         "change may not be in it, so the gate cannot hold the code to them; fetch the "
         "history (`git fetch --unshallow`; GitHub Actions: actions/checkout with "
         "`fetch-depth: 0`), or name a fetched base with --against REF"
+    )
+
+
+def _no_such_branch(branch: str, where: Path) -> str:
+    return (
+        f"--against-branch {branch}: no such branch in the repository of {where} (list them: "
+        "`git branch --all`; a remote branch must be fetched first, e.g. `git fetch origin "
+        "main`; or name the base with --against REF)"
     )
 
 

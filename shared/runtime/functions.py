@@ -12,9 +12,10 @@ platform declares):
   rejects a body that is not a push request;
 * an endpoint dispatches into the service's Flask app;
 * a trigger takes Eventarc's Firestore CloudEvents (binary or structured mode, protobuf
-  or JSON data), which it parses itself: 200 when handled, 500 (raised) asks Eventarc to
-  retry, 400 rejects what is no CloudEvent. Eventarc counts no attempts and would retry
-  for a day, then drop the change silently: a change still failing
+  or JSON data; a structured event's ``data`` member with no ``datacontenttype`` is JSON,
+  as the CloudEvents JSON format has it), which it parses itself: 200 when handled, 500
+  (raised) asks Eventarc to retry, 400 rejects what is no CloudEvent. Eventarc counts no
+  attempts and would retry for a day, then drop the change silently: a change still failing
   :data:`~shared.runtime.consumer.TRIGGER_RETRY_WINDOW_S` after its write (the event's
   ``time``) is dead-lettered to ``faults`` and acknowledged, the attempts counted as
   Eventarc's backoff makes them, so the fault is the one the embedded runtime and the
@@ -307,10 +308,14 @@ class FunctionHost:
         raise to have it retried. The fault event of a change refused as poison goes to
         ``faults``; the headers naming the fault of a change dead-lettered are returned (else
         none)."""
-        from shared.stores.eventarc import CONTENT_TYPE, parse_document_written
+        from shared.stores.eventarc import CONTENT_TYPE, JSON, parse_document_written
 
         data = _data_bytes(event.data)
         attributes = dict(event.get_attributes())
+        if isinstance(event.data, str) and not attributes.get(CONTENT_TYPE):
+            # A structured event's `data` member with no content type holds JSON (the
+            # CloudEvents JSON format implies it), and says so if kept for a replay.
+            attributes[CONTENT_TYPE] = JSON
         try:
             change = parse_document_written(data, attributes)
         except EnvelopeError as error:
@@ -392,8 +397,9 @@ def as_text(target: Target) -> Target:
 
 
 def _as_sent(data: Any) -> Any:
-    """A CloudEvent's data as it came: the body in binary mode, ``data_base64`` decoded or
-    ``data`` as JSON text in structured mode (the SDK's default would turn JSON into a dict)."""
+    """A CloudEvent's data as it came: the body in binary mode, ``data_base64`` decoded (both
+    bytes) or ``data`` as JSON text (a ``str``) in structured mode (the SDK's default would
+    turn JSON into a dict)."""
     return data
 
 

@@ -23,9 +23,10 @@ import pytest
 
 from devstack import stack as stack_module
 from devstack.layout import FAKES, Ports
-from devstack.processes import Child
+from devstack.processes import STOP_TIMEOUT_S, Child
 from devstack.stack import DevOptions, DevStack
 from shared import emulators as emu
+from shared import tether
 from shared.procfs import group_members
 
 
@@ -163,3 +164,62 @@ def test_ctrl_c_as_the_last_emulator_start_is_handed_out_stops_every_one(
     stack.stop()
     assert sorted(e.spec.name for e in starts.started) == ["firestore", "pubsub"]
     assert [e.spec.name for e in starts.started if not e.stopped] == []
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # as `fooddelivery dev` takes SIGTERM
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_inside_the_start_of_a_child_stops_it_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sig: signal.Signals
+) -> None:
+    """A signal whose handler raised inside ``Popen``, after the fork, left a child that its
+    start never returned, so the stack did not know it: left to its tether, after the
+    command had said every process had exited."""
+    monkeypatch.setattr(stack_module, "host_args", lambda *args: SLEEPER[1:])
+    spawned: list[int] = []
+    popen = tether.popen
+
+    def popen_then_signal(argv: list[str], **kwargs: Any) -> Any:
+        process = popen(argv, **kwargs)
+        spawned.append(process.pid)
+        signal.raise_signal(sig)  # the child runs; its start has not returned yet
+        return process
+
+    monkeypatch.setattr(tether, "popen", popen_then_signal)
+    handlers = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: _interrupt}
+    previous = {s: signal.signal(s, handler) for s, handler in handlers.items()}
+    stack = DevStack(DevOptions(Ports(0, 0, 0, {}, {}), tmp_path, tmp_path / "k.pem"), apps=[])
+    try:
+        stack._listen("host-order", 0)
+        with pytest.raises(KeyboardInterrupt):
+            stack._start_host("order", {})
+        assert {s: signal.getsignal(s) for s in handlers} == handlers
+        stack.stop()
+        left = group_members(spawned)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for pid, _, _ in group_members(spawned):  # never leave anything behind
+            os.kill(pid, signal.SIGKILL)
+    assert len(spawned) == 1
+    assert left == [], f"the child started as {sig.name} came was left running: {left}"
+
+
+def test_a_child_is_started_with_no_signal_blocked(tmp_path: Path) -> None:
+    """Holding the signals during a start must not block them in the child: it would not
+    stop on SIGTERM (a child inherits the signal mask)."""
+    child = Child("host-order", SLEEPER, {})
+    before = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    child.start()
+    try:
+        status = Path(f"/proc/{child.pid}/status").read_text(encoding="utf-8")
+        [blocked] = [line.split()[1] for line in status.splitlines() if line.startswith("SigBlk")]
+        assert int(blocked, 16) & (1 << (signal.SIGINT - 1) | 1 << (signal.SIGTERM - 1)) == 0
+        assert {s: signal.getsignal(s) for s in before} == before
+    finally:
+        began = time.monotonic()
+        child.stop()
+    assert time.monotonic() - began < STOP_TIMEOUT_S, "SIGTERM did not stop the child"
+    assert group_members([child.pid]) == []

@@ -199,11 +199,15 @@ def test_outside_ci_a_breaking_change_can_be_exported_on_purpose(committed, monk
 
 
 def test_check_help_says_what_against_branch_falls_back_to(capsys):
-    """With no such branch (a clone without origin/main) the base is the previous commit."""
+    """Only a remote's branch in a repository with no remote falls back to the previous
+    commit; any other branch that names nothing is refused."""
     with pytest.raises(SystemExit):
         main(["contracts", "check", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
-    assert "on BRANCH itself or where there is no BRANCH, the previous commit" in help_text
+    assert (
+        "on BRANCH itself or for a remote's BRANCH in a repository with no remote, the "
+        "previous commit; a BRANCH that names nothing, or a shallow clone, is refused"
+    ) in help_text
 
 
 def test_files_of_the_current_directory_are_named_from_it(tmp_path, monkeypatch, capsys):

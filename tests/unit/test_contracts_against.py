@@ -455,6 +455,52 @@ def test_a_tree_outside_git_has_only_the_working_tree_to_check(tmp_path, run, ca
     )
 
 
+def test_a_mistyped_branch_is_refused_not_swapped_for_the_previous_commit(contracts, run, capsys):
+    """A clone has its remote: a branch it does not know is a typo or not fetched, and
+    checking against any other base would pass or fail the gate for the wrong reason."""
+    apps = with_contracts("customer", OrderPlaced, CancelWithoutTime)
+    change(apps, contracts)
+    full = clone(contracts)
+
+    assert run(apps, full, "--against-branch", "origin/mian") == 2
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (
+        f"fooddelivery: --against-branch origin/mian: no such branch in the repository of "
+        f"{full} (list them: `git branch --all`; a remote branch must be fetched first, e.g. "
+        "`git fetch origin main`; or name the base with --against REF)\n"
+    )
+
+
+def test_a_mistyped_local_branch_is_refused_in_a_repository_with_no_remote(contracts, run, capsys):
+    git(contracts, "branch", "-M", "main")
+    git(contracts, "checkout", "-q", "-b", "feature")
+    change(load_subsystems(), contracts)
+
+    assert run(load_subsystems(), contracts, "--against-branch", "mian") == 2
+
+    err = capsys.readouterr().err
+    assert err.startswith("fooddelivery: --against-branch mian: no such branch in ")
+
+
+def test_a_remote_branch_in_a_repository_with_no_remote_is_the_previous_commit(
+    contracts, run, capsys
+):
+    """``make test`` in a repository never pushed: nothing was published but its history."""
+    apps = with_contracts("customer", OrderPlaced, CancelWithoutTime)
+    change(apps, contracts)
+
+    assert run(apps, contracts, "--against-branch", "origin/main") == 1
+
+    captured = capsys.readouterr()
+    assert captured.out == (
+        "contracts: checking against HEAD~1, the previous commit "
+        "(the repository has no remote, so no origin/main)\n"
+    )
+    assert "customer.order-cancel-requested v1 against HEAD~1: $.requestedAt" in captured.err
+
+
 def test_a_branch_with_no_history_in_common_is_a_clear_usage_error(contracts, run, capsys):
     git(contracts, "branch", "-M", "main")
     git(contracts, "checkout", "-q", "--orphan", "fresh")

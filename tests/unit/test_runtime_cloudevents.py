@@ -128,3 +128,41 @@ def test_a_json_payload_that_is_no_document_event_is_a_fault_not_a_retry(
     stored = json.loads(fault.data)["fault"]["message"]
     assert base64.b64decode(stored["data"]) == body  # kept as it came, to be replayed
     assert stored["attributes"] == {"datacontenttype": "application/json"}  # and sent as such
+
+
+def test_a_structured_event_without_a_content_type_has_json_data(trigger: CartTrigger) -> None:
+    """The CloudEvents JSON format: a ``data`` member with no ``datacontenttype`` is JSON
+    (``application/json`` is implied), not Eventarc's default protobuf."""
+    body, headers = structured(data=as_json(cart_written()))
+
+    response = trigger.post(body, headers)
+
+    assert response.status_code == 200
+    [event] = trigger.published[Topic.BUS]
+    assert event.attributes["type"] == "cart-checked-out"
+    assert trigger.published[Topic.FAULTS] == []
+
+
+def test_structured_base64_data_without_a_content_type_is_protobuf(trigger: CartTrigger) -> None:
+    """``data_base64`` is binary: with no ``datacontenttype``, Eventarc's default applies."""
+    encoded = base64.b64encode(DocumentEventData.serialize(cart_written())).decode()
+    body, headers = structured(data_base64=encoded)
+
+    response = trigger.post(body, headers)
+
+    assert response.status_code == 200
+    [event] = trigger.published[Topic.BUS]
+    assert event.attributes["type"] == "cart-checked-out"
+
+
+def test_a_structured_fault_without_a_content_type_is_kept_as_json(trigger: CartTrigger) -> None:
+    """A replay must send the data as what it was: JSON, the implied type made explicit."""
+    body, headers = structured(data={"value": {"name": "carts/c1"}})
+
+    response = trigger.post(body, headers)
+
+    assert response.status_code == 200
+    [fault] = trigger.published[Topic.FAULTS]
+    stored = json.loads(fault.data)["fault"]["message"]
+    assert json.loads(base64.b64decode(stored["data"])) == {"value": {"name": "carts/c1"}}
+    assert stored["attributes"] == {"datacontenttype": "application/json"}
