@@ -104,7 +104,7 @@ def verifier_from(settings: Mapping[str, str]) -> TokenVerifier:
                 settings.get("JWKS_URL", GOOGLE_JWKS_URL),
                 tenant=settings.get("IDENTITY_TENANT") or None,
             )
-        except AuthError as error:  # the keys' URL it is given is refused
+        except SettingError as error:  # the keys' URL it is given is refused
             raise SettingError(f"FOODDELIVERY_JWKS_URL: {error}") from error
     if mode != "local":
         raise SettingError(f"FOODDELIVERY_AUTH must be local or identity-platform, not {mode!r}")

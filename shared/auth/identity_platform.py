@@ -17,6 +17,7 @@ import jwt
 
 from shared.auth.principal import AuthError, VerifierUnavailable
 from shared.auth.verifier import CLOCK_SKEW_S, TokenVerifier, refusal
+from shared.exceptions import SettingError
 
 GOOGLE_JWKS_URL = (
     "https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com"
@@ -58,6 +59,10 @@ class IdentityPlatformVerifier(TokenVerifier):
     overridable so tests can serve keys locally: over https, or plain http only from
     this machine.
 
+    Being built with no ``project``, an empty ``tenant`` or a ``jwks_url`` it may not fetch
+    from is a deployment's mistake, not a caller's: a
+    :class:`~shared.exceptions.SettingError`, never an :class:`AuthError` (a 401).
+
     With Identity Platform's multi-tenancy a token names the tenant its user signed
     in to (``firebase.tenant``): a token is accepted only from ``tenant``, and
     without one only from the project's own users, so the users of another tenant
@@ -90,9 +95,13 @@ class IdentityPlatformVerifier(TokenVerifier):
         tenant: str | None = None,
     ) -> None:
         super().__init__()
+        if not project:
+            raise SettingError("an Identity Platform verifier needs the project it verifies for")
+        if tenant == "":
+            raise SettingError("the tenant must be a tenant id, or None for the project's users")
         self._project, self._tenant = project, tenant
         if not _trusted_key_url(jwks_url):
-            raise AuthError(
+            raise SettingError(
                 "the signing keys' URL must be https (http only on this machine, for tests), "
                 f"not {jwks_url!r}"
             )

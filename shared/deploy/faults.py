@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from shared.exceptions import EnvelopeError, StoreError
 from shared.hub.message import parse_push
 from shared.runtime.faults import FaultRecorder
-from shared.runtime.functions import NOT_SET_UP, as_text
+from shared.runtime.functions import NOT_SET_UP, as_text, posted_only
 
 if TYPE_CHECKING:
     import flask
@@ -30,8 +30,9 @@ def fault_recorder_target(host: FunctionHost) -> Target:
     204 acknowledges; 503 (the store failed, or the function could not be set up, which is
     logged as for the host's own targets: :meth:`~shared.runtime.functions.FunctionHost.set_up`)
     asks Pub/Sub to redeliver; 400 rejects a body that is not a push request. It answers as a
-    function's target does (:func:`~shared.runtime.functions.as_text`): in plain text, or with
-    no content type at all.
+    consumer's target does: 405 to any method but POST
+    (:func:`~shared.runtime.functions.posted_only`), and in plain text, or with no content
+    type at all (:func:`~shared.runtime.functions.as_text`).
     """
 
     def faults_recorder(request: flask.Request) -> tuple[str, int]:
@@ -48,4 +49,4 @@ def fault_recorder_target(host: FunctionHost) -> Target:
             return "redeliver", 503
         return "", 204
 
-    return as_text(faults_recorder)
+    return as_text(posted_only(faults_recorder))

@@ -38,14 +38,15 @@ charset=utf-8``); one that says nothing (a 204, a trigger's 200) has no ``Conten
 (:func:`as_text`). Infrastructure is built on the first call, from :class:`Settings`, never
 at import, once however many calls come at once.
 
-A function that cannot be set up (a setting missing or wrong, an adapter or the service's app
-that cannot be built) logs why through the kit's logs (set up even when the settings cannot be
-read), with its traceback and the function's name, and answers 503 (:meth:`FunctionHost.set_up`):
-a consumer, trigger or schedule in plain text, so that Pub/Sub, Eventarc or Cloud Scheduler
-delivers again; an endpoint as problem details (:func:`~shared.api.problem_answer`), with the
-headers of every kit answer and a ``Retry-After`` of :data:`SET_UP_RETRY_AFTER_S`, saying
-nothing of why. The failure is not kept: the next call tries the set-up again, so a transient
-cause (a credentials fetch that timed out) heals without a redeployment.
+A function that cannot be set up (a setting missing or wrong, a secret it declares not given,
+an adapter or the service's app that cannot be built) logs why through the kit's logs (set up
+even when the settings cannot be read), with its traceback and the function's name, and
+answers 503 (:meth:`FunctionHost.set_up`): a consumer, trigger or schedule in plain text, so
+that Pub/Sub, Eventarc or Cloud Scheduler delivers again; an endpoint as problem details
+(:func:`~shared.api.problem_answer`), with the headers of every kit answer and a
+``Retry-After`` of :data:`SET_UP_RETRY_AFTER_S`, saying nothing of why. The failure is not
+kept: the next call tries the set-up again, so a transient cause (a credentials fetch that
+timed out) heals without a redeployment.
 """
 
 from __future__ import annotations
@@ -73,7 +74,12 @@ from shared.runtime.consumer import (
 )
 from shared.runtime.faults import FAULT_INDEXES, dead_letter_headers, fault_headers
 from shared.runtime.outcome import Outcome
-from shared.runtime.secrets import bootstrapping, secrets_scope, serve_endpoint
+from shared.runtime.secrets import (
+    bootstrapping,
+    require_declared,
+    secrets_scope,
+    serve_endpoint,
+)
 from shared.settings import Settings
 from shared.topology.model import Consumer, Endpoint, Schedule, Topic, Trigger
 
@@ -167,7 +173,7 @@ class FunctionHost:
         else:  # pragma: no cover
             raise TopologyError(f"{service.name}/{fn.name} has no target kind")
         if not isinstance(fn, Endpoint):
-            target = as_text(_posted_only(target))
+            target = as_text(posted_only(target))
         # Registered by name: functions-framework serves it as an HTTP function even where
         # the platform declares another signature (a Firestore-triggered function's).
         return functions_framework.http(target)
@@ -189,6 +195,8 @@ class FunctionHost:
         """The runtime, or the Flask app, behind target ``name``, built now."""
         infra, publisher, ports = self.infrastructure()
         service, fn = self.app.topology.find(name)
+        qualified = f"{self.app.name}/{service.name}/{fn.name}"
+        require_declared(qualified, fn.secrets, infra.settings)
         built: Any
         if isinstance(fn, Consumer):
             built = ConsumerRuntime(
@@ -204,7 +212,7 @@ class FunctionHost:
             )
         else:
             assert isinstance(fn, Endpoint)
-            built = serve_endpoint(fn, ports, f"{self.app.name}/{service.name}/{fn.name}")
+            built = serve_endpoint(fn, ports, qualified)
         return built
 
     def set_up(self, name: str, build: Callable[[], T]) -> T | None:
@@ -362,17 +370,19 @@ def _not_set_up() -> flask.Response:
     )
 
 
-def _posted_only(target: Target) -> Target:
-    """``target`` answering 405 to any method but POST, the one Pub/Sub, Eventarc and Cloud
-    Scheduler use: functions-framework hands an HTTP function every method, and a GET from a
-    browser or a probe must not run a schedule's tick or pass for a malformed delivery."""
+def posted_only(target: Target) -> Target:
+    """``target``, which answers ``(message, status[, headers])``, answering 405 (``Allow:
+    POST``) to any method but POST, the one Pub/Sub, Eventarc and Cloud Scheduler use:
+    functions-framework hands an HTTP function every method, and a GET from a browser or a
+    probe must not run a schedule's tick or pass for a malformed delivery. Every target of
+    theirs takes it, and so must one added beside the host's (the deployed fault recorder)."""
 
     @functools.wraps(target)
-    def posted(request: flask.Request) -> Answer:
+    def posted(request: flask.Request) -> tuple[Any, ...]:
         if request.method != "POST":
             said = f"{request.method} is not allowed: this function takes POST requests only"
             return said, 405, {"Allow": "POST"}
-        answer: Answer = target(request)
+        answer: tuple[Any, ...] = target(request)
         return answer
 
     return posted

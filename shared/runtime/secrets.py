@@ -10,6 +10,11 @@ saying what to declare, not first on Google Cloud::
 
     with secrets_scope(fn.secrets):
         handler(event, ctx)
+
+A function cannot work without a secret it declares: a function host checks, as it sets
+the function up, that each is given (:func:`require_declared`), so a deployment that
+lacks one fails the set-up, the secret named, rather than each call. Its value is
+still read only when used.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from collections.abc import Collection, Mapping
 from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from shared.exceptions import SettingError
 
 if TYPE_CHECKING:
     from shared.topology.model import Endpoint
@@ -32,6 +39,12 @@ READ_LATER = (
     "{name} get it: hand the adapter infra.secret({name!r}), to reveal when it calls out"
 )
 """What a bootstrap that reads a secret up front should do."""
+UNSET = (
+    "{function} declares the secret {name}, but FOODDELIVERY_{name} is {state}: give it a "
+    "value (on Google Cloud, a version of its secret in Secret Manager; locally, in the "
+    "environment)"
+)
+"""What a function that declares a secret its settings lack is told."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +67,8 @@ class Secret:
             return self.settings[self.name]
         except KeyError:
             if running is not None:  # declared: it is its value that is missing
-                raise KeyError(
-                    f"{running[0]} declares the secret {self.name}, but FOODDELIVERY_{self.name} "
-                    "is not set: give it a value (on Google Cloud, a version of its secret in "
-                    "Secret Manager; locally, in the environment)"
-                ) from None
+                said = UNSET.format(function=running[0], name=self.name, state="not set")
+                raise KeyError(said) from None
             raise KeyError(
                 f"{self.subsystem} needs the secret FOODDELIVERY_{self.name}: declare it in the "
                 f"function's secrets=(...) so that it is mounted"
@@ -93,6 +103,17 @@ class secrets_scope:  # lower case, as contextlib.suppress: it is used as a func
         if self._token is not None:
             _declared.reset(self._token)
             self._token = None
+
+
+def require_declared(function: str, declared: Collection[str], settings: Mapping[str, str]) -> None:
+    """Raise a :class:`~shared.exceptions.SettingError` naming the first of the ``declared``
+    secrets that ``settings`` lack or hold empty: ``function`` cannot work without it (an
+    empty key is no key), so it must fail its set-up, not each call. Only their presence is
+    checked: a value is still read when used (:meth:`Secret.reveal`)."""
+    for name in sorted(declared):
+        if not settings.get(name):
+            state = "empty" if name in settings else "not set"
+            raise SettingError(UNSET.format(function=function, name=name, state=state))
 
 
 def bootstrapping(subsystem: str) -> secrets_scope:

@@ -43,7 +43,7 @@ def host():
 def push(host, body):
     target = fault_recorder_target(host)
     app = flask.Flask("t")
-    with app.test_request_context(json=body):
+    with app.test_request_context(method="POST", json=body):
         answer = target(flask.request)
         return answer.get_data(as_text=True), answer.status_code
 
@@ -86,7 +86,7 @@ def test_a_store_error_answers_503_so_pub_sub_redelivers(host, monkeypatch):
 
 def test_a_dead_letter_stored_is_answered_without_a_content_type(host):
     target = fault_recorder_target(host)
-    with flask.Flask("t").test_request_context(json=DEAD_LETTER):
+    with flask.Flask("t").test_request_context(method="POST", json=DEAD_LETTER):
         answer = target(flask.request)
 
     assert answer.status_code == 204
@@ -95,11 +95,26 @@ def test_a_dead_letter_stored_is_answered_without_a_content_type(host):
 
 def test_a_refusal_is_plain_text(host):
     target = fault_recorder_target(host)
-    with flask.Flask("t").test_request_context(json={"hello": "world"}):
+    with flask.Flask("t").test_request_context(method="POST", json={"hello": "world"}):
         answer = target(flask.request)
 
     assert answer.status_code == 400
     assert answer.headers["Content-Type"] == "text/plain; charset=utf-8"
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_anything_but_a_post_is_answered_405_and_stores_nothing(host, method):
+    # WHEN a browser or a probe calls the recorder with another method than Pub/Sub's
+    target = fault_recorder_target(host)
+    with flask.Flask("t").test_request_context(method=method, json=DEAD_LETTER):
+        answer = target(flask.request)
+
+    # THEN it is refused as the other push targets refuse it, in plain text, and nothing is
+    # stored
+    assert (answer.status_code, answer.headers["Allow"]) == (405, "POST")
+    assert answer.headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert "takes POST requests only" in answer.get_data(as_text=True)
+    assert host.infrastructure()[0].store.query(FAULTS_COLLECTION, []) == []
 
 
 def logged_errors(capsys):
@@ -114,7 +129,7 @@ def test_a_recorder_that_cannot_be_set_up_asks_pub_sub_to_redeliver(capsys, capl
     target = fault_recorder_target(host)
 
     # WHEN a dead letter is pushed
-    with flask.Flask("t").test_request_context(json=DEAD_LETTER):
+    with flask.Flask("t").test_request_context(method="POST", json=DEAD_LETTER):
         answer = target(flask.request)
 
     # THEN it answers 503 in plain text (Pub/Sub redelivers), not the framework's HTML 500,

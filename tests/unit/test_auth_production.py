@@ -130,11 +130,27 @@ def test_a_development_token_is_refused_in_production(google_keys) -> None:
     ],
 )
 def test_keys_are_never_fetched_over_plain_http_from_another_machine(url: str) -> None:
-    with pytest.raises(AuthError, match="must be https"):
+    with pytest.raises(SettingError, match="must be https"):  # a mistake of its set-up
         IdentityPlatformVerifier(PROJECT, url)
     setting = r"^FOODDELIVERY_JWKS_URL: the signing keys' URL must be https \("
     with pytest.raises(SettingError, match=setting):
         production(url)  # a deployment's mistake: its functions answer 503, no caller a 401
+
+
+@pytest.mark.parametrize(
+    ("project", "tenant", "said"),
+    [
+        ("", None, "needs the project it verifies for"),
+        (PROJECT, "", "the tenant must be a tenant id, or None"),
+    ],
+    ids=["no-project", "empty-tenant"],
+)
+def test_a_verifier_set_up_wrong_is_a_setting_error_not_a_refused_token(
+    project: str, tenant: str | None, said: str
+) -> None:
+    # it would refuse every token (401), as if each caller's were wrong
+    with pytest.raises(SettingError, match=said):
+        IdentityPlatformVerifier(project, tenant=tenant)
 
 
 @pytest.mark.parametrize(
