@@ -16,17 +16,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devstack.layout import (
-    ENV,
-    FAKE_MODULES,
-    LAKE_BUCKET,
-    PAYMENT_KEY,
-    POS_SECRET,
-    PUSH_KEY,
-    Ports,
-    project_of,
-    url,
-)
+from devstack.layout import ENV, FAKE_KEYS, FAKE_MODULES, LAKE_BUCKET, Ports, project_of, url
 from devstack.third_parties import fake_settings
 from shared.settings import PREFIX
 
@@ -36,19 +26,16 @@ if TYPE_CHECKING:
 
 
 def fake_argv(name: str, listen_fd: int, auto_pos: float | None) -> list[str]:
-    """The command line of fake ``name`` (payments, pos, push) serving on ``listen_fd``.
+    """The command line of fake ``name`` (payments, pos, push) serving on ``listen_fd``, with
+    its keys (:data:`~devstack.layout.FAKE_KEYS`).
 
     ``auto_pos``: the fake point of sale answers by itself after this many seconds.
     """
     argv = [sys.executable, "-m", FAKE_MODULES[name], "--listen-fd", str(listen_fd)]
-    if name == "pos":
-        argv += ["--webhook-secret", POS_SECRET]
-        if auto_pos is not None:
-            argv += ["--auto-answer-s", str(auto_pos)]
-    elif name == "payments":
-        argv += ["--api-key", PAYMENT_KEY]
-    else:
-        argv += ["--api-key", PUSH_KEY]
+    for option, (_, value) in FAKE_KEYS[name].items():
+        argv += [option, value]
+    if name == "pos" and auto_pos is not None:
+        argv += ["--auto-answer-s", str(auto_pos)]
     return argv
 
 

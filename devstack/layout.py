@@ -28,7 +28,18 @@ FAKE_MODULES = {
 }
 PAYMENT_KEY = "sk_test_fooddelivery"
 PUSH_KEY = "push_test_fooddelivery"
+POS_KEY = "pos_test_fooddelivery"
 POS_SECRET = "pos-dev-secret"
+FAKE_KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
+    "payments": {"--api-key": ("PAYMENT_PROCESSOR_KEY", PAYMENT_KEY)},
+    "pos": {
+        "--api-key": ("POS_API_KEY", POS_KEY),
+        "--webhook-secret": ("POS_WEBHOOK_SECRET", POS_SECRET),
+    },
+    "push": {"--api-key": ("PUSH_PROVIDER_KEY", PUSH_KEY)},
+}
+"""Each fake's keys: its command-line option -> (the secret the functions read the key as,
+the stack's value of it)."""
 ENV = "dev"
 LAKE_BUCKET = "fooddelivery-dev-lake"
 BASE_PORT = 8700

@@ -3,7 +3,9 @@
 A function says it talks to a third party by the secret it declares
 (``secrets=("PAYMENT_PROCESSOR_KEY",)``): the stack starts the fake of each third party
 some registered subsystem's function uses (:data:`SECRETS`), and only those, and gives
-the functions its URL and key. The point of sale also calls back: its webhook is the HTTP
+the functions its URL and keys (:data:`~devstack.layout.FAKE_KEYS`: the point of sale's
+``POS_API_KEY`` for the calls to it, ``POS_WEBHOOK_SECRET`` for its callbacks). The point
+of sale also calls back: its webhook is the HTTP
 function (an :class:`~shared.topology.model.Endpoint`) that declares
 ``POS_WEBHOOK_SECRET``, whichever subsystem it belongs to, and the functions read its URL
 as ``POS_CALLBACK_URL``.
@@ -14,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from devstack.layout import FAKES, PAYMENT_KEY, POS_SECRET, PUSH_KEY, url
+from devstack.layout import FAKE_KEYS, FAKES, url
 from shared.exceptions import KitError
 from shared.topology.model import Endpoint
 
@@ -83,17 +85,18 @@ def fake_settings(
     missing = [name for name in used if name not in fakes]
     if missing:
         raise ThirdPartyError(f"no port for the fake {', '.join(missing)}, which is used")
-    found: dict[str, str] = {}
+    found = {
+        f"FOODDELIVERY_{secret}": value
+        for name in used
+        for secret, value in FAKE_KEYS[name].values()
+    }
     if "payments" in used:
         found["FOODDELIVERY_PAYMENT_PROCESSOR_URL"] = url(fakes["payments"])
-        found["FOODDELIVERY_PAYMENT_PROCESSOR_KEY"] = PAYMENT_KEY
     if "push" in used:
         found["FOODDELIVERY_PUSH_PROVIDER_URL"] = url(fakes["push"])
-        found["FOODDELIVERY_PUSH_PROVIDER_KEY"] = PUSH_KEY
     webhook = pos_webhook(apps)
     if webhook is not None:
         subsystem, target = webhook
         found["FOODDELIVERY_POS_URL"] = url(fakes["pos"])
         found["FOODDELIVERY_POS_CALLBACK_URL"] = f"{url(hosts[subsystem])}/{target}"
-        found["FOODDELIVERY_POS_WEBHOOK_SECRET"] = POS_SECRET
     return found

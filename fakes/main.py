@@ -6,7 +6,8 @@ re-exports these targets in its ``main.py``):
 
 * :func:`payment_processor` reads its API key from ``PAYMENT_PROCESSOR_KEY``;
 * :func:`push_provider` reads its API key from ``PUSH_PROVIDER_KEY``;
-* :func:`point_of_sale` signs its callbacks with ``POS_WEBHOOK_SECRET`` and plays
+* :func:`point_of_sale` reads the API key the platform's calls need from
+  ``POS_API_KEY``, signs its callbacks with ``POS_WEBHOOK_SECRET`` and plays
   the staff: every order is accepted ``POS_AUTO_ANSWER_S`` seconds (default
   :data:`DEFAULT_AUTO_ANSWER_S`) after it arrives, and marked ready as long after.
 
@@ -170,7 +171,9 @@ def _point_of_sale() -> flask.Flask:
     auto_answer_s = seconds("POS_AUTO_ANSWER_S", DEFAULT_AUTO_ANSWER_S)
     hold_s = seconds("POS_HOLD_S", DEFAULT_HOLD_S, below=PLATFORM_TIMEOUT_S)
     app = point_of_sale_app.create_app(
-        webhook_secret=setting("POS_WEBHOOK_SECRET"), auto_answer_s=auto_answer_s
+        webhook_secret=setting("POS_WEBHOOK_SECRET"),
+        api_key=setting("POS_API_KEY"),
+        auto_answer_s=auto_answer_s,
     )
     app.extensions[_HOLD_S] = hold_s
     prefix = os.environ.get("POS_CALLBACK_PREFIX", "")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -94,20 +95,31 @@ def create_base_app(name: str) -> flask.Flask:
     return app
 
 
-def require_bearer(app: flask.Flask, api_key: str) -> None:
+def require_bearer(
+    app: flask.Flask, api_key: str, endpoints: Collection[str] | None = None
+) -> None:
     """Refuse with 401 every request without ``Authorization: Bearer <api_key>``.
 
-    ``/healthz`` and the test-only ``/_fake/`` routes stay open. :class:`ValueError` for an
-    empty key, which would let in ``Authorization: Bearer`` with none.
+    ``/healthz`` and the test-only ``/_fake/`` routes stay open; with ``endpoints`` (the
+    names of ``app``'s views, registered by then), only the requests those views serve are
+    checked. :class:`ValueError` for an empty key, which would let in
+    ``Authorization: Bearer`` with none, or for an endpoint ``app`` does not have (a route
+    meant to be closed would stay open).
     """
     if not api_key.strip():
         raise ValueError("the API key must not be empty")
+    unknown = sorted(set(endpoints or ()) - app.view_functions.keys())
+    if unknown:
+        raise ValueError(f"no such endpoints to authenticate: {', '.join(unknown)}")
     expected = f"Bearer {api_key}".encode()
+    guarded = None if endpoints is None else frozenset(endpoints)
 
     @app.before_request
     def authenticate() -> None:
         path = flask.request.path
         if path == "/healthz" or path.startswith("/_fake/"):
+            return
+        if guarded is not None and flask.request.endpoint not in guarded:
             return
         given = flask.request.headers.get("Authorization", "").encode()
         if not hmac.compare_digest(given, expected):

@@ -31,9 +31,11 @@ class OrderPorts:
 
 
 def bootstrap(infra: Infrastructure) -> OrderPorts:
-    """Build the ports; reads ``POS_URL`` and ``POS_CALLBACK_URL`` (``POS_WEBHOOK_SECRET`` later).
+    """Build the ports; reads ``POS_URL`` and ``POS_CALLBACK_URL`` (the secrets later:
+    ``POS_API_KEY``, the key the point of sale issued us, when it is called;
+    ``POS_WEBHOOK_SECRET`` when a callback arrives).
 
-    With ``POS_AUDIENCE`` set, calls to the point of sale carry a Google ID
+    With ``POS_AUDIENCE`` set, calls to the point of sale also carry a Google ID
     token for that audience (a point of sale that is a private Google Cloud service).
     """
     audience = infra.settings.get("POS_AUDIENCE")
@@ -43,6 +45,7 @@ def bootstrap(infra: Infrastructure) -> OrderPorts:
         pos=HttpPointOfSale(
             infra.http_session(),
             infra.setting("POS_URL"),
+            infra.secret("POS_API_KEY"),
             IdTokens(audience) if audience else None,
         ),
         pos_callback_url=infra.setting("POS_CALLBACK_URL").rstrip("/"),

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 PAYMENT_KEY = "sk_test_fooddelivery"
 PUSH_KEY = "push_test_fooddelivery"
+POS_KEY = "pos_test_fooddelivery"
 POS_SECRET = "pos-dev-secret"
 BFFS: dict[str, tuple[SubsystemApp[Any], str]] = {
     "browse": (CUSTOMER, "browse_bff_api"),
@@ -70,6 +71,7 @@ class EmbeddedStack:
         self.push_app = push_provider.create_app(api_key=PUSH_KEY)
         self.pos_app = point_of_sale.create_app(
             webhook_secret=POS_SECRET,
+            api_key=POS_KEY,
             session=pos_session,
             now_s=lambda: self.clock.now_ms() / 1000,
         )
@@ -119,6 +121,7 @@ class EmbeddedStack:
             "PUSH_PROVIDER_URL": push,
             "PUSH_PROVIDER_KEY": PUSH_KEY,
             "POS_URL": pos,
+            "POS_API_KEY": POS_KEY,
             "POS_CALLBACK_URL": webhook,
             "POS_WEBHOOK_SECRET": POS_SECRET,
         }

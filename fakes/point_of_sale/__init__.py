@@ -1,21 +1,23 @@
 """A fake restaurant point of sale: the restaurant's own ordering system.
 
-The platform sends orders and cancellations (each with an ``Idempotency-Key``,
-replayed as in :mod:`fakes.idempotency`: 409 while a request with the key still
-runs; a key is kept ``key_retention_s`` after its first use, a day by default).
-The restaurant's staff answer on the shop's own terminal, without
-authentication; each answer is called back to the order's ``callbackUrl``,
-signed (see :mod:`fakes.point_of_sale.callbacks`).
+The platform sends orders and cancellations with the API key the point of sale
+issued it (``Authorization: Bearer <api_key>``, else 401 and nothing changes) and an
+``Idempotency-Key``, replayed as in :mod:`fakes.idempotency`: 409 while a request with
+the key still runs; a key is kept ``key_retention_s`` after its first use, a day by
+default. The restaurant's staff read the orders and answer on the shop's own terminal,
+without authentication (the platform never reads); each answer is called back to the
+order's ``callbackUrl``, signed (see :mod:`fakes.point_of_sale.callbacks`).
 
-Platform:
+Platform (with the API key):
 
 * ``POST /orders`` ``{orderId, restaurantId, items: [{name, quantity}], callbackUrl}``
   -> 201 ``{posOrderId, orderId, status: "received"}``; 409 if the order id is known
 * ``POST /orders/{orderId}/cancel`` -> 200 the order, cancelled (from any state); 404
-* ``GET /orders`` -> ``{orders: [...]}``; ``GET /orders/{orderId}`` -> the order
 
-Terminal (answers 200 with the order once the callback got a 2xx, else 502 and
+Terminal (the answers: 200 with the order once the callback got a 2xx, else 502 and
 nothing changes; 409 from the wrong state):
+
+* ``GET /orders`` -> ``{orders: [...]}``; ``GET /orders/{orderId}`` -> the order
 
 * ``POST /orders/{orderId}/accept`` ``{prepMinutes: 1..240}``, only from received
 * ``POST /orders/{orderId}/reject`` ``{reason}``, only from received
@@ -40,22 +42,34 @@ from fakes.point_of_sale.callbacks import SIGNATURE_HEADER, Callbacks, sign
 from fakes.point_of_sale.models import AcceptRequest, OrderRequest, RejectRequest
 from fakes.point_of_sale.orders import PointOfSale
 from fakes.server import BACKGROUND
-from fakes.web import create_base_app, idempotency_key, parse_body
+from fakes.web import create_base_app, idempotency_key, parse_body, require_bearer
 
+DEFAULT_API_KEY = "pos_test_fooddelivery"
 DEFAULT_WEBHOOK_SECRET = "pos-dev-secret"
 DEFAULT_PORT = 8702
+PLATFORM_ENDPOINTS = ("receive", "cancel")
+"""The views the platform calls, which need the API key."""
 
-__all__ = ["DEFAULT_PORT", "DEFAULT_WEBHOOK_SECRET", "SIGNATURE_HEADER", "create_app", "sign"]
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_PORT",
+    "DEFAULT_WEBHOOK_SECRET",
+    "SIGNATURE_HEADER",
+    "create_app",
+    "sign",
+]
 
 
 def create_app(
     webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
+    api_key: str = DEFAULT_API_KEY,
     session: requests.Session | None = None,
     auto_answer_s: float | None = None,
     now_s: Callable[[], float] = time.time,
     key_retention_s: float | None = DEFAULT_KEY_RETENTION_S,
 ) -> flask.Flask:
-    """The point of sale as a Flask app with its own empty state.
+    """The point of sale as a Flask app with its own empty state, taking orders and
+    cancellations only with ``Authorization: Bearer <api_key>``.
 
     Callbacks go out through ``session`` (a new one by default). With
     ``auto_answer_s`` a background thread plays the staff (see
@@ -105,4 +119,5 @@ def create_app(
     def ready(order_id: str) -> ResponseReturnValue:
         return pos.ready(order_id).view()
 
+    require_bearer(app, api_key, PLATFORM_ENDPOINTS)
     return app

@@ -1,5 +1,5 @@
-"""``python -m fakes.point_of_sale [--port 8702] [--webhook-secret S] [--auto-answer-s SEC]
-[--key-retention-s S]``."""
+"""``python -m fakes.point_of_sale [--port 8702] [--api-key KEY] [--webhook-secret S]
+[--auto-answer-s SEC] [--key-retention-s S]``."""
 
 from __future__ import annotations
 
@@ -7,11 +7,14 @@ import argparse
 import sys
 
 from fakes.idempotency import DEFAULT_KEY_RETENTION_S
-from fakes.point_of_sale import DEFAULT_PORT, DEFAULT_WEBHOOK_SECRET, create_app
+from fakes.point_of_sale import DEFAULT_API_KEY, DEFAULT_PORT, DEFAULT_WEBHOOK_SECRET, create_app
 from fakes.server import main
 
 parser = argparse.ArgumentParser(
     prog="python -m fakes.point_of_sale", description="The fake restaurant point of sale."
+)
+parser.add_argument(
+    "--api-key", default=DEFAULT_API_KEY, help="the bearer key the platform's calls need"
 )
 parser.add_argument(
     "--webhook-secret", default=DEFAULT_WEBHOOK_SECRET, help="the HMAC key of the callbacks"

@@ -31,6 +31,7 @@ SERVICE = Service(
                 min_backoff_s=5,
             ),
             handlers=(forward_to_pos,),
+            secrets=("POS_API_KEY",),
         ),
         Endpoint("webhook", Role.API, app=webhook, secrets=("POS_WEBHOOK_SECRET",)),
         Trigger("relay", Role.TRIGGER, collection=INBOX, handlers=(relay,)),

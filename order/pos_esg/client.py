@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import requests
 
     from shared.id_tokens import IdTokens
+    from shared.runtime.secrets import Secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +36,14 @@ class PosOrder:
     callback_url: str
 
 
+ID_TOKEN_HEADER = "X-Serverless-Authorization"
+"""Where a call carries its Google ID token: Cloud Run takes it from there when
+``Authorization`` holds the callee's own credentials."""
 RETRY_LATER = frozenset({408, 429})
 """The 4xx answers that ask to call again later: a request timeout, too many requests."""
 CONFLICT = 409
+OUR_CREDENTIALS = frozenset({401, 403})
+"""The answers saying the point of sale refused our credentials: a fault naming ``POS_API_KEY``."""
 NOTHING_TO_WITHDRAW = frozenset({404, 410})
 """A withdrawal's answers saying the point of sale holds no such order (any more): done."""
 KEY_IN_USE_CODE = "idempotency_key_in_use"
@@ -68,7 +74,8 @@ class PointOfSale(ABC):
 
 
 class HttpPointOfSale(PointOfSale):
-    """The point of sale over HTTP, with an ``Idempotency-Key`` on every call.
+    """The point of sale over HTTP, with the API key it issued us (``Authorization: Bearer``,
+    revealed from ``api_key`` on each call) and an ``Idempotency-Key`` on every call.
 
     A point of sale answers a retry with the first attempt's outcome while it remembers the
     key, and a 409 with the code :data:`KEY_IN_USE_CODE` while that attempt still runs
@@ -78,17 +85,25 @@ class HttpPointOfSale(PointOfSale):
     there is a fault, as any other 4xx is. A withdrawal answered 404 or 410 finds nothing
     to withdraw there, which is fine. A redirect is never followed: ``requests`` would turn
     the POST into a GET whose 2xx would pass for the call done; it is a fault naming where
-    it leads (our point-of-sale URL is wrong).
+    it leads (our point-of-sale URL is wrong). A 401 or 403 refuses our credentials: a
+    fault that names ``POS_API_KEY``, to resubmit once the secret is right.
 
     With ``id_tokens``, every call also carries a Google ID token, for a point
-    of sale that runs as a private service on Google Cloud (the dev sandbox's).
+    of sale that runs as a private service on Google Cloud (the dev sandbox's), in
+    ``X-Serverless-Authorization``: Cloud Run checks it there, and hands ``Authorization``
+    (the API key) on to the point of sale.
     """
 
     def __init__(
-        self, session: requests.Session, base_url: str, id_tokens: IdTokens | None = None
+        self,
+        session: requests.Session,
+        base_url: str,
+        api_key: Secret,
+        id_tokens: IdTokens | None = None,
     ) -> None:
         self._session = session
         self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
         self._id_tokens = id_tokens
 
     def submit(self, order: PosOrder) -> None:
@@ -114,12 +129,19 @@ class HttpPointOfSale(PointOfSale):
             self._base_url + path,
             json=body,
             headers={
+                "Authorization": f"Bearer {self._api_key.reveal()}",
                 "Idempotency-Key": key,
-                **(self._id_tokens.headers() if self._id_tokens else {}),
+                **self._identity(),
             },
             timeout=DEFAULT_TIMEOUT_S,
             allow_redirects=False,
         )
+
+    def _identity(self) -> dict[str, str]:
+        """The Google ID token's header, if calls carry one."""
+        if self._id_tokens is None:
+            return {}
+        return {ID_TOKEN_HEADER: f"Bearer {self._id_tokens.token()}"}
 
 
 def _check(response: requests.Response, action: str, order_id: str) -> None:
@@ -133,6 +155,12 @@ def _check(response: requests.Response, action: str, order_id: str) -> None:
         problem = (
             f"the point of sale answered {action} {order_id} with a redirect, {status} to "
             f"{location[:200]}: not followed; is POS_URL right?"
+        )
+    elif status in OUR_CREDENTIALS:
+        problem = (
+            f"the point of sale refused our credentials to {action} {order_id}: {status} "
+            f"{response.text[:200].strip()}; check the secret POS_API_KEY (and, for a private "
+            "point of sale, that this function may invoke it), then resubmit"
         )
     if status >= 500 or status in RETRY_LATER or _key_in_use(response):
         raise PosUnavailable(problem)

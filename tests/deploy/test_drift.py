@@ -216,7 +216,7 @@ def test_each_function_gets_only_the_secrets_it_declares(modules, generated, top
     }
     assert {name: secrets for name, secrets in declared.items() if secrets} == {
         "customer": {"PAYMENT_PROCESSOR_KEY"},
-        "order": {"POS_WEBHOOK_SECRET"},
+        "order": {"POS_API_KEY", "POS_WEBHOOK_SECRET"},
         "delivery": {"PUSH_PROVIDER_KEY"},
     }
     for env in ENVIRONMENTS:
@@ -230,6 +230,7 @@ def test_each_function_gets_only_the_secrets_it_declares(modules, generated, top
     }
     assert holders == {
         ("customer", "payment-esg", "processor"),
+        ("order", "pos-esg", "to-pos"),
         ("order", "pos-esg", "webhook"),
         ("delivery", "notification-esg", "push"),
     }
@@ -320,10 +321,10 @@ def test_no_resource_outside_the_known_inventory(modules):
 
 
 THIRD_PARTIES = {
-    # target of fakes/main.py: (subsystem, URL setting, secret setting it reads)
-    "payment_processor": ("customer", "PAYMENT_PROCESSOR_URL", "PAYMENT_PROCESSOR_KEY"),
-    "point_of_sale": ("order", "POS_URL", "POS_WEBHOOK_SECRET"),
-    "push_provider": ("delivery", "PUSH_PROVIDER_URL", "PUSH_PROVIDER_KEY"),
+    # target of fakes/main.py: (subsystem, URL setting, secret settings it reads)
+    "payment_processor": ("customer", "PAYMENT_PROCESSOR_URL", ("PAYMENT_PROCESSOR_KEY",)),
+    "point_of_sale": ("order", "POS_URL", ("POS_API_KEY", "POS_WEBHOOK_SECRET")),
+    "push_provider": ("delivery", "PUSH_PROVIDER_URL", ("PUSH_PROVIDER_KEY",)),
 }
 
 
@@ -341,9 +342,10 @@ def test_the_sandbox_deploys_every_fake_once_from_the_fakes_archive(modules):
     assert service["min_instance_count"] == 0
     source = (ROOT / "fakes" / "main.py").read_text()
     for fake in fakes.values():
-        _, _, secret = THIRD_PARTIES[fake["target"]]
-        assert set(fake["secrets"]) == {secret}  # only its own key, from Secret Manager
-        assert f'setting("{secret}")' in source  # the variable the target reads
+        _, _, secrets = THIRD_PARTIES[fake["target"]]
+        assert set(fake["secrets"]) == set(secrets)  # only its own keys, from Secret Manager
+        for secret in secrets:
+            assert f'setting("{secret}")' in source  # the variable the target reads
     object_name = sandbox_module["resource"]["google_storage_bucket_object.source"]["name"]
     assert object_name == f"sources/{archive.FAKES}-${{filesha256(var.source_archive_path)}}.zip"
 
@@ -368,16 +370,17 @@ def test_the_sandbox_is_dev_only_and_feeds_the_third_party_urls(modules):
     listed = re.search(r"for fake in \[([^\]]*)\]", dev["locals"]["sandbox_urls"])
     assert listed is not None and set(re.findall(r'"([a-z-]+)"', listed[1])) == set(fakes)
     assert "module.sandbox.function_urls" in json.dumps(dev["check"])
-    for target, (subsystem, url, secret) in THIRD_PARTIES.items():
+    for target, (subsystem, url, secrets) in THIRD_PARTIES.items():
         [fake] = [name for name, f in fakes.items() if f["target"] == target]
         assert wired[subsystem][url] == f'${{local.sandbox_urls["{fake}"]}}'
         assert set(wired[subsystem]) - {url} <= {"POS_AUDIENCE"}
-        read = call["secrets"][secret.lower()]
-        assert read == {
-            "project": f'${{module.system.projects["{subsystem}"]}}',
-            "secret": f'${{module.system.secret_ids["{subsystem}"]["{secret}"]}}',
-        }
-        assert secret in dev["variable"]["secret_settings"]["default"][subsystem]
+        for secret in secrets:
+            read = call["secrets"][secret.lower()]
+            assert read == {
+                "project": f'${{module.system.projects["{subsystem}"]}}',
+                "secret": f'${{module.system.secret_ids["{subsystem}"]["{secret}"]}}',
+            }
+            assert secret in dev["variable"]["secret_settings"]["default"][subsystem]
     example = (TERRAFORM / "environments/dev/terraform.tfvars.example").read_text()
     assert not re.search(r"^settings\s*=", example, re.MULTILINE)  # no third-party URLs to fill
     assert re.search(r"^sandbox_project_id\s*=", example, re.MULTILINE)

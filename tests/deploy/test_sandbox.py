@@ -23,6 +23,8 @@ from fakes.server import RunningServer, serve, stop_background
 from order.pos_esg.keys import restaurant_key
 
 SECRET = "whsec-test"
+POS_KEY = "pos-sandbox"
+POS_AUTH = {"Authorization": f"Bearer {POS_KEY}"}
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +35,7 @@ def fresh_fakes(monkeypatch) -> Iterator[None]:
     monkeypatch.setenv("PAYMENT_PROCESSOR_KEY", "sk-sandbox")
     monkeypatch.setenv("PUSH_PROVIDER_KEY", "push-sandbox")
     monkeypatch.setenv("POS_WEBHOOK_SECRET", SECRET)
+    monkeypatch.setenv("POS_API_KEY", POS_KEY)
     monkeypatch.setenv("POS_AUTO_ANSWER_S", "0.05")
     yield
     if sandbox._point_of_sale.cache_info().currsize:
@@ -119,7 +122,9 @@ def test_a_missing_secret_is_named(monkeypatch, tmp_path):
 
 def test_a_new_order_is_answered_before_its_submission_returns(tmp_path, webhook):
     pos = client("point_of_sale", tmp_path)
-    answer = pos.post("/orders", json=order(webhook.url), headers={"Idempotency-Key": "o-1"})
+    answer = pos.post(
+        "/orders", json=order(webhook.url), headers={**POS_AUTH, "Idempotency-Key": "o-1"}
+    )
     assert answer.status_code == 201
     assert [c["event"] for c in webhook.received] == ["accepted", "ready"]
     assert pos.get("/orders/o-1").get_json()["status"] == "ready"
@@ -129,7 +134,9 @@ def test_the_submission_stops_waiting_after_the_hold(monkeypatch, tmp_path, webh
     monkeypatch.setenv("POS_AUTO_ANSWER_S", "30")
     monkeypatch.setenv("POS_HOLD_S", "0.2")
     pos = client("point_of_sale", tmp_path)
-    answer = pos.post("/orders", json=order(webhook.url), headers={"Idempotency-Key": "o-1"})
+    answer = pos.post(
+        "/orders", json=order(webhook.url), headers={**POS_AUTH, "Idempotency-Key": "o-1"}
+    )
     assert answer.status_code == 201 and webhook.received == []
     assert pos.get("/orders/o-1").get_json()["status"] == "received"
 
@@ -138,9 +145,11 @@ def test_the_pos_calls_back_only_under_its_prefix(monkeypatch, tmp_path, webhook
     monkeypatch.setenv("POS_CALLBACK_PREFIX", webhook.url)
     pos = client("point_of_sale", tmp_path)
     elsewhere = order("http://127.0.0.1:9/elsewhere", "o-2")
-    refused = pos.post("/orders", json=elsewhere, headers={"Idempotency-Key": "o-2"})
+    refused = pos.post("/orders", json=elsewhere, headers={**POS_AUTH, "Idempotency-Key": "o-2"})
     assert refused.status_code == 403
-    accepted = pos.post("/orders", json=order(webhook.url), headers={"Idempotency-Key": "o-1"})
+    accepted = pos.post(
+        "/orders", json=order(webhook.url), headers={**POS_AUTH, "Idempotency-Key": "o-1"}
+    )
     assert accepted.status_code == 201
     assert [o["orderId"] for o in pos.get("/orders").get_json()["orders"]] == ["o-1"]
 
@@ -160,7 +169,7 @@ def test_the_pos_refuses_a_callback_url_that_only_starts_like_its_prefix(
     url = beside.format(url=webhook.url)
     pos = client("point_of_sale", tmp_path)
 
-    refused = pos.post("/orders", json=order(url), headers={"Idempotency-Key": "o-1"})
+    refused = pos.post("/orders", json=order(url), headers={**POS_AUTH, "Idempotency-Key": "o-1"})
 
     assert refused.status_code == 403, url
     assert pos.get("/orders").get_json() == {"orders": []}
@@ -170,6 +179,8 @@ def test_the_pos_calls_back_below_its_prefix(monkeypatch, tmp_path, webhook):
     monkeypatch.setenv("POS_CALLBACK_PREFIX", webhook.url.removesuffix("/callbacks"))
     pos = client("point_of_sale", tmp_path)
 
-    accepted = pos.post("/orders", json=order(webhook.url), headers={"Idempotency-Key": "o-1"})
+    accepted = pos.post(
+        "/orders", json=order(webhook.url), headers={**POS_AUTH, "Idempotency-Key": "o-1"}
+    )
 
     assert accepted.status_code == 201

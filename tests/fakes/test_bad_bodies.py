@@ -17,6 +17,7 @@ from fakes.main import restrict_callbacks
 from fakes.server import serve
 from fakes.web import MAX_BODY_BYTES
 
+POS_AUTH = {"Authorization": f"Bearer {point_of_sale.DEFAULT_API_KEY}"}
 TOO_DEEP = b"[" * 100_000 + b"]" * 100_000
 ORDER = {
     "orderId": "o-1",
@@ -27,7 +28,7 @@ ORDER = {
 
 
 def pos() -> tuple[flask.Flask, dict[str, str]]:
-    return point_of_sale.create_app(), {}
+    return point_of_sale.create_app(), POS_AUTH
 
 
 def push() -> tuple[flask.Flask, dict[str, str]]:
@@ -85,7 +86,7 @@ def test_a_chunked_body_over_the_limit_is_413_too(served_pos: str) -> None:
     response = requests.post(
         f"{served_pos}/orders",
         data=chunks,  # no Content-Length: sent chunked
-        headers={"Idempotency-Key": "k-1", "Content-Type": "application/json"},
+        headers={**POS_AUTH, "Idempotency-Key": "k-1", "Content-Type": "application/json"},
         timeout=10,
     )
 
@@ -107,9 +108,9 @@ def test_json_nested_too_deeply_is_400_not_a_crash(fake: str) -> None:
 
 def test_a_cancellation_with_json_nested_too_deeply_is_no_crash() -> None:
     client = point_of_sale.create_app().test_client()
-    client.post("/orders", json=ORDER, headers={"Idempotency-Key": "o-1"})
+    client.post("/orders", json=ORDER, headers={**POS_AUTH, "Idempotency-Key": "o-1"})
 
-    response = post(client, "/orders/o-1/cancel", {}, TOO_DEEP)
+    response = post(client, "/orders/o-1/cancel", POS_AUTH, TOO_DEEP)
 
     assert response.status_code == 200  # a cancellation reads no body; its key's check does
     assert response.get_json()["status"] == "cancelled"
@@ -118,7 +119,7 @@ def test_a_cancellation_with_json_nested_too_deeply_is_no_crash() -> None:
 def test_the_sandbox_point_of_sale_refuses_json_nested_too_deeply_with_400() -> None:
     app = restrict_callbacks(point_of_sale.create_app(), "http://platform.test/pos")
 
-    response = post(app.test_client(), "/orders", {}, TOO_DEEP)
+    response = post(app.test_client(), "/orders", POS_AUTH, TOO_DEEP)
 
     assert response.status_code == 400
     assert "JSON object" in response.get_json()["error"]

@@ -8,12 +8,16 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from fakes import point_of_sale as pos_fake
 from fakes.point_of_sale import create_app as point_of_sale
 from fakes.push_provider import DEFAULT_API_KEY, create_app
+from fakes.web import require_bearer
 from order.pos_esg.client import HttpPointOfSale, PosLine, PosOrder, PosUnavailable
 from shared.http import WsgiTransport, http_session
+from shared.runtime.secrets import Secret
 
 AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
+POS_AUTH = {"Authorization": f"Bearer {pos_fake.DEFAULT_API_KEY}"}
 MESSAGE: dict[str, Any] = {"to": {"kind": "driver", "id": "d-1"}, "title": "Offer", "body": "New"}
 
 
@@ -64,8 +68,8 @@ def test_a_point_of_sale_order_whose_answer_was_lost_is_not_taken_twice() -> Non
     }
     pos.post("/_fake/fail-next", json={"count": 1, "status": 502, "after": True})
 
-    lost = pos.post("/orders", json=order, headers={"Idempotency-Key": "o-1"})
-    retried = pos.post("/orders", json=order, headers={"Idempotency-Key": "o-1"})
+    lost = pos.post("/orders", json=order, headers={**POS_AUTH, "Idempotency-Key": "o-1"})
+    retried = pos.post("/orders", json=order, headers={**POS_AUTH, "Idempotency-Key": "o-1"})
 
     assert lost.status_code == 502
     assert retried.status_code == 201
@@ -76,7 +80,9 @@ def test_a_point_of_sale_order_whose_answer_was_lost_is_not_taken_twice() -> Non
 def test_an_injected_code_lets_a_gateway_meet_a_key_in_use_over_real_http() -> None:
     pos = point_of_sale()
     gateway = HttpPointOfSale(
-        http_session({"http://pos.test": WsgiTransport(pos)}), "http://pos.test"
+        http_session({"http://pos.test": WsgiTransport(pos)}),
+        "http://pos.test",
+        Secret.given("POS_API_KEY", pos_fake.DEFAULT_API_KEY),
     )
     order = PosOrder("o-1", "r-1", (PosLine("Pizza", 1),), "http://platform.test/pos")
     client = pos.test_client()
@@ -90,3 +96,11 @@ def test_an_injected_code_lets_a_gateway_meet_a_key_in_use_over_real_http() -> N
     gateway.submit(order)
 
     assert [o["orderId"] for o in client.get("/orders").get_json()["orders"]] == ["o-1"]
+
+
+def test_authenticating_a_view_the_app_does_not_have_is_refused() -> None:
+    """A misspelt endpoint would leave the route meant to be closed open."""
+    app = create_app()
+
+    with pytest.raises(ValueError, match="no such endpoints to authenticate: recieve"):
+        require_bearer(app, "k", ("recieve",))

@@ -16,10 +16,12 @@ import requests
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from fakes.point_of_sale import create_app
+from fakes.point_of_sale import DEFAULT_API_KEY, create_app
 from fakes.server import BACKGROUND, RunningServer, serve, stop_background
 
 SECRET = "test-secret"
+AUTH = {"Authorization": f"Bearer {DEFAULT_API_KEY}"}
+"""The platform's calls carry the API key the point of sale issued it."""
 NOW_S = 1_767_225_600.5
 
 
@@ -77,12 +79,12 @@ def order(callback_url: str, order_id: str = "o-1", **changes: Any) -> dict[str,
 
 def submit(client: FlaskClient, body: dict[str, Any], key: str | None = None) -> TestResponse:
     key = key or f"{body['orderId']}:submit"
-    return client.post("/orders", json=body, headers={"Idempotency-Key": key})
+    return client.post("/orders", json=body, headers={**AUTH, "Idempotency-Key": key})
 
 
 def cancel(client: FlaskClient, order_id: str, key: str | None = None) -> TestResponse:
     key = key or f"{order_id}:cancel"
-    return client.post(f"/orders/{order_id}/cancel", headers={"Idempotency-Key": key})
+    return client.post(f"/orders/{order_id}/cancel", headers={**AUTH, "Idempotency-Key": key})
 
 
 def status_of(client: FlaskClient, order_id: str = "o-1") -> str:
@@ -134,13 +136,75 @@ def test_the_same_order_under_another_key_is_409(client: FlaskClient, receiver: 
 
 
 def test_platform_calls_need_an_idempotency_key(client: FlaskClient, receiver: Receiver) -> None:
-    posted = client.post("/orders", json=order(receiver.url))
+    posted = client.post("/orders", json=order(receiver.url), headers=AUTH)
     submit(client, order(receiver.url))
-    cancelled = client.post("/orders/o-1/cancel")
+    cancelled = client.post("/orders/o-1/cancel", headers=AUTH)
 
     assert posted.status_code == cancelled.status_code == 400
     assert posted.get_json() == {"error": "the Idempotency-Key header is required"}
     assert status_of(client) == "received"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong-key"},
+        {"Authorization": DEFAULT_API_KEY},  # not a bearer credential
+        {"Authorization": f"Bearer {DEFAULT_API_KEY}x"},
+    ],
+)
+def test_platform_calls_need_the_api_key_and_change_nothing_without_it(
+    client: FlaskClient, receiver: Receiver, headers: dict[str, str]
+) -> None:
+    refused = client.post(
+        "/orders", json=order(receiver.url), headers={**headers, "Idempotency-Key": "o-1:submit"}
+    )
+    assert client.get("/orders").get_json() == {"orders": []}
+    submit(client, order(receiver.url, "o-2"))
+    withdrawn = client.post(
+        "/orders/o-2/cancel", headers={**headers, "Idempotency-Key": "o-2:cancel"}
+    )
+
+    for response in (refused, withdrawn):
+        assert response.status_code == 401
+        assert response.headers["WWW-Authenticate"] == "Bearer"
+        assert response.get_json() == {
+            "error": "missing or invalid API key (Authorization: Bearer <key>)"
+        }
+    assert status_of(client, "o-2") == "received"
+    # the refused requests used no key: under the same keys, with the API key, they run
+    assert submit(client, order(receiver.url)).status_code == 201
+    cancelled = cancel(client, "o-2")
+    assert cancelled.status_code == 200
+    assert "Idempotent-Replayed" not in cancelled.headers
+    assert receiver.calls == []
+
+
+def test_the_terminal_works_without_the_api_key(client: FlaskClient, receiver: Receiver) -> None:
+    """The staff's terminal is the shop's own: it reads the orders and answers with no key."""
+    submit(client, order(receiver.url))
+
+    listed = client.get("/orders")
+    read = client.get("/orders/o-1")
+    accepted = client.post("/orders/o-1/accept", json={"prepMinutes": 20})
+    ready = client.post("/orders/o-1/ready")
+
+    assert [r.status_code for r in (listed, read, accepted, ready)] == [200] * 4
+    assert [b["event"] for b in receiver.bodies()] == ["accepted", "ready"]
+
+
+def test_the_api_key_is_configurable(session: requests.Session, receiver: Receiver) -> None:
+    client = create_app(webhook_secret=SECRET, api_key="pos_other", session=session).test_client()
+
+    default = submit(client, order(receiver.url))
+    other = client.post(
+        "/orders",
+        json=order(receiver.url),
+        headers={"Authorization": "Bearer pos_other", "Idempotency-Key": "o-1:submit"},
+    )
+
+    assert (default.status_code, other.status_code) == (401, 201)
 
 
 @pytest.mark.parametrize(
@@ -531,3 +595,10 @@ def test_the_command_line_sets_the_key_retention() -> None:
 
     assert parser.parse_args([]).key_retention_s == 24 * 60 * 60
     assert parser.parse_args(["--key-retention-s", "90"]).key_retention_s == 90.0
+
+
+def test_the_command_line_sets_the_api_key() -> None:
+    from fakes.point_of_sale.__main__ import parser
+
+    assert parser.parse_args([]).api_key == DEFAULT_API_KEY
+    assert parser.parse_args(["--api-key", "pos_k"]).api_key == "pos_k"

@@ -17,6 +17,7 @@ def fresh_pos(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test builds the point of sale anew from its own environment, and stops its thread."""
     sandbox._point_of_sale.cache_clear()
     monkeypatch.setenv("POS_WEBHOOK_SECRET", "whsec-test")
+    monkeypatch.setenv("POS_API_KEY", "pos-sandbox")
     monkeypatch.delenv("POS_AUTO_ANSWER_S", raising=False)
     monkeypatch.delenv("POS_HOLD_S", raising=False)
     monkeypatch.delenv("POS_CALLBACK_PREFIX", raising=False)
@@ -35,7 +36,10 @@ def submit(order_id: str = "o-1") -> flask.Response:
         "callbackUrl": "http://127.0.0.1:9/pos/callbacks",
     }
     request = flask.Request.from_values(
-        "/orders", method="POST", json=body, headers={"Idempotency-Key": order_id}
+        "/orders",
+        method="POST",
+        json=body,
+        headers={"Authorization": "Bearer pos-sandbox", "Idempotency-Key": order_id},
     )
     return sandbox.point_of_sale(request)  # type: ignore[return-value]
 

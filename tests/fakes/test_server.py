@@ -16,10 +16,12 @@ import pytest
 import requests
 
 import fakes.server
+from fakes.point_of_sale import DEFAULT_API_KEY as POS_KEY
 from fakes.push_provider import DEFAULT_API_KEY, create_app
 from fakes.server import serve
 
 ROOT = Path(__file__).resolve().parents[2]
+POS_AUTH = {"Authorization": f"Bearer {POS_KEY}"}
 
 
 def port_is_free(port: int) -> bool:
@@ -150,7 +152,7 @@ def test_the_log_written_to_a_file_is_plain_text(tmp_path: Path) -> None:
             while not (match := re.search(r"http://127\.0\.0\.1:\d+", log.read_text())):
                 assert time.monotonic() < deadline and process.poll() is None, log.read_text()
                 time.sleep(0.05)
-            requests.post(f"{match.group(0)}/orders", json={}, timeout=5)
+            requests.post(f"{match.group(0)}/orders", json={}, headers=POS_AUTH, timeout=5)
             requests.get(f"{match.group(0)}/orders/o-9", timeout=5)
         finally:
             process.send_signal(signal.SIGTERM)
@@ -198,6 +200,7 @@ def test_an_interrupt_as_it_says_it_listens_still_stops_it_cleanly(
         ("payment_processor", "--key-retention-s=nan", "key retention must be positive, not nan"),
         ("payment_processor", "--api-key=", "the API key must not be empty"),
         ("push_provider", "--api-key= ", "the API key must not be empty"),
+        ("point_of_sale", "--api-key=", "the API key must not be empty"),
     ],
 )
 def test_an_option_out_of_range_is_a_usage_error_not_a_traceback(

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import requests
 
+from fakes.point_of_sale import DEFAULT_API_KEY
 from fakes.point_of_sale.callbacks import TIMEOUT_S
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +43,7 @@ def test_sigterm_stops_the_point_of_sale_while_a_callback_hangs() -> None:
                     "items": [{"name": "Pizza", "quantity": 1}],
                     "callbackUrl": webhook,
                 }
-                headers = {"Idempotency-Key": "o-1"}
+                headers = {"Authorization": f"Bearer {DEFAULT_API_KEY}", "Idempotency-Key": "o-1"}
                 posted = requests.post(f"{match[0]}/orders", json=order, headers=headers, timeout=5)
                 assert posted.status_code == 201
                 time.sleep(0.5)  # the acceptance's callback is on its way, and hangs

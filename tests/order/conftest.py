@@ -5,15 +5,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import flask
 import pytest
 
+from fakes.point_of_sale import DEFAULT_API_KEY
 from order.topology import APP
 from shared.clock import ManualClock
 from shared.envelope import Envelope, new_event
 from shared.http import WsgiTransport
+from shared.runtime.secrets import Secret
 from shared.runtime.standalone import StandaloneSubsystem
 from shared.topology import Topic
 
@@ -23,8 +26,13 @@ if TYPE_CHECKING:
 START = 1_767_225_600_000
 MINUTE = 60_000
 SECRET = "pos-test-secret"
+POS_KEY = "pos-test-key"
+"""The API key the point of sale issued the platform: :class:`FakePos` refuses calls without it."""
+FAKE_KEY = Secret.given("POS_API_KEY", DEFAULT_API_KEY)
+"""The API key the real fake point of sale (:mod:`fakes.point_of_sale`) takes by default."""
 SETTINGS = {
     "POS_URL": "http://pos.test",
+    "POS_API_KEY": POS_KEY,
     "POS_CALLBACK_URL": "http://order.test/",
     "POS_WEBHOOK_SECRET": SECRET,
 }
@@ -51,7 +59,8 @@ request is still using (as :mod:`fakes.idempotency` does)."""
 
 class FakePos:
     """A point of sale that records every request and answers as the test tells it: each of
-    ``next_statuses`` fails one request, a 409 as a key still in use."""
+    ``next_statuses`` fails one request, a 409 as a key still in use. A request without
+    ``Authorization: Bearer`` :data:`POS_KEY` is recorded, and refused with 401."""
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
@@ -63,6 +72,8 @@ class FakePos:
 
     @staticmethod
     def _failure(status: int) -> tuple[dict[str, str], int]:
+        if status == 401:
+            return {"error": "missing or invalid API key (Authorization: Bearer <key>)"}, 401
         return (KEY_IN_USE if status == 409 else {"error": "told to fail"}), status
 
     def _record(self) -> int | None:
@@ -74,6 +85,8 @@ class FakePos:
                 "body": request.get_json(silent=True),
             }
         )
+        if request.headers.get("Authorization") != f"Bearer {POS_KEY}":
+            return 401
         return self.next_statuses.pop(0) if self.next_statuses else None
 
     def _submit(self) -> Any:
@@ -96,12 +109,15 @@ class FakePos:
 class OrderSystem(StandaloneSubsystem):
     """The subsystem running standalone, with what tests need to drive and observe it."""
 
-    def __init__(self, pos: FakePos) -> None:
+    def __init__(self, pos: FakePos | flask.Flask, settings: Mapping[str, str] = SETTINGS) -> None:
+        """With ``pos`` (a :class:`FakePos`, or a point of sale's app) at ``POS_URL``."""
         super().__init__(
             APP,
             clock=ManualClock(START),
-            settings=SETTINGS,
-            transports={"http://pos.test": WsgiTransport(pos.app)},
+            settings=settings,
+            transports={
+                "http://pos.test": WsgiTransport(pos if isinstance(pos, flask.Flask) else pos.app)
+            },
         )
 
     @property

@@ -44,6 +44,7 @@ SETTINGS = {
     "POS_URL": "http://pos.test",
     "POS_CALLBACK_URL": "https://order.example",
     "POS_WEBHOOK_SECRET": "s",
+    "POS_API_KEY": "pos-key",
 }
 TOKEN_FOR = {"https://pos.run.app": "eyJhbGciOiJSUzI1NiJ9.eyJleHAiOjQxMDI0NDQ4MDB9.sig"}
 
@@ -65,16 +66,19 @@ def test_bootstrap_builds_the_ports_from_the_settings() -> None:
     assert ports.pos_webhook_secret.reveal() == "s"
 
 
-def test_with_an_audience_the_point_of_sale_is_called_with_an_id_token(
+def test_with_an_audience_the_point_of_sale_is_called_with_an_id_token_beside_its_key(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """Cloud Run checks the ID token in ``X-Serverless-Authorization`` and hands
+    ``Authorization``, the point of sale's own API key, on to it."""
     monkeypatch.setattr(id_tokens, "fetch_google_id_token", TOKEN_FOR.__getitem__)
     pos = flask.Flask("private-pos")
-    seen: list[str | None] = []
+    seen: list[tuple[str | None, str | None]] = []
 
     @pos.post("/orders")
     def submit() -> tuple[dict[str, str], int]:
-        seen.append(flask.request.headers.get("Authorization"))
+        headers = flask.request.headers
+        seen.append((headers.get("Authorization"), headers.get("X-Serverless-Authorization")))
         return {}, 201
 
     for audience in ({}, {"POS_AUDIENCE": "https://pos.run.app"}):
@@ -89,7 +93,10 @@ def test_with_an_audience_the_point_of_sale_is_called_with_an_id_token(
         )
         ports.pos.submit(PosOrder("o-1", "r-1", (PosLine("Margherita", 1),), "https://cb"))
 
-    assert seen == [None, f"Bearer {TOKEN_FOR['https://pos.run.app']}"]
+    assert seen == [
+        ("Bearer pos-key", None),
+        ("Bearer pos-key", f"Bearer {TOKEN_FOR['https://pos.run.app']}"),
+    ]
 
 
 def test_bootstrap_names_a_missing_setting() -> None:

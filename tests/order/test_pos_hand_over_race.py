@@ -33,7 +33,7 @@ from shared.runtime.context import Context
 from shared.runtime.secrets import Secret
 from shared.stores import InMemoryDocumentStore
 from shared.topology import Role
-from tests.order.conftest import ADDRESS, KITCHEN, START
+from tests.order.conftest import ADDRESS, FAKE_KEY, KITCHEN, START
 
 
 def announced(status: str, reason: str | None = None) -> Envelope:
@@ -63,7 +63,7 @@ def context(session: requests.Session) -> Context[OrderPorts]:
     ports = OrderPorts(
         store=InMemoryDocumentStore(),
         clock=ManualClock(START),
-        pos=HttpPointOfSale(session, "http://pos.test"),
+        pos=HttpPointOfSale(session, "http://pos.test", FAKE_KEY),
         pos_callback_url="http://order.test",
         pos_webhook_secret=Secret.given("POS_WEBHOOK_SECRET", "secret"),
     )

@@ -15,6 +15,7 @@ from fakes.server import serve
 from order.pos_esg.client import HttpPointOfSale, PosLine, PosOrder
 from shared.exceptions import BusinessRuleViolation
 from shared.http import http_session
+from tests.order.conftest import FAKE_KEY
 
 ORDER = PosOrder("o-1", "r-1", (PosLine("Margherita", 2),), "http://order.test/pos/callbacks")
 
@@ -44,14 +45,14 @@ def moved_pos() -> flask.Flask:
 
 def test_a_redirected_hand_over_is_a_fault_naming_where_not_an_order_handed_over() -> None:
     with serve(moved_pos()) as server:
-        pos = HttpPointOfSale(http_session(), server.url)
+        pos = HttpPointOfSale(http_session(), server.url, FAKE_KEY)
         with pytest.raises(BusinessRuleViolation, match="301 to /moved/orders"):
             pos.submit(ORDER)
 
 
 def test_a_redirected_withdrawal_is_a_fault_not_a_withdrawal_done() -> None:
     with serve(moved_pos()) as server:
-        pos = HttpPointOfSale(http_session(), server.url)
+        pos = HttpPointOfSale(http_session(), server.url, FAKE_KEY)
         with pytest.raises(BusinessRuleViolation, match="307 to /moved/orders/o-1/cancel"):
             pos.cancel("o-1")
 
@@ -73,7 +74,7 @@ def gone_pos() -> flask.Flask:
 
 def test_a_withdrawal_of_an_order_the_pos_no_longer_holds_is_done_as_for_one_it_never_had() -> None:
     with serve(gone_pos()) as server:
-        pos = HttpPointOfSale(http_session(), server.url)
+        pos = HttpPointOfSale(http_session(), server.url, FAKE_KEY)
         pos.cancel("o-1")  # nothing to withdraw there: no fault, not retried
         with pytest.raises(BusinessRuleViolation, match="410"):
             pos.submit(ORDER)  # a hand-over refused is still a fault for a person

@@ -19,7 +19,7 @@ import flask
 import pytest
 import requests
 
-from fakes.point_of_sale import create_app
+from fakes.point_of_sale import DEFAULT_API_KEY, create_app
 from fakes.point_of_sale.models import OrderRequest
 from fakes.point_of_sale.orders import Order
 from fakes.point_of_sale.orders import PointOfSale as FakePointOfSale
@@ -27,7 +27,7 @@ from fakes.server import stop_background
 from order.pos_esg.client import HttpPointOfSale, PosLine, PosOrder, PosUnavailable
 from shared.exceptions import BusinessRuleViolation
 from shared.http import WsgiTransport
-from tests.order.conftest import FakePos, OrderSystem
+from tests.order.conftest import FAKE_KEY, FakePos, OrderSystem
 
 ORDER = PosOrder("o-1", "r-1", (PosLine("Margherita", 2),), "http://order.test/pos/callbacks")
 
@@ -70,7 +70,7 @@ def slow_pos(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlowPos]:
     app = create_app()
     session = requests.Session()
     session.mount("http://pos.test", WsgiTransport(app))
-    slow = SlowPos(HttpPointOfSale(session, "http://pos.test"))
+    slow = SlowPos(HttpPointOfSale(session, "http://pos.test", FAKE_KEY))
     receive = FakePointOfSale.receive
 
     def slow_receive(self: FakePointOfSale, request: OrderRequest) -> Order:
@@ -113,7 +113,7 @@ def test_a_hand_over_the_pos_took_under_a_key_it_forgot_is_handed_over() -> None
     app = create_app()
     session = requests.Session()
     session.mount("http://pos.test", WsgiTransport(app))
-    gateway = HttpPointOfSale(session, "http://pos.test")
+    gateway = HttpPointOfSale(session, "http://pos.test", FAKE_KEY)
     body = {
         "orderId": ORDER.order_id,
         "restaurantId": ORDER.restaurant_id,
@@ -121,7 +121,8 @@ def test_a_hand_over_the_pos_took_under_a_key_it_forgot_is_handed_over() -> None
         "callbackUrl": ORDER.callback_url,
     }
     # An earlier attempt got the order there, under a key the point of sale no longer knows.
-    taken = session.post("http://pos.test/orders", json=body, headers={"Idempotency-Key": "gone"})
+    headers = {"Idempotency-Key": "gone", "Authorization": f"Bearer {DEFAULT_API_KEY}"}
+    taken = session.post("http://pos.test/orders", json=body, headers=headers)
     assert taken.status_code == 201
 
     gateway.submit(ORDER)  # answered 409: the order id is known there
@@ -141,5 +142,5 @@ def test_a_withdrawal_answered_a_409_of_its_own_is_a_fault_not_retried() -> None
     session = requests.Session()
     session.mount("http://pos.test", WsgiTransport(app))
     with pytest.raises(BusinessRuleViolation, match=r"409 .*being delivered"):
-        HttpPointOfSale(session, "http://pos.test").cancel("o-1")
+        HttpPointOfSale(session, "http://pos.test", FAKE_KEY).cancel("o-1")
     session.close()

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 from devstack import command
-from devstack.launch import function_env
-from devstack.layout import FAKES, Manifest, Ports
+from devstack.launch import fake_argv, function_env
+from devstack.layout import FAKE_KEYS, FAKES, Manifest, Ports
 from devstack.stack import DevOptions, DevStack
 from devstack.third_parties import ThirdPartyError, pos_webhook, used_fakes
 from shared.hub.routing import on_types
@@ -177,3 +177,20 @@ def test_ready_offers_the_story_only_to_a_system_that_can_play_it(tmp_path: Path
         manifest = Manifest({}, {}, endpoints, {}, "key.pem")
         text = command.banner(manifest, 1.0, tmp_path, apps=apps)
         assert ("Play the story: " in text) is offered
+
+
+def test_every_declared_secret_has_a_value_and_each_fake_takes_the_key_its_callers_send(
+    tmp_path: Path,
+) -> None:
+    """The stack starts each fake with the keys it gives the functions: a gateway whose key
+    the fake does not take would be refused (401) on every call."""
+    apps = load_subsystems()
+    env = env_of(apps, tmp_path)
+    declared = {s for app in apps for _, fn in app.topology.functions() for s in fn.secrets}
+    assert {s for s in declared if f"FOODDELIVERY_{s}" not in env} == set()
+    for name in used_fakes(apps):
+        argv = fake_argv(name, 3, None)
+        for option, (secret, _) in FAKE_KEYS[name].items():
+            assert argv[argv.index(option) + 1] == env[f"FOODDELIVERY_{secret}"]
+    pos = fake_argv("pos", 3, None)
+    assert pos[pos.index("--api-key") + 1] == env["FOODDELIVERY_POS_API_KEY"]

@@ -23,7 +23,12 @@ def test_every_subsystem_starts_with_no_secret_at_all(tmp_path: Path) -> None:
     key = tmp_path / "absent" / "key.pem"  # nor the development key: only BFF APIs read it
     apps = load_subsystems()
     declared = {s for app in apps for _, fn in app.topology.functions() for s in fn.secrets}
-    assert declared == {"PAYMENT_PROCESSOR_KEY", "POS_WEBHOOK_SECRET", "PUSH_PROVIDER_KEY"}
+    assert declared == {
+        "PAYMENT_PROCESSOR_KEY",
+        "POS_API_KEY",
+        "POS_WEBHOOK_SECRET",
+        "PUSH_PROVIDER_KEY",
+    }
     settings = {**PLAIN_SETTINGS, "DEV_KEY": str(key)}
     for app in apps:
         store, clock = InMemoryDocumentStore(), ManualClock()

@@ -64,6 +64,7 @@ module "sandbox" {
   secrets = {
     payment_processor_key = { project = module.system.projects["customer"], secret = module.system.secret_ids["customer"]["PAYMENT_PROCESSOR_KEY"] }
     push_provider_key     = { project = module.system.projects["delivery"], secret = module.system.secret_ids["delivery"]["PUSH_PROVIDER_KEY"] }
+    pos_api_key           = { project = module.system.projects["order"], secret = module.system.secret_ids["order"]["POS_API_KEY"] }
     pos_webhook_secret    = { project = module.system.projects["order"], secret = module.system.secret_ids["order"]["POS_WEBHOOK_SECRET"] }
   }
   pos_callback_prefix = local.pos_webhook

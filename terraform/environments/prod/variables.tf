@@ -100,7 +100,7 @@ variable "secret_settings" {
   type        = map(list(string))
   default = {
     customer = ["PAYMENT_PROCESSOR_KEY"]
-    order    = ["POS_WEBHOOK_SECRET"]
+    order    = ["POS_API_KEY", "POS_WEBHOOK_SECRET"]
     delivery = ["PUSH_PROVIDER_KEY"]
   }
 }

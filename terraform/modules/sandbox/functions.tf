@@ -25,14 +25,18 @@ locals {
       environment = {}
     }
     # Private: Cloud Run lets in only var.pos_invokers (the order subsystem's POS gateway, which
-    # sends a Google ID token). The fake itself checks no caller; it holds only sandbox orders,
+    # sends a Google ID token in X-Serverless-Authorization). The fake itself takes orders and
+    # cancellations only with Authorization: Bearer <POS_API_KEY>; it holds only sandbox orders,
     # calls back only under pos_callback_prefix (the platform's webhook, signed with
     # POS_WEBHOOK_SECRET), and its fault-injection routes are closed.
     point-of-sale = {
       target      = "point_of_sale"
       description = "Fake restaurant point of sale, staff on autopilot (dev sandbox)."
-      secrets     = { POS_WEBHOOK_SECRET = var.secrets.pos_webhook_secret }
-      public      = false
+      secrets = {
+        POS_API_KEY        = var.secrets.pos_api_key
+        POS_WEBHOOK_SECRET = var.secrets.pos_webhook_secret
+      }
+      public = false
       environment = merge(
         { POS_AUTO_ANSWER_S = tostring(var.pos_auto_answer_s), POS_HOLD_S = "8" },
         var.pos_callback_prefix == null ? {} : { POS_CALLBACK_PREFIX = var.pos_callback_prefix },

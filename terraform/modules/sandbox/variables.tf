@@ -43,10 +43,11 @@ variable "region" {
 }
 
 variable "secrets" {
-  description = "Where each fake's key lives in Secret Manager: the platform's own secret of it, read across projects (payment_processor_key, push_provider_key, pos_webhook_secret => { project, secret })."
+  description = "Where each fake's key lives in Secret Manager: the platform's own secret of it, read across projects (payment_processor_key, push_provider_key, pos_api_key, pos_webhook_secret => { project, secret })."
   type = object({
     payment_processor_key = object({ project = string, secret = string })
     push_provider_key     = object({ project = string, secret = string })
+    pos_api_key           = object({ project = string, secret = string })
     pos_webhook_secret    = object({ project = string, secret = string })
   })
 }
