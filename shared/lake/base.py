@@ -176,7 +176,8 @@ def object_names(name: str) -> Iterator[str]:
     """Where the object :func:`encode_batches` names ``name`` is stored: under ``name``,
     unless something else holds that name (an object with other content, copied there
     by hand: the lake's own objects under one name hold the same records), then under
-    ``{name}-2.jsonl``, ``-3``... up to :data:`NAME_TRIES` names in all, the first free or
+    ``name`` with ``-2``, ``-3``... before its ``.jsonl`` (``{first_ms}-{digest}-2.jsonl``),
+    up to :data:`NAME_TRIES` names in all, the first free or
     holding the same content. A writer and its retries walk the same names, so the same
     records are still stored once; the object holding the name is left as it is (its lines
     are skipped by readers unless they are envelopes)."""
