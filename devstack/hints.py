@@ -93,6 +93,28 @@ def already_running(state_dir: Path, pid: int | None) -> str:
     )
 
 
+def emulator_taken(where: str, state_dir: str | None, pid: int | None, host: str | None) -> str:
+    """The message for a stack started on the Pub/Sub emulator at ``where`` that the stack at
+    ``state_dir`` (pid ``pid``, on ``host`` when not this one) still uses (``None``: a stack
+    that won a race to it)."""
+    variables = "PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST and STORAGE_EMULATOR_HOST"
+    if state_dir is None:
+        return (
+            f"the Pub/Sub emulator at {where} is being taken by another stack: stop it, or "
+            f"unset {variables} to have this stack start its own emulators"
+        )
+    on = f" on {host}" if host else ""
+    attach = command(
+        tool("fooddelivery"), ["dev", "--scenario", "--attach", *state_dir_args(Path(state_dir))]
+    )
+    return (
+        f"the Pub/Sub emulator at {where} is used by the stack at {state_dir} (pid {pid}{on}), "
+        "whose pushes this stack would take. Stop that stack; or unset "
+        f"{variables} (a shell that sourced its env.sh exports them) to have this stack start "
+        f"its own emulators; or play the story on that stack with `{attach}`"
+    )
+
+
 def busy_ports(busy: Mapping[str, int], given: Mapping[str, str]) -> str:
     """The message for ports in use: ``busy`` maps what would listen to its port, ``given``
     what the user gave a port to (e.g. the Pub/Sub emulator) to the option they gave it with.

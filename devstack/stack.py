@@ -6,8 +6,10 @@ Storage) and the fakes of the third parties the subsystems use
 endpoints are the hosts' URLs), the lake bucket is created and the hosts are
 started; the stack is ready when every host and fake answers ``/healthz``.
 Before anything starts, the stack locks its state dir (:mod:`devstack.state_lock`):
-one stack per state dir. While it runs, :meth:`DevStack.supervise` restarts a
-host that died and stops the stack when an emulator or a fake died.
+one stack per state dir; and before it provisions the Pub/Sub emulator, it records
+itself there (:mod:`devstack.emulator_owner`): one running stack per emulator. While
+it runs, :meth:`DevStack.supervise` restarts a host that died and stops the stack
+when an emulator or a fake died.
 :meth:`DevStack.stop` stops everything it started by process group, the hosts
 and fakes side by side first, then the emulators, and removes the stack's
 ``stack.json`` so that no command finds a stack that is gone. How each child is
@@ -41,6 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from devstack import hints
+from devstack.emulator_owner import EmulatorTaken, Owner, claim, release
 from devstack.health import healthy
 from devstack.launch import child_env, fake_argv, function_env, host_args
 from devstack.layout import EMULATORS, HOST, MANIFEST, Manifest, Ports, project_of, url
@@ -116,6 +119,8 @@ class DevStack:
     _probed_at: dict[str, float] = field(default_factory=dict)
     _unanswered_since: dict[str, float] = field(default_factory=dict)
     _lock: StateDirLock | None = None
+    _owner: Owner | None = None
+    """This stack's record on the Pub/Sub emulator (:mod:`devstack.emulator_owner`)."""
 
     @property
     def external(self) -> frozenset[str]:
@@ -156,6 +161,8 @@ class DevStack:
         if any(s.name == "storage" for s in specs):
             self._check_storage_emulator()
         self._claim_state_dir()
+        if "pubsub" in self.emulators:  # one of PUBSUB_EMULATOR_HOST: before anything starts
+            self._claim_pubsub()
         ports = self._resolve_ports(specs)
         try:
             self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -165,6 +172,8 @@ class DevStack:
         self.started_processes = True
         self._start_fakes(ports)
         self._start_emulators(ports, specs)
+        if self._owner is None:
+            self._claim_pubsub()
         env = function_env(self.apps, ports, self.options.dev_key, self.emulators.values())
         from shared.hub.provision import ProvisionTimeout  # google.cloud: only when starting
 
@@ -233,6 +242,23 @@ class DevStack:
         except OSError as error:
             raise DevError(f"cannot keep the stack's state in {where}: {error.strerror}") from None
         self._lock = lock
+
+    def _claim_pubsub(self) -> None:
+        """Record this stack as the Pub/Sub emulator's user, so that no second stack
+        redirects its subscriptions (:mod:`devstack.emulator_owner`)."""
+        from google.api_core.exceptions import GoogleAPIError  # only when starting
+
+        where = self.emulators["pubsub"].host_port
+        try:
+            self._owner = claim(self.options.state_dir)
+        except GoogleAPIError as error:
+            raise DevError(f"the Pub/Sub emulator at {where} refused: {error}") from error
+        except EmulatorTaken as taken:
+            owner = taken.owner
+            if owner is None:
+                raise DevError(hints.emulator_taken(where, None, None, None)) from None
+            host = owner.host if owner.host != socket.gethostname() else None
+            raise DevError(hints.emulator_taken(where, owner.state_dir, owner.pid, host)) from None
 
     def _needed(self) -> list[emu.EmulatorSpec]:
         """The emulators this stack uses: Storage only for the event lake."""
@@ -447,6 +473,10 @@ class DevStack:
         """
         children = [*self.hosts.values(), *self.fakes.values()]
         stop_groups([c.process for c in children if c.process is not None])
+        pubsub = self.emulators.get("pubsub")
+        if self._owner is not None and pubsub is not None and pubsub.process is None:
+            release(self._owner)  # an emulator the stack started goes with it
+        self._owner = None
         emulators = [e.process for e in self.emulators.values() if e.process is not None]
         stop_groups(emulators, EMULATOR_STOP_TIMEOUT_S)
         for child in children:

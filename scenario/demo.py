@@ -203,7 +203,11 @@ def _print_summary(
         a["status"] for order_id in outcome.orders for a in stack.authorizations(order_id)
     )
     notifications = stack.notifications()
-    per_subsystem = ", ".join(f"{k} {v}" for k, v in sorted(timeline.counts().items()))
+    again = timeline.duplicates()
+    per_subsystem = ", ".join(
+        f"{k} {v}" + (f" (+{plural(again[k], 'duplicate')})" if again[k] else "")
+        for k, v in sorted(timeline.counts().items())
+    )
     print("Summary:")
     print(f"  orders:        {len(outcome.orders)} placed, " + _counts(statuses))
     print(f"  payments:      {_counts(payments)}")

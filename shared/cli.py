@@ -297,21 +297,22 @@ def _main(argv: Sequence[str] | None) -> int:
     sys.stderr = cast(TextIO, _QuietErrors(stderr))
     try:
         return _run(argv)
-    except OutputError as error:  # `> /dev/full`, a full disk, a file over its quota...
-        print(f"fooddelivery: cannot write the output: {error}", file=sys.stderr)
-        _discard_stdout()  # else the exit's flush of what is still buffered fails again
-        return 1
     finally:
         sys.stdout, sys.stderr = stdout, stderr
 
 
 def _run(argv: Sequence[str] | None) -> int:
+    """Parse ``argv`` and run the command. An error it stops on is one line on stderr that
+    starts as argparse starts a command's usage errors: ``fooddelivery faults list: ...``
+    (the command's ``prog``; just ``fooddelivery`` before a command is known)."""
     from shared.exceptions import KitError
 
+    prog = "fooddelivery"
     try:
         argv = sys.argv[1:] if argv is None else list(argv)
         parser = build_parser()
         args, stray = _parse(parser, argv)
+        prog = args.command_parser.prog
         if stray:
             where = _stray_parser(parser, args, argv, stray)
             where.error(f"unrecognized arguments: {' '.join(stray)}")
@@ -321,8 +322,12 @@ def _run(argv: Sequence[str] | None) -> int:
         code: int = args.run(args)
         sys.stdout.flush()  # a closed pipe must fail here, where it is handled
     except KitError as error:
-        print(f"fooddelivery: {error}", file=sys.stderr)
+        print(f"{prog}: {error}", file=sys.stderr)
         return 2
+    except OutputError as error:  # `> /dev/full`, a full disk, a file over its quota...
+        print(f"{prog}: cannot write the output: {error}", file=sys.stderr)
+        _discard_stdout()  # else the exit's flush of what is still buffered fails again
+        return 1
     except KeyboardInterrupt:
         return INTERRUPTED
     except BrokenPipeError:  # the reader went away (`fooddelivery topology | head`)

@@ -95,8 +95,22 @@ class Timeline:
         return [e.line(start) for e in causal_order(self.entries)]
 
     def counts(self) -> Counter[str]:
-        """Events per subsystem."""
-        return Counter(e.subsystem for e in self.entries)
+        """Distinct events per subsystem: an event published again on the same topic (the
+        same id, by a handler that ran again on a redelivery) counts once; see
+        :meth:`duplicates`. An entry that could not be read, which has no id, counts."""
+        seen: set[tuple[str, str, str]] = set()
+        counted: Counter[str] = Counter()
+        for e in self.entries:
+            event = (e.subsystem, e.topic, e.id)
+            if not e.id or event not in seen:
+                seen.add(event)
+                counted[e.subsystem] += 1
+        return counted
+
+    def duplicates(self) -> Counter[str]:
+        """Per subsystem, how many times its events were published again (left out of
+        :meth:`counts`); none unless deliveries were repeated (chaos mode, Pub/Sub)."""
+        return Counter(e.subsystem for e in self.entries) - self.counts()
 
     @staticmethod
     def now() -> str:

@@ -357,7 +357,9 @@ def test_deploy_with_no_terminal_is_one_line_and_exit_2(monkeypatch, capsys, std
     assert main(["deploy", "--env", "dev", "--state-bucket", "tf-state"]) == 2
 
     err = capsys.readouterr().err
-    assert err.startswith("fooddelivery: deploy asks before it applies to dev, and standard ")
+    assert err.startswith(
+        "fooddelivery deploy: deploy asks before it applies to dev, and standard "
+    )
     assert err.endswith("give --auto-approve\n") and err.count("\n") == 1
 
 

@@ -105,7 +105,7 @@ def test_a_missing_bucket_is_one_line_and_exit_2(emulator_hosts, capsys):
     code = main(["lake", "events", "order", "--bucket", name, "--since", "2026-01-30"])
     out, err = capsys.readouterr()
     assert (code, out) == (2, "")
-    assert err == f"fooddelivery: there is no bucket gs://{name}\n"
+    assert err == f"fooddelivery lake events: there is no bucket gs://{name}\n"
 
 
 def test_an_object_a_lifecycle_rule_deletes_while_read_is_skipped_and_named(

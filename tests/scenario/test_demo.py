@@ -43,6 +43,24 @@ def test_orders_cross_all_four_subsystems_and_one_is_refused(capsys):
         assert published in out
 
 
+def test_under_chaos_the_summary_counts_each_event_once_and_the_duplicates_apart(
+    capsys, monkeypatch
+):
+    argv = ["demo", "--orders", "6", "--seed", "3", "--timeline", "none"]
+    assert main(argv) == 0
+    calm = dict(re.findall(r"(\w+) (\d+)", summary(capsys.readouterr().out, "events")))
+    monkeypatch.setenv("FOODDELIVERY_CHAOS_SEED", "3")  # redelivers: handlers publish again
+
+    assert main(argv) == 0
+
+    events = summary(capsys.readouterr().out, "events")
+    counted = re.findall(r"(\w+) (\d+)(?: \(\+(\d+) duplicates?\))?", events)
+    assert [s for s, _, _ in counted] == ["customer", "delivery", "order", "restaurant"], events
+    assert any(again for _, _, again in counted), events
+    for subsystem, count, _ in counted[:3]:  # their events have one id however often sent
+        assert count == calm[subsystem], events
+
+
 def test_the_same_seed_tells_the_same_story(capsys):
     main(["demo", "--orders", "4", "--seed", "9", "--timeline", "none"])
     first = capsys.readouterr().out

@@ -50,8 +50,10 @@ def test_a_file_as_the_directory_is_a_usage_error(tmp_path, capsys, action):
     afile.write_text("x")
     assert main(["contracts", action, "--dir", str(afile)]) == 2
     err = capsys.readouterr().err
-    assert err == f"fooddelivery: {afile} is not a directory: --dir names the " + (
-        "committed contracts directory\n" if action == "check" else "contracts directory\n"
+    assert (
+        err
+        == f"fooddelivery contracts {action}: {afile} is not a directory: --dir names the "
+        + ("committed contracts directory\n" if action == "check" else "contracts directory\n")
     )
 
 
@@ -68,7 +70,7 @@ def test_export_into_an_unwritable_place_is_one_clear_line(tmp_path, capsys):
     target = tmp_path / "plain" / "contracts"
     assert main(["contracts", "export", "--dir", str(target)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("fooddelivery: cannot write ") and err.count("\n") == 1
+    assert err.startswith("fooddelivery contracts export: cannot write ") and err.count("\n") == 1
 
 
 def test_a_malformed_committed_schema_is_reported_not_a_traceback(committed, capsys):
@@ -268,7 +270,8 @@ def test_a_contract_without_a_possible_example_is_one_line_naming_the_event(
     assert main(["contracts", action, "--dir", str(committed)]) == 2
 
     assert capsys.readouterr().err == (
-        "fooddelivery: order.order-status-changed v1: no example for the catalog: field "
+        f"fooddelivery contracts {action}: "
+        "order.order-status-changed v1: no example for the catalog: field "
         "'code' has a pattern: give it examples=[...]\n"
     )
 
@@ -307,7 +310,8 @@ def test_an_example_the_contract_refuses_is_one_line_naming_the_event_and_field(
     assert main(["contracts", "export", "--dir", str(committed)]) == 2
 
     assert capsys.readouterr().err == (
-        "fooddelivery: order.order-status-changed v1: the catalog's example does not fit the "
+        "fooddelivery contracts export: "
+        "order.order-status-changed v1: the catalog's example does not fit the "
         "contract (customerRef: Value error, a customer reference starts with 'ref-'): give "
         "the field examples=[...]\n"
     )

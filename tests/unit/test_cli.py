@@ -100,7 +100,7 @@ def test_an_unusable_dev_key_is_one_clear_line_and_exit_2(tmp_path, monkeypatch,
         monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(bad))
         assert main(["token", "--as", "customer:alice"]) == 2
         err = capsys.readouterr().err
-        assert err == f"fooddelivery: {err.removeprefix('fooddelivery: ').strip()}\n"
+        assert err == f"fooddelivery token: {err.removeprefix('fooddelivery token: ').strip()}\n"
         assert message in err and str(bad) in err
 
 
@@ -114,7 +114,7 @@ def test_a_dev_key_path_that_cannot_be_looked_at_is_one_line_and_exit_2(
     assert main(["token", *option]) == 2
     captured = capsys.readouterr()
     assert captured.err == (
-        f"fooddelivery: cannot read the development key {key}: File name too long\n"
+        f"fooddelivery token: cannot read the development key {key}: File name too long\n"
     )
     assert captured.out == ""
 
@@ -165,7 +165,7 @@ def test_token_refuses_identities_outside_the_grammar(
     monkeypatch.setenv("FOODDELIVERY_DEV_KEY", str(key))
     assert main(["token", "--as", identity]) == 2
     captured = capsys.readouterr()
-    assert captured.err.startswith(f"fooddelivery: identity {identity!r}")
+    assert captured.err.startswith(f"fooddelivery token: identity {identity!r}")
     assert message in captured.err
     assert captured.out == ""
     assert not key.exists()  # refused before a development key was made for it
@@ -250,7 +250,7 @@ def test_output_that_cannot_be_written_is_one_clear_line_and_exit_1(monkeypatch,
     monkeypatch.setattr(sys, "stdout", FullDisk())
     assert main(["topology"]) == 1
     assert capsys.readouterr().err == (
-        "fooddelivery: cannot write the output: No space left on device\n"
+        "fooddelivery topology: cannot write the output: No space left on device\n"
     )
 
 
@@ -280,11 +280,18 @@ def _into(stdout: int | None, key: Path, *argv: str) -> subprocess.CompletedProc
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full")
-@pytest.mark.parametrize("argv", [("topology",), ("token", "--public-key"), ("--help",)])
-def test_a_full_disk_under_stdout_is_one_line_not_a_traceback(tmp_path, argv):
+@pytest.mark.parametrize(
+    ("argv", "prog"),
+    [
+        (("topology",), "fooddelivery topology"),
+        (("token", "--public-key"), "fooddelivery token"),
+        (("--help",), "fooddelivery"),
+    ],
+)
+def test_a_full_disk_under_stdout_is_one_line_not_a_traceback(tmp_path, argv, prog):
     with open("/dev/full", "w") as full:
         done = _into(full.fileno(), tmp_path / "dev.pem", *argv)
-    assert done.stderr.endswith("fooddelivery: cannot write the output: No space left on device\n")
+    assert done.stderr.endswith(f"{prog}: cannot write the output: No space left on device\n")
     assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr
     assert done.returncode == 1
 
@@ -293,7 +300,7 @@ def test_a_full_disk_under_stdout_is_one_line_not_a_traceback(tmp_path, argv):
 def test_a_closed_stdout_is_one_line_not_a_traceback(tmp_path):
     done = _into(None, tmp_path / "dev.pem", "token", "--as", "customer:alice")
     assert done.stderr.endswith(
-        "fooddelivery: cannot write the output: standard output is closed\n"
+        "fooddelivery token: cannot write the output: standard output is closed\n"
     )
     assert "Traceback" not in done.stderr
     assert done.returncode == 1
@@ -305,6 +312,16 @@ def test_topology_says_what_feeds_every_function(capsys):
     assert "lifecycle_control_timeouts           <- every 60 s" in "\n".join(lines)
     functions = [line for line in lines if line.startswith("  ")]
     assert functions and all("<- " in line for line in functions)
+
+
+def test_an_error_caught_for_every_command_names_the_command_as_argparse_does(capsys, monkeypatch):
+    monkeypatch.delenv("FOODDELIVERY_MODE", raising=False)
+    assert main(["faults", "list", "order"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fooddelivery faults list: FOODDELIVERY_MODE is not set")
+    with pytest.raises(SystemExit):
+        main(["faults", "list", "order", "--bogus"])
+    assert "fooddelivery faults list: error: " in capsys.readouterr().err
 
 
 def test_a_stray_argument_is_reported_with_its_commands_usage(capsys):

@@ -339,7 +339,9 @@ def test_a_ref_that_names_no_commit_is_a_clear_usage_error(contracts, run, capsy
     assert run(load_subsystems(), contracts, "--against", "origin/nowhere") == 2
 
     err = capsys.readouterr().err
-    assert err.startswith("fooddelivery: --against origin/nowhere: no such commit in ")
+    assert err.startswith(
+        "fooddelivery contracts check: --against origin/nowhere: no such commit in "
+    )
     assert err.count("\n") == 1
 
 
@@ -351,7 +353,9 @@ def test_a_directory_outside_git_is_a_clear_usage_error(tmp_path, run, capsys, m
     assert run(load_subsystems(), outside, "--against", "HEAD") == 2
 
     err = capsys.readouterr().err
-    assert err.startswith(f"fooddelivery: --against reads git history, but {outside} is not in")
+    assert err.startswith(
+        f"fooddelivery contracts check: --against reads git history, but {outside} is not in"
+    )
 
 
 def test_a_revision_before_any_contract_was_published_holds_nothing(contracts, run, capsys):
@@ -383,7 +387,7 @@ def test_a_shallow_clone_is_refused_not_checked_against_nothing(contracts, run, 
     assert run(apps, shallow, "--against-branch", "origin/main") == 2
 
     err = capsys.readouterr().err
-    assert err.startswith("fooddelivery: the repository of ")
+    assert err.startswith("fooddelivery contracts check: the repository of ")
     assert "is a shallow clone" in err
     assert "`git fetch --unshallow`" in err
     assert "`fetch-depth: 0`" in err
@@ -467,7 +471,8 @@ def test_a_mistyped_branch_is_refused_not_swapped_for_the_previous_commit(contra
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == (
-        f"fooddelivery: --against-branch origin/mian: no such branch in the repository of "
+        "fooddelivery contracts check: "
+        "--against-branch origin/mian: no such branch in the repository of "
         f"{full} (list them: `git branch --all`; a remote branch must be fetched first, e.g. "
         "`git fetch origin main`; or name the base with --against REF)\n"
     )
@@ -481,7 +486,7 @@ def test_a_mistyped_local_branch_is_refused_in_a_repository_with_no_remote(contr
     assert run(load_subsystems(), contracts, "--against-branch", "mian") == 2
 
     err = capsys.readouterr().err
-    assert err.startswith("fooddelivery: --against-branch mian: no such branch in ")
+    assert err.startswith("fooddelivery contracts check: --against-branch mian: no such branch in ")
 
 
 def test_a_remote_branch_in_a_repository_with_no_remote_is_the_previous_commit(
@@ -509,7 +514,7 @@ def test_a_branch_with_no_history_in_common_is_a_clear_usage_error(contracts, ru
     assert run(load_subsystems(), contracts, "--against-branch", "main") == 2
 
     assert capsys.readouterr().err == (
-        "fooddelivery: HEAD and main share no commit: no base to check against\n"
+        "fooddelivery contracts check: HEAD and main share no commit: no base to check against\n"
     )
 
 

@@ -238,5 +238,5 @@ def test_a_seed_that_is_no_integer_stops_the_demo_with_a_message(monkeypatch, ca
 
     assert cli.main(["demo", "--orders", "1"]) == 2
     assert capsys.readouterr().err.strip() == (
-        f"fooddelivery: {CHAOS_ENV} must be an integer seed, not 'abc'"
+        f"fooddelivery demo: {CHAOS_ENV} must be an integer seed, not 'abc'"
     )

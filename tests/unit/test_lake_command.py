@@ -262,14 +262,14 @@ def test_nothing_found_is_said_on_stderr_with_exit_0(lake_dir, capsys):
 def test_bad_input_is_one_line_and_exit_2(lake_dir, capsys, argv, message):
     code, out, err = run(capsys, *argv, "--dir", str(lake_dir))
     assert (code, out) == (2, "")
-    assert err.startswith("fooddelivery: ") and message in err
+    assert err.startswith("fooddelivery lake events: ") and message in err
     assert err.count("\n") == 1
 
 
 def test_a_missing_directory_is_one_line(tmp_path, capsys):
     code, _, err = run(capsys, "order", "--dir", str(tmp_path / "none"))
     assert code == 2
-    assert err == f"fooddelivery: --dir {tmp_path / 'none'} does not exist\n"
+    assert err == f"fooddelivery lake events: --dir {tmp_path / 'none'} does not exist\n"
 
 
 @pytest.mark.parametrize(
@@ -307,7 +307,7 @@ def test_an_emulator_address_that_does_not_parse_is_one_line(capsys, monkeypatch
     code, out, err = run(capsys, "order", "--bucket", "some-lake")
     assert (code, out) == (2, "")
     assert err == (
-        "fooddelivery: nothing listens at STORAGE_EMULATOR_HOST=http://[::1:9023 "
+        "fooddelivery lake events: nothing listens at STORAGE_EMULATOR_HOST=http://[::1:9023 "
         "(has the stack stopped?)\n"
     )
 
@@ -319,7 +319,9 @@ def test_a_bucket_that_cannot_be_one_is_one_line_and_exit_2(capsys, monkeypatch,
     monkeypatch.setenv("FOODDELIVERY_PROJECT_ORDER", "acme-fd-order-prod")
     code, out, err = run(capsys, "order", f"--bucket={bucket}")
     assert (code, out) == (2, "")
-    assert err.startswith(f"fooddelivery: --bucket {bucket!r} is not a Cloud Storage bucket name")
+    assert err.startswith(
+        f"fooddelivery lake events: --bucket {bucket!r} is not a Cloud Storage bucket name"
+    )
     assert err.count("\n") == 1
 
 
@@ -338,7 +340,8 @@ def test_a_project_no_lake_bucket_is_named_after_is_one_line(capsys, monkeypatch
     code, out, err = run(capsys, "order")
     assert (code, out) == (2, "")
     assert err.startswith(
-        f"fooddelivery: FOODDELIVERY_PROJECT_ORDER={project!r} is not a Google Cloud project id"
+        "fooddelivery lake events: "
+        f"FOODDELIVERY_PROJECT_ORDER={project!r} is not a Google Cloud project id"
     )
     assert err.count("\n") == 1
 
@@ -461,7 +464,9 @@ def test_a_folder_the_user_cannot_read_is_named_and_exit_2_not_no_events(
     for window in ([], ["--since", "2026-01-31T12:00", "--until", "2026-01-31T13:00"]):
         code, out, err = run(capsys, "order", "--dir", str(lake_dir), *window)
         assert (code, out) == (2, "")
-        assert err.startswith("fooddelivery: cannot list lake folder order/bus/2026/01/31/12/: ")
+        assert err.startswith(
+            "fooddelivery lake events: cannot list lake folder order/bus/2026/01/31/12/: "
+        )
         assert "Permission denied" in err and err.count("\n") == 1
 
 

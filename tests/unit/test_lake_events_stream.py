@@ -135,7 +135,8 @@ def test_a_failed_read_after_printing_says_where_to_go_on(tmp_path, capsys, monk
     assert ids_of(out) == [e.id for e in events[:3]]  # those no later folder could precede
     resume = "2026-01-31T03:00:00.000Z"  # an event of 04:00's folder happened after 03:00
     assert err == (
-        f"fooddelivery: cannot read lake object {broken}: Input/output error; 3 event(s) were "
+        "fooddelivery lake events: "
+        f"cannot read lake object {broken}: Input/output error; 3 event(s) were "
         f"printed before it, every event before {resume} among them: run the command again "
         f"with --since {resume} to go on\n"
     )

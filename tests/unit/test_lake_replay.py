@@ -162,7 +162,9 @@ def test_an_unreachable_bus_is_a_message_not_a_traceback(lake_dir, monkeypatch, 
     monkeypatch.delenv("FOODDELIVERY_MODE", raising=False)
     code, _, err = run(capsys, "order", "--dir", str(lake_dir), "--since", "2026-01-31")
     assert code == 2
-    assert err.startswith("fooddelivery: cannot reach order's bus: FOODDELIVERY_MODE is not set")
+    assert err.startswith(
+        "fooddelivery lake replay: cannot reach order's bus: FOODDELIVERY_MODE is not set"
+    )
     assert "Traceback" not in err
 
 

@@ -143,7 +143,8 @@ def test_a_failed_read_says_how_far_the_replay_got(tmp_path, bus, capsys, monkey
     assert bus.events == events[:3]  # those no later folder could precede
     resume = "2026-01-31T03:00:00.000Z"  # an event of 04:00's folder happened after 03:00
     assert err == (
-        f"fooddelivery: cannot read lake object {broken}: Input/output error; 3 event(s) were "
+        "fooddelivery lake replay: "
+        f"cannot read lake object {broken}: Input/output error; 3 event(s) were "
         f"published before it, every event before {resume} among them: run the command "
         f"again with --since {resume} to go on (consumers skip what they processed)\n"
     )
@@ -159,7 +160,7 @@ def test_a_batch_refused_first_says_nothing_was_published(tmp_path, monkeypatch,
     code, _, err = replay(capsys, "--dir", str(tmp_path), "--since", "2026-01-31")
     assert code == 2
     assert err == (
-        "fooddelivery: the bus refused a batch of 1 event(s) (unavailable); none was "
+        "fooddelivery lake replay: the bus refused a batch of 1 event(s) (unavailable); none was "
         "published: run the same command again\n"
     )
 
@@ -322,4 +323,6 @@ def test_replay_still_says_when_the_bus_emulator_is_not_named(tmp_path, monkeypa
     monkeypatch.delenv("PUBSUB_EMULATOR_HOST", raising=False)
     code, _, err = replay(capsys, "--dir", str(tmp_path), "--since", "2026-01-31")
     assert code == 2
-    assert err.startswith("fooddelivery: cannot reach order's bus: PUBSUB_EMULATOR_HOST is not set")
+    assert err.startswith(
+        "fooddelivery lake replay: cannot reach order's bus: PUBSUB_EMULATOR_HOST is not set"
+    )

@@ -161,7 +161,7 @@ def test_an_unknown_mode_is_refused_with_the_accepted_ones(stores, monkeypatch, 
 
     assert capsys.readouterr() == (
         "",
-        "fooddelivery: FOODDELIVERY_MODE must be memory, emulator or gcp, not 'bogus'\n",
+        "fooddelivery migrate: FOODDELIVERY_MODE must be memory, emulator or gcp, not 'bogus'\n",
     )
     assert stores == {}
 

@@ -133,3 +133,14 @@ class NoThirdParties:
 
     def notifications(self) -> list[dict[str, object]]:
         return []
+
+
+def test_an_event_published_again_counts_once_and_as_a_duplicate() -> None:
+    placed, paid = entry("placed", 1), entry("paid", 2)
+    elsewhere = Entry(1, "order", "external", "svc", "type-placed", "o-1", "placed")
+    unreadable = Entry(0, "order", "bus", "?", "<undecodable>", "m-1")
+    timeline = Timeline([placed, paid, placed, elsewhere, placed, unreadable, unreadable])
+
+    assert timeline.counts() == {"order": 5}  # placed on bus and on external, paid, 2 unread
+    assert timeline.duplicates() == {"order": 2}
+    assert Timeline([placed, paid]).duplicates() == {}
