@@ -61,10 +61,13 @@ def keep_driver(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     driver = store.get(DRIVERS, update["id"])
     came_online = applied and not dispatchable(previous.get("driver"))
     if driver is not None:
+        # When they went offline, not when dispatch heard it: an offer let go before it ran
+        # out is no miss (misses._ran_out), however late the event comes.
         release(store, driver, event.timestamp)
     # A redelivery (not applied) may follow a nudge that failed after the driver was saved.
+    # Declines cool down by dispatch's clock, as the sweep's and the rules' nudges see them.
     if driver is not None and available(driver) and (came_online or not applied):
-        nudge_searching(store, ctx.cause_id, [driver], now_ms=event.timestamp)
+        nudge_searching(store, ctx.cause_id, [driver], now_ms=ctx.clock.now_ms())
     if driver is not None and driver["deliveryId"] is not None:
         store.update(DELIVERIES, driver["deliveryId"], lambda d: _followed(d, driver, event))
 

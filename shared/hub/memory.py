@@ -576,7 +576,10 @@ class InMemoryHub:
 
     def _watch_deadlines(self, unwatch: threading.Event) -> None:
         while not unwatch.wait(WATCH_INTERVAL_S):
-            self._expire_overdue()
+            try:
+                self._expire_overdue()
+            except Exception:  # e.g. a worker that would not start: deadlines still count
+                _log.exception("the ack-deadline watch failed; it watches on")
 
 
 def _seconds(ms: int | None) -> int:

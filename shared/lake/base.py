@@ -62,7 +62,7 @@ from shared.exceptions import LakeError
 from shared.lake.window import folders_in_window
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
 
     from shared.envelope import Envelope
 
@@ -94,7 +94,8 @@ def _hour_folder(subsystem: str, topic: str, hour: int) -> str:
 _ESCAPE_PREFIX = b'{"base64":"'
 _ESCAPE_SUFFIX = b'"}'
 _DIGEST_CHARS = 20
-_SUFFIX = ".jsonl"
+OBJECT_SUFFIX = ".jsonl"
+"""How every object's name ends (a file of another name under a folder is no lake object)."""
 
 
 def topic_prefix(subsystem: str, topic: str) -> str:
@@ -164,7 +165,7 @@ def encode_batches(
         items.sort(key=lambda item: item[0])
         content = b"".join(encode_line(data) + b"\n" for _, data in items)
         digest = hashlib.sha256(content).hexdigest()[:_DIGEST_CHARS]
-        batches.append((f"{folder}{items[0][0]:013d}-{digest}{_SUFFIX}", content))
+        batches.append((f"{folder}{items[0][0]:013d}-{digest}{OBJECT_SUFFIX}", content))
     return batches
 
 
@@ -182,12 +183,29 @@ def object_names(name: str) -> Iterator[str]:
     records are still stored once; the object holding the name is left as it is (its lines
     are skipped by readers unless they are envelopes)."""
     yield name
-    stem = name.removesuffix(_SUFFIX)
+    stem = name.removesuffix(OBJECT_SUFFIX)
     for n in range(2, NAME_TRIES + 1):
-        yield f"{stem}-{n}{_SUFFIX}"
+        yield f"{stem}-{n}{OBJECT_SUFFIX}"
 
 
-def note_moved(where: str, name: str, moved_to: str) -> None:
+def store_object(
+    where: str, name: str, content: bytes, store_as: Callable[[str, bytes], bool]
+) -> str:
+    """Store ``content``, the object :func:`encode_batches` names ``name``, under the first
+    of :func:`object_names` where ``store_as(candidate, content)`` stores it: a free name,
+    written now, or one holding it already; it answers ``False`` for a name holding anything
+    else, left as it is. Returns the name taken, with a warning if not ``name``; raises
+    :class:`LakeError` when every name is taken (``where``: the lake's location, prefixed to
+    the names in both)."""
+    for candidate in object_names(name):
+        if store_as(candidate, content):
+            if candidate != name:
+                _note_moved(where, name, candidate)
+            return candidate
+    raise _names_taken(where, name)
+
+
+def _note_moved(where: str, name: str, moved_to: str) -> None:
     """Log that the object ``name`` was stored as ``moved_to`` (:func:`object_names`)."""
     _log.warning(
         "event lake: %s%s holds different content (not written by this lake from these "
@@ -198,9 +216,9 @@ def note_moved(where: str, name: str, moved_to: str) -> None:
     )
 
 
-def names_taken(where: str, name: str) -> LakeError:
+def _names_taken(where: str, name: str) -> LakeError:
     """The error of a write that found every name of :func:`object_names` holding other
-    content (``where``: the lake's location, prefixed to the object's name)."""
+    content."""
     return LakeError(
         f"{where}{name} and its {NAME_TRIES - 1} other names (-2 to -{NAME_TRIES}) already "
         "hold different content (not written by this lake from these records); they are "

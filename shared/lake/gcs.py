@@ -34,15 +34,14 @@ from requests.exceptions import ContentDecodingError
 
 from shared.exceptions import LakeError
 from shared.lake.base import (
+    OBJECT_SUFFIX,
     AbstractLake,
     ForeignObject,
     HeadChecked,
     ObjectGone,
     decode_object,
     encode_batches,
-    names_taken,
-    note_moved,
-    object_names,
+    store_object,
 )
 from shared.lake.window import LEVELS
 
@@ -52,7 +51,6 @@ if TYPE_CHECKING:
     from google.cloud.storage import Bucket, Client  # type: ignore[import-untyped, unused-ignore]
 
 CONTENT_TYPE = "application/x-ndjson"
-_SUFFIX = ".jsonl"
 _SDK_ERRORS = (GoogleAPIError, GoogleAuthError, OSError)
 """What the SDK raises: API errors, credential errors and transport (requests) errors."""
 
@@ -94,9 +92,11 @@ class GcsLake(AbstractLake):
             raise LakeError(f"cannot provision bucket {self._bucket_name}: {e}") from e
 
     def append(self, subsystem: str, topic: str, records: Sequence[tuple[int, bytes]]) -> None:
-        """Upload one object per hour folder that ``records`` fall into."""
+        """Upload one object per hour folder that ``records`` fall into, each under the first
+        of :func:`~shared.lake.base.object_names` that is free or holds it."""
+        where = f"gs://{self._bucket_name}/"
         for name, content in encode_batches(subsystem, topic, records):
-            self._upload(name, content)
+            store_object(where, name, content, self._upload_as)
 
     def _list_objects(self, prefix: str) -> list[str]:
         """The objects at the layout's depth under ``prefix`` (a topic or time folder), as
@@ -143,16 +143,6 @@ class GcsLake(AbstractLake):
             raise LakeError(f"cannot read gs://{self._bucket_name}/{name}: {e}") from e
         return decode_object(content)
 
-    def _upload(self, name: str, content: bytes) -> None:
-        """Store ``content`` under the first of :func:`object_names` that is free or holds it."""
-        where = f"gs://{self._bucket_name}/"
-        for candidate in object_names(name):
-            if self._upload_as(candidate, content):
-                if candidate != name:
-                    note_moved(where, name, candidate)
-                return
-        raise names_taken(where, name)
-
     def _upload_as(self, name: str, content: bytes) -> bool:
         """Store ``content`` as object ``name`` unless it exists; whether ``name`` holds
         ``content`` now (False: other content, left as it is)."""
@@ -175,7 +165,9 @@ class GcsLake(AbstractLake):
 def _is_object_name(name: str) -> bool:
     """Whether ``name`` is ``{subsystem}/{topic}/YYYY/MM/DD/hh/{batch}.jsonl``, not hidden."""
     parts = name.split("/")
-    return len(parts) == LEVELS + 3 and name.endswith(_SUFFIX) and not parts[-1].startswith(".")
+    return (
+        len(parts) == LEVELS + 3 and name.endswith(OBJECT_SUFFIX) and not parts[-1].startswith(".")
+    )
 
 
 def _default_client() -> Client:

@@ -10,8 +10,8 @@ and ``fsync``\\ s the directory before it returns, so a crash loses nothing that
 may leave a ``.tmp`` file behind, which :meth:`~LocalDirectoryLake.objects`
 ignores. A retry of the same records names the same objects (their names hold a
 digest of their content) and leaves those already stored as they are, so nothing
-is stored twice; a file of other content under an object's name (copied there) is
-left as it is, and the records take the next name of
+is stored twice; a file of other content (copied there) or a directory under an object's
+name is left as it is, and the records take the next name of
 :func:`~shared.lake.base.object_names`. :meth:`~LocalDirectoryLake.flush` has nothing to do.
 
 Thread safety: every object is written to a temporary file of its own and
@@ -29,21 +29,18 @@ from typing import TYPE_CHECKING
 from shared.exceptions import LakeError
 from shared.lake.base import (
     HEAD_BYTES,
+    OBJECT_SUFFIX,
     AbstractLake,
     ObjectGone,
     check_head,
     decode_object,
     encode_batches,
-    names_taken,
-    note_moved,
-    object_names,
+    store_object,
 )
 from shared.lake.window import LEVELS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
-
-_SUFFIX = ".jsonl"
 
 
 class LocalDirectoryLake(AbstractLake):
@@ -58,18 +55,10 @@ class LocalDirectoryLake(AbstractLake):
         return self._root
 
     def append(self, subsystem: str, topic: str, records: Sequence[tuple[int, bytes]]) -> None:
-        """Write one object per hour folder that ``records`` fall into, durably."""
+        """Write one object per hour folder that ``records`` fall into, durably, each under
+        the first of :func:`~shared.lake.base.object_names` that is free or holds it."""
         for name, content in encode_batches(subsystem, topic, records):
-            for candidate in object_names(name):
-                try:
-                    if self._write(self._root / candidate, content):
-                        if candidate != name:
-                            note_moved(f"{self._root}/", name, candidate)
-                        break
-                except OSError as e:
-                    raise LakeError(f"cannot write lake object {candidate}: {e}") from e
-            else:
-                raise names_taken(f"{self._root}/", name)
+            store_object(f"{self._root}/", name, content, self._write_object)
 
     def _list_folders(self, folder: str) -> list[str]:
         """The directories one level below ``folder``."""
@@ -122,11 +111,20 @@ class LocalDirectoryLake(AbstractLake):
             raise LakeError(f"cannot read lake object {name}: {e}") from e
         return decode_object(content)
 
+    def _write_object(self, name: str, content: bytes) -> bool:
+        """:meth:`_write` object ``name``, its errors a :class:`LakeError` naming it."""
+        try:
+            return self._write(self._root / name, content)
+        except OSError as e:
+            raise LakeError(f"cannot write lake object {name}: {e}") from e
+
     def _write(self, path: Path, content: bytes) -> bool:
-        """Write ``content`` at ``path`` unless a file is there; whether ``path`` holds
-        ``content`` now (False: a file of other content, left as it is)."""
+        """Write ``content`` at ``path`` unless something is there; whether ``path`` holds
+        ``content`` now (False: a file of other content, or a directory, left as it is)."""
         if path.is_file():  # stored by an earlier try (objects appear whole, by rename)?
             return path.stat().st_size == len(content) and path.read_bytes() == content
+        if path.is_dir():
+            return False
         _make_dirs(path.parent)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:
@@ -144,7 +142,7 @@ class LocalDirectoryLake(AbstractLake):
 
 def _is_object_file(entry: os.DirEntry[str]) -> bool:
     """Whether ``entry`` is an object: a ``.jsonl`` file, not a hidden temporary one."""
-    return entry.name.endswith(_SUFFIX) and not entry.name.startswith(".") and entry.is_file()
+    return entry.name.endswith(OBJECT_SUFFIX) and not entry.name.startswith(".") and entry.is_file()
 
 
 def _make_dirs(folder: Path) -> None:

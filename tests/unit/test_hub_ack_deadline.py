@@ -15,29 +15,15 @@ from shared.hub import memory
 from shared.hub.memory import InMemoryHub, Subscription
 from shared.hub.message import Message
 from shared.runtime.outcome import Outcome
-from shared.topology import Topic
+from tests.unit import hub_fixtures
+from tests.unit.hub_fixtures import msg
 
 DEADLINE_MS = 10_000
 WAIT_S = 5.0
 HANG_S = 30.0
 """How long a held handler waits to be released: longer than any test runs."""
 
-
-def msg(name: str, key: str = "") -> Message:
-    return Message(data=name.encode(), attributes={"type": "t"}, ordering_key=key)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def hub(clock: ManualClock) -> InMemoryHub:
-    hub = InMemoryHub(clock)
-    for topic in Topic:
-        hub.create_topic("p", topic)
-    return hub
+clock, hub = hub_fixtures.clock, hub_fixtures.hub  # the fixtures
 
 
 class Held:
@@ -197,3 +183,49 @@ def test_on_the_callers_thread_a_handler_slower_than_its_deadline_by_the_wall_cl
     hub.run_until_quiet()
     assert attempts == [1, 2]
     assert "s answered 1000 ms past its ack deadline (10 s)" in caplog.text
+
+
+def test_the_deadline_watch_logs_a_failure_and_watches_on(
+    threaded: InMemoryHub,
+    clock: ManualClock,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    real = InMemoryHub._expire_overdue
+    failed = threading.Event()
+
+    def fails_once(self: InMemoryHub) -> None:
+        if not failed.is_set():
+            failed.set()
+            raise RuntimeError("can't start new thread")
+        real(self)
+
+    monkeypatch.setattr(InMemoryHub, "_expire_overdue", fails_once)
+    held = Held(Outcome.ACK)
+    threaded.subscribe(
+        "p",
+        "bus",
+        Subscription(
+            "s",
+            held,
+            max_attempts=5,
+            dead_letter=lambda item, attempts: None,
+            min_backoff_ms=0,
+            ack_deadline_ms=DEADLINE_MS,
+        ),
+    )
+    threaded.start()
+    try:
+        assert failed.wait(WAIT_S)
+        threaded.publish("p", "bus", [msg("1")])
+        assert held.entered.wait(WAIT_S)
+
+        clock.advance(DEADLINE_MS + 1)
+
+        assert held.wait_for(2) == [(b"1", 1), (b"1", 2)]  # expired, redelivered
+        assert threaded.wait_until_idle(WAIT_S)
+    finally:
+        held.release.set()
+    [failure] = [r for r in caplog.records if r.exc_info is not None]
+    assert failure.name == "fooddelivery.hub"
+    assert "can't start new thread" in str(failure.exc_info[1])

@@ -10,29 +10,15 @@ from shared.hub.limits import DEFAULT_RETENTION_S, MIN_RETENTION_S
 from shared.hub.memory import InMemoryHub, Subscription
 from shared.hub.message import Message
 from shared.runtime.outcome import Outcome
-from shared.topology import Topic
+from tests.unit import hub_fixtures
+from tests.unit.hub_fixtures import msg
 
 BACKOFF_MS = 600_000
 """The longest backoff Pub/Sub allows: a message refused for ever comes every 10 minutes."""
 LOOP_GUARD = 2_000
 """More deliveries than a week of them: a message never dropped fails a test at once."""
 
-
-def msg(name: str, key: str = "") -> Message:
-    return Message(data=name.encode(), attributes={"type": "t"}, ordering_key=key)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock()
-
-
-@pytest.fixture
-def hub(clock: ManualClock) -> InMemoryHub:
-    hub = InMemoryHub(clock)
-    for topic in Topic:
-        hub.create_topic("p", topic)
-    return hub
+clock, hub = hub_fixtures.clock, hub_fixtures.hub  # the fixtures
 
 
 class RefusingOne:

@@ -88,6 +88,23 @@ def test_a_file_of_other_content_under_an_objects_name_is_left_and_the_records_m
     assert lake.objects("order") == sorted(names[:3])
 
 
+def test_a_directory_under_an_objects_name_is_left_and_the_records_move_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lake = LocalDirectoryLake(tmp_path)
+    batch = records(event(T0, 1))
+    [(name, content)] = encode_batches("order", "bus", batch)
+    first, second, *_ = object_names(name)
+    (tmp_path / first / "inside").mkdir(parents=True)
+
+    lake.append("order", "bus", batch)
+
+    assert (tmp_path / first / "inside").is_dir()
+    assert (tmp_path / second).read_bytes() == content
+    assert lake.objects("order") == [second]
+    assert f"stored them as {second} instead" in caplog.text
+
+
 def test_files_of_other_content_under_every_name_are_an_error(tmp_path: Path) -> None:
     lake = LocalDirectoryLake(tmp_path)
     batch = records(event(T0, 1))
