@@ -102,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt:
         pass
+    except KitError as error:  # a function of the host cannot be set up: say which, and why
+        return _fail(str(error))
     finally:
         server.server_close()
         # A change feed whose emulator is gone already is reconnecting: its daemon thread

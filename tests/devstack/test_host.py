@@ -22,6 +22,7 @@ SETTINGS = {
     "FOODDELIVERY_PUSH_PROVIDER_URL": "http://127.0.0.1:9",
     "FOODDELIVERY_PUSH_PROVIDER_KEY": "key",
     "FOODDELIVERY_POS_URL": "http://127.0.0.1:9",
+    "FOODDELIVERY_POS_API_KEY": "key",
     "FOODDELIVERY_POS_CALLBACK_URL": "http://127.0.0.1:9/pos_esg_webhook",
     "FOODDELIVERY_POS_WEBHOOK_SECRET": "secret",
 }
@@ -104,3 +105,36 @@ def test_a_background_host_stops_on_sigint_quietly_even_after_its_emulator(
     assert process.returncode == 0, text
     assert "Background thread did not exit" not in text
     assert "Traceback" not in text
+
+
+def test_a_host_whose_function_cannot_be_set_up_says_which_and_why(tmp_path: Path) -> None:
+    """A secret a user declared but did not export stops the host at start, in one line
+    naming the function and the setting, not with a traceback."""
+    env = {k: v for k, v in os.environ.items() if k not in EMULATOR_VARS}
+    env |= {k: v for k, v in SETTINGS.items() if k != "FOODDELIVERY_POS_API_KEY"}
+    env |= {
+        "FOODDELIVERY_MODE": "emulator",
+        "FOODDELIVERY_ENV": "dev",
+        "FOODDELIVERY_LOG_FORMAT": "text",
+        "FOODDELIVERY_PROJECT_ORDER": "order-dev",
+        "FOODDELIVERY_DEV_KEY": str(tmp_path / "key.pem"),
+        # nothing listens at either: the host fails before it connects
+        "FIRESTORE_EMULATOR_HOST": f"127.0.0.1:{free_port()}",
+        "PUBSUB_EMULATOR_HOST": f"127.0.0.1:{free_port()}",
+    }
+    argv = [sys.executable, "-m", "devstack.host", "order", "--port", str(free_port())]
+    done = subprocess.run(
+        [*argv, "--state-dir", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        start_new_session=True,
+    )
+    assert done.returncode == 2, done.stderr
+    assert (
+        "devstack.host: order/pos-esg/to-pos declares the secret POS_API_KEY, but "
+        "FOODDELIVERY_POS_API_KEY is not set" in done.stderr
+    )
+    assert "Traceback" not in done.stderr
