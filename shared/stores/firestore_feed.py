@@ -64,6 +64,29 @@ class _ResendSkippingWatch(_SdkWatch):
                     return
         super().on_snapshot(proto)  # type: ignore[no-untyped-call]
 
+    def push(self, read_time: Any, next_resume_token: Any) -> None:
+        """As the SDK's, the documents handed over sorted by path with a key, not a comparator.
+
+        The SDK sorts every held document after each write through the query's comparator,
+        a Python call per comparison: about 1.4 ms a write on 1,000 documents, 13 ms on
+        5,000, under the GIL, on collections that grow with every order. Sorted by the same
+        path tuples :class:`_KeyOrderedQuery` compares (the only query this listener runs),
+        the order is the same at a fraction of the cost.
+        """
+        deletes, adds, updates = self._extract_changes(  # type: ignore[no-untyped-call]
+            self.doc_map, self.change_map, read_time
+        )
+        tree, doc_map, applied = self._compute_snapshot(  # type: ignore[no-untyped-call]
+            self.doc_tree, self.doc_map, deletes, adds, updates
+        )
+        if not self.has_pushed or applied:
+            docs = sorted(tree.keys(), key=lambda snapshot: snapshot.reference._path)
+            self._snapshot_callback(docs, applied, read_time)
+            self.has_pushed = True
+        self.doc_tree, self.doc_map = tree, doc_map
+        self.change_map.clear()
+        self.resume_token = next_resume_token
+
     def _reset_docs(self) -> None:
         """As the SDK's: every held document is marked removed until re-sent (by name, quickly)."""
         self.change_map.clear()

@@ -2,7 +2,7 @@
 
 No emulator here: the listen stream is replaced by scripted responses, fed to
 the SDK's ``Watch`` and to ours side by side. This pins the private SDK state
-the listener relies on (``change_map``, ``doc_map``, ``_reset_docs``): an SDK
+the listener relies on (``change_map``, ``doc_map``, ``_reset_docs``, ``push``): an SDK
 upgrade that changes it fails here first.
 """
 
@@ -70,7 +70,9 @@ SCRIPT = [
 ]
 
 
-def play(watch_class: type[Any], monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+def play(
+    watch_class: type[Any], monkeypatch: pytest.MonkeyPatch, script: list[ListenResponse] = SCRIPT
+) -> list[Any]:
     monkeypatch.setattr(sdk_watch.Watch, "_init_stream", lambda self: None)  # no listen stream
     monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:9")  # and nothing reachable
     client = firestore.Client(project="p", credentials=AnonymousCredentials())
@@ -90,7 +92,7 @@ def play(watch_class: type[Any], monkeypatch: pytest.MonkeyPatch) -> list[Any]:
 
     query = _KeyOrderedQuery(client.collection("orders"))
     watch = watch_class.for_query(query, callback, DocumentSnapshot)
-    for response in SCRIPT:
+    for response in script:
         watch.on_snapshot(response)
     return reported
 
@@ -116,3 +118,31 @@ def test_documents_resent_unchanged_are_not_decoded(monkeypatch: pytest.MonkeyPa
 
     assert len(decoded) == 3 + 2 + 0 + 1  # the first three, then b and d, then a
     assert firestore_feed._ResendSkippingWatch is _ResendSkippingWatch
+
+
+def test_a_write_costs_no_comparison_per_document_held(monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = [f"k{n:03}" for n in range(200)]
+    initial = [
+        target("ADD", ids=(TARGET,)),
+        *(doc(k, 1) for k in reversed(keys)),
+        target("CURRENT", ids=(TARGET,)),
+        target("NO_CHANGE", 1),
+    ]
+    write = snapshot(*((k, 2 if k == "k007" else 1) for k in keys), second=2)
+    compared: list[int] = []
+    real = _KeyOrderedQuery._comparator
+
+    def counted(self: _KeyOrderedQuery, left: Any, right: Any) -> int:
+        compared.append(1)
+        return real(self, left, right)
+
+    monkeypatch.setattr(_KeyOrderedQuery, "_comparator", counted)
+    play(_ResendSkippingWatch, monkeypatch, initial)
+    compared_before_the_write = len(compared)
+    compared.clear()
+
+    reported = play(_ResendSkippingWatch, monkeypatch, [*initial, *write])
+
+    assert [docs for docs, _, _ in reported] == [keys, keys]
+    assert [change[:2] for change in reported[1][1]] == [("MODIFIED", "k007")]
+    assert len(compared) == compared_before_the_write  # the one change: nothing to compare
