@@ -75,6 +75,10 @@ class PortThief:
             self._servers.append(server)
             return
         sock = socket.socket()
+        if self.how == "listens":
+            # As servers do: a connection to the port still in TIME_WAIT (an earlier test's)
+            # must not stop the theft; a listener keeps the emulator off the port all the same.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((emulators.HOST, port))
         if self.how == "listens":
             sock.listen()
