@@ -27,7 +27,7 @@ from typing import Any
 from shared import idempotency_keys
 from shared.exceptions import KitError
 from shared.idempotency_keys import EXPIRES
-from shared.runtime.faults import FAULT_INDEXES, RECORDER_BACKOFF_S
+from shared.runtime.faults import RECORDER_BACKOFF_S, declared_indexes
 from shared.topology.model import (
     Channel,
     Consumer,
@@ -79,7 +79,7 @@ def render(subsystems: Sequence[Subsystem]) -> dict[str, Any]:
 
     return {
         "subsystems": {
-            s.name: _subsystem(s, [firestore_index(i) for i in _indexes(s)])
+            s.name: _subsystem(s, [firestore_index(i) for i in declared_indexes(s)])
             for s in sorted(subsystems, key=lambda s: s.name)
         },
         "envelope_schema": {
@@ -87,12 +87,6 @@ def render(subsystems: Sequence[Subsystem]) -> dict[str, Any]:
             "definition": json.dumps(envelope_avro_schema()),
         },
     }
-
-
-def _indexes(subsystem: Subsystem) -> list[Index]:
-    """The kit's indexes (:data:`~shared.runtime.faults.FAULT_INDEXES`), then the subsystem's
-    own; each once (Terraform keys them by collection and fields)."""
-    return list(dict.fromkeys((*FAULT_INDEXES, *subsystem.indexes)))
 
 
 def firestore_index(index: Index) -> FirestoreIndex:

@@ -38,7 +38,7 @@ from shared.runtime.consumer import (
     ScheduleRuntime,
     TriggerRuntime,
 )
-from shared.runtime.faults import FAULT_INDEXES, RECORDER_BACKOFF_S, FaultRecorder
+from shared.runtime.faults import RECORDER_BACKOFF_S, FaultRecorder, declared_indexes
 from shared.runtime.outcome import Outcome
 from shared.runtime.secrets import bootstrapping, serve_endpoint
 from shared.stores.memory import FrozenChange, InMemoryDocumentStore
@@ -111,7 +111,7 @@ class EmbeddedSystem:
             store = self.stores[app.name] = InMemoryDocumentStore(
                 clock=store_clock,
                 rerun_updaters=chaos is not None,
-                indexes=(*FAULT_INDEXES, *app.topology.indexes),  # as Terraform creates them
+                indexes=declared_indexes(app.topology),
             )
             infra = Infrastructure(
                 app.name, store, self.clock, env, dict(settings or {}), dict(transports or {})

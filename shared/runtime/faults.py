@@ -47,7 +47,7 @@ from shared.hub.message import (
     to_message,
 )
 from shared.stores.document_rules import is_field_name
-from shared.topology.model import Index, Topic
+from shared.topology.model import Index, Subsystem, Topic
 
 if TYPE_CHECKING:
     from shared.clock import Clock
@@ -75,6 +75,15 @@ FAULT_INDEXES = (
 )
 """The composite indexes of every subsystem's ``faults`` collection: ``faults list`` by
 status, function or both, newest first (by :data:`ARISEN_AT` alone needs none)."""
+
+
+def declared_indexes(subsystem: Subsystem) -> tuple[Index, ...]:
+    """Every composite index of ``subsystem``'s database, as Terraform creates them: the
+    kit's (:data:`FAULT_INDEXES`), then the subsystem's own; each once (Terraform keys them
+    by collection and fields)."""
+    return tuple(dict.fromkeys((*FAULT_INDEXES, *subsystem.indexes)))
+
+
 RECORDED_MESSAGE = "recordedMessageId"
 """The record's field holding the id of the ``faults`` message it was last recorded from."""
 FAULT_HEADER = "Fooddelivery-Fault"

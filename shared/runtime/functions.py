@@ -72,7 +72,7 @@ from shared.runtime.consumer import (
     TriggerRuntime,
     trigger_runs,
 )
-from shared.runtime.faults import FAULT_INDEXES, dead_letter_headers, fault_headers
+from shared.runtime.faults import dead_letter_headers, declared_indexes, fault_headers
 from shared.runtime.outcome import Outcome
 from shared.runtime.secrets import (
     bootstrapping,
@@ -143,7 +143,7 @@ class FunctionHost:
                     logs.configure(Settings.log_format_in(os.environ))
                     raise
                 logs.configure(settings.log_format, project=settings.project)
-                indexes = (*FAULT_INDEXES, *self.app.topology.indexes)  # as Terraform creates them
+                indexes = declared_indexes(self.app.topology)
                 store, publisher = adapters(self.app.name, settings, indexes)
                 if self._wrap_publisher is not None:
                     publisher = self._wrap_publisher(publisher)
