@@ -258,8 +258,8 @@ def _run(args: argparse.Namespace) -> int:
             lake=not args.no_lake,
             playing=args.scenario,
         )
+        ready = True  # before the text: a SIGTERM sent on reading READY is a stop, not 130
         print(text, flush=True)
-        ready = True
         story = _Story(manifest, args) if args.scenario else None
         while story is None or story.playing:
             time.sleep(SUPERVISE_EVERY_S)
