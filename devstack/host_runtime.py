@@ -130,7 +130,10 @@ class HostRuntime:
         from shared.lake.gcs import GcsLake
 
         puller = PubSubBatchPuller(subscription_path(self.project, LAKE_SUBSCRIPTION))
-        self.lake = LakeWriter(self.app.name, puller, GcsLake(bucket))
+        infra, publisher, _ = self.functions.infrastructure()  # its faults go where theirs go
+        self.lake = LakeWriter(
+            self.app.name, puller, GcsLake(bucket), faults=publisher, env=infra.env
+        )
         self.lake.start()
 
     def _ticker(self, name: str) -> Any:

@@ -7,6 +7,13 @@ and acknowledges it only once stored. A batch is what the subscription holds: th
 emulator hands out at most 100 messages a pull, so the worker pulls again at once
 while messages come, up to :data:`MAX_BATCH` or :data:`FILL_S` a batch, and waits
 :data:`INTERVAL_S` only once a pull came back empty.
+
+A batch the lake cannot store is handed back, to be delivered again, unless it never can
+be: when every name its object may take holds another object
+(:class:`~shared.lake.base.NamesTaken`), each message the lake could not store becomes a
+fault of ``{subsystem}/kit/lake-writer`` on the subsystem's ``faults`` topic, kept whole
+for ``fooddelivery faults resubmit`` once those objects are moved away, and the batch is
+acknowledged (the rest of it is stored).
 """
 
 from __future__ import annotations
@@ -17,9 +24,14 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from shared.exceptions import LakeError
+from shared.clock import SystemClock
+from shared.hub.message import to_message
+from shared.lake.base import NamesTaken
+from shared.runtime.faults import fault_event, message_key
+from shared.topology.model import Topic
 
 if TYPE_CHECKING:
+    from shared.hub.base import AbstractPublisher
     from shared.hub.message import Message
     from shared.hub.pubsub_pull import PubSubBatchPuller
     from shared.lake.base import AbstractLake
@@ -48,7 +60,8 @@ def publish_ms(message: Message, stored_ms: int) -> int:
 
 
 class LakeWriter:
-    """Pulls ``subsystem``'s bus in batches and appends them to ``lake``."""
+    """Pulls ``subsystem``'s bus in batches and appends them to ``lake``; ``faults`` publishes
+    the faults of messages it can never store (without it, they are handed back)."""
 
     def __init__(
         self,
@@ -58,8 +71,14 @@ class LakeWriter:
         interval_s: float = INTERVAL_S,
         max_batch: int = MAX_BATCH,
         fill_s: float = FILL_S,
+        *,
+        faults: AbstractPublisher | None = None,
+        env: str = "local",
     ) -> None:
         self._subsystem, self._puller, self._lake = subsystem, puller, lake
+        self._faults, self._env = faults, env
+        self.function = f"{subsystem}/kit/{SUBSCRIPTION}"
+        """What its faults name as the function that refused their messages."""
         self._interval_s, self._max_batch, self._fill_s = interval_s, max_batch, fill_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="lake-writer", daemon=True)
@@ -107,11 +126,50 @@ class LakeWriter:
         stored_ms = int(time.time() * 1000)
         records = [(publish_ms(message, stored_ms), message.data) for _, message in batch]
         ack_ids = [ack_id for ack_id, _ in batch]
+        faulted = 0
         try:
-            self._lake.append(self._subsystem, "bus", records)
-        except LakeError:
+            try:
+                self._lake.append(self._subsystem, "bus", records)
+            except NamesTaken as taken:
+                faulted = self._record_faults(batch, records, taken)
+        except Exception:
             self._puller.nack(ack_ids)
             raise
         self._puller.ack(ack_ids)
-        self.written += len(batch)
+        self.written += len(batch) - faulted
         return len(batch)
+
+    def _record_faults(
+        self,
+        batch: list[tuple[str, Message]],
+        records: list[tuple[int, bytes]],
+        taken: NamesTaken,
+    ) -> int:
+        """Publish a fault for each message of ``batch`` whose record (``records``, in the same
+        order) the lake could not store; how many. Raises ``taken`` without a publisher."""
+        if self._faults is None:
+            raise taken
+        unstored, clock = set(taken.records), SystemClock()
+        faults = [
+            fault_event(
+                subsystem=self._subsystem,
+                function=self.function,
+                message=message,
+                error=taken,
+                clock=clock,
+                env=self._env,
+                key=message_key(message),
+            )
+            for (_, message), record in zip(batch, records, strict=True)
+            if record in unstored
+        ]
+        self._faults.publish(Topic.FAULTS, [to_message(fault) for fault in faults])
+        _log.error(
+            "lake writer of %s: %d message(s) recorded as faults (fooddelivery faults list %s), "
+            "not stored: %s",
+            self._subsystem,
+            len(faults),
+            self._subsystem,
+            taken,
+        )
+        return len(faults)

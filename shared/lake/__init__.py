@@ -5,13 +5,21 @@ by code that runs against Cloud Storage or its emulator, so importing this
 package never imports ``google.cloud``.
 """
 
-from shared.lake.base import AbstractLake, ForeignObject, ObjectGone, SkipNotes, hour_prefix
+from shared.lake.base import (
+    AbstractLake,
+    ForeignObject,
+    NamesTaken,
+    ObjectGone,
+    SkipNotes,
+    hour_prefix,
+)
 from shared.lake.local import LocalDirectoryLake
 
 __all__ = [
     "AbstractLake",
     "ForeignObject",
     "LocalDirectoryLake",
+    "NamesTaken",
     "ObjectGone",
     "SkipNotes",
     "hour_prefix",

@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from shared.exceptions import LakeError
+from shared.exceptions import LakeError, PoisonError
 from shared.lake.window import folders_in_window
 
 if TYPE_CHECKING:
@@ -188,6 +188,30 @@ def object_names(name: str) -> Iterator[str]:
         yield f"{stem}-{n}{OBJECT_SUFFIX}"
 
 
+def store_records(
+    where: str,
+    subsystem: str,
+    topic: str,
+    records: Sequence[tuple[int, bytes]],
+    store_as: Callable[[str, bytes], bool],
+) -> None:
+    """Store ``records`` as the objects :func:`encode_batches` makes of them, each by
+    :func:`store_object`. An object whose every name is taken does not stop the others:
+    they are stored, then :class:`NamesTaken` is raised for all that were not, with their
+    records."""
+    taken: list[NamesTaken] = []
+    for name, content in encode_batches(subsystem, topic, records):
+        try:
+            store_object(where, name, content, store_as)
+        except NamesTaken as error:
+            taken.append(error)
+    if taken:
+        folders = {name.rsplit("/", 1)[0] + "/" for error in taken for name in error.names}
+        unstored = [r for r in records if hour_prefix(subsystem, topic, r[0]) in folders]
+        names = [name for error in taken for name in error.names]
+        raise NamesTaken(names, unstored, "; ".join(str(error) for error in taken))
+
+
 def store_object(
     where: str, name: str, content: bytes, store_as: Callable[[str, bytes], bool]
 ) -> str:
@@ -195,7 +219,7 @@ def store_object(
     of :func:`object_names` where ``store_as(candidate, content)`` stores it: a free name,
     written now, or one holding it already; it answers ``False`` for a name holding anything
     else, left as it is. Returns the name taken, with a warning if not ``name``; raises
-    :class:`LakeError` when every name is taken (``where``: the lake's location, prefixed to
+    :class:`NamesTaken` when every name is taken (``where``: the lake's location, prefixed to
     the names in both)."""
     for candidate in object_names(name):
         if store_as(candidate, content):
@@ -216,13 +240,17 @@ def _note_moved(where: str, name: str, moved_to: str) -> None:
     )
 
 
-def _names_taken(where: str, name: str) -> LakeError:
+def _names_taken(where: str, name: str) -> NamesTaken:
     """The error of a write that found every name of :func:`object_names` holding other
     content."""
-    return LakeError(
+    names = list(object_names(name))
+    return NamesTaken(
+        names,
+        [],
         f"{where}{name} and its {NAME_TRIES - 1} other names (-2 to -{NAME_TRIES}) already "
         "hold different content (not written by this lake from these records); they are "
-        "left as they are: move them away for these records to be stored"
+        "left as they are: move them away for these records to be stored: "
+        + ", ".join(f"{where}{taken}" for taken in names),
     )
 
 
@@ -293,6 +321,21 @@ class ObjectGone(LakeError):
     def __init__(self, name: str, message: str) -> None:
         super().__init__(message)
         self.name = name
+
+
+class NamesTaken(LakeError, PoisonError):
+    """Every name an object may take (:func:`object_names`) holds other content, left as it
+    is: a retry of the same records fails alike until someone moves those objects away, so a
+    writer makes its ``records`` a fault rather than retrying. ``names`` are the names
+    tried, ``records`` those not stored (``(publish ms, data)`` as given to
+    :meth:`AbstractLake.append`)."""
+
+    def __init__(
+        self, names: Sequence[str], records: Sequence[tuple[int, bytes]], message: str
+    ) -> None:
+        super().__init__(message)
+        self.names = tuple(names)
+        self.records = tuple(records)
 
 
 class ForeignObject(LakeError):

@@ -6,10 +6,11 @@ once every hour object of the call is stored, and :meth:`~GcsLake.flush` has
 nothing to do. Uploads use ``if_generation_match=0`` so lake data is never
 overwritten; when an upload finds its own object already there (an earlier
 try landed but its answer was lost, or the same records were appended again:
-object names hold a digest of their content) the content is compared and the
-write counts as done, so two writers of one object at once (a redelivery racing
-its first delivery) both succeed; different content under the name (an object
-copied there) is left as it is, and the records take the next name of
+object names hold a digest of their content) the content is compared, by the object's
+size and MD5 from its metadata (downloaded only for a composite object, which has no MD5,
+whose CRC32C matches), and the write counts as done, so two writers of one object at
+once (a redelivery racing its first delivery) both succeed; different content under the
+name (an object copied there) is left as it is, and the records take the next name of
 :func:`~shared.lake.base.object_names` (a warning says so). The Storage emulator ignores
 the precondition and overwrites: harmless for the lake's own writes (same name,
 same content), so the race is proved on a fake (``tests/unit/test_lake_gcs_upload.py``).
@@ -24,10 +25,13 @@ This is the only module that imports ``google.cloud.storage``.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import threading
 from typing import TYPE_CHECKING
 
+import google_crc32c
 from google.api_core.exceptions import Conflict, GoogleAPIError, NotFound, PreconditionFailed
 from google.auth.exceptions import GoogleAuthError
 from requests.exceptions import ContentDecodingError
@@ -40,15 +44,18 @@ from shared.lake.base import (
     HeadChecked,
     ObjectGone,
     decode_object,
-    encode_batches,
-    store_object,
+    store_records,
 )
 from shared.lake.window import LEVELS
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-    from google.cloud.storage import Bucket, Client  # type: ignore[import-untyped, unused-ignore]
+    from google.cloud.storage import (  # type: ignore[import-untyped, unused-ignore]
+        Blob,
+        Bucket,
+        Client,
+    )
 
 CONTENT_TYPE = "application/x-ndjson"
 _SDK_ERRORS = (GoogleAPIError, GoogleAuthError, OSError)
@@ -93,10 +100,9 @@ class GcsLake(AbstractLake):
 
     def append(self, subsystem: str, topic: str, records: Sequence[tuple[int, bytes]]) -> None:
         """Upload one object per hour folder that ``records`` fall into, each under the first
-        of :func:`~shared.lake.base.object_names` that is free or holds it."""
-        where = f"gs://{self._bucket_name}/"
-        for name, content in encode_batches(subsystem, topic, records):
-            store_object(where, name, content, self._upload_as)
+        of :func:`~shared.lake.base.object_names` that is free or holds it
+        (:class:`~shared.lake.base.NamesTaken` if none is)."""
+        store_records(f"gs://{self._bucket_name}/", subsystem, topic, records, self._upload_as)
 
     def _list_objects(self, prefix: str) -> list[str]:
         """The objects at the layout's depth under ``prefix`` (a topic or time folder), as
@@ -145,21 +151,57 @@ class GcsLake(AbstractLake):
 
     def _upload_as(self, name: str, content: bytes) -> bool:
         """Store ``content`` as object ``name`` unless it exists; whether ``name`` holds
-        ``content`` now (False: other content, left as it is)."""
-        blob = self._get_bucket().blob(name)
+        ``content`` now (False: other content, left as it is). An object found there is
+        compared by its metadata first (:func:`_holds`); one deleted meanwhile frees the
+        name, which is tried again."""
+        bucket = self._get_bucket()
         try:
-            try:
-                blob.upload_from_string(content, content_type=CONTENT_TYPE, if_generation_match=0)
-            except PreconditionFailed:
-                return bytes(blob.download_as_bytes()) == content
+            for _ in range(_UPLOAD_TRIES):
+                try:
+                    bucket.blob(name).upload_from_string(
+                        content, content_type=CONTENT_TYPE, if_generation_match=0
+                    )
+                    return True
+                except PreconditionFailed:
+                    found = bucket.get_blob(name)
+                    if found is not None:
+                        return _holds(found, content)
         except _SDK_ERRORS as e:
             raise LakeError(f"cannot write gs://{self._bucket_name}/{name}: {e}") from e
-        return True
+        raise LakeError(
+            f"cannot write gs://{self._bucket_name}/{name}: it was there on each of "
+            f"{_UPLOAD_TRIES} tries, and gone each time it was looked at"
+        )
 
     def _get_bucket(self) -> Bucket:
         if self._bucket is None:
             self._bucket = self.client.bucket(self._bucket_name)
         return self._bucket
+
+
+_UPLOAD_TRIES = 3
+"""Uploads of one name at most, while the object found there is deleted each time."""
+
+
+def _holds(blob: Blob, content: bytes) -> bool:
+    """Whether the object ``blob`` (its metadata, as listed or fetched) holds ``content``,
+    told without downloading it where its metadata can tell: a size other than
+    ``content``'s says no; then its MD5 decides either way (a different object of the same
+    MD5 would take a second preimage of MD5, which nobody can make, least of all for records
+    stored after the object was copied there); a composite object has none, and its CRC32C,
+    32 bits that anyone can match, decides only a mismatch: its bytes decide the rest."""
+    if blob.size != len(content):
+        return False
+    if blob.md5_hash:
+        return bool(blob.md5_hash == _b64(hashlib.md5(content).digest()))
+    if blob.crc32c and blob.crc32c != _b64(google_crc32c.value(content).to_bytes(4, "big")):
+        return False
+    return bytes(blob.download_as_bytes()) == content
+
+
+def _b64(digest: bytes) -> str:
+    """A digest as Cloud Storage's metadata gives it: standard base64."""
+    return base64.b64encode(digest).decode()
 
 
 def _is_object_name(name: str) -> bool:

@@ -34,8 +34,7 @@ from shared.lake.base import (
     ObjectGone,
     check_head,
     decode_object,
-    encode_batches,
-    store_object,
+    store_records,
 )
 from shared.lake.window import LEVELS
 
@@ -56,9 +55,9 @@ class LocalDirectoryLake(AbstractLake):
 
     def append(self, subsystem: str, topic: str, records: Sequence[tuple[int, bytes]]) -> None:
         """Write one object per hour folder that ``records`` fall into, durably, each under
-        the first of :func:`~shared.lake.base.object_names` that is free or holds it."""
-        for name, content in encode_batches(subsystem, topic, records):
-            store_object(f"{self._root}/", name, content, self._write_object)
+        the first of :func:`~shared.lake.base.object_names` that is free or holds it
+        (:class:`~shared.lake.base.NamesTaken` if none is)."""
+        store_records(f"{self._root}/", subsystem, topic, records, self._write_object)
 
     def _list_folders(self, folder: str) -> list[str]:
         """The directories one level below ``folder``."""

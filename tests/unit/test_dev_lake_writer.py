@@ -9,11 +9,14 @@ from typing import Any
 
 import pytest
 
-from devstack.lake import LakeWriter
-from shared.exceptions import LakeError
+from devstack.lake import LakeWriter, publish_ms
+from shared.envelope import Envelope
+from shared.exceptions import LakeError, PublishError
 from shared.hub.message import Message
-from shared.lake.base import encode_batches
+from shared.lake.base import NamesTaken, encode_batches, object_names
 from shared.lake.local import LocalDirectoryLake
+from shared.runtime.faults import message_from_json
+from shared.topology.model import Topic
 
 PAGE = 100
 """What the Pub/Sub emulator returns at most for one pull, whatever ``max_messages`` asks."""
@@ -165,3 +168,86 @@ def test_a_batch_whose_name_holds_another_file_is_stored_next_to_it(tmp_path: An
     assert foreign.read_bytes() == b"copied here by hand\n"
     assert (tmp_path / name.replace(".jsonl", "-2.jsonl")).read_bytes() == content
     assert stored(lake) == 4  # the foreign line, left for readers to skip, and the batch
+
+
+class Faults:
+    """A publisher of the subsystem's faults topic that records what it is given."""
+
+    def __init__(self, fails: bool = False) -> None:
+        self.fails = fails
+        self.published: list[tuple[Topic, list[Message]]] = []
+
+    def publish(self, topic: Topic, messages: Any) -> list[str]:
+        if self.fails:
+            raise PublishError("the faults topic is gone")
+        self.published.append((topic, list(messages)))
+        return [str(n) for n in range(len(messages))]
+
+
+def blocked_hour(tmp_path: Any) -> tuple[NackedSubscription, list[Message], list[str]]:
+    """A backlog of two hours' messages whose first hour's object finds each of its names
+    holding a copied file: (the subscription, that hour's messages, the names)."""
+    blocked = [
+        Message(data=event(n).to_bytes(), attributes={"id": f"e-{n}"}, publish_time=f"{at}Z")
+        for n, at in enumerate(["2026-01-31T14:00:00", "2026-01-31T14:30:00"])
+    ]
+    later = Message(data=event(2).to_bytes(), publish_time="2026-01-31T15:00:00Z")
+    subscription = NackedSubscription(backlog=0)
+    subscription.waiting.extend([blocked[0], later, blocked[1]])
+    records = [(publish_ms(m, 0), m.data) for m in blocked]
+    [(name, _)] = encode_batches("order", "bus", records)
+    names = list(object_names(name))
+    for taken in names:
+        (tmp_path / taken).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / taken).write_bytes(b"copied here\n")
+    return subscription, blocked, names
+
+
+def event(n: int) -> Envelope:
+    return Envelope(
+        id=f"e-{n}",
+        type="order-placed",
+        timestamp=1_769_868_000_000,
+        partition_key="o",
+        entity="order",
+        body={},
+    )
+
+
+def test_messages_whose_object_every_name_is_taken_become_faults_and_are_acknowledged(
+    tmp_path: Any,
+) -> None:
+    # They were handed back on every try, for ever: the batch was never acknowledged.
+    subscription, blocked, names = blocked_hour(tmp_path)
+    faults = Faults()
+    lake = LocalDirectoryLake(tmp_path)
+    writer = LakeWriter("order", subscription, lake, faults=faults)  # type: ignore[arg-type]
+
+    assert writer.write_batch() == 3
+
+    assert len(subscription.acked) == 3 and subscription.nacked == []
+    assert writer.written == 1  # the other hour's message is stored
+    assert [e.id for e in lake.replay("order")] == ["e-2"]
+    [(topic, published)] = faults.published
+    assert topic is Topic.FAULTS
+    recorded = [Envelope.from_bytes(m.data) for m in published]
+    assert [f.type for f in recorded] == ["fault", "fault"]
+    assert {f.body["function"] for f in recorded} == {"order/kit/lake-writer"}
+    kept = [message_from_json(f.body["message"]) for f in recorded]
+    assert [m.data for m in kept] == [m.data for m in blocked]  # the events are not lost
+    error = recorded[0].body["error"]
+    assert error["type"] == "NamesTaken"
+    assert all(f"{tmp_path}/{name}" in error["message"] for name in names)
+
+
+@pytest.mark.parametrize("faults", [None, Faults(fails=True)], ids=["no faults", "faults down"])
+def test_messages_that_cannot_become_faults_are_handed_back(
+    tmp_path: Any, faults: Faults | None
+) -> None:
+    subscription, _, _ = blocked_hour(tmp_path)
+    lake = LocalDirectoryLake(tmp_path)
+    writer = LakeWriter("order", subscription, lake, faults=faults)  # type: ignore[arg-type]
+
+    with pytest.raises((NamesTaken, PublishError)):
+        writer.write_batch()
+    assert subscription.acked == [] and len(subscription.nacked) == 3

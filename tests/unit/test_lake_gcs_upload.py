@@ -8,35 +8,62 @@ fails with 412 Precondition Failed when the object exists.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import threading
 from typing import Any
 
+import google_crc32c
 import pytest
 from google.api_core.exceptions import NotFound, PreconditionFailed
 
-from shared.exceptions import LakeError
-from shared.lake.base import NAME_TRIES, encode_batches, object_names
+from shared.exceptions import LakeError, PoisonError
+from shared.lake.base import NAME_TRIES, NamesTaken, encode_batches, object_names
 from shared.lake.gcs import GcsLake
 from tests.contracts.lake_contract import T0, event, records
 
 
 class FakeBucket:
     """Objects by name; an upload waits at ``gate`` (when set) before it checks, so two
-    writers can both find the object missing before either stores it."""
+    writers can both find the object missing before either stores it. ``composite`` objects
+    have no MD5 in their metadata (as Cloud Storage's composed objects); ``downloads`` names
+    each object downloaded; ``vanishing`` objects are deleted once an upload finds them."""
 
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
         self.preconditions: list[object] = []
         self.gate: threading.Barrier | None = None
+        self.composite: set[str] = set()
+        self.downloads: list[str] = []
+        self.vanishing: set[str] = set()
         self._lock = threading.Lock()
 
     def blob(self, name: str) -> FakeBlob:
         return FakeBlob(self, name)
 
+    def get_blob(self, name: str) -> FakeBlob | None:
+        """The object's metadata, as Cloud Storage gives it (hashes in base64), or None."""
+        with self._lock:
+            content = self.objects.get(name)
+        if content is None:
+            return None
+        blob = FakeBlob(self, name)
+        blob.size = len(content)
+        blob.crc32c = b64(google_crc32c.value(content).to_bytes(4, "big"))
+        blob.md5_hash = None if name in self.composite else b64(hashlib.md5(content).digest())
+        return blob
+
+
+def b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
 
 class FakeBlob:
     def __init__(self, bucket: FakeBucket, name: str) -> None:
         self.bucket, self.name = bucket, name
+        self.size: int | None = None
+        self.crc32c: str | None = None
+        self.md5_hash: str | None = None
 
     def upload_from_string(self, content: bytes, **options: Any) -> None:
         condition = options.get("if_generation_match")
@@ -45,10 +72,13 @@ class FakeBlob:
             self.bucket.gate.wait(5)
         with self.bucket._lock:
             if condition == 0 and self.name in self.bucket.objects:
+                if self.name in self.bucket.vanishing:
+                    del self.bucket.objects[self.name]
                 raise PreconditionFailed(f"{self.name} exists")
             self.bucket.objects[self.name] = content
 
     def download_as_bytes(self) -> bytes:
+        self.bucket.downloads.append(self.name)
         with self.bucket._lock:
             if self.name not in self.bucket.objects:
                 raise NotFound(self.name)
@@ -123,3 +153,63 @@ def test_other_content_under_every_name_is_an_error_and_left_as_it_is(client: Fa
     assert "different content" in str(raised.value)
     assert len(names) == NAME_TRIES
     assert client.fake.objects == dict.fromkeys(names, b"someone else's\n")
+    assert isinstance(raised.value, NamesTaken) and isinstance(raised.value, PoisonError)
+    assert raised.value.names == tuple(names) and raised.value.records == tuple(BATCH)
+    assert all(f"gs://lake/{name}" in str(raised.value) for name in names)
+
+
+def test_a_retry_finding_its_own_object_tells_it_by_its_md5_without_downloading_it(
+    client: FakeClient,
+) -> None:
+    # It was downloaded whole to be compared, on every redelivery of the batch.
+    lake = GcsLake("lake", client=client)  # type: ignore[arg-type]
+    lake.append("order", "bus", BATCH)
+    lake.append("order", "bus", BATCH)
+
+    assert client.fake.objects == {NAME: CONTENT}
+    assert client.fake.downloads == []
+
+
+@pytest.mark.parametrize(
+    "foreign",
+    [
+        pytest.param(b"someone else's\n", id="another size"),
+        pytest.param(bytes(len(CONTENT)), id="the same size"),
+    ],
+)
+def test_a_foreign_object_is_told_by_its_metadata_without_downloading_it(
+    client: FakeClient, foreign: bytes
+) -> None:
+    client.fake.objects[NAME] = foreign
+    GcsLake("lake", client=client).append("order", "bus", BATCH)  # type: ignore[arg-type]
+
+    assert client.fake.objects == {NAME: foreign, NAME.replace(".jsonl", "-2.jsonl"): CONTENT}
+    assert client.fake.downloads == []
+
+
+def test_a_composite_object_has_no_md5_its_crc32c_tells_a_foreign_one(client: FakeClient) -> None:
+    client.fake.composite = {NAME}
+    client.fake.objects[NAME] = bytes(len(CONTENT))
+    GcsLake("lake", client=client).append("order", "bus", BATCH)  # type: ignore[arg-type]
+
+    assert client.fake.objects[NAME.replace(".jsonl", "-2.jsonl")] == CONTENT
+    assert client.fake.downloads == []
+
+
+def test_a_composite_object_of_the_same_crc32c_is_compared_byte_for_byte(
+    client: FakeClient,
+) -> None:
+    client.fake.composite = {NAME}
+    client.fake.objects[NAME] = CONTENT  # composed of the lake's own object, say
+    GcsLake("lake", client=client).append("order", "bus", BATCH)  # type: ignore[arg-type]
+
+    assert client.fake.objects == {NAME: CONTENT}
+    assert client.fake.downloads == [NAME]
+
+
+def test_an_object_deleted_after_it_refused_the_upload_frees_its_name(client: FakeClient) -> None:
+    client.fake.objects[NAME] = b"someone else's\n"
+    client.fake.vanishing = {NAME}
+    GcsLake("lake", client=client).append("order", "bus", BATCH)  # type: ignore[arg-type]
+
+    assert client.fake.objects == {NAME: CONTENT}

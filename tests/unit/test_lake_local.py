@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from shared.exceptions import LakeError
-from shared.lake import LocalDirectoryLake, SkipNotes, hour_prefix
+from shared.exceptions import LakeError, PoisonError
+from shared.lake import LocalDirectoryLake, NamesTaken, SkipNotes, hour_prefix
 from shared.lake.base import NAME_TRIES, encode_batches, object_names
-from tests.contracts.lake_contract import T0, LakeContract, event, records
+from shared.lake.stream import OrderedEvents
+from tests.contracts.lake_contract import HOUR_MS, T0, LakeContract, event, records
 from tests.unit.unreadable import refuse_reads
 
 if TYPE_CHECKING:
@@ -115,6 +116,56 @@ def test_files_of_other_content_under_every_name_are_an_error(tmp_path: Path) ->
 
     with pytest.raises(LakeError, match=f"{name} and its {NAME_TRIES - 1} other names"):
         lake.append("order", "bus", batch)
+
+
+def test_every_name_taken_is_poison_naming_them_and_the_other_hours_are_stored(
+    tmp_path: Path,
+) -> None:
+    # It was a plain LakeError, retried for ever, and it stopped the hours after it unstored.
+    lake = LocalDirectoryLake(tmp_path)
+    before, after = event(T0 - HOUR_MS, 4), event(T0 + HOUR_MS, 3)
+    blocked = records(event(T0, 1), event(T0 + 1, 2))
+    [(name, _)] = encode_batches("order", "bus", blocked)
+    names = list(object_names(name))
+    for taken in names:
+        (tmp_path / taken).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / taken).write_bytes(b"copied here\n")
+
+    with pytest.raises(NamesTaken) as raised:
+        lake.append("order", "bus", [*records(after), *blocked, *records(before)])
+
+    assert isinstance(raised.value, PoisonError)
+    assert raised.value.names == tuple(names)
+    assert raised.value.records == tuple(blocked)
+    assert all(f"{tmp_path}/{taken}" in str(raised.value) for taken in names)
+    assert list(lake.replay("order")) == [before, after]
+    assert all((tmp_path / taken).read_bytes() == b"copied here\n" for taken in names)
+
+
+def test_records_stored_again_after_the_foreign_object_left_are_replayed_once(
+    tmp_path: Path,
+) -> None:
+    """A write found a copied file under its name and stored the records under ``-2``; its
+    answer was lost, the file was moved away, and the retry stored them under the first name
+    too: the same records twice, in the same hour folder, which readers keep once."""
+    lake = LocalDirectoryLake(tmp_path)
+    events = [event(T0, 1), event(T0 + 1, 2)]
+    [(name, content)] = encode_batches("order", "bus", records(*events))
+    copied = tmp_path / name
+    copied.parent.mkdir(parents=True)
+    copied.write_bytes(b"copied here\n")
+    lake.append("order", "bus", records(*events))
+    copied.unlink()
+    lake.append("order", "bus", records(*events))
+
+    first, second, *_ = object_names(name)
+    assert lake.objects("order") == sorted([first, second])
+    assert (tmp_path / first).read_bytes() == (tmp_path / second).read_bytes() == content
+    assert list(lake.replay("order")) == events
+    stream = OrderedEvents(
+        lake, "order", "bus", lake.objects("order"), SkipNotes(), chosen=bool, max_lag_ms=0
+    )
+    assert [e for chunk in stream.chunks() for e in chunk] == events  # `lake events`' reader
 
 
 def test_a_large_foreign_file_is_skipped_after_its_first_bytes(tmp_path: Path) -> None:
