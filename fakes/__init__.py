@@ -9,6 +9,7 @@ code runs against it (or in process through :class:`shared.http.WsgiTransport`):
 * :mod:`fakes.push_provider` (``python -m fakes.push_provider``, port 8703)
 
 What they share: :mod:`fakes.server` (serving), :mod:`fakes.idempotency`
-(replays by ``Idempotency-Key``), :mod:`fakes.faults` (``POST /_fake/fail-next``)
-and :mod:`fakes.web` (JSON errors, body size limit, validation, API keys).
+(replays by ``Idempotency-Key``), :mod:`fakes.faults` (``POST /_fake/fail-next``),
+:mod:`fakes.retention` (how long and how much they remember) and :mod:`fakes.web` (JSON
+errors, body size limit, validation, API keys).
 """

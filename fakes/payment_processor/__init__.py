@@ -4,7 +4,11 @@ Every route needs ``Authorization: Bearer <api_key>``; mutating routes need an
 ``Idempotency-Key`` and replay their first outcome for it; a key reused with another
 request is 422 ``code: "idempotency_key_reused"`` (see :mod:`fakes.idempotency`). As real
 processors do, a key is kept ``key_retention_s`` after its first use (a day by default):
-the same request later runs again (a second authorization). The
+the same request later runs again (a second authorization). An authorization neither
+captured nor voided within ``authorization_ttl_s`` (7 days by default, as Stripe lets an
+uncaptured one lapse) is ``expired``: capturing or voiding it is 409 ``code:
+"invalid_state"``. The processor holds the last ``max_authorizations`` (20 000 by default):
+an older one is 404 (see :mod:`fakes.retention`). The
 payment method ``pm_card_declined`` is always declined with 402
 ``{"error": ..., "code": "card_declined"}``.
 
@@ -13,8 +17,8 @@ payment method ``pm_card_declined`` is always declined with 402
   (``authorizedAt``: ISO 8601 UTC, e.g. ``2026-01-01T12:00:00.000Z``)
 * ``POST /v1/authorizations/{id}/capture`` (from authorized), ``/void`` (from authorized),
   ``/refund`` (from captured) -> 200 the authorization; 409 ``code: "invalid_state"``
-  from another state (``code: "idempotency_key_in_use"`` is a retry that overtook the
-  first attempt); 404
+  from another state, ``expired`` among them (``code: "idempotency_key_in_use"`` is a
+  retry that overtook the first attempt); 404
 * ``GET /v1/authorizations/{id}`` -> the authorization with its ``operations``
 * ``GET /v1/authorizations?reference=<ref>&limit=<n>&startingAfter=<id>`` -> ``{authorizations:
   [...], hasMore}``: a page of at most ``limit`` (1 to 100, default 10) oldest first, after
@@ -39,6 +43,7 @@ from flask.typing import ResponseReturnValue
 from fakes import faults
 from fakes.idempotency import DEFAULT_KEY_RETENTION_S, IdempotencyStore
 from fakes.payment_processor.ledger import Action, AuthorizationRequest, Ledger
+from fakes.retention import AUTHORIZATION_TTL_S, MAX_RECORDS
 from fakes.web import FakeError, Reply, create_base_app, idempotency_key, parse_body, require_bearer
 
 DEFAULT_API_KEY = "sk_test_fooddelivery"
@@ -49,11 +54,13 @@ MAX_PAGE_LIMIT = 100
 """The largest ``limit`` a search takes (a larger one is 400)."""
 
 __all__ = [
+    "AUTHORIZATION_TTL_S",
     "DEFAULT_API_KEY",
     "DEFAULT_KEY_RETENTION_S",
     "DEFAULT_PAGE_LIMIT",
     "DEFAULT_PORT",
     "MAX_PAGE_LIMIT",
+    "MAX_RECORDS",
     "create_app",
 ]
 
@@ -62,15 +69,19 @@ def create_app(
     api_key: str = DEFAULT_API_KEY,
     now_s: Callable[[], float] = time.time,
     key_retention_s: float | None = DEFAULT_KEY_RETENTION_S,
+    authorization_ttl_s: float | None = AUTHORIZATION_TTL_S,
+    max_authorizations: int = MAX_RECORDS,
 ) -> flask.Flask:
     """The payment processor as a Flask app with its own empty state; ``now_s`` (epoch
     seconds) stamps its operations, so a run on a simulated clock gets that clock's times,
     and ages its idempotency keys, pruned ``key_retention_s`` after their first use
-    (``None``: kept for good)."""
+    (``None``: kept for good), and its authorizations, expired ``authorization_ttl_s``
+    after they were made unless captured or voided first (``None``: never), of which it
+    holds the last ``max_authorizations``."""
     app = create_base_app("fake-payment-processor")
     faults.install(app)
     require_bearer(app, api_key)
-    ledger = Ledger(now_s)
+    ledger = Ledger(now_s, authorization_ttl_s, max_authorizations)
     replays = IdempotencyStore(keep_server_errors=True, retention_s=key_retention_s, now_s=now_s)
     inside = faults.FailNext()
 

@@ -1,4 +1,10 @@
-"""The processor's book of authorizations and the state rules they follow."""
+"""The processor's book of authorizations and the state rules they follow.
+
+An authorization neither captured nor voided ``ttl_s`` after it was made expires (its
+status becomes ``expired``, with an ``expire`` operation at that time), so it can be neither
+captured nor voided; the book holds at most ``most`` authorizations, the oldest forgotten
+first (see :mod:`fakes.retention`).
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fakes.retention import AUTHORIZATION_TTL_S, MAX_RECORDS, checked_most, drop_oldest
 from fakes.web import FakeError, new_id
 
-Status = Literal["authorized", "captured", "voided", "refunded"]
+Status = Literal["authorized", "captured", "voided", "refunded", "expired"]
 Action = Literal["capture", "void", "refund"]
 DECLINED_METHOD = "pm_card_declined"
 """The payment method whose authorizations are always declined (402)."""
@@ -39,11 +46,12 @@ class AuthorizationRequest(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Operation:
-    """One effective operation on an authorization."""
+    """One effective operation on an authorization (``idempotency_key``: ``None`` for one the
+    processor made itself, an expiry)."""
 
     kind: str
     at: str
-    idempotency_key: str
+    idempotency_key: str | None
 
     def to_json(self) -> dict[str, Any]:
         """The operation as the API shows it."""
@@ -60,6 +68,8 @@ class Authorization:
     currency: str
     reference: str
     operations: tuple[Operation, ...]
+    expires_s: float | None
+    """When it expires unless captured or voided first (epoch seconds; ``None``: never)."""
 
     def summary(self) -> dict[str, Any]:
         """What mutating calls answer: id, status, amount, currency, reference, and when the
@@ -79,28 +89,41 @@ class Authorization:
 
 
 class Ledger:
-    """All authorizations, in creation order, their operations stamped by ``now_s`` (epoch
-    seconds); thread-safe."""
+    """The last ``most`` authorizations, in creation order, their operations stamped by
+    ``now_s`` (epoch seconds), each expiring ``ttl_s`` after it was made unless captured or
+    voided first (``None``: never); thread-safe."""
 
-    def __init__(self, now_s: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        now_s: Callable[[], float] = time.time,
+        ttl_s: float | None = AUTHORIZATION_TTL_S,
+        most: int = MAX_RECORDS,
+    ) -> None:
+        if ttl_s is not None and not ttl_s > 0:  # nan too
+            raise ValueError(f"an authorization's time to live must be positive, not {ttl_s}")
         self._authorizations: dict[str, Authorization] = {}
         self._lock = threading.Lock()
         self._now_s = now_s
+        self._ttl_s = ttl_s
+        self._most = checked_most(most)
 
     def authorize(self, request: AuthorizationRequest, key: str) -> Authorization:
         """A new authorization; 402 for the declined test card."""
         if request.payment_method == DECLINED_METHOD:
             raise FakeError(402, "the card was declined", code="card_declined")
+        now = self._now_s()
         authorization = Authorization(
             id=new_id("auth"),
             status="authorized",
             amount=request.amount,
             currency=request.currency,
             reference=request.reference,
-            operations=(Operation("authorize", self._now_iso(), key),),
+            operations=(Operation("authorize", _iso(now), key),),
+            expires_s=None if self._ttl_s is None else now + self._ttl_s,
         )
         with self._lock:
             self._authorizations[authorization.id] = authorization
+            drop_oldest(self._authorizations, self._most)
         return authorization
 
     def apply(self, authorization_id: str, action: Action, key: str) -> Authorization:
@@ -118,7 +141,7 @@ class Ledger:
             updated = replace(
                 current,
                 status=result,
-                operations=(*current.operations, Operation(action, self._now_iso(), key)),
+                operations=(*current.operations, Operation(action, _iso(self._now_s()), key)),
             )
             self._authorizations[authorization_id] = updated
             return updated
@@ -131,9 +154,10 @@ class Ledger:
     def find(self, reference: str | None = None) -> list[Authorization]:
         """The authorizations with ``reference`` (all if None), oldest first."""
         with self._lock:
+            now = self._now_s()
             return [
-                a
-                for a in self._authorizations.values()
+                self._aged(a, now)
+                for a in list(self._authorizations.values())
                 if reference is None or a.reference == reference
             ]
 
@@ -151,12 +175,30 @@ class Ledger:
             found = found[ids.index(starting_after) + 1 :]
         return found[:limit], len(found) > limit
 
-    def _now_iso(self) -> str:
-        now = datetime.fromtimestamp(self._now_s(), UTC)
-        return now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
     def _get(self, authorization_id: str) -> Authorization:
+        """The authorization as it stands now (under the lock); 404 if unknown."""
         try:
-            return self._authorizations[authorization_id]
+            authorization = self._authorizations[authorization_id]
         except KeyError:
             raise FakeError(404, f"no authorization {authorization_id}") from None
+        return self._aged(authorization, self._now_s())
+
+    def _aged(self, authorization: Authorization, now: float) -> Authorization:
+        """``authorization`` expired if its time ran out while it was authorized, and kept so
+        (under the lock)."""
+        expires = authorization.expires_s
+        if authorization.status != "authorized" or expires is None or now < expires:
+            return authorization
+        expired = replace(
+            authorization,
+            status="expired",
+            operations=(*authorization.operations, Operation("expire", _iso(expires), None)),
+        )
+        self._authorizations[authorization.id] = expired
+        return expired
+
+
+def _iso(epoch_s: float) -> str:
+    """``epoch_s`` as ISO 8601 UTC with milliseconds, e.g. ``2026-01-01T12:00:00.000Z``."""
+    when = datetime.fromtimestamp(epoch_s, UTC)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -4,9 +4,10 @@ The platform sends orders and cancellations with the API key the point of sale
 issued it (``Authorization: Bearer <api_key>``, else 401 and nothing changes) and an
 ``Idempotency-Key``, replayed as in :mod:`fakes.idempotency`: 409 while a request with
 the key still runs; a key is kept ``key_retention_s`` after its first use, a day by
-default. The restaurant's staff read the orders and answer on the shop's own terminal,
-without authentication (the platform never reads); each answer is called back to the
-order's ``callbackUrl``, signed (see :mod:`fakes.point_of_sale.callbacks`).
+default. It holds the last ``max_orders`` orders (20 000 by default), an older one is
+404 (see :mod:`fakes.retention`). The restaurant's staff read the orders and answer on
+the shop's own terminal, without authentication (the platform never reads); each answer
+is called back to the order's ``callbackUrl``, signed (see :mod:`fakes.point_of_sale.callbacks`).
 
 Platform (with the API key):
 
@@ -41,6 +42,7 @@ from fakes.point_of_sale.auto_answer import AutoAnswerer
 from fakes.point_of_sale.callbacks import SIGNATURE_HEADER, Callbacks, sign
 from fakes.point_of_sale.models import AcceptRequest, OrderRequest, RejectRequest
 from fakes.point_of_sale.orders import PointOfSale
+from fakes.retention import MAX_RECORDS
 from fakes.server import BACKGROUND
 from fakes.web import create_base_app, idempotency_key, parse_body, require_bearer
 
@@ -67,6 +69,7 @@ def create_app(
     auto_answer_s: float | None = None,
     now_s: Callable[[], float] = time.time,
     key_retention_s: float | None = DEFAULT_KEY_RETENTION_S,
+    max_orders: int = MAX_RECORDS,
 ) -> flask.Flask:
     """The point of sale as a Flask app with its own empty state, taking orders and
     cancellations only with ``Authorization: Bearer <api_key>``.
@@ -77,11 +80,12 @@ def create_app(
     ``app.extensions[fakes.server.BACKGROUND]`` and must be stopped
     (:func:`fakes.server.stop_background`). Callbacks are stamped with ``now_s``
     (epoch seconds; wall time by default), by which idempotency keys are kept
-    ``key_retention_s`` after their first use (``None``: for good).
+    ``key_retention_s`` after their first use (``None``: for good). It holds the last
+    ``max_orders`` orders.
     """
     app = create_base_app("fake-point-of-sale")
     faults.install(app)
-    pos = PointOfSale(Callbacks(webhook_secret, session or requests.Session(), now_s))
+    pos = PointOfSale(Callbacks(webhook_secret, session or requests.Session(), now_s), max_orders)
     replays = IdempotencyStore(retention_s=key_retention_s, now_s=now_s)
     if auto_answer_s is not None:
         app.extensions[BACKGROUND] = [AutoAnswerer(pos, auto_answer_s)]

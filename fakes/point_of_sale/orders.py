@@ -2,7 +2,8 @@
 
 Staff answers (accept, reject, ready) are called back to the order's
 ``callbackUrl`` before the answer counts: when the callback fails the order is
-put back as it was, so staff can retry.
+put back as it was, so staff can retry. The point of sale holds the last ``most`` orders,
+the oldest forgotten first (see :mod:`fakes.retention`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Literal
 
 from fakes.point_of_sale.callbacks import Callbacks
 from fakes.point_of_sale.models import OrderRequest
+from fakes.retention import MAX_RECORDS, checked_most, drop_oldest
 from fakes.web import FakeError, new_id, now_iso
 
 Status = Literal["received", "accepted", "rejected", "ready", "cancelled"]
@@ -67,10 +69,12 @@ class Order:
 
 
 class PointOfSale:
-    """All orders by the platform's order id; thread-safe. Callbacks run outside the lock."""
+    """The last ``most`` orders by the platform's order id; thread-safe. Callbacks run
+    outside the lock."""
 
-    def __init__(self, callbacks: Callbacks) -> None:
+    def __init__(self, callbacks: Callbacks, most: int = MAX_RECORDS) -> None:
         self._callbacks = callbacks
+        self._most = checked_most(most)
         self._orders: dict[str, Order] = {}
         self._lock = threading.Lock()
         self.on_received: list[Callable[[str], None]] = []
@@ -83,6 +87,7 @@ class PointOfSale:
             if request.order_id in self._orders:
                 raise FakeError(409, f"order {request.order_id} already exists")
             self._orders[request.order_id] = order
+            drop_oldest(self._orders, self._most)
         for listener in self.on_received:
             listener(order.order_id)
         return order
@@ -129,7 +134,7 @@ class PointOfSale:
             self._callbacks.send(before.request.callback_url, after.callback(event))
         except Exception:
             with self._lock:
-                if self._orders[order_id] is after:
+                if self._orders.get(order_id) is after:
                     self._orders[order_id] = before
             raise
         return after

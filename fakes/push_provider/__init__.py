@@ -12,7 +12,8 @@ Every route needs ``Authorization: Bearer <api_key>``.
   (kept and replayed under the key like any refusal)
 * ``GET /v1/messages?kind=customer&id=<ref>`` -> ``{messages: [...]}`` in arrival order;
   both filters optional; a message is kept (and listed) as long as its key,
-  ``key_retention_s``, then dropped from memory
+  ``key_retention_s``, then dropped from memory; only the last ``max_messages`` (20 000 by
+  default) are kept, the oldest dropped first (see :mod:`fakes.retention`)
 * ``POST /_fake/fail-next`` (see :mod:`fakes.faults`)
 * ``POST /_fake/unregistered`` ``{kind, id}``: the recipient's device is gone (the app was
   uninstalled, or the driver never signed in on a phone); every recipient has one until then
@@ -29,6 +30,7 @@ from flask.typing import ResponseReturnValue
 from fakes import faults
 from fakes.idempotency import DEFAULT_KEY_RETENTION_S, IdempotencyStore
 from fakes.push_provider.outbox import MessageQuery, MessageRequest, Outbox, Recipient
+from fakes.retention import MAX_RECORDS
 from fakes.web import (
     FakeError,
     create_base_app,
@@ -50,14 +52,15 @@ def create_app(
     api_key: str = DEFAULT_API_KEY,
     now_s: Callable[[], float] = time.time,
     key_retention_s: float | None = DEFAULT_KEY_RETENTION_S,
+    max_messages: int = MAX_RECORDS,
 ) -> flask.Flask:
-    """The push provider as a Flask app with its own empty outbox; its idempotency keys are
-    kept ``key_retention_s`` after their first use by ``now_s`` (epoch seconds; ``None``: for
-    good)."""
+    """The push provider as a Flask app with its own empty outbox of the last
+    ``max_messages`` messages; its idempotency keys are kept ``key_retention_s`` after their
+    first use by ``now_s`` (epoch seconds; ``None``: for good)."""
     app = create_base_app("fake-push-provider")
     faults.install(app)
     require_bearer(app, api_key)
-    outbox = Outbox(key_retention_s, now_s)
+    outbox = Outbox(key_retention_s, now_s, max_messages)
     replays = IdempotencyStore(retention_s=key_retention_s, now_s=now_s)
     unregistered: set[Recipient] = set()
 

@@ -1,5 +1,5 @@
 """The messages the push provider was asked to send, in arrival order, each kept as long as
-its idempotency key."""
+its idempotency key, the last ``most`` of them (see :mod:`fakes.retention`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from fakes.retention import MAX_RECORDS, checked_most
 from fakes.web import new_id, now_iso
 
 _STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
@@ -78,12 +79,16 @@ class Message:
 
 class Outbox:
     """The messages accepted in the last ``retention_s`` by ``now_s`` (epoch seconds;
-    ``None``: every message); older ones are dropped as messages come; thread-safe."""
+    ``None``: every message), the last ``most`` of them; older ones are dropped as messages
+    come; thread-safe."""
 
     def __init__(
-        self, retention_s: float | None = None, now_s: Callable[[], float] = time.time
+        self,
+        retention_s: float | None = None,
+        now_s: Callable[[], float] = time.time,
+        most: int = MAX_RECORDS,
     ) -> None:
-        self._messages: deque[Message] = deque()
+        self._messages: deque[Message] = deque(maxlen=checked_most(most))
         self._lock = threading.Lock()
         self._retention_s = retention_s
         self._now_s = now_s
