@@ -19,7 +19,7 @@ from scenario.stack import EmbeddedStack
 from scenario.story import FINAL, Outcome, Story, StoryStopped
 from shared import ids, logs
 from shared.auth.local import dev_key_path
-from shared.timeline import Entry, Timeline, causal_order, first_time
+from shared.timeline import Entry, Timeline, causal_order, first_time, labelled
 
 PROGRESS_FROM = 20
 """Above this many orders the demo also prints a progress line a round (on stderr)."""
@@ -176,17 +176,19 @@ def _print_timeline(timeline: Timeline, order_id: str, status: str) -> None:
 
 
 def _print_entries(title: str, entries: list[Entry], *, keyed: bool = False) -> None:
-    """The entries as a table; ``keyed``: with the key (order, driver, restaurant...) each
-    is about, for a table of more than one order's events."""
-    width = max((len(e.label) for e in entries), default=0) if keyed else 0
+    """The entries as a table, an event published again marked as a duplicate; ``keyed``:
+    with the key (order, driver, restaurant...) each is about, for a table of more than one
+    order's events."""
+    rows = labelled(causal_order(entries))
+    width = max((len(label) for _, label in rows), default=0) if keyed else 0
     print(f"{title}:")
     heading = f"  {'time':>10}  {'subsystem':<10} {'topic':<8} {'service':<18} {'event':<{width}}"
     print(f"{heading} key" if keyed else heading)
     start = first_time(entries)
-    for e in causal_order(entries):
+    for e, label in rows:
         minutes, ms = divmod(e.timestamp - start, 60_000)
         at = f"+{minutes:02d}:{ms / 1000:06.3f}" if e.readable else "?"
-        row = f"  {at:>10}  {e.subsystem:<10} {e.topic:<8} {e.source:<18} {e.label:<{width}}"
+        row = f"  {at:>10}  {e.subsystem:<10} {e.topic:<8} {e.source:<18} {label:<{width}}"
         print(f"{row} {e.key}" if keyed else row)
     print()
 

@@ -13,14 +13,15 @@ command, with exit code 130 and no traceback.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import signal
 import stat
 import sys
 import textwrap
 from collections.abc import Callable, Iterator, Sequence
-from gettext import gettext
-from typing import Any, NoReturn, TextIO, cast
+from contextlib import redirect_stderr, redirect_stdout
+from typing import Any, TextIO, cast
 
 Register = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
@@ -133,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     from shared.runtime.faults_command import register as register_faults
     from shared.system import COMMANDS_GROUP
 
-    parser: argparse.ArgumentParser = _Parser(
+    parser = argparse.ArgumentParser(
         prog="fooddelivery",
         description=textwrap.fill(DESCRIPTION, width=79),
         epilog=EPILOG,
@@ -185,72 +186,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _know_own_parser(parser: argparse.ArgumentParser) -> None:
     """Let every (sub)command's parser name itself in the parsed arguments, so a stray
-    argument is reported with that command's usage, not the top level's.
-
-    A required subcommand is checked by :func:`_run` after the stray arguments, not by
-    argparse before them (``fooddelivery --bogus`` names ``--bogus``): each parser names the
-    one it requires, if any, as ``required_command``."""
-    required = None
+    argument is reported with that command's usage, not the top level's."""
     for action in parser._actions:  # argparse lists subcommands nowhere public
         if isinstance(action, argparse._SubParsersAction):
-            if action.required and action.dest != argparse.SUPPRESS:
-                action.required, required = False, action
             for sub in dict.fromkeys(action.choices.values()):
                 _know_own_parser(sub)
-    parser.set_defaults(command_parser=parser, required_command=required)
-
-
-_REQUIRED = gettext("the following arguments are required: %s").partition("%s")[0]
-"""How argparse's message about missing required arguments starts (translated as argparse
-translates it)."""
-
-
-class _Parser(argparse.ArgumentParser):
-    """An argument parser (its subcommands' too) that raises :class:`_MissingArguments`
-    rather than report missing required arguments, so that :func:`_parse` names a stray
-    argument first: ``fooddelivery faults list --bogus`` is about ``--bogus``."""
-
-    deferring = False
-    """Whether :func:`_parse`'s first parse is running (the only time it raises)."""
-
-    def error(self, message: str) -> NoReturn:
-        if _Parser.deferring and message.startswith(_REQUIRED):
-            raise _MissingArguments(self, message)
-        super().error(message)
-
-
-class _MissingArguments(Exception):
-    """``parser`` found required arguments missing: argparse's ``message`` says which."""
-
-    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
-        super().__init__(message)
-        self.parser, self.message = parser, message
+    parser.set_defaults(command_parser=parser)
 
 
 def _parse(
     parser: argparse.ArgumentParser, argv: list[str]
 ) -> tuple[argparse.Namespace, list[str]]:
-    """``parser.parse_known_args(argv)``, except that missing required arguments are
-    reported (exit code 2) only when no argument is stray: stray ones are for the caller
-    to report first, as the likelier mistake (an option mistyped, or in the wrong place)."""
+    """``parser.parse_args(argv)`` and no stray arguments; or, when some are stray, the
+    arguments parsed and the stray ones, for the caller to report even if required ones
+    are missing: a stray one is the likelier mistake (an option mistyped, or misplaced).
+
+    A first parse that requires nothing and prints nothing finds the stray arguments; an
+    error (or ``--help``) it stops on is left to argparse's own parse to report."""
+    required = [action for action in _actions(parser) if action.required]
     try:
-        _Parser.deferring = True
-        return parser.parse_known_args(argv)
-    except _MissingArguments as missing:
-        _Parser.deferring = False
-        relaxed = [action for action in _actions(parser) if action.required]
-        for action in relaxed:  # no --help is seen here: it would have ended the first parse
+        for action in required:
             action.required = False
-        try:
+        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
             args, stray = parser.parse_known_args(argv)
-        finally:
-            for action in relaxed:
-                action.required = True
-        if stray:
-            return args, stray
-        missing.parser.error(missing.message)
+    except SystemExit:
+        stray = []
     finally:
-        _Parser.deferring = False
+        for action in required:
+            action.required = True
+    return (args, stray) if stray else (parser.parse_args(argv), [])
 
 
 def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
@@ -260,15 +224,6 @@ def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
         if isinstance(action, argparse._SubParsersAction):
             for sub in dict.fromkeys(action.choices.values()):
                 yield from _actions(sub)
-
-
-def _missing_command(args: argparse.Namespace) -> str | None:
-    """The metavar (else the name) of the subcommand the command given requires, when
-    ``args`` has none; else None."""
-    action: argparse.Action | None = args.required_command
-    if action is None or getattr(args, action.dest, None) is not None:
-        return None
-    return action.metavar if isinstance(action.metavar, str) else action.dest
 
 
 def _stray_parser(
@@ -316,9 +271,6 @@ def _run(argv: Sequence[str] | None) -> int:
         if stray:
             where = _stray_parser(parser, args, argv, stray)
             where.error(f"unrecognized arguments: {' '.join(stray)}")
-        missing = _missing_command(args)
-        if missing is not None:
-            args.command_parser.error(f"the following arguments are required: {missing}")
         code: int = args.run(args)
         sys.stdout.flush()  # a closed pipe must fail here, where it is handled
     except KitError as error:

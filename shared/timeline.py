@@ -17,9 +17,11 @@ UNDECODABLE = "<undecodable>"
 """The type shown for a message that is not an envelope (it has no time)."""
 NOTE_LENGTH = 40
 """The most characters of an event's reason shown after its type (longer ones are cut)."""
+DUPLICATE = "[duplicate]"
+"""What follows the type of an event listed again: the same event, published again."""
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from shared.hub.message import Message
 
@@ -51,13 +53,20 @@ class Entry:
         ``offer-withdrawn (expired)``."""
         return f"{self.type} ({self.note})" if self.note else self.type
 
-    def line(self, start_ms: int) -> str:
+    @property
+    def event(self) -> tuple[str, str, str] | None:
+        """Which event it is: one published again on the same topic (the same id, by a
+        handler that ran again on a redelivery) is the same; None for an entry that could
+        not be read, which has no id and is told apart from none."""
+        return (self.subsystem, self.topic, self.id) if self.id else None
+
+    def line(self, start_ms: int, label: str | None = None) -> str:
         """``+12.345s  customer  bus       checkout-bff  order-placed  o-1`` (the time ``?``
-        for an event that could not be read)."""
+        for an event that could not be read); ``label`` instead of :attr:`label`."""
         offset = f"+{(self.timestamp - start_ms) / 1000:8.3f}s" if self.readable else "?"
         return (
             f"{offset:>10}  {self.subsystem:<10} {self.topic:<8} {self.source:<20} "
-            f"{self.label:<34} {self.key}"
+            f"{label or self.label:<34} {self.key}"
         )
 
 
@@ -92,30 +101,38 @@ class Timeline:
     def lines(self) -> list[str]:
         """Every entry, oldest first, as aligned text."""
         start = first_time(self.entries)
-        return [e.line(start) for e in causal_order(self.entries)]
+        return [e.line(start, label) for e, label in labelled(causal_order(self.entries))]
 
     def counts(self) -> Counter[str]:
-        """Distinct events per subsystem: an event published again on the same topic (the
-        same id, by a handler that ran again on a redelivery) counts once; see
-        :meth:`duplicates`. An entry that could not be read, which has no id, counts."""
-        seen: set[tuple[str, str, str]] = set()
-        counted: Counter[str] = Counter()
-        for e in self.entries:
-            event = (e.subsystem, e.topic, e.id)
-            if not e.id or event not in seen:
-                seen.add(event)
-                counted[e.subsystem] += 1
-        return counted
+        """Distinct events per subsystem (:attr:`Entry.event`): an event published again
+        counts once; see :meth:`duplicates`. Each entry that could not be read counts."""
+        return Counter(e.subsystem for e, again in _repeats(self.entries) if not again)
 
     def duplicates(self) -> Counter[str]:
         """Per subsystem, how many times its events were published again (left out of
         :meth:`counts`); none unless deliveries were repeated (chaos mode, Pub/Sub)."""
-        return Counter(e.subsystem for e in self.entries) - self.counts()
+        return Counter(e.subsystem for e, again in _repeats(self.entries) if again)
 
     @staticmethod
     def now() -> str:
         """The wall-clock time, for headers."""
         return datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def labelled(entries: Iterable[Entry]) -> list[tuple[Entry, str]]:
+    """Each entry with its :attr:`~Entry.label`, followed by :data:`DUPLICATE` when an entry
+    before it is the same event (:attr:`Entry.event`), published again."""
+    return [(e, f"{e.label} {DUPLICATE}" if again else e.label) for e, again in _repeats(entries)]
+
+
+def _repeats(entries: Iterable[Entry]) -> Iterator[tuple[Entry, bool]]:
+    """Each entry, and whether an entry before it is the same event."""
+    seen: set[tuple[str, str, str]] = set()
+    for e in entries:
+        event = e.event
+        yield e, event in seen
+        if event is not None:
+            seen.add(event)
 
 
 def first_time(entries: Iterable[Entry]) -> int:

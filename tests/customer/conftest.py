@@ -285,12 +285,8 @@ class Customer(StandaloneSubsystem):
             tags={"source": "test", "subsystem": producer, "schemaVersion": str(contract.VERSION)},
             timestamp=self.clock.now_ms() if timestamp is None else timestamp,
         )
-        self.inject(producer, event)
-        return event
-
-    def inject(self, producer: str, event: Envelope) -> None:
-        """Publish ``event`` as ``producer`` does (:meth:`send`) and deliver everything."""
         self.send(producer, event)
+        return event
 
     def restaurant(self, restaurant_id: str = "r-1", **changes: Any) -> Envelope:
         """Restaurant publishes a restaurant's profile."""

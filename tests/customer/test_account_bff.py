@@ -244,9 +244,7 @@ def test_of_two_account_saves_in_one_millisecond_checkout_keeps_the_later_in_any
     assert at_work.timestamp == at_home.timestamp  # the premise: their time cannot tell
 
     checkout = Customer(*signing_key)  # another checkout, hearing of them in reverse order
-    for event in (at_home, at_work):  # the first was retried, or overtaken
-        checkout.system.inject("customer", Topic.BUS, event)
-    checkout.system.run_until_quiet()
+    checkout.send("customer", at_home, at_work)  # the first was retried, or overtaken
 
     assert checkout.doc("checkout-accounts", "alice")["deliveryAddress"] == HOME
 

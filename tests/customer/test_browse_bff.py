@@ -15,7 +15,6 @@ from customer.browse_bff.pages import SCAN_BUDGET, SORT_FIELD, SORT_NAME_BYTES, 
 from restaurant.contracts import MenuUpdated
 from shared.envelope import new_event
 from shared.stores.idempotent import META
-from shared.topology import Topic
 from tests.customer.conftest import ADDRESS, DISHES, Customer
 
 if TYPE_CHECKING:
@@ -349,7 +348,7 @@ def test_a_view_stored_before_it_kept_available_dishes_learns_them_from_its_menu
 def test_the_latest_update_wins_and_a_redelivered_one_changes_nothing(catalog: Customer) -> None:
     catalog.clock.advance(60_000)
     closed = catalog.restaurant("r-1", name="Trattoria Roma", open=False)
-    catalog.inject("restaurant", closed)
+    catalog.send("restaurant", closed)
 
     assert names(catalog.call("browse-bff", "GET", "/restaurants?open=true")) == ["Pasta Bar"]
     assert catalog.doc("catalog-restaurants", "r-1")["open"] is False
@@ -380,8 +379,7 @@ def test_an_update_on_the_bus_from_before_cuisines_were_normalised_is_found_too(
         partition_key="r-4",
         timestamp=catalog.clock.now_ms(),
     )
-    catalog.system.inject("customer", Topic.BUS, old)
-    catalog.system.run_until_quiet()
+    catalog.send("customer", old)
     catalog.menu("r-4", DISHES)
 
     assert names(catalog.call("browse-bff", "GET", "/restaurants?cuisine=japanese")) == [

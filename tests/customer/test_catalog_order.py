@@ -39,8 +39,8 @@ def test_of_two_profile_saves_in_one_millisecond_the_later_is_kept_in_any_order(
     assert opened.timestamp == closed.timestamp  # the premise: their time cannot tell
     assert [e.type for e in (opened, closed)] == [RestaurantUpdated.TYPE] * 2
 
-    customer.inject("restaurant", closed)
-    customer.inject("restaurant", opened)  # late: redelivered, or overtaken
+    customer.send("restaurant", closed)
+    customer.send("restaurant", opened)  # late: redelivered, or overtaken
 
     for copy in ("catalog-restaurants", "checkout-restaurants"):
         assert customer.doc(copy, "r-1")["open"] is False, copy
@@ -60,7 +60,7 @@ def test_of_two_menu_saves_in_one_millisecond_the_later_prices_the_cart(
     assert [e.type for e in (before, after)] == [MenuUpdated.TYPE] * 2
 
     for event in (kitchen.events[Topic.EXTERNAL][0], after, before):
-        customer.inject("restaurant", event)
+        customer.send("restaurant", event)
 
     assert customer.doc("catalog-menus", "r-1")["items"] == dearer
     cart = {"restaurantId": "r-1", "items": [{"menuItemId": "margherita", "quantity": 1}]}
@@ -76,7 +76,7 @@ def test_a_save_is_not_undone_by_an_event_from_before_revisions_of_the_same_mill
     assert counted.body["revision"] == 1
     uncounted = {**counted.body, "open": True, "revision": None}  # as published before
 
-    customer.inject("restaurant", counted)
+    customer.send("restaurant", counted)
     customer.receive(
         "restaurant", RestaurantUpdated.model_validate(uncounted), "r-1", counted.timestamp
     )

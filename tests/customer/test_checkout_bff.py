@@ -909,7 +909,7 @@ def test_a_checkout_that_crashed_after_creating_the_order_makes_no_second_one(
 
 def test_an_order_with_nothing_to_pay_is_refused(shop: Customer) -> None:
     free = [{**dish, "price": 0} for dish in DISHES]
-    shop.inject("restaurant", shop.menu(items=free))
+    shop.send("restaurant", shop.menu(items=free))
     shop.sign_up()
     shop.fill_cart()
 

@@ -70,7 +70,7 @@ def test_a_delivery_status_that_breaks_the_contract_becomes_a_fault(
         partition_key="o-1",
         tags={"subsystem": "delivery", "schemaVersion": "1"},
     )
-    customer.inject("delivery", broken)
+    customer.send("delivery", broken)
 
     assert customer.events("delivery-status-changed") == []
     [fault] = customer.faults()
@@ -95,7 +95,7 @@ def test_a_driver_handing_the_order_back_comes_in_and_unknown_statuses_are_skipp
         partition_key="o-1",
         tags={"subsystem": "delivery", "schemaVersion": "1"},
     )
-    customer.inject("delivery", unknown)
+    customer.send("delivery", unknown)
 
     [event] = customer.events("delivery-status-changed")
     assert (event.body["status"], event.body["location"]) == ("released", None)

@@ -99,7 +99,7 @@ def test_an_order_status_published_before_ready_by_was_added_still_comes_in(
         partition_key="o-1",
         tags={"subsystem": "order", "schemaVersion": "2"},
     )
-    customer.inject("order", older)
+    customer.send("order", older)
 
     assert customer.faults() == []
     [event] = customer.events("order-status-changed")
@@ -125,7 +125,7 @@ def test_an_order_status_that_breaks_the_contract_is_a_fault_naming_the_field(
         partition_key="o-1",
         tags={"subsystem": "order", "schemaVersion": "2"},
     )
-    customer.inject("order", broken)
+    customer.send("order", broken)
 
     assert customer.events("order-status-changed") == []
     [fault] = customer.faults()
@@ -142,7 +142,7 @@ def test_a_status_order_added_since_is_skipped_not_a_fault(customer: Customer) -
         partition_key="o-1",
         tags={"subsystem": "order", "schemaVersion": "2"},
     )
-    customer.inject("order", newer)
+    customer.send("order", newer)
 
     assert customer.events("order-status-changed") == []
     assert customer.faults() == []
@@ -156,7 +156,7 @@ def test_the_customer_reads_v2_and_leaves_v1_to_those_still_on_it(customer: Cust
         partition_key="o-1",
         tags={"subsystem": "order", "schemaVersion": "1"},
     )
-    customer.inject("order", v1)
+    customer.send("order", v1)
     assert (customer.events("order-status-changed"), customer.faults()) == ([], [])
 
     customer.order_status("o-1", "cancelled", reason="rejected")

@@ -87,8 +87,7 @@ def test_a_redelivered_submission_authorizes_once(shop: Customer) -> None:
     order_id = shop.place_order()
     [submitted] = shop.events("order-submitted")
 
-    shop.system.inject("customer", Topic.BUS, submitted)  # Pub/Sub delivers it again
-    shop.system.run_until_quiet()
+    shop.send("customer", submitted)  # Pub/Sub delivers it again
 
     assert len(authorize_calls(shop)) == 1
     assert list(shop.processor.authorizations) == ["auth-1"]
@@ -251,8 +250,7 @@ def test_the_card_of_an_order_cancelled_before_payment_esg_asked_anything_is_for
     # WHEN payment-esg gets to the order, and the submission is delivered again
     deliver()
     [submitted] = shop.events("order-submitted")
-    shop.system.inject("customer", Topic.BUS, submitted)
-    shop.system.run_until_quiet()
+    shop.send("customer", submitted)
 
     # THEN nothing was asked, and the card token is kept nowhere
     assert shop.processor.calls == []
@@ -367,7 +365,7 @@ def test_delivery_captures_the_payment_exactly_once(shop: Customer) -> None:
     order_id = shop.place_order()
 
     delivered = shop.order_status(order_id, "delivered")
-    shop.inject("order", delivered)
+    shop.send("order", delivered)
     shop.order_status(order_id, "delivered")
 
     assert shop.processor.paths("/capture") == ["/v1/authorizations/auth-1/capture"]
@@ -863,12 +861,13 @@ def test_a_retry_of_an_attempt_noted_before_attempts_kept_their_time_adopts_what
     assert shop.faults() == []
 
 
-@pytest.mark.parametrize("released", ["voided", "refunded"])
+@pytest.mark.parametrize("released", ["voided", "refunded", "expired"])
 def test_an_authorization_found_released_declines_an_order_still_pending(
     shop: Customer, released: str
 ) -> None:
     # GIVEN the processor authorized an order (its attempt noted before attempts kept their
-    # card and time), its answer was lost, and the authorization was released meanwhile
+    # card and time), its answer was lost, and the authorization was released meanwhile (by
+    # a person, or by the processor, which lets one neither captured nor voided expire)
     shop.sign_up()
     shop.fill_cart()
     shop.processor.lost_answers = 1
@@ -1044,8 +1043,7 @@ def test_a_delivery_that_a_concurrent_one_answered_meanwhile_takes_its_answer(
 
     monkeypatch.setattr(shop.store, "get", read_before_the_first_delivery_stored)
     [submitted] = shop.events("order-submitted")
-    shop.system.inject("customer", Topic.BUS, submitted)
-    shop.system.run_until_quiet()
+    shop.send("customer", submitted)
 
     # THEN it takes the answer stored, asking nothing (never the saved card under the key)
     assert [c["body"]["paymentMethod"] for c in authorize_calls(shop)] == ["pm_card_amex"]
@@ -1479,12 +1477,12 @@ def test_an_authorization_found_in_a_status_payments_do_not_know_is_a_fault(shop
     shop.fill_cart()
     shop.processor.lost_answers = 1
 
-    def expired_and_untimed() -> None:
+    def disputed_and_untimed() -> None:
         [attempt] = shop.store.query("payment-attempts")
         shop.store.update("payment-attempts", attempt.key, lambda a: {**a, "askedAt": None})
-        shop.processor.authorizations["auth-1"]["status"] = "expired"
+        shop.processor.authorizations["auth-1"]["status"] = "disputed"
 
-    after_the_first_authorize_call(shop, expired_and_untimed)
+    after_the_first_authorize_call(shop, disputed_and_untimed)
 
     # WHEN payment-esg asks again
     order_id = checkout(shop)
@@ -1493,7 +1491,7 @@ def test_an_authorization_found_in_a_status_payments_do_not_know_is_a_fault(shop
     assert len(authorize_calls(shop)) == 1
     assert shop.store.get("payments", order_id) is None
     [fault] = shop.faults()
-    assert "auth-1, is expired: settle it by hand" in fault["error"]["message"]
+    assert "auth-1, is disputed: settle it by hand" in fault["error"]["message"]
 
 
 @pytest.mark.parametrize(
@@ -1772,7 +1770,7 @@ def test_a_void_that_finds_the_money_captured_refunds_it_once(
 
     # WHEN the order is cancelled, and Order's news of it delivered again
     cancelled = shop.order_status(order_id, "cancelled", reason="rejected")
-    shop.inject("order", cancelled)
+    shop.send("order", cancelled)
 
     # THEN the money goes back under the refund's own key, refunded once, told once
     assert shop.processor.paths("/void") == ["/v1/authorizations/auth-1/void"]
@@ -1835,3 +1833,85 @@ def test_a_void_whose_kept_failure_finds_the_money_captured_refunds_it(shop: Cus
     assert payment(shop, order_id)["status"] == "refunded"
     assert len({e.id for e in shop.events("payment-refunded")}) == 1
     assert shop.faults() == []
+
+
+# -- an authorization the processor let expire (neither captured nor voided in 7 days) ---
+
+DAY = 24 * HOUR
+
+
+def test_a_void_that_finds_the_authorization_expired_is_the_payment_voided(
+    shop: Customer,
+) -> None:
+    # GIVEN an order paid (the dev stack's fake processor, on the shop's clock), neither
+    # captured nor voided for longer than the processor keeps an authorization: it expired,
+    # and the customer's money is free again
+    seen: list[str] = []
+    fake = with_the_real_fake(shop, seen)
+    order_id = shop.place_order()
+    shop.clock.advance(8 * DAY)
+
+    # WHEN the order is cancelled, and Order's news of it delivered again
+    cancelled = shop.order_status(order_id, "cancelled", reason="rejected")
+    shop.send("order", cancelled)
+
+    # THEN the payment is voided as far as the customer is concerned: stored voided, saying
+    # why, announced once as any void is; no fault for a person, the void asked once
+    [authorization] = held_by(fake, order_id)
+    assert authorization["status"] == "expired"
+    assert payment(shop, order_id)["status"] == "voided"
+    assert payment(shop, order_id)["reason"] == "authorization_expired"
+    voided = shop.events("payment-voided")
+    assert {e.body["status"] for e in voided} == {"voided"}
+    assert len({e.id for e in voided}) == 1
+    assert len([r for r in seen if r.endswith("/void")]) == 1
+    assert shop.faults() == []
+
+
+def test_an_authorization_found_expired_is_never_made_again_nor_left_a_fault(
+    shop: Customer,
+) -> None:
+    # GIVEN the first authorization's answer was lost, the processor down since, and the
+    # order cancelled at its payment deadline
+    seen: list[str] = []
+    fake = with_the_real_fake(shop, seen)
+    order_id = authorized_then_down(shop, fake, seen)
+
+    # WHEN the fault is resubmitted after the processor let that authorization expire
+    resubmit_at(shop, START + 8 * DAY)
+
+    # THEN the payment takes it as it stands, holding nothing: declined, nothing authorized
+    # anew, nothing to void, no fault
+    [authorization] = held_by(fake, order_id)
+    assert authorization["status"] == "expired"
+    assert payment(shop, order_id)["status"] == "expired"
+    [declined] = shop.events("payment-declined")
+    assert declined.body == {"orderId": order_id, "reason": "authorization_expired"}
+    assert shop.events("payment-authorized") == shop.events("payment-voided") == []
+    assert shop.doc("orders", order_id)["status"] == "cancelled"
+    assert shop.faults() == []
+
+
+def test_a_capture_that_finds_the_authorization_expired_says_the_order_went_unpaid(
+    shop: Customer,
+) -> None:
+    # GIVEN an order paid, its authorization left uncaptured until the processor let it expire
+    seen: list[str] = []
+    fake = with_the_real_fake(shop, seen)
+    order_id = shop.place_order()
+    [first] = held_by(fake, order_id)
+    shop.clock.advance(8 * DAY)
+
+    # WHEN the order is delivered
+    shop.order_status(order_id, "delivered")
+
+    # THEN the money cannot be taken any more: a fault tells a person plainly why, and that
+    # the food went out unpaid
+    [fault] = shop.faults()
+    assert fault["error"]["type"] == "BusinessRuleViolation"
+    assert fault["error"]["message"].startswith(
+        f"order {order_id} was delivered unpaid: its authorization {first['id']} expired "
+        "before it was captured"
+    )
+    assert [a["status"] for a in held_by(fake, order_id)] == ["expired"]
+    assert shop.events("payment-captured") == []

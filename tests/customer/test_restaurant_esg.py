@@ -56,7 +56,7 @@ def test_an_update_comes_in_with_its_revision_and_its_cuisine_as_a_tag(
 
 def test_a_redelivered_update_is_emitted_with_the_same_id(customer: Customer) -> None:
     update = customer.restaurant("r-1")
-    customer.inject("restaurant", update)
+    customer.send("restaurant", update)
 
     first, again = customer.events("restaurant-updated")
     assert first.id == again.id
@@ -70,7 +70,7 @@ def test_an_update_that_breaks_the_contract_becomes_a_fault(customer: Customer) 
         partition_key="r-1",
         tags={"subsystem": "restaurant", "schemaVersion": "1"},
     )
-    customer.inject("restaurant", broken)
+    customer.send("restaurant", broken)
 
     assert customer.events("restaurant-updated") == []
     [fault] = customer.faults()
@@ -114,7 +114,7 @@ def test_what_an_order_could_not_be_published_with_is_a_fault_at_the_ingress(
         partition_key="r-1",
         tags={"subsystem": "restaurant", "schemaVersion": "1"},
     )
-    shop.inject("restaurant", broken)
+    shop.send("restaurant", broken)
 
     [fault] = shop.faults()
     assert fault["function"] == "customer/restaurant-esg/ingress"

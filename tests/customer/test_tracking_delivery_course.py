@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from shared.envelope import new_event
-from shared.topology import Topic
 from tests.customer.conftest import START, Customer
 
 DAN = {"name": "Dan"}
@@ -35,8 +34,7 @@ def delivery(
         **more,
     }
     event = new_event("delivery-status-changed", "delivery", body, partition_key=order_id)
-    customer.system.inject("customer", Topic.BUS, event)
-    customer.system.run_until_quiet()
+    customer.send("customer", event)
 
 
 def driver(customer: Customer, order_id: str) -> Any:

@@ -81,6 +81,19 @@ def order_payload(
     }
 
 
+def order_event(order_id: str, status: str, timestamp: int, **changes: Any) -> Envelope:
+    """The Order subsystem's ``order.order-status-changed`` v2 of the order's new status,
+    as it publishes it (:func:`order_payload`'s body, with ``changes``)."""
+    return new_event(
+        "order.order-status-changed",
+        "order",
+        order_payload(order_id, status, **changes),
+        partition_key=order_id,
+        timestamp=timestamp,
+        tags={"subsystem": "order", "schemaVersion": "2"},
+    )
+
+
 class PushFake:
     """The push provider: one message per Idempotency-Key; can fail the next calls."""
 
@@ -163,15 +176,8 @@ class Delivery(StandaloneSubsystem):
 
     def order(self, order_id: str, status: str, **changes: Any) -> Envelope:
         """The Order subsystem publishes the order's new status; it is delivered."""
-        event = new_event(
-            "order.order-status-changed",
-            "order",
-            order_payload(order_id, status, **changes),
-            partition_key=order_id,
-            timestamp=self.clock.now_ms(),
-            tags={"subsystem": "order", "schemaVersion": "2"},
-        )
-        self.inject(event, producer="order")
+        event = order_event(order_id, status, self.clock.now_ms(), **changes)
+        self.send("order", event)
         return event
 
     def inject(self, event: Envelope, producer: str = "delivery") -> None:

@@ -19,7 +19,7 @@ from tests.delivery.conftest import (
     Delivery,
     hold_change,
     offer_then_accept,
-    order_payload,
+    order_event,
 )
 from tests.delivery.held import before_update
 
@@ -193,17 +193,12 @@ def test_the_sweep_offers_a_delivery_the_nudges_went_past(delivery: Delivery) ->
     delivery.order("o-4", "accepted")
 
     # WHEN both their orders are cancelled together, so both freed drivers nudge o-3
-    for order_id in ("o-1", "o-2"):
-        cancelled = new_event(
-            "order.order-status-changed",
-            "order",
-            order_payload(order_id, "cancelled", reason="customer", deliveryAddress=None),
-            partition_key=order_id,
-            timestamp=delivery.clock.now_ms(),
-            tags={"subsystem": "order", "schemaVersion": "2"},
-        )
-        delivery.system.inject("order", Topic.EXTERNAL, cancelled)
-    delivery.system.run_until_quiet()
+    now = delivery.clock.now_ms()
+    cancelled = [
+        order_event(order_id, "cancelled", now, reason="customer", deliveryAddress=None)
+        for order_id in ("o-1", "o-2")
+    ]
+    delivery.send("order", *cancelled)
     assert delivery.delivery("o-3")["offer"]["driverId"] == "dan"
     assert delivery.delivery("o-4")["status"] == "searching"  # though eve is free
     assert delivery.offers("eve") == []
@@ -379,17 +374,11 @@ def test_a_driver_reserved_by_an_offer_that_died_half_way_is_freed(
 
     crashed = before_update(delivery, monkeypatch, "deliveries", "_offer.", die)
     # ... and the order is cancelled before that change's trigger runs again
-    for status, changed_at in (("accepted", START), ("cancelled", START + 1)):
-        event = new_event(
-            "order.order-status-changed",
-            "order",
-            order_payload("o-1", status, reason="customer", changedAt=changed_at),
-            partition_key="o-1",
-            timestamp=START,
-            tags={"subsystem": "order", "schemaVersion": "2"},
-        )
-        delivery.system.inject("order", Topic.EXTERNAL, event)
-    delivery.system.run_until_quiet()
+    delivery.send(
+        "order",
+        order_event("o-1", "accepted", START, reason="customer", changedAt=START),
+        order_event("o-1", "cancelled", START, reason="customer", changedAt=START + 1),
+    )
     assert crashed == ["d-o-1"]
     assert delivery.delivery("o-1")["status"] == "cancelled"
 

@@ -7,8 +7,7 @@ from typing import Any
 import pytest
 
 from delivery.dispatch_control.timeouts import STALE_RESERVATION_MS
-from shared.envelope import new_event
-from tests.delivery.conftest import FAR, MINUTE, NEAR, START, Delivery, order_payload
+from tests.delivery.conftest import FAR, MINUTE, NEAR, START, Delivery, order_event
 from tests.delivery.held import before_update, hold_event
 
 
@@ -162,18 +161,11 @@ def test_an_offer_written_after_its_driver_was_reserved_for_another_is_taken_bac
     # between the two writes
     delivery.driver("dan", at=NEAR)
     delivery.system.advance(MINUTE)
-    o2_accepted = new_event(
-        "order.order-status-changed",
-        "order",
-        order_payload("o-2", "accepted"),
-        partition_key="o-2",
-        timestamp=START,
-        tags={"subsystem": "order", "schemaVersion": "2"},
-    )
+    o2_accepted = order_event("o-2", "accepted", START)
 
     def offline_online_and_offered_another() -> None:
         delivery.call("PUT", "/me/status", "dan", {"online": False})
-        delivery.inject(o2_accepted, producer="order")
+        delivery.send("order", o2_accepted)
         delivery.call("PUT", "/me/status", "dan", {"online": True})
         assert delivery.delivery("o-2")["offer"]["driverId"] == "dan"
         if takes_o2:

@@ -21,7 +21,7 @@ from tests.delivery.conftest import (
     hold_change,
     offer_then_accept,
     offered_o9,
-    order_payload,
+    order_event,
     withdrawn_o9,
 )
 from tests.delivery.held import hold_event
@@ -328,15 +328,7 @@ def test_an_offer_that_could_not_be_accepted_does_not_keep_the_driver_online(
 def test_a_driver_goes_offline_once_an_accepted_offer_is_withdrawn(delivery: Delivery) -> None:
     delivery.driver("dan")
     delivery.order("o-1", "accepted")
-    cancelled = order_payload("o-1", "cancelled", reason="customer-cancelled")
-    event = new_event(
-        "order.order-status-changed",
-        "order",
-        cancelled,
-        partition_key="o-1",
-        timestamp=START,
-        tags={"subsystem": "order", "schemaVersion": "2"},
-    )
+    event = order_event("o-1", "cancelled", START, reason="customer-cancelled")
     delivery.system.inject("order", Topic.EXTERNAL, event)  # dispatch hears it first
     accepted = delivery.client.post(
         f"/offers/{delivery.offer_id('d-o-1')}/accept", headers=delivery.headers("dan")

@@ -61,6 +61,23 @@ def test_under_chaos_the_summary_counts_each_event_once_and_the_duplicates_apart
         assert count == calm[subsystem], events
 
 
+def test_under_chaos_each_notification_counts_once_and_every_copy_is_marked(capsys, monkeypatch):
+    argv = ["demo", "--orders", "6", "--seed", "3", "--timeline", "all"]
+    assert main(argv) == 0
+    calm = capsys.readouterr().out
+    monkeypatch.setenv("FOODDELIVERY_CHAOS_SEED", "3")  # redelivers: handlers publish again
+
+    assert main(argv) == 0
+
+    out = capsys.readouterr().out
+    assert summary(out, "notifications") == summary(calm, "notifications")  # one per key
+    table = out.split("Every event:\n", 1)[1].split("\n\n", 1)[0]
+    marked = sum(" [duplicate] " in row for row in table.splitlines())
+    again = re.findall(r"\+(\d+) duplicates?", summary(out, "events"))
+    assert marked == sum(map(int, again)) > 0
+    assert " [duplicate] " not in calm
+
+
 def test_the_same_seed_tells_the_same_story(capsys):
     main(["demo", "--orders", "4", "--seed", "9", "--timeline", "none"])
     first = capsys.readouterr().out

@@ -90,3 +90,29 @@ def test_every_event_shows_which_order_or_restaurant_it_is_about(capsys):
     header, *rows = table.splitlines()
     assert [row.split()[-1] for row in rows] == ["trattoria-roma", "o-1", "o-2"]
     assert {row.rindex(" ") + 1 for row in rows} == {header.index("key")}  # one column
+
+
+def test_an_event_published_again_is_marked_in_the_traced_and_the_full_tables(capsys):
+    # Under chaos every copy was listed alike: a redelivery looked like a second event.
+    placed = Entry(0, "order", "bus", "intake-esg", "order-placed", "o-1", "e-1")
+    elsewhere = Entry(0, "order", "external", "status-esg", "order-placed", "o-1", "e-1")
+    paid = Entry(1, "customer", "bus", "payment-esg", "payment-captured", "o-1", "e-2")
+    timeline = Timeline([placed, elsewhere, placed, paid, placed])
+    outcome = Outcome(orders={"o-1": {"status": "delivered"}}, rounds=1)
+
+    report(NoThirdParties(), timeline, outcome, [], "all")
+
+    out = capsys.readouterr().out
+    traced = out.split("Order o-1 (delivered):\n", 1)[1].split("\n\n", 1)[0].splitlines()[1:]
+    assert [row.split()[4:] for row in traced] == [
+        ["order-placed"],
+        ["order-placed"],  # the same id on another topic: another event
+        ["order-placed", "[duplicate]"],
+        ["order-placed", "[duplicate]"],
+        ["payment-captured"],
+    ]
+    table = out.split("Every event:\n", 1)[1].split("\n\n", 1)[0]
+    header, *rows = table.splitlines()
+    assert [row.split()[4:] for row in rows][2] == ["order-placed", "[duplicate]", "o-1"]
+    assert {row.rindex(" ") + 1 for row in rows} == {header.index("key")}  # one column
+    assert "events:        customer 1, order 2 (+2 duplicates)" in out

@@ -144,3 +144,21 @@ def test_an_event_published_again_counts_once_and_as_a_duplicate() -> None:
     assert timeline.counts() == {"order": 5}  # placed on bus and on external, paid, 2 unread
     assert timeline.duplicates() == {"order": 2}
     assert Timeline([placed, paid]).duplicates() == {}
+
+
+def test_an_event_published_again_is_listed_as_a_duplicate_after_the_first() -> None:
+    # Every copy was listed alike: a redelivery's copies read as events of their own.
+    placed, paid = entry("placed", 1), entry("paid", 2)
+    unreadable = Entry(0, "order", "bus", "?", "<undecodable>", "m-1")
+    timeline = Timeline([paid, placed, placed, unreadable, unreadable, placed])
+
+    events = [line.split()[-3:] for line in timeline.lines()]
+
+    assert events == [
+        ["?", "<undecodable>", "m-1"],
+        ["?", "<undecodable>", "m-1"],  # no id: nothing tells it is the same message
+        ["svc", "type-placed", "o-1"],
+        ["type-placed", "[duplicate]", "o-1"],
+        ["type-placed", "[duplicate]", "o-1"],
+        ["svc", "type-paid", "o-1"],
+    ]
