@@ -1,42 +1,46 @@
-"""One running stack per Pub/Sub emulator: an owner record on the emulator itself.
+"""One running stack per emulator: an owner record on each emulator the stack uses.
 
-A stack points every subscription of the Pub/Sub emulator it uses at its own hosts. A
-second stack on the same emulator (started in a shell that sourced the first one's
-``env.sh``, which exports its ``PUBSUB_EMULATOR_HOST``) would point them all at its
-hosts instead, and the first would get no more pushes, even after the second stopped.
-The state dir's lock (:mod:`devstack.state_lock`) does not see it: the two stacks have
-two state dirs.
+A stack points every subscription of the Pub/Sub emulator it uses at its own hosts,
+watches the change feeds of the Firestore emulator's documents and writes its event lake
+to the Storage emulator. A second stack on one of them (started in a shell that sourced
+the first one's ``env.sh``, which exports its ``*_EMULATOR_HOST`` variables) would take
+the first one's pushes, or mix its documents, change feeds and lake with the first
+one's. The state dir's lock (:mod:`devstack.state_lock`) does not see it: the two stacks
+have two state dirs.
 
-So before it provisions anything, a stack records itself on the emulator: the topic
-:data:`OWNER_TOPIC`, created only where it does not exist (which Pub/Sub does
-atomically), labelled with the stack's state dir, pid and host name. A stack that finds
-another's record refuses to start while that owner lives: on the same host, while the
-owner's pid holds the owner's state dir lock, which the kernel releases however the
-owner ended (``kill -9`` included). A record left by a stack that is gone is replaced;
-one of another host cannot be checked and counts as alive. A stack deletes its record
-when it stops; an emulator it started itself goes with it anyway.
+So before it uses an emulator, a stack records itself on it (where each emulator keeps
+the records: :mod:`devstack.owner_records`), labelled with the stack's state dir, pid
+and host name. A stack that finds another's record refuses to start while that owner
+lives: on the same host, while the owner's pid holds the owner's state dir lock, which
+the kernel releases however the owner ended (``kill -9`` included). One of another host
+cannot be checked and counts as alive.
+
+The records are numbered, and the newest one names the owner. Each is only ever
+created, where it does not exist yet, which each emulator does atomically: a stack
+replaces the record of a stack that is gone by creating the next one, so of two stacks
+that replace the same record, one creates it and the other finds it. A stack that stops
+leaves a next record that names no one (on an emulator it did not start: one it started
+goes with it), and the one who creates a record deletes the older ones; a creator whose
+record is not the newest when it reads them back (it read them before a record it
+targets was deleted) has lost. A record being written (Storage's, between its bucket and
+its object) counts as another stack's.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from devstack.owner_records import Records
 from devstack.state_lock import StateDirBusy, check_free
 
 _log = logging.getLogger("fooddelivery.dev")
-OWNER_TOPIC = "projects/devstack/topics/owner"
-"""The topic whose labels name the stack that uses the emulator."""
-CALL_TIMEOUT_S = 10.0
-"""How long one admin call may take (the emulator answered already when it is made)."""
 CLAIM_ATTEMPTS = 3
-"""How often :func:`claim` tries again when the record changes under it."""
+"""How often :func:`claim` tries again when the records change under it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,27 +57,26 @@ class Owner:
         return cls(str(Path(state_dir).resolve()), os.getpid(), socket.gethostname())
 
     def labels(self) -> dict[str, str]:
-        """The record's labels (the emulator takes any text as a label's value)."""
+        """The record's labels (the emulators take any text as a label's value)."""
         return {"state-dir": self.state_dir, "pid": str(self.pid), "host": self.host}
 
     @classmethod
-    def from_labels(cls, labels: Any) -> Owner | None:
+    def from_labels(cls, labels: Mapping[str, str]) -> Owner | None:
         """The owner a record's labels name; ``None`` for labels no stack wrote."""
-        found = dict(labels)
-        pid = found.get("pid", "")
-        if not pid.isdigit() or not found.get("state-dir") or "host" not in found:
+        pid = labels.get("pid", "")
+        if not pid.isdigit() or not labels.get("state-dir") or "host" not in labels:
             return None
-        return cls(found["state-dir"], int(pid), found["host"])
+        return cls(labels["state-dir"], int(pid), labels["host"])
 
 
 class EmulatorTaken(Exception):
     """Another stack that still runs uses the emulator (``owner``; ``None``: several
     stacks claimed it at once, and this one lost)."""
 
-    def __init__(self, owner: Owner | None) -> None:
-        self.owner = owner
+    def __init__(self, emulator: str, owner: Owner | None) -> None:
+        self.emulator, self.owner = emulator, owner
         which = f"the stack at {owner.state_dir} (pid {owner.pid})" if owner else "another stack"
-        super().__init__(f"used by {which}")
+        super().__init__(f"the {emulator} emulator is used by {which}")
 
 
 def alive(owner: Owner, claimant: Owner) -> bool:
@@ -90,66 +93,45 @@ def alive(owner: Owner, claimant: Owner) -> bool:
     return False
 
 
-def claim(state_dir: Path, publisher: Any = None) -> Owner:
-    """Record the stack on ``state_dir`` (this process) as the owner of the Pub/Sub
-    emulator of ``PUBSUB_EMULATOR_HOST``, replacing the record of a stack that is gone.
+def claim(state_dir: Path, records: Records) -> Owner:
+    """Record the stack on ``state_dir`` (this process) as the owner of the emulator of
+    ``records``, replacing the record of a stack that is gone.
 
     Raises :class:`EmulatorTaken` naming the owner when another stack that still runs
-    holds the record.
+    holds the record, or while another stack writes one.
     """
-    from google.api_core import exceptions
-
     ours = Owner.this_process(state_dir)
-    with _publisher(publisher) as pub:
-        for _ in range(CLAIM_ATTEMPTS):
-            try:
-                pub.create_topic(
-                    request={"name": OWNER_TOPIC, "labels": ours.labels()},
-                    timeout=CALL_TIMEOUT_S,
-                )
-                return ours
-            except exceptions.AlreadyExists:
-                pass
-            found = _read(pub)
-            if found is not None and alive(found, ours):
-                raise EmulatorTaken(found)
-            _log.info("the Pub/Sub emulator's owner record names no running stack: replacing it")
-            with contextlib.suppress(exceptions.NotFound):
-                pub.delete_topic(request={"topic": OWNER_TOPIC}, timeout=CALL_TIMEOUT_S)
-        raise EmulatorTaken(_read(pub))
+    for _ in range(CLAIM_ATTEMPTS):
+        found = records.read()
+        newest = max(found, default=0)
+        if newest:
+            labels = found[newest]
+            owner = None if labels is None else Owner.from_labels(labels)
+            if labels is None or (owner is not None and alive(owner, ours)):
+                raise EmulatorTaken(records.emulator, owner)
+            if owner is not None:
+                _log.info("the %s emulator's owner is gone: replacing it", records.emulator)
+        if records.create(newest + 1, ours.labels()) and _keep(records, newest + 1):
+            return ours
+    raise EmulatorTaken(records.emulator, None)
 
 
-def release(owner: Owner, publisher: Any = None) -> None:
-    """Delete the emulator's owner record if it still names ``owner``; an emulator that
-    does not answer (stopped meanwhile) has nothing to release."""
-    from google.api_core import exceptions
-
-    with contextlib.suppress(exceptions.GoogleAPIError), _publisher(publisher) as pub:
-        if _read(pub) == owner:
-            pub.delete_topic(request={"topic": OWNER_TOPIC}, timeout=CALL_TIMEOUT_S, retry=None)
-
-
-def _read(pub: Any) -> Owner | None:
-    """The owner the record names; ``None`` when there is none (or no stack wrote it)."""
-    from google.api_core import exceptions
-
-    try:
-        topic = pub.get_topic(request={"topic": OWNER_TOPIC}, timeout=CALL_TIMEOUT_S)
-    except exceptions.NotFound:
-        return None
-    return Owner.from_labels(topic.labels)
+def release(owner: Owner, records: Records) -> None:
+    """Leave a record that names no one after ``owner``'s, if it is still the newest."""
+    found = records.read()
+    newest = max(found, default=0)
+    labels = found.get(newest)
+    ours = newest and labels is not None and Owner.from_labels(labels) == owner
+    if ours and records.create(newest + 1, {}):
+        _keep(records, newest + 1)
 
 
-@contextlib.contextmanager
-def _publisher(given: Any) -> Iterator[Any]:
-    """``given``, or a new admin client closed on exit."""
-    if given is not None:
-        yield given
-        return
-    from google.cloud import pubsub_v1  # type: ignore[attr-defined, import-untyped, unused-ignore]
-
-    pub = pubsub_v1.PublisherClient()
-    try:
-        yield pub
-    finally:
-        pub.transport.close()
+def _keep(records: Records, created: int) -> bool:
+    """Whether the record just ``created`` is the newest; if so, delete the older ones."""
+    found = records.read()
+    if max(found, default=0) != created:
+        return False
+    for generation in found:
+        if generation < created:
+            records.delete(generation)
+    return True

@@ -93,14 +93,24 @@ def already_running(state_dir: Path, pid: int | None) -> str:
     )
 
 
-def emulator_taken(where: str, state_dir: str | None, pid: int | None, host: str | None) -> str:
-    """The message for a stack started on the Pub/Sub emulator at ``where`` that the stack at
-    ``state_dir`` (pid ``pid``, on ``host`` when not this one) still uses (``None``: a stack
-    that won a race to it)."""
+SHARED = {
+    "Pub/Sub": "whose pushes this stack would take",
+    "Firestore": "whose documents and change feeds this stack would mix with its own",
+    "Storage": "whose event lake this stack would mix with its own",
+}
+"""What a second stack on an emulator would do to the stack that uses it."""
+
+
+def emulator_taken(
+    where: str, emulator: str, state_dir: str | None, pid: int | None, host: str | None
+) -> str:
+    """The message for a stack started on the ``emulator`` (``Pub/Sub``) at ``where`` that
+    the stack at ``state_dir`` (pid ``pid``, on ``host`` when not this one) still uses
+    (``None``: a stack that won a race to it)."""
     variables = "PUBSUB_EMULATOR_HOST, FIRESTORE_EMULATOR_HOST and STORAGE_EMULATOR_HOST"
     if state_dir is None:
         return (
-            f"the Pub/Sub emulator at {where} is being taken by another stack: stop it, or "
+            f"the {emulator} emulator at {where} is being taken by another stack: stop it, or "
             f"unset {variables} to have this stack start its own emulators"
         )
     on = f" on {host}" if host else ""
@@ -108,8 +118,8 @@ def emulator_taken(where: str, state_dir: str | None, pid: int | None, host: str
         tool("fooddelivery"), ["dev", "--scenario", "--attach", *state_dir_args(Path(state_dir))]
     )
     return (
-        f"the Pub/Sub emulator at {where} is used by the stack at {state_dir} (pid {pid}{on}), "
-        "whose pushes this stack would take. Stop that stack; or unset "
+        f"the {emulator} emulator at {where} is used by the stack at {state_dir} "
+        f"(pid {pid}{on}), {SHARED[emulator]}. Stop that stack; or unset "
         f"{variables} (a shell that sourced its env.sh exports them) to have this stack start "
         f"its own emulators; or play the story on that stack with `{attach}`"
     )

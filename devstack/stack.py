@@ -6,8 +6,8 @@ Storage) and the fakes of the third parties the subsystems use
 endpoints are the hosts' URLs), the lake bucket is created and the hosts are
 started; the stack is ready when every host and fake answers ``/healthz``.
 Before anything starts, the stack locks its state dir (:mod:`devstack.state_lock`):
-one stack per state dir; and before it provisions the Pub/Sub emulator, it records
-itself there (:mod:`devstack.emulator_owner`): one running stack per emulator. While
+one stack per state dir; and before it uses an emulator, it records itself there
+(:mod:`devstack.emulator_owner`): one running stack per emulator. While
 it runs, :meth:`DevStack.supervise` restarts a host that died and stops the stack
 when an emulator or a fake died.
 :meth:`DevStack.stop` stops everything it started by process group, the hosts
@@ -47,6 +47,7 @@ from devstack.emulator_owner import EmulatorTaken, Owner, claim, release
 from devstack.health import healthy
 from devstack.launch import child_env, fake_argv, function_env, host_args
 from devstack.layout import EMULATORS, HOST, MANIFEST, Manifest, Ports, project_of, url
+from devstack.owner_records import records_of
 from devstack.processes import Child, listening_socket, stop_groups
 from devstack.provisioning import create_lake_bucket, provision
 from devstack.state_lock import StateDirBusy, StateDirLock
@@ -119,8 +120,8 @@ class DevStack:
     _probed_at: dict[str, float] = field(default_factory=dict)
     _unanswered_since: dict[str, float] = field(default_factory=dict)
     _lock: StateDirLock | None = None
-    _owner: Owner | None = None
-    """This stack's record on the Pub/Sub emulator (:mod:`devstack.emulator_owner`)."""
+    _owned: dict[str, Owner] = field(default_factory=dict)
+    """Emulator name -> this stack's record on it (:mod:`devstack.emulator_owner`)."""
 
     @property
     def external(self) -> frozenset[str]:
@@ -161,8 +162,7 @@ class DevStack:
         if any(s.name == "storage" for s in specs):
             self._check_storage_emulator()
         self._claim_state_dir()
-        if "pubsub" in self.emulators:  # one of PUBSUB_EMULATOR_HOST: before anything starts
-            self._claim_pubsub()
+        self._claim_emulators()  # those of *_EMULATOR_HOST: before anything starts
         ports = self._resolve_ports(specs)
         try:
             self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -172,8 +172,7 @@ class DevStack:
         self.started_processes = True
         self._start_fakes(ports)
         self._start_emulators(ports, specs)
-        if self._owner is None:
-            self._claim_pubsub()
+        self._claim_emulators()
         env = function_env(self.apps, ports, self.options.dev_key, self.emulators.values())
         from shared.hub.provision import ProvisionTimeout  # google.cloud: only when starting
 
@@ -243,22 +242,37 @@ class DevStack:
             raise DevError(f"cannot keep the stack's state in {where}: {error.strerror}") from None
         self._lock = lock
 
-    def _claim_pubsub(self) -> None:
-        """Record this stack as the Pub/Sub emulator's user, so that no second stack
-        redirects its subscriptions (:mod:`devstack.emulator_owner`)."""
+    def _claim_emulators(self) -> None:
+        """Record this stack as the user of each of its emulators not recorded yet, so that
+        no second stack takes its pushes or mixes its data with this one's
+        (:mod:`devstack.emulator_owner`)."""
         from google.api_core.exceptions import GoogleAPIError  # only when starting
 
-        where = self.emulators["pubsub"].host_port
-        try:
-            self._owner = claim(self.options.state_dir)
-        except GoogleAPIError as error:
-            raise DevError(f"the Pub/Sub emulator at {where} refused: {error}") from error
-        except EmulatorTaken as taken:
-            owner = taken.owner
-            if owner is None:
-                raise DevError(hints.emulator_taken(where, None, None, None)) from None
-            host = owner.host if owner.host != socket.gethostname() else None
-            raise DevError(hints.emulator_taken(where, owner.state_dir, owner.pid, host)) from None
+        for name, running in self.emulators.items():
+            if name in self._owned:
+                continue
+            records = records_of(running)
+            try:
+                self._owned[name] = claim(self.options.state_dir, records)
+            except (GoogleAPIError, OSError) as error:
+                what = f"the {records.emulator} emulator at {running.host_port}"
+                raise DevError(f"{what} refused: {error}") from error
+            except EmulatorTaken as taken:
+                raise DevError(_taken(running.host_port, taken)) from None
+            finally:
+                records.close()
+
+    def _release(self, running: emu.RunningEmulator, owner: Owner) -> None:
+        """Leave ``running``'s records naming no one after ``owner``; an emulator that does
+        not answer (stopped meanwhile) has nothing to release."""
+        from google.api_core.exceptions import GoogleAPIError
+
+        with contextlib.suppress(GoogleAPIError, OSError):
+            records = records_of(running)
+            try:
+                release(owner, records)
+            finally:
+                records.close()
 
     def _needed(self) -> list[emu.EmulatorSpec]:
         """The emulators this stack uses: Storage only for the event lake."""
@@ -473,10 +487,11 @@ class DevStack:
         """
         children = [*self.hosts.values(), *self.fakes.values()]
         stop_groups([c.process for c in children if c.process is not None])
-        pubsub = self.emulators.get("pubsub")
-        if self._owner is not None and pubsub is not None and pubsub.process is None:
-            release(self._owner)  # an emulator the stack started goes with it
-        self._owner = None
+        for name, owner in self._owned.items():
+            running = self.emulators.get(name)
+            if running is not None and running.process is None:  # one it started goes with it
+                self._release(running, owner)
+        self._owned.clear()
         emulators = [e.process for e in self.emulators.values() if e.process is not None]
         stop_groups(emulators, EMULATOR_STOP_TIMEOUT_S)
         for child in children:
@@ -503,6 +518,15 @@ class DevStack:
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+
+
+def _taken(where: str, taken: EmulatorTaken) -> str:
+    """The message for the emulator at ``where`` that another stack uses."""
+    owner = taken.owner
+    if owner is None:
+        return hints.emulator_taken(where, taken.emulator, None, None, None)
+    host = owner.host if owner.host != socket.gethostname() else None
+    return hints.emulator_taken(where, taken.emulator, owner.state_dir, owner.pid, host)
 
 
 def unknown_subsystems(names: Collection[str], known: Collection[str]) -> str | None:

@@ -11,7 +11,7 @@ version published there is gone without being retired; ``check --against-branch
 BRANCH`` does the same at the revision the change started from (where ``HEAD``
 left ``BRANCH``, else the previous commit; on a first commit, the working tree
 only). A ``--dir`` that is not a directory, a ``REF`` git cannot read, a
-``BRANCH`` that names nothing (unless it is a remote's, ``origin/main``, in a
+``BRANCH`` that names nothing (unless it is ``origin``'s, ``origin/main``, in a
 repository with no remote yet) or a shallow clone under ``--against-branch`` is
 a usage error (exit 2): a mistyped branch is never swapped for another base.
 """
@@ -69,7 +69,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="BRANCH",
         help=(
             "the same, at the revision this change started from: where HEAD left BRANCH "
-            "(e.g. origin/main) or, on BRANCH itself or for a remote's BRANCH in a repository "
+            "(e.g. origin/main) or, on BRANCH itself or for origin's BRANCH in a repository "
             "with no remote, the previous commit; a BRANCH that names nothing, or a shallow "
             "clone, is refused"
         ),

@@ -23,6 +23,8 @@ _Wording = Callable[[str], str]
 """Words a ``git`` failure for the developer, given git's last line of complaint."""
 
 
+FIRST_REMOTE = "origin"
+"""The name ``git clone`` and the hosts' instructions give a repository's first remote."""
 ASYNCAPI_FILE = "asyncapi.yaml"
 """The AsyncAPI document in the contracts directory: the envelope and attributes published."""
 
@@ -101,11 +103,12 @@ def start_of_change(contracts: Path, branch: str) -> Start:
 
     That is where ``HEAD`` left ``branch`` (their merge base) or, on ``branch``
     itself, the previous commit; on a first commit, or outside a git work tree
-    (a source archive), none. A ``branch`` of a remote (``origin/main``) in a
-    repository with no remote at all (one never pushed) is no one's base yet:
-    the previous commit again. Raises :class:`BaselineError` when the clone is
-    shallow (the base may not have been fetched, and no previous commit would
-    pass for "nothing published yet"), when ``branch`` names nothing (mistyped,
+    (a source archive), none. A ``branch`` of ``origin`` (``origin/main``), the
+    name a repository's first remote gets, in a repository with no remote at all
+    (one never pushed) is no one's base yet: the previous commit again. Raises
+    :class:`BaselineError` when the clone is shallow (the base may not have been
+    fetched, and no previous commit would pass for "nothing published yet"), when
+    ``branch`` names nothing (mistyped,
     or not fetched: any other base would pass or fail the gate for the wrong
     reason), or when ``HEAD`` and ``branch`` share no commit.
     """
@@ -121,8 +124,9 @@ def start_of_change(contracts: Path, branch: str) -> Start:
     if head is None:
         return Start(None, "nothing is committed yet, so nothing was published before this change")
     upstream = _commit(contracts, branch)
-    if upstream is None and not _remoteless(contracts, branch):
-        raise BaselineError(_no_such_branch(branch, contracts))
+    remoteless = not _git(contracts, "remote", problem=str)
+    if upstream is None and not (remoteless and branch.startswith(f"{FIRST_REMOTE}/")):
+        raise BaselineError(_no_such_branch(branch, contracts, remoteless=remoteless))
     if upstream is not None:
         base = _git(
             contracts,
@@ -142,12 +146,6 @@ def start_of_change(contracts: Path, branch: str) -> Start:
         else f"the repository has no remote, so no {branch}"
     )
     return Start("HEAD~1", f"the previous commit ({on})")
-
-
-def _remoteless(contracts: Path, branch: str) -> bool:
-    """Whether ``branch`` reads as a remote's branch (``origin/main``) in a repository that has
-    no remote at all, so that it cannot name one yet."""
-    return "/" in branch and not _git(contracts, "remote", problem=str)
 
 
 def _is_shallow(contracts: Path) -> bool:
@@ -227,7 +225,14 @@ def _shallow(where: Path) -> str:
     )
 
 
-def _no_such_branch(branch: str, where: Path) -> str:
+def _no_such_branch(branch: str, where: Path, *, remoteless: bool) -> str:
+    if remoteless:
+        return (
+            f"--against-branch {branch}: no such branch in the repository of {where}, which "
+            f"has no remote yet (list its branches: `git branch`; only {FIRST_REMOTE}/BRANCH, "
+            "the branch of the remote it will have, stands for the previous commit; or name "
+            "the base with --against REF)"
+        )
     return (
         f"--against-branch {branch}: no such branch in the repository of {where} (list them: "
         "`git branch --all`; a remote branch must be fetched first, e.g. `git fetch origin "

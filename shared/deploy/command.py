@@ -131,7 +131,7 @@ def has_sandbox(directory: Path) -> bool:
 
 def needs_a_terminal(args: argparse.Namespace, shell: tools.Shell, asks: str) -> None:
     """A DeployError when, without ``--auto-approve``, the command would ask (``asks``:
-    "deploy asks before it applies to dev") and standard input is no terminal to answer on."""
+    "applying the plan to dev needs a yes") and standard input is no terminal to answer on."""
     if not args.auto_approve and not shell.can_ask():
         raise DeployError(
             f"{asks}, and standard input is no terminal to answer on: run it in a terminal, "
@@ -173,7 +173,7 @@ def run_deploy(args: argparse.Namespace, shell: tools.Shell | None = None) -> in
     environment(args.env)
     root = None if args.archives_only else terraform_root(args)
     if root is not None:
-        needs_a_terminal(args, shell, f"deploy asks before it applies to {args.env}")
+        needs_a_terminal(args, shell, f"applying the plan to {args.env} needs a yes")
         configured(root.directory)
     stale = tfvars.stale(current_tfvars(), environments())
     if stale:
@@ -262,7 +262,7 @@ def run_teardown(args: argparse.Namespace, shell: tools.Shell | None = None) -> 
     shell = shell or tools.Shell()
     root = terraform_root(args)
     unprotected(root.directory, args.env)
-    needs_a_terminal(args, shell, f"teardown asks before it destroys {args.env}")
+    needs_a_terminal(args, shell, f"destroying {args.env} needs a yes")
     configured(root.directory)
     tools.preflight(shell)
     build_archives()  # the configuration hashes the archives, even to destroy

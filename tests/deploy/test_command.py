@@ -332,7 +332,7 @@ def test_without_a_terminal_to_ask_on_deploy_refuses_before_running_anything(arc
     with pytest.raises(DeployError) as refused:
         command.run_deploy(args(auto_approve=False), shell)
     assert str(refused.value) == (
-        "deploy asks before it applies to dev, and standard input is no terminal to answer "
+        "applying the plan to dev needs a yes, and standard input is no terminal to answer "
         "on: run it in a terminal, or give --auto-approve"
     )
     assert (shell.ran, shell.asked) == ([], [])
@@ -358,7 +358,7 @@ def test_deploy_with_no_terminal_is_one_line_and_exit_2(monkeypatch, capsys, std
 
     err = capsys.readouterr().err
     assert err.startswith(
-        "fooddelivery deploy: deploy asks before it applies to dev, and standard "
+        "fooddelivery deploy: applying the plan to dev needs a yes, and standard "
     )
     assert err.endswith("give --auto-approve\n") and err.count("\n") == 1
 
@@ -683,7 +683,7 @@ def test_teardown_without_a_terminal_refuses_before_running_anything(archives):
     # Terraform would ask, find no answer ("error asking for approval: EOF") and fail, and
     # teardown would say the environment "may be partly destroyed".
     shell = teardown_shell(terminal=False)
-    with pytest.raises(DeployError, match="teardown asks before it destroys dev, and standard"):
+    with pytest.raises(DeployError, match="destroying dev needs a yes, and standard"):
         command.run_teardown(args(auto_approve=False), shell)
     assert shell.ran == []
     assert not archives.exists()

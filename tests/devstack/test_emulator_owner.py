@@ -1,8 +1,9 @@
-"""One running stack per Pub/Sub emulator: a second one refuses, a dead owner does not block.
+"""One running stack per emulator: a second one refuses, a dead owner does not block.
 
 A stack started in a shell that sourced a running stack's ``env.sh`` used to point every
 subscription of that stack's emulator at its own hosts ("23 found with other settings and
-updated"): the first stack got no more pushes, even after the second stopped.
+updated"): the first stack got no more pushes, even after the second stopped. One given
+only the Firestore or Storage emulator of a running stack mixed its data with that one's.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from devstack.emulator_owner import OWNER_TOPIC, EmulatorTaken, Owner, claim, release
+from devstack.emulator_owner import EmulatorTaken, Owner, claim, release
 from devstack.layout import project_of
+from devstack.owner_records import Labels, Records, records_of
+from devstack.state_lock import StateDirLock
 from shared import emulators as emu
 from shared.hub.provision import subscription_path
 from tests.devstack.conftest import (
@@ -43,21 +46,29 @@ time.sleep(60)
 
 
 @pytest.fixture(scope="module")
-def publisher() -> Iterator[Any]:
-    """An admin client of a Pub/Sub emulator of this module's own."""
+def emulators() -> Iterator[dict[str, emu.RunningEmulator]]:
+    """Emulators of this module's own."""
     require_emulators()
     saved = {var: os.environ.pop(var, None) for var in EMULATOR_VARS}
     try:
-        with emu.running(emu.PUBSUB):
-            from google.cloud import pubsub_v1
-
-            client = pubsub_v1.PublisherClient()
-            yield client
-            client.transport.close()
+        with emu.running(*emu.ALL) as running:
+            yield running
     finally:
         for var, value in saved.items():
             if value is not None:
                 os.environ[var] = value
+
+
+@pytest.fixture(params=[spec.name for spec in emu.ALL])
+def records(
+    request: pytest.FixtureRequest, emulators: dict[str, emu.RunningEmulator]
+) -> Iterator[Records]:
+    """The owner records of one of the module's emulators, none left by the test."""
+    found = records_of(emulators[request.param])
+    yield found
+    for generation in found.read():
+        found.delete(generation)
+    found.close()
 
 
 @pytest.fixture
@@ -75,42 +86,109 @@ def holder(tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
     process.wait(10)
 
 
-def record(publisher: Any, owner: Owner) -> None:
+def record(records: Records, owner: Owner) -> None:
     """Leave ``owner``'s record on the emulator, as its stack would."""
-    publisher.create_topic(request={"name": OWNER_TOPIC, "labels": owner.labels()})
+    assert records.create(max(records.read(), default=0) + 1, owner.labels())
+
+
+def newest(records: Records) -> Labels | None:
+    """The labels of the newest record."""
+    found = records.read()
+    return found[max(found)]
 
 
 def test_a_running_owner_keeps_the_emulator_and_a_killed_one_does_not(
-    publisher: Any, holder: subprocess.Popen[str], tmp_path: Path
+    records: Records, holder: subprocess.Popen[str], tmp_path: Path
 ) -> None:
     first = Owner.this_process(tmp_path / "a")
     first = Owner(first.state_dir, holder.pid, first.host)
-    record(publisher, first)
+    record(records, first)
 
     with pytest.raises(EmulatorTaken) as taken:
-        claim(tmp_path / "b", publisher)
-    assert taken.value.owner == first
+        claim(tmp_path / "b", records)
+    assert (taken.value.emulator, taken.value.owner) == (records.emulator, first)
 
     os.kill(holder.pid, signal.SIGKILL)  # no chance to delete its record
     holder.wait(10)
-    ours = claim(tmp_path / "b", publisher)
+    ours = claim(tmp_path / "b", records)
     assert ours == Owner.this_process(tmp_path / "b")
-    found = publisher.get_topic(request={"topic": OWNER_TOPIC})
-    assert Owner.from_labels(found.labels) == ours
-    release(ours, publisher)
-    assert claim(tmp_path / "c", publisher) == Owner.this_process(tmp_path / "c")
-    release(Owner.this_process(tmp_path / "c"), publisher)
+    assert list(records.read().values()) == [ours.labels()]  # the gone owner's deleted
+    release(ours, records)
+    assert list(records.read().values()) == [{}]  # names no one
+    assert claim(tmp_path / "c", records) == Owner.this_process(tmp_path / "c")
+    assert newest(records) == Owner.this_process(tmp_path / "c").labels()
 
 
-def test_the_owner_of_another_host_counts_as_running(publisher: Any, tmp_path: Path) -> None:
+def test_the_owner_of_another_host_counts_as_running(records: Records, tmp_path: Path) -> None:
     elsewhere = Owner(str(tmp_path / "a"), 1, "another-host")
-    record(publisher, elsewhere)
+    record(records, elsewhere)
+    with pytest.raises(EmulatorTaken) as taken:
+        claim(tmp_path / "b", records)
+    assert taken.value.owner == elsewhere
+
+
+class ReadsAfter:
+    """``records`` whose first :meth:`read` tells ``read`` it happened, then returns only
+    once ``go`` is set."""
+
+    def __init__(self, records: Records, read: threading.Event, go: threading.Event) -> None:
+        self._records, self._read, self._go = records, read, go
+        self.emulator = records.emulator
+
+    def read(self) -> dict[int, Labels | None]:
+        found = self._records.read()
+        if not self._read.is_set():
+            self._read.set()
+            assert self._go.wait(30)
+        return found
+
+    def create(self, generation: int, labels: Labels) -> bool:
+        return self._records.create(generation, labels)
+
+    def delete(self, generation: int) -> None:
+        self._records.delete(generation)
+
+    def close(self) -> None:
+        pass
+
+
+def test_of_two_stacks_that_replace_a_gone_owner_at_once_one_wins(
+    records: Records, tmp_path: Path
+) -> None:
+    gone = Owner(str(tmp_path / "gone"), 1, Owner.this_process(tmp_path).host)
+    record(records, gone)
+    locks = [StateDirLock(tmp_path / name) for name in ("a", "b")]
+    for lock in locks:
+        lock.path.parent.mkdir()
+        lock.acquire()  # as the stacks that claim hold theirs
+    b_read, a_done = threading.Event(), threading.Event()
+    results: dict[str, Owner | EmulatorTaken] = {}
+
+    def run(name: str, records: Records) -> None:
+        try:
+            results[name] = claim(tmp_path / name, records)
+        except EmulatorTaken as taken:
+            results[name] = taken
+        finally:
+            if name == "a":
+                a_done.set()
+
+    # b reads the gone owner's record; a reads it too and claims; then b goes on
+    b = threading.Thread(target=run, args=("b", ReadsAfter(records, b_read, a_done)))
+    b.start()
     try:
-        with pytest.raises(EmulatorTaken) as taken:
-            claim(tmp_path / "b", publisher)
-        assert taken.value.owner == elsewhere
+        assert b_read.wait(30)
+        run("a", records)
     finally:
-        publisher.delete_topic(request={"topic": OWNER_TOPIC})
+        a_done.set()
+        b.join(30)
+        for lock in locks:
+            lock.release()
+
+    assert results["a"] == Owner.this_process(tmp_path / "a")
+    lost = results["b"]
+    assert isinstance(lost, EmulatorTaken) and lost.owner == results["a"]
+    assert newest(records) == results["a"].labels()
 
 
 def test_a_stack_on_a_running_stack_s_emulators_refuses_and_changes_nothing(
@@ -145,3 +223,72 @@ def test_a_stack_on_a_running_stack_s_emulators_refuses_and_changes_nothing(
             assert got.push_config.push_endpoint == f"{base}/_faults"
     finally:
         subscriber.close()
+
+
+@pytest.mark.parametrize(
+    ("variable", "emulator", "whose"),
+    [
+        (
+            "FIRESTORE_EMULATOR_HOST",
+            "Firestore",
+            "whose documents and change feeds this stack would mix with its own",
+        ),
+        ("STORAGE_EMULATOR_HOST", "Storage", "whose event lake this stack would mix with its own"),
+    ],
+)
+def test_a_stack_given_only_another_emulator_of_a_running_stack_refuses(
+    dev_stack: DevProcess, tmp_path: Path, variable: str, emulator: str, whose: str
+) -> None:
+    manifest = dev_stack.manifest()
+    env = dev_env(tmp_path / "dev-key.pem") | {variable: manifest.env[variable]}
+    second = start_dev(tmp_path / "b", "--free-ports", env=env)  # its other emulators its own
+    try:
+        code = second.process.wait(60)
+    finally:
+        kill_everything(second)
+
+    assert code == 2, second.output
+    where = manifest.env[variable].removeprefix("http://")
+    assert (
+        f"fooddelivery dev: the {emulator} emulator at {where} is used by the stack at "
+        f"{dev_stack.state_dir} (pid {dev_stack.process.pid}), {whose}. Stop that stack; or "
+        f"unset PUBSUB_EMULATOR_HOST"
+    ) in second.output
+    assert "provisioned" not in second.output
+
+
+def test_a_claimant_that_read_records_deleted_since_does_not_take_the_emulator(
+    records: Records, tmp_path: Path
+) -> None:
+    gone = Owner(str(tmp_path / "gone"), 1, Owner.this_process(tmp_path).host)
+    record(records, gone)
+    locks = [StateDirLock(tmp_path / name) for name in ("w", "f", "s")]
+    for lock in locks:
+        lock.path.parent.mkdir()
+        lock.acquire()
+    s_read, go = threading.Event(), threading.Event()
+    results: dict[str, Owner | EmulatorTaken] = {}
+
+    def run_s() -> None:
+        try:
+            results["s"] = claim(tmp_path / "s", ReadsAfter(records, s_read, go))
+        except EmulatorTaken as taken:
+            results["s"] = taken
+
+    # s reads the gone owner's record; meanwhile w replaces it and stops (its records
+    # deleted but the one that names no one), f takes the emulator; then s goes on
+    s = threading.Thread(target=run_s)
+    s.start()
+    try:
+        assert s_read.wait(30)
+        release(claim(tmp_path / "w", records), records)
+        f = claim(tmp_path / "f", records)
+    finally:
+        go.set()
+        s.join(30)
+        for lock in locks:
+            lock.release()
+
+    lost = results["s"]
+    assert isinstance(lost, EmulatorTaken) and lost.owner == f
+    assert newest(records) == f.labels()

@@ -201,13 +201,13 @@ def test_outside_ci_a_breaking_change_can_be_exported_on_purpose(committed, monk
 
 
 def test_check_help_says_what_against_branch_falls_back_to(capsys):
-    """Only a remote's branch in a repository with no remote falls back to the previous
+    """Only origin's branch in a repository with no remote falls back to the previous
     commit; any other branch that names nothing is refused."""
     with pytest.raises(SystemExit):
         main(["contracts", "check", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert (
-        "on BRANCH itself or for a remote's BRANCH in a repository with no remote, the "
+        "on BRANCH itself or for origin's BRANCH in a repository with no remote, the "
         "previous commit; a BRANCH that names nothing, or a shallow clone, is refused"
     ) in help_text
 

@@ -581,3 +581,18 @@ def test_a_schemas_folder_that_cannot_be_read_is_named_not_a_traceback(
         "contracts: contracts/schemas cannot be read (Permission denied): make it readable "
         "(the gate cannot check it)\n"
     )
+
+
+def test_a_mistyped_remote_in_a_repository_with_no_remote_is_refused(contracts, run, capsys):
+    """Only ``origin``, the name a repository's first remote gets, can stand for a remote
+    the repository does not have yet: ``orign/main`` is a typo, not the previous commit."""
+    change(load_subsystems(), contracts)
+
+    assert run(load_subsystems(), contracts, "--against-branch", "orign/main") == 2
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(
+        "fooddelivery contracts check: --against-branch orign/main: no such branch in the "
+        f"repository of {contracts}, which has no remote yet"
+    )
