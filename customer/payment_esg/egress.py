@@ -30,9 +30,10 @@ resubmitted the next day, a long outage; or noted before attempts kept their tim
 first looks the order's authorization up by its reference and adopts the one it
 finds, whatever its status; only if there is none does it authorize anew, lest a
 second authorization leave the first one holding the customer's money. One found
-voided or refunded holds no money: the order is declined for it (reason
-``authorization_voided``, say), never placed to be delivered unpaid; so is one found in a
-status that never held any (``requires_action``, say: reason
+voided, refunded or expired (the processor lets one neither captured nor voided lapse,
+Stripe after 7 days) holds no money: the order is declined for it (reason
+``authorization_voided``, ``authorization_expired``...), never placed to be delivered unpaid;
+so is one found in a status that never held any (``requires_action``, say: reason
 ``authorization_requires_action``), as the first answer would have declined it. One that
 holds the money (authorized, else captured) is adopted before any of those. Only an
 authorization for the order's amount and currency is adopted; one for another sum
@@ -59,6 +60,14 @@ A void that finds the authorization captured (by a person, or by such an account
 payment stored before its answer's status was read) does not leave the money of a
 cancelled order taken: the payment is stored captured, and refunded under the refund's
 own key (``{orderId}:refund``), which a redelivery repeats harmlessly; a warning says so.
+
+An authorization left neither captured nor voided for long expires at the processor
+(Stripe: 7 days), which then refuses to capture or void it. A void that finds it expired
+has nothing left to do, the money being free already: the payment is stored voided (reason
+``authorization_expired``, so a person reading it can tell) and ``payment-voided`` is
+announced as for any void, since for the customer it is just that; no fault. A capture that
+finds it expired can take the money no more: a fault for a person, saying that the order
+was delivered unpaid, the payment left as it was.
 """
 
 from __future__ import annotations
@@ -78,6 +87,7 @@ from customer.events import (
 )
 from customer.payment_esg.cards import card_token, forget_card
 from customer.payment_esg.processor import (
+    EXPIRED,
     HOLDS_NOTHING,
     KEY_SAFE_WINDOW_MS,
     REACHES,
@@ -99,8 +109,9 @@ if TYPE_CHECKING:
 
 PAYMENTS = "payments"
 """``{orderId, authorizationId, amount, currency, status, reason, authorizedAt, rounds}`` keyed
-by order id; ``rounds`` names, per settlement (``capture``...), which key it asks with (absent:
-0; see :func:`idempotency_key`)."""
+by order id; ``reason`` says why a payment is declined, or voided by the processor itself
+(:data:`LAPSED`); ``rounds`` names, per settlement (``capture``...), which key it asks with
+(absent: 0; see :func:`idempotency_key`)."""
 ATTEMPTS = "payment-attempts"
 """``payment-attempts/{orderId}``: ``{orderId, paymentMethod, askedAt, round}``, the processor
 was asked to authorize the order with this card token, under the key of ``round`` (absent: 0;
@@ -108,11 +119,10 @@ see :func:`idempotency_key`) first at ``askedAt`` (epoch ms), so it may hold an 
 whose answer never came back; ``paymentMethod`` is dropped once the answer is stored."""
 AUTHORIZED_FIELDS = ("orderId", "authorizationId", "amount", "currency")
 """What the payment events tell of an authorized payment."""
-ADOPTABLE = frozenset({"authorized", *REACHES.values()})
-"""The processor's statuses of an authorization found by reference that a payment can take."""
-RELEASED = frozenset({"voided", "refunded"})
-"""The statuses of an adopted authorization that holds no money any more: the order is declined
-for them (reason ``authorization_voided``, say), never placed."""
+RELEASED = frozenset({*(REACHES[action] for action in ("void", "refund")), EXPIRED})
+"""The statuses of an adopted authorization that holds no money any more (released by a
+settlement, or lapsed): the order is declined for them (reason ``authorization_voided``,
+``authorization_expired``...), never placed."""
 NEVER_HELD = HOLDS_NOTHING - RELEASED
 """The statuses of an authorization found by reference that never held the money (refused,
 or waiting for a step of the customer's this flow has none of, such as ``requires_action``):
@@ -120,11 +130,16 @@ the payment is declined for it, as the processor's first answer in that status d
 (reason ``authorization_requires_action``, say)."""
 HOLDING = ("authorized", "captured")
 """The statuses of an authorization that holds the money, in the order a look-up adopts them."""
+ADOPTABLE = frozenset({*HOLDING, *RELEASED})
+"""The processor's statuses of an authorization found by reference that a payment can take."""
 CANCELLED_FIRST = "order_cancelled"
 """The decline reason when the processor failed the order's authorization, made nothing, and
 the order was cancelled before it could be asked anew."""
 NO_CARD = "no_payment_method"
 """The decline reason when the order's card is gone (the saved card was removed meanwhile)."""
+LAPSED = f"authorization_{EXPIRED}"
+"""The reason of a payment voided because the processor let its authorization expire, and of
+one declined for an authorization found expired."""
 
 SETTLEMENTS: dict[str, dict[str, tuple[Settlement, str]]] = {
     "delivered": {"authorized": ("capture", "captured")},
@@ -208,7 +223,9 @@ def settle(order_id: str, order_status: str, ctx: Context[CustomerPorts]) -> Non
     """Capture a delivered order's payment; void or refund a cancelled one's.
 
     A delivered order whose payment cannot be captured (declined, voided or
-    refunded) is a fault: the food went out unpaid, and a person must settle it.
+    refunded, or its authorization expired at the processor) is a fault: the food went
+    out unpaid, and a person must settle it. A cancelled order's void that finds the
+    authorization expired is the payment voided.
     """
     moves = SETTLEMENTS.get(order_status)
     if moves is None:
@@ -239,6 +256,7 @@ def _settle(
         action, reached = moves[payment["status"]]
         asked = _round(payment.get("rounds", {}), action)
         key = idempotency_key(order_id, action, asked)
+        reason = None
         try:
             ctx.ports.payments.settle(payment["authorizationId"], action, idempotency_key=key)
         except FailureKept as kept:
@@ -256,27 +274,51 @@ def _settle(
             )
             raise ProcessorUnavailable(f"{kept}; asked again under a new key") from kept
         except InAnotherState as found:
-            if action != "void" or found.status != "captured":
+            if action == "capture" and found.status == EXPIRED:
+                raise BusinessRuleViolation(_delivered_unpaid(payment, found)) from found
+            if action == "void" and found.status == EXPIRED:
+                # The money is free already, as the void would have left it.
+                ctx.log.info(
+                    "order %s: authorization %s expired before it was voided: the payment "
+                    "is voided",
+                    order_id,
+                    payment["authorizationId"],
+                )
+                reason = LAPSED
+            elif action == "void" and found.status == "captured":
+                # The money of a cancelled order was taken meanwhile: it goes back, once.
+                ctx.log.warning(
+                    "order %s: the void of authorization %s found it captured already (%s): "
+                    "refunding it",
+                    order_id,
+                    payment["authorizationId"],
+                    found,
+                )
+                captured = _move(ctx.ports.store, order_id, payment["status"], "captured")
+                _settle(captured, moves, ctx)
+                return
+            else:
                 # a refusal like any other, for a person
                 raise BusinessRuleViolation(str(found)) from found
-            # The money of a cancelled order was taken meanwhile: it goes back, once.
-            ctx.log.warning(
-                "order %s: the void of authorization %s found it captured already (%s): "
-                "refunding it",
-                order_id,
-                payment["authorizationId"],
-                found,
-            )
-            captured = _move(ctx.ports.store, order_id, payment["status"], "captured")
-            _settle(captured, moves, ctx)
-            return
-        payment = _move(ctx.ports.store, order_id, payment["status"], reached)
+        payment = _move(ctx.ports.store, order_id, payment["status"], reached, reason)
     if payment["status"] in {reached for _, reached in moves.values()}:
         body = {k: payment[k] for k in (*AUTHORIZED_FIELDS, "status")}
         # One settlement, whichever event led here (checkout's cancellation and the late
         # authorization both void): one event id, so the repeats are duplicates.
         fact = f"{order_id}/{payment['status']}"
         ctx.emit(SETTLED[payment["status"]], "payment", body, partition_key=order_id, fact=fact)
+
+
+def _delivered_unpaid(payment: Doc, found: InAnotherState) -> str:
+    """What the fault of a delivered order whose capture found its authorization expired
+    says."""
+    return (
+        f"order {payment['orderId']} was delivered unpaid: its authorization "
+        f"{payment['authorizationId']} expired before it was captured (the processor lets one "
+        "left uncaptured lapse, Stripe after 7 days), so its "
+        f"{payment['amount']} {payment['currency']} can no longer be taken: charge the customer "
+        f"by other means or write it off ({found})"
+    )
 
 
 def _stored(store: AbstractDocumentStore, payment: Doc) -> Doc:
@@ -497,14 +539,16 @@ def _at(payment: Doc) -> int | None:
     return at
 
 
-def _move(store: AbstractDocumentStore, order_id: str, was: str, now: str) -> Doc:
-    """The payment moved from ``was`` to ``now``; a lost race is retried by redelivery."""
+def _move(
+    store: AbstractDocumentStore, order_id: str, was: str, now: str, reason: str | None = None
+) -> Doc:
+    """The payment moved from ``was`` to ``now`` (for ``reason``, if given); a lost race is
+    retried by redelivery."""
+    moved_to = {"status": now} if reason is None else {"status": now, "reason": reason}
     moved = store.update(
         PAYMENTS,
         order_id,
-        lambda payment: (
-            {**payment, "status": now} if payment and payment["status"] == was else None
-        ),
+        lambda payment: {**payment, **moved_to} if payment and payment["status"] == was else None,
     )
     if moved is None:
         raise ConflictError(f"the payment of order {order_id} left {was} meanwhile")

@@ -39,7 +39,9 @@ payment first, which this flow has no step for) holds nothing, a :class:`Decline
 
 A settlement refused (409) because the authorization is in another state than it needs
 or leads to raises :class:`InAnotherState`, naming that state, so the caller can tell a
-void that found the money captured (to refund) from a true refusal.
+void that found the money captured (to refund), or a settlement that found the
+authorization :data:`EXPIRED` (processors let one neither captured nor voided lapse,
+Stripe after 7 days: it holds nothing any more), from a true refusal.
 
 A 401 or 403 says our own credentials are wrong, a 404 or 405 to an
 authorization (or any redirect) our own processor URL: a
@@ -99,10 +101,14 @@ FIND_MAX_PAGES = 10
 few when people made others by hand; past that it is a fault, never a part read as all."""
 REPLAYED_HEADER = "Idempotent-Replayed"
 """The header (``true``) with which a processor marks an answer replayed for a reused key."""
+EXPIRED = "expired"
+"""The status of an authorization the processor let lapse, neither captured nor voided in
+time (Stripe: 7 days): the money is free again, and it can be neither captured nor voided."""
 HOLDS_NOTHING = frozenset(
     {
         "voided",
         "refunded",
+        EXPIRED,
         "declined",
         "failed",
         "canceled",
@@ -112,7 +118,8 @@ HOLDS_NOTHING = frozenset(
     }
 )
 """The statuses an authorization may be answered with that hold none of the customer's money:
-released, refused, or waiting for the customer (``requires_action``: 3-D Secure, say)."""
+released (by a settlement, or lapsed), refused, or waiting for the customer
+(``requires_action``: 3-D Secure, say)."""
 NOT_US = frozenset({401, 403, 404, 405})
 """The 4xx answers about our own credentials or URL, not about the customer's payment: an
 authorization is made at one fixed path, which cannot be missing unless it is wrong."""
@@ -158,9 +165,9 @@ class Declined:
 class Authorization:
     """An authorization the processor holds, as a look-up by reference finds it.
 
-    ``status`` is the processor's (``authorized``, ``captured``, ``voided``, ``refunded``);
-    ``authorized_at_ms`` is when it was made (epoch ms), ``amount`` (minor units) and
-    ``currency`` what it holds, each if the processor says.
+    ``status`` is the processor's (``authorized``, ``captured``, ``voided``, ``refunded``,
+    ``expired``...); ``authorized_at_ms`` is when it was made (epoch ms), ``amount`` (minor
+    units) and ``currency`` what it holds, each if the processor says.
     """
 
     authorization_id: str

@@ -1628,6 +1628,10 @@ def test_an_order_cancelled_before_a_kept_failure_is_seen_is_never_asked_anew(
             ),
         ),
         ("voided", Declined("authorization_voided", refusal="201 authorization auth-9 is voided")),
+        (
+            "expired",
+            Declined("authorization_expired", refusal="201 authorization auth-9 is expired"),
+        ),
     ],
 )
 def test_the_adapter_reads_where_the_money_stands_from_the_answer(
@@ -1881,7 +1885,7 @@ def test_an_authorization_found_expired_is_never_made_again_nor_left_a_fault(
     resubmit_at(shop, START + 8 * DAY)
 
     # THEN the payment takes it as it stands, holding nothing: declined, nothing authorized
-    # anew, nothing to void, no fault
+    # anew, nothing to void, no new fault
     [authorization] = held_by(fake, order_id)
     assert authorization["status"] == "expired"
     assert payment(shop, order_id)["status"] == "expired"
@@ -1889,7 +1893,8 @@ def test_an_authorization_found_expired_is_never_made_again_nor_left_a_fault(
     assert declined.body == {"orderId": order_id, "reason": "authorization_expired"}
     assert shop.events("payment-authorized") == shop.events("payment-voided") == []
     assert shop.doc("orders", order_id)["status"] == "cancelled"
-    assert shop.faults() == []
+    # the only fault is the outage's, resubmitted
+    assert [f["error"]["type"] for f in shop.faults()] == ["MaxDeliveryAttemptsExceeded"]
 
 
 def test_a_capture_that_finds_the_authorization_expired_says_the_order_went_unpaid(
