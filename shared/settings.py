@@ -19,7 +19,8 @@ class Settings:
     """How a function process reaches its infrastructure.
 
     * ``memory``: process-local in-memory store and hub (unit tests of ``main.py``);
-    * ``emulator``: the Google emulators named by ``*_EMULATOR_HOST``;
+    * ``emulator``: the Google emulators named by ``*_EMULATOR_HOST``, each of which the
+      clients built must have (:meth:`require_emulators`);
     * ``gcp``: the real services of ``project``.
 
     ``projects`` maps every subsystem to its project id (``FOODDELIVERY_PROJECT_<NAME>``);
@@ -38,6 +39,29 @@ class Settings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "extra", {**self.extra, "MODE": self.mode})
+
+    def require_emulators(self, *variables: str, environ: Mapping[str, str] | None = None) -> None:
+        """In ``emulator`` mode, a :class:`SettingError` naming those of the ``variables``
+        (``FIRESTORE_EMULATOR_HOST``...) that ``environ`` (the process's) lacks or holds empty:
+        Google's clients read them, and without one reach the real service with the
+        machine's ambient credentials. Nothing in another mode."""
+        if self.mode != "emulator":
+            return
+        env = os.environ if environ is None else environ
+        unset = [name for name in variables if name not in env]
+        empty = [name for name in variables if name in env and not env[name]]
+        if unset or empty:
+            said = [
+                f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} {state}"
+                for names, state in ((unset, "not set"), (empty, "empty"))
+                if names
+            ]
+            raise SettingError(
+                f"{PREFIX}MODE is emulator, but {'; '.join(said)}: Google's clients would "
+                "reach the real services with this machine's credentials. Point them at the "
+                "emulators (`source <state dir>/env.sh` of a running `fooddelivery dev` "
+                f"stack), or set {PREFIX}MODE=gcp to mean it"
+            )
 
     def project_of(self, subsystem: str) -> str:
         """The project that hosts ``subsystem``."""

@@ -14,9 +14,13 @@ from typing import Any
 
 from google.cloud import pubsub_v1  # type: ignore[attr-defined, import-untyped, unused-ignore]
 
+from shared.hub.limits import delivery_problems
 from shared.hub.message import Message
 
 _LOG = logging.getLogger(__name__)
+DEFAULT_ACK_DEADLINE_S = 60
+"""A channel's ack deadline unless it declares one (``Channel.ack_deadline_s``), and that of
+:func:`~shared.hub.provision.provision_subscription`."""
 
 
 def to_kit_message(raw: Any, delivery_attempt: int | None = None) -> Message:
@@ -49,6 +53,13 @@ class PubSubPullWorker:
     after a nack later messages of that key may run before the redelivery
     (Pub/Sub then redelivers them after it). Push subscriptions, which feed the
     functions, have one outstanding message per key.
+
+    A message is leased for ``ack_deadline_s``, the subscription's declared deadline
+    (10 to 600 s, as Pub/Sub takes it): no ``modifyAckDeadline`` the client sends extends
+    it further than that (it picks each from how long acknowledgements take, 10 s at
+    least), and it stops extending once the message has been held that long, so a handler
+    that hangs has its message delivered again within two deadlines, as a push request
+    that timed out is after one, not after the client's default hour.
     """
 
     def __init__(
@@ -57,7 +68,15 @@ class PubSubPullWorker:
         handle: Callable[[Message], bool],
         client: pubsub_v1.SubscriberClient | None = None,
         max_messages: int = 1000,
+        *,
+        ack_deadline_s: int = DEFAULT_ACK_DEADLINE_S,
     ) -> None:
+        problems = delivery_problems(
+            max_attempts=None, min_backoff_s=0, max_backoff_s=0, ack_deadline_s=ack_deadline_s
+        )
+        if problems:
+            raise ValueError(f"cannot pull {subscription_path}: {'; '.join(problems)}")
+        self._ack_deadline_s = ack_deadline_s
         self._subscription_path = subscription_path
         self._handle = handle
         self._owns_client = client is None
@@ -79,7 +98,11 @@ class PubSubPullWorker:
         self._future = self._client.subscribe(
             self._subscription_path,
             self._on_message,
-            flow_control=pubsub_v1.types.FlowControl(max_messages=self._max_messages),
+            flow_control=pubsub_v1.types.FlowControl(
+                max_messages=self._max_messages,
+                max_lease_duration=self._ack_deadline_s,
+                max_duration_per_lease_extension=self._ack_deadline_s,
+            ),
         )
         self._future.add_done_callback(self._on_stream_done)
 

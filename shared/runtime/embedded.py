@@ -40,7 +40,7 @@ from shared.runtime.consumer import (
 )
 from shared.runtime.faults import RECORDER_BACKOFF_S, FaultRecorder, declared_indexes
 from shared.runtime.outcome import Outcome
-from shared.runtime.secrets import bootstrapping, serve_endpoint
+from shared.runtime.secrets import IN_PROCESS, bootstrapping, require_declared, serve_endpoint
 from shared.stores.memory import FrozenChange, InMemoryDocumentStore
 from shared.topology.checks import check_system
 from shared.topology.model import Endpoint, Topic
@@ -89,6 +89,11 @@ class EmbeddedSystem:
         problems = check_system(tuple(app.topology for app in apps))
         if problems and not standalone:
             raise TopologyError("the system is inconsistent:\n  " + "\n  ".join(problems))
+        given = dict(settings or {})
+        for app in apps:  # what a function host checks as it sets each function up
+            for service, fn in app.topology.functions():
+                qualified = f"{app.name}/{service.name}/{fn.name}"
+                require_declared(qualified, fn.secrets, given, IN_PROCESS)
         self.clock = clock or SystemClock()
         chaos = chaos if chaos is not None else Chaos.from_env()
         ids.seed(chaos.seed if chaos is not None else None)  # a chaos run is its seed's
@@ -114,7 +119,7 @@ class EmbeddedSystem:
                 indexes=declared_indexes(app.topology),
             )
             infra = Infrastructure(
-                app.name, store, self.clock, env, dict(settings or {}), dict(transports or {})
+                app.name, store, self.clock, env, dict(given), dict(transports or {})
             )
             with bootstrapping(app.name):
                 self.ports[app.name] = app.bootstrap(infra)

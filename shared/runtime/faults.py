@@ -46,7 +46,7 @@ from shared.hub.message import (
     publish_request_bytes,
     to_message,
 )
-from shared.stores.document_rules import is_field_name
+from shared.stores.document_rules import check_size, is_field_name, normalized
 from shared.topology.model import Index, Subsystem, Topic
 
 if TYPE_CHECKING:
@@ -441,11 +441,13 @@ class FaultRecorder:
         A record the store refuses (a message too large for one document, text it cannot
         hold) is stored without the message's data (:func:`without_data`), so the fault
         is kept and the ``faults`` message does not come back for ever; so is a record that
-        only its recurrence makes too large (a longer error on a message near the limit).
+        only its recurrence makes too large (a longer error on a message near the limit),
+        and one that would leave no room for the claim a command writes before it hands
+        the fault back (:func:`claim`), which it says (:func:`data_left_out`).
         """
         key, doc = fault_record(message, self._clock.now_ms())
         try:
-            self._store_record(key, doc)
+            self._store_record(key, _with_room_for_a_claim(key, doc))
         except InvalidDocument:
             self._store_record(key, without_data(doc), shrink=True)
         return True
@@ -453,7 +455,9 @@ class FaultRecorder:
     def _store_record(self, key: str, doc: Doc, shrink: bool = False) -> None:
         def again(current: Doc | None) -> Doc | None:
             updated = recurred(current, doc)
-            return without_data(updated) if shrink and updated is not None else updated
+            if updated is None:
+                return None
+            return without_data(updated) if shrink else _with_room_for_a_claim(key, updated)
 
         if not self._store.create(FAULTS_COLLECTION, key, doc):
             self._store.update(FAULTS_COLLECTION, key, again)
@@ -465,6 +469,10 @@ handed back again and again must not outgrow its document."""
 
 NOT_KEPT = "notKept"
 """The field of a stored message whose data was too large to keep: why."""
+TOO_LARGE = "too large to keep"
+"""Why a record keeps no data of its message: its document would be over Firestore's limit."""
+NO_ROOM_FOR_A_CLAIM = "too large to keep with room for a claim"
+"""Why: its document would leave no room for a claim (:func:`claim`)."""
 
 
 class MessageNotKept(KitError):
@@ -480,23 +488,24 @@ def data_left_out(doc: Doc) -> str | None:
     return f"its message ({message.get('bytes', '?')} bytes) was {message[NOT_KEPT]}"
 
 
-def without_data(doc: Doc) -> Doc:
+def without_data(doc: Doc, why: str = TOO_LARGE) -> Doc:
     """The fault record ``doc`` with its message's data left out (its size and SHA-256
-    noted) and its error's text made storable: what a store that refused ``doc`` keeps."""
+    noted, and ``why``) and its error's text made storable: what a store that refused ``doc``
+    keeps."""
     error = {k: _storable(str(v)) for k, v in doc["error"].items()}
-    return {**doc, "error": error, "message": _data_left_out(doc["message"])}
+    return {**doc, "error": error, "message": _data_left_out(doc["message"], why)}
 
 
-def _data_left_out(message: Doc) -> Doc:
+def _data_left_out(message: Doc, why: str = TOO_LARGE) -> Doc:
     """A stored message (:func:`message_json`) without its data: its size and SHA-256 noted
-    instead, and :data:`NOT_KEPT` saying why."""
+    instead, and :data:`NOT_KEPT` saying ``why``."""
     if NOT_KEPT in message:
         return message
     data = base64.b64decode(message.get("data", ""))
     kept = {k: v for k, v in message.items() if k != "data"}
     return {
         **kept,
-        NOT_KEPT: "too large to keep",
+        NOT_KEPT: why,
         "bytes": len(data),
         "sha256": hashlib.sha256(data).hexdigest(),
     }
@@ -514,6 +523,30 @@ same fault back meanwhile."""
 CLAIM_MS = 15 * 60_000
 """How long a claim holds: longer than a replay may wait for its function's answer, so that
 only a command that died with the claim leaves it to lapse."""
+CLAIM_TOKEN_CHARS = 64
+"""The longest token a claim takes (``faults`` commands use a UUID's 32 hex digits): every
+record that keeps its message's data has room for a claim with one."""
+_LARGEST_CLAIM = {"token": "t" * CLAIM_TOKEN_CHARS, "until": 0}
+
+
+def _with_room_for_a_claim(key: str, doc: Doc) -> Doc:
+    """The fault record ``doc`` (``key``), without its message's data
+    (:data:`NO_ROOM_FOR_A_CLAIM`) if it keeps it and Firestore takes it, but not with a claim
+    added: the fault could not be claimed before it is handed back. Unchanged otherwise (one
+    Firestore refuses whole is the store's to refuse)."""
+    message = doc.get("message")
+    if not isinstance(message, dict) or NOT_KEPT in message:
+        return doc
+    try:
+        check_size(FAULTS_COLLECTION, key, normalized({**doc, CLAIM: _LARGEST_CLAIM}))
+        return doc
+    except InvalidDocument:
+        pass
+    try:
+        check_size(FAULTS_COLLECTION, key, normalized(doc))
+    except InvalidDocument:
+        return doc
+    return without_data(doc, NO_ROOM_FOR_A_CLAIM)
 
 
 def claim(
@@ -524,7 +557,12 @@ def claim(
     ``None`` when it may not go back now: it is gone, another command holds a claim on it
     that has not lapsed, or it is no longer ``open`` (unless ``force``). Checked and written
     in one transaction, so of two commands handing back the same fault at once, one does.
+    ``token`` is at most :data:`CLAIM_TOKEN_CHARS` long, else a :class:`ValueError`: every
+    record the kit writes has room for such a claim, but a record stored before it made
+    sure of that may not, and goes back unclaimed.
     """
+    if len(token) > CLAIM_TOKEN_CHARS:
+        raise ValueError(f"a claim's token is at most {CLAIM_TOKEN_CHARS} characters")
 
     def take(current: Doc | None) -> Doc | None:
         if current is None:
@@ -537,7 +575,7 @@ def claim(
 
     try:
         return store.update(FAULTS_COLLECTION, fault_id, take)
-    except InvalidDocument:  # too near Firestore's limit to hold a claim too: goes unclaimed
+    except InvalidDocument:  # stored before records kept room for a claim: goes unclaimed
         current = store.get(FAULTS_COLLECTION, fault_id)
         return current if take(current) is not None else None
 
@@ -649,12 +687,17 @@ def mark_replayed(store: AbstractDocumentStore, fault_id: str, replay: Doc) -> b
 def _mark(store: AbstractDocumentStore, fault_id: str, mark: Updater) -> Doc | None:
     """Update the fault record with ``mark``; the record marked, ``None`` if it is gone.
 
-    A record near Firestore's limit that the mark would push over it is marked without its
-    message's data (:func:`without_data`), as the recorder keeps a record too large: the
-    message was handed back, and the record must say so.
+    A record near Firestore's limit that the mark would push over it, or leave no room for
+    a claim, is marked without its message's data (:func:`without_data`), as the recorder
+    keeps a record too large: the message was handed back, and the record must say so.
     """
+
+    def roomy(current: Doc | None) -> Doc | None:
+        marked = mark(current)
+        return None if marked is None else _with_room_for_a_claim(fault_id, marked)
+
     try:
-        return store.update(FAULTS_COLLECTION, fault_id, mark)
+        return store.update(FAULTS_COLLECTION, fault_id, roomy)
     except InvalidDocument:
         return store.update(
             FAULTS_COLLECTION,

@@ -444,6 +444,10 @@ def adapters(
     memory store refuses a query Firestore would refuse for want of one, as the embedded
     system's does (:class:`~shared.stores.indexes.MissingIndex`); Firestore knows its own.
 
+    In ``emulator`` mode the emulators must be named (``FIRESTORE_EMULATOR_HOST``,
+    ``PUBSUB_EMULATOR_HOST``), else a :class:`~shared.exceptions.SettingError` says so
+    before any client is built: one without would reach Google's real services.
+
     The project is the subsystem's own (``FOODDELIVERY_PROJECT_<NAME>``) when given, so
     a ``GOOGLE_CLOUD_PROJECT`` a developer's shell exports cannot put every subsystem of a
     local stack in one project; else ``FOODDELIVERY_PROJECT`` / ``GOOGLE_CLOUD_PROJECT``.
@@ -460,7 +464,9 @@ def adapters(
         for topic in Topic:
             hub.create_topic(project, topic)
         return InMemoryDocumentStore(indexes=indexes), hub.publisher(project)
+    from shared.emulators import FIRESTORE, PUBSUB
     from shared.hub.pubsub import PubSubPublisher
     from shared.stores.firestore import FirestoreDocumentStore
 
+    settings.require_emulators(FIRESTORE.env_var, PUBSUB.env_var)
     return FirestoreDocumentStore(project), PubSubPublisher(project)

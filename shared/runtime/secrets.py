@@ -13,8 +13,9 @@ saying what to declare, not first on Google Cloud::
 
 A function cannot work without a secret it declares: a function host checks, as it sets
 the function up, that each is given (:func:`require_declared`), so a deployment that
-lacks one fails the set-up, the secret named, rather than each call. Its value is
-still read only when used.
+lacks one fails the set-up, the secret named, rather than each call; an embedded system
+checks every function it runs as it is built, so a test or a demo that lacks one fails
+there too, not first when a function calls out. Its value is still read only when used.
 """
 
 from __future__ import annotations
@@ -41,10 +42,13 @@ READ_LATER = (
 """What a bootstrap that reads a secret up front should do."""
 UNSET = (
     "{function} declares the secret {name}, but FOODDELIVERY_{name} is {state}: give it a "
-    "value (on Google Cloud, a version of its secret in Secret Manager; locally, in the "
-    "environment)"
+    "value ({where})"
 )
 """What a function that declares a secret its settings lack is told."""
+DEPLOYED = "on Google Cloud, a version of its secret in Secret Manager; locally, in the environment"
+"""Where a function host's settings come from (:data:`UNSET`'s ``where``)."""
+IN_PROCESS = "in process, EmbeddedSystem(settings={{{name!r}: ...}})"
+"""Where an embedded system's settings come from (:data:`UNSET`'s ``where``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +71,9 @@ class Secret:
             return self.settings[self.name]
         except KeyError:
             if running is not None:  # declared: it is its value that is missing
-                said = UNSET.format(function=running[0], name=self.name, state="not set")
+                said = UNSET.format(
+                    function=running[0], name=self.name, state="not set", where=DEPLOYED
+                )
                 raise KeyError(said) from None
             raise KeyError(
                 f"{self.subsystem} needs the secret FOODDELIVERY_{self.name}: declare it in the "
@@ -105,15 +111,21 @@ class secrets_scope:  # lower case, as contextlib.suppress: it is used as a func
             self._token = None
 
 
-def require_declared(function: str, declared: Collection[str], settings: Mapping[str, str]) -> None:
+def require_declared(
+    function: str, declared: Collection[str], settings: Mapping[str, str], where: str = DEPLOYED
+) -> None:
     """Raise a :class:`~shared.exceptions.SettingError` naming the first of the ``declared``
     secrets that ``settings`` lack or hold empty: ``function`` cannot work without it (an
     empty key is no key), so it must fail its set-up, not each call. Only their presence is
-    checked: a value is still read when used (:meth:`Secret.reveal`)."""
+    checked: a value is still read when used (:meth:`Secret.reveal`). ``where`` says where
+    the settings come from (:data:`DEPLOYED`, :data:`IN_PROCESS`; ``{name}`` is the secret)."""
     for name in sorted(declared):
         if not settings.get(name):
             state = "empty" if name in settings else "not set"
-            raise SettingError(UNSET.format(function=function, name=name, state=state))
+            said = UNSET.format(
+                function=function, name=name, state=state, where=where.format(name=name)
+            )
+            raise SettingError(said)
 
 
 def bootstrapping(subsystem: str) -> secrets_scope:

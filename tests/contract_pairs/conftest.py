@@ -35,7 +35,8 @@ _ids = itertools.count(1)
 
 
 def settings(dev_key: Path) -> dict[str, str]:
-    """Every setting the four bootstraps ask for; no third party is ever called."""
+    """Every setting the four bootstraps ask for and every secret their functions declare; no
+    third party is ever called."""
     return {
         "DEV_KEY": str(dev_key),
         "PAYMENT_PROCESSOR_URL": "http://payments.test",
@@ -43,6 +44,7 @@ def settings(dev_key: Path) -> dict[str, str]:
         "PUSH_PROVIDER_URL": "http://push.test",
         "PUSH_PROVIDER_KEY": "push_test",
         "POS_URL": "http://pos.test",
+        "POS_API_KEY": "pos_test",
         "POS_CALLBACK_URL": "http://order.test/",
         "POS_WEBHOOK_SECRET": "secret",
     }

@@ -12,11 +12,22 @@ from dataclasses import replace
 import pytest
 
 from shared.clock import ManualClock
-from shared.exceptions import PoisonError
+from shared.exceptions import InvalidDocument, PoisonError
 from shared.hub.message import Message, check_publishable, to_message
 from shared.runtime.fault_replay import NoWayBack, origin
-from shared.runtime.faults import FAULTS_COLLECTION, FaultRecorder, fault_event, message_from_json
+from shared.runtime.faults import (
+    CLAIM,
+    CLAIM_TOKEN_CHARS,
+    FAULTS_COLLECTION,
+    FaultRecorder,
+    claim,
+    data_left_out,
+    fault_event,
+    fault_record,
+    message_from_json,
+)
 from shared.stores import InMemoryDocumentStore
+from shared.stores.document_rules import check_size
 from shared.topology.model import Topic
 from tests.unit.test_faults_command import ORDER, order_consumer
 
@@ -128,3 +139,81 @@ def test_a_recurrence_that_makes_a_record_too_large_is_still_recorded_without_th
     assert again["error"]["message"].startswith("not an order: yyy")  # type: ignore[index]
     kept = again["message"]
     assert "data" not in kept and kept["bytes"] == 784_000  # type: ignore[operator,index]
+
+
+def largest_kept_whole(extra: int = 0) -> Message:
+    """The poison message whose fault record, plus ``extra`` bytes of padding, is as large
+    as a Firestore document may be (by the store's own count)."""
+    low, high = 0, 1_000_000
+    while high - low > 1:
+        middle = (low + high) // 2
+        event = fault_event(
+            subsystem="order",
+            function=INGRESS,
+            message=Message(data=b"x" * middle, attributes={"id": "e-4"}),
+            error=PoisonError("not an order"),
+            clock=ManualClock(1_000),
+        )
+        key, doc = fault_record(to_message(event), 1_000)
+        try:
+            check_size(FAULTS_COLLECTION, key, {**doc, "pad": "p" * extra})
+            low = middle
+        except InvalidDocument:
+            high = middle
+    return Message(data=b"x" * low, attributes={"id": "e-4"})
+
+
+@pytest.mark.parametrize("room", [0, 40], ids=["at the limit", "a claim's room short"])
+def test_a_record_with_no_room_for_a_claim_is_kept_without_its_data_and_can_be_claimed(
+    room: int,
+) -> None:
+    """A claim on a record that Firestore takes whole but not with the claim could not be
+    written: the record was handed back unclaimed, so two commands could hand it back."""
+    poison = largest_kept_whole(room)
+    event = fault_event(
+        subsystem="order",
+        function=INGRESS,
+        message=poison,
+        error=PoisonError("not an order"),
+        clock=ManualClock(1_000),
+    )
+    store = InMemoryDocumentStore()
+
+    assert FaultRecorder(store).handle(to_message(event))
+
+    record = store.get(FAULTS_COLLECTION, event.id)
+    assert record is not None
+    assert data_left_out(record) == (
+        f"its message ({len(poison.data)} bytes) was too large to keep with room for a claim"
+    )
+    assert record["message"]["sha256"] == hashlib.sha256(poison.data).hexdigest()
+    token = "c" * CLAIM_TOKEN_CHARS
+    assert claim(store, event.id, token, 2_000) is not None
+    held = store.get(FAULTS_COLLECTION, event.id)
+    assert held is not None and held[CLAIM]["token"] == token  # the claim is written
+
+
+def test_a_record_with_room_for_a_claim_keeps_its_data_and_holds_the_claim() -> None:
+    poison = largest_kept_whole(CLAIM_TOKEN_CHARS + 30)  # a claim takes the token and 21
+    event = fault_event(
+        subsystem="order",
+        function=INGRESS,
+        message=poison,
+        error=PoisonError("not an order"),
+        clock=ManualClock(1_000),
+    )
+    store = InMemoryDocumentStore()
+    assert FaultRecorder(store).handle(to_message(event))
+
+    token = "c" * CLAIM_TOKEN_CHARS
+    claimed = claim(store, event.id, token, 2_000)
+
+    assert claimed is not None
+    assert message_from_json(claimed["message"]).data == poison.data
+    held = store.get(FAULTS_COLLECTION, event.id)
+    assert held is not None and held[CLAIM]["token"] == token
+
+
+def test_a_claim_token_longer_than_a_record_leaves_room_for_is_refused() -> None:
+    with pytest.raises(ValueError, match=f"at most {CLAIM_TOKEN_CHARS} characters"):
+        claim(InMemoryDocumentStore(), "f-1", "t" * (CLAIM_TOKEN_CHARS + 1), 2_000)

@@ -36,6 +36,8 @@ from shared.runtime import faults_command, operator
 from shared.runtime import functions as function_hosts
 from shared.runtime.consumer import change_message
 from shared.runtime.faults import (
+    CLAIM,
+    CLAIM_TOKEN_CHARS,
     FAULTS_COLLECTION,
     MAX_MARKS,
     NOT_KEPT,
@@ -1021,9 +1023,10 @@ def test_a_replay_taken_while_a_redelivery_of_the_original_is_recorded_is_done(
 
 def near_the_limit(order: Order, function: str, message: Message) -> str:
     """Record ``function``'s fault on ``message`` with its data padded until its record is
-    as large as a Firestore document may be, the data kept; the fault's id."""
+    as large as the recorder keeps it with its data, room left for a claim; the fault's id."""
+    largest_claim = {"token": "t" * CLAIM_TOKEN_CHARS, "until": 0}
     low, high = 0, 1_000_000
-    while high - low > 1:  # the most padding whose record Firestore still takes whole
+    while high - low > 1:  # the most padding whose record Firestore takes with a claim
         middle = (low + high) // 2
         padded = replace(message, data=message.data + b" " * middle)
         event = fault_event(
@@ -1035,7 +1038,7 @@ def near_the_limit(order: Order, function: str, message: Message) -> str:
         )
         key, doc = fault_record(to_message(event))
         try:
-            check_size(FAULTS_COLLECTION, key, doc)
+            check_size(FAULTS_COLLECTION, key, {**doc, CLAIM: largest_claim})
             low = middle
         except InvalidDocument:
             high = middle

@@ -20,7 +20,10 @@ import pytest
 from devstack.launch import function_env
 from devstack.layout import Ports
 from order.topology import APP as ORDER
+from shared.clock import ManualClock
+from shared.exceptions import SettingError
 from shared.runtime.app import SubsystemApp
+from shared.runtime.embedded import EmbeddedSystem
 from shared.runtime.functions import SET_UP_RETRY_AFTER_S, FunctionHost
 from shared.runtime.secrets import require_declared
 from shared.settings import Settings
@@ -144,3 +147,34 @@ def test_the_dev_stack_gives_every_function_of_the_demo_the_secrets_it_declares(
             require_declared(f"{app.name}/{service.name}/{fn.name}", fn.secrets, given)
             checked += len(fn.secrets)
     assert checked >= 3  # the payment processor's, the push provider's, the point of sale's
+
+
+@pytest.mark.parametrize(
+    ("given", "state"),
+    [({}, "not set"), ({"PARTNER_KEY": ""}, "empty")],
+    ids=["unset", "empty"],
+)
+def test_an_embedded_system_without_a_declared_secret_is_not_built(
+    given: dict[str, str], state: str
+) -> None:
+    """The embedded runtime runs a function host's check for every function it wires, and
+    says how to give the secret in process, not first on a function host."""
+    TICKED.clear()
+    app = SubsystemApp(DELTA, lambda infra: infra.secret("PARTNER_KEY"))
+    with pytest.raises(SettingError) as raised:
+        EmbeddedSystem([app], clock=ManualClock(), settings=given)
+    said = str(raised.value)
+    assert (
+        UNSET.format(function="delta/partner-control/sync", name="PARTNER_KEY", state=state) in said
+    )
+    assert "EmbeddedSystem(settings={'PARTNER_KEY': ...})" in said
+
+    system = EmbeddedSystem([app], clock=ManualClock(), settings={"PARTNER_KEY": "k-1"})
+    system.tick()
+    assert TICKED == ["k-1"]
+
+
+def test_an_embedded_order_subsystem_names_the_point_of_sale_key_it_lacks() -> None:
+    settings = {**ORDER_SETTINGS, "POS_WEBHOOK_SECRET": "s3cret"}
+    with pytest.raises(SettingError, match=r"declares the secret POS_API_KEY, but FOODDELIVERY_"):
+        EmbeddedSystem([ORDER], standalone=True, clock=ManualClock(), settings=settings)

@@ -280,3 +280,48 @@ def test_a_problem_is_answered_alike_outside_a_kit_app() -> None:
     assert plain.headers == kits.headers
     assert plain.headers["Content-Type"] == PROBLEM_JSON
     assert all(plain.headers[name] == value for name, value in ANSWER_HEADERS.items())
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ({}, "FIRESTORE_EMULATOR_HOST and PUBSUB_EMULATOR_HOST are not set"),
+        ({"FIRESTORE_EMULATOR_HOST": "127.0.0.1:8086"}, "PUBSUB_EMULATOR_HOST is not set"),
+        (
+            {"FIRESTORE_EMULATOR_HOST": "", "PUBSUB_EMULATOR_HOST": "127.0.0.1:8085"},
+            "FIRESTORE_EMULATOR_HOST is empty",
+        ),
+    ],
+    ids=["neither", "no pubsub", "empty firestore"],
+)
+def test_emulator_mode_without_its_emulators_is_not_set_up_on_googles_services(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    given: dict[str, str],
+    missing: str,
+) -> None:
+    """Google's clients without ``*_EMULATOR_HOST`` would reach the real services with the
+    machine's ambient credentials: the function is not set up, and no client is built."""
+    built: list[str] = []
+    monkeypatch.setattr("shared.stores.firestore.FirestoreDocumentStore", built.append)
+    monkeypatch.setattr("shared.hub.pubsub.PubSubPublisher", built.append)
+    for name in ("FIRESTORE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in given.items():
+        monkeypatch.setenv(name, value)
+    host = FunctionHost(SubsystemApp(GAMMA, lambda _: None), Settings(mode="emulator"))
+
+    said, status, _ = answer(host.target("clock_control_timeouts"), "POST")
+
+    assert (said, status) == ("retry: the function could not be set up", 503)
+    [entry] = logged_errors(capsys)
+    assert entry["message"].startswith(
+        f"clock_control_timeouts could not be set up: SettingError: FOODDELIVERY_MODE is "
+        f"emulator, but {missing}"
+    )
+    assert built == []
+
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:8086")
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", "127.0.0.1:8085")
+    assert answer(host.target("clock_control_timeouts"), "POST")[1] == 204
+    assert built == ["gamma-local", "gamma-local"]

@@ -290,6 +290,8 @@ def test_a_host_uses_its_subsystems_own_project_first(monkeypatch, general, own,
     built = []
     monkeypatch.setattr("shared.stores.firestore.FirestoreDocumentStore", built.append)
     monkeypatch.setattr("shared.hub.pubsub.PubSubPublisher", built.append)
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:9")  # never reached
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", "127.0.0.1:9")
     projects = {"order": own} if own else {}
     settings = Settings(mode="emulator", env="local", project=general, projects=projects)
 
