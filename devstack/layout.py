@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from fakes import payment_processor, point_of_sale, push_provider
 from scenario.actors import Urls
 from shared.paths import LOCAL_STATE
 
@@ -26,10 +27,10 @@ FAKE_MODULES = {
     "pos": "fakes.point_of_sale",
     "push": "fakes.push_provider",
 }
-PAYMENT_KEY = "sk_test_fooddelivery"
-PUSH_KEY = "push_test_fooddelivery"
-POS_KEY = "pos_test_fooddelivery"
-POS_SECRET = "pos-dev-secret"
+PAYMENT_KEY = payment_processor.DEFAULT_API_KEY
+PUSH_KEY = push_provider.DEFAULT_API_KEY
+POS_KEY = point_of_sale.DEFAULT_API_KEY
+POS_SECRET = point_of_sale.DEFAULT_WEBHOOK_SECRET
 FAKE_KEYS: Mapping[str, Mapping[str, tuple[str, str]]] = {
     "payments": {"--api-key": ("PAYMENT_PROCESSOR_KEY", PAYMENT_KEY)},
     "pos": {

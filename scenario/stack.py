@@ -36,10 +36,11 @@ if TYPE_CHECKING:
 
     from shared.runtime.app import SubsystemApp
 
-PAYMENT_KEY = "sk_test_fooddelivery"
-PUSH_KEY = "push_test_fooddelivery"
-POS_KEY = "pos_test_fooddelivery"
-POS_SECRET = "pos-dev-secret"
+PAYMENT_KEY = payment_processor.DEFAULT_API_KEY
+PUSH_KEY = push_provider.DEFAULT_API_KEY
+POS_KEY = point_of_sale.DEFAULT_API_KEY
+POS_SECRET = point_of_sale.DEFAULT_WEBHOOK_SECRET
+"""The fakes' keys: each fake's own default, as the dev stack runs them."""
 BFFS: dict[str, tuple[SubsystemApp[Any], str]] = {
     "browse": (CUSTOMER, "browse_bff_api"),
     "account": (CUSTOMER, "account_bff_api"),
