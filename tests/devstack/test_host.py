@@ -44,6 +44,21 @@ def test_a_host_outside_a_stack_s_environment_says_to_source_env_sh(monkeypatch,
     )
 
 
+def test_a_host_writing_the_lake_without_a_storage_emulator_says_to_source_env_sh(
+    monkeypatch, capsys
+) -> None:
+    # Its lake writer built a Storage client for the real service.
+    monkeypatch.setenv("FOODDELIVERY_MODE", "emulator")
+    monkeypatch.setenv("PUBSUB_EMULATOR_HOST", "127.0.0.1:9")
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:9")
+    monkeypatch.delenv("STORAGE_EMULATOR_HOST", raising=False)
+    assert host.main(["order", "--port", "8713", "--lake-bucket", "lake"]) == 2
+    assert capsys.readouterr().err == (
+        "devstack.host: run it in a running stack's environment: `source <state dir>/env.sh` "
+        "first (STORAGE_EMULATOR_HOST not set)\n"
+    )
+
+
 def test_a_host_names_the_known_subsystems(capsys) -> None:
     assert host.main(["bogus", "--port", "8713"]) == 2
     assert "no subsystem named bogus (known: customer," in capsys.readouterr().err
