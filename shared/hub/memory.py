@@ -15,7 +15,8 @@ on the emulator and on GCP:
   ``ack_deadline_ms`` (a push request that timed out) is a failed attempt; its late
   answer is ignored (see below);
 * **retention**: a message still unacknowledged ``retention_ms`` after it was
-  published is dropped, with a warning, as Pub/Sub deletes it;
+  published is dropped, with a warning, as Pub/Sub deletes it (one waiting out a
+  backoff, when its retention ends);
 * **filters**: a subscription's rule is applied at publish time, as Pub/Sub
   does server-side (consumers check it again, as they must on the emulator);
 * **lake**: every message published on a ``bus`` topic is kept in the lake;
@@ -23,19 +24,23 @@ on the emulator and on GCP:
   Pub/Sub would refuse (:func:`~shared.hub.message.check_publishable`).
 
 Two ways to run it: :meth:`InMemoryHub.run_until_quiet` delivers on the calling
-thread until nothing is left (deterministic; with a :class:`ManualClock`, backoff
-waits advance virtual time), and :meth:`InMemoryHub.start` delivers on a
-background thread in real time.
+thread until nothing is left, one message at a time (deterministic; with a
+:class:`ManualClock`, backoff waits advance virtual time), and :meth:`InMemoryHub.start`
+delivers in real time on a pool of :data:`WORKERS` background threads, as Pub/Sub delivers
+concurrently: only messages of the same ordering key on an ordered subscription wait for
+each other, so a hung handler holds its own key (or message) and one worker, no more.
 
 How a delivery past its ack deadline is seen depends on the mode, as a Python thread
 cannot be stopped. Its elapsed time is the longer of the hub's clock and the wall
 clock (a :class:`ManualClock` stands still while a handler runs, a slow handler
 does not). In threaded mode a watch (every :data:`WATCH_INTERVAL_S`) expires the
 delivery at its deadline: the attempt is counted failed (backoff, then redelivery
-or, after the last attempt, the dead letter) and a new worker delivers on, the
-message again among them, while the old one finishes the handler and stops, its
-answer ignored: GCP's timed-out instance also runs on. On an ordered subscription
-only the expired message may come again meanwhile, never its key's next one.
+or, after the last attempt, the dead letter) and a new worker takes the held one's
+place in the pool (the held one is told to stop only once the new one runs), while
+the old one finishes the handler and stops, its answer ignored: GCP's timed-out
+instance also runs on. On an ordered subscription only the expired message may come
+again meanwhile, never its key's next one. :meth:`InMemoryHub.wait_until_idle` and
+:meth:`InMemoryHub.stop` wait for such a handler too, within their timeout.
 :meth:`InMemoryHub.run_until_quiet` delivers on the caller's thread, which a handler
 holds until it returns: the attempt then counts failed, its answer ignored, and it
 is redelivered after its backoff, never while it still runs (that would make the
@@ -80,7 +85,10 @@ first delivery) on a subscription with a dead-letter policy (``max_attempts``), 
 every delivery, as Pub/Sub leaves it unset there (which the kit reads as 1)."""
 LAKE_BATCH = 2000
 STOP_TIMEOUT_S = 10.0
-"""How long :meth:`InMemoryHub.stop` waits for the delivery in progress to return."""
+"""How long :meth:`InMemoryHub.stop` waits for the deliveries in progress to return."""
+WORKERS = 4
+"""How many deliveries threaded mode makes at once (a hung handler past its ack deadline
+not counted: a new worker takes its place)."""
 _NO_KEY = "\x00"
 """What the queue keys of messages delivered in no particular order start with."""
 WATCH_INTERVAL_S = 0.5
@@ -190,9 +198,13 @@ class InMemoryHub:
         """Held around every change of state; taken directly (``with self._lock``) on the
         delivery path, where the condition's own ``__enter__`` is a Python call more."""
         self._cond = threading.Condition(self._lock)
-        self._worker: threading.Thread | None = None
-        self._stopping = threading.Event()
-        """The running worker's signal to stop; each worker has its own."""
+        self._workers: dict[threading.Event, threading.Thread] = {}
+        """Every worker thread still running, by its own signal to stop: the pool's and
+        those told to stop that still finish a delivery."""
+        self._held: set[threading.Event] = set()
+        """The pool's workers held by a delivery past its ack deadline, not yet replaced."""
+        self._stale = 0
+        """Handlers still running whose delivery was expired at its ack deadline."""
         self._watched: set[_Attempt] = set()
         """The workers' deliveries in progress that have an ack deadline."""
         self._watch: threading.Thread | None = None
@@ -323,7 +335,9 @@ class InMemoryHub:
             outcome = self._answer(attempt)
         except BaseException:  # e.g. KeyboardInterrupt: the item stays, ready for a redelivery
             with self._lock:
-                if not attempt.expired:
+                if attempt.expired:
+                    self._end_stale(attempt)
+                else:
                     self._watched.discard(attempt)
                     self._in_flight -= 1
                     self._ready.appendleft((sub, key))
@@ -331,6 +345,7 @@ class InMemoryHub:
             raise
         with self._lock:
             if attempt.expired:  # already counted failed: Pub/Sub ignores a late ack
+                self._end_stale(attempt)
                 _log.warning(
                     "%s answered %s after its ack deadline: ignored", sub.name, outcome.name
                 )
@@ -362,8 +377,11 @@ class InMemoryHub:
             and pending.attempts >= sub.max_attempts
         ):
             outcome = self._dead_letter(sub, pending)
-        if outcome is Outcome.RETRY:
-            due = self.clock.now_ms() + sub.backoff_ms(pending.attempts)
+        if outcome is Outcome.RETRY:  # due after its backoff, or to drop when its retention ends
+            due = min(
+                self.clock.now_ms() + sub.backoff_ms(pending.attempts),
+                pending.since_ms + sub.retention_ms,
+            )
             heapq.heappush(self._delayed, (due, next(self._seq), sub, key))
         else:
             queue = sub.queues[key]
@@ -396,12 +414,13 @@ class InMemoryHub:
 
     def _expire_overdue(self) -> None:
         """Count as failed every worker's delivery past its ack deadline, as Pub/Sub counts a
-        push request that timed out, and let a new worker deliver on if one is held."""
+        push request that timed out, and replace the pool's workers they hold."""
         with self._lock:
             now = self.clock.now_ms()
             for attempt in [a for a in self._watched if a.overdue_ms(now) > 0]:
                 self._watched.discard(attempt)
                 attempt.expired = True
+                self._stale += 1
                 _log.warning(
                     "%s has not answered %s within its ack deadline (%d s): counted as "
                     "failed and redelivered; the handler still runs and its answer will be "
@@ -411,10 +430,33 @@ class InMemoryHub:
                     _seconds(attempt.sub.ack_deadline_ms),
                 )
                 self._take_in(attempt, Outcome.RETRY)
-                if attempt.worker is self._stopping and not self._stopping.is_set():
-                    self._stopping.set()  # the held worker stops once its handler returns
-                    self._worker = None
-                    self._start_worker()
+                if attempt.worker is not None and not attempt.worker.is_set():
+                    self._held.add(attempt.worker)
+            self._replace_held()
+
+    def _replace_held(self) -> None:
+        """Start a worker in place of each held one, then tell that one to stop once its
+        handler returns (the caller holds the lock). One that cannot be started is tried
+        again on the watch's next pass; the held worker meanwhile stays in the pool."""
+        for held in list(self._held):
+            try:
+                self._start_worker()
+            except Exception:
+                _log.exception(
+                    "could not start a worker in place of one held past an ack deadline; "
+                    "will try again"
+                )
+                return
+            held.set()
+            self._held.discard(held)
+
+    def _end_stale(self, attempt: _Attempt) -> None:
+        """``attempt``, expired at its ack deadline, has returned (the caller holds the lock):
+        its worker, if still held, was never replaced and delivers on."""
+        self._stale -= 1
+        if attempt.worker is not None:
+            self._held.discard(attempt.worker)
+        self._cond.notify_all()
 
     def _answer(self, attempt: _Attempt) -> Outcome:
         """Make ``attempt``; its answer, a delivery that raised counting as RETRY."""
@@ -498,19 +540,23 @@ class InMemoryHub:
 
     @property
     def idle(self) -> bool:
-        """True when nothing is queued, waiting for redelivery or being delivered."""
+        """True when nothing is queued, waiting for redelivery or being delivered, nor a
+        handler still running whose delivery was expired at its ack deadline."""
         with self._cond:
-            return not self._ready and not self._delayed and self._in_flight == 0
+            return (
+                not self._ready and not self._delayed and self._in_flight == 0 and not self._stale
+            )
 
     # -- threaded mode ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Deliver on a background thread until :meth:`stop`, and watch its deliveries'
-        ack deadlines on another."""
+        """Deliver on :data:`WORKERS` background threads until :meth:`stop`, and watch their
+        deliveries' ack deadlines on another."""
         with self._cond:
-            if self._worker is not None:
+            if self._watch is not None:
                 return
-            self._start_worker()
+            for _ in range(WORKERS):
+                self._start_worker()
             self._unwatch = threading.Event()
             self._watch = threading.Thread(
                 target=self._watch_deadlines,
@@ -522,57 +568,76 @@ class InMemoryHub:
 
     def _start_worker(self) -> None:
         """Start a worker thread (the caller holds the lock)."""
-        self._stopping = threading.Event()
-        self._worker = threading.Thread(
-            target=self._work, args=(self._stopping,), name="in-memory-hub", daemon=True
+        stopping = threading.Event()
+        worker = threading.Thread(
+            target=self._work, args=(stopping,), name="in-memory-hub", daemon=True
         )
-        self._worker.start()
+        worker.start()
+        self._workers[stopping] = worker
 
     def stop(self, timeout_s: float = STOP_TIMEOUT_S) -> bool:
-        """Stop the background thread and flush the lake; False if a delivery still runs.
+        """Stop the background threads and flush the lake; False if a delivery still runs.
 
-        The thread stops once the delivery it is making returns. A handler that hangs
-        keeps it past ``timeout_s``: this then logs the fact and returns False rather
-        than hang too, and the thread (a daemon) ends when the handler returns, its
-        answer taken in, delivering nothing more; :meth:`start` may start another.
-        A handler already past its ack deadline is not waited for: its delivery was
-        counted failed, and its thread ends as this one would, its answer ignored.
+        A thread stops once the delivery it is making returns, a handler past its ack
+        deadline included. A handler that hangs keeps it past ``timeout_s``: this then
+        logs the fact and returns False rather than hang too, and the thread (a daemon)
+        ends when the handler returns, its answer taken in (ignored if past its ack
+        deadline), delivering nothing more; :meth:`start` may start others.
         """
         with self._cond:
-            worker, self._worker = self._worker, None
             watch, self._watch = self._watch, None
-            self._stopping.set()
+            workers = list(self._workers.items())
+            for stopping, _ in workers:
+                stopping.set()
+            self._held.clear()
             self._unwatch.set()
             self._cond.notify_all()
         if watch is not None:
             watch.join()
-        stopped = True
-        if worker is not None:
-            worker.join(timeout_s)
-            stopped = not worker.is_alive()
-            if not stopped:
-                _log.warning("a delivery still runs %g s after stop(); not waiting", timeout_s)
+        deadline = time.perf_counter() + timeout_s
+        for _, worker in workers:
+            worker.join(max(0.0, deadline - time.perf_counter()))
+        running = sum(worker.is_alive() for _, worker in workers)
+        if running:
+            _log.warning(
+                "%d handler(s) still run %g s after stop(); not waiting", running, timeout_s
+            )
         self.flush_lake()
-        return stopped
+        return not running
 
     def wait_until_idle(self, timeout_s: float) -> bool:
-        """Block until the hub is idle (threaded mode); False on timeout."""
+        """Block until the hub is idle (threaded mode), a handler past its ack deadline
+        returned too; False on timeout, logged if such a handler still runs."""
         with self._cond:
-            return self._cond.wait_for(lambda: self.idle, timeout_s)
+            if self._cond.wait_for(lambda: self.idle, timeout_s):
+                return True
+            if self._stale:
+                _log.warning(
+                    "%d handler(s) past their ack deadline still run after %g s",
+                    self._stale,
+                    timeout_s,
+                )
+            return False
 
     def _work(self, stopping: threading.Event) -> None:
-        while True:
-            with self._cond:
-                self._release_due()
-                while not self._ready and not stopping.is_set():
-                    timeout = None
-                    if self._delayed:
-                        timeout = max(0.0, (self._delayed[0][0] - self.clock.now_ms()) / 1000)
-                    self._cond.wait(timeout)
+        try:
+            while True:
+                with self._cond:
                     self._release_due()
-                if stopping.is_set():
-                    return
-            self._step(stopping)
+                    while not self._ready and not stopping.is_set():
+                        timeout = None
+                        if self._delayed:
+                            timeout = max(0.0, (self._delayed[0][0] - self.clock.now_ms()) / 1000)
+                        self._cond.wait(timeout)
+                        self._release_due()
+                    if stopping.is_set():
+                        return
+                self._step(stopping)
+        finally:
+            with self._cond:
+                self._workers.pop(stopping, None)
+                self._held.discard(stopping)
+                self._cond.notify_all()
 
     def _watch_deadlines(self, unwatch: threading.Event) -> None:
         while not unwatch.wait(WATCH_INTERVAL_S):

@@ -416,7 +416,7 @@ def test_stop_does_not_hang_on_a_hung_handler_and_the_old_worker_delivers_no_mor
         began = time.monotonic()
         assert hub.stop(timeout_s=0.2) is False  # the handler still hangs
         assert time.monotonic() - began < 2
-        hub.start()  # a new worker delivers what comes next; the hung one, once free, stops
+        hub.start()  # new workers deliver what comes next; the hung one, once free, stops
         release.set()
         hung = seen[0][1]
         hung.join(5)
@@ -426,8 +426,9 @@ def test_stop_does_not_hang_on_a_hung_handler_and_the_old_worker_delivers_no_mor
     finally:
         release.set()
         assert hub.stop()
-    assert [data for data, _ in seen] == [b"1", b"2", b"3"]
-    assert seen[1][1] is seen[2][1] is not hung
+    assert seen[0][0] == b"1"
+    assert sorted(data for data, _ in seen[1:]) == [b"2", b"3"]  # on two workers, either first
+    assert hung not in (seen[1][1], seen[2][1])  # the new pool's workers delivered them
 
 
 @pytest.mark.parametrize(
