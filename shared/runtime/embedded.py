@@ -62,7 +62,7 @@ class EmbeddedSystem:
     """Runs the given subsystems in process with Pub/Sub push semantics.
 
     Use :meth:`run_until_quiet` for deterministic runs (tests, the demo with a
-    manual clock) or :meth:`start`/:meth:`stop` for a background delivery thread.
+    manual clock) or :meth:`start`/:meth:`stop` for background delivery workers.
     """
 
     def __init__(
@@ -222,11 +222,12 @@ class EmbeddedSystem:
             self.run_until_quiet()
 
     def start(self) -> None:
-        """Deliver on a background thread."""
+        """Deliver on the hub's background workers, concurrently across ordering keys."""
         self.hub.start()
 
     def stop(self) -> None:
-        """Stop the background thread and flush the lake."""
+        """Stop the background workers (waiting a while for handlers still running) and flush
+        the lake."""
         self.hub.stop()
 
     def serve(self, subsystem: str, target: str) -> Any:
