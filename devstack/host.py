@@ -75,8 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings.from_env()
     except ValueError as error:
         return _fail(str(error))
-    needed = ("PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST")
-    needed += ("STORAGE_EMULATOR_HOST",) if args.lake_bucket else ()  # its lake writer's
+    needed = ["PUBSUB_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST"]
+    needed += ["STORAGE_EMULATOR_HOST"] if args.lake_bucket else []  # its lake writer's
     unset = [v for v in needed if not os.getenv(v)]
     if settings.mode != "emulator" or unset:
         why = f"{' and '.join(unset)} not set" if unset else f"FOODDELIVERY_MODE is {settings.mode}"
