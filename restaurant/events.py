@@ -17,7 +17,8 @@ the restaurant id. Times are epoch milliseconds.
     id, restaurantId, ordering, reason (Order's: customer, restaurant-timeout, no-driver, ...)
 ``order-collected`` (order-esg ingress): the driver has the order: Order's ``picked-up``,
     or its ``delivered`` (only a collected order is delivered), whichever is heard first:
-    one per order (two only when a word is heard again)
+    one per order, its id derived from the order's (a word heard again repeats it, never
+    another)
     id, restaurantId, ordering
 ``order-accepted`` (kitchen-bff trigger)
     id, restaurantId, prepMinutes

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from pydantic import Field
 
 from restaurant.events import ORDER_COLLECTED, ORDER_RECEIVED, ORDER_WITHDRAWN
-from restaurant.order_esg.pickups import first_to_collect
+from restaurant.order_esg.pickups import collected_fact, first_to_collect
 from shared.contracts import ReadEpochMs, Reader, knows, read
 
 if TYPE_CHECKING:
@@ -111,4 +111,5 @@ def receive_order_status(event: Envelope, ctx: Context[RestaurantPorts]) -> None
         body = {"id": order.id, "restaurantId": restaurant_id, "ordering": order.ordering}
         if order.status == "cancelled":
             body["reason"] = order.reason
-        ctx.emit(FOLLOW_UPS[order.status], "order", body, partition_key=order.id)
+        fact = collected_fact(order.id) if order.status in COLLECTED else None
+        ctx.emit(FOLLOW_UPS[order.status], "order", body, partition_key=order.id, fact=fact)
