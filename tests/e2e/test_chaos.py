@@ -26,6 +26,7 @@ import tests.e2e.test_order_flows as flows
 from scenario.stack import EmbeddedStack
 from scenario.story import Story
 from shared.hub.chaos import CHAOS_ENV
+from shared.hub.message import ATTRIBUTE_ID, ATTRIBUTE_TYPE
 from tests.e2e.conftest import World
 
 if TYPE_CHECKING:
@@ -141,3 +142,30 @@ def test_the_chaotic_stack_redelivers_acknowledged_messages(tmp_path, monkeypatc
 
     again = [m for m in caplog.messages if m.startswith("chaos: ") and "again" in m]
     assert again, "no acknowledged message was delivered again"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_under_chaos_every_fact_is_told_as_often_as_in_a_calm_run(seed, tmp_path, monkeypatch):
+    """A redelivered or duplicated message may publish its event again, with the same id,
+    which consumers drop; never as a new event (a new id), which they take for a new fact:
+    a kitchen told twice that an order was collected, a second decline of a paid order."""
+
+    def facts_told(stack: EmbeddedStack) -> Counter[tuple[str, str, str]]:
+        ids: dict[tuple[str, str, str], set[str]] = {}
+
+        def observe(project: str, topic: str, message: Message) -> None:
+            kind = (project, topic, message.attributes.get(ATTRIBUTE_TYPE, ""))
+            ids.setdefault(kind, set()).add(message.attributes.get(ATTRIBUTE_ID, ""))
+
+        stack.system.hub.observers.append(observe)
+        try:
+            Story(stack, orders=20, seed=4).run()
+        finally:
+            stack.close()
+        return Counter({kind: len(told) for kind, told in ids.items()})
+
+    calm = facts_told(EmbeddedStack(dev_key=tmp_path / "dev-key.pem"))
+    chaotic = facts_told(chaotic_stack(seed, tmp_path, monkeypatch))
+
+    assert sum(calm.values()) > 20, "the story published nothing to compare"
+    assert {k: (calm[k], chaotic[k]) for k in calm | chaotic if calm[k] != chaotic[k]} == {}
