@@ -3,7 +3,10 @@
 ``payments/{orderId}`` remembers where each payment stands, so a redelivered
 event calls the processor only if the payment has not moved yet; it then
 announces the stored outcome again (same event id for the same delivery), in
-case the first attempt stored it but failed to publish.
+case the first attempt stored it but failed to publish. An authorization's outcome
+stays what it was once the payment moves on: a submission delivered again after its
+payment was captured, voided or refunded announces ``payment-authorized`` again,
+never a decline of an order that was paid.
 
 An order checkout cancelled before it was placed (``order-cancelled``) is not
 authorized any more: a retry after the cancellation asks the processor nothing,
@@ -32,10 +35,11 @@ finds, whatever its status; only if there is none does it authorize anew, lest a
 second authorization leave the first one holding the customer's money. One found
 voided, refunded or expired (the processor lets one neither captured nor voided lapse,
 Stripe after 7 days) holds no money: the order is declined for it (reason
-``authorization_voided``, ``authorization_expired``...), never placed to be delivered unpaid;
-so is one found in a status that never held any (``requires_action``, say: reason
-``authorization_requires_action``), as the first answer would have declined it. One that
-holds the money (authorized, else captured) is adopted before any of those. Only an
+``authorization_voided``, ``authorization_expired``...), never placed to be delivered unpaid
+(the payment stored in the authorization's status, marked ``declined``, so that a redelivery
+declines it again); so is one found in a status that never held any (``requires_action``,
+say: reason ``authorization_requires_action``), as the first answer would have declined
+it. One that holds the money (authorized, else captured) is adopted before any of those. Only an
 authorization for the order's amount and currency is adopted; one for another sum
 is a fault for a person, never the order's payment, and so is one in a status payments
 cannot tell.
@@ -108,10 +112,13 @@ if TYPE_CHECKING:
     from shared.stores import AbstractDocumentStore, Doc
 
 PAYMENTS = "payments"
-"""``{orderId, authorizationId, amount, currency, status, reason, authorizedAt, rounds}`` keyed
-by order id; ``reason`` says why a payment is declined, or voided by the processor itself
-(:data:`LAPSED`); ``rounds`` names, per settlement (``capture``...), which key it asks with
-(absent: 0; see :func:`idempotency_key`)."""
+"""``{orderId, authorizationId, amount, currency, status, reason, declined, authorizedAt,
+rounds}`` keyed by order id; ``reason`` says why a payment is declined, or voided by the
+processor itself (:data:`LAPSED`); ``declined`` is true for one that adopted an authorization
+found released already (its status the authorization's, :data:`RELEASED`): the order was
+declined for it, as for one whose status is ``declined``; a payment voided or refunded by a
+settlement was authorized first. ``rounds`` names, per settlement (``capture``...), which key
+it asks with (absent: 0; see :func:`idempotency_key`)."""
 ATTEMPTS = "payment-attempts"
 """``payment-attempts/{orderId}``: ``{orderId, paymentMethod, askedAt, round}``, the processor
 was asked to authorize the order with this card token, under the key of ``round`` (absent: 0;
@@ -195,8 +202,7 @@ def authorize(order: Doc, ctx: Context[CustomerPorts]) -> None:
         if payment is None:
             payment = _stored(store, _authorization(order, token, attempt, ctx))
     store.update(ATTEMPTS, order_id, _forget_card)
-    if payment["status"] in ("declined", *RELEASED):
-        # An adopted authorization released already pays for nothing: the order is declined.
+    if _declined(payment):
         reason = payment.get("reason") or f"authorization_{payment['status']}"
         body = {"orderId": order_id, "reason": reason}
         ctx.emit(PAYMENT_DECLINED, "payment", body, partition_key=order_id)
@@ -341,6 +347,12 @@ def _stored(store: AbstractDocumentStore, payment: Doc) -> Doc:
     return stored
 
 
+def _declined(payment: Doc) -> bool:
+    """Whether the order was declined for the payment: refused, or an authorization adopted
+    released already; never one authorized first, whatever a settlement made of it since."""
+    return payment["status"] == "declined" or payment.get("declined") is True
+
+
 def _forget_card(attempt: Doc | None) -> Doc | None:
     """The attempt without its card token, once the processor's answer is stored."""
     if attempt is None or "paymentMethod" not in attempt:
@@ -402,12 +414,16 @@ def _authorization(
 
 def _taken(payment: Doc, found: Authorization, ctx: Context[CustomerPorts]) -> Doc:
     """The payment that adopts an authorization found by reference: declined, for the
-    authorization's status, when it never held the money."""
+    authorization's status, when it never held the money, or holds it no more (then in the
+    authorization's status, so that a cancellation announces its release)."""
     if found.status in NEVER_HELD:
         declined = {"status": "declined", "reason": f"authorization_{found.status}"}
         return {**payment, "authorizationId": found.authorization_id, **declined}
     at = found.authorized_at_ms
-    adopted = {"authorizationId": found.authorization_id, "status": found.status}
+    adopted: Doc = {"authorizationId": found.authorization_id, "status": found.status}
+    if found.status in RELEASED:
+        # An adopted authorization released already pays for nothing: the order is declined.
+        adopted["declined"] = True
     return {**payment, **adopted, "authorizedAt": ctx.clock.now_ms() if at is None else at}
 
 

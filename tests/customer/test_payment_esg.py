@@ -878,16 +878,21 @@ def test_an_authorization_found_released_declines_an_order_still_pending(
 
     after_the_first_authorize_call(shop, released_by_hand)
 
-    # WHEN payment-esg tries again while the order still awaits its payment
+    # WHEN payment-esg tries again while the order still awaits its payment, and its
+    # submission is delivered again afterwards
     order_id = checkout(shop)
+    [submitted] = shop.events("order-submitted")
+    shop.send("customer", submitted)
 
     # THEN it adopts what it finds, but holds no money with it: the order is declined, never
-    # placed (to be delivered unpaid), and nothing is authorized anew
+    # placed (to be delivered unpaid), and nothing is authorized anew; the decline is told
+    # again as the same event
     assert len(authorize_calls(shop)) == 1
     assert payment(shop, order_id)["status"] == released
     assert shop.events("payment-authorized") == shop.events("order-placed") == []
-    [declined] = shop.events("payment-declined")
-    assert declined.body == {"orderId": order_id, "reason": f"authorization_{released}"}
+    declined = shop.events("payment-declined")
+    assert len({e.id for e in declined}) == 1
+    assert declined[0].body == {"orderId": order_id, "reason": f"authorization_{released}"}
     assert shop.doc("orders", order_id)["status"] == "payment-declined"
     assert shop.faults() == []
 
@@ -1920,3 +1925,53 @@ def test_a_capture_that_finds_the_authorization_expired_says_the_order_went_unpa
     )
     assert [a["status"] for a in held_by(fake, order_id)] == ["expired"]
     assert shop.events("payment-captured") == []
+
+
+# -- a submission delivered again once its payment moved on --------------------------------
+
+
+def paid_then_settled(shop: Customer, settled: str) -> str:
+    """Check out, then move the order's payment to ``settled`` as Order's news does:
+    ``voided`` (the kitchen refused it), ``captured`` (delivered), ``refunded`` (delivered,
+    then cancelled), ``lapsed`` (cancelled once the processor let the authorization expire:
+    stored voided). Returns the order id."""
+    order_id = shop.place_order()
+    if settled == "lapsed":
+        shop.clock.advance(8 * DAY)
+    if settled in ("captured", "refunded"):
+        shop.order_status(order_id, "delivered")
+    if settled != "captured":
+        shop.order_status(order_id, "cancelled", reason="rejected", detail="out of dough")
+    return order_id
+
+
+@pytest.mark.parametrize("settled", ["voided", "captured", "refunded", "lapsed"])
+def test_a_submission_delivered_again_once_its_payment_moved_on_announces_nothing_new(
+    shop: Customer, settled: str
+) -> None:
+    # GIVEN an order authorized and placed, whose payment was then voided, captured or
+    # refunded (the dev stack's fake processor, on the shop's clock)
+    seen: list[str] = []
+    with_the_real_fake(shop, seen)
+    order_id = paid_then_settled(shop, settled)
+    stored = payment(shop, order_id)
+    published = {m.attributes["id"] for m in shop.messages[Topic.BUS]}
+    [submitted] = shop.events("order-submitted")
+    seen.clear()
+
+    # WHEN Pub/Sub delivers its order-submitted again, at once and much later (past the day
+    # the processor keeps keys, and the week it keeps an authorization)
+    shop.send("customer", submitted)
+    shop.clock.advance(9 * DAY)
+    shop.send("customer", submitted)
+
+    # THEN the processor is asked nothing, the payment stays as it is, and nothing new is
+    # announced: at most the payment-authorized it announced then, as the same event; never
+    # a decline of an order that was paid
+    assert seen == []
+    assert payment(shop, order_id) == stored
+    assert shop.events("payment-declined") == []
+    assert {m.attributes["id"] for m in shop.messages[Topic.BUS]} == published
+    assert len({e.id for e in shop.events("payment-authorized")}) == 1
+    assert shop.doc("orders", order_id)["status"] == "placed"
+    assert shop.faults() == []
