@@ -235,12 +235,15 @@ def partition_key_of(contract: Contract) -> str:
     return str(getattr(contract, contract.PARTITION_KEY))
 
 
-def publish(ctx: Context[Any], contract: Contract, *, discriminator: str = "") -> Envelope:
+def publish(
+    ctx: Context[Any], contract: Contract, *, discriminator: str = "", fact: str | None = None
+) -> Envelope:
     """Emit ``contract`` on the subsystem's ``external`` topic (from an egress), keyed by
     its :attr:`~Contract.PARTITION_KEY` field, as the catalog says it is.
 
     ``discriminator`` tells apart several events of one type an egress publishes for
-    one cause."""
+    one cause; ``fact``, as for :meth:`~shared.runtime.context.Context.emit`, names what
+    the event states when other causes publish it again, so every copy gets one id."""
     body = contract.model_dump(mode="json", by_alias=True)
     return ctx.emit(
         contract.TYPE,
@@ -250,6 +253,7 @@ def publish(ctx: Context[Any], contract: Contract, *, discriminator: str = "") -
         discriminator=f"v{contract.VERSION}" + (f":{discriminator}" if discriminator else ""),
         external=True,
         tags={SCHEMA_VERSION_TAG: str(contract.VERSION), **contract.attributes_of(body)},
+        fact=fact,
     )
 
 

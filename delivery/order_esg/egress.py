@@ -23,7 +23,9 @@ deadline while the first delivery runs): the later follows on from what the earl
 not yet noted as told, and publishes it again, so every status is published at least once,
 maybe twice and out of order. Each published status carries its ``revision`` (the internal
 event's, and its place among the statuses published for it, as text that sorts in the
-delivery's course), by which consumers order them.
+delivery's course), by which consumers order them, and its id derives from that revision,
+whichever event publishes it: a status published twice is one event, which consumers keep
+once.
 
 A status announced before revisions existed has none and is published as it comes (a
 cancellation without one, as before, not at all).
@@ -82,7 +84,9 @@ def publish_delivery_status(event: Envelope, ctx: Context[DeliveryPorts]) -> Non
         )
         return
     for discriminator, step in steps:
-        publish(ctx, step, discriminator=discriminator)
+        # Its place in the course names the status: published again, by this event or by a
+        # later one following on from it, it is the same event.
+        publish(ctx, step, discriminator=discriminator, fact=f"{step.id}/{step.revision}")
 
 
 def course(told: Doc | None, status: DeliveryStatusChanged) -> list[Step]:
@@ -185,7 +189,10 @@ def _hear(
         return {**(current or {}), "revision": revision, "told": told, "before": before}
 
     ctx.after_publish(lambda: store.update(DELIVERIES, delivery_id, note))
-    return [_step(kept, heard) for kept in claimed]
+    return [
+        (kept["discriminator"], DeliveryStatusChanged.model_validate(kept["status"]))
+        for kept in claimed
+    ]
 
 
 def _claimed(steps: list[Step], revision: list[Any]) -> list[Doc]:
@@ -203,15 +210,6 @@ def _claimed(steps: list[Step], revision: list[Any]) -> list[Doc]:
         }
         for place, (discriminator, status) in enumerate(steps)
     ]
-
-
-def _step(kept: Doc, heard: tuple[str, int]) -> Step:
-    """The status ``kept`` to publish for the internal event of revision ``heard``; one an
-    earlier event claimed is told apart from its own statuses by its revision."""
-    status = DeliveryStatusChanged.model_validate(kept["status"])
-    if _order(kept["heard"]) == heard:
-        return kept["discriminator"], status
-    return f"{status.revision}:{kept['discriminator']}", status
 
 
 def _compact(claimed: list[Doc]) -> list[Doc]:
