@@ -11,31 +11,47 @@ With a :class:`Chaos` the hub, driven by one seeded random generator:
   on an unordered subscription or a trigger the message alone, delivered again
   at some later point; on an ordered subscription the message *and the key's
   messages acknowledged after it*, in their order, before the key's next
-  message, as Pub/Sub replays a key after a lost ack.
+  message, as Pub/Sub replays a key after a lost ack;
+* with an ``overlap`` rate (off by default), **overlaps deliveries**, as GCP does
+  when a handler still runs at its message's ack deadline: at a point inside a
+  handling on the calling thread (each time the handler publishes, or one of its
+  document writes queues a change for a trigger) the delivery now and then overruns
+  its deadline. It is counted failed there, and its queue is delivered meanwhile,
+  nested: the message again (its backoff not waited for), then, once that is
+  acknowledged, its ordering key's next messages, until one is not or none is left.
+  Then the first handling goes on, its answer ignored. Those points come between a
+  handler's store calls, never inside a transaction: a Firestore transaction that a
+  later handling overtakes is retried, which is the same as that handling committing
+  before it began.
 
 The same seed gives the same deliveries for the same calls (on the calling
 thread, :meth:`~shared.hub.memory.InMemoryHub.run_until_quiet`), so a failure is
 reproduced by its seed. ``FOODDELIVERY_CHAOS_SEED=<int>`` turns chaos on for
-every :class:`~shared.runtime.embedded.EmbeddedSystem` built without one.
+every :class:`~shared.runtime.embedded.EmbeddedSystem` built without one;
+``FOODDELIVERY_CHAOS_OVERLAP=<rate>`` adds overlapping deliveries to it.
 
-Not modelled: a delivery that runs while another delivery of the same message
-(or of another key) is still running; whole deliveries are reordered, never
-interleaved.
+A delivery made meanwhile may overrun in turn, up to
+:attr:`ChaosRun.MAX_OVERLAPPING` handlings at once. Not modelled: an overrun at a
+point other than a publish or a queued change (between a read and a write, say).
 """
 
 from __future__ import annotations
 
 import os
 import random
+import threading
 from collections import deque
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from shared.exceptions import SettingError
+from shared.runtime.outcome import Outcome
 
 CHAOS_ENV = "FOODDELIVERY_CHAOS_SEED"
 """The environment variable that turns chaos on, with its seed."""
+OVERLAP_ENV = "FOODDELIVERY_CHAOS_OVERLAP"
+"""The environment variable that sets :attr:`Chaos.overlap` (with ``CHAOS_ENV``)."""
 
 T = TypeVar("T")
 
@@ -55,10 +71,16 @@ class Chaos:
     (:class:`~shared.runtime.embedded.EmbeddedSystem`): on GCP, writes made by separate
     requests are milliseconds apart, so their changes' timestamps tell which came first.
     0 keeps the clock still: every write of a test step then shares one millisecond."""
+    overlap: float = 0.0
+    """The chance, at each point of a handling where it may happen, that the delivery
+    overruns its ack deadline there (at most once per delivery); 0 (the default) draws
+    nothing, so a seed's run stays what it was."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.redeliver < 1.0:
             raise ValueError(f"redeliver must be in [0, 1), not {self.redeliver}")
+        if not 0.0 <= self.overlap <= 1.0:
+            raise ValueError(f"overlap must be in [0, 1], not {self.overlap}")
         if self.replay_depth < 1:
             raise ValueError(f"replay_depth must be at least 1, not {self.replay_depth}")
         if self.tick_ms < 0:
@@ -66,14 +88,22 @@ class Chaos:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Chaos | None:
-        """The chaos ``FOODDELIVERY_CHAOS_SEED`` asks for; ``None`` when it is unset or empty."""
+        """The chaos ``FOODDELIVERY_CHAOS_SEED`` (and ``FOODDELIVERY_CHAOS_OVERLAP``) ask
+        for; ``None`` when the seed is unset or empty."""
         value = environ.get(CHAOS_ENV, "").strip()
+        rate = environ.get(OVERLAP_ENV, "").strip()
         if not value:
+            if rate:
+                raise SettingError(f"{OVERLAP_ENV} needs {CHAOS_ENV}: set a seed too")
             return None
         try:
-            return cls(seed=int(value))
+            seed = int(value)
         except ValueError:
             raise SettingError(f"{CHAOS_ENV} must be an integer seed, not {value!r}") from None
+        try:
+            return cls(seed=seed, overlap=float(rate) if rate else 0.0)
+        except ValueError:
+            raise SettingError(f"{OVERLAP_ENV} must be a rate from 0 to 1, not {rate!r}") from None
 
     def start(self) -> ChaosRun:
         """Fresh random state for one hub."""
@@ -85,11 +115,19 @@ class ChaosRun:
 
     MAX_KEYS = 10_000
     """Ordered keys whose recent acknowledgements are remembered (the oldest forgotten)."""
+    MAX_OVERLAPPING = 3
+    """How many handlings of one thread may run at once under ``overlap``, each but the
+    innermost past its ack deadline."""
 
     def __init__(self, chaos: Chaos) -> None:
         self.chaos = chaos
         self._rng = random.Random(chaos.seed)
         self._acked: dict[Hashable, list[Any]] = {}
+        self._overlaps = random.Random(f"overlap:{chaos.seed}")
+        """Draws only for overlaps: the shuffles and redeliveries draw as without."""
+        self._running: list[tuple[int, Callable[[], None] | None]] = []
+        """The deliveries in progress, the innermost last, each with the thread making it
+        and how it overruns its ack deadline (``None`` once it has)."""
 
     def take(self, ready: deque[T]) -> T:
         """Remove and return any one of the ready deliveries (``ready`` is not empty)."""
@@ -120,3 +158,29 @@ class ChaosRun:
                 del self._acked[next(iter(self._acked))]
             chosen = history[self._rng.randrange(len(history)) :] if replay else []
         return chosen
+
+    def overlapped(self, deliver: Callable[[], Outcome], overrun: Callable[[], None]) -> Outcome:
+        """Make a delivery on this thread with ``deliver``, its answer returned; at one of the
+        :meth:`point` calls it makes, ``overrun`` may be called: its ack deadline passes."""
+        if not self.chaos.overlap or len(self._running) >= self.MAX_OVERLAPPING - 1:
+            return deliver()  # the last of those at once: it does not overrun
+        if self._running and self._running[0][0] != threading.get_ident():
+            return deliver()  # another thread's: run_until_quiet is being run on two
+        self._running.append((threading.get_ident(), overrun))
+        try:
+            return deliver()
+        finally:
+            self._running.pop()
+
+    def point(self) -> None:
+        """A point inside the delivery being made on this thread, if any, where it may overrun
+        its ack deadline: now and then it does, and the deliveries that come meanwhile run."""
+        if not self._running:
+            return
+        thread, overrun = self._running[-1]
+        if thread != threading.get_ident() or overrun is None:
+            return
+        if self._overlaps.random() >= self.chaos.overlap:
+            return
+        self._running[-1] = (thread, None)  # once per delivery
+        overrun()

@@ -48,7 +48,9 @@ calling thread's runs, the demo's and tests', depend on timing).
 
 By default it delivers first in, first out, each message once: kinder than Google.
 With a :class:`~shared.hub.chaos.Chaos` it shuffles deliveries wherever Pub/Sub
-and Eventarc give no order and now and then redelivers an acknowledged message
+and Eventarc give no order and now and then redelivers an acknowledged message; with an
+``overlap`` rate, a handling on the calling thread now and then overruns its ack deadline
+while it runs, and its redelivery and its key's next messages are delivered meanwhile
 (:mod:`shared.hub.chaos`).
 """
 
@@ -238,6 +240,8 @@ class InMemoryHub:
 
     def publish(self, project: str, topic: str, messages: Sequence[Message]) -> list[str]:
         """Accept ``messages`` on a topic and fan them out to its subscriptions."""
+        if self.chaos is not None:
+            self.chaos.point()
         with self._lock:
             subscriptions = self._topics.get((project, topic))
             if subscriptions is None:
@@ -272,6 +276,8 @@ class InMemoryHub:
 
     def enqueue(self, sub: Subscription, item: Any, key: str = "") -> None:
         """Queue ``item`` for delivery to ``sub``; ``key`` orders items on ordered subscriptions."""
+        if self.chaos is not None:
+            self.chaos.point()
         with self._lock:
             self._enqueue(sub, item, key, self.clock.now_ms())
             self._cond.notify_all()
@@ -308,14 +314,22 @@ class InMemoryHub:
 
     # -- delivery ------------------------------------------------------------------------------
 
-    def _step(self, worker: threading.Event | None = None) -> bool:
+    def _step(
+        self, worker: threading.Event | None = None, only: tuple[Subscription, str] | None = None
+    ) -> bool:
         """Deliver one item if one is ready; False when none is. ``worker`` is the stop
-        signal of the worker thread calling, whose deliveries the watch may expire."""
+        signal of the worker thread calling, whose deliveries the watch may expire; ``only``
+        the one subscription's queue to deliver from (:meth:`_overrun`)."""
         with self._lock:
             while True:
-                if not self._ready:
+                if only is not None:
+                    if only not in self._ready:
+                        return False
+                    self._ready.remove(only)
+                    sub, key = only
+                elif not self._ready:
                     return False
-                if self.chaos is None:
+                elif self.chaos is None:
                     sub, key = self._ready.popleft()
                 else:
                     sub, key = self.chaos.take(self._ready)
@@ -459,15 +473,47 @@ class InMemoryHub:
         self._cond.notify_all()
 
     def _answer(self, attempt: _Attempt) -> Outcome:
-        """Make ``attempt``; its answer, a delivery that raised counting as RETRY."""
+        """Make ``attempt``; its answer, a delivery that raised counting as RETRY. Under chaos
+        one on the caller's thread may overrun its ack deadline (:meth:`ChaosRun.point`)."""
         sub, pending = attempt.sub, attempt.pending
-        try:
-            outcome = sub.deliver(pending.item, _reported_attempt(sub, pending))
-        except Exception:
-            _log.exception("delivery to %s raised; will redeliver", sub.name)
-            outcome = Outcome.RETRY
+
+        def deliver() -> Outcome:
+            try:
+                return sub.deliver(pending.item, _reported_attempt(sub, pending))
+            except Exception:
+                _log.exception("delivery to %s raised; will redeliver", sub.name)
+                return Outcome.RETRY
+
+        last = sub.max_attempts is not None and pending.attempts >= sub.max_attempts
+        if self.chaos is None or attempt.worker is not None or last:
+            outcome = deliver()  # an overrun last attempt would be dead-lettered: not chaos's
+        else:
+            outcome = self.chaos.overlapped(deliver, lambda: self._overrun(attempt))
         self._observe_delivery(sub.name, time.perf_counter() - attempt.began)
         return outcome
+
+    def _overrun(self, attempt: _Attempt) -> None:
+        """Chaos: ``attempt``, on the caller's thread, is past its ack deadline now. It is
+        counted failed, as the watch counts a worker's, and its queue is delivered meanwhile:
+        the message again (its backoff not waited for) and, once that is acknowledged, the
+        key's next messages, until one is not or none is left."""
+        sub, key = attempt.sub, attempt.key
+        with self._lock:
+            attempt.expired = True
+            self._stale += 1
+            _log.info(
+                "chaos: %s overruns its ack deadline handling %s: delivering meanwhile",
+                sub.name,
+                _named(attempt.pending.item),
+            )
+            self._take_in(attempt, Outcome.RETRY)
+            waiting = [d for d in self._delayed if d[2] is sub and d[3] == key]
+            if waiting:  # else dead-lettered: the key's next message is ready, if any
+                self._delayed.remove(waiting[0])
+                heapq.heapify(self._delayed)
+                self._ready.append((sub, key))
+        while self._step(only=(sub, key)):
+            pass
 
     def _redeliver(
         self, sub: Subscription, key: str, acked: _Pending, queue: deque[_Pending]

@@ -11,6 +11,10 @@ with the flow's own test:
 A flow that fails under chaos shows a real ordering or duplicate defect; the two first
 found (a delivery heard of before its pickup was dropped; a driver who missed an offer was
 offered it again before a free driver) are fixed, and their flows are played here.
+
+The main flow and the fact count are also played with overlapping deliveries (handlings
+that overrun their ack deadline while their redelivery and their key's next messages are
+handled: ``FOODDELIVERY_CHAOS_OVERLAP``, :data:`OVERLAP`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import pytest
 import tests.e2e.test_order_flows as flows
 from scenario.stack import EmbeddedStack
 from scenario.story import Story
-from shared.hub.chaos import CHAOS_ENV
+from shared.hub.chaos import CHAOS_ENV, OVERLAP_ENV
 from shared.hub.message import ATTRIBUTE_ID, ATTRIBUTE_TYPE
 from tests.e2e.conftest import World
 
@@ -35,12 +39,19 @@ if TYPE_CHECKING:
     from shared.hub.message import Message
 
 SEEDS = (1, 2, 3, 4, 5, 6)
+OVERLAP = 0.3
+"""The overlap rate the runs with overlapping deliveries play under."""
+RUNS = [(seed, 0.0) for seed in SEEDS] + [(seed, OVERLAP) for seed in (*SEEDS, 7, 8)]
+"""(seed, overlap rate) of the runs played with and without overlapping deliveries."""
 
 
-def chaotic_stack(seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> EmbeddedStack:
-    """An in-process stack whose system runs under chaos with ``seed``."""
+def chaotic_stack(
+    seed: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, overlap: float = 0.0
+) -> EmbeddedStack:
+    """An in-process stack whose system runs under chaos with ``seed`` (and ``overlap``)."""
     with monkeypatch.context() as env:
         env.setenv(CHAOS_ENV, str(seed))
+        env.setenv(OVERLAP_ENV, str(overlap))
         return EmbeddedStack(dev_key=tmp_path / "dev-key.pem")
 
 
@@ -60,18 +71,18 @@ def failures(
     return failed
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-def test_an_order_is_delivered_and_paid_once_under_chaos(seed, tmp_path, monkeypatch):
-    stack = chaotic_stack(seed, tmp_path, monkeypatch)
+@pytest.mark.parametrize(("seed", "overlap"), RUNS)
+def test_an_order_is_delivered_and_paid_once_under_chaos(seed, overlap, tmp_path, monkeypatch):
+    stack = chaotic_stack(seed, tmp_path, monkeypatch, overlap)
     try:
         flows.test_an_order_is_delivered_and_paid_once(World(stack))
     finally:
         stack.close()
 
 
-@pytest.mark.parametrize("seed", SEEDS[:3])
-def test_the_demo_story_ends_every_order_once_under_chaos(seed, tmp_path, monkeypatch):
-    stack = chaotic_stack(seed, tmp_path, monkeypatch)
+@pytest.mark.parametrize(("seed", "overlap"), [(s, o) for s in SEEDS[:3] for o in (0.0, OVERLAP)])
+def test_the_demo_story_ends_every_order_once_under_chaos(seed, overlap, tmp_path, monkeypatch):
+    stack = chaotic_stack(seed, tmp_path, monkeypatch, overlap)
     try:
         outcome = Story(stack, orders=10, seed=7).run()
 
@@ -144,10 +155,23 @@ def test_the_chaotic_stack_redelivers_acknowledged_messages(tmp_path, monkeypatc
     assert again, "no acknowledged message was delivered again"
 
 
+def test_the_overlapping_stack_overruns_handlings(tmp_path, monkeypatch, caplog):
+    """The runs with an overlap rate prove something only if handlings overrun: they do."""
+    stack = chaotic_stack(5, tmp_path, monkeypatch, OVERLAP)
+    try:
+        with caplog.at_level(logging.INFO, logger="fooddelivery.hub"):
+            Story(stack, orders=3, seed=3).run()
+    finally:
+        stack.close()
+
+    overruns = [m for m in caplog.messages if "overruns its ack deadline" in m]
+    assert len(overruns) > 10, "few handlings overran their ack deadline"
+
+
 @pytest.mark.parametrize("orders", [5, 20])
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(("seed", "overlap"), RUNS)
 def test_under_chaos_every_fact_is_told_as_often_as_in_a_calm_run(
-    seed, orders, tmp_path, monkeypatch
+    seed, overlap, orders, tmp_path, monkeypatch
 ):
     """A redelivered or duplicated message may publish its event again, with the same id,
     which consumers drop; never as a new event (a new id), which they take for a new fact:
@@ -168,7 +192,7 @@ def test_under_chaos_every_fact_is_told_as_often_as_in_a_calm_run(
         return Counter({kind: len(told) for kind, told in ids.items()})
 
     calm = facts_told(EmbeddedStack(dev_key=tmp_path / "dev-key.pem"))
-    chaotic = facts_told(chaotic_stack(seed, tmp_path, monkeypatch))
+    chaotic = facts_told(chaotic_stack(seed, tmp_path, monkeypatch, overlap))
 
     assert sum(calm.values()) > orders, "the story published nothing to compare"
     assert {k: (calm[k], chaotic[k]) for k in calm | chaotic if calm[k] != chaotic[k]} == {}

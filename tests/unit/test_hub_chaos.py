@@ -12,7 +12,7 @@ import pytest
 
 from shared import cli, logs
 from shared.clock import ManualClock
-from shared.hub.chaos import CHAOS_ENV, Chaos
+from shared.hub.chaos import CHAOS_ENV, OVERLAP_ENV, Chaos
 from shared.hub.memory import InMemoryHub, Subscription
 from shared.hub.message import Message
 from shared.runtime.app import SubsystemApp
@@ -114,6 +114,7 @@ def test_the_environment_turns_chaos_on_with_its_seed(monkeypatch):
         ({"redeliver": 1.0}, "redeliver must be in [0, 1), not 1.0"),
         ({"replay_depth": 0}, "replay_depth must be at least 1, not 0"),
         ({"tick_ms": -1}, "tick_ms cannot be negative, not -1"),
+        ({"overlap": 1.5}, "overlap must be in [0, 1], not 1.5"),
     ],
 )
 def test_settings_out_of_range_are_refused(settings, message):
@@ -173,6 +174,94 @@ def test_a_seed_reproduces_its_deliveries_and_another_seed_differs():
     ]
     assert runs[0] == runs[2] and runs[1] == runs[3]
     assert runs[0] != runs[4] and runs[1] != runs[5]
+
+
+def test_the_environment_sets_the_overlap_rate_with_a_seed(monkeypatch):
+    monkeypatch.setenv(CHAOS_ENV, "4")
+    monkeypatch.setenv(OVERLAP_ENV, " 0.25 ")
+    assert Chaos.from_env() == Chaos(seed=4, overlap=0.25)
+    for rate in ("often", "2"):
+        monkeypatch.setenv(OVERLAP_ENV, rate)
+        with pytest.raises(ValueError, match=f"{OVERLAP_ENV} must be a rate from 0 to 1"):
+            Chaos.from_env()
+    monkeypatch.setenv(CHAOS_ENV, "")
+    with pytest.raises(ValueError, match=f"{OVERLAP_ENV} needs {CHAOS_ENV}"):
+        Chaos.from_env()
+
+
+class Overrunning:
+    """Publishes one message on ``out`` per handling, noting when each handling begins and
+    ends (an overrun comes at its publish); fails each attempt before ``succeeds_at``."""
+
+    def __init__(self, hub: InMemoryHub, succeeds_at: int) -> None:
+        self.hub, self.succeeds_at = hub, succeeds_at
+        self.steps: list[str] = []
+
+    def __call__(self, message: Message, attempt: int) -> Outcome:
+        name = f"{message.data.decode()}#{attempt}"
+        self.steps.append(f"begin {name}")
+        self.hub.publish("p", "out", [msg(0)])
+        self.steps.append(f"end {name}")
+        return Outcome.ACK if attempt >= self.succeeds_at else Outcome.RETRY
+
+
+def overrun(
+    overlap: float, succeeds_at: int = 1, seed: int = 1
+) -> tuple[Overrunning, InMemoryHub, list[Message]]:
+    """Two messages of one ordering key delivered by a hub under ``overlap``, with five
+    attempts each, and what was dead-lettered."""
+    hub = InMemoryHub(ManualClock(), chaos=Chaos(seed=seed, redeliver=0.0, overlap=overlap))
+    for topic in (Topic.BUS, "out"):
+        hub.create_topic("p", topic)
+    target, dead = Overrunning(hub, succeeds_at), []
+    sub = Subscription("s", target, max_attempts=5, dead_letter=lambda m, a: dead.append(m))
+    hub.subscribe("p", Topic.BUS, sub)
+    hub.publish("p", Topic.BUS, [msg(0, "k"), msg(1, "k")])
+    hub.run_until_quiet()
+    return target, hub, dead
+
+
+def test_a_handling_overruns_its_ack_deadline_and_what_comes_meanwhile_is_handled():
+    target, hub, _ = overrun(overlap=1.0)
+    # k:0 overruns at its publish, and so does its redelivery; the third handling is the
+    # innermost of three at once (ChaosRun.MAX_OVERLAPPING): acknowledged, the key moves
+    # on to k:1 while the first two still run; their answers come last, ignored
+    assert target.steps == [
+        "begin k:0#1",
+        "begin k:0#2",
+        "begin k:0#3",
+        "end k:0#3",
+        "begin k:1#1",
+        "end k:1#1",
+        "end k:0#2",
+        "end k:0#1",
+    ]
+    assert hub.idle and hub.delivered == 4
+
+
+def test_a_last_attempt_never_overruns_and_no_overlap_leaves_a_delivery_whole():
+    target, _, dead = overrun(overlap=1.0, succeeds_at=5)
+    # a third handling at once fails, and the key waits for the backoff; the fifth, the
+    # last, never overruns (it would be dead-lettered for chaos's sake); k:1 comes while
+    # k:0's fourth handling still runs
+    assert target.steps == [
+        *("begin k:0#1", "begin k:0#2", "begin k:0#3"),
+        *("end k:0#3", "end k:0#2", "end k:0#1"),
+        *("begin k:0#4", "begin k:0#5", "end k:0#5"),
+        *("begin k:1#1", "begin k:1#2", "end k:1#2", "end k:1#1", "end k:0#4"),
+        *("begin k:1#3", "begin k:1#4", "begin k:1#5"),
+        *("end k:1#5", "end k:1#4", "end k:1#3"),
+    ]
+    assert dead == []
+    calm, _, _ = overrun(overlap=0.0)
+    assert calm.steps == ["begin k:0#1", "end k:0#1", "begin k:1#1", "end k:1#1"]
+
+
+def test_an_overlap_rate_overruns_some_handlings_the_same_for_a_seed():
+    runs = [overrun(overlap=0.5, seed=seed)[0].steps for seed in range(1, 9)]
+    assert runs == [overrun(overlap=0.5, seed=seed)[0].steps for seed in range(1, 9)]
+    calm = ["begin k:0#1", "end k:0#1", "begin k:1#1", "end k:1#1"]
+    assert 0 < sum(run != calm for run in runs) < len(runs)
 
 
 def watcher(handled: list[tuple[int, str]]) -> SubsystemApp[None]:
