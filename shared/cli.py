@@ -229,13 +229,33 @@ def _actions(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
 def _stray_parser(
     top: argparse.ArgumentParser, args: argparse.Namespace, argv: list[str], stray: list[str]
 ) -> argparse.ArgumentParser:
-    """The parser to report ``stray`` arguments with: the top level's (``top``) for one given
-    before the command (``fooddelivery --bogus topology``), else the command's."""
+    """The parser to report ``stray`` arguments with: that of the (sub)command one was given
+    to, before the name of the subcommand it chose (the top level's, ``top``, for
+    ``fooddelivery --bogus topology``; ``lake``'s for ``fooddelivery lake --bogus replay``),
+    else the last command's."""
+    parser, start = top, 0
+    while (chosen := _subcommand(parser, args)) is not None:
+        name, sub = chosen
+        if name not in argv[start:]:
+            break
+        at = argv.index(name, start)
+        if any(arg in argv[start:at] for arg in stray):
+            return parser
+        parser, start = sub, at + 1
     command: argparse.ArgumentParser = args.command_parser
-    if args.command is None or args.command not in argv:
-        return command
-    before = argv[: argv.index(args.command)]
-    return top if any(arg in before for arg in stray) else command
+    return command
+
+
+def _subcommand(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> tuple[str, argparse.ArgumentParser] | None:
+    """The name and parser of the subcommand of ``parser`` that ``args`` chose, if any."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            name = getattr(args, action.dest, None)
+            if isinstance(name, str) and name in action.choices:
+                return name, action.choices[name]
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

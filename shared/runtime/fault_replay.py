@@ -14,6 +14,10 @@ That function gets the message back the way it came first:
   (:mod:`shared.runtime.change_events`), unless the change was kept with fields masked
   (its trigger's ``redact``): the trigger would run on the mask, not the values;
 * a schedule: one more tick (a tick carries nothing but its time, so it runs now).
+
+The dev stack's lake writer (``devstack/lake.py``) reads every bus too, but is no function
+of a topology: a message it could never store is its fault (:data:`LAKE_WRITER`), handed
+back on the bus, where its subscription takes the message again.
 """
 
 from __future__ import annotations
@@ -27,16 +31,20 @@ from typing import TYPE_CHECKING
 
 from shared.exceptions import EnvelopeError, KitError
 from shared.hub.message import push_json
+from shared.hub.routing import Rule
 from shared.runtime.change_events import StoredChange, cloudevent_headers, document_event_data
 from shared.runtime.consumer import REDACTED_ATTRIBUTE
 from shared.runtime.faults import REDACTED, data_left_out, message_from_json
 from shared.stores.eventarc import CONTENT_TYPE, PROTOBUF
 from shared.topology.model import (
+    Channel,
     Consumer,
     Endpoint,
     Function,
+    Role,
     Schedule,
     Service,
+    ServiceKind,
     Topic,
     Trigger,
 )
@@ -53,6 +61,16 @@ class Way(StrEnum):
     PUSH = "push"
     CLOUDEVENT = "cloudevent"
     TICK = "tick"
+
+
+LAKE_WRITER = Service(
+    "kit",
+    ServiceKind.CONTROL,
+    (Consumer("lake-writer", Role.LISTENER, channel=Channel(Rule()), handlers=()),),
+    "the dev stack's lake writer: every bus event into the event lake",
+)
+"""The kit's reader of a subsystem's whole bus on the dev stack, in no topology: its faults
+name it ``{subsystem}/kit/lake-writer`` and go back on the bus."""
 
 
 class NoWayBack(KitError):
@@ -114,7 +132,8 @@ def _refuser(topology: Subsystem, doc: Doc) -> Origin:
             f"fault {doc.get('id')}: its message was published straight onto {topology.name}'s "
             "faults topic, not refused by a function, so no function can take it back"
         )
-    for service, fn in topology.functions():
+    kit = [(LAKE_WRITER, fn) for fn in LAKE_WRITER.functions]
+    for service, fn in [*topology.functions(), *kit]:
         names = {f"{topology.name}/{service.name}/{fn.name}", f"{service.name}-{fn.name}"}
         if function in names and not isinstance(fn, Endpoint):  # an endpoint records none
             return Origin(topology.name, service, fn)
@@ -191,6 +210,8 @@ def not_kept(topology: Subsystem, doc: Doc) -> str | None:
 
 def _another_way(topology: Subsystem, found: Origin, message: Doc) -> str:
     """How the message ``found`` refused reaches it again, other than from its fault."""
+    if found.service is LAKE_WRITER:  # the message is in no lake: its fault kept it alone
+        raise NoWayBack(f"{found.qualified} stored it nowhere else")
     attributes = message.get("attributes") or {}
     way = found.way
     if way is Way.CLOUDEVENT:

@@ -410,8 +410,10 @@ def recurrences(doc: Doc) -> int:
 
 def recurred(current: Doc | None, again: Doc) -> Doc | None:
     """``current`` after the same fault (``again``, as :func:`fault_record` made it) arrived
-    once more: open, one more recurrence, the latest error. ``None`` (unchanged) for the
-    same ``faults`` message delivered twice, or a record deleted meanwhile."""
+    once more: open, one more recurrence, the latest error, and its message's data back if
+    ``current`` left it out and ``again`` holds it (:func:`_data_back`). ``None``
+    (unchanged) for the same ``faults`` message delivered twice, or a record deleted
+    meanwhile."""
     if current is None:
         return None
     message_id = again.get(RECORDED_MESSAGE)
@@ -425,8 +427,26 @@ def recurred(current: Doc | None, again: Doc) -> Doc | None:
         "recurrences": recurrences(current) + 1,
         "error": again["error"],
         "deliveryAttempt": again["deliveryAttempt"],
+        "message": _data_back(current["message"], again["message"]),
         RECORDED_MESSAGE: message_id,
     }
+
+
+def _data_back(kept: Doc, again: Doc) -> Doc:
+    """The stored message ``kept`` with its data back from ``again``, the same message
+    recorded once more, when ``kept`` left it out (:data:`NOT_KEPT`) and ``again`` holds
+    that very data (its SHA-256): the record may have room for it now (a shorter error).
+    The recorder leaves it out again if it still does not fit."""
+    data = again.get("data")
+    if NOT_KEPT not in kept or not isinstance(data, str):
+        return kept
+    try:
+        if hashlib.sha256(base64.b64decode(data)).hexdigest() != kept.get("sha256"):
+            return kept
+    except ValueError:  # no base64: not the data it left out
+        return kept
+    left_out = (NOT_KEPT, "bytes", "sha256")
+    return {**{k: v for k, v in kept.items() if k not in left_out}, "data": data}
 
 
 class FaultRecorder:
@@ -443,7 +463,8 @@ class FaultRecorder:
         is kept and the ``faults`` message does not come back for ever; so is a record that
         only its recurrence makes too large (a longer error on a message near the limit),
         and one that would leave no room for the claim a command writes before it hands
-        the fault back (:func:`claim`), which it says (:func:`data_left_out`).
+        the fault back (:func:`claim`), which it says (:func:`data_left_out`). A recurrence
+        that brings the data and leaves room for it (a shorter error) keeps it again.
         """
         key, doc = fault_record(message, self._clock.now_ms())
         try:

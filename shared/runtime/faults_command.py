@@ -9,7 +9,8 @@ credentials.
 ``resubmit`` hands each fault's stored message back the way it first came
 (:mod:`shared.runtime.fault_replay`), once the cause is fixed:
 
-* refused by a consumer of the subsystem's own bus: published on the bus again;
+* refused by a consumer of the subsystem's own bus, or by the dev stack's lake writer
+  (:data:`~shared.runtime.fault_replay.LAKE_WRITER`): published on the bus again;
 * refused by an ingress (its message came from a sister's ``external`` topic) or a
   database-first trigger (a document change): POSTed to that very function as its
   Pub/Sub push request or Eventarc CloudEvent, on the dev stack's host or the deployed
@@ -103,6 +104,8 @@ each fault's message goes back the way it came, to the function that refused it:
   an ingress's       the same message POSTed to the function as its Pub/Sub push request
   a trigger's        the stored document change POSTed to it as its Eventarc CloudEvent
   a schedule's       the schedule runs once more
+A message the dev stack's lake writer could never store goes back on the bus too, where the
+lake writer's subscription takes it again once the objects in its way are moved.
 
 On a dev stack the function is served by the subsystem's host (FOODDELIVERY_HOST_<NAME>,
 from env.sh); on GCP it is https://REGION-PROJECT.cloudfunctions.net/NAME, called with

@@ -383,6 +383,28 @@ def test_an_unknown_top_level_option_is_named_with_the_top_level_usage(capsys, a
 
 
 @pytest.mark.parametrize(
+    ("argv", "usage"),
+    [
+        (["lake", "--bogus", "replay", "order", "--since", "1h"], "fooddelivery lake [-h]"),
+        (["faults", "--bogus", "list", "order"], "fooddelivery faults [-h]"),
+        (["faults", "list", "--bogus", "order"], "fooddelivery faults list [-h]"),
+    ],
+)
+def test_an_unknown_option_is_named_with_the_usage_of_the_command_it_was_given_to(
+    capsys, argv, usage
+):
+    # `lake --bogus replay` was reported with `lake replay`'s usage, where `lake` took it.
+    with pytest.raises(SystemExit) as stopped:
+        main(argv)
+
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"usage: {usage} ")
+    prog = usage.removesuffix(" [-h]")
+    assert err.rstrip().endswith(f"{prog}: error: unrecognized arguments: --bogus")
+
+
+@pytest.mark.parametrize(
     ("argv", "usage", "missing"),
     [([], "fooddelivery [-h]", "COMMAND"), (["faults"], "fooddelivery faults [-h]", "ACTION")],
 )

@@ -141,6 +141,37 @@ def test_a_recurrence_that_makes_a_record_too_large_is_still_recorded_without_th
     assert "data" not in kept and kept["bytes"] == 784_000  # type: ignore[operator,index]
 
 
+def test_a_recurrence_that_leaves_room_for_the_data_again_keeps_it() -> None:
+    # GIVEN a fault kept without its message's data: its first error left no room for it
+    poison = Message(data=b"x" * 784_000, attributes={"type": "customer.order-placed", "id": "e-5"})
+    store = InMemoryDocumentStore()
+    recorder = FaultRecorder(store)
+
+    def refused(why: str, message_id: str) -> dict[str, object]:
+        event = fault_event(
+            subsystem="order",
+            function=INGRESS,
+            message=poison,
+            error=PoisonError(why),
+            clock=ManualClock(1_000),
+        )
+        assert recorder.handle(replace(to_message(event), message_id=message_id))
+        recorded = store.get(FAULTS_COLLECTION, event.id)
+        assert recorded is not None
+        return recorded
+
+    first = refused("not an order: " + "y" * 3_900, "m-1")
+    assert data_left_out(first) is not None
+    # WHEN it is refused again with a short error, its data fitting the record once more
+    again = refused("not an order", "m-2")
+    # THEN the record keeps the data, so the fault can be handed back
+    assert (again["status"], again["recurrences"]) == ("open", 1)
+    assert data_left_out(again) is None
+    assert message_from_json(again["message"]).data == poison.data  # type: ignore[arg-type]
+    kept = set(first["message"]) - {"notKept", "bytes", "sha256"}  # type: ignore[call-overload]
+    assert set(again["message"]) == kept | {"data"}  # type: ignore[call-overload]
+
+
 def largest_kept_whole(extra: int = 0) -> Message:
     """The poison message whose fault record, plus ``extra`` bytes of padding, is as large
     as a Firestore document may be (by the store's own count)."""

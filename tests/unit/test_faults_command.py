@@ -23,15 +23,17 @@ import pytest
 import requests
 from functions_framework import create_app
 
+from devstack.lake import LakeWriter
 from order.topology import APP as ORDER
 from shared import id_tokens
 from shared.cli import main
 from shared.clock import ManualClock
 from shared.envelope import new_event
-from shared.exceptions import BusinessRuleViolation, EnvelopeError, InvalidDocument
+from shared.exceptions import BusinessRuleViolation, EnvelopeError, InvalidDocument, LakeError
 from shared.http import WsgiTransport
 from shared.hub.memory import InMemoryHub
 from shared.hub.message import Message, dead_lettered, from_message, parse_push, to_message
+from shared.lake.base import NamesTaken
 from shared.runtime import faults_command, operator
 from shared.runtime import functions as function_hosts
 from shared.runtime.consumer import change_message
@@ -749,6 +751,37 @@ def test_a_fault_of_a_function_that_is_gone_is_refused_before_anything_is_sent(o
     )
     assert order.on_bus() == []
     assert (order.status(garbage), order.status(gone)) == ("open", "open")
+
+
+def test_a_fault_of_the_dev_lake_writer_goes_back_on_the_bus(order, capsys):
+    # It was refused as no function of order: the lake writer is the dev stack's, not the
+    # topology's, and its subscription takes the message again from the bus.
+    writer = LakeWriter("order", None, None)  # type: ignore[arg-type]
+    taken = NamesTaken(["order/bus/x.jsonl"], [(0, PLACED.data)], "every name is taken")
+    fault_id = order.fault(writer.function, PLACED, taken)
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 0
+
+    [again] = order.on_bus()
+    assert (again.data, dict(again.attributes)) == (PLACED.data, dict(PLACED.attributes))
+    assert capsys.readouterr().out.strip() == (
+        f"{fault_id} resubmitted to the order bus as message {again.message_id}"
+    )
+    assert order.status(fault_id) == "resubmitted"
+
+
+def test_a_dev_lake_writer_fault_too_large_to_keep_is_not_sent_to_the_lake(order, capsys):
+    # The lake never stored its message: `lake replay` cannot find it.
+    writer = LakeWriter("order", None, None)  # type: ignore[arg-type]
+    huge = replace(PLACED, data=b"x" * 900_000)
+    fault_id = order.fault(writer.function, huge, LakeError("every name is taken"))
+
+    assert main(["faults", "resubmit", "order", fault_id]) == 2
+
+    err = capsys.readouterr().err
+    assert err.rstrip().endswith("was too large to keep, so it cannot be handed back")
+    assert "lake replay" not in err
+    assert order.on_bus() == [] and order.status(fault_id) == "open"
 
 
 def test_resubmit_all_open_hands_each_fault_back_its_way_and_names_what_it_left(
