@@ -25,9 +25,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from shared.clock import SystemClock
-from shared.hub.message import to_message
 from shared.lake.base import NamesTaken
-from shared.runtime.faults import fault_event, message_key
+from shared.lake.faults import WRITER, unstored_faults, writer_function
 from shared.topology.model import Topic
 
 if TYPE_CHECKING:
@@ -36,7 +35,7 @@ if TYPE_CHECKING:
     from shared.hub.pubsub_pull import PubSubBatchPuller
     from shared.lake.base import AbstractLake
 
-SUBSCRIPTION = "lake-writer"
+SUBSCRIPTION = WRITER
 INTERVAL_S = 5.0
 """Seconds between two batches once caught up: each batch costs an upload and an
 acknowledgement whatever its size, so fewer, larger batches (a Cloud Storage subscription
@@ -77,7 +76,7 @@ class LakeWriter:
     ) -> None:
         self._subsystem, self._puller, self._lake = subsystem, puller, lake
         self._faults, self._env = faults, env
-        self.function = f"{subsystem}/kit/{SUBSCRIPTION}"
+        self.function = writer_function(subsystem)
         """What its faults name as the function that refused their messages."""
         self._interval_s, self._max_batch, self._fill_s = interval_s, max_batch, fill_s
         self._stop = threading.Event()
@@ -149,21 +148,14 @@ class LakeWriter:
         order) the lake could not store; how many. Raises ``taken`` without a publisher."""
         if self._faults is None:
             raise taken
-        unstored, clock = set(taken.records), SystemClock()
-        faults = [
-            fault_event(
-                subsystem=self._subsystem,
-                function=self.function,
-                message=message,
-                error=taken,
-                clock=clock,
-                env=self._env,
-                key=message_key(message),
-            )
-            for (_, message), record in zip(batch, records, strict=True)
-            if record in unstored
-        ]
-        self._faults.publish(Topic.FAULTS, [to_message(fault) for fault in faults])
+        faults = unstored_faults(
+            self._subsystem,
+            list(zip(records, (m for _, m in batch), strict=True)),
+            taken,
+            SystemClock(),
+            self._env,
+        )
+        self._faults.publish(Topic.FAULTS, faults)
         _log.error(
             "lake writer of %s: %d message(s) recorded as faults (fooddelivery faults list %s), "
             "not stored: %s",

@@ -73,6 +73,8 @@ from shared.hub.base import AbstractPublisher
 from shared.hub.chaos import Chaos
 from shared.hub.limits import DEFAULT_RETENTION_S, delivery_problems
 from shared.hub.message import Message, check_publishable, dead_lettered
+from shared.lake.base import NamesTaken
+from shared.lake.faults import unstored_faults
 from shared.runtime.outcome import Outcome
 from shared.topology.model import Topic
 
@@ -86,6 +88,8 @@ Deliver = Callable[[Any, int], Outcome]
 first delivery) on a subscription with a dead-letter policy (``max_attempts``), else 1 on
 every delivery, as Pub/Sub leaves it unset there (which the kit reads as 1)."""
 LAKE_BATCH = 2000
+ENV = "embedded"
+"""The environment the faults the hub itself records name (those of its lake)."""
 STOP_TIMEOUT_S = 10.0
 """How long :meth:`InMemoryHub.stop` waits for the deliveries in progress to return."""
 WORKERS = 4
@@ -187,7 +191,9 @@ class InMemoryHub:
                 "chaos mode: seed %d, redelivering %.0f%%", chaos.seed, chaos.redeliver * 100
             )
         self._lake = lake
-        self._lake_buffer: dict[tuple[str, str], list[tuple[int, bytes]]] = {}
+        self._lake_buffer: dict[tuple[str, str], list[tuple[int, Message]]] = {}
+        """The bus messages not yet in the lake, by (project, topic), each with when it was
+        published (epoch ms)."""
         self._stamped: tuple[int | None, str] = (None, "")
         """The last publish time: (epoch ms, as RFC 3339), reused while the clock stands."""
         self._topics: dict[tuple[str, str], list[Subscription]] = {}
@@ -264,7 +270,7 @@ class InMemoryHub:
                             self._enqueue(sub, stored, stored.ordering_key, now)
                     if topic == Topic.BUS and self._lake is not None:
                         buffer = self._lake_buffer.setdefault((project, topic), [])
-                        buffer.append((now, stored.data))
+                        buffer.append((now, stored))
             finally:  # whatever was queued before an observer raised is due
                 self._cond.notify_all()
             if self._lake_buffer and sum(map(len, self._lake_buffer.values())) >= LAKE_BATCH:
@@ -294,7 +300,11 @@ class InMemoryHub:
             self._ready.append((sub, key))
 
     def flush_lake(self) -> None:
-        """Write buffered bus messages to the lake; what cannot be written stays buffered."""
+        """Write buffered bus messages to the lake; what cannot be written stays buffered,
+        unless it never can be (:class:`~shared.lake.base.NamesTaken`): each such message is
+        then published as a fault on its subsystem's ``faults`` topic, kept whole, and
+        dropped from the buffer, as the dev stack's lake writer does
+        (:mod:`shared.lake.faults`)."""
         with self._cond:
             buffered, self._lake_buffer = self._lake_buffer, {}
         if self._lake is None:
@@ -302,7 +312,11 @@ class InMemoryHub:
         unwritten = list(buffered)
         try:
             for project_topic in list(unwritten):
-                self._lake.append(*project_topic, buffered[project_topic])
+                records = [(ms, message.data) for ms, message in buffered[project_topic]]
+                try:
+                    self._lake.append(*project_topic, records)
+                except NamesTaken as taken:
+                    self._publish_unstored(project_topic[0], buffered[project_topic], taken)
                 unwritten.remove(project_topic)
             self._lake.flush()
         except Exception:
@@ -311,6 +325,21 @@ class InMemoryHub:
                     later = self._lake_buffer.get(project_topic, [])
                     self._lake_buffer[project_topic] = buffered[project_topic] + later
             raise
+
+    def _publish_unstored(
+        self, project: str, buffered: list[tuple[int, Message]], taken: NamesTaken
+    ) -> None:
+        """Publish on ``project``'s ``faults`` topic a fault for each of the ``buffered``
+        messages whose record ``taken`` says the lake could not store."""
+        batch = [((ms, message.data), message) for ms, message in buffered]
+        faults = unstored_faults(project, batch, taken, self.clock, ENV)
+        self.publish(project, Topic.FAULTS, faults)
+        _log.error(
+            "the lake: %d message(s) of %s recorded as faults, not stored: %s",
+            len(faults),
+            project,
+            taken,
+        )
 
     # -- delivery ------------------------------------------------------------------------------
 
@@ -561,7 +590,8 @@ class InMemoryHub:
             self._ready.append((sub, key))
 
     def run_until_quiet(self, max_deliveries: int = 1_000_000) -> int:
-        """Deliver on this thread until nothing is ready or waiting for redelivery.
+        """Deliver on this thread until nothing is ready or waiting for redelivery, then
+        flush the lake (and deliver the faults of what it can never store, if any).
 
         With a :class:`ManualClock`, waiting for a backoff advances virtual time.
         Returns the number of deliveries made.
@@ -574,15 +604,18 @@ class InMemoryHub:
                     raise RuntimeError(f"still busy after {max_deliveries} deliveries: a loop?")
                 continue
             with self._cond:
-                if not self._delayed:
-                    break
-                if isinstance(self.clock, ManualClock):
-                    self.clock.advance_to(self._delayed[0][0])
-                else:
-                    self._cond.wait(max(0.0, (self._delayed[0][0] - self.clock.now_ms()) / 1000))
-                self._release_due()
-        self.flush_lake()
-        return done
+                if self._delayed:
+                    if isinstance(self.clock, ManualClock):
+                        self.clock.advance_to(self._delayed[0][0])
+                    else:
+                        timeout = (self._delayed[0][0] - self.clock.now_ms()) / 1000
+                        self._cond.wait(max(0.0, timeout))
+                    self._release_due()
+                    continue
+            self.flush_lake()
+            with self._cond:
+                if not self._ready and not self._delayed:
+                    return done
 
     @property
     def idle(self) -> bool:
@@ -597,20 +630,35 @@ class InMemoryHub:
 
     def start(self) -> None:
         """Deliver on :data:`WORKERS` background threads until :meth:`stop`, and watch their
-        deliveries' ack deadlines on another."""
+        deliveries' ack deadlines on another. If a thread cannot be started, those it started
+        are stopped before the error is raised: the hub is left as it was."""
         with self._cond:
             if self._watch is not None:
                 return
-            for _ in range(WORKERS):
-                self._start_worker()
-            self._unwatch = threading.Event()
-            self._watch = threading.Thread(
-                target=self._watch_deadlines,
-                args=(self._unwatch,),
-                name="in-memory-hub-deadlines",
-                daemon=True,
-            )
-            self._watch.start()
+            before = set(self._workers)
+            try:
+                for _ in range(WORKERS):
+                    self._start_worker()
+                unwatch = threading.Event()
+                watch = threading.Thread(
+                    target=self._watch_deadlines,
+                    args=(unwatch,),
+                    name="in-memory-hub-deadlines",
+                    daemon=True,
+                )
+                watch.start()
+            except BaseException as error:
+                failed = error
+                started = {s: w for s, w in self._workers.items() if s not in before}
+                for stopping in started:
+                    stopping.set()
+                self._cond.notify_all()
+            else:
+                self._watch, self._unwatch = watch, unwatch
+                return
+        for worker in started.values():  # none has delivered: each ends once it has the lock
+            worker.join(STOP_TIMEOUT_S)
+        raise failed
 
     def _start_worker(self) -> None:
         """Start a worker thread (the caller holds the lock)."""

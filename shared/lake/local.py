@@ -3,8 +3,9 @@
 Objects are files under ``root`` with the layout of :mod:`shared.lake.base`.
 
 Durability: nothing is buffered. :meth:`LocalDirectoryLake.append` writes each
-hour's object to a hidden temporary file, ``fsync``\\ s it, renames it into place
-and ``fsync``\\ s the directory before it returns, so a crash loses nothing that
+hour's object to a hidden temporary file, ``fsync``\\ s it, links it into place
+(a create-only link: a file copied under the name meanwhile is never overwritten) and
+``fsync``\\ s the directory before it returns, so a crash loses nothing that
 ``append`` returned for, and readers never see a partial object. A crash *during*
 ``append`` may have stored some of the call's hour objects but not others, and
 may leave a ``.tmp`` file behind, which :meth:`~LocalDirectoryLake.objects`
@@ -15,7 +16,7 @@ name is left as it is, and the records take the next name of
 :func:`~shared.lake.base.object_names`. :meth:`~LocalDirectoryLake.flush` has nothing to do.
 
 Thread safety: every object is written to a temporary file of its own and
-published by an atomic rename, so any number of threads (or processes) may
+published by an atomic link, so any number of threads (or processes) may
 append at once.
 """
 
@@ -119,11 +120,13 @@ class LocalDirectoryLake(AbstractLake):
 
     def _write(self, path: Path, content: bytes) -> bool:
         """Write ``content`` at ``path`` unless something is there; whether ``path`` holds
-        ``content`` now (False: a file of other content, or a directory, left as it is)."""
-        if path.is_file():  # stored by an earlier try (objects appear whole, by rename)?
-            return path.stat().st_size == len(content) and path.read_bytes() == content
-        if path.is_dir():
-            return False
+        ``content`` now (False: a file of other content, or a directory, left as it is).
+
+        The content is published by a create-only link of a synced temporary file, so
+        whatever appears under ``path`` meanwhile (a file copied there) is never overwritten.
+        """
+        if path.exists():  # stored by an earlier try (objects appear whole, by link)?
+            return _holds(path, content)
         _make_dirs(path.parent)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
         try:
@@ -131,12 +134,19 @@ class LocalDirectoryLake(AbstractLake):
                 f.write(content)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
+            try:
+                os.link(tmp, path)
+            except FileExistsError:  # appeared since it was looked for
+                return _holds(path, content)
+        finally:
             tmp.unlink(missing_ok=True)
-            raise
         _fsync_dir(path.parent)
         return True
+
+
+def _holds(path: Path, content: bytes) -> bool:
+    """Whether ``path`` is a file holding ``content`` (not a directory, nor other content)."""
+    return path.is_file() and path.stat().st_size == len(content) and path.read_bytes() == content
 
 
 def _is_object_file(entry: os.DirEntry[str]) -> bool:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 from shared.exceptions import EnvelopeError, KitError
 from shared.hub.message import push_json
 from shared.hub.routing import Rule
+from shared.lake.faults import WRITER
 from shared.runtime.change_events import StoredChange, cloudevent_headers, document_event_data
 from shared.runtime.consumer import REDACTED_ATTRIBUTE
 from shared.runtime.faults import REDACTED, data_left_out, message_from_json
@@ -66,11 +67,12 @@ class Way(StrEnum):
 LAKE_WRITER = Service(
     "kit",
     ServiceKind.CONTROL,
-    (Consumer("lake-writer", Role.LISTENER, channel=Channel(Rule()), handlers=()),),
-    "the dev stack's lake writer: every bus event into the event lake",
+    (Consumer(WRITER, Role.LISTENER, channel=Channel(Rule()), handlers=()),),
+    "a lake writer (the dev stack's, the embedded hub's): every bus event into the event lake",
 )
-"""The kit's reader of a subsystem's whole bus on the dev stack, in no topology: its faults
-name it ``{subsystem}/kit/lake-writer`` and go back on the bus."""
+"""The kit's reader of a subsystem's whole bus, in no topology: its faults name it
+``{subsystem}/kit/lake-writer`` (:func:`~shared.lake.faults.writer_function`) and go back on
+the bus."""
 
 
 class NoWayBack(KitError):

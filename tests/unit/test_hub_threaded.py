@@ -9,6 +9,8 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 
+import pytest
+
 from shared.clock import SystemClock
 from shared.hub import memory
 from shared.hub.memory import InMemoryHub, Subscription
@@ -105,3 +107,35 @@ def test_deliveries_run_concurrently_each_key_in_order_each_message_acknowledged
         published = [str(i).encode() for i, k in enumerate(keys) if k == key]
         got = seen[key]
         assert [d for n, d in enumerate(got) if n == 0 or got[n - 1] != d] == published
+
+
+def test_a_start_that_fails_partway_stops_the_workers_it_started(
+    hub: InMemoryHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The workers started before the failure delivered on until stop().
+    started: list[threading.Thread] = []
+    start_worker = hub._start_worker
+
+    def third_fails() -> None:
+        if len(started) == 2:
+            raise RuntimeError("can't start new thread")
+        start_worker()
+        started.extend(t for t in hub._workers.values() if t not in started)
+
+    monkeypatch.setattr(hub, "_start_worker", third_fails)
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        hub.start()
+    assert len(started) == 2
+    wait_until(lambda: not any(t.is_alive() for t in started))
+    seen: list[bytes] = []
+    hub.subscribe("p", "bus", Subscription("s", lambda m, _: seen.append(m.data) or Outcome.ACK))
+    hub.publish("p", "bus", [msg("1")])
+    time.sleep(0.05)
+    assert seen == []  # nothing delivers: the hub is as it was before start()
+
+    monkeypatch.undo()
+    hub.start()  # and starts as ever
+    try:
+        wait_until(lambda: seen == [b"1"])
+    finally:
+        assert hub.stop()

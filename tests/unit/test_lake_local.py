@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from shared.exceptions import LakeError, PoisonError
-from shared.lake import LocalDirectoryLake, NamesTaken, SkipNotes, hour_prefix
+from shared.lake import LocalDirectoryLake, NamesTaken, SkipNotes, hour_prefix, local
 from shared.lake.base import NAME_TRIES, encode_batches, object_names
 from shared.lake.stream import OrderedEvents
 from tests.contracts.lake_contract import HOUR_MS, T0, LakeContract, event, records
@@ -87,6 +87,31 @@ def test_a_file_of_other_content_under_an_objects_name_is_left_and_the_records_m
 
     assert [(tmp_path / n).read_bytes() for n in names[:3]] == [b"copied here\n"] * 2 + [content]
     assert lake.objects("order") == sorted(names[:3])
+
+
+def test_a_file_copied_under_an_objects_name_while_it_is_written_is_left_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The write checked the name was free, then renamed its temporary file over the copy.
+    lake = LocalDirectoryLake(tmp_path)
+    batch = records(event(T0, 1))
+    [(name, content)] = encode_batches("order", "bus", batch)
+    first, second, *_ = object_names(name)
+    make_dirs = local._make_dirs
+
+    def copied_meanwhile(folder: Path) -> None:
+        make_dirs(folder)
+        if folder == (tmp_path / first).parent and not (tmp_path / first).exists():
+            (tmp_path / first).write_bytes(b"copied here\n")
+
+    monkeypatch.setattr(local, "_make_dirs", copied_meanwhile)
+    lake.append("order", "bus", batch)
+
+    assert (tmp_path / first).read_bytes() == b"copied here\n"
+    assert (tmp_path / second).read_bytes() == content
+    assert sorted(p.name for p in (tmp_path / first).parent.iterdir()) == sorted(
+        [(tmp_path / first).name, (tmp_path / second).name]
+    )  # no temporary file left behind
 
 
 def test_a_directory_under_an_objects_name_is_left_and_the_records_move_on(

@@ -8,11 +8,14 @@ import time
 import pytest
 
 from shared.clock import ManualClock, SystemClock
+from shared.envelope import Envelope
 from shared.exceptions import LakeError, PublishError
 from shared.hub.memory import LAKE_BATCH, InMemoryHub, Subscription, dead_letter_to
 from shared.hub.message import Message
 from shared.hub.routing import on_types
 from shared.lake import LocalDirectoryLake
+from shared.lake.base import encode_batches, object_names
+from shared.runtime.faults import message_from_json
 from shared.runtime.outcome import Outcome
 from shared.topology import Topic
 
@@ -281,6 +284,63 @@ def test_a_lake_that_cannot_be_written_keeps_its_records_and_publishing_goes_on(
     hub.flush_lake()
     lines = [line for name in lake.objects("p") for line in lake.read_object(name)]
     assert sorted(lines) == sorted(str(i).encode() for i in range(LAKE_BATCH))
+
+
+def every_name_taken(
+    lake: LocalDirectoryLake, clock: ManualClock, messages: list[Message]
+) -> list[str]:
+    """Copy a file under every name the object of ``messages``, published now, may take;
+    those names."""
+    [(name, _)] = encode_batches("p", "bus", [(clock.now_ms(), m.data) for m in messages])
+    names = list(object_names(name))
+    for taken in names:
+        (lake.root / taken).parent.mkdir(parents=True, exist_ok=True)
+        (lake.root / taken).write_bytes(b"copied here\n")
+    return names
+
+
+def test_messages_the_lake_can_never_store_become_faults_and_leave_the_buffer(
+    hub, clock, tmp_path, monkeypatch
+):
+    # They stayed buffered, and every flush tried (and failed) to store them again.
+    lake = LocalDirectoryLake(tmp_path)
+    hub._lake = lake
+    faults = Recorder()
+    hub.subscribe("p", "faults", Subscription("recorder", faults))
+    blocked = [msg(1), msg(2)]
+    every_name_taken(lake, clock, blocked)
+    hub.publish("p", "bus", blocked)
+    clock.advance(3_600_000)  # the next hour's object is stored
+    hub.publish("p", "bus", [msg(3)])
+
+    hub.run_until_quiet()  # flushes the lake, then records the faults it published
+
+    lines = [line for name in lake.objects("p") for line in lake.read_object(name)]
+    assert lines == [b"copied here"] * 5 + [b"3"]
+    recorded = [Envelope.from_bytes(data) for data, _ in faults.seen]
+    assert {f.body["function"] for f in recorded} == {"p/kit/lake-writer"}
+    assert {f.body["error"]["type"] for f in recorded} == {"NamesTaken"}
+    kept = [message_from_json(f.body["message"]) for f in recorded]
+    assert [(m.data, m.attributes) for m in kept] == [(b"1", {"type": "t"}), (b"2", {"type": "t"})]
+    assert all(m.message_id for m in kept)  # the messages whole, as published
+    appended = []
+    monkeypatch.setattr(lake, "append", lambda *args: appended.append(args))
+    hub.flush_lake()
+    assert appended == []  # nothing left to retry
+
+
+def test_messages_that_cannot_become_faults_stay_buffered(clock, tmp_path):
+    lake = LocalDirectoryLake(tmp_path)
+    hub = InMemoryHub(clock, lake=lake)
+    hub.create_topic("p", "bus")  # and no faults topic to record them on
+    names = every_name_taken(lake, clock, [msg(1)])
+    hub.publish("p", "bus", [msg(1)])
+    with pytest.raises(PublishError):
+        hub.flush_lake()
+    for name in names:
+        (tmp_path / name).unlink()  # moved away: now they can be stored
+    hub.flush_lake()
+    assert [line for name in lake.objects("p") for line in lake.read_object(name)] == [b"1"]
 
 
 def test_unknown_topic_is_a_publish_error(hub):
