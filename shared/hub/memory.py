@@ -88,8 +88,6 @@ Deliver = Callable[[Any, int], Outcome]
 first delivery) on a subscription with a dead-letter policy (``max_attempts``), else 1 on
 every delivery, as Pub/Sub leaves it unset there (which the kit reads as 1)."""
 LAKE_BATCH = 2000
-ENV = "embedded"
-"""The environment the faults the hub itself records name (those of its lake)."""
 STOP_TIMEOUT_S = 10.0
 """How long :meth:`InMemoryHub.stop` waits for the deliveries in progress to return."""
 WORKERS = 4
@@ -181,10 +179,16 @@ class InMemoryHub:
     """Every subsystem's topics in one process, with push-delivery semantics."""
 
     def __init__(
-        self, clock: Clock, lake: AbstractLake | None = None, chaos: Chaos | None = None
+        self,
+        clock: Clock,
+        lake: AbstractLake | None = None,
+        chaos: Chaos | None = None,
+        env: str = "embedded",
     ) -> None:
-        """``chaos`` (off by default) delivers in an order and with duplicates Google allows."""
+        """``chaos`` (off by default) delivers in an order and with duplicates Google allows;
+        ``env`` is the environment the faults the hub itself records name (its lake's)."""
         self.clock = clock
+        self.env = env
         self.chaos = chaos.start() if chaos is not None else None
         if chaos is not None:
             _log.warning(
@@ -332,7 +336,7 @@ class InMemoryHub:
         """Publish on ``project``'s ``faults`` topic a fault for each of the ``buffered``
         messages whose record ``taken`` says the lake could not store."""
         batch = [((ms, message.data), message) for ms, message in buffered]
-        faults = unstored_faults(project, batch, taken, self.clock, ENV)
+        faults = unstored_faults(project, batch, taken, self.clock, self.env)
         self.publish(project, Topic.FAULTS, faults)
         _log.error(
             "the lake: %d message(s) of %s recorded as faults, not stored: %s",

@@ -97,7 +97,7 @@ class EmbeddedSystem:
         self.clock = clock or SystemClock()
         chaos = chaos if chaos is not None else Chaos.from_env()
         ids.seed(chaos.seed if chaos is not None else None)  # a chaos run is its seed's
-        self.hub = InMemoryHub(self.clock, lake, chaos)
+        self.hub = InMemoryHub(self.clock, lake, chaos, env)
         store_clock: Clock = self.clock
         if chaos is not None and chaos.tick_ms and isinstance(self.clock, ManualClock):
             store_clock = _TickingClock(self.clock, chaos.tick_ms)

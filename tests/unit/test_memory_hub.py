@@ -329,6 +329,23 @@ def test_messages_the_lake_can_never_store_become_faults_and_leave_the_buffer(
     assert appended == []  # nothing left to retry
 
 
+def test_the_faults_of_the_lake_name_the_hubs_environment(clock, tmp_path):
+    # They named "embedded" whatever environment the embedded system was given.
+    lake = LocalDirectoryLake(tmp_path)
+    hub = InMemoryHub(clock, lake=lake, env="staging")
+    for topic in Topic:
+        hub.create_topic("p", topic)
+    faults = Recorder()
+    hub.subscribe("p", "faults", Subscription("recorder", faults))
+    every_name_taken(lake, clock, [msg(1)])
+    hub.publish("p", "bus", [msg(1)])
+
+    hub.run_until_quiet()
+
+    [(data, _)] = faults.seen
+    assert Envelope.from_bytes(data).tags["env"] == "staging"
+
+
 def test_messages_that_cannot_become_faults_stay_buffered(clock, tmp_path):
     lake = LocalDirectoryLake(tmp_path)
     hub = InMemoryHub(clock, lake=lake)
