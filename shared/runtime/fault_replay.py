@@ -127,6 +127,12 @@ def origin(topology: Subsystem, doc: Doc) -> Origin:
     return _refuser(topology, doc)
 
 
+def functions_with_faults(topology: Subsystem) -> list[tuple[Service, Function]]:
+    """The functions whose faults ``topology``'s subsystem may record: its own, then the
+    kit's readers of its bus in no topology (:data:`LAKE_WRITER`)."""
+    return [*topology.functions(), *((LAKE_WRITER, fn) for fn in LAKE_WRITER.functions)]
+
+
 def _refuser(topology: Subsystem, doc: Doc) -> Origin:
     function = str(doc.get("function") or "")
     if not function:
@@ -134,8 +140,7 @@ def _refuser(topology: Subsystem, doc: Doc) -> Origin:
             f"fault {doc.get('id')}: its message was published straight onto {topology.name}'s "
             "faults topic, not refused by a function, so no function can take it back"
         )
-    kit = [(LAKE_WRITER, fn) for fn in LAKE_WRITER.functions]
-    for service, fn in [*topology.functions(), *kit]:
+    for service, fn in functions_with_faults(topology):
         names = {f"{topology.name}/{service.name}/{fn.name}", f"{service.name}-{fn.name}"}
         if function in names and not isinstance(fn, Endpoint):  # an endpoint records none
             return Origin(topology.name, service, fn)

@@ -62,6 +62,7 @@ from shared.runtime.fault_replay import (
     Origin,
     ReplayRequest,
     Way,
+    functions_with_faults,
     not_kept,
     origin,
     replay_request,
@@ -328,7 +329,7 @@ def _function_names(app: SubsystemApp[Any], name: str) -> set[str]:
     """The names fault records give the functions ``name`` designates: fault events'
     ``subsystem/service/function``, dead letters' ``service-function``."""
     names = {name}
-    for service, fn in app.topology.functions():
+    for service, fn in functions_with_faults(app.topology):
         qualified, dead_letter = f"{app.name}/{service.name}/{fn.name}", f"{service.name}-{fn.name}"
         if name in (qualified, f"{service.name}/{fn.name}", dead_letter, fn.name):
             names |= {qualified, dead_letter}

@@ -8,6 +8,8 @@ import pytest
 
 from shared.cli import main
 from shared.exceptions import BusinessRuleViolation, EnvelopeError
+from shared.lake.base import NamesTaken
+from shared.lake.faults import writer_function
 from shared.runtime import faults_command
 from tests.unit import test_faults_command as base
 from tests.unit.test_faults_command import (
@@ -65,6 +67,17 @@ def test_list_pages_with_skip(three, capsys):
 def test_list_filters_by_function_however_it_is_named(three, capsys, name, which):
     assert main(["faults", "list", "order", "--function", name]) == 0
     assert listed(capsys) == [three[i] for i in which]
+
+
+@pytest.mark.parametrize("name", ["lake-writer", "kit/lake-writer", "order/kit/lake-writer"])
+def test_list_finds_the_lake_writers_faults_by_its_short_names(order, capsys, name):
+    # Only its full name found them: the lake writer is in no topology.
+    taken = NamesTaken(["order/bus/x.jsonl"], [(0, PLACED.data)], "every name is taken")
+    fault_id = order.fault(writer_function("order"), PLACED, taken)
+    order.fault(BUS_READER, GARBAGE, EnvelopeError("$", "not JSON"))
+
+    assert main(["faults", "list", "order", "--function", name]) == 0
+    assert listed(capsys) == [fault_id]
 
 
 def test_list_filters_by_age(three, capsys):
