@@ -66,12 +66,15 @@ cancelled order taken: the payment is stored captured, and refunded under the re
 own key (``{orderId}:refund``), which a redelivery repeats harmlessly; a warning says so.
 
 An authorization left neither captured nor voided for long expires at the processor
-(Stripe: 7 days), which then refuses to capture or void it. A void that finds it expired
-has nothing left to do, the money being free already: the payment is stored voided (reason
-``authorization_expired``, so a person reading it can tell) and ``payment-voided`` is
-announced as for any void, since for the customer it is just that; no fault. A capture that
-finds it expired can take the money no more: a fault for a person, saying that the order
-was delivered unpaid, the payment left as it was.
+(Stripe: 7 days; Stripe calls it ``canceled``, as it does one cancelled by a person at its
+dashboard), which then refuses to capture or void it. A void that finds it so, or in any
+status that holds none of the money and never took it (:data:`FREED`), has nothing left to
+do, the money being free already: the payment is stored voided (reason
+``authorization_expired``, ``authorization_canceled``..., so a person reading it can tell)
+and ``payment-voided`` is announced as for any void, since for the customer it is just that;
+no fault. A capture that finds it holding nothing (expired, canceled, voided...) can take
+the money no more: a fault for a person, saying that the order was delivered unpaid, the
+payment left as it was.
 """
 
 from __future__ import annotations
@@ -114,9 +117,10 @@ if TYPE_CHECKING:
 PAYMENTS = "payments"
 """``{orderId, authorizationId, amount, currency, status, reason, declined, authorizedAt,
 rounds}`` keyed by order id; ``reason`` says why a payment is declined, or voided by the
-processor itself (:data:`LAPSED`); ``declined`` is true for one that adopted an authorization
-found released already (its status the authorization's, :data:`RELEASED`): the order was
-declined for it, as for one whose status is ``declined``; a payment voided or refunded by a
+processor itself (``authorization_expired``, ``authorization_canceled``: see :data:`FREED`);
+``declined`` is true for one that adopted an authorization found released already (its
+status the authorization's, :data:`RELEASED`): the order was declined for it, as for one
+whose status is ``declined``; a payment voided or refunded by a
 settlement was authorized first. ``rounds`` names, per settlement (``capture``...), which key
 it asks with (absent: 0; see :func:`idempotency_key`)."""
 ATTEMPTS = "payment-attempts"
@@ -144,9 +148,11 @@ CANCELLED_FIRST = "order_cancelled"
 the order was cancelled before it could be asked anew."""
 NO_CARD = "no_payment_method"
 """The decline reason when the order's card is gone (the saved card was removed meanwhile)."""
-LAPSED = f"authorization_{EXPIRED}"
-"""The reason of a payment voided because the processor let its authorization expire, and of
-one declined for an authorization found expired."""
+FREED = HOLDS_NOTHING - {REACHES["refund"]}
+"""The statuses in which a void finds the authorization holding none of the money, none of it
+ever taken (lapsed, cancelled at the processor, never held): the payment is voided, its reason
+``authorization_{status}``. A refunded one had the money taken, then given back by a person:
+no void, a fault for a person."""
 
 SETTLEMENTS: dict[str, dict[str, tuple[Settlement, str]]] = {
     "delivered": {"authorized": ("capture", "captured")},
@@ -229,9 +235,9 @@ def settle(order_id: str, order_status: str, ctx: Context[CustomerPorts]) -> Non
     """Capture a delivered order's payment; void or refund a cancelled one's.
 
     A delivered order whose payment cannot be captured (declined, voided or
-    refunded, or its authorization expired at the processor) is a fault: the food went
-    out unpaid, and a person must settle it. A cancelled order's void that finds the
-    authorization expired is the payment voided.
+    refunded, or its authorization expired or canceled at the processor) is a fault: the
+    food went out unpaid, and a person must settle it. A cancelled order's void that finds
+    the authorization expired or canceled (:data:`FREED`) is the payment voided.
     """
     moves = SETTLEMENTS.get(order_status)
     if moves is None:
@@ -280,17 +286,17 @@ def _settle(
             )
             raise ProcessorUnavailable(f"{kept}; asked again under a new key") from kept
         except InAnotherState as found:
-            if action == "capture" and found.status == EXPIRED:
+            if action == "capture" and found.status in HOLDS_NOTHING:
                 raise BusinessRuleViolation(_delivered_unpaid(payment, found)) from found
-            if action == "void" and found.status == EXPIRED:
+            if action == "void" and found.status in FREED:
                 # The money is free already, as the void would have left it.
                 ctx.log.info(
-                    "order %s: authorization %s expired before it was voided: the payment "
-                    "is voided",
+                    "order %s: authorization %s was %s before it was voided: the payment is voided",
                     order_id,
                     payment["authorizationId"],
+                    found.status,
                 )
-                reason = LAPSED
+                reason = f"authorization_{found.status}"
             elif action == "void" and found.status == "captured":
                 # The money of a cancelled order was taken meanwhile: it goes back, once.
                 ctx.log.warning(
@@ -316,14 +322,19 @@ def _settle(
 
 
 def _delivered_unpaid(payment: Doc, found: InAnotherState) -> str:
-    """What the fault of a delivered order whose capture found its authorization expired
-    says."""
+    """What the fault of a delivered order whose capture found its authorization holding
+    nothing (expired, canceled...) says."""
+    went = (
+        "expired before it was captured (the processor lets one left uncaptured lapse, Stripe "
+        "after 7 days)"
+        if found.status == EXPIRED
+        else f"was {found.status} at the processor before it was captured"
+    )
     return (
         f"order {payment['orderId']} was delivered unpaid: its authorization "
-        f"{payment['authorizationId']} expired before it was captured (the processor lets one "
-        "left uncaptured lapse, Stripe after 7 days), so its "
-        f"{payment['amount']} {payment['currency']} can no longer be taken: charge the customer "
-        f"by other means or write it off ({found})"
+        f"{payment['authorizationId']} {went}, so its {payment['amount']} "
+        f"{payment['currency']} can no longer be taken: charge the customer by other means or "
+        f"write it off ({found})"
     )
 
 

@@ -40,8 +40,9 @@ payment first, which this flow has no step for) holds nothing, a :class:`Decline
 A settlement refused (409) because the authorization is in another state than it needs
 or leads to raises :class:`InAnotherState`, naming that state, so the caller can tell a
 void that found the money captured (to refund), or a settlement that found the
-authorization :data:`EXPIRED` (processors let one neither captured nor voided lapse,
-Stripe after 7 days: it holds nothing any more), from a true refusal.
+authorization in a status of :data:`HOLDS_NOTHING`, such as :data:`EXPIRED` (processors
+let one neither captured nor voided lapse, Stripe after 7 days) or ``canceled`` (Stripe's
+name for that, and for one cancelled at its dashboard), from a true refusal.
 
 A 401 or 403 says our own credentials are wrong, a 404 or 405 to an
 authorization (or any redirect) our own processor URL: a

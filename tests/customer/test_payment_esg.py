@@ -1927,6 +1927,53 @@ def test_a_capture_that_finds_the_authorization_expired_says_the_order_went_unpa
     assert shop.events("payment-captured") == []
 
 
+# -- an authorization the processor released otherwise (Stripe's ``canceled``: lapsed, or --
+# -- cancelled at its dashboard); the dev stack's fake makes none, so the stub holds it ----
+
+
+def test_a_void_that_finds_the_authorization_canceled_is_the_payment_voided(
+    shop: Customer,
+) -> None:
+    # GIVEN an order paid, whose authorization someone cancelled at the processor: the
+    # customer's money is free again
+    order_id = shop.place_order()
+    shop.processor.authorizations["auth-1"]["status"] = "canceled"
+
+    # WHEN the order is cancelled, and Order's news of it delivered again
+    cancelled = shop.order_status(order_id, "cancelled", reason="rejected")
+    shop.send("order", cancelled)
+
+    # THEN the payment is voided, saying why, announced once; no fault, the void asked once
+    assert shop.processor.paths("/void") == ["/v1/authorizations/auth-1/void"]
+    assert payment(shop, order_id)["status"] == "voided"
+    assert payment(shop, order_id)["reason"] == "authorization_canceled"
+    voided = shop.events("payment-voided")
+    assert {e.body["status"] for e in voided} == {"voided"}
+    assert len({e.id for e in voided}) == 1
+    assert shop.faults() == []
+
+
+def test_a_capture_that_finds_the_authorization_canceled_says_the_order_went_unpaid(
+    shop: Customer,
+) -> None:
+    # GIVEN an order paid, whose authorization someone cancelled at the processor
+    order_id = shop.place_order()
+    shop.processor.authorizations["auth-1"]["status"] = "canceled"
+
+    # WHEN the order is delivered
+    shop.order_status(order_id, "delivered")
+
+    # THEN a fault tells a person that the food went out unpaid, the payment left as it was
+    [fault] = shop.faults()
+    assert fault["error"]["type"] == "BusinessRuleViolation"
+    assert fault["error"]["message"].startswith(
+        f"order {order_id} was delivered unpaid: its authorization auth-1 was canceled at "
+        "the processor before it was captured"
+    )
+    assert payment(shop, order_id)["status"] == "authorized"
+    assert shop.events("payment-captured") == []
+
+
 # -- a submission delivered again once its payment moved on --------------------------------
 
 
