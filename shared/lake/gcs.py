@@ -12,8 +12,9 @@ whose CRC32C matches), and the write counts as done, so two writers of one objec
 once (a redelivery racing its first delivery) both succeed; different content under the
 name (an object copied there) is left as it is, and the records take the next name of
 :func:`~shared.lake.base.object_names` (a warning says so). The Storage emulator ignores
-the precondition and overwrites: harmless for the lake's own writes (same name,
-same content), so the race is proved on a fake (``tests/unit/test_lake_gcs_upload.py``).
+the precondition and overwrites, so a writer looks at the name before it uploads: there,
+only an object copied in between the look and the upload is overwritten (the race is
+proved on a fake, ``tests/unit/test_lake_gcs_upload.py``).
 
 The storage client is built on first use when none is given. With
 ``STORAGE_EMULATOR_HOST`` set the SDK talks to the emulator with anonymous
@@ -152,20 +153,22 @@ class GcsLake(AbstractLake):
     def _upload_as(self, name: str, content: bytes) -> bool:
         """Store ``content`` as object ``name`` unless it exists; whether ``name`` holds
         ``content`` now (False: other content, left as it is). An object found there is
-        compared by its metadata first (:func:`_holds`); one deleted meanwhile frees the
-        name, which is tried again."""
+        compared by its metadata first (:func:`_holds`). The name is looked at before the
+        create-only upload, which the Storage emulator does not refuse; one created meanwhile
+        (a 412) is looked at again, and one deleted meanwhile frees the name again."""
         bucket = self._get_bucket()
         try:
             for _ in range(_UPLOAD_TRIES):
+                found = bucket.get_blob(name)
+                if found is not None:
+                    return _holds(found, content)
                 try:
                     bucket.blob(name).upload_from_string(
                         content, content_type=CONTENT_TYPE, if_generation_match=0
                     )
                     return True
                 except PreconditionFailed:
-                    found = bucket.get_blob(name)
-                    if found is not None:
-                        return _holds(found, content)
+                    continue
         except _SDK_ERRORS as e:
             raise LakeError(f"cannot write gs://{self._bucket_name}/{name}: {e}") from e
         raise LakeError(
@@ -193,7 +196,7 @@ def _holds(blob: Blob, content: bytes) -> bool:
     if blob.size != len(content):
         return False
     if blob.md5_hash:
-        return bool(blob.md5_hash == _b64(hashlib.md5(content).digest()))
+        return bool(blob.md5_hash == _b64(hashlib.md5(content, usedforsecurity=False).digest()))
     if blob.crc32c and blob.crc32c != _b64(google_crc32c.value(content).to_bytes(4, "big")):
         return False
     return bytes(blob.download_as_bytes()) == content

@@ -27,7 +27,9 @@ class FakeBucket:
     """Objects by name; an upload waits at ``gate`` (when set) before it checks, so two
     writers can both find the object missing before either stores it. ``composite`` objects
     have no MD5 in their metadata (as Cloud Storage's composed objects); ``downloads`` names
-    each object downloaded; ``vanishing`` objects are deleted once an upload finds them."""
+    each object downloaded; ``appearing`` objects are created by someone else just before an
+    upload of their name checks; ``vanishing`` objects are deleted once an upload finds them;
+    ``ignores_preconditions`` makes it overwrite as the Storage emulator does."""
 
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
@@ -35,7 +37,9 @@ class FakeBucket:
         self.gate: threading.Barrier | None = None
         self.composite: set[str] = set()
         self.downloads: list[str] = []
+        self.appearing: dict[str, bytes] = {}
         self.vanishing: set[str] = set()
+        self.ignores_preconditions = False
         self._lock = threading.Lock()
 
     def blob(self, name: str) -> FakeBlob:
@@ -71,7 +75,13 @@ class FakeBlob:
         if self.bucket.gate is not None:
             self.bucket.gate.wait(5)
         with self.bucket._lock:
-            if condition == 0 and self.name in self.bucket.objects:
+            if self.name in self.bucket.appearing:
+                self.bucket.objects[self.name] = self.bucket.appearing.pop(self.name)
+            if (
+                condition == 0
+                and self.name in self.bucket.objects
+                and not self.bucket.ignores_preconditions
+            ):
                 if self.name in self.bucket.vanishing:
                     del self.bucket.objects[self.name]
                 raise PreconditionFailed(f"{self.name} exists")
@@ -208,8 +218,20 @@ def test_a_composite_object_of_the_same_crc32c_is_compared_byte_for_byte(
 
 
 def test_an_object_deleted_after_it_refused_the_upload_frees_its_name(client: FakeClient) -> None:
-    client.fake.objects[NAME] = b"someone else's\n"
+    client.fake.appearing[NAME] = b"someone else's\n"
     client.fake.vanishing = {NAME}
     GcsLake("lake", client=client).append("order", "bus", BATCH)  # type: ignore[arg-type]
 
     assert client.fake.objects == {NAME: CONTENT}
+
+
+def test_where_preconditions_are_ignored_an_object_found_is_never_uploaded_over(
+    client: FakeClient,
+) -> None:
+    # The Storage emulator ignores if_generation_match: a file copied there was overwritten.
+    client.fake.ignores_preconditions = True
+    client.fake.objects[NAME] = b"someone else's\n"
+    GcsLake("lake", client=client).append("order", "bus", BATCH)  # type: ignore[arg-type]
+
+    assert client.fake.objects[NAME] == b"someone else's\n"
+    assert client.fake.objects[NAME.replace(".jsonl", "-2.jsonl")] == CONTENT
