@@ -180,9 +180,14 @@ class StorageRecords:
             )
         except exceptions.Conflict:
             return False
-        bucket.blob(self.OBJECT).upload_from_string(
-            json.dumps(dict(labels)), timeout=CALL_TIMEOUT_S, retry=None
-        )
+        try:
+            bucket.blob(self.OBJECT).upload_from_string(
+                json.dumps(dict(labels)), timeout=CALL_TIMEOUT_S, retry=None
+            )
+        except BaseException:  # a record left without its owner would block the emulator
+            with contextlib.suppress(Exception):
+                bucket.delete(force=True, timeout=CALL_TIMEOUT_S, retry=None)
+            raise
         return True
 
     def delete(self, generation: int) -> None:

@@ -292,3 +292,29 @@ def test_a_claimant_that_read_records_deleted_since_does_not_take_the_emulator(
     lost = results["s"]
     assert isinstance(lost, EmulatorTaken) and lost.owner == f
     assert newest(records) == f.labels()
+
+
+def test_a_storage_record_whose_owner_could_not_be_written_is_not_left_behind(
+    emulators: dict[str, emu.RunningEmulator], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its bucket stayed, a record "being written" for ever: every later stack refused.
+    from google.cloud.storage.blob import Blob  # type: ignore[import-untyped, unused-ignore]
+
+    storage = records_of(emulators["storage"])
+
+    def cut_off(*args: object, **kwargs: object) -> None:
+        raise TimeoutError("upload of owner.json timed out")
+
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(Blob, "upload_from_string", cut_off)
+            with pytest.raises(TimeoutError):
+                storage.create(1, {"pid": "1"})
+
+        assert storage.read() == {}
+        assert storage.create(1, {"pid": "2"})
+        assert storage.read() == {1: {"pid": "2"}}
+    finally:
+        for generation in storage.read():
+            storage.delete(generation)
+        storage.close()
