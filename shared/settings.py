@@ -42,14 +42,14 @@ class Settings:
 
     def require_emulators(self, *variables: str, environ: Mapping[str, str] | None = None) -> None:
         """In ``emulator`` mode, a :class:`SettingError` naming those of the ``variables``
-        (``FIRESTORE_EMULATOR_HOST``...) that ``environ`` (the process's) lacks or holds empty:
+        (``FIRESTORE_EMULATOR_HOST``...) that ``environ`` (the process's) lacks or holds blank:
         Google's clients read them, and without one reach the real service with the
         machine's ambient credentials. Nothing in another mode."""
         if self.mode != "emulator":
             return
         env = os.environ if environ is None else environ
         unset = [name for name in variables if name not in env]
-        empty = [name for name in variables if name in env and not env[name]]
+        empty = [name for name in variables if name in env and not env[name].strip()]
         if unset or empty:
             said = [
                 f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} {state}"

@@ -38,9 +38,10 @@ delivery at its deadline: the attempt is counted failed (backoff, then redeliver
 or, after the last attempt, the dead letter) and a new worker takes the held one's
 place in the pool (the held one is told to stop only once the new one runs), while
 the old one finishes the handler and stops, its answer ignored: GCP's timed-out
-instance also runs on. On an ordered subscription only the expired message may come
-again meanwhile, never its key's next one. :meth:`InMemoryHub.wait_until_idle` and
-:meth:`InMemoryHub.stop` wait for such a handler too, within their timeout.
+instance also runs on. On an ordered subscription the expired message comes again
+meanwhile, and the key's next ones only once that redelivery is acknowledged.
+:meth:`InMemoryHub.wait_until_idle` and :meth:`InMemoryHub.stop` wait for such a handler
+too, within their timeout.
 :meth:`InMemoryHub.run_until_quiet` delivers on the caller's thread, which a handler
 holds until it returns: the attempt then counts failed, its answer ignored, and it
 is redelivered after its backoff, never while it still runs (that would make the

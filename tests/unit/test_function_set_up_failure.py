@@ -291,8 +291,12 @@ def test_a_problem_is_answered_alike_outside_a_kit_app() -> None:
             {"FIRESTORE_EMULATOR_HOST": "", "PUBSUB_EMULATOR_HOST": "127.0.0.1:8085"},
             "FIRESTORE_EMULATOR_HOST is empty",
         ),
+        (
+            {"FIRESTORE_EMULATOR_HOST": "127.0.0.1:8086", "PUBSUB_EMULATOR_HOST": " "},
+            "PUBSUB_EMULATOR_HOST is empty",
+        ),
     ],
-    ids=["neither", "no pubsub", "empty firestore"],
+    ids=["neither", "no pubsub", "empty firestore", "blank pubsub"],
 )
 def test_emulator_mode_without_its_emulators_is_not_set_up_on_googles_services(
     monkeypatch: pytest.MonkeyPatch,
