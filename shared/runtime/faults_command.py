@@ -282,6 +282,13 @@ def _list(args: argparse.Namespace) -> int:
             shown = "" if args.status == "all" else f"{args.status} "
             more = f" past the newest {args.skip}" if found else ""
             print(f"no {shown}faults in {args.subsystem}{more}", file=sys.stderr)
+            if functions == [args.function]:  # it designates no function the subsystem has
+                print(
+                    f"(no function of {args.subsystem} is named {args.function}: name one as "
+                    "service/function, e.g. "
+                    f"{_example_function(app)}, or as a fault names it)",
+                    file=sys.stderr,
+                )
         elif len(found) > args.skip + args.limit:
             matching = sum(
                 store.count(FAULTS_COLLECTION, where, order_by=ARISEN_AT, descending=True)
@@ -323,6 +330,12 @@ def _newest(store: AbstractDocumentStore, queries: list[list[Where]], wanted: in
     ]
     found.sort(key=lambda d: (d.data[ARISEN_AT], d.key), reverse=True)
     return [document.data for document in found[:wanted]]
+
+
+def _example_function(app: SubsystemApp[Any]) -> str:
+    """A function of ``app`` as ``service/function``, to show how one is named."""
+    service, fn = next(iter(app.topology.functions()))
+    return f"{service.name}/{fn.name}"
 
 
 def _function_names(app: SubsystemApp[Any], name: str) -> set[str]:

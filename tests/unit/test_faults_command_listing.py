@@ -80,6 +80,15 @@ def test_list_finds_the_lake_writers_faults_by_its_short_names(order, capsys, na
     assert listed(capsys) == [fault_id]
 
 
+def test_a_function_name_that_designates_nothing_says_so(three, capsys):
+    # A typo listed "no open faults", as if the function had none.
+    assert main(["faults", "list", "order", "--function", "nosuch"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("no open faults in order\n(no function of order is named nosuch: ")
+    assert main(["faults", "list", "order", "--function", FROM_RESTAURANT, "--skip", "9"]) == 0
+    assert "is named" not in capsys.readouterr().err  # a known one with nothing to show
+
+
 def test_list_filters_by_age(three, capsys):
     assert main(["faults", "list", "order", "--since", "150s"]) == 0
     assert listed(capsys) == [three[2], three[1]]
