@@ -228,6 +228,20 @@ def test_the_readme_shows_what_the_demo_prints(capsys):
         assert any(pattern.fullmatch(out) for out in printed), line
 
 
+def test_the_readme_shows_what_the_chaos_demo_counts(capsys, monkeypatch):
+    # Its figures went stale once, when a fix stopped a fact told twice under chaos.
+    from pathlib import Path
+
+    from shared.hub.chaos import CHAOS_ENV
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    [shown] = re.findall(r"`(events: +customer [^`]*), \.\.\.`", readme)
+    monkeypatch.setenv(CHAOS_ENV, "3")
+    assert main(["demo", "--orders", "30", "--seed", "3", "--timeline", "none"]) == 0
+    [events] = [line for line in capsys.readouterr().out.splitlines() if "events:" in line]
+    assert events.strip().startswith(shown + ","), (shown, events)
+
+
 def test_interrupted_on_a_terminal_the_progress_line_is_ended(capsys, monkeypatch):
     from scenario import demo
 
