@@ -8,7 +8,8 @@ big benchmark) holds a bounded amount of memory, as real providers expire such s
 * Each fake holds at most :data:`MAX_RECORDS` of its records (the payment processor's
   authorizations, the point of sale's orders, the push provider's messages); past that the
   oldest is forgotten as a new one comes (the point of sale's and the processor's answer
-  404 for it then, as for one never made).
+  404 for it then, as for one never made); the processor forgets first the authorizations
+  that can change no more, then captured ones, and one still holding money last.
 """
 
 from __future__ import annotations

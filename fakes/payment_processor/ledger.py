@@ -21,6 +21,8 @@ from fakes.retention import AUTHORIZATION_TTL_S, MAX_RECORDS, checked_most, drop
 from fakes.web import FakeError, new_id
 
 Status = Literal["authorized", "captured", "voided", "refunded", "expired"]
+_SETTLED = frozenset({"voided", "refunded", "expired"})
+"""The statuses an authorization keeps for good."""
 Action = Literal["capture", "void", "refund"]
 DECLINED_METHOD = "pm_card_declined"
 """The payment method whose authorizations are always declined (402)."""
@@ -123,8 +125,28 @@ class Ledger:
         )
         with self._lock:
             self._authorizations[authorization.id] = authorization
-            drop_oldest(self._authorizations, self._most)
+            self._forget_settled_first(now)
         return authorization
+
+    def _forget_settled_first(self, now: float) -> None:
+        """Hold at most the ledger's most authorizations (under the lock), forgetting first the
+        oldest that can change no more (voided, refunded, expired), then the oldest captured
+        (a refund is all that is left to it), and only then the oldest still holding money:
+        a gateway asking about one it holds would take the 404 for a wrong processor URL."""
+        for settled in (_SETTLED, _SETTLED | {"captured"}):
+            while len(self._authorizations) > self._most:
+                oldest = next(
+                    (
+                        key
+                        for key, found in self._authorizations.items()
+                        if self._aged(found, now).status in settled
+                    ),
+                    None,
+                )
+                if oldest is None:
+                    break
+                del self._authorizations[oldest]
+        drop_oldest(self._authorizations, self._most)
 
     def apply(self, authorization_id: str, action: Action, key: str) -> Authorization:
         """Capture, void or refund; 404 if unknown, 409 from the wrong state."""

@@ -141,6 +141,22 @@ def test_the_processor_holds_its_last_authorizations() -> None:
     assert act(client, second, "capture").status_code == 200
 
 
+def test_the_processor_forgets_settled_authorizations_before_one_holding_money() -> None:
+    # The oldest went whatever its status: payment-esg took the 404 of one it still held
+    # for a wrong processor URL.
+    client = payment_processor.create_app(max_authorizations=2).test_client()
+    held, voided = authorize(client, "o-1"), authorize(client, "o-2")
+    assert act(client, voided, "void").status_code == 200
+    newest = authorize(client, "o-3")
+
+    listed = client.get("/v1/authorizations", headers=PAYMENTS).get_json()
+    assert [a["id"] for a in listed["authorizations"]] == [held, newest]
+    assert act(client, held, "capture").status_code == 200
+    captured_first = authorize(client, "o-4")  # then the oldest captured goes
+    listed = client.get("/v1/authorizations", headers=PAYMENTS).get_json()
+    assert [a["id"] for a in listed["authorizations"]] == [newest, captured_first]
+
+
 def submit(client: FlaskClient, order_id: str) -> None:
     body = {
         "orderId": order_id,
