@@ -96,6 +96,10 @@ def restore_cart(change: DocumentChange, ctx: Context[CustomerPorts]) -> None:
     }
 
     def restore(cart: Doc | None) -> Doc | None:
+        # Read again on each try of the write: a handling of the same change that ran while
+        # this one stalled may have restored the cart, which the customer emptied since.
+        if (store.get(ORDERS, order["id"]) or {}).get(RESTORED):
+            return None
         return restored if cart is None or cart.get("checkoutId") == order["id"] else None
 
     store.update(CARTS, order["customerId"], restore)

@@ -241,7 +241,14 @@ def release(store: AbstractDocumentStore, driver: Doc, now_ms: int) -> None:
     held = driver["offeredDeliveryId"]
     if held is None or dispatchable(driver):
         return
-    store.update(DELIVERIES, held, withdrawal(driver["id"], now_ms, "missed"))
+    withdraw = withdrawal(driver["id"], now_ms, "missed")
+
+    def if_still_gone(delivery: Doc | None) -> Doc | None:
+        # Read again on each try of the write: a driver back online since keeps the offer
+        # made to them meanwhile (a handling that read them offline may resume late).
+        return None if dispatchable(store.get(DRIVERS, driver["id"])) else withdraw(delivery)
+
+    store.update(DELIVERIES, held, if_still_gone)
     if not offered_to(store.get(DELIVERIES, held), driver["id"]):
         store.update(DRIVERS, driver["id"], lambda d: _unreserved(d, held))
 
