@@ -33,11 +33,12 @@ resubmitted the next day, a long outage; or noted before attempts kept their tim
 first looks the order's authorization up by its reference and adopts the one it
 finds, whatever its status; only if there is none does it authorize anew, lest a
 second authorization leave the first one holding the customer's money. One found
-voided, refunded or expired (the processor lets one neither captured nor voided lapse,
-Stripe after 7 days) holds no money: the order is declined for it (reason
-``authorization_voided``, ``authorization_expired``...), never placed to be delivered unpaid
-(the payment stored in the authorization's status, marked ``declined``, so that a redelivery
-declines it again); so is one found in a status that never held any (``requires_action``,
+voided, refunded, expired (the processor lets one neither captured nor voided lapse,
+Stripe after 7 days) or canceled (Stripe's word for lapsed or cancelled at its dashboard)
+holds no money: the order is declined for it (reason ``authorization_voided``,
+``authorization_canceled``...), never placed to be delivered unpaid (the payment stored in
+the authorization's status, marked ``declined``, so that a redelivery declines it again, as
+the same event); so is one found in a status that never held any (``requires_action``,
 say: reason ``authorization_requires_action``), as the first answer would have declined
 it. One that holds the money (authorized, else captured) is adopted before any of those. Only an
 authorization for the order's amount and currency is adopted; one for another sum
@@ -65,6 +66,12 @@ payment stored before its answer's status was read) does not leave the money of 
 cancelled order taken: the payment is stored captured, and refunded under the refund's
 own key (``{orderId}:refund``), which a redelivery repeats harmlessly; a warning says so.
 
+A void that finds the authorization refunded (captured, then given back by a person at the
+processor) has nothing left to do: the customer has the money back, so the payment is
+stored refunded (reason ``authorization_refunded``) and ``payment-refunded`` announced as for
+any refund; no fault. Unless the processor says it refunded less than the payment's amount
+(``amountRefunded``): the rest is still taken, a fault for a person saying how much.
+
 An authorization left neither captured nor voided for long expires at the processor
 (Stripe: 7 days; Stripe calls it ``canceled``, as it does one cancelled by a person at its
 dashboard), which then refuses to capture or void it. A void that finds it so, or in any
@@ -73,8 +80,23 @@ do, the money being free already: the payment is stored voided (reason
 ``authorization_expired``, ``authorization_canceled``..., so a person reading it can tell)
 and ``payment-voided`` is announced as for any void, since for the customer it is just that;
 no fault. A capture that finds it holding nothing (expired, canceled, voided...) can take
-the money no more: a fault for a person, saying that the order was delivered unpaid, the
-payment left as it was.
+the money no more: the payment is stored :data:`CAPTURE_FAILED` (reason
+``authorization_expired``...), then a fault for a person says that the order was delivered
+unpaid. The payment's status is final: a redelivery or a resubmission of the fault asks the
+processor nothing and raises the same fault again (its record reopened), until a person who
+has charged the customer otherwise, or written the sum off, drops it.
+
+A payment's statuses, and what moves it (all of it in this module's constants):
+
+* first stored: ``authorized`` or ``captured`` (:data:`HOLDING`), the processor's answer or
+  an authorization adopted holding the money; ``declined`` (reason): refused, no card, or an
+  authorization found that never held the money (:data:`NEVER_HELD`); ``voided``,
+  ``refunded``, ``expired`` or ``canceled`` with ``declined`` true: an authorization adopted
+  that holds nothing any more (:data:`RELEASED`);
+* from ``authorized``: ``captured`` (delivered), ``voided`` (cancelled; reason
+  ``authorization_expired``... when the processor had released it: :data:`FREED`),
+  ``refunded`` (cancelled, and found refunded by hand), or :data:`CAPTURE_FAILED` (delivered,
+  and found holding nothing); from ``captured``: ``refunded`` (cancelled) (:data:`SETTLEMENTS`).
 """
 
 from __future__ import annotations
@@ -94,6 +116,7 @@ from customer.events import (
 )
 from customer.payment_esg.cards import card_token, forget_card
 from customer.payment_esg.processor import (
+    CANCELED,
     EXPIRED,
     HOLDS_NOTHING,
     KEY_SAFE_WINDOW_MS,
@@ -120,8 +143,9 @@ rounds}`` keyed by order id; ``reason`` says why a payment is declined, or voide
 processor itself (``authorization_expired``, ``authorization_canceled``: see :data:`FREED`);
 ``declined`` is true for one that adopted an authorization found released already (its
 status the authorization's, :data:`RELEASED`): the order was declined for it, as for one
-whose status is ``declined``; a payment voided or refunded by a
-settlement was authorized first. ``rounds`` names, per settlement (``capture``...), which key
+whose status is ``declined``; a payment voided or refunded by a settlement was authorized
+first, and so was one :data:`CAPTURE_FAILED` (its ``reason`` the status its capture found:
+``authorization_expired``...). ``rounds`` names, per settlement (``capture``...), which key
 it asks with (absent: 0; see :func:`idempotency_key`)."""
 ATTEMPTS = "payment-attempts"
 """``payment-attempts/{orderId}``: ``{orderId, paymentMethod, askedAt, round}``, the processor
@@ -130,10 +154,11 @@ see :func:`idempotency_key`) first at ``askedAt`` (epoch ms), so it may hold an 
 whose answer never came back; ``paymentMethod`` is dropped once the answer is stored."""
 AUTHORIZED_FIELDS = ("orderId", "authorizationId", "amount", "currency")
 """What the payment events tell of an authorized payment."""
-RELEASED = frozenset({*(REACHES[action] for action in ("void", "refund")), EXPIRED})
+RELEASED = frozenset({*(REACHES[action] for action in ("void", "refund")), EXPIRED, CANCELED})
 """The statuses of an adopted authorization that holds no money any more (released by a
-settlement, or lapsed): the order is declined for them (reason ``authorization_voided``,
-``authorization_expired``...), never placed."""
+settlement, lapsed, or cancelled at the processor: Stripe's ``canceled``): the order is
+declined for them (reason ``authorization_voided``, ``authorization_canceled``...), never
+placed."""
 NEVER_HELD = HOLDS_NOTHING - RELEASED
 """The statuses of an authorization found by reference that never held the money (refused,
 or waiting for a step of the customer's this flow has none of, such as ``requires_action``):
@@ -152,7 +177,14 @@ FREED = HOLDS_NOTHING - {REACHES["refund"]}
 """The statuses in which a void finds the authorization holding none of the money, none of it
 ever taken (lapsed, cancelled at the processor, never held): the payment is voided, its reason
 ``authorization_{status}``. A refunded one had the money taken, then given back by a person:
-no void, a fault for a person."""
+the payment is refunded (reason ``authorization_refunded``), unless the processor says it gave
+back less than it took, a fault for a person."""
+CAPTURE_FAILED = "capture-failed"
+"""The status of a delivered order's payment whose capture found the authorization holding
+nothing (:data:`~customer.payment_esg.processor.HOLDS_NOTHING`: expired, canceled...): the
+food went out unpaid, for good (its ``reason`` says why: ``authorization_expired``...). A
+delivery of the order's news that finds it so asks the processor nothing and raises the same
+fault again."""
 
 SETTLEMENTS: dict[str, dict[str, tuple[Settlement, str]]] = {
     "delivered": {"authorized": ("capture", "captured")},
@@ -235,9 +267,10 @@ def settle(order_id: str, order_status: str, ctx: Context[CustomerPorts]) -> Non
     """Capture a delivered order's payment; void or refund a cancelled one's.
 
     A delivered order whose payment cannot be captured (declined, voided or
-    refunded, or its authorization expired or canceled at the processor) is a fault: the
-    food went out unpaid, and a person must settle it. A cancelled order's void that finds
-    the authorization expired or canceled (:data:`FREED`) is the payment voided.
+    refunded, or its authorization expired or canceled at the processor: then stored
+    :data:`CAPTURE_FAILED`) is a fault: the food went out unpaid, and a person must settle
+    it. A cancelled order's void that finds the authorization expired or canceled
+    (:data:`FREED`) is the payment voided; refunded whole, the payment refunded.
     """
     moves = SETTLEMENTS.get(order_status)
     if moves is None:
@@ -251,7 +284,12 @@ def settle(order_id: str, order_status: str, ctx: Context[CustomerPorts]) -> Non
         ) from e
     if payment is None:
         raise BusinessRuleViolation(f"order {order_id} is {order_status} but was never paid")
-    if order_status == "delivered" and payment["status"] not in ("authorized", "captured"):
+    if order_status == "delivered" and payment["status"] == CAPTURE_FAILED:
+        raise BusinessRuleViolation(
+            f"{_delivered_unpaid(payment)} (its capture was refused before: the processor was "
+            "not asked again)"
+        )
+    if order_status == "delivered" and payment["status"] not in HOLDING:
         raise BusinessRuleViolation(
             f"order {order_id} was delivered, but its payment is {payment['status']}: "
             "nothing to capture"
@@ -287,8 +325,29 @@ def _settle(
             raise ProcessorUnavailable(f"{kept}; asked again under a new key") from kept
         except InAnotherState as found:
             if action == "capture" and found.status in HOLDS_NOTHING:
-                raise BusinessRuleViolation(_delivered_unpaid(payment, found)) from found
-            if action == "void" and found.status in FREED:
+                # Stored first, so that the fault is raised again, never lost, if this stops
+                # here; the payment says for good that the order went out unpaid.
+                unpaid = _move(
+                    ctx.ports.store,
+                    order_id,
+                    payment["status"],
+                    CAPTURE_FAILED,
+                    f"authorization_{found.status}",
+                )
+                raise BusinessRuleViolation(f"{_delivered_unpaid(unpaid)} ({found})") from found
+            if action == "void" and found.status == REACHES["refund"]:
+                # Captured and given back by a person: the money is back, if all of it is.
+                given_back = payment["amount"] if found.refunded is None else found.refunded
+                if given_back < payment["amount"]:
+                    raise BusinessRuleViolation(_partly_refunded(payment, given_back)) from found
+                ctx.log.info(
+                    "order %s: authorization %s was refunded before it was voided: the payment "
+                    "is refunded",
+                    order_id,
+                    payment["authorizationId"],
+                )
+                reached, reason = REACHES["refund"], f"authorization_{found.status}"
+            elif action == "void" and found.status in FREED:
                 # The money is free already, as the void would have left it.
                 ctx.log.info(
                     "order %s: authorization %s was %s before it was voided: the payment is voided",
@@ -321,20 +380,34 @@ def _settle(
         ctx.emit(SETTLED[payment["status"]], "payment", body, partition_key=order_id, fact=fact)
 
 
-def _delivered_unpaid(payment: Doc, found: InAnotherState) -> str:
+def _delivered_unpaid(payment: Doc) -> str:
     """What the fault of a delivered order whose capture found its authorization holding
-    nothing (expired, canceled...) says."""
+    nothing (``payment``, :data:`CAPTURE_FAILED`: its reason ``authorization_expired``...)
+    says."""
+    status = str(payment["reason"]).removeprefix("authorization_")
     went = (
         "expired before it was captured (the processor lets one left uncaptured lapse, Stripe "
         "after 7 days)"
-        if found.status == EXPIRED
-        else f"was {found.status} at the processor before it was captured"
+        if status == EXPIRED
+        else f"was {status} at the processor before it was captured"
     )
     return (
         f"order {payment['orderId']} was delivered unpaid: its authorization "
         f"{payment['authorizationId']} {went}, so its {payment['amount']} "
         f"{payment['currency']} can no longer be taken: charge the customer by other means or "
-        f"write it off ({found})"
+        "write it off"
+    )
+
+
+def _partly_refunded(payment: Doc, refunded: int) -> str:
+    """What the fault of a cancelled order whose void found its authorization captured and
+    refunded in part says."""
+    amount = payment["amount"]
+    return (
+        f"order {payment['orderId']} was cancelled, but its authorization "
+        f"{payment['authorizationId']} was captured and only {refunded} of its {amount} "
+        f"{payment['currency']} refunded at the processor: refund the other {amount - refunded} "
+        "by hand"
     )
 
 

@@ -38,11 +38,13 @@ payment first, which this flow has no step for) holds nothing, a :class:`Decline
 :class:`BusinessRuleViolation` for a person, never taken for an authorization.
 
 A settlement refused (409) because the authorization is in another state than it needs
-or leads to raises :class:`InAnotherState`, naming that state, so the caller can tell a
-void that found the money captured (to refund), or a settlement that found the
-authorization in a status of :data:`HOLDS_NOTHING`, such as :data:`EXPIRED` (processors
-let one neither captured nor voided lapse, Stripe after 7 days) or ``canceled`` (Stripe's
-name for that, and for one cancelled at its dashboard), from a true refusal.
+or leads to raises :class:`InAnotherState`, naming that state (and how much of it was
+refunded, when the processor says: ``amountRefunded``), so the caller can tell a
+void that found the money captured (to refund) or refunded already, or a settlement that
+found the authorization in a status of :data:`HOLDS_NOTHING`, such as :data:`EXPIRED`
+(processors let one neither captured nor voided lapse, Stripe after 7 days) or
+:data:`CANCELED` (Stripe's name for that, and for one cancelled at its dashboard), from a
+true refusal.
 
 A 401 or 403 says our own credentials are wrong, a 404 or 405 to an
 authorization (or any redirect) our own processor URL: a
@@ -105,6 +107,9 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 EXPIRED = "expired"
 """The status of an authorization the processor let lapse, neither captured nor voided in
 time (Stripe: 7 days): the money is free again, and it can be neither captured nor voided."""
+CANCELED = "canceled"
+"""Stripe's status of an authorization released without a void of ours: lapsed, or cancelled
+by a person at its dashboard. The money is free again, as for :data:`EXPIRED`."""
 HOLDS_NOTHING = frozenset(
     {
         "voided",
@@ -112,7 +117,7 @@ HOLDS_NOTHING = frozenset(
         EXPIRED,
         "declined",
         "failed",
-        "canceled",
+        CANCELED,
         "requires_action",
         "requires_confirmation",
         "requires_payment_method",
@@ -193,11 +198,14 @@ class FailureKept(BusinessRuleViolation):
 class InAnotherState(BusinessRuleViolation):
     """The processor refused a settlement: the authorization is ``status`` (``None`` when
     the processor would not say), neither the state the settlement needs nor the one it
-    leads to."""
+    leads to. ``refunded`` is how much of it the processor says it refunded (minor units,
+    its ``amountRefunded``), ``None`` when it does not say: a processor whose refunds are
+    whole (as the dev stack's fake) says ``refunded`` for all of it."""
 
-    def __init__(self, message: str, status: str | None) -> None:
+    def __init__(self, message: str, status: str | None, refunded: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.refunded = refunded
 
 
 class PaymentProcessor(ABC):
@@ -296,7 +304,7 @@ class HttpPaymentProcessor(PaymentProcessor):
         )
         what = f"{action} authorization {authorization_id}"
         if _failure_kept(response):
-            status = self._status(authorization_id)
+            status, refunded = self._state(authorization_id)
             if status == REACHES[action]:
                 return
             kept = _kept(response, what, idempotency_key)
@@ -304,14 +312,14 @@ class HttpPaymentProcessor(PaymentProcessor):
                 # Over, and nothing done: the authorization's state keeps a request under a
                 # new key from settling it twice.
                 raise FailureKept(kept)
-            raise InAnotherState(f"{kept}; it is {status}: settle it by hand", status)
+            raise InAnotherState(f"{kept}; it is {status}: settle it by hand", status, refunded)
         if response.status_code == KEY_IN_USE:
             if _body(response).get("code") == KEY_IN_USE_CODE:
                 raise ProcessorUnavailable(f"payment processor is still working to {what}")
-            status = self._status(authorization_id)
+            status, refunded = self._state(authorization_id)
             if status == REACHES[action]:
                 return
-            raise InAnotherState(_refused(response, what), status)
+            raise InAnotherState(_refused(response, what), status, refunded)
         _raise_for_status(response, what)
 
     def find(self, reference: str) -> list[Authorization]:
@@ -336,8 +344,9 @@ class HttpPaymentProcessor(PaymentProcessor):
             f"authorizations by reference {reference}: settle them by hand"
         )
 
-    def _status(self, authorization_id: str) -> str | None:
-        """The authorization's status as the processor tells it; ``None`` when it refuses to."""
+    def _state(self, authorization_id: str) -> tuple[str | None, int | None]:
+        """The authorization's status and how much of it was refunded (``amountRefunded``), as
+        the processor tells them; ``None`` for what it does not (or refuses to) tell."""
         response = self._get(f"/v1/authorizations/{authorization_id}")
         if response.status_code >= 500 or response.status_code in RETRY_LATER:
             raise ProcessorUnavailable(
@@ -345,9 +354,10 @@ class HttpPaymentProcessor(PaymentProcessor):
                 f"{response.status_code}"
             )
         if response.status_code >= 400:
-            return None
-        status = _body(response).get("status")
-        return status if isinstance(status, str) else None
+            return None, None
+        body = _body(response)
+        status = body.get("status")
+        return status if isinstance(status, str) else None, _minor_units(body.get("amountRefunded"))
 
     def _get(self, path: str, params: dict[str, str] | None = None) -> requests.Response:
         return self._session.get(
@@ -451,14 +461,19 @@ def _authorization(entry: object) -> Authorization | None:
         return None
     if not isinstance(status, str) or not status:
         return None
-    amount, currency = entry.get("amount"), entry.get("currency")
+    currency = entry.get("currency")
     return Authorization(
         authorization_id,
         status,
         _epoch_ms(entry.get("authorizedAt")),
-        amount if isinstance(amount, int) and not isinstance(amount, bool) else None,
+        _minor_units(entry.get("amount")),
         currency if isinstance(currency, str) else None,
     )
+
+
+def _minor_units(amount: object) -> int | None:
+    """An amount the processor gave (a JSON integer); ``None`` for anything else."""
+    return amount if isinstance(amount, int) and not isinstance(amount, bool) else None
 
 
 def _epoch_ms(stamp: object) -> int | None:

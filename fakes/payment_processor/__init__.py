@@ -7,14 +7,17 @@ processors do, a key is kept ``key_retention_s`` after its first use (a day by d
 the same request later runs again (a second authorization). An authorization neither
 captured nor voided within ``authorization_ttl_s`` (7 days by default, as Stripe lets an
 uncaptured one lapse) is ``expired``: capturing or voiding it is 409 ``code:
-"invalid_state"``. The processor holds the last ``max_authorizations`` (20 000 by default):
-an older one is 404 (see :mod:`fakes.retention`). The
-payment method ``pm_card_declined`` is always declined with 402
-``{"error": ..., "code": "card_declined"}``.
+"invalid_state"``. As Stripe, it authorizes at most 99,999,999 minor units and at least the
+currency's minimum charge (50 cents, 30 pence for GBP): 400 ``code: "amount_too_large"``
+or ``"amount_too_small"`` otherwise, an answer not kept under the key. The processor holds
+the last ``max_authorizations`` (20 000 by default): an older one is 404 (see
+:mod:`fakes.retention`). The payment method ``pm_card_declined`` is always declined with
+402 ``{"error": ..., "code": "card_declined"}``.
 
 * ``POST /v1/authorizations`` ``{amount, currency, paymentMethod, reference}``
   -> 201 ``{id, status: "authorized", amount, currency, reference, authorizedAt}``
-  (``authorizedAt``: ISO 8601 UTC, e.g. ``2026-01-01T12:00:00.000Z``)
+  (``authorizedAt``: ISO 8601 UTC, e.g. ``2026-01-01T12:00:00.000Z``); 400 for an amount
+  it cannot charge
 * ``POST /v1/authorizations/{id}/capture`` (from authorized), ``/void`` (from authorized),
   ``/refund`` (from captured) -> 200 the authorization; 409 ``code: "invalid_state"``
   from another state, ``expired`` among them (``code: "idempotency_key_in_use"`` is a
@@ -102,6 +105,7 @@ def create_app(
     def authorize() -> ResponseReturnValue:
         key = idempotency_key()
         request = parse_body(AuthorizationRequest)
+        request.check_amount()  # a request refused so, like a bad body, keeps no answer
         return replays.respond(
             key, failing(lambda: (ledger.authorize(request, key).summary(), 201))
         )

@@ -26,6 +26,13 @@ _SETTLED = frozenset({"voided", "refunded", "expired"})
 Action = Literal["capture", "void", "refund"]
 DECLINED_METHOD = "pm_card_declined"
 """The payment method whose authorizations are always declined (402)."""
+MAX_AMOUNT = 99_999_999
+"""The largest amount an authorization may hold, in minor units (Stripe's: 8 digits)."""
+MIN_AMOUNT = 50
+"""The smallest amount an authorization may hold, in minor units, in a currency that
+:data:`MIN_AMOUNTS` does not name (Stripe's minimum charge in USD and EUR: 50 cents)."""
+MIN_AMOUNTS = {"GBP": 30}
+"""The smallest amount per currency where it is not :data:`MIN_AMOUNT` (Stripe's: 30 pence)."""
 
 TRANSITIONS: dict[str, tuple[Status, Status]] = {
     "capture": ("authorized", "captured"),
@@ -44,6 +51,23 @@ class AuthorizationRequest(BaseModel):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     payment_method: str = Field(alias="paymentMethod", min_length=1, max_length=200)
     reference: str = Field(min_length=1, max_length=200)
+
+    def check_amount(self) -> None:
+        """400 (``code`` ``amount_too_large`` or ``amount_too_small``, as Stripe answers) for an
+        amount past :data:`MAX_AMOUNT` or below the currency's minimum charge."""
+        least = MIN_AMOUNTS.get(self.currency, MIN_AMOUNT)
+        if self.amount > MAX_AMOUNT:
+            raise FakeError(
+                400,
+                f"amount must be at most {MAX_AMOUNT} {self.currency} minor units",
+                code="amount_too_large",
+            )
+        if self.amount < least:
+            raise FakeError(
+                400,
+                f"amount must be at least {least} {self.currency} minor units",
+                code="amount_too_small",
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ from shared.stores import AbstractDocumentStore
 from shared.topology import Topic
 from tests.customer.conftest import (
     DECLINED_CARD,
+    DISHES,
     MINUTE,
     PAYMENTS_KEY,
     PAYMENTS_URL,
@@ -459,7 +460,8 @@ def test_a_refusal_by_the_processor_becomes_a_fault(shop: Customer) -> None:
     assert fault["function"] == "customer/payment-esg/processor"
     assert fault["error"]["type"] == "BusinessRuleViolation"
     assert "409" in fault["error"]["message"]
-    assert payment(shop, order_id)["status"] == "authorized"
+    assert payment(shop, order_id)["status"] == "capture-failed"
+    assert payment(shop, order_id)["reason"] == "authorization_voided"
     assert shop.events("payment-captured") == []
 
 
@@ -861,13 +863,14 @@ def test_a_retry_of_an_attempt_noted_before_attempts_kept_their_time_adopts_what
     assert shop.faults() == []
 
 
-@pytest.mark.parametrize("released", ["voided", "refunded", "expired"])
+@pytest.mark.parametrize("released", ["voided", "refunded", "expired", "canceled"])
 def test_an_authorization_found_released_declines_an_order_still_pending(
     shop: Customer, released: str
 ) -> None:
     # GIVEN the processor authorized an order (its attempt noted before attempts kept their
     # card and time), its answer was lost, and the authorization was released meanwhile (by
-    # a person, or by the processor, which lets one neither captured nor voided expire)
+    # a person, or by the processor, which lets one neither captured nor voided expire;
+    # Stripe calls either ``canceled``)
     shop.sign_up()
     shop.fill_cart()
     shop.processor.lost_answers = 1
@@ -889,6 +892,7 @@ def test_an_authorization_found_released_declines_an_order_still_pending(
     # again as the same event
     assert len(authorize_calls(shop)) == 1
     assert payment(shop, order_id)["status"] == released
+    assert payment(shop, order_id)["declined"] is True
     assert shop.events("payment-authorized") == shop.events("order-placed") == []
     declined = shop.events("payment-declined")
     assert len({e.id for e in declined}) == 1
@@ -1363,7 +1367,7 @@ def test_a_settlement_whose_kept_failure_left_another_state_is_a_fault(shop: Cus
     assert f"kept under idempotency key {order_id}:capture" in fault["error"]["message"]
     assert "it is voided: settle it by hand" in fault["error"]["message"]
     assert len([r for r in seen if r.endswith("/capture")]) == 2
-    assert payment(shop, order_id)["status"] == "authorized"
+    assert payment(shop, order_id)["status"] == "capture-failed"
 
 
 def test_an_authorization_found_settled_is_adopted_never_made_again(shop: Customer) -> None:
@@ -1795,18 +1799,51 @@ def test_a_void_that_finds_the_money_captured_refunds_it_once(
     assert shop.faults() == []
 
 
-def test_a_void_that_finds_the_authorization_released_otherwise_is_still_a_fault(
+def test_a_void_that_finds_the_authorization_refunded_is_the_payment_refunded(
     shop: Customer,
 ) -> None:
+    # GIVEN an order paid, whose authorization a person captured and then refunded whole at
+    # the processor (its status says so; no amount refunded said: all of it)
     order_id = shop.place_order()
     shop.processor.authorizations["auth-1"]["status"] = "refunded"
+
+    # WHEN the order is cancelled, and Order's news of it delivered again
+    cancelled = shop.order_status(order_id, "cancelled", reason="rejected")
+    shop.send("order", cancelled)
+
+    # THEN the customer's money is back: the payment is refunded, saying why, and announced
+    # once as any refund is; no fault, nothing asked of the processor but the one void
+    assert shop.processor.paths("/void") == ["/v1/authorizations/auth-1/void"]
+    assert shop.processor.paths("/refund") == []
+    assert payment(shop, order_id)["status"] == "refunded"
+    assert payment(shop, order_id)["reason"] == "authorization_refunded"
+    refunded = shop.events("payment-refunded")
+    assert {e.body["status"] for e in refunded} == {"refunded"}
+    assert len({e.id for e in refunded}) == 1
+    assert shop.events("payment-voided") == []
+    assert shop.faults() == []
+
+
+def test_a_void_that_finds_the_authorization_partly_refunded_is_a_fault_saying_so(
+    shop: Customer,
+) -> None:
+    # GIVEN an order paid (2550 EUR), whose authorization a person captured and then refunded
+    # only in part at the processor
+    order_id = shop.place_order()
+    shop.processor.authorizations["auth-1"].update(status="refunded", amountRefunded=1000)
+
+    # WHEN the order is cancelled
     shop.order_status(order_id, "cancelled", reason="rejected")
 
+    # THEN some of the customer's money is still taken: a fault says how much, nothing announced
     [fault] = shop.faults()
     assert fault["error"]["type"] == "BusinessRuleViolation"
-    assert "409" in fault["error"]["message"]
-    assert shop.processor.paths("/refund") == []
+    assert fault["error"]["message"].startswith(
+        f"order {order_id} was cancelled, but its authorization auth-1 was captured and only "
+        "1000 of its 2550 EUR refunded at the processor: refund the other 1550 by hand"
+    )
     assert payment(shop, order_id)["status"] == "authorized"
+    assert shop.events("payment-refunded") == shop.events("payment-voided") == []
 
 
 def test_a_void_whose_kept_failure_finds_the_money_captured_refunds_it(shop: Customer) -> None:
@@ -1916,14 +1953,30 @@ def test_a_capture_that_finds_the_authorization_expired_says_the_order_went_unpa
     shop.order_status(order_id, "delivered")
 
     # THEN the money cannot be taken any more: a fault tells a person plainly why, and that
-    # the food went out unpaid
-    [fault] = shop.faults()
-    assert fault["error"]["type"] == "BusinessRuleViolation"
-    assert fault["error"]["message"].startswith(
+    # the food went out unpaid; the payment says so too, for good
+    unpaid = (
         f"order {order_id} was delivered unpaid: its authorization {first['id']} expired "
         "before it was captured"
     )
+    [fault] = shop.faults()
+    assert fault["error"]["type"] == "BusinessRuleViolation"
+    assert fault["error"]["message"].startswith(unpaid)
     assert [a["status"] for a in held_by(fake, order_id)] == ["expired"]
+    assert payment(shop, order_id)["status"] == "capture-failed"
+    assert payment(shop, order_id)["reason"] == "authorization_expired"
+    assert shop.events("payment-captured") == []
+    assert len([r for r in seen if r.endswith("/capture")]) == 1
+
+    # WHEN a person resubmits the fault
+    resubmit_at(shop, shop.clock.now_ms() + HOUR)
+
+    # THEN the same fault stands again (one record, reopened), the processor not asked again
+    [again] = shop.faults()
+    assert again["recurrences"] == 1
+    assert again["status"] == "open"
+    assert again["error"]["message"].startswith(unpaid)
+    assert len([r for r in seen if r.endswith("/capture")]) == 1
+    assert payment(shop, order_id)["status"] == "capture-failed"
     assert shop.events("payment-captured") == []
 
 
@@ -1963,15 +2016,48 @@ def test_a_capture_that_finds_the_authorization_canceled_says_the_order_went_unp
     # WHEN the order is delivered
     shop.order_status(order_id, "delivered")
 
-    # THEN a fault tells a person that the food went out unpaid, the payment left as it was
+    # THEN a fault tells a person that the food went out unpaid, and the payment says why
     [fault] = shop.faults()
     assert fault["error"]["type"] == "BusinessRuleViolation"
     assert fault["error"]["message"].startswith(
         f"order {order_id} was delivered unpaid: its authorization auth-1 was canceled at "
         "the processor before it was captured"
     )
-    assert payment(shop, order_id)["status"] == "authorized"
+    assert payment(shop, order_id)["status"] == "capture-failed"
+    assert payment(shop, order_id)["reason"] == "authorization_canceled"
     assert shop.events("payment-captured") == []
+
+
+# -- an amount the processor cannot charge (Stripe: at most 8 digits, at least 50 cents) --
+
+
+@pytest.mark.parametrize(
+    ("price", "reason"), [(60_000_000, "amount_too_large"), (10, "amount_too_small")]
+)
+def test_an_amount_the_processor_cannot_charge_declines_the_order_with_its_reason(
+    shop: Customer, price: int, reason: str
+) -> None:
+    # GIVEN a menu whose every dish costs so much (or so little) that the cart of three comes
+    # to more than the processor charges (180 000 000 cents), or less (30 cents); the dev
+    # stack's fake processor
+    seen: list[str] = []
+    with_the_real_fake(shop, seen)
+    dishes = [{**dish, "price": price} for dish in DISHES]
+    shop.menu(items=dishes)
+
+    # WHEN the customer checks out
+    order_id = shop.place_order()
+
+    # THEN the processor's 400 is a decline the customer app can show, asked once: the order
+    # is declined with the processor's code, its dishes back in the cart; no fault, no retry
+    assert seen.count("POST /v1/authorizations") == 1
+    assert payment(shop, order_id)["status"] == "declined"
+    [declined] = shop.events("payment-declined")
+    assert declined.body == {"orderId": order_id, "reason": reason}
+    assert shop.doc("orders", order_id)["status"] == "payment-declined"
+    assert shop.doc("orders", order_id)["reason"] == reason
+    assert shop.events("payment-authorized") == shop.events("order-placed") == []
+    assert shop.faults() == []
 
 
 # -- a submission delivered again once its payment moved on --------------------------------

@@ -183,6 +183,38 @@ def test_amounts_must_be_json_integers(client: FlaskClient) -> None:
     assert authorize(client, amount=True).status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("amount", "currency", "code", "error"),
+    [
+        (100_000_000, "EUR", "amount_too_large", "amount must be at most 99999999 EUR minor units"),
+        (49, "EUR", "amount_too_small", "amount must be at least 50 EUR minor units"),
+        (49, "USD", "amount_too_small", "amount must be at least 50 USD minor units"),
+        (29, "GBP", "amount_too_small", "amount must be at least 30 GBP minor units"),
+    ],
+)
+def test_an_amount_the_processor_cannot_charge_is_400_with_a_code(
+    client: FlaskClient, amount: int, currency: str, code: str, error: str
+) -> None:
+    # as Stripe: at most 8 digits in the smallest unit, at least its minimum charge (50 cents)
+    response = authorize(client, amount=amount, currency=currency)
+
+    assert response.status_code == 400
+    assert response.get_json() == {"error": error, "code": code}
+    assert client.get("/v1/authorizations?reference=o-1", headers=AUTH).get_json() == {
+        "authorizations": [],
+        "hasMore": False,
+    }
+    # a refused amount does not use up the key
+    assert authorize(client).status_code == 201
+
+
+@pytest.mark.parametrize(("amount", "currency"), [(99_999_999, "EUR"), (50, "EUR"), (30, "GBP")])
+def test_the_amounts_at_the_limits_are_authorized(
+    client: FlaskClient, amount: int, currency: str
+) -> None:
+    assert authorize(client, amount=amount, currency=currency).status_code == 201
+
+
 def test_a_body_that_is_not_a_json_object_is_400(client: FlaskClient) -> None:
     response = client.post(
         "/v1/authorizations", data="amount=1", headers={**AUTH, "Idempotency-Key": "k"}
