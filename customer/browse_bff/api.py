@@ -16,7 +16,7 @@ from customer.browse_bff.models import (
     RestaurantQuery,
 )
 from customer.browse_bff.pages import by_name
-from shared.api import HttpApi, HttpError
+from shared.api import HttpApi, HttpError, echoed
 from shared.geo import distance_m
 from shared.stores import Where
 
@@ -62,7 +62,7 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         """One restaurant's profile (also one not listed: its menu has no dish)."""
         doc = store.get(RESTAURANTS, restaurant_id)
         if doc is None:
-            raise HttpError(404, f"no restaurant {restaurant_id}")
+            raise HttpError(404, f"no restaurant {echoed(restaurant_id)}")
         return _restaurant(doc)
 
     @api.route(
@@ -76,7 +76,7 @@ def http_app(ports: CustomerPorts) -> flask.Flask:
         """One restaurant's menu."""
         doc = store.get(MENUS, restaurant_id)
         if doc is None:
-            raise HttpError(404, f"restaurant {restaurant_id} has no menu")
+            raise HttpError(404, f"restaurant {echoed(restaurant_id)} has no menu")
         return Menu.model_validate(doc)
 
     return api.flask_app()

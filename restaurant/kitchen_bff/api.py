@@ -44,7 +44,7 @@ from restaurant.kitchen_bff.models import (
     ticket_revision,
     ticket_tag,
 )
-from shared.api import HttpApi, HttpError, IfMatch, entity_tag, if_match
+from shared.api import HttpApi, HttpError, IfMatch, echoed, entity_tag, if_match
 from shared.stores import Where
 from shared.stores.paging import newest_first, oldest_first
 
@@ -240,7 +240,9 @@ def http_app(ports: RestaurantPorts) -> flask.Flask:
 def _require_staff_of(caller: Principal, restaurant_id: str) -> None:
     if caller.restaurant != restaurant_id:
         raise HttpError(
-            403, f"staff of restaurant {caller.restaurant} may not see orders of {restaurant_id}"
+            403,
+            f"staff of restaurant {caller.restaurant} may not see orders of "
+            f"{echoed(restaurant_id)}",
         )
 
 
@@ -252,7 +254,7 @@ def _ticket_of(ticket: Doc | None, restaurant_id: str, order_id: str) -> Doc:
         or ticket["restaurantId"] != restaurant_id
         or ticket["status"] == WITHDRAWN_UNSEEN
     ):
-        raise HttpError(404, f"restaurant {restaurant_id} has no order {order_id}")
+        raise HttpError(404, f"restaurant {restaurant_id} has no order {echoed(order_id)}")
     return ticket
 
 

@@ -15,7 +15,7 @@ from restaurant.profile_bff.models import (
     saved_tag,
 )
 from restaurant.profile_bff.rules import menu_problems, profile_problems
-from shared.api import HttpApi, HttpError, IfMatch, entity_tag, if_match
+from shared.api import HttpApi, HttpError, IfMatch, echoed, entity_tag, if_match
 from shared.stores.document_rules import same_value
 from shared.stores.revisions import REVISION, content_of, counted
 
@@ -219,5 +219,6 @@ def _refuse(problems: dict[str, str]) -> None:
 def _require_staff_of(caller: Principal, restaurant_id: str) -> None:
     if caller.restaurant != restaurant_id:
         raise HttpError(
-            403, f"staff of restaurant {caller.restaurant} may not manage {restaurant_id}"
+            403,
+            f"staff of restaurant {caller.restaurant} may not manage {echoed(restaurant_id)}",
         )

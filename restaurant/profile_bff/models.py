@@ -14,6 +14,9 @@ RESTAURANTS = "restaurants"
 """Profiles, keyed by restaurant id."""
 MENUS = "menus"
 """Menus, keyed by restaurant id."""
+MAX_REVISION = 2**63 - 1
+"""The highest revision an edit may name: the most a stored revision (a 64-bit integer) can
+be; a larger one is refused (400) rather than quoted back whole in a 409."""
 
 
 def saved_tag(saved: Mapping[str, Any]) -> str:
@@ -65,7 +68,7 @@ class Profile(Body):
     delivery_radius_m: int = Field(default=DEFAULT_DELIVERY_RADIUS_M, ge=500, le=30_000)
     """How far from the restaurant it delivers, in metres as the crow flies (5 km unless staff
     say otherwise)."""
-    revision: int | None = Field(default=None, ge=0)
+    revision: int | None = Field(default=None, ge=0, le=MAX_REVISION)
     """The ``revision`` of the profile this edit was made from (0: there was none yet): if
     the profile was saved since, the save is refused (409) and nothing changes, so one staff
     member's edit does not silently undo another's. Left out: the profile is replaced
@@ -133,7 +136,7 @@ class Menu(Body):
     items: list[MenuItem] = Field(min_length=1, max_length=200)
     """Every dish, available or not (1 to 200), in the order customers see them; they
     replace the whole menu."""
-    revision: int | None = Field(default=None, ge=0)
+    revision: int | None = Field(default=None, ge=0, le=MAX_REVISION)
     """The ``revision`` of the menu this edit was made from (0: there was none yet): if the
     menu was saved since, the save is refused (409) and nothing changes, so marking one dish
     sold out is not undone by a colleague's edit of an older copy. Left out: the menu is
