@@ -60,14 +60,23 @@ def settle_drivers(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
         nudge_searching(store, ctx.cause_id, let_go, skip=delivery["id"], now_ms=now)
 
 
-def settle(store: AbstractDocumentStore, driver_id: str, delivery: Doc) -> Doc | None:
-    """Reserve, occupy or free the driver as ``delivery`` says; the driver's state after."""
+def settle(
+    store: AbstractDocumentStore, driver_id: str, delivery: Doc, *, reserved_at: int | None = None
+) -> Doc | None:
+    """Reserve, occupy or free the driver as ``delivery`` says; the driver's state after.
+
+    With ``reserved_at``, only a driver whose reservation is still the one made then: one
+    reserved anew since (``reservedAt``) is a try on its way to its offer, which ``delivery``,
+    read before, may not show yet.
+    """
     key = delivery["id"]
     busy = delivery["status"] in BUSY and delivery["driver"]["id"] == driver_id
     claims = {"offeredDeliveryId": offered_to(delivery, driver_id), "deliveryId": busy}
 
     def updater(driver: Doc | None) -> Doc | None:
         if driver is None:
+            return None
+        if reserved_at is not None and driver.get("reservedAt", 0) != reserved_at:
             return None
         settled = dict(driver)
         for field, holds in claims.items():

@@ -78,17 +78,21 @@ def settle_stale_reservations(store: AbstractDocumentStore, now_ms: int) -> list
     retries all failed: nothing else would free its driver while they stay online. A try
     still on its way that writes the offer after all finds the driver reserved again by the
     rules (:func:`~delivery.dispatch_control.rules.settle_drivers`), or, held by another
-    delivery meanwhile, takes the offer back.
+    delivery meanwhile, takes the offer back. A driver reserved anew since the sweep read
+    them (another try, which writes its offer next) keeps that reservation.
     """
     settled = []
     for found in store.query(DRIVERS, [Where("offeredDeliveryId", "!=", None)]):
         driver = found.data
         # Missing on reservations made before it was kept, which are old by now.
-        if driver.get("reservedAt", 0) > now_ms - STALE_RESERVATION_MS:
+        reserved_at = driver.get("reservedAt", 0)
+        if reserved_at > now_ms - STALE_RESERVATION_MS:
             continue  # a try may still be on its way to the offer
         delivery = store.get(DELIVERIES, driver["offeredDeliveryId"])
-        # An offer standing for it is left to its expiry, which takes it back.
+        # An offer standing for it is left to its expiry, which takes it back; one a try made
+        # since the delivery was read reserved the driver anew, and is left alone too.
         if delivery is not None and not offered_to(delivery, found.key):
-            settle(store, found.key, delivery)
-            settled.append(found.key)
+            after = settle(store, found.key, delivery, reserved_at=reserved_at)
+            if after is None or after["offeredDeliveryId"] != delivery["id"]:
+                settled.append(found.key)
     return settled

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 DISPATCHED_FIELDS = ("name", "online", "location")
 """What dispatch needs to know of a driver."""
 ANSWERS = {"accepted": OFFER_ACCEPTED, "declined": OFFER_DECLINED}
+PROGRESSED = ("picked-up", "delivered")
+"""The steps a driver's delivery reaches only from ``assigned``, the status it is created in:
+a change from nothing to one of them (the local change feed's, for a document created and
+moved on before it looked) is the move from ``assigned``."""
 STEPS = {
     "picked-up": DELIVERY_PICKED_UP,
     "delivered": DELIVERY_DELIVERED,
@@ -65,7 +69,11 @@ def publish_answer(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     """``offer-accepted`` / ``offer-declined`` when the driver answered an open offer, naming
     the offer by its ``expiresAt`` (the delivery may have been offered to them again since)."""
     before, after = change.before, change.after
-    if before is None or after is None or before["status"] != "open":
+    if after is None:
+        return
+    if before is None:  # created open and answered before the change feed looked (locally)
+        before = {"status": "open", "driverId": after["driverId"]}
+    if before["status"] != "open":
         return
     if after["driverId"] != before["driverId"] or after["status"] not in ANSWERS:
         return
@@ -82,7 +90,11 @@ def publish_progress(change: DocumentChange, ctx: Context[DeliveryPorts]) -> Non
     """``delivery-picked-up`` / ``delivery-delivered`` when the driver reported the step;
     ``driver-released``, with the driver's reason, when they handed the delivery back."""
     before, after = change.before, change.after
-    if before is None or after is None or before["status"] == after["status"]:
+    if after is None:
+        return
+    if before is None and after["status"] in PROGRESSED:
+        before = {"status": "assigned"}  # created so, and moved on before the feed looked
+    if before is None or before["status"] == after["status"]:
         return
     if after["status"] not in STEPS:
         return
