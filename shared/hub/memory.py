@@ -50,9 +50,9 @@ calling thread's runs, the demo's and tests', depend on timing).
 By default it delivers first in, first out, each message once: kinder than Google.
 With a :class:`~shared.hub.chaos.Chaos` it shuffles deliveries wherever Pub/Sub
 and Eventarc give no order and now and then redelivers an acknowledged message; with an
-``overlap`` rate, a handling on the calling thread now and then overruns its ack deadline
-while it runs, and its redelivery and its key's next messages are delivered meanwhile
-(:mod:`shared.hub.chaos`).
+``overlap`` rate, a handling on the calling thread now and then pauses past its ack
+deadline: it runs on a thread of its own, one handling at a time, and resumes later,
+after its redelivery and other deliveries were made meanwhile (:mod:`shared.hub.chaos`).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ from typing import TYPE_CHECKING, Any
 from shared.clock import Clock, ManualClock
 from shared.exceptions import PublishError
 from shared.hub.base import AbstractPublisher
-from shared.hub.chaos import Chaos
+from shared.hub.chaos import Chaos, Handling
 from shared.hub.limits import DEFAULT_RETENTION_S, delivery_problems
 from shared.hub.message import Message, check_publishable, dead_lettered
 from shared.lake.base import NamesTaken
@@ -288,7 +288,7 @@ class InMemoryHub:
     def enqueue(self, sub: Subscription, item: Any, key: str = "") -> None:
         """Queue ``item`` for delivery to ``sub``; ``key`` orders items on ordered subscriptions."""
         if self.chaos is not None:
-            self.chaos.point()
+            self.chaos.point(locked=True)  # a store tells its watchers under its lock
         with self._lock:
             self._enqueue(sub, item, key, self.clock.now_ms())
             self._cond.notify_all()
@@ -348,20 +348,12 @@ class InMemoryHub:
 
     # -- delivery ------------------------------------------------------------------------------
 
-    def _step(
-        self, worker: threading.Event | None = None, only: tuple[Subscription, str] | None = None
-    ) -> bool:
+    def _step(self, worker: threading.Event | None = None) -> bool:
         """Deliver one item if one is ready; False when none is. ``worker`` is the stop
-        signal of the worker thread calling, whose deliveries the watch may expire; ``only``
-        the one subscription's queue to deliver from (:meth:`_overrun`)."""
+        signal of the worker thread calling, whose deliveries the watch may expire."""
         with self._lock:
             while True:
-                if only is not None:
-                    if only not in self._ready:
-                        return False
-                    self._ready.remove(only)
-                    sub, key = only
-                elif not self._ready:
+                if not self._ready:
                     return False
                 elif self.chaos is None:
                     sub, key = self._ready.popleft()
@@ -391,6 +383,8 @@ class InMemoryHub:
                     self._ready.appendleft((sub, key))
                     self._cond.notify_all()
             raise
+        if outcome is None:  # paused past its ack deadline: taken in as failed (_pause)
+            return True
         with self._lock:
             if attempt.expired:  # already counted failed: Pub/Sub ignores a late ack
                 self._end_stale(attempt)
@@ -506,9 +500,10 @@ class InMemoryHub:
             self._held.discard(attempt.worker)
         self._cond.notify_all()
 
-    def _answer(self, attempt: _Attempt) -> Outcome:
+    def _answer(self, attempt: _Attempt) -> Outcome | None:
         """Make ``attempt``; its answer, a delivery that raised counting as RETRY. Under chaos
-        one on the caller's thread may overrun its ack deadline (:meth:`ChaosRun.point`)."""
+        one on the caller's thread may pause past its ack deadline (:meth:`ChaosRun.point`):
+        ``None`` then, its late answer taken in by :meth:`_resumed`."""
         sub, pending = attempt.sub, attempt.pending
 
         def deliver() -> Outcome:
@@ -519,24 +514,29 @@ class InMemoryHub:
                 return Outcome.RETRY
 
         last = sub.max_attempts is not None and pending.attempts >= sub.max_attempts
+        outcome: Outcome | None
         if self.chaos is None or attempt.worker is not None or last:
             outcome = deliver()  # an overrun last attempt would be dead-lettered: not chaos's
         else:
-            outcome = self.chaos.overlapped(deliver, lambda: self._overrun(attempt))
+            outcome = self.chaos.overlapped(
+                deliver, lambda: self._pause(attempt), lambda late: self._resumed(attempt, late)
+            )
+            if outcome is None:
+                return None
         self._observe_delivery(sub.name, time.perf_counter() - attempt.began)
         return outcome
 
-    def _overrun(self, attempt: _Attempt) -> None:
-        """Chaos: ``attempt``, on the caller's thread, is past its ack deadline now. It is
-        counted failed, as the watch counts a worker's, and its queue is delivered meanwhile:
-        the message again (its backoff not waited for) and, once that is acknowledged, the
-        key's next messages, until one is not or none is left."""
+    def _pause(self, attempt: _Attempt) -> None:
+        """Chaos: ``attempt``, paused on a thread of its own, is past its ack deadline now.
+        It is counted failed, as the watch counts a worker's, and its message is ready again
+        at once (its backoff not waited for), to be delivered among the others; on an
+        ordered subscription the key's next messages come once that is acknowledged."""
         sub, key = attempt.sub, attempt.key
         with self._lock:
             attempt.expired = True
             self._stale += 1
             _log.info(
-                "chaos: %s overruns its ack deadline handling %s: delivering meanwhile",
+                "chaos: %s overruns its ack deadline handling %s: paused, delivering meanwhile",
                 sub.name,
                 _named(attempt.pending.item),
             )
@@ -546,8 +546,22 @@ class InMemoryHub:
                 self._delayed.remove(waiting[0])
                 heapq.heapify(self._delayed)
                 self._ready.append((sub, key))
-        while self._step(only=(sub, key)):
-            pass
+
+    def _resumed(self, attempt: _Attempt, late: Handling) -> None:
+        """Chaos: ``attempt``, paused past its ack deadline, resumed and has returned (or was
+        abandoned): its answer is ignored; what it raised past the hub's catch (a
+        ``KeyboardInterrupt``) is raised here."""
+        with self._lock:
+            self._end_stale(attempt)
+            if not late.abandoned:
+                _log.warning(
+                    "%s answered %s after its ack deadline: ignored",
+                    attempt.sub.name,
+                    "nothing" if late.outcome is None else late.outcome.name,
+                )
+        self._observe_delivery(attempt.sub.name, time.perf_counter() - attempt.began)
+        if late.error is not None:
+            raise late.error
 
     def _redeliver(
         self, sub: Subscription, key: str, acked: _Pending, queue: deque[_Pending]
@@ -599,15 +613,29 @@ class InMemoryHub:
         flush the lake (and deliver the faults of what it can never store, if any).
 
         With a :class:`ManualClock`, waiting for a backoff advances virtual time.
-        Returns the number of deliveries made.
+        Returns the number of deliveries made. Under chaos with an ``overlap`` rate, every
+        handling paused meanwhile has resumed and returned before it does; if it raises,
+        those still paused are abandoned (:meth:`ChaosRun.abandon`).
         """
+        try:
+            return self._deliver_until_quiet(max_deliveries)
+        except BaseException:
+            if self.chaos is not None:  # handlings paused by chaos will never resume
+                self.chaos.abandon()
+            raise
+
+    def _deliver_until_quiet(self, max_deliveries: int) -> int:
         done = 0
         while True:
             if self._step():
                 done += 1
                 if done > max_deliveries:
                     raise RuntimeError(f"still busy after {max_deliveries} deliveries: a loop?")
+                if self.chaos is not None:
+                    self.chaos.delivered()  # a paused handling may resume now
                 continue
+            if self.chaos is not None and self.chaos.resume_next():
+                continue  # nothing else is ready: a paused handling resumes first
             with self._cond:
                 if self._delayed:
                     if isinstance(self.clock, ManualClock):

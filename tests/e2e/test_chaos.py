@@ -13,8 +13,8 @@ found (a delivery heard of before its pickup was dropped; a driver who missed an
 offered it again before a free driver) are fixed, and their flows are played here.
 
 The main flow and the fact count are also played with overlapping deliveries (handlings
-that overrun their ack deadline while their redelivery and their key's next messages are
-handled: ``FOODDELIVERY_CHAOS_OVERLAP``, :data:`OVERLAP`).
+paused past their ack deadline while their redelivery and other messages are handled, and
+resumed later: ``FOODDELIVERY_CHAOS_OVERLAP``, :data:`OVERLAP`).
 """
 
 from __future__ import annotations
@@ -122,9 +122,10 @@ def test_a_driver_handing_the_order_back_delivers_it_under_chaos(tmp_path, monke
     assert failures(flow, tmp_path, monkeypatch) == []
 
 
-def test_a_seed_makes_the_same_run_again(tmp_path, monkeypatch):
+@pytest.mark.parametrize("overlap", [0.0, OVERLAP])
+def test_a_seed_makes_the_same_run_again(overlap, tmp_path, monkeypatch):
     def events_of_a_run() -> list[tuple[str, str, str]]:
-        stack = chaotic_stack(5, tmp_path, monkeypatch)
+        stack = chaotic_stack(5, tmp_path, monkeypatch, overlap)
         seen: list[tuple[str, str, str]] = []
 
         def observe(project: str, topic: str, message: Message) -> None:

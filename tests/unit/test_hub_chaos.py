@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextvars
 import itertools
 import logging
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Iterator
 
@@ -191,41 +193,56 @@ def test_the_environment_sets_the_overlap_rate_with_a_seed(monkeypatch):
 
 class Overrunning:
     """Publishes one message on ``out`` per handling, noting when each handling begins and
-    ends (an overrun comes at its publish); fails each attempt before ``succeeds_at``."""
+    ends (an overrun comes at its publish); fails each attempt before ``succeeds_at``, and
+    raises after its publish what ``raises`` has for the handling's name (``k:0#1``)."""
 
-    def __init__(self, hub: InMemoryHub, succeeds_at: int) -> None:
-        self.hub, self.succeeds_at = hub, succeeds_at
+    def __init__(
+        self, hub: InMemoryHub, succeeds_at: int, raises: dict[str, BaseException] | None = None
+    ) -> None:
+        self.hub, self.succeeds_at, self.raises = hub, succeeds_at, raises or {}
         self.steps: list[str] = []
 
     def __call__(self, message: Message, attempt: int) -> Outcome:
         name = f"{message.data.decode()}#{attempt}"
         self.steps.append(f"begin {name}")
         self.hub.publish("p", "out", [msg(0)])
+        if name in self.raises:
+            self.steps.append(f"raise {name}")
+            raise self.raises[name]
         self.steps.append(f"end {name}")
         return Outcome.ACK if attempt >= self.succeeds_at else Outcome.RETRY
 
 
 def overrun(
-    overlap: float, succeeds_at: int = 1, seed: int = 1
+    overlap: float,
+    succeeds_at: int = 1,
+    seed: int = 1,
+    raises: dict[str, BaseException] | None = None,
+    steps: list[str] | None = None,
 ) -> tuple[Overrunning, InMemoryHub, list[Message]]:
     """Two messages of one ordering key delivered by a hub under ``overlap``, with five
-    attempts each, and what was dead-lettered."""
+    attempts each, and what was dead-lettered; ``steps`` gets the handlings' steps even if
+    the run raises."""
     hub = InMemoryHub(ManualClock(), chaos=Chaos(seed=seed, redeliver=0.0, overlap=overlap))
     for topic in (Topic.BUS, "out"):
         hub.create_topic("p", topic)
-    target, dead = Overrunning(hub, succeeds_at), []
+    target, dead = Overrunning(hub, succeeds_at, raises), []
     sub = Subscription("s", target, max_attempts=5, dead_letter=lambda m, a: dead.append(m))
     hub.subscribe("p", Topic.BUS, sub)
     hub.publish("p", Topic.BUS, [msg(0, "k"), msg(1, "k")])
-    hub.run_until_quiet()
+    try:
+        hub.run_until_quiet()
+    finally:
+        if steps is not None:
+            steps.extend(target.steps)
     return target, hub, dead
 
 
 def test_a_handling_overruns_its_ack_deadline_and_what_comes_meanwhile_is_handled():
     target, hub, _ = overrun(overlap=1.0)
-    # k:0 overruns at its publish, and so does its redelivery; the third handling is the
-    # innermost of three at once (ChaosRun.MAX_OVERLAPPING): acknowledged, the key moves
-    # on to k:1 while the first two still run; their answers come last, ignored
+    # k:0 pauses at its publish, and so does its redelivery; the third handling cannot (two
+    # are paused: ChaosRun.MAX_OVERLAPPING): acknowledged, the key moves on to k:1 while the
+    # first two are paused; they resume later, their answers ignored
     assert target.steps == [
         "begin k:0#1",
         "begin k:0#2",
@@ -233,28 +250,156 @@ def test_a_handling_overruns_its_ack_deadline_and_what_comes_meanwhile_is_handle
         "end k:0#3",
         "begin k:1#1",
         "end k:1#1",
-        "end k:0#2",
         "end k:0#1",
+        "end k:0#2",
     ]
     assert hub.idle and hub.delivered == 4
 
 
 def test_a_last_attempt_never_overruns_and_no_overlap_leaves_a_delivery_whole():
     target, _, dead = overrun(overlap=1.0, succeeds_at=5)
-    # a third handling at once fails, and the key waits for the backoff; the fifth, the
-    # last, never overruns (it would be dead-lettered for chaos's sake); k:1 comes while
-    # k:0's fourth handling still runs
+    # a third handling at once fails, and the key waits for the backoff: the paused ones
+    # resume first; the fifth, the last, never pauses (it would be dead-lettered for chaos's
+    # sake); k:1 comes while k:0's fourth handling is paused
     assert target.steps == [
         *("begin k:0#1", "begin k:0#2", "begin k:0#3"),
-        *("end k:0#3", "end k:0#2", "end k:0#1"),
+        *("end k:0#3", "end k:0#1", "end k:0#2"),
         *("begin k:0#4", "begin k:0#5", "end k:0#5"),
-        *("begin k:1#1", "begin k:1#2", "end k:1#2", "end k:1#1", "end k:0#4"),
+        *("begin k:1#1", "begin k:1#2", "end k:1#2", "end k:0#4", "end k:1#1"),
         *("begin k:1#3", "begin k:1#4", "begin k:1#5"),
-        *("end k:1#5", "end k:1#4", "end k:1#3"),
+        *("end k:1#5", "end k:1#3", "end k:1#4"),
     ]
     assert dead == []
     calm, _, _ = overrun(overlap=0.0)
     assert calm.steps == ["begin k:0#1", "end k:0#1", "begin k:1#1", "end k:1#1"]
+
+
+class Counting:
+    """Keeps a count: each handling reads it, publishes, then writes what it read plus its
+    message's number, as a handler that read before an overrun writes after it."""
+
+    def __init__(self, hub: InMemoryHub) -> None:
+        self.hub, self.total = hub, 0
+        self.steps: list[str] = []
+        self.running: set[int] = set()
+        self.at_once = 0
+
+    def __call__(self, message: Message, attempt: int) -> Outcome:
+        self.running.add(threading.get_ident())
+        self.at_once = max(self.at_once, len(self.running))
+        read = self.total
+        self.running.discard(threading.get_ident())
+        self.hub.publish("p", "out", [msg(0)])  # a pause leaves the handling here
+        self.running.add(threading.get_ident())
+        self.at_once = max(self.at_once, len(self.running))
+        self.total = read + int(message.data.decode().split(":")[1])
+        self.steps.append(f"{message.data.decode()}#{attempt} read {read}")
+        self.running.discard(threading.get_ident())
+        return Outcome.ACK
+
+
+def counted(seed: int, overlap: float = 1.0) -> Counting:
+    """k:1 and k:2, one ordering key, handled by :class:`Counting` under ``overlap``."""
+    hub = InMemoryHub(ManualClock(), chaos=Chaos(seed=seed, redeliver=0.0, overlap=overlap))
+    for topic in (Topic.BUS, "out"):
+        hub.create_topic("p", topic)
+    target = Counting(hub)
+    hub.subscribe("p", Topic.BUS, Subscription("s", target))
+    hub.publish("p", Topic.BUS, [msg(1, "k"), msg(2, "k")])
+    hub.run_until_quiet()
+    assert hub.idle
+    return target
+
+
+def test_a_paused_handling_resumes_after_the_keys_next_message_with_what_it_read_before():
+    # GCP's interleaving: k:1's handling stalls past its ack deadline; k:1 is redelivered
+    # and acknowledged, then k:2; then the first handling goes on with what it read before
+    target = counted(seed=1)
+    assert target.steps == ["k:1#1 read 0", "k:2#1 read 1", "k:1#1 read 0", "k:1#1 read 0"]
+    assert target.total == 1  # the late handlings wrote over k:2's count: a lost update
+    assert target.at_once == 1  # one handling at a time, each on its own thread
+    assert counted(seed=1).steps == target.steps
+    calm = counted(seed=1, overlap=0.0)
+    assert (calm.steps, calm.total) == (["k:1#1 read 0", "k:2#1 read 1"], 3)
+
+
+def handling_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "chaos-handling"]
+
+
+def test_what_a_paused_handling_raises_is_logged_and_ignored(caplog):
+    target, hub, _ = overrun(overlap=1.0, raises={"k:0#1": ValueError("late")})
+    # k:0#1 raises once resumed, after k:0#3 was acknowledged: nothing is redelivered for it
+    assert target.steps == [
+        *("begin k:0#1", "begin k:0#2", "begin k:0#3", "end k:0#3"),
+        *("begin k:1#1", "end k:1#1", "raise k:0#1", "end k:0#2"),
+    ]
+    assert hub.idle and handling_threads() == []
+    assert "delivery to s raised; will redeliver" in caplog.messages
+    assert "s answered RETRY after its ack deadline: ignored" in caplog.messages
+
+
+def test_an_interrupt_in_a_resumed_handling_stops_the_run_and_the_other_paused_one_unwinds():
+    steps: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        overrun(overlap=1.0, raises={"k:0#1": KeyboardInterrupt()}, steps=steps)
+    # k:0#1 is interrupted once resumed; k:0#2, paused too, never resumes: it unwinds at
+    # its publish (HandlingAbandoned, which a handler's ``except Exception`` lets through)
+    # and its thread ends before the interrupt reaches the caller
+    assert steps == [
+        *("begin k:0#1", "begin k:0#2", "begin k:0#3", "end k:0#3"),
+        *("begin k:1#1", "end k:1#1", "raise k:0#1"),
+    ]
+    assert handling_threads() == []
+
+
+def test_a_handling_runs_on_its_own_thread_in_the_callers_context_one_at_a_time():
+    scope: contextvars.ContextVar[str] = contextvars.ContextVar("scope", default="none")
+    seen: list[tuple[str, bool]] = []
+    hub = InMemoryHub(ManualClock(), chaos=Chaos(seed=1, redeliver=0.0, overlap=1.0))
+    for topic in (Topic.BUS, "out"):
+        hub.create_topic("p", topic)
+
+    def handler(message: Message, attempt: int) -> Outcome:
+        hub.publish("p", "out", [msg(0)])
+        seen.append((scope.get(), threading.current_thread() is threading.main_thread()))
+        return Outcome.ACK
+
+    hub.subscribe("p", Topic.BUS, Subscription("s", handler))
+    hub.publish("p", Topic.BUS, [msg(0, "k")])
+    token = scope.set("caller's")
+    try:
+        hub.run_until_quiet()
+    finally:
+        scope.reset(token)
+    assert seen == [("caller's", False)] * 3
+
+
+def test_a_change_queued_under_a_lock_defers_the_pause_until_the_lock_is_released():
+    # A store tells its watchers (the hub's enqueue) under its lock: a handling paused there
+    # would hold it while the others run, and those that need it would wait for ever.
+    lock = threading.Lock()
+    steps: list[str] = []
+    hub = InMemoryHub(ManualClock(), chaos=Chaos(seed=1, redeliver=0.0, overlap=1.0))
+    hub.create_topic("p", Topic.BUS)
+    changes = Subscription("changes", lambda item, attempt: Outcome.ACK, ordered=False)
+
+    def handler(message: Message, attempt: int) -> Outcome:
+        if not lock.acquire(timeout=0.2):
+            steps.append("lock held by a paused handling")
+            return Outcome.RETRY
+        try:
+            hub.enqueue(changes, "change")
+        finally:
+            lock.release()
+        steps.append(f"{message.data.decode()} released the lock")
+        return Outcome.ACK  # no point since the change: the pause comes as it returns
+
+    hub.subscribe("p", Topic.BUS, Subscription("s", handler))
+    hub.publish("p", Topic.BUS, [msg(0, "k")])
+    hub.run_until_quiet(max_deliveries=20)  # else each attempt waits for a paused one's lock
+    assert steps == ["k:0 released the lock"] * 3  # two paused, each once it returned
+    assert hub.idle
 
 
 def test_an_overlap_rate_overruns_some_handlings_the_same_for_a_seed():
