@@ -26,7 +26,9 @@ the same driver is offered it again at the earliest once their last offer has
 run out and been taken back (2 min 30 s), never in a tight loop. A driver holds one
 delivery at a time, offered or assigned: an offer that lands once its driver was taken by
 another delivery (they went offline and back between their reservation and the offer) is
-taken back at once, counting against them neither way. A delivered
+taken back at once, counting against them neither way, and an acceptance of an offer made to a
+driver dispatch holds for another delivery assigns nothing and takes the offer back so too
+(:func:`~delivery.dispatch_control.records.holds_another`). A delivered
 or cancelled delivery keeps only the city and postcode of the customer's
 address.
 

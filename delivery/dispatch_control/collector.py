@@ -16,6 +16,7 @@ from delivery.dispatch_control.records import (
     declined_at,
     delivery_id,
     dispatchable,
+    holds_another,
     offered_to,
     withdrawal,
 )
@@ -33,6 +34,7 @@ from shared.exceptions import BusinessRuleViolation
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from delivery.dispatch_control.records import Withdrawn
     from delivery.ports import DeliveryPorts
     from shared.envelope import Envelope
     from shared.runtime.context import Context
@@ -193,19 +195,25 @@ def _cancelled(delivery: Doc | None, now_ms: int) -> Doc | None:
 def _offer_accepted(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
     """The driver takes the delivery offered to them if they answered in time and are still
     online as it is assigned; one heard offline by then (another instance saving it) lets the
-    offer go as missed, as going offline holding it does."""
+    offer go as missed, as going offline holding it does. A driver who holds another delivery
+    (:func:`~delivery.dispatch_control.records.holds_another`) is not assigned this one: its
+    offer is taken back, counting against them neither way."""
     answer, store = event.body, ctx.ports.store
     _forgive(answer, store)
-    gone: list[int] = []  # the expiry of the offer its offline driver let go
+    let_go: list[tuple[Withdrawn, int]] = []  # why the offer goes, and its expiry
 
     def assign(delivery: Doc | None) -> Doc | None:
         driver = store.get(DRIVERS, answer["driverId"])  # read again on each try of the write
         if driver is None or delivery is None or not offered_to(delivery, driver["id"]):
             return None
-        if answer["answeredAt"] >= delivery["offer"]["expiresAt"]:
+        expires_at = delivery["offer"]["expiresAt"]
+        if answer["answeredAt"] >= expires_at:
             return None
         if not dispatchable(driver):
-            gone.append(delivery["offer"]["expiresAt"])
+            let_go.append(("missed", expires_at))
+            return None
+        if holds_another(driver, delivery["id"]):
+            let_go.append(("taken", expires_at))
             return None
         return {
             **delivery,
@@ -217,11 +225,14 @@ def _offer_accepted(event: Envelope, ctx: Context[DeliveryPorts]) -> None:
         }
 
     store.update(DELIVERIES, answer["deliveryId"], assign)
-    if gone:
+    if let_go:
         driver_id, key = answer["driverId"], answer["deliveryId"]
-        ctx.log.info("%s accepted %s, but went offline: not assigned", driver_id, key)
-        missed = withdrawal(driver_id, event.timestamp, "missed", expiring=gone[-1])
-        store.update(DELIVERIES, key, missed)
+        why, expiring = let_go[-1]
+        held = "went offline" if why == "missed" else "holds another delivery"
+        ctx.log.info("%s accepted %s, but %s: not assigned", driver_id, key, held)
+        store.update(
+            DELIVERIES, key, withdrawal(driver_id, event.timestamp, why, expiring=expiring)
+        )
 
 
 def _offer_declined(event: Envelope, ctx: Context[DeliveryPorts]) -> None:

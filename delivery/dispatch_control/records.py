@@ -162,6 +162,17 @@ def available(driver: Doc | None) -> bool:
     )
 
 
+def holds_another(driver: Doc, key: str) -> bool:
+    """Whether the driver is reserved for, or busy with, a delivery other than ``key``.
+
+    A driver carries one delivery at a time: an offer of ``key`` standing for such a driver (it
+    landed after they were taken by the other, or their reservation for it was dropped) is
+    taken back, when the rules see it land and when the driver accepts it. The driver's fields
+    name the delivery from its reservation on, through its assignment, to its end.
+    """
+    return driver["offeredDeliveryId"] not in (None, key) or driver["deliveryId"] not in (None, key)
+
+
 def offered_to(delivery: Doc | None, driver_id: str) -> bool:
     """Whether the delivery is waiting for this driver's answer."""
     return (

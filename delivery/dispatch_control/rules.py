@@ -15,6 +15,7 @@ from delivery.dispatch_control.records import (
     available,
     declined_at,
     dispatchable,
+    holds_another,
     in_chunks,
     may_offer_again,
     missed_by,
@@ -49,7 +50,7 @@ def settle_drivers(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     if delivery is None:
         return
     involved = sorted(_drivers_of(change.before) | _drivers_of(change.after))
-    settled = [settle(store, driver_id, delivery) for driver_id in involved]
+    settled = [settle(store, driver_id, delivery["id"]) for driver_id in involved]
     for driver in settled:
         if driver is not None:
             release(store, driver, ctx.clock.now_ms())
@@ -61,23 +62,28 @@ def settle_drivers(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
 
 
 def settle(
-    store: AbstractDocumentStore, driver_id: str, delivery: Doc, *, reserved_at: int | None = None
+    store: AbstractDocumentStore, driver_id: str, key: str, *, reserved_at: int | None = None
 ) -> Doc | None:
-    """Reserve, occupy or free the driver as ``delivery`` says; the driver's state after.
+    """Reserve, occupy or free the driver as the delivery ``key`` says; the driver's state after.
 
-    With ``reserved_at``, only a driver whose reservation is still the one made then: one
-    reserved anew since (``reservedAt``) is a try on its way to its offer, which ``delivery``,
-    read before, may not show yet.
+    The delivery is read inside the driver's write, on each try of it: one read before may
+    not show an offer a try made to the driver since, whose reservation this would drop. With
+    ``reserved_at``, only a driver whose reservation is still the one made then: one reserved
+    anew since (``reservedAt``) is a try on its way to its offer.
     """
-    key = delivery["id"]
-    busy = delivery["status"] in BUSY and delivery["driver"]["id"] == driver_id
-    claims = {"offeredDeliveryId": offered_to(delivery, driver_id), "deliveryId": busy}
 
     def updater(driver: Doc | None) -> Doc | None:
         if driver is None:
             return None
         if reserved_at is not None and driver.get("reservedAt", 0) != reserved_at:
             return None
+        delivery = store.get(DELIVERIES, key)
+        busy = (
+            delivery is not None
+            and delivery["status"] in BUSY
+            and delivery["driver"]["id"] == driver_id
+        )
+        claims = {"offeredDeliveryId": offered_to(delivery, driver_id), "deliveryId": busy}
         settled = dict(driver)
         for field, holds in claims.items():
             if holds and settled[field] is None:
@@ -99,9 +105,7 @@ def withdraw_unheld(store: AbstractDocumentStore, driver: Doc, delivery: Doc, no
     accepted, and the driver would carry two deliveries.
     """
     key = delivery["id"]
-    if not offered_to(delivery, driver["id"]):
-        return
-    if driver["offeredDeliveryId"] == key and driver["deliveryId"] is None:
+    if not offered_to(delivery, driver["id"]) or not holds_another(driver, key):
         return
     expiring = delivery["offer"]["expiresAt"]
     store.update(DELIVERIES, key, withdrawal(driver["id"], now_ms, "taken", expiring=expiring))
@@ -122,7 +126,7 @@ def offer_to_nearest(change: DocumentChange, ctx: Context[DeliveryPorts]) -> Non
         # A try that reserved a driver and died before the offer was written: the delivery
         # has moved on since, and names no such driver, so nothing else would free them.
         for reserved in store.query(DRIVERS, [Where("offeredDeliveryId", "==", change.key)]):
-            settle(store, reserved.key, delivery)
+            settle(store, reserved.key, delivery["id"])
         return
     now = ctx.clock.now_ms()
     for driver in _candidates(store, delivery, now):
@@ -130,7 +134,7 @@ def offer_to_nearest(change: DocumentChange, ctx: Context[DeliveryPorts]) -> Non
             continue  # someone else reserved them meanwhile
         if store.update(DELIVERIES, delivery["id"], _offer(driver["id"], now)) is None:
             # the delivery moved on meanwhile: let the driver go again
-            settle(store, driver["id"], store.get(DELIVERIES, delivery["id"]) or delivery)
+            settle(store, driver["id"], delivery["id"])
         return
 
 

@@ -92,7 +92,7 @@ def settle_stale_reservations(store: AbstractDocumentStore, now_ms: int) -> list
         # An offer standing for it is left to its expiry, which takes it back; one a try made
         # since the delivery was read reserved the driver anew, and is left alone too.
         if delivery is not None and not offered_to(delivery, found.key):
-            after = settle(store, found.key, delivery, reserved_at=reserved_at)
+            after = settle(store, found.key, delivery["id"], reserved_at=reserved_at)
             if after is None or after["offeredDeliveryId"] != delivery["id"]:
                 settled.append(found.key)
     return settled
