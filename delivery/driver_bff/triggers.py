@@ -18,20 +18,32 @@ from delivery.events import (
 if TYPE_CHECKING:
     from delivery.ports import DeliveryPorts
     from shared.runtime.context import Context
-    from shared.stores import DocumentChange
+    from shared.stores import Doc, DocumentChange
 
 DISPATCHED_FIELDS = ("name", "online", "location")
 """What dispatch needs to know of a driver."""
-ANSWERS = {"accepted": OFFER_ACCEPTED, "declined": OFFER_DECLINED}
-PROGRESSED = ("picked-up", "delivered")
-"""The steps a driver's delivery reaches only from ``assigned``, the status it is created in:
-a change from nothing to one of them (the local change feed's, for a document created and
-moved on before it looked) is the move from ``assigned``."""
-STEPS = {
-    "picked-up": DELIVERY_PICKED_UP,
-    "delivered": DELIVERY_DELIVERED,
-    "released": DRIVER_RELEASED,
+ANSWERS = {
+    ("open", "accepted"): OFFER_ACCEPTED,
+    ("open", "declined"): OFFER_DECLINED,
 }
+"""(offer status before, after) -> the event the driver's answer is announced with. An offer
+is created ``open`` (or closed: withdrawn before it came, or its delivery the driver's
+already), so a change from nothing, or to another offer (another driver, or the same driver's
+offer made again: another ``expiresAt``), is one from ``open``; the offer it replaced is done
+with already (dispatch took it back, or heard its answer, before making the next one)."""
+STEPS = {
+    ("assigned", "picked-up"): DELIVERY_PICKED_UP,
+    ("assigned", "delivered"): DELIVERY_DELIVERED,
+    ("picked-up", "delivered"): DELIVERY_DELIVERED,
+    ("assigned", "released"): DRIVER_RELEASED,
+}
+"""(delivery status before, after) -> the event the driver's step is announced with. A
+delivery is created ``assigned``, so a change from nothing, or from another driver's record
+(released, which the new assignment replaced), is one from ``assigned``; but a handed-back
+record moved to :func:`~delivery.driver_bff.records.handed_back` is created as it is, its
+release announced already. A delivery delivered straight from ``assigned`` (picked up and
+delivered in one change) is announced delivered only: dispatch takes that to imply the
+pickup, and announces both."""
 
 
 def publish_driver(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
@@ -67,38 +79,56 @@ def publish_taken_offline(change: DocumentChange, ctx: Context[DeliveryPorts]) -
 
 def publish_answer(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     """``offer-accepted`` / ``offer-declined`` when the driver answered an open offer, naming
-    the offer by its ``expiresAt`` (the delivery may have been offered to them again since)."""
-    before, after = change.before, change.after
-    if after is None:
+    the offer by its ``expiresAt`` (the delivery may have been offered to them again since).
+
+    A change may hold several writes (the local change feed's): one from nothing, or from
+    another offer of the delivery, is read from the state the offer is created in
+    (:data:`ANSWERS`)."""
+    offer = change.after
+    if offer is None:
         return
-    if before is None:  # created open and answered before the change feed looked (locally)
-        before = {"status": "open", "driverId": after["driverId"]}
-    if before["status"] != "open":
-        return
-    if after["driverId"] != before["driverId"] or after["status"] not in ANSWERS:
+    before = change.before
+    if before is None or _offer_of(before) != _offer_of(offer):
+        before = {"status": "open"}
+    answer = ANSWERS.get((before["status"], offer["status"]))
+    if answer is None:
         return
     body = {
-        "deliveryId": after["deliveryId"],
-        "driverId": after["driverId"],
-        "answeredAt": after["answeredAt"],
-        "expiresAt": after["expiresAt"],
+        "deliveryId": offer["deliveryId"],
+        "driverId": offer["driverId"],
+        "answeredAt": offer["answeredAt"],
+        "expiresAt": offer["expiresAt"],
     }
-    ctx.emit(ANSWERS[after["status"]], "offer", body, partition_key=after["orderId"])
+    ctx.emit(answer, "offer", body, partition_key=offer["orderId"])
+
+
+def _offer_of(offer: Doc) -> tuple[object, object]:
+    """What identifies the offer a ``driver-offers`` record holds: its driver and expiry."""
+    return offer["driverId"], offer.get("expiresAt")
 
 
 def publish_progress(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     """``delivery-picked-up`` / ``delivery-delivered`` when the driver reported the step;
-    ``driver-released``, with the driver's reason, when they handed the delivery back."""
-    before, after = change.before, change.after
-    if after is None:
+    ``driver-released``, with the driver's reason, when they handed the delivery back.
+
+    A change may hold several writes (the local change feed's): one from nothing, or from
+    another driver's record, is read from the state the record is created in
+    (:data:`STEPS`)."""
+    delivery, before = change.after, change.before
+    if delivery is None:
         return
-    if before is None and after["status"] in PROGRESSED:
-        before = {"status": "assigned"}  # created so, and moved on before the feed looked
-    if before is None or before["status"] == after["status"]:
+    if before is None or before["driverId"] != delivery["driverId"]:
+        before = {"status": _created_in(change.key, delivery)}
+    step = STEPS.get((before["status"], delivery["status"]))
+    if step is None:
         return
-    if after["status"] not in STEPS:
-        return
-    body = {k: after[k] for k in ("deliveryId", "orderId", "driverId")}
-    if after["status"] == "released":
-        body["reason"] = after.get("releaseReason")
-    ctx.emit(STEPS[after["status"]], "delivery", body, partition_key=after["orderId"])
+    body = {k: delivery[k] for k in ("deliveryId", "orderId", "driverId")}
+    if step == DRIVER_RELEASED:
+        body["reason"] = delivery.get("releaseReason")
+    ctx.emit(step, "delivery", body, partition_key=delivery["orderId"])
+
+
+def _created_in(key: str, delivery: Doc) -> str:
+    """The status a ``driver-deliveries`` record at ``key`` was created in: ``assigned``, but
+    for a handed-back record moved aside, created released."""
+    return "assigned" if key == delivery["deliveryId"] else str(delivery["status"])
