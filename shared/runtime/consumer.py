@@ -29,6 +29,11 @@ as Eventarc counts no attempts. Either way a person sees the same fault: reason
 names its subscription, ``MaxDeliveryAttemptsExceeded: not acknowledged after N
 attempts``. Not ``poison``: nothing refused the change, it kept failing (an outage, a
 bug), so it is triaged, and resubmitted once the cause is fixed, as a dead letter is.
+
+A schedule's failed tick is retried by its next tick (Cloud Scheduler retries none), and a
+schedule that has failed on every tick for :data:`TRIGGER_RETRY_WINDOW_S` becomes a fault of
+its own (:class:`ScheduleRuntime`), so a sweep that can no longer run is listed, not only
+logged.
 """
 
 from __future__ import annotations
@@ -46,8 +51,9 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import ValidationError
 
+from shared.clock import utc_text
 from shared.envelope import Envelope, derive_id
-from shared.exceptions import EnvelopeError, NotYet, PoisonError
+from shared.exceptions import EnvelopeError, KitError, NotYet, PoisonError
 from shared.hub.message import (
     ATTRIBUTE_TYPE,
     Message,
@@ -407,8 +413,25 @@ class TriggerRuntime(_FunctionRuntime[P, Trigger]):
         return forwarded
 
 
+class ScheduleFailing(KitError):
+    """A schedule failed on every tick for :data:`TRIGGER_RETRY_WINDOW_S`: nothing refused a
+    tick (that is a poison fault), it kept failing (an outage, a bug); its cause is the last
+    tick's error."""
+
+
 class ScheduleRuntime(_FunctionRuntime[P, Schedule]):
-    """Runs one :class:`Schedule`'s handlers on a tick."""
+    """Runs one :class:`Schedule`'s handlers on a tick.
+
+    A failed tick is not retried (the next tick runs the schedule again): once the schedule
+    has failed on every tick for :data:`TRIGGER_RETRY_WINDOW_S`, as a trigger's change is
+    retried before it is dead-lettered, the tick becomes a fault (:class:`ScheduleFailing`),
+    recurring once a window for as long as it keeps failing. The window is counted by the
+    process running the schedule.
+    """
+
+    _failing: tuple[int, int] | None = None
+    """(when the ticks began to fail, none succeeding since; when the window counted now
+    began), epoch ms; ``None``: the last tick succeeded."""
 
     def handle(self, now_ms: int | None = None, faults: list[Envelope] | None = None) -> Outcome:
         """Run the handlers for the tick at ``now_ms`` (the clock's time by default)."""
@@ -416,13 +439,43 @@ class ScheduleRuntime(_FunctionRuntime[P, Schedule]):
         cause = derive_id(self.qualified, "tick", str(now))
         labels = {"tick": str(now), "function": self.qualified}
         ctx = self._context(cause, cause, labels)
+        failed: list[Exception] = []
 
         def steps(c: Context[P]) -> None:
-            for handler in self.fn.handlers:
-                handler(now, c)
+            try:
+                for handler in self.fn.handlers:
+                    handler(now, c)
+            except Exception as error:
+                failed.append(error)
+                raise
 
         tick = Message(data=json.dumps({"tick": now}).encode(), message_id=cause)
-        return self._run(steps, ctx, lambda: tick, faults)
+        outcome = self._run(steps, ctx, lambda: tick, faults)
+        if outcome is Outcome.ACK:
+            self._failing = None
+            return outcome
+        return self._failed_tick(now, tick, failed[-1] if failed else None, ctx, faults)
+
+    def _failed_tick(
+        self,
+        now: int,
+        tick: Message,
+        error: Exception | None,
+        ctx: Context[P],
+        faults: list[Envelope] | None,
+    ) -> Outcome:
+        """RETRY for a failed tick, unless the ticks have failed for the window: then the
+        fault saying so (ACK once it is published), and the window starts again."""
+        since, window = self._failing = self._failing or (now, now)
+        if now - window < TRIGGER_RETRY_WINDOW_S * 1000:
+            return Outcome.RETRY
+        why = f"{type(error).__name__}: {error}" if error else "its events were not published"
+        failing = ScheduleFailing(f"failed on every tick since {utc_text(since)}; the last: {why}")
+        failing.__cause__ = error
+        outcome = self.record_fault(tick, failing, ctx, faults)
+        if outcome is Outcome.ACK:
+            self._failing = (since, now)
+        return outcome
 
     def _fault_key(self, message: Message) -> str:
         # A tick carries nothing but its time, and running the schedule again is its only
