@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING, Literal
 
 from delivery.driver_bff.models import Answer, Offer, Offers
 from delivery.driver_bff.pickups import cancelled, readiness
-from delivery.driver_bff.records import ANSWERED_UP_TO, DRIVERS, OFFERS, area, offered_area
+from delivery.driver_bff.records import (
+    ANSWER,
+    ANSWERED_UP_TO,
+    DRIVERS,
+    OFFERS,
+    area,
+    offered_area,
+)
 from delivery.events import OFFER_TIMEOUT_MS, offer_id_of
 from shared.api import HttpApi, HttpError, echoed
 from shared.stores import Doc, Where
@@ -76,9 +83,10 @@ def answer(
 
     ``expires_at`` names the offer answered: another offer of the delivery (one made to the
     driver again since) is not answered by it. An offline driver may decline but not
-    accept; an answered offer keeps only the area of the customer's address. An offer not
-    heard yet is refused as :func:`heard` says; one whose order was heard cancelled
-    (``order_cancelled``) as withdrawn, before its withdrawal arrives.
+    accept; an answered offer keeps the verdict in ``answer`` too (which a withdrawal leaves
+    it), and only the area of the customer's address. An offer not heard yet is refused as
+    :func:`heard` says; one whose order was heard cancelled (``order_cancelled``) as
+    withdrawn, before its withdrawal arrives.
     """
     offer = heard(offer, expires_at, now_ms)
     if offer["driverId"] != driver_id:
@@ -97,7 +105,13 @@ def answer(
         raise HttpError(409, "you are offline: go online (PUT /me/status) to accept offers")
     if now_ms >= offer["expiresAt"]:
         raise HttpError(409, EXPIRED)
-    return {**offer, "status": verdict, "answeredAt": now_ms, "dropoff": area(offer["dropoff"])}
+    return {
+        **offer,
+        "status": verdict,
+        ANSWER: verdict,
+        "answeredAt": now_ms,
+        "dropoff": area(offer["dropoff"]),
+    }
 
 
 def heard(offer: Doc | None, expires_at: int, now_ms: int) -> Doc:

@@ -38,13 +38,15 @@ OFFLINE_REASONS = (MISSED_OFFERS,)
 
 OFFERS = "driver-offers"
 """``driver-offers/{deliveryId}``: the latest offer of a delivery, ``{deliveryId, orderId,
-driverId, pickup{name,address}, dropoff, expiresAt, status, answeredAt, pastDrivers,
+driverId, pickup{name,address}, dropoff, expiresAt, status, answeredAt, answer, pastDrivers,
 revision}`` (``revision``: that of dispatch's latest offer or withdrawal applied, ``None`` or
 missing when it named none, so an older one heard late changes nothing);
 status is ``open``, ``accepted``, ``declined``, ``withdrawn``, ``released`` (accepted, then
 handed back) or ``assigned`` (the delivery was assigned to the driver on their answer to an
-earlier offer of it, which dispatch heard late); no offer keeps the customer's street or
-coordinates: an open one's ``dropoff`` is its :func:`offered_area`, the others' its
+earlier offer of it, which dispatch heard late); ``answer`` is the driver's verdict
+(``accepted`` or ``declined``), kept when the offer is then withdrawn or released (missing
+until they answer, and on offers answered before it was kept). No offer keeps the customer's
+street or coordinates: an open one's ``dropoff`` is its :func:`offered_area`, the others' its
 :func:`area` (the whole address comes with the assignment, in :data:`DELIVERIES`; offers stored
 before hold it while open, and are shown only their :func:`offered_area`). ``pastDrivers``
 names, once each, the drivers the delivery was offered to before its latest driver, never that
@@ -55,6 +57,8 @@ their offer ran out. An offer withdrawn before it arrived is kept as ``{delivery
 driverId, expiresAt, status: "withdrawn"}``, so that offer never opens when it comes
 (``expiresAt`` is missing when the withdrawal named none: then only an offer announced before
 the withdrawal stays closed)."""
+ANSWER = "answer"
+"""The field of an offer keeping the driver's verdict (see :data:`OFFERS`)."""
 
 DELIVERIES = "driver-deliveries"
 """``driver-deliveries/{deliveryId}``: ``{deliveryId, orderId, driverId, pickup, dropoff, status,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from delivery.driver_bff.records import OFFLINE_REASON, ONLINE_AT
+from delivery.driver_bff.records import ANSWER, OFFLINE_REASON, ONLINE_AT
 from delivery.events import (
     DELIVERY_DELIVERED,
     DELIVERY_PICKED_UP,
@@ -13,6 +13,7 @@ from delivery.events import (
     DRIVER_UPDATED,
     OFFER_ACCEPTED,
     OFFER_DECLINED,
+    offer_id_of,
 )
 
 if TYPE_CHECKING:
@@ -22,15 +23,19 @@ if TYPE_CHECKING:
 
 DISPATCHED_FIELDS = ("name", "online", "location")
 """What dispatch needs to know of a driver."""
+VERDICTS = ("accepted", "declined")
+"""The statuses a driver's answer sets on their offer."""
 ANSWERS = {
     ("open", "accepted"): OFFER_ACCEPTED,
     ("open", "declined"): OFFER_DECLINED,
 }
-"""(offer status before, after) -> the event the driver's answer is announced with. An offer
-is created ``open`` (or closed: withdrawn before it came, or its delivery the driver's
-already), so a change from nothing, or to another offer (another driver, or the same driver's
-offer made again: another ``expiresAt``), is one from ``open``; the offer it replaced is done
-with already (dispatch took it back, or heard its answer, before making the next one)."""
+"""(offer status before, the driver's verdict after) -> the event the answer is announced
+with. An offer is created ``open`` (or closed: withdrawn before it came, or its delivery the
+driver's already), so a change from nothing, or to another offer (another driver, or the same
+driver's offer made again: another ``expiresAt``), is one from ``open``; the offer it replaced
+is done with already (dispatch took it back, or heard its answer, before making the next one).
+The verdict is the status an answer sets, or, once the offer was withdrawn or released since,
+the ``answer`` it keeps (:func:`_verdict`)."""
 STEPS = {
     ("assigned", "picked-up"): DELIVERY_PICKED_UP,
     ("assigned", "delivered"): DELIVERY_DELIVERED,
@@ -82,15 +87,18 @@ def publish_answer(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
     the offer by its ``expiresAt`` (the delivery may have been offered to them again since).
 
     A change may hold several writes (the local change feed's): one from nothing, or from
-    another offer of the delivery, is read from the state the offer is created in
-    (:data:`ANSWERS`)."""
+    another offer of the delivery, is read from the state the offer is created in, and one
+    that also took the answered offer back (withdrawn, or released) still announces the answer
+    it kept (:data:`ANSWERS`). However the change came, an answer is one event, its id derived
+    from the offer and the verdict (consumers drop any repeat)."""
     offer = change.after
     if offer is None:
         return
     before = change.before
     if before is None or _offer_of(before) != _offer_of(offer):
         before = {"status": "open"}
-    answer = ANSWERS.get((before["status"], offer["status"]))
+    verdict = _verdict(offer)
+    answer = None if verdict is None else ANSWERS.get((before["status"], verdict))
     if answer is None:
         return
     body = {
@@ -99,7 +107,16 @@ def publish_answer(change: DocumentChange, ctx: Context[DeliveryPorts]) -> None:
         "answeredAt": offer["answeredAt"],
         "expiresAt": offer["expiresAt"],
     }
-    ctx.emit(answer, "offer", body, partition_key=offer["orderId"])
+    fact = f"{offer_id_of(offer['deliveryId'], offer['expiresAt'])}/{verdict}"
+    ctx.emit(answer, "offer", body, partition_key=offer["orderId"], fact=fact)
+
+
+def _verdict(offer: Doc) -> str | None:
+    """The driver's answer to the offer a ``driver-offers`` record holds: its status, once
+    answered, or the ``answer`` it keeps since (withdrawn or released); ``None`` when they
+    gave none, or the record, stored before answers were kept, does not say."""
+    status = str(offer["status"])
+    return status if status in VERDICTS else offer.get(ANSWER)
 
 
 def _offer_of(offer: Doc) -> tuple[object, object]:

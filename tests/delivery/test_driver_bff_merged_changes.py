@@ -8,14 +8,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from delivery.dispatch_control.records import DECLINE_COOL_DOWN_MS
+from delivery.events import offer_id_of
 from shared.runtime import consumer
 from shared.runtime.outcome import Outcome
 from shared.stores import DocumentChange
 from shared.topology import Topic
-from tests.delivery.conftest import FAR, NEAR, Delivery
+from tests.delivery.conftest import FAR, MINUTE, NEAR, START, Delivery, PushFake, order_event
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     import pytest
 
@@ -221,3 +223,95 @@ def test_the_same_merged_change_delivered_again_announces_nothing_new(
     # offered anew
     assert {e.id for e in delivery.events_on(Topic.BUS, "driver-released")} == set(released)
     assert delivery.bus("delivery-offered") == offered
+
+
+ANSWERED = {
+    "deliveryId": "d-o-1",
+    "driverId": "dan",
+    "answeredAt": START,
+    "expiresAt": START + 2 * MINUTE,
+}
+"""dan's acceptance of o-1's first offer, as announced."""
+
+
+def accepted_then_withdrawn(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> Callable[[], None]:
+    """dan accepts o-1's offer just as dispatch, which heard the order cancelled first, takes
+    it back; the function returned hands the offer's writes (made, accepted, withdrawn) to
+    the trigger as one change."""
+    delivery.driver("dan")
+    hand_over = merged(delivery, monkeypatch, "offers-trigger", "driver-offers", "d-o-1")
+    delivery.order("o-1", "accepted")
+    cancelled = order_event("o-1", "cancelled", START, reason="customer-cancelled")
+    delivery.system.inject("order", Topic.EXTERNAL, cancelled)  # dispatch hears it first
+    path = f"/offers/{delivery.offer_id('d-o-1')}/accept"
+    accepted = delivery.client.post(path, headers=delivery.headers("dan"))
+    assert accepted.get_json() == {
+        "deliveryId": "d-o-1",
+        "offerId": offer_id_of("d-o-1", START + 2 * MINUTE),
+        "status": "accepted",
+    }
+    delivery.system.run_until_quiet()
+    assert delivery.store.get("driver-offers", "d-o-1")["status"] == "withdrawn"  # type: ignore[index]
+    return hand_over
+
+
+def test_an_offer_accepted_and_withdrawn_in_one_change_announces_the_acceptance(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the change feed hands over dan's offer of o-1 made, accepted and withdrawn as one
+    # change
+    hand_over = accepted_then_withdrawn(delivery, monkeypatch)
+
+    # WHEN the trigger runs on it
+    hand_over()
+
+    # THEN dispatch hears of the acceptance, as it would have from the accept alone; the
+    # driver's app shows the offer withdrawn, as before
+    assert delivery.bus("offer-accepted") == [ANSWERED]
+    assert delivery.offers("dan") == []
+    again = delivery.answer("d-o-1", "accept", "dan")
+    assert (again.status_code, again.get_json()["error"]) == (
+        409,
+        "the offer is already withdrawn",
+    )
+
+
+def test_a_withdrawn_offer_stored_without_its_answer_announces_nothing(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN dan's offer of o-1 accepted and withdrawn as one change, the record as code before
+    # the answer was kept stored it (no ``answer``)
+    hand_over = accepted_then_withdrawn(delivery, monkeypatch)
+    stored = delivery.store.get("driver-offers", "d-o-1")
+    assert stored is not None
+    delivery.store.put("driver-offers", "d-o-1", {k: v for k, v in stored.items() if k != "answer"})
+
+    # WHEN the trigger runs on it
+    hand_over()
+
+    # THEN nothing tells what dan answered: nothing is announced, as before
+    assert delivery.bus("offer-accepted") == delivery.bus("offer-declined") == []
+
+
+def test_an_answer_in_a_merged_change_is_the_event_its_single_step_publishes(
+    delivery: Delivery, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, push: PushFake
+) -> None:
+    # GIVEN dan's acceptance of o-1 as its own change, in another run of the subsystem
+    alone = Delivery(tmp_path / "alone", push)
+    alone.driver("dan")
+    alone.order("o-1", "accepted")
+    assert alone.answer("d-o-1", "accept", "dan").status_code == 200
+    [single] = alone.events_on(Topic.BUS, "offer-accepted")
+
+    # WHEN the same acceptance, and the offer's withdrawal, come as one change, delivered twice
+    hand_over = accepted_then_withdrawn(delivery, monkeypatch)
+    hand_over()
+    hand_over()
+
+    # THEN it is announced as the same event, each time: consumers drop any repeat
+    announced = delivery.events_on(Topic.BUS, "offer-accepted")
+    assert announced
+    assert {(e.id, e.type) for e in announced} == {(single.id, single.type)}
+    assert all(e.body == single.body for e in announced)
