@@ -184,11 +184,13 @@ def causation_id(event: Envelope) -> str | None:
 
 def note_of(event: Envelope) -> str:
     """Why ``event`` happened, as far as it says: its body's ``reason`` (``rejected``, a
-    kitchen's words; on one line, cut to :data:`NOTE_LENGTH` characters), else ``expired``
-    when its ``expiresAt`` is not after its time (an offer withdrawn because it ran out,
-    not because it was declined or its order cancelled); else empty."""
+    kitchen's words; on one line, cut to :data:`NOTE_LENGTH` characters), or that of an
+    object in it (a contract version that groups it, as ``cancellation: {reason, detail}``),
+    else ``expired`` when its ``expiresAt`` is not after its time (an offer withdrawn because
+    it ran out, not because it was declined or its order cancelled); else empty."""
     body = event.body if isinstance(event.body, dict) else {}
-    reason = body.get("reason")
+    held = (value.get("reason") for value in body.values() if isinstance(value, dict))
+    reason = body.get("reason") or next((r for r in held if isinstance(r, str) and r), None)
     if isinstance(reason, str):
         text = "".join(c if c.isprintable() else " " for c in reason)
         text = " ".join(text.split())

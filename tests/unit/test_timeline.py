@@ -111,6 +111,17 @@ def test_an_event_that_gives_a_reason_shows_it_on_one_line_cut_short() -> None:
     assert timeline.lines()[0].split()[5:7] == ["order-rejected", "(rejected)"]
 
 
+def test_a_reason_an_event_groups_in_an_object_shows_too() -> None:
+    # order.order-status-changed v2 says why an order was cancelled in cancellation.reason
+    timeline = Timeline()
+    for cancellation in [{"reason": "rejected", "detail": "basil"}, None, {"reason": None}]:
+        body = {"orderId": "o-1", "status": "cancelled", "cancellation": cancellation}
+        event = new_event("order-status-changed", "order", body, partition_key="o-1", timestamp=1)
+        _observed(timeline, event.to_bytes())
+
+    assert [e.note for e in timeline.entries] == ["rejected", "", ""]
+
+
 def test_the_demo_prints_each_events_reason_after_its_type(capsys) -> None:
     from scenario.demo import report
     from scenario.story import Outcome
