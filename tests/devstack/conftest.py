@@ -151,14 +151,19 @@ def wait_ready(dev: DevProcess) -> Manifest:
 def kill_everything(dev: DevProcess, also: Iterable[Proc] = ()) -> None:
     """SIGKILL every process of the command's group and of each group it is known to have
     started, and every one of ``also`` still alive: killing the command alone leaves its
-    children running."""
-    doomed = [pid for pid, _, _ in group_members(dev.known_groups())]
+    children running. Returns once they are gone (at most about 10 s): a killed process
+    dies a moment after the signal, later on a loaded machine."""
+    groups = dev.known_groups()
+    doomed = [pid for pid, _, _ in group_members(groups)]
     doomed += [pid for pid, _ in still_alive(also)]
     for pid in doomed:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         dev.process.wait(10)
+    deadline = time.monotonic() + 10
+    while (group_members(groups) or still_alive(also)) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def stop_and_check(
