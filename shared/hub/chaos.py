@@ -17,7 +17,8 @@ With a :class:`Chaos` the hub, driven by one seeded random generator:
   :meth:`~shared.hub.memory.InMemoryHub.run_until_quiet` makes then runs on a thread of
   its own, handed the turn strictly (the calling thread waits
   while it runs, so one handling runs at a time), and at a point inside it (each time
-  the handler publishes, or one of its document writes queues a change for a trigger)
+  the handler publishes, starts an operation on one of the embedded system's stores, a
+  read, a query or a write, or one of its document writes queues a change for a trigger)
   it now and then pauses: its attempt is counted failed there, its message is ready
   again at once (its backoff not waited for; on an ordered subscription the key's next
   messages come once that redelivery is acknowledged) and the hub delivers on. The
@@ -27,9 +28,11 @@ With a :class:`Chaos` the hub, driven by one seeded random generator:
   stalls, m1 is redelivered and acknowledged, maybe the key's m2 too, then A writes and
   publishes. A change is queued while the store holds its lock: a handling drawn to
   pause there pauses at its next point, or as it returns, so as never to hold a lock
-  the others need. The points come between a handler's store calls, never inside a
-  transaction: a Firestore transaction that a later handling overtakes is retried,
-  which is the same as that handling committing before it began.
+  the others need. The points come between a handler's store calls, so a handling may
+  pause between any read and its next write, never inside a transaction (an update's
+  updater, a ``delete_if``'s condition) nor in a store's watcher, where a store holds its
+  lock: a Firestore transaction that a later handling overtakes is retried, which is the
+  same as that handling committing before it began.
 
 The same seed gives the same deliveries for the same calls (on the calling
 thread, :meth:`~shared.hub.memory.InMemoryHub.run_until_quiet`), so a failure is
@@ -45,8 +48,10 @@ pauses, nor a last attempt). What a resumed handling raises past the hub's catch
 ``KeyboardInterrupt``) is raised by ``run_until_quiet``; when that raises, the handlings
 still paused never resume: each unwinds from its pause (:class:`HandlingAbandoned`) and
 its thread ends. Threaded mode (:meth:`~shared.hub.memory.InMemoryHub.start`) pauses
-nothing: its deliveries already overrun their deadlines for real. Not modelled: a pause at
-a point other than a publish or a queued change (between a read and a write, say).
+nothing: its deliveries already overrun their deadlines for real. Not modelled: a pause
+inside a transaction (Firestore retries it), and anything done from outside the hub (an
+HTTP request, a scheduled run) while a handling is paused, as every paused handling
+resumes before ``run_until_quiet`` returns.
 """
 
 from __future__ import annotations
@@ -286,10 +291,11 @@ class ChaosRun:
 
     def point(self, locked: bool = False) -> None:
         """A point inside the handling this thread makes, if it is one (:meth:`overlapped`),
-        where it may overrun its ack deadline: now and then it pauses there, and the hub
-        delivers meanwhile. ``locked``: the handling holds a lock here (a store's, as it
-        tells its watchers of a write) that the deliveries made meanwhile may need: it
-        pauses at its next point instead, or as it returns."""
+        where it may overrun its ack deadline (a publish, a queued change, the start of a
+        store operation): now and then it pauses there, and the hub delivers meanwhile.
+        ``locked``: the handling holds a lock here (a store's, as it tells its watchers of a
+        write) that the deliveries made meanwhile may need: it pauses at its next point
+        instead, or as it returns."""
         handling: Handling | None = getattr(self._local, "handling", None)
         if handling is None or handling.paused or not handling.may_pause:
             return

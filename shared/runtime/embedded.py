@@ -82,8 +82,9 @@ class EmbeddedSystem:
         empty, for :meth:`inject` to publish on, instead of failing the check.
 
         ``chaos`` shuffles deliveries where Google gives no order, redelivers
-        some acknowledged ones (:mod:`shared.hub.chaos`) and runs every store
-        updater twice, as a contended Firestore transaction may, and draws the
+        some acknowledged ones (:mod:`shared.hub.chaos`; with an ``overlap`` rate, pauses
+        handlings at their publishes and as their store operations start) and runs every
+        store updater twice, as a contended Firestore transaction may, and draws the
         process's new ids from its seed (:mod:`shared.ids`); by default it is what
         ``FOODDELIVERY_CHAOS_SEED`` asks for, off when that is unset."""
         problems = check_system(tuple(app.topology for app in apps))
@@ -104,6 +105,8 @@ class EmbeddedSystem:
         self.env = env
         self.apps = {app.name: app for app in apps}
         self.stores: dict[str, InMemoryDocumentStore] = {}
+        run = self.hub.chaos  # under overlap, a handling may pause as a store operation starts
+        pause_point = run.point if run is not None and run.chaos.overlap else None
         self.ports: dict[str, Any] = {}
         self.schedules: list[ScheduleRuntime[Any]] = []
         for app in apps:
@@ -117,6 +120,7 @@ class EmbeddedSystem:
                 clock=store_clock,
                 rerun_updaters=chaos is not None,
                 indexes=declared_indexes(app.topology),
+                pause_point=pause_point,
             )
             infra = Infrastructure(
                 app.name, store, self.clock, env, dict(given), dict(transports or {})

@@ -13,6 +13,11 @@ fails here as it fails on GCP; every write is held to Firestore's size limits
 (:func:`~shared.stores.document_rules.check_size`). Values read back as the
 Firestore client reads them (the table in :mod:`shared.stores.eventarc`): a
 ``datetime`` is stored as the client's ``DatetimeWithNanoseconds`` in UTC.
+
+Given a ``pause_point`` (chaos mode's overlapping deliveries), each operation calls it as
+it starts, where the handling making it may pause past its ack deadline; never from
+inside an updater, a condition or a watcher, where this or another embedded store holds
+its lock.
 """
 
 from __future__ import annotations
@@ -64,6 +69,25 @@ _log = logging.getLogger(__name__)
 
 ValueIndex = dict[Any, set[str]]
 """Field value -> keys of the documents holding it."""
+
+_locked = threading.local()
+"""``depth``: how many of the embedded stores' locked sections running a caller's code
+(an updater, a condition, a watcher) this thread is in: no pause point there."""
+
+
+class _Locked:
+    """Marks the thread as in a locked section running a caller's code while it lasts."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        _locked.depth = getattr(_locked, "depth", 0) + 1
+
+    def __exit__(self, *_: object) -> None:
+        _locked.depth -= 1
+
+
+_LOCKED = _Locked()
 
 
 _MARSHAL_VERSION = 2
@@ -226,6 +250,11 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     each subsystem's store the ones its topology and the kit declare), a query or count
     Firestore would refuse for want of one is refused
     (:class:`~shared.stores.indexes.MissingIndex`); without, every query is taken.
+    With a ``pause_point``, each operation (a read, a query, a write, an ``update``, a
+    ``delete_if``) calls it first, unless the thread is inside an updater, a condition or
+    a watcher (of any embedded store, whose lock is then held): chaos mode pauses the
+    handling making it there now and then (:meth:`~shared.hub.chaos.ChaosRun.point`), so
+    that others run between any read it makes and its next write.
     """
 
     def __init__(
@@ -234,8 +263,10 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         *,
         rerun_updaters: bool = False,
         indexes: Iterable[Index] | None = None,
+        pause_point: Callable[[], None] | None = None,
     ) -> None:
         self._clock = clock
+        self._pause_point = pause_point
         self._rerun_updaters = rerun_updaters
         self._declared = DeclaredIndexes(indexes) if indexes is not None else None
         self._collections: dict[str, dict[str, Frozen]] = {}
@@ -260,6 +291,8 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             }
 
     def get(self, collection: str, key: str) -> Doc | None:
+        if self._pause_point is not None:
+            self._point()
         check_key(collection, key)
         with self._lock:
             frozen = self._collections.get(collection, {}).get(key)
@@ -274,6 +307,8 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         descending: bool = False,
         limit: int | None = None,
     ) -> list[Document]:
+        if self._pause_point is not None:
+            self._point()
         check_collection(collection)
         check_query(where, order_by)
         if self._declared is not None:
@@ -300,6 +335,8 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     # -- writes ----------------------------------------------------------------------
 
     def create(self, collection: str, key: str, data: Doc) -> bool:
+        if self._pause_point is not None:
+            self._point()
         data, frozen = self._prepared(collection, key, data)  # refused even if it exists
         refuse_write_held("create", id(self), collection, key)
         with self._lock:
@@ -309,14 +346,18 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             return True
 
     def put(self, collection: str, key: str, data: Doc) -> None:
+        if self._pause_point is not None:
+            self._point()
         refuse_write_held("put", id(self), collection, key)
         with self._lock:
             self._write(collection, key, data)
 
     def update(self, collection: str, key: str, updater: Updater) -> Doc | None:
+        if self._pause_point is not None:
+            self._point()
         action = f"update {collection}/{key}"
         refuse_nested(action)
-        with self._lock:
+        with self._lock, _LOCKED:
             if self._rerun_updaters:
                 with callback_of(action, (id(self), collection, key)):
                     updater(self.get(collection, key))  # a try that lost the contention
@@ -329,6 +370,8 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             return written
 
     def delete(self, collection: str, key: str) -> None:
+        if self._pause_point is not None:
+            self._point()
         check_key(collection, key)
         refuse_write_held("delete", id(self), collection, key)
         with self._lock:
@@ -340,9 +383,11 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
                 self._announce(collection, key, frozen, None)
 
     def delete_if(self, collection: str, key: str, condition: Callable[[Doc], bool]) -> bool:
+        if self._pause_point is not None:
+            self._point()
         action = f"delete_if {collection}/{key}"
         refuse_nested(action)
-        with self._lock:
+        with self._lock, _LOCKED:
             current = self.get(collection, key)
             if current is None:
                 return False
@@ -376,6 +421,12 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
                 callbacks.remove(callback)
 
     # -- internals -------------------------------------------------------------------
+
+    def _point(self) -> None:
+        """Call the ``pause_point``, unless this thread runs a caller's code under a lock."""
+        if not getattr(_locked, "depth", 0):
+            assert self._pause_point is not None
+            self._pause_point()
 
     def _write(self, collection: str, key: str, data: Doc) -> Frozen:
         return self._store(collection, key, *self._prepared(collection, key, data))
@@ -508,7 +559,8 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
                 written_ms,
             )
             try:
-                callback(change)
+                with _LOCKED:
+                    callback(change)
             except Exception:  # as a Firestore listener: logged, the write and feed go on
                 _log.exception("change callback failed for %s/%s", collection, key)
 

@@ -13,8 +13,9 @@ found (a delivery heard of before its pickup was dropped; a driver who missed an
 offered it again before a free driver) are fixed, and their flows are played here.
 
 The main flow and the fact count are also played with overlapping deliveries (handlings
-paused past their ack deadline while their redelivery and other messages are handled, and
-resumed later: ``FOODDELIVERY_CHAOS_OVERLAP``, :data:`OVERLAP`).
+paused past their ack deadline, at a publish or as a store operation starts, while their
+redelivery and other messages are handled, and resumed later: ``FOODDELIVERY_CHAOS_OVERLAP``,
+:data:`OVERLAP`).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from shared.hub.message import Message
 from shared.runtime.app import SubsystemApp
 from shared.runtime.embedded import EmbeddedSystem
 from shared.runtime.outcome import Outcome
+from shared.stores.memory import InMemoryDocumentStore
 from shared.topology import Role, Service, ServiceKind, Subsystem, Topic, Trigger
 
 KEYS = ("k1", "k2", "k3")
@@ -407,6 +408,91 @@ def test_an_overlap_rate_overruns_some_handlings_the_same_for_a_seed():
     assert runs == [overrun(overlap=0.5, seed=seed)[0].steps for seed in range(1, 9)]
     calm = ["begin k:0#1", "end k:0#1", "begin k:1#1", "end k:1#1"]
     assert 0 < sum(run != calm for run in runs) < len(runs)
+
+
+def restored_again(seed: int, *, fixed: bool, store_points: bool = True) -> bool:
+    """A declined order's dishes put back in its cart once, as checkout-bff's restore_cart
+    did before 30573d4: the handling reads the order's mark, writes the cart unless it was
+    set (``fixed``: reading the mark again inside the cart's update), marks the order and,
+    if it was not marked yet, tells the customer, who empties the cart. Whether the cart
+    holds dishes at the end: a handling read the mark unset and wrote after the customer
+    emptied it."""
+    hub = InMemoryHub(ManualClock(), chaos=Chaos(seed=seed, redeliver=0.0, overlap=0.5))
+    assert hub.chaos is not None
+    store = InMemoryDocumentStore(pause_point=hub.chaos.point if store_points else None)
+    store.put("orders", "o", {"restored": False})
+    for topic in (Topic.BUS, "out"):
+        hub.create_topic("p", topic)
+
+    def mark(order: dict[str, object] | None) -> dict[str, object] | None:
+        return None if order is None or order["restored"] else {**order, "restored": True}
+
+    def restore(message: Message, attempt: int) -> Outcome:
+        if (store.get("orders", "o") or {})["restored"]:
+            return Outcome.ACK
+
+        def put_back(cart: dict[str, object] | None) -> dict[str, object] | None:
+            if fixed and (store.get("orders", "o") or {})["restored"]:
+                return None
+            return {"items": ["dish"]} if cart is None else None
+
+        store.update("carts", "c", put_back)
+        if store.update("orders", "o", mark) is not None:  # the customer is told once
+            hub.publish("p", "out", [msg(0)])
+        return Outcome.ACK
+
+    def empty(message: Message, attempt: int) -> Outcome:
+        store.delete("carts", "c")
+        return Outcome.ACK
+
+    hub.subscribe("p", Topic.BUS, Subscription("restore", restore))
+    hub.subscribe("p", "out", Subscription("customer", empty))
+    hub.publish("p", Topic.BUS, [msg(0)])
+    hub.run_until_quiet()
+    assert hub.idle and (store.get("orders", "o") or {})["restored"]
+    return store.get("carts", "c") is not None
+
+
+def test_a_handling_may_pause_between_a_read_and_its_next_write():
+    # The handling pauses as its cart update starts, having read the mark unset; its
+    # redelivery restores the cart and marks the order, the customer empties the cart, and
+    # the first handling resumes to put the dishes back: caught by these seeds (pinned:
+    # the draws are the seed's), never with the mark read again inside the update
+    seeds = range(1, 21)
+    assert [seed for seed in seeds if restored_again(seed, fixed=False)] == [4, 11, 18, 19]
+    assert [seed for seed in seeds if restored_again(seed, fixed=True)] == []
+    # with pauses at publishes only, none comes between the read and the write
+    assert [s for s in seeds if restored_again(s, fixed=False, store_points=False)] == []
+
+
+def test_no_pause_inside_an_updater_or_a_watcher_where_a_store_holds_its_lock():
+    # A handling paused there would hold the store's lock while the others run: those that
+    # need it would wait for ever. It pauses at its next store operation instead.
+    hub = InMemoryHub(ManualClock(), chaos=Chaos(seed=1, redeliver=0.0, overlap=1.0))
+    assert hub.chaos is not None
+    hooked = InMemoryDocumentStore(pause_point=hub.chaos.point)
+    other = InMemoryDocumentStore()  # its own operations are no points: only the hooked's
+    steps: list[str] = []
+    other.watch("seen", lambda change: steps.append(f"watched {hooked.get('docs', 'x')}"))
+    hub.create_topic("p", Topic.BUS)
+
+    def handler(message: Message, attempt: int) -> Outcome:
+        if attempt == 1:
+            other.update("docs", "d", lambda d: {"read": hooked.get("docs", "x")})
+            other.put("seen", "d", {})
+            steps.append("updated #1")
+        hooked.put("docs", f"y{attempt}", {})
+        steps.append(f"put #{attempt}")
+        return Outcome.ACK
+
+    sub = Subscription("s", handler, max_attempts=5, dead_letter=lambda m, a: None)
+    hub.subscribe("p", Topic.BUS, sub)  # a dead-letter policy: deliveries tell their attempt
+    hub.publish("p", Topic.BUS, [msg(0, "k")])
+    hub.run_until_quiet()
+    # the first handling pauses at its put, not in the updater nor in the watcher (that
+    # tells it under the other store's lock); so does the second; the third cannot
+    assert steps == ["watched None", "updated #1", "put #3", "put #1", "put #2"]
+    assert hub.idle
 
 
 def watcher(handled: list[tuple[int, str]]) -> SubsystemApp[None]:
