@@ -8,7 +8,9 @@
   (how ``fooddelivery faults resubmit`` hands a trigger its change again; 200 when
   handled, 500 asks for a retry, 400 rejects what is no CloudEvent);
 * ``POST /_faults``: the fault recorder, fed by a push subscription on ``faults``;
-* ``GET /healthz``, ``GET /_dev/stats``, ``GET /_dev/events?after=N``, ``GET /_dev/faults``
+* ``GET /healthz`` (503 naming the problems while a trigger hears no changes:
+  :meth:`~devstack.host_runtime.HostRuntime.problems`), ``GET /_dev/stats``,
+  ``GET /_dev/events?after=N``, ``GET /_dev/faults``
   (a page of the fault records, newest first: ``?limit=N``, at most 1000, default 100;
   ``&after=NEXT`` for the page after, ``NEXT`` being the answer's ``next``, null at the end).
 
@@ -68,7 +70,11 @@ def _root_app(host: HostRuntime) -> flask.Flask:
 
     @app.get("/healthz")
     def healthz() -> Any:
-        return {"status": "ok", "subsystem": host.app.name, "project": host.project}
+        about = {"subsystem": host.app.name, "project": host.project}
+        problems = host.problems()
+        if problems:
+            return {"status": "unhealthy", "problems": problems, **about}, 503
+        return {"status": "ok", **about}
 
     @app.get("/_dev/stats")
     def stats() -> Any:

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from shared.stores.base import AbstractDocumentStore
 
 _log = logging.getLogger("fooddelivery.dev.host")
+DEAF_GRACE_S = 10.0
+"""How long a trigger's watch may hear nothing (its listener ended and is being reopened)
+before the host reports itself unhealthy (:meth:`HostRuntime.problems`)."""
 
 
 class HostRuntime:
@@ -74,6 +77,20 @@ class HostRuntime:
     def targets(self) -> dict[str, Any]:
         """Every function's target name -> its declaration."""
         return {fn.target(service): fn for service, fn in self.app.topology.functions()}
+
+    def problems(self, grace_s: float = DEAF_GRACE_S) -> list[str]:
+        """Why this host does not do its work, if it does not: each trigger whose watch has
+        heard nothing for longer than ``grace_s``, since when and why."""
+        now = time.monotonic()
+        found = []
+        for feed in self.feeds:
+            outage = feed.outage()
+            if outage is not None and now - outage[0] > grace_s:
+                found.append(
+                    f"trigger {feed.target} has heard no changes for {now - outage[0]:.0f} s: "
+                    f"{outage[1]}"
+                )
+        return found
 
     def start(self) -> None:
         """Build everything, then start feeding triggers, ticking schedules and writing the lake."""

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 from devstack import hints
 from devstack.emulator_owner import EmulatorTaken, Owner, claim, release
-from devstack.health import healthy
+from devstack.health import NO_ANSWER, healthy, unhealthy_because
 from devstack.launch import child_env, fake_argv, function_env, host_args
 from devstack.layout import EMULATORS, HOST, MANIFEST, Manifest, Ports, project_of, url
 from devstack.owner_records import records_of
@@ -119,6 +119,7 @@ class DevStack:
     _quick_deaths: dict[str, int] = field(default_factory=dict)
     _probed_at: dict[str, float] = field(default_factory=dict)
     _unanswered_since: dict[str, float] = field(default_factory=dict)
+    _unhealthy_because: dict[str, str] = field(default_factory=dict)
     _lock: StateDirLock | None = None
     _owned: dict[str, Owner] = field(default_factory=dict)
     """Emulator name -> this stack's record on it (:mod:`devstack.emulator_owner`)."""
@@ -419,15 +420,17 @@ class DevStack:
 
         Call it periodically; raises :class:`DevError` when a host keeps dying at start, or
         when an emulator or a fake exited: their state is in memory, so a restart would not
-        bring the stack back. A host that answers no ``/healthz`` for :data:`HUNG_AFTER_S`
-        is stopped and restarted.
+        bring the stack back. A host that answers ``/healthz`` with no 200 (no answer, or a
+        503 naming its problems, logged) for :data:`HUNG_AFTER_S` is stopped and restarted
+        (a restarted host resumes its triggers from their checkpoints).
         """
         self._check_emulators_and_fakes()
         for name, child in self.hosts.items():
             if child.alive and self._hung(name):
                 _log.warning(
-                    "the %s host has not answered /healthz for %.0f s; restarting it",
+                    "the %s host has not answered /healthz%s for %.0f s; restarting it",
                     name,
+                    "" if self._unhealthy_because.get(name) == NO_ANSWER else " with 200",
                     HUNG_AFTER_S,
                 )
                 child.stop()
@@ -457,9 +460,14 @@ class DevStack:
         if self.manifest is None or now - self._probed_at.get(name, 0.0) < PROBE_EVERY_S:
             return False
         self._probed_at[name] = now
-        if healthy(self.manifest.hosts[name]):
+        why = unhealthy_because(self.manifest.hosts[name])
+        if why is None:
             self._unanswered_since.pop(name, None)
+            self._unhealthy_because.pop(name, None)
             return False
+        if why != NO_ANSWER:
+            _log.warning("the %s host is not healthy: %s", name, why)
+        self._unhealthy_because[name] = why
         return now - self._unanswered_since.setdefault(name, now) >= HUNG_AFTER_S
 
     def _check_emulators_and_fakes(self) -> None:

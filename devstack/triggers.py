@@ -85,6 +85,11 @@ class TriggerFeed:
         with self._cond:
             return len(self._queue) + len(self._busy)
 
+    def outage(self) -> tuple[float, str] | None:
+        """Since when (``time.monotonic()``) and why this feed's watch hears no changes, or
+        ``None`` while it listens (or before it started)."""
+        return self._watch.outage() if self._watch is not None else None
+
     def start(self, feed: FirestoreChangeFeed) -> None:
         """Start the worker, then watch the collection (resuming from the checkpoint)."""
         for thread in self._threads:

@@ -7,6 +7,8 @@ subscriptions deliver to the functions.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC
 from types import TracebackType
@@ -39,6 +41,11 @@ def to_kit_message(raw: Any, delivery_attempt: int | None = None) -> Message:
     )
 
 
+RESTART_BACKOFF_S = (1.0, 30.0)
+"""The first and the longest wait before a worker opens its ended stream again (doubling
+while the stream keeps ending within the longest wait of its start)."""
+
+
 class PubSubPullWorker:
     """Feed one subscription to ``handle`` through a streaming pull.
 
@@ -60,6 +67,13 @@ class PubSubPullWorker:
     least), and it stops extending once the message has been held that long, so a handler
     that hangs has its message delivered again within two deadlines, as a push request
     that timed out is after one, not after the client's default hour.
+
+    A stream the client ends on an error it does not retry is opened again after a backoff
+    (:data:`RESTART_BACKOFF_S`), once the handlers still running on it have returned (or
+    their messages' deadline has passed): the messages it had not handled (nacked by the
+    client) or could not acknowledge any more, Pub/Sub redelivers on the new stream, each
+    key's in order. :meth:`outage` says
+    since when and why the worker hears nothing.
     """
 
     def __init__(
@@ -83,11 +97,25 @@ class PubSubPullWorker:
         self._client = client
         self._max_messages = max_messages
         self._future: Any = None
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._handling = 0
+        self._stopping = threading.Event()
+        self._opened_at = 0.0
+        self._delay_s = RESTART_BACKOFF_S[0]
+        self._down: tuple[float, str] | None = None
+        self._restarter: threading.Thread | None = None
 
     @property
     def running(self) -> bool:
         """True between :meth:`start` and :meth:`stop` while the stream is alive."""
         return self._future is not None and not self._future.done()
+
+    def outage(self) -> tuple[float, str] | None:
+        """Since when (``time.monotonic()``) and why the stream is down (ended, not yet open
+        again), or ``None``."""
+        with self._lock:
+            return self._down
 
     def start(self) -> None:
         """Open the streaming pull; messages are handled on the client's threads."""
@@ -95,7 +123,13 @@ class PubSubPullWorker:
             raise RuntimeError(f"the worker on {self._subscription_path} is already started")
         if self._client is None:
             self._client = pubsub_v1.SubscriberClient()
-        self._future = self._client.subscribe(
+        self._stopping.clear()
+        self._down, self._delay_s = None, RESTART_BACKOFF_S[0]
+        self._open()
+
+    def _open(self) -> None:
+        assert self._client is not None
+        future = self._client.subscribe(
             self._subscription_path,
             self._on_message,
             flow_control=pubsub_v1.types.FlowControl(
@@ -104,11 +138,20 @@ class PubSubPullWorker:
                 max_duration_per_lease_extension=self._ack_deadline_s,
             ),
         )
-        self._future.add_done_callback(self._on_stream_done)
+        with self._lock:
+            self._future, self._opened_at = future, time.monotonic()
+        future.add_done_callback(self._on_stream_done)
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Cancel the stream, wait for it to end, and close the client if this worker built it."""
-        future, self._future = self._future, None
+        with self._idle:
+            self._stopping.set()
+            self._idle.notify_all()
+        restarter = self._restarter
+        if restarter is not None and restarter is not threading.current_thread():
+            restarter.join(timeout_s)
+        with self._lock:
+            future, self._future = self._future, None
         if future is not None:
             future.cancel()
             try:
@@ -132,25 +175,84 @@ class PubSubPullWorker:
         self.stop()
 
     def _on_message(self, received: Any) -> None:
+        with self._lock:
+            self._handling += 1
         try:
-            ok = self._handle(to_kit_message(received))
-        except Exception:
-            _LOG.exception(
-                "handler failed on message %s from %s; nacking",
-                received.message_id,
-                self._subscription_path,
-            )
-            ok = False
-        if ok:
-            received.ack()
-        else:
-            received.nack()
+            try:
+                ok = self._handle(to_kit_message(received))
+            except Exception:
+                _LOG.exception(
+                    "handler failed on message %s from %s; nacking",
+                    received.message_id,
+                    self._subscription_path,
+                )
+                ok = False
+            if ok:
+                received.ack()
+            else:
+                received.nack()
+        finally:
+            with self._idle:
+                self._handling -= 1
+                self._idle.notify_all()
 
     def _on_stream_done(self, future: Any) -> None:
-        if not future.cancelled() and future.exception() is not None:
-            _LOG.error(
-                "streaming pull on %s stopped: %r", self._subscription_path, future.exception()
-            )
+        """The client ended ``future``'s stream: open another, unless this worker stops."""
+        if self._stopping.is_set() or future.cancelled():
+            return
+        error = future.exception()
+        first, longest = RESTART_BACKOFF_S
+        with self._lock:
+            if self._future is not future:
+                return
+            now = time.monotonic()
+            if self._down is None:
+                self._down = (now, f"the streaming pull stopped: {error or 'it ended'!r}")
+            if now - self._opened_at > longest:
+                self._delay_s = first  # it had streamed a while: this is a new outage
+            delay, self._delay_s = self._delay_s, min(longest, self._delay_s * 2)
+        _LOG.error(
+            "streaming pull on %s stopped: %r; restarting it in %.1f s",
+            self._subscription_path,
+            error,
+            delay,
+        )
+        self._restarter = threading.Thread(
+            target=self._restart,
+            args=(future, delay),
+            name=f"restart-{self._subscription_path.rsplit('/', 1)[-1]}",
+            daemon=True,
+        )
+        self._restarter.start()
+
+    def _restart(self, ended: Any, delay_s: float) -> None:
+        """Open a stream in place of ``ended`` after ``delay_s``, once the handlers still
+        running on it have returned (a key's next message must not overtake them)."""
+        while not self._stopping.wait(delay_s):
+            with self._idle:
+                self._idle.wait_for(
+                    lambda: self._handling == 0 or self._stopping.is_set(),
+                    timeout=self._ack_deadline_s,
+                )
+                if self._stopping.is_set() or self._future is not ended:
+                    return
+            try:
+                self._open()
+            except Exception as error:
+                delay_s = min(RESTART_BACKOFF_S[1], delay_s * 2)
+                _LOG.exception(
+                    "restarting the streaming pull on %s failed; trying again in %.1f s",
+                    self._subscription_path,
+                    delay_s,
+                )
+                with self._lock:
+                    since = self._down[0] if self._down is not None else time.monotonic()
+                    self._down = (since, f"restarting the streaming pull failed: {error!r}")
+                continue
+            with self._lock:
+                self._down = None
+            _LOG.warning("streaming pull on %s restarted", self._subscription_path)
+            return
 
 
 class PubSubBatchPuller:

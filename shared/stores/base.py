@@ -124,6 +124,11 @@ class Watch(ABC):
     def stop(self) -> None:
         """Stop receiving changes."""
 
+    def outage(self) -> tuple[float, str] | None:
+        """Since when (``time.monotonic()``) and why this watch hears no changes, or ``None``
+        while it listens (always, for a watch that cannot go deaf)."""
+        return None
+
 
 ChangeCallback = Callable[[DocumentChange], None]
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -52,7 +53,22 @@ class _ResendSkippingWatch(_SdkWatch):
     dictionary lookup per document instead of a decode.
     """
 
+    ended_by: str | None = None
+    """Why the SDK ended this listener, when it did on an error (for the watch's log)."""
+
     def on_snapshot(self, proto: Any) -> None:
+        try:
+            self._on_response(proto)
+        except Exception as error:  # the SDK's thread dies of it: nothing is heard any more
+            self.ended_by = f"{type(error).__name__}: {error}"
+            raise
+
+    def close(self, reason: Any = None) -> None:
+        if reason is not None and self.ended_by is None:
+            self.ended_by = f"closed on {reason!r}"
+        super().close(reason)  # type: ignore[no-untyped-call]
+
+    def _on_response(self, proto: Any) -> None:
         if proto is not None and proto._pb.WhichOneof("response_type") == "document_change":
             change = proto._pb.document_change
             name = change.document.name
@@ -120,66 +136,179 @@ class _KeyOrderedQuery(Query):
         return (left > right) - (left < right)
 
 
+REOPEN_BACKOFF_S = (0.5, 30.0)
+"""The first and the longest wait before a watch opens its closed listener again (doubling
+while the listener keeps closing before its first snapshot)."""
+CHECK_EVERY_S = 0.5
+"""How often a watch makes sure that its listener still listens."""
+
+
 class _FirestoreWatch(Watch):
-    """One ``on_snapshot`` listener that turns snapshot diffs into :class:`DocumentChange`."""
+    """One ``on_snapshot`` listener that turns snapshot diffs into :class:`DocumentChange`.
+
+    The SDK's listener ends for good on an error it cannot recover from (it closes itself),
+    or when its thread dies on an exception in the snapshot callback; either way nothing is
+    heard any more. A monitor thread notices within :data:`CHECK_EVERY_S` and opens a new
+    listener after a backoff (:data:`REOPEN_BACKOFF_S`), resumed from what this watch last
+    saw (as ``watch(..., resume=...)``): every difference since is announced once.
+    :meth:`outage` tells since when a watch has been deaf.
+    """
 
     def __init__(
         self,
         collection: str,
         callback: ChangeCallback,
         resume: Mapping[str, tuple[str, Doc]] | None = None,
+        *,
+        check_every_s: float = CHECK_EVERY_S,
+        backoff_s: tuple[float, float] = REOPEN_BACKOFF_S,
     ) -> None:
         self._collection, self._callback = collection, callback
         self._resume = resume
-        self._last: dict[str, Doc] = {}
+        """What the next initial snapshot is compared with (``None``: announce nothing)."""
+        self._last: dict[str, tuple[str, Doc]] = {}
+        """key -> (version, data) of every document as this watch last saw it."""
+        self._check_every_s, self._backoff_s = check_every_s, backoff_s
+        self._lock = threading.RLock()  # a callback may stop its own watch
         self._handle: Any = None
+        self._generation = 0
+        """Counts the listeners opened; a callback of an earlier one is ignored."""
+        self._synced = False
+        self._down: tuple[float, str] | None = None
         self._stopped = threading.Event()
+        self._monitor: threading.Thread | None = None
         self.ready = threading.Event()
 
     def start(self, client: firestore.Client, timeout_s: float) -> None:
-        with sdk_errors(f"watch {self._collection}"):
-            query = _KeyOrderedQuery(client.collection(self._collection))
-            self._handle = _ResendSkippingWatch.for_query(  # type: ignore[no-untyped-call]
-                query, self._on_snapshot, DocumentSnapshot
-            )
+        self._handle = self._open(client, self._generation)
         if not self.ready.wait(timeout_s):
             self.stop()
             raise StoreError(f"no initial snapshot of {self._collection} in {timeout_s:.0f} s")
+        self._monitor = threading.Thread(
+            target=self._keep_listening,
+            args=(client,),
+            name=f"watch-{self._collection}",
+            daemon=True,
+        )
+        self._monitor.start()
 
     def stop(self) -> None:
-        if self._stopped.is_set():
-            return
-        self._stopped.set()
-        if self._handle is not None:
-            self._handle.unsubscribe()
-
-    def _on_snapshot(self, _docs: Any, changes: Any, read_time: datetime) -> None:
-        if self._stopped.is_set():
-            return
-        if not self.ready.is_set():  # the initial state: remember it, announce nothing
-            self._last = {c.document.id: c.document.to_dict() or {} for c in changes}
-            missed = self._missed(changes, read_time) if self._resume is not None else []
-            self.ready.set()
-            for change in missed:
-                self._announce(change)
-            return
-        for change in changes:
-            key, snapshot = change.document.id, change.document
-            before = self._last.get(key)
-            if change.type.name == "REMOVED":
-                self._last.pop(key, None)
-                after, version = None, iso_utc(read_time)
-                before = before if before is not None else snapshot.to_dict()
-            else:
-                after = snapshot.to_dict() or {}
-                self._last[key] = copy.deepcopy(after)
-                before = None if change.type.name == "ADDED" else before
-                version = iso_utc(snapshot.update_time)
+        with self._lock:
             if self._stopped.is_set():
                 return
-            self._announce(
-                DocumentChange(self._collection, key, before, after, version, epoch_ms(version))
+            self._stopped.set()
+            handle = self._handle
+        if handle is not None:
+            handle.unsubscribe()
+        monitor = self._monitor
+        if monitor is not None and monitor is not threading.current_thread():
+            monitor.join(timeout=5)
+
+    def outage(self) -> tuple[float, str] | None:
+        """Since when (``time.monotonic()``) and why the listener hears nothing, or ``None``."""
+        with self._lock:
+            return self._down
+
+    def _open(self, client: firestore.Client, generation: int) -> Any:
+        def on_snapshot(docs: Any, changes: Any, read_time: datetime) -> None:
+            self._on_snapshot(generation, changes, read_time)
+
+        with sdk_errors(f"watch {self._collection}"):
+            query = _KeyOrderedQuery(client.collection(self._collection))
+            return _ResendSkippingWatch.for_query(  # type: ignore[no-untyped-call]
+                query, on_snapshot, DocumentSnapshot
             )
+
+    def _keep_listening(self, client: firestore.Client) -> None:
+        """The monitor: open a new listener, after a backoff, whenever the last one ended."""
+        first, longest = self._backoff_s
+        delay = first
+        while not self._stopped.wait(self._check_every_s):
+            handle = self._handle
+            if handle.is_active:
+                if self._synced:
+                    delay = first
+                continue
+            why = getattr(handle, "ended_by", None) or "its listener stopped"
+            with self._lock:
+                if self._down is None:
+                    self._down = (time.monotonic(), f"{why}; reopening it")
+            _log.warning(
+                "the watch on %s stopped listening (%s); reopening it in %.1f s",
+                self._collection,
+                why,
+                delay,
+            )
+            if self._stopped.wait(delay):
+                return
+            delay = min(longest, delay * 2)
+            self._reopen(client, handle)
+
+    def _reopen(self, client: firestore.Client, ended: Any) -> None:
+        """Replace the ended listener ``ended`` by one resumed from what this watch saw."""
+        with self._lock:
+            self._generation += 1
+            generation, self._synced = self._generation, False
+            self._resume = dict(self._last)
+        try:
+            ended.unsubscribe()  # its threads, if the SDK left any
+        except Exception:
+            _log.debug("closing the ended listener on %s failed", self._collection, exc_info=True)
+        try:
+            handle = self._open(client, generation)
+        except StoreError as error:
+            _log.warning("reopening the watch on %s failed: %s", self._collection, error)
+            with self._lock:
+                since = self._down[0] if self._down is not None else time.monotonic()
+                self._down = (since, f"reopening it failed: {error}")
+            return
+        with self._lock:
+            stopped = self._stopped.is_set()
+            if not stopped:
+                self._handle = handle
+        if stopped:
+            handle.unsubscribe()
+
+    def _on_snapshot(self, generation: int, changes: Any, read_time: datetime) -> None:
+        with self._lock:
+            if self._stopped.is_set() or generation != self._generation:
+                return
+            if not self._synced:  # the initial state: announce only what changed since resume
+                missed = self._missed(changes, read_time) if self._resume is not None else []
+                self._last = {
+                    c.document.id: (iso_utc(c.document.update_time), c.document.to_dict() or {})
+                    for c in changes
+                }
+                self._synced = True
+                if self._down is not None:
+                    _log.warning(
+                        "the watch on %s listens again (%d changes while it did not)",
+                        self._collection,
+                        len(missed),
+                    )
+                self._down = None
+                self.ready.set()
+                for change in missed:
+                    self._announce(change)
+                return
+            for change in changes:
+                key, snapshot = change.document.id, change.document
+                seen = self._last.get(key)
+                before = seen[1] if seen is not None else None
+                if change.type.name == "REMOVED":
+                    self._last.pop(key, None)
+                    after, version = None, iso_utc(read_time)
+                    before = before if before is not None else snapshot.to_dict()
+                else:
+                    after = snapshot.to_dict() or {}
+                    version = iso_utc(snapshot.update_time)
+                    self._last[key] = (version, copy.deepcopy(after))
+                    before = None if change.type.name == "ADDED" else before
+                if self._stopped.is_set():
+                    return
+                self._announce(
+                    DocumentChange(self._collection, key, before, after, version, epoch_ms(version))
+                )
 
     def _missed(self, changes: Any, read_time: datetime) -> list[DocumentChange]:
         """What changed since the ``resume`` state: the writes a stopped watcher missed."""
@@ -220,7 +349,9 @@ class FirestoreChangeFeed(ClientHolder, AbstractChangeFeed):
     ``watch(..., resume=state)`` picks up where an earlier watcher stopped:
     ``state`` maps each document key to the (version, data) that watcher last
     handled, and every difference with the initial snapshot (created, changed or
-    deleted since) is announced once the watch is ready.
+    deleted since) is announced once the watch is ready. A watch whose listener the SDK
+    ends resumes the same way from what it saw, on a new listener (see ``_FirestoreWatch``);
+    :meth:`~shared.stores.base.Watch.outage` says since when and why it hears nothing.
     """
 
     def __init__(
