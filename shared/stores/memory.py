@@ -22,13 +22,15 @@ its lock.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import marshal
 import pickle
 import re
 import threading
-from collections.abc import Callable, Iterable, Sequence
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -89,6 +91,9 @@ class _Locked:
 
 _LOCKED = _Locked()
 
+
+_STRIPES = 64
+"""How many document locks a store has, each shared by the documents whose names hash to it."""
 
 _MARSHAL_VERSION = 2
 """The newest marshal format without back-references: an object that occurs twice in
@@ -275,6 +280,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         """Live copies, for queries to match against, of the collections queried so far."""
         self._watchers: dict[str, list[Watcher]] = {}
         self._lock = threading.RLock()
+        self._stripes = tuple(threading.Lock() for _ in range(_STRIPES))
         self._versions = itertools.count(1)
         self._indexes: dict[str, dict[str, ValueIndex]] = {}
 
@@ -339,7 +345,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             self._point()
         data, frozen = self._prepared(collection, key, data)  # refused even if it exists
         refuse_write_held("create", id(self), collection, key)
-        with self._lock:
+        with self._document_lock(collection, key), self._lock:
             if key in self._collections.get(collection, {}):
                 return False
             self._store(collection, key, data, frozen)
@@ -349,32 +355,42 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         if self._pause_point is not None:
             self._point()
         refuse_write_held("put", id(self), collection, key)
-        with self._lock:
+        with self._document_lock(collection, key), self._lock:
             self._write(collection, key, data)
 
     def update(self, collection: str, key: str, updater: Updater) -> Doc | None:
+        """See :meth:`AbstractDocumentStore.update`. As a Firestore transaction, it isolates
+        only the document it updates: the updater runs without the store's lock (under the
+        document's own, as :class:`~shared.stores.firestore.FirestoreDocumentStore` takes
+        one), so writers of other documents go on meanwhile and a ``get`` of another
+        document in it may be stale by the commit (a write of this one waits)."""
         if self._pause_point is not None:
             self._point()
         action = f"update {collection}/{key}"
         refuse_nested(action)
-        with self._lock, _LOCKED:
-            if self._rerun_updaters:
+        check_key(collection, key)
+        with self._document_lock(collection, key), _LOCKED:
+            while True:
+                with self._lock:
+                    read = self._collections.get(collection, {}).get(key)
                 with callback_of(action, (id(self), collection, key)):
-                    updater(self.get(collection, key))  # a try that lost the contention
-            current = self.get(collection, key)
-            with callback_of(action, (id(self), collection, key)):
-                new = updater(current)
-            if new is None:
-                return None
-            written: Doc = self._write(collection, key, new).thaw()
-            return written
+                    if self._rerun_updaters:  # a try that lost the contention
+                        updater(None if read is None else read.thaw())
+                    new = updater(None if read is None else read.thaw())
+                if new is None:
+                    return None
+                with self._lock:
+                    if self._collections.get(collection, {}).get(key) is read:
+                        written: Doc = self._write(collection, key, new).thaw()
+                        return written
+                # written since it was read: Firestore runs the transaction again
 
     def delete(self, collection: str, key: str) -> None:
         if self._pause_point is not None:
             self._point()
         check_key(collection, key)
         refuse_write_held("delete", id(self), collection, key)
-        with self._lock:
+        with self._document_lock(collection, key), self._lock:
             frozen = self._collections.get(collection, {}).pop(key, None)
             if frozen is not None:
                 live = self._live.get(collection)
@@ -387,16 +403,21 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             self._point()
         action = f"delete_if {collection}/{key}"
         refuse_nested(action)
-        with self._lock, _LOCKED:
-            current = self.get(collection, key)
-            if current is None:
-                return False
-            with callback_of(action, (id(self), collection, key)):
-                holds = condition(current)
-            if not holds:
-                return False
-            self.delete(collection, key)
-            return True
+        check_key(collection, key)
+        with self._document_lock(collection, key), _LOCKED:
+            while True:
+                with self._lock:
+                    read = self._collections.get(collection, {}).get(key)
+                if read is None:
+                    return False
+                with callback_of(action, (id(self), collection, key)):
+                    holds = condition(read.thaw())
+                if not holds:
+                    return False
+                with self._lock:
+                    if self._collections.get(collection, {}).get(key) is read:
+                        self.delete(collection, key)
+                        return True
 
     # -- change feed -----------------------------------------------------------------
 
@@ -421,6 +442,22 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
                 callbacks.remove(callback)
 
     # -- internals -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _document_lock(self, collection: str, key: str) -> Iterator[None]:
+        """Hold the document's lock (one of :data:`_STRIPES`, as
+        :class:`~shared.stores.firestore.FirestoreDocumentStore` takes one, chosen alike) while
+        an update or delete_if of it runs, and for a write of it: as on Firestore, a write
+        of a document a transaction holds waits for it, a write of any other goes on. Not
+        from a watcher or an updater (the thread holds the store's lock, or a document's):
+        the commit then finds the document changed and runs the updater again."""
+        if getattr(_locked, "depth", 0):
+            yield
+            return
+        with self._stripes[
+            zlib.crc32(f"{collection}/{key}".encode(errors="surrogatepass")) % _STRIPES
+        ]:
+            yield
 
     def _point(self) -> None:
         """Call the ``pause_point``, unless this thread runs a caller's code under a lock."""

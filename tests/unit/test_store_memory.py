@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from shared.clock import SystemClock
 from shared.stores.base import AbstractChangeFeed, AbstractDocumentStore, Where
 from shared.stores.memory import InMemoryDocumentStore
@@ -62,3 +64,61 @@ def test_a_store_that_reruns_updaters_keeps_the_second_result_as_firestore_may()
 
     assert store.update("c", "k", bump) == {"n": 3}
     assert calls == [{"n": 1}, {"n": 1}]  # both runs saw the stored document
+
+
+def test_an_updater_holds_only_its_own_document_as_a_firestore_transaction_does() -> None:
+    """Firestore isolates the document a transaction updates, not a ``get`` of another one
+    in its updater: another writer may change that one before the commit (seen on the
+    emulator), so two updaters reading each other's document may both commit (write skew).
+    The embedded store lets them too, so a handler relying on more fails here as on GCP."""
+    store = InMemoryDocumentStore()
+    store.put("c", "driver", {"online": True})
+    store.put("c", "delivery", {"taken": False})
+    both_in = threading.Barrier(2, timeout=5.0)
+
+    def go_offline(driver: dict[str, object] | None) -> dict[str, object] | None:
+        taken = (store.get("c", "delivery") or {}).get("taken")
+        both_in.wait()
+        return None if taken else {"online": False}
+
+    def take(delivery: dict[str, object] | None) -> dict[str, object] | None:
+        online = (store.get("c", "driver") or {}).get("online")
+        both_in.wait()
+        return {"taken": True} if online else None
+
+    other = threading.Thread(target=store.update, args=("c", "driver", go_offline))
+    other.start()
+    store.update("c", "delivery", take)
+    other.join(5)
+
+    assert (store.get("c", "driver"), store.get("c", "delivery")) == (
+        {"online": False},
+        {"taken": True},
+    )
+
+
+def test_a_write_of_the_document_an_updater_holds_waits_for_its_commit() -> None:
+    """As on Firestore, whose transaction locks the document it reads (the emulator ends
+    a write that waits more than about 2 s with "409 Transaction lock timeout")."""
+    store = InMemoryDocumentStore()
+    store.put("c", "k", {"v": "old"})
+    read, put_done = threading.Event(), threading.Event()
+    seen: list[object] = []
+
+    def append(doc: dict[str, object] | None) -> dict[str, object]:
+        seen.append((doc or {}).get("v"))
+        read.set()
+        put_done.wait(0.5)
+        return {"v": f"{(doc or {}).get('v')}+upd"}
+
+    def put() -> None:
+        read.wait(5)
+        store.put("c", "k", {"v": "put"})
+        put_done.set()
+
+    writer = threading.Thread(target=put)
+    writer.start()
+    store.update("c", "k", append)
+    writer.join(5)
+
+    assert (seen, store.get("c", "k")) == (["old"], {"v": "put"})
