@@ -92,6 +92,10 @@ class _Locked:
 _LOCKED = _Locked()
 
 
+def _go_on() -> None:
+    """A store's pause point when none was given: nothing to do."""
+
+
 _STRIPES = 64
 """How many document locks a store has, each shared by the documents whose names hash to it."""
 
@@ -272,6 +276,8 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     ) -> None:
         self._clock = clock
         self._pause_point = pause_point
+        self._point: Callable[[], None] = self._pausing if pause_point is not None else _go_on
+        """Called as each operation starts: the ``pause_point`` where one may come."""
         self._rerun_updaters = rerun_updaters
         self._declared = DeclaredIndexes(indexes) if indexes is not None else None
         self._collections: dict[str, dict[str, Frozen]] = {}
@@ -297,8 +303,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             }
 
     def get(self, collection: str, key: str) -> Doc | None:
-        if self._pause_point is not None:
-            self._point()
+        self._point()
         check_key(collection, key)
         with self._lock:
             frozen = self._collections.get(collection, {}).get(key)
@@ -313,8 +318,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         descending: bool = False,
         limit: int | None = None,
     ) -> list[Document]:
-        if self._pause_point is not None:
-            self._point()
+        self._point()
         check_collection(collection)
         check_query(where, order_by)
         if self._declared is not None:
@@ -341,8 +345,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
     # -- writes ----------------------------------------------------------------------
 
     def create(self, collection: str, key: str, data: Doc) -> bool:
-        if self._pause_point is not None:
-            self._point()
+        self._point()
         data, frozen = self._prepared(collection, key, data)  # refused even if it exists
         refuse_write_held("create", id(self), collection, key)
         with self._document_lock(collection, key), self._lock:
@@ -352,8 +355,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
             return True
 
     def put(self, collection: str, key: str, data: Doc) -> None:
-        if self._pause_point is not None:
-            self._point()
+        self._point()
         refuse_write_held("put", id(self), collection, key)
         with self._document_lock(collection, key), self._lock:
             self._write(collection, key, data)
@@ -364,8 +366,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         document's own, as :class:`~shared.stores.firestore.FirestoreDocumentStore` takes
         one), so writers of other documents go on meanwhile and a ``get`` of another
         document in it may be stale by the commit (a write of this one waits)."""
-        if self._pause_point is not None:
-            self._point()
+        self._point()
         action = f"update {collection}/{key}"
         refuse_nested(action)
         check_key(collection, key)
@@ -386,8 +387,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
                 # written since it was read: Firestore runs the transaction again
 
     def delete(self, collection: str, key: str) -> None:
-        if self._pause_point is not None:
-            self._point()
+        self._point()
         check_key(collection, key)
         refuse_write_held("delete", id(self), collection, key)
         with self._document_lock(collection, key), self._lock:
@@ -399,8 +399,7 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
                 self._announce(collection, key, frozen, None)
 
     def delete_if(self, collection: str, key: str, condition: Callable[[Doc], bool]) -> bool:
-        if self._pause_point is not None:
-            self._point()
+        self._point()
         action = f"delete_if {collection}/{key}"
         refuse_nested(action)
         check_key(collection, key)
@@ -459,10 +458,9 @@ class InMemoryDocumentStore(AbstractDocumentStore, AbstractChangeFeed):
         ]:
             yield
 
-    def _point(self) -> None:
+    def _pausing(self) -> None:
         """Call the ``pause_point``, unless this thread runs a caller's code under a lock."""
-        if not getattr(_locked, "depth", 0):
-            assert self._pause_point is not None
+        if self._pause_point is not None and not getattr(_locked, "depth", 0):
             self._pause_point()
 
     def _write(self, collection: str, key: str, data: Doc) -> Frozen:
